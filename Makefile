@@ -1,0 +1,47 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install migrate demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	mkdir -p var
+	DEBUG=true $(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	DEBUG=true $(BIN)/python manage.py seed_demo
+
+# Embedded default: SQLite under var/, tasks run eagerly (no Redis needed).
+run: demo
+	@echo
+	@echo "  testmanager is starting on http://127.0.0.1:8000/"
+	@echo "  log in as: demo / demo-password   (admin: http://127.0.0.1:8000/admin/)"
+	@echo
+	DEBUG=true TRACKER_ALLOW_PRIVATE_HOSTS=false $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The whole suite on real PostgreSQL and Redis (started here, stopped after), then the
+# model tests again on SQLite. Fails on any failure and on "no tests collected" (exit 5).
+test: install
+	@set -euo pipefail; \
+	trap 'scripts/test-services.sh stop' EXIT; \
+	eval "$$(scripts/test-services.sh start)"; \
+	echo "== PostgreSQL + Redis pass"; \
+	$(BIN)/pytest -p no:cacheprovider; \
+	echo "== SQLite pass (model tests)"; \
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 REDIS_URL= \
+	  $(BIN)/pytest -p no:cacheprovider -m "not postgres" tests/projects/test_models.py tests/integrations/test_models.py tests/issues/test_models.py
+
+clean:
+	rm -rf $(VENV) var *.egg-info

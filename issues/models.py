@@ -1,0 +1,207 @@
+"""Internal issues, cached remote issues, and the links between issues and test artefacts."""
+
+import os
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from integrations.models import Source
+from projects.models import Project, Requirement, TestCase, TestResult, TestRun
+
+
+class IssueStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+class IssuePriority(models.TextChoices):
+    BLOCKER = "blocker", "Blocker"
+    CRITICAL = "critical", "Critical"
+    MAJOR = "major", "Major"
+    MINOR = "minor", "Minor"
+    TRIVIAL = "trivial", "Trivial"
+
+
+class Tag(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#6b7280", help_text="Hex colour, e.g. #d97706.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="tag_unique_name_per_project"),
+            models.CheckConstraint(condition=Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="tag_color_hex"),
+            models.CheckConstraint(condition=~Q(name=""), name="tag_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Issue(models.Model):
+    """An internal issue, numbered per project (SHOP-1, SHOP-2, ...)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
+    number = models.PositiveIntegerField(editable=False)
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    status = models.CharField(max_length=12, choices=IssueStatus.choices, default=IssueStatus.OPEN)
+    priority = models.CharField(max_length=10, choices=IssuePriority.choices, default=IssuePriority.MAJOR)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_issues"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_issues"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="issues")
+    # Optimistic concurrency: an edit based on an older version is refused, not silently lost.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="issue_unique_number_per_project"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="issue_number_positive"),
+            models.CheckConstraint(condition=Q(status__in=IssueStatus.values), name="issue_status_valid"),
+            models.CheckConstraint(condition=Q(priority__in=IssuePriority.values), name="issue_priority_valid"),
+            models.CheckConstraint(condition=~Q(name=""), name="issue_name_not_empty"),
+        ]
+        indexes = [models.Index(fields=["project", "status"]), models.Index(fields=["project", "priority"])]
+
+    @property
+    def key(self):
+        return f"{self.project.key}-{self.number}"
+
+    def __str__(self):
+        return f"{self.key} {self.name}"
+
+
+def attachment_path(instance, filename):
+    # Random stored name: the original name is kept in a column, never trusted as a path.
+    extension = os.path.splitext(filename)[1].lower()[:10]
+    return f"attachments/{uuid.uuid4().hex}{extension}"
+
+
+class Attachment(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class StatusCategory(models.TextChoices):
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ExternalReference(models.Model):
+    """One remote issue, with the last values the tracker reported.
+
+    Deleting the source keeps the reference: the source becomes null and the snapshot of
+    its name and the issue URL still tell users where the issue lived.
+    """
+
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="references")
+    source_name = models.CharField(max_length=50, help_text="Snapshot, kept when the source is deleted.")
+    key = models.CharField(max_length=200)
+    url = models.URLField(max_length=1000, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=100, blank=True)
+    status_category = models.CharField(max_length=12, choices=StatusCategory.choices, default=StatusCategory.UNKNOWN)
+    assignee = models.CharField(max_length=200, blank=True)
+    priority = models.CharField(max_length=100, blank=True)
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    deleted_remotely = models.BooleanField(default=False)
+    # Validator for conditional requests (GitHub ETag): a 304 answer costs no rate limit.
+    etag = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source_name", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="externalreference_unique_key_per_source"),
+            models.CheckConstraint(condition=~Q(key=""), name="externalreference_key_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status_category__in=StatusCategory.values), name="externalreference_status_category_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source_name}: {self.key}"
+
+
+ISSUE_SIDES = ("issue", "external_reference")
+ARTEFACT_SIDES = ("test_case", "test_run", "test_result", "requirement")
+
+
+def _exactly_one(fields):
+    condition = Q()
+    for chosen in fields:
+        term = Q(**{f"{chosen}__isnull": False})
+        for other in fields:
+            if other != chosen:
+                term &= Q(**{f"{other}__isnull": True})
+        condition |= term
+    return condition
+
+
+class Link(models.Model):
+    """Exactly one issue side (internal or external) to exactly one test artefact."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="links")
+    issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="links")
+    external_reference = models.ForeignKey(
+        ExternalReference, null=True, blank=True, on_delete=models.CASCADE, related_name="links"
+    )
+    test_case = models.ForeignKey(TestCase, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links")
+    test_run = models.ForeignKey(TestRun, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links")
+    test_result = models.ForeignKey(TestResult, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links")
+    requirement = models.ForeignKey(Requirement, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one(ISSUE_SIDES), name="link_exactly_one_issue_side"),
+            models.CheckConstraint(condition=_exactly_one(ARTEFACT_SIDES), name="link_exactly_one_artefact_side"),
+        ] + [
+            models.UniqueConstraint(
+                fields=[issue_side, artefact_side],
+                condition=Q(**{f"{issue_side}__isnull": False, f"{artefact_side}__isnull": False}),
+                name=f"link_unique_{issue_side}_{artefact_side}",
+            )
+            for issue_side in ISSUE_SIDES
+            for artefact_side in ARTEFACT_SIDES
+        ]
+
+    @property
+    def issue_side(self):
+        return self.issue or self.external_reference
+
+    @property
+    def artefact(self):
+        return self.test_case or self.test_run or self.test_result or self.requirement
+
+    def __str__(self):
+        return f"{self.issue_side} ↔ {self.artefact}"

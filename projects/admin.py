@@ -1,0 +1,68 @@
+from django.contrib import admin
+
+from .models import Membership, Project, Requirement, TestCase, TestResult, TestRun
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "created_at"]
+    search_fields = ["key", "name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "role", "created_at"]
+    list_filter = ["role", "project"]
+    search_fields = ["user__username", "user__email", "project__key"]
+    autocomplete_fields = ["user", "project"]
+
+
+@admin.register(TestCase)
+class TestCaseAdmin(admin.ModelAdmin):
+    list_display = ["title", "project", "folder", "updated_at"]
+    list_filter = ["project"]
+    search_fields = ["title", "folder", "automation_key", "import_key"]
+    autocomplete_fields = ["project"]
+    list_select_related = ["project"]
+
+
+class TestResultInline(admin.TabularInline):
+    model = TestResult
+    extra = 0
+    autocomplete_fields = ["case"]
+    fields = ["case", "status", "comment", "duration"]
+
+
+@admin.register(TestRun)
+class TestRunAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "environment", "created_at", "completed_at"]
+    list_filter = ["project"]
+    search_fields = ["name", "environment"]
+    autocomplete_fields = ["project"]
+    inlines = [TestResultInline]
+    list_select_related = ["project"]
+
+
+@admin.register(TestResult)
+class TestResultAdmin(admin.ModelAdmin):
+    list_display = ["case", "run", "status", "recorded_at"]
+    list_filter = ["status", "run__project"]
+    search_fields = ["case__title", "run__name", "comment"]
+    autocomplete_fields = ["run", "case"]
+    list_select_related = ["case", "run"]
+
+
+@admin.register(Requirement)
+class RequirementAdmin(admin.ModelAdmin):
+    list_display = ["title", "project", "state", "priority", "origin_key"]
+    list_filter = ["state", "priority", "project"]
+    search_fields = ["title", "origin_key"]
+    autocomplete_fields = ["project"]
+    list_select_related = ["project"]

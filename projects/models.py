@@ -1,0 +1,187 @@
+"""Projects and their test artefacts. This app imports neither integrations nor issues."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+PROJECT_KEY_REGEX = r"^[A-Z][A-Z0-9]{1,9}$"
+
+
+class Project(models.Model):
+    key = models.CharField(
+        max_length=10,
+        unique=True,
+        validators=[RegexValidator(PROJECT_KEY_REGEX, "2-10 characters: uppercase letters and digits, starting with a letter.")],
+        help_text="Short uppercase key used in issue numbers, e.g. SHOP (SHOP-12).",
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Last issue number handed out; incremented under a row lock (issues.services).
+    last_issue_number = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(key__regex=PROJECT_KEY_REGEX), name="project_key_format"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.key} · {self.name}"
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Project admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project__key", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user_per_project"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.project.key} ({self.get_role_display()})"
+
+
+class TestCase(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_cases")
+    title = models.CharField(max_length=300)
+    folder = models.CharField(max_length=500, blank=True, help_text="Slash-separated path, e.g. Checkout/Payment.")
+    preconditions = models.TextField(blank=True)
+    steps = models.TextField(blank=True)
+    expected_result = models.TextField(blank=True)
+    # Identity of an automated test (JUnit classname + name) so uploads update instead of duplicating.
+    automation_key = models.CharField(max_length=500, blank=True)
+    # Identity in a system we imported from (TestRail "C123"), so imports are idempotent.
+    import_key = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["folder", "title", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "automation_key"], condition=~Q(automation_key=""),
+                name="testcase_unique_automation_key",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "import_key"], condition=~Q(import_key=""), name="testcase_unique_import_key",
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="testcase_title_not_empty"),
+        ]
+        indexes = [models.Index(fields=["project", "folder"])]
+
+    def __str__(self):
+        return f"{self.project.key} · {self.title}"
+
+
+class TestRun(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_runs")
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    environment = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="testrun_name_not_empty")]
+
+    def __str__(self):
+        return f"{self.project.key} · {self.name}"
+
+
+class ResultStatus(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    BLOCKED = "blocked", "Blocked"
+    SKIPPED = "skipped", "Skipped"
+    UNTESTED = "untested", "Untested"
+
+
+class TestResult(models.Model):
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results")
+    case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="results")
+    status = models.CharField(max_length=10, choices=ResultStatus.choices, default=ResultStatus.UNTESTED)
+    comment = models.TextField(blank=True)
+    duration = models.DurationField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "case__folder", "case__title"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "case"], name="testresult_unique_case_per_run"),
+            models.CheckConstraint(condition=Q(status__in=ResultStatus.values), name="testresult_status_valid"),
+        ]
+
+    @property
+    def project(self):
+        return self.run.project
+
+    def __str__(self):
+        return f"{self.case.title} in {self.run.name}: {self.get_status_display()}"
+
+
+class RequirementState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    DEPRECATED = "deprecated", "Deprecated"
+
+
+class Priority(models.TextChoices):
+    P0 = "P0", "P0 (highest)"
+    P1 = "P1", "P1"
+    P2 = "P2", "P2"
+    P3 = "P3", "P3 (lowest)"
+
+
+class Requirement(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="requirements")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=12, choices=RequirementState.choices, default=RequirementState.DRAFT)
+    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)
+    # External origin: where a pulled requirement came from. Plain values, not a foreign key,
+    # because projects must not depend on integrations; the issues app links the live reference.
+    origin_tracker = models.CharField(max_length=50, blank=True)
+    origin_key = models.CharField(max_length=100, blank=True)
+    origin_url = models.URLField(max_length=500, blank=True)
+    # While the pulling integration is connected the tracker owns title and description.
+    origin_read_only = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "title", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=RequirementState.values), name="requirement_state_valid"),
+            models.CheckConstraint(condition=Q(priority__in=Priority.values), name="requirement_priority_valid"),
+            models.CheckConstraint(condition=~Q(title=""), name="requirement_title_not_empty"),
+            models.CheckConstraint(
+                condition=Q(origin_read_only=False) | ~Q(origin_key=""), name="requirement_read_only_needs_origin"
+            ),
+            models.UniqueConstraint(
+                fields=["project", "origin_tracker", "origin_key"], condition=~Q(origin_key=""),
+                name="requirement_unique_origin",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.project.key} · {self.title}"

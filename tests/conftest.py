@@ -1,0 +1,16 @@
+"""Suite-wide fixtures. Fixture modules of fakes and helpers are registered in pytest_plugins."""
+
+import pytest
+
+pytest_plugins = []
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Tasks run in-process unless a test starts a real worker (tests/test_celery_worker.py)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from testmanager.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = True
