@@ -1,0 +1,114 @@
+"""The Django admin is the configuration UI: every model's pages load, secrets never render."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from integrations.models import AuditAction, UserToken
+from integrations.services import record_audit
+from issues.models import Attachment
+from tests.factories import (
+    ExternalReferenceFactory, MembershipFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory, TagFactory,
+    TestResultFactory, UserFactory, make_issue,
+)
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "tok-secret-123"
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def one_of_everything():
+    result = TestResultFactory()
+    project = result.run.project
+    MembershipFactory(project=project)
+    RequirementFactory(project=project)
+    TagFactory(project=project)
+    issue = make_issue(project)
+    integration = ProjectIntegrationFactory(project=project)
+    ExternalReferenceFactory(source=integration.source)
+    UserToken.objects.create(user=UserFactory(), source=integration.source, kind="pat", access_token="pat-secret-456")
+    record_audit(AuditAction.SOURCE_CREATED, source=integration.source)
+    from issues.models import Link
+
+    Link.objects.create(project=project, issue=issue, test_result=result)
+    Group.objects.create(name="Testers")
+    Attachment.objects.create(
+        issue=issue, file=SimpleUploadedFile("log.txt", b"trace"), original_name="log.txt", size=5,
+    )
+
+
+def _admin_urls():
+    for model in admin.site._registry:
+        meta = model._meta
+        yield model, f"admin:{meta.app_label}_{meta.model_name}"
+
+
+@pytest.mark.parametrize("model,prefix", list(_admin_urls()), ids=lambda v: getattr(v, "__name__", str(v)))
+def test_every_admin_page_loads(admin_client, one_of_everything, model, prefix):
+    assert admin_client.get(reverse(f"{prefix}_changelist")).status_code == 200
+    assert admin_client.get(reverse(f"{prefix}_changelist"), {"q": "x"}).status_code == 200
+    instance = model.objects.first()
+    assert instance is not None, f"fixture creates a {model.__name__}"
+    assert admin_client.get(reverse(f"{prefix}_change", args=[instance.pk])).status_code == 200
+    model_admin = admin.site._registry[model]
+    add = admin_client.get(reverse(f"{prefix}_add"))
+    assert add.status_code == (200 if model_admin.has_add_permission(add.wsgi_request) else 403)
+
+
+def test_credentials_are_never_rendered_back(admin_client):
+    source = SourceFactory()
+    UserToken.objects.create(user=UserFactory(), source=source, kind="pat", access_token="pat-secret-456")
+    pages = [
+        reverse("admin:integrations_source_changelist"),
+        reverse("admin:integrations_source_change", args=[source.pk]),
+        reverse("admin:integrations_usertoken_changelist"),
+        reverse("admin:integrations_usertoken_change", args=[UserToken.objects.get().pk]),
+    ]
+    for page in pages:
+        html = admin_client.get(page).content.decode()
+        assert SECRET not in html and "pat-secret-456" not in html
+        assert "*" * len(SECRET) not in html  # not even a masked length
+
+
+def test_blank_secret_on_edit_keeps_the_stored_credential(admin_client):
+    source = SourceFactory(name="Keep me")
+    url = reverse("admin:integrations_source_change", args=[source.pk])
+    response = admin_client.post(url, {
+        "provider": source.provider, "name": "Keep me (renamed)", "base_url": source.base_url,
+        "auth_type": source.auth_type, "issue_url_template": source.issue_url_template, "enabled": "on",
+        "can_read_details": "on", "all_projects": "on", "refresh_interval_minutes": 15,
+        "credential_username": "", "credential_secret": "",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    source.refresh_from_db()
+    assert source.name == "Keep me (renamed)"
+    assert source.credentials["api_token"] == SECRET
+
+
+def test_audit_log_is_read_only_in_the_admin(admin_client):
+    event = record_audit(AuditAction.CONNECTION_TESTED, source=SourceFactory())
+    assert admin_client.get(reverse("admin:integrations_auditevent_add")).status_code == 403
+    assert admin_client.post(reverse("admin:integrations_auditevent_delete", args=[event.pk])).status_code == 403
+    page = admin_client.get(reverse("admin:integrations_auditevent_change", args=[event.pk])).content.decode()
+    assert 'name="_save"' not in page
+
+
+def test_issues_created_in_the_admin_get_the_next_number(admin_client):
+    existing = make_issue()
+    response = admin_client.post(reverse("admin:issues_issue_add"), {
+        "project": existing.project.pk, "name": "Made in admin", "status": "open", "priority": "major",
+        "description": "", "attachments-TOTAL_FORMS": 0, "attachments-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    from issues.models import Issue
+
+    assert Issue.objects.get(name="Made in admin").number == existing.number + 1
