@@ -1,11 +1,43 @@
-"""Writes on internal issues, references and links. Every write with side effects lives here."""
+"""Writes on internal issues, tags, attachments and links. Every write with side effects lives here.
 
-from django.db import transaction
+Callers (pages, API, tasks) check permissions first with projects.permissions; these
+functions enforce the data rules: same-project links, per-project numbering, the
+attachment size limit, optimistic concurrency on edits.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from projects.models import Project
+from integrations.models import AuditAction
+from integrations.services import record_audit
+from projects.models import Project, Requirement, TestCase, TestResult, TestRun
 
-from .models import Issue, IssuePriority, IssueStatus
+from .models import Attachment, ExternalReference, Issue, IssuePriority, IssueStatus, Link, Tag
+
+ARTEFACT_FIELDS = {TestCase: "test_case", TestRun: "test_run", TestResult: "test_result", Requirement: "requirement"}
+EDITABLE_ISSUE_FIELDS = {"name", "description", "status", "priority", "assignee"}
+
+
+class EditConflict(Exception):
+    """The issue changed since the editor loaded it; saving would silently discard that change."""
+
+    def __init__(self, issue):
+        super().__init__(f"{issue.key} was changed by someone else while you were editing. "
+                         "Reload it, then apply your change again.")
+        self.issue = issue
+
+
+def artefact_project(artefact) -> Project:
+    return artefact.run.project if isinstance(artefact, TestResult) else artefact.project
+
+
+def artefact_field(artefact) -> str:
+    try:
+        return ARTEFACT_FIELDS[type(artefact)]
+    except KeyError:
+        raise ValidationError(f"Issues can be linked to test cases, runs, results and requirements, not {type(artefact).__name__}.")
 
 
 @transaction.atomic
@@ -26,3 +58,77 @@ def create_issue(*, project: Project, name: str, reporter=None, description: str
     if tags:
         issue.tags.set(tags)
     return issue
+
+
+@transaction.atomic
+def update_issue(issue: Issue, *, expected_version: int, tags=None, **changes) -> Issue:
+    """Apply changes only if nobody saved the issue since `expected_version` was read."""
+    unknown = set(changes) - EDITABLE_ISSUE_FIELDS
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of an issue.")
+    updated = Issue.objects.filter(pk=issue.pk, version=expected_version).update(version=F("version") + 1, **changes)
+    if not updated:
+        issue.refresh_from_db()
+        raise EditConflict(issue)
+    if tags is not None:
+        issue.tags.set(tags)
+    issue.refresh_from_db()
+    return issue
+
+
+def tags_by_name(project: Project, names, color: str = "#6b7280") -> list[Tag]:
+    """The project's tags with these names, created on the fly when new."""
+    tags = []
+    for name in dict.fromkeys(n.strip() for n in names if n and n.strip()):
+        if len(name) > 50:
+            raise ValidationError(f"Tag names are at most 50 characters: {name[:50]}…")
+        tag, _ = Tag.objects.get_or_create(project=project, name=name, defaults={"color": color})
+        tags.append(tag)
+    return tags
+
+
+def add_attachment(issue: Issue, uploaded_file, uploaded_by=None) -> Attachment:
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if uploaded_file.size > limit:
+        raise ValidationError(
+            f"{uploaded_file.name} is {uploaded_file.size // 1024} KiB; attachments may be at most {limit // 1024} KiB."
+        )
+    return Attachment.objects.create(
+        issue=issue, file=uploaded_file, original_name=uploaded_file.name[:255],
+        content_type=(getattr(uploaded_file, "content_type", "") or "")[:100], size=uploaded_file.size,
+        uploaded_by=uploaded_by,
+    )
+
+
+def delete_attachment(attachment: Attachment) -> None:
+    attachment.file.delete(save=False)
+    attachment.delete()
+
+
+def link(*, artefact, issue: Issue | None = None, reference: ExternalReference | None = None, actor=None) -> Link:
+    """Link an internal issue or a remote reference to a test artefact; linking twice is a no-op."""
+    if (issue is None) == (reference is None):
+        raise ValidationError("Link exactly one issue: an internal issue or a tracker reference.")
+    project = artefact_project(artefact)
+    if issue is not None and issue.project_id != project.pk:
+        raise ValidationError(f"{issue.key} belongs to another project than this {artefact_field(artefact).replace('_', ' ')}.")
+    sides = {"issue": issue, "external_reference": reference, artefact_field(artefact): artefact}
+    try:
+        with transaction.atomic():
+            created, is_new = Link.objects.get_or_create(project=project, **sides, defaults={"created_by": actor})
+    except IntegrityError:  # a concurrent request created the same link first
+        created, is_new = Link.objects.get(project=project, **sides), False
+    if is_new and reference is not None:
+        record_audit(AuditAction.ISSUE_LINKED, actor=actor, source=reference.source, project=project,
+                     target=reference.key, details={"artefact": str(artefact)[:200]})
+    return created
+
+
+def unlink(link_to_remove: Link, actor=None) -> None:
+    reference = link_to_remove.external_reference
+    project = link_to_remove.project
+    artefact = str(link_to_remove.artefact)[:200]
+    link_to_remove.delete()
+    if reference is not None:
+        record_audit(AuditAction.ISSUE_UNLINKED, actor=actor, source=reference.source, project=project,
+                     target=reference.key, details={"artefact": artefact})

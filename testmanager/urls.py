@@ -13,4 +13,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/", include("projects.urls")),
+    path("projects/<str:key>/issues/", include("issues.urls")),
+    path("projects/<str:key>/integrations/", include("integrations.urls")),
+    path("api/", include("testmanager.api_urls")),
 ]

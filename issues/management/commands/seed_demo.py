@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from integrations.models import AuthType, Provider, Source
-from issues.models import IssuePriority, IssueStatus, Link, Tag
-from issues.services import create_issue
+from issues.models import IssuePriority, IssueStatus, Tag
+from issues.services import create_issue, link
 from projects.models import Membership, Project, ResultStatus, Role, TestCase, TestResult, TestRun
 
 DEMO_USERNAME = "demo"
@@ -89,5 +89,5 @@ class Command(BaseCommand):
             description="SMTP times out after 30 s; see the run *Release 2.4 regression*.", tags=[email],
         )
         create_issue(project=project, reporter=user, name="Search results flicker while typing", priority=IssuePriority.MINOR)
-        Link.objects.create(project=project, issue=expiry, test_result=results[2], created_by=user)
-        Link.objects.create(project=project, issue=reset, test_result=results[4], created_by=user)
+        link(issue=expiry, artefact=results[2], actor=user)
+        link(issue=reset, artefact=results[4], actor=user)
