@@ -97,7 +97,8 @@ def address_refusal(address: str, allow_private_hosts: bool) -> str | None:
             ip = ipaddress.IPv4Address(ip.packed[-4:])
     if ip.is_link_local or ip in _METADATA_ADDRESSES:
         return "link-local and cloud metadata addresses are never allowed"
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
+    # Loopback before "reserved": IPv6's ::1 lies in the reserved block ::/8.
+    if not ip.is_loopback and (ip.is_unspecified or ip.is_multicast or ip.is_reserved):
         return "unspecified, multicast and reserved addresses are never allowed"
     if not ip.is_global and not allow_private_hosts:
         return (
@@ -287,10 +288,8 @@ def error_from_response(
 def _is_throttled(response: TrackerResponse) -> bool:
     if response.status in (429, 503):
         return True
-    # GitHub answers an exhausted rate limit with 403 and these headers instead of 429.
-    return response.status == 403 and (
-        "Retry-After" in response.headers or retry_after_seconds(response.headers) is not None
-    )
+    # GitHub answers an exhausted rate limit with 403 and rate headers instead of 429.
+    return response.status == 403 and retry_after_seconds(response.headers) is not None
 
 
 # (remaining, reset) header pairs: GitHub, GitLab, Linear.
