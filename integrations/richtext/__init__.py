@@ -1,0 +1,40 @@
+"""Rich text conversions between testmanager's Markdown and the trackers' formats.
+
+Outbound (a description or comment we send): Markdown -> ADF (Jira Cloud), Jira wiki
+markup (Jira Server/Data Center) or sanitized HTML (Azure DevOps, our own pages).
+Inbound (a comment we receive): ADF or wiki markup -> Markdown.
+
+ADF is the hub: wiki markup is written from and read into ADF, so every format shares
+one set of nesting rules and one plain-text notion.
+"""
+
+from .adf import text_content as adf_text
+from .from_markdown import markdown_to_adf
+from .html import markdown_to_safe_html
+from .mentions import Mentions
+from .to_markdown import adf_to_markdown
+from .wiki_reader import wiki_to_adf
+from .wiki_writer import adf_to_wiki
+
+
+def markdown_to_wiki(markdown: str, mentions: Mentions | None = None) -> str:
+    """Jira wiki markup for Markdown; '@handle's found in `mentions` become `[~id]`."""
+    return adf_to_wiki(markdown_to_adf(markdown, mentions))
+
+
+def wiki_to_markdown(markup: str) -> str:
+    """Markdown for Jira wiki markup, such as a comment read from Jira Server."""
+    return adf_to_markdown(wiki_to_adf(markup))
+
+
+__all__ = [
+    "Mentions",
+    "adf_text",
+    "adf_to_markdown",
+    "adf_to_wiki",
+    "markdown_to_adf",
+    "markdown_to_safe_html",
+    "markdown_to_wiki",
+    "wiki_to_adf",
+    "wiki_to_markdown",
+]

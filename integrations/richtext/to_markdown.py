@@ -1,0 +1,222 @@
+"""Atlassian Document Format -> Markdown, for comments and descriptions coming from Jira.
+
+Whatever arrives, the result is Markdown whose visible text is the document's text:
+characters Markdown would read as syntax are escaped, nodes without a Markdown form
+(panels, expands, task lists, status lozenges, unknown future nodes) degrade to their
+contents or text, and malformed nodes are skipped rather than raising.
+"""
+
+import re
+
+from . import adf
+from .from_markdown import markdown_to_adf
+from .inline_writer import flatten_inline, render_checked, strip_breaks
+
+_MARKS = frozenset({"link", "strong", "em", "strike", "code"})
+_DELIMITERS = {"strong": "**", "em": "*", "strike": "~~"}
+_ALWAYS_ESCAPED = frozenset("\\`*[]<|~")
+_ENTITY_LIKE = re.compile(r"&#?[A-Za-z0-9]+;")
+_LINE_START_SYNTAX = re.compile(r"[#>+=-]|\d+[.)]")
+_BACKTICK_RUN = re.compile(r"`+")
+_LANGUAGE = re.compile(r"[\w+#.-]+")
+_CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)[ \t]*$")
+# CommonMark reads at most nine digits as an ordered list number.
+_MAX_LIST_NUMBER = 999_999_999
+
+
+def adf_to_markdown(document: object) -> str:
+    """Markdown for an ADF document (or any ADF node)."""
+    return _blocks(adf.children(document) if adf.node_type(document) == "doc" else [document])
+
+
+def _escape_text(value: str, line_start: bool) -> str:
+    out = []
+    for index, char in enumerate(value):
+        intraword = 0 < index < len(value) - 1 and value[index - 1].isalnum() and value[index + 1].isalnum()
+        if (
+            char in _ALWAYS_ESCAPED
+            or (char == "_" and not intraword)
+            or (char == "&" and _ENTITY_LIKE.match(value, index))
+            # '!' right before a link would turn the link into an image.
+            or (char == "!" and index == len(value) - 1)
+        ):
+            out.append("\\")
+        out.append(char)
+    escaped = "".join(out)
+    if line_start:
+        escaped = escaped.lstrip(" \t")
+        syntax = _LINE_START_SYNTAX.match(escaped)
+        if syntax:
+            at = syntax.end() - 1
+            escaped = f"{escaped[:at]}\\{escaped[at:]}"
+    return escaped
+
+
+def _code_span(value: str, in_table: bool) -> str:
+    value = value.replace("\n", " ")
+    if in_table:
+        # A table row is split at '|' before code spans are read, backticks or not.
+        value = value.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in _BACKTICK_RUN.findall(value)), default=0) + 1)
+    if value.startswith("`") or value.endswith("`") or (value[0] == value[-1] == " " and value.strip(" ")):
+        value = f" {value} "
+    return f"{fence}{value}{fence}"
+
+
+def _destination(href: str) -> str:
+    return "".join(f"%{ord(char):02X}" if char in " <>()\\" or ord(char) < 0x21 or ord(char) == 0x7F else char for char in href)
+
+
+class _MarkdownSyntax:
+    """Inline Markdown spelling; in a table or heading a line break must stay on the line."""
+
+    def __init__(self, single_line: bool = False, in_table: bool = False):
+        self.single_line = single_line
+        self.in_table = in_table
+
+    def open(self, mark: dict) -> str:
+        return "[" if mark["type"] == "link" else _DELIMITERS[mark["type"]]
+
+    def close(self, mark: dict) -> str:
+        if mark["type"] != "link":
+            return _DELIMITERS[mark["type"]]
+        title = mark["attrs"].get("title", "")
+        quoted = ' "' + " ".join(title.replace("\\", "\\\\").replace('"', '\\"').split()) + '"' if title else ""
+        return f"]({_destination(mark['attrs']['href'])}{quoted})"
+
+    def text(self, value: str, line_start: bool) -> str:
+        return _escape_text(value, line_start)
+
+    def code(self, value: str) -> str:
+        return _code_span(value, self.in_table)
+
+    def hard_break(self) -> str:
+        return " " if self.single_line else "\\\n"
+
+
+def _read_back(markdown: str) -> list[dict]:
+    return adf.children(markdown_to_adf(markdown))
+
+
+def _inline(nodes: list[dict], syntax: _MarkdownSyntax) -> str:
+    flat = strip_breaks(flatten_inline(nodes, _MARKS, keep_mentions=False))
+    return render_checked(flat, syntax, _read_back)
+
+
+def _blocks(nodes: list[dict]) -> str:
+    return "\n\n".join(rendered for rendered in (_block(node) for node in nodes) if rendered)
+
+
+def _block(node: dict) -> str:
+    kind = adf.node_type(node)
+    if kind == "paragraph":
+        return _inline(adf.children(node), _MarkdownSyntax())
+    if kind == "heading":
+        return _heading(node)
+    if kind == "codeBlock":
+        return _code_block(node)
+    if kind in ("bulletList", "orderedList", "taskList", "decisionList"):
+        return _list(node)
+    if kind == "blockquote":
+        return _prefix_lines(_blocks(adf.children(node)), "> ", ">")
+    if kind == "rule":
+        return "---"
+    if kind == "table":
+        return _table(node)
+    if kind in ("blockCard", "embedCard"):
+        return _inline([{"type": "inlineCard", "attrs": adf.attrs(node)}], _MarkdownSyntax())
+    if kind in ("expand", "nestedExpand") and adf.attrs(node).get("title"):
+        title = adf.paragraph([adf.text(str(adf.attrs(node)["title"]), [{"type": "strong"}])])
+        return _blocks([title, *adf.children(node)])
+    return _unknown(node)
+
+
+def _unknown(node: dict) -> str:
+    """Panels, layouts, extensions and future nodes: their blocks, or their text."""
+    content = adf.children(node)
+    if any(adf.node_type(child) not in adf.INLINE_ATOMS and adf.node_type(child) != "text" for child in content):
+        return _blocks(content)
+    if content:
+        return _inline(content, _MarkdownSyntax())
+    return _inline([adf.text(adf.text_content(node))], _MarkdownSyntax())
+
+
+def _heading(node: dict) -> str:
+    level = adf.attrs(node).get("level")
+    level = min(max(level, 1), 6) if isinstance(level, int) else 1
+    content = _inline(adf.children(node), _MarkdownSyntax(single_line=True))
+    # A trailing run of '#' would be read as the optional closing sequence.
+    content = _CLOSING_HASHES.sub(lambda found: f"{found.group(1)}\\{found.group(2)}", content)
+    return f"{'#' * level} {content}".rstrip()
+
+
+def _code_block(node: dict) -> str:
+    code = adf.text_content(node)
+    fence = "`" * max(3, max((len(run) for run in _BACKTICK_RUN.findall(code)), default=0) + 1)
+    language = adf.attrs(node).get("language")
+    info = language if isinstance(language, str) and _LANGUAGE.fullmatch(language) else ""
+    return f"{fence}{info}\n{code}\n{fence}" if code else f"{fence}{info}\n{fence}"
+
+
+def _prefix_lines(body: str, prefix: str, blank_prefix: str) -> str:
+    return "\n".join(prefix + line if line else blank_prefix for line in body.split("\n"))
+
+
+def _item_body(item: dict) -> str:
+    kind = adf.node_type(item)
+    content = adf.children(item)
+    if kind in ("taskItem", "decisionItem"):
+        done = "[x] " if adf.attrs(item).get("state") in ("DONE", "DECIDED") else "[ ] "
+        content = [adf.paragraph([adf.text(done), *content])]
+    parts: list[str] = []
+    for block in content:
+        rendered = _block(block)
+        if not rendered:
+            continue
+        if parts and not _may_follow_tightly(block, rendered):
+            parts.append("")
+        parts.append(rendered)
+    return "\n".join(parts)
+
+
+def _may_follow_tightly(block: dict, rendered: str) -> bool:
+    """A nested list may start on the line after its parent item's text.
+
+    Only a bullet or a '1.' list can interrupt a paragraph; anything else needs a blank line.
+    """
+    if adf.node_type(block) == "bulletList":
+        return not rendered.startswith("-\n") and rendered != "-"
+    return adf.node_type(block) == "orderedList" and rendered.startswith("1. ")
+
+
+def _list(node: dict) -> str:
+    order = adf.attrs(node).get("order") if adf.node_type(node) == "orderedList" else None
+    items = adf.children(node)
+    if isinstance(order, (int, float)) and not isinstance(order, bool):
+        start = int(order) if 0 <= order <= _MAX_LIST_NUMBER - len(items) else 1
+    else:
+        start = None
+    rendered = []
+    for index, item in enumerate(items):
+        marker = "-" if start is None else f"{start + index}."
+        body = _item_body(item)
+        indented = _prefix_lines(body, " " * (len(marker) + 1), "") if body else ""
+        rendered.append(f"{marker}{indented[len(marker):]}" if body else marker)
+    loose = any("\n\n" in item for item in rendered)
+    return ("\n\n" if loose else "\n").join(rendered)
+
+
+def _table(node: dict) -> str:
+    syntax = _MarkdownSyntax(single_line=True, in_table=True)
+    rows = []
+    for row in adf.children(node):
+        cells = [adf.join_blocks_inline(adf.children(cell)) for cell in adf.children(row)]
+        if cells:
+            rows.append([_inline(cell, syntax) for cell in cells])
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
+    # Markdown tables always have a header row; the first row takes that place.
+    lines.insert(1, "|" + "|".join(["---"] * width) + "|")
+    return "\n".join(lines)
