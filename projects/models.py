@@ -1,9 +1,14 @@
 """Projects and their test artefacts. This app imports neither integrations nor issues."""
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 PROJECT_KEY_REGEX = r"^[A-Z][A-Z0-9]{1,9}$"
 
@@ -185,3 +190,66 @@ class Requirement(models.Model):
 
     def __str__(self):
         return f"{self.project.key} · {self.title}"
+
+
+API_TOKEN_PREFIX = "tm_"
+
+
+def hash_api_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+    def issue(self, *, user, name: str) -> tuple["ApiToken", str]:
+        """Create a token for the user; the plain value is returned once and never stored."""
+        raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = self.create(user=user, name=name, hint=raw[:8], token_hash=hash_api_token(raw))
+        return token, raw
+
+    def find_active(self, raw: str) -> "ApiToken | None":
+        if not raw.startswith(API_TOKEN_PREFIX):
+            return None
+        return self.active().select_related("user").filter(token_hash=hash_api_token(raw)).first()
+
+
+class ApiToken(models.Model):
+    """A personal API token (`Authorization: Bearer tm_...`). Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. CI uploads.")
+    # First characters of the token, so its owner can tell tokens apart without the secret.
+    hint = models.CharField(max_length=8, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    # Recording every request would write on every API call; a minute is precise enough.
+    LAST_USED_PRECISION = timedelta(minutes=1)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="apitoken_name_not_empty")]
+
+    def __str__(self):
+        return f"{self.name} ({self.hint}…) of {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def touch(self) -> None:
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at >= self.LAST_USED_PRECISION:
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=self.revoked_at)
