@@ -2,7 +2,7 @@
 
 import pytest
 
-pytest_plugins = []
+pytest_plugins = ["tests.fakes.fixtures"]
 
 
 @pytest.fixture(autouse=True)

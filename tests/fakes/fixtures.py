@@ -1,0 +1,34 @@
+"""Pytest fixtures that start fake trackers; registered in tests/conftest.py's pytest_plugins."""
+
+import pytest
+
+from tests.fakes.jira import JiraFake
+
+CLOUD_LOGIN = "automation@example.com"
+CLOUD_API_TOKEN = "cloud-api-token"
+SERVER_LOGIN = "automation"
+SERVER_PASSWORD = "server-password"
+SERVER_PAT = "server-personal-access-token"
+
+
+@pytest.fixture
+def fake_jira_cloud():
+    """A started Jira Cloud fake with one service account (`CLOUD_LOGIN` / `CLOUD_API_TOKEN`)."""
+    fake = JiraFake("cloud")
+    fake.set_credentials(CLOUD_LOGIN, CLOUD_API_TOKEN)
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_jira_server():
+    """A started Jira Data Center fake mounted at /jira, as an intranet Jira usually is.
+
+    Its service account signs in with `SERVER_LOGIN` / `SERVER_PASSWORD` or the personal access
+    token `SERVER_PAT`.
+    """
+    fake = JiraFake("server", context_path="/jira", deployment_type="DataCenter")
+    fake.set_credentials(SERVER_LOGIN, SERVER_PASSWORD)
+    fake.add_personal_access_token(SERVER_LOGIN, SERVER_PAT)
+    with fake:
+        yield fake

@@ -1,0 +1,1665 @@
+"""A fake Jira (Cloud and Server/Data Center) speaking Jira's documented REST API over real HTTP.
+
+Sources read to build it (Atlassian's own documentation unless marked otherwise):
+- Jira Cloud platform REST API v3 OpenAPI document ("The Jira Cloud platform REST API"):
+  serverInfo, myself, project/search, issue/createmeta/{project}/issuetypes[/{id}], issue,
+  issue/{key}/comment, issue/{key}/transitions, issue/{key}/attachments, user/search.
+- "Search for issues using JQL enhanced search" (GET/POST /rest/api/3/search/jql): default
+  `fields` is `id`, `maxResults` defaults to 50, `nextPageToken` is absent on the last page,
+  JQL must be bounded; changelog CHANGE-2046 and the KB "Run JQL search query using Jira Cloud
+  REST API": /rest/api/{2,3}/search is removed from Cloud (410 Gone).
+- Jira Data Center REST API 2 (docs.atlassian.com/software/jira/docs/api/REST/latest) and the KB
+  "How to handle HTTP 400 Bad Request errors on Jira search REST API endpoint": /rest/api/2/search
+  with startAt/maxResults/total and `validateQuery` (strict by default: a key or value that does
+  not exist is a 400 naming it; `warn` drops it into `warningMessages`).
+- "JIRA REST API Example - Discovering meta-data for creating issues" (createmeta field shapes:
+  required, schema {type, items, system | custom, customId}, allowedValues, hasDefaultValue).
+- "Rate limiting" (developer.atlassian.com/cloud/jira/platform/rate-limiting): 429 with
+  Retry-After and X-RateLimit-Reset (ISO 8601), X-RateLimit-Limit / -Remaining / -NearLimit and
+  RateLimit-Reason; Data Center's rate limiting sends X-RateLimit-Limit / -Remaining /
+  -Interval-Seconds / -FillRate and Retry-After.
+- Attachments: "The request must have a X-Atlassian-Token: no-check header, if not it is
+  blocked"; the multipart part is named `file`.
+
+Where the documentation is silent, the choice made is stated next to the code that makes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from typing import Any, Literal
+
+from tests.fakes import jql
+from tests.fakes.server import (
+    FakeHTTPServer,
+    RecordedRequest,
+    Response,
+    empty_response,
+    json_response,
+    parse_multipart,
+    text_response,
+)
+
+Deployment = Literal["cloud", "server"]
+
+ISSUE_NOT_FOUND = "Issue does not exist or you do not have permission to see it."
+INVALID_PAYLOAD = "Invalid request payload. Refer to the REST API documentation and try again."
+NOT_A_DOCUMENT = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+SEARCH_REMOVED = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+UNBOUNDED_JQL = "Unbounded JQL queries are not allowed here. Add a search restriction to the query."
+BAD_PAGE_TOKEN = "The provided nextPageToken is invalid or has expired."
+
+STATUS_CATEGORIES = {
+    "new": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
+    "indeterminate": {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
+    "done": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
+}
+PRIORITY_NAMES = ("Highest", "High", "Medium", "Low", "Lowest")
+ISSUE_KEY = re.compile(r"(?P<project>[A-Za-z][A-Za-z0-9_]*)-(?P<number>\d+)")
+
+# Createmeta schemas for custom field kinds (Jira's built-in custom field types).
+CUSTOM_FIELD_KINDS = {
+    "text": ({"type": "string"}, "textfield"),
+    "textarea": ({"type": "string"}, "textarea"),
+    "select": ({"type": "option"}, "select"),
+    "radio": ({"type": "option"}, "radiobuttons"),
+    "multiselect": ({"type": "array", "items": "option"}, "multiselect"),
+    "checkboxes": ({"type": "array", "items": "option"}, "multicheckboxes"),
+    "user": ({"type": "user"}, "userpicker"),
+    "date": ({"type": "date"}, "datepicker"),
+    "datetime": ({"type": "datetime"}, "datetime"),
+    "number": ({"type": "number"}, "float"),
+    "labels": ({"type": "array", "items": "string"}, "labels"),
+}
+# Multi-line text takes Atlassian Document Format on REST v3 (Cloud "Create issue" docs).
+DOCUMENT_FIELDS = {"description", "environment"}
+
+# Fields the search endpoints return for `*navigable`; `*all` adds these non-navigable ones.
+NON_NAVIGABLE_FIELDS = {"comment", "attachment"}
+
+# Jira's `text` field covers summary, description, environment and comments.
+TEXT_FIELD_SOURCES = ("summary", "description", "comment")
+
+# Properties of SearchAndReconcileRequestBean (enhanced search) and SearchRequestBean (classic).
+ENHANCED_SEARCH_BODY = {
+    "jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys", "failFast",
+    "reconcileIssues",
+}
+CLASSIC_SEARCH_BODY = {"jql", "startAt", "maxResults", "fields", "validateQuery", "expand", "properties", "fieldsByKeys"}
+
+
+def jira_timestamp(moment: datetime) -> str:
+    """Jira's wire format for date-times: 2024-01-31T09:30:00.000+0000."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
+
+
+def document_from_text(text: str) -> dict:
+    """Plain or wiki text as an Atlassian Document: one paragraph per non-empty line."""
+    paragraphs = [
+        {"type": "paragraph", "content": [{"type": "text", "text": line}]}
+        for line in text.splitlines()
+        if line.strip()
+    ]
+    return {"type": "doc", "version": 1, "content": paragraphs}
+
+
+def text_from_document(document: dict) -> str:
+    """The text of an Atlassian Document, one line per block."""
+
+    def inline(node: dict) -> str:
+        if node.get("type") == "text":
+            return node.get("text", "")
+        if node.get("type") == "hardBreak":
+            return "\n"
+        return "".join(inline(child) for child in node.get("content", []))
+
+    return "\n".join(inline(block) for block in document.get("content", []))
+
+
+def is_document(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("type") == "doc"
+        and value.get("version") == 1
+        and isinstance(value.get("content"), list)
+    )
+
+
+def plain_text(value: str | dict | None) -> str:
+    if value is None:
+        return ""
+    return text_from_document(value) if isinstance(value, dict) else value
+
+
+# -- state --------------------------------------------------------------------------------
+
+
+@dataclass
+class JiraUser:
+    login: str  # the e-mail address on Cloud, the username on Server/Data Center
+    display_name: str
+    email: str
+    account_id: str  # Cloud's identifier; Server/Data Center's user key
+    active: bool = True
+
+    def names(self) -> set[str]:
+        return {self.login.lower(), self.account_id.lower(), self.email.lower(), self.display_name.lower()}
+
+
+@dataclass
+class JiraStatus:
+    id: str
+    name: str
+    category: str  # "new", "indeterminate" or "done"
+
+
+@dataclass
+class JiraTransition:
+    """A global transition: available from every status except its target."""
+
+    id: str
+    name: str
+    to: JiraStatus
+
+
+@dataclass
+class FieldSpec:
+    field_id: str
+    name: str
+    schema: dict
+    required: bool = False
+    allowed_values: list[dict] | None = None
+    has_default: bool = False
+    default_value: Any = None
+
+    @property
+    def takes_document(self) -> bool:
+        return self.field_id in DOCUMENT_FIELDS or self.schema.get("custom", "").endswith(":textarea")
+
+    @property
+    def is_custom(self) -> bool:
+        return "custom" in self.schema
+
+
+@dataclass
+class JiraIssueType:
+    id: str
+    name: str
+    subtask: bool
+    fields: dict[str, FieldSpec]
+
+
+@dataclass
+class JiraProject:
+    id: str
+    key: str
+    name: str
+    issue_types: list[JiraIssueType]
+    components: list[dict]
+    browsable: bool = True
+
+    def issue_type(self, reference: Any) -> JiraIssueType | None:
+        if not isinstance(reference, dict):
+            return None
+        for issue_type in self.issue_types:
+            if str(reference.get("id")) == issue_type.id or reference.get("name") == issue_type.name:
+                return issue_type
+        return None
+
+
+@dataclass
+class JiraComment:
+    id: str
+    body: str | dict
+    author: JiraUser
+    created: datetime
+
+
+@dataclass
+class JiraAttachment:
+    id: str
+    filename: str
+    mime_type: str
+    content: bytes
+    author: JiraUser
+    created: datetime
+
+
+@dataclass
+class JiraIssue:
+    id: str
+    key: str
+    project: JiraProject
+    issue_type: JiraIssueType
+    summary: str
+    status: JiraStatus
+    created: datetime
+    updated: datetime
+    reporter: JiraUser | None
+    description: str | dict | None = None
+    assignee: JiraUser | None = None
+    priority: str | None = "Medium"
+    labels: list[str] = field(default_factory=list)
+    components: list[dict] = field(default_factory=list)
+    duedate: str | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    comments: list[JiraComment] = field(default_factory=list)
+    attachments: list[JiraAttachment] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        return int(self.key.rsplit("-", 1)[1])
+
+
+@dataclass
+class _Injected:
+    response: Callable[[], Response]
+    remaining: int
+
+
+class JiraFake:
+    """An in-memory Jira behind a real HTTP server on 127.0.0.1.
+
+    Cloud serves REST v2 and v3 (v3 bodies are Atlassian Documents, v2 bodies are wiki-markup
+    strings); Server/Data Center serves REST v2 only. `context_path` mounts the whole site under
+    a path, as an on-premises Jira at https://intranet.example.com/jira is.
+    """
+
+    def __init__(
+        self,
+        deployment: Deployment = "cloud",
+        *,
+        context_path: str = "",
+        deployment_type: str | None = None,
+    ):
+        if deployment not in ("cloud", "server"):
+            raise ValueError(f"unknown deployment {deployment!r}")
+        self.deployment = deployment
+        self.deployment_type = deployment_type or ("Cloud" if self.is_cloud else "Server")
+        self.server = FakeHTTPServer(prefix=context_path)
+        self.server.interceptor = self._intercept
+        self.users: dict[str, JiraUser] = {}
+        self.projects: dict[str, JiraProject] = {}
+        self.issues: dict[str, JiraIssue] = {}
+        self.statuses: list[JiraStatus] = []
+        self.transitions: list[JiraTransition] = []
+        self._passwords: dict[str, str] = {}
+        self._bearer_tokens: dict[str, str] = {}
+        self._injected: list[_Injected] = []
+        self._viewer: JiraUser | None = None
+        self._ids = itertools.count(10000)
+        self._issue_numbers: dict[str, itertools.count] = {}
+        for name, category in (("To Do", "new"), ("In Progress", "indeterminate"), ("Done", "done")):
+            self.add_status(name, category)
+        self._register_routes()
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.deployment == "cloud"
+
+    # -- lifecycle and request log -------------------------------------------------------
+
+    def start(self) -> JiraFake:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.server.requests
+
+    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
+        """Requests received, filtered by method and by a regex over the path below the context path."""
+        return self.server.requests_to(method, path)
+
+    # -- seeding ---------------------------------------------------------------------------
+
+    def add_user(
+        self, login: str, *, display_name: str | None = None, email: str | None = None, active: bool = True
+    ) -> JiraUser:
+        """A user; `login` is the e-mail address on Cloud and the username on Server/Data Center."""
+        with self.server.lock:
+            number = next(self._ids)
+            account_id = f"5b10ac8d82e05b22cc7d{number:04x}" if self.is_cloud else f"JIRAUSER{number}"
+            user = JiraUser(
+                login=login,
+                display_name=display_name or login.split("@")[0].replace(".", " ").title(),
+                email=email or (login if "@" in login else f"{login}@example.com"),
+                account_id=account_id,
+                active=active,
+            )
+            self.users[login] = user
+            return user
+
+    def set_credentials(self, login: str, secret: str) -> JiraUser:
+        """Basic credentials: e-mail and API token on Cloud, username and password on Server/DC."""
+        with self.server.lock:
+            user = self.users.get(login) or self.add_user(login)
+            self._passwords[login] = secret
+            return user
+
+    def add_personal_access_token(self, login: str, token: str) -> JiraUser:
+        """A Server/Data Center personal access token, sent as `Authorization: Bearer <token>`."""
+        if self.is_cloud:
+            raise ValueError("Jira Cloud takes API tokens over basic auth, not personal access tokens")
+        with self.server.lock:
+            user = self.users.get(login) or self.add_user(login)
+            self._bearer_tokens[token] = login
+            return user
+
+    def add_status(self, name: str, category: str = "indeterminate") -> JiraStatus:
+        """A status of the (single, shared) workflow, with a global transition into it."""
+        if category not in STATUS_CATEGORIES:
+            raise ValueError(f"status category must be one of {sorted(STATUS_CATEGORIES)}")
+        with self.server.lock:
+            status = JiraStatus(id=str(next(self._ids)), name=name, category=category)
+            self.statuses.append(status)
+            self.transitions.append(JiraTransition(id=str(11 + 10 * len(self.transitions)), name=name, to=status))
+            return status
+
+    def add_project(
+        self,
+        key: str,
+        name: str | None = None,
+        *,
+        issue_types: Iterable[str] = ("Task", "Bug", "Story"),
+        components: Iterable[str] = (),
+    ) -> JiraProject:
+        with self.server.lock:
+            project = JiraProject(
+                id=str(next(self._ids)),
+                key=key,
+                name=name or key.title(),
+                issue_types=[],
+                components=[{"id": str(next(self._ids)), "name": component} for component in components],
+            )
+            self.projects[key] = project
+            self._issue_numbers[key] = itertools.count(1)
+            for issue_type in issue_types:
+                self.add_issue_type(key, issue_type)
+            return project
+
+    def add_issue_type(self, project_key: str, name: str, *, subtask: bool = False) -> JiraIssueType:
+        with self.server.lock:
+            project = self.projects[project_key]
+            issue_type = JiraIssueType(id=str(next(self._ids)), name=name, subtask=subtask, fields={})
+            project.issue_types.append(issue_type)
+            for spec in self._system_fields(project, issue_type):
+                issue_type.fields[spec.field_id] = spec
+            return issue_type
+
+    def add_field(
+        self,
+        project_key: str,
+        issue_type: str,
+        name: str,
+        kind: str,
+        *,
+        required: bool = False,
+        options: Iterable[str] = (),
+        default: Any = None,
+    ) -> FieldSpec:
+        """A custom field on an issue type's create screen.
+
+        `kind` is one of CUSTOM_FIELD_KINDS: text, textarea, select, radio, multiselect,
+        checkboxes, user, date, datetime, number, labels. `options` are the allowed values of
+        the option kinds.
+        """
+        schema, custom_type = CUSTOM_FIELD_KINDS[kind]
+        with self.server.lock:
+            custom_id = next(self._ids)
+            allowed = None
+            if schema["type"] == "option" or schema.get("items") == "option":
+                allowed = [{"value": option, "id": str(next(self._ids))} for option in options]
+            spec = FieldSpec(
+                field_id=f"customfield_{custom_id}",
+                name=name,
+                schema={
+                    **schema,
+                    "custom": f"com.atlassian.jira.plugin.system.customfieldtypes:{custom_type}",
+                    "customId": custom_id,
+                },
+                required=required,
+                allowed_values=allowed,
+                has_default=default is not None,
+                default_value=default,
+            )
+            self._issue_type_named(project_key, issue_type).fields[spec.field_id] = spec
+            return spec
+
+    def add_issue(
+        self,
+        project_key: str,
+        summary: str,
+        *,
+        issue_type: str | None = None,
+        status: str = "To Do",
+        description: str | dict | None = None,
+        assignee: str | None = None,
+        reporter: str | None = None,
+        priority: str | None = "Medium",
+        labels: Iterable[str] = (),
+        created: datetime | None = None,
+        updated: datetime | None = None,
+    ) -> JiraIssue:
+        """An issue; `assignee` and `reporter` are logins of users added before."""
+        with self.server.lock:
+            project = self.projects[project_key]
+            created = created or self.now()
+            issue = JiraIssue(
+                id=str(next(self._ids)),
+                key=f"{project_key}-{next(self._issue_numbers[project_key])}",
+                project=project,
+                issue_type=self._issue_type_named(project_key, issue_type) if issue_type else project.issue_types[0],
+                summary=summary,
+                status=self._status_named(status),
+                created=created,
+                updated=updated or created,
+                reporter=self.users[reporter] if reporter else None,
+                description=description,
+                assignee=self.users[assignee] if assignee else None,
+                priority=priority,
+                labels=list(labels),
+            )
+            self.issues[issue.key] = issue
+            return issue
+
+    def add_comment(self, key: str, body: str | dict, *, author: str) -> JiraComment:
+        with self.server.lock:
+            comment = JiraComment(id=str(next(self._ids)), body=body, author=self.users[author], created=self.now())
+            self.issues[key].comments.append(comment)
+            return comment
+
+    def issue(self, key: str) -> JiraIssue:
+        return self.issues[key]
+
+    def delete_issue(self, key: str) -> None:
+        with self.server.lock:
+            del self.issues[key]
+
+    def forbid_project(self, key: str) -> None:
+        """Nobody may browse the project: its issues vanish from searches and read as not found."""
+        with self.server.lock:
+            self.projects[key].browsable = False
+
+    def now(self) -> datetime:
+        moment = datetime.now(UTC)
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+    # -- fault injection -----------------------------------------------------------------
+
+    def rate_limit_next(self, count: int = 1, *, retry_after: int = 5, reason: str = "jira-burst-based") -> None:
+        """Answer the next `count` requests with 429 and the deployment's rate-limit headers."""
+
+        def too_many_requests() -> Response:
+            headers = {"Retry-After": str(retry_after), "X-RateLimit-Remaining": "0"}
+            if self.is_cloud:
+                headers |= {
+                    "X-RateLimit-Limit": "100",
+                    "X-RateLimit-Reset": (self.now() + timedelta(seconds=retry_after)).strftime("%Y-%m-%dT%H:%MZ"),
+                    "X-RateLimit-NearLimit": "true",
+                    "RateLimit-Reason": reason,
+                }
+            else:
+                headers |= {"X-RateLimit-Limit": "20", "X-RateLimit-Interval-Seconds": "1", "X-RateLimit-FillRate": "10"}
+            return json_response(HTTPStatus.TOO_MANY_REQUESTS, _errors(["Rate limit exceeded."]), headers)
+
+        with self.server.lock:
+            self._injected.append(_Injected(too_many_requests, count))
+
+    def fail_next(
+        self,
+        status: int,
+        body: dict | list | str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next `count` requests with `status`; a dict or list body is sent as JSON."""
+
+        def failure() -> Response:
+            if body is None:
+                return Response(status, b"", dict(headers or {}))
+            if isinstance(body, str):
+                return text_response(status, body, headers)
+            return json_response(status, body, headers)
+
+        with self.server.lock:
+            self._injected.append(_Injected(failure, count))
+
+    # -- authentication --------------------------------------------------------------------
+
+    def _intercept(self, request: RecordedRequest) -> Response | None:
+        if self._injected:
+            injected = self._injected[0]
+            injected.remaining -= 1
+            if injected.remaining <= 0:
+                self._injected.pop(0)
+            return injected.response()
+        self._viewer = self._authenticate(request.headers.get("Authorization", ""))
+        if self._viewer is None and not request.route_path.endswith("/serverInfo"):
+            return self._unauthorized(credentials_sent="Authorization" in request.headers)
+        return None
+
+    def _authenticate(self, authorization: str) -> JiraUser | None:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                login, _, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            if login in self._passwords and self._passwords[login] == secret:
+                return self.users[login]
+        if scheme.lower() == "bearer" and not self.is_cloud and credentials in self._bearer_tokens:
+            return self.users[self._bearer_tokens[credentials]]
+        return None
+
+    def _unauthorized(self, credentials_sent: bool) -> Response:
+        # Cloud answers a plain-text sentence (as its edge does for every REST path); Server/DC's
+        # REST layer answers the JSON error collection, and Seraph names a failed login.
+        if self.is_cloud:
+            return text_response(
+                HTTPStatus.UNAUTHORIZED,
+                "Client must be authenticated to access this resource.",
+                {"WWW-Authenticate": 'Basic realm="protected-area"'},
+            )
+        headers = {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"} if credentials_sent else {}
+        return json_response(
+            HTTPStatus.UNAUTHORIZED,
+            _errors(["You are not authenticated. Authentication required to perform this operation."]),
+            headers,
+        )
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def _register_routes(self) -> None:
+        api = r"/rest/api/(?P<version>[23])" if self.is_cloud else r"/rest/api/(?P<version>2)"
+        issue = rf"{api}/issue/(?P<key>[^/]+)"
+        createmeta = rf"{api}/issue/createmeta/(?P<project_ref>[^/]+)/issuetypes"
+        routes = [
+            ("GET", rf"{api}/serverInfo", self._server_info),
+            ("GET", rf"{api}/myself", self._myself),
+            ("GET", rf"{api}/project", self._all_projects),
+            ("GET", rf"{api}/user/search", self._user_search),
+            ("GET", createmeta, self._createmeta_issue_types),
+            ("GET", rf"{createmeta}/(?P<issue_type_id>[^/]+)", self._createmeta_fields),
+            ("POST", rf"{api}/issue", self._create_issue),
+            ("GET", issue, self._get_issue),
+            ("GET", rf"{issue}/comment", self._get_comments),
+            ("POST", rf"{issue}/comment", self._add_comment),
+            ("GET", rf"{issue}/transitions", self._get_transitions),
+            ("POST", rf"{issue}/transitions", self._do_transition),
+            ("POST", rf"{issue}/attachments", self._add_attachments),
+        ]
+        if self.is_cloud:
+            routes += [
+                ("GET", rf"{api}/project/search", self._project_search),
+                ("GET", rf"{api}/search/jql", self._enhanced_search),
+                ("POST", rf"{api}/search/jql", self._enhanced_search),
+                ("GET", rf"{api}/search", self._removed_search),
+                ("POST", rf"{api}/search", self._removed_search),
+            ]
+        else:
+            routes += [
+                ("GET", rf"{api}/search", self._classic_search),
+                ("POST", rf"{api}/search", self._classic_search),
+            ]
+        for method, path, handler in routes:
+            self.server.add_route(method, path, handler)
+
+    # -- instance and users ------------------------------------------------------------------
+
+    def _server_info(self, request: RecordedRequest, version: str) -> Response:
+        numbers = [1001, 0, 0] if self.is_cloud else [9, 12, 15]
+        info = {
+            "baseUrl": self.base_url,
+            "displayUrl": self.base_url,
+            "version": "1001.0.0-SNAPSHOT" if self.is_cloud else "9.12.15",
+            "versionNumbers": numbers,
+            "deploymentType": self.deployment_type,
+            "buildNumber": 100282 if self.is_cloud else 9120015,
+            "buildDate": "2024-11-04T00:00:00.000+0000",
+            "serverTime": jira_timestamp(self.now()),
+            "scmInfo": "5f2e8a9c0b1d4e6f7a8b9c0d1e2f3a4b5c6d7e8f",
+            "serverTitle": "Jira",
+        }
+        return json_response(HTTPStatus.OK, info)
+
+    def _myself(self, request: RecordedRequest, version: str) -> Response:
+        return json_response(HTTPStatus.OK, self._user_json(self._viewer, version))
+
+    def _user_search(self, request: RecordedRequest, version: str) -> Response:
+        # Cloud matches `query` against the start of the display name's words and the e-mail;
+        # Server/DC matches `username` against username, display name and e-mail.
+        term = request.param("query" if self.is_cloud else "username")
+        if not term:
+            message = (
+                "The query parameter or the accountId parameter must be provided."
+                if self.is_cloud
+                else "The username query parameter was not provided"
+            )
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([message]))
+        term = term.lower()
+        found = [
+            user
+            for user in self.users.values()
+            if user.active
+            and (
+                user.email.lower().startswith(term)
+                or user.login.lower().startswith(term)
+                or any(word.startswith(term) for word in user.display_name.lower().split())
+            )
+        ]
+        start, limit = _int_param(request, "startAt", 0), _int_param(request, "maxResults", 50)
+        return json_response(HTTPStatus.OK, [self._user_json(user, version) for user in found[start : start + limit]])
+
+    # -- projects and create metadata ---------------------------------------------------------
+
+    def _project_search(self, request: RecordedRequest, version: str) -> Response:
+        projects = self._visible_projects()
+        if query := (request.param("query") or "").lower():
+            projects = [p for p in projects if query in p.key.lower() or query in p.name.lower()]
+        if keys := request.query.get("keys"):
+            projects = [p for p in projects if p.key in keys]
+        start, limit = _int_param(request, "startAt", 0), min(_int_param(request, "maxResults", 50), 100)
+        page = projects[start : start + limit]
+        is_last = start + len(page) >= len(projects)
+        body = {
+            "self": f"{self.base_url}/rest/api/{version}/project/search?startAt={start}&maxResults={limit}",
+            "maxResults": limit,
+            "startAt": start,
+            "total": len(projects),
+            "isLast": is_last,
+            "values": [self._project_json(project, version) for project in page],
+        }
+        if not is_last:
+            body["nextPage"] = (
+                f"{self.base_url}/rest/api/{version}/project/search?startAt={start + limit}&maxResults={limit}"
+            )
+        return json_response(HTTPStatus.OK, body)
+
+    def _all_projects(self, request: RecordedRequest, version: str) -> Response:
+        return json_response(HTTPStatus.OK, [self._project_json(p, version) for p in self._visible_projects()])
+
+    def _createmeta_issue_types(self, request: RecordedRequest, version: str, project_ref: str) -> Response:
+        project = self._visible_project(project_ref)
+        if project is None:
+            return self._project_not_found(project_ref)
+        items = [self._issue_type_json(issue_type, version) for issue_type in project.issue_types]
+        return self._createmeta_page(request, items, "issueTypes")
+
+    def _createmeta_fields(
+        self, request: RecordedRequest, version: str, project_ref: str, issue_type_id: str
+    ) -> Response:
+        project = self._visible_project(project_ref)
+        if project is None:
+            return self._project_not_found(project_ref)
+        issue_type = project.issue_type({"id": issue_type_id})
+        if issue_type is None:
+            return json_response(
+                HTTPStatus.NOT_FOUND, _errors([f"Issue type with id '{issue_type_id}' does not exist."])
+            )
+        items = [self._field_meta_json(spec, version) for spec in issue_type.fields.values()]
+        return self._createmeta_page(request, items, "fields")
+
+    def _createmeta_page(self, request: RecordedRequest, items: list[dict], cloud_key: str) -> Response:
+        start, limit = _int_param(request, "startAt", 0), _int_param(request, "maxResults", 50)
+        if limit > 200:
+            return json_response(
+                HTTPStatus.BAD_REQUEST, _errors(["Parameter 'maxResults' must not exceed the limit '200'"])
+            )
+        page = items[start : start + limit]
+        body = {"maxResults": limit, "startAt": start, "total": len(items)}
+        # Cloud names the list after its content; Data Center pages carry `values` and `isLast`.
+        if self.is_cloud:
+            body[cloud_key] = page
+        else:
+            body |= {"isLast": start + len(page) >= len(items), "values": page}
+        return json_response(HTTPStatus.OK, body)
+
+    def _project_not_found(self, reference: str) -> Response:
+        # A project the caller may not browse reads exactly like one that does not exist.
+        kind = "id" if reference.isdigit() else "key"
+        return json_response(
+            HTTPStatus.NOT_FOUND, _errors([f"No project could be found with {kind} '{reference}'."])
+        )
+
+    # -- issues ---------------------------------------------------------------------------------
+
+    def _get_issue(self, request: RecordedRequest, version: str, key: str) -> Response:
+        issue = self._visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        selected = self._selected_fields(issue, request.query.get("fields"), default="*all")
+        return json_response(HTTPStatus.OK, self._issue_json(issue, version, selected))
+
+    def _create_issue(self, request: RecordedRequest, version: str) -> Response:
+        payload = _json_object(request.body)
+        if payload is None or not isinstance(payload.get("fields", {}), dict):
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
+        fields = dict(payload.get("fields") or {})
+        project = self._project_for_create(fields.pop("project", None))
+        if project is None:
+            message = "Specify a valid project ID or key" if self.is_cloud else "valid project is required"
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"project": message}))
+        issue_type_reference = fields.pop("issuetype", None)
+        issue_type = project.issue_type(issue_type_reference)
+        if issue_type is None:
+            message = "Specify an issue type" if issue_type_reference is None else "The issue type selected is invalid."
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"issuetype": message}))
+
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        for field_id, value in fields.items():
+            spec = issue_type.fields.get(field_id)
+            if spec is None:
+                errors[field_id] = f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
+                continue
+            problem, normalized = self._coerce(spec, value, version, project)
+            if problem:
+                errors[field_id] = problem
+            else:
+                values[field_id] = normalized
+        for spec in issue_type.fields.values():
+            if spec.required and not spec.has_default and spec.field_id not in fields and spec.field_id not in (
+                "project",
+                "issuetype",
+            ):
+                errors[spec.field_id] = _required_message(spec)
+        if errors:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], errors))
+
+        issue = self._store_created_issue(project, issue_type, values)
+        return json_response(
+            HTTPStatus.CREATED,
+            {"id": issue.id, "key": issue.key, "self": f"{self.base_url}/rest/api/{version}/issue/{issue.id}"},
+        )
+
+    def _store_created_issue(self, project: JiraProject, issue_type: JiraIssueType, values: dict) -> JiraIssue:
+        now = self.now()
+        priority = values.pop("priority", issue_type.fields["priority"].default_value)
+        issue = JiraIssue(
+            id=str(next(self._ids)),
+            key=f"{project.key}-{next(self._issue_numbers[project.key])}",
+            project=project,
+            issue_type=issue_type,
+            summary=values.pop("summary"),
+            status=self.statuses[0],
+            created=now,
+            updated=now,
+            reporter=values.pop("reporter", self._viewer),
+            description=values.pop("description", None),
+            assignee=values.pop("assignee", None),
+            priority=priority["name"] if priority else None,
+            labels=values.pop("labels", []),
+            components=values.pop("components", []),
+            duedate=values.pop("duedate", None),
+            custom_fields=values,
+        )
+        self.issues[issue.key] = issue
+        return issue
+
+    def _project_for_create(self, reference: Any) -> JiraProject | None:
+        if not isinstance(reference, dict):
+            return None
+        for project in self._visible_projects():
+            if reference.get("key") == project.key or str(reference.get("id")) == project.id:
+                return project
+        return None
+
+    def _coerce(self, spec: FieldSpec, value: Any, version: str, project: JiraProject) -> tuple[str | None, Any]:
+        """(problem, normalized value) for a create-screen field, as Jira validates it."""
+        if value is None or value == "" or value == []:
+            return (_required_message(spec), None) if spec.required else (None, None)
+        kind, items = spec.schema["type"], spec.schema.get("items")
+        if kind == "array":
+            if not isinstance(value, list):
+                return "data was not an array", None
+            normalized = []
+            for item in value:
+                problem, item_value = self._coerce_single(spec, items, item, version, project)
+                if problem:
+                    return problem, None
+                normalized.append(item_value)
+            return None, normalized
+        return self._coerce_single(spec, kind, value, version, project)
+
+    def _coerce_single(
+        self, spec: FieldSpec, kind: str, value: Any, version: str, project: JiraProject
+    ) -> tuple[str | None, Any]:
+        if kind == "string":
+            if spec.takes_document and version == "3":
+                return (None, value) if is_document(value) else (NOT_A_DOCUMENT, None)
+            if not isinstance(value, str):
+                return "Operation value must be a string", None
+            if spec.field_id == "summary" and len(value) > 255:
+                return "Summary must be less than 255 characters.", None
+            return None, value
+        if kind == "number":
+            valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+            return (None, value) if valid else ("Operation value must be a number", None)
+        if kind in ("date", "datetime"):
+            return (None, value) if _parses_as(kind, value) else (f"Error parsing date string: {value}", None)
+        if not isinstance(value, dict):
+            if kind == "option":
+                return "Could not find valid 'id' or 'value' in the Parent Option object.", None
+            return "data was not an object", None
+        if kind == "user":
+            return self._coerce_user(value)
+        allowed, by, invalid = {
+            "option": (spec.allowed_values, "value", "Option value '{}' is not valid"),
+            "priority": (spec.allowed_values, "name", "The priority selected is invalid."),
+            "component": (project.components, "name", "Component name '{}' is not valid"),
+        }[kind]
+        return _choose(allowed, value, by, invalid)
+
+    def _coerce_user(self, reference: dict) -> tuple[str | None, Any]:
+        # Cloud identifies users by accountId only (GDPR); Server/DC by username.
+        wanted = reference.get("accountId") if self.is_cloud else reference.get("name")
+        for user in self.users.values():
+            if wanted == (user.account_id if self.is_cloud else user.login):
+                return None, user
+        if self.is_cloud:
+            return "Specified user does not exist or you do not have required permissions", None
+        return f"User '{wanted}' does not exist.", None
+
+    # -- comments --------------------------------------------------------------------------------
+
+    def _get_comments(self, request: RecordedRequest, version: str, key: str) -> Response:
+        issue = self._visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        start, limit = _int_param(request, "startAt", 0), _int_param(request, "maxResults", 5000)
+        return json_response(HTTPStatus.OK, self._comments_json(issue, version, start, limit))
+
+    def _add_comment(self, request: RecordedRequest, version: str, key: str) -> Response:
+        issue = self._visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        payload = _json_object(request.body)
+        if payload is None:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
+        body = payload.get("body")
+        if not plain_text(body if isinstance(body, (str, dict)) else None).strip():
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Comment body can not be empty!"}))
+        if version == "3" and not is_document(body):
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": NOT_A_DOCUMENT}))
+        if version == "2" and not isinstance(body, str):
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Operation value must be a string"}))
+        comment = JiraComment(id=str(next(self._ids)), body=body, author=self._viewer, created=self.now())
+        issue.comments.append(comment)
+        issue.updated = comment.created
+        return json_response(HTTPStatus.CREATED, self._comment_json(issue, comment, version))
+
+    # -- transitions -------------------------------------------------------------------------------
+
+    def _get_transitions(self, request: RecordedRequest, version: str, key: str) -> Response:
+        issue = self._visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        transitions = [
+            {
+                "id": transition.id,
+                "name": transition.name,
+                "to": self._status_json(transition.to, version),
+                "hasScreen": False,
+                "isGlobal": True,
+                "isInitial": False,
+                "isAvailable": True,
+                "isConditional": False,
+                "isLooped": False,
+            }
+            for transition in self._available_transitions(issue)
+        ]
+        return json_response(HTTPStatus.OK, {"expand": "transitions", "transitions": transitions})
+
+    def _do_transition(self, request: RecordedRequest, version: str, key: str) -> Response:
+        issue = self._visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        payload = _json_object(request.body)
+        if payload is None:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
+        transition_id = (payload.get("transition") or {}).get("id")
+        if transition_id is None:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(["Missing 'transition' identifier"]))
+        chosen = next((t for t in self._available_transitions(issue) if t.id == str(transition_id)), None)
+        if chosen is None:
+            return json_response(
+                HTTPStatus.BAD_REQUEST, _errors([f"Transition id '{transition_id}' is not valid for this issue."])
+            )
+        issue.status = chosen.to
+        issue.updated = self.now()
+        return empty_response()
+
+    def _available_transitions(self, issue: JiraIssue) -> list[JiraTransition]:
+        return [transition for transition in self.transitions if transition.to is not issue.status]
+
+    # -- attachments -------------------------------------------------------------------------------
+
+    def _add_attachments(self, request: RecordedRequest, version: str, key: str) -> Response:
+        # Jira's XSRF filter runs before the resource: without the token header nothing else is looked at.
+        if request.headers.get("X-Atlassian-Token", "").lower() not in ("no-check", "nocheck"):
+            return text_response(HTTPStatus.FORBIDDEN, "XSRF check failed")
+        issue = self._visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        files = [part for part in parse_multipart(request) if part.name == "file" and part.filename]
+        if not files:
+            # The documentation names no message for this case; the status is the documented 400-family answer.
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(["No attachment was found in the 'file' part."]))
+        added = []
+        for part in files:
+            attachment = JiraAttachment(
+                id=str(next(self._ids)),
+                filename=part.filename,
+                mime_type=part.content_type,
+                content=part.content,
+                author=self._viewer,
+                created=self.now(),
+            )
+            issue.attachments.append(attachment)
+            added.append(self._attachment_json(attachment, version))
+        issue.updated = self.now()
+        return json_response(HTTPStatus.OK, added)
+
+    # -- search -------------------------------------------------------------------------------------
+
+    def _removed_search(self, request: RecordedRequest, version: str) -> Response:
+        return json_response(HTTPStatus.GONE, _errors([SEARCH_REMOVED]))
+
+    def _enhanced_search(self, request: RecordedRequest, version: str) -> Response:
+        """Cloud's GET/POST /rest/api/{2,3}/search/jql: cursor pages, no total.
+
+        Choice where Atlassian's documentation is silent: a key or value the query names that
+        does not exist (or that the caller may not see) is not an error here; the clause simply
+        matches nothing. The endpoint dropped `validateQuery` (its only way to ask for Data
+        Center's strict check), and searches measured against Cloud in public projects find an
+        unknown project answered with an empty page rather than a 400.
+        """
+        if request.method == "POST":
+            payload = _json_object(request.body)
+            if payload is None or set(payload) - ENHANCED_SEARCH_BODY or not isinstance(payload.get("jql", ""), str):
+                return json_response(HTTPStatus.BAD_REQUEST, {"errorMessages": [INVALID_PAYLOAD]})
+            text, token, requested_fields = payload.get("jql"), payload.get("nextPageToken"), payload.get("fields")
+            max_results = payload.get("maxResults", 50)
+        else:
+            text, token, requested_fields = request.param("jql"), request.param("nextPageToken"), request.query.get("fields")
+            max_results = request.param("maxResults") or 50
+        try:
+            max_results = int(max_results)
+        except (TypeError, ValueError):
+            return json_response(HTTPStatus.BAD_REQUEST, {"errorMessages": [INVALID_PAYLOAD]})
+
+        offset = 0
+        if token:
+            offset = _offset_from_token(token, text or "")
+            if offset is None:
+                return json_response(HTTPStatus.BAD_REQUEST, _errors([BAD_PAGE_TOKEN]))
+        if not 1 <= max_results <= 5000:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(["The maxResults parameter must be between 1 and 5,000."]))
+        try:
+            query = jql.parse(text or "")
+            if not query.is_bounded:
+                raise jql.JqlError(UNBOUNDED_JQL)
+            search = _JqlSearch(self, query)
+        except jql.JqlError as error:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(error.messages))
+
+        matched = search.run()
+        field_names = _field_list(requested_fields) or ["id"]
+        # "The greatest number of items returned per page is achieved when requesting id or key
+        # only"; with issue fields requested Cloud serves at most 100 per page.
+        page_size = max_results if set(field_names) <= {"id", "key"} else min(max_results, 100)
+        page = matched[offset : offset + page_size]
+        body: dict[str, Any] = {"issues": [self._search_hit_json(issue, version, field_names) for issue in page]}
+        if offset + len(page) < len(matched):
+            body["nextPageToken"] = _page_token(offset + len(page), text or "")
+        body["isLast"] = "nextPageToken" not in body
+        return json_response(HTTPStatus.OK, body)
+
+    def _classic_search(self, request: RecordedRequest, version: str) -> Response:
+        """Server/Data Center's GET/POST /rest/api/2/search: startAt/maxResults/total pages."""
+        if request.method == "POST":
+            payload = _json_object(request.body)
+            if payload is None:
+                return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
+            if unknown := sorted(set(payload) - CLASSIC_SEARCH_BODY):
+                return json_response(
+                    HTTPStatus.BAD_REQUEST,
+                    _errors([
+                        f'Unrecognized field "{unknown[0]}" (Class com.atlassian.jira.rest.v2.search.SearchRequestBean), '
+                        "not marked as ignorable"
+                    ]),
+                )
+            text, requested_fields = payload.get("jql") or "", payload.get("fields")
+            start, limit = payload.get("startAt", 0), payload.get("maxResults", 50)
+            validation = str(payload.get("validateQuery", "strict")).lower()
+        else:
+            text, requested_fields = request.param("jql", ""), request.query.get("fields")
+            start, limit = _int_param(request, "startAt", 0), _int_param(request, "maxResults", 50)
+            validation = (request.param("validateQuery") or "strict").lower()
+        try:
+            search = _JqlSearch(self, jql.parse(text))
+        except jql.JqlError as error:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(error.messages))
+        if search.missing_values and validation in ("strict", "true"):
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(search.missing_values))
+
+        matched = search.run()
+        # jira.search.views.default.max: Data Center serves at most 1000 issues per page by default.
+        limit = min(int(limit), 1000)
+        page = matched[int(start) : int(start) + limit]
+        field_names = _field_list(requested_fields) or ["*navigable"]
+        body: dict[str, Any] = {
+            "expand": "schema,names",
+            "startAt": int(start),
+            "maxResults": limit,
+            "total": len(matched),
+            "issues": [self._search_hit_json(issue, version, field_names) for issue in page],
+        }
+        if search.missing_values and validation in ("warn", "false"):
+            body["warningMessages"] = search.missing_values
+        return json_response(HTTPStatus.OK, body)
+
+    # -- visibility ---------------------------------------------------------------------------------
+
+    def _visible_projects(self) -> list[JiraProject]:
+        return [project for project in self.projects.values() if project.browsable]
+
+    def _visible_project(self, reference: str) -> JiraProject | None:
+        return next((p for p in self._visible_projects() if reference.upper() == p.key or reference == p.id), None)
+
+    def visible_issues(self) -> list[JiraIssue]:
+        return [issue for issue in self.issues.values() if issue.project.browsable]
+
+    def _visible_issue(self, reference: str) -> JiraIssue | None:
+        return next(
+            (issue for issue in self.visible_issues() if reference.upper() == issue.key or reference == issue.id),
+            None,
+        )
+
+    def _issue_type_named(self, project_key: str, name: str) -> JiraIssueType:
+        return next(t for t in self.projects[project_key].issue_types if t.name == name)
+
+    def _status_named(self, name: str) -> JiraStatus:
+        return next(status for status in self.statuses if status.name == name)
+
+    def _system_fields(self, project: JiraProject, issue_type: JiraIssueType) -> list[FieldSpec]:
+        priorities = [{"name": name, "id": str(index)} for index, name in enumerate(PRIORITY_NAMES, start=1)]
+        return [
+            FieldSpec("summary", "Summary", {"type": "string", "system": "summary"}, required=True),
+            FieldSpec(
+                "issuetype",
+                "Issue Type",
+                {"type": "issuetype", "system": "issuetype"},
+                required=True,
+                allowed_values=[{"id": issue_type.id, "name": issue_type.name}],
+            ),
+            FieldSpec(
+                "project",
+                "Project",
+                {"type": "project", "system": "project"},
+                required=True,
+                allowed_values=[{"id": project.id, "key": project.key, "name": project.name}],
+            ),
+            # Required, but Jira fills it with the caller when absent (hasDefaultValue).
+            FieldSpec("reporter", "Reporter", {"type": "user", "system": "reporter"}, required=True, has_default=True),
+            FieldSpec("description", "Description", {"type": "string", "system": "description"}),
+            FieldSpec(
+                "priority",
+                "Priority",
+                {"type": "priority", "system": "priority"},
+                allowed_values=priorities,
+                has_default=True,
+                default_value=priorities[2],
+            ),
+            FieldSpec("labels", "Labels", {"type": "array", "items": "string", "system": "labels"}),
+            FieldSpec(
+                "components",
+                "Components",
+                {"type": "array", "items": "component", "system": "components"},
+                allowed_values=project.components,
+            ),
+            FieldSpec("assignee", "Assignee", {"type": "user", "system": "assignee"}),
+            FieldSpec("duedate", "Due date", {"type": "date", "system": "duedate"}),
+        ]
+
+    # -- representations ------------------------------------------------------------------------------
+
+    def _user_json(self, user: JiraUser, version: str) -> dict:
+        avatar = f"{self.base_url}/secure/useravatar?ownerId={user.account_id}"
+        common = {
+            "emailAddress": user.email,
+            "avatarUrls": {size: f"{avatar}&size={size}" for size in ("16x16", "24x24", "32x32", "48x48")},
+            "displayName": user.display_name,
+            "active": user.active,
+            "timeZone": "Etc/UTC",
+        }
+        if self.is_cloud:
+            return {
+                "self": f"{self.base_url}/rest/api/{version}/user?accountId={user.account_id}",
+                "accountId": user.account_id,
+                "accountType": "atlassian",
+                **common,
+            }
+        return {
+            "self": f"{self.base_url}/rest/api/{version}/user?username={user.login}",
+            "key": user.account_id,
+            "name": user.login,
+            **common,
+        }
+
+    def _project_json(self, project: JiraProject, version: str) -> dict:
+        body = {
+            "self": f"{self.base_url}/rest/api/{version}/project/{project.id}",
+            "id": project.id,
+            "key": project.key,
+            "name": project.name,
+            "projectTypeKey": "software",
+        }
+        if self.is_cloud:
+            body |= {"simplified": False, "style": "classic", "isPrivate": False}
+        return body
+
+    def _issue_type_json(self, issue_type: JiraIssueType, version: str) -> dict:
+        return {
+            "self": f"{self.base_url}/rest/api/{version}/issuetype/{issue_type.id}",
+            "id": issue_type.id,
+            "description": "",
+            "iconUrl": f"{self.base_url}/images/icons/issuetypes/{issue_type.name.lower()}.svg",
+            "name": issue_type.name,
+            "subtask": issue_type.subtask,
+        }
+
+    def _status_json(self, status: JiraStatus, version: str) -> dict:
+        category = STATUS_CATEGORIES[status.category]
+        return {
+            "self": f"{self.base_url}/rest/api/{version}/status/{status.id}",
+            "description": "",
+            "iconUrl": f"{self.base_url}/images/icons/statuses/generic.png",
+            "name": status.name,
+            "id": status.id,
+            "statusCategory": {"self": f"{self.base_url}/rest/api/{version}/statuscategory/{category['id']}", **category},
+        }
+
+    def _priority_json(self, name: str, version: str) -> dict:
+        priority_id = str(PRIORITY_NAMES.index(name) + 1)
+        return {
+            "self": f"{self.base_url}/rest/api/{version}/priority/{priority_id}",
+            "iconUrl": f"{self.base_url}/images/icons/priorities/{name.lower()}.svg",
+            "name": name,
+            "id": priority_id,
+        }
+
+    def _allowed_value_json(self, spec: FieldSpec, value: dict, version: str) -> dict:
+        kind = spec.schema.get("items") or spec.schema["type"]
+        if kind == "option":
+            return {"self": f"{self.base_url}/rest/api/{version}/customFieldOption/{value['id']}", **value}
+        if kind == "priority":
+            return self._priority_json(value["name"], version)
+        if kind == "issuetype":
+            return self._issue_type_json(self._issue_type_by_id(value["id"]), version)
+        if kind == "project":
+            return self._project_json(self.projects[value["key"]], version)
+        return {"self": f"{self.base_url}/rest/api/{version}/component/{value['id']}", **value}
+
+    def _issue_type_by_id(self, issue_type_id: str) -> JiraIssueType:
+        return next(t for p in self.projects.values() for t in p.issue_types if t.id == issue_type_id)
+
+    def _field_meta_json(self, spec: FieldSpec, version: str) -> dict:
+        operations = ["add", "set", "remove"] if spec.schema["type"] == "array" else ["set"]
+        body = {
+            "required": spec.required,
+            "schema": spec.schema,
+            "name": spec.name,
+            "key": spec.field_id,
+            "fieldId": spec.field_id,
+            "hasDefaultValue": spec.has_default,
+            "operations": operations,
+        }
+        if spec.allowed_values is not None:
+            body["allowedValues"] = [self._allowed_value_json(spec, value, version) for value in spec.allowed_values]
+        if isinstance(spec.default_value, dict):
+            body["defaultValue"] = self._allowed_value_json(spec, spec.default_value, version)
+        return body
+
+    def _document_or_text(self, value: str | dict | None, version: str) -> str | dict | None:
+        # One stored text, two renderings: v3 answers Atlassian Documents, v2 answers strings.
+        if value is None:
+            return None
+        if version == "3":
+            return value if isinstance(value, dict) else document_from_text(value)
+        return plain_text(value)
+
+    def _comment_json(self, issue: JiraIssue, comment: JiraComment, version: str) -> dict:
+        author = self._user_json(comment.author, version)
+        body = {
+            "self": f"{self.base_url}/rest/api/{version}/issue/{issue.id}/comment/{comment.id}",
+            "id": comment.id,
+            "author": author,
+            "body": self._document_or_text(comment.body, version),
+            "updateAuthor": author,
+            "created": jira_timestamp(comment.created),
+            "updated": jira_timestamp(comment.created),
+        }
+        if self.is_cloud:
+            body["jsdPublic"] = True
+        return body
+
+    def _comments_json(self, issue: JiraIssue, version: str, start: int, limit: int) -> dict:
+        page = issue.comments[start : start + limit]
+        return {
+            "startAt": start,
+            "maxResults": limit,
+            "total": len(issue.comments),
+            "comments": [self._comment_json(issue, comment, version) for comment in page],
+        }
+
+    def _attachment_json(self, attachment: JiraAttachment, version: str) -> dict:
+        content = (
+            f"{self.base_url}/rest/api/3/attachment/content/{attachment.id}"
+            if self.is_cloud
+            else f"{self.base_url}/secure/attachment/{attachment.id}/{attachment.filename}"
+        )
+        return {
+            "self": f"{self.base_url}/rest/api/{version}/attachment/{attachment.id}",
+            "id": attachment.id,
+            "filename": attachment.filename,
+            "author": self._user_json(attachment.author, version),
+            "created": jira_timestamp(attachment.created),
+            "size": len(attachment.content),
+            "mimeType": attachment.mime_type,
+            "content": content,
+        }
+
+    def _field_values(self, issue: JiraIssue, version: str) -> dict[str, Any]:
+        user = lambda person: self._user_json(person, version) if person else None  # noqa: E731
+        values = {
+            "summary": issue.summary,
+            "status": self._status_json(issue.status, version),
+            "assignee": user(issue.assignee),
+            "reporter": user(issue.reporter),
+            "priority": self._priority_json(issue.priority, version) if issue.priority else None,
+            "updated": jira_timestamp(issue.updated),
+            "created": jira_timestamp(issue.created),
+            "issuetype": self._issue_type_json(issue.issue_type, version),
+            "labels": issue.labels,
+            "description": self._document_or_text(issue.description, version),
+            "project": self._project_json(issue.project, version),
+            "components": [
+                {"self": f"{self.base_url}/rest/api/{version}/component/{c['id']}", **c} for c in issue.components
+            ],
+            "duedate": issue.duedate,
+            "comment": self._comments_json(issue, version, 0, 20),
+            "attachment": [self._attachment_json(a, version) for a in issue.attachments],
+        }
+        for field_id, value in issue.custom_fields.items():
+            values[field_id] = self._custom_value_json(issue.issue_type.fields[field_id], value, version)
+        return values
+
+    def _custom_value_json(self, spec: FieldSpec, value: Any, version: str) -> Any:
+        if isinstance(value, JiraUser):
+            return self._user_json(value, version)
+        if isinstance(value, list):
+            return [self._custom_value_json(spec, item, version) for item in value]
+        if isinstance(value, dict) and spec.allowed_values is not None:
+            return self._allowed_value_json(spec, value, version)
+        if spec.takes_document:
+            return self._document_or_text(value, version)
+        return value
+
+    def _selected_fields(self, issue: JiraIssue, requested: list[str] | None, default: str) -> list[str]:
+        return _resolve_field_names(_field_list(requested) or [default], _field_names(issue))
+
+    def _issue_json(self, issue: JiraIssue, version: str, field_names: list[str]) -> dict:
+        body = {
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+            "id": issue.id,
+            "self": f"{self.base_url}/rest/api/{version}/issue/{issue.id}",
+            "key": issue.key,
+        }
+        wanted = [name for name in field_names if name not in ("id", "key")]
+        if wanted:
+            values = self._field_values(issue, version)
+            body["fields"] = {name: values[name] for name in wanted if name in values}
+        return body
+
+    def _search_hit_json(self, issue: JiraIssue, version: str, requested: list[str]) -> dict:
+        names = _resolve_field_names(requested, _field_names(issue))
+        if names == ["id"]:
+            return {"id": issue.id}
+        return self._issue_json(issue, version, names)
+
+
+# -- JQL evaluation ---------------------------------------------------------------------------
+
+_FIELD_KINDS = {
+    "key": "key", "issuekey": "key", "id": "key",
+    "project": "project",
+    "summary": "text", "description": "text", "comment": "text", "text": "text",
+    "status": "status", "issuetype": "issuetype", "type": "issuetype", "priority": "priority",
+    "assignee": "user", "reporter": "user",
+    "labels": "labels",
+    "created": "date", "createddate": "date", "updated": "date", "updateddate": "date",
+}
+_OPERATORS = {
+    "key": {"=", "!=", "in", "not in", "<", "<=", ">", ">=", "is", "is not"},
+    "text": {"~", "!~", "is", "is not"},
+    "date": {"=", "!=", "<", "<=", ">", ">=", "is", "is not"},
+}
+_EQUALITY_OPERATORS = {"=", "!=", "in", "not in", "is", "is not"}
+_SORTABLE = {"key", "issuekey", "id", "created", "updated", "summary", "status", "priority", "project", "issuetype", "type"}
+
+
+class _JqlSearch:
+    """One JQL query compiled against the fake's state, as seen by the authenticated caller.
+
+    Syntax, unknown fields and unsupported operators raise `JqlError` on construction (400 in
+    every deployment). Values that name nothing the caller can see (an issue key, a project, a
+    status...) are collected in `missing_values`, worded as Data Center's strict validation
+    words them; each endpoint decides whether they are an error.
+    """
+
+    def __init__(self, fake: JiraFake, query: jql.Query):
+        self.fake = fake
+        self.query = query
+        self.now = fake.now()
+        self.missing_values: list[str] = []
+        self.predicate = self._compile(query.where) if query.where is not None else (lambda issue: True)
+        self.sort_keys = [self._sort_key(key) for key in query.order_by]
+
+    def run(self) -> list[JiraIssue]:
+        matched = [issue for issue in self.fake.visible_issues() if self.predicate(issue)]
+        # No ORDER BY: newest key first (Jira's navigator default is key descending).
+        matched.sort(key=lambda issue: (issue.project.key, issue.number), reverse=True)
+        for key_function, descending in reversed(self.sort_keys):
+            matched.sort(key=key_function, reverse=descending)
+        return matched
+
+    # -- compilation ---------------------------------------------------------------------------
+
+    def _compile(self, node) -> Callable[[JiraIssue], bool]:
+        if isinstance(node, jql.And):
+            parts = [self._compile(part) for part in node.parts]
+            return lambda issue: all(part(issue) for part in parts)
+        if isinstance(node, jql.Or):
+            parts = [self._compile(part) for part in node.parts]
+            return lambda issue: any(part(issue) for part in parts)
+        if isinstance(node, jql.Not):
+            inner = self._compile(node.part)
+            return lambda issue: not inner(issue)
+        return self._compile_clause(node)
+
+    def _compile_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
+        kind = _FIELD_KINDS.get(clause.field)
+        if kind is None:
+            raise jql.JqlError(f"Field '{clause.field}' does not exist or you do not have permission to view it.")
+        if clause.operator not in _OPERATORS.get(kind, _EQUALITY_OPERATORS):
+            raise jql.JqlError(f"The operator '{clause.operator}' is not supported by the '{clause.field}' field.")
+        # `field = EMPTY` reads as `field IS EMPTY`, `field != EMPTY` as `field IS NOT EMPTY`.
+        operator = {"=": "is", "!=": "is not"}.get(clause.operator, clause.operator) if not clause.values else clause.operator
+        if operator in ("is", "is not"):
+            if clause.values:
+                raise jql.JqlError(f"The operator '{operator}' only supports the 'EMPTY' value.")
+            empty = lambda issue: _is_empty(_field_value(issue, clause.field, kind))  # noqa: E731
+            return empty if operator == "is" else (lambda issue: not empty(issue))
+        if not clause.values:
+            raise jql.JqlError(f"The operator '{operator}' does not support searching for EMPTY values.")
+        if kind == "text":
+            return self._text_clause(clause)
+        if kind == "date":
+            return self._date_clause(clause)
+        if kind == "key" and clause.operator in ("<", "<=", ">", ">="):
+            return self._key_range_clause(clause)
+        accepted = self._resolve_values(clause, kind)
+        negated = clause.operator in ("!=", "not in")
+
+        def matches(issue: JiraIssue) -> bool:
+            value = _field_value(issue, clause.field, kind)
+            present = set(value) if isinstance(value, list) else {value}
+            if negated:
+                return not _is_empty(value) and not (present & accepted)
+            return bool(present & accepted)
+
+        return matches
+
+    def _text_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
+        (query,) = clause.values
+        found = lambda issue: jql.text_matches(str(query), _field_value(issue, clause.field, "text"))  # noqa: E731
+        return found if clause.operator == "~" else (lambda issue: not found(issue))
+
+    def _date_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
+        (value,) = clause.values
+        moment = jql.parse_date(str(value), clause.field, self.now)
+        compare = {
+            "=": lambda a: a == moment, "!=": lambda a: a != moment,
+            "<": lambda a: a < moment, "<=": lambda a: a <= moment,
+            ">": lambda a: a > moment, ">=": lambda a: a >= moment,
+        }[clause.operator]
+        return lambda issue: compare(_field_value(issue, clause.field, "date"))
+
+    def _key_range_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
+        (bound,) = self._resolve_values(clause, "key") or {None}
+        if bound is None:
+            return lambda issue: False
+        project_key, number = bound.rsplit("-", 1)
+        compare = {"<": int.__lt__, "<=": int.__le__, ">": int.__gt__, ">=": int.__ge__}[clause.operator]
+        return lambda issue: issue.project.key == project_key and compare(issue.number, int(number))
+
+    def _resolve_values(self, clause: jql.Clause, kind: str) -> set:
+        """The stored values a clause's operands stand for; unknown operands are noted as missing."""
+        accepted = set()
+        for operand in clause.values:
+            if isinstance(operand, jql.FunctionCall):
+                accepted.add(self._call(operand, kind))
+                continue
+            resolved = self._resolve(kind, operand, clause.field)
+            if resolved is None:
+                self.missing_values.append(self._missing_message(kind, operand, clause.field))
+            else:
+                accepted.add(resolved)
+        return accepted
+
+    def _resolve(self, kind: str, operand: str, field_name: str):
+        if kind == "key":
+            if not (ISSUE_KEY.fullmatch(operand) or operand.isdigit()):
+                raise jql.JqlError(f"The issue key '{operand}' for field '{field_name}' is invalid.")
+            issue = self.fake._visible_issue(operand)
+            return issue.key if issue else None
+        if kind == "project":
+            project = next(
+                (p for p in self.fake._visible_projects() if operand.lower() in (p.key.lower(), p.name.lower(), p.id)),
+                None,
+            )
+            return project.key if project else None
+        if kind == "labels":
+            return operand
+        candidates = {
+            "status": [status.name for status in self.fake.statuses],
+            "priority": list(PRIORITY_NAMES),
+            "issuetype": sorted({t.name for p in self.fake.projects.values() for t in p.issue_types}),
+        }.get(kind)
+        if candidates is not None:
+            return next((name for name in candidates if name.lower() == operand.lower()), None)
+        return next((user.login for user in self.fake.users.values() if operand.lower() in user.names()), None)
+
+    def _missing_message(self, kind: str, operand: str, field_name: str) -> str:
+        if kind == "key":
+            return f"An issue with key '{operand}' does not exist for field '{field_name}'."
+        return f"The value '{operand}' does not exist for the field '{field_name}'."
+
+    def _call(self, function: jql.FunctionCall, kind: str):
+        if function.name.lower() == "currentuser" and kind == "user" and self.fake._viewer is not None:
+            return self.fake._viewer.login
+        raise jql.JqlError(f"Unable to find JQL function '{function}'.")
+
+    def _sort_key(self, key: jql.SortKey) -> tuple[Callable[[JiraIssue], Any], bool]:
+        if key.field not in _FIELD_KINDS:
+            raise jql.JqlError(f"Field '{key.field}' does not exist or you do not have permission to view it.")
+        if key.field not in _SORTABLE:
+            raise jql.JqlError(f"Not able to sort using field '{key.field}'.")
+        functions = {
+            "key": lambda issue: (issue.project.key, issue.number),
+            "created": lambda issue: issue.created,
+            "updated": lambda issue: issue.updated,
+            "summary": lambda issue: issue.summary.lower(),
+            "status": lambda issue: list(STATUS_CATEGORIES).index(issue.status.category),
+            # DESC puts Highest first, as in Jira's navigator.
+            "priority": lambda issue: -PRIORITY_NAMES.index(issue.priority) if issue.priority else -len(PRIORITY_NAMES),
+            "project": lambda issue: issue.project.key,
+            "issuetype": lambda issue: issue.issue_type.name,
+        }
+        canonical = {"issuekey": "key", "id": "key", "type": "issuetype"}.get(key.field, key.field)
+        return functions[canonical], key.descending
+
+
+SYSTEM_FIELD_NAMES = (
+    "summary", "status", "assignee", "reporter", "priority", "updated", "created", "issuetype",
+    "labels", "description", "project", "components", "duedate", "comment", "attachment",
+)
+
+
+def _field_names(issue: JiraIssue) -> list[str]:
+    return [*SYSTEM_FIELD_NAMES, *issue.custom_fields]
+
+
+def _field_value(issue: JiraIssue, field_name: str, kind: str) -> Any:
+    if kind == "text":
+        sources = {
+            "summary": [issue.summary],
+            "description": [plain_text(issue.description)],
+            "comment": [plain_text(comment.body) for comment in issue.comments],
+        }
+        if field_name == "text":
+            return "\n".join(text for source in TEXT_FIELD_SOURCES for text in sources[source])
+        return "\n".join(sources[field_name])
+    if kind == "date":
+        return issue.created if field_name.startswith("created") else issue.updated
+    if kind == "user":
+        person = issue.assignee if field_name == "assignee" else issue.reporter
+        return person.login if person else None
+    return {
+        "key": issue.key,
+        "project": issue.project.key,
+        "status": issue.status.name,
+        "issuetype": issue.issue_type.name,
+        "priority": issue.priority,
+        "labels": issue.labels,
+    }[kind]
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+
+def _errors(messages: list[str], errors: dict[str, str] | None = None) -> dict:
+    """Jira's error collection: {"errorMessages": [...], "errors": {field: message}}."""
+    return {"errorMessages": messages, "errors": errors or {}}
+
+
+def _json_object(body: bytes) -> dict | None:
+    try:
+        value = json.loads(body or b"null")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _int_param(request: RecordedRequest, name: str, default: int) -> int:
+    value = request.param(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _required_message(spec: FieldSpec) -> str:
+    if spec.field_id == "summary":
+        return "You must specify a summary of the issue."
+    return f"{spec.name} is required."
+
+
+def _choose(allowed: list[dict] | None, reference: dict, by: str, invalid: str) -> tuple[str | None, Any]:
+    """Match a {"id": ...} or {by: ...} reference against allowed values; `invalid` names a miss."""
+    for candidate in allowed or []:
+        if ("id" in reference and str(reference["id"]) == candidate["id"]) or (
+            by in reference and reference[by] == candidate[by]
+        ):
+            return None, candidate
+    return invalid.format(reference.get(by, reference.get("id"))), None
+
+
+def _parses_as(kind: str, value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        if kind == "date":
+            datetime.strptime(value, "%Y-%m-%d")
+        else:
+            datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return False
+    return True
+
+
+def _field_list(requested: list[str] | str | None) -> list[str]:
+    """`fields` as Jira reads it: repeated parameters and comma-separated lists alike."""
+    if requested is None:
+        return []
+    entries = [requested] if isinstance(requested, str) else requested
+    return [name.strip() for entry in entries for name in str(entry).split(",") if name.strip()]
+
+
+def _resolve_field_names(requested: list[str], available: list[str]) -> list[str]:
+    """Expand `*all` / `*navigable`, apply `-field` exclusions, keep the explicitly named fields."""
+    navigable = [name for name in available if name not in NON_NAVIGABLE_FIELDS]
+    chosen: list[str] = []
+    exclusions = {name[1:] for name in requested if name.startswith("-")}
+    positive = [name for name in requested if not name.startswith("-")]
+    if not positive:
+        positive = ["*navigable"]
+    for name in positive:
+        expansion = {"*all": available, "*navigable": navigable}.get(name, [name])
+        chosen += [entry for entry in expansion if entry not in chosen]
+    return [name for name in chosen if name not in exclusions]
+
+
+def _page_token(offset: int, text: str) -> str:
+    fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return base64.urlsafe_b64encode(f"{offset}:{fingerprint}".encode()).decode()
+
+
+def _offset_from_token(token: str, text: str) -> int | None:
+    """The offset a token stands for, or None when it is malformed or was issued for another query."""
+    try:
+        offset, fingerprint = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if fingerprint != hashlib.sha256(text.encode()).hexdigest()[:16] or not offset.isdigit():
+        return None
+    return int(offset)

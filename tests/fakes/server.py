@@ -1,0 +1,283 @@
+"""A real HTTP server on 127.0.0.1 for fake trackers.
+
+Each fake tracker (Jira, GitHub, GitLab, Azure DevOps, Linear) is a `FakeHTTPServer` with
+routes registered by method and path regex. The server binds a random free port, records
+every request it receives so tests can count and inspect them, and serialises handlers
+with one lock so a fake's in-memory state needs no locking of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import HTTP
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only view of HTTP headers (the last value of a repeated name wins)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()):
+        self._values: dict[str, tuple[str, str]] = {}
+        for name, value in pairs:
+            self._values[name.lower()] = (name, value)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()][1]
+
+    def __iter__(self):
+        return (original for original, _ in self._values.values())
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self)!r})"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake received it."""
+
+    method: str
+    path: str  # as sent, including any mount prefix
+    route_path: str | None  # relative to the mount prefix; None when outside it
+    query: dict[str, list[str]]
+    headers: Headers
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        """First value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UploadedPart:
+    """One part of a multipart/form-data body."""
+
+    name: str
+    filename: str | None
+    content_type: str
+    content: bytes
+
+
+def json_response(status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        status=status,
+        body=json.dumps(data).encode(),
+        headers={"Content-Type": "application/json;charset=UTF-8", **(headers or {})},
+    )
+
+
+def text_response(status: int, text: str, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        status=status,
+        body=text.encode(),
+        headers={"Content-Type": "text/plain;charset=UTF-8", **(headers or {})},
+    )
+
+
+def empty_response(status: int = HTTPStatus.NO_CONTENT) -> Response:
+    return Response(status=status)
+
+
+def parse_multipart(request: RecordedRequest) -> list[UploadedPart]:
+    """Parts of a multipart/form-data request; an empty list when the body is not multipart."""
+    content_type = request.headers.get("Content-Type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        return []
+    envelope = f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
+    message = BytesParser(policy=HTTP).parsebytes(envelope)
+    if not message.is_multipart():
+        return []
+    return [_uploaded_part(part) for part in message.iter_parts()]
+
+
+def _uploaded_part(part: Message) -> UploadedPart:
+    return UploadedPart(
+        name=part.get_param("name", header="content-disposition") or "",
+        filename=part.get_filename(),
+        content_type=part.get_content_type(),
+        content=part.get_payload(decode=True) or b"",
+    )
+
+
+Handler = Callable[..., Response]
+Interceptor = Callable[[RecordedRequest], Response | None]
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+class FakeHTTPServer:
+    """A threaded HTTP server with a tiny router, mounted under an optional path prefix.
+
+    Handlers receive the `RecordedRequest` and the named groups of their path regex as keyword
+    arguments, and return a `Response`. An interceptor, when set, sees every request first and
+    may answer it instead of the router (fault injection, authentication).
+    """
+
+    def __init__(self, prefix: str = ""):
+        self.prefix = prefix.rstrip("/")
+        self.requests: list[RecordedRequest] = []
+        self.lock = threading.RLock()
+        self.interceptor: Interceptor | None = None
+        self._routes: list[_Route] = []
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def add_route(self, method: str, path_regex: str, handler: Handler) -> None:
+        self._routes.append(_Route(method.upper(), re.compile(path_regex), handler))
+
+    def dispatch(self, request: RecordedRequest) -> Response:
+        with self.lock:
+            self.requests.append(request)
+            if request.route_path is None:
+                return text_response(HTTPStatus.NOT_FOUND, "Not Found")
+            if self.interceptor is not None:
+                intercepted = self.interceptor(request)
+                if intercepted is not None:
+                    return intercepted
+            allowed = []
+            for route in self._routes:
+                match = route.pattern.fullmatch(request.route_path)
+                if match is None:
+                    continue
+                if route.method == request.method:
+                    return route.handler(request, **match.groupdict())
+                allowed.append(route.method)
+            if allowed:
+                return text_response(
+                    HTTPStatus.METHOD_NOT_ALLOWED,
+                    "Method Not Allowed",
+                    {"Allow": ", ".join(sorted(set(allowed)))},
+                )
+            return text_response(HTTPStatus.NOT_FOUND, "Not Found")
+
+    # -- request log -----------------------------------------------------------------------
+
+    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
+        """Recorded requests, optionally filtered by method and by route path (a regex, full match)."""
+        with self.lock:
+            return [
+                request
+                for request in self.requests
+                if (method is None or request.method == method.upper())
+                and (path is None or re.fullmatch(path, request.route_path or ""))
+            ]
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the fake server is not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}{self.prefix}"
+
+    def start(self) -> FakeHTTPServer:
+        handler_class = type("BoundRequestHandler", (_RequestHandler,), {"fake": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self._httpd.daemon_threads = True
+        # A short poll interval keeps stop() quick: shutdown() waits for the serve loop to notice.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.01,), name=f"{type(self).__name__}-http", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def _route_path(self, path: str) -> str | None:
+        if not self.prefix:
+            return path
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            return path[len(self.prefix) :] or "/"
+        return None
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    fake: FakeHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def _handle(self) -> None:
+        url = urlsplit(self.path)
+        request = RecordedRequest(
+            method=self.command,
+            path=url.path,
+            route_path=self.fake._route_path(url.path),
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers=Headers(self.headers.items()),
+            body=self._read_body(),
+        )
+        response = self.fake.dispatch(request)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                self.rfile.readline()
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def log_message(self, format, *args):
+        # The request log on the fake is the record tests read; stderr noise helps nobody.
+        pass
