@@ -31,6 +31,7 @@ import binascii
 import hashlib
 import itertools
 import json
+import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -83,8 +84,6 @@ CUSTOM_FIELD_KINDS = {
     "number": ({"type": "number"}, "float"),
     "labels": ({"type": "array", "items": "string"}, "labels"),
 }
-# Multi-line text takes Atlassian Document Format on REST v3 (Cloud "Create issue" docs).
-DOCUMENT_FIELDS = {"description", "environment"}
 
 # Fields the search endpoints return for `*navigable`; `*all` adds these non-navigable ones.
 NON_NAVIGABLE_FIELDS = {"comment", "attachment"}
@@ -94,10 +93,26 @@ TEXT_FIELD_SOURCES = ("summary", "description", "comment")
 
 # Properties of SearchAndReconcileRequestBean (enhanced search) and SearchRequestBean (classic).
 ENHANCED_SEARCH_BODY = {
-    "jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys", "failFast",
+    "jql",
+    "nextPageToken",
+    "maxResults",
+    "fields",
+    "expand",
+    "properties",
+    "fieldsByKeys",
+    "failFast",
     "reconcileIssues",
 }
-CLASSIC_SEARCH_BODY = {"jql", "startAt", "maxResults", "fields", "validateQuery", "expand", "properties", "fieldsByKeys"}
+CLASSIC_SEARCH_BODY = {
+    "jql",
+    "startAt",
+    "maxResults",
+    "fields",
+    "validateQuery",
+    "expand",
+    "properties",
+    "fieldsByKeys",
+}
 
 
 def jira_timestamp(moment: datetime) -> str:
@@ -143,7 +158,7 @@ def plain_text(value: str | dict | None) -> str:
     return text_from_document(value) if isinstance(value, dict) else value
 
 
-# -- state --------------------------------------------------------------------------------
+# -- state ---------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -186,7 +201,8 @@ class FieldSpec:
 
     @property
     def takes_document(self) -> bool:
-        return self.field_id in DOCUMENT_FIELDS or self.schema.get("custom", "").endswith(":textarea")
+        # Multi-line text takes Atlassian Document Format on REST v3 (Cloud "Create issue" docs).
+        return self.field_id == "description" or self.schema.get("custom", "").endswith(":textarea")
 
     @property
     def is_custom(self) -> bool:
@@ -309,7 +325,7 @@ class JiraFake:
     def is_cloud(self) -> bool:
         return self.deployment == "cloud"
 
-    # -- lifecycle and request log -------------------------------------------------------
+    # -- lifecycle and request log ----------------------------------------------------------------
 
     def start(self) -> JiraFake:
         self.server.start()
@@ -336,7 +352,7 @@ class JiraFake:
         """Requests received, filtered by method and by a regex over the path below the context path."""
         return self.server.requests_to(method, path)
 
-    # -- seeding ---------------------------------------------------------------------------
+    # -- seeding ----------------------------------------------------------------------------------
 
     def add_user(
         self, login: str, *, display_name: str | None = None, email: str | None = None, active: bool = True
@@ -378,7 +394,9 @@ class JiraFake:
         with self.server.lock:
             status = JiraStatus(id=str(next(self._ids)), name=name, category=category)
             self.statuses.append(status)
-            self.transitions.append(JiraTransition(id=str(11 + 10 * len(self.transitions)), name=name, to=status))
+            self.transitions.append(
+                JiraTransition(id=str(11 + 10 * len(self.transitions)), name=name, to=status)
+            )
             return status
 
     def add_project(
@@ -474,7 +492,9 @@ class JiraFake:
                 id=str(next(self._ids)),
                 key=f"{project_key}-{next(self._issue_numbers[project_key])}",
                 project=project,
-                issue_type=self._issue_type_named(project_key, issue_type) if issue_type else project.issue_types[0],
+                issue_type=self._issue_type_named(project_key, issue_type)
+                if issue_type
+                else project.issue_types[0],
                 summary=summary,
                 status=self._status_named(status),
                 created=created,
@@ -490,7 +510,9 @@ class JiraFake:
 
     def add_comment(self, key: str, body: str | dict, *, author: str) -> JiraComment:
         with self.server.lock:
-            comment = JiraComment(id=str(next(self._ids)), body=body, author=self.users[author], created=self.now())
+            comment = JiraComment(
+                id=str(next(self._ids)), body=body, author=self.users[author], created=self.now()
+            )
             self.issues[key].comments.append(comment)
             return comment
 
@@ -510,9 +532,11 @@ class JiraFake:
         moment = datetime.now(UTC)
         return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
-    # -- fault injection -----------------------------------------------------------------
+    # -- fault injection --------------------------------------------------------------------------
 
-    def rate_limit_next(self, count: int = 1, *, retry_after: int = 5, reason: str = "jira-burst-based") -> None:
+    def rate_limit_next(
+        self, count: int = 1, *, retry_after: int = 5, reason: str = "jira-burst-based"
+    ) -> None:
         """Answer the next `count` requests with 429 and the deployment's rate-limit headers."""
 
         def too_many_requests() -> Response:
@@ -520,12 +544,18 @@ class JiraFake:
             if self.is_cloud:
                 headers |= {
                     "X-RateLimit-Limit": "100",
-                    "X-RateLimit-Reset": (self.now() + timedelta(seconds=retry_after)).strftime("%Y-%m-%dT%H:%MZ"),
+                    "X-RateLimit-Reset": (self.now() + timedelta(seconds=retry_after)).strftime(
+                        "%Y-%m-%dT%H:%MZ"
+                    ),
                     "X-RateLimit-NearLimit": "true",
                     "RateLimit-Reason": reason,
                 }
             else:
-                headers |= {"X-RateLimit-Limit": "20", "X-RateLimit-Interval-Seconds": "1", "X-RateLimit-FillRate": "10"}
+                headers |= {
+                    "X-RateLimit-Limit": "20",
+                    "X-RateLimit-Interval-Seconds": "1",
+                    "X-RateLimit-FillRate": "10",
+                }
             return json_response(HTTPStatus.TOO_MANY_REQUESTS, _errors(["Rate limit exceeded."]), headers)
 
         with self.server.lock:
@@ -551,7 +581,7 @@ class JiraFake:
         with self.server.lock:
             self._injected.append(_Injected(failure, count))
 
-    # -- authentication --------------------------------------------------------------------
+    # -- authentication ---------------------------------------------------------------------------
 
     def _intercept(self, request: RecordedRequest) -> Response | None:
         if self._injected:
@@ -594,7 +624,7 @@ class JiraFake:
             headers,
         )
 
-    # -- routes ------------------------------------------------------------------------------
+    # -- routes -----------------------------------------------------------------------------------
 
     def _register_routes(self) -> None:
         api = r"/rest/api/(?P<version>[23])" if self.is_cloud else r"/rest/api/(?P<version>2)"
@@ -631,7 +661,7 @@ class JiraFake:
         for method, path, handler in routes:
             self.server.add_route(method, path, handler)
 
-    # -- instance and users ------------------------------------------------------------------
+    # -- instance and users -----------------------------------------------------------------------
 
     def _server_info(self, request: RecordedRequest, version: str) -> Response:
         numbers = [1001, 0, 0] if self.is_cloud else [9, 12, 15]
@@ -675,12 +705,14 @@ class JiraFake:
             )
         ]
         start, limit = _int_param(request, "startAt", 0), _int_param(request, "maxResults", 50)
-        return json_response(HTTPStatus.OK, [self._user_json(user, version) for user in found[start : start + limit]])
+        return json_response(
+            HTTPStatus.OK, [self._user_json(user, version) for user in found[start : start + limit]]
+        )
 
-    # -- projects and create metadata ---------------------------------------------------------
+    # -- projects and create metadata -------------------------------------------------------------
 
     def _project_search(self, request: RecordedRequest, version: str) -> Response:
-        projects = self._visible_projects()
+        projects = self.visible_projects()
         if query := (request.param("query") or "").lower():
             projects = [p for p in projects if query in p.key.lower() or query in p.name.lower()]
         if keys := request.query.get("keys"):
@@ -698,15 +730,16 @@ class JiraFake:
         }
         if not is_last:
             body["nextPage"] = (
-                f"{self.base_url}/rest/api/{version}/project/search?startAt={start + limit}&maxResults={limit}"
+                f"{self.base_url}/rest/api/{version}/project/search"
+                f"?startAt={start + limit}&maxResults={limit}"
             )
         return json_response(HTTPStatus.OK, body)
 
     def _all_projects(self, request: RecordedRequest, version: str) -> Response:
-        return json_response(HTTPStatus.OK, [self._project_json(p, version) for p in self._visible_projects()])
+        return json_response(HTTPStatus.OK, [self._project_json(p, version) for p in self.visible_projects()])
 
     def _createmeta_issue_types(self, request: RecordedRequest, version: str, project_ref: str) -> Response:
-        project = self._visible_project(project_ref)
+        project = self.visible_project(project_ref)
         if project is None:
             return self._project_not_found(project_ref)
         items = [self._issue_type_json(issue_type, version) for issue_type in project.issue_types]
@@ -715,7 +748,7 @@ class JiraFake:
     def _createmeta_fields(
         self, request: RecordedRequest, version: str, project_ref: str, issue_type_id: str
     ) -> Response:
-        project = self._visible_project(project_ref)
+        project = self.visible_project(project_ref)
         if project is None:
             return self._project_not_found(project_ref)
         issue_type = project.issue_type({"id": issue_type_id})
@@ -748,10 +781,10 @@ class JiraFake:
             HTTPStatus.NOT_FOUND, _errors([f"No project could be found with {kind} '{reference}'."])
         )
 
-    # -- issues ---------------------------------------------------------------------------------
+    # -- issues -----------------------------------------------------------------------------------
 
     def _get_issue(self, request: RecordedRequest, version: str, key: str) -> Response:
-        issue = self._visible_issue(key)
+        issue = self.visible_issue(key)
         if issue is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
         selected = self._selected_fields(issue, request.query.get("fields"), default="*all")
@@ -769,7 +802,11 @@ class JiraFake:
         issue_type_reference = fields.pop("issuetype", None)
         issue_type = project.issue_type(issue_type_reference)
         if issue_type is None:
-            message = "Specify an issue type" if issue_type_reference is None else "The issue type selected is invalid."
+            message = (
+                "Specify an issue type"
+                if issue_type_reference is None
+                else "The issue type selected is invalid."
+            )
             return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"issuetype": message}))
 
         errors: dict[str, str] = {}
@@ -777,18 +814,18 @@ class JiraFake:
         for field_id, value in fields.items():
             spec = issue_type.fields.get(field_id)
             if spec is None:
-                errors[field_id] = f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
+                errors[field_id] = (
+                    f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
+                )
                 continue
             problem, normalized = self._coerce(spec, value, version, project)
             if problem:
                 errors[field_id] = problem
             else:
                 values[field_id] = normalized
+        sent = {*fields, "project", "issuetype"}
         for spec in issue_type.fields.values():
-            if spec.required and not spec.has_default and spec.field_id not in fields and spec.field_id not in (
-                "project",
-                "issuetype",
-            ):
+            if spec.required and not spec.has_default and spec.field_id not in sent:
                 errors[spec.field_id] = _required_message(spec)
         if errors:
             return json_response(HTTPStatus.BAD_REQUEST, _errors([], errors))
@@ -796,10 +833,16 @@ class JiraFake:
         issue = self._store_created_issue(project, issue_type, values)
         return json_response(
             HTTPStatus.CREATED,
-            {"id": issue.id, "key": issue.key, "self": f"{self.base_url}/rest/api/{version}/issue/{issue.id}"},
+            {
+                "id": issue.id,
+                "key": issue.key,
+                "self": f"{self.base_url}/rest/api/{version}/issue/{issue.id}",
+            },
         )
 
-    def _store_created_issue(self, project: JiraProject, issue_type: JiraIssueType, values: dict) -> JiraIssue:
+    def _store_created_issue(
+        self, project: JiraProject, issue_type: JiraIssueType, values: dict
+    ) -> JiraIssue:
         now = self.now()
         priority = values.pop("priority", issue_type.fields["priority"].default_value)
         issue = JiraIssue(
@@ -826,16 +869,20 @@ class JiraFake:
     def _project_for_create(self, reference: Any) -> JiraProject | None:
         if not isinstance(reference, dict):
             return None
-        for project in self._visible_projects():
+        for project in self.visible_projects():
             if reference.get("key") == project.key or str(reference.get("id")) == project.id:
                 return project
         return None
 
-    def _coerce(self, spec: FieldSpec, value: Any, version: str, project: JiraProject) -> tuple[str | None, Any]:
+    def _coerce(
+        self, spec: FieldSpec, value: Any, version: str, project: JiraProject
+    ) -> tuple[str | None, Any]:
         """(problem, normalized value) for a create-screen field, as Jira validates it."""
-        if value is None or value == "" or value == []:
-            return (_required_message(spec), None) if spec.required else (None, None)
         kind, items = spec.schema["type"], spec.schema.get("items")
+        if value is None or value == "" or value == []:
+            if spec.required:
+                return _required_message(spec), None
+            return None, [] if kind == "array" else None
         if kind == "array":
             if not isinstance(value, list):
                 return "data was not an array", None
@@ -887,17 +934,17 @@ class JiraFake:
             return "Specified user does not exist or you do not have required permissions", None
         return f"User '{wanted}' does not exist.", None
 
-    # -- comments --------------------------------------------------------------------------------
+    # -- comments ---------------------------------------------------------------------------------
 
     def _get_comments(self, request: RecordedRequest, version: str, key: str) -> Response:
-        issue = self._visible_issue(key)
+        issue = self.visible_issue(key)
         if issue is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
         start, limit = _int_param(request, "startAt", 0), _int_param(request, "maxResults", 5000)
         return json_response(HTTPStatus.OK, self._comments_json(issue, version, start, limit))
 
     def _add_comment(self, request: RecordedRequest, version: str, key: str) -> Response:
-        issue = self._visible_issue(key)
+        issue = self.visible_issue(key)
         if issue is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
         payload = _json_object(request.body)
@@ -905,20 +952,24 @@ class JiraFake:
             return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
         body = payload.get("body")
         if not plain_text(body if isinstance(body, (str, dict)) else None).strip():
-            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Comment body can not be empty!"}))
+            return json_response(
+                HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Comment body can not be empty!"})
+            )
         if version == "3" and not is_document(body):
             return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": NOT_A_DOCUMENT}))
         if version == "2" and not isinstance(body, str):
-            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Operation value must be a string"}))
+            return json_response(
+                HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Operation value must be a string"})
+            )
         comment = JiraComment(id=str(next(self._ids)), body=body, author=self._viewer, created=self.now())
         issue.comments.append(comment)
         issue.updated = comment.created
         return json_response(HTTPStatus.CREATED, self._comment_json(issue, comment, version))
 
-    # -- transitions -------------------------------------------------------------------------------
+    # -- transitions ------------------------------------------------------------------------------
 
     def _get_transitions(self, request: RecordedRequest, version: str, key: str) -> Response:
-        issue = self._visible_issue(key)
+        issue = self.visible_issue(key)
         if issue is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
         transitions = [
@@ -938,7 +989,7 @@ class JiraFake:
         return json_response(HTTPStatus.OK, {"expand": "transitions", "transitions": transitions})
 
     def _do_transition(self, request: RecordedRequest, version: str, key: str) -> Response:
-        issue = self._visible_issue(key)
+        issue = self.visible_issue(key)
         if issue is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
         payload = _json_object(request.body)
@@ -950,7 +1001,8 @@ class JiraFake:
         chosen = next((t for t in self._available_transitions(issue) if t.id == str(transition_id)), None)
         if chosen is None:
             return json_response(
-                HTTPStatus.BAD_REQUEST, _errors([f"Transition id '{transition_id}' is not valid for this issue."])
+                HTTPStatus.BAD_REQUEST,
+                _errors([f"Transition id '{transition_id}' is not valid for this issue."]),
             )
         issue.status = chosen.to
         issue.updated = self.now()
@@ -959,19 +1011,21 @@ class JiraFake:
     def _available_transitions(self, issue: JiraIssue) -> list[JiraTransition]:
         return [transition for transition in self.transitions if transition.to is not issue.status]
 
-    # -- attachments -------------------------------------------------------------------------------
+    # -- attachments ------------------------------------------------------------------------------
 
     def _add_attachments(self, request: RecordedRequest, version: str, key: str) -> Response:
         # Jira's XSRF filter runs before the resource: without the token header nothing else is looked at.
         if request.headers.get("X-Atlassian-Token", "").lower() not in ("no-check", "nocheck"):
             return text_response(HTTPStatus.FORBIDDEN, "XSRF check failed")
-        issue = self._visible_issue(key)
+        issue = self.visible_issue(key)
         if issue is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
         files = [part for part in parse_multipart(request) if part.name == "file" and part.filename]
         if not files:
-            # The documentation names no message for this case; the status is the documented 400-family answer.
-            return json_response(HTTPStatus.BAD_REQUEST, _errors(["No attachment was found in the 'file' part."]))
+            # The documentation names no message for a request without files; the fake picks one.
+            return json_response(
+                HTTPStatus.BAD_REQUEST, _errors(["No attachment was found in the 'file' part."])
+            )
         added = []
         for part in files:
             attachment = JiraAttachment(
@@ -987,7 +1041,7 @@ class JiraFake:
         issue.updated = self.now()
         return json_response(HTTPStatus.OK, added)
 
-    # -- search -------------------------------------------------------------------------------------
+    # -- search -----------------------------------------------------------------------------------
 
     def _removed_search(self, request: RecordedRequest, version: str) -> Response:
         return json_response(HTTPStatus.GONE, _errors([SEARCH_REMOVED]))
@@ -997,18 +1051,31 @@ class JiraFake:
 
         Choice where Atlassian's documentation is silent: a key or value the query names that
         does not exist (or that the caller may not see) is not an error here; the clause simply
-        matches nothing. The endpoint dropped `validateQuery` (its only way to ask for Data
-        Center's strict check), and searches measured against Cloud in public projects find an
-        unknown project answered with an empty page rather than a 400.
+        matches nothing. The endpoint dropped `validateQuery`, the classic search's switch
+        between the strict 400 and the lenient `warn`, and third-party measurements against Jira
+        Cloud (recorded in an open-source fake's test suite) show `project = <unknown>` answered
+        with an empty page rather than the classic 400.
         """
         if request.method == "POST":
             payload = _json_object(request.body)
-            if payload is None or set(payload) - ENHANCED_SEARCH_BODY or not isinstance(payload.get("jql", ""), str):
+            if (
+                payload is None
+                or set(payload) - ENHANCED_SEARCH_BODY
+                or not isinstance(payload.get("jql", ""), str)
+            ):
                 return json_response(HTTPStatus.BAD_REQUEST, {"errorMessages": [INVALID_PAYLOAD]})
-            text, token, requested_fields = payload.get("jql"), payload.get("nextPageToken"), payload.get("fields")
+            text, token, requested_fields = (
+                payload.get("jql"),
+                payload.get("nextPageToken"),
+                payload.get("fields"),
+            )
             max_results = payload.get("maxResults", 50)
         else:
-            text, token, requested_fields = request.param("jql"), request.param("nextPageToken"), request.query.get("fields")
+            text, token, requested_fields = (
+                request.param("jql"),
+                request.param("nextPageToken"),
+                request.query.get("fields"),
+            )
             max_results = request.param("maxResults") or 50
         try:
             max_results = int(max_results)
@@ -1021,12 +1088,14 @@ class JiraFake:
             if offset is None:
                 return json_response(HTTPStatus.BAD_REQUEST, _errors([BAD_PAGE_TOKEN]))
         if not 1 <= max_results <= 5000:
-            return json_response(HTTPStatus.BAD_REQUEST, _errors(["The maxResults parameter must be between 1 and 5,000."]))
+            return json_response(
+                HTTPStatus.BAD_REQUEST, _errors(["The maxResults parameter must be between 1 and 5,000."])
+            )
         try:
             query = jql.parse(text or "")
             if not query.is_bounded:
                 raise jql.JqlError(UNBOUNDED_JQL)
-            search = _JqlSearch(self, query)
+            search = _JqlSearch(self, query, self._viewer)
         except jql.JqlError as error:
             return json_response(HTTPStatus.BAD_REQUEST, _errors(error.messages))
 
@@ -1036,7 +1105,9 @@ class JiraFake:
         # only"; with issue fields requested Cloud serves at most 100 per page.
         page_size = max_results if set(field_names) <= {"id", "key"} else min(max_results, 100)
         page = matched[offset : offset + page_size]
-        body: dict[str, Any] = {"issues": [self._search_hit_json(issue, version, field_names) for issue in page]}
+        body: dict[str, Any] = {
+            "issues": [self._search_hit_json(issue, version, field_names) for issue in page]
+        }
         if offset + len(page) < len(matched):
             body["nextPageToken"] = _page_token(offset + len(page), text or "")
         body["isLast"] = "nextPageToken" not in body
@@ -1049,13 +1120,12 @@ class JiraFake:
             if payload is None:
                 return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
             if unknown := sorted(set(payload) - CLASSIC_SEARCH_BODY):
-                return json_response(
-                    HTTPStatus.BAD_REQUEST,
-                    _errors([
-                        f'Unrecognized field "{unknown[0]}" (Class com.atlassian.jira.rest.v2.search.SearchRequestBean), '
-                        "not marked as ignorable"
-                    ]),
+                # Jackson's refusal of an undeclared property, as Data Center relays it.
+                message = (
+                    f'Unrecognized field "{unknown[0]}" (Class '
+                    "com.atlassian.jira.rest.v2.search.SearchRequestBean), not marked as ignorable"
                 )
+                return json_response(HTTPStatus.BAD_REQUEST, _errors([message]))
             text, requested_fields = payload.get("jql") or "", payload.get("fields")
             start, limit = payload.get("startAt", 0), payload.get("maxResults", 50)
             validation = str(payload.get("validateQuery", "strict")).lower()
@@ -1064,7 +1134,7 @@ class JiraFake:
             start, limit = _int_param(request, "startAt", 0), _int_param(request, "maxResults", 50)
             validation = (request.param("validateQuery") or "strict").lower()
         try:
-            search = _JqlSearch(self, jql.parse(text))
+            search = _JqlSearch(self, jql.parse(text), self._viewer)
         except jql.JqlError as error:
             return json_response(HTTPStatus.BAD_REQUEST, _errors(error.messages))
         if search.missing_values and validation in ("strict", "true"):
@@ -1086,20 +1156,26 @@ class JiraFake:
             body["warningMessages"] = search.missing_values
         return json_response(HTTPStatus.OK, body)
 
-    # -- visibility ---------------------------------------------------------------------------------
+    # -- visibility -------------------------------------------------------------------------------
 
-    def _visible_projects(self) -> list[JiraProject]:
+    def visible_projects(self) -> list[JiraProject]:
         return [project for project in self.projects.values() if project.browsable]
 
-    def _visible_project(self, reference: str) -> JiraProject | None:
-        return next((p for p in self._visible_projects() if reference.upper() == p.key or reference == p.id), None)
+    def visible_project(self, reference: str) -> JiraProject | None:
+        return next(
+            (p for p in self.visible_projects() if reference.upper() == p.key or reference == p.id), None
+        )
 
     def visible_issues(self) -> list[JiraIssue]:
         return [issue for issue in self.issues.values() if issue.project.browsable]
 
-    def _visible_issue(self, reference: str) -> JiraIssue | None:
+    def visible_issue(self, reference: str) -> JiraIssue | None:
         return next(
-            (issue for issue in self.visible_issues() if reference.upper() == issue.key or reference == issue.id),
+            (
+                issue
+                for issue in self.visible_issues()
+                if reference.upper() == issue.key or reference == issue.id
+            ),
             None,
         )
 
@@ -1128,7 +1204,13 @@ class JiraFake:
                 allowed_values=[{"id": project.id, "key": project.key, "name": project.name}],
             ),
             # Required, but Jira fills it with the caller when absent (hasDefaultValue).
-            FieldSpec("reporter", "Reporter", {"type": "user", "system": "reporter"}, required=True, has_default=True),
+            FieldSpec(
+                "reporter",
+                "Reporter",
+                {"type": "user", "system": "reporter"},
+                required=True,
+                has_default=True,
+            ),
             FieldSpec("description", "Description", {"type": "string", "system": "description"}),
             FieldSpec(
                 "priority",
@@ -1149,7 +1231,7 @@ class JiraFake:
             FieldSpec("duedate", "Due date", {"type": "date", "system": "duedate"}),
         ]
 
-    # -- representations ------------------------------------------------------------------------------
+    # -- representations --------------------------------------------------------------------------
 
     def _user_json(self, user: JiraUser, version: str) -> dict:
         avatar = f"{self.base_url}/secure/useravatar?ownerId={user.account_id}"
@@ -1204,7 +1286,10 @@ class JiraFake:
             "iconUrl": f"{self.base_url}/images/icons/statuses/generic.png",
             "name": status.name,
             "id": status.id,
-            "statusCategory": {"self": f"{self.base_url}/rest/api/{version}/statuscategory/{category['id']}", **category},
+            "statusCategory": {
+                "self": f"{self.base_url}/rest/api/{version}/statuscategory/{category['id']}",
+                **category,
+            },
         }
 
     def _priority_json(self, name: str, version: str) -> dict:
@@ -1226,7 +1311,10 @@ class JiraFake:
             return self._issue_type_json(self._issue_type_by_id(value["id"]), version)
         if kind == "project":
             return self._project_json(self.projects[value["key"]], version)
-        return {"self": f"{self.base_url}/rest/api/{version}/component/{value['id']}", **value}
+        return self._component_json(value, version)
+
+    def _component_json(self, component: dict, version: str) -> dict:
+        return {"self": f"{self.base_url}/rest/api/{version}/component/{component['id']}", **component}
 
     def _issue_type_by_id(self, issue_type_id: str) -> JiraIssueType:
         return next(t for p in self.projects.values() for t in p.issue_types if t.id == issue_type_id)
@@ -1243,7 +1331,9 @@ class JiraFake:
             "operations": operations,
         }
         if spec.allowed_values is not None:
-            body["allowedValues"] = [self._allowed_value_json(spec, value, version) for value in spec.allowed_values]
+            body["allowedValues"] = [
+                self._allowed_value_json(spec, value, version) for value in spec.allowed_values
+            ]
         if isinstance(spec.default_value, dict):
             body["defaultValue"] = self._allowed_value_json(spec, spec.default_value, version)
         return body
@@ -1298,7 +1388,9 @@ class JiraFake:
         }
 
     def _field_values(self, issue: JiraIssue, version: str) -> dict[str, Any]:
-        user = lambda person: self._user_json(person, version) if person else None  # noqa: E731
+        def user(person: JiraUser | None) -> dict | None:
+            return self._user_json(person, version) if person else None
+
         values = {
             "summary": issue.summary,
             "status": self._status_json(issue.status, version),
@@ -1311,9 +1403,7 @@ class JiraFake:
             "labels": issue.labels,
             "description": self._document_or_text(issue.description, version),
             "project": self._project_json(issue.project, version),
-            "components": [
-                {"self": f"{self.base_url}/rest/api/{version}/component/{c['id']}", **c} for c in issue.components
-            ],
+            "components": [self._component_json(component, version) for component in issue.components],
             "duedate": issue.duedate,
             "comment": self._comments_json(issue, version, 0, 20),
             "attachment": [self._attachment_json(a, version) for a in issue.attachments],
@@ -1356,16 +1446,28 @@ class JiraFake:
         return self._issue_json(issue, version, names)
 
 
-# -- JQL evaluation ---------------------------------------------------------------------------
+# -- JQL evaluation ------------------------------------------------------------------------------
 
 _FIELD_KINDS = {
-    "key": "key", "issuekey": "key", "id": "key",
+    "key": "key",
+    "issuekey": "key",
+    "id": "key",
     "project": "project",
-    "summary": "text", "description": "text", "comment": "text", "text": "text",
-    "status": "status", "issuetype": "issuetype", "type": "issuetype", "priority": "priority",
-    "assignee": "user", "reporter": "user",
+    "summary": "text",
+    "description": "text",
+    "comment": "text",
+    "text": "text",
+    "status": "status",
+    "issuetype": "issuetype",
+    "type": "issuetype",
+    "priority": "priority",
+    "assignee": "user",
+    "reporter": "user",
     "labels": "labels",
-    "created": "date", "createddate": "date", "updated": "date", "updateddate": "date",
+    "created": "date",
+    "createddate": "date",
+    "updated": "date",
+    "updateddate": "date",
 }
 _OPERATORS = {
     "key": {"=", "!=", "in", "not in", "<", "<=", ">", ">=", "is", "is not"},
@@ -1373,7 +1475,27 @@ _OPERATORS = {
     "date": {"=", "!=", "<", "<=", ">", ">=", "is", "is not"},
 }
 _EQUALITY_OPERATORS = {"=", "!=", "in", "not in", "is", "is not"}
-_SORTABLE = {"key", "issuekey", "id", "created", "updated", "summary", "status", "priority", "project", "issuetype", "type"}
+_COMPARISONS = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_SORTABLE = {
+    "key",
+    "issuekey",
+    "id",
+    "created",
+    "updated",
+    "summary",
+    "status",
+    "priority",
+    "project",
+    "issuetype",
+    "type",
+}
 
 
 class _JqlSearch:
@@ -1385,9 +1507,9 @@ class _JqlSearch:
     words them; each endpoint decides whether they are an error.
     """
 
-    def __init__(self, fake: JiraFake, query: jql.Query):
+    def __init__(self, fake: JiraFake, query: jql.Query, viewer: JiraUser):
         self.fake = fake
-        self.query = query
+        self.viewer = viewer
         self.now = fake.now()
         self.missing_values: list[str] = []
         self.predicate = self._compile(query.where) if query.where is not None else (lambda issue: True)
@@ -1395,13 +1517,13 @@ class _JqlSearch:
 
     def run(self) -> list[JiraIssue]:
         matched = [issue for issue in self.fake.visible_issues() if self.predicate(issue)]
-        # No ORDER BY: newest key first (Jira's navigator default is key descending).
+        # Jira documents no order for a query without ORDER BY; the fake answers newest key first.
         matched.sort(key=lambda issue: (issue.project.key, issue.number), reverse=True)
         for key_function, descending in reversed(self.sort_keys):
             matched.sort(key=key_function, reverse=descending)
         return matched
 
-    # -- compilation ---------------------------------------------------------------------------
+    # -- compilation ------------------------------------------------------------------------------
 
     def _compile(self, node) -> Callable[[JiraIssue], bool]:
         if isinstance(node, jql.And):
@@ -1418,18 +1540,27 @@ class _JqlSearch:
     def _compile_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
         kind = _FIELD_KINDS.get(clause.field)
         if kind is None:
-            raise jql.JqlError(f"Field '{clause.field}' does not exist or you do not have permission to view it.")
+            raise jql.JqlError(
+                f"Field '{clause.field}' does not exist or you do not have permission to view it."
+            )
         if clause.operator not in _OPERATORS.get(kind, _EQUALITY_OPERATORS):
-            raise jql.JqlError(f"The operator '{clause.operator}' is not supported by the '{clause.field}' field.")
-        # `field = EMPTY` reads as `field IS EMPTY`, `field != EMPTY` as `field IS NOT EMPTY`.
-        operator = {"=": "is", "!=": "is not"}.get(clause.operator, clause.operator) if not clause.values else clause.operator
-        if operator in ("is", "is not"):
+            raise jql.JqlError(
+                f"The operator '{clause.operator}' is not supported by the '{clause.field}' field."
+            )
+        comparison = clause.operator
+        if not clause.values and comparison in ("=", "!="):
+            # `field = EMPTY` reads as `field IS EMPTY`, `field != EMPTY` as `field IS NOT EMPTY`.
+            comparison = "is" if comparison == "=" else "is not"
+        if comparison in ("is", "is not"):
             if clause.values:
-                raise jql.JqlError(f"The operator '{operator}' only supports the 'EMPTY' value.")
-            empty = lambda issue: _is_empty(_field_value(issue, clause.field, kind))  # noqa: E731
-            return empty if operator == "is" else (lambda issue: not empty(issue))
+                raise jql.JqlError(f"The operator '{comparison}' only supports the 'EMPTY' value.")
+
+            def empty(issue: JiraIssue) -> bool:
+                return _is_empty(_field_value(issue, clause.field, kind))
+
+            return empty if comparison == "is" else (lambda issue: not empty(issue))
         if not clause.values:
-            raise jql.JqlError(f"The operator '{operator}' does not support searching for EMPTY values.")
+            raise jql.JqlError(f"The operator '{comparison}' does not support searching for EMPTY values.")
         if kind == "text":
             return self._text_clause(clause)
         if kind == "date":
@@ -1450,25 +1581,24 @@ class _JqlSearch:
 
     def _text_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
         (query,) = clause.values
-        found = lambda issue: jql.text_matches(str(query), _field_value(issue, clause.field, "text"))  # noqa: E731
+
+        def found(issue: JiraIssue) -> bool:
+            return jql.text_matches(str(query), _field_value(issue, clause.field, "text"))
+
         return found if clause.operator == "~" else (lambda issue: not found(issue))
 
     def _date_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
         (value,) = clause.values
         moment = jql.parse_date(str(value), clause.field, self.now)
-        compare = {
-            "=": lambda a: a == moment, "!=": lambda a: a != moment,
-            "<": lambda a: a < moment, "<=": lambda a: a <= moment,
-            ">": lambda a: a > moment, ">=": lambda a: a >= moment,
-        }[clause.operator]
-        return lambda issue: compare(_field_value(issue, clause.field, "date"))
+        compare = _COMPARISONS[clause.operator]
+        return lambda issue: compare(_field_value(issue, clause.field, "date"), moment)
 
     def _key_range_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
         (bound,) = self._resolve_values(clause, "key") or {None}
         if bound is None:
             return lambda issue: False
         project_key, number = bound.rsplit("-", 1)
-        compare = {"<": int.__lt__, "<=": int.__le__, ">": int.__gt__, ">=": int.__ge__}[clause.operator]
+        compare = _COMPARISONS[clause.operator]
         return lambda issue: issue.project.key == project_key and compare(issue.number, int(number))
 
     def _resolve_values(self, clause: jql.Clause, kind: str) -> set:
@@ -1489,11 +1619,15 @@ class _JqlSearch:
         if kind == "key":
             if not (ISSUE_KEY.fullmatch(operand) or operand.isdigit()):
                 raise jql.JqlError(f"The issue key '{operand}' for field '{field_name}' is invalid.")
-            issue = self.fake._visible_issue(operand)
+            issue = self.fake.visible_issue(operand)
             return issue.key if issue else None
         if kind == "project":
             project = next(
-                (p for p in self.fake._visible_projects() if operand.lower() in (p.key.lower(), p.name.lower(), p.id)),
+                (
+                    p
+                    for p in self.fake.visible_projects()
+                    if operand.lower() in (p.key.lower(), p.name.lower(), p.id)
+                ),
                 None,
             )
             return project.key if project else None
@@ -1506,7 +1640,9 @@ class _JqlSearch:
         }.get(kind)
         if candidates is not None:
             return next((name for name in candidates if name.lower() == operand.lower()), None)
-        return next((user.login for user in self.fake.users.values() if operand.lower() in user.names()), None)
+        return next(
+            (user.login for user in self.fake.users.values() if operand.lower() in user.names()), None
+        )
 
     def _missing_message(self, kind: str, operand: str, field_name: str) -> str:
         if kind == "key":
@@ -1514,13 +1650,15 @@ class _JqlSearch:
         return f"The value '{operand}' does not exist for the field '{field_name}'."
 
     def _call(self, function: jql.FunctionCall, kind: str):
-        if function.name.lower() == "currentuser" and kind == "user" and self.fake._viewer is not None:
-            return self.fake._viewer.login
+        if function.name.lower() == "currentuser" and kind == "user":
+            return self.viewer.login
         raise jql.JqlError(f"Unable to find JQL function '{function}'.")
 
     def _sort_key(self, key: jql.SortKey) -> tuple[Callable[[JiraIssue], Any], bool]:
         if key.field not in _FIELD_KINDS:
-            raise jql.JqlError(f"Field '{key.field}' does not exist or you do not have permission to view it.")
+            raise jql.JqlError(
+                f"Field '{key.field}' does not exist or you do not have permission to view it."
+            )
         if key.field not in _SORTABLE:
             raise jql.JqlError(f"Not able to sort using field '{key.field}'.")
         functions = {
@@ -1530,7 +1668,9 @@ class _JqlSearch:
             "summary": lambda issue: issue.summary.lower(),
             "status": lambda issue: list(STATUS_CATEGORIES).index(issue.status.category),
             # DESC puts Highest first, as in Jira's navigator.
-            "priority": lambda issue: -PRIORITY_NAMES.index(issue.priority) if issue.priority else -len(PRIORITY_NAMES),
+            "priority": lambda issue: (
+                -PRIORITY_NAMES.index(issue.priority) if issue.priority else -len(PRIORITY_NAMES)
+            ),
             "project": lambda issue: issue.project.key,
             "issuetype": lambda issue: issue.issue_type.name,
         }
@@ -1539,8 +1679,21 @@ class _JqlSearch:
 
 
 SYSTEM_FIELD_NAMES = (
-    "summary", "status", "assignee", "reporter", "priority", "updated", "created", "issuetype",
-    "labels", "description", "project", "components", "duedate", "comment", "attachment",
+    "summary",
+    "status",
+    "assignee",
+    "reporter",
+    "priority",
+    "updated",
+    "created",
+    "issuetype",
+    "labels",
+    "description",
+    "project",
+    "components",
+    "duedate",
+    "comment",
+    "attachment",
 )
 
 
@@ -1577,7 +1730,7 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-# -- small helpers -----------------------------------------------------------------------------
+# -- small helpers -------------------------------------------------------------------------------
 
 
 def _errors(messages: list[str], errors: dict[str, str] | None = None) -> dict:

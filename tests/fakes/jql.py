@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 OPERATORS_SENTENCE = (
-    "The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' "
-    "and 'IS NOT'."
+    "The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'."
 )
 RESERVED_WORDS = {"and", "or", "not", "in", "is", "order", "by", "asc", "desc", "empty", "null"}
 _SYMBOL_OPERATORS = ("!=", "!~", "<=", ">=", "=", "~", "<", ">")
@@ -280,9 +279,7 @@ class _Parser:
         token = self.current
         if token.kind == "word" and self.tokens[self.index + 1].kind == "(":
             return self.function_call()
-        if token.kind == "string" or (
-            token.kind == "word" and token.text.lower() not in RESERVED_WORDS
-        ):
+        if token.kind == "string" or (token.kind == "word" and token.text.lower() not in RESERVED_WORDS):
             self.advance()
             return token.text
         if token.kind == "end":
@@ -338,7 +335,7 @@ class _Parser:
         )
 
 
-# -- text search ------------------------------------------------------------------------
+# -- text search ---------------------------------------------------------------------------------
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
@@ -369,7 +366,7 @@ def _term_pattern(term: str) -> str:
     return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in term)
 
 
-# -- dates --------------------------------------------------------------------------------
+# -- dates ---------------------------------------------------------------------------------------
 
 _DATE_FORMATS = ("%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y-%m-%d")
 _PERIOD = re.compile(r"([-+]?)((?:\s*\d+[wdhm])+)")

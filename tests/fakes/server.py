@@ -149,7 +149,7 @@ class FakeHTTPServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    # -- routing ---------------------------------------------------------------------------
+    # -- routing ----------------------------------------------------------------------------------
 
     def add_route(self, method: str, path_regex: str, handler: Handler) -> None:
         self._routes.append(_Route(method.upper(), re.compile(path_regex), handler))
@@ -179,7 +179,7 @@ class FakeHTTPServer:
                 )
             return text_response(HTTPStatus.NOT_FOUND, "Not Found")
 
-    # -- request log -----------------------------------------------------------------------
+    # -- request log ------------------------------------------------------------------------------
 
     def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """Recorded requests, optionally filtered by method and by route path (a regex, full match)."""
@@ -191,7 +191,7 @@ class FakeHTTPServer:
                 and (path is None or re.fullmatch(path, request.route_path or ""))
             ]
 
-    # -- lifecycle -------------------------------------------------------------------------
+    # -- lifecycle --------------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:

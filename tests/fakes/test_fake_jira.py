@@ -54,7 +54,7 @@ def keys_of(response):
     return keys_of_json(response.json())
 
 
-# -- instance information and authentication ----------------------------------------------------
+# -- instance information and authentication -----------------------------------------------------
 
 
 def test_server_info_answers_anonymously_and_names_the_cloud_deployment(fake_jira_cloud):
@@ -93,7 +93,9 @@ def test_cloud_signs_in_with_email_and_api_token_and_identifies_users_by_account
     "headers",
     [
         {},
-        {"Authorization": "Basic " + "YXV0b21hdGlvbkBleGFtcGxlLmNvbTp3cm9uZw=="},  # the right e-mail, a wrong token
+        {
+            "Authorization": "Basic " + "YXV0b21hdGlvbkBleGFtcGxlLmNvbTp3cm9uZw=="
+        },  # the right e-mail, a wrong token
         {"Authorization": f"Bearer {CLOUD_API_TOKEN}"},  # Cloud takes API tokens over basic auth only
     ],
     ids=["no credentials", "wrong token", "bearer"],
@@ -135,7 +137,7 @@ def test_data_center_refuses_an_unknown_personal_access_token(fake_jira_server):
     assert response.status_code == 401
 
 
-# -- projects ---------------------------------------------------------------------------------------
+# -- projects ------------------------------------------------------------------------------------
 
 
 def test_cloud_project_search_pages_with_start_at_total_and_is_last(fake_jira_cloud, cloud):
@@ -164,7 +166,7 @@ def test_projects_the_user_may_not_browse_are_not_listed(fake_jira_cloud, cloud,
     assert cloud_keys == server_keys == ["SHOP"]
 
 
-# -- create metadata -----------------------------------------------------------------------------------
+# -- create metadata -----------------------------------------------------------------------------
 
 
 def issue_type_id(fake, project_key, name="Task"):
@@ -252,7 +254,13 @@ def test_createmeta_describes_system_fields_and_their_allowed_values(fake_jira_c
     # Jira fills the reporter itself, so a required field with a default need not be sent.
     assert (by_id["reporter"]["required"], by_id["reporter"]["hasDefaultValue"]) == (True, True)
     assert by_id["priority"]["schema"] == {"type": "priority", "system": "priority"}
-    assert [p["name"] for p in by_id["priority"]["allowedValues"]] == ["Highest", "High", "Medium", "Low", "Lowest"]
+    assert [p["name"] for p in by_id["priority"]["allowedValues"]] == [
+        "Highest",
+        "High",
+        "Medium",
+        "Low",
+        "Lowest",
+    ]
     assert by_id["priority"]["defaultValue"]["name"] == "Medium"
     assert by_id["labels"]["schema"] == {"type": "array", "items": "string", "system": "labels"}
     assert [c["name"] for c in by_id["components"]["allowedValues"]] == ["Checkout", "Search"]
@@ -292,7 +300,7 @@ def test_createmeta_of_a_project_the_user_may_not_browse_reads_as_not_found(fake
     assert hidden.json()["errorMessages"] == ["No project could be found with key 'SECRET'."]
 
 
-# -- users ---------------------------------------------------------------------------------------------
+# -- users ---------------------------------------------------------------------------------------
 
 
 def test_cloud_user_search_matches_the_start_of_names_and_addresses(fake_jira_cloud, cloud):
@@ -318,7 +326,7 @@ def test_data_center_user_search_takes_a_username(fake_jira_server, server):
     assert refused.json()["errorMessages"] == ["The username query parameter was not provided"]
 
 
-# -- issues --------------------------------------------------------------------------------------------
+# -- issues --------------------------------------------------------------------------------------
 
 
 def test_an_issue_reads_with_status_category_and_rest_version_specific_description(fake_jira_cloud, cloud):
@@ -384,7 +392,7 @@ def test_a_deleted_issue_is_not_found(fake_jira_server, server):
     assert response.json()["errorMessages"] == [ISSUE_NOT_FOUND]
 
 
-# -- creating issues -------------------------------------------------------------------------------------
+# -- creating issues -----------------------------------------------------------------------------
 
 
 def test_cloud_creates_an_issue_from_an_atlassian_document_and_answers_201(fake_jira_cloud, cloud):
@@ -423,7 +431,12 @@ def test_cloud_creates_an_issue_from_an_atlassian_document_and_answers_201(fake_
 
 def test_cloud_rest_v3_refuses_a_plain_string_description(fake_jira_cloud, cloud):
     fake_jira_cloud.add_project("SHOP")
-    fields = {"project": {"key": "SHOP"}, "issuetype": {"name": "Task"}, "summary": "S", "description": "plain"}
+    fields = {
+        "project": {"key": "SHOP"},
+        "issuetype": {"name": "Task"},
+        "summary": "S",
+        "description": "plain",
+    }
 
     v3 = cloud.post("/rest/api/3/issue", json={"fields": fields})
     v2 = cloud.post("/rest/api/2/issue", json={"fields": fields})
@@ -431,7 +444,9 @@ def test_cloud_rest_v3_refuses_a_plain_string_description(fake_jira_cloud, cloud
     assert v3.status_code == 400
     assert v3.json() == {
         "errorMessages": [],
-        "errors": {"description": "Operation value must be an Atlassian Document (see the Atlassian Document Format)"},
+        "errors": {
+            "description": "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+        },
     }
     assert v2.status_code == 201
 
@@ -456,11 +471,16 @@ def test_data_center_creates_an_issue_from_wiki_markup(fake_jira_server, server)
     issue = fake_jira_server.issue("SHOP-1")
     assert issue.description == "h2. Steps\n* open export"
     assert issue.assignee.login == SERVER_LOGIN
+    read = server.get("/rest/api/2/issue/SHOP-1", params={"fields": "labels,components,priority"}).json()
+    assert read["fields"] == {"labels": [], "components": [], "priority": read["fields"]["priority"]}
+    assert read["fields"]["priority"]["name"] == "Medium"
 
 
 def test_create_names_every_missing_required_field(fake_jira_cloud, cloud):
     fake_jira_cloud.add_project("SHOP")
-    severity = fake_jira_cloud.add_field("SHOP", "Bug", "Severity", "select", required=True, options=["S1", "S2"])
+    severity = fake_jira_cloud.add_field(
+        "SHOP", "Bug", "Severity", "select", required=True, options=["S1", "S2"]
+    )
 
     response = cloud.post(
         "/rest/api/3/issue",
@@ -470,7 +490,10 @@ def test_create_names_every_missing_required_field(fake_jira_cloud, cloud):
     assert response.status_code == 400
     assert response.json() == {
         "errorMessages": [],
-        "errors": {"summary": "You must specify a summary of the issue.", severity.field_id: "Severity is required."},
+        "errors": {
+            "summary": "You must specify a summary of the issue.",
+            severity.field_id: "Severity is required.",
+        },
     }
 
 
@@ -485,8 +508,16 @@ def test_create_names_every_missing_required_field(fake_jira_cloud, cloud):
         ("date", "01/02/2024", "Error parsing date string: 01/02/2024"),
         ("datetime", "2024-01-02", "Error parsing date string: 2024-01-02"),
         ("text", {"value": "x"}, "Operation value must be a string"),
-        ("textarea", "plain", "Operation value must be an Atlassian Document (see the Atlassian Document Format)"),
-        ("user", {"accountId": "nobody"}, "Specified user does not exist or you do not have required permissions"),
+        (
+            "textarea",
+            "plain",
+            "Operation value must be an Atlassian Document (see the Atlassian Document Format)",
+        ),
+        (
+            "user",
+            {"accountId": "nobody"},
+            "Specified user does not exist or you do not have required permissions",
+        ),
     ],
 )
 def test_create_refuses_a_value_that_does_not_fit_the_field(fake_jira_cloud, cloud, kind, value, message):
@@ -512,7 +543,10 @@ def test_create_refuses_a_value_that_does_not_fit_the_field(fake_jira_cloud, clo
 def test_create_stores_valid_values_of_every_kind_and_reads_them_back(fake_jira_cloud, cloud):
     fake_jira_cloud.add_project("SHOP")
     ada = fake_jira_cloud.add_user("ada@example.com", display_name="Ada Lovelace")
-    add = lambda kind: fake_jira_cloud.add_field("SHOP", "Task", kind.title(), kind, options=["A", "B"]).field_id  # noqa: E731
+
+    def add(kind):
+        return fake_jira_cloud.add_field("SHOP", "Task", kind.title(), kind, options=["A", "B"]).field_id
+
     values = {
         add("select"): {"value": "B"},
         add("multiselect"): [{"value": "A"}, {"value": "B"}],
@@ -556,7 +590,9 @@ def test_create_refuses_a_field_that_is_not_on_the_create_screen(fake_jira_cloud
     )
 
     assert response.json()["errors"] == {
-        "customfield_99999": "Field 'customfield_99999' cannot be set. It is not on the appropriate screen, or unknown."
+        "customfield_99999": (
+            "Field 'customfield_99999' cannot be set. It is not on the appropriate screen, or unknown."
+        )
     }
 
 
@@ -574,7 +610,7 @@ def test_create_refuses_an_unknown_or_hidden_project_and_an_unknown_issue_type(f
     assert bad_type.json()["errors"] == {"issuetype": "The issue type selected is invalid."}
 
 
-# -- comments ---------------------------------------------------------------------------------------------
+# -- comments ------------------------------------------------------------------------------------
 
 
 def test_comments_are_documents_on_v3_and_strings_on_v2(fake_jira_cloud, cloud):
@@ -605,7 +641,7 @@ def test_commenting_on_a_hidden_issue_is_not_found(fake_jira_server, server):
     assert fake_jira_server.issue("SECRET-1").comments == []
 
 
-# -- transitions --------------------------------------------------------------------------------------------
+# -- transitions ---------------------------------------------------------------------------------
 
 
 def test_transitions_lead_to_every_other_status_and_move_the_issue(fake_jira_cloud, cloud):
@@ -639,7 +675,7 @@ def test_a_transition_that_is_not_available_is_refused(fake_jira_server, server)
     assert fake_jira_server.issue("SHOP-1").status.name == "Done"
 
 
-# -- attachments ---------------------------------------------------------------------------------------------
+# -- attachments ---------------------------------------------------------------------------------
 
 
 def test_attachments_without_the_xsrf_token_header_are_blocked(fake_jira_cloud, cloud):
@@ -662,7 +698,10 @@ def test_attachments_with_the_token_header_are_stored_from_the_file_parts(fake_j
     response = server.post(
         "/rest/api/2/issue/SHOP-1/attachments",
         headers={"X-Atlassian-Token": "no-check"},
-        files=[("file", ("log.txt", b"trace", "text/plain")), ("file", ("shot.png", b"\x89PNG", "image/png"))],
+        files=[
+            ("file", ("log.txt", b"trace", "text/plain")),
+            ("file", ("shot.png", b"\x89PNG", "image/png")),
+        ],
     )
 
     assert response.status_code == 200
@@ -674,7 +713,7 @@ def test_attachments_with_the_token_header_are_stored_from_the_file_parts(fake_j
     assert [(a.filename, a.content) for a in stored] == [("log.txt", b"trace"), ("shot.png", b"\x89PNG")]
 
 
-# -- Cloud enhanced search -------------------------------------------------------------------------------------
+# -- Cloud enhanced search -----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -729,7 +768,9 @@ def test_enhanced_search_returns_only_issue_ids_unless_fields_are_asked_for(shop
 
 def test_enhanced_search_pages_with_next_page_token_until_is_last(shop, cloud):
     first = search(cloud, "project = SHOP ORDER BY key ASC", maxResults=2).json()
-    second = search(cloud, "project = SHOP ORDER BY key ASC", maxResults=2, nextPageToken=first["nextPageToken"])
+    second = search(
+        cloud, "project = SHOP ORDER BY key ASC", maxResults=2, nextPageToken=first["nextPageToken"]
+    )
 
     assert keys_of_json(first) == ["SHOP-1", "SHOP-2"]
     assert first["isLast"] is False
@@ -797,7 +838,9 @@ def test_enhanced_search_refuses_a_page_token_issued_for_another_query(shop, clo
     assert response.json()["errorMessages"] == ["The provided nextPageToken is invalid or has expired."]
 
 
-@pytest.mark.parametrize("body", [{"startAt": 0}, {"validateQuery": "warn"}], ids=["startAt", "validateQuery"])
+@pytest.mark.parametrize(
+    "body", [{"startAt": 0}, {"validateQuery": "warn"}], ids=["startAt", "validateQuery"]
+)
 def test_enhanced_search_refuses_the_classic_search_parameters(shop, cloud, body):
     response = search(cloud, "project = SHOP", **body)
 
@@ -866,15 +909,25 @@ def test_jql_selects_and_orders_issues_as_jira_does(shop, cloud, jql, expected):
 @pytest.mark.parametrize(
     "jql, message",
     [
-        ("summary ~ 'unfinished", "Error in the JQL Query: The quoted string 'unfinished' has not been completed."),
+        (
+            "summary ~ 'unfinished",
+            "Error in the JQL Query: The quoted string 'unfinished' has not been completed.",
+        ),
         (
             "project SHOP",
-            "Error in the JQL Query: Expecting operator but got 'SHOP'. The valid operators are '=', '!=', '<', "
-            "'>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'. (line 1, character 9)",
+            "Error in the JQL Query: Expecting operator but got 'SHOP'. The valid operators are "
+            "'=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'. "
+            "(line 1, character 9)",
         ),
-        ("project = SHOP summary ~ x", "Error in the JQL Query: Expecting either 'OR' or 'AND' but got 'summary'."),
+        (
+            "project = SHOP summary ~ x",
+            "Error in the JQL Query: Expecting either 'OR' or 'AND' but got 'summary'.",
+        ),
         ("(project = SHOP", "Error in the JQL Query: Expecting ')' before the end of the query."),
-        ("key in (SHOP-1,", "Error in the JQL Query: Expecting either a value, list or function before the end"),
+        (
+            "key in (SHOP-1,",
+            "Error in the JQL Query: Expecting either a value, list or function before the end",
+        ),
         ("flavour = sweet", "Field 'flavour' does not exist or you do not have permission to view it."),
         ("summary = crash", "The operator '=' is not supported by the 'summary' field."),
         ("project ~ SHOP", "The operator '~' is not supported by the 'project' field."),
@@ -892,7 +945,7 @@ def test_invalid_jql_is_refused_with_jira_error_messages(shop, cloud, jql, messa
     assert response.json()["errorMessages"][0].startswith(message)
 
 
-# -- Data Center classic search ------------------------------------------------------------------------------
+# -- Data Center classic search ------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -945,7 +998,9 @@ def test_classic_search_with_warn_validation_drops_missing_keys_and_warns(dc_sho
 
     assert response.status_code == 200
     assert keys_of(response) == ["SHOP-1"]
-    assert response.json()["warningMessages"] == ["An issue with key 'SHOP-2' does not exist for field 'key'."]
+    assert response.json()["warningMessages"] == [
+        "An issue with key 'SHOP-2' does not exist for field 'key'."
+    ]
 
 
 def test_classic_search_treats_a_hidden_project_as_missing(dc_shop, server):
@@ -974,7 +1029,7 @@ def test_data_center_has_no_enhanced_search(dc_shop, server):
     assert response.status_code == 404
 
 
-# -- rate limiting and injected failures ---------------------------------------------------------------------
+# -- rate limiting and injected failures ---------------------------------------------------------
 
 
 def test_cloud_rate_limiting_answers_429_with_retry_after_and_rate_limit_headers(fake_jira_cloud, cloud):
@@ -1000,21 +1055,27 @@ def test_data_center_rate_limiting_sends_its_token_bucket_headers(fake_jira_serv
 
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "3"
-    assert {"X-RateLimit-Limit", "X-RateLimit-Interval-Seconds", "X-RateLimit-FillRate"} <= set(response.headers)
+    assert {"X-RateLimit-Limit", "X-RateLimit-Interval-Seconds", "X-RateLimit-FillRate"} <= set(
+        response.headers
+    )
 
 
 def test_fail_next_answers_the_given_failure_then_recovers(fake_jira_cloud, cloud):
-    fake_jira_cloud.fail_next(503, {"errorMessages": ["Service unavailable"]}, headers={"Retry-After": "1"}, count=2)
+    fake_jira_cloud.fail_next(
+        503, {"errorMessages": ["Service unavailable"]}, headers={"Retry-After": "1"}, count=2
+    )
 
     failures = [cloud.get("/rest/api/3/myself") for _ in range(2)]
     recovered = cloud.get("/rest/api/3/myself")
 
-    assert [(r.status_code, r.json()) for r in failures] == [(503, {"errorMessages": ["Service unavailable"]})] * 2
+    assert [(r.status_code, r.json()) for r in failures] == [
+        (503, {"errorMessages": ["Service unavailable"]})
+    ] * 2
     assert failures[0].headers["Retry-After"] == "1"
     assert recovered.status_code == 200
 
 
-# -- the request log -------------------------------------------------------------------------------------------
+# -- the request log -----------------------------------------------------------------------------
 
 
 def test_every_request_is_recorded_below_the_context_path(dc_shop, server):
