@@ -135,7 +135,7 @@ def text_content(node: object) -> str:
     if kind == "text":
         value = node.get("text")
         return value if isinstance(value, str) else ""
-    if kind in INLINE_ATOMS or kind in ("blockCard", "embedCard"):
+    if kind in INLINE_ATOMS or not children(node):
         return atom_text(node)
     parts = [text_content(child) for child in children(node)]
     inline = kind in _TEXTBLOCKS or all(

@@ -184,9 +184,7 @@ def _may_follow_tightly(block: dict, rendered: str) -> bool:
 
     Only a bullet or a '1.' list can interrupt a paragraph; anything else needs a blank line.
     """
-    if adf.node_type(block) == "bulletList":
-        return not rendered.startswith("-\n") and rendered != "-"
-    return adf.node_type(block) == "orderedList" and rendered.startswith("1. ")
+    return adf.node_type(block) == "bulletList" or rendered.startswith("1. ")
 
 
 def _list(node: dict) -> str:
@@ -196,12 +194,13 @@ def _list(node: dict) -> str:
         start = int(order) if 0 <= order <= _MAX_LIST_NUMBER - len(items) else 1
     else:
         start = None
+    # Empty items have nothing to show, and '- - -' (nested empty items) reads as a rule.
+    bodies = [body for body in map(_item_body, items) if body]
     rendered = []
-    for index, item in enumerate(items):
+    for index, body in enumerate(bodies):
         marker = "-" if start is None else f"{start + index}."
-        body = _item_body(item)
-        indented = _prefix_lines(body, " " * (len(marker) + 1), "") if body else ""
-        rendered.append(f"{marker}{indented[len(marker):]}" if body else marker)
+        indented = _prefix_lines(body, " " * (len(marker) + 1), "")
+        rendered.append(f"{marker}{indented[len(marker):]}")
     loose = any("\n\n" in item for item in rendered)
     return ("\n\n" if loose else "\n").join(rendered)
 
