@@ -8,8 +8,10 @@ with one lock so a fake's in-memory state needs no locking of its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -148,6 +150,8 @@ class FakeHTTPServer:
         self._routes: list[_Route] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
 
     # -- routing ----------------------------------------------------------------------------------
 
@@ -212,11 +216,17 @@ class FakeHTTPServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and drop open keep-alive connections, as a server going away does."""
         if self._httpd is None:
             return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+        with self._connections_lock:
+            for connection in self._connections:
+                with contextlib.suppress(OSError):  # the client may have closed it already
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._connections.clear()
         self._httpd = None
         self._thread = None
 
@@ -237,6 +247,16 @@ class FakeHTTPServer:
 class _RequestHandler(BaseHTTPRequestHandler):
     fake: FakeHTTPServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        with self.fake._connections_lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self):
+        with self.fake._connections_lock:
+            self.fake._connections.discard(self.connection)
+        super().finish()
 
     def do_GET(self):
         self._handle()

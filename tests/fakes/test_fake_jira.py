@@ -1094,13 +1094,15 @@ def test_every_request_is_recorded_below_the_context_path(dc_shop, server):
     assert len(dc_shop.requests_to("GET", r"/rest/api/2/issue/[^/]+")) == 1
 
 
-def test_a_fake_can_run_outside_a_fixture_as_a_context_manager():
+def test_a_fake_can_run_outside_a_fixture_and_stopping_it_drops_open_connections():
     fake = JiraFake("cloud", context_path="/site")
     fake.set_credentials("bot@example.com", "token")
+    session = requests.Session()
+    session.auth = ("bot@example.com", "token")
 
     with fake:
         base = fake.base_url
-        assert requests.get(base + "/rest/api/3/myself", auth=("bot@example.com", "token")).status_code == 200
+        assert session.get(base + "/rest/api/3/myself").status_code == 200
 
     with pytest.raises(requests.ConnectionError):
-        requests.get(base + "/rest/api/3/serverInfo", timeout=5)
+        session.get(base + "/rest/api/3/serverInfo", timeout=5)
