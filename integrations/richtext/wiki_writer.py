@@ -1,8 +1,9 @@
 """Atlassian Document Format -> Jira wiki markup (Jira Server / Data Center REST v2).
 
 User text is escaped so it cannot become markup: every effect character is
-backslash-escaped and a backslash itself is written as the entity `&#92;` (Jira reads
-`\\\\` as a line break, so a literal backslash has no other spelling).
+backslash-escaped, a backslash itself is written as the entity `&#92;` (Jira reads
+`\\\\` as a line break, so a literal backslash has no other spelling) and an '&' that
+would start an entity as `&amp;`.
 """
 
 import re
@@ -33,11 +34,10 @@ def _escape_text(value: str, line_start: bool) -> str:
         if char == "\\":
             out.append("&#92;")
             continue
-        if (
-            char in _ALWAYS_ESCAPED
-            or (char == "&" and _ENTITY_LIKE.match(value, index))
-            or (char == "?" and "??" in value[max(index - 1, 0) : index + 2])
-        ):
+        if char == "&" and _ENTITY_LIKE.match(value, index):
+            out.append("&amp;")
+            continue
+        if char in _ALWAYS_ESCAPED or (char == "?" and "??" in value[max(index - 1, 0) : index + 2]):
             out.append("\\")
         out.append(char)
     escaped = "".join(out)

@@ -1,0 +1,88 @@
+"""Markdown -> sanitized HTML: Azure DevOps descriptions and user Markdown in our pages."""
+
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given, settings
+
+from integrations.richtext import markdown_to_safe_html
+from tests.integrations.richtext_support import CORPUS, markdown_documents
+
+
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.elements: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+
+
+def elements(html: str) -> list[tuple[str, dict]]:
+    parser = _Elements()
+    parser.feed(html)
+    return parser.elements
+
+
+def assert_inert(html: str) -> None:
+    for tag, attributes in elements(html):
+        assert tag not in {"script", "style", "iframe", "object", "embed", "form", "input", "svg", "math"}
+        for name, value in attributes.items():
+            assert not name.startswith("on"), (tag, name)
+            assert name != "style", tag
+            if name in ("href", "src"):
+                assert value.split(":", 1)[0].strip().lower() not in {"javascript", "data", "vbscript", "file"}, value
+
+
+@pytest.mark.parametrize(
+    "payload, html",
+    [
+        ("<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"),
+        ("<img src=x onerror=alert(1)>", "<p>&lt;img src=x onerror=alert(1)&gt;</p>\n"),
+        ("[x](javascript:alert(1))", "<p>[x](javascript:alert(1))</p>\n"),
+        ("[x](  JaVaScRiPt:alert(1))", "<p>[x](  JaVaScRiPt:alert(1))</p>\n"),
+        ('<a href="data:text/html,<script>x</script>">y</a>', '<p>&lt;a href="data:text/html,&lt;script&gt;x&lt;/script&gt;"&gt;y&lt;/a&gt;</p>\n'),
+        ("[x](data:text/html;base64,PHNjcmlwdD4=)", "<p>[x](data:text/html;base64,PHNjcmlwdD4=)</p>\n"),
+        ("![pixel](data:image/png;base64,AAAA)", '<p><img alt="pixel"></p>\n'),
+        ("[x](vbscript:msgbox)", "<p>[x](vbscript:msgbox)</p>\n"),
+        ("<style>body{display:none}</style>", "<p>&lt;style&gt;body{display:none}&lt;/style&gt;</p>\n"),
+        ('[x](https://e.com "a\\" onmouseover=\\"alert(1)")', '<p><a href="https://e.com" title="a&quot; onmouseover=&quot;alert(1)" rel="noopener noreferrer nofollow">x</a></p>\n'),
+    ],
+)
+def test_xss_payloads_render_inert(payload, html):
+    rendered = markdown_to_safe_html(payload)
+    assert rendered == html
+    assert_inert(rendered)
+
+
+def test_links_open_without_referrer_or_opener_and_without_passing_rank():
+    assert markdown_to_safe_html("[docs](https://e.com/docs) <mailto:qa@e.com>") == (
+        '<p><a href="https://e.com/docs" rel="noopener noreferrer nofollow">docs</a> '
+        '<a href="mailto:qa@e.com" rel="noopener noreferrer nofollow">mailto:qa@e.com</a></p>\n'
+    )
+
+
+def test_markdown_structure_survives_sanitizing_without_style_attributes():
+    html = markdown_to_safe_html("# T\n\n3. a\n4. b\n\n| h |\n|--:|\n| c |\n\n```py\nx < y\n```\n\n> ~~q~~")
+    assert html == (
+        "<h1>T</h1>\n"
+        '<ol start="3">\n<li>a</li>\n<li>b</li>\n</ol>\n'
+        "<table>\n<thead>\n<tr>\n<th>h</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n<td>c</td>\n</tr>\n</tbody>\n</table>\n"
+        "<pre><code>x &lt; y\n</code></pre>\n"
+        "<blockquote>\n<p><s>q</s></p>\n</blockquote>\n"
+    )
+
+
+def test_images_keep_web_addresses():
+    assert markdown_to_safe_html('![shot](https://e.com/s.png "Shot")') == '<p><img src="https://e.com/s.png" alt="shot" title="Shot"></p>\n'
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.stem)
+def test_corpus_renders_inert(path):
+    assert_inert(markdown_to_safe_html(path.read_text()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(markdown_documents)
+def test_any_markdown_renders_inert(markdown):
+    assert_inert(markdown_to_safe_html(markdown))
