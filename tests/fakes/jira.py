@@ -68,7 +68,7 @@ STATUS_CATEGORIES = {
     "done": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
 }
 PRIORITY_NAMES = ("Highest", "High", "Medium", "Low", "Lowest")
-ISSUE_KEY = re.compile(r"(?P<project>[A-Za-z][A-Za-z0-9_]*)-(?P<number>\d+)")
+ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d+")
 
 # Createmeta schemas for custom field kinds (Jira's built-in custom field types).
 CUSTOM_FIELD_KINDS = {

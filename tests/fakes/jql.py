@@ -86,21 +86,6 @@ class Query:
     def is_bounded(self) -> bool:
         return self.where is not None
 
-    def clauses(self) -> list[Clause]:
-        found = []
-
-        def walk(node):
-            if isinstance(node, Clause):
-                found.append(node)
-            elif isinstance(node, (And, Or)):
-                for part in node.parts:
-                    walk(part)
-            elif isinstance(node, Not):
-                walk(node.part)
-
-        walk(self.where)
-        return found
-
 
 def parse(text: str) -> Query:
     return _Parser(tokenize(text)).query()
