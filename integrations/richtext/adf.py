@@ -24,6 +24,7 @@ INLINE_ATOMS = frozenset(
 )
 _TEXTBLOCKS = frozenset({"paragraph", "heading", "codeBlock", "taskItem", "decisionItem"})
 
+_LANGUAGE = re.compile(r"[\w+#.-]+")
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto", "ftp"})
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 # Browsers drop ASCII controls and spaces inside a URL before they read its scheme.
@@ -41,6 +42,15 @@ def safe_href(href: object) -> bool:
         return False
     scheme = _SCHEME.match(_URL_NOISE.sub("", href))
     return scheme is None or scheme.group(1).lower() in _SAFE_SCHEMES
+
+
+def encode_url(href: str, reserved: str) -> str:
+    """Percent-encodes the characters a syntax reserves, plus controls and spaces."""
+    unsafe = set(reserved)
+    return "".join(
+        f"%{ord(char):02X}" if char in unsafe or ord(char) <= 0x20 or ord(char) == 0x7F else char
+        for char in href
+    )
 
 
 def doc(content: list[dict]) -> dict:
@@ -88,6 +98,23 @@ def children(node: object) -> list[dict]:
 def attrs(node: object) -> dict:
     found = node.get("attrs") if isinstance(node, dict) else None
     return found if isinstance(found, dict) else {}
+
+
+def has_blocks(node: object) -> bool:
+    """Whether a node (of any type, known or not) holds blocks rather than inline content."""
+    inline = INLINE_ATOMS | {"text"}
+    return any(node_type(child) not in inline for child in children(node))
+
+
+def heading_level(node: dict) -> int:
+    level = attrs(node).get("level")
+    return min(max(level, 1), 6) if isinstance(level, int) else 1
+
+
+def code_language(node: dict) -> str:
+    """A code block's language if it is a plain word such as `python` or `c++`."""
+    language = attrs(node).get("language")
+    return language if isinstance(language, str) and _LANGUAGE.fullmatch(language) else ""
 
 
 def _attr_text(node: dict, *names: str) -> str:

@@ -108,7 +108,8 @@ class _Converter:
                 result.append(adf.hard_break())
             elif node.type == "code_inline":
                 # ADF lets a code mark combine with a link only.
-                result.append(adf.text(node.content, [*[m for m in marks if m["type"] == "link"], {"type": "code"}]))
+                link = [mark for mark in marks if mark["type"] == "link"]
+                result.append(adf.text(node.content, [*link, {"type": "code"}]))
             elif node.type in _MARKS:
                 mark = _MARKS[node.type]
                 result += self._inline(node.children, marks if mark in marks else [*marks, mark])

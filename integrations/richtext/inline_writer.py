@@ -6,11 +6,14 @@ open/close delimiters, keeping whitespace outside delimiters (both syntaxes refu
 boundary, so delimiter characters never leak into what the reader sees.
 """
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from . import adf
 
+# An '&' here would be read as the start of a character reference.
+ENTITY_LIKE = re.compile(r"&#?[A-Za-z0-9]+;")
 # Outermost first: a link wraps emphasis, emphasis wraps strike and so on.
 MARK_ORDER = ("link", "strong", "em", "strike", "underline", "subsup")
 _EMPHASIS = frozenset(MARK_ORDER) - {"link"}
@@ -93,7 +96,11 @@ def _space_outside_marks(nodes: list[dict]) -> list[dict]:
         if not core:
             result.append(adf.text(node["text"], _shared(marks, before, after)))
             continue
-        result += [adf.text(lead, _shared(marks, before)), adf.text(core, marks), adf.text(trail, _shared(marks, after))]
+        result += [
+            adf.text(lead, _shared(marks, before)),
+            adf.text(core, marks),
+            adf.text(trail, _shared(marks, after)),
+        ]
     return adf.merge_text(result)
 
 
@@ -125,9 +132,10 @@ def strip_breaks(nodes: list[dict]) -> list[dict]:
     """Drops hard breaks and blank text at both ends of a line of inline content."""
 
     def blank(node: dict) -> bool:
-        return adf.node_type(node) == "hardBreak" or (
-            adf.node_type(node) == "text" and not node["text"].strip() and {"type": "code"} not in _marks_of(node)
-        )
+        if adf.node_type(node) == "hardBreak":
+            return True
+        is_text = adf.node_type(node) == "text"
+        return is_text and not node["text"].strip() and {"type": "code"} not in _marks_of(node)
 
     start, end = 0, len(nodes)
     while start < end and blank(nodes[start]):

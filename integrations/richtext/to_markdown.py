@@ -10,16 +10,15 @@ import re
 
 from . import adf
 from .from_markdown import markdown_to_adf
-from .inline_writer import flatten_inline, render_checked, strip_breaks
+from .inline_writer import ENTITY_LIKE, flatten_inline, render_checked, strip_breaks
 
 _MARKS = frozenset({"link", "strong", "em", "strike", "code"})
 _DELIMITERS = {"strong": "**", "em": "*", "strike": "~~"}
 _ALWAYS_ESCAPED = frozenset("\\`*[]<|~")
-_ENTITY_LIKE = re.compile(r"&#?[A-Za-z0-9]+;")
 _LINE_START_SYNTAX = re.compile(r"[#>+=-]|\d+[.)]")
 _BACKTICK_RUN = re.compile(r"`+")
-_LANGUAGE = re.compile(r"[\w+#.-]+")
 _CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)[ \t]*$")
+_RESERVED_IN_DESTINATION = "<>()\\"
 # CommonMark reads at most nine digits as an ordered list number.
 _MAX_LIST_NUMBER = 999_999_999
 
@@ -36,7 +35,7 @@ def _escape_text(value: str, line_start: bool) -> str:
         if (
             char in _ALWAYS_ESCAPED
             or (char == "_" and not intraword)
-            or (char == "&" and _ENTITY_LIKE.match(value, index))
+            or (char == "&" and ENTITY_LIKE.match(value, index))
             # '!' right before a link would turn the link into an image.
             or (char == "!" and index == len(value) - 1)
         ):
@@ -63,10 +62,6 @@ def _code_span(value: str, in_table: bool) -> str:
     return f"{fence}{value}{fence}"
 
 
-def _destination(href: str) -> str:
-    return "".join(f"%{ord(char):02X}" if char in " <>()\\" or ord(char) < 0x21 or ord(char) == 0x7F else char for char in href)
-
-
 class _MarkdownSyntax:
     """Inline Markdown spelling; in a table or heading a line break must stay on the line."""
 
@@ -80,9 +75,9 @@ class _MarkdownSyntax:
     def close(self, mark: dict) -> str:
         if mark["type"] != "link":
             return _DELIMITERS[mark["type"]]
-        title = mark["attrs"].get("title", "")
-        quoted = ' "' + " ".join(title.replace("\\", "\\\\").replace('"', '\\"').split()) + '"' if title else ""
-        return f"]({_destination(mark['attrs']['href'])}{quoted})"
+        title = " ".join(mark["attrs"].get("title", "").replace("\\", "\\\\").replace('"', '\\"').split())
+        quoted = f' "{title}"' if title else ""
+        return f"]({adf.encode_url(mark['attrs']['href'], _RESERVED_IN_DESTINATION)}{quoted})"
 
     def text(self, value: str, line_start: bool) -> str:
         return _escape_text(value, line_start)
@@ -134,7 +129,7 @@ def _block(node: dict) -> str:
 def _unknown(node: dict) -> str:
     """Panels, layouts, extensions and future nodes: their blocks, or their text."""
     content = adf.children(node)
-    if any(adf.node_type(child) not in adf.INLINE_ATOMS and adf.node_type(child) != "text" for child in content):
+    if adf.has_blocks(node):
         return _blocks(content)
     if content:
         return _inline(content, _MarkdownSyntax())
@@ -142,19 +137,16 @@ def _unknown(node: dict) -> str:
 
 
 def _heading(node: dict) -> str:
-    level = adf.attrs(node).get("level")
-    level = min(max(level, 1), 6) if isinstance(level, int) else 1
     content = _inline(adf.children(node), _MarkdownSyntax(single_line=True))
     # A trailing run of '#' would be read as the optional closing sequence.
     content = _CLOSING_HASHES.sub(lambda found: f"{found.group(1)}\\{found.group(2)}", content)
-    return f"{'#' * level} {content}".rstrip()
+    return f"{'#' * adf.heading_level(node)} {content}".rstrip()
 
 
 def _code_block(node: dict) -> str:
     code = adf.text_content(node)
     fence = "`" * max(3, max((len(run) for run in _BACKTICK_RUN.findall(code)), default=0) + 1)
-    language = adf.attrs(node).get("language")
-    info = language if isinstance(language, str) and _LANGUAGE.fullmatch(language) else ""
+    info = adf.code_language(node)
     return f"{fence}{info}\n{code}\n{fence}" if code else f"{fence}{info}\n{fence}"
 
 

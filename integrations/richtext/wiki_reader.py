@@ -120,7 +120,7 @@ class _BlockParser:
         if _LIST_LINE.fullmatch(line):
             return self._lists()
         if line.startswith("|"):
-            return [self._table()]
+            return self._table()
         return self._paragraph()
 
     def _starts_block(self, line: str) -> bool:
@@ -168,21 +168,25 @@ class _BlockParser:
             self.index += 1
         return _build_lists(entries, 0)
 
-    def _table(self) -> dict:
+    def _table(self) -> list[dict]:
         rows = []
         while self.index < len(self.lines) and self.lines[self.index].lstrip().startswith("|"):
-            rows.append(_row_cells(self.lines[self.index].strip()))
+            cells = _row_cells(self.lines[self.index].strip())
+            if cells:
+                rows.append(cells)
             self.index += 1
+        if not rows:
+            return []
         width = max(len(row) for row in rows)
         table_rows = []
         for row in rows:
+            row += [(False, "")] * (width - len(row))
             cells = [
-                {"type": "tableHeader" if header else "tableCell", "content": [adf.paragraph(_inline(content, []))]}
-                for header, content in row
+                {"type": "tableHeader" if header else "tableCell", "content": [adf.paragraph(_inline(cell, []))]}
+                for header, cell in row
             ]
-            cells += [{"type": "tableCell", "content": [adf.paragraph([])]}] * (width - len(row))
             table_rows.append({"type": "tableRow", "content": cells})
-        return {"type": "table", "content": table_rows}
+        return [{"type": "table", "content": table_rows}]
 
     def _paragraph(self) -> list[dict]:
         content: list[dict] = []
@@ -284,7 +288,8 @@ def _closing(source: str, index: int, delimiter: str) -> int:
         if source[position] == "\\":
             position += 2
             continue
-        if source.startswith(delimiter, position) and position > start and not adf.is_space(source[position - 1]):
+        closes = source.startswith(delimiter, position) and position > start
+        if closes and not adf.is_space(source[position - 1]):
             after = position + len(delimiter)
             if after >= len(source) or not source[after].isalnum():
                 return position

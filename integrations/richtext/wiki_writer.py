@@ -9,18 +9,17 @@ would start an entity as `&amp;`.
 import re
 
 from . import adf
-from .inline_writer import MARK_ORDER, flatten_inline, render_checked, strip_breaks
+from .inline_writer import ENTITY_LIKE, MARK_ORDER, flatten_inline, render_checked, strip_breaks
 from .wiki_reader import wiki_to_adf
 
 _MARKS = frozenset({*MARK_ORDER, "code"})
 _DELIMITERS = {"strong": "*", "em": "_", "strike": "-", "underline": "+"}
 _ALWAYS_ESCAPED = frozenset("*_-+^~{}[]|!")
-_ENTITY_LIKE = re.compile(r"&#?[A-Za-z0-9]+;")
 _LINE_START_SYNTAX = re.compile(r"(?:h[1-6]|bq)(?=\.)|#")
-_LANGUAGE = re.compile(r"[\w+#.-]+")
 _CODE_TAG = re.compile(r"\{code", re.IGNORECASE)
 _NOFORMAT_TAG = re.compile(r"\{noformat", re.IGNORECASE)
 _LINE_BREAK = "\\\\"
+_RESERVED_IN_LINK = "|[]{}"
 
 
 def adf_to_wiki(document: object) -> str:
@@ -34,7 +33,7 @@ def _escape_text(value: str, line_start: bool) -> str:
         if char == "\\":
             out.append("&#92;")
             continue
-        if char == "&" and _ENTITY_LIKE.match(value, index):
+        if char == "&" and ENTITY_LIKE.match(value, index):
             out.append("&amp;")
             continue
         if char in _ALWAYS_ESCAPED or (char == "?" and "??" in value[max(index - 1, 0) : index + 2]):
@@ -51,10 +50,6 @@ def _escape_text(value: str, line_start: bool) -> str:
     return escaped
 
 
-def _link_target(href: str) -> str:
-    return "".join(f"%{ord(char):02X}" if char in "|[]{}" or ord(char) < 0x21 or ord(char) == 0x7F else char for char in href)
-
-
 class _WikiSyntax:
     def open(self, mark: dict) -> str:
         if mark["type"] == "link":
@@ -65,7 +60,7 @@ class _WikiSyntax:
 
     def close(self, mark: dict) -> str:
         if mark["type"] == "link":
-            return f"|{_link_target(mark['attrs']['href'])}]"
+            return f"|{adf.encode_url(mark['attrs']['href'], _RESERVED_IN_LINK)}]"
         return self.open(mark)
 
     def text(self, value: str, line_start: bool) -> str:
@@ -100,9 +95,7 @@ def _block(node: dict) -> str:
     if kind == "paragraph":
         return _inline(adf.children(node))
     if kind == "heading":
-        level = adf.attrs(node).get("level")
-        level = min(max(level, 1), 6) if isinstance(level, int) else 1
-        return f"h{level}. {_inline(adf.children(node))}".rstrip()
+        return f"h{adf.heading_level(node)}. {_inline(adf.children(node))}".rstrip()
     if kind == "codeBlock":
         return _code_block(node)
     if kind in ("bulletList", "orderedList", "taskList", "decisionList"):
@@ -120,17 +113,16 @@ def _block(node: dict) -> str:
 
 def _unknown(node: dict) -> str:
     content = adf.children(node)
-    if any(adf.node_type(child) not in adf.INLINE_ATOMS and adf.node_type(child) != "text" for child in content):
+    if adf.has_blocks(node):
         return _blocks(content)
     return _inline(content or [adf.text(adf.text_content(node))])
 
 
 def _code_block(node: dict) -> str:
     code = adf.text_content(node)
-    language = adf.attrs(node).get("language")
     if not _CODE_TAG.search(code):
-        has_language = isinstance(language, str) and _LANGUAGE.fullmatch(language)
-        tag = f"{{code:{language}}}" if has_language else "{code}"
+        language = adf.code_language(node)
+        tag = f"{{code:{language}}}" if language else "{code}"
         return f"{tag}\n{code}\n{{code}}"
     if not _NOFORMAT_TAG.search(code):
         return f"{{noformat}}\n{code}\n{{noformat}}"
