@@ -2,15 +2,16 @@
 
 Outbound (a description or comment we send): Markdown -> ADF (Jira Cloud), Jira wiki
 markup (Jira Server/Data Center) or sanitized HTML (Azure DevOps, our own pages).
-Inbound (a comment we receive): ADF or wiki markup -> Markdown.
+Inbound (a comment we receive): ADF, wiki markup or HTML (Azure DevOps) -> Markdown.
 
-ADF is the hub: wiki markup is written from and read into ADF, so every format shares
-one set of nesting rules and one plain-text notion.
+ADF is the hub: wiki markup is written from and read into ADF and HTML is read into
+ADF, so every format shares one set of nesting rules and one plain-text notion.
 """
 
 from .adf import text_content as adf_text
 from .from_markdown import markdown_to_adf
 from .html import markdown_to_safe_html
+from .html_reader import html_to_adf
 from .mentions import Mentions
 from .to_markdown import adf_to_markdown
 from .wiki_reader import wiki_to_adf
@@ -27,11 +28,18 @@ def wiki_to_markdown(markup: str) -> str:
     return adf_to_markdown(wiki_to_adf(markup))
 
 
+def html_to_markdown(markup: str) -> str:
+    """Markdown for HTML, such as an Azure DevOps comment; scripts and styles are dropped."""
+    return adf_to_markdown(html_to_adf(markup))
+
+
 __all__ = [
     "Mentions",
     "adf_text",
     "adf_to_markdown",
     "adf_to_wiki",
+    "html_to_adf",
+    "html_to_markdown",
     "markdown_to_adf",
     "markdown_to_safe_html",
     "markdown_to_wiki",

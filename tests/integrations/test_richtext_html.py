@@ -5,8 +5,8 @@ from html.parser import HTMLParser
 import pytest
 from hypothesis import given, settings
 
-from integrations.richtext import markdown_to_safe_html
-from tests.integrations.richtext_support import CORPUS, markdown_documents
+from integrations.richtext import html_to_markdown, markdown_to_safe_html
+from tests.integrations.richtext_support import CORPUS, markdown_documents, markdown_text
 
 
 class _Elements(HTMLParser):
@@ -86,3 +86,41 @@ def test_corpus_renders_inert(path):
 @given(markdown_documents)
 def test_any_markdown_renders_inert(markdown):
     assert_inert(markdown_to_safe_html(markdown))
+
+
+def test_an_azure_devops_description_becomes_markdown():
+    html = (
+        "<div><b>Repro</b> steps:</div>"
+        "<div><ol start=\"2\"><li>Open <a href=\"https://dev.azure.com/o/p/_workitems/7\">the item</a></li>"
+        "<li>Click&nbsp;<i>Save</i><br>twice</li></ol></div>"
+        "<table><tr><th>Browser</th><th>Result</th></tr><tr><td>Edge</td><td><span style=\"color:red\">fail</span></td></tr></table>"
+        "<pre class=\"language-py\">\nassert ok\n</pre>"
+        "<blockquote><h2>Note</h2>flaky</blockquote><hr>"
+    )
+    assert html_to_markdown(html) == (
+        "**Repro** steps:\n\n"
+        "2. Open [the item](https://dev.azure.com/o/p/_workitems/7)\n"
+        "3. Click\xa0*Save*\\\n   twice\n\n"
+        "| Browser | Result |\n|---|---|\n| Edge | fail |\n\n"
+        "```py\nassert ok\n```\n\n"
+        "> **Note**\n>\n> flaky\n\n"
+        "---"
+    )
+
+
+def test_scripts_styles_and_unsafe_links_from_html_leave_no_trace_but_their_text():
+    html = (
+        "<script>alert(1)</script><style>p{color:red}</style><svg/><iframe src=x>frame</iframe>"
+        "<p onclick=\"steal()\">text <a href=\"javascript:alert(1)\">bad link</a> <img src="javascript:x" onerror=alert(1) alt=pic></p>"
+    )
+    assert html_to_markdown(html) == "text bad link pic"
+
+
+def test_tag_soup_is_read_like_a_browser_would():
+    assert html_to_markdown("<ul><li>one<li>two</ul></b></i><p>open <b>bold") == "- one\n- two\n\nopen **bold**"
+
+
+@settings(max_examples=200, deadline=None)
+@given(markdown_documents)
+def test_markdown_through_our_own_html_and_back_keeps_the_text(markdown):
+    assert markdown_text(html_to_markdown(markdown_to_safe_html(markdown))) == markdown_text(markdown)
