@@ -179,13 +179,15 @@ def _may_follow_tightly(block: dict, rendered: str) -> bool:
     return adf.node_type(block) == "bulletList" or rendered.startswith("1. ")
 
 
+def _first_number(ordered_list: dict, count: int) -> int:
+    order = adf.attrs(ordered_list).get("order")
+    valid = isinstance(order, (int, float)) and not isinstance(order, bool)
+    return int(order) if valid and 0 <= order <= _MAX_LIST_NUMBER - count else 1
+
+
 def _list(node: dict) -> str:
-    order = adf.attrs(node).get("order") if adf.node_type(node) == "orderedList" else None
     items = adf.children(node)
-    if isinstance(order, (int, float)) and not isinstance(order, bool):
-        start = int(order) if 0 <= order <= _MAX_LIST_NUMBER - len(items) else 1
-    else:
-        start = None
+    start = _first_number(node, len(items)) if adf.node_type(node) == "orderedList" else None
     # Empty items have nothing to show, and '- - -' (nested empty items) reads as a rule.
     bodies = [body for body in map(_item_body, items) if body]
     rendered = []

@@ -111,7 +111,7 @@ def test_an_azure_devops_description_becomes_markdown():
 def test_scripts_styles_and_unsafe_links_from_html_leave_no_trace_but_their_text():
     html = (
         "<script>alert(1)</script><style>p{color:red}</style><svg/><iframe src=x>frame</iframe>"
-        "<p onclick=\"steal()\">text <a href=\"javascript:alert(1)\">bad link</a> <img src="javascript:x" onerror=alert(1) alt=pic></p>"
+        "<p onclick=\"steal()\">text <a href=\"javascript:alert(1)\">bad link</a> <img src=\"javascript:x\" onerror=alert(1) alt=pic></p>"
     )
     assert html_to_markdown(html) == "text bad link pic"
 

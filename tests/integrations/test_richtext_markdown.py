@@ -126,6 +126,16 @@ def test_link_targets_with_spaces_and_parentheses_are_encoded():
     assert adf_to_markdown(doc(para(text("x", link("https://e.com/a b(c)"))))) == "[x](https://e.com/a%20b%28c%29)"
 
 
+def test_ordered_lists_number_from_their_order_or_from_one():
+    def ordered(**attrs):
+        items = [{"type": "listItem", "content": [para(text(word))]} for word in ("a", "b")]
+        return {"type": "orderedList", **({"attrs": attrs} if attrs else {}), "content": items}
+
+    assert adf_to_markdown(doc(ordered())) == "1. a\n2. b"
+    assert adf_to_markdown(doc(ordered(order=0))) == "0. a\n1. b"
+    assert adf_to_markdown(doc(ordered(order=10**12))) == "1. a\n2. b"
+
+
 def test_a_table_without_header_row_uses_its_first_row_and_ragged_rows_are_padded():
     row = lambda *cells: {"type": "tableRow", "content": [{"type": "tableCell", "content": [para(text(c))]} for c in cells]}  # noqa: E731
     assert adf_to_markdown(doc({"type": "table", "content": [row("a"), row("b", "c")]})) == "| a |  |\n|---|---|\n| b | c |"
