@@ -132,3 +132,49 @@ def unlink(link_to_remove: Link, actor=None) -> None:
     if reference is not None:
         record_audit(AuditAction.ISSUE_UNLINKED, actor=actor, source=reference.source, project=project,
                      target=reference.key, details={"artefact": artefact})
+
+
+@transaction.atomic
+def report_issue(*, project: Project, reporter, tag_names=(), tag_color: str = "#6b7280", attachments=(),
+                 artefact=None, **fields) -> Issue:
+    """File an issue with its tags (new names are created) and attachments and, when it was
+    filed from a test artefact, link it there. All or nothing: a refused part creates nothing."""
+    issue = create_issue(project=project, reporter=reporter, tags=tags_by_name(project, tag_names, tag_color), **fields)
+    if artefact is not None:
+        link(artefact=artefact, issue=issue, actor=reporter)
+    add_attachments(issue, attachments, uploaded_by=reporter)
+    return issue
+
+
+@transaction.atomic
+def add_attachments(issue: Issue, uploaded_files, uploaded_by=None) -> list[Attachment]:
+    """Attach several files, or none of them when one is refused."""
+    stored = []
+    try:
+        for uploaded_file in uploaded_files:
+            stored.append(add_attachment(issue, uploaded_file, uploaded_by=uploaded_by))
+    except ValidationError:
+        for attachment in stored:  # the rollback removes the rows, not the files already written
+            attachment.file.delete(save=False)
+        raise
+    return stored
+
+
+@transaction.atomic
+def edit_issue(issue: Issue, *, expected_version: int, tag_names, tag_color: str = "#6b7280", **changes) -> Issue:
+    """`update_issue` with tags given by name; on EditConflict no new tag is left behind."""
+    tags = tags_by_name(issue.project, tag_names, tag_color)
+    return update_issue(issue, expected_version=expected_version, tags=tags, **changes)
+
+
+def delete_issue(issue: Issue) -> None:
+    """Delete an issue with its links and attachments, and the attachment files once committed."""
+    files = [attachment.file for attachment in issue.attachments.all()]
+
+    def remove_files():
+        for stored in files:
+            stored.delete(save=False)
+
+    with transaction.atomic():
+        issue.delete()
+        transaction.on_commit(remove_files)

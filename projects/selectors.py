@@ -1,26 +1,132 @@
 """Read queries shared by pages and the API."""
 
-from django.db.models import Count, Q
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.shortcuts import get_object_or_404
 
-from .models import ResultStatus, TestCase, TestRun
-from .permissions import visible_projects
+from .models import Membership, Project, Requirement, ResultStatus, Role, TestCase, TestResult, TestRun
+from .permissions import Action, ensure, is_system_admin, visible_projects
+
+
+def project_for(user, key: str, action: Action) -> Project:
+    """The project with this key if the user may perform `action` in it.
+
+    Unknown keys and projects the user is not in both raise Http404, so a key's existence
+    stays secret; members whose role forbids the action get PermissionDenied.
+    """
+    project = get_object_or_404(Project, key=key)
+    ensure(user, action, project)
+    return project
 
 
 def projects_for(user):
     return visible_projects(user).annotate(case_count=Count("test_cases", distinct=True)).order_by("key")
 
 
-def cases_of(project):
-    return TestCase.objects.filter(project=project).order_by("folder", "title", "id")
+def project_counts(project) -> dict:
+    return {
+        "cases": TestCase.objects.filter(project=project).count(),
+        "runs": TestRun.objects.filter(project=project).count(),
+        "requirements": Requirement.objects.filter(project=project).count(),
+    }
+
+
+def cases_of(project, *, folder: str = "", text: str = ""):
+    """Cases of the project; `folder` includes its subfolders, `text` searches title and content."""
+    cases = TestCase.objects.filter(project=project)
+    if folder:
+        cases = cases.filter(Q(folder=folder) | Q(folder__startswith=f"{folder}/"))
+    if text:
+        cases = cases.filter(
+            Q(title__icontains=text) | Q(preconditions__icontains=text) | Q(steps__icontains=text)
+            | Q(expected_result__icontains=text)
+        )
+    return cases.order_by("folder", "title", "id")
+
+
+def recent_cases(project, limit: int = 10):
+    return TestCase.objects.filter(project=project).order_by("-updated_at", "-id")[:limit]
+
+
+def folders_of(project) -> list[dict]:
+    """Every folder path with the number of cases in it and below it, parents before children."""
+    totals: dict[str, int] = {}
+    rows = TestCase.objects.filter(project=project).exclude(folder="").values("folder").annotate(n=Count("id"))
+    for row in rows:
+        parts = row["folder"].split("/")
+        for depth in range(1, len(parts) + 1):
+            path = "/".join(parts[:depth])
+            totals[path] = totals.get(path, 0) + row["n"]
+    return [
+        {"path": path, "name": path.rsplit("/", 1)[-1], "depth": path.count("/"), "count": count}
+        for path, count in sorted(totals.items())
+    ]
+
+
+def case_in(project, pk: int) -> TestCase:
+    return get_object_or_404(TestCase.objects.filter(project=project), pk=pk)
 
 
 def runs_of(project):
-    return (
-        TestRun.objects.filter(project=project)
-        .annotate(
-            result_count=Count("results"),
-            failed_count=Count("results", filter=Q(results__status=ResultStatus.FAILED)),
-            passed_count=Count("results", filter=Q(results__status=ResultStatus.PASSED)),
+    return with_result_counts(TestRun.objects.filter(project=project)).order_by("-created_at", "-id")
+
+
+def run_in(project, pk: int) -> TestRun:
+    return get_object_or_404(TestRun.objects.filter(project=project).select_related("created_by"), pk=pk)
+
+
+def status_counts(run) -> list[dict]:
+    """How many results of the run have each status, in the order of ResultStatus."""
+    counts = dict(TestResult.objects.filter(run=run).values_list("status").annotate(n=Count("id")))
+    return [{"status": status, "label": label, "count": counts.get(status, 0)} for status, label in ResultStatus.choices]
+
+
+def results_of(run, *, status: str = ""):
+    results = TestResult.objects.filter(run=run).select_related("case", "recorded_by")
+    if status:
+        results = results.filter(status=status)
+    return results.order_by("case__folder", "case__title", "id")
+
+
+def results_of_case(case):
+    """The case's results across runs, newest run first."""
+    return TestResult.objects.filter(case=case).select_related("run").order_by("-run__created_at", "-run_id")
+
+
+def result_in(run, pk: int) -> TestResult:
+    return get_object_or_404(TestResult.objects.filter(run=run).select_related("case", "run", "recorded_by"), pk=pk)
+
+
+def requirements_of(project, *, state: str = "", text: str = ""):
+    requirements = Requirement.objects.filter(project=project)
+    if state:
+        requirements = requirements.filter(state=state)
+    if text:
+        requirements = requirements.filter(
+            Q(title__icontains=text) | Q(description__icontains=text) | Q(origin_key__iexact=text)
         )
-        .order_by("-created_at", "-id")
-    )
+    return requirements.order_by("priority", "title", "id")
+
+
+def requirement_in(project, pk: int) -> Requirement:
+    return get_object_or_404(Requirement.objects.filter(project=project), pk=pk)
+
+
+def page_of(queryset, number, per_page: int = 50):
+    """One page of a queryset; out-of-range or malformed page numbers give the nearest page."""
+    return Paginator(queryset, per_page).get_page(number)
+
+
+def projects_with_role(user):
+    """Projects the user can see, each annotated with `role`: theirs, or admin for a system admin."""
+    if is_system_admin(user):
+        role = Value(Role.ADMIN.value)
+    else:
+        role = Subquery(Membership.objects.filter(project=OuterRef("pk"), user_id=user.pk).values("role")[:1])
+    return visible_projects(user).annotate(role=role)
+
+
+def with_result_counts(runs):
+    """Runs annotated with `result_count` and a `<status>_count` for every result status."""
+    per_status = {f"{status}_count": Count("results", filter=Q(results__status=status)) for status in ResultStatus.values}
+    return runs.annotate(result_count=Count("results"), **per_status)

@@ -1,0 +1,63 @@
+"""What the issues app shows on test artefact pages: linked issues and their status badges.
+
+The projects app renders the pages but must not import issues; its templates load these
+tags instead.
+"""
+
+from urllib.parse import urlsplit
+
+from django import template
+from django.urls import reverse
+
+from projects.permissions import Action, can
+
+from ..models import IssueStatus, StatusCategory
+from ..selectors import UNRESOLVED, issues_of, kind_of, links_by_result, links_to
+from ..services import artefact_project
+
+register = template.Library()
+
+STATUS_CATEGORIES = {
+    IssueStatus.OPEN: StatusCategory.TODO,
+    IssueStatus.IN_PROGRESS: StatusCategory.IN_PROGRESS,
+    IssueStatus.RESOLVED: StatusCategory.DONE,
+    IssueStatus.CLOSED: StatusCategory.DONE,
+}
+
+
+@register.filter
+def issue_category(status: str) -> str:
+    """The status category of an internal issue status, for the same badge colours as tracker issues."""
+    return STATUS_CATEGORIES.get(status, StatusCategory.UNKNOWN)
+
+
+@register.filter
+def web_url(url: str) -> str:
+    """The URL if it is an http(s) address, else '' (a tracker could report javascript:...)."""
+    return url if urlsplit(url or "").scheme.lower() in ("http", "https") else ""
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, [])
+
+
+@register.inclusion_tag("issues/_linked_issues.html", takes_context=True)
+def linked_issues(context, artefact):
+    """Panel of an artefact's linked internal issues and tracker references."""
+    project = artefact_project(artefact)
+    create_url = ""
+    if can(context["user"], Action.EDIT, project):
+        create_url = f"{reverse('issues:create', args=[project.key])}?{kind_of(artefact)}={artefact.pk}"
+    return {"links": links_to(artefact), "create_url": create_url}
+
+
+@register.simple_tag
+def result_links(results):
+    """`{% result_links page %}`: links of a page of results at once, by result id."""
+    return links_by_result(results)
+
+
+@register.simple_tag
+def unresolved_issue_count(project) -> int:
+    return issues_of(project, status=UNRESOLVED).count()

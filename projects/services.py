@@ -1,0 +1,60 @@
+"""Writes on test cases, runs and results. Callers check permissions first (projects.permissions)."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Project, ResultStatus, TestCase, TestResult, TestRun
+
+CASE_FIELDS = ("title", "folder", "preconditions", "steps", "expected_result")
+
+
+def normalize_folder(folder: str) -> str:
+    """'/ Checkout //Payment/ ' -> 'Checkout/Payment': no empty segments, no stray spaces."""
+    return "/".join(part.strip() for part in folder.split("/") if part.strip())
+
+
+def create_case(*, project: Project, actor=None, title: str, folder: str = "", preconditions: str = "",
+                steps: str = "", expected_result: str = "") -> TestCase:
+    return TestCase.objects.create(
+        project=project, title=title, folder=normalize_folder(folder), preconditions=preconditions, steps=steps,
+        expected_result=expected_result, created_by=actor,
+    )
+
+
+def update_case(case: TestCase, **changes) -> TestCase:
+    unknown = set(changes) - set(CASE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of a test case.")
+    if "folder" in changes:
+        changes["folder"] = normalize_folder(changes["folder"])
+    for field, value in changes.items():
+        setattr(case, field, value)
+    case.save(update_fields=[*changes, "updated_at"])
+    return case
+
+
+@transaction.atomic
+def create_run(*, project: Project, actor=None, name: str, environment: str = "", description: str = "",
+               cases=()) -> TestRun:
+    """A run with one untested result per given case, ready to be executed."""
+    case_ids = list(dict.fromkeys(case.pk for case in cases))
+    if TestCase.objects.filter(pk__in=case_ids).exclude(project=project).exists():
+        raise ValidationError("A run can only contain test cases of its own project.")
+    run = TestRun.objects.create(
+        project=project, name=name, environment=environment, description=description, created_by=actor
+    )
+    TestResult.objects.bulk_create(
+        [TestResult(run=run, case_id=case_id, status=ResultStatus.UNTESTED) for case_id in case_ids]
+    )
+    return run
+
+
+def record_result(result: TestResult, *, status: str, comment: str = "", duration=None, actor=None) -> TestResult:
+    if status not in ResultStatus.values:
+        raise ValidationError(f"Unknown result status {status!r}.")
+    result.status = status
+    result.comment = comment
+    result.duration = duration
+    result.recorded_by = actor
+    result.save(update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"])
+    return result
