@@ -162,7 +162,7 @@ class _BlockParser:
         entries = []
         while self.index < len(self.lines):
             found = _LIST_LINE.fullmatch(self.lines[self.index].lstrip())
-            if not found or self.lines[self.index].strip() == "----":
+            if not found:
                 break
             entries.append((found.group(1), found.group(2) or ""))
             self.index += 1

@@ -68,6 +68,9 @@ _SYNTAX_FRAGMENTS = [
     # wiki markup in Markdown text must stay text
     "h1. ", "bq. ", "{code}", "{quote}", "{{x}}", "[~bob]", "[a|https://e.com]", "||", "^", "+",
     "-", "??", "{", "}", "!img.png!", "----",
+    # hostile input
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
+    "[x](data:text/html,<b>)", "![x](data:image/png;base64,AA)", "\u0000", "\u202e",
 ]  # fmt: skip
 
 markdown_documents = st.one_of(

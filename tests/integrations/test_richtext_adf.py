@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given, settings
 
-from integrations.richtext import adf_text, markdown_to_adf
+from integrations.richtext import adf, adf_text, markdown_to_adf
 from tests.integrations.richtext_support import CORPUS, assert_valid_adf, markdown_documents, markdown_text, squash
 
 
@@ -241,6 +241,14 @@ def test_unmatched_handles_emails_code_and_link_text_stay_text():
 def test_a_mention_without_a_user_id_is_a_programming_error():
     with pytest.raises(ValueError, match="@alice"):
         markdown_to_adf("hi @alice", mentions={"@alice": {"text": "@Alice"}})
+
+
+def test_a_block_a_container_cannot_hold_and_has_no_reshaping_rule_keeps_its_text():
+    panel = {"type": "panel", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "note"}]}]}
+    assert adf.list_item([panel]) == {
+        "type": "listItem",
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "note"}]}],
+    }
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.stem)
