@@ -1,58 +1,236 @@
-from django import forms
-from django.contrib import admin
+"""The administrators' pages: sources, project assignments, member tokens and the audit log.
 
-from .models import AuditEvent, ProjectIntegration, Source, UserToken
+Every page asks ``projects.permissions.can_administer_integrations`` on top of Django's
+model permissions, and every write goes through ``services``, which audits it.
+"""
+
+import csv
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_POST
+
+from projects.permissions import can_administer_integrations
+
+from . import keys, selectors, services
+from .forms import SourceForm, credential_parts, provider_metadata
+from .models import AuditEvent, Health, ProjectIntegration, Source, UserToken
+from .providers import REGISTRY
 
 
-class SourceAdminForm(forms.ModelForm):
-    """Credentials are write-only: the stored value is never rendered, blank keeps it."""
+class IntegrationAdminMixin:
+    """Only system administrators of integrations see these pages at all."""
 
-    credential_username = forms.CharField(
-        label="Username or email", required=False, help_text="Leave blank to keep the stored value."
-    )
-    credential_secret = forms.CharField(
-        label="Token or password", required=False, widget=forms.PasswordInput(render_value=False),
-        help_text="Write-only. Leave blank to keep the stored value.",
-    )
+    def has_module_permission(self, request):
+        return can_administer_integrations(request.user) and super().has_module_permission(request)
 
-    class Meta:
-        model = Source
-        exclude = ["credentials", "webhook_secret", "health", "health_checked_at", "health_error"]
+    def has_view_permission(self, request, obj=None):
+        return can_administer_integrations(request.user) and super().has_view_permission(request, obj)
 
-    def save(self, commit=True):
-        source = super().save(commit=False)
-        credentials = dict(source.credentials) if isinstance(source.credentials, dict) else {}
-        for field, part in (("credential_username", "username"), ("credential_secret", "secret")):
-            if self.cleaned_data.get(field):
-                credentials[part] = self.cleaned_data[field]
-        source.credentials = credentials
-        if commit:
-            source.save()
-            self.save_m2m()
-        return source
+    def has_add_permission(self, request, *args):
+        return can_administer_integrations(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return can_administer_integrations(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return can_administer_integrations(request.user) and super().has_delete_permission(request, obj)
+
+
+def _report(model_admin, request, source: Source, outcome: services.ConnectionOutcome) -> None:
+    if outcome.ok:
+        model_admin.message_user(request, f"{source.name}: connection works. {outcome.message}", messages.SUCCESS)
+    else:
+        model_admin.message_user(request, f"{source.name}: connection failed. {outcome.message}", messages.ERROR)
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
-    form = SourceAdminForm
-    list_display = ["name", "provider", "base_url", "enabled", "health", "health_checked_at"]
-    list_filter = ["provider", "enabled", "health"]
+class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
+    form = SourceForm
+    list_display = ["name", "provider", "base_url", "enabled", "connected", "health_badge", "health_checked_at",
+                    "credentials_state"]
+    list_filter = ["provider", "enabled", "connected", "health"]
     search_fields = ["name", "base_url", "description"]
-    readonly_fields = ["uuid", "health", "health_checked_at", "health_error", "created_at", "updated_at"]
+    readonly_fields = ["uuid", "credentials_state", "health", "health_checked_at", "health_error", "created_at", "updated_at"]
     filter_horizontal = ["projects"]
+    actions = ["test_connection", "enable", "disable", "disconnect", "reconnect"]
+
+    def get_fieldsets(self, request, obj=None):
+        credential_fields = [f"credential_{name}" for name in credential_parts()]
+        fieldsets = [
+            (None, {"fields": ["provider", "name", "description", "enabled"]}),
+            ("Connection", {
+                "fields": ["base_url", "allow_http", "auth_type", *credential_fields]
+                + (["credentials_state"] if obj else []),
+                "description": "Credentials are write-only: they are never shown again. When editing, a blank "
+                               "field keeps the stored value; a new auth type needs every part.",
+            }),
+            ("Issues", {"fields": ["issue_url_template", "create_url_template", "key_pattern", "key_sample"]}),
+            ("Capabilities", {"fields": ["can_read_details", "can_create_issues", "can_add_comments",
+                                         "can_process_webhooks"]}),
+            ("Projects", {"fields": ["all_projects", "projects"]}),
+            ("Sync", {"fields": ["refresh_interval_minutes", "rate_limit_per_minute"]}),
+        ]
+        if obj is not None:
+            fieldsets.append(("Health", {"fields": ["connected", "health", "health_checked_at", "health_error",
+                                                    "uuid", "created_at", "updated_at"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "connected"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # One source at a time, through the confirmation page that counts what stays behind.
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="Health", ordering="health")
+    def health_badge(self, source):
+        colour = {Health.ACTIVE: "#15803d", Health.ERROR: "#b91c1c"}.get(source.health, "#6b7280")
+        return format_html('<span style="color:{}" title="{}">{}</span>', colour, source.health_error,
+                           source.get_health_display())
+
+    @admin.display(description="Stored credentials")
+    def credentials_state(self, source):
+        return selectors.credentials_state(source)
+
+    # -- pages --
+
+    def get_urls(self):
+        own = [
+            path("key-preview/", self.admin_site.admin_view(require_GET(self.key_preview_view)),
+                 name="integrations_source_key_preview"),
+            path("<path:object_id>/test-connection/",
+                 self.admin_site.admin_view(require_POST(self.test_connection_view)),
+                 name="integrations_source_test_connection"),
+        ]
+        return own + super().get_urls()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        context = {
+            **(extra_context or {}),
+            "provider_metadata": provider_metadata(),
+            "key_preview_url": reverse("admin:integrations_source_key_preview"),
+        }
+        return super().changeform_view(request, object_id, form_url, context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and selectors.credentials_unreadable(obj):
+            context["credentials_unreadable"] = selectors.credentials_state(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        source = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if source is not None:
+            context["usage"] = selectors.source_usage(source)
+        return super().delete_view(request, object_id, context)
+
+    def key_preview_view(self, request):
+        """Whether a sample key matches a pattern, judged by RE2 on the server (as links are)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        provider = REGISTRY.get(request.GET.get("provider", ""))
+        pattern = request.GET.get("pattern", "").strip() or (provider.default_key_pattern if provider else "")
+        sample = request.GET.get("sample", "")
+        if not pattern:
+            return JsonResponse({"valid": False, "matches": None, "message": "Choose a provider or enter a pattern."})
+        try:
+            matches = keys.key_matches(pattern, sample) if sample else None
+        except keys.KeyPatternError as error:
+            return JsonResponse({"valid": False, "matches": None, "message": f"Not a valid RE2 pattern: {error}."})
+        if matches is None:
+            message = f"Pattern {pattern}: type a key to try it."
+        else:
+            message = f"{sample} {'matches' if matches else 'does not match'} {pattern}."
+        return JsonResponse({"valid": True, "matches": matches, "message": message})
+
+    def test_connection_view(self, request, object_id):
+        source = self.get_object(request, unquote(object_id))
+        if source is None:
+            raise Http404("No such source.")
+        if not self.has_change_permission(request, source):
+            raise PermissionDenied
+        _report(self, request, source, services.test_connection(source, actor=request.user))
+        return HttpResponseRedirect(reverse("admin:integrations_source_change", args=[source.pk]))
+
+    # -- writes, all through services --
+
+    def save_model(self, request, obj, form, change):
+        services.save_source(obj, actor=request.user, projects=form.cleaned_data.get("projects", []),
+                             credentials=form.new_credentials)
+
+    def save_related(self, request, form, formsets, change):
+        """The projects were set by ``save_source``; there are no inlines."""
+
+    def delete_model(self, request, obj):
+        services.delete_source(obj, actor=request.user)
+
+    @admin.action(description="Test the connection of the selected sources", permissions=["change"])
+    def test_connection(self, request, queryset):
+        for source in queryset:
+            _report(self, request, source, services.test_connection(source, actor=request.user))
+
+    @admin.action(description="Enable the selected sources", permissions=["change"])
+    def enable(self, request, queryset):
+        changed = sum(services.set_source_enabled(source, True, actor=request.user) for source in queryset)
+        self.message_user(request, f"{changed} source(s) enabled.", messages.SUCCESS)
+
+    @admin.action(description="Disable the selected sources (hidden from members, links stay)", permissions=["change"])
+    def disable(self, request, queryset):
+        changed = sum(services.set_source_enabled(source, False, actor=request.user) for source in queryset)
+        self.message_user(request, f"{changed} source(s) disabled.", messages.SUCCESS)
+
+    @admin.action(description="Disconnect the selected sources (no requests until reconnected)",
+                  permissions=["change"])
+    def disconnect(self, request, queryset):
+        changed = sum(services.disconnect_source(source, actor=request.user) for source in queryset)
+        self.message_user(request, f"{changed} source(s) disconnected.", messages.SUCCESS)
+
+    @admin.action(description="Reconnect the selected sources and test them", permissions=["change"])
+    def reconnect(self, request, queryset):
+        for source in queryset:
+            _report(self, request, source, services.reconnect_source(source, actor=request.user))
 
 
 @admin.register(ProjectIntegration)
-class ProjectIntegrationAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "project", "source", "state", "is_primary"]
+class ProjectIntegrationAdmin(IntegrationAdminMixin, admin.ModelAdmin):
+    """An overview; project admins change assignments on their project's integrations page."""
+
+    list_display = ["__str__", "project", "source", "state", "is_primary", "manage"]
     list_filter = ["state", "is_primary", "source"]
     search_fields = ["project__key", "source__name", "external_project"]
-    autocomplete_fields = ["project", "source"]
     list_select_related = ["project", "source"]
+    readonly_fields = ["manage"]
+
+    @admin.display(description="Manage")
+    def manage(self, integration):
+        url = reverse("integrations:list", args=[integration.project.key])
+        return format_html('<a href="{}">{} integrations page</a>', url, integration.project.key)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        services.remove_project_integration(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for integration in queryset.select_related("project", "source"):
+            services.remove_project_integration(integration, actor=request.user)
 
 
 @admin.register(UserToken)
-class UserTokenAdmin(admin.ModelAdmin):
+class UserTokenAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     list_display = ["user", "source", "kind", "expires_at", "last_refreshed_at"]
     list_filter = ["kind", "source"]
     search_fields = ["user__username", "source__name", "remote_account"]
@@ -64,12 +242,27 @@ class UserTokenAdmin(admin.ModelAdmin):
         return False
 
 
+class _Echo:
+    """A file-like object whose write returns the line, for streaming CSV."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value) -> str:
+    """Text a spreadsheet shows as text: a leading = + - @ would otherwise start a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "action", "actor_name", "source_name", "project_key", "target", "success"]
-    list_filter = ["action", "success", "created_at", "source_name", "actor_name"]
+class AuditEventAdmin(IntegrationAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "action", "actor_name", "source_name", "project_key", "target", "success", "message"]
+    list_filter = ["action", "source_name", "actor_name", "success", "created_at"]
     search_fields = ["target", "message", "actor_name", "source_name"]
     date_hierarchy = "created_at"
+    CSV_COLUMNS = ["created_at", "action", "actor_name", "source_name", "project_key", "target", "success",
+                   "message", "details"]
 
     def has_add_permission(self, request):
         return False
@@ -79,3 +272,28 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        export = path("export/", self.admin_site.admin_view(self.export_view), name="integrations_auditevent_export")
+        return [export, *super().get_urls()]
+
+    def export_view(self, request):
+        """The events the change list shows (same filters, search and dates) as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        events = self.get_changelist_instance(request).get_queryset(request)
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield writer.writerow(self.CSV_COLUMNS)
+            for event in events.iterator():
+                yield writer.writerow([
+                    event.created_at.isoformat(), event.action, _csv_cell(event.actor_name),
+                    _csv_cell(event.source_name), event.project_key, _csv_cell(event.target), event.success,
+                    _csv_cell(event.message), _csv_cell(json.dumps(event.details, sort_keys=True)),
+                ])
+
+        filename = f"integration-audit-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

@@ -1,3 +1,105 @@
-"""REST endpoints of the integrations app."""
+"""REST endpoints of the integrations app: project assignments and connection tests."""
 
-urlpatterns = []
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects.models import Project
+from projects.permissions import Action, can_administer_integrations, ensure
+
+from . import selectors, services
+from .models import IntegrationState, ProjectIntegration, Source
+from .serializers import ConnectionOutcomeSerializer, ConnectionTestRequestSerializer, ProjectIntegrationSerializer
+
+def _project(request, reference: str, action: Action) -> Project:
+    """The project by id or key (keys start with a letter); 404 for outsiders."""
+    lookup = {"pk": int(reference)} if reference.isdigit() else {"key": reference}
+    project = get_object_or_404(Project, **lookup)
+    ensure(request.user, action, project)
+    return project
+
+
+class ProjectIntegrationListView(APIView):
+    """The project's tracker assignments (members read, project admins assign)."""
+
+    @extend_schema(responses=ProjectIntegrationSerializer(many=True))
+    def get(self, request, project):
+        project = _project(request, project, Action.VIEW)
+        integrations = selectors.project_integrations(project)
+        return Response(ProjectIntegrationSerializer(integrations, many=True).data)
+
+    @extend_schema(request=ProjectIntegrationSerializer, responses={201: ProjectIntegrationSerializer})
+    def post(self, request, project):
+        project = _project(request, project, Action.MANAGE)
+        serializer = ProjectIntegrationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        source = selectors.assignable_sources(project).filter(pk=data.pop("source_id")).first()
+        if source is None:
+            raise ValidationError({"source": ["No enabled source with this id is available to the project."]})
+        if data.pop("state", IntegrationState.ACTIVE) != IntegrationState.ACTIVE:
+            raise ValidationError({"state": ["A new assignment starts active."]})
+        integration = services.assign_source(project, source, actor=request.user, **data)
+        return Response(ProjectIntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectIntegrationDetailView(APIView):
+    def _integration(self, request, project, pk, action) -> ProjectIntegration:
+        project = _project(request, project, action)
+        return get_object_or_404(selectors.project_integrations(project), pk=pk)
+
+    @extend_schema(responses=ProjectIntegrationSerializer)
+    def get(self, request, project, pk):
+        return Response(ProjectIntegrationSerializer(self._integration(request, project, pk, Action.VIEW)).data)
+
+    @extend_schema(request=ProjectIntegrationSerializer, responses=ProjectIntegrationSerializer)
+    def put(self, request, project, pk):
+        integration = self._integration(request, project, pk, Action.MANAGE)
+        serializer = ProjectIntegrationSerializer(integration, data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("source_id", None)
+        services.update_project_integration(integration, actor=request.user, **data)
+        return Response(ProjectIntegrationSerializer(integration).data)
+
+    def delete(self, request, project, pk):
+        integration = self._integration(request, project, pk, Action.MANAGE)
+        services.remove_project_integration(integration, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConnectionTestView(APIView):
+    """Test a tracker connection now: a source (system administrators) or the source of a
+    project integration (that project's admins). Answers 200 with the outcome either way."""
+
+    @extend_schema(request=ConnectionTestRequestSerializer, responses=ConnectionOutcomeSerializer)
+    def post(self, request):
+        serializer = ConnectionTestRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if "source" in serializer.validated_data:
+            if not can_administer_integrations(request.user):
+                raise PermissionDenied("Only administrators of integrations test sources directly; "
+                                       "project admins test their project's integrations.")
+            source = get_object_or_404(Source, pk=serializer.validated_data["source"])
+        else:
+            integration = get_object_or_404(
+                ProjectIntegration.objects.select_related("project", "source"),
+                pk=serializer.validated_data["project_integration"],
+            )
+            ensure(request.user, Action.MANAGE, integration.project)
+            source = integration.source
+        outcome = services.test_connection(source, actor=request.user)
+        return Response(ConnectionOutcomeSerializer(outcome.to_dict()).data)
+
+
+urlpatterns = [
+    path("projects/<str:project>/integrations", ProjectIntegrationListView.as_view(), name="api-project-integrations"),
+    path("projects/<str:project>/integrations/<int:pk>", ProjectIntegrationDetailView.as_view(),
+         name="api-project-integration"),
+    path("integrations/test-connection", ConnectionTestView.as_view(), name="api-integrations-test-connection"),
+]

@@ -75,6 +75,9 @@ class Source(models.Model):
     create_url_template = models.CharField(max_length=500, blank=True)
     key_pattern = models.CharField(max_length=200, blank=True, help_text="RE2 regular expression; blank: provider default.")
     enabled = models.BooleanField(default=True)
+    connected = models.BooleanField(
+        default=True, help_text="Disconnected sources make no requests: no sync, no health checks, until reconnected."
+    )
     can_read_details = models.BooleanField("read issue details", default=True)
     can_create_issues = models.BooleanField("create issues", default=False)
     can_add_comments = models.BooleanField("add comments", default=False)
@@ -82,6 +85,9 @@ class Source(models.Model):
     all_projects = models.BooleanField(default=True, help_text="Available to every project, including future ones.")
     projects = models.ManyToManyField(Project, blank=True, related_name="scoped_sources")
     refresh_interval_minutes = models.PositiveIntegerField(default=15)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=120, help_text="Most requests a minute sent to this tracker, shared by every worker."
+    )
     health = models.CharField(max_length=10, choices=Health.choices, default=Health.INACTIVE)
     health_checked_at = models.DateTimeField(null=True, blank=True)
     health_error = models.CharField(max_length=500, blank=True, help_text="Last error, with secrets redacted.")
@@ -96,6 +102,7 @@ class Source(models.Model):
             models.CheckConstraint(condition=~Q(name=""), name="source_name_not_empty"),
             models.CheckConstraint(condition=Q(health__in=Health.values), name="source_health_valid"),
             models.CheckConstraint(condition=Q(refresh_interval_minutes__gte=1), name="source_refresh_interval_positive"),
+            models.CheckConstraint(condition=Q(rate_limit_per_minute__gte=1), name="source_rate_limit_positive"),
             models.CheckConstraint(
                 condition=Q(base_url__startswith="https://") | Q(allow_http=True, base_url__startswith="http://"),
                 name="source_base_url_https_unless_allowed",
@@ -104,6 +111,11 @@ class Source(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_provider_display()})"
+
+    @property
+    def syncs(self) -> bool:
+        """Whether background work (refresh, webhooks, health checks) may talk to the tracker."""
+        return self.enabled and self.connected
 
     def clean(self):
         allowed = AUTH_TYPES_BY_PROVIDER.get(self.provider, [])
@@ -202,11 +214,18 @@ class AuditAction(models.TextChoices):
     SOURCE_DELETED = "source_deleted", "Source deleted"
     SOURCE_ENABLED = "source_enabled", "Source enabled"
     SOURCE_DISABLED = "source_disabled", "Source disabled"
+    SOURCE_DISCONNECTED = "source_disconnected", "Source disconnected"
+    SOURCE_RECONNECTED = "source_reconnected", "Source reconnected"
+    HEALTH_CHANGED = "health_changed", "Health changed"
     CREDENTIALS_CHANGED = "credentials_changed", "Credentials changed"
     CONNECTION_TESTED = "connection_tested", "Connection tested"
     PROJECT_ASSIGNED = "project_assigned", "Assigned to project"
     PROJECT_INTEGRATION_CHANGED = "project_integration_changed", "Project integration changed"
     PROJECT_INTEGRATION_ARCHIVED = "project_integration_archived", "Project integration archived"
+    PROJECT_INTEGRATION_UNARCHIVED = "project_integration_unarchived", "Project integration unarchived"
+    PROJECT_INTEGRATION_DISCONNECTED = "project_integration_disconnected", "Project integration disconnected"
+    PROJECT_INTEGRATION_RECONNECTED = "project_integration_reconnected", "Project integration reconnected"
+    PROJECT_INTEGRATION_REMOVED = "project_integration_removed", "Project integration removed"
     ISSUE_CREATED = "issue_created", "Issue created"
     ISSUE_LINKED = "issue_linked", "Issue linked"
     ISSUE_UNLINKED = "issue_unlinked", "Issue unlinked"

@@ -1,6 +1,23 @@
-"""Writes on sources, project integrations, tokens and the audit log."""
+"""Writes on sources, project integrations, tokens and the audit log.
 
-from .models import AuditEvent
+Callers (admin, pages, API, tasks) check permissions first with projects.permissions;
+these functions enforce the data rules and write one audit row per action. Audit rows
+name fields and credential parts, never their values.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import selectors, tasks
+from .errors import TrackerError, redact
+from .fields import Unreadable
+from .mappings import default_priority_mapping, default_status_mapping, validate_priority_mapping, validate_status_mapping
+from .models import AuditAction, AuditEvent, Health, IntegrationState, ProjectIntegration, Source
+from .providers import provider_class, provider_for
 
 
 def record_audit(action, *, actor=None, source=None, project=None, target="", success=True, message="",
@@ -20,3 +37,322 @@ def record_audit(action, *, actor=None, source=None, project=None, target="", su
         message=message[:500],
         details=details or {},
     )
+
+
+# --- Sources --------------------------------------------------------------------------
+
+# Changing one of these (or the credentials) makes the last health check meaningless.
+CONNECTION_FIELDS = ("provider", "base_url", "allow_http", "auth_type")
+# Fields whose changes "source changed" lists; credentials, health and timestamps are not among them.
+_NOT_AUDITED = {"id", "uuid", "credentials", "webhook_secret", "health", "health_checked_at", "health_error",
+                "created_at", "updated_at", "enabled", "connected"}
+AUDITED_SOURCE_FIELDS = tuple(
+    field.name for field in Source._meta.concrete_fields if field.name not in _NOT_AUDITED
+)
+
+
+def _changed_parts(before, after: dict) -> list[str]:
+    """Names of the credential parts that differ; all of them when the old ones are unreadable."""
+    if isinstance(before, Unreadable):
+        return sorted(after)
+    before = before or {}
+    return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+
+
+def _secret_values(source: Source) -> list[str]:
+    credentials = source.credentials
+    if isinstance(credentials, Unreadable) or not credentials:
+        return []
+    return [value for value in credentials.values() if isinstance(value, str) and value]
+
+
+@transaction.atomic
+def save_source(source: Source, *, actor, projects=None, credentials: dict | None = None) -> Source:
+    """Create or change a source: its fields, its project scope and (when given) its credentials.
+
+    ``credentials`` replaces the stored dict; None keeps it, even when it is unreadable.
+    When the connection settings change, the health is reset and, for a syncing source,
+    checked again once the change is committed.
+    """
+    creating = source._state.adding
+    before = None if creating else Source.objects.select_for_update().get(pk=source.pk)
+    before_projects = set() if creating else set(before.projects.values_list("pk", flat=True))
+    parts: list[str] = []
+    if credentials is not None:
+        parts = _changed_parts(before.credentials if before else {}, credentials)
+        source.credentials = credentials
+    changed = [name for name in AUDITED_SOURCE_FIELDS if creating or getattr(before, name) != getattr(source, name)]
+    reconnect = creating or bool(parts) or any(name in changed for name in CONNECTION_FIELDS)
+    if reconnect:
+        source.health, source.health_checked_at, source.health_error = Health.INACTIVE, None, ""
+    source.save()
+    if projects is not None:
+        source.projects.set([] if source.all_projects else list(projects))
+        if {project.pk for project in source.projects.all()} != before_projects and not creating:
+            changed.append("projects")
+
+    if creating:
+        record_audit(AuditAction.SOURCE_CREATED, actor=actor, source=source, details={
+            "provider": source.provider, "base_url": source.base_url, "auth_type": source.auth_type,
+            "credential_parts": parts,
+        })
+    else:
+        if changed:
+            record_audit(AuditAction.SOURCE_CHANGED, actor=actor, source=source, details={"fields": changed})
+        if parts:
+            record_audit(AuditAction.CREDENTIALS_CHANGED, actor=actor, source=source, details={"parts": parts})
+        if before.enabled != source.enabled:
+            _audit_enabled(source, actor)
+    if reconnect and source.syncs:
+        actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+        transaction.on_commit(lambda: tasks.check_source_health.delay(source.pk, actor_id))
+    return source
+
+
+def _audit_enabled(source: Source, actor) -> None:
+    action = AuditAction.SOURCE_ENABLED if source.enabled else AuditAction.SOURCE_DISABLED
+    record_audit(action, actor=actor, source=source)
+
+
+@transaction.atomic
+def set_source_enabled(source: Source, enabled: bool, *, actor) -> bool:
+    """Enable or disable; returns whether anything changed. Disabled sources are hidden from
+    members and stop syncing; their links stay."""
+    if Source.objects.filter(pk=source.pk).exclude(enabled=enabled).update(enabled=enabled) == 0:
+        return False
+    source.enabled = enabled
+    _audit_enabled(source, actor)
+    return True
+
+
+@transaction.atomic
+def disconnect_source(source: Source, *, actor) -> bool:
+    """Stop every request to the tracker (sync, webhooks, health checks) until reconnected."""
+    if Source.objects.filter(pk=source.pk, connected=True).update(connected=False, health=Health.INACTIVE) == 0:
+        return False
+    source.connected, source.health = False, Health.INACTIVE
+    record_audit(AuditAction.SOURCE_DISCONNECTED, actor=actor, source=source)
+    return True
+
+
+def reconnect_source(source: Source, *, actor) -> "ConnectionOutcome":
+    """Connect again and check the connection at once."""
+    with transaction.atomic():
+        if Source.objects.filter(pk=source.pk, connected=False).update(connected=True):
+            record_audit(AuditAction.SOURCE_RECONNECTED, actor=actor, source=source)
+        source.connected = True
+    return test_connection(source, actor=actor)
+
+
+@transaction.atomic
+def delete_source(source: Source, *, actor) -> None:
+    """Delete a source. References and links stay (their source becomes empty, the snapshot
+    of its name and the issue URLs remain); project assignments and member tokens go."""
+    usage = selectors.source_usage(source)
+    record_audit(AuditAction.SOURCE_DELETED, actor=actor, source=source, details=asdict(usage))
+    source.delete()
+
+
+# --- Connection tests and health ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionOutcome:
+    """The result of a connection test, as pages and the API show it. Never holds a secret."""
+
+    ok: bool
+    message: str
+    checked_at: datetime
+    code: str = ""  # the TrackerError code when it failed
+    user: str = ""
+    rate_limit_remaining: int | None = None
+    rate_limit_limit: int | None = None
+    token_expires_at: datetime | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def test_connection(source: Source, *, actor=None) -> ConnectionOutcome:
+    """Run the provider's connection check and record the source's health.
+
+    Works on disabled sources. A disconnected source stays inactive: the result is
+    reported and stored as its last check, but it does not come back to life.
+    With an actor the test is audited; a system check only when the health changes.
+    """
+    now = timezone.now()
+    try:
+        report = provider_for(source).check_connection()
+    except TrackerError as error:
+        outcome = ConnectionOutcome(
+            ok=False, message=redact(str(error), _secret_values(source)), checked_at=now, code=error.code,
+        )
+    else:
+        outcome = ConnectionOutcome(
+            ok=True, message=redact(report.summary, _secret_values(source)), checked_at=now, user=report.user,
+            rate_limit_remaining=report.rate_limit_remaining, rate_limit_limit=report.rate_limit_limit,
+            token_expires_at=report.token_expires_at,
+        )
+    _record_health(source, outcome, actor)
+    return outcome
+
+
+def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
+    connected = Source.objects.filter(pk=source.pk).values_list("connected", flat=True).first()
+    if connected is None:
+        return  # deleted while being checked
+    previous = source.health
+    health = Health.INACTIVE if not connected else Health.ACTIVE if outcome.ok else Health.ERROR
+    error = "" if outcome.ok else outcome.message[:500]
+    Source.objects.filter(pk=source.pk).update(health=health, health_checked_at=outcome.checked_at, health_error=error)
+    source.health, source.health_checked_at, source.health_error = health, outcome.checked_at, error
+    details = {"code": outcome.code} if not outcome.ok else {"user": outcome.user}
+    if actor is not None and actor.is_authenticated:
+        record_audit(AuditAction.CONNECTION_TESTED, actor=actor, source=source, success=outcome.ok,
+                     message=outcome.message, details=details)
+    elif previous != health:
+        record_audit(AuditAction.HEALTH_CHANGED, source=source, success=outcome.ok, message=outcome.message,
+                     details={**details, "from": previous, "to": health})
+
+
+# --- Project integrations -------------------------------------------------------------
+
+EDITABLE_INTEGRATION_FIELDS = (
+    "external_project", "default_issue_type", "board", "description", "priority_mapping", "status_mapping",
+    "is_primary",
+)
+
+
+def _check_external_project(source: Source, value: str) -> str:
+    value = value.strip()
+    try:
+        provider_class(source.provider).validate_external_project(value)
+    except ValidationError as error:
+        raise ValidationError({"external_project": error.messages}) from None
+    return value
+
+
+def _check_unique_target(project, source: Source, external_project: str, exclude_pk=None) -> None:
+    clash = ProjectIntegration.objects.filter(project=project, source=source, external_project=external_project)
+    if clash.exclude(pk=exclude_pk).exists():
+        target = f" for {external_project}" if external_project else ""
+        raise ValidationError({"external_project": f"{project.key} already uses {source.name}{target}."})
+
+
+def _take_primary(integration: ProjectIntegration, actor) -> None:
+    """Make room for ``integration`` as the project's one primary (the database enforces one)."""
+    others = ProjectIntegration.objects.select_for_update().filter(project=integration.project, is_primary=True)
+    for other in others.exclude(pk=integration.pk).select_related("source"):
+        other.is_primary = False
+        other.save(update_fields=["is_primary", "updated_at"])
+        record_audit(AuditAction.PROJECT_INTEGRATION_CHANGED, actor=actor, source=other.source,
+                     project=other.project, target=str(other),
+                     details={"fields": ["is_primary"], "replaced_by": integration.source.name})
+
+
+@transaction.atomic
+def assign_source(project, source: Source, *, actor, external_project: str = "", default_issue_type: str = "",
+                  board: str = "", description: str = "", priority_mapping=None, status_mapping=None,
+                  is_primary: bool = False) -> ProjectIntegration:
+    """Assign an enabled, in-scope source to the project; mappings default to the standard ones."""
+    if not selectors.assignable_sources(project).filter(pk=source.pk).exists():
+        raise ValidationError({"source": f"{source.name} is not available to {project.key}: it is disabled or "
+                                         "not in its scope."})
+    external_project = _check_external_project(source, external_project)
+    _check_unique_target(project, source, external_project)
+    integration = ProjectIntegration(
+        project=project, source=source, external_project=external_project,
+        default_issue_type=default_issue_type.strip(), board=board.strip(), description=description.strip(),
+        priority_mapping=validate_priority_mapping(
+            default_priority_mapping() if priority_mapping is None else priority_mapping),
+        status_mapping=validate_status_mapping(default_status_mapping() if status_mapping is None else status_mapping),
+        is_primary=is_primary,
+    )
+    if is_primary:
+        _take_primary(integration, actor)
+    integration.save()
+    record_audit(AuditAction.PROJECT_ASSIGNED, actor=actor, source=source, project=project, target=str(integration),
+                 details={"external_project": external_project, "primary": is_primary})
+    return integration
+
+
+@transaction.atomic
+def update_project_integration(integration: ProjectIntegration, *, actor, state: str | None = None,
+                               **changes) -> ProjectIntegration:
+    """Change the editable fields (and, when ``state`` differs, move to that state first);
+    the audit row lists the fields that changed. All or nothing."""
+    if state is not None and state != integration.state:
+        set_integration_state(integration, state, actor=actor)
+    unknown = set(changes) - set(EDITABLE_INTEGRATION_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    if "external_project" in changes:
+        changes["external_project"] = _check_external_project(integration.source, changes["external_project"])
+        _check_unique_target(integration.project, integration.source, changes["external_project"], integration.pk)
+    for name in ("default_issue_type", "board", "description"):
+        if name in changes:
+            changes[name] = changes[name].strip()
+    if "priority_mapping" in changes:
+        changes["priority_mapping"] = validate_priority_mapping(changes["priority_mapping"])
+    if "status_mapping" in changes:
+        changes["status_mapping"] = validate_status_mapping(changes["status_mapping"])
+    if changes.get("is_primary") and integration.state != IntegrationState.ACTIVE:
+        raise ValidationError({"is_primary": "Only an active integration can be the primary one."})
+    changed = [name for name, value in changes.items() if getattr(integration, name) != value]
+    if not changed:
+        return integration
+    for name in changed:
+        setattr(integration, name, changes[name])
+    if integration.is_primary and "is_primary" in changed:
+        _take_primary(integration, actor)
+    integration.save()
+    record_audit(AuditAction.PROJECT_INTEGRATION_CHANGED, actor=actor, source=integration.source,
+                 project=integration.project, target=str(integration), details={"fields": changed})
+    return integration
+
+
+_TRANSITIONS = {
+    # name: (target state, states it may come from, audit action)
+    "archive": (IntegrationState.ARCHIVED, {IntegrationState.ACTIVE, IntegrationState.DISCONNECTED},
+                AuditAction.PROJECT_INTEGRATION_ARCHIVED),
+    "unarchive": (IntegrationState.ACTIVE, {IntegrationState.ARCHIVED}, AuditAction.PROJECT_INTEGRATION_UNARCHIVED),
+    "disconnect": (IntegrationState.DISCONNECTED, {IntegrationState.ACTIVE},
+                   AuditAction.PROJECT_INTEGRATION_DISCONNECTED),
+    "reconnect": (IntegrationState.ACTIVE, {IntegrationState.DISCONNECTED}, AuditAction.PROJECT_INTEGRATION_RECONNECTED),
+}
+INTEGRATION_TRANSITIONS = tuple(_TRANSITIONS)
+
+
+@transaction.atomic
+def change_integration_state(integration: ProjectIntegration, transition: str, *, actor) -> ProjectIntegration:
+    """archive (hidden from pickers, data kept), unarchive, disconnect (stops syncing), reconnect.
+
+    Leaving the active state gives up the primary flag.
+    """
+    target, sources, action = _TRANSITIONS[transition]
+    if integration.state not in sources:
+        raise ValidationError(
+            f"{integration} is {integration.get_state_display().lower()}, so there is nothing to {transition}."
+        )
+    integration.state = target
+    if target != IntegrationState.ACTIVE:
+        integration.is_primary = False
+    integration.save(update_fields=["state", "is_primary", "updated_at"])
+    record_audit(action, actor=actor, source=integration.source, project=integration.project, target=str(integration))
+    return integration
+
+
+def set_integration_state(integration: ProjectIntegration, state: str, *, actor) -> ProjectIntegration:
+    """Move to ``state`` by the one transition that leads there from the current state."""
+    for name, (target, sources, _action) in _TRANSITIONS.items():
+        if target == state and integration.state in sources:
+            return change_integration_state(integration, name, actor=actor)
+    raise ValidationError({"state": f"The integration is {integration.state}; it cannot become {state}."})
+
+
+@transaction.atomic
+def remove_project_integration(integration: ProjectIntegration, *, actor) -> None:
+    """Remove the assignment (its mappings go; issues, references and links stay)."""
+    record_audit(AuditAction.PROJECT_INTEGRATION_REMOVED, actor=actor, source=integration.source,
+                 project=integration.project, target=str(integration))
+    integration.delete()

@@ -1,5 +1,15 @@
 from django.urls import path
 
+from . import services, views
+
 app_name = "integrations"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.integration_list, name="list"),
+    path("new/", views.integration_create, name="create"),
+    path("<int:pk>/", views.integration_edit, name="edit"),
+    path("<int:pk>/remove/", views.integration_remove, name="remove"),
+] + [
+    path(f"<int:pk>/{transition}/", views.integration_transition, {"transition": transition}, name=transition)
+    for transition in services.INTEGRATION_TRANSITIONS
+]

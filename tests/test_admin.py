@@ -85,8 +85,8 @@ def test_blank_secret_on_edit_keeps_the_stored_credential(admin_client):
     response = admin_client.post(url, {
         "provider": source.provider, "name": "Keep me (renamed)", "base_url": source.base_url,
         "auth_type": source.auth_type, "issue_url_template": source.issue_url_template, "enabled": "on",
-        "can_read_details": "on", "all_projects": "on", "refresh_interval_minutes": 15,
-        "credential_username": "", "credential_secret": "",
+        "can_read_details": "on", "all_projects": "on", "refresh_interval_minutes": 15, "rate_limit_per_minute": 120,
+        "credential_email": "", "credential_api_token": "",
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     source.refresh_from_db()

@@ -1,0 +1,380 @@
+"""The interface every tracker implements, its result types and its class metadata.
+
+A provider is built for one ``Source`` (and optionally one member's ``UserToken``) and is
+short-lived: build it, call an operation, drop it. Construction refuses credentials that
+no longer decrypt before anything is sent. Every request goes through ``client()``, the
+one ``TrackerHttpClient`` configured with the source's credentials (redacted from every
+error and log line) and the source's request budget.
+
+An operation a provider does not implement raises ``Unsupported``; what a provider does
+implement is declared in ``capabilities`` (``OPERATIONS`` says which methods each
+capability needs), and the admin only offers declared capabilities.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError
+
+from integrations import keys
+from integrations.errors import CredentialsUnreadable, TrackerError
+from integrations.fields import Unreadable
+from integrations.http import ErrorDetailReader, TrackerHttpClient, TrackerResponse, generic_error_detail
+from integrations.models import AuthType
+
+# --- Errors ---------------------------------------------------------------------------
+
+
+class Unsupported(TrackerError):
+    """The tracker (or this provider) does not offer the operation."""
+
+    code = "unsupported"
+    default_message = "This tracker does not support that operation."
+
+
+class WebhookRejected(TrackerError):
+    """A webhook delivery whose signature or shape is not acceptable."""
+
+    code = "webhook_rejected"
+    default_message = "The webhook delivery was rejected: its signature does not match the source's webhook secret."
+
+
+# --- Capabilities ---------------------------------------------------------------------
+
+
+class Capability(StrEnum):
+    READ_DETAILS = "read_details"
+    CREATE_ISSUES = "create_issues"
+    ADD_COMMENTS = "add_comments"
+    PROCESS_WEBHOOKS = "process_webhooks"
+
+
+# The Source toggle of each capability.
+CAPABILITY_FIELDS = {
+    Capability.READ_DETAILS: "can_read_details",
+    Capability.CREATE_ISSUES: "can_create_issues",
+    Capability.ADD_COMMENTS: "can_add_comments",
+    Capability.PROCESS_WEBHOOKS: "can_process_webhooks",
+}
+
+# The operations a provider must implement to declare a capability.
+OPERATIONS = {
+    Capability.READ_DETAILS: ("fetch_many",),
+    Capability.CREATE_ISSUES: ("create_issue",),
+    Capability.ADD_COMMENTS: ("add_comment",),
+    Capability.PROCESS_WEBHOOKS: ("verify_webhook", "parse_webhook"),
+}
+
+# Values of RemoteIssue.status_category (the same as issues.StatusCategory, which this app
+# may not import; a test keeps the two equal).
+STATUS_CATEGORIES = ("todo", "in_progress", "done", "unknown")
+
+
+# --- Credentials ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One part of a source's credentials, as the admin form asks for it."""
+
+    name: str  # key in Source.credentials
+    label: str
+    secret: bool
+    help_text: str = ""
+
+
+EMAIL = CredentialField("email", "Account email", secret=False, help_text="The account the API token belongs to.")
+API_TOKEN = CredentialField("api_token", "API token", secret=True)
+TOKEN = CredentialField("token", "Personal access token", secret=True)
+USERNAME = CredentialField("username", "Username", secret=False)
+PASSWORD = CredentialField("password", "Password", secret=True)
+CLIENT_ID = CredentialField(
+    "client_id", "OAuth client ID", secret=False,
+    help_text="From the OAuth app registered in the tracker; each member authorizes their own account.",
+)
+CLIENT_SECRET = CredentialField("client_secret", "OAuth client secret", secret=True)
+
+CREDENTIAL_FIELDS: Mapping[str, tuple[CredentialField, ...]] = {
+    AuthType.API_TOKEN: (EMAIL, API_TOKEN),
+    AuthType.PAT: (TOKEN,),
+    AuthType.OAUTH2: (CLIENT_ID, CLIENT_SECRET),
+    AuthType.BASIC: (USERNAME, PASSWORD),
+    AuthType.NONE: (),
+}
+
+
+# --- Results --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """What a successful connection check found."""
+
+    user: str  # who the tracker says the credentials are; "" when no account was checked
+    detail: str  # one sentence for the administrator
+    rate_limit_remaining: int | None = None
+    rate_limit_limit: int | None = None
+    token_expires_at: datetime | None = None
+
+    @property
+    def summary(self) -> str:
+        text = self.detail
+        if self.rate_limit_remaining is not None:
+            limit = f" of {self.rate_limit_limit}" if self.rate_limit_limit is not None else ""
+            text += f" Rate limit: {self.rate_limit_remaining}{limit} requests left."
+        if self.token_expires_at is not None:
+            text += f" The token expires at {self.token_expires_at:%Y-%m-%d %H:%M %Z}."
+        return text
+
+
+@dataclass(frozen=True)
+class RemoteIssue:
+    key: str
+    title: str
+    status: str
+    status_category: str  # one of STATUS_CATEGORIES
+    assignee: str
+    priority: str
+    url: str
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssueDraft:
+    """A new remote issue; ``description`` is Markdown, the provider converts it."""
+
+    project: str  # external project, as in ProjectIntegration.external_project
+    issue_type: str
+    title: str
+    description: str = ""
+    priority: str | None = None  # tracker priority name
+    labels: tuple[str, ...] = ()
+    assignee: str | None = None  # tracker account id
+    fields: Mapping[str, Any] = field(default_factory=dict)  # further tracker fields by id
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class IssueEvent:
+    """One change a webhook reported, normalized for the issues app."""
+
+    kind: EventKind
+    key: str
+    updated_at: datetime | None  # the remote time of the change: older events never win
+    delivery_id: str  # for deduplication
+    issue: RemoteIssue | None = None  # the new state; None for deletions
+
+
+@dataclass(frozen=True)
+class RemoteProject:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoteIssueType:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoteField:
+    id: str
+    name: str
+    required: bool
+    kind: str  # "string", "option", "user", "date", ...
+    allowed_values: tuple[str, ...] = ()
+
+
+# --- The provider ---------------------------------------------------------------------
+
+
+def rate_limit_headroom(response: TrackerResponse) -> tuple[int | None, int | None]:
+    """(remaining, limit) from the rate-limit headers of Jira, GitHub, GitLab and Linear; None where absent."""
+
+    def number(*names: str) -> int | None:
+        for name in names:
+            value = (response.headers.get(name) or "").strip()
+            if value.isdigit():
+                return int(value)
+        return None
+
+    return (
+        number("X-RateLimit-Remaining", "RateLimit-Remaining", "X-RateLimit-Requests-Remaining"),
+        number("X-RateLimit-Limit", "RateLimit-Limit", "X-RateLimit-Requests-Limit"),
+    )
+
+
+class TrackerProvider:
+    """Base of every provider. Subclasses set the class metadata and implement operations."""
+
+    # -- class metadata (read by the admin form, selectors and validation) --
+    key: ClassVar[str]  # the Source.provider value
+    label: ClassVar[str]
+    auth_types: ClassVar[Sequence[str]]
+    credential_fields: ClassVar[Mapping[str, tuple[CredentialField, ...]]] = CREDENTIAL_FIELDS
+    default_key_pattern: ClassVar[str]
+    default_issue_url_template: ClassVar[str] = ""
+    default_create_url_template: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()  # implemented through the API
+    external_project_hint: ClassVar[str] = ""
+    external_project_pattern: ClassVar[str] = ""  # RE2; blank: free text and optional
+    base_url_hint: ClassVar[str] = ""
+    read_error_detail: ClassVar[ErrorDetailReader] = staticmethod(generic_error_detail)
+
+    def __init__(self, source, user_token=None):
+        """Refuses (``CredentialsUnreadable``) credentials that no longer decrypt: they are never sent."""
+        if isinstance(source.credentials, Unreadable):
+            raise CredentialsUnreadable()
+        if user_token is not None and isinstance(user_token.access_token, Unreadable):
+            raise CredentialsUnreadable(
+                "Your stored token for this tracker cannot be decrypted (the encryption key may have changed): "
+                "authorize your account again."
+            )
+        self.source = source
+        self.user_token = user_token
+        self.credentials: Mapping[str, str] = source.credentials or {}
+
+    # -- metadata helpers --
+
+    @classmethod
+    def fields_for(cls, auth_type: str) -> tuple[CredentialField, ...]:
+        return cls.credential_fields.get(auth_type, ())
+
+    @classmethod
+    def offered_capabilities(cls) -> frozenset[Capability]:
+        """What an administrator may switch on: the API capabilities, plus creating issues
+        through a create URL template, which works for every tracker."""
+        return cls.capabilities | {Capability.CREATE_ISSUES}
+
+    @classmethod
+    def creates_through_api(cls) -> bool:
+        return Capability.CREATE_ISSUES in cls.capabilities
+
+    @classmethod
+    def validate_external_project(cls, value: str) -> None:
+        """``ValidationError`` unless ``value`` names a project the way this tracker does."""
+        if not cls.external_project_pattern:
+            return
+        if not value:
+            raise ValidationError(f"Enter the {cls.external_project_hint}.")
+        if not keys.key_matches(cls.external_project_pattern, value):
+            raise ValidationError(f"{value} is not a valid {cls.external_project_hint}.")
+
+    # -- connection --
+
+    @property
+    def api_base_url(self) -> str:
+        """Where the API lives; the base URL unless the tracker serves its API elsewhere."""
+        return self.source.base_url
+
+    @property
+    def acts_as_account(self) -> bool:
+        """Whether requests carry an account's credentials (a member's token or the source's)."""
+        if self.user_token is not None:
+            return True
+        return self.source.auth_type not in (AuthType.NONE, AuthType.OAUTH2)
+
+    def authentication(self) -> tuple[dict[str, str], tuple[str, str] | None]:
+        """(credential headers, basic-auth pair) for requests; providers adapt the header names."""
+        if self.user_token is not None:
+            return {"Authorization": f"Bearer {self.user_token.access_token}"}, None
+        auth_type = self.source.auth_type
+        if auth_type == AuthType.API_TOKEN:
+            return {}, (self.credentials.get("email", ""), self.credentials.get("api_token", ""))
+        if auth_type == AuthType.BASIC:
+            return {}, (self.credentials.get("username", ""), self.credentials.get("password", ""))
+        if auth_type == AuthType.PAT:
+            return {"Authorization": f"Bearer {self.credentials.get('token', '')}"}, None
+        return {}, None  # none, or OAuth 2.0 without a member's token: anonymous
+
+    def secrets(self) -> list[str]:
+        """Every secret value this provider holds, to keep out of errors and logs."""
+        values = [
+            self.credentials.get(part.name)
+            for part in self.fields_for(self.source.auth_type)
+            if part.secret
+        ]
+        if self.user_token is not None:
+            values += [self.user_token.access_token, self.user_token.refresh_token]
+        return [value for value in values if isinstance(value, str) and value]
+
+    def client(self, **options) -> TrackerHttpClient:
+        """The HTTP client for this source: its credentials, redaction and request budget."""
+        headers, basic = self.authentication()
+        return TrackerHttpClient(
+            self.api_base_url,
+            auth_headers=headers,
+            auth=basic,
+            secrets=self.secrets(),
+            budget_key=str(self.source.uuid),
+            budget_per_minute=self.source.rate_limit_per_minute,
+            read_error_detail=type(self).read_error_detail,
+            **options,
+        )
+
+    # -- operations --
+
+    def check_connection(self) -> ConnectionReport:
+        """Who-am-I with the credentials; without an account to check (auth "none", or
+        OAuth 2.0 before a member authorized), whether the tracker answers at all."""
+        report = self.whoami() if self.acts_as_account else self.check_reachable()
+        if self.user_token is not None and self.user_token.expires_at is not None:
+            report = replace(report, token_expires_at=self.user_token.expires_at)
+        return report
+
+    def check_reachable(self) -> ConnectionReport:
+        """A HEAD of the base URL without credentials: any HTTP answer proves that the name
+        resolves, the address is allowed, TLS verifies and a web server answers."""
+        with self.client() as http:
+            response = http.request("HEAD", self.source.base_url, accept=range(300, 600))
+        return ConnectionReport(
+            user="",
+            detail=f"{response.host} answers (HTTP {response.status}); no account is used, so none was checked.",
+        )
+
+    def whoami(self) -> ConnectionReport:
+        raise self._unsupported("checking credentials")
+
+    def fetch_many(self, keys: Iterable[str]) -> list[RemoteIssue]:
+        raise self._unsupported("reading issue details")
+
+    def search(self, text: str) -> list[RemoteIssue]:
+        raise self._unsupported("searching issues")
+
+    def projects(self) -> list[RemoteProject]:
+        raise self._unsupported("listing projects")
+
+    def issue_types(self, project: str) -> list[RemoteIssueType]:
+        raise self._unsupported("listing issue types")
+
+    def fields(self, project: str, issue_type: str) -> list[RemoteField]:
+        raise self._unsupported("listing fields")
+
+    def create_issue(self, draft: IssueDraft) -> RemoteIssue:
+        raise self._unsupported("creating issues through its API")
+
+    def add_comment(self, key: str, body: str) -> str:
+        """Post ``body`` (Markdown) on the issue; returns the comment's id."""
+        raise self._unsupported("adding comments")
+
+    def transition(self, key: str, status: str) -> None:
+        raise self._unsupported("changing issue status")
+
+    def verify_webhook(self, request) -> None:
+        """``WebhookRejected`` unless the delivery is authentic (checked in constant time)."""
+        raise self._unsupported("webhooks")
+
+    def parse_webhook(self, body: bytes) -> list[IssueEvent]:
+        raise self._unsupported("webhooks")
+
+    def _unsupported(self, what: str) -> Unsupported:
+        return Unsupported(f"{self.label} sources do not support {what}.")

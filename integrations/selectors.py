@@ -1,0 +1,127 @@
+"""Reads about sources and project integrations that pages, the API, tasks and the issues app share."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from . import keys
+from .fields import Unreadable
+from .models import IntegrationState, ProjectIntegration, Source
+from .providers import provider_class
+from .providers.base import CAPABILITY_FIELDS, Capability
+
+# --- One source -----------------------------------------------------------------------
+
+
+def key_pattern(source: Source) -> str:
+    """The source's key pattern, or its provider's default when blank."""
+    return source.key_pattern or provider_class(source.provider).default_key_pattern
+
+
+def key_matches(source: Source, key: str) -> bool:
+    return keys.key_matches(key_pattern(source), key)
+
+
+def issue_url_template(source: Source) -> str:
+    return source.issue_url_template or provider_class(source.provider).default_issue_url_template
+
+
+def create_url_template(source: Source) -> str:
+    return source.create_url_template or provider_class(source.provider).default_create_url_template
+
+
+def issue_url(source: Source, key: str, *, external_project: str = "") -> str:
+    """The browser URL of an issue; "" when the source has no issue URL template."""
+    template = issue_url_template(source)
+    if not template:
+        return ""
+    return keys.issue_url(template, base_url=source.base_url, key=key, project=external_project)
+
+
+def create_url(source: Source, *, external_project: str = "", title: str = "", description: str = "") -> str:
+    """The page that files a new issue in the browser; "" when there is no create URL template."""
+    template = create_url_template(source)
+    if not template:
+        return ""
+    return keys.create_url(
+        template, base_url=source.base_url, project=external_project, title=title, description=description,
+    )
+
+
+def can(source: Source, capability: Capability) -> bool:
+    """Whether members may use the capability now: enabled source, switched on, implemented.
+
+    Creating issues works through the provider's API or, failing that, a create URL template.
+    """
+    provider = provider_class(source.provider)
+    if not source.enabled or not getattr(source, CAPABILITY_FIELDS[capability]):
+        return False
+    if capability == Capability.CREATE_ISSUES and not provider.creates_through_api():
+        return bool(create_url_template(source))
+    return capability in provider.capabilities
+
+
+def credentials_state(source: Source) -> str:
+    """A sentence about the stored credentials that never contains them."""
+    credentials = source.credentials
+    if isinstance(credentials, Unreadable):
+        return "Unreadable: the stored credentials cannot be decrypted (the encryption key may have changed); re-enter them."
+    parts = provider_class(source.provider).fields_for(source.auth_type)
+    if not parts:
+        return "None needed."
+    stored = [part.label for part in parts if (credentials or {}).get(part.name)]
+    if not stored:
+        return "Missing: enter them."
+    return "Stored: " + ", ".join(stored) + "."
+
+
+def credentials_unreadable(source: Source) -> bool:
+    return isinstance(source.credentials, Unreadable)
+
+
+@dataclass(frozen=True)
+class SourceUsage:
+    references: int
+    links: int
+    project_integrations: int
+    user_tokens: int
+
+
+def source_usage(source: Source) -> SourceUsage:
+    """What depends on a source; references and links are counted through the reverse
+    relations the issues app declares, so this app imports nothing from it."""
+    reference_counts = source.references.aggregate(references=Count("pk", distinct=True), links=Count("links"))
+    return SourceUsage(
+        references=reference_counts["references"],
+        links=reference_counts["links"],
+        project_integrations=source.project_integrations.count(),
+        user_tokens=source.user_tokens.count(),
+    )
+
+
+# --- Sources and projects -------------------------------------------------------------
+
+
+def _in_scope(project) -> Q:
+    return Q(all_projects=True) | Q(projects=project)
+
+
+def assignable_sources(project):
+    """Enabled sources whose scope includes the project."""
+    return Source.objects.filter(_in_scope(project), enabled=True).distinct().order_by("name")
+
+
+def project_integrations(project):
+    """Every integration of the project, archived ones included, primary first."""
+    return ProjectIntegration.objects.filter(project=project).select_related("source", "project")
+
+
+def pickable_integrations(project):
+    """What members pick from when linking or filing: active, enabled, still in scope."""
+    in_scope = Source.objects.filter(_in_scope(project), enabled=True).values("pk")
+    return project_integrations(project).filter(state=IntegrationState.ACTIVE, source__in=in_scope)
+
+
+def sources_due_for_health_check():
+    """Sources the periodic health check visits: enabled and connected."""
+    return Source.objects.filter(enabled=True, connected=True)

@@ -1,0 +1,109 @@
+"""The project settings page for tracker assignments (project admins)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from projects.models import Project
+from projects.permissions import Action, ensure
+
+from . import selectors, services
+from .forms import ProjectIntegrationForm
+from .models import IntegrationState, ProjectIntegration
+
+TRANSITION_MESSAGES = {
+    "archive": "archived: hidden from the project's pickers, its data kept",
+    "unarchive": "restored",
+    "disconnect": "disconnected: it stops syncing",
+    "reconnect": "reconnected",
+}
+
+
+def _managed_project(request, key) -> Project:
+    project = get_object_or_404(Project, key=key)
+    ensure(request.user, Action.MANAGE, project)
+    return project
+
+
+def _integration(project, pk) -> ProjectIntegration:
+    # Another project's integration answers 404 like a missing one.
+    return get_object_or_404(ProjectIntegration.objects.select_related("source", "project"), pk=pk, project=project)
+
+
+def _apply(form, call) -> bool:
+    """Run a service with the form's data; its rule violations become form errors."""
+    try:
+        call()
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for field, problems in error.error_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            form.add_error(None, error)
+        return False
+    return True
+
+
+@login_required
+def integration_list(request, key):
+    project = _managed_project(request, key)
+    integrations = list(selectors.project_integrations(project))
+    return render(request, "integrations/project_integrations.html", {
+        "project": project,
+        "current": [i for i in integrations if i.state != IntegrationState.ARCHIVED],
+        "archived": [i for i in integrations if i.state == IntegrationState.ARCHIVED],
+        "can_assign": selectors.assignable_sources(project).exists(),
+    })
+
+
+@login_required
+def integration_create(request, key):
+    project = _managed_project(request, key)
+    form = ProjectIntegrationForm(request.POST or None, project=project)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        source = data.pop("source")
+        if _apply(form, lambda: services.assign_source(project, source, actor=request.user, **data)):
+            messages.success(request, f"{source.name} is assigned to {project.key}.")
+            return redirect("integrations:list", project.key)
+    return render(request, "integrations/integration_form.html", {"project": project, "form": form})
+
+
+@login_required
+def integration_edit(request, key, pk):
+    project = _managed_project(request, key)
+    integration = _integration(project, pk)
+    form = ProjectIntegrationForm(request.POST or None, project=project, integration=integration)
+    if request.method == "POST" and form.is_valid():
+        if _apply(form, lambda: services.update_project_integration(integration, actor=request.user,
+                                                                     **form.cleaned_data)):
+            messages.success(request, f"{integration} is saved.")
+            return redirect("integrations:list", project.key)
+    return render(request, "integrations/integration_form.html",
+                  {"project": project, "form": form, "integration": integration})
+
+
+@require_POST
+@login_required
+def integration_transition(request, key, pk, transition):
+    project = _managed_project(request, key)
+    integration = _integration(project, pk)
+    try:
+        services.change_integration_state(integration, transition, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{integration} is {TRANSITION_MESSAGES[transition]}.")
+    return redirect("integrations:list", project.key)
+
+
+@require_POST
+@login_required
+def integration_remove(request, key, pk):
+    project = _managed_project(request, key)
+    integration = _integration(project, pk)
+    services.remove_project_integration(integration, actor=request.user)
+    messages.success(request, f"{integration} is removed; issues, references and links stay.")
+    return redirect("integrations:list", project.key)
