@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.fakes.azure_devops import AzureDevOpsFake
 from tests.fakes.jira import JiraFake
 
 CLOUD_LOGIN = "automation@example.com"
@@ -9,6 +10,9 @@ CLOUD_API_TOKEN = "cloud-api-token"
 SERVER_LOGIN = "automation"
 SERVER_PASSWORD = "server-password"
 SERVER_PAT = "server-personal-access-token"
+ADO_LOGIN = "automation@fabrikam.example"
+ADO_PAT = "ado-personal-access-token"
+ADO_OAUTH_TOKEN = "ado-oauth-access-token"
 
 
 @pytest.fixture
@@ -30,5 +34,17 @@ def fake_jira_server():
     fake = JiraFake("server", context_path="/jira", deployment_type="DataCenter")
     fake.set_credentials(SERVER_LOGIN, SERVER_PASSWORD)
     fake.add_personal_access_token(SERVER_LOGIN, SERVER_PAT)
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_azure_devops():
+    """A started Azure DevOps fake for the organization `fabrikam` (mounted at /fabrikam, as on
+    dev.azure.com) with one account, `ADO_LOGIN`, signing in with the personal access token `ADO_PAT`
+    or the OAuth access token `ADO_OAUTH_TOKEN`. Tests add the projects they need."""
+    fake = AzureDevOpsFake("/fabrikam")
+    fake.add_personal_access_token(ADO_LOGIN, ADO_PAT)
+    fake.add_oauth_token(ADO_LOGIN, ADO_OAUTH_TOKEN)
     with fake:
         yield fake
