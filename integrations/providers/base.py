@@ -13,7 +13,7 @@ capability needs), and the admin only offers declared capabilities.
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -40,6 +40,13 @@ class WebhookRejected(TrackerError):
 
     code = "webhook_rejected"
     default_message = "The webhook delivery was rejected: its signature does not match the source's webhook secret."
+
+
+class NotConfigured(TrackerError):
+    """The project integration lacks a setting the operation needs (an external project, an issue type)."""
+
+    code = "not_configured"
+    default_message = "The project integration is not fully set up: a project administrator must complete it."
 
 
 # --- Capabilities ---------------------------------------------------------------------
@@ -143,6 +150,41 @@ class RemoteIssue:
 
 
 @dataclass(frozen=True)
+class FetchResult:
+    """What ``fetch_many`` found, by the keys asked for.
+
+    ``missing`` keys no longer exist (callers mark them deleted remotely); ``forbidden``
+    keys may exist but the credentials cannot see them (callers keep them as they are).
+    """
+
+    issues: Mapping[str, RemoteIssue]
+    missing: frozenset[str] = frozenset()
+    forbidden: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CreatedIssue(RemoteIssue):
+    """A created issue; ``notes`` say what did not go as drafted (reporter, attachments)."""
+
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Person:
+    """A testmanager user as a tracker may know them, for matching to a tracker account."""
+
+    name: str
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class DraftAttachment:
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class IssueDraft:
     """A new remote issue; ``description`` is Markdown, the provider converts it."""
 
@@ -154,6 +196,10 @@ class IssueDraft:
     labels: tuple[str, ...] = ()
     assignee: str | None = None  # tracker account id
     fields: Mapping[str, Any] = field(default_factory=dict)  # further tracker fields by id
+    components: tuple[str, ...] = ()
+    due_date: date | None = None
+    reporter: Person | None = None  # who reports it in testmanager
+    attachments: tuple[DraftAttachment, ...] = ()
 
 
 class EventKind(StrEnum):
@@ -190,7 +236,9 @@ class RemoteField:
     id: str
     name: str
     required: bool
-    kind: str  # "string", "option", "user", "date", ...
+    # "text", "rich_text" (Markdown, converted), "number", "date", "datetime", "select",
+    # "multi_select", "checkboxes", "user", "multi_user", "labels"; "unsupported" for the rest
+    kind: str
     allowed_values: tuple[str, ...] = ()
 
 
@@ -307,11 +355,12 @@ class TrackerProvider:
             values += [self.user_token.access_token, self.user_token.refresh_token]
         return [value for value in values if isinstance(value, str) and value]
 
-    def client(self, **options) -> TrackerHttpClient:
-        """The HTTP client for this source: its credentials, redaction and request budget."""
+    def client(self, base_url: str | None = None, **options) -> TrackerHttpClient:
+        """The HTTP client for this source: its credentials, redaction and request budget.
+        ``base_url`` defaults to ``api_base_url``."""
         headers, basic = self.authentication()
         return TrackerHttpClient(
-            self.api_base_url,
+            base_url or self.api_base_url,
             auth_headers=headers,
             auth=basic,
             secrets=self.secrets(),
@@ -344,7 +393,7 @@ class TrackerProvider:
     def whoami(self) -> ConnectionReport:
         raise self._unsupported("checking credentials")
 
-    def fetch_many(self, keys: Iterable[str]) -> list[RemoteIssue]:
+    def fetch_many(self, keys: Iterable[str]) -> FetchResult:
         raise self._unsupported("reading issue details")
 
     def search(self, text: str) -> list[RemoteIssue]:
