@@ -683,7 +683,8 @@ class JiraFake:
         return json_response(HTTPStatus.OK, self._user_json(self._viewer, version))
 
     def _user_search(self, request: RecordedRequest, version: str) -> Response:
-        # Cloud matches `query` against the start of the display name's words and the e-mail;
+        # Cloud matches `query` against the start of the display name, of its words and of the
+        # e-mail ("The string can match the prefix of the attribute's value");
         # Server/DC matches `username` against username, display name and e-mail.
         term = request.param("query" if self.is_cloud else "username")
         if not term:
@@ -701,6 +702,7 @@ class JiraFake:
             and (
                 user.email.lower().startswith(term)
                 or user.login.lower().startswith(term)
+                or user.display_name.lower().startswith(term)
                 or any(word.startswith(term) for word in user.display_name.lower().split())
             )
         ]

@@ -318,6 +318,15 @@ def test_cloud_user_search_matches_the_start_of_names_and_addresses(fake_jira_cl
     assert by_address[0]["accountId"]
 
 
+def test_cloud_user_search_matches_a_whole_display_name(fake_jira_cloud, cloud):
+    fake_jira_cloud.add_user("ada@example.com", display_name="Ada Lovelace")
+    fake_jira_cloud.add_user("adam@example.com", display_name="Adam Smith")
+
+    found = cloud.get("/rest/api/3/user/search", params={"query": "ada lovelace"}).json()
+
+    assert [u["displayName"] for u in found] == ["Ada Lovelace"]
+
+
 def test_data_center_user_search_takes_a_username(fake_jira_server, server):
     fake_jira_server.add_user("jdoe", display_name="Jane Doe")
 
