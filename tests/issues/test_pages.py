@@ -5,13 +5,15 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from issues.models import Attachment, Issue, Link, Tag
 from issues.services import add_attachment, link, update_issue
 from projects.models import ResultStatus, Role
 from tests.factories import (
-    MembershipFactory, ProjectFactory, RequirementFactory, TagFactory, TestCaseFactory, TestResultFactory,
+    ExternalReferenceFactory, MembershipFactory, ProjectFactory, RequirementFactory, TagFactory, TestCaseFactory, TestResultFactory,
     TestRunFactory, UserFactory, make_issue,
 )
 
@@ -428,3 +430,48 @@ class InertMarkdownTests:
             text = client.get(page).text
             assert "<img src=x" not in text and "<script>alert(1)" not in text
         assert "&lt;img src=x onerror=alert(1)&gt;" in client.get(url("list")).text
+
+
+def _query_count(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+class QueryCountTests:
+    """Pages cost the same number of queries however many rows or links they show."""
+
+    def test_issue_list(self, client, viewer, project):
+        tags = [TagFactory(project=project, name=name) for name in ("ui", "api")]
+        make_issue(project, assignee=viewer, tags=tags)
+        few = _query_count(client, url("list"))
+        for _ in range(20):
+            make_issue(project, assignee=viewer, tags=tags)
+        assert _query_count(client, url("list")) == few
+
+    def test_artefact_pages_with_many_links(self, client, viewer, project):
+        case = TestCaseFactory(project=project)
+        result = TestResultFactory(run__project=project, case=case)
+        link(artefact=case, issue=make_issue(project))
+        link(artefact=result, issue=make_issue(project))
+        pages = [reverse("projects:case", args=["SHOP", case.pk]),
+                 reverse("projects:run", args=["SHOP", result.run.pk]),
+                 reverse("projects:result", args=["SHOP", result.run.pk, result.pk])]
+        few = [_query_count(client, page) for page in pages]
+        for _ in range(10):
+            link(artefact=case, issue=make_issue(project))
+            link(artefact=case, reference=ExternalReferenceFactory())
+            link(artefact=result, issue=make_issue(project))
+            extra = TestResultFactory(run=result.run)
+            link(artefact=extra, issue=make_issue(project))
+        assert [_query_count(client, page) for page in pages] == few
+
+    def test_issue_detail_with_many_links(self, client, viewer, project):
+        issue = make_issue(project)
+        link(artefact=TestResultFactory(run__project=project), issue=issue)
+        few = _query_count(client, url("detail", 1))
+        for _ in range(5):
+            link(artefact=TestResultFactory(run__project=project), issue=issue)
+            link(artefact=TestCaseFactory(project=project), issue=issue)
+            link(artefact=RequirementFactory(project=project), issue=issue)
+        assert _query_count(client, url("detail", 1)) == few
