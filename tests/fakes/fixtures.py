@@ -4,6 +4,7 @@ import pytest
 
 from tests.fakes.azure_devops import AzureDevOpsFake
 from tests.fakes.jira import JiraFake
+from tests.fakes.linear import LinearFake
 
 CLOUD_LOGIN = "automation@example.com"
 CLOUD_API_TOKEN = "cloud-api-token"
@@ -13,6 +14,9 @@ SERVER_PAT = "server-personal-access-token"
 ADO_LOGIN = "automation@fabrikam.example"
 ADO_PAT = "ado-personal-access-token"
 ADO_OAUTH_TOKEN = "ado-oauth-access-token"
+LINEAR_LOGIN = "automation@example.com"
+LINEAR_API_KEY = "lin_api_fake0123456789abcdef"
+LINEAR_OAUTH_TOKEN = "lin_oauth_fake0123456789abcdef"
 
 
 @pytest.fixture
@@ -46,5 +50,17 @@ def fake_azure_devops():
     fake = AzureDevOpsFake("/fabrikam")
     fake.add_personal_access_token(ADO_LOGIN, ADO_PAT)
     fake.add_oauth_token(ADO_LOGIN, ADO_OAUTH_TOKEN)
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_linear():
+    """A started Linear fake for the workspace `example` with one account, `LINEAR_LOGIN`, signing
+    in with the personal API key `LINEAR_API_KEY` or the OAuth access token `LINEAR_OAUTH_TOKEN`
+    (both with read and write scope). Tests add the teams they need."""
+    fake = LinearFake("example")
+    fake.add_api_key(LINEAR_LOGIN, LINEAR_API_KEY)
+    fake.add_oauth_token(LINEAR_LOGIN, LINEAR_OAUTH_TOKEN)
     with fake:
         yield fake
