@@ -68,8 +68,10 @@ def build():
         Issue.tags.through(issue_id=issue_id, tag_id=tags[(index + offset) % len(tags)].pk)
         for index, issue_id in enumerate(issue_ids) for offset in (0, 1)
     ], batch_size=2000)
-    source = Source.objects.create(provider=Provider.CUSTOM, name="Bench tracker", base_url="https://tracker.example.com",
-                                   auth_type=AuthType.NONE, issue_url_template="{baseUrl}/issues/{key}")
+    source = Source.objects.create(
+        provider=Provider.CUSTOM, name="Bench tracker", base_url="https://tracker.example.com",
+        auth_type=AuthType.NONE, issue_url_template="{baseUrl}/issues/{key}",
+    )
     references = ExternalReference.objects.bulk_create([
         ExternalReference(source=source, source_name=source.name, key=f"EXT-{number}", title=f"Remote {number}",
                           url=f"https://tracker.example.com/issues/EXT-{number}", status="In Progress",
@@ -122,7 +124,8 @@ def main():
         pages = [
             ("issue list, page 1 of 10,000 issues", "/projects/BENCH/issues/"),
             ("issue list, last page", "/projects/BENCH/issues/?page=200"),
-            ("issue list, filtered (unresolved, tag, text)", "/projects/BENCH/issues/?status=unresolved&tag=ui&q=number"),
+            ("issue list, filtered (unresolved, tag, text)",
+             "/projects/BENCH/issues/?status=unresolved&tag=ui&q=number"),
             ("test case with 5 links", f"/projects/BENCH/cases/{cases[5].pk}/"),
             ("test case with 500 links", f"/projects/BENCH/cases/{cases[500].pk}/"),
             ("run with 100 results, 200 linked issues", f"/projects/BENCH/runs/{run.pk}/"),

@@ -67,7 +67,9 @@ class IssueForm(forms.Form):
         names = list(dict.fromkeys(name.strip() for name in self.cleaned_data["tags"].split(",") if name.strip()))
         too_long = [name for name in names if len(name) > TAG_NAME_MAX]
         if too_long:
-            raise forms.ValidationError(f"Tag names are at most {TAG_NAME_MAX} characters: “{too_long[0][:TAG_NAME_MAX]}…”.")
+            raise forms.ValidationError(
+                f"Tag names are at most {TAG_NAME_MAX} characters: “{too_long[0][:TAG_NAME_MAX]}…”."
+            )
         return names
 
     def issue_fields(self) -> dict:

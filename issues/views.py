@@ -90,7 +90,8 @@ def issue_create(request, key):
     else:
         initial = {}
         if isinstance(artefact, TestResult):
-            result_url = request.build_absolute_uri(reverse("projects:result", args=[project.key, artefact.run_id, artefact.pk]))
+            result_path = reverse("projects:result", args=[project.key, artefact.run_id, artefact.pk])
+            result_url = request.build_absolute_uri(result_path)
             initial = selectors.draft_from_result(artefact, result_url)
         form = IssueCreateForm(initial=initial, project=project)
     return _page(request, "issues/issue_form.html", project, {

@@ -78,7 +78,9 @@ def run_in(project, pk: int) -> TestRun:
 def status_counts(run) -> list[dict]:
     """How many results of the run have each status, in the order of ResultStatus."""
     counts = dict(TestResult.objects.filter(run=run).values_list("status").annotate(n=Count("id")))
-    return [{"status": status, "label": label, "count": counts.get(status, 0)} for status, label in ResultStatus.choices]
+    return [
+        {"status": status, "label": label, "count": counts.get(status, 0)} for status, label in ResultStatus.choices
+    ]
 
 
 def results_of(run, *, status: str = ""):

@@ -60,7 +60,10 @@ def case_list(request, key):
 @require_http_methods(["GET", "POST"])
 def case_create(request, key):
     project = selectors.project_for(request.user, key, Action.EDIT)
-    form = CaseForm(request.POST) if request.method == "POST" else CaseForm(initial={"folder": request.GET.get("folder", "")})
+    if request.method == "POST":
+        form = CaseForm(request.POST)
+    else:
+        form = CaseForm(initial={"folder": request.GET.get("folder", "")})
     if form.is_bound and form.is_valid():
         case = services.create_case(project=project, actor=request.user, **form.cleaned_data)
         messages.success(request, f"Test case “{case.title}” created.")
@@ -143,7 +146,9 @@ def result_detail(request, key, run_pk, pk):
             return redirect(f"{reverse('projects:run', args=[project.key, result.run_id])}#result-{result.pk}")
     else:
         form = ResultForm(initial={"status": result.status, "comment": result.comment, "duration": result.duration})
-    return render_project_page(request, "projects/result_detail.html", project, "runs", {"result": result, "form": form})
+    return render_project_page(request, "projects/result_detail.html", project, "runs", {
+        "result": result, "form": form,
+    })
 
 
 @login_required
