@@ -242,6 +242,16 @@ class RemoteField:
     allowed_values: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class RemoteComment:
+    """A comment read from the tracker; ``body`` is Markdown, converted from the tracker's format."""
+
+    id: str
+    author: str
+    body: str
+    created_at: datetime | None
+
+
 # --- The provider ---------------------------------------------------------------------
 
 
@@ -414,6 +424,10 @@ class TrackerProvider:
     def add_comment(self, key: str, body: str) -> str:
         """Post ``body`` (Markdown) on the issue; returns the comment's id."""
         raise self._unsupported("adding comments")
+
+    def comments(self, key: str) -> list[RemoteComment]:
+        """Every comment on the issue, oldest first, as Markdown."""
+        raise self._unsupported("reading comments")
 
     def transition(self, key: str, status: str) -> None:
         raise self._unsupported("changing issue status")
