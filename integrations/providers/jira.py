@@ -1,12 +1,88 @@
-"""Jira Cloud (REST v3) and Jira Server / Data Center (REST v2)."""
+"""Jira Cloud (REST v3) and Jira Server / Data Center (REST v2).
 
-from typing import ClassVar
+One class, ``_Jira``, does the work; the two deployments differ in a few class attributes
+and small methods:
 
-from integrations.errors import UpstreamError
-from integrations.http import RemoteErrorDetail, TrackerResponse, generic_error_detail
+- Cloud speaks REST v3, whose rich text is the Atlassian Document Format; Server/DC speaks
+  v2, whose rich text is wiki markup.
+- Cloud searches through ``POST /rest/api/3/search/jql`` with ``nextPageToken`` pages (the
+  classic ``/rest/api/3/search`` answers 410 Gone there); Server/DC through
+  ``POST /rest/api/2/search`` with ``startAt`` pages and ``validateQuery: false``, so a key
+  that no longer exists is a warning instead of a 400 that fails the whole batch.
+- Cloud identifies users by ``accountId``, Server/DC by ``name``.
+- Cloud lists projects through the paged ``project/search``; Server/DC through ``project``.
+- A member's OAuth 2.0 (3LO) token reaches a Cloud site through Atlassian's gateway,
+  ``https://api.atlassian.com/ex/jira/{cloudId}``.
+
+Both deployments answer ``/rest/api/2/serverInfo`` anonymously; its ``deploymentType``
+tells the connection check whether the administrator chose the right kind of Jira.
+
+Issues that a search no longer returns are told apart by their project: when the account
+can still browse the project, the issue is gone (deleted, or moved and renamed); when it
+cannot, Jira says nothing about the issue, so it is reported as forbidden, never as deleted.
+"""
+
+import hashlib
+from abc import ABC, abstractmethod
+import re
+from collections.abc import Collection, Iterable, Iterator
+from datetime import date, datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from django.core.cache import cache
+from urllib3.filepost import encode_multipart_formdata
+
+from integrations import keys
+from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
+from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from integrations.richtext import markdown_to_adf, markdown_to_wiki
 
-from .base import EMAIL, ConnectionReport, CredentialField, TrackerProvider, rate_limit_headroom
+from .base import (
+    EMAIL,
+    Capability,
+    ConnectionReport,
+    CreatedIssue,
+    CredentialField,
+    DraftAttachment,
+    FetchResult,
+    IssueDraft,
+    NotConfigured,
+    Person,
+    RemoteField,
+    RemoteIssue,
+    RemoteIssueType,
+    RemoteProject,
+    TrackerProvider,
+    rate_limit_headroom,
+)
+
+SERVER_INFO = "rest/api/2/serverInfo"  # served by Cloud and Server/DC alike
+ATLASSIAN_API = "https://api.atlassian.com"
+KEYS_PER_SEARCH = 100  # issue keys per `key in (...)` request
+PROJECT_KEYS_PER_REQUEST = 50  # Cloud's limit for project/search?keys=
+SEARCH_LIMIT = 50  # issues search() returns
+PROJECTS_NAMED = 5  # projects the connection check names
+METADATA_CACHE_SECONDS = 300
+CLOUD_ID_CACHE_SECONDS = 24 * 3600
+ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated"]
+
+# Jira's own key syntax; a key outside it makes JQL fail instead of matching nothing.
+JIRA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d+")
+# Lucene's query syntax characters. Jira's text index ignores punctuation anyway, so they
+# become spaces; lower-casing disarms the operators AND, OR and NOT.
+_LUCENE_SYNTAX = re.compile(r'[+\-&|!(){}\[\]^"~*?:\\/]')
+STATUS_CATEGORIES = {"new": "todo", "indeterminate": "in_progress", "done": "done"}
+# The fields create_issue sets itself or that name where the issue goes.
+_NOT_FORM_FIELDS = ("project", "issuetype")
+
+
+class DeploymentMismatch(TrackerError):
+    """serverInfo says this is another kind of Jira than the source is set up for."""
+
+    code = "deployment_mismatch"
+    default_message = "This Jira is not the kind of Jira the source is set up for."
 
 
 def read_jira_error(response: TrackerResponse) -> RemoteErrorDetail:
@@ -25,39 +101,541 @@ def read_jira_error(response: TrackerResponse) -> RemoteErrorDetail:
     return RemoteErrorDetail(" ".join(messages) or None, field_errors)
 
 
-class _Jira(TrackerProvider):
+def jql_string(value: str) -> str:
+    """``value`` as a JQL string literal: it can only ever be a value, never syntax."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def text_terms(text: str) -> str:
+    """The words of ``text`` for Jira's ``~``, with no Lucene syntax left in them."""
+    return " ".join(_LUCENE_SYNTAX.sub(" ", text).lower().split())
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _object(response: TrackerResponse, what: str) -> dict:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise UpstreamError(
+            f"{response.host} answered with something other than {what}: check the base URL.", status=response.status
+        )
+    return body
+
+
+def _list(value: Any, response: TrackerResponse, what: str) -> list:
+    if not isinstance(value, list):
+        raise UpstreamError(
+            f"{response.host} answered without {what}: check the base URL.", status=response.status
+        )
+    return value
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """Jira's ``2024-01-31T09:30:00.000+0000``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
+
+
+def _jira_datetime(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
+
+
+def _same_text(first: str, second: str) -> bool:
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
+def _markdown_literal(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~&@])", r"\\\1", text)
+
+
+def _is_rich_text(field_id: str, schema: dict) -> bool:
+    return field_id in ("description", "environment") or str(schema.get("custom", "")).endswith(":textarea")
+
+
+def field_kind(field_id: str, schema: dict) -> str:
+    """The ``RemoteField.kind`` of a createmeta schema."""
+    kind, items = schema.get("type"), schema.get("items")
+    if kind == "string":
+        return "rich_text" if _is_rich_text(field_id, schema) else "text"
+    if kind == "array":
+        if items == "option":
+            return "checkboxes" if str(schema.get("custom", "")).endswith(":multicheckboxes") else "multi_select"
+        return {"string": "labels", "user": "multi_user", "component": "multi_select", "version": "multi_select"}.get(
+            items, "unsupported"
+        )
+    return {
+        "number": "number",
+        "date": "date",
+        "datetime": "datetime",
+        "option": "select",
+        "priority": "select",
+        "version": "select",
+        "user": "user",
+    }.get(kind, "unsupported")
+
+
+def _allowed_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("value") or value.get("name") or value.get("id") or "")
+    return str(value)
+
+
+class _Jira(TrackerProvider, ABC):
     api_version: ClassVar[str]
+    deployment_types: ClassVar[frozenset[str]]  # serverInfo deploymentType values of this kind of Jira
+    user_id_field: ClassVar[str]  # how the API names a user: accountId or name
+    user_search_parameter: ClassVar[str]
     default_key_pattern = r"^[A-Z][A-Z0-9_]+-\d+$"
     default_issue_url_template = "{baseUrl}/browse/{key}"
     default_create_url_template = "{baseUrl}/secure/CreateIssue!default.jspa"
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
     external_project_hint = "Jira project key, e.g. SHOP"
     external_project_pattern = r"^[A-Z][A-Z0-9_]+$"
     read_error_detail = staticmethod(read_jira_error)
+    page_size = 100  # items asked for per page
+
+    # -- connection --
 
     def whoami(self) -> ConnectionReport:
         with self.client() as http:
-            response = http.get(f"rest/api/{self.api_version}/myself")
-        body = response.json()
-        if not isinstance(body, dict):
-            raise UpstreamError(f"{response.host} did not answer /myself with a user: check the base URL.")
+            self._check_deployment(http)
+            response = http.get(self._api("myself"))
+            body = _object(response, "a user")
+            total, named = self._project_access(http)
         name = body.get("displayName") or ""
         login = body.get("emailAddress") or body.get("name") or body.get("accountId") or ""
         user = f"{name} ({login})" if name and login and name != login else name or login
+        if total:
+            listed = ", ".join(named) + (", …" if total > len(named) else "")
+            access = f"The account can browse {total} project{'s' if total != 1 else ''}: {listed}."
+        else:
+            access = "The account cannot browse any project: grant it the Browse Projects permission in Jira."
         remaining, limit = rate_limit_headroom(response)
         return ConnectionReport(
-            user=user, detail=f"Signed in to Jira as {user}.", rate_limit_remaining=remaining, rate_limit_limit=limit,
+            user=user,
+            detail=f"Signed in to Jira as {user}. {access}",
+            rate_limit_remaining=remaining,
+            rate_limit_limit=limit,
         )
 
     def check_reachable(self) -> ConnectionReport:
         """serverInfo answers anonymously and says which Jira this is."""
         with self.client() as http:
-            response = http.get(f"rest/api/{self.api_version}/serverInfo")
-        body = response.json()
-        info = body if isinstance(body, dict) else {}
+            info, response = self._check_deployment(http)
         jira = " ".join(str(part) for part in ("Jira", info.get("deploymentType"), info.get("version")) if part)
         return ConnectionReport(
             user="", detail=f"{jira} answers at {response.host}; members authorize their own accounts.",
         )
+
+    def _check_deployment(self, http: TrackerHttpClient) -> tuple[dict, TrackerResponse]:
+        """serverInfo, or ``DeploymentMismatch`` when it names the other kind of Jira."""
+        response = http.get(SERVER_INFO)
+        info = _object(response, "Jira's server information")
+        # Jira Server before 7 did not send deploymentType; Cloud always has.
+        deployment = str(info.get("deploymentType") or "Server")
+        if deployment not in self.deployment_types:
+            actual = JiraCloud if deployment == "Cloud" else JiraServer
+            raise DeploymentMismatch(
+                f"{response.host} is {actual.label} (deploymentType {deployment}), but this source is set up "
+                f"as {self.label}: change the source's tracker to {actual.label}."
+            )
+        return info, response
+
+    # -- discovery --
+
+    def projects(self) -> list[RemoteProject]:
+        with self.client() as http:
+            return [
+                RemoteProject(key=str(project.get("key")), name=str(project.get("name") or project.get("key")))
+                for project in self._projects(http)
+            ]
+
+    def issue_types(self, project: str) -> list[RemoteIssueType]:
+        """The issue types testmanager can create in ``project`` (sub-tasks need a parent, so not those)."""
+        project = project.upper()
+
+        def load() -> list[RemoteIssueType]:
+            with self.client() as http:
+                entries = self._pages(http, self._api(f"issue/createmeta/{quote(project, safe='')}/issuetypes"),
+                                      "issueTypes")
+                return [
+                    RemoteIssueType(id=str(entry.get("id")), name=str(entry.get("name")))
+                    for entry in entries
+                    if not entry.get("subtask")
+                ]
+
+        return self._cached(load, "issuetypes", project)
+
+    def fields(self, project: str, issue_type: str) -> list[RemoteField]:
+        """The create-screen fields of an issue type (by id or name); ``required`` means Jira needs
+        a value and has no default."""
+        found = self._issue_type(project, issue_type)
+        return [
+            RemoteField(
+                id=field_id,
+                name=str(meta.get("name") or field_id),
+                required=bool(meta.get("required")) and not meta.get("hasDefaultValue"),
+                kind=field_kind(field_id, meta.get("schema") or {}),
+                allowed_values=tuple(_allowed_value(value) for value in meta.get("allowedValues") or ()),
+            )
+            for field_id, meta in self._field_meta(project, found.id).items()
+            if field_id not in _NOT_FORM_FIELDS
+        ]
+
+    def _issue_type(self, project: str, wanted: str) -> RemoteIssueType:
+        offered = self.issue_types(project)
+        for issue_type in offered:
+            if wanted == issue_type.id or _same_text(wanted, issue_type.name):
+                return issue_type
+        names = ", ".join(issue_type.name for issue_type in offered) or "none testmanager can create"
+        problem = f"The Jira project {project.upper()} has no issue type “{wanted}”; it offers {names}."
+        raise RemoteValidationError(
+            f"{problem} A project administrator must choose one of them.", field_errors={"issuetype": problem}
+        )
+
+    def _field_meta(self, project: str, issue_type_id: str) -> dict[str, dict]:
+        project = project.upper()
+
+        def load() -> dict[str, dict]:
+            path = self._api(f"issue/createmeta/{quote(project, safe='')}/issuetypes/{quote(issue_type_id, safe='')}")
+            with self.client() as http:
+                return {str(meta.get("fieldId") or meta.get("key")): meta for meta in self._pages(http, path, "fields")}
+
+        return self._cached(load, "fields", project, issue_type_id)
+
+    # -- reading issues --
+
+    def fetch_many(self, keys: Iterable[str]) -> FetchResult:
+        """Current state of many issues, ``KEYS_PER_SEARCH`` keys per request."""
+        asked: dict[str, list[str]] = {}  # upper-cased key -> the spellings asked for
+        for key in keys:
+            spellings = asked.setdefault(key.strip().upper(), [])
+            if key not in spellings:
+                spellings.append(key)
+        malformed = [key for key in asked if not JIRA_KEY.fullmatch(key)]
+        wanted = [key for key in asked if JIRA_KEY.fullmatch(key)]
+        found: dict[str, RemoteIssue] = {}
+        with self.client() as http:
+            for batch in _chunks(wanted, KEYS_PER_SEARCH):
+                jql = "key in (" + ", ".join(jql_string(key) for key in batch) + ")"
+                for issue in self._jql(http, jql, len(batch)):
+                    found[issue.key.upper()] = issue
+            unseen = [key for key in wanted if key not in found]
+            browsable = self._browsable_projects(http, {key.rsplit("-", 1)[0] for key in unseen}) if unseen else set()
+
+        def spellings(selected: Iterable[str]) -> frozenset[str]:
+            return frozenset(spelling for key in selected for spelling in asked[key])
+
+        return FetchResult(
+            issues={spelling: issue for key, issue in found.items() if key in asked for spelling in asked[key]},
+            missing=spellings([*malformed, *(key for key in unseen if key.rsplit("-", 1)[0] in browsable)]),
+            forbidden=spellings(key for key in unseen if key.rsplit("-", 1)[0] not in browsable),
+        )
+
+    def search(self, text: str) -> list[RemoteIssue]:
+        """Issues whose key is ``text`` or whose summary or description contain its words, newest first."""
+        clauses = []
+        candidate = text.strip().upper()
+        if JIRA_KEY.fullmatch(candidate) and keys.key_matches(self.source.key_pattern or self.default_key_pattern,
+                                                               candidate):
+            clauses.append(f"key = {jql_string(candidate)}")
+        terms = text_terms(text)
+        if terms:
+            clauses += [f"summary ~ {jql_string(terms)}", f"description ~ {jql_string(terms)}"]
+        if not clauses:
+            return []
+        with self.client() as http:
+            return list(self._jql(http, " OR ".join(clauses) + " ORDER BY updated DESC", SEARCH_LIMIT))
+
+    def _jql(self, http: TrackerHttpClient, jql: str, limit: int) -> Iterator[RemoteIssue]:
+        """Up to ``limit`` issues matching ``jql``, page after page."""
+        returned = 0
+        cursor = None
+        while returned < limit:
+            response, issues, cursor = self._search_page(http, jql, min(self.page_size, limit - returned), cursor)
+            for raw in issues[: limit - returned]:
+                yield self._remote_issue(raw, response)
+            returned += len(issues)
+            if cursor is None or not issues:
+                return
+
+    @abstractmethod
+    def _search_page(
+        self, http: TrackerHttpClient, jql: str, size: int, cursor: Any
+    ) -> tuple[TrackerResponse, list, Any]:
+        """(response, issues, cursor of the next page or None); the first page has cursor None."""
+
+    def _remote_issue(self, raw: Any, response: TrackerResponse) -> RemoteIssue:
+        if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
+            raise UpstreamError(f"{response.host} answered a search with an issue that has no key.",
+                                status=response.status)
+        fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
+        status = fields.get("status") or {}
+        category = (status.get("statusCategory") or {}).get("key")
+        return RemoteIssue(
+            key=raw["key"],
+            title=str(fields.get("summary") or ""),
+            status=str(status.get("name") or ""),
+            status_category=STATUS_CATEGORIES.get(category, "unknown"),
+            assignee=str((fields.get("assignee") or {}).get("displayName") or ""),
+            priority=str((fields.get("priority") or {}).get("name") or ""),
+            url=self._issue_url(raw["key"]),
+            updated_at=_timestamp(fields.get("updated")),
+        )
+
+    def _issue_url(self, key: str) -> str:
+        template = self.source.issue_url_template or self.default_issue_url_template
+        return keys.issue_url(template, base_url=self.source.base_url, key=key)
+
+    # -- writing --
+
+    def create_issue(self, draft: IssueDraft) -> CreatedIssue:
+        """File ``draft``; never somewhere it does not name. What Jira computes (status,
+        assignee's name) arrives with the next refresh."""
+        if not draft.project.strip():
+            raise NotConfigured(
+                "This project integration names no Jira project: a project administrator must choose the "
+                "Jira project that issues are filed in."
+            )
+        if not draft.issue_type.strip():
+            raise NotConfigured(
+                "No issue type was chosen and the project integration has no default issue type: choose one, "
+                "or ask a project administrator to set a default."
+            )
+        project = draft.project.strip().upper()
+        issue_type = self._issue_type(project, draft.issue_type.strip())
+        meta = self._field_meta(project, issue_type.id)
+        notes = []
+        with self.client() as http:
+            reporter = self._reporter(http, draft.reporter, meta)
+            description = draft.description.strip()
+            if draft.reporter is not None and self.user_token is None and reporter is None:
+                who = draft.reporter.name or draft.reporter.email
+                description = "\n\n".join(filter(None, [description, f"Reported by {_markdown_literal(who)} via testmanager."]))
+                notes.append(
+                    f"Jira records the integration's account as the reporter: no Jira user has {who}'s e-mail "
+                    "address or display name, or the reporter cannot be set on this issue type."
+                )
+            values = {
+                "summary": draft.title,
+                "description": description,
+                "priority": draft.priority,
+                "labels": list(draft.labels),
+                "components": list(draft.components),
+                "duedate": draft.due_date,
+                "assignee": draft.assignee,
+                "reporter": reporter,
+                **draft.fields,
+            }
+            fields = self._create_fields(project, issue_type, meta, values)
+            response = http.post(self._api("issue"), json={"fields": fields})
+            created = _object(response, "the created issue")
+            key = str(created.get("key") or "")
+            if not key:
+                raise UpstreamError(f"{response.host} created an issue but did not say its key.",
+                                    status=response.status)
+            if draft.attachments:
+                try:
+                    self._attach(http, key, draft.attachments)
+                except TrackerError as error:
+                    names = ", ".join(attachment.filename for attachment in draft.attachments)
+                    notes.append(f"The issue was created, but {names} could not be attached: {error}")
+        return CreatedIssue(
+            key=key,
+            title=draft.title,
+            status="",
+            status_category="unknown",
+            assignee="",
+            priority=draft.priority or "",
+            url=self._issue_url(key),
+            updated_at=None,
+            notes=tuple(notes),
+        )
+
+    def _reporter(self, http: TrackerHttpClient, person: Person | None, meta: dict[str, dict]) -> str | None:
+        """The Jira account to record as reporter, when filing with a shared credential: the
+        user with the person's e-mail address, else the one user with their display name."""
+        if person is None or self.user_token is not None or "reporter" not in meta:
+            return None
+        for term, value_of in ((person.email, "emailAddress"), (person.name, "displayName")):
+            if not term.strip():
+                continue
+            matches = [
+                user
+                for user in self._find_users(http, term)
+                if user.get("active", True) and _same_text(str(user.get(value_of) or ""), term)
+            ]
+            if len(matches) == 1:
+                return str(matches[0][self.user_id_field])
+        return None
+
+    def _find_users(self, http: TrackerHttpClient, term: str) -> list:
+        response = http.get(self._api("user/search"), params={self.user_search_parameter: term.strip(),
+                                                              "maxResults": 50})
+        return [user for user in _list(response.json(), response, "a list of users") if isinstance(user, dict)]
+
+    def _create_fields(
+        self, project: str, issue_type: RemoteIssueType, meta: dict[str, dict], values: dict[str, Any]
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {"project": {"key": project}, "issuetype": {"id": issue_type.id}}
+        errors = {}
+        for field_id, value in values.items():
+            if value is None or value == "" or value == []:
+                continue
+            if field_id not in meta:
+                errors[field_id] = (
+                    f"“{field_id}” is not on the create screen of {issue_type.name} in {project}: add it to the "
+                    "screen in Jira or leave it empty."
+                )
+                continue
+            try:
+                fields[field_id] = self._field_value(meta[field_id], field_id, value)
+            except ValueError as error:
+                errors[field_id] = str(error)
+        if errors:
+            raise RemoteValidationError(
+                "Some values cannot be sent to Jira: " + " ".join(errors.values()), field_errors=errors
+            )
+        return fields
+
+    def _field_value(self, meta: dict, field_id: str, value: Any) -> Any:
+        """``value`` in the shape Jira's create API takes for the field; ``ValueError`` saying why not."""
+        schema = meta.get("schema") or {}
+        name = meta.get("name") or field_id
+        if schema.get("type") == "array":
+            items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            return [self._single_value(schema.get("items"), name, field_id, schema, item) for item in items]
+        return self._single_value(schema.get("type"), name, field_id, schema, value)
+
+    def _single_value(self, kind: Any, name: str, field_id: str, schema: dict, value: Any) -> Any:
+        if kind == "string":
+            return self.rich_text(str(value)) if _is_rich_text(field_id, schema) else str(value)
+        if kind == "number":
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return value
+            try:
+                return float(str(value))
+            except ValueError:
+                raise ValueError(f"{name} takes a number, not “{value}”.") from None
+        if kind == "date":
+            if isinstance(value, datetime) or not isinstance(value, (date, str)):
+                raise ValueError(f"{name} takes a date (YYYY-MM-DD).")
+            return value if isinstance(value, str) else value.isoformat()
+        if kind == "datetime":
+            if isinstance(value, datetime) and value.tzinfo is None:
+                raise ValueError(f"{name} takes a date and time with a time zone.")
+            if not isinstance(value, (datetime, str)):
+                raise ValueError(f"{name} takes a date and time.")
+            return value if isinstance(value, str) else _jira_datetime(value)
+        if kind == "option":
+            return {"value": str(value)}
+        if kind in ("priority", "component", "version"):
+            return {"name": str(value)}
+        if kind == "user":
+            return {self.user_id_field: str(value)}
+        raise ValueError(f"testmanager cannot fill {name} (Jira field type {kind}): give it a default value in Jira.")
+
+    @abstractmethod
+    def rich_text(self, markdown: str) -> Any:
+        """Markdown in this Jira's rich-text format."""
+
+    def _attach(self, http: TrackerHttpClient, key: str, attachments: Iterable[DraftAttachment]) -> None:
+        body, content_type = encode_multipart_formdata(
+            [("file", (attachment.filename, attachment.content, attachment.content_type)) for attachment in attachments]
+        )
+        # Jira's XSRF filter blocks multipart posts without this header.
+        http.post(
+            self._api(f"issue/{quote(key, safe='')}/attachments"),
+            data=body,
+            headers={"Content-Type": content_type, "X-Atlassian-Token": "no-check"},
+        )
+
+    def add_comment(self, key: str, body: str) -> str:
+        with self.client() as http:
+            response = http.post(self._api(f"issue/{quote(key, safe='')}/comment"), json={"body": self.rich_text(body)})
+        return str(_object(response, "the comment").get("id") or "")
+
+    def transition(self, key: str, status: str) -> None:
+        """Move the issue to the status named ``status`` through a transition Jira offers; nothing
+        to do when it is there already."""
+        path = self._api(f"issue/{quote(key, safe='')}/transitions")
+        with self.client() as http:
+            response = http.get(path)
+            offered = [
+                entry for entry in _list(_object(response, "transitions").get("transitions"), response, "transitions")
+                if isinstance(entry, dict)
+            ]
+            chosen = next((entry for entry in offered if _same_text(str((entry.get("to") or {}).get("name")), status)),
+                          None)
+            if chosen is not None:
+                http.post(path, json={"transition": {"id": chosen.get("id")}})
+                return
+            current = _object(http.get(self._api(f"issue/{quote(key, safe='')}"), params={"fields": "status"}), "an issue")
+            current_status = str(((current.get("fields") or {}).get("status") or {}).get("name") or "")
+        if _same_text(current_status, status):
+            return
+        reachable = ", ".join(sorted({str((entry.get("to") or {}).get("name")) for entry in offered})) or "none"
+        problem = f"{key} cannot move from {current_status or 'its status'} to “{status}”: Jira offers {reachable}."
+        raise RemoteValidationError(
+            f"{problem} Check the project integration's status mapping against the Jira workflow.",
+            field_errors={"status": problem},
+        )
+
+    # -- plumbing --
+
+    def _api(self, path: str) -> str:
+        return f"rest/api/{self.api_version}/{path}"
+
+    def _pages(
+        self, http: TrackerHttpClient, path: str, items_key: str, params: dict | None = None
+    ) -> Iterator[dict]:
+        """Every item of a ``startAt`` paged list (Cloud names the list ``items_key``, Server/DC ``values``)."""
+        start = 0
+        while True:
+            response = http.get(path, params={**(params or {}), "startAt": start, "maxResults": self.page_size})
+            body = _object(response, "a page of results")
+            items = _list(body.get(items_key, body.get("values")), response, "a list of results")
+            yield from (item for item in items if isinstance(item, dict))
+            start += len(items)
+            last = body.get("isLast")
+            if last is None:
+                total = body.get("total")
+                last = start >= total if isinstance(total, int) else len(items) < self.page_size
+            if last or not items:
+                return
+
+    @abstractmethod
+    def _projects(self, http: TrackerHttpClient, keys: Collection[str] = ()) -> Iterable[dict]:
+        """The projects the account can browse, only those in ``keys`` when given."""
+
+    @abstractmethod
+    def _project_access(self, http: TrackerHttpClient) -> tuple[int, list[str]]:
+        """(how many projects the account can browse, the first few keys)."""
+
+    def _browsable_projects(self, http: TrackerHttpClient, keys: Collection[str]) -> set[str]:
+        return {str(project.get("key")).upper() for project in self._projects(http, keys)} & set(keys)
+
+    def _cached(self, load, *parts: str):
+        """``load()``, kept for a few minutes per source (version), credential and ``parts``."""
+        identity = [
+            str(self.source.uuid),
+            self.source.updated_at.isoformat() if self.source.updated_at else "",
+            str(self.user_token.pk) if self.user_token is not None else "",
+            *parts,
+        ]
+        key = "jira:" + hashlib.sha256("\x1f".join(identity).encode()).hexdigest()
+        value = cache.get(key)
+        if value is None:
+            value = load()
+            cache.set(key, value, METADATA_CACHE_SECONDS)
+        return value
 
 
 class JiraCloud(_Jira):
@@ -65,6 +643,9 @@ class JiraCloud(_Jira):
     label = Provider.JIRA_CLOUD.label
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.JIRA_CLOUD]
     api_version = "3"
+    deployment_types = frozenset({"Cloud"})
+    user_id_field = "accountId"
+    user_search_parameter = "query"
     base_url_hint = "Your site, e.g. https://example.atlassian.net."
     credential_fields = {
         **TrackerProvider.credential_fields,
@@ -77,10 +658,97 @@ class JiraCloud(_Jira):
         ),
     }
 
+    @property
+    def api_base_url(self) -> str:
+        """The site itself, or Atlassian's gateway for a member's OAuth 2.0 token."""
+        if self.user_token is None:
+            return self.source.base_url
+        return f"{ATLASSIAN_API}/ex/jira/{quote(self._cloud_id(), safe='')}"
+
+    def _cloud_id(self) -> str:
+        """The site's cloud id, from the sites the member's token may reach."""
+        site = self.source.base_url.rstrip("/").lower()
+        cache_key = "jira:cloud-id:" + hashlib.sha256(site.encode()).hexdigest()
+        cloud_id = cache.get(cache_key)
+        if cloud_id is None:
+            with self.client(base_url=ATLASSIAN_API) as http:
+                response = http.get("oauth/token/accessible-resources")
+            resources = _list(response.json(), response, "the sites the token may reach")
+            cloud_id = next(
+                (
+                    str(resource["id"])
+                    for resource in resources
+                    if isinstance(resource, dict) and resource.get("id")
+                    and str(resource.get("url") or "").rstrip("/").lower() == site
+                ),
+                None,
+            )
+            if cloud_id is None:
+                raise PermissionDenied(
+                    f"Your Atlassian authorization does not include {self.source.base_url}: authorize "
+                    "testmanager again and grant it access to this site."
+                )
+            cache.set(cache_key, cloud_id, CLOUD_ID_CACHE_SECONDS)
+        return cloud_id
+
+    def rich_text(self, markdown: str) -> dict:
+        return markdown_to_adf(markdown)
+
+    def _search_page(self, http, jql, size, cursor):
+        payload = {"jql": jql, "fields": ISSUE_FIELDS, "maxResults": size}
+        if cursor is not None:
+            payload["nextPageToken"] = cursor
+        response = http.post(self._api("search/jql"), json=payload, idempotent=True)
+        body = _object(response, "search results")
+        issues = _list(body.get("issues"), response, "a list of issues")
+        token = body.get("nextPageToken")
+        return response, issues, token if token and not body.get("isLast") else None
+
+    def _projects(self, http, keys=()):
+        path = self._api("project/search")
+        if not keys:
+            yield from self._pages(http, path, "values")
+            return
+        for chunk in _chunks(sorted(keys), PROJECT_KEYS_PER_REQUEST):
+            yield from self._pages(http, path, "values", params={"keys": chunk})
+
+    def _project_access(self, http):
+        response = http.get(self._api("project/search"), params={"maxResults": PROJECTS_NAMED})
+        body = _object(response, "a page of projects")
+        projects = _list(body.get("values"), response, "a list of projects")
+        total = body.get("total")
+        return (total if isinstance(total, int) else len(projects)), [str(p.get("key")) for p in projects]
+
 
 class JiraServer(_Jira):
     key = Provider.JIRA_SERVER
     label = Provider.JIRA_SERVER.label
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.JIRA_SERVER]
     api_version = "2"
+    deployment_types = frozenset({"Server", "DataCenter"})
+    user_id_field = "name"
+    user_search_parameter = "username"
     base_url_hint = "Your Jira's address including any context path, e.g. https://jira.example.com/jira."
+
+    def rich_text(self, markdown: str) -> str:
+        return markdown_to_wiki(markdown)
+
+    def _search_page(self, http, jql, size, cursor):
+        start = cursor or 0
+        # validateQuery false: a key that does not exist (any more) is a warning, not a 400.
+        payload = {"jql": jql, "fields": ISSUE_FIELDS, "startAt": start, "maxResults": size, "validateQuery": False}
+        response = http.post(self._api("search"), json=payload, idempotent=True)
+        body = _object(response, "search results")
+        issues = _list(body.get("issues"), response, "a list of issues")
+        following = start + len(issues)
+        total = body.get("total")
+        return response, issues, following if issues and isinstance(total, int) and following < total else None
+
+    def _projects(self, http, keys=()):
+        response = http.get(self._api("project"))
+        projects = [p for p in _list(response.json(), response, "a list of projects") if isinstance(p, dict)]
+        return [p for p in projects if not keys or str(p.get("key")).upper() in keys]
+
+    def _project_access(self, http):
+        projects = self._projects(http)
+        return len(projects), [str(p.get("key")) for p in projects[:PROJECTS_NAMED]]
