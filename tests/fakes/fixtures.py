@@ -3,6 +3,7 @@
 import pytest
 
 from tests.fakes.azure_devops import AzureDevOpsFake
+from tests.fakes.github import GitHubFake
 from tests.fakes.jira import JiraFake
 from tests.fakes.linear import LinearFake
 
@@ -14,6 +15,8 @@ SERVER_PAT = "server-personal-access-token"
 ADO_LOGIN = "automation@fabrikam.example"
 ADO_PAT = "ado-personal-access-token"
 ADO_OAUTH_TOKEN = "ado-oauth-access-token"
+GITHUB_LOGIN = "testbot"
+GITHUB_TOKEN = "ghp_testbotclassictoken"
 LINEAR_LOGIN = "automation@example.com"
 LINEAR_API_KEY = "lin_api_fake0123456789abcdef"
 LINEAR_OAUTH_TOKEN = "lin_oauth_fake0123456789abcdef"
@@ -62,5 +65,17 @@ def fake_linear():
     fake = LinearFake("example")
     fake.add_api_key(LINEAR_LOGIN, LINEAR_API_KEY)
     fake.add_oauth_token(LINEAR_LOGIN, LINEAR_OAUTH_TOKEN)
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_github():
+    """A started GitHub Enterprise Server fake (API under /api/v3 of `web_url`) with one account,
+    `GITHUB_LOGIN`, whose classic personal access token `GITHUB_TOKEN` has the `repo` scope.
+    Tests add the repositories, collaborators and issues they need."""
+    fake = GitHubFake(enterprise=True)
+    fake.add_user(GITHUB_LOGIN, "Test Bot")
+    fake.add_token(GITHUB_LOGIN, GITHUB_TOKEN, scopes=("repo", "read:org"))
     with fake:
         yield fake

@@ -13,6 +13,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
@@ -21,7 +22,7 @@ from email.policy import HTTP
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 class Headers(Mapping[str, str]):
@@ -123,6 +124,97 @@ def _uploaded_part(part: Message) -> UploadedPart:
     )
 
 
+def canned_response(
+    status: int,
+    body: bytes | str | dict | list | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A fixed answer: a dict or list as JSON, a str as plain text, bytes as they are, sent
+    as JSON unless `headers` say otherwise (so a truncated or garbled JSON body can be served)."""
+    if body is None:
+        return Response(status, b"", dict(headers or {}))
+    if isinstance(body, str):
+        return text_response(status, body, headers)
+    if isinstance(body, bytes):
+        return Response(status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+    return json_response(status, body, headers)
+
+
+class FaultQueue:
+    """Answers queued for the next requests, served before a fake's authentication and routes.
+
+    Each entry answers `count` requests in a row; the fake calls `take()` with its server lock held.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[list] = []  # [make the response, requests left]
+
+    def add(self, make_response: Callable[[], Response], count: int = 1) -> None:
+        self._pending.append([make_response, count])
+
+    def take(self) -> Response | None:
+        if not self._pending:
+            return None
+        entry = self._pending[0]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            self._pending.pop(0)
+        return entry[0]()
+
+
+class Quota:
+    """A fixed window of `limit` requests per `period` seconds, counted the way trackers count
+    rate limits: the window opens with the first request and resets at `reset_at` (epoch seconds)."""
+
+    def __init__(self, limit: int, period: int, clock: Callable[[], float] = time.time):
+        self.limit = limit
+        self.period = period
+        self._clock = clock
+        self.used = 0
+        self.reset_at = int(clock()) + period
+
+    @property
+    def remaining(self) -> int:
+        self._roll()
+        return max(0, self.limit - self.used)
+
+    def spend(self) -> None:
+        self._roll()
+        self.used += 1
+
+    def exhaust(self, reset_in: int) -> None:
+        """Use the window up; it resets `reset_in` seconds from now."""
+        self.used = self.limit
+        self.reset_at = int(self._clock()) + reset_in
+
+    def _roll(self) -> None:
+        now = self._clock()
+        if now >= self.reset_at:
+            self.used = 0
+            self.reset_at = int(now) + self.period
+
+
+def page_parameters(request: RecordedRequest, *, default_per_page: int, max_per_page: int) -> tuple[int, int]:
+    """(page, per_page) of offset pagination: a missing, unreadable or too small value takes the
+    default, a too large `per_page` the maximum (GitHub and GitLab both clamp rather than refuse)."""
+
+    def number(name: str, default: int) -> int:
+        value = request.param(name) or ""
+        return int(value) if value.isdigit() and int(value) > 0 else default
+
+    return number("page", 1), min(number("per_page", default_per_page), max_per_page)
+
+
+def link_header(origin: str, request: RecordedRequest, links: Mapping[str, Mapping[str, str]]) -> str:
+    """An RFC 8288 `Link` header: for each rel, the request's own URL with some query
+    parameters replaced (a page number, a cursor), as GitHub and GitLab build theirs."""
+    parts = []
+    for rel, replaced in links.items():
+        query = {**request.query, **{name: [value] for name, value in replaced.items()}}
+        parts.append(f'<{origin}{request.path}?{urlencode(query, doseq=True)}>; rel="{rel}"')
+    return ", ".join(parts)
+
+
 Handler = Callable[..., Response]
 Interceptor = Callable[[RecordedRequest], Response | None]
 
@@ -199,10 +291,15 @@ class FakeHTTPServer:
 
     @property
     def base_url(self) -> str:
+        return self.origin + self.prefix
+
+    @property
+    def origin(self) -> str:
+        """Scheme, host and port, without the mount prefix."""
         if self._httpd is None:
             raise RuntimeError("the fake server is not started")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}{self.prefix}"
+        return f"http://{host}:{port}"
 
     def start(self) -> FakeHTTPServer:
         handler_class = type("BoundRequestHandler", (_RequestHandler,), {"fake": self})

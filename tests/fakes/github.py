@@ -1,0 +1,952 @@
+"""A fake GitHub (github.com or GitHub Enterprise Server) speaking the documented REST API over real HTTP.
+
+Sources read to build it (GitHub's own documentation, github/docs, unless marked otherwise):
+- "Authenticating to the REST API": tokens in `Authorization: Bearer` (or `token`); a bad token
+  answers 401 "Bad credentials" whatever the resource. GHES serves the API under `/api/v3`.
+- "Scopes for OAuth apps": `X-OAuth-Scopes` lists a classic or OAuth token's scopes, with
+  `X-Accepted-OAuth-Scopes` the scopes the action checks for. Fine-grained tokens have no
+  scopes; "Troubleshooting the REST API" ("Resource not accessible by personal access token",
+  `X-Accepted-GitHub-Permissions`) covers what they lack. The changelog "Expiration options
+  for personal access tokens" (2021-07-26): `GitHub-Authentication-Token-Expiration`.
+- "Troubleshooting the REST API": a private resource the caller may not see is 404, never 403;
+  "Problems parsing JSON" and "Body should be a JSON object" (400); "Invalid request" and
+  "Validation Failed" with `errors[].code` (422); error bodies {message, documentation_url, status}.
+- "Rate limits for the REST API" and "Best practices": x-ratelimit-limit / -remaining / -used /
+  -reset (epoch seconds) / -resource on every response; an exhausted primary limit answers 403
+  or 429 with remaining 0; a secondary limit 403 or 429 with an explaining message and maybe
+  `retry-after`; a conditional request answered 304 does not count against the primary limit.
+- "REST API endpoints for search": 30 requests a minute (resource `search`), at most 1,000
+  results, 422 "Validation Failed" for a `repo:` the caller cannot see. Since 2025 a query
+  without `is:issue` or `is:pull-request` (or the `type:` synonyms) is refused with 422 "Query
+  must include 'is:issue' or 'is:pull-request'" (github/github-mcp-server#462, GitHub's changelog
+  2026-04-02 "Improved search for GitHub Issues is now generally available").
+- "Using pagination in the REST API": `page` / `per_page` (default 30, max 100) and a `Link`
+  header with prev / next / last / first.
+- "REST API endpoints for issues": get (200, 301 for a transferred issue, 304, 404, 410), create
+  (201 with Location; labels, assignees and milestone "silently dropped" without push access; 410
+  when issues are disabled), update (`state` open/closed with `state_reason`; 403 "Must have admin
+  rights to Repository." for someone who may not, as GitHub answers it), comments (201), and
+  "List repositories for the authenticated user" (/user/repos). Pull requests are issues to
+  this API and carry a `pull_request` object.
+
+Where the documentation is silent, the choice made is stated next to the code that makes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import shlex
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any, Literal
+
+from tests.fakes.server import (
+    FakeHTTPServer,
+    FaultQueue,
+    Quota,
+    RecordedRequest,
+    Response,
+    canned_response,
+    json_response,
+    link_header,
+    page_parameters,
+)
+
+DOCS = "https://docs.github.com/rest"
+PERMISSIONS = ("read", "triage", "write", "maintain", "admin")
+TokenKind = Literal["classic", "oauth", "fine_grained"]
+
+RATE_LIMITS = {"core": (5000, 3600), "search": (30, 60)}
+ANONYMOUS_RATE_LIMITS = {"core": (60, 3600), "search": (10, 60)}
+SEARCH_RESULT_LIMIT = 1000
+SEARCH_TEXT_LIMIT = 256
+SECONDARY_LIMIT_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID."
+)
+NOT_ACCESSIBLE = "Resource not accessible by personal access token"
+MUST_HAVE_ADMIN = "Must have admin rights to Repository."
+SEARCH_NOT_VISIBLE = (
+    "The listed users and repositories cannot be searched either because the resources do not exist "
+    "or you do not have permission to view them."
+)
+SEARCH_NEEDS_TYPE = "Query must include 'is:issue' or 'is:pull-request'"
+
+
+def github_timestamp(moment: datetime) -> str:
+    """GitHub's wire format for date-times: 2011-04-22T13:33:48Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def error(status: int, message: str, doc: str = "", **extra: Any) -> Response:
+    """GitHub's error body: {"message", "documentation_url", "status"} (the status as a string)."""
+    body = {"message": message, **extra, "documentation_url": f"{DOCS}{doc}", "status": str(status)}
+    return json_response(status, body)
+
+
+def validation_failed(errors: list[dict], doc: str) -> Response:
+    return error(HTTPStatus.UNPROCESSABLE_ENTITY, "Validation Failed", doc, errors=errors)
+
+
+def invalid_request(problem: str, doc: str) -> Response:
+    # The shape GitHub answers when a body breaks the endpoint's JSON schema.
+    return error(HTTPStatus.UNPROCESSABLE_ENTITY, f"Invalid request.\n\n{problem}", doc)
+
+
+# -- state ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class GitHubUser:
+    id: int
+    login: str
+    name: str | None
+    kind: str = "User"  # or "Organization"
+
+
+@dataclass
+class Token:
+    login: str
+    kind: TokenKind
+    scopes: tuple[str, ...]  # classic and OAuth tokens
+    issues_permission: str  # fine-grained tokens: "none", "read" or "write"
+    expires_at: datetime | None
+
+
+@dataclass
+class Label:
+    id: int
+    name: str
+    color: str = "ededed"
+
+
+@dataclass
+class Milestone:
+    id: int
+    number: int
+    title: str
+    state: str = "open"
+
+
+@dataclass
+class Comment:
+    id: int
+    body: str
+    user: GitHubUser
+    created: datetime
+
+
+@dataclass
+class Issue:
+    id: int
+    number: int
+    repo: Repository
+    title: str
+    body: str | None
+    user: GitHubUser
+    created: datetime
+    updated: datetime
+    state: str = "open"
+    state_reason: str | None = None
+    closed: datetime | None = None
+    closed_by: GitHubUser | None = None
+    labels: list[Label] = field(default_factory=list)
+    assignees: list[GitHubUser] = field(default_factory=list)
+    milestone: Milestone | None = None
+    comments: list[Comment] = field(default_factory=list)
+    pull_request: bool = False
+    deleted: bool = False
+    moved_to: Issue | None = None
+
+
+@dataclass
+class Repository:
+    id: int
+    owner: GitHubUser
+    name: str
+    private: bool
+    has_issues: bool = True
+    collaborators: dict[str, str] = field(default_factory=dict)  # login -> permission
+    issues: dict[int, Issue] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)  # lower-cased name -> label
+    milestones: dict[int, Milestone] = field(default_factory=dict)
+    numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner.login}/{self.name}"
+
+    def permission(self, user: GitHubUser | None) -> str | None:
+        """The user's role here; "read" for anyone on a public repository, None when hidden."""
+        if user is not None and user.login == self.owner.login:
+            return "admin"
+        role = self.collaborators.get(user.login) if user is not None else None
+        if role is None and not self.private:
+            return "read"
+        return role
+
+
+def at_least(role: str | None, needed: str) -> bool:
+    return role is not None and PERMISSIONS.index(role) >= PERMISSIONS.index(needed)
+
+
+@dataclass
+class _Caller:
+    user: GitHubUser | None
+    token: Token | None
+
+    @property
+    def key(self) -> str:
+        return self.user.login if self.user else ""
+
+
+# -- the fake ------------------------------------------------------------------------------------
+
+
+class GitHubFake:
+    """An in-memory GitHub behind a real HTTP server on 127.0.0.1.
+
+    `enterprise=True` serves the API as GitHub Enterprise Server does, under `/api/v3` of the
+    instance's address (`web_url`); `enterprise=False` serves it at the root, as api.github.com.
+    """
+
+    def __init__(self, *, enterprise: bool = True):
+        self.enterprise = enterprise
+        self.server = FakeHTTPServer(prefix="/api/v3" if enterprise else "")
+        self.server.interceptor = self._intercept
+        self.users: dict[str, GitHubUser] = {}
+        self.repos: dict[str, Repository] = {}  # lower-cased full name -> repository
+        self.faults = FaultQueue()
+        self._tokens: dict[str, Token] = {}
+        self._quotas: dict[tuple[str, str], Quota] = {}
+        self._exhausted_status: dict[str, int] = {}
+        self._ids = itertools.count(1001)
+        self._register_routes()
+
+    # -- lifecycle and request log ----------------------------------------------------------------
+
+    def start(self) -> GitHubFake:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def web_url(self) -> str:
+        """Where people browse: the Enterprise Server's address, the base URL of a source."""
+        return self.server.origin
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.server.requests
+
+    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
+        """Requests received, filtered by method and by a regex over the path below the API root."""
+        return self.server.requests_to(method, path)
+
+    # -- seeding ----------------------------------------------------------------------------------
+
+    def add_user(self, login: str, name: str | None = None, *, organization: bool = False) -> GitHubUser:
+        with self.server.lock:
+            user = GitHubUser(next(self._ids), login, name, "Organization" if organization else "User")
+            self.users[login.lower()] = user
+            return user
+
+    def add_token(
+        self,
+        login: str,
+        token: str,
+        *,
+        kind: TokenKind = "classic",
+        scopes: tuple[str, ...] = ("repo",),
+        issues_permission: str = "write",
+        expires_at: datetime | None = None,
+    ) -> Token:
+        """A token of `login`: a classic PAT or OAuth token with `scopes`, or a fine-grained PAT
+        whose Issues permission is `issues_permission` ("none", "read" or "write")."""
+        with self.server.lock:
+            if login.lower() not in self.users:
+                self.add_user(login)
+            grant = Token(login, kind, scopes if kind != "fine_grained" else (), issues_permission, expires_at)
+            self._tokens[token] = grant
+            return grant
+
+    def add_repo(self, full_name: str, *, private: bool = False, has_issues: bool = True) -> Repository:
+        owner_login, name = full_name.split("/")
+        with self.server.lock:
+            owner = self.users.get(owner_login.lower()) or self.add_user(owner_login, organization=True)
+            repo = Repository(next(self._ids), owner, name, private, has_issues)
+            self.repos[full_name.lower()] = repo
+            return repo
+
+    def grant(self, full_name: str, login: str, permission: str) -> None:
+        if permission not in PERMISSIONS:
+            raise ValueError(f"permission must be one of {PERMISSIONS}")
+        with self.server.lock:
+            self.repo(full_name).collaborators[login] = permission
+
+    def add_label(self, full_name: str, name: str) -> Label:
+        with self.server.lock:
+            label = Label(next(self._ids), name)
+            self.repo(full_name).labels[name.lower()] = label
+            return label
+
+    def add_milestone(self, full_name: str, title: str) -> Milestone:
+        with self.server.lock:
+            repo = self.repo(full_name)
+            milestone = Milestone(next(self._ids), len(repo.milestones) + 1, title)
+            repo.milestones[milestone.number] = milestone
+            return milestone
+
+    def add_issue(
+        self,
+        full_name: str,
+        title: str,
+        *,
+        author: str,
+        body: str | None = None,
+        state: str = "open",
+        state_reason: str | None = None,
+        labels: tuple[str, ...] = (),
+        assignees: tuple[str, ...] = (),
+        pull_request: bool = False,
+        created: datetime | None = None,
+    ) -> Issue:
+        """An issue (or, with `pull_request`, a pull request: it shares the issue numbers)."""
+        with self.server.lock:
+            repo = self.repo(full_name)
+            moment = created or self.now()
+            issue = Issue(
+                id=next(self._ids),
+                number=next(repo.numbers),
+                repo=repo,
+                title=title,
+                body=body,
+                user=self.users[author.lower()],
+                created=moment,
+                updated=moment,
+                labels=[repo.labels.get(name.lower()) or self.add_label(full_name, name) for name in labels],
+                assignees=[self.users[login.lower()] for login in assignees],
+                pull_request=pull_request,
+            )
+            repo.issues[issue.number] = issue
+            if state == "closed":
+                self._set_state(issue, "closed", state_reason or "completed", issue.user)
+            return issue
+
+    def repo(self, full_name: str) -> Repository:
+        return self.repos[full_name.lower()]
+
+    def issue(self, full_name: str, number: int) -> Issue:
+        return self.repo(full_name).issues[number]
+
+    def edit_issue(self, full_name: str, number: int, **changes: Any) -> Issue:
+        """Change an issue as someone on the web would; its `updated_at` (and ETag) move on."""
+        with self.server.lock:
+            issue = self.issue(full_name, number)
+            for name, value in changes.items():
+                setattr(issue, name, value)
+            issue.updated = self.now()
+            return issue
+
+    def delete_issue(self, full_name: str, number: int) -> None:
+        with self.server.lock:
+            self.issue(full_name, number).deleted = True
+
+    def transfer_issue(self, full_name: str, number: int, to_full_name: str) -> Issue:
+        """Move an issue to another repository, where it gets the next number there."""
+        with self.server.lock:
+            old = self.issue(full_name, number)
+            target = self.repo(to_full_name)
+            moved = Issue(
+                id=old.id, number=next(target.numbers), repo=target, title=old.title, body=old.body,
+                user=old.user, created=old.created, updated=self.now(), state=old.state,
+                state_reason=old.state_reason, closed=old.closed, closed_by=old.closed_by,
+                assignees=list(old.assignees), comments=list(old.comments),
+            )
+            target.issues[moved.number] = moved
+            old.moved_to = moved
+            return moved
+
+    def now(self) -> datetime:
+        return datetime.now(UTC).replace(microsecond=0)
+
+    # -- rate limits and fault injection ----------------------------------------------------------
+
+    def quota(self, login: str, resource: str = "core") -> Quota:
+        """The primary rate limit `login` spends on `resource` ("core" or "search"); "" is anonymous."""
+        with self.server.lock:
+            key = (login.lower(), resource)
+            if key not in self._quotas:
+                limit, period = (RATE_LIMITS if login else ANONYMOUS_RATE_LIMITS)[resource]
+                self._quotas[key] = Quota(limit, period)
+            return self._quotas[key]
+
+    def exhaust_rate_limit(
+        self, login: str, resource: str = "core", *, reset_in: int = 3600, status: int = HTTPStatus.FORBIDDEN
+    ) -> None:
+        """Use up `login`'s primary limit: until it resets, requests answer `status` (403 or 429)."""
+        with self.server.lock:
+            self.quota(login, resource).exhaust(reset_in)
+            self._exhausted_status[resource] = status
+
+    def secondary_limit_next(
+        self, *, retry_after: int | None = 60, status: int = HTTPStatus.FORBIDDEN, count: int = 1
+    ) -> None:
+        """Answer the next `count` requests as GitHub's secondary rate limit does."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+        def secondary() -> Response:
+            response = error(status, SECONDARY_LIMIT_MESSAGE, "/overview/rate-limits-for-the-rest-api")
+            response.headers.update(headers)
+            return response
+
+        with self.server.lock:
+            self.faults.add(secondary, count)
+
+    def fail_next(
+        self,
+        status: int,
+        body: bytes | str | dict | list | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next `count` requests with `status` and `body` (bytes go out as they are)."""
+        with self.server.lock:
+            self.faults.add(lambda: canned_response(status, body, headers), count)
+
+    def _intercept(self, request: RecordedRequest) -> Response | None:
+        return self.faults.take()
+
+    # -- authentication and accounting ------------------------------------------------------------
+
+    def _endpoint(self, handler, resource: str = "core", *, needs_user: bool = False):
+        """Wrap a route: authenticate, enforce and count the primary rate limit, add GitHub's headers."""
+
+        def serve(request: RecordedRequest, **groups: str) -> Response:
+            caller = self._caller(request)
+            if isinstance(caller, Response):
+                return caller
+            if needs_user and caller.user is None:
+                return error(HTTPStatus.UNAUTHORIZED, "Requires authentication", "")
+            quota = self.quota(caller.key, resource)
+            if quota.remaining == 0:
+                response = self._rate_limited(caller, resource)
+            else:
+                response = handler(request, caller, **groups)
+                if response.status != HTTPStatus.NOT_MODIFIED:
+                    quota.spend()
+            response.headers.update(self._rate_headers(quota, resource))
+            if caller.token is not None:
+                response.headers.update(self._token_headers(caller.token))
+            return response
+
+        return serve
+
+    def _caller(self, request: RecordedRequest) -> _Caller | Response:
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        if not scheme:
+            return _Caller(None, None)
+        grant = self._tokens.get(credentials.strip()) if scheme.lower() in ("bearer", "token") else None
+        if grant is None:
+            return error(HTTPStatus.UNAUTHORIZED, "Bad credentials", "")
+        return _Caller(self.users[grant.login.lower()], grant)
+
+    def _rate_limited(self, caller: _Caller, resource: str) -> Response:
+        who = f"user ID {caller.user.id}" if caller.user else "127.0.0.1"
+        return error(
+            self._exhausted_status.get(resource, HTTPStatus.FORBIDDEN),
+            f"API rate limit exceeded for {who}. If you reach out to GitHub Support for help, "
+            "please include the request ID.",
+            "/overview/rate-limits-for-the-rest-api",
+        )
+
+    def _rate_headers(self, quota: Quota, resource: str) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(quota.limit),
+            "X-RateLimit-Remaining": str(quota.remaining),
+            "X-RateLimit-Used": str(quota.used),
+            "X-RateLimit-Reset": str(quota.reset_at),
+            "X-RateLimit-Resource": resource,
+        }
+
+    def _token_headers(self, token: Token) -> dict[str, str]:
+        headers = {}
+        if token.kind != "fine_grained":
+            headers |= {"X-OAuth-Scopes": ", ".join(token.scopes), "X-Accepted-OAuth-Scopes": ""}
+        if token.expires_at is not None:
+            headers["GitHub-Authentication-Token-Expiration"] = token.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return headers
+
+    def _readable_repo(self, caller: _Caller, owner: str, name: str) -> Repository | None:
+        """The repository if the caller can see it (a token without the `repo` scope sees public ones only)."""
+        repo = self.repos.get(f"{owner}/{name}".lower())
+        if repo is None or repo.permission(caller.user) is None:
+            return None
+        token = caller.token
+        if repo.private and token is not None and token.kind != "fine_grained" and "repo" not in token.scopes:
+            return None
+        if token is not None and token.kind == "fine_grained" and token.issues_permission == "none" and repo.private:
+            return None
+        return repo
+
+    def _write_refusal(self, caller: _Caller, repo: Repository, doc: str) -> Response | None:
+        """Why the caller's token may not write issues here, or None when it may."""
+        token = caller.token
+        if token is None:
+            return error(HTTPStatus.UNAUTHORIZED, "Requires authentication", doc)
+        if token.kind == "fine_grained":
+            if token.issues_permission != "write":
+                response = error(HTTPStatus.FORBIDDEN, NOT_ACCESSIBLE, doc)
+                response.headers["X-Accepted-GitHub-Permissions"] = "issues=write"
+                return response
+            return None
+        # A classic token without a scope that covers the repository cannot see it for writing.
+        if not ({"repo"} | ({"public_repo"} if not repo.private else set())) & set(token.scopes):
+            return error(HTTPStatus.NOT_FOUND, "Not Found", doc)
+        return None
+
+    # -- routes -----------------------------------------------------------------------------------
+
+    def _register_routes(self) -> None:
+        repo = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
+        issue = rf"{repo}/issues/(?P<number>\d+)"
+        routes = [
+            ("GET", r"/user", self._endpoint(self._get_user, needs_user=True)),
+            ("GET", r"/user/repos", self._endpoint(self._list_repos, needs_user=True)),
+            ("GET", r"/search/issues", self._endpoint(self._search_issues, "search")),
+            ("POST", rf"{repo}/issues", self._endpoint(self._create_issue)),
+            ("GET", issue, self._endpoint(self._get_issue)),
+            ("PATCH", issue, self._endpoint(self._update_issue)),
+            ("POST", rf"{issue}/comments", self._endpoint(self._create_comment)),
+            ("GET", r"/repositories/(?P<repo_id>\d+)/issues/(?P<number>\d+)", self._endpoint(self._get_issue_by_id)),
+        ]
+        for method, path, handler in routes:
+            self.server.add_route(method, path, handler)
+
+    def _get_user(self, request: RecordedRequest, caller: _Caller) -> Response:
+        return json_response(HTTPStatus.OK, self._user_json(caller.user))
+
+    def _list_repos(self, request: RecordedRequest, caller: _Caller) -> Response:
+        # affiliation defaults to owner,collaborator,organization_member; sort to full_name.
+        login = caller.user.login
+        mine = sorted(
+            (repo for repo in self.repos.values() if repo.owner.login == login or login in repo.collaborators),
+            key=lambda repo: repo.full_name.lower(),
+        )
+        page, per_page = page_parameters(request, default_per_page=30, max_per_page=100)
+        items = mine[(page - 1) * per_page : page * per_page]
+        response = json_response(HTTPStatus.OK, [self._repo_json(repo, caller) for repo in items])
+        self._add_page_links(response, request, page, per_page, len(mine))
+        return response
+
+    # -- issues -----------------------------------------------------------------------------------
+
+    def _get_issue(self, request: RecordedRequest, caller: _Caller, owner: str, name: str, number: str) -> Response:
+        doc = "/issues/issues#get-an-issue"
+        repo = self._readable_repo(caller, owner, name)
+        issue = repo.issues.get(int(number)) if repo else None
+        if issue is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", doc)
+        if issue.moved_to is not None:
+            location = f"{self.api_url}/repositories/{issue.moved_to.repo.id}/issues/{issue.moved_to.number}"
+            response = error(HTTPStatus.MOVED_PERMANENTLY, "Moved Permanently", doc, url=location)
+            response.headers["Location"] = location
+            return response
+        if issue.deleted:
+            return error(HTTPStatus.GONE, "This issue was deleted", doc)
+        return self._conditional(request, self._issue_json(issue))
+
+    def _get_issue_by_id(self, request: RecordedRequest, caller: _Caller, repo_id: str, number: str) -> Response:
+        repo = next((r for r in self.repos.values() if str(r.id) == repo_id), None)
+        if repo is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "/issues/issues#get-an-issue")
+        return self._get_issue(request, caller, repo.owner.login, repo.name, number)
+
+    def _conditional(self, request: RecordedRequest, body: dict) -> Response:
+        """200 with a weak ETag over the representation, or 304 when `If-None-Match` names it."""
+        content = json.dumps(body).encode()
+        etag = f'W/"{hashlib.sha256(content).hexdigest()[:40]}"'
+        wanted = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60"}
+        if etag.removeprefix("W/") in wanted or "*" in wanted:
+            return Response(HTTPStatus.NOT_MODIFIED, b"", headers)
+        return json_response(HTTPStatus.OK, body, headers)
+
+    def _create_issue(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
+        doc = "/issues/issues#create-an-issue"
+        payload = _json_body(request, doc)
+        if isinstance(payload, Response):
+            return payload
+        repo = self._readable_repo(caller, owner, name)
+        if repo is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", doc)
+        if refusal := self._write_refusal(caller, repo, doc):
+            return refusal
+        if not repo.has_issues:
+            return error(HTTPStatus.GONE, "Issues are disabled for this repo", doc)
+        title = payload.get("title")
+        if title is None:
+            return invalid_request('"title" wasn\'t supplied.', doc)
+        if not isinstance(title, (str, int)) or isinstance(title, bool) or str(title).strip() == "":
+            return validation_failed([{"resource": "Issue", "field": "title", "code": "missing_field"}], doc)
+        body = payload.get("body")
+        if body is not None and not isinstance(body, str):
+            return invalid_request(f"For 'properties/body', {json.dumps(body)} is not a string or null.", doc)
+
+        pusher = at_least(repo.permission(caller.user), "write")
+        extras = self._issue_extras(repo, payload) if pusher else ({}, [])
+        values, errors = extras
+        if errors:
+            return validation_failed(errors, doc)
+        moment = self.now()
+        issue = Issue(
+            id=next(self._ids), number=next(repo.numbers), repo=repo, title=str(title), body=body,
+            user=caller.user, created=moment, updated=moment, **values,
+        )
+        repo.issues[issue.number] = issue
+        response = json_response(HTTPStatus.CREATED, self._issue_json(issue))
+        response.headers["Location"] = self._issue_api_url(issue)
+        return response
+
+    def _issue_extras(self, repo: Repository, payload: dict) -> tuple[dict, list[dict]]:
+        """Labels, assignees and milestone of a create request by someone with push access."""
+        values: dict[str, Any] = {}
+        errors: list[dict] = []
+        logins = list(payload.get("assignees") or [])
+        if payload.get("assignee"):
+            logins.append(payload["assignee"])
+        assignees = []
+        for login in logins:
+            user = self.users.get(str(login).lower())
+            if user is None or not at_least(repo.permission(user), "write") or user.kind != "User":
+                errors.append({"value": login, "resource": "Issue", "field": "assignees", "code": "invalid"})
+            elif user not in assignees:
+                assignees.append(user)
+        values["assignees"] = assignees
+        milestone = payload.get("milestone")
+        if milestone is not None:
+            found = repo.milestones.get(int(milestone)) if str(milestone).isdigit() else None
+            if found is None:
+                errors.append({"value": milestone, "resource": "Issue", "field": "milestone", "code": "invalid"})
+            values["milestone"] = found
+        labels = []
+        for entry in payload.get("labels") or []:
+            label_name = entry.get("name") if isinstance(entry, dict) else entry
+            # Labels that do not exist yet are created, as on GitHub.
+            label = repo.labels.get(str(label_name).lower()) or self.add_label(repo.full_name, str(label_name))
+            if label not in labels:
+                labels.append(label)
+        values["labels"] = labels
+        return values, errors
+
+    def _update_issue(self, request: RecordedRequest, caller: _Caller, owner: str, name: str, number: str) -> Response:
+        doc = "/issues/issues#update-an-issue"
+        payload = _json_body(request, doc)
+        if isinstance(payload, Response):
+            return payload
+        repo = self._readable_repo(caller, owner, name)
+        issue = repo.issues.get(int(number)) if repo else None
+        if issue is None or issue.deleted:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", doc)
+        if refusal := self._write_refusal(caller, repo, doc):
+            return refusal
+        state, reason = payload.get("state"), payload.get("state_reason")
+        if state is not None and state not in ("open", "closed"):
+            return validation_failed([{"resource": "Issue", "field": "state", "code": "invalid"}], doc)
+        if reason is not None and reason not in ("completed", "not_planned", "reopened", "duplicate"):
+            return validation_failed([{"resource": "Issue", "field": "state_reason", "code": "invalid"}], doc)
+        triager = at_least(repo.permission(caller.user), "triage")
+        if state is not None and not (triager or issue.user is caller.user):
+            return error(HTTPStatus.FORBIDDEN, MUST_HAVE_ADMIN, doc)
+        if state is not None and state != issue.state:
+            default_reason = "completed" if state == "closed" else "reopened"
+            self._set_state(issue, state, reason or default_reason, caller.user)
+        elif reason is not None:
+            issue.state_reason = reason
+        if "title" in payload:
+            issue.title = str(payload["title"])
+        if "body" in payload:
+            issue.body = payload["body"]
+        issue.updated = self.now()
+        return json_response(HTTPStatus.OK, self._issue_json(issue))
+
+    def _set_state(self, issue: Issue, state: str, reason: str, by: GitHubUser) -> None:
+        issue.state = state
+        issue.state_reason = reason
+        closing = state == "closed"
+        issue.closed = self.now() if closing else None
+        issue.closed_by = by if closing else None
+        issue.updated = self.now()
+
+    def _create_comment(self, request: RecordedRequest, caller: _Caller, owner: str, name: str, number: str) -> Response:
+        doc = "/issues/comments#create-an-issue-comment"
+        payload = _json_body(request, doc)
+        if isinstance(payload, Response):
+            return payload
+        repo = self._readable_repo(caller, owner, name)
+        issue = repo.issues.get(int(number)) if repo else None
+        if issue is None or issue.deleted:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", doc)
+        if refusal := self._write_refusal(caller, repo, doc):
+            return refusal
+        body = payload.get("body")
+        if body is None:
+            return invalid_request('"body" wasn\'t supplied.', doc)
+        if not isinstance(body, str) or not body.strip():
+            return validation_failed([{"resource": "IssueComment", "field": "body", "code": "missing_field"}], doc)
+        comment = Comment(next(self._ids), body, caller.user, self.now())
+        issue.comments.append(comment)
+        issue.updated = comment.created
+        response = json_response(HTTPStatus.CREATED, self._comment_json(issue, comment))
+        response.headers["Location"] = f"{self.api_url}/repos/{repo.full_name}/issues/comments/{comment.id}"
+        return response
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def _search_issues(self, request: RecordedRequest, caller: _Caller) -> Response:
+        doc = "/search/search#search-issues-and-pull-requests"
+        text = request.param("q") or ""
+        if not text.strip():
+            return validation_failed([{"resource": "Search", "field": "q", "code": "missing"}], doc)
+        try:
+            query = _SearchQuery.parse(text)
+        except ValueError:
+            return validation_failed([{"resource": "Search", "field": "q", "code": "invalid"}], doc)
+        if query.kind is None:
+            return error(HTTPStatus.UNPROCESSABLE_ENTITY, SEARCH_NEEDS_TYPE, doc)
+        if len(" ".join(query.terms)) > SEARCH_TEXT_LIMIT:
+            message = f"The search is longer than {SEARCH_TEXT_LIMIT} characters."
+            return validation_failed([{"message": message, "resource": "Search", "field": "q", "code": "invalid"}], doc)
+        repos = []
+        for full_name in query.repos:
+            repo = self._readable_repo(caller, *full_name.split("/", 1)) if "/" in full_name else None
+            if repo is None:
+                return validation_failed(
+                    [{"message": SEARCH_NOT_VISIBLE, "resource": "Search", "field": "q", "code": "invalid"}], doc
+                )
+            repos.append(repo)
+        pool = repos or [repo for repo in self.repos.values() if self._readable_repo(caller, repo.owner.login, repo.name)]
+        matched = [issue for repo in pool for issue in repo.issues.values() if query.matches(issue)]
+        # Best match (the default) is GitHub's own ranking; the fake ranks the most recently updated first.
+        sort = request.param("sort") or "updated"
+        keys = {"created": lambda i: i.created, "updated": lambda i: i.updated, "comments": lambda i: len(i.comments)}
+        matched.sort(key=keys.get(sort, keys["updated"]), reverse=(request.param("order") or "desc") == "desc")
+
+        page, per_page = page_parameters(request, default_per_page=30, max_per_page=100)
+        if (page - 1) * per_page >= SEARCH_RESULT_LIMIT:
+            return error(HTTPStatus.UNPROCESSABLE_ENTITY, "Only the first 1000 search results are available", doc)
+        available = matched[:SEARCH_RESULT_LIMIT]
+        items = available[(page - 1) * per_page : page * per_page]
+        body = {
+            "total_count": len(matched),
+            "incomplete_results": False,
+            "items": [{**self._issue_json(issue), "score": 1.0} for issue in items],
+        }
+        response = json_response(HTTPStatus.OK, body)
+        self._add_page_links(response, request, page, per_page, len(available))
+        return response
+
+    def _add_page_links(self, response: Response, request: RecordedRequest, page: int, per_page: int, total: int) -> None:
+        last = max(1, -(-total // per_page))
+        links = {}
+        if page > 1:
+            links |= {"prev": {"page": str(page - 1)}, "first": {"page": "1"}}
+        if page < last:
+            links |= {"next": {"page": str(page + 1)}, "last": {"page": str(last)}}
+        if links:
+            response.headers["Link"] = link_header(self.server.origin, request, links)
+
+    # -- representations --------------------------------------------------------------------------
+
+    def _user_json(self, user: GitHubUser) -> dict:
+        return {
+            "login": user.login,
+            "id": user.id,
+            "node_id": f"MDQ6VXNlcn{user.id}",
+            "avatar_url": f"{self.web_url}/avatars/u/{user.id}",
+            "url": f"{self.api_url}/users/{user.login}",
+            "html_url": f"{self.web_url}/{user.login}",
+            "type": user.kind,
+            "site_admin": False,
+            "name": user.name,
+        }
+
+    def _simple_user_json(self, user: GitHubUser | None) -> dict | None:
+        if user is None:
+            return None
+        return {key: value for key, value in self._user_json(user).items() if key != "name"}
+
+    def _repo_json(self, repo: Repository, caller: _Caller) -> dict:
+        role = repo.permission(caller.user)
+        return {
+            "id": repo.id,
+            "node_id": f"MDEwOlJlcG9zaXRvcn{repo.id}",
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "private": repo.private,
+            "owner": self._simple_user_json(repo.owner),
+            "html_url": f"{self.web_url}/{repo.full_name}",
+            "url": f"{self.api_url}/repos/{repo.full_name}",
+            "has_issues": repo.has_issues,
+            "visibility": "private" if repo.private else "public",
+            "permissions": {level: at_least(role, level) for level in ("admin", "maintain", "triage")}
+            | {"push": at_least(role, "write"), "pull": at_least(role, "read")},
+        }
+
+    def _issue_api_url(self, issue: Issue) -> str:
+        return f"{self.api_url}/repos/{issue.repo.full_name}/issues/{issue.number}"
+
+    def _issue_json(self, issue: Issue) -> dict:
+        api = self._issue_api_url(issue)
+        kind = "pull" if issue.pull_request else "issues"
+        body = {
+            "id": issue.id,
+            "node_id": f"I_kwDO{issue.id}",
+            "url": api,
+            "repository_url": f"{self.api_url}/repos/{issue.repo.full_name}",
+            "comments_url": f"{api}/comments",
+            "html_url": f"{self.web_url}/{issue.repo.full_name}/{kind}/{issue.number}",
+            "number": issue.number,
+            "state": issue.state,
+            "state_reason": issue.state_reason,
+            "title": issue.title,
+            "body": issue.body,
+            "user": self._simple_user_json(issue.user),
+            "labels": [
+                {"id": label.id, "name": label.name, "color": label.color, "default": False,
+                 "url": f"{self.api_url}/repos/{issue.repo.full_name}/labels/{label.name}"}
+                for label in issue.labels
+            ],
+            "assignee": self._simple_user_json(issue.assignees[0]) if issue.assignees else None,
+            "assignees": [self._simple_user_json(user) for user in issue.assignees],
+            "milestone": self._milestone_json(issue.repo, issue.milestone),
+            "locked": False,
+            "comments": len(issue.comments),
+            "created_at": github_timestamp(issue.created),
+            "updated_at": github_timestamp(issue.updated),
+            "closed_at": github_timestamp(issue.closed) if issue.closed else None,
+            "closed_by": self._simple_user_json(issue.closed_by),
+            "author_association": "OWNER" if issue.user is issue.repo.owner else "NONE",
+        }
+        if issue.pull_request:
+            pulls = f"{self.api_url}/repos/{issue.repo.full_name}/pulls/{issue.number}"
+            body["pull_request"] = {"url": pulls, "html_url": body["html_url"], "merged_at": None}
+        return body
+
+    def _milestone_json(self, repo: Repository, milestone: Milestone | None) -> dict | None:
+        if milestone is None:
+            return None
+        return {
+            "id": milestone.id,
+            "number": milestone.number,
+            "title": milestone.title,
+            "state": milestone.state,
+            "url": f"{self.api_url}/repos/{repo.full_name}/milestones/{milestone.number}",
+            "html_url": f"{self.web_url}/{repo.full_name}/milestone/{milestone.number}",
+        }
+
+    def _comment_json(self, issue: Issue, comment: Comment) -> dict:
+        return {
+            "id": comment.id,
+            "node_id": f"IC_kwDO{comment.id}",
+            "url": f"{self.api_url}/repos/{issue.repo.full_name}/issues/comments/{comment.id}",
+            "html_url": f"{self.web_url}/{issue.repo.full_name}/issues/{issue.number}#issuecomment-{comment.id}",
+            "issue_url": self._issue_api_url(issue),
+            "body": comment.body,
+            "user": self._simple_user_json(comment.user),
+            "created_at": github_timestamp(comment.created),
+            "updated_at": github_timestamp(comment.created),
+            "author_association": "OWNER" if comment.user is issue.repo.owner else "NONE",
+        }
+
+
+# -- search queries ------------------------------------------------------------------------------
+
+
+@dataclass
+class _SearchQuery:
+    """The part of GitHub's issue search syntax the fake understands: free words (all must occur,
+    case-insensitively, in the fields `in:` names: title, body and comments by default), `repo:`,
+    `is:` / `type:` issue or pull request, `is:` / `state:` open or closed, `label:`, `author:` and
+    `assignee:`. Other qualifiers are read as words, as GitHub reads an unknown qualifier."""
+
+    terms: list[str] = field(default_factory=list)
+    repos: list[str] = field(default_factory=list)
+    kind: str | None = None  # "issue" or "pr"
+    state: str | None = None
+    fields: tuple[str, ...] = ("title", "body", "comments")
+    labels: list[str] = field(default_factory=list)
+    author: str | None = None
+    assignee: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> _SearchQuery:
+        query = cls()
+        for token in shlex.split(text):  # ValueError for an unbalanced quote
+            name, _, value = token.partition(":")
+            name, value = name.lower(), value.strip()
+            if not value or name not in ("repo", "is", "type", "state", "in", "label", "author", "assignee"):
+                query.terms.append(token)
+            elif name == "repo":
+                query.repos.append(value.lower())
+            elif name in ("is", "type") and value.lower() in ("issue", "pr", "pull-request"):
+                query.kind = "issue" if value.lower() == "issue" else "pr"
+            elif name in ("is", "state") and value.lower() in ("open", "closed"):
+                query.state = value.lower()
+            elif name == "in":
+                query.fields = tuple(part for part in value.lower().split(",") if part)
+            elif name == "label":
+                query.labels.append(value.lower())
+            elif name in ("author", "assignee"):
+                setattr(query, name, value.lower())
+            else:
+                query.terms.append(token)
+        return query
+
+    def matches(self, issue: Issue) -> bool:
+        if issue.deleted or issue.moved_to is not None:
+            return False
+        if (self.kind == "pr") != issue.pull_request:
+            return False
+        if self.state and issue.state != self.state:
+            return False
+        if any(label not in {l.name.lower() for l in issue.labels} for label in self.labels):
+            return False
+        if self.author and issue.user.login.lower() != self.author:
+            return False
+        if self.assignee and self.assignee not in {user.login.lower() for user in issue.assignees}:
+            return False
+        sources = {
+            "title": issue.title,
+            "body": issue.body or "",
+            "comments": "\n".join(comment.body for comment in issue.comments),
+        }
+        haystack = "\n".join(sources[name] for name in self.fields if name in sources).lower()
+        return all(term.lower() in haystack for term in self.terms)
+
+
+def _json_body(request: RecordedRequest, doc: str) -> dict | Response:
+    try:
+        payload = json.loads(request.body or b"null")
+    except ValueError:
+        return error(HTTPStatus.BAD_REQUEST, "Problems parsing JSON", doc)
+    if not isinstance(payload, dict):
+        return error(HTTPStatus.BAD_REQUEST, "Body should be a JSON object", doc)
+    return payload
+
