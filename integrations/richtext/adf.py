@@ -24,6 +24,9 @@ INLINE_ATOMS = frozenset(
 )
 _TEXTBLOCKS = frozenset({"paragraph", "heading", "codeBlock", "taskItem", "decisionItem"})
 
+# Deeper than any editor produces; the converters recurse, and input may be hostile.
+MAX_DEPTH = 64
+
 _LANGUAGE = re.compile(r"[\w+#.-]+")
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto", "ftp"})
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -169,6 +172,26 @@ def text_content(node: object) -> str:
         node_type(child) == "text" or node_type(child) in INLINE_ATOMS for child in children(node)
     )
     return ("" if inline else "\n").join(part for part in parts if part or inline)
+
+
+def _flat_text(node: object) -> str:
+    """Text of a subtree of any depth, without recursion."""
+    parts, pending = [], [node]
+    while pending:
+        current = pending.pop()
+        if node_type(current) == "text" or node_type(current) in INLINE_ATOMS or not children(current):
+            parts.append(text_content(current))
+        pending.extend(reversed(children(current)))
+    return " ".join(part for part in parts if part.strip())
+
+
+def bounded(node: object, depth: int = MAX_DEPTH) -> object:
+    """`node` with anything nested deeper than `depth` levels replaced by its text."""
+    if not children(node):
+        return node
+    if depth == 0:
+        return paragraph([text(_flat_text(node))])
+    return {**node, "content": [bounded(child, depth - 1) for child in children(node)]}
 
 
 def merge_text(nodes: list[dict]) -> list[dict]:

@@ -70,6 +70,9 @@ class _TreeBuilder(HTMLParser):
             return
         while self.open[-1].tag in _CLOSED_BY.get(tag, ()):
             self.open.pop()
+        if len(self.open) > adf.MAX_DEPTH:
+            # Content nested deeper than any real document stays in the deepest element.
+            return
         element = _Element(tag, {name: value or "" for name, value in attrs})
         self.open[-1].children.append(element)
         if tag not in _VOID:

@@ -5,10 +5,8 @@ pages, in Jira and in Azure DevOps.
 """
 
 from markdown_it import MarkdownIt
-from markdown_it.tree import SyntaxTreeNode
 
 markdown_parser = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
 
-
-def parse_markdown(text: str) -> SyntaxTreeNode:
-    return SyntaxTreeNode(markdown_parser.parse(text))
+# Containers (list items, quotes) nest at most this deep; markdown-it drops deeper content.
+MAX_NESTING = markdown_parser.options["maxNesting"]

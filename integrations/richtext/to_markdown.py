@@ -11,6 +11,7 @@ import re
 from . import adf
 from .from_markdown import markdown_to_adf
 from .inline_writer import ENTITY_LIKE, flatten_inline, render_checked, strip_breaks
+from .markdown_parser import MAX_NESTING
 
 _MARKS = frozenset({"link", "strong", "em", "strike", "code"})
 _DELIMITERS = {"strong": "**", "em": "*", "strike": "~~"}
@@ -21,11 +22,18 @@ _CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)[ \t]*$")
 _RESERVED_IN_DESTINATION = "<>()\\"
 # CommonMark reads at most nine digits as an ordered list number.
 _MAX_LIST_NUMBER = 999_999_999
+# What is left of a container nested too deep for the parser to read it back.
+_FLAT_BLOCKS = frozenset({"paragraph", "heading", "codeBlock", "rule", "table"})
+# Parser nesting levels a list item or quote adds around its content.
+_LIST_LEVELS = 2
+_QUOTE_LEVELS = 1
+_LISTS = frozenset({"bulletList", "orderedList", "taskList", "decisionList"})
 
 
 def adf_to_markdown(document: object) -> str:
     """Markdown for an ADF document (or any ADF node)."""
-    return _blocks(adf.children(document) if adf.node_type(document) == "doc" else [document])
+    document = adf.bounded(document)
+    return _blocks(adf.children(document) if adf.node_type(document) == "doc" else [document], MAX_NESTING)
 
 
 def _escape_text(value: str, line_start: bool) -> str:
@@ -98,22 +106,26 @@ def _inline(nodes: list[dict], syntax: _MarkdownSyntax) -> str:
     return render_checked(flat, syntax, _read_back)
 
 
-def _blocks(nodes: list[dict]) -> str:
-    return "\n\n".join(rendered for rendered in (_block(node) for node in nodes) if rendered)
+def _blocks(nodes: list[dict], room: int) -> str:
+    """Blocks separated by blank lines; `room` is how many nesting levels the parser has left."""
+    return "\n\n".join(rendered for rendered in (_block(node, room) for node in nodes) if rendered)
 
 
-def _block(node: dict) -> str:
+def _block(node: dict, room: int) -> str:
     kind = adf.node_type(node)
+    levels = _LIST_LEVELS if kind in _LISTS else _QUOTE_LEVELS if kind == "blockquote" else 0
+    if levels >= room:
+        return _blocks(adf.fit_blocks([node], _FLAT_BLOCKS), room)
     if kind == "paragraph":
         return _inline(adf.children(node), _MarkdownSyntax())
     if kind == "heading":
         return _heading(node)
     if kind == "codeBlock":
         return _code_block(node)
-    if kind in ("bulletList", "orderedList", "taskList", "decisionList"):
-        return _list(node)
+    if kind in _LISTS:
+        return _list(node, room - _LIST_LEVELS)
     if kind == "blockquote":
-        return _prefix_lines(_blocks(adf.children(node)), "> ", ">")
+        return _prefix_lines(_blocks(adf.children(node), room - _QUOTE_LEVELS), "> ", ">")
     if kind == "rule":
         return "---"
     if kind == "table":
@@ -122,15 +134,15 @@ def _block(node: dict) -> str:
         return _inline([{"type": "inlineCard", "attrs": adf.attrs(node)}], _MarkdownSyntax())
     if kind in ("expand", "nestedExpand") and adf.attrs(node).get("title"):
         title = adf.paragraph([adf.text(str(adf.attrs(node)["title"]), [{"type": "strong"}])])
-        return _blocks([title, *adf.children(node)])
-    return _unknown(node)
+        return _blocks([title, *adf.children(node)], room)
+    return _unknown(node, room)
 
 
-def _unknown(node: dict) -> str:
+def _unknown(node: dict, room: int) -> str:
     """Panels, layouts, extensions and future nodes: their blocks, or their text."""
     content = adf.children(node)
     if adf.has_blocks(node):
-        return _blocks(content)
+        return _blocks(content, room)
     if content:
         return _inline(content, _MarkdownSyntax())
     return _inline([adf.text(adf.text_content(node))], _MarkdownSyntax())
@@ -154,7 +166,7 @@ def _prefix_lines(body: str, prefix: str, blank_prefix: str) -> str:
     return "\n".join(prefix + line if line else blank_prefix for line in body.split("\n"))
 
 
-def _item_body(item: dict) -> str:
+def _item_body(item: dict, room: int) -> str:
     kind = adf.node_type(item)
     content = adf.children(item)
     if kind in ("taskItem", "decisionItem"):
@@ -162,7 +174,7 @@ def _item_body(item: dict) -> str:
         content = [adf.paragraph([adf.text(done), *content])]
     parts: list[str] = []
     for block in content:
-        rendered = _block(block)
+        rendered = _block(block, room)
         if not rendered:
             continue
         if parts and not _may_follow_tightly(block, rendered):
@@ -185,11 +197,11 @@ def _first_number(ordered_list: dict, count: int) -> int:
     return int(order) if valid and 0 <= order <= _MAX_LIST_NUMBER - count else 1
 
 
-def _list(node: dict) -> str:
+def _list(node: dict, room: int) -> str:
     items = adf.children(node)
     start = _first_number(node, len(items)) if adf.node_type(node) == "orderedList" else None
     # Empty items have nothing to show, and '- - -' (nested empty items) reads as a rule.
-    bodies = [body for body in map(_item_body, items) if body]
+    bodies = [body for body in (_item_body(item, room) for item in items) if body]
     rendered = []
     for index, body in enumerate(bodies):
         marker = "-" if start is None else f"{start + index}."

@@ -10,6 +10,7 @@ text. A line break inside a paragraph is a hard break, as Jira renders it.
 
 import html
 import re
+from bisect import bisect_left, bisect_right
 
 from . import adf
 
@@ -18,9 +19,11 @@ _QUOTE_LINE = re.compile(r"bq\.(?:\s(.*))?")
 _LIST_LINE = re.compile(r"([*#]+|-)(?:\s(.*))?")
 _MACRO = re.compile(r"\{(code|noformat|quote|panel)(?::([^}]*))?\}", re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_COLOR_TAG = re.compile(r"\{color(?::[^}]*)?\}", re.IGNORECASE)
+_COLOR_TAG = re.compile(r"\{color(?::[^{}]*)?\}", re.IGNORECASE)
 _IMAGE = re.compile(r"!([^\s!|]+)(?:\|[^!]*)?!")
 _URL = re.compile(r"(?:https?|ftp|mailto):|/", re.IGNORECASE)
+# Lists and quotes nest at most this deep; deeper markers count as the deepest level.
+_MAX_NESTING = 16
 _EFFECTS = {
     "*": {"type": "strong"},
     "_": {"type": "em"},
@@ -38,37 +41,89 @@ def wiki_to_adf(markup: str) -> dict:
     return adf.doc(_BlockParser(lines).blocks(closing=None))
 
 
-def _find_unescaped(token: str, source: str, start: int) -> int:
-    """Index of `token` in `source` from `start`, skipping backslash-escaped characters."""
-    index = start
-    while index < len(source):
-        if source[index] == "\\":
-            index += 2
-        elif source.startswith(token, index):
-            return index
-        else:
-            index += 1
-    return -1
+class _Scanner:
+    """Where the tokens of one piece of markup are, found up front so parsing stays linear.
 
-
-def _skip_span(source: str, index: int) -> int:
-    """End of a `[link]` or `{{code}}` starting at `index`, or `index` when there is none.
-
-    Delimiters inside those spans (a '*' in a URL) never close an effect or a cell.
+    A backslash makes itself and the next character inert; `[link]` and `{{code}}`
+    spans hide their inside from effects and table cells (a '*' in a URL closes nothing).
     """
-    if source[index] == "[":
-        end = _find_unescaped("]", source, index + 1)
-        return end + 1 if end != -1 else index
-    if source.startswith("{{", index):
-        end = _find_unescaped("}}", source, index + 2)
-        return end + 2 if end != -1 else index
-    return index
+
+    def __init__(self, source: str):
+        self.source = source
+        self.inert = [False] * (len(source) + 1)
+        index = source.find("\\")
+        while index != -1:
+            self.inert[index] = self.inert[index + 1] = True
+            index = source.find("\\", index + 2)
+        self._positions: dict[str, list[int]] = {}
+        self.top_level = [True] * len(source)
+        index = 0
+        while index < len(source):
+            end = self.span_end(index)
+            if end == index:
+                index += 1
+                continue
+            self.top_level[index + 1 : end] = [False] * (end - index - 1)
+            index = end
+
+    def positions(self, token: str) -> list[int]:
+        if token not in self._positions:
+            found, index = [], self.source.find(token)
+            while index != -1:
+                if not self.inert[index]:
+                    found.append(index)
+                index = self.source.find(token, index + 1)
+            self._positions[token] = found
+        return self._positions[token]
+
+    def find(self, token: str, start: int) -> int:
+        """First position of `token` at or after `start` that is not escaped, or -1."""
+        positions = self.positions(token)
+        at = bisect_left(positions, start)
+        return positions[at] if at < len(positions) else -1
+
+    def span_end(self, index: int) -> int:
+        """End of a `[...]` or `{{...}}` span starting at `index`, or `index` when none does."""
+        if self.inert[index]:
+            return index
+        if self.source[index] == "[":
+            end = self.find("]", index + 1)
+            return end + 1 if end != -1 else index
+        if self.source.startswith("{{", index):
+            end = self.find("}}", index + 2)
+            return end + 2 if end != -1 else index
+        return index
+
+    def closing(self, index: int, delimiter: str) -> int:
+        """Where the effect opened by `delimiter` at `index` closes, or -1.
+
+        An effect opens after a non-word character and before a non-space, and closes
+        after a non-space and before a non-word character, as Jira reads them.
+        """
+        source = self.source
+        start = index + len(delimiter)
+        if (index and source[index - 1].isalnum()) or start >= len(source) or adf.is_space(source[start]):
+            return -1
+        key = "close " + delimiter
+        if key not in self._positions:
+            self._positions[key] = [
+                position
+                for position in self.positions(delimiter)
+                if position
+                and self.top_level[position]
+                and not adf.is_space(source[position - 1])
+                and not source[position + len(delimiter) : position + len(delimiter) + 1].isalnum()
+            ]
+        closers = self._positions[key]
+        at = bisect_right(closers, start)
+        return closers[at] if at < len(closers) else -1
 
 
 class _BlockParser:
     def __init__(self, lines: list[str]):
         self.lines = lines
         self.index = 0
+        self.depth = 0
 
     def blocks(self, closing: re.Pattern | None) -> list[dict]:
         """Blocks up to the end, or up to the `closing` tag of an enclosing macro."""
@@ -93,13 +148,15 @@ class _BlockParser:
             self.index += 1
 
     def _block(self, line: str) -> list[dict]:
-        macro = _MACRO.match(line)
+        macro = self._macro(line)
         if macro:
             self._resume_after(line, macro.end())
             name = macro.group(1).lower()
             if name in ("code", "noformat"):
                 return [self._code(name, macro.group(2) or "")]
+            self.depth += 1
             inner = self.blocks(closing=re.compile(rf"\{{{name}\}}", re.IGNORECASE))
+            self.depth -= 1
             if name == "panel":
                 return inner
             inner = adf.fit_blocks(inner, adf.QUOTE_BLOCKS)
@@ -123,10 +180,17 @@ class _BlockParser:
             return self._table()
         return self._paragraph()
 
+    def _macro(self, line: str) -> re.Match | None:
+        """An opening macro tag; a quote or panel nested too deep is just text."""
+        macro = _MACRO.match(line)
+        if macro and macro.group(1).lower() in ("quote", "panel") and self.depth >= _MAX_NESTING:
+            return None
+        return macro
+
     def _starts_block(self, line: str) -> bool:
         line = line.lstrip()
         return bool(
-            _MACRO.match(line)
+            self._macro(line)
             or _HEADING.fullmatch(line)
             or _QUOTE_LINE.fullmatch(line)
             or _LIST_LINE.fullmatch(line)
@@ -164,7 +228,7 @@ class _BlockParser:
             found = _LIST_LINE.fullmatch(self.lines[self.index].lstrip())
             if not found:
                 break
-            entries.append((found.group(1), found.group(2) or ""))
+            entries.append((found.group(1)[:_MAX_NESTING], found.group(2) or ""))
             self.index += 1
         return _build_lists(entries, 0)
 
@@ -242,15 +306,11 @@ def _build_lists(entries: list[tuple[str, str]], depth: int) -> list[dict]:
 
 def _row_cells(line: str) -> list[tuple[bool, str]]:
     """(is header, markup) per cell of a table row such as `||a||b||` or `|a|[x|url]|`."""
+    scanner = _Scanner(line)
     separators = []
     index = 0
     while index < len(line):
-        skipped = _skip_span(line, index)
-        if skipped != index:
-            index = skipped
-        elif line[index] == "\\":
-            index += 2
-        elif line[index] == "|":
+        if line[index] == "|" and scanner.top_level[index] and not scanner.inert[index]:
             width = 2 if line.startswith("||", index) else 1
             separators.append((index, index + width))
             index += width
@@ -270,40 +330,18 @@ def _with_mark(marks: list[dict], mark: dict) -> list[dict]:
     return marks if any(existing["type"] == mark["type"] for existing in marks) else [*marks, mark]
 
 
-def _closing(source: str, index: int, delimiter: str) -> int:
-    """Where the effect opened by `delimiter` at `index` closes, or -1.
-
-    An effect opens after a non-word character and before a non-space, and closes
-    after a non-space and before a non-word character, as Jira reads them.
-    """
-    start = index + len(delimiter)
-    if (index and source[index - 1].isalnum()) or start >= len(source) or adf.is_space(source[start]):
-        return -1
-    position = start
-    while position < len(source):
-        skipped = _skip_span(source, position)
-        if skipped != position:
-            position = skipped
-            continue
-        if source[position] == "\\":
-            position += 2
-            continue
-        closes = source.startswith(delimiter, position) and position > start
-        if closes and not adf.is_space(source[position - 1]):
-            after = position + len(delimiter)
-            if after >= len(source) or not source[after].isalnum():
-                return position
-        position += 1
-    return -1
-
-
-def _bracket(inner: str, marks: list[dict]) -> list[dict] | None:
-    """Nodes for `[inner]`: a mention, a link, or None when it is literal text."""
+def _bracket(scanner: _Scanner, start: int, end: int, marks: list[dict]) -> list[dict] | None:
+    """Nodes for the `[...]` whose inside runs from `start` to `end`: a mention, a link,
+    or None when it is literal text."""
+    inner = scanner.source[start:end]
     if inner.startswith("~"):
         user = inner[1:].strip()
         return [adf.mention(user, "@" + user.removeprefix("accountid:"))] if user else None
-    bar = _find_unescaped("|", inner, 0)
-    label, target = (inner[:bar], inner[bar + 1 :].strip()) if bar != -1 else ("", inner.strip())
+    bar = scanner.find("|", start)
+    if bar == -1 or bar > end:
+        label, target = "", inner.strip()
+    else:
+        label, target = scanner.source[start:bar], scanner.source[bar + 1 : end].strip()
     is_link = bool(_URL.match(target)) and adf.safe_href(target)
     if not label:
         return [adf.text(target, _with_mark(marks, adf.link_mark(target)))] if is_link else None
@@ -312,6 +350,7 @@ def _bracket(inner: str, marks: list[dict]) -> list[dict] | None:
 
 
 def _inline(source: str, marks: list[dict]) -> list[dict]:
+    scanner = _Scanner(source)
     nodes: list[dict] = []
     buffer: list[str] = []
 
@@ -341,7 +380,7 @@ def _inline(source: str, marks: list[dict]) -> list[dict]:
         if color:
             index = color.end()
             continue
-        end = _skip_span(source, index)
+        end = scanner.span_end(index)
         if end != index and char == "{" and end - index > 4:
             code = adf.text_content(adf.paragraph(_inline(source[index + 2 : end - 2], [])))
             link = [mark for mark in marks if mark["type"] == "link"]
@@ -349,7 +388,7 @@ def _inline(source: str, marks: list[dict]) -> list[dict]:
             index = end
             continue
         if end != index and char == "[":
-            bracket = _bracket(source[index + 1 : end - 1], marks)
+            bracket = _bracket(scanner, index + 1, end - 1, marks)
             if bracket is not None:
                 emit(*bracket)
                 index = end
@@ -362,9 +401,11 @@ def _inline(source: str, marks: list[dict]) -> list[dict]:
             index = image.end()
             continue
         delimiter = "??" if source.startswith("??", index) else char if char in _EFFECTS else ""
-        close = _closing(source, index, delimiter) if delimiter else -1
+        # An effect inside the same effect stays literal, which also bounds the nesting.
+        nested = delimiter and _EFFECTS[delimiter]["type"] in {mark["type"] for mark in marks}
+        close = scanner.closing(index, delimiter) if delimiter and not nested else -1
         if close != -1:
-            emit(*_inline(source[index + len(delimiter) : close], _with_mark(marks, _EFFECTS[delimiter])))
+            emit(*_inline(source[index + len(delimiter) : close], [*marks, _EFFECTS[delimiter]]))
             index = close + len(delimiter)
             continue
         buffer.append(char)

@@ -24,6 +24,7 @@ _RESERVED_IN_LINK = "|[]{}"
 
 def adf_to_wiki(document: object) -> str:
     """Jira wiki markup for an ADF document (or any ADF node)."""
+    document = adf.bounded(document)
     return _blocks(adf.children(document) if adf.node_type(document) == "doc" else [document])
 
 
@@ -144,7 +145,8 @@ def _on_one_line(block: dict) -> str:
 
 
 def _quote(node: dict) -> str:
-    content = adf.children(node)
+    # {quote} does not nest: an inner closing tag would close the outer quote.
+    content = adf.fit_blocks(adf.children(node), adf.QUOTE_BLOCKS)
     if len(content) == 1 and adf.node_type(content[0]) == "paragraph":
         return f"bq. {_inline(adf.children(content[0]))}".rstrip()
     return "{quote}\n" + _blocks(content) + "\n{quote}"

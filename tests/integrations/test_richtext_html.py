@@ -124,3 +124,8 @@ def test_tag_soup_is_read_like_a_browser_would():
 @given(markdown_documents)
 def test_markdown_through_our_own_html_and_back_keeps_the_text(markdown):
     assert markdown_text(html_to_markdown(markdown_to_safe_html(markdown))) == markdown_text(markdown)
+
+
+@pytest.mark.parametrize("html", ["<div>" * 5000 + "core", "<ul><li>" * 3000 + "core", "<b><i>" * 3000 + "core"])
+def test_absurdly_deep_html_keeps_its_text(html):
+    assert markdown_text(html_to_markdown(html)).endswith("core")

@@ -211,3 +211,24 @@ def test_markdown_to_adf_and_back_keeps_the_text(markdown):
 def test_written_markdown_reads_back_as_the_same_document(markdown):
     written = adf_to_markdown(markdown_to_adf(markdown))
     assert adf_to_markdown(markdown_to_adf(written)) == written
+
+
+def nested_adf(depth: int) -> dict:
+    node = para(text("core"))
+    for level in range(depth):
+        if level % 2:
+            node = {"type": "bulletList", "content": [{"type": "listItem", "content": [para(text("item")), node]}]}
+        else:
+            node = {"type": "panel", "content": [node]}
+    return doc(node)
+
+
+def test_absurdly_deep_documents_keep_their_text():
+    assert adf_to_markdown(nested_adf(5000)).endswith("core")
+
+
+@pytest.mark.parametrize("markdown", ["> " * 3000 + "core", "- " * 3000 + "core", "*" * 3000 + "core" + "*" * 3000])
+def test_absurdly_deep_markdown_converts_keeping_its_text(markdown):
+    document = markdown_to_adf(markdown)
+    assert squash(adf_text(document)) == markdown_text(markdown)
+    assert markdown_text(adf_to_markdown(document)) == markdown_text(markdown)

@@ -196,3 +196,22 @@ def test_any_wiki_text_reads_as_valid_adf(wiki):
 @given(any_adf)
 def test_any_json_shaped_like_adf_writes_wiki_without_error(document):
     assert isinstance(adf_to_wiki(document), str)
+
+
+@pytest.mark.parametrize(
+    "wiki",
+    ["*" * 3000 + " deep item", "{quote}\n" * 3000 + "deep quote", "{panel}\n" * 3000 + "deep panel"],
+    ids=["list", "quote", "panel"],
+)
+def test_absurdly_deep_wiki_markup_keeps_its_text(wiki):
+    document = wiki_to_adf(wiki)
+    assert_valid_adf(document)
+    assert squash(adf_text(document)).endswith(" ".join(wiki.split()[-2:]))
+
+
+def test_absurdly_deep_documents_write_wiki_keeping_their_text():
+    node = {"type": "paragraph", "content": [{"type": "text", "text": "core"}]}
+    for _ in range(5000):
+        node = {"type": "blockquote", "content": [node]}
+    wiki = adf_to_wiki({"type": "doc", "version": 1, "content": [node]})
+    assert wiki == "bq. core"
