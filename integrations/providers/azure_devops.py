@@ -1,17 +1,140 @@
-"""Azure DevOps Services and Azure DevOps Server work items.
+"""Azure DevOps Services and Azure DevOps Server work items (REST API 7.1).
 
 One source is one organization (Services: https://dev.azure.com/{organization}; Server:
 https://server/tfs/{collection}): a personal access token is issued for an organization
 and every API path lives under it, so the organization belongs with the credentials. A
 project integration names the project inside it.
+
+- Personal access tokens travel as the password of basic auth with an empty user name;
+  members' OAuth tokens as ``Bearer``. Every request carries ``X-TFS-FedAuthRedirect:
+  Suppress``: without it an expired token gets a sign-in page (HTTP 203) instead of a 401.
+- Work item ids are numbers, unique in the organization; reads go to the organization's
+  ``workitemsbatch`` (200 ids a request) and need no project.
+- A work item does not carry its state's category: it comes from the states of its type
+  (``workitemtypes/{type}/states``), asked once per type and call.
+- Descriptions and comments are HTML: Markdown is converted to sanitized HTML going out,
+  HTML back to Markdown coming in. A Bug's description lives in Repro Steps.
+- Azure DevOps answers "does not exist, or you do not have permissions to read it" (TF401232)
+  for both, so work items a batch does not return are reported as forbidden, never as
+  deleted: an unreadable work item must not mark its requirement deprecated.
 """
 
-from integrations.errors import UpstreamError
-from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+import html
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
 
-from .base import ConnectionReport, TrackerProvider
+from integrations import keys
+from integrations.errors import RemoteValidationError, UpstreamError
+from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
+from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from integrations.richtext import html_to_markdown, markdown_to_safe_html
+
+from .base import (
+    Capability,
+    ConnectionReport,
+    CreatedIssue,
+    FetchResult,
+    IssueDraft,
+    NotConfigured,
+    RemoteComment,
+    RemoteField,
+    RemoteIssue,
+    RemoteIssueType,
+    RemoteProject,
+    TrackerProvider,
+)
 
 API_VERSION = "7.1"
+COMMENTS_API_VERSION = "7.1-preview.4"  # the comments resource is in preview
+IDS_PER_BATCH = 200  # workitemsbatch's documented maximum
+SEARCH_LIMIT = 50
+PAGE_SIZE = 100
+PROJECTS_NAMED = 5
+JSON_PATCH = {"Content-Type": "application/json-patch+json"}
+SUPPRESS_SIGN_IN = {"X-TFS-FedAuthRedirect": "Suppress"}
+ISSUE_FIELDS = [
+    "System.Id", "System.Title", "System.State", "System.WorkItemType", "System.TeamProject",
+    "System.AssignedTo", "Microsoft.VSTS.Common.Priority", "System.ChangedDate",
+]  # fmt: skip
+STATE_CATEGORIES = {
+    "Proposed": "todo",
+    "InProgress": "in_progress",
+    "Resolved": "done",
+    "Completed": "done",
+    "Removed": "done",
+}
+REPRO_STEPS = "Microsoft.VSTS.TCM.ReproSteps"
+DUE_DATE = "Microsoft.VSTS.Scheduling.DueDate"
+# Fields a new work item gets from Azure DevOps or its workflow, not from a form.
+_NOT_FORM_FIELDS = frozenset({"System.WorkItemType", "System.TeamProject", "System.State", "System.Reason",
+                              "System.History", "System.AreaId", "System.IterationId"})  # fmt: skip
+_KINDS = {
+    "string": "text",
+    "plainText": "text",
+    "treePath": "text",
+    "html": "rich_text",
+    "integer": "number",
+    "double": "number",
+    "dateTime": "datetime",
+    "identity": "user",
+}
+
+
+def read_azure_devops_error(response: TrackerResponse) -> RemoteErrorDetail:
+    """Azure DevOps' ``{"message": ..., "typeKey": ..., "customProperties": {...}}``; a rule
+    violation names its field in ``customProperties``."""
+    detail = generic_error_detail(response)
+    try:
+        body = response.json()
+    except UpstreamError:
+        return detail
+    properties = body.get("customProperties") if isinstance(body, dict) else None
+    if isinstance(properties, dict) and properties.get("FieldReferenceName"):
+        problem = str(properties.get("ErrorMessage") or detail.message or "invalid value")
+        return RemoteErrorDetail(detail.message, {str(properties["FieldReferenceName"]): problem})
+    return detail
+
+
+def _object(response: TrackerResponse, what: str) -> dict:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise UpstreamError(
+            f"{response.host} answered with something other than {what}: check the base URL.", status=response.status
+        )
+    return body
+
+
+def _values(response: TrackerResponse, what: str) -> list[dict]:
+    values = _object(response, what).get("value")
+    if not isinstance(values, list):
+        raise UpstreamError(f"{response.host} answered without {what}: check the base URL.", status=response.status)
+    return [value for value in values if isinstance(value, dict)]
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """Azure DevOps' ``2024-01-31T09:30:00.123Z`` (fractions of any length, or none)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _wiql_string(value: str) -> str:
+    """``value`` as a WIQL string literal: it can only ever be a value, never syntax."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _same_text(first: str, second: str) -> bool:
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class AzureDevOps(TrackerProvider):
@@ -21,12 +144,14 @@ class AzureDevOps(TrackerProvider):
     default_key_pattern = r"^\d+$"
     default_issue_url_template = "{baseUrl}/{project}/_workitems/edit/{key}"
     default_create_url_template = "{baseUrl}/{project}/_workitems/create/Bug?[System.Title]={title}"
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
     external_project_hint = "Azure DevOps project name (the organization is part of the base URL)"
     external_project_pattern = r"^[^/\\:*?\"<>|#%&]+$"
     base_url_hint = (
         "The organization's address, e.g. https://dev.azure.com/fabrikam, or a collection on Azure DevOps "
         "Server, e.g. https://tfs.example.com/tfs/DefaultCollection."
     )
+    read_error_detail = staticmethod(read_azure_devops_error)
 
     def authentication(self):
         # A personal access token is the password of basic auth with an empty user name.
@@ -34,20 +159,335 @@ class AzureDevOps(TrackerProvider):
             return {}, ("", self.credentials.get("token", ""))
         return super().authentication()
 
+    def _http(self) -> TrackerHttpClient:
+        return self.client(headers=SUPPRESS_SIGN_IN)
+
+    # -- connection --
+
     def whoami(self) -> ConnectionReport:
-        with self.client() as http:
-            # Without this header an expired token gets a sign-in page (HTTP 203) instead of a 401.
-            response = http.get(
-                "_apis/connectionData", params={"api-version": f"{API_VERSION}-preview"},
-                headers={"X-TFS-FedAuthRedirect": "Suppress"},
-            )
-        body = response.json()
-        account = body.get("authenticatedUser") if isinstance(body, dict) else None
-        if response.status != 200 or not isinstance(account, dict):
-            raise UpstreamError(
-                f"{response.host} did not answer with the signed-in account: check that the base URL is the "
-                "organization's address and that the token is valid.",
-                status=response.status,
-            )
+        with self._http() as http:
+            response = http.get("_apis/connectionData", params={"api-version": f"{API_VERSION}-preview"})
+            body = response.json()
+            account = body.get("authenticatedUser") if isinstance(body, dict) else None
+            if response.status != 200 or not isinstance(account, dict):
+                raise UpstreamError(
+                    f"{response.host} did not answer with the signed-in account: check that the base URL is the "
+                    "organization's address and that the token is valid.",
+                    status=response.status,
+                )
+            projects = self._project_page(http, PROJECTS_NAMED + 1, None)[0]
         user = account.get("providerDisplayName") or account.get("customDisplayName") or account.get("id") or ""
-        return ConnectionReport(user=user, detail=f"Signed in to Azure DevOps as {user}.")
+        if projects:
+            names = ", ".join(str(project.get("name")) for project in projects[:PROJECTS_NAMED])
+            access = f"The account can see the projects {names}{', …' if len(projects) > PROJECTS_NAMED else ''}."
+        else:
+            access = "The account is a member of no project: add it to the projects testmanager files work items in."
+        return ConnectionReport(user=user, detail=f"Signed in to Azure DevOps as {user}. {access}")
+
+    # -- discovery --
+
+    def projects(self) -> list[RemoteProject]:
+        """Every project of the organization the account can see, page after page."""
+        found = []
+        with self._http() as http:
+            token = None
+            while True:
+                page, token = self._project_page(http, PAGE_SIZE, token)
+                found += [RemoteProject(key=str(p.get("name")), name=str(p.get("name"))) for p in page]
+                if token is None or not page:
+                    return found
+
+    def _project_page(self, http: TrackerHttpClient, size: int, token: str | None) -> tuple[list[dict], str | None]:
+        params = {"api-version": API_VERSION, "$top": size, **({"continuationToken": token} if token else {})}
+        response = http.get("_apis/projects", params=params)
+        return _values(response, "a list of projects"), response.headers.get("x-ms-continuationtoken") or None
+
+    def issue_types(self, project: str) -> list[RemoteIssueType]:
+        return [RemoteIssueType(id=str(t.get("name")), name=str(t.get("name"))) for t in self._types(project)]
+
+    def _types(self, project: str) -> list[dict]:
+        with self._http() as http:
+            response = http.get(f"{quote(project, safe='')}/_apis/wit/workitemtypes", params={"api-version": API_VERSION})
+        return [entry for entry in _values(response, "work item types") if not entry.get("isDisabled")]
+
+    def fields(self, project: str, issue_type: str) -> list[RemoteField]:
+        """The fields of a work item type a form may fill; ``required`` means Azure DevOps needs a value."""
+        type_name = self._type(project, issue_type)["name"]
+        with self._http() as http:
+            response = http.get(
+                f"{quote(project, safe='')}/_apis/wit/workitemtypes/{quote(type_name, safe='')}/fields",
+                params={"api-version": API_VERSION, "$expand": "All"},
+            )
+            instances = _values(response, "the work item type's fields")
+            response = http.get(f"{quote(project, safe='')}/_apis/wit/fields", params={"api-version": API_VERSION})
+            definitions = {str(d.get("referenceName")): d for d in _values(response, "the fields")}
+        found = []
+        for instance in instances:
+            reference = str(instance.get("referenceName"))
+            definition = definitions.get(reference, {})
+            if reference in _NOT_FORM_FIELDS or definition.get("readOnly"):
+                continue
+            allowed = tuple(str(value) for value in instance.get("allowedValues") or ())
+            kind = "labels" if reference == "System.Tags" else _KINDS.get(str(definition.get("type")), "unsupported")
+            found.append(
+                RemoteField(
+                    id=reference,
+                    name=str(instance.get("name") or reference),
+                    required=bool(instance.get("alwaysRequired")) and instance.get("defaultValue") is None,
+                    kind="select" if allowed and kind in ("text", "number") else kind,
+                    allowed_values=allowed,
+                )
+            )
+        return found
+
+    def _type(self, project: str, wanted: str) -> dict:
+        offered = self._types(project)
+        for entry in offered:
+            if _same_text(wanted, str(entry.get("name"))):
+                return entry
+        names = ", ".join(str(entry.get("name")) for entry in offered) or "none"
+        problem = f"The Azure DevOps project {project} has no work item type “{wanted}”; it offers {names}."
+        raise RemoteValidationError(
+            f"{problem} A project administrator must choose one of them.", field_errors={"issuetype": problem}
+        )
+
+    # -- reading work items --
+
+    def fetch_many(self, keys: Iterable[str]) -> FetchResult:
+        """Current state of many work items, ``IDS_PER_BATCH`` ids a request."""
+        asked: dict[int | None, list[str]] = {}
+        for key in keys:
+            digits = key.strip().lstrip("#")
+            asked.setdefault(int(digits) if digits.isdigit() else None, []).append(key)
+        wanted = [item_id for item_id in asked if item_id is not None]
+        found: dict[int, RemoteIssue] = {}
+        with self._http() as http:
+            categories = _StateCategories(http)
+            for batch in _chunks(wanted, IDS_PER_BATCH):
+                for raw in self._batch(http, batch, ISSUE_FIELDS, omit_missing=True):
+                    issue = self._remote_issue(raw, categories)
+                    found[int(issue.key)] = issue
+        return FetchResult(
+            issues={spelling: found[item_id] for item_id in found for spelling in asked[item_id]},
+            missing=frozenset(asked.get(None, ())),
+            forbidden=frozenset(spelling for item_id in wanted if item_id not in found for spelling in asked[item_id]),
+        )
+
+    def search(self, text: str) -> list[RemoteIssue]:
+        """Work items whose id is ``text`` or whose title or description contain it, last changed first."""
+        text = " ".join(text.split())
+        if not text:
+            return []
+        clauses = [f"[System.Title] CONTAINS {_wiql_string(text)}",
+                   f"[System.Description] CONTAINS WORDS {_wiql_string(text)}"]  # fmt: skip
+        if text.lstrip("#").isdigit():
+            clauses.append(f"[System.Id] = {int(text.lstrip('#'))}")
+        query = f"SELECT [System.Id] FROM WorkItems WHERE {' OR '.join(clauses)} ORDER BY [System.ChangedDate] DESC"
+        with self._http() as http:
+            response = http.post(
+                "_apis/wit/wiql", params={"api-version": API_VERSION, "$top": SEARCH_LIMIT}, json={"query": query},
+                idempotent=True,
+            )
+            entries = _object(response, "a query result").get("workItems") or []
+            ids = [entry["id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), int)]
+            if not ids:
+                return []
+            categories = _StateCategories(http)
+            return [self._remote_issue(raw, categories) for raw in self._batch(http, ids, ISSUE_FIELDS, omit_missing=True)]
+
+    def _batch(self, http: TrackerHttpClient, ids: list[int], fields: list[str], *, omit_missing: bool) -> list[dict]:
+        """Work items by id, in the order asked; with ``omit_missing`` unreadable ones are left out,
+        otherwise one of them fails the request (404)."""
+        body = {"ids": ids, "fields": fields, "errorPolicy": "Omit" if omit_missing else "Fail"}
+        response = http.post("_apis/wit/workitemsbatch", params={"api-version": API_VERSION}, json=body,
+                             idempotent=True)
+        items = _object(response, "work items").get("value")
+        if not isinstance(items, list):
+            raise UpstreamError(f"{response.host} answered without work items.", status=response.status)
+        return [item for item in items if isinstance(item, dict) and isinstance(item.get("id"), int)]
+
+    def _remote_issue(self, raw: dict, categories: "_StateCategories") -> RemoteIssue:
+        fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
+        project = str(fields.get("System.TeamProject") or "")
+        state = str(fields.get("System.State") or "")
+        assignee = fields.get("System.AssignedTo")
+        priority = fields.get("Microsoft.VSTS.Common.Priority")
+        return RemoteIssue(
+            key=str(raw["id"]),
+            title=str(fields.get("System.Title") or ""),
+            status=state,
+            status_category=categories.of(project, str(fields.get("System.WorkItemType") or ""), state),
+            assignee=str(assignee.get("displayName") or "") if isinstance(assignee, dict) else str(assignee or ""),
+            priority="" if priority is None else str(priority),
+            url=self._issue_url(str(raw["id"]), project),
+            updated_at=_timestamp(fields.get("System.ChangedDate")),
+        )
+
+    def _issue_url(self, key: str, project: str) -> str:
+        template = self.source.issue_url_template or self.default_issue_url_template
+        return keys.issue_url(template, base_url=self.source.base_url, key=key, project=project)
+
+    # -- writing --
+
+    def create_issue(self, draft: IssueDraft) -> CreatedIssue:
+        """File ``draft`` as a work item through a JSON Patch document."""
+        if not draft.project.strip():
+            raise NotConfigured(
+                "This project integration names no Azure DevOps project: a project administrator must choose the "
+                "project that work items are filed in."
+            )
+        if not draft.issue_type.strip():
+            raise NotConfigured(
+                "No work item type was chosen and the project integration has no default type: choose one, or ask "
+                "a project administrator to set a default."
+            )
+        project = draft.project.strip()
+        work_item_type = self._type(project, draft.issue_type.strip())
+        type_name = str(work_item_type["name"])
+        on_type = {str(entry.get("referenceName")) for entry in work_item_type.get("fields") or [] if isinstance(entry, dict)}
+        document, notes = self._create_document(draft, on_type)
+        with self._http() as http:
+            response = http.post(
+                f"{quote(project, safe='')}/_apis/wit/workitems/${quote(type_name, safe='')}",
+                params={"api-version": API_VERSION}, json=document, headers=JSON_PATCH,
+            )
+            created = _object(response, "the created work item")
+            if not isinstance(created.get("id"), int):
+                raise UpstreamError(f"{response.host} created a work item but did not say its id.",
+                                    status=response.status)
+            issue = self._remote_issue(created, _StateCategories(http))
+        return CreatedIssue(**vars(issue), notes=tuple(notes))
+
+    def _create_document(self, draft: IssueDraft, on_type: set[str]) -> tuple[list[dict], list[str]]:
+        values: dict[str, Any] = {"System.Title": draft.title}
+        notes = []
+        description = markdown_to_safe_html(draft.description) if draft.description.strip() else ""
+        if draft.reporter is not None and self.user_token is None:
+            who = draft.reporter.name or draft.reporter.email
+            description += f"<p>Reported by {html.escape(who)} via testmanager.</p>"
+        if description:
+            # Bugs show Repro Steps where other types show Description.
+            values[REPRO_STEPS if REPRO_STEPS in on_type else "System.Description"] = description
+        errors = {}
+        if draft.priority:
+            if draft.priority.strip() in ("1", "2", "3", "4"):
+                values["Microsoft.VSTS.Common.Priority"] = int(draft.priority)
+            else:
+                errors["priority"] = f"Azure DevOps priorities are 1 (highest) to 4 (lowest), not “{draft.priority}”."
+        if any(";" in label for label in draft.labels):
+            errors["labels"] = "Azure DevOps tags cannot contain “;”."
+        elif draft.labels:
+            values["System.Tags"] = "; ".join(label.strip() for label in draft.labels)
+        if draft.assignee:
+            values["System.AssignedTo"] = draft.assignee
+        if draft.due_date is not None:
+            if DUE_DATE in on_type:
+                values[DUE_DATE] = draft.due_date.isoformat()
+            else:
+                notes.append(f"The due date was left out: a {draft.issue_type} has no Due Date field.")
+        if draft.components:
+            notes.append("Azure DevOps has no components; use the area path (System.AreaPath) instead.")
+        if draft.attachments:
+            names = ", ".join(attachment.filename for attachment in draft.attachments)
+            notes.append(f"Attachments stay in testmanager: this integration does not upload files ({names}).")
+        if errors:
+            raise RemoteValidationError(
+                "Some values cannot be sent to Azure DevOps: " + " ".join(errors.values()), field_errors=errors
+            )
+        values.update(draft.fields)
+        return [{"op": "add", "path": f"/fields/{name}", "value": value} for name, value in values.items()], notes
+
+    def add_comment(self, key: str, body: str) -> str:
+        with self._http() as http:
+            item_id, project, _, _ = self._locate(http, key)
+            response = http.post(
+                f"{quote(project, safe='')}/_apis/wit/workItems/{item_id}/comments",
+                params={"api-version": COMMENTS_API_VERSION}, json={"text": markdown_to_safe_html(body)},
+            )
+        return str(_object(response, "the comment").get("id") or "")
+
+    def comments(self, key: str) -> list[RemoteComment]:
+        """Every comment on the work item, oldest first, in Markdown."""
+        found = []
+        with self._http() as http:
+            item_id, project, _, _ = self._locate(http, key)
+            path = f"{quote(project, safe='')}/_apis/wit/workItems/{item_id}/comments"
+            token = None
+            while True:
+                params = {"api-version": COMMENTS_API_VERSION, "$top": PAGE_SIZE}
+                response = http.get(path, params={**params, **({"continuationToken": token} if token else {})})
+                page = _object(response, "comments")
+                found += [self._comment(raw) for raw in page.get("comments") or [] if isinstance(raw, dict)]
+                token = page.get("continuationToken")
+                if not token:
+                    break
+        return sorted(found, key=lambda comment: (comment.created_at is None, comment.created_at, comment.id))
+
+    def _comment(self, raw: dict) -> RemoteComment:
+        author = raw.get("createdBy") if isinstance(raw.get("createdBy"), dict) else {}
+        return RemoteComment(
+            id=str(raw.get("id") or ""),
+            author=str(author.get("displayName") or ""),
+            body=html_to_markdown(str(raw.get("text") or "")),
+            created_at=_timestamp(raw.get("createdDate")),
+        )
+
+    def transition(self, key: str, status: str) -> None:
+        """Set the work item's state to ``status``, one of its type's states; nothing to do
+        when it is there already."""
+        with self._http() as http:
+            item_id, project, type_name, current = self._locate(http, key)
+            if _same_text(current, status):
+                return
+            states = _StateCategories(http).states(project, type_name)
+            chosen = next((name for name in states if _same_text(name, status)), None)
+            if chosen is None:
+                offered = ", ".join(states) or "none"
+                problem = f"Work item {item_id} cannot move from {current} to “{status}”: a {type_name} has the states {offered}."
+                raise RemoteValidationError(
+                    f"{problem} Check the project integration's status mapping against the process in Azure DevOps.",
+                    field_errors={"status": problem},
+                )
+            http.patch(
+                f"_apis/wit/workitems/{item_id}", params={"api-version": API_VERSION},
+                json=[{"op": "add", "path": "/fields/System.State", "value": chosen}], headers=JSON_PATCH,
+            )
+
+    def _locate(self, http: TrackerHttpClient, key: str) -> tuple[int, str, str, str]:
+        """(id, project, type, state) of a work item; ``NotFound`` when it cannot be read."""
+        digits = key.strip().lstrip("#")
+        if not digits.isdigit():
+            raise RemoteValidationError(f"“{key}” is not an Azure DevOps work item id: ids are numbers.")
+        (raw,) = self._batch(
+            http, [int(digits)], ["System.TeamProject", "System.WorkItemType", "System.State"], omit_missing=False
+        )
+        fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
+        return (
+            raw["id"], str(fields.get("System.TeamProject") or ""), str(fields.get("System.WorkItemType") or ""),
+            str(fields.get("System.State") or ""),
+        )
+
+
+class _StateCategories:
+    """State categories of work item types, asked once per (project, type) and kept for one call."""
+
+    def __init__(self, http: TrackerHttpClient):
+        self._http = http
+        self._known: dict[tuple[str, str], dict[str, str]] = {}
+
+    def states(self, project: str, type_name: str) -> dict[str, str]:
+        """State name -> Azure DevOps category (Proposed, InProgress, Resolved, Completed, Removed)."""
+        if (project, type_name) not in self._known:
+            response = self._http.get(
+                f"{quote(project, safe='')}/_apis/wit/workitemtypes/{quote(type_name, safe='')}/states",
+                params={"api-version": API_VERSION},
+            )
+            self._known[project, type_name] = {
+                str(state.get("name")): str(state.get("category")) for state in _values(response, "states")
+            }
+        return self._known[project, type_name]
+
+    def of(self, project: str, type_name: str, state: str) -> str:
+        if not (project and type_name and state):
+            return "unknown"
+        return STATE_CATEGORIES.get(self.states(project, type_name).get(state, ""), "unknown")
