@@ -46,6 +46,12 @@ def _artefact_in_query(project, query):
     return None
 
 
+def _artefact_url(project, artefact):
+    if isinstance(artefact, TestResult):
+        return reverse("projects:result", args=[project.key, artefact.run_id, artefact.pk])
+    return reverse(f"projects:{selectors.kind_of(artefact)}", args=[project.key, artefact.pk])
+
+
 def _detail_url(project, issue, **query):
     url = reverse("issues:detail", args=[project.key, issue.number])
     query = {name: value for name, value in query.items() if value}
@@ -90,13 +96,13 @@ def issue_create(request, key):
     else:
         initial = {}
         if isinstance(artefact, TestResult):
-            result_path = reverse("projects:result", args=[project.key, artefact.run_id, artefact.pk])
-            result_url = request.build_absolute_uri(result_path)
+            result_url = request.build_absolute_uri(_artefact_url(project, artefact))
             initial = selectors.draft_from_result(artefact, result_url)
         form = IssueCreateForm(initial=initial, project=project)
     return _page(request, "issues/issue_form.html", project, {
         "form": form, "issue": None, "artefact": artefact,
         "artefact_label": selectors.ARTEFACT_LABELS[selectors.kind_of(artefact)].lower() if artefact else "",
+        "cancel_url": _artefact_url(project, artefact) if artefact else reverse("issues:list", args=[project.key]),
     })
 
 

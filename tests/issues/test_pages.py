@@ -159,6 +159,7 @@ class CreateIssueTests:
                      "(staging)", "### Actual result"):
             assert part in initial["description"]
         assert "linked to test result" in form.text
+        assert form.text.count(f'href="{reverse("projects:result", args=["SHOP", result.run.pk, result.pk])}"') == 2
 
         response = client.post(f"{url('create')}?result={result.pk}", form_data(
             name=initial["name"], description=initial["description"]))
