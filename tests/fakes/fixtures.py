@@ -4,6 +4,7 @@ import pytest
 
 from tests.fakes.azure_devops import AzureDevOpsFake
 from tests.fakes.github import GitHubFake
+from tests.fakes.gitlab import GitLabFake
 from tests.fakes.jira import JiraFake
 from tests.fakes.linear import LinearFake
 
@@ -17,6 +18,9 @@ ADO_PAT = "ado-personal-access-token"
 ADO_OAUTH_TOKEN = "ado-oauth-access-token"
 GITHUB_LOGIN = "testbot"
 GITHUB_TOKEN = "ghp_testbotclassictoken"
+GITLAB_USERNAME = "testbot"
+GITLAB_PAT = "glpat-testbotpersonaltoken"
+GITLAB_OAUTH_TOKEN = "gloauth-testbotaccesstoken"
 LINEAR_LOGIN = "automation@example.com"
 LINEAR_API_KEY = "lin_api_fake0123456789abcdef"
 LINEAR_OAUTH_TOKEN = "lin_oauth_fake0123456789abcdef"
@@ -77,5 +81,19 @@ def fake_github():
     fake = GitHubFake(enterprise=True)
     fake.add_user(GITHUB_LOGIN, "Test Bot")
     fake.add_token(GITHUB_LOGIN, GITHUB_TOKEN, scopes=("repo", "read:org"))
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_gitlab():
+    """A started self-managed GitLab fake under the relative URL root /gitlab (API at
+    `web_url` + /api/v4) with one account, `GITLAB_USERNAME`, signing in with the personal access
+    token `GITLAB_PAT` or the OAuth access token `GITLAB_OAUTH_TOKEN` (both with the `api` scope).
+    Tests add the projects, members and issues they need."""
+    fake = GitLabFake("/gitlab")
+    fake.add_user(GITLAB_USERNAME, "Test Bot")
+    fake.add_token(GITLAB_USERNAME, GITLAB_PAT)
+    fake.add_token(GITLAB_USERNAME, GITLAB_OAUTH_TOKEN, kind="oauth")
     with fake:
         yield fake

@@ -1,0 +1,784 @@
+"""A fake GitLab (GitLab.com or self-managed) speaking the documented REST API v4 over real HTTP.
+
+Sources read to build it (GitLab's own documentation, gitlab-org/gitlab `doc/`, unless marked otherwise):
+- "REST API" (doc/api/rest/_index.md): the API lives under `/api/v4` of the instance (which may
+  itself live under a relative URL root such as `/gitlab`); a project is named by its id or its
+  URL-encoded path (`/` as `%2F`) and an unencoded path "doesn't match an API endpoint and
+  responds with a 404"; `id` vs `iid`; offset pagination (`page`, `per_page` default 20 max 100,
+  `Link` with prev/next/first/last, x-page / x-per-page / x-total / x-total-pages / x-next-page /
+  x-prev-page, the totals and `rel="last"` left out beyond 10,000 records) and keyset pagination
+  (`pagination=keyset`, projects by `order_by=id` only, a `Link` `rel="next"` carrying `id_after`,
+  and at the end no `Link` and an empty array).
+- "REST API authentication": access tokens in `PRIVATE-TOKEN` or `private_token`, OAuth tokens in
+  `Authorization: Bearer` or `access_token` (access tokens are also accepted as Bearer); missing or
+  bad credentials answer 401 {"message": "401 Unauthorized"}; a token lacking a scope answers 403
+  {"error": "insufficient_scope", "error_description", "scope"}.
+- "REST API troubleshooting": status codes; 400 for a missing attribute ({"message": "400 (Bad
+  request) \\"title\\" not given"}) and for failed validations ({"message": {attribute: [problems]}}).
+- "Issues API": list project issues (`iids[]`, `state`, `search` + `in`, `labels`, `order_by`,
+  `sort`; private projects answer 404 to non-members), new issue (`title`, `description`,
+  `confidential`, `assignee_ids`, `milestone_id`, `labels` comma-separated, `due_date`
+  YEAR-MONTH-DAY, `issue_type`), edit issue (`state_event` close / reopen; at least one attribute),
+  and the issue representation (`state` opened / closed, `references`, `web_url` .../-/issues/iid).
+- "Notes API": `POST /projects/:id/issues/:issue_iid/notes` with `body`.
+- "Personal access tokens API": `GET /personal_access_tokens/self` (GitLab 15.5+) with `scopes` and
+  `expires_at`.
+- "User and IP rate limits": `RateLimit-Limit` / `-Name` / `-Observed` / `-Remaining` / `-Reset` on
+  every response while a throttle is enabled; beyond it 429 with the plain-text body "Retry later"
+  and also `RateLimit-ResetTime` (an RFC 2616 date) and `Retry-After`.
+- "Permissions and roles": Guests may create issues and comment but not set labels, assignees or
+  milestones, and may close only their own issues; confidential issues are visible to Planners,
+  Reporters and up, their author and their assignees.
+
+Where the documentation is silent, the choice made is stated next to the code that makes it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.utils import format_datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from tests.fakes.server import (
+    FakeHTTPServer,
+    FaultQueue,
+    Quota,
+    RecordedRequest,
+    Response,
+    canned_response,
+    json_response,
+    link_header,
+    page_parameters,
+    text_response,
+)
+
+GUEST, PLANNER, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 15, 20, 30, 40, 50
+ISSUE_TYPES = ("issue", "incident", "test_case", "task")
+TOTALS_LIMIT = 10_000
+TITLE_LIMIT = 255
+EDITABLE = (
+    "assignee_id", "assignee_ids", "confidential", "created_at", "description", "discussion_locked", "due_date",
+    "labels", "add_labels", "remove_labels", "milestone_id", "state_event", "title", "issue_type",
+)
+UNAUTHORIZED = {"message": "401 Unauthorized"}
+FORBIDDEN = {"message": "403 Forbidden"}
+PROJECT_NOT_FOUND = {"message": "404 Project Not Found"}
+ISSUE_NOT_FOUND = {"message": "404 Issue Not Found"}
+
+
+def gitlab_timestamp(moment: datetime) -> str:
+    """GitLab's wire format for date-times: 2016-01-04T15:31:51.081Z."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def not_given(attribute: str) -> Response:
+    return json_response(HTTPStatus.BAD_REQUEST, {"message": f'400 (Bad request) "{attribute}" not given'})
+
+
+def invalid(attribute: str, problem: str) -> Response:
+    return json_response(HTTPStatus.BAD_REQUEST, {"message": {attribute: [problem]}})
+
+
+def bad_parameter(message: str) -> Response:
+    # A parameter of the wrong type or value: GitLab's API framework (Grape) answers {"error": ...}.
+    return json_response(HTTPStatus.BAD_REQUEST, {"error": message})
+
+
+# -- state ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class GitLabUser:
+    id: int
+    username: str
+    name: str
+
+
+@dataclass
+class Token:
+    id: int
+    username: str
+    kind: str  # "personal" (also project and group access tokens) or "oauth"
+    scopes: tuple[str, ...]
+    expires_at: date | None
+    created: datetime
+
+
+@dataclass
+class Note:
+    id: int
+    body: str
+    author: GitLabUser
+    created: datetime
+
+
+@dataclass
+class Issue:
+    id: int
+    iid: int
+    project: Project
+    title: str
+    description: str | None
+    author: GitLabUser
+    created: datetime
+    updated: datetime
+    state: str = "opened"
+    closed: datetime | None = None
+    closed_by: GitLabUser | None = None
+    labels: list[str] = field(default_factory=list)
+    assignees: list[GitLabUser] = field(default_factory=list)
+    due_date: str | None = None
+    confidential: bool = False
+    issue_type: str = "issue"
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass
+class Project:
+    id: int
+    path_with_namespace: str
+    name: str
+    visibility: str  # "private", "internal" or "public"
+    issues_enabled: bool = True
+    members: dict[str, int] = field(default_factory=dict)  # username -> access level
+    issues: dict[int, Issue] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+    iids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def path(self) -> str:
+        return self.path_with_namespace.rsplit("/", 1)[1]
+
+    @property
+    def namespace(self) -> str:
+        return self.path_with_namespace.rsplit("/", 1)[0]
+
+    def access(self, user: GitLabUser | None) -> int | None:
+        """The user's access level; 0 for someone who may only read; None when the project is hidden."""
+        level = self.members.get(user.username) if user else None
+        if level is not None:
+            return level
+        if self.visibility == "public" or (self.visibility == "internal" and user is not None):
+            return 0
+        return None
+
+    def can_see(self, user: GitLabUser | None, issue: Issue) -> bool:
+        if not issue.confidential:
+            return True
+        return (self.access(user) or 0) >= PLANNER or issue.author is user or user in issue.assignees
+
+
+# -- the fake ------------------------------------------------------------------------------------
+
+
+class GitLabFake:
+    """An in-memory GitLab behind a real HTTP server on 127.0.0.1, optionally under a relative URL
+    root (`/gitlab`), as a self-managed instance at https://example.com/gitlab is."""
+
+    def __init__(self, relative_url_root: str = ""):
+        self.relative_url_root = relative_url_root.rstrip("/")
+        self.server = FakeHTTPServer(prefix=f"{self.relative_url_root}/api/v4")
+        self.server.interceptor = self._intercept
+        self.users: dict[str, GitLabUser] = {}
+        self.projects: dict[str, Project] = {}  # lower-cased path -> project
+        self.faults = FaultQueue()
+        self.throttle_limit: int | None = None  # requests a minute per user; None: throttling disabled
+        self._tokens: dict[str, Token] = {}
+        self._quotas: dict[str, Quota] = {}
+        self._ids = itertools.count(101)
+        self._register_routes()
+
+    # -- lifecycle and request log ----------------------------------------------------------------
+
+    def start(self) -> GitLabFake:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def web_url(self) -> str:
+        """The instance's address (a source's base URL), including the relative URL root."""
+        return self.server.origin + self.relative_url_root
+
+    @property
+    def api_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.server.requests
+
+    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
+        """Requests received, filtered by method and by a regex over the path below /api/v4 (still
+        URL-encoded, as sent: a project path appears as group%2Fproject)."""
+        return self.server.requests_to(method, path)
+
+    # -- seeding ----------------------------------------------------------------------------------
+
+    def add_user(self, username: str, name: str | None = None) -> GitLabUser:
+        with self.server.lock:
+            user = GitLabUser(next(self._ids), username, name or username.title())
+            self.users[username] = user
+            return user
+
+    def add_token(
+        self,
+        username: str,
+        token: str,
+        *,
+        kind: str = "personal",
+        scopes: tuple[str, ...] = ("api",),
+        expires_at: date | None = None,
+    ) -> Token:
+        """A personal access token (`kind="personal"`) or an OAuth access token (`kind="oauth"`)."""
+        with self.server.lock:
+            if username not in self.users:
+                self.add_user(username)
+            grant = Token(next(self._ids), username, kind, scopes, expires_at, self.now())
+            self._tokens[token] = grant
+            return grant
+
+    def add_project(
+        self, path_with_namespace: str, *, visibility: str = "private", issues_enabled: bool = True
+    ) -> Project:
+        """A project; its namespace may be a user, a group or nested subgroups (a/b/c/project)."""
+        with self.server.lock:
+            name = path_with_namespace.rsplit("/", 1)[1].replace("-", " ").title()
+            project = Project(next(self._ids), path_with_namespace, name, visibility, issues_enabled)
+            self.projects[path_with_namespace.lower()] = project
+            return project
+
+    def add_member(self, path: str, username: str, access_level: int) -> None:
+        with self.server.lock:
+            self.project(path).members[username] = access_level
+
+    def add_issue(
+        self,
+        path: str,
+        title: str,
+        *,
+        author: str,
+        description: str | None = None,
+        state: str = "opened",
+        labels: tuple[str, ...] = (),
+        assignees: tuple[str, ...] = (),
+        confidential: bool = False,
+        created: datetime | None = None,
+    ) -> Issue:
+        with self.server.lock:
+            project = self.project(path)
+            moment = created or self.now()
+            issue = Issue(
+                id=next(self._ids), iid=next(project.iids), project=project, title=title,
+                description=description, author=self.users[author], created=moment, updated=moment,
+                labels=self._with_labels(project, labels), assignees=[self.users[name] for name in assignees],
+                confidential=confidential,
+            )
+            project.issues[issue.iid] = issue
+            if state == "closed":
+                self._set_state(issue, "close", issue.author)
+            return issue
+
+    def project(self, path: str) -> Project:
+        return self.projects[path.lower()]
+
+    def issue(self, path: str, iid: int) -> Issue:
+        return self.project(path).issues[iid]
+
+    def edit_issue(self, path: str, iid: int, **changes: Any) -> Issue:
+        """Change an issue as someone on the web would; its `updated_at` moves on."""
+        with self.server.lock:
+            issue = self.issue(path, iid)
+            for name, value in changes.items():
+                setattr(issue, name, value)
+            issue.updated = self.now()
+            return issue
+
+    def delete_issue(self, path: str, iid: int) -> None:
+        with self.server.lock:
+            del self.project(path).issues[iid]
+
+    def now(self) -> datetime:
+        moment = datetime.now(UTC)
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+    # -- rate limits and fault injection ----------------------------------------------------------
+
+    def enable_throttle(self, requests_per_minute: int = 600) -> None:
+        """Turn on the authenticated API throttle (off by default on self-managed GitLab)."""
+        with self.server.lock:
+            self.throttle_limit = requests_per_minute
+            self._quotas.clear()
+
+    def quota(self, username: str) -> Quota:
+        with self.server.lock:
+            if username not in self._quotas:
+                self._quotas[username] = Quota(self.throttle_limit, 60)
+            return self._quotas[username]
+
+    def exhaust_rate_limit(self, username: str, *, reset_in: int = 60) -> None:
+        """Use up `username`'s throttle: until it resets, requests answer 429 "Retry later"."""
+        with self.server.lock:
+            if self.throttle_limit is None:
+                self.enable_throttle()
+            self.quota(username).exhaust(reset_in)
+
+    def fail_next(
+        self,
+        status: int,
+        body: bytes | str | dict | list | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next `count` requests with `status` and `body` (bytes go out as they are)."""
+        with self.server.lock:
+            self.faults.add(lambda: canned_response(status, body, headers), count)
+
+    def _intercept(self, request: RecordedRequest) -> Response | None:
+        return self.faults.take()
+
+    # -- authentication and accounting ------------------------------------------------------------
+
+    def _endpoint(self, handler, *, writes: bool = False):
+        """Wrap a route: authenticate, check the token's scope, apply the throttle and its headers."""
+
+        def serve(request: RecordedRequest, **groups: str) -> Response:
+            token = self._token(request)
+            if token is None:
+                return json_response(HTTPStatus.UNAUTHORIZED, UNAUTHORIZED)
+            if writes and "api" not in token.scopes:
+                return json_response(HTTPStatus.FORBIDDEN, {
+                    "error": "insufficient_scope",
+                    "error_description": "The request requires higher privileges than provided by the access token.",
+                    "scope": "api",
+                })
+            user = self.users[token.username]
+            if self.throttle_limit is None:
+                return handler(request, user, **groups)
+            quota = self.quota(user.username)
+            if quota.remaining == 0:
+                reset = datetime.fromtimestamp(quota.reset_at, UTC)
+                response = text_response(HTTPStatus.TOO_MANY_REQUESTS, "Retry later", {
+                    "RateLimit-ResetTime": format_datetime(reset, usegmt=True),
+                    "Retry-After": str(max(0, quota.reset_at - int(self.now().timestamp()))),
+                })
+            else:
+                quota.spend()
+                response = handler(request, user, **groups)
+            response.headers.update({
+                "RateLimit-Limit": str(quota.limit),
+                "RateLimit-Name": "throttle_authenticated_api",
+                "RateLimit-Observed": str(quota.used),
+                "RateLimit-Remaining": str(quota.remaining),
+                "RateLimit-Reset": str(quota.reset_at),
+            })
+            return response
+
+        return serve
+
+    def _token(self, request: RecordedRequest) -> Token | None:
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        candidates = [
+            (request.headers.get("PRIVATE-TOKEN"), ("personal",)),
+            (request.param("private_token"), ("personal",)),
+            (bearer.strip() if scheme.lower() == "bearer" else None, ("personal", "oauth")),
+            (request.param("access_token"), ("oauth",)),
+        ]
+        for value, kinds in candidates:
+            if value:
+                grant = self._tokens.get(value)
+                usable = grant is not None and grant.kind in kinds
+                expired = usable and grant.expires_at is not None and grant.expires_at < self.now().date()
+                return grant if usable and not expired else None
+        return None
+
+    # -- routes -----------------------------------------------------------------------------------
+
+    def _register_routes(self) -> None:
+        project = r"/projects/(?P<project_id>[^/]+)"
+        issue = rf"{project}/issues/(?P<iid>\d+)"
+        routes = [
+            ("GET", r"/user", self._endpoint(self._get_user)),
+            ("GET", r"/personal_access_tokens/self", self._endpoint(self._token_self)),
+            ("GET", r"/projects", self._endpoint(self._list_projects)),
+            ("GET", rf"{project}/issues", self._endpoint(self._list_issues)),
+            ("POST", rf"{project}/issues", self._endpoint(self._create_issue, writes=True)),
+            ("PUT", issue, self._endpoint(self._edit_issue, writes=True)),
+            ("POST", rf"{issue}/notes", self._endpoint(self._create_note, writes=True)),
+        ]
+        for method, path, handler in routes:
+            self.server.add_route(method, path, handler)
+
+    def _get_user(self, request: RecordedRequest, user: GitLabUser) -> Response:
+        return json_response(HTTPStatus.OK, {**self._user_json(user), "email": f"{user.username}@example.com",
+                                             "bot": False, "is_admin": False})
+
+    def _token_self(self, request: RecordedRequest, user: GitLabUser) -> Response:
+        token = self._token(request)
+        if token.kind != "personal":
+            # The documentation names no answer for an OAuth token; the fake answers as for an
+            # unknown token id.
+            return json_response(HTTPStatus.NOT_FOUND, {"message": "404 Not Found"})
+        return json_response(HTTPStatus.OK, {
+            "id": token.id,
+            "name": "testmanager",
+            "revoked": False,
+            "created_at": gitlab_timestamp(token.created),
+            "scopes": list(token.scopes),
+            "user_id": user.id,
+            "last_used_at": gitlab_timestamp(self.now()),
+            "active": True,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        })
+
+    def _list_projects(self, request: RecordedRequest, user: GitLabUser) -> Response:
+        visible = [p for p in self.projects.values() if p.access(user) is not None]
+        if (request.param("membership") or "").lower() == "true":
+            visible = [p for p in visible if user.username in p.members]
+        if search := (request.param("search") or "").lower():
+            visible = [p for p in visible if search in p.path_with_namespace.lower() or search in p.name.lower()]
+        if request.param("pagination") == "keyset":
+            return self._keyset_projects(request, user, visible)
+        visible.sort(key=lambda p: p.id, reverse=(request.param("sort") or "desc") == "desc")
+        return self._offset_page(request, visible, lambda p: self._project_json(p, user, request))
+
+    def _keyset_projects(self, request: RecordedRequest, user: GitLabUser, visible: list[Project]) -> Response:
+        if (request.param("order_by") or "id") != "id":
+            # Keyset pagination of projects supports order_by=id only; GitLab refuses other orders.
+            return bad_parameter("Keyset pagination is not supported for the given order_by")
+        descending = (request.param("sort") or "desc") == "desc"
+        visible.sort(key=lambda p: p.id, reverse=descending)
+        bound_name = "id_before" if descending else "id_after"
+        if (bound := request.param(bound_name) or "").isdigit():
+            visible = [p for p in visible if (p.id < int(bound) if descending else p.id > int(bound))]
+        _, per_page = page_parameters(request, default_per_page=20, max_per_page=100)
+        page = visible[:per_page]
+        response = json_response(HTTPStatus.OK, [self._project_json(p, user, request) for p in page])
+        if len(page) == per_page:
+            links = {"next": {bound_name: str(page[-1].id)}}
+            response.headers["Link"] = link_header(self.server.origin, request, links)
+        return response
+
+    # -- issues -----------------------------------------------------------------------------------
+
+    def _project(self, user: GitLabUser, project_id: str) -> Project | Response:
+        reference = unquote(project_id)
+        project = next(
+            (p for p in self.projects.values() if reference.lower() in (p.path_with_namespace.lower(), str(p.id))),
+            None,
+        )
+        if project is None or project.access(user) is None:
+            return json_response(HTTPStatus.NOT_FOUND, PROJECT_NOT_FOUND)
+        if not project.issues_enabled:
+            return json_response(HTTPStatus.FORBIDDEN, FORBIDDEN)
+        return project
+
+    def _list_issues(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        project = self._project(user, project_id)
+        if isinstance(project, Response):
+            return project
+        issues = [issue for issue in project.issues.values() if project.can_see(user, issue)]
+        iids = request.query.get("iids[]", [])
+        if any(not iid.isdigit() for iid in iids):
+            return bad_parameter("iids is invalid")
+        if iids:
+            issues = [issue for issue in issues if str(issue.iid) in iids]
+        state = request.param("state") or "all"
+        if state not in ("opened", "closed", "all"):
+            return bad_parameter("state does not have a valid value")
+        if state != "all":
+            issues = [issue for issue in issues if issue.state == state]
+        if labels := request.param("labels"):
+            wanted = {label.strip().lower() for label in labels.split(",")}
+            issues = [issue for issue in issues if wanted <= {label.lower() for label in issue.labels}]
+        if search := (request.param("search") or "").lower():
+            scopes = (request.param("in") or "title,description").split(",")
+            issues = [issue for issue in issues if any(
+                search in ((issue.title if scope == "title" else issue.description) or "").lower()
+                for scope in scopes if scope in ("title", "description")
+            )]
+        order = request.param("order_by") or "created_at"
+        key = {"updated_at": lambda i: i.updated}.get(order, lambda i: (i.created, i.iid))
+        issues.sort(key=key, reverse=(request.param("sort") or "desc") == "desc")
+        return self._offset_page(request, issues, self._issue_json)
+
+    def _create_issue(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        project = self._project(user, project_id)
+        if isinstance(project, Response):
+            return project
+        params = _parameters(request)
+        if isinstance(params, Response):
+            return params
+        title = params.get("title")
+        if title is None or str(title).strip() == "":
+            return not_given("title")
+        if len(str(title)) > TITLE_LIMIT:
+            return invalid("title", f"is too long (maximum is {TITLE_LIMIT} characters)")
+        issue_type = params.get("issue_type") or "issue"
+        if issue_type not in ISSUE_TYPES:
+            return bad_parameter("issue_type does not have a valid value")
+        due_date = params.get("due_date")
+        if due_date is not None and not _is_date(due_date):
+            return bad_parameter("due_date is invalid")
+        assignee_ids = _id_list(params.get("assignee_ids"))
+        if assignee_ids is None:
+            return bad_parameter("assignee_ids is invalid")
+        moment = self.now()
+        issue = Issue(
+            id=next(self._ids), iid=next(project.iids), project=project, title=str(title),
+            description=params.get("description"), author=user, created=moment, updated=moment,
+            confidential=_truthy(params.get("confidential")), issue_type=issue_type,
+        )
+        # Guests may not set metadata: GitLab drops it without an error.
+        if (project.access(user) or 0) >= PLANNER:
+            issue.labels = self._with_labels(project, _label_list(params.get("labels")))
+            # Assignees must be members; GitLab leaves out the others.
+            issue.assignees = [u for u in self.users.values() if u.id in assignee_ids and u.username in project.members]
+            issue.due_date = due_date
+        project.issues[issue.iid] = issue
+        return json_response(HTTPStatus.CREATED, self._issue_json(issue))
+
+    def _edit_issue(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str) -> Response:
+        project = self._project(user, project_id)
+        if isinstance(project, Response):
+            return project
+        issue = project.issues.get(int(iid))
+        if issue is None or not project.can_see(user, issue):
+            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        params = _parameters(request)
+        if isinstance(params, Response):
+            return params
+        if not any(name in params for name in EDITABLE):
+            return bad_parameter(f"{', '.join(EDITABLE)} are missing, at least one parameter must be provided")
+        event = params.get("state_event")
+        if event is not None and event not in ("close", "reopen"):
+            return bad_parameter("state_event does not have a valid value")
+        if (project.access(user) or 0) < PLANNER and issue.author is not user:
+            return json_response(HTTPStatus.FORBIDDEN, FORBIDDEN)
+        if event is not None:
+            self._set_state(issue, event, user)
+        if "title" in params:
+            issue.title = str(params["title"])
+        if "description" in params:
+            issue.description = params["description"]
+        issue.updated = self.now()
+        return json_response(HTTPStatus.OK, self._issue_json(issue))
+
+    def _set_state(self, issue: Issue, event: str, by: GitLabUser) -> None:
+        closing = event == "close"
+        issue.state = "closed" if closing else "opened"
+        issue.closed = self.now() if closing else None
+        issue.closed_by = by if closing else None
+        issue.updated = self.now()
+
+    def _create_note(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str) -> Response:
+        project = self._project(user, project_id)
+        if isinstance(project, Response):
+            return project
+        issue = project.issues.get(int(iid))
+        if issue is None or not project.can_see(user, issue):
+            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        params = _parameters(request)
+        if isinstance(params, Response):
+            return params
+        body = params.get("body")
+        if body is None or not str(body).strip():
+            return not_given("body")
+        note = Note(next(self._ids), str(body), user, self.now())
+        issue.notes.append(note)
+        issue.updated = note.created
+        return json_response(HTTPStatus.CREATED, {
+            "id": note.id,
+            "type": None,
+            "body": note.body,
+            "author": self._user_json(user),
+            "created_at": gitlab_timestamp(note.created),
+            "updated_at": gitlab_timestamp(note.created),
+            "system": False,
+            "noteable_id": issue.id,
+            "noteable_type": "Issue",
+            "noteable_iid": issue.iid,
+            "project_id": project.id,
+            "resolvable": False,
+            "confidential": False,
+            "internal": False,
+        })
+
+    def _with_labels(self, project: Project, names: list[str] | tuple[str, ...]) -> list[str]:
+        """The labels by name, creating those the project does not have yet (as GitLab does)."""
+        chosen = []
+        for name in names:
+            existing = next((label for label in project.labels if label.lower() == name.lower()), None)
+            if existing is None:
+                project.labels.append(name)
+                existing = name
+            if existing not in chosen:
+                chosen.append(existing)
+        return chosen
+
+    # -- pagination -------------------------------------------------------------------------------
+
+    def _offset_page(self, request: RecordedRequest, items: list, render) -> Response:
+        page, per_page = page_parameters(request, default_per_page=20, max_per_page=100)
+        total_pages = max(1, -(-len(items) // per_page))
+        response = json_response(HTTPStatus.OK, [render(item) for item in items[(page - 1) * per_page : page * per_page]])
+        next_page = str(page + 1) if page < total_pages else ""
+        prev_page = str(page - 1) if 1 < page <= total_pages + 1 else ""
+        response.headers.update({
+            "X-Page": str(page), "X-Per-Page": str(per_page), "X-Next-Page": next_page, "X-Prev-Page": prev_page,
+        })
+        links = {"prev": {"page": prev_page}} if prev_page else {}
+        links |= {"next": {"page": next_page}} if next_page else {}
+        links["first"] = {"page": "1"}
+        if len(items) <= TOTALS_LIMIT:
+            response.headers.update({"X-Total": str(len(items)), "X-Total-Pages": str(total_pages)})
+            links["last"] = {"page": str(total_pages)}
+        response.headers["Link"] = link_header(self.server.origin, request, links)
+        return response
+
+    # -- representations --------------------------------------------------------------------------
+
+    def _user_json(self, user: GitLabUser | None) -> dict | None:
+        if user is None:
+            return None
+        return {
+            "id": user.id,
+            "username": user.username,
+            "name": user.name,
+            "state": "active",
+            "avatar_url": None,
+            "web_url": f"{self.web_url}/{user.username}",
+        }
+
+    def _project_json(self, project: Project, user: GitLabUser, request: RecordedRequest) -> dict:
+        body = {
+            "id": project.id,
+            "description": None,
+            "name": project.name,
+            "name_with_namespace": f"{project.namespace.replace('/', ' / ')} / {project.name}",
+            "path": project.path,
+            "path_with_namespace": project.path_with_namespace,
+            "created_at": gitlab_timestamp(self.now()),
+            "default_branch": "main",
+            "web_url": f"{self.web_url}/{project.path_with_namespace}",
+            "namespace": {"full_path": project.namespace, "path": project.namespace.rsplit("/", 1)[-1]},
+        }
+        if (request.param("simple") or "").lower() != "true":
+            level = project.members.get(user.username)
+            body |= {
+                "visibility": project.visibility,
+                "issues_enabled": project.issues_enabled,
+                "permissions": {"project_access": {"access_level": level} if level else None, "group_access": None},
+            }
+        return body
+
+    def _issue_json(self, issue: Issue) -> dict:
+        project = issue.project
+        api = f"{self.api_url}/projects/{project.id}"
+        return {
+            "id": issue.id,
+            "iid": issue.iid,
+            "project_id": project.id,
+            "title": issue.title,
+            "description": issue.description,
+            "state": issue.state,
+            "created_at": gitlab_timestamp(issue.created),
+            "updated_at": gitlab_timestamp(issue.updated),
+            "closed_at": gitlab_timestamp(issue.closed) if issue.closed else None,
+            "closed_by": self._user_json(issue.closed_by),
+            "labels": list(issue.labels),
+            "milestone": None,
+            "assignees": [self._user_json(user) for user in issue.assignees],
+            "assignee": self._user_json(issue.assignees[0]) if issue.assignees else None,
+            "author": self._user_json(issue.author),
+            "type": issue.issue_type.upper(),
+            "issue_type": issue.issue_type,
+            "user_notes_count": len(issue.notes),
+            "due_date": issue.due_date,
+            "confidential": issue.confidential,
+            "discussion_locked": None,
+            "moved_to_id": None,
+            "web_url": f"{self.web_url}/{project.path_with_namespace}/-/issues/{issue.iid}",
+            "references": {
+                "short": f"#{issue.iid}",
+                "relative": f"#{issue.iid}",
+                "full": f"{project.path_with_namespace}#{issue.iid}",
+            },
+            "severity": "UNKNOWN",
+            "_links": {
+                "self": f"{api}/issues/{issue.iid}",
+                "notes": f"{api}/issues/{issue.iid}/notes",
+                "award_emoji": f"{api}/issues/{issue.iid}/award_emoji",
+                "project": api,
+            },
+        }
+
+
+# -- request parameters --------------------------------------------------------------------------
+
+
+def _parameters(request: RecordedRequest) -> dict | Response:
+    """Attributes of a write request: GitLab reads them from the query string and from a JSON or
+    form-encoded body alike."""
+    params: dict[str, Any] = {name: values[-1] if not name.endswith("[]") else values
+                              for name, values in request.query.items()}
+    content_type = request.headers.get("Content-Type", "").lower()
+    if content_type.startswith("application/json") and request.body:
+        try:
+            payload = json.loads(request.body)
+        except ValueError:
+            # GitLab's API framework refuses a body it cannot parse; its exact wording is undocumented.
+            return bad_parameter("The request body is not valid JSON")
+        if not isinstance(payload, dict):
+            return bad_parameter("The request body must be a JSON object")
+        params |= payload
+    elif content_type.startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(request.body.decode(), keep_blank_values=True)
+        params |= {name: values[-1] if not name.endswith("[]") else values for name, values in form.items()}
+    if "assignee_ids[]" in params:
+        params["assignee_ids"] = params.pop("assignee_ids[]")
+    return params
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return len(str(value)) == 10
+
+
+def _id_list(value: Any) -> list[int] | None:
+    """`assignee_ids` as integers (an array, or a comma-separated string); None when not integers."""
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    if not all(str(item).strip().isdigit() for item in items):
+        return None
+    return [int(item) for item in items]
+
+
+def _label_list(value: Any) -> list[str]:
+    if not value:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
