@@ -1,11 +1,138 @@
-"""Linear (linear.app): the web app at linear.app/<workspace>, the GraphQL API at api.linear.app."""
+"""Linear (linear.app): the web app at linear.app/<workspace>, the GraphQL API at api.linear.app.
 
-from integrations.errors import AuthenticationFailed, RemoteValidationError, UpstreamError
+- Personal API keys go in the Authorization header as they are; members' OAuth tokens as
+  ``Bearer``. Every call is one ``POST /graphql``.
+- Linear answers errors in GraphQL's ``errors`` list, with ``extensions.type`` ("authentication
+  error", "forbidden", "invalid input", "ratelimited") and a ``userPresentableMessage``: with
+  HTTP 200 when a field failed while executing, with HTTP 400 when the request was refused
+  (credentials, rate limit, a query Linear's schema does not accept). Both map to typed errors.
+- Two budgets limit a workspace's use, requests and query complexity, reported on every answer
+  (``X-RateLimit-Requests-*``, ``X-Complexity``, ``X-RateLimit-Complexity-*``, resets in epoch
+  milliseconds). A provider remembers the last report and refuses, with the reset time, a
+  request the budget can no longer pay for rather than spending it on a certain refusal.
+- Teams are the external projects (keyed by their short key, e.g. ENG); issues are keyed by
+  their identifier (ENG-123). Descriptions and comments are Markdown both ways.
+- Linear is a cloud service: the API is at api.linear.app for a linear.app base URL; any other
+  base URL is taken to serve Linear's API itself (an egress gateway, or a test double).
+"""
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from integrations import keys
+from integrations.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RemoteValidationError,
+    UpstreamError,
+)
+from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from integrations.richtext import adf_to_markdown
 
-from .base import ConnectionReport, TrackerProvider, rate_limit_headroom
+from .base import (
+    Capability,
+    ConnectionReport,
+    CreatedIssue,
+    FetchResult,
+    IssueDraft,
+    NotConfigured,
+    RemoteComment,
+    RemoteField,
+    RemoteIssue,
+    RemoteIssueType,
+    RemoteProject,
+    TrackerProvider,
+    rate_limit_headroom,
+)
 
 API_URL = "https://api.linear.app"
+LINEAR_HOSTS = ("linear.app", "www.linear.app")
+IDENTIFIERS_PER_REQUEST = 100
+SEARCH_LIMIT = 50
+PAGE_SIZE = 100
+ISSUE_TYPE = RemoteIssueType(id="Issue", name="Issue")  # Linear has one kind of issue
+PRIORITY_NAMES = ("No priority", "Urgent", "High", "Medium", "Low")  # Linear's priorities 0-4
+STATE_CATEGORIES = {
+    "triage": "todo",
+    "backlog": "todo",
+    "unstarted": "todo",
+    "started": "in_progress",
+    "completed": "done",
+    "canceled": "done",
+}
+IDENTIFIER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)")
+ISSUE_FIELDS = "id identifier title priority priorityLabel url updatedAt state { name type } assignee { name }"
+
+FETCH_QUERY = f"""query FetchIssues($filter: IssueFilter, $first: Int) {{
+  issues(filter: $filter, first: $first, includeArchived: true) {{ nodes {{ {ISSUE_FIELDS} }} }}
+}}"""
+SEARCH_QUERY = f"""query SearchIssues($term: String!, $first: Int) {{
+  searchIssues(term: $term, first: $first) {{ nodes {{ {ISSUE_FIELDS} }} }}
+}}"""
+TEAMS_QUERY = """query Teams($filter: TeamFilter, $first: Int, $after: String) {
+  teams(filter: $filter, first: $first, after: $after) { nodes { id key name } pageInfo { hasNextPage endCursor } }
+}"""
+LABELS_QUERY = """query Labels($filter: IssueLabelFilter, $first: Int, $after: String) {
+  issueLabels(filter: $filter, first: $first, after: $after) { nodes { id name } pageInfo { hasNextPage endCursor } }
+}"""
+CREATE_MUTATION = f"""mutation CreateIssue($input: IssueCreateInput!) {{
+  issueCreate(input: $input) {{ success issue {{ {ISSUE_FIELDS} }} }}
+}}"""
+ISSUE_ID_QUERY = """query IssueId($id: String!) { issue(id: $id) { id } }"""
+COMMENT_MUTATION = """mutation AddComment($input: CommentCreateInput!) {
+  commentCreate(input: $input) { success comment { id } }
+}"""
+ISSUE_STATE_QUERY = """query IssueState($id: String!) {
+  issue(id: $id) { id identifier state { id name } team { states(first: 250) { nodes { id name } } } }
+}"""
+UPDATE_MUTATION = """mutation MoveIssue($id: String!, $input: IssueUpdateInput!) {
+  issueUpdate(id: $id, input: $input) { success }
+}"""
+COMMENTS_QUERY = """query Comments($id: String!, $first: Int, $after: String) {
+  issue(id: $id) { comments(first: $first, after: $after) {
+    nodes { id body createdAt user { name } } pageInfo { hasNextPage endCursor } } }
+}"""
+
+
+def read_linear_error(response: TrackerResponse) -> RemoteErrorDetail:
+    """The first GraphQL error's message, for answers the provider does not read itself."""
+    try:
+        body = response.json()
+    except UpstreamError:
+        return RemoteErrorDetail()
+    errors = body.get("errors") if isinstance(body, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    return RemoteErrorDetail(_message(first) or None)
+
+
+def _message(error: dict) -> str:
+    extensions = error.get("extensions") if isinstance(error.get("extensions"), dict) else {}
+    presentable = str(extensions.get("userPresentableMessage") or "")
+    message = str(error.get("message") or "")
+    if presentable and message and presentable != message:
+        return f"{presentable} ({message})"
+    return presentable or message
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class Linear(TrackerProvider):
@@ -15,13 +142,21 @@ class Linear(TrackerProvider):
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"
     default_create_url_template = "{baseUrl}/team/{project}/new?title={title}&description={description}"
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
     external_project_hint = "Linear team key, e.g. ENG"
     external_project_pattern = r"^[A-Z][A-Z0-9]*$"
     base_url_hint = "Your workspace's address, e.g. https://linear.app/example."
+    read_error_detail = staticmethod(read_linear_error)
+
+    def __init__(self, source, user_token=None):
+        super().__init__(source, user_token)
+        self._budget: dict[str, int] = {}  # what Linear's last answer said is left
 
     @property
     def api_base_url(self) -> str:
-        return API_URL
+        if urlsplit(self.source.base_url).hostname in LINEAR_HOSTS:
+            return API_URL
+        return self.source.base_url
 
     def authentication(self):
         # Personal API keys go in the Authorization header as they are; OAuth tokens as Bearer.
@@ -29,31 +164,346 @@ class Linear(TrackerProvider):
             return {"Authorization": self.credentials.get("token", "")}, None
         return super().authentication()
 
+    # -- GraphQL --
+
+    def _graphql(
+        self, http: TrackerHttpClient, query: str, variables: dict, *, mutation: bool = False
+    ) -> tuple[dict, TrackerResponse]:
+        """``data`` of one GraphQL request, or the typed error for Linear's first error."""
+        self._check_budget()
+        response = http.post(
+            "graphql", json={"query": query, "variables": variables}, idempotent=not mutation, accept=(400,)
+        )
+        self._remember_budget(response)
+        body = response.json()
+        if not isinstance(body, dict):
+            raise UpstreamError(f"{response.host} did not answer with a GraphQL result.", status=response.status)
+        errors = [error for error in body.get("errors") or [] if isinstance(error, dict)]
+        if errors:
+            raise self._error(errors[0], response, http)
+        data = body.get("data")
+        if response.status != 200 or not isinstance(data, dict):
+            raise UpstreamError(f"{response.host} answered HTTP {response.status} without data.", status=response.status)
+        return data, response
+
+    def _error(self, error: dict, response: TrackerResponse, http: TrackerHttpClient) -> Exception:
+        extensions = error.get("extensions") if isinstance(error.get("extensions"), dict) else {}
+        kind = str(extensions.get("type") or "").lower()
+        code = str(extensions.get("code") or "").upper()
+        message = http.redact(" ".join(_message(error).split())[:300]) or "no reason given"
+        status = response.status
+        if kind == "authentication error" or code == "AUTHENTICATION_ERROR":
+            return AuthenticationFailed(
+                f"Linear rejected the credentials ({message}): check the API key or authorize again.", status=status
+            )
+        if kind == "forbidden" or code == "FORBIDDEN":
+            return PermissionDenied(
+                f"Linear refused: {message}. Give the API key or the authorization the access it needs.",
+                status=status,
+            )
+        if kind == "ratelimited" or code == "RATELIMITED":
+            wait = self._reset_in(response)
+            when = f"try again in {int(wait) + 1} s" if wait is not None else "try again in a few minutes"
+            return RateLimited(f"Linear is rate limiting this workspace's requests: {when}.", status=status,
+                               retry_after=wait)
+        if str(error.get("message") or "").startswith("Entity not found"):
+            return NotFound(f"Linear has no such item, or the account cannot see it: {message}.", status=status)
+        if code.startswith("GRAPHQL_") or kind == "graphql error":
+            return UpstreamError(
+                f"Linear refused testmanager's query ({message}): its API may have changed; testmanager needs an "
+                "update.",
+                status=status,
+            )
+        return RemoteValidationError(f"Linear refused the request: {message}", status=status)
+
+    def _remember_budget(self, response: TrackerResponse) -> None:
+        for budget in ("Requests", "Complexity"):
+            for part in ("Remaining", "Reset"):
+                value = (response.headers.get(f"X-RateLimit-{budget}-{part}") or "").strip()
+                if value.isdigit():
+                    self._budget[f"{budget}-{part}"] = int(value)
+        cost = (response.headers.get("X-Complexity") or "").strip()
+        if cost.isdigit():
+            self._budget["cost"] = int(cost)
+
+    def _check_budget(self) -> None:
+        """``RateLimited`` when the last answer left too little for another request like it."""
+        exhausted = [
+            budget
+            for budget, needed in (("Requests", 1), ("Complexity", self._budget.get("cost", 1)))
+            if f"{budget}-Remaining" in self._budget and self._budget[f"{budget}-Remaining"] < needed
+        ]
+        if not exhausted:
+            return
+        reset = max(self._budget.get(f"{budget}-Reset", 0) for budget in exhausted)
+        wait = max(0.0, reset / 1000 - time.time())
+        raise RateLimited(
+            f"Linear's {' and '.join(budget.lower() for budget in exhausted)} budget for this workspace is used up: "
+            f"try again in {int(wait) + 1} s.",
+            retry_after=wait,
+        )
+
+    def _reset_in(self, response: TrackerResponse) -> float | None:
+        """Seconds until the exhausted budget of a rate-limited answer refills."""
+        retry_after = (response.headers.get("Retry-After") or "").strip()
+        if retry_after.isdigit():
+            return float(retry_after)
+        resets = [
+            int(response.headers.get(f"X-RateLimit-{budget}-Reset") or 0)
+            for budget in ("Requests", "Complexity")
+            if (response.headers.get(f"X-RateLimit-{budget}-Remaining") or "").strip() == "0"
+        ]
+        return max(0.0, max(resets) / 1000 - time.time()) if resets else None
+
+    def _pages(self, http: TrackerHttpClient, query: str, root: str, variables: dict) -> Iterator[dict]:
+        """Every node of a connection, page after page."""
+        after = None
+        while True:
+            data, response = self._graphql(http, query, {**variables, "first": PAGE_SIZE, "after": after})
+            connection = data.get(root) if isinstance(data.get(root), dict) else {}
+            yield from (node for node in connection.get("nodes") or [] if isinstance(node, dict))
+            page = connection.get("pageInfo") or {}
+            after = page.get("endCursor")
+            if not page.get("hasNextPage") or not after:
+                return
+
+    # -- connection --
+
     def whoami(self) -> ConnectionReport:
         with self.client() as http:
-            # GraphQL errors, a missing or bad key among them, come as HTTP 400 with an "errors" list.
-            response = http.post(
-                "graphql", json={"query": "{ viewer { name email } }"}, idempotent=True, accept=(400,),
-            )
-            body = response.json()
-            if not isinstance(body, dict):
-                raise UpstreamError("Linear did not answer with a GraphQL result.", status=response.status)
-            errors = [error for error in body.get("errors") or [] if isinstance(error, dict)]
-            if errors or response.status != 200:
-                first = errors[0] if errors else {}
-                message = http.redact(" ".join(str(first.get("message") or "no reason given").split())[:300])
-                extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
-                if extensions.get("code") == "AUTHENTICATION_ERROR":
-                    raise AuthenticationFailed(
-                        f"Linear rejected the credentials ({message}): check the API key or authorize again.",
-                        status=response.status,
-                    )
-                raise RemoteValidationError(f"Linear refused the request: {message}", status=response.status)
-        viewer = (body.get("data") or {}).get("viewer")
+            data, response = self._graphql(http, "query Viewer { viewer { name email } }", {})
+        viewer = data.get("viewer")
         if not isinstance(viewer, dict) or not viewer.get("name"):
             raise UpstreamError("Linear did not answer with the signed-in account.", status=response.status)
         user = f"{viewer['name']} ({viewer['email']})" if viewer.get("email") else viewer["name"]
+        detail = f"Signed in to Linear as {user}."
+        if "Complexity-Remaining" in self._budget:
+            limit = response.headers.get("X-RateLimit-Complexity-Limit") or "?"
+            detail += f" Complexity budget: {self._budget['Complexity-Remaining']} of {limit} points left."
         remaining, limit = rate_limit_headroom(response)
-        return ConnectionReport(
-            user=user, detail=f"Signed in to Linear as {user}.", rate_limit_remaining=remaining, rate_limit_limit=limit,
+        return ConnectionReport(user=user, detail=detail, rate_limit_remaining=remaining, rate_limit_limit=limit)
+
+    # -- discovery --
+
+    def projects(self) -> list[RemoteProject]:
+        with self.client() as http:
+            return [
+                RemoteProject(key=str(team.get("key")), name=str(team.get("name") or team.get("key")))
+                for team in self._pages(http, TEAMS_QUERY, "teams", {})
+            ]
+
+    def issue_types(self, project: str) -> list[RemoteIssueType]:
+        return [ISSUE_TYPE]
+
+    def fields(self, project: str, issue_type: str) -> list[RemoteField]:
+        with self.client() as http:
+            team = self._team(http, project)
+            labels = self._labels(http, team["key"])
+        return [
+            RemoteField("title", "Title", required=True, kind="text"),
+            RemoteField("description", "Description", required=False, kind="rich_text"),
+            RemoteField("priority", "Priority", required=False, kind="select", allowed_values=PRIORITY_NAMES),
+            RemoteField("labels", "Labels", required=False, kind="labels", allowed_values=tuple(labels)),
+            RemoteField("assignee", "Assignee", required=False, kind="user"),
+        ]
+
+    def _team(self, http: TrackerHttpClient, key: str) -> dict:
+        wanted = key.strip().upper()
+        for team in self._pages(http, TEAMS_QUERY, "teams", {"filter": {"key": {"eq": wanted}}}):
+            if str(team.get("key")).upper() == wanted:
+                return team
+        raise NotFound(
+            f"Linear has no team with the key {wanted}, or the account is not a member of it: check the project "
+            "integration's team key."
         )
+
+    def _labels(self, http: TrackerHttpClient, team_key: str) -> dict[str, str]:
+        """Label name -> id, of the team and of the whole workspace."""
+        scope = {"or": [{"team": {"key": {"eq": team_key}}}, {"team": {"null": True}}]}
+        return {str(label.get("name")): str(label.get("id")) for label in self._pages(
+            http, LABELS_QUERY, "issueLabels", {"filter": scope})}
+
+    # -- reading issues --
+
+    def fetch_many(self, keys: Iterable[str]) -> FetchResult:
+        """Current state of many issues, ``IDENTIFIERS_PER_REQUEST`` identifiers a request."""
+        asked: dict[str, list[str]] = {}
+        for key in keys:
+            asked.setdefault(key.strip().upper(), []).append(key)
+        wanted = [identifier for identifier in asked if IDENTIFIER.fullmatch(identifier)]
+        found: dict[str, RemoteIssue] = {}
+        with self.client() as http:
+            for batch in _chunks(wanted, IDENTIFIERS_PER_REQUEST):
+                numbers: dict[str, list[int]] = {}
+                for identifier in batch:
+                    team, number = identifier.rsplit("-", 1)
+                    numbers.setdefault(team, []).append(int(number))
+                scope = {"or": [{"team": {"key": {"eq": team}}, "number": {"in": values}} for team, values in numbers.items()]}
+                data, _ = self._graphql(http, FETCH_QUERY, {"filter": scope, "first": len(batch)})
+                for raw in (data.get("issues") or {}).get("nodes") or []:
+                    issue = self._remote_issue(raw)
+                    found[issue.key.upper()] = issue
+            unseen = [identifier for identifier in wanted if identifier not in found]
+            visible = self._visible_teams(http, {identifier.rsplit("-", 1)[0] for identifier in unseen})
+
+        def spellings(selected: Iterable[str]) -> frozenset[str]:
+            return frozenset(spelling for identifier in selected for spelling in asked[identifier])
+
+        malformed = [identifier for identifier in asked if not IDENTIFIER.fullmatch(identifier)]
+        return FetchResult(
+            issues={spelling: issue for identifier, issue in found.items() for spelling in asked.get(identifier, ())},
+            # An issue of a team the account sees is gone; of a team it does not see, unknown.
+            missing=spellings([*malformed, *(i for i in unseen if i.rsplit("-", 1)[0] in visible)]),
+            forbidden=spellings(i for i in unseen if i.rsplit("-", 1)[0] not in visible),
+        )
+
+    def _visible_teams(self, http: TrackerHttpClient, team_keys: set[str]) -> set[str]:
+        if not team_keys:
+            return set()
+        teams = self._pages(http, TEAMS_QUERY, "teams", {"filter": {"key": {"in": sorted(team_keys)}}})
+        return {str(team.get("key")).upper() for team in teams}
+
+    def search(self, text: str) -> list[RemoteIssue]:
+        """Linear's full-text search (identifier, title, description), most relevant first."""
+        text = " ".join(text.split())
+        if not text:
+            return []
+        with self.client() as http:
+            data, _ = self._graphql(http, SEARCH_QUERY, {"term": text, "first": SEARCH_LIMIT})
+        return [self._remote_issue(raw) for raw in (data.get("searchIssues") or {}).get("nodes") or []]
+
+    def _remote_issue(self, raw: Any) -> RemoteIssue:
+        if not isinstance(raw, dict) or not isinstance(raw.get("identifier"), str):
+            raise UpstreamError("Linear answered with an issue that has no identifier.")
+        state = raw.get("state") if isinstance(raw.get("state"), dict) else {}
+        assignee = raw.get("assignee") if isinstance(raw.get("assignee"), dict) else {}
+        template = self.source.issue_url_template
+        url = keys.issue_url(template, base_url=self.source.base_url, key=raw["identifier"]) if template else ""
+        return RemoteIssue(
+            key=raw["identifier"],
+            title=str(raw.get("title") or ""),
+            status=str(state.get("name") or ""),
+            status_category=STATE_CATEGORIES.get(str(state.get("type")), "unknown"),
+            assignee=str(assignee.get("name") or ""),
+            priority=str(raw.get("priorityLabel") or ""),
+            url=url or str(raw.get("url") or ""),
+            updated_at=_timestamp(raw.get("updatedAt")),
+        )
+
+    # -- writing --
+
+    def create_issue(self, draft: IssueDraft) -> CreatedIssue:
+        """File ``draft`` in the team it names, with Markdown as it is."""
+        if not draft.project.strip():
+            raise NotConfigured(
+                "This project integration names no Linear team: a project administrator must choose the team that "
+                "issues are filed in."
+            )
+        errors = {}
+        priority = self._priority(draft.priority)
+        if priority is None:
+            errors["priority"] = (
+                f"Linear priorities are {', '.join(PRIORITY_NAMES)} (or 0-4), not “{draft.priority}”."
+            )
+        notes = []
+        description = draft.description.strip()
+        if draft.reporter is not None and self.user_token is None:
+            who = draft.reporter.name or draft.reporter.email
+            line = {"type": "doc", "version": 1, "content": [
+                {"type": "paragraph", "content": [{"type": "text", "text": f"Reported by {who} via testmanager."}]}]}
+            description = "\n\n".join(filter(None, [description, adf_to_markdown(line).strip()]))
+        if draft.components:
+            notes.append("Linear has no components; use labels instead.")
+        if draft.attachments:
+            names = ", ".join(attachment.filename for attachment in draft.attachments)
+            notes.append(f"Attachments stay in testmanager: this integration does not upload files ({names}).")
+        with self.client() as http:
+            team = self._team(http, draft.project)
+            label_ids = []
+            if draft.labels:
+                offered = {name.casefold(): label_id for name, label_id in self._labels(http, team["key"]).items()}
+                unknown = [label for label in draft.labels if label.casefold() not in offered]
+                if unknown:
+                    errors["labels"] = (
+                        f"The Linear team {team['key']} has no label {', '.join(f'“{name}”' for name in unknown)}: "
+                        "create it in Linear or leave it out."
+                    )
+                label_ids = [offered[label.casefold()] for label in draft.labels if label.casefold() in offered]
+            if errors:
+                raise RemoteValidationError(
+                    "Some values cannot be sent to Linear: " + " ".join(errors.values()), field_errors=errors
+                )
+            values = {
+                "teamId": team["id"], "title": draft.title, "description": description or None,
+                "priority": priority or None, "labelIds": label_ids or None, "assigneeId": draft.assignee,
+                "dueDate": draft.due_date.isoformat() if draft.due_date else None, **draft.fields,
+            }
+            data, response = self._graphql(
+                http, CREATE_MUTATION, {"input": {name: value for name, value in values.items() if value is not None}},
+                mutation=True,
+            )
+        result = data.get("issueCreate") if isinstance(data.get("issueCreate"), dict) else {}
+        if not result.get("success") or not isinstance(result.get("issue"), dict):
+            raise UpstreamError("Linear did not confirm that the issue was created.", status=response.status)
+        issue = self._remote_issue(result["issue"])
+        return CreatedIssue(**vars(issue), notes=tuple(notes))
+
+    def _priority(self, value: str | None) -> int | None:
+        """Linear's priority number for a name or a number; 0 when none is given."""
+        if not value or not value.strip():
+            return 0
+        value = value.strip()
+        if value in ("0", "1", "2", "3", "4"):
+            return int(value)
+        return next((number for number, name in enumerate(PRIORITY_NAMES) if name.casefold() == value.casefold()), None)
+
+    def add_comment(self, key: str, body: str) -> str:
+        with self.client() as http:
+            data, _ = self._graphql(http, ISSUE_ID_QUERY, {"id": key.strip()})
+            issue_id = (data.get("issue") or {}).get("id")
+            data, response = self._graphql(
+                http, COMMENT_MUTATION, {"input": {"issueId": issue_id, "body": body}}, mutation=True
+            )
+        comment = (data.get("commentCreate") or {}).get("comment")
+        if not isinstance(comment, dict) or not comment.get("id"):
+            raise UpstreamError("Linear did not confirm that the comment was added.", status=response.status)
+        return str(comment["id"])
+
+    def comments(self, key: str) -> list[RemoteComment]:
+        found = []
+        with self.client() as http:
+            after = None
+            while True:
+                data, _ = self._graphql(http, COMMENTS_QUERY, {"id": key.strip(), "first": PAGE_SIZE, "after": after})
+                connection = ((data.get("issue") or {}).get("comments")) or {}
+                for raw in connection.get("nodes") or []:
+                    if isinstance(raw, dict):
+                        found.append(RemoteComment(
+                            id=str(raw.get("id") or ""), author=str((raw.get("user") or {}).get("name") or ""),
+                            body=str(raw.get("body") or ""), created_at=_timestamp(raw.get("createdAt")),
+                        ))
+                page = connection.get("pageInfo") or {}
+                after = page.get("endCursor")
+                if not page.get("hasNextPage") or not after:
+                    break
+        return sorted(found, key=lambda comment: (comment.created_at is None, comment.created_at, comment.id))
+
+    def transition(self, key: str, status: str) -> None:
+        """Move the issue to the team's workflow state named ``status``; nothing to do when it is there."""
+        with self.client() as http:
+            data, _ = self._graphql(http, ISSUE_STATE_QUERY, {"id": key.strip()})
+            issue = data.get("issue") if isinstance(data.get("issue"), dict) else {}
+            current = str((issue.get("state") or {}).get("name") or "")
+            if " ".join(current.split()).casefold() == " ".join(status.split()).casefold():
+                return
+            states = [s for s in ((issue.get("team") or {}).get("states") or {}).get("nodes") or [] if isinstance(s, dict)]
+            chosen = next((s for s in states if str(s.get("name")).casefold() == status.strip().casefold()), None)
+            if chosen is None:
+                offered = ", ".join(str(s.get("name")) for s in states) or "none"
+                problem = f"{key} cannot move from {current} to “{status}”: its team's workflow has {offered}."
+                raise RemoteValidationError(
+                    f"{problem} Check the project integration's status mapping against the Linear workflow.",
+                    field_errors={"status": problem},
+                )
+            self._graphql(http, UPDATE_MUTATION, {"id": issue.get("id"), "input": {"stateId": chosen["id"]}},
+                          mutation=True)

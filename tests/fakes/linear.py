@@ -72,6 +72,7 @@ _ISSUE_FIELDS = """
   number: Float!
   title: String!
   description: String
+  dueDate: TimelessDate
   priority: Float!
   priorityLabel: String!
   url: String!
@@ -89,6 +90,7 @@ _PAGING = "after: String, before: String, first: Int, includeArchived: Boolean, 
 SCHEMA = build_schema(
     f"""
 scalar DateTime
+scalar TimelessDate
 
 enum PaginationOrderBy {{ createdAt updatedAt }}
 
@@ -148,14 +150,21 @@ input WorkflowStateFilter {{
   and: [WorkflowStateFilter!] id: IDComparator name: StringComparator or: [WorkflowStateFilter!] team: TeamFilter
   type: StringComparator
 }}
-input IssueLabelFilter {{ and: [IssueLabelFilter!] id: IDComparator name: StringComparator or: [IssueLabelFilter!] }}
+input NullableTeamFilter {{
+  and: [NullableTeamFilter!] id: IDComparator key: StringComparator name: StringComparator null: Boolean
+  or: [NullableTeamFilter!]
+}}
+input IssueLabelFilter {{
+  and: [IssueLabelFilter!] id: IDComparator name: StringComparator or: [IssueLabelFilter!] team: NullableTeamFilter
+}}
 input IssueFilter {{
   and: [IssueFilter!] id: IssueIDComparator number: NumberComparator or: [IssueFilter!] state: WorkflowStateFilter
   team: TeamFilter title: StringComparator
 }}
 
 input IssueCreateInput {{
-  assigneeId: String description: String labelIds: [String!] priority: Int stateId: String teamId: String! title: String
+  assigneeId: String description: String dueDate: TimelessDate labelIds: [String!] priority: Int stateId: String
+  teamId: String! title: String
 }}
 input IssueUpdateInput {{
   assigneeId: String description: String labelIds: [String!] priority: Int stateId: String title: String
@@ -280,6 +289,7 @@ class LinearIssue:
     created_at: datetime
     updated_at: datetime
     description: str | None = None
+    due_date: str | None = None  # YYYY-MM-DD
     priority: int = 0
     assignee: LinearUser | None = None
     creator: LinearUser | None = None
@@ -727,6 +737,7 @@ class _Root:
             description=input.get("description"), priority=values.get("priority", 0),
             assignee=values.get("assignee"), labels=values.get("labels", []), creator=self.fake.viewer,
         )
+        issue.due_date = input.get("dueDate")
         return {"success": True, "issue": issue, "last_sync_id": self.fake.next_sync_id()}
 
     def issue_update(self, info, id: str, input: dict) -> dict:
@@ -876,6 +887,7 @@ _STATE: dict[str, tuple[Callable, Any]] = {
 _LABEL: dict[str, tuple[Callable, Any]] = {
     "id": (lambda label: label.id, "id"),
     "name": (lambda label: label.name, "string"),
+    "team": (lambda label: label.team, _TEAM),
 }
 _ISSUE: dict[str, tuple[Callable, Any]] = {
     "id": (lambda issue: issue.id, "id"),
@@ -890,7 +902,12 @@ def _matches(entity: Any, condition: dict | None, table: dict) -> bool:
     if not condition:
         return True
     for name, wanted in condition.items():
-        if name == "and":
+        if name == "null":  # nullable relations: {team: {null: true}} matches labels without a team
+            if (entity is None) != wanted:
+                return False
+        elif entity is None:
+            return False
+        elif name == "and":
             if not all(_matches(entity, part, table) for part in wanted):
                 return False
         elif name == "or":
