@@ -17,14 +17,15 @@ and small methods:
 Both deployments answer ``/rest/api/2/serverInfo`` anonymously; its ``deploymentType``
 tells the connection check whether the administrator chose the right kind of Jira.
 
-Issues that a search no longer returns are told apart by their project: when the account
-can still browse the project, the issue is gone (deleted, or moved and renamed); when it
-cannot, Jira says nothing about the issue, so it is reported as forbidden, never as deleted.
+An issue a search no longer returns is looked at through its project. When the account
+cannot browse the project, Jira says nothing either way, so the issue is reported forbidden,
+never deleted. When it can, the issue itself is asked for: Jira answers an issue moved to
+another project under its new key, and 404 only for an issue that is gone.
 """
 
 import hashlib
-from abc import ABC, abstractmethod
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -33,7 +34,7 @@ from urllib.parse import quote
 from django.core.cache import cache
 from urllib3.filepost import encode_multipart_formdata
 
-from integrations import keys
+from integrations.keys import issue_url, key_matches
 from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
@@ -109,6 +110,10 @@ def jql_string(value: str) -> str:
 def text_terms(text: str) -> str:
     """The words of ``text`` for Jira's ``~``, with no Lucene syntax left in them."""
     return " ".join(_LUCENE_SYNTAX.sub(" ", text).lower().split())
+
+
+def _project_of(key: str) -> str:
+    return key.rsplit("-", 1)[0]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -238,7 +243,7 @@ class _Jira(TrackerProvider, ABC):
         """serverInfo, or ``DeploymentMismatch`` when it names the other kind of Jira."""
         response = http.get(SERVER_INFO)
         info = _object(response, "Jira's server information")
-        # Jira Server before 7 did not send deploymentType; Cloud always has.
+        # Cloud always names itself "Cloud"; a Jira that names no deployment type is not Cloud.
         deployment = str(info.get("deploymentType") or "Server")
         if deployment not in self.deployment_types:
             actual = JiraCloud if deployment == "Cloud" else JiraServer
@@ -321,30 +326,40 @@ class _Jira(TrackerProvider, ABC):
                 spellings.append(key)
         malformed = [key for key in asked if not JIRA_KEY.fullmatch(key)]
         wanted = [key for key in asked if JIRA_KEY.fullmatch(key)]
-        found: dict[str, RemoteIssue] = {}
+        found: dict[str, RemoteIssue] = {}  # by the upper-cased key asked for
+        gone, hidden = [], []
         with self.client() as http:
             for batch in _chunks(wanted, KEYS_PER_SEARCH):
                 jql = "key in (" + ", ".join(jql_string(key) for key in batch) + ")"
                 for issue in self._jql(http, jql, len(batch)):
                     found[issue.key.upper()] = issue
             unseen = [key for key in wanted if key not in found]
-            browsable = self._browsable_projects(http, {key.rsplit("-", 1)[0] for key in unseen}) if unseen else set()
+            browsable = self._browsable_projects(http, {_project_of(key) for key in unseen}) if unseen else set()
+            for key in unseen:
+                if _project_of(key) not in browsable:
+                    hidden.append(key)
+                    continue
+                response = http.get(self._api(f"issue/{quote(key, safe='')}"),
+                                    params={"fields": ",".join(ISSUE_FIELDS)}, accept=(404,))
+                if response.status == 404:
+                    gone.append(key)
+                else:
+                    found[key] = self._remote_issue(_object(response, "an issue"), response)
 
         def spellings(selected: Iterable[str]) -> frozenset[str]:
             return frozenset(spelling for key in selected for spelling in asked[key])
 
         return FetchResult(
             issues={spelling: issue for key, issue in found.items() if key in asked for spelling in asked[key]},
-            missing=spellings([*malformed, *(key for key in unseen if key.rsplit("-", 1)[0] in browsable)]),
-            forbidden=spellings(key for key in unseen if key.rsplit("-", 1)[0] not in browsable),
+            missing=spellings([*malformed, *gone]),
+            forbidden=spellings(hidden),
         )
 
     def search(self, text: str) -> list[RemoteIssue]:
         """Issues whose key is ``text`` or whose summary or description contain its words, newest first."""
         clauses = []
         candidate = text.strip().upper()
-        if JIRA_KEY.fullmatch(candidate) and keys.key_matches(self.source.key_pattern or self.default_key_pattern,
-                                                               candidate):
+        if JIRA_KEY.fullmatch(candidate) and key_matches(self.source.key_pattern or self.default_key_pattern, candidate):
             clauses.append(f"key = {jql_string(candidate)}")
         terms = text_terms(text)
         if terms:
@@ -374,7 +389,7 @@ class _Jira(TrackerProvider, ABC):
 
     def _remote_issue(self, raw: Any, response: TrackerResponse) -> RemoteIssue:
         if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
-            raise UpstreamError(f"{response.host} answered a search with an issue that has no key.",
+            raise UpstreamError(f"{response.host} answered with an issue that has no key: check the base URL.",
                                 status=response.status)
         fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
         status = fields.get("status") or {}
@@ -392,7 +407,7 @@ class _Jira(TrackerProvider, ABC):
 
     def _issue_url(self, key: str) -> str:
         template = self.source.issue_url_template or self.default_issue_url_template
-        return keys.issue_url(template, base_url=self.source.base_url, key=key)
+        return issue_url(template, base_url=self.source.base_url, key=key)
 
     # -- writing --
 
@@ -477,8 +492,8 @@ class _Jira(TrackerProvider, ABC):
         return None
 
     def _find_users(self, http: TrackerHttpClient, term: str) -> list:
-        response = http.get(self._api("user/search"), params={self.user_search_parameter: term.strip(),
-                                                              "maxResults": 50})
+        query = " ".join(term.split())
+        response = http.get(self._api("user/search"), params={self.user_search_parameter: query, "maxResults": 50})
         return [user for user in _list(response.json(), response, "a list of users") if isinstance(user, dict)]
 
     def _create_fields(
@@ -666,9 +681,9 @@ class JiraCloud(_Jira):
         return f"{ATLASSIAN_API}/ex/jira/{quote(self._cloud_id(), safe='')}"
 
     def _cloud_id(self) -> str:
-        """The site's cloud id, from the sites the member's token may reach."""
+        """The site's cloud id, from the sites the member's token may reach; remembered per source and site."""
         site = self.source.base_url.rstrip("/").lower()
-        cache_key = "jira:cloud-id:" + hashlib.sha256(site.encode()).hexdigest()
+        cache_key = "jira:cloud-id:" + hashlib.sha256(f"{self.source.uuid}\x1f{site}".encode()).hexdigest()
         cloud_id = cache.get(cache_key)
         if cloud_id is None:
             with self.client(base_url=ATLASSIAN_API) as http:

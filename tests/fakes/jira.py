@@ -273,6 +273,7 @@ class JiraIssue:
     custom_fields: dict[str, Any] = field(default_factory=dict)
     comments: list[JiraComment] = field(default_factory=list)
     attachments: list[JiraAttachment] = field(default_factory=list)
+    former_keys: list[str] = field(default_factory=list)  # keys it had before moves
 
     @property
     def number(self) -> int:
@@ -522,6 +523,21 @@ class JiraFake:
     def delete_issue(self, key: str) -> None:
         with self.server.lock:
             del self.issues[key]
+
+    def move_issue(self, key: str, project_key: str) -> JiraIssue:
+        """Move an issue to another project, where it gets a new key. Jira keeps the old key
+        working ("Jira reserves all previous historical keys", KB "Migration of Jira's historical
+        keys"): reading the issue or searching `key = OLD-1` finds it, under its new key."""
+        with self.server.lock:
+            issue = self.issues.pop(key)
+            target = self.projects[project_key]
+            issue.former_keys.append(issue.key)
+            issue.key = f"{project_key}-{next(self._issue_numbers[project_key])}"
+            issue.issue_type = target.issue_type({"name": issue.issue_type.name}) or target.issue_types[0]
+            issue.project = target
+            issue.updated = self.now()
+            self.issues[issue.key] = issue
+            return issue
 
     def forbid_project(self, key: str) -> None:
         """Nobody may browse the project: its issues vanish from searches and read as not found."""
@@ -1176,7 +1192,7 @@ class JiraFake:
             (
                 issue
                 for issue in self.visible_issues()
-                if reference.upper() == issue.key or reference == issue.id
+                if reference.upper() == issue.key or reference == issue.id or reference.upper() in issue.former_keys
             ),
             None,
         )

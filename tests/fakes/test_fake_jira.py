@@ -393,6 +393,21 @@ def test_an_issue_of_a_project_the_user_may_not_browse_reads_as_not_found(fake_j
     assert response.json() == {"errorMessages": [ISSUE_NOT_FOUND], "errors": {}}
 
 
+def test_a_moved_issue_answers_to_its_old_key_under_its_new_key(fake_jira_cloud, cloud):
+    fake_jira_cloud.add_project("SHOP")
+    fake_jira_cloud.add_project("NEW")
+    fake_jira_cloud.add_issue("NEW", "Already here")
+    fake_jira_cloud.add_issue("SHOP", "Checkout fails")
+
+    moved = fake_jira_cloud.move_issue("SHOP-1", "NEW")
+    read = cloud.get("/rest/api/3/issue/SHOP-1", params={"fields": "summary"}).json()
+    found = search(cloud, 'key = "SHOP-1"').json()
+
+    assert (moved.key, moved.former_keys) == ("NEW-2", ["SHOP-1"])
+    assert (read["key"], read["fields"]["summary"]) == ("NEW-2", "Checkout fails")
+    assert keys_of_json(found) == ["NEW-2"]
+
+
 def test_a_deleted_issue_is_not_found(fake_jira_server, server):
     fake_jira_server.add_project("SHOP")
     fake_jira_server.add_issue("SHOP", "Soon gone")

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 import responses
-from django.core.cache import cache
 
 from integrations.errors import (
     AuthenticationFailed,
@@ -37,7 +36,7 @@ from integrations.richtext import markdown_to_adf, markdown_to_wiki
 from tests.factories import SourceFactory, UserFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN, SERVER_LOGIN, SERVER_PASSWORD, SERVER_PAT
 from tests.fakes.jira import JiraFake
-from tests.fakes.server import text_response
+from tests.fakes.server import json_response, text_response
 from tests.integrations.richtext_support import CORPUS, assert_valid_adf
 
 pytestmark = pytest.mark.django_db
@@ -48,13 +47,6 @@ SEARCH_PATH = r"/rest/api/(3/search/jql|2/search)"
 @pytest.fixture(autouse=True)
 def _fakes_on_loopback(settings):
     settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @dataclass
@@ -166,11 +158,10 @@ def test_check_connection_reports_the_rate_limit_headroom_jira_sends(cloud):
     original = cloud.fake.server.interceptor
 
     def with_rate_headers(request):
-        answer = original(request)
-        if answer is None and request.route_path.endswith("/myself"):
-            answer = cloud.fake._myself(request, "3")
-            answer.headers |= {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "97"}
-        return answer
+        if request.route_path.endswith("/myself"):
+            me = {"accountId": "5b10ac8d82e05b22cc7d4ef5", "displayName": "Automation", "emailAddress": CLOUD_LOGIN}
+            return json_response(200, me, {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "97"})
+        return original(request)
 
     cloud.fake.server.interceptor = with_rate_headers
 
@@ -559,3 +550,523 @@ def test_create_metadata_is_cached_per_project_and_issue_type_until_the_source_c
     assert cached == first
     assert other_type == first + 1
     assert after_change == other_type + 2
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalogue(site):
+    """SHOP and OTHER with a few issues, and SECRET that the account cannot browse."""
+    fake = site.fake
+    fake.add_project("SHOP")
+    fake.add_project("OTHER")
+    fake.add_project("SECRET")
+    fake.add_issue("SHOP", "Checkout crashes", description="Stack trace in the payment module",
+                   updated=datetime(2024, 1, 1, tzinfo=UTC))  # fmt: skip
+    fake.add_issue("SHOP", "Cart total is wrong", description="Rounding of the VAT crashes nothing",
+                   updated=datetime(2024, 3, 1, tzinfo=UTC))  # fmt: skip
+    fake.add_issue("SHOP", 'Quoted " OR project = OTHER OR summary ~ " in a title',
+                   updated=datetime(2024, 2, 1, tzinfo=UTC))  # fmt: skip
+    fake.add_issue("OTHER", "Other project checkout")
+    fake.add_issue("OTHER", "Summary of other work")
+    fake.add_issue("SECRET", "Secret checkout crashes")
+    fake.forbid_project("SECRET")
+    return fake
+
+
+def keys_of(issues):
+    return [issue.key for issue in issues]
+
+
+def test_search_finds_an_issue_by_its_key(site, catalogue):
+    assert keys_of(site.provider().search(" shop-2 ")) == ["SHOP-2"]
+
+
+def test_search_finds_issues_by_title_or_description_newest_first(site, catalogue):
+    assert keys_of(site.provider().search("crashes")) == ["SHOP-2", "SHOP-1"]
+    assert keys_of(site.provider().search("rounding vat")) == ["SHOP-2"]
+
+
+def test_search_uses_each_deployments_search_endpoint(site, catalogue):
+    site.provider().search("checkout")
+
+    (request,) = site.searches()
+    expected = "/rest/api/3/search/jql" if site.fake.is_cloud else "/rest/api/2/search"
+    assert request.route_path == expected
+    assert request.json()["jql"] == (
+        'summary ~ "checkout" OR description ~ "checkout" ORDER BY updated DESC'
+    )
+
+
+def test_search_for_a_key_that_does_not_exist_finds_nothing_instead_of_failing(site, catalogue):
+    assert site.provider().search("SHOP-999") == []
+    assert site.provider().search("NOPE-1") == []
+
+
+def test_text_that_is_not_a_key_adds_no_key_clause(site, catalogue):
+    site.provider().search("shop-")
+    site.provider().search("2-SHOP")
+
+    assert [request.json()["jql"] for request in site.searches()] == [
+        'summary ~ "shop" OR description ~ "shop" ORDER BY updated DESC',
+        'summary ~ "2 shop" OR description ~ "2 shop" ORDER BY updated DESC',
+    ]
+
+
+def test_a_key_outside_the_sources_key_pattern_is_searched_as_text_only(site, catalogue):
+    site.source.key_pattern = r"^SHOP-\d+$"
+    site.source.save()
+
+    site.provider().search("OTHER-1")
+
+    assert site.searches()[0].json()["jql"].startswith('summary ~ "other 1"')
+
+
+def test_user_text_cannot_change_the_query(site, catalogue):
+    found = site.provider().search('" OR project = OTHER OR summary ~ "')
+
+    assert keys_of(found) == ["SHOP-3"]
+    assert site.searches()[0].json()["jql"] == (
+        'summary ~ "or project = other or summary" OR description ~ "or project = other or summary" '
+        "ORDER BY updated DESC"
+    )
+
+
+@pytest.mark.parametrize("text", ["(checkout", "checkout)", "check*out?", 'back\\slash "quote', "a && b || !c"])
+def test_lucene_syntax_in_user_text_is_never_a_query_error(site, catalogue, text):
+    site.provider().search(text)
+
+    assert len(site.searches()) == 1
+
+
+def test_text_without_words_searches_nothing(site, catalogue):
+    assert site.provider().search("  -- ** ") == []
+    assert site.searches() == []
+
+
+def test_search_returns_at_most_fifty_issues(site):
+    site.fake.add_project("SHOP")
+    for number in range(60):
+        site.fake.add_issue("SHOP", f"Flaky test {number}")
+
+    assert len(site.provider().search("flaky")) == 50
+
+
+# -- fetching many issues -----------------------------------------------------------------------
+
+
+def test_fetch_many_reads_title_status_category_assignee_priority_and_update_time(site):
+    site.fake.add_project("SHOP")
+    ada = site.fake.add_user("ada" if not site.fake.is_cloud else "ada@example.com", display_name="Ada Lovelace")
+    site.fake.add_issue(
+        "SHOP", "Checkout crashes", status="In Progress", assignee=ada.login, priority="High",
+        updated=datetime(2024, 1, 31, 9, 30, tzinfo=UTC),
+    )  # fmt: skip
+    site.fake.add_issue("SHOP", "Cart", status="Done", priority=None)
+
+    result = site.provider().fetch_many(["SHOP-1", "SHOP-2"])
+
+    first, second = result.issues["SHOP-1"], result.issues["SHOP-2"]
+    assert (first.key, first.title, first.status, first.status_category) == (
+        "SHOP-1", "Checkout crashes", "In Progress", "in_progress",
+    )  # fmt: skip
+    assert (first.assignee, first.priority) == ("Ada Lovelace", "High")
+    assert first.updated_at == datetime(2024, 1, 31, 9, 30, tzinfo=UTC)
+    assert first.url == f"{site.source.base_url}/browse/SHOP-1"
+    assert (second.status_category, second.assignee, second.priority) == ("done", "", "")
+    assert result.missing == result.forbidden == frozenset()
+
+
+def test_fetch_many_asks_for_a_hundred_keys_per_request(site):
+    site.fake.add_project("SHOP")
+    for number in range(250):
+        site.fake.add_issue("SHOP", f"Issue {number}")
+    keys = [f"SHOP-{number}" for number in range(1, 251)]
+
+    result = site.provider().fetch_many(keys)
+
+    assert sorted(result.issues) == sorted(keys)
+    searches = site.searches()
+    assert len(searches) == 3
+    assert [request.json()["jql"].count('"SHOP-') for request in searches] == [100, 100, 50]
+    assert len(site.requests()) == 3
+
+
+def test_fetch_many_follows_pages_within_a_batch(site):
+    site.fake.add_project("SHOP")
+    for number in range(5):
+        site.fake.add_issue("SHOP", f"Issue {number}")
+    provider = site.provider()
+    provider.page_size = 2
+
+    result = provider.fetch_many([f"SHOP-{number}" for number in range(1, 6)])
+
+    assert len(result.issues) == 5
+    pages = [request.json() for request in site.searches()]
+    if site.fake.is_cloud:
+        assert ["nextPageToken" in page for page in pages] == [False, True, True]
+    else:
+        assert [page["startAt"] for page in pages] == [0, 2, 4]
+
+
+def test_fetch_many_reports_deleted_issues_as_missing_and_hidden_ones_as_forbidden(site):
+    site.fake.add_project("SHOP")
+    site.fake.add_project("SECRET")
+    for _ in range(3):
+        site.fake.add_issue("SHOP", "Kept")
+    site.fake.add_issue("SECRET", "Hidden")
+    site.fake.delete_issue("SHOP-2")
+    site.fake.forbid_project("SECRET")
+
+    result = site.provider().fetch_many(["SHOP-1", "SHOP-2", "SHOP-3", "SECRET-1", "GONE-7"])
+
+    assert sorted(result.issues) == ["SHOP-1", "SHOP-3"]
+    assert result.missing == {"SHOP-2"}
+    # Jira answers the same for an issue of a project the account cannot see and of a
+    # project that is gone: it may still exist, so it is never reported deleted.
+    assert result.forbidden == {"SECRET-1", "GONE-7"}
+    # Only the issue of a project the account can browse is asked about, to tell deleted from moved.
+    assert [request.route_path.rsplit("/", 1)[1] for request in site.requests("GET", r"/rest/api/\d/issue/.*")] == [
+        "SHOP-2"
+    ]
+
+
+def test_fetch_many_finds_a_moved_issue_under_its_new_key(site):
+    site.fake.add_project("SHOP")
+    site.fake.add_project("NEW")
+    site.fake.add_issue("SHOP", "Checkout crashes")
+    site.fake.move_issue("SHOP-1", "NEW")
+
+    result = site.provider().fetch_many(["SHOP-1"])
+
+    assert (result.issues["SHOP-1"].key, result.issues["SHOP-1"].title) == ("NEW-1", "Checkout crashes")
+    assert result.missing == result.forbidden == frozenset()
+
+
+def test_fetch_many_answers_under_the_keys_as_asked_and_never_queries_malformed_ones(site):
+    site.fake.add_project("SHOP")
+    site.fake.add_issue("SHOP", "Checkout crashes")
+
+    result = site.provider().fetch_many(["shop-1", "SHOP-1", "not a key", "SHOP-1"])
+
+    assert result.issues["shop-1"] == result.issues["SHOP-1"]
+    assert result.missing == {"not a key"}
+    assert '"not a key"' not in site.searches()[0].json()["jql"]
+
+
+def test_fetch_many_of_nothing_sends_nothing(site):
+    result = site.provider().fetch_many([])
+
+    assert (dict(result.issues), result.missing, result.forbidden) == ({}, frozenset(), frozenset())
+    assert site.requests() == []
+
+
+# -- creating issues ----------------------------------------------------------------------------
+
+MARKDOWN = """## Steps
+
+1. Open the cart
+   - with **two** items
+2. Press *Pay*
+
+| Browser | Result |
+| --- | --- |
+| Firefox | crash |
+"""
+
+
+def draft(**overrides):
+    values = {"project": "SHOP", "issue_type": "Bug", "title": "Checkout crashes", "description": MARKDOWN}
+    return IssueDraft(**(values | overrides))
+
+
+def rich_text(site, markdown):
+    return markdown_to_adf(markdown) if site.fake.is_cloud else markdown_to_wiki(markdown)
+
+
+def test_create_files_every_mapped_field_in_the_deployments_formats(site, shop):
+    ada = site.fake.add_user("ada" if not site.fake.is_cloud else "ada@example.com", display_name="Ada Lovelace")
+    custom = {
+        shop["text"].field_id: "Firefox 128",
+        shop["textarea"].field_id: "Log says **boom**",
+        shop["select"].field_id: "S2",
+        shop["radio"].field_id: "S1",
+        shop["multiselect"].field_id: ["S1", "S2"],
+        shop["checkboxes"].field_id: ("S2",),
+        shop["user"].field_id: jira_user_reference(site, ada),
+        shop["date"].field_id: date(2024, 7, 1),
+        shop["datetime"].field_id: datetime(2024, 7, 1, 12, 30, tzinfo=UTC),
+        shop["number"].field_id: "3.5",
+        shop["labels"].field_id: ["ui", "payments"],
+    }
+
+    created = site.provider().create_issue(
+        draft(
+            priority="High",
+            labels=("regression",),
+            components=("Checkout",),
+            due_date=date(2024, 6, 30),
+            assignee=jira_user_reference(site, ada),
+            fields=custom,
+        )
+    )
+
+    assert (created.key, created.title, created.priority, created.notes) == ("SHOP-1", "Checkout crashes", "High", ())
+    assert created.url == f"{site.source.base_url}/browse/SHOP-1"
+    issue = site.fake.issue("SHOP-1")
+    assert (issue.summary, issue.issue_type.name, issue.priority) == ("Checkout crashes", "Bug", "High")
+    assert issue.description == rich_text(site, MARKDOWN)
+    assert (issue.labels, [c["name"] for c in issue.components], issue.duedate) == (
+        ["regression"], ["Checkout"], "2024-06-30",
+    )  # fmt: skip
+    assert issue.assignee is ada
+    stored = issue.custom_fields
+    assert stored[shop["text"].field_id] == "Firefox 128"
+    assert stored[shop["textarea"].field_id] == rich_text(site, "Log says **boom**")
+    assert stored[shop["select"].field_id]["value"] == "S2"
+    assert stored[shop["radio"].field_id]["value"] == "S1"
+    assert [option["value"] for option in stored[shop["multiselect"].field_id]] == ["S1", "S2"]
+    assert [option["value"] for option in stored[shop["checkboxes"].field_id]] == ["S2"]
+    assert stored[shop["user"].field_id] is ada
+    assert stored[shop["date"].field_id] == "2024-07-01"
+    assert stored[shop["datetime"].field_id] == "2024-07-01T12:30:00.000+0000"
+    assert stored[shop["number"].field_id] == 3.5
+    assert stored[shop["labels"].field_id] == ["ui", "payments"]
+
+
+@pytest.mark.parametrize("document", CORPUS, ids=lambda path: path.stem)
+def test_cloud_descriptions_are_valid_atlassian_documents(cloud, document):
+    cloud.fake.add_project("SHOP")
+    markdown = document.read_text()
+
+    cloud.provider().create_issue(draft(issue_type="Task", description=markdown))
+
+    stored = cloud.fake.issue("SHOP-1").description
+    if markdown.strip():
+        assert stored == markdown_to_adf(markdown)
+        assert_valid_adf(stored)
+    else:
+        assert stored is None
+
+
+def test_a_project_integration_without_a_jira_project_files_nothing(site):
+    with pytest.raises(NotConfigured) as raised:
+        site.provider().create_issue(draft(project=" "))
+
+    assert str(raised.value) == (
+        "This project integration names no Jira project: a project administrator must choose the Jira project "
+        "that issues are filed in."
+    )
+    assert site.requests() == []
+
+
+def test_a_draft_without_an_issue_type_files_nothing(site):
+    with pytest.raises(NotConfigured) as raised:
+        site.provider().create_issue(draft(issue_type=""))
+
+    assert "no default issue type" in str(raised.value)
+    assert site.requests() == []
+
+
+def test_an_issue_type_the_project_lacks_is_refused_before_filing(site, shop):
+    with pytest.raises(RemoteValidationError) as raised:
+        site.provider().create_issue(draft(issue_type="Epic"))
+
+    assert "it offers Task, Bug" in str(raised.value)
+    assert site.requests("POST") == []
+
+
+def test_values_for_fields_off_the_create_screen_or_of_the_wrong_shape_are_refused_before_filing(site, shop):
+    with pytest.raises(RemoteValidationError) as raised:
+        site.provider().create_issue(
+            draft(fields={"customfield_99999": "x", shop["number"].field_id: "three", shop["date"].field_id: 5})
+        )
+
+    assert raised.value.field_errors == {
+        "customfield_99999": (
+            "“customfield_99999” is not on the create screen of Bug in SHOP: add it to the screen in Jira "
+            "or leave it empty."
+        ),
+        shop["number"].field_id: "My number takes a number, not “three”.",
+        shop["date"].field_id: "My date takes a date (YYYY-MM-DD).",
+    }
+    assert site.requests("POST") == []
+
+
+def test_jiras_field_errors_come_back_as_field_errors(site, shop):
+    with pytest.raises(RemoteValidationError) as raised:
+        site.provider().create_issue(draft(priority="Urgent"))  # and the required "My select" is left out
+
+    assert raised.value.field_errors == {
+        "priority": "The priority selected is invalid.",
+        shop["select"].field_id: "My select is required.",
+    }
+
+
+# -- the reporter -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(site):
+    site.fake.add_project("SHOP")
+
+    def user(server_login, email, display_name):
+        login = email if site.fake.is_cloud else server_login
+        return site.fake.add_user(login, display_name=display_name, email=email)
+
+    return {
+        "ada": user("ada", "ada@example.com", "Ada L."),
+        "ada_namesake": user("lovelace", "lovelace@example.com", "Ada Lovelace"),
+        "grace": user("grace", "grace@example.com", "Grace Hopper"),
+        "sam1": user("sam1", "sam@one.example", "Sam Smith"),
+        "sam2": user("sam2", "sam@two.example", "Sam Smith"),
+    }
+
+
+def file_for(site, person, description="It broke."):
+    site.provider().create_issue(draft(issue_type="Task", description=description, reporter=person))
+    return site.fake.issue("SHOP-1")
+
+
+def test_the_reporter_is_the_jira_user_with_the_same_email_first(site, people):
+    issue = file_for(site, Person(name="Ada Lovelace", email="ADA@example.com"))
+
+    assert issue.reporter is people["ada"]
+    assert issue.description == rich_text(site, "It broke.")
+
+
+def test_else_the_reporter_is_the_one_jira_user_with_the_same_display_name(site, people):
+    issue = file_for(site, Person(name="grace  hopper", email="grace@home.example"))
+
+    assert issue.reporter is people["grace"]
+
+
+def test_else_the_integrations_account_reports_and_the_description_says_who_did(site, people):
+    created = site.provider().create_issue(
+        draft(issue_type="Task", description="It broke.", reporter=Person(name="Linus T.", email="linus@x.example"))
+    )
+
+    issue = site.fake.issue("SHOP-1")
+    assert issue.reporter.login == (CLOUD_LOGIN if site.fake.is_cloud else SERVER_LOGIN)
+    assert issue.description == rich_text(site, "It broke.\n\nReported by Linus T. via testmanager.")
+    assert created.notes == (
+        "Jira records the integration's account as the reporter: no Jira user has Linus T.'s e-mail address "
+        "or display name, or the reporter cannot be set on this issue type.",
+    )
+
+
+def test_a_display_name_two_jira_users_share_is_not_guessed(site, people):
+    issue = file_for(site, Person(name="Sam Smith"))
+
+    assert issue.reporter not in (people["sam1"], people["sam2"])
+    assert "Reported by Sam Smith via testmanager." in str(issue.description)
+
+
+def test_without_a_reporter_field_on_the_screen_nobody_is_looked_up(site, people):
+    task = site.fake.projects["SHOP"].issue_types[0]
+    del task.fields["reporter"]
+
+    issue = file_for(site, Person(name="Ada Lovelace", email="ada@example.com"), description="")
+
+    assert issue.description == rich_text(site, "Reported by Ada Lovelace via testmanager.")
+    assert site.requests("GET", r"/rest/api/\d/user/search") == []
+
+
+# -- attachments --------------------------------------------------------------------------------
+
+
+def test_attachments_are_uploaded_with_the_xsrf_token_header(site):
+    site.fake.add_project("SHOP")
+    files = (
+        DraftAttachment("trace.log", b"Traceback (most recent call last)", "text/plain"),
+        DraftAttachment("screen.png", b"\x89PNG\r\n", "image/png"),
+    )
+
+    created = site.provider().create_issue(draft(issue_type="Task", attachments=files))
+
+    stored = site.fake.issue("SHOP-1").attachments
+    assert [(a.filename, a.content, a.mime_type) for a in stored] == [
+        ("trace.log", b"Traceback (most recent call last)", "text/plain"),
+        ("screen.png", b"\x89PNG\r\n", "image/png"),
+    ]
+    (upload,) = site.requests("POST", r"/rest/api/\d/issue/SHOP-1/attachments")
+    assert upload.headers["X-Atlassian-Token"] == "no-check"
+    assert created.notes == ()
+
+
+def test_an_attachment_that_fails_leaves_the_created_issue_and_says_so(site):
+    site.fake.add_project("SHOP")
+    original = site.fake.server.interceptor
+
+    def refuse_attachments(request):
+        if request.route_path.endswith("/attachments"):
+            return text_response(413, "Request Entity Too Large")
+        return original(request)
+
+    site.fake.server.interceptor = refuse_attachments
+
+    created = site.provider().create_issue(
+        draft(issue_type="Task", attachments=(DraftAttachment("huge.bin", b"0" * 10),))
+    )
+
+    assert created.key == "SHOP-1"
+    assert created.notes == (
+        "The issue was created, but huge.bin could not be attached: 127.0.0.1 answered HTTP 413. "
+        "The tracker answered with an error: try again later. The tracker says: Request Entity Too Large",
+    )
+
+
+# -- comments and transitions -------------------------------------------------------------------
+
+
+def test_a_comment_is_posted_in_the_deployments_format(site):
+    site.fake.add_project("SHOP")
+    site.fake.add_issue("SHOP", "Checkout crashes")
+
+    comment_id = site.provider().add_comment("SHOP-1", "Covered by **3 tests**:\n\n- login\n- cart")
+
+    (comment,) = site.fake.issue("SHOP-1").comments
+    assert comment_id == comment.id
+    assert comment.body == rich_text(site, "Covered by **3 tests**:\n\n- login\n- cart")
+
+
+def test_a_comment_on_an_issue_the_account_cannot_see_is_not_found(site):
+    site.fake.add_project("SHOP")
+
+    with pytest.raises(NotFound) as raised:
+        site.provider().add_comment("SHOP-9", "Hello")
+
+    assert "Issue does not exist or you do not have permission to see it." in str(raised.value)
+
+
+def test_transition_moves_the_issue_to_the_status_named(site):
+    site.fake.add_project("SHOP")
+    site.fake.add_issue("SHOP", "Checkout crashes", status="To Do")
+
+    site.provider().transition("SHOP-1", "done")
+
+    assert site.fake.issue("SHOP-1").status.name == "Done"
+
+
+def test_transition_to_the_current_status_changes_nothing(site):
+    site.fake.add_project("SHOP")
+    site.fake.add_issue("SHOP", "Checkout crashes", status="In Progress")
+
+    site.provider().transition("SHOP-1", "In Progress")
+
+    assert site.requests("POST") == []
+
+
+def test_a_status_no_transition_reaches_is_refused_naming_the_ones_that_are(site):
+    site.fake.add_project("SHOP")
+    site.fake.add_issue("SHOP", "Checkout crashes", status="To Do")
+
+    with pytest.raises(RemoteValidationError) as raised:
+        site.provider().transition("SHOP-1", "Blocked")
+
+    assert raised.value.field_errors == {
+        "status": "SHOP-1 cannot move from To Do to “Blocked”: Jira offers Done, In Progress."
+    }
+    assert str(raised.value).endswith("Check the project integration's status mapping against the Jira workflow.")
+    assert site.requests("POST") == []
