@@ -305,10 +305,10 @@ class GitHubFake:
             self.repo(full_name).labels[name.lower()] = label
             return label
 
-    def add_milestone(self, full_name: str, title: str) -> Milestone:
+    def add_milestone(self, full_name: str, title: str, *, state: str = "open") -> Milestone:
         with self.server.lock:
             repo = self.repo(full_name)
-            milestone = Milestone(next(self._ids), len(repo.milestones) + 1, title)
+            milestone = Milestone(next(self._ids), len(repo.milestones) + 1, title, state)
             repo.milestones[milestone.number] = milestone
             return milestone
 
@@ -347,6 +347,13 @@ class GitHubFake:
             if state == "closed":
                 self._set_state(issue, "closed", state_reason or "completed", issue.user)
             return issue
+
+    def add_comment(self, full_name: str, number: int, body: str, *, author: str,
+                    created: datetime | None = None) -> Comment:
+        with self.server.lock:
+            comment = Comment(next(self._ids), body, self.users[author.lower()], created or self.now())
+            self.issue(full_name, number).comments.append(comment)
+            return comment
 
     def repo(self, full_name: str) -> Repository:
         return self.repos[full_name.lower()]
@@ -530,9 +537,14 @@ class GitHubFake:
             ("GET", r"/user", self._endpoint(self._get_user, needs_user=True)),
             ("GET", r"/user/repos", self._endpoint(self._list_repos, needs_user=True)),
             ("GET", r"/search/issues", self._endpoint(self._search_issues, "search")),
+            ("GET", repo, self._endpoint(self._get_repo)),
+            ("GET", rf"{repo}/labels", self._endpoint(self._list_labels)),
+            ("GET", rf"{repo}/milestones", self._endpoint(self._list_milestones)),
+            ("GET", rf"{repo}/assignees", self._endpoint(self._list_assignees)),
             ("POST", rf"{repo}/issues", self._endpoint(self._create_issue)),
             ("GET", issue, self._endpoint(self._get_issue)),
             ("PATCH", issue, self._endpoint(self._update_issue)),
+            ("GET", rf"{issue}/comments", self._endpoint(self._list_comments)),
             ("POST", rf"{issue}/comments", self._endpoint(self._create_comment)),
             ("GET", r"/repositories/(?P<repo_id>\d+)/issues/(?P<number>\d+)", self._endpoint(self._get_issue_by_id)),
         ]
@@ -549,10 +561,41 @@ class GitHubFake:
             (repo for repo in self.repos.values() if repo.owner.login == login or login in repo.collaborators),
             key=lambda repo: repo.full_name.lower(),
         )
+        return self._paged(request, mine, lambda repo: self._repo_json(repo, caller))
+
+    def _get_repo(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
+        repo = self._readable_repo(caller, owner, name)
+        if repo is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "/repos/repos#get-a-repository")
+        return json_response(HTTPStatus.OK, self._repo_json(repo, caller))
+
+    def _list_labels(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
+        repo = self._readable_repo(caller, owner, name)
+        if repo is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "/issues/labels#list-labels-for-a-repository")
+        return self._paged(request, list(repo.labels.values()), lambda label: self._label_json(repo, label))
+
+    def _list_milestones(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
+        repo = self._readable_repo(caller, owner, name)
+        if repo is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "/issues/milestones#list-milestones")
+        state = request.param("state") or "open"
+        chosen = [m for m in repo.milestones.values() if state == "all" or m.state == state]
+        return self._paged(request, chosen, lambda milestone: self._milestone_json(repo, milestone))
+
+    def _list_assignees(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
+        """Everyone who may be assigned: people with push access (and a user who owns the repository)."""
+        repo = self._readable_repo(caller, owner, name)
+        if repo is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "/issues/assignees#list-assignees")
+        people = [user for user in self.users.values()
+                  if user.kind == "User" and at_least(repo.permission(user), "write")]
+        return self._paged(request, people, self._simple_user_json)
+
+    def _paged(self, request: RecordedRequest, items: list, render) -> Response:
         page, per_page = page_parameters(request, default_per_page=30, max_per_page=100)
-        items = mine[(page - 1) * per_page : page * per_page]
-        response = json_response(HTTPStatus.OK, [self._repo_json(repo, caller) for repo in items])
-        self._add_page_links(response, request, page, per_page, len(mine))
+        response = json_response(HTTPStatus.OK, [render(item) for item in items[(page - 1) * per_page : page * per_page]])
+        self._add_page_links(response, request, page, per_page, len(items))
         return response
 
     # -- issues -----------------------------------------------------------------------------------
@@ -694,6 +737,13 @@ class GitHubFake:
         issue.closed_by = by if closing else None
         issue.updated = self.now()
 
+    def _list_comments(self, request: RecordedRequest, caller: _Caller, owner: str, name: str, number: str) -> Response:
+        repo = self._readable_repo(caller, owner, name)
+        issue = repo.issues.get(int(number)) if repo else None
+        if issue is None or issue.deleted:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "/issues/comments#list-issue-comments")
+        return self._paged(request, issue.comments, lambda comment: self._comment_json(issue, comment))
+
     def _create_comment(self, request: RecordedRequest, caller: _Caller, owner: str, name: str, number: str) -> Response:
         doc = "/issues/comments#create-an-issue-comment"
         payload = _json_body(request, doc)
@@ -828,11 +878,7 @@ class GitHubFake:
             "title": issue.title,
             "body": issue.body,
             "user": self._simple_user_json(issue.user),
-            "labels": [
-                {"id": label.id, "name": label.name, "color": label.color, "default": False,
-                 "url": f"{self.api_url}/repos/{issue.repo.full_name}/labels/{label.name}"}
-                for label in issue.labels
-            ],
+            "labels": [self._label_json(issue.repo, label) for label in issue.labels],
             "assignee": self._simple_user_json(issue.assignees[0]) if issue.assignees else None,
             "assignees": [self._simple_user_json(user) for user in issue.assignees],
             "milestone": self._milestone_json(issue.repo, issue.milestone),
@@ -848,6 +894,10 @@ class GitHubFake:
             pulls = f"{self.api_url}/repos/{issue.repo.full_name}/pulls/{issue.number}"
             body["pull_request"] = {"url": pulls, "html_url": body["html_url"], "merged_at": None}
         return body
+
+    def _label_json(self, repo: Repository, label: Label) -> dict:
+        return {"id": label.id, "name": label.name, "color": label.color, "default": False,
+                "url": f"{self.api_url}/repos/{repo.full_name}/labels/{label.name}"}
 
     def _milestone_json(self, repo: Repository, milestone: Milestone | None) -> dict | None:
         if milestone is None:

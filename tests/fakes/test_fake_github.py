@@ -237,6 +237,44 @@ def test_a_pull_request_is_an_issue_with_a_pull_request_object(fake_github, api,
     assert issue["html_url"].endswith("/acme/shop/pull/1")
 
 
+def test_a_repository_reads_with_the_caller_s_permissions_or_as_not_found(fake_github, api, shop):
+    fake_github.add_repo("acme/secret", private=True)
+
+    repo = api.get("/repos/acme/shop").json()
+
+    assert repo["full_name"] == "acme/shop" and repo["has_issues"] is True
+    assert repo["permissions"]["push"] is True and repo["permissions"]["admin"] is False
+    assert api.get("/repos/acme/secret").status_code == 404
+
+
+def test_labels_open_milestones_and_assignees_of_a_repository(fake_github, api, shop):
+    fake_github.add_label("acme/shop", "bug")
+    fake_github.add_milestone("acme/shop", "Sprint 3")
+    fake_github.add_milestone("acme/shop", "Sprint 2", state="closed")
+
+    labels = api.get("/repos/acme/shop/labels").json()
+    milestones = api.get("/repos/acme/shop/milestones").json()
+    every_milestone = api.get("/repos/acme/shop/milestones", params={"state": "all"}).json()
+    assignees = api.get("/repos/acme/shop/assignees").json()
+
+    assert [label["name"] for label in labels] == ["bug"]
+    assert [(m["number"], m["title"]) for m in milestones] == [(1, "Sprint 3")]
+    assert len(every_milestone) == 2
+    assert sorted(user["login"] for user in assignees) == ["alice", GITHUB_LOGIN]
+
+
+def test_issue_comments_list_oldest_first_in_pages(fake_github, api, shop):
+    fake_github.add_issue("acme/shop", "Cart", author="alice")
+    for number in range(3):
+        fake_github.add_comment("acme/shop", 1, f"comment {number}", author="alice")
+
+    first = api.get("/repos/acme/shop/issues/1/comments", params={"per_page": 2})
+    second = api.get(first.links["next"]["url"])
+
+    assert [c["body"] for c in first.json() + second.json()] == ["comment 0", "comment 1", "comment 2"]
+    assert first.json()[0]["user"]["login"] == "alice"
+
+
 # -- search --------------------------------------------------------------------------------------
 
 
