@@ -152,6 +152,11 @@ def _jira_datetime(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
 
 
+def _name(value: Any) -> str:
+    """The ``name`` of a Jira object (status, priority), "" when absent."""
+    return str(value.get("name") or "") if isinstance(value, dict) else ""
+
+
 def _same_text(first: str, second: str) -> bool:
     return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
@@ -359,7 +364,8 @@ class _Jira(TrackerProvider, ABC):
         """Issues whose key is ``text`` or whose summary or description contain its words, newest first."""
         clauses = []
         candidate = text.strip().upper()
-        if JIRA_KEY.fullmatch(candidate) and key_matches(self.source.key_pattern or self.default_key_pattern, candidate):
+        key_pattern = self.source.key_pattern or self.default_key_pattern
+        if JIRA_KEY.fullmatch(candidate) and key_matches(key_pattern, candidate):
             clauses.append(f"key = {jql_string(candidate)}")
         terms = text_terms(text)
         if terms:
@@ -392,15 +398,16 @@ class _Jira(TrackerProvider, ABC):
             raise UpstreamError(f"{response.host} answered with an issue that has no key: check the base URL.",
                                 status=response.status)
         fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
-        status = fields.get("status") or {}
+        status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
         category = (status.get("statusCategory") or {}).get("key")
+        assignee = fields.get("assignee") if isinstance(fields.get("assignee"), dict) else {}
         return RemoteIssue(
             key=raw["key"],
             title=str(fields.get("summary") or ""),
-            status=str(status.get("name") or ""),
+            status=_name(status),
             status_category=STATUS_CATEGORIES.get(category, "unknown"),
-            assignee=str((fields.get("assignee") or {}).get("displayName") or ""),
-            priority=str((fields.get("priority") or {}).get("name") or ""),
+            assignee=str(assignee.get("displayName") or ""),
+            priority=_name(fields.get("priority")),
             url=self._issue_url(raw["key"]),
             updated_at=_timestamp(fields.get("updated")),
         )
@@ -433,7 +440,8 @@ class _Jira(TrackerProvider, ABC):
             description = draft.description.strip()
             if draft.reporter is not None and self.user_token is None and reporter is None:
                 who = draft.reporter.name or draft.reporter.email
-                description = "\n\n".join(filter(None, [description, f"Reported by {_markdown_literal(who)} via testmanager."]))
+                note = f"Reported by {_markdown_literal(who)} via testmanager."
+                description = f"{description}\n\n{note}" if description else note
                 notes.append(
                     f"Jira records the integration's account as the reporter: no Jira user has {who}'s e-mail "
                     "address or display name, or the reporter cannot be set on this issue type."
@@ -476,7 +484,8 @@ class _Jira(TrackerProvider, ABC):
 
     def _reporter(self, http: TrackerHttpClient, person: Person | None, meta: dict[str, dict]) -> str | None:
         """The Jira account to record as reporter, when filing with a shared credential: the
-        user with the person's e-mail address, else the one user with their display name."""
+        user with the person's e-mail address, else the one user with their display name.
+        Jira lists the reporter among the create fields only to accounts that may set it."""
         if person is None or self.user_token is not None or "reporter" not in meta:
             return None
         for term, value_of in ((person.email, "emailAddress"), (person.name, "displayName")):
@@ -485,7 +494,8 @@ class _Jira(TrackerProvider, ABC):
             matches = [
                 user
                 for user in self._find_users(http, term)
-                if user.get("active", True) and _same_text(str(user.get(value_of) or ""), term)
+                if user.get("active", True) and user.get(self.user_id_field)
+                and _same_text(str(user.get(value_of) or ""), term)
             ]
             if len(matches) == 1:
                 return str(matches[0][self.user_id_field])
@@ -580,24 +590,24 @@ class _Jira(TrackerProvider, ABC):
     def transition(self, key: str, status: str) -> None:
         """Move the issue to the status named ``status`` through a transition Jira offers; nothing
         to do when it is there already."""
-        path = self._api(f"issue/{quote(key, safe='')}/transitions")
+        issue_path = self._api(f"issue/{quote(key, safe='')}")
         with self.client() as http:
-            response = http.get(path)
+            response = http.get(f"{issue_path}/transitions")
             offered = [
-                entry for entry in _list(_object(response, "transitions").get("transitions"), response, "transitions")
+                entry
+                for entry in _list(_object(response, "transitions").get("transitions"), response, "transitions")
                 if isinstance(entry, dict)
             ]
-            chosen = next((entry for entry in offered if _same_text(str((entry.get("to") or {}).get("name")), status)),
-                          None)
+            chosen = next((entry for entry in offered if _same_text(_name(entry.get("to")), status)), None)
             if chosen is not None:
-                http.post(path, json={"transition": {"id": chosen.get("id")}})
+                http.post(f"{issue_path}/transitions", json={"transition": {"id": chosen.get("id")}})
                 return
-            current = _object(http.get(self._api(f"issue/{quote(key, safe='')}"), params={"fields": "status"}), "an issue")
-            current_status = str(((current.get("fields") or {}).get("status") or {}).get("name") or "")
-        if _same_text(current_status, status):
+            issue = _object(http.get(issue_path, params={"fields": "status"}), "an issue")
+        current = _name((issue.get("fields") or {}).get("status"))
+        if _same_text(current, status):
             return
-        reachable = ", ".join(sorted({str((entry.get("to") or {}).get("name")) for entry in offered})) or "none"
-        problem = f"{key} cannot move from {current_status or 'its status'} to “{status}”: Jira offers {reachable}."
+        reachable = ", ".join(sorted({_name(entry.get("to")) for entry in offered})) or "none"
+        problem = f"{key} cannot move from {current or 'its status'} to “{status}”: Jira offers {reachable}."
         raise RemoteValidationError(
             f"{problem} Check the project integration's status mapping against the Jira workflow.",
             field_errors={"status": problem},

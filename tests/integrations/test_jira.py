@@ -71,7 +71,11 @@ def cloud_source(fake, **overrides):
         provider=Provider.JIRA_CLOUD,
         base_url=fake.base_url,
         allow_http=True,
-        **{"auth_type": AuthType.API_TOKEN, "credentials": {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN}, **overrides},
+        **{
+            "auth_type": AuthType.API_TOKEN,
+            "credentials": {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+            **overrides,
+        },
     )
 
 
@@ -516,7 +520,9 @@ def test_fields_of_an_issue_type_the_project_lacks_name_the_ones_it_has(site, sh
     with pytest.raises(RemoteValidationError) as raised:
         site.provider().fields("SHOP", "Epic")
 
-    assert raised.value.field_errors == {"issuetype": "The Jira project SHOP has no issue type “Epic”; it offers Task, Bug."}
+    assert raised.value.field_errors == {
+        "issuetype": "The Jira project SHOP has no issue type “Epic”; it offers Task, Bug."
+    }
 
 
 def test_create_metadata_is_read_across_pages(site):
