@@ -121,7 +121,13 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Bearer first: its challenge makes unauthenticated API calls answer 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "projects.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "EXCEPTION_HANDLER": "testmanager.api_exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth_token": "10/min"},  # POST /api/auth/token (password guessing)
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -133,6 +139,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Test cases, runs, results, internal issues and tracker links.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ResultStatusEnum": "projects.models.ResultStatus",
+        "RequirementPriorityEnum": "projects.models.Priority",
+        "IssueStatusEnum": "issues.models.IssueStatus",
+        "IssuePriorityEnum": "issues.models.IssuePriority",
+    },
 }
 
 # Without Redis (make run), tasks execute eagerly in the web process.

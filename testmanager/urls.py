@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/tokens/", include("projects.token_views")),
     path("projects/", include("projects.urls")),
     path("projects/<str:key>/issues/", include("issues.urls")),
     path("projects/<str:key>/integrations/", include("integrations.urls")),

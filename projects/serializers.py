@@ -1,0 +1,269 @@
+"""API representations of projects, test artefacts and API tokens."""
+
+from datetime import timedelta
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.validators import UniqueTogetherValidator
+
+from .importers.junit import MAX_REPORT_BYTES
+from .models import ApiToken, Project, Requirement, TestCase, TestResult, TestRun
+from .permissions import visible_projects
+from .services import create_run, normalize_folder, record_result
+
+
+class ApiModelSerializer(serializers.ModelSerializer):
+    """Fields named in Meta.create_only_fields can be set on create and are read-only afterwards."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            for name in getattr(self.Meta, "create_only_fields", ()):
+                fields[name].read_only = True
+        return fields
+
+
+class VisibleProjectField(serializers.SlugRelatedField):
+    """A project by key, among those the caller may see: other projects read as nonexistent."""
+
+    default_error_messages = {"does_not_exist": "No project with key {value}."}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="key", **kwargs)
+
+    def get_queryset(self):
+        return visible_projects(self.context["request"].user)
+
+
+class VisibleObjectField(serializers.PrimaryKeyRelatedField):
+    """An object by id, among the objects of projects the caller may see."""
+
+    default_error_messages = {"does_not_exist": "No {label} with id {pk_value}."}
+
+    def __init__(self, model, *, project_path="project", **kwargs):
+        self.model, self.project_path = model, project_path
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.filter(**{f"{self.project_path}__in": visible_projects(self.context["request"].user)})
+
+    def fail(self, key, **kwargs):
+        super().fail(key, label=self.model._meta.verbose_name, **kwargs)
+
+
+class UsernameField(serializers.SlugRelatedField):
+    """A user shown by username (read-only)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="username", read_only=True, **kwargs)
+
+
+@extend_schema_field({"type": "number", "format": "double", "nullable": True, "example": 1.25})
+class SecondsField(serializers.FloatField):
+    """A duration as (fractional) seconds."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, allow_null=True, required=False, **kwargs)
+
+    def to_representation(self, value):
+        return value.total_seconds()
+
+    def to_internal_value(self, data):
+        return timedelta(seconds=super().to_internal_value(data))
+
+
+class ProjectSerializer(ApiModelSerializer):
+    role = serializers.CharField(read_only=True, allow_null=True,
+                                 help_text="Your role in the project (admin, member, viewer).")
+
+    class Meta:
+        model = Project
+        fields = ["id", "key", "name", "description", "role", "created_at"]
+        create_only_fields = ["key"]
+
+
+class TestCaseSerializer(ApiModelSerializer):
+    project = VisibleProjectField()
+    created_by = UsernameField()
+
+    class Meta:
+        model = TestCase
+        fields = [
+            "id", "project", "title", "folder", "preconditions", "steps", "expected_result",
+            "automation_key", "import_key", "created_by", "created_at", "updated_at",
+        ]
+        read_only_fields = ["import_key"]
+        extra_kwargs = {"automation_key": {"default": ""}}
+        create_only_fields = ["project"]
+        validators = [
+            UniqueTogetherValidator(
+                queryset=TestCase.objects.all(), fields=["project", "automation_key"], condition=~Q(automation_key=""),
+                message="Another test case of this project has this automation key.",
+            ),
+        ]
+
+    def validate_folder(self, folder):
+        return normalize_folder(folder)
+
+
+class RunResultSerializer(ApiModelSerializer):
+    """A result as listed inside its run."""
+
+    case_title = serializers.CharField(source="case.title", read_only=True)
+    duration = SecondsField()
+    recorded_by = UsernameField()
+
+    class Meta:
+        model = TestResult
+        fields = ["id", "case", "case_title", "status", "comment", "duration", "recorded_by", "recorded_at"]
+
+
+class TestResultSerializer(RunResultSerializer):
+    run = VisibleObjectField(TestRun)
+    case = VisibleObjectField(TestCase)
+
+    class Meta(RunResultSerializer.Meta):
+        fields = ["id", "run", *RunResultSerializer.Meta.fields]
+        create_only_fields = ["run", "case"]
+        validators = [
+            UniqueTogetherValidator(
+                queryset=TestResult.objects.all(), fields=["run", "case"],
+                message="This run already has a result for this test case; change that result instead.",
+            ),
+        ]
+
+    def validate(self, attrs):
+        run, case = attrs.get("run"), attrs.get("case")
+        if run is not None and case is not None and run.project_id != case.project_id:
+            raise serializers.ValidationError({"case": ["The test case belongs to another project than the run."]})
+        return attrs
+
+    def update(self, result, validated_data):
+        return record_result(
+            result, actor=self.context["request"].user,
+            **{name: validated_data.get(name, getattr(result, name)) for name in ("status", "comment", "duration")},
+        )
+
+
+class TestRunSerializer(ApiModelSerializer):
+    project = VisibleProjectField()
+    created_by = UsernameField()
+    result_count = serializers.IntegerField(read_only=True)
+    passed_count = serializers.IntegerField(read_only=True)
+    failed_count = serializers.IntegerField(read_only=True)
+    blocked_count = serializers.IntegerField(read_only=True)
+    skipped_count = serializers.IntegerField(read_only=True)
+    untested_count = serializers.IntegerField(read_only=True)
+    cases = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), write_only=True, required=False,
+        help_text="On create: ids of test cases to add to the run, each as an untested result.",
+    )
+
+    class Meta:
+        model = TestRun
+        fields = [
+            "id", "project", "name", "description", "environment", "created_by", "created_at", "completed_at",
+            "result_count", "passed_count", "failed_count", "blocked_count", "skipped_count", "untested_count",
+            "cases",
+        ]
+        create_only_fields = ["project", "cases"]
+
+    def validate(self, attrs):
+        project, case_ids = attrs.get("project"), set(attrs.get("cases", ()))
+        if project is not None and case_ids:
+            attrs["cases"] = list(TestCase.objects.filter(project=project, pk__in=case_ids))
+            unknown = sorted(case_ids - {case.pk for case in attrs["cases"]})
+            if unknown:
+                raise serializers.ValidationError(
+                    {"cases": [f"{project.key} has no test case with id {', '.join(map(str, unknown))}."]}
+                )
+        return attrs
+
+    def create(self, validated_data):
+        completed_at = validated_data.pop("completed_at", None)
+        run = create_run(actor=validated_data.pop("created_by"), **validated_data)
+        if completed_at is not None:
+            run.completed_at = completed_at
+            run.save(update_fields=["completed_at"])
+        return run
+
+
+class TestRunDetailSerializer(TestRunSerializer):
+    results = RunResultSerializer(many=True, read_only=True)
+
+    class Meta(TestRunSerializer.Meta):
+        fields = [*TestRunSerializer.Meta.fields, "results"]
+
+
+class JUnitUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A JUnit XML report (multipart field `file`); or send the XML itself "
+                                           "as the body with Content-Type application/xml.")
+
+    def validate_file(self, upload):
+        if upload.size > MAX_REPORT_BYTES:
+            raise serializers.ValidationError(f"The report is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB.")
+        return upload
+
+
+class JUnitSummarySerializer(serializers.Serializer):
+    cases_created = serializers.IntegerField()
+    results_created = serializers.IntegerField()
+    results_updated = serializers.IntegerField()
+    statuses = serializers.DictField(child=serializers.IntegerField(), help_text="Number of results per status.")
+
+
+class RequirementSerializer(ApiModelSerializer):
+    project = VisibleProjectField()
+
+    class Meta:
+        model = Requirement
+        fields = [
+            "id", "project", "title", "description", "state", "priority", "origin_tracker", "origin_key",
+            "origin_url", "origin_read_only", "created_at", "updated_at",
+        ]
+        read_only_fields = ["origin_tracker", "origin_key", "origin_url", "origin_read_only"]
+        create_only_fields = ["project"]
+
+    def validate(self, attrs):
+        requirement = self.instance
+        if requirement is not None and requirement.origin_read_only:
+            owner = f"{requirement.origin_tracker or 'the tracker'} ({requirement.origin_key})"
+            errors = {
+                name: [f"Pulled from {owner}: the tracker owns the {name} while the integration is connected."]
+                for name in ("title", "description") if name in attrs and attrs[name] != getattr(requirement, name)
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return attrs
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(max_length=100, required=False, default="API",
+                                 help_text="What the token is for, e.g. CI uploads.")
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "hint", "created_at", "last_used_at"]
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown this once; only its hash is stored.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    is_superuser = serializers.BooleanField()
+    projects = ProjectSerializer(many=True, help_text="The projects you can see, with your role in each.")
+    token = ApiTokenSerializer(allow_null=True,
+                               help_text="The token that authenticated this request; null for a browser session.")
