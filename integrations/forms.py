@@ -66,6 +66,12 @@ class _SourceFormBase(forms.ModelForm):
         label="Base URL", max_length=500,
         help_text="The tracker's address: https unless \"allow http\" is ticked; normalized, no trailing slash.",
     )
+    refresh_interval_minutes = forms.IntegerField(
+        min_value=1, initial=15, help_text="How often linked issues are refreshed from the tracker.",
+    )
+    rate_limit_per_minute = forms.IntegerField(
+        min_value=1, initial=120, help_text="Most requests a minute sent to this tracker, shared by every worker.",
+    )
     key_sample = forms.CharField(
         label="Try a key", required=False, max_length=keys.MAX_KEY_LENGTH,
         help_text="Type an issue key to see whether the key pattern accepts it. Not saved.",
@@ -129,7 +135,7 @@ class _SourceFormBase(forms.ModelForm):
                     keys.validate_url_template(value, allowed=allowed, needs_key=needs_key)
                 except ValidationError as error:
                     self.add_error(name, error)
-        if not data["issue_url_template"] and not provider.default_issue_url_template:
+        if data.get("issue_url_template") == "" and not provider.default_issue_url_template:
             self.add_error("issue_url_template", f"A {provider.label.lower()} needs an issue URL template, "
                                                  "e.g. {baseUrl}/issues/{key}.")
         pattern = (data.get("key_pattern") or "").strip()
