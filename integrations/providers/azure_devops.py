@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from integrations import keys
-from integrations.errors import RemoteValidationError, UpstreamError
+from integrations.errors import NotFound, RemoteValidationError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import html_to_markdown, markdown_to_safe_html
@@ -207,7 +207,9 @@ class AzureDevOps(TrackerProvider):
 
     def _types(self, project: str) -> list[dict]:
         with self._http() as http:
-            response = http.get(f"{quote(project, safe='')}/_apis/wit/workitemtypes", params={"api-version": API_VERSION})
+            response = http.get(
+                f"{quote(project, safe='')}/_apis/wit/workitemtypes", params={"api-version": API_VERSION}
+            )
         return [entry for entry in _values(response, "work item types") if not entry.get("isDisabled")]
 
     def fields(self, project: str, issue_type: str) -> list[RemoteField]:
@@ -293,7 +295,8 @@ class AzureDevOps(TrackerProvider):
             if not ids:
                 return []
             categories = _StateCategories(http)
-            return [self._remote_issue(raw, categories) for raw in self._batch(http, ids, ISSUE_FIELDS, omit_missing=True)]
+            found = self._batch(http, ids, ISSUE_FIELDS, omit_missing=True)
+            return [self._remote_issue(raw, categories) for raw in found]
 
     def _batch(self, http: TrackerHttpClient, ids: list[int], fields: list[str], *, omit_missing: bool) -> list[dict]:
         """Work items by id, in the order asked; with ``omit_missing`` unreadable ones are left out,
@@ -344,7 +347,9 @@ class AzureDevOps(TrackerProvider):
         project = draft.project.strip()
         work_item_type = self._type(project, draft.issue_type.strip())
         type_name = str(work_item_type["name"])
-        on_type = {str(entry.get("referenceName")) for entry in work_item_type.get("fields") or [] if isinstance(entry, dict)}
+        on_type = {
+            str(entry.get("referenceName")) for entry in work_item_type.get("fields") or [] if isinstance(entry, dict)
+        }
         document, notes = self._create_document(draft, on_type)
         with self._http() as http:
             response = http.post(
@@ -373,7 +378,9 @@ class AzureDevOps(TrackerProvider):
             if draft.priority.strip() in ("1", "2", "3", "4"):
                 values["Microsoft.VSTS.Common.Priority"] = int(draft.priority)
             else:
-                errors["priority"] = f"Azure DevOps priorities are 1 (highest) to 4 (lowest), not “{draft.priority}”."
+                errors["priority"] = (
+                    f"Azure DevOps priorities are 1 (highest) to 4 (lowest), not “{draft.priority}”."
+                )
         if any(";" in label for label in draft.labels):
             errors["labels"] = "Azure DevOps tags cannot contain “;”."
         elif draft.labels:
@@ -443,7 +450,10 @@ class AzureDevOps(TrackerProvider):
             chosen = next((name for name in states if _same_text(name, status)), None)
             if chosen is None:
                 offered = ", ".join(states) or "none"
-                problem = f"Work item {item_id} cannot move from {current} to “{status}”: a {type_name} has the states {offered}."
+                problem = (
+                    f"Work item {item_id} cannot move from {current} to “{status}”: a {type_name} has the states "
+                    f"{offered}."
+                )
                 raise RemoteValidationError(
                     f"{problem} Check the project integration's status mapping against the process in Azure DevOps.",
                     field_errors={"status": problem},
@@ -458,9 +468,12 @@ class AzureDevOps(TrackerProvider):
         digits = key.strip().lstrip("#")
         if not digits.isdigit():
             raise RemoteValidationError(f"“{key}” is not an Azure DevOps work item id: ids are numbers.")
-        (raw,) = self._batch(
+        found = self._batch(
             http, [int(digits)], ["System.TeamProject", "System.WorkItemType", "System.State"], omit_missing=False
         )
+        if not found:
+            raise NotFound(f"Azure DevOps has no work item {digits}, or the account cannot read it.")
+        raw = found[0]
         fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
         return (
             raw["id"], str(fields.get("System.TeamProject") or ""), str(fields.get("System.WorkItemType") or ""),

@@ -130,6 +130,10 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
+def _same_text(first: str, second: str) -> bool:
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -183,7 +187,9 @@ class Linear(TrackerProvider):
             raise self._error(errors[0], response, http)
         data = body.get("data")
         if response.status != 200 or not isinstance(data, dict):
-            raise UpstreamError(f"{response.host} answered HTTP {response.status} without data.", status=response.status)
+            raise UpstreamError(
+                f"{response.host} answered HTTP {response.status} without data.", status=response.status
+            )
         return data, response
 
     def _error(self, error: dict, response: TrackerResponse, http: TrackerHttpClient) -> Exception:
@@ -338,7 +344,9 @@ class Linear(TrackerProvider):
                 for identifier in batch:
                     team, number = identifier.rsplit("-", 1)
                     numbers.setdefault(team, []).append(int(number))
-                scope = {"or": [{"team": {"key": {"eq": team}}, "number": {"in": values}} for team, values in numbers.items()]}
+                scope = {
+                    "or": [{"team": {"key": {"eq": team}}, "number": {"in": values}} for team, values in numbers.items()]
+                }
                 data, _ = self._graphql(http, FETCH_QUERY, {"filter": scope, "first": len(batch)})
                 for raw in (data.get("issues") or {}).get("nodes") or []:
                     issue = self._remote_issue(raw)
@@ -494,12 +502,13 @@ class Linear(TrackerProvider):
             data, _ = self._graphql(http, ISSUE_STATE_QUERY, {"id": key.strip()})
             issue = data.get("issue") if isinstance(data.get("issue"), dict) else {}
             current = str((issue.get("state") or {}).get("name") or "")
-            if " ".join(current.split()).casefold() == " ".join(status.split()).casefold():
+            if _same_text(current, status):
                 return
-            states = [s for s in ((issue.get("team") or {}).get("states") or {}).get("nodes") or [] if isinstance(s, dict)]
-            chosen = next((s for s in states if str(s.get("name")).casefold() == status.strip().casefold()), None)
+            nodes = ((issue.get("team") or {}).get("states") or {}).get("nodes") or []
+            states = [state for state in nodes if isinstance(state, dict)]
+            chosen = next((state for state in states if _same_text(str(state.get("name")), status)), None)
             if chosen is None:
-                offered = ", ".join(str(s.get("name")) for s in states) or "none"
+                offered = ", ".join(str(state.get("name")) for state in states) or "none"
                 problem = f"{key} cannot move from {current} to “{status}”: its team's workflow has {offered}."
                 raise RemoteValidationError(
                     f"{problem} Check the project integration's status mapping against the Linear workflow.",

@@ -26,8 +26,11 @@ Sources read to build it (Linear's developer documentation and its SDK, unless m
 
 Choices where the documentation is silent, stated once here: requests refused before execution
 (no or bad credentials, an exhausted rate limit, a body that is not JSON, a query that does not
-parse or validate) answer HTTP 400; errors raised while executing (not found, forbidden, invalid
-input) answer HTTP 200 with `errors`, as GraphQL servers do. Connections list newest first.
+parse or validate) answer HTTP 400 (for rate limits with `extensions.statusCode` 429, as clients
+of the live API report it, e.g. vanillagreencom/kendex#1018; parse and validation failures with
+the `GRAPHQL_PARSE_FAILED` / `GRAPHQL_VALIDATION_FAILED` codes of Linear's Apollo server); errors
+raised while executing (not found, forbidden, invalid input) answer HTTP 200 with `errors`, as
+GraphQL servers do. Connections list newest first.
 """
 
 from __future__ import annotations
@@ -221,6 +224,12 @@ def invalid_input(presentable: str) -> LinearApiError:
 # -- state ---------------------------------------------------------------------------------------
 
 
+def _now() -> datetime:
+    """Now to the millisecond, the precision of Linear's timestamps."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 @dataclass(eq=False)
 class LinearUser:
     id: str
@@ -229,8 +238,8 @@ class LinearUser:
     email: str
     active: bool = True
     url: str = ""
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = field(default_factory=_now)
+    updated_at: datetime = field(default_factory=_now)
 
 
 @dataclass(eq=False)
@@ -241,8 +250,8 @@ class LinearTeam:
     description: str | None = None
     private: bool = False
     member_ids: set[str] = field(default_factory=set)
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = field(default_factory=_now)
+    updated_at: datetime = field(default_factory=_now)
 
 
 @dataclass(eq=False)
@@ -253,8 +262,8 @@ class LinearState:
     color: str
     position: float
     team: LinearTeam
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = field(default_factory=_now)
+    updated_at: datetime = field(default_factory=_now)
 
 
 @dataclass(eq=False)
@@ -263,8 +272,8 @@ class LinearLabel:
     name: str
     color: str
     team: LinearTeam | None
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = field(default_factory=_now)
+    updated_at: datetime = field(default_factory=_now)
 
 
 @dataclass(eq=False)
@@ -337,7 +346,7 @@ class LinearFake:
         self._credential: _Credential | None = None
         self._injected: list[_Injected] = []
         self._sync_ids = itertools.count(1000)
-        self._last_moment = datetime.now(UTC)
+        self._last_moment = datetime.now(UTC).replace(microsecond=0)
 
     # -- lifecycle and request log ----------------------------------------------------------------
 
@@ -626,8 +635,7 @@ class LinearFake:
 
     def _tick(self) -> datetime:
         """Now to the millisecond, made strictly increasing so that "newest first" is well defined."""
-        moment = datetime.now(UTC)
-        moment = max(moment.replace(microsecond=moment.microsecond // 1000 * 1000), self._last_moment + timedelta(milliseconds=1))
+        moment = max(_now(), self._last_moment + timedelta(milliseconds=1))
         self._last_moment = moment
         return moment
 
