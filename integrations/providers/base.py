@@ -125,10 +125,11 @@ class ConnectionReport:
     rate_limit_remaining: int | None = None
     rate_limit_limit: int | None = None
     token_expires_at: datetime | None = None
+    access: str = ""  # one sentence on what the account may reach (projects, repositories)
 
     @property
     def summary(self) -> str:
-        text = self.detail
+        text = " ".join(filter(None, [self.detail, self.access]))
         if self.rate_limit_remaining is not None:
             limit = f" of {self.rate_limit_limit}" if self.rate_limit_limit is not None else ""
             text += f" Rate limit: {self.rate_limit_remaining}{limit} requests left."
