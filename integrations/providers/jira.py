@@ -223,14 +223,15 @@ class _Jira(TrackerProvider, ABC):
         login = body.get("emailAddress") or body.get("name") or body.get("accountId") or ""
         user = f"{name} ({login})" if name and login and name != login else name or login
         if total:
-            listed = ", ".join(named) + (", …" if total > len(named) else "")
-            access = f"The account can browse {total} project{'s' if total != 1 else ''}: {listed}."
+            among = ", among them" if total > len(named) else ":"
+            access = f"The account can browse {total} project{'s' if total != 1 else ''}{among} {', '.join(named)}."
         else:
             access = "The account cannot browse any project: grant it the Browse Projects permission in Jira."
         remaining, limit = rate_limit_headroom(response)
         return ConnectionReport(
             user=user,
-            detail=f"Signed in to Jira as {user}. {access}",
+            detail=f"Signed in to Jira as {user}.",
+            access=access,
             rate_limit_remaining=remaining,
             rate_limit_limit=limit,
         )

@@ -139,9 +139,8 @@ def test_check_connection_names_the_account_and_the_projects_it_can_browse(site)
     report = site.provider().check_connection()
 
     assert report.user == "Automation (automation@example.com)"
-    assert report.detail == (
-        "Signed in to Jira as Automation (automation@example.com). The account can browse 2 projects: SHOP, OTHER."
-    )
+    assert report.detail == "Signed in to Jira as Automation (automation@example.com)."
+    assert report.access == "The account can browse 2 projects: SHOP, OTHER."
     version = "3" if site.fake.is_cloud else "2"
     assert [request.route_path for request in site.requests()] == [
         "/rest/api/2/serverInfo",
@@ -153,9 +152,17 @@ def test_check_connection_names_the_account_and_the_projects_it_can_browse(site)
 def test_check_connection_says_when_the_account_can_browse_no_project(site):
     report = site.provider().check_connection()
 
-    assert report.detail.endswith(
-        "The account cannot browse any project: grant it the Browse Projects permission in Jira."
-    )
+    assert report.access == "The account cannot browse any project: grant it the Browse Projects permission in Jira."
+
+
+def test_check_connection_names_the_first_few_projects_of_many(site):
+    for key in ("AA", "BB", "CC", "DD", "EE", "FF", "GG"):
+        site.fake.add_project(key)
+
+    report = site.provider().check_connection()
+
+    assert report.access == "The account can browse 7 projects, among them AA, BB, CC, DD, EE."
+    assert report.summary.startswith("Signed in to Jira as Automation (automation@example.com). The account can")
 
 
 def test_check_connection_reports_the_rate_limit_headroom_jira_sends(cloud):
