@@ -11,6 +11,7 @@ from integrations.models import AuthType, Provider, TokenKind, UserToken
 from integrations.providers import provider_for
 from integrations.providers.base import IssueDraft, NotConfigured, Person
 from tests.factories import SourceFactory, UserFactory
+from tests.fakes.azure_devops import AzureDevOpsFake
 from tests.fakes.fixtures import ADO_LOGIN, ADO_OAUTH_TOKEN, ADO_PAT
 
 pytestmark = pytest.mark.django_db
@@ -382,3 +383,19 @@ def test_a_malformed_answer_is_a_clear_error_and_changes_nothing(ado, fake):
     assert "not valid JSON" in str(raised.value)
     assert fake.work_item(item.id).fields["System.State"] == "New"
     assert fake.requests_to("PATCH") == []
+
+
+def test_an_azure_devops_server_collection_is_reached_under_its_path():
+    server = AzureDevOpsFake("/tfs/DefaultCollection", deployment_type="onPremises")
+    server.add_personal_access_token("CONTOSO\\builder", "server-token")
+    with server:
+        server.add_project("Contoso")
+        item = server.add_work_item("Contoso", "Task", "Patch the build agents")
+        source = SourceFactory(
+            provider=Provider.AZURE_DEVOPS, name="Contoso TFS", base_url=server.base_url, allow_http=True,
+            auth_type=AuthType.PAT, credentials={"token": "server-token"}, issue_url_template="",
+        )
+        result = provider_for(source).fetch_many([str(item.id)])
+
+        assert result.issues[str(item.id)].url == f"{server.base_url}/Contoso/_workitems/edit/{item.id}"
+    assert result.issues[str(item.id)].title == "Patch the build agents"
