@@ -148,6 +148,8 @@ class RemoteIssue:
     priority: str
     url: str
     updated_at: datetime | None
+    # The tracker's validator for a conditional re-read (GitHub's ETag); "" when it gave none.
+    etag: str = ""
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,13 @@ class TrackerProvider:
         if not keys.key_matches(cls.external_project_pattern, value):
             raise ValidationError(f"{value} is not a valid {cls.external_project_hint}.")
 
+    @classmethod
+    def qualify_key(cls, key: str, project: str) -> str:
+        """The key to store for ``key`` as typed in a project whose external project is ``project``.
+        Trackers whose short keys are only unique per project (GitHub, GitLab: ``#12``) prefix the
+        project; the others keep the key as it is."""
+        return key.strip()
+
     # -- connection --
 
     @property
@@ -406,6 +415,12 @@ class TrackerProvider:
 
     def fetch_many(self, keys: Iterable[str]) -> FetchResult:
         raise self._unsupported("reading issue details")
+
+    def refresh(self, known: Mapping[str, RemoteIssue]) -> FetchResult:
+        """``fetch_many`` for issues already cached: ``known`` maps each key to its cached values.
+        A tracker with conditional requests answers an unchanged issue from ``known`` (its
+        ``etag`` sent back), which costs no rate limit there; the others read everything again."""
+        return self.fetch_many(known)
 
     def search(self, text: str) -> list[RemoteIssue]:
         raise self._unsupported("searching issues")

@@ -1,23 +1,162 @@
-"""GitHub Issues on github.com and GitHub Enterprise Server."""
+"""GitHub Issues on github.com and GitHub Enterprise Server (REST API, version 2022-11-28).
 
+- github.com serves its API at api.github.com; Enterprise Server under ``/api/v3`` of the
+  instance. Tokens (classic or fine-grained personal access tokens, members' OAuth tokens)
+  travel as ``Bearer``.
+- A key is ``owner/repo#number``; ``#12`` typed in a project is qualified with the project
+  integration's repository (``qualify_key``).
+- Reading many issues is one conditional GET per issue: with the ETag of the cached copy
+  (``refresh``), an unchanged issue answers 304, which GitHub does not count against the
+  rate limit, and the cached values stand.
+- GitHub answers 404 for an issue that does not exist and for one in a repository the token
+  may not see; the repository tells them apart (visible: the issue is missing; not: forbidden).
+  A deleted issue answers 410; a transferred one redirects to its new repository.
+- Pull requests are issues to this API: search leaves them out.
+- Descriptions and comments stay Markdown, with mentions and closing keywords made inert.
+- Search runs in the repositories this source is assigned to (its project integrations).
+"""
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from integrations.errors import UpstreamError
-from integrations.models import AUTH_TYPES_BY_PROVIDER, Provider
+import requests
 
-from .base import ConnectionReport, TrackerProvider, rate_limit_headroom
+from integrations.errors import PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
+from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
+from integrations.models import AUTH_TYPES_BY_PROVIDER, IntegrationState, Provider
+from integrations.richtext.forge import inert_markdown
+
+from .base import (
+    Capability,
+    ConnectionReport,
+    CreatedIssue,
+    FetchResult,
+    IssueDraft,
+    NotConfigured,
+    RemoteComment,
+    RemoteField,
+    RemoteIssue,
+    RemoteIssueType,
+    RemoteProject,
+    TrackerProvider,
+    rate_limit_headroom,
+)
+
+API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+PAGE_SIZE = 100  # the most GitHub serves per page
+SEARCH_LIMIT = 50
+SECONDARY_LIMIT_WAIT = 60  # "wait for at least one minute" when GitHub names no time
+WRITE_SCOPES = frozenset({"repo", "public_repo"})
+
+REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+")
+ISSUE_KEY = re.compile(rf"(?P<repo>{REPOSITORY.pattern})#(?P<number>\d+)")
+SHORT_KEY = re.compile(r"#?(?P<number>\d+)")
+_REPOSITORY_URL = re.compile(rf"/repos/(?P<repo>{REPOSITORY.pattern})$")
+
+# Closed issues say why; the status names testmanager shows and transition() accepts.
+OPEN, CLOSED = "Open", "Closed"
+CLOSED_AS = {"not_planned": "Closed (not planned)", "duplicate": "Closed (duplicate)"}
+_TARGETS = {
+    "open": ("open", None),
+    "reopened": ("open", None),
+    "closed": ("closed", "completed"),
+    "completed": ("closed", "completed"),
+    **{name.lower(): ("closed", reason) for reason, name in CLOSED_AS.items()},
+}
+_CODE_PROBLEMS = {
+    "missing": "does not exist",
+    "missing_field": "is required",
+    "invalid": "is not valid",
+    "already_exists": "already exists",
+    "unprocessable": "cannot be processed",
+}
+
+
+def read_github_error(response: TrackerResponse) -> RemoteErrorDetail:
+    """GitHub's ``{"message": ..., "errors": [{"resource", "field", "code", "value"?, "message"?}]}``."""
+    detail = generic_error_detail(response)
+    try:
+        body = response.json()
+    except UpstreamError:
+        return detail
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return detail
+    field_errors = {}
+    for entry in errors:
+        if not isinstance(entry, dict):
+            continue
+        name = str(entry.get("field") or entry.get("resource") or "request")
+        problem = entry.get("message") or _CODE_PROBLEMS.get(str(entry.get("code")), str(entry.get("code")))
+        if "value" in entry:
+            problem = f"{entry['value']!r} {problem}"
+        field_errors[name] = str(problem)
+    summary = "; ".join(f"{name}: {problem}" for name, problem in field_errors.items())
+    message = f"{detail.message}: {summary}" if detail.message and summary else detail.message or summary or None
+    return RemoteErrorDetail(message, field_errors)
+
+
+def _object(response: TrackerResponse, what: str) -> dict:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise UpstreamError(
+            f"{response.host} answered with something other than {what}: check the base URL.", status=response.status
+        )
+    return body
+
+
+def _list(response: TrackerResponse, what: str) -> list[dict]:
+    body = response.json()
+    if not isinstance(body, list):
+        raise UpstreamError(f"{response.host} answered without {what}: check the base URL.", status=response.status)
+    return [item for item in body if isinstance(item, dict)]
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """GitHub's ``2011-04-22T13:33:48Z``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _token_expiry(value: str | None) -> datetime | None:
+    """``GitHub-Authentication-Token-Expiration: 2031-01-02 03:04:05 UTC``."""
+    try:
+        return datetime.strptime((value or "").strip(), "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _next_page(response: TrackerResponse) -> str | None:
+    links = requests.utils.parse_header_links(response.headers.get("Link") or "")
+    return next((link["url"] for link in links if link.get("rel") == "next" and link.get("url")), None)
+
+
+def _search_terms(text: str) -> str:
+    """Each word of ``text`` quoted: GitHub reads a quoted word as text, never as a qualifier
+    (``repo:``) or an operator (``OR``)."""
+    return " ".join(f'"{word}"' for word in text.replace('"', " ").split())
 
 
 class GitHub(TrackerProvider):
     key = Provider.GITHUB
     label = Provider.GITHUB.label
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITHUB]
-    default_key_pattern = r"^#?\d+$"
+    default_key_pattern = r"^(?:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/issues/{number}"
     default_create_url_template = "{baseUrl}/{project}/issues/new?title={title}&body={description}"
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
     external_project_hint = "repository as owner/repo"
     external_project_pattern = r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9_.-]+$"
     base_url_hint = "https://github.com, or your GitHub Enterprise Server's address."
+    read_error_detail = staticmethod(read_github_error)
 
     @property
     def api_base_url(self) -> str:
@@ -26,14 +165,356 @@ class GitHub(TrackerProvider):
             return "https://api.github.com"
         return f"{self.source.base_url}/api/v3"
 
+    @classmethod
+    def qualify_key(cls, key: str, project: str) -> str:
+        key, project = key.strip(), project.strip()
+        short = SHORT_KEY.fullmatch(key)
+        if short and REPOSITORY.fullmatch(project):
+            return f"{project}#{short['number']}"
+        return key
+
+    @contextmanager
+    def _github(self) -> Iterator[TrackerHttpClient]:
+        """The HTTP client; a secondary rate limit GitHub answers with a bare 403 becomes ``RateLimited``."""
+        try:
+            with self.client(headers=API_HEADERS) as http:
+                yield http
+        except PermissionDenied as error:
+            if "secondary rate limit" not in error.message.lower():
+                raise
+            raise RateLimited(
+                f"GitHub's secondary rate limit stopped the request (too many requests at once or too fast): "
+                f"try again in a minute or more. {error.message}",
+                status=error.status, retry_after=error.retry_after or SECONDARY_LIMIT_WAIT,
+            ) from None
+
+    # -- connection --
+
     def whoami(self) -> ConnectionReport:
-        with self.client(headers={"Accept": "application/vnd.github+json"}) as http:
+        with self._github() as http:
             response = http.get("user")
-        body = response.json()
-        if not isinstance(body, dict) or not body.get("login"):
+        body = _object(response, "an account")
+        login = body.get("login")
+        if not isinstance(login, str) or not login:
             raise UpstreamError(f"{response.host} did not answer /user with an account: check the base URL.")
-        user = f"{body['name']} ({body['login']})" if body.get("name") else body["login"]
+        user = f"{body['name']} ({login})" if body.get("name") else login
         remaining, limit = rate_limit_headroom(response)
         return ConnectionReport(
-            user=user, detail=f"Signed in to GitHub as {user}.", rate_limit_remaining=remaining, rate_limit_limit=limit,
+            user=user,
+            detail=f"Signed in to GitHub as {user}. {self._token_summary(response)}",
+            rate_limit_remaining=remaining,
+            rate_limit_limit=limit,
+            token_expires_at=_token_expiry(response.headers.get("GitHub-Authentication-Token-Expiration")),
         )
+
+    def _token_summary(self, response: TrackerResponse) -> str:
+        scopes_header = response.headers.get("X-OAuth-Scopes")
+        if scopes_header is None:
+            return "The token is fine-grained: its repositories and Issues permission are chosen on GitHub."
+        scopes = [scope.strip() for scope in scopes_header.split(",") if scope.strip()]
+        if not WRITE_SCOPES & set(scopes):
+            granted = ", ".join(scopes) or "none"
+            return (f"The token's scopes ({granted}) include neither repo nor public_repo: it can read public "
+                    "repositories only and can neither file issues nor comment. Add the repo scope.")
+        return f"Token scopes: {', '.join(scopes)}."
+
+    # -- discovery --
+
+    def projects(self) -> list[RemoteProject]:
+        """The repositories the account owns or collaborates on that take issues."""
+        with self._github() as http:
+            return [
+                RemoteProject(key=str(repo["full_name"]), name=str(repo["full_name"]))
+                for repo in self._pages(http, "user/repos", {"sort": "full_name"})
+                if isinstance(repo.get("full_name"), str) and repo.get("has_issues", True)
+            ]
+
+    def issue_types(self, project: str) -> list[RemoteIssueType]:
+        """A repository's issues have no types to choose from."""
+        return [RemoteIssueType(id="issue", name="Issue")]
+
+    def fields(self, project: str, issue_type: str) -> list[RemoteField]:
+        """Labels, milestone and assignees, which GitHub only takes from someone with push access."""
+        repo = self._repository(project)
+        with self._github() as http:
+            permissions = _object(http.get(f"repos/{repo}"), "a repository").get("permissions") or {}
+            if not permissions.get("push"):
+                return []
+            labels = [str(item.get("name")) for item in self._pages(http, f"repos/{repo}/labels")]
+            milestones = [str(item.get("title")) for item in self._pages(http, f"repos/{repo}/milestones")]
+            people = [str(item.get("login")) for item in self._pages(http, f"repos/{repo}/assignees")]
+        return [
+            RemoteField(id="labels", name="Labels", required=False, kind="labels", allowed_values=tuple(labels)),
+            RemoteField(id="milestone", name="Milestone", required=False, kind="select",
+                        allowed_values=tuple(milestones)),
+            RemoteField(id="assignees", name="Assignees", required=False, kind="multi_user",
+                        allowed_values=tuple(people)),
+        ]
+
+    # -- reading issues --
+
+    def fetch_many(self, keys: Iterable[str]) -> FetchResult:
+        """Current state of many issues, one request each."""
+        return self._read(keys, {})
+
+    def refresh(self, known: Mapping[str, RemoteIssue]) -> FetchResult:
+        """Like ``fetch_many``, sending each cached issue's ETag: an unchanged issue answers 304
+        (free of rate limit) and keeps its cached values."""
+        return self._read(known, known)
+
+    def _read(self, keys: Iterable[str], known: Mapping[str, RemoteIssue]) -> FetchResult:
+        asked: dict[tuple[str, int], list[str]] = {}
+        unreadable: list[str] = []  # short keys: which repository they belong to is unknown
+        malformed: list[str] = []
+        for key in keys:
+            found = ISSUE_KEY.fullmatch(key.strip())
+            if found:
+                asked.setdefault((found["repo"].lower(), int(found["number"])), []).append(key)
+            else:
+                (unreadable if SHORT_KEY.fullmatch(key.strip()) else malformed).append(key)
+        issues: dict[str, RemoteIssue] = {}
+        missing = set(malformed)
+        not_found: dict[str, list[str]] = {}  # repository -> spellings GitHub answered 404 for
+        with self._github() as http:
+            for (repo, number), spellings in asked.items():
+                cached = next((known[s] for s in spellings if s in known and known[s].etag), None)
+                headers = {"If-None-Match": cached.etag} if cached else None
+                response = http.get(f"repos/{repo}/issues/{number}", headers=headers, accept=(304, 404, 410))
+                if response.status == 304 and cached is not None:
+                    issues.update(dict.fromkeys(spellings, cached))
+                elif response.status == 404:
+                    not_found.setdefault(repo, []).extend(spellings)
+                elif response.status == 410:
+                    missing.update(spellings)
+                else:
+                    issue = self._remote_issue(_object(response, "an issue"), f"{repo}#{number}", response)
+                    issues.update({spelling: _respelled(issue, spelling) for spelling in spellings})
+            forbidden = set(unreadable)
+            for repo, spellings in not_found.items():
+                visible = http.get(f"repos/{repo}", accept=(404,)).status == 200
+                (missing if visible else forbidden).update(spellings)
+        return FetchResult(issues=issues, missing=frozenset(missing), forbidden=frozenset(forbidden))
+
+    def search(self, text: str) -> list[RemoteIssue]:
+        """Issues (never pull requests) whose key is ``text``, or whose title, body or comments
+        contain its words, in the source's repositories; most recently updated first."""
+        text = text.strip()
+        if not text:
+            return []
+        repositories = self._assigned_repositories()
+        found: dict[str, RemoteIssue] = {}
+        with self._github() as http:
+            for repo, number in self._keys_in(text, repositories):
+                response = http.get(f"repos/{repo}/issues/{number}", accept=(404, 410))
+                raw = _object(response, "an issue") if response.status == 200 else {}
+                if raw and "pull_request" not in raw:
+                    issue = self._remote_issue(raw, f"{repo}#{number}", response)
+                    found[issue.key.lower()] = issue
+            if not repositories:
+                if ISSUE_KEY.fullmatch(text):
+                    return list(found.values())
+                raise NotConfigured(
+                    "Searching GitHub by words needs a repository: assign this source to a project with its "
+                    "owner/repo, or search by key (owner/repo#12)."
+                )
+            terms = _search_terms(text)
+            if terms:
+                query = " ".join([terms, "is:issue", *(f"repo:{repo}" for repo in repositories)])
+                params = {"q": query, "sort": "updated", "order": "desc", "per_page": SEARCH_LIMIT}
+                response = http.get("search/issues", params=params)
+                items = _object(response, "search results").get("items")
+                if not isinstance(items, list):
+                    raise UpstreamError(f"{response.host} answered a search without items.", status=response.status)
+                for raw in items:
+                    if isinstance(raw, dict) and "pull_request" not in raw:
+                        issue = self._remote_issue(raw, _key_of(raw, response), response, etag=False)
+                        found.setdefault(issue.key.lower(), issue)
+        return list(found.values())[:SEARCH_LIMIT]
+
+    def _keys_in(self, text: str, repositories: list[str]) -> list[tuple[str, int]]:
+        """The issues ``text`` names by key: owner/repo#12 anywhere, #12 in each assigned repository."""
+        full = ISSUE_KEY.fullmatch(text)
+        if full:
+            return [(full["repo"], int(full["number"]))]
+        short = SHORT_KEY.fullmatch(text)
+        return [(repo, int(short["number"])) for repo in repositories] if short else []
+
+    def _assigned_repositories(self) -> list[str]:
+        """The repositories of this source's active project integrations."""
+        if self.source.pk is None:
+            return []
+        values = (
+            self.source.project_integrations.filter(state=IntegrationState.ACTIVE)
+            .values_list("external_project", flat=True)
+        )
+        return sorted({value.strip() for value in values if REPOSITORY.fullmatch(value.strip())}, key=str.lower)
+
+    def _remote_issue(self, raw: dict, key: str, response: TrackerResponse, *, etag: bool = True) -> RemoteIssue:
+        if not isinstance(raw.get("number"), int):
+            raise UpstreamError(f"{response.host} answered with an issue that has no number.", status=response.status)
+        is_open = raw.get("state") == "open"
+        status = OPEN if is_open else CLOSED_AS.get(str(raw.get("state_reason")), CLOSED)
+        assignees = raw.get("assignees") if isinstance(raw.get("assignees"), list) else []
+        return RemoteIssue(
+            key=key,
+            title=str(raw.get("title") or ""),
+            status=status,
+            status_category="todo" if is_open else "done",
+            assignee=", ".join(str(person.get("login")) for person in assignees if isinstance(person, dict)),
+            priority="",
+            url=str(raw.get("html_url") or ""),
+            updated_at=_timestamp(raw.get("updated_at")),
+            etag=(response.headers.get("ETag") or "") if etag else "",
+        )
+
+    # -- writing --
+
+    def create_issue(self, draft: IssueDraft) -> CreatedIssue:
+        """File ``draft`` in its repository. Labels, assignees and a milestone (by number or
+        title) need push access: GitHub drops them otherwise, and the notes say so."""
+        repo = self._repository(draft.project)
+        extra = dict(draft.fields)
+        labels = [*draft.labels, *_strings(extra.pop("labels", ()))]
+        assignees = [*([draft.assignee] if draft.assignee else []), *_strings(extra.pop("assignees", ()))]
+        milestone = extra.pop("milestone", None)
+        if extra:
+            names = ", ".join(sorted(extra))
+            raise RemoteValidationError(
+                f"GitHub issues have no field {names}: only labels, assignees and milestone can be set.",
+                field_errors={name: "GitHub issues have no such field." for name in extra},
+            )
+        notes = self._left_out(draft)
+        description = draft.description.strip()
+        if draft.reporter is not None and self.user_token is None:
+            who = draft.reporter.name or draft.reporter.email
+            description = "\n\n".join(filter(None, [description, f"Reported by {who} via testmanager."]))
+        payload: dict[str, Any] = {"title": draft.title, "body": inert_markdown(description)}
+        if labels:
+            payload["labels"] = list(dict.fromkeys(labels))
+        if assignees:
+            payload["assignees"] = list(dict.fromkeys(assignees))
+        with self._github() as http:
+            if milestone not in (None, ""):
+                payload["milestone"] = self._milestone_number(http, repo, milestone)
+            response = http.post(f"repos/{repo}/issues", json=payload)
+            raw = _object(response, "the created issue")
+            issue = self._remote_issue(raw, f"{repo}#{raw.get('number')}", response)
+        dropped = [name for name in ("labels", "assignees") if payload.get(name) and not raw.get(name)]
+        if "milestone" in payload and not raw.get("milestone"):
+            dropped.append("milestone")
+        if dropped:
+            notes.append(f"GitHub left out the {', '.join(dropped)}: the account lacks push access to {repo}.")
+        return CreatedIssue(**vars(issue), notes=tuple(notes))
+
+    def _left_out(self, draft: IssueDraft) -> list[str]:
+        notes = []
+        if draft.priority:
+            notes.append(f"GitHub issues have no priority, so “{draft.priority}” was left out; "
+                         "a label can carry it.")
+        if draft.components:
+            notes.append("GitHub issues have no components; labels can carry them.")
+        if draft.due_date is not None:
+            notes.append("GitHub issues have no due date; a milestone can carry one.")
+        if draft.attachments:
+            names = ", ".join(attachment.filename for attachment in draft.attachments)
+            notes.append(f"Attachments stay in testmanager: GitHub's API takes no files on issues ({names}).")
+        return notes
+
+    def _milestone_number(self, http: TrackerHttpClient, repo: str, milestone: Any) -> int:
+        if isinstance(milestone, int) or str(milestone).strip().isdigit():
+            return int(milestone)
+        wanted = " ".join(str(milestone).split()).casefold()
+        for entry in self._pages(http, f"repos/{repo}/milestones"):
+            if " ".join(str(entry.get("title")).split()).casefold() == wanted and isinstance(entry.get("number"), int):
+                return entry["number"]
+        problem = f"{repo} has no open milestone “{milestone}”."
+        raise RemoteValidationError(f"{problem} Choose an open milestone or leave it empty.",
+                                    field_errors={"milestone": problem})
+
+    def add_comment(self, key: str, body: str) -> str:
+        repo, number = self._locate(key)
+        with self._github() as http:
+            response = http.post(f"repos/{repo}/issues/{number}/comments", json={"body": inert_markdown(body)})
+        return str(_object(response, "the comment").get("id") or "")
+
+    def comments(self, key: str) -> list[RemoteComment]:
+        """Every comment on the issue, oldest first (GitHub's order); bodies are Markdown already."""
+        repo, number = self._locate(key)
+        with self._github() as http:
+            return [
+                RemoteComment(
+                    id=str(raw.get("id") or ""),
+                    author=str((raw.get("user") or {}).get("login") or ""),
+                    body=str(raw.get("body") or ""),
+                    created_at=_timestamp(raw.get("created_at")),
+                )
+                for raw in self._pages(http, f"repos/{repo}/issues/{number}/comments")
+            ]
+
+    def transition(self, key: str, status: str) -> None:
+        """Open or close the issue (closed as completed, not planned or duplicate); nothing to do
+        when it is in that state already."""
+        target = _TARGETS.get(" ".join(status.split()).casefold())
+        if target is None:
+            offered = ", ".join([OPEN, CLOSED, *CLOSED_AS.values()])
+            problem = f"GitHub issues are {offered}, not “{status}”."
+            raise RemoteValidationError(f"{problem} Check the project integration's status mapping.",
+                                        field_errors={"status": problem})
+        state, reason = target
+        repo, number = self._locate(key)
+        path = f"repos/{repo}/issues/{number}"
+        with self._github() as http:
+            current = _object(http.get(path), "an issue")
+            if current.get("state") == state and (reason is None or current.get("state_reason") == reason):
+                return
+            http.patch(path, json={"state": state, **({"state_reason": reason} if reason else {})})
+
+    # -- plumbing --
+
+    def _repository(self, project: str) -> str:
+        project = project.strip()
+        if not project:
+            raise NotConfigured(
+                "This project integration names no GitHub repository: a project administrator must choose the "
+                "repository (owner/repo) that issues are filed in."
+            )
+        if not REPOSITORY.fullmatch(project):
+            raise NotConfigured(f"“{project}” is not a GitHub repository: write it as owner/repo.")
+        return project
+
+    def _locate(self, key: str) -> tuple[str, int]:
+        found = ISSUE_KEY.fullmatch(key.strip())
+        if found is None:
+            raise RemoteValidationError(
+                f"“{key}” does not say which repository it is in: GitHub keys are owner/repo#number."
+            )
+        return found["repo"], int(found["number"])
+
+    def _pages(self, http: TrackerHttpClient, path: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a paged list, following the ``Link`` header's next page."""
+        response = http.get(path, params={**(params or {}), "per_page": PAGE_SIZE})
+        while True:
+            yield from _list(response, "a list")
+            following = _next_page(response)
+            if following is None:
+                return
+            response = http.get(following)
+
+
+def _respelled(issue: RemoteIssue, key: str) -> RemoteIssue:
+    """The issue under the key it was asked by (GitHub keys are case-insensitive in the repository)."""
+    return RemoteIssue(**{**vars(issue), "key": key})
+
+
+def _key_of(raw: dict, response: TrackerResponse) -> str:
+    found = _REPOSITORY_URL.search(str(raw.get("repository_url") or ""))
+    if found is None:
+        raise UpstreamError(f"{response.host} answered a search with an issue of no repository.",
+                            status=response.status)
+    return f"{found['repo']}#{raw['number']}"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(item) for item in value or ()]

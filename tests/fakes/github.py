@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import shlex
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -594,7 +594,8 @@ class GitHubFake:
 
     def _paged(self, request: RecordedRequest, items: list, render) -> Response:
         page, per_page = page_parameters(request, default_per_page=30, max_per_page=100)
-        response = json_response(HTTPStatus.OK, [render(item) for item in items[(page - 1) * per_page : page * per_page]])
+        shown = items[(page - 1) * per_page : page * per_page]
+        response = json_response(HTTPStatus.OK, [render(item) for item in shown])
         self._add_page_links(response, request, page, per_page, len(items))
         return response
 
@@ -744,7 +745,9 @@ class GitHubFake:
             return error(HTTPStatus.NOT_FOUND, "Not Found", "/issues/comments#list-issue-comments")
         return self._paged(request, issue.comments, lambda comment: self._comment_json(issue, comment))
 
-    def _create_comment(self, request: RecordedRequest, caller: _Caller, owner: str, name: str, number: str) -> Response:
+    def _create_comment(
+        self, request: RecordedRequest, caller: _Caller, owner: str, name: str, number: str
+    ) -> Response:
         doc = "/issues/comments#create-an-issue-comment"
         payload = _json_body(request, doc)
         if isinstance(payload, Response):
@@ -774,10 +777,7 @@ class GitHubFake:
         text = request.param("q") or ""
         if not text.strip():
             return validation_failed([{"resource": "Search", "field": "q", "code": "missing"}], doc)
-        try:
-            query = _SearchQuery.parse(text)
-        except ValueError:
-            return validation_failed([{"resource": "Search", "field": "q", "code": "invalid"}], doc)
+        query = _SearchQuery.parse(text)
         if query.kind is None:
             return error(HTTPStatus.UNPROCESSABLE_ENTITY, SEARCH_NEEDS_TYPE, doc)
         if len(" ".join(query.terms)) > SEARCH_TEXT_LIMIT:
@@ -791,7 +791,7 @@ class GitHubFake:
                     [{"message": SEARCH_NOT_VISIBLE, "resource": "Search", "field": "q", "code": "invalid"}], doc
                 )
             repos.append(repo)
-        pool = repos or [repo for repo in self.repos.values() if self._readable_repo(caller, repo.owner.login, repo.name)]
+        pool = repos or [r for r in self.repos.values() if self._readable_repo(caller, r.owner.login, r.name)]
         matched = [issue for repo in pool for issue in repo.issues.values() if query.matches(issue)]
         # Best match (the default) is GitHub's own ranking; the fake ranks the most recently updated first.
         sort = request.param("sort") or "updated"
@@ -812,7 +812,9 @@ class GitHubFake:
         self._add_page_links(response, request, page, per_page, len(available))
         return response
 
-    def _add_page_links(self, response: Response, request: RecordedRequest, page: int, per_page: int, total: int) -> None:
+    def _add_page_links(
+        self, response: Response, request: RecordedRequest, page: int, per_page: int, total: int
+    ) -> None:
         last = max(1, -(-total // per_page))
         links = {}
         if page > 1:
@@ -929,10 +931,15 @@ class GitHubFake:
 # -- search queries ------------------------------------------------------------------------------
 
 
+# A quoted phrase (always text, whatever it contains) or a bare word or qualifier.
+_SEARCH_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+
+
 @dataclass
 class _SearchQuery:
-    """The part of GitHub's issue search syntax the fake understands: free words (all must occur,
-    case-insensitively, in the fields `in:` names: title, body and comments by default), `repo:`,
+    """The part of GitHub's issue search syntax the fake understands: free words and quoted phrases
+    (all must occur, case-insensitively, in the fields `in:` names: title, body and comments by
+    default; a quoted qualifier is text), `repo:`,
     `is:` / `type:` issue or pull request, `is:` / `state:` open or closed, `label:`, `author:` and
     `assignee:`. Other qualifiers are read as words, as GitHub reads an unknown qualifier."""
 
@@ -948,11 +955,11 @@ class _SearchQuery:
     @classmethod
     def parse(cls, text: str) -> _SearchQuery:
         query = cls()
-        for token in shlex.split(text):  # ValueError for an unbalanced quote
+        for quoted, token in _SEARCH_TOKEN.findall(text):
             name, _, value = token.partition(":")
             name, value = name.lower(), value.strip()
-            if not value or name not in ("repo", "is", "type", "state", "in", "label", "author", "assignee"):
-                query.terms.append(token)
+            if quoted or not value or name not in ("repo", "is", "type", "state", "in", "label", "author", "assignee"):
+                query.terms.append(quoted or token)
             elif name == "repo":
                 query.repos.append(value.lower())
             elif name in ("is", "type") and value.lower() in ("issue", "pr", "pull-request"):
