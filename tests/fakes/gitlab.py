@@ -20,7 +20,11 @@ Sources read to build it (GitLab's own documentation, gitlab-org/gitlab `doc/`, 
   `confidential`, `assignee_ids`, `milestone_id`, `labels` comma-separated, `due_date`
   YEAR-MONTH-DAY, `issue_type`), edit issue (`state_event` close / reopen; at least one attribute),
   and the issue representation (`state` opened / closed, `references`, `web_url` .../-/issues/iid).
-- "Notes API": `POST /projects/:id/issues/:issue_iid/notes` with `body`.
+- "Notes API": `GET /projects/:id/issues/:issue_iid/notes` (`sort` asc or desc, default desc;
+  `order_by` created_at or updated_at; system notes carry `system: true`) and `POST` with `body`.
+- "Labels API", "Milestones API" (`state` active or closed) and "Group and project members API"
+  (`GET /projects/:id/members/all`, inherited members included); "Projects API" filters
+  `membership`, `search`, `simple` and `with_issues_enabled`.
 - "Personal access tokens API": `GET /personal_access_tokens/self` (GitLab 15.5+) with `scopes` and
   `expires_at`.
 - "User and IP rate limits": `RateLimit-Limit` / `-Name` / `-Observed` / `-Remaining` / `-Reset` on
@@ -116,6 +120,7 @@ class Note:
     body: str
     author: GitLabUser
     created: datetime
+    system: bool = False
 
 
 @dataclass
@@ -136,7 +141,16 @@ class Issue:
     due_date: str | None = None
     confidential: bool = False
     issue_type: str = "issue"
+    milestone: Milestone | None = None
     notes: list[Note] = field(default_factory=list)
+
+
+@dataclass
+class Milestone:
+    id: int
+    iid: int
+    title: str
+    state: str = "active"  # or "closed"
 
 
 @dataclass
@@ -149,6 +163,7 @@ class Project:
     members: dict[str, int] = field(default_factory=dict)  # username -> access level
     issues: dict[int, Issue] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
+    milestones: list[Milestone] = field(default_factory=list)
     iids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -293,6 +308,24 @@ class GitLabFake:
                 self._set_state(issue, "close", issue.author)
             return issue
 
+    def add_label(self, path: str, name: str) -> None:
+        with self.server.lock:
+            self.project(path).labels.append(name)
+
+    def add_milestone(self, path: str, title: str, *, state: str = "active") -> Milestone:
+        with self.server.lock:
+            project = self.project(path)
+            milestone = Milestone(next(self._ids), len(project.milestones) + 1, title, state)
+            project.milestones.append(milestone)
+            return milestone
+
+    def add_note(self, path: str, iid: int, body: str, *, author: str, system: bool = False) -> Note:
+        """A comment, or with `system` a note GitLab writes itself ("changed the description")."""
+        with self.server.lock:
+            note = Note(next(self._ids), body, self.users[author], self.now(), system)
+            self.issue(path, iid).notes.append(note)
+            return note
+
     def project(self, path: str) -> Project:
         return self.projects[path.lower()]
 
@@ -416,7 +449,11 @@ class GitLabFake:
             ("GET", r"/user", self._endpoint(self._get_user)),
             ("GET", r"/personal_access_tokens/self", self._endpoint(self._token_self)),
             ("GET", r"/projects", self._endpoint(self._list_projects)),
+            ("GET", rf"{project}/labels", self._endpoint(self._list_labels)),
+            ("GET", rf"{project}/milestones", self._endpoint(self._list_milestones)),
+            ("GET", rf"{project}/members/all", self._endpoint(self._list_members)),
             ("GET", rf"{project}/issues", self._endpoint(self._list_issues)),
+            ("GET", rf"{issue}/notes", self._endpoint(self._list_notes)),
             ("POST", rf"{project}/issues", self._endpoint(self._create_issue, writes=True)),
             ("PUT", issue, self._endpoint(self._edit_issue, writes=True)),
             ("POST", rf"{issue}/notes", self._endpoint(self._create_note, writes=True)),
@@ -452,6 +489,8 @@ class GitLabFake:
             visible = [p for p in visible if user.username in p.members]
         if search := (request.param("search") or "").lower():
             visible = [p for p in visible if search in p.path_with_namespace.lower() or search in p.name.lower()]
+        if (request.param("with_issues_enabled") or "").lower() == "true":
+            visible = [p for p in visible if p.issues_enabled]
         if request.param("pagination") == "keyset":
             return self._keyset_projects(request, user, visible)
         visible.sort(key=lambda p: p.id, reverse=(request.param("sort") or "desc") == "desc")
@@ -474,9 +513,33 @@ class GitLabFake:
             response.headers["Link"] = link_header(self.server.origin, request, links)
         return response
 
+    def _list_labels(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        project = self._project(user, project_id, for_issues=False)
+        if isinstance(project, Response):
+            return project
+        return self._offset_page(request, list(enumerate(project.labels, 1)), lambda pair: {
+            "id": pair[0], "name": pair[1], "color": "#dc143c", "description": None,
+        })
+
+    def _list_milestones(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        project = self._project(user, project_id, for_issues=False)
+        if isinstance(project, Response):
+            return project
+        state = request.param("state")
+        chosen = [m for m in project.milestones if state is None or m.state == state]
+        return self._offset_page(request, chosen, lambda m: self._milestone_json(project, m))
+
+    def _list_members(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        """Members, inherited ones included (the fake has no groups, so only direct ones)."""
+        project = self._project(user, project_id, for_issues=False)
+        if isinstance(project, Response):
+            return project
+        members = [(self.users[name], level) for name, level in project.members.items()]
+        return self._offset_page(request, members, lambda pair: {**self._user_json(pair[0]), "access_level": pair[1]})
+
     # -- issues -----------------------------------------------------------------------------------
 
-    def _project(self, user: GitLabUser, project_id: str) -> Project | Response:
+    def _project(self, user: GitLabUser, project_id: str, *, for_issues: bool = True) -> Project | Response:
         reference = unquote(project_id)
         project = next(
             (p for p in self.projects.values() if reference.lower() in (p.path_with_namespace.lower(), str(p.id))),
@@ -484,7 +547,7 @@ class GitLabFake:
         )
         if project is None or project.access(user) is None:
             return json_response(HTTPStatus.NOT_FOUND, PROJECT_NOT_FOUND)
-        if not project.issues_enabled:
+        if for_issues and not project.issues_enabled:
             return json_response(HTTPStatus.FORBIDDEN, FORBIDDEN)
         return project
 
@@ -550,6 +613,8 @@ class GitLabFake:
             # Assignees must be members; GitLab leaves out the others.
             issue.assignees = [u for u in self.users.values() if u.id in assignee_ids and u.username in project.members]
             issue.due_date = due_date
+            milestone_id = params.get("milestone_id")
+            issue.milestone = next((m for m in project.milestones if str(m.id) == str(milestone_id)), None)
         project.issues[issue.iid] = issue
         return json_response(HTTPStatus.CREATED, self._issue_json(issue))
 
@@ -586,6 +651,18 @@ class GitLabFake:
         issue.closed_by = by if closing else None
         issue.updated = self.now()
 
+    def _list_notes(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str) -> Response:
+        project = self._project(user, project_id)
+        if isinstance(project, Response):
+            return project
+        issue = project.issues.get(int(iid))
+        if issue is None or not project.can_see(user, issue):
+            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        # Newest first unless asked otherwise, ordered by created_at or updated_at (both the creation time here).
+        notes = sorted(issue.notes, key=lambda note: (note.created, note.id),
+                       reverse=(request.param("sort") or "desc") == "desc")
+        return self._offset_page(request, notes, lambda note: self._note_json(issue, note))
+
     def _create_note(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str) -> Response:
         project = self._project(user, project_id)
         if isinstance(project, Response):
@@ -602,22 +679,7 @@ class GitLabFake:
         note = Note(next(self._ids), str(body), user, self.now())
         issue.notes.append(note)
         issue.updated = note.created
-        return json_response(HTTPStatus.CREATED, {
-            "id": note.id,
-            "type": None,
-            "body": note.body,
-            "author": self._user_json(user),
-            "created_at": gitlab_timestamp(note.created),
-            "updated_at": gitlab_timestamp(note.created),
-            "system": False,
-            "noteable_id": issue.id,
-            "noteable_type": "Issue",
-            "noteable_iid": issue.iid,
-            "project_id": project.id,
-            "resolvable": False,
-            "confidential": False,
-            "internal": False,
-        })
+        return json_response(HTTPStatus.CREATED, self._note_json(issue, note))
 
     def _with_labels(self, project: Project, names: list[str] | tuple[str, ...]) -> list[str]:
         """The labels by name, creating those the project does not have yet (as GitLab does)."""
@@ -636,7 +698,8 @@ class GitLabFake:
     def _offset_page(self, request: RecordedRequest, items: list, render) -> Response:
         page, per_page = page_parameters(request, default_per_page=20, max_per_page=100)
         total_pages = max(1, -(-len(items) // per_page))
-        response = json_response(HTTPStatus.OK, [render(item) for item in items[(page - 1) * per_page : page * per_page]])
+        shown = items[(page - 1) * per_page : page * per_page]
+        response = json_response(HTTPStatus.OK, [render(item) for item in shown])
         next_page = str(page + 1) if page < total_pages else ""
         prev_page = str(page - 1) if 1 < page <= total_pages + 1 else ""
         response.headers.update({
@@ -687,6 +750,36 @@ class GitLabFake:
             }
         return body
 
+    def _note_json(self, issue: Issue, note: Note) -> dict:
+        return {
+            "id": note.id,
+            "type": None,
+            "body": note.body,
+            "author": self._user_json(note.author),
+            "created_at": gitlab_timestamp(note.created),
+            "updated_at": gitlab_timestamp(note.created),
+            "system": note.system,
+            "noteable_id": issue.id,
+            "noteable_type": "Issue",
+            "noteable_iid": issue.iid,
+            "project_id": issue.project.id,
+            "resolvable": False,
+            "confidential": False,
+            "internal": False,
+        }
+
+    def _milestone_json(self, project: Project, milestone: Milestone | None) -> dict | None:
+        if milestone is None:
+            return None
+        return {
+            "id": milestone.id,
+            "iid": milestone.iid,
+            "project_id": project.id,
+            "title": milestone.title,
+            "state": milestone.state,
+            "web_url": f"{self.web_url}/{project.path_with_namespace}/-/milestones/{milestone.iid}",
+        }
+
     def _issue_json(self, issue: Issue) -> dict:
         project = issue.project
         api = f"{self.api_url}/projects/{project.id}"
@@ -702,7 +795,7 @@ class GitLabFake:
             "closed_at": gitlab_timestamp(issue.closed) if issue.closed else None,
             "closed_by": self._user_json(issue.closed_by),
             "labels": list(issue.labels),
-            "milestone": None,
+            "milestone": self._milestone_json(project, issue.milestone),
             "assignees": [self._user_json(user) for user in issue.assignees],
             "assignee": self._user_json(issue.assignees[0]) if issue.assignees else None,
             "author": self._user_json(issue.author),

@@ -155,6 +155,31 @@ def test_projects_by_offset_pages_carry_the_x_headers(fake_gitlab, api):
     assert set(response.links) == {"next", "first", "last"}
 
 
+def test_projects_can_be_limited_to_those_with_issues_enabled(fake_gitlab, api):
+    for path, enabled in (("acme/app", True), ("acme/docs", False)):
+        fake_gitlab.add_project(path, issues_enabled=enabled)
+        fake_gitlab.add_member(path, GITLAB_USERNAME, DEVELOPER)
+
+    response = api.get("/projects", params={"membership": "true", "with_issues_enabled": "true"})
+
+    assert [p["path_with_namespace"] for p in response.json()] == ["acme/app"]
+
+
+def test_labels_milestones_and_members_of_a_project(fake_gitlab, api, web):
+    fake_gitlab.add_label("acme/platform/frontend/web", "bug")
+    fake_gitlab.add_milestone("acme/platform/frontend/web", "Sprint 3")
+    fake_gitlab.add_milestone("acme/platform/frontend/web", "Sprint 2", state="closed")
+    path = "/projects/acme%2Fplatform%2Ffrontend%2Fweb"
+
+    labels = api.get(f"{path}/labels").json()
+    active = api.get(f"{path}/milestones", params={"state": "active"}).json()
+    members = api.get(f"{path}/members/all").json()
+
+    assert [label["name"] for label in labels] == ["bug"]
+    assert [milestone["title"] for milestone in active] == ["Sprint 3"]
+    assert sorted((m["username"], m["access_level"]) for m in members) == [("alice", 30), (GITLAB_USERNAME, 30)]
+
+
 # -- issues --------------------------------------------------------------------------------------
 
 
@@ -360,6 +385,29 @@ def test_a_note_is_created_and_moves_the_issue_s_updated_at(fake_gitlab, api, we
     assert response.json()["noteable_type"] == "Issue" and response.json()["noteable_iid"] == 1
     assert issue.updated > datetime(2024, 1, 1, tzinfo=UTC)
     assert no_body.status_code == 400 and no_body.json() == {"message": '400 (Bad request) "body" not given'}
+
+
+def test_notes_list_newest_first_by_default_and_mark_system_notes(fake_gitlab, api, web):
+    fake_gitlab.add_issue("acme/platform/frontend/web", "Broken", author="alice")
+    fake_gitlab.add_note("acme/platform/frontend/web", 1, "first", author="alice")
+    fake_gitlab.add_note("acme/platform/frontend/web", 1, "changed the description", author="alice", system=True)
+    fake_gitlab.add_note("acme/platform/frontend/web", 1, "second", author="alice")
+
+    newest_first = api.get(f"{ISSUES}/1/notes").json()
+    oldest_first = api.get(f"{ISSUES}/1/notes", params={"sort": "asc", "per_page": 2})
+
+    assert [note["body"] for note in newest_first] == ["second", "changed the description", "first"]
+    assert [note["system"] for note in newest_first] == [False, True, False]
+    assert [note["body"] for note in oldest_first.json()] == ["first", "changed the description"]
+    assert oldest_first.headers["X-Next-Page"] == "2"
+
+
+def test_an_issue_created_with_a_milestone_id_shows_it(fake_gitlab, api, web):
+    milestone = fake_gitlab.add_milestone("acme/platform/frontend/web", "Sprint 3")
+
+    issue = api.post(ISSUES, json={"title": "x", "milestone_id": milestone.id}).json()
+
+    assert issue["milestone"]["title"] == "Sprint 3"
 
 
 # -- rate limits and injected failures -----------------------------------------------------------
