@@ -182,7 +182,7 @@ class AzureDevOps(TrackerProvider):
             access = f"The account can see the projects {names}{', …' if len(projects) > PROJECTS_NAMED else ''}."
         else:
             access = "The account is a member of no project: add it to the projects testmanager files work items in."
-        return ConnectionReport(user=user, detail=f"Signed in to Azure DevOps as {user}. {access}")
+        return ConnectionReport(user=user, detail=f"Signed in to Azure DevOps as {user}.", access=access)
 
     # -- discovery --
 

@@ -57,6 +57,7 @@ LINEAR_HOSTS = ("linear.app", "www.linear.app")
 IDENTIFIERS_PER_REQUEST = 100
 SEARCH_LIMIT = 50
 PAGE_SIZE = 100
+TEAMS_NAMED = 5
 ISSUE_TYPE = RemoteIssueType(id="Issue", name="Issue")  # Linear has one kind of issue
 PRIORITY_NAMES = ("No priority", "Urgent", "High", "Medium", "Low")  # Linear's priorities 0-4
 STATE_CATEGORIES = {
@@ -70,6 +71,7 @@ STATE_CATEGORIES = {
 IDENTIFIER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)")
 ISSUE_FIELDS = "id identifier title priority priorityLabel url updatedAt state { name type } assignee { name }"
 
+VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first: $first) { nodes { key } } }"""
 FETCH_QUERY = f"""query FetchIssues($filter: IssueFilter, $first: Int) {{
   issues(filter: $filter, first: $first, includeArchived: true) {{ nodes {{ {ISSUE_FIELDS} }} }}
 }}"""
@@ -277,7 +279,7 @@ class Linear(TrackerProvider):
 
     def whoami(self) -> ConnectionReport:
         with self.client() as http:
-            data, response = self._graphql(http, "query Viewer { viewer { name email } }", {})
+            data, response = self._graphql(http, VIEWER_QUERY, {"first": TEAMS_NAMED + 1})
         viewer = data.get("viewer")
         if not isinstance(viewer, dict) or not viewer.get("name"):
             raise UpstreamError("Linear did not answer with the signed-in account.", status=response.status)
@@ -286,8 +288,16 @@ class Linear(TrackerProvider):
         if "Complexity-Remaining" in self._budget:
             limit = response.headers.get("X-RateLimit-Complexity-Limit") or "?"
             detail += f" Complexity budget: {self._budget['Complexity-Remaining']} of {limit} points left."
+        teams = [team for team in (data.get("teams") or {}).get("nodes") or [] if isinstance(team, dict)]
+        if teams:
+            names = ", ".join(str(team.get("key")) for team in teams[:TEAMS_NAMED])
+            access = f"The account can see the teams {names}{', …' if len(teams) > TEAMS_NAMED else ''}."
+        else:
+            access = "The account sees no team: add it to the teams testmanager files issues in."
         remaining, limit = rate_limit_headroom(response)
-        return ConnectionReport(user=user, detail=detail, rate_limit_remaining=remaining, rate_limit_limit=limit)
+        return ConnectionReport(
+            user=user, detail=detail, access=access, rate_limit_remaining=remaining, rate_limit_limit=limit
+        )
 
     # -- discovery --
 

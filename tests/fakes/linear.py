@@ -978,8 +978,6 @@ def _field_size(node: FieldNode, size: Callable, variables: dict) -> float:
         return 0.1
     arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
     multiplier = 1
-    if node.name.value in ("nodes", "edges"):
-        return size(node.selection_set)
     if any(isinstance(s, FieldNode) and s.name.value in ("nodes", "edges") for s in node.selection_set.selections):
         value = arguments.get("first")
         if isinstance(value, IntValueNode):

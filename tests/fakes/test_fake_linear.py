@@ -77,9 +77,9 @@ def test_every_answer_reports_the_request_and_complexity_budgets(post):
 
     assert int(small.headers["X-RateLimit-Requests-Limit"]) >= int(small.headers["X-RateLimit-Requests-Remaining"])
     assert int(large.headers["X-RateLimit-Requests-Remaining"]) == int(small.headers["X-RateLimit-Requests-Remaining"]) - 1
-    # 0.1 a property, 1 an object, a connection's nodes times `first`; rounded up.
-    assert small.headers["X-Complexity"] == "2"  # 1 + 0.1
-    assert large.headers["X-Complexity"] == "131"  # 1 + 100 * (0.1 + 0.1 + 1 + 0.1)
+    # 0.1 a property, 1 an object, a connection's children times `first`; rounded up.
+    assert small.headers["X-Complexity"] == "2"  # viewer: 1 + 0.1
+    assert large.headers["X-Complexity"] == "231"  # issues: 1 + 100 * (node 1 + id, title 0.2 + state 1.1)
     assert int(large.headers["X-RateLimit-Complexity-Remaining"]) < int(small.headers["X-RateLimit-Complexity-Remaining"])
     assert int(small.headers["X-RateLimit-Requests-Reset"]) > time.time() * 1000  # epoch milliseconds
 

