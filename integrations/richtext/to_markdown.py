@@ -106,12 +106,34 @@ def _inline(nodes: list[dict], syntax: _MarkdownSyntax) -> str:
     return render_checked(flat, syntax, _read_back)
 
 
+def _rendered(nodes: list[dict], room: int) -> list[tuple[dict, str]]:
+    """Each block that shows something, with its Markdown.
+
+    `room` is how many nesting levels the parser has left. Two lists in a row would read
+    back as one, so every second one of a kind takes the other bullet ('*', or ')').
+    """
+    rendered: list[tuple[dict, str]] = []
+    previous, previous_alternate = "", False
+    for node in nodes:
+        kind = adf.node_type(node)
+        follows_list = kind in _LISTS and previous in _LISTS and _ordered(kind) == _ordered(previous)
+        alternate = follows_list and not previous_alternate
+        markdown = _block(node, room, alternate)
+        if markdown:
+            rendered.append((node, markdown))
+            previous, previous_alternate = kind, alternate
+    return rendered
+
+
+def _ordered(kind: str) -> bool:
+    return kind == "orderedList"
+
+
 def _blocks(nodes: list[dict], room: int) -> str:
-    """Blocks separated by blank lines; `room` is how many nesting levels the parser has left."""
-    return "\n\n".join(rendered for rendered in (_block(node, room) for node in nodes) if rendered)
+    return "\n\n".join(markdown for _, markdown in _rendered(nodes, room))
 
 
-def _block(node: dict, room: int) -> str:
+def _block(node: dict, room: int, alternate: bool = False) -> str:
     kind = adf.node_type(node)
     levels = _LIST_LEVELS if kind in _LISTS else _QUOTE_LEVELS if kind == "blockquote" else 0
     if levels >= room:
@@ -123,9 +145,10 @@ def _block(node: dict, room: int) -> str:
     if kind == "codeBlock":
         return _code_block(node)
     if kind in _LISTS:
-        return _list(node, room - _LIST_LEVELS)
+        return _list(node, room - _LIST_LEVELS, alternate)
     if kind == "blockquote":
-        return _prefix_lines(_blocks(adf.children(node), room - _QUOTE_LEVELS), "> ", ">")
+        quoted = _blocks(adf.children(node), room - _QUOTE_LEVELS)
+        return _prefix_lines(quoted, "> ", ">") if quoted else ""
     if kind == "rule":
         return "---"
     if kind == "table":
@@ -173,13 +196,10 @@ def _item_body(item: dict, room: int) -> str:
         done = "[x] " if adf.attrs(item).get("state") in ("DONE", "DECIDED") else "[ ] "
         content = [adf.paragraph([adf.text(done), *content])]
     parts: list[str] = []
-    for block in content:
-        rendered = _block(block, room)
-        if not rendered:
-            continue
-        if parts and not _may_follow_tightly(block, rendered):
+    for block, markdown in _rendered(content, room):
+        if parts and not _may_follow_tightly(block, markdown):
             parts.append("")
-        parts.append(rendered)
+        parts.append(markdown)
     return "\n".join(parts)
 
 
@@ -197,14 +217,17 @@ def _first_number(ordered_list: dict, count: int) -> int:
     return int(order) if valid and 0 <= order <= _MAX_LIST_NUMBER - count else 1
 
 
-def _list(node: dict, room: int) -> str:
+def _list(node: dict, room: int, alternate: bool) -> str:
     items = adf.children(node)
     start = _first_number(node, len(items)) if adf.node_type(node) == "orderedList" else None
     # Empty items have nothing to show, and '- - -' (nested empty items) reads as a rule.
     bodies = [body for body in (_item_body(item, room) for item in items) if body]
     rendered = []
     for index, body in enumerate(bodies):
-        marker = "-" if start is None else f"{start + index}."
+        if start is None:
+            marker = "*" if alternate else "-"
+        else:
+            marker = f"{start + index}{')' if alternate else '.'}"
         indented = _prefix_lines(body, " " * (len(marker) + 1), "")
         rendered.append(f"{marker}{indented[len(marker):]}")
     loose = any("\n\n" in item for item in rendered)

@@ -232,3 +232,13 @@ def test_absurdly_deep_markdown_converts_keeping_its_text(markdown):
     document = markdown_to_adf(markdown)
     assert squash(adf_text(document)) == markdown_text(markdown)
     assert markdown_text(adf_to_markdown(document)) == markdown_text(markdown)
+
+
+def test_lists_in_a_row_stay_separate_lists():
+    def bullets(*words):
+        return {"type": "bulletList", "content": [{"type": "listItem", "content": [para(text(w))]} for w in words]}
+
+    empty = {"type": "bulletList", "content": [{"type": "listItem", "content": []}]}
+    written = adf_to_markdown(doc(bullets("a"), empty, bullets("b"), bullets("c")))
+    assert written == "- a\n\n* b\n\n- c"
+    assert [block["type"] for block in markdown_to_adf(written)["content"]] == ["bulletList"] * 3
