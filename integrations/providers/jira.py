@@ -38,10 +38,11 @@ from integrations.keys import issue_url, key_matches
 from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
-from integrations.richtext import markdown_to_adf, markdown_to_wiki
+from integrations.richtext import adf_to_markdown, markdown_to_adf, markdown_to_wiki, wiki_to_markdown
 
 from .base import (
     EMAIL,
+    BackLink,
     Capability,
     ConnectionReport,
     CreatedIssue,
@@ -51,10 +52,12 @@ from .base import (
     IssueDraft,
     NotConfigured,
     Person,
+    RemoteComment,
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
     RemoteProject,
+    RemoteUser,
     TrackerProvider,
     rate_limit_headroom,
 )
@@ -210,6 +213,11 @@ class _Jira(TrackerProvider, ABC):
     external_project_pattern = r"^[A-Z][A-Z0-9_]+$"
     read_error_detail = staticmethod(read_jira_error)
     page_size = 100  # items asked for per page
+    draft_field_ids = {
+        "summary": "title", "description": "description", "priority": "priority", "labels": "labels",
+        "assignee": "assignee", "components": "components", "duedate": "due_date",
+    }  # fmt: skip
+    links_back_natively = True  # remote issue links
 
     # -- connection --
 
@@ -507,6 +515,39 @@ class _Jira(TrackerProvider, ABC):
         response = http.get(self._api("user/search"), params={self.user_search_parameter: query, "maxResults": 50})
         return [user for user in _list(response.json(), response, "a list of users") if isinstance(user, dict)]
 
+    def users(self, project: str, text: str) -> list[RemoteUser]:
+        """Active users whose name or e-mail address starts with ``text`` (Jira's user search)."""
+        if not text.strip():
+            return []
+        with self.client() as http:
+            found = self._find_users(http, text)
+        return [
+            RemoteUser(id=str(user[self.user_id_field]), name=str(user.get("displayName") or user[self.user_id_field]))
+            for user in found
+            if user.get("active", True) and user.get(self.user_id_field)
+        ]
+
+    def link_back(self, key: str, link: BackLink) -> None:
+        """A remote issue link ("tested by") to the page, with its test status as the link's status.
+        Its globalId is derived from the URL, so linking the same page again updates the link."""
+        remote_link: dict[str, Any] = {
+            "globalId": "testmanager:" + hashlib.sha256(link.url.encode()).hexdigest(),
+            "application": {"type": "testmanager", "name": "testmanager"},
+            "relationship": "tested by",
+            "object": {
+                "url": link.url,
+                "title": link.title[:255],
+                "summary": link.status,
+                "status": {"resolved": link.resolved},
+            },
+        }
+        if link.icon_url:
+            remote_link["object"]["icon"] = {"url16x16": link.icon_url, "title": "testmanager"}
+        if link.status_icon_url:
+            remote_link["object"]["status"]["icon"] = {"url16x16": link.status_icon_url, "title": link.status}
+        with self.client() as http:
+            http.post(self._api(f"issue/{quote(key, safe='')}/remotelink"), json=remote_link)
+
     def _create_fields(
         self, project: str, issue_type: RemoteIssueType, meta: dict[str, dict], values: dict[str, Any]
     ) -> dict[str, Any]:
@@ -572,6 +613,10 @@ class _Jira(TrackerProvider, ABC):
     def rich_text(self, markdown: str) -> Any:
         """Markdown in this Jira's rich-text format."""
 
+    @abstractmethod
+    def markdown(self, rich_text: Any) -> str:
+        """This Jira's rich text as Markdown."""
+
     def _attach(self, http: TrackerHttpClient, key: str, attachments: Iterable[DraftAttachment]) -> None:
         body, content_type = encode_multipart_formdata(
             [("file", (attachment.filename, attachment.content, attachment.content_type)) for attachment in attachments]
@@ -587,6 +632,20 @@ class _Jira(TrackerProvider, ABC):
         with self.client() as http:
             response = http.post(self._api(f"issue/{quote(key, safe='')}/comment"), json={"body": self.rich_text(body)})
         return str(_object(response, "the comment").get("id") or "")
+
+    def comments(self, key: str) -> list[RemoteComment]:
+        """Every comment on the issue, oldest first (Jira's order), as Markdown."""
+        with self.client() as http:
+            entries = list(self._pages(http, self._api(f"issue/{quote(key, safe='')}/comment"), "comments"))
+        return [
+            RemoteComment(
+                id=str(entry.get("id") or ""),
+                author=str((entry.get("author") or {}).get("displayName") or ""),
+                body=self.markdown(entry.get("body")),
+                created_at=_timestamp(entry.get("created")),
+            )
+            for entry in entries
+        ]
 
     def transition(self, key: str, status: str) -> None:
         """Move the issue to the status named ``status`` through a transition Jira offers; nothing
@@ -720,6 +779,9 @@ class JiraCloud(_Jira):
     def rich_text(self, markdown: str) -> dict:
         return markdown_to_adf(markdown)
 
+    def markdown(self, rich_text: Any) -> str:
+        return adf_to_markdown(rich_text) if isinstance(rich_text, dict) else ""
+
     def _search_page(self, http, jql, size, cursor):
         payload = {"jql": jql, "fields": ISSUE_FIELDS, "maxResults": size}
         if cursor is not None:
@@ -758,6 +820,9 @@ class JiraServer(_Jira):
 
     def rich_text(self, markdown: str) -> str:
         return markdown_to_wiki(markdown)
+
+    def markdown(self, rich_text: Any) -> str:
+        return wiki_to_markdown(rich_text) if isinstance(rich_text, str) else ""
 
     def _search_page(self, http, jql, size, cursor):
         start = cursor or 0

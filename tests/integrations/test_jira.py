@@ -1044,6 +1044,23 @@ def test_a_comment_is_posted_in_the_deployments_format(site):
     assert comment.body == rich_text(site, "Covered by **3 tests**:\n\n- login\n- cart")
 
 
+def test_comments_read_back_as_markdown_oldest_first(site):
+    site.fake.add_project("SHOP")
+    site.fake.add_issue("SHOP", "Checkout crashes")
+    ada = site.fake.add_user("ada" if not site.fake.is_cloud else "ada@example.com", display_name="Ada Lovelace")
+    site.fake.add_comment("SHOP-1", rich_text(site, "Seen on *staging*"), author=ada.login)
+    site.provider().add_comment("SHOP-1", "Covered by **3 tests**:\n\n- login\n- cart")
+
+    comments = site.provider().comments("SHOP-1")
+
+    assert [(comment.author, comment.body) for comment in comments] == [
+        ("Ada Lovelace", "Seen on *staging*"),
+        ("Automation", "Covered by **3 tests**:\n\n- login\n- cart"),
+    ]
+    assert [comment.id for comment in comments] == [comment.id for comment in site.fake.issue("SHOP-1").comments]
+    assert all(comment.created_at is not None for comment in comments)
+
+
 def test_a_comment_on_an_issue_the_account_cannot_see_is_not_found(site):
     site.fake.add_project("SHOP")
 
