@@ -38,7 +38,7 @@ test: install
 	trap 'scripts/test-services.sh stop' EXIT; \
 	eval "$$(scripts/test-services.sh start)"; \
 	echo "== PostgreSQL + Redis pass"; \
-	$(BIN)/pytest -p no:cacheprovider; \
+	$(BIN)/pytest -p no:cacheprovider -n 2; \
 	echo "== SQLite pass (model tests)"; \
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 REDIS_URL= \
 	  $(BIN)/pytest -p no:cacheprovider -m "not postgres" tests/projects/test_models.py tests/integrations/test_models.py tests/issues/test_models.py
