@@ -2,7 +2,6 @@
 typed refusals, and each provider's connection check against a server on 127.0.0.1."""
 
 import base64
-import json
 import uuid
 from datetime import UTC, datetime
 

@@ -14,6 +14,7 @@ from tests.factories import (
     ExternalReferenceFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory, UserFactory,
 )
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
+from tests.support.scripted_server import ScriptedServer
 
 pytestmark = pytest.mark.django_db
 
@@ -422,6 +423,37 @@ def test_connection_failures_below_http_name_the_step_that_failed(base_url, reas
     source = SourceFactory(base_url=base_url, allow_http=base_url.startswith("http:"))
     outcome = services.test_connection(source)
     assert not outcome.ok and reason in outcome.message and outcome.code == "unreachable"
+
+
+@pytest.mark.parametrize("status,code,reason", [
+    (403, "permission", "lacks permission"),
+    (404, "not_found", "check the base URL"),
+])
+def test_refusals_by_the_tracker_are_reported_with_what_to_check(fake_jira_cloud, private_hosts, status, code, reason):
+    source = jira_for(fake_jira_cloud)
+    fake_jira_cloud.fail_next(status)
+    outcome = services.test_connection(source)
+    assert (outcome.ok, outcome.code) == (False, code)
+    assert f"answered HTTP {status}" in outcome.message and reason in outcome.message
+
+
+def test_a_rate_limited_tracker_says_when_to_try_again(fake_jira_cloud, private_hosts):
+    source = jira_for(fake_jira_cloud)
+    fake_jira_cloud.rate_limit_next(retry_after=600)
+    outcome = services.test_connection(source)
+    assert (outcome.ok, outcome.code) == (False, "rate_limited")
+    assert "try again in 600 s" in outcome.message
+
+
+def test_a_tls_failure_is_named(private_hosts):
+    server = ScriptedServer()  # plain HTTP where the source expects TLS
+    server.start()
+    try:
+        outcome = services.test_connection(SourceFactory(base_url=f"https://127.0.0.1:{server.port}"))
+    finally:
+        server.stop()
+    assert (outcome.ok, outcome.code) == (False, "unreachable")
+    assert "The TLS connection to 127.0.0.1" in outcome.message
 
 
 def test_unreadable_credentials_are_never_sent(admin_client, fake_jira_cloud, private_hosts, settings):
