@@ -448,7 +448,7 @@ class _Jira(TrackerProvider, ABC):
             reporter = self._reporter(http, draft.reporter, meta)
             description = draft.description.strip()
             if draft.reporter is not None and self.user_token is None and reporter is None:
-                who = draft.reporter.name or draft.reporter.email
+                who = " ".join((draft.reporter.name or draft.reporter.email).split())
                 note = f"Reported by {_markdown_literal(who)} via testmanager."
                 description = f"{description}\n\n{note}" if description else note
                 notes.append(

@@ -986,6 +986,25 @@ def test_without_a_reporter_field_on_the_screen_nobody_is_looked_up(site, people
     assert site.requests("GET", r"/rest/api/\d/user/search") == []
 
 
+def test_a_member_filing_with_their_own_token_is_the_reporter_without_any_lookup(server):
+    server.fake.add_project("SHOP")
+    ada = server.fake.add_user("ada", display_name="Ada Lovelace")
+    server.fake.add_personal_access_token("ada", "ada-personal-token")
+    token = UserToken.objects.create(
+        user=UserFactory(), source=server.source, kind=TokenKind.PAT, access_token="ada-personal-token"
+    )
+
+    created = server.provider(token).create_issue(
+        draft(issue_type="Task", description="It broke.", reporter=Person(name="Ada Lovelace", email="ada@example.com"))
+    )
+
+    issue = server.fake.issue("SHOP-1")
+    assert issue.reporter is ada
+    assert issue.description == markdown_to_wiki("It broke.")
+    assert created.notes == ()
+    assert server.requests("GET", r"/rest/api/2/user/search") == []
+
+
 # -- attachments --------------------------------------------------------------------------------
 
 
