@@ -1,23 +1,148 @@
-"""GitLab Issues on gitlab.com and self-managed GitLab."""
+"""GitLab Issues on GitLab.com and self-managed GitLab (REST API v4).
 
-from integrations.errors import UpstreamError
-from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+- The API lives under ``/api/v4`` of the instance, which may itself live under a relative
+  URL root (https://example.com/gitlab): the base URL includes that root.
+- Personal, project and group access tokens travel in ``PRIVATE-TOKEN``; members' OAuth
+  tokens as ``Bearer``. The connection check reads a personal access token's scopes and
+  expiry from ``/personal_access_tokens/self`` (GitLab 15.5 and later).
+- A project is named in paths by its URL-encoded path (``group/sub/project`` as
+  ``group%2Fsub%2Fproject``), so projects in nested subgroups need no id lookup.
+- A key is ``path#iid``, GitLab's own full reference; ``#12`` typed in a project is
+  qualified with the project integration's path (``qualify_key``).
+- Reading many issues asks each project for them by ``iids[]``, 100 a request (GitLab's
+  ``per_page`` maximum): 250 issues of one project take three requests.
+- GitLab answers 404 for a project the account may not see; its issues are forbidden, not
+  missing. An issue a visible project does not list is missing (deleted, or confidential
+  to someone below Reporter: GitLab does not tell the two apart).
+- Descriptions and notes stay Markdown, with mentions and closing keywords made inert.
+- Search runs in the projects this source is assigned to (its project integrations).
+"""
 
-from .base import ConnectionReport, TrackerProvider, rate_limit_headroom
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from integrations.errors import NotFound, RemoteValidationError, UpstreamError
+from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
+from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, IntegrationState, Provider
+from integrations.richtext.forge import inert_markdown
+
+from .base import (
+    Capability,
+    ConnectionReport,
+    CreatedIssue,
+    FetchResult,
+    IssueDraft,
+    NotConfigured,
+    RemoteComment,
+    RemoteField,
+    RemoteIssue,
+    RemoteIssueType,
+    RemoteProject,
+    TrackerProvider,
+    rate_limit_headroom,
+)
+
+PAGE_SIZE = 100  # GitLab's per_page maximum, and so the iids a request can return
+SEARCH_LIMIT = 50
+_SEGMENT = r"[A-Za-z0-9_.][A-Za-z0-9_.-]*"
+PROJECT_PATH = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})+")
+ISSUE_KEY = re.compile(rf"(?P<project>{PROJECT_PATH.pattern})#(?P<iid>\d+)")
+SHORT_KEY = re.compile(r"#?(?P<iid>\d+)")
+
+OPEN, CLOSED = "Open", "Closed"
+_STATE_EVENTS = {"open": "reopen", "opened": "reopen", "reopened": "reopen", "closed": "close"}
+# The issue types testmanager offers (test cases are GitLab Ultimate's own test management; tasks
+# belong under an issue).
+ISSUE_TYPES = {"issue": "Issue", "incident": "Incident"}
+_FORM_FIELDS = ("labels", "assignees", "milestone", "due_date", "confidential")
+
+
+def read_gitlab_error(response: TrackerResponse) -> RemoteErrorDetail:
+    """GitLab's error bodies: ``{"message": "404 Project Not Found"}``, validation errors as
+    ``{"message": {attribute: [problems]}}``, parameter errors as ``{"error": ...}``, missing
+    token scopes as ``{"error": "insufficient_scope", "error_description", "scope"}``, and a
+    throttle's plain-text "Retry later"."""
+    try:
+        body = response.json()
+    except UpstreamError:
+        text = response.content.decode(errors="replace").strip()
+        return RemoteErrorDetail(text if 0 < len(text) <= 300 else None)
+    if not isinstance(body, dict):
+        return RemoteErrorDetail()
+    message = body.get("message")
+    if isinstance(message, dict):
+        field_errors = {
+            str(name): "; ".join(str(problem) for problem in (problems if isinstance(problems, list) else [problems]))
+            for name, problems in message.items()
+        }
+        return RemoteErrorDetail("; ".join(f"{name} {problem}" for name, problem in field_errors.items()),
+                                 field_errors)
+    if isinstance(message, str) and message:
+        return RemoteErrorDetail(message)
+    if body.get("error_description"):
+        scope = f" (the token needs the {body['scope']} scope)" if body.get("scope") else ""
+        return RemoteErrorDetail(f"{body['error_description']}{scope}")
+    return RemoteErrorDetail(str(body["error"]) if body.get("error") else None)
+
+
+def _object(response: TrackerResponse, what: str) -> dict:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise UpstreamError(
+            f"{response.host} answered with something other than {what}: check the base URL.", status=response.status
+        )
+    return body
+
+
+def _list(response: TrackerResponse, what: str) -> list[dict]:
+    body = response.json()
+    if not isinstance(body, list):
+        raise UpstreamError(f"{response.host} answered without {what}: check the base URL.", status=response.status)
+    return [item for item in body if isinstance(item, dict)]
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """GitLab's ``2016-01-04T15:31:51.081Z``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _encoded(path: str) -> str:
+    return quote(path, safe="")
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _same_text(first: str, second: str) -> bool:
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
 
 class GitLab(TrackerProvider):
     key = Provider.GITLAB
     label = Provider.GITLAB.label
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITLAB]
-    default_key_pattern = r"^#?\d+$"
+    default_key_pattern = r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/-/issues/{number}"
     default_create_url_template = (
         "{baseUrl}/{project}/-/issues/new?issue[title]={title}&issue[description]={description}"
     )
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
     external_project_hint = "project path, e.g. group/subgroup/project"
     external_project_pattern = r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+$"
     base_url_hint = "https://gitlab.com, or your GitLab's address including any relative URL root."
+    read_error_detail = staticmethod(read_gitlab_error)
 
     @property
     def api_base_url(self) -> str:
@@ -29,14 +154,368 @@ class GitLab(TrackerProvider):
             return {"PRIVATE-TOKEN": self.credentials.get("token", "")}, None
         return super().authentication()
 
+    @classmethod
+    def qualify_key(cls, key: str, project: str) -> str:
+        key, project = key.strip(), project.strip()
+        short = SHORT_KEY.fullmatch(key)
+        if short and PROJECT_PATH.fullmatch(project):
+            return f"{project}#{short['iid']}"
+        return key
+
+    # -- connection --
+
     def whoami(self) -> ConnectionReport:
+        uses_pat = self.user_token is None and self.source.auth_type == AuthType.PAT
         with self.client() as http:
             response = http.get("user")
-        body = response.json()
-        if not isinstance(body, dict) or not body.get("username"):
+            body = _object(response, "an account")
+            # Older GitLab (before 15.5) has no self-inform endpoint: then nothing more is known.
+            token = http.get("personal_access_tokens/self", accept=(403, 404)) if uses_pat else None
+        username = body.get("username")
+        if not isinstance(username, str) or not username:
             raise UpstreamError(f"{response.host} did not answer /user with an account: check the base URL.")
-        user = f"{body['name']} ({body['username']})" if body.get("name") else body["username"]
+        user = f"{body['name']} ({username})" if body.get("name") else username
+        detail = f"Signed in to GitLab as {user}."
+        expires = None
+        if token is not None and token.status == 200:
+            about = _object(token, "the token's details")
+            scopes = [str(scope) for scope in about.get("scopes") or []]
+            detail += f" Token scopes: {', '.join(scopes) or 'none'}."
+            if "api" not in scopes:
+                detail += " Without the api scope it can read but neither file issues nor comment."
+            expires = _expiry(about.get("expires_at"))
         remaining, limit = rate_limit_headroom(response)
         return ConnectionReport(
-            user=user, detail=f"Signed in to GitLab as {user}.", rate_limit_remaining=remaining, rate_limit_limit=limit,
+            user=user, detail=detail, rate_limit_remaining=remaining, rate_limit_limit=limit,
+            token_expires_at=expires,
         )
+
+    # -- discovery --
+
+    def projects(self) -> list[RemoteProject]:
+        """The projects the account is a member of that take issues, by keyset pages."""
+        params = {"membership": "true", "simple": "true", "with_issues_enabled": "true",
+                  "pagination": "keyset", "order_by": "id", "sort": "asc"}
+        with self.client() as http:
+            return [
+                RemoteProject(key=str(project["path_with_namespace"]),
+                              name=str(project.get("name_with_namespace") or project["path_with_namespace"]))
+                for project in self._pages(http, "projects", params)
+                if isinstance(project.get("path_with_namespace"), str)
+            ]
+
+    def issue_types(self, project: str) -> list[RemoteIssueType]:
+        return [RemoteIssueType(id=type_id, name=name) for type_id, name in ISSUE_TYPES.items()]
+
+    def fields(self, project: str, issue_type: str) -> list[RemoteField]:
+        path = _encoded(self._project(project))
+        with self.client() as http:
+            labels = [str(item.get("name")) for item in self._pages(http, f"projects/{path}/labels")]
+            milestones = [str(item.get("title"))
+                          for item in self._pages(http, f"projects/{path}/milestones", {"state": "active"})]
+            members = [str(item.get("username")) for item in self._pages(http, f"projects/{path}/members/all")]
+        return [
+            RemoteField(id="labels", name="Labels", required=False, kind="labels", allowed_values=tuple(labels)),
+            RemoteField(id="assignees", name="Assignees", required=False, kind="multi_user",
+                        allowed_values=tuple(members)),
+            RemoteField(id="milestone", name="Milestone", required=False, kind="select",
+                        allowed_values=tuple(milestones)),
+            RemoteField(id="due_date", name="Due date", required=False, kind="date"),
+            RemoteField(id="confidential", name="Confidential", required=False, kind="select",
+                        allowed_values=("false", "true")),
+        ]
+
+    # -- reading issues --
+
+    def fetch_many(self, keys: Iterable[str]) -> FetchResult:
+        """Current state of many issues: per project, ``PAGE_SIZE`` iids a request."""
+        wanted: dict[str, tuple[str, dict[int, list[str]]]] = {}  # lower-cased path -> (path, iid -> spellings)
+        unreadable: list[str] = []  # short keys: which project they belong to is unknown
+        malformed: list[str] = []
+        for key in keys:
+            found = ISSUE_KEY.fullmatch(key.strip())
+            if found:
+                path, iids = wanted.setdefault(found["project"].lower(), (found["project"], {}))
+                iids.setdefault(int(found["iid"]), []).append(key)
+            else:
+                (unreadable if SHORT_KEY.fullmatch(key.strip()) else malformed).append(key)
+        issues: dict[str, RemoteIssue] = {}
+        missing, forbidden = set(malformed), set(unreadable)
+        with self.client() as http:
+            for path, iids in wanted.values():
+                read = self._read_project(http, path, sorted(iids))
+                if read is None:
+                    forbidden.update(spelling for spellings in iids.values() for spelling in spellings)
+                    continue
+                for iid, spellings in iids.items():
+                    if iid in read:
+                        issues.update({spelling: _rekeyed(read[iid], spelling) for spelling in spellings})
+                    else:
+                        missing.update(spellings)
+        return FetchResult(issues=issues, missing=frozenset(missing), forbidden=frozenset(forbidden))
+
+    def _read_project(self, http: TrackerHttpClient, path: str, iids: list[int]) -> dict[int, RemoteIssue] | None:
+        """The issues of ``iids`` the project lists; None when the project cannot be seen (404) or
+        has its issues turned off (403)."""
+        found: dict[int, RemoteIssue] = {}
+        for batch in _chunks(iids, PAGE_SIZE):
+            params = {"iids[]": batch, "per_page": PAGE_SIZE, "scope": "all", "state": "all"}
+            response = http.get(f"projects/{_encoded(path)}/issues", params=params, accept=(403, 404))
+            if response.status in (403, 404):
+                return None
+            for raw in _list(response, "a list of issues"):
+                issue = self._remote_issue(raw, path, response)
+                found[int(raw["iid"])] = issue
+        return found
+
+    def search(self, text: str) -> list[RemoteIssue]:
+        """Issues whose key is ``text``, or whose title or description contain it, in the source's
+        projects; most recently updated first."""
+        text = " ".join(text.split())
+        if not text:
+            return []
+        projects = self._assigned_projects()
+        full = ISSUE_KEY.fullmatch(text)
+        short = SHORT_KEY.fullmatch(text)
+        if full:
+            named = [(full["project"], int(full["iid"]))]
+        else:
+            named = [(path, int(short["iid"])) for path in projects] if short else []
+        found: dict[str, RemoteIssue] = {}
+        with self.client() as http:
+            for path, iid in named:
+                for issue in (self._read_project(http, path, [iid]) or {}).values():
+                    found[issue.key.lower()] = issue
+            if not projects:
+                if full:
+                    return list(found.values())
+                raise NotConfigured(
+                    "Searching GitLab by words needs a project: assign this source to a project with its GitLab "
+                    "project path, or search by key (group/project#12)."
+                )
+            matches = []
+            for path in projects:
+                params = {"search": text, "in": "title,description", "scope": "all", "order_by": "updated_at",
+                          "sort": "desc", "per_page": SEARCH_LIMIT}
+                response = http.get(f"projects/{_encoded(path)}/issues", params=params)
+                matches += [self._remote_issue(raw, path, response) for raw in _list(response, "a list of issues")]
+        matches.sort(key=lambda issue: issue.updated_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+        for issue in matches:
+            found.setdefault(issue.key.lower(), issue)
+        return list(found.values())[:SEARCH_LIMIT]
+
+    def _assigned_projects(self) -> list[str]:
+        """The project paths of this source's active project integrations."""
+        if self.source.pk is None:
+            return []
+        values = (
+            self.source.project_integrations.filter(state=IntegrationState.ACTIVE)
+            .values_list("external_project", flat=True)
+        )
+        return sorted({value.strip() for value in values if PROJECT_PATH.fullmatch(value.strip())}, key=str.lower)
+
+    def _remote_issue(self, raw: dict, path: str, response: TrackerResponse) -> RemoteIssue:
+        if not isinstance(raw.get("iid"), int):
+            raise UpstreamError(f"{response.host} answered with an issue that has no iid.", status=response.status)
+        references = raw.get("references") if isinstance(raw.get("references"), dict) else {}
+        is_open = raw.get("state") == "opened"
+        assignees = raw.get("assignees") if isinstance(raw.get("assignees"), list) else []
+        return RemoteIssue(
+            key=str(references.get("full") or f"{path}#{raw['iid']}"),
+            title=str(raw.get("title") or ""),
+            status=OPEN if is_open else CLOSED,
+            status_category="todo" if is_open else "done",
+            assignee=", ".join(str(person.get("name") or person.get("username"))
+                               for person in assignees if isinstance(person, dict)),
+            priority="",
+            url=str(raw.get("web_url") or ""),
+            updated_at=_timestamp(raw.get("updated_at")),
+        )
+
+    # -- writing --
+
+    def create_issue(self, draft: IssueDraft) -> CreatedIssue:
+        """File ``draft`` in its project. Labels, assignees, a milestone and a due date need the
+        Planner role or higher: GitLab drops them for Guests, and the notes say so."""
+        path = self._project(draft.project)
+        issue_type = next((type_id for type_id, name in ISSUE_TYPES.items()
+                           if _same_text(draft.issue_type, type_id) or _same_text(draft.issue_type, name)), None)
+        if issue_type is None and draft.issue_type.strip():
+            offered = ", ".join(ISSUE_TYPES.values())
+            problem = f"GitLab issues are of the types {offered}, not “{draft.issue_type}”."
+            raise RemoteValidationError(f"{problem} A project administrator must choose one of them.",
+                                        field_errors={"issuetype": problem})
+        extra = dict(draft.fields)
+        unknown = sorted(set(extra) - set(_FORM_FIELDS))
+        if unknown:
+            raise RemoteValidationError(
+                f"GitLab issues have no field {', '.join(unknown)}: only {', '.join(_FORM_FIELDS)} can be set.",
+                field_errors={name: "GitLab issues have no such field." for name in unknown},
+            )
+        description = draft.description.strip()
+        if draft.reporter is not None and self.user_token is None:
+            who = draft.reporter.name or draft.reporter.email
+            description = "\n\n".join(filter(None, [description, f"Reported by {who} via testmanager."]))
+        labels = list(dict.fromkeys([*draft.labels, *_strings(extra.get("labels"))]))
+        assignees = [*([draft.assignee] if draft.assignee else []), *_strings(extra.get("assignees"))]
+        due = draft.due_date or extra.get("due_date")
+        payload: dict[str, Any] = {"title": draft.title, "description": inert_markdown(description),
+                                   "issue_type": issue_type or "issue"}
+        if labels:
+            payload["labels"] = ",".join(labels)
+        if due:
+            payload["due_date"] = due.isoformat() if isinstance(due, date) else str(due)
+        if str(extra.get("confidential", "")).lower() in ("true", "1", "yes"):
+            payload["confidential"] = True
+        encoded = _encoded(path)
+        with self.client() as http:
+            if assignees:
+                payload["assignee_ids"] = self._member_ids(http, path, assignees)
+            if extra.get("milestone"):
+                payload["milestone_id"] = self._milestone_id(http, path, extra["milestone"])
+            response = http.post(f"projects/{encoded}/issues", json=payload)
+            raw = _object(response, "the created issue")
+            issue = self._remote_issue(raw, path, response)
+        notes = self._left_out(draft)
+        dropped = [name for name, sent, kept in (
+            ("labels", "labels" in payload, raw.get("labels")),
+            ("assignees", "assignee_ids" in payload, raw.get("assignees")),
+            ("milestone", "milestone_id" in payload, raw.get("milestone")),
+            ("due date", "due_date" in payload, raw.get("due_date")),
+        ) if sent and not kept]
+        if dropped:
+            notes.append(f"GitLab left out the {', '.join(dropped)}: the account needs at least the Planner role "
+                         f"in {path} to set them.")
+        return CreatedIssue(**vars(issue), notes=tuple(notes))
+
+    def _left_out(self, draft: IssueDraft) -> list[str]:
+        notes = []
+        if draft.priority:
+            notes.append(f"GitLab issues have no priority, so “{draft.priority}” was left out; "
+                         "a label can carry it.")
+        if draft.components:
+            notes.append("GitLab issues have no components; labels can carry them.")
+        if draft.attachments:
+            names = ", ".join(attachment.filename for attachment in draft.attachments)
+            notes.append("Attachments stay in testmanager: this integration does not upload files to GitLab "
+                         f"({names}).")
+        return notes
+
+    def _member_ids(self, http: TrackerHttpClient, path: str, people: list[str]) -> list[int]:
+        """Member ids for usernames (or ids) of the project's members; a stranger is an error."""
+        members = {str(m.get("username")).casefold(): m.get("id")
+                   for m in self._pages(http, f"projects/{_encoded(path)}/members/all")}
+        ids, strangers = [], []
+        for person in people:
+            person = str(person).strip().lstrip("@")
+            if person.isdigit():
+                ids.append(int(person))
+            elif isinstance(members.get(person.casefold()), int):
+                ids.append(members[person.casefold()])
+            else:
+                strangers.append(person)
+        if strangers:
+            problem = f"{', '.join(strangers)} {'is' if len(strangers) == 1 else 'are'} not a member of {path}."
+            raise RemoteValidationError(f"{problem} Only members can be assigned.", field_errors={"assignees": problem})
+        return list(dict.fromkeys(ids))
+
+    def _milestone_id(self, http: TrackerHttpClient, path: str, milestone: Any) -> int:
+        for entry in self._pages(http, f"projects/{_encoded(path)}/milestones", {"state": "active"}):
+            if _same_text(str(entry.get("title")), str(milestone)) and isinstance(entry.get("id"), int):
+                return entry["id"]
+        problem = f"{path} has no active milestone “{milestone}”."
+        raise RemoteValidationError(f"{problem} Choose an active milestone or leave it empty.",
+                                    field_errors={"milestone": problem})
+
+    def add_comment(self, key: str, body: str) -> str:
+        path, iid = self._locate(key)
+        with self.client() as http:
+            response = http.post(f"projects/{_encoded(path)}/issues/{iid}/notes", json={"body": inert_markdown(body)})
+        return str(_object(response, "the note").get("id") or "")
+
+    def comments(self, key: str) -> list[RemoteComment]:
+        """The people's notes on the issue, oldest first (GitLab's own system notes left out)."""
+        path, iid = self._locate(key)
+        with self.client() as http:
+            notes = list(self._pages(http, f"projects/{_encoded(path)}/issues/{iid}/notes",
+                                     {"sort": "asc", "order_by": "created_at"}))
+        return [
+            RemoteComment(
+                id=str(note.get("id") or ""),
+                author=str((note.get("author") or {}).get("name") or (note.get("author") or {}).get("username") or ""),
+                body=str(note.get("body") or ""),
+                created_at=_timestamp(note.get("created_at")),
+            )
+            for note in notes
+            if not note.get("system")
+        ]
+
+    def transition(self, key: str, status: str) -> None:
+        """Close or reopen the issue (``state_event``); nothing to do when it is there already."""
+        event = _STATE_EVENTS.get(" ".join(status.split()).casefold())
+        if event is None:
+            problem = f"GitLab issues are {OPEN} or {CLOSED}, not “{status}”."
+            raise RemoteValidationError(f"{problem} Check the project integration's status mapping.",
+                                        field_errors={"status": problem})
+        path, iid = self._locate(key)
+        with self.client() as http:
+            params = {"iids[]": [iid], "scope": "all", "state": "all"}
+            current = _list(http.get(f"projects/{_encoded(path)}/issues", params=params), "a list of issues")
+            if not current:
+                raise NotFound(f"{key} does not exist in GitLab, or the account cannot see it.")
+            if current[0].get("state") == ("closed" if event == "close" else "opened"):
+                return
+            http.put(f"projects/{_encoded(path)}/issues/{iid}", json={"state_event": event})
+
+    # -- plumbing --
+
+    def _project(self, project: str) -> str:
+        project = project.strip().strip("/")
+        if not project:
+            raise NotConfigured(
+                "This project integration names no GitLab project: a project administrator must choose the "
+                "project path (group/project) that issues are filed in."
+            )
+        if not PROJECT_PATH.fullmatch(project):
+            raise NotConfigured(f"“{project}” is not a GitLab project path: write it as group/project.")
+        return project
+
+    def _locate(self, key: str) -> tuple[str, int]:
+        found = ISSUE_KEY.fullmatch(key.strip())
+        if found is None:
+            raise RemoteValidationError(
+                f"“{key}” does not say which project it is in: GitLab keys are group/project#iid."
+            )
+        return found["project"], int(found["iid"])
+
+    def _pages(self, http: TrackerHttpClient, path: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a list, following the ``Link`` header's next page (offset or keyset)."""
+        response = http.get(path, params={**(params or {}), "per_page": PAGE_SIZE})
+        while True:
+            yield from _list(response, "a list")
+            links = requests.utils.parse_header_links(response.headers.get("Link") or "")
+            following = next((link["url"] for link in links if link.get("rel") == "next" and link.get("url")), None)
+            if following is None:
+                return
+            response = http.get(following)
+
+
+def _expiry(value: Any) -> datetime | None:
+    """A token's ``expires_at`` date; it stops working at the start of that day (UTC)."""
+    try:
+        return datetime.combine(date.fromisoformat(str(value)), time.min, UTC)
+    except ValueError:
+        return None
+
+
+def _rekeyed(issue: RemoteIssue, key: str) -> RemoteIssue:
+    """The issue under the key it was asked by (project paths are case-insensitive)."""
+    return RemoteIssue(**{**vars(issue), "key": key})
+
+
+def _strings(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(item) for item in value]
