@@ -360,7 +360,8 @@ def test_unknown_issue_types_fields_and_missing_projects_are_refused(gitlab):
     with pytest.raises(NotConfigured):
         gitlab.create_issue(draft(project=""))
 
-    assert issue_type.value.field_errors["issuetype"] == "GitLab issues are of the types Issue, Incident, not “Epic”."
+    assert issue_type.value.field_errors["issuetype"] == (
+        "GitLab issues are of the types Issue, Incident, not “Epic”.")
     assert "weight" in unknown.value.field_errors
 
 
