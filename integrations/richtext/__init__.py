@@ -8,7 +8,7 @@ ADF is the hub: wiki markup is written from and read into ADF and HTML is read i
 ADF, so every format shares one set of nesting rules and one plain-text notion.
 """
 
-from .adf import text_content as adf_text
+from . import adf
 from .from_markdown import markdown_to_adf
 from .html import markdown_to_safe_html
 from .html_reader import html_to_adf
@@ -16,6 +16,11 @@ from .mentions import Mentions
 from .to_markdown import adf_to_markdown
 from .wiki_reader import wiki_to_adf
 from .wiki_writer import adf_to_wiki
+
+
+def adf_text(document: object) -> str:
+    """Plain text of an ADF document, one line per block (for search, titles, previews)."""
+    return adf.text_content(adf.bounded(document))
 
 
 def markdown_to_wiki(markdown: str, mentions: Mentions | None = None) -> str:

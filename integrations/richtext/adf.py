@@ -168,9 +168,7 @@ def text_content(node: object) -> str:
     if kind in INLINE_ATOMS or not children(node):
         return atom_text(node)
     parts = [text_content(child) for child in children(node)]
-    inline = kind in _TEXTBLOCKS or all(
-        node_type(child) == "text" or node_type(child) in INLINE_ATOMS for child in children(node)
-    )
+    inline = kind in _TEXTBLOCKS or not has_blocks(node)
     return ("" if inline else "\n").join(part for part in parts if part or inline)
 
 

@@ -11,7 +11,9 @@ from html.parser import HTMLParser
 
 from . import adf
 
-_VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source", "embed"})
+_VOID = frozenset(
+    {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source", "embed"}
+)
 _DROPPED = frozenset({"script", "style", "template", "head", "title", "noscript", "iframe", "object", "svg"})
 _BLOCKS = frozenset(
     {
@@ -143,7 +145,9 @@ def _blocks(nodes: list["_Element | str"]) -> list[dict]:
 def _block(element: _Element) -> list[dict]:
     tag = element.tag
     if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-        return [{"type": "heading", "attrs": {"level": int(tag[1])}, "content": _trimmed(_inline(element, []))}]
+        return [
+            {"type": "heading", "attrs": {"level": int(tag[1])}, "content": _trimmed(_inline(element, []))}
+        ]
     if tag in ("ul", "ol"):
         return _list(element)
     if tag == "blockquote":
@@ -191,7 +195,9 @@ def _list(element: _Element) -> list[dict]:
     if element.tag == "ul":
         return [{"type": "bulletList", "content": items}]
     start = element.attrs.get("start", "1").strip()
-    return [{"type": "orderedList", "attrs": {"order": int(start) if start.isdigit() else 1}, "content": items}]
+    return [
+        {"type": "orderedList", "attrs": {"order": int(start) if start.isdigit() else 1}, "content": items}
+    ]
 
 
 def _rows(element: _Element) -> list[_Element]:

@@ -246,7 +246,10 @@ class _BlockParser:
         for row in rows:
             row += [(False, "")] * (width - len(row))
             cells = [
-                {"type": "tableHeader" if header else "tableCell", "content": [adf.paragraph(_inline(cell, []))]}
+                {
+                    "type": "tableHeader" if header else "tableCell",
+                    "content": [adf.paragraph(_inline(cell, []))],
+                }
                 for header, cell in row
             ]
             table_rows.append({"type": "tableRow", "content": cells})

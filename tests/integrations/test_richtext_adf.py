@@ -4,7 +4,13 @@ import pytest
 from hypothesis import given, settings
 
 from integrations.richtext import adf, adf_text, markdown_to_adf
-from tests.integrations.richtext_support import CORPUS, assert_valid_adf, markdown_documents, markdown_text, squash
+from tests.integrations.richtext_support import (
+    CORPUS,
+    assert_valid_adf,
+    markdown_documents,
+    markdown_text,
+    squash,
+)
 
 
 def content_of(markdown: str, **options) -> list[dict]:
@@ -67,7 +73,11 @@ def test_headings_keep_their_level():
 
 def test_code_blocks_keep_language_and_drop_the_final_newline():
     assert content_of("```python extra words\nprint('hi')\n\n```\n\n    indented\n\n```\n```") == [
-        {"type": "codeBlock", "attrs": {"language": "python"}, "content": [{"type": "text", "text": "print('hi')\n"}]},
+        {
+            "type": "codeBlock",
+            "attrs": {"language": "python"},
+            "content": [{"type": "text", "text": "print('hi')\n"}],
+        },
         {"type": "codeBlock", "content": [{"type": "text", "text": "indented"}]},
         {"type": "codeBlock", "content": []},
     ]
@@ -75,7 +85,10 @@ def test_code_blocks_keep_language_and_drop_the_final_newline():
 
 def test_lists_nest_and_ordered_lists_keep_their_start_number():
     def item(text, *nested):
-        return {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}, *nested]}
+        return {
+            "type": "listItem",
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}, *nested],
+        }
 
     assert content_of("3. three\n4. four\n   - deep\n     1. deeper") == [
         {
@@ -87,7 +100,12 @@ def test_lists_nest_and_ordered_lists_keep_their_start_number():
                     "four",
                     {
                         "type": "bulletList",
-                        "content": [item("deep", {"type": "orderedList", "attrs": {"order": 1}, "content": [item("deeper")]})],
+                        "content": [
+                            item(
+                                "deep",
+                                {"type": "orderedList", "attrs": {"order": 1}, "content": [item("deeper")]},
+                            )
+                        ],
                     },
                 ),
             ],
@@ -135,9 +153,24 @@ def test_tables_turn_the_header_row_into_table_header_cells():
         {
             "type": "table",
             "content": [
-                {"type": "tableRow", "content": [cell("tableHeader", {"type": "text", "text": "Name"}), cell("tableHeader", {"type": "text", "text": "Result"})]},
-                {"type": "tableRow", "content": [cell("tableCell", {"type": "text", "text": "login"}), cell("tableCell", {"type": "text", "text": "pass", "marks": [STRONG]})]},
-                {"type": "tableRow", "content": [cell("tableCell", {"type": "text", "text": "logout"}), cell("tableCell")]},
+                {
+                    "type": "tableRow",
+                    "content": [
+                        cell("tableHeader", {"type": "text", "text": "Name"}),
+                        cell("tableHeader", {"type": "text", "text": "Result"}),
+                    ],
+                },
+                {
+                    "type": "tableRow",
+                    "content": [
+                        cell("tableCell", {"type": "text", "text": "login"}),
+                        cell("tableCell", {"type": "text", "text": "pass", "marks": [STRONG]}),
+                    ],
+                },
+                {
+                    "type": "tableRow",
+                    "content": [cell("tableCell", {"type": "text", "text": "logout"}), cell("tableCell")],
+                },
             ],
         }
     ]
@@ -161,14 +194,22 @@ def test_rules_and_hard_breaks():
 
 def test_links_carry_href_and_title():
     assert inline_of('[docs](https://e.com/a?b=1 "Guide")') == [
-        {"type": "text", "text": "docs", "marks": [{"type": "link", "attrs": {"href": "https://e.com/a?b=1", "title": "Guide"}}]}
+        {
+            "type": "text",
+            "text": "docs",
+            "marks": [{"type": "link", "attrs": {"href": "https://e.com/a?b=1", "title": "Guide"}}],
+        }
     ]
 
 
 def test_images_become_links_labelled_by_alt_text_or_address():
     link = {"type": "link", "attrs": {"href": "https://e.com/shot.png"}}
-    assert inline_of("![Error *dialog*](https://e.com/shot.png)") == [{"type": "text", "text": "Error dialog", "marks": [link]}]
-    assert inline_of("![](https://e.com/shot.png)") == [{"type": "text", "text": "https://e.com/shot.png", "marks": [link]}]
+    assert inline_of("![Error *dialog*](https://e.com/shot.png)") == [
+        {"type": "text", "text": "Error dialog", "marks": [link]}
+    ]
+    assert inline_of("![](https://e.com/shot.png)") == [
+        {"type": "text", "text": "https://e.com/shot.png", "marks": [link]}
+    ]
 
 
 def test_a_linked_image_keeps_the_outer_link():
@@ -179,7 +220,11 @@ def test_a_linked_image_keeps_the_outer_link():
 
 def test_a_link_without_text_shows_its_address():
     assert inline_of("[](https://e.com)") == [
-        {"type": "text", "text": "https://e.com", "marks": [{"type": "link", "attrs": {"href": "https://e.com"}}]}
+        {
+            "type": "text",
+            "text": "https://e.com",
+            "marks": [{"type": "link", "attrs": {"href": "https://e.com"}}],
+        }
     ]
 
 
@@ -197,7 +242,7 @@ def test_unsafe_link_targets_never_become_links(markdown, text):
 
 
 def test_raw_html_is_plain_text():
-    assert content_of("<div onclick=\"x()\">\n<b>hi</b>\n</div>\n\n<script>alert(1)</script>") == [
+    assert content_of('<div onclick="x()">\n<b>hi</b>\n</div>\n\n<script>alert(1)</script>') == [
         {"type": "paragraph", "content": [{"type": "text", "text": '<div onclick="x()"> <b>hi</b> </div>'}]},
         {"type": "paragraph", "content": [{"type": "text", "text": "<script>alert(1)</script>"}]},
     ]
@@ -244,7 +289,10 @@ def test_a_mention_without_a_user_id_is_a_programming_error():
 
 
 def test_a_block_a_container_cannot_hold_and_has_no_reshaping_rule_keeps_its_text():
-    panel = {"type": "panel", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "note"}]}]}
+    panel = {
+        "type": "panel",
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "note"}]}],
+    }
     assert adf.list_item([panel]) == {
         "type": "listItem",
         "content": [{"type": "paragraph", "content": [{"type": "text", "text": "note"}]}],

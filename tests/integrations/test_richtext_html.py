@@ -31,7 +31,12 @@ def assert_inert(html: str) -> None:
             assert not name.startswith("on"), (tag, name)
             assert name != "style", tag
             if name in ("href", "src"):
-                assert value.split(":", 1)[0].strip().lower() not in {"javascript", "data", "vbscript", "file"}, value
+                assert value.split(":", 1)[0].strip().lower() not in {
+                    "javascript",
+                    "data",
+                    "vbscript",
+                    "file",
+                }, value
 
 
 @pytest.mark.parametrize(
@@ -41,12 +46,18 @@ def assert_inert(html: str) -> None:
         ("<img src=x onerror=alert(1)>", "<p>&lt;img src=x onerror=alert(1)&gt;</p>\n"),
         ("[x](javascript:alert(1))", "<p>[x](javascript:alert(1))</p>\n"),
         ("[x](  JaVaScRiPt:alert(1))", "<p>[x](  JaVaScRiPt:alert(1))</p>\n"),
-        ('<a href="data:text/html,<script>x</script>">y</a>', '<p>&lt;a href="data:text/html,&lt;script&gt;x&lt;/script&gt;"&gt;y&lt;/a&gt;</p>\n'),
+        (
+            '<a href="data:text/html,<script>x</script>">y</a>',
+            '<p>&lt;a href="data:text/html,&lt;script&gt;x&lt;/script&gt;"&gt;y&lt;/a&gt;</p>\n',
+        ),
         ("[x](data:text/html;base64,PHNjcmlwdD4=)", "<p>[x](data:text/html;base64,PHNjcmlwdD4=)</p>\n"),
         ("![pixel](data:image/png;base64,AAAA)", '<p><img alt="pixel"></p>\n'),
         ("[x](vbscript:msgbox)", "<p>[x](vbscript:msgbox)</p>\n"),
         ("<style>body{display:none}</style>", "<p>&lt;style&gt;body{display:none}&lt;/style&gt;</p>\n"),
-        ('[x](https://e.com "a\\" onmouseover=\\"alert(1)")', '<p><a href="https://e.com" title="a&quot; onmouseover=&quot;alert(1)" rel="noopener noreferrer nofollow">x</a></p>\n'),
+        (
+            '[x](https://e.com "a\\" onmouseover=\\"alert(1)")',
+            '<p><a href="https://e.com" title="a&quot; onmouseover=&quot;alert(1)" rel="noopener noreferrer nofollow">x</a></p>\n',
+        ),
     ],
 )
 def test_xss_payloads_render_inert(payload, html):
@@ -74,7 +85,10 @@ def test_markdown_structure_survives_sanitizing_without_style_attributes():
 
 
 def test_images_keep_web_addresses():
-    assert markdown_to_safe_html('![shot](https://e.com/s.png "Shot")') == '<p><img src="https://e.com/s.png" alt="shot" title="Shot"></p>\n'
+    assert (
+        markdown_to_safe_html('![shot](https://e.com/s.png "Shot")')
+        == '<p><img src="https://e.com/s.png" alt="shot" title="Shot"></p>\n'
+    )
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.stem)
@@ -91,10 +105,10 @@ def test_any_markdown_renders_inert(markdown):
 def test_an_azure_devops_description_becomes_markdown():
     html = (
         "<div><b>Repro</b> steps:</div>"
-        "<div><ol start=\"2\"><li>Open <a href=\"https://dev.azure.com/o/p/_workitems/7\">the item</a></li>"
+        '<div><ol start="2"><li>Open <a href="https://dev.azure.com/o/p/_workitems/7">the item</a></li>'
         "<li>Click&nbsp;<i>Save</i><br>twice</li></ol></div>"
-        "<table><tr><th>Browser</th><th>Result</th></tr><tr><td>Edge</td><td><span style=\"color:red\">fail</span></td></tr></table>"
-        "<pre class=\"language-py\">\nassert ok\n</pre>"
+        '<table><tr><th>Browser</th><th>Result</th></tr><tr><td>Edge</td><td><span style="color:red">fail</span></td></tr></table>'
+        '<pre class="language-py">\nassert ok\n</pre>'
         "<blockquote><h2>Note</h2>flaky</blockquote><hr>"
     )
     assert html_to_markdown(html) == (
@@ -111,13 +125,15 @@ def test_an_azure_devops_description_becomes_markdown():
 def test_scripts_styles_and_unsafe_links_from_html_leave_no_trace_but_their_text():
     html = (
         "<script>alert(1)</script><style>p{color:red}</style><svg/><iframe src=x>frame</iframe>"
-        "<p onclick=\"steal()\">text <a href=\"javascript:alert(1)\">bad link</a> <img src=\"javascript:x\" onerror=alert(1) alt=pic></p>"
+        '<p onclick="steal()">text <a href="javascript:alert(1)">bad link</a> <img src="javascript:x" onerror=alert(1) alt=pic></p>'
     )
     assert html_to_markdown(html) == "text bad link pic"
 
 
 def test_tag_soup_is_read_like_a_browser_would():
-    assert html_to_markdown("<ul><li>one<li>two</ul></b></i><p>open <b>bold") == "- one\n- two\n\nopen **bold**"
+    assert (
+        html_to_markdown("<ul><li>one<li>two</ul></b></i><p>open <b>bold") == "- one\n- two\n\nopen **bold**"
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -126,6 +142,8 @@ def test_markdown_through_our_own_html_and_back_keeps_the_text(markdown):
     assert markdown_text(html_to_markdown(markdown_to_safe_html(markdown))) == markdown_text(markdown)
 
 
-@pytest.mark.parametrize("html", ["<div>" * 5000 + "core", "<ul><li>" * 3000 + "core", "<b><i>" * 3000 + "core"])
+@pytest.mark.parametrize(
+    "html", ["<div>" * 5000 + "core", "<ul><li>" * 3000 + "core", "<b><i>" * 3000 + "core"]
+)
 def test_absurdly_deep_html_keeps_its_text(html):
     assert markdown_text(html_to_markdown(html)).endswith("core")

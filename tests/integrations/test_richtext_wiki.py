@@ -59,7 +59,10 @@ def test_code_quoting_the_code_tag_uses_noformat():
     "user_text, wiki",
     [
         ("*not bold*", "\\*not bold\\*"),
-        ("_not em_ -not struck- +not inserted+ ^not sup^ ~not sub~", "\\_not em\\_ \\-not struck\\- \\+not inserted\\+ \\^not sup\\^ \\~not sub\\~"),
+        (
+            "_not em_ -not struck- +not inserted+ ^not sup^ ~not sub~",
+            "\\_not em\\_ \\-not struck\\- \\+not inserted\\+ \\^not sup\\^ \\~not sub\\~",
+        ),
         ("h1. not a heading", "h1\\. not a heading"),
         ("bq. not a quote", "bq\\. not a quote"),
         ("# not a list", "\\# not a list"),
@@ -73,7 +76,11 @@ def test_code_quoting_the_code_tag_uses_noformat():
     ],
 )
 def test_user_text_cannot_inject_wiki_markup(user_text, wiki):
-    document = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": user_text}]}]}
+    document = {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": user_text}]}],
+    }
     assert adf_to_wiki(document) == wiki
     read_back = wiki_to_adf(wiki)
     assert read_back["content"] == document["content"]
@@ -129,7 +136,10 @@ def test_a_jira_server_comment_becomes_markdown():
         ("+inserted+ ^sup^ ~sub~ ??cite??", "inserted sup sub *cite*"),
         ("{color:red}red{color} text", "red text"),
         ("[click|javascript:alert(1)] [#anchor] [^file.txt]", "click \\[#anchor\\] \\[^file.txt\\]"),
-        ("!screenshot.png|thumbnail! !https://e.com/i.png!", "screenshot.png [https://e.com/i.png](https://e.com/i.png)"),
+        (
+            "!screenshot.png|thumbnail! !https://e.com/i.png!",
+            "screenshot.png [https://e.com/i.png](https://e.com/i.png)",
+        ),
         ("[~accountid:5b10ac8d82e05b22cc7d4ef5]", "@5b10ac8d82e05b22cc7d4ef5"),
         ("&copy; &#169; &unknown;", "© © \\&unknown;"),
         ("\\*escaped\\* \\q", "\\*escaped\\* \\\\q"),
@@ -155,7 +165,11 @@ def test_wiki_tables_pad_ragged_rows_and_keep_links_with_pipes_in_one_cell():
 
 def test_an_unclosed_code_block_runs_to_the_end():
     assert wiki_to_adf("{code:sql}\nselect 1;\nselect 2;")["content"] == [
-        {"type": "codeBlock", "attrs": {"language": "sql"}, "content": [{"type": "text", "text": "select 1;\nselect 2;"}]}
+        {
+            "type": "codeBlock",
+            "attrs": {"language": "sql"},
+            "content": [{"type": "text", "text": "select 1;\nselect 2;"}],
+        }
     ]
 
 
