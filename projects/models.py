@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -253,3 +254,94 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=self.revoked_at)
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEW = "preview", "Preview"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded export file (TestRail XML or CSV): previewed, then imported in the background.
+
+    The file's bytes stay in the row until the import ends, so a worker on another machine reads
+    them without shared storage. The log lists every item created, updated, left unchanged or
+    skipped, with the reason; `counts` sums it per kind of item.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    data = models.BinaryField(editable=False)
+    # What the preview decided: field mappings, the run's name, the tracker defects link to.
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEW)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    log = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    run = models.ForeignKey(TestRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Progress is written while the import's own transaction is still open, where no other
+    # connection could see it, so it goes to the cache (Redis when there is a worker).
+    PROGRESS_CACHE_SECONDS = 6 * 3600
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="importjob_status_valid")]
+
+    def __str__(self):
+        return f"{self.project.key} import of {self.filename} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    def _progress_key(self) -> str:
+        return f"projects:importjob:{self.pk}:processed"
+
+    def start(self, total: int) -> bool:
+        """Claim a queued job (or one whose worker died mid-run: imports are idempotent); False if it ended."""
+        now = timezone.now()
+        claimed = ImportJob.objects.filter(
+            pk=self.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+        ).update(status=ImportStatus.RUNNING, started_at=now, total=total, processed=0)
+        if claimed:
+            self.status, self.started_at, self.total, self.processed = ImportStatus.RUNNING, now, total, 0
+            cache.set(self._progress_key(), 0, self.PROGRESS_CACHE_SECONDS)
+        return bool(claimed)
+
+    def report_progress(self, processed: int) -> None:
+        self.processed = min(processed, self.total)
+        cache.set(self._progress_key(), self.processed, self.PROGRESS_CACHE_SECONDS)
+
+    def live_processed(self) -> int:
+        if self.status == ImportStatus.RUNNING:
+            return cache.get(self._progress_key(), self.processed)
+        return self.processed
+
+    def _end(self, status: str, **fields) -> None:
+        self.status, self.finished_at, self.data = status, timezone.now(), b""
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", "finished_at", "data", *fields])
+        cache.delete(self._progress_key())
+
+    def finish(self, *, log: list[dict], run=None) -> None:
+        """Record a successful import: its log, the counts per kind of item and action, the run."""
+        counts: dict[str, dict[str, int]] = {}
+        for entry in log:
+            per_kind = counts.setdefault(entry["kind"], {})
+            per_kind[entry["action"]] = per_kind.get(entry["action"], 0) + 1
+        self._end(ImportStatus.DONE, log=log, counts=counts, run=run, processed=self.total)
+
+    def fail(self, error: str) -> None:
+        self._end(ImportStatus.FAILED, error=error)

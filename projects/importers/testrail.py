@@ -1,0 +1,841 @@
+"""TestRail exports into test cases, a test run and its results.
+
+Three exports are understood: the XML export of a suite (sections nested in sections, cases
+with their fields, text or separated steps, custom fields), the CSV export of cases, and the
+CSV export of a run's tests with their latest results.
+
+`parse_export` reads and checks the whole file before anything is written. `import_cases` and
+`import_results` then write in bulk, each in one transaction: a file lands completely or not at
+all. Cases are found again by `TestCase.import_key` (TestRail's case id, "C123"), so importing a
+newer export of the same suite updates the cases instead of duplicating them.
+
+TestRail fields without a column of their own (type, priority, estimate, references, custom
+fields) are written into the case as a Markdown "TestRail fields" list below the preconditions,
+as the preview's mapping says. Defects are only returned, as keys per result: turning them into
+tracker links is the issues app's business, since this app imports neither integrations nor issues.
+"""
+
+import codecs
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import PurePath
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Priority, Project, ResultStatus, TestCase, TestResult, TestRun
+from ..services import normalize_folder
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+BATCH = 500
+TITLE_MAX = TestCase._meta.get_field("title").max_length
+FOLDER_MAX = TestCase._meta.get_field("folder").max_length
+RUN_NAME_MAX = TestRun._meta.get_field("name").max_length
+LABEL_MAX = 100
+LEAVE_OUT = ""
+
+CASES, RESULTS = "cases", "results"
+
+
+class TestRailError(ValueError):
+    """The file cannot be imported; the message tells the uploader why. Nothing was written."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+
+# --- What a file contains -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    content: str
+    expected: str = ""
+
+
+@dataclass
+class ParsedCase:
+    key: str  # TestRail's case id, "C123"
+    title: str
+    folder: str
+    type: str = ""
+    priority: str = ""
+    estimate: str = ""
+    references: str = ""
+    preconditions: str = ""
+    steps_text: str = ""
+    expected_text: str = ""
+    steps: list[Step] = field(default_factory=list)
+    mission: str = ""
+    goals: str = ""
+    # Custom field name (XML element or CSV column) -> its value as readable text.
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedResult:
+    case: ParsedCase  # identity of the case, and what to create when the project lacks it
+    status: str  # TestRail's status name, e.g. "Retest"
+    comment: str
+    elapsed: str
+    defects: list[str]
+    notes: list[str]  # tested by / on, version: kept in the comment's TestRail line
+    where: str
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    kind: str  # case, result, defect
+    action: str  # created, updated, unchanged, skipped
+    item: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class CustomField:
+    name: str
+    label: str
+    count: int = 0
+    sample: str = ""
+
+
+@dataclass
+class ParsedExport:
+    kind: str  # CASES or RESULTS
+    description: str
+    cases: list[ParsedCase]
+    results: list[ParsedResult] = field(default_factory=list)
+    run_name: str = ""  # suggested name of the run the results go into
+    problems: list[LogEntry] = field(default_factory=list)  # items skipped while reading, with the reason
+    custom_fields: dict[str, CustomField] = field(default_factory=dict)
+
+    def values_of(self, attribute: str) -> list[tuple[str, int]]:
+        """Distinct non-empty values of a case attribute (type, priority) with how often they occur."""
+        counts = Counter(getattr(case, attribute) for case in self.cases if getattr(case, attribute))
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    def statuses(self) -> list[tuple[str, int]]:
+        counts = Counter(result.status for result in self.results)
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    def folders(self) -> list[tuple[str, int]]:
+        counts = Counter(case.folder for case in self.cases)
+        return sorted(counts.items())
+
+
+# --- Reading the bytes ------------------------------------------------------------------
+
+_XML_DECLARED_ENCODING = re.compile(rb"^<\?xml[^>]*\bencoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+
+
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8 (with or without BOM), UTF-16 by its BOM, or what an XML declaration names."""
+    if data.startswith(b"PK\x03\x04"):
+        raise TestRailError("This is a ZIP or Excel file. Export the suite from TestRail as XML, "
+                            "or the cases or the run's tests as CSV, and upload that file.")
+    if data.startswith(codecs.BOM_UTF8):
+        encoding, body = "utf-8", data[len(codecs.BOM_UTF8):]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding, body = "utf-16", data
+    else:
+        declared = _XML_DECLARED_ENCODING.match(data)
+        encoding, body = (declared.group(1).decode("ascii") if declared else "utf-8"), data
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise TestRailError(f"The XML declares the encoding “{encoding}”, which is unknown. "
+                                "Export the file again from TestRail (it writes UTF-8).") from None
+    try:
+        return body.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as error:
+        raise TestRailError(
+            f"The file is not readable as {encoding.upper()} text: byte {error.start + 1} "
+            f"(0x{body[error.start]:02X}) is invalid there. TestRail exports are UTF-8; if the file was "
+            "edited, save it as UTF-8 (with or without BOM) or UTF-16 with a BOM and upload it again."
+        ) from None
+
+
+def parse_export(data: bytes, filename: str = "") -> ParsedExport:
+    """Everything the file would import; raises TestRailError naming the problem."""
+    if len(data) > MAX_FILE_BYTES:
+        raise TestRailError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+    text = decode(data)
+    if not text.strip():
+        raise TestRailError("The file is empty.")
+    if text.lstrip().startswith("<"):
+        return _parse_xml(text)
+    return _parse_csv(text, default_run_name=PurePath(filename).stem if filename else "")
+
+
+# --- Shared helpers ---------------------------------------------------------------------
+
+_CASE_ID = re.compile(r"^[Cc]?(\d{1,18})$")
+
+
+def case_key(raw: str) -> str:
+    """'C123', 'c123' or '123' -> 'C123'; '' for anything else."""
+    match = _CASE_ID.match(raw.strip())
+    return f"C{int(match.group(1))}" if match else ""
+
+
+def _folder(sections: list[str]) -> str:
+    # A slash inside a section's name would otherwise split it into two folders.
+    return normalize_folder("/".join(name.replace("/", "-") for name in sections))[:FOLDER_MAX]
+
+
+def _humanize(name: str) -> str:
+    text = name.replace("_", " ").strip()
+    return (text[:1].upper() + text[1:])[:LABEL_MAX]
+
+
+def _numbered(text: str) -> dict[int, str]:
+    """'1. Open\\n2. Pay' -> {1: 'Open', 2: 'Pay'}; text without numbers is one step."""
+    items: dict[int, list[str]] = {}
+    current = None
+    for line in text.split("\n"):
+        match = re.match(r"^\s*(\d+)[.)]\s+(.*)$", line)
+        if match:
+            current = int(match.group(1))
+            items[current] = [match.group(2)]
+        elif current is not None:
+            items[current].append(line)
+    if not items:
+        return {1: text.strip()} if text.strip() else {}
+    return {number: "\n".join(lines).strip() for number, lines in items.items()}
+
+
+class _Reader:
+    """Collects cases while reading: duplicate and missing ids are skipped with the reason."""
+
+    def __init__(self):
+        self.cases: dict[str, ParsedCase] = {}
+        self.problems: list[LogEntry] = []
+        self.custom_fields: dict[str, CustomField] = {}
+
+    def skip(self, item: str, message: str, kind: str = "case") -> None:
+        self.problems.append(LogEntry(kind, "skipped", item, message))
+
+    def identify(self, raw_id: str, title: str, where: str) -> str:
+        """The case's key, or '' after logging why the case is skipped."""
+        item = raw_id or title or where
+        if not title:
+            self.skip(item, f"{where}: the case has no title.")
+            return ""
+        key = case_key(raw_id)
+        if not key:
+            reason = (f"“{raw_id}” is not a TestRail case id such as C123" if raw_id else
+                      "it has no TestRail case id (C123)")
+            self.skip(item, f"{where}: {reason}, so a later import could not find it again.")
+            return ""
+        return key
+
+    def add(self, case: ParsedCase, where: str) -> bool:
+        earlier = self.cases.get(case.key)
+        if earlier is not None:
+            self.skip(case.key, f"{where}: {case.key} appears a second time; the first one "
+                                f"(“{earlier.title}” in {earlier.folder or 'no folder'}) is imported.")
+            return False
+        self.cases[case.key] = case
+        for name, value in case.custom.items():
+            custom = self.custom_fields[name]
+            custom.count += 1
+            custom.sample = custom.sample or value[:80]
+        return True
+
+    def declare_field(self, name: str, label: str) -> None:
+        self.custom_fields.setdefault(name, CustomField(name=name, label=label[:LABEL_MAX]))
+
+
+# --- XML ----------------------------------------------------------------------------------
+
+# Children of <custom> that are TestRail's own fields rather than a team's custom fields.
+_XML_BUILTIN_CUSTOM = {"preconds", "steps", "expected", "steps_separated", "mission", "goals"}
+_XML_CASE_FIELDS = {"id", "title", "template", "type", "priority", "estimate", "references", "custom"}
+_XML_LABELS = {"status": "Case status", "assignedto": "Assigned to", "milestone": "Milestone"}
+
+
+def _text(element: Element | None) -> str:
+    if element is None:
+        return ""
+    return "".join(element.itertext()).strip()
+
+
+def _child_text(element: Element, tag: str) -> str:
+    return _text(element.find(tag))
+
+
+def _field_value(element: Element) -> str:
+    """A custom field's value as text: dropdowns and users carry <id> and <value>, multi-selects <item>s."""
+    items = element.findall("item")
+    if items:
+        return ", ".join(value for value in (_field_value(item) for item in items) if value)
+    if element.find("value") is not None:
+        return _child_text(element, "value")
+    return _text(element)
+
+
+def _xml_steps(custom: Element) -> list[Step]:
+    steps = []
+    container = custom.find("steps_separated")
+    for step in container.findall("step") if container is not None else ():
+        content = _child_text(step, "content")
+        extra = _child_text(step, "additional_info")
+        if extra:
+            content = f"{content}\n\n*Additional info:* {extra}".strip()
+        expected = _child_text(step, "expected")
+        if content or expected:
+            steps.append(Step(content, expected))
+    return steps
+
+
+def _xml_case(reader: _Reader, element: Element, folder: str, position: int) -> None:
+    where = f"Case #{position} in {folder or 'the suite'}"
+    title = _child_text(element, "title")
+    key = reader.identify(_child_text(element, "id"), title, where)
+    if not key:
+        return
+    custom = element.find("custom")
+    custom = custom if custom is not None else Element("custom")
+    fields = {}
+    extras = [child for child in element if child.tag not in _XML_CASE_FIELDS]
+    extras += [child for child in custom if child.tag not in _XML_BUILTIN_CUSTOM]
+    for child in extras:
+        value = _field_value(child)
+        if value:
+            reader.declare_field(child.tag, _XML_LABELS.get(child.tag, _humanize(child.tag)))
+            fields[child.tag] = value
+    reader.add(ParsedCase(
+        key=key, title=title[:TITLE_MAX], folder=folder,
+        type=_child_text(element, "type"), priority=_child_text(element, "priority"),
+        estimate=_child_text(element, "estimate"), references=_child_text(element, "references"),
+        preconditions=_child_text(custom, "preconds"), steps_text=_child_text(custom, "steps"),
+        expected_text=_child_text(custom, "expected"), steps=_xml_steps(custom),
+        mission=_child_text(custom, "mission"), goals=_child_text(custom, "goals"), custom=fields,
+    ), where)
+
+
+def _parse_xml(text: str) -> ParsedExport:
+    try:
+        root = fromstring(text)
+    except DefusedXmlException:
+        raise TestRailError("The XML declares entities or external references, which are refused: TestRail "
+                            "exports never contain them, and they are how XML bombs and file theft work.") from None
+    except ParseError as error:
+        raise TestRailError(f"The file is not well-formed XML: {error}.") from None
+    if root.tag not in ("suite", "sections"):
+        hint = " It looks like a JUnit report: upload it on a test run instead." if root.tag in (
+            "testsuites", "testsuite") else ""
+        raise TestRailError(f"Expected TestRail's XML export, with <suite> at its root; found <{root.tag}>.{hint}")
+    suite = _child_text(root, "name") if root.tag == "suite" else ""
+    top = root.find("sections") if root.tag == "suite" else root
+    reader = _Reader()
+    sections, position = 0, 0
+    # Depth-first, a section's own cases before its subsections, without recursion (no depth limit).
+    stack = [(section, []) for section in reversed(top.findall("section"))] if top is not None else []
+    while stack:
+        section, parents = stack.pop()
+        sections += 1
+        path = [*parents, _child_text(section, "name") or "Untitled section"]
+        folder = _folder(path)
+        cases = section.find("cases")
+        for element in [*(cases.findall("case") if cases is not None else []), *section.findall("case")]:
+            position += 1
+            _xml_case(reader, element, folder, position)
+        nested = section.find("sections")
+        stack.extend((child, path) for child in reversed(nested.findall("section") if nested is not None else []))
+    if not reader.cases and not reader.problems:
+        raise TestRailError("The XML export contains no test cases.")
+    name = f" of the suite “{suite}”" if suite else ""
+    return ParsedExport(
+        kind=CASES, description=f"TestRail XML export{name}: {sections} section{'s' * (sections != 1)}",
+        cases=list(reader.cases.values()), problems=reader.problems, custom_fields=reader.custom_fields,
+    )
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+# Columns of TestRail's CSV exports that describe the export itself, not the case or result.
+_CSV_METADATA = {
+    "section depth", "section description", "suite", "suite id", "template", "created by", "created on",
+    "updated by", "updated on", "forecast", "steps (shared step id)", "id", "run config", "plan", "in progress",
+    "assigned to", "run",
+}
+_CSV_CASE_COLUMNS = {
+    "title", "section", "section hierarchy", "type", "priority", "estimate", "references", "preconditions",
+    "steps", "expected result", "steps (step)", "steps (expected result)", "steps (additional info)",
+    "mission", "goals",
+}
+_CSV_RESULT_COLUMNS = {"case id", "status", "comment", "defects", "elapsed", "tested by", "tested on", "version"}
+_STEP_COLUMNS = ("steps (step)", "steps (expected result)", "steps (additional info)")
+
+
+def _csv_table(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header (as written) and the non-blank rows keyed by lower-case column name, with line numbers."""
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+        names = [name.lower() for name in header]
+        rows = []
+        for values in reader:
+            if not any(value.strip() for value in values):
+                continue
+            if len(values) != len(header):
+                raise TestRailError(
+                    f"CSV line {reader.line_num} has {len(values)} values but the header has {len(header)} "
+                    "columns: the file may be cut off, or it is not a TestRail CSV export."
+                )
+            rows.append((reader.line_num, dict(zip(names, (value.strip() for value in values)))))
+    except csv.Error as error:
+        raise TestRailError(f"The file is not valid CSV (line {reader.line_num}): {error}.") from None
+    return header, rows
+
+
+def _csv_case(reader: _Reader, header: list[str], row: dict[str, str], where: str, consumed: set[str]) -> ParsedCase | None:
+    raw_id = row.get("case id", row.get("id", ""))
+    key = reader.identify(raw_id, row.get("title", ""), where)
+    if not key:
+        return None
+    hierarchy = row.get("section hierarchy", "")
+    sections = [part.strip() for part in hierarchy.split(">")] if hierarchy else [row.get("section", "")]
+    fields = {}
+    for column in header:
+        value = row[column.lower()]
+        if value and column.lower() not in consumed:
+            reader.declare_field(column, column)
+            fields[column] = value
+    return ParsedCase(
+        key=key, title=row["title"][:TITLE_MAX], folder=_folder(sections), type=row.get("type", ""),
+        priority=row.get("priority", ""), estimate=row.get("estimate", ""), references=row.get("references", ""),
+        preconditions=row.get("preconditions", ""), steps_text=row.get("steps", ""),
+        expected_text=row.get("expected result", ""), steps=_csv_steps(row), mission=row.get("mission", ""),
+        goals=row.get("goals", ""), custom=fields,
+    )
+
+
+def _csv_steps(row: dict[str, str]) -> list[Step]:
+    contents, expected, extra = (_numbered(row.get(column, "")) for column in _STEP_COLUMNS)
+    steps = []
+    for number in sorted(set(contents) | set(expected)):
+        content = contents.get(number, "")
+        if extra.get(number):
+            content = f"{content}\n\n*Additional info:* {extra[number]}".strip()
+        steps.append(Step(content, expected.get(number, "")))
+    return steps
+
+
+def _parse_csv(text: str, *, default_run_name: str) -> ParsedExport:
+    header, rows = _csv_table(text)
+    names = {name.lower() for name in header}
+    if {"case id", "status"} <= names:
+        return _parse_results_csv(header, rows, default_run_name)
+    if {"id", "title"} <= names:
+        return _parse_cases_csv(header, rows)
+    raise TestRailError(
+        "This does not look like a TestRail CSV export: a cases export has ID and Title columns, a run's "
+        f"export has Case ID and Status columns. The header has: {', '.join(header) or 'nothing'}."
+    )
+
+
+def _parse_cases_csv(header: list[str], rows) -> ParsedExport:
+    reader = _Reader()
+    consumed = _CSV_CASE_COLUMNS | _CSV_METADATA
+    previous = None
+    for line, row in rows:
+        if previous is not None and not row["id"] and not row["title"] and any(row.get(c) for c in _STEP_COLUMNS):
+            # "One row per step" layout: this row only continues the previous case's steps.
+            previous.steps.extend(_csv_steps(row))
+            continue
+        previous = _csv_case(reader, header, row, f"CSV line {line}", consumed)
+        if previous is not None and not reader.add(previous, f"CSV line {line}"):
+            previous = None
+    if not reader.cases and not reader.problems:
+        raise TestRailError("The CSV export has a header but no test cases.")
+    return ParsedExport(
+        kind=CASES, description=f"TestRail CSV export of {len(rows)} test case row{'s' * (len(rows) != 1)}",
+        cases=list(reader.cases.values()), problems=reader.problems, custom_fields=reader.custom_fields,
+    )
+
+
+def _parse_results_csv(header: list[str], rows, default_run_name: str) -> ParsedExport:
+    reader = _Reader()
+    consumed = _CSV_CASE_COLUMNS | _CSV_RESULT_COLUMNS | _CSV_METADATA
+    results: dict[str, ParsedResult] = {}
+    run_names = Counter()
+    for line, row in rows:
+        where = f"CSV line {line}"
+        run_names[row.get("run", "")] += 1
+        case = _csv_case(reader, header, row, where, consumed)
+        if case is None:
+            continue
+        if case.key not in reader.cases:  # the first row of a case describes it; later rows are more results
+            reader.add(case, where)
+        # TestRail separates defects with commas; a defect id never contains one.
+        defects = list(dict.fromkeys(part.strip() for part in re.split(r"[,;\n]", row.get("defects", "")) if part.strip()))
+        # Who tested when, and which version: kept in the comment, since the result is recorded now.
+        tested = row.get("tested by") or row.get("tested on")
+        notes = [f"tested by {row['tested by']}" if row.get("tested by") else "", row.get("tested on", ""),
+                 f"version {row['version']}" if tested and row.get("version") else ""]
+        result = ParsedResult(
+            case=reader.cases[case.key], status=row["status"] or "Untested", comment=row.get("comment", ""),
+            elapsed=row.get("elapsed", ""), defects=defects, notes=[note for note in notes if note], where=where,
+        )
+        earlier = results.get(case.key)
+        if earlier is not None:
+            # An export with every result lists a test once per result; the last one is its state.
+            result.defects = list(dict.fromkeys([*earlier.defects, *result.defects]))
+            reader.skip(case.key, f"{earlier.where}: an earlier result of {case.key}; the one on {where} is "
+                                  "recorded (defects of both are linked).", kind="result")
+        results[case.key] = result
+    if not results and not reader.problems:
+        raise TestRailError("The CSV export has a header but no tests.")
+    run_name = max((name for name in run_names if name), key=run_names.get, default="") or default_run_name
+    return ParsedExport(
+        kind=RESULTS, description=f"TestRail CSV export of a run: {len(rows)} test row{'s' * (len(rows) != 1)}",
+        cases=list(reader.cases.values()), results=list(results.values()),
+        run_name=(run_name or "Imported from TestRail")[:RUN_NAME_MAX], problems=reader.problems,
+        custom_fields=reader.custom_fields,
+    )
+
+
+# --- Mapping: how TestRail's values land in a test case -----------------------------------
+
+FIELD_TARGETS = {
+    "fields": "TestRail fields list",
+    "preconditions": "Preconditions",
+    "steps": "Steps",
+    "expected_result": "Expected result",
+    LEAVE_OUT: "Leave out",
+}
+_PRIORITY_DEFAULTS = {
+    "blocker": Priority.P0.value, "critical": Priority.P0.value, "highest": Priority.P0.value,
+    "must test": Priority.P0.value, "high": Priority.P1.value, "should test": Priority.P1.value,
+    "medium": Priority.P2.value, "normal": Priority.P2.value, "test if time": Priority.P2.value,
+    "low": Priority.P3.value, "lowest": Priority.P3.value, "don't test": Priority.P3.value,
+}
+# "Retest" means the test awaits another execution: until then it is untested here.
+_STATUS_DEFAULTS = {"retest": ResultStatus.UNTESTED.value}
+
+
+def default_priority(name: str) -> str:
+    """TestRail's default priorities, old ("High") and new ("3 - Should Test") names, to P0-P3."""
+    plain = re.sub(r"^\d+\s*-\s*", "", name.strip().lower())
+    return _PRIORITY_DEFAULTS.get(plain, Priority.P2.value)
+
+
+def default_status(name: str) -> str:
+    plain = name.strip().lower()
+    return plain if plain in ResultStatus.values else _STATUS_DEFAULTS.get(plain, ResultStatus.UNTESTED.value)
+
+
+@dataclass
+class Mapping:
+    priorities: dict[str, str]  # TestRail priority -> P0..P3, or LEAVE_OUT
+    types: dict[str, str]  # TestRail type -> label shown, or LEAVE_OUT
+    fields: dict[str, dict[str, str]]  # custom field -> {"label": ..., "target": one of FIELD_TARGETS}
+    statuses: dict[str, str]  # TestRail status -> ResultStatus
+
+    @classmethod
+    def for_export(cls, export: ParsedExport, saved: dict | None = None) -> "Mapping":
+        """The defaults for the values in the file, overridden by valid choices saved from the preview."""
+        saved = saved or {}
+
+        def choose(group: str, value: str, default, valid):
+            chosen = (saved.get(group) or {}).get(value, default)
+            return chosen if valid(chosen) else default
+
+        def valid_field(rule):
+            return (isinstance(rule, dict) and rule.get("target") in FIELD_TARGETS
+                    and isinstance(rule.get("label"), str) and 0 < len(rule["label"].strip()) <= LABEL_MAX)
+
+        return cls(
+            priorities={value: choose("priorities", value, default_priority(value),
+                                      lambda p: p in (*Priority.values, LEAVE_OUT))
+                        for value, _ in export.values_of("priority")},
+            types={value: choose("types", value, value[:LABEL_MAX],
+                                 lambda label: isinstance(label, str) and len(label) <= LABEL_MAX)
+                   for value, _ in export.values_of("type")},
+            fields={name: choose("fields", name, {"label": custom.label, "target": "fields"}, valid_field)
+                    for name, custom in export.custom_fields.items()},
+            statuses={value: choose("statuses", value, default_status(value), lambda s: s in ResultStatus.values)
+                      for value, _ in export.statuses()},
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CaseTexts:
+    preconditions: str
+    steps: str
+    expected_result: str
+
+
+def _indented(text: str, indent: int) -> str:
+    """Continuation lines of a list item, indented so Markdown keeps them in the item."""
+    first, *rest = text.split("\n")
+    return "\n".join([first, *((" " * indent + line) if line.strip() else "" for line in rest)])
+
+
+def _numbered_list(items: list[str]) -> str:
+    lines = []
+    for number, item in enumerate(items, start=1):
+        marker = f"{number}. "
+        lines.append(marker + _indented(item or "—", len(marker)))
+    return "\n".join(lines)
+
+
+def case_texts(case: ParsedCase, mapping: Mapping) -> CaseTexts:
+    """The case's preconditions, steps and expected result as Markdown, with the mapped TestRail fields."""
+    parts = {"preconditions": [case.preconditions], "steps": [], "expected_result": []}
+    if case.steps:
+        parts["steps"].append(_numbered_list([step.content for step in case.steps]))
+        if any(step.expected for step in case.steps):
+            parts["expected_result"].append(_numbered_list([step.expected for step in case.steps]))
+    else:
+        parts["steps"].append(case.steps_text)
+    parts["expected_result"].append(case.expected_text)
+    if case.mission:
+        parts["steps"].append(f"**Mission:** {case.mission}")
+    if case.goals:
+        parts["expected_result"].append(f"**Goals:** {case.goals}")
+
+    facts = []
+    if case.type and mapping.types.get(case.type, case.type):
+        facts.append(("Type", mapping.types.get(case.type, case.type)))
+    priority = mapping.priorities.get(case.priority, default_priority(case.priority)) if case.priority else ""
+    if priority:
+        facts.append(("Priority", priority if priority == case.priority else f"{priority} (TestRail: {case.priority})"))
+    if case.estimate:
+        facts.append(("Estimate", case.estimate))
+    if case.references:
+        facts.append(("References", case.references))
+    for name, value in case.custom.items():
+        rule = mapping.fields.get(name, {"label": _humanize(name), "target": "fields"})
+        if rule["target"] == "fields":
+            facts.append((rule["label"], value))
+        elif rule["target"] != LEAVE_OUT:
+            parts[rule["target"]].append(f"**{rule['label']}:** {value}")
+    if facts:
+        parts["preconditions"].append("### TestRail fields\n\n" + "\n".join(
+            f"- **{label}:** {_indented(value, 2)}" for label, value in facts
+        ))
+    return CaseTexts(**{name: "\n\n".join(part for part in texts if part) for name, texts in parts.items()})
+
+
+# --- Writing ----------------------------------------------------------------------------------
+
+Progress = Callable[[int], None]
+
+
+def _ignore_progress(processed: int) -> None:
+    """Callers that show no progress."""
+
+
+def _chunks(items: list, size: int = BATCH):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def cases_by_key(project: Project, keys) -> dict[str, TestCase]:
+    found = {}
+    for chunk in _chunks(list(keys)):
+        found.update((case.import_key, case) for case in TestCase.objects.filter(project=project, import_key__in=chunk))
+    return found
+
+
+@dataclass
+class CasePlan:
+    """What importing the cases would do: create some, change some, leave some as they are."""
+
+    new: list[tuple[ParsedCase, CaseTexts]]
+    changed: list[tuple[TestCase, ParsedCase, CaseTexts]]
+    unchanged: list[tuple[TestCase, ParsedCase]]
+
+    def action_of(self) -> dict[str, str]:
+        actions = {parsed.key: "created" for parsed, _ in self.new}
+        actions.update((parsed.key, "updated") for _, parsed, _ in self.changed)
+        actions.update((parsed.key, "unchanged") for _, parsed in self.unchanged)
+        return actions
+
+
+def plan_cases(project: Project, cases: list[ParsedCase], mapping: Mapping) -> CasePlan:
+    existing = cases_by_key(project, [case.key for case in cases])
+    plan = CasePlan(new=[], changed=[], unchanged=[])
+    for parsed in cases:
+        texts = case_texts(parsed, mapping)
+        case = existing.get(parsed.key)
+        if case is None:
+            plan.new.append((parsed, texts))
+        elif (case.title, case.folder, case.preconditions, case.steps, case.expected_result) == (
+                parsed.title, parsed.folder, texts.preconditions, texts.steps, texts.expected_result):
+            plan.unchanged.append((case, parsed))
+        else:
+            plan.changed.append((case, parsed, texts))
+    return plan
+
+
+@dataclass
+class RecordedResult:
+    result_id: int
+    case_key: str
+    defects: list[str]
+
+
+@dataclass
+class ImportOutcome:
+    log: list[LogEntry]
+    run: TestRun | None = None
+    recorded: list[RecordedResult] = field(default_factory=list)  # results whose defects await linking
+
+
+def _create_cases(project, new: list[tuple[ParsedCase, CaseTexts]], user, progress: Progress, done: int) -> int:
+    for chunk in _chunks(new):
+        TestCase.objects.bulk_create([
+            TestCase(project=project, import_key=parsed.key, title=parsed.title, folder=parsed.folder,
+                     preconditions=texts.preconditions, steps=texts.steps, expected_result=texts.expected_result,
+                     created_by=user)
+            for parsed, texts in chunk
+        ])
+        done += len(chunk)
+        progress(done)
+    return done
+
+
+def _lock(project: Project) -> None:
+    """Imports into one project queue up: two at once could both create the same case."""
+    Project.objects.select_for_update().filter(pk=project.pk).exists()
+
+
+def _where(parsed: ParsedCase) -> str:
+    return parsed.folder or "no folder"
+
+
+def import_cases(project: Project, export: ParsedExport, mapping: Mapping, *, user=None,
+                 progress: Progress = _ignore_progress) -> ImportOutcome:
+    """Create and update the export's cases, found again by their TestRail id; all or nothing."""
+    log = list(export.problems)
+    with transaction.atomic():
+        _lock(project)
+        plan = plan_cases(project, export.cases, mapping)
+        done = _create_cases(project, plan.new, user, progress, 0)
+        now = timezone.now()
+        for chunk in _chunks(plan.changed):
+            for case, parsed, texts in chunk:
+                case.title, case.folder, case.updated_at = parsed.title, parsed.folder, now
+                case.preconditions, case.steps, case.expected_result = (
+                    texts.preconditions, texts.steps, texts.expected_result)
+            TestCase.objects.bulk_update(
+                [case for case, _, _ in chunk],
+                ["title", "folder", "preconditions", "steps", "expected_result", "updated_at"],
+            )
+            done += len(chunk)
+            progress(done)
+        progress(done + len(plan.unchanged))
+    actions = plan.action_of()
+    log.extend(LogEntry("case", actions[parsed.key], parsed.key, f"“{parsed.title}” in {_where(parsed)}")
+               for parsed in export.cases)
+    return ImportOutcome(log=log)
+
+
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
+_SPAN_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_elapsed(text: str) -> timedelta | None:
+    """TestRail's time spans: '45s', '1m 30s', '2h 5m', '1d'; a bare number is seconds. ValueError otherwise."""
+    text = text.strip().lower().replace(",", ".")
+    if not text:
+        return None
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        seconds = float(text)
+    elif re.fullmatch(r"(?:\s*\d+(?:\.\d+)?\s*[wdhms])+\s*", text):
+        seconds = sum(float(number) * _SPAN_SECONDS[unit] for number, unit in _SPAN.findall(text))
+    else:
+        raise ValueError(text)
+    if seconds >= 10**8:
+        raise ValueError(text)
+    return timedelta(seconds=seconds)
+
+
+def find_run(project: Project, name: str) -> TestRun | None:
+    """The run results with this name go into: the newest of that name, so importing again updates it."""
+    return TestRun.objects.filter(project=project, name=name).order_by("-created_at", "-id").first()
+
+
+def _result_comment(result: ParsedResult, status: str) -> str:
+    notes = list(result.notes)
+    if result.status.lower() != ResultStatus(status).label.lower():
+        notes.insert(0, f"status {result.status}")
+    footer = f"*TestRail: {', '.join(notes)}.*" if notes else ""
+    return "\n\n".join(part for part in (result.comment, footer) if part)
+
+
+def import_results(project: Project, export: ParsedExport, mapping: Mapping, *, run_name: str, user=None,
+                   progress: Progress = _ignore_progress) -> ImportOutcome:
+    """Record a run's results into the run named `run_name` (created when missing); all or nothing.
+
+    Cases the project does not have yet are created from what the export says about them;
+    cases it has are left as they are (a run's export carries no steps).
+    """
+    log = list(export.problems)
+    with transaction.atomic():
+        _lock(project)
+        run = find_run(project, run_name)
+        if run is None:
+            run = TestRun.objects.create(project=project, name=run_name, created_by=user,
+                                         description="Imported from TestRail.")
+        parsed_cases = [result.case for result in export.results]
+        cases = cases_by_key(project, [case.key for case in parsed_cases])
+        new = [(case, case_texts(case, mapping)) for case in parsed_cases if case.key not in cases]
+        _create_cases(project, new, user, _ignore_progress, 0)
+        cases.update(cases_by_key(project, [case.key for case, _ in new]))
+        log.extend(LogEntry("case", "created", case.key, f"“{case.title}” in {_where(case)} (from the run's export, "
+                                                         "which has no steps)") for case, _ in new)
+
+        recorded_before = set()
+        for chunk in _chunks([cases[result.case.key].pk for result in export.results]):
+            recorded_before.update(TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True))
+        now = timezone.now()
+        done = 0
+        saved_rows: list[TestResult] = []
+        for chunk in _chunks(export.results):
+            rows = []
+            for result in chunk:
+                status = mapping.statuses.get(result.status, default_status(result.status))
+                try:
+                    duration = parse_elapsed(result.elapsed)
+                except ValueError:
+                    duration = None
+                    log.append(LogEntry("result", "skipped", result.case.key,
+                                        f"{result.where}: elapsed “{result.elapsed}” is not a TestRail time span "
+                                        "such as 1m 30s; the result is recorded without a duration."))
+                rows.append(TestResult(run=run, case=cases[result.case.key], status=status, recorded_by=user,
+                                       comment=_result_comment(result, status), duration=duration, recorded_at=now))
+            # Upserts report the id of every row, inserted or updated (PostgreSQL, SQLite >= 3.35).
+            saved = TestResult.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["run", "case"],
+                update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
+            )
+            saved_rows.extend(saved)
+            for result, row in zip(chunk, saved):
+                action = "updated" if row.case_id in recorded_before else "created"
+                log.append(LogEntry("result", action, result.case.key,
+                                    f"{ResultStatus(row.status).label} in “{run.name}”"))
+            done += len(chunk)
+            progress(done)
+    recorded = [RecordedResult(row.pk, result.case.key, result.defects)
+                for result, row in zip(export.results, saved_rows) if result.defects]
+    return ImportOutcome(log=log, run=run, recorded=recorded)
