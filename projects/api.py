@@ -28,7 +28,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from . import selectors
-from .importers.junit import MAX_REPORT_BYTES, JUnitError, import_junit
+from .importers import junit
 from .models import ApiToken, Project, Requirement, ResultStatus, TestCase, TestResult, TestRun
 from .permissions import Action, ensure, is_system_admin, visible_projects
 from .serializers import (
@@ -181,7 +181,7 @@ class XMLReportParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         # One byte more than allowed is enough to tell the uploader the report is too large.
-        data = stream.read(MAX_REPORT_BYTES + 1)
+        data = stream.read(junit.MAX_REPORT_BYTES + 1)
         return DataAndFiles({}, {"file": SimpleUploadedFile("report.xml", data, content_type=self.media_type)})
 
 
@@ -230,14 +230,17 @@ class TestRunViewSet(ProjectScopedViewSet):
         upload = JUnitUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
-            summary = import_junit(run, upload.validated_data["file"].read(), user=request.user)
-        except JUnitError as problem:
+            summary = junit.import_junit(run, upload.validated_data["file"].read(), user=request.user)
+        except junit.JUnitError as problem:
             raise exceptions.ParseError(str(problem))
         return Response(JUnitSummarySerializer(summary).data)
 
 
 class TestResultFilter(filters.FilterSet):
     project = filters.CharFilter(field_name="run__project__key", help_text="Project key, e.g. SHOP.")
+    # Plain numbers: a choice field would tell an unknown id (400) from another project's (empty list).
+    run = filters.NumberFilter(field_name="run_id", help_text="Test run id.")
+    case = filters.NumberFilter(field_name="case_id", help_text="Test case id.")
     status = filters.MultipleChoiceFilter(choices=ResultStatus.choices)
 
     class Meta:

@@ -2,26 +2,44 @@
 
 from datetime import timedelta
 
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
 from rest_framework.validators import UniqueTogetherValidator
 
-from .importers.junit import MAX_REPORT_BYTES
+from .importers import junit
 from .models import ApiToken, Project, Requirement, TestCase, TestResult, TestRun
 from .permissions import visible_projects
 from .services import create_run, normalize_folder, record_result
 
 
 class ApiModelSerializer(serializers.ModelSerializer):
-    """Fields named in Meta.create_only_fields can be set on create and are read-only afterwards."""
+    """Fields named in Meta.create_only_fields are set on create; an update may repeat them, not change them."""
 
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None:
-            for name in getattr(self.Meta, "create_only_fields", ()):
+            for name in self._create_only():
                 fields[name].read_only = True
         return fields
+
+    def _create_only(self):
+        return getattr(self.Meta, "create_only_fields", ())
+
+    def _current(self, name):
+        field = self.fields[name]
+        try:
+            return field.to_representation(field.get_attribute(self.instance))
+        except SkipField:  # write-only input such as a new run's cases
+            return None
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        if self.instance is not None:
+            changed = [name for name in self._create_only() if name in data and str(data[name]) != str(self._current(name))]
+            if changed:
+                raise serializers.ValidationError({name: ["Can only be set on create."] for name in changed})
+        return attrs
 
 
 class VisibleProjectField(serializers.SlugRelatedField):
@@ -69,8 +87,9 @@ class SecondsField(serializers.FloatField):
     def to_representation(self, value):
         return value.total_seconds()
 
-    def to_internal_value(self, data):
-        return timedelta(seconds=super().to_internal_value(data))
+    def run_validation(self, data=empty):
+        seconds = super().run_validation(data)
+        return None if seconds is None else timedelta(seconds=seconds)
 
 
 class ProjectSerializer(ApiModelSerializer):
@@ -94,14 +113,19 @@ class TestCaseSerializer(ApiModelSerializer):
             "automation_key", "import_key", "created_by", "created_at", "updated_at",
         ]
         read_only_fields = ["import_key"]
-        extra_kwargs = {"automation_key": {"default": ""}}
         create_only_fields = ["project"]
-        validators = [
-            UniqueTogetherValidator(
-                queryset=TestCase.objects.all(), fields=["project", "automation_key"], condition=~Q(automation_key=""),
-                message="Another test case of this project has this automation key.",
-            ),
-        ]
+        # Uniqueness of automation keys is checked in validate(), with a message naming the field.
+        validators = []
+
+    def validate(self, attrs):
+        project = attrs["project"] if self.instance is None else self.instance.project
+        key = attrs.get("automation_key", "")
+        others = TestCase.objects.filter(project=project, automation_key=key).exclude(pk=getattr(self.instance, "pk", None))
+        if key and others.exists():
+            raise serializers.ValidationError(
+                {"automation_key": [f"Another test case of {project.key} has this automation key."]}
+            )
+        return attrs
 
     def validate_folder(self, folder):
         return normalize_folder(folder)
@@ -201,8 +225,10 @@ class JUnitUploadSerializer(serializers.Serializer):
                                            "as the body with Content-Type application/xml.")
 
     def validate_file(self, upload):
-        if upload.size > MAX_REPORT_BYTES:
-            raise serializers.ValidationError(f"The report is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB.")
+        try:
+            junit.ensure_size(upload.size)
+        except junit.JUnitError as problem:
+            raise serializers.ValidationError(str(problem))
         return upload
 
 

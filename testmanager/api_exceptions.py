@@ -1,6 +1,7 @@
 """One error shape for the whole API: {"message": "...", "errors": {"field": ["..."]}}."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -39,7 +40,10 @@ def _validation_body(detail):
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, Http404):
+        # One wording for every missing or hidden object; Django's names the model.
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoValidationError):
         # Services raise Django's ValidationError; it means bad input, so it answers 400.
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     response = drf_exception_handler(exc, context)

@@ -14,6 +14,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from ..models import ResultStatus, TestCase, TestResult, TestRun
@@ -100,10 +101,14 @@ def _testcases(element: Element, suite_name: str):
             yield child, suite_name
 
 
+def ensure_size(size: int) -> None:
+    if size > MAX_REPORT_BYTES:
+        raise JUnitError(f"The report is larger than {filesizeformat(MAX_REPORT_BYTES)}.")
+
+
 def parse_report(data: bytes) -> list[ReportedCase]:
     """Every test case of the report, one per automation key; raises JUnitError."""
-    if len(data) > MAX_REPORT_BYTES:
-        raise JUnitError(f"The report is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB.")
+    ensure_size(len(data))
     if not data.strip():
         raise JUnitError("The report is empty.")
     try:
