@@ -125,6 +125,9 @@ class ProjectViewSet(ProjectScopedViewSet):
     def project_of(self, obj):
         return obj
 
+    def find_object(self, queryset):
+        return get_object_or_404(queryset, key=self.kwargs["key"].upper())
+
     def _ensure_system_admin(self, verb):
         if not is_system_admin(self.request.user):
             raise PermissionDenied(f"Only system administrators {verb} projects.")
@@ -204,7 +207,8 @@ class TestRunViewSet(ProjectScopedViewSet):
     def base_queryset(self):
         runs = selectors.with_result_counts(TestRun.objects.select_related("project", "created_by"))
         if self.action == "retrieve":
-            results = TestResult.objects.select_related("case", "recorded_by").order_by("case__folder", "case__title", "id")
+            results = TestResult.objects.select_related("case", "recorded_by")
+            results = results.order_by("case__folder", "case__title", "id")
             runs = runs.prefetch_related(Prefetch("results", queryset=results))
         return runs
 
@@ -306,10 +310,11 @@ class TokenView(APIView):
     def post(self, request):
         login = LoginSerializer(data=request.data)
         login.is_valid(raise_exception=True)
-        user = authenticate(request, username=login.validated_data["username"], password=login.validated_data["password"])
+        credentials = login.validated_data
+        user = authenticate(request, username=credentials["username"], password=credentials["password"])
         if user is None:
             raise exceptions.ValidationError("Unable to sign in with this username and password.")
-        token, raw = ApiToken.objects.issue(user=user, name=login.validated_data["name"])
+        token, raw = ApiToken.objects.issue(user=user, name=credentials["name"])
         return Response({**ApiTokenSerializer(token).data, "token": raw}, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -36,7 +36,9 @@ class ApiModelSerializer(serializers.ModelSerializer):
     def to_internal_value(self, data):
         attrs = super().to_internal_value(data)
         if self.instance is not None:
-            changed = [name for name in self._create_only() if name in data and str(data[name]) != str(self._current(name))]
+            changed = [
+                name for name in self._create_only() if name in data and str(data[name]) != str(self._current(name))
+            ]
             if changed:
                 raise serializers.ValidationError({name: ["Can only be set on create."] for name in changed})
         return attrs
@@ -120,8 +122,8 @@ class TestCaseSerializer(ApiModelSerializer):
     def validate(self, attrs):
         project = attrs["project"] if self.instance is None else self.instance.project
         key = attrs.get("automation_key", "")
-        others = TestCase.objects.filter(project=project, automation_key=key).exclude(pk=getattr(self.instance, "pk", None))
-        if key and others.exists():
+        others = TestCase.objects.filter(project=project, automation_key=key)
+        if key and others.exclude(pk=getattr(self.instance, "pk", None)).exists():
             raise serializers.ValidationError(
                 {"automation_key": [f"Another test case of {project.key} has this automation key."]}
             )

@@ -176,7 +176,8 @@ def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
         case_ids = [cases[key].pk for key in keys]
         already_recorded = set()
         for chunk in _chunks(case_ids):
-            already_recorded.update(TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True))
+            recorded = TestResult.objects.filter(run=run, case_id__in=chunk)
+            already_recorded.update(recorded.values_list("case_id", flat=True))
         now = timezone.now()
         TestResult.objects.bulk_create(
             [

@@ -70,7 +70,9 @@ def world(db):
     other = Artefacts.build(ProjectFactory(key="BANK"))
     users = {"outsider": UserFactory(username="outsider")}
     for role in (Role.VIEWER, Role.MEMBER, Role.ADMIN):
-        users[role.value] = MembershipFactory(project=mine.project, role=role, user=UserFactory(username=role.value)).user
+        user = UserFactory(username=role.value)
+        MembershipFactory(project=mine.project, role=role, user=user)
+        users[role.value] = user
     # The outsider belongs somewhere else: being a member of some project must not open this one.
     MembershipFactory(project=other.project, role=Role.ADMIN, user=users["outsider"])
     return World(mine=mine, other=other, users=users)

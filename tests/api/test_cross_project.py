@@ -6,7 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from issues.models import Issue
 from projects.models import Requirement, TestCase, TestResult, TestRun
-from tests.factories import RequirementFactory, TestCaseFactory, TestResultFactory, TestRunFactory, UserFactory, make_issue
+from tests.factories import (
+    RequirementFactory, TestCaseFactory, TestResultFactory, TestRunFactory, UserFactory, make_issue,
+)
 
 from .helpers import database_state, junit_fixture
 
@@ -23,7 +25,8 @@ ID_ENDPOINTS = [
     *[(method, "/api/requirements/{id}", Requirement) for method in ("get", "put", "patch", "delete")],
     *[(method, f"/api/{prefix}/{{id}}", Issue)
       for prefix in ("issues", "defects") for method in ("get", "put", "patch", "delete")],
-    *[("post", f"/api/{prefix}/{{id}}/{verb}", Issue) for prefix in ("issues", "defects") for verb in ("link", "unlink")],
+    *[("post", f"/api/{prefix}/{{id}}/{verb}", Issue)
+      for prefix in ("issues", "defects") for verb in ("link", "unlink")],
 ]
 
 BODIES = {
@@ -119,9 +122,11 @@ REFERENCES = [
      lambda w: w.other.project.key, "NOPE"),
     ("project key of an issue", "post", "/api/issues", lambda w, ref: {"project": ref, "name": "Probe"},
      lambda w: w.other.project.key, "NOPE"),
-    ("run of a result", "post", "/api/testresults", lambda w, ref: {"run": ref, "case": w.mine.case.pk, "status": "passed"},
+    ("run of a result", "post", "/api/testresults",
+     lambda w, ref: {"run": ref, "case": w.mine.case.pk, "status": "passed"},
      lambda w: w.other.run.pk, MISSING),
-    ("case of a result", "post", "/api/testresults", lambda w, ref: {"run": w.mine.run.pk, "case": ref, "status": "passed"},
+    ("case of a result", "post", "/api/testresults",
+     lambda w, ref: {"run": w.mine.run.pk, "case": ref, "status": "passed"},
      lambda w: w.other.case.pk, MISSING),
     ("case of a new run", "post", "/api/testruns", lambda w, ref: {"project": "SHOP", "name": "Probe", "cases": [ref]},
      lambda w: w.other.case.pk, MISSING),

@@ -113,7 +113,8 @@ def test_an_issue_is_linked_to_each_kind_of_artefact_once(world, client_as, kind
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
-    assert (first.json()["type"], first.json()["artefact_id"], first.json()["created_by"]) == (kind, artefact.pk, "member")
+    shown = first.json()
+    assert (shown["type"], shown["artefact_id"], shown["created_by"]) == (kind, artefact.pk, "member")
     assert Link.objects.filter(issue=world.mine.issue).count() == 1
     links = client.get(f"/api/issues/{world.mine.issue.pk}").json()["links"]
     assert [(lnk["type"], lnk["artefact_id"]) for lnk in links] == [(kind, artefact.pk)]
@@ -169,7 +170,9 @@ def test_issues_are_filtered_by_status_assignee_tag_and_text(world, client_as):
     assert keys("ordering=number") == ["SHOP-1", "SHOP-2", "SHOP-3"]
 
 
-def test_a_project_admin_deletes_an_issue_with_its_links_and_files(world, client_as, django_capture_on_commit_callbacks):
+def test_a_project_admin_deletes_an_issue_with_its_links_and_files(
+    world, client_as, django_capture_on_commit_callbacks,
+):
     issue = world.mine.issue
     link(artefact=world.mine.case, issue=issue)
     stored = add_attachment(issue, SimpleUploadedFile("log.txt", b"boom")).file

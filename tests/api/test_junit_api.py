@@ -80,7 +80,8 @@ def test_a_bomb_in_the_request_body_is_refused_too(world, client_as):
 def test_an_upload_without_a_file_says_what_is_missing(world, client_as):
     response = client_as("member").post(f"/api/testruns/{world.mine.run.pk}/junit", {}, format="multipart")
     assert response.status_code == 400
-    assert response.json() == {"message": "file: No file was submitted.", "errors": {"file": ["No file was submitted."]}}
+    assert response.json() == {"message": "file: No file was submitted.",
+                               "errors": {"file": ["No file was submitted."]}}
 
 
 def test_a_report_over_the_limit_is_refused(world, client_as, monkeypatch):

@@ -150,7 +150,8 @@ def test_a_report_over_the_size_limit_is_refused(monkeypatch):
 def test_import_creates_missing_cases_and_records_results():
     run = TestRunFactory()
     user = UserFactory()
-    existing = TestCaseFactory(project=run.project, title="Hand-written", automation_key="com.example.shop.CartTest.addsPrices")
+    existing = TestCaseFactory(project=run.project, title="Hand-written",
+                               automation_key="com.example.shop.CartTest.addsPrices")
 
     summary = import_junit(run, junit_fixture("surefire-TEST-com.example.shop.CartTest.xml"), user=user)
 
@@ -158,7 +159,8 @@ def test_import_creates_missing_cases_and_records_results():
     assert summary.statuses == {"failed": 2, "skipped": 1, "passed": 1}
     assert TestCase.objects.filter(project=run.project).count() == 4
     assert TestCase.objects.get(pk=existing.pk).title == "Hand-written"
-    results = {r.case.automation_key: r for r in TestResult.objects.filter(run=run).select_related("case", "recorded_by")}
+    recorded = TestResult.objects.filter(run=run).select_related("case", "recorded_by")
+    results = {result.case.automation_key: result for result in recorded}
     assert results["com.example.shop.CartTest.addsPrices"].case == existing
     failed = results["com.example.shop.CartTest.appliesDiscount"]
     assert (failed.status, failed.duration, failed.recorded_by) == ("failed", timedelta(milliseconds=84), user)
