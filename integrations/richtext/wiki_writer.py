@@ -19,7 +19,7 @@ _LINE_START_SYNTAX = re.compile(r"(?:h[1-6]|bq)(?=\.)|#")
 _CODE_TAG = re.compile(r"\{code", re.IGNORECASE)
 _NOFORMAT_TAG = re.compile(r"\{noformat", re.IGNORECASE)
 _LINE_BREAK = "\\\\"
-_RESERVED_IN_LINK = "|[]{}"
+_RESERVED_IN_LINK = "|[]{}\\"
 
 
 def adf_to_wiki(document: object) -> str:
@@ -75,7 +75,7 @@ class _WikiSyntax:
         return _LINE_BREAK
 
     def mention(self, node: dict) -> str:
-        return "[~" + re.sub(r"[\[\]|\s]", "", node["attrs"]["id"]) + "]"
+        return "[~" + re.sub(r"[\[\]|\s\\]", "", node["attrs"]["id"]) + "]"
 
 
 def _read_back(wiki: str) -> list[dict]:

@@ -186,7 +186,7 @@ def test_nodes_without_a_markdown_form_degrade_to_their_content():
             "type": "taskList",
             "content": [
                 {"type": "taskItem", "attrs": {"state": "DONE"}, "content": [text("done")]},
-                {"type": "taskItem", "attrs": {"state": "TODO"}, "content": [text("todo")]},
+                {"type": "taskItem", "content": [text("open")]},
             ],
         },
         {"type": "mediaSingle", "content": [{"type": "media", "attrs": {"id": "abc", "type": "file"}}]},
@@ -197,7 +197,7 @@ def test_nodes_without_a_markdown_form_degrade_to_their_content():
         "inside a panel\n\n"
         "**Details**\n\nhidden\n\n"
         "IN PROGRESS 😄 2024-06-21 [https://jira.e.com/browse/WEB-1](https://jira.e.com/browse/WEB-1)\n\n"
-        "- \\[x\\] done\n- \\[ \\] todo\n\n"
+        "- \\[x\\] done\n- \\[ \\] open\n\n"
         "from the future\n\n"
         "attribute text"
     )

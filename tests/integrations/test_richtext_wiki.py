@@ -229,3 +229,26 @@ def test_absurdly_deep_documents_write_wiki_keeping_their_text():
         node = {"type": "blockquote", "content": [node]}
     wiki = adf_to_wiki({"type": "doc", "version": 1, "content": [node]})
     assert wiki == "bq. core"
+
+
+def test_link_targets_and_user_ids_cannot_break_out_of_their_brackets():
+    document = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "x",
+                        "marks": [{"type": "link", "attrs": {"href": "https://e.com/a\\b]|c"}}],
+                    },
+                    {"type": "mention", "attrs": {"id": "ev]il|\\ one"}},
+                ],
+            }
+        ],
+    }
+    wiki = adf_to_wiki(document)
+    assert wiki == "[x|https://e.com/a%5Cb%5D%7Cc][~evilone]"
+    assert [node["type"] for node in wiki_to_adf(wiki)["content"][0]["content"]] == ["text", "mention"]
