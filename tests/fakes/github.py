@@ -25,9 +25,11 @@ Sources read to build it (GitHub's own documentation, github/docs, unless marked
 - "REST API endpoints for issues": get (200, 301 for a transferred issue, 304, 404, 410), create
   (201 with Location; labels, assignees and milestone "silently dropped" without push access; 410
   when issues are disabled), update (`state` open/closed with `state_reason`; 403 "Must have admin
-  rights to Repository." for someone who may not, as GitHub answers it), comments (201), and
-  "List repositories for the authenticated user" (/user/repos). Pull requests are issues to
-  this API and carry a `pull_request` object.
+  rights to Repository." for someone who may not, as GitHub answers it), comments (list, and
+  create with 201), labels, milestones (`state` open by default), assignees (people with push
+  access); "Get a repository" (with the caller's `permissions`) and "List repositories for the
+  authenticated user" (/user/repos). Pull requests are issues to this API and carry a
+  `pull_request` object.
 
 Where the documentation is silent, the choice made is stated next to the code that makes it.
 """
