@@ -182,9 +182,10 @@ class GitHub(TrackerProvider):
         except PermissionDenied as error:
             if "secondary rate limit" not in error.message.lower():
                 raise
+            # The PermissionDenied's own wording (lacking permission) would mislead here.
             raise RateLimited(
-                f"GitHub's secondary rate limit stopped the request (too many requests at once or too fast): "
-                f"try again in a minute or more. {error.message}",
+                "GitHub's secondary rate limit stopped the request (too many requests at once or too fast): "
+                "try again in a minute or more.",
                 status=error.status, retry_after=error.retry_after or SECONDARY_LIMIT_WAIT,
             ) from None
 

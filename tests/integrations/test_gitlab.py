@@ -184,7 +184,7 @@ def test_fetch_many_reads_issues_of_a_nested_project_by_its_encoded_path(fake_gi
     fake_gitlab.add_issue(WEB, "Cart empty", author="alice", assignees=("alice",))
     fake_gitlab.add_issue(WEB, "Fixed", author="alice", state="closed")
 
-    result = gitlab.fetch_many([f"{WEB}#1", f"ACME/Platform/Frontend/Web#2"])
+    result = gitlab.fetch_many([f"{WEB}#1", "ACME/Platform/Frontend/Web#2"])
 
     first = result.issues[f"{WEB}#1"]
     assert (first.title, first.status, first.status_category) == ("Cart empty", "Open", "todo")
