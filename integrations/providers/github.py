@@ -202,7 +202,8 @@ class GitHub(TrackerProvider):
         remaining, limit = rate_limit_headroom(response)
         return ConnectionReport(
             user=user,
-            detail=f"Signed in to GitHub as {user}. {self._token_summary(response)}",
+            detail=f"Signed in to GitHub as {user}.",
+            access=self._token_summary(response),
             rate_limit_remaining=remaining,
             rate_limit_limit=limit,
             token_expires_at=_token_expiry(response.headers.get("GitHub-Authentication-Token-Expiration")),

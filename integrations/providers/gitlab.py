@@ -175,19 +175,18 @@ class GitLab(TrackerProvider):
         if not isinstance(username, str) or not username:
             raise UpstreamError(f"{response.host} did not answer /user with an account: check the base URL.")
         user = f"{body['name']} ({username})" if body.get("name") else username
-        detail = f"Signed in to GitLab as {user}."
-        expires = None
+        access, expires = "", None
         if token is not None and token.status == 200:
             about = _object(token, "the token's details")
             scopes = [str(scope) for scope in about.get("scopes") or []]
-            detail += f" Token scopes: {', '.join(scopes) or 'none'}."
+            access = f"Token scopes: {', '.join(scopes) or 'none'}."
             if "api" not in scopes:
-                detail += " Without the api scope it can read but neither file issues nor comment."
+                access += " Without the api scope it can read but neither file issues nor comment."
             expires = _expiry(about.get("expires_at"))
         remaining, limit = rate_limit_headroom(response)
         return ConnectionReport(
-            user=user, detail=detail, rate_limit_remaining=remaining, rate_limit_limit=limit,
-            token_expires_at=expires,
+            user=user, detail=f"Signed in to GitLab as {user}.", access=access, rate_limit_remaining=remaining,
+            rate_limit_limit=limit, token_expires_at=expires,
         )
 
     # -- discovery --

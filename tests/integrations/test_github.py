@@ -70,7 +70,8 @@ def test_the_connection_check_names_the_account_its_scopes_and_rate_limit(fake_g
     report = github.check_connection()
 
     assert report.user == f"Test Bot ({GITHUB_LOGIN})"
-    assert report.detail == f"Signed in to GitHub as Test Bot ({GITHUB_LOGIN}). Token scopes: repo, read:org."
+    assert report.detail == f"Signed in to GitHub as Test Bot ({GITHUB_LOGIN})."
+    assert report.access == "Token scopes: repo, read:org."
     assert (report.rate_limit_remaining, report.rate_limit_limit) == (4999, 5000)
     assert report.token_expires_at is None
     (sent,) = fake_github.requests_to("GET", "/user")
@@ -87,7 +88,7 @@ def test_an_expiring_fine_grained_token_reports_its_expiry(fake_github, source):
     report = provider_for(source).check_connection()
 
     assert report.token_expires_at == expiry
-    assert "fine-grained" in report.detail
+    assert "fine-grained" in report.access
 
 
 def test_a_token_without_repo_scope_is_reported_as_unable_to_write(fake_github, source):
@@ -96,8 +97,8 @@ def test_a_token_without_repo_scope_is_reported_as_unable_to_write(fake_github, 
 
     report = provider_for(source).check_connection()
 
-    assert "include neither repo nor public_repo" in report.detail
-    assert "Add the repo scope" in report.detail
+    assert "include neither repo nor public_repo" in report.access
+    assert "Add the repo scope" in report.summary
 
 
 def test_a_rejected_token_is_an_authentication_failure_without_the_token(source):

@@ -87,7 +87,8 @@ def test_the_connection_check_names_the_account_the_token_scopes_expiry_and_rate
     report = provider_for(source).check_connection()
 
     assert report.user == f"Test Bot ({GITLAB_USERNAME})"
-    assert report.detail == f"Signed in to GitLab as Test Bot ({GITLAB_USERNAME}). Token scopes: api."
+    assert report.detail == f"Signed in to GitLab as Test Bot ({GITLAB_USERNAME})."
+    assert report.access == "Token scopes: api."
     assert report.token_expires_at == datetime(2031, 3, 4, tzinfo=UTC)
     assert (report.rate_limit_remaining, report.rate_limit_limit) == (599, 600)
     sent = fake_gitlab.requests[0]
@@ -102,8 +103,8 @@ def test_a_read_api_token_is_reported_as_unable_to_write(fake_gitlab, source):
 
     report = provider_for(source).check_connection()
 
-    assert "Token scopes: read_api. Without the api scope it can read but neither file issues nor comment." in (
-        report.detail)
+    assert report.access == (
+        "Token scopes: read_api. Without the api scope it can read but neither file issues nor comment.")
 
 
 def test_a_members_oauth_token_goes_as_bearer_and_is_not_asked_about_itself(fake_gitlab, source):
