@@ -67,6 +67,7 @@ class ProjectIntegrationDetailView(APIView):
         services.update_project_integration(integration, actor=request.user, **data)
         return Response(ProjectIntegrationSerializer(integration).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, project, pk):
         integration = self._integration(request, project, pk, Action.MANAGE)
         services.remove_project_integration(integration, actor=request.user)

@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.utils import timezone
 
-from .models import Membership, Project, Requirement, TestCase, TestResult, TestRun
+from .models import ApiToken, Membership, Project, Requirement, TestCase, TestResult, TestRun
 
 
 class MembershipInline(admin.TabularInline):
@@ -66,3 +67,23 @@ class RequirementAdmin(admin.ModelAdmin):
     search_fields = ["title", "origin_key"]
     autocomplete_fields = ["project"]
     list_select_related = ["project"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by their owners (Account -> API tokens); admins may only look and revoke."""
+
+    list_display = ["name", "user", "hint", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "user__username", "hint"]
+    fields = ["user", "name", "hint", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {revoked} token(s).")

@@ -9,6 +9,7 @@ from django.urls import reverse
 from integrations.models import AuditAction, UserToken
 from integrations.services import record_audit
 from issues.models import Attachment
+from projects.models import ApiToken
 from tests.factories import (
     ExternalReferenceFactory, MembershipFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory, TagFactory,
     TestResultFactory, UserFactory, make_issue,
@@ -41,6 +42,7 @@ def one_of_everything():
 
     Link.objects.create(project=project, issue=issue, test_result=result)
     Group.objects.create(name="Testers")
+    ApiToken.objects.issue(user=UserFactory(), name="CI uploads")
     Attachment.objects.create(
         issue=issue, file=SimpleUploadedFile("log.txt", b"trace"), original_name="log.txt", size=5,
     )
@@ -112,3 +114,13 @@ def test_issues_created_in_the_admin_get_the_next_number(admin_client):
     from issues.models import Issue
 
     assert Issue.objects.get(name="Made in admin").number == existing.number + 1
+
+
+def test_admins_can_revoke_api_tokens_but_never_see_them(admin_client):
+    token, raw = ApiToken.objects.issue(user=UserFactory(), name="CI uploads")
+    changelist = reverse("admin:projects_apitoken_changelist")
+    assert raw not in admin_client.get(changelist).content.decode()
+    admin_client.post(changelist, {"action": "revoke", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert ApiToken.objects.find_active(raw) is None
