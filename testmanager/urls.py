@@ -16,5 +16,6 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("projects/<str:key>/issues/", include("issues.urls")),
     path("projects/<str:key>/integrations/", include("integrations.urls")),
+    path("projects/<str:key>/import/", include("issues.import_urls")),
     path("api/", include("testmanager.api_urls")),
 ]

@@ -5,7 +5,6 @@ The fixtures are TestRail's suite XML export and its CSV exports of cases and of
 """
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -13,14 +12,9 @@ from projects.importers import testrail
 from projects.importers.testrail import LEAVE_OUT, TestRailError
 from projects.models import ResultStatus, TestCase, TestResult, TestRun
 from tests.factories import ProjectFactory, TestCaseFactory
+from tests.projects.testrail_support import fixture
 
 pytestmark = pytest.mark.django_db
-
-FIXTURES = Path(__file__).parent / "fixtures" / "testrail"
-
-
-def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
 
 
 def run_import(project, name="", *, data=None, mapping=None, run_name=None, progress=None):
