@@ -10,7 +10,8 @@
   rate limit, and the cached values stand.
 - GitHub answers 404 for an issue that does not exist and for one in a repository the token
   may not see; the repository tells them apart (visible: the issue is missing; not: forbidden).
-  A deleted issue answers 410; a transferred one redirects to its new repository.
+  A deleted issue answers 410; a transferred one redirects to its new repository, and comes
+  back under the key asked for with its new key (as GitHub spells keys now) in ``key``.
 - Pull requests are issues to this API: search leaves them out.
 - Descriptions and comments stay Markdown, with mentions and closing keywords made inert.
 - Search runs in the repositories this source is assigned to (its project integrations).
@@ -289,8 +290,7 @@ class GitHub(TrackerProvider):
                 elif response.status == 410:
                     missing.update(spellings)
                 else:
-                    issue = self._remote_issue(_object(response, "an issue"), f"{repo}#{number}", response)
-                    issues.update({spelling: _respelled(issue, spelling) for spelling in spellings})
+                    issues.update(dict.fromkeys(spellings, self._remote_issue(_object(response, "an issue"), response)))
             forbidden = set(unreadable)
             for repo, spellings in not_found.items():
                 visible = http.get(f"repos/{repo}", accept=(404,)).status == 200
@@ -310,7 +310,7 @@ class GitHub(TrackerProvider):
                 response = http.get(f"repos/{repo}/issues/{number}", accept=(404, 410))
                 raw = _object(response, "an issue") if response.status == 200 else {}
                 if raw and "pull_request" not in raw:
-                    issue = self._remote_issue(raw, f"{repo}#{number}", response)
+                    issue = self._remote_issue(raw, response)
                     found[issue.key.lower()] = issue
             if not repositories:
                 if ISSUE_KEY.fullmatch(text):
@@ -329,7 +329,7 @@ class GitHub(TrackerProvider):
                     raise UpstreamError(f"{response.host} answered a search without items.", status=response.status)
                 for raw in items:
                     if isinstance(raw, dict) and "pull_request" not in raw:
-                        issue = self._remote_issue(raw, _key_of(raw, response), response, etag=False)
+                        issue = self._remote_issue(raw, response, etag=False)
                         found.setdefault(issue.key.lower(), issue)
         return list(found.values())[:SEARCH_LIMIT]
 
@@ -351,14 +351,17 @@ class GitHub(TrackerProvider):
         )
         return sorted({value.strip() for value in values if REPOSITORY.fullmatch(value.strip())}, key=str.lower)
 
-    def _remote_issue(self, raw: dict, key: str, response: TrackerResponse, *, etag: bool = True) -> RemoteIssue:
-        if not isinstance(raw.get("number"), int):
-            raise UpstreamError(f"{response.host} answered with an issue that has no number.", status=response.status)
+    def _remote_issue(self, raw: dict, response: TrackerResponse, *, etag: bool = True) -> RemoteIssue:
+        """The issue under the key GitHub spells it with now: a transferred issue has its new one."""
+        repository = _REPOSITORY_URL.search(str(raw.get("repository_url") or ""))
+        if not isinstance(raw.get("number"), int) or repository is None:
+            raise UpstreamError(f"{response.host} answered with an issue without its number or repository.",
+                                status=response.status)
         is_open = raw.get("state") == "open"
         status = OPEN if is_open else CLOSED_AS.get(str(raw.get("state_reason")), CLOSED)
         assignees = raw.get("assignees") if isinstance(raw.get("assignees"), list) else []
         return RemoteIssue(
-            key=key,
+            key=f"{repository['repo']}#{raw['number']}",
             title=str(raw.get("title") or ""),
             status=status,
             status_category="todo" if is_open else "done",
@@ -400,7 +403,7 @@ class GitHub(TrackerProvider):
                 payload["milestone"] = self._milestone_number(http, repo, milestone)
             response = http.post(f"repos/{repo}/issues", json=payload)
             raw = _object(response, "the created issue")
-            issue = self._remote_issue(raw, f"{repo}#{raw.get('number')}", response)
+            issue = self._remote_issue(raw, response)
         dropped = [name for name in ("labels", "assignees") if payload.get(name) and not raw.get(name)]
         if "milestone" in payload and not raw.get("milestone"):
             dropped.append("milestone")
@@ -501,19 +504,6 @@ class GitHub(TrackerProvider):
             if following is None:
                 return
             response = http.get(following)
-
-
-def _respelled(issue: RemoteIssue, key: str) -> RemoteIssue:
-    """The issue under the key it was asked by (GitHub keys are case-insensitive in the repository)."""
-    return RemoteIssue(**{**vars(issue), "key": key})
-
-
-def _key_of(raw: dict, response: TrackerResponse) -> str:
-    found = _REPOSITORY_URL.search(str(raw.get("repository_url") or ""))
-    if found is None:
-        raise UpstreamError(f"{response.host} answered a search with an issue of no repository.",
-                            status=response.status)
-    return f"{found['repo']}#{raw['number']}"
 
 
 def _strings(value: Any) -> list[str]:

@@ -7,8 +7,9 @@
   expiry from ``/personal_access_tokens/self`` (GitLab 15.5 and later).
 - A project is named in paths by its URL-encoded path (``group/sub/project`` as
   ``group%2Fsub%2Fproject``), so projects in nested subgroups need no id lookup.
-- A key is ``path#iid``, GitLab's own full reference; ``#12`` typed in a project is
-  qualified with the project integration's path (``qualify_key``).
+- A key is ``path#iid``, GitLab's own full reference (issues come back with GitLab's spelling
+  of it, under the key asked for); ``#12`` typed in a project is qualified with the project
+  integration's path (``qualify_key``).
 - Reading many issues asks each project for them by ``iids[]``, 100 a request (GitLab's
   ``per_page`` maximum): 250 issues of one project take three requests.
 - GitLab answers 404 for a project the account may not see; its issues are forbidden, not
@@ -248,7 +249,7 @@ class GitLab(TrackerProvider):
                     continue
                 for iid, spellings in iids.items():
                     if iid in read:
-                        issues.update({spelling: _rekeyed(read[iid], spelling) for spelling in spellings})
+                        issues.update(dict.fromkeys(spellings, read[iid]))
                     else:
                         missing.update(spellings)
         return FetchResult(issues=issues, missing=frozenset(missing), forbidden=frozenset(forbidden))
@@ -505,11 +506,6 @@ def _expiry(value: Any) -> datetime | None:
         return datetime.combine(date.fromisoformat(str(value)), time.min, UTC)
     except ValueError:
         return None
-
-
-def _rekeyed(issue: RemoteIssue, key: str) -> RemoteIssue:
-    """The issue under the key it was asked by (project paths are case-insensitive)."""
-    return RemoteIssue(**{**vars(issue), "key": key})
 
 
 def _strings(value: Any) -> list[str]:

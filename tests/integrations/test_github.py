@@ -197,7 +197,7 @@ def test_fetch_many_reads_status_assignees_url_updated_and_etag(fake_github, git
     assert first.etag.startswith('W/"')
     assert (result.issues["acme/shop#2"].status, result.issues["acme/shop#2"].status_category) == (
         "Closed (not planned)", "done")
-    assert result.issues["ACME/Shop#3"].key == "ACME/Shop#3"
+    assert result.issues["ACME/Shop#3"].key == "acme/shop#3"  # GitHub's spelling, under the key asked for
     assert result.issues["ACME/Shop#3"].status == "Closed"
     assert result.missing == result.forbidden == frozenset()
 
@@ -245,13 +245,14 @@ def test_deleted_and_nonexistent_issues_are_missing_while_hidden_ones_are_forbid
     assert result.forbidden == {"acme/secret#1", "#5"}
 
 
-def test_a_transferred_issue_is_followed_to_its_new_repository(fake_github, github, shop):
+def test_a_transferred_issue_is_followed_and_answers_under_its_new_key(fake_github, github, shop):
     fake_github.add_repo("acme/web")
     fake_github.add_issue("acme/shop", "Belongs to web", author="alice")
     fake_github.transfer_issue("acme/shop", 1, "acme/web")
 
     issue = github.fetch_many(["acme/shop#1"]).issues["acme/shop#1"]
 
+    assert issue.key == "acme/web#1"
     assert issue.title == "Belongs to web"
     assert issue.url == f"{fake_github.web_url}/acme/web/issues/1"
 
