@@ -23,8 +23,6 @@ from . import imports
 from .import_forms import ImportSettingsForm, UploadForm
 from .tasks import import_testrail
 
-LOG_ACTIONS = ("created", "updated", "unchanged", "skipped")
-KIND_LABELS = {"case": "Test cases", "result": "Results", "defect": "Defect links"}
 LOG_PER_PAGE = 100
 SAMPLE_SIZE = 20
 
@@ -88,12 +86,11 @@ def import_job(request, key, pk):
 
 def _progress_page(request, job):
     show = request.GET.get("show", "")
-    entries = [entry for entry in job.log if entry["action"] == show] if show in LOG_ACTIONS else job.log
-    summary = [(label, [(action, job.counts[kind][action]) for action in LOG_ACTIONS if action in job.counts[kind]])
-               for kind, label in KIND_LABELS.items() if kind in job.counts]
+    show = show if show in imports.LOG_ACTIONS else ""
+    entries = [entry for entry in job.log if entry["action"] == show] if show else job.log
     return render_project_page(request, "projects/import_job.html", job.project, "import", {
-        "job": job, "processed": job.live_processed(), "show": show if show in LOG_ACTIONS else "", "summary": summary,
-        "log_actions": LOG_ACTIONS, "page": page_of(entries, request.GET.get("page"), per_page=LOG_PER_PAGE),
+        "job": job, "processed": job.live_processed(), "show": show, "summary": imports.summary(job),
+        "log_actions": imports.LOG_ACTIONS, "page": page_of(entries, request.GET.get("page"), per_page=LOG_PER_PAGE),
     })
 
 

@@ -24,6 +24,8 @@ from .models import ExternalReference, Link
 
 logger = logging.getLogger(__name__)
 
+LOG_ACTIONS = ("created", "updated", "unchanged", "skipped")
+KIND_LABELS = {"case": "Test cases", "result": "Results", "defect": "Defect links"}
 UNEXPECTED_ERROR = ("The import stopped on an unexpected error and changed nothing. "
                     "The error is in the server log for the administrators.")
 
@@ -40,12 +42,8 @@ def primary_integration(project: Project) -> ProjectIntegration | None:
     return tracker_selectors.pickable_integrations(project).filter(is_primary=True).first()
 
 
-def upload(project: Project, user, filename: str, data: bytes) -> ImportJob:
-    """Check the file and keep it for its preview; raises TestRailError and then stores nothing.
-
-    The user's earlier previews in the project that were never confirmed are dropped: a
-    preview is a step of one import, not a draft to come back to.
-    """
+def new_job(project: Project, user, filename: str, data: bytes) -> ImportJob:
+    """An unsaved job for the file, with the preview's defaults; raises TestRailError for a file it refuses."""
     export = testrail.parse_export(data, filename)
     primary = primary_integration(project)
     options = {
@@ -53,10 +51,26 @@ def upload(project: Project, user, filename: str, data: bytes) -> ImportJob:
         "run_name": export.run_name,
         "integration": primary.pk if primary else None,
     }
+    return ImportJob(project=project, created_by=user, filename=filename[:255], size=len(data), data=data,
+                     options=options)
+
+
+def upload(project: Project, user, filename: str, data: bytes) -> ImportJob:
+    """Check the file and keep it for its preview; raises TestRailError and then stores nothing.
+
+    The user's earlier previews in the project that were never confirmed are dropped: a
+    preview is a step of one import, not a draft to come back to.
+    """
+    job = new_job(project, user, filename, data)
     ImportJob.objects.filter(project=project, created_by=user, status=ImportStatus.PREVIEW).delete()
-    return ImportJob.objects.create(
-        project=project, created_by=user, filename=filename[:255], size=len(data), data=data, options=options,
-    )
+    job.save()
+    return job
+
+
+def summary(job: ImportJob) -> list[tuple[str, list[tuple[str, int]]]]:
+    """The counts of a finished job per kind of item, actions in a fixed order."""
+    return [(label, [(action, job.counts[kind][action]) for action in LOG_ACTIONS if action in job.counts[kind]])
+            for kind, label in KIND_LABELS.items() if kind in job.counts]
 
 
 def discard(job: ImportJob) -> None:
