@@ -1,0 +1,105 @@
+"""Fixtures of the fault and abuse suite: two projects whose objects share ids, and URL walking."""
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from integrations.models import ProjectIntegration
+from issues.models import Attachment, Issue, Link
+from issues.services import add_attachment, link
+from projects.models import ImportJob, Project, Role
+from tests.factories import (
+    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, TestCaseFactory,
+    TestResultFactory, TestRunFactory, UserFactory, make_issue,
+)
+
+# Every object of the foreign project carries this id (and its issue this number); the member's
+# own project holds nothing with it, so a page that forgets its project filter finds the foreign one.
+FOREIGN_ID = 9001
+
+
+@dataclass
+class Worlds:
+    mine: Project
+    foreign: Project
+    member: object  # an admin of `mine`, not a member of `foreign`
+
+
+def _own_world(project):
+    result = TestResultFactory(run__project=project, case__project=project)
+    issue = make_issue(project, name="Own issue")
+    add_attachment(issue, SimpleUploadedFile("log.txt", b"trace"))
+    link(artefact=result.case, issue=issue)
+    RequirementFactory(project=project)
+    ProjectIntegrationFactory(project=project)
+
+
+def _foreign_world(project):
+    case = TestCaseFactory(project=project, id=FOREIGN_ID)
+    run = TestRunFactory(project=project, id=FOREIGN_ID)
+    TestResultFactory(run=run, case=case, id=FOREIGN_ID)
+    RequirementFactory(project=project, id=FOREIGN_ID)
+    issue = Issue.objects.create(project=project, id=FOREIGN_ID, number=FOREIGN_ID, name="Foreign issue")
+    Attachment.objects.create(
+        issue=issue, id=FOREIGN_ID, file=SimpleUploadedFile("secret.txt", b"foreign secret"),
+        original_name="secret.txt", content_type="text/plain", size=14,
+    )
+    Link.objects.create(project=project, id=FOREIGN_ID, issue=issue, test_case=case)
+    ProjectIntegrationFactory(project=project, id=FOREIGN_ID)
+    ImportJob.objects.create(project=project, id=FOREIGN_ID, filename="cases.csv", data=b"")
+
+
+@pytest.fixture
+def worlds(db):
+    mine, foreign = ProjectFactory(key="SHOP"), ProjectFactory(key="BANK")
+    _own_world(mine)
+    _foreign_world(foreign)
+    assert not ProjectIntegration.objects.filter(project=mine, id=FOREIGN_ID).exists()
+    return Worlds(mine=mine, foreign=foreign, member=MembershipFactory(project=mine, role=Role.ADMIN).user)
+
+
+def walk_routes(patterns=None, prefix=""):
+    """Every route of the site as (route text, URL name, default kwargs), resolvers expanded."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            namespace = f"{entry.namespace}:" if entry.namespace else ""
+            for sub_route, name, defaults in walk_routes(entry.url_patterns, route):
+                yield sub_route, namespace + name if name else name, {**entry.default_kwargs, **defaults}
+        elif isinstance(entry, URLPattern):
+            yield route, entry.name, entry.default_args
+
+
+PROJECT_PREFIX = "projects/<str:key>/"
+PLACEHOLDER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def project_routes():
+    """Every page route under /projects/<key>/, as (URL name, route text)."""
+    return sorted({(name, route) for route, name, _ in walk_routes() if route.startswith(PROJECT_PREFIX)})
+
+
+def fill(route, key, number):
+    """The path of `route` with the project key and every other placeholder set to `number`."""
+    def value(match):
+        converter, name = match.groups()
+        if name == "key":
+            return key
+        assert converter == "int", f"{route}: give the placeholder {name} a value in tests/reliability"
+        return str(number)
+
+    return "/" + PLACEHOLDER.sub(value, route)
+
+
+def database_state() -> dict:
+    """Every row of every model of the three apps, to prove that a refused request changed nothing."""
+    from django.apps import apps
+    from django.forms.models import model_to_dict
+
+    return {
+        model._meta.label: sorted(map(repr, map(model_to_dict, model.objects.all())))
+        for model in apps.get_models() if model._meta.app_label in ("projects", "issues", "integrations")
+    }
