@@ -737,9 +737,11 @@ def import_cases(project: Project, export: ParsedExport, mapping: Mapping, *, us
                 case.title, case.folder, case.updated_at = parsed.title, parsed.folder, now
                 case.preconditions, case.steps, case.expected_result = (
                     texts.preconditions, texts.steps, texts.expected_result)
-            TestCase.objects.bulk_update(
-                [case for case, _, _ in chunk],
-                ["title", "folder", "preconditions", "steps", "expected_result", "updated_at"],
+            # An upsert on the primary key: one plain INSERT per batch, where bulk_update's CASE
+            # expressions cost seconds of Python per thousand rows.
+            TestCase.objects.bulk_create(
+                [case for case, _, _ in chunk], update_conflicts=True, unique_fields=["pk"],
+                update_fields=["title", "folder", "preconditions", "steps", "expected_result", "updated_at"],
             )
             done += len(chunk)
             progress(done)

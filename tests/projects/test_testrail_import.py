@@ -11,7 +11,7 @@ import pytest
 from projects.importers import testrail
 from projects.importers.testrail import LEAVE_OUT, TestRailError
 from projects.models import ResultStatus, TestCase, TestResult, TestRun
-from tests.factories import ProjectFactory, TestCaseFactory
+from tests.factories import ProjectFactory, TestCaseFactory, TestResultFactory
 from tests.projects.testrail_support import fixture
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +153,7 @@ class IdempotencyTests:
     def test_a_newer_export_updates_the_changed_cases_in_place(self, project):
         run_import(project, "suite.xml")
         original = case(project, "C102")
+        result = TestResultFactory(run__project=project, case=original)
         newer = fixture("suite.xml").replace(b"Apply a discount code", b"Apply a coupon code").replace(
             b"<name>Accounts</name>", b"<name>Customer accounts</name>")
 
@@ -162,7 +163,8 @@ class IdempotencyTests:
                                     "C104": "unchanged", "C105": "updated"}
         renamed = case(project, "C102")
         assert (renamed.pk, renamed.title) == (original.pk, "Apply a coupon code")
-        assert renamed.updated_at > original.updated_at
+        assert renamed.updated_at > original.updated_at and renamed.created_at == original.created_at
+        assert TestResult.objects.get(case=renamed) == result
         assert case(project, "C105").folder == "Customer accounts"
         assert TestCase.objects.filter(project=project).count() == 5
 
