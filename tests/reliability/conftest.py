@@ -61,20 +61,20 @@ def worlds(db):
     return Worlds(mine=mine, foreign=foreign, member=MembershipFactory(project=mine, role=Role.ADMIN).user)
 
 
-def walk_routes(patterns=None, prefix=""):
-    """Every route of the site as (route text, URL name, default kwargs), resolvers expanded."""
+def walk_routes(patterns=None, prefix="", namespace=""):
+    """Every route of the site as (route text, namespaced URL name, view), resolvers expanded."""
     for entry in get_resolver().url_patterns if patterns is None else patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
-            namespace = f"{entry.namespace}:" if entry.namespace else ""
-            for sub_route, name, defaults in walk_routes(entry.url_patterns, route):
-                yield sub_route, namespace + name if name else name, {**entry.default_kwargs, **defaults}
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk_routes(entry.url_patterns, route, inner)
         elif isinstance(entry, URLPattern):
-            yield route, entry.name, entry.default_args
+            yield route, f"{namespace}{entry.name}" if entry.name else route, entry.callback
 
 
 PROJECT_PREFIX = "projects/<str:key>/"
 PLACEHOLDER = re.compile(r"<(?:(\w+):)?(\w+)>")
+SAMPLE_VALUES = {"uuid": "00000000-0000-4000-8000-000000000000", "slug": "sample", "str": "sample", "path": "sample"}
 
 
 def project_routes():
@@ -82,14 +82,21 @@ def project_routes():
     return sorted({(name, route) for route, name, _ in walk_routes() if route.startswith(PROJECT_PREFIX)})
 
 
+def page_routes():
+    """Every route of the server-rendered pages (not the admin, not the API), as (URL name, route, view)."""
+    return sorted(
+        ((name, route, view) for route, name, view in walk_routes() if not route.startswith(("admin/", "api/"))),
+        key=lambda entry: entry[:2],
+    )
+
+
 def fill(route, key, number):
-    """The path of `route` with the project key and every other placeholder set to `number`."""
+    """The path of `route` with the project key, every int placeholder `number`, any other a sample."""
     def value(match):
         converter, name = match.groups()
         if name == "key":
             return key
-        assert converter == "int", f"{route}: give the placeholder {name} a value in tests/reliability"
-        return str(number)
+        return str(number) if converter == "int" else SAMPLE_VALUES[converter or "str"]
 
     return "/" + PLACEHOLDER.sub(value, route)
 
