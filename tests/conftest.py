@@ -23,6 +23,15 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _static_files_from_sources(settings):
+    """Production serves the hashed names `collectstatic` writes (make prod); tests render pages
+    without collecting, from the static folders."""
+    settings.STORAGES = {
+        **settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """The production hasher is slow by design; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
