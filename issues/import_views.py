@@ -21,7 +21,6 @@ from projects.views import render_project_page
 
 from . import imports
 from .import_forms import ImportSettingsForm, UploadForm
-from .tasks import import_testrail
 
 LOG_PER_PAGE = 100
 SAMPLE_SIZE = 20
@@ -68,11 +67,9 @@ def import_job(request, key, pk):
     if form.is_bound and form.is_valid():
         if request.POST.get("action") == "import":
             try:
-                imports.confirm(job, form.options())
+                imports.queue(job, form.options())
             except ValidationError as error:
                 messages.error(request, error.messages[0])
-            else:
-                import_testrail.delay(job.pk)
             return redirect("imports:job", project.key, job.pk)
         imports.save_options(job, form.options())
         preview = imports.preview(job)

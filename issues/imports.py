@@ -20,6 +20,7 @@ from projects.importers import testrail
 from projects.importers.testrail import BATCH, LogEntry, ParsedExport, RecordedResult
 from projects.models import ImportJob, ImportStatus, Project, TestResult, TestRun
 
+from . import tasks
 from .models import ExternalReference, Link
 
 logger = logging.getLogger(__name__)
@@ -85,13 +86,20 @@ def save_options(job: ImportJob, options: dict) -> None:
 
 
 def confirm(job: ImportJob, options: dict) -> None:
-    """Fix the preview's choices and queue the job; the caller starts the task (or runs it, in the command)."""
+    """Fix the preview's choices; `run_job` (the task, or the command directly) then imports the file."""
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEW).update(
         options=options, status=ImportStatus.QUEUED,
     )
     if not updated:
         raise ValidationError("This import has already been started.")
     job.options, job.status = options, ImportStatus.QUEUED
+
+
+def queue(job: ImportJob, options: dict) -> None:
+    """Confirm the job and hand it to a worker once that is committed (the Import page)."""
+    with transaction.atomic():
+        confirm(job, options)
+        transaction.on_commit(lambda: tasks.import_testrail.delay(job.pk))
 
 
 @dataclass

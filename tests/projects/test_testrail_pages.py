@@ -133,11 +133,13 @@ class UploadAndPreviewTests:
 
 
 class ImportAndLogTests:
-    def test_importing_runs_the_job_and_the_page_shows_the_outcome_and_the_log(self, client, member):
+    def test_importing_runs_the_job_and_the_page_shows_the_outcome_and_the_log(
+            self, client, member, django_capture_on_commit_callbacks):
         upload(client, "suite.xml")
         job = ImportJob.objects.get()
 
-        response = client.post(job_url(job), settings_of(client.get(job_url(job)), action="import"))
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(job_url(job), settings_of(client.get(job_url(job)), action="import"))
 
         assert response.status_code == 302 and response["Location"] == job_url(job)
         page = client.get(job_url(job))
