@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from projects.login_throttle import login_view
+
 from testmanager.health import healthz
 
 admin.site.site_header = "testmanager administration"
@@ -12,7 +14,7 @@ admin.site.index_title = "Configuration"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", include("projects.token_views")),
     path("projects/", include("projects.urls")),

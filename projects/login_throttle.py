@@ -1,0 +1,59 @@
+"""Page login with a brute-force lockout: after MAX_FAILURES failed attempts for one username from one
+address within WINDOW, that pair is refused, even with the right password, until the oldest failure
+leaves the window. A successful login clears the pair's failures.
+
+Failures are kept in the Django cache (Redis when configured, so every web process shares them).
+Counting per username and address, not per username alone, keeps an attacker from locking a
+colleague out from elsewhere.
+"""
+
+import hashlib
+from datetime import timedelta
+
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+LOCKED_OUT = "Too many failed login attempts for this username. Try again in 15 minutes."
+
+
+def _cache_key(username: str, address: str) -> str:
+    digest = hashlib.sha256(f"{username.strip().casefold()}\n{address}".encode()).hexdigest()
+    return f"projects:login-failures:{digest}"
+
+
+def _recent_failures(key: str) -> list[float]:
+    cutoff = (timezone.now() - WINDOW).timestamp()
+    return [moment for moment in cache.get(key, []) if moment > cutoff]
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """AuthenticationForm that refuses a username+address pair with too many recent failures."""
+
+    error_messages = {**AuthenticationForm.error_messages, "locked_out": LOCKED_OUT}
+
+    def clean(self):
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        key = _cache_key(self.cleaned_data.get("username") or "", address)
+        failures = _recent_failures(key)
+        if len(failures) >= MAX_FAILURES:
+            raise ValidationError(self.error_messages["locked_out"], code="locked_out")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            failures.append(timezone.now().timestamp())
+            cache.set(key, failures, int(WINDOW.total_seconds()))
+            raise
+        cache.delete(key)
+        return cleaned
+
+    @property
+    def locked_out(self) -> bool:
+        return any(error.code == "locked_out" for error in self.errors.as_data().get("__all__", []))
+
+
+login_view = LoginView.as_view(authentication_form=ThrottledAuthenticationForm)

@@ -1,0 +1,90 @@
+"""Password guessing on the login page: five failed attempts for one username from one address within
+15 minutes lock that pair out, even with the right password, with a clear message; other users and
+other addresses are unaffected; a success clears the count; the lock ends as the failures age out."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from projects import login_throttle
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"  # the factories' password
+
+
+@pytest.fixture
+def alice():
+    # A name of its own: failures live in the shared cache, which may be Redis.
+    return UserFactory(username=f"alice-{uuid.uuid4().hex[:8]}")
+
+
+def attempt(client, username, password, address="198.51.100.7"):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def fail(client, username, times, address="198.51.100.7"):
+    for _ in range(times):
+        answer = attempt(client, username, "wrong", address)
+        assert answer.status_code == 200 and "didn't match" in answer.content.decode()
+
+
+def logged_in(client):
+    return "_auth_user_id" in client.session
+
+
+def test_four_failures_still_let_the_right_password_in(client, alice):
+    fail(client, alice.username, 4)
+
+    assert attempt(client, alice.username, PASSWORD).status_code == 302
+    assert logged_in(client)
+
+
+def test_the_fifth_failure_locks_the_pair_out_even_with_the_right_password(client, alice):
+    fail(client, alice.username, 5)
+
+    refused = attempt(client, alice.username, PASSWORD)
+
+    assert refused.status_code == 200
+    assert login_throttle.LOCKED_OUT in refused.content.decode()
+    assert not logged_in(client)
+
+
+def test_the_lock_ignores_case_and_surrounding_spaces_of_the_username(client, alice):
+    fail(client, alice.username.upper(), 5)
+
+    refused = attempt(client, f"  {alice.username} ", PASSWORD)
+
+    assert login_throttle.LOCKED_OUT in refused.content.decode()
+    assert not logged_in(client)
+
+
+def test_other_users_and_other_addresses_are_not_locked(client, alice):
+    bob = UserFactory(username=f"bob-{uuid.uuid4().hex[:8]}")
+    fail(client, alice.username, 5)
+
+    assert attempt(client, bob.username, PASSWORD).status_code == 302
+    client.logout()
+    assert attempt(client, alice.username, PASSWORD, address="203.0.113.9").status_code == 302
+
+
+def test_a_success_clears_the_failures(client, alice):
+    fail(client, alice.username, 4)
+    assert attempt(client, alice.username, PASSWORD).status_code == 302
+    client.logout()
+
+    fail(client, alice.username, 4)
+
+    assert attempt(client, alice.username, PASSWORD).status_code == 302
+
+
+def test_the_lock_ends_when_the_failures_leave_the_window(client, alice, monkeypatch):
+    fail(client, alice.username, 5)
+    later = timezone.now() + login_throttle.WINDOW + timedelta(seconds=1)
+    monkeypatch.setattr(login_throttle.timezone, "now", lambda: later)
+
+    assert attempt(client, alice.username, PASSWORD).status_code == 302
