@@ -1,12 +1,14 @@
 """Reads about sources and project integrations that pages, the API, tasks and the issues app share."""
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
 from . import keys
 from .fields import Unreadable
-from .models import IntegrationState, ProjectIntegration, Source
+from .models import AuthType, IntegrationState, ProjectIntegration, Source, UserToken
 from .providers import provider_class
 from .providers.base import CAPABILITY_FIELDS, Capability
 
@@ -59,6 +61,50 @@ def can(source: Source, capability: Capability) -> bool:
     if capability == Capability.CREATE_ISSUES and not provider.creates_through_api():
         return bool(create_url_template(source))
     return capability in provider.capabilities
+
+
+def creates_through_api(source: Source) -> bool:
+    """Whether members file issues in the tracker from testmanager's own form (else, at most, a
+    create URL opens the tracker's form)."""
+    return can(source, Capability.CREATE_ISSUES) and provider_class(source.provider).creates_through_api()
+
+
+def can_link_back(source: Source) -> bool:
+    """Whether creating or linking an issue also shows the testmanager page on the remote issue:
+    through the tracker's own kind of link, or else as a comment when comments are switched on."""
+    if provider_class(source.provider).links_back_natively:
+        return source.enabled
+    return can(source, Capability.ADD_COMMENTS)
+
+
+def missing_for_filing(integration: ProjectIntegration) -> list[str]:
+    """What the integration lacks before issues can be filed through it, as sentences for members."""
+    provider = provider_class(integration.source.provider)
+    value = integration.external_project.strip()
+    try:
+        provider.validate_external_project(value)
+    except ValidationError:
+        if not value:
+            return [f"{integration.source.name} names no {provider.external_project_hint} to file issues in."]
+        return [f"“{value}” is not a valid {provider.external_project_hint}."]
+    return []
+
+
+def member_token(source: Source, user) -> UserToken | None:
+    """The member's own credential for the source, if they stored or authorized one."""
+    if not (user and user.is_authenticated):
+        return None
+    return UserToken.objects.filter(source=source, user=user).first()
+
+
+def needs_authorization(source: Source, user) -> bool:
+    """OAuth 2.0 sources act as each member: one who has not authorized yet cannot file or search."""
+    return source.auth_type == AuthType.OAUTH2 and member_token(source, user) is None
+
+
+def authorization_url(source: Source, next_url: str) -> str:
+    """Where a member authorizes their own account for an OAuth 2.0 source, then returns to ``next_url``."""
+    return f"/api/auth/{source.provider}/login/?" + urlencode({"source": str(source.uuid), "next": next_url})
 
 
 def credentials_state(source: Source) -> str:

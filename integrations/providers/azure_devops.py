@@ -32,6 +32,7 @@ from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import html_to_markdown, markdown_to_safe_html
 
 from .base import (
+    BackLink,
     Capability,
     ConnectionReport,
     CreatedIssue,
@@ -152,6 +153,12 @@ class AzureDevOps(TrackerProvider):
         "Server, e.g. https://tfs.example.com/tfs/DefaultCollection."
     )
     read_error_detail = staticmethod(read_azure_devops_error)
+    draft_field_ids = {
+        "System.Title": "title", "System.Description": "description", REPRO_STEPS: "description",
+        "Microsoft.VSTS.Common.Priority": "priority", "System.Tags": "labels", "System.AssignedTo": "assignee",
+        DUE_DATE: "due_date",
+    }  # fmt: skip
+    links_back_natively = True  # hyperlink relations
 
     def authentication(self):
         # A personal access token is the password of basic auth with an empty user name.
@@ -462,6 +469,33 @@ class AzureDevOps(TrackerProvider):
                 f"_apis/wit/workitems/{item_id}", params={"api-version": API_VERSION},
                 json=[{"op": "add", "path": "/fields/System.State", "value": chosen}], headers=JSON_PATCH,
             )
+
+    def link_back(self, key: str, link: BackLink) -> None:
+        """A Hyperlink relation to the page, its comment naming the page and its test status; the
+        relation to the same URL is updated rather than added again."""
+        comment = f"testmanager: {link.title}" + (f" ({link.status})" if link.status else "")
+        with self._http() as http:
+            item_id, _, _, _ = self._locate(http, key)
+            found = self._batch_relations(http, item_id)
+            index = next((i for i, relation in enumerate(found)
+                          if relation.get("rel") == "Hyperlink" and relation.get("url") == link.url), None)
+            if index is None:
+                operation = {"op": "add", "path": "/relations/-",
+                             "value": {"rel": "Hyperlink", "url": link.url, "attributes": {"comment": comment}}}
+            elif (found[index].get("attributes") or {}).get("comment") != comment:
+                operation = {"op": "replace", "path": f"/relations/{index}/attributes/comment", "value": comment}
+            else:
+                return
+            http.patch(f"_apis/wit/workitems/{item_id}", params={"api-version": API_VERSION}, json=[operation],
+                       headers=JSON_PATCH)
+
+    def _batch_relations(self, http: TrackerHttpClient, item_id: int) -> list[dict]:
+        """The work item's relations (links to work items, hyperlinks, artifacts), in their order."""
+        response = http.post("_apis/wit/workitemsbatch", params={"api-version": API_VERSION},
+                             json={"ids": [item_id], "$expand": "Relations", "errorPolicy": "Fail"}, idempotent=True)
+        items = _object(response, "work items").get("value")
+        raw = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+        return [relation for relation in raw.get("relations") or [] if isinstance(relation, dict)]
 
     def _locate(self, http: TrackerHttpClient, key: str) -> tuple[int, str, str, str]:
         """(id, project, type, state) of a work item; ``NotFound`` when it cannot be read."""

@@ -48,6 +48,7 @@ from .base import (
     RemoteIssue,
     RemoteIssueType,
     RemoteProject,
+    RemoteUser,
     TrackerProvider,
     rate_limit_headroom,
 )
@@ -97,6 +98,10 @@ ISSUE_STATE_QUERY = """query IssueState($id: String!) {
 UPDATE_MUTATION = """mutation MoveIssue($id: String!, $input: IssueUpdateInput!) {
   issueUpdate(id: $id, input: $input) { success }
 }"""
+USERS_QUERY = """query Users($first: Int, $after: String) {
+  users(first: $first, after: $after) { nodes { id name displayName email active } pageInfo { hasNextPage endCursor } }
+}"""
+USERS_FOUND = 20  # accounts users() returns
 COMMENTS_QUERY = """query Comments($id: String!, $first: Int, $after: String) {
   issue(id: $id) { comments(first: $first, after: $after) {
     nodes { id body createdAt user { name } } pageInfo { hasNextPage endCursor } } }
@@ -322,6 +327,23 @@ class Linear(TrackerProvider):
             RemoteField("labels", "Labels", required=False, kind="labels", allowed_values=tuple(labels)),
             RemoteField("assignee", "Assignee", required=False, kind="user"),
         ]
+
+    def users(self, project: str, text: str) -> list[RemoteUser]:
+        """Active workspace members whose name, display name or e-mail address starts with ``text``."""
+        wanted = text.strip().casefold()
+        if not wanted:
+            return []
+        found = []
+        with self.client() as http:
+            for user in self._pages(http, USERS_QUERY, "users", {}):
+                names = [str(user.get(name) or "") for name in ("name", "displayName", "email")]
+                if user.get("active", True) and user.get("id") and any(
+                    part.casefold().startswith(wanted) for name in names for part in [name, *name.split()]
+                ):
+                    found.append(RemoteUser(id=str(user["id"]), name=names[0] or names[1]))
+                    if len(found) == USERS_FOUND:
+                        break
+        return found
 
     def _team(self, http: TrackerHttpClient, key: str) -> dict:
         wanted = key.strip().upper()

@@ -18,6 +18,9 @@ MicrosoftDocs/vsts-rest-api-specs, `specification/{core,wit}/7.1`, unless marked
   "Fields - List" (referenceName, name, type, readOnly, isIdentity, isPicklist).
 - "Work Items - Create" and "Work Items - Update": media type `application/json-patch+json`,
   a JSON Patch document of {op, path: "/fields/<reference name>", value}; `validateOnly`.
+  Relations ("Add a hyperlink" in the Update examples): `add` to `/relations/-` a value {rel, url,
+  attributes: {comment}}, `replace` of `/relations/{index}/attributes/comment`; the batch lists them
+  with `$expand: Relations` (or All).
 - "Comments - Add Comment" / "Comments - Get Comments" on api-version `7.1-preview.4` (a preview
   resource: a version without `-preview` is refused), CommentList {totalCount, count, comments,
   continuationToken, nextPage}; comment text is HTML.
@@ -159,6 +162,7 @@ class WorkItem:
     fields: dict[str, Any]  # reference name -> stored value (identity fields hold AdoUser)
     rev: int = 1
     comments: list[AdoComment] = field(default_factory=list)
+    relations: list[dict] = field(default_factory=list)  # {rel, url, attributes}
 
 
 @dataclass
@@ -181,6 +185,7 @@ class AzureDevOpsFake:
         self.users: dict[str, AdoUser] = {}
         self.projects: dict[str, AdoProject] = {}
         self.work_items: dict[int, WorkItem] = {}
+        self.recycle_bin: dict[int, tuple[WorkItem, datetime]] = {}  # deleted work items, when deleted
         self.field_definitions: dict[str, FieldDefinition] = {}
         self._tokens: dict[str, str] = {}  # personal access token -> user id
         self._bearer_tokens: dict[str, str] = {}  # OAuth access token -> user id
@@ -345,6 +350,11 @@ class AzureDevOpsFake:
             self.work_items[work_item_id].comments.append(comment)
             return comment
 
+    def delete_work_item(self, work_item_id: int) -> None:
+        """Delete a work item: it goes to its project's recycle bin and reads like an unreadable one."""
+        with self.server.lock:
+            self.recycle_bin[work_item_id] = (self.work_items.pop(work_item_id), self.now())
+
     def work_item(self, work_item_id: int) -> WorkItem:
         return self.work_items[work_item_id]
 
@@ -467,6 +477,8 @@ class AzureDevOpsFake:
             ("PATCH", rf"{optional_project}/_apis/wit/workitems/(?P<item_id>\d+)", self._update),
             ("POST", rf"{wit}/workItems/(?P<item_id>\d+)/comments", self._add_comment),
             ("GET", rf"{wit}/workItems/(?P<item_id>\d+)/comments", self._list_comments),
+            ("PATCH", rf"{wit}/workItems/(?P<item_id>\d+)/comments/(?P<comment_id>\d+)", self._update_comment),
+            ("GET", rf"{wit}/recyclebin", self._recycle_bin),
         ]
         for method, path, handler in routes:
             # Route segments are case-insensitive on Azure DevOps (workItems / workitems alike).
@@ -593,6 +605,7 @@ class AzureDevOpsFake:
                 "The expand parameter can not be used with the fields parameter.", "ConflictingParametersException"
             )
         policy = str(payload.get("errorPolicy") or "fail").lower()
+        with_relations = str(payload.get("$expand") or "").lower() in ("relations", "all")
         unknown = [name for name in requested or [] if self._definition(name) is None]
         if unknown:
             return self._field_missing(unknown[0])
@@ -601,7 +614,7 @@ class AzureDevOpsFake:
             item = self.visible_item(item_id)
             if item is None and policy != "omit":
                 return self._item_not_found(item_id)
-            values.append(None if item is None else self._item_json(item, requested))
+            values.append(None if item is None else self._item_json(item, requested, with_relations))
         return json_response(HTTPStatus.OK, {"count": len(values), "value": values})
 
     # -- writes -----------------------------------------------------------------------------------
@@ -641,14 +654,50 @@ class AzureDevOpsFake:
         if refusal:
             return refusal
         values = dict(item.fields)
-        problem = self._apply_patch(_json_body(request), item.type, item.project, values, item_id=item.id)
-        if problem:
-            return problem
+        document = _json_body(request)
+        relations = [dict(relation, attributes=dict(relation["attributes"])) for relation in item.relations]
+        linking = [op for op in document if _is_relation_operation(op)] if isinstance(document, list) else []
+        if linking:
+            problem = self._apply_relations(linking, relations)
+            if problem:
+                return problem
+            document = [op for op in document if not _is_relation_operation(op)]
+        if document or not linking:
+            problem = self._apply_patch(document, item.type, item.project, values, item_id=item.id)
+            if problem:
+                return problem
         if _truthy(request.param("validateOnly")):
             return json_response(HTTPStatus.OK, self._item_json(item, None))
+        item.relations = relations
         item.fields = values | {"System.ChangedDate": self.now(), "System.ChangedBy": self._viewer}
         item.rev += 1
         return json_response(HTTPStatus.OK, self._item_json(item, None))
+
+    def _apply_relations(self, operations: list[dict], relations: list[dict]) -> Response | None:
+        """Applies relation operations to `relations` (a copy); a refusal when one is invalid. The
+        documentation names no error for a link added twice; the fake answers what Azure DevOps
+        Services answers, TF201035."""
+        for operation in operations:
+            op, path, value = str(operation.get("op", "")).lower(), operation["path"], operation.get("value")
+            if op == "add" and path == "/relations/-":
+                absolute = isinstance(value, dict) and str(value.get("url", "")).startswith(("http://", "https://"))
+                if not absolute or not value.get("rel"):
+                    return self._bad_request("A relation needs a rel and an absolute url.", "ArgumentException")
+                if any((r["rel"], r["url"]) == (value["rel"], value["url"]) for r in relations):
+                    return self._bad_request(
+                        f"TF201035: The link {value['url']} already exists.", "WorkItemLinkAlreadyExistsException"
+                    )
+                relations.append({"rel": value["rel"], "url": value["url"],
+                                  "attributes": dict(value.get("attributes") or {})})
+                continue
+            index = path.removeprefix("/relations/").removesuffix("/attributes/comment")
+            if op != "replace" or not path.endswith("/attributes/comment") or not index.isdigit():
+                return self._bad_request(f"The patch operation '{op} {path}' is not supported.",
+                                         "VssPropertyValidationException")
+            if int(index) >= len(relations):
+                return self._bad_request(f"There is no relation at index {index}.", "ArgumentOutOfRangeException")
+            relations[int(index)]["attributes"]["comment"] = str(value or "")
+        return None
 
     def _add_comment(self, request: RecordedRequest, project: str, item_id: str) -> Response:
         item = self.visible_item(int(item_id))
@@ -690,6 +739,55 @@ class AzureDevOpsFake:
                 f"?continuationToken={token}&api-version={request.param('api-version')}"
             )
         return json_response(HTTPStatus.OK, body)
+
+    def _update_comment(self, request: RecordedRequest, project: str, item_id: str, comment_id: str) -> Response:
+        """"Comments - Update Comment" (7.1-preview.4): {text} replaces the text; only the comment's
+        author may edit it."""
+        if "-preview" not in (request.param("api-version") or ""):
+            return self._bad_request("The comments resource is under preview: supply -preview.",
+                                     "VssInvalidPreviewVersionException")
+        item = self.visible_item(int(item_id))
+        if item is None or self.visible_project(project) is not item.project:
+            return self._item_not_found(int(item_id))
+        comment = next((entry for entry in item.comments if entry.id == int(comment_id)), None)
+        if comment is None:
+            return json_response(HTTPStatus.NOT_FOUND, error_body(
+                f"TF401460: Comment with id {comment_id} does not exist for work item {item_id}.",
+                "CommentNotFoundException"))
+        if comment.author is not self._viewer:
+            return json_response(HTTPStatus.FORBIDDEN, error_body(
+                "TF401461: Only the author of a comment can edit it.", "CommentUpdateException"))
+        payload = _json_body(request)
+        text = payload.get("text") if isinstance(payload, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            return self._bad_request("The comment text cannot be empty.", "ArgumentNullException")
+        comment.text = text
+        item.fields["System.ChangedDate"] = self.now()
+        return json_response(HTTPStatus.OK, self._comment_json(item, comment))
+
+    def _recycle_bin(self, request: RecordedRequest, project: str) -> Response:
+        """"Recycle Bin - Get Deleted Work Items" (`ids` comma-separated): a WorkItemDeleteReference per
+        id. The documentation does not say what an id that is not in the bin answers; the fake gives
+        it the reference's `code` 404 and a message, the shape batch answers use for failures."""
+        project_ = self.visible_project(project)
+        if project_ is None:
+            return self._project_not_found(project)
+        ids = [int(part) for part in (request.param("ids") or "").split(",") if part.strip().isdigit()]
+        if not ids:
+            return self._bad_request("The ids parameter is required.", "ArgumentNullException")
+        values = []
+        for item_id in ids:
+            item, deleted = self.recycle_bin.get(item_id, (None, None))
+            if item is None or item.project is not project_:
+                values.append({"id": item_id, "code": 404, "message": (
+                    f"TF401232: Work item {item_id} does not exist, or you do not have permissions to read it.")})
+                continue
+            values.append({
+                "id": item_id, "code": 200, "name": item.fields.get("System.Title"), "project": project_.name,
+                "type": item.type.name, "deletedDate": ado_timestamp(deleted),
+                "url": f"{self.base_url}/{project_.id}/_apis/wit/recycleBin/{item_id}",
+            })
+        return json_response(HTTPStatus.OK, {"count": len(values), "value": values})
 
     # -- JSON Patch -------------------------------------------------------------------------------
 
@@ -967,7 +1065,7 @@ class AzureDevOpsFake:
             body[name] = value
         return body
 
-    def _item_json(self, item: WorkItem, requested: list[str] | None) -> dict:
+    def _item_json(self, item: WorkItem, requested: list[str] | None, with_relations: bool = False) -> dict:
         values = item.fields | {
             "System.Id": item.id,
             "System.Rev": item.rev,
@@ -975,12 +1073,15 @@ class AzureDevOpsFake:
             "System.TeamProject": item.project.name,
             "System.CommentCount": len(item.comments),
         }
-        return {
+        body = {
             "id": item.id,
             "rev": item.rev,
             "fields": self._fields_json(values, requested),
             "url": self._item_url(item),
         }
+        if with_relations:
+            body["relations"] = [dict(relation, attributes=dict(relation["attributes"])) for relation in item.relations]
+        return body
 
     def _comment_json(self, item: WorkItem, comment: AdoComment) -> dict:
         author = self._identity_json(comment.author)
@@ -1182,6 +1283,10 @@ def _json_body(request: RecordedRequest) -> Any:
         return json.loads(request.body or b"null")
     except ValueError:
         return None
+
+
+def _is_relation_operation(operation: Any) -> bool:
+    return isinstance(operation, dict) and str(operation.get("path", "")).startswith("/relations/")
 
 
 def _int_param(request: RecordedRequest, name: str, default: int) -> int:

@@ -20,6 +20,10 @@ Sources read to build it (Atlassian's own documentation unless marked otherwise)
   -Interval-Seconds / -FillRate and Retry-After.
 - Attachments: "The request must have a X-Atlassian-Token: no-check header, if not it is
   blocked"; the multipart part is named `file`.
+- Remote issue links ("Create or update remote issue link", POST issue/{key}/remotelink): `object`
+  with `url` and `title` is required; "If a globalId is provided and a remote issue link exists with
+  that globalId, the remote issue link is updated" (200), otherwise one is created (201); both
+  answer `{id, self}`. GET lists the issue's remote links.
 
 Where the documentation is silent, the choice made is stated next to the code that makes it.
 """
@@ -225,6 +229,7 @@ class JiraProject:
     issue_types: list[JiraIssueType]
     components: list[dict]
     browsable: bool = True
+    versions: list[dict] = field(default_factory=list)  # as GET project/{key}/versions lists them
 
     def issue_type(self, reference: Any) -> JiraIssueType | None:
         if not isinstance(reference, dict):
@@ -273,7 +278,9 @@ class JiraIssue:
     custom_fields: dict[str, Any] = field(default_factory=dict)
     comments: list[JiraComment] = field(default_factory=list)
     attachments: list[JiraAttachment] = field(default_factory=list)
+    fix_versions: list[dict] = field(default_factory=list)  # versions of its project
     former_keys: list[str] = field(default_factory=list)  # keys it had before moves
+    remote_links: list[dict] = field(default_factory=list)  # as GET remotelink lists them
 
     @property
     def number(self) -> int:
@@ -284,6 +291,13 @@ class JiraIssue:
 class _Injected:
     response: Callable[[], Response]
     remaining: int
+    method: str | None = None  # only requests with this method (and path) take the injected answer
+    path: str | None = None  # regex over the path below the context path, full match
+
+    def applies_to(self, request: RecordedRequest) -> bool:
+        return (self.method is None or request.method == self.method) and (
+            self.path is None or re.fullmatch(self.path, request.route_path or "") is not None
+        )
 
 
 class JiraFake:
@@ -517,6 +531,30 @@ class JiraFake:
             self.issues[key].comments.append(comment)
             return comment
 
+    def add_version(
+        self, project_key: str, name: str, *, release_date: str | None = None, start_date: str | None = None,
+        released: bool = False,
+    ) -> dict:
+        """A version (release) of a project; dates are YYYY-MM-DD."""
+        with self.server.lock:
+            version_id = str(next(self._ids))
+            version = {
+                "self": f"{self.base_url}/rest/api/2/version/{version_id}", "id": version_id, "name": name,
+                "archived": False, "released": released, "projectId": int(self.projects[project_key].id),
+            }
+            version |= {"startDate": start_date} if start_date else {}
+            version |= {"releaseDate": release_date} if release_date else {}
+            self.projects[project_key].versions.append(version)
+            return version
+
+    def set_fix_versions(self, key: str, *names: str) -> None:
+        """The issue's fix versions, by name among its project's versions."""
+        with self.server.lock:
+            issue = self.issues[key]
+            by_name = {version["name"]: version for version in issue.project.versions}
+            issue.fix_versions = [by_name[name] for name in names]
+            issue.updated = self.now()
+
     def issue(self, key: str) -> JiraIssue:
         return self.issues[key]
 
@@ -584,8 +622,12 @@ class JiraFake:
         *,
         headers: dict[str, str] | None = None,
         count: int = 1,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
-        """Answer the next `count` requests with `status`; a dict or list body is sent as JSON."""
+        """Answer the next `count` requests with `status`; a dict or list body is sent as JSON.
+        With `method` and/or `path` (a regex over the path below the context path) only matching
+        requests are answered so; the others go on as usual."""
 
         def failure() -> Response:
             if body is None:
@@ -595,16 +637,16 @@ class JiraFake:
             return json_response(status, body, headers)
 
         with self.server.lock:
-            self._injected.append(_Injected(failure, count))
+            self._injected.append(_Injected(failure, count, method and method.upper(), path))
 
     # -- authentication ---------------------------------------------------------------------------
 
     def _intercept(self, request: RecordedRequest) -> Response | None:
-        if self._injected:
-            injected = self._injected[0]
+        injected = next((entry for entry in self._injected if entry.applies_to(request)), None)
+        if injected is not None:
             injected.remaining -= 1
             if injected.remaining <= 0:
-                self._injected.pop(0)
+                self._injected.remove(injected)
             return injected.response()
         self._viewer = self._authenticate(request.headers.get("Authorization", ""))
         if self._viewer is None and not request.route_path.endswith("/serverInfo"):
@@ -657,9 +699,13 @@ class JiraFake:
             ("GET", issue, self._get_issue),
             ("GET", rf"{issue}/comment", self._get_comments),
             ("POST", rf"{issue}/comment", self._add_comment),
+            ("PUT", rf"{issue}/comment/(?P<comment_id>[^/]+)", self._update_comment),
+            ("GET", rf"{api}/project/(?P<project_ref>[^/]+)/versions", self._project_versions),
             ("GET", rf"{issue}/transitions", self._get_transitions),
             ("POST", rf"{issue}/transitions", self._do_transition),
             ("POST", rf"{issue}/attachments", self._add_attachments),
+            ("GET", rf"{issue}/remotelink", self._get_remote_links),
+            ("POST", rf"{issue}/remotelink", self._put_remote_link),
         ]
         if self.is_cloud:
             routes += [
@@ -983,6 +1029,74 @@ class JiraFake:
         issue.comments.append(comment)
         issue.updated = comment.created
         return json_response(HTTPStatus.CREATED, self._comment_json(issue, comment, version))
+
+    # -- remote issue links -----------------------------------------------------------------------
+
+    def _get_remote_links(self, request: RecordedRequest, version: str, key: str) -> Response:
+        issue = self.visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        return json_response(HTTPStatus.OK, issue.remote_links)
+
+    def _put_remote_link(self, request: RecordedRequest, version: str, key: str) -> Response:
+        issue = self.visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        payload = _json_object(request.body)
+        linked = payload.get("object") if payload is not None else None
+        if not isinstance(linked, dict):
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"object": "'object' is required."}))
+        missing = {name: f"'{name}' is required." for name in ("url", "title") if not linked.get(name)}
+        if missing:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], missing))
+        global_id = payload.get("globalId")
+        existing = next(
+            (link for link in issue.remote_links if global_id and link.get("globalId") == global_id), None
+        )
+        if existing is None:
+            link_id = next(self._ids)
+            url = f"{self.base_url}/rest/api/{version}/issue/{issue.id}/remotelink/{link_id}"
+            existing = {"id": link_id, "self": url}
+            issue.remote_links.append(existing)
+            status = HTTPStatus.CREATED
+        else:
+            status = HTTPStatus.OK
+        for name in ("globalId", "application", "relationship"):
+            if name in payload:
+                existing[name] = payload[name]
+        existing["object"] = linked
+        return json_response(status, {"id": existing["id"], "self": existing["self"]})
+
+    # -- comment edits and versions ---------------------------------------------------------------
+
+    def _update_comment(self, request: RecordedRequest, version: str, key: str, comment_id: str) -> Response:
+        """PUT issue/{key}/comment/{id} ("Update comment"): the new body replaces the old; only its
+        author may edit a comment here (Jira also lets holders of "Edit all comments" do it)."""
+        issue = self.visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        comment = next((entry for entry in issue.comments if entry.id == comment_id), None)
+        if comment is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([f"Can not find a comment for the id: {comment_id}."]))
+        if comment.author is not self._viewer:
+            return json_response(HTTPStatus.FORBIDDEN, _errors(["You do not have the permission to edit this comment."]))
+        payload = _json_object(request.body)
+        body = payload.get("body") if payload is not None else None
+        if not plain_text(body if isinstance(body, (str, dict)) else None).strip():
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Comment body can not be empty!"}))
+        if (version == "3") != is_document(body):
+            problem = NOT_A_DOCUMENT if version == "3" else "Operation value must be a string"
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": problem}))
+        comment.body = body
+        issue.updated = self.now()
+        return json_response(HTTPStatus.OK, self._comment_json(issue, comment, version))
+
+    def _project_versions(self, request: RecordedRequest, version: str, project_ref: str) -> Response:
+        """GET project/{key}/versions: every version of the project, unpaged."""
+        project = self.visible_project(project_ref)
+        if project is None:
+            return self._project_not_found(project_ref)
+        return json_response(HTTPStatus.OK, [dict(entry) for entry in project.versions])
 
     # -- transitions ------------------------------------------------------------------------------
 
@@ -1423,6 +1537,7 @@ class JiraFake:
             "project": self._project_json(issue.project, version),
             "components": [self._component_json(component, version) for component in issue.components],
             "duedate": issue.duedate,
+            "fixVersions": [dict(version) for version in issue.fix_versions],
             "comment": self._comments_json(issue, version, 0, 20),
             "attachment": [self._attachment_json(a, version) for a in issue.attachments],
         }
@@ -1710,6 +1825,7 @@ SYSTEM_FIELD_NAMES = (
     "project",
     "components",
     "duedate",
+    "fixVersions",
     "comment",
     "attachment",
 )
