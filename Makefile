@@ -43,5 +43,12 @@ test: install
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 REDIS_URL= \
 	  $(BIN)/pytest -p no:cacheprovider -m "not postgres" tests/projects/test_models.py tests/integrations/test_models.py tests/issues/test_models.py
 
+# Production-like run on 127.0.0.1: gunicorn, a Celery worker with beat, whitenoise, PostgreSQL and
+# Redis (started under var/prod-services unless DATABASE_URL and REDIS_URL are set); Ctrl-C stops
+# everything. Needs SECRET_KEY: see the README's "Production" section.
+.PHONY: prod
+prod: install
+	scripts/prod.sh
+
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Production-like run (make prod): gunicorn, a Celery worker with beat, PostgreSQL and Redis.
+#   scripts/prod.sh           everything in the foreground until Ctrl-C; starts a local PostgreSQL
+#                             and Redis (scripts/prod-services.sh) unless DATABASE_URL and REDIS_URL
+#                             are given, runs `prepare`, then `web` and `worker` side by side
+#   scripts/prod.sh prepare   deploy check, migrate, collectstatic
+#   scripts/prod.sh web       gunicorn: WEB_WORKERS (default 4) processes on BIND (127.0.0.1:8000)
+#   scripts/prod.sh worker    Celery worker with the beat scheduler (BEAT_SCHEDULE file)
+# PYTHON defaults to the project's virtualenv.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+log() { echo "[prod] $*" >&2; }
+
+prepare() {
+  "$PYTHON" manage.py check --deploy
+  "$PYTHON" manage.py migrate --noinput
+  "$PYTHON" manage.py collectstatic --noinput --verbosity 0
+}
+
+web() {
+  exec "$PYTHON" -m gunicorn testmanager.wsgi --workers "${WEB_WORKERS:-4}" --bind "${BIND:-127.0.0.1:8000}" \
+    --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+}
+
+worker() {
+  mkdir -p var
+  exec "$PYTHON" -m celery -A testmanager worker --beat --loglevel INFO \
+    --schedule "${BEAT_SCHEDULE:-$ROOT/var/celerybeat-schedule}"
+}
+
+everything() {
+  if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
+    local given_database=${DATABASE_URL:-} given_redis=${REDIS_URL:-}
+    trap 'scripts/prod-services.sh stop' EXIT
+    eval "$(scripts/prod-services.sh start)"
+    export DATABASE_URL=${given_database:-$DATABASE_URL} REDIS_URL=${given_redis:-$REDIS_URL}
+  fi
+  prepare
+  "$0" web & local web_pid=$!
+  "$0" worker & local worker_pid=$!
+  # Ctrl-C reaches both through the terminal; TERM (or one of them ending) stops the other.
+  trap 'kill -TERM "$web_pid" "$worker_pid" 2>/dev/null || true' INT TERM
+  log "serving on http://${BIND:-127.0.0.1:8000}/  (health: /healthz)  Ctrl-C stops everything"
+  wait -n "$web_pid" "$worker_pid" || true
+  kill -TERM "$web_pid" "$worker_pid" 2>/dev/null || true
+  wait "$web_pid" "$worker_pid" || true
+  log "stopped"
+}
+
+case "${1:-all}" in
+  all) everything ;;
+  prepare) prepare ;;
+  web) web ;;
+  worker) worker ;;
+  *) echo "usage: $0 [all|prepare|web|worker]" >&2; exit 2 ;;
+esac
