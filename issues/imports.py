@@ -122,7 +122,8 @@ def check_defects(integration: ProjectIntegration | None, defects: dict[str, lis
     for case_key, keys in defects.items():
         for key in keys:
             if integration is None:
-                check.skipped.append(LogEntry("defect", "skipped", key, f"{case_key}: not linked, {no_tracker_reason}."))
+                check.skipped.append(
+                    LogEntry("defect", "skipped", key, f"{case_key}: not linked, {no_tracker_reason}."))
             elif tracker_selectors.key_matches(integration.source, key):
                 check.linkable.setdefault(case_key, []).append(key)
             else:

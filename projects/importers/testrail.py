@@ -48,8 +48,6 @@ CASES, RESULTS = "cases", "results"
 class TestRailError(ValueError):
     """The file cannot be imported; the message tells the uploader why. Nothing was written."""
 
-    __test__ = False  # not a pytest class, despite the name
-
 
 # --- What a file contains -------------------------------------------------------------
 
@@ -239,7 +237,8 @@ class _Reader:
             return ""
         return key
 
-    def add(self, case: ParsedCase, where: str) -> bool:
+    def add(self, case: ParsedCase, where: str, labels: dict[str, str]) -> bool:
+        """Keep the case unless its id came earlier; `labels` names its custom fields for the mapping."""
         earlier = self.cases.get(case.key)
         if earlier is not None:
             self.skip(case.key, f"{where}: {case.key} appears a second time; the first one "
@@ -247,13 +246,10 @@ class _Reader:
             return False
         self.cases[case.key] = case
         for name, value in case.custom.items():
-            custom = self.custom_fields[name]
+            custom = self.custom_fields.setdefault(name, CustomField(name=name, label=labels[name][:LABEL_MAX]))
             custom.count += 1
             custom.sample = custom.sample or value[:80]
         return True
-
-    def declare_field(self, name: str, label: str) -> None:
-        self.custom_fields.setdefault(name, CustomField(name=name, label=label[:LABEL_MAX]))
 
 
 # --- XML ----------------------------------------------------------------------------------
@@ -306,14 +302,11 @@ def _xml_case(reader: _Reader, element: Element, folder: str, position: int) -> 
         return
     custom = element.find("custom")
     custom = custom if custom is not None else Element("custom")
-    fields = {}
     extras = [child for child in element if child.tag not in _XML_CASE_FIELDS]
     extras += [child for child in custom if child.tag not in _XML_BUILTIN_CUSTOM]
-    for child in extras:
-        value = _field_value(child)
-        if value:
-            reader.declare_field(child.tag, _XML_LABELS.get(child.tag, _humanize(child.tag)))
-            fields[child.tag] = value
+    fields = {child.tag: _field_value(child) for child in extras}
+    fields = {name: value for name, value in fields.items() if value}
+    labels = {name: _XML_LABELS.get(name, _humanize(name)) for name in fields}
     reader.add(ParsedCase(
         key=key, title=title[:TITLE_MAX], folder=folder,
         type=_child_text(element, "type"), priority=_child_text(element, "priority"),
@@ -321,7 +314,7 @@ def _xml_case(reader: _Reader, element: Element, folder: str, position: int) -> 
         preconditions=_child_text(custom, "preconds"), steps_text=_child_text(custom, "steps"),
         expected_text=_child_text(custom, "expected"), steps=_xml_steps(custom),
         mission=_child_text(custom, "mission"), goals=_child_text(custom, "goals"), custom=fields,
-    ), where)
+    ), where, labels)
 
 
 def _parse_xml(text: str) -> ParsedExport:
@@ -402,19 +395,16 @@ def _csv_table(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, rows
 
 
-def _csv_case(reader: _Reader, header: list[str], row: dict[str, str], where: str, consumed: set[str]) -> ParsedCase | None:
+def _csv_case(reader: _Reader, header: list[str], row: dict[str, str], where: str,
+              consumed: set[str]) -> ParsedCase | None:
     raw_id = row.get("case id", row.get("id", ""))
     key = reader.identify(raw_id, row.get("title", ""), where)
     if not key:
         return None
     hierarchy = row.get("section hierarchy", "")
     sections = [part.strip() for part in hierarchy.split(">")] if hierarchy else [row.get("section", "")]
-    fields = {}
-    for column in header:
-        value = row[column.lower()]
-        if value and column.lower() not in consumed:
-            reader.declare_field(column, column)
-            fields[column] = value
+    fields = {column: row[column.lower()] for column in header
+              if row[column.lower()] and column.lower() not in consumed}
     return ParsedCase(
         key=key, title=row["title"][:TITLE_MAX], folder=_folder(sections), type=row.get("type", ""),
         priority=row.get("priority", ""), estimate=row.get("estimate", ""), references=row.get("references", ""),
@@ -422,6 +412,10 @@ def _csv_case(reader: _Reader, header: list[str], row: dict[str, str], where: st
         expected_text=row.get("expected result", ""), steps=_csv_steps(row), mission=row.get("mission", ""),
         goals=row.get("goals", ""), custom=fields,
     )
+
+
+def _column_labels(case: ParsedCase) -> dict[str, str]:
+    return {column: column for column in case.custom}
 
 
 def _csv_steps(row: dict[str, str]) -> list[Step]:
@@ -458,7 +452,7 @@ def _parse_cases_csv(header: list[str], rows) -> ParsedExport:
             previous.steps.extend(_csv_steps(row))
             continue
         previous = _csv_case(reader, header, row, f"CSV line {line}", consumed)
-        if previous is not None and not reader.add(previous, f"CSV line {line}"):
+        if previous is not None and not reader.add(previous, f"CSV line {line}", _column_labels(previous)):
             previous = None
     if not reader.cases and not reader.problems:
         raise TestRailError("The CSV export has a header but no test cases.")
@@ -480,9 +474,10 @@ def _parse_results_csv(header: list[str], rows, default_run_name: str) -> Parsed
         if case is None:
             continue
         if case.key not in reader.cases:  # the first row of a case describes it; later rows are more results
-            reader.add(case, where)
+            reader.add(case, where, _column_labels(case))
         # TestRail separates defects with commas; a defect id never contains one.
-        defects = list(dict.fromkeys(part.strip() for part in re.split(r"[,;\n]", row.get("defects", "")) if part.strip()))
+        defects = [part.strip() for part in re.split(r"[,;\n]", row.get("defects", "")) if part.strip()]
+        defects = list(dict.fromkeys(defects))
         # Who tested when, and which version: kept in the comment, since the result is recorded now.
         tested = row.get("tested by") or row.get("tested on")
         notes = [f"tested by {row['tested by']}" if row.get("tested by") else "", row.get("tested on", ""),
@@ -804,12 +799,14 @@ def import_results(project: Project, export: ParsedExport, mapping: Mapping, *, 
         new = [(case, case_texts(case, mapping)) for case in parsed_cases if case.key not in cases]
         _create_cases(project, new, user, _ignore_progress, 0)
         cases.update(cases_by_key(project, [case.key for case, _ in new]))
-        log.extend(LogEntry("case", "created", case.key, f"“{case.title}” in {_where(case)} (from the run's export, "
-                                                         "which has no steps)") for case, _ in new)
+        log.extend(LogEntry("case", "created", case.key,
+                            f"“{case.title}” in {_where(case)} (from the run's export, which has no steps)")
+                   for case, _ in new)
 
         recorded_before = set()
         for chunk in _chunks([cases[result.case.key].pk for result in export.results]):
-            recorded_before.update(TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True))
+            recorded_before.update(
+                TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True))
         now = timezone.now()
         done = 0
         saved_rows: list[TestResult] = []

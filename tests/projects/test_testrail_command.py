@@ -22,7 +22,8 @@ def project():
 
 @pytest.fixture
 def jira(project):
-    return ProjectIntegrationFactory(project=project, source=SourceFactory(name="Jira", key_pattern=""), is_primary=True)
+    source = SourceFactory(name="Jira", key_pattern="")
+    return ProjectIntegrationFactory(project=project, source=source, is_primary=True)
 
 
 def import_testrail(*args):
@@ -94,7 +95,8 @@ def test_a_dry_run_describes_the_import_and_changes_nothing(project, jira):
 @pytest.mark.parametrize("args, message", [
     (["NOPE", FIXTURES / "suite.xml"], "No project with that key."),
     (["SHOP", FIXTURES / "suite.xml", "--user", "ghost"], "No user named ghost."),
-    (["SHOP", FIXTURES / "suite.xml", "--tracker", "GitHub"], "SHOP has no active tracker named GitHub (available: Jira)."),
+    (["SHOP", FIXTURES / "suite.xml", "--tracker", "GitHub"],
+     "SHOP has no active tracker named GitHub (available: Jira)."),
     (["SHOP", FIXTURES / "missing.xml"], "1 of 1 file not imported"),
 ])
 def test_mistakes_on_the_command_line_are_named_and_change_nothing(project, jira, args, message):

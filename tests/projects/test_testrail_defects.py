@@ -31,7 +31,8 @@ def linked(project) -> set[tuple[str, str]]:
 
 
 def defect_log(job, action) -> dict[str, str]:
-    return {entry["item"]: entry["message"] for entry in job.log if entry["kind"] == "defect" and entry["action"] == action}
+    return {entry["item"]: entry["message"] for entry in job.log
+            if entry["kind"] == "defect" and entry["action"] == action}
 
 
 class PrimaryIntegrationTests:
@@ -54,7 +55,8 @@ class PrimaryIntegrationTests:
         assert defect_log(job, "skipped") == {
             "gateway outage": f"C103: “gateway outage” is not a Company Jira issue key (key pattern {pattern}), "
                               "so it was not linked.",
-            "shop-99": f"C106: “shop-99” is not a Company Jira issue key (key pattern {pattern}), so it was not linked.",
+            "shop-99": f"C106: “shop-99” is not a Company Jira issue key (key pattern {pattern}), "
+                       "so it was not linked.",
         }
         assert not ExternalReference.objects.filter(key__in=["gateway outage", "shop-99"]).exists()
 

@@ -192,7 +192,8 @@ class CasesCsvTests:
         search = case(project, "C201")
         assert search.folder == "Search"
         assert search.steps == (
-            "1. Type “lamp” in the search box\n2. Filter by colour: red\n\n   *Additional info:* Colour filter is on the left"
+            "1. Type “lamp” in the search box\n"
+            "2. Filter by colour: red\n\n   *Additional info:* Colour filter is on the left"
         )
         assert search.expected_result == "1. A list of lamps\n2. Only red lamps remain"
         assert search.preconditions == (
@@ -203,7 +204,8 @@ class CasesCsvTests:
         # Who created the case when is TestRail's bookkeeping, not part of the case.
         assert "Ada Lovelace" not in search.preconditions
         unicode = case(project, "C203")
-        assert (unicode.folder, unicode.title) == ("Search/Edge cases/Ünïcödé", "Recherche accentuée « éléphant »")
+        assert unicode.folder == "Search/Edge cases/Ünïcödé"
+        assert unicode.title == "Recherche accentuée « éléphant »"
 
     def test_the_one_row_per_step_layout_collects_the_steps_of_a_case(self, project):
         data = (

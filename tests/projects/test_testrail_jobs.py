@@ -23,7 +23,8 @@ def project():
 
 @pytest.fixture
 def jira(project):
-    return ProjectIntegrationFactory(project=project, source=SourceFactory(name="Jira", key_pattern=""), is_primary=True)
+    source = SourceFactory(name="Jira", key_pattern="")
+    return ProjectIntegrationFactory(project=project, source=source, is_primary=True)
 
 
 class UploadTests:

@@ -75,7 +75,8 @@ class UploadAndPreviewTests:
         ("billion-laughs.xml", None, "The XML declares entities or external references, which are refused"),
         ("external-entity.xml", None, "The XML declares entities or external references, which are refused"),
         ("broken.csv", None, "The file is not valid CSV (line 3)"),
-        ("latin1.csv", '"ID","Title"\n"C1","Café"\n'.encode("latin-1"), "is not readable as UTF-8 text: byte 23 (0xE9)"),
+        ("latin1.csv", '"ID","Title"\n"C1","Café"\n'.encode("latin-1"),
+         "is not readable as UTF-8 text: byte 23 (0xE9)"),
     ], ids=["broken-xml", "billion-laughs", "external-entity", "broken-csv", "latin1"])
     def test_a_file_that_cannot_be_imported_is_refused_with_the_reason_and_nothing_is_stored(
             self, client, member, name, data, message):
@@ -184,7 +185,8 @@ class AccessTests:
         return imports.upload(project, None, "suite.xml", fixture("suite.xml"))
 
     def pages(self, job):
-        return [("get", start_url(), {}), ("post", start_url(), {"file": SimpleUploadedFile("s.xml", fixture("suite.xml"))}),
+        upload_data = {"file": SimpleUploadedFile("s.xml", fixture("suite.xml"))}
+        return [("get", start_url(), {}), ("post", start_url(), upload_data),
                 ("get", job_url(job), {}), ("post", job_url(job), {"action": "import"}),
                 ("get", job_url(job, name="status"), {}), ("post", job_url(job, name="cancel"), {})]
 

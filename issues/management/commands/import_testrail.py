@@ -24,8 +24,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("project", help="Project key, e.g. SHOP.")
         parser.add_argument("files", nargs="+", help="TestRail export files.")
-        parser.add_argument("--run", dest="run_name", help="Run a run's results go into (default: the export's Run column, "
-                                                           "else the file name). Importing again updates that run.")
+        parser.add_argument("--run", dest="run_name", help="Run a run's results go into (default: the export's "
+                                                           "Run column, else the file name). Importing again "
+                                                           "updates that run.")
         parser.add_argument("--tracker", help="Name of the tracker source defects link to, or 'none' "
                                               "(default: the project's primary tracker).")
         parser.add_argument("--user", help="Username recorded as creator of cases, runs, results and links.")
@@ -78,7 +79,8 @@ class Command(BaseCommand):
         if job.status != ImportStatus.DONE:
             self.stderr.write(f"{path}: {job.error}")
             return False
-        self.stdout.write(self.style.SUCCESS(f"{path}: imported") + (f" into run “{job.run.name}”" if job.run else ""))
+        into = f" into run “{job.run.name}”" if job.run else ""
+        self.stdout.write(self.style.SUCCESS(f"{path}: imported") + into)
         for label, counts in imports.summary(job):
             self.stdout.write(f"  {label}: " + ", ".join(f"{count} {action}" for action, count in counts))
         for entry in job.log:
