@@ -1,5 +1,7 @@
 """Suite-wide fixtures. Fixture modules of fakes and helpers are registered in pytest_plugins."""
 
+import os
+
 import pytest
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -35,3 +37,26 @@ def _static_files_from_sources(settings):
 def _fast_password_hashing(settings):
     """The production hasher is slow by design; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """Each test starts with an empty cache of its own.
+
+    With REDIS_URL (make test) the cache is the real Redis: each xdist worker gets its own
+    database number so that clearing it never disturbs the other worker's test.
+    """
+    from django.core.cache import cache
+
+    if settings.REDIS_URL:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        database = 1 + int(worker.removeprefix("gw") or 0)
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": f"{settings.REDIS_URL.rsplit('/', 1)[0]}/{database}",
+            }
+        }
+    cache.clear()
+    yield
+    cache.clear()
