@@ -2,18 +2,11 @@
 
 from rest_framework import serializers
 
-from projects.models import TestResult, TestRun
 from projects.serializers import ApiModelSerializer, UsernameField, VisibleProjectField
 
-from .models import Issue, Link
-from .selectors import ARTEFACT_KINDS, ARTEFACT_LABELS, artefacts_of, kind_of, members_of
+from .models import ExternalReference, Issue, Link
+from .selectors import ARTEFACT_KINDS, ARTEFACT_LABELS, artefact_title, artefacts_of, kind_of, members_of
 from .services import edit_issue, report_issue, update_issue
-
-
-def artefact_title(artefact) -> str:
-    if isinstance(artefact, TestResult):
-        return f"{artefact.case.title} in {artefact.run.name}"
-    return artefact.name if isinstance(artefact, TestRun) else artefact.title
 
 
 class LinkSerializer(serializers.ModelSerializer):
@@ -97,15 +90,106 @@ class IssueSerializer(ApiModelSerializer):
 
 
 class ArtefactRefSerializer(serializers.Serializer):
-    """A test artefact of the issue's project, named by type and id."""
+    """A test artefact of the issue's project (or of the ``project`` in the context), named by type and id."""
 
     type = serializers.ChoiceField(choices=list(ARTEFACT_KINDS), help_text="case, run, result or requirement.")
     id = serializers.IntegerField(min_value=1)
 
     def validate(self, attrs):
-        project = self.context["issue"].project
+        project = self.context["project"] if "project" in self.context else self.context["issue"].project
         artefact = artefacts_of(project, attrs["type"]).filter(pk=attrs["id"]).first()
         if artefact is None:
             label = ARTEFACT_LABELS[attrs["type"]].lower()
             raise serializers.ValidationError({"id": [f"{project.key} has no {label} with id {attrs['id']}."]})
         return {**attrs, "artefact": artefact}
+
+
+# --- Tracker issues of a project integration (/api/integrations/{id}/...) -------------------
+
+
+class RemoteIssueTypeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    default = serializers.BooleanField(help_text="The project integration's default issue type.")
+
+
+class RemoteFieldSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The key of the field in create-issue's `fields`.")
+    name = serializers.CharField()
+    required = serializers.BooleanField(help_text="The tracker needs a value and has no default.")
+    kind = serializers.CharField(
+        help_text="text, rich_text (Markdown), number, date, datetime, select, multi_select, checkboxes, user, "
+                  "multi_user, labels, or unsupported (testmanager cannot fill it)."
+    )
+    allowed_values = serializers.ListField(child=serializers.CharField())
+    fills = serializers.CharField(
+        help_text="The part of the issue the field is (title, description, priority, labels, assignee, components, "
+                  "due_date), or empty for a field of its own."
+    )
+
+
+class IssueFieldsSerializer(serializers.Serializer):
+    issue_type = RemoteIssueTypeSerializer()
+    fields = RemoteFieldSerializer(many=True)
+
+
+class RemoteIssueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    status_category = serializers.CharField(help_text="todo, in_progress, done or unknown.")
+    assignee = serializers.CharField()
+    priority = serializers.CharField()
+    url = serializers.CharField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReferenceSerializer(serializers.ModelSerializer):
+    """A tracker issue as testmanager knows it (its last synced values)."""
+
+    class Meta:
+        model = ExternalReference
+        fields = [
+            "id", "source", "source_name", "key", "url", "title", "status", "status_category", "assignee", "priority",
+            "remote_updated_at", "last_synced_at", "deleted_remotely",
+        ]
+
+
+class CreateTrackerIssueSerializer(serializers.Serializer):
+    artefacts = ArtefactRefSerializer(many=True, allow_empty=False,
+                                      help_text="The test artefacts the issue is about; it is linked to each.")
+    issue_type = serializers.CharField(required=False, allow_blank=True,
+                                       help_text="Id or name; the integration's default when left out.")
+    title = serializers.CharField(required=False, max_length=255,
+                                  help_text="Left out: written from the first artefact.")
+    description = serializers.CharField(required=False, allow_blank=True,
+                                        help_text="Markdown. Left out: written from the first artefact.")
+    fields = serializers.DictField(required=False, help_text="Further values by field id (see the fields endpoint).")
+    idempotency_key = serializers.RegexField(
+        r"^[0-9a-z]{8,38}$", required=False,
+        help_text="Send the same key when retrying after a timeout: if the first request did create the issue, it "
+                  "is found and linked instead of filed twice. 8-38 lowercase letters and digits.",
+    )
+
+
+class LinkTrackerIssueSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=200, help_text="The issue's key, as the tracker writes it.")
+    artefacts = ArtefactRefSerializer(many=True, allow_empty=False)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=500,
+                                  help_text="For trackers testmanager does not read (custom): the issue's title.")
+
+
+class FiledSerializer(serializers.Serializer):
+    reference = ReferenceSerializer()
+    links = LinkSerializer(many=True)
+    created = serializers.BooleanField(help_text="False when an earlier request with the idempotency key created it.")
+    notes = serializers.ListField(child=serializers.CharField(),
+                                  help_text="What did not go as asked, e.g. a link back the tracker refused.")
+
+
+class TrackerErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text="The tracker's problems by field id.")
+    code = serializers.CharField(help_text="validation, not_configured, auth, permission, not_found, rate_limited, "
+                                           "unreachable, upstream, ...")

@@ -9,8 +9,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from integrations.models import AuditAction
+from integrations.models import AuditAction, Source
+from integrations.providers.base import RemoteIssue
 from integrations.services import record_audit
 from projects.models import Project, Requirement, TestCase, TestResult, TestRun
 
@@ -122,6 +124,25 @@ def link(*, artefact, issue: Issue | None = None, reference: ExternalReference |
         record_audit(AuditAction.ISSUE_LINKED, actor=actor, source=reference.source, project=project,
                      target=reference.key, details={"artefact": str(artefact)[:200]})
     return created
+
+
+def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True) -> ExternalReference:
+    """The reference of a remote issue, created or brought up to date with what the tracker said.
+    ``synced`` False: the values are what was sent, not read back (the next refresh reads them)."""
+    values = {
+        "source_name": source.name, "url": remote.url, "title": remote.title[:500], "status": remote.status[:100],
+        "status_category": remote.status_category, "assignee": remote.assignee[:200],
+        "priority": remote.priority[:100], "remote_updated_at": remote.updated_at, "deleted_remotely": False,
+        "last_error": "",
+    }
+    if synced:
+        values["last_synced_at"] = timezone.now()
+    try:
+        with transaction.atomic():
+            reference, _ = ExternalReference.objects.update_or_create(source=source, key=remote.key, defaults=values)
+    except IntegrityError:  # a concurrent request stored the same key first
+        reference = ExternalReference.objects.get(source=source, key=remote.key)
+    return reference
 
 
 def unlink(link_to_remove: Link, actor=None) -> None:

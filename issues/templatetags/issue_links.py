@@ -11,18 +11,11 @@ from django.urls import reverse
 
 from projects.permissions import Action, can
 
-from ..models import IssueStatus, StatusCategory
-from ..selectors import UNRESOLVED, issues_of, kind_of, links_by_result, links_to
+from ..models import Issue, StatusCategory
+from ..selectors import STATUS_CATEGORIES, UNRESOLVED, issues_of, kind_of, links_by_result, links_to
 from ..services import artefact_project
 
 register = template.Library()
-
-STATUS_CATEGORIES = {
-    IssueStatus.OPEN: StatusCategory.TODO,
-    IssueStatus.IN_PROGRESS: StatusCategory.IN_PROGRESS,
-    IssueStatus.RESOLVED: StatusCategory.DONE,
-    IssueStatus.CLOSED: StatusCategory.DONE,
-}
 
 
 @register.filter
@@ -44,12 +37,21 @@ def get_item(mapping, key):
 
 @register.inclusion_tag("issues/_linked_issues.html", takes_context=True)
 def linked_issues(context, artefact):
-    """Panel of an artefact's linked internal issues and tracker references."""
+    """Panel of an artefact's linked internal issues and tracker references; editors also get
+    "Create issue" (in a tracker or internally), "Link existing issue" and "Unlink"."""
     project = artefact_project(artefact)
-    create_url = ""
+    create_url = link_url = ""
     if can(context["user"], Action.EDIT, project):
-        create_url = f"{reverse('issues:create', args=[project.key])}?{kind_of(artefact)}={artefact.pk}"
-    return {"links": links_to(artefact), "create_url": create_url}
+        about = f"?{kind_of(artefact)}={artefact.pk}"
+        create_url = reverse("issues:file_issue", args=[project.key]) + about
+        link_url = reverse("issues:link_issue", args=[project.key]) + about
+    return {"links": links_to(artefact), "create_url": create_url, "link_url": link_url, "project_key": project.key}
+
+
+@register.filter
+def is_internal_issue(item) -> bool:
+    """Whether an entry of the issue list is an internal issue (else a tracker reference)."""
+    return isinstance(item, Issue)
 
 
 @register.simple_tag

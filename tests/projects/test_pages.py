@@ -189,8 +189,8 @@ class RunTests:
         TestResultFactory(run=run, status=ResultStatus.PASSED, case__title="Fine")
         response = client.get(url("run", "SHOP", run.pk))
         assert "1 failed" in response.text and "1 passed" in response.text
-        assert f"{reverse('issues:create', args=['SHOP'])}?result={failed.pk}" in response.text
-        assert response.text.count("Create issue") == 1
+        assert f"{reverse('issues:file_issue', args=['SHOP'])}?result={failed.pk}" in response.text
+        assert response.text.count(f"{reverse('issues:file_issue', args=['SHOP'])}?result=") == 1
         only_passed = client.get(url("run", "SHOP", run.pk), {"status": "passed"})
         assert [r.case.title for r in only_passed.context["page"].object_list] == ["Fine"]
 
