@@ -12,9 +12,11 @@ capability needs), and the admin only offers declared capabilities.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -255,6 +257,41 @@ class RemoteComment:
     created_at: datetime | None
 
 
+@dataclass(frozen=True)
+class RemoteUser:
+    """A tracker account a user field can take: ``id`` is what the field is given (Jira's
+    accountId or username, Linear's user id), ``name`` what people read."""
+
+    id: str
+    name: str
+
+
+# The IssueDraft attributes a form field can fill (see TrackerProvider.draft_field_ids).
+DRAFT_ATTRIBUTES = ("title", "description", "priority", "labels", "assignee", "components", "due_date")
+_MARKDOWN_LINK_TEXT = re.compile(r"([\\\[\]`*_<>])")
+
+
+@dataclass(frozen=True)
+class BackLink:
+    """A testmanager page to show on a remote issue, so that whoever reads the issue finds the
+    failing test: ``url`` is the page (a test result, case, run or requirement), ``status`` its
+    test status in words ("Failed"), ``resolved`` whether that status means nothing is wrong
+    any more, the icons 16x16 images a tracker may show next to the link."""
+
+    url: str
+    title: str
+    status: str = ""
+    resolved: bool = False
+    icon_url: str = ""
+    status_icon_url: str = ""
+
+    def markdown(self) -> str:
+        """One line naming and linking the page, for trackers that take the link as a comment."""
+        title = _MARKDOWN_LINK_TEXT.sub(r"\\\1", " ".join(self.title.split()))
+        status = f" ({' '.join(self.status.split())})" if self.status.strip() else ""
+        return f"Linked in testmanager: [{title}]({self.url}){status}"
+
+
 # --- The provider ---------------------------------------------------------------------
 
 
@@ -290,6 +327,11 @@ class TrackerProvider:
     external_project_pattern: ClassVar[str] = ""  # RE2; blank: free text and optional
     base_url_hint: ClassVar[str] = ""
     read_error_detail: ClassVar[ErrorDetailReader] = staticmethod(generic_error_detail)
+    # Which discovered form fields (RemoteField.id) fill which IssueDraft attribute (DRAFT_ATTRIBUTES);
+    # the values of every other field travel in IssueDraft.fields under their id.
+    draft_field_ids: ClassVar[Mapping[str, str]] = MappingProxyType({name: name for name in DRAFT_ATTRIBUTES})
+    # Whether link_back uses the tracker's own kind of link (then it needs no comment capability).
+    links_back_natively: ClassVar[bool] = False
 
     def __init__(self, source, user_token=None):
         """Refuses (``CredentialsUnreadable``) credentials that no longer decrypt: they are never sent."""
@@ -447,6 +489,31 @@ class TrackerProvider:
 
     def transition(self, key: str, status: str) -> None:
         raise self._unsupported("changing issue status")
+
+    def users(self, project: str, text: str) -> list[RemoteUser]:
+        """Accounts whose name or e-mail address starts with ``text``, for the user fields of a form
+        filing in ``project``."""
+        raise self._unsupported("searching users")
+
+    def link_back(self, key: str, link: BackLink) -> None:
+        """Show ``link`` on the remote issue, once: linking the same page again updates what the
+        issue shows instead of adding it twice. Trackers without a kind of link of their own get
+        a comment (``links_back_natively`` is False), posted unless one already names the URL."""
+        if Capability.ADD_COMMENTS not in self.capabilities:
+            raise self._unsupported("links back to testmanager")
+        if any(link.url in comment.body for comment in self.comments(key)):
+            return
+        self.add_comment(key, link.markdown())
+
+    def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
+        """The work items ``query`` selects (at most ``PULL_LIMIT``), and which of the ``known``
+        keys (items pulled before) are deleted in the tracker."""
+        raise self._unsupported("pulling work items")
+
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        """Replace the text of a comment the account posted with ``body`` (Markdown); ``NotFound``
+        when the comment or the issue is gone."""
+        raise self._unsupported("editing comments")
 
     def verify_webhook(self, request) -> None:
         """``WebhookRejected`` unless the delivery is authentic (checked in constant time)."""
