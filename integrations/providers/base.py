@@ -505,16 +505,6 @@ class TrackerProvider:
             return
         self.add_comment(key, link.markdown())
 
-    def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
-        """The work items ``query`` selects (at most ``PULL_LIMIT``), and which of the ``known``
-        keys (items pulled before) are deleted in the tracker."""
-        raise self._unsupported("pulling work items")
-
-    def update_comment(self, key: str, comment_id: str, body: str) -> None:
-        """Replace the text of a comment the account posted with ``body`` (Markdown); ``NotFound``
-        when the comment or the issue is gone."""
-        raise self._unsupported("editing comments")
-
     def verify_webhook(self, request) -> None:
         """``WebhookRejected`` unless the delivery is authentic (checked in constant time)."""
         raise self._unsupported("webhooks")
