@@ -127,6 +127,38 @@ class RemoteValidationError(TrackerError):
     default_message = "The tracker refused the request as invalid."
 
 
+class AuthorizationRequired(TrackerError):
+    """A member's own authorization is needed: they have none for an OAuth 2.0 source, or the
+    tracker no longer accepts it and it cannot be renewed."""
+
+    code = "authorization_required"
+    default_message = (
+        "This tracker acts as each member: authorize your own account on the project's Trackers page."
+    )
+
+
+class OAuthRefused(TrackerError):
+    """The tracker's OAuth 2.0 token endpoint refused a grant (a code or a refresh token) or the
+    client; ``error`` is the OAuth error code it gave ("invalid_grant", "invalid_client", ...)."""
+
+    code = "oauth_refused"
+    default_message = "The tracker refused the authorization: authorize your account again."
+
+    def __init__(self, message: str | None = None, *, error: str = "", **kwargs):
+        self.error = error
+        super().__init__(message, **kwargs)
+
+
+class RenewalBusy(TrackerError):
+    """Another worker has been renewing the same member token for longer than it may."""
+
+    code = "renewal_busy"
+    default_message = (
+        "Your authorization for this tracker is being renewed by another request that takes long: "
+        "try again in a minute."
+    )
+
+
 def redact(text: str, secrets: Iterable[str | None]) -> str:
     """Return ``text`` with every secret removed, also in URL-encoded and base64 forms.
 

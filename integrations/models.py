@@ -193,6 +193,10 @@ class UserToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     scopes = models.CharField(max_length=500, blank=True)
     remote_account = models.CharField(max_length=200, blank=True, help_text="Who the tracker says this token is.")
+    resource_id = models.CharField(
+        max_length=100, blank=True, help_text="The tracker's id of the site the token reaches (Jira Cloud's cloudId)."
+    )
+    resource_url = models.URLField(max_length=500, blank=True, help_text="The address of that site.")
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -229,6 +233,8 @@ class AuditAction(models.TextChoices):
     ISSUE_CREATED = "issue_created", "Issue created"
     ISSUE_LINKED = "issue_linked", "Issue linked"
     ISSUE_UNLINKED = "issue_unlinked", "Issue unlinked"
+    TOKEN_AUTHORIZED = "token_authorized", "Token authorized"
+    TOKEN_REVOKED = "token_revoked", "Token revoked"
     TOKEN_REFRESHED = "token_refreshed", "Token refreshed"
     TOKEN_REFRESH_FAILED = "token_refresh_failed", "Token refresh failed"
     WEBHOOK_ACCEPTED = "webhook_accepted", "Webhook accepted"

@@ -39,6 +39,7 @@ from .base import (
     FetchResult,
     IssueDraft,
     NotConfigured,
+    OAuthApp,
     RemoteComment,
     RemoteField,
     RemoteIssue,
@@ -81,6 +82,10 @@ _KINDS = {
     "dateTime": "datetime",
     "identity": "user",
 }
+
+ENTRA_LOGIN = "https://login.microsoftonline.com"
+# Azure DevOps' resource id in Entra ID; offline_access brings a refresh token.
+ENTRA_SCOPES = ("499b84ac-1321-427f-aa17-267ca6975798/.default", "offline_access")
 
 
 def read_azure_devops_error(response: TrackerResponse) -> RemoteErrorDetail:
@@ -168,6 +173,20 @@ class AzureDevOps(TrackerProvider):
 
     def _http(self) -> TrackerHttpClient:
         return self.client(headers=SUPPRESS_SIGN_IN)
+
+    def oauth_app(self) -> OAuthApp:
+        """Microsoft Entra ID (the Microsoft identity platform, v2.0 endpoints) for Azure DevOps
+        Services: the Azure DevOps resource's ``.default`` scope plus ``offline_access`` for a refresh
+        token, PKCE with S256, the scope repeated in token requests. The ``organizations`` tenant
+        takes work and school accounts of any directory (Azure DevOps Server has no OAuth 2.0)."""
+        return OAuthApp(
+            authorize_url=f"{ENTRA_LOGIN}/organizations/oauth2/v2.0/authorize",
+            token_url=f"{ENTRA_LOGIN}/organizations/oauth2/v2.0/token",
+            scopes=ENTRA_SCOPES,
+            pkce=True,
+            authorize_parameters={"response_mode": "query"},
+            token_parameters={"scope": " ".join(ENTRA_SCOPES)},
+        )
 
     # -- connection --
 

@@ -292,6 +292,40 @@ class BackLink:
         return f"Linked in testmanager: [{title}]({self.url}){status}"
 
 
+# --- OAuth 2.0 ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """How a tracker's OAuth 2.0 authorization server is reached, for members authorizing their own
+    accounts with the authorization-code grant (``integrations.oauth`` speaks the protocol).
+
+    ``authorize_url`` is where the member's browser goes, ``token_url`` where codes and refresh
+    tokens are exchanged; ``pkce`` whether the server takes a S256 code challenge;
+    ``json_token_requests`` whether the token endpoint takes JSON (Atlassian) rather than a form;
+    ``authorize_parameters`` and ``token_parameters`` what the tracker wants on top of RFC 6749's.
+    """
+
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    scope_separator: str = " "
+    pkce: bool = False
+    json_token_requests: bool = False
+    authorize_parameters: Mapping[str, str] = field(default_factory=dict)
+    token_parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OAuthAccount:
+    """Who a member's freshly granted token belongs to, and (Jira Cloud) the site it reaches:
+    ``resource_id`` is the tracker's id of that site (the cloudId), ``resource_url`` its address."""
+
+    name: str
+    resource_id: str = ""
+    resource_url: str = ""
+
+
 # --- The provider ---------------------------------------------------------------------
 
 
@@ -431,6 +465,27 @@ class TrackerProvider:
             read_error_detail=type(self).read_error_detail,
             **options,
         )
+
+    # -- OAuth 2.0 (members authorize their own accounts) --
+
+    def oauth_app(self) -> OAuthApp:
+        """The tracker's authorization server; ``Unsupported`` where members cannot use OAuth 2.0."""
+        raise self._unsupported("OAuth 2.0 authorization")
+
+    def oauth_client(self, *secrets: str) -> TrackerHttpClient:
+        """The HTTP client for the token endpoint: no credential headers (the client and the grant
+        travel in the body), the source's request budget, and ``secrets`` (codes, tokens) redacted
+        along with the source's own."""
+        return TrackerHttpClient(
+            self.oauth_app().token_url,
+            secrets=[*self.secrets(), *secrets],
+            budget_key=str(self.source.uuid),
+            budget_per_minute=self.source.rate_limit_per_minute,
+        )
+
+    def oauth_account(self) -> OAuthAccount:
+        """Who the member's token (this provider's ``user_token``) belongs to, by the who-am-I."""
+        return OAuthAccount(name=self.whoami().user)
 
     # -- operations --
 

@@ -38,6 +38,7 @@ from .base import (
     FetchResult,
     IssueDraft,
     NotConfigured,
+    OAuthApp,
     RemoteComment,
     RemoteField,
     RemoteIssue,
@@ -189,6 +190,20 @@ class GitHub(TrackerProvider):
                 "try again in a minute or more.",
                 status=error.status, retry_after=error.retry_after or SECONDARY_LIMIT_WAIT,
             ) from None
+
+    def oauth_app(self) -> OAuthApp:
+        """GitHub's OAuth apps (github.com and Enterprise Server alike): the web flow on the instance's
+        own address, PKCE with S256, a form-encoded token request answered as JSON when asked to.
+        Issues in private repositories need the ``repo`` scope. Tokens of OAuth apps do not expire and
+        come without a refresh token; GitHub Apps with expiring user tokens add one."""
+        on_github_com = urlsplit(self.source.base_url).hostname in ("github.com", "www.github.com")
+        web = "https://github.com" if on_github_com else self.source.base_url
+        return OAuthApp(
+            authorize_url=f"{web}/login/oauth/authorize",
+            token_url=f"{web}/login/oauth/access_token",
+            scopes=("repo",),
+            pkce=True,
+        )
 
     # -- connection --
 

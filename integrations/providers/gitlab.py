@@ -39,6 +39,7 @@ from .base import (
     FetchResult,
     IssueDraft,
     NotConfigured,
+    OAuthApp,
     RemoteComment,
     RemoteField,
     RemoteIssue,
@@ -162,6 +163,16 @@ class GitLab(TrackerProvider):
         if short and PROJECT_PATH.fullmatch(project):
             return f"{project}#{short['iid']}"
         return key
+
+    def oauth_app(self) -> OAuthApp:
+        """GitLab as an OAuth 2.0 provider (doorkeeper): under the instance's relative URL root, PKCE
+        with S256, access tokens for two hours with a refresh token; ``api`` reads and files issues."""
+        return OAuthApp(
+            authorize_url=f"{self.source.base_url}/oauth/authorize",
+            token_url=f"{self.source.base_url}/oauth/token",
+            scopes=("api",),
+            pkce=True,
+        )
 
     # -- connection --
 

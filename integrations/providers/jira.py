@@ -51,6 +51,8 @@ from .base import (
     FetchResult,
     IssueDraft,
     NotConfigured,
+    OAuthAccount,
+    OAuthApp,
     Person,
     RemoteComment,
     RemoteField,
@@ -64,6 +66,9 @@ from .base import (
 
 SERVER_INFO = "rest/api/2/serverInfo"  # served by Cloud and Server/DC alike
 ATLASSIAN_API = "https://api.atlassian.com"
+ATLASSIAN_AUTH = "https://auth.atlassian.com"  # Atlassian's OAuth 2.0 (3LO) authorization server
+# Classic scopes: read and file issues, read users; offline_access brings a (rotating) refresh token.
+OAUTH_SCOPES = ("read:jira-work", "write:jira-work", "read:jira-user", "offline_access")
 KEYS_PER_SEARCH = 100  # issue keys per `key in (...)` request
 PROJECT_KEYS_PER_REQUEST = 50  # Cloud's limit for project/search?keys=
 SEARCH_LIMIT = 50  # issues search() returns
@@ -753,6 +758,9 @@ class JiraCloud(_Jira):
     def _cloud_id(self) -> str:
         """The site's cloud id, from the sites the member's token may reach; remembered per source and site."""
         site = self.source.base_url.rstrip("/").lower()
+        token = self.user_token
+        if token is not None and token.resource_id and token.resource_url.rstrip("/").lower() == site:
+            return token.resource_id  # found when the member authorized
         cache_key = "jira:cloud-id:" + hashlib.sha256(f"{self.source.uuid}\x1f{site}".encode()).hexdigest()
         cloud_id = cache.get(cache_key)
         if cloud_id is None:
@@ -775,6 +783,24 @@ class JiraCloud(_Jira):
                 )
             cache.set(cache_key, cloud_id, CLOUD_ID_CACHE_SECONDS)
         return cloud_id
+
+    def oauth_app(self) -> OAuthApp:
+        """Atlassian's OAuth 2.0 (3LO): the token endpoint takes JSON and issues rotating refresh
+        tokens; the authorization asks for the API gateway's audience and always shows consent.
+        Atlassian documents no PKCE for 3LO apps."""
+        return OAuthApp(
+            authorize_url=f"{ATLASSIAN_AUTH}/authorize",
+            token_url=f"{ATLASSIAN_AUTH}/oauth/token",
+            scopes=OAUTH_SCOPES,
+            json_token_requests=True,
+            authorize_parameters={"audience": "api.atlassian.com", "prompt": "consent"},
+        )
+
+    def oauth_account(self) -> OAuthAccount:
+        """The account, and the cloud id of this source's site among those the member granted."""
+        return OAuthAccount(
+            name=self.whoami().user, resource_id=self._cloud_id(), resource_url=self.source.base_url
+        )
 
     def rich_text(self, markdown: str) -> dict:
         return markdown_to_adf(markdown)

@@ -43,6 +43,7 @@ from .base import (
     FetchResult,
     IssueDraft,
     NotConfigured,
+    OAuthApp,
     RemoteComment,
     RemoteField,
     RemoteIssue,
@@ -279,6 +280,18 @@ class Linear(TrackerProvider):
             after = page.get("endCursor")
             if not page.get("hasNextPage") or not after:
                 return
+
+    def oauth_app(self) -> OAuthApp:
+        """Linear's OAuth 2.0: consent on linear.app, tokens from the API host, comma-separated scopes,
+        PKCE with S256, expiring access tokens with refresh tokens."""
+        web = "https://linear.app" if urlsplit(self.source.base_url).hostname in LINEAR_HOSTS else self.source.base_url
+        return OAuthApp(
+            authorize_url=f"{web}/oauth/authorize",
+            token_url=f"{self.api_base_url}/oauth/token",
+            scopes=("read", "write"),
+            scope_separator=",",
+            pkce=True,
+        )
 
     # -- connection --
 
