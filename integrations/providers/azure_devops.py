@@ -37,9 +37,14 @@ from .base import (
     ConnectionReport,
     CreatedIssue,
     FetchResult,
+    FieldValue,
     IssueDraft,
     NotConfigured,
     OAuthApp,
+    PULL_LIMIT,
+    PulledItem,
+    PullQuery,
+    PullResult,
     RemoteComment,
     RemoteField,
     RemoteIssue,
@@ -60,6 +65,7 @@ ISSUE_FIELDS = [
     "System.Id", "System.Title", "System.State", "System.WorkItemType", "System.TeamProject",
     "System.AssignedTo", "Microsoft.VSTS.Common.Priority", "System.ChangedDate",
 ]  # fmt: skip
+PULL_FIELDS = [*ISSUE_FIELDS, "System.Description"]
 STATE_CATEGORIES = {
     "Proposed": "todo",
     "InProgress": "in_progress",
@@ -138,6 +144,19 @@ def _same_text(first: str, second: str) -> bool:
     return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
 
+def azure_devops_field_value(value: Any) -> FieldValue:
+    """A field's value as pulls map it: a date-time (its date), an identity (its name), a path
+    (an iteration's or area's, as it is), text or a number."""
+    if value is None or value == "" or isinstance(value, bool):
+        return FieldValue()
+    if isinstance(value, dict):
+        return FieldValue(text=str(value.get("displayName") or value.get("uniqueName") or ""))
+    moment = _timestamp(value)
+    if moment is not None:
+        return FieldValue(text=moment.date().isoformat(), day=moment.date())
+    return FieldValue(text=str(value).strip())
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -158,6 +177,10 @@ class AzureDevOps(TrackerProvider):
         "Server, e.g. https://tfs.example.com/tfs/DefaultCollection."
     )
     read_error_detail = staticmethod(read_azure_devops_error)
+    pull_filter_hint = (
+        "A WIQL condition, what follows WHERE, e.g. [System.Tags] CONTAINS 'requirement'; testmanager adds the "
+        "project and the work item types."
+    )
     draft_field_ids = {
         "System.Title": "title", "System.Description": "description", REPRO_STEPS: "description",
         "Microsoft.VSTS.Common.Priority": "priority", "System.Tags": "labels", "System.AssignedTo": "assignee",
@@ -312,17 +335,72 @@ class AzureDevOps(TrackerProvider):
             clauses.append(f"[System.Id] = {int(text.lstrip('#'))}")
         query = f"SELECT [System.Id] FROM WorkItems WHERE {' OR '.join(clauses)} ORDER BY [System.ChangedDate] DESC"
         with self._http() as http:
-            response = http.post(
-                "_apis/wit/wiql", params={"api-version": API_VERSION, "$top": SEARCH_LIMIT}, json={"query": query},
-                idempotent=True,
-            )
-            entries = _object(response, "a query result").get("workItems") or []
-            ids = [entry["id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), int)]
+            ids = self._query_ids(http, "_apis/wit/wiql", query, SEARCH_LIMIT)
             if not ids:
                 return []
             categories = _StateCategories(http)
             found = self._batch(http, ids, ISSUE_FIELDS, omit_missing=True)
             return [self._remote_issue(raw, categories) for raw in found]
+
+    def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
+        """Work items of the project matching the WIQL condition (what follows WHERE) and of the
+        given types, by id. A known id the query leaves out is deleted when the project's recycle
+        bin holds it: Azure DevOps reads deleted and unreadable work items alike, nothing else tells."""
+        project = query.project.strip()
+        if not project:
+            raise NotConfigured(
+                "This project integration names no Azure DevOps project: a project administrator must choose the "
+                "project that work items are pulled from."
+            )
+        condition = query.filter.strip()
+        if condition[:6].lower() == "select":
+            raise RemoteValidationError(
+                "Write the WIQL condition only, what follows WHERE, e.g. [System.Tags] CONTAINS 'release': "
+                "testmanager adds the project, the work item types and the order."
+            )
+        clauses = [f"[System.TeamProject] = {_wiql_string(project)}", *([f"({condition})"] if condition else [])]
+        if query.item_types:
+            clauses.append("[System.WorkItemType] IN (" + ", ".join(map(_wiql_string, query.item_types)) + ")")
+        wiql = f"SELECT [System.Id] FROM WorkItems WHERE {' AND '.join(clauses)} ORDER BY [System.Id]"
+        fields = list(dict.fromkeys([*PULL_FIELDS, *query.fields]))
+        items = []
+        with self._http() as http:
+            ids = self._query_ids(http, f"{quote(project, safe='')}/_apis/wit/wiql", wiql, PULL_LIMIT)
+            categories = _StateCategories(http)
+            for batch in _chunks(ids, IDS_PER_BATCH):
+                items += [self._pulled_item(raw, categories, query.fields)
+                          for raw in self._batch(http, batch, fields, omit_missing=True)]
+            seen = {item.key for item in items}
+            digits = {key.strip().lstrip("#"): key for key in known}
+            unseen = {number: key for number, key in digits.items() if number.isdigit() and number not in seen}
+            deleted = self._in_recycle_bin(http, project, [int(number) for number in unseen])
+        return PullResult(items=tuple(items), deleted=frozenset(unseen[number] for number in deleted))
+
+    def _pulled_item(self, raw: dict, categories: "_StateCategories", field_ids: Iterable[str]) -> PulledItem:
+        fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
+        return PulledItem(
+            **vars(self._remote_issue(raw, categories)),
+            description=html_to_markdown(str(fields.get("System.Description") or "")),
+            item_type=str(fields.get("System.WorkItemType") or ""),
+            fields={field_id: azure_devops_field_value(fields.get(field_id)) for field_id in field_ids},
+        )
+
+    def _in_recycle_bin(self, http: TrackerHttpClient, project: str, ids: list[int]) -> set[str]:
+        """Which of the ids are work items deleted from the project (in its recycle bin)."""
+        found = set()
+        for batch in _chunks(ids, IDS_PER_BATCH):
+            response = http.get(f"{quote(project, safe='')}/_apis/wit/recyclebin",
+                                params={"ids": ",".join(map(str, batch)), "api-version": API_VERSION})
+            found |= {str(entry["id"]) for entry in _values(response, "deleted work items")
+                      if isinstance(entry.get("id"), int) and entry.get("code") in (None, 200)}
+        return found
+
+    def _query_ids(self, http: TrackerHttpClient, path: str, query: str, top: int) -> list[int]:
+        """The ids a WIQL query answers (WIQL answers ids only), at most ``top``."""
+        response = http.post(path, params={"api-version": API_VERSION, "$top": top}, json={"query": query},
+                             idempotent=True)
+        entries = _object(response, "a query result").get("workItems") or []
+        return [entry["id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), int)]
 
     def _batch(self, http: TrackerHttpClient, ids: list[int], fields: list[str], *, omit_missing: bool) -> list[dict]:
         """Work items by id, in the order asked; with ``omit_missing`` unreadable ones are left out,
@@ -438,6 +516,14 @@ class AzureDevOps(TrackerProvider):
                 params={"api-version": COMMENTS_API_VERSION}, json={"text": markdown_to_safe_html(body)},
             )
         return str(_object(response, "the comment").get("id") or "")
+
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        with self._http() as http:
+            item_id, project, _, _ = self._locate(http, key)
+            http.patch(
+                f"{quote(project, safe='')}/_apis/wit/workItems/{item_id}/comments/{quote(comment_id, safe='')}",
+                params={"api-version": COMMENTS_API_VERSION}, json={"text": markdown_to_safe_html(body)},
+            )
 
     def comments(self, key: str) -> list[RemoteComment]:
         """Every comment on the work item, oldest first, in Markdown."""

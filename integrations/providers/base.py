@@ -326,6 +326,54 @@ class OAuthAccount:
     resource_url: str = ""
 
 
+# --- Pulling work items (requirements, bugs) ------------------------------------------
+
+PULL_LIMIT = 5000  # work items one pull reads at most
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """A work item field as a pull reads it: ``text`` what people read (a version's, sprint's or
+    iteration's name, an option, a date as written), ``day`` the date it carries (a date field, a
+    version's release date, a sprint's end). Both empty when the item leaves the field empty."""
+
+    text: str = ""
+    day: date | None = None
+
+
+@dataclass(frozen=True)
+class PullQuery:
+    """The work items a pull takes: those of ``project`` (the external project) matching ``filter``,
+    written in the tracker's own terms (JQL, a WIQL condition, ...), whose type is one of
+    ``item_types`` (any type when empty), read with the further tracker ``fields`` (by id) that
+    releases, sprints, dates and severities are mapped from."""
+
+    project: str
+    filter: str = ""
+    item_types: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PulledItem(RemoteIssue):
+    """A work item a pull read: its cached values, its description as Markdown, its type, and every
+    field the query asked for (an empty ``FieldValue`` when the item has no value)."""
+
+    description: str = ""
+    item_type: str = ""
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What a pull found, and which of the keys it was told about are deleted in the tracker. A
+    known item that merely stopped matching the filter, or that the account cannot see any more,
+    is not deleted."""
+
+    items: tuple[PulledItem, ...]
+    deleted: frozenset[str] = frozenset()
+
+
 # --- The provider ---------------------------------------------------------------------
 
 
@@ -361,6 +409,7 @@ class TrackerProvider:
     external_project_pattern: ClassVar[str] = ""  # RE2; blank: free text and optional
     base_url_hint: ClassVar[str] = ""
     read_error_detail: ClassVar[ErrorDetailReader] = staticmethod(generic_error_detail)
+    pull_filter_hint: ClassVar[str] = ""  # how a pull's filter is written, for the settings form
     # Which discovered form fields (RemoteField.id) fill which IssueDraft attribute (DRAFT_ATTRIBUTES);
     # the values of every other field travel in IssueDraft.fields under their id.
     draft_field_ids: ClassVar[Mapping[str, str]] = MappingProxyType({name: name for name in DRAFT_ATTRIBUTES})
@@ -559,6 +608,16 @@ class TrackerProvider:
         if any(link.url in comment.body for comment in self.comments(key)):
             return
         self.add_comment(key, link.markdown())
+
+    def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
+        """The work items ``query`` selects (at most ``PULL_LIMIT``), and which of the ``known``
+        keys (items pulled before) are deleted in the tracker."""
+        raise self._unsupported("pulling work items")
+
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        """Replace the text of a comment the account posted with ``body`` (Markdown); ``NotFound``
+        when the comment or the issue is gone."""
+        raise self._unsupported("editing comments")
 
     def verify_webhook(self, request) -> None:
         """``WebhookRejected`` unless the delivery is authentic (checked in constant time)."""

@@ -49,10 +49,15 @@ from .base import (
     CredentialField,
     DraftAttachment,
     FetchResult,
+    FieldValue,
     IssueDraft,
     NotConfigured,
     OAuthAccount,
     OAuthApp,
+    PULL_LIMIT,
+    PulledItem,
+    PullQuery,
+    PullResult,
     Person,
     RemoteComment,
     RemoteField,
@@ -76,6 +81,9 @@ PROJECTS_NAMED = 5  # projects the connection check names
 METADATA_CACHE_SECONDS = 300
 CLOUD_ID_CACHE_SECONDS = 24 * 3600
 ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated"]
+PULL_FIELDS = [*ISSUE_FIELDS, "description", "issuetype"]
+_JQL_STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+_JQL_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 # Jira's own key syntax; a key outside it makes JQL fail instead of matching nothing.
 JIRA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d+")
@@ -199,6 +207,44 @@ def field_kind(field_id: str, schema: dict) -> str:
     }.get(kind, "unsupported")
 
 
+def without_order_by(jql: str) -> str:
+    """``jql`` without its ORDER BY clause (one outside string literals), so it can be combined."""
+    masked = _JQL_STRING.sub(lambda literal: " " * len(literal.group()), jql)
+    found = _JQL_ORDER_BY.search(masked)
+    return jql[: found.start()] if found else jql
+
+
+def _day(value: Any) -> date | None:
+    """The date of Jira's ``2024-05-31`` or ``2024-05-31T17:00:00.000+0000``; None for other text."""
+    if not isinstance(value, str) or len(value) < 10 or value[10:11] not in ("", "T"):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def jira_field_value(value: Any) -> FieldValue:
+    """A field's value as pulls map it: a version (its name and release date), a sprint (its name
+    and end date), an option, a user, a date or date-time, text or a number. Of several sprints the
+    active one counts (else the last); of several versions the names and the earliest release date."""
+    if isinstance(value, list):
+        entries = [entry for entry in value if entry not in (None, "")]
+        sprints = [entry for entry in entries if isinstance(entry, dict) and "state" in entry]
+        if sprints:
+            return jira_field_value(next((s for s in sprints if s.get("state") == "active"), sprints[-1]))
+        parts = [jira_field_value(entry) for entry in entries]
+        days = [part.day for part in parts if part.day]
+        return FieldValue(text=", ".join(part.text for part in parts if part.text), day=min(days, default=None))
+    if isinstance(value, dict):
+        text = value.get("name") or value.get("value") or value.get("displayName") or ""
+        return FieldValue(text=str(text), day=_day(value.get("releaseDate") or value.get("endDate")))
+    if value is None or isinstance(value, bool):
+        return FieldValue()
+    text = str(value).strip()
+    return FieldValue(text=text, day=_day(text))
+
+
 def _allowed_value(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("value") or value.get("name") or value.get("id") or "")
@@ -217,6 +263,10 @@ class _Jira(TrackerProvider, ABC):
     external_project_hint = "Jira project key, e.g. SHOP"
     external_project_pattern = r"^[A-Z][A-Z0-9_]+$"
     read_error_detail = staticmethod(read_jira_error)
+    pull_filter_hint = (
+        "JQL, e.g. labels = requirement AND status != Cancelled; testmanager adds the project and the types "
+        "(an ORDER BY is ignored)."
+    )
     page_size = 100  # items asked for per page
     draft_field_ids = {
         "summary": "title", "description": "description", "priority": "priority", "labels": "labels",
@@ -389,23 +439,66 @@ class _Jira(TrackerProvider, ABC):
         with self.client() as http:
             return list(self._jql(http, " OR ".join(clauses) + " ORDER BY updated DESC", SEARCH_LIMIT))
 
+    def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
+        """Issues of the project matching the JQL filter (its ORDER BY dropped) and of the given
+        types, by key. A known key the search leaves out is deleted when Jira answers 404 for the
+        issue itself (see ``fetch_many``: a hidden project's issues are never taken for deleted)."""
+        clauses = []
+        if query.project.strip():
+            clauses.append(f"project = {jql_string(query.project.strip().upper())}")
+        condition = without_order_by(query.filter).strip()
+        if condition:
+            clauses.append(f"({condition})")
+        if query.item_types:
+            clauses.append("issuetype in (" + ", ".join(jql_string(name) for name in query.item_types) + ")")
+        if not clauses:
+            raise NotConfigured(
+                "Pulling from Jira needs a Jira project or a JQL filter: a project administrator must set one."
+            )
+        fields = list(dict.fromkeys([*PULL_FIELDS, *query.fields]))
+        with self.client() as http:
+            hits = self._hits(http, " AND ".join(clauses) + " ORDER BY key ASC", PULL_LIMIT, fields)
+            items = tuple(self._pulled_item(raw, response, query.fields) for raw, response in hits)
+        seen = {item.key.upper() for item in items}
+        unseen = [key for key in known if key.strip().upper() not in seen]
+        return PullResult(items=items, deleted=self.fetch_many(unseen).missing if unseen else frozenset())
+
+    def _pulled_item(self, raw: Any, response: TrackerResponse, field_ids: Iterable[str]) -> PulledItem:
+        issue = self._remote_issue(raw, response)
+        fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
+        return PulledItem(
+            **vars(issue),
+            description=self.markdown(fields.get("description")),
+            item_type=_name(fields.get("issuetype")),
+            fields={field_id: jira_field_value(fields.get(field_id)) for field_id in field_ids},
+        )
+
     def _jql(self, http: TrackerHttpClient, jql: str, limit: int) -> Iterator[RemoteIssue]:
         """Up to ``limit`` issues matching ``jql``, page after page."""
+        for raw, response in self._hits(http, jql, limit, ISSUE_FIELDS):
+            yield self._remote_issue(raw, response)
+
+    def _hits(
+        self, http: TrackerHttpClient, jql: str, limit: int, fields: list[str]
+    ) -> Iterator[tuple[Any, TrackerResponse]]:
+        """Up to ``limit`` raw issues matching ``jql`` with ``fields``, each with the response it came in."""
         returned = 0
         cursor = None
         while returned < limit:
-            response, issues, cursor = self._search_page(http, jql, min(self.page_size, limit - returned), cursor)
+            response, issues, cursor = self._search_page(
+                http, jql, min(self.page_size, limit - returned), cursor, fields
+            )
             for raw in issues[: limit - returned]:
-                yield self._remote_issue(raw, response)
+                yield raw, response
             returned += len(issues)
             if cursor is None or not issues:
                 return
 
     @abstractmethod
     def _search_page(
-        self, http: TrackerHttpClient, jql: str, size: int, cursor: Any
+        self, http: TrackerHttpClient, jql: str, size: int, cursor: Any, fields: list[str]
     ) -> tuple[TrackerResponse, list, Any]:
-        """(response, issues, cursor of the next page or None); the first page has cursor None."""
+        """(response, issues with ``fields``, cursor of the next page or None); the first page has cursor None."""
 
     def _remote_issue(self, raw: Any, response: TrackerResponse) -> RemoteIssue:
         if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
@@ -638,6 +731,11 @@ class _Jira(TrackerProvider, ABC):
             response = http.post(self._api(f"issue/{quote(key, safe='')}/comment"), json={"body": self.rich_text(body)})
         return str(_object(response, "the comment").get("id") or "")
 
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        path = self._api(f"issue/{quote(key, safe='')}/comment/{quote(comment_id, safe='')}")
+        with self.client() as http:
+            http.put(path, json={"body": self.rich_text(body)})
+
     def comments(self, key: str) -> list[RemoteComment]:
         """Every comment on the issue, oldest first (Jira's order), as Markdown."""
         with self.client() as http:
@@ -808,8 +906,8 @@ class JiraCloud(_Jira):
     def markdown(self, rich_text: Any) -> str:
         return adf_to_markdown(rich_text) if isinstance(rich_text, dict) else ""
 
-    def _search_page(self, http, jql, size, cursor):
-        payload = {"jql": jql, "fields": ISSUE_FIELDS, "maxResults": size}
+    def _search_page(self, http, jql, size, cursor, fields):
+        payload = {"jql": jql, "fields": fields, "maxResults": size}
         if cursor is not None:
             payload["nextPageToken"] = cursor
         response = http.post(self._api("search/jql"), json=payload, idempotent=True)
@@ -850,10 +948,10 @@ class JiraServer(_Jira):
     def markdown(self, rich_text: Any) -> str:
         return wiki_to_markdown(rich_text) if isinstance(rich_text, str) else ""
 
-    def _search_page(self, http, jql, size, cursor):
+    def _search_page(self, http, jql, size, cursor, fields):
         start = cursor or 0
         # validateQuery false: a key that does not exist (any more) is a warning, not a 400.
-        payload = {"jql": jql, "fields": ISSUE_FIELDS, "startAt": start, "maxResults": size, "validateQuery": False}
+        payload = {"jql": jql, "fields": fields, "startAt": start, "maxResults": size, "validateQuery": False}
         response = http.post(self._api("search"), json=payload, idempotent=True)
         body = _object(response, "search results")
         issues = _list(body.get("issues"), response, "a list of issues")

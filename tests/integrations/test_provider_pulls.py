@@ -1,0 +1,217 @@
+"""Pulling work items (``pull``) and editing a comment in place (``update_comment``): Jira Cloud,
+Jira Data Center and Azure DevOps over real HTTP against their fakes."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from integrations.errors import NotFound, RemoteValidationError
+from integrations.models import AuthType, Provider
+from integrations.providers import provider_for
+from integrations.providers.base import FieldValue, NotConfigured, PullQuery
+from tests.factories import SourceFactory
+from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, SERVER_PAT
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fakes_on_loopback(settings):
+    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+
+
+@pytest.fixture(params=["cloud", "server"])
+def jira(request):
+    """A fake Jira (Cloud, or Data Center under /jira) with the projects SHOP and OTHER, and its provider."""
+    if request.param == "cloud":
+        fake = request.getfixturevalue("fake_jira_cloud")
+        source = SourceFactory(provider=Provider.JIRA_CLOUD, base_url=fake.base_url, allow_http=True,
+                               auth_type=AuthType.API_TOKEN,
+                               credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
+    else:
+        fake = request.getfixturevalue("fake_jira_server")
+        source = SourceFactory(provider=Provider.JIRA_SERVER, base_url=fake.base_url, allow_http=True,
+                               auth_type=AuthType.PAT, credentials={"token": SERVER_PAT})
+    fake.add_project("SHOP")
+    fake.add_project("OTHER")
+    fake.provider = provider_for(source)
+    return fake
+
+
+def searched_jql(fake) -> list[str]:
+    return [json.loads(request.body)["jql"] for request in fake.requests_to("POST", r"/rest/api/(3/search/jql|2/search)")]
+
+
+# -- Jira ----------------------------------------------------------------------------------------
+
+
+def test_a_jira_pull_takes_the_filtered_items_of_the_project_and_types_with_the_fields_asked_for(jira):
+    target = jira.add_field("SHOP", "Story", "Target date", "date")
+    jira.add_version("SHOP", "2.0", release_date="2025-06-30")
+    jira.add_version("SHOP", "2.1", release_date="2025-09-30")
+    story = jira.add_issue("SHOP", "Pay by card", issue_type="Story", description="Cards and wallets",
+                           labels=["req"], priority="High")
+    story.custom_fields[target.field_id] = "2025-05-15"
+    jira.set_fix_versions(story.key, "2.1", "2.0")
+    plain = jira.add_issue("SHOP", "Pay by invoice", issue_type="Story", priority="Highest")
+    jira.add_issue("SHOP", "Card declined", issue_type="Bug", labels=["req"])
+    jira.add_issue("SHOP", "Not asked for", issue_type="Story", labels=["later"])
+    jira.add_issue("OTHER", "Another project", issue_type="Story", labels=["req"])
+
+    result = jira.provider.pull(PullQuery(
+        project="SHOP", filter="labels = req OR priority = Highest ORDER BY created DESC",
+        item_types=("Story",), fields=(target.field_id, "fixVersions", "duedate"),
+    ))
+
+    assert searched_jql(jira) == [
+        'project = "SHOP" AND (labels = req OR priority = Highest) AND issuetype in ("Story") ORDER BY key ASC'
+    ]
+    assert [item.key for item in result.items] == [story.key, plain.key]
+    item = result.items[0]
+    assert (item.title, item.description, item.status, item.status_category, item.priority, item.item_type) == (
+        "Pay by card", "Cards and wallets", "To Do", "todo", "High", "Story"
+    )
+    assert item.url == f"{jira.base_url}/browse/{story.key}"
+    assert item.fields == {
+        target.field_id: FieldValue("2025-05-15", date(2025, 5, 15)),
+        "fixVersions": FieldValue("2.1, 2.0", date(2025, 6, 30)),  # the earliest release
+        "duedate": FieldValue(),
+    }
+    assert result.deleted == frozenset()
+
+
+def test_of_the_known_jira_keys_only_the_deleted_issues_count_as_deleted(jira):
+    kept = jira.add_issue("SHOP", "Still matching", labels=["req"])
+    unlabelled = jira.add_issue("SHOP", "No longer matching")
+    gone = jira.add_issue("SHOP", "Deleted")
+    jira.delete_issue(gone.key)
+    jira.add_project("SECRET")
+    hidden = jira.add_issue("SECRET", "Hidden from the account", labels=["req"])
+    jira.forbid_project("SECRET")
+
+    result = jira.provider.pull(PullQuery(project="SHOP", filter="labels = req"),
+                                known=[kept.key, unlabelled.key, gone.key, hidden.key])
+
+    assert [item.key for item in result.items] == [kept.key]
+    assert result.deleted == {gone.key}
+
+
+def test_a_jira_pull_needs_a_project_or_a_filter(jira):
+    with pytest.raises(NotConfigured, match="needs a Jira project or a JQL filter"):
+        jira.provider.pull(PullQuery(project="", filter="  "))
+    assert searched_jql(jira) == []
+
+
+def test_a_jira_filter_jira_refuses_fails_the_pull_with_jiras_reason(jira):
+    with pytest.raises(RemoteValidationError):
+        jira.provider.pull(PullQuery(project="SHOP", filter="labels = = req"))
+
+
+def test_a_jira_comment_is_edited_in_place(jira):
+    issue = jira.add_issue("SHOP", "Pay by card")
+    comment_id = jira.provider.add_comment(issue.key, "Covered by 1 test")
+
+    jira.provider.update_comment(issue.key, comment_id, "Covered by **2** tests")
+
+    [comment] = jira.provider.comments(issue.key)
+    assert (comment.id, comment.body) == (comment_id, "Covered by **2** tests")
+    with pytest.raises(NotFound):
+        jira.provider.update_comment(issue.key, "424242", "Covered by nothing")
+
+
+def test_jira_field_values_read_sprints_options_users_and_date_times():
+    from integrations.providers.jira import jira_field_value
+
+    sprints = [
+        {"id": 1, "name": "Sprint 1", "state": "closed", "endDate": "2025-01-14T17:00:00.000Z"},
+        {"id": 2, "name": "Sprint 2", "state": "active", "endDate": "2025-01-28T17:00:00.000Z"},
+        {"id": 3, "name": "Sprint 3", "state": "future"},
+    ]
+    assert jira_field_value(sprints) == FieldValue("Sprint 2", date(2025, 1, 28))
+    assert jira_field_value(sprints[::2]) == FieldValue("Sprint 3")  # none active: the last
+    assert jira_field_value({"value": "Gold", "id": "10001"}) == FieldValue("Gold")
+    assert jira_field_value({"displayName": "Ada Lovelace"}) == FieldValue("Ada Lovelace")
+    assert jira_field_value("2025-02-03T10:00:00.000+0100") == FieldValue("2025-02-03T10:00:00.000+0100",
+                                                                          date(2025, 2, 3))
+    assert jira_field_value("2025-02-03 is the day") == FieldValue("2025-02-03 is the day")
+    assert jira_field_value(3.5) == FieldValue("3.5")
+    assert jira_field_value(None) == jira_field_value([]) == FieldValue()
+
+
+# -- Azure DevOps --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ado(fake_azure_devops):
+    fake_azure_devops.add_project("Fabrikam")
+    fake_azure_devops.add_project("Contoso")
+    source = SourceFactory(provider=Provider.AZURE_DEVOPS, base_url=fake_azure_devops.base_url, allow_http=True,
+                           auth_type=AuthType.PAT, credentials={"token": ADO_PAT}, issue_url_template="")
+    fake_azure_devops.provider = provider_for(source)
+    return fake_azure_devops
+
+
+def test_an_azure_devops_pull_takes_the_matching_work_items_of_the_project_and_types(ado):
+    ado.add_field("Fabrikam", "User Story", "Microsoft.VSTS.Scheduling.TargetDate", "Target Date", "dateTime")
+    ado.add_field("Fabrikam", "Task", "Microsoft.VSTS.Scheduling.DueDate", "Due Date", "dateTime")
+    story = ado.add_work_item(
+        "Fabrikam", "User Story", "Pay by card", System_Tags="req", System_Description="<p>Cards <b>and</b> wallets</p>",
+        Microsoft_VSTS_Common_Priority=1, Microsoft_VSTS_Scheduling_TargetDate=datetime(2025, 5, 15, tzinfo=UTC),
+    )
+    ado.add_work_item("Fabrikam", "User Story", "Not tagged")
+    ado.add_work_item("Fabrikam", "Bug", "Card declined", System_Tags="req")
+    ado.add_work_item("Contoso", "User Story", "Another project", System_Tags="req")
+
+    result = ado.provider.pull(PullQuery(
+        project="Fabrikam", filter="[System.Tags] CONTAINS 'req'", item_types=("User Story",),
+        fields=("Microsoft.VSTS.Scheduling.TargetDate", "System.IterationPath", "Microsoft.VSTS.Scheduling.DueDate"),
+    ))
+
+    [query] = [json.loads(r.body)["query"] for r in ado.requests_to("POST", r"/Fabrikam/_apis/wit/wiql")]
+    assert query == ("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = 'Fabrikam' AND "
+                     "([System.Tags] CONTAINS 'req') AND [System.WorkItemType] IN ('User Story') ORDER BY [System.Id]")
+    [item] = result.items
+    assert (item.key, item.title, item.description, item.status, item.priority, item.item_type) == (
+        str(story.id), "Pay by card", "Cards **and** wallets", "New", "1", "User Story"
+    )
+    assert item.fields == {
+        "Microsoft.VSTS.Scheduling.TargetDate": FieldValue("2025-05-15", date(2025, 5, 15)),
+        "System.IterationPath": FieldValue("Fabrikam"),
+        "Microsoft.VSTS.Scheduling.DueDate": FieldValue(),
+    }
+
+
+def test_of_the_known_work_items_only_those_in_the_recycle_bin_count_as_deleted(ado):
+    kept = ado.add_work_item("Fabrikam", "User Story", "Still matching", System_Tags="req")
+    untagged = ado.add_work_item("Fabrikam", "User Story", "No longer matching")
+    gone = ado.add_work_item("Fabrikam", "User Story", "Deleted", System_Tags="req")
+    ado.delete_work_item(gone.id)
+    ado.add_project("Secret", members={})
+    hidden = ado.add_work_item("Secret", "User Story", "Unreadable", System_Tags="req")
+
+    result = ado.provider.pull(PullQuery(project="Fabrikam", filter="[System.Tags] CONTAINS 'req'"),
+                               known=[str(kept.id), str(untagged.id), str(gone.id), str(hidden.id)])
+
+    assert [item.key for item in result.items] == [str(kept.id)]
+    assert result.deleted == {str(gone.id)}
+
+
+def test_an_azure_devops_pull_takes_a_condition_not_a_whole_query(ado):
+    with pytest.raises(RemoteValidationError, match="WIQL condition only"):
+        ado.provider.pull(PullQuery(project="Fabrikam", filter="SELECT [System.Id] FROM WorkItems"))
+    with pytest.raises(NotConfigured, match="names no Azure DevOps project"):
+        ado.provider.pull(PullQuery(project=" ", filter="[System.Tags] CONTAINS 'req'"))
+    assert ado.requests_to("POST", r".*/wiql") == []
+
+
+def test_an_azure_devops_comment_is_edited_in_place(ado):
+    story = ado.add_work_item("Fabrikam", "User Story", "Pay by card")
+    comment_id = ado.provider.add_comment(str(story.id), "Covered by 1 test")
+
+    ado.provider.update_comment(str(story.id), comment_id, "Covered by **2** tests")
+
+    [comment] = ado.provider.comments(str(story.id))
+    assert (comment.id, comment.body) == (comment_id, "Covered by **2** tests")
+    with pytest.raises(NotFound):
+        ado.provider.update_comment(str(story.id), "424242", "Covered by nothing")
