@@ -207,6 +207,116 @@ class Link(models.Model):
         return f"{self.issue_side} ↔ {self.artefact}"
 
 
+# --- Requirements pulled from trackers, their coverage, known failures -------------------
+
+
+class PullSettings(models.Model):
+    """How a project integration's pulls map the tracker's work items to requirements. Whether it
+    pulls, and its filter, are the integration's own (``pull_requirements``, ``requirements_filter``)."""
+
+    MAX_RELEASE_DATE_FIELDS = 3
+
+    integration = models.OneToOneField(ProjectIntegration, on_delete=models.CASCADE, related_name="pull_settings")
+    requirement_types = models.JSONField(default=list, blank=True, help_text="Work item types; none: every type.")
+    # {requirement state: [tracker status, ...]}; a status it does not name maps by its category.
+    state_mapping = models.JSONField(default=dict, blank=True)
+    release_field = models.CharField(max_length=100, blank=True, help_text="Tracker field naming the release.")
+    # Up to MAX_RELEASE_DATE_FIELDS tracker fields in priority order: the first with a date wins.
+    release_date_fields = models.JSONField(default=list, blank=True)
+    sprint_field = models.CharField(max_length=100, blank=True, help_text="Tracker field naming the sprint.")
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self):
+        return f"Pull settings of {self.integration}"
+
+
+class PulledRequirement(models.Model):
+    """A requirement a pull keeps: the integration that owns it (none once removed), the remote
+    item it mirrors, its release and sprint, and the covering-tests comment on the remote item."""
+
+    requirement = models.OneToOneField(Requirement, on_delete=models.CASCADE, related_name="pull")
+    integration = models.ForeignKey(
+        ProjectIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="pulled_requirements"
+    )
+    reference = models.ForeignKey(
+        ExternalReference, null=True, blank=True, on_delete=models.SET_NULL, related_name="pulled_requirements"
+    )
+    release = models.CharField(max_length=200, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+    sprint = models.CharField(max_length=200, blank=True)
+    coverage_comment_id = models.CharField(max_length=100, blank=True)
+    coverage_comment = models.TextField(blank=True, help_text="The comment's text as last posted.")
+    pulled_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["integration", "release"])]
+
+    def __str__(self):
+        return f"{self.requirement} (pulled)"
+
+
+class Coverage(models.Model):
+    """A test case that verifies a requirement of its project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="coverage")
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="coverage")
+    test_case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="coverage")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["requirement", "test_case__folder", "test_case__title", "test_case_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["requirement", "test_case"], name="coverage_unique_case_per_requirement"),
+        ]
+
+    def __str__(self):
+        return f"{self.test_case.title} covers {self.requirement.title}"
+
+
+class KnownFailureRule(models.Model):
+    """Failures whose message or stack trace match ``pattern`` (RE2), of tests whose name matches
+    ``test_pattern`` when given, are a known issue: recording one links it to that issue."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="known_failure_rules")
+    pattern = models.CharField(max_length=500, help_text="RE2 regular expression searched in the failure message.")
+    test_pattern = models.CharField(max_length=500, blank=True, help_text="RE2 regular expression on the test's name.")
+    issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="known_failure_rules")
+    external_reference = models.ForeignKey(
+        ExternalReference, null=True, blank=True, on_delete=models.CASCADE, related_name="known_failure_rules"
+    )
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one(ISSUE_SIDES), name="knownfailurerule_exactly_one_issue_side"),
+            models.CheckConstraint(condition=~Q(pattern=""), name="knownfailurerule_pattern_not_empty"),
+        ]
+
+    @property
+    def issue_side(self):
+        return self.issue or self.external_reference
+
+    def __str__(self):
+        return f"/{self.pattern}/ → {self.issue_side}"
+
+
+class KnownFailure(models.Model):
+    """A link a known-failure rule made from a failed result to its issue; removing the link
+    removes the mark."""
+
+    link = models.OneToOneField(Link, on_delete=models.CASCADE, related_name="known_failure")
+    rule = models.ForeignKey(KnownFailureRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="matches")
+    matched_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Known failure: {self.link}"
+
+
 class FilingMode(models.TextChoices):
     EACH = "each", "One issue per result"
     COMBINED = "combined", "One issue listing all results"

@@ -168,6 +168,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "integrations-source-health": {"task": "integrations.refresh_source_health", "schedule": 15 * 60},
+    "issues-pull-requirements": {"task": "issues.pull_all_requirements", "schedule": 30 * 60},
 }
 
 LOGGING = {
