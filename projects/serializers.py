@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 from rest_framework.validators import UniqueTogetherValidator
 
+from .forms import MAX_DURATION
 from .importers import junit
 from .models import ApiToken, Project, Requirement, TestCase, TestResult, TestRun
 from .permissions import visible_projects
@@ -76,7 +77,7 @@ class UsernameField(serializers.SlugRelatedField):
     """A user shown by username (read-only)."""
 
     def __init__(self, **kwargs):
-        super().__init__(slug_field="username", read_only=True, **kwargs)
+        super().__init__(slug_field="username", read_only=True, allow_null=True, **kwargs)
 
 
 @extend_schema_field({"type": "number", "format": "double", "nullable": True, "example": 1.25})
@@ -84,7 +85,7 @@ class SecondsField(serializers.FloatField):
     """A duration as (fractional) seconds."""
 
     def __init__(self, **kwargs):
-        super().__init__(min_value=0, allow_null=True, required=False, **kwargs)
+        super().__init__(min_value=0, max_value=MAX_DURATION.total_seconds(), allow_null=True, required=False, **kwargs)
 
     def to_representation(self, value):
         return value.total_seconds()
@@ -243,6 +244,8 @@ class JUnitSummarySerializer(serializers.Serializer):
 
 class RequirementSerializer(ApiModelSerializer):
     project = VisibleProjectField()
+    # Empty unless pulled from a tracker, so not documented as a URI.
+    origin_url = serializers.CharField(read_only=True)
 
     class Meta:
         model = Requirement
