@@ -18,7 +18,7 @@ from .serializers import ConnectionOutcomeSerializer, ConnectionTestRequestSeria
 
 def _project(request, reference: str, action: Action) -> Project:
     """The project by id or key (keys start with a letter); 404 for outsiders."""
-    lookup = {"pk": int(reference)} if reference.isdigit() else {"key": reference}
+    lookup = {"pk": int(reference)} if reference.isascii() and reference.isdigit() else {"key": reference}
     project = get_object_or_404(Project, **lookup)
     ensure(request.user, action, project)
     return project
