@@ -21,8 +21,10 @@ prepare() {
 }
 
 web() {
+  # --preload: the app is loaded once, before listening; no control socket: its default path is
+  # per user, so two stacks of one user would fight over it.
   exec "$PYTHON" -m gunicorn testmanager.wsgi --workers "${WEB_WORKERS:-4}" --bind "${BIND:-127.0.0.1:8000}" \
-    --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    --preload --no-control-socket --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 }
 
 worker() {

@@ -1,0 +1,185 @@
+"""Smoke test of the production stack (`make prod`): gunicorn with two workers, PostgreSQL, Redis,
+a Celery worker with beat and whitenoise, with DEBUG off, driven in headless Chromium.
+
+An admin adds a Jira source and tests it against the fake Jira, a project admin assigns it, a member
+records failures from a JUnit upload over the API, a Jira issue is filed from one failure, Jira moves
+it to Done, and the member's page shows Done once the reference is refreshed. /healthz answers 200
+throughout, and 503 naming the worker once the worker is stopped.
+"""
+
+import re
+import secrets
+import time
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
+from tests.fakes.jira import JiraFake
+from tests.support.prod_stack import prod_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.celery_worker]
+
+PASSWORD = "correct horse battery staple"
+JUNIT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="checkout" tests="2" failures="1">
+  <testcase classname="checkout.Payment" name="pay_with_saved_card" time="1.2">
+    <failure message="spinner never stops">Timeout after 30s waiting for the receipt</failure>
+  </testcase>
+  <testcase classname="checkout.Payment" name="pay_with_new_card" time="0.8"/>
+</testsuite>
+"""
+
+
+@pytest.fixture
+def jira():
+    fake = JiraFake("cloud")
+    fake.set_credentials(CLOUD_LOGIN, CLOUD_API_TOKEN)
+    fake.add_project("SHOP")
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def stack():
+    with prod_stack(
+        DEBUG="false", HTTPS="false", ALLOWED_HOSTS="127.0.0.1", TRACKER_ALLOW_PRIVATE_HOSTS="true",
+        SECRET_KEY=secrets.token_urlsafe(50), FERNET_KEYS=secrets.token_urlsafe(32), WEB_WORKERS="2",
+    ) as stack:
+        stack.run(f"from tests.support.prod_actions import seed; seed({PASSWORD!r})")
+        yield stack
+
+
+@pytest.fixture
+def browser(chromium, stack):
+    contexts = []
+
+    def signed_in(username):
+        context = chromium.new_context(base_url=stack.base_url)
+        context.set_default_timeout(20000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+        return page
+
+    yield signed_in
+    for context in contexts:
+        context.close()
+
+
+def eventually(condition, what, timeout=60):
+    """Wait until condition() is true (probes and pages settle on their own schedule)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still not {what} after {timeout}s"
+        time.sleep(0.5)
+
+
+def all_ok(health):
+    return {part: check["ok"] for part, check in health.json()["checks"].items()} == {
+        "database": True, "redis": True, "worker": True,
+    }
+
+
+def test_the_production_stack_serves_the_whole_issue_flow(stack, browser, jira):
+    try:
+        with stack.web():
+            with stack.worker():
+                health = stack.health()
+                assert health.status_code == 200 and all_ok(health)
+                issue_flow(stack, browser, jira)
+                assert all_ok(stack.health())
+            # The worker is stopped: within the health check's window the probe says so.
+            eventually(lambda: stack.health().status_code == 503, "503 without a worker")
+            assert stack.health().json()["checks"] == {
+                "database": {"ok": True}, "redis": {"ok": True}, "worker": {"ok": False, "detail": "no worker answered"},
+            }
+    except BaseException:
+        print(stack.logs())
+        raise
+
+
+def issue_flow(stack, browser, jira):
+    # A system admin adds the Jira source and tests its connection.
+    admin = browser("root")
+    admin.goto("/admin/integrations/source/add/")
+    admin.select_option("#id_provider", "jira_cloud")
+    admin.select_option("#id_auth_type", "api_token")
+    admin.fill("#id_name", "Fake Jira")
+    admin.fill("#id_base_url", jira.base_url)
+    admin.check("#id_allow_http")
+    admin.fill("#id_credential_email", CLOUD_LOGIN)
+    admin.fill("#id_credential_api_token", CLOUD_API_TOKEN)
+    admin.click("input[name=_continue]")
+    expect(admin.locator(".messagelist")).to_contain_text("was added successfully")
+    admin.click("#test-connection")
+    expect(admin.locator(".messagelist")).to_contain_text("Fake Jira: connection works.")
+    assert CLOUD_API_TOKEN not in admin.content()
+
+    # Whitenoise serves the collected stylesheets under their hashed names.
+    stylesheet = admin.locator("link[rel=stylesheet][href*='/admin/css/base.']").get_attribute("href")
+    assert re.fullmatch(r"/static/admin/css/base\.[0-9a-f]{12}\.css", stylesheet)
+    assert requests.get(stack.base_url + stylesheet, timeout=10).headers["Content-Type"].startswith("text/css")
+
+    # The project admin assigns it to SHOP as the primary tracker.
+    lead = browser("lead")
+    lead.goto("/projects/SHOP/integrations/")
+    lead.click("#assign-source")
+    lead.select_option("#id_source", label="Fake Jira (Jira Cloud)")
+    lead.fill("#id_external_project", "SHOP")
+    lead.fill("#id_default_issue_type", "Bug")
+    lead.check("#id_is_primary")
+    lead.click("form.integration button[type=submit]")
+    expect(lead.locator("#integrations")).to_contain_text("Fake Jira")
+
+    # The member's CI records a run from a JUnit report through the API.
+    api = requests.Session()
+    token = api.post(f"{stack.base_url}/api/auth/token",
+                     json={"username": "mia", "password": PASSWORD, "name": "ci"}, timeout=30)
+    assert token.status_code == 201, token.text
+    api.headers["Authorization"] = f"Bearer {token.json()['token']}"
+    run = api.post(f"{stack.base_url}/api/testruns", json={"project": "SHOP", "name": "Nightly"}, timeout=30)
+    assert run.status_code == 201, run.text
+    run_id = run.json()["id"]
+    uploaded = api.post(f"{stack.base_url}/api/testruns/{run_id}/junit", data=JUNIT,
+                        headers={"Content-Type": "application/xml"}, timeout=30)
+    assert uploaded.status_code == 200, uploaded.text
+    failed = api.get(f"{stack.base_url}/api/testresults", params={"run": run_id, "status": "failed"}, timeout=30)
+    [failure] = failed.json()["results"]
+
+    member = browser("mia")
+    member.goto(f"/projects/SHOP/runs/{run_id}/")
+    expect(member.locator(f"#result-{failure['id']}")).to_contain_text("pay_with_saved_card")
+
+    # A Jira issue is filed from the failure and linked to it.
+    key = stack.run(
+        f"from tests.support.prod_actions import file_jira_issue; file_jira_issue({failure['id']}, 'mia')"
+    )
+    assert jira.issue(key).summary == "pay_with_saved_card failed in Nightly"
+    result_page = f"/projects/SHOP/runs/{run_id}/results/{failure['id']}/"
+    member.goto(result_page)
+    linked = member.locator("#linked-issues")
+    expect(linked).to_contain_text(key)
+    expect(linked).not_to_contain_text("Done")
+    assert key == "SHOP-1"
+
+    # Someone moves it to Done in Jira; the member sees it once the reference is refreshed.
+    transition_to_done(jira, key)
+    stack.run(f"from tests.support.prod_actions import refresh; refresh({key!r})")
+    member.reload()
+    expect(linked).to_contain_text("Done")
+
+
+def transition_to_done(jira, key):
+    jira_api = requests.Session()
+    jira_api.auth = (CLOUD_LOGIN, CLOUD_API_TOKEN)
+    transitions = jira_api.get(f"{jira.base_url}/rest/api/3/issue/{key}/transitions", timeout=10).json()
+    done = next(t["id"] for t in transitions["transitions"] if t["name"] == "Done")
+    moved = jira_api.post(f"{jira.base_url}/rest/api/3/issue/{key}/transitions",
+                          json={"transition": {"id": done}}, timeout=10)
+    assert moved.status_code == 204

@@ -1,0 +1,82 @@
+"""The production stack of `make prod`, started piece by piece for smoke tests.
+
+`prod_stack()` gives the stack its own PostgreSQL and Redis (scripts/prod-services.sh) in a
+temporary folder on free ports, runs `scripts/prod.sh prepare` (deploy check, migrate,
+collectstatic) and yields a `ProdStack` whose gunicorn and Celery worker (with beat) are started
+and stopped separately, with exactly the command lines of `make prod`.
+"""
+
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.support.processes import ROOT, free_port, manage, project_env, running
+
+
+@dataclass
+class ProdStack:
+    env: dict[str, str]
+    base_url: str
+    folder: Path
+
+    def _logged(self, role: str) -> list[str]:
+        """`scripts/prod.sh <role>` writing to a log file (a pipe nobody reads would fill up)."""
+        return ["bash", "-c", f'exec scripts/prod.sh {role} >>"$0" 2>&1', str(self.folder / f"{role}.log")]
+
+    def web(self):
+        return running(self._logged("web"), self.env, ready=lambda: self._answers("/accounts/login/", 200))
+
+    def worker(self):
+        return running(self._logged("worker"), self.env, ready=lambda: self._answers("/healthz", 200))
+
+    def health(self) -> requests.Response:
+        return requests.get(f"{self.base_url}/healthz", timeout=10)
+
+    def _answers(self, path: str, status: int) -> bool:
+        try:
+            return requests.get(self.base_url + path, timeout=10).status_code == status
+        except requests.RequestException:
+            return False
+
+    def run(self, code: str) -> str:
+        """Run Python in the stack's Django (`manage.py shell -c`); returns what it printed."""
+        return manage("shell", "--no-imports", "-c", code, env=self.env).stdout.strip()
+
+    def logs(self) -> str:
+        return "\n".join(f"== {log.name}\n{log.read_text(errors='replace')}" for log in sorted(self.folder.glob("*.log")))
+
+
+@contextmanager
+def prod_stack(**settings: str):
+    """A prepared stack on 127.0.0.1; `settings` are environment variables of the deployment."""
+    folder = Path(tempfile.mkdtemp(prefix="testmanager-prod-"))
+    folder.chmod(0o755)  # PostgreSQL runs as the postgres user when the tests run as root
+    port = free_port()
+    env = project_env(
+        PROD_STATE=str(folder / "services"), PROD_PG_PORT=str(free_port()), PROD_REDIS_PORT=str(free_port()),
+        PYTHON=sys.executable, BIND=f"127.0.0.1:{port}", STATIC_ROOT=str(folder / "static"),
+        MEDIA_ROOT=str(folder / "media"), BEAT_SCHEDULE=str(folder / "celerybeat-schedule"), **settings,
+    )
+    try:
+        started = _script(["scripts/prod-services.sh", "start"], env)
+        env.update(dict(assignment.split("=", 1) for assignment in shlex.split(started.stdout)[1:]))
+        _script(["scripts/prod.sh", "prepare"], env)
+        yield ProdStack(env, f"http://127.0.0.1:{port}", folder)
+    finally:
+        subprocess.run(["scripts/prod-services.sh", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _script(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
