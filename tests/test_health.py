@@ -124,3 +124,9 @@ def test_without_redis_tasks_run_eagerly_and_nothing_else_is_needed(client, sett
 def test_only_reads_are_allowed(client, workers):
     assert client.post("/healthz").status_code == 405
     assert client.head("/healthz").status_code == 200
+
+
+def test_probes_over_plain_http_are_not_sent_to_https(client, settings, workers):
+    settings.SECURE_SSL_REDIRECT = True  # HTTPS=true
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/accounts/login/").status_code == 301

@@ -2,9 +2,10 @@
 a Celery worker with beat and whitenoise, with DEBUG off, driven in headless Chromium.
 
 An admin adds a Jira source and tests it against the fake Jira, a project admin assigns it, a member
-records failures from a JUnit upload over the API, a Jira issue is filed from one failure, Jira moves
-it to Done, and the member's page shows Done once the reference is refreshed. /healthz answers 200
-throughout, and 503 naming the worker once the worker is stopped.
+records failures from a JUnit upload over the API and files a Jira issue from one of them, Jira moves
+it to Done, and the member's page shows Done once the reference is refreshed (through the services,
+see tests/support/prod_actions.py: webhooks are not there yet). /healthz answers 200 throughout, and
+503 naming the worker once the worker is stopped.
 """
 
 import re
@@ -16,7 +17,6 @@ import requests
 from playwright.sync_api import expect
 
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
-from tests.fakes.jira import JiraFake
 from tests.support.prod_stack import prod_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.celery_worker]
@@ -30,15 +30,6 @@ JUNIT = b"""<?xml version="1.0" encoding="UTF-8"?>
   <testcase classname="checkout.Payment" name="pay_with_new_card" time="0.8"/>
 </testsuite>
 """
-
-
-@pytest.fixture
-def jira():
-    fake = JiraFake("cloud")
-    fake.set_credentials(CLOUD_LOGIN, CLOUD_API_TOKEN)
-    fake.add_project("SHOP")
-    with fake:
-        yield fake
 
 
 @pytest.fixture
@@ -86,13 +77,14 @@ def all_ok(health):
     }
 
 
-def test_the_production_stack_serves_the_whole_issue_flow(stack, browser, jira):
+def test_the_production_stack_serves_the_whole_issue_flow(stack, browser, fake_jira_cloud):
+    fake_jira_cloud.add_project("SHOP")
     try:
         with stack.web():
             with stack.worker():
                 health = stack.health()
                 assert health.status_code == 200 and all_ok(health)
-                issue_flow(stack, browser, jira)
+                issue_flow(stack, browser, fake_jira_cloud)
                 assert all_ok(stack.health())
             # The worker is stopped: within the health check's window the probe says so.
             eventually(lambda: stack.health().status_code == 503, "503 without a worker")
@@ -115,6 +107,8 @@ def issue_flow(stack, browser, jira):
     admin.check("#id_allow_http")
     admin.fill("#id_credential_email", CLOUD_LOGIN)
     admin.fill("#id_credential_api_token", CLOUD_API_TOKEN)
+    admin.check("#id_can_read_details")
+    admin.check("#id_can_create_issues")
     admin.click("input[name=_continue]")
     expect(admin.locator(".messagelist")).to_contain_text("was added successfully")
     admin.click("#test-connection")
@@ -156,21 +150,20 @@ def issue_flow(stack, browser, jira):
     member.goto(f"/projects/SHOP/runs/{run_id}/")
     expect(member.locator(f"#result-{failure['id']}")).to_contain_text("pay_with_saved_card")
 
-    # A Jira issue is filed from the failure and linked to it.
-    key = stack.run(
-        f"from tests.support.prod_actions import file_jira_issue; file_jira_issue({failure['id']}, 'mia')"
-    )
-    assert jira.issue(key).summary == "pay_with_saved_card failed in Nightly"
-    result_page = f"/projects/SHOP/runs/{run_id}/results/{failure['id']}/"
-    member.goto(result_page)
+    # The member files a Jira issue from the failure; it is linked to it.
+    member.goto(f"/projects/SHOP/runs/{run_id}/results/{failure['id']}/")
+    member.click("#create-issue")
+    expect(member.locator("#filing-targets [aria-current=true]")).to_contain_text("Fake Jira")
+    expect(member.locator("#id_title")).to_have_value("pay_with_saved_card failed in Nightly")
+    member.get_by_role("button", name="Create in Fake Jira").click()
     linked = member.locator("#linked-issues")
-    expect(linked).to_contain_text(key)
+    expect(linked).to_contain_text("SHOP-1")
     expect(linked).not_to_contain_text("Done")
-    assert key == "SHOP-1"
+    assert jira.issue("SHOP-1").summary == "pay_with_saved_card failed in Nightly"
 
     # Someone moves it to Done in Jira; the member sees it once the reference is refreshed.
-    transition_to_done(jira, key)
-    stack.run(f"from tests.support.prod_actions import refresh; refresh({key!r})")
+    transition_to_done(jira, "SHOP-1")
+    stack.run("from tests.support.prod_actions import refresh; refresh('SHOP-1')")
     member.reload()
     expect(linked).to_contain_text("Done")
 

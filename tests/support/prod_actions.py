@@ -1,18 +1,15 @@
 """Steps of the production smoke test run inside the stack's own Django (`ProdStack.run`):
-who the people are, and the tracker steps that go through services rather than a page.
-
-Filing a Jira issue from a failure and refreshing it use the services the issues and
-integrations apps offer (provider, `store_reference`, `link`): the member page that files an
-issue and the webhook endpoint are being built alongside this test.
+who the people are, and refreshing a linked issue, which no page or committed task offers yet
+(the webhook endpoint and the refresh schedule are being built alongside this test): it reads
+the issue through the provider and stores it with `store_reference`, as a refresh does.
 """
 
 from django.contrib.auth import get_user_model
 
 from integrations.models import ProjectIntegration
 from integrations.providers import provider_for
-from integrations.providers.base import IssueDraft
-from issues.services import link, store_reference
-from projects.models import Membership, Project, Role, TestResult
+from issues.services import store_reference
+from projects.models import Membership, Project, Role
 
 
 def seed(password: str) -> None:
@@ -22,19 +19,6 @@ def seed(password: str) -> None:
     project = Project.objects.create(key="SHOP", name="Web shop")
     for username, role in (("lead", Role.ADMIN), ("mia", Role.MEMBER)):
         Membership.objects.create(project=project, user=users.create_user(username, password=password), role=role)
-
-
-def file_jira_issue(result_id: int, username: str) -> None:
-    """File a bug for a failed result in the project's primary tracker, link it; print its key."""
-    result = TestResult.objects.select_related("run__project", "case").get(pk=result_id)
-    integration = ProjectIntegration.objects.select_related("source").get(project=result.run.project, is_primary=True)
-    remote = provider_for(integration.source).create_issue(IssueDraft(
-        project=integration.external_project, issue_type=integration.default_issue_type,
-        title=f"{result.case.title} failed in {result.run.name}", description=result.comment,
-    ))
-    reference = store_reference(integration.source, remote, synced=False)
-    link(artefact=result, reference=reference, actor=get_user_model().objects.get(username=username))
-    print(remote.key)
 
 
 def refresh(key: str) -> None:

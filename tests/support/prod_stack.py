@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.processes import ROOT, free_port, manage, project_env, running
+from tests.support.processes import ROOT, free_port, project_env, running
 
 
 @dataclass
@@ -47,7 +47,7 @@ class ProdStack:
 
     def run(self, code: str) -> str:
         """Run Python in the stack's Django (`manage.py shell -c`); returns what it printed."""
-        return manage("shell", "--no-imports", "-c", code, env=self.env).stdout.strip()
+        return _script([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], self.env).stdout.strip()
 
     def logs(self) -> str:
         return "\n".join(f"== {log.name}\n{log.read_text(errors='replace')}" for log in sorted(self.folder.glob("*.log")))
