@@ -19,9 +19,12 @@ project integration names the project inside it.
   deleted: an unreadable work item must not mark its requirement deprecated.
 """
 
+import base64
+import binascii
 import html
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
@@ -36,9 +39,11 @@ from .base import (
     Capability,
     ConnectionReport,
     CreatedIssue,
+    EventKind,
     FetchResult,
     FieldValue,
     IssueDraft,
+    IssueEvent,
     NotConfigured,
     OAuthApp,
     PULL_LIMIT,
@@ -51,11 +56,22 @@ from .base import (
     RemoteIssueType,
     RemoteProject,
     TrackerProvider,
+    delivery_id,
+    webhook_json,
 )
 
 API_VERSION = "7.1"
 COMMENTS_API_VERSION = "7.1-preview.4"  # the comments resource is in preview
 IDS_PER_BATCH = 200  # workitemsbatch's documented maximum
+PRIORITY = "Microsoft.VSTS.Common.Priority"
+# Service hook events of work items: each but a deletion is read again (see parse_webhook).
+WEBHOOK_EVENTS = {
+    "workitem.created": EventKind.CHANGED, "workitem.updated": EventKind.CHANGED,
+    "workitem.restored": EventKind.CHANGED, "workitem.commented": EventKind.CHANGED,
+    "workitem.deleted": EventKind.DELETED,
+}  # fmt: skip
+WEBHOOK_USER = "testmanager"  # the basic-auth user name subscriptions send (any name is accepted)
+WEBHOOK_SECRET_HEADER = "X-Testmanager-Webhook-Secret"
 SEARCH_LIMIT = 50
 PAGE_SIZE = 100
 PROJECTS_NAMED = 5
@@ -169,7 +185,8 @@ class AzureDevOps(TrackerProvider):
     default_key_pattern = r"^\d+$"
     default_issue_url_template = "{baseUrl}/{project}/_workitems/edit/{key}"
     default_create_url_template = "{baseUrl}/{project}/_workitems/create/Bug?[System.Title]={title}"
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
+                              Capability.PROCESS_WEBHOOKS})
     external_project_hint = "Azure DevOps project name (the organization is part of the base URL)"
     external_project_pattern = r"^[^/\\:*?\"<>|#%&]+$"
     base_url_hint = (
@@ -187,6 +204,7 @@ class AzureDevOps(TrackerProvider):
         DUE_DATE: "due_date",
     }  # fmt: skip
     links_back_natively = True  # hyperlink relations
+    keys_per_request = IDS_PER_BATCH
 
     def authentication(self):
         # A personal access token is the password of basic auth with an empty user name.
@@ -593,6 +611,98 @@ class AzureDevOps(TrackerProvider):
                 return
             http.patch(f"_apis/wit/workitems/{item_id}", params={"api-version": API_VERSION}, json=[operation],
                        headers=JSON_PATCH)
+
+    def set_priority(self, key: str, priority: str) -> None:
+        """Work item priorities are the numbers 1 (highest) to 4."""
+        if priority.strip() not in ("1", "2", "3", "4"):
+            problem = f"Azure DevOps priorities are 1 to 4, not “{priority}”."
+            raise RemoteValidationError(f"{problem} Check the project integration's priority mapping.",
+                                        field_errors={"priority": problem})
+        with self._http() as http:
+            item_id, _, _, _ = self._locate(http, key)
+            http.patch(
+                f"_apis/wit/workitems/{item_id}", params={"api-version": API_VERSION},
+                json=[{"op": "add", "path": f"/fields/{PRIORITY}", "value": int(priority)}], headers=JSON_PATCH,
+            )
+
+    # -- webhooks --
+
+    def verify_webhook(self, request) -> None:
+        """Service hooks authenticate with basic auth (any user name, the webhook secret as the
+        password) or, when the subscription sets it, the secret in the ``WEBHOOK_SECRET_HEADER`` header."""
+        header = request.headers.get(WEBHOOK_SECRET_HEADER)
+        if header is not None:
+            self.check_token(header)
+            return
+        scheme, _, encoded = (request.headers.get("Authorization") or "").partition(" ")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        self.check_token(decoded.partition(":")[2] if scheme.lower() == "basic" else "")
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
+        """Work item created, updated, restored, commented and deleted events. A payload carries neither
+        the state's category nor the comment's id, so every change but a deletion is read again."""
+        payload = webhook_json(body)
+        event = payload.get("eventType")
+        resource = payload.get("resource") if isinstance(payload.get("resource"), dict) else {}
+        if event == "workitem.updated":
+            item_id, revision = resource.get("workItemId"), resource.get("revision")
+            fields = revision.get("fields") if isinstance(revision, dict) else None
+        else:
+            item_id, fields = resource.get("id"), resource.get("fields")
+        kind = WEBHOOK_EVENTS.get(event)
+        if kind is None or not isinstance(item_id, int):
+            return []
+        changed = _timestamp((fields or {}).get("System.ChangedDate")) if isinstance(fields, dict) else None
+        delivery = str(payload.get("id") or "") or delivery_id(headers, body)
+        return [IssueEvent(kind, str(item_id), changed, delivery)]
+
+    def register_webhook(self, url: str, secret: str) -> list[str]:
+        """Service hook subscriptions posting to ``url`` (basic auth, ``secret`` as the password) for each
+        work item event of each project of the source's project integrations; a subscription already
+        posting that event of that project to ``url`` is updated rather than added again."""
+        projects = self.assigned_projects()
+        if not projects:
+            raise NotConfigured("No project integration names an Azure DevOps project: assign the source to a "
+                                "project with its project name first.")
+        registered = []
+        with self._http() as http:
+            ids = self._project_ids(http)
+            unknown = [project for project in projects if project.casefold() not in ids]
+            if unknown:
+                raise NotFound(f"Azure DevOps has no project {', '.join(unknown)}, or the account cannot see it.")
+            path, params = "_apis/hooks/subscriptions", {"api-version": API_VERSION}
+            existing = {
+                (entry.get("eventType"), (entry.get("publisherInputs") or {}).get("projectId")): entry.get("id")
+                for entry in _values(http.get(path, params=params), "subscriptions")
+                if (entry.get("consumerInputs") or {}).get("url") == url
+            }
+            for project in projects:
+                project_id = ids[project.casefold()]
+                for event in WEBHOOK_EVENTS:
+                    subscription = {
+                        "publisherId": "tfs", "eventType": event, "resourceVersion": "1.0", "consumerId": "webHooks",
+                        "consumerActionId": "httpRequest", "publisherInputs": {"projectId": project_id},
+                        "consumerInputs": {"url": url, "basicAuthUsername": WEBHOOK_USER, "basicAuthPassword": secret},
+                    }
+                    known = existing.get((event, project_id))
+                    if known is None:
+                        response = http.post(path, params=params, json=subscription)
+                    else:
+                        response = http.put(f"{path}/{known}", params=params, json=subscription)
+                    registered.append(str(_object(response, "a subscription").get("id") or ""))
+        return registered
+
+    def _project_ids(self, http: TrackerHttpClient) -> dict[str, str]:
+        """Project ids by case-folded name, for every project the account can see."""
+        found, token = {}, None
+        while True:
+            page, token = self._project_page(http, PAGE_SIZE, token)
+            found.update({str(entry.get("name")).casefold(): str(entry.get("id")) for entry in page})
+            if token is None or not page:
+                return found
 
     def _batch_relations(self, http: TrackerHttpClient, item_id: int) -> list[dict]:
         """The work item's relations (links to work items, hyperlinks, artifacts), in their order."""

@@ -12,6 +12,9 @@ capability needs), and the admin only offers declared capabilities.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
+import hashlib
+import hmac
+import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -25,7 +28,7 @@ from integrations import keys
 from integrations.errors import CredentialsUnreadable, TrackerError
 from integrations.fields import Unreadable
 from integrations.http import ErrorDetailReader, TrackerHttpClient, TrackerResponse, generic_error_detail
-from integrations.models import AuthType
+from integrations.models import AuthType, IntegrationState
 
 # --- Errors ---------------------------------------------------------------------------
 
@@ -211,6 +214,8 @@ class EventKind(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     DELETED = "deleted"
+    COMMENTED = "commented"  # ``comment`` holds the new comment; ``issue`` the state when the payload has it
+    CHANGED = "changed"  # the payload does not carry the new state: read the issue (and its comments) again
 
 
 @dataclass(frozen=True)
@@ -222,6 +227,7 @@ class IssueEvent:
     updated_at: datetime | None  # the remote time of the change: older events never win
     delivery_id: str  # for deduplication
     issue: RemoteIssue | None = None  # the new state; None for deletions
+    comment: "RemoteComment | None" = None  # the comment a COMMENTED event is about
 
 
 @dataclass(frozen=True)
@@ -415,6 +421,9 @@ class TrackerProvider:
     draft_field_ids: ClassVar[Mapping[str, str]] = MappingProxyType({name: name for name in DRAFT_ATTRIBUTES})
     # Whether link_back uses the tracker's own kind of link (then it needs no comment capability).
     links_back_natively: ClassVar[bool] = False
+    # How many issues one request of fetch_many reads: refreshes size their batches, and the share of
+    # the source's request budget they spend, by it.
+    keys_per_request: ClassVar[int] = 1
 
     def __init__(self, source, user_token=None):
         """Refuses (``CredentialsUnreadable``) credentials that no longer decrypt: they are never sent."""
@@ -623,8 +632,79 @@ class TrackerProvider:
         """``WebhookRejected`` unless the delivery is authentic (checked in constant time)."""
         raise self._unsupported("webhooks")
 
-    def parse_webhook(self, body: bytes) -> list[IssueEvent]:
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
+        """The issue events of a verified delivery; ``headers`` (case-insensitive) carry the delivery id
+        and, for some trackers, the event's kind. ``WebhookRejected`` for a body that is not one."""
         raise self._unsupported("webhooks")
+
+    def register_webhook(self, url: str, secret: str) -> list[str]:
+        """Ask the tracker to send issue and comment events to ``url``, authenticated with ``secret``,
+        for the source's projects; returns the ids of the hooks it created (one per project where the
+        tracker registers hooks per project)."""
+        raise self._unsupported("registering webhooks")
+
+    def set_priority(self, key: str, priority: str) -> None:
+        """Give the issue the priority named ``priority`` (a name the tracker offers)."""
+        raise self._unsupported("changing issue priority")
+
+    # -- webhook helpers --
+
+    def assigned_projects(self) -> list[str]:
+        """The external projects of the source's active project integrations, each once."""
+        if self.source.pk is None:
+            return []
+        values = self.source.project_integrations.filter(state=IntegrationState.ACTIVE).values_list(
+            "external_project", flat=True)
+        return sorted({value.strip() for value in values if value.strip()})
+
+    def webhook_secret(self) -> str:
+        """The source's webhook secret; ``WebhookRejected`` when none is set or it no longer decrypts."""
+        secret = self.source.webhook_secret
+        if isinstance(secret, Unreadable):
+            raise WebhookRejected("The source's webhook secret cannot be decrypted (the encryption key may have "
+                                  "changed): set it again.")
+        if not secret:
+            raise WebhookRejected("The source has no webhook secret, so no delivery can be verified: set one.")
+        return secret
+
+    def check_signature(self, body: bytes, given: str | None, prefix: str = "") -> None:
+        """``WebhookRejected`` unless ``given`` is ``prefix`` + the hex HMAC-SHA256 of ``body`` keyed with
+        the webhook secret; compared in constant time."""
+        expected = prefix + hmac.new(self.webhook_secret().encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), (given or "").strip().encode()):
+            raise WebhookRejected()
+
+    def check_token(self, given: str | None) -> None:
+        """``WebhookRejected`` unless ``given`` is the webhook secret itself; compared in constant time."""
+        if not hmac.compare_digest(self.webhook_secret().encode(), (given or "").encode()):
+            raise WebhookRejected()
 
     def _unsupported(self, what: str) -> Unsupported:
         return Unsupported(f"{self.label} sources do not support {what}.")
+
+
+def webhook_json(body: bytes) -> dict:
+    """A delivery's JSON object; ``WebhookRejected`` for anything else."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise WebhookRejected("The webhook delivery is not JSON.") from None
+    if not isinstance(payload, dict):
+        raise WebhookRejected("The webhook delivery is not a JSON object.")
+    return payload
+
+
+def delivery_id(headers: Mapping[str, str], body: bytes, *names: str) -> str:
+    """The delivery's id from the first header of ``names`` the tracker sent, else a digest of the
+    body: a tracker that redelivers sends the same body again."""
+    for name in names:
+        value = (headers.get(name) or "").strip()
+        if value:
+            return value[:200]
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def delivery_response(source, body: bytes) -> TrackerResponse:
+    """A verified delivery in the shape of an API answer, so that a provider reads the issue a webhook
+    carries with the same code that reads its API's issues."""
+    return TrackerResponse(status=200, headers={}, content=body, url=source.base_url)

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,8 +36,10 @@ from .base import (
     Capability,
     ConnectionReport,
     CreatedIssue,
+    EventKind,
     FetchResult,
     IssueDraft,
+    IssueEvent,
     NotConfigured,
     OAuthApp,
     RemoteComment,
@@ -45,7 +48,10 @@ from .base import (
     RemoteIssueType,
     RemoteProject,
     TrackerProvider,
+    delivery_id,
+    delivery_response,
     rate_limit_headroom,
+    webhook_json,
 )
 
 API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -53,6 +59,7 @@ PAGE_SIZE = 100  # the most GitHub serves per page
 SEARCH_LIMIT = 50
 SECONDARY_LIMIT_WAIT = 60  # "wait for at least one minute" when GitHub names no time
 WRITE_SCOPES = frozenset({"repo", "public_repo"})
+WEBHOOK_EVENTS = ("issues", "issue_comment")
 
 REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+")
 ISSUE_KEY = re.compile(rf"(?P<repo>{REPOSITORY.pattern})#(?P<number>\d+)")
@@ -154,7 +161,8 @@ class GitHub(TrackerProvider):
     default_key_pattern = r"^(?:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/issues/{number}"
     default_create_url_template = "{baseUrl}/{project}/issues/new?title={title}&body={description}"
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
+                              Capability.PROCESS_WEBHOOKS})
     external_project_hint = "repository as owner/repo"
     external_project_pattern = r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9_.-]+$"
     base_url_hint = "https://github.com, or your GitHub Enterprise Server's address."
@@ -488,6 +496,62 @@ class GitHub(TrackerProvider):
             if current.get("state") == state and (reason is None or current.get("state_reason") == reason):
                 return
             http.patch(path, json={"state": state, **({"state_reason": reason} if reason else {})})
+
+    # -- webhooks --
+
+    def verify_webhook(self, request) -> None:
+        """``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>``, keyed with the webhook secret."""
+        self.check_signature(request.body, request.headers.get("X-Hub-Signature-256"), prefix="sha256=")
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
+        """``issues`` and ``issue_comment`` events of issues (``X-GitHub-Event``); pull requests, other
+        events and comment edits carry nothing to apply. A transferred issue is read again (its key
+        follows it)."""
+        event = headers.get("X-GitHub-Event", "")
+        payload = webhook_json(body)
+        raw, repo = payload.get("issue"), (payload.get("repository") or {}).get("full_name")
+        if (event not in WEBHOOK_EVENTS or not isinstance(raw, dict) or "pull_request" in raw
+                or not isinstance(repo, str) or not isinstance(raw.get("number"), int)):
+            return []
+        delivery = delivery_id(headers, body, "X-GitHub-Delivery")
+        key, action, updated = f"{repo}#{raw['number']}", payload.get("action"), _timestamp(raw.get("updated_at"))
+        if event == "issues" and action == "deleted":
+            return [IssueEvent(EventKind.DELETED, key, updated, delivery)]
+        if event == "issues" and action == "transferred":
+            return [IssueEvent(EventKind.CHANGED, key, updated, delivery)]
+        issue = self._remote_issue(raw, delivery_response(self.source, body), etag=False)
+        if event == "issues":
+            kind = EventKind.CREATED if action == "opened" else EventKind.UPDATED
+            return [IssueEvent(kind, key, updated, delivery, issue=issue)]
+        comment = payload.get("comment")
+        if action != "created" or not isinstance(comment, dict) or not comment.get("id"):
+            return []
+        remote_comment = RemoteComment(
+            id=str(comment["id"]), author=str((comment.get("user") or {}).get("login") or ""),
+            body=str(comment.get("body") or ""), created_at=_timestamp(comment.get("created_at")),
+        )
+        return [IssueEvent(EventKind.COMMENTED, key, updated, delivery, issue=issue, comment=remote_comment)]
+
+    def register_webhook(self, url: str, secret: str) -> list[str]:
+        """A repository hook for issue and comment events in each repository of the source's project
+        integrations; a hook already sending to ``url`` is updated rather than added again."""
+        repositories = self._assigned_repositories()
+        if not repositories:
+            raise NotConfigured("No project integration names a GitHub repository: assign the source to a project "
+                                "with its owner/repo first.")
+        config = {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
+        hook = {"active": True, "events": list(WEBHOOK_EVENTS), "config": config}
+        registered = []
+        with self._github() as http:
+            for repo in repositories:
+                existing = next((entry for entry in self._pages(http, f"repos/{repo}/hooks")
+                                 if (entry.get("config") or {}).get("url") == url), None)
+                if existing is None:
+                    response = http.post(f"repos/{repo}/hooks", json={"name": "web", **hook})
+                else:
+                    response = http.patch(f"repos/{repo}/hooks/{existing.get('id')}", json=hook)
+                registered.append(str(_object(response, "a hook").get("id") or ""))
+        return registered
 
     # -- plumbing --
 

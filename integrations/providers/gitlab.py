@@ -20,8 +20,9 @@
 """
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
@@ -36,8 +37,10 @@ from .base import (
     Capability,
     ConnectionReport,
     CreatedIssue,
+    EventKind,
     FetchResult,
     IssueDraft,
+    IssueEvent,
     NotConfigured,
     OAuthApp,
     RemoteComment,
@@ -46,7 +49,10 @@ from .base import (
     RemoteIssueType,
     RemoteProject,
     TrackerProvider,
+    delivery_id,
+    delivery_response,
     rate_limit_headroom,
+    webhook_json,
 )
 
 PAGE_SIZE = 100  # GitLab's per_page maximum, and so the iids a request can return
@@ -118,6 +124,17 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
+def _hook_timestamp(value: Any) -> str | None:
+    """A webhook's time in the API's ISO form: hooks send ``2013-12-03T17:15:43Z`` or, in older
+    payloads, ``2013-12-03 17:15:43 UTC``."""
+    if _timestamp(value) is not None:
+        return value
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S %Z").replace(tzinfo=UTC).isoformat()
+    except ValueError:
+        return None
+
+
 def _encoded(path: str) -> str:
     return quote(path, safe="")
 
@@ -140,11 +157,13 @@ class GitLab(TrackerProvider):
     default_create_url_template = (
         "{baseUrl}/{project}/-/issues/new?issue[title]={title}&issue[description]={description}"
     )
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
+                              Capability.PROCESS_WEBHOOKS})
     external_project_hint = "project path, e.g. group/subgroup/project"
     external_project_pattern = r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+$"
     base_url_hint = "https://gitlab.com, or your GitLab's address including any relative URL root."
     read_error_detail = staticmethod(read_gitlab_error)
+    keys_per_request = PAGE_SIZE  # iids of one project
 
     @property
     def api_base_url(self) -> str:
@@ -477,6 +496,58 @@ class GitLab(TrackerProvider):
             if current[0].get("state") == ("closed" if event == "close" else "opened"):
                 return
             http.put(f"projects/{_encoded(path)}/issues/{iid}", json={"state_event": event})
+
+    # -- webhooks --
+
+    def verify_webhook(self, request) -> None:
+        """``X-Gitlab-Token``: the hook's secret token itself."""
+        self.check_token(request.headers.get("X-Gitlab-Token"))
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
+        """Issue Hook and Note Hook (comments on issues) events. A note's payload describes the issue
+        only in part (no assignees), so a comment event carries the comment alone."""
+        payload = webhook_json(body)
+        path = (payload.get("project") or {}).get("path_with_namespace")
+        attributes = payload.get("object_attributes")
+        if not isinstance(path, str) or not isinstance(attributes, dict):
+            return []
+        delivery = delivery_id(headers, body, "Idempotency-Key", "X-Gitlab-Webhook-UUID", "X-Gitlab-Event-UUID")
+        if payload.get("object_kind") == "issue" and isinstance(attributes.get("iid"), int):
+            raw = {**attributes, "updated_at": _hook_timestamp(attributes.get("updated_at")),
+                   "web_url": attributes.get("url"), "assignees": payload.get("assignees") or []}
+            issue = self._remote_issue(raw, path, delivery_response(self.source, body))
+            kind = EventKind.CREATED if attributes.get("action") == "open" else EventKind.UPDATED
+            return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
+        issue = payload.get("issue")
+        if (payload.get("object_kind") != "note" or attributes.get("noteable_type") != "Issue"
+                or not isinstance(issue, dict) or not isinstance(issue.get("iid"), int) or not attributes.get("id")):
+            return []
+        author = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+        created = _timestamp(_hook_timestamp(attributes.get("created_at")))
+        comment = RemoteComment(id=str(attributes["id"]), author=str(author.get("name") or author.get("username") or ""),
+                                body=str(attributes.get("note") or ""), created_at=created)
+        return [IssueEvent(EventKind.COMMENTED, f"{path}#{issue['iid']}", created, delivery, comment=comment)]
+
+    def register_webhook(self, url: str, secret: str) -> list[str]:
+        """A project hook for issue and comment events in each project of the source's project
+        integrations; a hook already sending to ``url`` is updated rather than added again."""
+        projects = self._assigned_projects()
+        if not projects:
+            raise NotConfigured("No project integration names a GitLab project: assign the source to a project with "
+                                "its project path first.")
+        hook = {"url": url, "token": secret, "issues_events": True, "note_events": True, "push_events": False,
+                "enable_ssl_verification": True}
+        registered = []
+        with self.client() as http:
+            for path in projects:
+                hooks = f"projects/{_encoded(path)}/hooks"
+                existing = next((entry for entry in self._pages(http, hooks) if entry.get("url") == url), None)
+                if existing is None:
+                    response = http.post(hooks, json=hook)
+                else:
+                    response = http.put(f"{hooks}/{existing.get('id')}", json=hook)
+                registered.append(str(_object(response, "a hook").get("id") or ""))
+        return registered
 
     # -- plumbing --
 

@@ -26,8 +26,9 @@ another project under its new key, and 404 only for an issue that is gone.
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -48,9 +49,11 @@ from .base import (
     CreatedIssue,
     CredentialField,
     DraftAttachment,
+    EventKind,
     FetchResult,
     FieldValue,
     IssueDraft,
+    IssueEvent,
     NotConfigured,
     OAuthAccount,
     OAuthApp,
@@ -66,7 +69,10 @@ from .base import (
     RemoteProject,
     RemoteUser,
     TrackerProvider,
+    delivery_id,
+    delivery_response,
     rate_limit_headroom,
+    webhook_json,
 )
 
 SERVER_INFO = "rest/api/2/serverInfo"  # served by Cloud and Server/DC alike
@@ -81,6 +87,8 @@ PROJECTS_NAMED = 5  # projects the connection check names
 METADATA_CACHE_SECONDS = 300
 CLOUD_ID_CACHE_SECONDS = 24 * 3600
 ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated"]
+WEBHOOKS_API = "rest/webhooks/1.0/webhook"  # administrators' webhooks, which may carry a secret
+WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created")
 PULL_FIELDS = [*ISSUE_FIELDS, "description", "issuetype"]
 _JQL_STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 _JQL_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -259,7 +267,8 @@ class _Jira(TrackerProvider, ABC):
     default_key_pattern = r"^[A-Z][A-Z0-9_]+-\d+$"
     default_issue_url_template = "{baseUrl}/browse/{key}"
     default_create_url_template = "{baseUrl}/secure/CreateIssue!default.jspa"
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
+                              Capability.PROCESS_WEBHOOKS})
     external_project_hint = "Jira project key, e.g. SHOP"
     external_project_pattern = r"^[A-Z][A-Z0-9_]+$"
     read_error_detail = staticmethod(read_jira_error)
@@ -273,6 +282,7 @@ class _Jira(TrackerProvider, ABC):
         "assignee": "assignee", "components": "components", "duedate": "due_date",
     }  # fmt: skip
     links_back_natively = True  # remote issue links
+    keys_per_request = KEYS_PER_SEARCH
 
     # -- connection --
 
@@ -775,6 +785,65 @@ class _Jira(TrackerProvider, ABC):
             f"{problem} Check the project integration's status mapping against the Jira workflow.",
             field_errors={"status": problem},
         )
+
+    def set_priority(self, key: str, priority: str) -> None:
+        with self.client() as http:
+            http.put(self._api(f"issue/{quote(key, safe='')}"), json={"fields": {"priority": {"name": priority}}})
+
+    # -- webhooks --
+
+    def verify_webhook(self, request) -> None:
+        """A webhook registered with a secret signs its body: ``X-Hub-Signature: sha256=<hex HMAC-SHA256>``."""
+        self.check_signature(request.body, request.headers.get("X-Hub-Signature"), prefix="sha256=")
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
+        """Issue created/updated/deleted and comment created events. Webhooks describe issues and
+        comments as REST v2 does (a comment's body in wiki markup, also on Cloud); a comment event
+        names its issue only in part, so it carries the comment alone."""
+        payload = webhook_json(body)
+        raw = payload.get("issue")
+        if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
+            return []
+        delivery = delivery_id(headers, body, "X-Atlassian-Webhook-Identifier")
+        event, key = payload.get("webhookEvent"), raw["key"]
+        if event == "jira:issue_deleted":
+            return [IssueEvent(EventKind.DELETED, key, _timestamp((raw.get("fields") or {}).get("updated")), delivery)]
+        if event in ("jira:issue_created", "jira:issue_updated"):
+            issue = self._remote_issue(raw, delivery_response(self.source, body))
+            kind = EventKind.CREATED if event == "jira:issue_created" else EventKind.UPDATED
+            return [IssueEvent(kind, key, issue.updated_at, delivery, issue=issue)]
+        comment = payload.get("comment")
+        if event != "comment_created" or not isinstance(comment, dict) or not comment.get("id"):
+            return []
+        text = comment.get("body")
+        created = _timestamp(comment.get("created"))
+        remote_comment = RemoteComment(
+            id=str(comment["id"]), author=str((comment.get("author") or {}).get("displayName") or ""),
+            body=wiki_to_markdown(text) if isinstance(text, str) else self.markdown(text), created_at=created,
+        )
+        return [IssueEvent(EventKind.COMMENTED, key, created, delivery, comment=remote_comment)]
+
+    def register_webhook(self, url: str, secret: str) -> list[str]:
+        """An administrator's webhook (the account must administer Jira) for issue and comment events of
+        the source's projects, signed with ``secret``; one already sending to ``url`` is updated."""
+        projects = self.assigned_projects()
+        if not projects:
+            raise NotConfigured("No project integration names a Jira project: assign the source to a project with "
+                                "its project key first.")
+        hook = {
+            "name": "testmanager", "url": url, "events": list(WEBHOOK_EVENTS), "excludeBody": False,
+            "secret": secret,
+            "filters": {"issue-related-events-section": f"project in ({', '.join(map(jql_string, projects))})"},
+        }
+        with self.client() as http:
+            response = http.get(WEBHOOKS_API)
+            existing = next((entry for entry in _list(response.json(), response, "webhooks")
+                             if isinstance(entry, dict) and entry.get("url") == url), None)
+            if existing is None:
+                response = http.post(WEBHOOKS_API, json=hook)
+            else:
+                response = http.put(f"{WEBHOOKS_API}/{str(existing.get('self') or '').rsplit('/', 1)[-1]}", json=hook)
+        return [str(_object(response, "a webhook").get("self") or "").rsplit("/", 1)[-1]]
 
     # -- plumbing --
 

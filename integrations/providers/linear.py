@@ -18,8 +18,9 @@
 
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,8 +41,10 @@ from .base import (
     Capability,
     ConnectionReport,
     CreatedIssue,
+    EventKind,
     FetchResult,
     IssueDraft,
+    IssueEvent,
     NotConfigured,
     OAuthApp,
     RemoteComment,
@@ -51,12 +54,16 @@ from .base import (
     RemoteProject,
     RemoteUser,
     TrackerProvider,
+    WebhookRejected,
+    delivery_id,
     rate_limit_headroom,
+    webhook_json,
 )
 
 API_URL = "https://api.linear.app"
 LINEAR_HOSTS = ("linear.app", "www.linear.app")
 IDENTIFIERS_PER_REQUEST = 100
+WEBHOOK_TOLERANCE_SECONDS = 60  # Linear's advice: refuse deliveries whose webhookTimestamp is further off
 SEARCH_LIMIT = 50
 PAGE_SIZE = 100
 TEAMS_NAMED = 5
@@ -154,7 +161,9 @@ class Linear(TrackerProvider):
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"
     default_create_url_template = "{baseUrl}/team/{project}/new?title={title}&description={description}"
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS})
+    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
+                              Capability.PROCESS_WEBHOOKS})
+    keys_per_request = IDENTIFIERS_PER_REQUEST
     external_project_hint = "Linear team key, e.g. ENG"
     external_project_pattern = r"^[A-Z][A-Z0-9]*$"
     base_url_hint = "Your workspace's address, e.g. https://linear.app/example."
@@ -561,3 +570,52 @@ class Linear(TrackerProvider):
                 )
             self._graphql(http, UPDATE_MUTATION, {"id": issue.get("id"), "input": {"stateId": chosen["id"]}},
                           mutation=True)
+
+    def set_priority(self, key: str, priority: str) -> None:
+        """Linear's priorities are Urgent, High, Medium, Low and No priority (or 0-4)."""
+        number = self._priority(priority)
+        if number is None:
+            problem = f"Linear priorities are {', '.join(PRIORITY_NAMES)} (or 0-4), not “{priority}”."
+            raise RemoteValidationError(f"{problem} Check the project integration's priority mapping.",
+                                        field_errors={"priority": problem})
+        with self.client() as http:
+            data, _ = self._graphql(http, ISSUE_ID_QUERY, {"id": key.strip()})
+            issue_id = (data.get("issue") or {}).get("id")
+            if not issue_id:
+                raise NotFound(f"Linear has no issue {key}, or the account cannot see it.")
+            self._graphql(http, UPDATE_MUTATION, {"id": issue_id, "input": {"priority": number}}, mutation=True)
+
+    # -- webhooks --
+
+    def verify_webhook(self, request) -> None:
+        """``Linear-Signature``: the hex HMAC-SHA256 of the body; then ``webhookTimestamp`` (epoch
+        milliseconds, in the signed body) must be within a minute of now, so a captured delivery
+        cannot be replayed later."""
+        self.check_signature(request.body, request.headers.get("Linear-Signature"))
+        sent = webhook_json(request.body).get("webhookTimestamp")
+        if not isinstance(sent, (int, float)) or abs(time.time() * 1000 - sent) > WEBHOOK_TOLERANCE_SECONDS * 1000:
+            raise WebhookRejected(
+                f"The Linear delivery's webhookTimestamp is more than {WEBHOOK_TOLERANCE_SECONDS} s from now: a "
+                "delayed or replayed delivery is refused (check this server's clock if every delivery is)."
+            )
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
+        """``Issue`` create/update/remove and ``Comment`` create events; other types carry nothing to apply."""
+        payload = webhook_json(body)
+        data, action = payload.get("data"), payload.get("action")
+        if not isinstance(data, dict):
+            return []
+        delivery = delivery_id(headers, body, "Linear-Delivery")
+        if payload.get("type") == "Issue" and isinstance(data.get("identifier"), str):
+            if action == "remove":
+                return [IssueEvent(EventKind.DELETED, data["identifier"], _timestamp(data.get("updatedAt")), delivery)]
+            issue = self._remote_issue(data)
+            kind = EventKind.CREATED if action == "create" else EventKind.UPDATED
+            return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
+        identifier = (data.get("issue") or {}).get("identifier") if isinstance(data.get("issue"), dict) else None
+        if payload.get("type") != "Comment" or action != "create" or not isinstance(identifier, str) or not data.get("id"):
+            return []
+        created = _timestamp(data.get("createdAt"))
+        comment = RemoteComment(id=str(data["id"]), author=str((data.get("user") or {}).get("name") or ""),
+                                body=str(data.get("body") or ""), created_at=created)
+        return [IssueEvent(EventKind.COMMENTED, identifier, created, delivery, comment=comment)]

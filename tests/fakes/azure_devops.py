@@ -53,6 +53,7 @@ from urllib.parse import unquote
 
 from tests.fakes import wiql
 from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, json_response
+from tests.fakes.webhooks import Delivery, RegisteredHook, body_of
 
 BATCH_LIMIT = 200
 WIQL_LIMIT = 20000
@@ -146,6 +147,11 @@ class AdoProject:
     members: dict[str, str] = field(default_factory=dict)  # user id -> "read" or "write"
 
 
+# The work item events a web hook subscription may name.
+SERVICE_HOOK_EVENTS = ("workitem.created", "workitem.updated", "workitem.deleted", "workitem.restored",
+                       "workitem.commented")
+
+
 @dataclass
 class AdoComment:
     id: int
@@ -193,6 +199,7 @@ class AzureDevOpsFake:
         self._viewer: AdoUser | None = None
         self._ids = itertools.count(1)
         self._comment_ids = itertools.count(1000)
+        self.hooks: list[RegisteredHook] = []  # service hook subscriptions (web hooks), one event each
         for definition in _SYSTEM_FIELDS:
             self.field_definitions[definition.reference_name] = definition
         self._register_routes()
@@ -362,6 +369,77 @@ class AzureDevOpsFake:
         moment = datetime.now(UTC)
         return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
+    # -- service hooks ----------------------------------------------------------------------------
+
+    def work_item_delivery(self, item_id: int, *, event: str = "workitem.updated", password: str,
+                           username: str = "testmanager") -> Delivery:
+        """A web hook delivery of a work item event (``workitem.created``, ``.updated``, ``.commented``,
+        ``.restored``, ``.deleted``) with the item as it is now, sent with basic auth."""
+        with self.server.lock:
+            item = self.work_items.get(item_id) or self.recycle_bin[item_id][0]
+            snapshot = self._item_json(item, None)
+            if event == "workitem.updated":
+                resource = {"id": next(self._ids), "workItemId": item.id, "rev": item.rev,
+                            "fields": {"System.Rev": {"oldValue": item.rev - 1, "newValue": item.rev}},
+                            "revision": snapshot, "url": f"{snapshot['url']}/updates/{item.rev}"}
+            else:
+                resource = snapshot
+            payload = {"subscriptionId": str(uuid.uuid4()), "notificationId": next(self._ids), "id": str(uuid.uuid4()),
+                       "eventType": event, "publisherId": "tfs", "resource": resource, "resourceVersion": "1.0",
+                       "createdDate": ado_timestamp(self.now())}
+            credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
+            return Delivery({"Authorization": f"Basic {credentials}"}, body_of(payload))
+
+    def _list_subscriptions(self, request: RecordedRequest) -> Response:
+        return json_response(HTTPStatus.OK, {"count": len(self.hooks),
+                                             "value": [self._subscription_json(hook) for hook in self.hooks]})
+
+    def _create_subscription(self, request: RecordedRequest) -> Response:
+        payload = _json_body(request)
+        problem = self._subscription_problem(payload)
+        if problem:
+            return problem
+        inputs = payload["consumerInputs"]
+        hook = RegisteredHook(next(self._ids), inputs["url"], str(inputs.get("basicAuthPassword") or ""),
+                              [payload["eventType"]], str((payload.get("publisherInputs") or {}).get("projectId")))
+        self.hooks.append(hook)
+        return json_response(HTTPStatus.OK, self._subscription_json(hook))
+
+    def _update_subscription(self, request: RecordedRequest, subscription_id: str) -> Response:
+        hook = next((hook for hook in self.hooks if str(uuid.UUID(int=hook.id)) == subscription_id), None)
+        if hook is None:
+            return json_response(HTTPStatus.NOT_FOUND, error_body(
+                f"TF400003: Subscription {subscription_id} does not exist.", "SubscriptionNotFoundException"))
+        payload = _json_body(request)
+        problem = self._subscription_problem(payload)
+        if problem:
+            return problem
+        inputs = payload["consumerInputs"]
+        hook.url, hook.secret, hook.events = inputs["url"], str(inputs.get("basicAuthPassword") or ""), [payload["eventType"]]
+        hook.scope = str((payload.get("publisherInputs") or {}).get("projectId"))
+        return json_response(HTTPStatus.OK, self._subscription_json(hook))
+
+    def _subscription_problem(self, payload: Any) -> Response | None:
+        wanted = ("publisherId", "eventType", "consumerId", "consumerActionId")
+        if not isinstance(payload, dict) or any(not payload.get(name) for name in wanted):
+            return self._bad_request("The subscription needs a publisher, an event type, a consumer and an action.",
+                                     "InvalidSubscriptionException")
+        if not (payload.get("consumerInputs") or {}).get("url"):
+            return self._bad_request("The web hook needs a URL.", "InvalidSubscriptionException")
+        if payload["eventType"] not in SERVICE_HOOK_EVENTS:
+            return self._bad_request(f"Unknown event type {payload['eventType']}.", "InvalidSubscriptionException")
+        return None
+
+    def _subscription_json(self, hook: RegisteredHook) -> dict:
+        # Azure DevOps masks secret inputs when it shows a subscription.
+        subscription_id = str(uuid.UUID(int=hook.id))
+        return {"id": subscription_id, "url": f"{self.base_url}/_apis/hooks/subscriptions/{subscription_id}",
+                "status": "enabled", "publisherId": "tfs", "eventType": hook.events[0], "resourceVersion": "1.0",
+                "consumerId": "webHooks", "consumerActionId": "httpRequest",
+                "publisherInputs": {"projectId": hook.scope},
+                "consumerInputs": {"url": hook.url, "basicAuthUsername": "testmanager",
+                                   **({"basicAuthPassword": "********"} if hook.secret else {})}}
+
     # -- fault injection --------------------------------------------------------------------------
 
     def rate_limit_next(self, count: int = 1, *, retry_after: int = 30) -> None:
@@ -479,6 +557,9 @@ class AzureDevOpsFake:
             ("GET", rf"{wit}/workItems/(?P<item_id>\d+)/comments", self._list_comments),
             ("PATCH", rf"{wit}/workItems/(?P<item_id>\d+)/comments/(?P<comment_id>\d+)", self._update_comment),
             ("GET", rf"{wit}/recyclebin", self._recycle_bin),
+            ("GET", r"/_apis/hooks/subscriptions", self._list_subscriptions),
+            ("POST", r"/_apis/hooks/subscriptions", self._create_subscription),
+            ("PUT", r"/_apis/hooks/subscriptions/(?P<subscription_id>[0-9a-f-]+)", self._update_subscription),
         ]
         for method, path, handler in routes:
             # Route segments are case-insensitive on Azure DevOps (workItems / workitems alike).

@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Literal
 
+from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 from tests.fakes.server import (
     FakeHTTPServer,
     FaultQueue,
@@ -226,6 +227,7 @@ class GitHubFake:
         self._quotas: dict[tuple[str, str], Quota] = {}
         self._exhausted_status: dict[str, int] = {}
         self._ids = itertools.count(1001)
+        self.hooks: dict[str, list[RegisteredHook]] = {}  # lower-cased full name -> the repository's hooks
         self._register_routes()
 
     # -- lifecycle and request log ----------------------------------------------------------------
@@ -549,6 +551,9 @@ class GitHubFake:
             ("GET", rf"{issue}/comments", self._endpoint(self._list_comments)),
             ("POST", rf"{issue}/comments", self._endpoint(self._create_comment)),
             ("GET", r"/repositories/(?P<repo_id>\d+)/issues/(?P<number>\d+)", self._endpoint(self._get_issue_by_id)),
+            ("GET", rf"{repo}/hooks", self._endpoint(self._list_hooks)),
+            ("POST", rf"{repo}/hooks", self._endpoint(self._create_hook)),
+            ("PATCH", rf"{repo}/hooks/(?P<hook_id>\d+)", self._endpoint(self._update_hook)),
         ]
         for method, path, handler in routes:
             self.server.add_route(method, path, handler)
@@ -928,6 +933,90 @@ class GitHubFake:
             "updated_at": github_timestamp(comment.created),
             "author_association": "OWNER" if comment.user is issue.repo.owner else "NONE",
         }
+
+    # -- webhooks ---------------------------------------------------------------------------------
+
+    def issue_delivery(self, full_name: str, number: int, *, action: str = "edited", secret: str) -> Delivery:
+        """An ``issues`` event with the issue as it is now (``action``: opened, edited, closed,
+        reopened, assigned, deleted, transferred...)."""
+        with self.server.lock:
+            issue = self.issue(full_name, number)
+            return self._delivery("issues", {"action": action, "issue": self._issue_json(issue)}, issue, secret)
+
+    def comment_delivery(self, full_name: str, number: int, comment_id: int, *, secret: str) -> Delivery:
+        """An ``issue_comment`` ``created`` event for one of the issue's comments."""
+        with self.server.lock:
+            issue = self.issue(full_name, number)
+            comment = next(comment for comment in issue.comments if comment.id == comment_id)
+            payload = {"action": "created", "issue": self._issue_json(issue), "comment": self._comment_json(issue, comment)}
+            return self._delivery("issue_comment", payload, issue, secret)
+
+    def _delivery(self, event: str, payload: dict, issue: Issue, secret: str) -> Delivery:
+        repo = issue.repo
+        payload |= {"repository": {"id": repo.id, "name": repo.name, "full_name": repo.full_name,
+                                   "private": repo.private, "owner": self._simple_user_json(repo.owner)},
+                    "sender": self._simple_user_json(issue.user)}
+        body = body_of(payload)
+        return Delivery({"X-GitHub-Event": event, "X-GitHub-Delivery": f"{next(self._ids):08d}-github-delivery",
+                         "X-Hub-Signature-256": "sha256=" + hex_hmac(secret, body),
+                         "User-Agent": "GitHub-Hookshot/fake"}, body)
+
+    def _admin_repo(self, caller: _Caller, owner: str, name: str) -> Repository | Response:
+        """Repository hooks are for its administrators; others get 404, as GitHub answers."""
+        repo = self._readable_repo(caller, owner, name)
+        if repo is None or repo.permission(caller.user) != "admin":
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "/webhooks/repos#list-repository-webhooks")
+        return repo
+
+    def _list_hooks(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
+        repo = self._admin_repo(caller, owner, name)
+        if isinstance(repo, Response):
+            return repo
+        return self._paged(request, self.hooks.get(repo.full_name.lower(), []), lambda hook: self._hook_json(repo, hook))
+
+    def _create_hook(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
+        repo = self._admin_repo(caller, owner, name)
+        if isinstance(repo, Response):
+            return repo
+        payload = _json_body(request, "/webhooks/repos#create-a-repository-webhook")
+        if isinstance(payload, Response):
+            return payload
+        config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
+        if not config.get("url"):
+            return validation_failed([{"resource": "Hook", "code": "custom", "message": "Config must contain url"}],
+                                     "/webhooks/repos#create-a-repository-webhook")
+        hooks = self.hooks.setdefault(repo.full_name.lower(), [])
+        if any(hook.url == config["url"] for hook in hooks):
+            return validation_failed([{"resource": "Hook", "code": "custom",
+                                       "message": "Hook already exists on this repository"}],
+                                     "/webhooks/repos#create-a-repository-webhook")
+        hook = RegisteredHook(next(self._ids), config["url"], str(config.get("secret") or ""),
+                              list(payload.get("events") or ["push"]), repo.full_name, payload.get("active", True))
+        hooks.append(hook)
+        return json_response(HTTPStatus.CREATED, self._hook_json(repo, hook))
+
+    def _update_hook(self, request: RecordedRequest, caller: _Caller, owner: str, name: str, hook_id: str) -> Response:
+        repo = self._admin_repo(caller, owner, name)
+        if isinstance(repo, Response):
+            return repo
+        hook = next((hook for hook in self.hooks.get(repo.full_name.lower(), []) if hook.id == int(hook_id)), None)
+        if hook is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "/webhooks/repos#update-a-repository-webhook")
+        payload = _json_body(request, "/webhooks/repos#update-a-repository-webhook")
+        if isinstance(payload, Response):
+            return payload
+        config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
+        hook.url, hook.secret = config.get("url", hook.url), str(config.get("secret", hook.secret))
+        hook.events, hook.active = list(payload.get("events", hook.events)), payload.get("active", hook.active)
+        return json_response(HTTPStatus.OK, self._hook_json(repo, hook))
+
+    def _hook_json(self, repo: Repository, hook: RegisteredHook) -> dict:
+        # GitHub never shows a hook's secret back: it answers ******** in its place.
+        config = {"url": hook.url, "content_type": "json", "insecure_ssl": "0"}
+        if hook.secret:
+            config["secret"] = "********"
+        return {"type": "Repository", "id": hook.id, "name": "web", "active": hook.active, "events": hook.events,
+                "config": config, "url": f"{self.api_url}/repos/{repo.full_name}/hooks/{hook.id}"}
 
 
 # -- search queries ------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from tests.fakes.webhooks import Delivery, RegisteredHook, body_of
 from tests.fakes.server import (
     FakeHTTPServer,
     FaultQueue,
@@ -207,6 +208,7 @@ class GitLabFake:
         self._tokens: dict[str, Token] = {}
         self._quotas: dict[str, Quota] = {}
         self._ids = itertools.count(101)
+        self.hooks: dict[str, list[RegisteredHook]] = {}  # lower-cased project path -> its project hooks
         self._register_routes()
 
     # -- lifecycle and request log ----------------------------------------------------------------
@@ -457,6 +459,9 @@ class GitLabFake:
             ("POST", rf"{project}/issues", self._endpoint(self._create_issue, writes=True)),
             ("PUT", issue, self._endpoint(self._edit_issue, writes=True)),
             ("POST", rf"{issue}/notes", self._endpoint(self._create_note, writes=True)),
+            ("GET", rf"{project}/hooks", self._endpoint(self._list_hooks)),
+            ("POST", rf"{project}/hooks", self._endpoint(self._create_hook, writes=True)),
+            ("PUT", rf"{project}/hooks/(?P<hook_id>\d+)", self._endpoint(self._edit_hook, writes=True)),
         ]
         for method, path, handler in routes:
             self.server.add_route(method, path, handler)
@@ -820,6 +825,91 @@ class GitLabFake:
                 "project": api,
             },
         }
+
+    # -- webhooks ---------------------------------------------------------------------------------
+
+    def issue_delivery(self, path: str, iid: int, *, action: str = "update", secret: str) -> Delivery:
+        """An Issue Hook delivery with the issue as it is now (``action``: open, update, close, reopen)."""
+        with self.server.lock:
+            issue = self.issue(path, iid)
+            attributes = {**self._issue_json(issue), "url": self._issue_json(issue)["web_url"], "action": action,
+                          "assignee_ids": [user.id for user in issue.assignees], "author_id": issue.author.id}
+            payload = {"object_kind": "issue", "event_type": "issue", "object_attributes": attributes,
+                       "assignees": [self._user_json(user) for user in issue.assignees]}
+            return self._delivery("Issue Hook", payload, issue, secret)
+
+    def note_delivery(self, path: str, iid: int, note_id: int, *, secret: str) -> Delivery:
+        """A Note Hook delivery for one of the issue's notes; its times in the older ``... UTC`` form
+        GitLab still sends in note payloads."""
+        with self.server.lock:
+            issue = self.issue(path, iid)
+            note = next(note for note in issue.notes if note.id == note_id)
+            stamp = note.created.strftime("%Y-%m-%d %H:%M:%S UTC")
+            attributes = {**self._note_json(issue, note), "note": note.body, "created_at": stamp, "updated_at": stamp,
+                          "author_id": note.author.id}
+            payload = {"object_kind": "note", "event_type": "note", "object_attributes": attributes,
+                       "issue": self._issue_json(issue)}
+            return self._delivery("Note Hook", payload, issue, secret)
+
+    def _delivery(self, event: str, payload: dict, issue: Issue, secret: str) -> Delivery:
+        project = issue.project
+        payload |= {"user": self._user_json(issue.author),
+                    "project": {"id": project.id, "name": project.name, "path_with_namespace": project.path_with_namespace,
+                                "web_url": f"{self.web_url}/{project.path_with_namespace}"}}
+        body = body_of(payload)
+        uuid = f"{next(self._ids):08d}-gitlab-hook"
+        return Delivery({"X-Gitlab-Event": event, "X-Gitlab-Token": secret, "X-Gitlab-Webhook-UUID": uuid,
+                         "X-Gitlab-Event-UUID": uuid, "Idempotency-Key": uuid}, body)
+
+    def _maintained(self, user: GitLabUser, project_id: str) -> Project | Response:
+        """Project hooks are for Maintainers and Owners (403 for others who see the project)."""
+        project = self._project(user, project_id, for_issues=False)
+        if not isinstance(project, Response) and (project.access(user) or 0) < MAINTAINER:
+            return json_response(HTTPStatus.FORBIDDEN, FORBIDDEN)
+        return project
+
+    def _list_hooks(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        project = self._maintained(user, project_id)
+        if isinstance(project, Response):
+            return project
+        hooks = self.hooks.get(project.path_with_namespace.lower(), [])
+        return self._offset_page(request, hooks, lambda hook: self._hook_json(project, hook))
+
+    def _create_hook(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        project = self._maintained(user, project_id)
+        if isinstance(project, Response):
+            return project
+        values = _parameters(request)
+        if isinstance(values, Response):
+            return values
+        if not values.get("url"):
+            return not_given("url")
+        events = [name for name in ("issues_events", "note_events", "push_events") if _truthy(values.get(name))]
+        hook = RegisteredHook(next(self._ids), str(values["url"]), str(values.get("token") or ""), events,
+                              project.path_with_namespace)
+        self.hooks.setdefault(project.path_with_namespace.lower(), []).append(hook)
+        return json_response(HTTPStatus.CREATED, self._hook_json(project, hook))
+
+    def _edit_hook(self, request: RecordedRequest, user: GitLabUser, project_id: str, hook_id: str) -> Response:
+        project = self._maintained(user, project_id)
+        if isinstance(project, Response):
+            return project
+        hook = next((hook for hook in self.hooks.get(project.path_with_namespace.lower(), [])
+                     if hook.id == int(hook_id)), None)
+        if hook is None:
+            return json_response(HTTPStatus.NOT_FOUND, {"message": "404 Not found"})
+        values = _parameters(request)
+        if isinstance(values, Response):
+            return values
+        hook.url, hook.secret = str(values.get("url", hook.url)), str(values.get("token", hook.secret))
+        hook.events = [name for name in ("issues_events", "note_events", "push_events")
+                       if _truthy(values.get(name, name in hook.events))]
+        return json_response(HTTPStatus.OK, self._hook_json(project, hook))
+
+    def _hook_json(self, project: Project, hook: RegisteredHook) -> dict:
+        # The token is write-only: GitLab never returns it.
+        return {"id": hook.id, "url": hook.url, "project_id": project.id, "enable_ssl_verification": True,
+                **{name: name in hook.events for name in ("issues_events", "note_events", "push_events")}}
 
 
 # -- request parameters --------------------------------------------------------------------------

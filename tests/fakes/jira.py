@@ -44,6 +44,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 from tests.fakes import jql
+from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 from tests.fakes.server import (
     FakeHTTPServer,
     RecordedRequest,
@@ -332,6 +333,7 @@ class JiraFake:
         self._viewer: JiraUser | None = None
         self._ids = itertools.count(10000)
         self._issue_numbers: dict[str, itertools.count] = {}
+        self.hooks: list[RegisteredHook] = []  # administrators' webhooks (rest/webhooks/1.0)
         for name, category in (("To Do", "new"), ("In Progress", "indeterminate"), ("Done", "done")):
             self.add_status(name, category)
         self._register_routes()
@@ -586,6 +588,105 @@ class JiraFake:
         moment = datetime.now(UTC)
         return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
+    # -- changes and webhooks ---------------------------------------------------------------------
+
+    def edit_issue(self, key: str, *, summary: str | None = None, status: str | None = None,
+                   priority: str | None = None, assignee: str | None = None) -> JiraIssue:
+        """Change an issue as someone in Jira would (``status`` by name, ``assignee`` by login);
+        its ``updated`` moves on."""
+        with self.server.lock:
+            issue = self.issues[key]
+            if summary is not None:
+                issue.summary = summary
+            if status is not None:
+                issue.status = self._status_named(status)
+            if priority is not None:
+                issue.priority = priority
+            if assignee is not None:
+                issue.assignee = self.users[assignee]
+            issue.updated = self.now()
+            return issue
+
+    def issue_delivery(self, key: str, *, event: str = "jira:issue_updated", secret: str) -> Delivery:
+        """An issue event (``jira:issue_created``, ``jira:issue_updated``, ``jira:issue_deleted``) with the
+        issue as it is now, in REST v2's representation as webhooks send it (also on Cloud)."""
+        with self.server.lock:
+            issue = self.issues[key]
+            fields = self._selected_fields(issue, None, default="*navigable")
+            payload = {"webhookEvent": event, "issue_event_type_name": "issue_generic",
+                       "issue": self._issue_json(issue, "2", fields)}
+            return self._delivery(payload, issue, secret)
+
+    def comment_delivery(self, key: str, comment_id: str, *, secret: str) -> Delivery:
+        """A ``comment_created`` event: the comment (its body in wiki markup) and the issue in part."""
+        with self.server.lock:
+            issue = self.issues[key]
+            comment = next(comment for comment in issue.comments if comment.id == comment_id)
+            partial = self._issue_json(issue, "2", ["summary", "issuetype", "project", "priority", "status"])
+            payload = {"webhookEvent": "comment_created", "comment": self._comment_json(issue, comment, "2"),
+                       "issue": partial}
+            return self._delivery(payload, issue, secret)
+
+    def _delivery(self, payload: dict, issue: JiraIssue, secret: str) -> Delivery:
+        payload = {"timestamp": int(self.now().timestamp() * 1000), **payload}
+        body = body_of(payload)
+        return Delivery({"X-Atlassian-Webhook-Identifier": str(next(self._ids)),
+                         "X-Hub-Signature": "sha256=" + hex_hmac(secret, body)}, body)
+
+    def _edit_issue(self, request: RecordedRequest, version: str, key: str) -> Response:
+        """PUT issue: the fake edits summary and priority (204 No Content, as Jira answers)."""
+        issue = self.visible_issue(key)
+        if issue is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        payload = _json_object(request.body)
+        fields = payload.get("fields") if isinstance(payload, dict) else None
+        if not isinstance(fields, dict):
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
+        unknown = {name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+                   for name in fields if name not in ("summary", "priority")}
+        priority = fields.get("priority")
+        if priority is not None and (not isinstance(priority, dict) or priority.get("name") not in PRIORITY_NAMES):
+            unknown["priority"] = "Specify a valid 'id' or 'name' for Priority"
+        if unknown:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], unknown))
+        if "summary" in fields:
+            issue.summary = str(fields["summary"])
+        if priority is not None:
+            issue.priority = priority["name"]
+        issue.updated = self.now()
+        return empty_response(HTTPStatus.NO_CONTENT)
+
+    def _list_webhooks(self, request: RecordedRequest) -> Response:
+        return json_response(HTTPStatus.OK, [self._webhook_json(hook) for hook in self.hooks])
+
+    def _register_webhook(self, request: RecordedRequest) -> Response:
+        payload = _json_object(request.body)
+        if not isinstance(payload, dict) or not payload.get("url") or not payload.get("name"):
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(["A webhook needs a name and a URL."]))
+        hook = RegisteredHook(next(self._ids), str(payload["url"]), str(payload.get("secret") or ""),
+                              list(payload.get("events") or []),
+                              str((payload.get("filters") or {}).get("issue-related-events-section") or ""))
+        self.hooks.append(hook)
+        return json_response(HTTPStatus.CREATED, self._webhook_json(hook))
+
+    def _update_webhook(self, request: RecordedRequest, hook_id: str) -> Response:
+        hook = next((hook for hook in self.hooks if hook.id == int(hook_id)), None)
+        payload = _json_object(request.body)
+        if hook is None:
+            return json_response(HTTPStatus.NOT_FOUND, _errors(["Webhook not found."]))
+        if not isinstance(payload, dict):
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
+        hook.url, hook.secret = str(payload.get("url", hook.url)), str(payload.get("secret", hook.secret))
+        hook.events = list(payload.get("events", hook.events))
+        hook.scope = str((payload.get("filters") or {}).get("issue-related-events-section", hook.scope))
+        return json_response(HTTPStatus.OK, self._webhook_json(hook))
+
+    def _webhook_json(self, hook: RegisteredHook) -> dict:
+        # The secret is write-only: Jira never returns it.
+        return {"name": "testmanager", "url": hook.url, "events": hook.events, "excludeBody": False,
+                "filters": {"issue-related-events-section": hook.scope}, "enabled": hook.active,
+                "self": f"{self.base_url}/rest/webhooks/1.0/webhook/{hook.id}"}
+
     # -- fault injection --------------------------------------------------------------------------
 
     def rate_limit_next(
@@ -706,6 +807,10 @@ class JiraFake:
             ("POST", rf"{issue}/attachments", self._add_attachments),
             ("GET", rf"{issue}/remotelink", self._get_remote_links),
             ("POST", rf"{issue}/remotelink", self._put_remote_link),
+            ("PUT", issue, self._edit_issue),
+            ("GET", r"/rest/webhooks/1.0/webhook", self._list_webhooks),
+            ("POST", r"/rest/webhooks/1.0/webhook", self._register_webhook),
+            ("PUT", r"/rest/webhooks/1.0/webhook/(?P<hook_id>\d+)", self._update_webhook),
         ]
         if self.is_cloud:
             routes += [

@@ -62,6 +62,7 @@ from graphql import (
 )
 
 from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, json_response
+from tests.fakes.webhooks import Delivery, body_of, hex_hmac
 
 DEFAULT_PAGE = 50
 REQUESTS_PER_HOUR = 5000
@@ -222,6 +223,10 @@ def invalid_input(presentable: str) -> LinearApiError:
 
 
 # -- state ---------------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _now() -> datetime:
@@ -466,6 +471,71 @@ class LinearFake:
     def team_states(self, team: LinearTeam) -> list[LinearState]:
         return [state for state in self.states if state.team is team]
 
+    # -- changes and webhooks ---------------------------------------------------------------------
+
+    def edit_issue(self, identifier: str, *, title: str | None = None, state: str | None = None,
+                   priority: int | None = None, assignee: str | None = None) -> LinearIssue:
+        """Change an issue as someone in Linear would (``state`` by name, ``assignee`` by e-mail);
+        its ``updatedAt`` moves on."""
+        with self.server.lock:
+            issue = self.issue(identifier)
+            if title is not None:
+                issue.title = title
+            if state is not None:
+                issue.state = next(s for s in self.team_states(issue.team) if s.name == state)
+            if priority is not None:
+                issue.priority = priority
+            if assignee is not None:
+                issue.assignee = self.users[assignee]
+            issue.updated_at = self._tick()
+            return issue
+
+    def issue_delivery(self, identifier: str, *, action: str = "update", secret: str,
+                       sent_at: datetime | None = None) -> Delivery:
+        """An ``Issue`` data change delivery (``action``: create, update, remove) with the issue as it
+        is now; ``sent_at`` is the ``webhookTimestamp`` (now when not given)."""
+        with self.server.lock:
+            issue = self.issue(identifier)
+            return self._delivery("Issue", action, self._issue_webhook_data(issue), issue.url, secret, sent_at)
+
+    def comment_delivery(self, identifier: str, comment_id: str, *, secret: str,
+                         sent_at: datetime | None = None) -> Delivery:
+        """A ``Comment`` ``create`` delivery for one of the issue's comments."""
+        with self.server.lock:
+            issue = self.issue(identifier)
+            comment = next(comment for comment in issue.comment_list if comment.id == comment_id)
+            data = {"id": comment.id, "createdAt": _iso(comment.created_at), "updatedAt": _iso(comment.updated_at),
+                    "body": comment.body, "issueId": issue.id, "userId": comment.user.id,
+                    "issue": {"id": issue.id, "identifier": issue.identifier, "title": issue.title,
+                              "teamId": issue.team.id, "url": issue.url},
+                    "user": {"id": comment.user.id, "name": comment.user.name, "email": comment.user.email}}
+            return self._delivery("Comment", "create", data, comment.url, secret, sent_at)
+
+    def _issue_webhook_data(self, issue: LinearIssue) -> dict:
+        state, team = issue.state, issue.team
+        return {
+            "id": issue.id, "createdAt": _iso(issue.created_at), "updatedAt": _iso(issue.updated_at),
+            "number": issue.number, "title": issue.title, "description": issue.description,
+            "priority": issue.priority, "priorityLabel": issue.priority_label, "identifier": issue.identifier,
+            "url": issue.url, "stateId": state.id,
+            "state": {"id": state.id, "name": state.name, "type": state.type, "color": state.color},
+            "teamId": team.id, "team": {"id": team.id, "key": team.key, "name": team.name},
+            "assigneeId": issue.assignee.id if issue.assignee else None,
+            "assignee": {"id": issue.assignee.id, "name": issue.assignee.name, "email": issue.assignee.email}
+            if issue.assignee else None,
+            "labelIds": [label.id for label in issue.label_list],
+        }
+
+    def _delivery(self, kind: str, action: str, data: dict, url: str, secret: str,
+                  sent_at: datetime | None) -> Delivery:
+        sent = sent_at or _now()
+        payload = {"action": action, "type": kind, "createdAt": _iso(sent), "data": data, "url": url,
+                   "organizationId": "00000000-0000-4000-8000-00000000f00d", "webhookId": str(uuid.uuid4()),
+                   "webhookTimestamp": int(sent.timestamp() * 1000)}
+        body = body_of(payload)
+        return Delivery({"Linear-Delivery": str(uuid.uuid4()), "Linear-Event": kind,
+                         "Linear-Signature": hex_hmac(secret, body), "User-Agent": "Linear-Webhook"}, body)
+
     # -- fault injection --------------------------------------------------------------------------
 
     def rate_limit_next(self, count: int = 1, *, budget: str = "requests", reset_in: int = 120) -> None:
@@ -665,7 +735,7 @@ def _present(value: Any, fake: LinearFake) -> Any:
     if isinstance(value, LinearIssue):
         return _IssueView(value)
     if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return _iso(value)
     return value
 
 

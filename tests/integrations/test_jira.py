@@ -124,6 +124,7 @@ def test_both_jiras_are_registered_and_declare_what_they_implement():
             Capability.READ_DETAILS,
             Capability.CREATE_ISSUES,
             Capability.ADD_COMMENTS,
+            Capability.PROCESS_WEBHOOKS,
         }
 
 
