@@ -8,7 +8,7 @@ Worker liveness is a Celery broadcast ping with a short timeout rather than a he
 a ping is answered by whatever worker is consuming the broker right now, so a stopped worker
 shows within seconds, and it needs no extra beat entry nor a stale-age threshold to tune. Pings
 cost every worker a reply, so one ping per WORKER_CHECK_SECONDS is shared by all web processes
-through the Redis cache: whoever takes the cache slot pings, everyone else reads its answer.
+through the Redis cache: whoever takes the cache slot pings, everyone else reads the last answer.
 
 Without REDIS_URL (the embedded `make run` default) tasks run eagerly in the web process:
 Redis and the worker are reported as not needed, and healthy.
@@ -78,7 +78,8 @@ def ping_workers() -> dict:
 
 def worker_status() -> dict:
     """The last ping's answer, pinging again at most once per WORKER_CHECK_SECONDS across all
-    web processes (cache.add is atomic in Redis: one request wins the slot)."""
+    web processes (cache.add is atomic in Redis: one request wins the slot). Only while no answer
+    is known yet, right after a deployment, does a request without the slot ping as well."""
     if not settings.REDIS_URL:
         return {"ok": True, "detail": "not used (tasks run eagerly)"}
     took_slot = cache.add(WORKER_SLOT_KEY, True, timeout=WORKER_CHECK_SECONDS)
