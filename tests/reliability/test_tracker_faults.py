@@ -7,6 +7,7 @@ duplicated."""
 import threading
 
 import pytest
+from django.urls import reverse
 
 from integrations.errors import (
     AddressNotAllowed, AuthenticationFailed, RateLimited, TrackerError, Unreachable, UpstreamError,
@@ -17,7 +18,7 @@ from issues import filing
 from issues.models import ExternalReference, Link
 from issues.services import link
 from projects.models import ResultStatus
-from tests.factories import ExternalReferenceFactory, ProjectFactory, TestResultFactory
+from tests.factories import ExternalReferenceFactory, MembershipFactory, ProjectFactory, TestResultFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN
 from tests.issues.filing_support import CREATE_PATH, SEARCH_PATH, jira_world
 
@@ -76,27 +77,31 @@ def test_filing_works_against_the_fake(jira):
 
 
 JSON = {"Content-Type": "application/json"}
-# status, body, headers of the tracker's answer to the create request, and the error it must raise
+# The tracker's answer to the create request (status, body, headers), the error it must raise and
+# what the error tells the member.
 CREATE_FAULTS = {
-    "500 storm": (500, {"errorMessages": ["boom"]}, {}, UpstreamError),
-    "503 storm": (503, "Service Unavailable", {}, RateLimited),
-    "429 with Retry-After": (429, {"errorMessages": ["Rate limit exceeded."]}, {"Retry-After": "5"}, RateLimited),
-    "expired token (401)": (401, {"errorMessages": ["token expired"]}, {}, AuthenticationFailed),
-    "truncated JSON": (201, '{"id": "10042", "key": "SHO', JSON, UpstreamError),
-    "malformed JSON": (201, "<html>proxy error</html>", JSON, UpstreamError),
-    "50 MB body": (201, "x" * (50 * 1024 * 1024), JSON, UpstreamError),
+    "500 storm": (500, {"errorMessages": ["boom"]}, {}, UpstreamError, "answered HTTP 500"),
+    "503 storm": (503, "Service Unavailable", {}, RateLimited, "temporarily unavailable"),
+    "429 with Retry-After": (429, {"errorMessages": ["Rate limit exceeded."]}, {"Retry-After": "5"}, RateLimited,
+                             "try again in 5 s"),
+    "expired token (401)": (401, {"errorMessages": ["token expired"]}, {}, AuthenticationFailed,
+                            "rejected the credentials"),
+    "truncated JSON": (201, '{"id": "10042", "key": "SHO', JSON, UpstreamError, "not valid JSON"),
+    "malformed JSON": (201, "<html>proxy error</html>", JSON, UpstreamError, "not valid JSON"),
+    "50 MB body": (201, "x" * (50 * 1024 * 1024), JSON, UpstreamError, "the answer was abandoned"),
     "redirect to the metadata address": (
-        307, None, {"Location": "http://169.254.169.254/latest/meta-data/"}, AddressNotAllowed),
+        307, None, {"Location": "http://169.254.169.254/latest/meta-data/"}, AddressNotAllowed,
+        "cloud metadata addresses are never allowed"),
 }
 
 
 @pytest.mark.parametrize("fault", CREATE_FAULTS.values(), ids=CREATE_FAULTS.keys())
 def test_a_failed_create_is_typed_sent_once_and_loses_nothing(jira, fault):
-    status, body, headers, error_class = fault
+    status, body, headers, error_class, says = fault
     before = kept(jira)
     jira.fake.fail_next(status, body, headers=headers, count=20, method="POST", path=CREATE_PATH)
 
-    with pytest.raises(error_class) as raised:
+    with pytest.raises(error_class, match=says) as raised:
         file(jira)
 
     assert_clear(raised.value)
@@ -192,3 +197,23 @@ def test_reading_does_not_hammer_a_failing_or_refusing_tracker(jira, waits, stat
 
     assert_clear(raised.value)
     assert len(jira.fake.requests_to("POST", SEARCH_PATH)) == 1
+
+
+@pytest.mark.parametrize("fault", CREATE_FAULTS.values(), ids=CREATE_FAULTS.keys())
+def test_the_filing_page_shows_each_failure_and_keeps_the_members_form(client, jira, fault):
+    status, body, headers, _, says = fault
+    client.force_login(MembershipFactory(project=jira.integration.project).user)
+    url = f"{reverse('issues:file_issue', args=['SHOP'])}?result={jira.result.pk}"
+    form = client.get(url).context["form"]
+    values = {field.html_name: field.value() for field in form if field.value() is not None}
+    values |= {f"field_{jira.environment}": "Staging", "title": "Payment declined"}
+    before = kept(jira)
+    jira.fake.fail_next(status, body, headers=headers, count=20, method="POST", path=CREATE_PATH)
+
+    response = client.post(url, values)
+
+    assert response.status_code == 200
+    assert says in " ".join(response.context["form"].non_field_errors())
+    assert 'value="Payment declined"' in response.text  # what the member typed is still there
+    assert CLOUD_API_TOKEN not in response.text
+    assert len(jira.creates()) == 1 and kept(jira) == before
