@@ -10,14 +10,13 @@ see tests/support/prod_actions.py: webhooks are not there yet). /healthz answers
 
 import re
 import secrets
-import time
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
-from tests.support.prod_stack import prod_stack
+from tests.support.prod_stack import eventually, prod_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.celery_worker]
 
@@ -61,14 +60,6 @@ def browser(chromium, stack):
     yield signed_in
     for context in contexts:
         context.close()
-
-
-def eventually(condition, what, timeout=60):
-    """Wait until condition() is true (probes and pages settle on their own schedule)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"still not {what} after {timeout}s"
-        time.sleep(0.5)
 
 
 def all_ok(health):

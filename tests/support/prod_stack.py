@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,24 +55,40 @@ class ProdStack:
 
 
 @contextmanager
-def prod_stack(**settings: str):
-    """A prepared stack on 127.0.0.1; `settings` are environment variables of the deployment."""
+def deployment(**settings: str):
+    """Environment of a deployment on 127.0.0.1 in a temporary folder, with free ports for its
+    web server and its own PostgreSQL and Redis; `settings` are further environment variables.
+    Afterwards stops the services it may have started and removes the folder."""
     folder = Path(tempfile.mkdtemp(prefix="testmanager-prod-"))
     folder.chmod(0o755)  # PostgreSQL runs as the postgres user when the tests run as root
-    port = free_port()
     env = project_env(
         PROD_STATE=str(folder / "services"), PROD_PG_PORT=str(free_port()), PROD_REDIS_PORT=str(free_port()),
-        PYTHON=sys.executable, BIND=f"127.0.0.1:{port}", STATIC_ROOT=str(folder / "static"),
+        PYTHON=sys.executable, BIND=f"127.0.0.1:{free_port()}", STATIC_ROOT=str(folder / "static"),
         MEDIA_ROOT=str(folder / "media"), BEAT_SCHEDULE=str(folder / "celerybeat-schedule"), **settings,
     )
     try:
-        started = _script(["scripts/prod-services.sh", "start"], env)
-        env.update(dict(assignment.split("=", 1) for assignment in shlex.split(started.stdout)[1:]))
-        _script(["scripts/prod.sh", "prepare"], env)
-        yield ProdStack(env, f"http://127.0.0.1:{port}", folder)
+        yield folder, env
     finally:
         subprocess.run(["scripts/prod-services.sh", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=120)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def prod_stack(**settings: str):
+    """A prepared stack (services started, `scripts/prod.sh prepare` done), nothing serving yet."""
+    with deployment(**settings) as (folder, env):
+        started = _script(["scripts/prod-services.sh", "start"], env)
+        env.update(dict(assignment.split("=", 1) for assignment in shlex.split(started.stdout)[1:]))
+        _script(["scripts/prod.sh", "prepare"], env)
+        yield ProdStack(env, f"http://{env['BIND']}", folder)
+
+
+def eventually(condition, what: str, timeout: float = 90) -> None:
+    """Wait until condition() is true (servers and probes settle on their own schedule)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still not {what} after {timeout}s"
+        time.sleep(0.5)
 
 
 def _script(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
