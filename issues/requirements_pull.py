@@ -60,13 +60,16 @@ def validate_state_mapping(mapping) -> dict:
     owner: dict[str, str] = {}
     for state, statuses in mapping.items():
         if state not in RequirementState.values:
-            raise ValidationError(f"“{state}” is not a requirement state; use {', '.join(RequirementState.values)}.")
+            states = ", ".join(RequirementState.values)
+            raise ValidationError(f"“{state}” is not a requirement state; use {states}.")
         if not isinstance(statuses, list) or not all(isinstance(name, str) and name.strip() for name in statuses):
             raise ValidationError(f"{state}: list tracker statuses by name.")
         names = [" ".join(name.split()) for name in statuses]
         for name in names:
             if name.casefold() in owner and owner[name.casefold()] != state:
-                raise ValidationError(f"The tracker status “{name}” is mapped to both {owner[name.casefold()]} and {state}.")
+                raise ValidationError(
+                    f"The tracker status “{name}” is mapped to both {owner[name.casefold()]} and {state}."
+                )
             owner[name.casefold()] = state
         result[state] = names
     return result

@@ -67,6 +67,22 @@ class RequirementAdmin(admin.ModelAdmin):
     search_fields = ["title", "origin_key"]
     autocomplete_fields = ["project"]
     list_select_related = ["project"]
+    readonly_fields = ["origin_tracker", "origin_key", "origin_url", "origin_read_only"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """A pulled requirement's title and description belong to its tracker while it is connected."""
+        if obj is not None and obj.origin_read_only:
+            return ["title", "description", *self.readonly_fields]
+        return self.readonly_fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        requirement = self.get_object(request, object_id)
+        if requirement is not None and requirement.origin_read_only:
+            self.message_user(request, (
+                f"Pulled from {requirement.origin_tracker} ({requirement.origin_key}): the tracker owns the title and "
+                "description while the integration is connected; disconnect it to edit them here."
+            ))
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(ApiToken)

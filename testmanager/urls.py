@@ -20,6 +20,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("projects/<str:key>/issues/", include("issues.urls")),
     path("projects/<str:key>/integrations/", include("integrations.urls")),
+    path("projects/<str:key>/", include("issues.traceability_urls")),
     path("projects/<str:key>/import/", include("issues.import_urls")),
     path("api/", include("testmanager.api_urls")),
     path("healthz", healthz, name="healthz"),

@@ -40,7 +40,8 @@ def jira(request):
 
 
 def searched_jql(fake) -> list[str]:
-    return [json.loads(request.body)["jql"] for request in fake.requests_to("POST", r"/rest/api/(3/search/jql|2/search)")]
+    searches = fake.requests_to("POST", r"/rest/api/(3/search/jql|2/search)")
+    return [json.loads(request.body)["jql"] for request in searches]
 
 
 # -- Jira ----------------------------------------------------------------------------------------
@@ -156,7 +157,8 @@ def test_an_azure_devops_pull_takes_the_matching_work_items_of_the_project_and_t
     ado.add_field("Fabrikam", "User Story", "Microsoft.VSTS.Scheduling.TargetDate", "Target Date", "dateTime")
     ado.add_field("Fabrikam", "Task", "Microsoft.VSTS.Scheduling.DueDate", "Due Date", "dateTime")
     story = ado.add_work_item(
-        "Fabrikam", "User Story", "Pay by card", System_Tags="req", System_Description="<p>Cards <b>and</b> wallets</p>",
+        "Fabrikam", "User Story", "Pay by card", System_Tags="req",
+        System_Description="<p>Cards <b>and</b> wallets</p>",
         Microsoft_VSTS_Common_Priority=1, Microsoft_VSTS_Scheduling_TargetDate=datetime(2025, 5, 15, tzinfo=UTC),
     )
     ado.add_work_item("Fabrikam", "User Story", "Not tagged")

@@ -1,0 +1,43 @@
+"""What the traceability feature shows on the projects app's requirement pages (which must not
+import issues): a requirement's covering tests and plan, and the requirement pulls of a project."""
+
+from django import template
+
+from projects.permissions import Action, can
+
+from .. import requirements_pull, traceability
+
+register = template.Library()
+
+
+@register.inclusion_tag("issues/traceability_requirement_panel.html", takes_context=True)
+def requirement_traceability(context, requirement):
+    """Panel of the test cases covering a requirement (latest results, issues) and its release and sprint."""
+    [row] = traceability.matrix(traceability.requirements_for(requirement.project).filter(pk=requirement.pk))
+    project = requirement.project
+    return {"project": project, "requirement": requirement, "row": row,
+            "can_edit": can(context["user"], Action.EDIT, project)}
+
+
+@register.inclusion_tag("issues/traceability_pulls.html", takes_context=True)
+def requirement_pulls(context, project):
+    """The project's integrations that pull requirements: last pull, last error, pull now."""
+    user = context["user"]
+    return {
+        "project": project, "csrf_token": context.get("csrf_token"),
+        "pulls": [(integration, requirements_pull.settings_of(integration))
+                  for integration in requirements_pull.integrations_to_pull().filter(project=project)],
+        "can_edit": can(user, Action.EDIT, project), "can_manage": can(user, Action.MANAGE, project),
+    }
+
+
+COVERAGE_BADGES = {
+    traceability.PASSING: "status-passed", traceability.FAILING: "status-failed",
+    traceability.UNCOVERED: "status-skipped", traceability.NOT_RUN: "",
+}
+
+
+@register.filter
+def coverage_badge(coverage: str) -> str:
+    """The badge colour of a coverage status."""
+    return COVERAGE_BADGES.get(coverage, "")
