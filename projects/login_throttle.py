@@ -1,6 +1,6 @@
-"""Page login with a brute-force lockout: after MAX_FAILURES failed attempts for one username from one
-address within WINDOW, that pair is refused, even with the right password, until the oldest failure
-leaves the window. A successful login clears the pair's failures.
+"""Login with a brute-force lockout, on the login page and the admin's: after MAX_FAILURES failed
+attempts for one username from one address within WINDOW, that pair is refused, even with the right
+password, until the oldest failure leaves the window. A successful login clears the pair's failures.
 
 Failures are kept in the Django cache (Redis when configured, so every web process shares them).
 Counting per username and address, not per username alone, keeps an attacker from locking a
@@ -10,6 +10,7 @@ colleague out from elsewhere.
 import hashlib
 from datetime import timedelta
 
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
@@ -31,17 +32,15 @@ def _recent_failures(key: str) -> list[float]:
     return [moment for moment in cache.get(key, []) if moment > cutoff]
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """AuthenticationForm that refuses a username+address pair with too many recent failures."""
-
-    error_messages = {**AuthenticationForm.error_messages, "locked_out": LOCKED_OUT}
+class LoginThrottle:
+    """Mixin for an AuthenticationForm: refuses a username+address pair with too many recent failures."""
 
     def clean(self):
         address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
         key = _cache_key(self.cleaned_data.get("username") or "", address)
         failures = _recent_failures(key)
         if len(failures) >= MAX_FAILURES:
-            raise ValidationError(self.error_messages["locked_out"], code="locked_out")
+            raise ValidationError(LOCKED_OUT, code="locked_out")
         try:
             cleaned = super().clean()
         except ValidationError:
@@ -54,6 +53,14 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     @property
     def locked_out(self) -> bool:
         return any(error.code == "locked_out" for error in self.errors.as_data().get("__all__", []))
+
+
+class ThrottledAuthenticationForm(LoginThrottle, AuthenticationForm):
+    """The login page's form."""
+
+
+class ThrottledAdminAuthenticationForm(LoginThrottle, AdminAuthenticationForm):
+    """The admin's login form (staff only), counted with the login page's failures."""
 
 
 login_view = LoginView.as_view(authentication_form=ThrottledAuthenticationForm)

@@ -3,13 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from projects.login_throttle import login_view
+from projects.login_throttle import ThrottledAdminAuthenticationForm, login_view
 
 from testmanager.health import healthz
 
 admin.site.site_header = "testmanager administration"
 admin.site.site_title = "testmanager admin"
 admin.site.index_title = "Configuration"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),

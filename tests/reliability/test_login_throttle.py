@@ -1,6 +1,7 @@
 """Password guessing on the login page: five failed attempts for one username from one address within
 15 minutes lock that pair out, even with the right password, with a clear message; other users and
-other addresses are unaffected; a success clears the count; the lock ends as the failures age out."""
+other addresses are unaffected; a success clears the count; the lock ends as the failures age out.
+The admin's login counts the same failures."""
 
 import uuid
 from datetime import timedelta
@@ -23,14 +24,14 @@ def alice():
     return UserFactory(username=f"alice-{uuid.uuid4().hex[:8]}")
 
 
-def attempt(client, username, password, address="198.51.100.7"):
-    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+def attempt(client, username, password, address="198.51.100.7", page="login"):
+    return client.post(reverse(page), {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
-def fail(client, username, times, address="198.51.100.7"):
+def fail(client, username, times, address="198.51.100.7", page="login"):
     for _ in range(times):
-        answer = attempt(client, username, "wrong", address)
-        assert answer.status_code == 200 and "didn't match" in answer.content.decode()
+        answer = attempt(client, username, "wrong", address, page)
+        assert answer.status_code == 200 and login_throttle.LOCKED_OUT not in answer.content.decode()
 
 
 def logged_in(client):
@@ -88,3 +89,27 @@ def test_the_lock_ends_when_the_failures_leave_the_window(client, alice, monkeyp
     monkeypatch.setattr(login_throttle.timezone, "now", lambda: later)
 
     assert attempt(client, alice.username, PASSWORD).status_code == 302
+
+
+def test_the_admin_login_is_locked_by_its_own_failures(client, alice):
+    alice.is_staff = True
+    alice.save()
+    fail(client, alice.username, 5, page="admin:login")
+
+    refused = attempt(client, alice.username, PASSWORD, page="admin:login")
+
+    assert refused.status_code == 200 and login_throttle.LOCKED_OUT in refused.content.decode()
+    assert not logged_in(client)
+
+
+def test_failures_on_the_login_page_lock_the_admin_login_too(client, alice):
+    alice.is_staff = True
+    alice.save()
+    fail(client, alice.username, 5)
+
+    refused = attempt(client, alice.username, PASSWORD, page="admin:login")
+
+    assert login_throttle.LOCKED_OUT in refused.content.decode()
+    assert not logged_in(client)
+    client.post(reverse("login"), {"username": alice.username, "password": PASSWORD}, REMOTE_ADDR="203.0.113.9")
+    assert logged_in(client)  # from another address the same account still logs in
