@@ -10,7 +10,7 @@ import subprocess
 import requests
 
 from tests.support.processes import ROOT
-from tests.support.prod_stack import deployment, eventually
+from tests.support.prod_stack import answers, deployment, eventually
 
 SECRET_KEY = "a-local-production-like-secret-key-of-fifty-characters-or-more"
 
@@ -18,13 +18,6 @@ SECRET_KEY = "a-local-production-like-secret-key-of-fifty-characters-or-more"
 def refuses_connections(port: str) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", int(port))) != 0
-
-
-def healthy(base_url: str) -> bool:
-    try:
-        return requests.get(f"{base_url}/healthz", timeout=10).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_serves_on_its_own_services_until_ctrl_c_then_stops_all_of_them():
@@ -37,7 +30,7 @@ def test_serves_on_its_own_services_until_ctrl_c_then_stops_all_of_them():
             prod = subprocess.Popen(["scripts/prod.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
             try:
-                eventually(lambda: healthy(base_url) or prod.poll() is not None, "serving")
+                eventually(lambda: answers(f"{base_url}/healthz") or prod.poll() is not None, "serving")
                 assert prod.poll() is None, (folder / "prod.log").read_text()
                 assert requests.get(f"{base_url}/accounts/login/", timeout=10).status_code == 200
                 stylesheet = requests.get(f"{base_url}/static/admin/css/base.css", timeout=10)

@@ -32,19 +32,13 @@ class ProdStack:
         return ["bash", "-c", f'exec scripts/prod.sh {role} >>"$0" 2>&1', str(self.folder / f"{role}.log")]
 
     def web(self):
-        return running(self._logged("web"), self.env, ready=lambda: self._answers("/accounts/login/", 200))
+        return running(self._logged("web"), self.env, ready=lambda: answers(f"{self.base_url}/accounts/login/"))
 
     def worker(self):
-        return running(self._logged("worker"), self.env, ready=lambda: self._answers("/healthz", 200))
+        return running(self._logged("worker"), self.env, ready=lambda: answers(f"{self.base_url}/healthz"))
 
     def health(self) -> requests.Response:
         return requests.get(f"{self.base_url}/healthz", timeout=10)
-
-    def _answers(self, path: str, status: int) -> bool:
-        try:
-            return requests.get(self.base_url + path, timeout=10).status_code == status
-        except requests.RequestException:
-            return False
 
     def run(self, code: str) -> str:
         """Run Python in the stack's Django (`manage.py shell -c`); returns what it printed."""
@@ -81,6 +75,14 @@ def prod_stack(**settings: str):
         env.update(dict(assignment.split("=", 1) for assignment in shlex.split(started.stdout)[1:]))
         _script(["scripts/prod.sh", "prepare"], env)
         yield ProdStack(env, f"http://{env['BIND']}", folder)
+
+
+def answers(url: str) -> bool:
+    """Whether the URL answers 200 (a server still starting may refuse or answer slowly)."""
+    try:
+        return requests.get(url, timeout=10).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def eventually(condition, what: str, timeout: float = 90) -> None:
