@@ -137,6 +137,9 @@
       }
     });
     input.addEventListener("input", search);
+    if (input.value.trim()) {
+      search(); // typed before this script ran, or restored by the browser
+    }
   }
 
   function keyCheck(form) {
@@ -171,6 +174,9 @@
       }
     });
     input.addEventListener("input", check);
+    if (input.value.trim()) {
+      check();
+    }
   }
 
   /* -- bulk filing progress -------------------------------------------------------------- */
@@ -200,9 +206,12 @@
       );
     }
 
+    const problem = section.querySelector("#job-problem");
+
     async function poll() {
       try {
         const progress = await getJson(section.dataset.statusUrl);
+        problem.textContent = "";
         bar.max = progress.total;
         bar.value = progress.filed + progress.failed;
         ["filed", "failed", "pending"].forEach((name) => {
@@ -217,7 +226,8 @@
           return;
         }
       } catch (error) {
-        section.querySelector("#job-summary").textContent = error.message + " Reload the page to see the progress.";
+        problem.textContent = error.message + " Trying again…";
+        setTimeout(poll, POLL_MS * 5); // a passing hiccup must not stop the progress from showing
         return;
       }
       setTimeout(poll, POLL_MS);
