@@ -165,7 +165,7 @@ def tracker_error_response(error: TrackerError, project) -> Response:
     """A tracker's error as the API shows it: what went wrong and who can fix it, the tracker's
     problems by field id, and its code."""
     response = Response({
-        "message": f"{error} {selectors.who_can_fix(error.code, project)}",
+        "message": " ".join(filter(None, [str(error), selectors.who_can_fix(error.code, project)])),
         "errors": {field: [problem] for field, problem in error.field_errors.items()},
         "code": error.code,
     }, status=_TRACKER_STATUS.get(error.code, status.HTTP_502_BAD_GATEWAY))

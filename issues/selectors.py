@@ -341,7 +341,7 @@ def job_progress(job: FilingJob) -> dict:
 # (project admins) or the source's (administrators of integrations); others usually pass.
 PROJECT_SETTINGS, SOURCE_SETTINGS = "project", "source"
 _OWNERS = {
-    **dict.fromkeys(("not_configured", "validation", "not_found"), PROJECT_SETTINGS),
+    **dict.fromkeys(("not_configured", "not_found"), PROJECT_SETTINGS),
     **dict.fromkeys(("auth", "permission", "credentials_unreadable", "address_not_allowed", "deployment_mismatch",
                      "unsupported"), SOURCE_SETTINGS),
 }
@@ -352,7 +352,10 @@ def settings_at_fault(code: str) -> str:
 
 
 def who_can_fix(code: str, project) -> str:
-    """A sentence naming who can fix a problem with a tracker, so nobody waits for it to go away."""
+    """A sentence naming who can fix a problem with a tracker, so nobody waits for it to go away;
+    "" for refused values (``validation``), which whoever entered them fixes as the message says."""
+    if code == "validation":
+        return ""
     owner = settings_at_fault(code)
     if owner == PROJECT_SETTINGS:
         admins = ", ".join(user.get_username() for user in admins_of(project))

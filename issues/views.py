@@ -424,7 +424,7 @@ def link_issue(request, key):
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
         except TrackerError as error:
-            form.add_error(None, f"{error} {selectors.who_can_fix(error.code, project)}")
+            form.add_error(None, " ".join(filter(None, [str(error), selectors.who_can_fix(error.code, project)])))
         else:
             label = about["artefact_label"]
             messages.success(request, f"{linked.reference.key} is linked to {label} “{artefact}”.")
