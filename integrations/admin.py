@@ -20,7 +20,8 @@ from projects.permissions import can_administer_integrations
 
 from . import keys, selectors, services
 from .forms import SourceForm, credential_parts, provider_metadata
-from .models import AuditEvent, Health, ProjectIntegration, Source, UserToken
+from .models import AUTH_TYPES_BY_PROVIDER, AuditEvent, AuthType, Health, Provider, ProjectIntegration, Source, UserToken
+from .oauth_views import callback_url
 from .providers import REGISTRY
 
 
@@ -124,6 +125,13 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and selectors.credentials_unreadable(obj):
             context["credentials_unreadable"] = selectors.credentials_state(obj)
+        # The redirect URL to register in the tracker's OAuth app: this OAuth 2.0 source's, or every
+        # tracker's while a source is being created.
+        providers = Provider.values if obj is None else [obj.provider] if obj.auth_type == AuthType.OAUTH2 else []
+        context["oauth_callback_urls"] = [
+            (Provider(provider).label, callback_url(request, provider))
+            for provider in providers if AuthType.OAUTH2 in AUTH_TYPES_BY_PROVIDER[provider]
+        ]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def delete_view(self, request, object_id, extra_context=None):

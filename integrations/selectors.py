@@ -1,14 +1,19 @@
 """Reads about sources and project integrations that pages, the API, tasks and the issues app share."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.utils import timezone
+
+from projects.permissions import Action, projects_where
 
 from . import keys
 from .fields import Unreadable
 from .models import AuthType, IntegrationState, ProjectIntegration, Source, UserToken
+from .models import TokenKind
 from .providers import provider_class
 from .providers.base import CAPABILITY_FIELDS, Capability
 
@@ -171,3 +176,34 @@ def pickable_integrations(project):
 def sources_due_for_health_check():
     """Sources the periodic health check visits: enabled and connected."""
     return Source.objects.filter(enabled=True, connected=True)
+
+
+# --- Members' own tokens ------------------------------------------------------------------
+
+# The periodic renewal takes OAuth tokens that expire sooner than this.
+RENEW_AHEAD = timedelta(minutes=5)
+
+
+def may_authorize(source: Source, user) -> bool:
+    """Whether ``user`` may authorize their own account for ``source``: an enabled OAuth 2.0 source
+    that one of the projects where they may file issues uses (an active integration, in scope)."""
+    if source.auth_type != AuthType.OAUTH2 or not source.enabled:
+        return False
+    in_scope = Q(source__all_projects=True) | Q(project__in=source.projects.all())
+    return ProjectIntegration.objects.filter(
+        in_scope, source=source, state=IntegrationState.ACTIVE, project__in=projects_where(user, Action.EDIT)
+    ).exists()
+
+
+def member_tokens(user) -> dict[int, UserToken]:
+    """The member's own tokens, by source id."""
+    return {token.source_id: token for token in UserToken.objects.filter(user=user)}
+
+
+def tokens_due_for_renewal():
+    """Members' OAuth tokens the periodic renewal takes: renewable, not waiting for the member to
+    authorize again, expiring within ``RENEW_AHEAD``, of a source that may talk to its tracker."""
+    return UserToken.objects.filter(
+        kind=TokenKind.OAUTH2, refresh_token__isnull=False, last_error="",
+        expires_at__lte=timezone.now() + RENEW_AHEAD, source__enabled=True, source__connected=True,
+    )

@@ -5,19 +5,23 @@ these functions enforce the data rules and write one audit row per action. Audit
 name fields and credential parts, never their values.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import selectors, tasks
-from .errors import TrackerError, redact
+from . import oauth, selectors, tasks
+from .errors import AuthenticationFailed, AuthorizationRequired, OAuthRefused, TrackerError, redact
 from .fields import Unreadable
 from .mappings import default_priority_mapping, default_status_mapping, validate_priority_mapping, validate_status_mapping
 from .models import AuditAction, AuditEvent, Health, IntegrationState, ProjectIntegration, Source
+from .models import AuthType, TokenKind, UserToken
 from .providers import provider_class, provider_for
+from .providers.base import TrackerProvider
 
 
 def record_audit(action, *, actor=None, source=None, project=None, target="", success=True, message="",
@@ -356,3 +360,154 @@ def remove_project_integration(integration: ProjectIntegration, *, actor) -> Non
     record_audit(AuditAction.PROJECT_INTEGRATION_REMOVED, actor=actor, source=integration.source,
                  project=integration.project, target=str(integration))
     integration.delete()
+
+
+# --- Members' own tokens (OAuth 2.0) ----------------------------------------------------
+#
+# Renewals must commit on their own: with rotating refresh tokens (Atlassian, GitLab, Microsoft)
+# a renewal rolled back with an enclosing transaction loses the only refresh token that still
+# works. Call these outside ``transaction.atomic``.
+
+# Renewed before use when it expires sooner than this, so that an operation rarely meets a 401
+# halfway (the periodic renewal, tasks.renew_expiring_tokens, looks further ahead).
+RENEW_BEFORE_USE = timedelta(minutes=1)
+
+Result = TypeVar("Result")
+
+
+def _token_target(token: UserToken) -> str:
+    account = f" ({token.remote_account})" if token.remote_account else ""
+    return f"{token.user.get_username()}{account}"
+
+
+def authorize_member(user, source: Source, *, code: str, redirect_uri: str, code_verifier: str) -> UserToken:
+    """Exchange the code of a member's authorization, ask the tracker whose account it is (and, for
+    Jira Cloud, which site it reaches), and store the tokens (encrypted), replacing any the member
+    had for the source. Audited either way; ``TrackerError`` when it did not work."""
+    try:
+        grant = oauth.exchange_code(provider_for(source), code, redirect_uri, code_verifier)
+        token = UserToken(
+            user=user, source=source, kind=TokenKind.OAUTH2, access_token=grant.access_token,
+            refresh_token=grant.refresh_token, expires_at=grant.expires_at, scopes=grant.scopes[:500],
+        )
+        account = provider_for(source, token).oauth_account()
+    except TrackerError as error:
+        record_audit(AuditAction.TOKEN_AUTHORIZED, actor=user, source=source, target=user.get_username(),
+                     success=False, message=str(error), details={"code": error.code})
+        raise
+    with transaction.atomic():
+        token, _created = UserToken.objects.update_or_create(user=user, source=source, defaults={
+            "kind": TokenKind.OAUTH2, "access_token": grant.access_token, "refresh_token": grant.refresh_token,
+            "expires_at": grant.expires_at, "scopes": grant.scopes[:500], "remote_account": account.name[:200],
+            "resource_id": account.resource_id[:100], "resource_url": account.resource_url[:500],
+            "last_refreshed_at": None, "last_error": "",
+        })
+        record_audit(AuditAction.TOKEN_AUTHORIZED, actor=user, source=source, target=_token_target(token),
+                     details={"scopes": token.scopes, "expires": grant.expires_at is not None,
+                              "renewable": grant.refresh_token is not None})
+    return token
+
+
+@transaction.atomic
+def revoke_member_token(token: UserToken, *, actor) -> None:
+    """Forget a member's token for a source (the tracker keeps its record of the grant until the
+    member withdraws it there)."""
+    record_audit(AuditAction.TOKEN_REVOKED, actor=actor, source=token.source, target=_token_target(token),
+                 details={"kind": token.kind})
+    token.delete()
+
+
+def renew_member_token(token: UserToken, *, actor=None) -> UserToken:
+    """Renew the token with its refresh token and return the token to use now.
+
+    One renewal per token at a time (``oauth.renewal_lock`` and the row lock): a worker that
+    finds the token renewed or re-authorized since it read ``token`` uses that one instead.
+    When the tracker refuses the renewal, or there is nothing to renew with, the token is marked
+    (``last_error``, the reason shown to the member), TOKEN_REFRESH_FAILED is audited and
+    ``AuthorizationRequired`` raised; a token so marked is not used until re-authorized. Other
+    failures (the tracker unreachable) are audited and raised, leaving the token as it was.
+    """
+    seen = token.access_token
+    with oauth.renewal_lock(token.pk):
+        with transaction.atomic():
+            current = UserToken.objects.select_for_update().filter(pk=token.pk).first()
+            if current is None:
+                raise AuthorizationRequired(
+                    f"Your authorization for {token.source.name} was revoked: authorize your account again."
+                )
+            if current.access_token != seen:
+                return current
+            failure = _renew(current, actor)
+    if failure is not None:
+        raise failure
+    return current
+
+
+def _renew(token: UserToken, actor) -> TrackerError | None:
+    """Renew the locked token and record the outcome; the error to raise once committed, if any."""
+    source = token.source
+    if token.kind != TokenKind.OAUTH2 or not isinstance(token.refresh_token, str) or not token.refresh_token:
+        return _mark_for_reauthorization(
+            token, actor,
+            f"{source.name} no longer accepts your token and it cannot be renewed: authorize your account again.",
+            code="not_renewable",
+        )
+    try:
+        grant = oauth.refresh(provider_for(source), token.refresh_token)
+    except OAuthRefused as error:
+        reason = error.error or f"HTTP {error.status}"
+        return _mark_for_reauthorization(
+            token, actor, f"{source.name} refused to renew your authorization ({reason}): authorize your account again.",
+            code=error.code, oauth_error=error.error,
+        )
+    except TrackerError as error:
+        record_audit(AuditAction.TOKEN_REFRESH_FAILED, actor=actor, source=source, target=_token_target(token),
+                     success=False, message=str(error), details={"code": error.code})
+        return error
+    token.access_token = grant.access_token
+    if grant.refresh_token is not None:  # rotated; a tracker that keeps the old one sends none
+        token.refresh_token = grant.refresh_token
+    token.expires_at = grant.expires_at
+    token.scopes = grant.scopes[:500] or token.scopes
+    token.last_refreshed_at = timezone.now()
+    token.last_error = ""
+    token.save(update_fields=["access_token", "refresh_token", "expires_at", "scopes", "last_refreshed_at",
+                              "last_error"])
+    record_audit(AuditAction.TOKEN_REFRESHED, actor=actor, source=source, target=_token_target(token),
+                 details={"expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
+    return None
+
+
+def _mark_for_reauthorization(token: UserToken, actor, reason: str, **details) -> AuthorizationRequired:
+    token.last_error = reason[:500]
+    token.save(update_fields=["last_error"])
+    record_audit(AuditAction.TOKEN_REFRESH_FAILED, actor=actor, source=token.source, target=_token_target(token),
+                 success=False, message=reason, details=details)
+    return AuthorizationRequired(reason)
+
+
+def with_member_token(user, source: Source, operation: Callable[[TrackerProvider], Result]) -> Result:
+    """Run ``operation`` with a provider acting as ``user``: their own token for the source when they
+    have one, else the source's credentials (an OAuth 2.0 source has none: ``AuthorizationRequired``).
+
+    A token about to expire is renewed first. When the tracker answers 401 the token is renewed
+    once and the operation run once more; a second 401 is raised. A member's token only ever
+    serves that member: each call builds its provider, and so its HTTP client, for this token.
+    """
+    token = UserToken.objects.filter(user=user, source=source).first() if user.is_authenticated else None
+    if token is None:
+        if source.auth_type == AuthType.OAUTH2:
+            raise AuthorizationRequired(
+                f"{source.name} acts as each member: authorize your own account for it on the project's Trackers "
+                "page first."
+            )
+        return operation(provider_for(source))
+    if token.last_error:
+        raise AuthorizationRequired(token.last_error)
+    if token.expires_at is not None and token.expires_at <= timezone.now() + RENEW_BEFORE_USE:
+        token = renew_member_token(token, actor=user)
+    try:
+        return operation(provider_for(source, token))
+    except AuthenticationFailed:
+        token = renew_member_token(token, actor=user)
+    return operation(provider_for(source, token))

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from . import selectors, services
+from .errors import AuthorizationRequired
 from .models import Source
 
 
@@ -25,3 +26,29 @@ def refresh_source_health() -> int:
     for source_id in source_ids:
         check_source_health.delay(source_id)
     return len(source_ids)
+
+
+@shared_task(name="integrations.renew_expiring_tokens")
+def renew_expiring_tokens() -> int:
+    """Periodic (beat): one renewal task per member OAuth token expiring within five minutes, so
+    that nobody meets an expired token. Returns how many were queued."""
+    token_ids = list(selectors.tokens_due_for_renewal().values_list("pk", flat=True))
+    for token_id in token_ids:
+        renew_member_token.delay(token_id)
+    return len(token_ids)
+
+
+@shared_task(name="integrations.renew_member_token")
+def renew_member_token(token_id: int) -> bool | None:
+    """Renew one member token that is still due: True when renewed (here or by another worker
+    meanwhile), False when the tracker refused (the token is marked and the member asked to
+    authorize again), None when it is not due (any more). Other failures raise, to be retried by
+    the next periodic run."""
+    token = selectors.tokens_due_for_renewal().filter(pk=token_id).first()
+    if token is None:
+        return None
+    try:
+        services.renew_member_token(token)
+    except AuthorizationRequired:
+        return False
+    return True

@@ -1,4 +1,5 @@
-"""The project settings page for tracker assignments (project admins)."""
+"""The project settings page for tracker assignments (project admins), where members also authorize
+their own accounts for trackers that act as each member (OAuth 2.0)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from projects.models import Project
-from projects.permissions import Action, ensure
+from projects.permissions import Action, can, ensure
 
 from . import selectors, services
 from .forms import ProjectIntegrationForm
@@ -48,13 +49,20 @@ def _apply(form, call) -> bool:
 
 @login_required
 def integration_list(request, key):
-    project = _managed_project(request, key)
+    """Project admins manage the trackers here; members see them and their own authorization."""
+    project = get_object_or_404(Project, key=key)
+    ensure(request.user, Action.EDIT, project)
     integrations = list(selectors.project_integrations(project))
+    tokens = selectors.member_tokens(request.user)
+    for integration in integrations:
+        integration.member_token = tokens.get(integration.source_id)
+        integration.can_authorize = selectors.may_authorize(integration.source, request.user)
     return render(request, "integrations/project_integrations.html", {
         "project": project,
         "current": [i for i in integrations if i.state != IntegrationState.ARCHIVED],
         "archived": [i for i in integrations if i.state == IntegrationState.ARCHIVED],
         "can_assign": selectors.assignable_sources(project).exists(),
+        "can_manage": can(request.user, Action.MANAGE, project),
     })
 
 

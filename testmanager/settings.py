@@ -168,6 +168,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "integrations-source-health": {"task": "integrations.refresh_source_health", "schedule": 15 * 60},
+    # Members' OAuth tokens expiring within five minutes are renewed ahead of use.
+    "integrations-renew-member-tokens": {"task": "integrations.renew_expiring_tokens", "schedule": 60},
     "issues-pull-requirements": {"task": "issues.pull_all_requirements", "schedule": 30 * 60},
 }
 

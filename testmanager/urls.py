@@ -23,6 +23,8 @@ urlpatterns = [
     path("projects/<str:key>/integrations/", include("integrations.urls")),
     path("projects/<str:key>/", include("issues.traceability_urls")),
     path("projects/<str:key>/import/", include("issues.import_urls")),
+    # Members' OAuth 2.0 authorization (login, callback, revoke): before the API's catch-all.
+    path("api/auth/", include("integrations.oauth_urls")),
     path("api/", include("testmanager.api_urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -30,6 +30,17 @@ Sources read to build it (GitHub's own documentation, github/docs, unless marked
   access); "Get a repository" (with the caller's `permissions`) and "List repositories for the
   authenticated user" (/user/repos). Pull requests are issues to this API and carry a
   `pull_request` object.
+- "Authorizing OAuth apps" (the web application flow): `GET /login/oauth/authorize` with
+  `client_id`, `redirect_uri`, `scope` (space-delimited), `state`, `code_challenge` and
+  `code_challenge_method` (S256 only; changelog 2025-07-14 "PKCE support for OAuth and GitHub App
+  authentication"); `POST /login/oauth/access_token` with `client_id`, `client_secret`, `code`,
+  `redirect_uri`, `code_verifier`, answering form-encoded or, with `Accept: application/json`, JSON
+  (`access_token`, `scope` comma-separated, `token_type`). OAuth apps' tokens do not expire.
+  "Troubleshooting OAuth app access token request errors": errors are answered with HTTP 200
+  (`incorrect_client_credentials`, `redirect_uri_mismatch`, `bad_verification_code`).
+  "Refreshing user access tokens" (GitHub Apps with expiring tokens): `expires_in` 28800,
+  `refresh_token` with `refresh_token_expires_in`, `grant_type=refresh_token` gives a new pair;
+  `bad_refresh_token` for an unusable one.
 
 Where the documentation is silent, the choice made is stated next to the code that makes it.
 """
@@ -39,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from urllib.parse import parse_qsl, urlencode
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +58,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
+from tests.fakes.oauth import OAuthError, OAuthServer
 from tests.fakes.server import (
     FakeHTTPServer,
     FaultQueue,
@@ -224,6 +237,7 @@ class GitHubFake:
         self.repos: dict[str, Repository] = {}  # lower-cased full name -> repository
         self.faults = FaultQueue()
         self._tokens: dict[str, Token] = {}
+        self.oauth: OAuthServer | None = None  # enable_oauth
         self._quotas: dict[tuple[str, str], Quota] = {}
         self._exhausted_status: dict[str, int] = {}
         self._ids = itertools.count(1001)
@@ -440,6 +454,55 @@ class GitHubFake:
         """Answer the next `count` requests with `status` and `body` (bytes go out as they are)."""
         with self.server.lock:
             self.faults.add(lambda: canned_response(status, body, headers), count)
+
+    # -- OAuth apps ----------------------------------------------------------------------------------
+
+    def enable_oauth(
+        self, client_id: str, client_secret: str, redirect_uri: str, *, expiring: bool = False
+    ) -> OAuthServer:
+        """The web application flow at /login/oauth/ of the instance (outside /api/v3). Tokens are
+        OAuth tokens with the scopes granted; `expiring` issues GitHub Apps' expiring user tokens
+        (8 hours) with refresh tokens instead of OAuth apps' lasting ones. Returns the authorization
+        server (its accounts are this fake's users, by login)."""
+        self.oauth = OAuthServer(
+            prefix="gho", lifetime=28800 if expiring else None, refresh_tokens=expiring,
+            issued=lambda login, token, scopes: self.add_token(login, token, kind="oauth", scopes=scopes),
+            withdrawn=lambda token: self._tokens.pop(token, None),
+        )
+        self.oauth.register_client(client_id, client_secret, redirect_uri)
+        add_route = self.server.add_outside_route if self.server.prefix else self.server.add_route
+        add_route("GET", r"/login/oauth/authorize", self._oauth_authorize)
+        add_route("POST", r"/login/oauth/access_token", self._oauth_access_token)
+        return self.oauth
+
+    def _oauth_authorize(self, request: RecordedRequest) -> Response:
+        try:
+            location = self.oauth.authorize({name: values[0] for name, values in request.query.items()})
+        except OAuthError as error:
+            # GitHub shows an error page; the fake answers its sentence.
+            return canned_response(HTTPStatus.BAD_REQUEST, error.description)
+        return Response(HTTPStatus.FOUND, b"", {"Location": location})
+
+    def _oauth_access_token(self, request: RecordedRequest) -> Response:
+        if request.headers.get("Content-Type", "").startswith("application/json"):
+            parameters = {name: str(value) for name, value in json.loads(request.body or b"{}").items()}
+        else:
+            parameters = dict(parse_qsl(request.body.decode()))
+        try:
+            answer = self.oauth.token(parameters)
+        except OAuthError as refusal:
+            code = {"client": "incorrect_client_credentials", "code": "bad_verification_code",
+                    "refresh": "bad_refresh_token", "request": "unsupported_grant_type"}[refusal.kind]
+            answer = {"error": code, "error_description": refusal.description,
+                      "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"}
+        else:
+            answer["scope"] = answer["scope"].replace(" ", ",")
+            if "refresh_token" in answer:
+                answer["refresh_token_expires_in"] = 15897600
+        if "application/json" in request.headers.get("Accept", ""):
+            return json_response(HTTPStatus.OK, answer)
+        return Response(HTTPStatus.OK, urlencode(answer).encode(),
+                        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
 
     def _intercept(self, request: RecordedRequest) -> Response | None:
         return self.faults.take()

@@ -24,6 +24,14 @@ Sources read to build it (Atlassian's own documentation unless marked otherwise)
   with `url` and `title` is required; "If a globalId is provided and a remote issue link exists with
   that globalId, the remote issue link is updated" (200), otherwise one is created (201); both
   answer `{id, self}`. GET lists the issue's remote links.
+- OAuth 2.0 (3LO) ("Implementing OAuth 2.0 (3LO)", "Implementing the Refresh Token Flow"): the
+  authorization URL takes `audience=api.atlassian.com`, `client_id`, `scope`, `redirect_uri`,
+  `state`, `response_type=code`, `prompt=consent`; `POST /oauth/token` takes a JSON body with
+  `grant_type` authorization_code or refresh_token; `offline_access` brings a refresh token;
+  refresh tokens rotate ("the refresh token you used for the request is disabled") and an unknown
+  one answers 403 `{"error": "invalid_grant", "error_description": "Unknown or invalid refresh
+  token."}`; `GET api.atlassian.com/oauth/token/accessible-resources` lists the sites (`id` is the
+  cloudId, `url`) and `api.atlassian.com/ex/jira/{cloudId}/rest/...` serves a site's API.
 
 Where the documentation is silent, the choice made is stated next to the code that makes it.
 """
@@ -44,6 +52,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 from tests.fakes import jql
+from tests.fakes.oauth import OAuthError, OAuthServer
 from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 from tests.fakes.server import (
     FakeHTTPServer,
@@ -329,6 +338,7 @@ class JiraFake:
         self.transitions: list[JiraTransition] = []
         self._passwords: dict[str, str] = {}
         self._bearer_tokens: dict[str, str] = {}
+        self.oauth: OAuthServer | None = None  # enable_oauth
         self._injected: list[_Injected] = []
         self._viewer: JiraUser | None = None
         self._ids = itertools.count(10000)
@@ -740,6 +750,67 @@ class JiraFake:
         with self.server.lock:
             self._injected.append(_Injected(failure, count, method and method.upper(), path))
 
+    # -- OAuth 2.0 (3LO) ------------------------------------------------------------------------------
+
+    def enable_oauth(self, client_id: str, client_secret: str, redirect_uri: str) -> OAuthServer:
+        """Atlassian's authorization server and API gateway for this Cloud site, on the fake's own origin:
+        /authorize, /oauth/token and /oauth/token/accessible-resources. The site must be mounted where
+        the gateway serves it (``context_path="/ex/jira/<cloud id>"``), so that the one fake answers as
+        the site and as api.atlassian.com/ex/jira/<cloud id>; tests point the provider's
+        ``ATLASSIAN_AUTH`` and ``ATLASSIAN_API`` at ``server.origin``. Members' access tokens are
+        accepted as ``Bearer`` there. Returns the authorization server (its accounts are this fake's
+        users, by login)."""
+        if not self.is_cloud or re.fullmatch(r"/ex/jira/[^/]+", self.server.prefix) is None:
+            raise ValueError("OAuth 2.0 (3LO) reaches Jira Cloud under /ex/jira/<cloud id>: use that context_path")
+        self.oauth = OAuthServer(prefix="atlassian", lifetime=3600, refresh_scope="offline_access")
+        self.oauth.register_client(client_id, client_secret, redirect_uri)
+        self.server.add_outside_route("GET", r"/authorize", self._oauth_authorize)
+        self.server.add_outside_route("POST", r"/oauth/token", self._oauth_token)
+        self.server.add_outside_route("GET", r"/oauth/token/accessible-resources", self._accessible_resources)
+        return self.oauth
+
+    @property
+    def cloud_id(self) -> str:
+        return self.server.prefix.rsplit("/", 1)[-1]
+
+    def _oauth_authorize(self, request: RecordedRequest) -> Response:
+        query = {name: values[0] for name, values in request.query.items()}
+        if query.get("audience") != "api.atlassian.com":
+            # Without the gateway's audience the consent screen errs (the documented URL always has it).
+            return text_response(HTTPStatus.BAD_REQUEST, "audience must be api.atlassian.com")
+        try:
+            location = self.oauth.authorize(query)
+        except OAuthError as error:
+            return text_response(HTTPStatus.BAD_REQUEST, error.description)
+        return Response(HTTPStatus.FOUND, b"", {"Location": location})
+
+    def _oauth_token(self, request: RecordedRequest) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return json_response(HTTPStatus.BAD_REQUEST, {"error": "invalid_request",
+                                                          "error_description": "A JSON body is required."})
+        try:
+            return json_response(HTTPStatus.OK, self.oauth.token({name: str(value) for name, value in body.items()}))
+        except OAuthError as error:
+            # Not documented for a bad client: answered 401 access_denied, as RFC 6749 answers invalid_client.
+            status, code = {
+                "client": (HTTPStatus.UNAUTHORIZED, "access_denied"), "code": (HTTPStatus.FORBIDDEN, "invalid_grant"),
+                "refresh": (HTTPStatus.FORBIDDEN, "invalid_grant"), "request": (HTTPStatus.BAD_REQUEST, "invalid_request"),
+            }[error.kind]
+            return json_response(status, {"error": code, "error_description": error.description})
+
+    def _accessible_resources(self, request: RecordedRequest) -> Response:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or token not in self.oauth.access_tokens:
+            return json_response(HTTPStatus.UNAUTHORIZED, {"code": 401, "message": "Unauthorized"})
+        site = {"id": self.cloud_id, "url": self.base_url, "name": "Fake Jira site",
+                "scopes": ["read:jira-work", "write:jira-work", "read:jira-user"],
+                "avatarUrl": "https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/site.png"}
+        return json_response(HTTPStatus.OK, [site])
+
     # -- authentication ---------------------------------------------------------------------------
 
     def _intercept(self, request: RecordedRequest) -> Response | None:
@@ -763,6 +834,8 @@ class JiraFake:
                 return None
             if login in self._passwords and self._passwords[login] == secret:
                 return self.users[login]
+        if scheme.lower() == "bearer" and self.oauth is not None and credentials in self.oauth.access_tokens:
+            return self.users[self.oauth.access_tokens[credentials]]
         if scheme.lower() == "bearer" and not self.is_cloud and credentials in self._bearer_tokens:
             return self.users[self._bearer_tokens[credentials]]
         return None

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -244,6 +244,7 @@ class FakeHTTPServer:
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._outside: FakeHTTPServer | None = None  # routes outside the prefix (add_outside_route)
 
     # -- routing ----------------------------------------------------------------------------------
 
@@ -253,6 +254,8 @@ class FakeHTTPServer:
     def dispatch(self, request: RecordedRequest) -> Response:
         with self.lock:
             self.requests.append(request)
+            if request.route_path is None and self._outside is not None:
+                return self._outside.dispatch(replace(request, route_path=request.path))
             if request.route_path is None:
                 return text_response(HTTPStatus.NOT_FOUND, "Not Found")
             if self.interceptor is not None:
@@ -274,6 +277,14 @@ class FakeHTTPServer:
                     {"Allow": ", ".join(sorted(set(allowed)))},
                 )
             return text_response(HTTPStatus.NOT_FOUND, "Not Found")
+
+    def add_outside_route(self, method: str, path_regex: str, handler: Handler) -> None:
+        """A route for a path outside the mount prefix, matched against the whole path and answered
+        without the interceptor: what an instance serves next to its API (GitHub Enterprise Server's
+        /login/oauth next to /api/v3, Atlassian's authorization server next to a site's gateway path)."""
+        if self._outside is None:
+            self._outside = FakeHTTPServer()
+        self._outside.add_route(method, path_regex, handler)
 
     # -- request log ------------------------------------------------------------------------------
 
