@@ -5,6 +5,7 @@ class IssuesConfig(AppConfig):
     name = "issues"
 
     def ready(self):
-        from . import requirements_pull
+        from . import known_failures, requirements_pull
 
+        known_failures.connect()
         requirements_pull.connect()

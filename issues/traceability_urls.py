@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import known_failure_views
 from . import traceability_views as views
 
 app_name = "traceability"
@@ -11,4 +12,8 @@ urlpatterns = [
     path("requirements/<int:pk>/coverage/", views.requirement_coverage, name="coverage"),
     path("requirement-pulls/<int:pk>/", views.pull_settings, name="pull_settings"),
     path("requirement-pulls/<int:pk>/now/", views.pull_now, name="pull_now"),
+    path("known-failures/", known_failure_views.rules, name="known_failures"),
+    path("known-failures/<int:pk>/delete/", known_failure_views.rule_delete, name="known_failure_delete"),
+    path("known-failures/<int:pk>/toggle/", known_failure_views.rule_toggle, name="known_failure_toggle"),
+    path("runs/<int:run_pk>/new-failures/", known_failure_views.new_failures, name="new_failures"),
 ]

@@ -10,6 +10,7 @@ import operator
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.urls import path
 from django_filters import rest_framework as filters
@@ -31,6 +32,7 @@ from . import selectors
 from .importers import junit
 from .models import ApiToken, Project, Requirement, ResultStatus, TestCase, TestResult, TestRun
 from .permissions import Action, ensure, is_system_admin, visible_projects
+from .signals import results_recorded
 from .serializers import (
     ApiTokenSerializer, JUnitSummarySerializer, JUnitUploadSerializer, LoginSerializer, MeSerializer,
     NewApiTokenSerializer, ProjectSerializer, RequirementSerializer, TestCaseSerializer, TestResultSerializer,
@@ -267,6 +269,16 @@ class TestResultViewSet(ProjectScopedViewSet):
 
     def project_of_new(self, validated_data):
         return validated_data["run"].project
+
+    @transaction.atomic
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        results_recorded.send(sender=TestResult, run=serializer.instance.run, case_ids=[serializer.instance.case_id])
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        results_recorded.send(sender=TestResult, run=serializer.instance.run, case_ids=[serializer.instance.case_id])
 
 
 class RequirementFilter(ProjectFilter):

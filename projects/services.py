@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import Project, ResultStatus, TestCase, TestResult, TestRun
+from .signals import results_recorded
 
 CASE_FIELDS = ("title", "folder", "preconditions", "steps", "expected_result")
 
@@ -49,6 +50,7 @@ def create_run(*, project: Project, actor=None, name: str, environment: str = ""
     return run
 
 
+@transaction.atomic
 def record_result(result: TestResult, *, status: str, comment: str = "", duration=None, actor=None) -> TestResult:
     if status not in ResultStatus.values:
         raise ValidationError(f"Unknown result status {status!r}.")
@@ -57,4 +59,5 @@ def record_result(result: TestResult, *, status: str, comment: str = "", duratio
     result.duration = duration
     result.recorded_by = actor
     result.save(update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"])
+    results_recorded.send(sender=TestResult, run=result.run, case_ids=[result.case_id])
     return result

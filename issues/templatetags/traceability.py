@@ -1,11 +1,12 @@
-"""What the traceability feature shows on the projects app's requirement pages (which must not
-import issues): a requirement's covering tests and plan, and the requirement pulls of a project."""
+"""What the traceability feature shows on the projects app's pages (which must not import issues):
+a requirement's covering tests and plan, the requirement pulls of a project, and which failures of a
+run are known issues."""
 
 from django import template
 
 from projects.permissions import Action, can
 
-from .. import requirements_pull, traceability
+from .. import known_failures, requirements_pull, traceability
 
 register = template.Library()
 
@@ -41,3 +42,17 @@ COVERAGE_BADGES = {
 def coverage_badge(coverage: str) -> str:
     """The badge colour of a coverage status."""
     return COVERAGE_BADGES.get(coverage, "")
+
+
+@register.simple_tag
+def known_failures_among(results):
+    """`{% known_failures_among page.object_list as known %}`: known-failure marks by result id."""
+    return known_failures.known_failures_among(results)
+
+
+@register.inclusion_tag("issues/known_failure_run_summary.html")
+def run_failure_summary(run):
+    """How many of the run's failures are new and how many known, with the way to the new ones."""
+    failures = known_failures.failures_of(run).count()
+    new = known_failures.new_failures(run).count()
+    return {"project": run.project, "run": run, "failures": failures, "new": new, "known": failures - new}

@@ -18,6 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from ..models import ResultStatus, TestCase, TestResult, TestRun
+from ..signals import results_recorded
 
 MAX_REPORT_BYTES = 50 * 1024 * 1024
 MAX_COMMENT_CHARS = 20_000
@@ -188,6 +189,7 @@ def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
             update_conflicts=True, unique_fields=["run", "case"],
             update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
         )
+        results_recorded.send(sender=TestResult, run=run, case_ids=case_ids)
     statuses: dict[str, int] = {}
     for case in reported:
         statuses[case.status] = statuses.get(case.status, 0) + 1
