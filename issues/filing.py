@@ -36,8 +36,11 @@ from projects.models import Requirement, TestCase, TestResult, TestRun
 from . import selectors, services, tasks
 from .models import ExternalReference, FilingJob, FilingJobItem, FilingMode, FilingState, Link
 
-# How long a marker sent to a tracker is remembered, to look it up before creating again.
+# How long a marker sent to a tracker is remembered, to look it up before creating again; while a
+# request is filing it, at most SENDING_SECONDS (longer than any tracker request may take).
 ATTEMPT_MEMORY_SECONDS = 24 * 3600
+SENDING_SECONDS = 300
+SENDING, UNCERTAIN = "sending", "uncertain"
 MARKER_PREFIX = "tm"
 MARKER_PATTERN = r"^tm[0-9a-z]{8,38}\Z"  # what a marker from a form or an API client may be
 # Unreachable reasons after which the tracker may have received (and carried out) the request.
@@ -228,39 +231,62 @@ class Filed:
     notes: tuple[str, ...] = ()
 
 
+class FilingInProgress(TrackerError):
+    """The same form (same marker) is being filed by another request right now."""
+
+    code = "in_progress"
+    default_message = "This issue is being filed right now (the form was sent twice): reload the page in a moment."
+
+
 def _attempt_key(integration: ProjectIntegration, marker: str) -> str:
     return f"issues:filing:{integration.source_id}:{marker}"
+
+
+def _create_once(provider: TrackerProvider, integration: ProjectIntegration, draft: IssueDraft, marker: str,
+                 retrying: bool) -> tuple[RemoteIssue, bool]:
+    """(the remote issue, whether it was found by its marker rather than created now). The cache
+    remembers each marker: SENDING while a request files it, UNCERTAIN when an attempt may have
+    created it, then the key; a marker seen before is searched for before creating again."""
+    attempt = _attempt_key(integration, marker)
+    if not cache.add(attempt, SENDING, SENDING_SECONDS):
+        if cache.get(attempt) == SENDING:
+            raise FilingInProgress()
+        retrying = True
+        cache.set(attempt, SENDING, SENDING_SECONDS)
+    unsure = retrying  # until the search says the tracker has nothing with this marker
+    try:
+        if retrying:
+            found = provider.search(marker)
+            if found:
+                cache.set(attempt, found[0].key, ATTEMPT_MEMORY_SECONDS)
+                return found[0], True
+            unsure = False
+        remote = provider.create_issue(replace(draft, description=marked(draft.description, marker)))
+    except TrackerError as error:
+        if unsure or may_have_been_created(error):
+            cache.set(attempt, UNCERTAIN, ATTEMPT_MEMORY_SECONDS)
+        else:
+            cache.delete(attempt)
+        raise
+    cache.set(attempt, remote.key, ATTEMPT_MEMORY_SECONDS)
+    return remote, False
 
 
 def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, artefacts: Sequence, marker: str,
                site_url: str, retrying: bool = False) -> Filed:
     """Create the remote issue, then store its reference, link it to ``artefacts``, audit, and link
     back. ``retrying`` says an earlier attempt with this marker may have reached the tracker (the
-    cache remembers that for attempts from pages)."""
+    cache remembers that too, for attempts from pages and API clients)."""
     source = integration.source
-    project = integration.project
-    provider = tracker_for(integration, actor)
-    attempt = _attempt_key(integration, marker)
-    earlier = cache.get(attempt)
-    if earlier:  # created before with this marker: the member submitted the same form again
+    earlier = cache.get(_attempt_key(integration, marker))
+    if earlier not in (None, SENDING, UNCERTAIN):  # filed with this marker: the same form was submitted again
         reference = ExternalReference.objects.filter(source=source, key=earlier).first()
         if reference is not None:
             with transaction.atomic():
                 links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
             return Filed(reference=reference, links=links, created=False)
-    remote = None
-    if retrying or earlier is not None:
-        remote = next((issue for issue in provider.search(marker)), None)
-    found = remote is not None
-    if remote is None:
-        cache.set(attempt, "", ATTEMPT_MEMORY_SECONDS)
-        try:
-            remote = provider.create_issue(replace(draft, description=marked(draft.description, marker)))
-        except TrackerError as error:
-            if not may_have_been_created(error):
-                cache.delete(attempt)
-            raise
-    cache.set(attempt, remote.key, ATTEMPT_MEMORY_SECONDS)
+    provider = tracker_for(integration, actor)
+    remote, found = _create_once(provider, integration, draft, marker, retrying)
     notes = list(getattr(remote, "notes", ()))
     remote, synced = _read_back(provider, integration, remote)
     notes += _link_back(provider, integration, remote.key, artefacts, site_url)
@@ -268,7 +294,7 @@ def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, art
         reference = services.store_reference(source, remote, synced=synced)
         links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
         record_audit(
-            AuditAction.ISSUE_CREATED, actor=actor, source=source, project=project, target=reference.key,
+            AuditAction.ISSUE_CREATED, actor=actor, source=source, project=integration.project, target=reference.key,
             details={
                 "integration": integration.pk, "artefacts": [str(artefact)[:200] for artefact in artefacts],
                 "found_by_marker": found, "notes": notes,

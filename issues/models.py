@@ -333,7 +333,9 @@ class FilingJob(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="filing_jobs")
     run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="filing_jobs")
-    integration = models.ForeignKey(ProjectIntegration, null=True, on_delete=models.SET_NULL, related_name="filing_jobs")
+    integration = models.ForeignKey(
+        ProjectIntegration, null=True, on_delete=models.SET_NULL, related_name="filing_jobs"
+    )
     mode = models.CharField(max_length=10, choices=FilingMode.choices, default=FilingMode.EACH)
     values = models.JSONField(default=dict)
     site_url = models.URLField(max_length=500)

@@ -506,8 +506,10 @@ def file_bulk(request, key, run_pk):
     ]
     chosen = _chosen(targets, request.GET.get("to"))
     selected = [pk for pk in request.GET.getlist("result") if pk.isdigit()]
-    context = {"run": run, "targets": targets, "chosen": chosen, "selection": urlencode({"result": selected}, doseq=True),
-               "cancel_url": reverse("projects:run", args=[project.key, run.pk])}
+    context = {
+        "run": run, "targets": targets, "chosen": chosen, "selection": urlencode({"result": selected}, doseq=True),
+        "cancel_url": reverse("projects:run", args=[project.key, run.pk]),
+    }
     wanted_type = request.POST.get("issue_type") or request.GET.get("issue_type", "")
     discovery = _discover(request, chosen, context, wanted_type) if chosen else None
     if discovery is None:

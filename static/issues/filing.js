@@ -194,8 +194,9 @@
       const keyCell = row.querySelector(".item-key");
       keyCell.replaceChildren();
       if (item.key) {
+        const opens = { href: item.url, target: "_blank", rel: "noopener noreferrer" };
         keyCell.append(item.url
-          ? element("a", { className: "badge", href: item.url, target: "_blank", rel: "noopener noreferrer", textContent: item.key })
+          ? element("a", { className: "badge", textContent: item.key, ...opens })
           : element("span", { className: "badge", textContent: item.key }));
       }
       const labels = { pending: "Waiting", filed: "Filed", failed: "Failed" };

@@ -4,6 +4,8 @@ the issue (and nothing before), field errors next to their fields, a retry that 
 and what members see when creating cannot work yet. Against the fake Jira Cloud over real HTTP."""
 
 import re
+import threading
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,6 +13,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider, TokenKind, UserToken
+from issues import filing
 from issues.models import ExternalReference, Link
 from projects.models import ResultStatus, Role
 from tests.factories import (
@@ -171,7 +174,8 @@ class CreateTests:
             member, jira.source, "SHOP", remote.key)
         assert AuditEvent.objects.filter(action=AuditAction.ISSUE_LINKED, target=remote.key).exists()
         (remote_link,) = remote.remote_links
-        assert remote_link["object"]["url"] == f"http://testserver/projects/SHOP/runs/{result.run_id}/results/{result.pk}/"
+        page_url = f"http://testserver/projects/SHOP/runs/{result.run_id}/results/{result.pk}/"
+        assert remote_link["object"]["url"] == page_url
         assert remote_link["object"]["summary"] == "Failed"
 
         page = client.get(response["Location"])
@@ -334,3 +338,42 @@ class AccessTests:
         foreign = ProjectIntegrationFactory(source=jira.source, external_project="BANK")
         url = reverse("issues:file_users", args=["SHOP"])
         assert client.get(url, {"to": foreign.pk, "q": "ali"}).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_form_sent_twice_at_once_is_filed_once(project, jira, result):
+    """The second request with the same marker, arriving while the first waits for Jira, files
+    nothing and says so; the first one files the issue."""
+    member = MembershipFactory(project=project, role=Role.MEMBER).user
+    draft = filing.build_draft(jira.integration, issue_type="Bug", title="Pay with card failed", description="",
+                               values={jira.environment: "Staging"}, kinds={jira.environment: "select"},
+                               reporter=member)
+    marker = filing.new_marker()
+    arrived, release = threading.Event(), threading.Event()
+    real_create = jira.fake._create_issue
+
+    def slow_create(request, version):
+        arrived.set()
+        release.wait(10)
+        return real_create(request, version)
+
+    routes = jira.fake.server._routes
+    jira.fake.server._routes = [replace(route, handler=slow_create) if route.handler == real_create else route
+                                for route in routes]
+    first = {}
+
+    def file_first():
+        first["filed"] = filing.file_issue(integration=jira.integration, actor=member, draft=draft,
+                                           artefacts=[result], marker=marker, site_url="http://testserver/")
+
+    worker = threading.Thread(target=file_first)
+    worker.start()
+    assert arrived.wait(10)
+    try:
+        with pytest.raises(filing.FilingInProgress):
+            filing.file_issue(integration=jira.integration, actor=member, draft=draft, artefacts=[result],
+                              marker=marker, site_url="http://testserver/")
+    finally:
+        release.set()
+        worker.join(10)
+    assert first["filed"].created and len(jira.fake.issues) == 1 and ExternalReference.objects.count() == 1

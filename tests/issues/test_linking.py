@@ -87,8 +87,8 @@ class LinkByKeyTests:
                                                                                      result):
         check = client.get(reverse("issues:link_check", args=["SHOP"]), {"to": jira.integration.pk,
                                                                           "key": "shop 12"}).json()
-        assert check == {"ok": False,
-                         "message": "“shop 12” is not an issue key of Acme Jira (keys match ^[A-Z][A-Z0-9_]+-\\d+$)."}
+        refusal = "“shop 12” is not an issue key of Acme Jira (keys match ^[A-Z][A-Z0-9_]+-\\d+$)."
+        assert check == {"ok": False, "message": refusal}
         response = client.post(link_url(f"result={result.pk}", jira.integration.pk), {"key": "shop 12"})
         assert response.context["form"].errors["key"] == [check["message"]]
         assert jira.fake.requests == [] and not ExternalReference.objects.exists()

@@ -9,7 +9,9 @@ from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from integrations.providers.base import BackLink, Unsupported
 from tests.factories import SourceFactory
-from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN, LINEAR_API_KEY, SERVER_PAT
+from tests.fakes.fixtures import (
+    ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN, LINEAR_API_KEY, SERVER_PAT,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +112,8 @@ def test_azure_devops_gets_one_hyperlink_whose_comment_follows_the_status(ado):
 def github(fake_github):
     fake_github.add_repo("acme/shop")
     fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
-    source = source_for(fake_github.web_url, Provider.GITHUB, AuthType.PAT, {"token": GITHUB_TOKEN}, can_add_comments=True)
+    source = source_for(fake_github.web_url, Provider.GITHUB, AuthType.PAT, {"token": GITHUB_TOKEN},
+                        can_add_comments=True)
     return fake_github, provider_for(source)
 
 
@@ -128,7 +131,8 @@ def test_github_gets_one_comment_naming_the_page(github):
 @pytest.fixture
 def linear(fake_linear):
     fake_linear.add_team("ENG", "Engineering")
-    source = source_for(fake_linear.base_url, Provider.LINEAR, AuthType.PAT, {"token": LINEAR_API_KEY}, can_add_comments=True)
+    source = source_for(fake_linear.base_url, Provider.LINEAR, AuthType.PAT, {"token": LINEAR_API_KEY},
+                        can_add_comments=True)
     return fake_linear, provider_for(source)
 
 
