@@ -5,7 +5,7 @@ queries, however many issues or links there are (bench/pages.py measures it).
 """
 
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, Value
@@ -158,6 +158,11 @@ def draft_from_result(result: TestResult, result_url: str) -> dict:
     sections.append(f"[Open the test result]({result_url})")
     name = f"{case.title} failed in {run.name}"
     return {"name": name if len(name) <= 300 else f"{name[:299]}…", "description": "\n\n".join(sections)}
+
+
+def web_url(url: str) -> str:
+    """The URL if it is an http(s) address, else '' (a tracker could report javascript:...)."""
+    return url if urlsplit(url or "").scheme.lower() in ("http", "https") else ""
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -457,7 +457,7 @@ def link_search(request, key):
         return JsonResponse({"issues": [], "message": str(error)})
     return JsonResponse({"issues": [
         {"key": issue.key, "title": issue.title, "status": issue.status, "status_category": issue.status_category,
-         "url": issue.url} for issue in found
+         "url": selectors.web_url(issue.url)} for issue in found
     ], "message": "" if found else f"Nothing in {integration.source.name} matches “{text}”."})
 
 
@@ -474,8 +474,8 @@ def link_check(request, key):
     known = selectors.reference_of(integration.source, stored)
     return JsonResponse({
         "ok": True, "key": stored, "title": known.title if known else "",
-        "url": integration_selectors.issue_url(integration.source, stored,
-                                               external_project=integration.external_project),
+        "url": selectors.web_url(integration_selectors.issue_url(integration.source, stored,
+                                                                 external_project=integration.external_project)),
     })
 
 
@@ -551,7 +551,8 @@ def filing_job_status(request, key, pk):
     job = selectors.filing_job_in(project, pk)
     items = [
         {"id": item.pk, "state": item.state, "error": item.error, "notes": item.notes,
-         "key": item.reference.key if item.reference else "", "url": item.reference.url if item.reference else ""}
+         "key": item.reference.key if item.reference else "",
+         "url": selectors.web_url(item.reference.url) if item.reference else ""}
         for item in selectors.job_items(job)
     ]
     return JsonResponse({**selectors.job_progress(job), "items": items})

@@ -4,15 +4,13 @@ The projects app renders the pages but must not import issues; its templates loa
 tags instead.
 """
 
-from urllib.parse import urlsplit
-
 from django import template
 from django.urls import reverse
 
 from projects.permissions import Action, can
 
 from ..models import Issue, StatusCategory
-from ..selectors import STATUS_CATEGORIES, UNRESOLVED, issues_of, kind_of, links_by_result, links_to
+from ..selectors import STATUS_CATEGORIES, UNRESOLVED, issues_of, kind_of, links_by_result, links_to, web_url
 from ..services import artefact_project
 
 register = template.Library()
@@ -24,10 +22,8 @@ def issue_category(status: str) -> str:
     return STATUS_CATEGORIES.get(status, StatusCategory.UNKNOWN)
 
 
-@register.filter
-def web_url(url: str) -> str:
-    """The URL if it is an http(s) address, else '' (a tracker could report javascript:...)."""
-    return url if urlsplit(url or "").scheme.lower() in ("http", "https") else ""
+# The URL if it is an http(s) address, else '' (a tracker could report javascript:...).
+register.filter("web_url", web_url)
 
 
 @register.filter
