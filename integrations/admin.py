@@ -20,7 +20,8 @@ from projects.permissions import can_administer_integrations
 
 from . import keys, selectors, services
 from .forms import SourceForm, credential_parts, provider_metadata
-from .models import AUTH_TYPES_BY_PROVIDER, AuditEvent, AuthType, Health, Provider, ProjectIntegration, Source, UserToken
+from .models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from .models import AuditEvent, Health, ProjectIntegration, Source, UserToken
 from .oauth_views import callback_url
 from .providers import REGISTRY
 

@@ -457,7 +457,8 @@ def _renew(token: UserToken, actor) -> TrackerError | None:
     except OAuthRefused as error:
         reason = error.error or f"HTTP {error.status}"
         return _mark_for_reauthorization(
-            token, actor, f"{source.name} refused to renew your authorization ({reason}): authorize your account again.",
+            token, actor,
+            f"{source.name} refused to renew your authorization ({reason}): authorize your account again.",
             code=error.code, oauth_error=error.error,
         )
     except TrackerError as error:

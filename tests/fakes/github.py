@@ -72,6 +72,10 @@ from tests.fakes.server import (
 )
 
 DOCS = "https://docs.github.com/rest"
+OAUTH_ERRORS_DOC = (  # where GitHub's token errors point (error_uri)
+    "https://docs.github.com/apps/oauth-apps/maintaining-oauth-apps/"
+    "troubleshooting-oauth-app-access-token-request-errors"
+)
 PERMISSIONS = ("read", "triage", "write", "maintain", "admin")
 TokenKind = Literal["classic", "oauth", "fine_grained"]
 
@@ -476,8 +480,10 @@ class GitHubFake:
         return self.oauth
 
     def _oauth_authorize(self, request: RecordedRequest) -> Response:
+        # GitHub's web flow has no response_type parameter: it always answers with a code.
+        query = {"response_type": "code", **{name: values[0] for name, values in request.query.items()}}
         try:
-            location = self.oauth.authorize({name: values[0] for name, values in request.query.items()})
+            location = self.oauth.authorize(query)
         except OAuthError as error:
             # GitHub shows an error page; the fake answers its sentence.
             return canned_response(HTTPStatus.BAD_REQUEST, error.description)
@@ -488,13 +494,14 @@ class GitHubFake:
             parameters = {name: str(value) for name, value in json.loads(request.body or b"{}").items()}
         else:
             parameters = dict(parse_qsl(request.body.decode()))
+        # Exchanging a code takes no grant_type at GitHub; refreshing says grant_type=refresh_token.
+        parameters.setdefault("grant_type", "authorization_code")
         try:
             answer = self.oauth.token(parameters)
         except OAuthError as refusal:
             code = {"client": "incorrect_client_credentials", "code": "bad_verification_code",
                     "refresh": "bad_refresh_token", "request": "unsupported_grant_type"}[refusal.kind]
-            answer = {"error": code, "error_description": refusal.description,
-                      "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"}
+            answer = {"error": code, "error_description": refusal.description, "error_uri": OAUTH_ERRORS_DOC}
         else:
             answer["scope"] = answer["scope"].replace(" ", ",")
             if "refresh_token" in answer:

@@ -797,8 +797,10 @@ class JiraFake:
         except OAuthError as error:
             # Not documented for a bad client: answered 401 access_denied, as RFC 6749 answers invalid_client.
             status, code = {
-                "client": (HTTPStatus.UNAUTHORIZED, "access_denied"), "code": (HTTPStatus.FORBIDDEN, "invalid_grant"),
-                "refresh": (HTTPStatus.FORBIDDEN, "invalid_grant"), "request": (HTTPStatus.BAD_REQUEST, "invalid_request"),
+                "client": (HTTPStatus.UNAUTHORIZED, "access_denied"),
+                "code": (HTTPStatus.FORBIDDEN, "invalid_grant"),
+                "refresh": (HTTPStatus.FORBIDDEN, "invalid_grant"),
+                "request": (HTTPStatus.BAD_REQUEST, "invalid_request"),
             }[error.kind]
             return json_response(status, {"error": code, "error_description": error.description})
 
