@@ -256,10 +256,10 @@ def _create_once(provider: TrackerProvider, integration: ProjectIntegration, dra
     unsure = retrying  # until the search says the tracker has nothing with this marker
     try:
         if retrying:
-            found = provider.search(marker)
-            if found:
-                cache.set(attempt, found[0].key, ATTEMPT_MEMORY_SECONDS)
-                return found[0], True
+            found = provider.find_marked(marker)
+            if found is not None:
+                cache.set(attempt, found.key, ATTEMPT_MEMORY_SECONDS)
+                return found, True
             unsure = False
         remote = provider.create_issue(replace(draft, description=marked(draft.description, marker)))
     except TrackerError as error:

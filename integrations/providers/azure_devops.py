@@ -593,6 +593,16 @@ class AzureDevOps(TrackerProvider):
                 json=[{"op": "add", "path": "/fields/System.State", "value": chosen}], headers=JSON_PATCH,
             )
 
+    def find_marked(self, marker: str) -> RemoteIssue | None:
+        """Search reads System.Description, but a Bug's description is in Repro Steps: look in both."""
+        word = _wiql_string(marker)
+        query = (f"SELECT [System.Id] FROM WorkItems WHERE [System.Description] CONTAINS WORDS {word} "
+                 f"OR [{REPRO_STEPS}] CONTAINS WORDS {word} ORDER BY [System.Id] DESC")
+        with self._http() as http:
+            ids = self._query_ids(http, "_apis/wit/wiql", query, 1)
+            found = self._batch(http, ids, ISSUE_FIELDS, omit_missing=True) if ids else []
+            return self._remote_issue(found[0], _StateCategories(http)) if found else None
+
     def link_back(self, key: str, link: BackLink) -> None:
         """A Hyperlink relation to the page, its comment naming the page and its test status; the
         relation to the same URL is updated rather than added again."""

@@ -603,6 +603,11 @@ class TrackerProvider:
     def transition(self, key: str, status: str) -> None:
         raise self._unsupported("changing issue status")
 
+    def find_marked(self, marker: str) -> RemoteIssue | None:
+        """The issue whose description carries ``marker``, a word testmanager writes there when filing,
+        to find an issue created by a request whose answer was lost; None when there is none."""
+        return next(iter(self.search(marker)), None)
+
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Accounts whose name or e-mail address starts with ``text``, for the user fields of a form
         filing in ``project``."""

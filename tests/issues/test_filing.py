@@ -20,7 +20,7 @@ from tests.factories import (
     MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory, TestCaseFactory,
     TestResultFactory, UserFactory,
 )
-from tests.fakes.fixtures import ADO_OAUTH_TOKEN
+from tests.fakes.fixtures import ADO_OAUTH_TOKEN, ADO_PAT
 from tests.issues.filing_support import CREATE_PATH, SEARCH_PATH, jira_world
 
 pytestmark = pytest.mark.django_db
@@ -377,3 +377,25 @@ def test_a_form_sent_twice_at_once_is_filed_once(project, jira, result):
         release.set()
         worker.join(10)
     assert first["filed"].created and len(jira.fake.issues) == 1 and ExternalReference.objects.count() == 1
+
+
+def test_a_lost_azure_devops_bug_is_found_in_its_repro_steps(project, result, fake_azure_devops):
+    """Azure DevOps keeps a Bug's description in Repro Steps: the marker is looked for there too."""
+    member = MembershipFactory(project=project, role=Role.MEMBER).user
+    fake_azure_devops.add_project("Fabrikam")
+    source = SourceFactory(provider=Provider.AZURE_DEVOPS, name="Fabrikam ADO", base_url=fake_azure_devops.base_url,
+                           allow_http=True, auth_type=AuthType.PAT, credentials={"token": ADO_PAT},
+                           can_create_issues=True, issue_url_template="")
+    integration = ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam")
+    marker = filing.new_marker()
+    behind = fake_azure_devops.add_work_item(
+        "Fabrikam", "Bug", "Pay with card failed",
+        Microsoft_VSTS_TCM_ReproSteps=f"<p>Steps</p><p>Filed from testmanager, ref {marker}</p>")
+    draft = filing.build_draft(integration, issue_type="Bug", title="Pay with card failed", description="Steps",
+                               values={}, kinds={}, reporter=member)
+
+    filed = filing.file_issue(integration=integration, actor=member, draft=draft, artefacts=[result], marker=marker,
+                              site_url="http://testserver/", retrying=True)
+
+    assert filed.reference.key == str(behind.id) and len(fake_azure_devops.work_items) == 1
+    assert fake_azure_devops.requests_to("POST", r".*/workitems/\$Bug") == []
