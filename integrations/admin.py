@@ -18,10 +18,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from projects.permissions import can_administer_integrations
 
-from . import keys, selectors, services
+from . import keys, selectors, services, signals
+from .errors import TrackerError
 from .forms import SourceForm, credential_parts, provider_metadata
-from .models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
-from .models import AuditEvent, Health, ProjectIntegration, Source, UserToken
+from .models import AUTH_TYPES_BY_PROVIDER, AuditEvent, AuthType, Health, Provider, ProjectIntegration, Source, UserToken
 from .oauth_views import callback_url
 from .providers import REGISTRY
 
@@ -61,7 +61,7 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "base_url", "description"]
     readonly_fields = ["uuid", "credentials_state", "health", "health_checked_at", "health_error", "created_at", "updated_at"]
     filter_horizontal = ["projects"]
-    actions = ["test_connection", "enable", "disable", "disconnect", "reconnect"]
+    actions = ["test_connection", "enable", "disable", "disconnect", "reconnect", "refresh_now", "register_webhook"]
 
     def get_fieldsets(self, request, obj=None):
         credential_fields = [f"credential_{name}" for name in credential_parts()]
@@ -207,6 +207,30 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     def reconnect(self, request, queryset):
         for source in queryset:
             _report(self, request, source, services.reconnect_source(source, actor=request.user))
+
+    @admin.action(description="Refresh the linked issues of the selected sources now", permissions=["change"])
+    def refresh_now(self, request, queryset):
+        for source in queryset:
+            if not source.syncs:
+                self.message_user(request, f"{source.name} is disabled or disconnected: it does not sync.",
+                                  messages.WARNING)
+                continue
+            answers = signals.refresh_requested.send(sender=Source, source=source, actor=request.user)
+            queued = sum(answer for _, answer in answers)
+            self.message_user(request, f"{source.name}: refreshing {queued} linked issue(s).", messages.SUCCESS)
+
+    @admin.action(description="Register testmanager's webhook in the selected sources' trackers",
+                  permissions=["change"])
+    def register_webhook(self, request, queryset):
+        for source in queryset:
+            url = request.build_absolute_uri(reverse("webhook", args=[source.uuid]))
+            try:
+                hooks = services.register_webhook(source, url, actor=request.user)
+            except TrackerError as error:
+                self.message_user(request, f"{source.name}: the webhook was not registered. {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{source.name}: {len(hooks)} hook(s) send events to {url}.",
+                                  messages.SUCCESS)
 
 
 @admin.register(ProjectIntegration)

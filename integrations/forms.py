@@ -8,6 +8,7 @@ from .fields import Unreadable
 from .models import ProjectIntegration, Source
 from .providers import REGISTRY
 from .providers.base import CAPABILITY_FIELDS, Capability, CredentialField
+from .services import SYNC_OPTIONS
 
 CREDENTIAL_PREFIX = "credential_"
 
@@ -224,6 +225,22 @@ class ProjectIntegrationForm(forms.Form):
         help_text="One line per defect status: “defect status = tracker status, tracker status”, "
                   f"defect statuses {', '.join(mappings.DEFECT_STATUSES)}.",
     )
+    # Two-way sync options (editing only: an integration is assigned first, then tuned).
+    sync_defects = forms.BooleanField(
+        label="Keep defects in step", required=False, help_text=ProjectIntegration.sync_defects.field.help_text,
+    )
+    push_defect_changes = forms.BooleanField(
+        label="Push defect changes", required=False,
+        help_text=ProjectIntegration.push_defect_changes.field.help_text,
+    )
+    sync_comments = forms.BooleanField(
+        label="Sync comments", required=False, help_text=ProjectIntegration.sync_comments.field.help_text,
+    )
+    update_test_status_on_resolve = forms.BooleanField(
+        label="Retest on resolve", required=False,
+        help_text="A failed or blocked test result linked to a tracker issue becomes “Retest” when the issue is "
+                  "resolved.",
+    )
 
     def __init__(self, *args, project, integration: ProjectIntegration | None = None, **kwargs):
         if integration is not None:
@@ -235,6 +252,7 @@ class ProjectIntegrationForm(forms.Form):
                 "description": integration.description,
                 "priority_mapping": mappings.priority_mapping_to_text(integration.priority_mapping),
                 "status_mapping": mappings.status_mapping_to_text(integration.status_mapping),
+                **{name: getattr(integration, name) for name in SYNC_OPTIONS},
             })
         else:
             kwargs.setdefault("initial", {
@@ -244,6 +262,8 @@ class ProjectIntegrationForm(forms.Form):
         super().__init__(*args, **kwargs)
         if integration is None:
             self.fields["source"].queryset = selectors.assignable_sources(project)
+            for name in SYNC_OPTIONS:
+                del self.fields[name]
         else:
             del self.fields["source"]
             hint = REGISTRY[integration.source.provider].external_project_hint

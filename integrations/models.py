@@ -153,6 +153,17 @@ class ProjectIntegration(models.Model):
     bugs_filter = models.TextField(blank=True)
     comment_linked_tests = models.BooleanField(default=False)
     update_test_status_on_resolve = models.BooleanField(default=False)
+    # Two-way defect sync of the tracker issues linked in the project (issues.sync).
+    sync_defects = models.BooleanField(
+        default=False, help_text="Tracker issues linked in the project get an internal defect whose status and "
+                                 "priority follow the tracker through the mappings.",
+    )
+    push_defect_changes = models.BooleanField(
+        default=False, help_text="Status and priority changes of those defects are sent to the tracker.",
+    )
+    sync_comments = models.BooleanField(
+        default=False, help_text="Comments on those defects and on the tracker issues flow both ways.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -238,6 +249,7 @@ class AuditAction(models.TextChoices):
     TOKEN_REFRESHED = "token_refreshed", "Token refreshed"
     TOKEN_REFRESH_FAILED = "token_refresh_failed", "Token refresh failed"
     WEBHOOK_ACCEPTED = "webhook_accepted", "Webhook accepted"
+    WEBHOOK_REGISTERED = "webhook_registered", "Webhook registered"
     WEBHOOK_REJECTED = "webhook_rejected", "Webhook rejected"
 
 

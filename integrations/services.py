@@ -5,6 +5,7 @@ these functions enforce the data rules and write one audit row per action. Audit
 name fields and credential parts, never their values.
 """
 
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -219,11 +220,41 @@ def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
                      details={**details, "from": previous, "to": health})
 
 
+def record_sync_health(source: Source, error: TrackerError | None) -> None:
+    """What a background sync (a refresh) found, as the source's health: an error makes it unhealthy,
+    with the message redacted; an answer makes it healthy. Audited only when the health changes."""
+    message = "The tracker answered a refresh." if error is None else redact(str(error), _secret_values(source))
+    outcome = ConnectionOutcome(ok=error is None, message=message, checked_at=timezone.now(),
+                                code="" if error is None else error.code)
+    _record_health(source, outcome, None)
+
+
+def register_webhook(source: Source, url: str, *, actor) -> list[str]:
+    """Have the tracker send issue and comment events to ``url`` (the source's hook), authenticated with
+    the source's webhook secret (a new one when it has none that decrypts), and switch webhook
+    processing on. Returns the tracker's hook ids; ``TrackerError`` when the tracker refuses. Audited."""
+    secret = source.webhook_secret or secrets.token_urlsafe(32)  # an Unreadable secret is falsy
+    try:
+        hooks = provider_for(source).register_webhook(url, secret)
+    except TrackerError as error:
+        record_audit(AuditAction.WEBHOOK_REGISTERED, actor=actor, source=source, target=url, success=False,
+                     message=redact(str(error), [*_secret_values(source), secret]), details={"code": error.code})
+        raise
+    source.webhook_secret, source.can_process_webhooks = secret, True
+    source.save(update_fields=["webhook_secret", "can_process_webhooks", "updated_at"])
+    record_audit(AuditAction.WEBHOOK_REGISTERED, actor=actor, source=source, target=url,
+                 details={"hooks": len(hooks)})
+    return hooks
+
+
 # --- Project integrations -------------------------------------------------------------
+
+# The two-way sync options a project administrator switches on an integration (issues.sync).
+SYNC_OPTIONS = ("sync_defects", "push_defect_changes", "sync_comments", "update_test_status_on_resolve")
 
 EDITABLE_INTEGRATION_FIELDS = (
     "external_project", "default_issue_type", "board", "description", "priority_mapping", "status_mapping",
-    "is_primary",
+    "is_primary", *SYNC_OPTIONS,
 )
 
 
@@ -457,8 +488,7 @@ def _renew(token: UserToken, actor) -> TrackerError | None:
     except OAuthRefused as error:
         reason = error.error or f"HTTP {error.status}"
         return _mark_for_reauthorization(
-            token, actor,
-            f"{source.name} refused to renew your authorization ({reason}): authorize your account again.",
+            token, actor, f"{source.name} refused to renew your authorization ({reason}): authorize your account again.",
             code=error.code, oauth_error=error.error,
         )
     except TrackerError as error:

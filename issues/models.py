@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from integrations.models import ProjectIntegration, Source
 from projects.models import Project, Requirement, TestCase, TestResult, TestRun
@@ -381,3 +382,99 @@ class FilingJobItem(models.Model):
 
     def __str__(self):
         return f"{self.result}: {self.get_state_display()}"
+
+
+# --- Sync: webhook deliveries, defects kept in step with the tracker, their comments ------
+
+
+class WebhookDelivery(models.Model):
+    """A webhook delivery already applied: a redelivery of the same id is acknowledged, not applied
+    again. Rows older than ``WEBHOOK_DELIVERY_DAYS`` are pruned: by then a redelivery is older than
+    what it would change, and applying events in order of the remote updated-at ignores it anyway."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    delivery_id = models.CharField(max_length=200)
+    events = models.PositiveIntegerField(default=0, help_text="How many issue events the delivery carried.")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "delivery_id"], name="webhookdelivery_unique_per_source"),
+            models.CheckConstraint(condition=~Q(delivery_id=""), name="webhookdelivery_id_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.delivery_id} ({self.received_at:%Y-%m-%d %H:%M})"
+
+
+class DefectSync(models.Model):
+    """An internal issue (the project's defect) kept in step with a tracker issue linked in the
+    project, when the project integration's ``sync_defects`` is on.
+
+    The tracker's status and priority reach the defect through the integration's mappings;
+    ``synced_status`` and ``synced_priority`` are the values the tracker's last known state maps to.
+    A defect whose own value differs was changed here: with ``push_defect_changes`` that change is
+    sent to the tracker (and retried until it is), and the tracker's older state does not undo it.
+    """
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="defect_sync")
+    reference = models.ForeignKey(ExternalReference, on_delete=models.CASCADE, related_name="defect_syncs")
+    integration = models.ForeignKey(
+        ProjectIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="defect_syncs"
+    )
+    synced_status = models.CharField(max_length=12, choices=IssueStatus.choices)
+    synced_priority = models.CharField(max_length=10, choices=IssuePriority.choices)
+    # When the defect's status or priority was last changed here: a tracker state older than that
+    # does not undo the change (it is still to be pushed), a newer one wins.
+    changed_here_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, help_text="Why the last push failed, redacted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["issue"]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "reference"], name="defectsync_one_per_integration"),
+            models.CheckConstraint(condition=Q(synced_status__in=IssueStatus.values), name="defectsync_status_valid"),
+            models.CheckConstraint(
+                condition=Q(synced_priority__in=IssuePriority.values), name="defectsync_priority_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.issue.key} ⇄ {self.reference}"
+
+
+class CommentOrigin(models.TextChoices):
+    TESTMANAGER = "testmanager", "testmanager"
+    TRACKER = "tracker", "Tracker"
+
+
+class IssueComment(models.Model):
+    """A comment on an internal issue, in Markdown. On a synced defect it is also on the tracker
+    issue: ``remote_id`` is the tracker's id of it, set when a comment written here was posted or
+    when one written there arrived; a tracker comment whose id is known here is never taken again,
+    so a posted comment does not come back as a new one."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_name = models.CharField(max_length=200, blank=True, help_text="The tracker account, for tracker comments.")
+    body = models.TextField(help_text="Markdown.")
+    origin = models.CharField(max_length=12, choices=CommentOrigin.choices, default=CommentOrigin.TESTMANAGER)
+    remote_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "remote_id"], condition=~Q(remote_id=""), name="issuecomment_remote_id_once"
+            ),
+            models.CheckConstraint(condition=Q(origin__in=CommentOrigin.values), name="issuecomment_origin_valid"),
+            models.CheckConstraint(condition=~Q(body=""), name="issuecomment_body_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"Comment on {self.issue.key} by {self.author_name or self.author or 'someone'}"

@@ -17,6 +17,7 @@ from integrations.services import record_audit
 from projects.models import Project, Requirement, TestCase, TestResult, TestRun
 
 from .models import Attachment, ExternalReference, Issue, IssuePriority, IssueStatus, Link, Tag
+from .signals import issue_updated
 
 ARTEFACT_FIELDS = {TestCase: "test_case", TestRun: "test_run", TestResult: "test_result", Requirement: "requirement"}
 EDITABLE_ISSUE_FIELDS = {"name", "description", "status", "priority", "assignee"}
@@ -75,6 +76,7 @@ def update_issue(issue: Issue, *, expected_version: int, tags=None, **changes) -
     if tags is not None:
         issue.tags.set(tags)
     issue.refresh_from_db()
+    issue_updated.send(sender=Issue, issue=issue, changed=frozenset(changes))
     return issue
 
 

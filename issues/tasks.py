@@ -1,5 +1,7 @@
 """Celery entry points of the issues app; each calls a service."""
 
+from dataclasses import asdict
+
 from celery import shared_task
 
 from integrations.errors import TrackerError
@@ -7,6 +9,7 @@ from integrations.models import ProjectIntegration
 
 from . import coverage, requirements_pull
 from . import filing, imports
+from . import sync
 from .models import FilingJob
 
 
@@ -50,3 +53,60 @@ def run_filing_job(job_id: int) -> None:
     ).first()
     if job is not None:
         filing.run_job(job)
+
+
+# --- Sync (issues.sync) ------------------------------------------------------------------
+
+
+@shared_task(name="issues.refresh_stale_references")
+def refresh_stale_references() -> list[int]:
+    """Beat, every minute: one refresh task per polled source with stale references, so that a slow
+    or failing tracker delays nobody else. Returns the sources queued."""
+    source_ids = sync.sources_due_for_refresh()
+    for source_id in source_ids:
+        refresh_source_references.delay(source_id)
+    return source_ids
+
+
+@shared_task(name="issues.refresh_source_references")
+def refresh_source_references(source_id: int) -> dict:
+    """One refresh run of a source's stale references."""
+    return asdict(sync.refresh_source(source_id))
+
+
+@shared_task(name="issues.refresh_references")
+def refresh_references(source_id: int, reference_ids: list[int], shown: bool = False) -> dict:
+    """Refresh these references of a source (``shown`` on a page; "Refresh now"; a webhook without the
+    state); what the run's budget leaves is refreshed a minute later."""
+    report = sync.refresh_source(source_id, reference_ids, shown=shown)
+    if report.deferred:
+        refresh_references.apply_async((source_id, report.deferred), {"shown": shown}, countdown=60)
+    return asdict(report)
+
+
+@shared_task(name="issues.reconcile_webhook_sources")
+def reconcile_webhook_sources() -> list[int]:
+    """Beat, daily: read every reference of each webhook-fed source again, to catch a delivery the
+    tracker never sent. Returns the sources queued."""
+    source_ids = sync.webhook_fed_sources()
+    for source_id in source_ids:
+        refresh_references.delay(source_id, sync.reference_ids_of(source_id))
+    return source_ids
+
+
+@shared_task(name="issues.prune_webhook_deliveries")
+def prune_webhook_deliveries() -> int:
+    """Beat, daily: forget webhook delivery ids too old to be redelivered."""
+    return sync.prune_deliveries()
+
+
+@shared_task(name="issues.push_defect_changes")
+def push_defect_changes(issue_id: int) -> bool:
+    """Send a defect's status and priority changes to its tracker issue."""
+    return sync.push_defect(issue_id)
+
+
+@shared_task(name="issues.push_comment")
+def push_comment(comment_id: int) -> bool:
+    """Post a comment written on a defect on its tracker issue."""
+    return sync.push_comment(comment_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import sync_views, views
 
 app_name = "issues"
 
@@ -26,4 +26,5 @@ urlpatterns = [
     path("link/search/", views.link_search, name="link_search"),
     path("link/check/", views.link_check, name="link_check"),
     path("links/<int:pk>/unlink/", views.unlink, name="unlink"),
+    path("refresh/", sync_views.refresh_links, name="refresh_links"),
 ]

@@ -119,6 +119,8 @@ class ResultStatus(models.TextChoices):
     BLOCKED = "blocked", "Blocked"
     SKIPPED = "skipped", "Skipped"
     UNTESTED = "untested", "Untested"
+    # Its linked issue was resolved in the tracker: the test awaits another run (issues.sync).
+    RETEST = "retest", "Retest"
 
 
 class TestResult(models.Model):

@@ -109,6 +109,8 @@ STORAGES = {
 }
 # Attachments are never served from MEDIA_URL directly: a view checks permission first.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Webhook deliveries larger than this are refused (413) before they are verified or parsed.
+WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=1024 * 1024)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
@@ -168,6 +170,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "integrations-source-health": {"task": "integrations.refresh_source_health", "schedule": 15 * 60},
+    # issues.sync: stale references every minute (each source by its own interval), webhook-fed
+    # sources read in full once a day, delivery ids forgotten after a week.
+    "issues-refresh-stale-references": {"task": "issues.refresh_stale_references", "schedule": 60},
+    "issues-reconcile-webhook-sources": {"task": "issues.reconcile_webhook_sources", "schedule": 24 * 3600},
+    "issues-prune-webhook-deliveries": {"task": "issues.prune_webhook_deliveries", "schedule": 24 * 3600},
     # Members' OAuth tokens expiring within five minutes are renewed ahead of use.
     "integrations-renew-member-tokens": {"task": "integrations.renew_expiring_tokens", "schedule": 60},
     "issues-pull-requirements": {"task": "issues.pull_all_requirements", "schedule": 30 * 60},

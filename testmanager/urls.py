@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from issues import webhooks as issue_webhooks
+
 from projects.login_throttle import ThrottledAdminAuthenticationForm, login_view
 
 from testmanager.health import healthz
@@ -26,5 +28,6 @@ urlpatterns = [
     # Members' OAuth 2.0 authorization (login, callback, revoke): before the API's catch-all.
     path("api/auth/", include("integrations.oauth_urls")),
     path("api/", include("testmanager.api_urls")),
+    path("hooks/<uuid:source_uuid>/", issue_webhooks.receive, name="webhook"),
     path("healthz", healthz, name="healthz"),
 ]

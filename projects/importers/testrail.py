@@ -519,8 +519,6 @@ _PRIORITY_DEFAULTS = {
     "medium": Priority.P2.value, "normal": Priority.P2.value, "test if time": Priority.P2.value,
     "low": Priority.P3.value, "lowest": Priority.P3.value, "don't test": Priority.P3.value,
 }
-# "Retest" means the test awaits another execution: until then it is untested here.
-_STATUS_DEFAULTS = {"retest": ResultStatus.UNTESTED.value}
 
 
 def default_priority(name: str) -> str:
@@ -530,8 +528,10 @@ def default_priority(name: str) -> str:
 
 
 def default_status(name: str) -> str:
+    """TestRail's built-in statuses (Passed, Failed, Blocked, Untested, Retest) are testmanager's own; the
+    others default to untested."""
     plain = name.strip().lower()
-    return plain if plain in ResultStatus.values else _STATUS_DEFAULTS.get(plain, ResultStatus.UNTESTED.value)
+    return plain if plain in ResultStatus.values else ResultStatus.UNTESTED.value
 
 
 @dataclass

@@ -286,13 +286,13 @@ class RunResultsTests:
             "C101": (ResultStatus.PASSED, timedelta(seconds=90)),
             "C102": (ResultStatus.FAILED, timedelta(seconds=45)),
             "C103": (ResultStatus.BLOCKED, None),
-            "C104": (ResultStatus.UNTESTED, timedelta(hours=2, minutes=5)),
+            "C104": (ResultStatus.RETEST, timedelta(hours=2, minutes=5)),
             "C105": (ResultStatus.UNTESTED, None),
             "C106": (ResultStatus.FAILED, None),
         }
         assert actions(outcome, "result") == dict.fromkeys(results, "created")
 
-    def test_the_comment_keeps_who_tested_when_and_a_status_this_app_does_not_have(self, project):
+    def test_the_comment_keeps_who_tested_and_when(self, project):
         run_import(project, "run-results.csv")
 
         comments = {r.case.import_key: r.comment for r in TestResult.objects.all()}
@@ -302,7 +302,7 @@ class RunResultsTests:
         )
         assert comments["C104"] == (
             "Fixed in 2.4.1, please retest\n\n"
-            "*TestRail: status Retest, tested by Grace Hopper, 11/20/2025 3:00 PM, version 2.4.0.*"
+            "*TestRail: tested by Grace Hopper, 11/20/2025 3:00 PM, version 2.4.0.*"
         )
         assert comments["C105"] == ""
 

@@ -39,7 +39,7 @@ class UploadTests:
         assert (job.status, job.filename, job.size) == (ImportStatus.PREVIEW, "run-results.csv", len(job.data))
         assert job.options["run_name"] == "Release 2.4 regression"
         assert job.options["integration"] == jira.pk
-        assert job.options["mapping"]["statuses"]["Retest"] == "untested"
+        assert job.options["mapping"]["statuses"]["Retest"] == "retest"
         assert not TestRun.objects.exists()
 
     def test_a_new_upload_replaces_the_users_unconfirmed_preview_only(self, project):

@@ -113,7 +113,7 @@ class UploadAndPreviewTests:
         assert "Jira → SHOP (primary)" in response.text
         assert "Link <strong>3</strong> defects" in response.text and "skip <strong>2</strong>" in response.text
         assert "“shop-99” is not a Jira issue key" in response.text
-        assert form[field_for(form.status_rows(), "Retest")].value() == "untested"
+        assert form[field_for(form.status_rows(), "Retest")].value() == "retest"
 
     def test_an_invalid_choice_is_shown_and_nothing_starts(self, client, member):
         upload(client, "run-results.csv")

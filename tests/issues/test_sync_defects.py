@@ -1,0 +1,366 @@
+"""Two-way defect sync: a tracker issue linked in a project keeps an internal defect in step with it.
+
+Tracker changes reach the defect through the project integration's mappings; the defect's own
+changes go to the tracker; comments go both ways and never come back as new ones; a resolved
+issue puts its failed results up for a retest. Every tracker is a fake over real HTTP.
+"""
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from integrations.mappings import default_priority_mapping, default_status_mapping
+from integrations.models import ProjectIntegration
+from integrations.services import update_project_integration
+from issues import sync
+from issues.models import CommentOrigin, DefectSync, ExternalReference, Issue, IssueComment
+from issues.services import link, update_issue
+from projects.models import ResultStatus
+from tests.factories import ProjectFactory, ProjectIntegrationFactory, TestResultFactory, UserFactory
+from tests.fakes.fixtures import GITHUB_LOGIN
+from tests.issues.sync_support import SECRET, azure_devops_source, github_source, jira_cloud_source, post
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _private_hosts(settings):
+    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def hook():
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def member():
+    return UserFactory(username="grace")
+
+
+def integration_for(project, source, external_project, **options):
+    return ProjectIntegrationFactory(
+        project=project, source=source, external_project=external_project,
+        priority_mapping=default_priority_mapping(), status_mapping=default_status_mapping(),
+        **{"sync_defects": True, "push_defect_changes": True, "sync_comments": True, **options},
+    )
+
+
+def linked(reference, project, actor, capture):
+    """Link the reference to a failed result of the project, as filing an issue does."""
+    result = TestResultFactory(run__project=project)
+    with capture(execute=True):
+        link(artefact=result, reference=reference, actor=actor)
+    return result
+
+
+class Shop:
+    """Jira's SHOP-1, referenced, in a project whose integration keeps defects in step."""
+
+    def __init__(self, fake, member, capture, **options):
+        fake.add_project("SHOP")
+        fake.add_issue("SHOP", "Checkout fails", status="To Do", priority="High",
+                       created=fake.now() - timedelta(hours=1))
+        self.fake, self.capture = fake, capture
+        self.source = jira_cloud_source(fake)
+        self.project = ProjectFactory(key="SHOP")
+        self.integration = integration_for(self.project, self.source, "SHOP", **options)
+        self.reference = ExternalReference.objects.create(
+            source=self.source, source_name=self.source.name, key="SHOP-1", url=f"{fake.base_url}/browse/SHOP-1",
+            title="Checkout fails", status="To Do", status_category="todo", priority="High",
+            remote_updated_at=fake.issue("SHOP-1").updated,
+        )
+        self.result = linked(self.reference, self.project, member, capture)
+
+    @property
+    def sync(self) -> DefectSync:
+        return DefectSync.objects.select_related("issue").get(reference=self.reference)
+
+    @property
+    def defect(self) -> Issue:
+        return self.sync.issue
+
+    def deliver(self, client, delivery):
+        with self.capture(execute=True):
+            assert post(client, self.source, delivery).status_code == 200
+
+    def tracker_changes(self, client, **changes):
+        """Someone changes the issue in Jira, a second later than anything before; Jira sends its webhook."""
+        issue = self.fake.edit_issue("SHOP-1", **changes)
+        issue.updated += timedelta(seconds=1)
+        self.deliver(client, self.fake.issue_delivery("SHOP-1", secret=SECRET))
+
+
+@pytest.fixture
+def shop(fake_jira_cloud, member, django_capture_on_commit_callbacks):
+    return Shop(fake_jira_cloud, member, django_capture_on_commit_callbacks)
+
+
+def refuse_the_next_transition(fake):
+    fake.fail_next(403, {"errorMessages": ["You do not have permission to transition this issue."], "errors": {}},
+                   method="GET", path=r".*/transitions")
+
+
+def edit_here(shop, actor=None, **changes):
+    with shop.capture(execute=True):
+        update_issue(shop.defect, expected_version=shop.defect.version, **changes)
+
+
+# -- the defect ----------------------------------------------------------------------------------
+
+
+def test_linking_a_tracker_issue_gives_the_project_a_defect_in_step_with_it(shop, member):
+    defect = shop.defect
+
+    assert (defect.project, defect.name, defect.status, defect.priority, defect.reporter) == (
+        shop.project, "Checkout fails", "open", "critical", member)  # To Do = open, High = critical
+    assert "[SHOP-1](" in defect.description
+    assert (shop.sync.synced_status, shop.sync.synced_priority, shop.sync.integration) == (
+        "open", "critical", shop.integration)
+
+    linked(shop.reference, shop.project, member, shop.capture)  # linked to a second failure
+
+    assert DefectSync.objects.count() == Issue.objects.count() == 1
+
+
+def test_projects_that_do_not_keep_defects_in_step_get_none(shop, member):
+    other = ProjectFactory(key="OTHER")
+    integration_for(other, shop.source, "SHOP", sync_defects=False)
+
+    linked(shop.reference, other, member, shop.capture)
+
+    assert not Issue.objects.filter(project=other).exists()
+
+
+def test_a_defect_is_made_for_links_from_before_the_option_was_switched_on(shop, member):
+    later = ProjectFactory(key="LATER")
+    integration = integration_for(later, shop.source, "SHOP", sync_defects=False)
+    linked(shop.reference, later, member, shop.capture)
+    update_project_integration(integration, actor=member, sync_defects=True)
+
+    sync.refresh_source(shop.source.pk, [shop.reference.pk])
+
+    assert Issue.objects.get(project=later).name == "Checkout fails"
+
+
+def test_tracker_changes_reach_the_defect_through_the_mappings(shop, hook):
+    version = shop.defect.version
+
+    shop.tracker_changes(hook, status="In Progress", priority="Highest")
+    assert (shop.defect.status, shop.defect.priority, shop.defect.version) == ("in_progress", "blocker", version + 1)
+
+    shop.tracker_changes(hook, status="Done", priority="Lowest")
+    assert (shop.defect.status, shop.defect.priority) == ("closed", "trivial")
+
+
+def test_a_tracker_status_the_mapping_does_not_name_maps_by_its_category(shop, hook):
+    shop.fake.add_status("Won't Do", "done")
+    ProjectIntegration.objects.filter(pk=shop.integration.pk).update(
+        status_mapping={**default_status_mapping(), "resolved": ["Fixed"]})
+    shop.fake.add_status("Fixed", "done")
+
+    shop.tracker_changes(hook, status="Won't Do")
+    assert shop.defect.status == "closed"
+    shop.tracker_changes(hook, status="Fixed")
+    assert shop.defect.status == "resolved"
+
+
+# -- changes made here ---------------------------------------------------------------------------
+
+
+def test_a_defect_changed_here_is_pushed_and_its_echo_changes_nothing(shop, hook):
+    edit_here(shop, status="closed", priority="blocker")
+
+    assert (shop.fake.issue("SHOP-1").status.name, shop.fake.issue("SHOP-1").priority) == ("Done", "Highest")
+    assert (shop.sync.synced_status, shop.sync.synced_priority, shop.sync.last_error) == ("closed", "blocker", "")
+    shop.reference.refresh_from_db()
+    assert shop.reference.status == "Done"  # read back once pushed
+    pushes = len(shop.fake.requests_to("POST", r".*/transitions")) + len(shop.fake.requests_to("PUT", r".*/issue/.*"))
+    version = shop.defect.version
+
+    shop.deliver(hook, shop.fake.issue_delivery("SHOP-1", secret=SECRET))  # Jira tells of the change it was sent
+
+    assert (shop.defect.status, shop.defect.priority, shop.defect.version) == ("closed", "blocker", version)
+    assert len(shop.fake.requests_to("POST", r".*/transitions")) + len(
+        shop.fake.requests_to("PUT", r".*/issue/.*")) == pushes
+
+
+def test_without_pushing_the_tracker_stays_the_source_of_truth(fake_jira_cloud, member, hook,
+                                                               django_capture_on_commit_callbacks):
+    shop = Shop(fake_jira_cloud, member, django_capture_on_commit_callbacks, push_defect_changes=False)
+    edit_here(shop, status="closed")
+
+    assert fake_jira_cloud.issue("SHOP-1").status.name == "To Do"
+    shop.tracker_changes(hook, status="In Progress")
+    assert shop.defect.status == "in_progress"
+
+
+def test_a_change_made_here_outlives_an_older_tracker_state_and_yields_to_a_newer_one(shop, hook):
+    older = shop.fake.issue_delivery("SHOP-1", secret=SECRET)
+    refuse_the_next_transition(shop.fake)
+    edit_here(shop, status="in_progress")
+    assert "403" in shop.sync.last_error
+
+    shop.fake.edit_issue("SHOP-1", priority="Low")  # someone else, before the change made here
+    shop.fake.issue("SHOP-1").updated = shop.sync.changed_here_at - timedelta(seconds=5)
+    shop.deliver(hook, shop.fake.issue_delivery("SHOP-1", secret=SECRET))
+    shop.deliver(hook, older)
+    assert (shop.defect.status, shop.defect.priority) == ("in_progress", "minor")  # the tracker's priority moved
+
+    shop.tracker_changes(hook, status="Done")  # a tracker change after the one made here wins
+    assert shop.defect.status == "closed"
+
+
+def test_a_push_that_failed_is_sent_with_the_next_refresh(shop):
+    refuse_the_next_transition(shop.fake)
+    edit_here(shop, status="in_progress")
+    assert shop.fake.issue("SHOP-1").status.name == "To Do"
+
+    with shop.capture(execute=True):
+        sync.refresh_source(shop.source.pk, [shop.reference.pk])
+
+    assert shop.fake.issue("SHOP-1").status.name == "In Progress"
+    assert (shop.sync.synced_status, shop.sync.last_error) == ("in_progress", "")
+
+
+def test_a_status_the_tracker_cannot_reach_is_reported_on_the_defect(shop):
+    ProjectIntegration.objects.filter(pk=shop.integration.pk).update(
+        status_mapping={**default_status_mapping(), "in_progress": ["Doing"]})
+
+    edit_here(shop, status="in_progress")
+
+    assert shop.fake.issue("SHOP-1").status.name == "To Do"
+    assert shop.sync.last_error.startswith("The tracker accepted none of the status names “in_progress” maps to (Doing)")
+
+
+def test_the_first_mapped_name_the_tracker_takes_is_used(fake_github, member, django_capture_on_commit_callbacks):
+    fake_github.add_repo("acme/shop")
+    fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
+    fake_github.add_issue("acme/shop", "Checkout fails", author=GITHUB_LOGIN)
+    source = github_source(fake_github)
+    project = ProjectFactory(key="SHOP")
+    integration_for(project, source, "acme/shop")
+    reference = ExternalReference.objects.create(source=source, source_name="GitHub", key="acme/shop#1",
+                                                 title="Checkout fails", status="Open", status_category="todo")
+    linked(reference, project, member, django_capture_on_commit_callbacks)
+    defect = DefectSync.objects.get().issue
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update_issue(defect, expected_version=defect.version, status="closed", priority="blocker")
+
+    issue = fake_github.issue("acme/shop", 1)
+    assert (issue.state, issue.state_reason) == ("closed", "completed")  # "Done" refused, "Closed" taken
+    synced = DefectSync.objects.get()
+    # GitHub issues have no priority: nothing to send, nothing to report.
+    assert (synced.synced_status, synced.synced_priority, synced.last_error) == ("closed", "blocker", "")
+
+
+# -- comments ------------------------------------------------------------------------------------
+
+
+def test_a_comment_written_here_reaches_the_tracker_once_and_never_comes_back(shop, hook, member):
+    with shop.capture(execute=True):
+        comment = sync.add_comment(shop.defect, author=member, body="Reproduced with **guest** checkout")
+
+    (posted,) = shop.fake.issue("SHOP-1").comments
+    comment.refresh_from_db()
+    assert comment.remote_id == posted.id
+    assert "Reproduced with" in str(posted.body) and "grace in testmanager" in str(posted.body)
+
+    for _ in range(2):  # Jira's webhook for the comment, delivered twice
+        shop.deliver(hook, shop.fake.comment_delivery("SHOP-1", posted.id, secret=SECRET))
+
+    assert list(IssueComment.objects.values_list("origin", "remote_id")) == [(CommentOrigin.TESTMANAGER, posted.id)]
+    assert len(shop.fake.issue("SHOP-1").comments) == 1
+    assert len(shop.fake.requests_to("POST", r".*/comment")) == 1
+
+
+def test_a_tracker_comment_arrives_once_as_markdown(shop, hook):
+    author = next(iter(shop.fake.users))
+    remote = shop.fake.add_comment("SHOP-1", "It fails for *every* card", author=author)
+    delivery = shop.fake.comment_delivery("SHOP-1", remote.id, secret=SECRET)
+
+    shop.deliver(hook, delivery)
+    shop.deliver(hook, shop.fake.comment_delivery("SHOP-1", remote.id, secret=SECRET))  # a new delivery id
+
+    (comment,) = IssueComment.objects.all()
+    assert (comment.issue, comment.origin, comment.remote_id, comment.body) == (
+        shop.defect, CommentOrigin.TRACKER, remote.id, "It fails for **every** card")
+    assert comment.author_name == shop.fake.users[author].display_name
+    assert shop.fake.requests_to("POST", r".*/comment") == []  # never sent back
+
+
+def test_an_echo_that_arrives_before_the_posting_is_recorded_is_dropped(shop, member):
+    with shop.capture(execute=False):  # the comment's task has not run yet
+        comment = sync.add_comment(shop.defect, author=member, body="Reproduced")
+    upcoming = next(shop.fake._ids)  # the id Jira will give the comment
+    shop.fake._ids = itertools.count(upcoming)
+    # Jira's webhook for the comment is taken before Jira's answer to the posting is.
+    IssueComment.objects.create(issue=shop.defect, body="Reproduced", origin=CommentOrigin.TRACKER,
+                                remote_id=str(upcoming))
+
+    assert sync.push_comment(comment.pk)
+
+    assert list(IssueComment.objects.values_list("pk", "remote_id")) == [(comment.pk, str(upcoming))]
+
+
+def test_comments_of_a_work_item_are_read_when_its_webhook_says_it_changed(
+        fake_azure_devops, member, hook, django_capture_on_commit_callbacks):
+    fake_azure_devops.add_project("Shop")
+    item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails")
+    source = azure_devops_source(fake_azure_devops)
+    project = ProjectFactory(key="SHOP")
+    integration_for(project, source, "Shop")
+    reference = ExternalReference.objects.create(source=source, source_name="ADO", key=str(item.id),
+                                                 title="Checkout fails", status="New", status_category="todo")
+    linked(reference, project, member, django_capture_on_commit_callbacks)
+    fake_azure_devops.add_comment(item.id, "<p>Fails on <strong>Edge</strong></p>", author=next(iter(fake_azure_devops.users)))
+    fake_azure_devops.work_item(item.id).fields["System.ChangedDate"] += timedelta(seconds=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post(hook, source, fake_azure_devops.work_item_delivery(item.id, event="workitem.commented", password=SECRET))
+
+    (comment,) = IssueComment.objects.all()
+    assert (comment.origin, comment.body) == (CommentOrigin.TRACKER, "Fails on **Edge**")
+
+
+# -- results of resolved issues --------------------------------------------------------------------
+
+
+def test_a_resolved_issue_puts_its_failed_and_blocked_results_up_for_retest(fake_jira_cloud, member, hook,
+                                                                           django_capture_on_commit_callbacks):
+    shop = Shop(fake_jira_cloud, member, django_capture_on_commit_callbacks, update_test_status_on_resolve=True)
+    blocked = TestResultFactory(run__project=shop.project, status=ResultStatus.BLOCKED)
+    passed = TestResultFactory(run__project=shop.project, status=ResultStatus.PASSED)
+    elsewhere = ProjectFactory(key="ELSE")
+    integration_for(elsewhere, shop.source, "SHOP", sync_defects=False)  # does not ask for retests
+    other = TestResultFactory(run__project=elsewhere)
+    for result in (blocked, passed, other):
+        link(artefact=result, reference=shop.reference)
+
+    shop.tracker_changes(hook, status="In Progress")
+    assert shop.result.__class__.objects.get(pk=shop.result.pk).status == ResultStatus.FAILED
+    shop.tracker_changes(hook, status="Done")
+
+    statuses = {result.pk: result.__class__.objects.get(pk=result.pk).status
+                for result in (shop.result, blocked, passed, other)}
+    assert statuses == {shop.result.pk: "retest", blocked.pk: "retest", passed.pk: "passed", other.pk: "failed"}
+
+
+def test_the_options_are_a_project_administrators_to_set(shop, member):
+    update_project_integration(shop.integration, actor=member, sync_defects=False, push_defect_changes=False,
+                               sync_comments=False, update_test_status_on_resolve=True)
+
+    shop.integration.refresh_from_db()
+    assert (shop.integration.sync_defects, shop.integration.push_defect_changes, shop.integration.sync_comments,
+            shop.integration.update_test_status_on_resolve) == (False, False, False, True)
