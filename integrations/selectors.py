@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from projects.permissions import Action, projects_where
@@ -109,7 +110,8 @@ def needs_authorization(source: Source, user) -> bool:
 
 def authorization_url(source: Source, next_url: str) -> str:
     """Where a member authorizes their own account for an OAuth 2.0 source, then returns to ``next_url``."""
-    return f"/api/auth/{source.provider}/login/?" + urlencode({"source": str(source.uuid), "next": next_url})
+    query = urlencode({"source": str(source.uuid), "next": next_url})
+    return f"{reverse('oauth:authorize', args=[source.provider])}?{query}"
 
 
 def credentials_state(source: Source) -> str:

@@ -157,8 +157,8 @@ INTEGRATION_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH,
 TRACKER_ERROR = OpenApiResponse(TrackerErrorSerializer, description="The tracker refused or failed; `code` says why.")
 TRACKER_ERRORS = {400: TRACKER_ERROR, 409: TRACKER_ERROR, 502: TRACKER_ERROR, 503: TRACKER_ERROR}
 # HTTP status of a tracker error, by its code; anything else the tracker did wrong is 502.
-_TRACKER_STATUS = {"validation": 400, "not_configured": 409, "unsupported": 409, "rate_limited": 503,
-                   "unreachable": 503}
+_TRACKER_STATUS = {"validation": 400, "authorization_required": 403, "not_configured": 409, "unsupported": 409,
+                   "rate_limited": 503, "unreachable": 503}
 
 
 def tracker_error_response(error: TrackerError, project) -> Response:
@@ -251,7 +251,7 @@ class SearchView(IntegrationIssuesView):
         if not integration_selectors.can(integration.source, Capability.READ_DETAILS):
             raise Unsupported(f"{integration.source.name} is not read by testmanager, so it cannot be searched: "
                               "link its issues by key.")
-        found = filing.tracker_for(integration, request.user).search(text[:200])
+        found = filing.as_member(integration, request.user, lambda provider: provider.search(text[:200]))
         return Response(RemoteIssueSerializer([vars(issue) for issue in found], many=True).data)
 
 

@@ -13,10 +13,12 @@ form fields fill which part of an ``IssueDraft`` (``draft_field_ids``), how it l
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import TypeVar
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,7 +28,8 @@ from django.utils import timezone
 from integrations import selectors as integration_selectors
 from integrations.errors import TrackerError, Unreachable, UpstreamError
 from integrations.models import AuditAction, ProjectIntegration
-from integrations.providers import provider_class, provider_for
+from integrations import services as integration_services
+from integrations.providers import provider_class
 from integrations.providers.base import (
     Capability, IssueDraft, NotConfigured, Person, RemoteField, RemoteIssue, RemoteIssueType, TrackerProvider,
 )
@@ -43,6 +46,7 @@ SENDING_SECONDS = 300
 SENDING, UNCERTAIN = "sending", "uncertain"
 MARKER_PREFIX = "tm"
 MARKER_PATTERN = r"^tm[0-9a-z]{8,38}\Z"  # what a marker from a form or an API client may be
+T = TypeVar("T")
 # Unreachable reasons after which the tracker may have received (and carried out) the request.
 _MAYBE_RECEIVED = frozenset({"read_timeout", "connection_lost"})
 
@@ -66,10 +70,11 @@ def may_have_been_created(error: TrackerError) -> bool:
 # --- Reading from the tracker for forms -------------------------------------------------
 
 
-def tracker_for(integration: ProjectIntegration, user) -> TrackerProvider:
-    """The provider acting as the member (their own token, when they have one) or as the source."""
-    source = integration.source
-    return provider_for(source, integration_selectors.member_token(source, user))
+def as_member(integration: ProjectIntegration, user, operation: Callable[[TrackerProvider], T]) -> T:
+    """Run ``operation`` with the provider acting as the member: their own token (renewed when it
+    expires or the tracker refuses it once), else the source's credentials. ``AuthorizationRequired``
+    when the source acts as each member and this one has not authorized (or no longer can)."""
+    return integration_services.with_member_token(user or AnonymousUser(), integration.source, operation)
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ def issue_types(integration: ProjectIntegration, user) -> list[RemoteIssueType]:
     gaps = integration_selectors.missing_for_filing(integration)
     if gaps:
         raise NotConfigured(" ".join(gaps))
-    offered = tracker_for(integration, user).issue_types(integration.external_project)
+    offered = as_member(integration, user, lambda provider: provider.issue_types(integration.external_project))
     if not offered:
         raise NotConfigured(
             f"{integration.source.name} offers no issue type testmanager can create in "
@@ -104,7 +109,9 @@ def discover(integration: ProjectIntegration, user, wanted: str = "") -> Discove
     default = integration.default_issue_type.strip()
     only = offered[0] if len(offered) == 1 else None
     chosen = find_issue_type(offered, wanted) or find_issue_type(offered, default) or only
-    fields = tracker_for(integration, user).fields(integration.external_project, chosen.id) if chosen else []
+    fields = []
+    if chosen is not None:
+        fields = as_member(integration, user, lambda provider: provider.fields(integration.external_project, chosen.id))
     missing = default if default and find_issue_type(offered, default) is None else ""
     return Discovery(issue_types=offered, issue_type=chosen, fields=fields, default_missing=missing)
 
@@ -285,11 +292,12 @@ def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, art
             with transaction.atomic():
                 links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
             return Filed(reference=reference, links=links, created=False)
-    provider = tracker_for(integration, actor)
-    remote, found = _create_once(provider, integration, draft, marker, retrying)
+    remote, found = as_member(
+        integration, actor, lambda provider: _create_once(provider, integration, draft, marker, retrying)
+    )
     notes = list(getattr(remote, "notes", ()))
-    remote, synced = _read_back(provider, integration, remote)
-    notes += _link_back(provider, integration, remote.key, artefacts, site_url)
+    remote, synced = _read_back(integration, actor, remote)
+    notes += _link_back(integration, actor, remote.key, artefacts, site_url)
     with transaction.atomic():
         reference = services.store_reference(source, remote, synced=synced)
         links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
@@ -303,8 +311,7 @@ def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, art
     return Filed(reference=reference, links=links, created=True, notes=tuple(notes))
 
 
-def _read_back(provider: TrackerProvider, integration: ProjectIntegration,
-               remote: RemoteIssue) -> tuple[RemoteIssue, bool]:
+def _read_back(integration: ProjectIntegration, actor, remote: RemoteIssue) -> tuple[RemoteIssue, bool]:
     """The issue as the tracker shows it now, when what creating answered lacks its status (Jira
     answers only the key); the answer itself when reading fails or is not allowed."""
     source = integration.source
@@ -314,7 +321,8 @@ def _read_back(provider: TrackerProvider, integration: ProjectIntegration,
     if remote.status or not integration_selectors.can(source, Capability.READ_DETAILS):
         return remote, bool(remote.status)
     try:
-        current = provider.fetch_many([remote.key]).issues.get(remote.key)
+        read = as_member(integration, actor, lambda provider: provider.fetch_many([remote.key]))
+        current = read.issues.get(remote.key)
     except TrackerError:
         return remote, False
     if current is None:
@@ -322,16 +330,16 @@ def _read_back(provider: TrackerProvider, integration: ProjectIntegration,
     return replace(current, url=current.url or remote.url), True
 
 
-def _link_back(provider: TrackerProvider, integration: ProjectIntegration, key: str, artefacts: Sequence,
-               site_url: str) -> list[str]:
+def _link_back(integration: ProjectIntegration, actor, key: str, artefacts: Sequence, site_url: str) -> list[str]:
     """Put a link to each artefact's page on the remote issue; a failure is a note, not an error:
     the issue exists and is linked here either way."""
     if not integration_selectors.can_link_back(integration.source):
         return []
     notes = []
     for artefact in artefacts:
+        link = selectors.back_link(artefact, site_url)
         try:
-            provider.link_back(key, selectors.back_link(artefact, site_url))
+            as_member(integration, actor, lambda provider: provider.link_back(key, link))
         except TrackerError as error:
             notes.append(f"{key} does not show the link to “{artefact}”: {error}")
     return notes
@@ -366,7 +374,7 @@ def look_up(integration: ProjectIntegration, actor, key: str) -> RemoteIssue | N
     source = integration.source
     if not integration_selectors.can(source, Capability.READ_DETAILS):
         return None
-    result = tracker_for(integration, actor).fetch_many([key])
+    result = as_member(integration, actor, lambda provider: provider.fetch_many([key]))
     if key in result.missing:
         raise ValidationError({"key": f"{source.name} has no issue {key}."})
     return result.issues.get(key)
@@ -384,7 +392,7 @@ def link_existing(*, integration: ProjectIntegration, actor, typed_key: str, art
         notes.append(f"{source.name} does not let testmanager read {key}, so its title and status stay empty "
                      "until it can.")
     if remote is not None:
-        notes += _link_back(tracker_for(integration, actor), integration, remote.key, [artefact], site_url)
+        notes += _link_back(integration, actor, remote.key, [artefact], site_url)
     with transaction.atomic():
         reference = ExternalReference.objects.filter(source=source, key=(remote.key if remote else key)).first()
         if remote is not None:

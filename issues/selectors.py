@@ -358,8 +358,8 @@ def settings_at_fault(code: str) -> str:
 
 def who_can_fix(code: str, project) -> str:
     """A sentence naming who can fix a problem with a tracker, so nobody waits for it to go away;
-    "" for refused values (``validation``), which whoever entered them fixes as the message says."""
-    if code == "validation":
+    "" when the member fixes it as the message says (refused values, their own authorization)."""
+    if code in ("validation", "authorization_required"):  # the message says what the member does
         return ""
     owner = settings_at_fault(code)
     if owner == PROJECT_SETTINGS:

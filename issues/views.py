@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from integrations import selectors as integration_selectors
-from integrations.errors import TrackerError
+from integrations.errors import AuthorizationRequired, TrackerError
 from integrations.providers import provider_class
 from integrations.providers.base import Capability
 from projects.models import TestResult
@@ -303,9 +303,11 @@ def _discover(request, integration, context: dict, wanted_type: str = ""):
         return None
     try:
         return filing.discover(integration, request.user, wanted_type)
+    except AuthorizationRequired:
+        context["authorize_url"] = integration_selectors.authorization_url(source, request.get_full_path())
     except TrackerError as error:
         context["problem"] = _problem(request, integration, error)
-        return None
+    return None
 
 
 def _form_options(request, integration, discovery) -> dict:
@@ -390,8 +392,9 @@ def file_users(request, key):
     project = project_for(request.user, key, Action.EDIT)
     integration = _pickable(project, request.GET.get("to"))
     try:
-        found = filing.tracker_for(integration, request.user).users(
-            integration.external_project, request.GET.get("q", "")[:100])
+        text = request.GET.get("q", "")[:100]
+        found = filing.as_member(integration, request.user,
+                                 lambda provider: provider.users(integration.external_project, text))
     except TrackerError as error:
         return JsonResponse({"users": [], "message": str(error)})
     return JsonResponse({"users": [{"id": user.id, "name": user.name} for user in found[:20]], "message": ""})
@@ -452,7 +455,7 @@ def link_search(request, key):
         return JsonResponse({"issues": [], "message": f"{integration.source.name} cannot be searched from "
                                                       "testmanager: type the issue's key."})
     try:
-        found = filing.tracker_for(integration, request.user).search(text)
+        found = filing.as_member(integration, request.user, lambda provider: provider.search(text))
     except TrackerError as error:
         return JsonResponse({"issues": [], "message": str(error)})
     return JsonResponse({"issues": [

@@ -274,6 +274,17 @@ class BlockedTests:
         assert parse_qs(urlsplit(authorize.replace("&amp;", "&")).query)["source"] == [str(jira.source.uuid)]
         assert jira.fake.requests == []
 
+    def test_a_member_whose_authorization_was_refused_is_asked_to_authorize_again(self, client, member, jira,
+                                                                                   result):
+        jira.source.auth_type = AuthType.OAUTH2
+        jira.source.credentials = {"client_id": "app", "client_secret": "app-secret"}
+        jira.source.save()
+        UserToken.objects.create(user=member, source=jira.source, kind=TokenKind.OAUTH2, access_token="revoked",
+                                 last_error="Jira refused to renew the authorization.")
+        response = client.get(file_url(f"result={result.pk}"))
+        assert "Authorize your Acme Jira account first." in response.text and "form" not in response.context
+        assert jira.fake.requests == []
+
     def test_a_member_who_authorized_works_with_their_own_token(self, client, member, project, result,
                                                                  fake_azure_devops):
         fake_azure_devops.add_project("Fabrikam")
