@@ -128,11 +128,16 @@ def reference_ids_of(source_id: int) -> list[int]:
 
 
 def _backoff_key(source: Source) -> str:
-    return f"issues:sync:backoff:{source.pk}"
+    return f"issues:sync:backoff:{source.uuid}"
+
+
+def _once_key(what: str, row) -> str:
+    """A cache key for one row: its id and creation time, so that a reused id is another key."""
+    return f"issues:sync:{what}:{type(row).__name__}:{row.pk}:{row.created_at.timestamp()}"
 
 
 def _lock_key(source: Source) -> str:
-    return f"issues:sync:running:{source.pk}"
+    return f"issues:sync:running:{source.uuid}"
 
 
 # --- Refresh ---------------------------------------------------------------------------
@@ -296,7 +301,7 @@ def request_refresh(references: Iterable[ExternalReference]) -> int:
     for reference in references:
         fresh = reference.last_synced_at is not None and reference.last_synced_at >= stale
         if reference.source_id is not None and not reference.deleted_remotely and not fresh and cache.add(
-                f"issues:sync:asked:{reference.pk}", 1, PAGE_REQUEST_SECONDS):
+                _once_key("asked", reference), 1, PAGE_REQUEST_SECONDS):
             due[reference.source_id].append(reference.pk)
     for source_id, ids in due.items():
         transaction.on_commit(partial(tasks.refresh_references.delay, source_id, ids, shown=True))
@@ -706,13 +711,13 @@ def push_comment(comment_id: int) -> bool:
     came back through a webhook before the id was known is dropped. Returns whether it was posted."""
     comment = IssueComment.objects.filter(pk=comment_id, origin=CommentOrigin.TESTMANAGER, remote_id="").first()
     sync = _comment_sync(comment.issue_id) if comment is not None else None
-    if sync is None or not cache.add(f"issues:sync:comment:{comment_id}", 1, PUSH_LOCK_SECONDS):
+    if sync is None or not cache.add(_once_key("posting", comment), 1, PUSH_LOCK_SECONDS):
         return False
     try:
         remote_id = provider_for(sync.reference.source).add_comment(sync.reference.key, _attributed(comment))
     except TrackerError as error:
         DefectSync.objects.filter(pk=sync.pk).update(last_error=str(error)[:500])
-        cache.delete(f"issues:sync:comment:{comment_id}")
+        cache.delete(_once_key("posting", comment))
         return False
     with transaction.atomic():
         IssueComment.objects.filter(issue_id=comment.issue_id, remote_id=remote_id, origin=CommentOrigin.TRACKER).delete()

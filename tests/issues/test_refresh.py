@@ -31,13 +31,6 @@ def _private_hosts(settings):
     settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()  # backoffs, run locks and page throttles of earlier tests
-    yield
-    cache.clear()
-
-
 def cached(source, keys, **values):
     """References as an earlier refresh left them: every cached value set, read an hour ago."""
     values = {"title": None, "status": "Cached", "status_category": "todo", "assignee": "Cached Person",

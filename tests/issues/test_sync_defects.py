@@ -9,7 +9,6 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from integrations.mappings import default_priority_mapping, default_status_mapping
@@ -29,13 +28,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _private_hosts(settings):
     settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
