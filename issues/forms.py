@@ -267,9 +267,6 @@ class TrackerIssueForm(forms.Form):
     def kinds(self) -> dict[str, str]:
         return {remote.id: remote.kind for remote in self.remote.values()}
 
-    def names(self) -> dict[str, str]:
-        return {remote.id: remote.name for remote in self.remote.values()}
-
     def add_tracker_error(self, error) -> None:
         """The tracker's message as the form's error, and each field error next to its field (by
         tracker field id, or by the draft attribute the field fills)."""

@@ -274,6 +274,21 @@ class BlockedTests:
         assert parse_qs(urlsplit(authorize.replace("&amp;", "&")).query)["source"] == [str(jira.source.uuid)]
         assert jira.fake.requests == []
 
+    def test_a_required_field_testmanager_cannot_fill_is_named_and_nothing_is_sent(self, client, member, project,
+                                                                                    result, fake_azure_devops):
+        fake_azure_devops.add_project("Fabrikam")
+        fake_azure_devops.add_field("Fabrikam", "Bug", "Custom.Regression", "Regression", "boolean", required=True)
+        source = SourceFactory(provider=Provider.AZURE_DEVOPS, name="Fabrikam ADO", base_url=fake_azure_devops.base_url,
+                               allow_http=True, auth_type=AuthType.PAT, credentials={"token": ADO_PAT},
+                               can_create_issues=True)
+        ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam", is_primary=True)
+        url = file_url(f"result={result.pk}")
+        response = client.post(url, form_values(client.get(url)))
+        assert response.context["form"].non_field_errors() == [
+            "Fabrikam ADO requires Regression, which testmanager cannot fill: ask the Fabrikam ADO administrators to "
+            "give it a default value or take it off the create screen."]
+        assert fake_azure_devops.requests_to("POST", r".*/workitems/\$Bug") == [] and nothing_stored()
+
     def test_a_member_whose_authorization_was_refused_is_asked_to_authorize_again(self, client, member, jira,
                                                                                    result):
         jira.source.auth_type = AuthType.OAUTH2
