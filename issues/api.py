@@ -158,7 +158,7 @@ TRACKER_ERROR = OpenApiResponse(TrackerErrorSerializer, description="The tracker
 TRACKER_ERRORS = {400: TRACKER_ERROR, 409: TRACKER_ERROR, 502: TRACKER_ERROR, 503: TRACKER_ERROR}
 # HTTP status of a tracker error, by its code; anything else the tracker did wrong is 502.
 _TRACKER_STATUS = {"validation": 400, "authorization_required": 403, "not_configured": 409, "unsupported": 409,
-                   "rate_limited": 503, "unreachable": 503}
+                   "in_progress": 409, "rate_limited": 503, "unreachable": 503}
 
 
 def tracker_error_response(error: TrackerError, project) -> Response:

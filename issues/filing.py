@@ -26,14 +26,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations import selectors as integration_selectors
+from integrations import services as integration_services
 from integrations.errors import TrackerError, Unreachable, UpstreamError
 from integrations.models import AuditAction, ProjectIntegration
-from integrations import services as integration_services
 from integrations.providers import provider_class
 from integrations.providers.base import (
     Capability, IssueDraft, NotConfigured, Person, RemoteField, RemoteIssue, RemoteIssueType, TrackerProvider,
 )
-from integrations.services import record_audit
 from projects.models import Requirement, TestCase, TestResult, TestRun
 
 from . import selectors, services, tasks
@@ -67,7 +66,7 @@ def may_have_been_created(error: TrackerError) -> bool:
     return isinstance(error, UpstreamError) and (error.status is None or error.status >= 500)
 
 
-# --- Reading from the tracker for forms -------------------------------------------------
+# --- Talking to the tracker as the member, and what forms are built from -----------------
 
 
 def as_member(integration: ProjectIntegration, user, operation: Callable[[TrackerProvider], T]) -> T:
@@ -301,7 +300,7 @@ def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, art
     with transaction.atomic():
         reference = services.store_reference(source, remote, synced=synced)
         links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
-        record_audit(
+        integration_services.record_audit(
             AuditAction.ISSUE_CREATED, actor=actor, source=source, project=integration.project, target=reference.key,
             details={
                 "integration": integration.pk, "artefacts": [str(artefact)[:200] for artefact in artefacts],
