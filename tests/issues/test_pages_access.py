@@ -7,11 +7,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from issues.models import Attachment, Issue, Link, Tag
+from integrations.models import AuthType, Provider
+from issues.filing import new_marker
+from issues.models import Attachment, ExternalReference, FilingJob, Issue, Link, Tag
 from issues.services import add_attachment, link
 from projects.models import Role, TestCase, TestResult, TestRun
 from tests.factories import (
-    MembershipFactory, ProjectFactory, RequirementFactory, TestResultFactory, UserFactory, make_issue,
+    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory,
+    TestResultFactory, UserFactory, make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -22,11 +25,19 @@ def _world(key, issues=1):
     result = TestResultFactory(run__project=project, case__project=project)
     for _ in range(issues):
         issue = make_issue(project)
+    # A tracker known by its URLs only: filing and linking pages work without any request.
+    bugzilla = SourceFactory(
+        provider=Provider.CUSTOM, name=f"Bugzilla {key}", auth_type=AuthType.NONE, credentials={},
+        base_url="https://bugs.example.com", can_create_issues=True, create_url_template="{baseUrl}/enter_bug.cgi",
+    )
+    tracker = ProjectIntegrationFactory(project=project, source=bugzilla, external_project="", default_issue_type="")
     return {
         "project": project, "case": result.case, "run": result.run, "result": result,
         "requirement": RequirementFactory(project=project), "issue": issue,
         "attachment": add_attachment(issue, SimpleUploadedFile("log.txt", b"trace")),
         "link": link(artefact=result.case, issue=issue),
+        "job": FilingJob.objects.create(project=project, run=result.run, integration=tracker, marker=new_marker(),
+                                        site_url="http://testserver/"),
     }
 
 
@@ -62,6 +73,8 @@ READ_PAGES = {
     "issues": lambda key, o: i("list", key),
     "issue": lambda key, o: i("detail", key, o["issue"].number),
     "attachment": lambda key, o: i("attachment", key, o["issue"].number, o["attachment"].pk),
+    "filing_job": lambda key, o: i("filing_job", key, o["job"].pk),
+    "filing_job_status": lambda key, o: i("filing_job_status", key, o["job"].pk),
 }
 WRITE_FORMS = {
     "case_create": lambda key, o: p("case_create", key),
@@ -72,6 +85,10 @@ WRITE_FORMS = {
     "issue_edit": lambda key, o: i("edit", key, o["issue"].number),
     "attachment_delete": lambda key, o: i("attachment_delete", key, o["issue"].number, o["attachment"].pk),
     "link_remove": lambda key, o: i("link_remove", key, o["issue"].number, o["link"].pk),
+    "file_issue": lambda key, o: f"{i('file_issue', key)}?result={o['result'].pk}",
+    "file_bulk": lambda key, o: i("file_bulk", key, o["run"].pk),
+    "link_issue": lambda key, o: f"{i('link_issue', key)}?case={o['case'].pk}",
+    "unlink": lambda key, o: i("unlink", key, o["link"].pk),
 }
 ISSUE_FORM = {"name": "Forged", "status": "open", "priority": "major", "tags": "forged", "tag_color": "#000000"}
 WRITE_POSTS = {
@@ -88,6 +105,11 @@ WRITE_POSTS = {
     "link_add": (lambda key, o: i("link_add", key, o["issue"].number),
                  lambda o: {"kind": "requirement", "artefact": o["requirement"].pk}),
     "link_remove": (WRITE_FORMS["link_remove"], lambda o: {}),
+    "file_issue": (WRITE_FORMS["file_issue"], lambda o: {}),
+    "file_bulk": (WRITE_FORMS["file_bulk"], lambda o: {"mode": "each", "results": [o["result"].pk]}),
+    "filing_job_retry": (lambda key, o: i("filing_job_retry", key, o["job"].pk), lambda o: {}),
+    "link_issue": (WRITE_FORMS["link_issue"], lambda o: {"key": "4711"}),
+    "unlink": (WRITE_FORMS["unlink"], lambda o: {}),
 }
 
 
@@ -101,6 +123,8 @@ def everything():
         list(Tag.objects.values_list("id", "name")),
         list(Attachment.objects.values_list("id", "file")),
         list(Link.objects.values_list("id", "issue", "test_case", "requirement")),
+        list(ExternalReference.objects.values_list("id", "key")),
+        list(FilingJob.objects.values_list("id", "marker")),
     )
 
 
