@@ -318,6 +318,79 @@ class KnownFailure(models.Model):
         return f"Known failure: {self.link}"
 
 
+class BugPullSettings(models.Model):
+    """How a project integration's bug pull maps the tracker's bugs. Whether it pulls, and its filter,
+    are the integration's own (``pull_bugs``, ``bugs_filter``); priorities and statuses map through the
+    integration's priority and status mappings."""
+
+    integration = models.OneToOneField(ProjectIntegration, on_delete=models.CASCADE, related_name="bug_pull_settings")
+    bug_types = models.JSONField(default=list, blank=True, help_text="Work item types; none: every type.")
+    severity_field = models.CharField(max_length=100, blank=True, help_text="Blank: the tracker's priority.")
+    resolution_field = models.CharField(max_length=100, blank=True)
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self):
+        return f"Bug pull settings of {self.integration}"
+
+
+class PulledBug(models.Model):
+    """A tracker bug a project's bug pull found, listed with the project's issues: its reference
+    (live values) and its severity, status and resolution mapped to testmanager's terms."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pulled_bugs")
+    integration = models.ForeignKey(
+        ProjectIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="pulled_bugs"
+    )
+    reference = models.ForeignKey(ExternalReference, on_delete=models.CASCADE, related_name="pulled_bugs")
+    severity = models.CharField(max_length=100, blank=True, help_text="As the tracker says it.")
+    priority = models.CharField(max_length=10, choices=IssuePriority.choices, blank=True, help_text="Mapped.")
+    status = models.CharField(max_length=12, choices=IssueStatus.choices, help_text="Mapped.")
+    resolution = models.CharField(max_length=100, blank=True)
+    pulled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["project", "-pulled_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "reference"], name="pulledbug_unique_reference_per_project"),
+            models.CheckConstraint(condition=Q(status__in=IssueStatus.values), name="pulledbug_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} in {self.project.key}"
+
+
+class PlanKind(models.TextChoices):
+    RELEASE = "release", "Release"
+    SPRINT = "sprint", "Sprint"
+
+
+class Plan(models.Model):
+    """A release (fix version, milestone, cycle) or sprint (iteration) pulled from a tracker, with its dates."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="plans")
+    integration = models.ForeignKey(ProjectIntegration, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="plans")
+    kind = models.CharField(max_length=10, choices=PlanKind.choices)
+    remote_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=200)
+    start = models.DateField(null=True, blank=True)
+    end = models.DateField(null=True, blank=True, help_text="A release's date, a sprint's last day.")
+    done = models.BooleanField(default=False, help_text="Released, or the sprint is closed.")
+    deleted_remotely = models.BooleanField(default=False)
+    pulled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["project", "kind", "end", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "integration", "kind", "remote_id"], name="plan_unique_remote"),
+            models.CheckConstraint(condition=Q(kind__in=PlanKind.values), name="plan_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.name}"
+
+
 class FilingMode(models.TextChoices):
     EACH = "each", "One issue per result"
     COMBINED = "combined", "One issue listing all results"

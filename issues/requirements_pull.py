@@ -131,12 +131,6 @@ def pulls(integration: ProjectIntegration) -> bool:
             and integration.source.syncs)
 
 
-def integrations_to_pull():
-    return ProjectIntegration.objects.filter(
-        pull_requirements=True, state=IntegrationState.ACTIVE, source__enabled=True, source__connected=True,
-    ).select_related("source", "project")
-
-
 # --- Mapping one item -------------------------------------------------------------------
 
 

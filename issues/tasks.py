@@ -4,10 +4,9 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from integrations.errors import TrackerError
 from integrations.models import ProjectIntegration
 
-from . import coverage, requirements_pull
+from . import coverage, pulls
 from . import filing, imports
 from . import sync
 from .models import FilingJob
@@ -19,24 +18,17 @@ def import_testrail(job_id: int) -> None:
     imports.run_job(job_id)
 
 
-@shared_task(name="issues.pull_requirements")
-def pull_requirements(integration_id: int) -> str:
-    """Pull one integration's requirements now (the Sync button); the summary in words."""
+@shared_task(name="issues.pull_integration")
+def pull_integration(integration_id: int) -> list[dict]:
+    """Run one integration's pulls now ("Pull now", "Sync"): what each did."""
     integration = ProjectIntegration.objects.select_related("source", "project").get(pk=integration_id)
-    return str(requirements_pull.pull_requirements(integration))
+    return pulls.pull_integration(integration)
 
 
-@shared_task(name="issues.pull_all_requirements")
-def pull_all_requirements() -> dict[str, str]:
-    """Every integration that pulls requirements, in turn (beat). A tracker that fails does not
-    stop the others: its error is kept in its pull settings and reported here."""
-    outcomes = {}
-    for integration in requirements_pull.integrations_to_pull():
-        try:
-            outcomes[str(integration)] = str(requirements_pull.pull_requirements(integration))
-        except TrackerError as error:
-            outcomes[str(integration)] = f"failed: {error}"
-    return outcomes
+@shared_task(name="issues.pull_all")
+def pull_all() -> dict[str, list[dict]]:
+    """Every integration's pulls, in turn (beat); a tracker that fails stops none of the others."""
+    return {str(integration): pulls.pull_integration(integration) for integration in pulls.integrations_pulling()}
 
 
 @shared_task(name="issues.update_coverage_comment")

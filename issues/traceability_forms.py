@@ -7,7 +7,7 @@ from integrations.providers import provider_class
 from projects.models import RequirementState
 
 from .known_failures import RECENT_RUNS, check_pattern, issue_side_in
-from .models import KnownFailureRule, PullSettings
+from .models import BugPullSettings, KnownFailureRule, PullSettings
 from .requirements_pull import parse_state_mapping, state_mapping_to_text
 from .traceability import COVERAGE_STATUSES
 
@@ -49,9 +49,26 @@ class PullSettingsForm(forms.Form):
         help_text="List the test cases covering a pulled requirement in one comment on its work item, edited when "
                   "they change (needs the source's “add comments” capability).",
     )
+    pull_bugs = forms.BooleanField(
+        required=False, label="Pull bugs", help_text="Bugs the filter selects are listed with the project's issues.",
+    )
+    bugs_filter = forms.CharField(required=False, label="Bug filter", widget=forms.Textarea(attrs={"rows": 3}))
+    bug_types = forms.CharField(
+        required=False, label="Bug types", help_text="Comma-separated, e.g. Bug; empty: every type.",
+    )
+    severity_field = forms.CharField(
+        required=False, max_length=FIELD_MAX,
+        help_text="The field holding the severity, mapped by the priority mapping; empty: the tracker's priority.",
+    )
+    resolution_field = forms.CharField(required=False, max_length=FIELD_MAX, help_text="e.g. resolution.")
 
-    def __init__(self, *args, integration, settings: PullSettings, **kwargs):
+    def __init__(self, *args, integration, settings: PullSettings, bug_settings: BugPullSettings, **kwargs):
         kwargs.setdefault("initial", {
+            "pull_bugs": integration.pull_bugs,
+            "bugs_filter": integration.bugs_filter,
+            "bug_types": ", ".join(bug_settings.bug_types),
+            "severity_field": bug_settings.severity_field,
+            "resolution_field": bug_settings.resolution_field,
             "pull_requirements": integration.pull_requirements,
             "requirements_filter": integration.requirements_filter,
             "requirement_types": ", ".join(settings.requirement_types),
@@ -64,7 +81,7 @@ class PullSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         hint = provider_class(integration.source.provider).pull_filter_hint
         if hint:
-            self.fields["requirements_filter"].help_text = hint
+            self.fields["requirements_filter"].help_text = self.fields["bugs_filter"].help_text = hint
 
     def clean_state_mapping(self):
         return parse_state_mapping(self.cleaned_data["state_mapping"])
@@ -81,6 +98,14 @@ class PullSettingsForm(forms.Form):
             "release_date_fields": [data[f"release_date_field_{number}"] for number in (1, 2, 3)],
             "sprint_field": data["sprint_field"],
             "comment_linked_tests": data["comment_linked_tests"],
+        }
+
+    def bug_settings(self) -> dict:
+        """The cleaned values as bug_pull.save_bug_settings takes them."""
+        data = self.cleaned_data
+        return {
+            "pull_bugs": data["pull_bugs"], "bugs_filter": data["bugs_filter"], "bug_types": _names(data["bug_types"]),
+            "severity_field": data["severity_field"], "resolution_field": data["resolution_field"],
         }
 
 

@@ -177,7 +177,7 @@ CELERY_BEAT_SCHEDULE = {
     "issues-prune-webhook-deliveries": {"task": "issues.prune_webhook_deliveries", "schedule": 24 * 3600},
     # Members' OAuth tokens expiring within five minutes are renewed ahead of use.
     "integrations-renew-member-tokens": {"task": "integrations.renew_expiring_tokens", "schedule": 60},
-    "issues-pull-requirements": {"task": "issues.pull_all_requirements", "schedule": 30 * 60},
+    "issues-pull-from-trackers": {"task": "issues.pull_all", "schedule": 30 * 60},
 }
 
 LOGGING = {

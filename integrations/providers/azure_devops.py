@@ -23,7 +23,7 @@ import base64
 import binascii
 import html
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
@@ -54,6 +54,7 @@ from .base import (
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
+    RemotePlan,
     RemoteProject,
     TrackerProvider,
     delivery_id,
@@ -158,6 +159,20 @@ def _wiql_string(value: str) -> str:
 
 def _same_text(first: str, second: str) -> bool:
     return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
+def _nodes(value: Any) -> list[dict]:
+    return [node for node in value if isinstance(node, dict)] if isinstance(value, list) else []
+
+
+def _iteration(kind: str, node: dict) -> RemotePlan:
+    attributes = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
+    start, finish = _timestamp(attributes.get("startDate")), _timestamp(attributes.get("finishDate"))
+    return RemotePlan(
+        kind, str(node.get("identifier") or node.get("id")), str(node.get("name") or ""),
+        start=start.date() if start else None, end=finish.date() if finish else None,
+        done=finish is not None and finish.date() < date.today(),
+    )
 
 
 def azure_devops_field_value(value: Any) -> FieldValue:
@@ -411,6 +426,24 @@ class AzureDevOps(TrackerProvider):
                                 params={"ids": ",".join(map(str, batch)), "api-version": API_VERSION})
             found |= {str(entry["id"]) for entry in _values(response, "deleted work items")
                       if isinstance(entry.get("id"), int) and entry.get("code") in (None, 200)}
+        return found
+
+    def plans(self, project: str, board: str = "") -> list[RemotePlan]:
+        """The project's iterations: a top-level iteration with iterations below it is a release and
+        those below are its sprints, any other top-level iteration is a sprint. Dates are the
+        iterations' start and finish; one that finished before today is done."""
+        project = project.strip()
+        if not project:
+            raise NotConfigured("This project integration names no Azure DevOps project to read iterations from.")
+        with self._http() as http:
+            response = http.get(f"{quote(project, safe='')}/_apis/wit/classificationnodes/Iterations",
+                                params={"$depth": 2, "api-version": API_VERSION})
+            root = _object(response, "the iterations")
+        found = []
+        for node in _nodes(root.get("children")):
+            sprints = _nodes(node.get("children"))
+            found.append(_iteration("release" if sprints else "sprint", node))
+            found += [_iteration("sprint", sprint) for sprint in sprints]
         return found
 
     def _query_ids(self, http: TrackerHttpClient, path: str, query: str, top: int) -> list[int]:

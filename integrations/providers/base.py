@@ -380,6 +380,20 @@ class PullResult:
     deleted: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class RemotePlan:
+    """A release (Jira version, Azure DevOps iteration with sprints below it) or a sprint of the
+    tracker: ``kind`` "release" or "sprint", the tracker's ``id``, its name and dates (``end`` is a
+    release's date or a sprint's last day), and whether it is ``done`` (released, closed)."""
+
+    kind: str
+    id: str
+    name: str
+    start: date | None = None
+    end: date | None = None
+    done: bool = False
+
+
 # --- The provider ---------------------------------------------------------------------
 
 
@@ -627,6 +641,10 @@ class TrackerProvider:
         """The work items ``query`` selects (at most ``PULL_LIMIT``), and which of the ``known``
         keys (items pulled before) are deleted in the tracker."""
         raise self._unsupported("pulling work items")
+
+    def plans(self, project: str, board: str = "") -> list[RemotePlan]:
+        """The releases and sprints of ``project`` (sprints of ``board`` where the tracker has boards)."""
+        raise self._unsupported("reading releases and sprints")
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         """Replace the text of a comment the account posted with ``body`` (Markdown); ``NotFound``

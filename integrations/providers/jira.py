@@ -66,6 +66,7 @@ from .base import (
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
+    RemotePlan,
     RemoteProject,
     RemoteUser,
     TrackerProvider,
@@ -482,6 +483,33 @@ class _Jira(TrackerProvider, ABC):
             item_type=_name(fields.get("issuetype")),
             fields={field_id: jira_field_value(fields.get(field_id)) for field_id in field_ids},
         )
+
+    def plans(self, project: str, board: str = "") -> list[RemotePlan]:
+        """The project's versions (not archived) as releases and, given a board id, the board's sprints
+        (Jira Software's agile API)."""
+        project, board = project.strip().upper(), board.strip()
+        if not project:
+            raise NotConfigured("This project integration names no Jira project to read releases from.")
+        if board and not board.isdigit():
+            raise RemoteValidationError(f"“{board}” is not a Jira board id: the board's number is in its address "
+                                        "(…/boards/12), enter that in the project integration.")
+        with self.client() as http:
+            response = http.get(self._api(f"project/{quote(project, safe='')}/versions"))
+            found = [
+                RemotePlan("release", str(version.get("id")), str(version.get("name") or ""),
+                           start=_day(version.get("startDate")), end=_day(version.get("releaseDate")),
+                           done=bool(version.get("released")))
+                for version in _list(response.json(), response, "a list of versions")
+                if isinstance(version, dict) and not version.get("archived")
+            ]
+            if board:
+                found += [
+                    RemotePlan("sprint", str(sprint.get("id")), str(sprint.get("name") or ""),
+                               start=_day(sprint.get("startDate")), end=_day(sprint.get("endDate")),
+                               done=sprint.get("state") == "closed")
+                    for sprint in self._pages(http, f"rest/agile/1.0/board/{board}/sprint", "values")
+                ]
+        return found
 
     def _jql(self, http: TrackerHttpClient, jql: str, limit: int) -> Iterator[RemoteIssue]:
         """Up to ``limit`` issues matching ``jql``, page after page."""

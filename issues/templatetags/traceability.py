@@ -1,14 +1,15 @@
 """What the traceability feature shows on the projects app's pages (which must not import issues):
-a requirement's covering tests and plan, the requirement pulls of a project, and which failures of a
-run are known issues."""
+a requirement's covering tests and plan, the requirement pulls of a project, which failures of a run
+are known issues, and the bugs pulled from trackers."""
 
 from django import template
 
 from projects.permissions import Action, can
 
-from .. import known_failures, requirements_pull, traceability
+from .. import bug_pull, known_failures, pulls, requirements_pull, traceability
 
 register = template.Library()
+PULLED_BUGS_SHOWN = 100
 
 
 @register.inclusion_tag("issues/traceability_requirement_panel.html", takes_context=True)
@@ -27,7 +28,7 @@ def requirement_pulls(context, project):
     return {
         "project": project, "csrf_token": context.get("csrf_token"),
         "pulls": [(integration, requirements_pull.settings_of(integration))
-                  for integration in requirements_pull.integrations_to_pull().filter(project=project)],
+                  for integration in pulls.integrations_pulling(project).filter(pull_requirements=True)],
         "can_edit": can(user, Action.EDIT, project), "can_manage": can(user, Action.MANAGE, project),
     }
 
@@ -56,3 +57,10 @@ def run_failure_summary(run):
     failures = known_failures.failures_of(run).count()
     new = known_failures.new_failures(run).count()
     return {"project": run.project, "run": run, "failures": failures, "new": new, "known": failures - new}
+
+
+@register.inclusion_tag("issues/traceability_pulled_bugs.html")
+def pulled_bugs(project):
+    """The bugs the project's trackers' bug pulls found, with severity, status and resolution mapped."""
+    return {"project": project, "bugs": list(bug_pull.bugs_of(project)[:PULLED_BUGS_SHOWN]),
+            "total": bug_pull.bugs_of(project).count()}

@@ -145,6 +145,7 @@ class AdoProject:
     areas: list[str]
     iterations: list[str]
     members: dict[str, str] = field(default_factory=dict)  # user id -> "read" or "write"
+    iteration_dates: dict[str, tuple[datetime | None, datetime | None]] = field(default_factory=dict)  # by path
 
 
 # The work item events a web hook subscription may name.
@@ -357,6 +358,19 @@ class AzureDevOpsFake:
             self.work_items[work_item_id].comments.append(comment)
             return comment
 
+    def add_iteration(self, project: str, path: str, *, start: datetime | None = None,
+                      finish: datetime | None = None) -> None:
+        """An iteration below the project's root (`Release 1\\Sprint 2`), with its dates; its parents
+        are added too (without dates) when missing."""
+        with self.server.lock:
+            project_ = self.projects[project]
+            parts = path.split("\\")
+            for depth in range(1, len(parts) + 1):
+                full = "\\".join([project, *parts[:depth]])
+                if full not in project_.iterations:
+                    project_.iterations.append(full)
+            project_.iteration_dates[f"{project}\\{path}"] = (start, finish)
+
     def delete_work_item(self, work_item_id: int) -> None:
         """Delete a work item: it goes to its project's recycle bin and reads like an unreadable one."""
         with self.server.lock:
@@ -557,6 +571,7 @@ class AzureDevOpsFake:
             ("GET", rf"{wit}/workItems/(?P<item_id>\d+)/comments", self._list_comments),
             ("PATCH", rf"{wit}/workItems/(?P<item_id>\d+)/comments/(?P<comment_id>\d+)", self._update_comment),
             ("GET", rf"{wit}/recyclebin", self._recycle_bin),
+            ("GET", rf"{wit}/classificationnodes/Iterations", self._iteration_nodes),
             ("GET", r"/_apis/hooks/subscriptions", self._list_subscriptions),
             ("POST", r"/_apis/hooks/subscriptions", self._create_subscription),
             ("PUT", r"/_apis/hooks/subscriptions/(?P<subscription_id>[0-9a-f-]+)", self._update_subscription),
@@ -845,6 +860,33 @@ class AzureDevOpsFake:
         comment.text = text
         item.fields["System.ChangedDate"] = self.now()
         return json_response(HTTPStatus.OK, self._comment_json(item, comment))
+
+    def _iteration_nodes(self, request: RecordedRequest, project: str) -> Response:
+        """"Classification Nodes - Get" of the Iterations root with `$depth`: a WorkItemClassificationNode
+        {id, identifier, name, structureType, hasChildren, path, attributes: {startDate, finishDate},
+        children} tree, children only down to the depth asked for (0 by default)."""
+        project_ = self.visible_project(project)
+        if project_ is None:
+            return self._project_not_found(project)
+        depth = _int_param(request, "$depth", 0)
+
+        def node(path: str, level: int) -> dict:
+            children = [p for p in project_.iterations if p.rsplit("\\", 1)[0] == path and p != path]
+            body = {
+                "id": project_.iterations.index(path) + 1,
+                "identifier": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{project_.id}/{path}")),
+                "name": path.rsplit("\\", 1)[-1], "structureType": "iteration", "hasChildren": bool(children),
+                "path": "\\" + path.replace("\\", "\\Iteration\\", 1) if "\\" in path else f"\\{path}\\Iteration",
+            }
+            start, finish = project_.iteration_dates.get(path, (None, None))
+            if start or finish:
+                body["attributes"] = {name: ado_timestamp(moment) for name, moment in
+                                      (("startDate", start), ("finishDate", finish)) if moment}
+            if children and level < depth:
+                body["children"] = [node(child, level + 1) for child in children]
+            return body
+
+        return json_response(HTTPStatus.OK, node(project_.name, 0))
 
     def _recycle_bin(self, request: RecordedRequest, project: str) -> Response:
         """"Recycle Bin - Get Deleted Work Items" (`ids` comma-separated): a WorkItemDeleteReference per

@@ -336,6 +336,7 @@ class JiraFake:
         self.issues: dict[str, JiraIssue] = {}
         self.statuses: list[JiraStatus] = []
         self.transitions: list[JiraTransition] = []
+        self.board_sprints: dict[int, list[dict]] = {}  # Jira Software boards (agile API) and their sprints
         self._passwords: dict[str, str] = {}
         self._bearer_tokens: dict[str, str] = {}
         self.oauth: OAuthServer | None = None  # enable_oauth
@@ -558,6 +559,21 @@ class JiraFake:
             version |= {"releaseDate": release_date} if release_date else {}
             self.projects[project_key].versions.append(version)
             return version
+
+    def add_sprint(
+        self, board_id: int, name: str, *, state: str = "future", start_date: str | None = None,
+        end_date: str | None = None,
+    ) -> dict:
+        """A sprint of a Jira Software board (the board is created with its first sprint); `state` is
+        future, active or closed; dates are ISO 8601 date-times as the agile API writes them."""
+        with self.server.lock:
+            sprint_id = next(self._ids)
+            sprint = {"id": sprint_id, "self": f"{self.base_url}/rest/agile/1.0/sprint/{sprint_id}", "state": state,
+                      "name": name, "originBoardId": board_id}
+            sprint |= {"startDate": start_date} if start_date else {}
+            sprint |= {"endDate": end_date} if end_date else {}
+            self.board_sprints.setdefault(board_id, []).append(sprint)
+            return sprint
 
     def set_fix_versions(self, key: str, *names: str) -> None:
         """The issue's fix versions, by name among its project's versions."""
@@ -877,6 +893,7 @@ class JiraFake:
             ("POST", rf"{issue}/comment", self._add_comment),
             ("PUT", rf"{issue}/comment/(?P<comment_id>[^/]+)", self._update_comment),
             ("GET", rf"{api}/project/(?P<project_ref>[^/]+)/versions", self._project_versions),
+            ("GET", r"/rest/agile/1\.0/board/(?P<board_id>\d+)/sprint", self._board_sprints),
             ("GET", rf"{issue}/transitions", self._get_transitions),
             ("POST", rf"{issue}/transitions", self._do_transition),
             ("POST", rf"{issue}/attachments", self._add_attachments),
@@ -1270,6 +1287,18 @@ class JiraFake:
         comment.body = body
         issue.updated = self.now()
         return json_response(HTTPStatus.OK, self._comment_json(issue, comment, version))
+
+    def _board_sprints(self, request: RecordedRequest, board_id: str) -> Response:
+        """GET /rest/agile/1.0/board/{boardId}/sprint ("Get all sprints"): startAt/maxResults pages with
+        isLast; 404 for a board that does not exist."""
+        if int(board_id) not in self.board_sprints:
+            return json_response(HTTPStatus.NOT_FOUND, _errors([f"Board {board_id} does not exist or you do not "
+                                                                "have permission to view it."]))
+        sprints = self.board_sprints[int(board_id)]
+        start, limit = _int_param(request, "startAt", 0), min(_int_param(request, "maxResults", 50), 50)
+        page = sprints[start : start + limit]
+        return json_response(HTTPStatus.OK, {"maxResults": limit, "startAt": start,
+                                             "isLast": start + len(page) >= len(sprints), "values": page})
 
     def _project_versions(self, request: RecordedRequest, version: str, project_ref: str) -> Response:
         """GET project/{key}/versions: every version of the project, unpaged."""

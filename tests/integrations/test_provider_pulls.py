@@ -217,3 +217,50 @@ def test_an_azure_devops_comment_is_edited_in_place(ado):
     assert (comment.id, comment.body) == (comment_id, "Covered by **2** tests")
     with pytest.raises(NotFound):
         ado.provider.update_comment(str(story.id), "424242", "Covered by nothing")
+
+
+# -- releases and sprints ------------------------------------------------------------------------
+
+
+def test_jira_plans_are_the_projects_versions_and_the_boards_sprints(jira):
+    jira.add_version("SHOP", "2.0", start_date="2025-04-01", release_date="2025-06-30", released=True)
+    jira.add_version("SHOP", "3.0")
+    jira.projects["SHOP"].versions.append({"id": "999", "name": "1.0", "archived": True, "released": True})
+    jira.add_sprint(7, "Sprint 1", state="closed", start_date="2025-05-01T08:00:00.000Z",
+                    end_date="2025-05-14T17:00:00.000Z")
+    jira.add_sprint(7, "Sprint 2", state="active", start_date="2025-05-15T08:00:00.000Z")
+
+    plans = jira.provider.plans("shop", board="7")
+
+    assert [(plan.kind, plan.name, plan.start, plan.end, plan.done) for plan in plans] == [
+        ("release", "2.0", date(2025, 4, 1), date(2025, 6, 30), True),
+        ("release", "3.0", None, None, False),
+        ("sprint", "Sprint 1", date(2025, 5, 1), date(2025, 5, 14), True),
+        ("sprint", "Sprint 2", date(2025, 5, 15), None, False),
+    ]
+    assert [plan.kind for plan in jira.provider.plans("SHOP")] == ["release", "release"]  # no board, no sprints
+
+
+def test_a_jira_board_is_named_by_its_number(jira):
+    with pytest.raises(RemoteValidationError, match="“Team board” is not a Jira board id"):
+        jira.provider.plans("SHOP", board="Team board")
+    with pytest.raises(NotFound):
+        jira.provider.plans("SHOP", board="404")
+
+
+def test_azure_devops_plans_are_iterations_releases_above_their_sprints(ado):
+    ado.add_iteration("Fabrikam", "Release 1\\Sprint 1", start=datetime(2020, 1, 6, tzinfo=UTC),
+                      finish=datetime(2020, 1, 17, tzinfo=UTC))
+    ado.add_iteration("Fabrikam", "Release 1\\Sprint 2", start=datetime(2099, 1, 20, tzinfo=UTC),
+                      finish=datetime(2099, 1, 31, tzinfo=UTC))
+    ado.add_iteration("Fabrikam", "Hotfixes")
+
+    plans = ado.provider.plans("Fabrikam")
+
+    assert [(plan.kind, plan.name, plan.start, plan.end, plan.done) for plan in plans] == [
+        ("release", "Release 1", None, None, False),
+        ("sprint", "Sprint 1", date(2020, 1, 6), date(2020, 1, 17), True),
+        ("sprint", "Sprint 2", date(2099, 1, 20), date(2099, 1, 31), False),
+        ("sprint", "Hotfixes", None, None, False),
+    ]
+    assert len({plan.id for plan in plans}) == 4

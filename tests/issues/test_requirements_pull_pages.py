@@ -96,7 +96,8 @@ def test_a_member_pulls_now_and_reads_the_outcome_and_the_plan(client, integrati
     assert "Acme Jira" in listing and "not pulled yet" in listing and "Settings</a>" not in listing
     assert response.status_code == 302 and response["Location"] == "/projects/SHOP/requirements/"
     assert [str(message) for message in get_messages(response.wsgi_request)] == [
-        "Requirements from Acme Jira: 1 new, 0 updated, 0 unchanged, 0 deleted in the tracker (now deprecated)."
+        "Pulled from Acme Jira: requirements: 1 new, 0 updated, 0 unchanged, 0 deleted in the tracker (now "
+        "deprecated); releases and sprints: 1 new, 0 updated, 0 unchanged, 0 deleted in the tracker."
     ]
     requirement = Requirement.objects.get()
     detail = client.get(f"/projects/SHOP/requirements/{requirement.pk}/").content.decode()
@@ -111,7 +112,7 @@ def test_a_failing_pull_says_why(client, integration):
     response = client.post(f"/projects/SHOP/requirement-pulls/{integration.pk}/now/", {"back": "settings"})
 
     *_, message = [str(message) for message in get_messages(response.wsgi_request)]
-    assert message.startswith("Pulling from Acme Jira failed: ") and "400" in message
+    assert message.startswith("Pulled from Acme Jira: requirements: failed, ") and "400" in message
     page = client.get(response["Location"]).content.decode()
     assert "Last error" in page and not Requirement.objects.exists()
 
