@@ -223,7 +223,8 @@ class TrackerIssueForm(forms.Form):
                 attrs["data-multiple"] = "true"
             return forms.CharField(
                 widget=forms.TextInput(attrs=attrs), max_length=1000, **common,
-                help_text=f"Type a name to search {self.tracker}'s accounts" + (", one or more." if multiple else "."),
+                help_text=f"Type a name or e-mail address: {self.tracker} accounts that match are suggested"
+                          + (" (one or more, comma-separated)." if multiple else "."),
             )
         if kind == "labels":
             hint = f" Known: {', '.join(remote.allowed_values[:20])}." if remote.allowed_values else ""

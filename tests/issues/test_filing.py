@@ -20,7 +20,7 @@ from tests.factories import (
     MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory, TestCaseFactory,
     TestResultFactory, UserFactory,
 )
-from tests.fakes.fixtures import ADO_OAUTH_TOKEN, ADO_PAT
+from tests.fakes.fixtures import ADO_OAUTH_TOKEN, ADO_PAT, LINEAR_API_KEY
 from tests.issues.filing_support import CREATE_PATH, SEARCH_PATH, jira_world
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +138,26 @@ class FormTests:
         found = client.get(url, {"to": jira.integration.pk, "q": "ali"}).json()
         assert [user["name"] for user in found["users"]] == ["Alice Archer"]
         assert found["users"][0]["id"] == jira.fake.users["alice@example.com"].account_id
+
+    def test_linear_user_fields_search_the_workspace_members(self, client, member, project, fake_linear):
+        fake_linear.add_team("ENG", "Engineering")
+        alice = fake_linear.add_user("alice@example.com", "Alice Archer")
+        fake_linear.add_user("bob@example.com", "Bob Baker")
+        source = SourceFactory(provider=Provider.LINEAR, name="Linear", base_url=fake_linear.base_url, allow_http=True,
+                               auth_type=AuthType.PAT, credentials={"token": LINEAR_API_KEY}, can_create_issues=True)
+        linear = ProjectIntegrationFactory(project=project, source=source, external_project="ENG")
+        url = reverse("issues:file_users", args=["SHOP"])
+        for text in ("ali", "ARCHER", "alice@"):
+            found = client.get(url, {"to": linear.pk, "q": text}).json()
+            assert found == {"users": [{"id": alice.id, "name": "Alice Archer"}], "message": ""}, text
+
+    def test_a_tracker_that_cannot_search_accounts_says_so(self, client, member, project, fake_azure_devops):
+        fake_azure_devops.add_project("Fabrikam")
+        source = SourceFactory(provider=Provider.AZURE_DEVOPS, name="Fabrikam ADO", base_url=fake_azure_devops.base_url,
+                               allow_http=True, auth_type=AuthType.PAT, credentials={"token": ADO_PAT})
+        ado = ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam")
+        found = client.get(reverse("issues:file_users", args=["SHOP"]), {"to": ado.pk, "q": "ali"}).json()
+        assert found == {"users": [], "message": "Azure DevOps sources do not support searching users."}
 
 
 class CreateTests:
