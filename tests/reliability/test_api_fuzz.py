@@ -4,6 +4,8 @@ and every answer matches the documented content type and response schema."""
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
@@ -15,6 +17,18 @@ from testmanager.wsgi import application
 pytestmark = pytest.mark.django_db
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection_open():
+    """Schemathesis calls the WSGI app directly, so Django would close the database connection at
+    the end of each request, inside the test's transaction (PostgreSQL then answers "the connection
+    is closed"). Django's own test client disconnects the same handlers for the same reason."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
