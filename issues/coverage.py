@@ -70,7 +70,8 @@ def update_comment(requirement_id: int, site_url: str) -> str:
     The row lock keeps two changes in quick succession from both posting a first comment."""
     with transaction.atomic():
         pulled = (
-            PulledRequirement.objects.select_for_update()
+            # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins below.
+            PulledRequirement.objects.select_for_update(of=("self",))
             .select_related("requirement", "reference", "integration__source")
             .filter(requirement_id=requirement_id).first()
         )
