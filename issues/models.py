@@ -318,6 +318,33 @@ class KnownFailure(models.Model):
         return f"Known failure: {self.link}"
 
 
+class RecurrencePolicy(models.Model):
+    """Whether a project files a follow-up issue by itself when a test fails again after the issue
+    linked to it was resolved (otherwise the follow-up is only offered)."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="recurrence_policy")
+    create_follow_ups = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"Recurrence policy of {self.project.key}"
+
+
+class FollowUp(models.Model):
+    """An issue filed because a test failed again after ``original_issue`` (internal) or
+    ``original_reference`` (a tracker issue) had been resolved: the link from the new issue to the first."""
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="follow_up_of")
+    original_issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="follow_ups")
+    original_reference = models.ForeignKey(ExternalReference, null=True, blank=True, on_delete=models.SET_NULL,
+                                           related_name="follow_ups")
+    result = models.ForeignKey(TestResult, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.issue.key} follows up {self.original_issue or self.original_reference}"
+
+
 class BugPullSettings(models.Model):
     """How a project integration's bug pull maps the tracker's bugs. Whether it pulls, and its filter,
     are the integration's own (``pull_bugs``, ``bugs_filter``); priorities and statuses map through the

@@ -160,3 +160,9 @@ class KnownFailureRuleForm(forms.Form):
 
     def clean_issue(self):
         return issue_side_in(self.project, self.cleaned_data["issue"])
+
+
+class RecurrenceActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("reopen", "Reopen"), ("follow_up", "File a follow-up")])
+    result = forms.IntegerField(min_value=1)
+    original = forms.RegexField(regex=r"^(issue|reference)-\d+$")

@@ -18,4 +18,6 @@ urlpatterns = [
     path("known-failures/<int:pk>/delete/", known_failure_views.rule_delete, name="known_failure_delete"),
     path("known-failures/<int:pk>/toggle/", known_failure_views.rule_toggle, name="known_failure_toggle"),
     path("runs/<int:run_pk>/new-failures/", known_failure_views.new_failures, name="new_failures"),
+    path("runs/<int:run_pk>/recurring-failures/", known_failure_views.recurring, name="recurring"),
+    path("recurring-failures/policy/", known_failure_views.recurrence_policy, name="recurrence_policy"),
 ]

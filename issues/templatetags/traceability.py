@@ -6,7 +6,7 @@ from django import template
 
 from projects.permissions import Action, can
 
-from .. import bug_pull, known_failures, pulls, requirements_pull, traceability
+from .. import bug_pull, known_failures, metrics, pulls, recurrences, requirements_pull, traceability
 
 register = template.Library()
 PULLED_BUGS_SHOWN = 100
@@ -53,10 +53,11 @@ def known_failures_among(results):
 
 @register.inclusion_tag("issues/known_failure_run_summary.html")
 def run_failure_summary(run):
-    """How many of the run's failures are new and how many known, with the way to the new ones."""
+    """How many of the run's failures are new, known and recurring, with the ways to them."""
     failures = known_failures.failures_of(run).count()
     new = known_failures.new_failures(run).count()
-    return {"project": run.project, "run": run, "failures": failures, "new": new, "known": failures - new}
+    return {"project": run.project, "run": run, "failures": failures, "new": new, "known": failures - new,
+            "recurring": len(recurrences.recurrences_of_run(run)) if failures else 0}
 
 
 @register.inclusion_tag("issues/traceability_pulled_bugs.html")
@@ -64,3 +65,9 @@ def pulled_bugs(project):
     """The bugs the project's trackers' bug pulls found, with severity, status and resolution mapped."""
     return {"project": project, "bugs": list(bug_pull.bugs_of(project)[:PULLED_BUGS_SHOWN]),
             "total": bug_pull.bugs_of(project).count()}
+
+
+@register.inclusion_tag("issues/traceability_metrics.html")
+def project_metrics(project):
+    """Inline SVG charts of defects found per run and of issue resolution times."""
+    return {"charts": [metrics.defects_per_run(project), metrics.resolution_times(project)]}
