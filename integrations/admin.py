@@ -20,6 +20,7 @@ from projects.permissions import can_administer_integrations
 
 from . import keys, selectors, services, signals
 from .errors import TrackerError
+from .models import AuditAction
 from .forms import SourceForm, credential_parts, provider_metadata
 from .models import AUTH_TYPES_BY_PROVIDER, AuditEvent, AuthType, Health, Provider, ProjectIntegration, Source, UserToken
 from .oauth_views import callback_url
@@ -59,7 +60,8 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
                     "credentials_state"]
     list_filter = ["provider", "enabled", "connected", "health"]
     search_fields = ["name", "base_url", "description"]
-    readonly_fields = ["uuid", "credentials_state", "health", "health_checked_at", "health_error", "created_at", "updated_at"]
+    readonly_fields = ["uuid", "credentials_state", "health", "health_checked_at", "health_error", "created_at", "updated_at",
+                       "webhook_address"]
     filter_horizontal = ["projects"]
     actions = ["test_connection", "enable", "disable", "disconnect", "reconnect", "refresh_now", "register_webhook"]
 
@@ -75,7 +77,8 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
             }),
             ("Issues", {"fields": ["issue_url_template", "create_url_template", "key_pattern", "key_sample"]}),
             ("Capabilities", {"fields": ["can_read_details", "can_create_issues", "can_add_comments",
-                                         "can_process_webhooks"]}),
+                                         "can_process_webhooks", "webhook_secret_input"]
+                              + (["webhook_address"] if obj else [])}),
             ("Projects", {"fields": ["all_projects", "projects"]}),
             ("Sync", {"fields": ["refresh_interval_minutes", "rate_limit_per_minute"]}),
         ]
@@ -102,6 +105,12 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     @admin.display(description="Stored credentials")
     def credentials_state(self, source):
         return selectors.credentials_state(source)
+
+    @admin.display(description="Webhook address")
+    def webhook_address(self, source):
+        """Where the tracker posts (after this server's address), and whether a secret checks it."""
+        secret = "a webhook secret is stored" if source.webhook_secret else "no webhook secret is stored yet"
+        return f"{reverse('webhook', args=[source.uuid])} ({secret})"
 
     # -- pages --
 
@@ -175,6 +184,9 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.save_source(obj, actor=request.user, projects=form.cleaned_data.get("projects", []),
                              credentials=form.new_credentials)
+        if form.cleaned_data.get("webhook_secret_input"):
+            services.record_audit(AuditAction.CREDENTIALS_CHANGED, actor=request.user, source=obj,
+                                  details={"parts": ["webhook_secret"]})
 
     def save_related(self, request, form, formsets, change):
         """The projects were set by ``save_source``; there are no inlines."""

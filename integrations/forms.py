@@ -77,6 +77,12 @@ class _SourceFormBase(forms.ModelForm):
         label="Try a key", required=False, max_length=keys.MAX_KEY_LENGTH,
         help_text="Type an issue key to see whether the key pattern accepts it. Not saved.",
     )
+    webhook_secret_input = forms.CharField(
+        label="Webhook secret", required=False, max_length=500, widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: the secret the tracker signs or authenticates its webhook deliveries with (Linear "
+                  "shows it when the webhook is created; the “Register webhook” action sets one itself). Blank "
+                  "keeps the stored one.",
+    )
 
     class Meta:
         model = Source
@@ -114,6 +120,8 @@ class _SourceFormBase(forms.ModelForm):
             self.add_error("projects", "Choose at least one project, or make the source available to all projects.")
         if data.get("auth_type") in provider.auth_types:
             self._clean_credentials(data, provider)
+        if data.get("webhook_secret_input"):
+            self.instance.webhook_secret = data["webhook_secret_input"]
         return data
 
     def _clean_base_url(self, data):

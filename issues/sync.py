@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.db.models.signals import post_save
@@ -223,6 +223,11 @@ def _cached(reference: ExternalReference) -> RemoteIssue:
     )
 
 
+# The cached values of a reference that a remote issue's state sets (see _state).
+STATE_FIELDS = ("title", "status", "status_category", "assignee", "priority", "url", "remote_updated_at", "etag",
+                "deleted_remotely")
+
+
 def _state(reference: ExternalReference, remote: RemoteIssue) -> dict:
     """The cached values a remote issue stands for (an empty URL keeps the cached one)."""
     category = remote.status_category if remote.status_category in StatusCategory.values else StatusCategory.UNKNOWN
@@ -246,6 +251,27 @@ def _store(reference: ExternalReference, state: dict, now: datetime) -> bool:
     return bool(rows.update(**state, last_synced_at=now, last_error=""))
 
 
+def _store_batch(changes: list[tuple[ExternalReference, dict]], now: datetime) -> list[tuple[ExternalReference, dict]]:
+    """``_store`` for a batch, in two statements: the rows are locked, those holding a newer remote state
+    are left alone, the others updated by one UPDATE executed for every row (the ORM's bulk_update
+    builds a CASE per field and row, which costs more than the refresh itself). Returns what was stored."""
+    held = dict(ExternalReference.objects.select_for_update().filter(pk__in=[r.pk for r, _ in changes])
+                .values_list("pk", "remote_updated_at"))
+    stored = [(reference, state) for reference, state in changes if reference.pk in held and (
+        held[reference.pk] is None or state["remote_updated_at"] is None or held[reference.pk] <= state["remote_updated_at"])]
+    if not stored:
+        return stored
+    meta, quote = ExternalReference._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in (*STATE_FIELDS, "last_synced_at", "last_error")]
+    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "
+           f"WHERE {quote(meta.pk.column)} = %s")
+    rows = [[field.get_db_prep_save({**state, "last_synced_at": now, "last_error": ""}[field.name], connection)
+             for field in fields] + [reference.pk] for reference, state in stored]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return stored
+
+
 def _apply_fetch(source: Source, provider: TrackerProvider, batch: list[ExternalReference], result: FetchResult,
                  report: RefreshReport) -> None:
     now = timezone.now()
@@ -262,18 +288,15 @@ def _apply_fetch(source: Source, provider: TrackerProvider, batch: list[External
             gone.append(reference.pk)
         else:
             hidden.append(reference.pk)
-    stored = []
     with transaction.atomic():
-        for reference, state in changes:
-            if _store(reference, state, now):
-                stored.append((reference, state))
-            else:  # older than what a webhook stored meanwhile: no change, but the reference was read
-                unchanged.append(reference.pk)
+        stored = _store_batch(changes, now)
+        kept = {reference.pk for reference, _ in stored}
+        # An answer older than what a webhook stored meanwhile is no change, but the reference was read.
+        unchanged += [reference.pk for reference, _ in changes if reference.pk not in kept]
         ExternalReference.objects.filter(pk__in=unchanged).update(last_synced_at=now, last_error="")
         ExternalReference.objects.filter(pk__in=gone).update(deleted_remotely=True, last_synced_at=now, last_error="")
         ExternalReference.objects.filter(pk__in=hidden).update(last_synced_at=now, last_error=HIDDEN)
-        _follow_changes(source, stored)
-        mirror_defects(source, [reference.pk for reference in batch])
+        _follow_changes(source, stored, [reference.pk for reference in batch])
     report.read += len(unchanged) + len(stored)
     report.changed += len(stored)
     report.missing += len(gone)
@@ -411,8 +434,7 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
                 applied = _apply_event(reference, event, now, stored)
                 outcome.applied += applied
                 outcome.stale += not applied and event.comment is None
-        _follow_changes(source, stored)
-        mirror_defects(source, [reference.pk for reference, _ in stored])
+        _follow_changes(source, stored, [reference.pk for reference, _ in stored])
         if outcome.refresh:
             transaction.on_commit(partial(tasks.refresh_references.delay, source.pk, sorted(set(outcome.refresh))))
     return outcome
@@ -468,21 +490,26 @@ def _references_by_key(source: Source, keys: set[str]) -> dict[str, list[Externa
 # --- What follows a change: resolved tests, defects --------------------------------------
 
 
-def _follow_changes(source: Source, stored: list[tuple[ExternalReference, dict]]) -> None:
-    """Results to retest for issues that became resolved; defects that follow the changed issues."""
+def _follow_changes(source: Source, stored: list[tuple[ExternalReference, dict]], seen: Sequence[int]) -> None:
+    """Results to retest for issues that became resolved; defects that follow the changed issues; defects
+    for those of the ``seen`` references that have none yet. One query when no project asks for any."""
+    options = ProjectIntegration.objects.filter(source=source, state=IntegrationState.ACTIVE).filter(
+        Q(sync_defects=True) | Q(update_test_status_on_resolve=True))
+    options = list(options.values_list("project_id", "sync_defects", "update_test_status_on_resolve"))
+    retesting = [project for project, _, asks in options if asks]
+    defects = [project for project, asks, _ in options if asks]
     resolved = [reference.pk for reference, state in stored
                 if state["status_category"] == StatusCategory.DONE and reference.status_category != StatusCategory.DONE]
-    if resolved:
-        retest(source, resolved)
-    follow_defects([reference.pk for reference, _ in stored])
+    if retesting and resolved:
+        retest(retesting, resolved)
+    if defects:
+        follow_defects([reference.pk for reference, _ in stored])
+        mirror_defects(defects, seen)
 
 
-def retest(source: Source, reference_ids: Sequence[int]) -> int:
-    """Failed or blocked results linked to these (now resolved) issues become "retest", in projects
-    whose integration of the source asks for it; returns how many."""
-    projects = ProjectIntegration.objects.filter(
-        source=source, update_test_status_on_resolve=True, state=IntegrationState.ACTIVE
-    ).values("project_id")
+def retest(projects: Sequence[int], reference_ids: Sequence[int]) -> int:
+    """Failed or blocked results of these projects linked to these (now resolved) issues become "retest";
+    returns how many."""
     return TestResult.objects.filter(
         issue_links__external_reference_id__in=reference_ids, issue_links__project_id__in=projects,
         status__in=RESOLVABLE_RESULTS,
@@ -564,11 +591,9 @@ def _defect_description(reference: ExternalReference) -> str:
             "and comments go both ways when the project's integration says so.")
 
 
-def mirror_defects(source: Source, reference_ids: Sequence[int]) -> int:
-    """Defects for those of the references that are linked in projects keeping defects in step and have
+def mirror_defects(projects: Sequence[int], reference_ids: Sequence[int]) -> int:
+    """Defects for those of the references linked in these projects (which keep defects in step) that have
     none yet (an integration switched on after they were linked); returns how many were created."""
-    projects = ProjectIntegration.objects.filter(
-        source=source, sync_defects=True, state=IntegrationState.ACTIVE).values("project_id")
     links = Link.objects.filter(external_reference_id__in=reference_ids, project_id__in=projects).select_related(
         "external_reference", "project", "created_by")
     have = set(DefectSync.objects.filter(reference_id__in=reference_ids).values_list("reference_id", "issue__project_id"))

@@ -27,4 +27,5 @@ urlpatterns = [
     path("link/check/", views.link_check, name="link_check"),
     path("links/<int:pk>/unlink/", views.unlink, name="unlink"),
     path("refresh/", sync_views.refresh_links, name="refresh_links"),
+    path("<int:number>/comments/", sync_views.comment_add, name="comment_add"),
 ]

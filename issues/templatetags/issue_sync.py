@@ -1,7 +1,7 @@
-"""Freshness of the tracker issues an artefact page shows: ``{% refresh_linked artefact %}``.
-
-Loading the tag queues a refresh of the stale ones (never waiting for a tracker) and, for those who
-may, shows a "Refresh now" button.
+"""Sync on the pages: ``{% refresh_linked artefact %}`` queues a refresh of the stale tracker issues an
+artefact page shows (never waiting for a tracker) and, for those who may, shows "Refresh now";
+``{% issue_comments issue %}`` shows an issue's comments, the tracker issue a defect is kept in step
+with, and the comment form.
 """
 
 from django import template
@@ -9,6 +9,7 @@ from django import template
 from projects.permissions import Action, can
 
 from .. import sync
+from ..models import DefectSync
 from ..selectors import kind_of, links_to
 from ..services import artefact_project
 
@@ -23,4 +24,14 @@ def refresh_linked(context, artefact):
     return {
         "show": bool(references) and can(context["user"], Action.EDIT, project),
         "project": project, "kind": kind_of(artefact), "pk": artefact.pk,
+    }
+
+
+@register.inclusion_tag("issues/_issue_comments.html", takes_context=True)
+def issue_comments(context, issue):
+    return {
+        "issue": issue,
+        "comments": issue.comments.select_related("author"),
+        "sync": DefectSync.objects.filter(issue=issue).select_related("reference", "integration").first(),
+        "can_comment": can(context["user"], Action.EDIT, issue.project),
     }

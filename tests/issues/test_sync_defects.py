@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from integrations.mappings import default_priority_mapping, default_status_mapping
 from integrations.models import ProjectIntegration
@@ -17,8 +18,10 @@ from integrations.services import update_project_integration
 from issues import sync
 from issues.models import CommentOrigin, DefectSync, ExternalReference, Issue, IssueComment
 from issues.services import link, update_issue
-from projects.models import ResultStatus
-from tests.factories import ProjectFactory, ProjectIntegrationFactory, TestResultFactory, UserFactory
+from projects.models import ResultStatus, Role
+from tests.factories import (
+    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, TestResultFactory, UserFactory,
+)
 from tests.fakes.fixtures import GITHUB_LOGIN
 from tests.issues.sync_support import SECRET, azure_devops_source, github_source, jira_cloud_source, post
 
@@ -356,3 +359,29 @@ def test_the_options_are_a_project_administrators_to_set(shop, member):
     shop.integration.refresh_from_db()
     assert (shop.integration.sync_defects, shop.integration.push_defect_changes, shop.integration.sync_comments,
             shop.integration.update_test_status_on_resolve) == (False, False, False, True)
+
+
+def test_members_comment_on_the_defect_page_and_see_the_trackers_comments(shop, hook, member, client):
+    MembershipFactory(project=shop.project, user=member, role=Role.MEMBER)
+    viewer = UserFactory()
+    MembershipFactory(project=shop.project, user=viewer, role=Role.VIEWER)
+    page = reverse("issues:detail", args=["SHOP", shop.defect.number])
+    remote = shop.fake.add_comment("SHOP-1", "Seen in *production*", author=next(iter(shop.fake.users)))
+    shop.deliver(hook, shop.fake.comment_delivery("SHOP-1", remote.id, secret=SECRET))
+    client.force_login(member)
+
+    with shop.capture(execute=True):
+        answer = client.post(reverse("issues:comment_add", args=["SHOP", shop.defect.number]),
+                             {"body": "Fixed by **#42**"})
+
+    assert answer.status_code == 302 and answer["Location"] == f"{page}#comments"
+    text = client.get(page).text
+    assert "Kept in step with" in text and "SHOP-1</a> in Jira" in text
+    assert "<strong>production</strong>" in text and "in the tracker" in text
+    assert "Fixed by <strong>#42</strong>" in text
+    assert len(shop.fake.issue("SHOP-1").comments) == 2
+    client.force_login(viewer)
+    assert 'name="body"' not in client.get(page).text
+    assert client.post(reverse("issues:comment_add", args=["SHOP", shop.defect.number]),
+                       {"body": "Me too"}).status_code == 403
+    assert IssueComment.objects.count() == 2

@@ -271,3 +271,27 @@ def test_an_administrator_registers_the_hook_and_the_tracker_delivers_to_it(fake
     assert answer.status_code == 200
     reference.refresh_from_db()
     assert (reference.status, reference.status_category) == ("Closed", "done")
+
+
+def test_an_administrator_can_enter_the_secret_a_tracker_generated(admin_client, fake_linear):
+    fake_linear.add_team("ENG")
+    fake_linear.add_issue("ENG", "Checkout fails")
+    source = linear_source(fake_linear, webhook_secret=None)
+    page = f"/admin/integrations/source/{source.pk}/change/"
+    form = admin_client.get(page).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "projects"}
+    data |= {"provider": source.provider, "auth_type": source.auth_type, "credential_token": "",
+             "webhook_secret_input": "lin_wh_generated_by_linear", "refresh_interval_minutes": 15,
+             "rate_limit_per_minute": 120}
+
+    response = admin_client.post(page, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    source.refresh_from_db()
+    assert source.webhook_secret == "lin_wh_generated_by_linear"
+    assert b"lin_wh_generated_by_linear" not in admin_client.get(page).content  # write-only
+    assert f"/hooks/{source.uuid}/".encode() in admin_client.get(page).content
+    changed = AuditEvent.objects.get(action=AuditAction.CREDENTIALS_CHANGED)
+    assert changed.details == {"parts": ["webhook_secret"]}
+    delivery = fake_linear.issue_delivery("ENG-1", secret="lin_wh_generated_by_linear")
+    assert post(Client(), source, delivery).status_code == 200
