@@ -38,10 +38,15 @@ from .base import (
     CreatedIssue,
     EventKind,
     FetchResult,
+    FieldValue,
     IssueDraft,
     IssueEvent,
     NotConfigured,
     OAuthApp,
+    PULL_LIMIT,
+    PulledItem,
+    PullQuery,
+    PullResult,
     RemoteComment,
     RemoteField,
     RemoteIssue,
@@ -167,6 +172,10 @@ class GitHub(TrackerProvider):
     external_project_pattern = r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9_.-]+$"
     base_url_hint = "https://github.com, or your GitHub Enterprise Server's address."
     read_error_detail = staticmethod(read_github_error)
+    pull_filter_hint = (
+        "GitHub issue search qualifiers, e.g. label:requirement -label:wontfix; testmanager adds the repository "
+        "and is:issue (GitHub issues have no work item types here)."
+    )
 
     @property
     def api_base_url(self) -> str:
@@ -355,6 +364,41 @@ class GitHub(TrackerProvider):
                         issue = self._remote_issue(raw, response, etag=False)
                         found.setdefault(issue.key.lower(), issue)
         return list(found.values())[:SEARCH_LIMIT]
+
+    def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
+        """Issues (never pull requests) of the repository that the search qualifiers select, oldest
+        first, through GitHub's issue search (which serves 1000 results at most). A known key the
+        search leaves out is deleted when GitHub says so (see ``fetch_many``)."""
+        repo = self._repository(query.project)
+        if query.item_types:
+            raise RemoteValidationError("GitHub issues have no work item types here: leave the types empty and "
+                                        "select issues by label in the filter.")
+        search = " ".join(part for part in (query.filter.strip(), "is:issue", f"repo:{repo}") if part)
+        items: list[PulledItem] = []
+        with self._github() as http:
+            response = http.get("search/issues", params={"q": search, "sort": "created", "order": "asc",
+                                                         "per_page": PAGE_SIZE})
+            while True:
+                found = _object(response, "search results").get("items")
+                if not isinstance(found, list):
+                    raise UpstreamError(f"{response.host} answered a search without items.", status=response.status)
+                items += [self._pulled_item(raw, response, query.fields)
+                          for raw in found if isinstance(raw, dict) and "pull_request" not in raw]
+                following = _next_page(response)
+                if following is None or len(items) >= PULL_LIMIT:
+                    break
+                response = http.get(following)
+        seen = {item.key.lower() for item in items}
+        unseen = [key for key in known if key.strip().lower() not in seen]
+        return PullResult(items=tuple(items[:PULL_LIMIT]),
+                          deleted=self.fetch_many(unseen).missing if unseen else frozenset())
+
+    def _pulled_item(self, raw: dict, response: TrackerResponse, field_ids: Iterable[str]) -> PulledItem:
+        return PulledItem(
+            **vars(self._remote_issue(raw, response, etag=False)),
+            description=str(raw.get("body") or ""),
+            fields={field_id: github_field_value(raw.get(field_id)) for field_id in field_ids},
+        )
 
     def _keys_in(self, text: str, repositories: list[str]) -> list[tuple[str, int]]:
         """The issues ``text`` names by key: owner/repo#12 anywhere, #12 in each assigned repository."""
@@ -583,6 +627,22 @@ class GitHub(TrackerProvider):
             if following is None:
                 return
             response = http.get(following)
+
+
+def github_field_value(value: Any) -> FieldValue:
+    """An issue field as pulls map it: a milestone (its title and due date), labels (their names),
+    a person (the login), a date-time (its date), text or a number."""
+    if isinstance(value, list):
+        parts = [github_field_value(entry).text for entry in value]
+        return FieldValue(text=", ".join(part for part in parts if part))
+    if isinstance(value, dict):
+        due = _timestamp(value.get("due_on"))
+        return FieldValue(text=str(value.get("title") or value.get("name") or value.get("login") or ""),
+                          day=due.date() if due else None)
+    if value is None or isinstance(value, bool):
+        return FieldValue()
+    moment = _timestamp(value)
+    return FieldValue(text=str(value), day=moment.date() if moment else None)
 
 
 def _strings(value: Any) -> list[str]:

@@ -1,5 +1,6 @@
-"""Pulling work items (``pull``) and editing a comment in place (``update_comment``): Jira Cloud,
-Jira Data Center and Azure DevOps over real HTTP against their fakes."""
+"""Pulling work items (``pull``), releases and sprints (``plans``) and editing a comment in place
+(``update_comment``): Jira Cloud, Jira Data Center, Azure DevOps and GitHub over real HTTP against
+their fakes."""
 
 import json
 from datetime import UTC, date, datetime
@@ -11,7 +12,7 @@ from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from integrations.providers.base import FieldValue, NotConfigured, PullQuery
 from tests.factories import SourceFactory
-from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, SERVER_PAT
+from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN, SERVER_PAT
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +265,58 @@ def test_azure_devops_plans_are_iterations_releases_above_their_sprints(ado):
         ("sprint", "Hotfixes", None, None, False),
     ]
     assert len({plan.id for plan in plans}) == 4
+
+
+# -- GitHub --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def github(fake_github):
+    fake_github.add_repo("acme/shop")
+    fake_github.add_repo("acme/web")
+    source = SourceFactory(provider=Provider.GITHUB, base_url=fake_github.web_url, allow_http=True,
+                           auth_type=AuthType.PAT, credentials={"token": GITHUB_TOKEN}, issue_url_template="")
+    fake_github.provider = provider_for(source)
+    return fake_github
+
+
+def test_a_github_pull_takes_the_repositorys_issues_the_qualifiers_select(github):
+    release = github.add_milestone("acme/shop", "v2.0")
+    story = github.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN, body="Cards **and** wallets",
+                             labels=("requirement", "checkout"))
+    github.edit_issue("acme/shop", story.number, milestone=release)
+    github.add_issue("acme/shop", "Not a requirement", author=GITHUB_LOGIN, labels=("bug",))
+    github.add_issue("acme/shop", "A pull request", author=GITHUB_LOGIN, labels=("requirement",), pull_request=True)
+    github.add_issue("acme/web", "Another repository", author=GITHUB_LOGIN, labels=("requirement",))
+
+    result = github.provider.pull(PullQuery(project="acme/shop", filter="label:requirement",
+                                            fields=("milestone", "labels", "closed_at")))
+
+    [item] = result.items
+    assert (item.key, item.title, item.description, item.status, item.status_category) == (
+        "acme/shop#1", "Pay by card", "Cards **and** wallets", "Open", "todo"
+    )
+    assert item.fields == {"milestone": FieldValue("v2.0"), "labels": FieldValue("requirement, checkout"),
+                           "closed_at": FieldValue()}
+    [search] = github.requests_to("GET", r"/search/issues")
+    assert search.param("q") == "label:requirement is:issue repo:acme/shop"
+
+
+def test_of_the_known_github_keys_only_the_deleted_issues_count_as_deleted(github):
+    kept = github.add_issue("acme/shop", "Still labelled", author=GITHUB_LOGIN, labels=("requirement",))
+    unlabelled = github.add_issue("acme/shop", "No longer labelled", author=GITHUB_LOGIN)
+    gone = github.add_issue("acme/shop", "Deleted", author=GITHUB_LOGIN, labels=("requirement",))
+    github.delete_issue("acme/shop", gone.number)
+
+    result = github.provider.pull(PullQuery(project="acme/shop", filter="label:requirement"),
+                                  known=[f"acme/shop#{n}" for n in (kept.number, unlabelled.number, gone.number)])
+
+    assert [item.key for item in result.items] == [f"acme/shop#{kept.number}"]
+    assert result.deleted == {f"acme/shop#{gone.number}"}
+
+
+def test_github_issues_have_no_types_to_select_by(github):
+    with pytest.raises(RemoteValidationError, match="no work item types"):
+        github.provider.pull(PullQuery(project="acme/shop", item_types=("Story",)))
+    with pytest.raises(NotConfigured, match="not a GitHub repository"):
+        github.provider.pull(PullQuery(project="shop"))
