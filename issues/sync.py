@@ -172,7 +172,7 @@ def refresh_source(source_id: int, reference_ids: Sequence[int] | None = None, *
         report.skipped = "The source is fed by webhooks."
         return report
     periodic = reference_ids is None
-    if periodic and cache.get(_backoff_key(source)):
+    if (periodic or shown) and cache.get(_backoff_key(source)):
         report.skipped = "The source rests after a failed refresh."
         return report
     if periodic and not cache.add(_lock_key(source), 1, RUN_LOCK_SECONDS):
@@ -318,7 +318,8 @@ def _record_failure(source: Source, references: list[ExternalReference], error: 
 def request_refresh(references: Iterable[ExternalReference]) -> int:
     """Queue a refresh of the references a page shows that are older than ``PAGE_STALE_SECONDS``, each at
     most once every ``PAGE_REQUEST_SECONDS``. Asks neither the tracker nor the database (the task sorts
-    out sources that do not sync, or are fed by webhooks); returns how many were queued."""
+    out sources that do not sync, rest after a failure or are fed by webhooks); returns how many were
+    queued. Without a worker (tasks run eagerly, ``make run``) the task runs as the page is answered."""
     stale = timezone.now() - timedelta(seconds=PAGE_STALE_SECONDS)
     due: dict[int, list[int]] = defaultdict(list)
     for reference in references:

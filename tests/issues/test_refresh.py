@@ -106,7 +106,11 @@ def test_a_failed_source_rests_while_the_others_go_on(fake_jira_cloud, fake_azur
     ExternalReference.objects.filter(source=jira).update(last_synced_at=timezone.now() - timedelta(hours=1))
 
     assert tasks.refresh_stale_references() == [jira.pk]
+    (reference,) = ExternalReference.objects.filter(source=down)
     assert sync.refresh_source(down.pk).skipped == "The source rests after a failed refresh."
+    # Pages do not wait on a resting tracker either; "Refresh now" asks it all the same.
+    assert sync.refresh_source(down.pk, [reference.pk], shown=True).skipped == "The source rests after a failed refresh."
+    assert sync.refresh_source(down.pk, [reference.pk]).failed == 1
     assert all(r.last_synced_at > timezone.now() - timedelta(minutes=1) for r in rows(jira_refs))
 
 

@@ -295,3 +295,21 @@ def test_an_administrator_can_enter_the_secret_a_tracker_generated(admin_client,
     assert changed.details == {"parts": ["webhook_secret"]}
     delivery = fake_linear.issue_delivery("ENG-1", secret="lin_wh_generated_by_linear")
     assert post(Client(), source, delivery).status_code == 200
+
+
+def test_a_registration_the_tracker_refuses_is_reported_audited_and_stores_nothing(admin_client, fake_github):
+    fake_github.add_repo("acme/shop")
+    fake_github.grant("acme/shop", GITHUB_LOGIN, "write")  # not an administrator of the repository
+    source = github_source(fake_github, webhook_secret=None, can_process_webhooks=False)
+    ProjectIntegrationFactory(source=source, external_project="acme/shop")
+
+    response = admin_client.post("/admin/integrations/source/", {
+        "action": "register_webhook", "_selected_action": [source.pk]}, follow=True)
+
+    (message,) = [str(message) for message in response.context["messages"]]
+    assert message.startswith("GitHub: the webhook was not registered.") and "404" in message
+    source.refresh_from_db()
+    assert (source.webhook_secret, source.can_process_webhooks) == (None, False)
+    (failed,) = audits(AuditAction.WEBHOOK_REGISTERED)
+    assert (failed.success, failed.details) == (False, {"code": "not_found"})
+    assert fake_github.hooks == {}
