@@ -209,13 +209,17 @@ def pull_requirements(integration: ProjectIntegration) -> PullSummary:
         settings.last_error = str(error)[:ERROR_MAX]
         settings.save()
         raise
+    # The sync engine may have found a deletion first: still the tracker's, so not deprecated yet.
+    found_deleted = PulledRequirement.objects.filter(
+        integration=integration, reference__deleted_remotely=True, requirement__origin_read_only=True,
+    ).select_related("requirement")
     summary = PullSummary()
     with transaction.atomic():
         for item in result.items:
             outcome = _keep(integration, settings, item)
             setattr(summary, outcome, getattr(summary, outcome) + 1)
-        for key in result.deleted:
-            _deprecate(known[key])
+        for pulled in [*(known[key] for key in result.deleted), *found_deleted]:
+            _deprecate(pulled)
             summary.deprecated += 1
         settings.last_pulled_at, settings.last_error = timezone.now(), ""
         settings.save()

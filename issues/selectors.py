@@ -282,7 +282,10 @@ def issues_and_references(project, *, source: str = "", category: str = "", text
         rows.append(issues.order_by().values(
             kind=Value("issue"), ident=F("pk"), moment=F("created_at"), position=F("number")))
     if source != INTERNAL and not (status or priority or tag is not None or assignee):
-        references = ExternalReference.objects.filter(links__project=project)
+        # A requirement pulled from a tracker links its own work item: that is the requirement, not an issue.
+        references = ExternalReference.objects.filter(links__project=project).exclude(
+            pulled_requirements__requirement__project=project
+        )
         if source:
             references = references.filter(source_id=source)
         if category:

@@ -1,15 +1,19 @@
 """Celery entry points of the issues app; each calls a service."""
 
+import logging
 from dataclasses import asdict
 
 from celery import shared_task
 
+from integrations.errors import TrackerError
 from integrations.models import ProjectIntegration
 
 from . import coverage, pulls
 from . import filing, imports
 from . import sync
 from .models import FilingJob
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="issues.import_testrail")
@@ -33,8 +37,14 @@ def pull_all() -> dict[str, list[dict]]:
 
 @shared_task(name="issues.update_coverage_comment")
 def update_coverage_comment(requirement_id: int, site_url: str) -> str:
-    """Post or edit the covering-tests comment on a pulled requirement's remote item."""
-    return coverage.update_comment(requirement_id, site_url)
+    """Post or edit the covering-tests comment on a pulled requirement's remote item. A tracker error
+    is logged and told: the comment is a courtesy to the tracker, the coverage is recorded anyway,
+    and the next change of coverage posts the whole list again."""
+    try:
+        return coverage.update_comment(requirement_id, site_url)
+    except TrackerError as error:
+        logger.warning("The covering-tests comment of requirement %s was not updated: %s", requirement_id, error)
+        return f"failed: {error}"
 
 
 @shared_task(name="issues.run_filing_job")

@@ -305,3 +305,14 @@ def test_an_azure_devops_work_item_deleted_to_the_recycle_bin_deprecates_its_req
     by_key = {r.origin_key: r for r in Requirement.objects.all()}
     assert (by_key[str(kept.id)].state, by_key[str(kept.id)].origin_read_only) == ("draft", True)
     assert (by_key[str(deleted.id)].state, by_key[str(deleted.id)].title) == ("deprecated", "Pay by invoice")
+
+
+def test_a_deletion_the_sync_engine_found_first_deprecates_at_the_next_pull(jira):
+    card = story(jira.fake, "Pay by card")
+    jira.pull()
+    jira.fake.delete_issue(card.key)
+    ExternalReference.objects.filter(key=card.key).update(deleted_remotely=True)  # as a refresh marks it
+
+    assert jira.pull() == "0 new, 0 updated, 0 unchanged, 1 deleted in the tracker (now deprecated)"
+    assert (Requirement.objects.get().state, Requirement.objects.get().origin_read_only) == ("deprecated", False)
+    assert jira.pull() == "0 new, 0 updated, 0 unchanged, 0 deleted in the tracker (now deprecated)"

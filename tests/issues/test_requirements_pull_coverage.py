@@ -145,3 +145,14 @@ def test_azure_devops_gets_the_same_single_comment(fake_azure_devops, committed)
 
     [comment] = fake.work_item(item.id).comments
     assert "Covered by 2 tests in testmanager" in comment.text and "Refund" in comment.text
+
+
+def test_a_comment_the_tracker_refuses_leaves_the_coverage_recorded(jira, committed, caplog):
+    requirement = pull_one(jira.source, "SHOP", "labels = req")
+    jira.delete_issue(jira.story.key)
+
+    coverage = committed(cover, requirement, TestCaseFactory(project=requirement.project), site_url=SITE)
+
+    assert Coverage.objects.get() == coverage
+    assert "The covering-tests comment of requirement" in caplog.text and "was not updated" in caplog.text
+    assert PulledRequirement.objects.get().coverage_comment_id == ""

@@ -133,3 +133,13 @@ def test_the_admin_form_keeps_a_pulled_title_and_explains_why(client, integratio
 
     assert 'name="title"' not in page and 'name="state"' in page
     assert "Pulled from Acme Jira (SHOP-1): the tracker owns the title and description" in page
+
+
+def test_a_pulled_requirements_own_work_item_is_not_listed_among_the_issues(client, integration):
+    client.force_login(user_with(integration, Role.ADMIN))
+    client.post(f"/projects/SHOP/requirement-pulls/{integration.pk}/", SETTINGS)
+    client.post(f"/projects/SHOP/requirement-pulls/{integration.pk}/now/")
+
+    issues = client.get("/projects/SHOP/issues/").content.decode()
+
+    assert Requirement.objects.get().origin_key == "SHOP-1" and "SHOP-1" not in issues
