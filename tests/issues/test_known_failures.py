@@ -8,9 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from issues.known_failures import (
-    apply_known_failure_rules, create_rule, delete_rule, issue_side_in, set_rule_enabled, suggested_pattern,
-)
+from issues.known_failures import create_rule, delete_rule, issue_side_in, set_rule_enabled, suggested_pattern
 from issues.models import KnownFailure, KnownFailureRule, Link
 from issues.services import link
 from projects.models import ResultStatus, Role, TestResult
