@@ -107,7 +107,7 @@ class Attachment(models.Model):
 
 
 class StatusCategory(models.TextChoices):
-    TODO = "todo", "To do"
+    TO_DO = "todo", "To do"
     IN_PROGRESS = "in_progress", "In progress"
     DONE = "done", "Done"
     UNKNOWN = "unknown", "Unknown"

@@ -29,7 +29,7 @@ UNASSIGNED = "none"
 INTERNAL = "internal"  # the issue list's source filter: internal issues only
 # The status category of each internal status, so internal and tracker issues share badges and filters.
 STATUS_CATEGORIES = {
-    IssueStatus.OPEN: StatusCategory.TODO,
+    IssueStatus.OPEN: StatusCategory.TO_DO,
     IssueStatus.IN_PROGRESS: StatusCategory.IN_PROGRESS,
     IssueStatus.RESOLVED: StatusCategory.DONE,
     IssueStatus.CLOSED: StatusCategory.DONE,

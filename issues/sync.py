@@ -76,7 +76,7 @@ RESOLVABLE_RESULTS = (ResultStatus.FAILED, ResultStatus.BLOCKED)
 HIDDEN = "The tracker did not return this issue: the account cannot see it (any more). The cached values are kept."
 # The defect status a tracker status category stands for, when the status mapping does not name it.
 CATEGORY_STATUS = {
-    StatusCategory.TODO: IssueStatus.OPEN, StatusCategory.IN_PROGRESS: IssueStatus.IN_PROGRESS,
+    StatusCategory.TO_DO: IssueStatus.OPEN, StatusCategory.IN_PROGRESS: IssueStatus.IN_PROGRESS,
     StatusCategory.DONE: IssueStatus.CLOSED,
 }  # fmt: skip
 _EPOCH = datetime.min.replace(tzinfo=UTC)

@@ -135,7 +135,7 @@ def planned_project():
         Coverage.objects.create(project=project, requirement=requirement, test_case=case)
     TestResultFactory(run__project=project, case=passing, status=ResultStatus.PASSED)
     failed = TestResultFactory(run__project=project, case=failing, status=ResultStatus.FAILED)
-    link(artefact=failed, reference=ExternalReferenceFactory(key="BUG-1", status_category=StatusCategory.TODO))
+    link(artefact=failed, reference=ExternalReferenceFactory(key="BUG-1", status_category=StatusCategory.TO_DO))
     link(artefact=never, issue=make_issue(project, name="Old", status=IssueStatus.CLOSED))
     link(artefact=vouchers, issue=make_issue(project, name="Vouchers unclear"))
     return project, releases

@@ -41,7 +41,7 @@ def shop():
     link(artefact=old[c1], issue=make_issue(project, name="Refund failed once", status=IssueStatus.RESOLVED))
     checkout = RequirementFactory(project=project, title="Checkout", priority="P1")
     covers(checkout, c2, c3)  # c3 fails: failing
-    bug = ExternalReferenceFactory(key="BUG-7", status="To Do", status_category=StatusCategory.TODO)
+    bug = ExternalReferenceFactory(key="BUG-7", status="To Do", status_category=StatusCategory.TO_DO)
     link(artefact=new[c3], reference=bug)
     link(artefact=checkout, issue=make_issue(project, name="Checkout is slow"))
     gifts = RequirementFactory(project=project, title="Gift cards", priority="P2")
