@@ -171,8 +171,11 @@ def render_inline(nodes: list[dict], syntax: InlineSyntax, emphasis: bool = True
             stack.append(mark)
         kind = adf.node_type(node)
         if kind == "hardBreak":
-            out.append(syntax.hard_break())
-            line_begin = len(out)
+            spelled = syntax.hard_break()
+            out.append(spelled)
+            # A break written as a space (in a heading or table cell) keeps the line going.
+            if "\n" in spelled:
+                line_begin = len(out)
         elif kind == "mention":
             out.append(syntax.mention(node))
         elif {"type": "code"} in _marks_of(node):

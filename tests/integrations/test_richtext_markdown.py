@@ -300,3 +300,11 @@ def test_lists_in_a_row_stay_separate_lists():
     written = adf_to_markdown(doc(bullets("a"), empty, bullets("b"), bullets("c")))
     assert written == "- a\n\n* b\n\n- c"
     assert [block["type"] for block in markdown_to_adf(written)["content"]] == ["bulletList"] * 3
+
+
+def test_a_line_break_inside_a_heading_does_not_start_a_new_line():
+    # Found by the round-trip property: "+" after a break in a setext heading was escaped as if
+    # it began a line, so writing the written Markdown again changed it.
+    written = adf_to_markdown(markdown_to_adf("0  \n+\n="))
+    assert written == "# 0 +"
+    assert adf_to_markdown(markdown_to_adf(written)) == written
