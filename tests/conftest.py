@@ -3,8 +3,15 @@
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 pytest_plugins = ["tests.fakes.fixtures"]
+
+# CI replays the same generated examples every run (a red CI always means a change broke
+# something); developers' runs keep exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
