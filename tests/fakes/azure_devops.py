@@ -52,7 +52,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes import wiql
-from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, json_response
+from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, TrackerFake, json_response
 from tests.fakes.webhooks import Delivery, RegisteredHook, body_of
 
 BATCH_LIMIT = 200
@@ -178,7 +178,7 @@ class _Injected:
     remaining: int
 
 
-class AzureDevOpsFake:
+class AzureDevOpsFake(TrackerFake):
     """An in-memory Azure DevOps organization behind a real HTTP server on 127.0.0.1.
 
     `collection_path` is where the organization lives: `/fabrikam` as on
@@ -206,31 +206,6 @@ class AzureDevOpsFake:
         self._register_routes()
 
     # -- lifecycle and request log ----------------------------------------------------------------
-
-    def start(self) -> AzureDevOpsFake:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests
-
-    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
-        """Requests received, filtered by method and by a regex over the path below the collection."""
-        return self.server.requests_to(method, path)
 
     # -- seeding ----------------------------------------------------------------------------------
 

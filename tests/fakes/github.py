@@ -65,6 +65,7 @@ from tests.fakes.server import (
     Quota,
     RecordedRequest,
     Response,
+    TrackerFake,
     canned_response,
     json_response,
     link_header,
@@ -226,7 +227,7 @@ class _Caller:
 # -- the fake ------------------------------------------------------------------------------------
 
 
-class GitHubFake:
+class GitHubFake(TrackerFake):
     """An in-memory GitHub behind a real HTTP server on 127.0.0.1.
 
     `enterprise=True` serves the API as GitHub Enterprise Server does, under `/api/v3` of the
@@ -250,19 +251,6 @@ class GitHubFake:
 
     # -- lifecycle and request log ----------------------------------------------------------------
 
-    def start(self) -> GitHubFake:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
     @property
     def api_url(self) -> str:
         return self.server.base_url
@@ -271,14 +259,6 @@ class GitHubFake:
     def web_url(self) -> str:
         """Where people browse: the Enterprise Server's address, the base URL of a source."""
         return self.server.origin
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests
-
-    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
-        """Requests received, filtered by method and by a regex over the path below the API root."""
-        return self.server.requests_to(method, path)
 
     # -- seeding ----------------------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ from tests.fakes.server import (
     Quota,
     RecordedRequest,
     Response,
+    TrackerFake,
     canned_response,
     json_response,
     link_header,
@@ -193,7 +194,7 @@ class Project:
 # -- the fake ------------------------------------------------------------------------------------
 
 
-class GitLabFake:
+class GitLabFake(TrackerFake):
     """An in-memory GitLab behind a real HTTP server on 127.0.0.1, optionally under a relative URL
     root (`/gitlab`), as a self-managed instance at https://example.com/gitlab is."""
 
@@ -213,19 +214,6 @@ class GitLabFake:
 
     # -- lifecycle and request log ----------------------------------------------------------------
 
-    def start(self) -> GitLabFake:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
     @property
     def web_url(self) -> str:
         """The instance's address (a source's base URL), including the relative URL root."""
@@ -234,15 +222,6 @@ class GitLabFake:
     @property
     def api_url(self) -> str:
         return self.server.base_url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests
-
-    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
-        """Requests received, filtered by method and by a regex over the path below /api/v4 (still
-        URL-encoded, as sent: a project path appears as group%2Fproject)."""
-        return self.server.requests_to(method, path)
 
     # -- seeding ----------------------------------------------------------------------------------
 

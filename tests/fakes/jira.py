@@ -58,6 +58,7 @@ from tests.fakes.server import (
     FakeHTTPServer,
     RecordedRequest,
     Response,
+    TrackerFake,
     empty_response,
     json_response,
     parse_multipart,
@@ -310,7 +311,7 @@ class _Injected:
         )
 
 
-class JiraFake:
+class JiraFake(TrackerFake):
     """An in-memory Jira behind a real HTTP server on 127.0.0.1.
 
     Cloud serves REST v2 and v3 (v3 bodies are Atlassian Documents, v2 bodies are wiki-markup
@@ -354,31 +355,6 @@ class JiraFake:
         return self.deployment == "cloud"
 
     # -- lifecycle and request log ----------------------------------------------------------------
-
-    def start(self) -> JiraFake:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests
-
-    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
-        """Requests received, filtered by method and by a regex over the path below the context path."""
-        return self.server.requests_to(method, path)
 
     # -- seeding ----------------------------------------------------------------------------------
 

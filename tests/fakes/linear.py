@@ -61,7 +61,7 @@ from graphql import (
     validate,
 )
 
-from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, json_response
+from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, TrackerFake, json_response
 from tests.fakes.webhooks import Delivery, body_of, hex_hmac
 
 DEFAULT_PAGE = 50
@@ -331,7 +331,7 @@ class _Injected:
     remaining: int
 
 
-class LinearFake:
+class LinearFake(TrackerFake):
     """An in-memory Linear workspace behind a real HTTP server on 127.0.0.1 (`/graphql`)."""
 
     def __init__(self, workspace: str = "example"):
@@ -354,28 +354,6 @@ class LinearFake:
         self._last_moment = datetime.now(UTC).replace(microsecond=0)
 
     # -- lifecycle and request log ----------------------------------------------------------------
-
-    def start(self) -> LinearFake:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """Where the API lives (https://api.linear.app on Linear)."""
-        return self.server.base_url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests
 
     def graphql_requests(self) -> list[dict]:
         """The JSON bodies of the GraphQL requests received."""

@@ -412,3 +412,36 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         # The request log on the fake is the record tests read; stderr noise helps nobody.
         pass
+
+
+class TrackerFake:
+    """What every fake tracker shares: it serves through ``self.server`` (a FakeHTTPServer mounted
+    at the tracker's API root) and is used as a context manager. ``requests_to`` filters the
+    request log by method and by a regex over the path below that mount point, still URL-encoded
+    as sent (a GitLab project path appears as group%2Fproject)."""
+
+    server: FakeHTTPServer
+
+    def start(self):
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.server.requests
+
+    def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
+        return self.server.requests_to(method, path)
