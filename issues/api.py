@@ -82,7 +82,7 @@ class IssueViewSet(ProjectScopedViewSet):
     filterset_class = IssueFilter
     search_fields = ["name", "description"]
     ordering_fields = ["number", "created_at", "updated_at", "status", "id"]
-    ordering = ["project__key", "-number"]
+    ordering = ["project_id", "-number"]  # served by the (project, -number) index
 
     def base_queryset(self):
         links = Link.objects.select_related(

@@ -66,7 +66,9 @@ class Issue(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["project", "-number"]
+        # By the project's id, not its key: the (project, -number) index then serves a project's
+        # list pages without sorting every issue of the project.
+        ordering = ["project_id", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["project", "number"], name="issue_unique_number_per_project"),
             models.CheckConstraint(condition=Q(number__gte=1), name="issue_number_positive"),
@@ -74,7 +76,10 @@ class Issue(models.Model):
             models.CheckConstraint(condition=Q(priority__in=IssuePriority.values), name="issue_priority_valid"),
             models.CheckConstraint(condition=~Q(name=""), name="issue_name_not_empty"),
         ]
-        indexes = [models.Index(fields=["project", "status"]), models.Index(fields=["project", "priority"])]
+        indexes = [
+            models.Index(fields=["project", "status"]), models.Index(fields=["project", "priority"]),
+            models.Index(fields=["project", "-number"], name="issue_project_number_desc"),
+        ]
 
     @property
     def key(self):
