@@ -10,6 +10,7 @@ colleague out from elsewhere.
 import hashlib
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
@@ -32,11 +33,21 @@ def _recent_failures(key: str) -> list[float]:
     return [moment for moment in cache.get(key, []) if moment > cutoff]
 
 
+def client_address(request) -> str:
+    """The address the request came from: the connection's, or behind TRUSTED_PROXY_COUNT proxies
+    the one the outermost trusted proxy saw (the Nth entry from the right of X-Forwarded-For)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if proxies and forwarded:
+        return forwarded[-min(proxies, len(forwarded))]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 class LoginThrottle:
     """Mixin for an AuthenticationForm: refuses a username+address pair with too many recent failures."""
 
     def clean(self):
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        address = client_address(self.request) if self.request else ""
         key = _cache_key(self.cleaned_data.get("username") or "", address)
         failures = _recent_failures(key)
         if len(failures) >= MAX_FAILURES:
