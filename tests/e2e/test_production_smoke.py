@@ -1,11 +1,11 @@
 """Smoke test of the production stack (`make prod`): gunicorn with two workers, PostgreSQL, Redis,
 a Celery worker with beat and whitenoise, with DEBUG off, driven in headless Chromium.
 
-An admin adds a Jira source and tests it against the fake Jira, a project admin assigns it, a member
-records failures from a JUnit upload over the API and files a Jira issue from one of them, Jira moves
-it to Done, and the member's page shows Done once the reference is refreshed (through the services,
-see tests/support/prod_actions.py: webhooks are not there yet). /healthz answers 200 throughout, and
-503 naming the worker once the worker is stopped.
+An admin adds a Jira source that takes webhooks and tests it against the fake Jira, then registers
+the webhook address its page shows in Jira; a project admin assigns the source, a member records
+failures from a JUnit upload over the API and files a Jira issue from one of them, Jira moves it to
+Done and posts its signed webhook to gunicorn (a forged one is refused first), and the member's
+page shows Done. /healthz answers 200 throughout, and 503 naming the worker once the worker is stopped.
 """
 
 import re
@@ -16,11 +16,13 @@ import requests
 from playwright.sync_api import expect
 
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
+from tests.fakes.webhooks import send
 from tests.support.prod_stack import eventually, prod_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.celery_worker]
 
 PASSWORD = "correct horse battery staple"
+WEBHOOK_SECRET = secrets.token_urlsafe(32)
 JUNIT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <testsuite name="checkout" tests="2" failures="1">
   <testcase classname="checkout.Payment" name="pay_with_saved_card" time="1.2">
@@ -100,11 +102,24 @@ def issue_flow(stack, browser, jira):
     admin.fill("#id_credential_api_token", CLOUD_API_TOKEN)
     admin.check("#id_can_read_details")
     admin.check("#id_can_create_issues")
+    admin.check("#id_can_process_webhooks")
+    admin.fill("#id_webhook_secret_input", WEBHOOK_SECRET)
     admin.click("input[name=_continue]")
     expect(admin.locator(".messagelist")).to_contain_text("was added successfully")
     admin.click("#test-connection")
     expect(admin.locator(".messagelist")).to_contain_text("Fake Jira: connection works.")
-    assert CLOUD_API_TOKEN not in admin.content()
+    assert CLOUD_API_TOKEN not in admin.content() and WEBHOOK_SECRET not in admin.content()
+
+    # The page shows the webhook address; the admin registers it in Jira with the same secret.
+    address = admin.locator(".field-webhook_address .readonly")
+    expect(address).to_contain_text("a webhook secret is stored")
+    hook_path = re.search(r"/hooks/[0-9a-f-]{36}/", address.inner_text()).group()
+    registered = requests.post(
+        f"{jira.base_url}/rest/webhooks/1.0/webhook", auth=(CLOUD_LOGIN, CLOUD_API_TOKEN), timeout=10,
+        json={"name": "testmanager", "url": stack.base_url + hook_path, "events": ["jira:issue_updated"],
+              "secret": WEBHOOK_SECRET, "filters": {"issue-related-events-section": "project = SHOP"}},
+    )
+    assert registered.status_code == 201, registered.text
 
     # Whitenoise serves the collected stylesheets under their hashed names.
     stylesheet = admin.locator("link[rel=stylesheet][href*='/admin/css/base.']").get_attribute("href")
@@ -152,9 +167,20 @@ def issue_flow(stack, browser, jira):
     expect(linked).not_to_contain_text("Done")
     assert jira.issue("SHOP-1").summary == "pay_with_saved_card failed in Nightly"
 
-    # Someone moves it to Done in Jira; the member sees it once the reference is refreshed.
+    # Someone moves it to Done in Jira. A delivery signed with another secret is refused and changes
+    # nothing; Jira's own delivery to the registered hook is accepted and the member sees Done.
     jira.edit_issue("SHOP-1", status="Done")
-    stack.run("from tests.support.prod_actions import refresh; refresh('SHOP-1')")
+    (hook,) = jira.hooks
+    forged = send(jira.issue_delivery("SHOP-1", secret="guessed"), hook.url)
+    assert forged.status_code == 401, forged.text
     member.reload()
-    expect(linked).to_contain_text("Done")
+    expect(linked).to_contain_text("SHOP-1")
+    expect(linked).not_to_contain_text("Done")
+    delivered = send(jira.issue_delivery("SHOP-1", secret=hook.secret), hook.url)
+    assert delivered.status_code == 200, delivered.text
 
+    def shows_done():
+        member.reload()
+        return "Done" in linked.inner_text()
+
+    eventually(shows_done, "showing Done on the member's page")
