@@ -407,9 +407,28 @@ def _declared_length(request) -> int:
         return 0
 
 
+# A flood of forged or broken deliveries must not flood the append-only audit log: per source and
+# answer, one row a window, which counts the rejections left unwritten since the row before it.
+REJECTION_AUDIT_SECONDS = 60
+
+
+def rejection_window_key(source: Source, status: int) -> str:
+    return f"issues:webhook-rejections:{source.pk}:{status}"
+
+
 def _rejected(source: Source, status: int, message: str) -> WebhookOutcome:
-    integration_services.record_audit(AuditAction.WEBHOOK_REJECTED, source=source, success=False, message=message,
-                                      details={"status": status})
+    window = rejection_window_key(source, status)
+    unwritten = f"{window}:unwritten"
+    if cache.add(window, True, REJECTION_AUDIT_SECONDS):
+        details = {"status": status}
+        if skipped := cache.get(unwritten, 0):
+            cache.delete(unwritten)
+            details["unwritten_before"] = skipped
+        integration_services.record_audit(AuditAction.WEBHOOK_REJECTED, source=source, success=False,
+                                          message=message, details=details)
+    else:
+        cache.add(unwritten, 0, timeout=None)
+        cache.incr(unwritten)
     return WebhookOutcome(status, message)
 
 

@@ -9,10 +9,12 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent
+from issues import sync
 from issues.models import ExternalReference, Link, WebhookDelivery
 from issues.services import link
 from tests.factories import ExternalReferenceFactory, ProjectIntegrationFactory, TestResultFactory, UserFactory
@@ -171,6 +173,23 @@ def test_a_forged_signature_is_refused_audited_and_changes_nothing(client, jira)
     assert (rejected.success, rejected.details) == (False, {"status": 401})
     assert "signature" in rejected.message and SECRET not in rejected.message
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_flood_of_forged_deliveries_writes_one_audit_row_a_minute_that_counts_the_rest(client, jira):
+    fake, source, reference = jira
+    forged = fake.issue_delivery("SHOP-1", secret="guessed")
+
+    answers = {post(client, source, forged).status_code for _ in range(30)}
+    assert answers == {401}
+    assert len(audits(AuditAction.WEBHOOK_REJECTED)) == 1
+
+    cache.delete(sync.rejection_window_key(source, 401))  # the minute passes
+    post(client, source, forged)
+
+    first, second = audits(AuditAction.WEBHOOK_REJECTED)
+    assert second.details == {"status": 401, "unwritten_before": 29}
+    reference.refresh_from_db()
+    assert reference.status == "To Do"
 
 
 def test_an_expired_linear_delivery_is_refused(client, fake_linear):
