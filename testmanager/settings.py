@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "testmanager",
     "projects",
     "integrations",
@@ -157,6 +158,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Test cases, runs, results, internal issues and tracker links.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files, not a CDN: self-hosted installs may have no Internet,
+    # and the page must not run scripts from elsewhere.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ResultStatusEnum": "projects.models.ResultStatus",

@@ -1,5 +1,7 @@
 """The API's error shape, and its OpenAPI schema and documentation page."""
 
+import re
+
 import pytest
 import yaml
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -56,3 +58,7 @@ def test_the_schema_and_the_docs_page_are_served():
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content and b"/api/schema/" in docs.content
+    # Served from this installation's static files, never from a CDN.
+    sources = re.findall(r'(?:src|href)="([^"]+)"', docs.content.decode())
+    assert sources and all(source.startswith("/static/") for source in sources if "swagger" in source)
+    assert "cdn" not in docs.content.decode().lower()
