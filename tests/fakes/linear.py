@@ -21,6 +21,15 @@ Sources read to build it (Linear's developer documentation and its SDK, unless m
 - The SDK's error parser (`packages/sdk/src/error.ts`): errors carry `extensions.type`
   ("authentication error", "forbidden", "invalid input", "ratelimited", ...) and
   `extensions.userPresentableMessage`; GraphQL errors arrive in `errors` next to `data`.
+- "Delete and archive issues" (linear.app/docs/delete-archive-issues): a deleted issue waits in
+  the team's archives (the schema's `trashed`, "trashed documents are archived and can be
+  restored") for 30 days, then is removed for good; Linear archives closed issues by itself.
+  Archived records are left out of connections unless `includeArchived: true` (the schema's
+  "Should archived resources be included (default: false)"); `issue(id:)` still finds them.
+- The schema's `Cycle` (startsAt, endsAt, completedAt), `Project` (startDate, targetDate,
+  completedAt, canceledAt, shared by teams: `accessibleTeams`), the collection filters
+  (`labels: {some: ...}`, `every`) and `commentUpdate(id:, input:)`; only a comment's author may
+  edit it (Linear's app offers editing on one's own comments only).
 - The GraphQL specification ("Response", "Errors"): `data` is null when a non-null root field
   fails; each error has `message`, `locations`, `path`, `extensions`.
 
