@@ -16,8 +16,10 @@ from issues.coverage import cover, uncover
 from issues.models import Coverage, ExternalReference, Plan, PulledBug, PulledRequirement, PullSettings
 from issues.plans import pull_plans
 from issues.requirements_pull import parse_state_mapping, pull_requirements, save_settings
-from projects.models import Requirement
-from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory
+from projects.models import Requirement, Role
+from tests.factories import (
+    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory,
+)
 from tests.fakes.fixtures import LINEAR_API_KEY
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +137,14 @@ def test_a_filter_outside_the_linear_syntax_is_recorded_and_writes_nothing(linea
 
     assert "not a term of a Linear filter" in PullSettings.objects.get().last_error
     assert not Requirement.objects.exists() and not ExternalReference.objects.exists()
+
+
+def test_the_pull_settings_page_explains_the_linear_filter(client, linear):
+    client.force_login(MembershipFactory(project=linear.integration.project, role=Role.ADMIN).user)
+
+    page = client.get(f"/projects/SHOP/requirement-pulls/{linear.integration.pk}/").content.decode()
+
+    assert "Linear issues have no types: work item types are label names" in page
 
 
 # -- the covering-tests comment ---------------------------------------------------------------------
