@@ -12,14 +12,21 @@
   request the budget can no longer pay for rather than spending it on a certain refusal.
 - Teams are the external projects (keyed by their short key, e.g. ENG); issues are keyed by
   their identifier (ENG-123). Descriptions and comments are Markdown both ways.
+- Pulls select a team's issues with a small filter language (see ``parse_pull_filter``) that
+  becomes Linear's ``IssueFilter``; Linear issues have no types, so work item types are label
+  names (Linear's default labels Bug, Feature and Improvement serve as types). Deleting an
+  issue in Linear moves it to the trash (archived, ``trashed``) for 30 days, then removes it:
+  both count as deleted; an issue merely archived (Linear archives closed issues by itself)
+  does not.
 - Linear is a cloud service: the API is at api.linear.app for a linear.app base URL; any other
   base URL is taken to serve Linear's API itself (an egress gateway, or a test double).
 """
 
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
+from itertools import islice
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,19 +45,25 @@ from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import adf_to_markdown
 
 from .base import (
+    PULL_LIMIT,
     Capability,
     ConnectionReport,
     CreatedIssue,
     EventKind,
     FetchResult,
+    FieldValue,
     IssueDraft,
     IssueEvent,
     NotConfigured,
     OAuthApp,
+    PulledItem,
+    PullQuery,
+    PullResult,
     RemoteComment,
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
+    RemotePlan,
     RemoteProject,
     RemoteUser,
     TrackerProvider,
@@ -114,6 +127,24 @@ COMMENTS_QUERY = """query Comments($id: String!, $first: Int, $after: String) {
   issue(id: $id) { comments(first: $first, after: $after) {
     nodes { id body createdAt user { name } } pageInfo { hasNextPage endCursor } } }
 }"""
+COMMENT_UPDATE_MUTATION = """mutation EditComment($id: String!, $input: CommentUpdateInput!) {
+  commentUpdate(id: $id, input: $input) { success comment { id } }
+}"""
+# Known issues a pull no longer selects: trashed ones are deleted, archived ones are not.
+TRASHED_QUERY = """query Trashed($filter: IssueFilter, $first: Int) {
+  issues(filter: $filter, first: $first, includeArchived: true) { nodes { identifier trashed } }
+}"""
+ISSUE_TRASHED_QUERY = """query IssueTrashed($id: String!) { issue(id: $id) { identifier trashed } }"""
+CYCLES_QUERY = """query Cycles($filter: CycleFilter, $first: Int, $after: String) {
+  cycles(filter: $filter, first: $first, after: $after) {
+    nodes { id name number startsAt endsAt completedAt } pageInfo { hasNextPage endCursor } }
+}"""
+PROJECTS_QUERY = """query Projects($filter: ProjectFilter, $first: Int, $after: String) {
+  projects(filter: $filter, first: $first, after: $after) {
+    nodes { id name startDate targetDate completedAt canceledAt } pageInfo { hasNextPage endCursor } }
+}"""
+LABELS_PER_ISSUE = 50  # an issue's labels a pull reads; Linear issues rarely carry more than a few
+LABELS_SELECTION = f"labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ name }} }}"
 
 
 def read_linear_error(response: TrackerResponse) -> RemoteErrorDetail:
@@ -145,6 +176,120 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
+def _day(value: Any) -> date | None:
+    """The date of a TimelessDate (2025-06-30) or of a DateTime (its UTC day)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _number_text(value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _cycle_name(cycle: dict) -> str:
+    """A cycle's name; unnamed cycles are "Cycle 12", as Linear's app shows them."""
+    number = _number_text(cycle.get("number"))
+    return str(cycle.get("name") or (f"Cycle {number}" if number else ""))
+
+
+def _related(raw: dict, name: str) -> dict:
+    return raw.get(name) if isinstance(raw.get(name), dict) else {}
+
+
+def _label_names(raw: dict) -> list[str]:
+    nodes = _related(raw, "labels").get("nodes") or []
+    return [str(label.get("name")) for label in nodes if isinstance(label, dict) and label.get("name")]
+
+
+# The fields a pull reads by id: the selection each needs, and how its value reads.
+PULL_FIELDS: Mapping[str, tuple[str, Callable[[dict], FieldValue]]] = MappingProxyType({
+    "cycle": ("cycle { name number endsAt }", lambda raw: FieldValue(
+        _cycle_name(_related(raw, "cycle")), _day(_related(raw, "cycle").get("endsAt")))),
+    "project": ("project { name targetDate }", lambda raw: FieldValue(
+        str(_related(raw, "project").get("name") or ""), _day(_related(raw, "project").get("targetDate")))),
+    "dueDate": ("dueDate", lambda raw: FieldValue(str(raw.get("dueDate") or ""), _day(raw.get("dueDate")))),
+    "estimate": ("estimate", lambda raw: FieldValue(_number_text(raw.get("estimate")))),
+    "labels": (LABELS_SELECTION, lambda raw: FieldValue(", ".join(_label_names(raw)))),
+})
+
+FILTER_KEYS = ("label", "project", "cycle", "state")
+_FILTER_VALUE = r'(?:"[^"]*"|[^\s",]+)'
+_FILTER_TERM = re.compile(rf"(?P<key>[A-Za-z]+):(?P<values>{_FILTER_VALUE}(?:,{_FILTER_VALUE})*)(?=\s|$)")
+_FILTER_ITEM = re.compile(_FILTER_VALUE)
+
+
+def parse_pull_filter(text: str) -> list[tuple[str, list[str]]]:
+    """A pull filter's terms as (key, values). A term is ``key:value``: ``label:requirement``,
+    ``project:"Checkout revamp"``, ``cycle:12`` (a number or a name), ``state:"In Progress"``;
+    values with spaces go in double quotes, ``label:a,b`` means either. Every term must hold
+    (``label:a label:b``: both labels). ``RemoteValidationError`` for anything else."""
+    terms = []
+    position, text = 0, text.strip()
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        term = _FILTER_TERM.match(text, position)
+        if term is None:
+            rest = text[position:].split()[0]
+            raise RemoteValidationError(
+                f"“{rest}” is not a term of a Linear filter: write terms like label:requirement or "
+                'project:"Checkout revamp", separated by spaces.', field_errors={"filter": "Not a filter term."})
+        key = term["key"].lower()
+        if key not in FILTER_KEYS:
+            raise RemoteValidationError(
+                f"A Linear filter selects by {', '.join(FILTER_KEYS)}, not by “{term['key']}”.",
+                field_errors={"filter": f"Unknown key {term['key']}."})
+        values = [value.strip('"').strip() for value in _FILTER_ITEM.findall(term["values"])]
+        if not all(values):
+            raise RemoteValidationError(f"The Linear filter term “{term.group()}” names an empty value.",
+                                        field_errors={"filter": "Empty value."})
+        terms.append((key, values))
+        position = term.end()
+    return terms
+
+
+def _any_of(values: list[str], clause: Callable[[str], dict]) -> dict:
+    return clause(values[0]) if len(values) == 1 else {"or": [clause(value) for value in values]}
+
+
+def _term_filter(key: str, values: list[str]) -> dict:
+    """Linear's IssueFilter for one term other than a label."""
+    if key == "project":
+        return _any_of(values, lambda name: {"project": {"name": {"eqIgnoreCase": name}}})
+    if key == "state":
+        return _any_of(values, lambda name: {"state": {"name": {"eqIgnoreCase": name}}})
+    return _any_of(values, lambda value: {"cycle": {"number": {"eq": int(value)}}} if value.isdigit()
+                   else {"cycle": {"name": {"eqIgnoreCase": value}}})
+
+
+def _identifiers_filter(identifiers: Iterable[str]) -> dict:
+    """Linear's IssueFilter for issues by identifier (ENG-12): by team key and number."""
+    numbers: dict[str, list[int]] = {}
+    for identifier in identifiers:
+        team, number = identifier.rsplit("-", 1)
+        numbers.setdefault(team, []).append(int(number))
+    return {"or": [{"team": {"key": {"eq": team}}, "number": {"in": values}} for team, values in numbers.items()]}
+
+
+def _pull_query(selection: str) -> str:
+    return (
+        "query PullIssues($filter: IssueFilter, $first: Int, $after: String) {\n"
+        f"  issues(filter: $filter, first: $first, after: $after) {{ nodes {{ {selection} }} "
+        "pageInfo { hasNextPage endCursor } }\n}"
+    )
+
+
+def _plan_order(plan: RemotePlan) -> tuple:
+    return (plan.start or plan.end or date.max, plan.name)
+
+
 def _same_text(first: str, second: str) -> bool:
     return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
@@ -168,6 +313,11 @@ class Linear(TrackerProvider):
     external_project_pattern = r"^[A-Z][A-Z0-9]*$"
     base_url_hint = "Your workspace's address, e.g. https://linear.app/example."
     read_error_detail = staticmethod(read_linear_error)
+    pull_filter_hint = (
+        'Terms like label:requirement project:"Checkout revamp" cycle:12 state:"In Progress", every one must hold '
+        "(label:a,b means either); testmanager adds the team. Linear issues have no types: work item types are "
+        "label names, e.g. Bug."
+    )
 
     def __init__(self, source, user_token=None):
         super().__init__(source, user_token)
@@ -394,14 +544,7 @@ class Linear(TrackerProvider):
         found: dict[str, RemoteIssue] = {}
         with self.client() as http:
             for batch in _chunks(wanted, IDENTIFIERS_PER_REQUEST):
-                numbers: dict[str, list[int]] = {}
-                for identifier in batch:
-                    team, number = identifier.rsplit("-", 1)
-                    numbers.setdefault(team, []).append(int(number))
-                scope = {
-                    "or": [{"team": {"key": {"eq": team}}, "number": {"in": values}} for team, values in numbers.items()]
-                }
-                data, _ = self._graphql(http, FETCH_QUERY, {"filter": scope, "first": len(batch)})
+                data, _ = self._graphql(http, FETCH_QUERY, {"filter": _identifiers_filter(batch), "first": len(batch)})
                 for raw in (data.get("issues") or {}).get("nodes") or []:
                     issue = self._remote_issue(raw)
                     found[issue.key.upper()] = issue
@@ -424,6 +567,121 @@ class Linear(TrackerProvider):
             return set()
         teams = self._pages(http, TEAMS_QUERY, "teams", {"filter": {"key": {"in": sorted(team_keys)}}})
         return {str(team.get("key")).upper() for team in teams}
+
+    # -- pulling work items and plans --
+
+    def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
+        """Issues of the team (the external project) that the filter selects (``parse_pull_filter``),
+        in Linear's order, archived ones left out. ``item_types`` are label names: an issue carrying
+        any of them is taken, its type the first it carries. Fields by id: ``cycle`` (its name, the
+        day it ends), ``project`` (its name, target date), ``dueDate``, ``estimate``, ``labels``.
+        Labels the filter or the types name must exist in the team or the workspace. A known issue
+        the pull leaves out is deleted when it is in Linear's trash, or gone from a team the account
+        sees; one merely filtered out, archived or in a team it cannot see is not."""
+        if not query.project.strip():
+            raise NotConfigured(
+                "This project integration names no Linear team: a project administrator must choose the team that "
+                "issues are pulled from."
+            )
+        unknown = [field_id for field_id in query.fields if field_id not in PULL_FIELDS]
+        if unknown:
+            names = ", ".join(f"“{field_id}”" for field_id in unknown)
+            raise RemoteValidationError(
+                f"Linear issues have no field {names} to pull: use {', '.join(PULL_FIELDS)}.",
+                field_errors={field_id: "Not a Linear issue field a pull reads." for field_id in unknown},
+            )
+        terms = parse_pull_filter(query.filter)
+        label_sets = [values for key, values in terms if key == "label"]
+        if query.item_types:
+            label_sets.append(list(query.item_types))
+        selection = [ISSUE_FIELDS, "description", *(PULL_FIELDS[field_id][0] for field_id in query.fields)]
+        if query.item_types:
+            selection.append(LABELS_SELECTION)
+        with self.client() as http:
+            team = self._team(http, query.project)
+            clauses = [{"team": {"id": {"eq": team["id"]}}}]
+            if label_sets:
+                clauses += self._label_clauses(http, team["key"], label_sets)
+            clauses += [_term_filter(key, values) for key, values in terms if key != "label"]
+            found = self._pages(http, _pull_query(" ".join(dict.fromkeys(selection))), "issues",
+                                {"filter": {"and": clauses}})
+            items = tuple(self._pulled_item(raw, query) for raw in islice(found, PULL_LIMIT))
+            deleted = self._deleted(http, known, {item.key.upper() for item in items})
+        return PullResult(items=items, deleted=deleted)
+
+    def _label_clauses(self, http: TrackerHttpClient, team_key: str, label_sets: list[list[str]]) -> list[dict]:
+        """One IssueFilter clause per set of label names (an issue must carry one label of each set)."""
+        offered: dict[str, list[str]] = {}  # label ids by casefolded name: Linear's names ignore case here
+        for name, label_id in self._labels(http, team_key).items():
+            offered.setdefault(name.casefold(), []).append(label_id)
+        unknown = list(dict.fromkeys(name for names in label_sets for name in names if name.casefold() not in offered))
+        if unknown:
+            names = ", ".join(f"“{name}”" for name in unknown)
+            raise RemoteValidationError(
+                f"The Linear team {team_key} has no label {names}: check the filter and the work item types "
+                "(Linear's types are labels).",
+                field_errors={"filter": f"No label {names} in {team_key}."},
+            )
+        id_sets = [[label_id for name in names for label_id in offered[name.casefold()]] for names in label_sets]
+        return [{"labels": {"some": {"id": {"in": label_ids}}}} for label_ids in id_sets]
+
+    def _pulled_item(self, raw: dict, query: PullQuery) -> PulledItem:
+        types = {name.casefold() for name in query.item_types}
+        return PulledItem(
+            **vars(self._remote_issue(raw)),
+            description=str(raw.get("description") or ""),
+            item_type=next((name for name in _label_names(raw) if name.casefold() in types), ""),
+            fields={field_id: PULL_FIELDS[field_id][1](raw) for field_id in query.fields},
+        )
+
+    def _deleted(self, http: TrackerHttpClient, known: Iterable[str], seen: set[str]) -> frozenset[str]:
+        """The known keys (as given) a pull did not see whose issues are trashed or gone."""
+        unseen: dict[str, list[str]] = {}
+        for key in known:
+            identifier = key.strip().upper()
+            if identifier not in seen and IDENTIFIER.fullmatch(identifier):
+                unseen.setdefault(identifier, []).append(key)
+        trashed: dict[str, bool] = {}
+        for batch in _chunks(list(unseen), IDENTIFIERS_PER_REQUEST):
+            data, _ = self._graphql(http, TRASHED_QUERY, {"filter": _identifiers_filter(batch), "first": len(batch)})
+            for raw in (data.get("issues") or {}).get("nodes") or []:
+                if isinstance(raw, dict) and isinstance(raw.get("identifier"), str):
+                    trashed[raw["identifier"].upper()] = bool(raw.get("trashed"))
+        for identifier in [identifier for identifier in unseen if identifier not in trashed]:
+            try:  # an issue moved to another team still answers to its old identifier
+                data, _ = self._graphql(http, ISSUE_TRASHED_QUERY, {"id": identifier})
+            except NotFound:
+                continue
+            trashed[identifier] = bool((data.get("issue") or {}).get("trashed"))
+        absent = [identifier for identifier in unseen if identifier not in trashed]
+        visible = self._visible_teams(http, {identifier.rsplit("-", 1)[0] for identifier in absent})
+        gone = [*(identifier for identifier, is_trashed in trashed.items() if is_trashed),
+                *(identifier for identifier in absent if identifier.rsplit("-", 1)[0] in visible)]
+        return frozenset(key for identifier in gone for key in unseen[identifier])
+
+    def plans(self, project: str, board: str = "") -> list[RemotePlan]:
+        """Releases are the projects the team takes part in (start and target date; done once
+        completed or canceled), sprints the team's cycles (the days they start and end; done once
+        completed), each by start date; archived ones are left out. Linear has no boards: ``board``
+        is not used."""
+        if not project.strip():
+            raise NotConfigured("This project integration names no Linear team to read projects and cycles from.")
+        with self.client() as http:
+            team = self._team(http, project)
+            projects = list(self._pages(http, PROJECTS_QUERY, "projects",
+                                        {"filter": {"accessibleTeams": {"some": {"id": {"eq": team["id"]}}}}}))
+            cycles = list(self._pages(http, CYCLES_QUERY, "cycles", {"filter": {"team": {"id": {"eq": team["id"]}}}}))
+        releases = [
+            RemotePlan("release", str(raw.get("id")), str(raw.get("name") or ""), start=_day(raw.get("startDate")),
+                       end=_day(raw.get("targetDate")), done=bool(raw.get("completedAt") or raw.get("canceledAt")))
+            for raw in projects
+        ]
+        sprints = [
+            RemotePlan("sprint", str(raw.get("id")), _cycle_name(raw), start=_day(raw.get("startsAt")),
+                       end=_day(raw.get("endsAt")), done=bool(raw.get("completedAt")))
+            for raw in cycles
+        ]
+        return sorted(releases, key=_plan_order) + sorted(sprints, key=_plan_order)
 
     def search(self, text: str) -> list[RemoteIssue]:
         """Linear's full-text search (identifier, title, description), most relevant first."""
@@ -530,6 +788,15 @@ class Linear(TrackerProvider):
         if not isinstance(comment, dict) or not comment.get("id"):
             raise UpstreamError("Linear did not confirm that the comment was added.", status=response.status)
         return str(comment["id"])
+
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        """Edit the comment in place (Linear lets only its author edit it); ``NotFound`` when it is gone."""
+        with self.client() as http:
+            data, response = self._graphql(
+                http, COMMENT_UPDATE_MUTATION, {"id": comment_id.strip(), "input": {"body": body}}, mutation=True
+            )
+        if not (data.get("commentUpdate") or {}).get("success"):
+            raise UpstreamError(f"Linear did not confirm that the comment on {key} was edited.", status=response.status)
 
     def comments(self, key: str) -> list[RemoteComment]:
         found = []

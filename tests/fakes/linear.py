@@ -21,6 +21,15 @@ Sources read to build it (Linear's developer documentation and its SDK, unless m
 - The SDK's error parser (`packages/sdk/src/error.ts`): errors carry `extensions.type`
   ("authentication error", "forbidden", "invalid input", "ratelimited", ...) and
   `extensions.userPresentableMessage`; GraphQL errors arrive in `errors` next to `data`.
+- "Delete and archive issues" (linear.app/docs/delete-archive-issues): a deleted issue waits in
+  the team's archives (the schema's `trashed`, "trashed documents are archived and can be
+  restored") for 30 days, then is removed for good; Linear archives closed issues by itself.
+  Archived records are left out of connections unless `includeArchived: true` (the schema's
+  "Should archived resources be included (default: false)"); `issue(id:)` still finds them.
+- The schema's `Cycle` (startsAt, endsAt, completedAt), `Project` (startDate, targetDate,
+  completedAt, canceledAt, shared by teams: `accessibleTeams`), the collection filters
+  (`labels: {some: ...}`, `every`) and `commentUpdate(id:, input:)`; only a comment's author may
+  edit it (Linear's app offers editing on one's own comments only).
 - The GraphQL specification ("Response", "Errors"): `data` is null when a non-null root field
   fails; each error has `message`, `locations`, `path`, `extensions`.
 
@@ -77,13 +86,18 @@ _ISSUE_FIELDS = """
   title: String!
   description: String
   dueDate: TimelessDate
+  estimate: Float
   priority: Float!
   priorityLabel: String!
   url: String!
   createdAt: DateTime!
   updatedAt: DateTime!
+  archivedAt: DateTime
+  trashed: Boolean
   state: WorkflowState!
   team: Team!
+  cycle: Cycle
+  project: Project
   assignee: User
   creator: User
   labels(after: String, before: String, filter: IssueLabelFilter, first: Int, includeArchived: Boolean, last: Int, orderBy: PaginationOrderBy): IssueLabelConnection!
@@ -125,9 +139,25 @@ type IssueLabel {{ id: ID! name: String! color: String! team: Team }}
 type IssueLabelEdge {{ cursor: String! node: IssueLabel! }}
 type IssueLabelConnection {{ edges: [IssueLabelEdge!]! nodes: [IssueLabel!]! pageInfo: PageInfo! }}
 
-type Comment {{ id: ID! body: String! createdAt: DateTime! updatedAt: DateTime! url: String! user: User issue: Issue }}
+type Comment {{
+  id: ID! body: String! createdAt: DateTime! updatedAt: DateTime! editedAt: DateTime url: String! user: User issue: Issue
+}}
 type CommentEdge {{ cursor: String! node: Comment! }}
 type CommentConnection {{ edges: [CommentEdge!]! nodes: [Comment!]! pageInfo: PageInfo! }}
+
+type Cycle {{
+  id: ID! name: String number: Float! startsAt: DateTime! endsAt: DateTime! completedAt: DateTime archivedAt: DateTime
+  createdAt: DateTime! updatedAt: DateTime! team: Team!
+}}
+type CycleEdge {{ cursor: String! node: Cycle! }}
+type CycleConnection {{ edges: [CycleEdge!]! nodes: [Cycle!]! pageInfo: PageInfo! }}
+
+type Project {{
+  id: ID! name: String! url: String! startDate: TimelessDate targetDate: TimelessDate completedAt: DateTime
+  canceledAt: DateTime archivedAt: DateTime createdAt: DateTime! updatedAt: DateTime!
+}}
+type ProjectEdge {{ cursor: String! node: Project! }}
+type ProjectConnection {{ edges: [ProjectEdge!]! nodes: [Project!]! pageInfo: PageInfo! }}
 
 type Issue {{ {_ISSUE_FIELDS} }}
 type IssueEdge {{ cursor: String! node: Issue! }}
@@ -161,8 +191,27 @@ input NullableTeamFilter {{
 input IssueLabelFilter {{
   and: [IssueLabelFilter!] id: IDComparator name: StringComparator or: [IssueLabelFilter!] team: NullableTeamFilter
 }}
+input IssueLabelCollectionFilter {{
+  and: [IssueLabelCollectionFilter!] every: IssueLabelFilter or: [IssueLabelCollectionFilter!] some: IssueLabelFilter
+}}
+input TeamCollectionFilter {{ and: [TeamCollectionFilter!] every: TeamFilter or: [TeamCollectionFilter!] some: TeamFilter }}
+input CycleFilter {{
+  and: [CycleFilter!] id: IDComparator name: StringComparator number: NumberComparator or: [CycleFilter!] team: TeamFilter
+}}
+input NullableCycleFilter {{
+  and: [NullableCycleFilter!] id: IDComparator name: StringComparator null: Boolean number: NumberComparator
+  or: [NullableCycleFilter!] team: TeamFilter
+}}
+input ProjectFilter {{
+  accessibleTeams: TeamCollectionFilter and: [ProjectFilter!] id: IDComparator name: StringComparator or: [ProjectFilter!]
+}}
+input NullableProjectFilter {{
+  accessibleTeams: TeamCollectionFilter and: [NullableProjectFilter!] id: IDComparator name: StringComparator
+  null: Boolean or: [NullableProjectFilter!]
+}}
 input IssueFilter {{
-  and: [IssueFilter!] id: IssueIDComparator number: NumberComparator or: [IssueFilter!] state: WorkflowStateFilter
+  and: [IssueFilter!] cycle: NullableCycleFilter id: IssueIDComparator labels: IssueLabelCollectionFilter
+  number: NumberComparator or: [IssueFilter!] project: NullableProjectFilter state: WorkflowStateFilter
   team: TeamFilter title: StringComparator
 }}
 
@@ -174,6 +223,7 @@ input IssueUpdateInput {{
   assigneeId: String description: String labelIds: [String!] priority: Int stateId: String title: String
 }}
 input CommentCreateInput {{ body: String issueId: String }}
+input CommentUpdateInput {{ body: String }}
 
 type Query {{
   viewer: User!
@@ -184,6 +234,8 @@ type Query {{
   issueLabels({_PAGING}, filter: IssueLabelFilter): IssueLabelConnection!
   issue(id: String!): Issue!
   issues({_PAGING}, filter: IssueFilter): IssueConnection!
+  cycles({_PAGING}, filter: CycleFilter): CycleConnection!
+  projects({_PAGING}, filter: ProjectFilter): ProjectConnection!
   searchIssues({_PAGING}, filter: IssueFilter, includeComments: Boolean, teamId: String, term: String!): IssueSearchPayload!
 }}
 
@@ -191,6 +243,7 @@ type Mutation {{
   issueCreate(input: IssueCreateInput!): IssuePayload!
   issueUpdate(id: String!, input: IssueUpdateInput!): IssuePayload!
   commentCreate(input: CommentCreateInput!): CommentPayload!
+  commentUpdate(id: String!, input: CommentUpdateInput!): CommentPayload!
 }}
 """
 )
@@ -290,6 +343,40 @@ class LinearComment:
     created_at: datetime
     updated_at: datetime
     url: str = ""
+    edited_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class LinearCycle:
+    """A team's cycle (Linear's sprint); unnamed cycles show as "Cycle <number>" in Linear's app."""
+
+    id: str
+    number: int
+    team: LinearTeam
+    starts_at: datetime
+    ends_at: datetime
+    name: str | None = None
+    completed_at: datetime | None = None
+    archived_at: datetime | None = None
+    created_at: datetime = field(default_factory=_now)
+    updated_at: datetime = field(default_factory=_now)
+
+
+@dataclass(eq=False)
+class LinearProject:
+    """A project, shared by one or more teams; dates are timeless (YYYY-MM-DD)."""
+
+    id: str
+    name: str
+    teams: list[LinearTeam]
+    url: str
+    start_date: str | None = None
+    target_date: str | None = None
+    completed_at: datetime | None = None
+    canceled_at: datetime | None = None
+    archived_at: datetime | None = None
+    created_at: datetime = field(default_factory=_now)
+    updated_at: datetime = field(default_factory=_now)
 
 
 @dataclass(eq=False)
@@ -304,7 +391,12 @@ class LinearIssue:
     updated_at: datetime
     description: str | None = None
     due_date: str | None = None  # YYYY-MM-DD
+    estimate: float | None = None
     priority: int = 0
+    cycle: LinearCycle | None = None
+    project: LinearProject | None = None
+    trashed: bool | None = None  # deleted issues wait in the trash (archived) for 30 days
+    archived_at: datetime | None = None
     assignee: LinearUser | None = None
     creator: LinearUser | None = None
     label_list: list[LinearLabel] = field(default_factory=list)
@@ -344,6 +436,8 @@ class LinearFake(TrackerFake):
         self.states: list[LinearState] = []
         self.labels: list[LinearLabel] = []
         self.issues: list[LinearIssue] = []
+        self.cycles: list[LinearCycle] = []
+        self.projects: list[LinearProject] = []
         self.requests_remaining = REQUESTS_PER_HOUR
         self.complexity_remaining = COMPLEXITY_PER_HOUR
         self._api_keys: dict[str, _Credential] = {}
@@ -423,16 +517,57 @@ class LinearFake(TrackerFake):
         assignee: str | None = None,
         labels: Iterable[str] = (),
         updated: datetime | None = None,
+        due_date: str | None = None,
+        estimate: float | None = None,
+        cycle: int | None = None,
+        project: str | None = None,
     ) -> LinearIssue:
+        """An issue of ``team``; ``cycle`` by the team's cycle number, ``project`` by name."""
         with self.server.lock:
             team_ = self.teams[team]
             states = self.team_states(team_)
             chosen = next(s for s in states if s.name == state) if state else self._default_state(team_)
-            return self._store_issue(
+            issue = self._store_issue(
                 team_, title, chosen, description=description, priority=priority,
                 assignee=self.users[assignee] if assignee else None,
                 labels=[label for label in self.labels if label.name in set(labels)], creator=None, updated=updated,
             )
+            issue.due_date, issue.estimate = due_date, estimate
+            issue.cycle = self.cycle(team, cycle) if cycle is not None else None
+            issue.project = self.project(project) if project is not None else None
+            return issue
+
+    def add_cycle(self, team: str, starts_at: datetime, ends_at: datetime, *, name: str | None = None,
+                  completed: bool = False) -> LinearCycle:
+        """The team's next cycle (numbered from 1); a completed one has ``completedAt`` at its end."""
+        with self.server.lock:
+            team_ = self.teams[team]
+            number = 1 + max((cycle.number for cycle in self.cycles if cycle.team is team_), default=0)
+            now = self._tick()
+            cycle = LinearCycle(str(uuid.uuid4()), number, team_, starts_at, ends_at, name=name,
+                                completed_at=ends_at if completed else None, created_at=now, updated_at=now)
+            self.cycles.append(cycle)
+            return cycle
+
+    def add_project(self, name: str, teams: Iterable[str], *, start_date: str | None = None,
+                    target_date: str | None = None, completed: bool = False, canceled: bool = False) -> LinearProject:
+        with self.server.lock:
+            now = self._tick()
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+            project = LinearProject(
+                str(uuid.uuid4()), name, [self.teams[key] for key in teams],
+                f"https://linear.app/{self.workspace}/project/{slug}-{uuid.uuid4().hex[:12]}",
+                start_date=start_date, target_date=target_date, completed_at=now if completed else None,
+                canceled_at=now if canceled else None, created_at=now, updated_at=now,
+            )
+            self.projects.append(project)
+            return project
+
+    def cycle(self, team: str, number: int) -> LinearCycle:
+        return next(cycle for cycle in self.cycles if cycle.team.key == team and cycle.number == number)
+
+    def project(self, name: str) -> LinearProject:
+        return next(project for project in self.projects if project.name == name)
 
     def add_comment(self, identifier: str, body: str, *, author: str) -> LinearComment:
         with self.server.lock:
@@ -451,14 +586,19 @@ class LinearFake(TrackerFake):
 
     # -- changes and webhooks ---------------------------------------------------------------------
 
-    def edit_issue(self, identifier: str, *, title: str | None = None, state: str | None = None,
-                   priority: int | None = None, assignee: str | None = None) -> LinearIssue:
-        """Change an issue as someone in Linear would (``state`` by name, ``assignee`` by e-mail);
-        its ``updatedAt`` moves on."""
+    def edit_issue(self, identifier: str, *, title: str | None = None, description: str | None = None,
+                   state: str | None = None, priority: int | None = None, assignee: str | None = None,
+                   labels: Iterable[str] | None = None) -> LinearIssue:
+        """Change an issue as someone in Linear would (``state`` and ``labels`` by name, ``assignee``
+        by e-mail); its ``updatedAt`` moves on."""
         with self.server.lock:
             issue = self.issue(identifier)
             if title is not None:
                 issue.title = title
+            if description is not None:
+                issue.description = description
+            if labels is not None:
+                issue.label_list = [label for label in self.labels if label.name in set(labels)]
             if state is not None:
                 issue.state = next(s for s in self.team_states(issue.team) if s.name == state)
             if priority is not None:
@@ -467,6 +607,26 @@ class LinearFake(TrackerFake):
                 issue.assignee = self.users[assignee]
             issue.updated_at = self._tick()
             return issue
+
+    def delete_issue(self, identifier: str, *, permanently: bool = False) -> None:
+        """Delete an issue as Linear's app does: it goes to the trash (archived, ``trashed``), where
+        ``issue(id:)`` still finds it for 30 days; ``permanently`` it is gone at once."""
+        with self.server.lock:
+            issue = self.issue(identifier)
+            if permanently:
+                self.issues.remove(issue)
+                return
+            issue.trashed, issue.archived_at = True, self._tick()
+
+    def archive_issue(self, identifier: str) -> None:
+        """Archive an issue, as Linear does by itself with issues closed for a while."""
+        with self.server.lock:
+            self.issue(identifier).archived_at = self._tick()
+
+    def delete_comment(self, identifier: str, comment_id: str) -> None:
+        with self.server.lock:
+            issue = self.issue(identifier)
+            issue.comment_list = [comment for comment in issue.comment_list if comment.id != comment_id]
 
     def issue_delivery(self, identifier: str, *, action: str = "update", secret: str,
                        sent_at: datetime | None = None) -> Delivery:
@@ -760,6 +920,16 @@ class _Root:
     def issues(self, info, filter: dict | None = None, **arguments) -> dict:
         return _connection([i for i in self.fake.visible_issues() if _matches(i, filter, _ISSUE)], arguments)
 
+    def cycles(self, info, filter: dict | None = None, **arguments) -> dict:
+        teams = self.fake.visible_teams()
+        return _connection([c for c in self.fake.cycles if c.team in teams and _matches(c, filter, _CYCLE)], arguments)
+
+    def projects(self, info, filter: dict | None = None, **arguments) -> dict:
+        teams = self.fake.visible_teams()
+        projects = [project for project in self.fake.projects
+                    if any(team in teams for team in project.teams) and _matches(project, filter, _PROJECT)]
+        return _connection(projects, arguments)
+
     def search_issues(self, info, term: str, filter: dict | None = None, team_id: str | None = None,
                       include_comments: bool = False, **arguments) -> dict:
         words = re.findall(r"\w+", term.lower())
@@ -827,6 +997,23 @@ class _Root:
         comment.url = f"{issue.url}#comment-{comment.id[:8]}"
         issue.comment_list.append(comment)
         issue.updated_at = now
+        return {"success": True, "comment": comment, "last_sync_id": self.fake.next_sync_id()}
+
+    def comment_update(self, info, id: str, input: dict) -> dict:
+        """Only the comment's author may edit it (Linear's rule for comments)."""
+        self.fake.require_scope()
+        comments = (comment for issue in self.fake.visible_issues() for comment in issue.comment_list)
+        comment = next((comment for comment in comments if comment.id == id), None)
+        if comment is None:
+            raise not_found("Comment")
+        if comment.user is not self.fake.viewer:
+            raise LinearApiError("You can only edit your own comments", "forbidden", "FORBIDDEN", 403,
+                                 "You can only edit your own comments.")
+        if "body" in input and not (input["body"] or "").strip():
+            raise invalid_input("body must not be empty")
+        if "body" in input:
+            comment.body = input["body"]
+        comment.updated_at = comment.edited_at = self.fake._tick()
         return {"success": True, "comment": comment, "last_sync_id": self.fake.next_sync_id()}
 
     def _issue_values(self, team: LinearTeam, input: dict) -> dict:
@@ -901,8 +1088,11 @@ class _IssueView:
 
 def _connection(items: list, arguments: dict) -> dict:
     """A Relay connection page: newest first by `orderBy` (createdAt unless updatedAt), `first`
-    (default 50) nodes after the `after` cursor (the previous page's last node id)."""
+    (default 50) nodes after the `after` cursor (the previous page's last node id). Archived
+    records (trashed issues among them) are left out unless `includeArchived` is true."""
     order = _snake(arguments.get("order_by") or "createdAt")
+    if not arguments.get("include_archived"):
+        items = [item for item in items if getattr(item, "archived_at", None) is None]
     items = sorted(items, key=lambda item: getattr(item, order), reverse=True)
     first = arguments.get("first")
     if first is None:
@@ -945,12 +1135,35 @@ _LABEL: dict[str, tuple[Callable, Any]] = {
     "name": (lambda label: label.name, "string"),
     "team": (lambda label: label.team, _TEAM),
 }
+_CYCLE: dict[str, tuple[Callable, Any]] = {
+    "id": (lambda cycle: cycle.id, "id"),
+    "name": (lambda cycle: cycle.name, "string"),
+    "number": (lambda cycle: cycle.number, "number"),
+    "team": (lambda cycle: cycle.team, _TEAM),
+}
+
+
+@dataclass(frozen=True)
+class _Each:
+    """A to-many relation filtered by `some` / `every` of its members (Linear's collection filters)."""
+
+    table: dict
+
+
+_PROJECT: dict[str, tuple[Callable, Any]] = {
+    "id": (lambda project: project.id, "id"),
+    "name": (lambda project: project.name, "string"),
+    "accessibleTeams": (lambda project: project.teams, _Each(_TEAM)),
+}
 _ISSUE: dict[str, tuple[Callable, Any]] = {
     "id": (lambda issue: issue.id, "id"),
     "number": (lambda issue: issue.number, "number"),
     "title": (lambda issue: issue.title, "string"),
     "state": (lambda issue: issue.state, _STATE),
     "team": (lambda issue: issue.team, _TEAM),
+    "labels": (lambda issue: issue.label_list, _Each(_LABEL)),
+    "cycle": (lambda issue: issue.cycle, _CYCLE),
+    "project": (lambda issue: issue.project, _PROJECT),
 }
 
 
@@ -972,9 +1185,27 @@ def _matches(entity: Any, condition: dict | None, table: dict) -> bool:
         else:
             getter, kind = table[name]
             value = getter(entity)
-            passed = _matches(value, wanted, kind) if isinstance(kind, dict) else _compare(value, wanted)
+            if isinstance(kind, _Each):
+                passed = _matches_each(value, wanted, kind.table)
+            elif isinstance(kind, dict):
+                passed = _matches(value, wanted, kind)
+            else:
+                passed = _compare(value, wanted)
             if not passed:
                 return False
+    return True
+
+
+def _matches_each(members: list, condition: dict, table: dict) -> bool:
+    for name, wanted in condition.items():
+        if name == "some" and not any(_matches(member, wanted, table) for member in members):
+            return False
+        if name == "every" and not all(_matches(member, wanted, table) for member in members):
+            return False
+        if name == "and" and not all(_matches_each(members, part, table) for part in wanted):
+            return False
+        if name == "or" and not any(_matches_each(members, part, table) for part in wanted):
+            return False
     return True
 
 

@@ -5,6 +5,7 @@ behaviour the project's own client will meet.
 """
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -317,6 +318,113 @@ def test_adding_a_comment_answers_it(post, fake_linear, eng):
     assert result["success"] is True
     assert result["comment"]["body"] == "Seen in **CI**"
     assert [comment.id for comment in issue.comment_list] == [result["comment"]["id"]]
+
+
+def test_issues_filter_by_labels_some_and_every_and_by_project_and_cycle(post, fake_linear, eng):
+    fake_linear.add_label("requirement")
+    fake_linear.add_label("Bug", "ENG")
+    fake_linear.add_project("Checkout", ["ENG"])
+    fake_linear.add_cycle("ENG", datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC), name="Polish")
+    both = fake_linear.add_issue("ENG", "Both", labels=["requirement", "Bug"], project="Checkout")
+    bug = fake_linear.add_issue("ENG", "Bug only", labels=["Bug"], cycle=1)
+    fake_linear.add_issue("ENG", "Neither")
+    query = "query($filter: IssueFilter) { issues(filter: $filter) { nodes { title } } }"
+
+    def titles(condition):
+        return sorted(node["title"] for node in data_of(post(query, {"filter": condition}))["issues"]["nodes"])
+
+    assert titles({"labels": {"some": {"name": {"eqIgnoreCase": "bug"}}}}) == [both.title, bug.title]
+    assert titles({"labels": {"every": {"name": {"eq": "Bug"}}}}) == [bug.title, "Neither"]  # vacuously
+    assert titles({"project": {"name": {"eq": "Checkout"}}}) == [both.title]
+    assert titles({"cycle": {"number": {"eq": 1}}}) == titles({"cycle": {"name": {"eqIgnoreCase": "polish"}}})
+    assert titles({"cycle": {"number": {"eq": 1}}}) == [bug.title]
+
+
+def test_an_issue_reads_its_cycle_project_due_date_and_estimate(post, fake_linear, eng):
+    fake_linear.add_project("Checkout", ["ENG"], target_date="2025-06-30")
+    fake_linear.add_cycle("ENG", datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC))
+    issue = fake_linear.add_issue("ENG", "Pay", project="Checkout", cycle=1, due_date="2025-05-15", estimate=3)
+    query = """query($id: String!) { issue(id: $id) { dueDate estimate trashed archivedAt
+               cycle { name number endsAt } project { name targetDate } } }"""
+
+    answer = data_of(post(query, {"id": issue.identifier}))["issue"]
+
+    assert answer == {"dueDate": "2025-05-15", "estimate": 3.0, "trashed": None, "archivedAt": None,
+                      "cycle": {"name": None, "number": 1.0, "endsAt": "2025-03-17T00:00:00.000Z"},
+                      "project": {"name": "Checkout", "targetDate": "2025-06-30"}}
+
+
+def test_trashed_and_archived_issues_are_left_out_unless_archived_ones_are_asked_for(post, fake_linear, eng):
+    fake_linear.add_issue("ENG", "Open")
+    trashed = fake_linear.add_issue("ENG", "Deleted")
+    archived = fake_linear.add_issue("ENG", "Archived")
+    purged = fake_linear.add_issue("ENG", "Deleted for good")
+    fake_linear.delete_issue(trashed.identifier)
+    fake_linear.archive_issue(archived.identifier)
+    fake_linear.delete_issue(purged.identifier, permanently=True)
+    query = "query($all: Boolean) { issues(includeArchived: $all) { nodes { title trashed } } }"
+
+    listed = data_of(post(query))["issues"]["nodes"]
+    everything = data_of(post(query, {"all": True}))["issues"]["nodes"]
+    by_id = data_of(post('{ issue(id: "%s") { trashed archivedAt } }' % trashed.identifier))["issue"]
+
+    assert listed == [{"title": "Open", "trashed": None}]
+    assert sorted((node["title"], node["trashed"]) for node in everything) == [
+        ("Archived", None), ("Deleted", True), ("Open", None)
+    ]
+    assert by_id["trashed"] is True and by_id["archivedAt"].endswith("Z")
+
+
+def test_cycles_and_projects_are_those_of_teams_the_account_sees(post, fake_linear, eng):
+    fake_linear.add_team("SEC", private=True)
+    fake_linear.add_cycle("ENG", datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC), completed=True)
+    fake_linear.add_cycle("SEC", datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC))
+    fake_linear.add_project("Checkout", ["ENG"], start_date="2025-04-01", canceled=True)
+    fake_linear.add_project("Audit", ["SEC"])
+    cycles = "{ cycles { nodes { number startsAt completedAt team { key } } } }"
+    projects = """query($team: ID) { projects(filter: {accessibleTeams: {some: {id: {eq: $team}}}}) {
+                  nodes { name startDate targetDate completedAt canceledAt } } }"""
+
+    [cycle] = data_of(post(cycles))["cycles"]["nodes"]
+    [project] = data_of(post(projects, {"team": eng.id}))["projects"]["nodes"]
+
+    assert cycle == {"number": 1.0, "startsAt": "2025-03-03T00:00:00.000Z",
+                     "completedAt": "2025-03-17T00:00:00.000Z", "team": {"key": "ENG"}}
+    assert (project["name"], project["startDate"], project["targetDate"], project["completedAt"]) == (
+        "Checkout", "2025-04-01", None, None
+    )
+    assert project["canceledAt"].endswith("Z")
+
+
+UPDATE_COMMENT = """mutation($id: String!, $input: CommentUpdateInput!) {
+  commentUpdate(id: $id, input: $input) { success comment { id body editedAt } } }"""
+
+
+def test_editing_an_own_comment_changes_it_in_place(post, fake_linear, eng):
+    issue = fake_linear.add_issue("ENG", "Broken")
+    comment = fake_linear.add_comment(issue.identifier, "Seen once", author=LINEAR_LOGIN)
+
+    result = data_of(post(UPDATE_COMMENT, {"id": comment.id, "input": {"body": "Seen **twice**"}}))["commentUpdate"]
+
+    assert result["success"] is True
+    assert (result["comment"]["id"], result["comment"]["body"]) == (comment.id, "Seen **twice**")
+    assert result["comment"]["editedAt"].endswith("Z")
+    assert [c.body for c in issue.comment_list] == ["Seen **twice**"]
+
+
+def test_editing_a_deleted_or_someone_elses_comment_is_refused(post, fake_linear, eng):
+    issue = fake_linear.add_issue("ENG", "Broken")
+    fake_linear.add_user("someone@example.com", "Someone Else")
+    theirs = fake_linear.add_comment(issue.identifier, "Mine", author="someone@example.com")
+    gone = fake_linear.add_comment(issue.identifier, "Soon gone", author=LINEAR_LOGIN)
+    fake_linear.delete_comment(issue.identifier, gone.id)
+
+    missing = post(UPDATE_COMMENT, {"id": gone.id, "input": {"body": "Edited"}}).json()
+    forbidden = post(UPDATE_COMMENT, {"id": theirs.id, "input": {"body": "Edited"}}).json()
+
+    assert missing["errors"][0]["message"] == "Entity not found: Comment"
+    assert forbidden["errors"][0]["extensions"]["type"] == "forbidden"
+    assert theirs.body == "Mine"
 
 
 # -- rate limits -----------------------------------------------------------------------------
