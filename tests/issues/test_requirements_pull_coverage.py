@@ -35,16 +35,6 @@ def pull_one(source, external_project, requirements_filter, *, comment=True):
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Runs a write and what it left for after its commit (the comment task)."""
-    def run(write, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return write(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def jira(fake_jira_cloud):
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.story = fake_jira_cloud.add_issue("SHOP", "Pay by card", issue_type="Story", labels=["req"])

@@ -150,16 +150,6 @@ def test_the_pull_settings_page_explains_the_linear_filter(client, linear):
 # -- the covering-tests comment ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Runs a write and what it left for after its commit (the comment task)."""
-    def run(write, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return write(*args, **kwargs)
-
-    return run
-
-
 def comment_mutations(fake) -> list[str]:
     return [body["query"].split("(")[0].split()[-1] for body in fake.graphql_requests()
             if body["query"].startswith("mutation")]
