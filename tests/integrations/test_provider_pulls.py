@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from integrations.errors import NotFound, RemoteValidationError
+from integrations.errors import NotFound, PermissionDenied, RemoteValidationError
 from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from integrations.providers.base import FieldValue, NotConfigured, PullQuery
+from integrations.providers.github import PAGE_SIZE
 from tests.factories import SourceFactory
 from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN, SERVER_PAT
 
@@ -320,3 +321,69 @@ def test_github_issues_have_no_types_to_select_by(github):
         github.provider.pull(PullQuery(project="acme/shop", item_types=("Story",)))
     with pytest.raises(NotConfigured, match="not a GitHub repository"):
         github.provider.pull(PullQuery(project="shop"))
+
+
+def test_a_github_pull_gives_the_milestone_its_due_date(github):
+    release = github.add_milestone("acme/shop", "v2.0", due_on=datetime(2025, 9, 30, 7, tzinfo=UTC))
+    story = github.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN, labels=("requirement",))
+    github.edit_issue("acme/shop", story.number, milestone=release)
+    github.add_issue("acme/shop", "Not planned yet", author=GITHUB_LOGIN, labels=("requirement",))
+
+    result = github.provider.pull(PullQuery(project="acme/shop", filter="label:requirement", fields=("milestone",)))
+
+    assert [item.fields["milestone"] for item in result.items] == [FieldValue("v2.0", date(2025, 9, 30)),
+                                                                   FieldValue()]
+
+
+def test_a_github_comment_is_edited_in_place(github):
+    issue = github.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN)
+    key = f"acme/shop#{issue.number}"
+    comment_id = github.provider.add_comment(key, "Covered by 1 test")
+
+    github.provider.update_comment(key, comment_id, "Covered by **2** tests")
+
+    [comment] = github.provider.comments(key)
+    assert (comment.id, comment.body) == (comment_id, "Covered by **2** tests")
+    [edit] = github.requests_to("PATCH", r".*/issues/comments/.*")
+    assert edit.path.endswith(f"/repos/acme/shop/issues/comments/{comment_id}")
+    with pytest.raises(NotFound):
+        github.provider.update_comment(key, "424242", "Covered by nothing")
+    github.delete_issue("acme/shop", issue.number)
+    with pytest.raises(NotFound):
+        github.provider.update_comment(key, comment_id, "Covered by nothing")
+
+
+def test_a_github_comment_of_someone_else_is_not_edited_without_push_access(github):
+    github.add_user("alice")
+    issue = github.add_issue("acme/shop", "Pay by card", author="alice")
+    comment = github.add_comment("acme/shop", issue.number, "Alice's words", author="alice")
+
+    with pytest.raises(PermissionDenied):
+        github.provider.update_comment(f"acme/shop#{issue.number}", str(comment.id), "Covered by 1 test")
+    assert comment.body == "Alice's words"
+
+
+def test_github_plans_are_the_repositorys_milestones_without_sprints(github):
+    github.add_milestone("acme/shop", "v1.0", state="closed", due_on=datetime(2025, 6, 30, 7, tzinfo=UTC))
+    github.add_milestone("acme/shop", "v2.0", due_on=datetime(2025, 9, 30, 7, tzinfo=UTC))
+    github.add_milestone("acme/shop", "Someday")
+    for number in range(PAGE_SIZE):  # a second page
+        github.add_milestone("acme/shop", f"Patch {number}", due_on=datetime(2026, 1, 1, tzinfo=UTC))
+    github.add_milestone("acme/web", "Another repository")
+
+    plans = github.provider.plans("acme/shop", board="7")
+
+    assert [(plan.kind, plan.id, plan.name, plan.start, plan.end, plan.done) for plan in plans[:2]] == [
+        ("release", "1", "v1.0", None, date(2025, 6, 30), True),
+        ("release", "2", "v2.0", None, date(2025, 9, 30), False),
+    ]
+    assert (plans[-1].name, plans[-1].end) == ("Someday", None)
+    assert len(plans) == PAGE_SIZE + 3 and {plan.kind for plan in plans} == {"release"}
+    assert [request.param("state") for request in github.requests_to("GET", r".*/milestones")] == ["all", "all"]
+
+
+def test_github_plans_need_a_repository_the_account_can_see(github):
+    with pytest.raises(NotConfigured, match="names no GitHub repository"):
+        github.provider.plans(" ")
+    with pytest.raises(NotFound):
+        github.provider.plans("acme/secret")
