@@ -142,6 +142,30 @@ def test_jira_field_values_read_sprints_options_users_and_date_times():
     assert jira_field_value(None) == jira_field_value([]) == FieldValue()
 
 
+def legacy_sprint(id_, state, name, end="<null>"):
+    """A sprint as older Jira Server and Data Center versions write it in the sprint field."""
+    return (f"com.atlassian.greenhopper.service.sprint.Sprint@14b1c3{id_}9[id={id_},rapidViewId=1,state={state},"
+            f"name={name},startDate=2024-01-01T10:00:00.000Z,endDate={end},completeDate=<null>,sequence={id_}]")
+
+
+def test_jira_field_values_read_sprints_in_the_legacy_string_form_of_jira_data_center():
+    from integrations.providers.jira import jira_field_value
+
+    sprints = [
+        legacy_sprint(1, "CLOSED", "Sprint 1", end="2024-01-14T10:00:00.000Z"),
+        legacy_sprint(2, "ACTIVE", "Sprint 2, hardening", end="2024-01-28T10:00:00.000Z"),
+        legacy_sprint(3, "FUTURE", "Sprint 3"),
+    ]
+    assert jira_field_value(sprints) == FieldValue("Sprint 2, hardening", date(2024, 1, 28))
+    assert jira_field_value(sprints[::2]) == FieldValue("Sprint 3")  # none active: the last
+    assert jira_field_value(sprints[0]) == FieldValue("Sprint 1", date(2024, 1, 14))
+    unterminated = "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE,name=Sprint 1"
+    nameless = "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE]"
+    assert jira_field_value(unterminated) == FieldValue(unterminated)
+    assert jira_field_value([nameless]) == FieldValue(nameless)
+    assert jira_field_value([nameless, sprints[0]]) == FieldValue("Sprint 1", date(2024, 1, 14))
+
+
 # -- Azure DevOps --------------------------------------------------------------------------------
 
 
