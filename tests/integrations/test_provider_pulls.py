@@ -84,6 +84,20 @@ def test_a_jira_pull_takes_the_filtered_items_of_the_project_and_types_with_the_
     assert result.deleted == frozenset()
 
 
+def test_a_jira_pull_reads_the_sprint_field_in_the_form_each_deployment_answers(jira):
+    story = jira.add_issue("SHOP", "Pay by card", issue_type="Story", labels=["req"])
+    sprint_field = jira.add_sprint_field("SHOP", "Story")
+    jira.set_sprints(story.key, sprint_field.field_id,
+                     jira.add_sprint(3, "Sprint 1", state="closed", end_date="2025-04-14T17:00:00.000Z"),
+                     jira.add_sprint(3, "Sprint 2", state="active", end_date="2025-04-28T17:00:00.000Z"),
+                     jira.add_sprint(3, "Sprint 3"))
+
+    result = jira.provider.pull(PullQuery(project="SHOP", filter="labels = req", fields=(sprint_field.field_id,)))
+
+    [item] = result.items
+    assert item.fields == {sprint_field.field_id: FieldValue("Sprint 2", date(2025, 4, 28))}
+
+
 def test_of_the_known_jira_keys_only_the_deleted_issues_count_as_deleted(jira):
     kept = jira.add_issue("SHOP", "Still matching", labels=["req"])
     unlabelled = jira.add_issue("SHOP", "No longer matching")
@@ -159,6 +173,9 @@ def test_jira_field_values_read_sprints_in_the_legacy_string_form_of_jira_data_c
     assert jira_field_value(sprints) == FieldValue("Sprint 2, hardening", date(2024, 1, 28))
     assert jira_field_value(sprints[::2]) == FieldValue("Sprint 3")  # none active: the last
     assert jira_field_value(sprints[0]) == FieldValue("Sprint 1", date(2024, 1, 14))
+    reordered = ("com.atlassian.greenhopper.service.sprint.Sprint@3fd7dd59[rapidViewId=58,state=CLOSED,name=Week 7,"
+                 "endDate=2016-02-23T14:24:00.000Z,completeDate=,goal=Cards, wallets, refunds,id=48]")
+    assert jira_field_value([reordered]) == FieldValue("Week 7", date(2016, 2, 23))
     unterminated = "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE,name=Sprint 1"
     nameless = "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE]"
     assert jira_field_value(unterminated) == FieldValue(unterminated)
