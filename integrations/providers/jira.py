@@ -96,13 +96,13 @@ _JQL_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 # Jira's own key syntax; a key outside it makes JQL fail instead of matching nothing.
 JIRA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d+")
-# Lucene's query syntax characters. Jira's text index ignores punctuation anyway, so they
-# become spaces; lower-casing disarms the operators AND, OR and NOT.
 # Older Jira Server and Data Center versions answer a sprint field with the toString of greenhopper's
 # Sprint: "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE,
 # name=Sprint 1,startDate=...,endDate=...,completeDate=<null>,sequence=1]".
 _LEGACY_SPRINT = re.compile(r"com\.atlassian\.greenhopper\.service\.sprint\.Sprint@\w*\[(?P<fields>.*)\]", re.DOTALL)
 _LEGACY_SPRINT_FIELD = re.compile(r",(?=\w+=)")  # a comma that starts the next name=value
+# Lucene's query syntax characters. Jira's text index ignores punctuation anyway, so they
+# become spaces; lower-casing disarms the operators AND, OR and NOT.
 _LUCENE_SYNTAX = re.compile(r'[+\-&|!(){}\[\]^"~*?:\\/]')
 STATUS_CATEGORIES = {"new": "todo", "indeterminate": "in_progress", "done": "done"}
 # The fields create_issue sets itself or that name where the issue goes.

@@ -26,10 +26,10 @@ Sources read to build it (GitHub's own documentation, github/docs, unless marked
   (201 with Location; labels, assignees and milestone "silently dropped" without push access; 410
   when issues are disabled), update (`state` open/closed with `state_reason`; 403 "Must have admin
   rights to Repository." for someone who may not, as GitHub answers it), comments (list, and
-  create with 201; "Update an issue comment", PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
-  with `body`, 200 or 422), labels, assignees (people with push access); "Get a repository" (with the caller's `permissions`) and "List repositories for the
-  authenticated user" (/user/repos). Pull requests are issues to this API and carry a
-  `pull_request` object.
+  create with 201; "Update an issue comment", PATCH /repos/{owner}/{repo}/issues/comments/{id}
+  with `body`, 200 or 422), labels, assignees (people with push access); "Get a repository"
+  (with the caller's `permissions`) and "List repositories for the authenticated user"
+  (/user/repos). Pull requests are issues to this API and carry a `pull_request` object.
 - "REST API endpoints for milestones", "List milestones": `state` open (default), closed or all;
   `sort` due_on (default) or completeness, `direction` asc (default) or desc; paged; 404 for a
   repository the caller cannot see. A milestone carries `due_on` (a date-time, or null),
@@ -322,7 +322,7 @@ class GitHubFake(TrackerFake):
         self, full_name: str, title: str, *, state: str = "open", due_on: datetime | None = None,
         description: str | None = None,
     ) -> Milestone:
-        """A milestone; GitHub keeps a due date as a date-time (the web UI sets it to the day's start)."""
+        """A milestone; GitHub keeps its due date as a date-time."""
         with self.server.lock:
             repo = self.repo(full_name)
             moment = self.now()

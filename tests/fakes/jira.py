@@ -564,9 +564,9 @@ class JiraFake(TrackerFake):
         """Jira Software's Sprint field on an issue type; its values are sprints of ``add_sprint``."""
         with self.server.lock:
             custom_id = next(self._ids)
-            items = "json" if self.is_cloud else "string"
-            spec = FieldSpec(field_id=f"customfield_{custom_id}", name=name,
-                             schema={"type": "array", "items": items, "custom": SPRINT_FIELD_TYPE, "customId": custom_id})
+            schema = {"type": "array", "items": "json" if self.is_cloud else "string", "custom": SPRINT_FIELD_TYPE,
+                      "customId": custom_id}
+            spec = FieldSpec(field_id=f"customfield_{custom_id}", name=name, schema=schema)
             self._issue_type_named(project_key, issue_type).fields[spec.field_id] = spec
             return spec
 
