@@ -15,15 +15,17 @@
 - Pull requests are issues to this API: search leaves them out.
 - Descriptions and comments stay Markdown, with mentions and closing keywords made inert.
 - Search runs in the repositories this source is assigned to (its project integrations).
+- Releases are the repository's milestones (open and closed; a due date is the release date).
+  GitHub has no sprints: a milestone is all there is to plan with, so ``plans`` never gives one.
 """
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -51,6 +53,7 @@ from .base import (
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
+    RemotePlan,
     RemoteProject,
     TrackerProvider,
     delivery_id,
@@ -138,6 +141,11 @@ def _timestamp(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def _day(value: Any) -> date | None:
+    moment = _timestamp(value)
+    return moment.date() if moment else None
 
 
 def _token_expiry(value: str | None) -> datetime | None:
@@ -393,6 +401,18 @@ class GitHub(TrackerProvider):
         return PullResult(items=tuple(items[:PULL_LIMIT]),
                           deleted=self.fetch_many(unseen).missing if unseen else frozenset())
 
+    def plans(self, project: str, board: str = "") -> list[RemotePlan]:
+        """The repository's milestones, open and closed, as releases: the due date is the release
+        date, a closed milestone is done. GitHub has no sprints (nor boards), so ``board`` is unused."""
+        repo = self._repository(project)
+        with self._github() as http:
+            return [
+                RemotePlan("release", str(milestone["number"]), str(milestone.get("title") or ""),
+                           end=_day(milestone.get("due_on")), done=milestone.get("state") == "closed")
+                for milestone in self._pages(http, f"repos/{repo}/milestones", {"state": "all"})
+                if isinstance(milestone.get("number"), int)
+            ]
+
     def _pulled_item(self, raw: dict, response: TrackerResponse, field_ids: Iterable[str]) -> PulledItem:
         return PulledItem(
             **vars(self._remote_issue(raw, response, etag=False)),
@@ -508,6 +528,14 @@ class GitHub(TrackerProvider):
         with self._github() as http:
             response = http.post(f"repos/{repo}/issues/{number}/comments", json={"body": inert_markdown(body)})
         return str(_object(response, "the comment").get("id") or "")
+
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        """Replace the comment's text. GitHub addresses a comment by its id within the repository; a
+        comment on an issue that was deleted is gone with it (404)."""
+        repo, _ = self._locate(key)
+        with self._github() as http:
+            http.patch(f"repos/{repo}/issues/comments/{quote(comment_id.strip(), safe='')}",
+                       json={"body": inert_markdown(body)})
 
     def comments(self, key: str) -> list[RemoteComment]:
         """Every comment on the issue, oldest first (GitHub's order); bodies are Markdown already."""
@@ -636,13 +664,11 @@ def github_field_value(value: Any) -> FieldValue:
         parts = [github_field_value(entry).text for entry in value]
         return FieldValue(text=", ".join(part for part in parts if part))
     if isinstance(value, dict):
-        due = _timestamp(value.get("due_on"))
         return FieldValue(text=str(value.get("title") or value.get("name") or value.get("login") or ""),
-                          day=due.date() if due else None)
+                          day=_day(value.get("due_on")))
     if value is None or isinstance(value, bool):
         return FieldValue()
-    moment = _timestamp(value)
-    return FieldValue(text=str(value), day=moment.date() if moment else None)
+    return FieldValue(text=str(value), day=_day(value))
 
 
 def _strings(value: Any) -> list[str]:

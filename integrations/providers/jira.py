@@ -96,6 +96,11 @@ _JQL_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 # Jira's own key syntax; a key outside it makes JQL fail instead of matching nothing.
 JIRA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d+")
+# Older Jira Server and Data Center versions answer a sprint field with the toString of greenhopper's
+# Sprint: "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE,
+# name=Sprint 1,startDate=...,endDate=...,completeDate=<null>,sequence=1]".
+_LEGACY_SPRINT = re.compile(r"com\.atlassian\.greenhopper\.service\.sprint\.Sprint@\w*\[(?P<fields>.*)\]", re.DOTALL)
+_LEGACY_SPRINT_FIELD = re.compile(r",(?=\w+=)")  # a comma that starts the next name=value
 # Lucene's query syntax characters. Jira's text index ignores punctuation anyway, so they
 # become spaces; lower-casing disarms the operators AND, OR and NOT.
 _LUCENE_SYNTAX = re.compile(r'[+\-&|!(){}\[\]^"~*?:\\/]')
@@ -233,12 +238,26 @@ def _day(value: Any) -> date | None:
         return None
 
 
+def _legacy_sprint(value: Any) -> Any:
+    """A sprint written in the legacy string form as the object Jira writes now; any other value
+    (a malformed legacy string among them) as it is."""
+    found = _LEGACY_SPRINT.fullmatch(value.strip()) if isinstance(value, str) else None
+    if found is None:
+        return value
+    fields = dict(part.split("=", 1) for part in _LEGACY_SPRINT_FIELD.split(found["fields"]) if "=" in part)
+    if not fields.get("name") or "state" not in fields:
+        return value
+    return {"name": fields["name"], "state": fields["state"].lower(), "endDate": fields.get("endDate")}
+
+
 def jira_field_value(value: Any) -> FieldValue:
     """A field's value as pulls map it: a version (its name and release date), a sprint (its name
-    and end date), an option, a user, a date or date-time, text or a number. Of several sprints the
-    active one counts (else the last); of several versions the names and the earliest release date."""
+    and end date, from the object or the legacy string form), an option, a user, a date or date-time,
+    text or a number. Of several sprints the active one counts (else the last); of several versions
+    the names and the earliest release date."""
+    value = _legacy_sprint(value)
     if isinstance(value, list):
-        entries = [entry for entry in value if entry not in (None, "")]
+        entries = [_legacy_sprint(entry) for entry in value if entry not in (None, "")]
         sprints = [entry for entry in entries if isinstance(entry, dict) and "state" in entry]
         if sprints:
             return jira_field_value(next((s for s in sprints if s.get("state") == "active"), sprints[-1]))

@@ -26,10 +26,14 @@ Sources read to build it (GitHub's own documentation, github/docs, unless marked
   (201 with Location; labels, assignees and milestone "silently dropped" without push access; 410
   when issues are disabled), update (`state` open/closed with `state_reason`; 403 "Must have admin
   rights to Repository." for someone who may not, as GitHub answers it), comments (list, and
-  create with 201), labels, milestones (`state` open by default), assignees (people with push
-  access); "Get a repository" (with the caller's `permissions`) and "List repositories for the
-  authenticated user" (/user/repos). Pull requests are issues to this API and carry a
-  `pull_request` object.
+  create with 201; "Update an issue comment", PATCH /repos/{owner}/{repo}/issues/comments/{id}
+  with `body`, 200 or 422), labels, assignees (people with push access); "Get a repository"
+  (with the caller's `permissions`) and "List repositories for the authenticated user"
+  (/user/repos). Pull requests are issues to this API and carry a `pull_request` object.
+- "REST API endpoints for milestones", "List milestones": `state` open (default), closed or all;
+  `sort` due_on (default) or completeness, `direction` asc (default) or desc; paged; 404 for a
+  repository the caller cannot see. A milestone carries `due_on` (a date-time, or null),
+  `closed_at`, `open_issues` and `closed_issues`.
 - "Authorizing OAuth apps" (the web application flow): `GET /login/oauth/authorize` with
   `client_id`, `redirect_uri`, `scope` (space-delimited), `state`, `code_challenge` and
   `code_challenge_method` (S256 only; changelog 2025-07-14 "PKCE support for OAuth and GitHub App
@@ -90,6 +94,8 @@ SECONDARY_LIMIT_MESSAGE = (
 )
 NOT_ACCESSIBLE = "Resource not accessible by personal access token"
 MUST_HAVE_ADMIN = "Must have admin rights to Repository."
+# GitHub's documentation does not quote the refusal of an edit to someone else's comment: the fake's words.
+NOT_ACCESSIBLE_TO_EDIT = "You must have push access to edit comments of others."
 SEARCH_NOT_VISIBLE = (
     "The listed users and repositories cannot be searched either because the resources do not exist "
     "or you do not have permission to view them."
@@ -150,6 +156,10 @@ class Milestone:
     number: int
     title: str
     state: str = "open"
+    due_on: datetime | None = None
+    description: str | None = None
+    created: datetime | None = None
+    closed: datetime | None = None
 
 
 @dataclass
@@ -158,6 +168,7 @@ class Comment:
     body: str
     user: GitHubUser
     created: datetime
+    updated: datetime | None = None  # None until edited
 
 
 @dataclass
@@ -307,10 +318,17 @@ class GitHubFake(TrackerFake):
             self.repo(full_name).labels[name.lower()] = label
             return label
 
-    def add_milestone(self, full_name: str, title: str, *, state: str = "open") -> Milestone:
+    def add_milestone(
+        self, full_name: str, title: str, *, state: str = "open", due_on: datetime | None = None,
+        description: str | None = None,
+    ) -> Milestone:
+        """A milestone; GitHub keeps its due date as a date-time."""
         with self.server.lock:
             repo = self.repo(full_name)
-            milestone = Milestone(next(self._ids), len(repo.milestones) + 1, title, state)
+            moment = self.now()
+            milestone = Milestone(next(self._ids), len(repo.milestones) + 1, title, state, due_on=due_on,
+                                  description=description, created=moment,
+                                  closed=moment if state == "closed" else None)
             repo.milestones[milestone.number] = milestone
             return milestone
 
@@ -600,6 +618,7 @@ class GitHubFake(TrackerFake):
             ("PATCH", issue, self._endpoint(self._update_issue)),
             ("GET", rf"{issue}/comments", self._endpoint(self._list_comments)),
             ("POST", rf"{issue}/comments", self._endpoint(self._create_comment)),
+            ("PATCH", rf"{repo}/issues/comments/(?P<comment_id>\d+)", self._endpoint(self._update_comment)),
             ("GET", r"/repositories/(?P<repo_id>\d+)/issues/(?P<number>\d+)", self._endpoint(self._get_issue_by_id)),
             ("GET", rf"{repo}/hooks", self._endpoint(self._list_hooks)),
             ("POST", rf"{repo}/hooks", self._endpoint(self._create_hook)),
@@ -638,7 +657,21 @@ class GitHubFake(TrackerFake):
             return error(HTTPStatus.NOT_FOUND, "Not Found", "/issues/milestones#list-milestones")
         state = request.param("state") or "open"
         chosen = [m for m in repo.milestones.values() if state == "all" or m.state == state]
+        if (request.param("sort") or "due_on") == "completeness":
+            chosen.sort(key=lambda milestone: self._completeness(repo, milestone))
+        else:
+            # The documentation does not say where milestones without a due date go: the fake puts them last.
+            chosen.sort(key=lambda milestone: (milestone.due_on is None, milestone.due_on or datetime.min))
+        if request.param("direction") == "desc":
+            chosen.reverse()
         return self._paged(request, chosen, lambda milestone: self._milestone_json(repo, milestone))
+
+    def _milestone_issues(self, repo: Repository, milestone: Milestone) -> list[Issue]:
+        return [issue for issue in repo.issues.values() if issue.milestone is milestone and not issue.deleted]
+
+    def _completeness(self, repo: Repository, milestone: Milestone) -> float:
+        issues = self._milestone_issues(repo, milestone)
+        return sum(issue.state == "closed" for issue in issues) / len(issues) if issues else 0.0
 
     def _list_assignees(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
         """Everyone who may be assigned: people with push access (and a user who owns the repository)."""
@@ -827,6 +860,33 @@ class GitHubFake(TrackerFake):
         response.headers["Location"] = f"{self.api_url}/repos/{repo.full_name}/issues/comments/{comment.id}"
         return response
 
+    def _update_comment(
+        self, request: RecordedRequest, caller: _Caller, owner: str, name: str, comment_id: str
+    ) -> Response:
+        """Its author, or someone with push access, may edit a comment (GitHub's "Managing disruptive
+        comments"); a comment of a deleted issue is gone with it."""
+        doc = "/issues/comments#update-an-issue-comment"
+        payload = _json_body(request, doc)
+        if isinstance(payload, Response):
+            return payload
+        repo = self._readable_repo(caller, owner, name)
+        found = next(((issue, comment) for issue in (repo.issues.values() if repo else ()) if not issue.deleted
+                      for comment in issue.comments if comment.id == int(comment_id)), None)
+        if found is None:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", doc)
+        issue, comment = found
+        if refusal := self._write_refusal(caller, repo, doc):
+            return refusal
+        if comment.user is not caller.user and not at_least(repo.permission(caller.user), "write"):
+            return error(HTTPStatus.FORBIDDEN, NOT_ACCESSIBLE_TO_EDIT, doc)
+        body = payload.get("body")
+        if body is None:
+            return invalid_request('"body" wasn\'t supplied.', doc)
+        if not isinstance(body, str) or not body.strip():
+            return validation_failed([{"resource": "IssueComment", "field": "body", "code": "missing_field"}], doc)
+        comment.body, comment.updated = body, self.now()
+        return json_response(HTTPStatus.OK, self._comment_json(issue, comment))
+
     # -- search -----------------------------------------------------------------------------------
 
     def _search_issues(self, request: RecordedRequest, caller: _Caller) -> Response:
@@ -961,13 +1021,29 @@ class GitHubFake(TrackerFake):
     def _milestone_json(self, repo: Repository, milestone: Milestone | None) -> dict | None:
         if milestone is None:
             return None
+        issues = self._milestone_issues(repo, milestone)
+        closed = sum(issue.state == "closed" for issue in issues)
+
+        def moment(value: datetime | None) -> str | None:
+            return github_timestamp(value) if value else None
+
         return {
             "id": milestone.id,
+            "node_id": f"MI_kwDO{milestone.id}",
             "number": milestone.number,
             "title": milestone.title,
+            "description": milestone.description,
             "state": milestone.state,
+            "creator": None,
+            "open_issues": len(issues) - closed,
+            "closed_issues": closed,
+            "created_at": moment(milestone.created),
+            "updated_at": moment(milestone.closed or milestone.created),
+            "closed_at": moment(milestone.closed),
+            "due_on": moment(milestone.due_on),
             "url": f"{self.api_url}/repos/{repo.full_name}/milestones/{milestone.number}",
             "html_url": f"{self.web_url}/{repo.full_name}/milestone/{milestone.number}",
+            "labels_url": f"{self.api_url}/repos/{repo.full_name}/milestones/{milestone.number}/labels",
         }
 
     def _comment_json(self, issue: Issue, comment: Comment) -> dict:
@@ -980,7 +1056,7 @@ class GitHubFake(TrackerFake):
             "body": comment.body,
             "user": self._simple_user_json(comment.user),
             "created_at": github_timestamp(comment.created),
-            "updated_at": github_timestamp(comment.created),
+            "updated_at": github_timestamp(comment.updated or comment.created),
             "author_association": "OWNER" if comment.user is issue.repo.owner else "NONE",
         }
 

@@ -33,6 +33,13 @@ Sources read to build it (Atlassian's own documentation unless marked otherwise)
   token."}`; `GET api.atlassian.com/oauth/token/accessible-resources` lists the sites (`id` is the
   cloudId, `url`) and `api.atlassian.com/ex/jira/{cloudId}/rest/...` serves a site's API.
 
+- Jira Software's Sprint field (custom type com.pyxis.greenhopper.jira:gh-sprint): Cloud answers
+  it as a list of sprint objects ("Deprecation notice - toString representation of sprints in Get
+  issue response", 2020); older Server and Data Center versions as a list of strings, the toString
+  of greenhopper's Sprint (`...Sprint@5f1ad4[id=1,rapidViewId=1,state=ACTIVE,name=...,startDate=...,
+  endDate=...,completeDate=<null>,sequence=1]`, as quoted in atlassian-api/atlassian-python-api#794
+  and rudiedirkx/jira#52), schema items "string". The server fake answers that legacy form.
+
 Where the documentation is silent, the choice made is stated next to the code that makes it.
 """
 
@@ -99,6 +106,8 @@ CUSTOM_FIELD_KINDS = {
     "number": ({"type": "number"}, "float"),
     "labels": ({"type": "array", "items": "string"}, "labels"),
 }
+
+SPRINT_FIELD_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"
 
 # Fields the search endpoints return for `*navigable`; `*all` adds these non-navigable ones.
 NON_NAVIGABLE_FIELDS = {"comment", "attachment"}
@@ -550,6 +559,23 @@ class JiraFake(TrackerFake):
             sprint |= {"endDate": end_date} if end_date else {}
             self.board_sprints.setdefault(board_id, []).append(sprint)
             return sprint
+
+    def add_sprint_field(self, project_key: str, issue_type: str, name: str = "Sprint") -> FieldSpec:
+        """Jira Software's Sprint field on an issue type; its values are sprints of ``add_sprint``."""
+        with self.server.lock:
+            custom_id = next(self._ids)
+            schema = {"type": "array", "items": "json" if self.is_cloud else "string", "custom": SPRINT_FIELD_TYPE,
+                      "customId": custom_id}
+            spec = FieldSpec(field_id=f"customfield_{custom_id}", name=name, schema=schema)
+            self._issue_type_named(project_key, issue_type).fields[spec.field_id] = spec
+            return spec
+
+    def set_sprints(self, key: str, field_id: str, *sprints: dict) -> None:
+        """The sprints the issue was in (closed ones) and is in (an active or future one)."""
+        with self.server.lock:
+            issue = self.issues[key]
+            issue.custom_fields[field_id] = list(sprints)
+            issue.updated = self.now()
 
     def set_fix_versions(self, key: str, *names: str) -> None:
         """The issue's fix versions, by name among its project's versions."""
@@ -1731,6 +1757,8 @@ class JiraFake(TrackerFake):
         return values
 
     def _custom_value_json(self, spec: FieldSpec, value: Any, version: str) -> Any:
+        if spec.schema.get("custom") == SPRINT_FIELD_TYPE:
+            return [self._sprint_value_json(sprint) for sprint in value] or None
         if isinstance(value, JiraUser):
             return self._user_json(value, version)
         if isinstance(value, list):
@@ -1740,6 +1768,20 @@ class JiraFake(TrackerFake):
         if spec.takes_document:
             return self._document_or_text(value, version)
         return value
+
+    def _sprint_value_json(self, sprint: dict) -> dict | str:
+        if self.is_cloud:
+            keys = ("id", "name", "state", "goal", "startDate", "endDate", "completeDate")
+            return {key: sprint[key] for key in keys if key in sprint} | {"boardId": sprint["originBoardId"]}
+        fields = {
+            "id": sprint["id"], "rapidViewId": sprint["originBoardId"], "state": sprint["state"].upper(),
+            "name": sprint["name"], "startDate": sprint.get("startDate") or "<null>",
+            "endDate": sprint.get("endDate") or "<null>", "completeDate": sprint.get("completeDate") or "<null>",
+            "sequence": sprint["id"],
+        }
+        identity = hashlib.sha256(str(sprint["id"]).encode()).hexdigest()[:8]  # Java's identity hash, made stable
+        return (f"com.atlassian.greenhopper.service.sprint.Sprint@{identity}["
+                + ",".join(f"{name}={value}" for name, value in fields.items()) + "]")
 
     def _selected_fields(self, issue: JiraIssue, requested: list[str] | None, default: str) -> list[str]:
         return _resolve_field_names(_field_list(requested) or [default], _field_names(issue))

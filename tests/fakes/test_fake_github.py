@@ -263,6 +263,72 @@ def test_labels_open_milestones_and_assignees_of_a_repository(fake_github, api, 
     assert sorted(user["login"] for user in assignees) == ["alice", GITHUB_LOGIN]
 
 
+def test_milestones_list_by_due_date_with_their_dates_and_issue_counts(fake_github, api, shop):
+    fake_github.add_milestone("acme/shop", "Someday")
+    release = fake_github.add_milestone("acme/shop", "v2.0", due_on=datetime(2025, 9, 30, 7, tzinfo=UTC),
+                                        description="Cards")
+    fake_github.add_milestone("acme/shop", "v1.0", state="closed", due_on=datetime(2025, 6, 30, 7, tzinfo=UTC))
+    done = fake_github.add_issue("acme/shop", "Pay by card", author="alice", state="closed")
+    fake_github.edit_issue("acme/shop", done.number, milestone=release)
+
+    every = api.get("/repos/acme/shop/milestones", params={"state": "all"}).json()
+    newest_first = api.get("/repos/acme/shop/milestones", params={"state": "all", "direction": "desc"}).json()
+    closed = api.get("/repos/acme/shop/milestones", params={"state": "closed"}).json()
+
+    assert [(m["title"], m["due_on"], m["state"]) for m in every] == [
+        ("v1.0", "2025-06-30T07:00:00Z", "closed"), ("v2.0", "2025-09-30T07:00:00Z", "open"), ("Someday", None, "open"),
+    ]
+    assert [m["title"] for m in newest_first] == ["Someday", "v2.0", "v1.0"]
+    assert [m["title"] for m in closed] == ["v1.0"] and closed[0]["closed_at"] is not None
+    assert (every[1]["description"], every[1]["open_issues"], every[1]["closed_issues"]) == ("Cards", 0, 1)
+
+
+def test_milestones_page_with_link_headers(fake_github, api, shop):
+    for number in range(3):
+        fake_github.add_milestone("acme/shop", f"v{number}", due_on=datetime(2025, 1, 1 + number, tzinfo=UTC))
+
+    first = api.get("/repos/acme/shop/milestones", params={"per_page": 2})
+    second = api.get(first.links["next"]["url"])
+
+    assert [m["title"] for m in first.json()] == ["v0", "v1"]
+    assert [m["title"] for m in second.json()] == ["v2"] and "next" not in second.links
+    assert api.get("/repos/acme/secret/milestones").status_code == 404
+
+
+def test_an_issue_comment_is_edited_in_place_by_its_author(fake_github, api, shop):
+    issue = fake_github.add_issue("acme/shop", "Cart", author="alice")
+    comment = fake_github.add_comment("acme/shop", issue.number, "Covered by 1 test", author=GITHUB_LOGIN,
+                                      created=datetime(2024, 1, 1, tzinfo=UTC))
+
+    response = api.patch(f"/repos/acme/shop/issues/comments/{comment.id}", json={"body": "Covered by 2 tests"})
+
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["body"]) == (comment.id, "Covered by 2 tests")
+    assert response.json()["updated_at"] > response.json()["created_at"] == "2024-01-01T00:00:00Z"
+    assert [c.body for c in issue.comments] == ["Covered by 2 tests"]
+
+
+def test_editing_a_comment_needs_a_body_an_existing_comment_and_push_access_for_others(fake_github, api, shop):
+    issue = fake_github.add_issue("acme/shop", "Cart", author="alice")
+    alices = fake_github.add_comment("acme/shop", issue.number, "Alice's", author="alice")
+    fake_github.add_token("mallory", "ghp_mallory")
+    mallory = ApiSession(fake_github.api_url, "ghp_mallory")
+
+    no_body = api.patch(f"/repos/acme/shop/issues/comments/{alices.id}", json={})
+    empty = api.patch(f"/repos/acme/shop/issues/comments/{alices.id}", json={"body": " "})
+    refused = mallory.patch(f"/repos/acme/shop/issues/comments/{alices.id}", json={"body": "Mallory's now"})
+    missing = api.patch("/repos/acme/shop/issues/comments/424242", json={"body": "x"})
+    by_maintainer = api.patch(f"/repos/acme/shop/issues/comments/{alices.id}", json={"body": "Edited by the bot"})
+    fake_github.delete_issue("acme/shop", issue.number)
+    of_deleted_issue = api.patch(f"/repos/acme/shop/issues/comments/{alices.id}", json={"body": "x"})
+
+    assert (no_body.status_code, empty.status_code, refused.status_code) == (422, 422, 403)
+    assert (missing.status_code, missing.json()["message"]) == (404, "Not Found")
+    assert "documentation_url" in missing.json()
+    assert by_maintainer.status_code == 200 and alices.body == "Edited by the bot"
+    assert of_deleted_issue.status_code == 404
+
+
 def test_issue_comments_list_oldest_first_in_pages(fake_github, api, shop):
     fake_github.add_issue("acme/shop", "Cart", author="alice")
     for number in range(3):

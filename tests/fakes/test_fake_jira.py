@@ -5,6 +5,7 @@ behaviour the project's own client will meet.
 """
 
 import base64
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -379,6 +380,32 @@ def test_the_fields_parameter_limits_the_fields_of_an_issue(fake_jira_cloud, clo
     issue = cloud.get("/rest/api/3/issue/SHOP-1", params={"fields": "summary,status"}).json()
 
     assert set(issue["fields"]) == {"summary", "status"}
+
+
+def test_the_sprint_field_is_a_list_of_sprint_objects_on_cloud_and_of_legacy_strings_on_data_center(
+    fake_jira_cloud, cloud, fake_jira_server, server
+):
+    answers = []
+    for fake, session in ((fake_jira_cloud, cloud), (fake_jira_server, server)):
+        fake.add_project("SHOP")
+        issue = fake.add_issue("SHOP", "Pay by card")
+        field = fake.add_sprint_field("SHOP", issue.issue_type.name)
+        closed = fake.add_sprint(3, "Sprint 1", state="closed", start_date="2025-04-01T08:00:00.000Z",
+                                 end_date="2025-04-14T17:00:00.000Z")
+        fake.set_sprints(issue.key, field.field_id, closed, fake.add_sprint(3, "Sprint 2", state="active"))
+        fields = session.get(f"/rest/api/2/issue/{issue.key}", params={"fields": field.field_id}).json()["fields"]
+        answers.append((closed["id"], fields[field.field_id]))
+
+    (cloud_id, on_cloud), (server_id, on_data_center) = answers
+    assert on_cloud[0] == {"id": cloud_id, "name": "Sprint 1", "state": "closed", "boardId": 3,
+                           "startDate": "2025-04-01T08:00:00.000Z", "endDate": "2025-04-14T17:00:00.000Z"}
+    assert (on_cloud[1]["name"], on_cloud[1]["state"]) == ("Sprint 2", "active")
+    first, second = on_data_center
+    assert re.fullmatch(
+        rf"com\.atlassian\.greenhopper\.service\.sprint\.Sprint@[0-9a-f]+\[id={server_id},rapidViewId=3,"
+        rf"state=CLOSED,name=Sprint 1,startDate=2025-04-01T08:00:00\.000Z,endDate=2025-04-14T17:00:00\.000Z,"
+        rf"completeDate=<null>,sequence={server_id}\]", first)
+    assert ",state=ACTIVE,name=Sprint 2,startDate=<null>,endDate=<null>," in second
 
 
 def test_an_issue_of_a_project_the_user_may_not_browse_reads_as_not_found(fake_jira_cloud, cloud):

@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from integrations.errors import NotFound, RemoteValidationError
+from integrations.errors import NotFound, PermissionDenied, RemoteValidationError
 from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from integrations.providers.base import FieldValue, NotConfigured, PullQuery
+from integrations.providers.github import PAGE_SIZE
 from tests.factories import SourceFactory
 from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN, SERVER_PAT
 
@@ -83,6 +84,20 @@ def test_a_jira_pull_takes_the_filtered_items_of_the_project_and_types_with_the_
     assert result.deleted == frozenset()
 
 
+def test_a_jira_pull_reads_the_sprint_field_in_the_form_each_deployment_answers(jira):
+    story = jira.add_issue("SHOP", "Pay by card", issue_type="Story", labels=["req"])
+    sprint_field = jira.add_sprint_field("SHOP", "Story")
+    jira.set_sprints(story.key, sprint_field.field_id,
+                     jira.add_sprint(3, "Sprint 1", state="closed", end_date="2025-04-14T17:00:00.000Z"),
+                     jira.add_sprint(3, "Sprint 2", state="active", end_date="2025-04-28T17:00:00.000Z"),
+                     jira.add_sprint(3, "Sprint 3"))
+
+    result = jira.provider.pull(PullQuery(project="SHOP", filter="labels = req", fields=(sprint_field.field_id,)))
+
+    [item] = result.items
+    assert item.fields == {sprint_field.field_id: FieldValue("Sprint 2", date(2025, 4, 28))}
+
+
 def test_of_the_known_jira_keys_only_the_deleted_issues_count_as_deleted(jira):
     kept = jira.add_issue("SHOP", "Still matching", labels=["req"])
     unlabelled = jira.add_issue("SHOP", "No longer matching")
@@ -139,6 +154,33 @@ def test_jira_field_values_read_sprints_options_users_and_date_times():
     assert jira_field_value("2025-02-03 is the day") == FieldValue("2025-02-03 is the day")
     assert jira_field_value(3.5) == FieldValue("3.5")
     assert jira_field_value(None) == jira_field_value([]) == FieldValue()
+
+
+def legacy_sprint(id_, state, name, end="<null>"):
+    """A sprint as older Jira Server and Data Center versions write it in the sprint field."""
+    return (f"com.atlassian.greenhopper.service.sprint.Sprint@14b1c3{id_}9[id={id_},rapidViewId=1,state={state},"
+            f"name={name},startDate=2024-01-01T10:00:00.000Z,endDate={end},completeDate=<null>,sequence={id_}]")
+
+
+def test_jira_field_values_read_sprints_in_the_legacy_string_form_of_jira_data_center():
+    from integrations.providers.jira import jira_field_value
+
+    sprints = [
+        legacy_sprint(1, "CLOSED", "Sprint 1", end="2024-01-14T10:00:00.000Z"),
+        legacy_sprint(2, "ACTIVE", "Sprint 2, hardening", end="2024-01-28T10:00:00.000Z"),
+        legacy_sprint(3, "FUTURE", "Sprint 3"),
+    ]
+    assert jira_field_value(sprints) == FieldValue("Sprint 2, hardening", date(2024, 1, 28))
+    assert jira_field_value(sprints[::2]) == FieldValue("Sprint 3")  # none active: the last
+    assert jira_field_value(sprints[0]) == FieldValue("Sprint 1", date(2024, 1, 14))
+    reordered = ("com.atlassian.greenhopper.service.sprint.Sprint@3fd7dd59[rapidViewId=58,state=CLOSED,name=Week 7,"
+                 "endDate=2016-02-23T14:24:00.000Z,completeDate=,goal=Cards, wallets, refunds,id=48]")
+    assert jira_field_value([reordered]) == FieldValue("Week 7", date(2016, 2, 23))
+    unterminated = "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE,name=Sprint 1"
+    nameless = "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE]"
+    assert jira_field_value(unterminated) == FieldValue(unterminated)
+    assert jira_field_value([nameless]) == FieldValue(nameless)
+    assert jira_field_value([nameless, sprints[0]]) == FieldValue("Sprint 1", date(2024, 1, 14))
 
 
 # -- Azure DevOps --------------------------------------------------------------------------------
@@ -320,3 +362,69 @@ def test_github_issues_have_no_types_to_select_by(github):
         github.provider.pull(PullQuery(project="acme/shop", item_types=("Story",)))
     with pytest.raises(NotConfigured, match="not a GitHub repository"):
         github.provider.pull(PullQuery(project="shop"))
+
+
+def test_a_github_pull_gives_the_milestone_its_due_date(github):
+    release = github.add_milestone("acme/shop", "v2.0", due_on=datetime(2025, 9, 30, 7, tzinfo=UTC))
+    story = github.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN, labels=("requirement",))
+    github.edit_issue("acme/shop", story.number, milestone=release)
+    github.add_issue("acme/shop", "Not planned yet", author=GITHUB_LOGIN, labels=("requirement",))
+
+    result = github.provider.pull(PullQuery(project="acme/shop", filter="label:requirement", fields=("milestone",)))
+
+    assert [item.fields["milestone"] for item in result.items] == [FieldValue("v2.0", date(2025, 9, 30)),
+                                                                   FieldValue()]
+
+
+def test_a_github_comment_is_edited_in_place(github):
+    issue = github.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN)
+    key = f"acme/shop#{issue.number}"
+    comment_id = github.provider.add_comment(key, "Covered by 1 test")
+
+    github.provider.update_comment(key, comment_id, "Covered by **2** tests")
+
+    [comment] = github.provider.comments(key)
+    assert (comment.id, comment.body) == (comment_id, "Covered by **2** tests")
+    [edit] = github.requests_to("PATCH", r".*/issues/comments/.*")
+    assert edit.path.endswith(f"/repos/acme/shop/issues/comments/{comment_id}")
+    with pytest.raises(NotFound):
+        github.provider.update_comment(key, "424242", "Covered by nothing")
+    github.delete_issue("acme/shop", issue.number)
+    with pytest.raises(NotFound):
+        github.provider.update_comment(key, comment_id, "Covered by nothing")
+
+
+def test_a_github_comment_of_someone_else_is_not_edited_without_push_access(github):
+    github.add_user("alice")
+    issue = github.add_issue("acme/shop", "Pay by card", author="alice")
+    comment = github.add_comment("acme/shop", issue.number, "Alice's words", author="alice")
+
+    with pytest.raises(PermissionDenied):
+        github.provider.update_comment(f"acme/shop#{issue.number}", str(comment.id), "Covered by 1 test")
+    assert comment.body == "Alice's words"
+
+
+def test_github_plans_are_the_repositorys_milestones_without_sprints(github):
+    github.add_milestone("acme/shop", "v1.0", state="closed", due_on=datetime(2025, 6, 30, 7, tzinfo=UTC))
+    github.add_milestone("acme/shop", "v2.0", due_on=datetime(2025, 9, 30, 7, tzinfo=UTC))
+    github.add_milestone("acme/shop", "Someday")
+    for number in range(PAGE_SIZE):  # a second page
+        github.add_milestone("acme/shop", f"Patch {number}", due_on=datetime(2026, 1, 1, tzinfo=UTC))
+    github.add_milestone("acme/web", "Another repository")
+
+    plans = github.provider.plans("acme/shop", board="7")
+
+    assert [(plan.kind, plan.id, plan.name, plan.start, plan.end, plan.done) for plan in plans[:2]] == [
+        ("release", "1", "v1.0", None, date(2025, 6, 30), True),
+        ("release", "2", "v2.0", None, date(2025, 9, 30), False),
+    ]
+    assert (plans[-1].name, plans[-1].end) == ("Someday", None)
+    assert len(plans) == PAGE_SIZE + 3 and {plan.kind for plan in plans} == {"release"}
+    assert [request.param("state") for request in github.requests_to("GET", r".*/milestones")] == ["all", "all"]
+
+
+def test_github_plans_need_a_repository_the_account_can_see(github):
+    with pytest.raises(NotConfigured, match="names no GitHub repository"):
+        github.provider.plans(" ")
+    with pytest.raises(NotFound):
+        github.provider.plans("acme/secret")

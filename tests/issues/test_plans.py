@@ -1,8 +1,8 @@
 """Releases and sprints pulled with their dates, laid out on a timeline, and per release its pulled
 requirements, how many have covering tests, those tests' latest results and the open issues linked.
-Against the fake Jira Cloud over real HTTP, and hand-built rows."""
+Against the fake Jira Cloud and GitHub over real HTTP, and hand-built rows."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib.messages import get_messages
@@ -19,7 +19,7 @@ from tests.factories import (
     ExternalReferenceFactory, MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory,
     SourceFactory, TestCaseFactory, TestResultFactory, make_issue,
 )
-from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
+from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +187,36 @@ def test_syncing_a_project_without_pulls_says_how_to_set_them_up(client):
 
     [message] = [str(message) for message in get_messages(response.wsgi_request)]
     assert message == "No tracker pulls into SHOP: a project admin switches pulls on under Trackers › Pulls."
+
+
+def test_a_github_project_syncs_its_milestones_as_releases_with_their_due_dates(client, fake_github):
+    fake = fake_github
+    fake.add_repo("acme/shop")
+    release = fake.add_milestone("acme/shop", "v2.0", due_on=datetime(2025, 9, 30, 7, tzinfo=UTC))
+    fake.add_milestone("acme/shop", "v1.0", state="closed", due_on=datetime(2025, 6, 30, 7, tzinfo=UTC))
+    fake.add_milestone("acme/shop", "Someday")
+    story = fake.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN, labels=("requirement",))
+    fake.edit_issue("acme/shop", story.number, milestone=release)
+    source = SourceFactory(name="Acme GitHub", provider=Provider.GITHUB, base_url=fake.web_url, allow_http=True,
+                           auth_type=AuthType.PAT, credentials={"token": GITHUB_TOKEN}, issue_url_template="")
+    integration = ProjectIntegrationFactory(project=ProjectFactory(key="SHOP"), source=source,
+                                            external_project="acme/shop",
+                                            priority_mapping=default_priority_mapping())
+    save_settings(integration, pull_requirements=True, requirements_filter="label:requirement",
+                  requirement_types=[], state_mapping={}, release_field="milestone",
+                  release_date_fields=["milestone"], sprint_field="", comment_linked_tests=False)
+    client.force_login(MembershipFactory(project=integration.project, role=Role.MEMBER).user)
+
+    response = client.post("/projects/SHOP/plans/sync/")
+    page = client.get("/projects/SHOP/plans/").content.decode()
+
+    [message] = [str(message) for message in get_messages(response.wsgi_request)]
+    assert "releases and sprints: 3 new" in message and "failed" not in message
+    assert plan_values() == [
+        ("release", "Someday", None, None, False, False),
+        ("release", "v1.0", None, date(2025, 6, 30), True, False),
+        ("release", "v2.0", None, date(2025, 9, 30), False, False),
+    ]
+    pulled = PulledRequirement.objects.get()
+    assert (pulled.release, pulled.release_date) == ("v2.0", date(2025, 9, 30))
+    assert 'id="timeline"' in page and "v2.0" in page and "Pay by card" in page

@@ -1,5 +1,5 @@
 """Test cases covering a pulled requirement are listed in one comment on its remote item, edited
-(never posted again) when the coverage changes. Against the fake Jira Cloud and Azure DevOps."""
+(never posted again) when the coverage changes. Against the fake Jira Cloud, Azure DevOps and GitHub."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -11,7 +11,7 @@ from issues.models import Coverage, PulledRequirement
 from issues.requirements_pull import pull_requirements, save_settings
 from projects.models import Requirement
 from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory
-from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN
+from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +135,27 @@ def test_azure_devops_gets_the_same_single_comment(fake_azure_devops, committed)
 
     [comment] = fake.work_item(item.id).comments
     assert "Covered by 2 tests in testmanager" in comment.text and "Refund" in comment.text
+
+
+def test_github_gets_one_comment_edited_as_links_change(fake_github, committed):
+    fake = fake_github
+    fake.add_repo("acme/shop")
+    story = fake.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN, labels=("requirement",))
+    source = SourceFactory(provider=Provider.GITHUB, base_url=fake.web_url, allow_http=True, can_add_comments=True,
+                           auth_type=AuthType.PAT, credentials={"token": GITHUB_TOKEN}, issue_url_template="")
+    requirement = pull_one(source, "acme/shop", "label:requirement")
+    checkout = TestCaseFactory(project=requirement.project, title="Checkout")
+
+    committed(cover, requirement, checkout, site_url=SITE)
+    committed(cover, requirement, TestCaseFactory(project=requirement.project, title="Refund"), site_url=SITE)
+    committed(uncover, Coverage.objects.get(test_case=checkout), site_url=SITE)
+
+    [comment] = story.comments
+    assert comment.body.startswith("Covered by 1 test in testmanager") and "Refund" in comment.body
+    assert "Checkout" not in comment.body
+    assert str(comment.id) == PulledRequirement.objects.get().coverage_comment_id
+    assert len(fake.requests_to("POST", r".*/issues/\d+/comments")) == 1
+    assert len(fake.requests_to("PATCH", r".*/issues/comments/\d+")) == 2
 
 
 def test_a_comment_the_tracker_refuses_leaves_the_coverage_recorded(jira, committed, caplog):
