@@ -34,7 +34,7 @@ class PullSettingsForm(forms.Form):
                   "in progress and done are active.",
     )
     release_field = forms.CharField(
-        required=False, max_length=FIELD_MAX, help_text="The field naming the release, e.g. fixVersions.",
+        required=False, max_length=FIELD_MAX, help_text="The field naming the release.",
     )
     release_date_field_1 = forms.CharField(required=False, max_length=FIELD_MAX, label="Release date from")
     release_date_field_2 = forms.CharField(required=False, max_length=FIELD_MAX, label="else from")
@@ -79,9 +79,12 @@ class PullSettingsForm(forms.Form):
             **{f"release_date_field_{number}": name for number, name in enumerate(settings.release_date_fields, 1)},
         })
         super().__init__(*args, **kwargs)
-        hint = provider_class(integration.source.provider).pull_filter_hint
-        if hint:
-            self.fields["requirements_filter"].help_text = self.fields["bugs_filter"].help_text = hint
+        provider = provider_class(integration.source.provider)
+        if provider.pull_filter_hint:
+            self.fields["requirements_filter"].help_text = provider.pull_filter_hint
+            self.fields["bugs_filter"].help_text = provider.pull_filter_hint
+        if provider.pull_field_hint:
+            self.fields["release_field"].help_text = f"The field naming the release. {provider.pull_field_hint}"
 
     def clean_state_mapping(self):
         return parse_state_mapping(self.cleaned_data["state_mapping"])

@@ -213,6 +213,8 @@ class AzureDevOps(TrackerProvider):
         "A WIQL condition, what follows WHERE, e.g. [System.Tags] CONTAINS 'requirement'; testmanager adds the "
         "project and the work item types."
     )
+    pull_field_hint = ("Field reference names: System.IterationPath (an iteration and its end date), "
+                       "Microsoft.VSTS.Scheduling.TargetDate, Microsoft.VSTS.Common.Severity, ...")
     draft_field_ids = {
         "System.Title": "title", "System.Description": "description", REPRO_STEPS: "description",
         "Microsoft.VSTS.Common.Priority": "priority", "System.Tags": "labels", "System.AssignedTo": "assignee",

@@ -430,6 +430,7 @@ class TrackerProvider:
     base_url_hint: ClassVar[str] = ""
     read_error_detail: ClassVar[ErrorDetailReader] = staticmethod(generic_error_detail)
     pull_filter_hint: ClassVar[str] = ""  # how a pull's filter is written, for the settings form
+    pull_field_hint: ClassVar[str] = ""  # which field ids name releases, sprints, dates, for the settings form
     # Which discovered form fields (RemoteField.id) fill which IssueDraft attribute (DRAFT_ATTRIBUTES);
     # the values of every other field travel in IssueDraft.fields under their id.
     draft_field_ids: ClassVar[Mapping[str, str]] = MappingProxyType({name: name for name in DRAFT_ATTRIBUTES})

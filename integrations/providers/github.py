@@ -184,6 +184,7 @@ class GitHub(TrackerProvider):
         "GitHub issue search qualifiers, e.g. label:requirement -label:wontfix; testmanager adds the repository "
         "and is:issue (GitHub issues have no work item types here)."
     )
+    pull_field_hint = "Issue fields: milestone (its title and due date), labels, assignee, state_reason."
 
     @property
     def api_base_url(self) -> str:

@@ -296,6 +296,8 @@ class _Jira(TrackerProvider, ABC):
         "JQL, e.g. labels = requirement AND status != Cancelled; testmanager adds the project and the types "
         "(an ORDER BY is ignored)."
     )
+    pull_field_hint = ("Jira field ids: fixVersions (a version and its release date), duedate, resolution, priority, "
+                       "or a custom field's customfield_NNNNN (e.g. the Sprint field).")
     page_size = 100  # items asked for per page
     draft_field_ids = {
         "summary": "title", "description": "description", "priority": "priority", "labels": "labels",

@@ -318,6 +318,8 @@ class Linear(TrackerProvider):
         "(label:a,b means either); testmanager adds the team. Linear issues have no types: work item types are "
         "label names, e.g. Bug."
     )
+    pull_field_hint = ("Issue fields: cycle (its name and end date), project (its name and target date), dueDate, "
+                       "estimate, labels.")
 
     def __init__(self, source, user_token=None):
         super().__init__(source, user_token)

@@ -145,6 +145,7 @@ def test_the_pull_settings_page_explains_the_linear_filter(client, linear):
     page = client.get(f"/projects/SHOP/requirement-pulls/{linear.integration.pk}/").content.decode()
 
     assert "Linear issues have no types: work item types are label names" in page
+    assert "cycle (its name and end date), project (its name and target date)" in page
 
 
 # -- the covering-tests comment ---------------------------------------------------------------------
