@@ -242,6 +242,7 @@ class GitLabFake(TrackerFake):
         self.projects: dict[str, Project] = {}  # lower-cased path -> project
         self.faults = FaultQueue()
         self.throttle_limit: int | None = None  # requests a minute per user; None: throttling disabled
+        self.link_headers = True  # False: as behind a reverse proxy that drops Link (X-Next-Page stays)
         self._tokens: dict[str, Token] = {}
         self._quotas: dict[str, Quota] = {}
         self._ids = itertools.count(101)
@@ -800,7 +801,8 @@ class GitLabFake(TrackerFake):
         if len(items) <= TOTALS_LIMIT:
             response.headers.update({"X-Total": str(len(items)), "X-Total-Pages": str(total_pages)})
             links["last"] = {"page": str(total_pages)}
-        response.headers["Link"] = link_header(self.server.origin, request, links)
+        if self.link_headers:
+            response.headers["Link"] = link_header(self.server.origin, request, links)
         return response
 
     # -- representations --------------------------------------------------------------------------
