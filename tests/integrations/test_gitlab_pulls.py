@@ -8,9 +8,9 @@ import pytest
 
 from integrations.errors import NotFound, RemoteValidationError
 from integrations.models import AuthType, Provider
-from integrations.providers import provider_class, provider_for
+from integrations.providers import provider_for
 from integrations.providers.base import PULL_LIMIT, FieldValue, NotConfigured, PullQuery
-from integrations.providers.gitlab import GitLab, gitlab_field_value, pull_parameters
+from integrations.providers.gitlab import gitlab_field_value, pull_parameters
 from tests.factories import SourceFactory
 from tests.fakes.fixtures import GITLAB_PAT, GITLAB_USERNAME
 from tests.fakes.gitlab import DEVELOPER
@@ -202,11 +202,6 @@ def test_field_values_read_scoped_labels_people_and_date_times():
     assert gitlab_field_value(raw, "iteration") == FieldValue("Sprint 8", date(2025, 4, 15))
     assert gitlab_field_value(raw, "confidential") == gitlab_field_value(raw, "milestone") == FieldValue()
     assert gitlab_field_value(raw, "no_such_field") == FieldValue()
-
-
-def test_the_settings_form_explains_the_gitlab_filter():
-    assert provider_class(Provider.GITLAB) is GitLab
-    assert 'labels=requirement,backend milestone="Release 2.0"' in GitLab.pull_filter_hint
 
 
 # -- plans ---------------------------------------------------------------------------------------

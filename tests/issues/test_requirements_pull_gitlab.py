@@ -8,15 +8,22 @@ from datetime import date
 
 import pytest
 
+from integrations.errors import RemoteValidationError
 from integrations.mappings import default_priority_mapping, default_status_mapping
-from integrations.models import AuthType, Provider
+from integrations.models import AuthType, ProjectIntegration, Provider
 from issues.bug_pull import pull_bugs, save_bug_settings
 from issues.coverage import NO_COVERAGE, cover, uncover
-from issues.models import Coverage, ExternalReference, Plan, PulledBug, PulledRequirement
+from issues.models import Coverage, ExternalReference, Plan, PulledBug, PulledRequirement, PullSettings
 from issues.pulls import pull_integration
 from issues.requirements_pull import pull_requirements, save_settings
-from projects.models import Requirement
-from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory
+from projects.models import Requirement, Role
+from tests.factories import (
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TestCaseFactory,
+)
 from tests.fakes.fixtures import GITLAB_PAT, GITLAB_USERNAME
 from tests.fakes.gitlab import DEVELOPER
 
@@ -115,6 +122,19 @@ def test_gitlab_issues_become_requirements_edits_update_them_and_deletions_depre
     assert pull(gitlab) == "0 new, 0 updated, 1 unchanged, 0 deleted in the tracker (now deprecated)"
 
 
+def test_a_filter_that_is_not_gitlab_parameters_is_recorded_and_writes_nothing(gitlab):
+    requirement(gitlab, "Pay by card")
+    ProjectIntegration.objects.filter(pk=gitlab.integration.pk).update(requirements_filter="label:requirement")
+
+    with pytest.raises(RemoteValidationError):
+        pull(gitlab)
+
+    settings = PullSettings.objects.get(integration=gitlab.integration)
+    assert "“label:requirement” is not a GitLab filter parameter" in settings.last_error
+    assert settings.last_pulled_at is None and not Requirement.objects.exists()
+    assert gitlab.requests == []
+
+
 def test_the_covering_tests_note_is_posted_once_then_edited(gitlab, django_capture_on_commit_callbacks):
     key = requirement(gitlab, "Pay by card")
     pull(gitlab)
@@ -206,3 +226,12 @@ def test_one_pull_brings_requirements_releases_sprints_and_bugs(gitlab):
     ]
     assert PulledRequirement.objects.get().release == "Release 2.0"
     assert PulledBug.objects.get().severity == "High"
+
+
+def test_the_pull_settings_page_explains_how_a_gitlab_filter_is_written(client, gitlab):
+    client.force_login(MembershipFactory(project=gitlab.integration.project, role=Role.ADMIN).user)
+
+    page = client.get(f"/projects/SHOP/requirement-pulls/{gitlab.integration.pk}/").content.decode()
+
+    assert page.count("GitLab's list-issues parameters as name=value") == 2  # requirements and bugs
+    assert 'labels=requirement,backend milestone="Release 2.0"' in page
