@@ -690,7 +690,7 @@ class GitLab(TrackerProvider):
         """Every item of a list with the response it came in, following the ``Link`` header's next
         page (offset or keyset), or else ``X-Next-Page`` (a proxy may drop ``Link``)."""
         params = {**(params or {}), "per_page": PAGE_SIZE}
-        response = first or http.get(path, params=params)
+        response = first if first is not None else http.get(path, params=params)
         while True:
             for raw in _list(response, "a list"):
                 yield raw, response
@@ -728,6 +728,9 @@ def pull_parameters(text: str) -> dict[str, str]:
             raise RemoteValidationError(
                 f"The GitLab filter has no parameter “{name}”: use {', '.join(sorted(FILTER_PARAMETERS))}."
             )
+        if not value.strip():
+            raise RemoteValidationError(f"The GitLab filter gives {name} no value: write {name}=value, or leave "
+                                        f"{name} out.")
         if name in parameters:
             raise RemoteValidationError(f"The GitLab filter sets {name} twice: give it once (labels take a "
                                         "comma-separated list).")

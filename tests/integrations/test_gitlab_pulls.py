@@ -162,6 +162,7 @@ def test_of_the_known_keys_only_the_deleted_issues_count_as_deleted(gitlab):
     ("issue_type=incident", "cannot set issue_type: choose the types in the work item types instead"),
     ("order_by=updated_at", "cannot set order_by: testmanager orders the pull itself"),
     ("labels=a labels=b", "sets labels twice"),
+    ("labels= milestone=2.0", "gives labels no value"),
     ("state=open", "The GitLab filter's state is “open”: use opened or closed or all"),
 ])
 def test_a_filter_that_is_not_gitlab_parameters_is_refused_before_anything_is_sent(gitlab, text, problem):
