@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from integrations.errors import RemoteValidationError
+from integrations.errors import RemoteValidationError, UpstreamError
 from integrations.mappings import default_priority_mapping, default_status_mapping
 from integrations.models import AuthType, ProjectIntegration, Provider
 from issues.bug_pull import pull_bugs, save_bug_settings
@@ -133,6 +133,21 @@ def test_a_filter_that_is_not_gitlab_parameters_is_recorded_and_writes_nothing(g
     assert "“label:requirement” is not a GitLab filter parameter" in settings.last_error
     assert settings.last_pulled_at is None and not Requirement.objects.exists()
     assert gitlab.requests == []
+
+
+def test_gitlab_failing_mid_pull_leaves_the_requirements_as_they_were(gitlab):
+    key = requirement(gitlab, "Pay by card")
+    pull(gitlab)
+    gitlab.edit_issue(WEB, 1, title="Pay by card or wallet")
+    gitlab.fail_next(500, {"message": "500 Internal Server Error"})
+
+    with pytest.raises(UpstreamError):
+        pull(gitlab)
+
+    kept = Requirement.objects.get()
+    assert (kept.origin_key, kept.title, kept.state, kept.origin_read_only) == (key, "Pay by card", "draft", True)
+    assert "500 Internal Server Error" in PullSettings.objects.get(integration=gitlab.integration).last_error
+    assert pull(gitlab) == "0 new, 1 updated, 0 unchanged, 0 deleted in the tracker (now deprecated)"
 
 
 def test_the_covering_tests_note_is_posted_once_then_edited(gitlab, django_capture_on_commit_callbacks):
