@@ -17,9 +17,20 @@
   to someone below Reporter: GitLab does not tell the two apart).
 - Descriptions and notes stay Markdown, with mentions and closing keywords made inert.
 - Search runs in the projects this source is assigned to (its project integrations).
+- A pull lists the project's issues (all states, oldest first, ``PAGE_SIZE`` a page, following
+  the ``Link`` header or else ``X-Next-Page``) with the filter's parameters: the filter is written
+  as GitLab's own list-issues parameters, ``labels=requirement,backend milestone="Release 2.0"``
+  (see ``pull_parameters``). Work item types are GitLab's issue types (issue, incident, test case,
+  task), one listing each. A known key the listing leaves out is deleted when ``fetch_many`` says
+  it is missing, never when the project cannot be seen.
+- Plans are the project's milestones (its groups' too) as releases and its groups' iterations as
+  sprints. Iterations are a paid feature: GitLab EE without the licence answers 403 and the
+  Community Edition has no such route (404 once the project was found), and then the plans are
+  the milestones alone. A board names nothing in GitLab and is not used.
 """
 
 import re
+import shlex
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time
 from types import MappingProxyType
@@ -39,14 +50,20 @@ from .base import (
     CreatedIssue,
     EventKind,
     FetchResult,
+    FieldValue,
     IssueDraft,
     IssueEvent,
     NotConfigured,
     OAuthApp,
+    PULL_LIMIT,
+    PulledItem,
+    PullQuery,
+    PullResult,
     RemoteComment,
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
+    RemotePlan,
     RemoteProject,
     TrackerProvider,
     delivery_id,
@@ -67,7 +84,34 @@ _STATE_EVENTS = {"open": "reopen", "opened": "reopen", "reopened": "reopen", "cl
 # The issue types testmanager offers (test cases are GitLab Ultimate's own test management; tasks
 # belong under an issue).
 ISSUE_TYPES = {"issue": "Issue", "incident": "Incident"}
+# Every issue type the list-issues API selects by, for pulls.
+PULL_TYPES = {**ISSUE_TYPES, "test_case": "Test case", "task": "Task"}
 _FORM_FIELDS = ("labels", "assignees", "milestone", "due_date", "confidential")
+# The list-issues parameters a pull's filter may set (GitLab's own names and values).
+FILTER_PARAMETERS = frozenset({
+    "labels", "not[labels]", "milestone", "not[milestone]", "iteration_title", "not[iteration_title]",
+    "iteration_id", "state", "search", "in", "author_username", "not[author_username]", "assignee_username",
+    "not[assignee_username]", "confidential", "weight", "health_status", "due_date", "created_after",
+    "created_before", "updated_after", "updated_before", "epic_id",
+})
+# Parameters testmanager sets itself: the project, the types, the order and the pages.
+_OWN_PARAMETERS = {
+    "issue_type": "choose the types in the work item types instead",
+    "iids[]": "a pull takes every issue the filter selects",
+    "scope": "a pull takes every issue of the project",
+    "order_by": "testmanager orders the pull itself",
+    "sort": "testmanager orders the pull itself",
+    "page": "testmanager reads every page itself",
+    "per_page": "testmanager reads every page itself",
+    "pagination": "testmanager reads every page itself",
+}
+_CHOICES = {"state": ("opened", "closed", "all"), "confidential": ("true", "false")}
+FILTER_HINT = (
+    "GitLab's list-issues parameters as name=value, quoted when the value has spaces, e.g. "
+    'labels=requirement,backend milestone="Release 2.0" (labels: all of them; None or Any also work); '
+    "testmanager adds the project and the types (issue, incident, test_case, task)."
+)
+ITERATION_CLOSED = 3  # the REST API's iteration states: 1 upcoming, 2 current, 3 closed
 
 
 def read_gitlab_error(response: TrackerResponse) -> RemoteErrorDetail:
@@ -164,6 +208,7 @@ class GitLab(TrackerProvider):
     base_url_hint = "https://gitlab.com, or your GitLab's address including any relative URL root."
     read_error_detail = staticmethod(read_gitlab_error)
     keys_per_request = PAGE_SIZE  # iids of one project
+    pull_filter_hint = FILTER_HINT
 
     @property
     def api_base_url(self) -> str:
@@ -334,6 +379,60 @@ class GitLab(TrackerProvider):
             found.setdefault(issue.key.lower(), issue)
         return list(found.values())[:SEARCH_LIMIT]
 
+    def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
+        """The project's issues the filter's parameters select, of the given types (one listing per
+        type), oldest first; at most ``PULL_LIMIT``. A known key the listing leaves out is deleted
+        only when ``fetch_many`` finds it missing (not when it merely stopped matching the filter or
+        the project cannot be seen)."""
+        path = self._project(query.project)
+        parameters = pull_parameters(query.filter)
+        types = [pull_type(name) for name in query.item_types] or [None]
+        items: list[PulledItem] = []
+        with self.client() as http:
+            for issue_type in dict.fromkeys(types):
+                params = {**parameters, "scope": "all", "order_by": "created_at", "sort": "asc",
+                          **({"issue_type": issue_type} if issue_type else {})}
+                for raw, response in self._listed(http, f"projects/{_encoded(path)}/issues", params):
+                    items.append(self._pulled_item(raw, path, response, query.fields))
+                    if len(items) >= PULL_LIMIT:
+                        break
+                if len(items) >= PULL_LIMIT:
+                    break
+        seen = {item.key.lower() for item in items}
+        unseen = [key for key in known if key.strip().lower() not in seen]
+        return PullResult(items=tuple(items), deleted=self.fetch_many(unseen).missing if unseen else frozenset())
+
+    def _pulled_item(self, raw: dict, path: str, response: TrackerResponse, field_ids: Iterable[str]) -> PulledItem:
+        return PulledItem(
+            **vars(self._remote_issue(raw, path, response)),
+            description=str(raw.get("description") or ""),
+            item_type=PULL_TYPES.get(str(raw.get("issue_type")), str(raw.get("issue_type") or "")),
+            fields={field_id: gitlab_field_value(raw, field_id) for field_id in field_ids},
+        )
+
+    def plans(self, project: str, board: str = "") -> list[RemotePlan]:
+        """The project's milestones (and its groups') as releases, a closed one done; its groups'
+        iterations as sprints, a closed one done. Without iterations (GitLab Free: 403; the
+        Community Edition: no such route, 404) the milestones alone."""
+        path = _encoded(self._project(project))
+        with self.client() as http:
+            found = [
+                RemotePlan("release", str(milestone.get("id")), str(milestone.get("title") or ""),
+                           start=_day(milestone.get("start_date")), end=_day(milestone.get("due_date")),
+                           done=milestone.get("state") == "closed")
+                for milestone in self._pages(http, f"projects/{path}/milestones", {"include_ancestors": "true"})
+            ]
+            iterations, params = f"projects/{path}/iterations", {"state": "all", "include_ancestors": "true"}
+            first = http.get(iterations, params={**params, "per_page": PAGE_SIZE}, accept=(403, 404))
+            if first.status == 200:
+                found += [
+                    RemotePlan("sprint", str(iteration.get("id")), iteration_name(iteration),
+                               start=_day(iteration.get("start_date")), end=_day(iteration.get("due_date")),
+                               done=iteration.get("state") in (ITERATION_CLOSED, "closed"))
+                    for iteration in self._pages(http, iterations, params, first=first)
+                ]
+        return found
+
     def _assigned_projects(self) -> list[str]:
         """The project paths of this source's active project integrations."""
         if self.source.pk is None:
@@ -463,6 +562,15 @@ class GitLab(TrackerProvider):
             response = http.post(f"projects/{_encoded(path)}/issues/{iid}/notes", json={"body": inert_markdown(body)})
         return str(_object(response, "the note").get("id") or "")
 
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        """Edit a note the account wrote; ``NotFound`` when the note or the issue is gone."""
+        path, iid = self._locate(key)
+        if not comment_id.strip().isdigit():
+            raise NotFound(f"GitLab has no note “{comment_id}” on {key}: note ids are numbers.")
+        with self.client() as http:
+            http.put(f"projects/{_encoded(path)}/issues/{iid}/notes/{comment_id.strip()}",
+                     json={"body": inert_markdown(body)})
+
     def comments(self, key: str) -> list[RemoteComment]:
         """The people's notes on the issue, oldest first (GitLab's own system notes left out)."""
         path, iid = self._locate(key)
@@ -570,16 +678,128 @@ class GitLab(TrackerProvider):
             )
         return found["project"], int(found["iid"])
 
-    def _pages(self, http: TrackerHttpClient, path: str, params: dict | None = None) -> Iterator[dict]:
-        """Every item of a list, following the ``Link`` header's next page (offset or keyset)."""
-        response = http.get(path, params={**(params or {}), "per_page": PAGE_SIZE})
+    def _pages(self, http: TrackerHttpClient, path: str, params: dict | None = None, *,
+               first: TrackerResponse | None = None) -> Iterator[dict]:
+        """Every item of a list, page after page (``first``: its first page, read already)."""
+        for raw, _ in self._listed(http, path, params, first=first):
+            yield raw
+
+    def _listed(
+        self, http: TrackerHttpClient, path: str, params: dict | None = None, *, first: TrackerResponse | None = None
+    ) -> Iterator[tuple[dict, TrackerResponse]]:
+        """Every item of a list with the response it came in, following the ``Link`` header's next
+        page (offset or keyset), or else ``X-Next-Page`` (a proxy may drop ``Link``)."""
+        params = {**(params or {}), "per_page": PAGE_SIZE}
+        response = first if first is not None else http.get(path, params=params)
         while True:
-            yield from _list(response, "a list")
+            for raw in _list(response, "a list"):
+                yield raw, response
             links = requests.utils.parse_header_links(response.headers.get("Link") or "")
             following = next((link["url"] for link in links if link.get("rel") == "next" and link.get("url")), None)
-            if following is None:
+            next_page = (response.headers.get("X-Next-Page") or "").strip()
+            if following is not None:
+                response = http.get(following)
+            elif next_page.isdigit():
+                response = http.get(path, params={**params, "page": next_page})
+            else:
                 return
-            response = http.get(following)
+
+
+def pull_parameters(text: str) -> dict[str, str]:
+    """The list-issues parameters a pull's filter sets: ``name=value`` pairs separated by spaces, a
+    value with spaces in double quotes, each parameter once, only ``FILTER_PARAMETERS``.
+    ``RemoteValidationError`` saying what is wrong with anything else."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        raise RemoteValidationError(
+            "The GitLab filter has an unclosed quote: write it as labels=requirement milestone=\"Release 2.0\"."
+        ) from None
+    parameters: dict[str, str] = {}
+    for word in words:
+        name, equals, value = word.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise RemoteValidationError(f"“{word}” is not a GitLab filter parameter: write name=value, "
+                                        "e.g. labels=requirement.")
+        if name in _OWN_PARAMETERS:
+            raise RemoteValidationError(f"The GitLab filter cannot set {name}: {_OWN_PARAMETERS[name]}.")
+        if name not in FILTER_PARAMETERS:
+            raise RemoteValidationError(
+                f"The GitLab filter has no parameter “{name}”: use {', '.join(sorted(FILTER_PARAMETERS))}."
+            )
+        if not value.strip():
+            raise RemoteValidationError(f"The GitLab filter gives {name} no value: write {name}=value, or leave "
+                                        f"{name} out.")
+        if name in parameters:
+            raise RemoteValidationError(f"The GitLab filter sets {name} twice: give it once (labels take a "
+                                        "comma-separated list).")
+        if name in _CHOICES and value not in _CHOICES[name]:
+            offered = " or ".join(_CHOICES[name])
+            raise RemoteValidationError(f"The GitLab filter's {name} is “{value}”: use {offered}.")
+        parameters[name] = value
+    return parameters
+
+
+def pull_type(name: str) -> str:
+    """The ``issue_type`` of a work item type named by id (test_case) or name (Test case)."""
+    wanted = " ".join(name.replace("_", " ").split()).casefold()
+    found = next((type_id for type_id, label in PULL_TYPES.items() if wanted == label.casefold()), None)
+    if found is None:
+        offered = ", ".join(PULL_TYPES.values())
+        raise RemoteValidationError(f"GitLab issues are of the types {offered}, not “{name}”: check the work item "
+                                    "types of the pull.")
+    return found
+
+
+def iteration_name(iteration: dict) -> str:
+    """An iteration's title; automatically scheduled ones have none and are named by their dates."""
+    if iteration.get("title"):
+        return str(iteration["title"])
+    dates = " – ".join(str(iteration[name]) for name in ("start_date", "due_date") if iteration.get(name))
+    return dates or f"Iteration {iteration.get('iid') or iteration.get('id')}"
+
+
+def gitlab_field_value(raw: dict, field_id: str) -> FieldValue:
+    """A field of an issue as pulls map it, by its name in the issue's JSON: a milestone or an
+    iteration (its title and due date), labels or people (their names), a date or date-time, a
+    number or text; ``severity`` as GitLab shows it (Critical). A field id ending in ``::`` reads
+    the scoped label of that scope (``priority::`` gives High of ``priority::High``)."""
+    if field_id.endswith("::") and len(field_id) > 2:
+        labels = raw.get("labels") if isinstance(raw.get("labels"), list) else []
+        scoped = next((str(label)[len(field_id):] for label in labels
+                       if str(label).casefold().startswith(field_id.casefold())), "")
+        return FieldValue(text=scoped)
+    value = raw.get(field_id)
+    if field_id == "iteration" and isinstance(value, dict):
+        return FieldValue(text=iteration_name(value), day=_day(value.get("due_date")))
+    if field_id == "severity" and isinstance(value, str):
+        return FieldValue(text=value.capitalize())
+    return _field_value(value)
+
+
+def _field_value(value: Any) -> FieldValue:
+    if isinstance(value, list):
+        parts = [_field_value(entry).text for entry in value]
+        return FieldValue(text=", ".join(part for part in parts if part))
+    if isinstance(value, dict):
+        text = value.get("title") or value.get("name") or value.get("username") or ""
+        return FieldValue(text=str(text), day=_day(value.get("due_date")))
+    if value is None or isinstance(value, bool):
+        return FieldValue()
+    text = str(value).strip()
+    moment = _timestamp(text) if len(text) > 10 else None
+    return FieldValue(text=text, day=moment.date() if moment else _day(text))
+
+
+def _day(value: Any) -> date | None:
+    """The date of GitLab's ``2025-06-30``; None for anything else."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _expiry(value: Any) -> datetime | None:

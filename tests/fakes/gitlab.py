@@ -15,16 +15,27 @@ Sources read to build it (GitLab's own documentation, gitlab-org/gitlab `doc/`, 
   {"error": "insufficient_scope", "error_description", "scope"}.
 - "REST API troubleshooting": status codes; 400 for a missing attribute ({"message": "400 (Bad
   request) \\"title\\" not given"}) and for failed validations ({"message": {attribute: [problems]}}).
-- "Issues API": list project issues (`iids[]`, `state`, `search` + `in`, `labels`, `order_by`,
-  `sort`; private projects answer 404 to non-members), new issue (`title`, `description`,
+- "Issues API": list project issues (`iids[]`, `state`, `search` + `in`, `labels` (all of them;
+  `None` for none, `Any` for at least one), `milestone` (a title, `None` or `Any`), `issue_type`
+  (issue, incident, test_case or task), `iteration_title`, `not[labels]`, `not[milestone]`,
+  `order_by`, `sort`; private projects answer 404 to non-members), new issue (`title`, `description`,
   `confidential`, `assignee_ids`, `milestone_id`, `labels` comma-separated, `due_date`
   YEAR-MONTH-DAY, `issue_type`), edit issue (`state_event` close / reopen; at least one attribute),
-  and the issue representation (`state` opened / closed, `references`, `web_url` .../-/issues/iid).
+  and the issue representation (`state` opened / closed, `references`, `web_url` .../-/issues/iid;
+  on Premium and up also `weight` and `iteration`; `severity` UNKNOWN unless an incident has one).
 - "Notes API": `GET /projects/:id/issues/:issue_iid/notes` (`sort` asc or desc, default desc;
-  `order_by` created_at or updated_at; system notes carry `system: true`) and `POST` with `body`.
-- "Labels API", "Milestones API" (`state` active or closed) and "Group and project members API"
+  `order_by` created_at or updated_at; system notes carry `system: true`), `POST` with `body`, and
+  `PUT .../notes/:note_id` with `body` (only its author may edit a note).
+- "Labels API", "Milestones API" (`state` active or closed; `start_date`, `due_date`, `expired`)
+  and "Group and project members API"
   (`GET /projects/:id/members/all`, inherited members included); "Projects API" filters
   `membership`, `search`, `simple` and `with_issues_enabled`.
+- "Project iterations API" (Premium and Ultimate): `GET /projects/:id/iterations` lists the
+  iterations of the project's ancestor groups (`state` opened, upcoming, current, closed or all;
+  `include_ancestors`), each with `title` (null for automatically scheduled ones), `state` 1
+  upcoming, 2 current, 3 closed, `start_date` and `due_date`. Without the licence GitLab EE answers
+  403; the Community Edition has no such route, and GitLab answers an unknown route with 404
+  {"error": "404 Not Found"}.
 - "Personal access tokens API": `GET /personal_access_tokens/self` (GitLab 15.5+) with `scopes` and
   `expires_at`.
 - "User and IP rate limits": `RateLimit-Limit` / `-Name` / `-Observed` / `-Remaining` / `-Reset` on
@@ -65,6 +76,10 @@ from tests.fakes.server import (
 
 GUEST, PLANNER, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 15, 20, 30, 40, 50
 ISSUE_TYPES = ("issue", "incident", "test_case", "task")
+# "community": the Community Edition (no iterations route); "free": GitLab EE without a licence
+# (iterations answer 403); "premium": iterations, weights and their fields on issues.
+TIERS = ("community", "free", "premium")
+ITERATION_STATES = {"upcoming": 1, "current": 2, "closed": 3}
 TOTALS_LIMIT = 10_000
 TITLE_LIMIT = 255
 EDITABLE = (
@@ -75,6 +90,8 @@ UNAUTHORIZED = {"message": "401 Unauthorized"}
 FORBIDDEN = {"message": "403 Forbidden"}
 PROJECT_NOT_FOUND = {"message": "404 Project Not Found"}
 ISSUE_NOT_FOUND = {"message": "404 Issue Not Found"}
+NOT_FOUND = {"message": "404 Not found"}
+NO_ROUTE = {"error": "404 Not Found"}
 
 
 def gitlab_timestamp(moment: datetime) -> str:
@@ -123,6 +140,7 @@ class Note:
     author: GitLabUser
     created: datetime
     system: bool = False
+    updated: datetime | None = None
 
 
 @dataclass
@@ -144,6 +162,9 @@ class Issue:
     confidential: bool = False
     issue_type: str = "issue"
     milestone: Milestone | None = None
+    iteration: Iteration | None = None
+    weight: int | None = None
+    severity: str = "UNKNOWN"
     notes: list[Note] = field(default_factory=list)
 
 
@@ -153,6 +174,18 @@ class Milestone:
     iid: int
     title: str
     state: str = "active"  # or "closed"
+    start_date: date | None = None
+    due_date: date | None = None
+
+
+@dataclass
+class Iteration:
+    id: int
+    iid: int
+    title: str | None  # None for iterations a cadence scheduled automatically
+    start_date: date
+    due_date: date
+    state: int = 1  # 1 upcoming, 2 current, 3 closed
 
 
 @dataclass
@@ -166,6 +199,7 @@ class Project:
     issues: dict[int, Issue] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
     milestones: list[Milestone] = field(default_factory=list)
+    iterations: list[Iteration] = field(default_factory=list)  # its ancestor groups' iterations
     iids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -198,7 +232,9 @@ class GitLabFake(TrackerFake):
     """An in-memory GitLab behind a real HTTP server on 127.0.0.1, optionally under a relative URL
     root (`/gitlab`), as a self-managed instance at https://example.com/gitlab is."""
 
-    def __init__(self, relative_url_root: str = ""):
+    def __init__(self, relative_url_root: str = "", *, tier: str = "free"):
+        assert tier in TIERS, tier
+        self.tier = tier
         self.relative_url_root = relative_url_root.rstrip("/")
         self.server = FakeHTTPServer(prefix=f"{self.relative_url_root}/api/v4")
         self.server.interceptor = self._intercept
@@ -206,6 +242,7 @@ class GitLabFake(TrackerFake):
         self.projects: dict[str, Project] = {}  # lower-cased path -> project
         self.faults = FaultQueue()
         self.throttle_limit: int | None = None  # requests a minute per user; None: throttling disabled
+        self.link_headers = True  # False: as behind a reverse proxy that drops Link (X-Next-Page stays)
         self._tokens: dict[str, Token] = {}
         self._quotas: dict[str, Quota] = {}
         self._ids = itertools.count(101)
@@ -293,12 +330,26 @@ class GitLabFake(TrackerFake):
         with self.server.lock:
             self.project(path).labels.append(name)
 
-    def add_milestone(self, path: str, title: str, *, state: str = "active") -> Milestone:
+    def add_milestone(
+        self, path: str, title: str, *, state: str = "active", start_date: date | None = None,
+        due_date: date | None = None,
+    ) -> Milestone:
         with self.server.lock:
             project = self.project(path)
-            milestone = Milestone(next(self._ids), len(project.milestones) + 1, title, state)
+            milestone = Milestone(next(self._ids), len(project.milestones) + 1, title, state, start_date, due_date)
             project.milestones.append(milestone)
             return milestone
+
+    def add_iteration(
+        self, path: str, title: str | None, start_date: date, due_date: date, *, state: str = "upcoming"
+    ) -> Iteration:
+        """An iteration of the project's group (the fake has no groups: it hangs on the project)."""
+        with self.server.lock:
+            project = self.project(path)
+            iteration = Iteration(next(self._ids), len(project.iterations) + 1, title, start_date, due_date,
+                                  ITERATION_STATES[state])
+            project.iterations.append(iteration)
+            return iteration
 
     def add_note(self, path: str, iid: int, body: str, *, author: str, system: bool = False) -> Note:
         """A comment, or with `system` a note GitLab writes itself ("changed the description")."""
@@ -438,6 +489,8 @@ class GitLabFake(TrackerFake):
             ("POST", rf"{project}/issues", self._endpoint(self._create_issue, writes=True)),
             ("PUT", issue, self._endpoint(self._edit_issue, writes=True)),
             ("POST", rf"{issue}/notes", self._endpoint(self._create_note, writes=True)),
+            ("PUT", rf"{issue}/notes/(?P<note_id>\d+)", self._endpoint(self._edit_note, writes=True)),
+            ("GET", rf"{project}/iterations", self._endpoint(self._list_iterations)),
             ("GET", rf"{project}/hooks", self._endpoint(self._list_hooks)),
             ("POST", rf"{project}/hooks", self._endpoint(self._create_hook, writes=True)),
             ("PUT", rf"{project}/hooks/(?P<hook_id>\d+)", self._endpoint(self._edit_hook, writes=True)),
@@ -513,6 +566,22 @@ class GitLabFake(TrackerFake):
         chosen = [m for m in project.milestones if state is None or m.state == state]
         return self._offset_page(request, chosen, lambda m: self._milestone_json(project, m))
 
+    def _list_iterations(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        if self.tier == "community":
+            return json_response(HTTPStatus.NOT_FOUND, NO_ROUTE)
+        project = self._project(user, project_id, for_issues=False)
+        if isinstance(project, Response):
+            return project
+        if self.tier != "premium":
+            return json_response(HTTPStatus.FORBIDDEN, FORBIDDEN)
+        state = request.param("state") or "all"
+        if state not in ("opened", "upcoming", "current", "closed", "all"):
+            return bad_parameter("state does not have a valid value")
+        # "opened" is upcoming and current alike.
+        wanted = {"opened": {1, 2}, "all": {1, 2, 3}}.get(state, {ITERATION_STATES.get(state)})
+        chosen = [iteration for iteration in project.iterations if iteration.state in wanted]
+        return self._offset_page(request, chosen, self._iteration_json)
+
     def _list_members(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
         """Members, inherited ones included (the fake has no groups, so only direct ones)."""
         project = self._project(user, project_id, for_issues=False)
@@ -550,9 +619,22 @@ class GitLabFake(TrackerFake):
             return bad_parameter("state does not have a valid value")
         if state != "all":
             issues = [issue for issue in issues if issue.state == state]
+        issue_type = request.param("issue_type")
+        if issue_type is not None and issue_type not in ISSUE_TYPES:
+            return bad_parameter("issue_type does not have a valid value")
+        if issue_type is not None:
+            issues = [issue for issue in issues if issue.issue_type == issue_type]
         if labels := request.param("labels"):
-            wanted = {label.strip().lower() for label in labels.split(",")}
-            issues = [issue for issue in issues if wanted <= {label.lower() for label in issue.labels}]
+            issues = [issue for issue in issues if _has_labels(issue, labels)]
+        if labels := request.param("not[labels]"):
+            issues = [issue for issue in issues if not _has_labels(issue, labels)]
+        if milestone := request.param("milestone"):
+            issues = [issue for issue in issues if _in_milestone(issue, milestone)]
+        if milestone := request.param("not[milestone]"):
+            issues = [issue for issue in issues if not _in_milestone(issue, milestone)]
+        if iteration := request.param("iteration_title"):
+            issues = [issue for issue in issues
+                      if issue.iteration is not None and (issue.iteration.title or "").lower() == iteration.lower()]
         if search := (request.param("search") or "").lower():
             scopes = (request.param("in") or "title,description").split(",")
             issues = [issue for issue in issues if any(
@@ -665,6 +747,30 @@ class GitLabFake(TrackerFake):
         issue.updated = note.created
         return json_response(HTTPStatus.CREATED, self._note_json(issue, note))
 
+    def _edit_note(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str,
+                   note_id: str) -> Response:
+        project = self._project(user, project_id)
+        if isinstance(project, Response):
+            return project
+        issue = project.issues.get(int(iid))
+        if issue is None or not project.can_see(user, issue):
+            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        note = next((note for note in issue.notes if note.id == int(note_id)), None)
+        if note is None:
+            return json_response(HTTPStatus.NOT_FOUND, NOT_FOUND)
+        params = _parameters(request)
+        if isinstance(params, Response):
+            return params
+        if "body" not in params and "confidential" not in params:
+            return bad_parameter("body, confidential are missing, at least one parameter must be provided")
+        if note.author is not user or note.system:
+            return json_response(HTTPStatus.FORBIDDEN, FORBIDDEN)
+        if "body" in params:
+            if not str(params["body"] or "").strip():
+                return invalid("note", "can't be blank")
+            note.body, note.updated = str(params["body"]), self.now()
+        return json_response(HTTPStatus.OK, self._note_json(issue, note))
+
     def _with_labels(self, project: Project, names: list[str] | tuple[str, ...]) -> list[str]:
         """The labels by name, creating those the project does not have yet (as GitLab does)."""
         chosen = []
@@ -695,7 +801,8 @@ class GitLabFake(TrackerFake):
         if len(items) <= TOTALS_LIMIT:
             response.headers.update({"X-Total": str(len(items)), "X-Total-Pages": str(total_pages)})
             links["last"] = {"page": str(total_pages)}
-        response.headers["Link"] = link_header(self.server.origin, request, links)
+        if self.link_headers:
+            response.headers["Link"] = link_header(self.server.origin, request, links)
         return response
 
     # -- representations --------------------------------------------------------------------------
@@ -741,7 +848,7 @@ class GitLabFake(TrackerFake):
             "body": note.body,
             "author": self._user_json(note.author),
             "created_at": gitlab_timestamp(note.created),
-            "updated_at": gitlab_timestamp(note.created),
+            "updated_at": gitlab_timestamp(note.updated or note.created),
             "system": note.system,
             "noteable_id": issue.id,
             "noteable_type": "Issue",
@@ -760,14 +867,34 @@ class GitLabFake(TrackerFake):
             "iid": milestone.iid,
             "project_id": project.id,
             "title": milestone.title,
+            "description": None,
             "state": milestone.state,
+            "start_date": milestone.start_date.isoformat() if milestone.start_date else None,
+            "due_date": milestone.due_date.isoformat() if milestone.due_date else None,
+            "expired": milestone.due_date is not None and milestone.due_date < self.now().date(),
             "web_url": f"{self.web_url}/{project.path_with_namespace}/-/milestones/{milestone.iid}",
+        }
+
+    def _iteration_json(self, iteration: Iteration | None) -> dict | None:
+        if iteration is None:
+            return None
+        return {
+            "id": iteration.id,
+            "iid": iteration.iid,
+            "sequence": iteration.iid,
+            "group_id": 1,
+            "title": iteration.title,
+            "description": None,
+            "state": iteration.state,
+            "start_date": iteration.start_date.isoformat(),
+            "due_date": iteration.due_date.isoformat(),
+            "web_url": f"{self.web_url}/groups/acme/-/iterations/{iteration.id}",
         }
 
     def _issue_json(self, issue: Issue) -> dict:
         project = issue.project
         api = f"{self.api_url}/projects/{project.id}"
-        return {
+        body = {
             "id": issue.id,
             "iid": issue.iid,
             "project_id": project.id,
@@ -796,7 +923,7 @@ class GitLabFake(TrackerFake):
                 "relative": f"#{issue.iid}",
                 "full": f"{project.path_with_namespace}#{issue.iid}",
             },
-            "severity": "UNKNOWN",
+            "severity": issue.severity,
             "_links": {
                 "self": f"{api}/issues/{issue.iid}",
                 "notes": f"{api}/issues/{issue.iid}/notes",
@@ -804,6 +931,9 @@ class GitLabFake(TrackerFake):
                 "project": api,
             },
         }
+        if self.tier == "premium":
+            body |= {"weight": issue.weight, "iteration": self._iteration_json(issue.iteration)}
+        return body
 
     # -- webhooks ---------------------------------------------------------------------------------
 
@@ -915,6 +1045,21 @@ def _parameters(request: RecordedRequest) -> dict | Response:
     if "assignee_ids[]" in params:
         params["assignee_ids"] = params.pop("assignee_ids[]")
     return params
+
+
+def _has_labels(issue: Issue, labels: str) -> bool:
+    """All of the comma-separated labels; "None": no label at all; "Any": at least one."""
+    if labels.lower() in ("none", "any"):
+        return bool(issue.labels) == (labels.lower() == "any")
+    wanted = {label.strip().lower() for label in labels.split(",") if label.strip()}
+    return wanted <= {label.lower() for label in issue.labels}
+
+
+def _in_milestone(issue: Issue, milestone: str) -> bool:
+    """The milestone of that title; "None": without a milestone; "Any": with one."""
+    if milestone.lower() in ("none", "any"):
+        return (issue.milestone is not None) == (milestone.lower() == "any")
+    return issue.milestone is not None and issue.milestone.title == milestone
 
 
 def _truthy(value: Any) -> bool:

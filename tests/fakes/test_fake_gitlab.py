@@ -410,6 +410,114 @@ def test_an_issue_created_with_a_milestone_id_shows_it(fake_gitlab, api, web):
     assert issue["milestone"]["title"] == "Sprint 3"
 
 
+def test_only_its_author_edits_a_note_and_a_missing_note_answers_404(fake_gitlab, api, web):
+    fake_gitlab.add_issue("acme/platform/frontend/web", "Broken", author="alice")
+    own = api.post(f"{ISSUES}/1/notes", json={"body": "Covered by 1 test"}).json()
+    theirs = fake_gitlab.add_note("acme/platform/frontend/web", 1, "mine", author="alice")
+
+    edited = api.put(f"{ISSUES}/1/notes/{own['id']}", json={"body": "Covered by 2 tests"})
+    refused = api.put(f"{ISSUES}/1/notes/{theirs.id}", json={"body": "hijacked"})
+    missing = api.put(f"{ISSUES}/1/notes/999999", json={"body": "x"})
+    no_issue = api.put(f"{ISSUES}/42/notes/{own['id']}", json={"body": "x"})
+    nothing = api.put(f"{ISSUES}/1/notes/{own['id']}", json={})
+
+    assert edited.status_code == 200
+    assert (edited.json()["id"], edited.json()["body"]) == (own["id"], "Covered by 2 tests")
+    assert edited.json()["updated_at"] >= edited.json()["created_at"]
+    assert refused.status_code == 403 and theirs.body == "mine"
+    assert missing.status_code == 404 and missing.json() == {"message": "404 Not found"}
+    assert no_issue.status_code == 404 and no_issue.json() == {"message": "404 Issue Not Found"}
+    assert nothing.status_code == 400 and "at least one parameter must be provided" in nothing.json()["error"]
+    assert [note.body for note in fake_gitlab.issue("acme/platform/frontend/web", 1).notes] == [
+        "Covered by 2 tests", "mine"
+    ]
+
+
+def test_issues_are_selected_by_labels_milestone_type_and_their_negations(fake_gitlab, api, web):
+    path = "acme/platform/frontend/web"
+    release = fake_gitlab.add_milestone(path, "2.0")
+    fake_gitlab.add_issue(path, "Both labels", author="alice", labels=("req", "backend"))
+    fake_gitlab.add_issue(path, "One label", author="alice", labels=("req",))
+    fake_gitlab.add_issue(path, "No label", author="alice")
+    fake_gitlab.edit_issue(path, 2, milestone=release)
+    fake_gitlab.edit_issue(path, 3, issue_type="incident")
+
+    def selected(**params):
+        return sorted(titles(api.get(ISSUES, params=params)))
+
+    assert selected(labels="req,backend") == ["Both labels"]  # all of them
+    assert selected(labels="None") == ["No label"]
+    assert selected(labels="Any") == ["Both labels", "One label"]
+    assert selected(**{"not[labels]": "backend"}) == ["No label", "One label"]
+    assert selected(milestone="2.0") == ["One label"]
+    assert selected(milestone="None") == ["Both labels", "No label"]
+    assert selected(**{"not[milestone]": "2.0"}) == ["Both labels", "No label"]
+    assert selected(issue_type="incident") == ["No label"]
+    refused = api.get(ISSUES, params={"issue_type": "story"})
+    assert refused.status_code == 400 and refused.json() == {"error": "issue_type does not have a valid value"}
+
+
+def test_milestones_carry_their_dates(fake_gitlab, api, web):
+    fake_gitlab.add_milestone("acme/platform/frontend/web", "2.0", start_date=date(2025, 4, 1),
+                              due_date=date(2025, 6, 30), state="closed")
+
+    [milestone] = api.get("/projects/acme%2Fplatform%2Ffrontend%2Fweb/milestones").json()
+
+    assert (milestone["start_date"], milestone["due_date"], milestone["state"], milestone["expired"]) == (
+        "2025-04-01", "2025-06-30", "closed", True
+    )
+
+
+ITERATIONS = "/projects/acme%2Fplatform%2Ffrontend%2Fweb/iterations"
+
+
+def test_iterations_are_listed_on_premium_with_integer_states(fake_gitlab, api, web):
+    fake_gitlab.tier = "premium"
+    fake_gitlab.add_iteration("acme/platform/frontend/web", "Sprint 1", date(2025, 5, 1), date(2025, 5, 14),
+                              state="closed")
+    fake_gitlab.add_iteration("acme/platform/frontend/web", None, date(2025, 5, 15), date(2025, 5, 28),
+                              state="current")
+
+    every = api.get(ITERATIONS).json()
+    opened = api.get(ITERATIONS, params={"state": "opened"}).json()
+
+    assert [(i["title"], i["state"], i["start_date"], i["due_date"]) for i in every] == [
+        ("Sprint 1", 3, "2025-05-01", "2025-05-14"), (None, 2, "2025-05-15", "2025-05-28"),
+    ]
+    assert [i["state"] for i in opened] == [2]
+
+
+def test_an_issue_shows_its_iteration_and_weight_on_premium_only(fake_gitlab, api, web):
+    sprint = fake_gitlab.add_iteration("acme/platform/frontend/web", "Sprint 1", date(2025, 5, 1), date(2025, 5, 14))
+    fake_gitlab.add_issue("acme/platform/frontend/web", "Broken", author="alice")
+    fake_gitlab.edit_issue("acme/platform/frontend/web", 1, iteration=sprint, weight=3)
+
+    free = api.get(ISSUES).json()[0]
+    fake_gitlab.tier = "premium"
+    premium = api.get(ISSUES).json()[0]
+    chosen = api.get(ISSUES, params={"iteration_title": "sprint 1"}).json()
+
+    assert "iteration" not in free and "weight" not in free
+    assert (premium["iteration"]["title"], premium["iteration"]["due_date"], premium["weight"]) == (
+        "Sprint 1", "2025-05-14", 3
+    )
+    assert [issue["iid"] for issue in chosen] == [1]
+
+
+@pytest.mark.parametrize(("tier", "status", "body"), [
+    ("free", 403, {"message": "403 Forbidden"}),
+    ("community", 404, {"error": "404 Not Found"}),
+])
+def test_without_a_licence_iterations_answer_403_and_the_community_edition_has_no_route(
+    fake_gitlab, api, web, tier, status, body
+):
+    fake_gitlab.tier = tier
+
+    response = api.get(ITERATIONS)
+
+    assert (response.status_code, response.json()) == (status, body)
+
+
 # -- rate limits and injected failures -----------------------------------------------------------
 
 
