@@ -1,8 +1,9 @@
 """Releases and sprints pulled from trackers, and what the Plans page reads about them.
 
 A project integration that pulls requirements also pulls its tracker's releases (Jira versions,
-Azure DevOps iterations with sprints below them) and sprints (a Jira board's, the other Azure
-DevOps iterations) with their dates. One gone from the tracker stays, marked deleted. A pulled
+Azure DevOps iterations with sprints below them, GitHub and GitLab milestones, Linear projects) and
+sprints (a Jira board's, the other Azure DevOps iterations, GitLab iterations, Linear cycles) with
+their dates. One gone from the tracker stays, marked deleted. A pulled
 requirement belongs to the releases its release field names (a name, or one part of a list or an
 iteration path), so each release shows its requirements, how many have covering tests, the latest
 results of those tests and the open issues linked to them.

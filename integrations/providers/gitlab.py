@@ -209,6 +209,8 @@ class GitLab(TrackerProvider):
     read_error_detail = staticmethod(read_gitlab_error)
     keys_per_request = PAGE_SIZE  # iids of one project
     pull_filter_hint = FILTER_HINT
+    pull_field_hint = ("Issue fields: milestone or iteration (its title and due date), due_date, severity, weight, "
+                       "or a scoped label's prefix such as priority::.")
 
     @property
     def api_base_url(self) -> str:

@@ -1,6 +1,6 @@
 """Pulling work items (``pull``), releases and sprints (``plans``) and editing a comment in place
 (``update_comment``): Jira Cloud, Jira Data Center, Azure DevOps and GitHub over real HTTP against
-their fakes."""
+their fakes. GitLab and Linear have modules of their own (test_gitlab_pulls.py, test_linear_pulls.py)."""
 
 import json
 from datetime import UTC, date, datetime

@@ -150,25 +150,21 @@ def test_gitlab_failing_mid_pull_leaves_the_requirements_as_they_were(gitlab):
     assert pull(gitlab) == "0 new, 1 updated, 0 unchanged, 0 deleted in the tracker (now deprecated)"
 
 
-def test_the_covering_tests_note_is_posted_once_then_edited(gitlab, django_capture_on_commit_callbacks):
+def test_the_covering_tests_note_is_posted_once_then_edited(gitlab, committed):
     key = requirement(gitlab, "Pay by card")
     pull(gitlab)
     pulled = Requirement.objects.get()
     checkout = TestCaseFactory(project=pulled.project, title="Checkout with a card")
     refund = TestCaseFactory(project=pulled.project, title="Refund to the card")
 
-    def committed(write, *args):
-        with django_capture_on_commit_callbacks(execute=True):
-            return write(*args, site_url=SITE)
-
-    committed(cover, pulled, checkout)
-    committed(cover, pulled, refund)
+    committed(cover, pulled, checkout, site_url=SITE)
+    committed(cover, pulled, refund, site_url=SITE)
     [note] = gitlab.issue(WEB, 1).notes
     assert "Covered by 2 tests in testmanager" in note.body
     assert "Checkout with a card" in note.body and "Refund to the card" in note.body
 
-    committed(uncover, Coverage.objects.get(test_case=checkout))
-    committed(uncover, Coverage.objects.get(test_case=refund))
+    committed(uncover, Coverage.objects.get(test_case=checkout), site_url=SITE)
+    committed(uncover, Coverage.objects.get(test_case=refund), site_url=SITE)
 
     assert [note.body for note in gitlab.issue(WEB, 1).notes] == [NO_COVERAGE]
     assert len(gitlab.requests_to("POST", r"/projects/acme%2Fweb/issues/1/notes")) == 1
@@ -176,16 +172,14 @@ def test_the_covering_tests_note_is_posted_once_then_edited(gitlab, django_captu
     assert PulledRequirement.objects.get().reference.key == key
 
 
-def test_a_note_deleted_in_gitlab_is_posted_again(gitlab, django_capture_on_commit_callbacks):
+def test_a_note_deleted_in_gitlab_is_posted_again(gitlab, committed):
     requirement(gitlab, "Pay by card")
     pull(gitlab)
     pulled = Requirement.objects.get()
-    with django_capture_on_commit_callbacks(execute=True):
-        cover(pulled, TestCaseFactory(project=pulled.project), site_url=SITE)
+    committed(cover, pulled, TestCaseFactory(project=pulled.project), site_url=SITE)
     gitlab.issue(WEB, 1).notes.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        cover(pulled, TestCaseFactory(project=pulled.project), site_url=SITE)
+    committed(cover, pulled, TestCaseFactory(project=pulled.project), site_url=SITE)
 
     [note] = gitlab.issue(WEB, 1).notes
     assert "Covered by 2 tests" in note.body
