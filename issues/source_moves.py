@@ -214,12 +214,17 @@ def _unique_scopes(model, field_name: str) -> list[list[str]]:
             if isinstance(constraint, UniqueConstraint) and field_name in constraint.fields]
 
 
+# Every row that refers to a reference, hidden relations (related_name="+") included.
+_RELATIONS = [relation for relation in ExternalReference._meta.get_fields(include_hidden=True)
+              if (relation.one_to_many or relation.one_to_one) and relation.auto_created and not relation.concrete]
+
+
 def _merge_into(keeper: ExternalReference, merged: ExternalReference) -> tuple[int, int]:
     """Point everything that refers to ``merged`` (links, rules, defects, pulls...) at ``keeper``; a row that
     would duplicate one ``keeper`` already has (the unique constraints say which) is dropped instead.
     Returns the links re-pointed and dropped."""
     repointed = dropped = 0
-    for relation in ExternalReference._meta.related_objects:
+    for relation in _RELATIONS:
         model, name = relation.related_model, relation.field.name
         scopes = _unique_scopes(model, name)
         for row in model.objects.select_for_update().filter(**{name: merged}):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
-from issues.models import ExternalReference, KnownFailureRule, Link
+from issues.models import ExternalReference, FilingJob, FilingJobItem, KnownFailureRule, Link
 from issues.source_moves import KeyRule, Outcome, key_rule, move_references, plan_move
 from tests.factories import (
     ExternalReferenceFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory, TestCaseFactory,
@@ -184,6 +184,8 @@ def test_a_reference_the_target_already_has_absorbs_the_links_without_duplicatin
     link_to(old, other_case)
     link_to(old, result)
     rule = KnownFailureRule.objects.create(project=case.project, pattern="timeout", external_reference=old)
+    job = FilingJob.objects.create(project=result.run.project, run=result.run, site_url="https://tm.example.com")
+    filed = FilingJobItem.objects.create(job=job, result=result, reference=old, state="filed")
 
     report = move_references(source, target, KeyRule(), actor=admin_user)
 
@@ -194,7 +196,8 @@ def test_a_reference_the_target_already_has_absorbs_the_links_without_duplicatin
     assert {(link.test_case_id, link.test_result_id) for link in existing.links.all()} == {
         (case.pk, None), (other_case.pk, None), (None, result.pk)}
     rule.refresh_from_db()
-    assert rule.external_reference == existing
+    filed.refresh_from_db()
+    assert rule.external_reference == existing and filed.reference == existing  # hidden relations too
 
 
 def test_two_old_keys_that_get_the_same_new_key_merge_keeping_the_fresher_values(admin_user):
