@@ -174,7 +174,7 @@ def plan_move(source: Source, target: Source, rule: KeyRule) -> MovePlan:
                     .values_list("key", flat=True))
     projects = sorted({project for project in target.project_integrations.values_list("external_project", flat=True)
                        if project})
-    first_with_key: dict[str, int] = {}
+    claimed: set[str] = set()  # new keys an earlier reference of the source moves under
     plan = MovePlan(source=source, target=target, rule=rule)
     for reference in references:
         new_key = new_keys[reference.pk]
@@ -183,11 +183,11 @@ def plan_move(source: Source, target: Source, rule: KeyRule) -> MovePlan:
             outcome = Outcome.REFUSED
         elif new_key in on_target:
             outcome = Outcome.MERGED_WITH_TARGET
-        elif new_key in first_with_key:
+        elif new_key in claimed:
             outcome = Outcome.MERGED_WITH_MOVED
         else:
             outcome = Outcome.MOVED
-            first_with_key[new_key] = reference.pk
+            claimed.add(new_key)
         plan.rows.append(PlannedKey(reference.pk, reference.key, new_key, reference.link_count, outcome, problem))
     return plan
 

@@ -12,8 +12,9 @@ from integrations.models import (
 )
 from issues.models import ExternalReference, Link
 from projects.models import Role
-from tests.factories import ExternalReferenceFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory
-from tests.factories import UserFactory
+from tests.factories import (
+    ExternalReferenceFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory, UserFactory,
+)
 from tests.integrations.oauth_support import (
     CLIENT_ID, CLIENT_SECRET, MIA, authorize, jira_with_oauth, member, oauth_source, seeded_token, shop,
 )
