@@ -5,6 +5,7 @@ admin action that drives it."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -339,3 +340,17 @@ def test_staff_without_the_integrations_permission_cannot_move_links(client):
     assert client.post(page, {"target": target.pk}).status_code == 403
     assert ExternalReference.objects.filter(source=source).count() == 1
 
+
+
+def test_staff_granted_the_integrations_permission_may_move_links(client):
+    source, target = custom_source(), jira_target()
+    reference(source, "SHOP-1")
+    integrator = UserFactory(is_staff=True)
+    integrator.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="integrations", codename__in=["view_source", "change_source"]))
+    client.force_login(integrator)
+
+    done = client.post(reverse("admin:integrations_source_move_links", args=[source.pk]), {"target": target.pk})
+
+    assert done.status_code == 302
+    assert ExternalReference.objects.get(key="SHOP-1").source == target
