@@ -83,6 +83,7 @@ class LinkAdmin(admin.ModelAdmin):
 
 class SourceAdmin(integration_admin.SourceAdmin):
     actions = [*integration_admin.SourceAdmin.actions, "move_links"]
+    change_form_template = "admin/issues/source_change_form.html"
 
     def get_urls(self):
         move = path("<path:object_id>/move-links/", self.admin_site.admin_view(self.move_links_view),

@@ -307,6 +307,16 @@ def test_the_action_leads_from_the_changelist_to_the_preview_and_the_confirmatio
     assert ExternalReference.objects.get(source=target, key="SHOP-1").links.count() == 1
 
 
+def test_the_source_page_leads_to_the_move_page(client, admin_user):
+    source = custom_source()
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:integrations_source_change", args=[source.pk])).content.decode()
+
+    assert f'href="{reverse("admin:integrations_source_move_links", args=[source.pk])}" id="move-links"' in page
+    assert 'id="test-connection"' in page  # the integrations page, extended
+
+
 def test_the_action_page_shows_a_bad_rule_and_a_refused_target_on_their_fields(client, admin_user):
     source = custom_source()
     client.force_login(admin_user)
