@@ -192,7 +192,8 @@ def switch_authentication(source: Source, previous_auth_type: str, *, actor) -> 
         authorized = UserToken.objects.filter(source=source).values("user")
         told |= set(selectors.members_filing_through(source).exclude(pk__in=authorized).values_list("pk", flat=True))
     message = _switch_notice(source)
-    ReauthorizationNotice.objects.filter(source=source, user__in=told).delete()
+    # Notices of an earlier switch speak of an auth type the source no longer uses.
+    ReauthorizationNotice.objects.filter(source=source).delete()
     ReauthorizationNotice.objects.bulk_create(
         [ReauthorizationNotice(user_id=user_id, source=source, message=message) for user_id in sorted(told)]
     )

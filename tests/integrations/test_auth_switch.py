@@ -201,3 +201,18 @@ def test_saving_a_source_without_changing_its_auth_type_switches_nothing(client,
 
     assert not AuditEvent.objects.filter(action=AuditAction.AUTH_SWITCHED).exists()
     assert not ReauthorizationNotice.objects.exists()
+
+
+def test_switching_back_replaces_the_notices_of_the_earlier_switch(jira):
+    source = api_token_source(jira)
+    mia = member()
+    source.auth_type, source.credentials = AuthType.OAUTH2, {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    source.save()
+    services.switch_authentication(source, AuthType.API_TOKEN, actor=None)
+    assert ReauthorizationNotice.objects.get().user == mia
+
+    source.auth_type, source.credentials = AuthType.API_TOKEN, {"email": "bot@acme.test", "api_token": API_TOKEN}
+    source.save()
+    services.switch_authentication(source, AuthType.OAUTH2, actor=None)
+
+    assert not ReauthorizationNotice.objects.exists()  # no longer asked to authorize: nothing to tell
