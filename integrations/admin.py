@@ -182,11 +182,21 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     # -- writes, all through services --
 
     def save_model(self, request, obj, form, change):
+        previous_auth_type = form.initial.get("auth_type") if change else None
         services.save_source(obj, actor=request.user, projects=form.cleaned_data.get("projects", []),
                              credentials=form.new_credentials)
         if form.cleaned_data.get("webhook_secret_input"):
             services.record_audit(AuditAction.CREDENTIALS_CHANGED, actor=request.user, source=obj,
                                   details={"parts": ["webhook_secret"]})
+        if change and previous_auth_type != obj.auth_type:
+            switch = services.switch_authentication(obj, previous_auth_type, actor=request.user)
+            self.message_user(
+                request,
+                f"{obj.name} switched from {AuthType(switch.previous).label} to {AuthType(switch.current).label}: "
+                f"links and references are kept; {switch.tokens_removed} member token(s) that no longer apply were "
+                f"removed and {switch.users_told} member(s) were told on their pages.",
+                messages.WARNING if switch.users_told else messages.SUCCESS,
+            )
 
     def save_related(self, request, form, formsets, change):
         """The projects were set by ``save_source``; there are no inlines."""

@@ -223,6 +223,33 @@ class UserToken(models.Model):
         return f"{self.user} @ {self.source.name} ({self.get_kind_display()})"
 
 
+# The kinds of member token each auth type of a source uses; a member token of another kind no longer
+# reaches the tracker once the source switches to that auth type.
+MEMBER_TOKEN_KINDS_BY_AUTH_TYPE = {
+    AuthType.OAUTH2: {TokenKind.OAUTH2},
+    AuthType.PAT: {TokenKind.PAT},
+}
+
+
+class ReauthorizationNotice(models.Model):
+    """Tells a member, on every page until they authorize again or dismiss it, that a source changed
+    how it authenticates (``services.switch_authentication``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reauthorization_notices")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="reauthorization_notices")
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "source"], name="reauthorizationnotice_one_per_user_and_source"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.source.name}: {self.message}"
+
+
 class AuditAction(models.TextChoices):
     SOURCE_CREATED = "source_created", "Source created"
     SOURCE_CHANGED = "source_changed", "Source changed"
@@ -251,6 +278,8 @@ class AuditAction(models.TextChoices):
     WEBHOOK_ACCEPTED = "webhook_accepted", "Webhook accepted"
     WEBHOOK_REGISTERED = "webhook_registered", "Webhook registered"
     WEBHOOK_REJECTED = "webhook_rejected", "Webhook rejected"
+    LINKS_MOVED = "links_moved", "Links moved to another source"
+    AUTH_SWITCHED = "auth_switched", "Authentication switched"
 
 
 class AppendOnlyError(Exception):

@@ -15,11 +15,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import oauth, selectors, services
 from .errors import TrackerError
-from .models import Source, UserToken
+from .models import ReauthorizationNotice, Source, UserToken
 from .providers import provider_for
 
 PENDING_SESSION_KEY = "oauth_pending"
@@ -109,3 +109,12 @@ def revoke(request, provider):
         messages.success(request, f"Your authorization for {source.name} is revoked: testmanager forgot your token.")
         return redirect(next_url)
     return render(request, "integrations/oauth_revoke.html", {"source": source, "token": token, "next": next_url})
+
+
+@require_POST
+@login_required
+def dismiss_notice(request, pk):
+    """Stop showing the member a notice that a source switched how it authenticates (only their own)."""
+    notice = get_object_or_404(ReauthorizationNotice, pk=pk, user=request.user)
+    services.dismiss_reauthorization_notice(notice)
+    return redirect(_next_url(request, request.POST.get("next")))

@@ -4,16 +4,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.permissions import Action, projects_where
+from projects.permissions import ROLE_ACTIONS, Action, projects_where
 
 from . import keys
 from .fields import Unreadable
-from .models import AuthType, IntegrationState, ProjectIntegration, Source, UserToken
+from .models import AuthType, IntegrationState, ProjectIntegration, ReauthorizationNotice, Source, UserToken
 from .models import TokenKind
 from .providers import provider_class
 from .providers.base import CAPABILITY_FIELDS, Capability
@@ -195,6 +196,24 @@ def may_authorize(source: Source, user) -> bool:
     return ProjectIntegration.objects.filter(
         in_scope, source=source, state=IntegrationState.ACTIVE, project__in=projects_where(user, Action.EDIT)
     ).exists()
+
+
+def members_filing_through(source: Source):
+    """Active members who may file issues through ``source`` in some project: the people an OAuth 2.0
+    source asks to authorize their own account (``may_authorize`` from their side)."""
+    in_scope = Q(source__all_projects=True) | Q(project__in=source.projects.all())
+    projects = ProjectIntegration.objects.filter(in_scope, source=source, state=IntegrationState.ACTIVE).values("project")
+    filing_roles = [role for role, actions in ROLE_ACTIONS.items() if Action.EDIT in actions]
+    return get_user_model().objects.filter(
+        is_active=True, memberships__project__in=projects, memberships__role__in=filing_roles,
+    ).distinct()
+
+
+def reauthorization_notices(user):
+    """What the member is still to be told about sources that changed how they authenticate."""
+    if not (user and user.is_authenticated):
+        return ReauthorizationNotice.objects.none()
+    return ReauthorizationNotice.objects.filter(user=user).select_related("source")
 
 
 def member_tokens(user) -> dict[int, UserToken]:

@@ -20,7 +20,7 @@ from .errors import AuthenticationFailed, AuthorizationRequired, OAuthRefused, T
 from .fields import Unreadable
 from .mappings import default_priority_mapping, default_status_mapping, validate_priority_mapping, validate_status_mapping
 from .models import AuditAction, AuditEvent, Health, IntegrationState, ProjectIntegration, Source
-from .models import AuthType, TokenKind, UserToken
+from .models import MEMBER_TOKEN_KINDS_BY_AUTH_TYPE, AuthType, ReauthorizationNotice, TokenKind, UserToken
 from .providers import provider_class, provider_for
 from .providers.base import TrackerProvider
 
@@ -156,6 +156,54 @@ def delete_source(source: Source, *, actor) -> None:
     usage = selectors.source_usage(source)
     record_audit(AuditAction.SOURCE_DELETED, actor=actor, source=source, details=asdict(usage))
     source.delete()
+
+
+@dataclass(frozen=True)
+class AuthSwitch:
+    """What switching a source's authentication did to its members."""
+
+    previous: str
+    current: str
+    tokens_removed: int
+    users_told: int
+
+
+def _switch_notice(source: Source) -> str:
+    if source.auth_type == AuthType.OAUTH2:
+        return (f"{source.name} now acts as each member (OAuth 2.0): authorize your own account for it to file and "
+                "search its issues as you.")
+    return (f"{source.name} now signs in with an account its administrators set up ({source.get_auth_type_display()}): "
+            "your own authorization for it no longer applies and was removed. Nothing else to do.")
+
+
+@transaction.atomic
+def switch_authentication(source: Source, previous_auth_type: str, *, actor) -> AuthSwitch:
+    """After ``source`` changed from ``previous_auth_type`` to its auth type (``save_source`` has stored it
+    and its new credentials, which replace the old ones): remove the members' own tokens the new auth
+    type does not use, and tell every member concerned, on their pages until they authorize again or
+    dismiss it. Those are the holders of a removed token and, when the source now acts as each member
+    (OAuth 2.0), every member who files through it and has not authorized yet. References and links
+    are not touched. Audited (the auth types and counts)."""
+    accepted = MEMBER_TOKEN_KINDS_BY_AUTH_TYPE.get(source.auth_type, set())
+    outdated = UserToken.objects.filter(source=source).exclude(kind__in=accepted)
+    told = set(outdated.values_list("user_id", flat=True))
+    removed = outdated.delete()[1].get(UserToken._meta.label, 0)
+    if source.auth_type == AuthType.OAUTH2:
+        authorized = UserToken.objects.filter(source=source).values("user")
+        told |= set(selectors.members_filing_through(source).exclude(pk__in=authorized).values_list("pk", flat=True))
+    message = _switch_notice(source)
+    # Notices of an earlier switch speak of an auth type the source no longer uses.
+    ReauthorizationNotice.objects.filter(source=source).delete()
+    ReauthorizationNotice.objects.bulk_create(
+        [ReauthorizationNotice(user_id=user_id, source=source, message=message) for user_id in sorted(told)]
+    )
+    switch = AuthSwitch(previous=previous_auth_type, current=source.auth_type, tokens_removed=removed,
+                        users_told=len(told))
+    record_audit(AuditAction.AUTH_SWITCHED, actor=actor, source=source,
+                 message=f"{source.name} switched from {previous_auth_type} to {source.auth_type}.",
+                 details={"from": previous_auth_type, "to": source.auth_type, "tokens_removed": removed,
+                          "users_told": len(told)})
+    return switch
 
 
 # --- Connection tests and health ------------------------------------------------------
@@ -436,7 +484,13 @@ def authorize_member(user, source: Source, *, code: str, redirect_uri: str, code
         record_audit(AuditAction.TOKEN_AUTHORIZED, actor=user, source=source, target=_token_target(token),
                      details={"scopes": token.scopes, "expires": grant.expires_at is not None,
                               "renewable": grant.refresh_token is not None})
+        ReauthorizationNotice.objects.filter(user=user, source=source).delete()
     return token
+
+
+def dismiss_reauthorization_notice(notice: ReauthorizationNotice) -> None:
+    """The member read it: stop showing it."""
+    notice.delete()
 
 
 @transaction.atomic
