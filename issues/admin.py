@@ -132,7 +132,10 @@ def _moved_message(source: Source, target: Source, report: source_moves.MoveRepo
                else f"{target.name} does not sync now, so nothing is refreshed yet.")
     return (f"{report.moved + report.merged} reference(s) of {source.name} moved to {target.name}: "
             f"{report.merged} merged with a reference with the same key, {report.links_repointed} link(s) "
-            f"re-pointed, {report.links_dropped} duplicate link(s) dropped; {refresh}")
+            f"re-pointed, {report.links_dropped} duplicate link(s) dropped"
+            + (f", {report.handed_over} pull(s) and defect sync(s) handed to {target.name}'s project integrations"
+               if report.handed_over else "")
+            + f"; {refresh}")
 
 
 admin.site.unregister(Source)

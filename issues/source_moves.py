@@ -22,7 +22,7 @@ from django.db.models import Count, UniqueConstraint
 from integrations import keys
 from integrations import selectors as integration_selectors
 from integrations import services as integration_services
-from integrations.models import AuditAction, Source
+from integrations.models import AuditAction, ProjectIntegration, Source
 from integrations.providers import provider_class
 from integrations.providers.base import Capability
 
@@ -199,6 +199,7 @@ class MoveReport:
     links_repointed: int
     links_dropped: int  # duplicates of a link the surviving reference already had
     refresh_queued: int
+    handed_over: int = 0  # pulled requirements and bugs, defect syncs now owned by the target's integrations
 
 
 def _freshness(reference: ExternalReference) -> tuple:
@@ -243,6 +244,32 @@ def _merge_into(keeper: ExternalReference, merged: ExternalReference) -> tuple[i
     return repointed, dropped
 
 
+# What a project integration keeps up to date about a reference: owned by the integration of the
+# reference's source, so a move hands them to the target's integration of the same project.
+_OWNED_BY_INTEGRATION = [relation for relation in _RELATIONS
+                         if any(getattr(f, "related_model", None) is ProjectIntegration
+                                for f in relation.related_model._meta.concrete_fields if f.name == "integration")]
+
+
+def _hand_over(source: Source, target: Source, keepers: list[ExternalReference]) -> int:
+    """Rows about the moved references owned by one of ``source``'s project integrations (pulled
+    requirements and bugs, defect syncs) move to ``target``'s integration of the same project, when the
+    project has one: otherwise the old integration's next pull or sync would speak for a reference that
+    is no longer its source's. A row the target's integration already has for that reference stays as is."""
+    successors = {integration.project_id: integration for integration in ProjectIntegration.objects.filter(source=target)}
+    handed = 0
+    for relation in _OWNED_BY_INTEGRATION:
+        model, name = relation.related_model, relation.field.name
+        for row in model.objects.select_related("integration").filter(
+                **{f"{name}__in": keepers}, integration__source=source):
+            successor = successors.get(row.integration.project_id)
+            if successor is None or model.objects.filter(integration=successor, **{name: getattr(row, name)}).exists():
+                continue
+            model.objects.filter(pk=row.pk).update(integration=successor)
+            handed += 1
+    return handed
+
+
 def _keep_best_values(keeper: ExternalReference, group: list[ExternalReference]) -> None:
     best = max(group, key=_freshness)
     if best.pk == keeper.pk:
@@ -283,15 +310,16 @@ def move_references(source: Source, target: Source, rule: KeyRule, *, actor) -> 
         merged += sum(1 for other in group if other.pk != keeper.pk)
         keeper.save()
         keepers.append(keeper)
+    handed = _hand_over(source, target, keepers)
     queued = sync.refresh_now(keepers) if sync.reads_details(target) else 0
     report = MoveReport(moved=len(plan.rows) - merged, merged=merged, links_repointed=repointed,
-                        links_dropped=dropped, refresh_queued=queued)
+                        links_dropped=dropped, refresh_queued=queued, handed_over=handed)
     integration_services.record_audit(
         AuditAction.LINKS_MOVED, actor=actor, source=source, target=target.name,
         message=f"{len(plan.rows)} reference(s) moved from {source.name} to {target.name}.",
         details={"to_source": target.name, "to_source_id": target.pk, "pattern": rule.pattern,
                  "replacement": rule.replacement, "references": len(plan.rows), "rewritten": plan.rewritten,
                  "moved": report.moved, "merged": report.merged, "links_repointed": repointed,
-                 "links_dropped": dropped, "refresh_queued": queued},
+                 "links_dropped": dropped, "refresh_queued": queued, "handed_over": handed},
     )
     return report

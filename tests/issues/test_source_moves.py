@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
-from issues.models import ExternalReference, FilingJob, FilingJobItem, KnownFailureRule, Link
+from issues.models import DefectSync, ExternalReference, FilingJob, FilingJobItem, KnownFailureRule, Link, PulledRequirement
 from issues.source_moves import KeyRule, Outcome, key_rule, move_references, plan_move
 from tests.factories import (
-    ExternalReferenceFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory, TestCaseFactory,
-    TestResultFactory, UserFactory,
+    ExternalReferenceFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory,
+    TestCaseFactory, TestResultFactory, UserFactory, make_issue,
 )
 from tests.issues.sync_support import jira_cloud_source
 
@@ -242,8 +242,35 @@ def test_the_move_is_audited_with_counts_and_no_credentials(admin_user):
     assert event.details == {
         "to_source": "Jira Cloud", "to_source_id": target.pk, "pattern": "", "replacement": "", "references": 1,
         "rewritten": 0, "moved": 1, "merged": 0, "links_repointed": 0, "links_dropped": 0, "refresh_queued": 0,
+        "handed_over": 0,
     }
     assert "tok-secret-123" not in str(event.details) + event.message
+
+
+def test_pulls_and_defect_syncs_follow_to_the_targets_integration_of_the_same_project(admin_user):
+    """A Data Center to Cloud migration: what the old integration kept up to date about a moved reference
+    (its pulled requirement, its defect sync) now belongs to the new one; a project the target is not
+    assigned to keeps its old integration."""
+    source = SourceFactory(provider=Provider.JIRA_SERVER, auth_type=AuthType.PAT, credentials={"token": "t"},
+                           name="Jira DC", base_url="https://jira.example.com")
+    target = jira_target()
+    shop, other = ProjectFactory(key="SHOP"), ProjectFactory(key="OTHER")
+    old_shop = ProjectIntegrationFactory(project=shop, source=source)
+    old_other = ProjectIntegrationFactory(project=other, source=source)
+    new_shop = ProjectIntegrationFactory(project=shop, source=target)
+    story, bug = reference(source, "SHOP-1"), reference(source, "OTHER-2")
+    pulled = PulledRequirement.objects.create(requirement=RequirementFactory(project=shop), integration=old_shop,
+                                              reference=story, pulled_at=timezone.now())
+    synced = DefectSync.objects.create(issue=make_issue(other), reference=bug, integration=old_other,
+                                       synced_status="open", synced_priority="major")
+
+    report = move_references(source, target, KeyRule(), actor=admin_user)
+
+    pulled.refresh_from_db()
+    synced.refresh_from_db()
+    assert (pulled.integration, pulled.reference.source) == (new_shop, target)
+    assert (synced.integration, synced.reference.source) == (old_other, target)
+    assert report.handed_over == 1
 
 
 def test_references_moved_from_a_custom_tracker_to_jira_cloud_are_refreshed_from_jira(
