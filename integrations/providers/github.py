@@ -185,7 +185,6 @@ def _search_terms(text: str) -> str:
     return " ".join(f'"{word}"' for word in text.replace('"', " ").split())
 
 
-
 @dataclass
 class _Read:
     """What reading many issues found, by the keys asked for."""
@@ -212,7 +211,7 @@ def _batch_query(batch: list[tuple[str, int]]) -> tuple[str, dict[str, str]]:
 
 
 def _batch_answer(
-    response: TrackerResponse, batch: list[tuple[str, int]]
+    http: TrackerHttpClient, response: TrackerResponse, batch: list[tuple[str, int]]
 ) -> tuple[dict[tuple[str, int], dict], set[tuple[str, int]], set[tuple[str, int]]]:
     """(issues found, issues the account may not see, issues not found) in the answer to
     ``_batch_query(batch)``. GitHub answers what it could with ``data`` and names each part it could
@@ -225,7 +224,8 @@ def _batch_answer(
     hidden: set[tuple[str, int]] = set()
     not_found: set[tuple[str, int]] = set()
     for error in errors:
-        kind, path, message = error.get("type"), error.get("path"), " ".join(str(error.get("message") or "").split())
+        kind, path = error.get("type"), error.get("path")
+        message = http.redact(" ".join(str(error.get("message") or "").split()))[:300]
         if kind in GRAPHQL_RATE_LIMITED or "rate limit" in message.lower():
             retry_after = retry_after_seconds(response.headers)
             when = f"try again in {math.ceil(retry_after)} s" if retry_after is not None else "try again later"
@@ -234,7 +234,7 @@ def _batch_answer(
         repo = repositories.get(path[0]) if isinstance(path, list) and path else None
         number = _alias_number(path[1]) if repo and len(path) > 1 else None
         if kind not in ("NOT_FOUND", "FORBIDDEN") or repo is None or (len(path) > 1 and number is None):
-            raise UpstreamError(f"{response.host} answered the GraphQL query with an error: {message[:300]}",
+            raise UpstreamError(f"{response.host} answered the GraphQL query with an error: {message}",
                                 status=response.status)
         parts = {(repo, number)} if number is not None else {wanted for wanted in batch if wanted[0] == repo}
         (not_found if kind == "NOT_FOUND" and number is not None else hidden).update(parts)
@@ -247,7 +247,8 @@ def _batch_answer(
         for wanted in batch:
             if wanted[0] != repo or wanted in hidden or wanted in not_found:
                 continue
-            node = (data.get(alias) or {}).get(f"i{wanted[1]}")
+            repository = data.get(alias)
+            node = repository.get(f"i{wanted[1]}") if isinstance(repository, dict) else None
             if not isinstance(node, dict):
                 raise UpstreamError(f"{response.host} answered the GraphQL query without {repo}#{wanted[1]}.",
                                     status=response.status)
@@ -446,7 +447,7 @@ class GitHub(TrackerProvider):
             return "https://api.github.com/graphql"
         return f"{self.source.base_url}/api/graphql"
 
-    def _read_graphql(self, http: TrackerHttpClient, asked: dict[tuple[str, int], list[str]]) -> "_Read | None":
+    def _read_graphql(self, http: TrackerHttpClient, asked: dict[tuple[str, int], list[str]]) -> _Read | None:
         """Up to ``GRAPHQL_BATCH`` issues a query, aliased by repository and number; None when the
         instance serves no GraphQL (404). GraphQL answers NOT_FOUND alike for a deleted issue and a
         transferred one: those few are read again over REST, which follows a transfer and says 410
@@ -461,7 +462,7 @@ class GitHub(TrackerProvider):
                                  idempotent=True, accept=(404,))
             if response.status == 404:
                 return None
-            found, hidden, not_found = _batch_answer(response, batch)
+            found, hidden, not_found = _batch_answer(http, response, batch)
             for wanted in batch:
                 if wanted in hidden:
                     read.forbidden.update(asked[wanted])
@@ -480,7 +481,7 @@ class GitHub(TrackerProvider):
         return read
 
     def _read_rest(self, http: TrackerHttpClient, asked: dict[tuple[str, int], list[str]],
-                   known: Mapping[str, RemoteIssue]) -> "_Read":
+                   known: Mapping[str, RemoteIssue]) -> _Read:
         """One conditional GET per issue: with the cached copy's ETag an unchanged issue answers 304
         (free of the primary rate limit) and the cached values stand."""
         read = _Read()
@@ -496,7 +497,8 @@ class GitHub(TrackerProvider):
             elif response.status == 410:
                 read.missing.update(spellings)
             else:
-                read.issues.update(dict.fromkeys(spellings, self._remote_issue(_object(response, "an issue"), response)))
+                issue = self._remote_issue(_object(response, "an issue"), response)
+                read.issues.update(dict.fromkeys(spellings, issue))
         for repo, spellings in not_found.items():
             visible = http.get(f"repos/{repo}", accept=(404,)).status == 200
             (read.missing if visible else read.forbidden).update(spellings)

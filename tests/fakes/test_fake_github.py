@@ -685,7 +685,8 @@ def test_a_token_without_the_repo_scope_cannot_see_private_repositories_over_gra
     assert graphql(fake_github, query, token="ghp_public").json()["errors"][0]["type"] == "NOT_FOUND"
 
 
-@pytest.mark.parametrize("page, kind", [("", "MISSING_PAGINATION_BOUNDARIES"), ("(first: 101)", "EXCESSIVE_PAGINATION")])
+@pytest.mark.parametrize("page, kind", [("", "MISSING_PAGINATION_BOUNDARIES"),
+                                        ("(first: 101)", "EXCESSIVE_PAGINATION")])
 def test_every_connection_needs_first_or_last_within_1_to_100(fake_github, shop, page, kind):
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
 

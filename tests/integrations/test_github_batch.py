@@ -167,13 +167,15 @@ def test_a_partial_answer_keeps_what_github_resolved_and_forbids_what_saml_keeps
 def test_an_error_github_does_not_explain_fails_the_whole_read(fake_github, github, repos):
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
     fake_github.fail_next(200, {"data": {"r0": None}, "errors": [
-        {"type": "SERVICE_UNAVAILABLE", "path": ["r0"], "message": "Something went wrong while executing your query."}
+        {"type": "SERVICE_UNAVAILABLE", "path": ["r0"],
+         "message": f"Something went wrong while executing your query for {GITHUB_TOKEN}."}
     ]}, headers=JSON)
 
     with pytest.raises(UpstreamError) as caught:
         github.fetch_many(["acme/shop#1"])
 
     assert "Something went wrong while executing your query" in str(caught.value)
+    assert GITHUB_TOKEN not in str(caught.value)
 
 
 def test_a_query_github_refuses_is_an_upstream_error(fake_github, github, repos):
