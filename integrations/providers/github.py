@@ -5,13 +5,15 @@
   travel as ``Bearer``.
 - A key is ``owner/repo#number``; ``#12`` typed in a project is qualified with the project
   integration's repository (``qualify_key``).
-- Reading many issues is one conditional GET per issue: with the ETag of the cached copy
-  (``refresh``), an unchanged issue answers 304, which GitHub does not count against the
-  rate limit, and the cached values stand.
-- GitHub answers 404 for an issue that does not exist and for one in a repository the token
-  may not see; the repository tells them apart (visible: the issue is missing; not: forbidden).
-  A deleted issue answers 410; a transferred one redirects to its new repository, and comes
-  back under the key asked for with its new key (as GitHub spells keys now) in ``key``.
+- Reading many issues (``fetch_many``, ``refresh``) is one GraphQL query per 100 issues, at
+  api.github.com/graphql or an Enterprise Server's /api/graphql. Where GraphQL is not served
+  (404), it is one conditional GET per issue: with the ETag of the cached copy an unchanged
+  issue answers 304, which GitHub does not count against the primary rate limit.
+- A repository the token may not see answers as if it did not exist (REST 404, GraphQL
+  NOT_FOUND): its issues are forbidden. In a visible repository, an issue that does not exist
+  is missing; a deleted one answers 410; a transferred one redirects to its new repository, and
+  comes back under the key asked for with its new key (as GitHub spells keys now) in ``key``.
+  GraphQL says NOT_FOUND for deleted and transferred issues alike, so REST reads those again.
 - Pull requests are issues to this API: search leaves them out.
 - Descriptions and comments stay Markdown, with mentions and closing keywords made inert.
 - Search runs in the repositories this source is assigned to (its project integrations).
@@ -19,9 +21,11 @@
   GitHub has no sprints: a milestone is all there is to plan with, so ``plans`` never gives one.
 """
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -30,7 +34,13 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from integrations.errors import PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
-from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
+from integrations.http import (
+    RemoteErrorDetail,
+    TrackerHttpClient,
+    TrackerResponse,
+    generic_error_detail,
+    retry_after_seconds,
+)
 from integrations.models import AUTH_TYPES_BY_PROVIDER, IntegrationState, Provider
 from integrations.richtext.forge import inert_markdown
 
@@ -66,6 +76,14 @@ API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": 
 PAGE_SIZE = 100  # the most GitHub serves per page
 SEARCH_LIMIT = 50
 SECONDARY_LIMIT_WAIT = 60  # "wait for at least one minute" when GitHub names no time
+GRAPHQL_BATCH = 100  # issues a query: well within GitHub's node limit, one rate-limit point
+GRAPHQL_RATE_LIMITED = ("RATE_LIMITED", "RATE_LIMIT")  # GitHub has answered both spellings
+# The fields the REST mapping (``_remote_issue``) reads; an issue has at most 10 assignees.
+# ``closed`` rather than ``state``: a pull request's state (OPEN, CLOSED, MERGED) is another type.
+_ITEM_FIELDS = ("number title closed url createdAt updatedAt closedAt repository { nameWithOwner } "
+                "assignees(first: 10) { nodes { login } }")
+ITEM_FRAGMENT = (f"fragment item on IssueOrPullRequest {{ ... on Issue {{ {_ITEM_FIELDS} stateReason }} "
+                 f"... on PullRequest {{ {_ITEM_FIELDS} }} }}")
 WRITE_SCOPES = frozenset({"repo", "public_repo"})
 WEBHOOK_EVENTS = ("issues", "issue_comment")
 
@@ -167,6 +185,102 @@ def _search_terms(text: str) -> str:
     return " ".join(f'"{word}"' for word in text.replace('"', " ").split())
 
 
+@dataclass
+class _Read:
+    """What reading many issues found, by the keys asked for."""
+
+    issues: dict[str, RemoteIssue] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    forbidden: set[str] = field(default_factory=set)
+
+
+def _batch_query(batch: list[tuple[str, int]]) -> tuple[str, dict[str, str]]:
+    """One query for the issues of ``batch``: an alias per repository (``r0``...), within it one per
+    issue number (``i12``...). Repository names travel as variables, numbers are integers."""
+    repositories = list(dict.fromkeys(repo for repo, _ in batch))
+    declarations, selections, variables = [], [], {}
+    for index, repo in enumerate(repositories):
+        owner, name = repo.split("/", 1)
+        variables |= {f"o{index}": owner, f"n{index}": name}
+        declarations.append(f"$o{index}: String!, $n{index}: String!")
+        issues = " ".join(f"i{number}: issueOrPullRequest(number: {number}) {{ ...item }}"
+                          for wanted, number in batch if wanted == repo)
+        selections.append(f"r{index}: repository(owner: $o{index}, name: $n{index}) {{ {issues} }}")
+    query = f"query({', '.join(declarations)}) {{ {' '.join(selections)} }}\n{ITEM_FRAGMENT}"
+    return query, variables
+
+
+def _batch_answer(
+    http: TrackerHttpClient, response: TrackerResponse, batch: list[tuple[str, int]]
+) -> tuple[dict[tuple[str, int], dict], set[tuple[str, int]], set[tuple[str, int]]]:
+    """(issues found, issues the account may not see, issues not found) in the answer to
+    ``_batch_query(batch)``. GitHub answers what it could with ``data`` and names each part it could
+    not in ``errors`` by ``type`` and ``path``: NOT_FOUND for a repository the account cannot see
+    (or that does not exist) and for an issue that does not exist (any more, or not here), FORBIDDEN
+    where an organization's SAML or IP allow list keeps the token out."""
+    body = _object(response, "a GraphQL answer")
+    errors = [error for error in body.get("errors") or [] if isinstance(error, dict)]
+    repositories = {f"r{index}": repo for index, repo in enumerate(dict.fromkeys(repo for repo, _ in batch))}
+    hidden: set[tuple[str, int]] = set()
+    not_found: set[tuple[str, int]] = set()
+    for error in errors:
+        kind, path = error.get("type"), error.get("path")
+        message = http.redact(" ".join(str(error.get("message") or "").split()))[:300]
+        if kind in GRAPHQL_RATE_LIMITED or "rate limit" in message.lower():
+            retry_after = retry_after_seconds(response.headers)
+            when = f"try again in {math.ceil(retry_after)} s" if retry_after is not None else "try again later"
+            raise RateLimited(f"GitHub's GraphQL rate limit is used up ({message}): {when}.",
+                              status=response.status, retry_after=retry_after)
+        repo = repositories.get(path[0]) if isinstance(path, list) and path else None
+        number = _alias_number(path[1]) if repo and len(path) > 1 else None
+        if kind not in ("NOT_FOUND", "FORBIDDEN") or repo is None or (len(path) > 1 and number is None):
+            raise UpstreamError(f"{response.host} answered the GraphQL query with an error: {message}",
+                                status=response.status)
+        parts = {(repo, number)} if number is not None else {wanted for wanted in batch if wanted[0] == repo}
+        (not_found if kind == "NOT_FOUND" and number is not None else hidden).update(parts)
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise UpstreamError(f"{response.host} answered the GraphQL query without data: check the base URL.",
+                            status=response.status)
+    found = {}
+    for alias, repo in repositories.items():
+        for wanted in batch:
+            if wanted[0] != repo or wanted in hidden or wanted in not_found:
+                continue
+            repository = data.get(alias)
+            node = repository.get(f"i{wanted[1]}") if isinstance(repository, dict) else None
+            if not isinstance(node, dict):
+                raise UpstreamError(f"{response.host} answered the GraphQL query without {repo}#{wanted[1]}.",
+                                    status=response.status)
+            found[wanted] = node
+    return found, hidden, not_found
+
+
+def _alias_number(alias: Any) -> int | None:
+    found = re.fullmatch(r"i(\d+)", str(alias))
+    return int(found[1]) if found else None
+
+
+def _rest_shape(node: dict, api_base_url: str) -> dict:
+    """A GraphQL issue or pull request in the REST API's field names, so that ``_remote_issue``
+    maps both. A merged pull request is closed, as REST says; GraphQL's reasons are REST's in
+    capitals (NOT_PLANNED)."""
+    repository = (node.get("repository") or {}).get("nameWithOwner")
+    assignees = (node.get("assignees") or {}).get("nodes") or []
+    return {
+        "number": node.get("number"),
+        "repository_url": f"{api_base_url}/repos/{repository}" if isinstance(repository, str) else None,
+        "title": node.get("title"),
+        "state": "closed" if node.get("closed") else "open",
+        "state_reason": str(node["stateReason"]).lower() if node.get("stateReason") else None,
+        "assignees": [person for person in assignees if isinstance(person, dict)],
+        "html_url": node.get("url"),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "closed_at": node.get("closedAt"),
+    }
+
+
 class GitHub(TrackerProvider):
     key = Provider.GITHUB
     label = Provider.GITHUB.label
@@ -180,6 +294,7 @@ class GitHub(TrackerProvider):
     external_project_pattern = r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9_.-]+$"
     base_url_hint = "https://github.com, or your GitHub Enterprise Server's address."
     read_error_detail = staticmethod(read_github_error)
+    keys_per_request = GRAPHQL_BATCH
     pull_filter_hint = (
         "GitHub issue search qualifiers, e.g. label:requirement -label:wontfix; testmanager adds the repository "
         "and is:issue (GitHub issues have no work item types here)."
@@ -298,12 +413,15 @@ class GitHub(TrackerProvider):
     # -- reading issues --
 
     def fetch_many(self, keys: Iterable[str]) -> FetchResult:
-        """Current state of many issues, one request each."""
+        """Current state of many issues (and pull requests named by key), 100 to a GraphQL query."""
         return self._read(keys, {})
 
     def refresh(self, known: Mapping[str, RemoteIssue]) -> FetchResult:
-        """Like ``fetch_many``, sending each cached issue's ETag: an unchanged issue answers 304
-        (free of rate limit) and keeps its cached values."""
+        """Like ``fetch_many``. GraphQL has no conditional requests, so the cached ETags go unused
+        and a refresh costs one query per 100 issues whether they changed or not: a REST 304 is
+        free of the primary rate limit but still one request per issue, and those requests count
+        toward the secondary limits (10,000 references were 10,000 requests). Where GraphQL is not
+        served, the REST path sends the ETags and an unchanged issue keeps its cached values."""
         return self._read(known, known)
 
     def _read(self, keys: Iterable[str], known: Mapping[str, RemoteIssue]) -> FetchResult:
@@ -316,27 +434,76 @@ class GitHub(TrackerProvider):
                 asked.setdefault((found["repo"].lower(), int(found["number"])), []).append(key)
             else:
                 (unreadable if SHORT_KEY.fullmatch(key.strip()) else malformed).append(key)
-        issues: dict[str, RemoteIssue] = {}
-        missing = set(malformed)
-        not_found: dict[str, list[str]] = {}  # repository -> spellings GitHub answered 404 for
         with self._github() as http:
-            for (repo, number), spellings in asked.items():
-                cached = next((known[s] for s in spellings if s in known and known[s].etag), None)
-                headers = {"If-None-Match": cached.etag} if cached else None
-                response = http.get(f"repos/{repo}/issues/{number}", headers=headers, accept=(304, 404, 410))
-                if response.status == 304 and cached is not None:
-                    issues.update(dict.fromkeys(spellings, cached))
-                elif response.status == 404:
-                    not_found.setdefault(repo, []).extend(spellings)
-                elif response.status == 410:
-                    missing.update(spellings)
+            read = self._read_graphql(http, asked) if asked else _Read()
+            if read is None:
+                read = self._read_rest(http, asked, known)
+        return FetchResult(issues=read.issues, missing=frozenset(read.missing | set(malformed)),
+                           forbidden=frozenset(read.forbidden | set(unreadable)))
+
+    @property
+    def graphql_url(self) -> str:
+        """api.github.com/graphql; Enterprise Server serves GraphQL at /api/graphql, beside /api/v3."""
+        if urlsplit(self.source.base_url).hostname in ("github.com", "www.github.com"):
+            return "https://api.github.com/graphql"
+        return f"{self.source.base_url}/api/graphql"
+
+    def _read_graphql(self, http: TrackerHttpClient, asked: dict[tuple[str, int], list[str]]) -> _Read | None:
+        """Up to ``GRAPHQL_BATCH`` issues a query, aliased by repository and number; None when the
+        instance serves no GraphQL (404). GraphQL answers NOT_FOUND alike for a deleted issue and a
+        transferred one: those few are read again over REST, which follows a transfer and says 410
+        for a deleted issue."""
+        read = _Read()
+        unresolved: list[tuple[str, int]] = []
+        pairs = list(asked)
+        for start in range(0, len(pairs), GRAPHQL_BATCH):
+            batch = pairs[start:start + GRAPHQL_BATCH]
+            query, variables = _batch_query(batch)
+            response = http.post(self.graphql_url, json={"query": query, "variables": variables},
+                                 idempotent=True, accept=(404,))
+            if response.status == 404:
+                return None
+            found, hidden, not_found = _batch_answer(http, response, batch)
+            for wanted in batch:
+                if wanted in hidden:
+                    read.forbidden.update(asked[wanted])
+                elif wanted in not_found:
+                    unresolved.append(wanted)
                 else:
-                    issues.update(dict.fromkeys(spellings, self._remote_issue(_object(response, "an issue"), response)))
-            forbidden = set(unreadable)
-            for repo, spellings in not_found.items():
-                visible = http.get(f"repos/{repo}", accept=(404,)).status == 200
-                (missing if visible else forbidden).update(spellings)
-        return FetchResult(issues=issues, missing=frozenset(missing), forbidden=frozenset(forbidden))
+                    issue = self._remote_issue(_rest_shape(found[wanted], self.api_base_url), response, etag=False)
+                    read.issues.update(dict.fromkeys(asked[wanted], issue))
+        for repo, number in unresolved:
+            response = http.get(f"repos/{repo}/issues/{number}", accept=(404, 410))
+            if response.status == 200:
+                issue = self._remote_issue(_object(response, "an issue"), response)
+                read.issues.update(dict.fromkeys(asked[(repo, number)], issue))
+            else:
+                read.missing.update(asked[(repo, number)])
+        return read
+
+    def _read_rest(self, http: TrackerHttpClient, asked: dict[tuple[str, int], list[str]],
+                   known: Mapping[str, RemoteIssue]) -> _Read:
+        """One conditional GET per issue: with the cached copy's ETag an unchanged issue answers 304
+        (free of the primary rate limit) and the cached values stand."""
+        read = _Read()
+        not_found: dict[str, list[str]] = {}  # repository -> spellings GitHub answered 404 for
+        for (repo, number), spellings in asked.items():
+            cached = next((known[s] for s in spellings if s in known and known[s].etag), None)
+            headers = {"If-None-Match": cached.etag} if cached else None
+            response = http.get(f"repos/{repo}/issues/{number}", headers=headers, accept=(304, 404, 410))
+            if response.status == 304 and cached is not None:
+                read.issues.update(dict.fromkeys(spellings, cached))
+            elif response.status == 404:
+                not_found.setdefault(repo, []).extend(spellings)
+            elif response.status == 410:
+                read.missing.update(spellings)
+            else:
+                issue = self._remote_issue(_object(response, "an issue"), response)
+                read.issues.update(dict.fromkeys(spellings, issue))
+        for repo, spellings in not_found.items():
+            visible = http.get(f"repos/{repo}", accept=(404,)).status == 200
+            (read.missing if visible else read.forbidden).update(spellings)
+        return read
 
     def search(self, text: str) -> list[RemoteIssue]:
         """Issues (never pull requests) whose key is ``text``, or whose title, body or comments

@@ -46,6 +46,18 @@ Sources read to build it (GitHub's own documentation, github/docs, unless marked
   `refresh_token` with `refresh_token_expires_in`, `grant_type=refresh_token` gives a new pair;
   `bad_refresh_token` for an unusable one.
 
+- GraphQL ("Forming calls with GraphQL", "Rate limits and query limits for the GraphQL API", the
+  public schema): one endpoint, `POST /graphql` on api.github.com and `/api/graphql` on Enterprise
+  Server (beside `/api/v3`), authenticated like REST (401 "Bad credentials"; "This endpoint
+  requires you to be authenticated." without a token). Errors of execution come with HTTP 200 in
+  `errors` with `type` (NOT_FOUND, FORBIDDEN...), `path` and `locations`, next to the `data` that
+  could be resolved; a repository the caller may not see is NOT_FOUND, as REST's 404. Every
+  connection needs `first` or `last` (1-100) and a query at most 500,000 nodes. Points: the
+  requests its connections need, divided by 100 and rounded, at least 1, against 5,000 points an
+  hour (resource `graphql` in the x-ratelimit headers, and the `rateLimit` object); a used-up
+  limit answers 200 with an error of type RATE_LIMITED. The fake serves the schema's subset
+  `GRAPHQL_SCHEMA`; an instance without GraphQL (`graphql_enabled = False`) answers 404.
+
 Where the documentation is silent, the choice made is stated next to the code that makes it.
 """
 
@@ -60,6 +72,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Literal
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    VariableNode,
+    build_schema,
+    execute,
+    get_named_type,
+    parse,
+    validate,
+)
 
 from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 from tests.fakes.oauth import OAuthError, OAuthServer
@@ -84,7 +112,7 @@ OAUTH_ERRORS_DOC = (  # where GitHub's token errors point (error_uri)
 PERMISSIONS = ("read", "triage", "write", "maintain", "admin")
 TokenKind = Literal["classic", "oauth", "fine_grained"]
 
-RATE_LIMITS = {"core": (5000, 3600), "search": (30, 60)}
+RATE_LIMITS = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
 ANONYMOUS_RATE_LIMITS = {"core": (60, 3600), "search": (10, 60)}
 SEARCH_RESULT_LIMIT = 1000
 SEARCH_TEXT_LIMIT = 256
@@ -101,6 +129,88 @@ SEARCH_NOT_VISIBLE = (
     "or you do not have permission to view them."
 )
 SEARCH_NEEDS_TYPE = "Query must include 'is:issue' or 'is:pull-request'"
+
+GRAPHQL_DOC = "https://docs.github.com/graphql"
+GRAPHQL_NODE_LIMIT = 500_000
+_ITEM_FIELDS = """
+  number: Int!
+  title: String!
+  body: String!
+  url: URI!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  closed: Boolean!
+  closedAt: DateTime
+  repository: Repository!
+  assignees(after: String, before: String, first: Int, last: Int): UserConnection!
+"""
+# The part of GitHub's public schema (schema.docs.graphql) the fake serves, as GitHub names it.
+GRAPHQL_SCHEMA = build_schema(
+    f"""
+scalar DateTime
+scalar URI
+
+type Query {{
+  repository(owner: String!, name: String!, followRenames: Boolean = true): Repository
+  rateLimit(dryRun: Boolean = false): RateLimit
+  viewer: User!
+}}
+
+type RateLimit {{
+  cost: Int!
+  limit: Int!
+  nodeCount: Int!
+  remaining: Int!
+  resetAt: DateTime!
+  used: Int!
+}}
+
+type User {{
+  login: String!
+  name: String
+}}
+
+type UserConnection {{
+  nodes: [User]
+  totalCount: Int!
+}}
+
+type Repository {{
+  name: String!
+  nameWithOwner: String!
+  isPrivate: Boolean!
+  url: URI!
+  issue(number: Int!): Issue
+  pullRequest(number: Int!): PullRequest
+  issueOrPullRequest(number: Int!): IssueOrPullRequest
+}}
+
+enum IssueState {{ OPEN CLOSED }}
+enum IssueStateReason {{ COMPLETED DUPLICATE NOT_PLANNED REOPENED }}
+enum PullRequestState {{ OPEN CLOSED MERGED }}
+
+type Issue {{
+  {_ITEM_FIELDS}
+  state: IssueState!
+  stateReason: IssueStateReason
+}}
+
+type PullRequest {{
+  {_ITEM_FIELDS}
+  state: PullRequestState!
+}}
+
+union IssueOrPullRequest = Issue | PullRequest
+"""
+)
+
+
+class GitHubGraphQLError(GraphQLError):
+    """An error GitHub reports with its `type` (NOT_FOUND, FORBIDDEN...) beside the message."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 def github_timestamp(moment: datetime) -> str:
@@ -258,7 +368,12 @@ class GitHubFake(TrackerFake):
         self._exhausted_status: dict[str, int] = {}
         self._ids = itertools.count(1001)
         self.hooks: dict[str, list[RegisteredHook]] = {}  # lower-cased full name -> the repository's hooks
+        self.graphql_enabled = True
         self._register_routes()
+        if enterprise:
+            self.server.add_outside_route("POST", r"/api/graphql", self._graphql)
+        else:
+            self.server.add_route("POST", r"/graphql", self._graphql)
 
     # -- lifecycle and request log ----------------------------------------------------------------
 
@@ -941,6 +1056,127 @@ class GitHubFake(TrackerFake):
         if links:
             response.headers["Link"] = link_header(self.server.origin, request, links)
 
+    # -- GraphQL ----------------------------------------------------------------------------------
+
+    @property
+    def graphql_path(self) -> str:
+        return "/api/graphql" if self.enterprise else "/graphql"
+
+    def graphql_requests(self) -> list[RecordedRequest]:
+        """The requests sent to the GraphQL endpoint, oldest first."""
+        with self.server.lock:
+            return [request for request in self.server.requests
+                    if request.method == "POST" and request.path == self.graphql_path]
+
+    def _graphql(self, request: RecordedRequest) -> Response:
+        # Enterprise Server's /api/graphql is outside /api/v3, where the interceptor does not
+        # reach: the same injected faults apply to it.
+        fault = self.faults.take() if self.enterprise else None
+        if fault is not None:
+            return fault
+        if not self.graphql_enabled:
+            return error(HTTPStatus.NOT_FOUND, "Not Found", "")
+        caller = self._caller(request)
+        if isinstance(caller, Response):
+            return caller
+        if caller.user is None:
+            return json_response(HTTPStatus.UNAUTHORIZED, {
+                "message": "This endpoint requires you to be authenticated.",
+                "documentation_url": f"{GRAPHQL_DOC}/guides/forming-calls-with-graphql#authenticating-with-graphql",
+            })
+        quota = self.quota(caller.key, "graphql")
+        response = self._graphql_answer(request, caller, quota)
+        response.headers.update(self._rate_headers(quota, "graphql"))
+        response.headers.update(self._token_headers(caller.token))
+        return response
+
+    def _graphql_answer(self, request: RecordedRequest, caller: _Caller, quota: Quota) -> Response:
+        try:
+            payload = json.loads(request.body or b"")
+        except ValueError:
+            return error(HTTPStatus.BAD_REQUEST, "Problems parsing JSON", "")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return json_response(HTTPStatus.BAD_REQUEST,
+                                 {"message": "A query attribute must be specified and must be a string."})
+        if quota.remaining == 0:
+            # A used-up limit is not an HTTP error to GraphQL: 200, and the error says it.
+            message = f"API rate limit exceeded for user ID {caller.user.id}."
+            return json_response(HTTPStatus.OK, {"errors": [{"type": "RATE_LIMITED", "message": message}]})
+        try:
+            document = parse(payload["query"])
+        except GraphQLError as problem:
+            return json_response(HTTPStatus.OK, {"errors": [problem.formatted]})
+        problems = validate(GRAPHQL_SCHEMA, document)
+        if problems:
+            return json_response(HTTPStatus.OK, {"errors": [problem.formatted for problem in problems]})
+        variables = payload.get("variables") if isinstance(payload.get("variables"), dict) else {}
+        operation_name = payload.get("operationName")
+        requests_needed, nodes, refusals = _query_size(document, operation_name, variables)
+        if nodes > GRAPHQL_NODE_LIMIT:
+            refusals.append({"type": "MAX_NODE_LIMIT_EXCEEDED",
+                             "message": f"This query requests up to {nodes:,} possible nodes which exceeds the "
+                                        f"maximum limit of {GRAPHQL_NODE_LIMIT:,}."})
+        if refusals:
+            return json_response(HTTPStatus.OK, {"errors": refusals})
+        cost = max(1, round(requests_needed / 100))
+        quota.spend(cost)
+        rate = {"cost": cost, "limit": quota.limit, "nodeCount": nodes, "remaining": quota.remaining,
+                "resetAt": github_timestamp(datetime.fromtimestamp(quota.reset_at, UTC)), "used": quota.used}
+        result = execute(GRAPHQL_SCHEMA, document, root_value=_GraphQLRoot(self, caller, rate),
+                         variable_values=variables, operation_name=operation_name)
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [_graphql_error(problem) for problem in result.errors]
+        return json_response(HTTPStatus.OK, body)
+
+    def _graphql_repo(self, repo: Repository) -> dict:
+        return {
+            "name": repo.name,
+            "nameWithOwner": repo.full_name,
+            "isPrivate": repo.private,
+            "url": f"{self.web_url}/{repo.full_name}",
+            "issue": lambda info, number: self._graphql_item(repo, number, "Issue"),
+            "pullRequest": lambda info, number: self._graphql_item(repo, number, "PullRequest"),
+            "issueOrPullRequest": lambda info, number: self._graphql_item(repo, number, None),
+        }
+
+    def _graphql_item(self, repo: Repository, number: int, kind: str | None) -> dict:
+        """The issue or pull request numbered `number`. GitHub's documentation does not say what
+        GraphQL answers for a transferred issue at its old place: the fake says NOT_FOUND, as for
+        a deleted one (REST redirects, and says 410 for a deleted issue)."""
+        issue = repo.issues.get(number)
+        if (issue is None or issue.deleted or issue.moved_to is not None
+                or (kind is not None and (kind == "PullRequest") != issue.pull_request)):
+            what = {"Issue": "an Issue", "PullRequest": "a PullRequest", None: "an issue or pull request"}[kind]
+            raise GitHubGraphQLError("NOT_FOUND", f"Could not resolve to {what} with the number of {number}.")
+        return self._graphql_issue_json(issue)
+
+    def _graphql_issue_json(self, issue: Issue) -> dict:
+        people = [{"login": user.login, "name": user.name} for user in issue.assignees]
+
+        def assignees(info, first=None, last=None, **cursors) -> dict:
+            # Cursors are not served: an issue has 10 assignees at most, within one page.
+            shown = people[:first] if first is not None else people[-last:] if last else people
+            return {"nodes": shown, "totalCount": len(people)}
+
+        body = {
+            "__typename": "PullRequest" if issue.pull_request else "Issue",
+            "number": issue.number,
+            "title": issue.title,
+            "body": issue.body or "",
+            "url": f"{self.web_url}/{issue.repo.full_name}/{'pull' if issue.pull_request else 'issues'}/{issue.number}",
+            "createdAt": github_timestamp(issue.created),
+            "updatedAt": github_timestamp(issue.updated),
+            "closed": issue.state == "closed",
+            "closedAt": github_timestamp(issue.closed) if issue.closed else None,
+            "repository": self._graphql_repo(issue.repo),
+            "state": issue.state.upper(),
+            "assignees": assignees,
+        }
+        if not issue.pull_request:
+            body["stateReason"] = issue.state_reason.upper() if issue.state_reason else None
+        return body
+
     # -- representations --------------------------------------------------------------------------
 
     def _user_json(self, user: GitHubUser) -> dict:
@@ -1224,3 +1460,95 @@ def _json_body(request: RecordedRequest, doc: str) -> dict | Response:
         return error(HTTPStatus.BAD_REQUEST, "Body should be a JSON object", doc)
     return payload
 
+
+
+# -- GraphQL execution ---------------------------------------------------------------------------
+
+
+class _GraphQLRoot:
+    """The root fields of Query, resolved for one caller."""
+
+    def __init__(self, fake: GitHubFake, caller: _Caller, rate: dict):
+        self.fake, self.caller, self.rate = fake, caller, rate
+
+    def repository(self, info, owner: str, name: str, **options) -> dict:
+        repo = self.fake._readable_repo(self.caller, owner, name)
+        if repo is None:
+            raise GitHubGraphQLError("NOT_FOUND", f"Could not resolve to a Repository with the name '{owner}/{name}'.")
+        return self.fake._graphql_repo(repo)
+
+    def rateLimit(self, info, **options) -> dict:  # noqa: N802 (the schema's name)
+        return self.rate
+
+    def viewer(self, info) -> dict:
+        return {"login": self.caller.user.login, "name": self.caller.user.name}
+
+
+def _graphql_error(problem: GraphQLError) -> dict:
+    """GitHub's shape: the error's `type` beside message, locations and path."""
+    formatted = problem.formatted
+    original = problem if isinstance(problem, GitHubGraphQLError) else problem.original_error
+    if isinstance(original, GitHubGraphQLError):
+        formatted = {"type": original.kind, **formatted}
+    return formatted
+
+
+_CONNECTIONS = frozenset(
+    name
+    for graphql_type in GRAPHQL_SCHEMA.type_map.values()
+    for name, definition in (getattr(graphql_type, "fields", None) or {}).items()
+    if getattr(get_named_type(definition.type), "name", "").endswith("Connection")
+)
+
+
+def _query_size(document, operation_name: str | None, variables: dict) -> tuple[int, int, list[dict]]:
+    """(requests its connections need, nodes it may return, refusals) of the operation, as GitHub
+    counts them: each connection is one request per parent, its `first` or `last` (1-100, one of
+    them required) multiplies the nodes below it. Fragments on different types are alternatives:
+    the larger counts."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operation = next((o for o in operations if o.name and o.name.value == operation_name), operations[0])
+    refusals: list[dict] = []
+
+    def page_size(node: FieldNode) -> int:
+        arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
+        for bound in ("first", "last"):
+            value = arguments.get(bound)
+            if isinstance(value, VariableNode):
+                value = variables.get(value.name.value)
+            elif isinstance(value, IntValueNode):
+                value = int(value.value)
+            if value is None:
+                continue
+            if not 1 <= int(value) <= 100:
+                refusals.append({"type": "EXCESSIVE_PAGINATION",
+                                 "message": f"Requesting {value} records on the `{node.name.value}` connection "
+                                            f"exceeds the `{bound}` limit of 100 records."})
+            return int(value)
+        refusals.append({"type": "MISSING_PAGINATION_BOUNDARIES",
+                         "message": f"You must provide a `first` or `last` value to properly paginate the "
+                                    f"`{node.name.value}` connection."})
+        return 0
+
+    def size(selection_set, parents: int) -> tuple[int, int]:
+        requests_needed = nodes = 0
+        alternatives = [(0, 0)]
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FragmentSpreadNode):
+                alternatives.append(size(fragments[selection.name.value].selection_set, parents))
+            elif isinstance(selection, InlineFragmentNode):
+                alternatives.append(size(selection.selection_set, parents))
+            elif selection.name.value in _CONNECTIONS:
+                page = page_size(selection)
+                below = size(selection.selection_set, parents * page)
+                requests_needed += parents + below[0]
+                nodes += parents * page + below[1]
+            elif selection.selection_set is not None:
+                below = size(selection.selection_set, parents)
+                requests_needed, nodes = requests_needed + below[0], nodes + below[1]
+        widest = max(alternatives)
+        return requests_needed + widest[0], nodes + widest[1]
+
+    requests_needed, nodes = size(operation.selection_set, 1)
+    return requests_needed, nodes, refusals

@@ -178,9 +178,9 @@ class Quota:
         self._roll()
         return max(0, self.limit - self.used)
 
-    def spend(self) -> None:
+    def spend(self, amount: int = 1) -> None:
         self._roll()
-        self.used += 1
+        self.used += amount
 
     def exhaust(self, reset_in: int) -> None:
         """Use the window up; it resets `reset_in` seconds from now."""

@@ -601,3 +601,151 @@ def test_fail_next_serves_a_raw_body_once(fake_github, api):
     assert broken.status_code == 200
     assert broken.content == b'{"login": "trunc'
     assert api.get("/user").json()["login"] == GITHUB_LOGIN
+
+
+# -- GraphQL -------------------------------------------------------------------------------------
+
+ITEM = ("... on Issue { number title closed state stateReason url closedAt assignees(first: 10) { nodes { login } } } "
+        "... on PullRequest { number closed url }")
+
+
+def graphql(fake, query, variables=None, token=GITHUB_TOKEN):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(fake.web_url + fake.graphql_path, json={"query": query, "variables": variables or {}},
+                         headers=headers)
+
+
+def test_enterprise_server_serves_graphql_at_api_graphql_and_github_com_at_graphql(fake_github):
+    assert fake_github.graphql_path == "/api/graphql"
+    assert graphql(fake_github, "{ viewer { login } }").json() == {"data": {"viewer": {"login": GITHUB_LOGIN}}}
+    dot_com = GitHubFake(enterprise=False)
+    dot_com.add_token("octocat", "tok")
+    with dot_com:
+        response = requests.post(dot_com.api_url + "/graphql", json={"query": "{ viewer { login } }"},
+                                 headers={"Authorization": "Bearer tok"})
+    assert response.json() == {"data": {"viewer": {"login": "octocat"}}}
+
+
+def test_graphql_needs_a_token_and_refuses_a_bad_one(fake_github):
+    anonymous = graphql(fake_github, "{ viewer { login } }", token=None)
+    revoked = graphql(fake_github, "{ viewer { login } }", token="ghp_revoked")
+
+    assert anonymous.status_code == 401
+    assert anonymous.json()["message"] == "This endpoint requires you to be authenticated."
+    assert revoked.status_code == 401
+    assert revoked.json()["message"] == "Bad credentials"
+
+
+def test_aliases_read_issues_and_pull_requests_and_name_what_they_cannot_resolve(fake_github, shop):
+    fake_github.add_issue("acme/shop", "Cart empty", author="alice", assignees=("alice",))
+    fake_github.add_issue("acme/shop", "Faster checkout", author="alice", pull_request=True)
+    fake_github.add_issue("acme/shop", "Won't do", author="alice", state="closed", state_reason="not_planned")
+    fake_github.add_repo("acme/secret", private=True)
+    query = (f'{{ r0: repository(owner: "acme", name: "shop") {{ i1: issueOrPullRequest(number: 1) {{ {ITEM} }} '
+             f'i2: issueOrPullRequest(number: 2) {{ {ITEM} }} i3: issueOrPullRequest(number: 3) {{ {ITEM} }} '
+             f'i9: issueOrPullRequest(number: 9) {{ {ITEM} }} }} '
+             f'r1: repository(owner: "acme", name: "secret") {{ name }} }}')
+
+    body = graphql(fake_github, query).json()
+
+    shop_data = body["data"]["r0"]
+    assert shop_data["i1"] == {"number": 1, "title": "Cart empty", "closed": False, "state": "OPEN",
+                               "stateReason": None, "url": f"{fake_github.web_url}/acme/shop/issues/1",
+                               "closedAt": None, "assignees": {"nodes": [{"login": "alice"}]}}
+    assert shop_data["i2"] == {"number": 2, "closed": False, "url": f"{fake_github.web_url}/acme/shop/pull/2"}
+    assert (shop_data["i3"]["state"], shop_data["i3"]["stateReason"]) == ("CLOSED", "NOT_PLANNED")
+    assert shop_data["i9"] is None and body["data"]["r1"] is None
+    assert [(error["type"], error["path"], error["message"]) for error in body["errors"]] == [
+        ("NOT_FOUND", ["r0", "i9"], "Could not resolve to an issue or pull request with the number of 9."),
+        ("NOT_FOUND", ["r1"], "Could not resolve to a Repository with the name 'acme/secret'."),
+    ]
+
+
+def test_deleted_and_transferred_issues_are_not_found_where_they_were(fake_github, shop):
+    fake_github.add_repo("acme/web")
+    fake_github.add_issue("acme/shop", "Spam", author="alice")
+    fake_github.add_issue("acme/shop", "Moves", author="alice")
+    fake_github.delete_issue("acme/shop", 1)
+    fake_github.transfer_issue("acme/shop", 2, "acme/web")
+
+    body = graphql(fake_github, '{ repository(owner: "acme", name: "shop") { a: issue(number: 1) { title } '
+                                'b: issue(number: 2) { title } } }').json()
+
+    assert body["data"] == {"repository": {"a": None, "b": None}}
+    assert [error["type"] for error in body["errors"]] == ["NOT_FOUND", "NOT_FOUND"]
+
+
+def test_a_token_without_the_repo_scope_cannot_see_private_repositories_over_graphql(fake_github):
+    fake_github.add_repo("acme/secret", private=True)
+    fake_github.grant("acme/secret", GITHUB_LOGIN, "write")
+    fake_github.add_token(GITHUB_LOGIN, "ghp_public", scopes=("public_repo",))
+    query = '{ repository(owner: "acme", name: "secret") { nameWithOwner } }'
+
+    assert graphql(fake_github, query).json() == {"data": {"repository": {"nameWithOwner": "acme/secret"}}}
+    assert graphql(fake_github, query, token="ghp_public").json()["errors"][0]["type"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("page, kind", [("", "MISSING_PAGINATION_BOUNDARIES"),
+                                        ("(first: 101)", "EXCESSIVE_PAGINATION")])
+def test_every_connection_needs_first_or_last_within_1_to_100(fake_github, shop, page, kind):
+    fake_github.add_issue("acme/shop", "Cart empty", author="alice")
+
+    body = graphql(fake_github, f'{{ repository(owner: "acme", name: "shop") {{ issue(number: 1) {{ '
+                                f'assignees{page} {{ nodes {{ login }} }} }} }} }}').json()
+
+    assert "data" not in body
+    assert body["errors"][0]["type"] == kind
+
+
+def test_a_query_of_more_than_500000_nodes_is_refused(fake_github, shop):
+    fake_github.add_issue("acme/shop", "Cart empty", author="alice")
+    issue = 'repository(owner: "acme", name: "shop") { issue(number: 1) { assignees(first: 100) { totalCount } } }'
+    query = "{ " + " ".join(f"a{index}: {issue}" for index in range(5001)) + " }"
+
+    body = graphql(fake_github, query).json()
+
+    assert body["errors"][0]["type"] == "MAX_NODE_LIMIT_EXCEEDED"
+    assert fake_github.quota(GITHUB_LOGIN, "graphql").used == 0
+
+
+def test_queries_spend_points_of_their_own_rate_limit_and_say_so(fake_github, shop):
+    for number in range(150):
+        fake_github.add_issue("acme/shop", f"Issue {number}", author="alice")
+    issues = " ".join(f"i{n}: issue(number: {n}) {{ assignees(first: 10) {{ totalCount }} }}" for n in range(1, 151))
+
+    response = graphql(fake_github, f'{{ repository(owner: "acme", name: "shop") {{ {issues} }} '
+                                    f'rateLimit {{ cost remaining used }} }}')
+
+    # 150 connections (one per issue) are 150 requests: 2 points.
+    assert response.json()["data"]["rateLimit"] == {"cost": 2, "remaining": 4998, "used": 2}
+    assert response.headers["X-RateLimit-Resource"] == "graphql"
+    assert response.headers["X-RateLimit-Remaining"] == "4998"
+    assert fake_github.quota(GITHUB_LOGIN).used == 0  # REST's limit is another
+
+
+def test_a_used_up_graphql_limit_answers_200_with_a_rate_limited_error(fake_github):
+    fake_github.exhaust_rate_limit(GITHUB_LOGIN, "graphql", reset_in=600)
+
+    response = graphql(fake_github, "{ viewer { login } }")
+
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["type"] == "RATE_LIMITED"
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+    assert int(response.headers["X-RateLimit-Reset"]) - time.time() > 590
+
+
+def test_a_query_that_does_not_parse_or_fit_the_schema_answers_errors_without_data(fake_github):
+    unparsable = graphql(fake_github, "{ viewer { login }").json()
+    unknown = graphql(fake_github, "{ viewer { nope } }").json()
+
+    assert "data" not in unparsable and unparsable["errors"][0]["message"].startswith("Syntax Error")
+    assert "data" not in unknown and "nope" in unknown["errors"][0]["message"]
+
+
+def test_injected_faults_and_a_server_without_graphql_reach_api_graphql(fake_github):
+    fake_github.fail_next(502, "Bad Gateway")
+    assert graphql(fake_github, "{ viewer { login } }").status_code == 502
+
+    fake_github.graphql_enabled = False
+    assert graphql(fake_github, "{ viewer { login } }").status_code == 404
+    assert len(fake_github.graphql_requests()) == 2

@@ -181,7 +181,7 @@ def test_short_keys_are_qualified_with_the_repository_and_the_default_pattern_ta
 # -- reading issues ------------------------------------------------------------------------------
 
 
-def test_fetch_many_reads_status_assignees_url_updated_and_etag(fake_github, github, shop):
+def test_fetch_many_reads_status_assignees_url_and_updated_in_one_graphql_query(fake_github, github, shop):
     fake_github.add_issue("acme/shop", "Cart empty", author="alice", assignees=("alice", GITHUB_LOGIN))
     fake_github.add_issue("acme/shop", "Won't do", author="alice", state="closed", state_reason="not_planned")
     fake_github.add_issue("acme/shop", "Done", author="alice", state="closed")
@@ -194,15 +194,19 @@ def test_fetch_many_reads_status_assignees_url_updated_and_etag(fake_github, git
     assert first.priority == ""
     assert first.url == f"{fake_github.web_url}/acme/shop/issues/1"
     assert first.updated_at is not None and first.updated_at.tzinfo is not None
-    assert first.etag.startswith('W/"')
+    assert first.etag == ""  # GraphQL has no conditional requests
     assert (result.issues["acme/shop#2"].status, result.issues["acme/shop#2"].status_category) == (
         "Closed (not planned)", "done")
     assert result.issues["ACME/Shop#3"].key == "acme/shop#3"  # GitHub's spelling, under the key asked for
     assert result.issues["ACME/Shop#3"].status == "Closed"
     assert result.missing == result.forbidden == frozenset()
+    assert len(fake_github.graphql_requests()) == 1
+    assert fake_github.requests_to("GET", r"/repos/.*") == []
 
 
-def test_refresh_keeps_the_cached_values_of_an_unchanged_issue_at_no_rate_limit_cost(fake_github, github, shop):
+def test_without_graphql_refresh_keeps_the_cached_values_of_an_unchanged_issue_at_no_rate_limit_cost(
+        fake_github, github, shop):
+    fake_github.graphql_enabled = False
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
     fake_github.add_issue("acme/shop", "Login slow", author="alice")
     cached = github.fetch_many(["acme/shop#1", "acme/shop#2"]).issues
@@ -221,7 +225,8 @@ def test_refresh_keeps_the_cached_values_of_an_unchanged_issue_at_no_rate_limit_
     assert fake_github.quota(GITHUB_LOGIN).used == spent_before + 1
 
 
-def test_refresh_without_a_stored_etag_reads_the_issue_again(fake_github, github, shop):
+def test_without_graphql_refresh_without_a_stored_etag_reads_the_issue_again(fake_github, github, shop):
+    fake_github.graphql_enabled = False
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
     stale = RemoteIssue(key="acme/shop#1", title="Old title", status="Open", status_category="todo", assignee="",
                         priority="", url="", updated_at=None)
@@ -270,6 +275,7 @@ def test_a_malformed_answer_is_a_clear_upstream_error_and_nothing_is_returned(fa
 
 @pytest.mark.parametrize("status", [403, 429])
 def test_an_exhausted_primary_rate_limit_is_rate_limited_until_the_reset(fake_github, github, shop, status):
+    fake_github.graphql_enabled = False  # REST's own answer (GraphQL's: tests/integrations/test_github_batch.py)
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
     fake_github.exhaust_rate_limit(GITHUB_LOGIN, reset_in=1800, status=status)
 
