@@ -63,7 +63,7 @@ from .selectors import STATUS_CATEGORIES
 from .signals import issue_updated
 
 REFRESH_BUDGET_SHARE = 0.5  # of a source's per-minute request budget, what one refresh run may spend
-MIN_BATCH = 25  # keys per fetch at least (GitHub reads one issue a request: a batch is 25 requests)
+MIN_BATCH = 25  # keys per fetch at least, for a provider that reads one issue a request
 FAILURE_BACKOFF_SECONDS = 300
 RUN_LOCK_SECONDS = 15 * 60  # the longest a refresh run that died keeps its source locked
 PAGE_STALE_SECONDS = 120  # a reference a page shows is refreshed when it is older than this
