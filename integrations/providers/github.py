@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from django.core.cache import cache
 
 from integrations.errors import PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
 from integrations.http import (
@@ -77,6 +78,7 @@ PAGE_SIZE = 100  # the most GitHub serves per page
 SEARCH_LIMIT = 50
 SECONDARY_LIMIT_WAIT = 60  # "wait for at least one minute" when GitHub names no time
 GRAPHQL_BATCH = 100  # issues a query: well within GitHub's node limit, one rate-limit point
+NO_GRAPHQL_SECONDS = 3600  # how long an instance that answered 404 for GraphQL is read over REST only
 GRAPHQL_RATE_LIMITED = ("RATE_LIMITED", "RATE_LIMIT")  # GitHub has answered both spellings
 # The fields the REST mapping (``_remote_issue``) reads; an issue has at most 10 assignees.
 # ``closed`` rather than ``state``: a pull request's state (OPEN, CLOSED, MERGED) is another type.
@@ -435,11 +437,20 @@ class GitHub(TrackerProvider):
             else:
                 (unreadable if SHORT_KEY.fullmatch(key.strip()) else malformed).append(key)
         with self._github() as http:
-            read = self._read_graphql(http, asked) if asked else _Read()
+            read = _Read() if not asked else None
+            if asked and not cache.get(self._no_graphql_key):
+                read = self._read_graphql(http, asked)
+                if read is None:
+                    # Remembered for a while, so reads on an instance without GraphQL don't each start with a 404.
+                    cache.set(self._no_graphql_key, True, NO_GRAPHQL_SECONDS)
             if read is None:
                 read = self._read_rest(http, asked, known)
         return FetchResult(issues=read.issues, missing=frozenset(read.missing | set(malformed)),
                            forbidden=frozenset(read.forbidden | set(unreadable)))
+
+    @property
+    def _no_graphql_key(self) -> str:
+        return f"integrations:github:no-graphql:{self.source.pk}:{self.source.base_url}"
 
     @property
     def graphql_url(self) -> str:

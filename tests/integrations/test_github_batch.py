@@ -201,6 +201,11 @@ def test_an_instance_without_graphql_is_read_over_rest(fake_github, github, repo
     assert len(fake_github.graphql_requests()) == 1
     assert len(rest_reads(fake_github)) == 2
 
+    github.fetch_many(["acme/shop#1"])
+
+    assert len(fake_github.graphql_requests()) == 1, "the instance is known to serve no GraphQL for a while"
+    assert len(rest_reads(fake_github)) == 3
+
 
 def test_graphql_lives_at_api_graphql_on_enterprise_server_and_api_github_com_on_github_com(fake_github, github):
     assert github.graphql_url == f"{fake_github.web_url}/api/graphql"
