@@ -16,7 +16,7 @@ from integrations.providers.base import RemoteIssue
 from integrations.services import record_audit
 from projects.models import Project, Requirement, TestCase, TestResult, TestRun
 
-from .models import Attachment, ExternalReference, Issue, IssuePriority, IssueStatus, Link, Tag
+from .models import Attachment, ExternalReference, Issue, IssuePriority, IssueStatus, Link, StatusCategory, Tag
 from .signals import issue_updated
 
 ARTEFACT_FIELDS = {TestCase: "test_case", TestRun: "test_run", TestResult: "test_result", Requirement: "requirement"}
@@ -128,6 +128,16 @@ def link(*, artefact, issue: Issue | None = None, reference: ExternalReference |
     return created
 
 
+def remote_dates(remote: RemoteIssue, reference: ExternalReference | None = None) -> dict:
+    """The creation and resolution times a remote issue's state gives its reference. A date the
+    tracker's answer leaves out keeps the known one, except that an issue not done has no resolution."""
+    created = remote.created_at or (reference.remote_created_at if reference else None)
+    resolved = None
+    if remote.status_category == StatusCategory.DONE:
+        resolved = remote.resolved_at or (reference.remote_resolved_at if reference else None)
+    return {"remote_created_at": created, "remote_resolved_at": resolved}
+
+
 def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True) -> ExternalReference:
     """The reference of a remote issue, created or brought up to date with what the tracker said.
     ``synced`` False: the values are what was sent, not read back (the next refresh reads them)."""
@@ -137,6 +147,8 @@ def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True)
         "priority": remote.priority[:100], "remote_updated_at": remote.updated_at, "deleted_remotely": False,
         "last_error": "",
     }
+    known = ExternalReference.objects.filter(source=source, key=remote.key).first()
+    values.update(remote_dates(remote, known))
     if synced:
         values["last_synced_at"] = timezone.now()
     try:
