@@ -172,6 +172,25 @@ def test_an_answer_older_than_the_stored_state_does_not_overwrite_it(fake_jira_c
     assert reference.last_synced_at > timezone.now() - timedelta(minutes=1)  # read, nothing newer to store
 
 
+def test_a_refresh_stores_when_the_tracker_created_and_resolved_an_issue_and_a_reopen_clears_it(fake_jira_cloud):
+    source = jira_with(fake_jira_cloud, 1)
+    (reference,) = cached(source, ["SHOP-1"])
+    issue = fake_jira_cloud.edit_issue("SHOP-1", status="Done")
+
+    sync.refresh_source(source.pk, [reference.pk])
+
+    reference.refresh_from_db()
+    assert (reference.remote_created_at, reference.remote_resolved_at) == (issue.created, issue.resolved)
+    assert reference.remote_resolved_at is not None
+
+    fake_jira_cloud.edit_issue("SHOP-1", status="To Do")
+    sync.refresh_source(source.pk, [reference.pk])
+
+    reference.refresh_from_db()
+    assert (reference.status_category, reference.remote_created_at, reference.remote_resolved_at) == (
+        "todo", issue.created, None)
+
+
 def test_a_run_spends_at_most_half_of_the_budget_and_the_next_run_goes_on(fake_jira_cloud):
     source = jira_with(fake_jira_cloud, 250)
     Source.objects.filter(pk=source.pk).update(rate_limit_per_minute=3)  # half of it: one request a run
