@@ -128,14 +128,17 @@ def link(*, artefact, issue: Issue | None = None, reference: ExternalReference |
     return created
 
 
-def remote_dates(remote: RemoteIssue, reference: ExternalReference | None = None) -> dict:
-    """The creation and resolution times a remote issue's state gives its reference. A date the
-    tracker's answer leaves out keeps the known one, except that an issue not done has no resolution."""
-    created = remote.created_at or (reference.remote_created_at if reference else None)
-    resolved = None
-    if remote.status_category == StatusCategory.DONE:
-        resolved = remote.resolved_at or (reference.remote_resolved_at if reference else None)
-    return {"remote_created_at": created, "remote_resolved_at": resolved}
+def remote_dates(remote: RemoteIssue) -> dict:
+    """The creation and resolution times a remote issue's state sets on its reference: those the
+    tracker's answer left out are left as known, except that an issue not done has no resolution."""
+    dates = {}
+    if remote.created_at is not None:
+        dates["remote_created_at"] = remote.created_at
+    if remote.status_category != StatusCategory.DONE:
+        dates["remote_resolved_at"] = None
+    elif remote.resolved_at is not None:
+        dates["remote_resolved_at"] = remote.resolved_at
+    return dates
 
 
 def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True) -> ExternalReference:
@@ -147,8 +150,7 @@ def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True)
         "priority": remote.priority[:100], "remote_updated_at": remote.updated_at, "deleted_remotely": False,
         "last_error": "",
     }
-    known = ExternalReference.objects.filter(source=source, key=remote.key).first()
-    values.update(remote_dates(remote, known))
+    values.update(remote_dates(remote))
     if synced:
         values["last_synced_at"] = timezone.now()
     try:

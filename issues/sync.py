@@ -236,7 +236,8 @@ def _state(reference: ExternalReference, remote: RemoteIssue) -> dict:
         "title": remote.title[:500], "status": remote.status[:100], "status_category": category,
         "assignee": remote.assignee[:200], "priority": remote.priority[:100], "url": remote.url or reference.url,
         "remote_updated_at": remote.updated_at, "etag": remote.etag[:200], "deleted_remotely": False,
-        **services.remote_dates(remote, reference),
+        "remote_created_at": reference.remote_created_at, "remote_resolved_at": reference.remote_resolved_at,
+        **services.remote_dates(remote),
     }
 
 

@@ -1,7 +1,9 @@
 """An issue is dated resolved when it enters resolved or closed and undated when it is reopened,
 whichever way its status changes: created so, edited, saved (the admin), updated in bulk, reopened
-after a recurring failure. Issues resolved before this was kept are dated by their last change."""
+after a recurring failure. Issues resolved before this was kept are dated by their last change.
+A tracker reference keeps the tracker's dates the same way."""
 
+from dataclasses import replace
 from datetime import timedelta
 from importlib import import_module
 
@@ -11,11 +13,12 @@ from django.db import IntegrityError, connection
 from django.test import Client
 from django.utils import timezone
 
+from integrations.providers.base import RemoteIssue
 from issues.models import Issue, IssueStatus
 from issues.recurrences import reopen
-from issues.services import update_issue
+from issues.services import store_reference, update_issue
 from projects.models import Role
-from tests.factories import MembershipFactory, ProjectFactory, TestResultFactory, make_issue
+from tests.factories import MembershipFactory, ProjectFactory, SourceFactory, TestResultFactory, make_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +130,18 @@ def test_issues_resolved_before_dates_were_kept_are_dated_by_their_last_change()
 
     assert (fresh(issue).resolved_at, fresh(issue).resolved_at_estimated) == (last_change, True)
     assert (fresh(still_open).resolved_at, fresh(still_open).resolved_at_estimated) == (None, False)
+
+
+def test_a_tracker_answer_without_dates_keeps_the_known_ones_and_one_not_done_clears_the_resolution():
+    source = SourceFactory()
+    created, resolved = timezone.now() - timedelta(days=5), timezone.now() - timedelta(days=1)
+    done = RemoteIssue(key="SHOP-9", title="Bug", status="Done", status_category="done", assignee="", priority="",
+                       url="", updated_at=resolved, created_at=created, resolved_at=resolved)
+    store_reference(source, done)
+
+    kept = store_reference(source, replace(done, created_at=None, resolved_at=None), synced=False)
+    assert (kept.remote_created_at, kept.remote_resolved_at) == (created, resolved)
+
+    reopened = store_reference(source, replace(done, status="To Do", status_category="todo", resolved_at=None))
+    reopened.refresh_from_db()
+    assert (reopened.remote_created_at, reopened.remote_resolved_at) == (created, None)
