@@ -2,7 +2,6 @@
 
 import os
 import uuid
-from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -50,16 +49,13 @@ class Tag(models.Model):
         return self.name
 
 
-def resolution_of(status: str, resolved_at: datetime | None = None) -> datetime | None:
-    """When an issue moving to ``status`` was resolved: the known time while it stays resolved or
-    closed, now when it enters one of them, None when it is (re)opened."""
-    return (resolved_at or timezone.now()) if status in RESOLVED_STATUSES else None
-
-
 class IssueQuerySet(models.QuerySet):
+    """Every way of writing issues in bulk dates or clears their resolution with their status, as
+    ``Issue.save`` does."""
+
     def update(self, **changes):
-        """An UPDATE of the status dates or clears the resolution with it, as ``Issue.save`` does."""
-        if "status" in changes and "resolved_at" not in changes:
+        # A status computed in SQL (bulk_update's CASE) comes with its dates, or the constraint refuses it.
+        if isinstance(changes.get("status"), str) and "resolved_at" not in changes:
             if changes["status"] in RESOLVED_STATUSES:
                 # Resolved -> closed keeps the time it was resolved; the UPDATE reads each row's own.
                 changes["resolved_at"] = Coalesce(F("resolved_at"), Value(timezone.now()))
@@ -67,13 +63,27 @@ class IssueQuerySet(models.QuerySet):
                 changes.update(resolved_at=None, resolved_at_estimated=False)
         return super().update(**changes)
 
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for issue in objs:
+            issue.date_resolution()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if "status" in fields:
+            for issue in objs:
+                issue.date_resolution()
+            fields = [*fields, "resolved_at", "resolved_at_estimated"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
 
 class Issue(models.Model):
     """An internal issue, numbered per project (SHOP-1, SHOP-2, ...).
 
     ``resolved_at`` is set when the issue enters resolved or closed and cleared when it is reopened,
-    by ``save`` and by the manager's ``update`` alike (so no writer can forget it; bulk_update and
-    raw SQL would, and the constraints below refuse what they get wrong)."""
+    by ``save`` and by the manager's bulk writes alike, so no writer can forget it (raw SQL could,
+    and the constraint below refuses what it gets wrong)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
     number = models.PositiveIntegerField(editable=False)
@@ -123,10 +133,16 @@ class Issue(models.Model):
     def key(self):
         return f"{self.project.key}-{self.number}"
 
+    def date_resolution(self) -> None:
+        """Keep the known resolution time while resolved or closed, date it now on entering one of
+        them, clear it when (re)opened."""
+        if self.status in RESOLVED_STATUSES:
+            self.resolved_at = self.resolved_at or timezone.now()
+        else:
+            self.resolved_at, self.resolved_at_estimated = None, False
+
     def save(self, *args, **kwargs):
-        self.resolved_at = resolution_of(self.status, self.resolved_at)
-        if self.resolved_at is None:
-            self.resolved_at_estimated = False
+        self.date_resolution()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "status" in update_fields:
             kwargs["update_fields"] = {*update_fields, "resolved_at", "resolved_at_estimated"}

@@ -145,3 +145,16 @@ def test_a_tracker_answer_without_dates_keeps_the_known_ones_and_one_not_done_cl
     reopened = store_reference(source, replace(done, status="To Do", status_category="todo", resolved_at=None))
     reopened.refresh_from_db()
     assert (reopened.remote_created_at, reopened.remote_resolved_at) == (created, None)
+
+
+def test_issues_created_and_updated_in_bulk_are_dated_as_saved_ones():
+    project = ProjectFactory()
+    Issue.objects.bulk_create([Issue(project=project, number=1, name="Fixed", status=IssueStatus.CLOSED),
+                               Issue(project=project, number=2, name="Broken")])
+    fixed, broken = Issue.objects.filter(project=project).order_by("number")
+    assert (fixed.resolved_at is not None, broken.resolved_at) == (True, None)
+
+    fixed.status, broken.status = IssueStatus.OPEN, IssueStatus.RESOLVED
+    Issue.objects.bulk_update([fixed, broken], ["status"])
+
+    assert (fresh(fixed).resolved_at, fresh(broken).resolved_at is not None) == (None, True)
