@@ -21,6 +21,7 @@ ISSUES_SHOWN = 10
 WIDTH, HEIGHT, GAP, LABEL = 300, 90, 4, 14  # SVG geometry, in its own units
 INTERNAL = "Internal issues"
 ESTIMATED_MARK = "≈"
+ESTIMATED_NOTE = f"{ESTIMATED_MARK} dated by its last change: resolved before resolution times were kept."
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def bar_chart(title: str, unit: str, values: list[tuple[str, float]], notes: lis
 
 
 def days_between(start: datetime, end: datetime) -> float:
-    return round((end - start).total_seconds() / 86400, 1)
+    # A tracker's data may say resolved before created (imported issues): no negative bars.
+    return max(0.0, (end - start).total_seconds() / 86400)
 
 
 def defects_per_run(project) -> Chart:
@@ -101,7 +103,7 @@ def _references(project):
 def _count(resolved: int, estimated: int = 0) -> str:
     text = f"{resolved} resolved issue{'s' if resolved != 1 else ''}"
     if estimated:
-        text += f", {estimated} {ESTIMATED_MARK} dated by their last change (resolved before resolution times were kept)"
+        text += f", {estimated} {ESTIMATED_MARK} dated by their last change"
     return text
 
 
@@ -114,14 +116,16 @@ def resolution_by_tracker(project) -> Chart:
             "source_name", "remote_created_at", "remote_resolved_at"):
         by_source.setdefault(source_name, []).append(days_between(created, resolved))
     values, notes = [], []
+    approximate = sum(flag for *_, flag in internal)
     if internal:
         values.append((INTERNAL, round(median(days_between(created, resolved) for created, resolved, _ in internal), 1)))
-        notes.append(_count(len(internal), sum(estimated for *_, estimated in internal)))
+        notes.append(_count(len(internal), approximate))
     for source_name in sorted(by_source, key=str.lower):
         values.append((source_name, round(median(by_source[source_name]), 1)))
         notes.append(_count(len(by_source[source_name])))
     return bar_chart(
         "Median days to resolve, per tracker", "days", values, notes, legend=True,
+        note=ESTIMATED_NOTE if approximate else "",
         empty_text="No resolved issues yet. Tracker issues count once linked here and resolved in the tracker.",
     )
 
@@ -132,14 +136,15 @@ def resolution_times(project) -> Chart:
     references = _references(project).order_by("-remote_resolved_at", "-id")[:ISSUES_SHOWN]
     latest = sorted(
         [(issue.resolved_at, issue.key + (f" {ESTIMATED_MARK}" if issue.resolved_at_estimated else ""),
-          days_between(issue.created_at, issue.resolved_at)) for issue in issues]
+          round(days_between(issue.created_at, issue.resolved_at), 1)) for issue in issues]
         + [(reference.remote_resolved_at, f"{reference.source_name} {reference.key}",
-            days_between(reference.remote_created_at, reference.remote_resolved_at)) for reference in references],
+            round(days_between(reference.remote_created_at, reference.remote_resolved_at), 1))
+           for reference in references],
         key=lambda row: row[0],
     )[-ISSUES_SHOWN:]
     estimated = any(label.endswith(ESTIMATED_MARK) for _, label, _ in latest)
     return bar_chart(
         "Days to resolve, latest resolved issues", "days", [(label, days) for _, label, days in latest],
-        note=f"{ESTIMATED_MARK} dated by its last change: resolved before resolution times were kept." if estimated else "",
+        note=ESTIMATED_NOTE if estimated else "",
         empty_text="No resolved issues yet.",
     )
