@@ -1258,6 +1258,8 @@ def _date_state(values: dict[str, Any], work_item_type: WorkItemType, now: datet
         values.pop("Microsoft.VSTS.Common.ClosedDate", None)
     else:
         values.setdefault("Microsoft.VSTS.Common.ClosedDate", now)
+
+
 _CORE_FIELDS = (
     "System.Id", "System.Rev", "System.WorkItemType", "System.TeamProject", "System.CommentCount",
     "System.CreatedDate", "System.ChangedDate", "System.CreatedBy", "System.ChangedBy", "System.Title",
