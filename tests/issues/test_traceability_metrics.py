@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from issues.metrics import ISSUES_SHOWN, HEIGHT, bar_chart, defects_per_run, resolution_by_tracker, resolution_times
+from issues.metrics import HEIGHT, ISSUES_SHOWN, bar_chart, defects_per_run, resolution_by_tracker, resolution_times
 from issues.models import DefectSync, Issue, IssueStatus, StatusCategory
 from issues.services import link
 from projects.models import Role
