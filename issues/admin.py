@@ -42,7 +42,7 @@ class IssueAdmin(admin.ModelAdmin):
     list_filter = ["status", "priority", "project"]
     search_fields = ["name", "description"]
     autocomplete_fields = ["project", "assignee", "reporter", "tags"]
-    readonly_fields = ["number", "version", "created_at", "updated_at"]
+    readonly_fields = ["number", "version", "created_at", "updated_at", "resolved_at", "resolved_at_estimated"]
     inlines = [AttachmentInline]
     list_select_related = ["project", "assignee"]
 
@@ -71,7 +71,7 @@ class ExternalReferenceAdmin(admin.ModelAdmin):
     list_display = ["key", "source_name", "title", "status", "status_category", "last_synced_at", "deleted_remotely"]
     list_filter = ["status_category", "deleted_remotely", "source"]
     search_fields = ["key", "title", "source_name"]
-    readonly_fields = ["created_at", "last_synced_at", "etag"]
+    readonly_fields = ["created_at", "last_synced_at", "etag", "remote_created_at", "remote_resolved_at"]
 
 
 @admin.register(Link)

@@ -5,7 +5,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import ProjectIntegration, Source
@@ -17,6 +18,10 @@ class IssueStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     RESOLVED = "resolved", "Resolved"
     CLOSED = "closed", "Closed"
+
+
+# The statuses an issue counts as resolved in: entering one dates the resolution, leaving them clears it.
+RESOLVED_STATUSES = (IssueStatus.RESOLVED, IssueStatus.CLOSED)
 
 
 class IssuePriority(models.TextChoices):
@@ -44,8 +49,41 @@ class Tag(models.Model):
         return self.name
 
 
+class IssueQuerySet(models.QuerySet):
+    """Every way of writing issues in bulk dates or clears their resolution with their status, as
+    ``Issue.save`` does."""
+
+    def update(self, **changes):
+        # A status computed in SQL (bulk_update's CASE) comes with its dates, or the constraint refuses it.
+        if isinstance(changes.get("status"), str) and "resolved_at" not in changes:
+            if changes["status"] in RESOLVED_STATUSES:
+                # Resolved -> closed keeps the time it was resolved; the UPDATE reads each row's own.
+                changes["resolved_at"] = Coalesce(F("resolved_at"), Value(timezone.now()))
+            else:
+                changes.update(resolved_at=None, resolved_at_estimated=False)
+        return super().update(**changes)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for issue in objs:
+            issue.date_resolution()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if "status" in fields:
+            for issue in objs:
+                issue.date_resolution()
+            fields = [*fields, "resolved_at", "resolved_at_estimated"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
 class Issue(models.Model):
-    """An internal issue, numbered per project (SHOP-1, SHOP-2, ...)."""
+    """An internal issue, numbered per project (SHOP-1, SHOP-2, ...).
+
+    ``resolved_at`` is set when the issue enters resolved or closed and cleared when it is reopened,
+    by ``save`` and by the manager's bulk writes alike, so no writer can forget it (raw SQL could,
+    and the constraint below refuses what it gets wrong)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
     number = models.PositiveIntegerField(editable=False)
@@ -64,6 +102,11 @@ class Issue(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Resolved before resolution times were kept: dated by the issue's last change then, an upper bound.
+    resolved_at_estimated = models.BooleanField(default=False, editable=False)
+
+    objects = IssueQuerySet.as_manager()
 
     class Meta:
         # By the project's id, not its key: the (project, -number) index then serves a project's
@@ -75,6 +118,11 @@ class Issue(models.Model):
             models.CheckConstraint(condition=Q(status__in=IssueStatus.values), name="issue_status_valid"),
             models.CheckConstraint(condition=Q(priority__in=IssuePriority.values), name="issue_priority_valid"),
             models.CheckConstraint(condition=~Q(name=""), name="issue_name_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=RESOLVED_STATUSES, resolved_at__isnull=False)
+                | (~Q(status__in=RESOLVED_STATUSES) & Q(resolved_at__isnull=True, resolved_at_estimated=False)),
+                name="issue_resolved_at_iff_resolved",
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "status"]), models.Index(fields=["project", "priority"]),
@@ -84,6 +132,21 @@ class Issue(models.Model):
     @property
     def key(self):
         return f"{self.project.key}-{self.number}"
+
+    def date_resolution(self) -> None:
+        """Keep the known resolution time while resolved or closed, date it now on entering one of
+        them, clear it when (re)opened."""
+        if self.status in RESOLVED_STATUSES:
+            self.resolved_at = self.resolved_at or timezone.now()
+        else:
+            self.resolved_at, self.resolved_at_estimated = None, False
+
+    def save(self, *args, **kwargs):
+        self.date_resolution()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "status" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "resolved_at", "resolved_at_estimated"}
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return f"{self.key} {self.name}"
@@ -135,6 +198,10 @@ class ExternalReference(models.Model):
     assignee = models.CharField(max_length=200, blank=True)
     priority = models.CharField(max_length=100, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
+    # When the tracker says the issue was created and resolved (closed, completed); the resolution is
+    # cleared when the tracker reopens it. None where the tracker did not say.
+    remote_created_at = models.DateTimeField(null=True, blank=True)
+    remote_resolved_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.CharField(max_length=500, blank=True)
     deleted_remotely = models.BooleanField(default=False)

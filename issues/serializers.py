@@ -63,7 +63,7 @@ class IssueSerializer(ApiModelSerializer):
         model = Issue
         fields = [
             "id", "key", "project", "number", "name", "description", "status", "priority", "assignee", "reporter",
-            "tags", "version", "links", "created_at", "updated_at",
+            "tags", "version", "links", "created_at", "updated_at", "resolved_at",
         ]
         create_only_fields = ["project"]
 
@@ -151,7 +151,7 @@ class ReferenceSerializer(serializers.ModelSerializer):
         model = ExternalReference
         fields = [
             "id", "source", "source_name", "key", "url", "title", "status", "status_category", "assignee", "priority",
-            "remote_updated_at", "last_synced_at", "deleted_remotely",
+            "remote_updated_at", "remote_created_at", "remote_resolved_at", "last_synced_at", "deleted_remotely",
         ]
 
 

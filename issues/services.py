@@ -16,7 +16,7 @@ from integrations.providers.base import RemoteIssue
 from integrations.services import record_audit
 from projects.models import Project, Requirement, TestCase, TestResult, TestRun
 
-from .models import Attachment, ExternalReference, Issue, IssuePriority, IssueStatus, Link, Tag
+from .models import Attachment, ExternalReference, Issue, IssuePriority, IssueStatus, Link, StatusCategory, Tag
 from .signals import issue_updated
 
 ARTEFACT_FIELDS = {TestCase: "test_case", TestRun: "test_run", TestResult: "test_result", Requirement: "requirement"}
@@ -128,6 +128,19 @@ def link(*, artefact, issue: Issue | None = None, reference: ExternalReference |
     return created
 
 
+def remote_dates(remote: RemoteIssue) -> dict:
+    """The creation and resolution times a remote issue's state sets on its reference: those the
+    tracker's answer left out are left as known, except that an issue not done has no resolution."""
+    dates = {}
+    if remote.created_at is not None:
+        dates["remote_created_at"] = remote.created_at
+    if remote.status_category != StatusCategory.DONE:
+        dates["remote_resolved_at"] = None
+    elif remote.resolved_at is not None:
+        dates["remote_resolved_at"] = remote.resolved_at
+    return dates
+
+
 def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True) -> ExternalReference:
     """The reference of a remote issue, created or brought up to date with what the tracker said.
     ``synced`` False: the values are what was sent, not read back (the next refresh reads them)."""
@@ -137,6 +150,7 @@ def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True)
         "priority": remote.priority[:100], "remote_updated_at": remote.updated_at, "deleted_remotely": False,
         "last_error": "",
     }
+    values.update(remote_dates(remote))
     if synced:
         values["last_synced_at"] = timezone.now()
     try:

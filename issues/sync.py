@@ -219,13 +219,14 @@ def _cached(reference: ExternalReference) -> RemoteIssue:
     return RemoteIssue(
         key=reference.key, title=reference.title, status=reference.status, status_category=reference.status_category,
         assignee=reference.assignee, priority=reference.priority, url=reference.url,
-        updated_at=reference.remote_updated_at, etag=reference.etag,
+        updated_at=reference.remote_updated_at, etag=reference.etag, created_at=reference.remote_created_at,
+        resolved_at=reference.remote_resolved_at,
     )
 
 
 # The cached values of a reference that a remote issue's state sets (see _state).
 STATE_FIELDS = ("title", "status", "status_category", "assignee", "priority", "url", "remote_updated_at", "etag",
-                "deleted_remotely")
+                "deleted_remotely", "remote_created_at", "remote_resolved_at")
 
 
 def _state(reference: ExternalReference, remote: RemoteIssue) -> dict:
@@ -235,6 +236,8 @@ def _state(reference: ExternalReference, remote: RemoteIssue) -> dict:
         "title": remote.title[:500], "status": remote.status[:100], "status_category": category,
         "assignee": remote.assignee[:200], "priority": remote.priority[:100], "url": remote.url or reference.url,
         "remote_updated_at": remote.updated_at, "etag": remote.etag[:200], "deleted_remotely": False,
+        "remote_created_at": reference.remote_created_at, "remote_resolved_at": reference.remote_resolved_at,
+        **services.remote_dates(remote),
     }
 
 

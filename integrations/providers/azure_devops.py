@@ -80,7 +80,8 @@ JSON_PATCH = {"Content-Type": "application/json-patch+json"}
 SUPPRESS_SIGN_IN = {"X-TFS-FedAuthRedirect": "Suppress"}
 ISSUE_FIELDS = [
     "System.Id", "System.Title", "System.State", "System.WorkItemType", "System.TeamProject",
-    "System.AssignedTo", "Microsoft.VSTS.Common.Priority", "System.ChangedDate",
+    "System.AssignedTo", "Microsoft.VSTS.Common.Priority", "System.ChangedDate", "System.CreatedDate",
+    "Microsoft.VSTS.Common.ResolvedDate", "Microsoft.VSTS.Common.ClosedDate",
 ]  # fmt: skip
 PULL_FIELDS = [*ISSUE_FIELDS, "System.Description"]
 STATE_CATEGORIES = {
@@ -481,6 +482,10 @@ class AzureDevOps(TrackerProvider):
             priority="" if priority is None else str(priority),
             url=self._issue_url(str(raw["id"]), project),
             updated_at=_timestamp(fields.get("System.ChangedDate")),
+            created_at=_timestamp(fields.get("System.CreatedDate")),
+            # Processes with a Resolved state date it; the others date only the closing.
+            resolved_at=_timestamp(fields.get("Microsoft.VSTS.Common.ResolvedDate"))
+            or _timestamp(fields.get("Microsoft.VSTS.Common.ClosedDate")),
         )
 
     def _issue_url(self, key: str, project: str) -> str:

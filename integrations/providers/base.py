@@ -155,6 +155,9 @@ class RemoteIssue:
     updated_at: datetime | None
     # The tracker's validator for a conditional re-read (GitHub's ETag); "" when it gave none.
     etag: str = ""
+    # When the tracker says the issue was created and resolved (closed, completed); None where it did not say.
+    created_at: datetime | None = None
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -636,6 +636,8 @@ class GitHub(TrackerProvider):
             url=str(raw.get("html_url") or ""),
             updated_at=_timestamp(raw.get("updated_at")),
             etag=(response.headers.get("ETag") or "") if etag else "",
+            created_at=_timestamp(raw.get("created_at")),
+            resolved_at=None if is_open else _timestamp(raw.get("closed_at")),
         )
 
     # -- writing --

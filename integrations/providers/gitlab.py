@@ -461,6 +461,8 @@ class GitLab(TrackerProvider):
             priority="",
             url=str(raw.get("web_url") or ""),
             updated_at=_timestamp(raw.get("updated_at")),
+            created_at=_timestamp(raw.get("created_at")),
+            resolved_at=None if is_open else _timestamp(raw.get("closed_at")),
         )
 
     # -- writing --
@@ -623,7 +625,8 @@ class GitLab(TrackerProvider):
             return []
         delivery = delivery_id(headers, body, "Idempotency-Key", "X-Gitlab-Webhook-UUID", "X-Gitlab-Event-UUID")
         if payload.get("object_kind") == "issue" and isinstance(attributes.get("iid"), int):
-            raw = {**attributes, "updated_at": _hook_timestamp(attributes.get("updated_at")),
+            raw = {**attributes, **{name: _hook_timestamp(attributes.get(name))
+                                    for name in ("updated_at", "created_at", "closed_at")},
                    "web_url": attributes.get("url"), "assignees": payload.get("assignees") or []}
             issue = self._remote_issue(raw, path, delivery_response(self.source, body))
             kind = EventKind.CREATED if attributes.get("action") == "open" else EventKind.UPDATED

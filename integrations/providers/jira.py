@@ -87,7 +87,7 @@ SEARCH_LIMIT = 50  # issues search() returns
 PROJECTS_NAMED = 5  # projects the connection check names
 METADATA_CACHE_SECONDS = 300
 CLOUD_ID_CACHE_SECONDS = 24 * 3600
-ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated"]
+ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated", "created", "resolutiondate"]
 WEBHOOKS_API = "rest/webhooks/1.0/webhook"  # administrators' webhooks, which may carry a secret
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created")
 PULL_FIELDS = [*ISSUE_FIELDS, "description", "issuetype"]
@@ -576,6 +576,8 @@ class _Jira(TrackerProvider, ABC):
             priority=_name(fields.get("priority")),
             url=self._issue_url(raw["key"]),
             updated_at=_timestamp(fields.get("updated")),
+            created_at=_timestamp(fields.get("created")),
+            resolved_at=_timestamp(fields.get("resolutiondate")),
         )
 
     def _issue_url(self, key: str) -> str:

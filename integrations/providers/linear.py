@@ -91,7 +91,8 @@ STATE_CATEGORIES = {
     "canceled": "done",
 }
 IDENTIFIER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)")
-ISSUE_FIELDS = "id identifier title priority priorityLabel url updatedAt state { name type } assignee { name }"
+ISSUE_FIELDS = ("id identifier title priority priorityLabel url updatedAt createdAt completedAt canceledAt "
+                "state { name type } assignee { name }")
 
 VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first: $first) { nodes { key } } }"""
 FETCH_QUERY = f"""query FetchIssues($filter: IssueFilter, $first: Int) {{
@@ -710,6 +711,8 @@ class Linear(TrackerProvider):
             priority=str(raw.get("priorityLabel") or ""),
             url=url or str(raw.get("url") or ""),
             updated_at=_timestamp(raw.get("updatedAt")),
+            created_at=_timestamp(raw.get("createdAt")),
+            resolved_at=_timestamp(raw.get("completedAt")) or _timestamp(raw.get("canceledAt")),
         )
 
     # -- writing --

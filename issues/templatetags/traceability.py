@@ -69,5 +69,6 @@ def pulled_bugs(project):
 
 @register.inclusion_tag("issues/traceability_metrics.html")
 def project_metrics(project):
-    """Inline SVG charts of defects found per run and of issue resolution times."""
-    return {"charts": [metrics.defects_per_run(project), metrics.resolution_times(project)]}
+    """Inline SVG charts of defects found per run and of issue resolution times, per tracker and latest."""
+    return {"charts": [metrics.defects_per_run(project), metrics.resolution_by_tracker(project),
+                       metrics.resolution_times(project)]}

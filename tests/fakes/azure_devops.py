@@ -321,6 +321,7 @@ class AzureDevOpsFake(TrackerFake):
                 if type_field.default_value is not None:
                     values.setdefault(type_field.definition.reference_name, type_field.default_value)
             values.update({name.replace("_", "."): value for name, value in fields.items()})
+            _date_state(values, work_item_type, now)
             if assigned_to:
                 values["System.AssignedTo"] = self.users[assigned_to]
             item = WorkItem(id=next(self._ids), project=project_, type=work_item_type, fields=values)
@@ -713,6 +714,7 @@ class AzureDevOpsFake(TrackerFake):
         now = self.now()
         values |= {"System.CreatedDate": now, "System.ChangedDate": now, "System.CreatedBy": self._viewer,
                    "System.ChangedBy": self._viewer}
+        _date_state(values, work_item_type, now)
         item = WorkItem(id=next(self._ids), project=project_, type=work_item_type, fields=values)
         self.work_items[item.id] = item
         return json_response(HTTPStatus.OK, self._item_json(item, None))
@@ -741,6 +743,7 @@ class AzureDevOpsFake(TrackerFake):
             return json_response(HTTPStatus.OK, self._item_json(item, None))
         item.relations = relations
         item.fields = values | {"System.ChangedDate": self.now(), "System.ChangedBy": self._viewer}
+        _date_state(item.fields, item.type, item.fields["System.ChangedDate"])
         item.rev += 1
         return json_response(HTTPStatus.OK, self._item_json(item, None))
 
@@ -1236,7 +1239,27 @@ _SYSTEM_FIELDS = (
     FieldDefinition("Microsoft.VSTS.Common.Priority", "Priority", "integer"),
     FieldDefinition("Microsoft.VSTS.Common.Severity", "Severity", "string"),
     FieldDefinition("Microsoft.VSTS.TCM.ReproSteps", "Repro Steps", "html"),
+    FieldDefinition("Microsoft.VSTS.Common.ResolvedDate", "Resolved Date", "dateTime", read_only=True),
+    FieldDefinition("Microsoft.VSTS.Common.ClosedDate", "Closed Date", "dateTime", read_only=True),
 )
+
+
+def _date_state(values: dict[str, Any], work_item_type: WorkItemType, now: datetime) -> None:
+    """The Agile process's rules on the state dates (Microsoft Learn, "Work item field index"):
+    Resolved Date is set on entering a Resolved state, Closed Date on entering a Completed or Removed
+    one; a work item back in a Proposed or In Progress state has neither."""
+    category = next((state.category for state in work_item_type.states if state.name == values.get("System.State")),
+                    "Proposed")
+    if category in ("Proposed", "InProgress"):
+        values.pop("Microsoft.VSTS.Common.ResolvedDate", None)
+        values.pop("Microsoft.VSTS.Common.ClosedDate", None)
+    elif category == "Resolved":
+        values.setdefault("Microsoft.VSTS.Common.ResolvedDate", now)
+        values.pop("Microsoft.VSTS.Common.ClosedDate", None)
+    else:
+        values.setdefault("Microsoft.VSTS.Common.ClosedDate", now)
+
+
 _CORE_FIELDS = (
     "System.Id", "System.Rev", "System.WorkItemType", "System.TeamProject", "System.CommentCount",
     "System.CreatedDate", "System.ChangedDate", "System.CreatedBy", "System.ChangedBy", "System.Title",

@@ -301,6 +301,16 @@ class JiraIssue:
     fix_versions: list[dict] = field(default_factory=list)  # versions of its project
     former_keys: list[str] = field(default_factory=list)  # keys it had before moves
     remote_links: list[dict] = field(default_factory=list)  # as GET remotelink lists them
+    # `resolutiondate`: the documentation leaves resolutions to the workflow; this fake's sets one on
+    # entering a done status and clears it on leaving, as Jira's default workflows do.
+    resolved: datetime | None = None
+
+    def __post_init__(self):
+        self.move_to(self.status, self.updated)
+
+    def move_to(self, status: JiraStatus, moment: datetime) -> None:
+        self.resolved = (self.resolved or moment) if status.category == "done" else None
+        self.status = status
 
     @property
     def number(self) -> int:
@@ -626,13 +636,13 @@ class JiraFake(TrackerFake):
             issue = self.issues[key]
             if summary is not None:
                 issue.summary = summary
+            issue.updated = self.now()
             if status is not None:
-                issue.status = self._status_named(status)
+                issue.move_to(self._status_named(status), issue.updated)
             if priority is not None:
                 issue.priority = priority
             if assignee is not None:
                 issue.assignee = self.users[assignee]
-            issue.updated = self.now()
             return issue
 
     def issue_delivery(self, key: str, *, event: str = "jira:issue_updated", secret: str) -> Delivery:
@@ -1347,8 +1357,8 @@ class JiraFake(TrackerFake):
                 HTTPStatus.BAD_REQUEST,
                 _errors([f"Transition id '{transition_id}' is not valid for this issue."]),
             )
-        issue.status = chosen.to
         issue.updated = self.now()
+        issue.move_to(chosen.to, issue.updated)
         return empty_response()
 
     def _available_transitions(self, issue: JiraIssue) -> list[JiraTransition]:
@@ -1742,6 +1752,7 @@ class JiraFake(TrackerFake):
             "priority": self._priority_json(issue.priority, version) if issue.priority else None,
             "updated": jira_timestamp(issue.updated),
             "created": jira_timestamp(issue.created),
+            "resolutiondate": jira_timestamp(issue.resolved) if issue.resolved else None,
             "issuetype": self._issue_type_json(issue.issue_type, version),
             "labels": issue.labels,
             "description": self._document_or_text(issue.description, version),
@@ -2046,6 +2057,7 @@ SYSTEM_FIELD_NAMES = (
     "priority",
     "updated",
     "created",
+    "resolutiondate",
     "issuetype",
     "labels",
     "description",

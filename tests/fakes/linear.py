@@ -92,6 +92,8 @@ _ISSUE_FIELDS = """
   url: String!
   createdAt: DateTime!
   updatedAt: DateTime!
+  completedAt: DateTime
+  canceledAt: DateTime
   archivedAt: DateTime
   trashed: Boolean
   state: WorkflowState!
@@ -401,6 +403,17 @@ class LinearIssue:
     creator: LinearUser | None = None
     label_list: list[LinearLabel] = field(default_factory=list)
     comment_list: list[LinearComment] = field(default_factory=list)
+    # Linear dates the move into a completed or canceled state, and clears it when the issue leaves it.
+    completed_at: datetime | None = None
+    canceled_at: datetime | None = None
+
+    def __post_init__(self):
+        self.move_to(self.state, self.created_at)
+
+    def move_to(self, state: LinearState, moment: datetime) -> None:
+        self.completed_at = (self.completed_at or moment) if state.type == "completed" else None
+        self.canceled_at = (self.canceled_at or moment) if state.type == "canceled" else None
+        self.state = state
 
     @property
     def identifier(self) -> str:
@@ -599,13 +612,13 @@ class LinearFake(TrackerFake):
                 issue.description = description
             if labels is not None:
                 issue.label_list = [label for label in self.labels if label.name in set(labels)]
+            issue.updated_at = self._tick()
             if state is not None:
-                issue.state = next(s for s in self.team_states(issue.team) if s.name == state)
+                issue.move_to(next(s for s in self.team_states(issue.team) if s.name == state), issue.updated_at)
             if priority is not None:
                 issue.priority = priority
             if assignee is not None:
                 issue.assignee = self.users[assignee]
-            issue.updated_at = self._tick()
             return issue
 
     def delete_issue(self, identifier: str, *, permanently: bool = False) -> None:
@@ -653,6 +666,8 @@ class LinearFake(TrackerFake):
         state, team = issue.state, issue.team
         return {
             "id": issue.id, "createdAt": _iso(issue.created_at), "updatedAt": _iso(issue.updated_at),
+            "completedAt": _iso(issue.completed_at) if issue.completed_at else None,
+            "canceledAt": _iso(issue.canceled_at) if issue.canceled_at else None,
             "number": issue.number, "title": issue.title, "description": issue.description,
             "priority": issue.priority, "priorityLabel": issue.priority_label, "identifier": issue.identifier,
             "url": issue.url, "stateId": state.id,
@@ -977,12 +992,14 @@ class _Root:
         for name in ("title", "description"):
             if name in input:
                 setattr(issue, name, input[name])
-        for name in ("state", "priority", "assignee"):
+        for name in ("priority", "assignee"):
             if name in values:
                 setattr(issue, name, values[name])
         if "labels" in values:
             issue.label_list = values["labels"]
         issue.updated_at = self.fake._tick()
+        if "state" in values:
+            issue.move_to(values["state"], issue.updated_at)
         return {"success": True, "issue": issue, "last_sync_id": self.fake.next_sync_id()}
 
     def comment_create(self, info, input: dict) -> dict:

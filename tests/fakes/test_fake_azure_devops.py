@@ -401,6 +401,22 @@ def test_a_state_change_is_an_update_of_the_state_field(ado, fake_azure_devops, 
     assert response.json()["rev"] == 2
 
 
+def test_resolving_closing_and_reactivating_set_and_clear_the_state_dates(ado, fake_azure_devops, fabrikam):
+    item = fake_azure_devops.add_work_item("Fabrikam", "Bug", "Broken")
+    dates = ("Microsoft.VSTS.Common.ResolvedDate", "Microsoft.VSTS.Common.ClosedDate")
+
+    def move(state):
+        document = [{"op": "add", "path": "/fields/System.State", "value": state}]
+        fields = ado.patch(f"/_apis/wit/workitems/{item.id}", params=API, json=document, headers=PATCH).json()["fields"]
+        return [fields.get(name) for name in dates], fields["System.ChangedDate"]
+
+    (resolved, closed), changed = move("Resolved")
+    assert (resolved, closed) == (changed, None)
+    (kept, closed), changed = move("Closed")
+    assert (kept, closed) == (resolved, changed)
+    assert move("Active")[0] == [None, None]  # fields without a value are left out of the answer
+
+
 def test_a_state_the_type_does_not_have_is_refused(ado, fake_azure_devops, fabrikam):
     item = fake_azure_devops.add_work_item("Fabrikam", "Bug", "Broken")
     document = [{"op": "add", "path": "/fields/System.State", "value": "Removed"}]  # Tasks have it, Bugs not

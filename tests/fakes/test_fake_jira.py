@@ -714,6 +714,22 @@ def test_transitions_lead_to_every_other_status_and_move_the_issue(fake_jira_clo
     assert after["fields"]["status"]["name"] == "Done"
 
 
+def test_entering_a_done_status_dates_the_resolution_and_leaving_it_clears_it(fake_jira_cloud, cloud):
+    fake_jira_cloud.add_project("SHOP")
+    fake_jira_cloud.add_issue("SHOP", "Checkout fails", status="To Do")
+
+    def move_to(status):
+        offered = cloud.get("/rest/api/3/issue/SHOP-1/transitions").json()["transitions"]
+        transition = next(t for t in offered if t["to"]["name"] == status)
+        cloud.post("/rest/api/3/issue/SHOP-1/transitions", json={"transition": {"id": transition["id"]}})
+        return cloud.get("/rest/api/3/issue/SHOP-1", params={"fields": "updated,resolutiondate"}).json()["fields"]
+
+    assert move_to("In Progress")["resolutiondate"] is None
+    done = move_to("Done")
+    assert done["resolutiondate"] == done["updated"]
+    assert move_to("To Do")["resolutiondate"] is None
+
+
 def test_a_transition_that_is_not_available_is_refused(fake_jira_server, server):
     fake_jira_server.add_project("SHOP")
     fake_jira_server.add_issue("SHOP", "Export broken", status="Done")

@@ -309,6 +309,24 @@ def test_moving_an_issue_to_a_workflow_state_is_an_update_of_its_state_id(post, 
     assert fake_linear.issue(issue.identifier).state is done
 
 
+def test_completing_or_canceling_an_issue_dates_it_and_reopening_clears_the_date(post, fake_linear, eng):
+    issue = fake_linear.add_issue("ENG", "Broken")
+    states = {state.type: state for state in fake_linear.team_states(eng)}
+    query = "mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) " \
+            "{ issue { updatedAt completedAt canceledAt } } }"
+
+    def move(kind):
+        variables = {"id": issue.identifier, "input": {"stateId": states[kind].id}}
+        return data_of(post(query, variables))["issueUpdate"]["issue"]
+
+    completed = move("completed")
+    assert (completed["completedAt"], completed["canceledAt"]) == (completed["updatedAt"], None)
+    canceled = move("canceled")
+    assert (canceled["completedAt"], canceled["canceledAt"]) == (None, canceled["updatedAt"])
+    reopened = move("started")
+    assert (reopened["completedAt"], reopened["canceledAt"]) == (None, None)
+
+
 def test_adding_a_comment_answers_it(post, fake_linear, eng):
     issue = fake_linear.add_issue("ENG", "Broken")
     query = "mutation($input: CommentCreateInput!) { commentCreate(input: $input) { success comment { id body } } }"

@@ -17,9 +17,9 @@ from issues.models import ExternalReference, WebhookDelivery
 from issues.services import link
 from projects.models import Role
 from tests.factories import MembershipFactory, TestResultFactory, UserFactory
-from tests.fakes.fixtures import GITLAB_USERNAME
+from tests.fakes.fixtures import GITHUB_LOGIN, GITLAB_USERNAME
 from tests.fakes.gitlab import DEVELOPER
-from tests.issues.sync_support import azure_devops_source, gitlab_source, jira_cloud_source
+from tests.issues.sync_support import azure_devops_source, github_source, gitlab_source, jira_cloud_source
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +170,40 @@ def test_an_answer_older_than_the_stored_state_does_not_overwrite_it(fake_jira_c
     reference.refresh_from_db()
     assert (reference.title, reference.remote_updated_at, reference.last_error) == ("Cached SHOP-1", newer, "")
     assert reference.last_synced_at > timezone.now() - timedelta(minutes=1)  # read, nothing newer to store
+
+
+def test_a_refresh_stores_when_the_tracker_created_and_resolved_an_issue_and_a_reopen_clears_it(fake_jira_cloud):
+    source = jira_with(fake_jira_cloud, 1)
+    (reference,) = cached(source, ["SHOP-1"])
+    issue = fake_jira_cloud.edit_issue("SHOP-1", status="Done")
+
+    sync.refresh_source(source.pk, [reference.pk])
+
+    reference.refresh_from_db()
+    assert (reference.remote_created_at, reference.remote_resolved_at) == (issue.created, issue.resolved)
+    assert reference.remote_resolved_at is not None
+
+    fake_jira_cloud.edit_issue("SHOP-1", status="To Do")
+    sync.refresh_source(source.pk, [reference.pk])
+
+    reference.refresh_from_db()
+    assert (reference.status_category, reference.remote_created_at, reference.remote_resolved_at) == (
+        "todo", issue.created, None)
+
+
+def test_an_unchanged_github_issue_answered_304_keeps_its_dates(fake_github):
+    fake_github.add_repo("acme/shop")
+    fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
+    issue = fake_github.add_issue("acme/shop", "Cart empty", author=GITHUB_LOGIN, state="closed")
+    source = github_source(fake_github, can_process_webhooks=False)
+    (reference,) = cached(source, ["acme/shop#1"])
+    sync.refresh_source(source.pk, [reference.pk])
+
+    sync.refresh_source(source.pk, [reference.pk])
+
+    reference.refresh_from_db()
+    assert fake_github.requests_to("GET", r"/repos/acme/shop/issues/1")[-1].headers["If-None-Match"] == reference.etag
+    assert (reference.remote_created_at, reference.remote_resolved_at) == (issue.created, issue.closed)
 
 
 def test_a_run_spends_at_most_half_of_the_budget_and_the_next_run_goes_on(fake_jira_cloud):

@@ -158,6 +158,19 @@ def test_tracker_changes_reach_the_defect_through_the_mappings(shop, hook):
     assert (shop.defect.status, shop.defect.priority) == ("closed", "trivial")
 
 
+def test_the_tracker_dates_the_resolution_of_its_issue_and_of_the_defect_and_a_reopen_undates_both(shop, hook):
+    shop.tracker_changes(hook, status="Done")
+    reference = ExternalReference.objects.get(pk=shop.reference.pk)
+    remote = shop.fake.issue("SHOP-1")
+    assert remote.resolved is not None
+    assert (reference.remote_created_at, reference.remote_resolved_at) == (remote.created, remote.resolved)
+    assert (shop.defect.status, shop.defect.resolved_at is not None) == ("closed", True)
+
+    shop.tracker_changes(hook, status="To Do")
+    reference.refresh_from_db()
+    assert (reference.remote_resolved_at, shop.defect.status, shop.defect.resolved_at) == (None, "open", None)
+
+
 def test_a_tracker_status_the_mapping_does_not_name_maps_by_its_category(shop, hook):
     shop.fake.add_status("Won't Do", "done")
     ProjectIntegration.objects.filter(pk=shop.integration.pk).update(
