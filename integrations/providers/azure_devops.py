@@ -22,8 +22,8 @@ project integration names the project inside it.
 import base64
 import binascii
 import html
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping
+from datetime import date
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +34,7 @@ from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerRespo
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import html_to_markdown, markdown_to_safe_html
 
+from .answers import chunks, iso_timestamp, json_object
 from .base import (
     BackLink,
     Capability,
@@ -127,30 +128,11 @@ def read_azure_devops_error(response: TrackerResponse) -> RemoteErrorDetail:
     return detail
 
 
-def _object(response: TrackerResponse, what: str) -> dict:
-    body = response.json()
-    if not isinstance(body, dict):
-        raise UpstreamError(
-            f"{response.host} answered with something other than {what}: check the base URL.", status=response.status
-        )
-    return body
-
-
 def _values(response: TrackerResponse, what: str) -> list[dict]:
-    values = _object(response, what).get("value")
+    values = json_object(response, what).get("value")
     if not isinstance(values, list):
         raise UpstreamError(f"{response.host} answered without {what}: check the base URL.", status=response.status)
     return [value for value in values if isinstance(value, dict)]
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """Azure DevOps' ``2024-01-31T09:30:00.123Z`` (fractions of any length, or none)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _wiql_string(value: str) -> str:
@@ -168,7 +150,7 @@ def _nodes(value: Any) -> list[dict]:
 
 def _iteration(kind: str, node: dict) -> RemotePlan:
     attributes = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
-    start, finish = _timestamp(attributes.get("startDate")), _timestamp(attributes.get("finishDate"))
+    start, finish = iso_timestamp(attributes.get("startDate")), iso_timestamp(attributes.get("finishDate"))
     return RemotePlan(
         kind, str(node.get("identifier") or node.get("id")), str(node.get("name") or ""),
         start=start.date() if start else None, end=finish.date() if finish else None,
@@ -183,15 +165,10 @@ def azure_devops_field_value(value: Any) -> FieldValue:
         return FieldValue()
     if isinstance(value, dict):
         return FieldValue(text=str(value.get("displayName") or value.get("uniqueName") or ""))
-    moment = _timestamp(value)
+    moment = iso_timestamp(value)
     if moment is not None:
         return FieldValue(text=moment.date().isoformat(), day=moment.date())
     return FieldValue(text=str(value).strip())
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class AzureDevOps(TrackerProvider):
@@ -350,7 +327,7 @@ class AzureDevOps(TrackerProvider):
         found: dict[int, RemoteIssue] = {}
         with self._http() as http:
             categories = _StateCategories(http)
-            for batch in _chunks(wanted, IDS_PER_BATCH):
+            for batch in chunks(wanted, IDS_PER_BATCH):
                 for raw in self._batch(http, batch, ISSUE_FIELDS, omit_missing=True):
                     issue = self._remote_issue(raw, categories)
                     found[int(issue.key)] = issue
@@ -403,7 +380,7 @@ class AzureDevOps(TrackerProvider):
         with self._http() as http:
             ids = self._query_ids(http, f"{quote(project, safe='')}/_apis/wit/wiql", wiql, PULL_LIMIT)
             categories = _StateCategories(http)
-            for batch in _chunks(ids, IDS_PER_BATCH):
+            for batch in chunks(ids, IDS_PER_BATCH):
                 items += [self._pulled_item(raw, categories, query.fields)
                           for raw in self._batch(http, batch, fields, omit_missing=True)]
             seen = {item.key for item in items}
@@ -424,7 +401,7 @@ class AzureDevOps(TrackerProvider):
     def _in_recycle_bin(self, http: TrackerHttpClient, project: str, ids: list[int]) -> set[str]:
         """Which of the ids are work items deleted from the project (in its recycle bin)."""
         found = set()
-        for batch in _chunks(ids, IDS_PER_BATCH):
+        for batch in chunks(ids, IDS_PER_BATCH):
             response = http.get(f"{quote(project, safe='')}/_apis/wit/recyclebin",
                                 params={"ids": ",".join(map(str, batch)), "api-version": API_VERSION})
             found |= {str(entry["id"]) for entry in _values(response, "deleted work items")
@@ -441,7 +418,7 @@ class AzureDevOps(TrackerProvider):
         with self._http() as http:
             response = http.get(f"{quote(project, safe='')}/_apis/wit/classificationnodes/Iterations",
                                 params={"$depth": 2, "api-version": API_VERSION})
-            root = _object(response, "the iterations")
+            root = json_object(response, "the iterations")
         found = []
         for node in _nodes(root.get("children")):
             sprints = _nodes(node.get("children"))
@@ -453,7 +430,7 @@ class AzureDevOps(TrackerProvider):
         """The ids a WIQL query answers (WIQL answers ids only), at most ``top``."""
         response = http.post(path, params={"api-version": API_VERSION, "$top": top}, json={"query": query},
                              idempotent=True)
-        entries = _object(response, "a query result").get("workItems") or []
+        entries = json_object(response, "a query result").get("workItems") or []
         return [entry["id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), int)]
 
     def _batch(self, http: TrackerHttpClient, ids: list[int], fields: list[str], *, omit_missing: bool) -> list[dict]:
@@ -462,7 +439,7 @@ class AzureDevOps(TrackerProvider):
         body = {"ids": ids, "fields": fields, "errorPolicy": "Omit" if omit_missing else "Fail"}
         response = http.post("_apis/wit/workitemsbatch", params={"api-version": API_VERSION}, json=body,
                              idempotent=True)
-        items = _object(response, "work items").get("value")
+        items = json_object(response, "work items").get("value")
         if not isinstance(items, list):
             raise UpstreamError(f"{response.host} answered without work items.", status=response.status)
         return [item for item in items if isinstance(item, dict) and isinstance(item.get("id"), int)]
@@ -481,11 +458,11 @@ class AzureDevOps(TrackerProvider):
             assignee=str(assignee.get("displayName") or "") if isinstance(assignee, dict) else str(assignee or ""),
             priority="" if priority is None else str(priority),
             url=self._issue_url(str(raw["id"]), project),
-            updated_at=_timestamp(fields.get("System.ChangedDate")),
-            created_at=_timestamp(fields.get("System.CreatedDate")),
+            updated_at=iso_timestamp(fields.get("System.ChangedDate")),
+            created_at=iso_timestamp(fields.get("System.CreatedDate")),
             # Processes with a Resolved state date it; the others date only the closing.
-            resolved_at=_timestamp(fields.get("Microsoft.VSTS.Common.ResolvedDate"))
-            or _timestamp(fields.get("Microsoft.VSTS.Common.ClosedDate")),
+            resolved_at=iso_timestamp(fields.get("Microsoft.VSTS.Common.ResolvedDate"))
+            or iso_timestamp(fields.get("Microsoft.VSTS.Common.ClosedDate")),
         )
 
     def _issue_url(self, key: str, project: str) -> str:
@@ -518,7 +495,7 @@ class AzureDevOps(TrackerProvider):
                 f"{quote(project, safe='')}/_apis/wit/workitems/${quote(type_name, safe='')}",
                 params={"api-version": API_VERSION}, json=document, headers=JSON_PATCH,
             )
-            created = _object(response, "the created work item")
+            created = json_object(response, "the created work item")
             if not isinstance(created.get("id"), int):
                 raise UpstreamError(f"{response.host} created a work item but did not say its id.",
                                     status=response.status)
@@ -573,7 +550,7 @@ class AzureDevOps(TrackerProvider):
                 f"{quote(project, safe='')}/_apis/wit/workItems/{item_id}/comments",
                 params={"api-version": COMMENTS_API_VERSION}, json={"text": markdown_to_safe_html(body)},
             )
-        return str(_object(response, "the comment").get("id") or "")
+        return str(json_object(response, "the comment").get("id") or "")
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         with self._http() as http:
@@ -593,7 +570,7 @@ class AzureDevOps(TrackerProvider):
             while True:
                 params = {"api-version": COMMENTS_API_VERSION, "$top": PAGE_SIZE}
                 response = http.get(path, params={**params, **({"continuationToken": token} if token else {})})
-                page = _object(response, "comments")
+                page = json_object(response, "comments")
                 found += [self._comment(raw) for raw in page.get("comments") or [] if isinstance(raw, dict)]
                 token = page.get("continuationToken")
                 if not token:
@@ -606,7 +583,7 @@ class AzureDevOps(TrackerProvider):
             id=str(raw.get("id") or ""),
             author=str(author.get("displayName") or ""),
             body=html_to_markdown(str(raw.get("text") or "")),
-            created_at=_timestamp(raw.get("createdDate")),
+            created_at=iso_timestamp(raw.get("createdDate")),
         )
 
     def transition(self, key: str, status: str) -> None:
@@ -705,7 +682,7 @@ class AzureDevOps(TrackerProvider):
         kind = WEBHOOK_EVENTS.get(event)
         if kind is None or not isinstance(item_id, int):
             return []
-        changed = _timestamp((fields or {}).get("System.ChangedDate")) if isinstance(fields, dict) else None
+        changed = iso_timestamp((fields or {}).get("System.ChangedDate")) if isinstance(fields, dict) else None
         delivery = str(payload.get("id") or "") or delivery_id(headers, body)
         return [IssueEvent(kind, str(item_id), changed, delivery)]
 
@@ -742,7 +719,7 @@ class AzureDevOps(TrackerProvider):
                         response = http.post(path, params=params, json=subscription)
                     else:
                         response = http.put(f"{path}/{known}", params=params, json=subscription)
-                    registered.append(str(_object(response, "a subscription").get("id") or ""))
+                    registered.append(str(json_object(response, "a subscription").get("id") or ""))
         return registered
 
     def _project_ids(self, http: TrackerHttpClient) -> dict[str, str]:
@@ -758,7 +735,7 @@ class AzureDevOps(TrackerProvider):
         """The work item's relations (links to work items, hyperlinks, artifacts), in their order."""
         response = http.post("_apis/wit/workitemsbatch", params={"api-version": API_VERSION},
                              json={"ids": [item_id], "$expand": "Relations", "errorPolicy": "Fail"}, idempotent=True)
-        items = _object(response, "work items").get("value")
+        items = json_object(response, "work items").get("value")
         raw = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
         return [relation for relation in raw.get("relations") or [] if isinstance(relation, dict)]
 

@@ -45,6 +45,7 @@ from integrations.http import (
 from integrations.models import AUTH_TYPES_BY_PROVIDER, IntegrationState, Provider
 from integrations.richtext.forge import inert_markdown
 
+from .answers import iso_timestamp, json_list, json_object
 from .base import (
     Capability,
     ConnectionReport,
@@ -137,34 +138,8 @@ def read_github_error(response: TrackerResponse) -> RemoteErrorDetail:
     return RemoteErrorDetail(message, field_errors)
 
 
-def _object(response: TrackerResponse, what: str) -> dict:
-    body = response.json()
-    if not isinstance(body, dict):
-        raise UpstreamError(
-            f"{response.host} answered with something other than {what}: check the base URL.", status=response.status
-        )
-    return body
-
-
-def _list(response: TrackerResponse, what: str) -> list[dict]:
-    body = response.json()
-    if not isinstance(body, list):
-        raise UpstreamError(f"{response.host} answered without {what}: check the base URL.", status=response.status)
-    return [item for item in body if isinstance(item, dict)]
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """GitHub's ``2011-04-22T13:33:48Z``."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _day(value: Any) -> date | None:
-    moment = _timestamp(value)
+    moment = iso_timestamp(value)
     return moment.date() if moment else None
 
 
@@ -220,7 +195,7 @@ def _batch_answer(
     not in ``errors`` by ``type`` and ``path``: NOT_FOUND for a repository the account cannot see
     (or that does not exist) and for an issue that does not exist (any more, or not here), FORBIDDEN
     where an organization's SAML or IP allow list keeps the token out."""
-    body = _object(response, "a GraphQL answer")
+    body = json_object(response, "a GraphQL answer")
     errors = [error for error in body.get("errors") or [] if isinstance(error, dict)]
     repositories = {f"r{index}": repo for index, repo in enumerate(dict.fromkeys(repo for repo, _ in batch))}
     hidden: set[tuple[str, int]] = set()
@@ -353,7 +328,7 @@ class GitHub(TrackerProvider):
     def whoami(self) -> ConnectionReport:
         with self._github() as http:
             response = http.get("user")
-        body = _object(response, "an account")
+        body = json_object(response, "an account")
         login = body.get("login")
         if not isinstance(login, str) or not login:
             raise UpstreamError(f"{response.host} did not answer /user with an account: check the base URL.")
@@ -398,7 +373,7 @@ class GitHub(TrackerProvider):
         """Labels, milestone and assignees, which GitHub only takes from someone with push access."""
         repo = self._repository(project)
         with self._github() as http:
-            permissions = _object(http.get(f"repos/{repo}"), "a repository").get("permissions") or {}
+            permissions = json_object(http.get(f"repos/{repo}"), "a repository").get("permissions") or {}
             if not permissions.get("push"):
                 return []
             labels = [str(item.get("name")) for item in self._pages(http, f"repos/{repo}/labels")]
@@ -486,7 +461,7 @@ class GitHub(TrackerProvider):
         for repo, number in unresolved:
             response = http.get(f"repos/{repo}/issues/{number}", accept=(404, 410))
             if response.status == 200:
-                issue = self._remote_issue(_object(response, "an issue"), response)
+                issue = self._remote_issue(json_object(response, "an issue"), response)
                 read.issues.update(dict.fromkeys(asked[(repo, number)], issue))
             else:
                 read.missing.update(asked[(repo, number)])
@@ -509,7 +484,7 @@ class GitHub(TrackerProvider):
             elif response.status == 410:
                 read.missing.update(spellings)
             else:
-                issue = self._remote_issue(_object(response, "an issue"), response)
+                issue = self._remote_issue(json_object(response, "an issue"), response)
                 read.issues.update(dict.fromkeys(spellings, issue))
         for repo, spellings in not_found.items():
             visible = http.get(f"repos/{repo}", accept=(404,)).status == 200
@@ -527,7 +502,7 @@ class GitHub(TrackerProvider):
         with self._github() as http:
             for repo, number in self._keys_in(text, repositories):
                 response = http.get(f"repos/{repo}/issues/{number}", accept=(404, 410))
-                raw = _object(response, "an issue") if response.status == 200 else {}
+                raw = json_object(response, "an issue") if response.status == 200 else {}
                 if raw and "pull_request" not in raw:
                     issue = self._remote_issue(raw, response)
                     found[issue.key.lower()] = issue
@@ -543,7 +518,7 @@ class GitHub(TrackerProvider):
                 query = " ".join([terms, "is:issue", *(f"repo:{repo}" for repo in repositories)])
                 params = {"q": query, "sort": "updated", "order": "desc", "per_page": SEARCH_LIMIT}
                 response = http.get("search/issues", params=params)
-                items = _object(response, "search results").get("items")
+                items = json_object(response, "search results").get("items")
                 if not isinstance(items, list):
                     raise UpstreamError(f"{response.host} answered a search without items.", status=response.status)
                 for raw in items:
@@ -566,7 +541,7 @@ class GitHub(TrackerProvider):
             response = http.get("search/issues", params={"q": search, "sort": "created", "order": "asc",
                                                          "per_page": PAGE_SIZE})
             while True:
-                found = _object(response, "search results").get("items")
+                found = json_object(response, "search results").get("items")
                 if not isinstance(found, list):
                     raise UpstreamError(f"{response.host} answered a search without items.", status=response.status)
                 items += [self._pulled_item(raw, response, query.fields)
@@ -634,10 +609,10 @@ class GitHub(TrackerProvider):
             assignee=", ".join(str(person.get("login")) for person in assignees if isinstance(person, dict)),
             priority="",
             url=str(raw.get("html_url") or ""),
-            updated_at=_timestamp(raw.get("updated_at")),
+            updated_at=iso_timestamp(raw.get("updated_at")),
             etag=(response.headers.get("ETag") or "") if etag else "",
-            created_at=_timestamp(raw.get("created_at")),
-            resolved_at=None if is_open else _timestamp(raw.get("closed_at")),
+            created_at=iso_timestamp(raw.get("created_at")),
+            resolved_at=None if is_open else iso_timestamp(raw.get("closed_at")),
         )
 
     # -- writing --
@@ -670,7 +645,7 @@ class GitHub(TrackerProvider):
             if milestone not in (None, ""):
                 payload["milestone"] = self._milestone_number(http, repo, milestone)
             response = http.post(f"repos/{repo}/issues", json=payload)
-            raw = _object(response, "the created issue")
+            raw = json_object(response, "the created issue")
             issue = self._remote_issue(raw, response)
         dropped = [name for name in ("labels", "assignees") if payload.get(name) and not raw.get(name)]
         if "milestone" in payload and not raw.get("milestone"):
@@ -708,7 +683,7 @@ class GitHub(TrackerProvider):
         repo, number = self._locate(key)
         with self._github() as http:
             response = http.post(f"repos/{repo}/issues/{number}/comments", json={"body": inert_markdown(body)})
-        return str(_object(response, "the comment").get("id") or "")
+        return str(json_object(response, "the comment").get("id") or "")
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         """Replace the comment's text. GitHub addresses a comment by its id within the repository; a
@@ -727,7 +702,7 @@ class GitHub(TrackerProvider):
                     id=str(raw.get("id") or ""),
                     author=str((raw.get("user") or {}).get("login") or ""),
                     body=str(raw.get("body") or ""),
-                    created_at=_timestamp(raw.get("created_at")),
+                    created_at=iso_timestamp(raw.get("created_at")),
                 )
                 for raw in self._pages(http, f"repos/{repo}/issues/{number}/comments")
             ]
@@ -745,7 +720,7 @@ class GitHub(TrackerProvider):
         repo, number = self._locate(key)
         path = f"repos/{repo}/issues/{number}"
         with self._github() as http:
-            current = _object(http.get(path), "an issue")
+            current = json_object(http.get(path), "an issue")
             if current.get("state") == state and (reason is None or current.get("state_reason") == reason):
                 return
             http.patch(path, json={"state": state, **({"state_reason": reason} if reason else {})})
@@ -767,7 +742,7 @@ class GitHub(TrackerProvider):
                 or not isinstance(repo, str) or not isinstance(raw.get("number"), int)):
             return []
         delivery = delivery_id(headers, body, "X-GitHub-Delivery")
-        key, action, updated = f"{repo}#{raw['number']}", payload.get("action"), _timestamp(raw.get("updated_at"))
+        key, action, updated = f"{repo}#{raw['number']}", payload.get("action"), iso_timestamp(raw.get("updated_at"))
         if event == "issues" and action == "deleted":
             return [IssueEvent(EventKind.DELETED, key, updated, delivery)]
         if event == "issues" and action == "transferred":
@@ -781,7 +756,7 @@ class GitHub(TrackerProvider):
             return []
         remote_comment = RemoteComment(
             id=str(comment["id"]), author=str((comment.get("user") or {}).get("login") or ""),
-            body=str(comment.get("body") or ""), created_at=_timestamp(comment.get("created_at")),
+            body=str(comment.get("body") or ""), created_at=iso_timestamp(comment.get("created_at")),
         )
         return [IssueEvent(EventKind.COMMENTED, key, updated, delivery, issue=issue, comment=remote_comment)]
 
@@ -803,7 +778,7 @@ class GitHub(TrackerProvider):
                     response = http.post(f"repos/{repo}/hooks", json={"name": "web", **hook})
                 else:
                     response = http.patch(f"repos/{repo}/hooks/{existing.get('id')}", json=hook)
-                registered.append(str(_object(response, "a hook").get("id") or ""))
+                registered.append(str(json_object(response, "a hook").get("id") or ""))
         return registered
 
     # -- plumbing --
@@ -831,7 +806,7 @@ class GitHub(TrackerProvider):
         """Every item of a paged list, following the ``Link`` header's next page."""
         response = http.get(path, params={**(params or {}), "per_page": PAGE_SIZE})
         while True:
-            yield from _list(response, "a list")
+            yield from json_list(response, "a list")
             following = _next_page(response)
             if following is None:
                 return

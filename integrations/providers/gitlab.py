@@ -44,6 +44,7 @@ from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerRespo
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, IntegrationState, Provider
 from integrations.richtext.forge import inert_markdown
 
+from .answers import chunks, iso_timestamp, json_list, json_object
 from .base import (
     Capability,
     ConnectionReport,
@@ -142,36 +143,10 @@ def read_gitlab_error(response: TrackerResponse) -> RemoteErrorDetail:
     return RemoteErrorDetail(str(body["error"]) if body.get("error") else None)
 
 
-def _object(response: TrackerResponse, what: str) -> dict:
-    body = response.json()
-    if not isinstance(body, dict):
-        raise UpstreamError(
-            f"{response.host} answered with something other than {what}: check the base URL.", status=response.status
-        )
-    return body
-
-
-def _list(response: TrackerResponse, what: str) -> list[dict]:
-    body = response.json()
-    if not isinstance(body, list):
-        raise UpstreamError(f"{response.host} answered without {what}: check the base URL.", status=response.status)
-    return [item for item in body if isinstance(item, dict)]
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """GitLab's ``2016-01-04T15:31:51.081Z``."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _hook_timestamp(value: Any) -> str | None:
     """A webhook's time in the API's ISO form: hooks send ``2013-12-03T17:15:43Z`` or, in older
     payloads, ``2013-12-03 17:15:43 UTC``."""
-    if _timestamp(value) is not None:
+    if iso_timestamp(value) is not None:
         return value
     try:
         return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S %Z").replace(tzinfo=UTC).isoformat()
@@ -181,11 +156,6 @@ def _hook_timestamp(value: Any) -> str | None:
 
 def _encoded(path: str) -> str:
     return quote(path, safe="")
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _same_text(first: str, second: str) -> bool:
@@ -246,7 +216,7 @@ class GitLab(TrackerProvider):
         uses_pat = self.user_token is None and self.source.auth_type == AuthType.PAT
         with self.client() as http:
             response = http.get("user")
-            body = _object(response, "an account")
+            body = json_object(response, "an account")
             # Older GitLab (before 15.5) has no self-inform endpoint: then nothing more is known.
             token = http.get("personal_access_tokens/self", accept=(403, 404)) if uses_pat else None
         username = body.get("username")
@@ -255,7 +225,7 @@ class GitLab(TrackerProvider):
         user = f"{body['name']} ({username})" if body.get("name") else username
         access, expires = "", None
         if token is not None and token.status == 200:
-            about = _object(token, "the token's details")
+            about = json_object(token, "the token's details")
             scopes = [str(scope) for scope in about.get("scopes") or []]
             access = f"Token scopes: {', '.join(scopes) or 'none'}."
             if "api" not in scopes:
@@ -335,12 +305,12 @@ class GitLab(TrackerProvider):
         """The issues of ``iids`` the project lists; None when the project cannot be seen (404) or
         has its issues turned off (403)."""
         found: dict[int, RemoteIssue] = {}
-        for batch in _chunks(iids, PAGE_SIZE):
+        for batch in chunks(iids, PAGE_SIZE):
             params = {"iids[]": batch, "per_page": PAGE_SIZE, "scope": "all", "state": "all"}
             response = http.get(f"projects/{_encoded(path)}/issues", params=params, accept=(403, 404))
             if response.status in (403, 404):
                 return None
-            for raw in _list(response, "a list of issues"):
+            for raw in json_list(response, "a list of issues"):
                 issue = self._remote_issue(raw, path, response)
                 found[int(raw["iid"])] = issue
         return found
@@ -375,7 +345,7 @@ class GitLab(TrackerProvider):
                 params = {"search": text, "in": "title,description", "scope": "all", "order_by": "updated_at",
                           "sort": "desc", "per_page": SEARCH_LIMIT}
                 response = http.get(f"projects/{_encoded(path)}/issues", params=params)
-                matches += [self._remote_issue(raw, path, response) for raw in _list(response, "a list of issues")]
+                matches += [self._remote_issue(raw, path, response) for raw in json_list(response, "a list of issues")]
         matches.sort(key=lambda issue: issue.updated_at or datetime.min.replace(tzinfo=UTC), reverse=True)
         for issue in matches:
             found.setdefault(issue.key.lower(), issue)
@@ -460,9 +430,9 @@ class GitLab(TrackerProvider):
                                for person in assignees if isinstance(person, dict)),
             priority="",
             url=str(raw.get("web_url") or ""),
-            updated_at=_timestamp(raw.get("updated_at")),
-            created_at=_timestamp(raw.get("created_at")),
-            resolved_at=None if is_open else _timestamp(raw.get("closed_at")),
+            updated_at=iso_timestamp(raw.get("updated_at")),
+            created_at=iso_timestamp(raw.get("created_at")),
+            resolved_at=None if is_open else iso_timestamp(raw.get("closed_at")),
         )
 
     # -- writing --
@@ -507,7 +477,7 @@ class GitLab(TrackerProvider):
             if extra.get("milestone"):
                 payload["milestone_id"] = self._milestone_id(http, path, extra["milestone"])
             response = http.post(f"projects/{encoded}/issues", json=payload)
-            raw = _object(response, "the created issue")
+            raw = json_object(response, "the created issue")
             issue = self._remote_issue(raw, path, response)
         notes = self._left_out(draft)
         dropped = [name for name, sent, kept in (
@@ -564,7 +534,7 @@ class GitLab(TrackerProvider):
         path, iid = self._locate(key)
         with self.client() as http:
             response = http.post(f"projects/{_encoded(path)}/issues/{iid}/notes", json={"body": inert_markdown(body)})
-        return str(_object(response, "the note").get("id") or "")
+        return str(json_object(response, "the note").get("id") or "")
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         """Edit a note the account wrote; ``NotFound`` when the note or the issue is gone."""
@@ -586,7 +556,7 @@ class GitLab(TrackerProvider):
                 id=str(note.get("id") or ""),
                 author=str((note.get("author") or {}).get("name") or (note.get("author") or {}).get("username") or ""),
                 body=str(note.get("body") or ""),
-                created_at=_timestamp(note.get("created_at")),
+                created_at=iso_timestamp(note.get("created_at")),
             )
             for note in notes
             if not note.get("system")
@@ -602,7 +572,7 @@ class GitLab(TrackerProvider):
         path, iid = self._locate(key)
         with self.client() as http:
             params = {"iids[]": [iid], "scope": "all", "state": "all"}
-            current = _list(http.get(f"projects/{_encoded(path)}/issues", params=params), "a list of issues")
+            current = json_list(http.get(f"projects/{_encoded(path)}/issues", params=params), "a list of issues")
             if not current:
                 raise NotFound(f"{key} does not exist in GitLab, or the account cannot see it.")
             if current[0].get("state") == ("closed" if event == "close" else "opened"):
@@ -636,7 +606,7 @@ class GitLab(TrackerProvider):
                 or not isinstance(issue, dict) or not isinstance(issue.get("iid"), int) or not attributes.get("id")):
             return []
         author = payload.get("user") if isinstance(payload.get("user"), dict) else {}
-        created = _timestamp(_hook_timestamp(attributes.get("created_at")))
+        created = iso_timestamp(_hook_timestamp(attributes.get("created_at")))
         comment = RemoteComment(id=str(attributes["id"]), author=str(author.get("name") or author.get("username") or ""),
                                 body=str(attributes.get("note") or ""), created_at=created)
         return [IssueEvent(EventKind.COMMENTED, f"{path}#{issue['iid']}", created, delivery, comment=comment)]
@@ -659,7 +629,7 @@ class GitLab(TrackerProvider):
                     response = http.post(hooks, json=hook)
                 else:
                     response = http.put(f"{hooks}/{existing.get('id')}", json=hook)
-                registered.append(str(_object(response, "a hook").get("id") or ""))
+                registered.append(str(json_object(response, "a hook").get("id") or ""))
         return registered
 
     # -- plumbing --
@@ -697,7 +667,7 @@ class GitLab(TrackerProvider):
         params = {**(params or {}), "per_page": PAGE_SIZE}
         response = first if first is not None else http.get(path, params=params)
         while True:
-            for raw in _list(response, "a list"):
+            for raw in json_list(response, "a list"):
                 yield raw, response
             links = requests.utils.parse_header_links(response.headers.get("Link") or "")
             following = next((link["url"] for link in links if link.get("rel") == "next" and link.get("url")), None)
@@ -793,7 +763,7 @@ def _field_value(value: Any) -> FieldValue:
     if value is None or isinstance(value, bool):
         return FieldValue()
     text = str(value).strip()
-    moment = _timestamp(text) if len(text) > 10 else None
+    moment = iso_timestamp(text) if len(text) > 10 else None
     return FieldValue(text=text, day=moment.date() if moment else _day(text))
 
 

@@ -41,6 +41,7 @@ from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerRespo
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import adf_to_markdown, markdown_to_adf, markdown_to_wiki, wiki_to_markdown
 
+from .answers import chunks, json_object
 from .base import (
     EMAIL,
     BackLink,
@@ -144,20 +145,6 @@ def text_terms(text: str) -> str:
 
 def _project_of(key: str) -> str:
     return key.rsplit("-", 1)[0]
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _object(response: TrackerResponse, what: str) -> dict:
-    body = response.json()
-    if not isinstance(body, dict):
-        raise UpstreamError(
-            f"{response.host} answered with something other than {what}: check the base URL.", status=response.status
-        )
-    return body
 
 
 def _list(value: Any, response: TrackerResponse, what: str) -> list:
@@ -312,7 +299,7 @@ class _Jira(TrackerProvider, ABC):
         with self.client() as http:
             self._check_deployment(http)
             response = http.get(self._api("myself"))
-            body = _object(response, "a user")
+            body = json_object(response, "a user")
             total, named = self._project_access(http)
         name = body.get("displayName") or ""
         login = body.get("emailAddress") or body.get("name") or body.get("accountId") or ""
@@ -343,7 +330,7 @@ class _Jira(TrackerProvider, ABC):
     def _check_deployment(self, http: TrackerHttpClient) -> tuple[dict, TrackerResponse]:
         """serverInfo, or ``DeploymentMismatch`` when it names the other kind of Jira."""
         response = http.get(SERVER_INFO)
-        info = _object(response, "Jira's server information")
+        info = json_object(response, "Jira's server information")
         # Cloud always names itself "Cloud"; a Jira that names no deployment type is not Cloud.
         deployment = str(info.get("deploymentType") or "Server")
         if deployment not in self.deployment_types:
@@ -430,7 +417,7 @@ class _Jira(TrackerProvider, ABC):
         found: dict[str, RemoteIssue] = {}  # by the upper-cased key asked for
         gone, hidden = [], []
         with self.client() as http:
-            for batch in _chunks(wanted, KEYS_PER_SEARCH):
+            for batch in chunks(wanted, KEYS_PER_SEARCH):
                 jql = "key in (" + ", ".join(jql_string(key) for key in batch) + ")"
                 for issue in self._jql(http, jql, len(batch)):
                     found[issue.key.upper()] = issue
@@ -445,7 +432,7 @@ class _Jira(TrackerProvider, ABC):
                 if response.status == 404:
                     gone.append(key)
                 else:
-                    found[key] = self._remote_issue(_object(response, "an issue"), response)
+                    found[key] = self._remote_issue(json_object(response, "an issue"), response)
 
         def spellings(selected: Iterable[str]) -> frozenset[str]:
             return frozenset(spelling for key in selected for spelling in asked[key])
@@ -627,7 +614,7 @@ class _Jira(TrackerProvider, ABC):
             }
             fields = self._create_fields(project, issue_type, meta, values)
             response = http.post(self._api("issue"), json={"fields": fields})
-            created = _object(response, "the created issue")
+            created = json_object(response, "the created issue")
             key = str(created.get("key") or "")
             if not key:
                 raise UpstreamError(f"{response.host} created an issue but did not say its key.",
@@ -790,7 +777,7 @@ class _Jira(TrackerProvider, ABC):
     def add_comment(self, key: str, body: str) -> str:
         with self.client() as http:
             response = http.post(self._api(f"issue/{quote(key, safe='')}/comment"), json={"body": self.rich_text(body)})
-        return str(_object(response, "the comment").get("id") or "")
+        return str(json_object(response, "the comment").get("id") or "")
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         path = self._api(f"issue/{quote(key, safe='')}/comment/{quote(comment_id, safe='')}")
@@ -819,14 +806,14 @@ class _Jira(TrackerProvider, ABC):
             response = http.get(f"{issue_path}/transitions")
             offered = [
                 entry
-                for entry in _list(_object(response, "transitions").get("transitions"), response, "transitions")
+                for entry in _list(json_object(response, "transitions").get("transitions"), response, "transitions")
                 if isinstance(entry, dict)
             ]
             chosen = next((entry for entry in offered if _same_text(_name(entry.get("to")), status)), None)
             if chosen is not None:
                 http.post(f"{issue_path}/transitions", json={"transition": {"id": chosen.get("id")}})
                 return
-            issue = _object(http.get(issue_path, params={"fields": "status"}), "an issue")
+            issue = json_object(http.get(issue_path, params={"fields": "status"}), "an issue")
         current = _name((issue.get("fields") or {}).get("status"))
         if _same_text(current, status):
             return
@@ -894,7 +881,7 @@ class _Jira(TrackerProvider, ABC):
                 response = http.post(WEBHOOKS_API, json=hook)
             else:
                 response = http.put(f"{WEBHOOKS_API}/{str(existing.get('self') or '').rsplit('/', 1)[-1]}", json=hook)
-        return [str(_object(response, "a webhook").get("self") or "").rsplit("/", 1)[-1]]
+        return [str(json_object(response, "a webhook").get("self") or "").rsplit("/", 1)[-1]]
 
     # -- plumbing --
 
@@ -908,7 +895,7 @@ class _Jira(TrackerProvider, ABC):
         start = 0
         while True:
             response = http.get(path, params={**(params or {}), "startAt": start, "maxResults": self.page_size})
-            body = _object(response, "a page of results")
+            body = json_object(response, "a page of results")
             items = _list(body.get(items_key, body.get("values")), response, "a list of results")
             yield from (item for item in items if isinstance(item, dict))
             start += len(items)
@@ -1031,7 +1018,7 @@ class JiraCloud(_Jira):
         if cursor is not None:
             payload["nextPageToken"] = cursor
         response = http.post(self._api("search/jql"), json=payload, idempotent=True)
-        body = _object(response, "search results")
+        body = json_object(response, "search results")
         issues = _list(body.get("issues"), response, "a list of issues")
         token = body.get("nextPageToken")
         return response, issues, token if token and not body.get("isLast") else None
@@ -1041,12 +1028,12 @@ class JiraCloud(_Jira):
         if not keys:
             yield from self._pages(http, path, "values")
             return
-        for chunk in _chunks(sorted(keys), PROJECT_KEYS_PER_REQUEST):
+        for chunk in chunks(sorted(keys), PROJECT_KEYS_PER_REQUEST):
             yield from self._pages(http, path, "values", params={"keys": chunk})
 
     def _project_access(self, http):
         response = http.get(self._api("project/search"), params={"maxResults": PROJECTS_NAMED})
-        body = _object(response, "a page of projects")
+        body = json_object(response, "a page of projects")
         projects = _list(body.get("values"), response, "a list of projects")
         total = body.get("total")
         return (total if isinstance(total, int) else len(projects)), [str(p.get("key")) for p in projects]
@@ -1073,7 +1060,7 @@ class JiraServer(_Jira):
         # validateQuery false: a key that does not exist (any more) is a warning, not a 400.
         payload = {"jql": jql, "fields": fields, "startAt": start, "maxResults": size, "validateQuery": False}
         response = http.post(self._api("search"), json=payload, idempotent=True)
-        body = _object(response, "search results")
+        body = json_object(response, "search results")
         issues = _list(body.get("issues"), response, "a list of issues")
         following = start + len(issues)
         total = body.get("total")

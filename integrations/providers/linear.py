@@ -25,7 +25,7 @@
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date
 from itertools import islice
 from types import MappingProxyType
 from typing import Any
@@ -44,6 +44,7 @@ from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerRespo
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import adf_to_markdown
 
+from .answers import chunks, iso_timestamp
 from .base import (
     PULL_LIMIT,
     Capability,
@@ -168,15 +169,6 @@ def _message(error: dict) -> str:
     return presentable or message
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _day(value: Any) -> date | None:
     """The date of a TimelessDate (2025-06-30) or of a DateTime (its UTC day)."""
     if not isinstance(value, str):
@@ -293,11 +285,6 @@ def _plan_order(plan: RemotePlan) -> tuple:
 
 def _same_text(first: str, second: str) -> bool:
     return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class Linear(TrackerProvider):
@@ -546,7 +533,7 @@ class Linear(TrackerProvider):
         wanted = [identifier for identifier in asked if IDENTIFIER.fullmatch(identifier)]
         found: dict[str, RemoteIssue] = {}
         with self.client() as http:
-            for batch in _chunks(wanted, IDENTIFIERS_PER_REQUEST):
+            for batch in chunks(wanted, IDENTIFIERS_PER_REQUEST):
                 data, _ = self._graphql(http, FETCH_QUERY, {"filter": _identifiers_filter(batch), "first": len(batch)})
                 for raw in (data.get("issues") or {}).get("nodes") or []:
                     issue = self._remote_issue(raw)
@@ -645,7 +632,7 @@ class Linear(TrackerProvider):
             if identifier not in seen and IDENTIFIER.fullmatch(identifier):
                 unseen.setdefault(identifier, []).append(key)
         trashed: dict[str, bool] = {}
-        for batch in _chunks(list(unseen), IDENTIFIERS_PER_REQUEST):
+        for batch in chunks(list(unseen), IDENTIFIERS_PER_REQUEST):
             data, _ = self._graphql(http, TRASHED_QUERY, {"filter": _identifiers_filter(batch), "first": len(batch)})
             for raw in (data.get("issues") or {}).get("nodes") or []:
                 if isinstance(raw, dict) and isinstance(raw.get("identifier"), str):
@@ -710,9 +697,9 @@ class Linear(TrackerProvider):
             assignee=str(assignee.get("name") or ""),
             priority=str(raw.get("priorityLabel") or ""),
             url=url or str(raw.get("url") or ""),
-            updated_at=_timestamp(raw.get("updatedAt")),
-            created_at=_timestamp(raw.get("createdAt")),
-            resolved_at=_timestamp(raw.get("completedAt")) or _timestamp(raw.get("canceledAt")),
+            updated_at=iso_timestamp(raw.get("updatedAt")),
+            created_at=iso_timestamp(raw.get("createdAt")),
+            resolved_at=iso_timestamp(raw.get("completedAt")) or iso_timestamp(raw.get("canceledAt")),
         )
 
     # -- writing --
@@ -814,7 +801,7 @@ class Linear(TrackerProvider):
                     if isinstance(raw, dict):
                         found.append(RemoteComment(
                             id=str(raw.get("id") or ""), author=str((raw.get("user") or {}).get("name") or ""),
-                            body=str(raw.get("body") or ""), created_at=_timestamp(raw.get("createdAt")),
+                            body=str(raw.get("body") or ""), created_at=iso_timestamp(raw.get("createdAt")),
                         ))
                 page = connection.get("pageInfo") or {}
                 after = page.get("endCursor")
@@ -880,14 +867,14 @@ class Linear(TrackerProvider):
         delivery = delivery_id(headers, body, "Linear-Delivery")
         if payload.get("type") == "Issue" and isinstance(data.get("identifier"), str):
             if action == "remove":
-                return [IssueEvent(EventKind.DELETED, data["identifier"], _timestamp(data.get("updatedAt")), delivery)]
+                return [IssueEvent(EventKind.DELETED, data["identifier"], iso_timestamp(data.get("updatedAt")), delivery)]
             issue = self._remote_issue(data)
             kind = EventKind.CREATED if action == "create" else EventKind.UPDATED
             return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
         identifier = (data.get("issue") or {}).get("identifier") if isinstance(data.get("issue"), dict) else None
         if payload.get("type") != "Comment" or action != "create" or not isinstance(identifier, str) or not data.get("id"):
             return []
-        created = _timestamp(data.get("createdAt"))
+        created = iso_timestamp(data.get("createdAt"))
         comment = RemoteComment(id=str(data["id"]), author=str((data.get("user") or {}).get("name") or ""),
                                 body=str(data.get("body") or ""), created_at=created)
         return [IssueEvent(EventKind.COMMENTED, identifier, created, delivery, comment=comment)]
