@@ -191,7 +191,22 @@ def test_a_refresh_stores_when_the_tracker_created_and_resolved_an_issue_and_a_r
         "todo", issue.created, None)
 
 
+def test_github_dates_are_stored_from_a_batched_read(fake_github):
+    fake_github.add_repo("acme/shop")
+    fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
+    issue = fake_github.add_issue("acme/shop", "Cart empty", author=GITHUB_LOGIN, state="closed")
+    source = github_source(fake_github, can_process_webhooks=False)
+    (reference,) = cached(source, ["acme/shop#1"])
+
+    sync.refresh_source(source.pk, [reference.pk])
+
+    reference.refresh_from_db()
+    assert len(fake_github.graphql_requests()) == 1
+    assert (reference.remote_created_at, reference.remote_resolved_at) == (issue.created, issue.closed)
+
+
 def test_an_unchanged_github_issue_answered_304_keeps_its_dates(fake_github):
+    fake_github.graphql_enabled = False  # an Enterprise Server without GraphQL: one conditional GET per issue
     fake_github.add_repo("acme/shop")
     fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
     issue = fake_github.add_issue("acme/shop", "Cart empty", author=GITHUB_LOGIN, state="closed")
