@@ -1,0 +1,181 @@
+"""Workers killed mid-task: SIGKILL on the whole worker, its main process and the pool child that runs
+the task. Tasks are acknowledged when they end, so Redis hands the task to the next worker once the
+visibility timeout has passed, and that worker finishes what the dead one left half done: nothing is
+done twice, nothing is lost.
+
+The fake tracker carries out a request and then holds its answer, so the worker is provably waiting
+on the tracker (the tracker already did the work) when it is killed. The workers' broker is the
+Redis database the test's own cache has (one per xdist worker, see tests/conftest.py), so that no
+other worker of the suite takes their tasks.
+"""
+
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from celery import Celery
+from django.db import connection
+from django.utils import timezone
+
+from issues import tasks
+from issues.models import ExternalReference, FilingJob, FilingState, Link
+from issues.services import link
+from projects.models import ResultStatus, Role
+from tests.factories import MembershipFactory, ProjectFactory, TestResultFactory, TestRunFactory
+from tests.issues.filing_support import CREATE_PATH, SEARCH_PATH, jira_world
+from tests.issues.sync_support import jira_cloud_source
+from tests.issues.test_filing_bulk import submit
+from tests.support.processes import project_env, running, worker_database_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+VISIBILITY_TIMEOUT = 2  # seconds an unacknowledged task waits before Redis delivers it again
+WAIT_SECONDS = 45
+
+
+def wait_for(condition, what: str, timeout: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not after {timeout} s")
+        time.sleep(0.1)
+
+
+class Broker:
+    """The test's own Redis database, as the workers' broker, result backend and cache."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.redis = redis.Redis.from_url(self.url)
+        self.redis.flushdb()
+        self.client = Celery("testmanager-test-client", broker=self.url, backend=self.url)
+
+    def unacknowledged(self) -> list[float]:
+        """When each task delivered but not acknowledged was delivered (epoch seconds)."""
+        return [delivered for _, delivered in self.redis.zrange("unacked_index", 0, -1, withscores=True)]
+
+    def worker(self, name: str):
+        """A prefork worker with one child, running in a process group of its own. DEBUG: static file
+        names in the links back are the unhashed ones (tests run no collectstatic)."""
+        env = project_env(REDIS_URL=self.url, DATABASE_URL=worker_database_url(), TRACKER_ALLOW_PRIVATE_HOSTS="true",
+                          CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), DEBUG="true")
+        command = [sys.executable, "-m", "celery", "-A", "testmanager", "worker", "--pool=prefork", "--concurrency=1",
+                   "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                   "-n", f"{name}@%h"]
+        return running(command, env, ready=lambda: bool(self.client.control.ping(timeout=0.5)), own_group=True)
+
+    def kill(self, worker) -> None:
+        """SIGKILL the worker's whole process group: the task runs in the pool child, not the main process."""
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=WAIT_SECONDS)
+
+    def wait_for_redelivery(self) -> None:
+        """Until the killed worker's task is older than the visibility timeout: the next worker, when it
+        starts, gives it back to the queue."""
+        (delivered,) = self.unacknowledged()  # the dead worker never acknowledged its task
+        wait_for(lambda: time.time() - delivered > VISIBILITY_TIMEOUT + 0.5,
+                 f"the task waiting {VISIBILITY_TIMEOUT} s for its redelivery")
+
+
+@pytest.fixture
+def broker(settings):
+    assert settings.REDIS_URL, "make test provides a real Redis in REDIS_URL"
+    assert connection.vendor == "postgresql", "the workers read the test database, served from PostgreSQL"
+    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+    return Broker(settings.CACHES["default"]["LOCATION"])
+
+
+REFERENCES = 250  # three reads of 100 keys: the worker dies waiting for the second
+
+
+def test_a_refresh_killed_mid_run_is_finished_by_the_next_worker_and_nothing_is_lost_or_read_twice(
+        fake_jira_cloud, broker):
+    fake_jira_cloud.add_project("SHOP")
+    read_at = datetime(2026, 3, 1, tzinfo=UTC)
+    for number in range(1, REFERENCES + 1):
+        fake_jira_cloud.add_issue("SHOP", f"Issue {number}", status="Done", updated=read_at)
+    source = jira_cloud_source(fake_jira_cloud, can_process_webhooks=False)
+    synced_before = timezone.now() - timedelta(hours=1)
+    ExternalReference.objects.bulk_create([
+        ExternalReference(source=source, source_name=source.name, key=f"SHOP-{number}", title="Cached",
+                          status="To Do", status_category="todo", last_synced_at=synced_before,
+                          remote_updated_at=read_at - timedelta(days=1))
+        for number in range(1, REFERENCES + 1)
+    ])
+    run = TestRunFactory()
+    for key in ("SHOP-1", "SHOP-150", "SHOP-250"):  # one in each read
+        result = TestResultFactory(run=run, case__project=run.project, status=ResultStatus.FAILED)
+        link(artefact=result, reference=ExternalReference.objects.get(key=key))
+    links = set(Link.objects.values_list("pk", "external_reference_id", "test_result_id"))
+    second_read = fake_jira_cloud.server.hold_answers("POST", SEARCH_PATH, after=1)
+
+    with broker.worker("refresh-killed") as worker:
+        task = broker.client.send_task("issues.refresh_source_references", [source.pk])
+        second_read.wait_until_held()
+        broker.kill(worker)
+    second_read.release()
+    refreshed = ExternalReference.objects.filter(status="Done")
+    assert refreshed.count() == 100, "the first read was stored before the worker died"
+    broker.wait_for_redelivery()
+    with broker.worker("refresh-next"):
+        report = task.get(timeout=WAIT_SECONDS)
+
+    assert (report["skipped"], report["read"], report["failed"]) == ("", REFERENCES - 100, 0)
+    assert len(fake_jira_cloud.requests_to("POST", SEARCH_PATH)) == 4, "the stored read was not read again"
+    references = list(ExternalReference.objects.order_by("pk"))
+    assert [reference.key for reference in references] == [f"SHOP-{number}" for number in range(1, REFERENCES + 1)]
+    for reference in references:
+        assert (reference.title, reference.status, reference.last_error) == (
+            fake_jira_cloud.issue(reference.key).summary, "Done", "")
+        assert reference.remote_updated_at == read_at and reference.last_synced_at > synced_before
+    assert set(Link.objects.values_list("pk", "external_reference_id", "test_result_id")) == links
+
+
+FAILURES = 5  # one Jira issue each; the worker dies waiting for the answer to the third create
+
+
+def test_a_bulk_filing_killed_after_a_remote_create_files_each_failure_exactly_once(
+        fake_jira_cloud, broker, client, monkeypatch):
+    project = ProjectFactory(key="SHOP", name="Web shop")
+    jira = jira_world(fake_jira_cloud, project)
+    client.force_login(MembershipFactory(project=project, role=Role.MEMBER).user)
+    run = TestRunFactory(project=project, name="Nightly", environment="Chrome")
+    for number in range(1, FAILURES + 1):
+        TestResultFactory(run=run, case__project=project, case__title=f"Checkout step {number}",
+                          status=ResultStatus.FAILED, comment=f"Step {number} broke")
+    queued = []
+    monkeypatch.setattr(tasks.run_filing_job, "delay", lambda job_id: queued.append(
+        broker.client.send_task("issues.run_filing_job", [job_id])))
+    third_create = fake_jira_cloud.server.hold_answers("POST", CREATE_PATH, after=2)
+
+    submit(client, jira, run)
+    (task,) = queued
+    job = FilingJob.objects.get()
+    with broker.worker("filing-killed") as worker:
+        third_create.wait_until_held()
+        broker.kill(worker)
+    third_create.release()
+    assert len(jira.fake.issues) == 3, "the tracker created the third issue; its answer never arrived"
+    assert job.items.filter(state=FilingState.FILED).count() == 2 and ExternalReference.objects.count() == 2
+    broker.wait_for_redelivery()
+    with broker.worker("filing-next"):
+        task.get(timeout=WAIT_SECONDS)
+
+    job.refresh_from_db()
+    assert job.finished_at is not None
+    assert len(jira.creates()) == FAILURES, "the third issue was found by its marker, not created again"
+    assert len(jira.fake.issues) == FAILURES
+    items = list(job.items.select_related("reference", "result__case"))
+    assert {item.state for item in items} == {FilingState.FILED}
+    assert {item.reference.key for item in items} == set(jira.fake.issues)
+    assert ExternalReference.objects.count() == FAILURES and Link.objects.count() == FAILURES
+    for item in items:
+        remote = jira.fake.issue(item.reference.key)
+        assert remote.summary == f"{item.result.case.title} failed in Nightly"
+        assert list(Link.objects.filter(external_reference=item.reference).values_list("test_result", flat=True)) == [
+            item.result_id]
+        assert len(remote.remote_links) == 1, "one link back to the result's page"
