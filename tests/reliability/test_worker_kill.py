@@ -1,7 +1,8 @@
-"""Workers killed mid-task: SIGKILL on the whole worker, its main process and the pool child that runs
-the task. Tasks are acknowledged when they end, so Redis hands the task to the next worker once the
-visibility timeout has passed, and that worker finishes what the dead one left half done: nothing is
-done twice, nothing is lost.
+"""Workers killed mid-task. SIGKILL on the whole worker (its main process and the pool child that runs
+the task): tasks are acknowledged when they end, so Redis hands the task to the next worker once the
+visibility timeout has passed. SIGKILL on the pool child alone: the main process puts the task back
+at once (reject on worker lost). Either way the next run finishes what the dead one left half done:
+nothing is done twice, nothing is lost.
 
 The fake tracker carries out a request and then holds its answer, so the worker is provably waiting
 on the tracker (the tracker already did the work) when it is killed. The workers' broker is the
@@ -14,6 +15,8 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -72,6 +75,11 @@ class Broker:
         """SIGKILL the worker's whole process group: the task runs in the pool child, not the main process."""
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=WAIT_SECONDS)
+
+    def pool_child(self, worker) -> int:
+        """The process that runs the worker's tasks (its only pool child)."""
+        (child,) = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+        return int(child)
 
     def wait_for_redelivery(self) -> None:
         """Until the killed worker's task is older than the visibility timeout: the next worker, when it
@@ -138,8 +146,9 @@ def test_a_refresh_killed_mid_run_is_finished_by_the_next_worker_and_nothing_is_
 FAILURES = 5  # one Jira issue each; the worker dies waiting for the answer to the third create
 
 
-def test_a_bulk_filing_killed_after_a_remote_create_files_each_failure_exactly_once(
-        fake_jira_cloud, broker, client, monkeypatch):
+@pytest.fixture
+def filing(fake_jira_cloud, broker, client, monkeypatch):
+    """A bulk filing of five failures queued for the workers, the answer to its third create held back."""
     project = ProjectFactory(key="SHOP", name="Web shop")
     jira = jira_world(fake_jira_cloud, project)
     client.force_login(MembershipFactory(project=project, role=Role.MEMBER).user)
@@ -151,20 +160,20 @@ def test_a_bulk_filing_killed_after_a_remote_create_files_each_failure_exactly_o
     monkeypatch.setattr(tasks.run_filing_job, "delay", lambda job_id: queued.append(
         broker.client.send_task("issues.run_filing_job", [job_id])))
     third_create = fake_jira_cloud.server.hold_answers("POST", CREATE_PATH, after=2)
-
     submit(client, jira, run)
     (task,) = queued
-    job = FilingJob.objects.get()
-    with broker.worker("filing-killed") as worker:
-        third_create.wait_until_held()
-        broker.kill(worker)
-    third_create.release()
-    assert len(jira.fake.issues) == 3, "the tracker created the third issue; its answer never arrived"
-    assert job.items.filter(state=FilingState.FILED).count() == 2 and ExternalReference.objects.count() == 2
-    broker.wait_for_redelivery()
-    with broker.worker("filing-next"):
-        task.get(timeout=WAIT_SECONDS)
+    return SimpleNamespace(jira=jira, job=FilingJob.objects.get(), task=task, third_create=third_create)
 
+
+def wait_for_the_third_create(filing) -> None:
+    """Until the worker waits for the answer to the third create, which Jira carried out."""
+    filing.third_create.wait_until_held()
+    assert len(filing.jira.fake.issues) == 3
+    assert filing.job.items.filter(state=FilingState.FILED).count() == 2 and ExternalReference.objects.count() == 2
+
+
+def assert_each_failure_filed_once(filing) -> None:
+    jira, job = filing.jira, filing.job
     job.refresh_from_db()
     assert job.finished_at is not None
     assert len(jira.creates()) == FAILURES, "the third issue was found by its marker, not created again"
@@ -179,3 +188,29 @@ def test_a_bulk_filing_killed_after_a_remote_create_files_each_failure_exactly_o
         assert list(Link.objects.filter(external_reference=item.reference).values_list("test_result", flat=True)) == [
             item.result_id]
         assert len(remote.remote_links) == 1, "one link back to the result's page"
+
+
+def test_a_bulk_filing_whose_worker_is_killed_after_a_remote_create_files_each_failure_exactly_once(
+        filing, broker):
+    with broker.worker("filing-killed") as worker:
+        wait_for_the_third_create(filing)
+        broker.kill(worker)
+    filing.third_create.release()
+    broker.wait_for_redelivery()
+    with broker.worker("filing-next"):
+        filing.task.get(timeout=WAIT_SECONDS)
+
+    assert_each_failure_filed_once(filing)
+
+
+def test_a_bulk_filing_whose_pool_child_is_killed_is_given_back_at_once_and_files_each_failure_exactly_once(
+        filing, broker):
+    with broker.worker("filing-child-killed") as worker:
+        wait_for_the_third_create(filing)
+        child = broker.pool_child(worker)
+        os.kill(child, signal.SIGKILL)  # the main process sees its child lost and puts the task back
+        filing.task.get(timeout=WAIT_SECONDS)
+        assert broker.pool_child(worker) != child
+    filing.third_create.release()
+
+    assert_each_failure_filed_once(filing)
