@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import pytest
 import redis
 from celery import Celery
+from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.db import connection
 from django.utils import timezone
 
@@ -76,6 +77,18 @@ class Broker:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=WAIT_SECONDS)
 
+    def result(self, task, worker):
+        """What the task returned, once ``worker`` ran it; else a failure telling where the task is
+        and what the worker logged."""
+        try:
+            return task.get(timeout=WAIT_SECONDS)
+        except CeleryTimeoutError:
+            queued, unacknowledged = self.redis.llen("celery"), len(self.unacknowledged())
+            self.kill(worker)
+            pytest.fail(f"task {task.id} not done after {WAIT_SECONDS} s ({queued} queued, "
+                        f"{unacknowledged} delivered and unacknowledged); the worker logged:\n"
+                        f"{worker.stdout.read()[-3000:]}")
+
     def pool_child(self, worker) -> int:
         """The process that runs the worker's tasks (its only pool child)."""
         (child,) = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
@@ -129,8 +142,8 @@ def test_a_refresh_killed_mid_run_is_finished_by_the_next_worker_and_nothing_is_
     refreshed = ExternalReference.objects.filter(status="Done")
     assert refreshed.count() == 100, "the first read was stored before the worker died"
     broker.wait_for_redelivery()
-    with broker.worker("refresh-next"):
-        report = task.get(timeout=WAIT_SECONDS)
+    with broker.worker("refresh-next") as worker:
+        report = broker.result(task, worker)
 
     assert (report["skipped"], report["read"], report["failed"]) == ("", REFERENCES - 100, 0)
     assert len(fake_jira_cloud.requests_to("POST", SEARCH_PATH)) == 4, "the stored read was not read again"
@@ -197,8 +210,8 @@ def test_a_bulk_filing_whose_worker_is_killed_after_a_remote_create_files_each_f
         broker.kill(worker)
     filing.third_create.release()
     broker.wait_for_redelivery()
-    with broker.worker("filing-next"):
-        filing.task.get(timeout=WAIT_SECONDS)
+    with broker.worker("filing-next") as worker:
+        broker.result(filing.task, worker)
 
     assert_each_failure_filed_once(filing)
 
@@ -209,7 +222,7 @@ def test_a_bulk_filing_whose_pool_child_is_killed_is_given_back_at_once_and_file
         wait_for_the_third_create(filing)
         child = broker.pool_child(worker)
         os.kill(child, signal.SIGKILL)  # the main process sees its child lost and puts the task back
-        filing.task.get(timeout=WAIT_SECONDS)
+        broker.result(filing.task, worker)
         assert broker.pool_child(worker) != child
     filing.third_create.release()
 
