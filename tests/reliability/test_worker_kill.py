@@ -107,7 +107,17 @@ def broker(settings):
     assert settings.REDIS_URL, "make test provides a real Redis in REDIS_URL"
     assert connection.vendor == "postgresql", "the workers read the test database, served from PostgreSQL"
     settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    return Broker(settings.CACHES["default"]["LOCATION"])
+    yield Broker(settings.CACHES["default"]["LOCATION"])
+    # The workers' database sessions end a moment after their processes: the test database is dropped
+    # at the end of the run, which fails while one is open.
+    wait_for(lambda: not other_sessions(), "the workers' database sessions closing")
+
+
+def other_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 REFERENCES = 250  # three reads of 100 keys: the worker dies waiting for the second
