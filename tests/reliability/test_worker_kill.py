@@ -5,9 +5,9 @@ at once (reject on worker lost). Either way the next run finishes what the dead 
 nothing is done twice, nothing is lost.
 
 The fake tracker carries out a request and then holds its answer, so the worker is provably waiting
-on the tracker (the tracker already did the work) when it is killed. The workers' broker is the
-Redis database the test's own cache has (one per xdist worker, see tests/conftest.py), so that no
-other worker of the suite takes their tasks.
+on the tracker (the tracker already did the work) when it is killed. Each test's workers have a Redis
+database of their own as broker: no other test's worker takes their tasks, and no test clears it
+under them (the tests' caches are databases 1 up, one per xdist worker; 7 is test_refresh_worker's).
 """
 
 import os
@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -50,7 +51,7 @@ def wait_for(condition, what: str, timeout: float = WAIT_SECONDS) -> None:
 
 
 class Broker:
-    """The test's own Redis database, as the workers' broker, result backend and cache."""
+    """A Redis database of the test's own, as its workers' broker, result backend and cache."""
 
     def __init__(self, url: str):
         self.url = url
@@ -103,11 +104,12 @@ class Broker:
 
 
 @pytest.fixture
-def broker(settings):
+def worker_broker(settings):
+    """A Broker on the Redis database of the number given."""
     assert settings.REDIS_URL, "make test provides a real Redis in REDIS_URL"
     assert connection.vendor == "postgresql", "the workers read the test database, served from PostgreSQL"
     settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    yield Broker(settings.CACHES["default"]["LOCATION"])
+    yield lambda database: Broker(urlsplit(settings.REDIS_URL)._replace(path=f"/{database}").geturl())
     # The workers' database sessions end a moment after their processes: the test database is dropped
     # at the end of the run, which fails while one is open.
     wait_for(lambda: not other_sessions(), "the workers' database sessions closing")
@@ -124,7 +126,8 @@ REFERENCES = 250  # three reads of 100 keys: the worker dies waiting for the sec
 
 
 def test_a_refresh_killed_mid_run_is_finished_by_the_next_worker_and_nothing_is_lost_or_read_twice(
-        fake_jira_cloud, broker):
+        fake_jira_cloud, worker_broker):
+    broker = worker_broker(15)
     fake_jira_cloud.add_project("SHOP")
     read_at = datetime(2026, 3, 1, tzinfo=UTC)
     for number in range(1, REFERENCES + 1):
@@ -169,8 +172,7 @@ def test_a_refresh_killed_mid_run_is_finished_by_the_next_worker_and_nothing_is_
 FAILURES = 5  # one Jira issue each; the worker dies waiting for the answer to the third create
 
 
-@pytest.fixture
-def filing(fake_jira_cloud, broker, client, monkeypatch):
+def queue_filing(broker, fake_jira_cloud, client, monkeypatch):
     """A bulk filing of five failures queued for the workers, the answer to its third create held back."""
     project = ProjectFactory(key="SHOP", name="Web shop")
     jira = jira_world(fake_jira_cloud, project)
@@ -214,7 +216,9 @@ def assert_each_failure_filed_once(filing) -> None:
 
 
 def test_a_bulk_filing_whose_worker_is_killed_after_a_remote_create_files_each_failure_exactly_once(
-        filing, broker):
+        fake_jira_cloud, worker_broker, client, monkeypatch):
+    broker = worker_broker(9)
+    filing = queue_filing(broker, fake_jira_cloud, client, monkeypatch)
     with broker.worker("filing-killed") as worker:
         wait_for_the_third_create(filing)
         broker.kill(worker)
@@ -227,7 +231,9 @@ def test_a_bulk_filing_whose_worker_is_killed_after_a_remote_create_files_each_f
 
 
 def test_a_bulk_filing_whose_pool_child_is_killed_is_given_back_at_once_and_files_each_failure_exactly_once(
-        filing, broker):
+        fake_jira_cloud, worker_broker, client, monkeypatch):
+    broker = worker_broker(8)
+    filing = queue_filing(broker, fake_jira_cloud, client, monkeypatch)
     with broker.worker("filing-child-killed") as worker:
         wait_for_the_third_create(filing)
         child = broker.pool_child(worker)
