@@ -249,13 +249,13 @@ def _attempt_key(integration: ProjectIntegration, marker: str) -> str:
 
 
 def _create_once(provider: TrackerProvider, integration: ProjectIntegration, draft: IssueDraft, marker: str,
-                 retrying: bool) -> tuple[RemoteIssue, bool]:
+                 retrying: bool, resuming: bool) -> tuple[RemoteIssue, bool]:
     """(the remote issue, whether it was found by its marker rather than created now). The cache
     remembers each marker: SENDING while a request files it, UNCERTAIN when an attempt may have
     created it, then the key; a marker seen before is searched for before creating again."""
     attempt = _attempt_key(integration, marker)
     if not cache.add(attempt, SENDING, SENDING_SECONDS):
-        if cache.get(attempt) == SENDING:
+        if cache.get(attempt) == SENDING and not resuming:
             raise FilingInProgress()
         retrying = True
         cache.set(attempt, SENDING, SENDING_SECONDS)
@@ -279,10 +279,12 @@ def _create_once(provider: TrackerProvider, integration: ProjectIntegration, dra
 
 
 def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, artefacts: Sequence, marker: str,
-               site_url: str, retrying: bool = False) -> Filed:
+               site_url: str, retrying: bool = False, resuming: bool = False) -> Filed:
     """Create the remote issue, then store its reference, link it to ``artefacts``, audit, and link
     back. ``retrying`` says an earlier attempt with this marker may have reached the tracker (the
-    cache remembers that too, for attempts from pages and API clients)."""
+    cache remembers that too, for attempts from pages and API clients). ``resuming`` says that
+    attempt died on the way (its worker was killed and the task is delivered again): the marker it
+    left "sending" is no request in flight but an attempt that may have created the issue."""
     source = integration.source
     earlier = cache.get(_attempt_key(integration, marker))
     if earlier not in (None, SENDING, UNCERTAIN):  # filed with this marker: the same form was submitted again
@@ -292,7 +294,7 @@ def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, art
                 links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
             return Filed(reference=reference, links=links, created=False)
     remote, found = as_member(
-        integration, actor, lambda provider: _create_once(provider, integration, draft, marker, retrying)
+        integration, actor, lambda provider: _create_once(provider, integration, draft, marker, retrying, resuming)
     )
     notes = list(getattr(remote, "notes", ()))
     remote, synced = _read_back(integration, actor, remote)
@@ -441,17 +443,19 @@ def retry_job(job: FilingJob) -> int:
     return count
 
 
-def run_job(job: FilingJob) -> None:
-    """File the job's waiting results, one issue each or one for all; each outcome is stored on its item."""
+def run_job(job: FilingJob, *, redelivered: bool = False) -> None:
+    """File the job's waiting results, one issue each or one for all; each outcome is stored on its item.
+    ``redelivered``: an earlier run of this job died (its worker was killed) and left results waiting,
+    one of them perhaps created in the tracker already: each is looked for by its marker first."""
     pending = list(job.items.filter(state=FilingState.PENDING).select_related("result__case", "result__run"))
     if pending:
         if job.integration is None:
             _fail(pending, "The tracker was removed from the project before these issues were filed.")
         elif job.mode == FilingMode.COMBINED:
-            _file_combined(job, pending)
+            _file_combined(job, pending, redelivered)
         else:
             for item in pending:
-                _file_each(job, item)
+                _file_each(job, item, redelivered)
     FilingJob.objects.filter(pk=job.pk).update(finished_at=timezone.now())
 
 
@@ -465,12 +469,13 @@ def _draft_for(job: FilingJob, results: Sequence) -> IssueDraft:
     )
 
 
-def _file_each(job: FilingJob, item: FilingJobItem) -> None:
+def _file_each(job: FilingJob, item: FilingJobItem, redelivered: bool) -> None:
     FilingJobItem.objects.filter(pk=item.pk).update(attempts=F("attempts") + 1)
     try:
         filed = file_issue(
             integration=job.integration, actor=job.created_by, draft=_draft_for(job, [item.result]),
             artefacts=[item.result], marker=item.marker, site_url=job.site_url, retrying=item.attempts > 0,
+            resuming=redelivered,
         )
     except TrackerError as error:
         _fail([item], _describe(error))
@@ -478,13 +483,13 @@ def _file_each(job: FilingJob, item: FilingJobItem) -> None:
         _done([item], filed)
 
 
-def _file_combined(job: FilingJob, items: Sequence[FilingJobItem]) -> None:
+def _file_combined(job: FilingJob, items: Sequence[FilingJobItem], redelivered: bool) -> None:
     FilingJob.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1)
     results = [item.result for item in items]
     try:
         filed = file_issue(
             integration=job.integration, actor=job.created_by, draft=_draft_for(job, results), artefacts=results,
-            marker=job.marker, site_url=job.site_url, retrying=job.attempts > 0,
+            marker=job.marker, site_url=job.site_url, retrying=job.attempts > 0, resuming=redelivered,
         )
     except TrackerError as error:
         _fail(items, _describe(error))

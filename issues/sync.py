@@ -159,10 +159,11 @@ class RefreshReport:
 
 
 def refresh_source(source_id: int, reference_ids: Sequence[int] | None = None, *,
-                   shown: bool = False) -> RefreshReport:
+                   shown: bool = False, redelivered: bool = False) -> RefreshReport:
     """One refresh run: the source's stale references, or ``reference_ids`` (a page, "Refresh now", a
     webhook whose payload lacked the state), as many as the run's share of the budget reads. References
-    a page ``shown`` are not read from a webhook-fed source: the webhooks keep them fresh."""
+    a page ``shown`` are not read from a webhook-fed source: the webhooks keep them fresh. A periodic run
+    ``redelivered`` after its worker died takes over the source's lock that run left behind."""
     report = RefreshReport()
     source = Source.objects.filter(pk=source_id).first()
     if source is None or not reads_details(source):
@@ -176,8 +177,10 @@ def refresh_source(source_id: int, reference_ids: Sequence[int] | None = None, *
         report.skipped = "The source rests after a failed refresh."
         return report
     if periodic and not cache.add(_lock_key(source), 1, RUN_LOCK_SECONDS):
-        report.skipped = "Another run is refreshing the source."
-        return report
+        if not redelivered:
+            report.skipped = "Another run is refreshing the source."
+            return report
+        cache.set(_lock_key(source), 1, RUN_LOCK_SECONDS)
     try:
         _refresh(source, reference_ids, report)
     finally:

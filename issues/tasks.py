@@ -47,14 +47,20 @@ def update_coverage_comment(requirement_id: int, site_url: str) -> str:
         return f"failed: {error}"
 
 
-@shared_task(name="issues.run_filing_job")
-def run_filing_job(job_id: int) -> None:
+def _redelivered(task) -> bool:
+    """Whether the broker delivered this task before, to a worker that died before finishing it
+    (tasks are acknowledged late): what that run left half done is this run's to finish."""
+    return bool((task.request.delivery_info or {}).get("redelivered"))
+
+
+@shared_task(bind=True, name="issues.run_filing_job")
+def run_filing_job(self, job_id: int) -> None:
     """File the waiting results of a filing job (bulk "Create issues" on a run)."""
     job = FilingJob.objects.select_related("integration__source", "integration__project", "created_by").filter(
         pk=job_id
     ).first()
     if job is not None:
-        filing.run_job(job)
+        filing.run_job(job, redelivered=_redelivered(self))
 
 
 # --- Sync (issues.sync) ------------------------------------------------------------------
@@ -70,10 +76,10 @@ def refresh_stale_references() -> list[int]:
     return source_ids
 
 
-@shared_task(name="issues.refresh_source_references")
-def refresh_source_references(source_id: int) -> dict:
+@shared_task(bind=True, name="issues.refresh_source_references")
+def refresh_source_references(self, source_id: int) -> dict:
     """One refresh run of a source's stale references."""
-    return asdict(sync.refresh_source(source_id))
+    return asdict(sync.refresh_source(source_id, redelivered=_redelivered(self)))
 
 
 @shared_task(name="issues.refresh_references")

@@ -177,9 +177,14 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# At least once: a task is acknowledged when it ends, so one whose worker dies (killed, out of memory)
+# is delivered again; tasks are written to be run again (see issues.filing, issues.sync). Redis hands
+# an unacknowledged task to another worker after the visibility timeout, which must exceed the
+# longest task (a bulk filing job, a full pull), or a task still running starts a second time.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULE = {
     "integrations-source-health": {"task": "integrations.refresh_source_health", "schedule": 15 * 60},
     # issues.sync: stale references every minute (each source by its own interval), webhook-fed

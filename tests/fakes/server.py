@@ -215,6 +215,48 @@ def link_header(origin: str, request: RecordedRequest, links: Mapping[str, Mappi
     return ", ".join(parts)
 
 
+class HeldAnswers:
+    """The answers to some requests, kept back after the fake carried them out: the tracker did the
+    work (an issue exists) while its client still waits, so a test can prove the client is mid-request
+    and, say, kill it. Answers go once `release()` is called (or the server stops)."""
+
+    def __init__(self, method: str, path: str, *, after: int, count: int):
+        self.method, self.path = method.upper(), path
+        self._skip, self._left = after, count
+        self._waiting = 0
+        self._changed = threading.Condition()
+        self._released = threading.Event()
+
+    def takes(self, request: RecordedRequest) -> bool:
+        """Whether this request's answer is held: the matching ones after the first `after`, `count` of them."""
+        if request.method != self.method or re.fullmatch(self.path, request.route_path or "") is None:
+            return False
+        if self._skip:
+            self._skip -= 1
+            return False
+        if not self._left:
+            return False
+        self._left -= 1
+        return True
+
+    def hold(self) -> None:
+        with self._changed:
+            self._waiting += 1
+            self._changed.notify_all()
+        self._released.wait()
+
+    def wait_until_held(self, count: int = 1, timeout: float = 30) -> None:
+        """Return once `count` answers are held; AssertionError naming the request after `timeout` seconds."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._waiting >= count, timeout):
+                raise AssertionError(
+                    f"{self._waiting} of {count} answers to {self.method} {self.path} held after {timeout} s"
+                )
+
+    def release(self) -> None:
+        self._released.set()
+
+
 Handler = Callable[..., Response]
 Interceptor = Callable[[RecordedRequest], Response | None]
 
@@ -245,6 +287,7 @@ class FakeHTTPServer:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self._outside: FakeHTTPServer | None = None  # routes outside the prefix (add_outside_route)
+        self._held: list[HeldAnswers] = []
 
     # -- routing ----------------------------------------------------------------------------------
 
@@ -285,6 +328,18 @@ class FakeHTTPServer:
         if self._outside is None:
             self._outside = FakeHTTPServer()
         self._outside.add_route(method, path_regex, handler)
+
+    def hold_answers(self, method: str, path: str, *, after: int = 0, count: int = 1) -> HeldAnswers:
+        """Hold back the answers to `count` requests of `method` to `path` (a regex over the route path,
+        full match), after letting the first `after` of them through. The requests are carried out."""
+        held = HeldAnswers(method, path, after=after, count=count)
+        with self.lock:
+            self._held.append(held)
+        return held
+
+    def _held_for(self, request: RecordedRequest) -> HeldAnswers | None:
+        with self.lock:
+            return next((held for held in self._held if held.takes(request)), None)
 
     # -- request log ------------------------------------------------------------------------------
 
@@ -327,6 +382,8 @@ class FakeHTTPServer:
         """Stop serving and drop open keep-alive connections, as a server going away does."""
         if self._httpd is None:
             return
+        for held in self._held:
+            held.release()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
@@ -385,13 +442,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=self._read_body(),
         )
         response = self.fake.dispatch(request)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        held = self.fake._held_for(request)
+        if held is not None:
+            held.hold()  # outside the server lock: the fake keeps answering other requests meanwhile
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            if held is None:
+                raise
+            self.close_connection = True  # the client went away while its answer was held
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

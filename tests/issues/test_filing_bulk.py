@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent
+from issues import filing, tasks
 from issues.models import ExternalReference, FilingJob, FilingState, Link
 from projects.models import ResultStatus, Role
 from tests.factories import MembershipFactory, ProjectFactory, TestResultFactory, TestRunFactory
@@ -159,6 +160,27 @@ def test_a_retry_after_a_lost_answer_finds_the_issue_by_its_marker(client, membe
     lost.refresh_from_db()
     assert lost.state == FilingState.FILED and lost.reference.key == behind.key
     assert len(jira.fake.issues) == 3 and len(jira.creates()) == 3
+
+
+def test_a_job_delivered_again_after_its_worker_died_finds_the_issue_the_dead_run_was_creating(
+        client, member, jira, run, monkeypatch):
+    monkeypatch.setattr(tasks.run_filing_job, "delay", lambda job_id: None)  # the worker that takes it dies
+    submit(client, jira, run)
+    job = FilingJob.objects.get()
+    dying = job.items.order_by("pk").first()
+    # What the dead run left: the result tried once, its marker "sending", the issue created in Jira.
+    job.items.filter(pk=dying.pk).update(attempts=1)
+    cache.set(filing._attempt_key(jira.integration, dying.marker), filing.SENDING, filing.SENDING_SECONDS)
+    behind = jira.fake.add_issue("SHOP", "Created as the worker died", issue_type="Bug",
+                                 description=f"Filed from testmanager, ref {dying.marker}")
+
+    filing.run_job(job, redelivered=True)
+
+    dying.refresh_from_db()
+    assert dying.state == FilingState.FILED and dying.reference.key == behind.key
+    assert {item.state for item in job.items.all()} == {FilingState.FILED}
+    assert len(jira.fake.issues) == 3 and len(jira.creates()) == 2
+    assert Link.objects.filter(external_reference=dying.reference).get().test_result_id == dying.result_id
 
 
 def test_the_same_bulk_form_submitted_twice_starts_one_job(client, member, jira, run):

@@ -235,6 +235,20 @@ def test_a_run_spends_at_most_half_of_the_budget_and_the_next_run_goes_on(fake_j
     assert all(r.title.startswith("Issue ") for r in rows(references))
 
 
+def test_a_run_leaves_a_source_another_run_holds_unless_it_is_that_run_delivered_again(fake_jira_cloud):
+    source = jira_with(fake_jira_cloud, 2)
+    references = cached(source, ["SHOP-1", "SHOP-2"])
+    cache.add(sync._lock_key(source), 1, sync.RUN_LOCK_SECONDS)  # taken by a run, perhaps one whose worker died
+
+    other = sync.refresh_source(source.pk)
+    redelivered = sync.refresh_source(source.pk, redelivered=True)
+
+    assert (other.skipped, other.read) == ("Another run is refreshing the source.", 0)
+    assert (redelivered.skipped, redelivered.read) == ("", 2)
+    assert all(r.title.startswith("Issue ") for r in rows(references))
+    assert cache.get(sync._lock_key(source)) is None  # released when the run ends
+
+
 def test_asked_for_references_beyond_the_budget_are_refreshed_a_minute_later(fake_jira_cloud):
     source = jira_with(fake_jira_cloud, 150)
     Source.objects.filter(pk=source.pk).update(rate_limit_per_minute=3)

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from datetime import timedelta
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -19,19 +19,12 @@ from django.utils import timezone
 
 from issues.models import ExternalReference
 from tests.issues.sync_support import jira_cloud_source
-from tests.support.processes import project_env, running
+from tests.support.processes import project_env, running, worker_database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 REFERENCES = 150
 WORKER_REDIS_DB = 7
-
-
-def worker_database_url() -> str:
-    """The test database as DATABASE_URL, for the worker's process."""
-    db = connection.settings_dict
-    user = f"{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}@" if db["USER"] else ""
-    return f"postgres://{user}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
 
 
 def test_a_periodic_refresh_runs_on_a_real_worker_through_redis(fake_jira_cloud, settings):

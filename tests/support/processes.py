@@ -7,8 +7,10 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,10 +33,20 @@ def project_env(**overrides):
     return env
 
 
+def worker_database_url() -> str:
+    """The test database as DATABASE_URL, for a worker's process."""
+    db = connection.settings_dict
+    user = f"{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}@" if db["USER"] else ""
+    return f"postgres://{user}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
+
+
 @contextmanager
-def running(command, env, ready_url=None, ready=None, timeout=90):
-    """Run a command until the block ends; wait until ready_url answers or ready() is true."""
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def running(command, env, ready_url=None, ready=None, timeout=90, own_group=False):
+    """Run a command until the block ends; wait until ready_url answers or ready() is true.
+    ``own_group``: the command and its children form a process group of their own (its id is the
+    process's), which a test can kill at once."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=own_group)
     try:
         deadline = time.monotonic() + timeout
         while True:
