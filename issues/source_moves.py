@@ -270,13 +270,25 @@ def _hand_over(source: Source, target: Source, keepers: list[ExternalReference])
     return handed
 
 
-def _keep_best_values(keeper: ExternalReference, group: list[ExternalReference]) -> None:
+def _keep_best_values(keeper: ExternalReference, group: list[ExternalReference]) -> bool:
+    """Give ``keeper`` the freshest cached values of its group; whether they came from another reference."""
     best = max(group, key=_freshness)
     if best.pk == keeper.pk:
-        return
+        return False
     for name in (*sync.STATE_FIELDS, "last_synced_at", "last_error"):
         setattr(keeper, name, getattr(best, name))
     keeper.url = keeper.url or best.url
+    return True
+
+
+def _store_moved(target: Source, plain: list[ExternalReference], renamed: list[ExternalReference]) -> None:
+    """Write the moved references that took no other one's values in a few statements, not one per
+    reference, so that a move of tens of thousands fits in an admin request: those keeping their key
+    in one UPDATE per thousand, the renamed ones in batches (bulk_update is slow with many fields)."""
+    ids = [reference.pk for reference in plain]
+    for start in range(0, len(ids), 1000):
+        ExternalReference.objects.filter(pk__in=ids[start:start + 1000]).update(source=target, source_name=target.name)
+    ExternalReference.objects.bulk_update(renamed, ["source", "source_name", "key"], batch_size=200)
 
 
 @transaction.atomic
@@ -297,19 +309,24 @@ def move_references(source: Source, target: Source, rule: KeyRule, *, actor) -> 
         by_new_key[row.new_key].append(references[row.reference_id])
     existing = {reference.key: reference for reference in ExternalReference.objects.filter(
         source=target, key__in=list(by_new_key))}
-    keepers, merged, repointed, dropped = [], 0, 0, 0
+    keepers, plain, renamed, merged, repointed, dropped = [], [], [], 0, 0, 0
     for new_key, group in by_new_key.items():
         keeper = existing.get(new_key) or group[0]
         for other in group:
             if other.pk != keeper.pk:
                 links = _merge_into(keeper, other)
                 repointed, dropped = repointed + links[0], dropped + links[1]
-        _keep_best_values(keeper, [keeper, *group])
-        keeper.source, keeper.source_name, keeper.key = target, target.name, new_key
+        took_values = _keep_best_values(keeper, [keeper, *group])
         ExternalReference.objects.filter(pk__in=[other.pk for other in group if other.pk != keeper.pk]).delete()
         merged += sum(1 for other in group if other.pk != keeper.pk)
-        keeper.save()
+        if took_values or keeper.source_id == target.pk:  # merges: few, saved one by one
+            keeper.source, keeper.source_name, keeper.key = target, target.name, new_key
+            keeper.save()
+        else:
+            (plain if keeper.key == new_key else renamed).append(keeper)
+            keeper.source, keeper.source_name, keeper.key = target, target.name, new_key
         keepers.append(keeper)
+    _store_moved(target, plain, renamed)
     handed = _hand_over(source, target, keepers)
     queued = sync.refresh_now(keepers) if sync.reads_details(target) else 0
     report = MoveReport(moved=len(plan.rows) - merged, merged=merged, links_repointed=repointed,

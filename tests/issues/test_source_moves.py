@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -214,6 +216,21 @@ def test_two_old_keys_that_get_the_same_new_key_merge_keeping_the_fresher_values
     assert (report.moved, report.merged, report.links_dropped) == (1, 1, 1)
     survivor = ExternalReference.objects.get(source=target)
     assert (survivor.key, survivor.title, survivor.links.count()) == ("SHOP-1", "New title", 1)
+
+
+@pytest.mark.parametrize("rule", [KeyRule(), KeyRule(r"JIRA-(.+)", r"\1")], ids=["identity", "rewrite"])
+def test_a_move_writes_in_batches_not_a_query_per_reference(admin_user, rule):
+    def queries_to_move(count):
+        source, target = custom_source(name=f"Old {count}"), jira_target(name=f"Jira {count}")
+        for number in range(1, count + 1):
+            link_to(reference(source, f"JIRA-SHOP-{number}" if rule.rewrites else f"SHOP-{number}"),
+                    TestCaseFactory())
+        with CaptureQueriesContext(connection) as queries:
+            move_references(source, target, rule, actor=admin_user)
+        assert ExternalReference.objects.filter(source=target).count() == count
+        return len(queries)
+
+    assert queries_to_move(40) == queries_to_move(4)
 
 
 def test_a_key_the_target_refuses_moves_nothing_and_says_which(admin_user):
