@@ -30,6 +30,7 @@ from . import sync
 from .models import ExternalReference, Link
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+PREVIEW_ROWS = 300  # rows the preview lists; a source may have tens of thousands
 # The group references of a replacement as RE2's expand reads them: \1, \g<1>, \g<name>.
 _GROUP_REFERENCE = re.compile(r"\\(\d+)|\\g<([^>]*)>")
 
@@ -144,6 +145,17 @@ class MovePlan:
     @property
     def refused(self) -> list[PlannedKey]:
         return [row for row in self.rows if row.outcome == Outcome.REFUSED]
+
+    @property
+    def preview(self) -> list[PlannedKey]:
+        """The rows a page lists: the refused ones, then the merges (what needs a look), then plain
+        moves, at most ``PREVIEW_ROWS``; the counts cover every row."""
+        order = {Outcome.REFUSED: 0, Outcome.MERGED_WITH_TARGET: 1, Outcome.MERGED_WITH_MOVED: 1, Outcome.MOVED: 2}
+        return sorted(self.rows, key=lambda row: order[row.outcome])[:PREVIEW_ROWS]
+
+    @property
+    def not_listed(self) -> int:
+        return max(0, len(self.rows) - PREVIEW_ROWS)
 
 
 def _problem(target: Source, key: str, projects: list[str]) -> str:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
 from issues.models import DefectSync, ExternalReference, FilingJob, FilingJobItem, KnownFailureRule, Link, PulledRequirement
+from issues import source_moves
 from issues.source_moves import KeyRule, Outcome, key_rule, move_references, plan_move
 from tests.factories import (
     ExternalReferenceFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory,
@@ -121,6 +122,22 @@ def test_the_preview_shows_each_old_and_new_key_what_merges_what_is_refused_and_
     assert "Not a key of Jira Cloud" in plan.refused[0].problem
     assert (plan.moving, plan.merging_with_target, plan.merging_with_moved, len(plan.refused)) == (1, 1, 1, 1)
     assert (plan.links, plan.rewritten) == (1, 3)
+
+
+def test_a_long_preview_lists_refused_keys_and_merges_first_and_counts_every_row(monkeypatch):
+    monkeypatch.setattr(source_moves, "PREVIEW_ROWS", 3)
+    source, target = custom_source(), jira_target()
+    for number in range(1, 6):
+        reference(source, f"SHOP-{number}")
+    reference(source, "shop-9")
+    reference(target, "SHOP-4")
+
+    plan = plan_move(source, target, KeyRule())
+
+    assert [(row.old_key, row.outcome) for row in plan.preview][:2] == [
+        ("shop-9", Outcome.REFUSED), ("SHOP-4", Outcome.MERGED_WITH_TARGET)]
+    assert len(plan.preview) == 3 and plan.not_listed == 3
+    assert (plan.moving, plan.merging_with_target, len(plan.refused)) == (4, 1, 1)
 
 
 def test_a_short_key_the_target_needs_with_its_repository_is_refused_with_the_full_form():
@@ -349,6 +366,21 @@ def test_the_action_leads_from_the_changelist_to_the_preview_and_the_confirmatio
     assert "1 reference(s) of Old tracker moved to Jira Cloud: 1 merged" in done.content.decode()
     assert not ExternalReference.objects.filter(source=source).exists()
     assert ExternalReference.objects.get(source=target, key="SHOP-1").links.count() == 1
+
+
+def test_a_long_preview_page_says_how_many_rows_it_does_not_list(client, admin_user, monkeypatch):
+    monkeypatch.setattr(source_moves, "PREVIEW_ROWS", 2)
+    source, target = custom_source(), jira_target()
+    for number in range(1, 6):
+        reference(source, f"SHOP-{number}")
+    client.force_login(admin_user)
+
+    preview = client.get(reverse("admin:integrations_source_move_links", args=[source.pk]), {"target": target.pk})
+
+    page = preview.content.decode()
+    assert page.count("data-old-key=") == 2
+    assert "… and 3 more references that move as counted above" in page
+    assert "Move 5 references to Jira Cloud" in page
 
 
 def test_the_source_page_leads_to_the_move_page(client, admin_user):
