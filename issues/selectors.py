@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.templatetags.static import static
+from django.conf import settings
 from django.urls import reverse
 
 from integrations.providers.base import BackLink
@@ -190,18 +190,25 @@ def artefact_path(artefact) -> str:
     return reverse(f"projects:{kind_of(artefact)}", args=[project.key, artefact.pk])
 
 
+def link_icon_url(site_url: str, name: str) -> str:
+    """The address of a link icon by its plain file name, not the hashed one of collectstatic's
+    manifest: trackers keep it in their remote links long after the next deploy changes the hash,
+    and a worker host may never have collected static files (whitenoise serves both names)."""
+    return urljoin(site_url, f"{settings.STATIC_URL}issues/link-icons/{name}.svg")
+
+
 def back_link(artefact, site_url: str) -> BackLink:
     """How a remote issue shows the artefact it is linked to: a link to its page with its test status."""
     label = ARTEFACT_LABELS[kind_of(artefact)]
     status, resolved, status_icon = "", False, ""
     if isinstance(artefact, TestResult):
         status, resolved = artefact.get_status_display(), artefact.status == ResultStatus.PASSED
-        status_icon = urljoin(site_url, static(f"issues/link-icons/{artefact.status}.svg"))
+        status_icon = link_icon_url(site_url, artefact.status)
     elif isinstance(artefact, Requirement):
         status = artefact.get_state_display()
     return BackLink(
         url=urljoin(site_url, artefact_path(artefact)), title=f"{label}: {artefact_title(artefact)}", status=status,
-        resolved=resolved, icon_url=urljoin(site_url, static("issues/link-icons/testmanager.svg")),
+        resolved=resolved, icon_url=link_icon_url(site_url, "testmanager"),
         status_icon_url=status_icon,
     )
 

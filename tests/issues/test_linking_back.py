@@ -8,7 +8,9 @@ from integrations.errors import TrackerError
 from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from integrations.providers.base import BackLink, Unsupported
-from tests.factories import SourceFactory
+from issues.selectors import back_link
+from projects.models import ResultStatus
+from tests.factories import SourceFactory, TestResultFactory
 from tests.fakes.fixtures import (
     ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN, LINEAR_API_KEY, SERVER_PAT,
 )
@@ -153,3 +155,17 @@ def test_a_tracker_without_links_or_comments_cannot_link_back(db):
                            base_url="https://tracker.example.com")
     with pytest.raises(Unsupported):
         provider_for(custom).link_back("BUG-1", FAILED)
+
+
+def test_back_link_icons_keep_their_plain_names_even_where_static_files_were_never_collected(settings, tmp_path):
+    """Production storage (hashed names from collectstatic's manifest) on a worker host where
+    collectstatic never ran: the icons' addresses need no manifest, and stay valid after the next
+    deploy changes the hashes (trackers keep them in their remote links)."""
+    settings.STATIC_ROOT = str(tmp_path / "never-collected")
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+
+    link = back_link(TestResultFactory(status=ResultStatus.FAILED), "https://tm.example.com/")
+
+    assert link.icon_url == "https://tm.example.com/static/issues/link-icons/testmanager.svg"
+    assert link.status_icon_url == "https://tm.example.com/static/issues/link-icons/failed.svg"

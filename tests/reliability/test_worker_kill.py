@@ -64,10 +64,9 @@ class Broker:
         return [delivered for _, delivered in self.redis.zrange("unacked_index", 0, -1, withscores=True)]
 
     def worker(self, name: str):
-        """A prefork worker with one child, running in a process group of its own. DEBUG: static file
-        names in the links back are the unhashed ones (tests run no collectstatic)."""
+        """A prefork worker with one child, running in a process group of its own."""
         env = project_env(REDIS_URL=self.url, DATABASE_URL=worker_database_url(), TRACKER_ALLOW_PRIVATE_HOSTS="true",
-                          CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), DEBUG="true")
+                          CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
         command = [sys.executable, "-m", "celery", "-A", "testmanager", "worker", "--pool=prefork", "--concurrency=1",
                    "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
                    "-n", f"{name}@%h"]
