@@ -125,6 +125,9 @@ def issue_flow(stack, browser, jira):
     stylesheet = admin.locator("link[rel=stylesheet][href*='/admin/css/base.']").get_attribute("href")
     assert re.fullmatch(r"/static/admin/css/base\.[0-9a-f]{12}\.css", stylesheet)
     assert requests.get(stack.base_url + stylesheet, timeout=10).headers["Content-Type"].startswith("text/css")
+    # Link icons keep their plain names (trackers store them in remote links): served too.
+    icon = requests.get(f"{stack.base_url}/static/issues/link-icons/testmanager.svg", timeout=10)
+    assert icon.status_code == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
 
     # The project admin assigns it to SHOP as the primary tracker.
     lead = browser("lead")
