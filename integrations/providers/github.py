@@ -42,7 +42,7 @@ from integrations.http import (
     generic_error_detail,
     retry_after_seconds,
 )
-from integrations.models import AUTH_TYPES_BY_PROVIDER, IntegrationState, Provider
+from integrations.models import AUTH_TYPES_BY_PROVIDER, Provider
 from integrations.richtext.forge import inert_markdown
 
 from .answers import iso_timestamp, json_list, json_object
@@ -584,13 +584,7 @@ class GitHub(TrackerProvider):
 
     def _assigned_repositories(self) -> list[str]:
         """The repositories of this source's active project integrations."""
-        if self.source.pk is None:
-            return []
-        values = (
-            self.source.project_integrations.filter(state=IntegrationState.ACTIVE)
-            .values_list("external_project", flat=True)
-        )
-        return sorted({value.strip() for value in values if REPOSITORY.fullmatch(value.strip())}, key=str.lower)
+        return sorted((project for project in self.assigned_projects() if REPOSITORY.fullmatch(project)), key=str.lower)
 
     def _remote_issue(self, raw: dict, response: TrackerResponse, *, etag: bool = True) -> RemoteIssue:
         """The issue under the key GitHub spells it with now: a transferred issue has its new one."""

@@ -41,7 +41,7 @@ import requests
 
 from integrations.errors import NotFound, RemoteValidationError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
-from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, IntegrationState, Provider
+from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext.forge import inert_markdown
 
 from .answers import chunks, iso_timestamp, json_list, json_object
@@ -407,13 +407,7 @@ class GitLab(TrackerProvider):
 
     def _assigned_projects(self) -> list[str]:
         """The project paths of this source's active project integrations."""
-        if self.source.pk is None:
-            return []
-        values = (
-            self.source.project_integrations.filter(state=IntegrationState.ACTIVE)
-            .values_list("external_project", flat=True)
-        )
-        return sorted({value.strip() for value in values if PROJECT_PATH.fullmatch(value.strip())}, key=str.lower)
+        return sorted((project for project in self.assigned_projects() if PROJECT_PATH.fullmatch(project)), key=str.lower)
 
     def _remote_issue(self, raw: dict, path: str, response: TrackerResponse) -> RemoteIssue:
         if not isinstance(raw.get("iid"), int):
