@@ -685,12 +685,10 @@ class GitLabFake(TrackerFake):
         return json_response(HTTPStatus.CREATED, self._issue_json(issue))
 
     def _edit_issue(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str) -> Response:
-        project = self._project(user, project_id)
-        if isinstance(project, Response):
-            return project
-        issue = project.issues.get(int(iid))
-        if issue is None or not project.can_see(user, issue):
-            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        found = self._visible_issue(user, project_id, iid)
+        if isinstance(found, Response):
+            return found
+        project, issue = found
         params = _parameters(request)
         if isinstance(params, Response):
             return params
@@ -710,6 +708,16 @@ class GitLabFake(TrackerFake):
         issue.updated = self.now()
         return json_response(HTTPStatus.OK, self._issue_json(issue))
 
+    def _visible_issue(self, user: GitLabUser, project_id: str, iid: str) -> tuple[Project, Issue] | Response:
+        """The project and issue a request names, or GitLab's 404 when the user may not see them."""
+        project = self._project(user, project_id)
+        if isinstance(project, Response):
+            return project
+        issue = project.issues.get(int(iid))
+        if issue is None or not project.can_see(user, issue):
+            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        return project, issue
+
     def _set_state(self, issue: Issue, event: str, by: GitLabUser) -> None:
         closing = event == "close"
         issue.state = "closed" if closing else "opened"
@@ -718,24 +726,20 @@ class GitLabFake(TrackerFake):
         issue.updated = self.now()
 
     def _list_notes(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str) -> Response:
-        project = self._project(user, project_id)
-        if isinstance(project, Response):
-            return project
-        issue = project.issues.get(int(iid))
-        if issue is None or not project.can_see(user, issue):
-            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        found = self._visible_issue(user, project_id, iid)
+        if isinstance(found, Response):
+            return found
+        _, issue = found
         # Newest first unless asked otherwise, ordered by created_at or updated_at (both the creation time here).
         notes = sorted(issue.notes, key=lambda note: (note.created, note.id),
                        reverse=(request.param("sort") or "desc") == "desc")
         return self._offset_page(request, notes, lambda note: self._note_json(issue, note))
 
     def _create_note(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str) -> Response:
-        project = self._project(user, project_id)
-        if isinstance(project, Response):
-            return project
-        issue = project.issues.get(int(iid))
-        if issue is None or not project.can_see(user, issue):
-            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        found = self._visible_issue(user, project_id, iid)
+        if isinstance(found, Response):
+            return found
+        _, issue = found
         params = _parameters(request)
         if isinstance(params, Response):
             return params
@@ -749,12 +753,10 @@ class GitLabFake(TrackerFake):
 
     def _edit_note(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str,
                    note_id: str) -> Response:
-        project = self._project(user, project_id)
-        if isinstance(project, Response):
-            return project
-        issue = project.issues.get(int(iid))
-        if issue is None or not project.can_see(user, issue):
-            return json_response(HTTPStatus.NOT_FOUND, ISSUE_NOT_FOUND)
+        found = self._visible_issue(user, project_id, iid)
+        if isinstance(found, Response):
+            return found
+        _, issue = found
         note = next((note for note in issue.notes if note.id == int(note_id)), None)
         if note is None:
             return json_response(HTTPStatus.NOT_FOUND, NOT_FOUND)
