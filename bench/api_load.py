@@ -54,24 +54,37 @@ def seed() -> None:
     Membership.objects.bulk_create([Membership(project=project, user=user, role=Role.MEMBER) for user in users])
     tags = [Tag.objects.create(project=project, name=name) for name in WORDS]
     statuses, priorities = IssueStatus.values, IssuePriority.values
-    Issue.objects.bulk_create([
-        Issue(project=project, number=number, name=f"Issue {number} in {WORDS[number % len(WORDS)]}",
-              description="Steps and details", status=statuses[number % len(statuses)],
-              priority=priorities[number % len(priorities)], reporter=users[0],
-              assignee=users[number % len(users)] if number % 3 else None)
-        for number in range(1, ISSUES + 1)
-    ], batch_size=1000)
+    Issue.objects.bulk_create(
+        [
+            Issue(
+                project=project,
+                number=number,
+                name=f"Issue {number} in {WORDS[number % len(WORDS)]}",
+                description="Steps and details",
+                status=statuses[number % len(statuses)],
+                priority=priorities[number % len(priorities)],
+                reporter=users[0],
+                assignee=users[number % len(users)] if number % 3 else None,
+            )
+            for number in range(1, ISSUES + 1)
+        ],
+        batch_size=1000,
+    )
     Project.objects.filter(pk=project.pk).update(last_issue_number=ISSUES)
-    Issue.tags.through.objects.bulk_create([
-        Issue.tags.through(issue_id=issue_id, tag_id=tags[(issue_id + offset) % len(tags)].pk)
-        for issue_id in Issue.objects.filter(project=project).values_list("id", flat=True) for offset in (0, 1)
-    ], batch_size=2000)
+    Issue.tags.through.objects.bulk_create(
+        [
+            Issue.tags.through(issue_id=issue_id, tag_id=tags[(issue_id + offset) % len(tags)].pk)
+            for issue_id in Issue.objects.filter(project=project).values_list("id", flat=True)
+            for offset in (0, 1)
+        ],
+        batch_size=2000,
+    )
     run = TestRun.objects.create(project=project, name="Nightly")
     cases = TestCase.objects.bulk_create([TestCase(project=project, title=f"Case {n}") for n in range(100)])
     results = ResultStatus.values
-    TestResult.objects.bulk_create([
-        TestResult(run=run, case=case, status=results[index % len(results)]) for index, case in enumerate(cases)
-    ])
+    TestResult.objects.bulk_create(
+        [TestResult(run=run, case=case, status=results[index % len(results)]) for index, case in enumerate(cases)]
+    )
     _, raw = ApiToken.objects.issue(user=users[0], name="bench")
     # Planner statistics, as autovacuum would gather them soon after a bulk load.
     with connection.cursor() as cursor:
@@ -130,12 +143,16 @@ def load(base_url: str, token: str, run_id: int, clients: int, seconds: float):
 
 def report(timings, errors, elapsed: float, clients: int) -> None:
     everything = [value for values in timings.values() for value in values]
-    print(f"\n{len(everything):,} requests from {clients} clients in {elapsed:.1f} s: "
-          f"{len(everything) / elapsed:.0f} requests/s, {sum(errors.values())} errors")
+    print(
+        f"\n{len(everything):,} requests from {clients} clients in {elapsed:.1f} s: "
+        f"{len(everything) / elapsed:.0f} requests/s, {sum(errors.values())} errors"
+    )
     print(f"{'kind':<18}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for kind, values in sorted(timings.items()) + [("all", everything)]:
-        print(f"{kind:<18}{len(values):>9,}{statistics.median(values):>9.0f}"
-              f"{percentile(values, 0.95):>9.0f}{percentile(values, 0.99):>9.0f}")
+        print(
+            f"{kind:<18}{len(values):>9,}{statistics.median(values):>9.0f}"
+            f"{percentile(values, 0.95):>9.0f}{percentile(values, 0.99):>9.0f}"
+        )
     p95 = percentile(everything, 0.95)
     verdict = "meets" if p95 < TARGET_P95_MS else "MISSES"
     print(f"overall p95 {p95:.0f} ms {verdict} the target of {TARGET_P95_MS} ms")
@@ -147,12 +164,23 @@ def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 60
     web_workers = os.environ.get("WEB_WORKERS", "4")
-    settings = dict(DEBUG="false", HTTPS="false", ALLOWED_HOSTS="127.0.0.1", SECRET_KEY=secrets.token_urlsafe(50),
-                    FERNET_KEYS=secrets.token_urlsafe(32), WEB_WORKERS=web_workers)
+    settings = dict(
+        DEBUG="false",
+        HTTPS="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        FERNET_KEYS=secrets.token_urlsafe(32),
+        WEB_WORKERS=web_workers,
+    )
     print(f"Starting the production stack (gunicorn with {web_workers} workers, PostgreSQL, Redis) ...", flush=True)
     with prod_stack(**settings) as stack:
-        seeded = subprocess.run([sys.executable, __file__, "seed"], cwd=BASE_DIR, capture_output=True, text=True,
-                                env={**stack.env, "DJANGO_SETTINGS_MODULE": "testmanager.settings"})
+        seeded = subprocess.run(
+            [sys.executable, __file__, "seed"],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            env={**stack.env, "DJANGO_SETTINGS_MODULE": "testmanager.settings"},
+        )
         if seeded.returncode:
             sys.exit(f"Seeding failed:\n{seeded.stderr}")
         run_id, token = seeded.stdout.split()[-2:]

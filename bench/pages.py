@@ -18,13 +18,15 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 WORK_DIR = Path(tempfile.mkdtemp(prefix="testmanager-bench-"))
 sys.path.insert(0, str(BASE_DIR))
-os.environ.update({
-    "DJANGO_SETTINGS_MODULE": "testmanager.settings",
-    "DATABASE_URL": f"sqlite:///{WORK_DIR / 'bench.sqlite3'}",
-    "MEDIA_ROOT": str(WORK_DIR / "media"),
-    "ALLOWED_HOSTS": "testserver",
-    "REDIS_URL": "",
-})
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "testmanager.settings",
+        "DATABASE_URL": f"sqlite:///{WORK_DIR / 'bench.sqlite3'}",
+        "MEDIA_ROOT": str(WORK_DIR / "media"),
+        "ALLOWED_HOSTS": "testserver",
+        "REDIS_URL": "",
+    }
+)
 
 import django  # noqa: E402
 
@@ -56,49 +58,81 @@ def build():
         users.append(user)
     tags = [Tag.objects.create(project=project, name=name) for name in ("ui", "api", "checkout", "search", "flaky")]
     statuses, priorities = IssueStatus.values, IssuePriority.values
-    Issue.objects.bulk_create([
-        Issue(project=project, number=number, name=f"Issue number {number}", description="Steps and details",
-              status=statuses[number % len(statuses)], priority=priorities[number % len(priorities)],
-              assignee=users[number % len(users)] if number % 3 else None, reporter=users[0])
-        for number in range(1, ISSUES + 1)
-    ], batch_size=1000)
+    Issue.objects.bulk_create(
+        [
+            Issue(
+                project=project,
+                number=number,
+                name=f"Issue number {number}",
+                description="Steps and details",
+                status=statuses[number % len(statuses)],
+                priority=priorities[number % len(priorities)],
+                assignee=users[number % len(users)] if number % 3 else None,
+                reporter=users[0],
+            )
+            for number in range(1, ISSUES + 1)
+        ],
+        batch_size=1000,
+    )
     Project.objects.filter(pk=project.pk).update(last_issue_number=ISSUES)
     issue_ids = list(Issue.objects.filter(project=project).order_by("number").values_list("id", flat=True))
-    Issue.tags.through.objects.bulk_create([
-        Issue.tags.through(issue_id=issue_id, tag_id=tags[(index + offset) % len(tags)].pk)
-        for index, issue_id in enumerate(issue_ids) for offset in (0, 1)
-    ], batch_size=2000)
-    source = Source.objects.create(
-        provider=Provider.CUSTOM, name="Bench tracker", base_url="https://tracker.example.com",
-        auth_type=AuthType.NONE, issue_url_template="{baseUrl}/issues/{key}",
+    Issue.tags.through.objects.bulk_create(
+        [
+            Issue.tags.through(issue_id=issue_id, tag_id=tags[(index + offset) % len(tags)].pk)
+            for index, issue_id in enumerate(issue_ids)
+            for offset in (0, 1)
+        ],
+        batch_size=2000,
     )
-    references = ExternalReference.objects.bulk_create([
-        ExternalReference(source=source, source_name=source.name, key=f"EXT-{number}", title=f"Remote {number}",
-                          url=f"https://tracker.example.com/issues/EXT-{number}", status="In Progress",
-                          status_category="in_progress")
-        for number in range(1, 251)
-    ])
+    source = Source.objects.create(
+        provider=Provider.CUSTOM,
+        name="Bench tracker",
+        base_url="https://tracker.example.com",
+        auth_type=AuthType.NONE,
+        issue_url_template="{baseUrl}/issues/{key}",
+    )
+    references = ExternalReference.objects.bulk_create(
+        [
+            ExternalReference(
+                source=source,
+                source_name=source.name,
+                key=f"EXT-{number}",
+                title=f"Remote {number}",
+                url=f"https://tracker.example.com/issues/EXT-{number}",
+                status="In Progress",
+                status_category="in_progress",
+            )
+            for number in range(1, 251)
+        ]
+    )
     cases = {}
     for count in (5, 500):
-        case = TestCase.objects.create(project=project, title=f"Case with {count} links", folder="Bench",
-                                       steps="1. Do it", expected_result="Done")
-        Link.objects.bulk_create([
-            Link(project=project, test_case=case, issue_id=issue_ids[number]) if number % 2 else
-            Link(project=project, test_case=case, external_reference=references[number // 2])
-            for number in range(count)
-        ])
+        case = TestCase.objects.create(
+            project=project, title=f"Case with {count} links", folder="Bench", steps="1. Do it", expected_result="Done"
+        )
+        Link.objects.bulk_create(
+            [
+                Link(project=project, test_case=case, issue_id=issue_ids[number])
+                if number % 2
+                else Link(project=project, test_case=case, external_reference=references[number // 2])
+                for number in range(count)
+            ]
+        )
         cases[count] = case
     run = TestRun.objects.create(project=project, name="Bench run")
-    bench_cases = TestCase.objects.bulk_create([
-        TestCase(project=project, title=f"Run case {number}", folder="Run") for number in range(100)
-    ])
-    results = TestResult.objects.bulk_create([
-        TestResult(run=run, case=case, status=ResultStatus.FAILED) for case in bench_cases
-    ])
-    Link.objects.bulk_create([
-        Link(project=project, test_result=result, issue_id=issue_ids[index * 2 + offset])
-        for index, result in enumerate(results) for offset in (0, 1)
-    ])
+    bench_cases = TestCase.objects.bulk_create(
+        [TestCase(project=project, title=f"Run case {number}", folder="Run") for number in range(100)]
+    )
+    results = TestResult.objects.bulk_create(
+        [TestResult(run=run, case=case, status=ResultStatus.FAILED) for case in bench_cases]
+    )
+    Link.objects.bulk_create(
+        [
+            Link(project=project, test_result=result, issue_id=issue_ids[index * 2 + offset])
+            for index, result in enumerate(results)
+            for offset in (0, 1)
+        ]
+    )
     return users[0], cases, run
 
 
@@ -124,8 +158,10 @@ def main():
         pages = [
             ("issue list, page 1 of 10,000 issues", "/projects/BENCH/issues/"),
             ("issue list, last page", "/projects/BENCH/issues/?page=200"),
-            ("issue list, filtered (unresolved, tag, text)",
-             "/projects/BENCH/issues/?status=unresolved&tag=ui&q=number"),
+            (
+                "issue list, filtered (unresolved, tag, text)",
+                "/projects/BENCH/issues/?status=unresolved&tag=ui&q=number",
+            ),
             ("test case with 5 links", f"/projects/BENCH/cases/{cases[5].pk}/"),
             ("test case with 500 links", f"/projects/BENCH/cases/{cases[500].pk}/"),
             ("run with 100 results, 200 linked issues", f"/projects/BENCH/runs/{run.pk}/"),

@@ -72,8 +72,13 @@ class Tracker:
 
     def source(self) -> Source:
         return Source(
-            provider=self.provider, name=f"bench {self.name}", base_url=self.base_url(), allow_http=True,
-            auth_type=self.auth_type, credentials=self.credentials, issue_url_template="",
+            provider=self.provider,
+            name=f"bench {self.name}",
+            base_url=self.base_url(),
+            allow_http=True,
+            auth_type=self.auth_type,
+            credentials=self.credentials,
+            issue_url_template="",
             rate_limit_per_minute=1_000_000,
         )
 
@@ -88,8 +93,14 @@ def jira(deployment: str, count: int) -> Tracker:
     fake.add_project("SHOP")
     keys = [fake.add_issue("SHOP", f"Issue {number}").key for number in range(count)]
     if cloud:
-        return Tracker("Jira Cloud", fake, Provider.JIRA_CLOUD, AuthType.API_TOKEN,
-                       {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN}, keys)
+        return Tracker(
+            "Jira Cloud",
+            fake,
+            Provider.JIRA_CLOUD,
+            AuthType.API_TOKEN,
+            {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+            keys,
+        )
     return Tracker("Jira Data Center", fake, Provider.JIRA_SERVER, AuthType.PAT, {"token": SERVER_PAT}, keys)
 
 
@@ -170,10 +181,18 @@ def main() -> None:
     count, latency = arguments.references, arguments.latency_ms / 1000
     sample = min(SAMPLE, count)
 
-    print(f"{count} references per tracker, {arguments.latency_ms:g} ms added to every request; "
-          f"one by one: measured on {sample} keys, extrapolated to {count}.")
-    header = ("tracker", "references", "requests (batched)", "seconds (batched)",
-              "requests (one by one)", "seconds (one by one, extrapolated)")
+    print(
+        f"{count} references per tracker, {arguments.latency_ms:g} ms added to every request; "
+        f"one by one: measured on {sample} keys, extrapolated to {count}."
+    )
+    header = (
+        "tracker",
+        "references",
+        "requests (batched)",
+        "seconds (batched)",
+        "requests (one by one)",
+        "seconds (one by one, extrapolated)",
+    )
     widths = [max(len(title), 16) for title in header]
     print("  ".join(title.ljust(width) for title, width in zip(header, widths, strict=True)))
     for build in TRACKERS:
@@ -193,8 +212,14 @@ def main() -> None:
             single_requests, single_seconds, found = timed(tracker.fake, source, one_by_one)
             assert found == len(one_by_one), f"{tracker.name}: one by one found {found} of {len(one_by_one)}"
         scale = count / len(one_by_one)
-        row = (tracker.name, str(count), str(batched_requests), f"{batched_seconds:.1f}",
-               f"{single_requests * scale:.0f}", f"{single_seconds * scale:.1f}")
+        row = (
+            tracker.name,
+            str(count),
+            str(batched_requests),
+            f"{batched_seconds:.1f}",
+            f"{single_requests * scale:.0f}",
+            f"{single_seconds * scale:.1f}",
+        )
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)), flush=True)
 
 

@@ -27,14 +27,18 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # On tmpfs when there is one: SQLite's fsync on a slow disk would be all that is measured.
-WORK_DIR = Path(tempfile.mkdtemp(prefix="testmanager-bench-sync-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+WORK_DIR = Path(
+    tempfile.mkdtemp(prefix="testmanager-bench-sync-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
+)
 sys.path.insert(0, str(BASE_DIR))
-os.environ.update({
-    "DJANGO_SETTINGS_MODULE": "testmanager.settings",
-    "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{WORK_DIR / 'bench.sqlite3'}",
-    "TRACKER_ALLOW_PRIVATE_HOSTS": "true",
-    "ALLOWED_HOSTS": "testserver",
-})
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "testmanager.settings",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{WORK_DIR / 'bench.sqlite3'}",
+        "TRACKER_ALLOW_PRIVATE_HOSTS": "true",
+        "ALLOWED_HOSTS": "testserver",
+    }
+)
 OWN_REDIS = not os.environ.get("REDIS_URL")
 if OWN_REDIS:
     from tests.support.processes import free_port
@@ -57,7 +61,12 @@ from issues.models import ExternalReference  # noqa: E402
 from testmanager.celery import app  # noqa: E402
 from tests.fakes.azure_devops import AzureDevOpsFake  # noqa: E402
 from tests.fakes.fixtures import (  # noqa: E402
-    ADO_LOGIN, ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITLAB_PAT, GITLAB_USERNAME,
+    ADO_LOGIN,
+    ADO_PAT,
+    CLOUD_API_TOKEN,
+    CLOUD_LOGIN,
+    GITLAB_PAT,
+    GITLAB_USERNAME,
 )
 from tests.fakes.gitlab import DEVELOPER, GitLabFake  # noqa: E402
 from tests.fakes.jira import JiraFake  # noqa: E402
@@ -73,10 +82,13 @@ def source(**fields) -> Source:
 
 def stale(source_: Source, keys: list[str]) -> None:
     read = timezone.now() - timedelta(days=1)
-    ExternalReference.objects.bulk_create([
-        ExternalReference(source=source_, source_name=source_.name, key=key, title="Cached", last_synced_at=read)
-        for key in keys
-    ], batch_size=1000)
+    ExternalReference.objects.bulk_create(
+        [
+            ExternalReference(source=source_, source_name=source_.name, key=key, title="Cached", last_synced_at=read)
+            for key in keys
+        ],
+        batch_size=1000,
+    )
 
 
 # --- 1. webhook ingest -----------------------------------------------------------------
@@ -86,9 +98,15 @@ def webhook_ingest(count: int) -> None:
     with JiraFake("cloud") as jira:
         jira.set_credentials(CLOUD_LOGIN, CLOUD_API_TOKEN)
         jira.add_project("HOOK")
-        hooked = source(provider=Provider.JIRA_CLOUD, name="Jira (webhooks)", base_url=jira.base_url,
-                        auth_type=AuthType.API_TOKEN, credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
-                        webhook_secret=SECRET, can_process_webhooks=True)
+        hooked = source(
+            provider=Provider.JIRA_CLOUD,
+            name="Jira (webhooks)",
+            base_url=jira.base_url,
+            auth_type=AuthType.API_TOKEN,
+            credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+            webhook_secret=SECRET,
+            can_process_webhooks=True,
+        )
         for number in range(count):
             jira.add_issue("HOOK", f"Hooked {number}")
         stale(hooked, [f"HOOK-{n}" for n in range(1, count + 1)])
@@ -131,22 +149,60 @@ def refresh_on_worker(count: int) -> None:
         ado.add_project("Shop")
         items = [ado.add_work_item("Shop", "Bug", f"Work item {number}", state="Active") for number in range(ado_count)]
         sources = {
-            "Jira Cloud": (jira, source(provider=Provider.JIRA_CLOUD, name="Jira", base_url=jira.base_url,
-                                        auth_type=AuthType.API_TOKEN,
-                                        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})),
-            "GitLab": (gitlab, source(provider=Provider.GITLAB, name="GitLab", base_url=gitlab.web_url,
-                                      auth_type=AuthType.PAT, credentials={"token": GITLAB_PAT})),
-            "Azure DevOps": (ado, source(provider=Provider.AZURE_DEVOPS, name="Azure DevOps", base_url=ado.base_url,
-                                         auth_type=AuthType.PAT, credentials={"token": ADO_PAT})),
+            "Jira Cloud": (
+                jira,
+                source(
+                    provider=Provider.JIRA_CLOUD,
+                    name="Jira",
+                    base_url=jira.base_url,
+                    auth_type=AuthType.API_TOKEN,
+                    credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+                ),
+            ),
+            "GitLab": (
+                gitlab,
+                source(
+                    provider=Provider.GITLAB,
+                    name="GitLab",
+                    base_url=gitlab.web_url,
+                    auth_type=AuthType.PAT,
+                    credentials={"token": GITLAB_PAT},
+                ),
+            ),
+            "Azure DevOps": (
+                ado,
+                source(
+                    provider=Provider.AZURE_DEVOPS,
+                    name="Azure DevOps",
+                    base_url=ado.base_url,
+                    auth_type=AuthType.PAT,
+                    credentials={"token": ADO_PAT},
+                ),
+            ),
         }
         stale(sources["Jira Cloud"][1], [f"SHOP-{n}" for n in range(1, jira_count + 1)])
-        stale(sources["GitLab"][1], [f"bench/project-{p}#{n}" for p in range(5) for n in range(1, gitlab_count // 5 + 1)])
+        stale(
+            sources["GitLab"][1], [f"bench/project-{p}#{n}" for p in range(5) for n in range(1, gitlab_count // 5 + 1)]
+        )
         stale(sources["Azure DevOps"][1], [str(item.id) for item in items])
         total = ExternalReference.objects.filter(title="Cached").count()
         sqlite = connection.vendor == "sqlite"
         pool = ["--pool=solo"] if sqlite else ["--pool=prefork", "--concurrency=3"]
-        command = [sys.executable, "-m", "celery", "-A", "testmanager", "worker", *pool, "--loglevel=WARNING",
-                   "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "bench-sync@%h"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "testmanager",
+            "worker",
+            *pool,
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            "bench-sync@%h",
+        ]
         client = Celery("bench-sync", broker=os.environ["REDIS_URL"], backend=os.environ["REDIS_URL"])
         connection.close()  # the worker writes to SQLite too: hold no lock while it runs
         with running(command, project_env(), ready=lambda: bool(client.control.ping(timeout=0.5))):
@@ -161,8 +217,9 @@ def refresh_on_worker(count: int) -> None:
     for label, (fake, source_) in sources.items():
         stored = ExternalReference.objects.filter(source=source_).count()
         print(f"  {label:<14} {stored:>6} references {len(fake.requests):>5} requests")
-    print(f"  every reference stored {seconds:.2f} s after the beat task was sent "
-          f"({total / seconds:,.0f} references/s)")
+    print(
+        f"  every reference stored {seconds:.2f} s after the beat task was sent ({total / seconds:,.0f} references/s)"
+    )
 
 
 def main() -> None:

@@ -19,12 +19,14 @@ from xml.sax.saxutils import escape
 BASE_DIR = Path(__file__).resolve().parent.parent
 WORK_DIR = Path(tempfile.mkdtemp(prefix="testmanager-bench-"))
 sys.path.insert(0, str(BASE_DIR))
-os.environ.update({
-    "DJANGO_SETTINGS_MODULE": "testmanager.settings",
-    "DATABASE_URL": f"sqlite:///{WORK_DIR / 'bench.sqlite3'}",
-    "MEDIA_ROOT": str(WORK_DIR / "media"),
-    "REDIS_URL": "",
-})
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "testmanager.settings",
+        "DATABASE_URL": f"sqlite:///{WORK_DIR / 'bench.sqlite3'}",
+        "MEDIA_ROOT": str(WORK_DIR / "media"),
+        "REDIS_URL": "",
+    }
+)
 
 import django  # noqa: E402
 
@@ -34,7 +36,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from integrations.models import AuthType, Provider, ProjectIntegration, Source  # noqa: E402
+from integrations.models import AuthType, ProjectIntegration, Provider, Source  # noqa: E402
 from issues import imports  # noqa: E402
 from projects.importers import testrail  # noqa: E402
 from projects.models import ImportStatus, Project  # noqa: E402
@@ -56,7 +58,8 @@ def suite_xml(cases: int, title_prefix: str = "Case") -> bytes:
                 number += 1
                 steps = "".join(
                     f"<step><index>{i}</index><content>Do step {i} of case {number}</content>"
-                    f"<expected>Step {i} works</expected></step>" for i in range(1, 4)
+                    f"<expected>Step {i} works</expected></step>"
+                    for i in range(1, 4)
                 )
                 parts.append(
                     f"<case><id>C{number}</id><title>{escape(title_prefix)} {number} – überprüfen</title>"
@@ -78,8 +81,10 @@ def run_csv(cases: int) -> bytes:
     statuses = ("Passed", "Failed", "Blocked", "Retest", "Untested")
     for number in range(1, cases + 1):
         defects = f"BENCH-{number % 400}, BENCH-{number % 400 + 1}" if number % 5 == 0 else ""
-        lines.append(f'"T{number}","Case {number}","C{number}","{statuses[number % 5]}","Comment {number}",'
-                     f'"{defects}","{number % 90}s","Area 1 > Feature 1.1","Bench run"')
+        lines.append(
+            f'"T{number}","Case {number}","C{number}","{statuses[number % 5]}","Comment {number}",'
+            f'"{defects}","{number % 90}s","Area 1 > Feature 1.1","Bench run"'
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -119,8 +124,12 @@ def main():
     try:
         call_command("migrate", verbosity=0)
         source = Source.objects.create(
-            provider=Provider.CUSTOM, name="Bench tracker", base_url="https://tracker.example.com",
-            auth_type=AuthType.NONE, issue_url_template="{baseUrl}/issues/{key}", key_pattern=r"^BENCH-\d+$",
+            provider=Provider.CUSTOM,
+            name="Bench tracker",
+            base_url="https://tracker.example.com",
+            auth_type=AuthType.NONE,
+            issue_url_template="{baseUrl}/issues/{key}",
+            key_pattern=r"^BENCH-\d+$",
         )
         print(f"SQLite in {WORK_DIR}")
         for size in SIZES:

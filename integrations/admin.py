@@ -20,9 +20,18 @@ from projects.permissions import can_administer_integrations
 
 from . import keys, selectors, services, signals
 from .errors import TrackerError
-from .models import AuditAction
 from .forms import SourceForm, credential_parts, provider_metadata
-from .models import AUTH_TYPES_BY_PROVIDER, AuditEvent, AuthType, Health, Provider, ProjectIntegration, Source, UserToken
+from .models import (
+    AUTH_TYPES_BY_PROVIDER,
+    AuditAction,
+    AuditEvent,
+    AuthType,
+    Health,
+    ProjectIntegration,
+    Provider,
+    Source,
+    UserToken,
+)
 from .oauth_views import callback_url
 from .providers import REGISTRY
 
@@ -56,12 +65,28 @@ def _report(model_admin, request, source: Source, outcome: services.ConnectionOu
 @admin.register(Source)
 class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     form = SourceForm
-    list_display = ["name", "provider", "base_url", "enabled", "connected", "health_badge", "health_checked_at",
-                    "credentials_state"]
+    list_display = [
+        "name",
+        "provider",
+        "base_url",
+        "enabled",
+        "connected",
+        "health_badge",
+        "health_checked_at",
+        "credentials_state",
+    ]
     list_filter = ["provider", "enabled", "connected", "health"]
     search_fields = ["name", "base_url", "description"]
-    readonly_fields = ["uuid", "credentials_state", "health", "health_checked_at", "health_error", "created_at", "updated_at",
-                       "webhook_address"]
+    readonly_fields = [
+        "uuid",
+        "credentials_state",
+        "health",
+        "health_checked_at",
+        "health_error",
+        "created_at",
+        "updated_at",
+        "webhook_address",
+    ]
     filter_horizontal = ["projects"]
     actions = ["test_connection", "enable", "disable", "disconnect", "reconnect", "refresh_now", "register_webhook"]
 
@@ -69,22 +94,49 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         credential_fields = [f"credential_{name}" for name in credential_parts()]
         fieldsets = [
             (None, {"fields": ["provider", "name", "description", "enabled"]}),
-            ("Connection", {
-                "fields": ["base_url", "allow_http", "auth_type", *credential_fields]
-                + (["credentials_state"] if obj else []),
-                "description": "Credentials are write-only: they are never shown again. When editing, a blank "
-                               "field keeps the stored value; a new auth type needs every part.",
-            }),
+            (
+                "Connection",
+                {
+                    "fields": ["base_url", "allow_http", "auth_type", *credential_fields]
+                    + (["credentials_state"] if obj else []),
+                    "description": "Credentials are write-only: they are never shown again. When editing, a blank "
+                    "field keeps the stored value; a new auth type needs every part.",
+                },
+            ),
             ("Issues", {"fields": ["issue_url_template", "create_url_template", "key_pattern", "key_sample"]}),
-            ("Capabilities", {"fields": ["can_read_details", "can_create_issues", "can_add_comments",
-                                         "can_process_webhooks", "webhook_secret_input"]
-                              + (["webhook_address"] if obj else [])}),
+            (
+                "Capabilities",
+                {
+                    "fields": [
+                        "can_read_details",
+                        "can_create_issues",
+                        "can_add_comments",
+                        "can_process_webhooks",
+                        "webhook_secret_input",
+                    ]
+                    + (["webhook_address"] if obj else [])
+                },
+            ),
             ("Projects", {"fields": ["all_projects", "projects"]}),
             ("Sync", {"fields": ["refresh_interval_minutes", "rate_limit_per_minute"]}),
         ]
         if obj is not None:
-            fieldsets.append(("Health", {"fields": ["connected", "health", "health_checked_at", "health_error",
-                                                    "uuid", "created_at", "updated_at"]}))
+            fieldsets.append(
+                (
+                    "Health",
+                    {
+                        "fields": [
+                            "connected",
+                            "health",
+                            "health_checked_at",
+                            "health_error",
+                            "uuid",
+                            "created_at",
+                            "updated_at",
+                        ]
+                    },
+                )
+            )
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
@@ -99,8 +151,9 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     @admin.display(description="Health", ordering="health")
     def health_badge(self, source):
         colour = {Health.ACTIVE: "#15803d", Health.ERROR: "#b91c1c"}.get(source.health, "#6b7280")
-        return format_html('<span style="color:{}" title="{}">{}</span>', colour, source.health_error,
-                           source.get_health_display())
+        return format_html(
+            '<span style="color:{}" title="{}">{}</span>', colour, source.health_error, source.get_health_display()
+        )
 
     @admin.display(description="Stored credentials")
     def credentials_state(self, source):
@@ -116,11 +169,16 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         own = [
-            path("key-preview/", self.admin_site.admin_view(require_GET(self.key_preview_view)),
-                 name="integrations_source_key_preview"),
-            path("<path:object_id>/test-connection/",
-                 self.admin_site.admin_view(require_POST(self.test_connection_view)),
-                 name="integrations_source_test_connection"),
+            path(
+                "key-preview/",
+                self.admin_site.admin_view(require_GET(self.key_preview_view)),
+                name="integrations_source_key_preview",
+            ),
+            path(
+                "<path:object_id>/test-connection/",
+                self.admin_site.admin_view(require_POST(self.test_connection_view)),
+                name="integrations_source_test_connection",
+            ),
         ]
         return own + super().get_urls()
 
@@ -140,7 +198,8 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         providers = Provider.values if obj is None else [obj.provider] if obj.auth_type == AuthType.OAUTH2 else []
         context["oauth_callback_urls"] = [
             (Provider(provider).label, callback_url(request, provider))
-            for provider in providers if AuthType.OAUTH2 in AUTH_TYPES_BY_PROVIDER[provider]
+            for provider in providers
+            if AuthType.OAUTH2 in AUTH_TYPES_BY_PROVIDER[provider]
         ]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -183,11 +242,13 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         previous_auth_type = form.initial.get("auth_type") if change else None
-        services.save_source(obj, actor=request.user, projects=form.cleaned_data.get("projects", []),
-                             credentials=form.new_credentials)
+        services.save_source(
+            obj, actor=request.user, projects=form.cleaned_data.get("projects", []), credentials=form.new_credentials
+        )
         if form.cleaned_data.get("webhook_secret_input"):
-            services.record_audit(AuditAction.CREDENTIALS_CHANGED, actor=request.user, source=obj,
-                                  details={"parts": ["webhook_secret"]})
+            services.record_audit(
+                AuditAction.CREDENTIALS_CHANGED, actor=request.user, source=obj, details={"parts": ["webhook_secret"]}
+            )
         if change and previous_auth_type != obj.auth_type:
             switch = services.switch_authentication(obj, previous_auth_type, actor=request.user)
             self.message_user(
@@ -219,8 +280,7 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         changed = sum(services.set_source_enabled(source, False, actor=request.user) for source in queryset)
         self.message_user(request, f"{changed} source(s) disabled.", messages.SUCCESS)
 
-    @admin.action(description="Disconnect the selected sources (no requests until reconnected)",
-                  permissions=["change"])
+    @admin.action(description="Disconnect the selected sources (no requests until reconnected)", permissions=["change"])
     def disconnect(self, request, queryset):
         changed = sum(services.disconnect_source(source, actor=request.user) for source in queryset)
         self.message_user(request, f"{changed} source(s) disconnected.", messages.SUCCESS)
@@ -234,15 +294,17 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     def refresh_now(self, request, queryset):
         for source in queryset:
             if not source.syncs:
-                self.message_user(request, f"{source.name} is disabled or disconnected: it does not sync.",
-                                  messages.WARNING)
+                self.message_user(
+                    request, f"{source.name} is disabled or disconnected: it does not sync.", messages.WARNING
+                )
                 continue
             answers = signals.refresh_requested.send(sender=Source, source=source, actor=request.user)
             queued = sum(answer for _, answer in answers)
             self.message_user(request, f"{source.name}: refreshing {queued} linked issue(s).", messages.SUCCESS)
 
-    @admin.action(description="Register testmanager's webhook in the selected sources' trackers",
-                  permissions=["change"])
+    @admin.action(
+        description="Register testmanager's webhook in the selected sources' trackers", permissions=["change"]
+    )
     def register_webhook(self, request, queryset):
         for source in queryset:
             url = request.build_absolute_uri(reverse("webhook", args=[source.uuid]))
@@ -251,8 +313,9 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
             except TrackerError as error:
                 self.message_user(request, f"{source.name}: the webhook was not registered. {error}", messages.ERROR)
             else:
-                self.message_user(request, f"{source.name}: {len(hooks)} hook(s) send events to {url}.",
-                                  messages.SUCCESS)
+                self.message_user(
+                    request, f"{source.name}: {len(hooks)} hook(s) send events to {url}.", messages.SUCCESS
+                )
 
 
 @admin.register(ProjectIntegration)
@@ -316,8 +379,17 @@ class AuditEventAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     list_filter = ["action", "source_name", "actor_name", "success", "created_at"]
     search_fields = ["target", "message", "actor_name", "source_name"]
     date_hierarchy = "created_at"
-    CSV_COLUMNS = ["created_at", "action", "actor_name", "source_name", "project_key", "target", "success",
-                   "message", "details"]
+    CSV_COLUMNS = [
+        "created_at",
+        "action",
+        "actor_name",
+        "source_name",
+        "project_key",
+        "target",
+        "success",
+        "message",
+        "details",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -342,11 +414,19 @@ class AuditEventAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         def rows():
             yield writer.writerow(self.CSV_COLUMNS)
             for event in events.iterator():
-                yield writer.writerow([
-                    event.created_at.isoformat(), event.action, _csv_cell(event.actor_name),
-                    _csv_cell(event.source_name), event.project_key, _csv_cell(event.target), event.success,
-                    _csv_cell(event.message), _csv_cell(json.dumps(event.details, sort_keys=True)),
-                ])
+                yield writer.writerow(
+                    [
+                        event.created_at.isoformat(),
+                        event.action,
+                        _csv_cell(event.actor_name),
+                        _csv_cell(event.source_name),
+                        event.project_key,
+                        _csv_cell(event.target),
+                        event.success,
+                        _csv_cell(event.message),
+                        _csv_cell(json.dumps(event.details, sort_keys=True)),
+                    ]
+                )
 
         filename = f"integration-audit-{timezone.now():%Y%m%d-%H%M%S}.csv"
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

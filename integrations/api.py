@@ -16,6 +16,7 @@ from . import selectors, services
 from .models import IntegrationState, ProjectIntegration, Source
 from .serializers import ConnectionOutcomeSerializer, ConnectionTestRequestSerializer, ProjectIntegrationSerializer
 
+
 def _project(request, reference: str, action: Action) -> Project:
     """The project by id or key (keys start with a letter); 404 for outsiders."""
     lookup = {"pk": int(reference)} if reference.isascii() and reference.isdigit() else {"key": reference}
@@ -84,8 +85,10 @@ class ConnectionTestView(APIView):
         serializer.is_valid(raise_exception=True)
         if "source" in serializer.validated_data:
             if not can_administer_integrations(request.user):
-                raise PermissionDenied("Only administrators of integrations test sources directly; "
-                                       "project admins test their project's integrations.")
+                raise PermissionDenied(
+                    "Only administrators of integrations test sources directly; "
+                    "project admins test their project's integrations."
+                )
             source = get_object_or_404(Source, pk=serializer.validated_data["source"])
         else:
             integration = get_object_or_404(
@@ -100,7 +103,10 @@ class ConnectionTestView(APIView):
 
 urlpatterns = [
     path("projects/<str:project>/integrations", ProjectIntegrationListView.as_view(), name="api-project-integrations"),
-    path("projects/<str:project>/integrations/<int:pk>", ProjectIntegrationDetailView.as_view(),
-         name="api-project-integration"),
+    path(
+        "projects/<str:project>/integrations/<int:pk>",
+        ProjectIntegrationDetailView.as_view(),
+        name="api-project-integration",
+    ),
     path("integrations/test-connection", ConnectionTestView.as_view(), name="api-integrations-test-connection"),
 ]

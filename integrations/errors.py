@@ -84,9 +84,7 @@ class Unreachable(TrackerError):
     """The tracker could not be reached; ``reason`` says which step failed."""
 
     code = "unreachable"
-    default_message = (
-        "The tracker could not be reached: check the base URL and that this server can reach it."
-    )
+    default_message = "The tracker could not be reached: check the base URL and that this server can reach it."
 
     def __init__(self, message: str | None = None, *, reason: str = "connection", **kwargs):
         self.reason = reason
@@ -97,9 +95,7 @@ class AddressNotAllowed(Unreachable):
     """The tracker's address is loopback, private, link-local or otherwise not public."""
 
     code = "address_not_allowed"
-    default_message = (
-        "The tracker's address is not a public internet address and requests to it are refused."
-    )
+    default_message = "The tracker's address is not a public internet address and requests to it are refused."
 
     def __init__(self, message: str | None = None, **kwargs):
         super().__init__(message, reason="address_not_allowed", **kwargs)
@@ -107,10 +103,7 @@ class AddressNotAllowed(Unreachable):
 
 class CredentialsUnreadable(TrackerError):
     code = "credentials_unreadable"
-    default_message = (
-        "The stored credentials cannot be decrypted (the encryption key may have changed): "
-        "re-enter them."
-    )
+    default_message = "The stored credentials cannot be decrypted (the encryption key may have changed): re-enter them."
 
 
 class UpstreamError(TrackerError):
@@ -132,9 +125,7 @@ class AuthorizationRequired(TrackerError):
     tracker no longer accepts it and it cannot be renewed."""
 
     code = "authorization_required"
-    default_message = (
-        "This tracker acts as each member: authorize your own account on the project's Trackers page."
-    )
+    default_message = "This tracker acts as each member: authorize your own account on the project's Trackers page."
 
 
 class OAuthRefused(TrackerError):

@@ -64,40 +64,66 @@ class _SourceFormBase(forms.ModelForm):
     """
 
     base_url = forms.CharField(
-        label="Base URL", max_length=500,
-        help_text="The tracker's address: https unless \"allow http\" is ticked; normalized, no trailing slash.",
+        label="Base URL",
+        max_length=500,
+        help_text='The tracker\'s address: https unless "allow http" is ticked; normalized, no trailing slash.',
     )
     refresh_interval_minutes = forms.IntegerField(
-        min_value=1, initial=15, help_text="How often linked issues are refreshed from the tracker.",
+        min_value=1,
+        initial=15,
+        help_text="How often linked issues are refreshed from the tracker.",
     )
     rate_limit_per_minute = forms.IntegerField(
-        min_value=1, initial=120, help_text="Most requests a minute sent to this tracker, shared by every worker.",
+        min_value=1,
+        initial=120,
+        help_text="Most requests a minute sent to this tracker, shared by every worker.",
     )
     key_sample = forms.CharField(
-        label="Try a key", required=False, max_length=keys.MAX_KEY_LENGTH,
+        label="Try a key",
+        required=False,
+        max_length=keys.MAX_KEY_LENGTH,
         help_text="Type an issue key to see whether the key pattern accepts it. Not saved.",
     )
     webhook_secret_input = forms.CharField(
-        label="Webhook secret", required=False, max_length=500, widget=forms.PasswordInput(render_value=False),
+        label="Webhook secret",
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
         help_text="Write-only: the secret the tracker signs or authenticates its webhook deliveries with (Linear "
-                  "shows it when the webhook is created; the “Register webhook” action sets one itself). Blank "
-                  "keeps the stored one.",
+        "shows it when the webhook is created; the “Register webhook” action sets one itself). Blank "
+        "keeps the stored one.",
     )
 
     class Meta:
         model = Source
         fields = [
-            "provider", "name", "description", "enabled", "base_url", "allow_http", "auth_type",
-            "issue_url_template", "create_url_template", "key_pattern",
-            "can_read_details", "can_create_issues", "can_add_comments", "can_process_webhooks",
-            "all_projects", "projects", "refresh_interval_minutes", "rate_limit_per_minute",
+            "provider",
+            "name",
+            "description",
+            "enabled",
+            "base_url",
+            "allow_http",
+            "auth_type",
+            "issue_url_template",
+            "create_url_template",
+            "key_pattern",
+            "can_read_details",
+            "can_create_issues",
+            "can_add_comments",
+            "can_process_webhooks",
+            "all_projects",
+            "projects",
+            "refresh_interval_minutes",
+            "rate_limit_per_minute",
         ]
         error_messages = {"name": {"unique": "Another source already has this display name: display names are unique."}}
         help_texts = {
             "issue_url_template": "Blank: the provider's default. Placeholders: "
-                                  + ", ".join(f"{{{name}}}" for name in keys.ISSUE_URL_PLACEHOLDERS) + ".",
+            + ", ".join(f"{{{name}}}" for name in keys.ISSUE_URL_PLACEHOLDERS)
+            + ".",
             "create_url_template": "Blank: the provider's default. Placeholders: "
-                                   + ", ".join(f"{{{name}}}" for name in keys.CREATE_URL_PLACEHOLDERS) + ".",
+            + ", ".join(f"{{{name}}}" for name in keys.CREATE_URL_PLACEHOLDERS)
+            + ".",
             "key_pattern": "RE2 regular expression an issue key must match as a whole. Blank: the provider's default.",
             "projects": "Only these projects may use the source (at least one), unless it is available to all projects.",
         }
@@ -145,8 +171,10 @@ class _SourceFormBase(forms.ModelForm):
                 except ValidationError as error:
                     self.add_error(name, error)
         if data.get("issue_url_template") == "" and not provider.default_issue_url_template:
-            self.add_error("issue_url_template", f"A {provider.label.lower()} needs an issue URL template, "
-                                                 "e.g. {baseUrl}/issues/{key}.")
+            self.add_error(
+                "issue_url_template",
+                f"A {provider.label.lower()} needs an issue URL template, e.g. {{baseUrl}}/issues/{{key}}.",
+            )
         pattern = (data.get("key_pattern") or "").strip()
         data["key_pattern"] = pattern
         if pattern:
@@ -212,61 +240,75 @@ class ProjectIntegrationForm(forms.Form):
 
     source = forms.ModelChoiceField(queryset=Source.objects.none(), empty_label=None)
     external_project = forms.CharField(
-        max_length=300, required=False,
+        max_length=300,
+        required=False,
         help_text="Jira project key, owner/repo, GitLab project path, Azure DevOps project or Linear team key.",
     )
     default_issue_type = forms.CharField(max_length=100, required=False, help_text="e.g. Bug")
     board = forms.CharField(max_length=100, required=False, help_text="Optional.")
     is_primary = forms.BooleanField(
-        label="Primary", required=False,
+        label="Primary",
+        required=False,
         help_text="The project's default tracker; making this primary replaces the current primary one.",
     )
     description = forms.CharField(max_length=255, required=False)
     priority_mapping = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="One line per tracker priority: “tracker priority = requirement priority, defect priority”, "
-                  f"requirement priorities {', '.join(mappings.REQUIREMENT_PRIORITIES)}, "
-                  f"defect priorities {', '.join(mappings.DEFECT_PRIORITIES)}.",
+        f"requirement priorities {', '.join(mappings.REQUIREMENT_PRIORITIES)}, "
+        f"defect priorities {', '.join(mappings.DEFECT_PRIORITIES)}.",
     )
     status_mapping = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="One line per defect status: “defect status = tracker status, tracker status”, "
-                  f"defect statuses {', '.join(mappings.DEFECT_STATUSES)}.",
+        f"defect statuses {', '.join(mappings.DEFECT_STATUSES)}.",
     )
     # Two-way sync options (editing only: an integration is assigned first, then tuned).
     sync_defects = forms.BooleanField(
-        label="Keep defects in step", required=False, help_text=ProjectIntegration.sync_defects.field.help_text,
+        label="Keep defects in step",
+        required=False,
+        help_text=ProjectIntegration.sync_defects.field.help_text,
     )
     push_defect_changes = forms.BooleanField(
-        label="Push defect changes", required=False,
+        label="Push defect changes",
+        required=False,
         help_text=ProjectIntegration.push_defect_changes.field.help_text,
     )
     sync_comments = forms.BooleanField(
-        label="Sync comments", required=False, help_text=ProjectIntegration.sync_comments.field.help_text,
+        label="Sync comments",
+        required=False,
+        help_text=ProjectIntegration.sync_comments.field.help_text,
     )
     update_test_status_on_resolve = forms.BooleanField(
-        label="Retest on resolve", required=False,
+        label="Retest on resolve",
+        required=False,
         help_text="A failed or blocked test result linked to a tracker issue becomes “Retest” when the issue is "
-                  "resolved.",
+        "resolved.",
     )
 
     def __init__(self, *args, project, integration: ProjectIntegration | None = None, **kwargs):
         if integration is not None:
-            kwargs.setdefault("initial", {
-                "external_project": integration.external_project,
-                "default_issue_type": integration.default_issue_type,
-                "board": integration.board,
-                "is_primary": integration.is_primary,
-                "description": integration.description,
-                "priority_mapping": mappings.priority_mapping_to_text(integration.priority_mapping),
-                "status_mapping": mappings.status_mapping_to_text(integration.status_mapping),
-                **{name: getattr(integration, name) for name in SYNC_OPTIONS},
-            })
+            kwargs.setdefault(
+                "initial",
+                {
+                    "external_project": integration.external_project,
+                    "default_issue_type": integration.default_issue_type,
+                    "board": integration.board,
+                    "is_primary": integration.is_primary,
+                    "description": integration.description,
+                    "priority_mapping": mappings.priority_mapping_to_text(integration.priority_mapping),
+                    "status_mapping": mappings.status_mapping_to_text(integration.status_mapping),
+                    **{name: getattr(integration, name) for name in SYNC_OPTIONS},
+                },
+            )
         else:
-            kwargs.setdefault("initial", {
-                "priority_mapping": mappings.priority_mapping_to_text(mappings.default_priority_mapping()),
-                "status_mapping": mappings.status_mapping_to_text(mappings.default_status_mapping()),
-            })
+            kwargs.setdefault(
+                "initial",
+                {
+                    "priority_mapping": mappings.priority_mapping_to_text(mappings.default_priority_mapping()),
+                    "status_mapping": mappings.status_mapping_to_text(mappings.default_status_mapping()),
+                },
+            )
         super().__init__(*args, **kwargs)
         if integration is None:
             self.fields["source"].queryset = selectors.assignable_sources(project)

@@ -632,9 +632,11 @@ class TrackerHttpClient:
         if tls is not None:
             problem = getattr(tls, "verify_message", None) or tls.reason or "handshake failed"
             return Unreachable(
-                redact(f"The TLS connection to {host} failed ({problem}): check the tracker's certificate "
-                       "(or the CA bundle for an internal CA) and that the URL's scheme and port are right.",
-                       self._secrets),
+                redact(
+                    f"The TLS connection to {host} failed ({problem}): check the tracker's certificate "
+                    "(or the CA bundle for an internal CA) and that the URL's scheme and port are right.",
+                    self._secrets,
+                ),
                 reason="tls",
             )
         if any(isinstance(cause, ConnectionRefusedError) for cause in causes):

@@ -34,14 +34,19 @@ PLACEHOLDER_HELP = {
 
 # Sample values to check that a template renders to a usable URL.
 _SAMPLE_VALUES = {
-    "key": "SHOP-12", "issueId": "SHOP-12", "project": "owner/repo", "number": "12",
-    "title": "Checkout fails", "description": "Steps to reproduce",
+    "key": "SHOP-12",
+    "issueId": "SHOP-12",
+    "project": "owner/repo",
+    "number": "12",
+    "title": "Checkout fails",
+    "description": "Steps to reproduce",
 }
 
 MAX_KEY_LENGTH = 200
 
 
 # --- Key patterns (RE2) ---------------------------------------------------------------
+
 
 def _re2_options() -> re2.Options:
     options = re2.Options()
@@ -63,7 +68,9 @@ def compile_key_pattern(pattern: str):
     try:
         return re2.compile(pattern, _OPTIONS)
     except re2.error as error:
-        reason = error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else str(error)
+        reason = (
+            error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else str(error)
+        )
         raise KeyPatternError(reason) from None
 
 
@@ -87,6 +94,7 @@ def key_matches(pattern: str, key: str) -> bool:
 
 # --- URL templates --------------------------------------------------------------------
 
+
 def _placeholders(template: str) -> list[str]:
     return _PLACEHOLDER.findall(template)
 
@@ -102,8 +110,11 @@ def validate_url_template(template: str, *, allowed: tuple[str, ...], needs_key:
     unknown = [name for name in _placeholders(template) if name not in allowed]
     if unknown:
         raise ValidationError(
-            "Unknown placeholder " + ", ".join(f"{{{name}}}" for name in dict.fromkeys(unknown))
-            + ". Use " + _describe(allowed) + "."
+            "Unknown placeholder "
+            + ", ".join(f"{{{name}}}" for name in dict.fromkeys(unknown))
+            + ". Use "
+            + _describe(allowed)
+            + "."
         )
     if needs_key and not _KEY_PLACEHOLDERS & set(_placeholders(template)):
         raise ValidationError(
@@ -137,18 +148,22 @@ def render_template(template: str, *, base_url: str, values: dict[str, str]) -> 
 
 def issue_url(template: str, *, base_url: str, key: str, project: str = "") -> str:
     return render_template(
-        template, base_url=base_url,
+        template,
+        base_url=base_url,
         values={"key": key, "issueId": key, "number": _number(key), "project": project},
     )
 
 
 def create_url(template: str, *, base_url: str, project: str = "", title: str = "", description: str = "") -> str:
     return render_template(
-        template, base_url=base_url, values={"project": project, "title": title, "description": description},
+        template,
+        base_url=base_url,
+        values={"project": project, "title": title, "description": description},
     )
 
 
 # --- Base URLs ------------------------------------------------------------------------
+
 
 def normalize_base_url(url: str, *, allow_http: bool) -> str:
     """The canonical form of a tracker's base URL, or ``ValidationError`` saying what to fix.
@@ -163,10 +178,12 @@ def normalize_base_url(url: str, *, allow_http: bool) -> str:
         raise ValidationError("Enter the tracker's address starting with https://, e.g. https://example.atlassian.net.")
     if scheme == "http" and not allow_http:
         raise ValidationError(
-            "The base URL must use https. For a server on an internal network without TLS, tick \"allow http\"."
+            'The base URL must use https. For a server on an internal network without TLS, tick "allow http".'
         )
     if parts.username is not None or parts.password is not None:
-        raise ValidationError("Do not put credentials in the URL: enter them in the credential fields, which are encrypted.")
+        raise ValidationError(
+            "Do not put credentials in the URL: enter them in the credential fields, which are encrypted."
+        )
     if parts.query or parts.fragment:
         raise ValidationError("The base URL takes no query string or fragment (nothing after ? or #).")
     try:

@@ -66,7 +66,9 @@ def _choice(value, choices: tuple[str, ...], what: str, context: str) -> str:
 def validate_priority_mapping(mapping) -> dict:
     """The mapping in its canonical form, or ``ValidationError`` naming the first problem."""
     if not isinstance(mapping, dict):
-        raise ValidationError("The priority mapping must map tracker priorities to a requirement and a defect priority.")
+        raise ValidationError(
+            "The priority mapping must map tracker priorities to a requirement and a defect priority."
+        )
     result: dict[str, dict[str, str]] = {}
     seen: dict[str, str] = {}
     for tracker_priority, target in mapping.items():
@@ -99,7 +101,9 @@ def validate_status_mapping(mapping) -> dict:
         for tracker_status in tracker_statuses:
             name = _name(tracker_status, "tracker status")
             if name.lower() in owner:
-                raise ValidationError(f"The tracker status “{name}” is mapped to both {owner[name.lower()]} and {status}.")
+                raise ValidationError(
+                    f"The tracker status “{name}” is mapped to both {owner[name.lower()]} and {status}."
+                )
             owner[name.lower()] = status
             names.append(name)
         result[status] = names
@@ -107,6 +111,7 @@ def validate_status_mapping(mapping) -> dict:
 
 
 # --- Text form, for pages -------------------------------------------------------------
+
 
 def _lines(text: str):
     for number, line in enumerate(text.splitlines(), start=1):
@@ -132,7 +137,9 @@ def parse_priority_mapping(text: str) -> dict:
     for number, line in _lines(text):
         name, values = _split_rule(number, line, "High = P1, critical")
         if len(values) != 2:
-            raise ValidationError(f"Line {number}: give a requirement priority and a defect priority, e.g. “High = P1, critical”.")
+            raise ValidationError(
+                f"Line {number}: give a requirement priority and a defect priority, e.g. “High = P1, critical”."
+            )
         if name in mapping:
             raise ValidationError(f"Line {number}: the tracker priority “{name}” is mapped twice.")
         mapping[name] = {"requirement": values[0], "defect": values[1]}

@@ -73,7 +73,9 @@ class Source(models.Model):
     webhook_secret = EncryptedSecretField(null=True, blank=True)
     issue_url_template = models.CharField(max_length=500, blank=True)
     create_url_template = models.CharField(max_length=500, blank=True)
-    key_pattern = models.CharField(max_length=200, blank=True, help_text="RE2 regular expression; blank: provider default.")
+    key_pattern = models.CharField(
+        max_length=200, blank=True, help_text="RE2 regular expression; blank: provider default."
+    )
     enabled = models.BooleanField(default=True)
     connected = models.BooleanField(
         default=True, help_text="Disconnected sources make no requests: no sync, no health checks, until reconnected."
@@ -101,7 +103,9 @@ class Source(models.Model):
             models.CheckConstraint(condition=_auth_type_matches_provider(), name="source_auth_type_valid_for_provider"),
             models.CheckConstraint(condition=~Q(name=""), name="source_name_not_empty"),
             models.CheckConstraint(condition=Q(health__in=Health.values), name="source_health_valid"),
-            models.CheckConstraint(condition=Q(refresh_interval_minutes__gte=1), name="source_refresh_interval_positive"),
+            models.CheckConstraint(
+                condition=Q(refresh_interval_minutes__gte=1), name="source_refresh_interval_positive"
+            ),
             models.CheckConstraint(condition=Q(rate_limit_per_minute__gte=1), name="source_rate_limit_positive"),
             models.CheckConstraint(
                 condition=Q(base_url__startswith="https://") | Q(allow_http=True, base_url__startswith="http://"),
@@ -120,8 +124,13 @@ class Source(models.Model):
     def clean(self):
         allowed = AUTH_TYPES_BY_PROVIDER.get(self.provider, [])
         if self.provider and self.auth_type not in allowed:
-            raise ValidationError({"auth_type": f"{self.get_provider_display()} supports: "
-                                   + ", ".join(AuthType(a).label for a in allowed) + "."})
+            raise ValidationError(
+                {
+                    "auth_type": f"{self.get_provider_display()} supports: "
+                    + ", ".join(AuthType(a).label for a in allowed)
+                    + "."
+                }
+            )
 
 
 class IntegrationState(models.TextChoices):
@@ -136,7 +145,8 @@ class ProjectIntegration(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="integrations")
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="project_integrations")
     external_project = models.CharField(
-        max_length=300, blank=True,
+        max_length=300,
+        blank=True,
         help_text="Jira project key, owner/repo, GitLab project path, Azure DevOps org/project, Linear team key.",
     )
     default_issue_type = models.CharField(max_length=100, blank=True)
@@ -155,14 +165,17 @@ class ProjectIntegration(models.Model):
     update_test_status_on_resolve = models.BooleanField(default=False)
     # Two-way defect sync of the tracker issues linked in the project (issues.sync).
     sync_defects = models.BooleanField(
-        default=False, help_text="Tracker issues linked in the project get an internal defect whose status and "
-                                 "priority follow the tracker through the mappings.",
+        default=False,
+        help_text="Tracker issues linked in the project get an internal defect whose status and "
+        "priority follow the tracker through the mappings.",
     )
     push_defect_changes = models.BooleanField(
-        default=False, help_text="Status and priority changes of those defects are sent to the tracker.",
+        default=False,
+        help_text="Status and priority changes of those defects are sent to the tracker.",
     )
     sync_comments = models.BooleanField(
-        default=False, help_text="Comments on those defects and on the tracker issues flow both ways.",
+        default=False,
+        help_text="Comments on those defects and on the tracker issues flow both ways.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -176,7 +189,9 @@ class ProjectIntegration(models.Model):
             models.UniqueConstraint(
                 fields=["project", "source", "external_project"], name="projectintegration_unique_target"
             ),
-            models.CheckConstraint(condition=Q(state__in=IntegrationState.values), name="projectintegration_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=IntegrationState.values), name="projectintegration_state_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(is_primary=False) | Q(state=IntegrationState.ACTIVE),
                 name="projectintegration_primary_is_active",
@@ -304,7 +319,12 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_name = models.CharField(max_length=150, blank=True)
     source = models.ForeignKey(
@@ -324,7 +344,9 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(action__in=AuditAction.values), name="auditevent_action_valid")]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=AuditAction.values), name="auditevent_action_valid")
+        ]
 
     def __str__(self):
         who = self.actor_name or "system"

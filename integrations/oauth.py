@@ -43,8 +43,9 @@ STATE_BYTES = 32
 VERIFIER_BYTES = 48  # 64 characters, within RFC 7636's 43 to 128
 # Errors about testmanager's client registration rather than the member's grant (RFC 6749 5.2,
 # GitHub's "incorrect_client_credentials" and "redirect_uri_mismatch").
-CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "incorrect_client_credentials",
-                           "redirect_uri_mismatch"})
+CLIENT_ERRORS = frozenset(
+    {"invalid_client", "unauthorized_client", "incorrect_client_credentials", "redirect_uri_mismatch"}
+)
 # A renewal holds its lock at most this long; a worker waits at most as long for another's.
 LOCK_SECONDS = 60
 
@@ -150,20 +151,25 @@ def _refusal(http: TrackerHttpClient, response: TrackerResponse, answer: dict[st
     detail = ": ".join(part for part in (error, described) if part)
     said = f" ({detail})" if detail else ""
     if error in CLIENT_ERRORS or response.status == 401:  # RFC 6749 answers a client it cannot authenticate 401
-        remedy = ("an administrator must check the source's OAuth client ID and secret and that the callback URL "
-                  "shown on the source is registered in the tracker's OAuth app.")
+        remedy = (
+            "an administrator must check the source's OAuth client ID and secret and that the callback URL "
+            "shown on the source is registered in the tracker's OAuth app."
+        )
         message = f"{response.host} refused testmanager's OAuth app{said}: {remedy}"
     else:
-        message = (f"{response.host} refused the authorization{said}: it has expired, was revoked or was already "
-                   "used; authorize your account again.")
+        message = (
+            f"{response.host} refused the authorization{said}: it has expired, was revoked or was already "
+            "used; authorize your account again."
+        )
     return OAuthRefused(http.redact(message), error=error, status=response.status)
 
 
 def _issued(response: TrackerResponse, answer: dict[str, Any]) -> Grant:
     access_token = answer.get("access_token")
     if not isinstance(access_token, str) or not access_token:
-        raise UpstreamError(f"{response.host} answered the token request without an access token.",
-                            status=response.status)
+        raise UpstreamError(
+            f"{response.host} answered the token request without an access token.", status=response.status
+        )
     refresh_token = answer.get("refresh_token")
     expires_in = answer.get("expires_in")
     # Some servers send the lifetime as a string; a missing or unreadable one means no expiry is known.
@@ -198,8 +204,9 @@ def renewal_lock(token_id: int) -> Iterator[None]:
     try:
         acquired = lock.acquire()
     except redis.RedisError as error:
-        logger.warning("OAuth renewal lock unavailable (%s): the database row lock alone serializes renewals",
-                       type(error).__name__)
+        logger.warning(
+            "OAuth renewal lock unavailable (%s): the database row lock alone serializes renewals", type(error).__name__
+        )
         lock, acquired = None, True
     if not acquired:
         raise RenewalBusy()

@@ -42,8 +42,9 @@ def _source(provider: str, value: str | None) -> Source:
 
 def _next_url(request, value: str | None) -> str:
     """Where to return: a page of this site, else the project list."""
-    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
-                                                 require_https=request.is_secure()):
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return value
     return reverse("projects:list")
 
@@ -62,8 +63,12 @@ def authorize(request, provider):
         messages.error(request, f"Authorizing your account for {source.name} cannot start: {error}")
         return redirect(next_url)
     pending = request.session.get(PENDING_SESSION_KEY, {})
-    pending[started.state] = {"source": str(source.uuid), "verifier": started.code_verifier, "next": next_url,
-                              "user": request.user.pk}
+    pending[started.state] = {
+        "source": str(source.uuid),
+        "verifier": started.code_verifier,
+        "next": next_url,
+        "user": request.user.pk,
+    }
     request.session[PENDING_SESSION_KEY] = dict(list(pending.items())[-PENDING_LIMIT:])
     return redirect(started.url)
 
@@ -87,9 +92,13 @@ def callback(request, provider):
         messages.error(request, f"{source.name} did not authorize your account{reason}: nothing was stored.")
         return redirect(next_url)
     try:
-        token = services.authorize_member(request.user, source, code=request.GET["code"],
-                                          redirect_uri=callback_url(request, provider),
-                                          code_verifier=started["verifier"])
+        token = services.authorize_member(
+            request.user,
+            source,
+            code=request.GET["code"],
+            redirect_uri=callback_url(request, provider),
+            code_verifier=started["verifier"],
+        )
     except TrackerError as error:
         messages.error(request, f"Authorizing your account for {source.name} failed: {error}")
     else:

@@ -14,8 +14,7 @@ from projects.permissions import ROLE_ACTIONS, Action, projects_where
 
 from . import keys
 from .fields import Unreadable
-from .models import AuthType, IntegrationState, ProjectIntegration, ReauthorizationNotice, Source, UserToken
-from .models import TokenKind
+from .models import AuthType, IntegrationState, ProjectIntegration, ReauthorizationNotice, Source, TokenKind, UserToken
 from .providers import provider_class
 from .providers.base import CAPABILITY_FIELDS, Capability
 
@@ -53,7 +52,11 @@ def create_url(source: Source, *, external_project: str = "", title: str = "", d
     if not template:
         return ""
     return keys.create_url(
-        template, base_url=source.base_url, project=external_project, title=title, description=description,
+        template,
+        base_url=source.base_url,
+        project=external_project,
+        title=title,
+        description=description,
     )
 
 
@@ -202,11 +205,19 @@ def members_filing_through(source: Source):
     """Active members who may file issues through ``source`` in some project: the people an OAuth 2.0
     source asks to authorize their own account (``may_authorize`` from their side)."""
     in_scope = Q(source__all_projects=True) | Q(project__in=source.projects.all())
-    projects = ProjectIntegration.objects.filter(in_scope, source=source, state=IntegrationState.ACTIVE).values("project")
+    projects = ProjectIntegration.objects.filter(in_scope, source=source, state=IntegrationState.ACTIVE).values(
+        "project"
+    )
     filing_roles = [role for role, actions in ROLE_ACTIONS.items() if Action.EDIT in actions]
-    return get_user_model().objects.filter(
-        is_active=True, memberships__project__in=projects, memberships__role__in=filing_roles,
-    ).distinct()
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__project__in=projects,
+            memberships__role__in=filing_roles,
+        )
+        .distinct()
+    )
 
 
 def reauthorization_notices(user):
@@ -225,6 +236,10 @@ def tokens_due_for_renewal():
     """Members' OAuth tokens the periodic renewal takes: renewable, not waiting for the member to
     authorize again, expiring within ``RENEW_AHEAD``, of a source that may talk to its tracker."""
     return UserToken.objects.filter(
-        kind=TokenKind.OAUTH2, refresh_token__isnull=False, last_error="",
-        expires_at__lte=timezone.now() + RENEW_AHEAD, source__enabled=True, source__connected=True,
+        kind=TokenKind.OAUTH2,
+        refresh_token__isnull=False,
+        last_error="",
+        expires_at__lte=timezone.now() + RENEW_AHEAD,
+        source__enabled=True,
+        source__connected=True,
     )

@@ -20,14 +20,28 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
         help_text='{"<tracker priority>": {"requirement": "P0".."P3", "defect": "blocker".."trivial"}}',
     )
     status_mapping = serializers.JSONField(
-        required=False, help_text='{"open"|"in_progress"|"resolved"|"closed": ["<tracker status>", ...]}',
+        required=False,
+        help_text='{"open"|"in_progress"|"resolved"|"closed": ["<tracker status>", ...]}',
     )
 
     class Meta:
         model = ProjectIntegration
         fields = [
-            "id", "project", "source", "source_name", "provider", "external_project", "default_issue_type", "board",
-            "description", "is_primary", "state", "priority_mapping", "status_mapping", "created_at", "updated_at",
+            "id",
+            "project",
+            "source",
+            "source_name",
+            "provider",
+            "external_project",
+            "default_issue_type",
+            "board",
+            "description",
+            "is_primary",
+            "state",
+            "priority_mapping",
+            "status_mapping",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 

@@ -18,15 +18,32 @@ from django.utils import timezone
 from . import oauth, selectors, tasks
 from .errors import AuthenticationFailed, AuthorizationRequired, OAuthRefused, TrackerError, redact
 from .fields import Unreadable
-from .mappings import default_priority_mapping, default_status_mapping, validate_priority_mapping, validate_status_mapping
-from .models import AuditAction, AuditEvent, Health, IntegrationState, ProjectIntegration, Source
-from .models import MEMBER_TOKEN_KINDS_BY_AUTH_TYPE, AuthType, ReauthorizationNotice, TokenKind, UserToken
+from .mappings import (
+    default_priority_mapping,
+    default_status_mapping,
+    validate_priority_mapping,
+    validate_status_mapping,
+)
+from .models import (
+    MEMBER_TOKEN_KINDS_BY_AUTH_TYPE,
+    AuditAction,
+    AuditEvent,
+    AuthType,
+    Health,
+    IntegrationState,
+    ProjectIntegration,
+    ReauthorizationNotice,
+    Source,
+    TokenKind,
+    UserToken,
+)
 from .providers import provider_class, provider_for
 from .providers.base import TrackerProvider
 
 
-def record_audit(action, *, actor=None, source=None, project=None, target="", success=True, message="",
-                 details=None) -> AuditEvent:
+def record_audit(
+    action, *, actor=None, source=None, project=None, target="", success=True, message="", details=None
+) -> AuditEvent:
     """Append one audit row. Callers pass field names and outcomes, never secret values."""
     actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
@@ -49,11 +66,20 @@ def record_audit(action, *, actor=None, source=None, project=None, target="", su
 # Changing one of these (or the credentials) makes the last health check meaningless.
 CONNECTION_FIELDS = ("provider", "base_url", "allow_http", "auth_type")
 # Fields whose changes "source changed" lists; credentials, health and timestamps are not among them.
-_NOT_AUDITED = {"id", "uuid", "credentials", "webhook_secret", "health", "health_checked_at", "health_error",
-                "created_at", "updated_at", "enabled", "connected"}
-AUDITED_SOURCE_FIELDS = tuple(
-    field.name for field in Source._meta.concrete_fields if field.name not in _NOT_AUDITED
-)
+_NOT_AUDITED = {
+    "id",
+    "uuid",
+    "credentials",
+    "webhook_secret",
+    "health",
+    "health_checked_at",
+    "health_error",
+    "created_at",
+    "updated_at",
+    "enabled",
+    "connected",
+}
+AUDITED_SOURCE_FIELDS = tuple(field.name for field in Source._meta.concrete_fields if field.name not in _NOT_AUDITED)
 
 
 def _changed_parts(before, after: dict) -> list[str]:
@@ -97,10 +123,17 @@ def save_source(source: Source, *, actor, projects=None, credentials: dict | Non
             changed.append("projects")
 
     if creating:
-        record_audit(AuditAction.SOURCE_CREATED, actor=actor, source=source, details={
-            "provider": source.provider, "base_url": source.base_url, "auth_type": source.auth_type,
-            "credential_parts": parts,
-        })
+        record_audit(
+            AuditAction.SOURCE_CREATED,
+            actor=actor,
+            source=source,
+            details={
+                "provider": source.provider,
+                "base_url": source.base_url,
+                "auth_type": source.auth_type,
+                "credential_parts": parts,
+            },
+        )
     else:
         if changed:
             record_audit(AuditAction.SOURCE_CHANGED, actor=actor, source=source, details={"fields": changed})
@@ -170,10 +203,14 @@ class AuthSwitch:
 
 def _switch_notice(source: Source) -> str:
     if source.auth_type == AuthType.OAUTH2:
-        return (f"{source.name} now acts as each member (OAuth 2.0): authorize your own account for it to file and "
-                "search its issues as you.")
-    return (f"{source.name} now signs in with an account its administrators set up ({source.get_auth_type_display()}): "
-            "your own authorization for it no longer applies and was removed. Nothing else to do.")
+        return (
+            f"{source.name} now acts as each member (OAuth 2.0): authorize your own account for it to file and "
+            "search its issues as you."
+        )
+    return (
+        f"{source.name} now signs in with an account its administrators set up ({source.get_auth_type_display()}): "
+        "your own authorization for it no longer applies and was removed. Nothing else to do."
+    )
 
 
 @transaction.atomic
@@ -197,12 +234,21 @@ def switch_authentication(source: Source, previous_auth_type: str, *, actor) -> 
     ReauthorizationNotice.objects.bulk_create(
         [ReauthorizationNotice(user_id=user_id, source=source, message=message) for user_id in sorted(told)]
     )
-    switch = AuthSwitch(previous=previous_auth_type, current=source.auth_type, tokens_removed=removed,
-                        users_told=len(told))
-    record_audit(AuditAction.AUTH_SWITCHED, actor=actor, source=source,
-                 message=f"{source.name} switched from {previous_auth_type} to {source.auth_type}.",
-                 details={"from": previous_auth_type, "to": source.auth_type, "tokens_removed": removed,
-                          "users_told": len(told)})
+    switch = AuthSwitch(
+        previous=previous_auth_type, current=source.auth_type, tokens_removed=removed, users_told=len(told)
+    )
+    record_audit(
+        AuditAction.AUTH_SWITCHED,
+        actor=actor,
+        source=source,
+        message=f"{source.name} switched from {previous_auth_type} to {source.auth_type}.",
+        details={
+            "from": previous_auth_type,
+            "to": source.auth_type,
+            "tokens_removed": removed,
+            "users_told": len(told),
+        },
+    )
     return switch
 
 
@@ -238,12 +284,19 @@ def test_connection(source: Source, *, actor=None) -> ConnectionOutcome:
         report = provider_for(source).check_connection()
     except TrackerError as error:
         outcome = ConnectionOutcome(
-            ok=False, message=redact(str(error), _secret_values(source)), checked_at=now, code=error.code,
+            ok=False,
+            message=redact(str(error), _secret_values(source)),
+            checked_at=now,
+            code=error.code,
         )
     else:
         outcome = ConnectionOutcome(
-            ok=True, message=redact(report.summary, _secret_values(source)), checked_at=now, user=report.user,
-            rate_limit_remaining=report.rate_limit_remaining, rate_limit_limit=report.rate_limit_limit,
+            ok=True,
+            message=redact(report.summary, _secret_values(source)),
+            checked_at=now,
+            user=report.user,
+            rate_limit_remaining=report.rate_limit_remaining,
+            rate_limit_limit=report.rate_limit_limit,
             token_expires_at=report.token_expires_at,
         )
     _record_health(source, outcome, actor)
@@ -261,19 +314,31 @@ def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
     source.health, source.health_checked_at, source.health_error = health, outcome.checked_at, error
     details = {"code": outcome.code} if not outcome.ok else {"user": outcome.user}
     if actor is not None and actor.is_authenticated:
-        record_audit(AuditAction.CONNECTION_TESTED, actor=actor, source=source, success=outcome.ok,
-                     message=outcome.message, details=details)
+        record_audit(
+            AuditAction.CONNECTION_TESTED,
+            actor=actor,
+            source=source,
+            success=outcome.ok,
+            message=outcome.message,
+            details=details,
+        )
     elif previous != health:
-        record_audit(AuditAction.HEALTH_CHANGED, source=source, success=outcome.ok, message=outcome.message,
-                     details={**details, "from": previous, "to": health})
+        record_audit(
+            AuditAction.HEALTH_CHANGED,
+            source=source,
+            success=outcome.ok,
+            message=outcome.message,
+            details={**details, "from": previous, "to": health},
+        )
 
 
 def record_sync_health(source: Source, error: TrackerError | None) -> None:
     """What a background sync (a refresh) found, as the source's health: an error makes it unhealthy,
     with the message redacted; an answer makes it healthy. Audited only when the health changes."""
     message = "The tracker answered a refresh." if error is None else redact(str(error), _secret_values(source))
-    outcome = ConnectionOutcome(ok=error is None, message=message, checked_at=timezone.now(),
-                                code="" if error is None else error.code)
+    outcome = ConnectionOutcome(
+        ok=error is None, message=message, checked_at=timezone.now(), code="" if error is None else error.code
+    )
     _record_health(source, outcome, None)
 
 
@@ -285,13 +350,19 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
     try:
         hooks = provider_for(source).register_webhook(url, secret)
     except TrackerError as error:
-        record_audit(AuditAction.WEBHOOK_REGISTERED, actor=actor, source=source, target=url, success=False,
-                     message=redact(str(error), [*_secret_values(source), secret]), details={"code": error.code})
+        record_audit(
+            AuditAction.WEBHOOK_REGISTERED,
+            actor=actor,
+            source=source,
+            target=url,
+            success=False,
+            message=redact(str(error), [*_secret_values(source), secret]),
+            details={"code": error.code},
+        )
         raise
     source.webhook_secret, source.can_process_webhooks = secret, True
     source.save(update_fields=["webhook_secret", "can_process_webhooks", "updated_at"])
-    record_audit(AuditAction.WEBHOOK_REGISTERED, actor=actor, source=source, target=url,
-                 details={"hooks": len(hooks)})
+    record_audit(AuditAction.WEBHOOK_REGISTERED, actor=actor, source=source, target=url, details={"hooks": len(hooks)})
     return hooks
 
 
@@ -301,8 +372,14 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
 SYNC_OPTIONS = ("sync_defects", "push_defect_changes", "sync_comments", "update_test_status_on_resolve")
 
 EDITABLE_INTEGRATION_FIELDS = (
-    "external_project", "default_issue_type", "board", "description", "priority_mapping", "status_mapping",
-    "is_primary", *SYNC_OPTIONS,
+    "external_project",
+    "default_issue_type",
+    "board",
+    "description",
+    "priority_mapping",
+    "status_mapping",
+    "is_primary",
+    *SYNC_OPTIONS,
 )
 
 
@@ -328,40 +405,68 @@ def _take_primary(integration: ProjectIntegration, actor) -> None:
     for other in others.exclude(pk=integration.pk).select_related("source"):
         other.is_primary = False
         other.save(update_fields=["is_primary", "updated_at"])
-        record_audit(AuditAction.PROJECT_INTEGRATION_CHANGED, actor=actor, source=other.source,
-                     project=other.project, target=str(other),
-                     details={"fields": ["is_primary"], "replaced_by": integration.source.name})
+        record_audit(
+            AuditAction.PROJECT_INTEGRATION_CHANGED,
+            actor=actor,
+            source=other.source,
+            project=other.project,
+            target=str(other),
+            details={"fields": ["is_primary"], "replaced_by": integration.source.name},
+        )
 
 
 @transaction.atomic
-def assign_source(project, source: Source, *, actor, external_project: str = "", default_issue_type: str = "",
-                  board: str = "", description: str = "", priority_mapping=None, status_mapping=None,
-                  is_primary: bool = False) -> ProjectIntegration:
+def assign_source(
+    project,
+    source: Source,
+    *,
+    actor,
+    external_project: str = "",
+    default_issue_type: str = "",
+    board: str = "",
+    description: str = "",
+    priority_mapping=None,
+    status_mapping=None,
+    is_primary: bool = False,
+) -> ProjectIntegration:
     """Assign an enabled, in-scope source to the project; mappings default to the standard ones."""
     if not selectors.assignable_sources(project).filter(pk=source.pk).exists():
-        raise ValidationError({"source": f"{source.name} is not available to {project.key}: it is disabled or "
-                                         "not in its scope."})
+        raise ValidationError(
+            {"source": f"{source.name} is not available to {project.key}: it is disabled or not in its scope."}
+        )
     external_project = _check_external_project(source, external_project)
     _check_unique_target(project, source, external_project)
     integration = ProjectIntegration(
-        project=project, source=source, external_project=external_project,
-        default_issue_type=default_issue_type.strip(), board=board.strip(), description=description.strip(),
+        project=project,
+        source=source,
+        external_project=external_project,
+        default_issue_type=default_issue_type.strip(),
+        board=board.strip(),
+        description=description.strip(),
         priority_mapping=validate_priority_mapping(
-            default_priority_mapping() if priority_mapping is None else priority_mapping),
+            default_priority_mapping() if priority_mapping is None else priority_mapping
+        ),
         status_mapping=validate_status_mapping(default_status_mapping() if status_mapping is None else status_mapping),
         is_primary=is_primary,
     )
     if is_primary:
         _take_primary(integration, actor)
     integration.save()
-    record_audit(AuditAction.PROJECT_ASSIGNED, actor=actor, source=source, project=project, target=str(integration),
-                 details={"external_project": external_project, "primary": is_primary})
+    record_audit(
+        AuditAction.PROJECT_ASSIGNED,
+        actor=actor,
+        source=source,
+        project=project,
+        target=str(integration),
+        details={"external_project": external_project, "primary": is_primary},
+    )
     return integration
 
 
 @transaction.atomic
-def update_project_integration(integration: ProjectIntegration, *, actor, state: str | None = None,
-                               **changes) -> ProjectIntegration:
+def update_project_integration(
+    integration: ProjectIntegration, *, actor, state: str | None = None, **changes
+) -> ProjectIntegration:
     """Change the editable fields (and, when ``state`` differs, move to that state first);
     the audit row lists the fields that changed. All or nothing."""
     if state is not None and state != integration.state:
@@ -389,19 +494,35 @@ def update_project_integration(integration: ProjectIntegration, *, actor, state:
     if integration.is_primary and "is_primary" in changed:
         _take_primary(integration, actor)
     integration.save()
-    record_audit(AuditAction.PROJECT_INTEGRATION_CHANGED, actor=actor, source=integration.source,
-                 project=integration.project, target=str(integration), details={"fields": changed})
+    record_audit(
+        AuditAction.PROJECT_INTEGRATION_CHANGED,
+        actor=actor,
+        source=integration.source,
+        project=integration.project,
+        target=str(integration),
+        details={"fields": changed},
+    )
     return integration
 
 
 _TRANSITIONS = {
     # name: (target state, states it may come from, audit action)
-    "archive": (IntegrationState.ARCHIVED, {IntegrationState.ACTIVE, IntegrationState.DISCONNECTED},
-                AuditAction.PROJECT_INTEGRATION_ARCHIVED),
+    "archive": (
+        IntegrationState.ARCHIVED,
+        {IntegrationState.ACTIVE, IntegrationState.DISCONNECTED},
+        AuditAction.PROJECT_INTEGRATION_ARCHIVED,
+    ),
     "unarchive": (IntegrationState.ACTIVE, {IntegrationState.ARCHIVED}, AuditAction.PROJECT_INTEGRATION_UNARCHIVED),
-    "disconnect": (IntegrationState.DISCONNECTED, {IntegrationState.ACTIVE},
-                   AuditAction.PROJECT_INTEGRATION_DISCONNECTED),
-    "reconnect": (IntegrationState.ACTIVE, {IntegrationState.DISCONNECTED}, AuditAction.PROJECT_INTEGRATION_RECONNECTED),
+    "disconnect": (
+        IntegrationState.DISCONNECTED,
+        {IntegrationState.ACTIVE},
+        AuditAction.PROJECT_INTEGRATION_DISCONNECTED,
+    ),
+    "reconnect": (
+        IntegrationState.ACTIVE,
+        {IntegrationState.DISCONNECTED},
+        AuditAction.PROJECT_INTEGRATION_RECONNECTED,
+    ),
 }
 INTEGRATION_TRANSITIONS = tuple(_TRANSITIONS)
 
@@ -436,8 +557,13 @@ def set_integration_state(integration: ProjectIntegration, state: str, *, actor)
 @transaction.atomic
 def remove_project_integration(integration: ProjectIntegration, *, actor) -> None:
     """Remove the assignment (its mappings go; issues, references and links stay)."""
-    record_audit(AuditAction.PROJECT_INTEGRATION_REMOVED, actor=actor, source=integration.source,
-                 project=integration.project, target=str(integration))
+    record_audit(
+        AuditAction.PROJECT_INTEGRATION_REMOVED,
+        actor=actor,
+        source=integration.source,
+        project=integration.project,
+        target=str(integration),
+    )
     integration.delete()
 
 
@@ -466,24 +592,54 @@ def authorize_member(user, source: Source, *, code: str, redirect_uri: str, code
     try:
         grant = oauth.exchange_code(provider_for(source), code, redirect_uri, code_verifier)
         token = UserToken(
-            user=user, source=source, kind=TokenKind.OAUTH2, access_token=grant.access_token,
-            refresh_token=grant.refresh_token, expires_at=grant.expires_at, scopes=grant.scopes[:500],
+            user=user,
+            source=source,
+            kind=TokenKind.OAUTH2,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            expires_at=grant.expires_at,
+            scopes=grant.scopes[:500],
         )
         account = provider_for(source, token).oauth_account()
     except TrackerError as error:
-        record_audit(AuditAction.TOKEN_AUTHORIZED, actor=user, source=source, target=user.get_username(),
-                     success=False, message=str(error), details={"code": error.code})
+        record_audit(
+            AuditAction.TOKEN_AUTHORIZED,
+            actor=user,
+            source=source,
+            target=user.get_username(),
+            success=False,
+            message=str(error),
+            details={"code": error.code},
+        )
         raise
     with transaction.atomic():
-        token, _created = UserToken.objects.update_or_create(user=user, source=source, defaults={
-            "kind": TokenKind.OAUTH2, "access_token": grant.access_token, "refresh_token": grant.refresh_token,
-            "expires_at": grant.expires_at, "scopes": grant.scopes[:500], "remote_account": account.name[:200],
-            "resource_id": account.resource_id[:100], "resource_url": account.resource_url[:500],
-            "last_refreshed_at": None, "last_error": "",
-        })
-        record_audit(AuditAction.TOKEN_AUTHORIZED, actor=user, source=source, target=_token_target(token),
-                     details={"scopes": token.scopes, "expires": grant.expires_at is not None,
-                              "renewable": grant.refresh_token is not None})
+        token, _created = UserToken.objects.update_or_create(
+            user=user,
+            source=source,
+            defaults={
+                "kind": TokenKind.OAUTH2,
+                "access_token": grant.access_token,
+                "refresh_token": grant.refresh_token,
+                "expires_at": grant.expires_at,
+                "scopes": grant.scopes[:500],
+                "remote_account": account.name[:200],
+                "resource_id": account.resource_id[:100],
+                "resource_url": account.resource_url[:500],
+                "last_refreshed_at": None,
+                "last_error": "",
+            },
+        )
+        record_audit(
+            AuditAction.TOKEN_AUTHORIZED,
+            actor=user,
+            source=source,
+            target=_token_target(token),
+            details={
+                "scopes": token.scopes,
+                "expires": grant.expires_at is not None,
+                "renewable": grant.refresh_token is not None,
+            },
+        )
         ReauthorizationNotice.objects.filter(user=user, source=source).delete()
     return token
 
@@ -497,8 +653,13 @@ def dismiss_reauthorization_notice(notice: ReauthorizationNotice) -> None:
 def revoke_member_token(token: UserToken, *, actor) -> None:
     """Forget a member's token for a source (the tracker keeps its record of the grant until the
     member withdraws it there)."""
-    record_audit(AuditAction.TOKEN_REVOKED, actor=actor, source=token.source, target=_token_target(token),
-                 details={"kind": token.kind})
+    record_audit(
+        AuditAction.TOKEN_REVOKED,
+        actor=actor,
+        source=token.source,
+        target=_token_target(token),
+        details={"kind": token.kind},
+    )
     token.delete()
 
 
@@ -513,16 +674,15 @@ def renew_member_token(token: UserToken, *, actor=None) -> UserToken:
     failures (the tracker unreachable) are audited and raised, leaving the token as it was.
     """
     seen = token.access_token
-    with oauth.renewal_lock(token.pk):
-        with transaction.atomic():
-            current = UserToken.objects.select_for_update().filter(pk=token.pk).first()
-            if current is None:
-                raise AuthorizationRequired(
-                    f"Your authorization for {token.source.name} was revoked: authorize your account again."
-                )
-            if current.access_token != seen:
-                return current
-            failure = _renew(current, actor)
+    with oauth.renewal_lock(token.pk), transaction.atomic():
+        current = UserToken.objects.select_for_update().filter(pk=token.pk).first()
+        if current is None:
+            raise AuthorizationRequired(
+                f"Your authorization for {token.source.name} was revoked: authorize your account again."
+            )
+        if current.access_token != seen:
+            return current
+        failure = _renew(current, actor)
     if failure is not None:
         raise failure
     return current
@@ -533,7 +693,8 @@ def _renew(token: UserToken, actor) -> TrackerError | None:
     source = token.source
     if token.kind != TokenKind.OAUTH2 or not isinstance(token.refresh_token, str) or not token.refresh_token:
         return _mark_for_reauthorization(
-            token, actor,
+            token,
+            actor,
             f"{source.name} no longer accepts your token and it cannot be renewed: authorize your account again.",
             code="not_renewable",
         )
@@ -542,12 +703,22 @@ def _renew(token: UserToken, actor) -> TrackerError | None:
     except OAuthRefused as error:
         reason = error.error or f"HTTP {error.status}"
         return _mark_for_reauthorization(
-            token, actor, f"{source.name} refused to renew your authorization ({reason}): authorize your account again.",
-            code=error.code, oauth_error=error.error,
+            token,
+            actor,
+            f"{source.name} refused to renew your authorization ({reason}): authorize your account again.",
+            code=error.code,
+            oauth_error=error.error,
         )
     except TrackerError as error:
-        record_audit(AuditAction.TOKEN_REFRESH_FAILED, actor=actor, source=source, target=_token_target(token),
-                     success=False, message=str(error), details={"code": error.code})
+        record_audit(
+            AuditAction.TOKEN_REFRESH_FAILED,
+            actor=actor,
+            source=source,
+            target=_token_target(token),
+            success=False,
+            message=str(error),
+            details={"code": error.code},
+        )
         return error
     token.access_token = grant.access_token
     if grant.refresh_token is not None:  # rotated; a tracker that keeps the old one sends none
@@ -556,18 +727,31 @@ def _renew(token: UserToken, actor) -> TrackerError | None:
     token.scopes = grant.scopes[:500] or token.scopes
     token.last_refreshed_at = timezone.now()
     token.last_error = ""
-    token.save(update_fields=["access_token", "refresh_token", "expires_at", "scopes", "last_refreshed_at",
-                              "last_error"])
-    record_audit(AuditAction.TOKEN_REFRESHED, actor=actor, source=source, target=_token_target(token),
-                 details={"expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
+    token.save(
+        update_fields=["access_token", "refresh_token", "expires_at", "scopes", "last_refreshed_at", "last_error"]
+    )
+    record_audit(
+        AuditAction.TOKEN_REFRESHED,
+        actor=actor,
+        source=source,
+        target=_token_target(token),
+        details={"expires_at": grant.expires_at.isoformat() if grant.expires_at else None},
+    )
     return None
 
 
 def _mark_for_reauthorization(token: UserToken, actor, reason: str, **details) -> AuthorizationRequired:
     token.last_error = reason[:500]
     token.save(update_fields=["last_error"])
-    record_audit(AuditAction.TOKEN_REFRESH_FAILED, actor=actor, source=token.source, target=_token_target(token),
-                 success=False, message=reason, details=details)
+    record_audit(
+        AuditAction.TOKEN_REFRESH_FAILED,
+        actor=actor,
+        source=token.source,
+        target=_token_target(token),
+        success=False,
+        message=reason,
+        details=details,
+    )
     return AuthorizationRequired(reason)
 
 

@@ -57,13 +57,17 @@ def integration_list(request, key):
     for integration in integrations:
         integration.member_token = tokens.get(integration.source_id)
         integration.can_authorize = selectors.may_authorize(integration.source, request.user)
-    return render(request, "integrations/project_integrations.html", {
-        "project": project,
-        "current": [i for i in integrations if i.state != IntegrationState.ARCHIVED],
-        "archived": [i for i in integrations if i.state == IntegrationState.ARCHIVED],
-        "can_assign": selectors.assignable_sources(project).exists(),
-        "can_manage": can(request.user, Action.MANAGE, project),
-    })
+    return render(
+        request,
+        "integrations/project_integrations.html",
+        {
+            "project": project,
+            "current": [i for i in integrations if i.state != IntegrationState.ARCHIVED],
+            "archived": [i for i in integrations if i.state == IntegrationState.ARCHIVED],
+            "can_assign": selectors.assignable_sources(project).exists(),
+            "can_manage": can(request.user, Action.MANAGE, project),
+        },
+    )
 
 
 @login_required
@@ -85,12 +89,14 @@ def integration_edit(request, key, pk):
     integration = _integration(project, pk)
     form = ProjectIntegrationForm(request.POST or None, project=project, integration=integration)
     if request.method == "POST" and form.is_valid():
-        if _apply(form, lambda: services.update_project_integration(integration, actor=request.user,
-                                                                     **form.cleaned_data)):
+        if _apply(
+            form, lambda: services.update_project_integration(integration, actor=request.user, **form.cleaned_data)
+        ):
             messages.success(request, f"{integration} is saved.")
             return redirect("integrations:list", project.key)
-    return render(request, "integrations/integration_form.html",
-                  {"project": project, "form": form, "integration": integration})
+    return render(
+        request, "integrations/integration_form.html", {"project": project, "form": form, "integration": integration}
+    )
 
 
 @require_POST

@@ -52,8 +52,13 @@ class IssueAdmin(admin.ModelAdmin):
             return
         # New issues take their number from the project counter, like every other creator.
         created = services.create_issue(
-            project=obj.project, name=obj.name, reporter=obj.reporter or request.user, description=obj.description,
-            status=obj.status, priority=obj.priority, assignee=obj.assignee,
+            project=obj.project,
+            name=obj.name,
+            reporter=obj.reporter or request.user,
+            description=obj.description,
+            status=obj.status,
+            priority=obj.priority,
+            assignee=obj.assignee,
         )
         obj.pk, obj.number = created.pk, created.number
         obj._state.adding = False
@@ -78,7 +83,15 @@ class ExternalReferenceAdmin(admin.ModelAdmin):
 class LinkAdmin(admin.ModelAdmin):
     list_display = ["__str__", "project", "created_by", "created_at"]
     list_filter = ["project"]
-    autocomplete_fields = ["project", "issue", "external_reference", "test_case", "test_run", "test_result", "requirement"]
+    autocomplete_fields = [
+        "project",
+        "issue",
+        "external_reference",
+        "test_case",
+        "test_run",
+        "test_result",
+        "requirement",
+    ]
 
 
 class SourceAdmin(integration_admin.SourceAdmin):
@@ -86,8 +99,11 @@ class SourceAdmin(integration_admin.SourceAdmin):
     change_form_template = "admin/issues/source_change_form.html"
 
     def get_urls(self):
-        move = path("<path:object_id>/move-links/", self.admin_site.admin_view(self.move_links_view),
-                    name="integrations_source_move_links")
+        move = path(
+            "<path:object_id>/move-links/",
+            self.admin_site.admin_view(self.move_links_view),
+            name="integrations_source_move_links",
+        )
         return [move, *super().get_urls()]
 
     @admin.action(description="Move links to another source", permissions=["change"])
@@ -121,21 +137,33 @@ class SourceAdmin(integration_admin.SourceAdmin):
             plan = source_moves.plan_move(source, target, rule)
         context = {
             **self.admin_site.each_context(request),
-            "opts": self.opts, "title": f"Move the links of {source.name} to another source", "source": source,
-            "form": form, "plan": plan, "outcome": source_moves.Outcome,
+            "opts": self.opts,
+            "title": f"Move the links of {source.name} to another source",
+            "source": source,
+            "form": form,
+            "plan": plan,
+            "outcome": source_moves.Outcome,
         }
         return TemplateResponse(request, "admin/integrations/source/move_links.html", context)
 
 
 def _moved_message(source: Source, target: Source, report: source_moves.MoveReport) -> str:
-    refresh = (f"refreshing {report.refresh_queued} from {target.name}." if report.refresh_queued
-               else f"{target.name} does not sync now, so nothing is refreshed yet.")
-    return (f"{report.moved + report.merged} reference(s) of {source.name} moved to {target.name}: "
-            f"{report.merged} merged with a reference with the same key, {report.links_repointed} link(s) "
-            f"re-pointed, {report.links_dropped} duplicate link(s) dropped"
-            + (f", {report.handed_over} pull(s) and defect sync(s) handed to {target.name}'s project integrations"
-               if report.handed_over else "")
-            + f"; {refresh}")
+    refresh = (
+        f"refreshing {report.refresh_queued} from {target.name}."
+        if report.refresh_queued
+        else f"{target.name} does not sync now, so nothing is refreshed yet."
+    )
+    return (
+        f"{report.moved + report.merged} reference(s) of {source.name} moved to {target.name}: "
+        f"{report.merged} merged with a reference with the same key, {report.links_repointed} link(s) "
+        f"re-pointed, {report.links_dropped} duplicate link(s) dropped"
+        + (
+            f", {report.handed_over} pull(s) and defect sync(s) handed to {target.name}'s project integrations"
+            if report.handed_over
+            else ""
+        )
+        + f"; {refresh}"
+    )
 
 
 admin.site.unregister(Source)

@@ -32,13 +32,23 @@ from . import filing, selectors, services
 from .models import Issue, IssuePriority, IssueStatus, Link
 from .selectors import ARTEFACT_LABELS, UNASSIGNED, links_to
 from .serializers import (
-    ArtefactRefSerializer, CreateTrackerIssueSerializer, FiledSerializer, IssueFieldsSerializer, IssueSerializer,
-    LinkSerializer, LinkTrackerIssueSerializer, RemoteIssueSerializer, RemoteIssueTypeSerializer,
+    ArtefactRefSerializer,
+    CreateTrackerIssueSerializer,
+    FiledSerializer,
+    IssueFieldsSerializer,
+    IssueSerializer,
+    LinkSerializer,
+    LinkTrackerIssueSerializer,
+    RemoteIssueSerializer,
+    RemoteIssueTypeSerializer,
     TrackerErrorSerializer,
 )
 
 ISSUE_ID = OpenApiParameter(
-    "issueId", OpenApiTypes.STR, OpenApiParameter.PATH, description="The issue's id, or its key such as SHOP-12.",
+    "issueId",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The issue's id, or its key such as SHOP-12.",
 )
 
 
@@ -86,10 +96,16 @@ class IssueViewSet(ProjectScopedViewSet):
 
     def base_queryset(self):
         links = Link.objects.select_related(
-            "test_case", "test_run", "test_result__case", "test_result__run", "requirement", "created_by",
+            "test_case",
+            "test_run",
+            "test_result__case",
+            "test_result__run",
+            "requirement",
+            "created_by",
         ).order_by("created_at", "id")
         return Issue.objects.select_related("project", "assignee", "reporter").prefetch_related(
-            "tags", Prefetch("links", queryset=links),
+            "tags",
+            Prefetch("links", queryset=links),
         )
 
     def find_object(self, queryset):
@@ -120,7 +136,8 @@ class IssueViewSet(ProjectScopedViewSet):
 
     @extend_schema(
         summary="Link the issue to a test case, run, result or requirement of its project",
-        parameters=[ISSUE_ID], request=ArtefactRefSerializer,
+        parameters=[ISSUE_ID],
+        request=ArtefactRefSerializer,
         responses={201: LinkSerializer, 200: OpenApiResponse(LinkSerializer, description="Already linked.")},
     )
     @action(detail=True, methods=["post"])
@@ -133,7 +150,8 @@ class IssueViewSet(ProjectScopedViewSet):
 
     @extend_schema(
         summary="Remove the link between the issue and a test artefact",
-        parameters=[ISSUE_ID], request=ArtefactRefSerializer,
+        parameters=[ISSUE_ID],
+        request=ArtefactRefSerializer,
         responses={204: OpenApiResponse(description="Unlinked."), 404: OpenApiResponse(description="Not linked.")},
     )
     @action(detail=True, methods=["post"])
@@ -152,23 +170,37 @@ class IssueViewSet(ProjectScopedViewSet):
 # /api/integrations/{id}/... where {id} is a ProjectIntegration: discovery, search, create and link.
 # They write references and links, so they live here, not in the integrations app.
 
-INTEGRATION_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH,
-                                  description="The project integration (a tracker assigned to a project).")
+INTEGRATION_ID = OpenApiParameter(
+    "id",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description="The project integration (a tracker assigned to a project).",
+)
 TRACKER_ERROR = OpenApiResponse(TrackerErrorSerializer, description="The tracker refused or failed; `code` says why.")
 TRACKER_ERRORS = {400: TRACKER_ERROR, 409: TRACKER_ERROR, 502: TRACKER_ERROR, 503: TRACKER_ERROR}
 # HTTP status of a tracker error, by its code; anything else the tracker did wrong is 502.
-_TRACKER_STATUS = {"validation": 400, "authorization_required": 403, "not_configured": 409, "unsupported": 409,
-                   "in_progress": 409, "rate_limited": 503, "unreachable": 503}
+_TRACKER_STATUS = {
+    "validation": 400,
+    "authorization_required": 403,
+    "not_configured": 409,
+    "unsupported": 409,
+    "in_progress": 409,
+    "rate_limited": 503,
+    "unreachable": 503,
+}
 
 
 def tracker_error_response(error: TrackerError, project) -> Response:
     """A tracker's error as the API shows it: what went wrong and who can fix it, the tracker's
     problems by field id, and its code."""
-    response = Response({
-        "message": " ".join(filter(None, [str(error), selectors.who_can_fix(error.code, project)])),
-        "errors": {field: [problem] for field, problem in error.field_errors.items()},
-        "code": error.code,
-    }, status=_TRACKER_STATUS.get(error.code, status.HTTP_502_BAD_GATEWAY))
+    response = Response(
+        {
+            "message": " ".join(filter(None, [str(error), selectors.who_can_fix(error.code, project)])),
+            "errors": {field: [problem] for field, problem in error.field_errors.items()},
+            "code": error.code,
+        },
+        status=_TRACKER_STATUS.get(error.code, status.HTTP_502_BAD_GATEWAY),
+    )
     if error.retry_after:
         response["Retry-After"] = str(math.ceil(error.retry_after))
     return response
@@ -179,8 +211,9 @@ class IntegrationIssuesView(APIView):
     (viewers 403); another project's integration, or one no longer active, answers 404."""
 
     def find_integration(self, request, integration_id: int) -> ProjectIntegration:
-        integration = get_object_or_404(ProjectIntegration.objects.select_related("project", "source"),
-                                        pk=integration_id)
+        integration = get_object_or_404(
+            ProjectIntegration.objects.select_related("project", "source"), pk=integration_id
+        )
         ensure(request.user, Action.EDIT, integration.project)
         if not integration_selectors.pickable_integrations(integration.project).filter(pk=integration.pk).exists():
             raise exceptions.NotFound()
@@ -202,21 +235,31 @@ class IntegrationIssuesView(APIView):
 
 
 class IssueTypesView(IntegrationIssuesView):
-    @extend_schema(summary="Issue types testmanager can create through the integration", parameters=[INTEGRATION_ID],
-                   responses={200: RemoteIssueTypeSerializer(many=True), **TRACKER_ERRORS})
+    @extend_schema(
+        summary="Issue types testmanager can create through the integration",
+        parameters=[INTEGRATION_ID],
+        responses={200: RemoteIssueTypeSerializer(many=True), **TRACKER_ERRORS},
+    )
     def get(self, request, id):
         integration = self.integration
         offered = filing.issue_types(integration, request.user)
         default = filing.find_issue_type(offered, integration.default_issue_type)
-        return Response(RemoteIssueTypeSerializer(
-            [{"id": t.id, "name": t.name, "default": t == default} for t in offered], many=True).data)
+        return Response(
+            RemoteIssueTypeSerializer(
+                [{"id": t.id, "name": t.name, "default": t == default} for t in offered], many=True
+            ).data
+        )
 
 
 class IssueFieldsView(IntegrationIssuesView):
     @extend_schema(
         summary="Fields of an issue type's create screen",
-        parameters=[INTEGRATION_ID, OpenApiParameter(
-            "issueType", OpenApiTypes.STR, description="Id or name; the integration's default when left out.")],
+        parameters=[
+            INTEGRATION_ID,
+            OpenApiParameter(
+                "issueType", OpenApiTypes.STR, description="Id or name; the integration's default when left out."
+            ),
+        ],
         responses={200: IssueFieldsSerializer, **TRACKER_ERRORS},
     )
     def get(self, request, id):
@@ -226,15 +269,23 @@ class IssueFieldsView(IntegrationIssuesView):
         chosen = discovery.issue_type
         if chosen is None or (wanted and filing.find_issue_type(discovery.issue_types, wanted) is None):
             offered = ", ".join(t.name for t in discovery.issue_types)
-            raise exceptions.ValidationError({"issueType": [
-                f"Choose an issue type {integration.source.name} offers: {offered}."]})
+            raise exceptions.ValidationError(
+                {"issueType": [f"Choose an issue type {integration.source.name} offers: {offered}."]}
+            )
         fills = provider_class(integration.source.provider).draft_field_ids
-        return Response(IssueFieldsSerializer({
-            "issue_type": {"id": chosen.id, "name": chosen.name,
-                           "default": chosen == filing.find_issue_type(discovery.issue_types,
-                                                                       integration.default_issue_type)},
-            "fields": [{**vars(field), "fills": fills.get(field.id, "")} for field in discovery.fields],
-        }).data)
+        return Response(
+            IssueFieldsSerializer(
+                {
+                    "issue_type": {
+                        "id": chosen.id,
+                        "name": chosen.name,
+                        "default": chosen
+                        == filing.find_issue_type(discovery.issue_types, integration.default_issue_type),
+                    },
+                    "fields": [{**vars(field), "fills": fills.get(field.id, "")} for field in discovery.fields],
+                }
+            ).data
+        )
 
 
 class SearchView(IntegrationIssuesView):
@@ -249,8 +300,10 @@ class SearchView(IntegrationIssuesView):
         if not text:
             raise exceptions.ValidationError({"q": ["Give a key or words to search for."]})
         if not integration_selectors.can(integration.source, Capability.READ_DETAILS):
-            raise Unsupported(f"{integration.source.name} is not read by testmanager, so it cannot be searched: "
-                              "link its issues by key.")
+            raise Unsupported(
+                f"{integration.source.name} is not read by testmanager, so it cannot be searched: "
+                "link its issues by key."
+            )
         found = filing.as_member(integration, request.user, lambda provider: provider.search(text[:200]))
         return Response(RemoteIssueSerializer([vars(issue) for issue in found], many=True).data)
 
@@ -263,11 +316,17 @@ class CreateIssueView(IntegrationIssuesView):
     @extend_schema(
         summary="Create a tracker issue about test artefacts and link it to them",
         description="Files the issue through the tracker's API, stores its reference, links it to every artefact "
-                    "and puts a link back on the remote issue where the tracker supports it. Nothing is stored "
-                    "unless the tracker created the issue.",
-        parameters=[INTEGRATION_ID], request=CreateTrackerIssueSerializer,
-        responses={201: FiledSerializer, 200: OpenApiResponse(FiledSerializer, description="Created before (same "
-                   "idempotency key): linked, not filed again."), **TRACKER_ERRORS},
+        "and puts a link back on the remote issue where the tracker supports it. Nothing is stored "
+        "unless the tracker created the issue.",
+        parameters=[INTEGRATION_ID],
+        request=CreateTrackerIssueSerializer,
+        responses={
+            201: FiledSerializer,
+            200: OpenApiResponse(
+                FiledSerializer, description="Created before (same idempotency key): linked, not filed again."
+            ),
+            **TRACKER_ERRORS,
+        },
     )
     def post(self, request, id):
         integration = self.integration
@@ -276,8 +335,10 @@ class CreateIssueView(IntegrationIssuesView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if not integration_selectors.creates_through_api(source):
-            raise Unsupported(f"{source.name} does not take new issues from testmanager's API: file it in the "
-                              "tracker, then link it with link-issue.")
+            raise Unsupported(
+                f"{source.name} does not take new issues from testmanager's API: file it in the "
+                "tracker, then link it with link-issue."
+            )
         discovery = filing.discover(integration, request.user, data.get("issue_type", ""))
         if discovery.issue_type is None or (
             data.get("issue_type") and filing.find_issue_type(discovery.issue_types, data["issue_type"]) is None
@@ -287,17 +348,28 @@ class CreateIssueView(IntegrationIssuesView):
         artefacts = _artefacts(serializer)
         site_url = request.build_absolute_uri("/")
         results = [artefact for artefact in artefacts if isinstance(artefact, TestResult)]
-        text = (selectors.draft_from_results(results, site_url) if len(results) == len(artefacts) > 1
-                else selectors.draft_for(artefacts[0], site_url))
+        text = (
+            selectors.draft_from_results(results, site_url)
+            if len(results) == len(artefacts) > 1
+            else selectors.draft_for(artefacts[0], site_url)
+        )
         draft = filing.build_draft(
-            integration, issue_type=discovery.issue_type.id, title=data.get("title") or text["name"],
-            description=data.get("description", text["description"]), values=data.get("fields", {}),
-            kinds={field.id: field.kind for field in discovery.fields}, reporter=request.user,
+            integration,
+            issue_type=discovery.issue_type.id,
+            title=data.get("title") or text["name"],
+            description=data.get("description", text["description"]),
+            values=data.get("fields", {}),
+            kinds={field.id: field.kind for field in discovery.fields},
+            reporter=request.user,
         )
         key = data.get("idempotency_key")
         filed = filing.file_issue(
-            integration=integration, actor=request.user, draft=draft, artefacts=artefacts,
-            marker=filing.MARKER_PREFIX + key if key else filing.new_marker(), site_url=site_url,
+            integration=integration,
+            actor=request.user,
+            draft=draft,
+            artefacts=artefacts,
+            marker=filing.MARKER_PREFIX + key if key else filing.new_marker(),
+            site_url=site_url,
         )
         body = {"reference": filed.reference, "links": filed.links, "created": filed.created, "notes": filed.notes}
         answer = status.HTTP_201_CREATED if filed.created else status.HTTP_200_OK
@@ -308,10 +380,14 @@ class LinkIssueView(IntegrationIssuesView):
     @extend_schema(
         summary="Link an existing tracker issue to test artefacts",
         description="The key must match the source's key pattern. A key linked before reuses its reference; where "
-                    "the tracker is read, the issue must exist there.",
-        parameters=[INTEGRATION_ID], request=LinkTrackerIssueSerializer,
-        responses={201: FiledSerializer, 200: OpenApiResponse(FiledSerializer, description="Already linked."),
-                   **TRACKER_ERRORS},
+        "the tracker is read, the issue must exist there.",
+        parameters=[INTEGRATION_ID],
+        request=LinkTrackerIssueSerializer,
+        responses={
+            201: FiledSerializer,
+            200: OpenApiResponse(FiledSerializer, description="Already linked."),
+            **TRACKER_ERRORS,
+        },
     )
     def post(self, request, id):
         integration = self.integration
@@ -321,13 +397,23 @@ class LinkIssueView(IntegrationIssuesView):
         artefacts = _artefacts(serializer)
         known = {link.pk for artefact in artefacts for link in links_to(artefact)}
         linked = [
-            filing.link_existing(integration=integration, actor=request.user, typed_key=data["key"], artefact=artefact,
-                                 site_url=request.build_absolute_uri("/"), title=data.get("title", ""))
+            filing.link_existing(
+                integration=integration,
+                actor=request.user,
+                typed_key=data["key"],
+                artefact=artefact,
+                site_url=request.build_absolute_uri("/"),
+                title=data.get("title", ""),
+            )
             for artefact in artefacts
         ]
         created = any(result.link.pk not in known for result in linked)
-        body = {"reference": linked[-1].reference, "links": [result.link for result in linked], "created": created,
-                "notes": [note for result in linked for note in result.notes]}
+        body = {
+            "reference": linked[-1].reference,
+            "links": [result.link for result in linked],
+            "created": created,
+            "notes": [note for result in linked for note in result.notes],
+        }
         return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

@@ -38,8 +38,15 @@ def bug_settings_of(integration: ProjectIntegration) -> BugPullSettings:
 
 
 @transaction.atomic
-def save_bug_settings(integration: ProjectIntegration, *, pull_bugs: bool, bugs_filter: str,
-                      bug_types: Iterable[str], severity_field: str, resolution_field: str) -> BugPullSettings:
+def save_bug_settings(
+    integration: ProjectIntegration,
+    *,
+    pull_bugs: bool,
+    bugs_filter: str,
+    bug_types: Iterable[str],
+    severity_field: str,
+    resolution_field: str,
+) -> BugPullSettings:
     settings = bug_settings_of(integration)
     settings.bug_types = list(dict.fromkeys(name.strip() for name in bug_types if name.strip()))
     settings.severity_field, settings.resolution_field = severity_field.strip(), resolution_field.strip()
@@ -75,21 +82,30 @@ class BugPullSummary:
     deleted: int = 0
 
     def __str__(self):
-        return (f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.deleted} deleted in the tracker")
+        return (
+            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.deleted} deleted in the tracker"
+        )
 
 
 def pull_bugs(integration: ProjectIntegration) -> BugPullSummary:
     """Bring the project's pulled bugs up to date; a tracker error is recorded and raised."""
     settings = bug_settings_of(integration)
     known = {
-        bug.reference.key: bug for bug in PulledBug.objects.filter(
-            project=integration.project, integration=integration, reference__deleted_remotely=False,
+        bug.reference.key: bug
+        for bug in PulledBug.objects.filter(
+            project=integration.project,
+            integration=integration,
+            reference__deleted_remotely=False,
         ).select_related("reference")
     }
     fields = tuple(name for name in (settings.severity_field, settings.resolution_field) if name)
-    query = PullQuery(project=integration.external_project, filter=integration.bugs_filter,
-                      item_types=tuple(settings.bug_types), fields=fields)
+    query = PullQuery(
+        project=integration.external_project,
+        filter=integration.bugs_filter,
+        item_types=tuple(settings.bug_types),
+        fields=fields,
+    )
     try:
         result = provider_for(integration.source).pull(query, known=list(known))
     except TrackerError as error:
@@ -111,9 +127,13 @@ def pull_bugs(integration: ProjectIntegration) -> BugPullSummary:
 
 
 def _keep(integration: ProjectIntegration, settings: BugPullSettings, item: PulledItem) -> str:
-    bug = PulledBug.objects.filter(
-        project=integration.project, reference__source=integration.source, reference__key=item.key
-    ).select_related("reference").first()
+    bug = (
+        PulledBug.objects.filter(
+            project=integration.project, reference__source=integration.source, reference__key=item.key
+        )
+        .select_related("reference")
+        .first()
+    )
     before = (bug.reference.title, bug.reference.status) if bug is not None else None
     reference = services.store_reference(integration.source, item)
     severity = item.fields[settings.severity_field].text if settings.severity_field else item.priority

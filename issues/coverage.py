@@ -33,7 +33,8 @@ def cover(requirement: Requirement, test_case: TestCase, *, actor=None, site_url
     try:
         with transaction.atomic():
             coverage, created = Coverage.objects.get_or_create(
-                requirement=requirement, test_case=test_case,
+                requirement=requirement,
+                test_case=test_case,
                 defaults={"project_id": requirement.project_id, "created_by": actor},
             )
     except IntegrityError:  # a concurrent request recorded it first
@@ -73,7 +74,8 @@ def update_comment(requirement_id: int, site_url: str) -> str:
             # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins below.
             PulledRequirement.objects.select_for_update(of=("self",))
             .select_related("requirement", "reference", "integration__source")
-            .filter(requirement_id=requirement_id).first()
+            .filter(requirement_id=requirement_id)
+            .first()
         )
         integration = pulled.integration if pulled is not None else None
         if integration is None or pulled.reference is None or not integration.comment_linked_tests:

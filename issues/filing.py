@@ -31,7 +31,14 @@ from integrations.errors import TrackerError, Unreachable, UpstreamError
 from integrations.models import AuditAction, ProjectIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import (
-    Capability, IssueDraft, NotConfigured, Person, RemoteField, RemoteIssue, RemoteIssueType, TrackerProvider,
+    Capability,
+    IssueDraft,
+    NotConfigured,
+    Person,
+    RemoteField,
+    RemoteIssue,
+    RemoteIssueType,
+    TrackerProvider,
 )
 from projects.models import Requirement, TestCase, TestResult, TestRun
 
@@ -135,8 +142,16 @@ def typed_value(value, kind: str):
     return value
 
 
-def build_draft(integration: ProjectIntegration, *, issue_type: str, title: str, description: str,
-                values: Mapping, kinds: Mapping[str, str], reporter) -> IssueDraft:
+def build_draft(
+    integration: ProjectIntegration,
+    *,
+    issue_type: str,
+    title: str,
+    description: str,
+    values: Mapping,
+    kinds: Mapping[str, str],
+    reporter,
+) -> IssueDraft:
     """The draft of a new remote issue: each value goes to the IssueDraft attribute the provider
     says its field fills, every other value to ``fields`` under the field's id."""
     fills = provider_class(integration.source.provider).draft_field_ids
@@ -159,8 +174,13 @@ def build_draft(integration: ProjectIntegration, *, issue_type: str, title: str,
     if reporter is not None and reporter.is_authenticated:
         person = Person(name=reporter.get_full_name() or reporter.get_username(), email=reporter.email or "")
     return IssueDraft(
-        project=integration.external_project, issue_type=issue_type, title=title, description=description,
-        reporter=person, fields=fields, **attributes,
+        project=integration.external_project,
+        issue_type=issue_type,
+        title=title,
+        description=description,
+        reporter=person,
+        fields=fields,
+        **attributes,
     )
 
 
@@ -193,8 +213,10 @@ def mapped_priority(integration: ProjectIntegration, field: RemoteField, artefac
     side, wanted = ("requirement", artefact.priority) if isinstance(artefact, Requirement) else ("defect", "major")
     allowed = {value.casefold(): value for value in field.allowed_values}
     for tracker_priority, target in (integration.priority_mapping or {}).items():
-        if isinstance(target, dict) and target.get(side) == wanted and (
-            not allowed or tracker_priority.casefold() in allowed
+        if (
+            isinstance(target, dict)
+            and target.get(side) == wanted
+            and (not allowed or tracker_priority.casefold() in allowed)
         ):
             return allowed.get(tracker_priority.casefold(), tracker_priority)
     return ""
@@ -248,8 +270,14 @@ def _attempt_key(integration: ProjectIntegration, marker: str) -> str:
     return f"issues:filing:{integration.source_id}:{marker}"
 
 
-def _create_once(provider: TrackerProvider, integration: ProjectIntegration, draft: IssueDraft, marker: str,
-                 retrying: bool, resuming: bool) -> tuple[RemoteIssue, bool]:
+def _create_once(
+    provider: TrackerProvider,
+    integration: ProjectIntegration,
+    draft: IssueDraft,
+    marker: str,
+    retrying: bool,
+    resuming: bool,
+) -> tuple[RemoteIssue, bool]:
     """(the remote issue, whether it was found by its marker rather than created now). The cache
     remembers each marker: SENDING while a request files it, UNCERTAIN when an attempt may have
     created it, then the key; a marker seen before is searched for before creating again."""
@@ -278,8 +306,17 @@ def _create_once(provider: TrackerProvider, integration: ProjectIntegration, dra
     return remote, False
 
 
-def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, artefacts: Sequence, marker: str,
-               site_url: str, retrying: bool = False, resuming: bool = False) -> Filed:
+def file_issue(
+    *,
+    integration: ProjectIntegration,
+    actor,
+    draft: IssueDraft,
+    artefacts: Sequence,
+    marker: str,
+    site_url: str,
+    retrying: bool = False,
+    resuming: bool = False,
+) -> Filed:
     """Create the remote issue, then store its reference, link it to ``artefacts``, audit, and link
     back. ``retrying`` says an earlier attempt with this marker may have reached the tracker (the
     cache remembers that too, for attempts from pages and API clients). ``resuming`` says that
@@ -303,10 +340,16 @@ def file_issue(*, integration: ProjectIntegration, actor, draft: IssueDraft, art
         reference = services.store_reference(source, remote, synced=synced)
         links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
         integration_services.record_audit(
-            AuditAction.ISSUE_CREATED, actor=actor, source=source, project=integration.project, target=reference.key,
+            AuditAction.ISSUE_CREATED,
+            actor=actor,
+            source=source,
+            project=integration.project,
+            target=reference.key,
             details={
-                "integration": integration.pk, "artefacts": [str(artefact)[:200] for artefact in artefacts],
-                "found_by_marker": found, "notes": notes,
+                "integration": integration.pk,
+                "artefacts": [str(artefact)[:200] for artefact in artefacts],
+                "found_by_marker": found,
+                "notes": notes,
             },
         )
     return Filed(reference=reference, links=links, created=True, notes=tuple(notes))
@@ -317,8 +360,10 @@ def _read_back(integration: ProjectIntegration, actor, remote: RemoteIssue) -> t
     answers only the key); the answer itself when reading fails or is not allowed."""
     source = integration.source
     if not remote.url:
-        remote = replace(remote, url=integration_selectors.issue_url(
-            source, remote.key, external_project=integration.external_project))
+        remote = replace(
+            remote,
+            url=integration_selectors.issue_url(source, remote.key, external_project=integration.external_project),
+        )
     if remote.status or not integration_selectors.can(source, Capability.READ_DETAILS):
         return remote, bool(remote.status)
     try:
@@ -381,8 +426,9 @@ def look_up(integration: ProjectIntegration, actor, key: str) -> RemoteIssue | N
     return result.issues.get(key)
 
 
-def link_existing(*, integration: ProjectIntegration, actor, typed_key: str, artefact, site_url: str,
-                  title: str = "") -> Linked:
+def link_existing(
+    *, integration: ProjectIntegration, actor, typed_key: str, artefact, site_url: str, title: str = ""
+) -> Linked:
     """Link the remote issue ``typed_key`` to ``artefact``; a key referenced before reuses its
     reference. ``title`` names the issue where the tracker cannot be read (a custom tracker)."""
     source = integration.source
@@ -390,8 +436,9 @@ def link_existing(*, integration: ProjectIntegration, actor, typed_key: str, art
     remote = look_up(integration, actor, key)
     notes = []
     if remote is None and integration_selectors.can(source, Capability.READ_DETAILS):
-        notes.append(f"{source.name} does not let testmanager read {key}, so its title and status stay empty "
-                     "until it can.")
+        notes.append(
+            f"{source.name} does not let testmanager read {key}, so its title and status stay empty until it can."
+        )
     if remote is not None:
         notes += _link_back(integration, actor, remote.key, [artefact], site_url)
     with transaction.atomic():
@@ -400,10 +447,20 @@ def link_existing(*, integration: ProjectIntegration, actor, typed_key: str, art
             reference = services.store_reference(source, remote)
         elif reference is None:
             url = integration_selectors.issue_url(source, key, external_project=integration.external_project)
-            reference = services.store_reference(source, RemoteIssue(
-                key=key, title=title.strip(), status="", status_category="unknown", assignee="", priority="", url=url,
-                updated_at=None,
-            ), synced=False)
+            reference = services.store_reference(
+                source,
+                RemoteIssue(
+                    key=key,
+                    title=title.strip(),
+                    status="",
+                    status_category="unknown",
+                    assignee="",
+                    priority="",
+                    url=url,
+                    updated_at=None,
+                ),
+                synced=False,
+            )
         created = services.link(artefact=artefact, reference=reference, actor=actor)
     return Linked(reference=reference, link=created, notes=tuple(notes))
 
@@ -411,8 +468,19 @@ def link_existing(*, integration: ProjectIntegration, actor, typed_key: str, art
 # --- Filing many failed results in the background ----------------------------------------
 
 
-def start_job(*, integration: ProjectIntegration, run: TestRun, results: Sequence, mode: str, issue_type: str,
-              values: Mapping, kinds: Mapping[str, str], actor, site_url: str, marker: str) -> FilingJob:
+def start_job(
+    *,
+    integration: ProjectIntegration,
+    run: TestRun,
+    results: Sequence,
+    mode: str,
+    issue_type: str,
+    values: Mapping,
+    kinds: Mapping[str, str],
+    actor,
+    site_url: str,
+    marker: str,
+) -> FilingJob:
     """Record the job and queue it once committed; the page follows its progress. The form's
     ``marker`` names the job: the same form submitted twice finds the job it started."""
     with transaction.atomic():
@@ -420,9 +488,14 @@ def start_job(*, integration: ProjectIntegration, run: TestRun, results: Sequenc
         if existing is not None:
             return existing
         job = FilingJob.objects.create(
-            project=run.project, run=run, integration=integration, mode=mode, site_url=site_url,
+            project=run.project,
+            run=run,
+            integration=integration,
+            mode=mode,
+            site_url=site_url,
             values={"issue_type": issue_type, "values": dict(values), "kinds": dict(kinds)},
-            marker=marker, created_by=actor,
+            marker=marker,
+            created_by=actor,
         )
         FilingJobItem.objects.bulk_create(
             [FilingJobItem(job=job, result=result, marker=new_marker()) for result in results]
@@ -463,8 +536,12 @@ def _draft_for(job: FilingJob, results: Sequence) -> IssueDraft:
     chosen = job.values
     text = selectors.draft_from_results(results, job.site_url)
     return build_draft(
-        job.integration, issue_type=chosen.get("issue_type", ""), title=text["name"],
-        description=text["description"], values=chosen.get("values", {}), kinds=chosen.get("kinds", {}),
+        job.integration,
+        issue_type=chosen.get("issue_type", ""),
+        title=text["name"],
+        description=text["description"],
+        values=chosen.get("values", {}),
+        kinds=chosen.get("kinds", {}),
         reporter=job.created_by,
     )
 
@@ -473,8 +550,13 @@ def _file_each(job: FilingJob, item: FilingJobItem, redelivered: bool) -> None:
     FilingJobItem.objects.filter(pk=item.pk).update(attempts=F("attempts") + 1)
     try:
         filed = file_issue(
-            integration=job.integration, actor=job.created_by, draft=_draft_for(job, [item.result]),
-            artefacts=[item.result], marker=item.marker, site_url=job.site_url, retrying=item.attempts > 0,
+            integration=job.integration,
+            actor=job.created_by,
+            draft=_draft_for(job, [item.result]),
+            artefacts=[item.result],
+            marker=item.marker,
+            site_url=job.site_url,
+            retrying=item.attempts > 0,
             resuming=redelivered,
         )
     except TrackerError as error:
@@ -488,8 +570,14 @@ def _file_combined(job: FilingJob, items: Sequence[FilingJobItem], redelivered: 
     results = [item.result for item in items]
     try:
         filed = file_issue(
-            integration=job.integration, actor=job.created_by, draft=_draft_for(job, results), artefacts=results,
-            marker=job.marker, site_url=job.site_url, retrying=job.attempts > 0, resuming=redelivered,
+            integration=job.integration,
+            actor=job.created_by,
+            draft=_draft_for(job, results),
+            artefacts=results,
+            marker=job.marker,
+            site_url=job.site_url,
+            retrying=job.attempts > 0,
+            resuming=redelivered,
         )
     except TrackerError as error:
         _fail(items, _describe(error))
@@ -498,8 +586,9 @@ def _file_combined(job: FilingJob, items: Sequence[FilingJobItem], redelivered: 
 
 
 def _describe(error: TrackerError) -> str:
-    problems = " ".join(f"{name}: {problem}" for name, problem in error.field_errors.items()
-                        if problem not in str(error))
+    problems = " ".join(
+        f"{name}: {problem}" for name, problem in error.field_errors.items() if problem not in str(error)
+    )
     text = " ".join(filter(None, [str(error), problems]))
     if may_have_been_created(error):
         text += " The issue may have been created anyway: retrying looks for it first and never files it twice."
@@ -512,5 +601,8 @@ def _fail(items: Sequence[FilingJobItem], message: str) -> None:
 
 def _done(items: Sequence[FilingJobItem], filed: Filed) -> None:
     FilingJobItem.objects.filter(pk__in=[item.pk for item in items]).update(
-        state=FilingState.FILED, reference=filed.reference, error="", notes=list(filed.notes),
+        state=FilingState.FILED,
+        reference=filed.reference,
+        error="",
+        notes=list(filed.notes),
     )

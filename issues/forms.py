@@ -14,7 +14,6 @@ from integrations.models import Source
 from integrations.providers.base import RemoteField
 
 from . import source_moves
-
 from .filing import MARKER_PATTERN
 from .models import FilingMode, Issue, IssuePriority, IssueStatus, StatusCategory, Tag
 from .selectors import ARTEFACT_LABELS, INTERNAL, TITLE_MAX, UNASSIGNED, UNRESOLVED, members_of
@@ -55,17 +54,22 @@ class AttachmentsField(forms.FileField):
 class IssueForm(forms.Form):
     name = forms.CharField(max_length=Issue._meta.get_field("name").max_length)
     description = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 12}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12}),
         help_text="Markdown: **bold**, lists, `code`, [links](https://example.com), tables.",
     )
     status = forms.ChoiceField(choices=IssueStatus.choices, initial=IssueStatus.OPEN)
     priority = forms.ChoiceField(choices=IssuePriority.choices, initial=IssuePriority.MAJOR)
     assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
     tags = forms.CharField(
-        required=False, max_length=1000, help_text="Comma-separated. A new name creates a tag in the colour below.",
+        required=False,
+        max_length=1000,
+        help_text="Comma-separated. A new name creates a tag in the colour below.",
     )
     tag_color = forms.CharField(
-        label="Colour of new tags", initial=DEFAULT_TAG_COLOR, widget=forms.TextInput(attrs={"type": "color"}),
+        label="Colour of new tags",
+        initial=DEFAULT_TAG_COLOR,
+        widget=forms.TextInput(attrs={"type": "color"}),
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}\Z", "Choose a colour as #rrggbb, e.g. #d97706.")],
     )
 
@@ -118,7 +122,8 @@ class LinkSearchForm(forms.Form):
 class IssueFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any status"), (UNRESOLVED, "Open or in progress"), *IssueStatus.choices],
+        required=False,
+        choices=[("", "Any status"), (UNRESOLVED, "Open or in progress"), *IssueStatus.choices],
     )
     priority = forms.ChoiceField(required=False, choices=[("", "Any priority"), *IssuePriority.choices])
     tag = forms.ModelChoiceField(queryset=None, required=False, to_field_name="name", empty_label="Any tag")
@@ -163,8 +168,17 @@ class TrackerIssueForm(forms.Form):
 
     marker = forms.CharField(widget=forms.HiddenInput, validators=[RegexValidator(MARKER_PATTERN)])
 
-    def __init__(self, *args, discovery, fills: Mapping[str, str], tracker: str, users_url: str = "",
-                 prefill: Mapping | None = None, with_text: bool = True, **kwargs):
+    def __init__(
+        self,
+        *args,
+        discovery,
+        fills: Mapping[str, str],
+        tracker: str,
+        users_url: str = "",
+        prefill: Mapping | None = None,
+        with_text: bool = True,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         prefill = prefill or {}
         self.tracker = tracker
@@ -175,16 +189,21 @@ class TrackerIssueForm(forms.Form):
         if discovery.issue_type is None:
             choices.insert(0, ("", "Choose…"))
         self.fields["issue_type"] = forms.ChoiceField(
-            label="Issue type", choices=choices, initial=discovery.issue_type.id if discovery.issue_type else "",
+            label="Issue type",
+            choices=choices,
+            initial=discovery.issue_type.id if discovery.issue_type else "",
             widget=forms.HiddenInput if len(discovery.issue_types) == 1 else forms.Select,
         )
         self.fields["marker"].initial = prefill.get("marker", "")
         labels = {fills.get(field.id): field.name for field in discovery.fields if fills.get(field.id)}
         if with_text:
-            self.fields["title"] = forms.CharField(label=labels.get("title", "Title"), max_length=TITLE_MAX,
-                                                   initial=prefill.get("title", ""))
+            self.fields["title"] = forms.CharField(
+                label=labels.get("title", "Title"), max_length=TITLE_MAX, initial=prefill.get("title", "")
+            )
             self.fields["description"] = forms.CharField(
-                label=labels.get("description", "Description"), required=False, initial=prefill.get("description", ""),
+                label=labels.get("description", "Description"),
+                required=False,
+                initial=prefill.get("description", ""),
                 widget=forms.Textarea(attrs={"rows": 14}),
                 help_text=f"Markdown; {tracker} receives it in its own format.",
             )
@@ -226,9 +245,11 @@ class TrackerIssueForm(forms.Form):
             if multiple:
                 attrs["data-multiple"] = "true"
             return forms.CharField(
-                widget=forms.TextInput(attrs=attrs), max_length=1000, **common,
+                widget=forms.TextInput(attrs=attrs),
+                max_length=1000,
+                **common,
                 help_text=f"Type a name or e-mail address: {self.tracker} accounts that match are suggested"
-                          + (" (one or more, comma-separated)." if multiple else "."),
+                + (" (one or more, comma-separated)." if multiple else "."),
             )
         if kind == "labels":
             hint = f" Known: {', '.join(remote.allowed_values[:20])}." if remote.allowed_values else ""
@@ -240,7 +261,8 @@ class TrackerIssueForm(forms.Form):
         if kind == "datetime":
             return forms.DateTimeField(
                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-                input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], **common,
+                input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                **common,
             )
         if kind == "rich_text":
             return forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), help_text="Markdown.", **common)
@@ -297,14 +319,19 @@ class BulkFilingForm(TrackerIssueForm):
     def __init__(self, *args, results, **kwargs):
         super().__init__(*args, with_text=False, **kwargs)
         self.fields["results"] = forms.ModelMultipleChoiceField(
-            queryset=results, widget=forms.CheckboxSelectMultiple, label="Results",
+            queryset=results,
+            widget=forms.CheckboxSelectMultiple,
+            label="Results",
             error_messages={"required": "Choose at least one result."},
         )
         self.fields["results"].label_from_instance = lambda result: (
             f"{result.case.title} ({result.get_status_display().lower()})"
         )
         self.fields["mode"] = forms.ChoiceField(
-            choices=FilingMode.choices, initial=FilingMode.EACH, widget=forms.RadioSelect, label="File",
+            choices=FilingMode.choices,
+            initial=FilingMode.EACH,
+            widget=forms.RadioSelect,
+            label="File",
         )
         self.order_fields(["results", "mode", "issue_type"])
 
@@ -313,8 +340,12 @@ class LinkIssueForm(forms.Form):
     """An existing tracker issue to link, by key; a title only where the tracker cannot be read."""
 
     key = forms.CharField(max_length=200, label="Issue key")
-    title = forms.CharField(max_length=500, required=False, label="Title",
-                            help_text="This tracker is not read by testmanager: name the issue as you want to see it.")
+    title = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Title",
+        help_text="This tracker is not read by testmanager: name the issue as you want to see it.",
+    )
 
     def __init__(self, *args, reads_details: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -327,12 +358,16 @@ class MoveLinksForm(forms.Form):
 
     target = forms.ModelChoiceField(queryset=None, label="Move to", empty_label="Choose the source to move to")
     pattern = forms.CharField(
-        required=False, max_length=200, label="Rewrite keys matching",
+        required=False,
+        max_length=200,
+        label="Rewrite keys matching",
         help_text="Blank: every key stays as it is. Otherwise an RE2 regular expression the whole key must match, "
-                  "e.g. JIRA-([A-Z]+-\\d+); keys it does not match stay as they are.",
+        "e.g. JIRA-([A-Z]+-\\d+); keys it does not match stay as they are.",
     )
     replacement = forms.CharField(
-        required=False, max_length=200, label="into",
+        required=False,
+        max_length=200,
+        label="into",
         help_text="The new key; \\1 (or \\g<name>) is what the pattern's first (or named) group matched.",
     )
 

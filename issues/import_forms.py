@@ -12,7 +12,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="TestRail export",
         help_text="The XML export of a suite, or the CSV export of cases or of a run's tests. "
-                  f"At most {MAX_FILE_BYTES // (1024 * 1024)} MB.",
+        f"At most {MAX_FILE_BYTES // (1024 * 1024)} MB.",
     )
 
     def clean_file(self):
@@ -36,35 +36,51 @@ class ImportSettingsForm(forms.Form):
         self.statuses = export.statuses()
         for index, (value, _) in enumerate(self.priorities):
             self.fields[f"priority_{index}"] = forms.ChoiceField(
-                label=value, choices=[*Priority.choices, (LEAVE_OUT, "Leave out")],
-                initial=mapping.priorities[value], required=False,
+                label=value,
+                choices=[*Priority.choices, (LEAVE_OUT, "Leave out")],
+                initial=mapping.priorities[value],
+                required=False,
             )
         for index, (value, _) in enumerate(self.types):
             self.fields[f"type_{index}"] = forms.CharField(
-                label=value, max_length=LABEL_MAX, required=False, initial=mapping.types[value],
+                label=value,
+                max_length=LABEL_MAX,
+                required=False,
+                initial=mapping.types[value],
             )
         for index, custom in enumerate(self.custom_fields):
             rule = mapping.fields[custom.name]
             self.fields[f"field_{index}_label"] = forms.CharField(
-                label=f"{custom.name} label", max_length=LABEL_MAX, initial=rule["label"],
+                label=f"{custom.name} label",
+                max_length=LABEL_MAX,
+                initial=rule["label"],
             )
             self.fields[f"field_{index}_target"] = forms.ChoiceField(
-                label=f"{custom.name} goes to", choices=list(FIELD_TARGETS.items()), initial=rule["target"],
+                label=f"{custom.name} goes to",
+                choices=list(FIELD_TARGETS.items()),
+                initial=rule["target"],
                 required=False,
             )
         for index, (value, _) in enumerate(self.statuses):
             self.fields[f"status_{index}"] = forms.ChoiceField(
-                label=value, choices=ResultStatus.choices, initial=mapping.statuses[value],
+                label=value,
+                choices=ResultStatus.choices,
+                initial=mapping.statuses[value],
             )
         if export.results:
             self.fields["run_name"] = forms.CharField(
-                label="Run", max_length=RUN_NAME_MAX, initial=preview.run_name,
+                label="Run",
+                max_length=RUN_NAME_MAX,
+                initial=preview.run_name,
                 help_text="Results go into the newest run of this name, created when there is none: "
-                          "importing the same run again updates its results.",
+                "importing the same run again updates its results.",
             )
         if preview.has_defects:
             self.fields["integration"] = forms.TypedChoiceField(
-                label="Link defects to", coerce=int, empty_value=None, required=False,
+                label="Link defects to",
+                coerce=int,
+                empty_value=None,
+                required=False,
                 choices=[(integration.pk, self._integration_label(integration)) for integration in preview.integrations]
                 + [("", "Do not link defects")],
                 initial=preview.defects.integration.pk if preview.defects.integration else "",
@@ -88,8 +104,10 @@ class ImportSettingsForm(forms.Form):
         return self._rows(self.statuses, "status")
 
     def field_rows(self):
-        return [(custom, self[f"field_{index}_label"], self[f"field_{index}_target"])
-                for index, custom in enumerate(self.custom_fields)]
+        return [
+            (custom, self[f"field_{index}_label"], self[f"field_{index}_target"])
+            for index, custom in enumerate(self.custom_fields)
+        ]
 
     def clean(self):
         data = super().clean()
@@ -106,12 +124,14 @@ class ImportSettingsForm(forms.Form):
             "mapping": {
                 "priorities": {value: data[f"priority_{i}"] for i, (value, _) in enumerate(self.priorities)},
                 "types": {value: data[f"type_{i}"].strip() for i, (value, _) in enumerate(self.types)},
-                "fields": {custom.name: {"label": data[f"field_{i}_label"].strip(),
-                                         "target": data[f"field_{i}_target"]}
-                           for i, custom in enumerate(self.custom_fields)},
+                "fields": {
+                    custom.name: {"label": data[f"field_{i}_label"].strip(), "target": data[f"field_{i}_target"]}
+                    for i, custom in enumerate(self.custom_fields)
+                },
                 "statuses": {value: data[f"status_{i}"] for i, (value, _) in enumerate(self.statuses)},
             },
             "run_name": data.get("run_name", self.preview.run_name).strip(),
-            "integration": data["integration"] if "integration" in self.fields else self.preview.job.options.get(
-                "integration"),
+            "integration": data["integration"]
+            if "integration" in self.fields
+            else self.preview.job.options.get("integration"),
         }

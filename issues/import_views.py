@@ -46,9 +46,16 @@ def import_start(request, key):
         else:
             return redirect("imports:job", project.key, job.pk)
     jobs = ImportJob.objects.filter(project=project).exclude(status=ImportStatus.PREVIEW).defer("data", "log")
-    return render_project_page(request, "projects/import.html", project, "import", {
-        "form": form, "jobs": jobs.select_related("created_by", "run")[:20],
-    })
+    return render_project_page(
+        request,
+        "projects/import.html",
+        project,
+        "import",
+        {
+            "form": form,
+            "jobs": jobs.select_related("created_by", "run")[:20],
+        },
+    )
 
 
 @login_required
@@ -74,21 +81,39 @@ def import_job(request, key, pk):
         imports.save_options(job, form.options())
         preview = imports.preview(job)
         form = ImportSettingsForm(preview=preview)
-    return render_project_page(request, "projects/import_preview.html", project, "import", {
-        "job": job, "preview": preview, "form": form,
-        "sample": [(case, preview.case_actions[case.key]) for case in preview.export.cases[:SAMPLE_SIZE]],
-        "folders": preview.export.folders(),
-    })
+    return render_project_page(
+        request,
+        "projects/import_preview.html",
+        project,
+        "import",
+        {
+            "job": job,
+            "preview": preview,
+            "form": form,
+            "sample": [(case, preview.case_actions[case.key]) for case in preview.export.cases[:SAMPLE_SIZE]],
+            "folders": preview.export.folders(),
+        },
+    )
 
 
 def _progress_page(request, job):
     show = request.GET.get("show", "")
     show = show if show in imports.LOG_ACTIONS else ""
     entries = [entry for entry in job.log if entry["action"] == show] if show else job.log
-    return render_project_page(request, "projects/import_job.html", job.project, "import", {
-        "job": job, "processed": job.live_processed(), "show": show, "summary": imports.summary(job),
-        "log_actions": imports.LOG_ACTIONS, "page": page_of(entries, request.GET.get("page"), per_page=LOG_PER_PAGE),
-    })
+    return render_project_page(
+        request,
+        "projects/import_job.html",
+        job.project,
+        "import",
+        {
+            "job": job,
+            "processed": job.live_processed(),
+            "show": show,
+            "summary": imports.summary(job),
+            "log_actions": imports.LOG_ACTIONS,
+            "page": page_of(entries, request.GET.get("page"), per_page=LOG_PER_PAGE),
+        },
+    )
 
 
 @login_required
@@ -109,7 +134,14 @@ def import_cancel(request, key, pk):
 def import_status(request, key, pk):
     """Polled by the progress page while the job is queued or running."""
     job = _job(request, key, pk, defer=("data", "log"))
-    return JsonResponse({
-        "status": job.status, "status_label": job.get_status_display(), "finished": job.finished,
-        "processed": job.live_processed(), "total": job.total, "counts": job.counts, "error": job.error,
-    })
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "finished": job.finished,
+            "processed": job.live_processed(),
+            "total": job.total,
+            "counts": job.counts,
+            "error": job.error,
+        }
+    )

@@ -27,13 +27,15 @@ logger = logging.getLogger(__name__)
 
 LOG_ACTIONS = ("created", "updated", "unchanged", "skipped")
 KIND_LABELS = {"case": "Test cases", "result": "Results", "defect": "Defect links"}
-UNEXPECTED_ERROR = ("The import stopped on an unexpected error and changed nothing. "
-                    "The error is in the server log for the administrators.")
+UNEXPECTED_ERROR = (
+    "The import stopped on an unexpected error and changed nothing. "
+    "The error is in the server log for the administrators."
+)
 
 
 def _chunks(items: list):
     for start in range(0, len(items), BATCH):
-        yield items[start:start + BATCH]
+        yield items[start : start + BATCH]
 
 
 # --- Upload, options, preview -----------------------------------------------------------
@@ -52,8 +54,9 @@ def new_job(project: Project, user, filename: str, data: bytes) -> ImportJob:
         "run_name": export.run_name,
         "integration": primary.pk if primary else None,
     }
-    return ImportJob(project=project, created_by=user, filename=filename[:255], size=len(data), data=data,
-                     options=options)
+    return ImportJob(
+        project=project, created_by=user, filename=filename[:255], size=len(data), data=data, options=options
+    )
 
 
 def upload(project: Project, user, filename: str, data: bytes) -> ImportJob:
@@ -70,8 +73,11 @@ def upload(project: Project, user, filename: str, data: bytes) -> ImportJob:
 
 def summary(job: ImportJob) -> list[tuple[str, list[tuple[str, int]]]]:
     """The counts of a finished job per kind of item, actions in a fixed order."""
-    return [(label, [(action, job.counts[kind][action]) for action in LOG_ACTIONS if action in job.counts[kind]])
-            for kind, label in KIND_LABELS.items() if kind in job.counts]
+    return [
+        (label, [(action, job.counts[kind][action]) for action in LOG_ACTIONS if action in job.counts[kind]])
+        for kind, label in KIND_LABELS.items()
+        if kind in job.counts
+    ]
 
 
 def discard(job: ImportJob) -> None:
@@ -88,7 +94,8 @@ def save_options(job: ImportJob, options: dict) -> None:
 def confirm(job: ImportJob, options: dict) -> None:
     """Fix the preview's choices; `run_job` (the task, or the command directly) then imports the file."""
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEW).update(
-        options=options, status=ImportStatus.QUEUED,
+        options=options,
+        status=ImportStatus.QUEUED,
     )
     if not updated:
         raise ValidationError("This import has already been started.")
@@ -115,24 +122,30 @@ class DefectCheck:
         return sum(len(keys) for keys in self.linkable.values())
 
 
-def check_defects(integration: ProjectIntegration | None, defects: dict[str, list[str]],
-                  no_tracker_reason: str) -> DefectCheck:
+def check_defects(
+    integration: ProjectIntegration | None, defects: dict[str, list[str]], no_tracker_reason: str
+) -> DefectCheck:
     """Which defects are keys of the integration's tracker (RE2 key pattern); the others with the reason."""
     check = DefectCheck(integration=integration, linkable={}, skipped=[])
     for case_key, keys in defects.items():
         for key in keys:
             if integration is None:
                 check.skipped.append(
-                    LogEntry("defect", "skipped", key, f"{case_key}: not linked, {no_tracker_reason}."))
+                    LogEntry("defect", "skipped", key, f"{case_key}: not linked, {no_tracker_reason}.")
+                )
             elif tracker_selectors.key_matches(integration.source, key):
                 check.linkable.setdefault(case_key, []).append(key)
             else:
                 source = integration.source
-                check.skipped.append(LogEntry(
-                    "defect", "skipped", key,
-                    f"{case_key}: “{key}” is not a {source.name} issue key "
-                    f"(key pattern {tracker_selectors.key_pattern(source)}), so it was not linked.",
-                ))
+                check.skipped.append(
+                    LogEntry(
+                        "defect",
+                        "skipped",
+                        key,
+                        f"{case_key}: “{key}” is not a {source.name} issue key "
+                        f"(key pattern {tracker_selectors.key_pattern(source)}), so it was not linked.",
+                    )
+                )
     return check
 
 
@@ -187,8 +200,12 @@ def preview(job: ImportJob) -> Preview:
     project, options = job.project, job.options
     mapping = testrail.Mapping.for_export(export, options.get("mapping"))
     result = Preview(
-        job=job, export=export, mapping=mapping, run_name=options.get("run_name") or export.run_name,
-        integrations=list(tracker_selectors.pickable_integrations(project)), case_actions={},
+        job=job,
+        export=export,
+        mapping=mapping,
+        run_name=options.get("run_name") or export.run_name,
+        integrations=list(tracker_selectors.pickable_integrations(project)),
+        case_actions={},
     )
     if export.kind == testrail.CASES:
         result.case_actions = testrail.plan_cases(project, export.cases, mapping).action_of()
@@ -209,8 +226,9 @@ def preview(job: ImportJob) -> Preview:
 # --- Running ---------------------------------------------------------------------------------
 
 
-def link_defects(project: Project, run: TestRun, recorded: list[RecordedResult], options: dict,
-                 actor=None) -> list[LogEntry]:
+def link_defects(
+    project: Project, run: TestRun, recorded: list[RecordedResult], options: dict, actor=None
+) -> list[LogEntry]:
     """Link each result's defects to the chosen tracker's references, created when new; in bulk."""
     integration, reason = _chosen_integration(project, options)
     check = check_defects(integration, {result.case_key: result.defects for result in recorded}, reason)
@@ -223,21 +241,30 @@ def link_defects(project: Project, run: TestRun, recorded: list[RecordedResult],
     for chunk in _chunks(keys):
         references.update((ref.key, ref) for ref in ExternalReference.objects.filter(source=source, key__in=chunk))
     missing = [key for key in keys if key not in references]
-    ExternalReference.objects.bulk_create([
-        ExternalReference(
-            source=source, source_name=source.name, key=key,
-            url=tracker_selectors.issue_url(source, key, external_project=integration.external_project)[:1000],
-        )
-        for key in missing
-    ], batch_size=BATCH, ignore_conflicts=True)  # a reference created meanwhile by someone else is reused
+    ExternalReference.objects.bulk_create(
+        [
+            ExternalReference(
+                source=source,
+                source_name=source.name,
+                key=key,
+                url=tracker_selectors.issue_url(source, key, external_project=integration.external_project)[:1000],
+            )
+            for key in missing
+        ],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )  # a reference created meanwhile by someone else is reused
     for chunk in _chunks(missing):
         references.update((ref.key, ref) for ref in ExternalReference.objects.filter(source=source, key__in=chunk))
 
     result_ids = [result.result_id for result in recorded if result.case_key in check.linkable]
     existing = set()
     for chunk in _chunks(result_ids):
-        existing.update(Link.objects.filter(test_result_id__in=chunk, external_reference__source=source)
-                        .values_list("test_result_id", "external_reference_id"))
+        existing.update(
+            Link.objects.filter(test_result_id__in=chunk, external_reference__source=source).values_list(
+                "test_result_id", "external_reference_id"
+            )
+        )
     new_links = []
     for result in recorded:
         for key in check.linkable.get(result.case_key, []):
@@ -245,33 +272,47 @@ def link_defects(project: Project, run: TestRun, recorded: list[RecordedResult],
             if (result.result_id, reference.pk) in existing:
                 log.append(LogEntry("defect", "unchanged", key, f"{result.case_key}: already linked to its result"))
                 continue
-            new_links.append(Link(project=project, external_reference=reference, test_result_id=result.result_id,
-                                  created_by=actor))
-            log.append(LogEntry("defect", "created", key,
-                                f"{result.case_key}: linked to its result in “{run.name}” ({source.name})"))
+            new_links.append(
+                Link(project=project, external_reference=reference, test_result_id=result.result_id, created_by=actor)
+            )
+            log.append(
+                LogEntry(
+                    "defect", "created", key, f"{result.case_key}: linked to its result in “{run.name}” ({source.name})"
+                )
+            )
     Link.objects.bulk_create(new_links, batch_size=BATCH, ignore_conflicts=True)
     if new_links:
         linked = sorted({link.external_reference.key for link in new_links})
-        record_audit(AuditAction.ISSUE_LINKED, actor=actor, source=source, project=project,
-                     target=f"{len(new_links)} defect link{'s' * (len(new_links) != 1)} from a TestRail import",
-                     details={"run": run.name[:200], "keys": linked[:500]})
+        record_audit(
+            AuditAction.ISSUE_LINKED,
+            actor=actor,
+            source=source,
+            project=project,
+            target=f"{len(new_links)} defect link{'s' * (len(new_links) != 1)} from a TestRail import",
+            details={"run": run.name[:200], "keys": linked[:500]},
+        )
     return log
 
 
 def _run_name(options: dict, export: ParsedExport) -> str:
-    return (options.get("run_name") or export.run_name).strip()[:testrail.RUN_NAME_MAX]
+    return (options.get("run_name") or export.run_name).strip()[: testrail.RUN_NAME_MAX]
 
 
 @transaction.atomic
 def _import(job: ImportJob, export: ParsedExport) -> None:
     mapping = testrail.Mapping.for_export(export, job.options.get("mapping"))
     if export.kind == testrail.CASES:
-        outcome = testrail.import_cases(job.project, export, mapping, user=job.created_by,
-                                        progress=job.report_progress)
+        outcome = testrail.import_cases(job.project, export, mapping, user=job.created_by, progress=job.report_progress)
         log = outcome.log
     else:
-        outcome = testrail.import_results(job.project, export, mapping, run_name=_run_name(job.options, export),
-                                          user=job.created_by, progress=job.report_progress)
+        outcome = testrail.import_results(
+            job.project,
+            export,
+            mapping,
+            run_name=_run_name(job.options, export),
+            user=job.created_by,
+            progress=job.report_progress,
+        )
         log = outcome.log + link_defects(job.project, outcome.run, outcome.recorded, job.options, actor=job.created_by)
     job.finish(log=[entry.as_dict() for entry in log], run=outcome.run)
 

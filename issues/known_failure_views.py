@@ -41,8 +41,12 @@ def rules(request, key):
             data = form.cleaned_data
             try:
                 rule = known_failures.create_rule(
-                    project, pattern=data["pattern"], test_pattern=data["test_pattern"], issue_side=data["issue"],
-                    actor=request.user, apply_to_recent_runs=data["apply_to_recent_runs"],
+                    project,
+                    pattern=data["pattern"],
+                    test_pattern=data["test_pattern"],
+                    issue_side=data["issue"],
+                    actor=request.user,
+                    apply_to_recent_runs=data["apply_to_recent_runs"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -52,10 +56,17 @@ def rules(request, key):
     else:
         form = KnownFailureRuleForm(initial=_initial_from_link(project, request.GET.get("link", "")), project=project)
     may_edit = can(request.user, Action.EDIT, project)
-    return render_project_page(request, "issues/known_failure_rules.html", project, "runs", {
-        "rules": known_failures.rules_of(project), "form": form if may_edit else None,
-        "suggestions": known_failures.suggestions(project) if may_edit else [],
-    })
+    return render_project_page(
+        request,
+        "issues/known_failure_rules.html",
+        project,
+        "runs",
+        {
+            "rules": known_failures.rules_of(project),
+            "form": form if may_edit else None,
+            "suggestions": known_failures.suggestions(project) if may_edit else [],
+        },
+    )
 
 
 @login_required
@@ -85,10 +96,17 @@ def new_failures(request, key, run_pk):
     project = project_for(request.user, key, Action.VIEW)
     run = run_in(project, run_pk)
     failures = known_failures.new_failures(run)
-    return render_project_page(request, "issues/known_failure_new.html", project, "runs", {
-        "run": run, "page": page_of(failures, request.GET.get("page"), per_page=100),
-        "known": known_failures.failures_of(run).count() - failures.count(),
-    })
+    return render_project_page(
+        request,
+        "issues/known_failure_new.html",
+        project,
+        "runs",
+        {
+            "run": run,
+            "page": page_of(failures, request.GET.get("page"), per_page=100),
+            "known": known_failures.failures_of(run).count() - failures.count(),
+        },
+    )
 
 
 def _recurrence(run, result_pk: int, original: str):
@@ -122,11 +140,18 @@ def recurring(request, key, run_pk):
             issue = recurrences.follow_up(original, recurrence.result, actor=request.user)
             messages.success(request, f"{issue.key} follows up {original.key}.")
         return redirect("traceability:recurring", project.key, run.pk)
-    return render_project_page(request, "issues/known_failure_recurring.html", project, "runs", {
-        "run": run, "recurrences": recurrences.recurrences_of_run(run),
-        "creates_follow_ups": recurrences.creates_follow_ups(project),
-        "can_manage": can(request.user, Action.MANAGE, project),
-    })
+    return render_project_page(
+        request,
+        "issues/known_failure_recurring.html",
+        project,
+        "runs",
+        {
+            "run": run,
+            "recurrences": recurrences.recurrences_of_run(run),
+            "creates_follow_ups": recurrences.creates_follow_ups(project),
+            "can_manage": can(request.user, Action.MANAGE, project),
+        },
+    )
 
 
 @login_required
@@ -136,8 +161,10 @@ def recurrence_policy(request, key):
     project = project_for(request.user, key, Action.MANAGE)
     create = request.POST.get("create_follow_ups") == "on"
     recurrences.set_policy(project, create_follow_ups=create)
-    messages.success(request, "Follow-ups are now filed as soon as a failure recurs." if create
-                     else "Follow-ups are now only offered.")
+    messages.success(
+        request,
+        "Follow-ups are now filed as soon as a failure recurs." if create else "Follow-ups are now only offered.",
+    )
     run = request.POST.get("run", "")
     if run.isdigit():
         return redirect("traceability:recurring", project.key, int(run))

@@ -64,12 +64,14 @@ def issue_side_in(project, text: str) -> Issue | ExternalReference:
 
 
 @transaction.atomic
-def create_rule(project, *, pattern: str, test_pattern: str = "", issue_side, actor=None,
-                apply_to_recent_runs: bool = False) -> KnownFailureRule:
+def create_rule(
+    project, *, pattern: str, test_pattern: str = "", issue_side, actor=None, apply_to_recent_runs: bool = False
+) -> KnownFailureRule:
     """A new rule; with ``apply_to_recent_runs`` the failures of the project's RECENT_RUNS newest runs
     are recognized at once (otherwise the rule applies from the next recorded results on)."""
     rule = KnownFailureRule.objects.create(
-        project=project, pattern=check_pattern(pattern.strip()),
+        project=project,
+        pattern=check_pattern(pattern.strip()),
         test_pattern=check_pattern(test_pattern.strip()) if test_pattern.strip() else "",
         issue=issue_side if isinstance(issue_side, Issue) else None,
         external_reference=issue_side if isinstance(issue_side, ExternalReference) else None,
@@ -112,7 +114,8 @@ def apply_known_failure_rules(results) -> list[KnownFailure]:
         if project_id not in rules_by_project:
             rules_by_project[project_id] = list(
                 KnownFailureRule.objects.filter(project_id=project_id, enabled=True)
-                .select_related("issue", "external_reference").order_by("pk")
+                .select_related("issue", "external_reference")
+                .order_by("pk")
             )
         rule = next((rule for rule in rules_by_project[project_id] if matches(rule, result)), None)
         if rule is None:
@@ -125,8 +128,12 @@ def apply_known_failure_rules(results) -> list[KnownFailure]:
 
 def rules_of(project):
     """The project's rules with how many failures each recognized, oldest first (the order they apply in)."""
-    return (KnownFailureRule.objects.filter(project=project).select_related("issue__project", "external_reference")
-            .annotate(match_count=Count("matches")).order_by("pk"))
+    return (
+        KnownFailureRule.objects.filter(project=project)
+        .select_related("issue__project", "external_reference")
+        .annotate(match_count=Count("matches"))
+        .order_by("pk")
+    )
 
 
 def rule_in(project, pk: int) -> KnownFailureRule:
@@ -139,8 +146,12 @@ def failures_of(run):
 
 def new_failures(run):
     """The run's failures no rule recognized: what testers still have to look at."""
-    return (failures_of(run).exclude(issue_links__known_failure__isnull=False)
-            .select_related("case").order_by("case__folder", "case__title", "id"))
+    return (
+        failures_of(run)
+        .exclude(issue_links__known_failure__isnull=False)
+        .select_related("case")
+        .order_by("case__folder", "case__title", "id")
+    )
 
 
 def known_failures_among(results) -> dict[int, KnownFailure]:
@@ -153,7 +164,7 @@ def _results_recorded(sender, run, case_ids, **kwargs) -> None:
     if not KnownFailureRule.objects.filter(project_id=run.project_id, enabled=True).exists():
         return
     for start in range(0, len(case_ids), BATCH):
-        apply_known_failure_rules(TestResult.objects.filter(run=run, case_id__in=case_ids[start:start + BATCH]))
+        apply_known_failure_rules(TestResult.objects.filter(run=run, case_id__in=case_ids[start : start + BATCH]))
 
 
 def connect() -> None:
@@ -170,8 +181,10 @@ def suggested_pattern(message: str) -> str:
     line = next((line.strip() for line in message.splitlines() if line.strip()), "")[:SUGGESTION_CHARS]
     parts, position = [], 0
     for varying in _VARYING.finditer(line):
-        parts += [re2.escape(line[position:varying.start()]),
-                  r"0x[0-9a-fA-F]+" if varying.group().lower().startswith("0x") else r"\d+"]
+        parts += [
+            re2.escape(line[position : varying.start()]),
+            r"0x[0-9a-fA-F]+" if varying.group().lower().startswith("0x") else r"\d+",
+        ]
         position = varying.end()
     return "".join([*parts, re2.escape(line[position:])])
 

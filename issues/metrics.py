@@ -52,8 +52,9 @@ class Chart:
         return not self.bars
 
 
-def bar_chart(title: str, unit: str, values: list[tuple[str, float]], notes: list[str] | None = None,
-              **options) -> Chart:
+def bar_chart(
+    title: str, unit: str, values: list[tuple[str, float]], notes: list[str] | None = None, **options
+) -> Chart:
     """Bars for ``(label, value)`` pairs, scaled to the largest value, left to right; ``notes`` say
     more about each bar, in the same order."""
     chart = Chart(title, unit, **options)
@@ -64,8 +65,9 @@ def bar_chart(title: str, unit: str, values: list[tuple[str, float]], notes: lis
     width = (WIDTH - GAP * (len(values) - 1)) / len(values)
     for index, ((label, value), note) in enumerate(zip(values, notes, strict=True)):
         height = round(HEIGHT * value / top, 2)
-        chart.bars.append(Bar(label, value, round(index * (width + GAP), 2), round(HEIGHT - height, 2),
-                              round(width, 2), height, note))
+        chart.bars.append(
+            Bar(label, value, round(index * (width + GAP), 2), round(HEIGHT - height, 2), round(width, 2), height, note)
+        )
     return chart
 
 
@@ -96,7 +98,8 @@ def _references(project):
     """The tracker issues linked to this project's artefacts or issues that the tracker dated resolved."""
     return ExternalReference.objects.filter(
         pk__in=Link.objects.filter(project=project, external_reference__isnull=False).values("external_reference"),
-        remote_created_at__isnull=False, remote_resolved_at__isnull=False,
+        remote_created_at__isnull=False,
+        remote_resolved_at__isnull=False,
     )
 
 
@@ -113,18 +116,25 @@ def resolution_by_tracker(project) -> Chart:
     internal = list(_internal_issues(project).values_list("created_at", "resolved_at", "resolved_at_estimated"))
     by_source: dict[str, list[float]] = {}
     for source_name, created, resolved in _references(project).values_list(
-            "source_name", "remote_created_at", "remote_resolved_at"):
+        "source_name", "remote_created_at", "remote_resolved_at"
+    ):
         by_source.setdefault(source_name, []).append(days_between(created, resolved))
     values, notes = [], []
     approximate = sum(flag for *_, flag in internal)
     if internal:
-        values.append((INTERNAL, round(median(days_between(created, resolved) for created, resolved, _ in internal), 1)))
+        values.append(
+            (INTERNAL, round(median(days_between(created, resolved) for created, resolved, _ in internal), 1))
+        )
         notes.append(_count(len(internal), approximate))
     for source_name in sorted(by_source, key=str.lower):
         values.append((source_name, round(median(by_source[source_name]), 1)))
         notes.append(_count(len(by_source[source_name])))
     return bar_chart(
-        "Median days to resolve, per tracker", "days", values, notes, legend=True,
+        "Median days to resolve, per tracker",
+        "days",
+        values,
+        notes,
+        legend=True,
         note=ESTIMATED_NOTE if approximate else "",
         empty_text="No resolved issues yet. Tracker issues count once linked here and resolved in the tracker.",
     )
@@ -135,16 +145,29 @@ def resolution_times(project) -> Chart:
     issues = _internal_issues(project).select_related("project").order_by("-resolved_at", "-id")[:ISSUES_SHOWN]
     references = _references(project).order_by("-remote_resolved_at", "-id")[:ISSUES_SHOWN]
     latest = sorted(
-        [(issue.resolved_at, issue.key + (f" {ESTIMATED_MARK}" if issue.resolved_at_estimated else ""),
-          round(days_between(issue.created_at, issue.resolved_at), 1)) for issue in issues]
-        + [(reference.remote_resolved_at, f"{reference.source_name} {reference.key}",
-            round(days_between(reference.remote_created_at, reference.remote_resolved_at), 1))
-           for reference in references],
+        [
+            (
+                issue.resolved_at,
+                issue.key + (f" {ESTIMATED_MARK}" if issue.resolved_at_estimated else ""),
+                round(days_between(issue.created_at, issue.resolved_at), 1),
+            )
+            for issue in issues
+        ]
+        + [
+            (
+                reference.remote_resolved_at,
+                f"{reference.source_name} {reference.key}",
+                round(days_between(reference.remote_created_at, reference.remote_resolved_at), 1),
+            )
+            for reference in references
+        ],
         key=lambda row: row[0],
     )[-ISSUES_SHOWN:]
     estimated = any(label.endswith(ESTIMATED_MARK) for _, label, _ in latest)
     return bar_chart(
-        "Days to resolve, latest resolved issues", "days", [(label, days) for _, label, days in latest],
+        "Days to resolve, latest resolved issues",
+        "days",
+        [(label, days) for _, label, days in latest],
         note=ESTIMATED_NOTE if estimated else "",
         empty_text="No resolved issues yet.",
     )

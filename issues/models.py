@@ -125,7 +125,8 @@ class Issue(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["project", "status"]), models.Index(fields=["project", "priority"]),
+            models.Index(fields=["project", "status"]),
+            models.Index(fields=["project", "priority"]),
             models.Index(fields=["project", "-number"], name="issue_project_number_desc"),
         ]
 
@@ -164,7 +165,9 @@ class Attachment(models.Model):
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100, blank=True)
     size = models.PositiveBigIntegerField()
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -248,9 +251,15 @@ class Link(models.Model):
     )
     test_case = models.ForeignKey(TestCase, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links")
     test_run = models.ForeignKey(TestRun, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links")
-    test_result = models.ForeignKey(TestResult, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links")
-    requirement = models.ForeignKey(Requirement, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    test_result = models.ForeignKey(
+        TestResult, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links"
+    )
+    requirement = models.ForeignKey(
+        Requirement, null=True, blank=True, on_delete=models.CASCADE, related_name="issue_links"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -335,7 +344,9 @@ class Coverage(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="coverage")
     requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="coverage")
     test_case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="coverage")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -355,12 +366,16 @@ class KnownFailureRule(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="known_failure_rules")
     pattern = models.CharField(max_length=500, help_text="RE2 regular expression searched in the failure message.")
     test_pattern = models.CharField(max_length=500, blank=True, help_text="RE2 regular expression on the test's name.")
-    issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="known_failure_rules")
+    issue = models.ForeignKey(
+        Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="known_failure_rules"
+    )
     external_reference = models.ForeignKey(
         ExternalReference, null=True, blank=True, on_delete=models.CASCADE, related_name="known_failure_rules"
     )
     enabled = models.BooleanField(default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -406,10 +421,12 @@ class FollowUp(models.Model):
     ``original_reference`` (a tracker issue) had been resolved: the link from the new issue to the first."""
 
     issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="follow_up_of")
-    original_issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.SET_NULL,
-                                       related_name="follow_ups")
-    original_reference = models.ForeignKey(ExternalReference, null=True, blank=True, on_delete=models.SET_NULL,
-                                           related_name="follow_ups")
+    original_issue = models.ForeignKey(
+        Issue, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    original_reference = models.ForeignKey(
+        ExternalReference, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
     result = models.ForeignKey(TestResult, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -468,8 +485,9 @@ class Plan(models.Model):
     """A release (fix version, milestone, cycle) or sprint (iteration) pulled from a tracker, with its dates."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="plans")
-    integration = models.ForeignKey(ProjectIntegration, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="plans")
+    integration = models.ForeignKey(
+        ProjectIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="plans"
+    )
     kind = models.CharField(max_length=10, choices=PlanKind.choices)
     remote_id = models.CharField(max_length=200)
     name = models.CharField(max_length=200)

@@ -38,8 +38,10 @@ class PlanPullSummary:
     deleted: int = 0
 
     def __str__(self):
-        return (f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.deleted} deleted in the tracker")
+        return (
+            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.deleted} deleted in the tracker"
+        )
 
 
 def pull_plans(integration: ProjectIntegration) -> PlanPullSummary:
@@ -57,12 +59,23 @@ def pull_plans(integration: ProjectIntegration) -> PlanPullSummary:
     now = timezone.now()
     with transaction.atomic():
         for found in remote:
-            values = {"name": found.name[:200], "start": found.start, "end": found.end, "done": found.done,
-                      "deleted_remotely": False}
+            values = {
+                "name": found.name[:200],
+                "start": found.start,
+                "end": found.end,
+                "done": found.done,
+                "deleted_remotely": False,
+            }
             plan = existing.pop((found.kind, found.id), None)
             if plan is None:
-                Plan.objects.create(project=integration.project, integration=integration, kind=found.kind,
-                                    remote_id=found.id, pulled_at=now, **values)
+                Plan.objects.create(
+                    project=integration.project,
+                    integration=integration,
+                    kind=found.kind,
+                    remote_id=found.id,
+                    pulled_at=now,
+                    **values,
+                )
                 summary.created += 1
                 continue
             changed = [name for name, value in values.items() if getattr(plan, name) != value]
@@ -78,8 +91,10 @@ def pull_plans(integration: ProjectIntegration) -> PlanPullSummary:
 
 
 def plans_of(project):
-    return Plan.objects.filter(project=project).select_related("integration__source").order_by(
-        "kind", "end", "start", "name", "id"
+    return (
+        Plan.objects.filter(project=project)
+        .select_related("integration__source")
+        .order_by("kind", "end", "start", "name", "id")
     )
 
 

@@ -34,13 +34,20 @@ def pull_integration(integration: ProjectIntegration) -> list[dict]:
 
 
 def in_words(outcomes: list[dict]) -> str:
-    return "; ".join(f"{outcome['what']}: {'' if outcome['ok'] else 'failed, '}{outcome['summary']}"
-                     for outcome in outcomes)
+    return "; ".join(
+        f"{outcome['what']}: {'' if outcome['ok'] else 'failed, '}{outcome['summary']}" for outcome in outcomes
+    )
 
 
 def integrations_pulling(project=None):
     """Active integrations of syncing sources that pull something (of one project, when given)."""
-    integrations = ProjectIntegration.objects.filter(
-        state=IntegrationState.ACTIVE, source__enabled=True, source__connected=True,
-    ).exclude(pull_requirements=False, pull_bugs=False).select_related("source", "project")
+    integrations = (
+        ProjectIntegration.objects.filter(
+            state=IntegrationState.ACTIVE,
+            source__enabled=True,
+            source__connected=True,
+        )
+        .exclude(pull_requirements=False, pull_bugs=False)
+        .select_related("source", "project")
+    )
     return integrations.filter(project=project) if project is not None else integrations

@@ -65,7 +65,8 @@ def recurrences(results) -> list[Recurrence]:
             sides.append(link.issue_side)
     return [
         Recurrence(result, tuple(resolved_by_case[result.case_id]))
-        for result in failures if result.case_id not in open_cases and result.case_id in resolved_by_case
+        for result in failures
+        if result.case_id not in open_cases and result.case_id in resolved_by_case
     ]
 
 
@@ -103,11 +104,18 @@ def follow_up(original: Issue | ExternalReference, result: TestResult, *, actor=
         f"[{_inline(case.title)}]({result_url}) fails again in {_inline(run.name)}, after {_original_text(original)}."
         + (f"\n\n{result.comment.strip()}" if result.comment.strip() else "")
     )
-    issue = services.report_issue(project=run.project, reporter=actor, name=f"Fails again: {title}"[:300],
-                                  description=description, artefact=result)
+    issue = services.report_issue(
+        project=run.project,
+        reporter=actor,
+        name=f"Fails again: {title}"[:300],
+        description=description,
+        artefact=result,
+    )
     services.link(artefact=case, issue=issue, actor=actor)
     FollowUp.objects.create(
-        issue=issue, result=result, original_issue=original if isinstance(original, Issue) else None,
+        issue=issue,
+        result=result,
+        original_issue=original if isinstance(original, Issue) else None,
         original_reference=original if isinstance(original, ExternalReference) else None,
     )
     return issue
@@ -118,8 +126,9 @@ def creates_follow_ups(project: Project) -> bool:
 
 
 def set_policy(project: Project, *, create_follow_ups: bool) -> RecurrencePolicy:
-    policy, _ = RecurrencePolicy.objects.update_or_create(project=project,
-                                                          defaults={"create_follow_ups": create_follow_ups})
+    policy, _ = RecurrencePolicy.objects.update_or_create(
+        project=project, defaults={"create_follow_ups": create_follow_ups}
+    )
     return policy
 
 
@@ -128,7 +137,7 @@ def _results_recorded(sender, run, case_ids, **kwargs) -> None:
     if not creates_follow_ups(run.project):
         return
     for start in range(0, len(case_ids), BATCH):
-        chunk = TestResult.objects.filter(run=run, case_id__in=case_ids[start:start + BATCH])
+        chunk = TestResult.objects.filter(run=run, case_id__in=case_ids[start : start + BATCH])
         for recurrence in recurrences(chunk):
             follow_up(recurrence.latest, recurrence.result)
 

@@ -102,10 +102,18 @@ def settings_of(integration: ProjectIntegration) -> PullSettings:
 
 
 @transaction.atomic
-def save_settings(integration: ProjectIntegration, *, pull_requirements: bool, requirements_filter: str,
-                  requirement_types: Iterable[str], state_mapping: dict, release_field: str,
-                  release_date_fields: Iterable[str], sprint_field: str,
-                  comment_linked_tests: bool) -> PullSettings:
+def save_settings(
+    integration: ProjectIntegration,
+    *,
+    pull_requirements: bool,
+    requirements_filter: str,
+    requirement_types: Iterable[str],
+    state_mapping: dict,
+    release_field: str,
+    release_date_fields: Iterable[str],
+    sprint_field: str,
+    comment_linked_tests: bool,
+) -> PullSettings:
     """Store how the integration pulls requirements; switching the pull off releases them."""
     dates = [name.strip() for name in release_date_fields if name.strip()]
     if len(dates) > PullSettings.MAX_RELEASE_DATE_FIELDS:
@@ -127,8 +135,7 @@ def save_settings(integration: ProjectIntegration, *, pull_requirements: bool, r
 
 def pulls(integration: ProjectIntegration) -> bool:
     """Whether the integration pulls requirements now."""
-    return (integration.pull_requirements and integration.state == IntegrationState.ACTIVE
-            and integration.source.syncs)
+    return integration.pull_requirements and integration.state == IntegrationState.ACTIVE and integration.source.syncs
 
 
 # --- Mapping one item -------------------------------------------------------------------
@@ -160,6 +167,7 @@ class Plan:
 def plan_of(item: PulledItem, settings: PullSettings) -> Plan:
     """The release (the release field's text), its date (the first release date field with a
     date, in the settings' order) and the sprint (the sprint field's text)."""
+
     def text(field_id: str) -> str:
         return item.fields[field_id].text if field_id else ""
 
@@ -170,8 +178,10 @@ def plan_of(item: PulledItem, settings: PullSettings) -> Plan:
 def pull_query(integration: ProjectIntegration, settings: PullSettings) -> PullQuery:
     fields = [settings.release_field, *settings.release_date_fields, settings.sprint_field]
     return PullQuery(
-        project=integration.external_project, filter=integration.requirements_filter,
-        item_types=tuple(settings.requirement_types), fields=tuple(dict.fromkeys(name for name in fields if name)),
+        project=integration.external_project,
+        filter=integration.requirements_filter,
+        item_types=tuple(settings.requirement_types),
+        fields=tuple(dict.fromkeys(name for name in fields if name)),
     )
 
 
@@ -186,21 +196,27 @@ class PullSummary:
     deprecated: int = 0
 
     def __str__(self):
-        return (f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.deprecated} deleted in the tracker (now deprecated)")
+        return (
+            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.deprecated} deleted in the tracker (now deprecated)"
+        )
 
 
 def pull_requirements(integration: ProjectIntegration) -> PullSummary:
     """Bring the integration's requirements up to date with the tracker. A tracker error is
     recorded in the pull settings (``last_error``) and raised; nothing is written then."""
     if not pulls(integration):
-        raise ValidationError(f"{integration} does not pull requirements: it is not active, its source does not "
-                              "sync, or pulling requirements is switched off.")
+        raise ValidationError(
+            f"{integration} does not pull requirements: it is not active, its source does not "
+            "sync, or pulling requirements is switched off."
+        )
     settings = settings_of(integration)
     known = {
         pulled.reference.key: pulled
         for pulled in PulledRequirement.objects.filter(
-            integration=integration, reference__isnull=False, reference__deleted_remotely=False,
+            integration=integration,
+            reference__isnull=False,
+            reference__deleted_remotely=False,
         ).select_related("requirement", "reference")
     }
     try:
@@ -211,7 +227,9 @@ def pull_requirements(integration: ProjectIntegration) -> PullSummary:
         raise
     # The sync engine may have found a deletion first: still the tracker's, so not deprecated yet.
     found_deleted = PulledRequirement.objects.filter(
-        integration=integration, reference__deleted_remotely=True, requirement__origin_read_only=True,
+        integration=integration,
+        reference__deleted_remotely=True,
+        requirement__origin_read_only=True,
     ).select_related("requirement")
     summary = PullSummary()
     with transaction.atomic():
@@ -243,8 +261,11 @@ def _keep(integration: ProjectIntegration, settings: PullSettings, item: PulledI
     ).first()
     if requirement is None:
         requirement = Requirement.objects.create(
-            project=integration.project, origin_tracker=source.name, origin_key=item.key,
-            priority=priority or Priority.P2, **values,
+            project=integration.project,
+            origin_tracker=source.name,
+            origin_key=item.key,
+            priority=priority or Priority.P2,
+            **values,
         )
         outcome = "created"
     else:
@@ -285,7 +306,8 @@ def _deprecate(pulled: PulledRequirement) -> None:
 def release(integrations) -> int:
     """Make the requirements the integrations pulled editable again; how many were released."""
     return Requirement.objects.filter(pull__integration__in=integrations, origin_read_only=True).update(
-        origin_read_only=False, updated_at=timezone.now(),
+        origin_read_only=False,
+        updated_at=timezone.now(),
     )
 
 

@@ -7,11 +7,11 @@ queries, however many issues or links there are (bench/pages.py measures it).
 import re
 from urllib.parse import urljoin, urlsplit
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.conf import settings
 from django.urls import reverse
 
 from integrations.providers.base import BackLink
@@ -105,16 +105,22 @@ def linkable_artefacts(issue, kind: str, text: str, limit: int = 20):
     elif kind == "run":
         candidates = artefacts_of(project, "run").filter(name__icontains=text).order_by("-created_at", "-id")
     else:
-        candidates = artefacts_of(project, "result").filter(
-            Q(case__title__icontains=text) | Q(run__name__icontains=text)
-        ).order_by("-run__created_at", "case__title", "id")
+        candidates = (
+            artefacts_of(project, "result")
+            .filter(Q(case__title__icontains=text) | Q(run__name__icontains=text))
+            .order_by("-run__created_at", "case__title", "id")
+        )
     return candidates.exclude(issue_links__issue=issue)[:limit]
 
 
 def links_of_issue(issue):
     """The issue's links with their artefacts (and a result's case and run) in one query."""
     return issue.links.select_related(
-        "test_case", "test_run", "test_result__case", "test_result__run", "requirement",
+        "test_case",
+        "test_run",
+        "test_result__case",
+        "test_result__run",
+        "requirement",
     ).order_by("created_at", "id")
 
 
@@ -150,8 +156,10 @@ def draft_from_result(result: TestResult, result_url: str) -> dict:
         f"**Test case:** {_inline(case.title)}" + (f" in {_inline(case.folder)}" if case.folder else ""),
     ]
     for heading, body in (
-        ("Preconditions", case.preconditions), ("Steps to reproduce", case.steps),
-        ("Expected result", case.expected_result), ("Actual result", result.comment),
+        ("Preconditions", case.preconditions),
+        ("Steps to reproduce", case.steps),
+        ("Expected result", case.expected_result),
+        ("Actual result", result.comment),
     ):
         if body.strip():
             sections.append(f"### {heading}\n\n{body.strip()}")
@@ -166,14 +174,16 @@ def web_url(url: str) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def admins_of(project):
     """Who can complete the project's tracker settings: its project admins."""
-    return get_user_model().objects.filter(
-        memberships__project=project, memberships__role=Role.ADMIN, is_active=True
-    ).order_by("username")
+    return (
+        get_user_model()
+        .objects.filter(memberships__project=project, memberships__role=Role.ADMIN, is_active=True)
+        .order_by("username")
+    )
 
 
 def artefact_title(artefact) -> str:
@@ -207,8 +217,11 @@ def back_link(artefact, site_url: str) -> BackLink:
     elif isinstance(artefact, Requirement):
         status = artefact.get_state_display()
     return BackLink(
-        url=urljoin(site_url, artefact_path(artefact)), title=f"{label}: {artefact_title(artefact)}", status=status,
-        resolved=resolved, icon_url=link_icon_url(site_url, "testmanager"),
+        url=urljoin(site_url, artefact_path(artefact)),
+        title=f"{label}: {artefact_title(artefact)}",
+        status=status,
+        resolved=resolved,
+        icon_url=link_icon_url(site_url, "testmanager"),
         status_icon_url=status_icon,
     )
 
@@ -223,8 +236,11 @@ def draft_for(artefact, site_url: str) -> dict:
     elif isinstance(artefact, TestCase):
         where = f" in {_inline(artefact.folder)}" if artefact.folder else ""
         sections = [f"**Test case:** [{_inline(artefact.title)}]({url}){where}"]
-        for heading, body in (("Preconditions", artefact.preconditions), ("Steps to reproduce", artefact.steps),
-                              ("Expected result", artefact.expected_result)):
+        for heading, body in (
+            ("Preconditions", artefact.preconditions),
+            ("Steps to reproduce", artefact.steps),
+            ("Expected result", artefact.expected_result),
+        ):
             if body.strip():
                 sections.append(f"### {heading}\n\n{body.strip()}")
         draft = {"name": artefact.title, "description": "\n\n".join(sections)}
@@ -239,8 +255,10 @@ def draft_for(artefact, site_url: str) -> dict:
 
 def fileable_results(run):
     """The run's results an issue is filed for (failed or blocked), in the run page's order."""
-    return run.results.filter(status__in=FILEABLE_RESULTS).select_related("case", "run").order_by(
-        "case__folder", "case__title", "id"
+    return (
+        run.results.filter(status__in=FILEABLE_RESULTS)
+        .select_related("case", "run")
+        .order_by("case__folder", "case__title", "id")
     )
 
 
@@ -265,18 +283,29 @@ def draft_from_results(results, site_url: str, run=None) -> dict:
         f"| {result.get_status_display()} | {_cell(result.comment)} |"
         for result in results
     ]
-    description = "\n".join([
-        f"{found_in}: {len(results)} tests did not pass.",
-        "",
-        "| Test case | Folder | Status | Actual result |",
-        "| --- | --- | --- | --- |",
-        *rows,
-    ])
+    description = "\n".join(
+        [
+            f"{found_in}: {len(results)} tests did not pass.",
+            "",
+            "| Test case | Folder | Status | Actual result |",
+            "| --- | --- | --- | --- |",
+            *rows,
+        ]
+    )
     return {"name": _shorten(f"{len(results)} tests failed in {run.name}", TITLE_MAX), "description": description}
 
 
-def issues_and_references(project, *, source: str = "", category: str = "", text: str = "", status: str = "",
-                          priority: str = "", tag=None, assignee=None):
+def issues_and_references(
+    project,
+    *,
+    source: str = "",
+    category: str = "",
+    text: str = "",
+    status: str = "",
+    priority: str = "",
+    tag=None,
+    assignee=None,
+):
     """Rows (kind, ident, moment, number) of the project's internal issues and of the tracker issues
     linked in it, newest first, for one page at a time (``objects_of_rows``). ``source`` is INTERNAL
     or a source id; status, priority, tag and assignee are internal fields, so they leave tracker
@@ -286,8 +315,9 @@ def issues_and_references(project, *, source: str = "", category: str = "", text
         issues = issues_of(project, status=status, priority=priority, tag=tag, assignee=assignee, text=text)
         if category:
             issues = issues.filter(status__in=[value for value, kind in STATUS_CATEGORIES.items() if kind == category])
-        rows.append(issues.order_by().values(
-            kind=Value("issue"), ident=F("pk"), moment=F("created_at"), position=F("number")))
+        rows.append(
+            issues.order_by().values(kind=Value("issue"), ident=F("pk"), moment=F("created_at"), position=F("number"))
+        )
     if source != INTERNAL and not (status or priority or tag is not None or assignee):
         # A requirement pulled from a tracker links its own work item: that is the requirement, not an issue.
         references = ExternalReference.objects.filter(links__project=project).exclude(
@@ -299,8 +329,11 @@ def issues_and_references(project, *, source: str = "", category: str = "", text
             references = references.filter(status_category=category)
         if text:
             references = references.filter(Q(key__icontains=text.strip()) | Q(title__icontains=text))
-        rows.append(references.order_by().values(
-            kind=Value("reference"), ident=F("pk"), moment=F("created_at"), position=Value(0)))
+        rows.append(
+            references.order_by().values(
+                kind=Value("reference"), ident=F("pk"), moment=F("created_at"), position=Value(0)
+            )
+        )
     combined = rows[0].union(*rows[1:]) if len(rows) > 1 else rows[0]
     return combined.order_by("-moment", "-position")
 
@@ -324,7 +357,12 @@ def reference_sources(project) -> list[tuple[int, str]]:
 def link_in(project, pk: int) -> Link:
     """One link of the project with its two sides; Http404 for another project's."""
     links = Link.objects.filter(project=project).select_related(
-        "issue__project", "external_reference", "test_case", "test_run", "test_result__case", "test_result__run",
+        "issue__project",
+        "external_reference",
+        "test_case",
+        "test_run",
+        "test_result__case",
+        "test_result__run",
         "requirement",
     )
     return get_object_or_404(links, pk=pk)
@@ -341,13 +379,16 @@ def job_items(job: FilingJob):
 
 def job_progress(job: FilingJob) -> dict:
     """How far a filing job is, for its progress bar: counts per state and whether it is over."""
-    counts = {state: 0 for state in FilingState.values}
+    counts = dict.fromkeys(FilingState.values, 0)
     for state in job.items.values_list("state", flat=True):
         counts[state] += 1
     total = sum(counts.values())
     return {
-        "total": total, "filed": counts[FilingState.FILED], "failed": counts[FilingState.FAILED],
-        "pending": counts[FilingState.PENDING], "done": counts[FilingState.PENDING] == 0,
+        "total": total,
+        "filed": counts[FilingState.FILED],
+        "failed": counts[FilingState.FAILED],
+        "pending": counts[FilingState.PENDING],
+        "done": counts[FilingState.PENDING] == 0,
         "percent": round(100 * (total - counts[FilingState.PENDING]) / total) if total else 100,
     }
 
@@ -357,8 +398,10 @@ def job_progress(job: FilingJob) -> dict:
 PROJECT_SETTINGS, SOURCE_SETTINGS = "project", "source"
 _OWNERS = {
     **dict.fromkeys(("not_configured", "not_found"), PROJECT_SETTINGS),
-    **dict.fromkeys(("auth", "permission", "credentials_unreadable", "address_not_allowed", "deployment_mismatch",
-                     "unsupported"), SOURCE_SETTINGS),
+    **dict.fromkeys(
+        ("auth", "permission", "credentials_unreadable", "address_not_allowed", "deployment_mismatch", "unsupported"),
+        SOURCE_SETTINGS,
+    ),
 }
 
 

@@ -27,8 +27,9 @@ class EditConflict(Exception):
     """The issue changed since the editor loaded it; saving would silently discard that change."""
 
     def __init__(self, issue):
-        super().__init__(f"{issue.key} was changed by someone else while you were editing. "
-                         "Reload it, then apply your change again.")
+        super().__init__(
+            f"{issue.key} was changed by someone else while you were editing. Reload it, then apply your change again."
+        )
         self.issue = issue
 
 
@@ -40,13 +41,23 @@ def artefact_field(artefact) -> str:
     try:
         return ARTEFACT_FIELDS[type(artefact)]
     except KeyError:
-        raise ValidationError(f"Issues can be linked to test cases, runs, results and requirements, not {type(artefact).__name__}.")
+        raise ValidationError(
+            f"Issues can be linked to test cases, runs, results and requirements, not {type(artefact).__name__}."
+        )
 
 
 @transaction.atomic
-def create_issue(*, project: Project, name: str, reporter=None, description: str = "",
-                 status: str = IssueStatus.OPEN, priority: str = IssuePriority.MAJOR, assignee=None,
-                 tags=()) -> Issue:
+def create_issue(
+    *,
+    project: Project,
+    name: str,
+    reporter=None,
+    description: str = "",
+    status: str = IssueStatus.OPEN,
+    priority: str = IssuePriority.MAJOR,
+    assignee=None,
+    tags=(),
+) -> Issue:
     """Create an issue with the project's next number.
 
     The UPDATE takes a row lock on the project until the transaction commits, so
@@ -55,8 +66,14 @@ def create_issue(*, project: Project, name: str, reporter=None, description: str
     Project.objects.filter(pk=project.pk).update(last_issue_number=F("last_issue_number") + 1)
     number = Project.objects.values_list("last_issue_number", flat=True).get(pk=project.pk)
     issue = Issue.objects.create(
-        project=project, number=number, name=name, description=description, status=status,
-        priority=priority, assignee=assignee, reporter=reporter,
+        project=project,
+        number=number,
+        name=name,
+        description=description,
+        status=status,
+        priority=priority,
+        assignee=assignee,
+        reporter=reporter,
     )
     if tags:
         issue.tags.set(tags)
@@ -98,8 +115,11 @@ def add_attachment(issue: Issue, uploaded_file, uploaded_by=None) -> Attachment:
             f"{uploaded_file.name} is {uploaded_file.size // 1024} KiB; attachments may be at most {limit // 1024} KiB."
         )
     return Attachment.objects.create(
-        issue=issue, file=uploaded_file, original_name=uploaded_file.name[:255],
-        content_type=(getattr(uploaded_file, "content_type", "") or "")[:100], size=uploaded_file.size,
+        issue=issue,
+        file=uploaded_file,
+        original_name=uploaded_file.name[:255],
+        content_type=(getattr(uploaded_file, "content_type", "") or "")[:100],
+        size=uploaded_file.size,
         uploaded_by=uploaded_by,
     )
 
@@ -115,7 +135,9 @@ def link(*, artefact, issue: Issue | None = None, reference: ExternalReference |
         raise ValidationError("Link exactly one issue: an internal issue or a tracker reference.")
     project = artefact_project(artefact)
     if issue is not None and issue.project_id != project.pk:
-        raise ValidationError(f"{issue.key} belongs to another project than this {artefact_field(artefact).replace('_', ' ')}.")
+        raise ValidationError(
+            f"{issue.key} belongs to another project than this {artefact_field(artefact).replace('_', ' ')}."
+        )
     sides = {"issue": issue, "external_reference": reference, artefact_field(artefact): artefact}
     try:
         with transaction.atomic():
@@ -123,8 +145,14 @@ def link(*, artefact, issue: Issue | None = None, reference: ExternalReference |
     except IntegrityError:  # a concurrent request created the same link first
         created, is_new = Link.objects.get(project=project, **sides), False
     if is_new and reference is not None:
-        record_audit(AuditAction.ISSUE_LINKED, actor=actor, source=reference.source, project=project,
-                     target=reference.key, details={"artefact": str(artefact)[:200]})
+        record_audit(
+            AuditAction.ISSUE_LINKED,
+            actor=actor,
+            source=reference.source,
+            project=project,
+            target=reference.key,
+            details={"artefact": str(artefact)[:200]},
+        )
     return created
 
 
@@ -145,9 +173,15 @@ def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True)
     """The reference of a remote issue, created or brought up to date with what the tracker said.
     ``synced`` False: the values are what was sent, not read back (the next refresh reads them)."""
     values = {
-        "source_name": source.name, "url": remote.url, "title": remote.title[:500], "status": remote.status[:100],
-        "status_category": remote.status_category, "assignee": remote.assignee[:200],
-        "priority": remote.priority[:100], "remote_updated_at": remote.updated_at, "deleted_remotely": False,
+        "source_name": source.name,
+        "url": remote.url,
+        "title": remote.title[:500],
+        "status": remote.status[:100],
+        "status_category": remote.status_category,
+        "assignee": remote.assignee[:200],
+        "priority": remote.priority[:100],
+        "remote_updated_at": remote.updated_at,
+        "deleted_remotely": False,
         "last_error": "",
     }
     values.update(remote_dates(remote))
@@ -167,13 +201,20 @@ def unlink(link_to_remove: Link, actor=None) -> None:
     artefact = str(link_to_remove.artefact)[:200]
     link_to_remove.delete()
     if reference is not None:
-        record_audit(AuditAction.ISSUE_UNLINKED, actor=actor, source=reference.source, project=project,
-                     target=reference.key, details={"artefact": artefact})
+        record_audit(
+            AuditAction.ISSUE_UNLINKED,
+            actor=actor,
+            source=reference.source,
+            project=project,
+            target=reference.key,
+            details={"artefact": artefact},
+        )
 
 
 @transaction.atomic
-def report_issue(*, project: Project, reporter, tag_names=(), tag_color: str = "#6b7280", attachments=(),
-                 artefact=None, **fields) -> Issue:
+def report_issue(
+    *, project: Project, reporter, tag_names=(), tag_color: str = "#6b7280", attachments=(), artefact=None, **fields
+) -> Issue:
     """File an issue with its tags (new names are created) and attachments and, when it was
     filed from a test artefact, link it there. All or nothing: a refused part creates nothing."""
     issue = create_issue(project=project, reporter=reporter, tags=tags_by_name(project, tag_names, tag_color), **fields)

@@ -76,8 +76,9 @@ def key_rule(pattern: str = "", replacement: str = "") -> KeyRule:
         raise ValidationError({"replacement": "The replacement ends with a lone backslash: write \\\\ for one."})
     for number, name in _GROUP_REFERENCE.findall(replacement):
         if number and int(number) > compiled.groups:
-            raise ValidationError({"replacement": f"\\{number} names a group the pattern does not have "
-                                                  f"(it has {compiled.groups})."})
+            raise ValidationError(
+                {"replacement": f"\\{number} names a group the pattern does not have (it has {compiled.groups})."}
+            )
         if name and not (name.isdigit() and int(name) <= compiled.groups) and name not in compiled.groupindex:
             raise ValidationError({"replacement": f"\\g<{name}> names a group the pattern does not have."})
     return KeyRule(pattern, replacement)
@@ -89,8 +90,12 @@ def check_target(source: Source, target: Source) -> None:
         raise ValidationError({"target": "Choose another source: the references are already on this one."})
     provider = provider_class(target.provider)
     if Capability.READ_DETAILS not in provider.capabilities:
-        raise ValidationError({"target": f"{target.name} is a {provider.label} source, which cannot read issues: "
-                                         "moving references there would leave them without updates."})
+        raise ValidationError(
+            {
+                "target": f"{target.name} is a {provider.label} source, which cannot read issues: "
+                "moving references there would leave them without updates."
+            }
+        )
 
 
 class Outcome:
@@ -182,10 +187,12 @@ def plan_move(source: Source, target: Source, rule: KeyRule) -> MovePlan:
         ExternalReference.objects.filter(source=source).annotate(link_count=Count("links")).order_by("key", "pk")
     )
     new_keys = {reference.pk: rule.apply(reference.key) for reference in references}
-    on_target = set(ExternalReference.objects.filter(source=target, key__in=set(new_keys.values()))
-                    .values_list("key", flat=True))
-    projects = sorted({project for project in target.project_integrations.values_list("external_project", flat=True)
-                       if project})
+    on_target = set(
+        ExternalReference.objects.filter(source=target, key__in=set(new_keys.values())).values_list("key", flat=True)
+    )
+    projects = sorted(
+        {project for project in target.project_integrations.values_list("external_project", flat=True) if project}
+    )
     claimed: set[str] = set()  # new keys an earlier reference of the source moves under
     plan = MovePlan(source=source, target=target, rule=rule)
     for reference in references:
@@ -216,20 +223,29 @@ class MoveReport:
 
 def _freshness(reference: ExternalReference) -> tuple:
     """Which reference's cached values are better: a known remote change time first, then the newest."""
-    return (reference.remote_updated_at is not None, reference.remote_updated_at or _EPOCH,
-            reference.last_synced_at or _EPOCH, bool(reference.title))
+    return (
+        reference.remote_updated_at is not None,
+        reference.remote_updated_at or _EPOCH,
+        reference.last_synced_at or _EPOCH,
+        bool(reference.title),
+    )
 
 
 def _unique_scopes(model, field_name: str) -> list[list[str]]:
     """For each unique constraint of ``model`` that holds ``field_name``, the columns of its other fields."""
-    return [[model._meta.get_field(name).attname for name in constraint.fields if name != field_name]
-            for constraint in model._meta.constraints
-            if isinstance(constraint, UniqueConstraint) and field_name in constraint.fields]
+    return [
+        [model._meta.get_field(name).attname for name in constraint.fields if name != field_name]
+        for constraint in model._meta.constraints
+        if isinstance(constraint, UniqueConstraint) and field_name in constraint.fields
+    ]
 
 
 # Every row that refers to a reference, hidden relations (related_name="+") included.
-_RELATIONS = [relation for relation in ExternalReference._meta.get_fields(include_hidden=True)
-              if (relation.one_to_many or relation.one_to_one) and relation.auto_created and not relation.concrete]
+_RELATIONS = [
+    relation
+    for relation in ExternalReference._meta.get_fields(include_hidden=True)
+    if (relation.one_to_many or relation.one_to_one) and relation.auto_created and not relation.concrete
+]
 
 
 def _merge_into(keeper: ExternalReference, merged: ExternalReference) -> tuple[int, int]:
@@ -243,7 +259,9 @@ def _merge_into(keeper: ExternalReference, merged: ExternalReference) -> tuple[i
         for row in model.objects.select_for_update().filter(**{name: merged}):
             duplicate = any(
                 all(getattr(row, column) is not None for column in scope)
-                and model.objects.filter(**{name: keeper}, **{column: getattr(row, column) for column in scope}).exists()
+                and model.objects.filter(
+                    **{name: keeper}, **{column: getattr(row, column) for column in scope}
+                ).exists()
                 for scope in scopes
             )
             if duplicate:
@@ -258,9 +276,15 @@ def _merge_into(keeper: ExternalReference, merged: ExternalReference) -> tuple[i
 
 # What a project integration keeps up to date about a reference: owned by the integration of the
 # reference's source, so a move hands them to the target's integration of the same project.
-_OWNED_BY_INTEGRATION = [relation for relation in _RELATIONS
-                         if any(getattr(f, "related_model", None) is ProjectIntegration
-                                for f in relation.related_model._meta.concrete_fields if f.name == "integration")]
+_OWNED_BY_INTEGRATION = [
+    relation
+    for relation in _RELATIONS
+    if any(
+        getattr(f, "related_model", None) is ProjectIntegration
+        for f in relation.related_model._meta.concrete_fields
+        if f.name == "integration"
+    )
+]
 
 
 def _hand_over(source: Source, target: Source, keepers: list[ExternalReference]) -> int:
@@ -268,12 +292,15 @@ def _hand_over(source: Source, target: Source, keepers: list[ExternalReference])
     requirements and bugs, defect syncs) move to ``target``'s integration of the same project, when the
     project has one: otherwise the old integration's next pull or sync would speak for a reference that
     is no longer its source's. A row the target's integration already has for that reference stays as is."""
-    successors = {integration.project_id: integration for integration in ProjectIntegration.objects.filter(source=target)}
+    successors = {
+        integration.project_id: integration for integration in ProjectIntegration.objects.filter(source=target)
+    }
     handed = 0
     for relation in _OWNED_BY_INTEGRATION:
         model, name = relation.related_model, relation.field.name
         for row in model.objects.select_related("integration").filter(
-                **{f"{name}__in": keepers}, integration__source=source):
+            **{f"{name}__in": keepers}, integration__source=source
+        ):
             successor = successors.get(row.integration.project_id)
             if successor is None or model.objects.filter(integration=successor, **{name: getattr(row, name)}).exists():
                 continue
@@ -299,7 +326,9 @@ def _store_moved(target: Source, plain: list[ExternalReference], renamed: list[E
     in one UPDATE per thousand, the renamed ones in batches (bulk_update is slow with many fields)."""
     ids = [reference.pk for reference in plain]
     for start in range(0, len(ids), 1000):
-        ExternalReference.objects.filter(pk__in=ids[start:start + 1000]).update(source=target, source_name=target.name)
+        ExternalReference.objects.filter(pk__in=ids[start : start + 1000]).update(
+            source=target, source_name=target.name
+        )
     ExternalReference.objects.bulk_update(renamed, ["source", "source_name", "key"], batch_size=200)
 
 
@@ -313,14 +342,17 @@ def move_references(source: Source, target: Source, rule: KeyRule, *, actor) -> 
     if plan.refused:
         shown = "; ".join(f"{row.old_key} → {row.new_key or '(nothing)'}: {row.problem}" for row in plan.refused[:5])
         more = f" (and {len(plan.refused) - 5} more)" if len(plan.refused) > 5 else ""
-        raise ValidationError(f"{len(plan.refused)} key(s) would not be accepted by {target.name}, so nothing "
-                              f"was moved. {shown}{more}")
+        raise ValidationError(
+            f"{len(plan.refused)} key(s) would not be accepted by {target.name}, so nothing was moved. {shown}{more}"
+        )
     by_new_key: dict[str, list[ExternalReference]] = defaultdict(list)
     references = ExternalReference.objects.in_bulk([row.reference_id for row in plan.rows])
     for row in plan.rows:
         by_new_key[row.new_key].append(references[row.reference_id])
-    existing = {reference.key: reference for reference in ExternalReference.objects.filter(
-        source=target, key__in=list(by_new_key))}
+    existing = {
+        reference.key: reference
+        for reference in ExternalReference.objects.filter(source=target, key__in=list(by_new_key))
+    }
     keepers, plain, renamed, merged, repointed, dropped = [], [], [], 0, 0, 0
     for new_key, group in by_new_key.items():
         keeper = existing.get(new_key) or group[0]
@@ -341,14 +373,33 @@ def move_references(source: Source, target: Source, rule: KeyRule, *, actor) -> 
     _store_moved(target, plain, renamed)
     handed = _hand_over(source, target, keepers)
     queued = sync.refresh_now(keepers) if sync.reads_details(target) else 0
-    report = MoveReport(moved=len(plan.rows) - merged, merged=merged, links_repointed=repointed,
-                        links_dropped=dropped, refresh_queued=queued, handed_over=handed)
+    report = MoveReport(
+        moved=len(plan.rows) - merged,
+        merged=merged,
+        links_repointed=repointed,
+        links_dropped=dropped,
+        refresh_queued=queued,
+        handed_over=handed,
+    )
     integration_services.record_audit(
-        AuditAction.LINKS_MOVED, actor=actor, source=source, target=target.name,
+        AuditAction.LINKS_MOVED,
+        actor=actor,
+        source=source,
+        target=target.name,
         message=f"{len(plan.rows)} reference(s) moved from {source.name} to {target.name}.",
-        details={"to_source": target.name, "to_source_id": target.pk, "pattern": rule.pattern,
-                 "replacement": rule.replacement, "references": len(plan.rows), "rewritten": plan.rewritten,
-                 "moved": report.moved, "merged": report.merged, "links_repointed": repointed,
-                 "links_dropped": dropped, "refresh_queued": queued, "handed_over": handed},
+        details={
+            "to_source": target.name,
+            "to_source_id": target.pk,
+            "pattern": rule.pattern,
+            "replacement": rule.replacement,
+            "references": len(plan.rows),
+            "rewritten": plan.rewritten,
+            "moved": report.moved,
+            "merged": report.merged,
+            "links_repointed": repointed,
+            "links_dropped": dropped,
+            "refresh_queued": queued,
+            "handed_over": handed,
+        },
     )
     return report

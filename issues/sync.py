@@ -48,7 +48,14 @@ from integrations.errors import RemoteValidationError, TrackerError
 from integrations.models import AuditAction, IntegrationState, ProjectIntegration, Source
 from integrations.providers import provider_class, provider_for
 from integrations.providers.base import (
-    Capability, EventKind, FetchResult, IssueEvent, RemoteComment, RemoteIssue, TrackerProvider, Unsupported,
+    Capability,
+    EventKind,
+    FetchResult,
+    IssueEvent,
+    RemoteComment,
+    RemoteIssue,
+    TrackerProvider,
+    Unsupported,
     WebhookRejected,
 )
 from integrations.signals import refresh_requested
@@ -56,8 +63,16 @@ from projects.models import ResultStatus, TestResult
 
 from . import services, tasks
 from .models import (
-    CommentOrigin, DefectSync, ExternalReference, Issue, IssueComment, IssuePriority, IssueStatus, Link,
-    StatusCategory, WebhookDelivery,
+    CommentOrigin,
+    DefectSync,
+    ExternalReference,
+    Issue,
+    IssueComment,
+    IssuePriority,
+    IssueStatus,
+    Link,
+    StatusCategory,
+    WebhookDelivery,
 )
 from .selectors import STATUS_CATEGORIES
 from .signals import issue_updated
@@ -93,7 +108,9 @@ def reads_details(source: Source) -> bool:
 def webhook_fed(source: Source, now: datetime | None = None) -> bool:
     """Whether the tracker sends the source's changes: webhooks are on and one arrived lately."""
     since = (now or timezone.now()) - RECONCILE_INTERVAL
-    return source.can_process_webhooks and WebhookDelivery.objects.filter(source=source, received_at__gte=since).exists()
+    return (
+        source.can_process_webhooks and WebhookDelivery.objects.filter(source=source, received_at__gte=since).exists()
+    )
 
 
 def stale_references(source: Source, now: datetime):
@@ -112,15 +129,20 @@ def sources_due_for_refresh(now: datetime | None = None) -> list[int]:
     return [
         source.pk
         for source in Source.objects.filter(enabled=True, connected=True, can_read_details=True)
-        if reads_details(source) and not cache.get(_backoff_key(source)) and not webhook_fed(source, now)
+        if reads_details(source)
+        and not cache.get(_backoff_key(source))
+        and not webhook_fed(source, now)
         and stale_references(source, now).exists()
     ]
 
 
 def webhook_fed_sources(now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
-    return [source.pk for source in Source.objects.filter(enabled=True, connected=True, can_process_webhooks=True)
-            if reads_details(source) and webhook_fed(source, now)]
+    return [
+        source.pk
+        for source in Source.objects.filter(enabled=True, connected=True, can_process_webhooks=True)
+        if reads_details(source) and webhook_fed(source, now)
+    ]
 
 
 def reference_ids_of(source_id: int) -> list[int]:
@@ -158,8 +180,9 @@ class RefreshReport:
     skipped: str = ""  # why the run read nothing
 
 
-def refresh_source(source_id: int, reference_ids: Sequence[int] | None = None, *,
-                   shown: bool = False, redelivered: bool = False) -> RefreshReport:
+def refresh_source(
+    source_id: int, reference_ids: Sequence[int] | None = None, *, shown: bool = False, redelivered: bool = False
+) -> RefreshReport:
     """One refresh run: the source's stale references, or ``reference_ids`` (a page, "Refresh now", a
     webhook whose payload lacked the state), as many as the run's share of the budget reads. References
     a page ``shown`` are not read from a webhook-fed source: the webhooks keep them fresh. A periodic run
@@ -220,26 +243,51 @@ def _chunks(items: list, size: int) -> Iterable[list]:
 def _cached(reference: ExternalReference) -> RemoteIssue:
     """The reference's cached values, for a provider's conditional re-read (GitHub's ETag)."""
     return RemoteIssue(
-        key=reference.key, title=reference.title, status=reference.status, status_category=reference.status_category,
-        assignee=reference.assignee, priority=reference.priority, url=reference.url,
-        updated_at=reference.remote_updated_at, etag=reference.etag, created_at=reference.remote_created_at,
+        key=reference.key,
+        title=reference.title,
+        status=reference.status,
+        status_category=reference.status_category,
+        assignee=reference.assignee,
+        priority=reference.priority,
+        url=reference.url,
+        updated_at=reference.remote_updated_at,
+        etag=reference.etag,
+        created_at=reference.remote_created_at,
         resolved_at=reference.remote_resolved_at,
     )
 
 
 # The cached values of a reference that a remote issue's state sets (see _state).
-STATE_FIELDS = ("title", "status", "status_category", "assignee", "priority", "url", "remote_updated_at", "etag",
-                "deleted_remotely", "remote_created_at", "remote_resolved_at")
+STATE_FIELDS = (
+    "title",
+    "status",
+    "status_category",
+    "assignee",
+    "priority",
+    "url",
+    "remote_updated_at",
+    "etag",
+    "deleted_remotely",
+    "remote_created_at",
+    "remote_resolved_at",
+)
 
 
 def _state(reference: ExternalReference, remote: RemoteIssue) -> dict:
     """The cached values a remote issue stands for (an empty URL keeps the cached one)."""
     category = remote.status_category if remote.status_category in StatusCategory.values else StatusCategory.UNKNOWN
     return {
-        "title": remote.title[:500], "status": remote.status[:100], "status_category": category,
-        "assignee": remote.assignee[:200], "priority": remote.priority[:100], "url": remote.url or reference.url,
-        "remote_updated_at": remote.updated_at, "etag": remote.etag[:200], "deleted_remotely": False,
-        "remote_created_at": reference.remote_created_at, "remote_resolved_at": reference.remote_resolved_at,
+        "title": remote.title[:500],
+        "status": remote.status[:100],
+        "status_category": category,
+        "assignee": remote.assignee[:200],
+        "priority": remote.priority[:100],
+        "url": remote.url or reference.url,
+        "remote_updated_at": remote.updated_at,
+        "etag": remote.etag[:200],
+        "deleted_remotely": False,
+        "remote_created_at": reference.remote_created_at,
+        "remote_resolved_at": reference.remote_resolved_at,
         **services.remote_dates(remote),
     }
 
@@ -261,25 +309,49 @@ def _store_batch(changes: list[tuple[ExternalReference, dict]], now: datetime) -
     """``_store`` for a batch, in two statements: the rows are locked, those holding a newer remote state
     are left alone, the others updated by one UPDATE executed for every row (the ORM's bulk_update
     builds a CASE per field and row, which costs more than the refresh itself). Returns what was stored."""
-    held = dict(ExternalReference.objects.select_for_update().filter(pk__in=[r.pk for r, _ in changes])
-                .values_list("pk", "remote_updated_at"))
-    stored = [(reference, state) for reference, state in changes if reference.pk in held and (
-        held[reference.pk] is None or state["remote_updated_at"] is None or held[reference.pk] <= state["remote_updated_at"])]
+    held = dict(
+        ExternalReference.objects.select_for_update()
+        .filter(pk__in=[r.pk for r, _ in changes])
+        .values_list("pk", "remote_updated_at")
+    )
+    stored = [
+        (reference, state)
+        for reference, state in changes
+        if reference.pk in held
+        and (
+            held[reference.pk] is None
+            or state["remote_updated_at"] is None
+            or held[reference.pk] <= state["remote_updated_at"]
+        )
+    ]
     if not stored:
         return stored
     meta, quote = ExternalReference._meta, connection.ops.quote_name
     fields = [meta.get_field(name) for name in (*STATE_FIELDS, "last_synced_at", "last_error")]
-    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "
-           f"WHERE {quote(meta.pk.column)} = %s")
-    rows = [[field.get_db_prep_save({**state, "last_synced_at": now, "last_error": ""}[field.name], connection)
-             for field in fields] + [reference.pk] for reference, state in stored]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    rows = [
+        [
+            field.get_db_prep_save({**state, "last_synced_at": now, "last_error": ""}[field.name], connection)
+            for field in fields
+        ]
+        + [reference.pk]
+        for reference, state in stored
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
     return stored
 
 
-def _apply_fetch(source: Source, provider: TrackerProvider, batch: list[ExternalReference], result: FetchResult,
-                 report: RefreshReport) -> None:
+def _apply_fetch(
+    source: Source,
+    provider: TrackerProvider,
+    batch: list[ExternalReference],
+    result: FetchResult,
+    report: RefreshReport,
+) -> None:
     now = timezone.now()
     unchanged, gone, hidden, changes = [], [], [], []
     for reference in batch:
@@ -310,8 +382,9 @@ def _apply_fetch(source: Source, provider: TrackerProvider, batch: list[External
     pull_comments(provider, [reference.pk for reference, _ in stored])
 
 
-def _record_failure(source: Source, references: list[ExternalReference], error: TrackerError,
-                    report: RefreshReport) -> None:
+def _record_failure(
+    source: Source, references: list[ExternalReference], error: TrackerError, report: RefreshReport
+) -> None:
     """The tracker failed: the references not read keep their values and say why; so does the source."""
     message = str(error)[:500]  # tracker errors are redacted where they are raised
     ExternalReference.objects.filter(pk__in=[reference.pk for reference in references]).update(last_error=message)
@@ -330,8 +403,12 @@ def request_refresh(references: Iterable[ExternalReference]) -> int:
     due: dict[int, list[int]] = defaultdict(list)
     for reference in references:
         fresh = reference.last_synced_at is not None and reference.last_synced_at >= stale
-        if reference.source_id is not None and not reference.deleted_remotely and not fresh and cache.add(
-                _once_key("asked", reference), 1, PAGE_REQUEST_SECONDS):
+        if (
+            reference.source_id is not None
+            and not reference.deleted_remotely
+            and not fresh
+            and cache.add(_once_key("asked", reference), 1, PAGE_REQUEST_SECONDS)
+        ):
             due[reference.source_id].append(reference.pk)
     for source_id, ids in due.items():
         transaction.on_commit(partial(tasks.refresh_references.delay, source_id, ids, shown=True))
@@ -399,9 +476,17 @@ def receive_webhook(source_uuid, request) -> WebhookOutcome:
     applied = apply_events(source, events)
     delivery = events[0].delivery_id if events else ""
     integration_services.record_audit(
-        AuditAction.WEBHOOK_ACCEPTED, source=source, target=delivery,
-        details={"events": applied.events, "applied": applied.applied, "stale": applied.stale,
-                 "unknown": applied.unknown, "duplicate": applied.duplicate, "refresh": len(applied.refresh)},
+        AuditAction.WEBHOOK_ACCEPTED,
+        source=source,
+        target=delivery,
+        details={
+            "events": applied.events,
+            "applied": applied.applied,
+            "stale": applied.stale,
+            "unknown": applied.unknown,
+            "duplicate": applied.duplicate,
+            "refresh": len(applied.refresh),
+        },
     )
     return WebhookOutcome(200, f"{applied.applied} of {applied.events} event(s) applied.")
 
@@ -430,8 +515,9 @@ def _rejected(source: Source, status: int, message: str) -> WebhookOutcome:
         if skipped := cache.get(unwritten, 0):
             cache.delete(unwritten)
             details["unwritten_before"] = skipped
-        integration_services.record_audit(AuditAction.WEBHOOK_REJECTED, source=source, success=False,
-                                          message=message, details=details)
+        integration_services.record_audit(
+            AuditAction.WEBHOOK_REJECTED, source=source, success=False, message=message, details=details
+        )
     else:
         cache.add(unwritten, 0, timeout=None)
         cache.incr(unwritten)
@@ -445,8 +531,9 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
     now = timezone.now()
     with transaction.atomic():
         fresh = _record_deliveries(source, events)
-        wanted = sorted((event for event in events if event.delivery_id in fresh),
-                        key=lambda event: event.updated_at or _EPOCH)
+        wanted = sorted(
+            (event for event in events if event.delivery_id in fresh), key=lambda event: event.updated_at or _EPOCH
+        )
         outcome.duplicate = len(events) - len(wanted)
         references = _references_by_key(source, {event.key for event in wanted})
         stored = []
@@ -520,12 +607,16 @@ def _follow_changes(source: Source, stored: list[tuple[ExternalReference, dict]]
     """Results to retest for issues that became resolved; defects that follow the changed issues; defects
     for those of the ``seen`` references that have none yet. One query when no project asks for any."""
     options = ProjectIntegration.objects.filter(source=source, state=IntegrationState.ACTIVE).filter(
-        Q(sync_defects=True) | Q(update_test_status_on_resolve=True))
+        Q(sync_defects=True) | Q(update_test_status_on_resolve=True)
+    )
     options = list(options.values_list("project_id", "sync_defects", "update_test_status_on_resolve"))
     retesting = [project for project, _, asks in options if asks]
     defects = [project for project, asks, _ in options if asks]
-    resolved = [reference.pk for reference, state in stored
-                if state["status_category"] == StatusCategory.DONE and reference.status_category != StatusCategory.DONE]
+    resolved = [
+        reference.pk
+        for reference, state in stored
+        if state["status_category"] == StatusCategory.DONE and reference.status_category != StatusCategory.DONE
+    ]
     if retesting and resolved:
         retest(retesting, resolved)
     if defects:
@@ -537,7 +628,8 @@ def retest(projects: Sequence[int], reference_ids: Sequence[int]) -> int:
     """Failed or blocked results of these projects linked to these (now resolved) issues become "retest";
     returns how many."""
     return TestResult.objects.filter(
-        issue_links__external_reference_id__in=reference_ids, issue_links__project_id__in=projects,
+        issue_links__external_reference_id__in=reference_ids,
+        issue_links__project_id__in=projects,
         status__in=RESOLVABLE_RESULTS,
     ).update(status=ResultStatus.RETEST)
 
@@ -568,8 +660,12 @@ def tracker_statuses(integration: ProjectIntegration, status: str) -> list[str]:
     if names:
         return names
     category = STATUS_CATEGORIES.get(status)
-    return [name for other, others in integration.status_mapping.items() if STATUS_CATEGORIES.get(other) == category
-            for name in others]
+    return [
+        name
+        for other, others in integration.status_mapping.items()
+        if STATUS_CATEGORIES.get(other) == category
+        for name in others
+    ]
 
 
 def tracker_priorities(integration: ProjectIntegration, priority: str) -> list[str]:
@@ -588,9 +684,16 @@ def mirror_defect(reference: ExternalReference, project, actor=None) -> DefectSy
     none does."""
     if reference.source_id is None:
         return None
-    integration = ProjectIntegration.objects.filter(
-        project=project, source_id=reference.source_id, sync_defects=True, state=IntegrationState.ACTIVE,
-    ).order_by("-is_primary", "pk").first()
+    integration = (
+        ProjectIntegration.objects.filter(
+            project=project,
+            source_id=reference.source_id,
+            sync_defects=True,
+            state=IntegrationState.ACTIVE,
+        )
+        .order_by("-is_primary", "pk")
+        .first()
+    )
     if integration is None:
         return None
     existing = DefectSync.objects.filter(reference=reference, issue__project=project).first()
@@ -601,28 +704,45 @@ def mirror_defect(reference: ExternalReference, project, actor=None) -> DefectSy
     try:
         with transaction.atomic():
             issue = services.create_issue(
-                project=project, name=(reference.title or reference.key)[:300], reporter=actor, status=status,
-                priority=priority, description=_defect_description(reference),
+                project=project,
+                name=(reference.title or reference.key)[:300],
+                reporter=actor,
+                status=status,
+                priority=priority,
+                description=_defect_description(reference),
             )
-            return DefectSync.objects.create(issue=issue, reference=reference, integration=integration,
-                                             synced_status=status, synced_priority=priority)
+            return DefectSync.objects.create(
+                issue=issue,
+                reference=reference,
+                integration=integration,
+                synced_status=status,
+                synced_priority=priority,
+            )
     except IntegrityError:  # a concurrent link created it first
         return DefectSync.objects.filter(reference=reference, issue__project=project).first()
 
 
 def _defect_description(reference: ExternalReference) -> str:
-    where = f"[{reference.key}]({reference.url})" if urlsplit(reference.url).scheme in ("http", "https") else \
-        f"`{reference.key}`"
-    return (f"Kept in step with {where} in {reference.source_name}: its status and priority follow the tracker, "
-            "and comments go both ways when the project's integration says so.")
+    where = (
+        f"[{reference.key}]({reference.url})"
+        if urlsplit(reference.url).scheme in ("http", "https")
+        else f"`{reference.key}`"
+    )
+    return (
+        f"Kept in step with {where} in {reference.source_name}: its status and priority follow the tracker, "
+        "and comments go both ways when the project's integration says so."
+    )
 
 
 def mirror_defects(projects: Sequence[int], reference_ids: Sequence[int]) -> int:
     """Defects for those of the references linked in these projects (which keep defects in step) that have
     none yet (an integration switched on after they were linked); returns how many were created."""
     links = Link.objects.filter(external_reference_id__in=reference_ids, project_id__in=projects).select_related(
-        "external_reference", "project", "created_by")
-    have = set(DefectSync.objects.filter(reference_id__in=reference_ids).values_list("reference_id", "issue__project_id"))
+        "external_reference", "project", "created_by"
+    )
+    have = set(
+        DefectSync.objects.filter(reference_id__in=reference_ids).values_list("reference_id", "issue__project_id")
+    )
     created = 0
     for link in links:
         if (link.external_reference_id, link.project_id) not in have:
@@ -644,13 +764,19 @@ def _follow_defect(sync: DefectSync) -> None:
         "status": defect_status(integration, reference.status, reference.status_category) or sync.synced_status,
         "priority": defect_priority(integration, reference.priority) or sync.synced_priority,
     }
-    keep_here = integration.push_defect_changes and sync.changed_here_at is not None and (
-        reference.remote_updated_at is None or reference.remote_updated_at <= sync.changed_here_at)
+    keep_here = (
+        integration.push_defect_changes
+        and sync.changed_here_at is not None
+        and (reference.remote_updated_at is None or reference.remote_updated_at <= sync.changed_here_at)
+    )
     moved = {name: value for name, value in tracker.items() if value != getattr(sync, f"synced_{name}")}
     if not moved:
         return  # the tracker did not move: a change made here stays to be pushed
-    changes = {name: value for name, value in moved.items()
-               if not (keep_here and getattr(issue, name) != getattr(sync, f"synced_{name}"))}
+    changes = {
+        name: value
+        for name, value in moved.items()
+        if not (keep_here and getattr(issue, name) != getattr(sync, f"synced_{name}"))
+    }
     if changes:
         Issue.objects.filter(pk=issue.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
     for name, value in moved.items():
@@ -702,8 +828,10 @@ def _push(sync: DefectSync, provider: TrackerProvider) -> bool:
             problems.append(str(error))
             continue
         if accepted is None:
-            problems.append(f"The tracker accepted none of the {name} names “{value}” maps to "
-                            f"({', '.join(targets) or 'none'}): check the integration's {name} mapping.")
+            problems.append(
+                f"The tracker accepted none of the {name} names “{value}” maps to "
+                f"({', '.join(targets) or 'none'}): check the integration's {name} mapping."
+            )
             continue
         setattr(sync, f"synced_{name}", value)
         sent = True
@@ -728,13 +856,19 @@ def _first_accepted(operation: Callable[[str], None], names: list[str]) -> str |
 def push_pending(source: Source, provider: TrackerProvider) -> None:
     """Send what is still to send for the source's defects: status and priority changes, comments."""
     now = timezone.now()
-    pending = _defect_syncs().filter(reference__source=source, integration__push_defect_changes=True).filter(
-        ~Q(issue__status=F("synced_status")) | ~Q(issue__priority=F("synced_priority")))
+    pending = (
+        _defect_syncs()
+        .filter(reference__source=source, integration__push_defect_changes=True)
+        .filter(~Q(issue__status=F("synced_status")) | ~Q(issue__priority=F("synced_priority")))
+    )
     for sync in pending:
         _push(sync, provider)
     comments = IssueComment.objects.filter(
-        origin=CommentOrigin.TESTMANAGER, remote_id="", created_at__lt=now - PUSH_GRACE,
-        issue__defect_sync__reference__source=source, issue__defect_sync__integration__sync_comments=True,
+        origin=CommentOrigin.TESTMANAGER,
+        remote_id="",
+        created_at__lt=now - PUSH_GRACE,
+        issue__defect_sync__reference__source=source,
+        issue__defect_sync__integration__sync_comments=True,
     ).values_list("pk", flat=True)
     for comment_id in comments:
         push_comment(comment_id)
@@ -745,8 +879,13 @@ def push_pending(source: Source, provider: TrackerProvider) -> None:
 
 def add_comment(issue: Issue, *, author, body: str) -> IssueComment:
     """A comment written here; on a defect whose integration syncs comments it is sent to the tracker."""
-    comment = IssueComment.objects.create(issue=issue, author=author, author_name=author.get_username(),
-                                          body=body.strip(), origin=CommentOrigin.TESTMANAGER)
+    comment = IssueComment.objects.create(
+        issue=issue,
+        author=author,
+        author_name=author.get_username(),
+        body=body.strip(),
+        origin=CommentOrigin.TESTMANAGER,
+    )
     if _comment_sync(issue.pk) is not None:
         transaction.on_commit(partial(tasks.push_comment.delay, comment.pk))
     return comment
@@ -771,7 +910,9 @@ def push_comment(comment_id: int) -> bool:
         cache.delete(_once_key("posting", comment))
         return False
     with transaction.atomic():
-        IssueComment.objects.filter(issue_id=comment.issue_id, remote_id=remote_id, origin=CommentOrigin.TRACKER).delete()
+        IssueComment.objects.filter(
+            issue_id=comment.issue_id, remote_id=remote_id, origin=CommentOrigin.TRACKER
+        ).delete()
         IssueComment.objects.filter(pk=comment.pk).update(remote_id=remote_id[:100])
     return True
 
@@ -792,8 +933,12 @@ def receive_comment(reference: ExternalReference, comment: RemoteComment) -> boo
         try:
             with transaction.atomic():
                 IssueComment.objects.create(
-                    issue_id=sync.issue_id, author_name=comment.author[:200], body=comment.body.strip(),
-                    origin=CommentOrigin.TRACKER, remote_id=comment.id[:100], created_at=comment.created_at or timezone.now(),
+                    issue_id=sync.issue_id,
+                    author_name=comment.author[:200],
+                    body=comment.body.strip(),
+                    origin=CommentOrigin.TRACKER,
+                    remote_id=comment.id[:100],
+                    created_at=comment.created_at or timezone.now(),
                 )
         except IntegrityError:  # the same comment arrived concurrently
             continue
@@ -820,7 +965,9 @@ def pull_comments(provider: TrackerProvider, reference_ids: Sequence[int]) -> No
 
 def _link_saved(sender, instance: Link, created: bool, **kwargs) -> None:
     if created and instance.external_reference_id is not None:
-        transaction.on_commit(partial(mirror_defect, instance.external_reference, instance.project, instance.created_by))
+        transaction.on_commit(
+            partial(mirror_defect, instance.external_reference, instance.project, instance.created_by)
+        )
 
 
 def _refresh_requested(sender, source: Source, actor, **kwargs) -> int:

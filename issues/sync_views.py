@@ -23,8 +23,9 @@ def refresh_links(request, key):
     if not pk.isdigit():
         raise Http404("No such test artefact.")
     artefact = selectors.artefact_in(project, request.POST.get("kind", ""), int(pk))
-    queued = sync.refresh_now(link.external_reference for link in selectors.links_to(artefact)
-                              if link.external_reference is not None)
+    queued = sync.refresh_now(
+        link.external_reference for link in selectors.links_to(artefact) if link.external_reference is not None
+    )
     messages.success(request, f"Refreshing {queued} linked tracker issue(s).")
     return redirect(selectors.artefact_path(artefact))
 

@@ -8,9 +8,7 @@ from celery import shared_task
 from integrations.errors import TrackerError
 from integrations.models import ProjectIntegration
 
-from . import coverage, pulls
-from . import filing, imports
-from . import sync
+from . import coverage, filing, imports, pulls, sync
 from .models import FilingJob
 
 logger = logging.getLogger(__name__)
@@ -56,9 +54,11 @@ def _redelivered(task) -> bool:
 @shared_task(bind=True, name="issues.run_filing_job")
 def run_filing_job(self, job_id: int) -> None:
     """File the waiting results of a filing job (bulk "Create issues" on a run)."""
-    job = FilingJob.objects.select_related("integration__source", "integration__project", "created_by").filter(
-        pk=job_id
-    ).first()
+    job = (
+        FilingJob.objects.select_related("integration__source", "integration__project", "created_by")
+        .filter(pk=job_id)
+        .first()
+    )
     if job is not None:
         filing.run_job(job, redelivered=_redelivered(self))
 

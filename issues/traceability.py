@@ -111,16 +111,23 @@ def matrix(requirements, *, coverage: str = "") -> list[RequirementRow]:
         row = case_rows.setdefault(entry.test_case_id, CaseRow(entry.test_case))
         by_requirement[entry.requirement_id].cases.append(row)
     latest_of_case = TestResult.objects.filter(case=OuterRef("pk")).order_by("-run__created_at", "-run_id")
-    latest_ids = TestCase.objects.filter(coverage__requirement__in=chosen).annotate(
-        latest=Subquery(latest_of_case.values("pk")[:1])
-    ).values("latest")
+    latest_ids = (
+        TestCase.objects.filter(coverage__requirement__in=chosen)
+        .annotate(latest=Subquery(latest_of_case.values("pk")[:1]))
+        .values("latest")
+    )
     results_by_id = {}
     for result in TestResult.objects.filter(pk__in=latest_ids).select_related("run"):
         case_rows[result.case_id].latest = result
         results_by_id[result.pk] = case_rows[result.case_id]
-    links = Link.objects.filter(
-        Q(requirement__in=chosen) | Q(test_case__coverage__requirement__in=chosen) | Q(test_result__in=latest_ids)
-    ).distinct().select_related("issue__project", "external_reference").order_by("created_at", "id")
+    links = (
+        Link.objects.filter(
+            Q(requirement__in=chosen) | Q(test_case__coverage__requirement__in=chosen) | Q(test_result__in=latest_ids)
+        )
+        .distinct()
+        .select_related("issue__project", "external_reference")
+        .order_by("created_at", "id")
+    )
     for link in links:
         if link.requirement_id is not None:
             row = by_requirement[link.requirement_id]
@@ -150,8 +157,13 @@ def totals(rows: Iterable[RequirementRow]) -> Totals:
     counts = {status: sum(1 for row in rows if row.coverage == status) for status in COVERAGE_STATUSES}
     open_issues = {(link.issue_id, link.external_reference_id) for row in rows for link in row.open_links()}
     return Totals(
-        requirements=len(rows), covered=len(rows) - counts[UNCOVERED], passing=counts[PASSING],
-        failing=counts[FAILING], not_run=counts[NOT_RUN], uncovered=counts[UNCOVERED], open_issues=len(open_issues),
+        requirements=len(rows),
+        covered=len(rows) - counts[UNCOVERED],
+        passing=counts[PASSING],
+        failing=counts[FAILING],
+        not_run=counts[NOT_RUN],
+        uncovered=counts[UNCOVERED],
+        open_issues=len(open_issues),
     )
 
 
@@ -171,8 +183,20 @@ def _issue_text(link: Link) -> str:
 
 
 CSV_COLUMNS = [
-    "Requirement", "Origin", "State", "Priority", "Release", "Release date", "Sprint", "Coverage", "Test case id",
-    "Test case", "Latest result", "Run", "Recorded", "Issues",
+    "Requirement",
+    "Origin",
+    "State",
+    "Priority",
+    "Release",
+    "Release date",
+    "Sprint",
+    "Coverage",
+    "Test case id",
+    "Test case",
+    "Latest result",
+    "Run",
+    "Recorded",
+    "Issues",
 ]
 
 
@@ -184,9 +208,16 @@ def matrix_csv(rows: Iterable[RequirementRow]) -> str:
     for row in rows:
         requirement, pull = row.requirement, row.pull
         origin = f"{requirement.origin_tracker} {requirement.origin_key}".strip()
-        head = [requirement.title, origin, requirement.get_state_display(), requirement.priority,
-                pull.release if pull else "", pull.release_date.isoformat() if pull and pull.release_date else "",
-                pull.sprint if pull else "", row.coverage_label]
+        head = [
+            requirement.title,
+            origin,
+            requirement.get_state_display(),
+            requirement.priority,
+            pull.release if pull else "",
+            pull.release_date.isoformat() if pull and pull.release_date else "",
+            pull.sprint if pull else "",
+            row.coverage_label,
+        ]
         requirement_issues = [_issue_text(link) for link in row.links]
         for case_row in row.cases or [None]:
             if case_row is None:
@@ -195,7 +226,13 @@ def matrix_csv(rows: Iterable[RequirementRow]) -> str:
                 latest = case_row.latest
                 issues = requirement_issues + [_issue_text(link) for link in case_row.links]
                 recorded = latest.recorded_at.strftime("%Y-%m-%d %H:%M") if latest else ""
-                tail = [case_row.case.pk, case_row.case.title, latest.get_status_display() if latest else "",
-                        latest.run.name if latest else "", recorded, "; ".join(dict.fromkeys(issues))]
+                tail = [
+                    case_row.case.pk,
+                    case_row.case.title,
+                    latest.get_status_display() if latest else "",
+                    latest.run.name if latest else "",
+                    recorded,
+                    "; ".join(dict.fromkeys(issues)),
+                ]
             writer.writerow([_cell(value) for value in head + tail])
     return out.getvalue()

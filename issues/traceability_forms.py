@@ -20,64 +20,81 @@ def _names(text: str) -> list[str]:
 
 class PullSettingsForm(forms.Form):
     pull_requirements = forms.BooleanField(
-        required=False, label="Pull requirements",
+        required=False,
+        label="Pull requirements",
         help_text="New work items become requirements; the tracker owns their title and description while connected.",
     )
     requirements_filter = forms.CharField(required=False, label="Filter", widget=forms.Textarea(attrs={"rows": 3}))
     requirement_types = forms.CharField(
-        required=False, label="Work item types", help_text="Comma-separated, e.g. Story, Epic; empty: every type.",
+        required=False,
+        label="Work item types",
+        help_text="Comma-separated, e.g. Story, Epic; empty: every type.",
     )
     state_mapping = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One line per requirement state: “state = tracker status, tracker status” with states "
-                  f"{', '.join(RequirementState.values)}. Other statuses map by their category: to do is draft, "
-                  "in progress and done are active.",
+        f"{', '.join(RequirementState.values)}. Other statuses map by their category: to do is draft, "
+        "in progress and done are active.",
     )
     release_field = forms.CharField(
-        required=False, max_length=FIELD_MAX, help_text="The field naming the release.",
+        required=False,
+        max_length=FIELD_MAX,
+        help_text="The field naming the release.",
     )
     release_date_field_1 = forms.CharField(required=False, max_length=FIELD_MAX, label="Release date from")
     release_date_field_2 = forms.CharField(required=False, max_length=FIELD_MAX, label="else from")
     release_date_field_3 = forms.CharField(
-        required=False, max_length=FIELD_MAX, label="else from",
+        required=False,
+        max_length=FIELD_MAX,
+        label="else from",
         help_text="Up to three fields in priority order; the first with a date wins (a version's release date, "
-                  "a date field).",
+        "a date field).",
     )
     sprint_field = forms.CharField(required=False, max_length=FIELD_MAX, help_text="The field naming the sprint.")
     comment_linked_tests = forms.BooleanField(
-        required=False, label="Comment covering tests",
+        required=False,
+        label="Comment covering tests",
         help_text="List the test cases covering a pulled requirement in one comment on its work item, edited when "
-                  "they change (needs the source's “add comments” capability).",
+        "they change (needs the source's “add comments” capability).",
     )
     pull_bugs = forms.BooleanField(
-        required=False, label="Pull bugs", help_text="Bugs the filter selects are listed with the project's issues.",
+        required=False,
+        label="Pull bugs",
+        help_text="Bugs the filter selects are listed with the project's issues.",
     )
     bugs_filter = forms.CharField(required=False, label="Bug filter", widget=forms.Textarea(attrs={"rows": 3}))
     bug_types = forms.CharField(
-        required=False, label="Bug types", help_text="Comma-separated, e.g. Bug; empty: every type.",
+        required=False,
+        label="Bug types",
+        help_text="Comma-separated, e.g. Bug; empty: every type.",
     )
     severity_field = forms.CharField(
-        required=False, max_length=FIELD_MAX,
+        required=False,
+        max_length=FIELD_MAX,
         help_text="The field holding the severity, mapped by the priority mapping; empty: the tracker's priority.",
     )
     resolution_field = forms.CharField(required=False, max_length=FIELD_MAX, help_text="e.g. resolution.")
 
     def __init__(self, *args, integration, settings: PullSettings, bug_settings: BugPullSettings, **kwargs):
-        kwargs.setdefault("initial", {
-            "pull_bugs": integration.pull_bugs,
-            "bugs_filter": integration.bugs_filter,
-            "bug_types": ", ".join(bug_settings.bug_types),
-            "severity_field": bug_settings.severity_field,
-            "resolution_field": bug_settings.resolution_field,
-            "pull_requirements": integration.pull_requirements,
-            "requirements_filter": integration.requirements_filter,
-            "requirement_types": ", ".join(settings.requirement_types),
-            "state_mapping": state_mapping_to_text(settings.state_mapping),
-            "release_field": settings.release_field,
-            "sprint_field": settings.sprint_field,
-            "comment_linked_tests": integration.comment_linked_tests,
-            **{f"release_date_field_{number}": name for number, name in enumerate(settings.release_date_fields, 1)},
-        })
+        kwargs.setdefault(
+            "initial",
+            {
+                "pull_bugs": integration.pull_bugs,
+                "bugs_filter": integration.bugs_filter,
+                "bug_types": ", ".join(bug_settings.bug_types),
+                "severity_field": bug_settings.severity_field,
+                "resolution_field": bug_settings.resolution_field,
+                "pull_requirements": integration.pull_requirements,
+                "requirements_filter": integration.requirements_filter,
+                "requirement_types": ", ".join(settings.requirement_types),
+                "state_mapping": state_mapping_to_text(settings.state_mapping),
+                "release_field": settings.release_field,
+                "sprint_field": settings.sprint_field,
+                "comment_linked_tests": integration.comment_linked_tests,
+                **{f"release_date_field_{number}": name for number, name in enumerate(settings.release_date_fields, 1)},
+            },
+        )
         super().__init__(*args, **kwargs)
         provider = provider_class(integration.source.provider)
         if provider.pull_filter_hint:
@@ -107,8 +124,11 @@ class PullSettingsForm(forms.Form):
         """The cleaned values as bug_pull.save_bug_settings takes them."""
         data = self.cleaned_data
         return {
-            "pull_bugs": data["pull_bugs"], "bugs_filter": data["bugs_filter"], "bug_types": _names(data["bug_types"]),
-            "severity_field": data["severity_field"], "resolution_field": data["resolution_field"],
+            "pull_bugs": data["pull_bugs"],
+            "bugs_filter": data["bugs_filter"],
+            "bug_types": _names(data["bug_types"]),
+            "severity_field": data["severity_field"],
+            "resolution_field": data["resolution_field"],
         }
 
 
@@ -133,21 +153,26 @@ class MatrixFilterForm(forms.Form):
 
 class KnownFailureRuleForm(forms.Form):
     pattern = forms.CharField(
-        max_length=KnownFailureRule._meta.get_field("pattern").max_length, label="Failure message pattern",
+        max_length=KnownFailureRule._meta.get_field("pattern").max_length,
+        label="Failure message pattern",
         help_text="RE2 regular expression searched in the failure message and stack trace (the result's comment), "
-                  "e.g. Connection refused.*:5432",
+        "e.g. Connection refused.*:5432",
     )
     test_pattern = forms.CharField(
-        required=False, max_length=KnownFailureRule._meta.get_field("test_pattern").max_length,
-        label="Test name pattern", help_text="Optional: RE2 regular expression searched in the test's title or "
-                                             "automation key, e.g. ^checkout\\.",
+        required=False,
+        max_length=KnownFailureRule._meta.get_field("test_pattern").max_length,
+        label="Test name pattern",
+        help_text="Optional: RE2 regular expression searched in the test's title or automation key, e.g. ^checkout\\.",
     )
     issue = forms.CharField(
-        max_length=200, label="Known issue",
+        max_length=200,
+        label="Known issue",
         help_text="An internal issue (SHOP-12) or the key of a tracker issue linked in this project (JIRA-7).",
     )
     apply_to_recent_runs = forms.BooleanField(
-        required=False, initial=True, label=f"Also recognize the failures of the last {RECENT_RUNS} runs",
+        required=False,
+        initial=True,
+        label=f"Also recognize the failures of the last {RECENT_RUNS} runs",
     )
 
     def __init__(self, *args, project, **kwargs):

@@ -59,9 +59,18 @@ def pull_settings(request, key, pk):
         else:
             messages.success(request, f"What {integration} pulls is saved.")
             return redirect("traceability:pull_settings", project.key, integration.pk)
-    return render_project_page(request, "issues/traceability_pull_settings.html", project, "requirements", {
-        "integration": integration, "settings": settings, "bug_settings": bug_settings, "form": form,
-    })
+    return render_project_page(
+        request,
+        "issues/traceability_pull_settings.html",
+        project,
+        "requirements",
+        {
+            "integration": integration,
+            "settings": settings,
+            "bug_settings": bug_settings,
+            "form": form,
+        },
+    )
 
 
 @login_required
@@ -71,8 +80,10 @@ def pull_now(request, key, pk):
     project = project_for(request.user, key, Action.EDIT)
     integration = _integration(project, pk)
     if not pulls.pulls_anything(integration):
-        messages.error(request, f"{integration} pulls nothing: it is not active, its source does not sync, or "
-                                "no pull is switched on.")
+        messages.error(
+            request,
+            f"{integration} pulls nothing: it is not active, its source does not sync, or no pull is switched on.",
+        )
     else:
         _pull(request, integration)
     if request.POST.get("back") == "settings" and can(request.user, Action.MANAGE, project):
@@ -107,9 +118,18 @@ def requirement_coverage(request, key, pk):
     if text and can(request.user, Action.EDIT, project):
         candidates = cases_of(project, text=text).exclude(coverage__requirement=requirement)[:CASES_OFFERED]
     [row] = traceability.matrix(traceability.requirements_for(project).filter(pk=requirement.pk))
-    return render_project_page(request, "issues/traceability_coverage.html", project, "requirements", {
-        "requirement": requirement, "row": row, "search": search, "candidates": candidates,
-    })
+    return render_project_page(
+        request,
+        "issues/traceability_coverage.html",
+        project,
+        "requirements",
+        {
+            "requirement": requirement,
+            "row": row,
+            "search": search,
+            "candidates": candidates,
+        },
+    )
 
 
 def _matrix_rows(request, project):
@@ -117,7 +137,10 @@ def _matrix_rows(request, project):
     form.is_valid()
     filters = form.cleaned_data
     requirements = traceability.requirements_for(
-        project, release=filters.get("release", ""), state=filters.get("state", ""), text=filters.get("q", ""),
+        project,
+        release=filters.get("release", ""),
+        state=filters.get("state", ""),
+        text=filters.get("q", ""),
     )
     return form, traceability.matrix(requirements, coverage=filters.get("coverage", ""))
 
@@ -127,10 +150,18 @@ def _matrix_rows(request, project):
 def matrix(request, key):
     project = project_for(request.user, key, Action.VIEW)
     form, rows = _matrix_rows(request, project)
-    return render_project_page(request, "issues/traceability_matrix.html", project, "traceability", {
-        "form": form, "totals": traceability.totals(rows), "page": page_of(rows, request.GET.get("page")),
-        "query": request.GET.urlencode(),
-    })
+    return render_project_page(
+        request,
+        "issues/traceability_matrix.html",
+        project,
+        "traceability",
+        {
+            "form": form,
+            "totals": traceability.totals(rows),
+            "page": page_of(rows, request.GET.get("page")),
+            "query": request.GET.urlencode(),
+        },
+    )
 
 
 @login_required
@@ -143,18 +174,23 @@ def matrix_csv(request, key):
     return response
 
 
-
 @login_required
 @require_GET
 def plans_page(request, key):
     """Releases and sprints on a timeline, and per release its requirements, coverage, results and open issues."""
     project = project_for(request.user, key, Action.VIEW)
     found = list(plans.plans_of(project))
-    return render_project_page(request, "issues/plans.html", project, "plans", {
-        "timeline": plans.timeline(found, timezone.localdate()),
-        "releases": plans.release_overviews(project, [plan for plan in found if not plan.deleted_remotely]),
-        "integrations": list(pulls.integrations_pulling(project)),
-    })
+    return render_project_page(
+        request,
+        "issues/plans.html",
+        project,
+        "plans",
+        {
+            "timeline": plans.timeline(found, timezone.localdate()),
+            "releases": plans.release_overviews(project, [plan for plan in found if not plan.deleted_remotely]),
+            "integrations": list(pulls.integrations_pulling(project)),
+        },
+    )
 
 
 @login_required
@@ -164,8 +200,9 @@ def plans_sync(request, key):
     project = project_for(request.user, key, Action.EDIT)
     integrations = list(pulls.integrations_pulling(project))
     if not integrations:
-        messages.error(request, f"No tracker pulls into {project.key}: a project admin switches pulls on under "
-                                "Trackers › Pulls.")
+        messages.error(
+            request, f"No tracker pulls into {project.key}: a project admin switches pulls on under Trackers › Pulls."
+        )
     for integration in integrations:
         _pull(request, integration)
     return redirect("traceability:plans", project.key)

@@ -25,13 +25,25 @@ from projects.views import render_project_page
 
 from . import filing, selectors, services
 from .forms import (
-    AttachmentForm, BulkFilingForm, IssueCreateForm, IssueEditForm, IssueFilterForm, IssueForm, LinkForm,
-    LinkIssueForm, LinkSearchForm, TrackerIssueForm,
+    AttachmentForm,
+    BulkFilingForm,
+    IssueCreateForm,
+    IssueEditForm,
+    IssueFilterForm,
+    IssueForm,
+    LinkForm,
+    LinkIssueForm,
+    LinkSearchForm,
+    TrackerIssueForm,
 )
 
 # Only raster images are shown in the browser; everything else (SVG and HTML included) downloads.
 INLINE_IMAGE_TYPES = {
-    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
 }
 
 
@@ -65,15 +77,27 @@ def issue_list(request, key):
     form.is_valid()
     filters = form.cleaned_data
     rows = selectors.issues_and_references(
-        project, status=filters.get("status", ""), priority=filters.get("priority", ""), tag=filters.get("tag"),
-        assignee=filters.get("assignee", ""), text=filters.get("q", ""), source=filters.get("source", ""),
+        project,
+        status=filters.get("status", ""),
+        priority=filters.get("priority", ""),
+        tag=filters.get("tag"),
+        assignee=filters.get("assignee", ""),
+        text=filters.get("q", ""),
+        source=filters.get("source", ""),
         category=filters.get("category", ""),
     )
     page = page_of(rows, request.GET.get("page"))
     page.object_list = selectors.objects_of_rows(page.object_list)
-    return _page(request, "issues/issue_list.html", project, {
-        "form": form, "page": page, "filtered": any(filters.values()),
-    })
+    return _page(
+        request,
+        "issues/issue_list.html",
+        project,
+        {
+            "form": form,
+            "page": page,
+            "filtered": any(filters.values()),
+        },
+    )
 
 
 @login_required
@@ -87,8 +111,13 @@ def issue_create(request, key):
             data = form.cleaned_data
             try:
                 issue = services.report_issue(
-                    project=project, reporter=request.user, tag_names=data["tags"], tag_color=data["tag_color"],
-                    attachments=data["attachments"], artefact=artefact, **form.issue_fields(),
+                    project=project,
+                    reporter=request.user,
+                    tag_names=data["tags"],
+                    tag_color=data["tag_color"],
+                    attachments=data["attachments"],
+                    artefact=artefact,
+                    **form.issue_fields(),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -101,11 +130,18 @@ def issue_create(request, key):
             result_url = request.build_absolute_uri(selectors.artefact_path(artefact))
             initial = selectors.draft_from_result(artefact, result_url)
         form = IssueCreateForm(initial=initial, project=project)
-    return _page(request, "issues/issue_form.html", project, {
-        "form": form, "issue": None, "artefact": artefact,
-        "artefact_label": selectors.ARTEFACT_LABELS[selectors.kind_of(artefact)].lower() if artefact else "",
-        "cancel_url": selectors.artefact_path(artefact) if artefact else reverse("issues:list", args=[project.key]),
-    })
+    return _page(
+        request,
+        "issues/issue_form.html",
+        project,
+        {
+            "form": form,
+            "issue": None,
+            "artefact": artefact,
+            "artefact_label": selectors.ARTEFACT_LABELS[selectors.kind_of(artefact)].lower() if artefact else "",
+            "cancel_url": selectors.artefact_path(artefact) if artefact else reverse("issues:list", args=[project.key]),
+        },
+    )
 
 
 @login_required
@@ -117,10 +153,18 @@ def issue_detail(request, key, number):
     candidates = None
     if search.is_bound and search.is_valid() and can(request.user, Action.EDIT, project):
         candidates = selectors.linkable_artefacts(issue, search.cleaned_data["kind"], search.cleaned_data["q"])
-    return _page(request, "issues/issue_detail.html", project, {
-        "issue": issue, "links": selectors.links_of_issue(issue), "search": search, "candidates": candidates,
-        "attachment_form": AttachmentForm(),
-    })
+    return _page(
+        request,
+        "issues/issue_detail.html",
+        project,
+        {
+            "issue": issue,
+            "links": selectors.links_of_issue(issue),
+            "search": search,
+            "candidates": candidates,
+            "attachment_form": AttachmentForm(),
+        },
+    )
 
 
 @login_required
@@ -136,16 +180,27 @@ def issue_edit(request, key, number):
         data = form.cleaned_data
         try:
             services.edit_issue(
-                issue, expected_version=data["version"], tag_names=data["tags"], tag_color=data["tag_color"],
+                issue,
+                expected_version=data["version"],
+                tag_names=data["tags"],
+                tag_color=data["tag_color"],
                 **form.issue_fields(),
             )
         except services.EditConflict as conflict:
             # Keep everything the user typed; saving again deliberately replaces the newer version.
             typed = request.POST.copy()
             typed["version"] = conflict.issue.version
-            return _page(request, "issues/issue_form.html", project, {
-                "form": IssueEditForm(typed, project=project), "issue": conflict.issue, "conflict": conflict,
-            }, status=409)
+            return _page(
+                request,
+                "issues/issue_form.html",
+                project,
+                {
+                    "form": IssueEditForm(typed, project=project),
+                    "issue": conflict.issue,
+                    "conflict": conflict,
+                },
+                status=409,
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -184,7 +239,9 @@ def attachment_download(request, key, number, pk):
     except FileNotFoundError:
         raise Http404("The file of this attachment is missing from storage.")
     response = FileResponse(
-        stored_file, as_attachment=inline_type is None, filename=attachment.original_name,
+        stored_file,
+        as_attachment=inline_type is None,
+        filename=attachment.original_name,
         content_type=inline_type or "application/octet-stream",
     )
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -201,10 +258,17 @@ def attachment_delete(request, key, number, pk):
         services.delete_attachment(attachment)
         messages.success(request, f"Deleted attachment {attachment.original_name}.")
         return redirect(f"{_detail_url(project, issue)}#attachments")
-    return _page(request, "issues/confirm.html", project, {
-        "issue": issue, "question": f"Delete the attachment “{attachment.original_name}” of {issue.key}?",
-        "consequence": "The file is removed for everyone. This cannot be undone.", "button": "Delete attachment",
-    })
+    return _page(
+        request,
+        "issues/confirm.html",
+        project,
+        {
+            "issue": issue,
+            "question": f"Delete the attachment “{attachment.original_name}” of {issue.key}?",
+            "consequence": "The file is removed for everyone. This cannot be undone.",
+            "button": "Delete attachment",
+        },
+    )
 
 
 @login_required
@@ -233,10 +297,17 @@ def link_remove(request, key, number, pk):
         services.unlink(link, actor=request.user)
         messages.success(request, f"Unlinked “{link.artefact}”.")
         return redirect(f"{_detail_url(project, issue)}#links")
-    return _page(request, "issues/confirm.html", project, {
-        "issue": issue, "question": f"Unlink “{link.artefact}” from {issue.key}?",
-        "consequence": "Both stay; only the link between them is removed.", "button": "Unlink",
-    })
+    return _page(
+        request,
+        "issues/confirm.html",
+        project,
+        {
+            "issue": issue,
+            "question": f"Unlink “{link.artefact}” from {issue.key}?",
+            "consequence": "Both stay; only the link between them is removed.",
+            "button": "Unlink",
+        },
+    )
 
 
 # --- Filing in and linking to trackers ------------------------------------------------------
@@ -262,8 +333,10 @@ def _about(artefact) -> dict:
     """The query naming an artefact (`result=17`) and how pages name it."""
     kind = selectors.kind_of(artefact)
     return {
-        "artefact": artefact, "artefact_label": selectors.ARTEFACT_LABELS[kind].lower(),
-        "artefact_query": urlencode({kind: artefact.pk}), "cancel_url": selectors.artefact_path(artefact),
+        "artefact": artefact,
+        "artefact_label": selectors.ARTEFACT_LABELS[kind].lower(),
+        "artefact_query": urlencode({kind: artefact.pk}),
+        "cancel_url": selectors.artefact_path(artefact),
     }
 
 
@@ -314,7 +387,9 @@ def _form_options(request, integration, discovery) -> dict:
     source = integration.source
     users_url = f"{reverse('issues:file_users', args=[integration.project.key])}?to={integration.pk}"
     return {
-        "discovery": discovery, "fills": provider_class(source.provider).draft_field_ids, "tracker": source.name,
+        "discovery": discovery,
+        "fills": provider_class(source.provider).draft_field_ids,
+        "tracker": source.name,
         "users_url": users_url,
     }
 
@@ -332,7 +407,8 @@ def file_issue(request, key):
     about = _about(artefact)
     internal_url = f"{reverse('issues:create', args=[project.key])}?{about['artefact_query']}"
     targets = [
-        integration for integration in integration_selectors.pickable_integrations(project)
+        integration
+        for integration in integration_selectors.pickable_integrations(project)
         if integration_selectors.can(integration.source, Capability.CREATE_ISSUES)
     ]
     chosen = _chosen(targets, request.GET.get("to"))
@@ -343,7 +419,10 @@ def file_issue(request, key):
     if not integration_selectors.creates_through_api(source):
         text = selectors.draft_for(artefact, _site_url(request))
         context["create_url"] = integration_selectors.create_url(
-            source, external_project=chosen.external_project, title=text["name"], description=text["description"],
+            source,
+            external_project=chosen.external_project,
+            title=text["name"],
+            description=text["description"],
         )
         link_url = reverse("issues:link_issue", args=[project.key])
         context["link_url"] = f"{link_url}?{about['artefact_query']}&to={chosen.pk}"
@@ -358,12 +437,21 @@ def file_issue(request, key):
         if form.is_valid():
             data = form.cleaned_data
             draft = filing.build_draft(
-                chosen, issue_type=data["issue_type"], title=data["title"], description=data["description"],
-                values=form.values(), kinds=form.kinds(), reporter=request.user,
+                chosen,
+                issue_type=data["issue_type"],
+                title=data["title"],
+                description=data["description"],
+                values=form.values(),
+                kinds=form.kinds(),
+                reporter=request.user,
             )
             try:
                 filed = filing.file_issue(
-                    integration=chosen, actor=request.user, draft=draft, artefacts=[artefact], marker=data["marker"],
+                    integration=chosen,
+                    actor=request.user,
+                    draft=draft,
+                    artefacts=[artefact],
+                    marker=data["marker"],
                     site_url=_site_url(request),
                 )
             except TrackerError as error:
@@ -371,16 +459,24 @@ def file_issue(request, key):
                 context["uncertain"] = filing.may_have_been_created(error)
                 context["problem_owner"] = selectors.who_can_fix(error.code, project)
             else:
-                messages.success(request, f"{filed.reference.key} is filed in {source.name} and linked to "
-                                          f"{about['artefact_label']} “{artefact}”.")
+                messages.success(
+                    request,
+                    f"{filed.reference.key} is filed in {source.name} and linked to "
+                    f"{about['artefact_label']} “{artefact}”.",
+                )
                 _report(request, filed.notes)
                 return redirect(f"{selectors.artefact_path(artefact)}#linked-issues")
     else:
         text = selectors.draft_for(artefact, _site_url(request))
-        form = TrackerIssueForm(**options, prefill={
-            "marker": filing.new_marker(), "title": text["name"], "description": text["description"],
-            "values": filing.prefill(chosen, discovery.fields, artefact),
-        })
+        form = TrackerIssueForm(
+            **options,
+            prefill={
+                "marker": filing.new_marker(),
+                "title": text["name"],
+                "description": text["description"],
+                "values": filing.prefill(chosen, discovery.fields, artefact),
+            },
+        )
     context.update(form=form, discovery=discovery)
     return _page(request, "issues/filing_form.html", project, context)
 
@@ -393,8 +489,9 @@ def file_users(request, key):
     integration = _pickable(project, request.GET.get("to"))
     try:
         text = request.GET.get("q", "")[:100]
-        found = filing.as_member(integration, request.user,
-                                 lambda provider: provider.users(integration.external_project, text))
+        found = filing.as_member(
+            integration, request.user, lambda provider: provider.users(integration.external_project, text)
+        )
     except TrackerError as error:
         return JsonResponse({"users": [], "message": str(error)})
     return JsonResponse({"users": [{"id": user.id, "name": user.name} for user in found[:20]], "message": ""})
@@ -420,8 +517,12 @@ def link_issue(request, key):
     if request.method == "POST" and form.is_valid():
         try:
             linked = filing.link_existing(
-                integration=chosen, actor=request.user, typed_key=form.cleaned_data["key"], artefact=artefact,
-                site_url=_site_url(request), title=form.cleaned_data.get("title", ""),
+                integration=chosen,
+                actor=request.user,
+                typed_key=form.cleaned_data["key"],
+                artefact=artefact,
+                site_url=_site_url(request),
+                title=form.cleaned_data.get("title", ""),
             )
         except ValidationError as error:
             for field, problems in error.message_dict.items():
@@ -435,7 +536,8 @@ def link_issue(request, key):
             return redirect(f"{selectors.artefact_path(artefact)}#linked-issues")
     query = f"?to={chosen.pk}"
     context.update(
-        form=form, reads=reads,
+        form=form,
+        reads=reads,
         search_url=reverse("issues:link_search", args=[project.key]) + query if reads else "",
         check_url=reverse("issues:link_check", args=[project.key]) + query,
     )
@@ -452,16 +554,31 @@ def link_search(request, key):
     if not text:
         return JsonResponse({"issues": [], "message": ""})
     if not integration_selectors.can(integration.source, Capability.READ_DETAILS):
-        return JsonResponse({"issues": [], "message": f"{integration.source.name} cannot be searched from "
-                                                      "testmanager: type the issue's key."})
+        return JsonResponse(
+            {
+                "issues": [],
+                "message": f"{integration.source.name} cannot be searched from testmanager: type the issue's key.",
+            }
+        )
     try:
         found = filing.as_member(integration, request.user, lambda provider: provider.search(text))
     except TrackerError as error:
         return JsonResponse({"issues": [], "message": str(error)})
-    return JsonResponse({"issues": [
-        {"key": issue.key, "title": issue.title, "status": issue.status, "status_category": issue.status_category,
-         "url": selectors.web_url(issue.url)} for issue in found
-    ], "message": "" if found else f"Nothing in {integration.source.name} matches “{text}”."})
+    return JsonResponse(
+        {
+            "issues": [
+                {
+                    "key": issue.key,
+                    "title": issue.title,
+                    "status": issue.status,
+                    "status_category": issue.status_category,
+                    "url": selectors.web_url(issue.url),
+                }
+                for issue in found
+            ],
+            "message": "" if found else f"Nothing in {integration.source.name} matches “{text}”.",
+        }
+    )
 
 
 @login_required
@@ -475,11 +592,18 @@ def link_check(request, key):
     except ValidationError as error:
         return JsonResponse({"ok": False, "message": " ".join(error.message_dict["key"])})
     known = selectors.reference_of(integration.source, stored)
-    return JsonResponse({
-        "ok": True, "key": stored, "title": known.title if known else "",
-        "url": selectors.web_url(integration_selectors.issue_url(integration.source, stored,
-                                                                 external_project=integration.external_project)),
-    })
+    return JsonResponse(
+        {
+            "ok": True,
+            "key": stored,
+            "title": known.title if known else "",
+            "url": selectors.web_url(
+                integration_selectors.issue_url(
+                    integration.source, stored, external_project=integration.external_project
+                )
+            ),
+        }
+    )
 
 
 @login_required
@@ -504,13 +628,17 @@ def file_bulk(request, key, run_pk):
     run = run_in(project, run_pk)
     results = selectors.fileable_results(run)
     targets = [
-        integration for integration in integration_selectors.pickable_integrations(project)
+        integration
+        for integration in integration_selectors.pickable_integrations(project)
         if integration_selectors.creates_through_api(integration.source)
     ]
     chosen = _chosen(targets, request.GET.get("to"))
     selected = [pk for pk in request.GET.getlist("result") if pk.isdigit()]
     context = {
-        "run": run, "targets": targets, "chosen": chosen, "selection": urlencode({"result": selected}, doseq=True),
+        "run": run,
+        "targets": targets,
+        "chosen": chosen,
+        "selection": urlencode({"result": selected}, doseq=True),
         "cancel_url": reverse("projects:run", args=[project.key, run.pk]),
     }
     wanted_type = request.POST.get("issue_type") or request.GET.get("issue_type", "")
@@ -523,15 +651,27 @@ def file_bulk(request, key, run_pk):
         if form.is_valid():
             data = form.cleaned_data
             job = filing.start_job(
-                integration=chosen, run=run, results=data["results"], mode=data["mode"],
-                issue_type=data["issue_type"], values=form.values(), kinds=form.kinds(), actor=request.user,
-                site_url=_site_url(request), marker=data["marker"],
+                integration=chosen,
+                run=run,
+                results=data["results"],
+                mode=data["mode"],
+                issue_type=data["issue_type"],
+                values=form.values(),
+                kinds=form.kinds(),
+                actor=request.user,
+                site_url=_site_url(request),
+                marker=data["marker"],
             )
             return redirect("issues:filing_job", project.key, job.pk)
     else:
-        form = BulkFilingForm(initial={"results": selected}, **options, prefill={
-            "marker": filing.new_marker(), "values": filing.prefill(chosen, discovery.fields, run),
-        })
+        form = BulkFilingForm(
+            initial={"results": selected},
+            **options,
+            prefill={
+                "marker": filing.new_marker(),
+                "values": filing.prefill(chosen, discovery.fields, run),
+            },
+        )
     context.update(form=form, discovery=discovery)
     return _page(request, "issues/filing_bulk.html", project, context)
 
@@ -541,9 +681,16 @@ def file_bulk(request, key, run_pk):
 def filing_job(request, key, pk):
     project = project_for(request.user, key, Action.VIEW)
     job = selectors.filing_job_in(project, pk)
-    return _page(request, "issues/filing_job.html", project, {
-        "job": job, "items": selectors.job_items(job), "progress": selectors.job_progress(job),
-    })
+    return _page(
+        request,
+        "issues/filing_job.html",
+        project,
+        {
+            "job": job,
+            "items": selectors.job_items(job),
+            "progress": selectors.job_progress(job),
+        },
+    )
 
 
 @login_required
@@ -553,9 +700,14 @@ def filing_job_status(request, key, pk):
     project = project_for(request.user, key, Action.VIEW)
     job = selectors.filing_job_in(project, pk)
     items = [
-        {"id": item.pk, "state": item.state, "error": item.error, "notes": item.notes,
-         "key": item.reference.key if item.reference else "",
-         "url": selectors.web_url(item.reference.url) if item.reference else ""}
+        {
+            "id": item.pk,
+            "state": item.state,
+            "error": item.error,
+            "notes": item.notes,
+            "key": item.reference.key if item.reference else "",
+            "url": selectors.web_url(item.reference.url) if item.reference else "",
+        }
         for item in selectors.job_items(job)
     ]
     return JsonResponse({**selectors.job_progress(job), "items": items})

@@ -78,10 +78,13 @@ class RequirementAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         requirement = self.get_object(request, object_id)
         if requirement is not None and requirement.origin_read_only:
-            self.message_user(request, (
-                f"Pulled from {requirement.origin_tracker} ({requirement.origin_key}): the tracker owns the title and "
-                "description while the integration is connected; disconnect it to edit them here."
-            ))
+            self.message_user(
+                request,
+                (
+                    f"Pulled from {requirement.origin_tracker} ({requirement.origin_key}): the tracker owns the title and "
+                    "description while the integration is connected; disconnect it to edit them here."
+                ),
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
 

@@ -32,12 +32,21 @@ from . import selectors
 from .importers import junit
 from .models import ApiToken, Project, Requirement, ResultStatus, TestCase, TestResult, TestRun
 from .permissions import Action, ensure, is_system_admin, visible_projects
-from .signals import results_recorded
 from .serializers import (
-    ApiTokenSerializer, JUnitSummarySerializer, JUnitUploadSerializer, LoginSerializer, MeSerializer,
-    NewApiTokenSerializer, ProjectSerializer, RequirementSerializer, TestCaseSerializer, TestResultSerializer,
-    TestRunDetailSerializer, TestRunSerializer,
+    ApiTokenSerializer,
+    JUnitSummarySerializer,
+    JUnitUploadSerializer,
+    LoginSerializer,
+    MeSerializer,
+    NewApiTokenSerializer,
+    ProjectSerializer,
+    RequirementSerializer,
+    TestCaseSerializer,
+    TestResultSerializer,
+    TestRunDetailSerializer,
+    TestRunSerializer,
 )
+from .signals import results_recorded
 
 
 class ApiPagination(PageNumberPagination):
@@ -54,7 +63,7 @@ class ProjectScopedViewSet(viewsets.ModelViewSet):
     """
 
     project_path = "project"
-    edit_action = Action.EDIT     # create, change, and any POST on an object
+    edit_action = Action.EDIT  # create, change, and any POST on an object
     delete_action = Action.EDIT
     creator_field: str | None = None  # model field that records who created the object
     pagination_class = ApiPagination
@@ -171,8 +180,12 @@ class TestCaseViewSet(ProjectScopedViewSet):
 
 
 class TestRunFilter(ProjectFilter):
-    completed = filters.BooleanFilter(field_name="completed_at", lookup_expr="isnull", exclude=True,
-                                      help_text="true: completed runs only; false: runs still in progress.")
+    completed = filters.BooleanFilter(
+        field_name="completed_at",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="true: completed runs only; false: runs still in progress.",
+    )
 
     class Meta:
         model = TestRun
@@ -317,7 +330,9 @@ class TokenView(APIView):
     @extend_schema(
         summary="Create a personal API token",
         description="Answers the token once; send it as `Authorization: Bearer <token>`. At most 10 attempts a minute.",
-        request=LoginSerializer, responses={201: NewApiTokenSerializer}, auth=[],
+        request=LoginSerializer,
+        responses={201: NewApiTokenSerializer},
+        auth=[],
     )
     def post(self, request):
         login = LoginSerializer(data=request.data)
@@ -331,7 +346,8 @@ class TokenView(APIView):
 
     @extend_schema(
         summary="Revoke the token that authenticates this request",
-        request=None, responses={204: OpenApiResponse(description="Revoked.")},
+        request=None,
+        responses={204: OpenApiResponse(description="Revoked.")},
     )
     def delete(self, request):
         if not isinstance(request.auth, ApiToken):
@@ -349,8 +365,12 @@ class MeView(APIView):
     def get(self, request):
         user = request.user
         me = {
-            "id": user.pk, "username": user.get_username(), "email": user.email, "full_name": user.get_full_name(),
-            "is_superuser": user.is_superuser, "projects": selectors.projects_with_role(user).order_by("key"),
+            "id": user.pk,
+            "username": user.get_username(),
+            "email": user.email,
+            "full_name": user.get_full_name(),
+            "is_superuser": user.is_superuser,
+            "projects": selectors.projects_with_role(user).order_by("key"),
             "token": request.auth if isinstance(request.auth, ApiToken) else None,
         }
         return Response(MeSerializer(me).data)

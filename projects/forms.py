@@ -22,9 +22,7 @@ def parse_duration_text(text: str) -> timedelta | None:
         return None
     match = len(text) <= 50 and (_CLOCK.match(text) or _UNITS.match(text))
     if not match or not any(match.groupdict().values()):
-        raise forms.ValidationError(
-            "Enter a duration such as 45, 45s, 1m 30s, 1h 5m or 1:30.", code="invalid_duration"
-        )
+        raise forms.ValidationError("Enter a duration such as 45, 45s, 1m 30s, 1h 5m or 1:30.", code="invalid_duration")
     parts = {unit: float(value) for unit, value in match.groupdict().items() if value}
     seconds = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
     if seconds > MAX_DURATION.total_seconds():
@@ -63,7 +61,9 @@ class CaseFilterForm(forms.Form):
 class CaseForm(forms.Form):
     title = forms.CharField(max_length=TestCase._meta.get_field("title").max_length)
     folder = forms.CharField(
-        required=False, max_length=500, help_text="Slash-separated path, e.g. Checkout/Payment.",
+        required=False,
+        max_length=500,
+        help_text="Slash-separated path, e.g. Checkout/Payment.",
     )
     preconditions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Markdown.")
     steps = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 6}), help_text="Markdown.")
@@ -81,7 +81,9 @@ class RunForm(forms.Form):
     environment = forms.CharField(required=False, max_length=200, help_text="e.g. staging, Chrome 131.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     folder = forms.ChoiceField(
-        required=False, label="Cases", help_text="The run starts with one untested result per case.",
+        required=False,
+        label="Cases",
+        help_text="The run starts with one untested result per case.",
     )
 
     def __init__(self, *args, folders=(), **kwargs):
@@ -94,10 +96,13 @@ class RunForm(forms.Form):
 class ResultForm(forms.Form):
     status = forms.ChoiceField(choices=ResultStatus.choices)
     duration = DurationTextField(
-        required=False, help_text="e.g. 45s, 1m 30s or 1:30. Leave empty if unknown.",
+        required=False,
+        help_text="e.g. 45s, 1m 30s or 1:30. Leave empty if unknown.",
     )
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text="What actually happened.",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What actually happened.",
     )
 
 

@@ -18,7 +18,9 @@ class Project(models.Model):
     key = models.CharField(
         max_length=10,
         unique=True,
-        validators=[RegexValidator(PROJECT_KEY_REGEX, "2-10 characters: uppercase letters and digits, starting with a letter.")],
+        validators=[
+            RegexValidator(PROJECT_KEY_REGEX, "2-10 characters: uppercase letters and digits, starting with a letter.")
+        ],
         help_text="Short uppercase key used in issue numbers, e.g. SHOP (SHOP-12).",
     )
     name = models.CharField(max_length=200)
@@ -31,9 +33,7 @@ class Project(models.Model):
     class Meta:
         ordering = ["key"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(key__regex=PROJECT_KEY_REGEX), name="project_key_format"
-            ),
+            models.CheckConstraint(condition=Q(key__regex=PROJECT_KEY_REGEX), name="project_key_format"),
         ]
 
     def __str__(self):
@@ -74,7 +74,9 @@ class TestCase(models.Model):
     automation_key = models.CharField(max_length=500, blank=True)
     # Identity in a system we imported from (TestRail "C123"), so imports are idempotent.
     import_key = models.CharField(max_length=100, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,11 +84,14 @@ class TestCase(models.Model):
         ordering = ["folder", "title", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "automation_key"], condition=~Q(automation_key=""),
+                fields=["project", "automation_key"],
+                condition=~Q(automation_key=""),
                 name="testcase_unique_automation_key",
             ),
             models.UniqueConstraint(
-                fields=["project", "import_key"], condition=~Q(import_key=""), name="testcase_unique_import_key",
+                fields=["project", "import_key"],
+                condition=~Q(import_key=""),
+                name="testcase_unique_import_key",
             ),
             models.CheckConstraint(condition=~Q(title=""), name="testcase_title_not_empty"),
         ]
@@ -101,7 +106,9 @@ class TestRun(models.Model):
     name = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     environment = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -129,7 +136,9 @@ class TestResult(models.Model):
     status = models.CharField(max_length=10, choices=ResultStatus.choices, default=ResultStatus.UNTESTED)
     comment = models.TextField(blank=True)
     duration = models.DurationField(null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -186,7 +195,8 @@ class Requirement(models.Model):
                 condition=Q(origin_read_only=False) | ~Q(origin_key=""), name="requirement_read_only_needs_origin"
             ),
             models.UniqueConstraint(
-                fields=["project", "origin_tracker", "origin_key"], condition=~Q(origin_key=""),
+                fields=["project", "origin_tracker", "origin_key"],
+                condition=~Q(origin_key=""),
                 name="requirement_unique_origin",
             ),
         ]
@@ -300,7 +310,9 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="importjob_status_valid")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="importjob_status_valid")
+        ]
 
     def __str__(self):
         return f"{self.project.key} import of {self.filename} ({self.get_status_display()})"
@@ -315,9 +327,9 @@ class ImportJob(models.Model):
     def start(self, total: int) -> bool:
         """Claim a queued job (or one whose worker died mid-run: imports are idempotent); False if it ended."""
         now = timezone.now()
-        claimed = ImportJob.objects.filter(
-            pk=self.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
-        ).update(status=ImportStatus.RUNNING, started_at=now, total=total, processed=0)
+        claimed = ImportJob.objects.filter(pk=self.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+            status=ImportStatus.RUNNING, started_at=now, total=total, processed=0
+        )
         if claimed:
             self.status, self.started_at, self.total, self.processed = ImportStatus.RUNNING, now, total, 0
             cache.set(self._progress_key(), 0, self.PROGRESS_CACHE_SECONDS)

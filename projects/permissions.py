@@ -15,8 +15,8 @@ from .models import Membership, Project, Role
 
 
 class Action(str, Enum):
-    VIEW = "view"      # read the project's cases, runs, issues, links
-    EDIT = "edit"      # create and change cases, runs, results, issues, links; file tracker issues
+    VIEW = "view"  # read the project's cases, runs, issues, links
+    EDIT = "edit"  # create and change cases, runs, results, issues, links; file tracker issues
     MANAGE = "manage"  # project settings, members, tracker assignments and mappings
 
 

@@ -38,7 +38,9 @@ def cases_of(project, *, folder: str = "", text: str = ""):
         cases = cases.filter(Q(folder=folder) | Q(folder__startswith=f"{folder}/"))
     if text:
         cases = cases.filter(
-            Q(title__icontains=text) | Q(preconditions__icontains=text) | Q(steps__icontains=text)
+            Q(title__icontains=text)
+            | Q(preconditions__icontains=text)
+            | Q(steps__icontains=text)
             | Q(expected_result__icontains=text)
         )
     return cases.order_by("folder", "title", "id")
@@ -130,5 +132,7 @@ def projects_with_role(user):
 
 def with_result_counts(runs):
     """Runs annotated with `result_count` and a `<status>_count` for every result status."""
-    per_status = {f"{status}_count": Count("results", filter=Q(results__status=status)) for status in ResultStatus.values}
+    per_status = {
+        f"{status}_count": Count("results", filter=Q(results__status=status)) for status in ResultStatus.values
+    }
     return runs.annotate(result_count=Count("results"), **per_status)

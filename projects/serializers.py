@@ -96,8 +96,9 @@ class SecondsField(serializers.FloatField):
 
 
 class ProjectSerializer(ApiModelSerializer):
-    role = serializers.CharField(read_only=True, allow_null=True,
-                                 help_text="Your role in the project (admin, member, viewer).")
+    role = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Your role in the project (admin, member, viewer)."
+    )
 
     class Meta:
         model = Project
@@ -112,8 +113,18 @@ class TestCaseSerializer(ApiModelSerializer):
     class Meta:
         model = TestCase
         fields = [
-            "id", "project", "title", "folder", "preconditions", "steps", "expected_result",
-            "automation_key", "import_key", "created_by", "created_at", "updated_at",
+            "id",
+            "project",
+            "title",
+            "folder",
+            "preconditions",
+            "steps",
+            "expected_result",
+            "automation_key",
+            "import_key",
+            "created_by",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["import_key"]
         create_only_fields = ["project"]
@@ -155,7 +166,8 @@ class TestResultSerializer(RunResultSerializer):
         create_only_fields = ["run", "case"]
         validators = [
             UniqueTogetherValidator(
-                queryset=TestResult.objects.all(), fields=["run", "case"],
+                queryset=TestResult.objects.all(),
+                fields=["run", "case"],
                 message="This run already has a result for this test case; change that result instead.",
             ),
         ]
@@ -168,7 +180,8 @@ class TestResultSerializer(RunResultSerializer):
 
     def update(self, result, validated_data):
         return record_result(
-            result, actor=self.context["request"].user,
+            result,
+            actor=self.context["request"].user,
             **{name: validated_data.get(name, getattr(result, name)) for name in ("status", "comment", "duration")},
         )
 
@@ -183,15 +196,29 @@ class TestRunSerializer(ApiModelSerializer):
     skipped_count = serializers.IntegerField(read_only=True)
     untested_count = serializers.IntegerField(read_only=True)
     cases = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), write_only=True, required=False,
+        child=serializers.IntegerField(min_value=1),
+        write_only=True,
+        required=False,
         help_text="On create: ids of test cases to add to the run, each as an untested result.",
     )
 
     class Meta:
         model = TestRun
         fields = [
-            "id", "project", "name", "description", "environment", "created_by", "created_at", "completed_at",
-            "result_count", "passed_count", "failed_count", "blocked_count", "skipped_count", "untested_count",
+            "id",
+            "project",
+            "name",
+            "description",
+            "environment",
+            "created_by",
+            "created_at",
+            "completed_at",
+            "result_count",
+            "passed_count",
+            "failed_count",
+            "blocked_count",
+            "skipped_count",
+            "untested_count",
             "cases",
         ]
         create_only_fields = ["project", "cases"]
@@ -224,8 +251,10 @@ class TestRunDetailSerializer(TestRunSerializer):
 
 
 class JUnitUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A JUnit XML report (multipart field `file`); or send the XML itself "
-                                           "as the body with Content-Type application/xml.")
+    file = serializers.FileField(
+        help_text="A JUnit XML report (multipart field `file`); or send the XML itself "
+        "as the body with Content-Type application/xml."
+    )
 
     def validate_file(self, upload):
         try:
@@ -250,8 +279,18 @@ class RequirementSerializer(ApiModelSerializer):
     class Meta:
         model = Requirement
         fields = [
-            "id", "project", "title", "description", "state", "priority", "origin_tracker", "origin_key",
-            "origin_url", "origin_read_only", "created_at", "updated_at",
+            "id",
+            "project",
+            "title",
+            "description",
+            "state",
+            "priority",
+            "origin_tracker",
+            "origin_key",
+            "origin_url",
+            "origin_read_only",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["origin_tracker", "origin_key", "origin_url", "origin_read_only"]
         create_only_fields = ["project"]
@@ -262,7 +301,8 @@ class RequirementSerializer(ApiModelSerializer):
             owner = f"{requirement.origin_tracker or 'the tracker'} ({requirement.origin_key})"
             errors = {
                 name: [f"Pulled from {owner}: the tracker owns the {name} while the integration is connected."]
-                for name in ("title", "description") if name in attrs and attrs[name] != getattr(requirement, name)
+                for name in ("title", "description")
+                if name in attrs and attrs[name] != getattr(requirement, name)
             }
             if errors:
                 raise serializers.ValidationError(errors)
@@ -272,8 +312,9 @@ class RequirementSerializer(ApiModelSerializer):
 class LoginSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-    name = serializers.CharField(max_length=100, required=False, default="API",
-                                 help_text="What the token is for, e.g. CI uploads.")
+    name = serializers.CharField(
+        max_length=100, required=False, default="API", help_text="What the token is for, e.g. CI uploads."
+    )
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -296,5 +337,6 @@ class MeSerializer(serializers.Serializer):
     full_name = serializers.CharField()
     is_superuser = serializers.BooleanField()
     projects = ProjectSerializer(many=True, help_text="The projects you can see, with your role in each.")
-    token = ApiTokenSerializer(allow_null=True,
-                               help_text="The token that authenticated this request; null for a browser session.")
+    token = ApiTokenSerializer(
+        allow_null=True, help_text="The token that authenticated this request; null for a browser session."
+    )

@@ -14,11 +14,24 @@ def normalize_folder(folder: str) -> str:
     return "/".join(part.strip() for part in folder.split("/") if part.strip())
 
 
-def create_case(*, project: Project, actor=None, title: str, folder: str = "", preconditions: str = "",
-                steps: str = "", expected_result: str = "") -> TestCase:
+def create_case(
+    *,
+    project: Project,
+    actor=None,
+    title: str,
+    folder: str = "",
+    preconditions: str = "",
+    steps: str = "",
+    expected_result: str = "",
+) -> TestCase:
     return TestCase.objects.create(
-        project=project, title=title, folder=normalize_folder(folder), preconditions=preconditions, steps=steps,
-        expected_result=expected_result, created_by=actor,
+        project=project,
+        title=title,
+        folder=normalize_folder(folder),
+        preconditions=preconditions,
+        steps=steps,
+        expected_result=expected_result,
+        created_by=actor,
     )
 
 
@@ -35,8 +48,9 @@ def update_case(case: TestCase, **changes) -> TestCase:
 
 
 @transaction.atomic
-def create_run(*, project: Project, actor=None, name: str, environment: str = "", description: str = "",
-               cases=()) -> TestRun:
+def create_run(
+    *, project: Project, actor=None, name: str, environment: str = "", description: str = "", cases=()
+) -> TestRun:
     """A run with one untested result per given case, ready to be executed."""
     case_ids = list(dict.fromkeys(case.pk for case in cases))
     if TestCase.objects.filter(pk__in=case_ids).exclude(project=project).exists():

@@ -38,11 +38,17 @@ def project_list(request):
 @login_required
 def project_home(request, key):
     project = selectors.project_for(request.user, key, Action.VIEW)
-    return render_project_page(request, "projects/project_home.html", project, "home", {
-        "counts": selectors.project_counts(project),
-        "runs": selectors.runs_of(project)[:10],
-        "cases": selectors.recent_cases(project),
-    })
+    return render_project_page(
+        request,
+        "projects/project_home.html",
+        project,
+        "home",
+        {
+            "counts": selectors.project_counts(project),
+            "runs": selectors.runs_of(project)[:10],
+            "cases": selectors.recent_cases(project),
+        },
+    )
 
 
 @login_required
@@ -50,10 +56,18 @@ def case_list(request, key):
     project = selectors.project_for(request.user, key, Action.VIEW)
     form, filters = _filters(CaseFilterForm, request)
     cases = selectors.cases_of(project, folder=filters.get("folder", ""), text=filters.get("q", ""))
-    return render_project_page(request, "projects/case_list.html", project, "cases", {
-        "form": form, "folder": filters.get("folder", ""), "folders": selectors.folders_of(project),
-        "page": selectors.page_of(cases, request.GET.get("page")),
-    })
+    return render_project_page(
+        request,
+        "projects/case_list.html",
+        project,
+        "cases",
+        {
+            "form": form,
+            "folder": filters.get("folder", ""),
+            "folders": selectors.folders_of(project),
+            "page": selectors.page_of(cases, request.GET.get("page")),
+        },
+    )
 
 
 @login_required
@@ -75,9 +89,16 @@ def case_create(request, key):
 def case_detail(request, key, pk):
     project = selectors.project_for(request.user, key, Action.VIEW)
     case = selectors.case_in(project, pk)
-    return render_project_page(request, "projects/case_detail.html", project, "cases", {
-        "case": case, "results": selectors.results_of_case(case)[:20],
-    })
+    return render_project_page(
+        request,
+        "projects/case_detail.html",
+        project,
+        "cases",
+        {
+            "case": case,
+            "results": selectors.results_of_case(case)[:20],
+        },
+    )
 
 
 @login_required
@@ -99,9 +120,15 @@ def case_edit(request, key, pk):
 @login_required
 def run_list(request, key):
     project = selectors.project_for(request.user, key, Action.VIEW)
-    return render_project_page(request, "projects/run_list.html", project, "runs", {
-        "page": selectors.page_of(selectors.runs_of(project), request.GET.get("page")),
-    })
+    return render_project_page(
+        request,
+        "projects/run_list.html",
+        project,
+        "runs",
+        {
+            "page": selectors.page_of(selectors.runs_of(project), request.GET.get("page")),
+        },
+    )
 
 
 @login_required
@@ -113,8 +140,12 @@ def run_create(request, key):
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         run = services.create_run(
-            project=project, actor=request.user, name=data["name"], environment=data["environment"],
-            description=data["description"], cases=selectors.cases_of(project, folder=data["folder"]),
+            project=project,
+            actor=request.user,
+            name=data["name"],
+            environment=data["environment"],
+            description=data["description"],
+            cases=selectors.cases_of(project, folder=data["folder"]),
         )
         messages.success(request, f"Run “{run.name}” created.")
         return redirect("projects:run", project.key, run.pk)
@@ -127,10 +158,18 @@ def run_detail(request, key, pk):
     run = selectors.run_in(project, pk)
     form, filters = _filters(RunResultFilterForm, request)
     results = selectors.results_of(run, status=filters.get("status", ""))
-    return render_project_page(request, "projects/run_detail.html", project, "runs", {
-        "run": run, "form": form, "counts": selectors.status_counts(run),
-        "page": selectors.page_of(results, request.GET.get("page"), per_page=RESULTS_PER_PAGE),
-    })
+    return render_project_page(
+        request,
+        "projects/run_detail.html",
+        project,
+        "runs",
+        {
+            "run": run,
+            "form": form,
+            "counts": selectors.status_counts(run),
+            "page": selectors.page_of(results, request.GET.get("page"), per_page=RESULTS_PER_PAGE),
+        },
+    )
 
 
 @login_required
@@ -146,9 +185,16 @@ def result_detail(request, key, run_pk, pk):
             return redirect(f"{reverse('projects:run', args=[project.key, result.run_id])}#result-{result.pk}")
     else:
         form = ResultForm(initial={"status": result.status, "comment": result.comment, "duration": result.duration})
-    return render_project_page(request, "projects/result_detail.html", project, "runs", {
-        "result": result, "form": form,
-    })
+    return render_project_page(
+        request,
+        "projects/result_detail.html",
+        project,
+        "runs",
+        {
+            "result": result,
+            "form": form,
+        },
+    )
 
 
 @login_required
@@ -156,14 +202,27 @@ def requirement_list(request, key):
     project = selectors.project_for(request.user, key, Action.VIEW)
     form, filters = _filters(RequirementFilterForm, request)
     requirements = selectors.requirements_of(project, state=filters.get("state", ""), text=filters.get("q", ""))
-    return render_project_page(request, "projects/requirement_list.html", project, "requirements", {
-        "form": form, "page": selectors.page_of(requirements, request.GET.get("page")),
-    })
+    return render_project_page(
+        request,
+        "projects/requirement_list.html",
+        project,
+        "requirements",
+        {
+            "form": form,
+            "page": selectors.page_of(requirements, request.GET.get("page")),
+        },
+    )
 
 
 @login_required
 def requirement_detail(request, key, pk):
     project = selectors.project_for(request.user, key, Action.VIEW)
-    return render_project_page(request, "projects/requirement_detail.html", project, "requirements", {
-        "requirement": selectors.requirement_in(project, pk),
-    })
+    return render_project_page(
+        request,
+        "projects/requirement_detail.html",
+        project,
+        "requirements",
+        {
+            "requirement": selectors.requirement_in(project, pk),
+        },
+    )

@@ -8,13 +8,18 @@ def check_secrets_are_configured(app_configs, **kwargs):
     errors = []
     if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
         errors.append(
-            Error("SECRET_KEY is the development default.", hint="Set SECRET_KEY in the environment.",
-                  id="testmanager.E001")
+            Error(
+                "SECRET_KEY is the development default.",
+                hint="Set SECRET_KEY in the environment.",
+                id="testmanager.E001",
+            )
         )
     if settings.DEVELOPMENT_SECRET_KEY in settings.FERNET_KEYS:
         errors.append(
-            Error("FERNET_KEYS uses the development default.",
-                  hint="Set FERNET_KEYS (comma-separated, newest first) in the environment.",
-                  id="testmanager.E002")
+            Error(
+                "FERNET_KEYS uses the development default.",
+                hint="Set FERNET_KEYS (comma-separated, newest first) in the environment.",
+                id="testmanager.E002",
+            )
         )
     return errors

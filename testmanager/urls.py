@@ -4,9 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from issues import webhooks as issue_webhooks
-
 from projects.login_throttle import ThrottledAdminAuthenticationForm, login_view
-
 from testmanager.health import healthz
 
 admin.site.site_header = "testmanager administration"

@@ -36,7 +36,8 @@ def _static_files_from_sources(settings):
     """Production serves the hashed names `collectstatic` writes (make prod); tests render pages
     without collecting, from the static folders."""
     settings.STORAGES = {
-        **settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import factory
 from django.contrib.auth import get_user_model
 
-from integrations.models import AuthType, Provider, ProjectIntegration, Source
+from integrations.models import AuthType, ProjectIntegration, Provider, Source
 from issues.models import ExternalReference, Tag
 from issues.services import create_issue
 from projects.models import Membership, Project, Requirement, ResultStatus, Role, TestCase, TestResult, TestRun

@@ -11,8 +11,15 @@ from integrations.services import record_audit
 from issues.models import Attachment
 from projects.models import ApiToken
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory, TagFactory,
-    TestResultFactory, UserFactory, make_issue,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectIntegrationFactory,
+    RequirementFactory,
+    SourceFactory,
+    TagFactory,
+    TestResultFactory,
+    UserFactory,
+    make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +51,10 @@ def one_of_everything():
     Group.objects.create(name="Testers")
     ApiToken.objects.issue(user=UserFactory(), name="CI uploads")
     Attachment.objects.create(
-        issue=issue, file=SimpleUploadedFile("log.txt", b"trace"), original_name="log.txt", size=5,
+        issue=issue,
+        file=SimpleUploadedFile("log.txt", b"trace"),
+        original_name="log.txt",
+        size=5,
     )
 
 
@@ -84,12 +94,23 @@ def test_credentials_are_never_rendered_back(admin_client):
 def test_blank_secret_on_edit_keeps_the_stored_credential(admin_client):
     source = SourceFactory(name="Keep me")
     url = reverse("admin:integrations_source_change", args=[source.pk])
-    response = admin_client.post(url, {
-        "provider": source.provider, "name": "Keep me (renamed)", "base_url": source.base_url,
-        "auth_type": source.auth_type, "issue_url_template": source.issue_url_template, "enabled": "on",
-        "can_read_details": "on", "all_projects": "on", "refresh_interval_minutes": 15, "rate_limit_per_minute": 120,
-        "credential_email": "", "credential_api_token": "",
-    })
+    response = admin_client.post(
+        url,
+        {
+            "provider": source.provider,
+            "name": "Keep me (renamed)",
+            "base_url": source.base_url,
+            "auth_type": source.auth_type,
+            "issue_url_template": source.issue_url_template,
+            "enabled": "on",
+            "can_read_details": "on",
+            "all_projects": "on",
+            "refresh_interval_minutes": 15,
+            "rate_limit_per_minute": 120,
+            "credential_email": "",
+            "credential_api_token": "",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     source.refresh_from_db()
     assert source.name == "Keep me (renamed)"
@@ -106,10 +127,18 @@ def test_audit_log_is_read_only_in_the_admin(admin_client):
 
 def test_issues_created_in_the_admin_get_the_next_number(admin_client):
     existing = make_issue()
-    response = admin_client.post(reverse("admin:issues_issue_add"), {
-        "project": existing.project.pk, "name": "Made in admin", "status": "open", "priority": "major",
-        "description": "", "attachments-TOTAL_FORMS": 0, "attachments-INITIAL_FORMS": 0,
-    })
+    response = admin_client.post(
+        reverse("admin:issues_issue_add"),
+        {
+            "project": existing.project.pk,
+            "name": "Made in admin",
+            "status": "open",
+            "priority": "major",
+            "description": "",
+            "attachments-TOTAL_FORMS": 0,
+            "attachments-INITIAL_FORMS": 0,
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     from issues.models import Issue
 

@@ -69,7 +69,9 @@ def test_no_worker_answering_is_503_naming_the_worker(client, workers):
     assert response.json() == {
         "status": "failing",
         "checks": {
-            "database": {"ok": True}, "redis": {"ok": True}, "worker": {"ok": False, "detail": "no worker answered"},
+            "database": {"ok": True},
+            "redis": {"ok": True},
+            "worker": {"ok": False, "detail": "no worker answered"},
         },
     }
 

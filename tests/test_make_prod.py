@@ -27,8 +27,9 @@ def test_serves_on_its_own_services_until_ctrl_c_then_stops_all_of_them():
         base_url = f"http://{env['BIND']}"
         with open(folder / "prod.log", "w") as log:
             # Its own session: Ctrl-C in a terminal reaches the whole foreground process group.
-            prod = subprocess.Popen(["scripts/prod.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            prod = subprocess.Popen(
+                ["scripts/prod.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             try:
                 eventually(lambda: answers(f"{base_url}/healthz") or prod.poll() is not None, "serving")
                 assert prod.poll() is None, (folder / "prod.log").read_text()

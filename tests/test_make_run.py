@@ -20,9 +20,15 @@ def test_demo_project_page_answers_with_demo_data(tmp_path):
         browser = requests.Session()
         login_page = browser.get(f"{base}/accounts/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
-        browser.post(f"{base}/accounts/login/", data={
-            "username": "demo", "password": "demo-password", "csrfmiddlewaretoken": token,
-        }, headers={"Referer": f"{base}/accounts/login/"})
+        browser.post(
+            f"{base}/accounts/login/",
+            data={
+                "username": "demo",
+                "password": "demo-password",
+                "csrfmiddlewaretoken": token,
+            },
+            headers={"Referer": f"{base}/accounts/login/"},
+        )
         page = browser.get(f"{base}/projects/SHOP/")
         assert page.status_code == 200
         assert "Release 2.4 regression" in page.text

@@ -5,8 +5,11 @@ import secrets
 from tests.support.processes import manage, project_env
 
 PRODUCTION = {
-    "DEBUG": "false", "HTTPS": "true", "ALLOWED_HOSTS": "testmanager.example.com",
-    "SECRET_KEY": secrets.token_urlsafe(50), "FERNET_KEYS": f"{secrets.token_urlsafe(32)},{secrets.token_urlsafe(32)}",
+    "DEBUG": "false",
+    "HTTPS": "true",
+    "ALLOWED_HOSTS": "testmanager.example.com",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "FERNET_KEYS": f"{secrets.token_urlsafe(32)},{secrets.token_urlsafe(32)}",
 }
 
 

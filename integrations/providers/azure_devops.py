@@ -36,6 +36,7 @@ from integrations.richtext import html_to_markdown, markdown_to_safe_html
 
 from .answers import chunks, iso_timestamp, json_object
 from .base import (
+    PULL_LIMIT,
     BackLink,
     Capability,
     ConnectionReport,
@@ -47,7 +48,6 @@ from .base import (
     IssueEvent,
     NotConfigured,
     OAuthApp,
-    PULL_LIMIT,
     PulledItem,
     PullQuery,
     PullResult,
@@ -152,8 +152,11 @@ def _iteration(kind: str, node: dict) -> RemotePlan:
     attributes = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
     start, finish = iso_timestamp(attributes.get("startDate")), iso_timestamp(attributes.get("finishDate"))
     return RemotePlan(
-        kind, str(node.get("identifier") or node.get("id")), str(node.get("name") or ""),
-        start=start.date() if start else None, end=finish.date() if finish else None,
+        kind,
+        str(node.get("identifier") or node.get("id")),
+        str(node.get("name") or ""),
+        start=start.date() if start else None,
+        end=finish.date() if finish else None,
         done=finish is not None and finish.date() < date.today(),
     )
 
@@ -178,8 +181,9 @@ class AzureDevOps(TrackerProvider):
     default_key_pattern = r"^\d+$"
     default_issue_url_template = "{baseUrl}/{project}/_workitems/edit/{key}"
     default_create_url_template = "{baseUrl}/{project}/_workitems/create/Bug?[System.Title]={title}"
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
-                              Capability.PROCESS_WEBHOOKS})
+    capabilities = frozenset(
+        {Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS, Capability.PROCESS_WEBHOOKS}
+    )
     external_project_hint = "Azure DevOps project name (the organization is part of the base URL)"
     external_project_pattern = r"^[^/\\:*?\"<>|#%&]+$"
     base_url_hint = (
@@ -191,8 +195,10 @@ class AzureDevOps(TrackerProvider):
         "A WIQL condition, what follows WHERE, e.g. [System.Tags] CONTAINS 'requirement'; testmanager adds the "
         "project and the work item types."
     )
-    pull_field_hint = ("Field reference names: System.IterationPath (an iteration and its end date), "
-                       "Microsoft.VSTS.Scheduling.TargetDate, Microsoft.VSTS.Common.Severity, ...")
+    pull_field_hint = (
+        "Field reference names: System.IterationPath (an iteration and its end date), "
+        "Microsoft.VSTS.Scheduling.TargetDate, Microsoft.VSTS.Common.Severity, ..."
+    )
     draft_field_ids = {
         "System.Title": "title", "System.Description": "description", REPRO_STEPS: "description",
         "Microsoft.VSTS.Common.Priority": "priority", "System.Tags": "labels", "System.AssignedTo": "assignee",
@@ -381,8 +387,10 @@ class AzureDevOps(TrackerProvider):
             ids = self._query_ids(http, f"{quote(project, safe='')}/_apis/wit/wiql", wiql, PULL_LIMIT)
             categories = _StateCategories(http)
             for batch in chunks(ids, IDS_PER_BATCH):
-                items += [self._pulled_item(raw, categories, query.fields)
-                          for raw in self._batch(http, batch, fields, omit_missing=True)]
+                items += [
+                    self._pulled_item(raw, categories, query.fields)
+                    for raw in self._batch(http, batch, fields, omit_missing=True)
+                ]
             seen = {item.key for item in items}
             digits = {key.strip().lstrip("#"): key for key in known}
             unseen = {number: key for number, key in digits.items() if number.isdigit() and number not in seen}
@@ -402,10 +410,15 @@ class AzureDevOps(TrackerProvider):
         """Which of the ids are work items deleted from the project (in its recycle bin)."""
         found = set()
         for batch in chunks(ids, IDS_PER_BATCH):
-            response = http.get(f"{quote(project, safe='')}/_apis/wit/recyclebin",
-                                params={"ids": ",".join(map(str, batch)), "api-version": API_VERSION})
-            found |= {str(entry["id"]) for entry in _values(response, "deleted work items")
-                      if isinstance(entry.get("id"), int) and entry.get("code") in (None, 200)}
+            response = http.get(
+                f"{quote(project, safe='')}/_apis/wit/recyclebin",
+                params={"ids": ",".join(map(str, batch)), "api-version": API_VERSION},
+            )
+            found |= {
+                str(entry["id"])
+                for entry in _values(response, "deleted work items")
+                if isinstance(entry.get("id"), int) and entry.get("code") in (None, 200)
+            }
         return found
 
     def plans(self, project: str, board: str = "") -> list[RemotePlan]:
@@ -416,8 +429,10 @@ class AzureDevOps(TrackerProvider):
         if not project:
             raise NotConfigured("This project integration names no Azure DevOps project to read iterations from.")
         with self._http() as http:
-            response = http.get(f"{quote(project, safe='')}/_apis/wit/classificationnodes/Iterations",
-                                params={"$depth": 2, "api-version": API_VERSION})
+            response = http.get(
+                f"{quote(project, safe='')}/_apis/wit/classificationnodes/Iterations",
+                params={"$depth": 2, "api-version": API_VERSION},
+            )
             root = json_object(response, "the iterations")
         found = []
         for node in _nodes(root.get("children")):
@@ -428,8 +443,9 @@ class AzureDevOps(TrackerProvider):
 
     def _query_ids(self, http: TrackerHttpClient, path: str, query: str, top: int) -> list[int]:
         """The ids a WIQL query answers (WIQL answers ids only), at most ``top``."""
-        response = http.post(path, params={"api-version": API_VERSION, "$top": top}, json={"query": query},
-                             idempotent=True)
+        response = http.post(
+            path, params={"api-version": API_VERSION, "$top": top}, json={"query": query}, idempotent=True
+        )
         entries = json_object(response, "a query result").get("workItems") or []
         return [entry["id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), int)]
 
@@ -437,8 +453,9 @@ class AzureDevOps(TrackerProvider):
         """Work items by id, in the order asked; with ``omit_missing`` unreadable ones are left out,
         otherwise one of them fails the request (404)."""
         body = {"ids": ids, "fields": fields, "errorPolicy": "Omit" if omit_missing else "Fail"}
-        response = http.post("_apis/wit/workitemsbatch", params={"api-version": API_VERSION}, json=body,
-                             idempotent=True)
+        response = http.post(
+            "_apis/wit/workitemsbatch", params={"api-version": API_VERSION}, json=body, idempotent=True
+        )
         items = json_object(response, "work items").get("value")
         if not isinstance(items, list):
             raise UpstreamError(f"{response.host} answered without work items.", status=response.status)
@@ -493,12 +510,15 @@ class AzureDevOps(TrackerProvider):
         with self._http() as http:
             response = http.post(
                 f"{quote(project, safe='')}/_apis/wit/workitems/${quote(type_name, safe='')}",
-                params={"api-version": API_VERSION}, json=document, headers=JSON_PATCH,
+                params={"api-version": API_VERSION},
+                json=document,
+                headers=JSON_PATCH,
             )
             created = json_object(response, "the created work item")
             if not isinstance(created.get("id"), int):
-                raise UpstreamError(f"{response.host} created a work item but did not say its id.",
-                                    status=response.status)
+                raise UpstreamError(
+                    f"{response.host} created a work item but did not say its id.", status=response.status
+                )
             issue = self._remote_issue(created, _StateCategories(http))
         return CreatedIssue(**vars(issue), notes=tuple(notes))
 
@@ -517,9 +537,7 @@ class AzureDevOps(TrackerProvider):
             if draft.priority.strip() in ("1", "2", "3", "4"):
                 values["Microsoft.VSTS.Common.Priority"] = int(draft.priority)
             else:
-                errors["priority"] = (
-                    f"Azure DevOps priorities are 1 (highest) to 4 (lowest), not “{draft.priority}”."
-                )
+                errors["priority"] = f"Azure DevOps priorities are 1 (highest) to 4 (lowest), not “{draft.priority}”."
         if any(";" in label for label in draft.labels):
             errors["labels"] = "Azure DevOps tags cannot contain “;”."
         elif draft.labels:
@@ -548,7 +566,8 @@ class AzureDevOps(TrackerProvider):
             item_id, project, _, _ = self._locate(http, key)
             response = http.post(
                 f"{quote(project, safe='')}/_apis/wit/workItems/{item_id}/comments",
-                params={"api-version": COMMENTS_API_VERSION}, json={"text": markdown_to_safe_html(body)},
+                params={"api-version": COMMENTS_API_VERSION},
+                json={"text": markdown_to_safe_html(body)},
             )
         return str(json_object(response, "the comment").get("id") or "")
 
@@ -557,7 +576,8 @@ class AzureDevOps(TrackerProvider):
             item_id, project, _, _ = self._locate(http, key)
             http.patch(
                 f"{quote(project, safe='')}/_apis/wit/workItems/{item_id}/comments/{quote(comment_id, safe='')}",
-                params={"api-version": COMMENTS_API_VERSION}, json={"text": markdown_to_safe_html(body)},
+                params={"api-version": COMMENTS_API_VERSION},
+                json={"text": markdown_to_safe_html(body)},
             )
 
     def comments(self, key: str) -> list[RemoteComment]:
@@ -606,15 +626,19 @@ class AzureDevOps(TrackerProvider):
                     field_errors={"status": problem},
                 )
             http.patch(
-                f"_apis/wit/workitems/{item_id}", params={"api-version": API_VERSION},
-                json=[{"op": "add", "path": "/fields/System.State", "value": chosen}], headers=JSON_PATCH,
+                f"_apis/wit/workitems/{item_id}",
+                params={"api-version": API_VERSION},
+                json=[{"op": "add", "path": "/fields/System.State", "value": chosen}],
+                headers=JSON_PATCH,
             )
 
     def find_marked(self, marker: str) -> RemoteIssue | None:
         """Search reads System.Description, but a Bug's description is in Repro Steps: look in both."""
         word = _wiql_string(marker)
-        query = (f"SELECT [System.Id] FROM WorkItems WHERE [System.Description] CONTAINS WORDS {word} "
-                 f"OR [{REPRO_STEPS}] CONTAINS WORDS {word} ORDER BY [System.Id] DESC")
+        query = (
+            f"SELECT [System.Id] FROM WorkItems WHERE [System.Description] CONTAINS WORDS {word} "
+            f"OR [{REPRO_STEPS}] CONTAINS WORDS {word} ORDER BY [System.Id] DESC"
+        )
         with self._http() as http:
             ids = self._query_ids(http, "_apis/wit/wiql", query, 1)
             found = self._batch(http, ids, ISSUE_FIELDS, omit_missing=True) if ids else []
@@ -627,29 +651,45 @@ class AzureDevOps(TrackerProvider):
         with self._http() as http:
             item_id, _, _, _ = self._locate(http, key)
             found = self._batch_relations(http, item_id)
-            index = next((i for i, relation in enumerate(found)
-                          if relation.get("rel") == "Hyperlink" and relation.get("url") == link.url), None)
+            index = next(
+                (
+                    i
+                    for i, relation in enumerate(found)
+                    if relation.get("rel") == "Hyperlink" and relation.get("url") == link.url
+                ),
+                None,
+            )
             if index is None:
-                operation = {"op": "add", "path": "/relations/-",
-                             "value": {"rel": "Hyperlink", "url": link.url, "attributes": {"comment": comment}}}
+                operation = {
+                    "op": "add",
+                    "path": "/relations/-",
+                    "value": {"rel": "Hyperlink", "url": link.url, "attributes": {"comment": comment}},
+                }
             elif (found[index].get("attributes") or {}).get("comment") != comment:
                 operation = {"op": "replace", "path": f"/relations/{index}/attributes/comment", "value": comment}
             else:
                 return
-            http.patch(f"_apis/wit/workitems/{item_id}", params={"api-version": API_VERSION}, json=[operation],
-                       headers=JSON_PATCH)
+            http.patch(
+                f"_apis/wit/workitems/{item_id}",
+                params={"api-version": API_VERSION},
+                json=[operation],
+                headers=JSON_PATCH,
+            )
 
     def set_priority(self, key: str, priority: str) -> None:
         """Work item priorities are the numbers 1 (highest) to 4."""
         if priority.strip() not in ("1", "2", "3", "4"):
             problem = f"Azure DevOps priorities are 1 to 4, not “{priority}”."
-            raise RemoteValidationError(f"{problem} Check the project integration's priority mapping.",
-                                        field_errors={"priority": problem})
+            raise RemoteValidationError(
+                f"{problem} Check the project integration's priority mapping.", field_errors={"priority": problem}
+            )
         with self._http() as http:
             item_id, _, _, _ = self._locate(http, key)
             http.patch(
-                f"_apis/wit/workitems/{item_id}", params={"api-version": API_VERSION},
-                json=[{"op": "add", "path": f"/fields/{PRIORITY}", "value": int(priority)}], headers=JSON_PATCH,
+                f"_apis/wit/workitems/{item_id}",
+                params={"api-version": API_VERSION},
+                json=[{"op": "add", "path": f"/fields/{PRIORITY}", "value": int(priority)}],
+                headers=JSON_PATCH,
             )
 
     # -- webhooks --
@@ -692,8 +732,10 @@ class AzureDevOps(TrackerProvider):
         posting that event of that project to ``url`` is updated rather than added again."""
         projects = self.assigned_projects()
         if not projects:
-            raise NotConfigured("No project integration names an Azure DevOps project: assign the source to a "
-                                "project with its project name first.")
+            raise NotConfigured(
+                "No project integration names an Azure DevOps project: assign the source to a "
+                "project with its project name first."
+            )
         registered = []
         with self._http() as http:
             ids = self._project_ids(http)
@@ -710,8 +752,12 @@ class AzureDevOps(TrackerProvider):
                 project_id = ids[project.casefold()]
                 for event in WEBHOOK_EVENTS:
                     subscription = {
-                        "publisherId": "tfs", "eventType": event, "resourceVersion": "1.0", "consumerId": "webHooks",
-                        "consumerActionId": "httpRequest", "publisherInputs": {"projectId": project_id},
+                        "publisherId": "tfs",
+                        "eventType": event,
+                        "resourceVersion": "1.0",
+                        "consumerId": "webHooks",
+                        "consumerActionId": "httpRequest",
+                        "publisherInputs": {"projectId": project_id},
                         "consumerInputs": {"url": url, "basicAuthUsername": WEBHOOK_USER, "basicAuthPassword": secret},
                     }
                     known = existing.get((event, project_id))
@@ -733,8 +779,12 @@ class AzureDevOps(TrackerProvider):
 
     def _batch_relations(self, http: TrackerHttpClient, item_id: int) -> list[dict]:
         """The work item's relations (links to work items, hyperlinks, artifacts), in their order."""
-        response = http.post("_apis/wit/workitemsbatch", params={"api-version": API_VERSION},
-                             json={"ids": [item_id], "$expand": "Relations", "errorPolicy": "Fail"}, idempotent=True)
+        response = http.post(
+            "_apis/wit/workitemsbatch",
+            params={"api-version": API_VERSION},
+            json={"ids": [item_id], "$expand": "Relations", "errorPolicy": "Fail"},
+            idempotent=True,
+        )
         items = json_object(response, "work items").get("value")
         raw = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
         return [relation for relation in raw.get("relations") or [] if isinstance(relation, dict)]
@@ -752,7 +802,9 @@ class AzureDevOps(TrackerProvider):
         raw = found[0]
         fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
         return (
-            raw["id"], str(fields.get("System.TeamProject") or ""), str(fields.get("System.WorkItemType") or ""),
+            raw["id"],
+            str(fields.get("System.TeamProject") or ""),
+            str(fields.get("System.WorkItemType") or ""),
             str(fields.get("System.State") or ""),
         )
 

@@ -11,11 +11,11 @@ implement is declared in ``capabilities`` (``OPERATIONS`` says which methods eac
 capability needs), and the admin only offers declared capabilities.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
 import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -104,7 +104,9 @@ TOKEN = CredentialField("token", "Personal access token", secret=True)
 USERNAME = CredentialField("username", "Username", secret=False)
 PASSWORD = CredentialField("password", "Password", secret=True)
 CLIENT_ID = CredentialField(
-    "client_id", "OAuth client ID", secret=False,
+    "client_id",
+    "OAuth client ID",
+    secret=False,
     help_text="From the OAuth app registered in the tracker; each member authorizes their own account.",
 )
 CLIENT_SECRET = CredentialField("client_secret", "OAuth client secret", secret=True)
@@ -518,11 +520,7 @@ class TrackerProvider:
 
     def secrets(self) -> list[str]:
         """Every secret value this provider holds, to keep out of errors and logs."""
-        values = [
-            self.credentials.get(part.name)
-            for part in self.fields_for(self.source.auth_type)
-            if part.secret
-        ]
+        values = [self.credentials.get(part.name) for part in self.fields_for(self.source.auth_type) if part.secret]
         if self.user_token is not None:
             values += [self.user_token.access_token, self.user_token.refresh_token]
         return [value for value in values if isinstance(value, str) and value]
@@ -681,15 +679,17 @@ class TrackerProvider:
         if self.source.pk is None:
             return []
         values = self.source.project_integrations.filter(state=IntegrationState.ACTIVE).values_list(
-            "external_project", flat=True)
+            "external_project", flat=True
+        )
         return sorted({value.strip() for value in values if value.strip()})
 
     def webhook_secret(self) -> str:
         """The source's webhook secret; ``WebhookRejected`` when none is set or it no longer decrypts."""
         secret = self.source.webhook_secret
         if isinstance(secret, Unreadable):
-            raise WebhookRejected("The source's webhook secret cannot be decrypted (the encryption key may have "
-                                  "changed): set it again.")
+            raise WebhookRejected(
+                "The source's webhook secret cannot be decrypted (the encryption key may have changed): set it again."
+            )
         if not secret:
             raise WebhookRejected("The source has no webhook secret, so no delivery can be verified: set one.")
         return secret

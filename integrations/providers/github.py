@@ -47,6 +47,7 @@ from integrations.richtext.forge import inert_markdown
 
 from .answers import iso_timestamp, json_list, json_object
 from .base import (
+    PULL_LIMIT,
     Capability,
     ConnectionReport,
     CreatedIssue,
@@ -57,7 +58,6 @@ from .base import (
     IssueEvent,
     NotConfigured,
     OAuthApp,
-    PULL_LIMIT,
     PulledItem,
     PullQuery,
     PullResult,
@@ -83,10 +83,14 @@ NO_GRAPHQL_SECONDS = 3600  # how long an instance that answered 404 for GraphQL 
 GRAPHQL_RATE_LIMITED = ("RATE_LIMITED", "RATE_LIMIT")  # GitHub has answered both spellings
 # The fields the REST mapping (``_remote_issue``) reads; an issue has at most 10 assignees.
 # ``closed`` rather than ``state``: a pull request's state (OPEN, CLOSED, MERGED) is another type.
-_ITEM_FIELDS = ("number title closed url createdAt updatedAt closedAt repository { nameWithOwner } "
-                "assignees(first: 10) { nodes { login } }")
-ITEM_FRAGMENT = (f"fragment item on IssueOrPullRequest {{ ... on Issue {{ {_ITEM_FIELDS} stateReason }} "
-                 f"... on PullRequest {{ {_ITEM_FIELDS} }} }}")
+_ITEM_FIELDS = (
+    "number title closed url createdAt updatedAt closedAt repository { nameWithOwner } "
+    "assignees(first: 10) { nodes { login } }"
+)
+ITEM_FRAGMENT = (
+    f"fragment item on IssueOrPullRequest {{ ... on Issue {{ {_ITEM_FIELDS} stateReason }} "
+    f"... on PullRequest {{ {_ITEM_FIELDS} }} }}"
+)
 WRITE_SCOPES = frozenset({"repo", "public_repo"})
 WEBHOOK_EVENTS = ("issues", "issue_comment")
 
@@ -180,8 +184,11 @@ def _batch_query(batch: list[tuple[str, int]]) -> tuple[str, dict[str, str]]:
         owner, name = repo.split("/", 1)
         variables |= {f"o{index}": owner, f"n{index}": name}
         declarations.append(f"$o{index}: String!, $n{index}: String!")
-        issues = " ".join(f"i{number}: issueOrPullRequest(number: {number}) {{ ...item }}"
-                          for wanted, number in batch if wanted == repo)
+        issues = " ".join(
+            f"i{number}: issueOrPullRequest(number: {number}) {{ ...item }}"
+            for wanted, number in batch
+            if wanted == repo
+        )
         selections.append(f"r{index}: repository(owner: $o{index}, name: $n{index}) {{ {issues} }}")
     query = f"query({', '.join(declarations)}) {{ {' '.join(selections)} }}\n{ITEM_FRAGMENT}"
     return query, variables
@@ -206,19 +213,24 @@ def _batch_answer(
         if kind in GRAPHQL_RATE_LIMITED or "rate limit" in message.lower():
             retry_after = retry_after_seconds(response.headers)
             when = f"try again in {math.ceil(retry_after)} s" if retry_after is not None else "try again later"
-            raise RateLimited(f"GitHub's GraphQL rate limit is used up ({message}): {when}.",
-                              status=response.status, retry_after=retry_after)
+            raise RateLimited(
+                f"GitHub's GraphQL rate limit is used up ({message}): {when}.",
+                status=response.status,
+                retry_after=retry_after,
+            )
         repo = repositories.get(path[0]) if isinstance(path, list) and path else None
         number = _alias_number(path[1]) if repo and len(path) > 1 else None
         if kind not in ("NOT_FOUND", "FORBIDDEN") or repo is None or (len(path) > 1 and number is None):
-            raise UpstreamError(f"{response.host} answered the GraphQL query with an error: {message}",
-                                status=response.status)
+            raise UpstreamError(
+                f"{response.host} answered the GraphQL query with an error: {message}", status=response.status
+            )
         parts = {(repo, number)} if number is not None else {wanted for wanted in batch if wanted[0] == repo}
         (not_found if kind == "NOT_FOUND" and number is not None else hidden).update(parts)
     data = body.get("data")
     if not isinstance(data, dict):
-        raise UpstreamError(f"{response.host} answered the GraphQL query without data: check the base URL.",
-                            status=response.status)
+        raise UpstreamError(
+            f"{response.host} answered the GraphQL query without data: check the base URL.", status=response.status
+        )
     found = {}
     for alias, repo in repositories.items():
         for wanted in batch:
@@ -227,8 +239,9 @@ def _batch_answer(
             repository = data.get(alias)
             node = repository.get(f"i{wanted[1]}") if isinstance(repository, dict) else None
             if not isinstance(node, dict):
-                raise UpstreamError(f"{response.host} answered the GraphQL query without {repo}#{wanted[1]}.",
-                                    status=response.status)
+                raise UpstreamError(
+                    f"{response.host} answered the GraphQL query without {repo}#{wanted[1]}.", status=response.status
+                )
             found[wanted] = node
     return found, hidden, not_found
 
@@ -265,8 +278,9 @@ class GitHub(TrackerProvider):
     default_key_pattern = r"^(?:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/issues/{number}"
     default_create_url_template = "{baseUrl}/{project}/issues/new?title={title}&body={description}"
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
-                              Capability.PROCESS_WEBHOOKS})
+    capabilities = frozenset(
+        {Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS, Capability.PROCESS_WEBHOOKS}
+    )
     external_project_hint = "repository as owner/repo"
     external_project_pattern = r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9_.-]+$"
     base_url_hint = "https://github.com, or your GitHub Enterprise Server's address."
@@ -306,7 +320,8 @@ class GitHub(TrackerProvider):
             raise RateLimited(
                 "GitHub's secondary rate limit stopped the request (too many requests at once or too fast): "
                 "try again in a minute or more.",
-                status=error.status, retry_after=error.retry_after or SECONDARY_LIMIT_WAIT,
+                status=error.status,
+                retry_after=error.retry_after or SECONDARY_LIMIT_WAIT,
             ) from None
 
     def oauth_app(self) -> OAuthApp:
@@ -350,8 +365,10 @@ class GitHub(TrackerProvider):
         scopes = [scope.strip() for scope in scopes_header.split(",") if scope.strip()]
         if not WRITE_SCOPES & set(scopes):
             granted = ", ".join(scopes) or "none"
-            return (f"The token's scopes ({granted}) include neither repo nor public_repo: it can read public "
-                    "repositories only and can neither file issues nor comment. Add the repo scope.")
+            return (
+                f"The token's scopes ({granted}) include neither repo nor public_repo: it can read public "
+                "repositories only and can neither file issues nor comment. Add the repo scope."
+            )
         return f"Token scopes: {', '.join(scopes)}."
 
     # -- discovery --
@@ -381,10 +398,12 @@ class GitHub(TrackerProvider):
             people = [str(item.get("login")) for item in self._pages(http, f"repos/{repo}/assignees")]
         return [
             RemoteField(id="labels", name="Labels", required=False, kind="labels", allowed_values=tuple(labels)),
-            RemoteField(id="milestone", name="Milestone", required=False, kind="select",
-                        allowed_values=tuple(milestones)),
-            RemoteField(id="assignees", name="Assignees", required=False, kind="multi_user",
-                        allowed_values=tuple(people)),
+            RemoteField(
+                id="milestone", name="Milestone", required=False, kind="select", allowed_values=tuple(milestones)
+            ),
+            RemoteField(
+                id="assignees", name="Assignees", required=False, kind="multi_user", allowed_values=tuple(people)
+            ),
         ]
 
     # -- reading issues --
@@ -420,8 +439,11 @@ class GitHub(TrackerProvider):
                     cache.set(self._no_graphql_key, True, NO_GRAPHQL_SECONDS)
             if read is None:
                 read = self._read_rest(http, asked, known)
-        return FetchResult(issues=read.issues, missing=frozenset(read.missing | set(malformed)),
-                           forbidden=frozenset(read.forbidden | set(unreadable)))
+        return FetchResult(
+            issues=read.issues,
+            missing=frozenset(read.missing | set(malformed)),
+            forbidden=frozenset(read.forbidden | set(unreadable)),
+        )
 
     @property
     def _no_graphql_key(self) -> str:
@@ -443,10 +465,11 @@ class GitHub(TrackerProvider):
         unresolved: list[tuple[str, int]] = []
         pairs = list(asked)
         for start in range(0, len(pairs), GRAPHQL_BATCH):
-            batch = pairs[start:start + GRAPHQL_BATCH]
+            batch = pairs[start : start + GRAPHQL_BATCH]
             query, variables = _batch_query(batch)
-            response = http.post(self.graphql_url, json={"query": query, "variables": variables},
-                                 idempotent=True, accept=(404,))
+            response = http.post(
+                self.graphql_url, json={"query": query, "variables": variables}, idempotent=True, accept=(404,)
+            )
             if response.status == 404:
                 return None
             found, hidden, not_found = _batch_answer(http, response, batch)
@@ -467,8 +490,9 @@ class GitHub(TrackerProvider):
                 read.missing.update(asked[(repo, number)])
         return read
 
-    def _read_rest(self, http: TrackerHttpClient, asked: dict[tuple[str, int], list[str]],
-                   known: Mapping[str, RemoteIssue]) -> _Read:
+    def _read_rest(
+        self, http: TrackerHttpClient, asked: dict[tuple[str, int], list[str]], known: Mapping[str, RemoteIssue]
+    ) -> _Read:
         """One conditional GET per issue: with the cached copy's ETag an unchanged issue answers 304
         (free of the primary rate limit) and the cached values stand."""
         read = _Read()
@@ -533,27 +557,34 @@ class GitHub(TrackerProvider):
         search leaves out is deleted when GitHub says so (see ``fetch_many``)."""
         repo = self._repository(query.project)
         if query.item_types:
-            raise RemoteValidationError("GitHub issues have no work item types here: leave the types empty and "
-                                        "select issues by label in the filter.")
+            raise RemoteValidationError(
+                "GitHub issues have no work item types here: leave the types empty and "
+                "select issues by label in the filter."
+            )
         search = " ".join(part for part in (query.filter.strip(), "is:issue", f"repo:{repo}") if part)
         items: list[PulledItem] = []
         with self._github() as http:
-            response = http.get("search/issues", params={"q": search, "sort": "created", "order": "asc",
-                                                         "per_page": PAGE_SIZE})
+            response = http.get(
+                "search/issues", params={"q": search, "sort": "created", "order": "asc", "per_page": PAGE_SIZE}
+            )
             while True:
                 found = json_object(response, "search results").get("items")
                 if not isinstance(found, list):
                     raise UpstreamError(f"{response.host} answered a search without items.", status=response.status)
-                items += [self._pulled_item(raw, response, query.fields)
-                          for raw in found if isinstance(raw, dict) and "pull_request" not in raw]
+                items += [
+                    self._pulled_item(raw, response, query.fields)
+                    for raw in found
+                    if isinstance(raw, dict) and "pull_request" not in raw
+                ]
                 following = _next_page(response)
                 if following is None or len(items) >= PULL_LIMIT:
                     break
                 response = http.get(following)
         seen = {item.key.lower() for item in items}
         unseen = [key for key in known if key.strip().lower() not in seen]
-        return PullResult(items=tuple(items[:PULL_LIMIT]),
-                          deleted=self.fetch_many(unseen).missing if unseen else frozenset())
+        return PullResult(
+            items=tuple(items[:PULL_LIMIT]), deleted=self.fetch_many(unseen).missing if unseen else frozenset()
+        )
 
     def plans(self, project: str, board: str = "") -> list[RemotePlan]:
         """The repository's milestones, open and closed, as releases: the due date is the release
@@ -561,8 +592,13 @@ class GitHub(TrackerProvider):
         repo = self._repository(project)
         with self._github() as http:
             return [
-                RemotePlan("release", str(milestone["number"]), str(milestone.get("title") or ""),
-                           end=_day(milestone.get("due_on")), done=milestone.get("state") == "closed")
+                RemotePlan(
+                    "release",
+                    str(milestone["number"]),
+                    str(milestone.get("title") or ""),
+                    end=_day(milestone.get("due_on")),
+                    done=milestone.get("state") == "closed",
+                )
                 for milestone in self._pages(http, f"repos/{repo}/milestones", {"state": "all"})
                 if isinstance(milestone.get("number"), int)
             ]
@@ -590,8 +626,9 @@ class GitHub(TrackerProvider):
         """The issue under the key GitHub spells it with now: a transferred issue has its new one."""
         repository = _REPOSITORY_URL.search(str(raw.get("repository_url") or ""))
         if not isinstance(raw.get("number"), int) or repository is None:
-            raise UpstreamError(f"{response.host} answered with an issue without its number or repository.",
-                                status=response.status)
+            raise UpstreamError(
+                f"{response.host} answered with an issue without its number or repository.", status=response.status
+            )
         is_open = raw.get("state") == "open"
         status = OPEN if is_open else CLOSED_AS.get(str(raw.get("state_reason")), CLOSED)
         assignees = raw.get("assignees") if isinstance(raw.get("assignees"), list) else []
@@ -623,7 +660,7 @@ class GitHub(TrackerProvider):
             names = ", ".join(sorted(extra))
             raise RemoteValidationError(
                 f"GitHub issues have no field {names}: only labels, assignees and milestone can be set.",
-                field_errors={name: "GitHub issues have no such field." for name in extra},
+                field_errors=dict.fromkeys(extra, "GitHub issues have no such field."),
             )
         notes = self._left_out(draft)
         description = draft.description.strip()
@@ -651,8 +688,7 @@ class GitHub(TrackerProvider):
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []
         if draft.priority:
-            notes.append(f"GitHub issues have no priority, so “{draft.priority}” was left out; "
-                         "a label can carry it.")
+            notes.append(f"GitHub issues have no priority, so “{draft.priority}” was left out; a label can carry it.")
         if draft.components:
             notes.append("GitHub issues have no components; labels can carry them.")
         if draft.due_date is not None:
@@ -670,8 +706,9 @@ class GitHub(TrackerProvider):
             if " ".join(str(entry.get("title")).split()).casefold() == wanted and isinstance(entry.get("number"), int):
                 return entry["number"]
         problem = f"{repo} has no open milestone “{milestone}”."
-        raise RemoteValidationError(f"{problem} Choose an open milestone or leave it empty.",
-                                    field_errors={"milestone": problem})
+        raise RemoteValidationError(
+            f"{problem} Choose an open milestone or leave it empty.", field_errors={"milestone": problem}
+        )
 
     def add_comment(self, key: str, body: str) -> str:
         repo, number = self._locate(key)
@@ -684,8 +721,10 @@ class GitHub(TrackerProvider):
         comment on an issue that was deleted is gone with it (404)."""
         repo, _ = self._locate(key)
         with self._github() as http:
-            http.patch(f"repos/{repo}/issues/comments/{quote(comment_id.strip(), safe='')}",
-                       json={"body": inert_markdown(body)})
+            http.patch(
+                f"repos/{repo}/issues/comments/{quote(comment_id.strip(), safe='')}",
+                json={"body": inert_markdown(body)},
+            )
 
     def comments(self, key: str) -> list[RemoteComment]:
         """Every comment on the issue, oldest first (GitHub's order); bodies are Markdown already."""
@@ -708,8 +747,9 @@ class GitHub(TrackerProvider):
         if target is None:
             offered = ", ".join([OPEN, CLOSED, *CLOSED_AS.values()])
             problem = f"GitHub issues are {offered}, not “{status}”."
-            raise RemoteValidationError(f"{problem} Check the project integration's status mapping.",
-                                        field_errors={"status": problem})
+            raise RemoteValidationError(
+                f"{problem} Check the project integration's status mapping.", field_errors={"status": problem}
+            )
         state, reason = target
         repo, number = self._locate(key)
         path = f"repos/{repo}/issues/{number}"
@@ -732,8 +772,13 @@ class GitHub(TrackerProvider):
         event = headers.get("X-GitHub-Event", "")
         payload = webhook_json(body)
         raw, repo = payload.get("issue"), (payload.get("repository") or {}).get("full_name")
-        if (event not in WEBHOOK_EVENTS or not isinstance(raw, dict) or "pull_request" in raw
-                or not isinstance(repo, str) or not isinstance(raw.get("number"), int)):
+        if (
+            event not in WEBHOOK_EVENTS
+            or not isinstance(raw, dict)
+            or "pull_request" in raw
+            or not isinstance(repo, str)
+            or not isinstance(raw.get("number"), int)
+        ):
             return []
         delivery = delivery_id(headers, body, "X-GitHub-Delivery")
         key, action, updated = f"{repo}#{raw['number']}", payload.get("action"), iso_timestamp(raw.get("updated_at"))
@@ -749,8 +794,10 @@ class GitHub(TrackerProvider):
         if action != "created" or not isinstance(comment, dict) or not comment.get("id"):
             return []
         remote_comment = RemoteComment(
-            id=str(comment["id"]), author=str((comment.get("user") or {}).get("login") or ""),
-            body=str(comment.get("body") or ""), created_at=iso_timestamp(comment.get("created_at")),
+            id=str(comment["id"]),
+            author=str((comment.get("user") or {}).get("login") or ""),
+            body=str(comment.get("body") or ""),
+            created_at=iso_timestamp(comment.get("created_at")),
         )
         return [IssueEvent(EventKind.COMMENTED, key, updated, delivery, issue=issue, comment=remote_comment)]
 
@@ -759,15 +806,23 @@ class GitHub(TrackerProvider):
         integrations; a hook already sending to ``url`` is updated rather than added again."""
         repositories = self._assigned_repositories()
         if not repositories:
-            raise NotConfigured("No project integration names a GitHub repository: assign the source to a project "
-                                "with its owner/repo first.")
+            raise NotConfigured(
+                "No project integration names a GitHub repository: assign the source to a project "
+                "with its owner/repo first."
+            )
         config = {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
         hook = {"active": True, "events": list(WEBHOOK_EVENTS), "config": config}
         registered = []
         with self._github() as http:
             for repo in repositories:
-                existing = next((entry for entry in self._pages(http, f"repos/{repo}/hooks")
-                                 if (entry.get("config") or {}).get("url") == url), None)
+                existing = next(
+                    (
+                        entry
+                        for entry in self._pages(http, f"repos/{repo}/hooks")
+                        if (entry.get("config") or {}).get("url") == url
+                    ),
+                    None,
+                )
                 if existing is None:
                     response = http.post(f"repos/{repo}/hooks", json={"name": "web", **hook})
                 else:
@@ -814,8 +869,9 @@ def github_field_value(value: Any) -> FieldValue:
         parts = [github_field_value(entry).text for entry in value]
         return FieldValue(text=", ".join(part for part in parts if part))
     if isinstance(value, dict):
-        return FieldValue(text=str(value.get("title") or value.get("name") or value.get("login") or ""),
-                          day=_day(value.get("due_on")))
+        return FieldValue(
+            text=str(value.get("title") or value.get("name") or value.get("login") or ""), day=_day(value.get("due_on"))
+        )
     if value is None or isinstance(value, bool):
         return FieldValue()
     return FieldValue(text=str(value), day=_day(value))

@@ -46,6 +46,7 @@ from integrations.richtext.forge import inert_markdown
 
 from .answers import chunks, iso_timestamp, json_list, json_object
 from .base import (
+    PULL_LIMIT,
     Capability,
     ConnectionReport,
     CreatedIssue,
@@ -56,7 +57,6 @@ from .base import (
     IssueEvent,
     NotConfigured,
     OAuthApp,
-    PULL_LIMIT,
     PulledItem,
     PullQuery,
     PullResult,
@@ -89,12 +89,33 @@ ISSUE_TYPES = {"issue": "Issue", "incident": "Incident"}
 PULL_TYPES = {**ISSUE_TYPES, "test_case": "Test case", "task": "Task"}
 _FORM_FIELDS = ("labels", "assignees", "milestone", "due_date", "confidential")
 # The list-issues parameters a pull's filter may set (GitLab's own names and values).
-FILTER_PARAMETERS = frozenset({
-    "labels", "not[labels]", "milestone", "not[milestone]", "iteration_title", "not[iteration_title]",
-    "iteration_id", "state", "search", "in", "author_username", "not[author_username]", "assignee_username",
-    "not[assignee_username]", "confidential", "weight", "health_status", "due_date", "created_after",
-    "created_before", "updated_after", "updated_before", "epic_id",
-})
+FILTER_PARAMETERS = frozenset(
+    {
+        "labels",
+        "not[labels]",
+        "milestone",
+        "not[milestone]",
+        "iteration_title",
+        "not[iteration_title]",
+        "iteration_id",
+        "state",
+        "search",
+        "in",
+        "author_username",
+        "not[author_username]",
+        "assignee_username",
+        "not[assignee_username]",
+        "confidential",
+        "weight",
+        "health_status",
+        "due_date",
+        "created_after",
+        "created_before",
+        "updated_after",
+        "updated_before",
+        "epic_id",
+    }
+)
 # Parameters testmanager sets itself: the project, the types, the order and the pages.
 _OWN_PARAMETERS = {
     "issue_type": "choose the types in the work item types instead",
@@ -133,8 +154,7 @@ def read_gitlab_error(response: TrackerResponse) -> RemoteErrorDetail:
             str(name): "; ".join(str(problem) for problem in (problems if isinstance(problems, list) else [problems]))
             for name, problems in message.items()
         }
-        return RemoteErrorDetail("; ".join(f"{name} {problem}" for name, problem in field_errors.items()),
-                                 field_errors)
+        return RemoteErrorDetail("; ".join(f"{name} {problem}" for name, problem in field_errors.items()), field_errors)
     if isinstance(message, str) and message:
         return RemoteErrorDetail(message)
     if body.get("error_description"):
@@ -171,16 +191,19 @@ class GitLab(TrackerProvider):
     default_create_url_template = (
         "{baseUrl}/{project}/-/issues/new?issue[title]={title}&issue[description]={description}"
     )
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
-                              Capability.PROCESS_WEBHOOKS})
+    capabilities = frozenset(
+        {Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS, Capability.PROCESS_WEBHOOKS}
+    )
     external_project_hint = "project path, e.g. group/subgroup/project"
     external_project_pattern = r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+$"
     base_url_hint = "https://gitlab.com, or your GitLab's address including any relative URL root."
     read_error_detail = staticmethod(read_gitlab_error)
     keys_per_request = PAGE_SIZE  # iids of one project
     pull_filter_hint = FILTER_HINT
-    pull_field_hint = ("Issue fields: milestone or iteration (its title and due date), due_date, severity, weight, "
-                       "or a scoped label's prefix such as priority::.")
+    pull_field_hint = (
+        "Issue fields: milestone or iteration (its title and due date), due_date, severity, weight, "
+        "or a scoped label's prefix such as priority::."
+    )
 
     @property
     def api_base_url(self) -> str:
@@ -233,20 +256,32 @@ class GitLab(TrackerProvider):
             expires = _expiry(about.get("expires_at"))
         remaining, limit = rate_limit_headroom(response)
         return ConnectionReport(
-            user=user, detail=f"Signed in to GitLab as {user}.", access=access, rate_limit_remaining=remaining,
-            rate_limit_limit=limit, token_expires_at=expires,
+            user=user,
+            detail=f"Signed in to GitLab as {user}.",
+            access=access,
+            rate_limit_remaining=remaining,
+            rate_limit_limit=limit,
+            token_expires_at=expires,
         )
 
     # -- discovery --
 
     def projects(self) -> list[RemoteProject]:
         """The projects the account is a member of that take issues, by keyset pages."""
-        params = {"membership": "true", "simple": "true", "with_issues_enabled": "true",
-                  "pagination": "keyset", "order_by": "id", "sort": "asc"}
+        params = {
+            "membership": "true",
+            "simple": "true",
+            "with_issues_enabled": "true",
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": "asc",
+        }
         with self.client() as http:
             return [
-                RemoteProject(key=str(project["path_with_namespace"]),
-                              name=str(project.get("name_with_namespace") or project["path_with_namespace"]))
+                RemoteProject(
+                    key=str(project["path_with_namespace"]),
+                    name=str(project.get("name_with_namespace") or project["path_with_namespace"]),
+                )
                 for project in self._pages(http, "projects", params)
                 if isinstance(project.get("path_with_namespace"), str)
             ]
@@ -258,18 +293,22 @@ class GitLab(TrackerProvider):
         path = _encoded(self._project(project))
         with self.client() as http:
             labels = [str(item.get("name")) for item in self._pages(http, f"projects/{path}/labels")]
-            milestones = [str(item.get("title"))
-                          for item in self._pages(http, f"projects/{path}/milestones", {"state": "active"})]
+            milestones = [
+                str(item.get("title")) for item in self._pages(http, f"projects/{path}/milestones", {"state": "active"})
+            ]
             members = [str(item.get("username")) for item in self._pages(http, f"projects/{path}/members/all")]
         return [
             RemoteField(id="labels", name="Labels", required=False, kind="labels", allowed_values=tuple(labels)),
-            RemoteField(id="assignees", name="Assignees", required=False, kind="multi_user",
-                        allowed_values=tuple(members)),
-            RemoteField(id="milestone", name="Milestone", required=False, kind="select",
-                        allowed_values=tuple(milestones)),
+            RemoteField(
+                id="assignees", name="Assignees", required=False, kind="multi_user", allowed_values=tuple(members)
+            ),
+            RemoteField(
+                id="milestone", name="Milestone", required=False, kind="select", allowed_values=tuple(milestones)
+            ),
             RemoteField(id="due_date", name="Due date", required=False, kind="date"),
-            RemoteField(id="confidential", name="Confidential", required=False, kind="select",
-                        allowed_values=("false", "true")),
+            RemoteField(
+                id="confidential", name="Confidential", required=False, kind="select", allowed_values=("false", "true")
+            ),
         ]
 
     # -- reading issues --
@@ -342,8 +381,14 @@ class GitLab(TrackerProvider):
                 )
             matches = []
             for path in projects:
-                params = {"search": text, "in": "title,description", "scope": "all", "order_by": "updated_at",
-                          "sort": "desc", "per_page": SEARCH_LIMIT}
+                params = {
+                    "search": text,
+                    "in": "title,description",
+                    "scope": "all",
+                    "order_by": "updated_at",
+                    "sort": "desc",
+                    "per_page": SEARCH_LIMIT,
+                }
                 response = http.get(f"projects/{_encoded(path)}/issues", params=params)
                 matches += [self._remote_issue(raw, path, response) for raw in json_list(response, "a list of issues")]
         matches.sort(key=lambda issue: issue.updated_at or datetime.min.replace(tzinfo=UTC), reverse=True)
@@ -362,8 +407,13 @@ class GitLab(TrackerProvider):
         items: list[PulledItem] = []
         with self.client() as http:
             for issue_type in dict.fromkeys(types):
-                params = {**parameters, "scope": "all", "order_by": "created_at", "sort": "asc",
-                          **({"issue_type": issue_type} if issue_type else {})}
+                params = {
+                    **parameters,
+                    "scope": "all",
+                    "order_by": "created_at",
+                    "sort": "asc",
+                    **({"issue_type": issue_type} if issue_type else {}),
+                }
                 for raw, response in self._listed(http, f"projects/{_encoded(path)}/issues", params):
                     items.append(self._pulled_item(raw, path, response, query.fields))
                     if len(items) >= PULL_LIMIT:
@@ -389,25 +439,37 @@ class GitLab(TrackerProvider):
         path = _encoded(self._project(project))
         with self.client() as http:
             found = [
-                RemotePlan("release", str(milestone.get("id")), str(milestone.get("title") or ""),
-                           start=_day(milestone.get("start_date")), end=_day(milestone.get("due_date")),
-                           done=milestone.get("state") == "closed")
+                RemotePlan(
+                    "release",
+                    str(milestone.get("id")),
+                    str(milestone.get("title") or ""),
+                    start=_day(milestone.get("start_date")),
+                    end=_day(milestone.get("due_date")),
+                    done=milestone.get("state") == "closed",
+                )
                 for milestone in self._pages(http, f"projects/{path}/milestones", {"include_ancestors": "true"})
             ]
             iterations, params = f"projects/{path}/iterations", {"state": "all", "include_ancestors": "true"}
             first = http.get(iterations, params={**params, "per_page": PAGE_SIZE}, accept=(403, 404))
             if first.status == 200:
                 found += [
-                    RemotePlan("sprint", str(iteration.get("id")), iteration_name(iteration),
-                               start=_day(iteration.get("start_date")), end=_day(iteration.get("due_date")),
-                               done=iteration.get("state") in (ITERATION_CLOSED, "closed"))
+                    RemotePlan(
+                        "sprint",
+                        str(iteration.get("id")),
+                        iteration_name(iteration),
+                        start=_day(iteration.get("start_date")),
+                        end=_day(iteration.get("due_date")),
+                        done=iteration.get("state") in (ITERATION_CLOSED, "closed"),
+                    )
                     for iteration in self._pages(http, iterations, params, first=first)
                 ]
         return found
 
     def _assigned_projects(self) -> list[str]:
         """The project paths of this source's active project integrations."""
-        return sorted((project for project in self.assigned_projects() if PROJECT_PATH.fullmatch(project)), key=str.lower)
+        return sorted(
+            (project for project in self.assigned_projects() if PROJECT_PATH.fullmatch(project)), key=str.lower
+        )
 
     def _remote_issue(self, raw: dict, path: str, response: TrackerResponse) -> RemoteIssue:
         if not isinstance(raw.get("iid"), int):
@@ -420,8 +482,9 @@ class GitLab(TrackerProvider):
             title=str(raw.get("title") or ""),
             status=OPEN if is_open else CLOSED,
             status_category="todo" if is_open else "done",
-            assignee=", ".join(str(person.get("name") or person.get("username"))
-                               for person in assignees if isinstance(person, dict)),
+            assignee=", ".join(
+                str(person.get("name") or person.get("username")) for person in assignees if isinstance(person, dict)
+            ),
             priority="",
             url=str(raw.get("web_url") or ""),
             updated_at=iso_timestamp(raw.get("updated_at")),
@@ -435,19 +498,26 @@ class GitLab(TrackerProvider):
         """File ``draft`` in its project. Labels, assignees, a milestone and a due date need the
         Planner role or higher: GitLab drops them for Guests, and the notes say so."""
         path = self._project(draft.project)
-        issue_type = next((type_id for type_id, name in ISSUE_TYPES.items()
-                           if _same_text(draft.issue_type, type_id) or _same_text(draft.issue_type, name)), None)
+        issue_type = next(
+            (
+                type_id
+                for type_id, name in ISSUE_TYPES.items()
+                if _same_text(draft.issue_type, type_id) or _same_text(draft.issue_type, name)
+            ),
+            None,
+        )
         if issue_type is None and draft.issue_type.strip():
             offered = ", ".join(ISSUE_TYPES.values())
             problem = f"GitLab issues are of the types {offered}, not “{draft.issue_type}”."
-            raise RemoteValidationError(f"{problem} A project administrator must choose one of them.",
-                                        field_errors={"issuetype": problem})
+            raise RemoteValidationError(
+                f"{problem} A project administrator must choose one of them.", field_errors={"issuetype": problem}
+            )
         extra = dict(draft.fields)
         unknown = sorted(set(extra) - set(_FORM_FIELDS))
         if unknown:
             raise RemoteValidationError(
                 f"GitLab issues have no field {', '.join(unknown)}: only {', '.join(_FORM_FIELDS)} can be set.",
-                field_errors={name: "GitLab issues have no such field." for name in unknown},
+                field_errors=dict.fromkeys(unknown, "GitLab issues have no such field."),
             )
         description = draft.description.strip()
         if draft.reporter is not None and self.user_token is None:
@@ -456,8 +526,11 @@ class GitLab(TrackerProvider):
         labels = list(dict.fromkeys([*draft.labels, *_strings(extra.get("labels"))]))
         assignees = [*([draft.assignee] if draft.assignee else []), *_strings(extra.get("assignees"))]
         due = draft.due_date or extra.get("due_date")
-        payload: dict[str, Any] = {"title": draft.title, "description": inert_markdown(description),
-                                   "issue_type": issue_type or "issue"}
+        payload: dict[str, Any] = {
+            "title": draft.title,
+            "description": inert_markdown(description),
+            "issue_type": issue_type or "issue",
+        }
         if labels:
             payload["labels"] = ",".join(labels)
         if due:
@@ -474,34 +547,42 @@ class GitLab(TrackerProvider):
             raw = json_object(response, "the created issue")
             issue = self._remote_issue(raw, path, response)
         notes = self._left_out(draft)
-        dropped = [name for name, sent, kept in (
-            ("labels", "labels" in payload, raw.get("labels")),
-            ("assignees", "assignee_ids" in payload, raw.get("assignees")),
-            ("milestone", "milestone_id" in payload, raw.get("milestone")),
-            ("due date", "due_date" in payload, raw.get("due_date")),
-        ) if sent and not kept]
+        dropped = [
+            name
+            for name, sent, kept in (
+                ("labels", "labels" in payload, raw.get("labels")),
+                ("assignees", "assignee_ids" in payload, raw.get("assignees")),
+                ("milestone", "milestone_id" in payload, raw.get("milestone")),
+                ("due date", "due_date" in payload, raw.get("due_date")),
+            )
+            if sent and not kept
+        ]
         if dropped:
-            notes.append(f"GitLab left out the {', '.join(dropped)}: the account needs at least the Planner role "
-                         f"in {path} to set them.")
+            notes.append(
+                f"GitLab left out the {', '.join(dropped)}: the account needs at least the Planner role "
+                f"in {path} to set them."
+            )
         return CreatedIssue(**vars(issue), notes=tuple(notes))
 
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []
         if draft.priority:
-            notes.append(f"GitLab issues have no priority, so “{draft.priority}” was left out; "
-                         "a label can carry it.")
+            notes.append(f"GitLab issues have no priority, so “{draft.priority}” was left out; a label can carry it.")
         if draft.components:
             notes.append("GitLab issues have no components; labels can carry them.")
         if draft.attachments:
             names = ", ".join(attachment.filename for attachment in draft.attachments)
-            notes.append("Attachments stay in testmanager: this integration does not upload files to GitLab "
-                         f"({names}).")
+            notes.append(
+                f"Attachments stay in testmanager: this integration does not upload files to GitLab ({names})."
+            )
         return notes
 
     def _member_ids(self, http: TrackerHttpClient, path: str, people: list[str]) -> list[int]:
         """Member ids for usernames (or ids) of the project's members; a stranger is an error."""
-        members = {str(m.get("username")).casefold(): m.get("id")
-                   for m in self._pages(http, f"projects/{_encoded(path)}/members/all")}
+        members = {
+            str(m.get("username")).casefold(): m.get("id")
+            for m in self._pages(http, f"projects/{_encoded(path)}/members/all")
+        }
         ids, strangers = [], []
         for person in people:
             person = str(person).strip().lstrip("@")
@@ -521,8 +602,9 @@ class GitLab(TrackerProvider):
             if _same_text(str(entry.get("title")), str(milestone)) and isinstance(entry.get("id"), int):
                 return entry["id"]
         problem = f"{path} has no active milestone “{milestone}”."
-        raise RemoteValidationError(f"{problem} Choose an active milestone or leave it empty.",
-                                    field_errors={"milestone": problem})
+        raise RemoteValidationError(
+            f"{problem} Choose an active milestone or leave it empty.", field_errors={"milestone": problem}
+        )
 
     def add_comment(self, key: str, body: str) -> str:
         path, iid = self._locate(key)
@@ -536,15 +618,20 @@ class GitLab(TrackerProvider):
         if not comment_id.strip().isdigit():
             raise NotFound(f"GitLab has no note “{comment_id}” on {key}: note ids are numbers.")
         with self.client() as http:
-            http.put(f"projects/{_encoded(path)}/issues/{iid}/notes/{comment_id.strip()}",
-                     json={"body": inert_markdown(body)})
+            http.put(
+                f"projects/{_encoded(path)}/issues/{iid}/notes/{comment_id.strip()}",
+                json={"body": inert_markdown(body)},
+            )
 
     def comments(self, key: str) -> list[RemoteComment]:
         """The people's notes on the issue, oldest first (GitLab's own system notes left out)."""
         path, iid = self._locate(key)
         with self.client() as http:
-            notes = list(self._pages(http, f"projects/{_encoded(path)}/issues/{iid}/notes",
-                                     {"sort": "asc", "order_by": "created_at"}))
+            notes = list(
+                self._pages(
+                    http, f"projects/{_encoded(path)}/issues/{iid}/notes", {"sort": "asc", "order_by": "created_at"}
+                )
+            )
         return [
             RemoteComment(
                 id=str(note.get("id") or ""),
@@ -561,8 +648,9 @@ class GitLab(TrackerProvider):
         event = _STATE_EVENTS.get(" ".join(status.split()).casefold())
         if event is None:
             problem = f"GitLab issues are {OPEN} or {CLOSED}, not “{status}”."
-            raise RemoteValidationError(f"{problem} Check the project integration's status mapping.",
-                                        field_errors={"status": problem})
+            raise RemoteValidationError(
+                f"{problem} Check the project integration's status mapping.", field_errors={"status": problem}
+            )
         path, iid = self._locate(key)
         with self.client() as http:
             params = {"iids[]": [iid], "scope": "all", "state": "all"}
@@ -589,20 +677,32 @@ class GitLab(TrackerProvider):
             return []
         delivery = delivery_id(headers, body, "Idempotency-Key", "X-Gitlab-Webhook-UUID", "X-Gitlab-Event-UUID")
         if payload.get("object_kind") == "issue" and isinstance(attributes.get("iid"), int):
-            raw = {**attributes, **{name: _hook_timestamp(attributes.get(name))
-                                    for name in ("updated_at", "created_at", "closed_at")},
-                   "web_url": attributes.get("url"), "assignees": payload.get("assignees") or []}
+            raw = {
+                **attributes,
+                **{name: _hook_timestamp(attributes.get(name)) for name in ("updated_at", "created_at", "closed_at")},
+                "web_url": attributes.get("url"),
+                "assignees": payload.get("assignees") or [],
+            }
             issue = self._remote_issue(raw, path, delivery_response(self.source, body))
             kind = EventKind.CREATED if attributes.get("action") == "open" else EventKind.UPDATED
             return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
         issue = payload.get("issue")
-        if (payload.get("object_kind") != "note" or attributes.get("noteable_type") != "Issue"
-                or not isinstance(issue, dict) or not isinstance(issue.get("iid"), int) or not attributes.get("id")):
+        if (
+            payload.get("object_kind") != "note"
+            or attributes.get("noteable_type") != "Issue"
+            or not isinstance(issue, dict)
+            or not isinstance(issue.get("iid"), int)
+            or not attributes.get("id")
+        ):
             return []
         author = payload.get("user") if isinstance(payload.get("user"), dict) else {}
         created = iso_timestamp(_hook_timestamp(attributes.get("created_at")))
-        comment = RemoteComment(id=str(attributes["id"]), author=str(author.get("name") or author.get("username") or ""),
-                                body=str(attributes.get("note") or ""), created_at=created)
+        comment = RemoteComment(
+            id=str(attributes["id"]),
+            author=str(author.get("name") or author.get("username") or ""),
+            body=str(attributes.get("note") or ""),
+            created_at=created,
+        )
         return [IssueEvent(EventKind.COMMENTED, f"{path}#{issue['iid']}", created, delivery, comment=comment)]
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
@@ -610,10 +710,18 @@ class GitLab(TrackerProvider):
         integrations; a hook already sending to ``url`` is updated rather than added again."""
         projects = self._assigned_projects()
         if not projects:
-            raise NotConfigured("No project integration names a GitLab project: assign the source to a project with "
-                                "its project path first.")
-        hook = {"url": url, "token": secret, "issues_events": True, "note_events": True, "push_events": False,
-                "enable_ssl_verification": True}
+            raise NotConfigured(
+                "No project integration names a GitLab project: assign the source to a project with "
+                "its project path first."
+            )
+        hook = {
+            "url": url,
+            "token": secret,
+            "issues_events": True,
+            "note_events": True,
+            "push_events": False,
+            "enable_ssl_verification": True,
+        }
         registered = []
         with self.client() as http:
             for path in projects:
@@ -647,8 +755,9 @@ class GitLab(TrackerProvider):
             )
         return found["project"], int(found["iid"])
 
-    def _pages(self, http: TrackerHttpClient, path: str, params: dict | None = None, *,
-               first: TrackerResponse | None = None) -> Iterator[dict]:
+    def _pages(
+        self, http: TrackerHttpClient, path: str, params: dict | None = None, *, first: TrackerResponse | None = None
+    ) -> Iterator[dict]:
         """Every item of a list, page after page (``first``: its first page, read already)."""
         for raw, _ in self._listed(http, path, params, first=first):
             yield raw
@@ -682,15 +791,16 @@ def pull_parameters(text: str) -> dict[str, str]:
         words = shlex.split(text)
     except ValueError:
         raise RemoteValidationError(
-            "The GitLab filter has an unclosed quote: write it as labels=requirement milestone=\"Release 2.0\"."
+            'The GitLab filter has an unclosed quote: write it as labels=requirement milestone="Release 2.0".'
         ) from None
     parameters: dict[str, str] = {}
     for word in words:
         name, equals, value = word.partition("=")
         name = name.strip()
         if not equals or not name:
-            raise RemoteValidationError(f"“{word}” is not a GitLab filter parameter: write name=value, "
-                                        "e.g. labels=requirement.")
+            raise RemoteValidationError(
+                f"“{word}” is not a GitLab filter parameter: write name=value, e.g. labels=requirement."
+            )
         if name in _OWN_PARAMETERS:
             raise RemoteValidationError(f"The GitLab filter cannot set {name}: {_OWN_PARAMETERS[name]}.")
         if name not in FILTER_PARAMETERS:
@@ -698,11 +808,13 @@ def pull_parameters(text: str) -> dict[str, str]:
                 f"The GitLab filter has no parameter “{name}”: use {', '.join(sorted(FILTER_PARAMETERS))}."
             )
         if not value.strip():
-            raise RemoteValidationError(f"The GitLab filter gives {name} no value: write {name}=value, or leave "
-                                        f"{name} out.")
+            raise RemoteValidationError(
+                f"The GitLab filter gives {name} no value: write {name}=value, or leave {name} out."
+            )
         if name in parameters:
-            raise RemoteValidationError(f"The GitLab filter sets {name} twice: give it once (labels take a "
-                                        "comma-separated list).")
+            raise RemoteValidationError(
+                f"The GitLab filter sets {name} twice: give it once (labels take a comma-separated list)."
+            )
         if name in _CHOICES and value not in _CHOICES[name]:
             offered = " or ".join(_CHOICES[name])
             raise RemoteValidationError(f"The GitLab filter's {name} is “{value}”: use {offered}.")
@@ -716,8 +828,9 @@ def pull_type(name: str) -> str:
     found = next((type_id for type_id, label in PULL_TYPES.items() if wanted == label.casefold()), None)
     if found is None:
         offered = ", ".join(PULL_TYPES.values())
-        raise RemoteValidationError(f"GitLab issues are of the types {offered}, not “{name}”: check the work item "
-                                    "types of the pull.")
+        raise RemoteValidationError(
+            f"GitLab issues are of the types {offered}, not “{name}”: check the work item types of the pull."
+        )
     return found
 
 
@@ -736,8 +849,10 @@ def gitlab_field_value(raw: dict, field_id: str) -> FieldValue:
     the scoped label of that scope (``priority::`` gives High of ``priority::High``)."""
     if field_id.endswith("::") and len(field_id) > 2:
         labels = raw.get("labels") if isinstance(raw.get("labels"), list) else []
-        scoped = next((str(label)[len(field_id):] for label in labels
-                       if str(label).casefold().startswith(field_id.casefold())), "")
+        scoped = next(
+            (str(label)[len(field_id) :] for label in labels if str(label).casefold().startswith(field_id.casefold())),
+            "",
+        )
         return FieldValue(text=scoped)
     value = raw.get(field_id)
     if field_id == "iteration" and isinstance(value, dict):

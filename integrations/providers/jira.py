@@ -35,15 +35,16 @@ from urllib.parse import quote
 from django.core.cache import cache
 from urllib3.filepost import encode_multipart_formdata
 
-from integrations.keys import issue_url, key_matches
 from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
+from integrations.keys import issue_url, key_matches
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import adf_to_markdown, markdown_to_adf, markdown_to_wiki, wiki_to_markdown
 
 from .answers import chunks, json_object
 from .base import (
     EMAIL,
+    PULL_LIMIT,
     BackLink,
     Capability,
     ConnectionReport,
@@ -58,11 +59,10 @@ from .base import (
     NotConfigured,
     OAuthAccount,
     OAuthApp,
-    PULL_LIMIT,
+    Person,
     PulledItem,
     PullQuery,
     PullResult,
-    Person,
     RemoteComment,
     RemoteField,
     RemoteIssue,
@@ -149,9 +149,7 @@ def _project_of(key: str) -> str:
 
 def _list(value: Any, response: TrackerResponse, what: str) -> list:
     if not isinstance(value, list):
-        raise UpstreamError(
-            f"{response.host} answered without {what}: check the base URL.", status=response.status
-        )
+        raise UpstreamError(f"{response.host} answered without {what}: check the base URL.", status=response.status)
     return value
 
 
@@ -274,8 +272,9 @@ class _Jira(TrackerProvider, ABC):
     default_key_pattern = r"^[A-Z][A-Z0-9_]+-\d+$"
     default_issue_url_template = "{baseUrl}/browse/{key}"
     default_create_url_template = "{baseUrl}/secure/CreateIssue!default.jspa"
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
-                              Capability.PROCESS_WEBHOOKS})
+    capabilities = frozenset(
+        {Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS, Capability.PROCESS_WEBHOOKS}
+    )
     external_project_hint = "Jira project key, e.g. SHOP"
     external_project_pattern = r"^[A-Z][A-Z0-9_]+$"
     read_error_detail = staticmethod(read_jira_error)
@@ -283,8 +282,10 @@ class _Jira(TrackerProvider, ABC):
         "JQL, e.g. labels = requirement AND status != Cancelled; testmanager adds the project and the types "
         "(an ORDER BY is ignored)."
     )
-    pull_field_hint = ("Jira field ids: fixVersions (a version and its release date), duedate, resolution, priority, "
-                       "or a custom field's customfield_NNNNN (e.g. the Sprint field).")
+    pull_field_hint = (
+        "Jira field ids: fixVersions (a version and its release date), duedate, resolution, priority, "
+        "or a custom field's customfield_NNNNN (e.g. the Sprint field)."
+    )
     page_size = 100  # items asked for per page
     draft_field_ids = {
         "summary": "title", "description": "description", "priority": "priority", "labels": "labels",
@@ -324,7 +325,8 @@ class _Jira(TrackerProvider, ABC):
             info, response = self._check_deployment(http)
         jira = " ".join(str(part) for part in ("Jira", info.get("deploymentType"), info.get("version")) if part)
         return ConnectionReport(
-            user="", detail=f"{jira} answers at {response.host}; members authorize their own accounts.",
+            user="",
+            detail=f"{jira} answers at {response.host}; members authorize their own accounts.",
         )
 
     def _check_deployment(self, http: TrackerHttpClient) -> tuple[dict, TrackerResponse]:
@@ -356,8 +358,9 @@ class _Jira(TrackerProvider, ABC):
 
         def load() -> list[RemoteIssueType]:
             with self.client() as http:
-                entries = self._pages(http, self._api(f"issue/createmeta/{quote(project, safe='')}/issuetypes"),
-                                      "issueTypes")
+                entries = self._pages(
+                    http, self._api(f"issue/createmeta/{quote(project, safe='')}/issuetypes"), "issueTypes"
+                )
                 return [
                     RemoteIssueType(id=str(entry.get("id")), name=str(entry.get("name")))
                     for entry in entries
@@ -427,8 +430,9 @@ class _Jira(TrackerProvider, ABC):
                 if _project_of(key) not in browsable:
                     hidden.append(key)
                     continue
-                response = http.get(self._api(f"issue/{quote(key, safe='')}"),
-                                    params={"fields": ",".join(ISSUE_FIELDS)}, accept=(404,))
+                response = http.get(
+                    self._api(f"issue/{quote(key, safe='')}"), params={"fields": ",".join(ISSUE_FIELDS)}, accept=(404,)
+                )
                 if response.status == 404:
                     gone.append(key)
                 else:
@@ -499,22 +503,34 @@ class _Jira(TrackerProvider, ABC):
         if not project:
             raise NotConfigured("This project integration names no Jira project to read releases from.")
         if board and not board.isdigit():
-            raise RemoteValidationError(f"“{board}” is not a Jira board id: the board's number is in its address "
-                                        "(…/boards/12), enter that in the project integration.")
+            raise RemoteValidationError(
+                f"“{board}” is not a Jira board id: the board's number is in its address "
+                "(…/boards/12), enter that in the project integration."
+            )
         with self.client() as http:
             response = http.get(self._api(f"project/{quote(project, safe='')}/versions"))
             found = [
-                RemotePlan("release", str(version.get("id")), str(version.get("name") or ""),
-                           start=_day(version.get("startDate")), end=_day(version.get("releaseDate")),
-                           done=bool(version.get("released")))
+                RemotePlan(
+                    "release",
+                    str(version.get("id")),
+                    str(version.get("name") or ""),
+                    start=_day(version.get("startDate")),
+                    end=_day(version.get("releaseDate")),
+                    done=bool(version.get("released")),
+                )
                 for version in _list(response.json(), response, "a list of versions")
                 if isinstance(version, dict) and not version.get("archived")
             ]
             if board:
                 found += [
-                    RemotePlan("sprint", str(sprint.get("id")), str(sprint.get("name") or ""),
-                               start=_day(sprint.get("startDate")), end=_day(sprint.get("endDate")),
-                               done=sprint.get("state") == "closed")
+                    RemotePlan(
+                        "sprint",
+                        str(sprint.get("id")),
+                        str(sprint.get("name") or ""),
+                        start=_day(sprint.get("startDate")),
+                        end=_day(sprint.get("endDate")),
+                        done=sprint.get("state") == "closed",
+                    )
                     for sprint in self._pages(http, f"rest/agile/1.0/board/{board}/sprint", "values")
                 ]
         return found
@@ -548,8 +564,9 @@ class _Jira(TrackerProvider, ABC):
 
     def _remote_issue(self, raw: Any, response: TrackerResponse) -> RemoteIssue:
         if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
-            raise UpstreamError(f"{response.host} answered with an issue that has no key: check the base URL.",
-                                status=response.status)
+            raise UpstreamError(
+                f"{response.host} answered with an issue that has no key: check the base URL.", status=response.status
+            )
         fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
         status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
         category = (status.get("statusCategory") or {}).get("key")
@@ -617,8 +634,9 @@ class _Jira(TrackerProvider, ABC):
             created = json_object(response, "the created issue")
             key = str(created.get("key") or "")
             if not key:
-                raise UpstreamError(f"{response.host} created an issue but did not say its key.",
-                                    status=response.status)
+                raise UpstreamError(
+                    f"{response.host} created an issue but did not say its key.", status=response.status
+                )
             if draft.attachments:
                 try:
                     self._attach(http, key, draft.attachments)
@@ -649,7 +667,8 @@ class _Jira(TrackerProvider, ABC):
             matches = [
                 user
                 for user in self._find_users(http, term)
-                if user.get("active", True) and user.get(self.user_id_field)
+                if user.get("active", True)
+                and user.get(self.user_id_field)
                 and _same_text(str(user.get(value_of) or ""), term)
             ]
             if len(matches) == 1:
@@ -856,8 +875,10 @@ class _Jira(TrackerProvider, ABC):
         text = comment.get("body")
         created = _timestamp(comment.get("created"))
         remote_comment = RemoteComment(
-            id=str(comment["id"]), author=str((comment.get("author") or {}).get("displayName") or ""),
-            body=wiki_to_markdown(text) if isinstance(text, str) else self.markdown(text), created_at=created,
+            id=str(comment["id"]),
+            author=str((comment.get("author") or {}).get("displayName") or ""),
+            body=wiki_to_markdown(text) if isinstance(text, str) else self.markdown(text),
+            created_at=created,
         )
         return [IssueEvent(EventKind.COMMENTED, key, created, delivery, comment=remote_comment)]
 
@@ -866,17 +887,28 @@ class _Jira(TrackerProvider, ABC):
         the source's projects, signed with ``secret``; one already sending to ``url`` is updated."""
         projects = self.assigned_projects()
         if not projects:
-            raise NotConfigured("No project integration names a Jira project: assign the source to a project with "
-                                "its project key first.")
+            raise NotConfigured(
+                "No project integration names a Jira project: assign the source to a project with "
+                "its project key first."
+            )
         hook = {
-            "name": "testmanager", "url": url, "events": list(WEBHOOK_EVENTS), "excludeBody": False,
+            "name": "testmanager",
+            "url": url,
+            "events": list(WEBHOOK_EVENTS),
+            "excludeBody": False,
             "secret": secret,
             "filters": {"issue-related-events-section": f"project in ({', '.join(map(jql_string, projects))})"},
         }
         with self.client() as http:
             response = http.get(WEBHOOKS_API)
-            existing = next((entry for entry in _list(response.json(), response, "webhooks")
-                             if isinstance(entry, dict) and entry.get("url") == url), None)
+            existing = next(
+                (
+                    entry
+                    for entry in _list(response.json(), response, "webhooks")
+                    if isinstance(entry, dict) and entry.get("url") == url
+                ),
+                None,
+            )
             if existing is None:
                 response = http.post(WEBHOOKS_API, json=hook)
             else:
@@ -888,9 +920,7 @@ class _Jira(TrackerProvider, ABC):
     def _api(self, path: str) -> str:
         return f"rest/api/{self.api_version}/{path}"
 
-    def _pages(
-        self, http: TrackerHttpClient, path: str, items_key: str, params: dict | None = None
-    ) -> Iterator[dict]:
+    def _pages(self, http: TrackerHttpClient, path: str, items_key: str, params: dict | None = None) -> Iterator[dict]:
         """Every item of a ``startAt`` paged list (Cloud names the list ``items_key``, Server/DC ``values``)."""
         start = 0
         while True:
@@ -947,7 +977,9 @@ class JiraCloud(_Jira):
         AuthType.API_TOKEN: (
             EMAIL,
             CredentialField(
-                "api_token", "API token", secret=True,
+                "api_token",
+                "API token",
+                secret=True,
                 help_text="Created at id.atlassian.com under Security > API tokens, for the account above.",
             ),
         ),
@@ -976,7 +1008,8 @@ class JiraCloud(_Jira):
                 (
                     str(resource["id"])
                     for resource in resources
-                    if isinstance(resource, dict) and resource.get("id")
+                    if isinstance(resource, dict)
+                    and resource.get("id")
                     and str(resource.get("url") or "").rstrip("/").lower() == site
                 ),
                 None,
@@ -1003,9 +1036,7 @@ class JiraCloud(_Jira):
 
     def oauth_account(self) -> OAuthAccount:
         """The account, and the cloud id of this source's site among those the member granted."""
-        return OAuthAccount(
-            name=self.whoami().user, resource_id=self._cloud_id(), resource_url=self.source.base_url
-        )
+        return OAuthAccount(name=self.whoami().user, resource_id=self._cloud_id(), resource_url=self.source.base_url)
 
     def rich_text(self, markdown: str) -> dict:
         return markdown_to_adf(markdown)

@@ -92,8 +92,10 @@ STATE_CATEGORIES = {
     "canceled": "done",
 }
 IDENTIFIER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)")
-ISSUE_FIELDS = ("id identifier title priority priorityLabel url updatedAt createdAt completedAt canceledAt "
-                "state { name type } assignee { name }")
+ISSUE_FIELDS = (
+    "id identifier title priority priorityLabel url updatedAt createdAt completedAt canceledAt "
+    "state { name type } assignee { name }"
+)
 
 VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first: $first) { nodes { key } } }"""
 FETCH_QUERY = f"""query FetchIssues($filter: IssueFilter, $first: Int) {{
@@ -201,15 +203,23 @@ def _label_names(raw: dict) -> list[str]:
 
 
 # The fields a pull reads by id: the selection each needs, and how its value reads.
-PULL_FIELDS: Mapping[str, tuple[str, Callable[[dict], FieldValue]]] = MappingProxyType({
-    "cycle": ("cycle { name number endsAt }", lambda raw: FieldValue(
-        _cycle_name(_related(raw, "cycle")), _day(_related(raw, "cycle").get("endsAt")))),
-    "project": ("project { name targetDate }", lambda raw: FieldValue(
-        str(_related(raw, "project").get("name") or ""), _day(_related(raw, "project").get("targetDate")))),
-    "dueDate": ("dueDate", lambda raw: FieldValue(str(raw.get("dueDate") or ""), _day(raw.get("dueDate")))),
-    "estimate": ("estimate", lambda raw: FieldValue(_number_text(raw.get("estimate")))),
-    "labels": (LABELS_SELECTION, lambda raw: FieldValue(", ".join(_label_names(raw)))),
-})
+PULL_FIELDS: Mapping[str, tuple[str, Callable[[dict], FieldValue]]] = MappingProxyType(
+    {
+        "cycle": (
+            "cycle { name number endsAt }",
+            lambda raw: FieldValue(_cycle_name(_related(raw, "cycle")), _day(_related(raw, "cycle").get("endsAt"))),
+        ),
+        "project": (
+            "project { name targetDate }",
+            lambda raw: FieldValue(
+                str(_related(raw, "project").get("name") or ""), _day(_related(raw, "project").get("targetDate"))
+            ),
+        ),
+        "dueDate": ("dueDate", lambda raw: FieldValue(str(raw.get("dueDate") or ""), _day(raw.get("dueDate")))),
+        "estimate": ("estimate", lambda raw: FieldValue(_number_text(raw.get("estimate")))),
+        "labels": (LABELS_SELECTION, lambda raw: FieldValue(", ".join(_label_names(raw)))),
+    }
+)
 
 FILTER_KEYS = ("label", "project", "cycle", "state")
 _FILTER_VALUE = r'(?:"[^"]*"|[^\s",]+)'
@@ -233,16 +243,21 @@ def parse_pull_filter(text: str) -> list[tuple[str, list[str]]]:
             rest = text[position:].split()[0]
             raise RemoteValidationError(
                 f"“{rest}” is not a term of a Linear filter: write terms like label:requirement or "
-                'project:"Checkout revamp", separated by spaces.', field_errors={"filter": "Not a filter term."})
+                'project:"Checkout revamp", separated by spaces.',
+                field_errors={"filter": "Not a filter term."},
+            )
         key = term["key"].lower()
         if key not in FILTER_KEYS:
             raise RemoteValidationError(
                 f"A Linear filter selects by {', '.join(FILTER_KEYS)}, not by “{term['key']}”.",
-                field_errors={"filter": f"Unknown key {term['key']}."})
+                field_errors={"filter": f"Unknown key {term['key']}."},
+            )
         values = [value.strip('"').strip() for value in _FILTER_ITEM.findall(term["values"])]
         if not all(values):
-            raise RemoteValidationError(f"The Linear filter term “{term.group()}” names an empty value.",
-                                        field_errors={"filter": "Empty value."})
+            raise RemoteValidationError(
+                f"The Linear filter term “{term.group()}” names an empty value.",
+                field_errors={"filter": "Empty value."},
+            )
         terms.append((key, values))
         position = term.end()
     return terms
@@ -258,8 +273,14 @@ def _term_filter(key: str, values: list[str]) -> dict:
         return _any_of(values, lambda name: {"project": {"name": {"eqIgnoreCase": name}}})
     if key == "state":
         return _any_of(values, lambda name: {"state": {"name": {"eqIgnoreCase": name}}})
-    return _any_of(values, lambda value: {"cycle": {"number": {"eq": int(value)}}} if value.isdigit()
-                   else {"cycle": {"name": {"eqIgnoreCase": value}}})
+    return _any_of(
+        values,
+        lambda value: (
+            {"cycle": {"number": {"eq": int(value)}}}
+            if value.isdigit()
+            else {"cycle": {"name": {"eqIgnoreCase": value}}}
+        ),
+    )
 
 
 def _identifiers_filter(identifiers: Iterable[str]) -> dict:
@@ -294,8 +315,9 @@ class Linear(TrackerProvider):
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"
     default_create_url_template = "{baseUrl}/team/{project}/new?title={title}&description={description}"
-    capabilities = frozenset({Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS,
-                              Capability.PROCESS_WEBHOOKS})
+    capabilities = frozenset(
+        {Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS, Capability.PROCESS_WEBHOOKS}
+    )
     keys_per_request = IDENTIFIERS_PER_REQUEST
     external_project_hint = "Linear team key, e.g. ENG"
     external_project_pattern = r"^[A-Z][A-Z0-9]*$"
@@ -306,8 +328,9 @@ class Linear(TrackerProvider):
         "(label:a,b means either); testmanager adds the team. Linear issues have no types: work item types are "
         "label names, e.g. Bug."
     )
-    pull_field_hint = ("Issue fields: cycle (its name and end date), project (its name and target date), dueDate, "
-                       "estimate, labels.")
+    pull_field_hint = (
+        "Issue fields: cycle (its name and end date), project (its name and target date), dueDate, estimate, labels."
+    )
 
     def __init__(self, source, user_token=None):
         super().__init__(source, user_token)
@@ -367,8 +390,9 @@ class Linear(TrackerProvider):
         if kind == "ratelimited" or code == "RATELIMITED":
             wait = self._reset_in(response)
             when = f"try again in {int(wait) + 1} s" if wait is not None else "try again in a few minutes"
-            return RateLimited(f"Linear is rate limiting this workspace's requests: {when}.", status=status,
-                               retry_after=wait)
+            return RateLimited(
+                f"Linear is rate limiting this workspace's requests: {when}.", status=status, retry_after=wait
+            )
         if str(error.get("message") or "").startswith("Entity not found"):
             return NotFound(f"Linear has no such item, or the account cannot see it: {message}.", status=status)
         if code.startswith("GRAPHQL_") or kind == "graphql error":
@@ -499,8 +523,10 @@ class Linear(TrackerProvider):
         with self.client() as http:
             for user in self._pages(http, USERS_QUERY, "users", {}):
                 names = [str(user.get(name) or "") for name in ("name", "displayName", "email")]
-                if user.get("active", True) and user.get("id") and any(
-                    part.casefold().startswith(wanted) for name in names for part in [name, *name.split()]
+                if (
+                    user.get("active", True)
+                    and user.get("id")
+                    and any(part.casefold().startswith(wanted) for name in names for part in [name, *name.split()])
                 ):
                     found.append(RemoteUser(id=str(user["id"]), name=names[0] or names[1]))
                     if len(found) == USERS_FOUND:
@@ -520,8 +546,10 @@ class Linear(TrackerProvider):
     def _labels(self, http: TrackerHttpClient, team_key: str) -> dict[str, str]:
         """Label name -> id, of the team and of the whole workspace."""
         scope = {"or": [{"team": {"key": {"eq": team_key}}}, {"team": {"null": True}}]}
-        return {str(label.get("name")): str(label.get("id")) for label in self._pages(
-            http, LABELS_QUERY, "issueLabels", {"filter": scope})}
+        return {
+            str(label.get("name")): str(label.get("id"))
+            for label in self._pages(http, LABELS_QUERY, "issueLabels", {"filter": scope})
+        }
 
     # -- reading issues --
 
@@ -578,7 +606,7 @@ class Linear(TrackerProvider):
             names = ", ".join(f"“{field_id}”" for field_id in unknown)
             raise RemoteValidationError(
                 f"Linear issues have no field {names} to pull: use {', '.join(PULL_FIELDS)}.",
-                field_errors={field_id: "Not a Linear issue field a pull reads." for field_id in unknown},
+                field_errors=dict.fromkeys(unknown, "Not a Linear issue field a pull reads."),
             )
         terms = parse_pull_filter(query.filter)
         label_sets = [values for key, values in terms if key == "label"]
@@ -593,8 +621,9 @@ class Linear(TrackerProvider):
             if label_sets:
                 clauses += self._label_clauses(http, team["key"], label_sets)
             clauses += [_term_filter(key, values) for key, values in terms if key != "label"]
-            found = self._pages(http, _pull_query(" ".join(dict.fromkeys(selection))), "issues",
-                                {"filter": {"and": clauses}})
+            found = self._pages(
+                http, _pull_query(" ".join(dict.fromkeys(selection))), "issues", {"filter": {"and": clauses}}
+            )
             items = tuple(self._pulled_item(raw, query) for raw in islice(found, PULL_LIMIT))
             deleted = self._deleted(http, known, {item.key.upper() for item in items})
         return PullResult(items=items, deleted=deleted)
@@ -645,8 +674,10 @@ class Linear(TrackerProvider):
             trashed[identifier] = bool((data.get("issue") or {}).get("trashed"))
         absent = [identifier for identifier in unseen if identifier not in trashed]
         visible = self._visible_teams(http, {identifier.rsplit("-", 1)[0] for identifier in absent})
-        gone = [*(identifier for identifier, is_trashed in trashed.items() if is_trashed),
-                *(identifier for identifier in absent if identifier.rsplit("-", 1)[0] in visible)]
+        gone = [
+            *(identifier for identifier, is_trashed in trashed.items() if is_trashed),
+            *(identifier for identifier in absent if identifier.rsplit("-", 1)[0] in visible),
+        ]
         return frozenset(key for identifier in gone for key in unseen[identifier])
 
     def plans(self, project: str, board: str = "") -> list[RemotePlan]:
@@ -658,17 +689,35 @@ class Linear(TrackerProvider):
             raise NotConfigured("This project integration names no Linear team to read projects and cycles from.")
         with self.client() as http:
             team = self._team(http, project)
-            projects = list(self._pages(http, PROJECTS_QUERY, "projects",
-                                        {"filter": {"accessibleTeams": {"some": {"id": {"eq": team["id"]}}}}}))
+            projects = list(
+                self._pages(
+                    http,
+                    PROJECTS_QUERY,
+                    "projects",
+                    {"filter": {"accessibleTeams": {"some": {"id": {"eq": team["id"]}}}}},
+                )
+            )
             cycles = list(self._pages(http, CYCLES_QUERY, "cycles", {"filter": {"team": {"id": {"eq": team["id"]}}}}))
         releases = [
-            RemotePlan("release", str(raw.get("id")), str(raw.get("name") or ""), start=_day(raw.get("startDate")),
-                       end=_day(raw.get("targetDate")), done=bool(raw.get("completedAt") or raw.get("canceledAt")))
+            RemotePlan(
+                "release",
+                str(raw.get("id")),
+                str(raw.get("name") or ""),
+                start=_day(raw.get("startDate")),
+                end=_day(raw.get("targetDate")),
+                done=bool(raw.get("completedAt") or raw.get("canceledAt")),
+            )
             for raw in projects
         ]
         sprints = [
-            RemotePlan("sprint", str(raw.get("id")), _cycle_name(raw), start=_day(raw.get("startsAt")),
-                       end=_day(raw.get("endsAt")), done=bool(raw.get("completedAt")))
+            RemotePlan(
+                "sprint",
+                str(raw.get("id")),
+                _cycle_name(raw),
+                start=_day(raw.get("startsAt")),
+                end=_day(raw.get("endsAt")),
+                done=bool(raw.get("completedAt")),
+            )
             for raw in cycles
         ]
         return sorted(releases, key=_plan_order) + sorted(sprints, key=_plan_order)
@@ -714,15 +763,18 @@ class Linear(TrackerProvider):
         errors = {}
         priority = self._priority(draft.priority)
         if priority is None:
-            errors["priority"] = (
-                f"Linear priorities are {', '.join(PRIORITY_NAMES)} (or 0-4), not “{draft.priority}”."
-            )
+            errors["priority"] = f"Linear priorities are {', '.join(PRIORITY_NAMES)} (or 0-4), not “{draft.priority}”."
         notes = []
         description = draft.description.strip()
         if draft.reporter is not None and self.user_token is None:
             who = draft.reporter.name or draft.reporter.email
-            line = {"type": "doc", "version": 1, "content": [
-                {"type": "paragraph", "content": [{"type": "text", "text": f"Reported by {who} via testmanager."}]}]}
+            line = {
+                "type": "doc",
+                "version": 1,
+                "content": [
+                    {"type": "paragraph", "content": [{"type": "text", "text": f"Reported by {who} via testmanager."}]}
+                ],
+            }
             description = "\n\n".join(filter(None, [description, adf_to_markdown(line).strip()]))
         if draft.components:
             notes.append("Linear has no components; use labels instead.")
@@ -746,12 +798,19 @@ class Linear(TrackerProvider):
                     "Some values cannot be sent to Linear: " + " ".join(errors.values()), field_errors=errors
                 )
             values = {
-                "teamId": team["id"], "title": draft.title, "description": description or None,
-                "priority": priority or None, "labelIds": label_ids or None, "assigneeId": draft.assignee,
-                "dueDate": draft.due_date.isoformat() if draft.due_date else None, **draft.fields,
+                "teamId": team["id"],
+                "title": draft.title,
+                "description": description or None,
+                "priority": priority or None,
+                "labelIds": label_ids or None,
+                "assigneeId": draft.assignee,
+                "dueDate": draft.due_date.isoformat() if draft.due_date else None,
+                **draft.fields,
             }
             data, response = self._graphql(
-                http, CREATE_MUTATION, {"input": {name: value for name, value in values.items() if value is not None}},
+                http,
+                CREATE_MUTATION,
+                {"input": {name: value for name, value in values.items() if value is not None}},
                 mutation=True,
             )
         result = data.get("issueCreate") if isinstance(data.get("issueCreate"), dict) else {}
@@ -799,10 +858,14 @@ class Linear(TrackerProvider):
                 connection = ((data.get("issue") or {}).get("comments")) or {}
                 for raw in connection.get("nodes") or []:
                     if isinstance(raw, dict):
-                        found.append(RemoteComment(
-                            id=str(raw.get("id") or ""), author=str((raw.get("user") or {}).get("name") or ""),
-                            body=str(raw.get("body") or ""), created_at=iso_timestamp(raw.get("createdAt")),
-                        ))
+                        found.append(
+                            RemoteComment(
+                                id=str(raw.get("id") or ""),
+                                author=str((raw.get("user") or {}).get("name") or ""),
+                                body=str(raw.get("body") or ""),
+                                created_at=iso_timestamp(raw.get("createdAt")),
+                            )
+                        )
                 page = connection.get("pageInfo") or {}
                 after = page.get("endCursor")
                 if not page.get("hasNextPage") or not after:
@@ -827,16 +890,18 @@ class Linear(TrackerProvider):
                     f"{problem} Check the project integration's status mapping against the Linear workflow.",
                     field_errors={"status": problem},
                 )
-            self._graphql(http, UPDATE_MUTATION, {"id": issue.get("id"), "input": {"stateId": chosen["id"]}},
-                          mutation=True)
+            self._graphql(
+                http, UPDATE_MUTATION, {"id": issue.get("id"), "input": {"stateId": chosen["id"]}}, mutation=True
+            )
 
     def set_priority(self, key: str, priority: str) -> None:
         """Linear's priorities are Urgent, High, Medium, Low and No priority (or 0-4)."""
         number = self._priority(priority)
         if number is None:
             problem = f"Linear priorities are {', '.join(PRIORITY_NAMES)} (or 0-4), not “{priority}”."
-            raise RemoteValidationError(f"{problem} Check the project integration's priority mapping.",
-                                        field_errors={"priority": problem})
+            raise RemoteValidationError(
+                f"{problem} Check the project integration's priority mapping.", field_errors={"priority": problem}
+            )
         with self.client() as http:
             data, _ = self._graphql(http, ISSUE_ID_QUERY, {"id": key.strip()})
             issue_id = (data.get("issue") or {}).get("id")
@@ -867,14 +932,25 @@ class Linear(TrackerProvider):
         delivery = delivery_id(headers, body, "Linear-Delivery")
         if payload.get("type") == "Issue" and isinstance(data.get("identifier"), str):
             if action == "remove":
-                return [IssueEvent(EventKind.DELETED, data["identifier"], iso_timestamp(data.get("updatedAt")), delivery)]
+                return [
+                    IssueEvent(EventKind.DELETED, data["identifier"], iso_timestamp(data.get("updatedAt")), delivery)
+                ]
             issue = self._remote_issue(data)
             kind = EventKind.CREATED if action == "create" else EventKind.UPDATED
             return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
         identifier = (data.get("issue") or {}).get("identifier") if isinstance(data.get("issue"), dict) else None
-        if payload.get("type") != "Comment" or action != "create" or not isinstance(identifier, str) or not data.get("id"):
+        if (
+            payload.get("type") != "Comment"
+            or action != "create"
+            or not isinstance(identifier, str)
+            or not data.get("id")
+        ):
             return []
         created = iso_timestamp(data.get("createdAt"))
-        comment = RemoteComment(id=str(data["id"]), author=str((data.get("user") or {}).get("name") or ""),
-                                body=str(data.get("body") or ""), created_at=created)
+        comment = RemoteComment(
+            id=str(data["id"]),
+            author=str((data.get("user") or {}).get("name") or ""),
+            body=str(data.get("body") or ""),
+            created_at=created,
+        )
         return [IssueEvent(EventKind.COMMENTED, identifier, created, delivery, comment=comment)]

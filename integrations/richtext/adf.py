@@ -14,9 +14,7 @@ from markdown_it.common.utils import isWhiteSpace
 # items, quotes and table cells than at the top of a document.
 LIST_ITEM_BLOCKS = frozenset({"paragraph", "bulletList", "orderedList", "codeBlock"})
 QUOTE_BLOCKS = frozenset({"paragraph", "bulletList", "orderedList", "codeBlock"})
-CELL_BLOCKS = frozenset(
-    {"paragraph", "bulletList", "orderedList", "codeBlock", "blockquote", "heading", "rule"}
-)
+CELL_BLOCKS = frozenset({"paragraph", "bulletList", "orderedList", "codeBlock", "blockquote", "heading", "rule"})
 
 # Inline nodes that carry their visible text in attributes rather than in content.
 INLINE_ATOMS = frozenset(
@@ -51,8 +49,7 @@ def encode_url(href: str, reserved: str) -> str:
     """Percent-encodes the characters a syntax reserves, plus controls and spaces."""
     unsafe = set(reserved)
     return "".join(
-        f"%{ord(char):02X}" if char in unsafe or ord(char) <= 0x20 or ord(char) == 0x7F else char
-        for char in href
+        f"%{ord(char):02X}" if char in unsafe or ord(char) <= 0x20 or ord(char) == 0x7F else char for char in href
     )
 
 

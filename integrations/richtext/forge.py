@@ -35,9 +35,7 @@ _parser = MarkdownIt("commonmark")
 
 def inert_markdown(markdown: str) -> str:
     """``markdown`` with mentions and closing references neutralized outside code and URLs."""
-    return "".join(
-        piece if verbatim else _neutralize(piece) for piece, verbatim in _pieces(markdown)
-    )
+    return "".join(piece if verbatim else _neutralize(piece) for piece, verbatim in _pieces(markdown))
 
 
 def _neutralize(text: str) -> str:

@@ -11,9 +11,7 @@ from html.parser import HTMLParser
 
 from . import adf
 
-_VOID = frozenset(
-    {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source", "embed"}
-)
+_VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source", "embed"})
 _DROPPED = frozenset({"script", "style", "template", "head", "title", "noscript", "iframe", "object", "svg"})
 _BLOCKS = frozenset(
     {
@@ -145,9 +143,7 @@ def _blocks(nodes: list["_Element | str"]) -> list[dict]:
 def _block(element: _Element) -> list[dict]:
     tag = element.tag
     if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-        return [
-            {"type": "heading", "attrs": {"level": int(tag[1])}, "content": _trimmed(_inline(element, []))}
-        ]
+        return [{"type": "heading", "attrs": {"level": int(tag[1])}, "content": _trimmed(_inline(element, []))}]
     if tag in ("ul", "ol"):
         return _list(element)
     if tag == "blockquote":
@@ -174,9 +170,7 @@ def _code_block(pre: _Element) -> dict:
     # HTML ignores a newline right after <pre>; the last one only ends the last line.
     code = _text_of(pre).removeprefix("\n").removesuffix("\n")
     block = {"type": "codeBlock", "content": [adf.text(code)] if code else []}
-    classes = " ".join(
-        node.attrs.get("class", "") for node in [pre, *pre.children] if isinstance(node, _Element)
-    )
+    classes = " ".join(node.attrs.get("class", "") for node in [pre, *pre.children] if isinstance(node, _Element))
     language = _LANGUAGE_CLASS.search(classes)
     if language:
         block["attrs"] = {"language": language.group(1)}
@@ -195,9 +189,7 @@ def _list(element: _Element) -> list[dict]:
     if element.tag == "ul":
         return [{"type": "bulletList", "content": items}]
     start = element.attrs.get("start", "1").strip()
-    return [
-        {"type": "orderedList", "attrs": {"order": int(start) if start.isdigit() else 1}, "content": items}
-    ]
+    return [{"type": "orderedList", "attrs": {"order": int(start) if start.isdigit() else 1}, "content": items}]
 
 
 def _rows(element: _Element) -> list[_Element]:

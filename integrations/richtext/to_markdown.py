@@ -229,7 +229,7 @@ def _list(node: dict, room: int, alternate: bool) -> str:
         else:
             marker = f"{start + index}{')' if alternate else '.'}"
         indented = _prefix_lines(body, " " * (len(marker) + 1), "")
-        rendered.append(f"{marker}{indented[len(marker):]}")
+        rendered.append(f"{marker}{indented[len(marker) :]}")
     loose = any("\n\n" in item for item in rendered)
     return ("\n\n" if loose else "\n").join(rendered)
 

@@ -16,7 +16,8 @@ def reauthorization_notices(context):
         {
             "notice": notice,
             "authorize_url": selectors.authorization_url(notice.source, here)
-            if selectors.may_authorize(notice.source, request.user) else "",
+            if selectors.may_authorize(notice.source, request.user)
+            else "",
         }
         for notice in selectors.reauthorization_notices(request.user)
     ]

@@ -23,7 +23,9 @@ def refresh_linked(context, artefact):
     project = artefact_project(artefact)
     return {
         "show": bool(references) and can(context["user"], Action.EDIT, project),
-        "project": project, "kind": kind_of(artefact), "pk": artefact.pk,
+        "project": project,
+        "kind": kind_of(artefact),
+        "pk": artefact.pk,
     }
 
 

@@ -17,8 +17,12 @@ def requirement_traceability(context, requirement):
     """Panel of the test cases covering a requirement (latest results, issues) and its release and sprint."""
     [row] = traceability.matrix(traceability.requirements_for(requirement.project).filter(pk=requirement.pk))
     project = requirement.project
-    return {"project": project, "requirement": requirement, "row": row,
-            "can_edit": can(context["user"], Action.EDIT, project)}
+    return {
+        "project": project,
+        "requirement": requirement,
+        "row": row,
+        "can_edit": can(context["user"], Action.EDIT, project),
+    }
 
 
 @register.inclusion_tag("issues/traceability_pulls.html", takes_context=True)
@@ -26,16 +30,22 @@ def requirement_pulls(context, project):
     """The project's integrations that pull requirements: last pull, last error, pull now."""
     user = context["user"]
     return {
-        "project": project, "csrf_token": context.get("csrf_token"),
-        "pulls": [(integration, requirements_pull.settings_of(integration))
-                  for integration in pulls.integrations_pulling(project).filter(pull_requirements=True)],
-        "can_edit": can(user, Action.EDIT, project), "can_manage": can(user, Action.MANAGE, project),
+        "project": project,
+        "csrf_token": context.get("csrf_token"),
+        "pulls": [
+            (integration, requirements_pull.settings_of(integration))
+            for integration in pulls.integrations_pulling(project).filter(pull_requirements=True)
+        ],
+        "can_edit": can(user, Action.EDIT, project),
+        "can_manage": can(user, Action.MANAGE, project),
     }
 
 
 COVERAGE_BADGES = {
-    traceability.PASSING: "status-passed", traceability.FAILING: "status-failed",
-    traceability.UNCOVERED: "status-skipped", traceability.NOT_RUN: "",
+    traceability.PASSING: "status-passed",
+    traceability.FAILING: "status-failed",
+    traceability.UNCOVERED: "status-skipped",
+    traceability.NOT_RUN: "",
 }
 
 
@@ -56,19 +66,33 @@ def run_failure_summary(run):
     """How many of the run's failures are new, known and recurring, with the ways to them."""
     failures = known_failures.failures_of(run).count()
     new = known_failures.new_failures(run).count()
-    return {"project": run.project, "run": run, "failures": failures, "new": new, "known": failures - new,
-            "recurring": len(recurrences.recurrences_of_run(run)) if failures else 0}
+    return {
+        "project": run.project,
+        "run": run,
+        "failures": failures,
+        "new": new,
+        "known": failures - new,
+        "recurring": len(recurrences.recurrences_of_run(run)) if failures else 0,
+    }
 
 
 @register.inclusion_tag("issues/traceability_pulled_bugs.html")
 def pulled_bugs(project):
     """The bugs the project's trackers' bug pulls found, with severity, status and resolution mapped."""
-    return {"project": project, "bugs": list(bug_pull.bugs_of(project)[:PULLED_BUGS_SHOWN]),
-            "total": bug_pull.bugs_of(project).count()}
+    return {
+        "project": project,
+        "bugs": list(bug_pull.bugs_of(project)[:PULLED_BUGS_SHOWN]),
+        "total": bug_pull.bugs_of(project).count(),
+    }
 
 
 @register.inclusion_tag("issues/traceability_metrics.html")
 def project_metrics(project):
     """Inline SVG charts of defects found per run and of issue resolution times, per tracker and latest."""
-    return {"charts": [metrics.defects_per_run(project), metrics.resolution_by_tracker(project),
-                       metrics.resolution_times(project)]}
+    return {
+        "charts": [
+            metrics.defects_per_run(project),
+            metrics.resolution_by_tracker(project),
+            metrics.resolution_times(project),
+        ]
+    }

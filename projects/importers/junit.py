@@ -63,7 +63,7 @@ def _automation_key(classname: str, name: str) -> str:
         return key
     # Still unique and stable for absurdly long parametrized names.
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"{key[:KEY_MAX - 17]}#{digest}"
+    return f"{key[: KEY_MAX - 17]}#{digest}"
 
 
 def _folder(classname: str) -> str:
@@ -115,8 +115,10 @@ def parse_report(data: bytes) -> list[ReportedCase]:
     try:
         root = fromstring(data)
     except DefusedXmlException:
-        raise JUnitError("The report declares XML entities or external references, which are refused "
-                         "(JUnit reports never need them; they are how XML bombs work).")
+        raise JUnitError(
+            "The report declares XML entities or external references, which are refused "
+            "(JUnit reports never need them; they are how XML bombs work)."
+        )
     except ParseError as exc:
         raise JUnitError(f"The report is not well-formed XML: {exc}.")
     root_tag = _local_name(root.tag)
@@ -136,8 +138,12 @@ def parse_report(data: bytes) -> list[ReportedCase]:
             key, folder = _automation_key(classname, name), _folder(classname)
         status, comment = _outcome(testcase)
         case = ReportedCase(
-            automation_key=key, title=name[:TITLE_MAX], folder=folder,
-            status=status, comment=comment, duration=_duration(testcase.get("time")),
+            automation_key=key,
+            title=name[:TITLE_MAX],
+            folder=folder,
+            status=status,
+            comment=comment,
+            duration=_duration(testcase.get("time")),
         )
         earlier = cases.get(case.automation_key)
         if earlier is None or SEVERITY[case.status] >= SEVERITY[earlier.status]:
@@ -147,14 +153,16 @@ def parse_report(data: bytes) -> list[ReportedCase]:
 
 def _chunks(items: list):
     for start in range(0, len(items), QUERY_BATCH):
-        yield items[start:start + QUERY_BATCH]
+        yield items[start : start + QUERY_BATCH]
 
 
 def _cases_by_key(run: TestRun, keys) -> dict[str, TestCase]:
     found = {}
     for chunk in _chunks(keys):
-        found.update((case.automation_key, case) for case in
-                     TestCase.objects.filter(project_id=run.project_id, automation_key__in=chunk))
+        found.update(
+            (case.automation_key, case)
+            for case in TestCase.objects.filter(project_id=run.project_id, automation_key__in=chunk)
+        )
     return found
 
 
@@ -165,9 +173,15 @@ def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
     with transaction.atomic():
         cases = _cases_by_key(run, keys)
         missing = [
-            TestCase(project_id=run.project_id, automation_key=case.automation_key, title=case.title,
-                     folder=case.folder, created_by=user)
-            for case in reported if case.automation_key not in cases
+            TestCase(
+                project_id=run.project_id,
+                automation_key=case.automation_key,
+                title=case.title,
+                folder=case.folder,
+                created_by=user,
+            )
+            for case in reported
+            if case.automation_key not in cases
         ]
         # A concurrent upload may create the same case first; the re-read below picks it up.
         TestCase.objects.bulk_create(missing, ignore_conflicts=True)
@@ -182,11 +196,19 @@ def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
         now = timezone.now()
         TestResult.objects.bulk_create(
             [
-                TestResult(run=run, case=cases[case.automation_key], status=case.status, comment=case.comment,
-                           duration=case.duration, recorded_by=user, recorded_at=now)
+                TestResult(
+                    run=run,
+                    case=cases[case.automation_key],
+                    status=case.status,
+                    comment=case.comment,
+                    duration=case.duration,
+                    recorded_by=user,
+                    recorded_at=now,
+                )
                 for case in reported
             ],
-            update_conflicts=True, unique_fields=["run", "case"],
+            update_conflicts=True,
+            unique_fields=["run", "case"],
             update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
         )
         results_recorded.send(sender=TestResult, run=run, case_ids=case_ids)
@@ -194,6 +216,8 @@ def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
     for case in reported:
         statuses[case.status] = statuses.get(case.status, 0) + 1
     return ImportSummary(
-        cases_created=cases_created, results_created=len(reported) - len(already_recorded),
-        results_updated=len(already_recorded), statuses=statuses,
+        cases_created=cases_created,
+        results_created=len(reported) - len(already_recorded),
+        results_updated=len(already_recorded),
+        statuses=statuses,
     )

@@ -139,10 +139,12 @@ _XML_DECLARED_ENCODING = re.compile(rb"^<\?xml[^>]*\bencoding\s*=\s*[\"']([A-Za-
 def decode(data: bytes) -> str:
     """The file's text: UTF-8 (with or without BOM), UTF-16 by its BOM, or what an XML declaration names."""
     if data.startswith(b"PK\x03\x04"):
-        raise TestRailError("This is a ZIP or Excel file. Export the suite from TestRail as XML, "
-                            "or the cases or the run's tests as CSV, and upload that file.")
+        raise TestRailError(
+            "This is a ZIP or Excel file. Export the suite from TestRail as XML, "
+            "or the cases or the run's tests as CSV, and upload that file."
+        )
     if data.startswith(codecs.BOM_UTF8):
-        encoding, body = "utf-8", data[len(codecs.BOM_UTF8):]
+        encoding, body = "utf-8", data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding, body = "utf-16", data
     else:
@@ -151,8 +153,10 @@ def decode(data: bytes) -> str:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise TestRailError(f"The XML declares the encoding “{encoding}”, which is unknown. "
-                                "Export the file again from TestRail (it writes UTF-8).") from None
+            raise TestRailError(
+                f"The XML declares the encoding “{encoding}”, which is unknown. "
+                "Export the file again from TestRail (it writes UTF-8)."
+            ) from None
     try:
         return body.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as error:
@@ -231,8 +235,9 @@ class _Reader:
             return ""
         key = case_key(raw_id)
         if not key:
-            reason = (f"“{raw_id}” is not a TestRail case id such as C123" if raw_id else
-                      "it has no TestRail case id (C123)")
+            reason = (
+                f"“{raw_id}” is not a TestRail case id such as C123" if raw_id else "it has no TestRail case id (C123)"
+            )
             self.skip(item, f"{where}: {reason}, so a later import could not find it again.")
             return ""
         return key
@@ -241,8 +246,11 @@ class _Reader:
         """Keep the case unless its id came earlier; `labels` names its custom fields for the mapping."""
         earlier = self.cases.get(case.key)
         if earlier is not None:
-            self.skip(case.key, f"{where}: {case.key} appears a second time; the first one "
-                                f"(“{earlier.title}” in {earlier.folder or 'no folder'}) is imported.")
+            self.skip(
+                case.key,
+                f"{where}: {case.key} appears a second time; the first one "
+                f"(“{earlier.title}” in {earlier.folder or 'no folder'}) is imported.",
+            )
             return False
         self.cases[case.key] = case
         for name, value in case.custom.items():
@@ -307,27 +315,44 @@ def _xml_case(reader: _Reader, element: Element, folder: str, position: int) -> 
     fields = {child.tag: _field_value(child) for child in extras}
     fields = {name: value for name, value in fields.items() if value}
     labels = {name: _XML_LABELS.get(name, _humanize(name)) for name in fields}
-    reader.add(ParsedCase(
-        key=key, title=title[:TITLE_MAX], folder=folder,
-        type=_child_text(element, "type"), priority=_child_text(element, "priority"),
-        estimate=_child_text(element, "estimate"), references=_child_text(element, "references"),
-        preconditions=_child_text(custom, "preconds"), steps_text=_child_text(custom, "steps"),
-        expected_text=_child_text(custom, "expected"), steps=_xml_steps(custom),
-        mission=_child_text(custom, "mission"), goals=_child_text(custom, "goals"), custom=fields,
-    ), where, labels)
+    reader.add(
+        ParsedCase(
+            key=key,
+            title=title[:TITLE_MAX],
+            folder=folder,
+            type=_child_text(element, "type"),
+            priority=_child_text(element, "priority"),
+            estimate=_child_text(element, "estimate"),
+            references=_child_text(element, "references"),
+            preconditions=_child_text(custom, "preconds"),
+            steps_text=_child_text(custom, "steps"),
+            expected_text=_child_text(custom, "expected"),
+            steps=_xml_steps(custom),
+            mission=_child_text(custom, "mission"),
+            goals=_child_text(custom, "goals"),
+            custom=fields,
+        ),
+        where,
+        labels,
+    )
 
 
 def _parse_xml(text: str) -> ParsedExport:
     try:
         root = fromstring(text)
     except DefusedXmlException:
-        raise TestRailError("The XML declares entities or external references, which are refused: TestRail "
-                            "exports never contain them, and they are how XML bombs and file theft work.") from None
+        raise TestRailError(
+            "The XML declares entities or external references, which are refused: TestRail "
+            "exports never contain them, and they are how XML bombs and file theft work."
+        ) from None
     except ParseError as error:
         raise TestRailError(f"The file is not well-formed XML: {error}.") from None
     if root.tag not in ("suite", "sections"):
-        hint = " It looks like a JUnit report: upload it on a test run instead." if root.tag in (
-            "testsuites", "testsuite") else ""
+        hint = (
+            " It looks like a JUnit report: upload it on a test run instead."
+            if root.tag in ("testsuites", "testsuite")
+            else ""
+        )
         raise TestRailError(f"Expected TestRail's XML export, with <suite> at its root; found <{root.tag}>.{hint}")
     suite = _child_text(root, "name") if root.tag == "suite" else ""
     top = root.find("sections") if root.tag == "suite" else root
@@ -350,8 +375,11 @@ def _parse_xml(text: str) -> ParsedExport:
         raise TestRailError("The XML export contains no test cases.")
     name = f" of the suite “{suite}”" if suite else ""
     return ParsedExport(
-        kind=CASES, description=f"TestRail XML export{name}: {sections} section{'s' * (sections != 1)}",
-        cases=list(reader.cases.values()), problems=reader.problems, custom_fields=reader.custom_fields,
+        kind=CASES,
+        description=f"TestRail XML export{name}: {sections} section{'s' * (sections != 1)}",
+        cases=list(reader.cases.values()),
+        problems=reader.problems,
+        custom_fields=reader.custom_fields,
     )
 
 
@@ -359,14 +387,40 @@ def _parse_xml(text: str) -> ParsedExport:
 
 # Columns of TestRail's CSV exports that describe the export itself, not the case or result.
 _CSV_METADATA = {
-    "section depth", "section description", "suite", "suite id", "template", "created by", "created on",
-    "updated by", "updated on", "forecast", "steps (shared step id)", "id", "run config", "plan", "in progress",
-    "assigned to", "run",
+    "section depth",
+    "section description",
+    "suite",
+    "suite id",
+    "template",
+    "created by",
+    "created on",
+    "updated by",
+    "updated on",
+    "forecast",
+    "steps (shared step id)",
+    "id",
+    "run config",
+    "plan",
+    "in progress",
+    "assigned to",
+    "run",
 }
 _CSV_CASE_COLUMNS = {
-    "title", "section", "section hierarchy", "type", "priority", "estimate", "references", "preconditions",
-    "steps", "expected result", "steps (step)", "steps (expected result)", "steps (additional info)",
-    "mission", "goals",
+    "title",
+    "section",
+    "section hierarchy",
+    "type",
+    "priority",
+    "estimate",
+    "references",
+    "preconditions",
+    "steps",
+    "expected result",
+    "steps (step)",
+    "steps (expected result)",
+    "steps (additional info)",
+    "mission",
+    "goals",
 }
 _CSV_RESULT_COLUMNS = {"case id", "status", "comment", "defects", "elapsed", "tested by", "tested on", "version"}
 _STEP_COLUMNS = ("steps (step)", "steps (expected result)", "steps (additional info)")
@@ -395,22 +449,33 @@ def _csv_table(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, rows
 
 
-def _csv_case(reader: _Reader, header: list[str], row: dict[str, str], where: str,
-              consumed: set[str]) -> ParsedCase | None:
+def _csv_case(
+    reader: _Reader, header: list[str], row: dict[str, str], where: str, consumed: set[str]
+) -> ParsedCase | None:
     raw_id = row.get("case id", row.get("id", ""))
     key = reader.identify(raw_id, row.get("title", ""), where)
     if not key:
         return None
     hierarchy = row.get("section hierarchy", "")
     sections = [part.strip() for part in hierarchy.split(">")] if hierarchy else [row.get("section", "")]
-    fields = {column: row[column.lower()] for column in header
-              if row[column.lower()] and column.lower() not in consumed}
+    fields = {
+        column: row[column.lower()] for column in header if row[column.lower()] and column.lower() not in consumed
+    }
     return ParsedCase(
-        key=key, title=row["title"][:TITLE_MAX], folder=_folder(sections), type=row.get("type", ""),
-        priority=row.get("priority", ""), estimate=row.get("estimate", ""), references=row.get("references", ""),
-        preconditions=row.get("preconditions", ""), steps_text=row.get("steps", ""),
-        expected_text=row.get("expected result", ""), steps=_csv_steps(row), mission=row.get("mission", ""),
-        goals=row.get("goals", ""), custom=fields,
+        key=key,
+        title=row["title"][:TITLE_MAX],
+        folder=_folder(sections),
+        type=row.get("type", ""),
+        priority=row.get("priority", ""),
+        estimate=row.get("estimate", ""),
+        references=row.get("references", ""),
+        preconditions=row.get("preconditions", ""),
+        steps_text=row.get("steps", ""),
+        expected_text=row.get("expected result", ""),
+        steps=_csv_steps(row),
+        mission=row.get("mission", ""),
+        goals=row.get("goals", ""),
+        custom=fields,
     )
 
 
@@ -457,8 +522,11 @@ def _parse_cases_csv(header: list[str], rows) -> ParsedExport:
     if not reader.cases and not reader.problems:
         raise TestRailError("The CSV export has a header but no test cases.")
     return ParsedExport(
-        kind=CASES, description=f"TestRail CSV export of {len(rows)} test case row{'s' * (len(rows) != 1)}",
-        cases=list(reader.cases.values()), problems=reader.problems, custom_fields=reader.custom_fields,
+        kind=CASES,
+        description=f"TestRail CSV export of {len(rows)} test case row{'s' * (len(rows) != 1)}",
+        cases=list(reader.cases.values()),
+        problems=reader.problems,
+        custom_fields=reader.custom_fields,
     )
 
 
@@ -480,26 +548,41 @@ def _parse_results_csv(header: list[str], rows, default_run_name: str) -> Parsed
         defects = list(dict.fromkeys(defects))
         # Who tested when, and which version: kept in the comment, since the result is recorded now.
         tested = row.get("tested by") or row.get("tested on")
-        notes = [f"tested by {row['tested by']}" if row.get("tested by") else "", row.get("tested on", ""),
-                 f"version {row['version']}" if tested and row.get("version") else ""]
+        notes = [
+            f"tested by {row['tested by']}" if row.get("tested by") else "",
+            row.get("tested on", ""),
+            f"version {row['version']}" if tested and row.get("version") else "",
+        ]
         result = ParsedResult(
-            case=reader.cases[case.key], status=row["status"] or "Untested", comment=row.get("comment", ""),
-            elapsed=row.get("elapsed", ""), defects=defects, notes=[note for note in notes if note], where=where,
+            case=reader.cases[case.key],
+            status=row["status"] or "Untested",
+            comment=row.get("comment", ""),
+            elapsed=row.get("elapsed", ""),
+            defects=defects,
+            notes=[note for note in notes if note],
+            where=where,
         )
         earlier = results.get(case.key)
         if earlier is not None:
             # An export with every result lists a test once per result; the last one is its state.
             result.defects = list(dict.fromkeys([*earlier.defects, *result.defects]))
-            reader.skip(case.key, f"{earlier.where}: an earlier result of {case.key}; the one on {where} is "
-                                  "recorded (defects of both are linked).", kind="result")
+            reader.skip(
+                case.key,
+                f"{earlier.where}: an earlier result of {case.key}; the one on {where} is "
+                "recorded (defects of both are linked).",
+                kind="result",
+            )
         results[case.key] = result
     if not results and not reader.problems:
         raise TestRailError("The CSV export has a header but no tests.")
     run_name = max((name for name in run_names if name), key=run_names.get, default="") or default_run_name
     return ParsedExport(
-        kind=RESULTS, description=f"TestRail CSV export of a run: {len(rows)} test row{'s' * (len(rows) != 1)}",
-        cases=list(reader.cases.values()), results=list(results.values()),
-        run_name=(run_name or "Imported from TestRail")[:RUN_NAME_MAX], problems=reader.problems,
+        kind=RESULTS,
+        description=f"TestRail CSV export of a run: {len(rows)} test row{'s' * (len(rows) != 1)}",
+        cases=list(reader.cases.values()),
+        results=list(results.values()),
+        run_name=(run_name or "Imported from TestRail")[:RUN_NAME_MAX],
+        problems=reader.problems,
         custom_fields=reader.custom_fields,
     )
 
@@ -514,10 +597,18 @@ FIELD_TARGETS = {
     LEAVE_OUT: "Leave out",
 }
 _PRIORITY_DEFAULTS = {
-    "blocker": Priority.P0.value, "critical": Priority.P0.value, "highest": Priority.P0.value,
-    "must test": Priority.P0.value, "high": Priority.P1.value, "should test": Priority.P1.value,
-    "medium": Priority.P2.value, "normal": Priority.P2.value, "test if time": Priority.P2.value,
-    "low": Priority.P3.value, "lowest": Priority.P3.value, "don't test": Priority.P3.value,
+    "blocker": Priority.P0.value,
+    "critical": Priority.P0.value,
+    "highest": Priority.P0.value,
+    "must test": Priority.P0.value,
+    "high": Priority.P1.value,
+    "should test": Priority.P1.value,
+    "medium": Priority.P2.value,
+    "normal": Priority.P2.value,
+    "test if time": Priority.P2.value,
+    "low": Priority.P3.value,
+    "lowest": Priority.P3.value,
+    "don't test": Priority.P3.value,
 }
 
 
@@ -551,20 +642,34 @@ class Mapping:
             return chosen if valid(chosen) else default
 
         def valid_field(rule):
-            return (isinstance(rule, dict) and rule.get("target") in FIELD_TARGETS
-                    and isinstance(rule.get("label"), str) and 0 < len(rule["label"].strip()) <= LABEL_MAX)
+            return (
+                isinstance(rule, dict)
+                and rule.get("target") in FIELD_TARGETS
+                and isinstance(rule.get("label"), str)
+                and 0 < len(rule["label"].strip()) <= LABEL_MAX
+            )
 
         return cls(
-            priorities={value: choose("priorities", value, default_priority(value),
-                                      lambda p: p in (*Priority.values, LEAVE_OUT))
-                        for value, _ in export.values_of("priority")},
-            types={value: choose("types", value, value[:LABEL_MAX],
-                                 lambda label: isinstance(label, str) and len(label) <= LABEL_MAX)
-                   for value, _ in export.values_of("type")},
-            fields={name: choose("fields", name, {"label": custom.label, "target": "fields"}, valid_field)
-                    for name, custom in export.custom_fields.items()},
-            statuses={value: choose("statuses", value, default_status(value), lambda s: s in ResultStatus.values)
-                      for value, _ in export.statuses()},
+            priorities={
+                value: choose(
+                    "priorities", value, default_priority(value), lambda p: p in (*Priority.values, LEAVE_OUT)
+                )
+                for value, _ in export.values_of("priority")
+            },
+            types={
+                value: choose(
+                    "types", value, value[:LABEL_MAX], lambda label: isinstance(label, str) and len(label) <= LABEL_MAX
+                )
+                for value, _ in export.values_of("type")
+            },
+            fields={
+                name: choose("fields", name, {"label": custom.label, "target": "fields"}, valid_field)
+                for name, custom in export.custom_fields.items()
+            },
+            statuses={
+                value: choose("statuses", value, default_status(value), lambda s: s in ResultStatus.values)
+                for value, _ in export.statuses()
+            },
         )
 
     def as_dict(self) -> dict:
@@ -624,9 +729,9 @@ def case_texts(case: ParsedCase, mapping: Mapping) -> CaseTexts:
         elif rule["target"] != LEAVE_OUT:
             parts[rule["target"]].append(f"**{rule['label']}:** {value}")
     if facts:
-        parts["preconditions"].append("### TestRail fields\n\n" + "\n".join(
-            f"- **{label}:** {_indented(value, 2)}" for label, value in facts
-        ))
+        parts["preconditions"].append(
+            "### TestRail fields\n\n" + "\n".join(f"- **{label}:** {_indented(value, 2)}" for label, value in facts)
+        )
     return CaseTexts(**{name: "\n\n".join(part for part in texts if part) for name, texts in parts.items()})
 
 
@@ -641,7 +746,7 @@ def _ignore_progress(processed: int) -> None:
 
 def _chunks(items: list, size: int = BATCH):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def cases_by_key(project: Project, keys) -> dict[str, TestCase]:
@@ -675,7 +780,12 @@ def plan_cases(project: Project, cases: list[ParsedCase], mapping: Mapping) -> C
         if case is None:
             plan.new.append((parsed, texts))
         elif (case.title, case.folder, case.preconditions, case.steps, case.expected_result) == (
-                parsed.title, parsed.folder, texts.preconditions, texts.steps, texts.expected_result):
+            parsed.title,
+            parsed.folder,
+            texts.preconditions,
+            texts.steps,
+            texts.expected_result,
+        ):
             plan.unchanged.append((case, parsed))
         else:
             plan.changed.append((case, parsed, texts))
@@ -698,12 +808,21 @@ class ImportOutcome:
 
 def _create_cases(project, new: list[tuple[ParsedCase, CaseTexts]], user, progress: Progress, done: int) -> int:
     for chunk in _chunks(new):
-        TestCase.objects.bulk_create([
-            TestCase(project=project, import_key=parsed.key, title=parsed.title, folder=parsed.folder,
-                     preconditions=texts.preconditions, steps=texts.steps, expected_result=texts.expected_result,
-                     created_by=user)
-            for parsed, texts in chunk
-        ])
+        TestCase.objects.bulk_create(
+            [
+                TestCase(
+                    project=project,
+                    import_key=parsed.key,
+                    title=parsed.title,
+                    folder=parsed.folder,
+                    preconditions=texts.preconditions,
+                    steps=texts.steps,
+                    expected_result=texts.expected_result,
+                    created_by=user,
+                )
+                for parsed, texts in chunk
+            ]
+        )
         done += len(chunk)
         progress(done)
     return done
@@ -718,8 +837,9 @@ def _where(parsed: ParsedCase) -> str:
     return parsed.folder or "no folder"
 
 
-def import_cases(project: Project, export: ParsedExport, mapping: Mapping, *, user=None,
-                 progress: Progress = _ignore_progress) -> ImportOutcome:
+def import_cases(
+    project: Project, export: ParsedExport, mapping: Mapping, *, user=None, progress: Progress = _ignore_progress
+) -> ImportOutcome:
     """Create and update the export's cases, found again by their TestRail id; all or nothing."""
     log = list(export.problems)
     with transaction.atomic():
@@ -731,19 +851,26 @@ def import_cases(project: Project, export: ParsedExport, mapping: Mapping, *, us
             for case, parsed, texts in chunk:
                 case.title, case.folder, case.updated_at = parsed.title, parsed.folder, now
                 case.preconditions, case.steps, case.expected_result = (
-                    texts.preconditions, texts.steps, texts.expected_result)
+                    texts.preconditions,
+                    texts.steps,
+                    texts.expected_result,
+                )
             # An upsert on the primary key: one plain INSERT per batch, where bulk_update's CASE
             # expressions cost seconds of Python per thousand rows.
             TestCase.objects.bulk_create(
-                [case for case, _, _ in chunk], update_conflicts=True, unique_fields=["pk"],
+                [case for case, _, _ in chunk],
+                update_conflicts=True,
+                unique_fields=["pk"],
                 update_fields=["title", "folder", "preconditions", "steps", "expected_result", "updated_at"],
             )
             done += len(chunk)
             progress(done)
         progress(done + len(plan.unchanged))
     actions = plan.action_of()
-    log.extend(LogEntry("case", actions[parsed.key], parsed.key, f"“{parsed.title}” in {_where(parsed)}")
-               for parsed in export.cases)
+    log.extend(
+        LogEntry("case", actions[parsed.key], parsed.key, f"“{parsed.title}” in {_where(parsed)}")
+        for parsed in export.cases
+    )
     return ImportOutcome(log=log)
 
 
@@ -780,8 +907,15 @@ def _result_comment(result: ParsedResult, status: str) -> str:
     return "\n\n".join(part for part in (result.comment, footer) if part)
 
 
-def import_results(project: Project, export: ParsedExport, mapping: Mapping, *, run_name: str, user=None,
-                   progress: Progress = _ignore_progress) -> ImportOutcome:
+def import_results(
+    project: Project,
+    export: ParsedExport,
+    mapping: Mapping,
+    *,
+    run_name: str,
+    user=None,
+    progress: Progress = _ignore_progress,
+) -> ImportOutcome:
     """Record a run's results into the run named `run_name` (created when missing); all or nothing.
 
     Cases the project does not have yet are created from what the export says about them;
@@ -792,21 +926,29 @@ def import_results(project: Project, export: ParsedExport, mapping: Mapping, *, 
         _lock(project)
         run = find_run(project, run_name)
         if run is None:
-            run = TestRun.objects.create(project=project, name=run_name, created_by=user,
-                                         description="Imported from TestRail.")
+            run = TestRun.objects.create(
+                project=project, name=run_name, created_by=user, description="Imported from TestRail."
+            )
         parsed_cases = [result.case for result in export.results]
         cases = cases_by_key(project, [case.key for case in parsed_cases])
         new = [(case, case_texts(case, mapping)) for case in parsed_cases if case.key not in cases]
         _create_cases(project, new, user, _ignore_progress, 0)
         cases.update(cases_by_key(project, [case.key for case, _ in new]))
-        log.extend(LogEntry("case", "created", case.key,
-                            f"“{case.title}” in {_where(case)} (from the run's export, which has no steps)")
-                   for case, _ in new)
+        log.extend(
+            LogEntry(
+                "case",
+                "created",
+                case.key,
+                f"“{case.title}” in {_where(case)} (from the run's export, which has no steps)",
+            )
+            for case, _ in new
+        )
 
         recorded_before = set()
         for chunk in _chunks([cases[result.case.key].pk for result in export.results]):
             recorded_before.update(
-                TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True))
+                TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True)
+            )
         now = timezone.now()
         done = 0
         saved_rows: list[TestResult] = []
@@ -818,23 +960,44 @@ def import_results(project: Project, export: ParsedExport, mapping: Mapping, *, 
                     duration = parse_elapsed(result.elapsed)
                 except ValueError:
                     duration = None
-                    log.append(LogEntry("result", "skipped", result.case.key,
-                                        f"{result.where}: elapsed “{result.elapsed}” is not a TestRail time span "
-                                        "such as 1m 30s; the result is recorded without a duration."))
-                rows.append(TestResult(run=run, case=cases[result.case.key], status=status, recorded_by=user,
-                                       comment=_result_comment(result, status), duration=duration, recorded_at=now))
+                    log.append(
+                        LogEntry(
+                            "result",
+                            "skipped",
+                            result.case.key,
+                            f"{result.where}: elapsed “{result.elapsed}” is not a TestRail time span "
+                            "such as 1m 30s; the result is recorded without a duration.",
+                        )
+                    )
+                rows.append(
+                    TestResult(
+                        run=run,
+                        case=cases[result.case.key],
+                        status=status,
+                        recorded_by=user,
+                        comment=_result_comment(result, status),
+                        duration=duration,
+                        recorded_at=now,
+                    )
+                )
             # Upserts report the id of every row, inserted or updated (PostgreSQL, SQLite >= 3.35).
             saved = TestResult.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["run", "case"],
+                rows,
+                update_conflicts=True,
+                unique_fields=["run", "case"],
                 update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
             )
             saved_rows.extend(saved)
             for result, row in zip(chunk, saved):
                 action = "updated" if row.case_id in recorded_before else "created"
-                log.append(LogEntry("result", action, result.case.key,
-                                    f"{ResultStatus(row.status).label} in “{run.name}”"))
+                log.append(
+                    LogEntry("result", action, result.case.key, f"{ResultStatus(row.status).label} in “{run.name}”")
+                )
             done += len(chunk)
             progress(done)
-    recorded = [RecordedResult(row.pk, result.case.key, result.defects)
-                for result, row in zip(export.results, saved_rows) if result.defects]
+    recorded = [
+        RecordedResult(row.pk, result.case.key, result.defects)
+        for result, row in zip(export.results, saved_rows)
+        if result.defects
+    ]
     return ImportOutcome(log=log, run=run, recorded=recorded)

@@ -8,8 +8,14 @@ from rest_framework.test import APIClient
 
 from projects.models import ApiToken, Project, Role
 from tests.factories import (
-    MembershipFactory, ProjectFactory, RequirementFactory, TestCaseFactory, TestResultFactory, TestRunFactory,
-    UserFactory, make_issue,
+    MembershipFactory,
+    ProjectFactory,
+    RequirementFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    UserFactory,
+    make_issue,
 )
 
 ROLES = ["viewer", "member", "admin", "outsider", "anonymous"]
@@ -31,8 +37,12 @@ class Artefacts:
         case = TestCaseFactory(project=project)
         run = TestRunFactory(project=project)
         return cls(
-            project=project, case=case, run=run, result=TestResultFactory(run=run, case=case),
-            requirement=RequirementFactory(project=project), issue=make_issue(project),
+            project=project,
+            case=case,
+            run=run,
+            result=TestResultFactory(run=run, case=case),
+            requirement=RequirementFactory(project=project),
+            issue=make_issue(project),
         )
 
 

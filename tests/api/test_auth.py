@@ -80,8 +80,10 @@ def test_an_inactive_user_gets_no_token():
 def test_missing_credentials_are_named_field_by_field():
     response = sign_in(username="ci")
     assert response.status_code == 400
-    assert response.json() == {"message": "password: This field is required.",
-                               "errors": {"password": ["This field is required."]}}
+    assert response.json() == {
+        "message": "password: This field is required.",
+        "errors": {"password": ["This field is required."]},
+    }
 
 
 def test_signing_in_is_throttled_after_ten_attempts_a_minute():
@@ -126,12 +128,15 @@ def test_a_browser_session_cannot_revoke_a_token_it_does_not_hold():
     assert ApiToken.objects.active().count() == 1
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer tm_not-a-real-token",
-    "Bearer not-even-prefixed",
-    "Bearer",
-    "Bearer two parts",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer tm_not-a-real-token",
+        "Bearer not-even-prefixed",
+        "Bearer",
+        "Bearer two parts",
+    ],
+)
 def test_bad_bearer_headers_answer_401_with_a_challenge(header):
     response = APIClient(HTTP_AUTHORIZATION=header).get("/api/auth/me")
     assert response.status_code == 401

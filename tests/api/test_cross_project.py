@@ -7,7 +7,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from issues.models import Issue
 from projects.models import Requirement, TestCase, TestResult, TestRun
 from tests.factories import (
-    RequirementFactory, TestCaseFactory, TestResultFactory, TestRunFactory, UserFactory, make_issue,
+    RequirementFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    UserFactory,
+    make_issue,
 )
 
 from .helpers import database_state, junit_fixture
@@ -23,10 +28,16 @@ ID_ENDPOINTS = [
     ("post", "/api/testruns/{id}/junit", TestRun),
     *[(method, "/api/testresults/{id}", TestResult) for method in ("get", "put", "patch", "delete")],
     *[(method, "/api/requirements/{id}", Requirement) for method in ("get", "put", "patch", "delete")],
-    *[(method, f"/api/{prefix}/{{id}}", Issue)
-      for prefix in ("issues", "defects") for method in ("get", "put", "patch", "delete")],
-    *[("post", f"/api/{prefix}/{{id}}/{verb}", Issue)
-      for prefix in ("issues", "defects") for verb in ("link", "unlink")],
+    *[
+        (method, f"/api/{prefix}/{{id}}", Issue)
+        for prefix in ("issues", "defects")
+        for method in ("get", "put", "patch", "delete")
+    ],
+    *[
+        ("post", f"/api/{prefix}/{{id}}/{verb}", Issue)
+        for prefix in ("issues", "defects")
+        for verb in ("link", "unlink")
+    ],
 ]
 
 BODIES = {
@@ -114,36 +125,100 @@ def _without(value, *secrets):
 
 
 REFERENCES = [
-    ("project key", "post", "/api/testcases", lambda w, ref: {"project": ref, "title": "Probe"},
-     lambda w: w.other.project.key, "NOPE"),
-    ("project key of a run", "post", "/api/testruns", lambda w, ref: {"project": ref, "name": "Probe"},
-     lambda w: w.other.project.key, "NOPE"),
-    ("project key of a requirement", "post", "/api/requirements", lambda w, ref: {"project": ref, "title": "Probe"},
-     lambda w: w.other.project.key, "NOPE"),
-    ("project key of an issue", "post", "/api/issues", lambda w, ref: {"project": ref, "name": "Probe"},
-     lambda w: w.other.project.key, "NOPE"),
-    ("run of a result", "post", "/api/testresults",
-     lambda w, ref: {"run": ref, "case": w.mine.case.pk, "status": "passed"},
-     lambda w: w.other.run.pk, MISSING),
-    ("case of a result", "post", "/api/testresults",
-     lambda w, ref: {"run": w.mine.run.pk, "case": ref, "status": "passed"},
-     lambda w: w.other.case.pk, MISSING),
-    ("case of a new run", "post", "/api/testruns", lambda w, ref: {"project": "SHOP", "name": "Probe", "cases": [ref]},
-     lambda w: w.other.case.pk, MISSING),
-    ("artefact to link", "post", "/api/issues/{issue}/link", lambda w, ref: {"type": "case", "id": ref},
-     lambda w: w.other.case.pk, MISSING),
-    ("result to link", "post", "/api/issues/{issue}/link", lambda w, ref: {"type": "result", "id": ref},
-     lambda w: w.other.result.pk, MISSING),
-    ("requirement to unlink", "post", "/api/issues/{issue}/unlink", lambda w, ref: {"type": "requirement", "id": ref},
-     lambda w: w.other.requirement.pk, MISSING),
-    ("assignee", "patch", "/api/issues/{issue}", lambda w, ref: {"assignee": ref},
-     lambda w: "banker", "nobody"),
+    (
+        "project key",
+        "post",
+        "/api/testcases",
+        lambda w, ref: {"project": ref, "title": "Probe"},
+        lambda w: w.other.project.key,
+        "NOPE",
+    ),
+    (
+        "project key of a run",
+        "post",
+        "/api/testruns",
+        lambda w, ref: {"project": ref, "name": "Probe"},
+        lambda w: w.other.project.key,
+        "NOPE",
+    ),
+    (
+        "project key of a requirement",
+        "post",
+        "/api/requirements",
+        lambda w, ref: {"project": ref, "title": "Probe"},
+        lambda w: w.other.project.key,
+        "NOPE",
+    ),
+    (
+        "project key of an issue",
+        "post",
+        "/api/issues",
+        lambda w, ref: {"project": ref, "name": "Probe"},
+        lambda w: w.other.project.key,
+        "NOPE",
+    ),
+    (
+        "run of a result",
+        "post",
+        "/api/testresults",
+        lambda w, ref: {"run": ref, "case": w.mine.case.pk, "status": "passed"},
+        lambda w: w.other.run.pk,
+        MISSING,
+    ),
+    (
+        "case of a result",
+        "post",
+        "/api/testresults",
+        lambda w, ref: {"run": w.mine.run.pk, "case": ref, "status": "passed"},
+        lambda w: w.other.case.pk,
+        MISSING,
+    ),
+    (
+        "case of a new run",
+        "post",
+        "/api/testruns",
+        lambda w, ref: {"project": "SHOP", "name": "Probe", "cases": [ref]},
+        lambda w: w.other.case.pk,
+        MISSING,
+    ),
+    (
+        "artefact to link",
+        "post",
+        "/api/issues/{issue}/link",
+        lambda w, ref: {"type": "case", "id": ref},
+        lambda w: w.other.case.pk,
+        MISSING,
+    ),
+    (
+        "result to link",
+        "post",
+        "/api/issues/{issue}/link",
+        lambda w, ref: {"type": "result", "id": ref},
+        lambda w: w.other.result.pk,
+        MISSING,
+    ),
+    (
+        "requirement to unlink",
+        "post",
+        "/api/issues/{issue}/unlink",
+        lambda w, ref: {"type": "requirement", "id": ref},
+        lambda w: w.other.requirement.pk,
+        MISSING,
+    ),
+    ("assignee", "patch", "/api/issues/{issue}", lambda w, ref: {"assignee": ref}, lambda w: "banker", "nobody"),
 ]
 
 
 @pytest.mark.parametrize("label, method, path, body, hidden, missing", REFERENCES, ids=[r[0] for r in REFERENCES])
 def test_naming_another_projects_object_in_a_body_answers_like_a_missing_one(
-    world, probe, label, method, path, body, hidden, missing,
+    world,
+    probe,
+    label,
+    method,
+    path,
+    body,
+    hidden,
+    missing,
 ):
     UserFactory(username="banker").memberships.create(project=world.other.project, role="member")
     path = path.format(issue=world.mine.issue.pk)

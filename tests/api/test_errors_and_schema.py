@@ -23,18 +23,27 @@ def test_malformed_json_is_a_clear_400(world, client_as):
 def test_an_unsupported_method_or_media_type_answers_in_the_same_shape(world, client_as):
     client = client_as("member")
     assert client.put("/api/testcases", {}, format="json").json() == {
-        "message": 'Method "PUT" not allowed.', "errors": {}}
+        "message": 'Method "PUT" not allowed.',
+        "errors": {},
+    }
     unsupported = client.post("/api/testcases", "title=x", content_type="text/csv")
     assert unsupported.status_code == 415
     assert unsupported.json() == {"message": 'Unsupported media type "text/csv" in request.', "errors": {}}
 
 
-@pytest.mark.parametrize("error, body", [
-    (DjangoValidationError({"name": ["Too long."], "__all__": ["Not allowed here."]}),
-     {"message": "Not allowed here.", "errors": {"name": ["Too long."]}}),
-    (DjangoValidationError("Attachments may be at most 10 KiB."),
-     {"message": "Attachments may be at most 10 KiB.", "errors": {}}),
-])
+@pytest.mark.parametrize(
+    "error, body",
+    [
+        (
+            DjangoValidationError({"name": ["Too long."], "__all__": ["Not allowed here."]}),
+            {"message": "Not allowed here.", "errors": {"name": ["Too long."]}},
+        ),
+        (
+            DjangoValidationError("Attachments may be at most 10 KiB."),
+            {"message": "Attachments may be at most 10 KiB.", "errors": {}},
+        ),
+    ],
+)
 def test_validation_errors_of_services_answer_400_with_message_and_fields(error, body):
     response = api_exception_handler(error, {})
     assert (response.status_code, response.data) == (400, body)
@@ -44,9 +53,20 @@ def test_the_schema_validates_without_warnings(tmp_path):
     schema = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(schema))
     paths = yaml.safe_load(schema.read_text())["paths"]
-    for path in ("/api/auth/token", "/api/auth/me", "/api/projects", "/api/testcases", "/api/testruns/{id}/junit",
-                 "/api/testresults", "/api/requirements", "/api/issues/create", "/api/issues/{issueId}",
-                 "/api/issues/{issueId}/link", "/api/issues/{issueId}/unlink", "/api/defects"):
+    for path in (
+        "/api/auth/token",
+        "/api/auth/me",
+        "/api/projects",
+        "/api/testcases",
+        "/api/testruns/{id}/junit",
+        "/api/testresults",
+        "/api/requirements",
+        "/api/issues/create",
+        "/api/issues/{issueId}",
+        "/api/issues/{issueId}/link",
+        "/api/issues/{issueId}/unlink",
+        "/api/defects",
+    ):
         assert path in paths
 
 

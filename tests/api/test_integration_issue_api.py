@@ -57,10 +57,14 @@ def test_reading_endpoints_by_role(client_as, world, jira, role):
 def test_writing_endpoints_by_role(client_as, world, jira, role):
     remote = jira.fake.add_issue("SHOP", "Card payments time out")
     before = database_state()
-    created = client_as(role).post(api(jira.integration, "create-issue"), {
-        "artefacts": artefact(world), "fields": {jira.environment: "Staging"}}, format="json")
-    linked = client_as(role).post(api(jira.integration, "link-issue"), {
-        "key": remote.key, "artefacts": artefact(world, "case")}, format="json")
+    created = client_as(role).post(
+        api(jira.integration, "create-issue"),
+        {"artefacts": artefact(world), "fields": {jira.environment: "Staging"}},
+        format="json",
+    )
+    linked = client_as(role).post(
+        api(jira.integration, "link-issue"), {"key": remote.key, "artefacts": artefact(world, "case")}, format="json"
+    )
     if role in MAY_EDIT:
         assert (created.status_code, linked.status_code) == (201, 201)
     else:
@@ -78,8 +82,12 @@ def test_fields_of_an_issue_type_say_what_they_are(client_as, jira):
     assert body["issue_type"]["name"] == "Bug" and body["issue_type"]["default"] is True
     fields = {field["id"]: field for field in body["fields"]}
     assert fields[jira.environment] | {"id": "x"} == {
-        "id": "x", "name": "Environment", "required": True, "kind": "select",
-        "allowed_values": ["Staging", "Production"], "fills": "",
+        "id": "x",
+        "name": "Environment",
+        "required": True,
+        "kind": "select",
+        "allowed_values": ["Staging", "Production"],
+        "fills": "",
     }
     assert (fields["summary"]["fills"], fields["priority"]["fills"]) == ("title", "priority")
     task = client_as("member").get(api(jira.integration, "fields"), {"issueType": "task"}).json()
@@ -94,14 +102,20 @@ def test_search_needs_words_and_finds_by_words_or_key(client_as, jira):
     assert client_as("member").get(api(jira.integration, "search")).status_code == 400
     found = client_as("member").get(api(jira.integration, "search"), {"q": "payments"}).json()
     assert [(issue["key"], issue["title"], issue["status_category"]) for issue in found] == [
-        (remote.key, "Card payments time out", "todo")]
+        (remote.key, "Card payments time out", "todo")
+    ]
     assert client_as("member").get(api(jira.integration, "search"), {"q": remote.key}).json()[0]["key"] == remote.key
 
 
 def test_create_issue_files_writes_from_the_artefact_links_and_audits(client_as, world, jira):
-    response = client_as("member").post(api(jira.integration, "create-issue"), {
-        "artefacts": artefact(world), "fields": {jira.environment: "Production", "labels": ["api"]},
-    }, format="json")
+    response = client_as("member").post(
+        api(jira.integration, "create-issue"),
+        {
+            "artefacts": artefact(world),
+            "fields": {jira.environment: "Production", "labels": ["api"]},
+        },
+        format="json",
+    )
     assert response.status_code == 201
     body = response.json()
     remote = jira.only_issue()
@@ -118,8 +132,9 @@ def test_create_issue_files_writes_from_the_artefact_links_and_audits(client_as,
 
 def test_the_trackers_refusal_names_the_field_and_stores_nothing(client_as, world, jira):
     before = database_state()
-    response = client_as("member").post(api(jira.integration, "create-issue"), {
-        "artefacts": artefact(world), "title": "Checkout fails"}, format="json")
+    response = client_as("member").post(
+        api(jira.integration, "create-issue"), {"artefacts": artefact(world), "title": "Checkout fails"}, format="json"
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "validation" and body["errors"] == {jira.environment: ["Environment is required."]}
@@ -127,8 +142,11 @@ def test_the_trackers_refusal_names_the_field_and_stores_nothing(client_as, worl
 
 
 def test_an_idempotency_key_makes_a_retry_link_instead_of_filing_twice(client_as, world, jira):
-    payload = {"artefacts": artefact(world), "fields": {jira.environment: "Staging"},
-               "idempotency_key": "ci-run-4711-retry"}
+    payload = {
+        "artefacts": artefact(world),
+        "fields": {jira.environment: "Staging"},
+        "idempotency_key": "ci-run-4711-retry",
+    }
     assert client_as("member").post(api(jira.integration, "create-issue"), payload, format="json").status_code == 400
     payload["idempotency_key"] = "cirun4711"
     first = client_as("member").post(api(jira.integration, "create-issue"), payload, format="json")
@@ -141,28 +159,42 @@ def test_an_idempotency_key_makes_a_retry_link_instead_of_filing_twice(client_as
 
 def test_link_issue_reuses_the_reference_and_refuses_unknown_keys(client_as, world, jira):
     remote = jira.fake.add_issue("SHOP", "Card payments time out")
-    first = client_as("member").post(api(jira.integration, "link-issue"),
-                                     {"key": remote.key, "artefacts": artefact(world)}, format="json")
-    again = client_as("member").post(api(jira.integration, "link-issue"),
-                                     {"key": remote.key, "artefacts": artefact(world)}, format="json")
+    first = client_as("member").post(
+        api(jira.integration, "link-issue"), {"key": remote.key, "artefacts": artefact(world)}, format="json"
+    )
+    again = client_as("member").post(
+        api(jira.integration, "link-issue"), {"key": remote.key, "artefacts": artefact(world)}, format="json"
+    )
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["reference"]["title"] == "Card payments time out"
     assert ExternalReference.objects.count() == 1
-    bad = client_as("member").post(api(jira.integration, "link-issue"),
-                                   {"key": "not a key", "artefacts": artefact(world)}, format="json")
+    bad = client_as("member").post(
+        api(jira.integration, "link-issue"), {"key": "not a key", "artefacts": artefact(world)}, format="json"
+    )
     assert bad.status_code == 400 and "is not an issue key of Acme Jira" in bad.json()["errors"]["key"][0]
-    missing = client_as("member").post(api(jira.integration, "link-issue"),
-                                       {"key": "SHOP-404", "artefacts": artefact(world)}, format="json")
+    missing = client_as("member").post(
+        api(jira.integration, "link-issue"), {"key": "SHOP-404", "artefacts": artefact(world)}, format="json"
+    )
     assert missing.json()["errors"]["key"] == ["Acme Jira has no issue SHOP-404."]
 
 
 def test_a_custom_tracker_links_by_key_but_files_nothing(client_as, world):
-    source = SourceFactory(provider=Provider.CUSTOM, name="Bugzilla", auth_type=AuthType.NONE, credentials={},
-                           base_url="https://bugs.example.com", issue_url_template="{baseUrl}/show_bug.cgi?id={key}",
-                           can_create_issues=True, create_url_template="{baseUrl}/enter_bug.cgi")
+    source = SourceFactory(
+        provider=Provider.CUSTOM,
+        name="Bugzilla",
+        auth_type=AuthType.NONE,
+        credentials={},
+        base_url="https://bugs.example.com",
+        issue_url_template="{baseUrl}/show_bug.cgi?id={key}",
+        can_create_issues=True,
+        create_url_template="{baseUrl}/enter_bug.cgi",
+    )
     custom = ProjectIntegrationFactory(project=world.project, source=source, external_project="", default_issue_type="")
-    linked = client_as("member").post(api(custom, "link-issue"), {
-        "key": "4711", "title": "Crash on refund", "artefacts": artefact(world)}, format="json")
+    linked = client_as("member").post(
+        api(custom, "link-issue"),
+        {"key": "4711", "title": "Crash on refund", "artefacts": artefact(world)},
+        format="json",
+    )
     assert linked.status_code == 201
     assert linked.json()["reference"]["url"] == "https://bugs.example.com/show_bug.cgi?id=4711"
     created = client_as("member").post(api(custom, "create-issue"), {"artefacts": artefact(world)}, format="json")
@@ -174,11 +206,16 @@ def test_a_custom_tracker_links_by_key_but_files_nothing(client_as, world):
 def test_another_projects_artefacts_and_integrations_are_not_found(client_as, world, jira):
     foreign = ProjectIntegrationFactory(project=world.other.project, source=jira.source, external_project="BANK")
     assert client_as("member").get(api(foreign, "issue-types")).status_code == 404
-    assert client_as("member").post(api(foreign, "link-issue"), {"key": "SHOP-1", "artefacts": artefact(world)},
-                                    format="json").status_code == 404
+    assert (
+        client_as("member")
+        .post(api(foreign, "link-issue"), {"key": "SHOP-1", "artefacts": artefact(world)}, format="json")
+        .status_code
+        == 404
+    )
     other_result = [{"type": "result", "id": world.other.result.pk}]
-    response = client_as("member").post(api(jira.integration, "create-issue"), {"artefacts": other_result},
-                                        format="json")
+    response = client_as("member").post(
+        api(jira.integration, "create-issue"), {"artefacts": other_result}, format="json"
+    )
     assert response.status_code == 400 and jira.fake.issues == {}
 
 

@@ -45,8 +45,11 @@ def url(project_ref="SHOP", pk=None):
 
 
 def test_a_project_admin_assigns_a_source_with_default_mappings(as_role, project, jira):
-    response = as_role(Role.ADMIN).post(url(), {"source": jira.pk, "external_project": "SHOP",
-                                                "default_issue_type": "Bug", "is_primary": True}, format="json")
+    response = as_role(Role.ADMIN).post(
+        url(),
+        {"source": jira.pk, "external_project": "SHOP", "default_issue_type": "Bug", "is_primary": True},
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["project"] == "SHOP" and body["source"] == jira.pk and body["source_name"] == "Acme Jira"
@@ -65,16 +68,23 @@ def test_the_list_is_readable_by_members_and_accepts_the_project_id(as_role, pro
         assert [item["id"] for item in response.json()] == [integration.pk]
 
 
-@pytest.mark.parametrize("payload,field,message", [
-    ({"external_project": "shop"}, "external_project", "shop is not a valid Jira project key, e.g. SHOP."),
-    ({"priority_mapping": {"High": {"requirement": "P7", "defect": "major"}}}, "priority_mapping",
-     "High: “P7” is not a requirement priority"),
-    ({"status_mapping": {"open": "To Do"}}, "status_mapping", "open: list at least one tracker status."),
-    ({"state": "archived"}, "state", "A new assignment starts active."),
-])
+@pytest.mark.parametrize(
+    "payload,field,message",
+    [
+        ({"external_project": "shop"}, "external_project", "shop is not a valid Jira project key, e.g. SHOP."),
+        (
+            {"priority_mapping": {"High": {"requirement": "P7", "defect": "major"}}},
+            "priority_mapping",
+            "High: “P7” is not a requirement priority",
+        ),
+        ({"status_mapping": {"open": "To Do"}}, "status_mapping", "open: list at least one tracker status."),
+        ({"state": "archived"}, "state", "A new assignment starts active."),
+    ],
+)
 def test_bad_input_answers_400_with_the_field_and_saves_nothing(as_role, project, jira, payload, field, message):
-    response = as_role(Role.ADMIN).post(url(), {"source": jira.pk, "external_project": "SHOP", **payload},
-                                        format="json")
+    response = as_role(Role.ADMIN).post(
+        url(), {"source": jira.pk, "external_project": "SHOP", **payload}, format="json"
+    )
     assert response.status_code == 400
     assert message in " ".join(response.json()["errors"][field])
     assert not ProjectIntegration.objects.exists() and not AuditEvent.objects.exists()
@@ -105,8 +115,9 @@ def test_put_changes_fields_and_state(as_role, project, jira):
 
 def test_put_is_all_or_nothing(as_role, project, jira):
     integration = ProjectIntegrationFactory(project=project, source=jira)
-    response = as_role(Role.ADMIN).put(url(pk=integration.pk), {"state": "archived", "is_primary": True,
-                                                                "external_project": "SHOP"}, format="json")
+    response = as_role(Role.ADMIN).put(
+        url(pk=integration.pk), {"state": "archived", "is_primary": True, "external_project": "SHOP"}, format="json"
+    )
     assert response.status_code == 400
     assert ProjectIntegration.objects.get().state == IntegrationState.ACTIVE
     assert not AuditEvent.objects.exists()
@@ -126,9 +137,15 @@ def test_delete_removes_the_assignment(as_role, project, jira):
     assert AuditEvent.objects.get().action == AuditAction.PROJECT_INTEGRATION_REMOVED
 
 
-@pytest.mark.parametrize("role,read,write", [
-    (Role.VIEWER, 200, 403), (Role.MEMBER, 200, 403), (Role.ADMIN, 200, 200), ("outsider", 404, 404),
-])
+@pytest.mark.parametrize(
+    "role,read,write",
+    [
+        (Role.VIEWER, 200, 403),
+        (Role.MEMBER, 200, 403),
+        (Role.ADMIN, 200, 200),
+        ("outsider", 404, 404),
+    ],
+)
 def test_who_may_read_and_change(as_role, project, jira, role, read, write):
     integration = ProjectIntegrationFactory(project=project, source=jira)
     api = as_role(role)
@@ -159,13 +176,18 @@ def test_another_projects_integration_answers_404(as_role, jira):
 @pytest.fixture
 def fake_source(fake_jira_cloud, settings):
     settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    return SourceFactory(name="Fake Jira", base_url=fake_jira_cloud.base_url, allow_http=True,
-                         credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
+    return SourceFactory(
+        name="Fake Jira",
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+    )
 
 
 def test_a_system_admin_tests_a_source(as_role, fake_source):
-    response = as_role("system_admin").post("/api/integrations/test-connection", {"source": fake_source.pk},
-                                            format="json")
+    response = as_role("system_admin").post(
+        "/api/integrations/test-connection", {"source": fake_source.pk}, format="json"
+    )
     assert response.status_code == 200
     body = response.json()
     assert (body["ok"], body["user"], body["code"]) == (True, f"Automation ({CLOUD_LOGIN})", "")
@@ -177,8 +199,9 @@ def test_a_system_admin_tests_a_source(as_role, fake_source):
 def test_a_failed_test_says_why_without_the_secret(as_role, fake_source):
     fake_source.credentials = {"email": CLOUD_LOGIN, "api_token": "wrong-api-token-42"}
     fake_source.save()
-    response = as_role("system_admin").post("/api/integrations/test-connection", {"source": fake_source.pk},
-                                            format="json")
+    response = as_role("system_admin").post(
+        "/api/integrations/test-connection", {"source": fake_source.pk}, format="json"
+    )
     body = response.json()
     assert (response.status_code, body["ok"], body["code"]) == (200, False, "auth")
     assert "HTTP 401" in body["message"] and "wrong-api-token-42" not in response.content.decode()
@@ -187,15 +210,24 @@ def test_a_failed_test_says_why_without_the_secret(as_role, fake_source):
 def test_project_admins_test_their_projects_integration_only(as_role, project, fake_source):
     integration = ProjectIntegrationFactory(project=project, source=fake_source)
     admin = as_role(Role.ADMIN)
-    assert admin.post("/api/integrations/test-connection", {"project_integration": integration.pk},
-                      format="json").json()["ok"] is True
-    assert admin.post("/api/integrations/test-connection", {"source": fake_source.pk},
-                      format="json").status_code == 403
+    assert (
+        admin.post("/api/integrations/test-connection", {"project_integration": integration.pk}, format="json").json()[
+            "ok"
+        ]
+        is True
+    )
+    assert admin.post("/api/integrations/test-connection", {"source": fake_source.pk}, format="json").status_code == 403
     other = ProjectIntegrationFactory(project=ProjectFactory(), source=fake_source, external_project="OPS")
-    assert admin.post("/api/integrations/test-connection", {"project_integration": other.pk},
-                      format="json").status_code == 404
-    assert as_role(Role.MEMBER).post("/api/integrations/test-connection", {"project_integration": integration.pk},
-                                     format="json").status_code == 403
+    assert (
+        admin.post("/api/integrations/test-connection", {"project_integration": other.pk}, format="json").status_code
+        == 404
+    )
+    assert (
+        as_role(Role.MEMBER)
+        .post("/api/integrations/test-connection", {"project_integration": integration.pk}, format="json")
+        .status_code
+        == 403
+    )
 
 
 def test_test_connection_needs_exactly_one_target(as_role, fake_source):

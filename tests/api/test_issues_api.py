@@ -16,15 +16,28 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("path", ["/api/issues", "/api/issues/create", "/api/defects", "/api/defects/create"])
 def test_an_issue_is_filed_with_the_next_number_tags_and_an_assignee(world, client_as, path):
-    response = client_as("member").post(path, {
-        "project": "SHOP", "name": "Card payment fails", "description": "**Steps**", "priority": "critical",
-        "assignee": "admin", "tags": ["checkout", "payments", "checkout"],
-    }, format="json")
+    response = client_as("member").post(
+        path,
+        {
+            "project": "SHOP",
+            "name": "Card payment fails",
+            "description": "**Steps**",
+            "priority": "critical",
+            "assignee": "admin",
+            "tags": ["checkout", "payments", "checkout"],
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     body = response.json()
     assert (body["key"], body["number"], body["reporter"], body["assignee"], body["version"]) == (
-        "SHOP-2", 2, "member", "admin", 1)
+        "SHOP-2",
+        2,
+        "member",
+        "admin",
+        1,
+    )
     assert sorted(body["tags"]) == ["checkout", "payments"]
     issue = Issue.objects.get(pk=body["id"])
     assert (issue.name, issue.priority, issue.reporter.username) == ("Card payment fails", "critical", "member")
@@ -33,11 +46,14 @@ def test_an_issue_is_filed_with_the_next_number_tags_and_an_assignee(world, clie
 def test_an_assignee_must_be_a_member_of_the_project(world, client_as):
     UserFactory(username="stranger")
     before = database_state()
-    response = client_as("member").post("/api/issues", {"project": "SHOP", "name": "x", "assignee": "stranger"},
-                                        format="json")
+    response = client_as("member").post(
+        "/api/issues", {"project": "SHOP", "name": "x", "assignee": "stranger"}, format="json"
+    )
     assert response.status_code == 400
-    assert response.json() == {"message": "assignee: SHOP has no member called stranger.",
-                               "errors": {"assignee": ["SHOP has no member called stranger."]}}
+    assert response.json() == {
+        "message": "assignee: SHOP has no member called stranger.",
+        "errors": {"assignee": ["SHOP has no member called stranger."]},
+    }
     assert database_state() == before
 
 
@@ -64,8 +80,9 @@ def test_an_edit_based_on_an_old_version_is_refused(world, client_as):
 
 
 def test_an_edit_without_a_version_applies_to_the_current_one(world, client_as):
-    response = client_as("member").patch(f"/api/issues/{world.mine.issue.pk}",
-                                         {"name": "Renamed", "tags": ["ui"]}, format="json")
+    response = client_as("member").patch(
+        f"/api/issues/{world.mine.issue.pk}", {"name": "Renamed", "tags": ["ui"]}, format="json"
+    )
     assert response.status_code == 200
     assert (response.json()["name"], response.json()["tags"], response.json()["version"]) == ("Renamed", ["ui"], 2)
 
@@ -86,13 +103,16 @@ def test_a_refused_edit_leaves_no_new_tag_behind(world, client_as):
     assert not Tag.objects.filter(name="brand-new").exists()
 
 
-@pytest.mark.parametrize("body, errors", [
-    ({"status": "done"}, {"status": ['"done" is not a valid choice.']}),
-    ({"name": ""}, {"name": ["This field may not be blank."]}),
-    ({"tags": ["x" * 51]}, {"tags": {"0": ["Ensure this field has no more than 50 characters."]}}),
-    ({"project": "BANK"}, {"project": ["Can only be set on create."]}),
-    ({"version": 0}, {"version": ["Ensure this value is greater than or equal to 1."]}),
-])
+@pytest.mark.parametrize(
+    "body, errors",
+    [
+        ({"status": "done"}, {"status": ['"done" is not a valid choice.']}),
+        ({"name": ""}, {"name": ["This field may not be blank."]}),
+        ({"tags": ["x" * 51]}, {"tags": {"0": ["Ensure this field has no more than 50 characters."]}}),
+        ({"project": "BANK"}, {"project": ["Can only be set on create."]}),
+        ({"version": 0}, {"version": ["Ensure this value is greater than or equal to 1."]}),
+    ],
+)
 def test_bad_issue_edits_are_refused(world, client_as, body, errors):
     before = database_state()
     response = client_as("member").patch(f"/api/issues/{world.mine.issue.pk}", body, format="json")
@@ -103,8 +123,12 @@ def test_bad_issue_edits_are_refused(world, client_as, body, errors):
 
 @pytest.mark.parametrize("kind", ["case", "run", "result", "requirement"])
 def test_an_issue_is_linked_to_each_kind_of_artefact_once(world, client_as, kind):
-    artefact = {"case": world.mine.case, "run": world.mine.run, "result": world.mine.result,
-                "requirement": world.mine.requirement}[kind]
+    artefact = {
+        "case": world.mine.case,
+        "run": world.mine.run,
+        "result": world.mine.result,
+        "requirement": world.mine.requirement,
+    }[kind]
     client = client_as("member")
     url = f"/api/issues/{world.mine.issue.key}/link"
 
@@ -126,11 +150,14 @@ def test_a_links_title_names_the_artefact(world, client_as):
     assert shown["title"] == f"{world.mine.case.title} in {world.mine.run.name}"
 
 
-@pytest.mark.parametrize("body, errors", [
-    ({"type": "build", "id": 1}, {"type": ['"build" is not a valid choice.']}),
-    ({"type": "case"}, {"id": ["This field is required."]}),
-    ({"type": "case", "id": 424242}, {"id": ["SHOP has no test case with id 424242."]}),
-])
+@pytest.mark.parametrize(
+    "body, errors",
+    [
+        ({"type": "build", "id": 1}, {"type": ['"build" is not a valid choice.']}),
+        ({"type": "case"}, {"id": ["This field is required."]}),
+        ({"type": "case", "id": 424242}, {"id": ["SHOP has no test case with id 424242."]}),
+    ],
+)
 def test_linking_something_unknown_is_refused(world, client_as, body, errors):
     before = database_state()
     response = client_as("member").post(f"/api/issues/{world.mine.issue.pk}/link", body, format="json")
@@ -171,7 +198,9 @@ def test_issues_are_filtered_by_status_assignee_tag_and_text(world, client_as):
 
 
 def test_a_project_admin_deletes_an_issue_with_its_links_and_files(
-    world, client_as, django_capture_on_commit_callbacks,
+    world,
+    client_as,
+    django_capture_on_commit_callbacks,
 ):
     issue = world.mine.issue
     link(artefact=world.mine.case, issue=issue)

@@ -30,8 +30,12 @@ def test_a_report_of_each_tool_is_recorded(world, client_as, fixture):
 
     assert response.status_code == 200
     total = sum(REPORTS[fixture].values())
-    assert response.json() == {"cases_created": total, "results_created": total, "results_updated": 0,
-                               "statuses": REPORTS[fixture]}
+    assert response.json() == {
+        "cases_created": total,
+        "results_created": total,
+        "results_updated": 0,
+        "statuses": REPORTS[fixture],
+    }
     recorded = TestResult.objects.filter(run=run).exclude(pk=world.mine.result.pk)
     assert recorded.count() == total
     assert set(recorded.values_list("recorded_by__username", flat=True)) == {"member"}
@@ -42,8 +46,9 @@ def test_a_report_of_each_tool_is_recorded(world, client_as, fixture):
 @pytest.mark.parametrize("content_type", ["application/xml", "text/xml"])
 def test_the_report_can_be_the_request_body(world, client_as, content_type):
     # curl -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/xml" --data-binary @report.xml ...
-    response = client_as("member").post(f"/api/testruns/{world.mine.run.pk}/junit", junit_fixture("jest-junit.xml"),
-                                        content_type=content_type)
+    response = client_as("member").post(
+        f"/api/testruns/{world.mine.run.pk}/junit", junit_fixture("jest-junit.xml"), content_type=content_type
+    )
     assert response.status_code == 200
     assert response.json()["results_created"] == 4
 
@@ -56,11 +61,17 @@ def test_uploading_the_next_builds_report_updates_the_same_cases(world, client_a
     assert TestCase.objects.filter(project=world.project).exclude(automation_key="").count() == 6
 
 
-@pytest.mark.parametrize("fixture, message", [
-    ("malformed.xml", "The report is not well-formed XML: mismatched tag: line 6, column 4."),
-    ("billion-laughs.xml", "The report declares XML entities or external references, which are refused "
-                           "(JUnit reports never need them; they are how XML bombs work)."),
-])
+@pytest.mark.parametrize(
+    "fixture, message",
+    [
+        ("malformed.xml", "The report is not well-formed XML: mismatched tag: line 6, column 4."),
+        (
+            "billion-laughs.xml",
+            "The report declares XML entities or external references, which are refused "
+            "(JUnit reports never need them; they are how XML bombs work).",
+        ),
+    ],
+)
 def test_a_malformed_report_or_an_xml_bomb_is_refused_and_nothing_is_written(world, client_as, fixture, message):
     before = database_state()
     response = upload(client_as("member"), world.mine.run, junit_fixture(fixture))
@@ -71,8 +82,9 @@ def test_a_malformed_report_or_an_xml_bomb_is_refused_and_nothing_is_written(wor
 
 def test_a_bomb_in_the_request_body_is_refused_too(world, client_as):
     before = database_state()
-    response = client_as("member").post(f"/api/testruns/{world.mine.run.pk}/junit",
-                                        junit_fixture("billion-laughs.xml"), content_type="application/xml")
+    response = client_as("member").post(
+        f"/api/testruns/{world.mine.run.pk}/junit", junit_fixture("billion-laughs.xml"), content_type="application/xml"
+    )
     assert response.status_code == 400
     assert database_state() == before
 
@@ -80,8 +92,10 @@ def test_a_bomb_in_the_request_body_is_refused_too(world, client_as):
 def test_an_upload_without_a_file_says_what_is_missing(world, client_as):
     response = client_as("member").post(f"/api/testruns/{world.mine.run.pk}/junit", {}, format="multipart")
     assert response.status_code == 400
-    assert response.json() == {"message": "file: No file was submitted.",
-                               "errors": {"file": ["No file was submitted."]}}
+    assert response.json() == {
+        "message": "file: No file was submitted.",
+        "errors": {"file": ["No file was submitted."]},
+    }
 
 
 def test_a_report_over_the_limit_is_refused(world, client_as, monkeypatch):
@@ -90,8 +104,11 @@ def test_a_report_over_the_limit_is_refused(world, client_as, monkeypatch):
     client = client_as("member")
     for response in (
         upload(client, world.mine.run, junit_fixture("surefire-TEST-com.example.shop.CartTest.xml")),
-        client.post(f"/api/testruns/{world.mine.run.pk}/junit",
-                    junit_fixture("surefire-TEST-com.example.shop.CartTest.xml"), content_type="application/xml"),
+        client.post(
+            f"/api/testruns/{world.mine.run.pk}/junit",
+            junit_fixture("surefire-TEST-com.example.shop.CartTest.xml"),
+            content_type="application/xml",
+        ),
     ):
         assert response.status_code == 400
         assert response.json()["errors"] == {"file": ["The report is larger than 1000\xa0bytes."]}

@@ -43,10 +43,13 @@ def test_a_system_admin_creates_a_project(system_admin):
     assert Project.objects.filter(key="PAY", name="Payments").exists()
 
 
-@pytest.mark.parametrize("key, error", [
-    ("pay", "2-10 characters: uppercase letters and digits, starting with a letter."),
-    ("SHOP", "project with this key already exists."),
-])
+@pytest.mark.parametrize(
+    "key, error",
+    [
+        ("pay", "2-10 characters: uppercase letters and digits, starting with a letter."),
+        ("SHOP", "project with this key already exists."),
+    ],
+)
 def test_a_bad_project_key_is_refused(world, system_admin, key, error):
     before = database_state()
     response = system_admin.post("/api/projects", {"key": key, "name": "Payments"}, format="json")

@@ -11,10 +11,17 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_member_creates_a_requirement(world, client_as):
-    response = client_as("member").post("/api/requirements", {
-        "project": "SHOP", "title": "Refunds within 14 days", "priority": "P1", "state": "active",
-        "origin_key": "JIRA-1",
-    }, format="json")
+    response = client_as("member").post(
+        "/api/requirements",
+        {
+            "project": "SHOP",
+            "title": "Refunds within 14 days",
+            "priority": "P1",
+            "state": "active",
+            "origin_key": "JIRA-1",
+        },
+        format="json",
+    )
     assert response.status_code == 201
     requirement = Requirement.objects.get(pk=response.json()["id"])
     assert (requirement.title, requirement.priority, requirement.state) == ("Refunds within 14 days", "P1", "active")
@@ -23,8 +30,13 @@ def test_a_member_creates_a_requirement(world, client_as):
 
 @pytest.fixture
 def pulled(world):
-    return RequirementFactory(project=world.project, title="Checkout in one page", origin_tracker="Jira",
-                              origin_key="SHOP-7", origin_read_only=True)
+    return RequirementFactory(
+        project=world.project,
+        title="Checkout in one page",
+        origin_tracker="Jira",
+        origin_key="SHOP-7",
+        origin_read_only=True,
+    )
 
 
 def test_a_pulled_requirements_title_belongs_to_the_tracker(client_as, pulled):
@@ -38,9 +50,11 @@ def test_a_pulled_requirements_title_belongs_to_the_tracker(client_as, pulled):
 
 
 def test_a_pulled_requirements_state_and_priority_stay_editable(client_as, pulled):
-    response = client_as("member").patch(f"/api/requirements/{pulled.pk}",
-                                         {"state": "active", "priority": "P0", "title": "Checkout in one page"},
-                                         format="json")
+    response = client_as("member").patch(
+        f"/api/requirements/{pulled.pk}",
+        {"state": "active", "priority": "P0", "title": "Checkout in one page"},
+        format="json",
+    )
     assert response.status_code == 200
     pulled.refresh_from_db()
     assert (pulled.state, pulled.priority) == ("active", "P0")

@@ -11,17 +11,28 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_member_creates_a_case_with_a_tidy_folder(world, client_as):
-    response = client_as("member").post("/api/testcases", {
-        "project": "SHOP", "title": "Pay by card", "folder": "/ Checkout //Payment/ ",
-        "steps": "1. Pay", "expected_result": "Paid", "automation_key": "tests.test_pay.test_card",
-    }, format="json")
+    response = client_as("member").post(
+        "/api/testcases",
+        {
+            "project": "SHOP",
+            "title": "Pay by card",
+            "folder": "/ Checkout //Payment/ ",
+            "steps": "1. Pay",
+            "expected_result": "Paid",
+            "automation_key": "tests.test_pay.test_card",
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     body = response.json()
     assert (body["project"], body["folder"], body["created_by"]) == ("SHOP", "Checkout/Payment", "member")
     case = TestCase.objects.get(pk=body["id"])
     assert (case.title, case.automation_key, case.created_by.username) == (
-        "Pay by card", "tests.test_pay.test_card", "member")
+        "Pay by card",
+        "tests.test_pay.test_card",
+        "member",
+    )
 
 
 def test_an_automation_key_is_unique_in_its_project(world, client_as):
@@ -30,24 +41,33 @@ def test_an_automation_key_is_unique_in_its_project(world, client_as):
     client = client_as("member")
     before = database_state()
 
-    duplicate = client.post("/api/testcases", {"project": "SHOP", "title": "Again",
-                                               "automation_key": "tests.test_pay.test_card"}, format="json")
+    duplicate = client.post(
+        "/api/testcases",
+        {"project": "SHOP", "title": "Again", "automation_key": "tests.test_pay.test_card"},
+        format="json",
+    )
 
     assert duplicate.status_code == 400
     assert duplicate.json()["errors"] == {"automation_key": ["Another test case of SHOP has this automation key."]}
     assert database_state() == before
     # Manual cases have no key, and another project's keys are not in the way.
     for key in ("", "", "tests.test_pay.test_other"):
-        assert client.post("/api/testcases", {"project": "SHOP", "title": "Manual", "automation_key": key},
-                           format="json").status_code == 201
+        assert (
+            client.post(
+                "/api/testcases", {"project": "SHOP", "title": "Manual", "automation_key": key}, format="json"
+            ).status_code
+            == 201
+        )
 
 
 def test_a_case_needs_a_title(world, client_as):
     before = database_state()
     response = client_as("member").post("/api/testcases", {"project": "SHOP", "title": " "}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"message": "title: This field may not be blank.",
-                               "errors": {"title": ["This field may not be blank."]}}
+    assert response.json() == {
+        "message": "title: This field may not be blank.",
+        "errors": {"title": ["This field may not be blank."]},
+    }
     assert database_state() == before
 
 

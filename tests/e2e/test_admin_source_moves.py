@@ -19,13 +19,19 @@ def admin(settings):
     return UserFactory(username="root", is_staff=True, is_superuser=True)
 
 
-def test_an_admin_moves_a_custom_trackers_links_to_jira_cloud_merging_a_reference(page, log_in, admin,
-                                                                                   fake_jira_cloud):
+def test_an_admin_moves_a_custom_trackers_links_to_jira_cloud_merging_a_reference(page, log_in, admin, fake_jira_cloud):
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.add_issue("SHOP", "Checkout fails", status="In Progress")
     fake_jira_cloud.add_issue("SHOP", "Search is slow", status="Done")
-    old = SourceFactory(provider=Provider.CUSTOM, name="Old tracker", auth_type=AuthType.NONE, credentials={},
-                        base_url=fake_jira_cloud.base_url, allow_http=True, issue_url_template="{baseUrl}/browse/{key}")
+    old = SourceFactory(
+        provider=Provider.CUSTOM,
+        name="Old tracker",
+        auth_type=AuthType.NONE,
+        credentials={},
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        issue_url_template="{baseUrl}/browse/{key}",
+    )
     jira = jira_cloud_source(fake_jira_cloud, name="Jira Cloud", can_process_webhooks=False)
     checkout, search = TestCaseFactory(title="Checkout"), TestCaseFactory(title="Search")
     for key, case in (("JIRA-SHOP-1", checkout), ("JIRA-SHOP-2", search)):
@@ -54,7 +60,8 @@ def test_an_admin_moves_a_custom_trackers_links_to_jira_cloud_merging_a_referenc
 
     expect(page.locator(".messagelist")).to_contain_text(
         "2 reference(s) of Old tracker moved to Jira Cloud: 1 merged with a reference with the same key, "
-        "0 link(s) re-pointed, 1 duplicate link(s) dropped; refreshing 2 from Jira Cloud.")
+        "0 link(s) re-pointed, 1 duplicate link(s) dropped; refreshing 2 from Jira Cloud."
+    )
     assert not ExternalReference.objects.filter(source=old).exists()
     moved = {ref.key: ref for ref in ExternalReference.objects.filter(source=jira)}
     assert sorted(moved) == ["SHOP-1", "SHOP-2"]

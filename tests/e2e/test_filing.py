@@ -13,7 +13,12 @@ from issues import tasks
 from issues.models import ExternalReference, FilingJob, Link
 from projects.models import ResultStatus, Role
 from tests.factories import (
-    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestResultFactory, TestRunFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TestResultFactory,
+    TestRunFactory,
 )
 from tests.issues.filing_support import CREATE_PATH, jira_world
 
@@ -45,8 +50,14 @@ def jira(fake_jira_cloud, project):
 
 def failed_result(project, title="Pay with card", run=None):
     run = run or TestRunFactory(project=project, name="Nightly", environment="Chrome 120")
-    return TestResultFactory(run=run, case__project=project, case__title=title, case__steps="1. Open the cart",
-                             comment=f"{title}: spinner forever", status=ResultStatus.FAILED)
+    return TestResultFactory(
+        run=run,
+        case__project=project,
+        case__title=title,
+        case__steps="1. Open the cart",
+        comment=f"{title}: spinner forever",
+        status=ResultStatus.FAILED,
+    )
 
 
 def test_a_failure_is_filed_once_the_required_field_is_filled(page, log_in, project, member, jira):
@@ -82,8 +93,7 @@ def test_a_failure_is_filed_once_the_required_field_is_filled(page, log_in, proj
     assert AuditEvent.objects.filter(action=AuditAction.ISSUE_CREATED, target="SHOP-1", actor=member).exists()
 
 
-def test_five_failures_filed_in_bulk_one_fails_and_its_retry_succeeds(page, log_in, project, member, jira,
-                                                                      monkeypatch):
+def test_five_failures_filed_in_bulk_one_fails_and_its_retry_succeeds(page, log_in, project, member, jira, monkeypatch):
     run = TestRunFactory(project=project, name="Nightly")
     results = [failed_result(project, title, run) for title in ("Cart", "Checkout", "Coupon", "Pay", "Refund")]
     queued = []
@@ -146,12 +156,19 @@ def test_existing_issues_are_linked_by_search_and_by_key(page, log_in, project, 
 
 def test_a_custom_trackers_issue_is_filed_there_and_linked_by_key(page, log_in, project, member):
     source = SourceFactory(
-        provider=Provider.CUSTOM, name="Bugzilla", auth_type=AuthType.NONE, credentials={},
-        base_url="https://bugs.example.com", key_pattern=r"^\d+$", issue_url_template="{baseUrl}/show_bug.cgi?id={key}",
-        can_create_issues=True, create_url_template="{baseUrl}/enter_bug.cgi?short_desc={title}",
+        provider=Provider.CUSTOM,
+        name="Bugzilla",
+        auth_type=AuthType.NONE,
+        credentials={},
+        base_url="https://bugs.example.com",
+        key_pattern=r"^\d+$",
+        issue_url_template="{baseUrl}/show_bug.cgi?id={key}",
+        can_create_issues=True,
+        create_url_template="{baseUrl}/enter_bug.cgi?short_desc={title}",
     )
-    ProjectIntegrationFactory(project=project, source=source, external_project="", default_issue_type="",
-                              is_primary=True)
+    ProjectIntegrationFactory(
+        project=project, source=source, external_project="", default_issue_type="", is_primary=True
+    )
     result = failed_result(project)
     log_in(member)
     page.goto(f"/projects/SHOP/runs/{result.run_id}/results/{result.pk}/")
@@ -159,7 +176,8 @@ def test_a_custom_trackers_issue_is_filed_there_and_linked_by_key(page, log_in, 
 
     opener = page.locator("#open-tracker-form")
     assert opener.get_attribute("href") == (
-        "https://bugs.example.com/enter_bug.cgi?short_desc=Pay%20with%20card%20failed%20in%20Nightly")
+        "https://bugs.example.com/enter_bug.cgi?short_desc=Pay%20with%20card%20failed%20in%20Nightly"
+    )
     assert opener.get_attribute("target") == "_blank"
     page.click("#then-link")
     assert page.locator("#issue-search").count() == 0

@@ -19,8 +19,13 @@ def project():
 
 def test_member_files_an_issue_from_a_failed_result_and_sees_it_linked(page, log_in, project):
     result = TestResultFactory(
-        run__project=project, run__name="Nightly", status=ResultStatus.FAILED, case__title="Pay with card",
-        case__steps="1. Open the cart\n2. Press Pay", case__expected_result="Receipt", comment="Spinner forever",
+        run__project=project,
+        run__name="Nightly",
+        status=ResultStatus.FAILED,
+        case__title="Pay with card",
+        case__steps="1. Open the cart\n2. Press Pay",
+        case__expected_result="Receipt",
+        comment="Spinner forever",
     )
     member = MembershipFactory(project=project, role=Role.MEMBER).user
     log_in(member)
@@ -33,9 +38,12 @@ def test_member_files_an_issue_from_a_failed_result_and_sees_it_linked(page, log
     page.fill("#id_description", prefilled + "\n\nSeen with **Visa** only, see `trace.txt`.")
     page.fill("#id_tags", "checkout")
     page.select_option("#id_priority", "critical")
-    page.set_input_files("#id_attachments", files=[
-        {"name": "trace.txt", "mimeType": "text/plain", "buffer": b"Timeout after 30s"},
-    ])
+    page.set_input_files(
+        "#id_attachments",
+        files=[
+            {"name": "trace.txt", "mimeType": "text/plain", "buffer": b"Timeout after 30s"},
+        ],
+    )
     page.get_by_role("button", name="Create issue").click()
 
     assert page.locator("h1").inner_text() == "SHOP-1 Pay with card failed in Nightly"

@@ -9,7 +9,12 @@ from issues.models import Coverage
 from issues.requirements_pull import save_settings
 from projects.models import Requirement, ResultStatus, Role
 from tests.factories import (
-    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory, TestResultFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TestCaseFactory,
+    TestResultFactory,
 )
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
 
@@ -27,20 +32,38 @@ def shop(fake_jira_cloud):
     fake.add_project("SHOP")
     fake.add_version("SHOP", "2.0", start_date="2025-04-01", release_date="2025-06-30")
     fake.add_version("SHOP", "2.1", release_date="2025-09-30")
-    fake.add_sprint(3, "Sprint 1", state="closed", start_date="2025-04-01T08:00:00.000Z",
-                    end_date="2025-04-14T17:00:00.000Z")
+    fake.add_sprint(
+        3, "Sprint 1", state="closed", start_date="2025-04-01T08:00:00.000Z", end_date="2025-04-14T17:00:00.000Z"
+    )
     for summary, version in (("Pay by card", "2.0"), ("Pay by wallet", "2.0"), ("Gift cards", "2.1")):
         story = fake.add_issue("SHOP", summary, issue_type="Story", labels=["requirement"])
         fake.set_fix_versions(story.key, version)
-    source = SourceFactory(name="Acme Jira", provider=Provider.JIRA_CLOUD, base_url=fake.base_url, allow_http=True,
-                           auth_type=AuthType.API_TOKEN,
-                           credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
-    integration = ProjectIntegrationFactory(project=ProjectFactory(key="SHOP", name="Web shop"), source=source,
-                                            external_project="SHOP", board="3",
-                                            priority_mapping=default_priority_mapping())
-    save_settings(integration, pull_requirements=True, requirements_filter="labels = requirement",
-                  requirement_types=["Story"], state_mapping={}, release_field="fixVersions",
-                  release_date_fields=["fixVersions"], sprint_field="", comment_linked_tests=False)
+    source = SourceFactory(
+        name="Acme Jira",
+        provider=Provider.JIRA_CLOUD,
+        base_url=fake.base_url,
+        allow_http=True,
+        auth_type=AuthType.API_TOKEN,
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+    )
+    integration = ProjectIntegrationFactory(
+        project=ProjectFactory(key="SHOP", name="Web shop"),
+        source=source,
+        external_project="SHOP",
+        board="3",
+        priority_mapping=default_priority_mapping(),
+    )
+    save_settings(
+        integration,
+        pull_requirements=True,
+        requirements_filter="labels = requirement",
+        requirement_types=["Story"],
+        state_mapping={},
+        release_field="fixVersions",
+        release_date_fields=["fixVersions"],
+        sprint_field="",
+        comment_linked_tests=False,
+    )
     return integration.project
 
 

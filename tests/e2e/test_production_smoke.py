@@ -36,8 +36,13 @@ JUNIT = b"""<?xml version="1.0" encoding="UTF-8"?>
 @pytest.fixture
 def stack():
     with prod_stack(
-        DEBUG="false", HTTPS="false", ALLOWED_HOSTS="127.0.0.1", TRACKER_ALLOW_PRIVATE_HOSTS="true",
-        SECRET_KEY=secrets.token_urlsafe(50), FERNET_KEYS=secrets.token_urlsafe(32), WEB_WORKERS="2",
+        DEBUG="false",
+        HTTPS="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        TRACKER_ALLOW_PRIVATE_HOSTS="true",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        FERNET_KEYS=secrets.token_urlsafe(32),
+        WEB_WORKERS="2",
     ) as stack:
         stack.run(f"from tests.support.prod_actions import seed; seed({PASSWORD!r})")
         yield stack
@@ -66,7 +71,9 @@ def browser(chromium, stack):
 
 def all_ok(health):
     return {part: check["ok"] for part, check in health.json()["checks"].items()} == {
-        "database": True, "redis": True, "worker": True,
+        "database": True,
+        "redis": True,
+        "worker": True,
     }
 
 
@@ -82,7 +89,9 @@ def test_the_production_stack_serves_the_whole_issue_flow(stack, browser, fake_j
             # The worker is stopped: within the health check's window the probe says so.
             eventually(lambda: stack.health().status_code == 503, "503 without a worker")
             assert stack.health().json()["checks"] == {
-                "database": {"ok": True}, "redis": {"ok": True}, "worker": {"ok": False, "detail": "no worker answered"},
+                "database": {"ok": True},
+                "redis": {"ok": True},
+                "worker": {"ok": False, "detail": "no worker answered"},
             }
     except BaseException:
         print(stack.logs())
@@ -115,9 +124,16 @@ def issue_flow(stack, browser, jira):
     expect(address).to_contain_text("a webhook secret is stored")
     hook_path = re.search(r"/hooks/[0-9a-f-]{36}/", address.inner_text()).group()
     registered = requests.post(
-        f"{jira.base_url}/rest/webhooks/1.0/webhook", auth=(CLOUD_LOGIN, CLOUD_API_TOKEN), timeout=10,
-        json={"name": "testmanager", "url": stack.base_url + hook_path, "events": ["jira:issue_updated"],
-              "secret": WEBHOOK_SECRET, "filters": {"issue-related-events-section": "project = SHOP"}},
+        f"{jira.base_url}/rest/webhooks/1.0/webhook",
+        auth=(CLOUD_LOGIN, CLOUD_API_TOKEN),
+        timeout=10,
+        json={
+            "name": "testmanager",
+            "url": stack.base_url + hook_path,
+            "events": ["jira:issue_updated"],
+            "secret": WEBHOOK_SECRET,
+            "filters": {"issue-related-events-section": "project = SHOP"},
+        },
     )
     assert registered.status_code == 201, registered.text
 
@@ -142,15 +158,20 @@ def issue_flow(stack, browser, jira):
 
     # The member's CI records a run from a JUnit report through the API.
     api = requests.Session()
-    token = api.post(f"{stack.base_url}/api/auth/token",
-                     json={"username": "mia", "password": PASSWORD, "name": "ci"}, timeout=30)
+    token = api.post(
+        f"{stack.base_url}/api/auth/token", json={"username": "mia", "password": PASSWORD, "name": "ci"}, timeout=30
+    )
     assert token.status_code == 201, token.text
     api.headers["Authorization"] = f"Bearer {token.json()['token']}"
     run = api.post(f"{stack.base_url}/api/testruns", json={"project": "SHOP", "name": "Nightly"}, timeout=30)
     assert run.status_code == 201, run.text
     run_id = run.json()["id"]
-    uploaded = api.post(f"{stack.base_url}/api/testruns/{run_id}/junit", data=JUNIT,
-                        headers={"Content-Type": "application/xml"}, timeout=30)
+    uploaded = api.post(
+        f"{stack.base_url}/api/testruns/{run_id}/junit",
+        data=JUNIT,
+        headers={"Content-Type": "application/xml"},
+        timeout=30,
+    )
     assert uploaded.status_code == 200, uploaded.text
     failed = api.get(f"{stack.base_url}/api/testresults", params={"run": run_id, "status": "failed"}, timeout=30)
     [failure] = failed.json()["results"]

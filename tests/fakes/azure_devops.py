@@ -75,7 +75,8 @@ def error_body(message: str, type_key: str, type_name: str | None = None, **extr
         "$id": "1",
         "innerException": None,
         "message": message,
-        "typeName": type_name or f"Microsoft.TeamFoundation.WorkItemTracking.Server.{type_key}, "
+        "typeName": type_name
+        or f"Microsoft.TeamFoundation.WorkItemTracking.Server.{type_key}, "
         "Microsoft.TeamFoundation.WorkItemTracking.Server",
         "typeKey": type_key,
         "errorCode": 0,
@@ -149,8 +150,13 @@ class AdoProject:
 
 
 # The work item events a web hook subscription may name.
-SERVICE_HOOK_EVENTS = ("workitem.created", "workitem.updated", "workitem.deleted", "workitem.restored",
-                       "workitem.commented")
+SERVICE_HOOK_EVENTS = (
+    "workitem.created",
+    "workitem.updated",
+    "workitem.deleted",
+    "workitem.restored",
+    "workitem.commented",
+)
 
 
 @dataclass
@@ -285,9 +291,7 @@ class AzureDevOpsFake(TrackerFake):
     ) -> TypeField:
         """A custom field (`Custom.Something`) added to one work item type of a project."""
         with self.server.lock:
-            definition = self.field_definitions.setdefault(
-                reference_name, FieldDefinition(reference_name, name, kind)
-            )
+            definition = self.field_definitions.setdefault(reference_name, FieldDefinition(reference_name, name, kind))
             type_field = TypeField(definition, required, list(allowed_values), default)
             self.projects[project].types[type_name].fields[reference_name] = type_field
             return type_field
@@ -334,8 +338,9 @@ class AzureDevOpsFake(TrackerFake):
             self.work_items[work_item_id].comments.append(comment)
             return comment
 
-    def add_iteration(self, project: str, path: str, *, start: datetime | None = None,
-                      finish: datetime | None = None) -> None:
+    def add_iteration(
+        self, project: str, path: str, *, start: datetime | None = None, finish: datetime | None = None
+    ) -> None:
         """An iteration below the project's root (`Release 1\\Sprint 2`), with its dates; its parents
         are added too (without dates) when missing."""
         with self.server.lock:
@@ -361,28 +366,42 @@ class AzureDevOpsFake(TrackerFake):
 
     # -- service hooks ----------------------------------------------------------------------------
 
-    def work_item_delivery(self, item_id: int, *, event: str = "workitem.updated", password: str,
-                           username: str = "testmanager") -> Delivery:
+    def work_item_delivery(
+        self, item_id: int, *, event: str = "workitem.updated", password: str, username: str = "testmanager"
+    ) -> Delivery:
         """A web hook delivery of a work item event (``workitem.created``, ``.updated``, ``.commented``,
         ``.restored``, ``.deleted``) with the item as it is now, sent with basic auth."""
         with self.server.lock:
             item = self.work_items.get(item_id) or self.recycle_bin[item_id][0]
             snapshot = self._item_json(item, None)
             if event == "workitem.updated":
-                resource = {"id": next(self._ids), "workItemId": item.id, "rev": item.rev,
-                            "fields": {"System.Rev": {"oldValue": item.rev - 1, "newValue": item.rev}},
-                            "revision": snapshot, "url": f"{snapshot['url']}/updates/{item.rev}"}
+                resource = {
+                    "id": next(self._ids),
+                    "workItemId": item.id,
+                    "rev": item.rev,
+                    "fields": {"System.Rev": {"oldValue": item.rev - 1, "newValue": item.rev}},
+                    "revision": snapshot,
+                    "url": f"{snapshot['url']}/updates/{item.rev}",
+                }
             else:
                 resource = snapshot
-            payload = {"subscriptionId": str(uuid.uuid4()), "notificationId": next(self._ids), "id": str(uuid.uuid4()),
-                       "eventType": event, "publisherId": "tfs", "resource": resource, "resourceVersion": "1.0",
-                       "createdDate": ado_timestamp(self.now())}
+            payload = {
+                "subscriptionId": str(uuid.uuid4()),
+                "notificationId": next(self._ids),
+                "id": str(uuid.uuid4()),
+                "eventType": event,
+                "publisherId": "tfs",
+                "resource": resource,
+                "resourceVersion": "1.0",
+                "createdDate": ado_timestamp(self.now()),
+            }
             credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
             return Delivery({"Authorization": f"Basic {credentials}"}, body_of(payload))
 
     def _list_subscriptions(self, request: RecordedRequest) -> Response:
-        return json_response(HTTPStatus.OK, {"count": len(self.hooks),
-                                             "value": [self._subscription_json(hook) for hook in self.hooks]})
+        return json_response(
+            HTTPStatus.OK, {"count": len(self.hooks), "value": [self._subscription_json(hook) for hook in self.hooks]}
+        )
 
     def _create_subscription(self, request: RecordedRequest) -> Response:
         payload = _json_body(request)
@@ -390,30 +409,45 @@ class AzureDevOpsFake(TrackerFake):
         if problem:
             return problem
         inputs = payload["consumerInputs"]
-        hook = RegisteredHook(next(self._ids), inputs["url"], str(inputs.get("basicAuthPassword") or ""),
-                              [payload["eventType"]], str((payload.get("publisherInputs") or {}).get("projectId")))
+        hook = RegisteredHook(
+            next(self._ids),
+            inputs["url"],
+            str(inputs.get("basicAuthPassword") or ""),
+            [payload["eventType"]],
+            str((payload.get("publisherInputs") or {}).get("projectId")),
+        )
         self.hooks.append(hook)
         return json_response(HTTPStatus.OK, self._subscription_json(hook))
 
     def _update_subscription(self, request: RecordedRequest, subscription_id: str) -> Response:
         hook = next((hook for hook in self.hooks if str(uuid.UUID(int=hook.id)) == subscription_id), None)
         if hook is None:
-            return json_response(HTTPStatus.NOT_FOUND, error_body(
-                f"TF400003: Subscription {subscription_id} does not exist.", "SubscriptionNotFoundException"))
+            return json_response(
+                HTTPStatus.NOT_FOUND,
+                error_body(
+                    f"TF400003: Subscription {subscription_id} does not exist.", "SubscriptionNotFoundException"
+                ),
+            )
         payload = _json_body(request)
         problem = self._subscription_problem(payload)
         if problem:
             return problem
         inputs = payload["consumerInputs"]
-        hook.url, hook.secret, hook.events = inputs["url"], str(inputs.get("basicAuthPassword") or ""), [payload["eventType"]]
+        hook.url, hook.secret, hook.events = (
+            inputs["url"],
+            str(inputs.get("basicAuthPassword") or ""),
+            [payload["eventType"]],
+        )
         hook.scope = str((payload.get("publisherInputs") or {}).get("projectId"))
         return json_response(HTTPStatus.OK, self._subscription_json(hook))
 
     def _subscription_problem(self, payload: Any) -> Response | None:
         wanted = ("publisherId", "eventType", "consumerId", "consumerActionId")
         if not isinstance(payload, dict) or any(not payload.get(name) for name in wanted):
-            return self._bad_request("The subscription needs a publisher, an event type, a consumer and an action.",
-                                     "InvalidSubscriptionException")
+            return self._bad_request(
+                "The subscription needs a publisher, an event type, a consumer and an action.",
+                "InvalidSubscriptionException",
+            )
         if not (payload.get("consumerInputs") or {}).get("url"):
             return self._bad_request("The web hook needs a URL.", "InvalidSubscriptionException")
         if payload["eventType"] not in SERVICE_HOOK_EVENTS:
@@ -423,12 +457,22 @@ class AzureDevOpsFake(TrackerFake):
     def _subscription_json(self, hook: RegisteredHook) -> dict:
         # Azure DevOps masks secret inputs when it shows a subscription.
         subscription_id = str(uuid.UUID(int=hook.id))
-        return {"id": subscription_id, "url": f"{self.base_url}/_apis/hooks/subscriptions/{subscription_id}",
-                "status": "enabled", "publisherId": "tfs", "eventType": hook.events[0], "resourceVersion": "1.0",
-                "consumerId": "webHooks", "consumerActionId": "httpRequest",
-                "publisherInputs": {"projectId": hook.scope},
-                "consumerInputs": {"url": hook.url, "basicAuthUsername": "testmanager",
-                                   **({"basicAuthPassword": "********"} if hook.secret else {})}}
+        return {
+            "id": subscription_id,
+            "url": f"{self.base_url}/_apis/hooks/subscriptions/{subscription_id}",
+            "status": "enabled",
+            "publisherId": "tfs",
+            "eventType": hook.events[0],
+            "resourceVersion": "1.0",
+            "consumerId": "webHooks",
+            "consumerActionId": "httpRequest",
+            "publisherInputs": {"projectId": hook.scope},
+            "consumerInputs": {
+                "url": hook.url,
+                "basicAuthUsername": "testmanager",
+                **({"basicAuthPassword": "********"} if hook.secret else {}),
+            },
+        }
 
     # -- fault injection --------------------------------------------------------------------------
 
@@ -457,7 +501,9 @@ class AzureDevOpsFake(TrackerFake):
         with self.server.lock:
             self._injected.append(_Injected(blocked, count))
 
-    def fail_next(self, status: int, body: bytes | dict | None = None, *, count: int = 1, content_type: str = "") -> None:
+    def fail_next(
+        self, status: int, body: bytes | dict | None = None, *, count: int = 1, content_type: str = ""
+    ) -> None:
         """Answer the next `count` requests with `status`; a dict body is sent as JSON, bytes as they are."""
 
         def failure() -> Response:
@@ -495,9 +541,13 @@ class AzureDevOpsFake(TrackerFake):
             )
             return json_response(
                 HTTPStatus.UNAUTHORIZED,
-                error_body(message, "UnauthorizedRequestException", "Microsoft.TeamFoundation.Framework.Server."
-                           "UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server"),
-                {"WWW-Authenticate": "Bearer, Basic realm=\"https://dev.azure.com/\""},
+                error_body(
+                    message,
+                    "UnauthorizedRequestException",
+                    "Microsoft.TeamFoundation.Framework.Server."
+                    "UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server",
+                ),
+                {"WWW-Authenticate": 'Bearer, Basic realm="https://dev.azure.com/"'},
             )
         version = request.param("api-version")
         if not version:
@@ -629,7 +679,9 @@ class AzureDevOpsFake(TrackerFake):
     def _wiql(self, request: RecordedRequest, project: str | None = None) -> Response:
         payload = _json_body(request)
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-            return self._bad_request("The request body must be a JSON object with a 'query' string.", "ArgumentException")
+            return self._bad_request(
+                "The request body must be a JSON object with a 'query' string.", "ArgumentException"
+            )
         project_ = None
         if project is not None:
             project_ = self.visible_project(project)
@@ -664,8 +716,9 @@ class AzureDevOpsFake(TrackerFake):
         payload = _json_body(request)
         ids = payload.get("ids") if isinstance(payload, dict) else None
         if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            return self._bad_request("The request body must carry 'ids', a non-empty list of work item ids.",
-                                     "ArgumentException")
+            return self._bad_request(
+                "The request body must carry 'ids', a non-empty list of work item ids.", "ArgumentException"
+            )
         if len(ids) > BATCH_LIMIT:
             return self._bad_request(
                 f"The number of work items requested ({len(ids)}) exceeds the limit of {BATCH_LIMIT}.",
@@ -712,8 +765,12 @@ class AzureDevOpsFake(TrackerFake):
         if _truthy(request.param("validateOnly")):
             return json_response(HTTPStatus.OK, {"id": -1, "rev": 0, "fields": self._fields_json(values, None)})
         now = self.now()
-        values |= {"System.CreatedDate": now, "System.ChangedDate": now, "System.CreatedBy": self._viewer,
-                   "System.ChangedBy": self._viewer}
+        values |= {
+            "System.CreatedDate": now,
+            "System.ChangedDate": now,
+            "System.CreatedBy": self._viewer,
+            "System.ChangedBy": self._viewer,
+        }
         _date_state(values, work_item_type, now)
         item = WorkItem(id=next(self._ids), project=project_, type=work_item_type, fields=values)
         self.work_items[item.id] = item
@@ -761,13 +818,15 @@ class AzureDevOpsFake(TrackerFake):
                     return self._bad_request(
                         f"TF201035: The link {value['url']} already exists.", "WorkItemLinkAlreadyExistsException"
                     )
-                relations.append({"rel": value["rel"], "url": value["url"],
-                                  "attributes": dict(value.get("attributes") or {})})
+                relations.append(
+                    {"rel": value["rel"], "url": value["url"], "attributes": dict(value.get("attributes") or {})}
+                )
                 continue
             index = path.removeprefix("/relations/").removesuffix("/attributes/comment")
             if op != "replace" or not path.endswith("/attributes/comment") or not index.isdigit():
-                return self._bad_request(f"The patch operation '{op} {path}' is not supported.",
-                                         "VssPropertyValidationException")
+                return self._bad_request(
+                    f"The patch operation '{op} {path}' is not supported.", "VssPropertyValidationException"
+                )
             if int(index) >= len(relations):
                 return self._bad_request(f"There is no relation at index {index}.", "ArgumentOutOfRangeException")
             relations[int(index)]["attributes"]["comment"] = str(value or "")
@@ -815,22 +874,29 @@ class AzureDevOpsFake(TrackerFake):
         return json_response(HTTPStatus.OK, body)
 
     def _update_comment(self, request: RecordedRequest, project: str, item_id: str, comment_id: str) -> Response:
-        """"Comments - Update Comment" (7.1-preview.4): {text} replaces the text; only the comment's
+        """ "Comments - Update Comment" (7.1-preview.4): {text} replaces the text; only the comment's
         author may edit it."""
         if "-preview" not in (request.param("api-version") or ""):
-            return self._bad_request("The comments resource is under preview: supply -preview.",
-                                     "VssInvalidPreviewVersionException")
+            return self._bad_request(
+                "The comments resource is under preview: supply -preview.", "VssInvalidPreviewVersionException"
+            )
         item = self.visible_item(int(item_id))
         if item is None or self.visible_project(project) is not item.project:
             return self._item_not_found(int(item_id))
         comment = next((entry for entry in item.comments if entry.id == int(comment_id)), None)
         if comment is None:
-            return json_response(HTTPStatus.NOT_FOUND, error_body(
-                f"TF401460: Comment with id {comment_id} does not exist for work item {item_id}.",
-                "CommentNotFoundException"))
+            return json_response(
+                HTTPStatus.NOT_FOUND,
+                error_body(
+                    f"TF401460: Comment with id {comment_id} does not exist for work item {item_id}.",
+                    "CommentNotFoundException",
+                ),
+            )
         if comment.author is not self._viewer:
-            return json_response(HTTPStatus.FORBIDDEN, error_body(
-                "TF401461: Only the author of a comment can edit it.", "CommentUpdateException"))
+            return json_response(
+                HTTPStatus.FORBIDDEN,
+                error_body("TF401461: Only the author of a comment can edit it.", "CommentUpdateException"),
+            )
         payload = _json_body(request)
         text = payload.get("text") if isinstance(payload, dict) else None
         if not isinstance(text, str) or not text.strip():
@@ -840,7 +906,7 @@ class AzureDevOpsFake(TrackerFake):
         return json_response(HTTPStatus.OK, self._comment_json(item, comment))
 
     def _iteration_nodes(self, request: RecordedRequest, project: str) -> Response:
-        """"Classification Nodes - Get" of the Iterations root with `$depth`: a WorkItemClassificationNode
+        """ "Classification Nodes - Get" of the Iterations root with `$depth`: a WorkItemClassificationNode
         {id, identifier, name, structureType, hasChildren, path, attributes: {startDate, finishDate},
         children} tree, children only down to the depth asked for (0 by default)."""
         project_ = self.visible_project(project)
@@ -853,13 +919,18 @@ class AzureDevOpsFake(TrackerFake):
             body = {
                 "id": project_.iterations.index(path) + 1,
                 "identifier": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{project_.id}/{path}")),
-                "name": path.rsplit("\\", 1)[-1], "structureType": "iteration", "hasChildren": bool(children),
+                "name": path.rsplit("\\", 1)[-1],
+                "structureType": "iteration",
+                "hasChildren": bool(children),
                 "path": "\\" + path.replace("\\", "\\Iteration\\", 1) if "\\" in path else f"\\{path}\\Iteration",
             }
             start, finish = project_.iteration_dates.get(path, (None, None))
             if start or finish:
-                body["attributes"] = {name: ado_timestamp(moment) for name, moment in
-                                      (("startDate", start), ("finishDate", finish)) if moment}
+                body["attributes"] = {
+                    name: ado_timestamp(moment)
+                    for name, moment in (("startDate", start), ("finishDate", finish))
+                    if moment
+                }
             if children and level < depth:
                 body["children"] = [node(child, level + 1) for child in children]
             return body
@@ -867,7 +938,7 @@ class AzureDevOpsFake(TrackerFake):
         return json_response(HTTPStatus.OK, node(project_.name, 0))
 
     def _recycle_bin(self, request: RecordedRequest, project: str) -> Response:
-        """"Recycle Bin - Get Deleted Work Items" (`ids` comma-separated): a WorkItemDeleteReference per
+        """ "Recycle Bin - Get Deleted Work Items" (`ids` comma-separated): a WorkItemDeleteReference per
         id. The documentation does not say what an id that is not in the bin answers; the fake gives
         it the reference's `code` 404 and a message, the shape batch answers use for failures."""
         project_ = self.visible_project(project)
@@ -880,14 +951,27 @@ class AzureDevOpsFake(TrackerFake):
         for item_id in ids:
             item, deleted = self.recycle_bin.get(item_id, (None, None))
             if item is None or item.project is not project_:
-                values.append({"id": item_id, "code": 404, "message": (
-                    f"TF401232: Work item {item_id} does not exist, or you do not have permissions to read it.")})
+                values.append(
+                    {
+                        "id": item_id,
+                        "code": 404,
+                        "message": (
+                            f"TF401232: Work item {item_id} does not exist, or you do not have permissions to read it."
+                        ),
+                    }
+                )
                 continue
-            values.append({
-                "id": item_id, "code": 200, "name": item.fields.get("System.Title"), "project": project_.name,
-                "type": item.type.name, "deletedDate": ado_timestamp(deleted),
-                "url": f"{self.base_url}/{project_.id}/_apis/wit/recycleBin/{item_id}",
-            })
+            values.append(
+                {
+                    "id": item_id,
+                    "code": 200,
+                    "name": item.fields.get("System.Title"),
+                    "project": project_.name,
+                    "type": item.type.name,
+                    "deletedDate": ado_timestamp(deleted),
+                    "url": f"{self.base_url}/{project_.id}/_apis/wit/recycleBin/{item_id}",
+                }
+            )
         return json_response(HTTPStatus.OK, {"count": len(values), "value": values})
 
     # -- JSON Patch -------------------------------------------------------------------------------
@@ -911,18 +995,22 @@ class AzureDevOpsFake(TrackerFake):
         self, document: Any, work_item_type: WorkItemType, project: AdoProject, values: dict, item_id: int
     ) -> Response | None:
         """Applies the patch to `values` (a copy); a refusal when the document or a value is invalid."""
-        valid = isinstance(document, list) and document and all(
-            isinstance(operation, dict) and isinstance(operation.get("path"), str) for operation in document
+        valid = (
+            isinstance(document, list)
+            and document
+            and all(isinstance(operation, dict) and isinstance(operation.get("path"), str) for operation in document)
         )
         if not valid:
-            return self._bad_request("You must pass a valid patch document in the body of the request.",
-                                     "VssPropertyValidationException")
+            return self._bad_request(
+                "You must pass a valid patch document in the body of the request.", "VssPropertyValidationException"
+            )
         for operation in document:
             op, path = str(operation.get("op", "")).lower(), operation["path"]
             if op not in ("add", "replace", "remove", "test") or not path.startswith("/fields/"):
                 # The fake edits fields only; relations and links are outside it.
-                return self._bad_request(f"The patch operation '{op} {path}' is not supported.",
-                                         "VssPropertyValidationException")
+                return self._bad_request(
+                    f"The patch operation '{op} {path}' is not supported.", "VssPropertyValidationException"
+                )
             reference = path.removeprefix("/fields/")
             type_field = self._type_field(work_item_type, reference)
             if type_field is None:
@@ -930,10 +1018,13 @@ class AzureDevOpsFake(TrackerFake):
             name = type_field.definition.reference_name
             if op == "test":
                 if _plain(values.get(name)) != operation.get("value"):
-                    return self._bad_request(f"Test operation failed for field {name}.", "WorkItemRevisionMismatchException")
+                    return self._bad_request(
+                        f"Test operation failed for field {name}.", "WorkItemRevisionMismatchException"
+                    )
                 continue
-            problem, value = self._coerce(type_field, None if op == "remove" else operation.get("value"), project,
-                                          work_item_type, item_id)
+            problem, value = self._coerce(
+                type_field, None if op == "remove" else operation.get("value"), project, work_item_type, item_id
+            )
             if problem:
                 return problem
             values[name] = value
@@ -968,7 +1059,9 @@ class AzureDevOpsFake(TrackerFake):
         elif kind == "treePath":
             paths = project.areas if definition.reference_name == "System.AreaPath" else project.iterations
             if str(value) not in paths:
-                message = f"TF401347: Invalid tree name given for work item {item_id}, field '{definition.reference_name}'."
+                message = (
+                    f"TF401347: Invalid tree name given for work item {item_id}, field '{definition.reference_name}'."
+                )
                 return self._bad_request(message, "WorkItemTreeNodeNotFoundException"), None
         elif not isinstance(value, str):
             value = str(value)
@@ -1016,9 +1109,7 @@ class AzureDevOpsFake(TrackerFake):
 
     def visible_project(self, reference: str) -> AdoProject | None:
         reference = unquote(reference).lower()
-        return next(
-            (p for p in self.visible_projects() if reference in (p.name.lower(), p.id.lower())), None
-        )
+        return next((p for p in self.visible_projects() if reference in (p.name.lower(), p.id.lower())), None)
 
     def visible_item(self, item_id: int) -> WorkItem | None:
         item = self.work_items.get(item_id)
@@ -1034,7 +1125,11 @@ class AzureDevOpsFake(TrackerFake):
         work_item_type = next((t for t in project_.types.values() if t.name.lower() == wanted), None)
         if work_item_type is None:
             message = f"TF201036: You cannot add a {unquote(type_name)} work item type because it does not exist in project {project_.name}."
-            return project_, None, json_response(HTTPStatus.NOT_FOUND, error_body(message, "WorkItemTypeNotFoundException"))
+            return (
+                project_,
+                None,
+                json_response(HTTPStatus.NOT_FOUND, error_body(message, "WorkItemTypeNotFoundException")),
+            )
         return project_, work_item_type, None
 
     def _definition(self, name: str) -> FieldDefinition | None:
@@ -1208,7 +1303,8 @@ class AzureDevOpsFake(TrackerFake):
         )
         if name == "Bug":
             fields["Microsoft.VSTS.Common.Severity"] = TypeField(
-                self.field_definitions["Microsoft.VSTS.Common.Severity"], allowed_values=list(SEVERITIES),
+                self.field_definitions["Microsoft.VSTS.Common.Severity"],
+                allowed_values=list(SEVERITIES),
                 default_value="3 - Medium",
             )
             fields["Microsoft.VSTS.TCM.ReproSteps"] = TypeField(self.field_definitions["Microsoft.VSTS.TCM.ReproSteps"])
@@ -1248,8 +1344,9 @@ def _date_state(values: dict[str, Any], work_item_type: WorkItemType, now: datet
     """The Agile process's rules on the state dates (Microsoft Learn, "Work item field index"):
     Resolved Date is set on entering a Resolved state, Closed Date on entering a Completed or Removed
     one; a work item back in a Proposed or In Progress state has neither."""
-    category = next((state.category for state in work_item_type.states if state.name == values.get("System.State")),
-                    "Proposed")
+    category = next(
+        (state.category for state in work_item_type.states if state.name == values.get("System.State")), "Proposed"
+    )
     if category in ("Proposed", "InProgress"):
         values.pop("Microsoft.VSTS.Common.ResolvedDate", None)
         values.pop("Microsoft.VSTS.Common.ClosedDate", None)
@@ -1309,12 +1406,17 @@ class _WiqlSearch:
     def _reference(self, name: str) -> str:
         definition = self.fake._definition(name)
         if definition is None:
-            raise wiql.WiqlError(f"TF51005: The query references a field that does not exist. The error is caused by «[{name}]».")
+            raise wiql.WiqlError(
+                f"TF51005: The query references a field that does not exist. The error is caused by «[{name}]»."
+            )
         return definition.reference_name
 
     def _value(self, item: WorkItem, name: str) -> Any:
-        values = item.fields | {"System.Id": item.id, "System.WorkItemType": item.type.name,
-                                "System.TeamProject": item.project.name}
+        values = item.fields | {
+            "System.Id": item.id,
+            "System.WorkItemType": item.type.name,
+            "System.TeamProject": item.project.name,
+        }
         return values.get(name)
 
     def _resolve(self, operand: Any) -> Any:
@@ -1359,8 +1461,12 @@ class _WiqlSearch:
                 return any(_equal(actual, value) for value in expected)
             if operator in ("=", "<>"):
                 return _equal(actual, expected)
-            comparison = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-                          ">=": lambda a, b: a >= b}[operator]
+            comparison = {
+                "<": lambda a, b: a < b,
+                "<=": lambda a, b: a <= b,
+                ">": lambda a, b: a > b,
+                ">=": lambda a, b: a >= b,
+            }[operator]
             return actual is not None and comparison(_sortable(actual), _sortable(expected))
 
         if negated:

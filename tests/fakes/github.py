@@ -66,12 +66,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from urllib.parse import parse_qsl, urlencode
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from graphql import (
     FieldNode,
@@ -89,7 +89,6 @@ from graphql import (
     validate,
 )
 
-from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 from tests.fakes.oauth import OAuthError, OAuthServer
 from tests.fakes.server import (
     FakeHTTPServer,
@@ -103,6 +102,7 @@ from tests.fakes.server import (
     link_header,
     page_parameters,
 )
+from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 
 DOCS = "https://docs.github.com/rest"
 OAUTH_ERRORS_DOC = (  # where GitHub's token errors point (error_uri)
@@ -434,16 +434,28 @@ class GitHubFake(TrackerFake):
             return label
 
     def add_milestone(
-        self, full_name: str, title: str, *, state: str = "open", due_on: datetime | None = None,
+        self,
+        full_name: str,
+        title: str,
+        *,
+        state: str = "open",
+        due_on: datetime | None = None,
         description: str | None = None,
     ) -> Milestone:
         """A milestone; GitHub keeps its due date as a date-time."""
         with self.server.lock:
             repo = self.repo(full_name)
             moment = self.now()
-            milestone = Milestone(next(self._ids), len(repo.milestones) + 1, title, state, due_on=due_on,
-                                  description=description, created=moment,
-                                  closed=moment if state == "closed" else None)
+            milestone = Milestone(
+                next(self._ids),
+                len(repo.milestones) + 1,
+                title,
+                state,
+                due_on=due_on,
+                description=description,
+                created=moment,
+                closed=moment if state == "closed" else None,
+            )
             repo.milestones[milestone.number] = milestone
             return milestone
 
@@ -483,8 +495,9 @@ class GitHubFake(TrackerFake):
                 self._set_state(issue, "closed", state_reason or "completed", issue.user)
             return issue
 
-    def add_comment(self, full_name: str, number: int, body: str, *, author: str,
-                    created: datetime | None = None) -> Comment:
+    def add_comment(
+        self, full_name: str, number: int, body: str, *, author: str, created: datetime | None = None
+    ) -> Comment:
         with self.server.lock:
             comment = Comment(next(self._ids), body, self.users[author.lower()], created or self.now())
             self.issue(full_name, number).comments.append(comment)
@@ -515,10 +528,20 @@ class GitHubFake(TrackerFake):
             old = self.issue(full_name, number)
             target = self.repo(to_full_name)
             moved = Issue(
-                id=old.id, number=next(target.numbers), repo=target, title=old.title, body=old.body,
-                user=old.user, created=old.created, updated=self.now(), state=old.state,
-                state_reason=old.state_reason, closed=old.closed, closed_by=old.closed_by,
-                assignees=list(old.assignees), comments=list(old.comments),
+                id=old.id,
+                number=next(target.numbers),
+                repo=target,
+                title=old.title,
+                body=old.body,
+                user=old.user,
+                created=old.created,
+                updated=self.now(),
+                state=old.state,
+                state_reason=old.state_reason,
+                closed=old.closed,
+                closed_by=old.closed_by,
+                assignees=list(old.assignees),
+                comments=list(old.comments),
             )
             target.issues[moved.number] = moved
             old.moved_to = moved
@@ -582,7 +605,9 @@ class GitHubFake(TrackerFake):
         (8 hours) with refresh tokens instead of OAuth apps' lasting ones. Returns the authorization
         server (its accounts are this fake's users, by login)."""
         self.oauth = OAuthServer(
-            prefix="gho", lifetime=28800 if expiring else None, refresh_tokens=expiring,
+            prefix="gho",
+            lifetime=28800 if expiring else None,
+            refresh_tokens=expiring,
             issued=lambda login, token, scopes: self.add_token(login, token, kind="oauth", scopes=scopes),
             withdrawn=lambda token: self._tokens.pop(token, None),
         )
@@ -612,8 +637,12 @@ class GitHubFake(TrackerFake):
         try:
             answer = self.oauth.token(parameters)
         except OAuthError as refusal:
-            code = {"client": "incorrect_client_credentials", "code": "bad_verification_code",
-                    "refresh": "bad_refresh_token", "request": "unsupported_grant_type"}[refusal.kind]
+            code = {
+                "client": "incorrect_client_credentials",
+                "code": "bad_verification_code",
+                "refresh": "bad_refresh_token",
+                "request": "unsupported_grant_type",
+            }[refusal.kind]
             answer = {"error": code, "error_description": refusal.description, "error_uri": OAUTH_ERRORS_DOC}
         else:
             answer["scope"] = answer["scope"].replace(" ", ",")
@@ -621,8 +650,11 @@ class GitHubFake(TrackerFake):
                 answer["refresh_token_expires_in"] = 15897600
         if "application/json" in request.headers.get("Accept", ""):
             return json_response(HTTPStatus.OK, answer)
-        return Response(HTTPStatus.OK, urlencode(answer).encode(),
-                        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        return Response(
+            HTTPStatus.OK,
+            urlencode(answer).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
 
     def _intercept(self, request: RecordedRequest) -> Response | None:
         return self.faults.take()
@@ -793,8 +825,9 @@ class GitHubFake(TrackerFake):
         repo = self._readable_repo(caller, owner, name)
         if repo is None:
             return error(HTTPStatus.NOT_FOUND, "Not Found", "/issues/assignees#list-assignees")
-        people = [user for user in self.users.values()
-                  if user.kind == "User" and at_least(repo.permission(user), "write")]
+        people = [
+            user for user in self.users.values() if user.kind == "User" and at_least(repo.permission(user), "write")
+        ]
         return self._paged(request, people, self._simple_user_json)
 
     def _paged(self, request: RecordedRequest, items: list, render) -> Response:
@@ -865,8 +898,15 @@ class GitHubFake(TrackerFake):
             return validation_failed(errors, doc)
         moment = self.now()
         issue = Issue(
-            id=next(self._ids), number=next(repo.numbers), repo=repo, title=str(title), body=body,
-            user=caller.user, created=moment, updated=moment, **values,
+            id=next(self._ids),
+            number=next(repo.numbers),
+            repo=repo,
+            title=str(title),
+            body=body,
+            user=caller.user,
+            created=moment,
+            updated=moment,
+            **values,
         )
         repo.issues[issue.number] = issue
         response = json_response(HTTPStatus.CREATED, self._issue_json(issue))
@@ -985,8 +1025,16 @@ class GitHubFake(TrackerFake):
         if isinstance(payload, Response):
             return payload
         repo = self._readable_repo(caller, owner, name)
-        found = next(((issue, comment) for issue in (repo.issues.values() if repo else ()) if not issue.deleted
-                      for comment in issue.comments if comment.id == int(comment_id)), None)
+        found = next(
+            (
+                (issue, comment)
+                for issue in (repo.issues.values() if repo else ())
+                if not issue.deleted
+                for comment in issue.comments
+                if comment.id == int(comment_id)
+            ),
+            None,
+        )
         if found is None:
             return error(HTTPStatus.NOT_FOUND, "Not Found", doc)
         issue, comment = found
@@ -1065,8 +1113,11 @@ class GitHubFake(TrackerFake):
     def graphql_requests(self) -> list[RecordedRequest]:
         """The requests sent to the GraphQL endpoint, oldest first."""
         with self.server.lock:
-            return [request for request in self.server.requests
-                    if request.method == "POST" and request.path == self.graphql_path]
+            return [
+                request
+                for request in self.server.requests
+                if request.method == "POST" and request.path == self.graphql_path
+            ]
 
     def _graphql(self, request: RecordedRequest) -> Response:
         # Enterprise Server's /api/graphql is outside /api/v3, where the interceptor does not
@@ -1080,10 +1131,13 @@ class GitHubFake(TrackerFake):
         if isinstance(caller, Response):
             return caller
         if caller.user is None:
-            return json_response(HTTPStatus.UNAUTHORIZED, {
-                "message": "This endpoint requires you to be authenticated.",
-                "documentation_url": f"{GRAPHQL_DOC}/guides/forming-calls-with-graphql#authenticating-with-graphql",
-            })
+            return json_response(
+                HTTPStatus.UNAUTHORIZED,
+                {
+                    "message": "This endpoint requires you to be authenticated.",
+                    "documentation_url": f"{GRAPHQL_DOC}/guides/forming-calls-with-graphql#authenticating-with-graphql",
+                },
+            )
         quota = self.quota(caller.key, "graphql")
         response = self._graphql_answer(request, caller, quota)
         response.headers.update(self._rate_headers(quota, "graphql"))
@@ -1096,8 +1150,9 @@ class GitHubFake(TrackerFake):
         except ValueError:
             return error(HTTPStatus.BAD_REQUEST, "Problems parsing JSON", "")
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-            return json_response(HTTPStatus.BAD_REQUEST,
-                                 {"message": "A query attribute must be specified and must be a string."})
+            return json_response(
+                HTTPStatus.BAD_REQUEST, {"message": "A query attribute must be specified and must be a string."}
+            )
         if quota.remaining == 0:
             # A used-up limit is not an HTTP error to GraphQL: 200, and the error says it.
             message = f"API rate limit exceeded for user ID {caller.user.id}."
@@ -1113,17 +1168,32 @@ class GitHubFake(TrackerFake):
         operation_name = payload.get("operationName")
         requests_needed, nodes, refusals = _query_size(document, operation_name, variables)
         if nodes > GRAPHQL_NODE_LIMIT:
-            refusals.append({"type": "MAX_NODE_LIMIT_EXCEEDED",
-                             "message": f"This query requests up to {nodes:,} possible nodes which exceeds the "
-                                        f"maximum limit of {GRAPHQL_NODE_LIMIT:,}."})
+            refusals.append(
+                {
+                    "type": "MAX_NODE_LIMIT_EXCEEDED",
+                    "message": f"This query requests up to {nodes:,} possible nodes which exceeds the "
+                    f"maximum limit of {GRAPHQL_NODE_LIMIT:,}.",
+                }
+            )
         if refusals:
             return json_response(HTTPStatus.OK, {"errors": refusals})
         cost = max(1, round(requests_needed / 100))
         quota.spend(cost)
-        rate = {"cost": cost, "limit": quota.limit, "nodeCount": nodes, "remaining": quota.remaining,
-                "resetAt": github_timestamp(datetime.fromtimestamp(quota.reset_at, UTC)), "used": quota.used}
-        result = execute(GRAPHQL_SCHEMA, document, root_value=_GraphQLRoot(self, caller, rate),
-                         variable_values=variables, operation_name=operation_name)
+        rate = {
+            "cost": cost,
+            "limit": quota.limit,
+            "nodeCount": nodes,
+            "remaining": quota.remaining,
+            "resetAt": github_timestamp(datetime.fromtimestamp(quota.reset_at, UTC)),
+            "used": quota.used,
+        }
+        result = execute(
+            GRAPHQL_SCHEMA,
+            document,
+            root_value=_GraphQLRoot(self, caller, rate),
+            variable_values=variables,
+            operation_name=operation_name,
+        )
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [_graphql_error(problem) for problem in result.errors]
@@ -1145,8 +1215,12 @@ class GitHubFake(TrackerFake):
         GraphQL answers for a transferred issue at its old place: the fake says NOT_FOUND, as for
         a deleted one (REST redirects, and says 410 for a deleted issue)."""
         issue = repo.issues.get(number)
-        if (issue is None or issue.deleted or issue.moved_to is not None
-                or (kind is not None and (kind == "PullRequest") != issue.pull_request)):
+        if (
+            issue is None
+            or issue.deleted
+            or issue.moved_to is not None
+            or (kind is not None and (kind == "PullRequest") != issue.pull_request)
+        ):
             what = {"Issue": "an Issue", "PullRequest": "a PullRequest", None: "an issue or pull request"}[kind]
             raise GitHubGraphQLError("NOT_FOUND", f"Could not resolve to {what} with the number of {number}.")
         return self._graphql_issue_json(issue)
@@ -1251,8 +1325,13 @@ class GitHubFake(TrackerFake):
         return body
 
     def _label_json(self, repo: Repository, label: Label) -> dict:
-        return {"id": label.id, "name": label.name, "color": label.color, "default": False,
-                "url": f"{self.api_url}/repos/{repo.full_name}/labels/{label.name}"}
+        return {
+            "id": label.id,
+            "name": label.name,
+            "color": label.color,
+            "default": False,
+            "url": f"{self.api_url}/repos/{repo.full_name}/labels/{label.name}",
+        }
 
     def _milestone_json(self, repo: Repository, milestone: Milestone | None) -> dict | None:
         if milestone is None:
@@ -1310,18 +1389,35 @@ class GitHubFake(TrackerFake):
         with self.server.lock:
             issue = self.issue(full_name, number)
             comment = next(comment for comment in issue.comments if comment.id == comment_id)
-            payload = {"action": "created", "issue": self._issue_json(issue), "comment": self._comment_json(issue, comment)}
+            payload = {
+                "action": "created",
+                "issue": self._issue_json(issue),
+                "comment": self._comment_json(issue, comment),
+            }
             return self._delivery("issue_comment", payload, issue, secret)
 
     def _delivery(self, event: str, payload: dict, issue: Issue, secret: str) -> Delivery:
         repo = issue.repo
-        payload |= {"repository": {"id": repo.id, "name": repo.name, "full_name": repo.full_name,
-                                   "private": repo.private, "owner": self._simple_user_json(repo.owner)},
-                    "sender": self._simple_user_json(issue.user)}
+        payload |= {
+            "repository": {
+                "id": repo.id,
+                "name": repo.name,
+                "full_name": repo.full_name,
+                "private": repo.private,
+                "owner": self._simple_user_json(repo.owner),
+            },
+            "sender": self._simple_user_json(issue.user),
+        }
         body = body_of(payload)
-        return Delivery({"X-GitHub-Event": event, "X-GitHub-Delivery": f"{next(self._ids):08d}-github-delivery",
-                         "X-Hub-Signature-256": "sha256=" + hex_hmac(secret, body),
-                         "User-Agent": "GitHub-Hookshot/fake"}, body)
+        return Delivery(
+            {
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": f"{next(self._ids):08d}-github-delivery",
+                "X-Hub-Signature-256": "sha256=" + hex_hmac(secret, body),
+                "User-Agent": "GitHub-Hookshot/fake",
+            },
+            body,
+        )
 
     def _admin_repo(self, caller: _Caller, owner: str, name: str) -> Repository | Response:
         """Repository hooks are for its administrators; others get 404, as GitHub answers."""
@@ -1334,7 +1430,9 @@ class GitHubFake(TrackerFake):
         repo = self._admin_repo(caller, owner, name)
         if isinstance(repo, Response):
             return repo
-        return self._paged(request, self.hooks.get(repo.full_name.lower(), []), lambda hook: self._hook_json(repo, hook))
+        return self._paged(
+            request, self.hooks.get(repo.full_name.lower(), []), lambda hook: self._hook_json(repo, hook)
+        )
 
     def _create_hook(self, request: RecordedRequest, caller: _Caller, owner: str, name: str) -> Response:
         repo = self._admin_repo(caller, owner, name)
@@ -1345,15 +1443,24 @@ class GitHubFake(TrackerFake):
             return payload
         config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
         if not config.get("url"):
-            return validation_failed([{"resource": "Hook", "code": "custom", "message": "Config must contain url"}],
-                                     "/webhooks/repos#create-a-repository-webhook")
+            return validation_failed(
+                [{"resource": "Hook", "code": "custom", "message": "Config must contain url"}],
+                "/webhooks/repos#create-a-repository-webhook",
+            )
         hooks = self.hooks.setdefault(repo.full_name.lower(), [])
         if any(hook.url == config["url"] for hook in hooks):
-            return validation_failed([{"resource": "Hook", "code": "custom",
-                                       "message": "Hook already exists on this repository"}],
-                                     "/webhooks/repos#create-a-repository-webhook")
-        hook = RegisteredHook(next(self._ids), config["url"], str(config.get("secret") or ""),
-                              list(payload.get("events") or ["push"]), repo.full_name, payload.get("active", True))
+            return validation_failed(
+                [{"resource": "Hook", "code": "custom", "message": "Hook already exists on this repository"}],
+                "/webhooks/repos#create-a-repository-webhook",
+            )
+        hook = RegisteredHook(
+            next(self._ids),
+            config["url"],
+            str(config.get("secret") or ""),
+            list(payload.get("events") or ["push"]),
+            repo.full_name,
+            payload.get("active", True),
+        )
         hooks.append(hook)
         return json_response(HTTPStatus.CREATED, self._hook_json(repo, hook))
 
@@ -1377,8 +1484,15 @@ class GitHubFake(TrackerFake):
         config = {"url": hook.url, "content_type": "json", "insecure_ssl": "0"}
         if hook.secret:
             config["secret"] = "********"
-        return {"type": "Repository", "id": hook.id, "name": "web", "active": hook.active, "events": hook.events,
-                "config": config, "url": f"{self.api_url}/repos/{repo.full_name}/hooks/{hook.id}"}
+        return {
+            "type": "Repository",
+            "id": hook.id,
+            "name": "web",
+            "active": hook.active,
+            "events": hook.events,
+            "config": config,
+            "url": f"{self.api_url}/repos/{repo.full_name}/hooks/{hook.id}",
+        }
 
 
 # -- search queries ------------------------------------------------------------------------------
@@ -1461,7 +1575,6 @@ def _json_body(request: RecordedRequest, doc: str) -> dict | Response:
     return payload
 
 
-
 # -- GraphQL execution ---------------------------------------------------------------------------
 
 
@@ -1522,13 +1635,21 @@ def _query_size(document, operation_name: str | None, variables: dict) -> tuple[
             if value is None:
                 continue
             if not 1 <= int(value) <= 100:
-                refusals.append({"type": "EXCESSIVE_PAGINATION",
-                                 "message": f"Requesting {value} records on the `{node.name.value}` connection "
-                                            f"exceeds the `{bound}` limit of 100 records."})
+                refusals.append(
+                    {
+                        "type": "EXCESSIVE_PAGINATION",
+                        "message": f"Requesting {value} records on the `{node.name.value}` connection "
+                        f"exceeds the `{bound}` limit of 100 records.",
+                    }
+                )
             return int(value)
-        refusals.append({"type": "MISSING_PAGINATION_BOUNDARIES",
-                         "message": f"You must provide a `first` or `last` value to properly paginate the "
-                                    f"`{node.name.value}` connection."})
+        refusals.append(
+            {
+                "type": "MISSING_PAGINATION_BOUNDARIES",
+                "message": f"You must provide a `first` or `last` value to properly paginate the "
+                f"`{node.name.value}` connection.",
+            }
+        )
         return 0
 
     def size(selection_set, parents: int) -> tuple[int, int]:

@@ -59,7 +59,6 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from tests.fakes.webhooks import Delivery, RegisteredHook, body_of
 from tests.fakes.server import (
     FakeHTTPServer,
     FaultQueue,
@@ -73,6 +72,7 @@ from tests.fakes.server import (
     page_parameters,
     text_response,
 )
+from tests.fakes.webhooks import Delivery, RegisteredHook, body_of
 
 GUEST, PLANNER, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 15, 20, 30, 40, 50
 ISSUE_TYPES = ("issue", "incident", "test_case", "task")
@@ -83,8 +83,20 @@ ITERATION_STATES = {"upcoming": 1, "current": 2, "closed": 3}
 TOTALS_LIMIT = 10_000
 TITLE_LIMIT = 255
 EDITABLE = (
-    "assignee_id", "assignee_ids", "confidential", "created_at", "description", "discussion_locked", "due_date",
-    "labels", "add_labels", "remove_labels", "milestone_id", "state_event", "title", "issue_type",
+    "assignee_id",
+    "assignee_ids",
+    "confidential",
+    "created_at",
+    "description",
+    "discussion_locked",
+    "due_date",
+    "labels",
+    "add_labels",
+    "remove_labels",
+    "milestone_id",
+    "state_event",
+    "title",
+    "issue_type",
 )
 UNAUTHORIZED = {"message": "401 Unauthorized"}
 FORBIDDEN = {"message": "403 Forbidden"}
@@ -316,9 +328,16 @@ class GitLabFake(TrackerFake):
             project = self.project(path)
             moment = created or self.now()
             issue = Issue(
-                id=next(self._ids), iid=next(project.iids), project=project, title=title,
-                description=description, author=self.users[author], created=moment, updated=moment,
-                labels=self._with_labels(project, labels), assignees=[self.users[name] for name in assignees],
+                id=next(self._ids),
+                iid=next(project.iids),
+                project=project,
+                title=title,
+                description=description,
+                author=self.users[author],
+                created=moment,
+                updated=moment,
+                labels=self._with_labels(project, labels),
+                assignees=[self.users[name] for name in assignees],
                 confidential=confidential,
             )
             project.issues[issue.iid] = issue
@@ -331,7 +350,12 @@ class GitLabFake(TrackerFake):
             self.project(path).labels.append(name)
 
     def add_milestone(
-        self, path: str, title: str, *, state: str = "active", start_date: date | None = None,
+        self,
+        path: str,
+        title: str,
+        *,
+        state: str = "active",
+        start_date: date | None = None,
         due_date: date | None = None,
     ) -> Milestone:
         with self.server.lock:
@@ -346,8 +370,9 @@ class GitLabFake(TrackerFake):
         """An iteration of the project's group (the fake has no groups: it hangs on the project)."""
         with self.server.lock:
             project = self.project(path)
-            iteration = Iteration(next(self._ids), len(project.iterations) + 1, title, start_date, due_date,
-                                  ITERATION_STATES[state])
+            iteration = Iteration(
+                next(self._ids), len(project.iterations) + 1, title, start_date, due_date, ITERATION_STATES[state]
+            )
             project.iterations.append(iteration)
             return iteration
 
@@ -427,31 +452,40 @@ class GitLabFake(TrackerFake):
             if token is None:
                 return json_response(HTTPStatus.UNAUTHORIZED, UNAUTHORIZED)
             if writes and "api" not in token.scopes:
-                return json_response(HTTPStatus.FORBIDDEN, {
-                    "error": "insufficient_scope",
-                    "error_description": "The request requires higher privileges than provided by the access token.",
-                    "scope": "api",
-                })
+                return json_response(
+                    HTTPStatus.FORBIDDEN,
+                    {
+                        "error": "insufficient_scope",
+                        "error_description": "The request requires higher privileges than provided by the access token.",
+                        "scope": "api",
+                    },
+                )
             user = self.users[token.username]
             if self.throttle_limit is None:
                 return handler(request, user, **groups)
             quota = self.quota(user.username)
             if quota.remaining == 0:
                 reset = datetime.fromtimestamp(quota.reset_at, UTC)
-                response = text_response(HTTPStatus.TOO_MANY_REQUESTS, "Retry later", {
-                    "RateLimit-ResetTime": format_datetime(reset, usegmt=True),
-                    "Retry-After": str(max(0, quota.reset_at - int(self.now().timestamp()))),
-                })
+                response = text_response(
+                    HTTPStatus.TOO_MANY_REQUESTS,
+                    "Retry later",
+                    {
+                        "RateLimit-ResetTime": format_datetime(reset, usegmt=True),
+                        "Retry-After": str(max(0, quota.reset_at - int(self.now().timestamp()))),
+                    },
+                )
             else:
                 quota.spend()
                 response = handler(request, user, **groups)
-            response.headers.update({
-                "RateLimit-Limit": str(quota.limit),
-                "RateLimit-Name": "throttle_authenticated_api",
-                "RateLimit-Observed": str(quota.used),
-                "RateLimit-Remaining": str(quota.remaining),
-                "RateLimit-Reset": str(quota.reset_at),
-            })
+            response.headers.update(
+                {
+                    "RateLimit-Limit": str(quota.limit),
+                    "RateLimit-Name": "throttle_authenticated_api",
+                    "RateLimit-Observed": str(quota.used),
+                    "RateLimit-Remaining": str(quota.remaining),
+                    "RateLimit-Reset": str(quota.reset_at),
+                }
+            )
             return response
 
         return serve
@@ -499,8 +533,10 @@ class GitLabFake(TrackerFake):
             self.server.add_route(method, path, handler)
 
     def _get_user(self, request: RecordedRequest, user: GitLabUser) -> Response:
-        return json_response(HTTPStatus.OK, {**self._user_json(user), "email": f"{user.username}@example.com",
-                                             "bot": False, "is_admin": False})
+        return json_response(
+            HTTPStatus.OK,
+            {**self._user_json(user), "email": f"{user.username}@example.com", "bot": False, "is_admin": False},
+        )
 
     def _token_self(self, request: RecordedRequest, user: GitLabUser) -> Response:
         token = self._token(request)
@@ -508,17 +544,20 @@ class GitLabFake(TrackerFake):
             # The documentation names no answer for an OAuth token; the fake answers as for an
             # unknown token id.
             return json_response(HTTPStatus.NOT_FOUND, {"message": "404 Not Found"})
-        return json_response(HTTPStatus.OK, {
-            "id": token.id,
-            "name": "testmanager",
-            "revoked": False,
-            "created_at": gitlab_timestamp(token.created),
-            "scopes": list(token.scopes),
-            "user_id": user.id,
-            "last_used_at": gitlab_timestamp(self.now()),
-            "active": True,
-            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
-        })
+        return json_response(
+            HTTPStatus.OK,
+            {
+                "id": token.id,
+                "name": "testmanager",
+                "revoked": False,
+                "created_at": gitlab_timestamp(token.created),
+                "scopes": list(token.scopes),
+                "user_id": user.id,
+                "last_used_at": gitlab_timestamp(self.now()),
+                "active": True,
+                "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+            },
+        )
 
     def _list_projects(self, request: RecordedRequest, user: GitLabUser) -> Response:
         visible = [p for p in self.projects.values() if p.access(user) is not None]
@@ -554,9 +593,16 @@ class GitLabFake(TrackerFake):
         project = self._project(user, project_id, for_issues=False)
         if isinstance(project, Response):
             return project
-        return self._offset_page(request, list(enumerate(project.labels, 1)), lambda pair: {
-            "id": pair[0], "name": pair[1], "color": "#dc143c", "description": None,
-        })
+        return self._offset_page(
+            request,
+            list(enumerate(project.labels, 1)),
+            lambda pair: {
+                "id": pair[0],
+                "name": pair[1],
+                "color": "#dc143c",
+                "description": None,
+            },
+        )
 
     def _list_milestones(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
         project = self._project(user, project_id, for_issues=False)
@@ -633,14 +679,22 @@ class GitLabFake(TrackerFake):
         if milestone := request.param("not[milestone]"):
             issues = [issue for issue in issues if not _in_milestone(issue, milestone)]
         if iteration := request.param("iteration_title"):
-            issues = [issue for issue in issues
-                      if issue.iteration is not None and (issue.iteration.title or "").lower() == iteration.lower()]
+            issues = [
+                issue
+                for issue in issues
+                if issue.iteration is not None and (issue.iteration.title or "").lower() == iteration.lower()
+            ]
         if search := (request.param("search") or "").lower():
             scopes = (request.param("in") or "title,description").split(",")
-            issues = [issue for issue in issues if any(
-                search in ((issue.title if scope == "title" else issue.description) or "").lower()
-                for scope in scopes if scope in ("title", "description")
-            )]
+            issues = [
+                issue
+                for issue in issues
+                if any(
+                    search in ((issue.title if scope == "title" else issue.description) or "").lower()
+                    for scope in scopes
+                    if scope in ("title", "description")
+                )
+            ]
         order = request.param("order_by") or "created_at"
         key = {"updated_at": lambda i: i.updated}.get(order, lambda i: (i.created, i.iid))
         issues.sort(key=key, reverse=(request.param("sort") or "desc") == "desc")
@@ -669,9 +723,16 @@ class GitLabFake(TrackerFake):
             return bad_parameter("assignee_ids is invalid")
         moment = self.now()
         issue = Issue(
-            id=next(self._ids), iid=next(project.iids), project=project, title=str(title),
-            description=params.get("description"), author=user, created=moment, updated=moment,
-            confidential=_truthy(params.get("confidential")), issue_type=issue_type,
+            id=next(self._ids),
+            iid=next(project.iids),
+            project=project,
+            title=str(title),
+            description=params.get("description"),
+            author=user,
+            created=moment,
+            updated=moment,
+            confidential=_truthy(params.get("confidential")),
+            issue_type=issue_type,
         )
         # Guests may not set metadata: GitLab drops it without an error.
         if (project.access(user) or 0) >= PLANNER:
@@ -731,8 +792,9 @@ class GitLabFake(TrackerFake):
             return found
         _, issue = found
         # Newest first unless asked otherwise, ordered by created_at or updated_at (both the creation time here).
-        notes = sorted(issue.notes, key=lambda note: (note.created, note.id),
-                       reverse=(request.param("sort") or "desc") == "desc")
+        notes = sorted(
+            issue.notes, key=lambda note: (note.created, note.id), reverse=(request.param("sort") or "desc") == "desc"
+        )
         return self._offset_page(request, notes, lambda note: self._note_json(issue, note))
 
     def _create_note(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str) -> Response:
@@ -751,8 +813,9 @@ class GitLabFake(TrackerFake):
         issue.updated = note.created
         return json_response(HTTPStatus.CREATED, self._note_json(issue, note))
 
-    def _edit_note(self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str,
-                   note_id: str) -> Response:
+    def _edit_note(
+        self, request: RecordedRequest, user: GitLabUser, project_id: str, iid: str, note_id: str
+    ) -> Response:
         found = self._visible_issue(user, project_id, iid)
         if isinstance(found, Response):
             return found
@@ -794,9 +857,14 @@ class GitLabFake(TrackerFake):
         response = json_response(HTTPStatus.OK, [render(item) for item in shown])
         next_page = str(page + 1) if page < total_pages else ""
         prev_page = str(page - 1) if 1 < page <= total_pages + 1 else ""
-        response.headers.update({
-            "X-Page": str(page), "X-Per-Page": str(per_page), "X-Next-Page": next_page, "X-Prev-Page": prev_page,
-        })
+        response.headers.update(
+            {
+                "X-Page": str(page),
+                "X-Per-Page": str(per_page),
+                "X-Next-Page": next_page,
+                "X-Prev-Page": prev_page,
+            }
+        )
         links = {"prev": {"page": prev_page}} if prev_page else {}
         links |= {"next": {"page": next_page}} if next_page else {}
         links["first"] = {"page": "1"}
@@ -943,10 +1011,19 @@ class GitLabFake(TrackerFake):
         """An Issue Hook delivery with the issue as it is now (``action``: open, update, close, reopen)."""
         with self.server.lock:
             issue = self.issue(path, iid)
-            attributes = {**self._issue_json(issue), "url": self._issue_json(issue)["web_url"], "action": action,
-                          "assignee_ids": [user.id for user in issue.assignees], "author_id": issue.author.id}
-            payload = {"object_kind": "issue", "event_type": "issue", "object_attributes": attributes,
-                       "assignees": [self._user_json(user) for user in issue.assignees]}
+            attributes = {
+                **self._issue_json(issue),
+                "url": self._issue_json(issue)["web_url"],
+                "action": action,
+                "assignee_ids": [user.id for user in issue.assignees],
+                "author_id": issue.author.id,
+            }
+            payload = {
+                "object_kind": "issue",
+                "event_type": "issue",
+                "object_attributes": attributes,
+                "assignees": [self._user_json(user) for user in issue.assignees],
+            }
             return self._delivery("Issue Hook", payload, issue, secret)
 
     def note_delivery(self, path: str, iid: int, note_id: int, *, secret: str) -> Delivery:
@@ -956,21 +1033,44 @@ class GitLabFake(TrackerFake):
             issue = self.issue(path, iid)
             note = next(note for note in issue.notes if note.id == note_id)
             stamp = note.created.strftime("%Y-%m-%d %H:%M:%S UTC")
-            attributes = {**self._note_json(issue, note), "note": note.body, "created_at": stamp, "updated_at": stamp,
-                          "author_id": note.author.id}
-            payload = {"object_kind": "note", "event_type": "note", "object_attributes": attributes,
-                       "issue": self._issue_json(issue)}
+            attributes = {
+                **self._note_json(issue, note),
+                "note": note.body,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "author_id": note.author.id,
+            }
+            payload = {
+                "object_kind": "note",
+                "event_type": "note",
+                "object_attributes": attributes,
+                "issue": self._issue_json(issue),
+            }
             return self._delivery("Note Hook", payload, issue, secret)
 
     def _delivery(self, event: str, payload: dict, issue: Issue, secret: str) -> Delivery:
         project = issue.project
-        payload |= {"user": self._user_json(issue.author),
-                    "project": {"id": project.id, "name": project.name, "path_with_namespace": project.path_with_namespace,
-                                "web_url": f"{self.web_url}/{project.path_with_namespace}"}}
+        payload |= {
+            "user": self._user_json(issue.author),
+            "project": {
+                "id": project.id,
+                "name": project.name,
+                "path_with_namespace": project.path_with_namespace,
+                "web_url": f"{self.web_url}/{project.path_with_namespace}",
+            },
+        }
         body = body_of(payload)
         uuid = f"{next(self._ids):08d}-gitlab-hook"
-        return Delivery({"X-Gitlab-Event": event, "X-Gitlab-Token": secret, "X-Gitlab-Webhook-UUID": uuid,
-                         "X-Gitlab-Event-UUID": uuid, "Idempotency-Key": uuid}, body)
+        return Delivery(
+            {
+                "X-Gitlab-Event": event,
+                "X-Gitlab-Token": secret,
+                "X-Gitlab-Webhook-UUID": uuid,
+                "X-Gitlab-Event-UUID": uuid,
+                "Idempotency-Key": uuid,
+            },
+            body,
+        )
 
     def _maintained(self, user: GitLabUser, project_id: str) -> Project | Response:
         """Project hooks are for Maintainers and Owners (403 for others who see the project)."""
@@ -996,8 +1096,9 @@ class GitLabFake(TrackerFake):
         if not values.get("url"):
             return not_given("url")
         events = [name for name in ("issues_events", "note_events", "push_events") if _truthy(values.get(name))]
-        hook = RegisteredHook(next(self._ids), str(values["url"]), str(values.get("token") or ""), events,
-                              project.path_with_namespace)
+        hook = RegisteredHook(
+            next(self._ids), str(values["url"]), str(values.get("token") or ""), events, project.path_with_namespace
+        )
         self.hooks.setdefault(project.path_with_namespace.lower(), []).append(hook)
         return json_response(HTTPStatus.CREATED, self._hook_json(project, hook))
 
@@ -1005,22 +1106,31 @@ class GitLabFake(TrackerFake):
         project = self._maintained(user, project_id)
         if isinstance(project, Response):
             return project
-        hook = next((hook for hook in self.hooks.get(project.path_with_namespace.lower(), [])
-                     if hook.id == int(hook_id)), None)
+        hook = next(
+            (hook for hook in self.hooks.get(project.path_with_namespace.lower(), []) if hook.id == int(hook_id)), None
+        )
         if hook is None:
             return json_response(HTTPStatus.NOT_FOUND, {"message": "404 Not found"})
         values = _parameters(request)
         if isinstance(values, Response):
             return values
         hook.url, hook.secret = str(values.get("url", hook.url)), str(values.get("token", hook.secret))
-        hook.events = [name for name in ("issues_events", "note_events", "push_events")
-                       if _truthy(values.get(name, name in hook.events))]
+        hook.events = [
+            name
+            for name in ("issues_events", "note_events", "push_events")
+            if _truthy(values.get(name, name in hook.events))
+        ]
         return json_response(HTTPStatus.OK, self._hook_json(project, hook))
 
     def _hook_json(self, project: Project, hook: RegisteredHook) -> dict:
         # The token is write-only: GitLab never returns it.
-        return {"id": hook.id, "url": hook.url, "project_id": project.id, "enable_ssl_verification": True,
-                **{name: name in hook.events for name in ("issues_events", "note_events", "push_events")}}
+        return {
+            "id": hook.id,
+            "url": hook.url,
+            "project_id": project.id,
+            "enable_ssl_verification": True,
+            **{name: name in hook.events for name in ("issues_events", "note_events", "push_events")},
+        }
 
 
 # -- request parameters --------------------------------------------------------------------------
@@ -1029,8 +1139,9 @@ class GitLabFake(TrackerFake):
 def _parameters(request: RecordedRequest) -> dict | Response:
     """Attributes of a write request: GitLab reads them from the query string and from a JSON or
     form-encoded body alike."""
-    params: dict[str, Any] = {name: values[-1] if not name.endswith("[]") else values
-                              for name, values in request.query.items()}
+    params: dict[str, Any] = {
+        name: values[-1] if not name.endswith("[]") else values for name, values in request.query.items()
+    }
     content_type = request.headers.get("Content-Type", "").lower()
     if content_type.startswith("application/json") and request.body:
         try:

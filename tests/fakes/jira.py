@@ -60,7 +60,6 @@ from typing import Any, Literal
 
 from tests.fakes import jql
 from tests.fakes.oauth import OAuthError, OAuthServer
-from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 from tests.fakes.server import (
     FakeHTTPServer,
     RecordedRequest,
@@ -71,6 +70,7 @@ from tests.fakes.server import (
     parse_multipart,
     text_response,
 )
+from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 
 Deployment = Literal["cloud", "server"]
 
@@ -147,9 +147,7 @@ def jira_timestamp(moment: datetime) -> str:
 def document_from_text(text: str) -> dict:
     """Plain or wiki text as an Atlassian Document: one paragraph per non-empty line."""
     paragraphs = [
-        {"type": "paragraph", "content": [{"type": "text", "text": line}]}
-        for line in text.splitlines()
-        if line.strip()
+        {"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in text.splitlines() if line.strip()
     ]
     return {"type": "doc", "version": 1, "content": paragraphs}
 
@@ -417,9 +415,7 @@ class JiraFake(TrackerFake):
         with self.server.lock:
             status = JiraStatus(id=str(next(self._ids)), name=name, category=category)
             self.statuses.append(status)
-            self.transitions.append(
-                JiraTransition(id=str(11 + 10 * len(self.transitions)), name=name, to=status)
-            )
+            self.transitions.append(JiraTransition(id=str(11 + 10 * len(self.transitions)), name=name, to=status))
             return status
 
     def add_project(
@@ -515,9 +511,7 @@ class JiraFake(TrackerFake):
                 id=str(next(self._ids)),
                 key=f"{project_key}-{next(self._issue_numbers[project_key])}",
                 project=project,
-                issue_type=self._issue_type_named(project_key, issue_type)
-                if issue_type
-                else project.issue_types[0],
+                issue_type=self._issue_type_named(project_key, issue_type) if issue_type else project.issue_types[0],
                 summary=summary,
                 status=self._status_named(status),
                 created=created,
@@ -533,22 +527,29 @@ class JiraFake(TrackerFake):
 
     def add_comment(self, key: str, body: str | dict, *, author: str) -> JiraComment:
         with self.server.lock:
-            comment = JiraComment(
-                id=str(next(self._ids)), body=body, author=self.users[author], created=self.now()
-            )
+            comment = JiraComment(id=str(next(self._ids)), body=body, author=self.users[author], created=self.now())
             self.issues[key].comments.append(comment)
             return comment
 
     def add_version(
-        self, project_key: str, name: str, *, release_date: str | None = None, start_date: str | None = None,
+        self,
+        project_key: str,
+        name: str,
+        *,
+        release_date: str | None = None,
+        start_date: str | None = None,
         released: bool = False,
     ) -> dict:
         """A version (release) of a project; dates are YYYY-MM-DD."""
         with self.server.lock:
             version_id = str(next(self._ids))
             version = {
-                "self": f"{self.base_url}/rest/api/2/version/{version_id}", "id": version_id, "name": name,
-                "archived": False, "released": released, "projectId": int(self.projects[project_key].id),
+                "self": f"{self.base_url}/rest/api/2/version/{version_id}",
+                "id": version_id,
+                "name": name,
+                "archived": False,
+                "released": released,
+                "projectId": int(self.projects[project_key].id),
             }
             version |= {"startDate": start_date} if start_date else {}
             version |= {"releaseDate": release_date} if release_date else {}
@@ -556,15 +557,25 @@ class JiraFake(TrackerFake):
             return version
 
     def add_sprint(
-        self, board_id: int, name: str, *, state: str = "future", start_date: str | None = None,
+        self,
+        board_id: int,
+        name: str,
+        *,
+        state: str = "future",
+        start_date: str | None = None,
         end_date: str | None = None,
     ) -> dict:
         """A sprint of a Jira Software board (the board is created with its first sprint); `state` is
         future, active or closed; dates are ISO 8601 date-times as the agile API writes them."""
         with self.server.lock:
             sprint_id = next(self._ids)
-            sprint = {"id": sprint_id, "self": f"{self.base_url}/rest/agile/1.0/sprint/{sprint_id}", "state": state,
-                      "name": name, "originBoardId": board_id}
+            sprint = {
+                "id": sprint_id,
+                "self": f"{self.base_url}/rest/agile/1.0/sprint/{sprint_id}",
+                "state": state,
+                "name": name,
+                "originBoardId": board_id,
+            }
             sprint |= {"startDate": start_date} if start_date else {}
             sprint |= {"endDate": end_date} if end_date else {}
             self.board_sprints.setdefault(board_id, []).append(sprint)
@@ -574,8 +585,12 @@ class JiraFake(TrackerFake):
         """Jira Software's Sprint field on an issue type; its values are sprints of ``add_sprint``."""
         with self.server.lock:
             custom_id = next(self._ids)
-            schema = {"type": "array", "items": "json" if self.is_cloud else "string", "custom": SPRINT_FIELD_TYPE,
-                      "customId": custom_id}
+            schema = {
+                "type": "array",
+                "items": "json" if self.is_cloud else "string",
+                "custom": SPRINT_FIELD_TYPE,
+                "customId": custom_id,
+            }
             spec = FieldSpec(field_id=f"customfield_{custom_id}", name=name, schema=schema)
             self._issue_type_named(project_key, issue_type).fields[spec.field_id] = spec
             return spec
@@ -628,8 +643,15 @@ class JiraFake(TrackerFake):
 
     # -- changes and webhooks ---------------------------------------------------------------------
 
-    def edit_issue(self, key: str, *, summary: str | None = None, status: str | None = None,
-                   priority: str | None = None, assignee: str | None = None) -> JiraIssue:
+    def edit_issue(
+        self,
+        key: str,
+        *,
+        summary: str | None = None,
+        status: str | None = None,
+        priority: str | None = None,
+        assignee: str | None = None,
+    ) -> JiraIssue:
         """Change an issue as someone in Jira would (``status`` by name, ``assignee`` by login);
         its ``updated`` moves on."""
         with self.server.lock:
@@ -651,8 +673,11 @@ class JiraFake(TrackerFake):
         with self.server.lock:
             issue = self.issues[key]
             fields = self._selected_fields(issue, None, default="*navigable")
-            payload = {"webhookEvent": event, "issue_event_type_name": "issue_generic",
-                       "issue": self._issue_json(issue, "2", fields)}
+            payload = {
+                "webhookEvent": event,
+                "issue_event_type_name": "issue_generic",
+                "issue": self._issue_json(issue, "2", fields),
+            }
             return self._delivery(payload, issue, secret)
 
     def comment_delivery(self, key: str, comment_id: str, *, secret: str) -> Delivery:
@@ -661,15 +686,23 @@ class JiraFake(TrackerFake):
             issue = self.issues[key]
             comment = next(comment for comment in issue.comments if comment.id == comment_id)
             partial = self._issue_json(issue, "2", ["summary", "issuetype", "project", "priority", "status"])
-            payload = {"webhookEvent": "comment_created", "comment": self._comment_json(issue, comment, "2"),
-                       "issue": partial}
+            payload = {
+                "webhookEvent": "comment_created",
+                "comment": self._comment_json(issue, comment, "2"),
+                "issue": partial,
+            }
             return self._delivery(payload, issue, secret)
 
     def _delivery(self, payload: dict, issue: JiraIssue, secret: str) -> Delivery:
         payload = {"timestamp": int(self.now().timestamp() * 1000), **payload}
         body = body_of(payload)
-        return Delivery({"X-Atlassian-Webhook-Identifier": str(next(self._ids)),
-                         "X-Hub-Signature": "sha256=" + hex_hmac(secret, body)}, body)
+        return Delivery(
+            {
+                "X-Atlassian-Webhook-Identifier": str(next(self._ids)),
+                "X-Hub-Signature": "sha256=" + hex_hmac(secret, body),
+            },
+            body,
+        )
 
     def _edit_issue(self, request: RecordedRequest, version: str, key: str) -> Response:
         """PUT issue: the fake edits summary and priority (204 No Content, as Jira answers)."""
@@ -680,8 +713,11 @@ class JiraFake(TrackerFake):
         fields = payload.get("fields") if isinstance(payload, dict) else None
         if not isinstance(fields, dict):
             return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
-        unknown = {name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
-                   for name in fields if name not in ("summary", "priority")}
+        unknown = {
+            name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+            for name in fields
+            if name not in ("summary", "priority")
+        }
         priority = fields.get("priority")
         if priority is not None and (not isinstance(priority, dict) or priority.get("name") not in PRIORITY_NAMES):
             unknown["priority"] = "Specify a valid 'id' or 'name' for Priority"
@@ -701,9 +737,13 @@ class JiraFake(TrackerFake):
         payload = _json_object(request.body)
         if not isinstance(payload, dict) or not payload.get("url") or not payload.get("name"):
             return json_response(HTTPStatus.BAD_REQUEST, _errors(["A webhook needs a name and a URL."]))
-        hook = RegisteredHook(next(self._ids), str(payload["url"]), str(payload.get("secret") or ""),
-                              list(payload.get("events") or []),
-                              str((payload.get("filters") or {}).get("issue-related-events-section") or ""))
+        hook = RegisteredHook(
+            next(self._ids),
+            str(payload["url"]),
+            str(payload.get("secret") or ""),
+            list(payload.get("events") or []),
+            str((payload.get("filters") or {}).get("issue-related-events-section") or ""),
+        )
         self.hooks.append(hook)
         return json_response(HTTPStatus.CREATED, self._webhook_json(hook))
 
@@ -721,15 +761,19 @@ class JiraFake(TrackerFake):
 
     def _webhook_json(self, hook: RegisteredHook) -> dict:
         # The secret is write-only: Jira never returns it.
-        return {"name": "testmanager", "url": hook.url, "events": hook.events, "excludeBody": False,
-                "filters": {"issue-related-events-section": hook.scope}, "enabled": hook.active,
-                "self": f"{self.base_url}/rest/webhooks/1.0/webhook/{hook.id}"}
+        return {
+            "name": "testmanager",
+            "url": hook.url,
+            "events": hook.events,
+            "excludeBody": False,
+            "filters": {"issue-related-events-section": hook.scope},
+            "enabled": hook.active,
+            "self": f"{self.base_url}/rest/webhooks/1.0/webhook/{hook.id}",
+        }
 
     # -- fault injection --------------------------------------------------------------------------
 
-    def rate_limit_next(
-        self, count: int = 1, *, retry_after: int = 5, reason: str = "jira-burst-based"
-    ) -> None:
+    def rate_limit_next(self, count: int = 1, *, retry_after: int = 5, reason: str = "jira-burst-based") -> None:
         """Answer the next `count` requests with 429 and the deployment's rate-limit headers."""
 
         def too_many_requests() -> Response:
@@ -737,9 +781,7 @@ class JiraFake(TrackerFake):
             if self.is_cloud:
                 headers |= {
                     "X-RateLimit-Limit": "100",
-                    "X-RateLimit-Reset": (self.now() + timedelta(seconds=retry_after)).strftime(
-                        "%Y-%m-%dT%H:%MZ"
-                    ),
+                    "X-RateLimit-Reset": (self.now() + timedelta(seconds=retry_after)).strftime("%Y-%m-%dT%H:%MZ"),
                     "X-RateLimit-NearLimit": "true",
                     "RateLimit-Reason": reason,
                 }
@@ -818,8 +860,9 @@ class JiraFake(TrackerFake):
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return json_response(HTTPStatus.BAD_REQUEST, {"error": "invalid_request",
-                                                          "error_description": "A JSON body is required."})
+            return json_response(
+                HTTPStatus.BAD_REQUEST, {"error": "invalid_request", "error_description": "A JSON body is required."}
+            )
         try:
             return json_response(HTTPStatus.OK, self.oauth.token({name: str(value) for name, value in body.items()}))
         except OAuthError as error:
@@ -836,9 +879,13 @@ class JiraFake(TrackerFake):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or token not in self.oauth.access_tokens:
             return json_response(HTTPStatus.UNAUTHORIZED, {"code": 401, "message": "Unauthorized"})
-        site = {"id": self.cloud_id, "url": self.base_url, "name": "Fake Jira site",
-                "scopes": ["read:jira-work", "write:jira-work", "read:jira-user"],
-                "avatarUrl": "https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/site.png"}
+        site = {
+            "id": self.cloud_id,
+            "url": self.base_url,
+            "name": "Fake Jira site",
+            "scopes": ["read:jira-work", "write:jira-work", "read:jira-user"],
+            "avatarUrl": "https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/site.png",
+        }
         return json_response(HTTPStatus.OK, [site])
 
     # -- authentication ---------------------------------------------------------------------------
@@ -978,9 +1025,7 @@ class JiraFake(TrackerFake):
             )
         ]
         start, limit = _int_param(request, "startAt", 0), _int_param(request, "maxResults", 50)
-        return json_response(
-            HTTPStatus.OK, [self._user_json(user, version) for user in found[start : start + limit]]
-        )
+        return json_response(HTTPStatus.OK, [self._user_json(user, version) for user in found[start : start + limit]])
 
     # -- projects and create metadata -------------------------------------------------------------
 
@@ -1003,8 +1048,7 @@ class JiraFake(TrackerFake):
         }
         if not is_last:
             body["nextPage"] = (
-                f"{self.base_url}/rest/api/{version}/project/search"
-                f"?startAt={start + limit}&maxResults={limit}"
+                f"{self.base_url}/rest/api/{version}/project/search?startAt={start + limit}&maxResults={limit}"
             )
         return json_response(HTTPStatus.OK, body)
 
@@ -1050,9 +1094,7 @@ class JiraFake(TrackerFake):
     def _project_not_found(self, reference: str) -> Response:
         # A project the caller may not browse reads exactly like one that does not exist.
         kind = "id" if reference.isdigit() else "key"
-        return json_response(
-            HTTPStatus.NOT_FOUND, _errors([f"No project could be found with {kind} '{reference}'."])
-        )
+        return json_response(HTTPStatus.NOT_FOUND, _errors([f"No project could be found with {kind} '{reference}'."]))
 
     # -- issues -----------------------------------------------------------------------------------
 
@@ -1075,11 +1117,7 @@ class JiraFake(TrackerFake):
         issue_type_reference = fields.pop("issuetype", None)
         issue_type = project.issue_type(issue_type_reference)
         if issue_type is None:
-            message = (
-                "Specify an issue type"
-                if issue_type_reference is None
-                else "The issue type selected is invalid."
-            )
+            message = "Specify an issue type" if issue_type_reference is None else "The issue type selected is invalid."
             return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"issuetype": message}))
 
         errors: dict[str, str] = {}
@@ -1087,9 +1125,7 @@ class JiraFake(TrackerFake):
         for field_id, value in fields.items():
             spec = issue_type.fields.get(field_id)
             if spec is None:
-                errors[field_id] = (
-                    f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
-                )
+                errors[field_id] = f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
                 continue
             problem, normalized = self._coerce(spec, value, version, project)
             if problem:
@@ -1113,9 +1149,7 @@ class JiraFake(TrackerFake):
             },
         )
 
-    def _store_created_issue(
-        self, project: JiraProject, issue_type: JiraIssueType, values: dict
-    ) -> JiraIssue:
+    def _store_created_issue(self, project: JiraProject, issue_type: JiraIssueType, values: dict) -> JiraIssue:
         now = self.now()
         priority = values.pop("priority", issue_type.fields["priority"].default_value)
         issue = JiraIssue(
@@ -1147,9 +1181,7 @@ class JiraFake(TrackerFake):
                 return project
         return None
 
-    def _coerce(
-        self, spec: FieldSpec, value: Any, version: str, project: JiraProject
-    ) -> tuple[str | None, Any]:
+    def _coerce(self, spec: FieldSpec, value: Any, version: str, project: JiraProject) -> tuple[str | None, Any]:
         """(problem, normalized value) for a create-screen field, as Jira validates it."""
         kind, items = spec.schema["type"], spec.schema.get("items")
         if value is None or value == "" or value == []:
@@ -1225,15 +1257,11 @@ class JiraFake(TrackerFake):
             return json_response(HTTPStatus.BAD_REQUEST, _errors([INVALID_PAYLOAD]))
         body = payload.get("body")
         if not plain_text(body if isinstance(body, (str, dict)) else None).strip():
-            return json_response(
-                HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Comment body can not be empty!"})
-            )
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Comment body can not be empty!"}))
         if version == "3" and not is_document(body):
             return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": NOT_A_DOCUMENT}))
         if version == "2" and not isinstance(body, str):
-            return json_response(
-                HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Operation value must be a string"})
-            )
+            return json_response(HTTPStatus.BAD_REQUEST, _errors([], {"comment": "Operation value must be a string"}))
         comment = JiraComment(id=str(next(self._ids)), body=body, author=self._viewer, created=self.now())
         issue.comments.append(comment)
         issue.updated = comment.created
@@ -1259,9 +1287,7 @@ class JiraFake(TrackerFake):
         if missing:
             return json_response(HTTPStatus.BAD_REQUEST, _errors([], missing))
         global_id = payload.get("globalId")
-        existing = next(
-            (link for link in issue.remote_links if global_id and link.get("globalId") == global_id), None
-        )
+        existing = next((link for link in issue.remote_links if global_id and link.get("globalId") == global_id), None)
         if existing is None:
             link_id = next(self._ids)
             url = f"{self.base_url}/rest/api/{version}/issue/{issue.id}/remotelink/{link_id}"
@@ -1288,7 +1314,9 @@ class JiraFake(TrackerFake):
         if comment is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([f"Can not find a comment for the id: {comment_id}."]))
         if comment.author is not self._viewer:
-            return json_response(HTTPStatus.FORBIDDEN, _errors(["You do not have the permission to edit this comment."]))
+            return json_response(
+                HTTPStatus.FORBIDDEN, _errors(["You do not have the permission to edit this comment."])
+            )
         payload = _json_object(request.body)
         body = payload.get("body") if payload is not None else None
         if not plain_text(body if isinstance(body, (str, dict)) else None).strip():
@@ -1304,13 +1332,17 @@ class JiraFake(TrackerFake):
         """GET /rest/agile/1.0/board/{boardId}/sprint ("Get all sprints"): startAt/maxResults pages with
         isLast; 404 for a board that does not exist."""
         if int(board_id) not in self.board_sprints:
-            return json_response(HTTPStatus.NOT_FOUND, _errors([f"Board {board_id} does not exist or you do not "
-                                                                "have permission to view it."]))
+            return json_response(
+                HTTPStatus.NOT_FOUND,
+                _errors([f"Board {board_id} does not exist or you do not have permission to view it."]),
+            )
         sprints = self.board_sprints[int(board_id)]
         start, limit = _int_param(request, "startAt", 0), min(_int_param(request, "maxResults", 50), 50)
         page = sprints[start : start + limit]
-        return json_response(HTTPStatus.OK, {"maxResults": limit, "startAt": start,
-                                             "isLast": start + len(page) >= len(sprints), "values": page})
+        return json_response(
+            HTTPStatus.OK,
+            {"maxResults": limit, "startAt": start, "isLast": start + len(page) >= len(sprints), "values": page},
+        )
 
     def _project_versions(self, request: RecordedRequest, version: str, project_ref: str) -> Response:
         """GET project/{key}/versions: every version of the project, unpaged."""
@@ -1376,9 +1408,7 @@ class JiraFake(TrackerFake):
         files = [part for part in parse_multipart(request) if part.name == "file" and part.filename]
         if not files:
             # The documentation names no message for a request without files; the fake picks one.
-            return json_response(
-                HTTPStatus.BAD_REQUEST, _errors(["No attachment was found in the 'file' part."])
-            )
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(["No attachment was found in the 'file' part."]))
         added = []
         for part in files:
             attachment = JiraAttachment(
@@ -1411,11 +1441,7 @@ class JiraFake(TrackerFake):
         """
         if request.method == "POST":
             payload = _json_object(request.body)
-            if (
-                payload is None
-                or set(payload) - ENHANCED_SEARCH_BODY
-                or not isinstance(payload.get("jql", ""), str)
-            ):
+            if payload is None or set(payload) - ENHANCED_SEARCH_BODY or not isinstance(payload.get("jql", ""), str):
                 return json_response(HTTPStatus.BAD_REQUEST, {"errorMessages": [INVALID_PAYLOAD]})
             text, token, requested_fields = (
                 payload.get("jql"),
@@ -1458,9 +1484,7 @@ class JiraFake(TrackerFake):
         # only"; with issue fields requested Cloud serves at most 100 per page.
         page_size = max_results if set(field_names) <= {"id", "key"} else min(max_results, 100)
         page = matched[offset : offset + page_size]
-        body: dict[str, Any] = {
-            "issues": [self._search_hit_json(issue, version, field_names) for issue in page]
-        }
+        body: dict[str, Any] = {"issues": [self._search_hit_json(issue, version, field_names) for issue in page]}
         if offset + len(page) < len(matched):
             body["nextPageToken"] = _page_token(offset + len(page), text or "")
         body["isLast"] = "nextPageToken" not in body
@@ -1515,9 +1539,7 @@ class JiraFake(TrackerFake):
         return [project for project in self.projects.values() if project.browsable]
 
     def visible_project(self, reference: str) -> JiraProject | None:
-        return next(
-            (p for p in self.visible_projects() if reference.upper() == p.key or reference == p.id), None
-        )
+        return next((p for p in self.visible_projects() if reference.upper() == p.key or reference == p.id), None)
 
     def visible_issues(self) -> list[JiraIssue]:
         return [issue for issue in self.issues.values() if issue.project.browsable]
@@ -1684,9 +1706,7 @@ class JiraFake(TrackerFake):
             "operations": operations,
         }
         if spec.allowed_values is not None:
-            body["allowedValues"] = [
-                self._allowed_value_json(spec, value, version) for value in spec.allowed_values
-            ]
+            body["allowedValues"] = [self._allowed_value_json(spec, value, version) for value in spec.allowed_values]
         if isinstance(spec.default_value, dict):
             body["defaultValue"] = self._allowed_value_json(spec, spec.default_value, version)
         return body
@@ -1785,14 +1805,21 @@ class JiraFake(TrackerFake):
             keys = ("id", "name", "state", "goal", "startDate", "endDate", "completeDate")
             return {key: sprint[key] for key in keys if key in sprint} | {"boardId": sprint["originBoardId"]}
         fields = {
-            "id": sprint["id"], "rapidViewId": sprint["originBoardId"], "state": sprint["state"].upper(),
-            "name": sprint["name"], "startDate": sprint.get("startDate") or "<null>",
-            "endDate": sprint.get("endDate") or "<null>", "completeDate": sprint.get("completeDate") or "<null>",
+            "id": sprint["id"],
+            "rapidViewId": sprint["originBoardId"],
+            "state": sprint["state"].upper(),
+            "name": sprint["name"],
+            "startDate": sprint.get("startDate") or "<null>",
+            "endDate": sprint.get("endDate") or "<null>",
+            "completeDate": sprint.get("completeDate") or "<null>",
             "sequence": sprint["id"],
         }
         identity = hashlib.sha256(str(sprint["id"]).encode()).hexdigest()[:8]  # Java's identity hash, made stable
-        return (f"com.atlassian.greenhopper.service.sprint.Sprint@{identity}["
-                + ",".join(f"{name}={value}" for name, value in fields.items()) + "]")
+        return (
+            f"com.atlassian.greenhopper.service.sprint.Sprint@{identity}["
+            + ",".join(f"{name}={value}" for name, value in fields.items())
+            + "]"
+        )
 
     def _selected_fields(self, issue: JiraIssue, requested: list[str] | None, default: str) -> list[str]:
         return _resolve_field_names(_field_list(requested) or [default], _field_names(issue))
@@ -1911,13 +1938,9 @@ class _JqlSearch:
     def _compile_clause(self, clause: jql.Clause) -> Callable[[JiraIssue], bool]:
         kind = _FIELD_KINDS.get(clause.field)
         if kind is None:
-            raise jql.JqlError(
-                f"Field '{clause.field}' does not exist or you do not have permission to view it."
-            )
+            raise jql.JqlError(f"Field '{clause.field}' does not exist or you do not have permission to view it.")
         if clause.operator not in _OPERATORS.get(kind, _EQUALITY_OPERATORS):
-            raise jql.JqlError(
-                f"The operator '{clause.operator}' is not supported by the '{clause.field}' field."
-            )
+            raise jql.JqlError(f"The operator '{clause.operator}' is not supported by the '{clause.field}' field.")
         comparison = clause.operator
         if not clause.values and comparison in ("=", "!="):
             # `field = EMPTY` reads as `field IS EMPTY`, `field != EMPTY` as `field IS NOT EMPTY`.
@@ -1994,11 +2017,7 @@ class _JqlSearch:
             return issue.key if issue else None
         if kind == "project":
             project = next(
-                (
-                    p
-                    for p in self.fake.visible_projects()
-                    if operand.lower() in (p.key.lower(), p.name.lower(), p.id)
-                ),
+                (p for p in self.fake.visible_projects() if operand.lower() in (p.key.lower(), p.name.lower(), p.id)),
                 None,
             )
             return project.key if project else None
@@ -2011,9 +2030,7 @@ class _JqlSearch:
         }.get(kind)
         if candidates is not None:
             return next((name for name in candidates if name.lower() == operand.lower()), None)
-        return next(
-            (user.login for user in self.fake.users.values() if operand.lower() in user.names()), None
-        )
+        return next((user.login for user in self.fake.users.values() if operand.lower() in user.names()), None)
 
     def _missing_message(self, kind: str, operand: str, field_name: str) -> str:
         if kind == "key":
@@ -2027,9 +2044,7 @@ class _JqlSearch:
 
     def _sort_key(self, key: jql.SortKey) -> tuple[Callable[[JiraIssue], Any], bool]:
         if key.field not in _FIELD_KINDS:
-            raise jql.JqlError(
-                f"Field '{key.field}' does not exist or you do not have permission to view it."
-            )
+            raise jql.JqlError(f"Field '{key.field}' does not exist or you do not have permission to view it.")
         if key.field not in _SORTABLE:
             raise jql.JqlError(f"Not able to sort using field '{key.field}'.")
         functions = {
@@ -2039,9 +2054,7 @@ class _JqlSearch:
             "summary": lambda issue: issue.summary.lower(),
             "status": lambda issue: list(STATUS_CATEGORIES).index(issue.status.category),
             # DESC puts Highest first, as in Jira's navigator.
-            "priority": lambda issue: (
-                -PRIORITY_NAMES.index(issue.priority) if issue.priority else -len(PRIORITY_NAMES)
-            ),
+            "priority": lambda issue: -PRIORITY_NAMES.index(issue.priority) if issue.priority else -len(PRIORITY_NAMES),
             "project": lambda issue: issue.project.key,
             "issuetype": lambda issue: issue.issue_type.name,
         }

@@ -342,9 +342,7 @@ def text_matches(query: str, text: str) -> bool:
         phrase = words(stripped[1:-1])
         return any(haystack[i : i + len(phrase)] == phrase for i in range(len(haystack)))
     terms = [term.lower() for term in re.findall(r"[\w'*?]+", stripped)]
-    return bool(terms) and all(
-        any(re.fullmatch(_term_pattern(term), word) for word in haystack) for term in terms
-    )
+    return bool(terms) and all(any(re.fullmatch(_term_pattern(term), word) for word in haystack) for term in terms)
 
 
 def _term_pattern(term: str) -> str:

@@ -473,9 +473,13 @@ class LinearFake(TrackerFake):
             name = name or email.split("@")[0].replace(".", " ").title()
             now = self._tick()
             user = LinearUser(
-                id=str(uuid.uuid4()), name=name, display_name=name.split()[0].lower(), email=email,
+                id=str(uuid.uuid4()),
+                name=name,
+                display_name=name.split()[0].lower(),
+                email=email,
                 url=f"https://linear.app/{self.workspace}/profiles/{name.split()[0].lower()}",
-                created_at=now, updated_at=now,
+                created_at=now,
+                updated_at=now,
             )
             self.users[email] = user
             return user
@@ -493,12 +497,18 @@ class LinearFake(TrackerFake):
             self._oauth_tokens[token] = _Credential(user.id, frozenset(scopes))
             return user
 
-    def add_team(self, key: str, name: str | None = None, *, private: bool = False, members: Iterable[str] = ()) -> LinearTeam:
+    def add_team(
+        self, key: str, name: str | None = None, *, private: bool = False, members: Iterable[str] = ()
+    ) -> LinearTeam:
         """A team with Linear's default workflow; `members` (e-mails) matter for private teams only."""
         with self.server.lock:
             team = LinearTeam(
-                id=str(uuid.uuid4()), key=key, name=name or key.title(), private=private,
-                member_ids={self.users[email].id for email in members}, created_at=self._tick(),
+                id=str(uuid.uuid4()),
+                key=key,
+                name=name or key.title(),
+                private=private,
+                member_ids={self.users[email].id for email in members},
+                created_at=self._tick(),
             )
             team.updated_at = team.created_at
             self.teams[key] = team
@@ -541,37 +551,67 @@ class LinearFake(TrackerFake):
             states = self.team_states(team_)
             chosen = next(s for s in states if s.name == state) if state else self._default_state(team_)
             issue = self._store_issue(
-                team_, title, chosen, description=description, priority=priority,
+                team_,
+                title,
+                chosen,
+                description=description,
+                priority=priority,
                 assignee=self.users[assignee] if assignee else None,
-                labels=[label for label in self.labels if label.name in set(labels)], creator=None, updated=updated,
+                labels=[label for label in self.labels if label.name in set(labels)],
+                creator=None,
+                updated=updated,
             )
             issue.due_date, issue.estimate = due_date, estimate
             issue.cycle = self.cycle(team, cycle) if cycle is not None else None
             issue.project = self.project(project) if project is not None else None
             return issue
 
-    def add_cycle(self, team: str, starts_at: datetime, ends_at: datetime, *, name: str | None = None,
-                  completed: bool = False) -> LinearCycle:
+    def add_cycle(
+        self, team: str, starts_at: datetime, ends_at: datetime, *, name: str | None = None, completed: bool = False
+    ) -> LinearCycle:
         """The team's next cycle (numbered from 1); a completed one has ``completedAt`` at its end."""
         with self.server.lock:
             team_ = self.teams[team]
             number = 1 + max((cycle.number for cycle in self.cycles if cycle.team is team_), default=0)
             now = self._tick()
-            cycle = LinearCycle(str(uuid.uuid4()), number, team_, starts_at, ends_at, name=name,
-                                completed_at=ends_at if completed else None, created_at=now, updated_at=now)
+            cycle = LinearCycle(
+                str(uuid.uuid4()),
+                number,
+                team_,
+                starts_at,
+                ends_at,
+                name=name,
+                completed_at=ends_at if completed else None,
+                created_at=now,
+                updated_at=now,
+            )
             self.cycles.append(cycle)
             return cycle
 
-    def add_project(self, name: str, teams: Iterable[str], *, start_date: str | None = None,
-                    target_date: str | None = None, completed: bool = False, canceled: bool = False) -> LinearProject:
+    def add_project(
+        self,
+        name: str,
+        teams: Iterable[str],
+        *,
+        start_date: str | None = None,
+        target_date: str | None = None,
+        completed: bool = False,
+        canceled: bool = False,
+    ) -> LinearProject:
         with self.server.lock:
             now = self._tick()
             slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
             project = LinearProject(
-                str(uuid.uuid4()), name, [self.teams[key] for key in teams],
+                str(uuid.uuid4()),
+                name,
+                [self.teams[key] for key in teams],
                 f"https://linear.app/{self.workspace}/project/{slug}-{uuid.uuid4().hex[:12]}",
-                start_date=start_date, target_date=target_date, completed_at=now if completed else None,
-                canceled_at=now if canceled else None, created_at=now, updated_at=now,
+                start_date=start_date,
+                target_date=target_date,
+                completed_at=now if completed else None,
+                canceled_at=now if canceled else None,
+                created_at=now,
+                updated_at=now,
             )
             self.projects.append(project)
             return project
@@ -599,9 +639,17 @@ class LinearFake(TrackerFake):
 
     # -- changes and webhooks ---------------------------------------------------------------------
 
-    def edit_issue(self, identifier: str, *, title: str | None = None, description: str | None = None,
-                   state: str | None = None, priority: int | None = None, assignee: str | None = None,
-                   labels: Iterable[str] | None = None) -> LinearIssue:
+    def edit_issue(
+        self,
+        identifier: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        state: str | None = None,
+        priority: int | None = None,
+        assignee: str | None = None,
+        labels: Iterable[str] | None = None,
+    ) -> LinearIssue:
         """Change an issue as someone in Linear would (``state`` and ``labels`` by name, ``assignee``
         by e-mail); its ``updatedAt`` moves on."""
         with self.server.lock:
@@ -641,53 +689,90 @@ class LinearFake(TrackerFake):
             issue = self.issue(identifier)
             issue.comment_list = [comment for comment in issue.comment_list if comment.id != comment_id]
 
-    def issue_delivery(self, identifier: str, *, action: str = "update", secret: str,
-                       sent_at: datetime | None = None) -> Delivery:
+    def issue_delivery(
+        self, identifier: str, *, action: str = "update", secret: str, sent_at: datetime | None = None
+    ) -> Delivery:
         """An ``Issue`` data change delivery (``action``: create, update, remove) with the issue as it
         is now; ``sent_at`` is the ``webhookTimestamp`` (now when not given)."""
         with self.server.lock:
             issue = self.issue(identifier)
             return self._delivery("Issue", action, self._issue_webhook_data(issue), issue.url, secret, sent_at)
 
-    def comment_delivery(self, identifier: str, comment_id: str, *, secret: str,
-                         sent_at: datetime | None = None) -> Delivery:
+    def comment_delivery(
+        self, identifier: str, comment_id: str, *, secret: str, sent_at: datetime | None = None
+    ) -> Delivery:
         """A ``Comment`` ``create`` delivery for one of the issue's comments."""
         with self.server.lock:
             issue = self.issue(identifier)
             comment = next(comment for comment in issue.comment_list if comment.id == comment_id)
-            data = {"id": comment.id, "createdAt": _iso(comment.created_at), "updatedAt": _iso(comment.updated_at),
-                    "body": comment.body, "issueId": issue.id, "userId": comment.user.id,
-                    "issue": {"id": issue.id, "identifier": issue.identifier, "title": issue.title,
-                              "teamId": issue.team.id, "url": issue.url},
-                    "user": {"id": comment.user.id, "name": comment.user.name, "email": comment.user.email}}
+            data = {
+                "id": comment.id,
+                "createdAt": _iso(comment.created_at),
+                "updatedAt": _iso(comment.updated_at),
+                "body": comment.body,
+                "issueId": issue.id,
+                "userId": comment.user.id,
+                "issue": {
+                    "id": issue.id,
+                    "identifier": issue.identifier,
+                    "title": issue.title,
+                    "teamId": issue.team.id,
+                    "url": issue.url,
+                },
+                "user": {"id": comment.user.id, "name": comment.user.name, "email": comment.user.email},
+            }
             return self._delivery("Comment", "create", data, comment.url, secret, sent_at)
 
     def _issue_webhook_data(self, issue: LinearIssue) -> dict:
         state, team = issue.state, issue.team
         return {
-            "id": issue.id, "createdAt": _iso(issue.created_at), "updatedAt": _iso(issue.updated_at),
+            "id": issue.id,
+            "createdAt": _iso(issue.created_at),
+            "updatedAt": _iso(issue.updated_at),
             "completedAt": _iso(issue.completed_at) if issue.completed_at else None,
             "canceledAt": _iso(issue.canceled_at) if issue.canceled_at else None,
-            "number": issue.number, "title": issue.title, "description": issue.description,
-            "priority": issue.priority, "priorityLabel": issue.priority_label, "identifier": issue.identifier,
-            "url": issue.url, "stateId": state.id,
+            "number": issue.number,
+            "title": issue.title,
+            "description": issue.description,
+            "priority": issue.priority,
+            "priorityLabel": issue.priority_label,
+            "identifier": issue.identifier,
+            "url": issue.url,
+            "stateId": state.id,
             "state": {"id": state.id, "name": state.name, "type": state.type, "color": state.color},
-            "teamId": team.id, "team": {"id": team.id, "key": team.key, "name": team.name},
+            "teamId": team.id,
+            "team": {"id": team.id, "key": team.key, "name": team.name},
             "assigneeId": issue.assignee.id if issue.assignee else None,
             "assignee": {"id": issue.assignee.id, "name": issue.assignee.name, "email": issue.assignee.email}
-            if issue.assignee else None,
+            if issue.assignee
+            else None,
             "labelIds": [label.id for label in issue.label_list],
         }
 
-    def _delivery(self, kind: str, action: str, data: dict, url: str, secret: str,
-                  sent_at: datetime | None) -> Delivery:
+    def _delivery(
+        self, kind: str, action: str, data: dict, url: str, secret: str, sent_at: datetime | None
+    ) -> Delivery:
         sent = sent_at or _now()
-        payload = {"action": action, "type": kind, "createdAt": _iso(sent), "data": data, "url": url,
-                   "organizationId": "00000000-0000-4000-8000-00000000f00d", "webhookId": str(uuid.uuid4()),
-                   "webhookTimestamp": int(sent.timestamp() * 1000)}
+        payload = {
+            "action": action,
+            "type": kind,
+            "createdAt": _iso(sent),
+            "data": data,
+            "url": url,
+            "organizationId": "00000000-0000-4000-8000-00000000f00d",
+            "webhookId": str(uuid.uuid4()),
+            "webhookTimestamp": int(sent.timestamp() * 1000),
+        }
         body = body_of(payload)
-        return Delivery({"Linear-Delivery": str(uuid.uuid4()), "Linear-Event": kind,
-                         "Linear-Signature": hex_hmac(secret, body), "User-Agent": "Linear-Webhook"}, body)
+        return Delivery(
+            {
+                "Linear-Delivery": str(uuid.uuid4()),
+                "Linear-Event": kind,
+                "Linear-Signature": hex_hmac(secret, body),
+                "User-Agent": "Linear-Webhook",
+            },
+            body,
+        )
 
     # -- fault injection --------------------------------------------------------------------------
 
@@ -717,7 +802,9 @@ class LinearFake(TrackerFake):
         with self.server.lock:
             self._injected.append(_Injected(limited, count))
 
-    def fail_next(self, status: int, body: bytes | dict, *, count: int = 1, content_type: str = "application/json") -> None:
+    def fail_next(
+        self, status: int, body: bytes | dict, *, count: int = 1, content_type: str = "application/json"
+    ) -> None:
         """Answer the next `count` requests with `status` and `body` (a dict is sent as JSON)."""
 
         def failure() -> Response:
@@ -780,8 +867,12 @@ class LinearFake(TrackerFake):
         complexity = _complexity(document, payload.get("operationName"), variables)
         self.complexity_remaining -= complexity
         result = execute(
-            SCHEMA, document, root_value=_Root(self), variable_values=variables,
-            operation_name=payload.get("operationName"), field_resolver=_resolve_field,
+            SCHEMA,
+            document,
+            root_value=_Root(self),
+            variable_values=variables,
+            operation_name=payload.get("operationName"),
+            field_resolver=_resolve_field,
         )
         if result.data is None and result.errors and all(error.path is None for error in result.errors):
             # Variables that do not fit their types fail the request before execution.
@@ -842,16 +933,36 @@ class LinearFake(TrackerFake):
     def _default_state(self, team: LinearTeam) -> LinearState:
         return next(state for state in self.team_states(team) if state.type == "unstarted")
 
-    def _store_issue(self, team: LinearTeam, title: str, state: LinearState, *, description, priority, assignee,
-                     labels, creator, updated=None) -> LinearIssue:
+    def _store_issue(
+        self,
+        team: LinearTeam,
+        title: str,
+        state: LinearState,
+        *,
+        description,
+        priority,
+        assignee,
+        labels,
+        creator,
+        updated=None,
+    ) -> LinearIssue:
         now = self._tick()
         number = 1 + max((issue.number for issue in self.issues if issue.team is team), default=0)
         slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
         issue = LinearIssue(
-            id=str(uuid.uuid4()), number=number, title=title, team=team, state=state,
+            id=str(uuid.uuid4()),
+            number=number,
+            title=title,
+            team=team,
+            state=state,
             url=f"https://linear.app/{self.workspace}/issue/{team.key}-{number}/{slug}",
-            created_at=now, updated_at=updated or now, description=description, priority=priority,
-            assignee=assignee, creator=creator, label_list=list(labels),
+            created_at=now,
+            updated_at=updated or now,
+            description=description,
+            priority=priority,
+            assignee=assignee,
+            creator=creator,
+            label_list=list(labels),
         )
         self.issues.append(issue)
         return issue
@@ -941,12 +1052,22 @@ class _Root:
 
     def projects(self, info, filter: dict | None = None, **arguments) -> dict:
         teams = self.fake.visible_teams()
-        projects = [project for project in self.fake.projects
-                    if any(team in teams for team in project.teams) and _matches(project, filter, _PROJECT)]
+        projects = [
+            project
+            for project in self.fake.projects
+            if any(team in teams for team in project.teams) and _matches(project, filter, _PROJECT)
+        ]
         return _connection(projects, arguments)
 
-    def search_issues(self, info, term: str, filter: dict | None = None, team_id: str | None = None,
-                      include_comments: bool = False, **arguments) -> dict:
+    def search_issues(
+        self,
+        info,
+        term: str,
+        filter: dict | None = None,
+        team_id: str | None = None,
+        include_comments: bool = False,
+        **arguments,
+    ) -> dict:
         words = re.findall(r"\w+", term.lower())
         found = []
         for issue in self.fake.visible_issues():
@@ -974,9 +1095,14 @@ class _Root:
             raise invalid_input("title must not be empty")
         values = self._issue_values(team, input)
         issue = self.fake._store_issue(
-            team, input["title"], values.get("state") or self.fake._default_state(team),
-            description=input.get("description"), priority=values.get("priority", 0),
-            assignee=values.get("assignee"), labels=values.get("labels", []), creator=self.fake.viewer,
+            team,
+            input["title"],
+            values.get("state") or self.fake._default_state(team),
+            description=input.get("description"),
+            priority=values.get("priority", 0),
+            assignee=values.get("assignee"),
+            labels=values.get("labels", []),
+            creator=self.fake.viewer,
         )
         issue.due_date = input.get("dueDate")
         return {"success": True, "issue": issue, "last_sync_id": self.fake.next_sync_id()}
@@ -1024,8 +1150,13 @@ class _Root:
         if comment is None:
             raise not_found("Comment")
         if comment.user is not self.fake.viewer:
-            raise LinearApiError("You can only edit your own comments", "forbidden", "FORBIDDEN", 403,
-                                 "You can only edit your own comments.")
+            raise LinearApiError(
+                "You can only edit your own comments",
+                "forbidden",
+                "FORBIDDEN",
+                403,
+                "You can only edit your own comments.",
+            )
         if "body" in input and not (input["body"] or "").strip():
             raise invalid_input("body must not be empty")
         if "body" in input:

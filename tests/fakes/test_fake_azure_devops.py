@@ -54,7 +54,9 @@ def ids_of(response):
 @pytest.mark.parametrize("user", ["", "anything"])
 def test_a_personal_access_token_is_the_basic_password_whatever_the_user_name(fake_azure_devops, user):
     response = requests.get(
-        fake_azure_devops.base_url + "/_apis/connectionData", params=API, auth=(user, ADO_PAT),
+        fake_azure_devops.base_url + "/_apis/connectionData",
+        params=API,
+        auth=(user, ADO_PAT),
     )
 
     assert response.status_code == 200
@@ -142,7 +144,10 @@ def test_work_item_types_list_their_states_with_categories(ado, fabrikam):
 
     assert set(types) == {"Bug", "Task", "User Story"}
     assert [(s["name"], s["category"]) for s in states] == [
-        ("New", "Proposed"), ("Active", "InProgress"), ("Resolved", "Resolved"), ("Closed", "Completed"),
+        ("New", "Proposed"),
+        ("Active", "InProgress"),
+        ("Resolved", "Resolved"),
+        ("Closed", "Completed"),
     ]
     assert types["Bug"]["states"] == states
 
@@ -202,7 +207,9 @@ def test_wiql_answers_ids_only_in_the_requested_order(ado, fake_azure_devops, fa
 
 
 def test_wiql_supports_or_parentheses_in_and_contains_words(ado, fake_azure_devops, fabrikam):
-    cart = fake_azure_devops.add_work_item("Fabrikam", "Bug", "Cart", System_Description="<p>Totals are <b>wrong</b></p>")
+    cart = fake_azure_devops.add_work_item(
+        "Fabrikam", "Bug", "Cart", System_Description="<p>Totals are <b>wrong</b></p>"
+    )
     task = fake_azure_devops.add_work_item("Fabrikam", "Task", "Deploy", state="Active")
     fake_azure_devops.add_work_item("Fabrikam", "Task", "Plan")
     query = (
@@ -280,9 +287,7 @@ def test_a_missing_id_fails_the_batch_unless_the_error_policy_omits_it(ado, fake
     item = fake_azure_devops.add_work_item("Fabrikam", "Bug", "Here")
 
     failed = ado.post("/_apis/wit/workitemsbatch", params=API, json={"ids": [item.id, 999]})
-    omitted = ado.post(
-        "/_apis/wit/workitemsbatch", params=API, json={"ids": [item.id, 999], "errorPolicy": "Omit"}
-    )
+    omitted = ado.post("/_apis/wit/workitemsbatch", params=API, json={"ids": [item.id, 999], "errorPolicy": "Omit"})
 
     assert failed.status_code == 404
     assert failed.json()["message"].startswith("TF401232: Work item 999 does not exist")
@@ -293,7 +298,8 @@ def test_fields_and_expand_cannot_be_combined(ado, fake_azure_devops, fabrikam):
     item = fake_azure_devops.add_work_item("Fabrikam", "Bug", "Here")
 
     response = ado.post(
-        "/_apis/wit/workitemsbatch", params=API,
+        "/_apis/wit/workitemsbatch",
+        params=API,
         json={"ids": [item.id], "fields": ["System.Title"], "$expand": "Relations"},
     )
 
@@ -361,7 +367,9 @@ def test_a_malformed_patch_document_is_refused_and_nothing_is_created(ado, fake_
     ],
     ids=["empty title", "priority out of range", "unknown field", "unknown area"],
 )
-def test_invalid_values_are_refused_with_the_rule_that_failed(ado, fake_azure_devops, fabrikam, document, message, field):
+def test_invalid_values_are_refused_with_the_rule_that_failed(
+    ado, fake_azure_devops, fabrikam, document, message, field
+):
     response = ado.post("/Fabrikam/_apis/wit/workitems/$Bug", params=API, json=document, headers=PATCH)
 
     assert response.status_code == 400

@@ -77,8 +77,9 @@ def test_the_token_prefix_is_accepted_like_bearer(fake_github):
 
 
 def test_an_expiring_fine_grained_token_names_its_expiry_and_has_no_scopes(fake_github):
-    fake_github.add_token(GITHUB_LOGIN, "github_pat_x", kind="fine_grained",
-                          expires_at=datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC))
+    fake_github.add_token(
+        GITHUB_LOGIN, "github_pat_x", kind="fine_grained", expires_at=datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)
+    )
     response = ApiSession(fake_github.api_url, "github_pat_x").get("/user")
 
     assert response.headers["GitHub-Authentication-Token-Expiration"] == "2031-01-02 03:04:05 UTC"
@@ -90,8 +91,11 @@ def test_a_bad_token_is_refused_with_401_bad_credentials_even_for_public_data(fa
     response = ApiSession(fake_github.api_url, "ghp_revoked").get("/repos/acme/shop/issues/1")
 
     assert response.status_code == 401
-    assert response.json() == {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
-                               "status": "401"}
+    assert response.json() == {
+        "message": "Bad credentials",
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "401",
+    }
 
 
 def test_the_user_endpoint_needs_authentication(fake_github):
@@ -122,8 +126,9 @@ def test_user_repos_pages_with_link_headers(fake_github, api):
 
 def test_an_issue_reads_with_its_fields_and_a_weak_etag(fake_github, api, shop):
     fake_github.add_milestone("acme/shop", "v1")
-    fake_github.add_issue("acme/shop", "Cart is empty", author="alice", body="Steps", labels=("bug",),
-                          assignees=("alice",))
+    fake_github.add_issue(
+        "acme/shop", "Cart is empty", author="alice", body="Steps", labels=("bug",), assignees=("alice",)
+    )
 
     response = api.get("/repos/acme/shop/issues/1")
     issue = response.json()
@@ -265,8 +270,9 @@ def test_labels_open_milestones_and_assignees_of_a_repository(fake_github, api, 
 
 def test_milestones_list_by_due_date_with_their_dates_and_issue_counts(fake_github, api, shop):
     fake_github.add_milestone("acme/shop", "Someday")
-    release = fake_github.add_milestone("acme/shop", "v2.0", due_on=datetime(2025, 9, 30, 7, tzinfo=UTC),
-                                        description="Cards")
+    release = fake_github.add_milestone(
+        "acme/shop", "v2.0", due_on=datetime(2025, 9, 30, 7, tzinfo=UTC), description="Cards"
+    )
     fake_github.add_milestone("acme/shop", "v1.0", state="closed", due_on=datetime(2025, 6, 30, 7, tzinfo=UTC))
     done = fake_github.add_issue("acme/shop", "Pay by card", author="alice", state="closed")
     fake_github.edit_issue("acme/shop", done.number, milestone=release)
@@ -276,7 +282,9 @@ def test_milestones_list_by_due_date_with_their_dates_and_issue_counts(fake_gith
     closed = api.get("/repos/acme/shop/milestones", params={"state": "closed"}).json()
 
     assert [(m["title"], m["due_on"], m["state"]) for m in every] == [
-        ("v1.0", "2025-06-30T07:00:00Z", "closed"), ("v2.0", "2025-09-30T07:00:00Z", "open"), ("Someday", None, "open"),
+        ("v1.0", "2025-06-30T07:00:00Z", "closed"),
+        ("v2.0", "2025-09-30T07:00:00Z", "open"),
+        ("Someday", None, "open"),
     ]
     assert [m["title"] for m in newest_first] == ["Someday", "v2.0", "v1.0"]
     assert [m["title"] for m in closed] == ["v1.0"] and closed[0]["closed_at"] is not None
@@ -297,8 +305,9 @@ def test_milestones_page_with_link_headers(fake_github, api, shop):
 
 def test_an_issue_comment_is_edited_in_place_by_its_author(fake_github, api, shop):
     issue = fake_github.add_issue("acme/shop", "Cart", author="alice")
-    comment = fake_github.add_comment("acme/shop", issue.number, "Covered by 1 test", author=GITHUB_LOGIN,
-                                      created=datetime(2024, 1, 1, tzinfo=UTC))
+    comment = fake_github.add_comment(
+        "acme/shop", issue.number, "Covered by 1 test", author=GITHUB_LOGIN, created=datetime(2024, 1, 1, tzinfo=UTC)
+    )
 
     response = api.patch(f"/repos/acme/shop/issues/comments/{comment.id}", json={"body": "Covered by 2 tests"})
 
@@ -404,7 +413,8 @@ def test_search_pages_with_link_headers_and_stops_at_1000_results(fake_github, a
     assert "page=3" in first.links["last"]["url"]
     assert len(second.json()["items"]) == 2
     assert {item["number"] for item in first.json()["items"]}.isdisjoint(
-        item["number"] for item in second.json()["items"])
+        item["number"] for item in second.json()["items"]
+    )
     assert beyond.status_code == 422
     assert beyond.json()["message"] == "Only the first 1000 search results are available"
 
@@ -422,10 +432,16 @@ def test_search_spends_its_own_smaller_rate_limit(fake_github, api, shop):
 def test_create_issue_answers_201_with_location_and_creates_unknown_labels(fake_github, api, shop):
     milestone = fake_github.add_milestone("acme/shop", "Sprint 3")
 
-    response = api.post("/repos/acme/shop/issues", json={
-        "title": "Checkout fails", "body": "**Steps**", "labels": ["bug", "from-tests"],
-        "assignees": ["alice"], "milestone": milestone.number,
-    })
+    response = api.post(
+        "/repos/acme/shop/issues",
+        json={
+            "title": "Checkout fails",
+            "body": "**Steps**",
+            "labels": ["bug", "from-tests"],
+            "assignees": ["alice"],
+            "milestone": milestone.number,
+        },
+    )
 
     issue = response.json()
     assert response.status_code == 201
@@ -442,9 +458,15 @@ def test_without_push_access_labels_assignees_and_milestone_are_silently_dropped
     fake_github.add_token("mallory", "ghp_mallory")
     fake_github.add_milestone("acme/shop", "Sprint 3")
 
-    response = ApiSession(fake_github.api_url, "ghp_mallory").post("/repos/acme/shop/issues", json={
-        "title": "Please fix", "labels": ["urgent"], "assignees": ["alice"], "milestone": 1,
-    })
+    response = ApiSession(fake_github.api_url, "ghp_mallory").post(
+        "/repos/acme/shop/issues",
+        json={
+            "title": "Please fix",
+            "labels": ["urgent"],
+            "assignees": ["alice"],
+            "milestone": 1,
+        },
+    )
 
     assert response.status_code == 201
     assert response.json()["labels"] == [] and response.json()["assignees"] == []
@@ -556,7 +578,7 @@ def test_a_comment_needs_a_body_and_an_existing_issue(api, shop):
     response = api.post("/repos/acme/shop/issues", json={"title": "x"})
     no_body = api.post(response.json()["comments_url"], json={})
     assert no_body.status_code == 422
-    assert no_body.json()["message"] == "Invalid request.\n\n\"body\" wasn't supplied."
+    assert no_body.json()["message"] == 'Invalid request.\n\n"body" wasn\'t supplied.'
 
 
 # -- rate limits and injected failures -----------------------------------------------------------
@@ -605,14 +627,17 @@ def test_fail_next_serves_a_raw_body_once(fake_github, api):
 
 # -- GraphQL -------------------------------------------------------------------------------------
 
-ITEM = ("... on Issue { number title closed state stateReason url closedAt assignees(first: 10) { nodes { login } } } "
-        "... on PullRequest { number closed url }")
+ITEM = (
+    "... on Issue { number title closed state stateReason url closedAt assignees(first: 10) { nodes { login } } } "
+    "... on PullRequest { number closed url }"
+)
 
 
 def graphql(fake, query, variables=None, token=GITHUB_TOKEN):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(fake.web_url + fake.graphql_path, json={"query": query, "variables": variables or {}},
-                         headers=headers)
+    return requests.post(
+        fake.web_url + fake.graphql_path, json={"query": query, "variables": variables or {}}, headers=headers
+    )
 
 
 def test_enterprise_server_serves_graphql_at_api_graphql_and_github_com_at_graphql(fake_github):
@@ -621,8 +646,11 @@ def test_enterprise_server_serves_graphql_at_api_graphql_and_github_com_at_graph
     dot_com = GitHubFake(enterprise=False)
     dot_com.add_token("octocat", "tok")
     with dot_com:
-        response = requests.post(dot_com.api_url + "/graphql", json={"query": "{ viewer { login } }"},
-                                 headers={"Authorization": "Bearer tok"})
+        response = requests.post(
+            dot_com.api_url + "/graphql",
+            json={"query": "{ viewer { login } }"},
+            headers={"Authorization": "Bearer tok"},
+        )
     assert response.json() == {"data": {"viewer": {"login": "octocat"}}}
 
 
@@ -641,17 +669,26 @@ def test_aliases_read_issues_and_pull_requests_and_name_what_they_cannot_resolve
     fake_github.add_issue("acme/shop", "Faster checkout", author="alice", pull_request=True)
     fake_github.add_issue("acme/shop", "Won't do", author="alice", state="closed", state_reason="not_planned")
     fake_github.add_repo("acme/secret", private=True)
-    query = (f'{{ r0: repository(owner: "acme", name: "shop") {{ i1: issueOrPullRequest(number: 1) {{ {ITEM} }} '
-             f'i2: issueOrPullRequest(number: 2) {{ {ITEM} }} i3: issueOrPullRequest(number: 3) {{ {ITEM} }} '
-             f'i9: issueOrPullRequest(number: 9) {{ {ITEM} }} }} '
-             f'r1: repository(owner: "acme", name: "secret") {{ name }} }}')
+    query = (
+        f'{{ r0: repository(owner: "acme", name: "shop") {{ i1: issueOrPullRequest(number: 1) {{ {ITEM} }} '
+        f"i2: issueOrPullRequest(number: 2) {{ {ITEM} }} i3: issueOrPullRequest(number: 3) {{ {ITEM} }} "
+        f"i9: issueOrPullRequest(number: 9) {{ {ITEM} }} }} "
+        f'r1: repository(owner: "acme", name: "secret") {{ name }} }}'
+    )
 
     body = graphql(fake_github, query).json()
 
     shop_data = body["data"]["r0"]
-    assert shop_data["i1"] == {"number": 1, "title": "Cart empty", "closed": False, "state": "OPEN",
-                               "stateReason": None, "url": f"{fake_github.web_url}/acme/shop/issues/1",
-                               "closedAt": None, "assignees": {"nodes": [{"login": "alice"}]}}
+    assert shop_data["i1"] == {
+        "number": 1,
+        "title": "Cart empty",
+        "closed": False,
+        "state": "OPEN",
+        "stateReason": None,
+        "url": f"{fake_github.web_url}/acme/shop/issues/1",
+        "closedAt": None,
+        "assignees": {"nodes": [{"login": "alice"}]},
+    }
     assert shop_data["i2"] == {"number": 2, "closed": False, "url": f"{fake_github.web_url}/acme/shop/pull/2"}
     assert (shop_data["i3"]["state"], shop_data["i3"]["stateReason"]) == ("CLOSED", "NOT_PLANNED")
     assert shop_data["i9"] is None and body["data"]["r1"] is None
@@ -668,8 +705,10 @@ def test_deleted_and_transferred_issues_are_not_found_where_they_were(fake_githu
     fake_github.delete_issue("acme/shop", 1)
     fake_github.transfer_issue("acme/shop", 2, "acme/web")
 
-    body = graphql(fake_github, '{ repository(owner: "acme", name: "shop") { a: issue(number: 1) { title } '
-                                'b: issue(number: 2) { title } } }').json()
+    body = graphql(
+        fake_github,
+        '{ repository(owner: "acme", name: "shop") { a: issue(number: 1) { title } b: issue(number: 2) { title } } }',
+    ).json()
 
     assert body["data"] == {"repository": {"a": None, "b": None}}
     assert [error["type"] for error in body["errors"]] == ["NOT_FOUND", "NOT_FOUND"]
@@ -685,13 +724,17 @@ def test_a_token_without_the_repo_scope_cannot_see_private_repositories_over_gra
     assert graphql(fake_github, query, token="ghp_public").json()["errors"][0]["type"] == "NOT_FOUND"
 
 
-@pytest.mark.parametrize("page, kind", [("", "MISSING_PAGINATION_BOUNDARIES"),
-                                        ("(first: 101)", "EXCESSIVE_PAGINATION")])
+@pytest.mark.parametrize(
+    "page, kind", [("", "MISSING_PAGINATION_BOUNDARIES"), ("(first: 101)", "EXCESSIVE_PAGINATION")]
+)
 def test_every_connection_needs_first_or_last_within_1_to_100(fake_github, shop, page, kind):
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
 
-    body = graphql(fake_github, f'{{ repository(owner: "acme", name: "shop") {{ issue(number: 1) {{ '
-                                f'assignees{page} {{ nodes {{ login }} }} }} }} }}').json()
+    body = graphql(
+        fake_github,
+        f'{{ repository(owner: "acme", name: "shop") {{ issue(number: 1) {{ '
+        f"assignees{page} {{ nodes {{ login }} }} }} }} }}",
+    ).json()
 
     assert "data" not in body
     assert body["errors"][0]["type"] == kind
@@ -713,8 +756,9 @@ def test_queries_spend_points_of_their_own_rate_limit_and_say_so(fake_github, sh
         fake_github.add_issue("acme/shop", f"Issue {number}", author="alice")
     issues = " ".join(f"i{n}: issue(number: {n}) {{ assignees(first: 10) {{ totalCount }} }}" for n in range(1, 151))
 
-    response = graphql(fake_github, f'{{ repository(owner: "acme", name: "shop") {{ {issues} }} '
-                                    f'rateLimit {{ cost remaining used }} }}')
+    response = graphql(
+        fake_github, f'{{ repository(owner: "acme", name: "shop") {{ {issues} }} rateLimit {{ cost remaining used }} }}'
+    )
 
     # 150 connections (one per issue) are 150 requests: 2 points.
     assert response.json()["data"]["rateLimit"] == {"cost": 2, "remaining": 4998, "used": 2}

@@ -57,8 +57,10 @@ def test_the_api_lives_under_api_v4_of_the_relative_url_root(fake_gitlab, api):
     assert fake_gitlab.api_url == fake_gitlab.web_url + "/api/v4"
     assert fake_gitlab.web_url.endswith("/gitlab")
     assert api.get("/user").json()["username"] == GITLAB_USERNAME
-    assert requests.get(fake_gitlab.server.origin + "/api/v4/user",
-                        headers={"PRIVATE-TOKEN": GITLAB_PAT}).status_code == 404
+    assert (
+        requests.get(fake_gitlab.server.origin + "/api/v4/user", headers={"PRIVATE-TOKEN": GITLAB_PAT}).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize(
@@ -129,8 +131,14 @@ def test_projects_page_by_keyset_on_id_until_an_empty_page_without_link(fake_git
         fake_gitlab.add_project(f"acme/{name}")
         fake_gitlab.add_member(f"acme/{name}", GITLAB_USERNAME, REPORTER)
     fake_gitlab.add_project("acme/not-mine")
-    params = {"membership": "true", "simple": "true", "pagination": "keyset", "order_by": "id", "sort": "asc",
-              "per_page": 2}
+    params = {
+        "membership": "true",
+        "simple": "true",
+        "pagination": "keyset",
+        "order_by": "id",
+        "sort": "asc",
+        "per_page": 2,
+    }
 
     first = api.get("/projects", params=params)
     second = api.get(first.links["next"]["url"])
@@ -195,8 +203,14 @@ def test_a_nested_project_is_named_by_its_url_encoded_path_or_its_id(fake_gitlab
 
 
 def test_an_issue_has_the_documented_representation(fake_gitlab, api, web):
-    fake_gitlab.add_issue("acme/platform/frontend/web", "Broken", author="alice", description="Steps",
-                          labels=("bug",), assignees=("alice",))
+    fake_gitlab.add_issue(
+        "acme/platform/frontend/web",
+        "Broken",
+        author="alice",
+        description="Steps",
+        labels=("bug",),
+        assignees=("alice",),
+    )
 
     (issue,) = api.get(ISSUES).json()
 
@@ -280,11 +294,18 @@ def test_create_issue_with_labels_assignees_due_date_and_confidential(fake_gitla
     alice = fake_gitlab.users["alice"]
     outsider = fake_gitlab.add_user("outsider")
 
-    response = api.post(ISSUES, json={
-        "title": "Checkout fails", "description": "**Steps**", "labels": "bug,from-tests",
-        "assignee_ids": [alice.id, outsider.id], "due_date": "2031-05-06", "confidential": True,
-        "issue_type": "incident",
-    })
+    response = api.post(
+        ISSUES,
+        json={
+            "title": "Checkout fails",
+            "description": "**Steps**",
+            "labels": "bug,from-tests",
+            "assignee_ids": [alice.id, outsider.id],
+            "due_date": "2031-05-06",
+            "confidential": True,
+            "issue_type": "incident",
+        },
+    )
 
     issue = response.json()
     assert response.status_code == 201
@@ -374,8 +395,9 @@ def test_a_guest_may_close_only_their_own_issues(fake_gitlab, web):
 
 
 def test_a_note_is_created_and_moves_the_issue_s_updated_at(fake_gitlab, api, web):
-    issue = fake_gitlab.add_issue("acme/platform/frontend/web", "Broken", author="alice",
-                                  created=datetime(2024, 1, 1, tzinfo=UTC))
+    issue = fake_gitlab.add_issue(
+        "acme/platform/frontend/web", "Broken", author="alice", created=datetime(2024, 1, 1, tzinfo=UTC)
+    )
 
     response = api.post(f"{ISSUES}/1/notes", json={"body": "Linked tests: `test_cart`"})
     no_body = api.post(f"{ISSUES}/1/notes", json={})
@@ -429,7 +451,8 @@ def test_only_its_author_edits_a_note_and_a_missing_note_answers_404(fake_gitlab
     assert no_issue.status_code == 404 and no_issue.json() == {"message": "404 Issue Not Found"}
     assert nothing.status_code == 400 and "at least one parameter must be provided" in nothing.json()["error"]
     assert [note.body for note in fake_gitlab.issue("acme/platform/frontend/web", 1).notes] == [
-        "Covered by 2 tests", "mine"
+        "Covered by 2 tests",
+        "mine",
     ]
 
 
@@ -458,13 +481,17 @@ def test_issues_are_selected_by_labels_milestone_type_and_their_negations(fake_g
 
 
 def test_milestones_carry_their_dates(fake_gitlab, api, web):
-    fake_gitlab.add_milestone("acme/platform/frontend/web", "2.0", start_date=date(2025, 4, 1),
-                              due_date=date(2025, 6, 30), state="closed")
+    fake_gitlab.add_milestone(
+        "acme/platform/frontend/web", "2.0", start_date=date(2025, 4, 1), due_date=date(2025, 6, 30), state="closed"
+    )
 
     [milestone] = api.get("/projects/acme%2Fplatform%2Ffrontend%2Fweb/milestones").json()
 
     assert (milestone["start_date"], milestone["due_date"], milestone["state"], milestone["expired"]) == (
-        "2025-04-01", "2025-06-30", "closed", True
+        "2025-04-01",
+        "2025-06-30",
+        "closed",
+        True,
     )
 
 
@@ -473,16 +500,17 @@ ITERATIONS = "/projects/acme%2Fplatform%2Ffrontend%2Fweb/iterations"
 
 def test_iterations_are_listed_on_premium_with_integer_states(fake_gitlab, api, web):
     fake_gitlab.tier = "premium"
-    fake_gitlab.add_iteration("acme/platform/frontend/web", "Sprint 1", date(2025, 5, 1), date(2025, 5, 14),
-                              state="closed")
-    fake_gitlab.add_iteration("acme/platform/frontend/web", None, date(2025, 5, 15), date(2025, 5, 28),
-                              state="current")
+    fake_gitlab.add_iteration(
+        "acme/platform/frontend/web", "Sprint 1", date(2025, 5, 1), date(2025, 5, 14), state="closed"
+    )
+    fake_gitlab.add_iteration("acme/platform/frontend/web", None, date(2025, 5, 15), date(2025, 5, 28), state="current")
 
     every = api.get(ITERATIONS).json()
     opened = api.get(ITERATIONS, params={"state": "opened"}).json()
 
     assert [(i["title"], i["state"], i["start_date"], i["due_date"]) for i in every] == [
-        ("Sprint 1", 3, "2025-05-01", "2025-05-14"), (None, 2, "2025-05-15", "2025-05-28"),
+        ("Sprint 1", 3, "2025-05-01", "2025-05-14"),
+        (None, 2, "2025-05-15", "2025-05-28"),
     ]
     assert [i["state"] for i in opened] == [2]
 
@@ -499,15 +527,20 @@ def test_an_issue_shows_its_iteration_and_weight_on_premium_only(fake_gitlab, ap
 
     assert "iteration" not in free and "weight" not in free
     assert (premium["iteration"]["title"], premium["iteration"]["due_date"], premium["weight"]) == (
-        "Sprint 1", "2025-05-14", 3
+        "Sprint 1",
+        "2025-05-14",
+        3,
     )
     assert [issue["iid"] for issue in chosen] == [1]
 
 
-@pytest.mark.parametrize(("tier", "status", "body"), [
-    ("free", 403, {"message": "403 Forbidden"}),
-    ("community", 404, {"error": "404 Not Found"}),
-])
+@pytest.mark.parametrize(
+    ("tier", "status", "body"),
+    [
+        ("free", 403, {"message": "403 Forbidden"}),
+        ("community", 404, {"error": "404 Not Found"}),
+    ],
+)
 def test_without_a_licence_iterations_answer_403_and_the_community_edition_has_no_route(
     fake_gitlab, api, web, tier, status, body
 ):
@@ -552,7 +585,7 @@ def test_an_exhausted_throttle_answers_429_retry_later_with_reset_headers(fake_g
 
 
 def test_fail_next_serves_a_raw_body_once(fake_gitlab, api, web):
-    fake_gitlab.fail_next(200, b"[{\"iid\": 1,")
+    fake_gitlab.fail_next(200, b'[{"iid": 1,')
 
-    assert api.get(ISSUES).content == b"[{\"iid\": 1,"
+    assert api.get(ISSUES).content == b'[{"iid": 1,'
     assert api.get(ISSUES).json() == []

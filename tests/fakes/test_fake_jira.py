@@ -390,21 +390,30 @@ def test_the_sprint_field_is_a_list_of_sprint_objects_on_cloud_and_of_legacy_str
         fake.add_project("SHOP")
         issue = fake.add_issue("SHOP", "Pay by card")
         field = fake.add_sprint_field("SHOP", issue.issue_type.name)
-        closed = fake.add_sprint(3, "Sprint 1", state="closed", start_date="2025-04-01T08:00:00.000Z",
-                                 end_date="2025-04-14T17:00:00.000Z")
+        closed = fake.add_sprint(
+            3, "Sprint 1", state="closed", start_date="2025-04-01T08:00:00.000Z", end_date="2025-04-14T17:00:00.000Z"
+        )
         fake.set_sprints(issue.key, field.field_id, closed, fake.add_sprint(3, "Sprint 2", state="active"))
         fields = session.get(f"/rest/api/2/issue/{issue.key}", params={"fields": field.field_id}).json()["fields"]
         answers.append((closed["id"], fields[field.field_id]))
 
     (cloud_id, on_cloud), (server_id, on_data_center) = answers
-    assert on_cloud[0] == {"id": cloud_id, "name": "Sprint 1", "state": "closed", "boardId": 3,
-                           "startDate": "2025-04-01T08:00:00.000Z", "endDate": "2025-04-14T17:00:00.000Z"}
+    assert on_cloud[0] == {
+        "id": cloud_id,
+        "name": "Sprint 1",
+        "state": "closed",
+        "boardId": 3,
+        "startDate": "2025-04-01T08:00:00.000Z",
+        "endDate": "2025-04-14T17:00:00.000Z",
+    }
     assert (on_cloud[1]["name"], on_cloud[1]["state"]) == ("Sprint 2", "active")
     first, second = on_data_center
     assert re.fullmatch(
         rf"com\.atlassian\.greenhopper\.service\.sprint\.Sprint@[0-9a-f]+\[id={server_id},rapidViewId=3,"
         rf"state=CLOSED,name=Sprint 1,startDate=2025-04-01T08:00:00\.000Z,endDate=2025-04-14T17:00:00\.000Z,"
-        rf"completeDate=<null>,sequence={server_id}\]", first)
+        rf"completeDate=<null>,sequence={server_id}\]",
+        first,
+    )
     assert ",state=ACTIVE,name=Sprint 2,startDate=<null>,endDate=<null>," in second
 
 
@@ -498,9 +507,7 @@ def test_cloud_rest_v3_refuses_a_plain_string_description(fake_jira_cloud, cloud
     assert v3.status_code == 400
     assert v3.json() == {
         "errorMessages": [],
-        "errors": {
-            "description": "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
-        },
+        "errors": {"description": "Operation value must be an Atlassian Document (see the Atlassian Document Format)"},
     }
     assert v2.status_code == 201
 
@@ -532,9 +539,7 @@ def test_data_center_creates_an_issue_from_wiki_markup(fake_jira_server, server)
 
 def test_create_names_every_missing_required_field(fake_jira_cloud, cloud):
     fake_jira_cloud.add_project("SHOP")
-    severity = fake_jira_cloud.add_field(
-        "SHOP", "Bug", "Severity", "select", required=True, options=["S1", "S2"]
-    )
+    severity = fake_jira_cloud.add_field("SHOP", "Bug", "Severity", "select", required=True, options=["S1", "S2"])
 
     response = cloud.post(
         "/rest/api/3/issue",
@@ -752,9 +757,7 @@ def test_attachments_without_the_xsrf_token_header_are_blocked(fake_jira_cloud, 
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.add_issue("SHOP", "Checkout fails")
 
-    response = cloud.post(
-        "/rest/api/3/issue/SHOP-1/attachments", files={"file": ("log.txt", b"trace", "text/plain")}
-    )
+    response = cloud.post("/rest/api/3/issue/SHOP-1/attachments", files={"file": ("log.txt", b"trace", "text/plain")})
 
     assert response.status_code == 403
     assert response.text == "XSRF check failed"
@@ -838,9 +841,7 @@ def test_enhanced_search_returns_only_issue_ids_unless_fields_are_asked_for(shop
 
 def test_enhanced_search_pages_with_next_page_token_until_is_last(shop, cloud):
     first = search(cloud, "project = SHOP ORDER BY key ASC", maxResults=2).json()
-    second = search(
-        cloud, "project = SHOP ORDER BY key ASC", maxResults=2, nextPageToken=first["nextPageToken"]
-    )
+    second = search(cloud, "project = SHOP ORDER BY key ASC", maxResults=2, nextPageToken=first["nextPageToken"])
 
     assert keys_of_json(first) == ["SHOP-1", "SHOP-2"]
     assert first["isLast"] is False
@@ -908,9 +909,7 @@ def test_enhanced_search_refuses_a_page_token_issued_for_another_query(shop, clo
     assert response.json()["errorMessages"] == ["The provided nextPageToken is invalid or has expired."]
 
 
-@pytest.mark.parametrize(
-    "body", [{"startAt": 0}, {"validateQuery": "warn"}], ids=["startAt", "validateQuery"]
-)
+@pytest.mark.parametrize("body", [{"startAt": 0}, {"validateQuery": "warn"}], ids=["startAt", "validateQuery"])
 def test_enhanced_search_refuses_the_classic_search_parameters(shop, cloud, body):
     response = search(cloud, "project = SHOP", **body)
 
@@ -1068,9 +1067,7 @@ def test_classic_search_with_warn_validation_drops_missing_keys_and_warns(dc_sho
 
     assert response.status_code == 200
     assert keys_of(response) == ["SHOP-1"]
-    assert response.json()["warningMessages"] == [
-        "An issue with key 'SHOP-2' does not exist for field 'key'."
-    ]
+    assert response.json()["warningMessages"] == ["An issue with key 'SHOP-2' does not exist for field 'key'."]
 
 
 def test_classic_search_treats_a_hidden_project_as_missing(dc_shop, server):
@@ -1125,22 +1122,16 @@ def test_data_center_rate_limiting_sends_its_token_bucket_headers(fake_jira_serv
 
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "3"
-    assert {"X-RateLimit-Limit", "X-RateLimit-Interval-Seconds", "X-RateLimit-FillRate"} <= set(
-        response.headers
-    )
+    assert {"X-RateLimit-Limit", "X-RateLimit-Interval-Seconds", "X-RateLimit-FillRate"} <= set(response.headers)
 
 
 def test_fail_next_answers_the_given_failure_then_recovers(fake_jira_cloud, cloud):
-    fake_jira_cloud.fail_next(
-        503, {"errorMessages": ["Service unavailable"]}, headers={"Retry-After": "1"}, count=2
-    )
+    fake_jira_cloud.fail_next(503, {"errorMessages": ["Service unavailable"]}, headers={"Retry-After": "1"}, count=2)
 
     failures = [cloud.get("/rest/api/3/myself") for _ in range(2)]
     recovered = cloud.get("/rest/api/3/myself")
 
-    assert [(r.status_code, r.json()) for r in failures] == [
-        (503, {"errorMessages": ["Service unavailable"]})
-    ] * 2
+    assert [(r.status_code, r.json()) for r in failures] == [(503, {"errorMessages": ["Service unavailable"]})] * 2
     assert failures[0].headers["Retry-After"] == "1"
     assert recovered.status_code == 200
 

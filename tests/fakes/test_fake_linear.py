@@ -77,11 +77,15 @@ def test_every_answer_reports_the_request_and_complexity_budgets(post):
     large = post("{ issues(first: 100) { nodes { id title state { name } } } }")
 
     assert int(small.headers["X-RateLimit-Requests-Limit"]) >= int(small.headers["X-RateLimit-Requests-Remaining"])
-    assert int(large.headers["X-RateLimit-Requests-Remaining"]) == int(small.headers["X-RateLimit-Requests-Remaining"]) - 1
+    assert (
+        int(large.headers["X-RateLimit-Requests-Remaining"]) == int(small.headers["X-RateLimit-Requests-Remaining"]) - 1
+    )
     # 0.1 a property, 1 an object, a connection's children times `first`; rounded up.
     assert small.headers["X-Complexity"] == "2"  # viewer: 1 + 0.1
     assert large.headers["X-Complexity"] == "231"  # issues: 1 + 100 * (node 1 + id, title 0.2 + state 1.1)
-    assert int(large.headers["X-RateLimit-Complexity-Remaining"]) < int(small.headers["X-RateLimit-Complexity-Remaining"])
+    assert int(large.headers["X-RateLimit-Complexity-Remaining"]) < int(
+        small.headers["X-RateLimit-Complexity-Remaining"]
+    )
     assert int(small.headers["X-RateLimit-Requests-Reset"]) > time.time() * 1000  # epoch milliseconds
 
 
@@ -127,7 +131,9 @@ def test_variables_of_the_wrong_type_fail_the_request(post, fake_linear, eng):
 def test_teams_come_in_pages_of_first_after_the_end_cursor(post, fake_linear):
     for key in ("ALPHA", "BETA", "GAMMA"):
         fake_linear.add_team(key)
-    query = "query($after: String) { teams(first: 2, after: $after) { nodes { key } pageInfo { hasNextPage endCursor } } }"
+    query = (
+        "query($after: String) { teams(first: 2, after: $after) { nodes { key } pageInfo { hasNextPage endCursor } } }"
+    )
 
     first = data_of(post(query))["teams"]
     second = data_of(post(query, {"after": first["pageInfo"]["endCursor"]}))["teams"]
@@ -212,8 +218,10 @@ def test_search_finds_issues_by_words_of_title_and_description_or_by_identifier(
     login = fake_linear.add_issue("ENG", "Login page crashes", description="After **submit** the page is blank")
     other = fake_linear.add_issue("ENG", "Slow dashboard")
     fake_linear.add_comment(other.identifier, "also the login is slow", author=LINEAR_LOGIN)
-    query = "query($term: String!, $comments: Boolean) { searchIssues(term: $term, includeComments: $comments) " \
-            "{ totalCount nodes { identifier } } }"
+    query = (
+        "query($term: String!, $comments: Boolean) { searchIssues(term: $term, includeComments: $comments) "
+        "{ totalCount nodes { identifier } } }"
+    )
 
     by_words = data_of(post(query, {"term": "submit crashes"}))["searchIssues"]
     by_identifier = data_of(post(query, {"term": other.identifier}))["searchIssues"]
@@ -228,7 +236,10 @@ def test_workflow_states_of_a_team_have_linear_types(post, eng):
     states = data_of(post('{ team(id: "ENG") { states { nodes { name type } } } }'))["team"]["states"]["nodes"]
 
     assert {(state["name"], state["type"]) for state in states} == {
-        ("Backlog", "backlog"), ("Todo", "unstarted"), ("In Progress", "started"), ("Done", "completed"),
+        ("Backlog", "backlog"),
+        ("Todo", "unstarted"),
+        ("In Progress", "started"),
+        ("Done", "completed"),
         ("Canceled", "canceled"),
     }
 
@@ -300,8 +311,10 @@ def test_a_read_only_key_may_not_create_issues(post, fake_linear, eng):
 def test_moving_an_issue_to_a_workflow_state_is_an_update_of_its_state_id(post, fake_linear, eng):
     issue = fake_linear.add_issue("ENG", "Broken")
     done = next(state for state in fake_linear.team_states(eng) if state.type == "completed")
-    query = "mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) " \
-            "{ success issue { state { name } } } }"
+    query = (
+        "mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) "
+        "{ success issue { state { name } } } }"
+    )
 
     result = data_of(post(query, {"id": issue.identifier, "input": {"stateId": done.id}}))["issueUpdate"]
 
@@ -312,8 +325,10 @@ def test_moving_an_issue_to_a_workflow_state_is_an_update_of_its_state_id(post, 
 def test_completing_or_canceling_an_issue_dates_it_and_reopening_clears_the_date(post, fake_linear, eng):
     issue = fake_linear.add_issue("ENG", "Broken")
     states = {state.type: state for state in fake_linear.team_states(eng)}
-    query = "mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) " \
-            "{ issue { updatedAt completedAt canceledAt } } }"
+    query = (
+        "mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) "
+        "{ issue { updatedAt completedAt canceledAt } } }"
+    )
 
     def move(kind):
         variables = {"id": issue.identifier, "input": {"stateId": states[kind].id}}
@@ -367,9 +382,14 @@ def test_an_issue_reads_its_cycle_project_due_date_and_estimate(post, fake_linea
 
     answer = data_of(post(query, {"id": issue.identifier}))["issue"]
 
-    assert answer == {"dueDate": "2025-05-15", "estimate": 3.0, "trashed": None, "archivedAt": None,
-                      "cycle": {"name": None, "number": 1.0, "endsAt": "2025-03-17T00:00:00.000Z"},
-                      "project": {"name": "Checkout", "targetDate": "2025-06-30"}}
+    assert answer == {
+        "dueDate": "2025-05-15",
+        "estimate": 3.0,
+        "trashed": None,
+        "archivedAt": None,
+        "cycle": {"name": None, "number": 1.0, "endsAt": "2025-03-17T00:00:00.000Z"},
+        "project": {"name": "Checkout", "targetDate": "2025-06-30"},
+    }
 
 
 def test_trashed_and_archived_issues_are_left_out_unless_archived_ones_are_asked_for(post, fake_linear, eng):
@@ -388,7 +408,9 @@ def test_trashed_and_archived_issues_are_left_out_unless_archived_ones_are_asked
 
     assert listed == [{"title": "Open", "trashed": None}]
     assert sorted((node["title"], node["trashed"]) for node in everything) == [
-        ("Archived", None), ("Deleted", True), ("Open", None)
+        ("Archived", None),
+        ("Deleted", True),
+        ("Open", None),
     ]
     assert by_id["trashed"] is True and by_id["archivedAt"].endswith("Z")
 
@@ -406,10 +428,17 @@ def test_cycles_and_projects_are_those_of_teams_the_account_sees(post, fake_line
     [cycle] = data_of(post(cycles))["cycles"]["nodes"]
     [project] = data_of(post(projects, {"team": eng.id}))["projects"]["nodes"]
 
-    assert cycle == {"number": 1.0, "startsAt": "2025-03-03T00:00:00.000Z",
-                     "completedAt": "2025-03-17T00:00:00.000Z", "team": {"key": "ENG"}}
+    assert cycle == {
+        "number": 1.0,
+        "startsAt": "2025-03-03T00:00:00.000Z",
+        "completedAt": "2025-03-17T00:00:00.000Z",
+        "team": {"key": "ENG"},
+    }
     assert (project["name"], project["startDate"], project["targetDate"], project["completedAt"]) == (
-        "Checkout", "2025-04-01", None, None
+        "Checkout",
+        "2025-04-01",
+        None,
+        None,
     )
     assert project["canceledAt"].endswith("Z")
 

@@ -47,18 +47,31 @@ def redirected_to(response) -> dict[str, str]:
 
 
 def atlassian_code(jira, scope="read:jira-work offline_access") -> str:
-    answer = requests.get(f"{jira.server.origin}/authorize", allow_redirects=False, timeout=10, params={
-        "audience": "api.atlassian.com", "client_id": CLIENT_ID, "scope": scope, "redirect_uri": CALLBACK,
-        "state": "s1", "response_type": "code", "prompt": "consent",
-    })
+    answer = requests.get(
+        f"{jira.server.origin}/authorize",
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "audience": "api.atlassian.com",
+            "client_id": CLIENT_ID,
+            "scope": scope,
+            "redirect_uri": CALLBACK,
+            "state": "s1",
+            "response_type": "code",
+            "prompt": "consent",
+        },
+    )
     parameters = redirected_to(answer)
     assert parameters["state"] == "s1"
     return parameters["code"]
 
 
 def atlassian_token(jira, **body):
-    return requests.post(f"{jira.server.origin}/oauth/token", timeout=10,
-                         json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **body})
+    return requests.post(
+        f"{jira.server.origin}/oauth/token",
+        timeout=10,
+        json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **body},
+    )
 
 
 # --- Atlassian ----------------------------------------------------------------------------
@@ -82,32 +95,52 @@ def test_atlassian_exchanges_a_code_once_for_tokens_that_reach_the_site_through_
 
 
 def test_atlassian_rotates_refresh_tokens(jira):
-    first = atlassian_token(jira, grant_type="authorization_code", code=atlassian_code(jira),
-                            redirect_uri=CALLBACK).json()
+    first = atlassian_token(
+        jira, grant_type="authorization_code", code=atlassian_code(jira), redirect_uri=CALLBACK
+    ).json()
 
     second = atlassian_token(jira, grant_type="refresh_token", refresh_token=first["refresh_token"])
     reused = atlassian_token(jira, grant_type="refresh_token", refresh_token=first["refresh_token"])
 
     assert second.status_code == 200 and second.json()["refresh_token"] != first["refresh_token"]
     assert (reused.status_code, reused.json()) == (
-        403, {"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."})
+        403,
+        {"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."},
+    )
 
 
 def test_atlassian_issues_a_refresh_token_only_for_offline_access(jira):
-    tokens = atlassian_token(jira, grant_type="authorization_code", code=atlassian_code(jira, "read:jira-work"),
-                             redirect_uri=CALLBACK).json()
+    tokens = atlassian_token(
+        jira, grant_type="authorization_code", code=atlassian_code(jira, "read:jira-work"), redirect_uri=CALLBACK
+    ).json()
     assert "refresh_token" not in tokens
 
 
 def test_atlassian_refuses_what_its_documents_do_not_allow(jira):
-    no_audience = requests.get(f"{jira.server.origin}/authorize", allow_redirects=False, timeout=10, params={
-        "client_id": CLIENT_ID, "scope": "read:jira-work", "redirect_uri": CALLBACK, "response_type": "code"})
-    other_callback = requests.get(f"{jira.server.origin}/authorize", allow_redirects=False, timeout=10, params={
-        "audience": "api.atlassian.com", "client_id": CLIENT_ID, "scope": "read:jira-work",
-        "redirect_uri": "http://evil.example/callback", "response_type": "code"})
+    no_audience = requests.get(
+        f"{jira.server.origin}/authorize",
+        allow_redirects=False,
+        timeout=10,
+        params={"client_id": CLIENT_ID, "scope": "read:jira-work", "redirect_uri": CALLBACK, "response_type": "code"},
+    )
+    other_callback = requests.get(
+        f"{jira.server.origin}/authorize",
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "audience": "api.atlassian.com",
+            "client_id": CLIENT_ID,
+            "scope": "read:jira-work",
+            "redirect_uri": "http://evil.example/callback",
+            "response_type": "code",
+        },
+    )
     form = requests.post(f"{jira.server.origin}/oauth/token", timeout=10, data={"grant_type": "refresh_token"})
-    wrong_secret = requests.post(f"{jira.server.origin}/oauth/token", timeout=10, json={
-        "grant_type": "refresh_token", "client_id": CLIENT_ID, "client_secret": "wrong", "refresh_token": "x"})
+    wrong_secret = requests.post(
+        f"{jira.server.origin}/oauth/token",
+        timeout=10,
+        json={"grant_type": "refresh_token", "client_id": CLIENT_ID, "client_secret": "wrong", "refresh_token": "x"},
+    )
     anonymous = requests.get(f"{jira.server.origin}/oauth/token/accessible-resources", timeout=10)
 
     assert (no_audience.status_code, other_callback.status_code) == (400, 400)
@@ -118,9 +151,19 @@ def test_atlassian_refuses_what_its_documents_do_not_allow(jira):
 
 def test_atlassian_tells_the_app_a_member_declined(jira):
     jira.oauth.deny_next()
-    answer = requests.get(f"{jira.server.origin}/authorize", allow_redirects=False, timeout=10, params={
-        "audience": "api.atlassian.com", "client_id": CLIENT_ID, "scope": "read:jira-work",
-        "redirect_uri": CALLBACK, "state": "s2", "response_type": "code"})
+    answer = requests.get(
+        f"{jira.server.origin}/authorize",
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "audience": "api.atlassian.com",
+            "client_id": CLIENT_ID,
+            "scope": "read:jira-work",
+            "redirect_uri": CALLBACK,
+            "state": "s2",
+            "response_type": "code",
+        },
+    )
     assert redirected_to(answer) == {"error": "access_denied", "state": "s2"}
 
 
@@ -129,37 +172,71 @@ def test_atlassian_tells_the_app_a_member_declined(jira):
 
 def github_code(github, verifier: str) -> str:
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    answer = requests.get(f"{github.web_url}/login/oauth/authorize", allow_redirects=False, timeout=10, params={
-        "client_id": CLIENT_ID, "redirect_uri": CALLBACK, "scope": "repo", "state": "s1",
-        "code_challenge": challenge, "code_challenge_method": "S256"})
+    answer = requests.get(
+        f"{github.web_url}/login/oauth/authorize",
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "client_id": CLIENT_ID,
+            "redirect_uri": CALLBACK,
+            "scope": "repo",
+            "state": "s1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     return redirected_to(answer)["code"]
 
 
 def test_github_checks_the_pkce_verifier_and_answers_errors_with_200(github):
     verifier = "a-verifier-of-at-least-forty-three-characters-0123456789"
-    wrong = requests.post(f"{github.web_url}/login/oauth/access_token", timeout=10,
-                          headers={"Accept": "application/json"},
-                          data={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": CALLBACK,
-                                "code": github_code(github, verifier), "code_verifier": "another-verifier"})
-    right = requests.post(f"{github.web_url}/login/oauth/access_token", timeout=10,
-                          headers={"Accept": "application/json"},
-                          data={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": CALLBACK,
-                                "code": github_code(github, verifier), "code_verifier": verifier})
+    wrong = requests.post(
+        f"{github.web_url}/login/oauth/access_token",
+        timeout=10,
+        headers={"Accept": "application/json"},
+        data={
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_uri": CALLBACK,
+            "code": github_code(github, verifier),
+            "code_verifier": "another-verifier",
+        },
+    )
+    right = requests.post(
+        f"{github.web_url}/login/oauth/access_token",
+        timeout=10,
+        headers={"Accept": "application/json"},
+        data={
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_uri": CALLBACK,
+            "code": github_code(github, verifier),
+            "code_verifier": verifier,
+        },
+    )
 
     assert (wrong.status_code, wrong.json()["error"]) == (200, "bad_verification_code")
     tokens = right.json()
     assert (tokens["scope"], tokens["token_type"], "refresh_token" in tokens) == ("repo", "bearer", False)
-    user = requests.get(f"{github.api_url}/user", headers={"Authorization": f"Bearer {tokens['access_token']}"},
-                        timeout=10)
+    user = requests.get(
+        f"{github.api_url}/user", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=10
+    )
     assert user.json()["login"] == "mia"
     assert user.headers["X-OAuth-Scopes"] == "repo"
 
 
 def test_github_answers_form_encoded_unless_json_is_asked_for(github):
     verifier = "a-verifier-of-at-least-forty-three-characters-0123456789"
-    answer = requests.post(f"{github.web_url}/login/oauth/access_token", timeout=10, data={
-        "client_id": CLIENT_ID, "client_secret": "wrong", "code": github_code(github, verifier),
-        "code_verifier": verifier})
+    answer = requests.post(
+        f"{github.web_url}/login/oauth/access_token",
+        timeout=10,
+        data={
+            "client_id": CLIENT_ID,
+            "client_secret": "wrong",
+            "code": github_code(github, verifier),
+            "code_verifier": verifier,
+        },
+    )
 
     assert answer.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
     assert parse_qs(answer.text)["error"] == ["incorrect_client_credentials"]

@@ -65,5 +65,6 @@ def hex_hmac(secret: str, body: bytes) -> str:
 
 def send(delivery: Delivery, url: str) -> requests.Response:
     """Post a delivery to ``url`` over real HTTP, as the tracker does."""
-    return requests.post(url, data=delivery.body, headers={"Content-Type": "application/json", **delivery.headers},
-                         timeout=30)
+    return requests.post(
+        url, data=delivery.body, headers={"Content-Type": "application/json", **delivery.headers}, timeout=30
+    )

@@ -98,7 +98,9 @@ def tokenize(text: str) -> list[Token]:
             break
         match = _TOKEN.match(text, position)
         if match is None:
-            raise WiqlError(f"Expecting a field, an operator or a value. The error is caused by «{text[position:].strip()[:20]}».")
+            raise WiqlError(
+                f"Expecting a field, an operator or a value. The error is caused by «{text[position:].strip()[:20]}»."
+            )
         kind = match.lastgroup
         tokens.append(Token(kind, match.group(kind)))
         position = match.end()
@@ -125,7 +127,9 @@ class _Parser:
 
     def expect_word(self, *words: str) -> None:
         if not self.current.is_word(*words):
-            raise WiqlError(f"Expecting '{words[0].upper()}'. The error is caused by «{self.current.text or 'end of query'}».")
+            raise WiqlError(
+                f"Expecting '{words[0].upper()}'. The error is caused by «{self.current.text or 'end of query'}»."
+            )
         self.advance()
 
     def query(self) -> Query:
@@ -141,7 +145,9 @@ class _Parser:
             )
         self.advance()
         if not self.current.is_word("workitems"):
-            raise WiqlError(f"Only flat queries FROM WorkItems are supported. The error is caused by «{self.current.text}».")
+            raise WiqlError(
+                f"Only flat queries FROM WorkItems are supported. The error is caused by «{self.current.text}»."
+            )
         self.advance()
         where = None
         if self.current.is_word("where"):
@@ -218,7 +224,9 @@ class _Parser:
             ):
                 self.position += len(words)
                 return " ".join(words)
-        raise WiqlError(f"Expecting a comparison operator. The error is caused by «{self.current.text or 'end of query'}».")
+        raise WiqlError(
+            f"Expecting a comparison operator. The error is caused by «{self.current.text or 'end of query'}»."
+        )
 
     def value_list(self) -> tuple:
         if self.current.text != "(":

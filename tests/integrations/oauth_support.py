@@ -62,12 +62,18 @@ def github_with_oauth(*, expiring: bool = False):
 def oauth_source(provider: str, base_url: str, name: str):
     """An OAuth 2.0 source of the OAuth app, used by the project SHOP."""
     source = SourceFactory(
-        provider=provider, name=name, base_url=base_url, allow_http=True, auth_type=AuthType.OAUTH2,
-        credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, can_create_issues=True,
+        provider=provider,
+        name=name,
+        base_url=base_url,
+        allow_http=True,
+        auth_type=AuthType.OAUTH2,
+        credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        can_create_issues=True,
     )
     external_project = "SHOP" if provider == Provider.JIRA_CLOUD else "acme/shop"
-    ProjectIntegrationFactory(project=shop(), source=source, external_project=external_project,
-                              state=IntegrationState.ACTIVE)
+    ProjectIntegrationFactory(
+        project=shop(), source=source, external_project=external_project, state=IntegrationState.ACTIVE
+    )
     return source
 
 
@@ -85,9 +91,15 @@ def seeded_token(fake, source, user, login, *, expires_in=timedelta(hours=1), sc
     answer = fake.oauth.grant(CLIENT_ID, login, scopes)
     jira_site = {"resource_id": fake.cloud_id, "resource_url": fake.base_url} if isinstance(fake, JiraFake) else {}
     return UserToken.objects.create(
-        user=user, source=source, kind=TokenKind.OAUTH2, access_token=answer["access_token"],
-        refresh_token=answer.get("refresh_token"), expires_at=timezone.now() + expires_in,
-        scopes=answer["scope"], remote_account=login, **jira_site,
+        user=user,
+        source=source,
+        kind=TokenKind.OAUTH2,
+        access_token=answer["access_token"],
+        refresh_token=answer.get("refresh_token"),
+        expires_at=timezone.now() + expires_in,
+        scopes=answer["scope"],
+        remote_account=login,
+        **jira_site,
     )
 
 

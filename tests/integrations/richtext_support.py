@@ -20,9 +20,7 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").enable("st
 
 
 def assert_valid_adf(document: dict) -> None:
-    errors = [
-        f"{list(error.absolute_path)}: {error.message[:200]}" for error in ADF_VALIDATOR.iter_errors(document)
-    ]
+    errors = [f"{list(error.absolute_path)}: {error.message[:200]}" for error in ADF_VALIDATOR.iter_errors(document)]
     assert not errors, "\n".join(errors)
 
 
@@ -90,21 +88,15 @@ _NODE_TYPES = [
     "emoji", "status", "date", "inlineCard", "blockCard", "panel", "expand", "taskList", "taskItem",
     "mediaSingle", "media", "somethingNew", "", None, 7,
 ]  # fmt: skip
-_json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)
-)
+_json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8))
 _attrs = st.dictionaries(
-    st.sampled_from(
-        ["level", "order", "language", "id", "text", "url", "href", "title", "timestamp", "type", "state"]
-    ),
+    st.sampled_from(["level", "order", "language", "id", "text", "url", "href", "title", "timestamp", "type", "state"]),
     _json_scalars,
     max_size=3,
 )
 _marks = st.lists(
     st.one_of(
-        st.fixed_dictionaries(
-            {"type": st.sampled_from(["strong", "em", "strike", "code", "underline", "bogus"])}
-        ),
+        st.fixed_dictionaries({"type": st.sampled_from(["strong", "em", "strike", "code", "underline", "bogus"])}),
         st.fixed_dictionaries({"type": st.just("link"), "attrs": _attrs}),
         _json_scalars,
     ),

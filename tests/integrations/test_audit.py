@@ -64,11 +64,12 @@ def test_project_integration_lifecycle_is_audited(admin_user):
     services.update_project_integration(integration, actor=admin_user, state=IntegrationState.ARCHIVED)
     services.remove_project_integration(integration, actor=admin_user)
     assert actions() == [
-        AuditAction.PROJECT_ASSIGNED, AuditAction.PROJECT_INTEGRATION_CHANGED,
-        AuditAction.PROJECT_INTEGRATION_ARCHIVED, AuditAction.PROJECT_INTEGRATION_REMOVED,
+        AuditAction.PROJECT_ASSIGNED,
+        AuditAction.PROJECT_INTEGRATION_CHANGED,
+        AuditAction.PROJECT_INTEGRATION_ARCHIVED,
+        AuditAction.PROJECT_INTEGRATION_REMOVED,
     ]
-    assert set(AuditEvent.objects.values_list("project_key", "source_name", "actor_name")) == {
-        ("SHOP", "Jira", "root")}
+    assert set(AuditEvent.objects.values_list("project_key", "source_name", "actor_name")) == {("SHOP", "Jira", "root")}
     assert AuditEvent.objects.get(action=AuditAction.PROJECT_ASSIGNED).target == "SHOP: Jira → SHOP"
 
 
@@ -77,7 +78,7 @@ def history():
     ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
     jira, github = SourceFactory(name="Jira"), SourceFactory(name="GitHub", provider="github", auth_type="pat")
     record_audit(AuditAction.SOURCE_CREATED, actor=ann, source=jira)
-    record_audit(AuditAction.CONNECTION_TESTED, actor=ann, source=jira, success=False, message="=HYPERLINK(\"x\")")
+    record_audit(AuditAction.CONNECTION_TESTED, actor=ann, source=jira, success=False, message='=HYPERLINK("x")')
     record_audit(AuditAction.CONNECTION_TESTED, actor=bob, source=github)
     record_audit(AuditAction.SOURCE_DISABLED, actor=bob, source=github)
     return {"ann": ann, "bob": bob}
@@ -90,11 +91,17 @@ def listed(response):
 def test_the_admin_list_filters_by_source_action_user_and_date(admin_client, history):
     url = reverse("admin:integrations_auditevent_changelist")
     assert listed(admin_client.get(url, {"source_name": "GitHub"})) == [
-        ("connection_tested", "bob", "GitHub"), ("source_disabled", "bob", "GitHub")]
+        ("connection_tested", "bob", "GitHub"),
+        ("source_disabled", "bob", "GitHub"),
+    ]
     assert listed(admin_client.get(url, {"action__exact": "connection_tested"})) == [
-        ("connection_tested", "ann", "Jira"), ("connection_tested", "bob", "GitHub")]
+        ("connection_tested", "ann", "Jira"),
+        ("connection_tested", "bob", "GitHub"),
+    ]
     assert listed(admin_client.get(url, {"actor_name": "ann"})) == [
-        ("connection_tested", "ann", "Jira"), ("source_created", "ann", "Jira")]
+        ("connection_tested", "ann", "Jira"),
+        ("source_created", "ann", "Jira"),
+    ]
     today, yesterday = timezone.localdate(), timezone.localdate() - timedelta(days=1)
     for day, count in ((today, 4), (yesterday, 0)):
         by_day = {"created_at__year": day.year, "created_at__month": day.month, "created_at__day": day.day}
@@ -111,16 +118,27 @@ def test_the_csv_export_has_what_the_list_shows_with_its_filters(admin_client, h
     page = admin_client.get(reverse("admin:integrations_auditevent_changelist"), {"actor_name": "ann"})
     assert 'id="export-csv"' in page.content.decode()
     rows = read_csv(admin_client.get(reverse("admin:integrations_auditevent_export"), {"actor_name": "ann"}))
-    assert rows[0] == ["created_at", "action", "actor_name", "source_name", "project_key", "target", "success",
-                       "message", "details"]
+    assert rows[0] == [
+        "created_at",
+        "action",
+        "actor_name",
+        "source_name",
+        "project_key",
+        "target",
+        "success",
+        "message",
+        "details",
+    ]
     assert sorted((row[1], row[2], row[6]) for row in rows[1:]) == [
-        ("connection_tested", "ann", "False"), ("source_created", "ann", "True")]
+        ("connection_tested", "ann", "False"),
+        ("source_created", "ann", "True"),
+    ]
 
 
 def test_exported_text_cannot_start_a_spreadsheet_formula(admin_client, history):
     rows = read_csv(admin_client.get(reverse("admin:integrations_auditevent_export")))
     messages = [row[7] for row in rows[1:] if row[7]]
-    assert messages == ["'=HYPERLINK(\"x\")"]
+    assert messages == ['\'=HYPERLINK("x")']
 
 
 def test_only_integration_administrators_see_or_export_the_log(client, history):
@@ -134,4 +152,8 @@ def test_a_deleted_projects_integration_events_keep_their_names(admin_user):
     services.change_integration_state(integration, "archive", actor=admin_user)
     integration.project.delete()
     event = AuditEvent.objects.get()
-    assert (event.project_key, event.source_name, event.action) == ("GONE", "Old", AuditAction.PROJECT_INTEGRATION_ARCHIVED)
+    assert (event.project_key, event.source_name, event.action) == (
+        "GONE",
+        "Old",
+        AuditAction.PROJECT_INTEGRATION_ARCHIVED,
+    )

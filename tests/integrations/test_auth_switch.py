@@ -8,15 +8,33 @@ from django.urls import reverse
 
 from integrations import services
 from integrations.models import (
-    AuditAction, AuditEvent, AuthType, Provider, ReauthorizationNotice, TokenKind, UserToken,
+    AuditAction,
+    AuditEvent,
+    AuthType,
+    Provider,
+    ReauthorizationNotice,
+    TokenKind,
+    UserToken,
 )
 from issues.models import ExternalReference, Link
 from projects.models import Role
 from tests.factories import (
-    ExternalReferenceFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory, UserFactory,
+    ExternalReferenceFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TestCaseFactory,
+    UserFactory,
 )
 from tests.integrations.oauth_support import (
-    CLIENT_ID, CLIENT_SECRET, MIA, authorize, jira_with_oauth, member, oauth_source, seeded_token, shop,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    MIA,
+    authorize,
+    jira_with_oauth,
+    member,
+    oauth_source,
+    seeded_token,
+    shop,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,16 +65,25 @@ def linked_reference(source):
 
 
 def references_and_links():
-    return sorted((ref.key, ref.source_id, ref.title, ref.status, ref.links.count())
-                  for ref in ExternalReference.objects.all())
+    return sorted(
+        (ref.key, ref.source_id, ref.title, ref.status, ref.links.count()) for ref in ExternalReference.objects.all()
+    )
 
 
 def edit(client, source, **changes):
     """The admin saves the source's change form with these changes."""
     data = {
-        "provider": source.provider, "name": source.name, "enabled": "on", "base_url": source.base_url,
-        "allow_http": "on", "auth_type": source.auth_type, "all_projects": "on", "can_read_details": "on",
-        "refresh_interval_minutes": "15", "rate_limit_per_minute": "120", **changes,
+        "provider": source.provider,
+        "name": source.name,
+        "enabled": "on",
+        "base_url": source.base_url,
+        "allow_http": "on",
+        "auth_type": source.auth_type,
+        "all_projects": "on",
+        "can_read_details": "on",
+        "refresh_interval_minutes": "15",
+        "rate_limit_per_minute": "120",
+        **changes,
     }
     return client.post(reverse("admin:integrations_source_change", args=[source.pk]), data)
 
@@ -67,27 +94,36 @@ def switch_message(response) -> str:
 
 
 def api_token_source(jira):
-    source = SourceFactory(provider=Provider.JIRA_CLOUD, name="Acme Jira", base_url=jira.base_url, allow_http=True,
-                           auth_type=AuthType.API_TOKEN, credentials={"email": "bot@acme.test", "api_token": API_TOKEN})
+    source = SourceFactory(
+        provider=Provider.JIRA_CLOUD,
+        name="Acme Jira",
+        base_url=jira.base_url,
+        allow_http=True,
+        auth_type=AuthType.API_TOKEN,
+        credentials={"email": "bot@acme.test", "api_token": API_TOKEN},
+    )
     ProjectIntegrationFactory(project=shop(), source=source, external_project="SHOP")
     return source
 
 
 def test_switching_to_oauth_keeps_the_links_clears_the_old_credentials_and_tells_who_files_through_it(
-        client, admin_user, jira):
+    client, admin_user, jira
+):
     source = api_token_source(jira)
     linked_reference(source)
     filer, viewer = member(Role.MEMBER), member(Role.VIEWER)
     before = references_and_links()
     client.force_login(admin_user)
 
-    response = edit(client, source, auth_type="oauth2", credential_client_id=CLIENT_ID,
-                    credential_client_secret=CLIENT_SECRET)
+    response = edit(
+        client, source, auth_type="oauth2", credential_client_id=CLIENT_ID, credential_client_secret=CLIENT_SECRET
+    )
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert switch_message(response) == (
         "Acme Jira switched from API token (email + token) to OAuth 2.0: links and references are kept; 0 member "
-        "token(s) that no longer apply were removed and 1 member(s) were told on their pages.")
+        "token(s) that no longer apply were removed and 1 member(s) were told on their pages."
+    )
     source.refresh_from_db()
     assert source.auth_type == AuthType.OAUTH2
     assert source.credentials == {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
@@ -128,8 +164,9 @@ def test_switching_away_from_oauth_removes_the_members_tokens_and_tells_their_ho
     before = references_and_links()
     client.force_login(admin_user)
 
-    response = edit(client, source, auth_type="api_token", credential_email="bot@acme.test",
-                    credential_api_token=API_TOKEN)
+    response = edit(
+        client, source, auth_type="api_token", credential_email="bot@acme.test", credential_api_token=API_TOKEN
+    )
 
     assert "1 member token(s) that no longer apply were removed and 1 member(s) were told" in switch_message(response)
     source.refresh_from_db()
@@ -143,7 +180,11 @@ def test_switching_away_from_oauth_removes_the_members_tokens_and_tells_their_ho
     page = client.get(reverse("projects:home", args=["SHOP"])).content.decode()
     assert notice.message in page and f'id="reauthorize-{source.pk}"' not in page  # nothing to authorize now
     assert AuditEvent.objects.get(action=AuditAction.AUTH_SWITCHED).details == {
-        "from": "oauth2", "to": "api_token", "tokens_removed": 1, "users_told": 1}
+        "from": "oauth2",
+        "to": "api_token",
+        "tokens_removed": 1,
+        "users_told": 1,
+    }
 
 
 def test_a_member_dismisses_their_own_notice_and_no_one_elses(client, jira):
@@ -165,24 +206,35 @@ def test_a_member_dismisses_their_own_notice_and_no_one_elses(client, jira):
 
 
 def test_a_switch_between_shared_credentials_tells_no_one(client, admin_user):
-    source = SourceFactory(provider=Provider.JIRA_SERVER, name="Jira DC", base_url="https://jira.acme.test",
-                           auth_type=AuthType.BASIC, credentials={"username": "bot", "password": "pw-123"})
+    source = SourceFactory(
+        provider=Provider.JIRA_SERVER,
+        name="Jira DC",
+        base_url="https://jira.acme.test",
+        auth_type=AuthType.BASIC,
+        credentials={"username": "bot", "password": "pw-123"},
+    )
     ProjectIntegrationFactory(project=shop(), source=source, external_project="SHOP")
     member()
     client.force_login(admin_user)
 
     response = edit(client, source, auth_type="pat", credential_token="pat-456")
 
-    assert switch_message(response).endswith("0 member token(s) that no longer apply were removed and 0 member(s) "
-                                              "were told on their pages.")
+    assert switch_message(response).endswith(
+        "0 member token(s) that no longer apply were removed and 0 member(s) were told on their pages."
+    )
     assert not ReauthorizationNotice.objects.exists()
     source.refresh_from_db()
     assert source.credentials == {"token": "pat-456"}
 
 
 def test_a_member_pat_stays_when_the_source_keeps_using_personal_access_tokens(admin_user):
-    source = SourceFactory(provider=Provider.GITHUB, name="GitHub", base_url="https://github.com",
-                           auth_type=AuthType.PAT, credentials={"token": "ghp-shared"})
+    source = SourceFactory(
+        provider=Provider.GITHUB,
+        name="GitHub",
+        base_url="https://github.com",
+        auth_type=AuthType.PAT,
+        credentials={"token": "ghp-shared"},
+    )
     holder = UserFactory()
     UserToken.objects.create(user=holder, source=source, kind=TokenKind.PAT, access_token="ghp-own")
 

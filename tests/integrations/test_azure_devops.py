@@ -5,8 +5,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from integrations.errors import AuthenticationFailed, NotFound, PermissionDenied, RateLimited, RemoteValidationError
-from integrations.errors import UpstreamError
+from integrations.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RemoteValidationError,
+    UpstreamError,
+)
 from integrations.models import AuthType, Provider, TokenKind, UserToken
 from integrations.providers import provider_for
 from integrations.providers.base import IssueDraft, NotConfigured, Person
@@ -148,7 +154,12 @@ def test_a_project_the_account_cannot_see_is_not_found(ado, fake):
 def test_fetch_many_maps_state_category_assignee_priority_url_and_change_time(ado, fake):
     changed = datetime(2024, 5, 1, 12, 30, 15, 123000, tzinfo=UTC)
     item = fake.add_work_item(
-        "Fabrikam", "Bug", "Checkout fails", state="Resolved", assigned_to=ADO_LOGIN, changed=changed,
+        "Fabrikam",
+        "Bug",
+        "Checkout fails",
+        state="Resolved",
+        assigned_to=ADO_LOGIN,
+        changed=changed,
         Microsoft_VSTS_Common_Priority=1,
     )
 
@@ -190,7 +201,11 @@ def test_unreadable_work_items_are_forbidden_and_non_numbers_missing(ado, fake):
 def test_search_finds_by_title_description_or_id_last_changed_first(ado, fake):
     older = fake.add_work_item("Fabrikam", "Bug", "Login fails", changed=datetime(2024, 1, 1, tzinfo=UTC))
     newer = fake.add_work_item(
-        "Fabrikam", "Task", "Unrelated", System_Description="<p>the login page</p>", changed=datetime(2024, 2, 1, tzinfo=UTC)
+        "Fabrikam",
+        "Task",
+        "Unrelated",
+        System_Description="<p>the login page</p>",
+        changed=datetime(2024, 2, 1, tzinfo=UTC),
     )
     fake.add_work_item("Fabrikam", "Task", "Something else")
 
@@ -223,8 +238,11 @@ def test_create_sends_a_json_patch_document_with_the_mapped_fields(ado, fake):
             priority="1",
             labels=("checkout", "regression"),
             assignee=ADO_LOGIN,
-            fields={"System.AreaPath": "Fabrikam\\Web", "System.IterationPath": "Fabrikam\\Sprint 1",
-                    "Microsoft.VSTS.Common.Severity": "2 - High"},
+            fields={
+                "System.AreaPath": "Fabrikam\\Web",
+                "System.IterationPath": "Fabrikam\\Sprint 1",
+                "Microsoft.VSTS.Common.Severity": "2 - High",
+            },
         )
     )
 
@@ -232,7 +250,10 @@ def test_create_sends_a_json_patch_document_with_the_mapped_fields(ado, fake):
     assert request.headers["Content-Type"] == "application/json-patch+json"
     stored = fake.work_item(int(created.key)).fields
     assert stored["System.Title"] == "Checkout fails"
-    assert stored["Microsoft.VSTS.TCM.ReproSteps"] == "<p>Steps:</p>\n<ol>\n<li>Pay</li>\n<li><strong>Boom</strong></li>\n</ol>\n"
+    assert (
+        stored["Microsoft.VSTS.TCM.ReproSteps"]
+        == "<p>Steps:</p>\n<ol>\n<li>Pay</li>\n<li><strong>Boom</strong></li>\n</ol>\n"
+    )
     assert "System.Description" not in stored  # a Bug's description is its Repro Steps
     assert stored["Microsoft.VSTS.Common.Priority"] == 1
     assert stored["System.Tags"] == "checkout; regression"
@@ -255,17 +276,22 @@ def test_other_types_take_the_description_as_description_and_scripts_are_dropped
 def test_what_azure_devops_cannot_take_is_noted_or_refused(ado, fake):
     created = ado.create_issue(
         draft(
-            reporter=Person("Ann Example", "ann@example.com"), components=("Web",), due_date=date(2024, 6, 1),
+            reporter=Person("Ann Example", "ann@example.com"),
+            components=("Web",),
+            due_date=date(2024, 6, 1),
         )
     )
 
-    assert "Reported by Ann Example via testmanager." in fake.work_item(int(created.key)).fields[
-        "Microsoft.VSTS.TCM.ReproSteps"
-    ]
+    assert (
+        "Reported by Ann Example via testmanager."
+        in fake.work_item(int(created.key)).fields["Microsoft.VSTS.TCM.ReproSteps"]
+    )
     assert len(created.notes) == 2  # no due date field on a Bug, no components
     with pytest.raises(RemoteValidationError) as raised:
         ado.create_issue(draft(priority="High"))
-    assert raised.value.field_errors == {"priority": "Azure DevOps priorities are 1 (highest) to 4 (lowest), not “High”."}
+    assert raised.value.field_errors == {
+        "priority": "Azure DevOps priorities are 1 (highest) to 4 (lowest), not “High”."
+    }
     assert len(fake.work_items) == 1
 
 
@@ -356,7 +382,10 @@ def test_a_state_the_type_lacks_is_refused_with_the_states_it_has(ado, fake):
     with pytest.raises(RemoteValidationError) as raised:
         ado.transition(str(item.id), "Removed")
 
-    assert f"Work item {item.id} cannot move from New to “Removed”: a Bug has the states New, Active, Resolved, Closed." in str(raised.value)
+    assert (
+        f"Work item {item.id} cannot move from New to “Removed”: a Bug has the states New, Active, Resolved, Closed."
+        in str(raised.value)
+    )
     assert fake.work_item(item.id).fields["System.State"] == "New"
 
 
@@ -393,8 +422,13 @@ def test_an_azure_devops_server_collection_is_reached_under_its_path():
         server.add_project("Contoso")
         item = server.add_work_item("Contoso", "Task", "Patch the build agents")
         source = SourceFactory(
-            provider=Provider.AZURE_DEVOPS, name="Contoso TFS", base_url=server.base_url, allow_http=True,
-            auth_type=AuthType.PAT, credentials={"token": "server-token"}, issue_url_template="",
+            provider=Provider.AZURE_DEVOPS,
+            name="Contoso TFS",
+            base_url=server.base_url,
+            allow_http=True,
+            auth_type=AuthType.PAT,
+            credentials={"token": "server-token"},
+            issue_url_template="",
         )
         result = provider_for(source).fetch_many([str(item.id)])
 

@@ -36,8 +36,13 @@ def _private_hosts(settings):
 @pytest.fixture
 def source(fake_github):
     return SourceFactory(
-        provider=Provider.GITHUB, name="GitHub", base_url=fake_github.web_url, allow_http=True,
-        auth_type=AuthType.PAT, credentials={"token": GITHUB_TOKEN}, issue_url_template="",
+        provider=Provider.GITHUB,
+        name="GitHub",
+        base_url=fake_github.web_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": GITHUB_TOKEN},
+        issue_url_template="",
     )
 
 
@@ -196,7 +201,9 @@ def test_fetch_many_reads_status_assignees_url_and_updated_in_one_graphql_query(
     assert first.updated_at is not None and first.updated_at.tzinfo is not None
     assert first.etag == ""  # GraphQL has no conditional requests
     assert (result.issues["acme/shop#2"].status, result.issues["acme/shop#2"].status_category) == (
-        "Closed (not planned)", "done")
+        "Closed (not planned)",
+        "done",
+    )
     assert result.issues["ACME/Shop#3"].key == "acme/shop#3"  # GitHub's spelling, under the key asked for
     assert result.issues["ACME/Shop#3"].status == "Closed"
     assert result.missing == result.forbidden == frozenset()
@@ -205,7 +212,8 @@ def test_fetch_many_reads_status_assignees_url_and_updated_in_one_graphql_query(
 
 
 def test_without_graphql_refresh_keeps_the_cached_values_of_an_unchanged_issue_at_no_rate_limit_cost(
-        fake_github, github, shop):
+    fake_github, github, shop
+):
     fake_github.graphql_enabled = False
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
     fake_github.add_issue("acme/shop", "Login slow", author="alice")
@@ -219,8 +227,10 @@ def test_without_graphql_refresh_keeps_the_cached_values_of_an_unchanged_issue_a
     assert result.issues["acme/shop#2"].title == "Login slow on mobile"
     assert result.issues["acme/shop#2"].etag != cached["acme/shop#2"].etag
     sent = fake_github.requests_to("GET", r"/repos/acme/shop/issues/\d")[-2:]
-    assert [request.headers["If-None-Match"] for request in sent] == [cached["acme/shop#1"].etag,
-                                                                      cached["acme/shop#2"].etag]
+    assert [request.headers["If-None-Match"] for request in sent] == [
+        cached["acme/shop#1"].etag,
+        cached["acme/shop#2"].etag,
+    ]
     # Only the changed issue counted: GitHub does not charge a 304.
     assert fake_github.quota(GITHUB_LOGIN).used == spent_before + 1
 
@@ -228,8 +238,16 @@ def test_without_graphql_refresh_keeps_the_cached_values_of_an_unchanged_issue_a
 def test_without_graphql_refresh_without_a_stored_etag_reads_the_issue_again(fake_github, github, shop):
     fake_github.graphql_enabled = False
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
-    stale = RemoteIssue(key="acme/shop#1", title="Old title", status="Open", status_category="todo", assignee="",
-                        priority="", url="", updated_at=None)
+    stale = RemoteIssue(
+        key="acme/shop#1",
+        title="Old title",
+        status="Open",
+        status_category="todo",
+        assignee="",
+        priority="",
+        url="",
+        updated_at=None,
+    )
 
     result = github.refresh({"acme/shop#1": stale})
 
@@ -371,10 +389,14 @@ def test_search_in_a_repository_that_became_invisible_is_refused_with_githubs_re
 def test_create_issue_files_markdown_labels_assignees_and_a_milestone_by_title(fake_github, github, shop):
     fake_github.add_milestone("acme/shop", "Sprint 3")
 
-    created = github.create_issue(draft(
-        description="**Steps**: log in as @admin\n\nFixes #12 `@kept` in code", labels=("bug",), assignee="alice",
-        fields={"labels": ["from-tests"], "milestone": "sprint 3"},
-    ))
+    created = github.create_issue(
+        draft(
+            description="**Steps**: log in as @admin\n\nFixes #12 `@kept` in code",
+            labels=("bug",),
+            assignee="alice",
+            fields={"labels": ["from-tests"], "milestone": "sprint 3"},
+        )
+    )
 
     issue = fake_github.issue("acme/shop", 1)
     assert created.key == "acme/shop#1"
@@ -389,11 +411,16 @@ def test_create_issue_files_markdown_labels_assignees_and_a_milestone_by_title(f
 
 
 def test_create_issue_notes_what_github_has_no_place_for_and_who_reported_it(fake_github, github, shop):
-    created = github.create_issue(draft(
-        description="It broke.", priority="High", components=("cart",), due_date=date(2031, 1, 1),
-        reporter=Person("Ann Smith", "ann@example.com"),
-        attachments=(DraftAttachment("log.txt", b"trace"),),
-    ))
+    created = github.create_issue(
+        draft(
+            description="It broke.",
+            priority="High",
+            components=("cart",),
+            due_date=date(2031, 1, 1),
+            reporter=Person("Ann Smith", "ann@example.com"),
+            attachments=(DraftAttachment("log.txt", b"trace"),),
+        )
+    )
 
     assert fake_github.issue("acme/shop", 1).body == "It broke.\n\nReported by Ann Smith via testmanager."
     assert len(created.notes) == 4

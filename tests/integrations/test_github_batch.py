@@ -39,8 +39,13 @@ def waits(monkeypatch):
 @pytest.fixture
 def source(fake_github):
     return SourceFactory(
-        provider=Provider.GITHUB, name="GitHub", base_url=fake_github.web_url, allow_http=True,
-        auth_type=AuthType.PAT, credentials={"token": GITHUB_TOKEN}, issue_url_template="",
+        provider=Provider.GITHUB,
+        name="GitHub",
+        base_url=fake_github.web_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": GITHUB_TOKEN},
+        issue_url_template="",
     )
 
 
@@ -101,7 +106,8 @@ def test_graphql_and_rest_map_an_issue_and_a_pull_request_alike(fake_github, sou
     over_rest = provider_for(source).fetch_many(keys)
 
     assert {key: vars(issue) | {"etag": ""} for key, issue in over_rest.issues.items()} == {
-        key: vars(issue) for key, issue in over_graphql.issues.items()}
+        key: vars(issue) for key, issue in over_graphql.issues.items()
+    }
     assert over_graphql.issues["acme/shop#4"].url == f"{fake_github.web_url}/acme/shop/pull/4"
     assert over_graphql.issues["ACME/Shop#3"].key == "acme/shop#3"
 
@@ -117,7 +123,9 @@ def test_a_deleted_issue_is_missing_once_rest_confirms_it_is_gone(fake_github, g
     assert list(result.issues) == ["acme/shop#2"]
     # Only the issues GraphQL could not resolve were read again, one GET each.
     assert [request.path for request in rest_reads(fake_github)] == [
-        "/api/v3/repos/acme/shop/issues/1", "/api/v3/repos/acme/shop/issues/99"]
+        "/api/v3/repos/acme/shop/issues/1",
+        "/api/v3/repos/acme/shop/issues/99",
+    ]
 
 
 def test_a_transferred_issue_comes_back_under_its_new_key(fake_github, github, repos):
@@ -148,14 +156,27 @@ def test_issues_in_a_repository_the_account_cannot_see_are_forbidden_never_missi
 def test_a_partial_answer_keeps_what_github_resolved_and_forbids_what_saml_keeps_out(fake_github, github, repos):
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
     fake_github.add_issue("acme/web", "Menu", author="alice")
-    node = {"number": 1, "title": "Cart empty", "closed": False, "stateReason": None,
-            "url": f"{fake_github.web_url}/acme/shop/issues/1", "createdAt": "2026-01-02T03:04:05Z",
-            "updatedAt": "2026-01-03T03:04:05Z", "closedAt": None,
-            "repository": {"nameWithOwner": "acme/shop"}, "assignees": {"nodes": []}}
-    saml = ("Resource protected by organization SAML enforcement. You must grant your Personal Access token "
-            "access to this organization.")
-    fake_github.fail_next(200, {"data": {"r0": {"i1": node}, "r1": None},
-                                "errors": [{"type": "FORBIDDEN", "path": ["r1"], "message": saml}]}, headers=JSON)
+    node = {
+        "number": 1,
+        "title": "Cart empty",
+        "closed": False,
+        "stateReason": None,
+        "url": f"{fake_github.web_url}/acme/shop/issues/1",
+        "createdAt": "2026-01-02T03:04:05Z",
+        "updatedAt": "2026-01-03T03:04:05Z",
+        "closedAt": None,
+        "repository": {"nameWithOwner": "acme/shop"},
+        "assignees": {"nodes": []},
+    }
+    saml = (
+        "Resource protected by organization SAML enforcement. You must grant your Personal Access token "
+        "access to this organization."
+    )
+    fake_github.fail_next(
+        200,
+        {"data": {"r0": {"i1": node}, "r1": None}, "errors": [{"type": "FORBIDDEN", "path": ["r1"], "message": saml}]},
+        headers=JSON,
+    )
 
     result = github.fetch_many(["acme/shop#1", "acme/web#1"])
 
@@ -166,10 +187,20 @@ def test_a_partial_answer_keeps_what_github_resolved_and_forbids_what_saml_keeps
 
 def test_an_error_github_does_not_explain_fails_the_whole_read(fake_github, github, repos):
     fake_github.add_issue("acme/shop", "Cart empty", author="alice")
-    fake_github.fail_next(200, {"data": {"r0": None}, "errors": [
-        {"type": "SERVICE_UNAVAILABLE", "path": ["r0"],
-         "message": f"Something went wrong while executing your query for {GITHUB_TOKEN}."}
-    ]}, headers=JSON)
+    fake_github.fail_next(
+        200,
+        {
+            "data": {"r0": None},
+            "errors": [
+                {
+                    "type": "SERVICE_UNAVAILABLE",
+                    "path": ["r0"],
+                    "message": f"Something went wrong while executing your query for {GITHUB_TOKEN}.",
+                }
+            ],
+        },
+        headers=JSON,
+    )
 
     with pytest.raises(UpstreamError) as caught:
         github.fetch_many(["acme/shop#1"])
@@ -179,8 +210,15 @@ def test_an_error_github_does_not_explain_fails_the_whole_read(fake_github, gith
 
 
 def test_a_query_github_refuses_is_an_upstream_error(fake_github, github, repos):
-    fake_github.fail_next(200, {"errors": [{"message": "Field 'nope' doesn't exist on type 'Issue'",
-                                            "locations": [{"line": 1, "column": 2}]}]}, headers=JSON)
+    fake_github.fail_next(
+        200,
+        {
+            "errors": [
+                {"message": "Field 'nope' doesn't exist on type 'Issue'", "locations": [{"line": 1, "column": 2}]}
+            ]
+        },
+        headers=JSON,
+    )
 
     with pytest.raises(UpstreamError) as caught:
         github.fetch_many(["acme/shop#1"])
@@ -209,8 +247,12 @@ def test_an_instance_without_graphql_is_read_over_rest(fake_github, github, repo
 
 def test_graphql_lives_at_api_graphql_on_enterprise_server_and_api_github_com_on_github_com(fake_github, github):
     assert github.graphql_url == f"{fake_github.web_url}/api/graphql"
-    dot_com = SourceFactory(provider=Provider.GITHUB, base_url="https://github.com", auth_type=AuthType.PAT,
-                            credentials={"token": GITHUB_TOKEN})
+    dot_com = SourceFactory(
+        provider=Provider.GITHUB,
+        base_url="https://github.com",
+        auth_type=AuthType.PAT,
+        credentials={"token": GITHUB_TOKEN},
+    )
     assert provider_for(dot_com).graphql_url == "https://api.github.com/graphql"
 
 

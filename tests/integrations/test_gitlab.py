@@ -40,8 +40,13 @@ def _private_hosts(settings):
 @pytest.fixture
 def source(fake_gitlab):
     return SourceFactory(
-        provider=Provider.GITLAB, name="GitLab", base_url=fake_gitlab.web_url, allow_http=True,
-        auth_type=AuthType.PAT, credentials={"token": GITLAB_PAT}, issue_url_template="",
+        provider=Provider.GITLAB,
+        name="GitLab",
+        base_url=fake_gitlab.web_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": GITLAB_PAT},
+        issue_url_template="",
     )
 
 
@@ -104,7 +109,8 @@ def test_a_read_api_token_is_reported_as_unable_to_write(fake_gitlab, source):
     report = provider_for(source).check_connection()
 
     assert report.access == (
-        "Token scopes: read_api. Without the api scope it can read but neither file issues nor comment.")
+        "Token scopes: read_api. Without the api scope it can read but neither file issues nor comment."
+    )
 
 
 def test_a_members_oauth_token_goes_as_bearer_and_is_not_asked_about_itself(fake_gitlab, source):
@@ -295,10 +301,16 @@ def test_search_by_words_needs_an_assigned_project(fake_gitlab, source):
 def test_create_issue_files_inert_markdown_labels_assignees_milestone_due_date_and_type(fake_gitlab, gitlab, web):
     fake_gitlab.add_milestone(WEB, "Sprint 3")
 
-    created = gitlab.create_issue(draft(
-        issue_type="Incident", description="Ping @all: fixes #3, see `@code`", labels=("bug",), assignee="alice",
-        due_date=date(2031, 5, 6), fields={"labels": "from-tests", "milestone": "sprint 3", "confidential": "true"},
-    ))
+    created = gitlab.create_issue(
+        draft(
+            issue_type="Incident",
+            description="Ping @all: fixes #3, see `@code`",
+            labels=("bug",),
+            assignee="alice",
+            due_date=date(2031, 5, 6),
+            fields={"labels": "from-tests", "milestone": "sprint 3", "confidential": "true"},
+        )
+    )
 
     issue = fake_gitlab.issue(WEB, 1)
     assert created.key == f"{WEB}#1"
@@ -312,10 +324,15 @@ def test_create_issue_files_inert_markdown_labels_assignees_milestone_due_date_a
 
 
 def test_create_issue_notes_what_gitlab_has_no_place_for_and_who_reported_it(fake_gitlab, gitlab, web):
-    created = gitlab.create_issue(draft(
-        description="It broke.", priority="High", components=("cart",), reporter=Person("Ann Smith"),
-        attachments=(DraftAttachment("log.txt", b"trace"),),
-    ))
+    created = gitlab.create_issue(
+        draft(
+            description="It broke.",
+            priority="High",
+            components=("cart",),
+            reporter=Person("Ann Smith"),
+            attachments=(DraftAttachment("log.txt", b"trace"),),
+        )
+    )
 
     assert fake_gitlab.issue(WEB, 1).description == "It broke.\n\nReported by Ann Smith via testmanager."
     assert len(created.notes) == 3
@@ -361,8 +378,7 @@ def test_unknown_issue_types_fields_and_missing_projects_are_refused(gitlab):
     with pytest.raises(NotConfigured):
         gitlab.create_issue(draft(project=""))
 
-    assert issue_type.value.field_errors["issuetype"] == (
-        "GitLab issues are of the types Issue, Incident, not “Epic”.")
+    assert issue_type.value.field_errors["issuetype"] == ("GitLab issues are of the types Issue, Incident, not “Epic”.")
     assert "weight" in unknown.value.field_errors
 
 
@@ -432,7 +448,9 @@ def test_transitions_close_and_reopen_through_state_event(fake_gitlab, gitlab, w
     gitlab.transition(f"{WEB}#1", "open")
     assert issue.state == "opened"
     assert [request.json() for request in fake_gitlab.requests_to("PUT")] == [
-        {"state_event": "close"}, {"state_event": "reopen"}]
+        {"state_event": "close"},
+        {"state_event": "reopen"},
+    ]
 
 
 def test_a_transition_to_the_current_state_sends_no_change(fake_gitlab, gitlab, web):

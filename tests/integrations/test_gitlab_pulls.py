@@ -34,8 +34,14 @@ def gitlab(fake_gitlab):
     fake_gitlab.add_member(WEB, GITLAB_USERNAME, DEVELOPER)
     fake_gitlab.add_user("alice", "Alice Liddell")
     fake_gitlab.add_member(WEB, "alice", DEVELOPER)
-    source = SourceFactory(provider=Provider.GITLAB, base_url=fake_gitlab.web_url, allow_http=True,
-                           auth_type=AuthType.PAT, credentials={"token": GITLAB_PAT}, issue_url_template="")
+    source = SourceFactory(
+        provider=Provider.GITLAB,
+        base_url=fake_gitlab.web_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": GITLAB_PAT},
+        issue_url_template="",
+    )
     fake_gitlab.provider = provider_for(source)
     return fake_gitlab
 
@@ -50,28 +56,46 @@ def listings(fake):
 def test_a_pull_takes_the_issues_the_filter_selects_with_the_fields_asked_for(gitlab):
     release = gitlab.add_milestone(WEB, "Release 2.0", due_date=date(2025, 6, 30))
     sprint = gitlab.add_iteration(WEB, None, date(2025, 5, 1), date(2025, 5, 14))
-    card = gitlab.add_issue(WEB, "Pay by card", author="alice", description="Cards **and** wallets",
-                            labels=("requirement", "backend", "priority::High"), assignees=("alice",))
+    card = gitlab.add_issue(
+        WEB,
+        "Pay by card",
+        author="alice",
+        description="Cards **and** wallets",
+        labels=("requirement", "backend", "priority::High"),
+        assignees=("alice",),
+    )
     gitlab.edit_issue(WEB, card.iid, milestone=release, iteration=sprint, weight=5, due_date="2025-05-20")
     other = gitlab.add_issue(WEB, "Pay by invoice", author="alice", labels=("requirement", "backend"))
     gitlab.add_issue(WEB, "Not in the release", author="alice", labels=("requirement", "backend"))
     gitlab.add_issue(WEB, "Only one label", author="alice", labels=("requirement",))
     gitlab.edit_issue(WEB, other.iid, milestone=release, state="closed")
 
-    result = gitlab.provider.pull(PullQuery(
-        project=WEB, filter='labels=requirement,backend milestone="Release 2.0"',
-        fields=("milestone", "iteration", "due_date", "labels", "weight", "priority::", "assignees", "closed_at"),
-    ))
+    result = gitlab.provider.pull(
+        PullQuery(
+            project=WEB,
+            filter='labels=requirement,backend milestone="Release 2.0"',
+            fields=("milestone", "iteration", "due_date", "labels", "weight", "priority::", "assignees", "closed_at"),
+        )
+    )
 
     [listing] = listings(gitlab)
     assert {name: listing.param(name) for name in ("labels", "milestone", "scope", "order_by", "sort", "per_page")} == {
-        "labels": "requirement,backend", "milestone": "Release 2.0", "scope": "all", "order_by": "created_at",
-        "sort": "asc", "per_page": "100",
+        "labels": "requirement,backend",
+        "milestone": "Release 2.0",
+        "scope": "all",
+        "order_by": "created_at",
+        "sort": "asc",
+        "per_page": "100",
     }
     assert [item.key for item in result.items] == ["acme/web#1", "acme/web#2"]
     item, closed = result.items
     assert (item.title, item.description, item.status, item.status_category, item.item_type, item.url) == (
-        "Pay by card", "Cards **and** wallets", "Open", "todo", "Issue", f"{gitlab.web_url}/acme/web/-/issues/1"
+        "Pay by card",
+        "Cards **and** wallets",
+        "Open",
+        "todo",
+        "Issue",
+        f"{gitlab.web_url}/acme/web/-/issues/1",
     )
     assert item.fields == {
         "milestone": FieldValue("Release 2.0", date(2025, 6, 30)),
@@ -95,12 +119,14 @@ def test_work_item_types_are_gitlab_issue_types_one_listing_each(gitlab):
     gitlab.edit_issue(WEB, 1, issue_type="incident", severity="CRITICAL")
     gitlab.edit_issue(WEB, 3, issue_type="test_case")
 
-    result = gitlab.provider.pull(PullQuery(project=WEB, filter="labels=customer",
-                                            item_types=("Incident", "test_case"), fields=("severity",)))
+    result = gitlab.provider.pull(
+        PullQuery(project=WEB, filter="labels=customer", item_types=("Incident", "test_case"), fields=("severity",))
+    )
 
     assert [listing.param("issue_type") for listing in listings(gitlab)] == ["incident", "test_case"]
     assert [(item.key, item.item_type, item.fields["severity"].text) for item in result.items] == [
-        ("acme/web#1", "Incident", "Critical"), ("acme/web#3", "Test case", "Unknown"),
+        ("acme/web#1", "Incident", "Critical"),
+        ("acme/web#3", "Test case", "Unknown"),
     ]
 
 
@@ -146,25 +172,32 @@ def test_of_the_known_keys_only_the_deleted_issues_count_as_deleted(gitlab):
 
     result = gitlab.provider.pull(
         PullQuery(project=WEB, filter="labels=requirement"),
-        known=[f"acme/web#{kept.iid}", f"acme/web#{unlabelled.iid}", f"acme/web#{gone.iid}",
-               f"acme/secret#{hidden.iid}"],
+        known=[
+            f"acme/web#{kept.iid}",
+            f"acme/web#{unlabelled.iid}",
+            f"acme/web#{gone.iid}",
+            f"acme/secret#{hidden.iid}",
+        ],
     )
 
     assert [item.key for item in result.items] == [f"acme/web#{kept.iid}"]
     assert result.deleted == {f"acme/web#{gone.iid}"}
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("label:requirement", "“label:requirement” is not a GitLab filter parameter: write name=value"),
-    ("labels = requirement", "“labels” is not a GitLab filter parameter"),
-    ('milestone="Release 2.0', "unclosed quote"),
-    ("assignee=alice", "The GitLab filter has no parameter “assignee”"),
-    ("issue_type=incident", "cannot set issue_type: choose the types in the work item types instead"),
-    ("order_by=updated_at", "cannot set order_by: testmanager orders the pull itself"),
-    ("labels=a labels=b", "sets labels twice"),
-    ("labels= milestone=2.0", "gives labels no value"),
-    ("state=open", "The GitLab filter's state is “open”: use opened or closed or all"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("label:requirement", "“label:requirement” is not a GitLab filter parameter: write name=value"),
+        ("labels = requirement", "“labels” is not a GitLab filter parameter"),
+        ('milestone="Release 2.0', "unclosed quote"),
+        ("assignee=alice", "The GitLab filter has no parameter “assignee”"),
+        ("issue_type=incident", "cannot set issue_type: choose the types in the work item types instead"),
+        ("order_by=updated_at", "cannot set order_by: testmanager orders the pull itself"),
+        ("labels=a labels=b", "sets labels twice"),
+        ("labels= milestone=2.0", "gives labels no value"),
+        ("state=open", "The GitLab filter's state is “open”: use opened or closed or all"),
+    ],
+)
 def test_a_filter_that_is_not_gitlab_parameters_is_refused_before_anything_is_sent(gitlab, text, problem):
     with pytest.raises(RemoteValidationError, match=problem):
         gitlab.provider.pull(PullQuery(project=WEB, filter=text))
@@ -173,7 +206,10 @@ def test_a_filter_that_is_not_gitlab_parameters_is_refused_before_anything_is_se
 
 def test_the_filter_reads_quoted_values_and_negations():
     assert pull_parameters('labels=req not[labels]="won\'t do" milestone="Release 2.0" state=opened') == {
-        "labels": "req", "not[labels]": "won't do", "milestone": "Release 2.0", "state": "opened",
+        "labels": "req",
+        "not[labels]": "won't do",
+        "milestone": "Release 2.0",
+        "state": "opened",
     }
     assert pull_parameters("  ") == {}
 
@@ -193,9 +229,14 @@ def test_a_project_the_account_cannot_see_fails_the_pull(gitlab):
 
 
 def test_field_values_read_scoped_labels_people_and_date_times():
-    raw = {"labels": ["Severity::S2", "bug"], "author": {"name": "Alice", "username": "alice"},
-           "created_at": "2025-02-03T10:00:00.000Z", "iteration": {"title": "Sprint 8", "due_date": "2025-04-15"},
-           "confidential": True, "milestone": None}
+    raw = {
+        "labels": ["Severity::S2", "bug"],
+        "author": {"name": "Alice", "username": "alice"},
+        "created_at": "2025-02-03T10:00:00.000Z",
+        "iteration": {"title": "Sprint 8", "due_date": "2025-04-15"},
+        "confidential": True,
+        "milestone": None,
+    }
     assert gitlab_field_value(raw, "severity::") == FieldValue("S2")
     assert gitlab_field_value(raw, "priority::") == FieldValue()
     assert gitlab_field_value(raw, "author") == FieldValue("Alice")

@@ -565,6 +565,7 @@ def test_a_redirect_without_a_usable_http_location_is_an_upstream_error(server, 
 
 # --- Size cap and malformed bodies ----------------------------------------------------
 
+
 def fifty_mb():
     return (b"x" * (64 * 1024) for _ in range(800))
 
@@ -657,10 +658,16 @@ def test_a_provider_reads_its_own_error_shape_into_message_and_field_errors(serv
 
     server.script(
         "/rest/api/3/issue",
-        Reply(400, JSON, json.dumps({
-            "errorMessages": ["Field 'priority' cannot be set."],
-            "errors": {"summary": "You must specify a summary of the issue."},
-        }).encode()),
+        Reply(
+            400,
+            JSON,
+            json.dumps(
+                {
+                    "errorMessages": ["Field 'priority' cannot be set."],
+                    "errors": {"summary": "You must specify a summary of the issue."},
+                }
+            ).encode(),
+        ),
     )
 
     with pytest.raises(RemoteValidationError) as raised:

@@ -116,9 +116,12 @@ def jira_user_reference(site, user):
 
 def test_both_jiras_are_registered_and_declare_what_they_implement():
     assert provider_for(SourceFactory.build(provider=Provider.JIRA_CLOUD)).__class__ is JiraCloud
-    assert provider_for(
-        SourceFactory.build(provider=Provider.JIRA_SERVER, auth_type=AuthType.PAT, credentials={"token": "t"})
-    ).__class__ is JiraServer
+    assert (
+        provider_for(
+            SourceFactory.build(provider=Provider.JIRA_SERVER, auth_type=AuthType.PAT, credentials={"token": "t"})
+        ).__class__
+        is JiraServer
+    )
     for provider_class in (JiraCloud, JiraServer):
         assert provider_class.capabilities == {
             Capability.READ_DETAILS,
@@ -608,9 +611,7 @@ def test_search_uses_each_deployments_search_endpoint(site, catalogue):
     (request,) = site.searches()
     expected = "/rest/api/3/search/jql" if site.fake.is_cloud else "/rest/api/2/search"
     assert request.route_path == expected
-    assert request.json()["jql"] == (
-        'summary ~ "checkout" OR description ~ "checkout" ORDER BY updated DESC'
-    )
+    assert request.json()["jql"] == ('summary ~ "checkout" OR description ~ "checkout" ORDER BY updated DESC')
 
 
 def test_search_for_a_key_that_does_not_exist_finds_nothing_instead_of_failing(site, catalogue):

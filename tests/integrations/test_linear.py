@@ -60,8 +60,12 @@ def operations(fake):
 
 
 def test_the_api_of_a_linear_app_workspace_is_api_linear_app():
-    source = SourceFactory.build(provider=Provider.LINEAR, base_url="https://linear.app/example",
-                                 auth_type=AuthType.PAT, credentials={"token": "k"})
+    source = SourceFactory.build(
+        provider=Provider.LINEAR,
+        base_url="https://linear.app/example",
+        auth_type=AuthType.PAT,
+        credentials={"token": "k"},
+    )
 
     assert provider_for(source).api_base_url == "https://api.linear.app"
 
@@ -154,7 +158,10 @@ def test_fetch_many_maps_state_type_assignee_priority_url_and_update_time(linear
 
     remote = result.issues["eng-1"]
     assert (remote.key, remote.title, remote.status, remote.status_category) == (
-        "ENG-1", "Checkout fails", "In Progress", "in_progress",
+        "ENG-1",
+        "Checkout fails",
+        "In Progress",
+        "in_progress",
     )
     assert (remote.assignee, remote.priority) == ("Automation", "Urgent")
     assert remote.url == "https://linear.app/example/issue/ENG-1/checkout-fails"
@@ -211,8 +218,13 @@ def test_create_sends_markdown_priority_labels_assignee_and_due_date(linear, fak
     viewer = fake.users[LINEAR_LOGIN]
 
     created = linear.create_issue(
-        draft(description="Steps:\n\n1. Pay\n2. **Boom**", priority="high", labels=("bug", "Customer"),
-              assignee=viewer.id, due_date=date(2024, 6, 1))
+        draft(
+            description="Steps:\n\n1. Pay\n2. **Boom**",
+            priority="high",
+            labels=("bug", "Customer"),
+            assignee=viewer.id,
+            due_date=date(2024, 6, 1),
+        )
     )
 
     stored = fake.issue(created.key)
@@ -358,8 +370,17 @@ def test_a_request_the_complexity_budget_cannot_pay_for_is_not_sent(linear, fake
 
 
 def test_a_query_linears_schema_refuses_is_reported_as_an_api_change(linear, fake):
-    fake.fail_next(400, {"errors": [{"message": "Cannot query field 'priorityLabel' on type 'Issue'.",
-                                     "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]})
+    fake.fail_next(
+        400,
+        {
+            "errors": [
+                {
+                    "message": "Cannot query field 'priorityLabel' on type 'Issue'.",
+                    "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+                }
+            ]
+        },
+    )
 
     with pytest.raises(UpstreamError) as raised:
         linear.search("login")
@@ -378,4 +399,3 @@ def test_a_malformed_answer_is_a_clear_error_and_changes_nothing(linear, fake):
     assert "not valid JSON" in str(raised.value)
     assert issue.state.name == "Todo"
     assert operations(fake) == ["IssueState"]  # the broken answer stopped it before any update
-

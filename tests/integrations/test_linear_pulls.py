@@ -29,8 +29,14 @@ def linear(fake_linear):
     fake_linear.add_team("OPS", "Operations")
     fake_linear.add_label("requirement")
     fake_linear.add_label("Bug", team="ENG")
-    source = SourceFactory(provider=Provider.LINEAR, base_url=fake_linear.base_url, allow_http=True,
-                           auth_type=AuthType.PAT, credentials={"token": LINEAR_API_KEY}, issue_url_template="")
+    source = SourceFactory(
+        provider=Provider.LINEAR,
+        base_url=fake_linear.base_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": LINEAR_API_KEY},
+        issue_url_template="",
+    )
     fake_linear.provider = provider_for(source)
     return fake_linear
 
@@ -51,23 +57,40 @@ def test_a_pull_takes_the_teams_issues_the_filter_selects_with_the_fields_asked_
     linear.add_project("Checkout revamp", ["ENG"], target_date="2025-06-30")
     linear.add_project("Search", ["ENG"])
     linear.add_cycle("ENG", datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC))
-    story = linear.add_issue("ENG", "Pay by card", description="Cards **and** wallets", labels=["requirement"],
-                             priority=2, state="In Progress", project="Checkout revamp", cycle=1,
-                             due_date="2025-05-15", estimate=3)
+    story = linear.add_issue(
+        "ENG",
+        "Pay by card",
+        description="Cards **and** wallets",
+        labels=["requirement"],
+        priority=2,
+        state="In Progress",
+        project="Checkout revamp",
+        cycle=1,
+        due_date="2025-05-15",
+        estimate=3,
+    )
     plain = linear.add_issue("ENG", "Pay by invoice", labels=["requirement"], project="Checkout revamp")
     linear.add_issue("ENG", "Search by colour", labels=["requirement"], project="Search")
     linear.add_issue("ENG", "Not a requirement", project="Checkout revamp")
     linear.add_issue("OPS", "Another team", labels=["requirement"])
 
-    result = linear.provider.pull(PullQuery(
-        project="ENG", filter='label:requirement project:"Checkout revamp"',
-        fields=("cycle", "project", "dueDate", "estimate", "labels"),
-    ))
+    result = linear.provider.pull(
+        PullQuery(
+            project="ENG",
+            filter='label:requirement project:"Checkout revamp"',
+            fields=("cycle", "project", "dueDate", "estimate", "labels"),
+        )
+    )
 
     assert keys(result) == [story.identifier, plain.identifier]
     item = next(item for item in result.items if item.key == story.identifier)
     assert (item.title, item.description, item.status, item.status_category, item.priority, item.item_type) == (
-        "Pay by card", "Cards **and** wallets", "In Progress", "in_progress", "High", ""
+        "Pay by card",
+        "Cards **and** wallets",
+        "In Progress",
+        "in_progress",
+        "High",
+        "",
     )
     assert item.url == story.url
     assert item.fields == {
@@ -78,23 +101,30 @@ def test_a_pull_takes_the_teams_issues_the_filter_selects_with_the_fields_asked_
         "labels": FieldValue("requirement"),
     }
     other = next(item for item in result.items if item.key == plain.identifier)
-    assert other.fields == {"cycle": FieldValue(), "project": FieldValue("Checkout revamp", date(2025, 6, 30)),
-                            "dueDate": FieldValue(), "estimate": FieldValue(), "labels": FieldValue("requirement")}
+    assert other.fields == {
+        "cycle": FieldValue(),
+        "project": FieldValue("Checkout revamp", date(2025, 6, 30)),
+        "dueDate": FieldValue(),
+        "estimate": FieldValue(),
+        "labels": FieldValue("requirement"),
+    }
     assert result.deleted == frozenset()
 
 
-@pytest.mark.parametrize(("written", "expected"), [
-    ("label:requirement label:Bug", ["both labels"]),
-    ("label:requirement,Bug", ["both labels", "requirement only", "bug only"]),
-    ('state:"In Progress",done', ["both labels", "bug only"]),
-    ("cycle:1", ["requirement only", "bug only"]),
-    ('cycle:"Spring cleaning"', ["requirement only", "bug only"]),
-    ("LABEL:REQUIREMENT cycle:2", []),
-    ("", ["both labels", "requirement only", "bug only", "no label"]),
-])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("label:requirement label:Bug", ["both labels"]),
+        ("label:requirement,Bug", ["both labels", "requirement only", "bug only"]),
+        ('state:"In Progress",done', ["both labels", "bug only"]),
+        ("cycle:1", ["requirement only", "bug only"]),
+        ('cycle:"Spring cleaning"', ["requirement only", "bug only"]),
+        ("LABEL:REQUIREMENT cycle:2", []),
+        ("", ["both labels", "requirement only", "bug only", "no label"]),
+    ],
+)
 def test_every_term_must_hold_and_a_term_with_commas_takes_any_of_its_values(linear, written, expected):
-    linear.add_cycle("ENG", datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC),
-                     name="Spring cleaning")
+    linear.add_cycle("ENG", datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC), name="Spring cleaning")
     linear.add_issue("ENG", "both labels", labels=["requirement", "Bug"], state="In Progress")
     linear.add_issue("ENG", "requirement only", labels=["requirement"], cycle=1)
     linear.add_issue("ENG", "bug only", labels=["Bug"], state="Done", cycle=1)
@@ -113,9 +143,7 @@ def test_work_item_types_are_labels_and_an_items_type_is_the_first_it_carries(li
 
     result = linear.provider.pull(PullQuery(project="ENG", item_types=("bug", "Feature")))
 
-    assert {item.key: item.item_type for item in result.items} == {
-        bug.identifier: "Bug", feature.identifier: "Feature"
-    }
+    assert {item.key: item.item_type for item in result.items} == {bug.identifier: "Bug", feature.identifier: "Feature"}
 
 
 def test_a_label_the_team_does_not_have_is_refused_by_name(linear):
@@ -125,13 +153,16 @@ def test_a_label_the_team_does_not_have_is_refused_by_name(linear):
     assert pulls_sent(linear) == []
 
 
-@pytest.mark.parametrize(("written", "reason"), [
-    ("labels = requirement", "“labels” is not a term of a Linear filter"),
-    ("label:requirement AND state:Done", "“AND” is not a term of a Linear filter"),
-    ('project:"Checkout', "“project:\"Checkout” is not a term"),
-    ("assignee:me", "selects by label, project, cycle, state, not by “assignee”"),
-    ('label:""', "names an empty value"),
-])
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("labels = requirement", "“labels” is not a term of a Linear filter"),
+        ("label:requirement AND state:Done", "“AND” is not a term of a Linear filter"),
+        ('project:"Checkout', '“project:"Checkout” is not a term'),
+        ("assignee:me", "selects by label, project, cycle, state, not by “assignee”"),
+        ('label:""', "names an empty value"),
+    ],
+)
 def test_a_filter_outside_the_syntax_is_refused_before_anything_is_asked(linear, written, reason):
     with pytest.raises(RemoteValidationError, match=reason.replace("(", r"\(")):
         linear.provider.pull(PullQuery(project="ENG", filter=written))
@@ -177,8 +208,15 @@ def test_of_the_known_keys_only_trashed_and_vanished_issues_count_as_deleted(lin
     linear.archive_issue(archived.identifier)
     linear.delete_issue(trashed.identifier)
     linear.delete_issue(purged.identifier, permanently=True)
-    known = [kept.identifier, unlabelled.identifier, archived.identifier, trashed.identifier.lower(),
-             purged.identifier, "SEC-1", "ENG-999"]
+    known = [
+        kept.identifier,
+        unlabelled.identifier,
+        archived.identifier,
+        trashed.identifier.lower(),
+        purged.identifier,
+        "SEC-1",
+        "ENG-999",
+    ]
 
     result = linear.provider.pull(PullQuery(project="ENG", filter="label:requirement"), known=known)
 
@@ -196,10 +234,12 @@ def test_plans_are_the_teams_projects_as_releases_and_its_cycles_as_sprints(line
     dropped = linear.add_project("Gift cards", ["ENG"], canceled=True)
     linear.add_project("Runbooks", ["OPS"], target_date="2025-05-01")
     linear.add_project("Old", ["ENG"]).archived_at = datetime(2024, 1, 1, tzinfo=UTC)
-    first = linear.add_cycle("ENG", datetime(2025, 3, 3, 8, tzinfo=UTC), datetime(2025, 3, 17, 8, tzinfo=UTC),
-                             completed=True)
-    second = linear.add_cycle("ENG", datetime(2025, 3, 17, 8, tzinfo=UTC), datetime(2025, 3, 31, 8, tzinfo=UTC),
-                              name="Payments polish")
+    first = linear.add_cycle(
+        "ENG", datetime(2025, 3, 3, 8, tzinfo=UTC), datetime(2025, 3, 17, 8, tzinfo=UTC), completed=True
+    )
+    second = linear.add_cycle(
+        "ENG", datetime(2025, 3, 17, 8, tzinfo=UTC), datetime(2025, 3, 31, 8, tzinfo=UTC), name="Payments polish"
+    )
     linear.add_cycle("OPS", datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC))
     revamp = linear.project("Checkout revamp")
 

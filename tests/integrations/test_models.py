@@ -19,9 +19,16 @@ def raw_column(model, field, pk):
         return bytes(cursor.fetchone()[0])
 
 
-@pytest.mark.parametrize("provider,auth_type", [
-    ("jira_cloud", "pat"), ("jira_server", "api_token"), ("custom", "pat"), ("github", "basic"), ("linear", "none"),
-])
+@pytest.mark.parametrize(
+    "provider,auth_type",
+    [
+        ("jira_cloud", "pat"),
+        ("jira_server", "api_token"),
+        ("custom", "pat"),
+        ("github", "basic"),
+        ("linear", "none"),
+    ],
+)
 def test_auth_type_must_suit_the_provider(provider, auth_type):
     with pytest.raises(IntegrityError):
         SourceFactory(provider=provider, auth_type=auth_type)
@@ -69,7 +76,11 @@ def test_credentials_are_encrypted_at_rest():
 
 def test_user_tokens_are_encrypted_at_rest():
     token = UserToken.objects.create(
-        user=UserFactory(), source=SourceFactory(), kind="oauth2", access_token="access-abc", refresh_token="refresh-xyz"
+        user=UserFactory(),
+        source=SourceFactory(),
+        kind="oauth2",
+        access_token="access-abc",
+        refresh_token="refresh-xyz",
     )
     assert b"access-abc" not in raw_column(UserToken, "access_token", token.pk)
     assert b"refresh-xyz" not in raw_column(UserToken, "refresh_token", token.pk)
@@ -105,7 +116,9 @@ def test_credentials_that_no_longer_decrypt_load_as_unreadable_and_survive_a_sav
 
 
 def test_audit_events_cannot_be_changed_or_removed():
-    event = record_audit(AuditAction.SOURCE_CREATED, actor=UserFactory(), source=SourceFactory(), details={"fields": ["name"]})
+    event = record_audit(
+        AuditAction.SOURCE_CREATED, actor=UserFactory(), source=SourceFactory(), details={"fields": ["name"]}
+    )
     event.message = "rewritten"
     with pytest.raises(AppendOnlyError):
         event.save()

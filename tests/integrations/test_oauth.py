@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from integrations import oauth, services
 from integrations.errors import Unreachable
-from integrations.models import AuditAction, AuditEvent, IntegrationState, Provider, ProjectIntegration, UserToken
+from integrations.models import AuditAction, AuditEvent, IntegrationState, ProjectIntegration, Provider, UserToken
 from integrations.providers import provider_for
 from integrations.providers.base import IssueDraft
 from projects.models import Role
@@ -113,7 +113,10 @@ def test_authorize_sends_the_member_to_github_with_a_pkce_challenge(client, mia,
 
     assert urlsplit(start(client, github_source)["Location"]).path == "/login/oauth/authorize"
     assert {name: first[name] for name in ("client_id", "redirect_uri", "response_type", "scope")} == {
-        "client_id": CLIENT_ID, "redirect_uri": GITHUB_CALLBACK, "response_type": "code", "scope": "repo",
+        "client_id": CLIENT_ID,
+        "redirect_uri": GITHUB_CALLBACK,
+        "response_type": "code",
+        "scope": "repo",
     }
     assert first["code_challenge_method"] == "S256"
     assert len(first["code_challenge"]) == 43  # base64url of a SHA-256, unpadded
@@ -129,27 +132,41 @@ def test_the_challenge_is_the_s256_of_the_verifier():
 
 def test_every_tracker_with_oauth_documents_where_members_authorize():
     addresses = {}
-    for provider, base_url in ((Provider.GITLAB, "https://gitlab.example.com/gitlab"),
-                               (Provider.AZURE_DEVOPS, "https://dev.azure.com/fabrikam"),
-                               (Provider.LINEAR, "https://linear.app/example"),
-                               (Provider.GITHUB, "https://github.com")):
-        source = SourceFactory(provider=provider, base_url=base_url, auth_type="oauth2",
-                               credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    for provider, base_url in (
+        (Provider.GITLAB, "https://gitlab.example.com/gitlab"),
+        (Provider.AZURE_DEVOPS, "https://dev.azure.com/fabrikam"),
+        (Provider.LINEAR, "https://linear.app/example"),
+        (Provider.GITHUB, "https://github.com"),
+    ):
+        source = SourceFactory(
+            provider=provider,
+            base_url=base_url,
+            auth_type="oauth2",
+            credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        )
         app = provider_for(source).oauth_app()
         addresses[provider] = (app.authorize_url, app.token_url, app.pkce)
     assert addresses == {
-        Provider.GITLAB: ("https://gitlab.example.com/gitlab/oauth/authorize",
-                          "https://gitlab.example.com/gitlab/oauth/token", True),
-        Provider.AZURE_DEVOPS: ("https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
-                                "https://login.microsoftonline.com/organizations/oauth2/v2.0/token", True),
+        Provider.GITLAB: (
+            "https://gitlab.example.com/gitlab/oauth/authorize",
+            "https://gitlab.example.com/gitlab/oauth/token",
+            True,
+        ),
+        Provider.AZURE_DEVOPS: (
+            "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
+            "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+            True,
+        ),
         Provider.LINEAR: ("https://linear.app/oauth/authorize", "https://api.linear.app/oauth/token", True),
-        Provider.GITHUB: ("https://github.com/login/oauth/authorize", "https://github.com/login/oauth/access_token",
-                          True),
+        Provider.GITHUB: (
+            "https://github.com/login/oauth/authorize",
+            "https://github.com/login/oauth/access_token",
+            True,
+        ),
     }
 
 
-def test_a_source_without_its_client_id_and_secret_says_what_the_administrator_must_do(client, mia, jira,
-                                                                                        jira_source):
+def test_a_source_without_its_client_id_and_secret_says_what_the_administrator_must_do(client, mia, jira, jira_source):
     jira_source.credentials = {}
     jira_source.save()
 
@@ -178,7 +195,10 @@ def test_a_member_authorizes_their_jira_account_and_the_tokens_are_stored_encryp
     assert token.refresh_token.startswith("atlassian-refresh-")
     assert before + timedelta(seconds=3600) <= token.expires_at <= timezone.now() + timedelta(seconds=3600)
     assert (token.remote_account, token.resource_id, token.resource_url) == (
-        "Mia Krystof (mia@example.com)", CLOUD_ID, jira.base_url)
+        "Mia Krystof (mia@example.com)",
+        CLOUD_ID,
+        jira.base_url,
+    )
     assert token.scopes == "read:jira-work write:jira-work read:jira-user offline_access"
     exchange = jira.oauth.token_requests[-1]
     assert (exchange.grant_type, exchange.parameters["redirect_uri"]) == ("authorization_code", JIRA_CALLBACK)
@@ -270,8 +290,15 @@ def test_a_code_the_tracker_refuses_is_reported_and_audited(client, mia, jira, j
     jira.oauth.sign_in(MIA)
     callback = consent(start(client, jira_source)["Location"])
     stolen = query(callback)
-    jira.oauth.token({"grant_type": "authorization_code", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                      "code": stolen["code"], "redirect_uri": JIRA_CALLBACK})  # someone used it first
+    jira.oauth.token(
+        {
+            "grant_type": "authorization_code",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "code": stolen["code"],
+            "redirect_uri": JIRA_CALLBACK,
+        }
+    )  # someone used it first
 
     response = back_to_testmanager(client, callback)
 
@@ -417,8 +444,11 @@ def test_an_issue_filed_with_a_members_token_is_reported_by_their_account(client
     jira.oauth.sign_in(MIA)
     authorize(client, jira_source)
 
-    created = services.with_member_token(mia, jira_source, lambda provider: provider.create_issue(
-        IssueDraft(project="SHOP", issue_type="Bug", title="Checkout crashes")))
+    created = services.with_member_token(
+        mia,
+        jira_source,
+        lambda provider: provider.create_issue(IssueDraft(project="SHOP", issue_type="Bug", title="Checkout crashes")),
+    )
 
     assert jira.issue(created.key).reporter.login == MIA
 

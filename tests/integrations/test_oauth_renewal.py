@@ -67,8 +67,11 @@ def fetch(user, source):
 
 def refresh_requests(fake) -> list[str]:
     """The refresh tokens the authorization server was asked to renew, in order."""
-    return [request.parameters["refresh_token"] for request in fake.oauth.token_requests
-            if request.grant_type == "refresh_token"]
+    return [
+        request.parameters["refresh_token"]
+        for request in fake.oauth.token_requests
+        if request.grant_type == "refresh_token"
+    ]
 
 
 def carried(fake, path=SEARCH) -> list[str]:
@@ -130,8 +133,9 @@ def test_a_github_apps_expiring_token_is_renewed_with_a_form_request(settings):
 # --- When renewing fails ----------------------------------------------------------------
 
 
-def test_a_refused_renewal_marks_the_token_audits_and_asks_the_member_to_authorize_again(client, jira, source, mia,
-                                                                                           token):
+def test_a_refused_renewal_marks_the_token_audits_and_asks_the_member_to_authorize_again(
+    client, jira, source, mia, token
+):
     jira.oauth.revoke(token.refresh_token)
     jira.oauth.expire(token.access_token)
 
@@ -143,7 +147,10 @@ def test_a_refused_renewal_marks_the_token_audits_and_asks_the_member_to_authori
     assert UserToken.objects.get(pk=token.pk).last_error == reason
     event = AuditEvent.objects.get(action=AuditAction.TOKEN_REFRESH_FAILED)
     assert (event.success, event.message, event.details) == (
-        False, reason, {"code": "oauth_refused", "oauth_error": "invalid_grant"})
+        False,
+        reason,
+        {"code": "oauth_refused", "oauth_error": "invalid_grant"},
+    )
 
     requests_before = len(jira.requests) + len(jira.oauth.token_requests)
     with pytest.raises(AuthorizationRequired, match="authorize your account again"):
@@ -246,8 +253,13 @@ def test_each_members_requests_carry_their_own_token_and_no_one_elses():
         for user, login in ((mia, "mia"), (noah, "noah"), (mia, "mia"), (noah, "noah")):
             before = len(github.requests)
             who = services.with_member_token(user, source, lambda provider: provider.whoami())
-            created = services.with_member_token(user, source, lambda provider: provider.create_issue(
-                IssueDraft(project="acme/shop", issue_type="", title=f"Filed by {login}")))
+            created = services.with_member_token(
+                user,
+                source,
+                lambda provider: provider.create_issue(
+                    IssueDraft(project="acme/shop", issue_type="", title=f"Filed by {login}")
+                ),
+            )
             sent = github.requests[before:]
             assert {request.headers["Authorization"] for request in sent} == {f"Bearer {tokens[user]}"}
             assert who.user.endswith(f"({login})")

@@ -38,7 +38,10 @@ def jira():
 
 def assign_data(chosen, **overrides):
     data = {
-        "source": chosen.pk, "external_project": "SHOP", "default_issue_type": "Bug", "board": "",
+        "source": chosen.pk,
+        "external_project": "SHOP",
+        "default_issue_type": "Bug",
+        "board": "",
         "description": "Checkout bugs",
         "priority_mapping": mappings.priority_mapping_to_text(mappings.default_priority_mapping()),
         "status_mapping": mappings.status_mapping_to_text(mappings.default_status_mapping()),
@@ -62,7 +65,10 @@ def test_the_form_offers_enabled_in_scope_sources_and_prefills_the_default_mappi
     assert [source.name for source in form.fields["source"].queryset] == ["Acme Jira", "Scoped here"]
     assert form["priority_mapping"].value().splitlines()[:2] == ["Highest = P0, blocker", "Blocker = P0, blocker"]
     assert form["status_mapping"].value().splitlines() == [
-        "open = To Do, Open", "in_progress = In Progress", "closed = Done, Closed"]
+        "open = To Do, Open",
+        "in_progress = In Progress",
+        "closed = Done, Closed",
+    ]
 
 
 def test_a_project_admin_assigns_a_source(admin_client, project, project_admin, jira):
@@ -80,31 +86,44 @@ def test_a_project_admin_assigns_a_source(admin_client, project, project_admin, 
 
 
 def test_edited_mappings_are_parsed_and_kept(admin_client, jira):
-    admin_client.post(reverse("integrations:create", args=["SHOP"]), assign_data(
-        jira, priority_mapping="# ours\nUrgent = p0, BLOCKER\nNormal = P2, major",
-        status_mapping="open = Backlog, Selected\nclosed = Done"))
+    admin_client.post(
+        reverse("integrations:create", args=["SHOP"]),
+        assign_data(
+            jira,
+            priority_mapping="# ours\nUrgent = p0, BLOCKER\nNormal = P2, major",
+            status_mapping="open = Backlog, Selected\nclosed = Done",
+        ),
+    )
     integration = ProjectIntegration.objects.get()
-    assert integration.priority_mapping == {"Urgent": {"requirement": "P0", "defect": "blocker"},
-                                            "Normal": {"requirement": "P2", "defect": "major"}}
+    assert integration.priority_mapping == {
+        "Urgent": {"requirement": "P0", "defect": "blocker"},
+        "Normal": {"requirement": "P2", "defect": "major"},
+    }
     assert integration.status_mapping == {"open": ["Backlog", "Selected"], "closed": ["Done"]}
 
 
-@pytest.mark.parametrize("overrides,field,message", [
-    ({"external_project": "shop"}, "external_project", "shop is not a valid Jira project key, e.g. SHOP."),
-    ({"external_project": ""}, "external_project", "Enter the Jira project key, e.g. SHOP."),
-    ({"priority_mapping": "High = P9, critical"}, "priority_mapping", "High: “P9” is not a requirement priority"),
-    ({"priority_mapping": "High = P1"}, "priority_mapping", "Line 1: give a requirement priority and a defect"),
-    ({"priority_mapping": "High P1 critical"}, "priority_mapping", "Line 1: write it as"),
-    ({"priority_mapping": "High = P1, critical\nhigh = P2, major"}, "priority_mapping", "mapped twice"),
-    ({"status_mapping": "open = Done\nclosed = Done"}, "status_mapping",
-     "The tracker status “Done” is mapped to both open and closed."),
-    ({"status_mapping": "finished = Done"}, "status_mapping", "“finished” is not a defect status"),
-    ({"description": "d" * 256}, "description", "at most 255 characters"),
-])
-def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_saved(admin_client, jira, overrides, field,
-                                                                         message):
-    errors = form_errors(admin_client.post(reverse("integrations:create", args=["SHOP"]), assign_data(jira,
-                                                                                                     **overrides)))
+@pytest.mark.parametrize(
+    "overrides,field,message",
+    [
+        ({"external_project": "shop"}, "external_project", "shop is not a valid Jira project key, e.g. SHOP."),
+        ({"external_project": ""}, "external_project", "Enter the Jira project key, e.g. SHOP."),
+        ({"priority_mapping": "High = P9, critical"}, "priority_mapping", "High: “P9” is not a requirement priority"),
+        ({"priority_mapping": "High = P1"}, "priority_mapping", "Line 1: give a requirement priority and a defect"),
+        ({"priority_mapping": "High P1 critical"}, "priority_mapping", "Line 1: write it as"),
+        ({"priority_mapping": "High = P1, critical\nhigh = P2, major"}, "priority_mapping", "mapped twice"),
+        (
+            {"status_mapping": "open = Done\nclosed = Done"},
+            "status_mapping",
+            "The tracker status “Done” is mapped to both open and closed.",
+        ),
+        ({"status_mapping": "finished = Done"}, "status_mapping", "“finished” is not a defect status"),
+        ({"description": "d" * 256}, "description", "at most 255 characters"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_saved(admin_client, jira, overrides, field, message):
+    errors = form_errors(
+        admin_client.post(reverse("integrations:create", args=["SHOP"]), assign_data(jira, **overrides))
+    )
     assert message in " ".join(errors[field])
     assert not ProjectIntegration.objects.exists() and not AuditEvent.objects.exists()
 
@@ -128,11 +147,18 @@ def test_the_same_target_is_assigned_once(admin_client, jira):
 
 def test_making_another_integration_primary_replaces_the_current_one(admin_client, project, jira):
     first = ProjectIntegrationFactory(project=project, source=jira, is_primary=True)
-    second = ProjectIntegrationFactory(project=project, source=SourceFactory(), external_project="OPS",
-                                       description="Checkout bugs", priority_mapping=mappings.default_priority_mapping(),
-                                       status_mapping=mappings.default_status_mapping())
-    response = admin_client.post(reverse("integrations:edit", args=["SHOP", second.pk]),
-                                 assign_data(second.source, source=None, external_project="OPS", is_primary="on"))
+    second = ProjectIntegrationFactory(
+        project=project,
+        source=SourceFactory(),
+        external_project="OPS",
+        description="Checkout bugs",
+        priority_mapping=mappings.default_priority_mapping(),
+        status_mapping=mappings.default_status_mapping(),
+    )
+    response = admin_client.post(
+        reverse("integrations:edit", args=["SHOP", second.pk]),
+        assign_data(second.source, source=None, external_project="OPS", is_primary="on"),
+    )
     assert response.status_code == 302
     first.refresh_from_db()
     second.refresh_from_db()
@@ -142,14 +168,18 @@ def test_making_another_integration_primary_replaces_the_current_one(admin_clien
 
 
 def test_editing_changes_only_what_was_changed_and_audits_the_fields(admin_client, project, jira):
-    integration = ProjectIntegrationFactory(project=project, source=jira,
-                                            priority_mapping=mappings.default_priority_mapping(),
-                                            status_mapping=mappings.default_status_mapping())
+    integration = ProjectIntegrationFactory(
+        project=project,
+        source=jira,
+        priority_mapping=mappings.default_priority_mapping(),
+        status_mapping=mappings.default_status_mapping(),
+    )
     url = reverse("integrations:edit", args=["SHOP", integration.pk])
     page = admin_client.get(url)
     assert page.context["form"]["external_project"].help_text == "The Jira project key, e.g. SHOP."
-    response = admin_client.post(url, assign_data(jira, source=None, default_issue_type="Task", board="Team board",
-                                                  description="Payments"))
+    response = admin_client.post(
+        url, assign_data(jira, source=None, default_issue_type="Task", board="Team board", description="Payments")
+    )
     assert response.status_code == 302
     integration.refresh_from_db()
     assert (integration.default_issue_type, integration.board) == ("Task", "Team board")
@@ -169,7 +199,9 @@ def test_archive_hides_it_from_pickers_and_unarchive_restores(admin_client, proj
     assert integration.state == IntegrationState.ACTIVE
     assert list(selectors.pickable_integrations(project)) == [integration]
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
-        AuditAction.PROJECT_INTEGRATION_ARCHIVED, AuditAction.PROJECT_INTEGRATION_UNARCHIVED]
+        AuditAction.PROJECT_INTEGRATION_ARCHIVED,
+        AuditAction.PROJECT_INTEGRATION_UNARCHIVED,
+    ]
 
 
 def test_disconnect_and_reconnect(admin_client, project, jira):

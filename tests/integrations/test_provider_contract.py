@@ -63,8 +63,12 @@ def _fakes_on_loopback(settings):
 def connected(provider: str, base_url: str, auth_type: str, credentials: dict, project: str) -> TrackerProvider:
     """The provider of a source for the fake at ``base_url``, filing issues in ``project``."""
     source = SourceFactory(
-        provider=provider, base_url=base_url, allow_http=True, auth_type=auth_type,
-        credentials=credentials, issue_url_template="",
+        provider=provider,
+        base_url=base_url,
+        allow_http=True,
+        auth_type=auth_type,
+        credentials=credentials,
+        issue_url_template="",
     )
     ProjectIntegrationFactory(source=source, external_project=project)
     return provider_for(source)
@@ -139,7 +143,9 @@ def test_an_issue_is_filed_read_found_commented_and_closed(tracker):
     setup, provider, done_status = tracker
     title = "Checkout rejects valid coupons"
     draft = IssueDraft(
-        project=setup.project, issue_type=setup.issue_type, title=title,
+        project=setup.project,
+        issue_type=setup.issue_type,
+        title=title,
         description="Steps:\n\n1. Add a **coupon**\n2. Pay\n\nExpected: the discount applies.",
     )
 

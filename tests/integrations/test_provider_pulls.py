@@ -28,13 +28,22 @@ def jira(request):
     """A fake Jira (Cloud, or Data Center under /jira) with the projects SHOP and OTHER, and its provider."""
     if request.param == "cloud":
         fake = request.getfixturevalue("fake_jira_cloud")
-        source = SourceFactory(provider=Provider.JIRA_CLOUD, base_url=fake.base_url, allow_http=True,
-                               auth_type=AuthType.API_TOKEN,
-                               credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
+        source = SourceFactory(
+            provider=Provider.JIRA_CLOUD,
+            base_url=fake.base_url,
+            allow_http=True,
+            auth_type=AuthType.API_TOKEN,
+            credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+        )
     else:
         fake = request.getfixturevalue("fake_jira_server")
-        source = SourceFactory(provider=Provider.JIRA_SERVER, base_url=fake.base_url, allow_http=True,
-                               auth_type=AuthType.PAT, credentials={"token": SERVER_PAT})
+        source = SourceFactory(
+            provider=Provider.JIRA_SERVER,
+            base_url=fake.base_url,
+            allow_http=True,
+            auth_type=AuthType.PAT,
+            credentials={"token": SERVER_PAT},
+        )
     fake.add_project("SHOP")
     fake.add_project("OTHER")
     fake.provider = provider_for(source)
@@ -53,8 +62,9 @@ def test_a_jira_pull_takes_the_filtered_items_of_the_project_and_types_with_the_
     target = jira.add_field("SHOP", "Story", "Target date", "date")
     jira.add_version("SHOP", "2.0", release_date="2025-06-30")
     jira.add_version("SHOP", "2.1", release_date="2025-09-30")
-    story = jira.add_issue("SHOP", "Pay by card", issue_type="Story", description="Cards and wallets",
-                           labels=["req"], priority="High")
+    story = jira.add_issue(
+        "SHOP", "Pay by card", issue_type="Story", description="Cards and wallets", labels=["req"], priority="High"
+    )
     story.custom_fields[target.field_id] = "2025-05-15"
     jira.set_fix_versions(story.key, "2.1", "2.0")
     plain = jira.add_issue("SHOP", "Pay by invoice", issue_type="Story", priority="Highest")
@@ -62,10 +72,14 @@ def test_a_jira_pull_takes_the_filtered_items_of_the_project_and_types_with_the_
     jira.add_issue("SHOP", "Not asked for", issue_type="Story", labels=["later"])
     jira.add_issue("OTHER", "Another project", issue_type="Story", labels=["req"])
 
-    result = jira.provider.pull(PullQuery(
-        project="SHOP", filter="labels = req OR priority = Highest ORDER BY created DESC",
-        item_types=("Story",), fields=(target.field_id, "fixVersions", "duedate"),
-    ))
+    result = jira.provider.pull(
+        PullQuery(
+            project="SHOP",
+            filter="labels = req OR priority = Highest ORDER BY created DESC",
+            item_types=("Story",),
+            fields=(target.field_id, "fixVersions", "duedate"),
+        )
+    )
 
     assert searched_jql(jira) == [
         'project = "SHOP" AND (labels = req OR priority = Highest) AND issuetype in ("Story") ORDER BY key ASC'
@@ -73,7 +87,12 @@ def test_a_jira_pull_takes_the_filtered_items_of_the_project_and_types_with_the_
     assert [item.key for item in result.items] == [story.key, plain.key]
     item = result.items[0]
     assert (item.title, item.description, item.status, item.status_category, item.priority, item.item_type) == (
-        "Pay by card", "Cards and wallets", "To Do", "todo", "High", "Story"
+        "Pay by card",
+        "Cards and wallets",
+        "To Do",
+        "todo",
+        "High",
+        "Story",
     )
     assert item.url == f"{jira.base_url}/browse/{story.key}"
     assert item.fields == {
@@ -87,10 +106,13 @@ def test_a_jira_pull_takes_the_filtered_items_of_the_project_and_types_with_the_
 def test_a_jira_pull_reads_the_sprint_field_in_the_form_each_deployment_answers(jira):
     story = jira.add_issue("SHOP", "Pay by card", issue_type="Story", labels=["req"])
     sprint_field = jira.add_sprint_field("SHOP", "Story")
-    jira.set_sprints(story.key, sprint_field.field_id,
-                     jira.add_sprint(3, "Sprint 1", state="closed", end_date="2025-04-14T17:00:00.000Z"),
-                     jira.add_sprint(3, "Sprint 2", state="active", end_date="2025-04-28T17:00:00.000Z"),
-                     jira.add_sprint(3, "Sprint 3"))
+    jira.set_sprints(
+        story.key,
+        sprint_field.field_id,
+        jira.add_sprint(3, "Sprint 1", state="closed", end_date="2025-04-14T17:00:00.000Z"),
+        jira.add_sprint(3, "Sprint 2", state="active", end_date="2025-04-28T17:00:00.000Z"),
+        jira.add_sprint(3, "Sprint 3"),
+    )
 
     result = jira.provider.pull(PullQuery(project="SHOP", filter="labels = req", fields=(sprint_field.field_id,)))
 
@@ -107,8 +129,9 @@ def test_of_the_known_jira_keys_only_the_deleted_issues_count_as_deleted(jira):
     hidden = jira.add_issue("SECRET", "Hidden from the account", labels=["req"])
     jira.forbid_project("SECRET")
 
-    result = jira.provider.pull(PullQuery(project="SHOP", filter="labels = req"),
-                                known=[kept.key, unlabelled.key, gone.key, hidden.key])
+    result = jira.provider.pull(
+        PullQuery(project="SHOP", filter="labels = req"), known=[kept.key, unlabelled.key, gone.key, hidden.key]
+    )
 
     assert [item.key for item in result.items] == [kept.key]
     assert result.deleted == {gone.key}
@@ -149,8 +172,9 @@ def test_jira_field_values_read_sprints_options_users_and_date_times():
     assert jira_field_value(sprints[::2]) == FieldValue("Sprint 3")  # none active: the last
     assert jira_field_value({"value": "Gold", "id": "10001"}) == FieldValue("Gold")
     assert jira_field_value({"displayName": "Ada Lovelace"}) == FieldValue("Ada Lovelace")
-    assert jira_field_value("2025-02-03T10:00:00.000+0100") == FieldValue("2025-02-03T10:00:00.000+0100",
-                                                                          date(2025, 2, 3))
+    assert jira_field_value("2025-02-03T10:00:00.000+0100") == FieldValue(
+        "2025-02-03T10:00:00.000+0100", date(2025, 2, 3)
+    )
     assert jira_field_value("2025-02-03 is the day") == FieldValue("2025-02-03 is the day")
     assert jira_field_value(3.5) == FieldValue("3.5")
     assert jira_field_value(None) == jira_field_value([]) == FieldValue()
@@ -158,8 +182,10 @@ def test_jira_field_values_read_sprints_options_users_and_date_times():
 
 def legacy_sprint(id_, state, name, end="<null>"):
     """A sprint as older Jira Server and Data Center versions write it in the sprint field."""
-    return (f"com.atlassian.greenhopper.service.sprint.Sprint@14b1c3{id_}9[id={id_},rapidViewId=1,state={state},"
-            f"name={name},startDate=2024-01-01T10:00:00.000Z,endDate={end},completeDate=<null>,sequence={id_}]")
+    return (
+        f"com.atlassian.greenhopper.service.sprint.Sprint@14b1c3{id_}9[id={id_},rapidViewId=1,state={state},"
+        f"name={name},startDate=2024-01-01T10:00:00.000Z,endDate={end},completeDate=<null>,sequence={id_}]"
+    )
 
 
 def test_jira_field_values_read_sprints_in_the_legacy_string_form_of_jira_data_center():
@@ -173,8 +199,10 @@ def test_jira_field_values_read_sprints_in_the_legacy_string_form_of_jira_data_c
     assert jira_field_value(sprints) == FieldValue("Sprint 2, hardening", date(2024, 1, 28))
     assert jira_field_value(sprints[::2]) == FieldValue("Sprint 3")  # none active: the last
     assert jira_field_value(sprints[0]) == FieldValue("Sprint 1", date(2024, 1, 14))
-    reordered = ("com.atlassian.greenhopper.service.sprint.Sprint@3fd7dd59[rapidViewId=58,state=CLOSED,name=Week 7,"
-                 "endDate=2016-02-23T14:24:00.000Z,completeDate=,goal=Cards, wallets, refunds,id=48]")
+    reordered = (
+        "com.atlassian.greenhopper.service.sprint.Sprint@3fd7dd59[rapidViewId=58,state=CLOSED,name=Week 7,"
+        "endDate=2016-02-23T14:24:00.000Z,completeDate=,goal=Cards, wallets, refunds,id=48]"
+    )
     assert jira_field_value([reordered]) == FieldValue("Week 7", date(2016, 2, 23))
     unterminated = "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE,name=Sprint 1"
     nameless = "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=1,state=ACTIVE]"
@@ -190,8 +218,14 @@ def test_jira_field_values_read_sprints_in_the_legacy_string_form_of_jira_data_c
 def ado(fake_azure_devops):
     fake_azure_devops.add_project("Fabrikam")
     fake_azure_devops.add_project("Contoso")
-    source = SourceFactory(provider=Provider.AZURE_DEVOPS, base_url=fake_azure_devops.base_url, allow_http=True,
-                           auth_type=AuthType.PAT, credentials={"token": ADO_PAT}, issue_url_template="")
+    source = SourceFactory(
+        provider=Provider.AZURE_DEVOPS,
+        base_url=fake_azure_devops.base_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": ADO_PAT},
+        issue_url_template="",
+    )
     fake_azure_devops.provider = provider_for(source)
     return fake_azure_devops
 
@@ -200,25 +234,44 @@ def test_an_azure_devops_pull_takes_the_matching_work_items_of_the_project_and_t
     ado.add_field("Fabrikam", "User Story", "Microsoft.VSTS.Scheduling.TargetDate", "Target Date", "dateTime")
     ado.add_field("Fabrikam", "Task", "Microsoft.VSTS.Scheduling.DueDate", "Due Date", "dateTime")
     story = ado.add_work_item(
-        "Fabrikam", "User Story", "Pay by card", System_Tags="req",
+        "Fabrikam",
+        "User Story",
+        "Pay by card",
+        System_Tags="req",
         System_Description="<p>Cards <b>and</b> wallets</p>",
-        Microsoft_VSTS_Common_Priority=1, Microsoft_VSTS_Scheduling_TargetDate=datetime(2025, 5, 15, tzinfo=UTC),
+        Microsoft_VSTS_Common_Priority=1,
+        Microsoft_VSTS_Scheduling_TargetDate=datetime(2025, 5, 15, tzinfo=UTC),
     )
     ado.add_work_item("Fabrikam", "User Story", "Not tagged")
     ado.add_work_item("Fabrikam", "Bug", "Card declined", System_Tags="req")
     ado.add_work_item("Contoso", "User Story", "Another project", System_Tags="req")
 
-    result = ado.provider.pull(PullQuery(
-        project="Fabrikam", filter="[System.Tags] CONTAINS 'req'", item_types=("User Story",),
-        fields=("Microsoft.VSTS.Scheduling.TargetDate", "System.IterationPath", "Microsoft.VSTS.Scheduling.DueDate"),
-    ))
+    result = ado.provider.pull(
+        PullQuery(
+            project="Fabrikam",
+            filter="[System.Tags] CONTAINS 'req'",
+            item_types=("User Story",),
+            fields=(
+                "Microsoft.VSTS.Scheduling.TargetDate",
+                "System.IterationPath",
+                "Microsoft.VSTS.Scheduling.DueDate",
+            ),
+        )
+    )
 
     [query] = [json.loads(r.body)["query"] for r in ado.requests_to("POST", r"/Fabrikam/_apis/wit/wiql")]
-    assert query == ("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = 'Fabrikam' AND "
-                     "([System.Tags] CONTAINS 'req') AND [System.WorkItemType] IN ('User Story') ORDER BY [System.Id]")
+    assert query == (
+        "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = 'Fabrikam' AND "
+        "([System.Tags] CONTAINS 'req') AND [System.WorkItemType] IN ('User Story') ORDER BY [System.Id]"
+    )
     [item] = result.items
     assert (item.key, item.title, item.description, item.status, item.priority, item.item_type) == (
-        str(story.id), "Pay by card", "Cards **and** wallets", "New", "1", "User Story"
+        str(story.id),
+        "Pay by card",
+        "Cards **and** wallets",
+        "New",
+        "1",
+        "User Story",
     )
     assert item.fields == {
         "Microsoft.VSTS.Scheduling.TargetDate": FieldValue("2025-05-15", date(2025, 5, 15)),
@@ -235,8 +288,10 @@ def test_of_the_known_work_items_only_those_in_the_recycle_bin_count_as_deleted(
     ado.add_project("Secret", members={})
     hidden = ado.add_work_item("Secret", "User Story", "Unreadable", System_Tags="req")
 
-    result = ado.provider.pull(PullQuery(project="Fabrikam", filter="[System.Tags] CONTAINS 'req'"),
-                               known=[str(kept.id), str(untagged.id), str(gone.id), str(hidden.id)])
+    result = ado.provider.pull(
+        PullQuery(project="Fabrikam", filter="[System.Tags] CONTAINS 'req'"),
+        known=[str(kept.id), str(untagged.id), str(gone.id), str(hidden.id)],
+    )
 
     assert [item.key for item in result.items] == [str(kept.id)]
     assert result.deleted == {str(gone.id)}
@@ -269,8 +324,9 @@ def test_jira_plans_are_the_projects_versions_and_the_boards_sprints(jira):
     jira.add_version("SHOP", "2.0", start_date="2025-04-01", release_date="2025-06-30", released=True)
     jira.add_version("SHOP", "3.0")
     jira.projects["SHOP"].versions.append({"id": "999", "name": "1.0", "archived": True, "released": True})
-    jira.add_sprint(7, "Sprint 1", state="closed", start_date="2025-05-01T08:00:00.000Z",
-                    end_date="2025-05-14T17:00:00.000Z")
+    jira.add_sprint(
+        7, "Sprint 1", state="closed", start_date="2025-05-01T08:00:00.000Z", end_date="2025-05-14T17:00:00.000Z"
+    )
     jira.add_sprint(7, "Sprint 2", state="active", start_date="2025-05-15T08:00:00.000Z")
 
     plans = jira.provider.plans("shop", board="7")
@@ -292,10 +348,18 @@ def test_a_jira_board_is_named_by_its_number(jira):
 
 
 def test_azure_devops_plans_are_iterations_releases_above_their_sprints(ado):
-    ado.add_iteration("Fabrikam", "Release 1\\Sprint 1", start=datetime(2020, 1, 6, tzinfo=UTC),
-                      finish=datetime(2020, 1, 17, tzinfo=UTC))
-    ado.add_iteration("Fabrikam", "Release 1\\Sprint 2", start=datetime(2099, 1, 20, tzinfo=UTC),
-                      finish=datetime(2099, 1, 31, tzinfo=UTC))
+    ado.add_iteration(
+        "Fabrikam",
+        "Release 1\\Sprint 1",
+        start=datetime(2020, 1, 6, tzinfo=UTC),
+        finish=datetime(2020, 1, 17, tzinfo=UTC),
+    )
+    ado.add_iteration(
+        "Fabrikam",
+        "Release 1\\Sprint 2",
+        start=datetime(2099, 1, 20, tzinfo=UTC),
+        finish=datetime(2099, 1, 31, tzinfo=UTC),
+    )
     ado.add_iteration("Fabrikam", "Hotfixes")
 
     plans = ado.provider.plans("Fabrikam")
@@ -316,30 +380,49 @@ def test_azure_devops_plans_are_iterations_releases_above_their_sprints(ado):
 def github(fake_github):
     fake_github.add_repo("acme/shop")
     fake_github.add_repo("acme/web")
-    source = SourceFactory(provider=Provider.GITHUB, base_url=fake_github.web_url, allow_http=True,
-                           auth_type=AuthType.PAT, credentials={"token": GITHUB_TOKEN}, issue_url_template="")
+    source = SourceFactory(
+        provider=Provider.GITHUB,
+        base_url=fake_github.web_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": GITHUB_TOKEN},
+        issue_url_template="",
+    )
     fake_github.provider = provider_for(source)
     return fake_github
 
 
 def test_a_github_pull_takes_the_repositorys_issues_the_qualifiers_select(github):
     release = github.add_milestone("acme/shop", "v2.0")
-    story = github.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN, body="Cards **and** wallets",
-                             labels=("requirement", "checkout"))
+    story = github.add_issue(
+        "acme/shop",
+        "Pay by card",
+        author=GITHUB_LOGIN,
+        body="Cards **and** wallets",
+        labels=("requirement", "checkout"),
+    )
     github.edit_issue("acme/shop", story.number, milestone=release)
     github.add_issue("acme/shop", "Not a requirement", author=GITHUB_LOGIN, labels=("bug",))
     github.add_issue("acme/shop", "A pull request", author=GITHUB_LOGIN, labels=("requirement",), pull_request=True)
     github.add_issue("acme/web", "Another repository", author=GITHUB_LOGIN, labels=("requirement",))
 
-    result = github.provider.pull(PullQuery(project="acme/shop", filter="label:requirement",
-                                            fields=("milestone", "labels", "closed_at")))
+    result = github.provider.pull(
+        PullQuery(project="acme/shop", filter="label:requirement", fields=("milestone", "labels", "closed_at"))
+    )
 
     [item] = result.items
     assert (item.key, item.title, item.description, item.status, item.status_category) == (
-        "acme/shop#1", "Pay by card", "Cards **and** wallets", "Open", "todo"
+        "acme/shop#1",
+        "Pay by card",
+        "Cards **and** wallets",
+        "Open",
+        "todo",
     )
-    assert item.fields == {"milestone": FieldValue("v2.0"), "labels": FieldValue("requirement, checkout"),
-                           "closed_at": FieldValue()}
+    assert item.fields == {
+        "milestone": FieldValue("v2.0"),
+        "labels": FieldValue("requirement, checkout"),
+        "closed_at": FieldValue(),
+    }
     [search] = github.requests_to("GET", r"/search/issues")
     assert search.param("q") == "label:requirement is:issue repo:acme/shop"
 
@@ -350,8 +433,10 @@ def test_of_the_known_github_keys_only_the_deleted_issues_count_as_deleted(githu
     gone = github.add_issue("acme/shop", "Deleted", author=GITHUB_LOGIN, labels=("requirement",))
     github.delete_issue("acme/shop", gone.number)
 
-    result = github.provider.pull(PullQuery(project="acme/shop", filter="label:requirement"),
-                                  known=[f"acme/shop#{n}" for n in (kept.number, unlabelled.number, gone.number)])
+    result = github.provider.pull(
+        PullQuery(project="acme/shop", filter="label:requirement"),
+        known=[f"acme/shop#{n}" for n in (kept.number, unlabelled.number, gone.number)],
+    )
 
     assert [item.key for item in result.items] == [f"acme/shop#{kept.number}"]
     assert result.deleted == {f"acme/shop#{gone.number}"}
@@ -372,8 +457,7 @@ def test_a_github_pull_gives_the_milestone_its_due_date(github):
 
     result = github.provider.pull(PullQuery(project="acme/shop", filter="label:requirement", fields=("milestone",)))
 
-    assert [item.fields["milestone"] for item in result.items] == [FieldValue("v2.0", date(2025, 9, 30)),
-                                                                   FieldValue()]
+    assert [item.fields["milestone"] for item in result.items] == [FieldValue("v2.0", date(2025, 9, 30)), FieldValue()]
 
 
 def test_a_github_comment_is_edited_in_place(github):

@@ -16,7 +16,13 @@ from integrations.mappings import DEFECT_PRIORITIES, DEFECT_STATUSES
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider, Source, UserToken
 from integrations.providers import REGISTRY, provider_class, provider_for
 from integrations.providers.base import (
-    CAPABILITY_FIELDS, OPERATIONS, STATUS_CATEGORIES, Capability, ConnectionReport, IssueDraft, TrackerProvider,
+    CAPABILITY_FIELDS,
+    OPERATIONS,
+    STATUS_CATEGORIES,
+    Capability,
+    ConnectionReport,
+    IssueDraft,
+    TrackerProvider,
     Unsupported,
 )
 from issues.models import IssuePriority, IssueStatus, StatusCategory
@@ -44,8 +50,13 @@ def server():
 def source(provider, base_url, auth_type, credentials=None, **fields) -> Source:
     """An unsaved source is enough for a provider; tests that need a row save it."""
     return Source(
-        provider=provider, name=f"{provider} test", base_url=base_url, allow_http=base_url.startswith("http://"),
-        auth_type=auth_type, credentials=credentials or {}, **fields,
+        provider=provider,
+        name=f"{provider} test",
+        base_url=base_url,
+        allow_http=base_url.startswith("http://"),
+        auth_type=auth_type,
+        credentials=credentials or {},
+        **fields,
     )
 
 
@@ -70,11 +81,13 @@ def test_provider_metadata_is_complete_and_consistent(key):
         assert (auth_type == AuthType.NONE) == (not parts)
     keys.validate_key_pattern(provider.default_key_pattern)
     if provider.default_issue_url_template:
-        keys.validate_url_template(provider.default_issue_url_template, allowed=keys.ISSUE_URL_PLACEHOLDERS,
-                                   needs_key=True)
+        keys.validate_url_template(
+            provider.default_issue_url_template, allowed=keys.ISSUE_URL_PLACEHOLDERS, needs_key=True
+        )
     if provider.default_create_url_template:
-        keys.validate_url_template(provider.default_create_url_template, allowed=keys.CREATE_URL_PLACEHOLDERS,
-                                   needs_key=False)
+        keys.validate_url_template(
+            provider.default_create_url_template, allowed=keys.CREATE_URL_PLACEHOLDERS, needs_key=False
+        )
     if provider.external_project_pattern:
         keys.validate_key_pattern(provider.external_project_pattern)
         assert provider.external_project_hint
@@ -92,19 +105,27 @@ def test_creating_issues_is_offered_everywhere_through_a_create_url_template():
     for provider in REGISTRY.values():
         assert Capability.CREATE_ISSUES in provider.offered_capabilities()
         assert provider.offered_capabilities() - {Capability.CREATE_ISSUES} == provider.capabilities - {
-            Capability.CREATE_ISSUES}
-    assert set(CAPABILITY_FIELDS.values()) == {"can_read_details", "can_create_issues", "can_add_comments",
-                                               "can_process_webhooks"}
+            Capability.CREATE_ISSUES
+        }
+    assert set(CAPABILITY_FIELDS.values()) == {
+        "can_read_details",
+        "can_create_issues",
+        "can_add_comments",
+        "can_process_webhooks",
+    }
 
 
-@pytest.mark.parametrize("key,valid,invalid", [
-    (Provider.JIRA_CLOUD, "SHOP", "shop"),
-    (Provider.JIRA_SERVER, "AB_2", "2AB"),
-    (Provider.GITHUB, "octo-org/hello.world", "octo-org"),
-    (Provider.GITLAB, "group/sub/project", "project"),
-    (Provider.AZURE_DEVOPS, "Fabrikam Fiber", "fabrikam/Fiber"),
-    (Provider.LINEAR, "ENG", "eng"),
-])
+@pytest.mark.parametrize(
+    "key,valid,invalid",
+    [
+        (Provider.JIRA_CLOUD, "SHOP", "shop"),
+        (Provider.JIRA_SERVER, "AB_2", "2AB"),
+        (Provider.GITHUB, "octo-org/hello.world", "octo-org"),
+        (Provider.GITLAB, "group/sub/project", "project"),
+        (Provider.AZURE_DEVOPS, "Fabrikam Fiber", "fabrikam/Fiber"),
+        (Provider.LINEAR, "ENG", "eng"),
+    ],
+)
 def test_external_projects_are_checked_the_way_each_tracker_names_them(key, valid, invalid):
     provider = REGISTRY[key]
     provider.validate_external_project(valid)
@@ -120,9 +141,9 @@ def test_a_custom_tracker_takes_any_external_project_or_none():
 
 
 def test_constants_mirrored_from_the_issues_app_stay_equal():
-    assert STATUS_CATEGORIES == tuple(StatusCategory.values)
-    assert DEFECT_PRIORITIES == tuple(IssuePriority.values)
-    assert DEFECT_STATUSES == tuple(IssueStatus.values)
+    assert tuple(StatusCategory.values) == STATUS_CATEGORIES
+    assert tuple(IssuePriority.values) == DEFECT_PRIORITIES
+    assert tuple(IssueStatus.values) == DEFECT_STATUSES
 
 
 # --- Construction and the client ------------------------------------------------------
@@ -145,8 +166,14 @@ def test_an_unreadable_member_token_is_refused_before_any_request(server):
 
 
 def test_the_client_sends_the_credentials_only_to_the_tracker_and_spends_the_sources_budget(server):
-    jira = source(Provider.JIRA_SERVER, server.base_url, AuthType.PAT, {"token": "pat-s3cret-value"},
-                  uuid=uuid.uuid4(), rate_limit_per_minute=7)
+    jira = source(
+        Provider.JIRA_SERVER,
+        server.base_url,
+        AuthType.PAT,
+        {"token": "pat-s3cret-value"},
+        uuid=uuid.uuid4(),
+        rate_limit_per_minute=7,
+    )
     server.script("/ping", Reply(401, JSON, b'{"message": "bad token pat-s3cret-value"}'))
     spent = []
 
@@ -166,11 +193,17 @@ def test_the_client_sends_the_credentials_only_to_the_tracker_and_spends_the_sou
 def test_operations_a_provider_does_not_implement_raise_a_typed_refusal():
     custom = provider_for(source(Provider.CUSTOM, "https://tracker.example.com", AuthType.NONE))
     calls = [
-        lambda: custom.fetch_many(["A-1"]), lambda: custom.search("crash"), lambda: custom.projects(),
-        lambda: custom.issue_types("P"), lambda: custom.fields("P", "Bug"),
+        lambda: custom.fetch_many(["A-1"]),
+        lambda: custom.search("crash"),
+        lambda: custom.projects(),
+        lambda: custom.issue_types("P"),
+        lambda: custom.fields("P", "Bug"),
         lambda: custom.create_issue(IssueDraft(project="P", issue_type="Bug", title="t")),
-        lambda: custom.add_comment("A-1", "hi"), lambda: custom.transition("A-1", "Done"),
-        lambda: custom.verify_webhook(None), lambda: custom.parse_webhook(b"{}"), lambda: custom.whoami(),
+        lambda: custom.add_comment("A-1", "hi"),
+        lambda: custom.transition("A-1", "Done"),
+        lambda: custom.verify_webhook(None),
+        lambda: custom.parse_webhook(b"{}"),
+        lambda: custom.whoami(),
     ]
     for call in calls:
         with pytest.raises(Unsupported) as refusal:
@@ -180,18 +213,28 @@ def test_operations_a_provider_does_not_implement_raise_a_typed_refusal():
 
 
 def test_a_report_summarises_headroom_and_expiry():
-    report = ConnectionReport(user="ann", detail="Signed in as ann.", rate_limit_remaining=40, rate_limit_limit=100,
-                              token_expires_at=datetime(2030, 1, 2, 3, 4, tzinfo=UTC))
-    assert report.summary == ("Signed in as ann. Rate limit: 40 of 100 requests left. "
-                              "The token expires at 2030-01-02 03:04 UTC.")
+    report = ConnectionReport(
+        user="ann",
+        detail="Signed in as ann.",
+        rate_limit_remaining=40,
+        rate_limit_limit=100,
+        token_expires_at=datetime(2030, 1, 2, 3, 4, tzinfo=UTC),
+    )
+    assert report.summary == (
+        "Signed in as ann. Rate limit: 40 of 100 requests left. The token expires at 2030-01-02 03:04 UTC."
+    )
 
 
 # --- Connection checks ----------------------------------------------------------------
 
 
 def test_jira_cloud_checks_myself_with_email_and_api_token(fake_jira_cloud):
-    jira = source(Provider.JIRA_CLOUD, fake_jira_cloud.base_url, AuthType.API_TOKEN,
-                  {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
+    jira = source(
+        Provider.JIRA_CLOUD,
+        fake_jira_cloud.base_url,
+        AuthType.API_TOKEN,
+        {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+    )
     report = provider_for(jira).check_connection()
     assert report.user == f"Automation ({CLOUD_LOGIN})"
     assert report.detail.startswith(f"Signed in to Jira as Automation ({CLOUD_LOGIN}).")
@@ -201,8 +244,12 @@ def test_jira_cloud_checks_myself_with_email_and_api_token(fake_jira_cloud):
 
 
 def test_jira_cloud_rejecting_the_token_is_an_authentication_error_without_the_token(fake_jira_cloud):
-    jira = source(Provider.JIRA_CLOUD, fake_jira_cloud.base_url, AuthType.API_TOKEN,
-                  {"email": CLOUD_LOGIN, "api_token": "wrong-token-123"})
+    jira = source(
+        Provider.JIRA_CLOUD,
+        fake_jira_cloud.base_url,
+        AuthType.API_TOKEN,
+        {"email": CLOUD_LOGIN, "api_token": "wrong-token-123"},
+    )
     with pytest.raises(AuthenticationFailed) as failure:
         provider_for(jira).check_connection()
     assert "HTTP 401" in str(failure.value)
@@ -210,10 +257,13 @@ def test_jira_cloud_rejecting_the_token_is_an_authentication_error_without_the_t
     assert "wrong-token-123" not in str(failure.value)
 
 
-@pytest.mark.parametrize("auth_type,credentials", [
-    (AuthType.PAT, {"token": SERVER_PAT}),
-    (AuthType.BASIC, {"username": SERVER_LOGIN, "password": SERVER_PASSWORD}),
-])
+@pytest.mark.parametrize(
+    "auth_type,credentials",
+    [
+        (AuthType.PAT, {"token": SERVER_PAT}),
+        (AuthType.BASIC, {"username": SERVER_LOGIN, "password": SERVER_PASSWORD}),
+    ],
+)
 def test_jira_server_checks_myself_on_rest_api_2_with_a_pat_or_basic_auth(fake_jira_server, auth_type, credentials):
     jira = source(Provider.JIRA_SERVER, fake_jira_server.base_url, auth_type, credentials)
     report = provider_for(jira).check_connection()
@@ -229,8 +279,12 @@ def test_jira_server_error_messages_come_from_its_error_collection(fake_jira_ser
 
 
 def test_jira_with_oauth_and_no_member_token_checks_that_jira_answers(fake_jira_cloud):
-    jira = source(Provider.JIRA_CLOUD, fake_jira_cloud.base_url, AuthType.OAUTH2,
-                  {"client_id": "app", "client_secret": "oauth-secret"})
+    jira = source(
+        Provider.JIRA_CLOUD,
+        fake_jira_cloud.base_url,
+        AuthType.OAUTH2,
+        {"client_id": "app", "client_secret": "oauth-secret"},
+    )
     report = provider_for(jira).check_connection()
     assert report.user == ""
     assert report.detail.startswith("Jira Cloud 1001.0.0-SNAPSHOT answers at 127.0.0.1")
@@ -241,7 +295,9 @@ def test_a_members_token_is_sent_as_bearer_and_its_expiry_reported(server):
     github = source(Provider.GITHUB, server.base_url, AuthType.OAUTH2, {"client_id": "a", "client_secret": "b"})
     expiry = datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
     server.script("/api/v3/user", Reply(200, JSON, b'{"login": "ann"}'))
-    report = provider_for(github, UserToken(kind="oauth2", access_token="member-tok", expires_at=expiry)).check_connection()
+    report = provider_for(
+        github, UserToken(kind="oauth2", access_token="member-tok", expires_at=expiry)
+    ).check_connection()
     assert server.received[0].headers["authorization"] == "Bearer member-tok"
     assert report.token_expires_at == expiry
 
@@ -263,8 +319,14 @@ def test_the_reachability_check_still_refuses_private_addresses_unless_allowed(s
 
 def test_github_enterprise_checks_the_user_under_api_v3(server):
     github = source(Provider.GITHUB, server.base_url, AuthType.PAT, {"token": "ghp_secret"})
-    server.script("/api/v3/user", Reply(200, {**JSON, "X-RateLimit-Remaining": "4990", "X-RateLimit-Limit": "5000"},
-                                       b'{"login": "octocat", "name": "The Octocat"}'))
+    server.script(
+        "/api/v3/user",
+        Reply(
+            200,
+            {**JSON, "X-RateLimit-Remaining": "4990", "X-RateLimit-Limit": "5000"},
+            b'{"login": "octocat", "name": "The Octocat"}',
+        ),
+    )
     report = provider_for(github).check_connection()
     assert report.user == "The Octocat (octocat)"
     assert (report.rate_limit_remaining, report.rate_limit_limit) == (4990, 5000)
@@ -278,8 +340,9 @@ def test_github_dot_com_serves_its_api_from_api_github_com():
 
 def test_gitlab_sends_a_personal_access_token_in_its_own_header(server):
     gitlab = source(Provider.GITLAB, server.base_url + "/gitlab", AuthType.PAT, {"token": "glpat-secret"})
-    server.script("/gitlab/api/v4/user", Reply(200, {**JSON, "RateLimit-Remaining": "599"},
-                                               b'{"username": "ann", "name": "Ann"}'))
+    server.script(
+        "/gitlab/api/v4/user", Reply(200, {**JSON, "RateLimit-Remaining": "599"}, b'{"username": "ann", "name": "Ann"}')
+    )
     report = provider_for(gitlab).check_connection()
     assert report.user == "Ann (ann)"
     assert report.rate_limit_remaining == 599
@@ -289,8 +352,11 @@ def test_gitlab_sends_a_personal_access_token_in_its_own_header(server):
 
 @responses.activate
 def test_linear_asks_graphql_for_the_viewer_with_the_api_key_as_is():
-    responses.post("https://api.linear.app/graphql", json={"data": {"viewer": {"name": "Ann", "email": "a@x.io"}}},
-                   headers={"X-RateLimit-Requests-Remaining": "1499"})
+    responses.post(
+        "https://api.linear.app/graphql",
+        json={"data": {"viewer": {"name": "Ann", "email": "a@x.io"}}},
+        headers={"X-RateLimit-Requests-Remaining": "1499"},
+    )
     linear = source(Provider.LINEAR, "https://linear.app/example", AuthType.PAT, {"token": "lin_api_secret"})
     report = provider_for(linear).check_connection()
     assert report.user == "Ann (a@x.io)"
@@ -300,10 +366,18 @@ def test_linear_asks_graphql_for_the_viewer_with_the_api_key_as_is():
 
 @responses.activate
 def test_linear_authentication_errors_are_typed_and_redacted():
-    responses.post("https://api.linear.app/graphql", status=400, json={"errors": [{
-        "message": "Authentication required: lin_api_wrong is not valid",
-        "extensions": {"code": "AUTHENTICATION_ERROR"},
-    }]})
+    responses.post(
+        "https://api.linear.app/graphql",
+        status=400,
+        json={
+            "errors": [
+                {
+                    "message": "Authentication required: lin_api_wrong is not valid",
+                    "extensions": {"code": "AUTHENTICATION_ERROR"},
+                }
+            ]
+        },
+    )
     linear = source(Provider.LINEAR, "https://linear.app/example", AuthType.PAT, {"token": "lin_api_wrong"})
     with pytest.raises(AuthenticationFailed) as failure:
         provider_for(linear).check_connection()

@@ -11,7 +11,11 @@ from integrations.providers import provider_for
 from tests.fakes.fixtures import GITHUB_LOGIN, GITLAB_USERNAME
 from tests.fakes.gitlab import DEVELOPER
 from tests.issues.sync_support import (
-    azure_devops_source, github_source, gitlab_source, jira_cloud_source, linear_source,
+    azure_devops_source,
+    github_source,
+    gitlab_source,
+    jira_cloud_source,
+    linear_source,
 )
 
 pytestmark = pytest.mark.django_db
@@ -60,14 +64,19 @@ def test_gitlab_reads_created_at_and_closed_at(fake_gitlab):
 
 def test_azure_devops_reads_the_created_and_resolved_or_closed_dates(fake_azure_devops):
     fake_azure_devops.add_project("Fabrikam")
-    resolved = fake_azure_devops.add_work_item("Fabrikam", "Bug", "Fixed", state="Resolved", changed=CREATED,
-                                               Microsoft_VSTS_Common_ResolvedDate=RESOLVED)
-    closed = fake_azure_devops.add_work_item("Fabrikam", "Task", "Done", state="Closed", changed=CREATED,
-                                             Microsoft_VSTS_Common_ClosedDate=RESOLVED)
+    resolved = fake_azure_devops.add_work_item(
+        "Fabrikam", "Bug", "Fixed", state="Resolved", changed=CREATED, Microsoft_VSTS_Common_ResolvedDate=RESOLVED
+    )
+    closed = fake_azure_devops.add_work_item(
+        "Fabrikam", "Task", "Done", state="Closed", changed=CREATED, Microsoft_VSTS_Common_ClosedDate=RESOLVED
+    )
     active = fake_azure_devops.add_work_item("Fabrikam", "Bug", "Still broken", state="Active", changed=CREATED)
 
     assert fetched(azure_devops_source(fake_azure_devops), str(resolved.id), str(closed.id), str(active.id)) == [
-        (CREATED, RESOLVED), (CREATED, RESOLVED), (CREATED, None)]
+        (CREATED, RESOLVED),
+        (CREATED, RESOLVED),
+        (CREATED, None),
+    ]
 
 
 def test_linear_reads_created_at_and_completed_or_canceled_at(fake_linear):
@@ -79,5 +88,8 @@ def test_linear_reads_created_at_and_completed_or_canceled_at(fake_linear):
     created = [fake_linear.issue(key).created_at for key in ("ENG-1", "ENG-2", "ENG-3")]
 
     assert fetched(linear_source(fake_linear), "ENG-1", "ENG-2", "ENG-3") == [
-        (created[0], completed.completed_at), (created[1], canceled.canceled_at), (created[2], None)]
+        (created[0], completed.completed_at),
+        (created[1], canceled.canceled_at),
+        (created[2], None),
+    ]
     assert completed.completed_at is not None and canceled.canceled_at is not None

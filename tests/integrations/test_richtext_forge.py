@@ -14,8 +14,10 @@ J = WORD_JOINER
         ("Seen by @alice and @acme/qa-team", f"Seen by @{J}alice and @{J}acme/qa-team"),
         ("Tell @all now", f"Tell @{J}all now"),
         ("Fixes #12", f"Fixes #{J}12"),
-        ("closes: acme/shop#3, resolved group/sub/project#4",
-         f"closes: acme/shop#{J}3, resolved group/sub/project#{J}4"),
+        (
+            "closes: acme/shop#3, resolved group/sub/project#4",
+            f"closes: acme/shop#{J}3, resolved group/sub/project#{J}4",
+        ),
         ("Implementing #5 and fixing #6", f"Implementing #{J}5 and fixing #{J}6"),
     ],
     ids=["mentions", "everyone", "closing keyword", "qualified references", "GitLab's -ing forms"],

@@ -131,9 +131,7 @@ def test_scripts_styles_and_unsafe_links_from_html_leave_no_trace_but_their_text
 
 
 def test_tag_soup_is_read_like_a_browser_would():
-    assert (
-        html_to_markdown("<ul><li>one<li>two</ul></b></i><p>open <b>bold") == "- one\n- two\n\nopen **bold**"
-    )
+    assert html_to_markdown("<ul><li>one<li>two</ul></b></i><p>open <b>bold") == "- one\n- two\n\nopen **bold**"
 
 
 @settings(max_examples=200, deadline=None)
@@ -142,8 +140,6 @@ def test_markdown_through_our_own_html_and_back_keeps_the_text(markdown):
     assert markdown_text(html_to_markdown(markdown_to_safe_html(markdown))) == markdown_text(markdown)
 
 
-@pytest.mark.parametrize(
-    "html", ["<div>" * 5000 + "core", "<ul><li>" * 3000 + "core", "<b><i>" * 3000 + "core"]
-)
+@pytest.mark.parametrize("html", ["<div>" * 5000 + "core", "<ul><li>" * 3000 + "core", "<b><i>" * 3000 + "core"])
 def test_absurdly_deep_html_keeps_its_text(html):
     assert markdown_text(html_to_markdown(html)).endswith("core")

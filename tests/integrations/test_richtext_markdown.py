@@ -142,10 +142,7 @@ def test_unsafe_links_keep_only_their_text():
 
 
 def test_link_targets_with_spaces_and_parentheses_are_encoded():
-    assert (
-        adf_to_markdown(doc(para(text("x", link("https://e.com/a b(c)")))))
-        == "[x](https://e.com/a%20b%28c%29)"
-    )
+    assert adf_to_markdown(doc(para(text("x", link("https://e.com/a b(c)"))))) == "[x](https://e.com/a%20b%28c%29)"
 
 
 def test_ordered_lists_number_from_their_order_or_from_one():
@@ -280,9 +277,7 @@ def test_absurdly_deep_documents_keep_their_text():
     assert adf_text(nested_adf(5000)).endswith("item core")
 
 
-@pytest.mark.parametrize(
-    "markdown", ["> " * 3000 + "core", "- " * 3000 + "core", "*" * 3000 + "core" + "*" * 3000]
-)
+@pytest.mark.parametrize("markdown", ["> " * 3000 + "core", "- " * 3000 + "core", "*" * 3000 + "core" + "*" * 3000])
 def test_absurdly_deep_markdown_converts_keeping_its_text(markdown):
     document = markdown_to_adf(markdown)
     assert squash(adf_text(document)) == markdown_text(markdown)

@@ -11,7 +11,12 @@ from integrations.fields import Unreadable
 from integrations.models import AuditAction, AuditEvent, Health, IntegrationState, ProjectIntegration, Source, UserToken
 from issues.models import ExternalReference, Link
 from tests.factories import (
-    ExternalReferenceFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory, UserFactory,
+    ExternalReferenceFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TestCaseFactory,
+    UserFactory,
 )
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
 from tests.support.scripted_server import ScriptedServer
@@ -49,10 +54,17 @@ def private_hosts(settings):
 def form_data(**overrides):
     """A valid Jira Cloud source as the admin form posts it; None removes a field."""
     data = {
-        "provider": "jira_cloud", "name": "Acme Jira", "description": "Acme's Jira", "enabled": "on",
-        "base_url": "https://acme.atlassian.net", "auth_type": "api_token",
-        "credential_email": "bot@acme.test", "credential_api_token": SECRET,
-        "all_projects": "on", "refresh_interval_minutes": "15", "rate_limit_per_minute": "120",
+        "provider": "jira_cloud",
+        "name": "Acme Jira",
+        "description": "Acme's Jira",
+        "enabled": "on",
+        "base_url": "https://acme.atlassian.net",
+        "auth_type": "api_token",
+        "credential_email": "bot@acme.test",
+        "credential_api_token": SECRET,
+        "all_projects": "on",
+        "refresh_interval_minutes": "15",
+        "rate_limit_per_minute": "120",
     }
     data.update(overrides)
     return {name: value for name, value in data.items() if value is not None}
@@ -74,34 +86,42 @@ def post_change(client, source, **overrides):
 # --- Base URLs ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("entered,normalized", [
-    ("HTTPS://Acme.Atlassian.NET/", "https://acme.atlassian.net"),
-    ("  https://jira.example.com:443/jira//  ", "https://jira.example.com/jira"),
-    ("https://ghe.example.com:8443", "https://ghe.example.com:8443"),
-    ("https://gitlab.example.com/tools/gitlab/", "https://gitlab.example.com/tools/gitlab"),
-])
+@pytest.mark.parametrize(
+    "entered,normalized",
+    [
+        ("HTTPS://Acme.Atlassian.NET/", "https://acme.atlassian.net"),
+        ("  https://jira.example.com:443/jira//  ", "https://jira.example.com/jira"),
+        ("https://ghe.example.com:8443", "https://ghe.example.com:8443"),
+        ("https://gitlab.example.com/tools/gitlab/", "https://gitlab.example.com/tools/gitlab"),
+    ],
+)
 def test_base_urls_are_normalized(entered, normalized):
     assert keys.normalize_base_url(entered, allow_http=False) == normalized
 
 
-@pytest.mark.parametrize("entered,message", [
-    ("http://jira.example.com", "must use https"),
-    ("ftp://jira.example.com", "starting with https://"),
-    ("jira.example.com", "starting with https://"),
-    ("https://bot:hunter2@jira.example.com", "Do not put credentials in the URL"),
-    ("https://jira.example.com/?os_authType=basic", "no query string"),
-    ("https://jira.example.com/#top", "no query string"),
-    ("https://jira.example.com:99999", "port"),
-    ("https://not a host", "not a valid URL"),
-])
+@pytest.mark.parametrize(
+    "entered,message",
+    [
+        ("http://jira.example.com", "must use https"),
+        ("ftp://jira.example.com", "starting with https://"),
+        ("jira.example.com", "starting with https://"),
+        ("https://bot:hunter2@jira.example.com", "Do not put credentials in the URL"),
+        ("https://jira.example.com/?os_authType=basic", "no query string"),
+        ("https://jira.example.com/#top", "no query string"),
+        ("https://jira.example.com:99999", "port"),
+        ("https://not a host", "not a valid URL"),
+    ],
+)
 def test_bad_base_urls_are_refused_with_a_reason(entered, message):
     with pytest.raises(ValidationError, match=message):
         keys.normalize_base_url(entered, allow_http=False)
 
 
 def test_plain_http_needs_the_allow_http_tick():
-    assert keys.normalize_base_url("http://jira.intranet.example:8080/", allow_http=True) == \
-        "http://jira.intranet.example:8080"
+    assert (
+        keys.normalize_base_url("http://jira.intranet.example:8080/", allow_http=True)
+        == "http://jira.intranet.example:8080"
+    )
 
 
 # --- URL templates --------------------------------------------------------------------
@@ -121,17 +141,22 @@ def test_unknown_placeholders_are_rejected_naming_the_allowed_ones():
 
 def test_issue_id_is_an_alias_of_key():
     keys.validate_url_template("{baseUrl}/browse/{issueId}", allowed=keys.ISSUE_URL_PLACEHOLDERS, needs_key=True)
-    assert keys.issue_url("{baseUrl}/browse/{issueId}", base_url="https://j.example", key="AB-1") == \
-        "https://j.example/browse/AB-1"
+    assert (
+        keys.issue_url("{baseUrl}/browse/{issueId}", base_url="https://j.example", key="AB-1")
+        == "https://j.example/browse/AB-1"
+    )
 
 
-@pytest.mark.parametrize("template,message", [
-    ("{baseUrl}/browse", "must contain {key}"),
-    ("{baseUrl}/browse/{key", "brace is not closed"),
-    ("{baseUrl}/browse/key}", "brace is not closed"),
-    ("/browse/{key}", "http(s) URL"),
-    ("javascript:alert({key})", "http(s) URL"),
-])
+@pytest.mark.parametrize(
+    "template,message",
+    [
+        ("{baseUrl}/browse", "must contain {key}"),
+        ("{baseUrl}/browse/{key", "brace is not closed"),
+        ("{baseUrl}/browse/key}", "brace is not closed"),
+        ("/browse/{key}", "http(s) URL"),
+        ("javascript:alert({key})", "http(s) URL"),
+    ],
+)
 def test_issue_templates_must_make_one_http_url_per_issue(template, message):
     assert message in issue_template_error(template)
 
@@ -143,17 +168,23 @@ def test_create_templates_take_no_key_because_the_issue_does_not_exist_yet():
 
 def test_rendering_encodes_values_but_keeps_project_paths():
     template = "{baseUrl}/{project}/issues/{number}?k={key}"
-    assert keys.issue_url(template, base_url="https://github.com", key="#12", project="octo org/repo") == \
-        "https://github.com/octo%20org/repo/issues/12?k=%2312"
-    assert keys.create_url("{baseUrl}/new?title={title}", base_url="https://t.example", title="a&b=c d") == \
-        "https://t.example/new?title=a%26b%3Dc%20d"
+    assert (
+        keys.issue_url(template, base_url="https://github.com", key="#12", project="octo org/repo")
+        == "https://github.com/octo%20org/repo/issues/12?k=%2312"
+    )
+    assert (
+        keys.create_url("{baseUrl}/new?title={title}", base_url="https://t.example", title="a&b=c d")
+        == "https://t.example/new?title=a%26b%3Dc%20d"
+    )
 
 
 def test_issue_urls_of_a_source_fall_back_to_the_provider_default():
     jira = SourceFactory(issue_url_template="")
     assert selectors.issue_url(jira, "SHOP-7") == "https://example.atlassian.net/browse/SHOP-7"
     github = SourceFactory(provider="github", auth_type="pat", base_url="https://github.com", issue_url_template="")
-    assert selectors.issue_url(github, "#42", external_project="octo/hello") == "https://github.com/octo/hello/issues/42"
+    assert (
+        selectors.issue_url(github, "#42", external_project="octo/hello") == "https://github.com/octo/hello/issues/42"
+    )
 
 
 # --- Key patterns (RE2) ---------------------------------------------------------------
@@ -187,7 +218,10 @@ def test_a_blank_key_pattern_means_the_provider_default():
 def test_the_key_preview_judges_samples_on_the_server(admin_client):
     url = reverse("admin:integrations_source_key_preview")
     assert admin_client.get(url, {"provider": "jira_cloud", "sample": "SHOP-1"}).json() == {
-        "valid": True, "matches": True, "message": r"SHOP-1 matches ^[A-Z][A-Z0-9_]+-\d+$."}
+        "valid": True,
+        "matches": True,
+        "message": r"SHOP-1 matches ^[A-Z][A-Z0-9_]+-\d+$.",
+    }
     assert admin_client.get(url, {"provider": "linear", "sample": "#4"}).json()["matches"] is False
     invalid = admin_client.get(url, {"pattern": r"(x)\1", "sample": "xx"}).json()
     assert invalid["valid"] is False and invalid["message"].startswith("Not a valid RE2 pattern")
@@ -208,8 +242,12 @@ def test_an_admin_creates_a_jira_cloud_source(admin_client, admin_user, queued_c
     assert (source.provider, source.auth_type, source.key_pattern) == ("jira_cloud", "api_token", r"^ACME-\d+$")
     event = AuditEvent.objects.get(action=AuditAction.SOURCE_CREATED)
     assert (event.actor, event.source_name) == (admin_user, "Acme Jira")
-    assert event.details == {"provider": "jira_cloud", "base_url": "https://acme.atlassian.net",
-                             "auth_type": "api_token", "credential_parts": ["api_token", "email"]}
+    assert event.details == {
+        "provider": "jira_cloud",
+        "base_url": "https://acme.atlassian.net",
+        "auth_type": "api_token",
+        "credential_parts": ["api_token", "email"],
+    }
 
 
 def test_every_credential_part_of_the_auth_type_is_required_on_creation(admin_client):
@@ -238,17 +276,20 @@ def test_the_page_carries_each_providers_auth_types_and_credential_fields(admin_
     assert 'id="source-provider-meta"' in html and "integrations/source_form.js" in html
 
 
-@pytest.mark.parametrize("overrides,field,message", [
-    ({"name": "x" * 51}, "name", "at most 50 characters"),
-    ({"name": ""}, "name", "This field is required."),
-    ({"description": "d" * 256}, "description", "at most 255 characters"),
-    ({"base_url": "http://jira.acme.test"}, "base_url", "must use https"),
-    ({"issue_url_template": "{baseUrl}/browse/{id}"}, "issue_url_template", "Unknown placeholder {id}"),
-    ({"create_url_template": "{baseUrl}/new/{key}"}, "create_url_template", "Unknown placeholder {key}"),
-    ({"key_pattern": r"(\w)\1"}, "key_pattern", "Not a valid RE2 regular expression"),
-    ({"all_projects": None}, "projects", "Choose at least one project"),
-    ({"rate_limit_per_minute": "0"}, "rate_limit_per_minute", "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    "overrides,field,message",
+    [
+        ({"name": "x" * 51}, "name", "at most 50 characters"),
+        ({"name": ""}, "name", "This field is required."),
+        ({"description": "d" * 256}, "description", "at most 255 characters"),
+        ({"base_url": "http://jira.acme.test"}, "base_url", "must use https"),
+        ({"issue_url_template": "{baseUrl}/browse/{id}"}, "issue_url_template", "Unknown placeholder {id}"),
+        ({"create_url_template": "{baseUrl}/new/{key}"}, "create_url_template", "Unknown placeholder {key}"),
+        ({"key_pattern": r"(\w)\1"}, "key_pattern", "Not a valid RE2 regular expression"),
+        ({"all_projects": None}, "projects", "Choose at least one project"),
+        ({"rate_limit_per_minute": "0"}, "rate_limit_per_minute", "greater than or equal to 1"),
+    ],
+)
 def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_saved(admin_client, overrides, field, message):
     errors = errors_of(post_add(admin_client, **overrides))
     assert message in " ".join(errors[field])
@@ -263,30 +304,55 @@ def test_display_names_are_unique(admin_client):
 
 
 def test_http_is_accepted_for_an_internal_server_when_allowed(admin_client, queued_checks):
-    response = post_add(admin_client, provider="jira_server", auth_type="pat", credential_email=None,
-                        credential_api_token=None, credential_token=SECRET,
-                        base_url="http://jira.intranet.example:8080/jira/", allow_http="on")
+    response = post_add(
+        admin_client,
+        provider="jira_server",
+        auth_type="pat",
+        credential_email=None,
+        credential_api_token=None,
+        credential_token=SECRET,
+        base_url="http://jira.intranet.example:8080/jira/",
+        allow_http="on",
+    )
     assert response.status_code == 302, errors_of(response)
     assert Source.objects.get().base_url == "http://jira.intranet.example:8080/jira"
 
 
 def test_a_custom_tracker_needs_an_issue_url_template(admin_client):
-    custom = {"provider": "custom", "auth_type": "none", "credential_email": None, "credential_api_token": None,
-              "base_url": "https://tracker.example.com"}
+    custom = {
+        "provider": "custom",
+        "auth_type": "none",
+        "credential_email": None,
+        "credential_api_token": None,
+        "base_url": "https://tracker.example.com",
+    }
     errors = errors_of(post_add(admin_client, **custom))
-    assert errors["issue_url_template"] == ["A custom tracker needs an issue URL template, e.g. {baseUrl}/issues/{key}."]
-    errors = errors_of(post_add(admin_client, **custom, issue_url_template="{baseUrl}/issues/{key}",
-                                can_create_issues="on"))
+    assert errors["issue_url_template"] == [
+        "A custom tracker needs an issue URL template, e.g. {baseUrl}/issues/{key}."
+    ]
+    errors = errors_of(
+        post_add(admin_client, **custom, issue_url_template="{baseUrl}/issues/{key}", can_create_issues="on")
+    )
     assert errors["can_create_issues"] == [
-        "Custom tracker sources create issues through a create URL template: enter one, or untick this."]
+        "Custom tracker sources create issues through a create URL template: enter one, or untick this."
+    ]
 
 
 def test_capabilities_a_provider_does_not_implement_are_never_switched_on(admin_client, queued_checks):
-    response = post_add(admin_client, provider="custom", auth_type="none", credential_email=None,
-                        credential_api_token=None, base_url="https://tracker.example.com",
-                        issue_url_template="{baseUrl}/issues/{key}", create_url_template="{baseUrl}/new?t={title}",
-                        can_read_details="on", can_add_comments="on", can_process_webhooks="on",
-                        can_create_issues="on")
+    response = post_add(
+        admin_client,
+        provider="custom",
+        auth_type="none",
+        credential_email=None,
+        credential_api_token=None,
+        base_url="https://tracker.example.com",
+        issue_url_template="{baseUrl}/issues/{key}",
+        create_url_template="{baseUrl}/new?t={title}",
+        can_read_details="on",
+        can_add_comments="on",
+        can_process_webhooks="on",
+        can_create_issues="on",
+    )
     assert response.status_code == 302, errors_of(response)
     source = Source.objects.get()
     assert (source.can_read_details, source.can_add_comments, source.can_process_webhooks) == (False, False, False)
@@ -301,16 +367,17 @@ def test_a_source_scoped_to_projects_keeps_exactly_those(admin_client, queued_ch
     assert response.status_code == 302, errors_of(response)
     source = Source.objects.get()
     assert set(source.projects.all()) == {first, second}
-    response = post_change(admin_client, source, credential_email=None, credential_api_token=None,
-                           projects=[first.pk])
+    response = post_change(admin_client, source, credential_email=None, credential_api_token=None, projects=[first.pk])
     assert response.status_code == 302, errors_of(response)
-    assert AuditEvent.objects.filter(action=AuditAction.SOURCE_CHANGED).get().details == {"fields": ["all_projects",
-                                                                                                      "projects"]}
+    assert AuditEvent.objects.filter(action=AuditAction.SOURCE_CHANGED).get().details == {
+        "fields": ["all_projects", "projects"]
+    }
     assert list(source.projects.all()) == []  # all projects again: the list is cleared
 
 
 def test_saving_connection_settings_queues_a_health_check_and_a_rename_does_not(
-        admin_client, admin_user, django_capture_on_commit_callbacks, queued_checks):
+    admin_client, admin_user, django_capture_on_commit_callbacks, queued_checks
+):
     with django_capture_on_commit_callbacks(execute=True):
         post_add(admin_client)
     source = Source.objects.get()
@@ -319,8 +386,13 @@ def test_saving_connection_settings_queues_a_health_check_and_a_rename_does_not(
         post_change(admin_client, source, name="Acme Jira (new name)", credential_email=None, credential_api_token=None)
     assert len(queued_checks) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        post_change(admin_client, source, base_url="https://acme-new.atlassian.net", credential_email=None,
-                    credential_api_token=None)
+        post_change(
+            admin_client,
+            source,
+            base_url="https://acme-new.atlassian.net",
+            credential_email=None,
+            credential_api_token=None,
+        )
     assert len(queued_checks) == 2
     assert Source.objects.get().health == Health.INACTIVE  # the old health no longer applies
 
@@ -339,12 +411,28 @@ def test_one_credential_part_can_be_replaced_alone(admin_client, queued_checks):
 
 def test_a_new_auth_type_needs_every_part_and_drops_the_old_ones(admin_client, queued_checks):
     source = SourceFactory(name="Acme Jira")
-    errors = errors_of(post_change(admin_client, source, auth_type="oauth2", credential_email=None,
-                                   credential_api_token=None, credential_client_id="app"))
+    errors = errors_of(
+        post_change(
+            admin_client,
+            source,
+            auth_type="oauth2",
+            credential_email=None,
+            credential_api_token=None,
+            credential_client_id="app",
+        )
+    )
     assert errors["credential_client_secret"] == [
-        "Enter the oauth client secret: a new auth type or provider needs new credentials."]
-    response = post_change(admin_client, source, auth_type="oauth2", credential_email=None, credential_api_token=None,
-                           credential_client_id="app", credential_client_secret="client-5ecret")
+        "Enter the oauth client secret: a new auth type or provider needs new credentials."
+    ]
+    response = post_change(
+        admin_client,
+        source,
+        auth_type="oauth2",
+        credential_email=None,
+        credential_api_token=None,
+        credential_client_id="app",
+        credential_client_secret="client-5ecret",
+    )
     assert response.status_code == 302, errors_of(response)
     source.refresh_from_db()
     assert source.credentials == {"client_id": "app", "client_secret": "client-5ecret"}
@@ -367,8 +455,9 @@ def test_unreadable_credentials_are_reported_on_the_source(admin_client, unreada
 
 
 def test_unreadable_credentials_survive_an_edit_of_other_fields(admin_client, unreadable_source, queued_checks):
-    response = post_change(admin_client, unreadable_source, description="edited", credential_email=None,
-                           credential_api_token=None)
+    response = post_change(
+        admin_client, unreadable_source, description="edited", credential_email=None, credential_api_token=None
+    )
     assert response.status_code == 302, errors_of(response)
     assert isinstance(Source.objects.get().credentials, Unreadable)
 
@@ -376,7 +465,8 @@ def test_unreadable_credentials_survive_an_edit_of_other_fields(admin_client, un
 def test_replacing_unreadable_credentials_needs_every_part(admin_client, unreadable_source, queued_checks):
     errors = errors_of(post_change(admin_client, unreadable_source, credential_email=None))
     assert errors["credential_email"] == [
-        "The stored credentials cannot be decrypted: re-enter every part, including this one."]
+        "The stored credentials cannot be decrypted: re-enter every part, including this one."
+    ]
     response = post_change(admin_client, unreadable_source)
     assert response.status_code == 302, errors_of(response)
     assert Source.objects.get().credentials == {"email": "bot@acme.test", "api_token": SECRET}
@@ -415,20 +505,26 @@ def test_connection_failures_are_precise_and_recorded(admin_client, fake_jira_cl
     assert (event.success, event.details) == (False, {"code": "auth"})
 
 
-@pytest.mark.parametrize("base_url,reason", [
-    ("https://tracker.invalid", "could not be resolved"),
-    ("http://127.0.0.1:9", "refused the connection"),
-])
+@pytest.mark.parametrize(
+    "base_url,reason",
+    [
+        ("https://tracker.invalid", "could not be resolved"),
+        ("http://127.0.0.1:9", "refused the connection"),
+    ],
+)
 def test_connection_failures_below_http_name_the_step_that_failed(base_url, reason, private_hosts):
     source = SourceFactory(base_url=base_url, allow_http=base_url.startswith("http:"))
     outcome = services.test_connection(source)
     assert not outcome.ok and reason in outcome.message and outcome.code == "unreachable"
 
 
-@pytest.mark.parametrize("status,code,reason", [
-    (403, "permission", "lacks permission"),
-    (404, "not_found", "check the base URL"),
-])
+@pytest.mark.parametrize(
+    "status,code,reason",
+    [
+        (403, "permission", "lacks permission"),
+        (404, "not_found", "check the base URL"),
+    ],
+)
 def test_refusals_by_the_tracker_are_reported_with_what_to_check(fake_jira_cloud, private_hosts, status, code, reason):
     source = jira_for(fake_jira_cloud)
     fake_jira_cloud.fail_next(status)
@@ -474,8 +570,11 @@ def test_disabled_sources_can_be_tested(fake_jira_cloud, private_hosts):
 
 def test_the_test_connection_action_tests_each_selected_source(admin_client, fake_jira_cloud, private_hosts):
     good, bad = jira_for(fake_jira_cloud, name="Good"), jira_for(fake_jira_cloud, name="Bad", credentials={})
-    response = admin_client.post(reverse("admin:integrations_source_changelist"), {
-        "action": "test_connection", "_selected_action": [good.pk, bad.pk]}, follow=True)
+    response = admin_client.post(
+        reverse("admin:integrations_source_changelist"),
+        {"action": "test_connection", "_selected_action": [good.pk, bad.pk]},
+        follow=True,
+    )
     page = response.content.decode()
     assert "Good: connection works" in page and "Bad: connection failed" in page
 
@@ -504,7 +603,9 @@ def test_a_health_check_records_the_result_and_audits_only_changes(fake_jira_clo
     assert tasks.check_source_health(source.pk) is False
     events = AuditEvent.objects.filter(action=AuditAction.HEALTH_CHANGED).order_by("id")
     assert [(event.details["from"], event.details["to"], event.actor) for event in events] == [
-        ("inactive", "active", None), ("active", "error", None)]
+        ("inactive", "active", None),
+        ("active", "error", None),
+    ]
     assert "HTTP 503" in Source.objects.get().health_error
     assert tasks.check_source_health(source.pk + 1000) is None
 
@@ -524,7 +625,9 @@ def test_enabling_and_disabling_is_audited(admin_client):
     admin_client.post(changelist, {"action": "disable", "_selected_action": [source.pk]})
     admin_client.post(changelist, {"action": "enable", "_selected_action": [source.pk]})
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
-        AuditAction.SOURCE_DISABLED, AuditAction.SOURCE_ENABLED]
+        AuditAction.SOURCE_DISABLED,
+        AuditAction.SOURCE_ENABLED,
+    ]
     assert Source.objects.get().enabled
 
 
@@ -549,9 +652,11 @@ def test_disconnect_stops_requests_and_reconnect_tests_again(admin_client, fake_
     assert "connection works" in response.content.decode()
     source.refresh_from_db()
     assert (source.connected, source.health) == (True, Health.ACTIVE)
-    assert [action for action in AuditEvent.objects.order_by("id").values_list("action", flat=True)
-            if action in (AuditAction.SOURCE_DISCONNECTED, AuditAction.SOURCE_RECONNECTED)] == [
-        AuditAction.SOURCE_DISCONNECTED, AuditAction.SOURCE_RECONNECTED]
+    assert [
+        action
+        for action in AuditEvent.objects.order_by("id").values_list("action", flat=True)
+        if action in (AuditAction.SOURCE_DISCONNECTED, AuditAction.SOURCE_RECONNECTED)
+    ] == [AuditAction.SOURCE_DISCONNECTED, AuditAction.SOURCE_RECONNECTED]
 
 
 @pytest.fixture
@@ -577,13 +682,17 @@ def test_deleting_a_source_keeps_references_and_links_and_deletes_tokens(admin_c
     assert response.status_code == 302
     assert not Source.objects.exists()
     assert list(ExternalReference.objects.values_list("source", "source_name", "key")) == [
-        (None, "Old Jira", "SHOP-1"), (None, "Old Jira", "SHOP-2")]
+        (None, "Old Jira", "SHOP-1"),
+        (None, "Old Jira", "SHOP-2"),
+    ]
     assert ExternalReference.objects.get(key="SHOP-1").url == "https://example.atlassian.net/browse/SHOP-1"
     assert Link.objects.count() == 3
     assert not UserToken.objects.exists() and not ProjectIntegration.objects.exists()
     event = AuditEvent.objects.get(action=AuditAction.SOURCE_DELETED)
     assert (event.source_name, event.details) == (
-        "Old Jira", {"references": 2, "links": 3, "project_integrations": 1, "user_tokens": 1})
+        "Old Jira",
+        {"references": 2, "links": 3, "project_integrations": 1, "user_tokens": 1},
+    )
 
 
 def test_sources_are_deleted_one_at_a_time_through_the_confirmation(admin_client):
@@ -598,10 +707,12 @@ def test_sources_are_deleted_one_at_a_time_through_the_confirmation(admin_client
 def test_staff_without_the_integration_permission_cannot_reach_sources(client):
     source = SourceFactory()
     client.force_login(UserFactory(is_staff=True))
-    for url in (reverse("admin:integrations_source_changelist"),
-                reverse("admin:integrations_source_change", args=[source.pk]),
-                reverse("admin:integrations_source_key_preview"),
-                reverse("admin:integrations_auditevent_changelist")):
+    for url in (
+        reverse("admin:integrations_source_changelist"),
+        reverse("admin:integrations_source_change", args=[source.pk]),
+        reverse("admin:integrations_source_key_preview"),
+        reverse("admin:integrations_auditevent_changelist"),
+    ):
         assert client.get(url).status_code == 403, url
     assert client.post(reverse("admin:integrations_source_test_connection", args=[source.pk])).status_code == 403
     assert not AuditEvent.objects.exists()
@@ -609,7 +720,8 @@ def test_staff_without_the_integration_permission_cannot_reach_sources(client):
 
 def test_staff_granted_the_integration_permissions_administer_sources(client):
     user = UserFactory(is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="integrations",
-                                                        codename__in=["view_source", "change_source"]))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="integrations", codename__in=["view_source", "change_source"])
+    )
     client.force_login(user)
     assert client.get(reverse("admin:integrations_source_changelist")).status_code == 200

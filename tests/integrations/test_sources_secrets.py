@@ -25,10 +25,18 @@ def tracker(settings):
     """A tracker that rejects the token and, carelessly, repeats it in its error."""
     settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
     server = ScriptedServer()
-    server.script("/rest/api/2/serverInfo", Reply(200, {"Content-Type": "application/json"},
-                                                  b'{"deploymentType": "Server", "version": "9.12.15"}'))
-    server.script("/rest/api/2/myself", Reply(401, {"Content-Type": "application/json"}, json.dumps(
-        {"errorMessages": [f"Token {SECRET} is revoked"]}).encode()))
+    server.script(
+        "/rest/api/2/serverInfo",
+        Reply(200, {"Content-Type": "application/json"}, b'{"deploymentType": "Server", "version": "9.12.15"}'),
+    )
+    server.script(
+        "/rest/api/2/myself",
+        Reply(
+            401,
+            {"Content-Type": "application/json"},
+            json.dumps({"errorMessages": [f"Token {SECRET} is revoked"]}).encode(),
+        ),
+    )
     server.start()
     yield server
     server.stop()
@@ -53,11 +61,21 @@ def test_a_known_secret_never_comes_back_out(client, tracker, caplog, django_cap
         seen.append((url, body.decode()))
 
     with django_capture_on_commit_callbacks(execute=True):  # the save's health check runs too
-        response = client.post(reverse("admin:integrations_source_add"), {
-            "provider": "jira_server", "name": "Intranet Jira", "base_url": tracker.base_url, "allow_http": "on",
-            "auth_type": "pat", "credential_token": SECRET, "enabled": "on", "all_projects": "on",
-            "refresh_interval_minutes": "15", "rate_limit_per_minute": "120",
-        })
+        response = client.post(
+            reverse("admin:integrations_source_add"),
+            {
+                "provider": "jira_server",
+                "name": "Intranet Jira",
+                "base_url": tracker.base_url,
+                "allow_http": "on",
+                "auth_type": "pat",
+                "credential_token": SECRET,
+                "enabled": "on",
+                "all_projects": "on",
+                "refresh_interval_minutes": "15",
+                "rate_limit_per_minute": "120",
+            },
+        )
     assert response.status_code == 302
     source = Source.objects.get()
     assert source.credentials == {"token": SECRET}
@@ -72,8 +90,11 @@ def test_a_known_secret_never_comes_back_out(client, tracker, caplog, django_cap
 
     api = APIClient()
     api.force_authenticate(admin)
-    for response in (api.get("/api/projects/SHOP/integrations"), api.get(f"/api/projects/SHOP/integrations/{integration.pk}"),
-                     api.post("/api/integrations/test-connection", {"source": source.pk}, format="json")):
+    for response in (
+        api.get("/api/projects/SHOP/integrations"),
+        api.get(f"/api/projects/SHOP/integrations/{integration.pk}"),
+        api.post("/api/integrations/test-connection", {"source": source.pk}, format="json"),
+    ):
         seen.append(("api", response.content.decode()))
 
     visit(reverse("admin:integrations_source_changelist"))

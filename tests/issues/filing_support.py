@@ -38,16 +38,27 @@ class JiraWorld:
 
 def jira_world(fake: JiraFake, project: Project, **integration) -> JiraWorld:
     fake.add_project("SHOP", "Web shop", issue_types=("Bug", "Task"))
-    environment = fake.add_field("SHOP", "Bug", "Environment", "select", required=True,
-                                 options=("Staging", "Production"))
+    environment = fake.add_field(
+        "SHOP", "Bug", "Environment", "select", required=True, options=("Staging", "Production")
+    )
     source = SourceFactory(
-        provider=Provider.JIRA_CLOUD, name="Acme Jira", base_url=fake.base_url, allow_http=True,
-        auth_type=AuthType.API_TOKEN, credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
-        issue_url_template="", can_create_issues=True,
+        provider=Provider.JIRA_CLOUD,
+        name="Acme Jira",
+        base_url=fake.base_url,
+        allow_http=True,
+        auth_type=AuthType.API_TOKEN,
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+        issue_url_template="",
+        can_create_issues=True,
     )
     assigned = ProjectIntegrationFactory(
-        project=project, source=source, external_project="SHOP", default_issue_type="Bug", is_primary=True,
-        priority_mapping=mappings.default_priority_mapping(), status_mapping=mappings.default_status_mapping(),
+        project=project,
+        source=source,
+        external_project="SHOP",
+        default_issue_type="Bug",
+        is_primary=True,
+        priority_mapping=mappings.default_priority_mapping(),
+        status_mapping=mappings.default_status_mapping(),
         **integration,
     )
     return JiraWorld(fake=fake, source=source, integration=assigned, environment=environment.field_id)

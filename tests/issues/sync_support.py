@@ -19,60 +19,114 @@ SECRET = "whsec-0123456789-the-webhook-secret"
 
 
 def jira_cloud_source(fake, **fields):
-    return SourceFactory(**{
-        "provider": Provider.JIRA_CLOUD, "name": "Jira", "base_url": fake.base_url, "allow_http": True,
-        "auth_type": AuthType.API_TOKEN, "credentials": {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
-        "webhook_secret": SECRET, "can_process_webhooks": True, **fields,
-    })
+    return SourceFactory(
+        **{
+            "provider": Provider.JIRA_CLOUD,
+            "name": "Jira",
+            "base_url": fake.base_url,
+            "allow_http": True,
+            "auth_type": AuthType.API_TOKEN,
+            "credentials": {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+            "webhook_secret": SECRET,
+            "can_process_webhooks": True,
+            **fields,
+        }
+    )
 
 
 def jira_server_source(fake, **fields):
-    return SourceFactory(**{
-        "provider": Provider.JIRA_SERVER, "name": "Jira DC", "base_url": fake.base_url, "allow_http": True,
-        "auth_type": AuthType.PAT, "credentials": {"token": SERVER_PAT}, "webhook_secret": SECRET,
-        "can_process_webhooks": True, **fields,
-    })
+    return SourceFactory(
+        **{
+            "provider": Provider.JIRA_SERVER,
+            "name": "Jira DC",
+            "base_url": fake.base_url,
+            "allow_http": True,
+            "auth_type": AuthType.PAT,
+            "credentials": {"token": SERVER_PAT},
+            "webhook_secret": SECRET,
+            "can_process_webhooks": True,
+            **fields,
+        }
+    )
 
 
 def github_source(fake, **fields):
-    return SourceFactory(**{
-        "provider": Provider.GITHUB, "name": "GitHub", "base_url": fake.web_url, "allow_http": True,
-        "auth_type": AuthType.PAT, "credentials": {"token": GITHUB_TOKEN}, "issue_url_template": "",
-        "webhook_secret": SECRET, "can_process_webhooks": True, **fields,
-    })
+    return SourceFactory(
+        **{
+            "provider": Provider.GITHUB,
+            "name": "GitHub",
+            "base_url": fake.web_url,
+            "allow_http": True,
+            "auth_type": AuthType.PAT,
+            "credentials": {"token": GITHUB_TOKEN},
+            "issue_url_template": "",
+            "webhook_secret": SECRET,
+            "can_process_webhooks": True,
+            **fields,
+        }
+    )
 
 
 def gitlab_source(fake, **fields):
-    return SourceFactory(**{
-        "provider": Provider.GITLAB, "name": "GitLab", "base_url": fake.web_url, "allow_http": True,
-        "auth_type": AuthType.PAT, "credentials": {"token": GITLAB_PAT}, "issue_url_template": "",
-        "webhook_secret": SECRET, "can_process_webhooks": True, **fields,
-    })
+    return SourceFactory(
+        **{
+            "provider": Provider.GITLAB,
+            "name": "GitLab",
+            "base_url": fake.web_url,
+            "allow_http": True,
+            "auth_type": AuthType.PAT,
+            "credentials": {"token": GITLAB_PAT},
+            "issue_url_template": "",
+            "webhook_secret": SECRET,
+            "can_process_webhooks": True,
+            **fields,
+        }
+    )
 
 
 def azure_devops_source(fake, **fields):
-    return SourceFactory(**{
-        "provider": Provider.AZURE_DEVOPS, "name": "Azure DevOps", "base_url": fake.base_url, "allow_http": True,
-        "auth_type": AuthType.PAT, "credentials": {"token": ADO_PAT}, "issue_url_template": "",
-        "webhook_secret": SECRET, "can_process_webhooks": True, **fields,
-    })
+    return SourceFactory(
+        **{
+            "provider": Provider.AZURE_DEVOPS,
+            "name": "Azure DevOps",
+            "base_url": fake.base_url,
+            "allow_http": True,
+            "auth_type": AuthType.PAT,
+            "credentials": {"token": ADO_PAT},
+            "issue_url_template": "",
+            "webhook_secret": SECRET,
+            "can_process_webhooks": True,
+            **fields,
+        }
+    )
 
 
 def linear_source(fake, **fields):
-    return SourceFactory(**{
-        "provider": Provider.LINEAR, "name": "Linear", "base_url": fake.base_url, "allow_http": True,
-        "auth_type": AuthType.PAT, "credentials": {"token": LINEAR_API_KEY}, "issue_url_template": "",
-        "webhook_secret": SECRET, "can_process_webhooks": True, **fields,
-    })
+    return SourceFactory(
+        **{
+            "provider": Provider.LINEAR,
+            "name": "Linear",
+            "base_url": fake.base_url,
+            "allow_http": True,
+            "auth_type": AuthType.PAT,
+            "credentials": {"token": LINEAR_API_KEY},
+            "issue_url_template": "",
+            "webhook_secret": SECRET,
+            "can_process_webhooks": True,
+            **fields,
+        }
+    )
 
 
 def hook_request(delivery: Delivery):
     """The delivery as the Django request the hook receives."""
-    return RequestFactory().post("/hooks/", data=delivery.body, content_type="application/json",
-                                 headers=delivery.headers)
+    return RequestFactory().post(
+        "/hooks/", data=delivery.body, content_type="application/json", headers=delivery.headers
+    )
 
 
 def post(client, source, delivery: Delivery):
     """Post a delivery to the source's hook, as the tracker does."""
-    return client.post(f"/hooks/{source.uuid}/", data=delivery.body, content_type="application/json",
-                       headers=delivery.headers)
+    return client.post(
+        f"/hooks/{source.uuid}/", data=delivery.body, content_type="application/json", headers=delivery.headers
+    )

@@ -23,12 +23,23 @@ def _fakes_on_loopback(settings):
 
 def integration_for(source, external_project, bugs_filter, priority_mapping=None, **settings):
     integration = ProjectIntegrationFactory(
-        project=ProjectFactory(key="SHOP"), source=source, external_project=external_project,
-        priority_mapping=priority_mapping or default_priority_mapping(), status_mapping=default_status_mapping(),
+        project=ProjectFactory(key="SHOP"),
+        source=source,
+        external_project=external_project,
+        priority_mapping=priority_mapping or default_priority_mapping(),
+        status_mapping=default_status_mapping(),
     )
-    save_bug_settings(integration, pull_bugs=True, bugs_filter=bugs_filter, **{
-        "bug_types": ["Bug"], "severity_field": "", "resolution_field": "", **settings,
-    })
+    save_bug_settings(
+        integration,
+        pull_bugs=True,
+        bugs_filter=bugs_filter,
+        **{
+            "bug_types": ["Bug"],
+            "severity_field": "",
+            "resolution_field": "",
+            **settings,
+        },
+    )
     return integration
 
 
@@ -37,11 +48,18 @@ def jira(fake_jira_cloud):
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.add_status("In Review", "indeterminate")
     fake_jira_cloud.resolution = fake_jira_cloud.add_field("SHOP", "Bug", "Resolution", "text")
-    source = SourceFactory(name="Acme Jira", provider=Provider.JIRA_CLOUD, base_url=fake_jira_cloud.base_url,
-                           allow_http=True, auth_type=AuthType.API_TOKEN, issue_url_template="",
-                           credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
-    fake_jira_cloud.integration = integration_for(source, "SHOP", "labels = customer",
-                                                  resolution_field=fake_jira_cloud.resolution.field_id)
+    source = SourceFactory(
+        name="Acme Jira",
+        provider=Provider.JIRA_CLOUD,
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        auth_type=AuthType.API_TOKEN,
+        issue_url_template="",
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+    )
+    fake_jira_cloud.integration = integration_for(
+        source, "SHOP", "labels = customer", resolution_field=fake_jira_cloud.resolution.field_id
+    )
     return fake_jira_cloud
 
 
@@ -101,17 +119,36 @@ def test_a_refused_filter_is_recorded_and_writes_nothing(jira):
 def test_azure_devops_severities_map_through_the_priority_mapping(fake_azure_devops):
     fake = fake_azure_devops
     fake.add_project("Fabrikam")
-    critical = fake.add_work_item("Fabrikam", "Bug", "Data loss", System_Tags="customer",
-                                  Microsoft_VSTS_Common_Severity="1 - Critical")
-    low = fake.add_work_item("Fabrikam", "Bug", "Misaligned icon", System_Tags="customer", state="Resolved",
-                             Microsoft_VSTS_Common_Severity="4 - Low")
-    medium = fake.add_work_item("Fabrikam", "Bug", "Slow page", System_Tags="customer",
-                                Microsoft_VSTS_Common_Severity="3 - Medium")
-    source = SourceFactory(provider=Provider.AZURE_DEVOPS, base_url=fake.base_url, allow_http=True,
-                           auth_type=AuthType.PAT, credentials={"token": ADO_PAT}, issue_url_template="")
+    critical = fake.add_work_item(
+        "Fabrikam", "Bug", "Data loss", System_Tags="customer", Microsoft_VSTS_Common_Severity="1 - Critical"
+    )
+    low = fake.add_work_item(
+        "Fabrikam",
+        "Bug",
+        "Misaligned icon",
+        System_Tags="customer",
+        state="Resolved",
+        Microsoft_VSTS_Common_Severity="4 - Low",
+    )
+    medium = fake.add_work_item(
+        "Fabrikam", "Bug", "Slow page", System_Tags="customer", Microsoft_VSTS_Common_Severity="3 - Medium"
+    )
+    source = SourceFactory(
+        provider=Provider.AZURE_DEVOPS,
+        base_url=fake.base_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": ADO_PAT},
+        issue_url_template="",
+    )
     mapping = parse_priority_mapping("1 - Critical = P0, blocker\n4 - Low = P3, minor")
-    integration = integration_for(source, "Fabrikam", "[System.Tags] CONTAINS 'customer'", mapping,
-                                  severity_field="Microsoft.VSTS.Common.Severity")
+    integration = integration_for(
+        source,
+        "Fabrikam",
+        "[System.Tags] CONTAINS 'customer'",
+        mapping,
+        severity_field="Microsoft.VSTS.Common.Severity",
+    )
 
     pull_bugs(integration)
     fake.delete_work_item(low.id)
@@ -141,16 +178,27 @@ def test_the_issues_page_lists_the_pulled_bugs(client, jira):
 def test_the_pull_settings_page_saves_the_bug_pull(client, jira):
     client.force_login(MembershipFactory(project=jira.integration.project, role=Role.ADMIN).user)
 
-    client.post(f"/projects/SHOP/requirement-pulls/{jira.integration.pk}/", {
-        "pull_bugs": "on", "bugs_filter": "labels = escaped", "bug_types": "Bug, Defect",
-        "severity_field": "customfield_10030", "resolution_field": "resolution", "state_mapping": "",
-    })
+    client.post(
+        f"/projects/SHOP/requirement-pulls/{jira.integration.pk}/",
+        {
+            "pull_bugs": "on",
+            "bugs_filter": "labels = escaped",
+            "bug_types": "Bug, Defect",
+            "severity_field": "customfield_10030",
+            "resolution_field": "resolution",
+            "state_mapping": "",
+        },
+    )
 
     jira.integration.refresh_from_db()
     settings = BugPullSettings.objects.get()
     assert (jira.integration.pull_bugs, jira.integration.bugs_filter, jira.integration.pull_requirements) == (
-        True, "labels = escaped", False
+        True,
+        "labels = escaped",
+        False,
     )
     assert (settings.bug_types, settings.severity_field, settings.resolution_field) == (
-        ["Bug", "Defect"], "customfield_10030", "resolution"
+        ["Bug", "Defect"],
+        "customfield_10030",
+        "resolution",
     )

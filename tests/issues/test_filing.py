@@ -17,8 +17,14 @@ from issues import filing
 from issues.models import ExternalReference, Link
 from projects.models import ResultStatus, Role
 from tests.factories import (
-    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory, TestCaseFactory,
-    TestResultFactory, UserFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    RequirementFactory,
+    SourceFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    UserFactory,
 )
 from tests.fakes.fixtures import ADO_OAUTH_TOKEN, ADO_PAT, LINEAR_API_KEY
 from tests.issues.filing_support import CREATE_PATH, SEARCH_PATH, jira_world
@@ -41,8 +47,9 @@ def project():
 
 @pytest.fixture
 def member(client, project):
-    user = MembershipFactory(project=project, role=Role.MEMBER, user__username="mia",
-                             user__first_name="Mia", user__last_name="Tester").user
+    user = MembershipFactory(
+        project=project, role=Role.MEMBER, user__username="mia", user__first_name="Mia", user__last_name="Tester"
+    ).user
     client.force_login(user)
     return user
 
@@ -55,8 +62,13 @@ def jira(fake_jira_cloud, project):
 @pytest.fixture
 def result(project):
     return TestResultFactory(
-        run__project=project, run__name="Nightly", run__environment="Chrome 120", case__title="Pay with card",
-        case__steps="1. Open the cart\n2. Press Pay", case__expected_result="A receipt", comment="Spinner forever",
+        run__project=project,
+        run__name="Nightly",
+        run__environment="Chrome 120",
+        case__title="Pay with card",
+        case__steps="1. Open the cart\n2. Press Pay",
+        case__expected_result="A receipt",
+        comment="Spinner forever",
         status=ResultStatus.FAILED,
     )
 
@@ -78,8 +90,11 @@ def form_values(response) -> dict:
 
 
 def nothing_stored():
-    return not ExternalReference.objects.exists() and not Link.objects.exists() and not AuditEvent.objects.filter(
-        action__in=[AuditAction.ISSUE_CREATED, AuditAction.ISSUE_LINKED]).exists()
+    return (
+        not ExternalReference.objects.exists()
+        and not Link.objects.exists()
+        and not AuditEvent.objects.filter(action__in=[AuditAction.ISSUE_CREATED, AuditAction.ISSUE_LINKED]).exists()
+    )
 
 
 class FormTests:
@@ -91,13 +106,20 @@ class FormTests:
         assert form["title"].value() == "Pay with card failed in Nightly"
         assert form["title"].label == "Summary"
         description = form["description"].value()
-        for part in ("(Chrome 120)", "1. Open the cart", "A receipt", "Spinner forever",
-                     f"http://testserver/projects/SHOP/runs/{result.run_id}/results/{result.pk}/"):
+        for part in (
+            "(Chrome 120)",
+            "1. Open the cart",
+            "A receipt",
+            "Spinner forever",
+            f"http://testserver/projects/SHOP/runs/{result.run_id}/results/{result.pk}/",
+        ):
             assert part in description
         assert form["field_priority"].value() == "Medium"  # the default defect priority, major, maps to Medium
         environment = form[f"field_{jira.environment}"]
-        assert environment.field.required and environment.field.choices[1:] == [("Staging", "Staging"),
-                                                                                   ("Production", "Production")]
+        assert environment.field.required and environment.field.choices[1:] == [
+            ("Staging", "Staging"),
+            ("Production", "Production"),
+        ]
         assert '<span class="required" title="required">*</span>' in response.text
         assert "Acme Jira · SHOP" in response.text  # the primary tracker is chosen
 
@@ -115,8 +137,9 @@ class FormTests:
 
     def test_a_test_case_a_requirement_and_a_run_get_their_own_drafts(self, client, member, jira, project, result):
         case = TestCaseFactory(project=project, title="Refund by card", preconditions="A paid order")
-        requirement = RequirementFactory(project=project, title="Refunds within a day", priority="P0",
-                                         description="Money back fast.")
+        requirement = RequirementFactory(
+            project=project, title="Refunds within a day", priority="P0", description="Money back fast."
+        )
         TestResultFactory(run=result.run, case__project=project, case__title="Refund", status=ResultStatus.BLOCKED)
 
         form = client.get(file_url(f"case={case.pk}")).context["form"]
@@ -143,8 +166,15 @@ class FormTests:
         fake_linear.add_team("ENG", "Engineering")
         alice = fake_linear.add_user("alice@example.com", "Alice Archer")
         fake_linear.add_user("bob@example.com", "Bob Baker")
-        source = SourceFactory(provider=Provider.LINEAR, name="Linear", base_url=fake_linear.base_url, allow_http=True,
-                               auth_type=AuthType.PAT, credentials={"token": LINEAR_API_KEY}, can_create_issues=True)
+        source = SourceFactory(
+            provider=Provider.LINEAR,
+            name="Linear",
+            base_url=fake_linear.base_url,
+            allow_http=True,
+            auth_type=AuthType.PAT,
+            credentials={"token": LINEAR_API_KEY},
+            can_create_issues=True,
+        )
         linear = ProjectIntegrationFactory(project=project, source=source, external_project="ENG")
         url = reverse("issues:file_users", args=["SHOP"])
         for text in ("ali", "ARCHER", "alice@"):
@@ -153,8 +183,14 @@ class FormTests:
 
     def test_a_tracker_that_cannot_search_accounts_says_so(self, client, member, project, fake_azure_devops):
         fake_azure_devops.add_project("Fabrikam")
-        source = SourceFactory(provider=Provider.AZURE_DEVOPS, name="Fabrikam ADO", base_url=fake_azure_devops.base_url,
-                               allow_http=True, auth_type=AuthType.PAT, credentials={"token": ADO_PAT})
+        source = SourceFactory(
+            provider=Provider.AZURE_DEVOPS,
+            name="Fabrikam ADO",
+            base_url=fake_azure_devops.base_url,
+            allow_http=True,
+            auth_type=AuthType.PAT,
+            credentials={"token": ADO_PAT},
+        )
         ado = ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam")
         found = client.get(reverse("issues:file_users", args=["SHOP"]), {"to": ado.pk, "q": "ali"}).json()
         assert found == {"users": [], "message": "Azure DevOps sources do not support searching users."}
@@ -191,7 +227,11 @@ class CreateTests:
         assert Link.objects.get().test_result == result
         created = AuditEvent.objects.get(action=AuditAction.ISSUE_CREATED)
         assert (created.actor, created.source, created.project_key, created.target) == (
-            member, jira.source, "SHOP", remote.key)
+            member,
+            jira.source,
+            "SHOP",
+            remote.key,
+        )
         assert AuditEvent.objects.filter(action=AuditAction.ISSUE_LINKED, target=remote.key).exists()
         (remote_link,) = remote.remote_links
         page_url = f"http://testserver/projects/SHOP/runs/{result.run_id}/results/{result.pk}/"
@@ -207,8 +247,12 @@ class CreateTests:
     ):
         url = file_url(f"result={result.pk}")
         values = {**form_values(client.get(url)), f"field_{jira.environment}": "Staging"}
-        jira.fake.fail_next(400, {"errorMessages": [], "errors": {jira.environment: "Staging is frozen this week."}},
-                            method="POST", path=CREATE_PATH)
+        jira.fake.fail_next(
+            400,
+            {"errorMessages": [], "errors": {jira.environment: "Staging is frozen this week."}},
+            method="POST",
+            path=CREATE_PATH,
+        )
         response = client.post(url, values)
         assert response.context["form"].errors[f"field_{jira.environment}"] == ["Staging is frozen this week."]
         assert jira.fake.issues == {} and nothing_stored()
@@ -220,8 +264,12 @@ class CreateTests:
         response = client.post(url, values)
         assert "may have created the issue anyway" in response.text and nothing_stored()
         # Jira did create it behind the gateway that timed out:
-        behind = jira.fake.add_issue("SHOP", "Pay with card failed in Nightly", issue_type="Bug",
-                                     description=f"Details\n\nFiled from testmanager, ref {values['marker']}")
+        behind = jira.fake.add_issue(
+            "SHOP",
+            "Pay with card failed in Nightly",
+            issue_type="Bug",
+            description=f"Details\n\nFiled from testmanager, ref {values['marker']}",
+        )
 
         response = client.post(url, form_values(response))
         assert response.status_code == 302
@@ -241,8 +289,12 @@ class CreateTests:
     def test_a_failed_link_back_is_a_note_the_issue_stays_filed(self, client, member, jira, result):
         url = file_url(f"result={result.pk}")
         values = {**form_values(client.get(url)), f"field_{jira.environment}": "Staging"}
-        jira.fake.fail_next(403, {"errorMessages": ["You cannot link issues."], "errors": {}},
-                            method="POST", path=r"/rest/api/3/issue/[^/]+/remotelink")
+        jira.fake.fail_next(
+            403,
+            {"errorMessages": ["You cannot link issues."], "errors": {}},
+            method="POST",
+            path=r"/rest/api/3/issue/[^/]+/remotelink",
+        )
         response = client.post(url, values, follow=True)
         key = ExternalReference.objects.get().key
         assert Link.objects.get().test_result == result
@@ -294,44 +346,64 @@ class BlockedTests:
         assert parse_qs(urlsplit(authorize.replace("&amp;", "&")).query)["source"] == [str(jira.source.uuid)]
         assert jira.fake.requests == []
 
-    def test_a_required_field_testmanager_cannot_fill_is_named_and_nothing_is_sent(self, client, member, project,
-                                                                                    result, fake_azure_devops):
+    def test_a_required_field_testmanager_cannot_fill_is_named_and_nothing_is_sent(
+        self, client, member, project, result, fake_azure_devops
+    ):
         fake_azure_devops.add_project("Fabrikam")
         fake_azure_devops.add_field("Fabrikam", "Bug", "Custom.Regression", "Regression", "boolean", required=True)
-        source = SourceFactory(provider=Provider.AZURE_DEVOPS, name="Fabrikam ADO", base_url=fake_azure_devops.base_url,
-                               allow_http=True, auth_type=AuthType.PAT, credentials={"token": ADO_PAT},
-                               can_create_issues=True)
+        source = SourceFactory(
+            provider=Provider.AZURE_DEVOPS,
+            name="Fabrikam ADO",
+            base_url=fake_azure_devops.base_url,
+            allow_http=True,
+            auth_type=AuthType.PAT,
+            credentials={"token": ADO_PAT},
+            can_create_issues=True,
+        )
         ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam", is_primary=True)
         url = file_url(f"result={result.pk}")
         response = client.post(url, form_values(client.get(url)))
         assert response.context["form"].non_field_errors() == [
             "Fabrikam ADO requires Regression, which testmanager cannot fill: ask the Fabrikam ADO administrators to "
-            "give it a default value or take it off the create screen."]
+            "give it a default value or take it off the create screen."
+        ]
         assert fake_azure_devops.requests_to("POST", r".*/workitems/\$Bug") == [] and nothing_stored()
 
-    def test_a_member_whose_authorization_was_refused_is_asked_to_authorize_again(self, client, member, jira,
-                                                                                   result):
+    def test_a_member_whose_authorization_was_refused_is_asked_to_authorize_again(self, client, member, jira, result):
         jira.source.auth_type = AuthType.OAUTH2
         jira.source.credentials = {"client_id": "app", "client_secret": "app-secret"}
         jira.source.save()
-        UserToken.objects.create(user=member, source=jira.source, kind=TokenKind.OAUTH2, access_token="revoked",
-                                 last_error="Jira refused to renew the authorization.")
+        UserToken.objects.create(
+            user=member,
+            source=jira.source,
+            kind=TokenKind.OAUTH2,
+            access_token="revoked",
+            last_error="Jira refused to renew the authorization.",
+        )
         response = client.get(file_url(f"result={result.pk}"))
         assert "Authorize your Acme Jira account first." in response.text and "form" not in response.context
         assert jira.fake.requests == []
 
-    def test_a_member_who_authorized_works_with_their_own_token(self, client, member, project, result,
-                                                                 fake_azure_devops):
+    def test_a_member_who_authorized_works_with_their_own_token(
+        self, client, member, project, result, fake_azure_devops
+    ):
         fake_azure_devops.add_project("Fabrikam")
-        source = SourceFactory(provider=Provider.AZURE_DEVOPS, name="Fabrikam ADO", base_url=fake_azure_devops.base_url,
-                               allow_http=True, auth_type=AuthType.OAUTH2, can_create_issues=True,
-                               credentials={"client_id": "app", "client_secret": "app-secret"})
+        source = SourceFactory(
+            provider=Provider.AZURE_DEVOPS,
+            name="Fabrikam ADO",
+            base_url=fake_azure_devops.base_url,
+            allow_http=True,
+            auth_type=AuthType.OAUTH2,
+            can_create_issues=True,
+            credentials={"client_id": "app", "client_secret": "app-secret"},
+        )
         ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam", is_primary=True)
         UserToken.objects.create(user=member, source=source, kind=TokenKind.OAUTH2, access_token=ADO_OAUTH_TOKEN)
         response = client.get(file_url(f"result={result.pk}"))
         assert "Authorize" not in response.text and response.context["form"]["issue_type"].value() == "Bug"
         assert {request.headers["Authorization"] for request in fake_azure_devops.requests} == {
-            f"Bearer {ADO_OAUTH_TOKEN}"}
+            f"Bearer {ADO_OAUTH_TOKEN}"
+        }
 
 
 class TargetTests:
@@ -342,11 +414,18 @@ class TargetTests:
 
     def test_the_member_may_file_internally_or_in_another_tracker(self, client, member, jira, project, result):
         other = ProjectIntegrationFactory(
-            project=project, source=SourceFactory(provider=Provider.CUSTOM, name="Bugzilla", auth_type=AuthType.NONE,
-                                                  credentials={}, base_url="https://bugs.example.com",
-                                                  can_create_issues=True,
-                                                  create_url_template="{baseUrl}/enter_bug.cgi?short_desc={title}"),
-            external_project="", default_issue_type="",
+            project=project,
+            source=SourceFactory(
+                provider=Provider.CUSTOM,
+                name="Bugzilla",
+                auth_type=AuthType.NONE,
+                credentials={},
+                base_url="https://bugs.example.com",
+                can_create_issues=True,
+                create_url_template="{baseUrl}/enter_bug.cgi?short_desc={title}",
+            ),
+            external_project="",
+            default_issue_type="",
         )
         response = client.get(file_url(f"result={result.pk}"))
         assert f'href="{reverse("issues:create", args=["SHOP"])}?result={result.pk}"' in response.text
@@ -356,7 +435,8 @@ class TargetTests:
         create_url = response.context["create_url"]
         assert create_url.startswith("https://bugs.example.com/enter_bug.cgi?short_desc=Pay%20with%20card%20failed")
         assert response.context["link_url"] == (
-            f"{reverse('issues:link_issue', args=['SHOP'])}?result={result.pk}&to={other.pk}")
+            f"{reverse('issues:link_issue', args=['SHOP'])}?result={result.pk}&to={other.pk}"
+        )
         assert "form" not in response.context
 
     def test_trackers_that_take_no_new_issues_are_not_offered(self, client, member, jira, project, result):
@@ -391,9 +471,15 @@ def test_a_form_sent_twice_at_once_is_filed_once(project, jira, result):
     """The second request with the same marker, arriving while the first waits for Jira, files
     nothing and says so; the first one files the issue."""
     member = MembershipFactory(project=project, role=Role.MEMBER).user
-    draft = filing.build_draft(jira.integration, issue_type="Bug", title="Pay with card failed", description="",
-                               values={jira.environment: "Staging"}, kinds={jira.environment: "select"},
-                               reporter=member)
+    draft = filing.build_draft(
+        jira.integration,
+        issue_type="Bug",
+        title="Pay with card failed",
+        description="",
+        values={jira.environment: "Staging"},
+        kinds={jira.environment: "select"},
+        reporter=member,
+    )
     marker = filing.new_marker()
     arrived, release = threading.Event(), threading.Event()
     real_create = jira.fake._create_issue
@@ -404,21 +490,34 @@ def test_a_form_sent_twice_at_once_is_filed_once(project, jira, result):
         return real_create(request, version)
 
     routes = jira.fake.server._routes
-    jira.fake.server._routes = [replace(route, handler=slow_create) if route.handler == real_create else route
-                                for route in routes]
+    jira.fake.server._routes = [
+        replace(route, handler=slow_create) if route.handler == real_create else route for route in routes
+    ]
     first = {}
 
     def file_first():
-        first["filed"] = filing.file_issue(integration=jira.integration, actor=member, draft=draft,
-                                           artefacts=[result], marker=marker, site_url="http://testserver/")
+        first["filed"] = filing.file_issue(
+            integration=jira.integration,
+            actor=member,
+            draft=draft,
+            artefacts=[result],
+            marker=marker,
+            site_url="http://testserver/",
+        )
 
     worker = threading.Thread(target=file_first)
     worker.start()
     assert arrived.wait(10)
     try:
         with pytest.raises(filing.FilingInProgress):
-            filing.file_issue(integration=jira.integration, actor=member, draft=draft, artefacts=[result],
-                              marker=marker, site_url="http://testserver/")
+            filing.file_issue(
+                integration=jira.integration,
+                actor=member,
+                draft=draft,
+                artefacts=[result],
+                marker=marker,
+                site_url="http://testserver/",
+            )
     finally:
         release.set()
         worker.join(10)
@@ -429,19 +528,43 @@ def test_a_lost_azure_devops_bug_is_found_in_its_repro_steps(project, result, fa
     """Azure DevOps keeps a Bug's description in Repro Steps: the marker is looked for there too."""
     member = MembershipFactory(project=project, role=Role.MEMBER).user
     fake_azure_devops.add_project("Fabrikam")
-    source = SourceFactory(provider=Provider.AZURE_DEVOPS, name="Fabrikam ADO", base_url=fake_azure_devops.base_url,
-                           allow_http=True, auth_type=AuthType.PAT, credentials={"token": ADO_PAT},
-                           can_create_issues=True, issue_url_template="")
+    source = SourceFactory(
+        provider=Provider.AZURE_DEVOPS,
+        name="Fabrikam ADO",
+        base_url=fake_azure_devops.base_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": ADO_PAT},
+        can_create_issues=True,
+        issue_url_template="",
+    )
     integration = ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam")
     marker = filing.new_marker()
     behind = fake_azure_devops.add_work_item(
-        "Fabrikam", "Bug", "Pay with card failed",
-        Microsoft_VSTS_TCM_ReproSteps=f"<p>Steps</p><p>Filed from testmanager, ref {marker}</p>")
-    draft = filing.build_draft(integration, issue_type="Bug", title="Pay with card failed", description="Steps",
-                               values={}, kinds={}, reporter=member)
+        "Fabrikam",
+        "Bug",
+        "Pay with card failed",
+        Microsoft_VSTS_TCM_ReproSteps=f"<p>Steps</p><p>Filed from testmanager, ref {marker}</p>",
+    )
+    draft = filing.build_draft(
+        integration,
+        issue_type="Bug",
+        title="Pay with card failed",
+        description="Steps",
+        values={},
+        kinds={},
+        reporter=member,
+    )
 
-    filed = filing.file_issue(integration=integration, actor=member, draft=draft, artefacts=[result], marker=marker,
-                              site_url="http://testserver/", retrying=True)
+    filed = filing.file_issue(
+        integration=integration,
+        actor=member,
+        draft=draft,
+        artefacts=[result],
+        marker=marker,
+        site_url="http://testserver/",
+        retrying=True,
+    )
 
     assert filed.reference.key == str(behind.id) and len(fake_azure_devops.work_items) == 1
     assert fake_azure_devops.requests_to("POST", r".*/workitems/\$Bug") == []

@@ -65,8 +65,9 @@ def jira(fake_jira_cloud, project):
 def run(project):
     run = TestRunFactory(project=project, name="Nightly", environment="Chrome")
     for title in ("Pay with card", "Refund", "Coupon"):
-        TestResultFactory(run=run, case__project=project, case__title=title, status=ResultStatus.FAILED,
-                          comment=f"{title} broke")
+        TestResultFactory(
+            run=run, case__project=project, case__title=title, status=ResultStatus.FAILED, comment=f"{title} broke"
+        )
     TestResultFactory(run=run, case__project=project, case__title="Browse", status=ResultStatus.PASSED)
     return run
 
@@ -80,8 +81,14 @@ def submit(client, jira, run, mode="each", results=None):
     page = client.get(bulk_url(run))
     form = page.context["form"]
     chosen = results if results is not None else [result.pk for result in run.results.filter(status="failed")]
-    values = {"marker": form["marker"].value(), "issue_type": form["issue_type"].value(), "mode": mode,
-              "results": chosen, f"field_{jira.environment}": "Staging", "field_priority": "High"}
+    values = {
+        "marker": form["marker"].value(),
+        "issue_type": form["issue_type"].value(),
+        "mode": mode,
+        "results": chosen,
+        f"field_{jira.environment}": "Staging",
+        "field_priority": "High",
+    }
     return client.post(bulk_url(run), values)
 
 
@@ -90,7 +97,10 @@ def test_only_failed_and_blocked_results_are_offered_and_the_ticked_ones_are_cho
     response = client.get(bulk_url(run, result=failed[0].pk))
     form = response.context["form"]
     assert sorted(choice[1] for choice in form.fields["results"].choices) == [
-        "Coupon (failed)", "Pay with card (failed)", "Refund (failed)"]
+        "Coupon (failed)",
+        "Pay with card (failed)",
+        "Refund (failed)",
+    ]
     assert [str(pk) for pk in form["results"].value()] == [str(failed[0].pk)]
     assert form["field_priority"].value() == "Medium"
 
@@ -130,16 +140,20 @@ def test_one_combined_issue_lists_every_result_in_a_table(client, member, jira, 
 
 
 def test_a_failure_is_reported_for_its_result_and_a_retry_files_it_once(client, member, jira, run):
-    jira.fake.fail_next(500, {"errorMessages": ["Internal server error"], "errors": {}}, method="POST",
-                        path=CREATE_PATH)
+    jira.fake.fail_next(
+        500, {"errorMessages": ["Internal server error"], "errors": {}}, method="POST", path=CREATE_PATH
+    )
     submit(client, jira, run)
     job = FilingJob.objects.get()
     failed = job.items.get(state=FilingState.FAILED)
     assert "Internal server error" in failed.error and "retrying looks for it first" in failed.error
     assert job.items.filter(state=FilingState.FILED).count() == 2 and len(jira.fake.issues) == 2
     page = client.get(reverse("issues:filing_job", args=["SHOP", job.pk]))
-    assert "Internal server error" in page.text and 'id="retry-form"' in page.text and " hidden" not in (
-        page.text.split('id="retry-form"')[1].split(">")[0])
+    assert (
+        "Internal server error" in page.text
+        and 'id="retry-form"' in page.text
+        and " hidden" not in (page.text.split('id="retry-form"')[1].split(">")[0])
+    )
 
     response = client.post(reverse("issues:filing_job_retry", args=["SHOP", job.pk]))
     assert response.status_code == 302
@@ -153,8 +167,9 @@ def test_a_retry_after_a_lost_answer_finds_the_issue_by_its_marker(client, membe
     jira.fake.fail_next(504, "Gateway Timeout", method="POST", path=CREATE_PATH)
     submit(client, jira, run)
     lost = FilingJob.objects.get().items.get(state=FilingState.FAILED)
-    behind = jira.fake.add_issue("SHOP", "Created behind the timeout", issue_type="Bug",
-                                 description=f"Filed from testmanager, ref {lost.marker}")
+    behind = jira.fake.add_issue(
+        "SHOP", "Created behind the timeout", issue_type="Bug", description=f"Filed from testmanager, ref {lost.marker}"
+    )
 
     client.post(reverse("issues:filing_job_retry", args=["SHOP", lost.job_id]))
     lost.refresh_from_db()
@@ -163,7 +178,8 @@ def test_a_retry_after_a_lost_answer_finds_the_issue_by_its_marker(client, membe
 
 
 def test_a_job_delivered_again_after_its_worker_died_finds_the_issue_the_dead_run_was_creating(
-        client, member, jira, run, monkeypatch):
+    client, member, jira, run, monkeypatch
+):
     monkeypatch.setattr(tasks.run_filing_job, "delay", lambda job_id: None)  # the worker that takes it dies
     submit(client, jira, run)
     job = FilingJob.objects.get()
@@ -171,8 +187,12 @@ def test_a_job_delivered_again_after_its_worker_died_finds_the_issue_the_dead_ru
     # What the dead run left: the result tried once, its marker "sending", the issue created in Jira.
     job.items.filter(pk=dying.pk).update(attempts=1)
     cache.set(filing._attempt_key(jira.integration, dying.marker), filing.SENDING, filing.SENDING_SECONDS)
-    behind = jira.fake.add_issue("SHOP", "Created as the worker died", issue_type="Bug",
-                                 description=f"Filed from testmanager, ref {dying.marker}")
+    behind = jira.fake.add_issue(
+        "SHOP",
+        "Created as the worker died",
+        issue_type="Bug",
+        description=f"Filed from testmanager, ref {dying.marker}",
+    )
 
     filing.run_job(job, redelivered=True)
 
@@ -186,9 +206,13 @@ def test_a_job_delivered_again_after_its_worker_died_finds_the_issue_the_dead_ru
 def test_the_same_bulk_form_submitted_twice_starts_one_job(client, member, jira, run):
     page = client.get(bulk_url(run))
     form = page.context["form"]
-    values = {"marker": form["marker"].value(), "issue_type": form["issue_type"].value(), "mode": "each",
-              "results": [result.pk for result in run.results.filter(status="failed")],
-              f"field_{jira.environment}": "Staging"}
+    values = {
+        "marker": form["marker"].value(),
+        "issue_type": form["issue_type"].value(),
+        "mode": "each",
+        "results": [result.pk for result in run.results.filter(status="failed")],
+        f"field_{jira.environment}": "Staging",
+    }
     first, second = client.post(bulk_url(run), values), client.post(bulk_url(run), values)
     assert first["Location"] == second["Location"]
     assert FilingJob.objects.count() == 1 and len(jira.fake.issues) == 3
@@ -204,8 +228,9 @@ def test_nothing_to_retry_while_every_result_is_filed(client, member, jira, run)
 def test_required_fields_and_a_choice_of_results_are_asked_for(client, member, jira, run):
     page = client.get(bulk_url(run))
     form = page.context["form"]
-    response = client.post(bulk_url(run), {"marker": form["marker"].value(), "issue_type": form["issue_type"].value(),
-                                           "mode": "each"})
+    response = client.post(
+        bulk_url(run), {"marker": form["marker"].value(), "issue_type": form["issue_type"].value(), "mode": "each"}
+    )
     errors = response.context["form"].errors
     assert errors["results"] == ["Choose at least one result."]
     assert errors[f"field_{jira.environment}"] == ["This field is required."]

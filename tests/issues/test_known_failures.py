@@ -13,7 +13,12 @@ from issues.models import KnownFailure, KnownFailureRule, Link
 from issues.services import link
 from projects.models import ResultStatus, Role, TestResult
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, TestCaseFactory, TestResultFactory, TestRunFactory,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
     make_issue,
 )
 
@@ -122,12 +127,16 @@ def test_a_result_recorded_by_hand_or_through_the_api_is_recognized(client, shop
     api = APIClient()
     api.force_authenticate(member)
 
-    client.post(f"/projects/SHOP/runs/{by_hand.run_id}/results/{by_hand.pk}/",
-                {"status": "failed", "comment": "db: connection refused", "duration": ""})
-    response = api.patch(f"/api/testresults/{through_api.pk}", {"status": "blocked", "comment": "connection refused"},
-                         format="json")
-    api.patch(f"/api/testresults/{passed.pk}", {"status": "passed", "comment": "connection refused once"},
-              format="json")
+    client.post(
+        f"/projects/SHOP/runs/{by_hand.run_id}/results/{by_hand.pk}/",
+        {"status": "failed", "comment": "db: connection refused", "duration": ""},
+    )
+    response = api.patch(
+        f"/api/testresults/{through_api.pk}", {"status": "blocked", "comment": "connection refused"}, format="json"
+    )
+    api.patch(
+        f"/api/testresults/{passed.pk}", {"status": "passed", "comment": "connection refused once"}, format="json"
+    )
 
     assert response.status_code == 200
     assert set(KnownFailure.objects.values_list("link__test_result", flat=True)) == {by_hand.pk, through_api.pk}
@@ -176,11 +185,18 @@ def test_deleting_a_rule_keeps_the_links_it_made(shop, member):
     assert KnownFailure.objects.filter(rule__isnull=True).count() == 2
 
 
-@pytest.mark.parametrize(("message", "pattern", "variant"), [
-    ("AssertionError: expected 200 but got 500 at 0x7f3aB2", r"AssertionError\:\ expected\ \d+\ but\ got\ \d+\ at\ "
-     r"0x[0-9a-fA-F]+", "AssertionError: expected 201 but got 503 at 0x1c"),
-    ("\n  TimeoutError (30 s) [db]\nstack line 1", r"TimeoutError\ \(\d+\ s\)\ \[db\]", "TimeoutError (5 s) [db]"),
-])
+@pytest.mark.parametrize(
+    ("message", "pattern", "variant"),
+    [
+        (
+            "AssertionError: expected 200 but got 500 at 0x7f3aB2",
+            r"AssertionError\:\ expected\ \d+\ but\ got\ \d+\ at\ "
+            r"0x[0-9a-fA-F]+",
+            "AssertionError: expected 201 but got 503 at 0x1c",
+        ),
+        ("\n  TimeoutError (30 s) [db]\nstack line 1", r"TimeoutError\ \(\d+\ s\)\ \[db\]", "TimeoutError (5 s) [db]"),
+    ],
+)
 def test_a_suggested_pattern_matches_the_same_failure_with_other_numbers(message, pattern, variant):
     suggested = suggested_pattern(message)
 
@@ -199,9 +215,14 @@ def test_a_member_makes_a_rule_from_a_suggested_link(client, shop, member):
 
     page = client.get("/projects/SHOP/known-failures/").content.decode()
     form = client.get(f"/projects/SHOP/known-failures/?link={suggested.pk}").content.decode()
-    response = client.post("/projects/SHOP/known-failures/", {
-        "pattern": suggested_pattern(failed.comment), "issue": "SHOP-1", "apply_to_recent_runs": "on",
-    })
+    response = client.post(
+        "/projects/SHOP/known-failures/",
+        {
+            "pattern": suggested_pattern(failed.comment),
+            "issue": "SHOP-1",
+            "apply_to_recent_runs": "on",
+        },
+    )
 
     assert f'href="?link={suggested.pk}#rule-form"' in page
     assert 'value="connection\\ to\\ db\\-\\d+\\:\\d+\\ refused"' in form and 'value="SHOP-1"' in form

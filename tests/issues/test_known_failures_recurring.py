@@ -12,7 +12,12 @@ from issues.recurrences import follow_up, recurrences_of_run, reopen, set_policy
 from issues.services import link
 from projects.models import ResultStatus, Role
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, TestCaseFactory, TestResultFactory, TestRunFactory,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
     make_issue,
 )
 
@@ -56,8 +61,10 @@ def test_a_failure_recurs_when_every_issue_of_its_test_is_resolved(shop, history
 
 def test_a_tracker_issue_in_a_done_status_counts_as_resolved(shop):
     case = TestCaseFactory(project=shop)
-    link(artefact=case, reference=ExternalReferenceFactory(key="BUG-9", status="Done",
-                                                          status_category=StatusCategory.DONE))
+    link(
+        artefact=case,
+        reference=ExternalReferenceFactory(key="BUG-9", status="Done", status_category=StatusCategory.DONE),
+    )
     run = TestRunFactory(project=shop)
     fail(run, case)
 
@@ -88,7 +95,8 @@ def test_a_follow_up_is_linked_to_the_failure_its_test_and_the_first_issue(shop,
     assert "fails again in Build 2, after [SHOP-1](/projects/SHOP/issues/1/)" in issue.description
     assert "Declined again" in issue.description
     assert set(Link.objects.filter(issue=issue).values_list("test_result", "test_case")) == {
-        (again.pk, None), (None, case.pk)
+        (again.pk, None),
+        (None, case.pk),
     }
     assert FollowUp.objects.get(issue=issue).original_issue == original
     assert original.status == IssueStatus.RESOLVED and recurrences_of_run(run) == []
@@ -109,7 +117,9 @@ def test_a_project_that_opts_in_gets_the_follow_up_when_the_failure_is_recorded(
 
     follow = FollowUp.objects.select_related("issue").get()
     assert (follow.issue.name, follow.original_issue.key, follow.result.case) == (
-        "Fails again: Card declined", "SHOP-1", case
+        "Fails again: Card declined",
+        "SHOP-1",
+        case,
     )
     upload(shop, run)  # the same failure again: the follow-up tracks it now
     assert FollowUp.objects.count() == 1
@@ -139,8 +149,10 @@ def test_the_run_page_points_to_the_recurring_failures_and_a_member_reopens(clie
     run_page = client.get(f"/projects/SHOP/runs/{run.pk}/").content.decode()
     page = client.get(f"/projects/SHOP/runs/{run.pk}/recurring-failures/").content.decode()
     original = Issue.objects.get(number=1)
-    response = client.post(f"/projects/SHOP/runs/{run.pk}/recurring-failures/",
-                           {"action": "reopen", "result": again.pk, "original": f"issue-{original.pk}"})
+    response = client.post(
+        f"/projects/SHOP/runs/{run.pk}/recurring-failures/",
+        {"action": "reopen", "result": again.pk, "original": f"issue-{original.pk}"},
+    )
 
     assert "1 recurs after its issue was resolved" in run_page
     assert "Reopen SHOP-1" in page and "File a follow-up of SHOP-1" in page
@@ -175,13 +187,17 @@ def test_forged_recurrences_are_not_found_and_viewers_may_not_act(client, shop, 
     client.force_login(member)
     url = f"/projects/SHOP/runs/{run.pk}/recurring-failures/"
 
-    assert client.post(url, {"action": "reopen", "result": again.pk,
-                             "original": f"issue-{unrelated.pk}"}).status_code == 404
+    assert (
+        client.post(url, {"action": "reopen", "result": again.pk, "original": f"issue-{unrelated.pk}"}).status_code
+        == 404
+    )
     assert client.post(url, {"action": "reopen", "result": again.pk, "original": "everything"}).status_code == 404
     client.force_login(MembershipFactory(project=shop, role=Role.VIEWER).user)
     original = Issue.objects.get(number=1)
-    assert client.post(url, {"action": "reopen", "result": again.pk,
-                             "original": f"issue-{original.pk}"}).status_code == 403
+    assert (
+        client.post(url, {"action": "reopen", "result": again.pk, "original": f"issue-{original.pk}"}).status_code
+        == 403
+    )
     assert Issue.objects.get(number=1).status == IssueStatus.RESOLVED and not FollowUp.objects.exists()
 
 

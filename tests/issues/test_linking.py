@@ -15,8 +15,14 @@ from issues.models import ExternalReference, Link
 from issues.services import link
 from projects.models import ResultStatus, Role
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory,
-    TestCaseFactory, TestResultFactory, make_issue,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    make_issue,
 )
 from tests.issues.filing_support import jira_world
 
@@ -52,15 +58,22 @@ def jira(fake_jira_cloud, project):
 
 @pytest.fixture
 def result(project):
-    return TestResultFactory(run__project=project, run__name="Nightly", case__title="Pay with card",
-                             status=ResultStatus.FAILED)
+    return TestResultFactory(
+        run__project=project, run__name="Nightly", case__title="Pay with card", status=ResultStatus.FAILED
+    )
 
 
 @pytest.fixture
 def custom(project):
-    source = SourceFactory(provider=Provider.CUSTOM, name="Bugzilla", auth_type=AuthType.NONE, credentials={},
-                           base_url="https://bugs.example.com", key_pattern=r"^\d+$",
-                           issue_url_template="{baseUrl}/show_bug.cgi?id={key}")
+    source = SourceFactory(
+        provider=Provider.CUSTOM,
+        name="Bugzilla",
+        auth_type=AuthType.NONE,
+        credentials={},
+        base_url="https://bugs.example.com",
+        key_pattern=r"^\d+$",
+        issue_url_template="{baseUrl}/show_bug.cgi?id={key}",
+    )
     return ProjectIntegrationFactory(project=project, source=source, external_project="", default_issue_type="")
 
 
@@ -70,23 +83,28 @@ def link_url(artefact_query, to):
 
 class LinkByKeyTests:
     def test_a_key_links_the_issue_with_what_jira_says_about_it(self, client, member, jira, result):
-        remote = jira.fake.add_issue("SHOP", "Card payments time out", status="In Progress",
-                                     assignee="dev@example.com", priority="High")
+        remote = jira.fake.add_issue(
+            "SHOP", "Card payments time out", status="In Progress", assignee="dev@example.com", priority="High"
+        )
         response = client.post(link_url(f"result={result.pk}", jira.integration.pk), {"key": remote.key})
         assert response["Location"].endswith(f"/results/{result.pk}/#linked-issues")
         reference = ExternalReference.objects.get()
         assert (reference.key, reference.title, reference.status, reference.status_category) == (
-            remote.key, "Card payments time out", "In Progress", "in_progress")
+            remote.key,
+            "Card payments time out",
+            "In Progress",
+            "in_progress",
+        )
         assert (reference.assignee, reference.priority) == ("Dana Developer", "High")
         assert reference.last_synced_at is not None
         assert Link.objects.get().test_result == result
         assert AuditEvent.objects.get(action=AuditAction.ISSUE_LINKED).target == remote.key
         assert remote.remote_links[0]["object"]["url"].endswith(f"/results/{result.pk}/")
 
-    def test_a_key_outside_the_pattern_is_refused_before_anything_is_asked_or_saved(self, client, member, jira,
-                                                                                     result):
-        check = client.get(reverse("issues:link_check", args=["SHOP"]), {"to": jira.integration.pk,
-                                                                          "key": "shop 12"}).json()
+    def test_a_key_outside_the_pattern_is_refused_before_anything_is_asked_or_saved(self, client, member, jira, result):
+        check = client.get(
+            reverse("issues:link_check", args=["SHOP"]), {"to": jira.integration.pk, "key": "shop 12"}
+        ).json()
         refusal = "“shop 12” is not an issue key of Acme Jira (keys match ^[A-Z][A-Z0-9_]+-\\d+$)."
         assert check == {"ok": False, "message": refusal}
         response = client.post(link_url(f"result={result.pk}", jira.integration.pk), {"key": "shop 12"})
@@ -94,8 +112,9 @@ class LinkByKeyTests:
         assert jira.fake.requests == [] and not ExternalReference.objects.exists()
 
     def test_a_valid_key_is_confirmed_with_its_url(self, client, member, jira):
-        check = client.get(reverse("issues:link_check", args=["SHOP"]), {"to": jira.integration.pk,
-                                                                          "key": "SHOP-12"}).json()
+        check = client.get(
+            reverse("issues:link_check", args=["SHOP"]), {"to": jira.integration.pk, "key": "SHOP-12"}
+        ).json()
         assert check == {"ok": True, "key": "SHOP-12", "title": "", "url": f"{jira.fake.base_url}/browse/SHOP-12"}
 
     def test_a_key_jira_does_not_know_is_refused_and_nothing_is_saved(self, client, member, jira, result):
@@ -111,7 +130,9 @@ class LinkByKeyTests:
         client.post(link_url(f"case={case.pk}", jira.integration.pk), {"key": remote.key})
         reference = ExternalReference.objects.get()
         assert {(link.test_result_id, link.test_case_id) for link in reference.links.all()} == {
-            (result.pk, None), (None, case.pk)}
+            (result.pk, None),
+            (None, case.pk),
+        }
         assert len(remote.remote_links) == 2  # one per page, the repeat updated it
 
     def test_a_tracker_that_cannot_be_read_gives_a_typed_error_not_a_crash(self, client, member, jira, result):
@@ -145,7 +166,10 @@ class CustomTrackerTests:
         client.post(link_url(f"result={result.pk}", custom.pk), {"key": "4711", "title": "Crash on refund"})
         reference = ExternalReference.objects.get()
         assert (reference.key, reference.url, reference.title) == (
-            "4711", "https://bugs.example.com/show_bug.cgi?id=4711", "Crash on refund")
+            "4711",
+            "https://bugs.example.com/show_bug.cgi?id=4711",
+            "Crash on refund",
+        )
         assert reference.last_synced_at is None
         panel = client.get(reverse("projects:result", args=["SHOP", result.run_id, result.pk])).text
         assert 'href="https://bugs.example.com/show_bug.cgi?id=4711"' in panel and "Crash on refund" in panel
@@ -174,25 +198,52 @@ class UnlinkTests:
 class StatusPanelTests:
     def test_every_linked_issue_shows_its_status_people_and_last_sync(self, client, member, jira, result):
         synced = timezone.now() - timedelta(minutes=5)
-        link(artefact=result, reference=ExternalReferenceFactory(
-            source=jira.source, key="SHOP-7", title="Slow refunds", status="In Review", status_category="in_progress",
-            assignee="Dana Developer", priority="High", last_synced_at=synced))
+        link(
+            artefact=result,
+            reference=ExternalReferenceFactory(
+                source=jira.source,
+                key="SHOP-7",
+                title="Slow refunds",
+                status="In Review",
+                status_category="in_progress",
+                assignee="Dana Developer",
+                priority="High",
+                last_synced_at=synced,
+            ),
+        )
         panel = client.get(reverse("projects:result", args=["SHOP", result.run_id, result.pk])).text
         panel = panel.split('id="linked-issues"')[1].split("</section>")[0]
-        for shown in ('<span class="badge cat-in_progress">In Review</span>', "Dana Developer", "High",
-                      "5\xa0minutes ago", "Open in tracker", "Slow refunds", "Unlink", "Link existing issue"):
+        for shown in (
+            '<span class="badge cat-in_progress">In Review</span>',
+            "Dana Developer",
+            "High",
+            "5\xa0minutes ago",
+            "Open in tracker",
+            "Slow refunds",
+            "Unlink",
+            "Link existing issue",
+        ):
             assert shown in panel
 
     def test_a_remotely_deleted_issue_is_struck_through_and_a_deleted_sources_snapshot_stays(
         self, client, member, jira, project, result
     ):
-        link(artefact=result, reference=ExternalReferenceFactory(source=jira.source, key="SHOP-8", title="Gone bug",
-                                                                  deleted_remotely=True))
-        orphan = ExternalReferenceFactory(source=None, source_name="Old Jira", key="OLD-1", title="Legacy bug",
-                                          url="https://old.example.com/browse/OLD-1")
+        link(
+            artefact=result,
+            reference=ExternalReferenceFactory(
+                source=jira.source, key="SHOP-8", title="Gone bug", deleted_remotely=True
+            ),
+        )
+        orphan = ExternalReferenceFactory(
+            source=None,
+            source_name="Old Jira",
+            key="OLD-1",
+            title="Legacy bug",
+            url="https://old.example.com/browse/OLD-1",
+        )
         link(artefact=result, reference=orphan)
         panel = client.get(reverse("projects:result", args=["SHOP", result.run_id, result.pk])).text
-        assert "<s>Gone bug</s> <span class=\"badge status-failed\">deleted in tracker</span>" in panel
+        assert '<s>Gone bug</s> <span class="badge status-failed">deleted in tracker</span>' in panel
         assert "Old Jira · source deleted, last known values" in panel
         assert 'href="https://old.example.com/browse/OLD-1"' in panel
         run_page = client.get(reverse("projects:run", args=["SHOP", result.run_id])).text
@@ -200,11 +251,11 @@ class StatusPanelTests:
 
 
 class IssueListTests:
-    def test_internal_and_tracker_issues_are_listed_together_and_filtered(self, client, member, jira, project,
-                                                                          result):
+    def test_internal_and_tracker_issues_are_listed_together_and_filtered(self, client, member, jira, project, result):
         make_issue(project, name="Internal crash")
-        done = ExternalReferenceFactory(source=jira.source, key="SHOP-1", title="Fixed remotely",
-                                        status="Done", status_category="done")
+        done = ExternalReferenceFactory(
+            source=jira.source, key="SHOP-1", title="Fixed remotely", status="Done", status_category="done"
+        )
         link(artefact=result, reference=done)
         ExternalReferenceFactory(source=jira.source, key="SHOP-2", title="Linked elsewhere only")  # not in SHOP
         url = reverse("issues:list", args=["SHOP"])
@@ -212,15 +263,20 @@ class IssueListTests:
         listed = client.get(url).context["page"].object_list  # newest first: the reference was made last
         assert [str(item) for item in listed] == ["Acme Jira: SHOP-1", "SHOP-1 Internal crash"]
         assert [str(item) for item in client.get(url, {"source": str(jira.source.pk)}).context["page"].object_list] == [
-            "Acme Jira: SHOP-1"]
+            "Acme Jira: SHOP-1"
+        ]
         assert [str(item) for item in client.get(url, {"source": "internal"}).context["page"].object_list] == [
-            "SHOP-1 Internal crash"]
+            "SHOP-1 Internal crash"
+        ]
         assert [str(item) for item in client.get(url, {"category": "done"}).context["page"].object_list] == [
-            "Acme Jira: SHOP-1"]
+            "Acme Jira: SHOP-1"
+        ]
         assert [str(item) for item in client.get(url, {"category": "todo"}).context["page"].object_list] == [
-            "SHOP-1 Internal crash"]
+            "SHOP-1 Internal crash"
+        ]
         assert [str(item) for item in client.get(url, {"q": "remotely"}).context["page"].object_list] == [
-            "Acme Jira: SHOP-1"]
+            "Acme Jira: SHOP-1"
+        ]
         page = client.get(url).text
         assert "Fixed remotely" in page and '<span class="badge cat-done">Done</span>' in page
         assert f'<option value="{jira.source.pk}">Acme Jira</option>' in page

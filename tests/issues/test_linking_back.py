@@ -12,14 +12,22 @@ from issues.selectors import back_link
 from projects.models import ResultStatus
 from tests.factories import SourceFactory, TestResultFactory
 from tests.fakes.fixtures import (
-    ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN, LINEAR_API_KEY, SERVER_PAT,
+    ADO_PAT,
+    CLOUD_API_TOKEN,
+    CLOUD_LOGIN,
+    GITHUB_LOGIN,
+    GITHUB_TOKEN,
+    LINEAR_API_KEY,
+    SERVER_PAT,
 )
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "https://tm.example.com/projects/SHOP/runs/1/results/7/"
 FAILED = BackLink(
-    url=PAGE, title="Test result: Pay with card in Nightly", status="Failed",
+    url=PAGE,
+    title="Test result: Pay with card in Nightly",
+    status="Failed",
     icon_url="https://tm.example.com/static/issues/link-icons/testmanager.svg",
     status_icon_url="https://tm.example.com/static/issues/link-icons/failed.svg",
 )
@@ -32,16 +40,24 @@ def _fakes_on_loopback(settings):
 
 
 def source_for(base_url, provider, auth_type, credentials, **options):
-    return SourceFactory(provider=provider, base_url=base_url, allow_http=True, auth_type=auth_type,
-                         credentials=credentials, issue_url_template="", **options)
+    return SourceFactory(
+        provider=provider,
+        base_url=base_url,
+        allow_http=True,
+        auth_type=auth_type,
+        credentials=credentials,
+        issue_url_template="",
+        **options,
+    )
 
 
 @pytest.fixture(params=["cloud", "server"])
 def jira(request, fake_jira_cloud, fake_jira_server):
     if request.param == "cloud":
         fake = fake_jira_cloud
-        source = source_for(fake.base_url, Provider.JIRA_CLOUD, AuthType.API_TOKEN,
-                            {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
+        source = source_for(
+            fake.base_url, Provider.JIRA_CLOUD, AuthType.API_TOKEN, {"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN}
+        )
     else:
         fake = fake_jira_server
         source = source_for(fake.base_url, Provider.JIRA_SERVER, AuthType.PAT, {"token": SERVER_PAT})
@@ -101,12 +117,22 @@ def test_azure_devops_gets_one_hyperlink_whose_comment_follows_the_status(ado):
 
     provider.link_back(str(item.id), FAILED)
     provider.link_back(str(item.id), FAILED)
-    assert item.relations == [{"rel": "Hyperlink", "url": PAGE, "attributes": {
-        "comment": "testmanager: Test result: Pay with card in Nightly (Failed)"}}]
+    assert item.relations == [
+        {
+            "rel": "Hyperlink",
+            "url": PAGE,
+            "attributes": {"comment": "testmanager: Test result: Pay with card in Nightly (Failed)"},
+        }
+    ]
 
     provider.link_back(str(item.id), PASSED)
-    assert item.relations == [{"rel": "Hyperlink", "url": PAGE, "attributes": {
-        "comment": "testmanager: Test result: Pay with card in Nightly (Passed)"}}]
+    assert item.relations == [
+        {
+            "rel": "Hyperlink",
+            "url": PAGE,
+            "attributes": {"comment": "testmanager: Test result: Pay with card in Nightly (Passed)"},
+        }
+    ]
     assert len(fake.requests_to("PATCH", r".*/workitems/\d+")) == 2  # the repeat changed nothing
 
 
@@ -114,8 +140,9 @@ def test_azure_devops_gets_one_hyperlink_whose_comment_follows_the_status(ado):
 def github(fake_github):
     fake_github.add_repo("acme/shop")
     fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
-    source = source_for(fake_github.web_url, Provider.GITHUB, AuthType.PAT, {"token": GITHUB_TOKEN},
-                        can_add_comments=True)
+    source = source_for(
+        fake_github.web_url, Provider.GITHUB, AuthType.PAT, {"token": GITHUB_TOKEN}, can_add_comments=True
+    )
     return fake_github, provider_for(source)
 
 
@@ -133,8 +160,9 @@ def test_github_gets_one_comment_naming_the_page(github):
 @pytest.fixture
 def linear(fake_linear):
     fake_linear.add_team("ENG", "Engineering")
-    source = source_for(fake_linear.base_url, Provider.LINEAR, AuthType.PAT, {"token": LINEAR_API_KEY},
-                        can_add_comments=True)
+    source = source_for(
+        fake_linear.base_url, Provider.LINEAR, AuthType.PAT, {"token": LINEAR_API_KEY}, can_add_comments=True
+    )
     return fake_linear, provider_for(source)
 
 
@@ -151,8 +179,9 @@ def test_linear_gets_one_comment_with_markdown_special_characters_kept_literal(l
 
 
 def test_a_tracker_without_links_or_comments_cannot_link_back(db):
-    custom = SourceFactory(provider=Provider.CUSTOM, auth_type=AuthType.NONE, credentials={},
-                           base_url="https://tracker.example.com")
+    custom = SourceFactory(
+        provider=Provider.CUSTOM, auth_type=AuthType.NONE, credentials={}, base_url="https://tracker.example.com"
+    )
     with pytest.raises(Unsupported):
         provider_for(custom).link_back("BUG-1", FAILED)
 
@@ -162,8 +191,10 @@ def test_back_link_icons_keep_their_plain_names_even_where_static_files_were_nev
     collectstatic never ran: the icons' addresses need no manifest, and stay valid after the next
     deploy changes the hashes (trackers keep them in their remote links)."""
     settings.STATIC_ROOT = str(tmp_path / "never-collected")
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
     link = back_link(TestResultFactory(status=ResultStatus.FAILED), "https://tm.example.com/")
 

@@ -8,8 +8,16 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from issues.models import ExternalReference, Issue, Link, Tag
 from issues.services import create_issue
 from tests.factories import (
-    ExternalReferenceFactory, ProjectFactory, RequirementFactory, SourceFactory, TagFactory, TestCaseFactory,
-    TestResultFactory, TestRunFactory, UserFactory, make_issue,
+    ExternalReferenceFactory,
+    ProjectFactory,
+    RequirementFactory,
+    SourceFactory,
+    TagFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    UserFactory,
+    make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -78,8 +86,12 @@ def test_link_needs_exactly_one_artefact_side():
 @pytest.mark.parametrize("artefact", ["test_case", "test_run", "test_result", "requirement"])
 @pytest.mark.parametrize("issue_side", ["issue", "external_reference"])
 def test_the_same_link_cannot_exist_twice(issue_side, artefact):
-    factories = {"test_case": TestCaseFactory, "test_run": TestRunFactory, "test_result": TestResultFactory,
-                 "requirement": RequirementFactory}
+    factories = {
+        "test_case": TestCaseFactory,
+        "test_run": TestRunFactory,
+        "test_result": TestResultFactory,
+        "requirement": RequirementFactory,
+    }
     target = factories[artefact]()
     side = make_issue() if issue_side == "issue" else ExternalReferenceFactory()
     _link(**{issue_side: side, artefact: target})

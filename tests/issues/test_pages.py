@@ -13,8 +13,16 @@ from issues.models import Attachment, Issue, Link, Tag
 from issues.services import add_attachment, link, update_issue
 from projects.models import ResultStatus, Role
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, RequirementFactory, TagFactory, TestCaseFactory, TestResultFactory,
-    TestRunFactory, UserFactory, make_issue,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    RequirementFactory,
+    TagFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    UserFactory,
+    make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +52,16 @@ def url(name, *args):
 
 
 def form_data(**overrides):
-    return {"name": "Checkout fails", "description": "", "status": "open", "priority": "major", "assignee": "",
-            "tags": "", "tag_color": "#6b7280", **overrides}
+    return {
+        "name": "Checkout fails",
+        "description": "",
+        "status": "open",
+        "priority": "major",
+        "assignee": "",
+        "tags": "",
+        "tag_color": "#6b7280",
+        **overrides,
+    }
 
 
 class IssueListTests:
@@ -54,8 +70,10 @@ class IssueListTests:
         wanted = make_issue(project, name="Button hidden", priority="critical", assignee=viewer, tags=[ui])
         make_issue(project, name="Button hidden too", priority="minor", assignee=viewer, tags=[ui])
         make_issue(project, name="Other", priority="critical", tags=[ui])
-        response = client.get(url("list"), {"q": "button", "priority": "critical", "tag": "ui",
-                                            "assignee": str(viewer.pk), "status": "open"})
+        response = client.get(
+            url("list"),
+            {"q": "button", "priority": "critical", "tag": "ui", "assignee": str(viewer.pk), "status": "open"},
+        )
         assert list(response.context["page"].object_list) == [wanted]
 
     def test_unresolved_and_unassigned(self, client, viewer, project):
@@ -76,7 +94,9 @@ class IssueListTests:
     def test_search_matches_the_description(self, client, viewer, project):
         make_issue(project, name="Crash", description="Stack trace mentions PaymentGateway")
         make_issue(project, name="Other")
-        assert [i.name for i in client.get(url("list"), {"q": "paymentgateway"}).context["page"].object_list] == ["Crash"]
+        assert [i.name for i in client.get(url("list"), {"q": "paymentgateway"}).context["page"].object_list] == [
+            "Crash"
+        ]
 
     def test_invalid_filters_are_reported_and_ignored(self, client, viewer, project):
         make_issue(project)
@@ -104,10 +124,16 @@ class IssueListTests:
 class CreateIssueTests:
     def test_member_creates_an_issue_with_new_and_existing_tags(self, client, member, project):
         TagFactory(project=project, name="ui", color="#2563eb")
-        response = client.post(url("create"), form_data(
-            description="**bold**", priority="critical", assignee=str(member.pk), tags="ui, checkout, ui",
-            tag_color="#d97706",
-        ))
+        response = client.post(
+            url("create"),
+            form_data(
+                description="**bold**",
+                priority="critical",
+                assignee=str(member.pk),
+                tags="ui, checkout, ui",
+                tag_color="#d97706",
+            ),
+        )
         issue = Issue.objects.get()
         assert response["Location"] == url("detail", 1)
         assert (issue.key, issue.priority, issue.assignee, issue.reporter) == ("SHOP-1", "critical", member, member)
@@ -119,13 +145,16 @@ class CreateIssueTests:
         assert "Select a valid choice." in response.text
         assert not Issue.objects.exists()
 
-    @pytest.mark.parametrize("overrides,error", [
-        ({"name": ""}, "This field is required."),
-        ({"status": "wontfix"}, "Select a valid choice."),
-        ({"priority": "urgent"}, "Select a valid choice."),
-        ({"tags": "x" * 51}, "Tag names are at most 50 characters"),
-        ({"tag_color": "red"}, "Choose a colour as #rrggbb"),
-    ])
+    @pytest.mark.parametrize(
+        "overrides,error",
+        [
+            ({"name": ""}, "This field is required."),
+            ({"status": "wontfix"}, "Select a valid choice."),
+            ({"priority": "urgent"}, "Select a valid choice."),
+            ({"tags": "x" * 51}, "Tag names are at most 50 characters"),
+            ({"tag_color": "red"}, "Choose a colour as #rrggbb"),
+        ],
+    )
     def test_bad_input_is_explained_and_nothing_is_created(self, client, member, project, overrides, error):
         response = client.post(url("create"), form_data(description="typed text", **overrides))
         assert response.status_code == 200
@@ -143,34 +172,53 @@ class CreateIssueTests:
     def test_several_attachments_are_stored(self, client, member, project):
         files = [SimpleUploadedFile("a.txt", b"first"), SimpleUploadedFile("shot.png", b"\x89PNG")]
         client.post(url("create"), {**form_data(), "attachments": files})
-        assert sorted(Issue.objects.get().attachments.values_list("original_name", "size")) == [("a.txt", 5), ("shot.png", 4)]
+        assert sorted(Issue.objects.get().attachments.values_list("original_name", "size")) == [
+            ("a.txt", 5),
+            ("shot.png", 4),
+        ]
 
     def test_create_from_a_failed_result_is_prefilled_and_links_the_result(self, client, member, project):
         result = TestResultFactory(
-            run__project=project, run__name="Nightly", run__environment="staging", status=ResultStatus.FAILED,
-            case__title="Pay with card", case__steps="1. Open cart\n2. Pay", case__expected_result="Receipt shown",
+            run__project=project,
+            run__name="Nightly",
+            run__environment="staging",
+            status=ResultStatus.FAILED,
+            case__title="Pay with card",
+            case__steps="1. Open cart\n2. Pay",
+            case__expected_result="Receipt shown",
             comment="Spinner forever",
         )
         form = client.get(url("create"), {"result": result.pk})
         initial = form.context["form"].initial
         result_url = f"http://testserver{reverse('projects:result', args=['SHOP', result.run.pk, result.pk])}"
         assert initial["name"] == "Pay with card failed in Nightly"
-        for part in ("1. Open cart\n2. Pay", "Receipt shown", "Spinner forever", f"[Nightly]({result_url})",
-                     "(staging)", "### Actual result"):
+        for part in (
+            "1. Open cart\n2. Pay",
+            "Receipt shown",
+            "Spinner forever",
+            f"[Nightly]({result_url})",
+            "(staging)",
+            "### Actual result",
+        ):
             assert part in initial["description"]
         assert "linked to test result" in form.text
         assert form.text.count(f'href="{reverse("projects:result", args=["SHOP", result.run.pk, result.pk])}"') == 2
 
-        response = client.post(f"{url('create')}?result={result.pk}", form_data(
-            name=initial["name"], description=initial["description"]))
+        response = client.post(
+            f"{url('create')}?result={result.pk}", form_data(name=initial["name"], description=initial["description"])
+        )
         issue = Issue.objects.get()
         assert response["Location"] == url("detail", issue.number)
         assert list(Link.objects.values_list("issue", "test_result")) == [(issue.pk, result.pk)]
 
     @pytest.mark.parametrize("kind", ["case", "run", "result", "requirement"])
     def test_artefacts_of_another_project_cannot_be_linked_at_creation(self, client, member, project, kind):
-        other = {"case": TestCaseFactory, "run": TestRunFactory, "result": TestResultFactory,
-                 "requirement": RequirementFactory}[kind]()
+        other = {
+            "case": TestCaseFactory,
+            "run": TestRunFactory,
+            "result": TestResultFactory,
+            "requirement": RequirementFactory,
+        }[kind]()
         assert client.get(url("create"), {kind: other.pk}).status_code == 404
         assert client.post(f"{url('create')}?{kind}={other.pk}", form_data()).status_code == 404
         assert not Issue.objects.exists()
@@ -223,8 +271,10 @@ class EditIssueTests:
     def test_a_stale_version_shows_the_conflict_and_keeps_what_the_user_typed(self, client, member, project):
         issue = make_issue(project, name="Original", description="original text")
         update_issue(issue, expected_version=1, name="Changed by Bob", description="Bob's text")
-        response = client.post(url("edit", 1), form_data(
-            name="My new name", description="my careful description", tags="brand-new", version="1"))
+        response = client.post(
+            url("edit", 1),
+            form_data(name="My new name", description="my careful description", tags="brand-new", version="1"),
+        )
         assert response.status_code == 409
         assert "SHOP-1 was changed by someone else while you were editing." in response.text
         current = response.text.split('id="current-values"')[1].split("</dl>")[0]
@@ -262,8 +312,10 @@ class EditIssueTests:
 class AttachmentTests:
     def test_member_attaches_files_to_an_existing_issue(self, client, member, project):
         issue = make_issue(project)
-        response = client.post(url("attachment_add", 1), {"attachments": [SimpleUploadedFile("a.txt", b"1"),
-                                                                           SimpleUploadedFile("b.txt", b"2")]})
+        response = client.post(
+            url("attachment_add", 1),
+            {"attachments": [SimpleUploadedFile("a.txt", b"1"), SimpleUploadedFile("b.txt", b"2")]},
+        )
         assert response["Location"] == f"{url('detail', 1)}#attachments"
         assert sorted(issue.attachments.values_list("original_name", flat=True)) == ["a.txt", "b.txt"]
         assert "Attached a.txt, b.txt." in client.get(url("detail", 1)).text
@@ -284,12 +336,19 @@ class AttachmentTests:
         assert response["Content-Disposition"].startswith("inline")
         assert b"".join(response.streaming_content) == b"\x89PNG"
 
-    @pytest.mark.parametrize("name,claimed_type", [
-        ("page.html", "text/html"), ("logo.svg", "image/svg+xml"), ("fake.txt", "image/png"), ("trace.log", ""),
-    ])
+    @pytest.mark.parametrize(
+        "name,claimed_type",
+        [
+            ("page.html", "text/html"),
+            ("logo.svg", "image/svg+xml"),
+            ("fake.txt", "image/png"),
+            ("trace.log", ""),
+        ],
+    )
     def test_everything_else_downloads_and_cannot_run_in_the_page(self, client, viewer, project, name, claimed_type):
-        attachment = add_attachment(make_issue(project), SimpleUploadedFile(name, b"<script>alert(1)</script>",
-                                                                            claimed_type))
+        attachment = add_attachment(
+            make_issue(project), SimpleUploadedFile(name, b"<script>alert(1)</script>", claimed_type)
+        )
         response = client.get(url("attachment", 1, attachment.pk))
         assert response["Content-Type"] == "application/octet-stream"
         assert response["Content-Disposition"].startswith("attachment")
@@ -318,7 +377,10 @@ class AttachmentTests:
 
     def test_viewers_cannot_attach_or_delete(self, client, viewer, project):
         attachment = add_attachment(make_issue(project), SimpleUploadedFile("a.txt", b"1"))
-        assert client.post(url("attachment_add", 1), {"attachments": [SimpleUploadedFile("b.txt", b"2")]}).status_code == 403
+        assert (
+            client.post(url("attachment_add", 1), {"attachments": [SimpleUploadedFile("b.txt", b"2")]}).status_code
+            == 403
+        )
         assert client.get(url("attachment_delete", 1, attachment.pk)).status_code == 403
         assert client.post(url("attachment_delete", 1, attachment.pk)).status_code == 403
         assert list(Attachment.objects.all()) == [attachment]
@@ -376,7 +438,12 @@ class LinkTests:
         issue = make_issue(project)
         case = TestCaseFactory(project=project)
         existing = link(artefact=case, issue=issue)
-        assert client.post(url("link_add", 1), {"kind": "case", "artefact": TestCaseFactory(project=project).pk}).status_code == 403
+        assert (
+            client.post(
+                url("link_add", 1), {"kind": "case", "artefact": TestCaseFactory(project=project).pk}
+            ).status_code
+            == 403
+        )
         assert client.post(url("link_remove", 1, existing.pk)).status_code == 403
         assert list(Link.objects.all()) == [existing]
         assert client.get(url("detail", 1), {"kind": "case", "q": ""}).context["candidates"] is None
@@ -399,15 +466,18 @@ def _elements(html):
 
 
 class InertMarkdownTests:
-    @pytest.mark.parametrize("attack", [
-        "<script>alert('x')</script>",
-        "[click](javascript:alert(1))",
-        "[click](JaVaScRiPt:alert(1))",
-        "<img src=x onerror=alert(1)>",
-        "![img](javascript:alert(1))",
-        '<a href="#" onclick="alert(1)">x</a>',
-        "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
-    ])
+    @pytest.mark.parametrize(
+        "attack",
+        [
+            "<script>alert('x')</script>",
+            "[click](javascript:alert(1))",
+            "[click](JaVaScRiPt:alert(1))",
+            "<img src=x onerror=alert(1)>",
+            "![img](javascript:alert(1))",
+            '<a href="#" onclick="alert(1)">x</a>',
+            "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        ],
+    )
     def test_issue_descriptions_render_inert(self, client, viewer, project, attack):
         make_issue(project, description=f"Before\n\n{attack}\n\nAfter")
         text = client.get(url("detail", 1)).text
@@ -421,13 +491,17 @@ class InertMarkdownTests:
         assert "Before" in text and "After" in text
 
     def test_tag_names_and_issue_names_are_escaped_everywhere(self, client, member, project):
-        evil = '<img src=x onerror=alert(1)>'
-        client.post(url("create"), form_data(name=f"<script>alert(1)</script>", tags=evil))
+        evil = "<img src=x onerror=alert(1)>"
+        client.post(url("create"), form_data(name="<script>alert(1)</script>", tags=evil))
         result = TestResultFactory(run__project=project)
         link(artefact=result, issue=Issue.objects.get())
-        for page in (url("list"), url("detail", 1), url("edit", 1),
-                     reverse("projects:run", args=["SHOP", result.run.pk]),
-                     reverse("projects:result", args=["SHOP", result.run.pk, result.pk])):
+        for page in (
+            url("list"),
+            url("detail", 1),
+            url("edit", 1),
+            reverse("projects:run", args=["SHOP", result.run.pk]),
+            reverse("projects:result", args=["SHOP", result.run.pk, result.pk]),
+        ):
             text = client.get(page).text
             assert "<img src=x" not in text and "<script>alert(1)" not in text
         assert "&lt;img src=x onerror=alert(1)&gt;" in client.get(url("list")).text
@@ -455,9 +529,11 @@ class QueryCountTests:
         result = TestResultFactory(run__project=project, case=case)
         link(artefact=case, issue=make_issue(project))
         link(artefact=result, issue=make_issue(project))
-        pages = [reverse("projects:case", args=["SHOP", case.pk]),
-                 reverse("projects:run", args=["SHOP", result.run.pk]),
-                 reverse("projects:result", args=["SHOP", result.run.pk, result.pk])]
+        pages = [
+            reverse("projects:case", args=["SHOP", case.pk]),
+            reverse("projects:run", args=["SHOP", result.run.pk]),
+            reverse("projects:result", args=["SHOP", result.run.pk, result.pk]),
+        ]
         few = [_query_count(client, page) for page in pages]
         for _ in range(10):
             link(artefact=case, issue=make_issue(project))

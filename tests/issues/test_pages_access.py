@@ -13,8 +13,14 @@ from issues.models import Attachment, ExternalReference, FilingJob, Issue, Link,
 from issues.services import add_attachment, link
 from projects.models import Role, TestCase, TestResult, TestRun
 from tests.factories import (
-    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory,
-    TestResultFactory, UserFactory, make_issue,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    RequirementFactory,
+    SourceFactory,
+    TestResultFactory,
+    UserFactory,
+    make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -27,17 +33,27 @@ def _world(key, issues=1):
         issue = make_issue(project)
     # A tracker known by its URLs only: filing and linking pages work without any request.
     bugzilla = SourceFactory(
-        provider=Provider.CUSTOM, name=f"Bugzilla {key}", auth_type=AuthType.NONE, credentials={},
-        base_url="https://bugs.example.com", can_create_issues=True, create_url_template="{baseUrl}/enter_bug.cgi",
+        provider=Provider.CUSTOM,
+        name=f"Bugzilla {key}",
+        auth_type=AuthType.NONE,
+        credentials={},
+        base_url="https://bugs.example.com",
+        can_create_issues=True,
+        create_url_template="{baseUrl}/enter_bug.cgi",
     )
     tracker = ProjectIntegrationFactory(project=project, source=bugzilla, external_project="", default_issue_type="")
     return {
-        "project": project, "case": result.case, "run": result.run, "result": result,
-        "requirement": RequirementFactory(project=project), "issue": issue,
+        "project": project,
+        "case": result.case,
+        "run": result.run,
+        "result": result,
+        "requirement": RequirementFactory(project=project),
+        "issue": issue,
         "attachment": add_attachment(issue, SimpleUploadedFile("log.txt", b"trace")),
         "link": link(artefact=result.case, issue=issue),
-        "job": FilingJob.objects.create(project=project, run=result.run, integration=tracker, marker=new_marker(),
-                                        site_url="http://testserver/"),
+        "job": FilingJob.objects.create(
+            project=project, run=result.run, integration=tracker, marker=new_marker(), site_url="http://testserver/"
+        ),
     }
 
 
@@ -99,11 +115,15 @@ WRITE_POSTS = {
     "issue_create": (WRITE_FORMS["issue_create"], lambda o: ISSUE_FORM),
     "issue_create_from_result": (WRITE_FORMS["issue_create_from_result"], lambda o: ISSUE_FORM),
     "issue_edit": (WRITE_FORMS["issue_edit"], lambda o: {**ISSUE_FORM, "version": o["issue"].version}),
-    "attachment_add": (lambda key, o: i("attachment_add", key, o["issue"].number),
-                       lambda o: {"attachments": [SimpleUploadedFile("forged.txt", b"x")]}),
+    "attachment_add": (
+        lambda key, o: i("attachment_add", key, o["issue"].number),
+        lambda o: {"attachments": [SimpleUploadedFile("forged.txt", b"x")]},
+    ),
     "attachment_delete": (WRITE_FORMS["attachment_delete"], lambda o: {}),
-    "link_add": (lambda key, o: i("link_add", key, o["issue"].number),
-                 lambda o: {"kind": "requirement", "artefact": o["requirement"].pk}),
+    "link_add": (
+        lambda key, o: i("link_add", key, o["issue"].number),
+        lambda o: {"kind": "requirement", "artefact": o["requirement"].pk},
+    ),
     "link_remove": (WRITE_FORMS["link_remove"], lambda o: {}),
     "file_issue": (WRITE_FORMS["file_issue"], lambda o: {}),
     "file_bulk": (WRITE_FORMS["file_bulk"], lambda o: {"mode": "each", "results": [o["result"].pk]}),
@@ -192,8 +212,14 @@ def test_anonymous_visitors_are_sent_to_log_in(client, shop, page):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("page", [name for name in {**READ_PAGES, **WRITE_FORMS} if name not in (
-    "home", "cases", "runs", "requirements", "issues", "case_create", "run_create", "issue_create")])
+@pytest.mark.parametrize(
+    "page",
+    [
+        name
+        for name in {**READ_PAGES, **WRITE_FORMS}
+        if name not in ("home", "cases", "runs", "requirements", "issues", "case_create", "run_create", "issue_create")
+    ],
+)
 def test_another_projects_ids_under_my_project_are_not_found(client, shop, other, page):
     """A project admin guessing ids or numbers of another project's objects learns nothing."""
     logged_in(client, MembershipFactory(project=shop["project"], role=Role.ADMIN).user)
@@ -201,8 +227,9 @@ def test_another_projects_ids_under_my_project_are_not_found(client, shop, other
     assert client.get(url).status_code == 404, url
 
 
-@pytest.mark.parametrize("endpoint", [name for name in WRITE_POSTS if name not in ("case_create", "run_create",
-                                                                                       "issue_create")])
+@pytest.mark.parametrize(
+    "endpoint", [name for name in WRITE_POSTS if name not in ("case_create", "run_create", "issue_create")]
+)
 def test_another_projects_ids_cannot_be_written_through_my_project(client, shop, other, endpoint):
     logged_in(client, MembershipFactory(project=shop["project"], role=Role.ADMIN).user)
     build_url, build_data = WRITE_POSTS[endpoint]

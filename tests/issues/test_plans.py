@@ -16,8 +16,15 @@ from issues.requirements_pull import save_settings
 from issues.services import link
 from projects.models import ResultStatus, Role
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory,
-    SourceFactory, TestCaseFactory, TestResultFactory, make_issue,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    RequirementFactory,
+    SourceFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    make_issue,
 )
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN
 
@@ -35,25 +42,44 @@ def jira(fake_jira_cloud):
     fake.add_project("SHOP")
     fake.add_version("SHOP", "2.0", start_date="2025-04-01", release_date="2025-06-30")
     fake.add_version("SHOP", "2.1", release_date="2025-09-30")
-    fake.add_sprint(3, "Sprint 1", state="closed", start_date="2025-04-01T08:00:00.000Z",
-                    end_date="2025-04-14T17:00:00.000Z")
+    fake.add_sprint(
+        3, "Sprint 1", state="closed", start_date="2025-04-01T08:00:00.000Z", end_date="2025-04-14T17:00:00.000Z"
+    )
     story = fake.add_issue("SHOP", "Pay by card", issue_type="Story", labels=["requirement"])
     fake.set_fix_versions(story.key, "2.0")
-    source = SourceFactory(name="Acme Jira", provider=Provider.JIRA_CLOUD, base_url=fake.base_url, allow_http=True,
-                           auth_type=AuthType.API_TOKEN,
-                           credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
-    fake.integration = ProjectIntegrationFactory(project=ProjectFactory(key="SHOP"), source=source,
-                                                 external_project="SHOP", board="3",
-                                                 priority_mapping=default_priority_mapping())
-    save_settings(fake.integration, pull_requirements=True, requirements_filter="labels = requirement",
-                  requirement_types=[], state_mapping={}, release_field="fixVersions", release_date_fields=[],
-                  sprint_field="", comment_linked_tests=False)
+    source = SourceFactory(
+        name="Acme Jira",
+        provider=Provider.JIRA_CLOUD,
+        base_url=fake.base_url,
+        allow_http=True,
+        auth_type=AuthType.API_TOKEN,
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+    )
+    fake.integration = ProjectIntegrationFactory(
+        project=ProjectFactory(key="SHOP"),
+        source=source,
+        external_project="SHOP",
+        board="3",
+        priority_mapping=default_priority_mapping(),
+    )
+    save_settings(
+        fake.integration,
+        pull_requirements=True,
+        requirements_filter="labels = requirement",
+        requirement_types=[],
+        state_mapping={},
+        release_field="fixVersions",
+        release_date_fields=[],
+        sprint_field="",
+        comment_linked_tests=False,
+    )
     return fake
 
 
 def plan_values():
-    return sorted((plan.kind, plan.name, plan.start, plan.end, plan.done, plan.deleted_remotely)
-                  for plan in Plan.objects.all())
+    return sorted(
+        (plan.kind, plan.name, plan.start, plan.end, plan.done, plan.deleted_remotely) for plan in Plan.objects.all()
+    )
 
 
 def test_releases_and_sprints_are_pulled_with_their_dates(jira):
@@ -83,8 +109,16 @@ def test_the_timeline_places_plans_between_the_first_and_last_date():
     project = ProjectFactory()
 
     def plan(kind, name, start, end, **extra):
-        return Plan(project=project, kind=kind, remote_id=name, name=name, start=start, end=end,
-                    pulled_at=timezone.now(), **extra)
+        return Plan(
+            project=project,
+            kind=kind,
+            remote_id=name,
+            name=name,
+            start=start,
+            end=end,
+            pulled_at=timezone.now(),
+            **extra,
+        )
 
     plans = [
         plan(PlanKind.RELEASE, "1.0", date(2025, 1, 1), date(2025, 1, 11)),
@@ -98,7 +132,8 @@ def test_the_timeline_places_plans_between_the_first_and_last_date():
 
     assert (laid_out.first, laid_out.last, laid_out.today) == (date(2025, 1, 1), date(2025, 1, 21), 75.0)
     assert [(bar.plan.name, bar.left, bar.width) for bar in laid_out.releases] == [
-        ("1.0", 0.0, 50.0), ("1.1", 100.0, 0.0),
+        ("1.0", 0.0, 50.0),
+        ("1.1", 100.0, 0.0),
     ]
     assert [(bar.plan.name, bar.left, bar.width) for bar in laid_out.sprints] == [("Sprint 1", 25.0, 50.0)]
     assert [plan.name for plan in laid_out.undated] == ["Someday"]
@@ -119,9 +154,10 @@ def planned_project():
     closed issue), one uncovered but linked to an open internal issue; release 3.0 with none."""
     project = ProjectFactory(key="SHOP")
     now = timezone.now()
-    releases = [Plan.objects.create(project=project, kind=PlanKind.RELEASE, remote_id=name, name=name,
-                                    end=end, pulled_at=now) for name, end in (("2.0", date(2025, 6, 30)),
-                                                                              ("3.0", None))]
+    releases = [
+        Plan.objects.create(project=project, kind=PlanKind.RELEASE, remote_id=name, name=name, end=end, pulled_at=now)
+        for name, end in (("2.0", date(2025, 6, 30)), ("3.0", None))
+    ]
 
     def pulled(title, release):
         requirement = RequirementFactory(project=project, title=title, origin_tracker="Jira", origin_key=title)
@@ -150,7 +186,8 @@ def test_each_release_counts_coverage_latest_results_and_open_issues(planned_pro
     assert first.covered == 2
     assert first.results == [("passed", "Passed", 1), ("failed", "Failed", 1), ("not_run", "Not run yet", 1)]
     assert sorted(link.issue.key if link.issue else link.external_reference.key for link in first.open_issues) == [
-        "BUG-1", "SHOP-2"
+        "BUG-1",
+        "SHOP-2",
     ]
     assert (second.rows, second.covered, second.results, second.open_issues) == ([], 0, [], [])
 
@@ -197,14 +234,32 @@ def test_a_github_project_syncs_its_milestones_as_releases_with_their_due_dates(
     fake.add_milestone("acme/shop", "Someday")
     story = fake.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN, labels=("requirement",))
     fake.edit_issue("acme/shop", story.number, milestone=release)
-    source = SourceFactory(name="Acme GitHub", provider=Provider.GITHUB, base_url=fake.web_url, allow_http=True,
-                           auth_type=AuthType.PAT, credentials={"token": GITHUB_TOKEN}, issue_url_template="")
-    integration = ProjectIntegrationFactory(project=ProjectFactory(key="SHOP"), source=source,
-                                            external_project="acme/shop",
-                                            priority_mapping=default_priority_mapping())
-    save_settings(integration, pull_requirements=True, requirements_filter="label:requirement",
-                  requirement_types=[], state_mapping={}, release_field="milestone",
-                  release_date_fields=["milestone"], sprint_field="", comment_linked_tests=False)
+    source = SourceFactory(
+        name="Acme GitHub",
+        provider=Provider.GITHUB,
+        base_url=fake.web_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": GITHUB_TOKEN},
+        issue_url_template="",
+    )
+    integration = ProjectIntegrationFactory(
+        project=ProjectFactory(key="SHOP"),
+        source=source,
+        external_project="acme/shop",
+        priority_mapping=default_priority_mapping(),
+    )
+    save_settings(
+        integration,
+        pull_requirements=True,
+        requirements_filter="label:requirement",
+        requirement_types=[],
+        state_mapping={},
+        release_field="milestone",
+        release_date_fields=["milestone"],
+        sprint_field="",
+        comment_linked_tests=False,
+    )
     client.force_login(MembershipFactory(project=integration.project, role=Role.MEMBER).user)
 
     response = client.post("/projects/SHOP/plans/sync/")

@@ -33,12 +33,21 @@ def _private_hosts(settings):
 
 def cached(source, keys, **values):
     """References as an earlier refresh left them: every cached value set, read an hour ago."""
-    values = {"title": None, "status": "Cached", "status_category": "todo", "assignee": "Cached Person",
-              "priority": "Cached", "last_synced_at": timezone.now() - timedelta(hours=1), **values}
-    ExternalReference.objects.bulk_create([
-        ExternalReference(source=source, source_name=source.name, key=key, **{**values, "title": f"Cached {key}"})
-        for key in keys
-    ])
+    values = {
+        "title": None,
+        "status": "Cached",
+        "status_category": "todo",
+        "assignee": "Cached Person",
+        "priority": "Cached",
+        "last_synced_at": timezone.now() - timedelta(hours=1),
+        **values,
+    }
+    ExternalReference.objects.bulk_create(
+        [
+            ExternalReference(source=source, source_name=source.name, key=key, **{**values, "title": f"Cached {key}"})
+            for key in keys
+        ]
+    )
     return ExternalReference.objects.filter(source=source).order_by("pk")
 
 
@@ -55,8 +64,19 @@ def rows(references):
 
 
 def snapshot(references):
-    return [(r.title, r.status, r.status_category, r.assignee, r.priority, r.remote_updated_at, r.last_synced_at,
-             r.deleted_remotely) for r in rows(references)]
+    return [
+        (
+            r.title,
+            r.status,
+            r.status_category,
+            r.assignee,
+            r.priority,
+            r.remote_updated_at,
+            r.last_synced_at,
+            r.deleted_remotely,
+        )
+        for r in rows(references)
+    ]
 
 
 # -- a thousand references, three sources, one of them down ---------------------------------------
@@ -80,9 +100,11 @@ def test_one_source_down_delays_nobody_and_loses_nothing(fake_jira_cloud, fake_g
 
     assert sorted(queued) == sorted([jira.pk, gitlab.pk, down.pk])
     assert [(r.title, r.status, r.status_category, r.priority, r.last_error) for r in rows(jira_refs)] == [
-        (f"Issue {n}", "In Progress", "in_progress", "High", "") for n in range(1, 501)]
+        (f"Issue {n}", "In Progress", "in_progress", "High", "") for n in range(1, 501)
+    ]
     assert [(r.title, r.status, r.status_category, r.last_error) for r in rows(gitlab_refs)] == [
-        (f"Web issue {n}", "Closed", "done", "") for n in range(1, 301)]
+        (f"Web issue {n}", "Closed", "done", "") for n in range(1, 301)
+    ]
     assert len(fake_jira_cloud.requests_to("POST", r"/rest/api/3/search/jql")) == 5  # 100 keys a request
     assert len(fake_gitlab.requests_to("GET", r"/projects/[^/]+/issues")) == 3  # 100 iids a request
     # The tracker that is down keeps every cached value, and every reference says why it is stale.
@@ -109,7 +131,9 @@ def test_a_failed_source_rests_while_the_others_go_on(fake_jira_cloud, fake_azur
     (reference,) = ExternalReference.objects.filter(source=down)
     assert sync.refresh_source(down.pk).skipped == "The source rests after a failed refresh."
     # Pages do not wait on a resting tracker either; "Refresh now" asks it all the same.
-    assert sync.refresh_source(down.pk, [reference.pk], shown=True).skipped == "The source rests after a failed refresh."
+    assert (
+        sync.refresh_source(down.pk, [reference.pk], shown=True).skipped == "The source rests after a failed refresh."
+    )
     assert sync.refresh_source(down.pk, [reference.pk]).failed == 1
     assert all(r.last_synced_at > timezone.now() - timedelta(minutes=1) for r in rows(jira_refs))
 
@@ -188,7 +212,10 @@ def test_a_refresh_stores_when_the_tracker_created_and_resolved_an_issue_and_a_r
 
     reference.refresh_from_db()
     assert (reference.status_category, reference.remote_created_at, reference.remote_resolved_at) == (
-        "todo", issue.created, None)
+        "todo",
+        issue.created,
+        None,
+    )
 
 
 def test_github_dates_are_stored_from_a_batched_read(fake_github):
@@ -302,8 +329,9 @@ def test_old_delivery_ids_are_forgotten(fake_jira_cloud):
 # -- pages, and "Refresh now" --------------------------------------------------------------------
 
 
-def test_a_page_queues_its_stale_references_once_a_minute_and_never_waits(fake_jira_cloud,
-                                                                         django_capture_on_commit_callbacks):
+def test_a_page_queues_its_stale_references_once_a_minute_and_never_waits(
+    fake_jira_cloud, django_capture_on_commit_callbacks
+):
     source = jira_with(fake_jira_cloud, 3)
     references = list(cached(source, ["SHOP-1", "SHOP-2", "SHOP-3"]))
     ExternalReference.objects.filter(key="SHOP-3").update(last_synced_at=timezone.now())
@@ -317,12 +345,12 @@ def test_a_page_queues_its_stale_references_once_a_minute_and_never_waits(fake_j
     assert fake_jira_cloud.requests == []  # nothing was asked while the page was built
     assert (len(queued), len(again)) == (1, 0)
     queued[0]()
-    assert [ExternalReference.objects.get(pk=r.pk).title for r in references] == ["Issue 1", "Issue 2",
-                                                                                  "Cached SHOP-3"]
+    assert [ExternalReference.objects.get(pk=r.pk).title for r in references] == ["Issue 1", "Issue 2", "Cached SHOP-3"]
 
 
-def test_refresh_now_on_an_artefact_page_refreshes_its_references(client, fake_jira_cloud,
-                                                                  django_capture_on_commit_callbacks):
+def test_refresh_now_on_an_artefact_page_refreshes_its_references(
+    client, fake_jira_cloud, django_capture_on_commit_callbacks
+):
     source = jira_with(fake_jira_cloud, 2)
     references = cached(source, ["SHOP-1", "SHOP-2"], last_synced_at=timezone.now())
     result = TestResultFactory()
@@ -336,8 +364,9 @@ def test_refresh_now_on_an_artefact_page_refreshes_its_references(client, fake_j
     shown = client.get(page)
     assert b"Refresh now" in shown.content
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("issues:refresh_links", args=[result.run.project.key]),
-                               {"kind": "result", "pk": result.pk})
+        response = client.post(
+            reverse("issues:refresh_links", args=[result.run.project.key]), {"kind": "result", "pk": result.pk}
+        )
 
     assert response.status_code == 302 and response["Location"] == page
     assert [r.title for r in rows(references)] == ["Issue 1", "Issue 2"]
@@ -353,8 +382,10 @@ def test_viewers_and_strangers_cannot_refresh(client, fake_jira_cloud):
     url = reverse("issues:refresh_links", args=[result.run.project.key])
 
     client.force_login(viewer)
-    assert b"Refresh now" not in client.get(reverse("projects:result", args=[
-        result.run.project.key, result.run.pk, result.pk])).content
+    assert (
+        b"Refresh now"
+        not in client.get(reverse("projects:result", args=[result.run.project.key, result.run.pk, result.pk])).content
+    )
     assert client.post(url, {"kind": "result", "pk": result.pk}).status_code == 403
     client.force_login(UserFactory())
     assert client.post(url, {"kind": "result", "pk": result.pk}).status_code == 404
@@ -367,8 +398,11 @@ def test_refresh_now_in_the_sources_admin(admin_client, fake_jira_cloud, django_
     disabled = jira_cloud_source(fake_jira_cloud, name="Old Jira", enabled=False)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/admin/integrations/source/", {
-            "action": "refresh_now", "_selected_action": [source.pk, disabled.pk]}, follow=True)
+        response = admin_client.post(
+            "/admin/integrations/source/",
+            {"action": "refresh_now", "_selected_action": [source.pk, disabled.pk]},
+            follow=True,
+        )
 
     messages = [str(message) for message in response.context["messages"]]
     assert "Jira: refreshing 2 linked issue(s)." in messages

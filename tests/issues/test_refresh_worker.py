@@ -30,7 +30,9 @@ WORKER_REDIS_DB = 7
 def test_a_periodic_refresh_runs_on_a_real_worker_through_redis(fake_jira_cloud, settings):
     redis_url = os.environ.get("REDIS_URL")
     assert redis_url, "make test provides a real Redis in REDIS_URL"
-    assert connection.vendor == "postgresql", "the worker reads the test database, which make test serves from PostgreSQL"
+    assert connection.vendor == "postgresql", (
+        "the worker reads the test database, which make test serves from PostgreSQL"
+    )
     worker_redis = urlsplit(redis_url)._replace(path=f"/{WORKER_REDIS_DB}").geturl()
     redis.Redis.from_url(worker_redis).flushdb()
     settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
@@ -38,15 +40,35 @@ def test_a_periodic_refresh_runs_on_a_real_worker_through_redis(fake_jira_cloud,
     for number in range(REFERENCES):
         fake_jira_cloud.add_issue("SHOP", f"Issue {number + 1}", status="Done")
     source = jira_cloud_source(fake_jira_cloud, can_process_webhooks=False)
-    ExternalReference.objects.bulk_create([
-        ExternalReference(source=source, source_name=source.name, key=f"SHOP-{n}", title="Cached",
-                          last_synced_at=timezone.now() - timedelta(hours=1))
-        for n in range(1, REFERENCES + 1)
-    ])
+    ExternalReference.objects.bulk_create(
+        [
+            ExternalReference(
+                source=source,
+                source_name=source.name,
+                key=f"SHOP-{n}",
+                title="Cached",
+                last_synced_at=timezone.now() - timedelta(hours=1),
+            )
+            for n in range(1, REFERENCES + 1)
+        ]
+    )
     client = Celery("testmanager-test-client", broker=worker_redis, backend=worker_redis)
     env = project_env(REDIS_URL=worker_redis, DATABASE_URL=worker_database_url(), TRACKER_ALLOW_PRIVATE_HOSTS="true")
-    command = [sys.executable, "-m", "celery", "-A", "testmanager", "worker", "--pool=solo", "--loglevel=INFO",
-               "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "sync@%h"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "testmanager",
+        "worker",
+        "--pool=solo",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        "sync@%h",
+    ]
 
     with running(command, env, ready=lambda: bool(client.control.ping(timeout=0.5))):
         queued = client.send_task("issues.refresh_stale_references").get(timeout=60)

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from integrations import services as integration_services
 from integrations.errors import RemoteValidationError
 from integrations.mappings import default_priority_mapping, default_status_mapping
-from integrations.models import AuthType, Provider, ProjectIntegration
+from integrations.models import AuthType, ProjectIntegration, Provider
 from issues.models import ExternalReference, Link, PulledRequirement, PullSettings
 from issues.requirements_pull import parse_state_mapping, pull_requirements, save_settings
 from projects.models import Requirement, Role
@@ -41,14 +41,26 @@ class Tracker:
 
 def pulling_integration(source, external_project, requirements_filter, **settings):
     integration = ProjectIntegrationFactory(
-        project=ProjectFactory(key="SHOP"), source=source, external_project=external_project,
-        priority_mapping=default_priority_mapping(), status_mapping=default_status_mapping(),
+        project=ProjectFactory(key="SHOP"),
+        source=source,
+        external_project=external_project,
+        priority_mapping=default_priority_mapping(),
+        status_mapping=default_status_mapping(),
     )
-    save_settings(integration, pull_requirements=True, requirements_filter=requirements_filter,
-                  comment_linked_tests=False, **{
-                      "requirement_types": ["Story"], "state_mapping": parse_state_mapping("deprecated = Won't Do"),
-                      "release_field": "", "release_date_fields": [], "sprint_field": "", **settings,
-                  })
+    save_settings(
+        integration,
+        pull_requirements=True,
+        requirements_filter=requirements_filter,
+        comment_linked_tests=False,
+        **{
+            "requirement_types": ["Story"],
+            "state_mapping": parse_state_mapping("deprecated = Won't Do"),
+            "release_field": "",
+            "release_date_fields": [],
+            "sprint_field": "",
+            **settings,
+        },
+    )
     return integration
 
 
@@ -56,9 +68,15 @@ def pulling_integration(source, external_project, requirements_filter, **setting
 def jira(fake_jira_cloud):
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.add_status("Won't Do", "done")
-    source = SourceFactory(name="Acme Jira", provider=Provider.JIRA_CLOUD, base_url=fake_jira_cloud.base_url,
-                           allow_http=True, auth_type=AuthType.API_TOKEN, issue_url_template="",
-                           credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
+    source = SourceFactory(
+        name="Acme Jira",
+        provider=Provider.JIRA_CLOUD,
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        auth_type=AuthType.API_TOKEN,
+        issue_url_template="",
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+    )
     return Tracker(fake_jira_cloud, pulling_integration(source, "SHOP", "labels = requirement"))
 
 
@@ -83,15 +101,23 @@ def test_new_items_become_read_only_requirements_of_the_tracker(jira):
     assert set(requirements) == {card.key, invoice.key}
     first = requirements[card.key]
     assert (first.title, first.description, first.state, first.priority) == (
-        "Pay by card", "Cards and wallets", "active", "P1"
+        "Pay by card",
+        "Cards and wallets",
+        "active",
+        "P1",
     )
     assert (first.origin_tracker, first.origin_url, first.origin_read_only) == (
-        "Acme Jira", f"{jira.fake.base_url}/browse/{card.key}", True
+        "Acme Jira",
+        f"{jira.fake.base_url}/browse/{card.key}",
+        True,
     )
     assert (requirements[invoice.key].state, requirements[invoice.key].priority) == ("draft", "P3")
     reference = Link.objects.get(requirement=first).external_reference
     assert (reference.source, reference.key, reference.title, reference.status) == (
-        jira.integration.source, card.key, "Pay by card", "In Progress"
+        jira.integration.source,
+        card.key,
+        "Pay by card",
+        "In Progress",
     )
     assert first.pull.integration == jira.integration and first.pull.reference == reference
     assert PullSettings.objects.get(integration=jira.integration).last_error == ""
@@ -113,8 +139,12 @@ def test_a_second_pull_after_an_edit_and_a_deletion_updates_and_deprecates(jira)
     assert jira.pull() == "0 new, 2 updated, 1 unchanged, 1 deleted in the tracker (now deprecated)"
 
     by_key = {r.origin_key: r for r in Requirement.objects.all()}
-    assert (by_key[card.key].title, by_key[card.key].description, by_key[card.key].state,
-            by_key[card.key].priority) == ("Pay by card or wallet", "Cards and wallets", "active", "P0")
+    assert (
+        by_key[card.key].title,
+        by_key[card.key].description,
+        by_key[card.key].state,
+        by_key[card.key].priority,
+    ) == ("Pay by card or wallet", "Cards and wallets", "active", "P0")
     assert (by_key[invoice.key].state, by_key[invoice.key].origin_read_only) == ("deprecated", False)
     assert ExternalReference.objects.get(key=invoice.key).deleted_remotely
     assert (by_key[dropped.key].state, by_key[dropped.key].origin_read_only) == ("deprecated", True)
@@ -154,7 +184,9 @@ def test_disconnecting_makes_the_requirements_editable_and_loses_nothing(jira):
     assert editable_through_the_api(requirement)
     requirement.refresh_from_db()
     assert (requirement.title, requirement.origin_key, requirement.origin_tracker) == (
-        "Our own words", card.key, "Acme Jira"
+        "Our own words",
+        card.key,
+        "Acme Jira",
     )
     assert Link.objects.filter(requirement=requirement, external_reference__key=card.key).exists()
     assert PulledRequirement.objects.get().integration == jira.integration
@@ -178,9 +210,17 @@ def test_every_way_of_letting_go_of_the_tracker_makes_the_requirements_editable(
     elif let_go == "remove":
         integration_services.remove_project_integration(integration, actor=admin)
     elif let_go == "switch off":
-        save_settings(integration, pull_requirements=False, requirements_filter="labels = requirement",
-                      requirement_types=[], state_mapping={}, release_field="", release_date_fields=[],
-                      sprint_field="", comment_linked_tests=False)
+        save_settings(
+            integration,
+            pull_requirements=False,
+            requirements_filter="labels = requirement",
+            requirement_types=[],
+            state_mapping={},
+            release_field="",
+            release_date_fields=[],
+            sprint_field="",
+            comment_linked_tests=False,
+        )
     else:
         integration_services.delete_source(integration.source, actor=admin)
 
@@ -236,14 +276,17 @@ def planned(jira):
     return jira
 
 
-@pytest.mark.parametrize(("target", "version", "due", "expected"), [
-    ("2025-05-15", "2.0", "2025-08-01", date(2025, 5, 15)),  # all three: the first
-    ("", "2.0", "2025-08-01", date(2025, 6, 30)),  # the first empty: the version's release date
-    ("2025-05-15", "3.0", "2025-08-01", date(2025, 5, 15)),  # the second empty (no release date)
-    ("2025-05-15", "2.0", "", date(2025, 5, 15)),  # the third empty
-    ("", "3.0", "2025-08-01", date(2025, 8, 1)),  # the first two empty: the due date
-    ("", "", "", None),  # none
-])
+@pytest.mark.parametrize(
+    ("target", "version", "due", "expected"),
+    [
+        ("2025-05-15", "2.0", "2025-08-01", date(2025, 5, 15)),  # all three: the first
+        ("", "2.0", "2025-08-01", date(2025, 6, 30)),  # the first empty: the version's release date
+        ("2025-05-15", "3.0", "2025-08-01", date(2025, 5, 15)),  # the second empty (no release date)
+        ("2025-05-15", "2.0", "", date(2025, 5, 15)),  # the third empty
+        ("", "3.0", "2025-08-01", date(2025, 8, 1)),  # the first two empty: the due date
+        ("", "", "", None),  # none
+    ],
+)
 def test_the_release_date_is_the_first_of_the_three_fields_with_a_date(planned, target, version, due, expected):
     item = story(planned.fake, "Pay by card")
     if target:
@@ -273,8 +316,14 @@ def test_moving_an_item_to_another_release_updates_its_requirement(planned):
 
 
 def test_pull_settings_take_at_most_three_release_date_fields_and_a_consistent_state_mapping(jira):
-    common = {"pull_requirements": True, "requirements_filter": "", "requirement_types": [], "release_field": "",
-              "sprint_field": "", "comment_linked_tests": False}
+    common = {
+        "pull_requirements": True,
+        "requirements_filter": "",
+        "requirement_types": [],
+        "release_field": "",
+        "sprint_field": "",
+        "comment_linked_tests": False,
+    }
     with pytest.raises(ValidationError, match="At most 3 release date fields"):
         save_settings(jira.integration, state_mapping={}, release_date_fields=["a", "b", "c", "d"], **common)
     with pytest.raises(ValidationError, match="mapped to both draft and deprecated"):
@@ -289,13 +338,27 @@ def test_pull_settings_take_at_most_three_release_date_fields_and_a_consistent_s
 def test_an_azure_devops_work_item_deleted_to_the_recycle_bin_deprecates_its_requirement(fake_azure_devops):
     fake = fake_azure_devops
     fake.add_project("Fabrikam")
-    kept = fake.add_work_item("Fabrikam", "User Story", "Pay by card", System_Tags="requirement",
-                              Microsoft_VSTS_Common_Priority=1, changed=datetime(2025, 1, 2, tzinfo=UTC))
+    kept = fake.add_work_item(
+        "Fabrikam",
+        "User Story",
+        "Pay by card",
+        System_Tags="requirement",
+        Microsoft_VSTS_Common_Priority=1,
+        changed=datetime(2025, 1, 2, tzinfo=UTC),
+    )
     deleted = fake.add_work_item("Fabrikam", "User Story", "Pay by invoice", System_Tags="requirement")
-    source = SourceFactory(name="Fabrikam", provider=Provider.AZURE_DEVOPS, base_url=fake.base_url, allow_http=True,
-                           auth_type=AuthType.PAT, credentials={"token": ADO_PAT}, issue_url_template="")
-    integration = pulling_integration(source, "Fabrikam", "[System.Tags] CONTAINS 'requirement'",
-                                      requirement_types=["User Story"])
+    source = SourceFactory(
+        name="Fabrikam",
+        provider=Provider.AZURE_DEVOPS,
+        base_url=fake.base_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": ADO_PAT},
+        issue_url_template="",
+    )
+    integration = pulling_integration(
+        source, "Fabrikam", "[System.Tags] CONTAINS 'requirement'", requirement_types=["User Story"]
+    )
     tracker = Tracker(fake, integration)
     assert tracker.pull() == "2 new, 0 updated, 0 unchanged, 0 deleted in the tracker (now deprecated)"
 

@@ -24,12 +24,23 @@ def _fakes_on_loopback(settings):
 
 
 def pull_one(source, external_project, requirements_filter, *, comment=True):
-    integration = ProjectIntegrationFactory(project=ProjectFactory(key="SHOP"), source=source,
-                                            external_project=external_project,
-                                            priority_mapping=default_priority_mapping())
-    save_settings(integration, pull_requirements=True, requirements_filter=requirements_filter,
-                  requirement_types=[], state_mapping={}, release_field="", release_date_fields=[], sprint_field="",
-                  comment_linked_tests=comment)
+    integration = ProjectIntegrationFactory(
+        project=ProjectFactory(key="SHOP"),
+        source=source,
+        external_project=external_project,
+        priority_mapping=default_priority_mapping(),
+    )
+    save_settings(
+        integration,
+        pull_requirements=True,
+        requirements_filter=requirements_filter,
+        requirement_types=[],
+        state_mapping={},
+        release_field="",
+        release_date_fields=[],
+        sprint_field="",
+        comment_linked_tests=comment,
+    )
     pull_requirements(integration)
     return Requirement.objects.get()
 
@@ -39,8 +50,12 @@ def jira(fake_jira_cloud):
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.story = fake_jira_cloud.add_issue("SHOP", "Pay by card", issue_type="Story", labels=["req"])
     fake_jira_cloud.source = SourceFactory(
-        provider=Provider.JIRA_CLOUD, base_url=fake_jira_cloud.base_url, allow_http=True, can_add_comments=True,
-        auth_type=AuthType.API_TOKEN, credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+        provider=Provider.JIRA_CLOUD,
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        can_add_comments=True,
+        auth_type=AuthType.API_TOKEN,
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
     )
     return fake_jira_cloud
 
@@ -83,8 +98,9 @@ def test_the_comment_links_each_test_case_page(jira, committed):
     committed(cover, requirement, case, site_url=SITE)
 
     posted = PulledRequirement.objects.get().coverage_comment
-    assert posted == (f"Covered by 1 test in testmanager:\n\n"
-                      f"- [Checkout \\[fast\\]]({SITE}projects/SHOP/cases/{case.pk}/)")
+    assert posted == (
+        f"Covered by 1 test in testmanager:\n\n- [Checkout \\[fast\\]]({SITE}projects/SHOP/cases/{case.pk}/)"
+    )
 
 
 def test_a_comment_deleted_in_the_tracker_is_posted_again(jira, committed):
@@ -125,9 +141,15 @@ def test_azure_devops_gets_the_same_single_comment(fake_azure_devops, committed)
     fake = fake_azure_devops
     fake.add_project("Fabrikam")
     item = fake.add_work_item("Fabrikam", "User Story", "Pay by card", System_Tags="req")
-    source = SourceFactory(provider=Provider.AZURE_DEVOPS, base_url=fake.base_url, allow_http=True,
-                           can_add_comments=True, auth_type=AuthType.PAT, credentials={"token": ADO_PAT},
-                           issue_url_template="")
+    source = SourceFactory(
+        provider=Provider.AZURE_DEVOPS,
+        base_url=fake.base_url,
+        allow_http=True,
+        can_add_comments=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": ADO_PAT},
+        issue_url_template="",
+    )
     requirement = pull_one(source, "Fabrikam", "[System.Tags] CONTAINS 'req'")
 
     committed(cover, requirement, TestCaseFactory(project=requirement.project, title="Checkout"), site_url=SITE)
@@ -141,8 +163,15 @@ def test_github_gets_one_comment_edited_as_links_change(fake_github, committed):
     fake = fake_github
     fake.add_repo("acme/shop")
     story = fake.add_issue("acme/shop", "Pay by card", author=GITHUB_LOGIN, labels=("requirement",))
-    source = SourceFactory(provider=Provider.GITHUB, base_url=fake.web_url, allow_http=True, can_add_comments=True,
-                           auth_type=AuthType.PAT, credentials={"token": GITHUB_TOKEN}, issue_url_template="")
+    source = SourceFactory(
+        provider=Provider.GITHUB,
+        base_url=fake.web_url,
+        allow_http=True,
+        can_add_comments=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": GITHUB_TOKEN},
+        issue_url_template="",
+    )
     requirement = pull_one(source, "acme/shop", "label:requirement")
     checkout = TestCaseFactory(project=requirement.project, title="Checkout")
 

@@ -50,18 +50,42 @@ def gitlab(fake_gitlab):
     fake.add_member(WEB, GITLAB_USERNAME, DEVELOPER)
     fake.add_user("alice", "Alice Liddell")
     fake.add_member(WEB, "alice", DEVELOPER)
-    source = SourceFactory(name="Acme GitLab", provider=Provider.GITLAB, base_url=fake.web_url, allow_http=True,
-                           auth_type=AuthType.PAT, credentials={"token": GITLAB_PAT}, issue_url_template="",
-                           can_add_comments=True)
-    integration = ProjectIntegrationFactory(
-        project=ProjectFactory(key="SHOP"), source=source, external_project=WEB,
-        priority_mapping=default_priority_mapping(), status_mapping=default_status_mapping(),
+    source = SourceFactory(
+        name="Acme GitLab",
+        provider=Provider.GITLAB,
+        base_url=fake.web_url,
+        allow_http=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": GITLAB_PAT},
+        issue_url_template="",
+        can_add_comments=True,
     )
-    save_settings(integration, pull_requirements=True, requirements_filter="labels=requirement",
-                  requirement_types=["Issue"], state_mapping={}, release_field="milestone",
-                  release_date_fields=["due_date", "milestone"], sprint_field="iteration", comment_linked_tests=True)
-    save_bug_settings(integration, pull_bugs=True, bugs_filter="labels=customer", bug_types=["Incident"],
-                      severity_field="severity", resolution_field="")
+    integration = ProjectIntegrationFactory(
+        project=ProjectFactory(key="SHOP"),
+        source=source,
+        external_project=WEB,
+        priority_mapping=default_priority_mapping(),
+        status_mapping=default_status_mapping(),
+    )
+    save_settings(
+        integration,
+        pull_requirements=True,
+        requirements_filter="labels=requirement",
+        requirement_types=["Issue"],
+        state_mapping={},
+        release_field="milestone",
+        release_date_fields=["due_date", "milestone"],
+        sprint_field="iteration",
+        comment_linked_tests=True,
+    )
+    save_bug_settings(
+        integration,
+        pull_bugs=True,
+        bugs_filter="labels=customer",
+        bug_types=["Incident"],
+        severity_field="severity",
+        resolution_field="",
+    )
     fake.integration = integration
     return fake
 
@@ -94,13 +118,20 @@ def test_gitlab_issues_become_requirements_edits_update_them_and_deletions_depre
     assert set(by_key) == {card, invoice, vouchers}
     first = by_key[card]
     assert (first.title, first.description, first.state, first.priority) == (
-        "Pay by card", "Pay by card, in detail", "draft", "P2"
+        "Pay by card",
+        "Pay by card, in detail",
+        "draft",
+        "P2",
     )
     assert (first.origin_tracker, first.origin_url, first.origin_read_only) == (
-        "Acme GitLab", f"{gitlab.web_url}/acme/web/-/issues/1", True
+        "Acme GitLab",
+        f"{gitlab.web_url}/acme/web/-/issues/1",
+        True,
     )
-    plans = {pulled.requirement.origin_key: (pulled.release, pulled.release_date, pulled.sprint)
-             for pulled in PulledRequirement.objects.select_related("requirement")}
+    plans = {
+        pulled.requirement.origin_key: (pulled.release, pulled.release_date, pulled.sprint)
+        for pulled in PulledRequirement.objects.select_related("requirement")
+    }
     assert plans == {
         card: ("Release 2.0", date(2025, 6, 30), "Sprint 8"),  # no due date: the milestone's
         invoice: ("Release 2.0", date(2025, 5, 31), ""),  # its own due date first
@@ -114,7 +145,9 @@ def test_gitlab_issues_become_requirements_edits_update_them_and_deletions_depre
     assert pull(gitlab) == "0 new, 1 updated, 0 unchanged, 1 deleted in the tracker (now deprecated)"
     by_key = {r.origin_key: r for r in Requirement.objects.all()}
     assert (by_key[card].title, by_key[card].state, by_key[card].origin_read_only) == (
-        "Pay by card or wallet", "active", True
+        "Pay by card or wallet",
+        "active",
+        True,
     )
     assert (by_key[invoice].state, by_key[invoice].origin_read_only) == ("deprecated", False)
     assert ExternalReference.objects.get(key=invoice).deleted_remotely
@@ -225,7 +258,9 @@ def test_one_pull_brings_requirements_releases_sprints_and_bugs(gitlab):
     outcomes = pull_integration(gitlab.integration)
 
     assert [(outcome["what"], outcome["ok"]) for outcome in outcomes] == [
-        ("requirements", True), ("releases and sprints", True), ("bugs", True),
+        ("requirements", True),
+        ("releases and sprints", True),
+        ("bugs", True),
     ]
     plans = Plan.objects.filter(integration=gitlab.integration).order_by("kind", "name")
     assert [(plan.kind, plan.name, plan.start, plan.end, plan.done) for plan in plans] == [

@@ -18,7 +18,11 @@ from issues.plans import pull_plans
 from issues.requirements_pull import parse_state_mapping, pull_requirements, save_settings
 from projects.models import Requirement, Role
 from tests.factories import (
-    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TestCaseFactory,
 )
 from tests.fakes.fixtures import LINEAR_API_KEY
 
@@ -44,17 +48,34 @@ def linear(fake_linear):
     fake.add_label("customer")
     fake.add_project("Checkout revamp", ["ENG"], start_date="2025-04-01", target_date="2025-06-30")
     fake.add_cycle("ENG", datetime(2025, 4, 7, tzinfo=UTC), datetime(2025, 4, 21, tzinfo=UTC))
-    source = SourceFactory(name="Acme Linear", provider=Provider.LINEAR, base_url=fake.base_url, allow_http=True,
-                           can_add_comments=True, auth_type=AuthType.PAT, credentials={"token": LINEAR_API_KEY},
-                           issue_url_template="")
-    fake.integration = ProjectIntegrationFactory(
-        project=ProjectFactory(key="SHOP"), source=source, external_project="ENG",
-        priority_mapping=parse_priority_mapping(PRIORITIES), status_mapping=default_status_mapping(),
+    source = SourceFactory(
+        name="Acme Linear",
+        provider=Provider.LINEAR,
+        base_url=fake.base_url,
+        allow_http=True,
+        can_add_comments=True,
+        auth_type=AuthType.PAT,
+        credentials={"token": LINEAR_API_KEY},
+        issue_url_template="",
     )
-    save_settings(fake.integration, pull_requirements=True, requirements_filter="label:requirement",
-                  requirement_types=[], state_mapping=parse_state_mapping("deprecated = Canceled"),
-                  release_field="project", release_date_fields=["dueDate", "project"], sprint_field="cycle",
-                  comment_linked_tests=True)
+    fake.integration = ProjectIntegrationFactory(
+        project=ProjectFactory(key="SHOP"),
+        source=source,
+        external_project="ENG",
+        priority_mapping=parse_priority_mapping(PRIORITIES),
+        status_mapping=default_status_mapping(),
+    )
+    save_settings(
+        fake.integration,
+        pull_requirements=True,
+        requirements_filter="label:requirement",
+        requirement_types=[],
+        state_mapping=parse_state_mapping("deprecated = Canceled"),
+        release_field="project",
+        release_date_fields=["dueDate", "project"],
+        sprint_field="cycle",
+        comment_linked_tests=True,
+    )
     return fake
 
 
@@ -71,8 +92,16 @@ def by_key() -> dict[str, Requirement]:
 
 
 def test_new_issues_become_read_only_requirements_planned_in_their_project_and_cycle(linear):
-    card = linear.add_issue("ENG", "Pay by card", description="Cards **and** wallets", labels=["requirement"],
-                            priority=1, state="In Progress", project="Checkout revamp", cycle=1)
+    card = linear.add_issue(
+        "ENG",
+        "Pay by card",
+        description="Cards **and** wallets",
+        labels=["requirement"],
+        priority=1,
+        state="In Progress",
+        project="Checkout revamp",
+        cycle=1,
+    )
     invoice = linear.add_issue("ENG", "Pay by invoice", labels=["requirement"], priority=4, due_date="2025-05-15")
     linear.add_issue("ENG", "Not a requirement", labels=["customer"])
 
@@ -82,15 +111,24 @@ def test_new_issues_become_read_only_requirements_planned_in_their_project_and_c
     assert set(requirements) == {card.identifier, invoice.identifier}
     first = requirements[card.identifier]
     assert (first.title, first.description, first.state, first.priority) == (
-        "Pay by card", "Cards **and** wallets", "active", "P0"
+        "Pay by card",
+        "Cards **and** wallets",
+        "active",
+        "P0",
     )
     assert (first.origin_tracker, first.origin_url, first.origin_read_only) == ("Acme Linear", card.url, True)
     assert (first.pull.release, first.pull.release_date, first.pull.sprint) == (
-        "Checkout revamp", date(2025, 6, 30), "Cycle 1"
+        "Checkout revamp",
+        date(2025, 6, 30),
+        "Cycle 1",
     )
     second = requirements[invoice.identifier]
     assert (second.state, second.priority, second.pull.release, second.pull.release_date, second.pull.sprint) == (
-        "draft", "P3", "", date(2025, 5, 15), ""
+        "draft",
+        "P3",
+        "",
+        date(2025, 5, 15),
+        "",
     )
 
 
@@ -101,8 +139,9 @@ def test_an_edit_updates_and_a_deletion_deprecates_while_a_filtered_out_issue_is
     cash = linear.add_issue("ENG", "Cash on delivery", labels=["requirement"])
     pull(linear)
 
-    linear.edit_issue(card.identifier, title="Pay by card or wallet", description="Cards and wallets",
-                      state="Done", priority=1)
+    linear.edit_issue(
+        card.identifier, title="Pay by card or wallet", description="Cards and wallets", state="Done", priority=1
+    )
     linear.delete_issue(invoice.identifier)
     linear.edit_issue(vouchers.identifier, labels=["customer"])
     linear.edit_issue(cash.identifier, state="Canceled")
@@ -110,19 +149,21 @@ def test_an_edit_updates_and_a_deletion_deprecates_while_a_filtered_out_issue_is
     assert pull(linear) == "0 new, 2 updated, 0 unchanged, 1 deleted in the tracker (now deprecated)"
 
     requirements = by_key()
-    assert (requirements[card.identifier].title, requirements[card.identifier].description,
-            requirements[card.identifier].state, requirements[card.identifier].priority) == (
-        "Pay by card or wallet", "Cards and wallets", "active", "P0"
-    )
+    assert (
+        requirements[card.identifier].title,
+        requirements[card.identifier].description,
+        requirements[card.identifier].state,
+        requirements[card.identifier].priority,
+    ) == ("Pay by card or wallet", "Cards and wallets", "active", "P0")
     assert (requirements[invoice.identifier].state, requirements[invoice.identifier].origin_read_only) == (
-        "deprecated", False
+        "deprecated",
+        False,
     )
     assert ExternalReference.objects.get(key=invoice.identifier).deleted_remotely
-    assert (requirements[cash.identifier].state, requirements[cash.identifier].origin_read_only) == (
-        "deprecated", True
-    )
+    assert (requirements[cash.identifier].state, requirements[cash.identifier].origin_read_only) == ("deprecated", True)
     assert (requirements[vouchers.identifier].state, requirements[vouchers.identifier].origin_read_only) == (
-        "draft", True
+        "draft",
+        True,
     )
     assert pull(linear) == "0 new, 0 updated, 2 unchanged, 0 deleted in the tracker (now deprecated)"
 
@@ -152,8 +193,11 @@ def test_the_pull_settings_page_explains_the_linear_filter(client, linear):
 
 
 def comment_mutations(fake) -> list[str]:
-    return [body["query"].split("(")[0].split()[-1] for body in fake.graphql_requests()
-            if body["query"].startswith("mutation")]
+    return [
+        body["query"].split("(")[0].split()[-1]
+        for body in fake.graphql_requests()
+        if body["query"].startswith("mutation")
+    ]
 
 
 def test_the_covering_tests_comment_is_posted_once_then_edited_as_links_change(linear, committed):
@@ -201,8 +245,14 @@ def pulled_bug(key):
 
 
 def test_bugs_are_the_issues_with_the_bug_label_and_deletions_mark_them(linear):
-    save_bug_settings(linear.integration, pull_bugs=True, bugs_filter="label:customer", bug_types=["Bug"],
-                      severity_field="", resolution_field="")
+    save_bug_settings(
+        linear.integration,
+        pull_bugs=True,
+        bugs_filter="label:customer",
+        bug_types=["Bug"],
+        severity_field="",
+        resolution_field="",
+    )
     crash = linear.add_issue("ENG", "Checkout crashes", labels=["Bug", "customer"], priority=1)
     slow = linear.add_issue("ENG", "Search is slow", labels=["Bug", "customer"], priority=3, state="In Progress")
     gone = linear.add_issue("ENG", "Duplicate", labels=["Bug", "customer"])

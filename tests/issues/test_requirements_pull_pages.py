@@ -25,11 +25,20 @@ def integration(fake_jira_cloud):
     fake_jira_cloud.add_version("SHOP", "2.0", release_date="2025-06-30")
     story = fake_jira_cloud.add_issue("SHOP", "Pay by card", issue_type="Story", labels=["requirement"])
     fake_jira_cloud.set_fix_versions(story.key, "2.0")
-    source = SourceFactory(name="Acme Jira", provider=Provider.JIRA_CLOUD, base_url=fake_jira_cloud.base_url,
-                           allow_http=True, auth_type=AuthType.API_TOKEN,
-                           credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
-    return ProjectIntegrationFactory(project=ProjectFactory(key="SHOP"), source=source, external_project="SHOP",
-                                     priority_mapping=default_priority_mapping())
+    source = SourceFactory(
+        name="Acme Jira",
+        provider=Provider.JIRA_CLOUD,
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        auth_type=AuthType.API_TOKEN,
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+    )
+    return ProjectIntegrationFactory(
+        project=ProjectFactory(key="SHOP"),
+        source=source,
+        external_project="SHOP",
+        priority_mapping=default_priority_mapping(),
+    )
 
 
 def user_with(integration, role):
@@ -37,10 +46,16 @@ def user_with(integration, role):
 
 
 SETTINGS = {
-    "pull_requirements": "on", "requirements_filter": "labels = requirement", "requirement_types": "Story, Epic",
-    "state_mapping": "deprecated = Won't Do\ndraft = Backlog", "release_field": "fixVersions",
-    "release_date_field_1": "customfield_10050", "release_date_field_2": "fixVersions", "release_date_field_3": "",
-    "sprint_field": "customfield_10020", "comment_linked_tests": "on",
+    "pull_requirements": "on",
+    "requirements_filter": "labels = requirement",
+    "requirement_types": "Story, Epic",
+    "state_mapping": "deprecated = Won't Do\ndraft = Backlog",
+    "release_field": "fixVersions",
+    "release_date_field_1": "customfield_10050",
+    "release_date_field_2": "fixVersions",
+    "release_date_field_3": "",
+    "sprint_field": "customfield_10020",
+    "comment_linked_tests": "on",
 }
 
 
@@ -56,10 +71,14 @@ def test_a_project_admin_sets_up_the_pull(client, integration):
     integration.refresh_from_db()
     settings = PullSettings.objects.get(integration=integration)
     assert (integration.pull_requirements, integration.requirements_filter, integration.comment_linked_tests) == (
-        True, "labels = requirement", True
+        True,
+        "labels = requirement",
+        True,
     )
     assert (settings.requirement_types, settings.state_mapping, settings.release_date_fields) == (
-        ["Story", "Epic"], {"deprecated": ["Won't Do"], "draft": ["Backlog"]}, ["customfield_10050", "fixVersions"]
+        ["Story", "Epic"],
+        {"deprecated": ["Won't Do"], "draft": ["Backlog"]},
+        ["customfield_10050", "fixVersions"],
     )
     trackers = client.get("/projects/SHOP/integrations/").content.decode()
     assert f'href="{url}"' in trackers
@@ -68,8 +87,9 @@ def test_a_project_admin_sets_up_the_pull(client, integration):
 def test_a_state_mapping_that_does_not_parse_is_shown_and_nothing_saved(client, integration):
     client.force_login(user_with(integration, Role.ADMIN))
 
-    response = client.post(f"/projects/SHOP/requirement-pulls/{integration.pk}/",
-                           {**SETTINGS, "state_mapping": "finished = Done"})
+    response = client.post(
+        f"/projects/SHOP/requirement-pulls/{integration.pk}/", {**SETTINGS, "state_mapping": "finished = Done"}
+    )
 
     assert response.status_code == 200
     assert "“finished” is not a requirement state" in response.content.decode()
@@ -106,8 +126,10 @@ def test_a_member_pulls_now_and_reads_the_outcome_and_the_plan(client, integrati
 
 def test_a_failing_pull_says_why(client, integration):
     client.force_login(user_with(integration, Role.ADMIN))
-    client.post(f"/projects/SHOP/requirement-pulls/{integration.pk}/",
-                {**SETTINGS, "requirements_filter": "labels = = requirement"})
+    client.post(
+        f"/projects/SHOP/requirement-pulls/{integration.pk}/",
+        {**SETTINGS, "requirements_filter": "labels = = requirement"},
+    )
 
     response = client.post(f"/projects/SHOP/requirement-pulls/{integration.pk}/now/", {"back": "settings"})
 
@@ -124,9 +146,13 @@ def test_a_viewer_may_not_pull(client, integration):
 
 def test_the_admin_form_keeps_a_pulled_title_and_explains_why(client, integration):
     staff = UserFactory(is_staff=True, is_superuser=True)
-    requirement = Requirement.objects.create(project=integration.project, title="Pay by card",
-                                             origin_tracker="Acme Jira",
-                                             origin_key="SHOP-1", origin_read_only=True)
+    requirement = Requirement.objects.create(
+        project=integration.project,
+        title="Pay by card",
+        origin_tracker="Acme Jira",
+        origin_key="SHOP-1",
+        origin_read_only=True,
+    )
     client.force_login(staff)
 
     page = client.get(f"/admin/projects/requirement/{requirement.pk}/change/").content.decode()

@@ -67,8 +67,15 @@ def test_saving_the_model_as_the_admin_does_dates_and_undates():
 
 def test_the_admin_reopens_an_issue(admin_client):
     issue = make_issue(ProjectFactory(key="SHOP"), status=IssueStatus.RESOLVED)
-    form = {"project": issue.project.pk, "name": issue.name, "description": "", "status": "open",
-            "priority": issue.priority, "attachments-TOTAL_FORMS": 0, "attachments-INITIAL_FORMS": 0}
+    form = {
+        "project": issue.project.pk,
+        "name": issue.name,
+        "description": "",
+        "status": "open",
+        "priority": issue.priority,
+        "attachments-TOTAL_FORMS": 0,
+        "attachments-INITIAL_FORMS": 0,
+    }
 
     response = admin_client.post(f"/admin/issues/issue/{issue.pk}/change/", form)
 
@@ -103,8 +110,12 @@ def test_the_api_dates_the_resolution_and_shows_it():
     body = client.patch(f"/api/issues/{issue.pk}", {"status": "resolved"}, content_type="application/json").json()
 
     assert body["resolved_at"] is not None and fresh(issue).resolved_at is not None
-    assert client.patch(f"/api/issues/{issue.pk}", {"status": "open"},
-                        content_type="application/json").json()["resolved_at"] is None
+    assert (
+        client.patch(f"/api/issues/{issue.pk}", {"status": "open"}, content_type="application/json").json()[
+            "resolved_at"
+        ]
+        is None
+    )
 
 
 def test_reopening_after_a_recurring_failure_clears_the_resolution():
@@ -135,8 +146,18 @@ def test_issues_resolved_before_dates_were_kept_are_dated_by_their_last_change()
 def test_a_tracker_answer_without_dates_keeps_the_known_ones_and_one_not_done_clears_the_resolution():
     source = SourceFactory()
     created, resolved = timezone.now() - timedelta(days=5), timezone.now() - timedelta(days=1)
-    done = RemoteIssue(key="SHOP-9", title="Bug", status="Done", status_category="done", assignee="", priority="",
-                       url="", updated_at=resolved, created_at=created, resolved_at=resolved)
+    done = RemoteIssue(
+        key="SHOP-9",
+        title="Bug",
+        status="Done",
+        status_category="done",
+        assignee="",
+        priority="",
+        url="",
+        updated_at=resolved,
+        created_at=created,
+        resolved_at=resolved,
+    )
     store_reference(source, done)
 
     kept = store_reference(source, replace(done, created_at=None, resolved_at=None), synced=False)
@@ -149,8 +170,12 @@ def test_a_tracker_answer_without_dates_keeps_the_known_ones_and_one_not_done_cl
 
 def test_issues_created_and_updated_in_bulk_are_dated_as_saved_ones():
     project = ProjectFactory()
-    Issue.objects.bulk_create([Issue(project=project, number=1, name="Fixed", status=IssueStatus.CLOSED),
-                               Issue(project=project, number=2, name="Broken")])
+    Issue.objects.bulk_create(
+        [
+            Issue(project=project, number=1, name="Fixed", status=IssueStatus.CLOSED),
+            Issue(project=project, number=2, name="Broken"),
+        ]
+    )
     fixed, broken = Issue.objects.filter(project=project).order_by("number")
     assert (fixed.resolved_at is not None, broken.resolved_at) == (True, None)
 

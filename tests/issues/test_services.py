@@ -7,13 +7,29 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from integrations.models import AuditAction, AuditEvent
 from issues.models import Attachment, Issue, Link, Tag
 from issues.services import (
-    EditConflict, add_attachment, add_attachments, delete_attachment, edit_issue, link, report_issue, tags_by_name,
-    unlink, update_issue,
+    EditConflict,
+    add_attachment,
+    add_attachments,
+    delete_attachment,
+    edit_issue,
+    link,
+    report_issue,
+    tags_by_name,
+    unlink,
+    update_issue,
 )
 from projects.models import Project
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, RequirementFactory, TagFactory, TestCaseFactory,
-    TestResultFactory, TestRunFactory, UserFactory, make_issue,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    RequirementFactory,
+    TagFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    UserFactory,
+    make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +99,11 @@ class ReportIssueTests:
         reporter = UserFactory()
         result = TestResultFactory(run__project=project)
         issue = report_issue(
-            project=project, reporter=reporter, name="Broken", tag_names=["ui"], artefact=result,
+            project=project,
+            reporter=reporter,
+            name="Broken",
+            tag_names=["ui"],
+            artefact=result,
             attachments=[SimpleUploadedFile("a.txt", b"1"), SimpleUploadedFile("b.txt", b"22")],
         )
         assert (issue.key, issue.reporter) == ("SHOP-1", reporter)
@@ -94,9 +114,14 @@ class ReportIssueTests:
     def test_a_refused_attachment_creates_nothing_and_leaves_no_file(self, project, settings, tmp_path):
         settings.ATTACHMENT_MAX_BYTES = 5
         with pytest.raises(ValidationError, match="big.bin"):
-            report_issue(project=project, reporter=None, name="Broken", tag_names=["ui"],
-                         artefact=TestCaseFactory(project=project),
-                         attachments=[SimpleUploadedFile("ok.txt", b"1"), SimpleUploadedFile("big.bin", b"123456")])
+            report_issue(
+                project=project,
+                reporter=None,
+                name="Broken",
+                tag_names=["ui"],
+                artefact=TestCaseFactory(project=project),
+                attachments=[SimpleUploadedFile("ok.txt", b"1"), SimpleUploadedFile("big.bin", b"123456")],
+            )
         assert not Issue.objects.exists() and not Tag.objects.exists() and not Link.objects.exists()
         assert not Attachment.objects.exists()
         media = tmp_path / "media"
@@ -140,12 +165,15 @@ class AttachmentTests:
 
 
 class LinkTests:
-    @pytest.mark.parametrize("artefact_factory,field", [
-        (lambda project: TestCaseFactory(project=project), "test_case"),
-        (lambda project: TestRunFactory(project=project), "test_run"),
-        (lambda project: TestResultFactory(run__project=project), "test_result"),
-        (lambda project: RequirementFactory(project=project), "requirement"),
-    ])
+    @pytest.mark.parametrize(
+        "artefact_factory,field",
+        [
+            (lambda project: TestCaseFactory(project=project), "test_case"),
+            (lambda project: TestRunFactory(project=project), "test_run"),
+            (lambda project: TestResultFactory(run__project=project), "test_result"),
+            (lambda project: RequirementFactory(project=project), "requirement"),
+        ],
+    )
     def test_links_an_issue_to_every_artefact_kind_once(self, project, artefact_factory, field):
         artefact = artefact_factory(project)
         issue = make_issue(project)

@@ -13,12 +13,27 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
-from issues.models import DefectSync, ExternalReference, FilingJob, FilingJobItem, KnownFailureRule, Link, PulledRequirement
 from issues import source_moves
+from issues.models import (
+    DefectSync,
+    ExternalReference,
+    FilingJob,
+    FilingJobItem,
+    KnownFailureRule,
+    Link,
+    PulledRequirement,
+)
 from issues.source_moves import KeyRule, Outcome, key_rule, move_references, plan_move
 from tests.factories import (
-    ExternalReferenceFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, SourceFactory,
-    TestCaseFactory, TestResultFactory, UserFactory, make_issue,
+    ExternalReferenceFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    RequirementFactory,
+    SourceFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    UserFactory,
+    make_issue,
 )
 from tests.issues.sync_support import jira_cloud_source
 
@@ -36,10 +51,17 @@ def admin_user():
 
 
 def custom_source(**fields):
-    return SourceFactory(**{
-        "provider": Provider.CUSTOM, "name": "Old tracker", "auth_type": AuthType.NONE, "credentials": {},
-        "base_url": "https://jira.example.com", "issue_url_template": "{baseUrl}/browse/{key}", **fields,
-    })
+    return SourceFactory(
+        **{
+            "provider": Provider.CUSTOM,
+            "name": "Old tracker",
+            "auth_type": AuthType.NONE,
+            "credentials": {},
+            "base_url": "https://jira.example.com",
+            "issue_url_template": "{baseUrl}/browse/{key}",
+            **fields,
+        }
+    )
 
 
 def jira_target(**fields):
@@ -52,7 +74,8 @@ def reference(source, key, **fields):
 
 def link_to(reference_, artefact, **fields):
     field = {"TestCase": "test_case", "TestResult": "test_result", "Requirement": "requirement"}[
-        type(artefact).__name__]
+        type(artefact).__name__
+    ]
     project = artefact.run.project if field == "test_result" else artefact.project
     return Link.objects.create(project=project, external_reference=reference_, **{field: artefact}, **fields)
 
@@ -60,8 +83,14 @@ def link_to(reference_, artefact, **fields):
 def state(source):
     """Every reference of a source and what its links point at, to compare before and after."""
     return sorted(
-        (ref.key, ref.title, ref.status, sorted((link.test_case_id or 0, link.test_result_id or 0, link.requirement_id or 0)
-                                                 for link in ref.links.all()))
+        (
+            ref.key,
+            ref.title,
+            ref.status,
+            sorted(
+                (link.test_case_id or 0, link.test_result_id or 0, link.requirement_id or 0) for link in ref.links.all()
+            ),
+        )
         for ref in ExternalReference.objects.filter(source=source).prefetch_related("links")
     )
 
@@ -83,15 +112,18 @@ def test_a_rule_rewrites_keys_its_pattern_matches_whole_and_keeps_the_others():
     assert key_rule(r"(?P<number>\d+)", r"owner/repo#\g<number>").apply("42") == "owner/repo#42"
 
 
-@pytest.mark.parametrize(("pattern", "replacement", "field", "says"), [
-    ("JIRA-(", r"\1", "pattern", "Not a valid RE2 regular expression"),
-    (r"(a)\1", r"\1", "pattern", "no backreferences"),
-    (r"JIRA-(\d+)", r"\2", "replacement", "names a group the pattern does not have (it has 1)"),
-    (r"JIRA-(\d+)", r"\g<number>", "replacement", "names a group the pattern does not have"),
-    (r"JIRA-(\d+)", "", "replacement", "Enter the new key"),
-    (r"JIRA-(\d+)", "SHOP-\\", "replacement", "lone backslash"),
-    ("", r"\1", "pattern", "Enter the pattern"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "replacement", "field", "says"),
+    [
+        ("JIRA-(", r"\1", "pattern", "Not a valid RE2 regular expression"),
+        (r"(a)\1", r"\1", "pattern", "no backreferences"),
+        (r"JIRA-(\d+)", r"\2", "replacement", "names a group the pattern does not have (it has 1)"),
+        (r"JIRA-(\d+)", r"\g<number>", "replacement", "names a group the pattern does not have"),
+        (r"JIRA-(\d+)", "", "replacement", "Enter the new key"),
+        (r"JIRA-(\d+)", "SHOP-\\", "replacement", "lone backslash"),
+        ("", r"\1", "pattern", "Enter the pattern"),
+    ],
+)
 def test_a_bad_rule_is_refused_with_a_message_on_the_field_at_fault(pattern, replacement, field, says):
     with pytest.raises(ValidationError) as refused:
         key_rule(pattern, replacement)
@@ -135,15 +167,22 @@ def test_a_long_preview_lists_refused_keys_and_merges_first_and_counts_every_row
     plan = plan_move(source, target, KeyRule())
 
     assert [(row.old_key, row.outcome) for row in plan.preview][:2] == [
-        ("shop-9", Outcome.REFUSED), ("SHOP-4", Outcome.MERGED_WITH_TARGET)]
+        ("shop-9", Outcome.REFUSED),
+        ("SHOP-4", Outcome.MERGED_WITH_TARGET),
+    ]
     assert len(plan.preview) == 3 and plan.not_listed == 3
     assert (plan.moving, plan.merging_with_target, len(plan.refused)) == (4, 1, 1)
 
 
 def test_a_short_key_the_target_needs_with_its_repository_is_refused_with_the_full_form():
     source = custom_source()
-    github = SourceFactory(provider=Provider.GITHUB, name="GitHub", base_url="https://github.com",
-                           auth_type=AuthType.PAT, credentials={"token": "t"})
+    github = SourceFactory(
+        provider=Provider.GITHUB,
+        name="GitHub",
+        base_url="https://github.com",
+        auth_type=AuthType.PAT,
+        credentials={"token": "t"},
+    )
     ProjectIntegrationFactory(source=github, external_project="acme/web")
     reference(source, "12")
 
@@ -196,8 +235,14 @@ def test_a_rule_rewrites_the_keys_of_the_moved_references(admin_user):
 def test_a_reference_the_target_already_has_absorbs_the_links_without_duplicating_one(admin_user):
     source, target = custom_source(), jira_target()
     case, other_case, result = TestCaseFactory(), TestCaseFactory(), TestResultFactory()
-    existing = reference(target, "SHOP-5", title="From Jira", status="In Progress",
-                         remote_updated_at=timezone.now() - timedelta(hours=1), last_synced_at=timezone.now())
+    existing = reference(
+        target,
+        "SHOP-5",
+        title="From Jira",
+        status="In Progress",
+        remote_updated_at=timezone.now() - timedelta(hours=1),
+        last_synced_at=timezone.now(),
+    )
     link_to(existing, case)
     old = reference(source, "SHOP-5", title="Typed by hand", status="", remote_updated_at=None, last_synced_at=None)
     link_to(old, case)  # the same test case: would duplicate
@@ -214,7 +259,10 @@ def test_a_reference_the_target_already_has_absorbs_the_links_without_duplicatin
     existing.refresh_from_db()
     assert (existing.title, existing.status) == ("From Jira", "In Progress")  # the better values stay
     assert {(link.test_case_id, link.test_result_id) for link in existing.links.all()} == {
-        (case.pk, None), (other_case.pk, None), (None, result.pk)}
+        (case.pk, None),
+        (other_case.pk, None),
+        (None, result.pk),
+    }
     rule.refresh_from_db()
     filed.refresh_from_db()
     assert rule.external_reference == existing and filed.reference == existing  # hidden relations too
@@ -240,8 +288,7 @@ def test_a_move_writes_in_batches_not_a_query_per_reference(admin_user, rule):
     def queries_to_move(count):
         source, target = custom_source(name=f"Old {count}"), jira_target(name=f"Jira {count}")
         for number in range(1, count + 1):
-            link_to(reference(source, f"JIRA-SHOP-{number}" if rule.rewrites else f"SHOP-{number}"),
-                    TestCaseFactory())
+            link_to(reference(source, f"JIRA-SHOP-{number}" if rule.rewrites else f"SHOP-{number}"), TestCaseFactory())
         with CaptureQueriesContext(connection) as queries:
             move_references(source, target, rule, actor=admin_user)
         assert ExternalReference.objects.filter(source=target).count() == count
@@ -256,8 +303,11 @@ def test_a_key_the_target_refuses_moves_nothing_and_says_which(admin_user):
     link_to(reference(source, "legacy 7"), TestCaseFactory())
     before = state(source)
 
-    with pytest.raises(ValidationError, match=r"1 key\(s\) would not be accepted by Jira Cloud, so nothing was "
-                                              r"moved\. legacy 7 → legacy 7: Not a key of Jira Cloud"):
+    with pytest.raises(
+        ValidationError,
+        match=r"1 key\(s\) would not be accepted by Jira Cloud, so nothing was "
+        r"moved\. legacy 7 → legacy 7: Not a key of Jira Cloud",
+    ):
         move_references(source, target, KeyRule(), actor=admin_user)
 
     assert state(source) == before
@@ -274,8 +324,17 @@ def test_the_move_is_audited_with_counts_and_no_credentials(admin_user):
     event = AuditEvent.objects.get(action=AuditAction.LINKS_MOVED)
     assert (event.actor, event.source, event.target) == (admin_user, source, "Jira Cloud")
     assert event.details == {
-        "to_source": "Jira Cloud", "to_source_id": target.pk, "pattern": "", "replacement": "", "references": 1,
-        "rewritten": 0, "moved": 1, "merged": 0, "links_repointed": 0, "links_dropped": 0, "refresh_queued": 0,
+        "to_source": "Jira Cloud",
+        "to_source_id": target.pk,
+        "pattern": "",
+        "replacement": "",
+        "references": 1,
+        "rewritten": 0,
+        "moved": 1,
+        "merged": 0,
+        "links_repointed": 0,
+        "links_dropped": 0,
+        "refresh_queued": 0,
         "handed_over": 0,
     }
     assert "tok-secret-123" not in str(event.details) + event.message
@@ -285,18 +344,25 @@ def test_pulls_and_defect_syncs_follow_to_the_targets_integration_of_the_same_pr
     """A Data Center to Cloud migration: what the old integration kept up to date about a moved reference
     (its pulled requirement, its defect sync) now belongs to the new one; a project the target is not
     assigned to keeps its old integration."""
-    source = SourceFactory(provider=Provider.JIRA_SERVER, auth_type=AuthType.PAT, credentials={"token": "t"},
-                           name="Jira DC", base_url="https://jira.example.com")
+    source = SourceFactory(
+        provider=Provider.JIRA_SERVER,
+        auth_type=AuthType.PAT,
+        credentials={"token": "t"},
+        name="Jira DC",
+        base_url="https://jira.example.com",
+    )
     target = jira_target()
     shop, other = ProjectFactory(key="SHOP"), ProjectFactory(key="OTHER")
     old_shop = ProjectIntegrationFactory(project=shop, source=source)
     old_other = ProjectIntegrationFactory(project=other, source=source)
     new_shop = ProjectIntegrationFactory(project=shop, source=target)
     story, bug = reference(source, "SHOP-1"), reference(source, "OTHER-2")
-    pulled = PulledRequirement.objects.create(requirement=RequirementFactory(project=shop), integration=old_shop,
-                                              reference=story, pulled_at=timezone.now())
-    synced = DefectSync.objects.create(issue=make_issue(other), reference=bug, integration=old_other,
-                                       synced_status="open", synced_priority="major")
+    pulled = PulledRequirement.objects.create(
+        requirement=RequirementFactory(project=shop), integration=old_shop, reference=story, pulled_at=timezone.now()
+    )
+    synced = DefectSync.objects.create(
+        issue=make_issue(other), reference=bug, integration=old_other, synced_status="open", synced_priority="major"
+    )
 
     report = move_references(source, target, KeyRule(), actor=admin_user)
 
@@ -308,11 +374,14 @@ def test_pulls_and_defect_syncs_follow_to_the_targets_integration_of_the_same_pr
 
 
 def test_references_moved_from_a_custom_tracker_to_jira_cloud_are_refreshed_from_jira(
-        admin_user, fake_jira_cloud, django_capture_on_commit_callbacks):
+    admin_user, fake_jira_cloud, django_capture_on_commit_callbacks
+):
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.add_issue("SHOP", "Checkout fails", status="In Progress", priority="High")
-    source, target = custom_source(base_url=fake_jira_cloud.base_url, allow_http=True), jira_cloud_source(
-        fake_jira_cloud, name="Jira Cloud", can_process_webhooks=False)
+    source, target = (
+        custom_source(base_url=fake_jira_cloud.base_url, allow_http=True),
+        jira_cloud_source(fake_jira_cloud, name="Jira Cloud", can_process_webhooks=False),
+    )
     moved = reference(source, "JIRA-SHOP-1", title="", status="", url="")
     link_to(moved, TestCaseFactory())
 
@@ -326,7 +395,8 @@ def test_references_moved_from_a_custom_tracker_to_jira_cloud_are_refreshed_from
 
 
 def test_a_tracker_that_is_down_leaves_the_moved_references_and_their_values_intact(
-        admin_user, fake_jira_cloud, django_capture_on_commit_callbacks):
+    admin_user, fake_jira_cloud, django_capture_on_commit_callbacks
+):
     target = jira_cloud_source(fake_jira_cloud, name="Jira Cloud", can_process_webhooks=False)
     source = custom_source()
     moved = reference(source, "SHOP-1", title="Cached title", status="Open")
@@ -351,8 +421,9 @@ def test_the_action_leads_from_the_changelist_to_the_preview_and_the_confirmatio
     link_to(reference(target, "SHOP-1"), case)
     client.force_login(admin_user)
 
-    chosen = client.post(reverse("admin:integrations_source_changelist"),
-                         {"action": "move_links", "_selected_action": [source.pk]})
+    chosen = client.post(
+        reverse("admin:integrations_source_changelist"), {"action": "move_links", "_selected_action": [source.pk]}
+    )
     page = reverse("admin:integrations_source_move_links", args=[source.pk])
     assert chosen.status_code == 302 and chosen["Location"] == page
     preview = client.get(page, {"target": target.pk, "pattern": r"JIRA-(.+)", "replacement": r"\1"})
@@ -410,9 +481,11 @@ def test_the_action_page_shows_a_bad_rule_and_a_refused_target_on_their_fields(c
 
 def test_the_action_refuses_more_than_one_source(client, admin_user):
     client.force_login(admin_user)
-    response = client.post(reverse("admin:integrations_source_changelist"),
-                           {"action": "move_links", "_selected_action": [custom_source().pk, jira_target().pk]},
-                           follow=True)
+    response = client.post(
+        reverse("admin:integrations_source_changelist"),
+        {"action": "move_links", "_selected_action": [custom_source().pk, jira_target().pk]},
+        follow=True,
+    )
     assert "Select exactly one source whose links to move." in response.content.decode()
 
 
@@ -427,13 +500,15 @@ def test_staff_without_the_integrations_permission_cannot_move_links(client):
     assert ExternalReference.objects.filter(source=source).count() == 1
 
 
-
 def test_staff_granted_the_integrations_permission_may_move_links(client):
     source, target = custom_source(), jira_target()
     reference(source, "SHOP-1")
     integrator = UserFactory(is_staff=True)
-    integrator.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="integrations", codename__in=["view_source", "change_source"]))
+    integrator.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="integrations", codename__in=["view_source", "change_source"]
+        )
+    )
     client.force_login(integrator)
 
     done = client.post(reverse("admin:integrations_source_move_links", args=[source.pk]), {"target": target.pk})

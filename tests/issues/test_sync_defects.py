@@ -20,7 +20,11 @@ from issues.models import CommentOrigin, DefectSync, ExternalReference, Issue, I
 from issues.services import link, update_issue
 from projects.models import ResultStatus, Role
 from tests.factories import (
-    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, TestResultFactory, UserFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    TestResultFactory,
+    UserFactory,
 )
 from tests.fakes.fixtures import GITHUB_LOGIN
 from tests.issues.sync_support import SECRET, azure_devops_source, github_source, jira_cloud_source, post
@@ -45,8 +49,11 @@ def member():
 
 def integration_for(project, source, external_project, **options):
     return ProjectIntegrationFactory(
-        project=project, source=source, external_project=external_project,
-        priority_mapping=default_priority_mapping(), status_mapping=default_status_mapping(),
+        project=project,
+        source=source,
+        external_project=external_project,
+        priority_mapping=default_priority_mapping(),
+        status_mapping=default_status_mapping(),
         **{"sync_defects": True, "push_defect_changes": True, "sync_comments": True, **options},
     )
 
@@ -64,15 +71,22 @@ class Shop:
 
     def __init__(self, fake, member, capture, **options):
         fake.add_project("SHOP")
-        fake.add_issue("SHOP", "Checkout fails", status="To Do", priority="High",
-                       created=fake.now() - timedelta(hours=1))
+        fake.add_issue(
+            "SHOP", "Checkout fails", status="To Do", priority="High", created=fake.now() - timedelta(hours=1)
+        )
         self.fake, self.capture = fake, capture
         self.source = jira_cloud_source(fake)
         self.project = ProjectFactory(key="SHOP")
         self.integration = integration_for(self.project, self.source, "SHOP", **options)
         self.reference = ExternalReference.objects.create(
-            source=self.source, source_name=self.source.name, key="SHOP-1", url=f"{fake.base_url}/browse/SHOP-1",
-            title="Checkout fails", status="To Do", status_category="todo", priority="High",
+            source=self.source,
+            source_name=self.source.name,
+            key="SHOP-1",
+            url=f"{fake.base_url}/browse/SHOP-1",
+            title="Checkout fails",
+            status="To Do",
+            status_category="todo",
+            priority="High",
             remote_updated_at=fake.issue("SHOP-1").updated,
         )
         self.result = linked(self.reference, self.project, member, capture)
@@ -102,8 +116,12 @@ def shop(fake_jira_cloud, member, django_capture_on_commit_callbacks):
 
 
 def refuse_the_next_transition(fake):
-    fake.fail_next(403, {"errorMessages": ["You do not have permission to transition this issue."], "errors": {}},
-                   method="GET", path=r".*/transitions")
+    fake.fail_next(
+        403,
+        {"errorMessages": ["You do not have permission to transition this issue."], "errors": {}},
+        method="GET",
+        path=r".*/transitions",
+    )
 
 
 def edit_here(shop, actor=None, **changes):
@@ -118,10 +136,18 @@ def test_linking_a_tracker_issue_gives_the_project_a_defect_in_step_with_it(shop
     defect = shop.defect
 
     assert (defect.project, defect.name, defect.status, defect.priority, defect.reporter) == (
-        shop.project, "Checkout fails", "open", "critical", member)  # To Do = open, High = critical
+        shop.project,
+        "Checkout fails",
+        "open",
+        "critical",
+        member,
+    )  # To Do = open, High = critical
     assert "[SHOP-1](" in defect.description
     assert (shop.sync.synced_status, shop.sync.synced_priority, shop.sync.integration) == (
-        "open", "critical", shop.integration)
+        "open",
+        "critical",
+        shop.integration,
+    )
 
     linked(shop.reference, shop.project, member, shop.capture)  # linked to a second failure
 
@@ -174,7 +200,8 @@ def test_the_tracker_dates_the_resolution_of_its_issue_and_of_the_defect_and_a_r
 def test_a_tracker_status_the_mapping_does_not_name_maps_by_its_category(shop, hook):
     shop.fake.add_status("Won't Do", "done")
     ProjectIntegration.objects.filter(pk=shop.integration.pk).update(
-        status_mapping={**default_status_mapping(), "resolved": ["Fixed"]})
+        status_mapping={**default_status_mapping(), "resolved": ["Fixed"]}
+    )
     shop.fake.add_status("Fixed", "done")
 
     shop.tracker_changes(hook, status="Won't Do")
@@ -199,12 +226,15 @@ def test_a_defect_changed_here_is_pushed_and_its_echo_changes_nothing(shop, hook
     shop.deliver(hook, shop.fake.issue_delivery("SHOP-1", secret=SECRET))  # Jira tells of the change it was sent
 
     assert (shop.defect.status, shop.defect.priority, shop.defect.version) == ("closed", "blocker", version)
-    assert len(shop.fake.requests_to("POST", r".*/transitions")) + len(
-        shop.fake.requests_to("PUT", r".*/issue/.*")) == pushes
+    assert (
+        len(shop.fake.requests_to("POST", r".*/transitions")) + len(shop.fake.requests_to("PUT", r".*/issue/.*"))
+        == pushes
+    )
 
 
-def test_without_pushing_the_tracker_stays_the_source_of_truth(fake_jira_cloud, member, hook,
-                                                               django_capture_on_commit_callbacks):
+def test_without_pushing_the_tracker_stays_the_source_of_truth(
+    fake_jira_cloud, member, hook, django_capture_on_commit_callbacks
+):
     shop = Shop(fake_jira_cloud, member, django_capture_on_commit_callbacks, push_defect_changes=False)
     edit_here(shop, status="closed")
 
@@ -243,12 +273,15 @@ def test_a_push_that_failed_is_sent_with_the_next_refresh(shop):
 
 def test_a_status_the_tracker_cannot_reach_is_reported_on_the_defect(shop):
     ProjectIntegration.objects.filter(pk=shop.integration.pk).update(
-        status_mapping={**default_status_mapping(), "in_progress": ["Doing"]})
+        status_mapping={**default_status_mapping(), "in_progress": ["Doing"]}
+    )
 
     edit_here(shop, status="in_progress")
 
     assert shop.fake.issue("SHOP-1").status.name == "To Do"
-    assert shop.sync.last_error.startswith("The tracker accepted none of the status names “in_progress” maps to (Doing)")
+    assert shop.sync.last_error.startswith(
+        "The tracker accepted none of the status names “in_progress” maps to (Doing)"
+    )
 
 
 def test_the_first_mapped_name_the_tracker_takes_is_used(fake_github, member, django_capture_on_commit_callbacks):
@@ -258,8 +291,14 @@ def test_the_first_mapped_name_the_tracker_takes_is_used(fake_github, member, dj
     source = github_source(fake_github)
     project = ProjectFactory(key="SHOP")
     integration_for(project, source, "acme/shop")
-    reference = ExternalReference.objects.create(source=source, source_name="GitHub", key="acme/shop#1",
-                                                 title="Checkout fails", status="Open", status_category="todo")
+    reference = ExternalReference.objects.create(
+        source=source,
+        source_name="GitHub",
+        key="acme/shop#1",
+        title="Checkout fails",
+        status="Open",
+        status_category="todo",
+    )
     linked(reference, project, member, django_capture_on_commit_callbacks)
     defect = DefectSync.objects.get().issue
 
@@ -303,7 +342,11 @@ def test_a_tracker_comment_arrives_once_as_markdown(shop, hook):
 
     (comment,) = IssueComment.objects.all()
     assert (comment.issue, comment.origin, comment.remote_id, comment.body) == (
-        shop.defect, CommentOrigin.TRACKER, remote.id, "It fails for **every** card")
+        shop.defect,
+        CommentOrigin.TRACKER,
+        remote.id,
+        "It fails for **every** card",
+    )
     assert comment.author_name == shop.fake.users[author].display_name
     assert shop.fake.requests_to("POST", r".*/comment") == []  # never sent back
 
@@ -314,8 +357,9 @@ def test_an_echo_that_arrives_before_the_posting_is_recorded_is_dropped(shop, me
     upcoming = next(shop.fake._ids)  # the id Jira will give the comment
     shop.fake._ids = itertools.count(upcoming)
     # Jira's webhook for the comment is taken before Jira's answer to the posting is.
-    IssueComment.objects.create(issue=shop.defect, body="Reproduced", origin=CommentOrigin.TRACKER,
-                                remote_id=str(upcoming))
+    IssueComment.objects.create(
+        issue=shop.defect, body="Reproduced", origin=CommentOrigin.TRACKER, remote_id=str(upcoming)
+    )
 
     assert sync.push_comment(comment.pk)
 
@@ -323,16 +367,20 @@ def test_an_echo_that_arrives_before_the_posting_is_recorded_is_dropped(shop, me
 
 
 def test_comments_of_a_work_item_are_read_when_its_webhook_says_it_changed(
-        fake_azure_devops, member, hook, django_capture_on_commit_callbacks):
+    fake_azure_devops, member, hook, django_capture_on_commit_callbacks
+):
     fake_azure_devops.add_project("Shop")
     item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails")
     source = azure_devops_source(fake_azure_devops)
     project = ProjectFactory(key="SHOP")
     integration_for(project, source, "Shop")
-    reference = ExternalReference.objects.create(source=source, source_name="ADO", key=str(item.id),
-                                                 title="Checkout fails", status="New", status_category="todo")
+    reference = ExternalReference.objects.create(
+        source=source, source_name="ADO", key=str(item.id), title="Checkout fails", status="New", status_category="todo"
+    )
     linked(reference, project, member, django_capture_on_commit_callbacks)
-    fake_azure_devops.add_comment(item.id, "<p>Fails on <strong>Edge</strong></p>", author=next(iter(fake_azure_devops.users)))
+    fake_azure_devops.add_comment(
+        item.id, "<p>Fails on <strong>Edge</strong></p>", author=next(iter(fake_azure_devops.users))
+    )
     fake_azure_devops.work_item(item.id).fields["System.ChangedDate"] += timedelta(seconds=1)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -345,8 +393,9 @@ def test_comments_of_a_work_item_are_read_when_its_webhook_says_it_changed(
 # -- results of resolved issues --------------------------------------------------------------------
 
 
-def test_a_resolved_issue_puts_its_failed_and_blocked_results_up_for_retest(fake_jira_cloud, member, hook,
-                                                                           django_capture_on_commit_callbacks):
+def test_a_resolved_issue_puts_its_failed_and_blocked_results_up_for_retest(
+    fake_jira_cloud, member, hook, django_capture_on_commit_callbacks
+):
     shop = Shop(fake_jira_cloud, member, django_capture_on_commit_callbacks, update_test_status_on_resolve=True)
     blocked = TestResultFactory(run__project=shop.project, status=ResultStatus.BLOCKED)
     passed = TestResultFactory(run__project=shop.project, status=ResultStatus.PASSED)
@@ -360,18 +409,29 @@ def test_a_resolved_issue_puts_its_failed_and_blocked_results_up_for_retest(fake
     assert shop.result.__class__.objects.get(pk=shop.result.pk).status == ResultStatus.FAILED
     shop.tracker_changes(hook, status="Done")
 
-    statuses = {result.pk: result.__class__.objects.get(pk=result.pk).status
-                for result in (shop.result, blocked, passed, other)}
+    statuses = {
+        result.pk: result.__class__.objects.get(pk=result.pk).status for result in (shop.result, blocked, passed, other)
+    }
     assert statuses == {shop.result.pk: "retest", blocked.pk: "retest", passed.pk: "passed", other.pk: "failed"}
 
 
 def test_the_options_are_a_project_administrators_to_set(shop, member):
-    update_project_integration(shop.integration, actor=member, sync_defects=False, push_defect_changes=False,
-                               sync_comments=False, update_test_status_on_resolve=True)
+    update_project_integration(
+        shop.integration,
+        actor=member,
+        sync_defects=False,
+        push_defect_changes=False,
+        sync_comments=False,
+        update_test_status_on_resolve=True,
+    )
 
     shop.integration.refresh_from_db()
-    assert (shop.integration.sync_defects, shop.integration.push_defect_changes, shop.integration.sync_comments,
-            shop.integration.update_test_status_on_resolve) == (False, False, False, True)
+    assert (
+        shop.integration.sync_defects,
+        shop.integration.push_defect_changes,
+        shop.integration.sync_comments,
+        shop.integration.update_test_status_on_resolve,
+    ) == (False, False, False, True)
 
 
 def test_members_comment_on_the_defect_page_and_see_the_trackers_comments(shop, hook, member, client):
@@ -384,8 +444,9 @@ def test_members_comment_on_the_defect_page_and_see_the_trackers_comments(shop, 
     client.force_login(member)
 
     with shop.capture(execute=True):
-        answer = client.post(reverse("issues:comment_add", args=["SHOP", shop.defect.number]),
-                             {"body": "Fixed by **#42**"})
+        answer = client.post(
+            reverse("issues:comment_add", args=["SHOP", shop.defect.number]), {"body": "Fixed by **#42**"}
+        )
 
     assert answer.status_code == 302 and answer["Location"] == f"{page}#comments"
     text = client.get(page).text
@@ -395,6 +456,8 @@ def test_members_comment_on_the_defect_page_and_see_the_trackers_comments(shop, 
     assert len(shop.fake.issue("SHOP-1").comments) == 2
     client.force_login(viewer)
     assert 'name="body"' not in client.get(page).text
-    assert client.post(reverse("issues:comment_add", args=["SHOP", shop.defect.number]),
-                       {"body": "Me too"}).status_code == 403
+    assert (
+        client.post(reverse("issues:comment_add", args=["SHOP", shop.defect.number]), {"body": "Me too"}).status_code
+        == 403
+    )
     assert IssueComment.objects.count() == 2

@@ -14,8 +14,14 @@ from issues.services import link
 from issues.traceability import matrix, matrix_csv, requirements_for, totals
 from projects.models import Requirement, ResultStatus, Role
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, RequirementFactory, TestCaseFactory,
-    TestResultFactory, TestRunFactory, make_issue,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    RequirementFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +40,10 @@ def shop():
     c1, c2, c3, c4 = (TestCaseFactory(project=project, title=title) for title in ("Refund", "Pay", "Decline", "Gift"))
     old_run, new_run = TestRunFactory(project=project, name="Build 1"), TestRunFactory(project=project, name="Build 2")
     old = {case: TestResultFactory(run=old_run, case=case, status=ResultStatus.FAILED) for case in (c1, c3)}
-    new = {case: TestResultFactory(run=new_run, case=case, status=status)
-           for case, status in ((c1, ResultStatus.PASSED), (c2, ResultStatus.PASSED), (c3, ResultStatus.FAILED))}
+    new = {
+        case: TestResultFactory(run=new_run, case=case, status=status)
+        for case, status in ((c1, ResultStatus.PASSED), (c2, ResultStatus.PASSED), (c3, ResultStatus.FAILED))
+    }
     refunds = RequirementFactory(project=project, title="Refunds", priority="P0", state="active")
     covers(refunds, c1, c2)  # both pass now: passing
     link(artefact=old[c1], issue=make_issue(project, name="Refund failed once", status=IssueStatus.RESOLVED))
@@ -49,8 +57,9 @@ def shop():
     vouchers = RequirementFactory(project=project, title="Vouchers", priority="P3")
     link(artefact=vouchers, issue=make_issue(project, name="Vouchers spec", status=IssueStatus.CLOSED))
     origin = ExternalReferenceFactory(key="SHOP-100", status="In Progress", status_category=StatusCategory.IN_PROGRESS)
-    wallets = RequirementFactory(project=project, title="Wallets", priority="P1", origin_tracker="Jira",
-                                 origin_key="SHOP-100")
+    wallets = RequirementFactory(
+        project=project, title="Wallets", priority="P1", origin_tracker="Jira", origin_key="SHOP-100"
+    )
     PulledRequirement.objects.create(requirement=wallets, reference=origin, release="2.0", pulled_at=origin.created_at)
     link(artefact=wallets, reference=origin)  # its own origin: not an issue of the row
     covers(wallets, c3)
@@ -72,12 +81,16 @@ def test_the_matrix_follows_requirements_to_cases_latest_results_and_issues(shop
 
     assert list(rows) == ["Refunds", "Checkout", "Wallets", "Gift cards", "Vouchers"]  # by priority, then title
     assert {title: row.coverage for title, row in rows.items()} == {
-        "Refunds": "passing", "Checkout": "failing", "Wallets": "failing", "Gift cards": "not_run",
+        "Refunds": "passing",
+        "Checkout": "failing",
+        "Wallets": "failing",
+        "Gift cards": "not_run",
         "Vouchers": "uncovered",
     }
     checkout = rows["Checkout"]
     assert [(case.case.title, case.latest.status, case.latest.run.name) for case in checkout.cases] == [
-        ("Decline", "failed", "Build 2"), ("Pay", "passed", "Build 2"),
+        ("Decline", "failed", "Build 2"),
+        ("Pay", "passed", "Build 2"),
     ]
     assert [key_of(link) for link in checkout.all_links()] == ["SHOP-2", "BUG-7"]
     assert rows["Refunds"].all_links() == []  # the resolved issue is on an older result
@@ -87,7 +100,12 @@ def test_the_matrix_follows_requirements_to_cases_latest_results_and_issues(shop
 
 def test_the_totals_count_the_hand_built_project(shop):
     assert vars(totals(matrix(requirements_for(shop)))) == {
-        "requirements": 5, "covered": 4, "passing": 1, "failing": 2, "not_run": 1, "uncovered": 1,
+        "requirements": 5,
+        "covered": 4,
+        "passing": 1,
+        "failing": 2,
+        "not_run": 1,
+        "uncovered": 1,
         "open_issues": 2,  # SHOP-2 on Checkout, BUG-7 on Decline's latest result (under two requirements)
     }
 
@@ -127,7 +145,7 @@ def test_the_matrix_reads_in_a_constant_number_of_queries(shop):
 
 
 def test_the_csv_has_a_line_per_requirement_and_covering_case_and_disarms_formulas(shop):
-    RequirementFactory(project=shop, title="=HYPERLINK(\"http://evil\")", priority="P3")
+    RequirementFactory(project=shop, title='=HYPERLINK("http://evil")', priority="P3")
 
     lines = list(csv.reader(io.StringIO(matrix_csv(matrix(requirements_for(shop))))))
 
@@ -141,7 +159,7 @@ def test_the_csv_has_a_line_per_requirement_and_covering_case_and_disarms_formul
     assert (vouchers[7], vouchers[9], vouchers[13]) == ("Not covered", "", "SHOP-3 (Closed)")
     [wallets] = [line for line in lines if line[0] == "Wallets"]
     assert (wallets[1], wallets[4]) == ("Jira SHOP-100", "2.0")
-    assert "'=HYPERLINK(\"http://evil\")" in [line[0] for line in lines]
+    assert '\'=HYPERLINK("http://evil")' in [line[0] for line in lines]
 
 
 # -- pages ---------------------------------------------------------------------------------------
@@ -199,8 +217,9 @@ def test_a_viewer_sees_the_coverage_but_may_not_change_it(client, shop, viewer):
     checkout = Requirement.objects.get(title="Checkout")
 
     page = client.get(f"/projects/SHOP/requirements/{checkout.pk}/coverage/?q=gift").content.decode()
-    response = client.post(f"/projects/SHOP/requirements/{checkout.pk}/coverage/",
-                           {"case": TestCaseFactory(project=shop).pk})
+    response = client.post(
+        f"/projects/SHOP/requirements/{checkout.pk}/coverage/", {"case": TestCaseFactory(project=shop).pk}
+    )
 
     assert "Decline" in page and "Add a test case" not in page
     assert response.status_code == 403 and checkout.coverage.count() == 2

@@ -11,8 +11,14 @@ from issues.models import DefectSync, Issue, IssueStatus, StatusCategory
 from issues.services import link
 from projects.models import Role
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory,
-    TestResultFactory, TestRunFactory, make_issue,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TestResultFactory,
+    TestRunFactory,
+    make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +27,11 @@ pytestmark = pytest.mark.django_db
 def test_bars_scale_to_the_largest_value():
     chart = bar_chart("Title", "issues", [("a", 1), ("b", 4), ("c", 0)])
 
-    assert [(bar.label, bar.height, bar.y) for bar in chart.bars] == [("a", HEIGHT / 4, HEIGHT * 3 / 4),
-                                                                       ("b", HEIGHT, 0), ("c", 0, HEIGHT)]
+    assert [(bar.label, bar.height, bar.y) for bar in chart.bars] == [
+        ("a", HEIGHT / 4, HEIGHT * 3 / 4),
+        ("b", HEIGHT, 0),
+        ("c", 0, HEIGHT),
+    ]
     assert chart.bars[1].x == chart.bars[0].width + 4 and not chart.empty
     assert bar_chart("Title", "issues", []).empty
 
@@ -49,8 +58,9 @@ def resolved(issue, *, created, resolved, estimated=False):
 
 
 def tracker_issue(source, key, *, created, resolved, project=None, status_category=StatusCategory.DONE):
-    reference = ExternalReferenceFactory(source=source, key=key, status_category=status_category,
-                                         remote_created_at=created, remote_resolved_at=resolved)
+    reference = ExternalReferenceFactory(
+        source=source, key=key, status_category=status_category, remote_created_at=created, remote_resolved_at=resolved
+    )
     if project is not None:
         link(artefact=TestResultFactory(run=TestRunFactory(project=project)), reference=reference)
     return reference
@@ -64,23 +74,38 @@ def now():
 def test_median_days_to_resolve_of_internal_issues_and_of_each_tracker(now):
     project = ProjectFactory(key="SHOP")
     for days in (1, 2, 6):
-        resolved(make_issue(project, status=IssueStatus.RESOLVED), created=now - timedelta(days=days + 10),
-                 resolved=now - timedelta(days=10))
+        resolved(
+            make_issue(project, status=IssueStatus.RESOLVED),
+            created=now - timedelta(days=days + 10),
+            resolved=now - timedelta(days=10),
+        )
     make_issue(project)  # open: not resolved, not counted
     jira, github = SourceFactory(name="Jira"), SourceFactory(name="GitHub")
     for key, days in (("SHOP-10", 3), ("SHOP-11", 5)):
         tracker_issue(jira, key, created=now - timedelta(days=days), resolved=now, project=project)
     tracker_issue(github, "acme/web#1", created=now - timedelta(hours=12), resolved=now, project=project)
     tracker_issue(github, "acme/web#2", created=now - timedelta(days=40), resolved=now)  # linked nowhere
-    tracker_issue(github, "acme/web#3", created=now - timedelta(days=9), resolved=now,  # another project's
-                  project=ProjectFactory())
-    tracker_issue(jira, "SHOP-12", created=now - timedelta(days=1), resolved=None, project=project,
-                  status_category=StatusCategory.TO_DO)
+    tracker_issue(
+        github,
+        "acme/web#3",
+        created=now - timedelta(days=9),
+        resolved=now,  # another project's
+        project=ProjectFactory(),
+    )
+    tracker_issue(
+        jira,
+        "SHOP-12",
+        created=now - timedelta(days=1),
+        resolved=None,
+        project=project,
+        status_category=StatusCategory.TO_DO,
+    )
 
     chart = resolution_by_tracker(project)
 
     assert [(bar.label, bar.value, bar.note) for bar in chart.bars] == [
-        ("Internal issues", 2.0, "3 resolved issues"), ("GitHub", 0.5, "1 resolved issue"),
+        ("Internal issues", 2.0, "3 resolved issues"),
+        ("GitHub", 0.5, "1 resolved issue"),
         ("Jira", 4.0, "2 resolved issues"),
     ]
     assert chart.legend and chart.title == "Median days to resolve, per tracker"
@@ -91,17 +116,25 @@ def test_a_defect_kept_in_step_with_a_tracker_counts_under_its_tracker_only(now)
     jira = SourceFactory(name="Jira")
     reference = tracker_issue(jira, "SHOP-10", created=now - timedelta(days=4), resolved=now, project=project)
     defect = make_issue(project, status=IssueStatus.CLOSED)
-    DefectSync.objects.create(issue=defect, reference=reference, synced_status=IssueStatus.CLOSED,
-                              synced_priority=defect.priority,
-                              integration=ProjectIntegrationFactory(project=project, source=jira))
+    DefectSync.objects.create(
+        issue=defect,
+        reference=reference,
+        synced_status=IssueStatus.CLOSED,
+        synced_priority=defect.priority,
+        integration=ProjectIntegrationFactory(project=project, source=jira),
+    )
 
     assert [(bar.label, bar.value) for bar in resolution_by_tracker(project).bars] == [("Jira", 4.0)]
 
 
 def test_issues_resolved_before_resolution_times_were_kept_are_marked_approximate(now):
     project = ProjectFactory(key="SHOP")
-    resolved(make_issue(project, status=IssueStatus.CLOSED), created=now - timedelta(days=8),
-             resolved=now - timedelta(days=4), estimated=True)
+    resolved(
+        make_issue(project, status=IssueStatus.CLOSED),
+        created=now - timedelta(days=8),
+        resolved=now - timedelta(days=4),
+        estimated=True,
+    )
     resolved(make_issue(project, status=IssueStatus.RESOLVED), created=now - timedelta(days=3), resolved=now)
 
     by_tracker, latest = resolution_by_tracker(project), resolution_times(project)
@@ -115,10 +148,15 @@ def test_issues_resolved_before_resolution_times_were_kept_are_marked_approximat
 def test_the_latest_resolved_issues_internal_and_tracker_in_the_order_they_were_resolved(now):
     project = ProjectFactory(key="SHOP")
     jira = SourceFactory(name="Jira")
-    for name, days, resolved_days_ago, status in (("Fast", 1.5, 3, IssueStatus.RESOLVED),
-                                                  ("Slow", 10, 2, IssueStatus.CLOSED)):
-        resolved(make_issue(project, name=name, status=status), resolved=now - timedelta(days=resolved_days_ago),
-                 created=now - timedelta(days=resolved_days_ago + days))
+    for name, days, resolved_days_ago, status in (
+        ("Fast", 1.5, 3, IssueStatus.RESOLVED),
+        ("Slow", 10, 2, IssueStatus.CLOSED),
+    ):
+        resolved(
+            make_issue(project, name=name, status=status),
+            resolved=now - timedelta(days=resolved_days_ago),
+            created=now - timedelta(days=resolved_days_ago + days),
+        )
     make_issue(project, name="Open")
     tracker_issue(jira, "BUG-7", created=now - timedelta(days=6), resolved=now - timedelta(days=5), project=project)
     tracker_issue(jira, "BUG-8", created=now - timedelta(days=1), resolved=now, project=ProjectFactory())
@@ -133,15 +171,33 @@ def test_only_the_latest_ten_resolved_issues_are_drawn(now):
     project = ProjectFactory(key="SHOP")
     jira = SourceFactory(name="Jira")
     for number in range(1, 8):
-        resolved(make_issue(project, status=IssueStatus.RESOLVED), created=now - timedelta(days=30),
-                 resolved=now - timedelta(days=number * 2))
-        tracker_issue(jira, f"BUG-{number}", created=now - timedelta(days=30),
-                      resolved=now - timedelta(days=number * 2 + 1), project=project)
+        resolved(
+            make_issue(project, status=IssueStatus.RESOLVED),
+            created=now - timedelta(days=30),
+            resolved=now - timedelta(days=number * 2),
+        )
+        tracker_issue(
+            jira,
+            f"BUG-{number}",
+            created=now - timedelta(days=30),
+            resolved=now - timedelta(days=number * 2 + 1),
+            project=project,
+        )
 
     labels = [bar.label for bar in resolution_times(project).bars]
 
-    assert labels == ["Jira BUG-5", "SHOP-5", "Jira BUG-4", "SHOP-4", "Jira BUG-3", "SHOP-3", "Jira BUG-2", "SHOP-2",
-                      "Jira BUG-1", "SHOP-1"]
+    assert labels == [
+        "Jira BUG-5",
+        "SHOP-5",
+        "Jira BUG-4",
+        "SHOP-4",
+        "Jira BUG-3",
+        "SHOP-3",
+        "Jira BUG-2",
+        "SHOP-2",
+        "Jira BUG-1",
+        "SHOP-1",
+    ]
 
 
 def test_without_resolved_issues_the_charts_say_so():

@@ -47,8 +47,9 @@ def jira(fake_jira_cloud):
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.add_issue("SHOP", "Checkout fails")
     source = jira_cloud_source(fake_jira_cloud)
-    reference = ExternalReferenceFactory(source=source, key="SHOP-1", title="Checkout fails", status="To Do",
-                                        status_category="todo", priority="Medium")
+    reference = ExternalReferenceFactory(
+        source=source, key="SHOP-1", title="Checkout fails", status="To Do", status_category="todo", priority="Medium"
+    )
     return fake_jira_cloud, source, reference
 
 
@@ -70,12 +71,19 @@ def test_an_accepted_delivery_updates_the_reference_and_is_audited(client, jira)
     assert response.json() == {"message": "1 of 1 event(s) applied."}
     reference.refresh_from_db()
     assert (reference.title, reference.status, reference.status_category, reference.priority) == (
-        "Checkout fails for guests", "In Progress", "in_progress", "High")
+        "Checkout fails for guests",
+        "In Progress",
+        "in_progress",
+        "High",
+    )
     assert reference.remote_updated_at == fake.issue("SHOP-1").updated
     assert reference.last_synced_at is not None and reference.last_error == ""
     (accepted,) = audits(AuditAction.WEBHOOK_ACCEPTED)
     assert (accepted.source_id, accepted.target, accepted.success) == (
-        source.pk, delivery.headers["X-Atlassian-Webhook-Identifier"], True)
+        source.pk,
+        delivery.headers["X-Atlassian-Webhook-Identifier"],
+        True,
+    )
     assert accepted.details == {"events": 1, "applied": 1, "stale": 0, "unknown": 0, "duplicate": 0, "refresh": 0}
     assert SECRET not in json.dumps(accepted.details) + accepted.message
     assert fake.requests == []  # a webhook costs the tracker nothing
@@ -94,11 +102,14 @@ def test_replayed_and_out_of_order_deliveries_end_in_the_newest_state(client, ji
     reference.refresh_from_db()
     assert (reference.status, reference.status_category) == ("Done", "done")
     assert reference.remote_updated_at == fake.issue("SHOP-1").updated
-    assert answers == ["1 of 1 event(s) applied.", "0 of 1 event(s) applied.", "0 of 1 event(s) applied.",
-                       "0 of 1 event(s) applied."]
+    assert answers == [
+        "1 of 1 event(s) applied.",
+        "0 of 1 event(s) applied.",
+        "0 of 1 event(s) applied.",
+        "0 of 1 event(s) applied.",
+    ]
     details = [event.details for event in audits(AuditAction.WEBHOOK_ACCEPTED)]
-    assert [(d["applied"], d["stale"], d["duplicate"]) for d in details] == [(1, 0, 0), (0, 1, 0), (0, 0, 1),
-                                                                             (0, 0, 1)]
+    assert [(d["applied"], d["stale"], d["duplicate"]) for d in details] == [(1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 1)]
     assert WebhookDelivery.objects.filter(source=source).count() == 2
 
 
@@ -139,8 +150,9 @@ def test_keys_match_whatever_their_case(client, fake_github):
     assert (reference.key, reference.status, reference.status_category) == ("acme/shop#1", "Closed", "done")
 
 
-def test_a_delivery_without_the_state_has_the_work_item_read_again(client, fake_azure_devops,
-                                                                    django_capture_on_commit_callbacks):
+def test_a_delivery_without_the_state_has_the_work_item_read_again(
+    client, fake_azure_devops, django_capture_on_commit_callbacks
+):
     fake_azure_devops.add_project("Shop")
     item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails", state="Active")
     source = azure_devops_source(fake_azure_devops)
@@ -151,8 +163,7 @@ def test_a_delivery_without_the_state_has_the_work_item_read_again(client, fake_
 
     assert response.status_code == 200
     reference.refresh_from_db()
-    assert (reference.title, reference.status, reference.status_category) == ("Checkout fails", "Active",
-                                                                              "in_progress")
+    assert (reference.title, reference.status, reference.status_category) == ("Checkout fails", "Active", "in_progress")
     assert len(fake_azure_devops.requests_to("POST", r".*/workitemsbatch")) == 1
 
 
@@ -236,9 +247,14 @@ def test_an_oversized_delivery_is_refused_before_it_is_read(client, jira, settin
     assert audits(AuditAction.WEBHOOK_REJECTED)[0].details == {"status": 413}
 
 
-@pytest.mark.parametrize("change", [
-    {"can_process_webhooks": False}, {"enabled": False}, {"connected": False},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"can_process_webhooks": False},
+        {"enabled": False},
+        {"connected": False},
+    ],
+)
 def test_a_source_that_does_not_take_webhooks_answers_not_found(client, jira, change):
     fake, source, reference = jira
     for name, value in change.items():
@@ -254,8 +270,12 @@ def test_a_source_that_does_not_take_webhooks_answers_not_found(client, jira, ch
 def test_unknown_sources_and_other_methods(client, jira):
     fake, source, reference = jira
 
-    assert client.post("/hooks/00000000-0000-4000-8000-000000000000/", data=b"{}",
-                       content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            "/hooks/00000000-0000-4000-8000-000000000000/", data=b"{}", content_type="application/json"
+        ).status_code
+        == 404
+    )
     assert client.get(reverse("webhook", args=[source.uuid])).status_code == 405
 
 
@@ -299,9 +319,14 @@ def test_an_administrator_can_enter_the_secret_a_tracker_generated(admin_client,
     page = f"/admin/integrations/source/{source.pk}/change/"
     form = admin_client.get(page).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None and name != "projects"}
-    data |= {"provider": source.provider, "auth_type": source.auth_type, "credential_token": "",
-             "webhook_secret_input": "lin_wh_generated_by_linear", "refresh_interval_minutes": 15,
-             "rate_limit_per_minute": 120}
+    data |= {
+        "provider": source.provider,
+        "auth_type": source.auth_type,
+        "credential_token": "",
+        "webhook_secret_input": "lin_wh_generated_by_linear",
+        "refresh_interval_minutes": 15,
+        "rate_limit_per_minute": 120,
+    }
 
     response = admin_client.post(page, data)
 
@@ -322,8 +347,9 @@ def test_a_registration_the_tracker_refuses_is_reported_audited_and_stores_nothi
     source = github_source(fake_github, webhook_secret=None, can_process_webhooks=False)
     ProjectIntegrationFactory(source=source, external_project="acme/shop")
 
-    response = admin_client.post("/admin/integrations/source/", {
-        "action": "register_webhook", "_selected_action": [source.pk]}, follow=True)
+    response = admin_client.post(
+        "/admin/integrations/source/", {"action": "register_webhook", "_selected_action": [source.pk]}, follow=True
+    )
 
     (message,) = [str(message) for message in response.context["messages"]]
     assert message.startswith("GitHub: the webhook was not registered.") and "404" in message

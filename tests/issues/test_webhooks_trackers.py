@@ -84,8 +84,9 @@ def test_a_github_comment_event_carries_the_comment_and_the_issue(fake_github, g
     (event,) = read(github, fake_github.comment_delivery("acme/shop", issue.number, comment.id, secret=SECRET))
 
     assert event.kind == EventKind.COMMENTED
-    assert event.comment == RemoteComment(id=str(comment.id), author=GITHUB_LOGIN, body="Seen on **staging** too",
-                                          created_at=comment.created)
+    assert event.comment == RemoteComment(
+        id=str(comment.id), author=GITHUB_LOGIN, body="Seen on **staging** too", created_at=comment.created
+    )
     assert event.issue == fetched(github, "acme/shop#1")
 
 
@@ -94,8 +95,7 @@ def test_github_deletions_transfers_pull_requests_and_other_events(fake_github, 
     pull = fake_github.add_issue("acme/shop", "Fix checkout", author=GITHUB_LOGIN, pull_request=True)
 
     (deleted,) = read(github, fake_github.issue_delivery("acme/shop", issue.number, action="deleted", secret=SECRET))
-    (moved,) = read(github, fake_github.issue_delivery("acme/shop", issue.number, action="transferred",
-                                                       secret=SECRET))
+    (moved,) = read(github, fake_github.issue_delivery("acme/shop", issue.number, action="transferred", secret=SECRET))
     ping = fake_github.issue_delivery("acme/shop", issue.number, secret=SECRET)
     ping = dataclasses.replace(ping, headers={**ping.headers, "X-GitHub-Event": "ping"})
 
@@ -133,8 +133,12 @@ def test_registering_on_github_adds_one_repository_hook_and_updates_it_the_secon
 
     (hook,) = fake_github.hooks["acme/shop"]
     assert first == second == str(hook.id)
-    assert (hook.url, hook.secret, hook.events, hook.active) == (HOOK_URL, "rotated-secret",
-                                                                 ["issues", "issue_comment"], True)
+    assert (hook.url, hook.secret, hook.events, hook.active) == (
+        HOOK_URL,
+        "rotated-secret",
+        ["issues", "issue_comment"],
+        True,
+    )
 
 
 def test_registering_needs_a_repository_and_admin_rights_there(fake_github):
@@ -171,7 +175,11 @@ def test_a_gitlab_issue_hook_reads_as_the_api_reads_the_issue(fake_gitlab, gitla
 
     (event,) = read(gitlab, delivery)
 
-    assert (event.kind, event.key, event.delivery_id) == (EventKind.UPDATED, f"{WEB}#1", delivery.headers["Idempotency-Key"])
+    assert (event.kind, event.key, event.delivery_id) == (
+        EventKind.UPDATED,
+        f"{WEB}#1",
+        delivery.headers["Idempotency-Key"],
+    )
     assert event.issue == fetched(gitlab, f"{WEB}#1")
     assert (event.issue.status, event.issue.assignee) == ("Closed", "Test Bot")
 
@@ -184,8 +192,9 @@ def test_a_gitlab_note_hook_carries_the_comment_alone(fake_gitlab, gitlab):
 
     # The note's payload names the issue without its assignees: its state is read elsewhere.
     assert (event.kind, event.key, event.issue) == (EventKind.COMMENTED, f"{WEB}#1", None)
-    assert event.comment == RemoteComment(id=str(note.id), author="Test Bot", body="Seen on staging",
-                                          created_at=note.created.replace(microsecond=0))
+    assert event.comment == RemoteComment(
+        id=str(note.id), author="Test Bot", body="Seen on staging", created_at=note.created.replace(microsecond=0)
+    )
 
 
 def test_gitlab_tokens_are_compared_with_the_secret(fake_gitlab, gitlab):
@@ -230,8 +239,11 @@ def test_a_jira_issue_event_reads_as_the_api_reads_the_issue(jira):
     assert (event.kind, event.key) == (EventKind.UPDATED, "SHOP-1")
     assert event.delivery_id == delivery.headers["X-Atlassian-Webhook-Identifier"]
     assert event.issue == fetched(provider, "SHOP-1")
-    assert (event.issue.status, event.issue.status_category, event.issue.priority) == ("In Progress", "in_progress",
-                                                                                       "High")
+    assert (event.issue.status, event.issue.status_category, event.issue.priority) == (
+        "In Progress",
+        "in_progress",
+        "High",
+    )
 
 
 def test_a_jira_comment_event_converts_wiki_markup_and_a_deletion_names_the_key(jira):
@@ -252,8 +264,11 @@ def test_jira_signatures_are_checked_against_the_secret(jira):
     fake.add_issue("SHOP", "Checkout fails")
     genuine = fake.issue_delivery("SHOP-1", secret=SECRET)
 
-    for signature in ("", genuine.headers["X-Hub-Signature"].replace("sha256=", "sha1="),
-                      fake.issue_delivery("SHOP-1", secret="guessed").headers["X-Hub-Signature"]):
+    for signature in (
+        "",
+        genuine.headers["X-Hub-Signature"].replace("sha256=", "sha1="),
+        fake.issue_delivery("SHOP-1", secret="guessed").headers["X-Hub-Signature"],
+    ):
         with pytest.raises(WebhookRejected):
             provider.verify_webhook(hook_request(genuine.with_headers({"X-Hub-Signature": signature})))
     provider.verify_webhook(hook_request(genuine))
@@ -292,8 +307,7 @@ def azure(fake_azure_devops):
     return provider_for(source)
 
 
-@pytest.mark.parametrize("event", ["workitem.created", "workitem.updated", "workitem.commented",
-                                   "workitem.restored"])
+@pytest.mark.parametrize("event", ["workitem.created", "workitem.updated", "workitem.commented", "workitem.restored"])
 def test_an_azure_devops_event_asks_for_the_work_item_to_be_read_again(fake_azure_devops, azure, event):
     item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails")
     delivery = fake_azure_devops.work_item_delivery(item.id, event=event, password=SECRET)
@@ -301,8 +315,9 @@ def test_an_azure_devops_event_asks_for_the_work_item_to_be_read_again(fake_azur
     (parsed,) = read(azure, delivery)
 
     # A service hook carries neither the state's category nor a comment's id.
-    assert parsed == IssueEvent(EventKind.CHANGED, str(item.id), fetched(azure, str(item.id)).updated_at,
-                                delivery.json()["id"])
+    assert parsed == IssueEvent(
+        EventKind.CHANGED, str(item.id), fetched(azure, str(item.id)).updated_at, delivery.json()["id"]
+    )
 
 
 def test_an_azure_devops_deletion_names_the_work_item(fake_azure_devops, azure):
@@ -335,12 +350,19 @@ def test_registering_on_azure_devops_subscribes_each_work_item_event_once(fake_a
 
     assert first == second and len(first) == 5
     assert sorted(hook.events[0] for hook in fake_azure_devops.hooks) == [
-        "workitem.commented", "workitem.created", "workitem.deleted", "workitem.restored", "workitem.updated"]
+        "workitem.commented",
+        "workitem.created",
+        "workitem.deleted",
+        "workitem.restored",
+        "workitem.updated",
+    ]
     assert {(hook.url, hook.secret, hook.scope) for hook in fake_azure_devops.hooks} == {
-        (HOOK_URL, "rotated-secret", fake_azure_devops.projects["Shop"].id)}
+        (HOOK_URL, "rotated-secret", fake_azure_devops.projects["Shop"].id)
+    }
     hook = fake_azure_devops.hooks[0]
     delivery = fake_azure_devops.work_item_delivery(
-        fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails").id, password=hook.secret)
+        fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails").id, password=hook.secret
+    )
     azure.source.webhook_secret = "rotated-secret"
     azure.verify_webhook(hook_request(delivery))
 
@@ -371,7 +393,11 @@ def test_a_linear_issue_event_reads_as_the_api_reads_the_issue(fake_linear, line
 
     (event,) = read(linear, delivery)
 
-    assert (event.kind, event.key, event.delivery_id) == (EventKind.UPDATED, "ENG-1", delivery.headers["Linear-Delivery"])
+    assert (event.kind, event.key, event.delivery_id) == (
+        EventKind.UPDATED,
+        "ENG-1",
+        delivery.headers["Linear-Delivery"],
+    )
     assert event.issue == fetched(linear, "ENG-1")
     assert (event.issue.status, event.issue.priority) == ("In Progress", "High")
 
@@ -384,7 +410,11 @@ def test_linear_comments_and_removals(fake_linear, linear):
     (removed,) = read(linear, fake_linear.issue_delivery("ENG-1", action="remove", secret=SECRET))
 
     assert (commented.kind, commented.key, commented.comment.id, commented.comment.body) == (
-        EventKind.COMMENTED, "ENG-1", comment.id, "Seen on staging")
+        EventKind.COMMENTED,
+        "ENG-1",
+        comment.id,
+        "Seen on staging",
+    )
     assert (removed.kind, removed.key, removed.issue) == (EventKind.DELETED, "ENG-1", None)
 
 
@@ -431,6 +461,7 @@ def test_basic_auth_helpers_are_not_fooled_by_a_password_with_colons(fake_azure_
     azure.source.webhook_secret = "pa:ss:word"
     credentials = base64.b64encode(b"user:pa:ss:word").decode()
     delivery = fake_azure_devops.work_item_delivery(item.id, password="x").with_headers(
-        {"Authorization": f"Basic {credentials}"})
+        {"Authorization": f"Basic {credentials}"}
+    )
 
     azure.verify_webhook(hook_request(delivery))

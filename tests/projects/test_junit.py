@@ -43,8 +43,9 @@ def test_maven_surefire_report():
         ("com.example.shop.CartTest.convertsCurrency", "com/example/shop/CartTest", "skipped"),
         ("com.example.shop.CartTest.addsPrices", "com/example/shop/CartTest", "passed"),
     ]
-    assert cases[0].comment.startswith("10% discount expected ==> expected: <900> but was: <1000>\n\n"
-                                       "org.opentest4j.AssertionFailedError")
+    assert cases[0].comment.startswith(
+        "10% discount expected ==> expected: <900> but was: <1000>\n\norg.opentest4j.AssertionFailedError"
+    )
     assert cases[0].duration == timedelta(milliseconds=84)
     assert cases[1].comment.startswith("negative price\n\njava.lang.IllegalArgumentException: negative price")
     assert cases[2].comment == "waiting for the currency service"
@@ -87,7 +88,10 @@ def test_nested_suites_namespaces_and_missing_classnames():
     </testsuites>"""
     first, second = parse_report(report)
     assert (first.automation_key, first.folder, first.duration) == (
-        "Api.Orders.lists orders", "Api/Orders", timedelta(seconds=1234.5))
+        "Api.Orders.lists orders",
+        "Api/Orders",
+        timedelta(seconds=1234.5),
+    )
     assert second.duration is None
 
 
@@ -98,7 +102,8 @@ def test_a_test_reported_twice_keeps_its_worst_outcome():
       <testcase classname="t" name="stable"/>
     </testsuite>"""
     assert [(c.automation_key, c.status, c.comment) for c in parse_report(report)] == [
-        ("t.flaky", "failed", "first try"), ("t.stable", "passed", ""),
+        ("t.flaky", "failed", "first try"),
+        ("t.stable", "passed", ""),
     ]
 
 
@@ -120,20 +125,32 @@ def test_a_huge_failure_message_is_truncated():
     assert len(case.comment) < 20_100 and case.comment.endswith("… (truncated)")
 
 
-@pytest.mark.parametrize("report, message", [
-    (junit_fixture("malformed.xml"), "The report is not well-formed XML: mismatched tag: line 6, column 4."),
-    (junit_fixture("billion-laughs.xml"), "The report declares XML entities or external references, which are refused "
-                                          "(JUnit reports never need them; they are how XML bombs work)."),
-    (b"""<?xml version="1.0"?><!DOCTYPE testsuite [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+@pytest.mark.parametrize(
+    "report, message",
+    [
+        (junit_fixture("malformed.xml"), "The report is not well-formed XML: mismatched tag: line 6, column 4."),
+        (
+            junit_fixture("billion-laughs.xml"),
+            "The report declares XML entities or external references, which are refused "
+            "(JUnit reports never need them; they are how XML bombs work).",
+        ),
+        (
+            b"""<?xml version="1.0"?><!DOCTYPE testsuite [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
         <testsuite name="&xxe;"><testcase name="n"/></testsuite>""",
-     "The report declares XML entities or external references, which are refused "
-     "(JUnit reports never need them; they are how XML bombs work)."),
-    (b"<html><body>Bad gateway</body></html>",
-     "Expected a JUnit report with <testsuites> or <testsuite> at its root, found <html>."),
-    (b"  \n", "The report is empty."),
-    (b'<testsuite name="api"><testcase classname="t"/></testsuite>',
-     "Test case #1 (suite api) has no name attribute."),
-])
+            "The report declares XML entities or external references, which are refused "
+            "(JUnit reports never need them; they are how XML bombs work).",
+        ),
+        (
+            b"<html><body>Bad gateway</body></html>",
+            "Expected a JUnit report with <testsuites> or <testsuite> at its root, found <html>.",
+        ),
+        (b"  \n", "The report is empty."),
+        (
+            b'<testsuite name="api"><testcase classname="t"/></testsuite>',
+            "Test case #1 (suite api) has no name attribute.",
+        ),
+    ],
+)
 def test_unusable_reports_are_refused_with_a_clear_message(report, message):
     with pytest.raises(JUnitError) as refused:
         parse_report(report)
@@ -150,8 +167,9 @@ def test_a_report_over_the_size_limit_is_refused(monkeypatch):
 def test_import_creates_missing_cases_and_records_results():
     run = TestRunFactory()
     user = UserFactory()
-    existing = TestCaseFactory(project=run.project, title="Hand-written",
-                               automation_key="com.example.shop.CartTest.addsPrices")
+    existing = TestCaseFactory(
+        project=run.project, title="Hand-written", automation_key="com.example.shop.CartTest.addsPrices"
+    )
 
     summary = import_junit(run, junit_fixture("surefire-TEST-com.example.shop.CartTest.xml"), user=user)
 
@@ -207,5 +225,6 @@ def test_a_failure_while_recording_leaves_nothing_behind(monkeypatch):
 
 def test_parsed_cases_are_plain_values():
     (case,) = parse_report(b'<testsuite><testcase classname="a.B" name="c" time="0.5"/></testsuite>')
-    assert case == ReportedCase(automation_key="a.B.c", title="c", folder="a/B", status="passed", comment="",
-                                duration=timedelta(seconds=0.5))
+    assert case == ReportedCase(
+        automation_key="a.B.c", title="c", folder="a/B", status="passed", comment="", duration=timedelta(seconds=0.5)
+    )

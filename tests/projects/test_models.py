@@ -5,7 +5,12 @@ from django.db import DataError, IntegrityError
 
 from projects.models import Membership, Project, Requirement, TestResult
 from tests.factories import (
-    MembershipFactory, ProjectFactory, RequirementFactory, TestCaseFactory, TestResultFactory, TestRunFactory,
+    MembershipFactory,
+    ProjectFactory,
+    RequirementFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
     UserFactory,
 )
 

@@ -10,8 +10,14 @@ from issues.services import link
 from projects.forms import format_duration, parse_duration_text
 from projects.models import ResultStatus, Role, TestCase, TestResult, TestRun
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, RequirementFactory, TestCaseFactory,
-    TestResultFactory, TestRunFactory, make_issue,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    RequirementFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    make_issue,
 )
 
 pytestmark = pytest.mark.django_db
@@ -110,9 +116,15 @@ class CaseListTests:
 
 class CaseEditingTests:
     def test_member_creates_a_case_with_a_normalized_folder(self, client, member, project):
-        response = client.post(url("case_create", "SHOP"), {
-            "title": "Pay with card", "folder": " Checkout // Payment/ ", "steps": "1. Pay", "expected_result": "Paid",
-        })
+        response = client.post(
+            url("case_create", "SHOP"),
+            {
+                "title": "Pay with card",
+                "folder": " Checkout // Payment/ ",
+                "steps": "1. Pay",
+                "expected_result": "Paid",
+            },
+        )
         case = TestCase.objects.get(project=project)
         assert response.status_code == 302 and response["Location"] == url("case", "SHOP", case.pk)
         assert (case.title, case.folder, case.created_by) == ("Pay with card", "Checkout/Payment", member)
@@ -144,8 +156,9 @@ class CaseEditingTests:
     def test_case_detail_renders_markdown_steps_and_linked_issues(self, client, viewer, project):
         case = TestCaseFactory(project=project, steps="1. Open **cart**\n2. Pay")
         issue = make_issue(project, name="Cart is empty")
-        reference = ExternalReferenceFactory(key="JIRA-7", title="Remote cart bug", status="In Review",
-                                             status_category="in_progress")
+        reference = ExternalReferenceFactory(
+            key="JIRA-7", title="Remote cart bug", status="In Review", status_category="in_progress"
+        )
         link(artefact=case, issue=issue)
         link(artefact=case, reference=reference)
         response = client.get(url("case", "SHOP", case.pk))
@@ -170,8 +183,9 @@ class RunTests:
         pay = TestCaseFactory(project=project, folder="Checkout")
         coupon = TestCaseFactory(project=project, folder="Checkout/Coupons")
         TestCaseFactory(project=project, folder="Accounts")
-        response = client.post(url("run_create", "SHOP"), {"name": "Release 2.5", "environment": "staging",
-                                                           "folder": "Checkout"})
+        response = client.post(
+            url("run_create", "SHOP"), {"name": "Release 2.5", "environment": "staging", "folder": "Checkout"}
+        )
         run = TestRun.objects.get(project=project)
         assert response["Location"] == url("run", "SHOP", run.pk)
         assert set(run.results.values_list("case", "status")) == {(pay.pk, "untested"), (coupon.pk, "untested")}
@@ -221,7 +235,11 @@ class RecordResultTests:
         assert response["Location"] == f"{url('run', 'SHOP', result.run.pk)}#result-{result.pk}"
         result.refresh_from_db()
         assert (result.status, result.comment, result.duration, result.recorded_by) == (
-            "failed", "Spinner forever", timedelta(seconds=90), member)
+            "failed",
+            "Spinner forever",
+            timedelta(seconds=90),
+            member,
+        )
 
     def test_result_page_of_a_failure_offers_create_issue(self, client, member, project):
         result = TestResultFactory(run__project=project, status=ResultStatus.FAILED)
@@ -229,16 +247,21 @@ class RecordResultTests:
         assert 'id="create-issue"' in response.text and 'id="record-result"' in response.text
         assert 'value="3s"' in response.text
 
-    @pytest.mark.parametrize("duration,error", [
-        ("soon", "Enter a duration such as 45, 45s, 1m 30s, 1h 5m or 1:30."),
-        ("200h", "A single test result cannot take longer than 7 days."),
-        ("9" * 40, "A single test result cannot take longer than 7 days."),
-        ("9" * 51, "Enter a duration such as 45, 45s, 1m 30s, 1h 5m or 1:30."),
-    ])
+    @pytest.mark.parametrize(
+        "duration,error",
+        [
+            ("soon", "Enter a duration such as 45, 45s, 1m 30s, 1h 5m or 1:30."),
+            ("200h", "A single test result cannot take longer than 7 days."),
+            ("9" * 40, "A single test result cannot take longer than 7 days."),
+            ("9" * 51, "Enter a duration such as 45, 45s, 1m 30s, 1h 5m or 1:30."),
+        ],
+    )
     def test_bad_durations_are_refused_and_nothing_changes(self, client, member, project, duration, error):
         result = TestResultFactory(run__project=project, status=ResultStatus.UNTESTED, comment="")
-        response = client.post(url("result", "SHOP", result.run.pk, result.pk),
-                               {"status": "passed", "comment": "typed", "duration": duration})
+        response = client.post(
+            url("result", "SHOP", result.run.pk, result.pk),
+            {"status": "passed", "comment": "typed", "duration": duration},
+        )
         assert response.status_code == 200
         assert error in response.text and "typed" in response.text
         result.refresh_from_db()
@@ -274,8 +297,13 @@ class RequirementTests:
         assert [r.title for r in response.context["page"].object_list] == ["Pay by card"]
 
     def test_detail_links_to_its_tracker_origin_and_issues(self, client, viewer, project):
-        requirement = RequirementFactory(project=project, description="Must support *Visa*", origin_tracker="Jira",
-                                         origin_key="REQ-4", origin_url="https://example.atlassian.net/browse/REQ-4")
+        requirement = RequirementFactory(
+            project=project,
+            description="Must support *Visa*",
+            origin_tracker="Jira",
+            origin_key="REQ-4",
+            origin_url="https://example.atlassian.net/browse/REQ-4",
+        )
         link(artefact=requirement, issue=make_issue(project, name="Visa declined"))
         response = client.get(url("requirement", "SHOP", requirement.pk))
         assert "<em>Visa</em>" in response.text
@@ -287,10 +315,21 @@ class RequirementTests:
 
 
 class DurationNotationTests:
-    @pytest.mark.parametrize("text,seconds", [
-        ("45", 45), ("45s", 45), ("1m 30s", 90), ("1m30s", 90), ("2h", 7200), ("1h 5m", 3900),
-        ("1:30", 90), ("1:02:03", 3723), ("2.5s", 2.5), (" 10 S ", 10),
-    ])
+    @pytest.mark.parametrize(
+        "text,seconds",
+        [
+            ("45", 45),
+            ("45s", 45),
+            ("1m 30s", 90),
+            ("1m30s", 90),
+            ("2h", 7200),
+            ("1h 5m", 3900),
+            ("1:30", 90),
+            ("1:02:03", 3723),
+            ("2.5s", 2.5),
+            (" 10 S ", 10),
+        ],
+    )
     def test_accepted_notations(self, text, seconds):
         assert parse_duration_text(text) == timedelta(seconds=seconds)
 
@@ -302,7 +341,9 @@ class DurationNotationTests:
         with pytest.raises(forms.ValidationError):
             parse_duration_text(text)
 
-    @pytest.mark.parametrize("seconds,text", [(0, "0s"), (2.5, "2.5s"), (90, "1m 30s"), (3600, "1h"), (3723, "1h 2m 3s")])
+    @pytest.mark.parametrize(
+        "seconds,text", [(0, "0s"), (2.5, "2.5s"), (90, "1m 30s"), (3600, "1h"), (3723, "1h 2m 3s")]
+    )
     def test_formatting_round_trips(self, seconds, text):
         assert format_duration(timedelta(seconds=seconds)) == text
         assert parse_duration_text(text) == timedelta(seconds=seconds)

@@ -7,7 +7,13 @@ from django.http import Http404
 
 from projects.models import Role
 from projects.permissions import (
-    Action, can, can_administer_integrations, ensure, projects_where, role_in, visible_projects,
+    Action,
+    can,
+    can_administer_integrations,
+    ensure,
+    projects_where,
+    role_in,
+    visible_projects,
 )
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 

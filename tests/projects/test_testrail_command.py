@@ -47,8 +47,14 @@ def test_each_file_is_imported_and_the_output_says_what_happened(project, jira):
 
 def test_a_broken_file_changes_nothing_and_the_other_files_are_still_imported(project):
     with pytest.raises(CommandError, match=r"1 of 2 files not imported: .*broken\.xml$"):
-        call_command("import_testrail", "SHOP", str(FIXTURES / "broken.xml"), str(FIXTURES / "cases.csv"),
-                     stdout=StringIO(), stderr=(err := StringIO()))
+        call_command(
+            "import_testrail",
+            "SHOP",
+            str(FIXTURES / "broken.xml"),
+            str(FIXTURES / "cases.csv"),
+            stdout=StringIO(),
+            stderr=(err := StringIO()),
+        )
     assert "broken.xml: The file is not well-formed XML: mismatched tag: line 17, column 5." in err.getvalue()
     assert set(TestCase.objects.values_list("import_key", flat=True)) == {"C201", "C202", "C203"}
     assert not ImportJob.objects.filter(filename="broken.xml").exists()
@@ -62,13 +68,24 @@ def test_importing_again_updates_instead_of_duplicating(project):
 
 
 def test_run_tracker_and_user_can_be_chosen(project, jira):
-    bugzilla = ProjectIntegrationFactory(project=project, external_project="", source=SourceFactory(
-        provider=Provider.CUSTOM, name="Bugzilla", auth_type=AuthType.NONE, credentials={},
-        base_url="https://bugs.example.com", issue_url_template="{baseUrl}/show_bug.cgi?id={key}", key_pattern=""))
+    bugzilla = ProjectIntegrationFactory(
+        project=project,
+        external_project="",
+        source=SourceFactory(
+            provider=Provider.CUSTOM,
+            name="Bugzilla",
+            auth_type=AuthType.NONE,
+            credentials={},
+            base_url="https://bugs.example.com",
+            issue_url_template="{baseUrl}/show_bug.cgi?id={key}",
+            key_pattern="",
+        ),
+    )
     migrator = UserFactory(username="migrator")
 
-    import_testrail("SHOP", FIXTURES / "run-results.csv", "--run", "Nightly 12", "--tracker", "bugzilla",
-                    "--user", "migrator")
+    import_testrail(
+        "SHOP", FIXTURES / "run-results.csv", "--run", "Nightly 12", "--tracker", "bugzilla", "--user", "migrator"
+    )
 
     run = TestRun.objects.get()
     assert (run.name, run.created_by) == ("Nightly 12", migrator)
@@ -92,13 +109,18 @@ def test_a_dry_run_describes_the_import_and_changes_nothing(project, jira):
     assert not (ImportJob.objects.exists() or TestCase.objects.exists() or TestRun.objects.exists())
 
 
-@pytest.mark.parametrize("args, message", [
-    (["NOPE", FIXTURES / "suite.xml"], "No project with that key."),
-    (["SHOP", FIXTURES / "suite.xml", "--user", "ghost"], "No user named ghost."),
-    (["SHOP", FIXTURES / "suite.xml", "--tracker", "GitHub"],
-     "SHOP has no active tracker named GitHub (available: Jira)."),
-    (["SHOP", FIXTURES / "missing.xml"], "1 of 1 file not imported"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["NOPE", FIXTURES / "suite.xml"], "No project with that key."),
+        (["SHOP", FIXTURES / "suite.xml", "--user", "ghost"], "No user named ghost."),
+        (
+            ["SHOP", FIXTURES / "suite.xml", "--tracker", "GitHub"],
+            "SHOP has no active tracker named GitHub (available: Jira).",
+        ),
+        (["SHOP", FIXTURES / "missing.xml"], "1 of 1 file not imported"),
+    ],
+)
 def test_mistakes_on_the_command_line_are_named_and_change_nothing(project, jira, args, message):
     with pytest.raises(CommandError, match=re.escape(message)):
         import_testrail(*args)

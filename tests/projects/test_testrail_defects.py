@@ -6,7 +6,11 @@ from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationSt
 from issues.models import ExternalReference, Link
 from projects.models import ImportStatus, TestResult
 from tests.factories import (
-    ExternalReferenceFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory,
+    ExternalReferenceFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    UserFactory,
 )
 from tests.projects.testrail_support import import_through_job
 
@@ -26,13 +30,15 @@ def jira(project):
 
 
 def linked(project) -> set[tuple[str, str]]:
-    return set(Link.objects.filter(project=project).values_list(
-        "test_result__case__import_key", "external_reference__key"))
+    return set(
+        Link.objects.filter(project=project).values_list("test_result__case__import_key", "external_reference__key")
+    )
 
 
 def defect_log(job, action) -> dict[str, str]:
-    return {entry["item"]: entry["message"] for entry in job.log
-            if entry["kind"] == "defect" and entry["action"] == action}
+    return {
+        entry["item"]: entry["message"] for entry in job.log if entry["kind"] == "defect" and entry["action"] == action
+    }
 
 
 class PrimaryIntegrationTests:
@@ -45,7 +51,10 @@ class PrimaryIntegrationTests:
         assert set(references) == {"SHOP-12", "SHOP-13"}  # C102 and C104 share SHOP-12
         shop12 = references["SHOP-12"]
         assert (shop12.source, shop12.source_name, shop12.url) == (
-            jira.source, "Company Jira", "https://company.atlassian.net/browse/SHOP-12")
+            jira.source,
+            "Company Jira",
+            "https://company.atlassian.net/browse/SHOP-12",
+        )
         assert Link.objects.filter(test_result=TestResult.objects.get(case__import_key="C104")).count() == 1
 
     def test_defects_that_are_not_keys_of_the_tracker_are_skipped_with_the_reason(self, project, jira):
@@ -54,9 +63,9 @@ class PrimaryIntegrationTests:
         pattern = r"^[A-Z][A-Z0-9_]+-\d+$"
         assert defect_log(job, "skipped") == {
             "gateway outage": f"C103: “gateway outage” is not a Company Jira issue key (key pattern {pattern}), "
-                              "so it was not linked.",
+            "so it was not linked.",
             "shop-99": f"C106: “shop-99” is not a Company Jira issue key (key pattern {pattern}), "
-                       "so it was not linked.",
+            "so it was not linked.",
         }
         assert not ExternalReference.objects.filter(key__in=["gateway outage", "shop-99"]).exists()
 
@@ -97,9 +106,15 @@ class PrimaryIntegrationTests:
 class OtherTrackerTests:
     def test_a_custom_tracker_can_be_chosen_instead_of_the_primary_one(self, project, jira):
         custom = ProjectIntegrationFactory(
-            project=project, external_project="", source=SourceFactory(
-                provider=Provider.CUSTOM, name="Bugzilla", auth_type=AuthType.NONE, credentials={},
-                base_url="https://bugs.example.com", issue_url_template="{baseUrl}/show_bug.cgi?id={key}",
+            project=project,
+            external_project="",
+            source=SourceFactory(
+                provider=Provider.CUSTOM,
+                name="Bugzilla",
+                auth_type=AuthType.NONE,
+                credentials={},
+                base_url="https://bugs.example.com",
+                issue_url_template="{baseUrl}/show_bug.cgi?id={key}",
                 key_pattern="",
             ),
         )
@@ -118,8 +133,10 @@ class OtherTrackerTests:
         assert not Link.objects.exists()
         skipped = defect_log(job, "skipped")
         assert set(skipped) == {"SHOP-12", "SHOP-13", "gateway outage", "shop-99"}
-        assert skipped["SHOP-13"] == ("C102: not linked, because the project has no tracker (assign one on its "
-                                      "Integrations page and import again).")
+        assert skipped["SHOP-13"] == (
+            "C102: not linked, because the project has no tracker (assign one on its "
+            "Integrations page and import again)."
+        )
 
     def test_choosing_not_to_link_defects_skips_them(self, project, jira):
         job = import_through_job(project, "run-results.csv", integration=None)
@@ -135,4 +152,5 @@ class OtherTrackerTests:
 
         assert job.status == ImportStatus.DONE and not Link.objects.exists()
         assert defect_log(job, "skipped")["SHOP-13"] == (
-            "C102: not linked, because the tracker chosen for defects is no longer available to this project.")
+            "C102: not linked, because the tracker chosen for defects is no longer available to this project."
+        )

@@ -55,7 +55,7 @@ class SuiteXmlTests:
             "C104": ("Checkout/Payment providers/PayPal - Wallets", "支付宝付款"),
             "C105": ("Accounts", "Sign up with email"),
         }
-        assert actions(outcome) == {key: "created" for key in cases}
+        assert actions(outcome) == dict.fromkeys(cases, "created")
 
     def test_separated_steps_become_numbered_steps_with_their_expected_results(self, project):
         run_import(project, "suite.xml")
@@ -105,20 +105,31 @@ class SuiteXmlTests:
         outcome = run_import(project, "suite.xml")
 
         assert skipped(outcome) == [
-            ("A case written by hand, without an id",
-             "Case #6 in Accounts: it has no TestRail case id (C123), so a later import could not find it again."),
-            ("C105", "Case #7 in Accounts: C105 appears a second time; the first one (“Sign up with email” in "
-                     "Accounts) is imported."),
+            (
+                "A case written by hand, without an id",
+                "Case #6 in Accounts: it has no TestRail case id (C123), so a later import could not find it again.",
+            ),
+            (
+                "C105",
+                "Case #7 in Accounts: C105 appears a second time; the first one (“Sign up with email” in "
+                "Accounts) is imported.",
+            ),
         ]
         assert case(project, "C105").title == "Sign up with email"
 
     def test_the_mapping_renames_moves_and_leaves_out_fields(self, project):
-        run_import(project, "suite.xml", mapping={
-            "priorities": {"High": "P0"},
-            "types": {"Functional": ""},
-            "fields": {"automation_type": {"label": "Tool", "target": "steps"},
-                       "browsers": {"label": "Browsers", "target": LEAVE_OUT}},
-        })
+        run_import(
+            project,
+            "suite.xml",
+            mapping={
+                "priorities": {"High": "P0"},
+                "types": {"Functional": ""},
+                "fields": {
+                    "automation_type": {"label": "Tool", "target": "steps"},
+                    "browsers": {"label": "Browsers", "target": LEAVE_OUT},
+                },
+            },
+        )
 
         paid = case(project, "C101")
         assert "- **Priority:** P0 (TestRail: High)" in paid.preconditions
@@ -127,9 +138,14 @@ class SuiteXmlTests:
         assert "Chrome" not in case(project, "C102").preconditions
 
     def test_saved_choices_that_are_not_valid_fall_back_to_the_defaults(self, project):
-        run_import(project, "suite.xml", mapping={
-            "priorities": {"High": "P9"}, "fields": {"automation_type": {"label": "", "target": "steps"}},
-        })
+        run_import(
+            project,
+            "suite.xml",
+            mapping={
+                "priorities": {"High": "P9"},
+                "fields": {"automation_type": {"label": "", "target": "steps"}},
+            },
+        )
 
         assert "- **Priority:** P1 (TestRail: High)" in case(project, "C101").preconditions
         assert "- **Automation type:** Ranorex" in case(project, "C101").preconditions
@@ -154,13 +170,21 @@ class IdempotencyTests:
         run_import(project, "suite.xml")
         original = case(project, "C102")
         result = TestResultFactory(run__project=project, case=original)
-        newer = fixture("suite.xml").replace(b"Apply a discount code", b"Apply a coupon code").replace(
-            b"<name>Accounts</name>", b"<name>Customer accounts</name>")
+        newer = (
+            fixture("suite.xml")
+            .replace(b"Apply a discount code", b"Apply a coupon code")
+            .replace(b"<name>Accounts</name>", b"<name>Customer accounts</name>")
+        )
 
         outcome = run_import(project, "suite.xml", data=newer)
 
-        assert actions(outcome) == {"C101": "unchanged", "C102": "updated", "C103": "unchanged",
-                                    "C104": "unchanged", "C105": "updated"}
+        assert actions(outcome) == {
+            "C101": "unchanged",
+            "C102": "updated",
+            "C103": "unchanged",
+            "C104": "unchanged",
+            "C105": "updated",
+        }
         renamed = case(project, "C102")
         assert (renamed.pk, renamed.title) == (original.pk, "Apply a coupon code")
         assert renamed.updated_at > original.updated_at and renamed.created_at == original.created_at
@@ -209,11 +233,11 @@ class CasesCsvTests:
 
     def test_the_one_row_per_step_layout_collects_the_steps_of_a_case(self, project):
         data = (
-            '"ID","Title","Section","Steps (Step)","Steps (Expected Result)"\n'
-            '"C7","Checkout","Cart","Open the cart","The cart opens"\n'
-            '"","","","Press Pay","A receipt"\n'
-            '"C8","Search","Search","Type lamp","Lamps"\n'
-        ).encode()
+            b'"ID","Title","Section","Steps (Step)","Steps (Expected Result)"\n'
+            b'"C7","Checkout","Cart","Open the cart","The cart opens"\n'
+            b'"","","","Press Pay","A receipt"\n'
+            b'"C8","Search","Search","Type lamp","Lamps"\n'
+        )
 
         run_import(project, data=data)
 
@@ -222,7 +246,7 @@ class CasesCsvTests:
         assert case(project, "C8").steps == "1. Type lamp"
 
     def test_semicolon_separated_csv_from_a_spreadsheet_is_read(self, project):
-        run_import(project, data='"ID";"Title";"Section"\n"C9";"Saved by Excel";"Imports"\n'.encode())
+        run_import(project, data=b'"ID";"Title";"Section"\n"C9";"Saved by Excel";"Imports"\n')
         assert case(project, "C9").folder == "Imports"
 
 
@@ -233,9 +257,11 @@ class EncodingTests:
         assert case(project, "C203").title == "Recherche accentuée « éléphant »"
 
     def test_xml_in_the_encoding_it_declares_is_read(self, project):
-        data = '<?xml version="1.0" encoding="ISO-8859-1"?><suite><name>S</name><sections><section>' \
-               '<name>Café</name><cases><case><id>C1</id><title>Crème brûlée</title></case></cases>' \
-               '</section></sections></suite>'.encode("latin-1")
+        data = (
+            '<?xml version="1.0" encoding="ISO-8859-1"?><suite><name>S</name><sections><section>'
+            "<name>Café</name><cases><case><id>C1</id><title>Crème brûlée</title></case></cases>"
+            "</section></sections></suite>".encode("latin-1")
+        )
         run_import(project, data=data)
         assert (case(project, "C1").folder, case(project, "C1").title) == ("Café", "Crème brûlée")
 
@@ -250,20 +276,35 @@ class EncodingTests:
 
 
 class RefusedFileTests:
-    @pytest.mark.parametrize("data, message", [
-        (fixture("broken.xml"), "The file is not well-formed XML: mismatched tag: line 17, column 5."),
-        (fixture("broken.csv"), "The file is not valid CSV (line 3): ',' expected after '\"'."),
-        (fixture("billion-laughs.xml"), "The XML declares entities or external references, which are refused"),
-        (fixture("external-entity.xml"), "The XML declares entities or external references, which are refused"),
-        (b"", "The file is empty."),
-        (b"PK\x03\x04\x14\x00", "This is a ZIP or Excel file."),
-        (b'<testsuites><testsuite name="x"/></testsuites>', "found <testsuites>. It looks like a JUnit report"),
-        (b"<suite><name>Empty</name><sections/></suite>", "The XML export contains no test cases."),
-        (b'"Name","Result"\n"a","b"\n', "does not look like a TestRail CSV export"),
-        (b'"ID","Title"\n"C1","One","surplus"\n', "CSV line 2 has 3 values but the header has 2 columns"),
-        (b'"Case ID","Status"\n', "The CSV export has a header but no tests."),
-    ], ids=["broken-xml", "broken-csv", "billion-laughs", "external-entity", "empty", "zip", "junit",
-            "no-cases", "other-csv", "ragged-csv", "header-only"])
+    @pytest.mark.parametrize(
+        "data, message",
+        [
+            (fixture("broken.xml"), "The file is not well-formed XML: mismatched tag: line 17, column 5."),
+            (fixture("broken.csv"), "The file is not valid CSV (line 3): ',' expected after '\"'."),
+            (fixture("billion-laughs.xml"), "The XML declares entities or external references, which are refused"),
+            (fixture("external-entity.xml"), "The XML declares entities or external references, which are refused"),
+            (b"", "The file is empty."),
+            (b"PK\x03\x04\x14\x00", "This is a ZIP or Excel file."),
+            (b'<testsuites><testsuite name="x"/></testsuites>', "found <testsuites>. It looks like a JUnit report"),
+            (b"<suite><name>Empty</name><sections/></suite>", "The XML export contains no test cases."),
+            (b'"Name","Result"\n"a","b"\n', "does not look like a TestRail CSV export"),
+            (b'"ID","Title"\n"C1","One","surplus"\n', "CSV line 2 has 3 values but the header has 2 columns"),
+            (b'"Case ID","Status"\n', "The CSV export has a header but no tests."),
+        ],
+        ids=[
+            "broken-xml",
+            "broken-csv",
+            "billion-laughs",
+            "external-entity",
+            "empty",
+            "zip",
+            "junit",
+            "no-cases",
+            "other-csv",
+            "ragged-csv",
+            "header-only",
+        ],
+    )
     def test_the_file_is_refused_with_a_clear_reason(self, data, message):
         with pytest.raises(TestRailError) as refused:
             testrail.parse_export(data, "upload")
@@ -301,17 +342,19 @@ class RunResultsTests:
             "*TestRail: tested by Grace Hopper, 11/20/2025 2:09 PM, version 2.4.0.*"
         )
         assert comments["C104"] == (
-            "Fixed in 2.4.1, please retest\n\n"
-            "*TestRail: tested by Grace Hopper, 11/20/2025 3:00 PM, version 2.4.0.*"
+            "Fixed in 2.4.1, please retest\n\n*TestRail: tested by Grace Hopper, 11/20/2025 3:00 PM, version 2.4.0.*"
         )
         assert comments["C105"] == ""
 
     def test_an_elapsed_time_that_is_not_a_time_span_is_skipped_with_the_reason(self, project):
         outcome = run_import(project, "run-results.csv")
-        assert skipped(outcome) == [(
-            "C106", "CSV line 7: elapsed “a while” is not a TestRail time span such as 1m 30s; the result is "
-                    "recorded without a duration.",
-        )]
+        assert skipped(outcome) == [
+            (
+                "C106",
+                "CSV line 7: elapsed “a while” is not a TestRail time span such as 1m 30s; the result is "
+                "recorded without a duration.",
+            )
+        ]
 
     def test_cases_the_project_lacks_are_created_and_existing_cases_are_left_as_they_are(self, project):
         run_import(project, "suite.xml")
@@ -340,7 +383,9 @@ class RunResultsTests:
         run_import(project, "run-results.csv")
         run_import(project, "run-results.csv", run_name="Release 2.5 regression")
         assert sorted(TestRun.objects.values_list("name", flat=True)) == [
-            "Release 2.4 regression", "Release 2.5 regression"]
+            "Release 2.4 regression",
+            "Release 2.5 regression",
+        ]
         assert TestCase.objects.count() == 6
 
     def test_the_status_mapping_is_applied(self, project):
@@ -361,28 +406,40 @@ class RunResultsTests:
 
     def test_a_later_row_of_the_same_test_is_its_result_and_the_defects_of_both_count(self, project):
         data = (
-            '"Case ID","Title","Status","Defects","Run"\n'
-            '"C1","Pay","Failed","SHOP-1","Nightly"\n'
-            '"C1","Pay","Passed","SHOP-2","Nightly"\n'
-        ).encode()
+            b'"Case ID","Title","Status","Defects","Run"\n'
+            b'"C1","Pay","Failed","SHOP-1","Nightly"\n'
+            b'"C1","Pay","Passed","SHOP-2","Nightly"\n'
+        )
 
         outcome = run_import(project, data=data)
 
         assert TestResult.objects.get().status == ResultStatus.PASSED
         assert outcome.recorded[0].defects == ["SHOP-1", "SHOP-2"]
-        assert skipped(outcome) == [("C1", "CSV line 2: an earlier result of C1; the one on CSV line 3 is recorded "
-                                           "(defects of both are linked).")]
+        assert skipped(outcome) == [
+            (
+                "C1",
+                "CSV line 2: an earlier result of C1; the one on CSV line 3 is recorded (defects of both are linked).",
+            )
+        ]
 
     def test_without_a_run_column_the_run_is_named_after_the_file(self, project):
         export = testrail.parse_export(b'"Case ID","Title","Status"\n"C1","Pay","Passed"\n', "R12 sprint 3.csv")
         assert export.run_name == "R12 sprint 3"
 
 
-@pytest.mark.parametrize("text, duration", [
-    ("45s", timedelta(seconds=45)), ("1m 30s", timedelta(seconds=90)), ("2h 5m", timedelta(hours=2, minutes=5)),
-    ("1d 1h", timedelta(hours=25)), ("1w", timedelta(days=7)), ("90", timedelta(seconds=90)),
-    ("0.5s", timedelta(milliseconds=500)), ("", None),
-])
+@pytest.mark.parametrize(
+    "text, duration",
+    [
+        ("45s", timedelta(seconds=45)),
+        ("1m 30s", timedelta(seconds=90)),
+        ("2h 5m", timedelta(hours=2, minutes=5)),
+        ("1d 1h", timedelta(hours=25)),
+        ("1w", timedelta(days=7)),
+        ("90", timedelta(seconds=90)),
+        ("0.5s", timedelta(milliseconds=500)),
+        ("", None),
+    ],
+)
 def test_testrail_time_spans(text, duration):
     assert testrail.parse_elapsed(text) == duration
 

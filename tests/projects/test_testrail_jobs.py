@@ -68,8 +68,13 @@ class PreviewTests:
 
         preview = imports.preview(job)
 
-        assert preview.case_actions == {"C101": "unchanged", "C102": "updated", "C103": "unchanged",
-                                        "C104": "updated", "C105": "unchanged"}
+        assert preview.case_actions == {
+            "C101": "unchanged",
+            "C102": "updated",
+            "C103": "unchanged",
+            "C104": "updated",
+            "C105": "unchanged",
+        }
         assert (preview.count_created, preview.count_updated, preview.count_unchanged) == (0, 2, 3)
         assert [entry.item for entry in preview.export.problems] == ["A case written by hand, without an id", "C105"]
         assert TestCase.objects.get(import_key="C102").title == "Apply a discount code"
@@ -103,8 +108,12 @@ class RunTests:
         }
         assert job.run == TestRun.objects.get() and (job.processed, job.total) == (6, 6)
         assert job.data == b"" and job.finished_at is not None and job.error == ""
-        assert {"kind": "result", "action": "created", "item": "C102",
-                "message": "Failed in “Release 2.4 regression”"} in job.log
+        assert {
+            "kind": "result",
+            "action": "created",
+            "item": "C102",
+            "message": "Failed in “Release 2.4 regression”",
+        } in job.log
 
     def test_a_failure_midway_leaves_nothing_behind_and_ends_the_job(self, project, jira, monkeypatch, caplog):
         def tracker_down(*args, **kwargs):
@@ -117,8 +126,13 @@ class RunTests:
 
         assert (job.status, job.error) == (ImportStatus.FAILED, imports.UNEXPECTED_ERROR)
         assert "audit store unreachable" in caplog.text
-        assert not (TestCase.objects.exists() or TestRun.objects.exists() or TestResult.objects.exists()
-                    or ExternalReference.objects.exists() or Link.objects.exists())
+        assert not (
+            TestCase.objects.exists()
+            or TestRun.objects.exists()
+            or TestResult.objects.exists()
+            or ExternalReference.objects.exists()
+            or Link.objects.exists()
+        )
         job.refresh_from_db()
         assert job.status == ImportStatus.FAILED and job.data == b""
 

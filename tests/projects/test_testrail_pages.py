@@ -70,16 +70,24 @@ class UploadAndPreviewTests:
         assert [custom.name for custom, _, _ in form.field_rows()] == ["automation_type", "browsers", "status"]
         assert not TestCase.objects.exists()
 
-    @pytest.mark.parametrize("name, data, message", [
-        ("broken.xml", None, "The file is not well-formed XML: mismatched tag: line 17, column 5."),
-        ("billion-laughs.xml", None, "The XML declares entities or external references, which are refused"),
-        ("external-entity.xml", None, "The XML declares entities or external references, which are refused"),
-        ("broken.csv", None, "The file is not valid CSV (line 3)"),
-        ("latin1.csv", '"ID","Title"\n"C1","Café"\n'.encode("latin-1"),
-         "is not readable as UTF-8 text: byte 23 (0xE9)"),
-    ], ids=["broken-xml", "billion-laughs", "external-entity", "broken-csv", "latin1"])
+    @pytest.mark.parametrize(
+        "name, data, message",
+        [
+            ("broken.xml", None, "The file is not well-formed XML: mismatched tag: line 17, column 5."),
+            ("billion-laughs.xml", None, "The XML declares entities or external references, which are refused"),
+            ("external-entity.xml", None, "The XML declares entities or external references, which are refused"),
+            ("broken.csv", None, "The file is not valid CSV (line 3)"),
+            (
+                "latin1.csv",
+                '"ID","Title"\n"C1","Café"\n'.encode("latin-1"),
+                "is not readable as UTF-8 text: byte 23 (0xE9)",
+            ),
+        ],
+        ids=["broken-xml", "billion-laughs", "external-entity", "broken-csv", "latin1"],
+    )
     def test_a_file_that_cannot_be_imported_is_refused_with_the_reason_and_nothing_is_stored(
-            self, client, member, name, data, message):
+        self, client, member, name, data, message
+    ):
         response = upload(client, name, data)
 
         assert response.status_code == 200
@@ -101,8 +109,9 @@ class UploadAndPreviewTests:
         assert not TestCase.objects.exists()
 
     def test_a_run_export_asks_for_the_run_and_the_tracker_of_its_defects(self, client, member, project):
-        jira = ProjectIntegrationFactory(project=project, source=SourceFactory(name="Jira", key_pattern=""),
-                                         is_primary=True)
+        jira = ProjectIntegrationFactory(
+            project=project, source=SourceFactory(name="Jira", key_pattern=""), is_primary=True
+        )
         upload(client, "run-results.csv")
 
         response = client.get(job_url(ImportJob.objects.get()))
@@ -135,7 +144,8 @@ class UploadAndPreviewTests:
 
 class ImportAndLogTests:
     def test_importing_runs_the_job_and_the_page_shows_the_outcome_and_the_log(
-            self, client, member, django_capture_on_commit_callbacks):
+        self, client, member, django_capture_on_commit_callbacks
+    ):
         upload(client, "suite.xml")
         job = ImportJob.objects.get()
 
@@ -149,7 +159,9 @@ class ImportAndLogTests:
         assert '<progress id="import-progress" max="5" value="5">' in page.text
         assert "Test cases: 5 created, 2 skipped" in page.text
         assert [entry["item"] for entry in page.context["page"].object_list][:2] == [
-            "A case written by hand, without an id", "C105"]
+            "A case written by hand, without an id",
+            "C105",
+        ]
 
     def test_the_log_can_be_narrowed_to_one_action(self, client, member, project):
         job = import_through_job(project, "suite.xml")
@@ -170,8 +182,15 @@ class ImportAndLogTests:
 
         response = client.get(job_url(job, name="status"))
 
-        assert response.json() == {"status": "running", "status_label": "Running", "finished": False,
-                                   "processed": 2, "total": 5, "counts": {}, "error": ""}
+        assert response.json() == {
+            "status": "running",
+            "status_label": "Running",
+            "finished": False,
+            "processed": 2,
+            "total": 5,
+            "counts": {},
+            "error": "",
+        }
 
     def test_the_import_page_lists_earlier_imports(self, client, member, project):
         job = import_through_job(project, "run-results.csv")
@@ -186,9 +205,14 @@ class AccessTests:
 
     def pages(self, job):
         upload_data = {"file": SimpleUploadedFile("s.xml", fixture("suite.xml"))}
-        return [("get", start_url(), {}), ("post", start_url(), upload_data),
-                ("get", job_url(job), {}), ("post", job_url(job), {"action": "import"}),
-                ("get", job_url(job, name="status"), {}), ("post", job_url(job, name="cancel"), {})]
+        return [
+            ("get", start_url(), {}),
+            ("post", start_url(), upload_data),
+            ("get", job_url(job), {}),
+            ("post", job_url(job), {"action": "import"}),
+            ("get", job_url(job, name="status"), {}),
+            ("post", job_url(job, name="cancel"), {}),
+        ]
 
     def test_viewers_may_not_import(self, client, project, job):
         client.force_login(MembershipFactory(project=project, role=Role.VIEWER).user)

@@ -12,8 +12,14 @@ from issues.models import Attachment, Issue, Link
 from issues.services import add_attachment, link
 from projects.models import ImportJob, Project, Role
 from tests.factories import (
-    MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory, TestCaseFactory,
-    TestResultFactory, TestRunFactory, UserFactory, make_issue,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    RequirementFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    make_issue,
 )
 
 # Every object of the foreign project carries this id (and its issue this number); the member's
@@ -44,8 +50,12 @@ def _foreign_world(project):
     RequirementFactory(project=project, id=FOREIGN_ID)
     issue = Issue.objects.create(project=project, id=FOREIGN_ID, number=FOREIGN_ID, name="Foreign issue")
     Attachment.objects.create(
-        issue=issue, id=FOREIGN_ID, file=SimpleUploadedFile("secret.txt", b"foreign secret"),
-        original_name="secret.txt", content_type="text/plain", size=14,
+        issue=issue,
+        id=FOREIGN_ID,
+        file=SimpleUploadedFile("secret.txt", b"foreign secret"),
+        original_name="secret.txt",
+        content_type="text/plain",
+        size=14,
     )
     Link.objects.create(project=project, id=FOREIGN_ID, issue=issue, test_case=case)
     ProjectIntegrationFactory(project=project, id=FOREIGN_ID)
@@ -92,6 +102,7 @@ def page_routes():
 
 def fill(route, key, number):
     """The path of `route` with the project key, every int placeholder `number`, any other a sample."""
+
     def value(match):
         converter, name = match.groups()
         if name == "key":
@@ -108,5 +119,6 @@ def database_state() -> dict:
 
     return {
         model._meta.label: sorted(map(repr, map(model_to_dict, model.objects.all())))
-        for model in apps.get_models() if model._meta.app_label in ("projects", "issues", "integrations")
+        for model in apps.get_models()
+        if model._meta.app_label in ("projects", "issues", "integrations")
     }

@@ -6,13 +6,14 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from projects.models import ApiToken, Role, TestResult
-from tests.factories import MembershipFactory, RequirementFactory, TestResultFactory, make_issue
 from testmanager.wsgi import application
+from tests.factories import MembershipFactory, RequirementFactory, TestResultFactory, make_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,9 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 @schema.parametrize()
 @hypothesis_settings(
-    max_examples=10, deadline=None, derandomize=True,
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_no_server_error_and_every_answer_as_documented(case, api_token):
@@ -56,6 +59,7 @@ def test_no_server_error_and_every_answer_as_documented(case, api_token):
 
 
 # What the fuzzing found, pinned so the fixes stay without relying on the generator finding them again.
+
 
 def bearer(api_token):
     return {"HTTP_AUTHORIZATION": f"Bearer {api_token}"}
@@ -66,8 +70,9 @@ def test_a_duration_beyond_a_week_is_refused_not_a_server_error(client, api_toke
     body = {"run": result.run_id, "case": result.case_id, "status": "passed"}
 
     for seconds in (7 * 24 * 3600 + 1, 1e300):
-        response = client.post("/api/testresults", {**body, "duration": seconds}, content_type="application/json",
-                               **bearer(api_token))
+        response = client.post(
+            "/api/testresults", {**body, "duration": seconds}, content_type="application/json", **bearer(api_token)
+        )
         assert response.status_code == 400 and "duration" in response.json()["errors"]
 
 
@@ -78,7 +83,11 @@ def test_a_project_reference_of_non_ascii_digits_is_a_missing_key(client, api_to
 def test_users_gone_from_a_record_are_null_and_documented_as_nullable(client, api_token):
     document = client.get("/api/schema/?format=json").json()["components"]["schemas"]
 
-    for schema, field in (("TestCase", "created_by"), ("TestRun", "created_by"), ("TestResult", "recorded_by"),
-                          ("Issue", "reporter")):
+    for schema, field in (
+        ("TestCase", "created_by"),
+        ("TestRun", "created_by"),
+        ("TestResult", "recorded_by"),
+        ("Issue", "reporter"),
+    ):
         assert document[schema]["properties"][field].get("nullable") is True, (schema, field)
     assert "format" not in document["Requirement"]["properties"]["origin_url"]

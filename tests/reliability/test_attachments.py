@@ -34,8 +34,10 @@ def member(client):
 
 def upload(client, name, content_type, content):
     issue = client.issue
-    response = client.post(reverse("issues:attachment_add", args=[issue.project.key, issue.number]),
-                           {"attachments": [SimpleUploadedFile(name, content, content_type=content_type)]})
+    response = client.post(
+        reverse("issues:attachment_add", args=[issue.project.key, issue.number]),
+        {"attachments": [SimpleUploadedFile(name, content, content_type=content_type)]},
+    )
     assert response.status_code == 302
     return Attachment.objects.get(issue=issue, original_name=name)
 

@@ -35,7 +35,8 @@ def test_another_project_is_indistinguishable_from_a_missing_one(client, worlds,
 
 
 @pytest.mark.parametrize(
-    ("name", "route"), [(name, route) for name, route in ROUTES if "<int:" in route],
+    ("name", "route"),
+    [(name, route) for name, route in ROUTES if "<int:" in route],
     ids=[name for name, route in ROUTES if "<int:" in route],
 )
 def test_another_projects_ids_under_ones_own_project_are_not_found(client, worlds, name, route):

@@ -119,11 +119,19 @@ def test_behind_a_trusted_proxy_each_client_is_counted_by_its_forwarded_address(
     settings.TRUSTED_PROXY_COUNT = 1
     proxy = "10.0.0.2"
     for _ in range(5):
-        client.post(reverse("login"), {"username": alice.username, "password": "wrong"},
-                    REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.9")
+        client.post(
+            reverse("login"),
+            {"username": alice.username, "password": "wrong"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )
 
-    elsewhere = client.post(reverse("login"), {"username": alice.username, "password": PASSWORD},
-                            REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.20")
+    elsewhere = client.post(
+        reverse("login"),
+        {"username": alice.username, "password": PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="198.51.100.20",
+    )
 
     assert elsewhere.status_code == 302, "a colleague behind the same proxy is not locked out"
 
@@ -133,21 +141,37 @@ def test_a_forwarded_address_the_client_made_up_does_not_escape_the_lock(client,
     proxy = "10.0.0.2"
     for number in range(5):
         # The client sends its own X-Forwarded-For; the proxy appends the address it really saw.
-        client.post(reverse("login"), {"username": alice.username, "password": "wrong"},
-                    REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.{number}, 203.0.113.9")
+        client.post(
+            reverse("login"),
+            {"username": alice.username, "password": "wrong"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{number}, 203.0.113.9",
+        )
 
-    refused = client.post(reverse("login"), {"username": alice.username, "password": PASSWORD},
-                          REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.9")
+    refused = client.post(
+        reverse("login"),
+        {"username": alice.username, "password": PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.9",
+    )
 
     assert login_throttle.LOCKED_OUT in refused.content.decode()
 
 
 def test_without_trusted_proxies_x_forwarded_for_is_ignored(client, alice):
     for number in range(5):
-        client.post(reverse("login"), {"username": alice.username, "password": "wrong"},
-                    REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"192.0.2.{number}")
+        client.post(
+            reverse("login"),
+            {"username": alice.username, "password": "wrong"},
+            REMOTE_ADDR="198.51.100.7",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{number}",
+        )
 
-    refused = client.post(reverse("login"), {"username": alice.username, "password": PASSWORD},
-                          REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="192.0.2.200")
+    refused = client.post(
+        reverse("login"),
+        {"username": alice.username, "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_X_FORWARDED_FOR="192.0.2.200",
+    )
 
     assert login_throttle.LOCKED_OUT in refused.content.decode()

@@ -6,7 +6,12 @@ be retried and only as often as allowed, and changes or loses nothing that earli
 import pytest
 
 from integrations.errors import (
-    AddressNotAllowed, AuthenticationFailed, RateLimited, TrackerError, Unreachable, UpstreamError,
+    AddressNotAllowed,
+    AuthenticationFailed,
+    RateLimited,
+    TrackerError,
+    Unreachable,
+    UpstreamError,
 )
 from integrations.http import TrackerHttpClient
 from integrations.models import AuthType, Provider
@@ -37,9 +42,15 @@ def pulled(fake_jira_cloud, waits):
     """Two stories pulled once; then the tracker renames one, which a successful pull would take."""
     fake_jira_cloud.add_project("SHOP")
     fake_jira_cloud.add_status("Won't Do", "done")
-    source = SourceFactory(name="Acme Jira", provider=Provider.JIRA_CLOUD, base_url=fake_jira_cloud.base_url,
-                           allow_http=True, auth_type=AuthType.API_TOKEN, issue_url_template="",
-                           credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN})
+    source = SourceFactory(
+        name="Acme Jira",
+        provider=Provider.JIRA_CLOUD,
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        auth_type=AuthType.API_TOKEN,
+        issue_url_template="",
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+    )
     integration = pulling_integration(source, "SHOP", "labels = requirement")
     card = story(fake_jira_cloud, "Pay by card", status="In Progress")
     story(fake_jira_cloud, "Pay by invoice")
@@ -78,7 +89,12 @@ FAULTS = {
     "malformed JSON": (200, "<html>Sign in</html>", JSON, UpstreamError, 1),
     "50 MB body": (200, "x" * (50 * 1024 * 1024), JSON, UpstreamError, 1),
     "redirect to the metadata address": (
-        302, None, {"Location": "http://169.254.169.254/latest/meta-data/"}, AddressNotAllowed, 1),
+        302,
+        None,
+        {"Location": "http://169.254.169.254/latest/meta-data/"},
+        AddressNotAllowed,
+        1,
+    ),
 }
 
 
@@ -94,13 +110,14 @@ def test_a_failed_pull_records_the_error_and_keeps_everything(pulled, fake_jira_
     assert stored() == before
     assert len(searches(fake_jira_cloud)) == allowed
     recorded = PullSettings.objects.get(integration=pulled).last_error
-    assert recorded == str(raised.value)[:len(recorded)] and recorded
+    assert recorded == str(raised.value)[: len(recorded)] and recorded
     assert CLOUD_API_TOKEN not in recorded
 
 
 def test_retry_after_is_honoured_between_the_bounded_retries(pulled, fake_jira_cloud, waits):
-    fake_jira_cloud.fail_next(429, {"errorMessages": ["slow down"]}, headers={"Retry-After": "5"}, count=20,
-                              path=SEARCH_PATH)
+    fake_jira_cloud.fail_next(
+        429, {"errorMessages": ["slow down"]}, headers={"Retry-After": "5"}, count=20, path=SEARCH_PATH
+    )
 
     with pytest.raises(RateLimited):
         pull_requirements(pulled)

@@ -10,7 +10,12 @@ import pytest
 from django.urls import reverse
 
 from integrations.errors import (
-    AddressNotAllowed, AuthenticationFailed, RateLimited, TrackerError, Unreachable, UpstreamError,
+    AddressNotAllowed,
+    AuthenticationFailed,
+    RateLimited,
+    TrackerError,
+    Unreachable,
+    UpstreamError,
 )
 from integrations.http import TrackerHttpClient
 from integrations.providers import provider_for
@@ -42,8 +47,9 @@ def jira(fake_jira_cloud, waits):
     world = jira_world(fake_jira_cloud, project)
     world.result = TestResultFactory(run__project=project, case__project=project, status=ResultStatus.FAILED)
     fake_jira_cloud.add_issue("SHOP", "Checkout fails", status="In Progress")  # SHOP-1, linked before
-    world.known = ExternalReferenceFactory(source=world.source, key="SHOP-1", title="Checkout fails",
-                                           status="In Progress")
+    world.known = ExternalReferenceFactory(
+        source=world.source, key="SHOP-1", title="Checkout fails", status="In Progress"
+    )
     link(artefact=world.result.case, reference=world.known)
     return world
 
@@ -58,11 +64,22 @@ def kept(world):
 
 def file(world, marker=None):
     draft = filing.build_draft(
-        world.integration, issue_type="Bug", title="Payment declined", description="Card 4242 declined",
-        values={world.environment: "Staging"}, kinds={}, reporter=None,
+        world.integration,
+        issue_type="Bug",
+        title="Payment declined",
+        description="Card 4242 declined",
+        values={world.environment: "Staging"},
+        kinds={},
+        reporter=None,
     )
-    return filing.file_issue(integration=world.integration, actor=None, draft=draft, artefacts=[world.result],
-                             marker=marker or filing.new_marker(), site_url="http://testserver")
+    return filing.file_issue(
+        integration=world.integration,
+        actor=None,
+        draft=draft,
+        artefacts=[world.result],
+        marker=marker or filing.new_marker(),
+        site_url="http://testserver",
+    )
 
 
 def assert_clear(error: TrackerError):
@@ -82,16 +99,30 @@ JSON = {"Content-Type": "application/json"}
 CREATE_FAULTS = {
     "500 storm": (500, {"errorMessages": ["boom"]}, {}, UpstreamError, "answered HTTP 500"),
     "503 storm": (503, "Service Unavailable", {}, RateLimited, "temporarily unavailable"),
-    "429 with Retry-After": (429, {"errorMessages": ["Rate limit exceeded."]}, {"Retry-After": "5"}, RateLimited,
-                             "try again in 5 s"),
-    "expired token (401)": (401, {"errorMessages": ["token expired"]}, {}, AuthenticationFailed,
-                            "rejected the credentials"),
+    "429 with Retry-After": (
+        429,
+        {"errorMessages": ["Rate limit exceeded."]},
+        {"Retry-After": "5"},
+        RateLimited,
+        "try again in 5 s",
+    ),
+    "expired token (401)": (
+        401,
+        {"errorMessages": ["token expired"]},
+        {},
+        AuthenticationFailed,
+        "rejected the credentials",
+    ),
     "truncated JSON": (201, '{"id": "10042", "key": "SHO', JSON, UpstreamError, "not valid JSON"),
     "malformed JSON": (201, "<html>proxy error</html>", JSON, UpstreamError, "not valid JSON"),
     "50 MB body": (201, "x" * (50 * 1024 * 1024), JSON, UpstreamError, "the answer was abandoned"),
     "redirect to the metadata address": (
-        307, None, {"Location": "http://169.254.169.254/latest/meta-data/"}, AddressNotAllowed,
-        "cloud metadata addresses are never allowed"),
+        307,
+        None,
+        {"Location": "http://169.254.169.254/latest/meta-data/"},
+        AddressNotAllowed,
+        "cloud metadata addresses are never allowed",
+    ),
 }
 
 

@@ -65,11 +65,28 @@ class Broker:
 
     def worker(self, name: str):
         """A prefork worker with one child, running in a process group of its own."""
-        env = project_env(REDIS_URL=self.url, DATABASE_URL=worker_database_url(), TRACKER_ALLOW_PRIVATE_HOSTS="true",
-                          CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
-        command = [sys.executable, "-m", "celery", "-A", "testmanager", "worker", "--pool=prefork", "--concurrency=1",
-                   "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                   "-n", f"{name}@%h"]
+        env = project_env(
+            REDIS_URL=self.url,
+            DATABASE_URL=worker_database_url(),
+            TRACKER_ALLOW_PRIVATE_HOSTS="true",
+            CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "testmanager",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{name}@%h",
+        ]
         return running(command, env, ready=lambda: bool(self.client.control.ping(timeout=0.5)), own_group=True)
 
     def kill(self, worker) -> None:
@@ -85,9 +102,11 @@ class Broker:
         except CeleryTimeoutError:
             queued, unacknowledged = self.redis.llen("celery"), len(self.unacknowledged())
             self.kill(worker)
-            pytest.fail(f"task {task.id} not done after {WAIT_SECONDS} s ({queued} queued, "
-                        f"{unacknowledged} delivered and unacknowledged); the worker logged:\n"
-                        f"{worker.stdout.read()[-3000:]}")
+            pytest.fail(
+                f"task {task.id} not done after {WAIT_SECONDS} s ({queued} queued, "
+                f"{unacknowledged} delivered and unacknowledged); the worker logged:\n"
+                f"{worker.stdout.read()[-3000:]}"
+            )
 
     def pool_child(self, worker) -> int:
         """The process that runs the worker's tasks (its only pool child)."""
@@ -98,8 +117,10 @@ class Broker:
         """Until the killed worker's task is older than the visibility timeout: the next worker, when it
         starts, gives it back to the queue."""
         (delivered,) = self.unacknowledged()  # the dead worker never acknowledged its task
-        wait_for(lambda: time.time() - delivered > VISIBILITY_TIMEOUT + 0.5,
-                 f"the task waiting {VISIBILITY_TIMEOUT} s for its redelivery")
+        wait_for(
+            lambda: time.time() - delivered > VISIBILITY_TIMEOUT + 0.5,
+            f"the task waiting {VISIBILITY_TIMEOUT} s for its redelivery",
+        )
 
 
 @pytest.fixture
@@ -120,8 +141,9 @@ def worker_broker(settings):
 def other_sessions() -> set[int]:
     """The server process ids of the other sessions on the test database."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         return {pid for (pid,) in cursor.fetchall()}
 
 
@@ -129,7 +151,8 @@ REFERENCES = 250  # three reads of 100 keys: the worker dies waiting for the sec
 
 
 def test_a_refresh_killed_mid_run_is_finished_by_the_next_worker_and_nothing_is_lost_or_read_twice(
-        fake_jira_cloud, worker_broker):
+    fake_jira_cloud, worker_broker
+):
     broker = worker_broker(15)
     fake_jira_cloud.add_project("SHOP")
     read_at = datetime(2026, 3, 1, tzinfo=UTC)
@@ -137,12 +160,21 @@ def test_a_refresh_killed_mid_run_is_finished_by_the_next_worker_and_nothing_is_
         fake_jira_cloud.add_issue("SHOP", f"Issue {number}", status="Done", updated=read_at)
     source = jira_cloud_source(fake_jira_cloud, can_process_webhooks=False)
     synced_before = timezone.now() - timedelta(hours=1)
-    ExternalReference.objects.bulk_create([
-        ExternalReference(source=source, source_name=source.name, key=f"SHOP-{number}", title="Cached",
-                          status="To Do", status_category="todo", last_synced_at=synced_before,
-                          remote_updated_at=read_at - timedelta(days=1))
-        for number in range(1, REFERENCES + 1)
-    ])
+    ExternalReference.objects.bulk_create(
+        [
+            ExternalReference(
+                source=source,
+                source_name=source.name,
+                key=f"SHOP-{number}",
+                title="Cached",
+                status="To Do",
+                status_category="todo",
+                last_synced_at=synced_before,
+                remote_updated_at=read_at - timedelta(days=1),
+            )
+            for number in range(1, REFERENCES + 1)
+        ]
+    )
     run = TestRunFactory()
     for key in ("SHOP-1", "SHOP-150", "SHOP-250"):  # one in each read
         result = TestResultFactory(run=run, case__project=run.project, status=ResultStatus.FAILED)
@@ -167,7 +199,10 @@ def test_a_refresh_killed_mid_run_is_finished_by_the_next_worker_and_nothing_is_
     assert [reference.key for reference in references] == [f"SHOP-{number}" for number in range(1, REFERENCES + 1)]
     for reference in references:
         assert (reference.title, reference.status, reference.last_error) == (
-            fake_jira_cloud.issue(reference.key).summary, "Done", "")
+            fake_jira_cloud.issue(reference.key).summary,
+            "Done",
+            "",
+        )
         assert reference.remote_updated_at == read_at and reference.last_synced_at > synced_before
     assert set(Link.objects.values_list("pk", "external_reference_id", "test_result_id")) == links
 
@@ -182,11 +217,19 @@ def queue_filing(broker, fake_jira_cloud, client, monkeypatch):
     client.force_login(MembershipFactory(project=project, role=Role.MEMBER).user)
     run = TestRunFactory(project=project, name="Nightly", environment="Chrome")
     for number in range(1, FAILURES + 1):
-        TestResultFactory(run=run, case__project=project, case__title=f"Checkout step {number}",
-                          status=ResultStatus.FAILED, comment=f"Step {number} broke")
+        TestResultFactory(
+            run=run,
+            case__project=project,
+            case__title=f"Checkout step {number}",
+            status=ResultStatus.FAILED,
+            comment=f"Step {number} broke",
+        )
     queued = []
-    monkeypatch.setattr(tasks.run_filing_job, "delay", lambda job_id: queued.append(
-        broker.client.send_task("issues.run_filing_job", [job_id])))
+    monkeypatch.setattr(
+        tasks.run_filing_job,
+        "delay",
+        lambda job_id: queued.append(broker.client.send_task("issues.run_filing_job", [job_id])),
+    )
     third_create = fake_jira_cloud.server.hold_answers("POST", CREATE_PATH, after=2)
     submit(client, jira, run)
     (task,) = queued
@@ -214,12 +257,14 @@ def assert_each_failure_filed_once(filing) -> None:
         remote = jira.fake.issue(item.reference.key)
         assert remote.summary == f"{item.result.case.title} failed in Nightly"
         assert list(Link.objects.filter(external_reference=item.reference).values_list("test_result", flat=True)) == [
-            item.result_id]
+            item.result_id
+        ]
         assert len(remote.remote_links) == 1, "one link back to the result's page"
 
 
 def test_a_bulk_filing_whose_worker_is_killed_after_a_remote_create_files_each_failure_exactly_once(
-        fake_jira_cloud, worker_broker, client, monkeypatch):
+    fake_jira_cloud, worker_broker, client, monkeypatch
+):
     broker = worker_broker(9)
     filing = queue_filing(broker, fake_jira_cloud, client, monkeypatch)
     with broker.worker("filing-killed") as worker:
@@ -234,7 +279,8 @@ def test_a_bulk_filing_whose_worker_is_killed_after_a_remote_create_files_each_f
 
 
 def test_a_bulk_filing_whose_pool_child_is_killed_is_given_back_at_once_and_files_each_failure_exactly_once(
-        fake_jira_cloud, worker_broker, client, monkeypatch):
+    fake_jira_cloud, worker_broker, client, monkeypatch
+):
     broker = worker_broker(8)
     filing = queue_filing(broker, fake_jira_cloud, client, monkeypatch)
     with broker.worker("filing-child-killed") as worker:

@@ -14,16 +14,26 @@ from integrations.models import AuditAction, AuditEvent, Source
 from issues.models import Attachment, ExternalReference, Issue, Link, Tag
 from issues.services import link
 from tests.factories import (
-    ExternalReferenceFactory, MembershipFactory, ProjectFactory, ProjectIntegrationFactory, RequirementFactory,
-    SourceFactory, TestCaseFactory, TestResultFactory, TestRunFactory, UserFactory,
+    ExternalReferenceFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    RequirementFactory,
+    SourceFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    TestRunFactory,
+    UserFactory,
 )
 
 from .conftest import fill, project_routes
 
 pytestmark = pytest.mark.django_db
 
-PAYLOAD = ('<script>alert("xss")</script><img src=x onerror=alert("xss")>"><svg onload=alert("xss")>'
-           '[click](javascript:alert("xss"))')
+PAYLOAD = (
+    '<script>alert("xss")</script><img src=x onerror=alert("xss")>"><svg onload=alert("xss")>'
+    '[click](javascript:alert("xss"))'
+)
 SHORT = '<img src=x onerror=alert("xss")>'  # for fields of at most 50 characters
 XSS_ID = 4242  # every object of the test has this id (an issue this number), so one URL reaches them all
 QUERY = "?" + "&".join(f"{name}=%3Cscript%3Ealert(%22xss%22)%3C/script%3E" for name in ("q", "folder", "status"))
@@ -69,24 +79,40 @@ def poisoned(db):
     project = ProjectFactory(key="XSS", name=PAYLOAD[:200], description=PAYLOAD)
     source = SourceFactory(name=SHORT, description=PAYLOAD, health_error=PAYLOAD)
     ProjectIntegrationFactory(project=project, source=source, id=XSS_ID, description=PAYLOAD)
-    case = TestCaseFactory(project=project, id=XSS_ID, title=PAYLOAD, folder=PAYLOAD[:100], preconditions=PAYLOAD,
-                           steps=PAYLOAD, expected_result=PAYLOAD)
+    case = TestCaseFactory(
+        project=project,
+        id=XSS_ID,
+        title=PAYLOAD,
+        folder=PAYLOAD[:100],
+        preconditions=PAYLOAD,
+        steps=PAYLOAD,
+        expected_result=PAYLOAD,
+    )
     run = TestRunFactory(project=project, id=XSS_ID, name=PAYLOAD, description=PAYLOAD, environment=PAYLOAD[:100])
     result = TestResultFactory(run=run, case=case, id=XSS_ID, comment=PAYLOAD)
     requirement = RequirementFactory(project=project, id=XSS_ID, title=PAYLOAD, description=PAYLOAD)
     issue = Issue.objects.create(project=project, id=XSS_ID, number=XSS_ID, name=PAYLOAD, description=PAYLOAD)
     issue.tags.add(Tag.objects.create(project=project, id=XSS_ID, name=SHORT))
-    Attachment.objects.create(issue=issue, id=XSS_ID, file="attachments/x.txt", original_name=PAYLOAD,
-                              content_type="text/plain", size=1)
+    Attachment.objects.create(
+        issue=issue, id=XSS_ID, file="attachments/x.txt", original_name=PAYLOAD, content_type="text/plain", size=1
+    )
     reference = ExternalReferenceFactory(
-        source=source, id=XSS_ID, source_name=SHORT, title=PAYLOAD, status=PAYLOAD[:100],
-        assignee=PAYLOAD[:100], priority=PAYLOAD[:50], last_error=PAYLOAD,
+        source=source,
+        id=XSS_ID,
+        source_name=SHORT,
+        title=PAYLOAD,
+        status=PAYLOAD[:100],
+        assignee=PAYLOAD[:100],
+        priority=PAYLOAD[:50],
+        last_error=PAYLOAD,
     )
     for artefact in (case, run, result, requirement):
         link(artefact=artefact, issue=issue)
         link(artefact=artefact, reference=reference)
     Link.objects.filter(project=project, issue=issue, test_case=case).update(id=XSS_ID)
-    AuditEvent.objects.create(action=AuditAction.ISSUE_LINKED, source_name=SHORT, project_key="XSS", target=PAYLOAD[:100], message=PAYLOAD)
+    AuditEvent.objects.create(
+        action=AuditAction.ISSUE_LINKED, source_name=SHORT, project_key="XSS", target=PAYLOAD[:100], message=PAYLOAD
+    )
     return project
 
 
@@ -110,8 +136,14 @@ def test_payloads_are_shown_escaped_and_never_active_on_project_pages(client, po
         assert active_content(html) == [], name
         if "&lt;script&gt;alert(" in html:
             shown.add(name)
-    assert {"projects:case", "projects:run", "projects:result", "projects:requirement", "issues:detail",
-            "issues:list"} <= shown
+    assert {
+        "projects:case",
+        "projects:run",
+        "projects:result",
+        "projects:requirement",
+        "issues:detail",
+        "issues:list",
+    } <= shown
 
 
 def admin_pages(project):

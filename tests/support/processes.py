@@ -23,7 +23,13 @@ def free_port() -> int:
 
 def manage(*args, env=None, check=True):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=check, timeout=300
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
     )
 
 
@@ -45,8 +51,15 @@ def running(command, env, ready_url=None, ready=None, timeout=90, own_group=Fals
     """Run a command until the block ends; wait until ready_url answers or ready() is true.
     ``own_group``: the command and its children form a process group of their own (its id is the
     process's), which a test can kill at once."""
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=own_group)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=own_group,
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:

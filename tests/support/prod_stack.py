@@ -45,7 +45,9 @@ class ProdStack:
         return _script([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], self.env).stdout.strip()
 
     def logs(self) -> str:
-        return "\n".join(f"== {log.name}\n{log.read_text(errors='replace')}" for log in sorted(self.folder.glob("*.log")))
+        return "\n".join(
+            f"== {log.name}\n{log.read_text(errors='replace')}" for log in sorted(self.folder.glob("*.log"))
+        )
 
 
 @contextmanager
@@ -56,9 +58,15 @@ def deployment(**settings: str):
     folder = Path(tempfile.mkdtemp(prefix="testmanager-prod-"))
     folder.chmod(0o755)  # PostgreSQL runs as the postgres user when the tests run as root
     env = project_env(
-        PROD_STATE=str(folder / "services"), PROD_PG_PORT=str(free_port()), PROD_REDIS_PORT=str(free_port()),
-        PYTHON=sys.executable, BIND=f"127.0.0.1:{free_port()}", STATIC_ROOT=str(folder / "static"),
-        MEDIA_ROOT=str(folder / "media"), BEAT_SCHEDULE=str(folder / "celerybeat-schedule"), **settings,
+        PROD_STATE=str(folder / "services"),
+        PROD_PG_PORT=str(free_port()),
+        PROD_REDIS_PORT=str(free_port()),
+        PYTHON=sys.executable,
+        BIND=f"127.0.0.1:{free_port()}",
+        STATIC_ROOT=str(folder / "static"),
+        MEDIA_ROOT=str(folder / "media"),
+        BEAT_SCHEDULE=str(folder / "celerybeat-schedule"),
+        **settings,
     )
     try:
         yield folder, env
@@ -98,4 +106,3 @@ def _script(command: list[str], env: dict[str, str]) -> subprocess.CompletedProc
     if done.returncode != 0:
         raise RuntimeError(f"{shlex.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
-

@@ -18,17 +18,25 @@ from projects.models import ImportStatus, Project
 
 
 class Command(BaseCommand):
-    help = ("Import TestRail exports (suite XML, cases CSV, a run's CSV) into a project. "
-            "Each file is imported completely or not at all.")
+    help = (
+        "Import TestRail exports (suite XML, cases CSV, a run's CSV) into a project. "
+        "Each file is imported completely or not at all."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("project", help="Project key, e.g. SHOP.")
         parser.add_argument("files", nargs="+", help="TestRail export files.")
-        parser.add_argument("--run", dest="run_name", help="Run a run's results go into (default: the export's "
-                                                           "Run column, else the file name). Importing again "
-                                                           "updates that run.")
-        parser.add_argument("--tracker", help="Name of the tracker source defects link to, or 'none' "
-                                              "(default: the project's primary tracker).")
+        parser.add_argument(
+            "--run",
+            dest="run_name",
+            help="Run a run's results go into (default: the export's "
+            "Run column, else the file name). Importing again "
+            "updates that run.",
+        )
+        parser.add_argument(
+            "--tracker",
+            help="Name of the tracker source defects link to, or 'none' (default: the project's primary tracker).",
+        )
         parser.add_argument("--user", help="Username recorded as creator of cases, runs, results and links.")
         parser.add_argument("--dry-run", action="store_true", help="Show what would be imported; change nothing.")
 
@@ -42,8 +50,9 @@ class Command(BaseCommand):
             overrides["integration"] = self._integration(project, tracker)
         failed = [path for path in files if not self._import(project, Path(path), actor, overrides, dry_run, verbosity)]
         if failed:
-            raise CommandError(f"{len(failed)} of {len(files)} file{'s' * (len(files) != 1)} not imported: "
-                               + ", ".join(failed))
+            raise CommandError(
+                f"{len(failed)} of {len(files)} file{'s' * (len(files) != 1)} not imported: " + ", ".join(failed)
+            )
 
     def _user(self, username):
         if username is None:
@@ -66,8 +75,11 @@ class Command(BaseCommand):
     def _import(self, project, path: Path, actor, overrides: dict, dry_run: bool, verbosity: int) -> bool:
         try:
             data = path.read_bytes()
-            job = imports.new_job(project, actor, path.name, data) if dry_run else imports.upload(
-                project, actor, path.name, data)
+            job = (
+                imports.new_job(project, actor, path.name, data)
+                if dry_run
+                else imports.upload(project, actor, path.name, data)
+            )
         except (OSError, TestRailError) as error:
             self.stderr.write(f"{path}: {error}")
             return False
@@ -92,8 +104,10 @@ class Command(BaseCommand):
         job.options = {**job.options, **overrides}
         preview = imports.preview(job)
         self.stdout.write(f"{path}: {preview.export.description} (dry run, nothing changed)")
-        self.stdout.write(f"  Test cases: {preview.count_created} to create, {preview.count_updated} to update, "
-                          f"{preview.count_unchanged} unchanged or existing")
+        self.stdout.write(
+            f"  Test cases: {preview.count_created} to create, {preview.count_updated} to update, "
+            f"{preview.count_unchanged} unchanged or existing"
+        )
         if preview.export.results:
             where = "existing run" if preview.run else "new run"
             self.stdout.write(f"  Results: {len(preview.export.results)} into the {where} “{preview.run_name}”")
