@@ -46,7 +46,7 @@ def seed() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from issues.models import Issue, IssuePriority, IssueStatus, Tag
+    from issues.core.models import Issue, IssuePriority, IssueStatus, Tag
     from projects.models import ApiToken, Membership, Project, ResultStatus, Role, TestCase, TestResult, TestRun
 
     project = Project.objects.create(key="BENCH", name="Benchmark")

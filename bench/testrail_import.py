@@ -37,7 +37,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from integrations.models import AuthType, ProjectIntegration, Provider, Source  # noqa: E402
-from issues import imports  # noqa: E402
+from issues.imports import services
 from projects.importers import testrail  # noqa: E402
 from projects.models import ImportStatus, Project  # noqa: E402
 
@@ -98,9 +98,9 @@ def measure(label: str, action):
 
 
 def import_file(project: Project, name: str, data: bytes):
-    job = imports.upload(project, None, name, data)
-    imports.confirm(job, job.options)
-    job = imports.run_job(job.pk)
+    job = services.upload(project, None, name, data)
+    services.confirm(job, job.options)
+    job = services.run_job(job.pk)
     assert job.status == ImportStatus.DONE, job.error
     return job
 
@@ -111,7 +111,7 @@ def bench(size: int, source: Source) -> None:
     xml, renamed, csv = suite_xml(size), suite_xml(size, "Renamed case"), run_csv(size)
     print(f"{size:,} cases (suite XML {len(xml) / 1e6:.1f} MB, run CSV {len(csv) / 1e6:.1f} MB)")
     measure("parse the suite XML (no database)", lambda: testrail.parse_export(xml, "suite.xml"))
-    measure("upload and preview", lambda: imports.preview(imports.upload(project, None, "suite.xml", xml)))
+    measure("upload and preview", lambda: services.preview(services.upload(project, None, "suite.xml", xml)))
     measure("import: every case created", lambda: import_file(project, "suite.xml", xml))
     measure("import again: every case unchanged", lambda: import_file(project, "suite.xml", xml))
     measure("import a newer export: every case updated", lambda: import_file(project, "suite.xml", renamed))

@@ -5,9 +5,15 @@ class IssuesConfig(AppConfig):
     name = "issues"
 
     def ready(self):
-        from . import known_failures, recurrences, requirements_pull, sync
+        """Connect every receiver of the app, in this order: results are recorded ->
+        known failures are recognized first, so that a recognized failure is tracked, not counted as
+        recurring; then recurrences; then the requirement pull's receivers on project integrations;
+        then sync (defects follow edits and new links; "Refresh now" from the sources admin)."""
+        from issues.pulls import requirements
+        from issues.quality import known_failures, recurrences
+        from issues.sync import receivers
 
         known_failures.connect()
-        recurrences.connect()  # after known_failures: a failure it recognized is tracked, not recurring
-        requirements_pull.connect()
-        sync.connect()
+        recurrences.connect()
+        requirements.connect()
+        receivers.connect()

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from issues import webhooks as issue_webhooks
+from issues.sync import views as sync_views
 from projects.login_throttle import ThrottledAdminAuthenticationForm, login_view
 from testmanager.health import healthz
 
@@ -21,11 +21,11 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("projects/<str:key>/issues/", include("issues.urls")),
     path("projects/<str:key>/integrations/", include("integrations.urls")),
-    path("projects/<str:key>/", include("issues.traceability_urls")),
-    path("projects/<str:key>/import/", include("issues.import_urls")),
+    path("projects/<str:key>/", include("issues.reports.urls")),
+    path("projects/<str:key>/import/", include("issues.imports.urls")),
     # Members' OAuth 2.0 authorization (login, callback, revoke): before the API's catch-all.
     path("api/auth/", include("integrations.oauth_urls")),
     path("api/", include("testmanager.api_urls")),
-    path("hooks/<uuid:source_uuid>/", issue_webhooks.receive, name="webhook"),
+    path("hooks/<uuid:source_uuid>/", sync_views.receive, name="webhook"),
     path("healthz", healthz, name="healthz"),
 ]

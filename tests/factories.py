@@ -6,8 +6,9 @@ import factory
 from django.contrib.auth import get_user_model
 
 from integrations.models import AuthType, ProjectIntegration, Provider, Source
-from issues.models import ExternalReference, Tag
-from issues.services import create_issue
+from issues.core.models import Tag
+from issues.core.services import create_issue
+from issues.links.models import ExternalReference
 from projects.models import Membership, Project, Requirement, ResultStatus, Role, TestCase, TestResult, TestRun
 
 

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from integrations.models import AuditAction, UserToken
 from integrations.services import record_audit
-from issues.models import Attachment
+from issues.core.models import Attachment, Issue
+from issues.links.models import Link
 from projects.models import ApiToken
 from tests.factories import (
     ExternalReferenceFactory,
@@ -45,7 +46,6 @@ def one_of_everything():
     ExternalReferenceFactory(source=integration.source)
     UserToken.objects.create(user=UserFactory(), source=integration.source, kind="pat", access_token="pat-secret-456")
     record_audit(AuditAction.SOURCE_CREATED, source=integration.source)
-    from issues.models import Link
 
     Link.objects.create(project=project, issue=issue, test_result=result)
     Group.objects.create(name="Testers")
@@ -140,7 +140,6 @@ def test_issues_created_in_the_admin_get_the_next_number(admin_client):
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    from issues.models import Issue
 
     assert Issue.objects.get(name="Made in admin").number == existing.number + 1
 

@@ -7,11 +7,11 @@ tags instead.
 from django import template
 from django.urls import reverse
 
+from issues.core.artefacts import artefact_project, kind_of, web_url
+from issues.core.models import Issue, StatusCategory
+from issues.core.selectors import STATUS_CATEGORIES, UNRESOLVED, issues_of
+from issues.links.selectors import links_by_result, links_to
 from projects.permissions import Action, can
-
-from ..models import Issue, StatusCategory
-from ..selectors import STATUS_CATEGORIES, UNRESOLVED, issues_of, kind_of, links_by_result, links_to, web_url
-from ..services import artefact_project
 
 register = template.Library()
 

@@ -6,12 +6,11 @@ with, and the comment form.
 
 from django import template
 
+from issues.core.artefacts import artefact_project, kind_of
+from issues.links.selectors import links_to
+from issues.sync import refresh
+from issues.sync.models import DefectSync
 from projects.permissions import Action, can
-
-from .. import sync
-from ..models import DefectSync
-from ..selectors import kind_of, links_to
-from ..services import artefact_project
 
 register = template.Library()
 
@@ -19,7 +18,7 @@ register = template.Library()
 @register.inclusion_tag("issues/_refresh_linked.html", takes_context=True)
 def refresh_linked(context, artefact):
     references = [link.external_reference for link in links_to(artefact) if link.external_reference is not None]
-    sync.request_refresh(references)
+    refresh.request_refresh(references)
     project = artefact_project(artefact)
     return {
         "show": bool(references) and can(context["user"], Action.EDIT, project),

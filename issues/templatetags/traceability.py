@@ -4,9 +4,10 @@ are known issues, and the bugs pulled from trackers."""
 
 from django import template
 
+from issues.pulls import bugs, requirements, runner
+from issues.quality import known_failures, recurrences
+from issues.reports import metrics, traceability
 from projects.permissions import Action, can
-
-from .. import bug_pull, known_failures, metrics, pulls, recurrences, requirements_pull, traceability
 
 register = template.Library()
 PULLED_BUGS_SHOWN = 100
@@ -33,8 +34,8 @@ def requirement_pulls(context, project):
         "project": project,
         "csrf_token": context.get("csrf_token"),
         "pulls": [
-            (integration, requirements_pull.settings_of(integration))
-            for integration in pulls.integrations_pulling(project).filter(pull_requirements=True)
+            (integration, requirements.settings_of(integration))
+            for integration in runner.integrations_pulling(project).filter(pull_requirements=True)
         ],
         "can_edit": can(user, Action.EDIT, project),
         "can_manage": can(user, Action.MANAGE, project),
@@ -81,8 +82,8 @@ def pulled_bugs(project):
     """The bugs the project's trackers' bug pulls found, with severity, status and resolution mapped."""
     return {
         "project": project,
-        "bugs": list(bug_pull.bugs_of(project)[:PULLED_BUGS_SHOWN]),
-        "total": bug_pull.bugs_of(project).count(),
+        "bugs": list(bugs.bugs_of(project)[:PULLED_BUGS_SHOWN]),
+        "total": bugs.bugs_of(project).count(),
     }
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from django.forms.models import model_to_dict
 
-from issues.models import Issue, Link, Tag
+from issues.core.models import Issue, Tag
+from issues.links.models import Link
 from projects.models import Project, Requirement, TestCase, TestResult, TestRun
 
 JUNIT_FIXTURES = Path(__file__).parent / "fixtures" / "junit"

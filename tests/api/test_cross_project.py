@@ -4,7 +4,7 @@ they are not in. Each answer is exactly the answer for an id that does not exist
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from issues.models import Issue
+from issues.core.models import Issue
 from projects.models import Requirement, TestCase, TestResult, TestRun
 from tests.factories import (
     RequirementFactory,

@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 
 from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationState, Provider
-from issues.models import ExternalReference, Link
+from issues.links.models import ExternalReference, Link
 from tests.api.conftest import ROLES
 from tests.api.helpers import database_state
 from tests.factories import ProjectIntegrationFactory, SourceFactory

@@ -3,8 +3,10 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from issues.models import Issue, Link, Tag
-from issues.services import add_attachment, link
+from issues.core.models import Issue, Tag
+from issues.core.services import add_attachment
+from issues.links.models import Link
+from issues.links.services import link
 from projects.models import Role
 from tests.factories import MembershipFactory, UserFactory, make_issue
 

@@ -7,7 +7,7 @@ writes, anonymous callers 401; a refused request leaves the database as it was.
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from issues.services import link
+from issues.links.services import link
 from tests.factories import TestCaseFactory
 
 from .conftest import ROLES

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from integrations.models import AuthType, Provider
-from issues.models import ExternalReference, Link
+from issues.links.models import ExternalReference, Link
 from tests.factories import ExternalReferenceFactory, SourceFactory, TestCaseFactory, UserFactory
 from tests.issues.sync_support import jira_cloud_source
 

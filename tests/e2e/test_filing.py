@@ -9,8 +9,9 @@ from django.core.cache import cache
 from playwright.sync_api import expect
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
-from issues import tasks
-from issues.models import ExternalReference, FilingJob, Link
+from issues.filing import tasks
+from issues.filing.models import FilingJob
+from issues.links.models import ExternalReference, Link
 from projects.models import ResultStatus, Role
 from tests.factories import (
     MembershipFactory,

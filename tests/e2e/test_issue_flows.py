@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from issues.models import Issue, Link
-from issues.services import update_issue
+from issues.core.models import Issue
+from issues.core.services import update_issue
+from issues.links.models import Link
 from projects.models import ResultStatus, Role
 from tests.factories import MembershipFactory, ProjectFactory, TestResultFactory, make_issue
 

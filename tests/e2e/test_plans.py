@@ -5,8 +5,8 @@ import pytest
 
 from integrations.mappings import default_priority_mapping
 from integrations.models import AuthType, Provider
-from issues.models import Coverage
-from issues.requirements_pull import save_settings
+from issues.pulls.models import Coverage
+from issues.pulls.requirements import save_settings
 from projects.models import Requirement, ResultStatus, Role
 from tests.factories import (
     MembershipFactory,

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from issues import imports
+from issues.imports import services
 from projects.models import ImportJob, ImportStatus, Role, TestCase, TestResult
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory
 from tests.projects.testrail_support import FIXTURES, fixture
@@ -75,8 +75,8 @@ def test_member_imports_a_run_and_its_defects_are_linked_to_the_primary_tracker(
 
 
 def test_the_progress_bar_follows_a_running_import_until_it_is_done(page, log_in, project, member):
-    job = imports.upload(project, member, "suite.xml", fixture("suite.xml"))
-    imports.confirm(job, job.options)
+    job = services.upload(project, member, "suite.xml", fixture("suite.xml"))
+    services.confirm(job, job.options)
     job.start(total=5)
     job.report_progress(2)
     log_in(member)
@@ -89,7 +89,7 @@ def test_the_progress_bar_follows_a_running_import_until_it_is_done(page, log_in
     expect(page.locator("#import-processed")).to_have_text("4")
     assert page.locator("#import-progress").get_attribute("value") == "4"
 
-    imports.run_job(job.pk)  # the worker finishes; the page notices and shows the outcome
+    services.run_job(job.pk)  # the worker finishes; the page notices and shows the outcome
 
     expect(page.locator("#import-status")).to_have_text("Done")
     expect(page.locator("#import-counts")).to_contain_text("Test cases: 5 created, 2 skipped")

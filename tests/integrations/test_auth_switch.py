@@ -16,7 +16,7 @@ from integrations.models import (
     TokenKind,
     UserToken,
 )
-from issues.models import ExternalReference, Link
+from issues.links.models import ExternalReference, Link
 from projects.models import Role
 from tests.factories import (
     ExternalReferenceFactory,

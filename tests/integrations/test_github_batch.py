@@ -13,8 +13,8 @@ from integrations.http import TrackerHttpClient
 from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from integrations.providers.github import GitHub
-from issues.models import ExternalReference
-from issues.sync import refresh_source
+from issues.links.models import ExternalReference
+from issues.sync.refresh import refresh_source
 from tests.factories import ExternalReferenceFactory, ProjectIntegrationFactory, SourceFactory
 from tests.fakes.fixtures import GITHUB_LOGIN, GITHUB_TOKEN
 

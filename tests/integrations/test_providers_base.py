@@ -25,7 +25,7 @@ from integrations.providers.base import (
     TrackerProvider,
     Unsupported,
 )
-from issues.models import IssuePriority, IssueStatus, StatusCategory
+from issues.core.models import IssuePriority, IssueStatus, StatusCategory
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN, SERVER_LOGIN, SERVER_PASSWORD, SERVER_PAT
 from tests.support.scripted_server import Reply, ScriptedServer
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from integrations import keys, selectors, services, tasks
 from integrations.fields import Unreadable
 from integrations.models import AuditAction, AuditEvent, Health, IntegrationState, ProjectIntegration, Source, UserToken
-from issues.models import ExternalReference, Link
+from issues.links.models import ExternalReference, Link
 from tests.factories import (
     ExternalReferenceFactory,
     ProjectFactory,

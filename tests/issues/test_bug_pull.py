@@ -7,8 +7,10 @@ import pytest
 from integrations.errors import RemoteValidationError
 from integrations.mappings import default_priority_mapping, default_status_mapping, parse_priority_mapping
 from integrations.models import AuthType, Provider
-from issues.bug_pull import pull_bugs, save_bug_settings
-from issues.models import BugPullSettings, ExternalReference, Issue, Link, PulledBug
+from issues.core.models import Issue
+from issues.links.models import ExternalReference, Link
+from issues.pulls.bugs import pull_bugs, save_bug_settings
+from issues.pulls.models import BugPullSettings, PulledBug
 from projects.models import Requirement, Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory
 from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN

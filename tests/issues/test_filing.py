@@ -13,8 +13,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider, TokenKind, UserToken
-from issues import filing
-from issues.models import ExternalReference, Link
+from issues.filing import services
+from issues.links.models import ExternalReference, Link
 from projects.models import ResultStatus, Role
 from tests.factories import (
     MembershipFactory,
@@ -471,7 +471,7 @@ def test_a_form_sent_twice_at_once_is_filed_once(project, jira, result):
     """The second request with the same marker, arriving while the first waits for Jira, files
     nothing and says so; the first one files the issue."""
     member = MembershipFactory(project=project, role=Role.MEMBER).user
-    draft = filing.build_draft(
+    draft = services.build_draft(
         jira.integration,
         issue_type="Bug",
         title="Pay with card failed",
@@ -480,7 +480,7 @@ def test_a_form_sent_twice_at_once_is_filed_once(project, jira, result):
         kinds={jira.environment: "select"},
         reporter=member,
     )
-    marker = filing.new_marker()
+    marker = services.new_marker()
     arrived, release = threading.Event(), threading.Event()
     real_create = jira.fake._create_issue
 
@@ -496,7 +496,7 @@ def test_a_form_sent_twice_at_once_is_filed_once(project, jira, result):
     first = {}
 
     def file_first():
-        first["filed"] = filing.file_issue(
+        first["filed"] = services.file_issue(
             integration=jira.integration,
             actor=member,
             draft=draft,
@@ -509,8 +509,8 @@ def test_a_form_sent_twice_at_once_is_filed_once(project, jira, result):
     worker.start()
     assert arrived.wait(10)
     try:
-        with pytest.raises(filing.FilingInProgress):
-            filing.file_issue(
+        with pytest.raises(services.FilingInProgress):
+            services.file_issue(
                 integration=jira.integration,
                 actor=member,
                 draft=draft,
@@ -539,14 +539,14 @@ def test_a_lost_azure_devops_bug_is_found_in_its_repro_steps(project, result, fa
         issue_url_template="",
     )
     integration = ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam")
-    marker = filing.new_marker()
+    marker = services.new_marker()
     behind = fake_azure_devops.add_work_item(
         "Fabrikam",
         "Bug",
         "Pay with card failed",
         Microsoft_VSTS_TCM_ReproSteps=f"<p>Steps</p><p>Filed from testmanager, ref {marker}</p>",
     )
-    draft = filing.build_draft(
+    draft = services.build_draft(
         integration,
         issue_type="Bug",
         title="Pay with card failed",
@@ -556,7 +556,7 @@ def test_a_lost_azure_devops_bug_is_found_in_its_repro_steps(project, result, fa
         reporter=member,
     )
 
-    filed = filing.file_issue(
+    filed = services.file_issue(
         integration=integration,
         actor=member,
         draft=draft,

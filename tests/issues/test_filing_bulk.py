@@ -7,8 +7,9 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent
-from issues import filing, tasks
-from issues.models import ExternalReference, FilingJob, FilingState, Link
+from issues.filing import services, tasks
+from issues.filing.models import FilingJob, FilingState
+from issues.links.models import ExternalReference, Link
 from projects.models import ResultStatus, Role
 from tests.factories import MembershipFactory, ProjectFactory, TestResultFactory, TestRunFactory
 from tests.issues.filing_support import CREATE_PATH, jira_world
@@ -186,7 +187,7 @@ def test_a_job_delivered_again_after_its_worker_died_finds_the_issue_the_dead_ru
     dying = job.items.order_by("pk").first()
     # What the dead run left: the result tried once, its marker "sending", the issue created in Jira.
     job.items.filter(pk=dying.pk).update(attempts=1)
-    cache.set(filing._attempt_key(jira.integration, dying.marker), filing.SENDING, filing.SENDING_SECONDS)
+    cache.set(services._attempt_key(jira.integration, dying.marker), services.SENDING, services.SENDING_SECONDS)
     behind = jira.fake.add_issue(
         "SHOP",
         "Created as the worker died",
@@ -194,7 +195,7 @@ def test_a_job_delivered_again_after_its_worker_died_finds_the_issue_the_dead_ru
         description=f"Filed from testmanager, ref {dying.marker}",
     )
 
-    filing.run_job(job, redelivered=True)
+    services.run_job(job, redelivered=True)
 
     dying.refresh_from_db()
     assert dying.state == FilingState.FILED and dying.reference.key == behind.key

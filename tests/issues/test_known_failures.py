@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from issues.known_failures import create_rule, delete_rule, issue_side_in, set_rule_enabled, suggested_pattern
-from issues.models import KnownFailure, KnownFailureRule, Link
-from issues.services import link
+from issues.links.models import Link
+from issues.links.services import link
+from issues.quality.known_failures import create_rule, delete_rule, issue_side_in, set_rule_enabled, suggested_pattern
+from issues.quality.models import KnownFailure, KnownFailureRule
 from projects.models import ResultStatus, Role, TestResult
 from tests.factories import (
     ExternalReferenceFactory,

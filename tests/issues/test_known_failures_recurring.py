@@ -6,10 +6,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from issues.known_failures import create_rule
-from issues.models import FollowUp, Issue, IssueStatus, Link, StatusCategory
-from issues.recurrences import follow_up, recurrences_of_run, reopen, set_policy
-from issues.services import link
+from issues.core.models import Issue, IssueStatus, StatusCategory
+from issues.links.models import Link
+from issues.links.services import link
+from issues.quality.known_failures import create_rule
+from issues.quality.models import FollowUp
+from issues.quality.recurrences import follow_up, recurrences_of_run, reopen, set_policy
 from projects.models import ResultStatus, Role
 from tests.factories import (
     ExternalReferenceFactory,

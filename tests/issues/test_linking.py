@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
-from issues.models import ExternalReference, Link
-from issues.services import link
+from issues.links.models import ExternalReference, Link
+from issues.links.services import link
 from projects.models import ResultStatus, Role
 from tests.factories import (
     ExternalReferenceFactory,

@@ -8,7 +8,7 @@ from integrations.errors import TrackerError
 from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from integrations.providers.base import BackLink, Unsupported
-from issues.selectors import back_link
+from issues.links.selectors import back_link
 from projects.models import ResultStatus
 from tests.factories import SourceFactory, TestResultFactory
 from tests.fakes.fixtures import (

@@ -5,8 +5,9 @@ import threading
 import pytest
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
-from issues.models import ExternalReference, Issue, Link, Tag
-from issues.services import create_issue
+from issues.core.models import Issue, Tag
+from issues.core.services import create_issue
+from issues.links.models import ExternalReference, Link
 from tests.factories import (
     ExternalReferenceFactory,
     ProjectFactory,

@@ -9,8 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from issues.models import Attachment, Issue, Link, Tag
-from issues.services import add_attachment, link, update_issue
+from issues.core.models import Attachment, Issue, Tag
+from issues.core.services import add_attachment, update_issue
+from issues.links.models import Link
+from issues.links.services import link
 from projects.models import ResultStatus, Role
 from tests.factories import (
     ExternalReferenceFactory,

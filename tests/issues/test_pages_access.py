@@ -8,9 +8,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from integrations.models import AuthType, Provider
-from issues.filing import new_marker
-from issues.models import Attachment, ExternalReference, FilingJob, Issue, Link, Tag
-from issues.services import add_attachment, link
+from issues.core.models import Attachment, Issue, Tag
+from issues.core.services import add_attachment
+from issues.filing.models import FilingJob
+from issues.filing.services import new_marker
+from issues.links.models import ExternalReference, Link
+from issues.links.services import link
 from projects.models import Role, TestCase, TestResult, TestRun
 from tests.factories import (
     MembershipFactory,

@@ -10,10 +10,12 @@ from django.utils import timezone
 
 from integrations.mappings import default_priority_mapping
 from integrations.models import AuthType, Provider
-from issues.models import Coverage, IssueStatus, Plan, PlanKind, PulledRequirement, StatusCategory
-from issues.plans import pull_plans, release_overviews, release_parts, timeline
-from issues.requirements_pull import save_settings
-from issues.services import link
+from issues.core.models import IssueStatus, StatusCategory
+from issues.links.services import link
+from issues.pulls.models import Coverage, Plan, PlanKind, PulledRequirement
+from issues.pulls.plans import pull_plans
+from issues.pulls.requirements import save_settings
+from issues.reports.plans import release_overviews, release_parts, timeline
 from projects.models import ResultStatus, Role
 from tests.factories import (
     ExternalReferenceFactory,

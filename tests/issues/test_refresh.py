@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, Health, Source
-from issues import sync, tasks
-from issues.models import ExternalReference, WebhookDelivery
-from issues.services import link
+from issues.links.models import ExternalReference
+from issues.links.services import link
+from issues.sync import cache_keys, refresh, tasks
+from issues.sync.models import WebhookDelivery
 from projects.models import Role
 from tests.factories import MembershipFactory, TestResultFactory, UserFactory
 from tests.fakes.fixtures import GITHUB_LOGIN, GITLAB_USERNAME
@@ -129,12 +130,13 @@ def test_a_failed_source_rests_while_the_others_go_on(fake_jira_cloud, fake_azur
 
     assert tasks.refresh_stale_references() == [jira.pk]
     (reference,) = ExternalReference.objects.filter(source=down)
-    assert sync.refresh_source(down.pk).skipped == "The source rests after a failed refresh."
+    assert refresh.refresh_source(down.pk).skipped == "The source rests after a failed refresh."
     # Pages do not wait on a resting tracker either; "Refresh now" asks it all the same.
     assert (
-        sync.refresh_source(down.pk, [reference.pk], shown=True).skipped == "The source rests after a failed refresh."
+        refresh.refresh_source(down.pk, [reference.pk], shown=True).skipped
+        == "The source rests after a failed refresh."
     )
-    assert sync.refresh_source(down.pk, [reference.pk]).failed == 1
+    assert refresh.refresh_source(down.pk, [reference.pk]).failed == 1
     assert all(r.last_synced_at > timezone.now() - timedelta(minutes=1) for r in rows(jira_refs))
 
 
@@ -150,14 +152,14 @@ def test_a_tracker_answering_garbage_or_refusing_leaves_every_value(fake_jira_cl
     else:
         fake_jira_cloud.fail_next(401, "Client must be authenticated to access this resource.")
 
-    report = sync.refresh_source(source.pk)
+    report = refresh.refresh_source(source.pk)
 
     assert (report.read, report.failed, report.rest_seconds) == (0, 3, 3600 if failure == "rate_limited" else 300)
     assert snapshot(references) == before
     assert {r.last_error for r in rows(references)} == {report.error}
     source.refresh_from_db()
     assert (source.health, source.health_error) == (Health.ERROR, report.error)
-    assert cache.get(sync._backoff_key(source))
+    assert cache.get(cache_keys.backoff_key(source))
 
 
 # -- what a run stores ---------------------------------------------------------------------------
@@ -173,7 +175,7 @@ def test_deleted_issues_are_marked_and_kept_and_hidden_ones_keep_their_values(fa
     result = TestResultFactory()
     link(artefact=result, reference=references.get(key="SHOP-2"))
 
-    report = sync.refresh_source(source.pk)
+    report = refresh.refresh_source(source.pk)
 
     kept, gone, hidden = references.get(key="SHOP-1"), references.get(key="SHOP-2"), references.get(key="SECRET-1")
     assert (report.read, report.missing, report.hidden) == (1, 1, 1)
@@ -189,7 +191,7 @@ def test_an_answer_older_than_the_stored_state_does_not_overwrite_it(fake_jira_c
     newer = fake_jira_cloud.issue("SHOP-1").updated + timedelta(minutes=5)
     (reference,) = cached(source, ["SHOP-1"], remote_updated_at=newer)
 
-    sync.refresh_source(source.pk, [reference.pk])
+    refresh.refresh_source(source.pk, [reference.pk])
 
     reference.refresh_from_db()
     assert (reference.title, reference.remote_updated_at, reference.last_error) == ("Cached SHOP-1", newer, "")
@@ -201,14 +203,14 @@ def test_a_refresh_stores_when_the_tracker_created_and_resolved_an_issue_and_a_r
     (reference,) = cached(source, ["SHOP-1"])
     issue = fake_jira_cloud.edit_issue("SHOP-1", status="Done")
 
-    sync.refresh_source(source.pk, [reference.pk])
+    refresh.refresh_source(source.pk, [reference.pk])
 
     reference.refresh_from_db()
     assert (reference.remote_created_at, reference.remote_resolved_at) == (issue.created, issue.resolved)
     assert reference.remote_resolved_at is not None
 
     fake_jira_cloud.edit_issue("SHOP-1", status="To Do")
-    sync.refresh_source(source.pk, [reference.pk])
+    refresh.refresh_source(source.pk, [reference.pk])
 
     reference.refresh_from_db()
     assert (reference.status_category, reference.remote_created_at, reference.remote_resolved_at) == (
@@ -225,7 +227,7 @@ def test_github_dates_are_stored_from_a_batched_read(fake_github):
     source = github_source(fake_github, can_process_webhooks=False)
     (reference,) = cached(source, ["acme/shop#1"])
 
-    sync.refresh_source(source.pk, [reference.pk])
+    refresh.refresh_source(source.pk, [reference.pk])
 
     reference.refresh_from_db()
     assert len(fake_github.graphql_requests()) == 1
@@ -239,9 +241,9 @@ def test_an_unchanged_github_issue_answered_304_keeps_its_dates(fake_github):
     issue = fake_github.add_issue("acme/shop", "Cart empty", author=GITHUB_LOGIN, state="closed")
     source = github_source(fake_github, can_process_webhooks=False)
     (reference,) = cached(source, ["acme/shop#1"])
-    sync.refresh_source(source.pk, [reference.pk])
+    refresh.refresh_source(source.pk, [reference.pk])
 
-    sync.refresh_source(source.pk, [reference.pk])
+    refresh.refresh_source(source.pk, [reference.pk])
 
     reference.refresh_from_db()
     assert fake_github.requests_to("GET", r"/repos/acme/shop/issues/1")[-1].headers["If-None-Match"] == reference.etag
@@ -253,9 +255,9 @@ def test_a_run_spends_at_most_half_of_the_budget_and_the_next_run_goes_on(fake_j
     Source.objects.filter(pk=source.pk).update(rate_limit_per_minute=3)  # half of it: one request a run
     references = cached(source, [f"SHOP-{n}" for n in range(1, 251)], last_synced_at=None)
 
-    first = sync.refresh_source(source.pk)
-    second = sync.refresh_source(source.pk)
-    third = sync.refresh_source(source.pk)
+    first = refresh.refresh_source(source.pk)
+    second = refresh.refresh_source(source.pk)
+    third = refresh.refresh_source(source.pk)
 
     assert [first.read, second.read, third.read] == [100, 100, 50]
     assert len(fake_jira_cloud.requests_to("POST", r"/rest/api/3/search/jql")) == 3
@@ -265,15 +267,15 @@ def test_a_run_spends_at_most_half_of_the_budget_and_the_next_run_goes_on(fake_j
 def test_a_run_leaves_a_source_another_run_holds_unless_it_is_that_run_delivered_again(fake_jira_cloud):
     source = jira_with(fake_jira_cloud, 2)
     references = cached(source, ["SHOP-1", "SHOP-2"])
-    cache.add(sync._lock_key(source), 1, sync.RUN_LOCK_SECONDS)  # taken by a run, perhaps one whose worker died
+    cache.add(cache_keys.lock_key(source), 1, refresh.RUN_LOCK_SECONDS)  # taken by a run, perhaps one whose worker died
 
-    other = sync.refresh_source(source.pk)
-    redelivered = sync.refresh_source(source.pk, redelivered=True)
+    other = refresh.refresh_source(source.pk)
+    redelivered = refresh.refresh_source(source.pk, redelivered=True)
 
     assert (other.skipped, other.read) == ("Another run is refreshing the source.", 0)
     assert (redelivered.skipped, redelivered.read) == ("", 2)
     assert all(r.title.startswith("Issue ") for r in rows(references))
-    assert cache.get(sync._lock_key(source)) is None  # released when the run ends
+    assert cache.get(cache_keys.lock_key(source)) is None  # released when the run ends
 
 
 def test_asked_for_references_beyond_the_budget_are_refreshed_a_minute_later(fake_jira_cloud):
@@ -294,7 +296,7 @@ def test_disabled_disconnected_or_blind_sources_stop_syncing(fake_jira_cloud, ch
     Source.objects.filter(pk=source.pk).update(**change)
 
     assert tasks.refresh_stale_references() == []
-    assert sync.refresh_source(source.pk, [reference.pk]).skipped
+    assert refresh.refresh_source(source.pk, [reference.pk]).skipped
     assert fake_jira_cloud.requests == []
 
 
@@ -305,7 +307,7 @@ def test_webhook_fed_sources_are_not_polled_and_are_reconciled_daily(fake_jira_c
     WebhookDelivery.objects.create(source=source, delivery_id="recent")
 
     assert tasks.refresh_stale_references() == []
-    assert sync.refresh_source(source.pk, [references[0].pk], shown=True).skipped == "The source is fed by webhooks."
+    assert refresh.refresh_source(source.pk, [references[0].pk], shown=True).skipped == "The source is fed by webhooks."
     assert fake_jira_cloud.requests == []
     assert tasks.reconcile_webhook_sources() == [source.pk]
     assert [r.title for r in rows(references)] == ["Issue 1", "Issue 2"]
@@ -338,9 +340,9 @@ def test_a_page_queues_its_stale_references_once_a_minute_and_never_waits(
     references[2].refresh_from_db()
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        assert sync.request_refresh(references) == 2
+        assert refresh.request_refresh(references) == 2
     with django_capture_on_commit_callbacks(execute=False) as again:
-        assert sync.request_refresh(references) == 0
+        assert refresh.request_refresh(references) == 0
 
     assert fake_jira_cloud.requests == []  # nothing was asked while the page was built
     assert (len(queued), len(again)) == (1, 0)

@@ -17,7 +17,7 @@ from celery import Celery
 from django.db import connection
 from django.utils import timezone
 
-from issues.models import ExternalReference
+from issues.links.models import ExternalReference
 from tests.issues.sync_support import jira_cloud_source
 from tests.support.processes import project_env, running, worker_database_url
 

@@ -15,8 +15,9 @@ from integrations import services as integration_services
 from integrations.errors import RemoteValidationError
 from integrations.mappings import default_priority_mapping, default_status_mapping
 from integrations.models import AuthType, ProjectIntegration, Provider
-from issues.models import ExternalReference, Link, PulledRequirement, PullSettings
-from issues.requirements_pull import parse_state_mapping, pull_requirements, save_settings
+from issues.links.models import ExternalReference, Link
+from issues.pulls.models import PulledRequirement, PullSettings
+from issues.pulls.requirements import parse_state_mapping, pull_requirements, save_settings
 from projects.models import Requirement, Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
 from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN

@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 
 from integrations.mappings import default_priority_mapping
 from integrations.models import AuthType, Provider
-from issues.coverage import NO_COVERAGE, cover, uncover, update_comment
-from issues.models import Coverage, PulledRequirement
-from issues.requirements_pull import pull_requirements, save_settings
+from issues.pulls.coverage import NO_COVERAGE, cover, uncover, update_comment
+from issues.pulls.models import Coverage, PulledRequirement
+from issues.pulls.requirements import pull_requirements, save_settings
 from projects.models import Requirement
 from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory
 from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN

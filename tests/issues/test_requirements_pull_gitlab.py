@@ -11,11 +11,12 @@ import pytest
 from integrations.errors import RemoteValidationError, UpstreamError
 from integrations.mappings import default_priority_mapping, default_status_mapping
 from integrations.models import AuthType, ProjectIntegration, Provider
-from issues.bug_pull import pull_bugs, save_bug_settings
-from issues.coverage import NO_COVERAGE, cover, uncover
-from issues.models import Coverage, ExternalReference, Plan, PulledBug, PulledRequirement, PullSettings
-from issues.pulls import pull_integration
-from issues.requirements_pull import pull_requirements, save_settings
+from issues.links.models import ExternalReference
+from issues.pulls.bugs import pull_bugs, save_bug_settings
+from issues.pulls.coverage import NO_COVERAGE, cover, uncover
+from issues.pulls.models import Coverage, Plan, PulledBug, PulledRequirement, PullSettings
+from issues.pulls.requirements import pull_requirements, save_settings
+from issues.pulls.runner import pull_integration
 from projects.models import Requirement, Role
 from tests.factories import (
     MembershipFactory,

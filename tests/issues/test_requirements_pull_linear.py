@@ -11,11 +11,12 @@ import pytest
 from integrations.errors import RemoteValidationError
 from integrations.mappings import default_status_mapping, parse_priority_mapping
 from integrations.models import AuthType, Provider
-from issues.bug_pull import pull_bugs, save_bug_settings
-from issues.coverage import cover, uncover
-from issues.models import Coverage, ExternalReference, Plan, PulledBug, PulledRequirement, PullSettings
-from issues.plans import pull_plans
-from issues.requirements_pull import parse_state_mapping, pull_requirements, save_settings
+from issues.links.models import ExternalReference
+from issues.pulls.bugs import pull_bugs, save_bug_settings
+from issues.pulls.coverage import cover, uncover
+from issues.pulls.models import Coverage, Plan, PulledBug, PulledRequirement, PullSettings
+from issues.pulls.plans import pull_plans
+from issues.pulls.requirements import parse_state_mapping, pull_requirements, save_settings
 from projects.models import Requirement, Role
 from tests.factories import (
     MembershipFactory,

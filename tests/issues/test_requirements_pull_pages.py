@@ -6,7 +6,7 @@ from django.contrib.messages import get_messages
 
 from integrations.mappings import default_priority_mapping
 from integrations.models import AuthType, Provider
-from issues.models import PullSettings
+from issues.pulls.models import PullSettings
 from projects.models import Requirement, Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN

@@ -14,9 +14,10 @@ from django.test import Client
 from django.utils import timezone
 
 from integrations.providers.base import RemoteIssue
-from issues.models import Issue, IssueStatus
-from issues.recurrences import reopen
-from issues.services import store_reference, update_issue
+from issues.core.models import Issue, IssueStatus
+from issues.core.services import update_issue
+from issues.links.services import store_reference
+from issues.quality.recurrences import reopen
 from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, SourceFactory, TestResultFactory, make_issue
 

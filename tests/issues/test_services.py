@@ -5,19 +5,18 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations.models import AuditAction, AuditEvent
-from issues.models import Attachment, Issue, Link, Tag
-from issues.services import (
+from issues.core.models import Attachment, Issue, Tag
+from issues.core.services import (
     EditConflict,
     add_attachment,
     add_attachments,
     delete_attachment,
     edit_issue,
-    link,
-    report_issue,
     tags_by_name,
-    unlink,
     update_issue,
 )
+from issues.links.models import Link
+from issues.links.services import link, report_issue, unlink
 from projects.models import Project
 from tests.factories import (
     ExternalReferenceFactory,

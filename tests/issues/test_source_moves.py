@@ -13,17 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
-from issues import source_moves
-from issues.models import (
-    DefectSync,
-    ExternalReference,
-    FilingJob,
-    FilingJobItem,
-    KnownFailureRule,
-    Link,
-    PulledRequirement,
-)
-from issues.source_moves import KeyRule, Outcome, key_rule, move_references, plan_move
+from issues.filing.models import FilingJob, FilingJobItem
+from issues.links import source_moves
+from issues.links.models import ExternalReference, Link
+from issues.links.source_moves import KeyRule, Outcome, key_rule, move_references, plan_move
+from issues.pulls.models import PulledRequirement
+from issues.quality.models import KnownFailureRule
+from issues.sync.models import DefectSync
 from tests.factories import (
     ExternalReferenceFactory,
     ProjectFactory,

@@ -15,9 +15,12 @@ from django.urls import reverse
 from integrations.mappings import default_priority_mapping, default_status_mapping
 from integrations.models import ProjectIntegration
 from integrations.services import update_project_integration
-from issues import sync
-from issues.models import CommentOrigin, DefectSync, ExternalReference, Issue, IssueComment
-from issues.services import link, update_issue
+from issues.core.models import CommentOrigin, Issue, IssueComment
+from issues.core.services import update_issue
+from issues.links.models import ExternalReference
+from issues.links.services import link
+from issues.sync import comments, refresh
+from issues.sync.models import DefectSync
 from projects.models import ResultStatus, Role
 from tests.factories import (
     MembershipFactory,
@@ -169,7 +172,7 @@ def test_a_defect_is_made_for_links_from_before_the_option_was_switched_on(shop,
     linked(shop.reference, later, member, shop.capture)
     update_project_integration(integration, actor=member, sync_defects=True)
 
-    sync.refresh_source(shop.source.pk, [shop.reference.pk])
+    refresh.refresh_source(shop.source.pk, [shop.reference.pk])
 
     assert Issue.objects.get(project=later).name == "Checkout fails"
 
@@ -265,7 +268,7 @@ def test_a_push_that_failed_is_sent_with_the_next_refresh(shop):
     assert shop.fake.issue("SHOP-1").status.name == "To Do"
 
     with shop.capture(execute=True):
-        sync.refresh_source(shop.source.pk, [shop.reference.pk])
+        refresh.refresh_source(shop.source.pk, [shop.reference.pk])
 
     assert shop.fake.issue("SHOP-1").status.name == "In Progress"
     assert (shop.sync.synced_status, shop.sync.last_error) == ("in_progress", "")
@@ -317,7 +320,7 @@ def test_the_first_mapped_name_the_tracker_takes_is_used(fake_github, member, dj
 
 def test_a_comment_written_here_reaches_the_tracker_once_and_never_comes_back(shop, hook, member):
     with shop.capture(execute=True):
-        comment = sync.add_comment(shop.defect, author=member, body="Reproduced with **guest** checkout")
+        comment = comments.add_comment(shop.defect, author=member, body="Reproduced with **guest** checkout")
 
     (posted,) = shop.fake.issue("SHOP-1").comments
     comment.refresh_from_db()
@@ -353,7 +356,7 @@ def test_a_tracker_comment_arrives_once_as_markdown(shop, hook):
 
 def test_an_echo_that_arrives_before_the_posting_is_recorded_is_dropped(shop, member):
     with shop.capture(execute=False):  # the comment's task has not run yet
-        comment = sync.add_comment(shop.defect, author=member, body="Reproduced")
+        comment = comments.add_comment(shop.defect, author=member, body="Reproduced")
     upcoming = next(shop.fake._ids)  # the id Jira will give the comment
     shop.fake._ids = itertools.count(upcoming)
     # Jira's webhook for the comment is taken before Jira's answer to the posting is.
@@ -361,7 +364,7 @@ def test_an_echo_that_arrives_before_the_posting_is_recorded_is_dropped(shop, me
         issue=shop.defect, body="Reproduced", origin=CommentOrigin.TRACKER, remote_id=str(upcoming)
     )
 
-    assert sync.push_comment(comment.pk)
+    assert comments.push_comment(comment.pk)
 
     assert list(IssueComment.objects.values_list("pk", "remote_id")) == [(comment.pk, str(upcoming))]
 

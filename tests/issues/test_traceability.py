@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from issues.models import Coverage, IssueStatus, PulledRequirement, StatusCategory
-from issues.services import link
-from issues.traceability import matrix, matrix_csv, requirements_for, totals
+from issues.core.models import IssueStatus, StatusCategory
+from issues.links.services import link
+from issues.pulls.models import Coverage, PulledRequirement
+from issues.reports.traceability import matrix, matrix_csv, requirements_for, totals
 from projects.models import Requirement, ResultStatus, Role
 from tests.factories import (
     ExternalReferenceFactory,

@@ -6,9 +6,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from issues.metrics import HEIGHT, ISSUES_SHOWN, bar_chart, defects_per_run, resolution_by_tracker, resolution_times
-from issues.models import DefectSync, Issue, IssueStatus, StatusCategory
-from issues.services import link
+from issues.core.models import Issue, IssueStatus, StatusCategory
+from issues.links.services import link
+from issues.reports.metrics import (
+    HEIGHT,
+    ISSUES_SHOWN,
+    bar_chart,
+    defects_per_run,
+    resolution_by_tracker,
+    resolution_times,
+)
+from issues.sync.models import DefectSync
 from projects.models import Role
 from tests.factories import (
     ExternalReferenceFactory,

@@ -14,9 +14,10 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent
-from issues import sync
-from issues.models import ExternalReference, Link, WebhookDelivery
-from issues.services import link
+from issues.links.models import ExternalReference, Link
+from issues.links.services import link
+from issues.sync import webhooks
+from issues.sync.models import WebhookDelivery
 from tests.factories import ExternalReferenceFactory, ProjectIntegrationFactory, TestResultFactory, UserFactory
 from tests.fakes.fixtures import GITHUB_LOGIN, LINEAR_LOGIN
 from tests.fakes.webhooks import hex_hmac, send
@@ -194,7 +195,7 @@ def test_a_flood_of_forged_deliveries_writes_one_audit_row_a_minute_that_counts_
     assert answers == {401}
     assert len(audits(AuditAction.WEBHOOK_REJECTED)) == 1
 
-    cache.delete(sync.rejection_window_key(source, 401))  # the minute passes
+    cache.delete(webhooks.rejection_window_key(source, 401))  # the minute passes
     post(client, source, forged)
 
     first, second = audits(AuditAction.WEBHOOK_REJECTED)

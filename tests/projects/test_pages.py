@@ -6,7 +6,7 @@ import pytest
 from django import forms
 from django.urls import reverse
 
-from issues.services import link
+from issues.links.services import link
 from projects.forms import format_duration, parse_duration_text
 from projects.models import ResultStatus, Role, TestCase, TestResult, TestRun
 from tests.factories import (

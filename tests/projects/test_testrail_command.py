@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.models import AuthType, Provider
-from issues.models import Link
+from issues.links.models import Link
 from projects.models import ImportJob, TestCase, TestResult, TestRun
 from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
 from tests.projects.testrail_support import FIXTURES

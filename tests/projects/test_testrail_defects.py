@@ -3,7 +3,7 @@
 import pytest
 
 from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationState, Provider
-from issues.models import ExternalReference, Link
+from issues.links.models import ExternalReference, Link
 from projects.models import ImportStatus, TestResult
 from tests.factories import (
     ExternalReferenceFactory,

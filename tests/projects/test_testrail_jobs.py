@@ -5,9 +5,9 @@ import logging
 import pytest
 from django.core.exceptions import ValidationError
 
-from issues import imports
-from issues.models import ExternalReference, Link
-from issues.tasks import import_testrail
+from issues.imports import services
+from issues.imports.tasks import import_testrail
+from issues.links.models import ExternalReference, Link
 from projects.importers.testrail import TestRailError
 from projects.models import ImportJob, ImportStatus, TestCase, TestResult, TestRun
 from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
@@ -30,11 +30,11 @@ def jira(project):
 class UploadTests:
     def test_a_refused_file_stores_nothing(self, project):
         with pytest.raises(TestRailError, match="not well-formed XML"):
-            imports.upload(project, None, "broken.xml", fixture("broken.xml"))
+            services.upload(project, None, "broken.xml", fixture("broken.xml"))
         assert not ImportJob.objects.exists()
 
     def test_the_upload_keeps_the_file_and_the_defaults_of_its_preview(self, project, jira):
-        job = imports.upload(project, None, "run-results.csv", fixture("run-results.csv"))
+        job = services.upload(project, None, "run-results.csv", fixture("run-results.csv"))
 
         assert (job.status, job.filename, job.size) == (ImportStatus.PREVIEW, "run-results.csv", len(job.data))
         assert job.options["run_name"] == "Release 2.4 regression"
@@ -44,29 +44,29 @@ class UploadTests:
 
     def test_a_new_upload_replaces_the_users_unconfirmed_preview_only(self, project):
         me, colleague = UserFactory(), UserFactory()
-        imports.upload(project, me, "suite.xml", fixture("suite.xml"))
-        theirs = imports.upload(project, colleague, "suite.xml", fixture("suite.xml"))
-        mine = imports.upload(project, me, "cases.csv", fixture("cases.csv"))
+        services.upload(project, me, "suite.xml", fixture("suite.xml"))
+        theirs = services.upload(project, colleague, "suite.xml", fixture("suite.xml"))
+        mine = services.upload(project, me, "cases.csv", fixture("cases.csv"))
         assert set(ImportJob.objects.all()) == {theirs, mine}
 
     def test_an_import_is_confirmed_once(self, project):
-        job = imports.upload(project, None, "suite.xml", fixture("suite.xml"))
-        imports.confirm(job, job.options)
+        job = services.upload(project, None, "suite.xml", fixture("suite.xml"))
+        services.confirm(job, job.options)
         with pytest.raises(ValidationError, match="already been started"):
-            imports.confirm(job, job.options)
+            services.confirm(job, job.options)
         with pytest.raises(ValidationError, match="has not started can be cancelled"):
-            imports.discard(job)
+            services.discard(job)
 
 
 class PreviewTests:
     def test_the_preview_says_what_would_be_created_updated_and_left_alone_and_writes_nothing(self, project):
         import_through_job(project, "suite.xml")
         newer = fixture("suite.xml").replace(b"Apply a discount code", b"Apply a coupon code")
-        job = imports.upload(project, None, "suite.xml", newer + b"\n")
+        job = services.upload(project, None, "suite.xml", newer + b"\n")
         job.options["mapping"]["priorities"]["Low"] = ""
-        imports.save_options(job, job.options)
+        services.save_options(job, job.options)
 
-        preview = imports.preview(job)
+        preview = services.preview(job)
 
         assert preview.case_actions == {
             "C101": "unchanged",
@@ -81,9 +81,9 @@ class PreviewTests:
 
     def test_the_preview_of_a_run_names_the_run_and_sorts_the_defects(self, project, jira):
         import_through_job(project, "run-results.csv")
-        job = imports.upload(project, None, "run-results.csv", fixture("run-results.csv"))
+        job = services.upload(project, None, "run-results.csv", fixture("run-results.csv"))
 
-        preview = imports.preview(job)
+        preview = services.preview(job)
 
         assert (preview.run.name, preview.results_updated) == ("Release 2.4 regression", 6)
         assert preview.count_created == 0 and preview.count_unchanged == 6
@@ -94,8 +94,8 @@ class PreviewTests:
 
 class RunTests:
     def test_the_task_imports_the_file_and_records_log_counts_and_run(self, project, jira):
-        job = imports.upload(project, None, "run-results.csv", fixture("run-results.csv"))
-        imports.confirm(job, job.options)
+        job = services.upload(project, None, "run-results.csv", fixture("run-results.csv"))
+        services.confirm(job, job.options)
 
         import_testrail.delay(job.pk)
 
@@ -119,12 +119,12 @@ class RunTests:
         def tracker_down(*args, **kwargs):
             raise ConnectionError("audit store unreachable")
 
-        monkeypatch.setattr(imports, "record_audit", tracker_down)
+        monkeypatch.setattr(services, "record_audit", tracker_down)
 
         with caplog.at_level(logging.ERROR, logger="issues.imports"):
             job = import_through_job(project, "run-results.csv")
 
-        assert (job.status, job.error) == (ImportStatus.FAILED, imports.UNEXPECTED_ERROR)
+        assert (job.status, job.error) == (ImportStatus.FAILED, services.UNEXPECTED_ERROR)
         assert "audit store unreachable" in caplog.text
         assert not (
             TestCase.objects.exists()
@@ -140,26 +140,26 @@ class RunTests:
         job = import_through_job(project, "suite.xml")
         TestCase.objects.all().delete()
 
-        assert imports.run_job(job.pk).status == ImportStatus.DONE
+        assert services.run_job(job.pk).status == ImportStatus.DONE
         assert not TestCase.objects.exists()
 
     def test_a_job_left_running_by_a_dead_worker_is_imported_when_delivered_again(self, project):
-        job = imports.upload(project, None, "suite.xml", fixture("suite.xml"))
+        job = services.upload(project, None, "suite.xml", fixture("suite.xml"))
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
 
-        assert imports.run_job(job.pk).status == ImportStatus.DONE
+        assert services.run_job(job.pk).status == ImportStatus.DONE
         assert TestCase.objects.count() == 5
 
     def test_a_job_still_in_preview_is_not_run(self, project):
-        job = imports.upload(project, None, "suite.xml", fixture("suite.xml"))
-        assert imports.run_job(job.pk).status == ImportStatus.PREVIEW
+        job = services.upload(project, None, "suite.xml", fixture("suite.xml"))
+        assert services.run_job(job.pk).status == ImportStatus.PREVIEW
         assert not TestCase.objects.exists()
 
 
 class ProgressTests:
     def test_progress_reported_inside_the_import_is_readable_from_elsewhere(self, project):
-        job = imports.upload(project, None, "suite.xml", fixture("suite.xml"))
-        imports.confirm(job, job.options)
+        job = services.upload(project, None, "suite.xml", fixture("suite.xml"))
+        services.confirm(job, job.options)
         assert job.start(total=5)
 
         job.report_progress(3)

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from issues import imports
+from issues.imports import services
 from projects.models import ImportJob, ImportStatus, Role, TestCase
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory
 from tests.projects.testrail_support import fixture, import_through_job
@@ -175,8 +175,8 @@ class ImportAndLogTests:
         assert response.status_code == 302 and not TestCase.objects.exists()
 
     def test_the_status_view_reports_the_progress_of_a_running_import(self, client, member, project):
-        job = imports.upload(project, member, "suite.xml", fixture("suite.xml"))
-        imports.confirm(job, job.options)
+        job = services.upload(project, member, "suite.xml", fixture("suite.xml"))
+        services.confirm(job, job.options)
         job.start(total=5)
         job.report_progress(2)
 
@@ -201,7 +201,7 @@ class ImportAndLogTests:
 class AccessTests:
     @pytest.fixture
     def job(self, project):
-        return imports.upload(project, None, "suite.xml", fixture("suite.xml"))
+        return services.upload(project, None, "suite.xml", fixture("suite.xml"))
 
     def pages(self, job):
         upload_data = {"file": SimpleUploadedFile("s.xml", fixture("suite.xml"))}

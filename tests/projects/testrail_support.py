@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from issues import imports
+from issues.imports import services
 
 FIXTURES = Path(__file__).parent / "fixtures" / "testrail"
 
@@ -13,6 +13,6 @@ def fixture(name: str) -> bytes:
 
 def import_through_job(project, name, *, user=None, data=None, **options):
     """Upload, confirm with the preview's defaults changed by `options`, run: what the page and the task do."""
-    job = imports.upload(project, user, name, fixture(name) if data is None else data)
-    imports.confirm(job, {**job.options, **options})
-    return imports.run_job(job.pk)
+    job = services.upload(project, user, name, fixture(name) if data is None else data)
+    services.confirm(job, {**job.options, **options})
+    return services.run_job(job.pk)

@@ -8,8 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from integrations.models import ProjectIntegration
-from issues.models import Attachment, Issue, Link
-from issues.services import add_attachment, link
+from issues.core.models import Attachment, Issue
+from issues.core.services import add_attachment
+from issues.links.models import Link
+from issues.links.services import link
 from projects.models import ImportJob, Project, Role
 from tests.factories import (
     MembershipFactory,

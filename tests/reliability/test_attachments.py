@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from issues.models import Attachment
+from issues.core.models import Attachment
 from tests.factories import MembershipFactory, make_issue
 
 pytestmark = pytest.mark.django_db

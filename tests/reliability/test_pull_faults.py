@@ -15,8 +15,9 @@ from integrations.errors import (
 )
 from integrations.http import TrackerHttpClient
 from integrations.models import AuthType, Provider
-from issues.models import ExternalReference, Link, PullSettings
-from issues.requirements_pull import pull_requirements
+from issues.links.models import ExternalReference, Link
+from issues.pulls.models import PullSettings
+from issues.pulls.requirements import pull_requirements
 from projects.models import Requirement
 from tests.factories import SourceFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN

@@ -19,9 +19,9 @@ from integrations.errors import (
 )
 from integrations.http import TrackerHttpClient
 from integrations.providers import provider_for
-from issues import filing
-from issues.models import ExternalReference, Link
-from issues.services import link
+from issues.filing import services
+from issues.links.models import ExternalReference, Link
+from issues.links.services import link
 from projects.models import ResultStatus
 from tests.factories import ExternalReferenceFactory, MembershipFactory, ProjectFactory, TestResultFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN
@@ -63,7 +63,7 @@ def kept(world):
 
 
 def file(world, marker=None):
-    draft = filing.build_draft(
+    draft = services.build_draft(
         world.integration,
         issue_type="Bug",
         title="Payment declined",
@@ -72,12 +72,12 @@ def file(world, marker=None):
         kinds={},
         reporter=None,
     )
-    return filing.file_issue(
+    return services.file_issue(
         integration=world.integration,
         actor=None,
         draft=draft,
         artefacts=[world.result],
-        marker=marker or filing.new_marker(),
+        marker=marker or services.new_marker(),
         site_url="http://testserver",
     )
 
@@ -167,11 +167,11 @@ def test_a_create_answered_too_late_is_found_by_its_marker_not_filed_twice(jira,
         return intercept(request)
 
     server.interceptor = hold_back_the_first_create
-    marker, before = filing.new_marker(), kept(jira)
+    marker, before = services.new_marker(), kept(jira)
     with pytest.raises(Unreachable) as raised:
         file(jira, marker)
     client_gave_up.set()  # the tracker now carries out the create the client stopped waiting for
-    assert raised.value.reason == "read_timeout" and filing.may_have_been_created(raised.value)
+    assert raised.value.reason == "read_timeout" and services.may_have_been_created(raised.value)
     assert kept(jira) == before
 
     monkeypatch.setitem(TrackerHttpClient.__init__.__kwdefaults__, "read_timeout", 20.0)

@@ -26,9 +26,10 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.db import connection
 from django.utils import timezone
 
-from issues import tasks
-from issues.models import ExternalReference, FilingJob, FilingState, Link
-from issues.services import link
+from issues.filing import tasks
+from issues.filing.models import FilingJob, FilingState
+from issues.links.models import ExternalReference, Link
+from issues.links.services import link
 from projects.models import ResultStatus, Role
 from tests.factories import MembershipFactory, ProjectFactory, TestResultFactory, TestRunFactory
 from tests.issues.filing_support import CREATE_PATH, SEARCH_PATH, jira_world

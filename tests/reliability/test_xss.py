@@ -11,8 +11,9 @@ from django.contrib import admin
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent, Source
-from issues.models import Attachment, ExternalReference, Issue, Link, Tag
-from issues.services import link
+from issues.core.models import Attachment, Issue, Tag
+from issues.links.models import ExternalReference, Link
+from issues.links.services import link
 from tests.factories import (
     ExternalReferenceFactory,
     MembershipFactory,

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.selectors import pickable_integrations
-from issues import imports
+from issues.imports import services
 from projects.importers.testrail import TestRailError
 from projects.models import ImportStatus, Project
 
@@ -76,9 +76,9 @@ class Command(BaseCommand):
         try:
             data = path.read_bytes()
             job = (
-                imports.new_job(project, actor, path.name, data)
+                services.new_job(project, actor, path.name, data)
                 if dry_run
-                else imports.upload(project, actor, path.name, data)
+                else services.upload(project, actor, path.name, data)
             )
         except (OSError, TestRailError) as error:
             self.stderr.write(f"{path}: {error}")
@@ -86,14 +86,14 @@ class Command(BaseCommand):
         if dry_run:  # the job is never saved
             self._describe_preview(path, job, overrides)
             return True
-        imports.confirm(job, {**job.options, **overrides})
-        job = imports.run_job(job.pk)
+        services.confirm(job, {**job.options, **overrides})
+        job = services.run_job(job.pk)
         if job.status != ImportStatus.DONE:
             self.stderr.write(f"{path}: {job.error}")
             return False
         into = f" into run “{job.run.name}”" if job.run else ""
         self.stdout.write(self.style.SUCCESS(f"{path}: imported") + into)
-        for label, counts in imports.summary(job):
+        for label, counts in services.summary(job):
             self.stdout.write(f"  {label}: " + ", ".join(f"{count} {action}" for action, count in counts))
         for entry in job.log:
             if entry["action"] == "skipped" or verbosity > 1:
@@ -102,7 +102,7 @@ class Command(BaseCommand):
 
     def _describe_preview(self, path: Path, job, overrides: dict) -> None:
         job.options = {**job.options, **overrides}
-        preview = imports.preview(job)
+        preview = services.preview(job)
         self.stdout.write(f"{path}: {preview.export.description} (dry run, nothing changed)")
         self.stdout.write(
             f"  Test cases: {preview.count_created} to create, {preview.count_updated} to update, "

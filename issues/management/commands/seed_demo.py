@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from integrations.models import AuthType, Provider, Source
-from issues.models import IssuePriority, IssueStatus, Tag
-from issues.services import create_issue, link
+from issues.core.models import IssuePriority, IssueStatus, Tag
+from issues.core.services import create_issue
+from issues.links.services import link
 from projects.models import Membership, Project, ResultStatus, Role, TestCase, TestResult, TestRun
 
 DEMO_USERNAME = "demo"

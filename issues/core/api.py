@@ -1,0 +1,146 @@
+"""REST endpoints of internal issues: `/api/issues` and its alias `/api/defects`.
+
+Besides CRUD, the endpoints clients of the platform we replace call: `POST /api/issues/create`,
+`GET /api/issues/{issueId}`, `POST /api/issues/{issueId}/link` and `.../unlink`, where
+`{issueId}` is the numeric id or the issue key (SHOP-12)."""
+
+from django.db.models import Prefetch
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, status
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+
+from issues.core import services as core_services
+from issues.core.artefacts import ARTEFACT_LABELS
+from issues.core.models import Issue, IssuePriority, IssueStatus
+from issues.core.selectors import UNASSIGNED
+from issues.core.serializers import ArtefactRefSerializer, IssueSerializer, LinkSerializer
+from issues.links import services as links_services
+from issues.links.models import Link
+from issues.links.selectors import links_to
+from projects.api import ProjectFilter, ProjectScopedViewSet
+from projects.permissions import Action
+
+ISSUE_ID = OpenApiParameter(
+    "issueId",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The issue's id, or its key such as SHOP-12.",
+)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The issue changed since you read it."
+    default_code = "conflict"
+
+
+class IssueFilter(ProjectFilter):
+    status = filters.MultipleChoiceFilter(choices=IssueStatus.choices)
+    priority = filters.MultipleChoiceFilter(choices=IssuePriority.choices)
+    assignee = filters.CharFilter(method="assigned_to", help_text=f"Username, or `{UNASSIGNED}` for unassigned issues.")
+    reporter = filters.CharFilter(field_name="reporter__username")
+    tag = filters.CharFilter(field_name="tags__name", help_text="Tag name.")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Issue
+        fields = ["project", "status", "priority", "assignee", "reporter", "tag", "updated_after"]
+
+    def assigned_to(self, queryset, name, value):
+        if value == UNASSIGNED:
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee__username=value)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[ISSUE_ID]),
+    update=extend_schema(parameters=[ISSUE_ID]),
+    partial_update=extend_schema(parameters=[ISSUE_ID]),
+    destroy=extend_schema(parameters=[ISSUE_ID], description="Project admins only. Deletes its links and attachments."),
+)
+class IssueViewSet(ProjectScopedViewSet):
+    """Internal issues of your projects, numbered per project (SHOP-12)."""
+
+    serializer_class = IssueSerializer
+    delete_action = Action.MANAGE
+    lookup_url_kwarg = "issueId"
+    lookup_value_regex = "[0-9]+|[A-Za-z][A-Za-z0-9]*-[0-9]+"
+    filterset_class = IssueFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["number", "created_at", "updated_at", "status", "id"]
+    ordering = ["project_id", "-number"]  # served by the (project, -number) index
+
+    def base_queryset(self):
+        links = Link.objects.select_related(
+            "test_case",
+            "test_run",
+            "test_result__case",
+            "test_result__run",
+            "requirement",
+            "created_by",
+        ).order_by("created_at", "id")
+        return Issue.objects.select_related("project", "assignee", "reporter").prefetch_related(
+            "tags",
+            Prefetch("links", queryset=links),
+        )
+
+    def find_object(self, queryset):
+        issue_id = self.kwargs["issueId"]
+        if issue_id.isdigit():
+            return get_object_or_404(queryset, pk=issue_id)
+        key, number = issue_id.rsplit("-", 1)
+        return get_object_or_404(queryset, project__key=key.upper(), number=number)
+
+    def perform_update(self, serializer):
+        try:
+            serializer.save()
+        except core_services.EditConflict as conflict:
+            raise Conflict(str(conflict))
+
+    def perform_destroy(self, instance):
+        core_services.delete_issue(instance)
+
+    @extend_schema(summary="Create an issue (same as POST on the collection)")
+    @action(detail=False, methods=["post"], url_path="create")
+    def create_issue(self, request):
+        return self.create(request)
+
+    def _artefact(self, request, issue):
+        reference = ArtefactRefSerializer(data=request.data, context={"issue": issue})
+        reference.is_valid(raise_exception=True)
+        return reference.validated_data
+
+    @extend_schema(
+        summary="Link the issue to a test case, run, result or requirement of its project",
+        parameters=[ISSUE_ID],
+        request=ArtefactRefSerializer,
+        responses={201: LinkSerializer, 200: OpenApiResponse(LinkSerializer, description="Already linked.")},
+    )
+    @action(detail=True, methods=["post"])
+    def link(self, request, issueId=None):
+        issue = self.get_object()
+        artefact = self._artefact(request, issue)["artefact"]
+        already = links_to(artefact).filter(issue=issue).exists()
+        created = links_services.link(artefact=artefact, issue=issue, actor=request.user)
+        return Response(LinkSerializer(created).data, status=status.HTTP_200_OK if already else status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Remove the link between the issue and a test artefact",
+        parameters=[ISSUE_ID],
+        request=ArtefactRefSerializer,
+        responses={204: OpenApiResponse(description="Unlinked."), 404: OpenApiResponse(description="Not linked.")},
+    )
+    @action(detail=True, methods=["post"])
+    def unlink(self, request, issueId=None):
+        issue = self.get_object()
+        reference = self._artefact(request, issue)
+        existing = links_to(reference["artefact"]).filter(issue=issue).first()
+        if existing is None:
+            label = ARTEFACT_LABELS[reference["type"]].lower()
+            raise exceptions.NotFound(f"{issue.key} is not linked to {label} {reference['id']}.")
+        links_services.unlink(existing, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,218 @@
+"""Internal issues of a project, their tags, attachments and comments."""
+
+import os
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from projects.models import Project
+
+
+class IssueStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+# The statuses an issue counts as resolved in: entering one dates the resolution, leaving them clears it.
+RESOLVED_STATUSES = (IssueStatus.RESOLVED, IssueStatus.CLOSED)
+
+
+class IssuePriority(models.TextChoices):
+    BLOCKER = "blocker", "Blocker"
+    CRITICAL = "critical", "Critical"
+    MAJOR = "major", "Major"
+    MINOR = "minor", "Minor"
+    TRIVIAL = "trivial", "Trivial"
+
+
+class Tag(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#6b7280", help_text="Hex colour, e.g. #d97706.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="tag_unique_name_per_project"),
+            models.CheckConstraint(condition=Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="tag_color_hex"),
+            models.CheckConstraint(condition=~Q(name=""), name="tag_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class IssueQuerySet(models.QuerySet):
+    """Every way of writing issues in bulk dates or clears their resolution with their status, as
+    ``Issue.save`` does."""
+
+    def update(self, **changes):
+        # A status computed in SQL (bulk_update's CASE) comes with its dates, or the constraint refuses it.
+        if isinstance(changes.get("status"), str) and "resolved_at" not in changes:
+            if changes["status"] in RESOLVED_STATUSES:
+                # Resolved -> closed keeps the time it was resolved; the UPDATE reads each row's own.
+                changes["resolved_at"] = Coalesce(F("resolved_at"), Value(timezone.now()))
+            else:
+                changes.update(resolved_at=None, resolved_at_estimated=False)
+        return super().update(**changes)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for issue in objs:
+            issue.date_resolution()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if "status" in fields:
+            for issue in objs:
+                issue.date_resolution()
+            fields = [*fields, "resolved_at", "resolved_at_estimated"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
+class Issue(models.Model):
+    """An internal issue, numbered per project (SHOP-1, SHOP-2, ...).
+
+    ``resolved_at`` is set when the issue enters resolved or closed and cleared when it is reopened,
+    by ``save`` and by the manager's bulk writes alike, so no writer can forget it (raw SQL could,
+    and the constraint below refuses what it gets wrong)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
+    number = models.PositiveIntegerField(editable=False)
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    status = models.CharField(max_length=12, choices=IssueStatus.choices, default=IssueStatus.OPEN)
+    priority = models.CharField(max_length=10, choices=IssuePriority.choices, default=IssuePriority.MAJOR)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_issues"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_issues"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="issues")
+    # Optimistic concurrency: an edit based on an older version is refused, not silently lost.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Resolved before resolution times were kept: dated by the issue's last change then, an upper bound.
+    resolved_at_estimated = models.BooleanField(default=False, editable=False)
+
+    objects = IssueQuerySet.as_manager()
+
+    class Meta:
+        # By the project's id, not its key: the (project, -number) index then serves a project's
+        # list pages without sorting every issue of the project.
+        ordering = ["project_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="issue_unique_number_per_project"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="issue_number_positive"),
+            models.CheckConstraint(condition=Q(status__in=IssueStatus.values), name="issue_status_valid"),
+            models.CheckConstraint(condition=Q(priority__in=IssuePriority.values), name="issue_priority_valid"),
+            models.CheckConstraint(condition=~Q(name=""), name="issue_name_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=RESOLVED_STATUSES, resolved_at__isnull=False)
+                | (~Q(status__in=RESOLVED_STATUSES) & Q(resolved_at__isnull=True, resolved_at_estimated=False)),
+                name="issue_resolved_at_iff_resolved",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "status"]),
+            models.Index(fields=["project", "priority"]),
+            models.Index(fields=["project", "-number"], name="issue_project_number_desc"),
+        ]
+
+    @property
+    def key(self):
+        return f"{self.project.key}-{self.number}"
+
+    def date_resolution(self) -> None:
+        """Keep the known resolution time while resolved or closed, date it now on entering one of
+        them, clear it when (re)opened."""
+        if self.status in RESOLVED_STATUSES:
+            self.resolved_at = self.resolved_at or timezone.now()
+        else:
+            self.resolved_at, self.resolved_at_estimated = None, False
+
+    def save(self, *args, **kwargs):
+        self.date_resolution()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "status" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "resolved_at", "resolved_at_estimated"}
+        super().save(*args, **kwargs)
+
+    def __str__(self):
+        return f"{self.key} {self.name}"
+
+
+def attachment_path(instance, filename):
+    # Random stored name: the original name is kept in a column, never trusted as a path.
+    extension = os.path.splitext(filename)[1].lower()[:10]
+    return f"attachments/{uuid.uuid4().hex}{extension}"
+
+
+class Attachment(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class StatusCategory(models.TextChoices):
+    TO_DO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class CommentOrigin(models.TextChoices):
+    TESTMANAGER = "testmanager", "testmanager"
+    TRACKER = "tracker", "Tracker"
+
+
+class IssueComment(models.Model):
+    """A comment on an internal issue, in Markdown. On a synced defect it is also on the tracker
+    issue: ``remote_id`` is the tracker's id of it, set when a comment written here was posted or
+    when one written there arrived; a tracker comment whose id is known here is never taken again,
+    so a posted comment does not come back as a new one."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_name = models.CharField(max_length=200, blank=True, help_text="The tracker account, for tracker comments.")
+    body = models.TextField(help_text="Markdown.")
+    origin = models.CharField(max_length=12, choices=CommentOrigin.choices, default=CommentOrigin.TESTMANAGER)
+    remote_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "remote_id"], condition=~Q(remote_id=""), name="issuecomment_remote_id_once"
+            ),
+            models.CheckConstraint(condition=Q(origin__in=CommentOrigin.values), name="issuecomment_origin_valid"),
+            models.CheckConstraint(condition=~Q(body=""), name="issuecomment_body_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"Comment on {self.issue.key} by {self.author_name or self.author or 'someone'}"

@@ -1,0 +1,75 @@
+"""Read queries on internal issues, shared by pages and the API; each scoped to one project."""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from issues.core.models import Issue, IssueStatus, StatusCategory
+from projects.models import Role
+
+UNRESOLVED = "unresolved"
+
+
+UNASSIGNED = "none"
+
+
+INTERNAL = "internal"  # the issue list's source filter: internal issues only
+
+
+# The status category of each internal status, so internal and tracker issues share badges and filters.
+STATUS_CATEGORIES = {
+    IssueStatus.OPEN: StatusCategory.TO_DO,
+    IssueStatus.IN_PROGRESS: StatusCategory.IN_PROGRESS,
+    IssueStatus.RESOLVED: StatusCategory.DONE,
+    IssueStatus.CLOSED: StatusCategory.DONE,
+}
+
+
+_ISSUE_NUMBER = re.compile(r"^(?:(?P<key>[A-Za-z][A-Za-z0-9]*)-|#)?(?P<number>\d{1,9})$")
+
+
+def issues_of(project, *, status: str = "", priority: str = "", tag=None, assignee=None, text: str = ""):
+    """The project's issues, newest first. `status` may be UNRESOLVED (open or in progress);
+    `assignee` is a user id or UNASSIGNED; `text` matches name, description or a number
+    ('12', '#12', 'SHOP-12')."""
+    issues = Issue.objects.filter(project=project).select_related("project", "assignee").prefetch_related("tags")
+    if status == UNRESOLVED:
+        issues = issues.filter(status__in=[IssueStatus.OPEN, IssueStatus.IN_PROGRESS])
+    elif status:
+        issues = issues.filter(status=status)
+    if priority:
+        issues = issues.filter(priority=priority)
+    if tag is not None:
+        issues = issues.filter(tags=tag)
+    if assignee == UNASSIGNED:
+        issues = issues.filter(assignee__isnull=True)
+    elif assignee:
+        issues = issues.filter(assignee_id=assignee)
+    if text:
+        matches = Q(name__icontains=text) | Q(description__icontains=text)
+        number = _ISSUE_NUMBER.match(text.strip())
+        if number and number["key"] in (None, project.key, project.key.lower()):
+            matches |= Q(number=int(number["number"]))
+        issues = issues.filter(matches)
+    return issues.order_by("-number")
+
+
+def issue_in(project, number: int) -> Issue:
+    issues = Issue.objects.filter(project=project).select_related("project", "assignee", "reporter")
+    return get_object_or_404(issues.prefetch_related("tags", "attachments"), number=number)
+
+
+def members_of(project):
+    """Users who may be assigned issues of the project."""
+    return get_user_model().objects.filter(memberships__project=project, is_active=True).order_by("username")
+
+
+def admins_of(project):
+    """Who can complete the project's tracker settings: its project admins."""
+    return (
+        get_user_model()
+        .objects.filter(memberships__project=project, memberships__role=Role.ADMIN, is_active=True)
+        .order_by("username")
+    )

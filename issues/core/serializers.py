@@ -1,0 +1,121 @@
+"""API representations of internal issues and their links to test artefacts."""
+
+from rest_framework import serializers
+
+from issues.core.artefacts import ARTEFACT_KINDS, ARTEFACT_LABELS, artefact_title, artefacts_of, kind_of
+from issues.core.models import Issue
+from issues.core.selectors import members_of
+from issues.core.services import edit_issue, update_issue
+from issues.links.models import Link
+from issues.links.services import report_issue
+from projects.serializers import ApiModelSerializer, UsernameField, VisibleProjectField
+
+
+class LinkSerializer(serializers.ModelSerializer):
+    type = serializers.SerializerMethodField(help_text="case, run, result or requirement.")
+    artefact_id = serializers.SerializerMethodField()
+    title = serializers.SerializerMethodField()
+    created_by = UsernameField()
+
+    class Meta:
+        model = Link
+        fields = ["id", "type", "artefact_id", "title", "created_by", "created_at"]
+
+    def get_type(self, link) -> str:
+        return kind_of(link.artefact)
+
+    def get_artefact_id(self, link) -> int:
+        return link.artefact.pk
+
+    def get_title(self, link) -> str:
+        return artefact_title(link.artefact)
+
+
+class TagNamesField(serializers.ListField):
+    child = serializers.CharField(max_length=50)
+
+    def to_representation(self, tags):
+        return [tag.name for tag in tags.all()]
+
+
+class AssigneeField(serializers.CharField):
+    """A project member by username; null (or empty) for nobody."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, allow_blank=True, required=False, **kwargs)
+
+    def to_representation(self, user):
+        return user.get_username()
+
+
+class IssueSerializer(ApiModelSerializer):
+    key = serializers.CharField(read_only=True, help_text="Project key and number, e.g. SHOP-12.")
+    project = VisibleProjectField()
+    assignee = AssigneeField(help_text="Username of a member of the project; null to unassign.")
+    reporter = UsernameField()
+    tags = TagNamesField(required=False, help_text="Tag names; new names create tags.")
+    version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Increases with every change. Send the version you read with an update: if someone changed the "
+        "issue since, the update is refused with 409 instead of silently overwriting their change.",
+    )
+    links = LinkSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Issue
+        fields = [
+            "id",
+            "key",
+            "project",
+            "number",
+            "name",
+            "description",
+            "status",
+            "priority",
+            "assignee",
+            "reporter",
+            "tags",
+            "version",
+            "links",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+        ]
+        create_only_fields = ["project"]
+
+    def validate(self, attrs):
+        if "assignee" in attrs:
+            project = attrs["project"] if self.instance is None else self.instance.project
+            username = attrs["assignee"]
+            attrs["assignee"] = members_of(project).filter(username=username).first() if username else None
+            if username and attrs["assignee"] is None:
+                raise serializers.ValidationError({"assignee": [f"{project.key} has no member called {username}."]})
+        return attrs
+
+    def create(self, validated_data):
+        validated_data.pop("version", None)
+        tag_names = validated_data.pop("tags", ())
+        return report_issue(reporter=self.context["request"].user, tag_names=tag_names, **validated_data)
+
+    def update(self, issue, validated_data):
+        expected_version = validated_data.pop("version", issue.version)
+        if "tags" in validated_data:
+            tag_names = validated_data.pop("tags")
+            return edit_issue(issue, expected_version=expected_version, tag_names=tag_names, **validated_data)
+        return update_issue(issue, expected_version=expected_version, **validated_data)
+
+
+class ArtefactRefSerializer(serializers.Serializer):
+    """A test artefact of the issue's project (or of the ``project`` in the context), named by type and id."""
+
+    type = serializers.ChoiceField(choices=list(ARTEFACT_KINDS), help_text="case, run, result or requirement.")
+    id = serializers.IntegerField(min_value=1)
+
+    def validate(self, attrs):
+        project = self.context["project"] if "project" in self.context else self.context["issue"].project
+        artefact = artefacts_of(project, attrs["type"]).filter(pk=attrs["id"]).first()
+        if artefact is None:
+            label = ARTEFACT_LABELS[attrs["type"]].lower()
+            raise serializers.ValidationError({"id": [f"{project.key} has no {label} with id {attrs['id']}."]})
+        return {**attrs, "artefact": artefact}

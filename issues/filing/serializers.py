@@ -1,0 +1,119 @@
+"""API representations of tracker issue types, fields, issues and filing answers."""
+
+from rest_framework import serializers
+
+from issues.core.serializers import ArtefactRefSerializer, LinkSerializer
+from issues.links.models import ExternalReference
+
+
+class RemoteIssueTypeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    default = serializers.BooleanField(help_text="The project integration's default issue type.")
+
+
+class RemoteFieldSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The key of the field in create-issue's `fields`.")
+    name = serializers.CharField()
+    required = serializers.BooleanField(help_text="The tracker needs a value and has no default.")
+    kind = serializers.CharField(
+        help_text="text, rich_text (Markdown), number, date, datetime, select, multi_select, checkboxes, user, "
+        "multi_user, labels, or unsupported (testmanager cannot fill it)."
+    )
+    allowed_values = serializers.ListField(child=serializers.CharField())
+    fills = serializers.CharField(
+        help_text="The part of the issue the field is (title, description, priority, labels, assignee, components, "
+        "due_date), or empty for a field of its own."
+    )
+
+
+class IssueFieldsSerializer(serializers.Serializer):
+    issue_type = RemoteIssueTypeSerializer()
+    fields = RemoteFieldSerializer(many=True)
+
+
+class RemoteIssueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    status_category = serializers.CharField(help_text="todo, in_progress, done or unknown.")
+    assignee = serializers.CharField()
+    priority = serializers.CharField()
+    url = serializers.CharField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReferenceSerializer(serializers.ModelSerializer):
+    """A tracker issue as testmanager knows it (its last synced values)."""
+
+    class Meta:
+        model = ExternalReference
+        fields = [
+            "id",
+            "source",
+            "source_name",
+            "key",
+            "url",
+            "title",
+            "status",
+            "status_category",
+            "assignee",
+            "priority",
+            "remote_updated_at",
+            "remote_created_at",
+            "remote_resolved_at",
+            "last_synced_at",
+            "deleted_remotely",
+        ]
+
+
+class CreateTrackerIssueSerializer(serializers.Serializer):
+    artefacts = ArtefactRefSerializer(
+        many=True, allow_empty=False, help_text="The test artefacts the issue is about; it is linked to each."
+    )
+    issue_type = serializers.CharField(
+        required=False, allow_blank=True, help_text="Id or name; the integration's default when left out."
+    )
+    title = serializers.CharField(
+        required=False, max_length=255, help_text="Left out: written from the first artefact."
+    )
+    description = serializers.CharField(
+        required=False, allow_blank=True, help_text="Markdown. Left out: written from the first artefact."
+    )
+    fields = serializers.DictField(required=False, help_text="Further values by field id (see the fields endpoint).")
+    idempotency_key = serializers.RegexField(
+        r"^[0-9a-z]{8,38}$",
+        required=False,
+        help_text="Send the same key when retrying after a timeout: if the first request did create the issue, it "
+        "is found and linked instead of filed twice. 8-38 lowercase letters and digits.",
+    )
+
+
+class LinkTrackerIssueSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=200, help_text="The issue's key, as the tracker writes it.")
+    artefacts = ArtefactRefSerializer(many=True, allow_empty=False)
+    title = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="For trackers testmanager does not read (custom): the issue's title.",
+    )
+
+
+class FiledSerializer(serializers.Serializer):
+    reference = ReferenceSerializer()
+    links = LinkSerializer(many=True)
+    created = serializers.BooleanField(help_text="False when an earlier request with the idempotency key created it.")
+    notes = serializers.ListField(
+        child=serializers.CharField(), help_text="What did not go as asked, e.g. a link back the tracker refused."
+    )
+
+
+class TrackerErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="The tracker's problems by field id."
+    )
+    code = serializers.CharField(
+        help_text="validation, not_configured, auth, permission, not_found, rate_limited, unreachable, upstream, ..."
+    )

@@ -1,0 +1,21 @@
+"""Celery entry points of filing. Thin: the service is imported inside the body, so that services may
+queue this task without an import cycle."""
+
+from celery import shared_task
+
+from issues.sync.tasks import redelivered
+
+
+@shared_task(bind=True, name="issues.run_filing_job")
+def run_filing_job(self, job_id: int) -> None:
+    """File the waiting results of a filing job (bulk "Create issues" on a run)."""
+    from issues.filing.models import FilingJob
+    from issues.filing.services import run_job
+
+    job = (
+        FilingJob.objects.select_related("integration__source", "integration__project", "created_by")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is not None:
+        run_job(job, redelivered=redelivered(self))

@@ -1,0 +1,168 @@
+"""Read queries on links and tracker references, shared by pages and the API.
+
+Every query is scoped to one project and fetches related rows in a fixed number of
+queries, however many issues or links there are (bench/pages.py measures it)."""
+
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.db.models import F, Q, Value
+from django.shortcuts import get_object_or_404
+
+from integrations.providers.base import BackLink
+from issues.core.artefacts import ARTEFACT_LABELS, artefact_field, artefact_path, artefact_title, artefacts_of, kind_of
+from issues.core.models import Issue
+from issues.core.selectors import INTERNAL, STATUS_CATEGORIES, issues_of
+from issues.links.models import ExternalReference, Link
+from projects.models import Requirement, ResultStatus, TestResult
+from projects.selectors import cases_of, requirements_of
+
+
+def linkable_artefacts(issue, kind: str, text: str, limit: int = 20):
+    """Artefacts of the issue's project matching `text` that the issue is not linked to yet."""
+    project = issue.project
+    if kind == "case":
+        candidates = cases_of(project, text=text)
+    elif kind == "requirement":
+        candidates = requirements_of(project, text=text)
+    elif kind == "run":
+        candidates = artefacts_of(project, "run").filter(name__icontains=text).order_by("-created_at", "-id")
+    else:
+        candidates = (
+            artefacts_of(project, "result")
+            .filter(Q(case__title__icontains=text) | Q(run__name__icontains=text))
+            .order_by("-run__created_at", "case__title", "id")
+        )
+    return candidates.exclude(issue_links__issue=issue)[:limit]
+
+
+def links_of_issue(issue):
+    """The issue's links with their artefacts (and a result's case and run) in one query."""
+    return issue.links.select_related(
+        "test_case",
+        "test_run",
+        "test_result__case",
+        "test_result__run",
+        "requirement",
+    ).order_by("created_at", "id")
+
+
+def links_to(artefact):
+    """Internal issues and tracker references linked to one artefact, in one query."""
+    return (
+        Link.objects.filter(**{artefact_field(artefact): artefact})
+        .select_related("issue__project", "issue__assignee", "external_reference")
+        .order_by("created_at", "id")
+    )
+
+
+def links_by_result(results) -> dict[int, list[Link]]:
+    """Links of many results at once (a run's results table): result id -> links."""
+    grouped: dict[int, list[Link]] = {}
+    links = Link.objects.filter(test_result__in=[result.pk for result in results])
+    for found in links.select_related("issue__project", "external_reference").order_by("created_at", "id"):
+        grouped.setdefault(found.test_result_id, []).append(found)
+    return grouped
+
+
+def link_icon_url(site_url: str, name: str) -> str:
+    """The address of a link icon by its plain file name, not the hashed one of collectstatic's
+    manifest: trackers keep it in their remote links long after the next deploy changes the hash,
+    and a worker host may never have collected static files (whitenoise serves both names)."""
+    return urljoin(site_url, f"{settings.STATIC_URL}issues/link-icons/{name}.svg")
+
+
+def back_link(artefact, site_url: str) -> BackLink:
+    """How a remote issue shows the artefact it is linked to: a link to its page with its test status."""
+    label = ARTEFACT_LABELS[kind_of(artefact)]
+    status, resolved, status_icon = "", False, ""
+    if isinstance(artefact, TestResult):
+        status, resolved = artefact.get_status_display(), artefact.status == ResultStatus.PASSED
+        status_icon = link_icon_url(site_url, artefact.status)
+    elif isinstance(artefact, Requirement):
+        status = artefact.get_state_display()
+    return BackLink(
+        url=urljoin(site_url, artefact_path(artefact)),
+        title=f"{label}: {artefact_title(artefact)}",
+        status=status,
+        resolved=resolved,
+        icon_url=link_icon_url(site_url, "testmanager"),
+        status_icon_url=status_icon,
+    )
+
+
+def issues_and_references(
+    project,
+    *,
+    source: str = "",
+    category: str = "",
+    text: str = "",
+    status: str = "",
+    priority: str = "",
+    tag=None,
+    assignee=None,
+):
+    """Rows (kind, ident, moment, number) of the project's internal issues and of the tracker issues
+    linked in it, newest first, for one page at a time (``objects_of_rows``). ``source`` is INTERNAL
+    or a source id; status, priority, tag and assignee are internal fields, so they leave tracker
+    issues out; ``category`` is a status category of both."""
+    rows = []
+    if source in ("", INTERNAL):
+        issues = issues_of(project, status=status, priority=priority, tag=tag, assignee=assignee, text=text)
+        if category:
+            issues = issues.filter(status__in=[value for value, kind in STATUS_CATEGORIES.items() if kind == category])
+        rows.append(
+            issues.order_by().values(kind=Value("issue"), ident=F("pk"), moment=F("created_at"), position=F("number"))
+        )
+    if source != INTERNAL and not (status or priority or tag is not None or assignee):
+        # A requirement pulled from a tracker links its own work item: that is the requirement, not an issue.
+        references = ExternalReference.objects.filter(links__project=project).exclude(
+            pulled_requirements__requirement__project=project
+        )
+        if source:
+            references = references.filter(source_id=source)
+        if category:
+            references = references.filter(status_category=category)
+        if text:
+            references = references.filter(Q(key__icontains=text.strip()) | Q(title__icontains=text))
+        rows.append(
+            references.order_by().values(
+                kind=Value("reference"), ident=F("pk"), moment=F("created_at"), position=Value(0)
+            )
+        )
+    combined = rows[0].union(*rows[1:]) if len(rows) > 1 else rows[0]
+    return combined.order_by("-moment", "-position")
+
+
+def objects_of_rows(rows) -> list:
+    """The issues and references of a page of ``issues_and_references`` rows, in their order."""
+    rows = list(rows)
+    wanted = {kind: [row["ident"] for row in rows if row["kind"] == kind] for kind in ("issue", "reference")}
+    issues = Issue.objects.filter(pk__in=wanted["issue"]).select_related("project", "assignee").prefetch_related("tags")
+    references = ExternalReference.objects.filter(pk__in=wanted["reference"])
+    found = {("issue", issue.pk): issue for issue in issues} | {("reference", ref.pk): ref for ref in references}
+    return [found[row["kind"], row["ident"]] for row in rows if (row["kind"], row["ident"]) in found]
+
+
+def reference_sources(project) -> list[tuple[int, str]]:
+    """(source id, name) of the sources whose issues are linked in the project, for the source filter."""
+    linked = ExternalReference.objects.filter(links__project=project, source__isnull=False)
+    return list(linked.values_list("source_id", "source__name").distinct().order_by("source__name"))
+
+
+def link_in(project, pk: int) -> Link:
+    """One link of the project with its two sides; Http404 for another project's."""
+    links = Link.objects.filter(project=project).select_related(
+        "issue__project",
+        "external_reference",
+        "test_case",
+        "test_run",
+        "test_result__case",
+        "test_result__run",
+        "requirement",
+    )
+    return get_object_or_404(links, pk=pk)
+
+
+def reference_of(source, key: str) -> ExternalReference | None:
+    return ExternalReference.objects.filter(source=source, key=key).first()

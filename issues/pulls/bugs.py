@@ -1,0 +1,168 @@
+"""Bugs pulled from trackers: a project integration with "pull bugs" reads the bugs its filter
+selects (the provider's ``pull``) and lists them with the project's issues, each through its
+external reference (live status) with its severity, status and resolution mapped: the severity
+(the severity field, or the tracker's priority) to a defect priority by the integration's priority
+mapping, the status by its status mapping (else by its category). A bug deleted in the tracker
+keeps its row, marked deleted."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.errors import TrackerError
+from integrations.models import IntegrationState, ProjectIntegration
+from integrations.providers import provider_for
+from integrations.providers.base import PulledItem, PullQuery
+from issues.core.models import IssueStatus
+from issues.links import services
+from issues.links.models import ExternalReference
+from issues.pulls.models import BugPullSettings, PulledBug
+
+ERROR_MAX = BugPullSettings._meta.get_field("last_error").max_length
+
+
+STATUS_BY_CATEGORY = {
+    "todo": IssueStatus.OPEN,
+    "in_progress": IssueStatus.IN_PROGRESS,
+    "done": IssueStatus.CLOSED,
+    "unknown": IssueStatus.OPEN,
+}
+
+
+def bug_settings_of(integration: ProjectIntegration) -> BugPullSettings:
+    """The integration's bug pull settings; defaults (not saved) when it has none yet."""
+    try:
+        return integration.bug_pull_settings
+    except BugPullSettings.DoesNotExist:
+        return BugPullSettings(integration=integration)
+
+
+@transaction.atomic
+def save_bug_settings(
+    integration: ProjectIntegration,
+    *,
+    pull_bugs: bool,
+    bugs_filter: str,
+    bug_types: Iterable[str],
+    severity_field: str,
+    resolution_field: str,
+) -> BugPullSettings:
+    settings = bug_settings_of(integration)
+    settings.bug_types = list(dict.fromkeys(name.strip() for name in bug_types if name.strip()))
+    settings.severity_field, settings.resolution_field = severity_field.strip(), resolution_field.strip()
+    settings.save()
+    integration.pull_bugs, integration.bugs_filter = pull_bugs, bugs_filter.strip()
+    integration.save(update_fields=["pull_bugs", "bugs_filter", "updated_at"])
+    return settings
+
+
+def pulls_bugs(integration: ProjectIntegration) -> bool:
+    return integration.pull_bugs and integration.state == IntegrationState.ACTIVE and integration.source.syncs
+
+
+def defect_status(item: PulledItem, status_mapping: dict) -> str:
+    wanted = item.status.casefold()
+    for status, names in status_mapping.items():
+        if any(name.casefold() == wanted for name in names):
+            return status
+    return STATUS_BY_CATEGORY.get(item.status_category, IssueStatus.OPEN)
+
+
+def defect_priority(severity: str, priority_mapping: dict) -> str:
+    """The defect priority the integration's priority mapping gives the severity; "" when it names none."""
+    wanted = severity.casefold()
+    return next((target["defect"] for name, target in priority_mapping.items() if name.casefold() == wanted), "")
+
+
+@dataclass
+class BugPullSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def __str__(self):
+        return (
+            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.deleted} deleted in the tracker"
+        )
+
+
+def pull_bugs(integration: ProjectIntegration) -> BugPullSummary:
+    """Bring the project's pulled bugs up to date; a tracker error is recorded and raised."""
+    settings = bug_settings_of(integration)
+    known = {
+        bug.reference.key: bug
+        for bug in PulledBug.objects.filter(
+            project=integration.project,
+            integration=integration,
+            reference__deleted_remotely=False,
+        ).select_related("reference")
+    }
+    fields = tuple(name for name in (settings.severity_field, settings.resolution_field) if name)
+    query = PullQuery(
+        project=integration.external_project,
+        filter=integration.bugs_filter,
+        item_types=tuple(settings.bug_types),
+        fields=fields,
+    )
+    try:
+        result = provider_for(integration.source).pull(query, known=list(known))
+    except TrackerError as error:
+        settings.last_error = str(error)[:ERROR_MAX]
+        settings.save()
+        raise
+    summary = BugPullSummary()
+    with transaction.atomic():
+        for item in result.items:
+            outcome = _keep(integration, settings, item)
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+        ExternalReference.objects.filter(pk__in=[known[key].reference_id for key in result.deleted]).update(
+            deleted_remotely=True
+        )
+        summary.deleted = len(result.deleted)
+        settings.last_pulled_at, settings.last_error = timezone.now(), ""
+        settings.save()
+    return summary
+
+
+def _keep(integration: ProjectIntegration, settings: BugPullSettings, item: PulledItem) -> str:
+    bug = (
+        PulledBug.objects.filter(
+            project=integration.project, reference__source=integration.source, reference__key=item.key
+        )
+        .select_related("reference")
+        .first()
+    )
+    before = (bug.reference.title, bug.reference.status) if bug is not None else None
+    reference = services.store_reference(integration.source, item)
+    severity = item.fields[settings.severity_field].text if settings.severity_field else item.priority
+    values = {
+        "integration": integration,
+        "severity": severity[:100],
+        "priority": defect_priority(severity, integration.priority_mapping),
+        "status": defect_status(item, integration.status_mapping),
+        "resolution": item.fields[settings.resolution_field].text[:100] if settings.resolution_field else "",
+    }
+    if bug is None:
+        PulledBug.objects.create(project=integration.project, reference=reference, pulled_at=timezone.now(), **values)
+        return "created"
+    changed = [name for name, value in values.items() if getattr(bug, name) != value]
+    for name in changed:
+        setattr(bug, name, values[name])
+    bug.pulled_at = timezone.now()
+    bug.save()
+    return "updated" if changed or before != (reference.title, reference.status) else "unchanged"
+
+
+def bugs_of(project, *, status: str = "", text: str = ""):
+    """The project's pulled bugs, most severe and newest first; ``status`` is a defect status."""
+    bugs = PulledBug.objects.filter(project=project).select_related("reference", "integration__source")
+    if status:
+        bugs = bugs.filter(status=status)
+    if text:
+        bugs = bugs.filter(Q(reference__key__iexact=text.strip()) | Q(reference__title__icontains=text))
+    return bugs.order_by("reference__deleted_remotely", "-reference__remote_updated_at", "-id")

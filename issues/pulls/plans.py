@@ -1,0 +1,80 @@
+"""Releases and sprints pulled from trackers, and what the Plans page reads about them.
+
+A project integration that pulls requirements also pulls its tracker's releases (Jira versions,
+Azure DevOps iterations with sprints below them, GitHub and GitLab milestones, Linear projects) and
+sprints (a Jira board's, the other Azure DevOps iterations, GitLab iterations, Linear cycles) with
+their dates. One gone from the tracker stays, marked deleted. A pulled
+requirement belongs to the releases its release field names (a name, or one part of a list or an
+iteration path), so each release shows its requirements, how many have covering tests, the latest
+results of those tests and the open issues linked to them.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.errors import TrackerError
+from integrations.models import ProjectIntegration
+from integrations.providers import provider_for
+from issues.pulls.models import Plan, PullSettings
+from issues.pulls.requirements import settings_of
+
+ERROR_MAX = PullSettings._meta.get_field("last_error").max_length
+
+
+@dataclass
+class PlanPullSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def __str__(self):
+        return (
+            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.deleted} deleted in the tracker"
+        )
+
+
+def pull_plans(integration: ProjectIntegration) -> PlanPullSummary:
+    """Bring the integration's releases and sprints up to date. A tracker error is recorded in the
+    pull settings' last error and raised."""
+    try:
+        remote = provider_for(integration.source).plans(integration.external_project, integration.board)
+    except TrackerError as error:
+        settings = settings_of(integration)
+        settings.last_error = f"Releases and sprints: {error}"[:ERROR_MAX]
+        settings.save()
+        raise
+    existing = {(plan.kind, plan.remote_id): plan for plan in Plan.objects.filter(integration=integration)}
+    summary = PlanPullSummary()
+    now = timezone.now()
+    with transaction.atomic():
+        for found in remote:
+            values = {
+                "name": found.name[:200],
+                "start": found.start,
+                "end": found.end,
+                "done": found.done,
+                "deleted_remotely": False,
+            }
+            plan = existing.pop((found.kind, found.id), None)
+            if plan is None:
+                Plan.objects.create(
+                    project=integration.project,
+                    integration=integration,
+                    kind=found.kind,
+                    remote_id=found.id,
+                    pulled_at=now,
+                    **values,
+                )
+                summary.created += 1
+                continue
+            changed = [name for name, value in values.items() if getattr(plan, name) != value]
+            Plan.objects.filter(pk=plan.pk).update(pulled_at=now, **values)
+            summary.updated += bool(changed)
+            summary.unchanged += not changed
+        gone = [plan.pk for plan in existing.values() if not plan.deleted_remotely]
+        summary.deleted = Plan.objects.filter(pk__in=gone).update(deleted_remotely=True)
+    return summary

@@ -1,0 +1,115 @@
+"""Comments of synced defects, both ways: one written here is posted on the tracker issue (and its
+id kept, so it never comes back as a new one); a tracker's comment is added to the defects of the
+issue, unless its id is known."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import partial
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integrations.errors import TrackerError
+from integrations.providers import provider_for
+from integrations.providers.base import (
+    RemoteComment,
+    TrackerProvider,
+)
+from issues.core.models import CommentOrigin, Issue, IssueComment
+from issues.links.models import ExternalReference
+from issues.sync.cache_keys import once_key
+from issues.sync.models import DefectSync
+from issues.sync.selectors import defect_syncs
+
+PUSH_GRACE = timedelta(minutes=1)  # a comment this young is being sent by its own task
+
+
+PUSH_LOCK_SECONDS = 300
+
+
+def add_comment(issue: Issue, *, author, body: str) -> IssueComment:
+    """A comment written here; on a defect whose integration syncs comments it is sent to the tracker."""
+    comment = IssueComment.objects.create(
+        issue=issue,
+        author=author,
+        author_name=author.get_username(),
+        body=body.strip(),
+        origin=CommentOrigin.TESTMANAGER,
+    )
+    if _comment_sync(issue.pk) is not None:
+        from issues.sync.tasks import (
+            push_comment as push_comment_task,  # imported here: the task imports this module's callers
+        )
+
+        transaction.on_commit(partial(push_comment_task.delay, comment.pk))
+    return comment
+
+
+def _comment_sync(issue_id: int) -> DefectSync | None:
+    sync = defect_syncs().filter(issue_id=issue_id, integration__sync_comments=True).first()
+    return sync if sync is not None and sync.reference.source is not None and sync.reference.source.syncs else None
+
+
+def push_comment(comment_id: int) -> bool:
+    """Post a comment written here on the tracker issue and keep the tracker's id of it; a copy that
+    came back through a webhook before the id was known is dropped. Returns whether it was posted."""
+    comment = IssueComment.objects.filter(pk=comment_id, origin=CommentOrigin.TESTMANAGER, remote_id="").first()
+    sync = _comment_sync(comment.issue_id) if comment is not None else None
+    if sync is None or not cache.add(once_key("posting", comment), 1, PUSH_LOCK_SECONDS):
+        return False
+    try:
+        remote_id = provider_for(sync.reference.source).add_comment(sync.reference.key, _attributed(comment))
+    except TrackerError as error:
+        DefectSync.objects.filter(pk=sync.pk).update(last_error=str(error)[:500])
+        cache.delete(once_key("posting", comment))
+        return False
+    with transaction.atomic():
+        IssueComment.objects.filter(
+            issue_id=comment.issue_id, remote_id=remote_id, origin=CommentOrigin.TRACKER
+        ).delete()
+        IssueComment.objects.filter(pk=comment.pk).update(remote_id=remote_id[:100])
+    return True
+
+
+def _attributed(comment: IssueComment) -> str:
+    return f"{comment.body}\n\n— {comment.author_name or 'someone'} in testmanager"
+
+
+def receive_comment(reference: ExternalReference, comment: RemoteComment) -> bool:
+    """A tracker comment on the defects of ``reference`` that sync comments, unless its id is known
+    there (a comment sent from here, or received before). Returns whether it was added anywhere."""
+    if not comment.id or not comment.body.strip():
+        return False
+    added = False
+    for sync in defect_syncs().filter(reference=reference, integration__sync_comments=True):
+        if IssueComment.objects.filter(issue_id=sync.issue_id, remote_id=comment.id[:100]).exists():
+            continue
+        try:
+            with transaction.atomic():
+                IssueComment.objects.create(
+                    issue_id=sync.issue_id,
+                    author_name=comment.author[:200],
+                    body=comment.body.strip(),
+                    origin=CommentOrigin.TRACKER,
+                    remote_id=comment.id[:100],
+                    created_at=comment.created_at or timezone.now(),
+                )
+        except IntegrityError:  # the same comment arrived concurrently
+            continue
+        added = True
+    return added
+
+
+def pull_comments(provider: TrackerProvider, reference_ids: Sequence[int]) -> None:
+    """Read the comments of changed issues whose defects sync comments (a refresh, or a webhook that
+    does not carry comments); a failure is kept on the defect's sync."""
+    syncs = defect_syncs().filter(reference_id__in=reference_ids, integration__sync_comments=True)
+    for reference in {sync.reference for sync in syncs}:
+        try:
+            comments = provider.comments(reference.key)
+        except TrackerError as error:
+            DefectSync.objects.filter(reference=reference).update(last_error=str(error)[:500])
+            continue
+        for comment in comments:
+            receive_comment(reference, comment)

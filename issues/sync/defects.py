@@ -1,0 +1,310 @@
+"""Two-way defects and what follows a tracker issue's change.
+
+With a project integration's ``sync_defects`` a tracker issue linked in the project gets an
+internal issue, its defect (``DefectSync``), whose status and priority follow the tracker through
+the integration's mappings; with ``push_defect_changes`` the defect's own status and priority
+changes are sent to the tracker (retried with every refresh until they are). With
+``update_test_status_on_resolve`` a failed or blocked result linked to an issue the tracker
+resolves becomes "retest"."""
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from integrations.errors import RemoteValidationError, TrackerError
+from integrations.models import IntegrationState, ProjectIntegration, Source
+from integrations.providers import provider_for
+from integrations.providers.base import (
+    TrackerProvider,
+    Unsupported,
+)
+from issues.core import services
+from issues.core.models import CommentOrigin, Issue, IssueComment, IssuePriority, IssueStatus, StatusCategory
+from issues.core.selectors import STATUS_CATEGORIES
+from issues.links.models import ExternalReference, Link
+from issues.sync.comments import PUSH_GRACE, push_comment
+from issues.sync.models import DefectSync
+from issues.sync.selectors import defect_syncs
+from projects.models import ResultStatus, TestResult
+
+RESOLVABLE_RESULTS = (ResultStatus.FAILED, ResultStatus.BLOCKED)
+
+
+# The defect status a tracker status category stands for, when the status mapping does not name it.
+CATEGORY_STATUS = {
+    StatusCategory.TO_DO: IssueStatus.OPEN, StatusCategory.IN_PROGRESS: IssueStatus.IN_PROGRESS,
+    StatusCategory.DONE: IssueStatus.CLOSED,
+}  # fmt: skip
+
+
+def follow_changes(source: Source, stored: list[tuple[ExternalReference, dict]], seen: Sequence[int]) -> None:
+    """Results to retest for issues that became resolved; defects that follow the changed issues; defects
+    for those of the ``seen`` references that have none yet. One query when no project asks for any."""
+    options = ProjectIntegration.objects.filter(source=source, state=IntegrationState.ACTIVE).filter(
+        Q(sync_defects=True) | Q(update_test_status_on_resolve=True)
+    )
+    options = list(options.values_list("project_id", "sync_defects", "update_test_status_on_resolve"))
+    retesting = [project for project, _, asks in options if asks]
+    defects = [project for project, asks, _ in options if asks]
+    resolved = [
+        reference.pk
+        for reference, state in stored
+        if state["status_category"] == StatusCategory.DONE and reference.status_category != StatusCategory.DONE
+    ]
+    if retesting and resolved:
+        retest(retesting, resolved)
+    if defects:
+        follow_defects([reference.pk for reference, _ in stored])
+        mirror_defects(defects, seen)
+
+
+def retest(projects: Sequence[int], reference_ids: Sequence[int]) -> int:
+    """Failed or blocked results of these projects linked to these (now resolved) issues become "retest";
+    returns how many."""
+    return TestResult.objects.filter(
+        issue_links__external_reference_id__in=reference_ids,
+        issue_links__project_id__in=projects,
+        status__in=RESOLVABLE_RESULTS,
+    ).update(status=ResultStatus.RETEST)
+
+
+def _same(first: str, second: str) -> bool:
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
+def defect_status(integration: ProjectIntegration, tracker_status: str, category: str) -> str | None:
+    """The defect status a tracker status maps to: by the status mapping, else by its category."""
+    for status, names in integration.status_mapping.items():
+        if tracker_status and any(_same(name, tracker_status) for name in names):
+            return status
+    return CATEGORY_STATUS.get(category)
+
+
+def defect_priority(integration: ProjectIntegration, tracker_priority: str) -> str | None:
+    for name, target in integration.priority_mapping.items():
+        if tracker_priority and _same(name, tracker_priority):
+            return target.get("defect")
+    return None
+
+
+def tracker_statuses(integration: ProjectIntegration, status: str) -> list[str]:
+    """The tracker statuses a defect status maps to, in the mapping's order; a status the mapping does
+    not name takes those of the statuses of its category (resolved: closed's)."""
+    names = list(integration.status_mapping.get(status, []))
+    if names:
+        return names
+    category = STATUS_CATEGORIES.get(status)
+    return [
+        name
+        for other, others in integration.status_mapping.items()
+        if STATUS_CATEGORIES.get(other) == category
+        for name in others
+    ]
+
+
+def tracker_priorities(integration: ProjectIntegration, priority: str) -> list[str]:
+    return [name for name, target in integration.priority_mapping.items() if target.get("defect") == priority]
+
+
+def mirror_defect(reference: ExternalReference, project, actor=None) -> DefectSync | None:
+    """The project's defect for a tracker issue linked in it, created with the mapped status and
+    priority when the project's integration of the issue's source keeps defects in step; None when
+    none does."""
+    if reference.source_id is None:
+        return None
+    integration = (
+        ProjectIntegration.objects.filter(
+            project=project,
+            source_id=reference.source_id,
+            sync_defects=True,
+            state=IntegrationState.ACTIVE,
+        )
+        .order_by("-is_primary", "pk")
+        .first()
+    )
+    if integration is None:
+        return None
+    existing = DefectSync.objects.filter(reference=reference, issue__project=project).first()
+    if existing is not None:
+        return existing
+    status = defect_status(integration, reference.status, reference.status_category) or IssueStatus.OPEN
+    priority = defect_priority(integration, reference.priority) or IssuePriority.MAJOR
+    try:
+        with transaction.atomic():
+            issue = services.create_issue(
+                project=project,
+                name=(reference.title or reference.key)[:300],
+                reporter=actor,
+                status=status,
+                priority=priority,
+                description=_defect_description(reference),
+            )
+            return DefectSync.objects.create(
+                issue=issue,
+                reference=reference,
+                integration=integration,
+                synced_status=status,
+                synced_priority=priority,
+            )
+    except IntegrityError:  # a concurrent link created it first
+        return DefectSync.objects.filter(reference=reference, issue__project=project).first()
+
+
+def _defect_description(reference: ExternalReference) -> str:
+    where = (
+        f"[{reference.key}]({reference.url})"
+        if urlsplit(reference.url).scheme in ("http", "https")
+        else f"`{reference.key}`"
+    )
+    return (
+        f"Kept in step with {where} in {reference.source_name}: its status and priority follow the tracker, "
+        "and comments go both ways when the project's integration says so."
+    )
+
+
+def mirror_defects(projects: Sequence[int], reference_ids: Sequence[int]) -> int:
+    """Defects for those of the references linked in these projects (which keep defects in step) that have
+    none yet (an integration switched on after they were linked); returns how many were created."""
+    links = Link.objects.filter(external_reference_id__in=reference_ids, project_id__in=projects).select_related(
+        "external_reference", "project", "created_by"
+    )
+    have = set(
+        DefectSync.objects.filter(reference_id__in=reference_ids).values_list("reference_id", "issue__project_id")
+    )
+    created = 0
+    for link in links:
+        if (link.external_reference_id, link.project_id) not in have:
+            created += mirror_defect(link.external_reference, link.project, link.created_by) is not None
+            have.add((link.external_reference_id, link.project_id))
+    return created
+
+
+def follow_defects(reference_ids: Sequence[int]) -> None:
+    """Bring the defects of these references to the tracker's state, through the mappings. A defect
+    changed here more recently than the tracker's state (and still to push) keeps its own value."""
+    for sync in defect_syncs().filter(reference_id__in=reference_ids):
+        _follow_defect(sync)
+
+
+def _follow_defect(sync: DefectSync) -> None:
+    reference, integration, issue = sync.reference, sync.integration, sync.issue
+    tracker = {
+        "status": defect_status(integration, reference.status, reference.status_category) or sync.synced_status,
+        "priority": defect_priority(integration, reference.priority) or sync.synced_priority,
+    }
+    keep_here = (
+        integration.push_defect_changes
+        and sync.changed_here_at is not None
+        and (reference.remote_updated_at is None or reference.remote_updated_at <= sync.changed_here_at)
+    )
+    moved = {name: value for name, value in tracker.items() if value != getattr(sync, f"synced_{name}")}
+    if not moved:
+        return  # the tracker did not move: a change made here stays to be pushed
+    changes = {
+        name: value
+        for name, value in moved.items()
+        if not (keep_here and getattr(issue, name) != getattr(sync, f"synced_{name}"))
+    }
+    if changes:
+        Issue.objects.filter(pk=issue.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
+    for name, value in moved.items():
+        setattr(sync, f"synced_{name}", value)
+    sync.save(update_fields=["synced_status", "synced_priority"])
+
+
+def push_defect(issue_id: int) -> bool:
+    """Send a defect's status and priority to the tracker where they differ from its last known state:
+    each through the first of the mapped tracker names the tracker accepts. Returns whether anything
+    was sent; a failure is kept on the defect's sync and retried by the source's next refresh."""
+    sync = defect_syncs().filter(issue_id=issue_id).first()
+    source = sync.reference.source if sync is not None else None
+    if source is None or not sync.integration.push_defect_changes or not source.syncs:
+        return False
+    try:
+        provider = provider_for(source)
+    except TrackerError as error:
+        DefectSync.objects.filter(pk=sync.pk).update(last_error=str(error)[:500])
+        return False
+    return _push(sync, provider)
+
+
+def _push(sync: DefectSync, provider: TrackerProvider) -> bool:
+    issue, integration, key = sync.issue, sync.integration, sync.reference.key
+    problems, sent = [], False
+    operations: list[tuple[str, Callable[[str, str], None], list[str]]] = [
+        ("status", provider.transition, tracker_statuses(integration, issue.status)),
+        ("priority", provider.set_priority, tracker_priorities(integration, issue.priority)),
+    ]
+    for name, operation, targets in operations:
+        value = getattr(issue, name)
+        if value == getattr(sync, f"synced_{name}"):
+            continue
+        try:
+            accepted = _first_accepted(partial(operation, key), targets)
+        except Unsupported:  # the tracker has no such field (GitHub and GitLab priorities): nothing to send
+            setattr(sync, f"synced_{name}", value)
+            continue
+        except TrackerError as error:  # kept, and retried by the source's next refresh
+            problems.append(str(error))
+            continue
+        if accepted is None:
+            problems.append(
+                f"The tracker accepted none of the {name} names “{value}” maps to "
+                f"({', '.join(targets) or 'none'}): check the integration's {name} mapping."
+            )
+            continue
+        setattr(sync, f"synced_{name}", value)
+        sent = True
+    sync.last_error = " ".join(problems)[:500]
+    sync.save(update_fields=["synced_status", "synced_priority", "last_error"])
+    if sent:
+        from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
+
+        transaction.on_commit(partial(refresh_references.delay, sync.reference.source_id, [sync.reference_id]))
+    return sent
+
+
+def _first_accepted(operation: Callable[[str], None], names: list[str]) -> str | None:
+    """The first name the tracker takes; a name it refuses as invalid makes way for the next one."""
+    for name in names:
+        try:
+            operation(name)
+        except RemoteValidationError:
+            continue
+        return name
+    return None
+
+
+def push_pending(source: Source, provider: TrackerProvider) -> None:
+    """Send what is still to send for the source's defects: status and priority changes, comments."""
+    now = timezone.now()
+    pending = (
+        defect_syncs()
+        .filter(reference__source=source, integration__push_defect_changes=True)
+        .filter(~Q(issue__status=F("synced_status")) | ~Q(issue__priority=F("synced_priority")))
+    )
+    for sync in pending:
+        _push(sync, provider)
+    comments = IssueComment.objects.filter(
+        origin=CommentOrigin.TESTMANAGER,
+        remote_id="",
+        created_at__lt=now - PUSH_GRACE,
+        issue__defect_sync__reference__source=source,
+        issue__defect_sync__integration__sync_comments=True,
+    ).values_list("pk", flat=True)
+    for comment_id in comments:
+        push_comment(comment_id)
+
+
+def defect_edited_here(issue: Issue, changed: frozenset) -> None:
+    """A defect edited here: remember when, and send its status and priority to the tracker."""
+    if not {"status", "priority"} & changed:
+        return
+    if DefectSync.objects.filter(issue=issue).update(changed_here_at=timezone.now()):
+        from issues.sync.tasks import push_defect_changes  # tasks import this module's callers
+
+        transaction.on_commit(partial(push_defect_changes.delay, issue.pk))

@@ -1,0 +1,332 @@
+"""Refresh: reading linked tracker issues again, and deciding which are stale.
+
+Every minute the beat fans out one task per source with stale references (older than the
+source's refresh interval); a run reads them through the provider's ``refresh`` in batches sized to
+what one request reads, and spends at most ``REFRESH_BUDGET_SHARE`` of the source's per-minute
+request budget (members' own requests keep the rest; the next run goes on). What the tracker
+answered is stored; a key it reports gone marks the reference deleted remotely (a reference is never
+deleted); an error leaves every cached value as it was and is recorded on each reference the run
+could not read and on the source's health, and the source rests for ``FAILURE_BACKOFF_SECONDS`` (or
+the tracker's Retry-After) before the next periodic run. Pages ask for the references they show
+(``request_refresh``): those older than ``PAGE_STALE_SECONDS`` are queued, never waited for."""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from integrations import services as integration_services
+from integrations.errors import TrackerError
+from integrations.models import Source
+from integrations.providers import provider_class, provider_for
+from integrations.providers.base import (
+    FetchResult,
+    RemoteIssue,
+    TrackerProvider,
+)
+from issues.core.models import StatusCategory
+from issues.links import services
+from issues.links.models import STATE_FIELDS, ExternalReference
+from issues.sync.cache_keys import backoff_key, lock_key, once_key
+from issues.sync.comments import pull_comments
+from issues.sync.defects import follow_changes, push_pending
+from issues.sync.selectors import reads_details, webhook_fed
+
+REFRESH_BUDGET_SHARE = 0.5  # of a source's per-minute request budget, what one refresh run may spend
+
+
+MIN_BATCH = 25  # keys per fetch at least, for a provider that reads one issue a request
+
+
+FAILURE_BACKOFF_SECONDS = 300
+
+
+RUN_LOCK_SECONDS = 15 * 60  # the longest a refresh run that died keeps its source locked
+
+
+PAGE_STALE_SECONDS = 120  # a reference a page shows is refreshed when it is older than this
+
+
+PAGE_REQUEST_SECONDS = 60  # pages ask for one reference at most this often
+
+
+HIDDEN = "The tracker did not return this issue: the account cannot see it (any more). The cached values are kept."
+
+
+def stale_references(source: Source, now: datetime):
+    """The source's references older than its refresh interval (never read first, then oldest first)."""
+    cutoff = now - timedelta(minutes=source.refresh_interval_minutes)
+    return (
+        ExternalReference.objects.filter(source=source, deleted_remotely=False)
+        .filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=cutoff))
+        .order_by(F("last_synced_at").asc(nulls_first=True), "pk")
+    )
+
+
+def sources_due_for_refresh(now: datetime | None = None) -> list[int]:
+    """Polled sources with stale references and no failure to rest from: each gets its own run."""
+    now = now or timezone.now()
+    return [
+        source.pk
+        for source in Source.objects.filter(enabled=True, connected=True, can_read_details=True)
+        if reads_details(source)
+        and not cache.get(backoff_key(source))
+        and not webhook_fed(source, now)
+        and stale_references(source, now).exists()
+    ]
+
+
+@dataclass
+class RefreshReport:
+    """What one refresh run of a source did, by reference."""
+
+    read: int = 0  # the tracker answered for them (changed or not)
+    changed: int = 0
+    missing: int = 0  # reported gone: marked deleted remotely
+    hidden: int = 0  # not returned (forbidden): kept as they were
+    failed: int = 0  # not read because the tracker failed: kept as they were, the error recorded
+    deferred: list[int] = field(default_factory=list)  # asked for, left for a later run by the budget
+    error: str = ""
+    rest_seconds: int = 0  # after a failure, how long the source rests from periodic runs
+    skipped: str = ""  # why the run read nothing
+
+
+def refresh_source(
+    source_id: int, reference_ids: Sequence[int] | None = None, *, shown: bool = False, redelivered: bool = False
+) -> RefreshReport:
+    """One refresh run: the source's stale references, or ``reference_ids`` (a page, "Refresh now", a
+    webhook whose payload lacked the state), as many as the run's share of the budget reads. References
+    a page ``shown`` are not read from a webhook-fed source: the webhooks keep them fresh. A periodic run
+    ``redelivered`` after its worker died takes over the source's lock that run left behind."""
+    report = RefreshReport()
+    source = Source.objects.filter(pk=source_id).first()
+    if source is None or not reads_details(source):
+        report.skipped = "The source does not sync: it is gone, disabled, disconnected or reads no details."
+        return report
+    if shown and webhook_fed(source):
+        report.skipped = "The source is fed by webhooks."
+        return report
+    periodic = reference_ids is None
+    if (periodic or shown) and cache.get(backoff_key(source)):
+        report.skipped = "The source rests after a failed refresh."
+        return report
+    if periodic and not cache.add(lock_key(source), 1, RUN_LOCK_SECONDS):
+        if not redelivered:
+            report.skipped = "Another run is refreshing the source."
+            return report
+        cache.set(lock_key(source), 1, RUN_LOCK_SECONDS)
+    try:
+        _refresh(source, reference_ids, report)
+    finally:
+        if periodic:
+            cache.delete(lock_key(source))
+    return report
+
+
+def _refresh(source: Source, reference_ids: Sequence[int] | None, report: RefreshReport) -> None:
+    per_request = max(1, provider_class(source.provider).keys_per_request)
+    budget = max(1, math.floor(source.rate_limit_per_minute * REFRESH_BUDGET_SHARE))  # requests
+    capacity = budget * per_request
+    if reference_ids is None:
+        references = list(stale_references(source, timezone.now())[:capacity])
+    else:
+        asked = list(ExternalReference.objects.filter(source=source, pk__in=reference_ids).order_by("pk"))
+        references, report.deferred = asked[:capacity], [reference.pk for reference in asked[capacity:]]
+    done = 0
+    try:
+        provider = provider_for(source)
+        for batch in _chunks(references, max(per_request, MIN_BATCH)):
+            result = provider.refresh({reference.key: _cached(reference) for reference in batch})
+            _apply_fetch(source, provider, batch, result, report)
+            done += len(batch)
+        push_pending(source, provider)
+    except TrackerError as error:
+        _record_failure(source, references[done:], error, report)
+    else:
+        integration_services.record_sync_health(source, None)
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _cached(reference: ExternalReference) -> RemoteIssue:
+    """The reference's cached values, for a provider's conditional re-read (GitHub's ETag)."""
+    return RemoteIssue(
+        key=reference.key,
+        title=reference.title,
+        status=reference.status,
+        status_category=reference.status_category,
+        assignee=reference.assignee,
+        priority=reference.priority,
+        url=reference.url,
+        updated_at=reference.remote_updated_at,
+        etag=reference.etag,
+        created_at=reference.remote_created_at,
+        resolved_at=reference.remote_resolved_at,
+    )
+
+
+def remote_state(reference: ExternalReference, remote: RemoteIssue) -> dict:
+    """The cached values a remote issue stands for (an empty URL keeps the cached one)."""
+    category = remote.status_category if remote.status_category in StatusCategory.values else StatusCategory.UNKNOWN
+    return {
+        "title": remote.title[:500],
+        "status": remote.status[:100],
+        "status_category": category,
+        "assignee": remote.assignee[:200],
+        "priority": remote.priority[:100],
+        "url": remote.url or reference.url,
+        "remote_updated_at": remote.updated_at,
+        "etag": remote.etag[:200],
+        "deleted_remotely": False,
+        "remote_created_at": reference.remote_created_at,
+        "remote_resolved_at": reference.remote_resolved_at,
+        **services.remote_dates(remote),
+    }
+
+
+def _differs(reference: ExternalReference, state: dict) -> bool:
+    return any(getattr(reference, name) != value for name, value in state.items())
+
+
+def store_state(reference: ExternalReference, state: dict, now: datetime) -> bool:
+    """Store ``state`` unless the reference holds a newer remote state (compared in the UPDATE, so a
+    concurrent webhook or refresh cannot be undone by an older answer)."""
+    rows = ExternalReference.objects.filter(pk=reference.pk)
+    if state["remote_updated_at"] is not None:
+        rows = rows.filter(Q(remote_updated_at__isnull=True) | Q(remote_updated_at__lte=state["remote_updated_at"]))
+    return bool(rows.update(**state, last_synced_at=now, last_error=""))
+
+
+def _store_batch(changes: list[tuple[ExternalReference, dict]], now: datetime) -> list[tuple[ExternalReference, dict]]:
+    """``store_state`` for a batch, in two statements: the rows are locked, those holding a newer remote state
+    are left alone, the others updated by one UPDATE executed for every row (the ORM's bulk_update
+    builds a CASE per field and row, which costs more than the refresh itself). Returns what was stored."""
+    held = dict(
+        ExternalReference.objects.select_for_update()
+        .filter(pk__in=[r.pk for r, _ in changes])
+        .values_list("pk", "remote_updated_at")
+    )
+    stored = [
+        (reference, state)
+        for reference, state in changes
+        if reference.pk in held
+        and (
+            held[reference.pk] is None
+            or state["remote_updated_at"] is None
+            or held[reference.pk] <= state["remote_updated_at"]
+        )
+    ]
+    if not stored:
+        return stored
+    meta, quote = ExternalReference._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in (*STATE_FIELDS, "last_synced_at", "last_error")]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    rows = [
+        [
+            field.get_db_prep_save({**state, "last_synced_at": now, "last_error": ""}[field.name], connection)
+            for field in fields
+        ]
+        + [reference.pk]
+        for reference, state in stored
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return stored
+
+
+def _apply_fetch(
+    source: Source,
+    provider: TrackerProvider,
+    batch: list[ExternalReference],
+    result: FetchResult,
+    report: RefreshReport,
+) -> None:
+    now = timezone.now()
+    unchanged, gone, hidden, changes = [], [], [], []
+    for reference in batch:
+        remote = result.issues.get(reference.key)
+        if remote is not None:
+            state = remote_state(reference, remote)
+            if _differs(reference, state):
+                changes.append((reference, state))
+            else:
+                unchanged.append(reference.pk)
+        elif reference.key in result.missing:
+            gone.append(reference.pk)
+        else:
+            hidden.append(reference.pk)
+    with transaction.atomic():
+        stored = _store_batch(changes, now)
+        kept = {reference.pk for reference, _ in stored}
+        # An answer older than what a webhook stored meanwhile is no change, but the reference was read.
+        unchanged += [reference.pk for reference, _ in changes if reference.pk not in kept]
+        ExternalReference.objects.filter(pk__in=unchanged).update(last_synced_at=now, last_error="")
+        ExternalReference.objects.filter(pk__in=gone).update(deleted_remotely=True, last_synced_at=now, last_error="")
+        ExternalReference.objects.filter(pk__in=hidden).update(last_synced_at=now, last_error=HIDDEN)
+        follow_changes(source, stored, [reference.pk for reference in batch])
+    report.read += len(unchanged) + len(stored)
+    report.changed += len(stored)
+    report.missing += len(gone)
+    report.hidden += len(hidden)
+    pull_comments(provider, [reference.pk for reference, _ in stored])
+
+
+def _record_failure(
+    source: Source, references: list[ExternalReference], error: TrackerError, report: RefreshReport
+) -> None:
+    """The tracker failed: the references not read keep their values and say why; so does the source."""
+    message = str(error)[:500]  # tracker errors are redacted where they are raised
+    ExternalReference.objects.filter(pk__in=[reference.pk for reference in references]).update(last_error=message)
+    report.failed, report.error = len(references), message
+    report.rest_seconds = max(FAILURE_BACKOFF_SECONDS, math.ceil(error.retry_after or 0))
+    integration_services.record_sync_health(source, error)
+    cache.set(backoff_key(source), 1, report.rest_seconds)
+
+
+def request_refresh(references: Iterable[ExternalReference]) -> int:
+    """Queue a refresh of the references a page shows that are older than ``PAGE_STALE_SECONDS``, each at
+    most once every ``PAGE_REQUEST_SECONDS``. Asks neither the tracker nor the database (the task sorts
+    out sources that do not sync, rest after a failure or are fed by webhooks); returns how many were
+    queued. Without a worker (tasks run eagerly, ``make run``) the task runs as the page is answered."""
+    stale = timezone.now() - timedelta(seconds=PAGE_STALE_SECONDS)
+    due: dict[int, list[int]] = defaultdict(list)
+    for reference in references:
+        fresh = reference.last_synced_at is not None and reference.last_synced_at >= stale
+        if (
+            reference.source_id is not None
+            and not reference.deleted_remotely
+            and not fresh
+            and cache.add(once_key("asked", reference), 1, PAGE_REQUEST_SECONDS)
+        ):
+            due[reference.source_id].append(reference.pk)
+    for source_id, ids in due.items():
+        from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
+
+        transaction.on_commit(partial(refresh_references.delay, source_id, ids, shown=True))
+    return sum(len(ids) for ids in due.values())
+
+
+def refresh_now(references: Iterable[ExternalReference]) -> int:
+    """Queue a refresh of these references whatever their age ("Refresh now"); returns how many."""
+    by_source: dict[int, list[int]] = defaultdict(list)
+    for reference in references:
+        if reference.source_id is not None:
+            by_source[reference.source_id].append(reference.pk)
+    for source_id, ids in by_source.items():
+        from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
+
+        transaction.on_commit(partial(refresh_references.delay, source_id, ids))
+    return sum(len(ids) for ids in by_source.values())

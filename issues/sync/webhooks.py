@@ -1,0 +1,216 @@
+"""Webhooks: a delivery verified, parsed and applied.
+
+``receive_webhook`` checks the source takes webhooks and the size, has the provider verify
+the signature (constant time) and parse the delivery into ``IssueEvent``s, and ``apply_events``
+applies them once per delivery id (``WebhookDelivery``) and only when they are not older than the
+stored remote updated-at, so a replayed or late delivery never overwrites a newer state. A source
+that received deliveries within ``RECONCILE_INTERVAL`` is webhook-fed: it is not polled, and a daily
+reconcile reads all its references again to catch a delivery the tracker never sent."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from integrations import selectors as integration_selectors
+from integrations import services as integration_services
+from integrations.errors import TrackerError
+from integrations.models import AuditAction, Source
+from integrations.providers import provider_for
+from integrations.providers.base import (
+    Capability,
+    EventKind,
+    IssueEvent,
+    WebhookRejected,
+)
+from issues.links.models import ExternalReference
+from issues.sync.comments import receive_comment
+from issues.sync.defects import follow_changes
+from issues.sync.models import WebhookDelivery
+from issues.sync.refresh import remote_state, store_state
+
+WEBHOOK_DELIVERY_DAYS = 7
+
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def prune_deliveries(now: datetime | None = None) -> int:
+    """Forget deliveries older than ``WEBHOOK_DELIVERY_DAYS``; returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=WEBHOOK_DELIVERY_DAYS)
+    deleted, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    """How the hook answers a delivery."""
+
+    status: int
+    message: str
+
+
+@dataclass
+class AppliedEvents:
+    events: int = 0
+    applied: int = 0  # changed a reference or added a comment
+    stale: int = 0  # older than what the reference holds
+    unknown: int = 0  # about keys no reference has
+    duplicate: int = 0  # of a delivery received before
+    refresh: list[int] = field(default_factory=list)  # references to read again (the payload lacked the state)
+
+
+def receive_webhook(source_uuid, request) -> WebhookOutcome:
+    """Verify, parse and apply one delivery to ``/hooks/<source uuid>/``."""
+    source = Source.objects.filter(uuid=source_uuid).first()
+    if source is None or not source.syncs or not integration_selectors.can(source, Capability.PROCESS_WEBHOOKS):
+        return WebhookOutcome(404, "No source takes webhooks at this address.")
+    limit = settings.WEBHOOK_MAX_BYTES
+    if _declared_length(request) > limit or len(request.body) > limit:
+        return _rejected(source, 413, f"The delivery is larger than {limit} bytes.")
+    try:
+        provider = provider_for(source)
+        provider.verify_webhook(request)
+    except WebhookRejected as error:
+        return _rejected(source, 401, str(error))
+    except TrackerError as error:  # the source's credentials no longer decrypt
+        return _rejected(source, 503, str(error))
+    try:
+        events = provider.parse_webhook(request.body, request.headers)
+    except TrackerError as error:
+        return _rejected(source, 400, str(error))
+    applied = apply_events(source, events)
+    delivery = events[0].delivery_id if events else ""
+    integration_services.record_audit(
+        AuditAction.WEBHOOK_ACCEPTED,
+        source=source,
+        target=delivery,
+        details={
+            "events": applied.events,
+            "applied": applied.applied,
+            "stale": applied.stale,
+            "unknown": applied.unknown,
+            "duplicate": applied.duplicate,
+            "refresh": len(applied.refresh),
+        },
+    )
+    return WebhookOutcome(200, f"{applied.applied} of {applied.events} event(s) applied.")
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+# A flood of forged or broken deliveries must not flood the append-only audit log: per source and
+# answer, one row a window, which counts the rejections left unwritten since the row before it.
+REJECTION_AUDIT_SECONDS = 60
+
+
+def rejection_window_key(source: Source, status: int) -> str:
+    return f"issues:webhook-rejections:{source.pk}:{status}"
+
+
+def _rejected(source: Source, status: int, message: str) -> WebhookOutcome:
+    window = rejection_window_key(source, status)
+    unwritten = f"{window}:unwritten"
+    if cache.add(window, True, REJECTION_AUDIT_SECONDS):
+        details = {"status": status}
+        if skipped := cache.get(unwritten, 0):
+            cache.delete(unwritten)
+            details["unwritten_before"] = skipped
+        integration_services.record_audit(
+            AuditAction.WEBHOOK_REJECTED, source=source, success=False, message=message, details=details
+        )
+    else:
+        cache.add(unwritten, 0, timeout=None)
+        cache.incr(unwritten)
+    return WebhookOutcome(status, message)
+
+
+def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
+    """Apply a verified delivery's events: once per delivery id, oldest first, each only when it is not
+    older than the state the reference holds. Keys no reference has are ignored."""
+    outcome = AppliedEvents(events=len(events))
+    now = timezone.now()
+    with transaction.atomic():
+        fresh = _record_deliveries(source, events)
+        wanted = sorted(
+            (event for event in events if event.delivery_id in fresh), key=lambda event: event.updated_at or _EPOCH
+        )
+        outcome.duplicate = len(events) - len(wanted)
+        references = _references_by_key(source, {event.key for event in wanted})
+        stored = []
+        for event in wanted:
+            matched = references.get(event.key.lower(), [])
+            outcome.unknown += not matched
+            for reference in matched:
+                if event.kind == EventKind.CHANGED:
+                    outcome.refresh.append(reference.pk)
+                    continue
+                applied = _apply_event(reference, event, now, stored)
+                outcome.applied += applied
+                outcome.stale += not applied and event.comment is None
+        follow_changes(source, stored, [reference.pk for reference, _ in stored])
+        if outcome.refresh:
+            from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
+
+            transaction.on_commit(partial(refresh_references.delay, source.pk, sorted(set(outcome.refresh))))
+    return outcome
+
+
+def _apply_event(reference: ExternalReference, event: IssueEvent, now: datetime, stored: list) -> bool:
+    if event.kind == EventKind.DELETED:
+        rows = ExternalReference.objects.filter(pk=reference.pk)
+        if event.updated_at is not None:
+            rows = rows.filter(Q(remote_updated_at__isnull=True) | Q(remote_updated_at__lte=event.updated_at))
+        return bool(rows.update(deleted_remotely=True, last_synced_at=now, last_error=""))
+    applied = False
+    if event.issue is not None:
+        state = remote_state(reference, event.issue)
+        if store_state(reference, state, now):
+            stored.append((reference, state))
+            applied = True
+    if event.comment is not None:
+        applied = receive_comment(reference, event.comment) or applied
+    return applied
+
+
+def _record_deliveries(source: Source, events: Sequence[IssueEvent]) -> set[str]:
+    """The delivery ids not received before, now recorded."""
+    counts: dict[str, int] = defaultdict(int)
+    for event in events:
+        counts[event.delivery_id] += 1
+    fresh = set()
+    for delivery_id, count in counts.items():
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.create(source=source, delivery_id=delivery_id[:200], events=count)
+        except IntegrityError:
+            continue
+        fresh.add(delivery_id)
+    return fresh
+
+
+def _references_by_key(source: Source, keys: set[str]) -> dict[str, list[ExternalReference]]:
+    """The source's references of ``keys``, by lower-cased key (trackers' keys ignore case): exact
+    spellings first, the others compared case-insensitively."""
+    found: dict[str, list[ExternalReference]] = defaultdict(list)
+    for reference in ExternalReference.objects.filter(source=source, key__in=keys):
+        found[reference.key.lower()].append(reference)
+    others = {key.lower() for key in keys} - set(found)
+    if others:
+        spelled = ExternalReference.objects.filter(source=source).annotate(lower_key=Lower("key"))
+        for reference in spelled.filter(lower_key__in=others):
+            found[reference.key.lower()].append(reference)
+    return found
