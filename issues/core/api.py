@@ -99,7 +99,7 @@ class IssueViewSet(ProjectScopedViewSet):
         try:
             serializer.save()
         except core_services.EditConflict as conflict:
-            raise Conflict(str(conflict))
+            raise Conflict(str(conflict)) from conflict
 
     def perform_destroy(self, instance):
         core_services.delete_issue(instance)

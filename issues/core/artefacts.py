@@ -78,7 +78,7 @@ def artefact_field(artefact) -> str:
     except KeyError:
         raise ValidationError(
             f"Issues can be linked to test cases, runs, results and requirements, not {type(artefact).__name__}."
-        )
+        ) from None
 
 
 def site_url(request) -> str:

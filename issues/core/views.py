@@ -233,7 +233,7 @@ def attachment_download(request, key, number, pk):
     try:
         stored_file = attachment.file.open("rb")
     except FileNotFoundError:
-        raise Http404("The file of this attachment is missing from storage.")
+        raise Http404("The file of this attachment is missing from storage.") from None
     response = FileResponse(
         stored_file,
         as_attachment=inline_type is None,

@@ -389,7 +389,7 @@ def _link_back(integration: ProjectIntegration, actor, key: str, artefacts: Sequ
     for artefact in artefacts:
         link = selectors.back_link(artefact, site_url)
         try:
-            as_member(integration, actor, lambda provider: provider.link_back(key, link))
+            as_member(integration, actor, lambda provider, link=link: provider.link_back(key, link))
         except TrackerError as error:
             notes.append(f"{key} does not show the link to “{artefact}”: {error}")
     return notes

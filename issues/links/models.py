@@ -9,7 +9,8 @@ from integrations.models import Source
 from issues.core.models import Issue, StatusCategory
 from projects.models import Project, Requirement, TestCase, TestResult, TestRun
 
-# The cached values of a reference that a remote issue's state sets (sync.refresh.remote_state; a source move keeps the freshest).
+# The cached values of a reference that a remote issue's state sets (sync.refresh.remote_state); a source
+# move keeps the freshest of them.
 STATE_FIELDS = (
     "title",
     "status",

@@ -107,8 +107,8 @@ def follow_up(original: Issue | ExternalReference, result: TestResult, *, actor=
     result_url = reverse("projects:result", args=[run.project.key, run.pk, result.pk])
     title = original.name if isinstance(original, Issue) else original.title or original.key
     description = (
-        f"[{inline_markdown(case.title)}]({result_url}) fails again in {inline_markdown(run.name)}, after {_original_text(original)}."
-        + (f"\n\n{result.comment.strip()}" if result.comment.strip() else "")
+        f"[{inline_markdown(case.title)}]({result_url}) fails again in {inline_markdown(run.name)}, "
+        f"after {_original_text(original)}." + (f"\n\n{result.comment.strip()}" if result.comment.strip() else "")
     )
     issue = links_services.report_issue(
         project=run.project,
