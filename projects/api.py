@@ -251,7 +251,7 @@ class TestRunViewSet(ProjectScopedViewSet):
         try:
             summary = junit.import_junit(run, upload.validated_data["file"].read(), user=request.user)
         except junit.JUnitError as problem:
-            raise exceptions.ParseError(str(problem))
+            raise exceptions.ParseError(str(problem)) from problem
         return Response(JUnitSummarySerializer(summary).data)
 
 

@@ -260,7 +260,7 @@ class JUnitUploadSerializer(serializers.Serializer):
         try:
             junit.ensure_size(upload.size)
         except junit.JUnitError as problem:
-            raise serializers.ValidationError(str(problem))
+            raise serializers.ValidationError(str(problem)) from problem
         return upload
 
 

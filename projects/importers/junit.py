@@ -114,13 +114,13 @@ def parse_report(data: bytes) -> list[ReportedCase]:
         raise JUnitError("The report is empty.")
     try:
         root = fromstring(data)
-    except DefusedXmlException:
+    except DefusedXmlException as exc:
         raise JUnitError(
             "The report declares XML entities or external references, which are refused "
             "(JUnit reports never need them; they are how XML bombs work)."
-        )
+        ) from exc
     except ParseError as exc:
-        raise JUnitError(f"The report is not well-formed XML: {exc}.")
+        raise JUnitError(f"The report is not well-formed XML: {exc}.") from exc
     root_tag = _local_name(root.tag)
     if root_tag not in ("testsuites", "testsuite"):
         raise JUnitError(f"Expected a JUnit report with <testsuites> or <testsuite> at its root, found <{root_tag}>.")

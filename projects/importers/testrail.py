@@ -443,7 +443,8 @@ def _csv_table(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
                     f"CSV line {reader.line_num} has {len(values)} values but the header has {len(header)} "
                     "columns: the file may be cut off, or it is not a TestRail CSV export."
                 )
-            rows.append((reader.line_num, dict(zip(names, (value.strip() for value in values)))))
+            # Same length: the check above refused rows with more or fewer values than the header.
+            rows.append((reader.line_num, dict(zip(names, (value.strip() for value in values), strict=True))))
     except csv.Error as error:
         raise TestRailError(f"The file is not valid CSV (line {reader.line_num}): {error}.") from None
     return header, rows
@@ -988,7 +989,7 @@ def import_results(
                 update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
             )
             saved_rows.extend(saved)
-            for result, row in zip(chunk, saved):
+            for result, row in zip(chunk, saved, strict=True):  # bulk_create returns the rows it was given
                 action = "updated" if row.case_id in recorded_before else "created"
                 log.append(
                     LogEntry("result", action, result.case.key, f"{ResultStatus(row.status).label} in “{run.name}”")
@@ -997,7 +998,7 @@ def import_results(
             progress(done)
     recorded = [
         RecordedResult(row.pk, result.case.key, result.defects)
-        for result, row in zip(export.results, saved_rows)
+        for result, row in zip(export.results, saved_rows, strict=True)  # one saved row per exported result
         if result.defects
     ]
     return ImportOutcome(log=log, run=run, recorded=recorded)
