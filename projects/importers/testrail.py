@@ -31,6 +31,7 @@ from defusedxml.ElementTree import fromstring
 from django.db import transaction
 from django.utils import timezone
 
+from ..batching import chunks
 from ..models import Priority, Project, ResultStatus, TestCase, TestResult, TestRun
 from ..services import normalize_folder
 
@@ -745,14 +746,9 @@ def _ignore_progress(processed: int) -> None:
     """Callers that show no progress."""
 
 
-def _chunks(items: list, size: int = BATCH):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def cases_by_key(project: Project, keys) -> dict[str, TestCase]:
     found = {}
-    for chunk in _chunks(list(keys)):
+    for chunk in chunks(list(keys), BATCH):
         found.update((case.import_key, case) for case in TestCase.objects.filter(project=project, import_key__in=chunk))
     return found
 
@@ -808,7 +804,7 @@ class ImportOutcome:
 
 
 def _create_cases(project, new: list[tuple[ParsedCase, CaseTexts]], user, progress: Progress, done: int) -> int:
-    for chunk in _chunks(new):
+    for chunk in chunks(new, BATCH):
         TestCase.objects.bulk_create(
             [
                 TestCase(
@@ -848,7 +844,7 @@ def import_cases(
         plan = plan_cases(project, export.cases, mapping)
         done = _create_cases(project, plan.new, user, progress, 0)
         now = timezone.now()
-        for chunk in _chunks(plan.changed):
+        for chunk in chunks(plan.changed, BATCH):
             for case, parsed, texts in chunk:
                 case.title, case.folder, case.updated_at = parsed.title, parsed.folder, now
                 case.preconditions, case.steps, case.expected_result = (
@@ -946,14 +942,14 @@ def import_results(
         )
 
         recorded_before = set()
-        for chunk in _chunks([cases[result.case.key].pk for result in export.results]):
+        for chunk in chunks([cases[result.case.key].pk for result in export.results], BATCH):
             recorded_before.update(
                 TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True)
             )
         now = timezone.now()
         done = 0
         saved_rows: list[TestResult] = []
-        for chunk in _chunks(export.results):
+        for chunk in chunks(export.results, BATCH):
             rows = []
             for result in chunk:
                 status = mapping.statuses.get(result.status, default_status(result.status))
