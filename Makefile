@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install migrate demo clean
+.PHONY: run test lint install migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,16 @@ run: demo
 	@echo
 	DEBUG=true TRACKER_ALLOW_PRIVATE_HOSTS=false $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# The whole suite on real PostgreSQL and Redis (started here, stopped after), then the
-# model tests again on SQLite. Fails on any failure and on "no tests collected" (exit 5).
-test: install
+# Guards, run by `make test` before the suite and failing it: lint and import sorting, formatting
+# ([tool.ruff] in pyproject.toml) and the import contracts ([tool.importlinter]).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# The guards above, then the whole suite on real PostgreSQL and Redis (started here, stopped after),
+# then the model tests again on SQLite. Fails on any failure and on "no tests collected" (exit 5).
+test: lint
 	@set -euo pipefail; \
 	trap 'scripts/test-services.sh stop' EXIT; \
 	eval "$$(scripts/test-services.sh start)"; \

@@ -164,14 +164,14 @@ def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 60
     web_workers = os.environ.get("WEB_WORKERS", "4")
-    settings = dict(
-        DEBUG="false",
-        HTTPS="false",
-        ALLOWED_HOSTS="127.0.0.1",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        FERNET_KEYS=secrets.token_urlsafe(32),
-        WEB_WORKERS=web_workers,
-    )
+    settings = {
+        "DEBUG": "false",
+        "HTTPS": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FERNET_KEYS": secrets.token_urlsafe(32),
+        "WEB_WORKERS": web_workers,
+    }
     print(f"Starting the production stack (gunicorn with {web_workers} workers, PostgreSQL, Redis) ...", flush=True)
     with prod_stack(**settings) as stack:
         seeded = subprocess.run(

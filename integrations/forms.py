@@ -125,7 +125,8 @@ class _SourceFormBase(forms.ModelForm):
             + ", ".join(f"{{{name}}}" for name in keys.CREATE_URL_PLACEHOLDERS)
             + ".",
             "key_pattern": "RE2 regular expression an issue key must match as a whole. Blank: the provider's default.",
-            "projects": "Only these projects may use the source (at least one), unless it is available to all projects.",
+            "projects": "Only these projects may use the source (at least one), "
+            "unless it is available to all projects.",
         }
 
     new_credentials: dict | None = None

@@ -122,7 +122,10 @@ def credentials_state(source: Source) -> str:
     """A sentence about the stored credentials that never contains them."""
     credentials = source.credentials
     if isinstance(credentials, Unreadable):
-        return "Unreadable: the stored credentials cannot be decrypted (the encryption key may have changed); re-enter them."
+        return (
+            "Unreadable: the stored credentials cannot be decrypted (the encryption key may have changed); "
+            "re-enter them."
+        )
     parts = provider_class(source.provider).fields_for(source.auth_type)
     if not parts:
         return "None needed."

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import oauth, selectors, tasks
+from . import oauth, selectors
 from .errors import AuthenticationFailed, AuthorizationRequired, OAuthRefused, TrackerError, redact
 from .fields import Unreadable
 from .mappings import (
@@ -143,7 +143,10 @@ def save_source(source: Source, *, actor, projects=None, credentials: dict | Non
             _audit_enabled(source, actor)
     if reconnect and source.syncs:
         actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-        transaction.on_commit(lambda: tasks.check_source_health.delay(source.pk, actor_id))
+        # The task is imported where it is queued: services never import tasks at module level (no cycle).
+        from .tasks import check_source_health
+
+        transaction.on_commit(lambda: check_source_health.delay(source.pk, actor_id))
     return source
 
 

@@ -88,12 +88,15 @@ def integration_edit(request, key, pk):
     project = _managed_project(request, key)
     integration = _integration(project, pk)
     form = ProjectIntegrationForm(request.POST or None, project=project, integration=integration)
-    if request.method == "POST" and form.is_valid():
-        if _apply(
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _apply(
             form, lambda: services.update_project_integration(integration, actor=request.user, **form.cleaned_data)
-        ):
-            messages.success(request, f"{integration} is saved.")
-            return redirect("integrations:list", project.key)
+        )
+    ):
+        messages.success(request, f"{integration} is saved.")
+        return redirect("integrations:list", project.key)
     return render(
         request, "integrations/integration_form.html", {"project": project, "form": form, "integration": integration}
     )

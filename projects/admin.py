@@ -81,8 +81,9 @@ class RequirementAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 (
-                    f"Pulled from {requirement.origin_tracker} ({requirement.origin_key}): the tracker owns the title and "
-                    "description while the integration is connected; disconnect it to edit them here."
+                    f"Pulled from {requirement.origin_tracker} ({requirement.origin_key}): "
+                    "the tracker owns the title and description while the integration is connected; "
+                    "disconnect it to edit them here."
                 ),
             )
         return super().change_view(request, object_id, form_url, extra_context)

@@ -10,7 +10,6 @@ import operator
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.urls import path
 from django_filters import rest_framework as filters
@@ -46,7 +45,6 @@ from .serializers import (
     TestRunDetailSerializer,
     TestRunSerializer,
 )
-from .signals import results_recorded
 
 
 class ApiPagination(PageNumberPagination):
@@ -251,7 +249,7 @@ class TestRunViewSet(ProjectScopedViewSet):
         try:
             summary = junit.import_junit(run, upload.validated_data["file"].read(), user=request.user)
         except junit.JUnitError as problem:
-            raise exceptions.ParseError(str(problem))
+            raise exceptions.ParseError(str(problem)) from problem
         return Response(JUnitSummarySerializer(summary).data)
 
 
@@ -283,15 +281,8 @@ class TestResultViewSet(ProjectScopedViewSet):
     def project_of_new(self, validated_data):
         return validated_data["run"].project
 
-    @transaction.atomic
-    def perform_create(self, serializer):
-        super().perform_create(serializer)
-        results_recorded.send(sender=TestResult, run=serializer.instance.run, case_ids=[serializer.instance.case_id])
-
-    @transaction.atomic
-    def perform_update(self, serializer):
-        super().perform_update(serializer)
-        results_recorded.send(sender=TestResult, run=serializer.instance.run, case_ids=[serializer.instance.case_id])
+    # Writes go through the serializer to projects.services (create_result, record_result), which
+    # send results_recorded: the same write path as the pages.
 
 
 class RequirementFilter(ProjectFilter):

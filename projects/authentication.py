@@ -25,7 +25,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         try:
             raw = parts[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked token.")) from None
         token = ApiToken.objects.find_active(raw)
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))

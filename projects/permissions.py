@@ -14,7 +14,9 @@ from django.http import Http404
 from .models import Membership, Project, Role
 
 
-class Action(str, Enum):
+# Not StrEnum (UP042): str(Action.VIEW) would become "view" instead of "Action.VIEW"; kept as is so
+# nothing that formats an action changes.
+class Action(str, Enum):  # noqa: UP042
     VIEW = "view"  # read the project's cases, runs, issues, links
     EDIT = "edit"  # create and change cases, runs, results, issues, links; file tracker issues
     MANAGE = "manage"  # project settings, members, tracker assignments and mappings

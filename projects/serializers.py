@@ -11,7 +11,7 @@ from .forms import MAX_DURATION
 from .importers import junit
 from .models import ApiToken, Project, Requirement, TestCase, TestResult, TestRun
 from .permissions import visible_projects
-from .services import create_run, normalize_folder, record_result
+from .services import create_result, create_run, normalize_folder, record_result
 
 
 class ApiModelSerializer(serializers.ModelSerializer):
@@ -178,6 +178,11 @@ class TestResultSerializer(RunResultSerializer):
             raise serializers.ValidationError({"case": ["The test case belongs to another project than the run."]})
         return attrs
 
+    def create(self, validated_data):
+        # The view passes recorded_by (its creator_field); the service records the actor itself.
+        fields = {name: value for name, value in validated_data.items() if name != "recorded_by"}
+        return create_result(actor=self.context["request"].user, **fields)
+
     def update(self, result, validated_data):
         return record_result(
             result,
@@ -260,7 +265,7 @@ class JUnitUploadSerializer(serializers.Serializer):
         try:
             junit.ensure_size(upload.size)
         except junit.JUnitError as problem:
-            raise serializers.ValidationError(str(problem))
+            raise serializers.ValidationError(str(problem)) from problem
         return upload
 
 

@@ -1,4 +1,9 @@
-"""Writes on test cases, runs and results. Callers check permissions first (projects.permissions)."""
+"""Writes on test cases, runs and results. Callers check permissions first (projects.permissions).
+
+Single results are written here only (create_result, record_result), so ``results_recorded`` is
+sent in one place whichever door the write came through: the pages or the REST API. (The JUnit
+importer writes a report's results in bulk and sends it once per report.)
+"""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -62,6 +67,28 @@ def create_run(
         [TestResult(run=run, case_id=case_id, status=ResultStatus.UNTESTED) for case_id in case_ids]
     )
     return run
+
+
+@transaction.atomic
+def create_result(
+    *,
+    run: TestRun,
+    case: TestCase,
+    status: str = ResultStatus.UNTESTED,
+    comment: str = "",
+    duration=None,
+    actor=None,
+) -> TestResult:
+    """A new result of ``case`` in ``run`` (a run has at most one per case)."""
+    if status not in ResultStatus.values:
+        raise ValidationError(f"Unknown result status {status!r}.")
+    if run.project_id != case.project_id:
+        raise ValidationError("The test case belongs to another project than the run.")
+    result = TestResult.objects.create(
+        run=run, case=case, status=status, comment=comment, duration=duration, recorded_by=actor
+    )
+    results_recorded.send(sender=TestResult, run=result.run, case_ids=[result.case_id])
+    return result
 
 
 @transaction.atomic

@@ -45,7 +45,8 @@ def database_status() -> dict:
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception as error:  # any failure means "cannot serve", whatever the driver raised
+    except Exception as error:  # noqa: BLE001
+        # A health probe must report any failure as "cannot serve", whatever the driver or settings raised.
         return _failed("database", error)
     return {"ok": True}
 
@@ -69,7 +70,9 @@ def ping_workers() -> dict:
     """Ask the broker's workers to answer within PING_TIMEOUT_SECONDS."""
     try:
         replies = app.control.ping(timeout=PING_TIMEOUT_SECONDS)
-    except Exception as error:  # kombu and redis raise their own connection errors
+    except Exception as error:  # noqa: BLE001
+        # A health probe must report any failure: kombu, redis and the socket layer each raise their
+        # own connection errors, with no common base class short of Exception.
         return _failed("worker", error)
     if not replies:
         return {"ok": False, "detail": "no worker answered"}

@@ -1,12 +1,14 @@
 """Reading what trackers answer: a JSON body of the expected shape (else an ``UpstreamError`` that
 points at the base URL, the usual cause), ISO 8601 time stamps, and requests in batches."""
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from integrations.errors import UpstreamError
 from integrations.http import TrackerResponse
+
+# Requests in batches: the code base's one helper, re-exported for the providers.
+from projects.batching import chunks as chunks
 
 
 def json_object(response: TrackerResponse, what: str) -> dict:
@@ -35,8 +37,3 @@ def iso_timestamp(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

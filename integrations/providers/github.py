@@ -45,7 +45,7 @@ from integrations.http import (
 from integrations.models import AUTH_TYPES_BY_PROVIDER, Provider
 from integrations.richtext.forge import inert_markdown
 
-from .answers import iso_timestamp, json_list, json_object
+from .answers import chunks, iso_timestamp, json_list, json_object
 from .base import (
     PULL_LIMIT,
     Capability,
@@ -464,8 +464,7 @@ class GitHub(TrackerProvider):
         read = _Read()
         unresolved: list[tuple[str, int]] = []
         pairs = list(asked)
-        for start in range(0, len(pairs), GRAPHQL_BATCH):
-            batch = pairs[start : start + GRAPHQL_BATCH]
+        for batch in chunks(pairs, GRAPHQL_BATCH):
             query, variables = _batch_query(batch)
             response = http.post(
                 self.graphql_url, json={"query": query, "variables": variables}, idempotent=True, accept=(404,)

@@ -224,10 +224,8 @@ def _list(node: dict, room: int, alternate: bool) -> str:
     bodies = [body for body in (_item_body(item, room) for item in items) if body]
     rendered = []
     for index, body in enumerate(bodies):
-        if start is None:
-            marker = "*" if alternate else "-"
-        else:
-            marker = f"{start + index}{')' if alternate else '.'}"
+        bullet = "*" if alternate else "-"
+        marker = bullet if start is None else f"{start + index}{')' if alternate else '.'}"
         indented = _prefix_lines(body, " " * (len(marker) + 1), "")
         rendered.append(f"{marker}{indented[len(marker) :]}")
     loose = any("\n\n" in item for item in rendered)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from ..batching import chunks
 from ..models import ResultStatus, TestCase, TestResult, TestRun
 from ..signals import results_recorded
 
@@ -114,13 +115,13 @@ def parse_report(data: bytes) -> list[ReportedCase]:
         raise JUnitError("The report is empty.")
     try:
         root = fromstring(data)
-    except DefusedXmlException:
+    except DefusedXmlException as exc:
         raise JUnitError(
             "The report declares XML entities or external references, which are refused "
             "(JUnit reports never need them; they are how XML bombs work)."
-        )
+        ) from exc
     except ParseError as exc:
-        raise JUnitError(f"The report is not well-formed XML: {exc}.")
+        raise JUnitError(f"The report is not well-formed XML: {exc}.") from exc
     root_tag = _local_name(root.tag)
     if root_tag not in ("testsuites", "testsuite"):
         raise JUnitError(f"Expected a JUnit report with <testsuites> or <testsuite> at its root, found <{root_tag}>.")
@@ -151,14 +152,9 @@ def parse_report(data: bytes) -> list[ReportedCase]:
     return list(cases.values())
 
 
-def _chunks(items: list):
-    for start in range(0, len(items), QUERY_BATCH):
-        yield items[start : start + QUERY_BATCH]
-
-
 def _cases_by_key(run: TestRun, keys) -> dict[str, TestCase]:
     found = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys, QUERY_BATCH):
         found.update(
             (case.automation_key, case)
             for case in TestCase.objects.filter(project_id=run.project_id, automation_key__in=chunk)
@@ -190,7 +186,7 @@ def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
 
         case_ids = [cases[key].pk for key in keys]
         already_recorded = set()
-        for chunk in _chunks(case_ids):
+        for chunk in chunks(case_ids, QUERY_BATCH):
             recorded = TestResult.objects.filter(run=run, case_id__in=chunk)
             already_recorded.update(recorded.values_list("case_id", flat=True))
         now = timezone.now()

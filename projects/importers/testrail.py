@@ -31,6 +31,7 @@ from defusedxml.ElementTree import fromstring
 from django.db import transaction
 from django.utils import timezone
 
+from ..batching import chunks
 from ..models import Priority, Project, ResultStatus, TestCase, TestResult, TestRun
 from ..services import normalize_folder
 
@@ -443,7 +444,8 @@ def _csv_table(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
                     f"CSV line {reader.line_num} has {len(values)} values but the header has {len(header)} "
                     "columns: the file may be cut off, or it is not a TestRail CSV export."
                 )
-            rows.append((reader.line_num, dict(zip(names, (value.strip() for value in values)))))
+            # Same length: the check above refused rows with more or fewer values than the header.
+            rows.append((reader.line_num, dict(zip(names, (value.strip() for value in values), strict=True))))
     except csv.Error as error:
         raise TestRailError(f"The file is not valid CSV (line {reader.line_num}): {error}.") from None
     return header, rows
@@ -744,14 +746,9 @@ def _ignore_progress(processed: int) -> None:
     """Callers that show no progress."""
 
 
-def _chunks(items: list, size: int = BATCH):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def cases_by_key(project: Project, keys) -> dict[str, TestCase]:
     found = {}
-    for chunk in _chunks(list(keys)):
+    for chunk in chunks(list(keys), BATCH):
         found.update((case.import_key, case) for case in TestCase.objects.filter(project=project, import_key__in=chunk))
     return found
 
@@ -807,7 +804,7 @@ class ImportOutcome:
 
 
 def _create_cases(project, new: list[tuple[ParsedCase, CaseTexts]], user, progress: Progress, done: int) -> int:
-    for chunk in _chunks(new):
+    for chunk in chunks(new, BATCH):
         TestCase.objects.bulk_create(
             [
                 TestCase(
@@ -847,7 +844,7 @@ def import_cases(
         plan = plan_cases(project, export.cases, mapping)
         done = _create_cases(project, plan.new, user, progress, 0)
         now = timezone.now()
-        for chunk in _chunks(plan.changed):
+        for chunk in chunks(plan.changed, BATCH):
             for case, parsed, texts in chunk:
                 case.title, case.folder, case.updated_at = parsed.title, parsed.folder, now
                 case.preconditions, case.steps, case.expected_result = (
@@ -945,14 +942,14 @@ def import_results(
         )
 
         recorded_before = set()
-        for chunk in _chunks([cases[result.case.key].pk for result in export.results]):
+        for chunk in chunks([cases[result.case.key].pk for result in export.results], BATCH):
             recorded_before.update(
                 TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True)
             )
         now = timezone.now()
         done = 0
         saved_rows: list[TestResult] = []
-        for chunk in _chunks(export.results):
+        for chunk in chunks(export.results, BATCH):
             rows = []
             for result in chunk:
                 status = mapping.statuses.get(result.status, default_status(result.status))
@@ -988,7 +985,7 @@ def import_results(
                 update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
             )
             saved_rows.extend(saved)
-            for result, row in zip(chunk, saved):
+            for result, row in zip(chunk, saved, strict=True):  # bulk_create returns the rows it was given
                 action = "updated" if row.case_id in recorded_before else "created"
                 log.append(
                     LogEntry("result", action, result.case.key, f"{ResultStatus(row.status).label} in “{run.name}”")
@@ -997,7 +994,7 @@ def import_results(
             progress(done)
     recorded = [
         RecordedResult(row.pk, result.case.key, result.defects)
-        for result, row in zip(export.results, saved_rows)
+        for result, row in zip(export.results, saved_rows, strict=True)  # one saved row per exported result
         if result.defects
     ]
     return ImportOutcome(log=log, run=run, recorded=recorded)

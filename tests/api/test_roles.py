@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def expect(viewer, member, admin, outsider, anonymous=401):
-    return dict(zip(ROLES, (viewer, member, admin, outsider, anonymous)))
+    return dict(zip(ROLES, (viewer, member, admin, outsider, anonymous), strict=True))
 
 
 LIST = expect(200, 200, 200, 200)

@@ -1070,7 +1070,10 @@ class AzureDevOpsFake(TrackerFake):
         else:
             allowed = type_field.allowed_values
         if allowed and value not in allowed:
-            message = f"The field '{definition.name}' contains the value '{value}' that is not in the list of supported values"
+            message = (
+                f"The field '{definition.name}' contains the value '{value}' "
+                "that is not in the list of supported values"
+            )
             return self._rule_error(type_field, "HasValues, LimitedToValues, InvalidListValue", message), None
         return None, value
 
@@ -1097,7 +1100,8 @@ class AzureDevOpsFake(TrackerFake):
         return json_response(
             HTTPStatus.FORBIDDEN,
             error_body(
-                "TF237111: The current user does not have permissions to save work items under the specified area path.",
+                "TF237111: The current user does not have permissions to save work items "
+                "under the specified area path.",
                 "WorkItemSecurityException",
             ),
         )
@@ -1124,7 +1128,10 @@ class AzureDevOpsFake(TrackerFake):
         wanted = unquote(type_name).lower()
         work_item_type = next((t for t in project_.types.values() if t.name.lower() == wanted), None)
         if work_item_type is None:
-            message = f"TF201036: You cannot add a {unquote(type_name)} work item type because it does not exist in project {project_.name}."
+            message = (
+                f"TF201036: You cannot add a {unquote(type_name)} work item type "
+                f"because it does not exist in project {project_.name}."
+            )
             return (
                 project_,
                 None,
@@ -1442,10 +1449,7 @@ class _WiqlSearch:
         operator = node.operator
         negated = operator.startswith("not ") or operator == "<>"
         base = operator.removeprefix("not ")
-        if base == "in":
-            expected = [self._resolve(value) for value in node.value]
-        else:
-            expected = self._resolve(node.value)
+        expected = [self._resolve(value) for value in node.value] if base == "in" else self._resolve(node.value)
 
         def test(item: WorkItem) -> bool:
             actual = self._value(item, name)

@@ -1550,7 +1550,7 @@ class _SearchQuery:
             return False
         if self.state and issue.state != self.state:
             return False
-        if any(label not in {l.name.lower() for l in issue.labels} for label in self.labels):
+        if any(label not in {label_.name.lower() for label_ in issue.labels} for label in self.labels):
             return False
         if self.author and issue.user.login.lower() != self.author:
             return False

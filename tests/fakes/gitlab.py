@@ -456,7 +456,9 @@ class GitLabFake(TrackerFake):
                     HTTPStatus.FORBIDDEN,
                     {
                         "error": "insufficient_scope",
-                        "error_description": "The request requires higher privileges than provided by the access token.",
+                        "error_description": (
+                            "The request requires higher privileges than provided by the access token."
+                        ),
                         "scope": "api",
                     },
                 )

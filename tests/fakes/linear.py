@@ -142,7 +142,8 @@ type IssueLabelEdge {{ cursor: String! node: IssueLabel! }}
 type IssueLabelConnection {{ edges: [IssueLabelEdge!]! nodes: [IssueLabel!]! pageInfo: PageInfo! }}
 
 type Comment {{
-  id: ID! body: String! createdAt: DateTime! updatedAt: DateTime! editedAt: DateTime url: String! user: User issue: Issue
+  id: ID! body: String! createdAt: DateTime! updatedAt: DateTime! editedAt: DateTime url: String! user: User
+  issue: Issue
 }}
 type CommentEdge {{ cursor: String! node: Comment! }}
 type CommentConnection {{ edges: [CommentEdge!]! nodes: [Comment!]! pageInfo: PageInfo! }}
@@ -181,7 +182,9 @@ input StringComparator {{
   contains: String containsIgnoreCase: String eq: String eqIgnoreCase: String in: [String!] neq: String
   nin: [String!] startsWith: String
 }}
-input TeamFilter {{ and: [TeamFilter!] id: IDComparator key: StringComparator name: StringComparator or: [TeamFilter!] }}
+input TeamFilter {{
+  and: [TeamFilter!] id: IDComparator key: StringComparator name: StringComparator or: [TeamFilter!]
+}}
 input WorkflowStateFilter {{
   and: [WorkflowStateFilter!] id: IDComparator name: StringComparator or: [WorkflowStateFilter!] team: TeamFilter
   type: StringComparator
@@ -196,16 +199,20 @@ input IssueLabelFilter {{
 input IssueLabelCollectionFilter {{
   and: [IssueLabelCollectionFilter!] every: IssueLabelFilter or: [IssueLabelCollectionFilter!] some: IssueLabelFilter
 }}
-input TeamCollectionFilter {{ and: [TeamCollectionFilter!] every: TeamFilter or: [TeamCollectionFilter!] some: TeamFilter }}
+input TeamCollectionFilter {{
+  and: [TeamCollectionFilter!] every: TeamFilter or: [TeamCollectionFilter!] some: TeamFilter
+}}
 input CycleFilter {{
-  and: [CycleFilter!] id: IDComparator name: StringComparator number: NumberComparator or: [CycleFilter!] team: TeamFilter
+  and: [CycleFilter!] id: IDComparator name: StringComparator number: NumberComparator or: [CycleFilter!]
+  team: TeamFilter
 }}
 input NullableCycleFilter {{
   and: [NullableCycleFilter!] id: IDComparator name: StringComparator null: Boolean number: NumberComparator
   or: [NullableCycleFilter!] team: TeamFilter
 }}
 input ProjectFilter {{
-  accessibleTeams: TeamCollectionFilter and: [ProjectFilter!] id: IDComparator name: StringComparator or: [ProjectFilter!]
+  accessibleTeams: TeamCollectionFilter and: [ProjectFilter!] id: IDComparator name: StringComparator
+  or: [ProjectFilter!]
 }}
 input NullableProjectFilter {{
   accessibleTeams: TeamCollectionFilter and: [NullableProjectFilter!] id: IDComparator name: StringComparator
@@ -238,7 +245,9 @@ type Query {{
   issues({_PAGING}, filter: IssueFilter): IssueConnection!
   cycles({_PAGING}, filter: CycleFilter): CycleConnection!
   projects({_PAGING}, filter: ProjectFilter): ProjectConnection!
-  searchIssues({_PAGING}, filter: IssueFilter, includeComments: Boolean, teamId: String, term: String!): IssueSearchPayload!
+  searchIssues(
+    {_PAGING}, filter: IssueFilter, includeComments: Boolean, teamId: String, term: String!
+  ): IssueSearchPayload!
 }}
 
 type Mutation {{

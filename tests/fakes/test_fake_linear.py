@@ -404,7 +404,7 @@ def test_trashed_and_archived_issues_are_left_out_unless_archived_ones_are_asked
 
     listed = data_of(post(query))["issues"]["nodes"]
     everything = data_of(post(query, {"all": True}))["issues"]["nodes"]
-    by_id = data_of(post('{ issue(id: "%s") { trashed archivedAt } }' % trashed.identifier))["issue"]
+    by_id = data_of(post(f'{{ issue(id: "{trashed.identifier}") {{ trashed archivedAt }} }}'))["issue"]
 
     assert listed == [{"title": "Open", "trashed": None}]
     assert sorted((node["title"], node["trashed"]) for node in everything) == [

@@ -182,9 +182,11 @@ def test_the_client_sends_the_credentials_only_to_the_tracker_and_spends_the_sou
             spent.append((key, per_minute))
             return 0.0
 
-    with provider_for(jira).client(budget=Budget(), sleep=lambda _: None) as http:
-        with pytest.raises(AuthenticationFailed) as failure:
-            http.get("ping")
+    with (
+        provider_for(jira).client(budget=Budget(), sleep=lambda _: None) as http,
+        pytest.raises(AuthenticationFailed) as failure,
+    ):
+        http.get("ping")
     assert server.received[0].headers["authorization"] == "Bearer pat-s3cret-value"
     assert "pat-s3cret-value" not in str(failure.value)
     assert spent == [(str(jira.uuid), 7)]

@@ -56,7 +56,8 @@ def assert_inert(html: str) -> None:
         ("<style>body{display:none}</style>", "<p>&lt;style&gt;body{display:none}&lt;/style&gt;</p>\n"),
         (
             '[x](https://e.com "a\\" onmouseover=\\"alert(1)")',
-            '<p><a href="https://e.com" title="a&quot; onmouseover=&quot;alert(1)" rel="noopener noreferrer nofollow">x</a></p>\n',
+            '<p><a href="https://e.com" title="a&quot; onmouseover=&quot;alert(1)" '
+            'rel="noopener noreferrer nofollow">x</a></p>\n',
         ),
     ],
 )
@@ -107,7 +108,8 @@ def test_an_azure_devops_description_becomes_markdown():
         "<div><b>Repro</b> steps:</div>"
         '<div><ol start="2"><li>Open <a href="https://dev.azure.com/o/p/_workitems/7">the item</a></li>'
         "<li>Click&nbsp;<i>Save</i><br>twice</li></ol></div>"
-        '<table><tr><th>Browser</th><th>Result</th></tr><tr><td>Edge</td><td><span style="color:red">fail</span></td></tr></table>'
+        "<table><tr><th>Browser</th><th>Result</th></tr>"
+        '<tr><td>Edge</td><td><span style="color:red">fail</span></td></tr></table>'
         '<pre class="language-py">\nassert ok\n</pre>'
         "<blockquote><h2>Note</h2>flaky</blockquote><hr>"
     )
@@ -125,7 +127,8 @@ def test_an_azure_devops_description_becomes_markdown():
 def test_scripts_styles_and_unsafe_links_from_html_leave_no_trace_but_their_text():
     html = (
         "<script>alert(1)</script><style>p{color:red}</style><svg/><iframe src=x>frame</iframe>"
-        '<p onclick="steal()">text <a href="javascript:alert(1)">bad link</a> <img src="javascript:x" onerror=alert(1) alt=pic></p>'
+        '<p onclick="steal()">text <a href="javascript:alert(1)">bad link</a> '
+        '<img src="javascript:x" onerror=alert(1) alt=pic></p>'
     )
     assert html_to_markdown(html) == "text bad link pic"
 

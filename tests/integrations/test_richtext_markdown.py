@@ -156,10 +156,9 @@ def test_ordered_lists_number_from_their_order_or_from_one():
 
 
 def test_a_table_without_header_row_uses_its_first_row_and_ragged_rows_are_padded():
-    row = lambda *cells: {
-        "type": "tableRow",
-        "content": [{"type": "tableCell", "content": [para(text(c))]} for c in cells],
-    }  # noqa: E731
+    def row(*cells):
+        return {"type": "tableRow", "content": [{"type": "tableCell", "content": [para(text(c))]} for c in cells]}
+
     assert (
         adf_to_markdown(doc({"type": "table", "content": [row("a"), row("b", "c")]}))
         == "| a |  |\n|---|---|\n| b | c |"

@@ -148,14 +148,14 @@ def test_payloads_are_shown_escaped_and_never_active_on_project_pages(client, po
 
 
 def admin_pages(project):
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         if model._meta.app_label not in ("projects", "issues", "integrations"):
             continue
-        info = (model._meta.app_label, model._meta.model_name)
-        yield reverse("admin:%s_%s_changelist" % info) + "?q=%3Cscript%3Ealert(%22xss%22)%3C/script%3E"
-        yield reverse("admin:%s_%s_changelist" % info)
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        yield reverse(f"{prefix}_changelist") + "?q=%3Cscript%3Ealert(%22xss%22)%3C/script%3E"
+        yield reverse(f"{prefix}_changelist")
         for pk in model.objects.values_list("pk", flat=True):
-            yield reverse("admin:%s_%s_change" % info, args=[pk])
+            yield reverse(f"{prefix}_change", args=[pk])
 
 
 def test_payloads_are_never_active_in_the_admin(client, poisoned):
