@@ -39,8 +39,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from integrations.models import AuthType, Provider, Source  # noqa: E402
-from issues.core.models import Issue, IssuePriority, IssueStatus, Tag
-from issues.links.models import ExternalReference, Link
+from issues.core.models import Issue, IssuePriority, IssueStatus, Tag  # noqa: E402
+from issues.links.models import ExternalReference, Link  # noqa: E402
 from projects.models import Membership, Project, ResultStatus, Role, TestCase, TestResult, TestRun  # noqa: E402
 
 ISSUES = 10_000

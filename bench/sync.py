@@ -57,7 +57,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from integrations.models import AuthType, Provider, Source  # noqa: E402
-from issues.links.models import ExternalReference
+from issues.links.models import ExternalReference  # noqa: E402
 from testmanager.celery import app  # noqa: E402
 from tests.fakes.azure_devops import AzureDevOpsFake  # noqa: E402
 from tests.fakes.fixtures import (  # noqa: E402

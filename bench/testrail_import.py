@@ -37,7 +37,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from integrations.models import AuthType, ProjectIntegration, Provider, Source  # noqa: E402
-from issues.imports import services
+from issues.imports import services  # noqa: E402
 from projects.importers import testrail  # noqa: E402
 from projects.models import ImportStatus, Project  # noqa: E402
 

@@ -17,6 +17,7 @@ from integrations import selectors as tracker_selectors
 from integrations.models import AuditAction, ProjectIntegration
 from integrations.services import record_audit
 from issues.links.models import ExternalReference, Link
+from projects.batching import chunks
 from projects.importers import testrail
 from projects.importers.testrail import BATCH, LogEntry, ParsedExport, RecordedResult
 from projects.models import ImportJob, ImportStatus, Project, TestResult, TestRun
@@ -34,11 +35,6 @@ UNEXPECTED_ERROR = (
     "The import stopped on an unexpected error and changed nothing. "
     "The error is in the server log for the administrators."
 )
-
-
-def _chunks(items: list):
-    for start in range(0, len(items), BATCH):
-        yield items[start : start + BATCH]
 
 
 def primary_integration(project: Project) -> ProjectIntegration | None:
@@ -218,7 +214,7 @@ def preview(job: ImportJob) -> Preview:
     if result.run is not None:
         case_ids = [case.pk for case in existing.values()]
         result.results_updated = sum(
-            TestResult.objects.filter(run=result.run, case_id__in=chunk).count() for chunk in _chunks(case_ids)
+            TestResult.objects.filter(run=result.run, case_id__in=chunk).count() for chunk in chunks(case_ids, BATCH)
         )
     integration, reason = _chosen_integration(project, options)
     result.defects = check_defects(integration, {r.case.key: r.defects for r in export.results if r.defects}, reason)
@@ -237,7 +233,7 @@ def link_defects(
     source = integration.source
     keys = sorted({key for case_keys in check.linkable.values() for key in case_keys})
     references = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys, BATCH):
         references.update((ref.key, ref) for ref in ExternalReference.objects.filter(source=source, key__in=chunk))
     missing = [key for key in keys if key not in references]
     ExternalReference.objects.bulk_create(
@@ -253,12 +249,12 @@ def link_defects(
         batch_size=BATCH,
         ignore_conflicts=True,
     )  # a reference created meanwhile by someone else is reused
-    for chunk in _chunks(missing):
+    for chunk in chunks(missing, BATCH):
         references.update((ref.key, ref) for ref in ExternalReference.objects.filter(source=source, key__in=chunk))
 
     result_ids = [result.result_id for result in recorded if result.case_key in check.linkable]
     existing = set()
-    for chunk in _chunks(result_ids):
+    for chunk in chunks(result_ids, BATCH):
         existing.update(
             Link.objects.filter(test_result_id__in=chunk, external_reference__source=source).values_list(
                 "test_result_id", "external_reference_id"

@@ -38,6 +38,7 @@ from issues.sync.cache_keys import backoff_key, lock_key, once_key
 from issues.sync.comments import pull_comments
 from issues.sync.defects import follow_changes, push_pending
 from issues.sync.selectors import reads_details, webhook_fed
+from projects.batching import chunks
 
 REFRESH_BUDGET_SHARE = 0.5  # of a source's per-minute request budget, what one refresh run may spend
 
@@ -142,7 +143,7 @@ def _refresh(source: Source, reference_ids: Sequence[int] | None, report: Refres
     done = 0
     try:
         provider = provider_for(source)
-        for batch in _chunks(references, max(per_request, MIN_BATCH)):
+        for batch in chunks(references, max(per_request, MIN_BATCH)):
             result = provider.refresh({reference.key: _cached(reference) for reference in batch})
             _apply_fetch(source, provider, batch, result, report)
             done += len(batch)
@@ -151,11 +152,6 @@ def _refresh(source: Source, reference_ids: Sequence[int] | None, report: Refres
         _record_failure(source, references[done:], error, report)
     else:
         integration_services.record_sync_health(source, None)
-
-
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _cached(reference: ExternalReference) -> RemoteIssue:
