@@ -38,14 +38,16 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# The guards above, then the whole suite on real PostgreSQL and Redis (started here, stopped after),
-# then the model tests again on SQLite. Fails on any failure and on "no tests collected" (exit 5).
+# The guards above, then the whole suite on real PostgreSQL and Redis (started here, stopped after; a
+# service that cannot start stops the target with its message, and the suite refuses to run on
+# anything else: TEST_SERVICES_REQUIRED), then the model tests again on SQLite. Fails on any failure and on "no tests collected" (exit 5).
 test: lint
 	@set -euo pipefail; \
 	trap 'scripts/test-services.sh stop' EXIT; \
-	eval "$$(scripts/test-services.sh start)"; \
+	services=$$(scripts/test-services.sh start); \
+	eval "$$services"; \
 	echo "== PostgreSQL + Redis pass"; \
-	$(BIN)/pytest -p no:cacheprovider -n 2; \
+	TEST_SERVICES_REQUIRED=true $(BIN)/pytest -p no:cacheprovider -n 2; \
 	echo "== SQLite pass (model tests)"; \
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 REDIS_URL= \
 	  $(BIN)/pytest -p no:cacheprovider -m "not postgres" tests/projects/test_models.py tests/integrations/test_models.py tests/issues/test_models.py

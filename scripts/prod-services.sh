@@ -24,19 +24,38 @@ pg_bindir() {
   [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
 }
 
+# As root, PostgreSQL runs as the postgres user, which may not be able to enter the clone (under
+# /root, say): its data then lives under the postgres user's home, one folder per PROD_STATE.
+pg_data_dir() {
+  if [ -n "${PROD_PG_DATA:-}" ]; then
+    echo "$PROD_PG_DATA"
+  elif [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$STATE" 2>/dev/null; then
+    echo "/var/lib/postgresql/testmanager-prod-$(echo "$STATE" | sha1sum | cut -c1-12)"
+  else
+    echo "$STATE/pg"
+  fi
+}
+
 start_postgres() {
-  local bindir data="$STATE/pg"
+  local bindir data
   bindir=$(pg_bindir) || { log "PostgreSQL is not installed (apt-get install postgresql), or set DATABASE_URL"; exit 1; }
-  mkdir -p "$data"
   if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd --system --home "$STATE" postgres
+    id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql postgres
+  fi
+  data=$(pg_data_dir)
+  if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$data"
     chown postgres "$data"
+  else
+    mkdir -p "$data"
   fi
   if [ ! -f "$data/PG_VERSION" ]; then
-    as_postgres "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
+    as_postgres "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >"$STATE/initdb.log" 2>&1 \
+      || { log "PostgreSQL's initdb failed in $data: $(tail -n 5 "$STATE/initdb.log")"; exit 1; }
   fi
   as_postgres "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $PG_PORT -k $data" start >/dev/null
+    -o "-h 127.0.0.1 -p $PG_PORT -k $data" start >/dev/null 2>&1 \
+    || { log "PostgreSQL did not start on 127.0.0.1:$PG_PORT: $(tail -n 5 "$data/server.log" 2>/dev/null)"; exit 1; }
   echo "$bindir" > "$STATE/pg.bindir"
   if [ -z "$(as_postgres "$bindir/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'testmanager'")" ]; then
@@ -67,7 +86,7 @@ case "${1:-}" in
     ;;
   stop)
     if [ -f "$STATE/pg.bindir" ]; then
-      as_postgres "$(cat "$STATE/pg.bindir")/pg_ctl" -D "$STATE/pg" -m fast stop >/dev/null 2>&1 || true
+      as_postgres "$(cat "$STATE/pg.bindir")/pg_ctl" -D "$(pg_data_dir)" -m fast stop >/dev/null 2>&1 || true
       rm -f "$STATE/pg.bindir"
     fi
     if [ -f "$STATE/redis/redis.pid" ]; then

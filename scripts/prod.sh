@@ -37,7 +37,8 @@ everything() {
   if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
     local given_database=${DATABASE_URL:-} given_redis=${REDIS_URL:-}
     trap 'scripts/prod-services.sh stop' EXIT
-    eval "$(scripts/prod-services.sh start)"
+    services=$(scripts/prod-services.sh start)  # a service that cannot start stops make prod here
+    eval "$services"
     export DATABASE_URL=${given_database:-$DATABASE_URL} REDIS_URL=${given_redis:-$REDIS_URL}
   fi
   prepare

@@ -11,6 +11,7 @@ STATE="$ROOT/var/test-services"
 PG_PORT=${TEST_PG_PORT:-55432}
 REDIS_PORT=${TEST_REDIS_PORT:-56379}
 log() { echo "[test-services] $*" >&2; }
+fail() { echo "[test-services] FAILED: $*" >&2; exit 1; }
 
 apt_install() {
   log "installing $* (apt-get)"
@@ -27,24 +28,30 @@ pg_bindir() {
   [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
 }
 
+# PostgreSQL refuses to run as root, so as root it runs as the postgres user, whose data directory
+# must be reachable by that user: a fresh one under /tmp, not under the clone (which may sit in a
+# folder only root can enter, such as /root). Its path is kept in $STATE/pg.datadir for `stop`.
 start_postgres() {
-  local bindir
-  bindir=$(pg_bindir) || { apt_install postgresql; bindir=$(pg_bindir); }
-  local data="$STATE/pg"
-  rm -rf "$data"; mkdir -p "$data"
-  # PostgreSQL refuses to run as root: run it as the postgres user the package creates.
+  local bindir data
+  bindir=$(pg_bindir) || { apt_install postgresql; bindir=$(pg_bindir) || fail "PostgreSQL did not install"; }
   local as=()
   if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd --system --home "$STATE" postgres
-    chown -R postgres "$STATE/pg"
+    id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql postgres
+    data=$(mktemp -d /tmp/testmanager-test-pg.XXXXXX)
+    chown postgres "$data"
     as=(runuser -u postgres --)
+  else
+    data="$STATE/pg"
+    rm -rf "$data"; mkdir -p "$data"
   fi
-  "${as[@]}" "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
+  echo "$data" > "$STATE/pg.datadir"
+  echo "$bindir" > "$STATE/pg.bindir"
+  "${as[@]}" "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >"$STATE/initdb.log" 2>&1 \
+    || fail "PostgreSQL's initdb failed in $data: $(tail -n 5 "$STATE/initdb.log")"
   "${as[@]}" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
     -o "-h 127.0.0.1 -p $PG_PORT -k $data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    start >/dev/null
-  echo "$bindir" > "$STATE/pg.bindir"
-  log "PostgreSQL on 127.0.0.1:$PG_PORT"
+    start >/dev/null 2>&1 || fail "PostgreSQL did not start on 127.0.0.1:$PG_PORT: $(tail -n 5 "$data/server.log" 2>/dev/null)"
+  log "PostgreSQL on 127.0.0.1:$PG_PORT (data in $data)"
 }
 
 start_redis() {
@@ -56,6 +63,8 @@ start_redis() {
     redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
     sleep 0.1
   done
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 \
+    || fail "Redis did not start on 127.0.0.1:$REDIS_PORT: $(tail -n 5 "$STATE/redis/redis.log" 2>/dev/null)"
   log "Redis on 127.0.0.1:$REDIS_PORT"
 }
 
@@ -72,10 +81,12 @@ case "${1:-}" in
     echo "export DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/testmanager REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
     ;;
   stop)
-    if [ -f "$STATE/pg.bindir" ]; then
+    if [ -f "$STATE/pg.bindir" ] && [ -f "$STATE/pg.datadir" ]; then
       as=(); [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
-      "${as[@]}" "$(cat "$STATE/pg.bindir")/pg_ctl" -D "$STATE/pg" -m immediate stop >/dev/null 2>&1 || true
-      rm -f "$STATE/pg.bindir"
+      data=$(cat "$STATE/pg.datadir")
+      "${as[@]}" "$(cat "$STATE/pg.bindir")/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+      rm -rf "$data"
+      rm -f "$STATE/pg.bindir" "$STATE/pg.datadir"
     fi
     if [ -f "$STATE/redis/redis.pid" ]; then
       kill "$(cat "$STATE/redis/redis.pid")" 2>/dev/null || true

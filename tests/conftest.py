@@ -14,6 +14,25 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 
+def pytest_sessionstart(session):
+    """``make test``'s main pass runs on real PostgreSQL and Redis (TEST_SERVICES_REQUIRED): it stops at
+    once, saying why, when it would run on anything else, instead of passing on a fallback."""
+    if not os.environ.get("TEST_SERVICES_REQUIRED"):
+        return
+    import redis
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        pytest.exit(f"TEST_SERVICES_REQUIRED: the database is {engine}, not PostgreSQL (DATABASE_URL).", returncode=3)
+    if not settings.REDIS_URL:
+        pytest.exit("TEST_SERVICES_REQUIRED: REDIS_URL is not set.", returncode=3)
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5).ping()
+    except redis.RedisError as error:
+        pytest.exit(f"TEST_SERVICES_REQUIRED: Redis at {settings.REDIS_URL} does not answer: {error}", returncode=3)
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery(settings):
     """Tasks run in-process unless a test starts a real worker (tests/test_celery_worker.py)."""
