@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.errors import TrackerError
+from integrations.mappings import priority_for, status_for
 from integrations.models import IntegrationState, ProjectIntegration
 from integrations.providers import provider_for
 from integrations.providers.base import PulledItem, PullQuery
@@ -64,17 +65,13 @@ def pulls_bugs(integration: ProjectIntegration) -> bool:
 
 
 def defect_status(item: PulledItem, status_mapping: dict) -> str:
-    wanted = item.status.casefold()
-    for status, names in status_mapping.items():
-        if any(name.casefold() == wanted for name in names):
-            return status
-    return STATUS_BY_CATEGORY.get(item.status_category, IssueStatus.OPEN)
+    """The defect status the integration's status mapping gives the bug's status; else its category's (Open)."""
+    return status_for(status_mapping, item.status) or STATUS_BY_CATEGORY.get(item.status_category, IssueStatus.OPEN)
 
 
 def defect_priority(severity: str, priority_mapping: dict) -> str:
     """The defect priority the integration's priority mapping gives the severity; "" when it names none."""
-    wanted = severity.casefold()
-    return next((target["defect"] for name, target in priority_mapping.items() if name.casefold() == wanted), "")
+    return priority_for(priority_mapping, severity, "defect") or ""
 
 
 @dataclass

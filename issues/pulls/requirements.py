@@ -28,6 +28,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.utils import timezone
 
 from integrations.errors import TrackerError
+from integrations.mappings import name_key, priority_for, status_for
 from integrations.models import IntegrationState, ProjectIntegration
 from integrations.providers import provider_for
 from integrations.providers.base import PulledItem, PullQuery
@@ -72,11 +73,11 @@ def validate_state_mapping(mapping) -> dict:
             raise ValidationError(f"{state}: list tracker statuses by name.")
         names = [" ".join(name.split()) for name in statuses]
         for name in names:
-            if name.casefold() in owner and owner[name.casefold()] != state:
+            if name_key(name) in owner and owner[name_key(name)] != state:
                 raise ValidationError(
-                    f"The tracker status “{name}” is mapped to both {owner[name.casefold()]} and {state}."
+                    f"The tracker status “{name}” is mapped to both {owner[name_key(name)]} and {state}."
                 )
-            owner[name.casefold()] = state
+            owner[name_key(name)] = state
         result[state] = names
     return result
 
@@ -145,17 +146,13 @@ def pulls(integration: ProjectIntegration) -> bool:
 
 
 def requirement_state(item: PulledItem, mapping: Mapping[str, list[str]]) -> str:
-    status = item.status.casefold()
-    for state, names in mapping.items():
-        if any(name.casefold() == status for name in names):
-            return state
-    return STATE_BY_CATEGORY.get(item.status_category, RequirementState.DRAFT)
+    """The state the pull's state mapping gives the item's status; else its category's (Draft)."""
+    return status_for(mapping, item.status) or STATE_BY_CATEGORY.get(item.status_category, RequirementState.DRAFT)
 
 
 def requirement_priority(item: PulledItem, mapping: Mapping[str, dict]) -> str | None:
     """P0-P3 by the integration's priority mapping; None when it does not name the item's priority."""
-    wanted = item.priority.casefold()
-    return next((target["requirement"] for name, target in mapping.items() if name.casefold() == wanted), None)
+    return priority_for(mapping, item.priority, "requirement")
 
 
 @dataclass(frozen=True)
