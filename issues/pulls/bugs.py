@@ -6,7 +6,6 @@ mapping, the status by its status mapping (else by its category). A bug deleted 
 keeps its row, marked deleted."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
@@ -21,6 +20,7 @@ from issues.core.models import IssueStatus
 from issues.links import services
 from issues.links.models import ExternalReference
 from issues.pulls.models import BugPullSettings, PulledBug
+from issues.pulls.summary import PullSummary
 
 ERROR_MAX = BugPullSettings._meta.get_field("last_error").max_length
 
@@ -74,21 +74,7 @@ def defect_priority(severity: str, priority_mapping: dict) -> str:
     return priority_for(priority_mapping, severity, "defect") or ""
 
 
-@dataclass
-class BugPullSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-
-    def __str__(self):
-        return (
-            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.deleted} deleted in the tracker"
-        )
-
-
-def pull_bugs(integration: ProjectIntegration) -> BugPullSummary:
+def pull_bugs(integration: ProjectIntegration) -> PullSummary:
     """Bring the project's pulled bugs up to date; a tracker error is recorded and raised."""
     settings = bug_settings_of(integration)
     known = {
@@ -112,7 +98,7 @@ def pull_bugs(integration: ProjectIntegration) -> BugPullSummary:
         settings.last_error = str(error)[:ERROR_MAX]
         settings.save()
         raise
-    summary = BugPullSummary()
+    summary = PullSummary()
     with transaction.atomic():
         for item in result.items:
             outcome = _keep(integration, settings, item)

@@ -35,6 +35,7 @@ from integrations.providers.base import PulledItem, PullQuery
 from issues.links import services
 from issues.links.models import ExternalReference
 from issues.pulls.models import PulledRequirement, PullSettings
+from issues.pulls.summary import PullSummary
 from projects.models import Priority, Requirement, RequirementState
 
 TITLE_MAX = Requirement._meta.get_field("title").max_length
@@ -185,20 +186,6 @@ def pull_query(integration: ProjectIntegration, settings: PullSettings) -> PullQ
     )
 
 
-@dataclass
-class PullSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deprecated: int = 0
-
-    def __str__(self):
-        return (
-            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.deprecated} deleted in the tracker (now deprecated)"
-        )
-
-
 def pull_requirements(integration: ProjectIntegration) -> PullSummary:
     """Bring the integration's requirements up to date with the tracker. A tracker error is
     recorded in the pull settings (``last_error``) and raised; nothing is written then."""
@@ -228,14 +215,14 @@ def pull_requirements(integration: ProjectIntegration) -> PullSummary:
         reference__deleted_remotely=True,
         requirement__origin_read_only=True,
     ).select_related("requirement")
-    summary = PullSummary()
+    summary = PullSummary(deleted_became="now deprecated")
     with transaction.atomic():
         for item in result.items:
             outcome = _keep(integration, settings, item)
             setattr(summary, outcome, getattr(summary, outcome) + 1)
         for pulled in [*(known[key] for key in result.deleted), *found_deleted]:
             _deprecate(pulled)
-            summary.deprecated += 1
+            summary.deleted += 1
         settings.last_pulled_at, settings.last_error = timezone.now(), ""
         settings.save()
     return summary
