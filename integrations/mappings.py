@@ -1,20 +1,40 @@
-"""Priority and status mappings of a project integration: defaults, validation, text form.
+"""Priority and status mappings of a project integration: defaults, validation, text form, and the
+one lookup every caller uses (sync, pulls, filing).
 
 Stored as JSON:
 
 - priority mapping: ``{tracker priority: {"requirement": "P0".."P3", "defect": <issue priority>}}``
-- status mapping: ``{<issue status>: [tracker status, ...]}``
+- status mapping: ``{<issue status>: [tracker status, ...]}`` (a requirement pull's state mapping,
+  ``{<requirement state>: [tracker status, ...]}``, has the same shape and the same lookup)
+
+A tracker name matches a mapping's name by one rule, ``same_name``: case- and whitespace-insensitive
+(``" In  progress "`` is ``in progress``). A lookup returns None when no rule names the value; what
+an unmapped value becomes (a status category's status, Open, Draft) is the caller's to say.
 
 The issue values are the issues app's choices, which this app may not import; a test keeps
-``DEFECT_PRIORITIES`` and ``DEFECT_STATUSES`` equal to them. Pages edit a mapping as text,
-one rule per line (``High = P1, critical``; ``open = To Do, Open``).
+``DEFECT_PRIORITIES`` and ``DEFECT_STATUSES`` equal to them. ``StatusCategory`` is defined here, once:
+the issues app imports it. Pages edit a mapping as text, one rule per line (``High = P1, critical``;
+``open = To Do, Open``).
 """
 
 import copy
+from collections.abc import Mapping
+from typing import Literal
 
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from projects.models import Priority
+
+
+class StatusCategory(models.TextChoices):
+    """What kind of status a tracker issue is in, whatever the tracker calls the status."""
+
+    TO_DO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    UNKNOWN = "unknown", "Unknown"
+
 
 DEFECT_PRIORITIES = ("blocker", "critical", "major", "minor", "trivial")
 DEFECT_STATUSES = ("open", "in_progress", "resolved", "closed")
@@ -46,6 +66,64 @@ def default_status_mapping() -> dict:
     return copy.deepcopy(_DEFAULT_STATUS_MAPPING)
 
 
+# --- Lookups ---------------------------------------------------------------------------
+
+Side = Literal["requirement", "defect"]
+
+
+def name_key(name: str) -> str:
+    """The form two names are compared in: inner whitespace runs as one space, no outer whitespace,
+    case folded."""
+    return " ".join(name.split()).casefold()
+
+
+def same_name(first: str, second: str) -> bool:
+    """Whether two tracker names are the same by the one matching rule (case and whitespace ignored)."""
+    return name_key(first) == name_key(second)
+
+
+def status_for(status_mapping: Mapping[str, list[str]] | None, tracker_status: str) -> str | None:
+    """The value (issue status; requirement state for a state mapping) whose rule lists the tracker
+    status; None when no rule names it (an empty status names none)."""
+    wanted = name_key(tracker_status or "")
+    if not wanted:
+        return None
+    for value, names in (status_mapping or {}).items():
+        if any(name_key(name) == wanted for name in names):
+            return value
+    return None
+
+
+def priority_for(priority_mapping: Mapping[str, dict] | None, tracker_priority: str, side: Side) -> str | None:
+    """The ``side`` ("requirement": P0-P3, "defect": an issue priority) the priority mapping gives a
+    tracker priority; None when no rule names it (an empty priority names none)."""
+    wanted = name_key(tracker_priority or "")
+    if not wanted:
+        return None
+    for name, target in (priority_mapping or {}).items():
+        if name_key(name) == wanted and isinstance(target, dict):
+            return target.get(side)
+    return None
+
+
+def tracker_names_for_status(status_mapping: Mapping[str, list[str]] | None, value: str) -> list[str]:
+    """The tracker statuses the mapping lists for a value (issue status or requirement state), in its
+    order; [] when it names none."""
+    return list((status_mapping or {}).get(value, []))
+
+
+def tracker_priorities_for(priority_mapping: Mapping[str, dict] | None, side: Side, value: str) -> list[str]:
+    """The tracker priorities whose ``side`` the mapping sets to ``value``, in its order."""
+    return [
+        name
+        for name, target in (priority_mapping or {}).items()
+        if isinstance(target, dict) and target.get(side) == value
+    ]
+
+
+# --- Validation ------------------------------------------------------------------------
+
+
 def _name(value, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"Every {what} needs a name.")
@@ -73,9 +151,9 @@ def validate_priority_mapping(mapping) -> dict:
     seen: dict[str, str] = {}
     for tracker_priority, target in mapping.items():
         name = _name(tracker_priority, "tracker priority")
-        if name.lower() in seen:
+        if name_key(name) in seen:
             raise ValidationError(f"The tracker priority “{name}” is mapped twice.")
-        seen[name.lower()] = name
+        seen[name_key(name)] = name
         if not isinstance(target, dict) or set(target) != {"requirement", "defect"}:
             raise ValidationError(f"{name}: give both a requirement priority and a defect priority.")
         result[name] = {
@@ -100,11 +178,11 @@ def validate_status_mapping(mapping) -> dict:
         names = []
         for tracker_status in tracker_statuses:
             name = _name(tracker_status, "tracker status")
-            if name.lower() in owner:
+            if name_key(name) in owner:
                 raise ValidationError(
-                    f"The tracker status “{name}” is mapped to both {owner[name.lower()]} and {status}."
+                    f"The tracker status “{name}” is mapped to both {owner[name_key(name)]} and {status}."
                 )
-            owner[name.lower()] = status
+            owner[name_key(name)] = status
             names.append(name)
         result[status] = names
     return result

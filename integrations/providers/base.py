@@ -80,11 +80,6 @@ OPERATIONS = {
     Capability.PROCESS_WEBHOOKS: ("verify_webhook", "parse_webhook"),
 }
 
-# Values of RemoteIssue.status_category (the same as issues.StatusCategory, which this app
-# may not import; a test keeps the two equal).
-STATUS_CATEGORIES = ("todo", "in_progress", "done", "unknown")
-
-
 # --- Credentials ----------------------------------------------------------------------
 
 
@@ -150,7 +145,7 @@ class RemoteIssue:
     key: str
     title: str
     status: str
-    status_category: str  # one of STATUS_CATEGORIES
+    status_category: str  # one of StatusCategory.values (integrations.mappings)
     assignee: str
     priority: str
     url: str

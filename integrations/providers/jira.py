@@ -105,7 +105,8 @@ _LEGACY_SPRINT_FIELD = re.compile(r",(?=\w+=)")  # a comma that starts the next 
 # Lucene's query syntax characters. Jira's text index ignores punctuation anyway, so they
 # become spaces; lower-casing disarms the operators AND, OR and NOT.
 _LUCENE_SYNTAX = re.compile(r'[+\-&|!(){}\[\]^"~*?:\\/]')
-STATUS_CATEGORIES = {"new": "todo", "indeterminate": "in_progress", "done": "done"}
+# The status category (a StatusCategory value) of each Jira status category key.
+JIRA_CATEGORY = {"new": "todo", "indeterminate": "in_progress", "done": "done"}
 # The fields create_issue sets itself or that name where the issue goes.
 _NOT_FORM_FIELDS = ("project", "issuetype")
 
@@ -575,7 +576,7 @@ class _Jira(TrackerProvider, ABC):
             key=raw["key"],
             title=str(fields.get("summary") or ""),
             status=_name(status),
-            status_category=STATUS_CATEGORIES.get(category, "unknown"),
+            status_category=JIRA_CATEGORY.get(category, "unknown"),
             assignee=str(assignee.get("displayName") or ""),
             priority=_name(fields.get("priority")),
             url=self._issue_url(raw["key"]),

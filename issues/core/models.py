@@ -9,6 +9,8 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+# Defined once in integrations.mappings; re-exported here for the issues app (the "as" marks the re-export).
+from integrations.mappings import StatusCategory as StatusCategory
 from projects.models import Project
 
 
@@ -174,13 +176,6 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.original_name
-
-
-class StatusCategory(models.TextChoices):
-    TO_DO = "todo", "To do"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
-    UNKNOWN = "unknown", "Unknown"
 
 
 class CommentOrigin(models.TextChoices):

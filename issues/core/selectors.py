@@ -19,7 +19,7 @@ INTERNAL = "internal"  # the issue list's source filter: internal issues only
 
 
 # The status category of each internal status, so internal and tracker issues share badges and filters.
-STATUS_CATEGORIES = {
+CATEGORY_OF_STATUS = {
     IssueStatus.OPEN: StatusCategory.TO_DO,
     IssueStatus.IN_PROGRESS: StatusCategory.IN_PROGRESS,
     IssueStatus.RESOLVED: StatusCategory.DONE,

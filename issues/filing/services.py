@@ -28,6 +28,7 @@ from django.utils import timezone
 from integrations import selectors as integration_selectors
 from integrations import services as integration_services
 from integrations.errors import TrackerError, Unreachable, UpstreamError
+from integrations.mappings import name_key, tracker_priorities_for
 from integrations.models import AuditAction, ProjectIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import (
@@ -134,10 +135,10 @@ def discover(integration: ProjectIntegration, user, wanted: str = "") -> Discove
 
 def find_issue_type(offered: Sequence[RemoteIssueType], wanted: str) -> RemoteIssueType | None:
     """The offered type ``wanted`` names by id or name (case and spacing aside)."""
-    wanted = " ".join(wanted.split()).casefold()
+    wanted = name_key(wanted)
     if not wanted:
         return None
-    return next((t for t in offered if wanted in (t.id.casefold(), " ".join(t.name.split()).casefold())), None)
+    return next((t for t in offered if wanted in (t.id.casefold(), name_key(t.name))), None)
 
 
 def typed_value(value, kind: str):
@@ -218,14 +219,10 @@ def mapped_priority(integration: ProjectIntegration, field: RemoteField, artefac
     """The tracker priority the integration's priority mapping gives an issue about ``artefact``:
     the one mapped to a requirement's priority, else to the default defect priority (major)."""
     side, wanted = ("requirement", artefact.priority) if isinstance(artefact, Requirement) else ("defect", "major")
-    allowed = {value.casefold(): value for value in field.allowed_values}
-    for tracker_priority, target in (integration.priority_mapping or {}).items():
-        if (
-            isinstance(target, dict)
-            and target.get(side) == wanted
-            and (not allowed or tracker_priority.casefold() in allowed)
-        ):
-            return allowed.get(tracker_priority.casefold(), tracker_priority)
+    allowed = {name_key(value): value for value in field.allowed_values}
+    for tracker_priority in tracker_priorities_for(integration.priority_mapping, side, wanted):
+        if not allowed or name_key(tracker_priority) in allowed:
+            return allowed.get(name_key(tracker_priority), tracker_priority)
     return ""
 
 
@@ -237,11 +234,11 @@ def prefill(integration: ProjectIntegration, fields: Sequence[RemoteField], arte
     named: dict[str, RemoteField] = {}
     for field in fields:
         named.setdefault(field.id.casefold(), field)
-        named.setdefault(" ".join(field.name.split()).casefold(), field)
+        named.setdefault(name_key(field.name), field)
     facts = _facts(artefact)
     values = {}
     for name, value in (integration.field_mappings or {}).items():
-        field = named.get(" ".join(str(name).split()).casefold())
+        field = named.get(name_key(str(name)))
         if field is not None:
             values[field.id] = _filled(value, facts)
     for field in fields:

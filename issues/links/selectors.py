@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from integrations.providers.base import BackLink
 from issues.core.artefacts import ARTEFACT_LABELS, artefact_field, artefact_path, artefact_title, artefacts_of, kind_of
 from issues.core.models import Issue
-from issues.core.selectors import INTERNAL, STATUS_CATEGORIES, issues_of
+from issues.core.selectors import CATEGORY_OF_STATUS, INTERNAL, issues_of
 from issues.links.models import ExternalReference, Link
 from projects.models import Requirement, ResultStatus, TestResult
 from projects.selectors import cases_of, requirements_of
@@ -110,7 +110,7 @@ def issues_and_references(
     if source in ("", INTERNAL):
         issues = issues_of(project, status=status, priority=priority, tag=tag, assignee=assignee, text=text)
         if category:
-            issues = issues.filter(status__in=[value for value, kind in STATUS_CATEGORIES.items() if kind == category])
+            issues = issues.filter(status__in=[value for value, kind in CATEGORY_OF_STATUS.items() if kind == category])
         rows.append(
             issues.order_by().values(kind=Value("issue"), ident=F("pk"), moment=F("created_at"), position=F("number"))
         )

@@ -6,13 +6,13 @@ mapping, the status by its status mapping (else by its category). A bug deleted 
 keeps its row, marked deleted."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from integrations.errors import TrackerError
+from integrations.mappings import priority_for, status_for
 from integrations.models import IntegrationState, ProjectIntegration
 from integrations.providers import provider_for
 from integrations.providers.base import PulledItem, PullQuery
@@ -20,6 +20,7 @@ from issues.core.models import IssueStatus
 from issues.links import services
 from issues.links.models import ExternalReference
 from issues.pulls.models import BugPullSettings, PulledBug
+from issues.pulls.summary import PullSummary
 
 ERROR_MAX = BugPullSettings._meta.get_field("last_error").max_length
 
@@ -64,34 +65,16 @@ def pulls_bugs(integration: ProjectIntegration) -> bool:
 
 
 def defect_status(item: PulledItem, status_mapping: dict) -> str:
-    wanted = item.status.casefold()
-    for status, names in status_mapping.items():
-        if any(name.casefold() == wanted for name in names):
-            return status
-    return STATUS_BY_CATEGORY.get(item.status_category, IssueStatus.OPEN)
+    """The defect status the integration's status mapping gives the bug's status; else its category's (Open)."""
+    return status_for(status_mapping, item.status) or STATUS_BY_CATEGORY.get(item.status_category, IssueStatus.OPEN)
 
 
 def defect_priority(severity: str, priority_mapping: dict) -> str:
     """The defect priority the integration's priority mapping gives the severity; "" when it names none."""
-    wanted = severity.casefold()
-    return next((target["defect"] for name, target in priority_mapping.items() if name.casefold() == wanted), "")
+    return priority_for(priority_mapping, severity, "defect") or ""
 
 
-@dataclass
-class BugPullSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-
-    def __str__(self):
-        return (
-            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.deleted} deleted in the tracker"
-        )
-
-
-def pull_bugs(integration: ProjectIntegration) -> BugPullSummary:
+def pull_bugs(integration: ProjectIntegration) -> PullSummary:
     """Bring the project's pulled bugs up to date; a tracker error is recorded and raised."""
     settings = bug_settings_of(integration)
     known = {
@@ -115,7 +98,7 @@ def pull_bugs(integration: ProjectIntegration) -> BugPullSummary:
         settings.last_error = str(error)[:ERROR_MAX]
         settings.save()
         raise
-    summary = BugPullSummary()
+    summary = PullSummary()
     with transaction.atomic():
         for item in result.items:
             outcome = _keep(integration, settings, item)

@@ -9,8 +9,6 @@ iteration path), so each release shows its requirements, how many have covering 
 results of those tests and the open issues linked to them.
 """
 
-from dataclasses import dataclass
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,25 +17,12 @@ from integrations.models import ProjectIntegration
 from integrations.providers import provider_for
 from issues.pulls.models import Plan, PullSettings
 from issues.pulls.requirements import settings_of
+from issues.pulls.summary import PullSummary
 
 ERROR_MAX = PullSettings._meta.get_field("last_error").max_length
 
 
-@dataclass
-class PlanPullSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-
-    def __str__(self):
-        return (
-            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.deleted} deleted in the tracker"
-        )
-
-
-def pull_plans(integration: ProjectIntegration) -> PlanPullSummary:
+def pull_plans(integration: ProjectIntegration) -> PullSummary:
     """Bring the integration's releases and sprints up to date. A tracker error is recorded in the
     pull settings' last error and raised."""
     try:
@@ -48,7 +33,7 @@ def pull_plans(integration: ProjectIntegration) -> PlanPullSummary:
         settings.save()
         raise
     existing = {(plan.kind, plan.remote_id): plan for plan in Plan.objects.filter(integration=integration)}
-    summary = PlanPullSummary()
+    summary = PullSummary()
     now = timezone.now()
     with transaction.atomic():
         for found in remote:

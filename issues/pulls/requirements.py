@@ -28,12 +28,14 @@ from django.db.models.signals import post_save, pre_delete
 from django.utils import timezone
 
 from integrations.errors import TrackerError
+from integrations.mappings import name_key, priority_for, status_for
 from integrations.models import IntegrationState, ProjectIntegration
 from integrations.providers import provider_for
 from integrations.providers.base import PulledItem, PullQuery
 from issues.links import services
 from issues.links.models import ExternalReference
 from issues.pulls.models import PulledRequirement, PullSettings
+from issues.pulls.summary import PullSummary
 from projects.models import Priority, Requirement, RequirementState
 
 TITLE_MAX = Requirement._meta.get_field("title").max_length
@@ -72,11 +74,11 @@ def validate_state_mapping(mapping) -> dict:
             raise ValidationError(f"{state}: list tracker statuses by name.")
         names = [" ".join(name.split()) for name in statuses]
         for name in names:
-            if name.casefold() in owner and owner[name.casefold()] != state:
+            if name_key(name) in owner and owner[name_key(name)] != state:
                 raise ValidationError(
-                    f"The tracker status “{name}” is mapped to both {owner[name.casefold()]} and {state}."
+                    f"The tracker status “{name}” is mapped to both {owner[name_key(name)]} and {state}."
                 )
-            owner[name.casefold()] = state
+            owner[name_key(name)] = state
         result[state] = names
     return result
 
@@ -145,17 +147,13 @@ def pulls(integration: ProjectIntegration) -> bool:
 
 
 def requirement_state(item: PulledItem, mapping: Mapping[str, list[str]]) -> str:
-    status = item.status.casefold()
-    for state, names in mapping.items():
-        if any(name.casefold() == status for name in names):
-            return state
-    return STATE_BY_CATEGORY.get(item.status_category, RequirementState.DRAFT)
+    """The state the pull's state mapping gives the item's status; else its category's (Draft)."""
+    return status_for(mapping, item.status) or STATE_BY_CATEGORY.get(item.status_category, RequirementState.DRAFT)
 
 
 def requirement_priority(item: PulledItem, mapping: Mapping[str, dict]) -> str | None:
     """P0-P3 by the integration's priority mapping; None when it does not name the item's priority."""
-    wanted = item.priority.casefold()
-    return next((target["requirement"] for name, target in mapping.items() if name.casefold() == wanted), None)
+    return priority_for(mapping, item.priority, "requirement")
 
 
 @dataclass(frozen=True)
@@ -188,20 +186,6 @@ def pull_query(integration: ProjectIntegration, settings: PullSettings) -> PullQ
     )
 
 
-@dataclass
-class PullSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deprecated: int = 0
-
-    def __str__(self):
-        return (
-            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.deprecated} deleted in the tracker (now deprecated)"
-        )
-
-
 def pull_requirements(integration: ProjectIntegration) -> PullSummary:
     """Bring the integration's requirements up to date with the tracker. A tracker error is
     recorded in the pull settings (``last_error``) and raised; nothing is written then."""
@@ -231,14 +215,14 @@ def pull_requirements(integration: ProjectIntegration) -> PullSummary:
         reference__deleted_remotely=True,
         requirement__origin_read_only=True,
     ).select_related("requirement")
-    summary = PullSummary()
+    summary = PullSummary(deleted_became="now deprecated")
     with transaction.atomic():
         for item in result.items:
             outcome = _keep(integration, settings, item)
             setattr(summary, outcome, getattr(summary, outcome) + 1)
         for pulled in [*(known[key] for key in result.deleted), *found_deleted]:
             _deprecate(pulled)
-            summary.deprecated += 1
+            summary.deleted += 1
         settings.last_pulled_at, settings.last_error = timezone.now(), ""
         settings.save()
     return summary

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.errors import RemoteValidationError, TrackerError
+from integrations.mappings import priority_for, status_for, tracker_names_for_status, tracker_priorities_for
 from integrations.models import IntegrationState, ProjectIntegration, Source
 from integrations.providers import provider_for
 from integrations.providers.base import (
@@ -24,7 +25,7 @@ from integrations.providers.base import (
 )
 from issues.core import services
 from issues.core.models import CommentOrigin, Issue, IssueComment, IssuePriority, IssueStatus, StatusCategory
-from issues.core.selectors import STATUS_CATEGORIES
+from issues.core.selectors import CATEGORY_OF_STATUS
 from issues.links.models import ExternalReference, Link
 from issues.sync.comments import PUSH_GRACE, push_comment
 from issues.sync.models import DefectSync
@@ -72,42 +73,32 @@ def retest(projects: Sequence[int], reference_ids: Sequence[int]) -> int:
     ).update(status=ResultStatus.RETEST)
 
 
-def _same(first: str, second: str) -> bool:
-    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
-
-
 def defect_status(integration: ProjectIntegration, tracker_status: str, category: str) -> str | None:
     """The defect status a tracker status maps to: by the status mapping, else by its category."""
-    for status, names in integration.status_mapping.items():
-        if tracker_status and any(_same(name, tracker_status) for name in names):
-            return status
-    return CATEGORY_STATUS.get(category)
+    return status_for(integration.status_mapping, tracker_status) or CATEGORY_STATUS.get(category)
 
 
 def defect_priority(integration: ProjectIntegration, tracker_priority: str) -> str | None:
-    for name, target in integration.priority_mapping.items():
-        if tracker_priority and _same(name, tracker_priority):
-            return target.get("defect")
-    return None
+    return priority_for(integration.priority_mapping, tracker_priority, "defect")
 
 
 def tracker_statuses(integration: ProjectIntegration, status: str) -> list[str]:
     """The tracker statuses a defect status maps to, in the mapping's order; a status the mapping does
     not name takes those of the statuses of its category (resolved: closed's)."""
-    names = list(integration.status_mapping.get(status, []))
+    names = tracker_names_for_status(integration.status_mapping, status)
     if names:
         return names
-    category = STATUS_CATEGORIES.get(status)
+    category = CATEGORY_OF_STATUS.get(status)
     return [
         name
-        for other, others in integration.status_mapping.items()
-        if STATUS_CATEGORIES.get(other) == category
-        for name in others
+        for other in integration.status_mapping
+        if CATEGORY_OF_STATUS.get(other) == category
+        for name in tracker_names_for_status(integration.status_mapping, other)
     ]
 
 
 def tracker_priorities(integration: ProjectIntegration, priority: str) -> list[str]:
-    return [name for name, target in integration.priority_mapping.items() if target.get("defect") == priority]
+    return tracker_priorities_for(integration.priority_mapping, "defect", priority)
 
 
 def mirror_defect(reference: ExternalReference, project, actor=None) -> DefectSync | None:

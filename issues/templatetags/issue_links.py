@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from issues.core.artefacts import artefact_project, kind_of, web_url
 from issues.core.models import Issue, StatusCategory
-from issues.core.selectors import STATUS_CATEGORIES, UNRESOLVED, issues_of
+from issues.core.selectors import CATEGORY_OF_STATUS, UNRESOLVED, issues_of
 from issues.links.selectors import links_by_result, links_to
 from projects.permissions import Action, can
 
@@ -19,7 +19,7 @@ register = template.Library()
 @register.filter
 def issue_category(status: str) -> str:
     """The status category of an internal issue status, for the same badge colours as tracker issues."""
-    return STATUS_CATEGORIES.get(status, StatusCategory.UNKNOWN)
+    return CATEGORY_OF_STATUS.get(status, StatusCategory.UNKNOWN)
 
 
 # The URL if it is an http(s) address, else '' (a tracker could report javascript:...).

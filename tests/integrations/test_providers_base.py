@@ -18,14 +18,13 @@ from integrations.providers import REGISTRY, provider_class, provider_for
 from integrations.providers.base import (
     CAPABILITY_FIELDS,
     OPERATIONS,
-    STATUS_CATEGORIES,
     Capability,
     ConnectionReport,
     IssueDraft,
     TrackerProvider,
     Unsupported,
 )
-from issues.core.models import IssuePriority, IssueStatus, StatusCategory
+from issues.core.models import IssuePriority, IssueStatus
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN, SERVER_LOGIN, SERVER_PASSWORD, SERVER_PAT
 from tests.support.scripted_server import Reply, ScriptedServer
 
@@ -141,7 +140,6 @@ def test_a_custom_tracker_takes_any_external_project_or_none():
 
 
 def test_constants_mirrored_from_the_issues_app_stay_equal():
-    assert tuple(StatusCategory.values) == STATUS_CATEGORIES
     assert tuple(IssuePriority.values) == DEFECT_PRIORITIES
     assert tuple(IssueStatus.values) == DEFECT_STATUSES
 
