@@ -31,6 +31,7 @@ from urllib.parse import quote
 from integrations import keys
 from integrations.errors import NotFound, RemoteValidationError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
+from integrations.mappings import same_name
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import html_to_markdown, markdown_to_safe_html
 
@@ -138,10 +139,6 @@ def _values(response: TrackerResponse, what: str) -> list[dict]:
 def _wiql_string(value: str) -> str:
     """``value`` as a WIQL string literal: it can only ever be a value, never syntax."""
     return "'" + value.replace("'", "''") + "'"
-
-
-def _same_text(first: str, second: str) -> bool:
-    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
 
 def _nodes(value: Any) -> list[dict]:
@@ -313,7 +310,7 @@ class AzureDevOps(TrackerProvider):
     def _type(self, project: str, wanted: str) -> dict:
         offered = self._types(project)
         for entry in offered:
-            if _same_text(wanted, str(entry.get("name"))):
+            if same_name(wanted, str(entry.get("name"))):
                 return entry
         names = ", ".join(str(entry.get("name")) for entry in offered) or "none"
         problem = f"The Azure DevOps project {project} has no work item type “{wanted}”; it offers {names}."
@@ -611,10 +608,10 @@ class AzureDevOps(TrackerProvider):
         when it is there already."""
         with self._http() as http:
             item_id, project, type_name, current = self._locate(http, key)
-            if _same_text(current, status):
+            if same_name(current, status):
                 return
             states = _StateCategories(http).states(project, type_name)
-            chosen = next((name for name in states if _same_text(name, status)), None)
+            chosen = next((name for name in states if same_name(name, status)), None)
             if chosen is None:
                 offered = ", ".join(states) or "none"
                 problem = (

@@ -41,6 +41,7 @@ import requests
 
 from integrations.errors import NotFound, RemoteValidationError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
+from integrations.mappings import same_name
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext.forge import inert_markdown
 
@@ -176,10 +177,6 @@ def _hook_timestamp(value: Any) -> str | None:
 
 def _encoded(path: str) -> str:
     return quote(path, safe="")
-
-
-def _same_text(first: str, second: str) -> bool:
-    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
 
 class GitLab(TrackerProvider):
@@ -502,7 +499,7 @@ class GitLab(TrackerProvider):
             (
                 type_id
                 for type_id, name in ISSUE_TYPES.items()
-                if _same_text(draft.issue_type, type_id) or _same_text(draft.issue_type, name)
+                if same_name(draft.issue_type, type_id) or same_name(draft.issue_type, name)
             ),
             None,
         )
@@ -599,7 +596,7 @@ class GitLab(TrackerProvider):
 
     def _milestone_id(self, http: TrackerHttpClient, path: str, milestone: Any) -> int:
         for entry in self._pages(http, f"projects/{_encoded(path)}/milestones", {"state": "active"}):
-            if _same_text(str(entry.get("title")), str(milestone)) and isinstance(entry.get("id"), int):
+            if same_name(str(entry.get("title")), str(milestone)) and isinstance(entry.get("id"), int):
                 return entry["id"]
         problem = f"{path} has no active milestone “{milestone}”."
         raise RemoteValidationError(

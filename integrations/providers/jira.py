@@ -38,6 +38,7 @@ from urllib3.filepost import encode_multipart_formdata
 from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.keys import issue_url, key_matches
+from integrations.mappings import same_name
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import adf_to_markdown, markdown_to_adf, markdown_to_wiki, wiki_to_markdown
 
@@ -171,10 +172,6 @@ def _jira_datetime(moment: datetime) -> str:
 def _name(value: Any) -> str:
     """The ``name`` of a Jira object (status, priority), "" when absent."""
     return str(value.get("name") or "") if isinstance(value, dict) else ""
-
-
-def _same_text(first: str, second: str) -> bool:
-    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
 
 def _markdown_literal(text: str) -> str:
@@ -389,7 +386,7 @@ class _Jira(TrackerProvider, ABC):
     def _issue_type(self, project: str, wanted: str) -> RemoteIssueType:
         offered = self.issue_types(project)
         for issue_type in offered:
-            if wanted == issue_type.id or _same_text(wanted, issue_type.name):
+            if wanted == issue_type.id or same_name(wanted, issue_type.name):
                 return issue_type
         names = ", ".join(issue_type.name for issue_type in offered) or "none testmanager can create"
         problem = f"The Jira project {project.upper()} has no issue type “{wanted}”; it offers {names}."
@@ -670,7 +667,7 @@ class _Jira(TrackerProvider, ABC):
                 for user in self._find_users(http, term)
                 if user.get("active", True)
                 and user.get(self.user_id_field)
-                and _same_text(str(user.get(value_of) or ""), term)
+                and same_name(str(user.get(value_of) or ""), term)
             ]
             if len(matches) == 1:
                 return str(matches[0][self.user_id_field])
@@ -829,13 +826,13 @@ class _Jira(TrackerProvider, ABC):
                 for entry in _list(json_object(response, "transitions").get("transitions"), response, "transitions")
                 if isinstance(entry, dict)
             ]
-            chosen = next((entry for entry in offered if _same_text(_name(entry.get("to")), status)), None)
+            chosen = next((entry for entry in offered if same_name(_name(entry.get("to")), status)), None)
             if chosen is not None:
                 http.post(f"{issue_path}/transitions", json={"transition": {"id": chosen.get("id")}})
                 return
             issue = json_object(http.get(issue_path, params={"fields": "status"}), "an issue")
         current = _name((issue.get("fields") or {}).get("status"))
-        if _same_text(current, status):
+        if same_name(current, status):
             return
         reachable = ", ".join(sorted({_name(entry.get("to")) for entry in offered})) or "none"
         problem = f"{key} cannot move from {current or 'its status'} to “{status}”: Jira offers {reachable}."

@@ -41,6 +41,7 @@ from integrations.errors import (
     UpstreamError,
 )
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
+from integrations.mappings import same_name
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import adf_to_markdown
 
@@ -302,10 +303,6 @@ def _pull_query(selection: str) -> str:
 
 def _plan_order(plan: RemotePlan) -> tuple:
     return (plan.start or plan.end or date.max, plan.name)
-
-
-def _same_text(first: str, second: str) -> bool:
-    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
 
 class Linear(TrackerProvider):
@@ -878,11 +875,11 @@ class Linear(TrackerProvider):
             data, _ = self._graphql(http, ISSUE_STATE_QUERY, {"id": key.strip()})
             issue = data.get("issue") if isinstance(data.get("issue"), dict) else {}
             current = str((issue.get("state") or {}).get("name") or "")
-            if _same_text(current, status):
+            if same_name(current, status):
                 return
             nodes = ((issue.get("team") or {}).get("states") or {}).get("nodes") or []
             states = [state for state in nodes if isinstance(state, dict)]
-            chosen = next((state for state in states if _same_text(str(state.get("name")), status)), None)
+            chosen = next((state for state in states if same_name(str(state.get("name")), status)), None)
             if chosen is None:
                 offered = ", ".join(str(state.get("name")) for state in states) or "none"
                 problem = f"{key} cannot move from {current} to “{status}”: its team's workflow has {offered}."
