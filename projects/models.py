@@ -25,7 +25,7 @@ class Project(models.Model):
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    # Last issue number handed out; incremented under a row lock (issues.services).
+    # Last issue number handed out; incremented under a row lock (issues.core.services).
     last_issue_number = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")

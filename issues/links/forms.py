@@ -8,7 +8,7 @@ from issues.links import source_moves
 
 
 class MoveLinksForm(forms.Form):
-    """The "Move links to another source" admin page: the target and the key rule (issues.source_moves)."""
+    """The "Move links to another source" admin page: the target and the key rule (issues.links.source_moves)."""
 
     target = forms.ModelChoiceField(queryset=None, label="Move to", empty_label="Choose the source to move to")
     pattern = forms.CharField(

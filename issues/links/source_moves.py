@@ -3,11 +3,12 @@
 A team that linked issues through a URL-only (custom) tracker, then configures a full integration
 of the same tracker, moves every reference of the old source to the new one: each key is kept or
 rewritten by a rule, a reference whose new key the target already knows is merged into that one,
-and the moved references are refreshed from the new source.
+and the moved references are refreshed from the new source (the sync hears of the move through
+``links.signals.references_moved``; links sit below the sync and do not import it).
 
-This lives in the issues app because ExternalReference and Link do: integrations never imports
-issues. The admin action that drives it is attached to the Source admin from this side
-(issues/admin.py). ``plan_move`` reads (the preview); ``move_references`` writes, all or nothing.
+This lives beside ExternalReference and Link, which it moves: integrations never imports issues. The
+admin action that drives it is attached to the Source admin from this side (issues/links/admin.py).
+``plan_move`` reads (the preview); ``move_references`` writes, all or nothing.
 """
 
 import re

@@ -104,7 +104,7 @@ class PullSettingsForm(forms.Form):
         return parse_state_mapping(self.cleaned_data["state_mapping"])
 
     def settings(self) -> dict:
-        """The cleaned values as requirements_pull.save_settings takes them."""
+        """The cleaned values as pulls.requirements.save_settings takes them."""
         data = self.cleaned_data
         return {
             "pull_requirements": data["pull_requirements"],
@@ -118,7 +118,7 @@ class PullSettingsForm(forms.Form):
         }
 
     def bug_settings(self) -> dict:
-        """The cleaned values as bug_pull.save_bug_settings takes them."""
+        """The cleaned values as pulls.bugs.save_bug_settings takes them."""
         data = self.cleaned_data
         return {
             "pull_bugs": data["pull_bugs"],
