@@ -1,12 +1,17 @@
-"""JUnit XML reports (pytest, Maven Surefire, jest-junit, go-junit-report, ...) into a test run.
+"""JUnit XML reports (pytest, Maven Surefire, jest-junit, go-junit-report, node --test, ctest, ...) into a run.
 
 `parse_report` reads the whole report before anything is written; `import_junit` then
 records it in one transaction: a report either lands completely or not at all. Test cases
 are matched by `TestCase.automation_key` ("classname.name") and created when missing, so
 uploading the next build's report updates the same cases instead of duplicating them.
+
+Node's junit reporter writes the same classname ("test") for every test and nests a
+`<testsuite>` per describe block, so for its tests the describe path is part of the key
+("Cart › vouchers › test.accepts SAVE10"). Every other report keeps the key it always had.
 """
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from xml.etree.ElementTree import Element, ParseError
@@ -29,6 +34,14 @@ FOLDER_MAX = TestCase._meta.get_field("folder").max_length
 # When one test appears more than once (reruns, merged reports) its worst outcome counts.
 SEVERITY = {ResultStatus.PASSED: 0, ResultStatus.SKIPPED: 1, ResultStatus.FAILED: 2}
 OUTCOME_ELEMENTS = {"failure": ResultStatus.FAILED, "error": ResultStatus.FAILED, "skipped": ResultStatus.SKIPPED}
+# A `status` attribute (ctest, googletest) that says a test ran; any other value ("notrun",
+# "disabled", ...) means it did not, even without a <skipped> element.
+RAN_STATUSES = frozenset({"run", "pass", "passed", "success", "ok", "completed"})
+FAILED_STATUSES = frozenset({"fail", "failed", "error"})
+OUTPUT_ELEMENTS = ("system-out", "system-err")
+# The classname node's junit reporter writes on every test: it tells tests apart by nothing.
+NODE_CLASSNAME = "test"
+SUITE_PATH_SEPARATOR = " › "
 QUERY_BATCH = 500
 
 
@@ -44,6 +57,9 @@ class ReportedCase:
     status: str
     comment: str
     duration: timedelta | None
+    # The key this test had before suite paths counted (node reports), so cases recorded by
+    # older uploads are found and take the new key; empty when the key never changed.
+    former_key: str = ""
 
 
 @dataclass
@@ -80,27 +96,55 @@ def _duration(value: str | None) -> timedelta | None:
     return timedelta(seconds=seconds) if 0 <= seconds < 10**8 else None
 
 
+def _truncated(comment: str) -> str:
+    if len(comment) > MAX_COMMENT_CHARS:
+        return comment[:MAX_COMMENT_CHARS] + "\n… (truncated)"
+    return comment
+
+
+def _captured_output(testcase: Element) -> str:
+    streams = (child.text or "" for child in testcase if _local_name(child.tag) in OUTPUT_ELEMENTS)
+    return "\n\n".join(text.strip() for text in streams if text.strip())
+
+
+def _element_comment(testcase: Element, child: Element) -> str:
+    head = (child.get("message") or child.get("type") or "").strip()
+    body = (child.text or "").strip()
+    if not body and _local_name(child.tag) != "skipped":
+        # ctest writes an empty <failure/> and the test's output in <system-out>.
+        body = _captured_output(testcase)
+    # Some tools repeat the message as the first line of the details.
+    return body if head and body.startswith(head) else "\n\n".join(p for p in (head, body) if p)
+
+
+def _status_attribute_outcome(testcase: Element) -> tuple[str, str]:
+    status = (testcase.get("status") or "").strip()
+    if not status or status.lower() in RAN_STATUSES:
+        return ResultStatus.PASSED, ""
+    if status.lower() in FAILED_STATUSES:
+        return ResultStatus.FAILED, _captured_output(testcase)
+    return ResultStatus.SKIPPED, f"Not run ({status})."
+
+
 def _outcome(testcase: Element) -> tuple[str, str]:
     for child in testcase:
         status = OUTCOME_ELEMENTS.get(_local_name(child.tag))
         if status is not None:
-            head = (child.get("message") or child.get("type") or "").strip()
-            body = (child.text or "").strip()
-            # Some tools repeat the message as the first line of the details.
-            comment = body if head and body.startswith(head) else "\n\n".join(p for p in (head, body) if p)
-            if len(comment) > MAX_COMMENT_CHARS:
-                comment = comment[:MAX_COMMENT_CHARS] + "\n… (truncated)"
-            return status, comment
-    return ResultStatus.PASSED, ""
+            return status, _truncated(_element_comment(testcase, child))
+    status, comment = _status_attribute_outcome(testcase)
+    return status, _truncated(comment)
 
 
-def _testcases(element: Element, suite_name: str):
+def _testcases(element: Element, suite_name: str, suite_path: tuple[str, ...] = ()):
+    """Each <testcase> with the name of its innermost suite and the names of its <testsuite>s."""
     for child in element:
         tag = _local_name(child.tag)
         if tag in ("testsuite", "testsuites"):
-            yield from _testcases(child, child.get("name") or suite_name)
+            name = child.get("name") or ""
+            path = (*suite_path, name) if tag == "testsuite" and name else suite_path
+            yield from _testcases(child, name or suite_name, path)
         elif tag == "testcase":
-            yield child, suite_name
+            yield child, suite_name, suite_path
 
 
 def ensure_size(size: int) -> None:
@@ -126,30 +170,46 @@ def parse_report(data: bytes) -> list[ReportedCase]:
     if root_tag not in ("testsuites", "testsuite"):
         raise JUnitError(f"Expected a JUnit report with <testsuites> or <testsuite> at its root, found <{root_tag}>.")
 
+    root_path = (root.get("name"),) if root_tag == "testsuite" and root.get("name") else ()
     cases: dict[str, ReportedCase] = {}
-    for position, (testcase, suite_name) in enumerate(_testcases(root, root.get("name") or ""), start=1):
-        name = (testcase.get("name") or "").strip()
-        if not name:
-            raise JUnitError(f"Test case #{position} (suite {suite_name or 'without a name'}) has no name attribute.")
-        classname = (testcase.get("classname") or suite_name).strip()
-        if classname == name:
-            # jest-junit's default names both after the full test title; its suite is the better folder.
-            key, folder = _automation_key("", name), suite_name[:FOLDER_MAX]
-        else:
-            key, folder = _automation_key(classname, name), _folder(classname)
-        status, comment = _outcome(testcase)
-        case = ReportedCase(
-            automation_key=key,
-            title=name[:TITLE_MAX],
-            folder=folder,
-            status=status,
-            comment=comment,
-            duration=_duration(testcase.get("time")),
-        )
+    for position, (testcase, suite_name, suite_path) in enumerate(
+        _testcases(root, root.get("name") or "", root_path), start=1
+    ):
+        case = _reported_case(testcase, suite_name, suite_path, position)
         earlier = cases.get(case.automation_key)
         if earlier is None or SEVERITY[case.status] >= SEVERITY[earlier.status]:
             cases[case.automation_key] = case
     return list(cases.values())
+
+
+def _identity(classname: str, name: str, suite_name: str, suite_path: tuple[str, ...]) -> tuple[str, str, str]:
+    """Automation key, folder and former key (see ReportedCase) of one test."""
+    if classname == name:
+        # jest-junit's default names both after the full test title; its suite is the better folder.
+        return _automation_key("", name), suite_name[:FOLDER_MAX], ""
+    key = _automation_key(classname, name)
+    if classname == NODE_CLASSNAME and suite_path:
+        scoped = _automation_key(SUITE_PATH_SEPARATOR.join((*suite_path, classname)), name)
+        return scoped, "/".join(suite_path)[:FOLDER_MAX], key
+    return key, _folder(classname), ""
+
+
+def _reported_case(testcase: Element, suite_name: str, suite_path: tuple[str, ...], position: int) -> ReportedCase:
+    name = (testcase.get("name") or "").strip()
+    if not name:
+        raise JUnitError(f"Test case #{position} (suite {suite_name or 'without a name'}) has no name attribute.")
+    classname = (testcase.get("classname") or suite_name).strip()
+    key, folder, former_key = _identity(classname, name, suite_name, suite_path)
+    status, comment = _outcome(testcase)
+    return ReportedCase(
+        automation_key=key,
+        title=name[:TITLE_MAX],
+        folder=folder,
+        status=status,
+        comment=comment,
+        duration=_duration(testcase.get("time")),
+        former_key=former_key,
+    )
 
 
 def _cases_by_key(run: TestRun, keys) -> dict[str, TestCase]:
@@ -162,12 +222,34 @@ def _cases_by_key(run: TestRun, keys) -> dict[str, TestCase]:
     return found
 
 
+def _adopt_former_cases(run: TestRun, reported: list[ReportedCase], found: dict[str, TestCase]) -> dict[str, TestCase]:
+    """Cases recorded under a test's former key take its new key, so its history continues.
+
+    Only a former key that exactly one test of the report claims, and that no test has as its
+    own key, is taken over: tests of one name in two describe blocks were one case before, and
+    that case cannot become both.
+    """
+    claims = Counter(case.former_key for case in reported if case.former_key)
+    own_keys = {case.automation_key for case in reported}
+    claimable = [key for key, count in claims.items() if count == 1 and key not in own_keys]
+    former = _cases_by_key(run, claimable)
+    adopted = {}
+    for case in reported:
+        existing = former.get(case.former_key)
+        if existing is not None and case.automation_key not in found:
+            existing.automation_key = case.automation_key
+            adopted[case.automation_key] = existing
+    TestCase.objects.bulk_update(adopted.values(), ["automation_key"])
+    return adopted
+
+
 def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
     """Record a JUnit report into the run, creating missing test cases; all or nothing."""
     reported = parse_report(data)
     keys = [case.automation_key for case in reported]
     with transaction.atomic():
         cases = _cases_by_key(run, keys)
+        cases.update(_adopt_former_cases(run, reported, cases))
         missing = [
             TestCase(
                 project_id=run.project_id,

@@ -15,6 +15,8 @@ REPORTS = {
     "surefire-TEST-com.example.shop.CartTest.xml": {"passed": 1, "failed": 2, "skipped": 1},
     "jest-junit.xml": {"passed": 2, "failed": 1, "skipped": 1},
     "go-junit-report.xml": {"passed": 3, "failed": 1, "skipped": 1},
+    "node-test.xml": {"passed": 4, "failed": 1, "skipped": 1},
+    "ctest.xml": {"passed": 1, "failed": 2, "skipped": 2},
 }
 
 

@@ -228,3 +228,110 @@ def test_parsed_cases_are_plain_values():
     assert case == ReportedCase(
         automation_key="a.B.c", title="c", folder="a/B", status="passed", comment="", duration=timedelta(seconds=0.5)
     )
+
+
+def test_node_test_runner_report_keeps_same_named_tests_of_different_describe_blocks_apart():
+    # node --test --test-reporter=junit: classname="test" on every test, a <testsuite> per describe block.
+    cases = parse_report(junit_fixture("node-test.xml"))
+    assert summary_of(cases) == [
+        ("Cart › test.adds prices", "Cart", "passed"),
+        ("Cart › vouchers › test.accepts SAVE10", "Cart/vouchers", "passed"),
+        ("Cart › vouchers › test.rejects expired codes", "Cart/vouchers", "failed"),
+        ("Checkout › test.adds prices", "Checkout", "passed"),
+        ("Checkout › test.charges the card", "Checkout", "skipped"),
+        ("test.loads the config", "test", "passed"),  # a top-level test() has no describe path
+    ]
+    titles = ["adds prices", "accepts SAVE10", "rejects expired codes", "adds prices"]
+    assert [case.title for case in cases[:4]] == titles
+    failure = "Expected values to be strictly equal:\n\ntrue !== false\n\n[Error [ERR_TEST_FAILURE]"
+    assert cases[2].comment.startswith(failure)
+    assert cases[4].comment == "payment sandbox is down"
+    assert [case.former_key for case in cases] == [
+        "test.adds prices",
+        "test.accepts SAVE10",
+        "test.rejects expired codes",
+        "test.adds prices",
+        "test.charges the card",
+        "",
+    ]
+
+
+@pytest.mark.parametrize(
+    "fixture", ["pytest.xml", "surefire-TEST-com.example.shop.CartTest.xml", "jest-junit.xml", "go-junit-report.xml"]
+)
+def test_flat_reports_keep_the_keys_they_always_had(fixture):
+    assert all(case.former_key == "" for case in parse_report(junit_fixture(fixture)))
+
+
+@pytest.mark.django_db
+def test_node_tests_map_to_the_same_cases_on_the_next_upload():
+    run = TestRunFactory()
+    first = import_junit(run, junit_fixture("node-test.xml"))
+    next_build = import_junit(TestRunFactory(project=run.project), junit_fixture("node-test.xml"))
+
+    assert (first.cases_created, next_build.cases_created, next_build.results_created) == (6, 0, 6)
+    keys = set(TestCase.objects.filter(project=run.project).values_list("automation_key", flat=True))
+    assert {"Cart › test.adds prices", "Checkout › test.adds prices"} <= keys
+
+
+@pytest.mark.django_db
+def test_a_node_case_recorded_before_describe_paths_counted_takes_its_new_key():
+    run = TestRunFactory()
+    recorded = TestCaseFactory(project=run.project, automation_key="test.accepts SAVE10")
+    merged = TestCaseFactory(project=run.project, automation_key="test.adds prices")
+
+    import_junit(run, junit_fixture("node-test.xml"))
+    import_junit(TestRunFactory(project=run.project), junit_fixture("node-test.xml"))
+
+    recorded.refresh_from_db()
+    assert recorded.automation_key == "Cart › vouchers › test.accepts SAVE10"
+    assert TestResult.objects.filter(case=recorded).count() == 2
+    # Two describe blocks' "adds prices" were one case before; it cannot become both, so both start afresh.
+    merged.refresh_from_db()
+    assert merged.automation_key == "test.adds prices"
+    assert not TestResult.objects.filter(case=merged).exists()
+    assert TestCase.objects.filter(project=run.project).count() == 7
+
+
+def test_ctest_report_counts_disabled_and_not_run_tests_as_skipped():
+    # ctest --output-junit: one <testsuite>, classname = name, a status attribute on every test.
+    cases = {case.automation_key: case for case in parse_report(junit_fixture("ctest.xml"))}
+    assert {key: (case.folder, case.status) for key, case in cases.items()} == {
+        "cart_totals": ("Linux-c++", "passed"),
+        "cart_discounts": ("Linux-c++", "failed"),
+        "payment_gateway": ("Linux-c++", "failed"),
+        "currency_rates": ("Linux-c++", "skipped"),
+        "legacy_import": ("Linux-c++", "skipped"),
+    }
+    assert cases["currency_rates"].comment == "Not run (disabled)."
+    assert cases["legacy_import"].comment == "Unable to find executable: /builds/shop/build/legacy_import"
+    assert cases["cart_totals"].comment == ""
+
+
+def test_ctest_failure_without_a_message_takes_the_tests_output():
+    cases = {case.automation_key: case for case in parse_report(junit_fixture("ctest.xml"))}
+    output = "cart_discounts.cpp:42: expected total 8.00, got 9.00\n1 of 3 checks failed"
+    assert cases["cart_discounts"].comment == output
+    assert cases["payment_gateway"].comment == "Timeout"
+
+
+@pytest.mark.parametrize(
+    "attributes, children, expected",
+    [
+        ('status="notrun"', "", ("skipped", "Not run (notrun).")),
+        ('status="suppressed"', "", ("skipped", "Not run (suppressed).")),
+        ('status="run"', "", ("passed", "")),
+        ('status="fail"', "<system-err>segfault in main</system-err>", ("failed", "segfault in main")),
+        ("", "<system-out>all good</system-out>", ("passed", "")),
+        ('status="run"', '<skipped message="GTEST_SKIP: no GPU"/>', ("skipped", "GTEST_SKIP: no GPU")),
+        (
+            'status="fail"',
+            '<error message="" /><system-out>out</system-out><system-err>err</system-err>',
+            ("failed", "out\n\nerr"),
+        ),
+    ],
+)
+def test_status_attributes_and_captured_output(attributes, children, expected):
+    report = f'<testsuite name="s"><testcase classname="c" name="n" {attributes}>{children}</testcase></testsuite>'
+    (case,) = parse_report(report.encode())
+    assert (case.status, case.comment) == expected
