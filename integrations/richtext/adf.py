@@ -12,7 +12,7 @@ from markdown_it.common.utils import isWhiteSpace
 
 # Where a block may live. Atlassian's schema allows fewer block types inside list
 # items, quotes and table cells than at the top of a document.
-LIST_ITEM_BLOCKS = frozenset({"paragraph", "bulletList", "orderedList", "codeBlock"})
+LIST_ITEM_BLOCKS = frozenset({"paragraph", "bulletList", "orderedList", "taskList", "codeBlock"})
 QUOTE_BLOCKS = frozenset({"paragraph", "bulletList", "orderedList", "codeBlock"})
 CELL_BLOCKS = frozenset({"paragraph", "bulletList", "orderedList", "codeBlock", "blockquote", "heading", "rule"})
 
@@ -21,6 +21,9 @@ INLINE_ATOMS = frozenset(
     {"hardBreak", "mention", "emoji", "status", "date", "inlineCard", "mediaInline", "placeholder"}
 )
 _TEXTBLOCKS = frozenset({"paragraph", "heading", "codeBlock", "taskItem", "decisionItem"})
+
+# How a task's state reads where a format (Jira wiki markup, a quote in ADF) has no task list.
+CHECKBOXES = {"TODO": "☐ ", "DONE": "☑ "}
 
 # Deeper than any editor produces; the converters recurse, and input may be hostile.
 MAX_DEPTH = 64
@@ -43,6 +46,10 @@ def safe_href(href: object) -> bool:
         return False
     scheme = _SCHEME.match(_URL_NOISE.sub("", href))
     return scheme is None or scheme.group(1).lower() in _SAFE_SCHEMES
+
+
+def has_scheme(href: str) -> bool:
+    return _SCHEME.match(_URL_NOISE.sub("", href)) is not None
 
 
 def encode_url(href: str, reserved: str) -> str:
@@ -248,7 +255,8 @@ def fit_blocks(blocks: list[dict], allowed: frozenset[str]) -> list[dict]:
     """Reshapes blocks a container may not hold, keeping their text.
 
     A heading becomes a bold paragraph, a quote gives up its contents, a table becomes
-    one paragraph per row and a rule (it has no text) is dropped.
+    one paragraph per row, a task list a bullet list whose items start with a checkbox
+    character and a rule (it has no text) is dropped.
     """
     fitted: list[dict] = []
     for block in blocks:
@@ -261,10 +269,38 @@ def fit_blocks(blocks: list[dict], allowed: frozenset[str]) -> list[dict]:
             fitted.extend(fit_blocks(children(block), allowed))
         elif kind == "table":
             fitted.extend(_table_rows_as_paragraphs(block))
+        elif kind == "taskList":
+            fitted.append(_task_list_as_bullets(block))
         elif kind != "rule":
             block_text = text_content(block)
             fitted.append(paragraph([text(block_text)] if block_text else []))
     return fitted
+
+
+def task_item(local_id: str, state: str, content: list[dict]) -> dict:
+    return {"type": "taskItem", "attrs": {"localId": local_id, "state": state}, "content": content}
+
+
+def task_list(local_id: str, content: list[dict]) -> dict:
+    return {"type": "taskList", "attrs": {"localId": local_id}, "content": content}
+
+
+def task_state(node: dict) -> str:
+    return "DONE" if attrs(node).get("state") == "DONE" else "TODO"
+
+
+def _task_list_as_bullets(task_list: dict) -> dict:
+    """A bullet list whose items start with a checkbox character, for containers without task lists."""
+    items: list[dict] = []
+    for node in children(task_list):
+        if node_type(node) == "taskList" and items:
+            items[-1]["content"].append(_task_list_as_bullets(node))
+        elif node_type(node) == "taskList":
+            items.append({"type": "listItem", "content": [paragraph([]), _task_list_as_bullets(node)]})
+        else:
+            checkbox = text(CHECKBOXES[task_state(node)])
+            items.append({"type": "listItem", "content": [paragraph(merge_text([checkbox, *children(node)]))]})
+    return {"type": "bulletList", "content": items}
 
 
 def list_item(blocks: list[dict]) -> dict:

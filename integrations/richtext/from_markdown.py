@@ -11,7 +11,7 @@ from markdown_it.common.utils import unescapeAll
 from markdown_it.token import Token
 
 from . import adf
-from .markdown_parser import markdown_parser
+from .markdown_parser import TASK_ITEM_CLASS, is_checkbox, is_checked, markdown_parser
 from .mentions import Mentions, Resolver, mention_resolver, split_mentions
 
 _MARKS = {"strong_open": {"type": "strong"}, "em_open": {"type": "em"}, "s_open": {"type": "strike"}}
@@ -53,6 +53,28 @@ def _has_link(marks: list[dict]) -> bool:
     return any(mark["type"] == "link" for mark in marks)
 
 
+def _is_task_list(node: _Block) -> bool:
+    """Every item starts with `[ ]` or `[x]`: ADF's task list holds nothing but tasks."""
+    return all(TASK_ITEM_CLASS in str(item.token.attrs.get("class", "")) for item in node.children)
+
+
+def _joined_lines(lines: list[list[dict]]) -> list[list[dict]]:
+    """Lines of inline content with a hard break between non-empty ones."""
+    kept = [line for line in lines if line]
+    return [part for index, line in enumerate(kept) for part in ([line] if index == 0 else [[adf.hard_break()], line])]
+
+
+def _relative(href: str) -> bool:
+    """Neither a scheme nor a fragment: `./target.md`, `train.jpg`, `/path`.
+
+    Atlassian's validator refuses targets without a scheme, '/' or '#'; a path from the
+    root would point into the Jira site, not at the page the author meant. The address of
+    this installation is known only where a request is served (issues/filing), not here
+    where every provider converts Markdown, so such targets stay visible as text.
+    """
+    return not adf.has_scheme(href) and not href.startswith("#")
+
+
 def _plain(tokens: list[Token]) -> str:
     """Text of inline tokens without their formatting, as an image's alternative text."""
     parts = []
@@ -72,6 +94,7 @@ class _Converter:
 
     def __init__(self, resolve: Resolver | None):
         self.resolve = resolve
+        self.local_ids = 0
 
     def blocks(self, nodes: list[_Block]) -> list[dict]:
         return [block for node in nodes for block in getattr(self, f"_block_{node.type}")(node)]
@@ -98,11 +121,44 @@ class _Converter:
         return [block]
 
     def _block_bullet_list(self, node: _Block) -> list[dict]:
+        if _is_task_list(node):
+            return [self._task_list(node)]
         return [{"type": "bulletList", "content": self._items(node)}]
 
     def _block_ordered_list(self, node: _Block) -> list[dict]:
+        if _is_task_list(node):
+            return [self._task_list(node)]
         order = int(node.token.attrs.get("start", 1))
         return [{"type": "orderedList", "attrs": {"order": order}, "content": self._items(node)}]
+
+    def _local_id(self) -> str:
+        # Unique within the document, as ADF asks, and the same for the same Markdown.
+        self.local_ids += 1
+        return f"task-{self.local_ids}"
+
+    def _task_list(self, node: _Block) -> dict:
+        """A GFM task list; a task's nested task lists follow it in the list, as ADF nests them."""
+        list_id = self._local_id()
+        content: list[dict] = []
+        for item in node.children:
+            first, *rest = item.children
+            (inline,) = first.children
+            checkbox, *tokens = inline.token.children or []
+            if tokens and tokens[0].type == "text":
+                # The checkbox's marker is gone; the space after it is not.
+                tokens[0].content = tokens[0].content.lstrip()
+            lines = [adf.merge_text(_InlineConverter(self.resolve).convert(tokens))]
+            nested = []
+            for block in self.blocks(rest):
+                if block["type"] == "taskList":
+                    nested.append(block)
+                else:
+                    lines.append(adf.join_blocks_inline(adf.fit_blocks([block], adf.QUOTE_BLOCKS)))
+            state = "DONE" if is_checked(checkbox) else "TODO"
+            inline_content = [node for line in _joined_lines(lines) for node in line]
+            content.append(adf.task_item(self._local_id(), state, inline_content))
+            content.extend(nested)
+        return adf.task_list(list_id, content)
 
     def _items(self, node: _Block) -> list[dict]:
         return [adf.list_item(self.blocks(item.children)) for item in node.children]
@@ -139,6 +195,7 @@ class _Open:
     start: int
     marks: list[dict]
     href: str = ""
+    relative: bool = False
 
 
 class _InlineConverter:
@@ -163,16 +220,24 @@ class _InlineConverter:
     def _hardbreak(self, token: Token) -> None:
         self.result.append(adf.hard_break())
 
+    def _html_inline(self, token: Token) -> None:
+        # Raw HTML is disabled: the only HTML token is a task's checkbox, here in a list that
+        # also has items without one (ADF's task list holds tasks only), so it shows as a character.
+        if is_checkbox(token):
+            # The space after the checkbox is still in the text that follows.
+            checkbox = adf.CHECKBOXES["DONE" if is_checked(token) else "TODO"].rstrip()
+            self.result.append(adf.text(checkbox, self.marks))
+
     def _code_inline(self, token: Token) -> None:
         # ADF lets a code mark combine with a link only.
         link = [mark for mark in self.marks if mark["type"] == "link"]
         self.result.append(adf.text(token.content, [*link, {"type": "code"}]))
 
-    def _push(self, mark: dict | None, href: str = "") -> None:
+    def _push(self, mark: dict | None, href: str = "", relative: bool = False) -> None:
         added = mark is not None and mark not in self.marks
         if added:
             self.marks.append(mark)
-        self.open.append(_Open(added, len(self.result), list(self.marks), href))
+        self.open.append(_Open(added, len(self.result), list(self.marks), href, relative))
 
     def _pop(self) -> _Open:
         closed = self.open.pop()
@@ -191,23 +256,32 @@ class _InlineConverter:
 
     def _link_mark(self, href: str, title: str) -> dict | None:
         # A link inside a link keeps the outer target, the one a reader clicks.
-        if _has_link(self.marks) or not adf.safe_href(href):
+        if _has_link(self.marks) or not adf.safe_href(href) or _relative(href):
             return None
         return adf.link_mark(href, title)
 
+    def _shown_relative(self, href: str) -> bool:
+        """A relative target is shown as text: Jira rejects it as a link and has no base to resolve it against."""
+        return not _has_link(self.marks) and adf.safe_href(href) and _relative(href)
+
     def _link_open(self, token: Token) -> None:
         href = token.attrs["href"]
-        self._push(self._link_mark(href, token.attrs.get("title", "")), href)
+        self._push(self._link_mark(href, token.attrs.get("title", "")), href, self._shown_relative(href))
 
     def _link_close(self, token: Token) -> None:
         link = self._pop()
-        if not adf.merge_text(self.result[link.start :]):
+        label = adf.text_content(adf.paragraph(adf.merge_text(self.result[link.start :])))
+        if not label:
             # A link without text would be invisible: show its address instead.
             self.result.append(adf.text(link.href, link.marks))
+        elif link.relative and label != link.href:
+            self.result.append(adf.text(f" ({link.href})", link.marks))
 
     def _image(self, token: Token) -> None:
         # Jira needs an uploaded attachment for an embedded image; a link keeps it reachable.
         src = token.attrs["src"]
         mark = self._link_mark(src, token.attrs.get("title", ""))
         label = _plain(token.children or []) or src
+        if self._shown_relative(src) and label != src:
+            label = f"{label} ({src})"
         self.result.append(adf.text(label, [*self.marks, mark] if mark else self.marks))

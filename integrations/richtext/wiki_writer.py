@@ -157,7 +157,14 @@ def _list_lines(node: dict, prefix: str) -> list[str]:
     lines = []
     for item in adf.children(node):
         content = adf.children(item)
-        if adf.node_type(item) in ("taskItem", "decisionItem"):
+        if adf.node_type(item) == "taskList":
+            # A task list nests by following its parent task; wiki markup nests by a longer marker.
+            lines += _list_lines(item, marker)
+            continue
+        if adf.node_type(item) == "taskItem":
+            # Wiki markup has no checkbox: the task's state reads as a character.
+            content = [adf.paragraph([adf.text(adf.CHECKBOXES[adf.task_state(item)]), *content])]
+        elif adf.node_type(item) == "decisionItem":
             content = [adf.paragraph(content)]
         line_parts, nested = [], []
         for block in content:

@@ -241,6 +241,106 @@ def test_unsafe_link_targets_never_become_links(markdown, text):
     assert inline_of(markdown) == [{"type": "text", "text": text}]
 
 
+@pytest.mark.parametrize(
+    "markdown, text",
+    [
+        ("See [the spec](./target.md).", "See the spec (./target.md)."),
+        ("![train](train.jpg)", "train (train.jpg)"),
+        ("[call](foo(bar))", "call (foo(bar))"),
+        ("[the case](/projects/SHOP/cases/7)", "the case (/projects/SHOP/cases/7)"),
+        ("[./target.md](./target.md)", "./target.md"),
+        ("[](target.md)", "target.md"),
+        ("<./target.md>", "<./target.md>"),  # not an autolink in CommonMark: no scheme
+    ],
+)
+def test_relative_link_targets_stay_visible_as_text(markdown, text):
+    # Atlassian's validator refuses an href without a scheme, '/' or '#', and a path would
+    # point into the Jira site rather than where the author meant.
+    assert inline_of(markdown) == [{"type": "text", "text": text}]
+
+
+def test_absolute_and_fragment_link_targets_stay_links():
+    assert inline_of("[top](#top) [docs](https://e.com/a) <mailto:qa@e.com>") == [
+        {"type": "text", "text": "top", "marks": [{"type": "link", "attrs": {"href": "#top"}}]},
+        {"type": "text", "text": " "},
+        {"type": "text", "text": "docs", "marks": [{"type": "link", "attrs": {"href": "https://e.com/a"}}]},
+        {"type": "text", "text": " "},
+        {"type": "text", "text": "mailto:qa@e.com", "marks": [{"type": "link", "attrs": {"href": "mailto:qa@e.com"}}]},
+    ]
+
+
+def test_a_relative_link_keeps_the_labels_marks_and_shows_its_target_after_them():
+    assert inline_of("[**spec**](docs/spec.md) here") == [
+        {"type": "text", "text": "spec", "marks": [STRONG]},
+        {"type": "text", "text": " (docs/spec.md) here"},
+    ]
+
+
+def test_task_lists_become_task_lists_with_their_state():
+    assert content_of("- [ ] write the test\n- [x] fix **the bug**\n- [X] ship it") == [
+        {
+            "type": "taskList",
+            "attrs": {"localId": "task-1"},
+            "content": [
+                {"type": "taskItem", "attrs": {"localId": "task-2", "state": "TODO"}, "content": [
+                    {"type": "text", "text": "write the test"},
+                ]},
+                {"type": "taskItem", "attrs": {"localId": "task-3", "state": "DONE"}, "content": [
+                    {"type": "text", "text": "fix "},
+                    {"type": "text", "text": "the bug", "marks": [STRONG]},
+                ]},
+                {"type": "taskItem", "attrs": {"localId": "task-4", "state": "DONE"}, "content": [
+                    {"type": "text", "text": "ship it"},
+                ]},
+            ],
+        }
+    ]  # fmt: skip
+
+
+def test_nested_tasks_follow_their_parent_task_and_further_paragraphs_join_the_task():
+    markdown = "1. [x] release\n\n   notes are out\n\n   - [ ] tag\n   - [x] build\n2. [ ] announce"
+    (task_list,) = content_of(markdown)
+    assert [(node["type"], node["attrs"].get("state")) for node in task_list["content"]] == [
+        ("taskItem", "DONE"),
+        ("taskList", None),
+        ("taskItem", "TODO"),
+    ]
+    assert task_list["content"][0]["content"] == [
+        {"type": "text", "text": "release"},
+        {"type": "hardBreak"},
+        {"type": "text", "text": "notes are out"},
+    ]
+    nested = task_list["content"][1]["content"]
+    assert [(node["type"], node["attrs"]["state"], node["content"]) for node in nested] == [
+        ("taskItem", "TODO", [{"type": "text", "text": "tag"}]),
+        ("taskItem", "DONE", [{"type": "text", "text": "build"}]),
+    ]
+    ids = [task_list["attrs"]["localId"], *(node["attrs"]["localId"] for node in [*task_list["content"], *nested])]
+    assert len(set(ids)) == len(ids) == 6
+
+
+def test_tasks_where_adf_has_no_task_list_read_as_checkbox_characters():
+    def bullets(*lines):
+        paragraphs = [{"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in lines]
+        return {"type": "bulletList", "content": [{"type": "listItem", "content": [p]} for p in paragraphs]}
+
+    # A quote may not hold a task list; a list with a plain item is no task list.
+    assert content_of("> - [x] quoted\n\n- [ ] a task\n- a plain item") == [
+        {"type": "blockquote", "content": [bullets("☑ quoted")]},
+        bullets("☐ a task", "a plain item"),
+    ]
+
+
+def test_brackets_that_are_not_a_task_stay_text():
+    assert content_of("[ ] not in a list\n\n- [ ]\n- [y] no") == [
+        {"type": "paragraph", "content": [{"type": "text", "text": "[ ] not in a list"}]},
+        {"type": "bulletList", "content": [
+            {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "[ ]"}]}]},
+            {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "[y] no"}]}]},
+        ]},
+    ]  # fmt: skip
+
+
 def test_raw_html_is_plain_text():
     assert content_of('<div onclick="x()">\n<b>hi</b>\n</div>\n\n<script>alert(1)</script>') == [
         {"type": "paragraph", "content": [{"type": "text", "text": '<div onclick="x()"> <b>hi</b> </div>'}]},

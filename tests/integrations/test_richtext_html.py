@@ -146,3 +146,17 @@ def test_markdown_through_our_own_html_and_back_keeps_the_text(markdown):
 @pytest.mark.parametrize("html", ["<div>" * 5000 + "core", "<ul><li>" * 3000 + "core", "<b><i>" * 3000 + "core"])
 def test_absurdly_deep_html_keeps_its_text(html):
     assert markdown_text(html_to_markdown(html)).endswith("core")
+
+
+def test_task_lists_render_disabled_checkboxes():
+    html = markdown_to_safe_html("- [ ] write the test\n- [x] fix the bug")
+    assert html == (
+        '<ul>\n<li><input type="checkbox" disabled="disabled"> write the test</li>\n'
+        '<li><input checked="checked" type="checkbox" disabled="disabled"> fix the bug</li>\n</ul>\n'
+    )
+
+
+def test_only_task_checkboxes_survive_as_inputs():
+    # Raw HTML stays text, so no other input (a text field, a button) can be written in Markdown.
+    html = markdown_to_safe_html('<input type="text" value="x"> <input type="checkbox" onclick="x()">')
+    assert "<input" not in html

@@ -252,3 +252,11 @@ def test_link_targets_and_user_ids_cannot_break_out_of_their_brackets():
     wiki = adf_to_wiki(document)
     assert wiki == "[x|https://e.com/a%5Cb%5D%7Cc][~evilone]"
     assert [node["type"] for node in wiki_to_adf(wiki)["content"][0]["content"]] == ["text", "mention"]
+
+
+def test_task_lists_read_as_checkbox_characters_in_wiki_markup():
+    # Jira wiki markup has no checkbox; nested tasks take the longer list marker.
+    markdown = "- [ ] write the test\n- [x] fix the bug\n  - [ ] add a regression test\n\nSee [spec](./spec.md)."
+    assert markdown_to_wiki(markdown) == (
+        "* ☐ write the test\n* ☑ fix the bug\n** ☐ add a regression test\n\nSee spec (./spec.md)."
+    )
