@@ -704,7 +704,9 @@ class GitLab(TrackerProvider):
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """A project hook for issue and comment events in each project of the source's project
-        integrations; a hook already sending to ``url`` is updated rather than added again."""
+        integrations, confidential ones included (GitLab sends those only to hooks that ask for them,
+        and filing may create confidential issues); a hook already sending to ``url`` is updated rather
+        than added again."""
         projects = self._assigned_projects()
         if not projects:
             raise NotConfigured(
@@ -716,6 +718,8 @@ class GitLab(TrackerProvider):
             "token": secret,
             "issues_events": True,
             "note_events": True,
+            "confidential_issues_events": True,
+            "confidential_note_events": True,
             "push_events": False,
             "enable_ssl_verification": True,
         }

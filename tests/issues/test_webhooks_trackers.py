@@ -213,7 +213,19 @@ def test_registering_on_gitlab_adds_one_project_hook_and_updates_it_the_second_t
 
     (hook,) = fake_gitlab.hooks[WEB]
     assert first == second == str(hook.id)
-    assert (hook.url, hook.secret, hook.events) == (HOOK_URL, "rotated-secret", ["issues_events", "note_events"])
+    assert (hook.url, hook.secret) == (HOOK_URL, "rotated-secret")
+    # Confidential issues (filing may create them) and their notes reach only hooks that ask for them.
+    assert hook.events == ["issues_events", "confidential_issues_events", "note_events", "confidential_note_events"]
+
+
+def test_registering_on_gitlab_turns_confidential_events_on_in_a_hook_registered_without_them(fake_gitlab, gitlab):
+    (hook_id,) = gitlab.register_webhook(HOOK_URL, SECRET)
+    (hook,) = fake_gitlab.hooks[WEB]
+    hook.events = ["issues_events", "note_events"]  # registered by an older testmanager
+
+    assert gitlab.register_webhook(HOOK_URL, SECRET) == [hook_id]
+
+    assert "confidential_issues_events" in hook.events and "confidential_note_events" in hook.events
 
 
 # -- Jira ----------------------------------------------------------------------------------------
