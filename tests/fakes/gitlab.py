@@ -1120,11 +1120,7 @@ class GitLabFake(TrackerFake):
         if isinstance(values, Response):
             return values
         hook.url, hook.secret = str(values.get("url", hook.url)), str(values.get("token", hook.secret))
-        hook.events = [
-            name
-            for name in HOOK_EVENTS
-            if _truthy(values.get(name, name in hook.events))
-        ]
+        hook.events = [name for name in HOOK_EVENTS if _truthy(values.get(name, name in hook.events))]
         return json_response(HTTPStatus.OK, self._hook_json(project, hook))
 
     def _hook_json(self, project: Project, hook: RegisteredHook) -> dict:
