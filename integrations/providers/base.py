@@ -228,6 +228,10 @@ class IssueEvent:
     delivery_id: str  # for deduplication
     issue: RemoteIssue | None = None  # the new state; None for deletions
     comment: "RemoteComment | None" = None  # the comment a COMMENTED event is about
+    # Where the delivery id travels outside what the signature covers (a header), a key of the signed
+    # content itself (issue, event type, time), the same for each event of a delivery: a signed body
+    # replayed under a new id is a duplicate by it. "" where the delivery id is all there is.
+    content_key: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 ``receive_webhook`` checks the source takes webhooks and the size, has the provider verify
 the signature (constant time) and parse the delivery into ``IssueEvent``s, and ``apply_events``
-applies them once per delivery id (``WebhookDelivery``) and only when they are not older than the
+applies them once per delivery id and signed content (``WebhookDelivery``) and only when they are not older than the
 stored remote updated-at, so a replayed or late delivery never overwrites a newer state. A source
 that received deliveries within ``RECONCILE_INTERVAL`` is webhook-fed: it is not polled, and a daily
 reconcile reads all its references again to catch a delivery the tracker never sent."""
@@ -187,15 +187,20 @@ def _apply_event(reference: ExternalReference, event: IssueEvent, now: datetime,
 
 
 def _record_deliveries(source: Source, events: Sequence[IssueEvent]) -> set[str]:
-    """The delivery ids not received before, now recorded."""
+    """The delivery ids not received before, now recorded. A delivery whose signed content was received
+    before under another id (a replay with a new, unsigned identifier) is not fresh either."""
     counts: dict[str, int] = defaultdict(int)
+    contents: dict[str, str] = {}
     for event in events:
         counts[event.delivery_id] += 1
+        contents.setdefault(event.delivery_id, event.content_key[:200])
     fresh = set()
     for delivery_id, count in counts.items():
         try:
             with transaction.atomic():
-                WebhookDelivery.objects.create(source=source, delivery_id=delivery_id[:200], events=count)
+                WebhookDelivery.objects.create(
+                    source=source, delivery_id=delivery_id[:200], content_key=contents[delivery_id], events=count
+                )
         except IntegrityError:
             continue
         fresh.add(delivery_id)
