@@ -490,6 +490,12 @@ class TrackerProvider:
         project; the others keep the key as it is."""
         return key.strip()
 
+    @classmethod
+    def project_of_key(cls, key: str) -> str:
+        """The external project a key names itself (``owner/repo`` of ``owner/repo#12``), for the
+        ``{project}`` of its URL; "" where keys do not name one (their URL takes the integration's)."""
+        return ""
+
     # -- connection --
 
     @property

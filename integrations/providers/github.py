@@ -307,6 +307,11 @@ class GitHub(TrackerProvider):
             return f"{project}#{short['number']}"
         return key
 
+    @classmethod
+    def project_of_key(cls, key: str) -> str:
+        found = ISSUE_KEY.fullmatch(key.strip())
+        return found["repo"] if found else ""
+
     @contextmanager
     def _github(self) -> Iterator[TrackerHttpClient]:
         """The HTTP client; a secondary rate limit GitHub answers with a bare 403 becomes ``RateLimited``."""

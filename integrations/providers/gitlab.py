@@ -220,6 +220,11 @@ class GitLab(TrackerProvider):
             return f"{project}#{short['iid']}"
         return key
 
+    @classmethod
+    def project_of_key(cls, key: str) -> str:
+        found = ISSUE_KEY.fullmatch(key.strip())
+        return found["project"] if found else ""
+
     def oauth_app(self) -> OAuthApp:
         """GitLab as an OAuth 2.0 provider (doorkeeper): under the instance's relative URL root, PKCE
         with S256, access tokens for two hours with a refresh token; ``api`` reads and files issues."""
