@@ -789,7 +789,7 @@ class GitHub(TrackerProvider):
         if event == "issues" and action == "deleted":
             return [IssueEvent(EventKind.DELETED, key, updated, delivery)]
         if event == "issues" and action == "transferred":
-            return [IssueEvent(EventKind.CHANGED, key, updated, delivery)]
+            return self._transferred(payload, key, delivery, body)
         issue = self._remote_issue(raw, delivery_response(self.source, body), etag=False)
         if event == "issues":
             kind = EventKind.CREATED if action == "opened" else EventKind.UPDATED
@@ -804,6 +804,20 @@ class GitHub(TrackerProvider):
             created_at=iso_timestamp(comment.get("created_at")),
         )
         return [IssueEvent(EventKind.COMMENTED, key, updated, delivery, issue=issue, comment=remote_comment)]
+
+    def _transferred(self, payload: dict, key: str, delivery: str, body: bytes) -> list[IssueEvent]:
+        """A transfer: ``issue`` is the issue as it was, ``changes.new_issue`` the one it became in
+        ``changes.new_repository``. The event is about the new key and says which one the issue had; a
+        payload without the new issue asks for the old key to be read again (REST follows the transfer)."""
+        changes = payload.get("changes") if isinstance(payload.get("changes"), dict) else {}
+        new_issue = changes.get("new_issue") if isinstance(changes.get("new_issue"), dict) else {}
+        new_repository = changes.get("new_repository") if isinstance(changes.get("new_repository"), dict) else {}
+        new_repo = new_repository.get("full_name")
+        if not isinstance(new_issue.get("number"), int) or not isinstance(new_repo, str):
+            return [IssueEvent(EventKind.CHANGED, key, None, delivery)]
+        raw = {"repository_url": f"{self.api_base_url}/repos/{new_repo}", **new_issue}
+        issue = self._remote_issue(raw, delivery_response(self.source, body), etag=False)
+        return [IssueEvent(EventKind.UPDATED, issue.key, issue.updated_at, delivery, issue=issue, moved_from=key)]
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """A repository hook for issue and comment events in each repository of the source's project

@@ -180,6 +180,20 @@ def _content_key(payload: dict, issue: dict) -> str:
     return ":".join(["jira", *(str(part or "") for part in parts)])[:200]
 
 
+def _moved_from(payload: dict, key: str) -> str:
+    """The key an issue had before the move to another project that a ``jira:issue_updated`` delivery
+    reports: its changelog's ``Key`` item (``fromString`` the old key, ``toString`` the new one, which the
+    payload's issue has); "" for any other change."""
+    changelog = payload.get("changelog") if isinstance(payload.get("changelog"), dict) else {}
+    items = changelog.get("items") if isinstance(changelog.get("items"), list) else []
+    for item in items:
+        if isinstance(item, dict) and str(item.get("field") or "").lower() == "key":
+            old = item.get("fromString")
+            if isinstance(old, str) and old.strip() and old.strip().lower() != key.lower():
+                return old.strip()
+    return ""
+
+
 def _jira_datetime(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
 
@@ -883,7 +897,12 @@ class _Jira(TrackerProvider, ABC):
         if event in ("jira:issue_created", "jira:issue_updated"):
             issue = self._remote_issue(raw, delivery_response(self.source, body))
             kind = EventKind.CREATED if event == "jira:issue_created" else EventKind.UPDATED
-            return [IssueEvent(kind, key, issue.updated_at, delivery, issue=issue, content_key=content)]
+            moved_from = _moved_from(payload, key)
+            return [
+                IssueEvent(
+                    kind, key, issue.updated_at, delivery, issue=issue, content_key=content, moved_from=moved_from
+                )
+            ]
         comment = payload.get("comment")
         if event != "comment_created" or not isinstance(comment, dict) or not comment.get("id"):
             return []
