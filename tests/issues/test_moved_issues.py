@@ -15,7 +15,7 @@ from issues.links.services import link
 from issues.sync import refresh
 from tests.factories import ExternalReferenceFactory, TestCaseFactory, TestResultFactory
 from tests.fakes.fixtures import GITHUB_LOGIN
-from tests.issues.sync_support import SECRET, github_source, jira_cloud_source, post
+from tests.issues.sync_support import SECRET, github_source, jira_cloud_source, linear_source, post
 
 pytestmark = pytest.mark.django_db
 
@@ -201,6 +201,34 @@ def test_a_refresh_follows_a_jira_move(jira):
         "Checkout fails",
     )
     assert aliases(reference) == ["SHOP-1"]
+
+
+def test_a_refresh_follows_a_linear_team_move_instead_of_calling_the_issue_deleted(fake_linear):
+    fake_linear.add_team("ENG")
+    fake_linear.add_team("OPS")
+    fake_linear.add_issue("ENG", "Checkout fails")
+    source = linear_source(fake_linear, can_process_webhooks=False)
+    reference = ExternalReferenceFactory(source=source, key="ENG-1", url="")
+    moved = fake_linear.move_issue("ENG-1", "OPS")
+
+    report = refresh.refresh_source(source.pk, [reference.pk])
+
+    assert (report.read, report.missing) == (1, 0)
+    reference.refresh_from_db()
+    assert (reference.key, reference.url, reference.deleted_remotely) == ("OPS-1", moved.url, False)
+    assert aliases(reference) == ["ENG-1"]
+
+
+def test_a_linear_issue_gone_from_a_visible_team_is_still_deleted(fake_linear):
+    fake_linear.add_team("ENG")
+    fake_linear.add_issue("ENG", "Checkout fails")
+    source = linear_source(fake_linear, can_process_webhooks=False)
+    reference = ExternalReferenceFactory(source=source, key="ENG-7", url="")
+
+    report = refresh.refresh_source(source.pk, [reference.pk])
+
+    reference.refresh_from_db()
+    assert (report.missing, reference.key, reference.deleted_remotely) == (1, "ENG-7", True)
 
 
 # -- the rule itself -----------------------------------------------------------------------------
