@@ -8,12 +8,19 @@ new one). Trackers are the fakes over real HTTP; their deliveries are built and 
 import pytest
 from django.test import Client
 
+from issues.filing.services import link_existing
 from issues.links import selectors
 from issues.links.key_moves import follow_move
 from issues.links.models import ExternalReference, Link, ReferenceAlias
 from issues.links.services import link
 from issues.sync import refresh
-from tests.factories import ExternalReferenceFactory, TestCaseFactory, TestResultFactory
+from tests.factories import (
+    ExternalReferenceFactory,
+    ProjectIntegrationFactory,
+    TestCaseFactory,
+    TestResultFactory,
+    UserFactory,
+)
 from tests.fakes.fixtures import GITHUB_LOGIN
 from tests.issues.sync_support import SECRET, github_source, jira_cloud_source, linear_source, post
 
@@ -165,6 +172,23 @@ def test_an_ordinary_jira_update_renames_nothing(client, jira):
 
     reference.refresh_from_db()
     assert (reference.key, reference.status, aliases(reference)) == ("SHOP-1", "In Progress", [])
+
+
+def test_linking_an_issue_by_the_key_it_had_before_a_transfer_reuses_its_reference(github):
+    fake, source, reference = github
+    integration = ProjectIntegrationFactory(source=source, external_project="acme/shop")
+    result = TestResultFactory(run__project=integration.project)
+    fake.transfer_issue("acme/shop", 1, "acme/web")  # not heard of yet: no delivery, no refresh
+
+    linked = link_existing(
+        integration=integration, actor=UserFactory(), typed_key="#1", artefact=result, site_url="https://tm.example"
+    )
+
+    assert linked.reference.pk == reference.pk
+    (kept,) = ExternalReference.objects.all()
+    assert (kept.key, kept.url) == ("acme/web#1", f"{fake.web_url}/acme/web/issues/1")
+    assert aliases(kept) == ["acme/shop#1"]
+    assert Link.objects.get().test_result == result
 
 
 # -- by refresh ----------------------------------------------------------------------------------
