@@ -771,8 +771,8 @@ class GitHub(TrackerProvider):
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
         """``issues`` and ``issue_comment`` events of issues (``X-GitHub-Event``); pull requests, other
-        events and comment edits carry nothing to apply. A transferred issue is read again (its key
-        follows it)."""
+        events and comment edits carry nothing to apply. A transfer is an update of the new issue that
+        names the key it had (``moved_from``)."""
         event = headers.get("X-GitHub-Event", "")
         payload = webhook_json(body)
         raw, repo = payload.get("issue"), (payload.get("repository") or {}).get("full_name")
