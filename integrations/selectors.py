@@ -39,11 +39,14 @@ def create_url_template(source: Source) -> str:
 
 
 def issue_url(source: Source, key: str, *, external_project: str = "") -> str:
-    """The browser URL of an issue; "" when the source has no issue URL template."""
+    """The browser URL of an issue; "" when the source has no issue URL template. A key that names its
+    own repository or project (``acme/private#1``) is in that one, whatever ``external_project`` (the
+    integration's) says."""
     template = issue_url_template(source)
     if not template:
         return ""
-    return keys.issue_url(template, base_url=source.base_url, key=key, project=external_project)
+    project = provider_class(source.provider).project_of_key(key) or external_project
+    return keys.issue_url(template, base_url=source.base_url, key=key, project=project)
 
 
 def create_url(source: Source, *, external_project: str = "", title: str = "", description: str = "") -> str:

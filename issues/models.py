@@ -15,7 +15,7 @@ from issues.core.models import (
     attachment_path,
 )
 from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState
-from issues.links.models import ExternalReference, Link
+from issues.links.models import ExternalReference, Link, ReferenceAlias
 from issues.pulls.models import BugPullSettings, Coverage, Plan, PlanKind, PulledBug, PulledRequirement, PullSettings
 from issues.quality.models import FollowUp, KnownFailure, KnownFailureRule, RecurrencePolicy
 from issues.sync.models import DefectSync, WebhookDelivery
@@ -46,6 +46,7 @@ __all__ = [
     "PulledRequirement",
     "PullSettings",
     "RecurrencePolicy",
+    "ReferenceAlias",
     "StatusCategory",
     "Tag",
     "WebhookDelivery",

@@ -158,6 +158,30 @@ def _iteration(kind: str, node: dict) -> RemotePlan:
     )
 
 
+def _hooked_work_item(resource: dict) -> tuple[int | None, dict]:
+    """(work item id, fields) of a service hook's resource. ``workitem.updated`` names the item in
+    ``workItemId`` and carries it in ``revision``; the other work item events carry the item itself
+    (``id``, ``fields``). Each is read wherever it is, so a resource shaped either way names its item."""
+    revision = resource.get("revision") if isinstance(resource.get("revision"), dict) else {}
+    item_id = next(
+        (value for value in (resource.get("workItemId"), revision.get("id"), resource.get("id")) if _is_id(value)),
+        None,
+    )
+    fields = next((value for value in (revision.get("fields"), resource.get("fields")) if isinstance(value, dict)), {})
+    return item_id, fields
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _comment_id(raw: dict) -> str:
+    """A work item comment's id: ``id`` in the comments API's current versions, ``commentId`` in the
+    5.x previews (and in what servers on them answer)."""
+    value = raw.get("id") if raw.get("id") not in (None, "") else raw.get("commentId")
+    return "" if value is None else str(value)
+
+
 def azure_devops_field_value(value: Any) -> FieldValue:
     """A field's value as pulls map it: a date-time (its date), an identity (its name), a path
     (an iteration's or area's, as it is), text or a number."""
@@ -566,7 +590,7 @@ class AzureDevOps(TrackerProvider):
                 params={"api-version": COMMENTS_API_VERSION},
                 json={"text": markdown_to_safe_html(body)},
             )
-        return str(json_object(response, "the comment").get("id") or "")
+        return _comment_id(json_object(response, "the comment"))
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         with self._http() as http:
@@ -597,7 +621,7 @@ class AzureDevOps(TrackerProvider):
     def _comment(self, raw: dict) -> RemoteComment:
         author = raw.get("createdBy") if isinstance(raw.get("createdBy"), dict) else {}
         return RemoteComment(
-            id=str(raw.get("id") or ""),
+            id=_comment_id(raw),
             author=str(author.get("displayName") or ""),
             body=html_to_markdown(str(raw.get("text") or "")),
             created_at=iso_timestamp(raw.get("createdDate")),
@@ -709,17 +733,12 @@ class AzureDevOps(TrackerProvider):
         """Work item created, updated, restored, commented and deleted events. A payload carries neither
         the state's category nor the comment's id, so every change but a deletion is read again."""
         payload = webhook_json(body)
-        event = payload.get("eventType")
+        kind = WEBHOOK_EVENTS.get(payload.get("eventType"))
         resource = payload.get("resource") if isinstance(payload.get("resource"), dict) else {}
-        if event == "workitem.updated":
-            item_id, revision = resource.get("workItemId"), resource.get("revision")
-            fields = revision.get("fields") if isinstance(revision, dict) else None
-        else:
-            item_id, fields = resource.get("id"), resource.get("fields")
-        kind = WEBHOOK_EVENTS.get(event)
-        if kind is None or not isinstance(item_id, int):
+        item_id, fields = _hooked_work_item(resource)
+        if kind is None or item_id is None:
             return []
-        changed = iso_timestamp((fields or {}).get("System.ChangedDate")) if isinstance(fields, dict) else None
+        changed = iso_timestamp(fields.get("System.ChangedDate"))
         delivery = str(payload.get("id") or "") or delivery_id(headers, body)
         return [IssueEvent(kind, str(item_id), changed, delivery)]
 

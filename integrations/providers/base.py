@@ -228,6 +228,13 @@ class IssueEvent:
     delivery_id: str  # for deduplication
     issue: RemoteIssue | None = None  # the new state; None for deletions
     comment: "RemoteComment | None" = None  # the comment a COMMENTED event is about
+    # The key the issue had until this event moved it (a transfer, a move to another project or team):
+    # ``key`` is the new one. "" when the issue did not move.
+    moved_from: str = ""
+    # Where the delivery id travels outside what the signature covers (a header), a key of the signed
+    # content itself (issue, event type, time), the same for each event of a delivery: a signed body
+    # replayed under a new id is a duplicate by it. "" where the delivery id is all there is.
+    content_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -485,6 +492,12 @@ class TrackerProvider:
         Trackers whose short keys are only unique per project (GitHub, GitLab: ``#12``) prefix the
         project; the others keep the key as it is."""
         return key.strip()
+
+    @classmethod
+    def project_of_key(cls, key: str) -> str:
+        """The external project a key names itself (``owner/repo`` of ``owner/repo#12``), for the
+        ``{project}`` of its URL; "" where keys do not name one (their URL takes the integration's)."""
+        return ""
 
     # -- connection --
 

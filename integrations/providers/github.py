@@ -307,6 +307,11 @@ class GitHub(TrackerProvider):
             return f"{project}#{short['number']}"
         return key
 
+    @classmethod
+    def project_of_key(cls, key: str) -> str:
+        found = ISSUE_KEY.fullmatch(key.strip())
+        return found["repo"] if found else ""
+
     @contextmanager
     def _github(self) -> Iterator[TrackerHttpClient]:
         """The HTTP client; a secondary rate limit GitHub answers with a bare 403 becomes ``RateLimited``."""
@@ -766,8 +771,8 @@ class GitHub(TrackerProvider):
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
         """``issues`` and ``issue_comment`` events of issues (``X-GitHub-Event``); pull requests, other
-        events and comment edits carry nothing to apply. A transferred issue is read again (its key
-        follows it)."""
+        events and comment edits carry nothing to apply. A transfer is an update of the new issue that
+        names the key it had (``moved_from``)."""
         event = headers.get("X-GitHub-Event", "")
         payload = webhook_json(body)
         raw, repo = payload.get("issue"), (payload.get("repository") or {}).get("full_name")
@@ -784,7 +789,7 @@ class GitHub(TrackerProvider):
         if event == "issues" and action == "deleted":
             return [IssueEvent(EventKind.DELETED, key, updated, delivery)]
         if event == "issues" and action == "transferred":
-            return [IssueEvent(EventKind.CHANGED, key, updated, delivery)]
+            return self._transferred(payload, key, delivery, body)
         issue = self._remote_issue(raw, delivery_response(self.source, body), etag=False)
         if event == "issues":
             kind = EventKind.CREATED if action == "opened" else EventKind.UPDATED
@@ -799,6 +804,20 @@ class GitHub(TrackerProvider):
             created_at=iso_timestamp(comment.get("created_at")),
         )
         return [IssueEvent(EventKind.COMMENTED, key, updated, delivery, issue=issue, comment=remote_comment)]
+
+    def _transferred(self, payload: dict, key: str, delivery: str, body: bytes) -> list[IssueEvent]:
+        """A transfer: ``issue`` is the issue as it was, ``changes.new_issue`` the one it became in
+        ``changes.new_repository``. The event is about the new key and says which one the issue had; a
+        payload without the new issue asks for the old key to be read again (REST follows the transfer)."""
+        changes = payload.get("changes") if isinstance(payload.get("changes"), dict) else {}
+        new_issue = changes.get("new_issue") if isinstance(changes.get("new_issue"), dict) else {}
+        new_repository = changes.get("new_repository") if isinstance(changes.get("new_repository"), dict) else {}
+        new_repo = new_repository.get("full_name")
+        if not isinstance(new_issue.get("number"), int) or not isinstance(new_repo, str):
+            return [IssueEvent(EventKind.CHANGED, key, None, delivery)]
+        raw = {"repository_url": f"{self.api_base_url}/repos/{new_repo}", **new_issue}
+        issue = self._remote_issue(raw, delivery_response(self.source, body), etag=False)
+        return [IssueEvent(EventKind.UPDATED, issue.key, issue.updated_at, delivery, issue=issue, moved_from=key)]
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """A repository hook for issue and comment events in each repository of the source's project

@@ -220,6 +220,11 @@ class GitLab(TrackerProvider):
             return f"{project}#{short['iid']}"
         return key
 
+    @classmethod
+    def project_of_key(cls, key: str) -> str:
+        found = ISSUE_KEY.fullmatch(key.strip())
+        return found["project"] if found else ""
+
     def oauth_app(self) -> OAuthApp:
         """GitLab as an OAuth 2.0 provider (doorkeeper): under the instance's relative URL root, PKCE
         with S256, access tokens for two hours with a refresh token; ``api`` reads and files issues."""
@@ -704,7 +709,9 @@ class GitLab(TrackerProvider):
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """A project hook for issue and comment events in each project of the source's project
-        integrations; a hook already sending to ``url`` is updated rather than added again."""
+        integrations, confidential ones included (GitLab sends those only to hooks that ask for them,
+        and filing may create confidential issues); a hook already sending to ``url`` is updated rather
+        than added again."""
         projects = self._assigned_projects()
         if not projects:
             raise NotConfigured(
@@ -716,6 +723,8 @@ class GitLab(TrackerProvider):
             "token": secret,
             "issues_events": True,
             "note_events": True,
+            "confidential_issues_events": True,
+            "confidential_note_events": True,
             "push_events": False,
             "enable_ssl_verification": True,
         }

@@ -165,6 +165,35 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
+def _content_key(payload: dict, issue: dict) -> str:
+    """The key of a webhook's signed content: its event, issue id and ``timestamp`` (epoch milliseconds),
+    with the comment's id and the issue's updated time, which tell apart two changes sent within one
+    millisecond. X-Atlassian-Webhook-Identifier is the same on every retry but the signature does not
+    cover it, so a replayed body with a new identifier would pass for a new delivery; "" when the body
+    lacks the time or the issue's id."""
+    stamp, issue_id = payload.get("timestamp"), issue.get("id")
+    if not isinstance(stamp, int) or isinstance(stamp, bool) or not isinstance(issue_id, str | int) or not issue_id:
+        return ""
+    comment = payload.get("comment") if isinstance(payload.get("comment"), dict) else {}
+    updated = (issue.get("fields") or {}).get("updated") if isinstance(issue.get("fields"), dict) else None
+    parts = (payload.get("webhookEvent"), issue_id, stamp, comment.get("id"), updated)
+    return ":".join(["jira", *(str(part or "") for part in parts)])[:200]
+
+
+def _moved_from(payload: dict, key: str) -> str:
+    """The key an issue had before the move to another project that a ``jira:issue_updated`` delivery
+    reports: its changelog's ``Key`` item (``fromString`` the old key, ``toString`` the new one, which the
+    payload's issue has); "" for any other change."""
+    changelog = payload.get("changelog") if isinstance(payload.get("changelog"), dict) else {}
+    items = changelog.get("items") if isinstance(changelog.get("items"), list) else []
+    for item in items:
+        if isinstance(item, dict) and str(item.get("field") or "").lower() == "key":
+            old = item.get("fromString")
+            if isinstance(old, str) and old.strip() and old.strip().lower() != key.lower():
+                return old.strip()
+    return ""
+
+
 def _jira_datetime(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
 
@@ -861,12 +890,19 @@ class _Jira(TrackerProvider, ABC):
             return []
         delivery = delivery_id(headers, body, "X-Atlassian-Webhook-Identifier")
         event, key = payload.get("webhookEvent"), raw["key"]
+        content = _content_key(payload, raw)
         if event == "jira:issue_deleted":
-            return [IssueEvent(EventKind.DELETED, key, _timestamp((raw.get("fields") or {}).get("updated")), delivery)]
+            changed = _timestamp((raw.get("fields") or {}).get("updated"))
+            return [IssueEvent(EventKind.DELETED, key, changed, delivery, content_key=content)]
         if event in ("jira:issue_created", "jira:issue_updated"):
             issue = self._remote_issue(raw, delivery_response(self.source, body))
             kind = EventKind.CREATED if event == "jira:issue_created" else EventKind.UPDATED
-            return [IssueEvent(kind, key, issue.updated_at, delivery, issue=issue)]
+            moved_from = _moved_from(payload, key)
+            return [
+                IssueEvent(
+                    kind, key, issue.updated_at, delivery, issue=issue, content_key=content, moved_from=moved_from
+                )
+            ]
         comment = payload.get("comment")
         if event != "comment_created" or not isinstance(comment, dict) or not comment.get("id"):
             return []
@@ -878,7 +914,7 @@ class _Jira(TrackerProvider, ABC):
             body=wiki_to_markdown(text) if isinstance(text, str) else self.markdown(text),
             created_at=created,
         )
-        return [IssueEvent(EventKind.COMMENTED, key, created, delivery, comment=remote_comment)]
+        return [IssueEvent(EventKind.COMMENTED, key, created, delivery, comment=remote_comment, content_key=content)]
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """An administrator's webhook (the account must administer Jira) for issue and comment events of

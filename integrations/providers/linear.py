@@ -140,6 +140,7 @@ TRASHED_QUERY = """query Trashed($filter: IssueFilter, $first: Int) {
   issues(filter: $filter, first: $first, includeArchived: true) { nodes { identifier trashed } }
 }"""
 ISSUE_TRASHED_QUERY = """query IssueTrashed($id: String!) { issue(id: $id) { identifier trashed } }"""
+ISSUE_QUERY = f"""query Issue($id: String!) {{ issue(id: $id) {{ {ISSUE_FIELDS} trashed }} }}"""
 CYCLES_QUERY = """query Cycles($filter: CycleFilter, $first: Int, $after: String) {
   cycles(filter: $filter, first: $first, after: $after) {
     nodes { id name number startsAt endsAt completedAt } pageInfo { hasNextPage endCursor } }
@@ -565,6 +566,8 @@ class Linear(TrackerProvider):
                     found[issue.key.upper()] = issue
             unseen = [identifier for identifier in wanted if identifier not in found]
             visible = self._visible_teams(http, {identifier.rsplit("-", 1)[0] for identifier in unseen})
+            found |= self._moved(http, [identifier for identifier in unseen if identifier.rsplit("-", 1)[0] in visible])
+            unseen = [identifier for identifier in unseen if identifier not in found]
 
         def spellings(selected: Iterable[str]) -> frozenset[str]:
             return frozenset(spelling for identifier in selected for spelling in asked[identifier])
@@ -576,6 +579,21 @@ class Linear(TrackerProvider):
             missing=spellings([*malformed, *(i for i in unseen if i.rsplit("-", 1)[0] in visible)]),
             forbidden=spellings(i for i in unseen if i.rsplit("-", 1)[0] not in visible),
         )
+
+    def _moved(self, http: TrackerHttpClient, identifiers: list[str]) -> dict[str, RemoteIssue]:
+        """Issues the filter on team and number did not find in a team the account sees, read by their
+        identifier: one moved to another team answers to its old identifier with its new one (the
+        refresh then follows the move); the others (and trashed ones) are gone. One request each, for
+        these few only."""
+        moved = {}
+        for identifier in identifiers:
+            try:
+                data, _ = self._graphql(http, ISSUE_QUERY, {"id": identifier})
+            except NotFound:
+                continue
+            if isinstance(data.get("issue"), dict) and not data["issue"].get("trashed"):
+                moved[identifier] = self._remote_issue(data["issue"])
+        return moved
 
     def _visible_teams(self, http: TrackerHttpClient, team_keys: set[str]) -> set[str]:
         if not team_keys:

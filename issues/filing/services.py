@@ -44,6 +44,7 @@ from integrations.providers.base import (
 from issues.filing import drafts
 from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState
 from issues.links import selectors, services
+from issues.links.key_moves import follow_move
 from issues.links.models import ExternalReference, Link
 from projects.models import Requirement, TestCase, TestResult, TestRun
 
@@ -440,8 +441,10 @@ def link_existing(
     if remote is not None:
         notes += _link_back(integration, actor, remote.key, [artefact], site_url)
     with transaction.atomic():
-        reference = ExternalReference.objects.filter(source=source, key=(remote.key if remote else key)).first()
+        reference = selectors.reference_of(source, key)  # also under a key the issue had before it moved
         if remote is not None:
+            if reference is not None:
+                follow_move(reference, remote.key)  # the tracker answers the key with another: the issue moved
             reference = services.store_reference(source, remote)
         elif reference is None:
             url = integration_selectors.issue_url(source, key, external_project=integration.external_project)

@@ -68,6 +68,29 @@ class ExternalReference(models.Model):
         return f"{self.source_name}: {self.key}"
 
 
+class ReferenceAlias(models.Model):
+    """A key the tracker gave a reference's issue before it moved (a GitHub transfer, a Jira or GitLab
+    move to another project, a Linear team move): links, searches and deliveries naming the old key
+    still find the issue under its new one (issues.links.key_moves keeps them)."""
+
+    reference = models.ForeignKey(ExternalReference, on_delete=models.CASCADE, related_name="aliases")
+    # The reference's source, so that a key is one issue's per source (set null with the source, as is
+    # the reference's own).
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reference", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="referencealias_unique_key_per_source"),
+            models.CheckConstraint(condition=~Q(key=""), name="referencealias_key_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} → {self.reference}"
+
+
 ISSUE_SIDES = ("issue", "external_reference")
 
 

@@ -6,14 +6,15 @@ queries, however many issues or links there are (bench/pages.py measures it)."""
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.db.models import F, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.shortcuts import get_object_or_404
 
 from integrations.providers.base import BackLink
 from issues.core.artefacts import ARTEFACT_LABELS, artefact_field, artefact_path, artefact_title, artefacts_of, kind_of
 from issues.core.models import Issue
 from issues.core.selectors import CATEGORY_OF_STATUS, INTERNAL, issues_of
-from issues.links.models import ExternalReference, Link
+from issues.links.key_moves import references_by_key
+from issues.links.models import ExternalReference, Link, ReferenceAlias
 from projects.models import Requirement, ResultStatus, TestResult
 from projects.selectors import cases_of, requirements_of
 
@@ -124,7 +125,10 @@ def issues_and_references(
         if category:
             references = references.filter(status_category=category)
         if text:
-            references = references.filter(Q(key__icontains=text.strip()) | Q(title__icontains=text))
+            former = ReferenceAlias.objects.filter(reference=OuterRef("pk"), key__icontains=text.strip())
+            references = references.filter(
+                Q(key__icontains=text.strip()) | Q(title__icontains=text) | Q(Exists(former))
+            )
         rows.append(
             references.order_by().values(
                 kind=Value("reference"), ident=F("pk"), moment=F("created_at"), position=Value(0)
@@ -165,4 +169,8 @@ def link_in(project, pk: int) -> Link:
 
 
 def reference_of(source, key: str) -> ExternalReference | None:
-    return ExternalReference.objects.filter(source=source, key=key).first()
+    """The source's reference of ``key``: by its key, else by a key its issue had before it moved."""
+    found = ExternalReference.objects.filter(source=source, key=key).first()
+    if found is None and source is not None:
+        found = next(iter(references_by_key(source.pk, [key]).get(key.lower(), [])), None)
+    return found

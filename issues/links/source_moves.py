@@ -26,7 +26,7 @@ from integrations import services as integration_services
 from integrations.models import AuditAction, ProjectIntegration, Source
 from integrations.providers import provider_class
 from integrations.providers.base import Capability
-from issues.links.models import STATE_FIELDS, ExternalReference, Link
+from issues.links.models import STATE_FIELDS, ExternalReference, Link, ReferenceAlias
 from issues.links.signals import references_moved
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -252,7 +252,7 @@ _RELATIONS = [
 ]
 
 
-def _merge_into(keeper: ExternalReference, merged: ExternalReference) -> tuple[int, int]:
+def merge_into(keeper: ExternalReference, merged: ExternalReference) -> tuple[int, int]:
     """Point everything that refers to ``merged`` (links, rules, defects, pulls...) at ``keeper``; a row that
     would duplicate one ``keeper`` already has (the unique constraints say which) is dropped instead.
     Returns the links re-pointed and dropped."""
@@ -313,7 +313,7 @@ def _hand_over(source: Source, target: Source, keepers: list[ExternalReference])
     return handed
 
 
-def _keep_best_values(keeper: ExternalReference, group: list[ExternalReference]) -> bool:
+def keep_best_values(keeper: ExternalReference, group: list[ExternalReference]) -> bool:
     """Give ``keeper`` the freshest cached values of its group; whether they came from another reference."""
     best = max(group, key=_freshness)
     if best.pk == keeper.pk:
@@ -334,6 +334,18 @@ def _store_moved(target: Source, plain: list[ExternalReference], renamed: list[E
             source=target, source_name=target.name
         )
     ExternalReference.objects.bulk_update(renamed, ["source", "source_name", "key"], batch_size=200)
+
+
+def _move_aliases(source: Source, target: Source) -> None:
+    """The keys the moved references' issues had before they moved in their tracker go with them; one
+    the target already knows (a reference's key or another alias) is dropped."""
+    taken = {key.lower() for key in ExternalReference.objects.filter(source=target).values_list("key", flat=True)}
+    taken |= {key.lower() for key in ReferenceAlias.objects.filter(source=target).values_list("key", flat=True)}
+    aliases = list(ReferenceAlias.objects.filter(source=source))
+    ReferenceAlias.objects.filter(pk__in=[alias.pk for alias in aliases if alias.key.lower() in taken]).delete()
+    ReferenceAlias.objects.filter(pk__in=[alias.pk for alias in aliases if alias.key.lower() not in taken]).update(
+        source=target
+    )
 
 
 @transaction.atomic
@@ -362,9 +374,9 @@ def move_references(source: Source, target: Source, rule: KeyRule, *, actor) -> 
         keeper = existing.get(new_key) or group[0]
         for other in group:
             if other.pk != keeper.pk:
-                links = _merge_into(keeper, other)
+                links = merge_into(keeper, other)
                 repointed, dropped = repointed + links[0], dropped + links[1]
-        took_values = _keep_best_values(keeper, [keeper, *group])
+        took_values = keep_best_values(keeper, [keeper, *group])
         ExternalReference.objects.filter(pk__in=[other.pk for other in group if other.pk != keeper.pk]).delete()
         merged += sum(1 for other in group if other.pk != keeper.pk)
         if took_values or keeper.source_id == target.pk:  # merges: few, saved one by one
@@ -375,6 +387,7 @@ def move_references(source: Source, target: Source, rule: KeyRule, *, actor) -> 
             keeper.source, keeper.source_name, keeper.key = target, target.name, new_key
         keepers.append(keeper)
     _store_moved(target, plain, renamed)
+    _move_aliases(source, target)
     handed = _hand_over(source, target, keepers)
     queued = sum(answer for _, answer in references_moved.send(sender=Source, target=target, references=keepers))
     report = MoveReport(

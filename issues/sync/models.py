@@ -10,12 +10,15 @@ from issues.links.models import ExternalReference
 
 
 class WebhookDelivery(models.Model):
-    """A webhook delivery already applied: a redelivery of the same id is acknowledged, not applied
-    again. Rows older than ``WEBHOOK_DELIVERY_DAYS`` are pruned: by then a redelivery is older than
-    what it would change, and applying events in order of the remote updated-at ignores it anyway."""
+    """A webhook delivery already applied: a redelivery of the same id, or of the same signed content
+    under another id, is acknowledged, not applied again. Rows older than ``WEBHOOK_DELIVERY_DAYS`` are
+    pruned: by then a redelivery is older than what it would change, and applying events in order of
+    the remote updated-at ignores it anyway."""
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
     delivery_id = models.CharField(max_length=200)
+    # The key of the delivery's signed content (IssueEvent.content_key): a replay under a new id has the same.
+    content_key = models.CharField(max_length=200, blank=True)
     events = models.PositiveIntegerField(default=0, help_text="How many issue events the delivery carried.")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -23,6 +26,11 @@ class WebhookDelivery(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["source", "delivery_id"], name="webhookdelivery_unique_per_source"),
+            models.UniqueConstraint(
+                fields=["source", "content_key"],
+                condition=~Q(content_key=""),
+                name="webhookdelivery_unique_content_per_source",
+            ),
             models.CheckConstraint(condition=~Q(delivery_id=""), name="webhookdelivery_id_not_empty"),
         ]
 

@@ -33,6 +33,7 @@ from integrations.providers.base import (
 )
 from issues.core.models import StatusCategory
 from issues.links import services
+from issues.links.key_moves import follow_move, is_move
 from issues.links.models import STATE_FIELDS, ExternalReference
 from issues.sync.cache_keys import backoff_key, lock_key, once_key
 from issues.sync.comments import pull_comments
@@ -252,19 +253,20 @@ def _apply_fetch(
 ) -> None:
     now = timezone.now()
     unchanged, gone, hidden, changes = [], [], [], []
-    for reference in batch:
-        remote = result.issues.get(reference.key)
-        if remote is not None:
-            state = remote_state(reference, remote)
-            if _differs(reference, state):
-                changes.append((reference, state))
-            else:
-                unchanged.append(reference.pk)
-        elif reference.key in result.missing:
-            gone.append(reference.pk)
-        else:
-            hidden.append(reference.pk)
     with transaction.atomic():
+        answers = _followed_moves([(reference, result.issues.get(reference.key)) for reference in batch])
+        for reference, remote in answers:
+            if remote is not None:
+                state = remote_state(reference, remote)
+                if _differs(reference, state):
+                    changes.append((reference, state))
+                else:
+                    unchanged.append(reference.pk)
+            elif reference.key in result.missing:
+                gone.append(reference.pk)
+            else:
+                hidden.append(reference.pk)
+        batch = [reference for reference, _ in answers]
         stored = _store_batch(changes, now)
         kept = {reference.pk for reference, _ in stored}
         # An answer older than what a webhook stored meanwhile is no change, but the reference was read.
@@ -278,6 +280,21 @@ def _apply_fetch(
     report.missing += len(gone)
     report.hidden += len(hidden)
     pull_comments(provider, [reference.pk for reference, _ in stored])
+
+
+def _followed_moves(answers: list[tuple[ExternalReference, RemoteIssue | None]]) -> list:
+    """The answers with each reference the tracker answered under another key (the issue moved: GitHub
+    follows a transfer's redirect, Jira and Linear answer an old key with the new one) under that key,
+    its old one kept as an alias (issues.links.key_moves)."""
+    return [
+        (
+            follow_move(reference, remote.key)
+            if remote is not None and is_move(reference.key, remote.key)
+            else reference,
+            remote,
+        )
+        for reference, remote in answers
+    ]
 
 
 def _record_failure(

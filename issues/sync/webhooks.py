@@ -2,7 +2,7 @@
 
 ``receive_webhook`` checks the source takes webhooks and the size, has the provider verify
 the signature (constant time) and parse the delivery into ``IssueEvent``s, and ``apply_events``
-applies them once per delivery id (``WebhookDelivery``) and only when they are not older than the
+applies them once per delivery id and signed content (``WebhookDelivery``) and only when they are not older than the
 stored remote updated-at, so a replayed or late delivery never overwrites a newer state. A source
 that received deliveries within ``RECONCILE_INTERVAL`` is webhook-fed: it is not polled, and a daily
 reconcile reads all its references again to catch a delivery the tracker never sent."""
@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from integrations import selectors as integration_selectors
@@ -31,6 +30,7 @@ from integrations.providers.base import (
     IssueEvent,
     WebhookRejected,
 )
+from issues.links.key_moves import follow_move, references_by_key
 from issues.links.models import ExternalReference
 from issues.sync.comments import receive_comment
 from issues.sync.defects import follow_changes
@@ -149,10 +149,12 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
             (event for event in events if event.delivery_id in fresh), key=lambda event: event.updated_at or _EPOCH
         )
         outcome.duplicate = len(events) - len(wanted)
-        references = _references_by_key(source, {event.key for event in wanted})
+        references = references_by_key(
+            source.pk, {key for event in wanted for key in (event.key, event.moved_from) if key}
+        )
         stored = []
         for event in wanted:
-            matched = references.get(event.key.lower(), [])
+            matched = _matched(references, event)
             outcome.unknown += not matched
             for reference in matched:
                 if event.kind == EventKind.CHANGED:
@@ -167,6 +169,17 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
 
             transaction.on_commit(partial(refresh_references.delay, source.pk, sorted(set(outcome.refresh))))
     return outcome
+
+
+def _matched(references: dict[str, list[ExternalReference]], event: IssueEvent) -> list[ExternalReference]:
+    """The references an event is about: those of its key and, when it moved the issue, those of the
+    key it had, which take the new key (issues.links.key_moves) and are found under it from now on."""
+    matched = {reference.pk: reference for reference in references.get(event.key.lower(), [])}
+    for reference in references.pop(event.moved_from.lower(), []) if event.moved_from else []:
+        kept = follow_move(reference, event.key)
+        matched[kept.pk] = kept
+    references[event.key.lower()] = list(matched.values())
+    return references[event.key.lower()]
 
 
 def _apply_event(reference: ExternalReference, event: IssueEvent, now: datetime, stored: list) -> bool:
@@ -187,30 +200,21 @@ def _apply_event(reference: ExternalReference, event: IssueEvent, now: datetime,
 
 
 def _record_deliveries(source: Source, events: Sequence[IssueEvent]) -> set[str]:
-    """The delivery ids not received before, now recorded."""
+    """The delivery ids not received before, now recorded. A delivery whose signed content was received
+    before under another id (a replay with a new, unsigned identifier) is not fresh either."""
     counts: dict[str, int] = defaultdict(int)
+    contents: dict[str, str] = {}
     for event in events:
         counts[event.delivery_id] += 1
+        contents.setdefault(event.delivery_id, event.content_key[:200])
     fresh = set()
     for delivery_id, count in counts.items():
         try:
             with transaction.atomic():
-                WebhookDelivery.objects.create(source=source, delivery_id=delivery_id[:200], events=count)
+                WebhookDelivery.objects.create(
+                    source=source, delivery_id=delivery_id[:200], content_key=contents[delivery_id], events=count
+                )
         except IntegrityError:
             continue
         fresh.add(delivery_id)
     return fresh
-
-
-def _references_by_key(source: Source, keys: set[str]) -> dict[str, list[ExternalReference]]:
-    """The source's references of ``keys``, by lower-cased key (trackers' keys ignore case): exact
-    spellings first, the others compared case-insensitively."""
-    found: dict[str, list[ExternalReference]] = defaultdict(list)
-    for reference in ExternalReference.objects.filter(source=source, key__in=keys):
-        found[reference.key.lower()].append(reference)
-    others = {key.lower() for key in keys} - set(found)
-    if others:
-        spelled = ExternalReference.objects.filter(source=source).annotate(lower_key=Lower("key"))
-        for reference in spelled.filter(lower_key__in=others):
-            found[reference.key.lower()].append(reference)
-    return found

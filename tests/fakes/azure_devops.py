@@ -23,7 +23,8 @@ MicrosoftDocs/vsts-rest-api-specs, `specification/{core,wit}/7.1`, unless marked
   with `$expand: Relations` (or All).
 - "Comments - Add Comment" / "Comments - Get Comments" on api-version `7.1-preview.4` (a preview
   resource: a version without `-preview` is refused), CommentList {totalCount, count, comments,
-  continuationToken, nextPage}; comment text is HTML.
+  continuationToken, nextPage}; comment text is HTML. The 5.x previews of that resource named a
+  comment's id `commentId` (`comment_id_name`), as servers on those versions still answer.
 - "Rate and usage limits": blocked requests answer 429 with "TF400733: The request has been
   canceled: Request was blocked due to exceeding usage of resource ..." and the headers
   Retry-After, X-RateLimit-Resource, X-RateLimit-Delay, X-RateLimit-Limit,
@@ -206,6 +207,7 @@ class AzureDevOpsFake(TrackerFake):
         self._viewer: AdoUser | None = None
         self._ids = itertools.count(1)
         self._comment_ids = itertools.count(1000)
+        self.comment_id_name = "id"  # "commentId": comments as the 5.x previews of the comments API answer them
         self.hooks: list[RegisteredHook] = []  # service hook subscriptions (web hooks), one event each
         for definition in _SYSTEM_FIELDS:
             self.field_definitions[definition.reference_name] = definition
@@ -1290,7 +1292,7 @@ class AzureDevOpsFake(TrackerFake):
         author = self._identity_json(comment.author)
         return {
             "workItemId": item.id,
-            "id": comment.id,
+            self.comment_id_name: comment.id,
             "version": 1,
             "text": comment.text,
             "createdBy": author,

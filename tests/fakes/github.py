@@ -1384,6 +1384,29 @@ class GitHubFake(TrackerFake):
             issue = self.issue(full_name, number)
             return self._delivery("issues", {"action": action, "issue": self._issue_json(issue)}, issue, secret)
 
+    def transfer_delivery(self, full_name: str, number: int, *, secret: str) -> Delivery:
+        """The ``issues`` ``transferred`` event of an issue moved with `transfer_issue`: sent by the old
+        repository, ``issue`` the issue as it was there, ``changes.new_issue`` and
+        ``changes.new_repository`` what it became ("Webhook events and payloads": issues, transferred)."""
+        with self.server.lock:
+            old = self.issue(full_name, number)
+            moved = old.moved_to
+            if moved is None:
+                raise ValueError(f"{full_name}#{number} was not transferred")
+            target = moved.repo
+            changes = {
+                "new_issue": self._issue_json(moved),
+                "new_repository": {
+                    "id": target.id,
+                    "name": target.name,
+                    "full_name": target.full_name,
+                    "private": target.private,
+                    "owner": self._simple_user_json(target.owner),
+                },
+            }
+            payload = {"action": "transferred", "changes": changes, "issue": self._issue_json(old)}
+            return self._delivery("issues", payload, old, secret)
+
     def comment_delivery(self, full_name: str, number: int, comment_id: int, *, secret: str) -> Delivery:
         """An ``issue_comment`` ``created`` event for one of the issue's comments."""
         with self.server.lock:

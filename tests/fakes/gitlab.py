@@ -76,6 +76,9 @@ from tests.fakes.webhooks import Delivery, RegisteredHook, body_of
 
 GUEST, PLANNER, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 15, 20, 30, 40, 50
 ISSUE_TYPES = ("issue", "incident", "test_case", "task")
+# The event flags of a project hook the fake records ("Project webhooks API": add and edit a webhook);
+# GitLab sends confidential issues' and notes' events only to hooks with their own flags set.
+HOOK_EVENTS = ("issues_events", "confidential_issues_events", "note_events", "confidential_note_events", "push_events")
 # "community": the Community Edition (no iterations route); "free": GitLab EE without a licence
 # (iterations answer 403); "premium": iterations, weights and their fields on issues.
 TIERS = ("community", "free", "premium")
@@ -1097,7 +1100,7 @@ class GitLabFake(TrackerFake):
             return values
         if not values.get("url"):
             return not_given("url")
-        events = [name for name in ("issues_events", "note_events", "push_events") if _truthy(values.get(name))]
+        events = [name for name in HOOK_EVENTS if _truthy(values.get(name))]
         hook = RegisteredHook(
             next(self._ids), str(values["url"]), str(values.get("token") or ""), events, project.path_with_namespace
         )
@@ -1117,11 +1120,7 @@ class GitLabFake(TrackerFake):
         if isinstance(values, Response):
             return values
         hook.url, hook.secret = str(values.get("url", hook.url)), str(values.get("token", hook.secret))
-        hook.events = [
-            name
-            for name in ("issues_events", "note_events", "push_events")
-            if _truthy(values.get(name, name in hook.events))
-        ]
+        hook.events = [name for name in HOOK_EVENTS if _truthy(values.get(name, name in hook.events))]
         return json_response(HTTPStatus.OK, self._hook_json(project, hook))
 
     def _hook_json(self, project: Project, hook: RegisteredHook) -> dict:
@@ -1131,7 +1130,7 @@ class GitLabFake(TrackerFake):
             "url": hook.url,
             "project_id": project.id,
             "enable_ssl_verification": True,
-            **{name: name in hook.events for name in ("issues_events", "note_events", "push_events")},
+            **{name: name in hook.events for name in HOOK_EVENTS},
         }
 
 

@@ -680,6 +680,34 @@ class JiraFake(TrackerFake):
             }
             return self._delivery(payload, issue, secret)
 
+    def move_delivery(self, key: str, *, secret: str) -> Delivery:
+        """The ``jira:issue_updated`` event of an issue moved with `move_issue` (``key`` its new key):
+        ``issue_event_type_name`` ``issue_moved`` and a changelog whose ``Key`` and ``project`` items say
+        where it came from, as Jira records a move in the issue's history."""
+        with self.server.lock:
+            issue = self.issues[key]
+            old_key = issue.former_keys[-1]
+            old_project = self.projects[old_key.rsplit("-", 1)[0]]
+            items = [
+                {"field": "Key", "fieldtype": "jira", "from": None, "fromString": old_key, "to": None, "toString": key},
+                {
+                    "field": "project",
+                    "fieldtype": "jira",
+                    "fieldId": "project",
+                    "from": str(old_project.id),
+                    "fromString": old_project.name,
+                    "to": str(issue.project.id),
+                    "toString": issue.project.name,
+                },
+            ]
+            payload = {
+                "webhookEvent": "jira:issue_updated",
+                "issue_event_type_name": "issue_moved",
+                "issue": self._issue_json(issue, "2", self._selected_fields(issue, None, default="*navigable")),
+                "changelog": {"id": str(next(self._ids)), "items": items},
+            }
+            return self._delivery(payload, issue, secret)
+
     def comment_delivery(self, key: str, comment_id: str, *, secret: str) -> Delivery:
         """A ``comment_created`` event: the comment (its body in wiki markup) and the issue in part."""
         with self.server.lock:

@@ -24,6 +24,8 @@ Sources read to build it (Linear's developer documentation and its SDK, unless m
 - "Delete and archive issues" (linear.app/docs/delete-archive-issues): a deleted issue waits in
   the team's archives (the schema's `trashed`, "trashed documents are archived and can be
   restored") for 30 days, then is removed for good; Linear archives closed issues by itself.
+- "Move issues between teams" (linear.app/docs): a moved issue takes the new team's next number, so
+  a new identifier; links to the old identifier still reach it (`issue(id:)` answers to it here).
   Archived records are left out of connections unless `includeArchived: true` (the schema's
   "Should archived resources be included (default: false)"); `issue(id:)` still finds them.
 - The schema's `Cycle` (startsAt, endsAt, completedAt), `Project` (startDate, targetDate,
@@ -415,6 +417,7 @@ class LinearIssue:
     # Linear dates the move into a completed or canceled state, and clears it when the issue leaves it.
     completed_at: datetime | None = None
     canceled_at: datetime | None = None
+    former_identifiers: list[str] = field(default_factory=list)  # identifiers it had before team moves
 
     def __post_init__(self):
         self.move_to(self.state, self.created_at)
@@ -427,6 +430,10 @@ class LinearIssue:
     @property
     def identifier(self) -> str:
         return f"{self.team.key}-{self.number}"
+
+    def answers_to(self, id: Any) -> bool:
+        """Whether an ``id`` argument names the issue: its UUID, its identifier or one it had before a team move."""
+        return id in (self.id, self.identifier, *self.former_identifiers)
 
     @property
     def priority_label(self) -> str:
@@ -642,6 +649,20 @@ class LinearFake(TrackerFake):
 
     def issue(self, identifier: str) -> LinearIssue:
         return next(issue for issue in self.issues if identifier in (issue.identifier, issue.id))
+
+    def move_issue(self, identifier: str, team: str) -> LinearIssue:
+        """Move an issue to another team, where it takes the team's next number and so a new identifier
+        (and URL); its old identifier still finds it through ``issue(id:)``, while filters on team and
+        number see it only where it is now."""
+        with self.server.lock:
+            issue, target = self.issue(identifier), self.teams[team]
+            issue.former_identifiers.append(issue.identifier)
+            issue.number = 1 + max((other.number for other in self.issues if other.team is target), default=0)
+            same_type = (state for state in self.team_states(target) if state.type == issue.state.type)
+            issue.team, issue.state = target, next(same_type, self._default_state(target))
+            issue.url = re.sub(r"/issue/[^/]+/", f"/issue/{issue.identifier}/", issue.url)
+            issue.updated_at = self._tick()
+            return issue
 
     def team_states(self, team: LinearTeam) -> list[LinearState]:
         return [state for state in self.states if state.team is team]
@@ -1047,7 +1068,7 @@ class _Root:
         return _connection(labels, arguments)
 
     def issue(self, info, id: str) -> LinearIssue:
-        issue = next((i for i in self.fake.visible_issues() if id in (i.id, i.identifier)), None)
+        issue = next((i for i in self.fake.visible_issues() if i.answers_to(id)), None)
         if issue is None:
             raise not_found("Issue")
         return issue
@@ -1118,7 +1139,7 @@ class _Root:
 
     def issue_update(self, info, id: str, input: dict) -> dict:
         self.fake.require_scope()
-        issue = next((i for i in self.fake.visible_issues() if id in (i.id, i.identifier)), None)
+        issue = next((i for i in self.fake.visible_issues() if i.answers_to(id)), None)
         if issue is None:
             raise not_found("Issue")
         if "title" in input and not (input["title"] or "").strip():
@@ -1139,7 +1160,7 @@ class _Root:
 
     def comment_create(self, info, input: dict) -> dict:
         self.fake.require_scope("comments:create")
-        issue = next((i for i in self.fake.visible_issues() if input.get("issueId") in (i.id, i.identifier)), None)
+        issue = next((i for i in self.fake.visible_issues() if i.answers_to(input.get("issueId"))), None)
         if issue is None:
             raise not_found("Issue")
         if not (input.get("body") or "").strip():

@@ -187,6 +187,18 @@ def test_issue_urls_of_a_source_fall_back_to_the_provider_default():
     )
 
 
+def test_a_key_naming_its_own_repository_or_project_is_not_put_in_the_integrations():
+    github = SourceFactory(provider="github", auth_type="pat", base_url="https://github.com", issue_url_template="")
+    gitlab = SourceFactory(provider="gitlab", auth_type="pat", base_url="https://gitlab.com", issue_url_template="")
+    assert selectors.issue_url(github, "acme/private#1", external_project="acme/shop") == (
+        "https://github.com/acme/private/issues/1"
+    )
+    assert selectors.issue_url(gitlab, "acme/tools/cli#3", external_project="acme/shop") == (
+        "https://gitlab.com/acme/tools/cli/-/issues/3"
+    )
+    assert selectors.issue_url(gitlab, "#3", external_project="acme/shop") == "https://gitlab.com/acme/shop/-/issues/3"
+
+
 # --- Key patterns (RE2) ---------------------------------------------------------------
 
 

@@ -24,7 +24,9 @@ from tests.factories import (
     TestResultFactory,
     make_issue,
 )
+from tests.fakes.fixtures import GITHUB_LOGIN
 from tests.issues.filing_support import jira_world
+from tests.issues.sync_support import github_source
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +175,32 @@ class CustomTrackerTests:
         assert reference.last_synced_at is None
         panel = client.get(reverse("projects:result", args=["SHOP", result.run_id, result.pk])).text
         assert 'href="https://bugs.example.com/show_bug.cgi?id=4711"' in panel and "Crash on refund" in panel
+
+
+@pytest.fixture
+def github(fake_github, project):
+    fake_github.add_repo("acme/shop")
+    fake_github.add_repo("acme/private", private=True)  # the source's token may not see it
+    fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
+    source = github_source(fake_github, can_process_webhooks=False)
+    return ProjectIntegrationFactory(project=project, source=source, external_project="acme/shop")
+
+
+class OtherRepositoryTests:
+    def test_a_key_of_another_repository_gets_that_repositorys_url(self, client, member, github, fake_github, result):
+        fake_github.add_issue("acme/private", "Leaks card numbers", author=GITHUB_LOGIN)
+        web = fake_github.web_url
+
+        check = client.get(reverse("issues:link_check", args=["SHOP"]), {"to": github.pk, "key": "acme/private#1"})
+        client.post(link_url(f"result={result.pk}", github.pk), {"key": "acme/private#1"})
+
+        assert check.json()["url"] == f"{web}/acme/private/issues/1"
+        reference = ExternalReference.objects.get()
+        assert (reference.key, reference.url, reference.title) == ("acme/private#1", f"{web}/acme/private/issues/1", "")
+
+    def test_a_short_key_is_in_the_integrations_repository(self, client, member, github, fake_github):
+        check = client.get(reverse("issues:link_check", args=["SHOP"]), {"to": github.pk, "key": "#7"}).json()
+        assert (check["key"], check["url"]) == ("acme/shop#7", f"{fake_github.web_url}/acme/shop/issues/7")
 
 
 class UnlinkTests:

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
 from issues.filing.models import FilingJob, FilingJobItem
-from issues.links import source_moves
-from issues.links.models import ExternalReference, Link
+from issues.links import selectors, source_moves
+from issues.links.key_moves import follow_move
+from issues.links.models import ExternalReference, Link, ReferenceAlias
 from issues.links.source_moves import KeyRule, Outcome, key_rule, move_references, plan_move
 from issues.pulls.models import PulledRequirement
 from issues.quality.models import KnownFailureRule
@@ -511,3 +512,16 @@ def test_staff_granted_the_integrations_permission_may_move_links(client):
 
     assert done.status_code == 302
     assert ExternalReference.objects.get(key="SHOP-1").source == target
+
+
+def test_the_keys_moved_issues_had_go_with_their_references_to_the_target(admin_user):
+    source, target = custom_source(), jira_target()
+    moved = follow_move(reference(source, "SHOP-1"), "OPS-1")
+    other = follow_move(reference(source, "SHOP-2"), "OPS-2")
+    reference(target, "SHOP-2")  # the target knows that key as another issue's: the alias is dropped
+
+    move_references(source, target, KeyRule(), actor=admin_user)
+
+    assert selectors.reference_of(target, "SHOP-1") == moved
+    assert list(ReferenceAlias.objects.values_list("source", "key", "reference")) == [(target.pk, "SHOP-1", moved.pk)]
+    assert selectors.reference_of(target, "OPS-2") == other

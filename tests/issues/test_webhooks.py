@@ -114,6 +114,43 @@ def test_replayed_and_out_of_order_deliveries_end_in_the_newest_state(client, ji
     assert WebhookDelivery.objects.filter(source=source).count() == 2
 
 
+def test_a_signed_jira_body_replayed_under_a_new_identifier_is_a_duplicate(client, jira):
+    """X-Atlassian-Webhook-Identifier is outside what X-Hub-Signature signs: whoever captured a delivery can
+    send its body again with any identifier. The body's own event, issue id and timestamp tell it apart."""
+    fake, source, reference = jira
+    fake.edit_issue("SHOP-1", status="In Progress")
+    delivery = fake.issue_delivery("SHOP-1", secret=SECRET)
+    replayed = delivery.with_headers({"X-Atlassian-Webhook-Identifier": "a-new-identifier"})
+    assert post(client, source, delivery).json() == {"message": "1 of 1 event(s) applied."}
+    ExternalReference.objects.filter(pk=reference.pk).update(status="To Do")  # what the replay would undo
+    synced = ExternalReference.objects.get(pk=reference.pk).last_synced_at
+
+    response = post(client, source, replayed)
+
+    assert (response.status_code, response.json()) == (200, {"message": "0 of 1 event(s) applied."})
+    reference.refresh_from_db()
+    assert (reference.status, reference.last_synced_at) == ("To Do", synced)
+    assert audits(AuditAction.WEBHOOK_ACCEPTED)[-1].details["duplicate"] == 1
+    assert WebhookDelivery.objects.filter(source=source).count() == 1
+
+
+def test_a_later_jira_event_of_the_same_issue_and_type_is_applied(client, jira, monkeypatch):
+    fake, source, reference = jira
+    fake.edit_issue("SHOP-1", status="In Progress")
+    first = fake.issue_delivery("SHOP-1", secret=SECRET)
+    fake.edit_issue("SHOP-1", status="Done")
+    fake.issue("SHOP-1").updated += timedelta(seconds=1)
+    monkeypatch.setattr(fake, "now", lambda: fake.issue("SHOP-1").updated)  # sent as the change happened
+    second = fake.issue_delivery("SHOP-1", secret=SECRET)
+    assert first.json()["timestamp"] < second.json()["timestamp"]
+
+    answers = [post(client, source, delivery).json()["message"] for delivery in (first, second)]
+
+    assert answers == ["1 of 1 event(s) applied.", "1 of 1 event(s) applied."]
+    reference.refresh_from_db()
+    assert reference.status == "Done"
+
+
 def test_a_delivery_for_keys_no_reference_has_is_ignored(client, jira):
     fake, source, reference = jira
     fake.add_issue("SHOP", "Unrelated")

@@ -18,6 +18,7 @@ from integrations.providers.base import EventKind, IssueEvent, NotConfigured, Re
 from tests.factories import ProjectIntegrationFactory
 from tests.fakes.fixtures import GITHUB_LOGIN, GITLAB_USERNAME, LINEAR_LOGIN
 from tests.fakes.gitlab import MAINTAINER
+from tests.fakes.webhooks import body_of
 from tests.issues.sync_support import (
     SECRET,
     azure_devops_source,
@@ -213,7 +214,19 @@ def test_registering_on_gitlab_adds_one_project_hook_and_updates_it_the_second_t
 
     (hook,) = fake_gitlab.hooks[WEB]
     assert first == second == str(hook.id)
-    assert (hook.url, hook.secret, hook.events) == (HOOK_URL, "rotated-secret", ["issues_events", "note_events"])
+    assert (hook.url, hook.secret) == (HOOK_URL, "rotated-secret")
+    # Confidential issues (filing may create them) and their notes reach only hooks that ask for them.
+    assert hook.events == ["issues_events", "confidential_issues_events", "note_events", "confidential_note_events"]
+
+
+def test_registering_on_gitlab_turns_confidential_events_on_in_a_hook_registered_without_them(fake_gitlab, gitlab):
+    (hook_id,) = gitlab.register_webhook(HOOK_URL, SECRET)
+    (hook,) = fake_gitlab.hooks[WEB]
+    hook.events = ["issues_events", "note_events"]  # registered by an older testmanager
+
+    assert gitlab.register_webhook(HOOK_URL, SECRET) == [hook_id]
+
+    assert "confidential_issues_events" in hook.events and "confidential_note_events" in hook.events
 
 
 # -- Jira ----------------------------------------------------------------------------------------
@@ -318,6 +331,44 @@ def test_an_azure_devops_event_asks_for_the_work_item_to_be_read_again(fake_azur
     assert parsed == IssueEvent(
         EventKind.CHANGED, str(item.id), fetched(azure, str(item.id)).updated_at, delivery.json()["id"]
     )
+
+
+def test_an_azure_devops_event_names_its_work_item_wherever_the_resource_carries_it(fake_azure_devops, azure):
+    """``workitem.updated`` resources name the item in ``workItemId`` (their own ``id`` is the update's)
+    and carry it in ``revision``; the other events' resources are the item itself."""
+    item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails")
+    fake_azure_devops.add_work_item("Shop", "Bug", "Another one")  # update ids are small numbers too
+    updated = fake_azure_devops.work_item_delivery(item.id, event="workitem.updated", password=SECRET)
+    changed = fetched(azure, str(item.id)).updated_at
+
+    commented_as_update = {**updated.json(), "eventType": "workitem.commented"}
+    without_item_id = {**updated.json(), "resource": {**updated.json()["resource"]}}
+    del without_item_id["resource"]["workItemId"]
+    assert commented_as_update["resource"]["id"] != item.id
+
+    for payload in (commented_as_update, without_item_id):
+        delivery = dataclasses.replace(updated, body=body_of(payload))
+        (parsed,) = read(azure, delivery)
+        assert (parsed.kind, parsed.key, parsed.updated_at) == (EventKind.CHANGED, str(item.id), changed)
+
+
+def test_an_azure_devops_event_without_a_work_item_id_is_ignored(fake_azure_devops, azure):
+    item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails")
+    updated = fake_azure_devops.work_item_delivery(item.id, event="workitem.updated", password=SECRET).json()
+    anonymous = {**updated, "resource": {"workItemId": "5", "revision": {"id": True, "fields": {}}, "id": 0}}
+
+    delivery = fake_azure_devops.work_item_delivery(item.id, event="workitem.updated", password=SECRET)
+    assert read(azure, dataclasses.replace(delivery, body=body_of(anonymous))) == []
+
+
+def test_azure_devops_comments_keep_their_id_when_the_server_calls_it_comment_id(fake_azure_devops, azure):
+    item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails")
+    fake_azure_devops.comment_id_name = "commentId"
+
+    posted = azure.add_comment(str(item.id), "Seen on staging")
+    (comment,) = azure.comments(str(item.id))
+
+    assert posted == comment.id == str(item.comments[0].id)
 
 
 def test_an_azure_devops_deletion_names_the_work_item(fake_azure_devops, azure):
