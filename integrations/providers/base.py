@@ -155,6 +155,16 @@ class RemoteIssue:
     # When the tracker says the issue was created and resolved (closed, completed); None where it did not say.
     created_at: datetime | None = None
     resolved_at: datetime | None = None
+    # The fields above (by name) that the tracker's answer did not carry: a webhook payload may describe
+    # the issue in part (GitHub's ``pinned`` has no ``state``, a GitLab note's issue no assignees). They
+    # are unknown, never "empty" or "closed": the reference keeps its values of them.
+    unknown: frozenset[str] = frozenset()
+
+
+def fields_missing(raw: Mapping[str, Any], **keys: str) -> frozenset[str]:
+    """The RemoteIssue fields (the argument names) whose tracker ``keys`` the payload ``raw`` lacks:
+    ``fields_missing(raw, status="state")`` is ``{"status"}`` when ``raw`` has no ``state``."""
+    return frozenset(name for name, key in keys.items() if key not in raw)
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,8 @@ class EventKind(StrEnum):
     UPDATED = "updated"
     DELETED = "deleted"
     COMMENTED = "commented"  # ``comment`` holds the new comment; ``issue`` the state when the payload has it
+    COMMENT_EDITED = "comment_edited"  # ``comment`` holds the comment's new text; ``issue`` as for COMMENTED
+    COMMENT_DELETED = "comment_deleted"  # ``comment`` names the deleted comment (its text may be empty)
     CHANGED = "changed"  # the payload does not carry the new state: read the issue (and its comments) again
 
 
@@ -227,7 +239,7 @@ class IssueEvent:
     updated_at: datetime | None  # the remote time of the change: older events never win
     delivery_id: str  # for deduplication
     issue: RemoteIssue | None = None  # the new state; None for deletions
-    comment: "RemoteComment | None" = None  # the comment a COMMENTED event is about
+    comment: "RemoteComment | None" = None  # the comment a COMMENTED, COMMENT_EDITED or COMMENT_DELETED event is about
 
 
 @dataclass(frozen=True)
@@ -261,6 +273,7 @@ class RemoteComment:
     author: str
     body: str
     created_at: datetime | None
+    updated_at: datetime | None = None  # when its text last changed; None where the tracker did not say
 
 
 @dataclass(frozen=True)
