@@ -274,6 +274,7 @@ class RemoteComment:
     body: str
     created_at: datetime | None
     updated_at: datetime | None = None  # when its text last changed; None where the tracker did not say
+    deleted: bool = False  # listed although deleted (Azure DevOps lists deleted comments when asked to)
 
 
 @dataclass(frozen=True)
@@ -643,7 +644,7 @@ class TrackerProvider:
         a comment (``links_back_natively`` is False), posted unless one already names the URL."""
         if Capability.ADD_COMMENTS not in self.capabilities:
             raise self._unsupported("links back to testmanager")
-        if any(link.url in comment.body for comment in self.comments(key)):
+        if any(link.url in comment.body for comment in self.comments(key) if not comment.deleted):
             return
         self.add_comment(key, link.markdown())
 

@@ -167,4 +167,14 @@ def pull_comments(provider: TrackerProvider, reference_ids: Sequence[int]) -> No
             DefectSync.objects.filter(reference=reference).update(last_error=str(error)[:500])
             continue
         for comment in comments:
-            receive_comment(reference, comment)
+            follow_read_comment(reference, comment)
+
+
+def follow_read_comment(reference: ExternalReference, comment: RemoteComment) -> bool:
+    """A comment as the tracker lists it now: deleted, edited since its copies' text (when the tracker
+    dates edits), or new to the defects."""
+    if comment.deleted:
+        return delete_comment(reference, comment.id, comment.updated_at or timezone.now())
+    if comment.updated_at is not None:
+        return edit_comment(reference, comment, comment.updated_at)
+    return receive_comment(reference, comment)

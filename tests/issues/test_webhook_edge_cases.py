@@ -36,6 +36,7 @@ from tests.fakes.gitlab import MAINTAINER
 from tests.fakes.webhooks import Delivery
 from tests.issues.sync_support import (
     SECRET,
+    azure_devops_source,
     github_source,
     gitlab_source,
     jira_cloud_source,
@@ -434,6 +435,35 @@ def test_linear_comment_updates_and_removals_follow_the_mirrored_comment(
     stale = fake_linear.comment_delivery("ENG-1", comment.id, action="update", secret=SECRET)
     assert shop.deliver(hook, stale) == "0 of 1 event(s) applied."  # an edit after the removal: nothing comes back
     assert shop.mirrored().body == ""
+
+
+def test_azure_devops_comment_edits_and_deletions_arrive_when_the_work_item_is_read_again(
+    hook, fake_azure_devops, django_capture_on_commit_callbacks
+):
+    fake_azure_devops.add_project("Shop")
+    item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails")
+    shop = Synced(azure_devops_source(fake_azure_devops), str(item.id), "Shop", django_capture_on_commit_callbacks)
+    author = next(iter(fake_azure_devops.users))
+    comment = fake_azure_devops.add_comment(item.id, "<p>Fails on <strong>Edge</strong></p>", author=author)
+
+    def changed(event):
+        """The item changed a second later than before (whatever the clock's resolution); its hook fires."""
+        fake_azure_devops.work_item(item.id).fields["System.ChangedDate"] += timedelta(seconds=1)
+        return shop.deliver(hook, fake_azure_devops.work_item_delivery(item.id, event=event, password=SECRET))
+
+    changed("workitem.commented")
+    assert shop.mirrored().body == "Fails on **Edge**"
+
+    fake_azure_devops.edit_comment(item.id, comment.id, "<p>Fails on <strong>Edge</strong> and Firefox</p>")
+    comment.modified += timedelta(seconds=1)
+    changed("workitem.updated")
+    assert shop.mirrored().body == "Fails on **Edge** and Firefox"
+
+    fake_azure_devops.delete_comment(item.id, comment.id)
+    comment.modified += timedelta(seconds=1)
+    changed("workitem.updated")
+    mirrored = shop.mirrored()
+    assert (mirrored.body, mirrored.deleted_remotely_at) == ("", comment.modified)
 
 
 # -- 3. a deletion has a time ----------------------------------------------------------------------
