@@ -602,14 +602,15 @@ class AzureDevOps(TrackerProvider):
             )
 
     def comments(self, key: str) -> list[RemoteComment]:
-        """Every comment on the work item, oldest first, in Markdown."""
+        """Every comment on the work item, oldest first, in Markdown; deleted ones too, marked (Azure
+        DevOps sends no event for an edited or deleted comment: reading them is how both arrive)."""
         found = []
         with self._http() as http:
             item_id, project, _, _ = self._locate(http, key)
             path = f"{quote(project, safe='')}/_apis/wit/workItems/{item_id}/comments"
             token = None
             while True:
-                params = {"api-version": COMMENTS_API_VERSION, "$top": PAGE_SIZE}
+                params = {"api-version": COMMENTS_API_VERSION, "$top": PAGE_SIZE, "includeDeleted": "true"}
                 response = http.get(path, params={**params, **({"continuationToken": token} if token else {})})
                 page = json_object(response, "comments")
                 found += [self._comment(raw) for raw in page.get("comments") or [] if isinstance(raw, dict)]
@@ -625,6 +626,8 @@ class AzureDevOps(TrackerProvider):
             author=str(author.get("displayName") or ""),
             body=html_to_markdown(str(raw.get("text") or "")),
             created_at=iso_timestamp(raw.get("createdDate")),
+            updated_at=iso_timestamp(raw.get("modifiedDate")),
+            deleted=raw.get("isDeleted") is True,
         )
 
     def transition(self, key: str, status: str) -> None:

@@ -155,6 +155,16 @@ class RemoteIssue:
     # When the tracker says the issue was created and resolved (closed, completed); None where it did not say.
     created_at: datetime | None = None
     resolved_at: datetime | None = None
+    # The fields above (by name) that the tracker's answer did not carry: a webhook payload may describe
+    # the issue in part (GitHub's ``pinned`` has no ``state``, a GitLab note's issue no assignees). They
+    # are unknown, never "empty" or "closed": the reference keeps its values of them.
+    unknown: frozenset[str] = frozenset()
+
+
+def fields_missing(raw: Mapping[str, Any], **keys: str) -> frozenset[str]:
+    """The RemoteIssue fields (the argument names) whose tracker ``keys`` the payload ``raw`` lacks:
+    ``fields_missing(raw, status="state")`` is ``{"status"}`` when ``raw`` has no ``state``."""
+    return frozenset(name for name, key in keys.items() if key not in raw)
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,8 @@ class EventKind(StrEnum):
     UPDATED = "updated"
     DELETED = "deleted"
     COMMENTED = "commented"  # ``comment`` holds the new comment; ``issue`` the state when the payload has it
+    COMMENT_EDITED = "comment_edited"  # ``comment`` holds the comment's new text; ``issue`` as for COMMENTED
+    COMMENT_DELETED = "comment_deleted"  # ``comment`` names the deleted comment (its text may be empty)
     CHANGED = "changed"  # the payload does not carry the new state: read the issue (and its comments) again
 
 
@@ -227,7 +239,7 @@ class IssueEvent:
     updated_at: datetime | None  # the remote time of the change: older events never win
     delivery_id: str  # for deduplication
     issue: RemoteIssue | None = None  # the new state; None for deletions
-    comment: "RemoteComment | None" = None  # the comment a COMMENTED event is about
+    comment: "RemoteComment | None" = None  # the comment a COMMENTED, COMMENT_EDITED or COMMENT_DELETED event is about
     # The key the issue had until this event moved it (a transfer, a move to another project or team):
     # ``key`` is the new one. "" when the issue did not move.
     moved_from: str = ""
@@ -268,6 +280,8 @@ class RemoteComment:
     author: str
     body: str
     created_at: datetime | None
+    updated_at: datetime | None = None  # when its text last changed; None where the tracker did not say
+    deleted: bool = False  # listed although deleted (Azure DevOps lists deleted comments when asked to)
 
 
 @dataclass(frozen=True)
@@ -643,7 +657,7 @@ class TrackerProvider:
         a comment (``links_back_natively`` is False), posted unless one already names the URL."""
         if Capability.ADD_COMMENTS not in self.capabilities:
             raise self._unsupported("links back to testmanager")
-        if any(link.url in comment.body for comment in self.comments(key)):
+        if any(link.url in comment.body for comment in self.comments(key) if not comment.deleted):
             return
         self.add_comment(key, link.markdown())
 

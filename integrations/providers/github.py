@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -70,6 +70,7 @@ from .base import (
     TrackerProvider,
     delivery_id,
     delivery_response,
+    fields_missing,
     rate_limit_headroom,
     webhook_json,
 )
@@ -93,6 +94,9 @@ ITEM_FRAGMENT = (
 )
 WRITE_SCOPES = frozenset({"repo", "public_repo"})
 WEBHOOK_EVENTS = ("issues", "issue_comment")
+COMMENT_ACTIONS = {
+    "created": EventKind.COMMENTED, "edited": EventKind.COMMENT_EDITED, "deleted": EventKind.COMMENT_DELETED,
+}  # fmt: skip
 
 REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+")
 ISSUE_KEY = re.compile(rf"(?P<repo>{REPOSITORY.pattern})#(?P<number>\d+)")
@@ -249,6 +253,13 @@ def _batch_answer(
 def _alias_number(alias: Any) -> int | None:
     found = re.fullmatch(r"i(\d+)", str(alias))
     return int(found[1]) if found else None
+
+
+def _uncarried(raw: dict) -> frozenset[str]:
+    """The fields a webhook's issue lacks: GitHub's webhook issue schema makes ``state`` optional (``pinned``,
+    ``unpinned`` and others leave it out), and a state it does not name is no more known."""
+    missing = fields_missing(raw, title="title", assignee="assignees", url="html_url", created_at="created_at")
+    return missing | {"status"} if raw.get("state") not in ("open", "closed") else missing
 
 
 def _rest_shape(node: dict, api_base_url: str) -> dict:
@@ -770,9 +781,10 @@ class GitHub(TrackerProvider):
         self.check_signature(request.body, request.headers.get("X-Hub-Signature-256"), prefix="sha256=")
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
-        """``issues`` and ``issue_comment`` events of issues (``X-GitHub-Event``); pull requests, other
-        events and comment edits carry nothing to apply. A transfer is an update of the new issue that
-        names the key it had (``moved_from``)."""
+        """``issues`` and ``issue_comment`` (created, edited, deleted) events of issues (``X-GitHub-Event``);
+        pull requests and other events carry nothing to apply. A transfer is an update of the new issue that
+        names the key it had (``moved_from``). What an event's issue lacks is unknown: ``pinned`` and
+        ``unpinned`` carry no ``state``."""
         event = headers.get("X-GitHub-Event", "")
         payload = webhook_json(body)
         raw, repo = payload.get("issue"), (payload.get("repository") or {}).get("full_name")
@@ -790,20 +802,23 @@ class GitHub(TrackerProvider):
             return [IssueEvent(EventKind.DELETED, key, updated, delivery)]
         if event == "issues" and action == "transferred":
             return self._transferred(payload, key, delivery, body)
-        issue = self._remote_issue(raw, delivery_response(self.source, body), etag=False)
+        issue = replace(
+            self._remote_issue(raw, delivery_response(self.source, body), etag=False), unknown=_uncarried(raw)
+        )
         if event == "issues":
             kind = EventKind.CREATED if action == "opened" else EventKind.UPDATED
             return [IssueEvent(kind, key, updated, delivery, issue=issue)]
-        comment = payload.get("comment")
-        if action != "created" or not isinstance(comment, dict) or not comment.get("id"):
+        comment, kind = payload.get("comment"), COMMENT_ACTIONS.get(str(action))
+        if kind is None or not isinstance(comment, dict) or not comment.get("id"):
             return []
         remote_comment = RemoteComment(
             id=str(comment["id"]),
             author=str((comment.get("user") or {}).get("login") or ""),
             body=str(comment.get("body") or ""),
             created_at=iso_timestamp(comment.get("created_at")),
+            updated_at=iso_timestamp(comment.get("updated_at")),
         )
-        return [IssueEvent(EventKind.COMMENTED, key, updated, delivery, issue=issue, comment=remote_comment)]
+        return [IssueEvent(kind, key, updated, delivery, issue=issue, comment=remote_comment)]
 
     def _transferred(self, payload: dict, key: str, delivery: str, body: bytes) -> list[IssueEvent]:
         """A transfer: ``issue`` is the issue as it was, ``changes.new_issue`` the one it became in

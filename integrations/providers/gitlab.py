@@ -32,6 +32,7 @@
 import re
 import shlex
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from types import MappingProxyType
 from typing import Any
@@ -82,6 +83,8 @@ ISSUE_KEY = re.compile(rf"(?P<project>{PROJECT_PATH.pattern})#(?P<iid>\d+)")
 SHORT_KEY = re.compile(r"#?(?P<iid>\d+)")
 
 OPEN, CLOSED = "Open", "Closed"
+# A Note Hook's ``object_attributes.action`` (GitLab 16.11 on; older ones send only new notes, without it).
+NOTE_ACTIONS = {"create": EventKind.COMMENTED, "update": EventKind.COMMENT_EDITED}
 _STATE_EVENTS = {"open": "reopen", "opened": "reopen", "reopened": "reopen", "closed": "close"}
 # The issue types testmanager offers (test cases are GitLab Ultimate's own test management; tasks
 # belong under an issue).
@@ -162,6 +165,11 @@ def read_gitlab_error(response: TrackerResponse) -> RemoteErrorDetail:
         scope = f" (the token needs the {body['scope']} scope)" if body.get("scope") else ""
         return RemoteErrorDetail(f"{body['error_description']}{scope}")
     return RemoteErrorDetail(str(body["error"]) if body.get("error") else None)
+
+
+def _unknown_state(raw: Mapping[str, Any]) -> frozenset[str]:
+    """A webhook's issue without a state GitLab names (``opened``, ``closed``) leaves the state unknown."""
+    return frozenset() if raw.get("state") in ("opened", "closed") else frozenset({"status"})
 
 
 def _hook_timestamp(value: Any) -> str | None:
@@ -670,8 +678,9 @@ class GitLab(TrackerProvider):
         self.check_token(request.headers.get("X-Gitlab-Token"))
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
-        """Issue Hook and Note Hook (comments on issues) events. A note's payload describes the issue
-        only in part (no assignees), so a comment event carries the comment alone."""
+        """Issue Hook and Note Hook (comments on issues, created or, with ``object_attributes.action``
+        ``update``, edited; GitLab sends no event for a deleted note) events. A note's payload describes
+        the issue in part: its assignees are unknown, the rest applies."""
         payload = webhook_json(body)
         path = (payload.get("project") or {}).get("path_with_namespace")
         attributes = payload.get("object_attributes")
@@ -685,7 +694,9 @@ class GitLab(TrackerProvider):
                 "web_url": attributes.get("url"),
                 "assignees": payload.get("assignees") or [],
             }
-            issue = self._remote_issue(raw, path, delivery_response(self.source, body))
+            issue = replace(
+                self._remote_issue(raw, path, delivery_response(self.source, body)), unknown=_unknown_state(raw)
+            )
             kind = EventKind.CREATED if attributes.get("action") == "open" else EventKind.UPDATED
             return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
         issue = payload.get("issue")
@@ -695,6 +706,7 @@ class GitLab(TrackerProvider):
             or not isinstance(issue, dict)
             or not isinstance(issue.get("iid"), int)
             or not attributes.get("id")
+            or NOTE_ACTIONS.get(str(attributes.get("action") or "create")) is None
         ):
             return []
         author = payload.get("user") if isinstance(payload.get("user"), dict) else {}
@@ -704,8 +716,20 @@ class GitLab(TrackerProvider):
             author=str(author.get("name") or author.get("username") or ""),
             body=str(attributes.get("note") or ""),
             created_at=created,
+            updated_at=iso_timestamp(_hook_timestamp(attributes.get("updated_at"))),
         )
-        return [IssueEvent(EventKind.COMMENTED, f"{path}#{issue['iid']}", created, delivery, comment=comment)]
+        raw = {
+            **issue,
+            **{name: _hook_timestamp(issue.get(name)) for name in ("updated_at", "created_at", "closed_at")},
+            "web_url": issue.get("url") or issue.get("web_url"),
+        }
+        state = replace(
+            self._remote_issue(raw, path, delivery_response(self.source, body)),
+            unknown=_unknown_state(raw) | {"assignee"},
+        )
+        kind = NOTE_ACTIONS[str(attributes.get("action") or "create")]
+        when = comment.updated_at or created
+        return [IssueEvent(kind, f"{path}#{issue['iid']}", when, delivery, issue=state, comment=comment)]
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """A project hook for issue and comment events in each project of the source's project

@@ -27,7 +27,8 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -74,6 +75,7 @@ from .base import (
     TrackerProvider,
     delivery_id,
     delivery_response,
+    fields_missing,
     rate_limit_headroom,
     webhook_json,
 )
@@ -91,7 +93,14 @@ METADATA_CACHE_SECONDS = 300
 CLOUD_ID_CACHE_SECONDS = 24 * 3600
 ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated", "created", "resolutiondate"]
 WEBHOOKS_API = "rest/webhooks/1.0/webhook"  # administrators' webhooks, which may carry a secret
-WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created")
+WEBHOOK_EVENTS = (
+    "jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
+    "comment_created", "comment_updated", "comment_deleted",
+)  # fmt: skip
+COMMENT_EVENTS = {
+    "comment_created": EventKind.COMMENTED, "comment_updated": EventKind.COMMENT_EDITED,
+    "comment_deleted": EventKind.COMMENT_DELETED,
+}  # fmt: skip
 PULL_FIELDS = [*ISSUE_FIELDS, "description", "issuetype"]
 _JQL_STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 _JQL_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -192,6 +201,16 @@ def _moved_from(payload: dict, key: str) -> str:
             if isinstance(old, str) and old.strip() and old.strip().lower() != key.lower():
                 return old.strip()
     return ""
+
+
+def _epoch_ms(value: Any) -> datetime | None:
+    """A webhook's ``timestamp``: when the event happened, in milliseconds since the epoch."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _jira_datetime(moment: datetime) -> str:
@@ -881,9 +900,10 @@ class _Jira(TrackerProvider, ABC):
         self.check_signature(request.body, request.headers.get("X-Hub-Signature"), prefix="sha256=")
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
-        """Issue created/updated/deleted and comment created events. Webhooks describe issues and
-        comments as REST v2 does (a comment's body in wiki markup, also on Cloud); a comment event
-        names its issue only in part, so it carries the comment alone."""
+        """Issue created/updated/deleted and comment created/updated/deleted events. Webhooks describe
+        issues and comments as REST v2 does (a comment's body in wiki markup, also on Cloud). An issue's
+        fields the payload leaves out are unknown; a comment event names its issue only in part, so its
+        state is carried only when the payload dates it (``updated``), else the comment alone."""
         payload = webhook_json(body)
         raw = payload.get("issue")
         if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
@@ -895,7 +915,7 @@ class _Jira(TrackerProvider, ABC):
             changed = _timestamp((raw.get("fields") or {}).get("updated"))
             return [IssueEvent(EventKind.DELETED, key, changed, delivery, content_key=content)]
         if event in ("jira:issue_created", "jira:issue_updated"):
-            issue = self._remote_issue(raw, delivery_response(self.source, body))
+            issue = self._hook_issue(raw, body)
             kind = EventKind.CREATED if event == "jira:issue_created" else EventKind.UPDATED
             moved_from = _moved_from(payload, key)
             return [
@@ -903,18 +923,30 @@ class _Jira(TrackerProvider, ABC):
                     kind, key, issue.updated_at, delivery, issue=issue, content_key=content, moved_from=moved_from
                 )
             ]
-        comment = payload.get("comment")
-        if event != "comment_created" or not isinstance(comment, dict) or not comment.get("id"):
+        comment, kind = payload.get("comment"), COMMENT_EVENTS.get(str(event))
+        if kind is None or not isinstance(comment, dict) or not comment.get("id"):
             return []
         text = comment.get("body")
-        created = _timestamp(comment.get("created"))
+        created, updated = _timestamp(comment.get("created")), _timestamp(comment.get("updated"))
         remote_comment = RemoteComment(
             id=str(comment["id"]),
             author=str((comment.get("author") or {}).get("displayName") or ""),
             body=wiki_to_markdown(text) if isinstance(text, str) else self.markdown(text),
             created_at=created,
+            updated_at=updated,
         )
-        return [IssueEvent(EventKind.COMMENTED, key, created, delivery, comment=remote_comment, content_key=content)]
+        dated = isinstance(raw.get("fields"), dict) and "updated" in raw["fields"]
+        when = _epoch_ms(payload.get("timestamp")) if kind == EventKind.COMMENT_DELETED else updated or created
+        issue = self._hook_issue(raw, body) if dated else None
+        return [IssueEvent(kind, key, when, delivery, issue=issue, comment=remote_comment, content_key=content)]
+
+    def _hook_issue(self, raw: dict, body: bytes) -> RemoteIssue:
+        """A webhook's issue: the fields it leaves out are unknown."""
+        fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
+        missing = fields_missing(
+            fields, title="summary", status="status", assignee="assignee", priority="priority", created_at="created"
+        )
+        return replace(self._remote_issue(raw, delivery_response(self.source, body)), unknown=missing)
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """An administrator's webhook (the account must administer Jira) for issue and comment events of

@@ -25,6 +25,7 @@
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import date
 from itertools import islice
 from types import MappingProxyType
@@ -71,6 +72,7 @@ from .base import (
     TrackerProvider,
     WebhookRejected,
     delivery_id,
+    fields_missing,
     rate_limit_headroom,
     webhook_json,
 )
@@ -93,6 +95,9 @@ STATE_CATEGORIES = {
     "canceled": "done",
 }
 IDENTIFIER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)")
+COMMENT_ACTIONS = {
+    "create": EventKind.COMMENTED, "update": EventKind.COMMENT_EDITED, "remove": EventKind.COMMENT_DELETED,
+}  # fmt: skip
 ISSUE_FIELDS = (
     "id identifier title priority priorityLabel url updatedAt createdAt completedAt canceledAt "
     "state { name type } assignee { name }"
@@ -162,6 +167,13 @@ def read_linear_error(response: TrackerResponse) -> RemoteErrorDetail:
     errors = body.get("errors") if isinstance(body, dict) else None
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     return RemoteErrorDetail(_message(first) or None)
+
+
+def _uncarried(data: dict) -> frozenset[str]:
+    """The fields an ``Issue`` webhook's data leaves out: unknown. An unassigned issue says so
+    (``assigneeId`` null), so only the absence of both assignee keys leaves the assignee unknown."""
+    missing = fields_missing(data, title="title", status="state", priority="priorityLabel", created_at="createdAt")
+    return missing | {"assignee"} if "assignee" not in data and "assigneeId" not in data else missing
 
 
 def _message(error: dict) -> str:
@@ -939,7 +951,9 @@ class Linear(TrackerProvider):
             )
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
-        """``Issue`` create/update/remove and ``Comment`` create events; other types carry nothing to apply."""
+        """``Issue`` create/update/remove and ``Comment`` create/update/remove events; other types carry
+        nothing to apply. An issue's fields the data leaves out are unknown; a comment's data names its
+        issue without its state, so it carries the comment alone."""
         payload = webhook_json(body)
         data, action = payload.get("data"), payload.get("action")
         if not isinstance(data, dict):
@@ -950,22 +964,21 @@ class Linear(TrackerProvider):
                 return [
                     IssueEvent(EventKind.DELETED, data["identifier"], iso_timestamp(data.get("updatedAt")), delivery)
                 ]
-            issue = self._remote_issue(data)
+            issue = replace(self._remote_issue(data), unknown=_uncarried(data))
             kind = EventKind.CREATED if action == "create" else EventKind.UPDATED
             return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
         identifier = (data.get("issue") or {}).get("identifier") if isinstance(data.get("issue"), dict) else None
-        if (
-            payload.get("type") != "Comment"
-            or action != "create"
-            or not isinstance(identifier, str)
-            or not data.get("id")
-        ):
+        kind = COMMENT_ACTIONS.get(str(action))
+        if payload.get("type") != "Comment" or kind is None or not isinstance(identifier, str) or not data.get("id"):
             return []
-        created = iso_timestamp(data.get("createdAt"))
+        created, updated = iso_timestamp(data.get("createdAt")), iso_timestamp(data.get("updatedAt"))
         comment = RemoteComment(
             id=str(data["id"]),
             author=str((data.get("user") or {}).get("name") or ""),
             body=str(data.get("body") or ""),
             created_at=created,
+            updated_at=updated,
         )
-        return [IssueEvent(EventKind.COMMENTED, identifier, created, delivery, comment=comment)]
+        # The payload's own createdAt is when the action happened: for a removal, the deletion's time.
+        when = iso_timestamp(payload.get("createdAt")) if kind == EventKind.COMMENT_DELETED else updated or created
+        return [IssueEvent(kind, identifier, when, delivery, comment=comment)]

@@ -187,7 +187,8 @@ class IssueComment(models.Model):
     """A comment on an internal issue, in Markdown. On a synced defect it is also on the tracker
     issue: ``remote_id`` is the tracker's id of it, set when a comment written here was posted or
     when one written there arrived; a tracker comment whose id is known here is never taken again,
-    so a posted comment does not come back as a new one."""
+    so a posted comment does not come back as a new one. A tracker comment edited there takes the new
+    text; one deleted there keeps its place, marked ``deleted_remotely_at``, with its text removed."""
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
@@ -198,6 +199,10 @@ class IssueComment(models.Model):
     origin = models.CharField(max_length=12, choices=CommentOrigin.choices, default=CommentOrigin.TESTMANAGER)
     remote_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A tracker comment's time of the text held here: an edit older than it is not taken.
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
+    # When the tracker comment was deleted there: the comment stays in the thread, marked, without its text.
+    deleted_remotely_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -206,7 +211,9 @@ class IssueComment(models.Model):
                 fields=["issue", "remote_id"], condition=~Q(remote_id=""), name="issuecomment_remote_id_once"
             ),
             models.CheckConstraint(condition=Q(origin__in=CommentOrigin.values), name="issuecomment_origin_valid"),
-            models.CheckConstraint(condition=~Q(body=""), name="issuecomment_body_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(body="") | Q(deleted_remotely_at__isnull=False), name="issuecomment_body_not_empty"
+            ),
         ]
 
     def __str__(self):

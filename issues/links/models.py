@@ -21,6 +21,7 @@ STATE_FIELDS = (
     "remote_updated_at",
     "etag",
     "deleted_remotely",
+    "deleted_remotely_at",
     "remote_created_at",
     "remote_resolved_at",
 )
@@ -50,6 +51,9 @@ class ExternalReference(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.CharField(max_length=500, blank=True)
     deleted_remotely = models.BooleanField(default=False)
+    # When the tracker deleted the issue (the deletion event's time, else when it was found gone): an event
+    # older than that never brings the issue back.
+    deleted_remotely_at = models.DateTimeField(null=True, blank=True)
     # Validator for conditional requests (GitHub ETag): a 304 answer costs no rate limit.
     etag = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

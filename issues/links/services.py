@@ -68,6 +68,7 @@ def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True)
         "priority": remote.priority[:100],
         "remote_updated_at": remote.updated_at,
         "deleted_remotely": False,
+        "deleted_remotely_at": None,
         "last_error": "",
     }
     values.update(remote_dates(remote))

@@ -104,7 +104,7 @@ def pull_bugs(integration: ProjectIntegration) -> PullSummary:
             outcome = _keep(integration, settings, item)
             setattr(summary, outcome, getattr(summary, outcome) + 1)
         ExternalReference.objects.filter(pk__in=[known[key].reference_id for key in result.deleted]).update(
-            deleted_remotely=True
+            deleted_remotely=True, deleted_remotely_at=timezone.now()
         )
         summary.deleted = len(result.deleted)
         settings.last_pulled_at, settings.last_error = timezone.now(), ""

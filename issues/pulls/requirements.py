@@ -278,7 +278,9 @@ def _keep(integration: ProjectIntegration, settings: PullSettings, item: PulledI
 
 def _deprecate(pulled: PulledRequirement) -> None:
     """The remote item is deleted: its requirement becomes Deprecated and editable; nothing is removed."""
-    ExternalReference.objects.filter(pk=pulled.reference_id).update(deleted_remotely=True)
+    ExternalReference.objects.filter(pk=pulled.reference_id).update(
+        deleted_remotely=True, deleted_remotely_at=timezone.now()
+    )
     requirement = pulled.requirement
     requirement.state, requirement.origin_read_only = RequirementState.DEPRECATED, False
     requirement.save(update_fields=["state", "origin_read_only", "updated_at"])

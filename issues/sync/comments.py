@@ -1,18 +1,21 @@
 """Comments of synced defects, both ways: one written here is posted on the tracker issue (and its
 id kept, so it never comes back as a new one); a tracker's comment is added to the defects of the
-issue, unless its id is known."""
+issue, unless its id is known, and follows the tracker's edits and deletion of it."""
 
+import dataclasses
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.errors import TrackerError
 from integrations.providers import provider_for
 from integrations.providers.base import (
+    EventKind,
     RemoteComment,
     TrackerProvider,
 )
@@ -82,7 +85,7 @@ def receive_comment(reference: ExternalReference, comment: RemoteComment) -> boo
     if not comment.id or not comment.body.strip():
         return False
     added = False
-    for sync in defect_syncs().filter(reference=reference, integration__sync_comments=True):
+    for sync in _comment_syncs(reference):
         if IssueComment.objects.filter(issue_id=sync.issue_id, remote_id=comment.id[:100]).exists():
             continue
         try:
@@ -94,11 +97,63 @@ def receive_comment(reference: ExternalReference, comment: RemoteComment) -> boo
                     origin=CommentOrigin.TRACKER,
                     remote_id=comment.id[:100],
                     created_at=comment.created_at or timezone.now(),
+                    remote_updated_at=comment.updated_at or comment.created_at,
                 )
         except IntegrityError:  # the same comment arrived concurrently
             continue
         added = True
     return added
+
+
+def follow_comment(reference: ExternalReference, kind: EventKind, comment: RemoteComment, when: datetime) -> bool:
+    """A webhook's comment event on the defects of ``reference``: a new comment is added, an edited one
+    takes its new text, a deleted one is marked deleted. Returns whether any defect changed."""
+    if kind == EventKind.COMMENT_DELETED:
+        return delete_comment(reference, comment.id, when)
+    if kind == EventKind.COMMENT_EDITED:
+        return edit_comment(reference, comment, comment.updated_at or when)
+    return receive_comment(reference, comment)
+
+
+def edit_comment(reference: ExternalReference, comment: RemoteComment, when: datetime) -> bool:
+    """An edited tracker comment: its copies here take the new text unless they hold a newer one or were
+    deleted; a defect that has no copy (the comment predates the sync, or its creation was missed)
+    gets one. Comments written here keep their text: the tracker's copy carries an attribution line."""
+    if not comment.id or not comment.body.strip():
+        return False
+    edited = (
+        _tracker_copies(reference, comment.id)
+        .filter(Q(remote_updated_at__isnull=True) | Q(remote_updated_at__lt=when))
+        .update(body=comment.body.strip(), remote_updated_at=when)
+    )
+    added = receive_comment(reference, dataclasses.replace(comment, updated_at=when))
+    return bool(edited) or added
+
+
+def delete_comment(reference: ExternalReference, comment_id: str, when: datetime) -> bool:
+    """A tracker comment deleted there: its copies stay in the thread, marked deleted with the time,
+    and lose their text (whoever deleted it meant it to be gone, often for what it said; the mark tells
+    readers a comment was there and why replies may refer to it). A deletion is final: no later edit
+    or redelivered creation brings the text back."""
+    if not comment_id:
+        return False
+    copies = _tracker_copies(reference, comment_id)
+    return bool(copies.update(body="", deleted_remotely_at=when))
+
+
+def _tracker_copies(reference: ExternalReference, comment_id: str):
+    """The copies, on the defects of ``reference`` that sync comments, of the tracker's comment ``comment_id``
+    that came from the tracker and are not deleted."""
+    return IssueComment.objects.filter(
+        issue_id__in=_comment_syncs(reference).values("issue_id"),
+        remote_id=comment_id[:100],
+        origin=CommentOrigin.TRACKER,
+        deleted_remotely_at__isnull=True,
+    )
+
+
+def _comment_syncs(reference: ExternalReference):
+    return defect_syncs().filter(reference=reference, integration__sync_comments=True)
 
 
 def pull_comments(provider: TrackerProvider, reference_ids: Sequence[int]) -> None:
@@ -112,4 +167,14 @@ def pull_comments(provider: TrackerProvider, reference_ids: Sequence[int]) -> No
             DefectSync.objects.filter(reference=reference).update(last_error=str(error)[:500])
             continue
         for comment in comments:
-            receive_comment(reference, comment)
+            follow_read_comment(reference, comment)
+
+
+def follow_read_comment(reference: ExternalReference, comment: RemoteComment) -> bool:
+    """A comment as the tracker lists it now: deleted, edited since its copies' text (when the tracker
+    dates edits), or new to the defects."""
+    if comment.deleted:
+        return delete_comment(reference, comment.id, comment.updated_at or timezone.now())
+    if comment.updated_at is not None:
+        return edit_comment(reference, comment, comment.updated_at)
+    return receive_comment(reference, comment)

@@ -172,10 +172,24 @@ def _cached(reference: ExternalReference) -> RemoteIssue:
     )
 
 
+# The cached values each RemoteIssue field sets: what a reference keeps when an answer did not carry the field.
+CACHED_BY_FIELD = {
+    "title": ("title",),
+    "status": ("status", "status_category", "remote_resolved_at"),
+    "status_category": ("status_category", "remote_resolved_at"),
+    "assignee": ("assignee",),
+    "priority": ("priority",),
+    "url": ("url",),
+    "created_at": ("remote_created_at",),
+    "resolved_at": ("remote_resolved_at",),
+}
+
+
 def remote_state(reference: ExternalReference, remote: RemoteIssue) -> dict:
-    """The cached values a remote issue stands for (an empty URL keeps the cached one)."""
+    """The cached values a remote issue stands for. What the tracker's answer did not carry
+    (``remote.unknown``, an empty URL) keeps the cached value: a missing state is unknown, not closed."""
     category = remote.status_category if remote.status_category in StatusCategory.values else StatusCategory.UNKNOWN
-    return {
+    state = {
         "title": remote.title[:500],
         "status": remote.status[:100],
         "status_category": category,
@@ -185,10 +199,13 @@ def remote_state(reference: ExternalReference, remote: RemoteIssue) -> dict:
         "remote_updated_at": remote.updated_at,
         "etag": remote.etag[:200],
         "deleted_remotely": False,
+        "deleted_remotely_at": None,
         "remote_created_at": reference.remote_created_at,
         "remote_resolved_at": reference.remote_resolved_at,
         **services.remote_dates(remote),
     }
+    kept = {name for field in remote.unknown for name in CACHED_BY_FIELD.get(field, ())}
+    return {name: getattr(reference, name) if name in kept else value for name, value in state.items()}
 
 
 def _differs(reference: ExternalReference, state: dict) -> bool:
@@ -196,11 +213,16 @@ def _differs(reference: ExternalReference, state: dict) -> bool:
 
 
 def store_state(reference: ExternalReference, state: dict, now: datetime) -> bool:
-    """Store ``state`` unless the reference holds a newer remote state (compared in the UPDATE, so a
-    concurrent webhook or refresh cannot be undone by an older answer)."""
+    """Store an event's ``state`` unless the reference holds a newer remote state or was deleted at or after the
+    state's time (both compared in the UPDATE, so a concurrent webhook or refresh cannot be undone by an
+    older event). An event without a time never undoes a deletion; a refresh, which reads the issue as
+    it is now, may (``_store_batch``)."""
     rows = ExternalReference.objects.filter(pk=reference.pk)
-    if state["remote_updated_at"] is not None:
-        rows = rows.filter(Q(remote_updated_at__isnull=True) | Q(remote_updated_at__lte=state["remote_updated_at"]))
+    when = state["remote_updated_at"]
+    if when is None:
+        return bool(rows.filter(deleted_remotely=False).update(**state, last_synced_at=now, last_error=""))
+    rows = rows.filter(Q(remote_updated_at__isnull=True) | Q(remote_updated_at__lte=when))
+    rows = rows.filter(Q(deleted_remotely=False) | Q(deleted_remotely_at__lt=when))
     return bool(rows.update(**state, last_synced_at=now, last_error=""))
 
 
@@ -272,7 +294,9 @@ def _apply_fetch(
         # An answer older than what a webhook stored meanwhile is no change, but the reference was read.
         unchanged += [reference.pk for reference, _ in changes if reference.pk not in kept]
         ExternalReference.objects.filter(pk__in=unchanged).update(last_synced_at=now, last_error="")
-        ExternalReference.objects.filter(pk__in=gone).update(deleted_remotely=True, last_synced_at=now, last_error="")
+        ExternalReference.objects.filter(pk__in=gone).update(
+            deleted_remotely=True, deleted_remotely_at=now, last_synced_at=now, last_error=""
+        )
         ExternalReference.objects.filter(pk__in=hidden).update(last_synced_at=now, last_error=HIDDEN)
         follow_changes(source, stored, [reference.pk for reference in batch])
     report.read += len(unchanged) + len(stored)

@@ -32,7 +32,7 @@ from integrations.providers.base import (
 )
 from issues.links.key_moves import follow_move, references_by_key
 from issues.links.models import ExternalReference
-from issues.sync.comments import receive_comment
+from issues.sync.comments import follow_comment
 from issues.sync.defects import follow_changes
 from issues.sync.models import WebhookDelivery
 from issues.sync.refresh import remote_state, store_state
@@ -184,10 +184,7 @@ def _matched(references: dict[str, list[ExternalReference]], event: IssueEvent) 
 
 def _apply_event(reference: ExternalReference, event: IssueEvent, now: datetime, stored: list) -> bool:
     if event.kind == EventKind.DELETED:
-        rows = ExternalReference.objects.filter(pk=reference.pk)
-        if event.updated_at is not None:
-            rows = rows.filter(Q(remote_updated_at__isnull=True) | Q(remote_updated_at__lte=event.updated_at))
-        return bool(rows.update(deleted_remotely=True, last_synced_at=now, last_error=""))
+        return _mark_deleted(reference, event.updated_at, now)
     applied = False
     if event.issue is not None:
         state = remote_state(reference, event.issue)
@@ -195,8 +192,17 @@ def _apply_event(reference: ExternalReference, event: IssueEvent, now: datetime,
             stored.append((reference, state))
             applied = True
     if event.comment is not None:
-        applied = receive_comment(reference, event.comment) or applied
+        applied = follow_comment(reference, event.kind, event.comment, event.updated_at or now) or applied
     return applied
+
+
+def _mark_deleted(reference: ExternalReference, when: datetime | None, now: datetime) -> bool:
+    """Mark the reference deleted, with the deletion's time (the event's, else now) that later events are
+    compared with; unless it holds a newer state or is already marked."""
+    rows = ExternalReference.objects.filter(pk=reference.pk, deleted_remotely=False)
+    if when is not None:
+        rows = rows.filter(Q(remote_updated_at__isnull=True) | Q(remote_updated_at__lte=when))
+    return bool(rows.update(deleted_remotely=True, deleted_remotely_at=when or now, last_synced_at=now, last_error=""))
 
 
 def _record_deliveries(source: Source, events: Sequence[IssueEvent]) -> set[str]:

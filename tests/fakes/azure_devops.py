@@ -166,6 +166,8 @@ class AdoComment:
     text: str  # HTML
     author: AdoUser
     created: datetime
+    modified: datetime | None = None  # None until edited or deleted
+    deleted: bool = False  # soft-deleted: listed only with includeDeleted=true, as isDeleted
 
 
 @dataclass
@@ -338,6 +340,24 @@ class AzureDevOpsFake(TrackerFake):
         with self.server.lock:
             comment = AdoComment(next(self._comment_ids), text, self.users[author], self.now())
             self.work_items[work_item_id].comments.append(comment)
+            return comment
+
+    def edit_comment(self, work_item_id: int, comment_id: int, text: str) -> AdoComment:
+        """Someone edits a comment in Azure Boards: its modifiedDate and the item's changed date move on."""
+        with self.server.lock:
+            item = self.work_items[work_item_id]
+            comment = next(comment for comment in item.comments if comment.id == comment_id)
+            comment.text, comment.modified = text, self.now()
+            item.fields["System.ChangedDate"] = comment.modified
+            return comment
+
+    def delete_comment(self, work_item_id: int, comment_id: int) -> AdoComment:
+        """Someone deletes a comment in Azure Boards ("Comments - Delete" soft-deletes it)."""
+        with self.server.lock:
+            item = self.work_items[work_item_id]
+            comment = next(comment for comment in item.comments if comment.id == comment_id)
+            comment.deleted, comment.modified = True, self.now()
+            item.fields["System.ChangedDate"] = comment.modified
             return comment
 
     def add_iteration(
@@ -857,7 +877,12 @@ class AzureDevOpsFake(TrackerFake):
             return self._item_not_found(int(item_id))
         # Newest first, as the documented examples list them; the token is an offset (the
         # documentation calls it opaque).
-        comments = sorted(item.comments, key=lambda comment: comment.id, reverse=True)
+        listed = [
+            comment
+            for comment in item.comments
+            if not comment.deleted or (request.param("includeDeleted") or "").lower() == "true"
+        ]
+        comments = sorted(listed, key=lambda comment: comment.id, reverse=True)
         start = _int_param(request, "continuationToken", 0)
         top = min(_int_param(request, "$top", COMMENTS_PAGE), COMMENTS_PAGE)
         page = comments[start : start + top]
@@ -903,8 +928,8 @@ class AzureDevOpsFake(TrackerFake):
         text = payload.get("text") if isinstance(payload, dict) else None
         if not isinstance(text, str) or not text.strip():
             return self._bad_request("The comment text cannot be empty.", "ArgumentNullException")
-        comment.text = text
-        item.fields["System.ChangedDate"] = self.now()
+        comment.text, comment.modified = text, self.now()
+        item.fields["System.ChangedDate"] = comment.modified
         return json_response(HTTPStatus.OK, self._comment_json(item, comment))
 
     def _iteration_nodes(self, request: RecordedRequest, project: str) -> Response:
@@ -1293,14 +1318,14 @@ class AzureDevOpsFake(TrackerFake):
         return {
             "workItemId": item.id,
             self.comment_id_name: comment.id,
-            "version": 1,
+            "version": 2 if comment.modified else 1,
             "text": comment.text,
             "createdBy": author,
             "createdDate": ado_timestamp(comment.created),
             "modifiedBy": author,
-            "modifiedDate": ado_timestamp(comment.created),
+            "modifiedDate": ado_timestamp(comment.modified or comment.created),
             "format": "html",
-            "isDeleted": False,
+            "isDeleted": comment.deleted,
             "url": f"{self.base_url}/{item.project.id}/_apis/wit/workItems/{item.id}/comments/{comment.id}",
         }
 

@@ -115,6 +115,9 @@ TokenKind = Literal["classic", "oauth", "fine_grained"]
 RATE_LIMITS = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
 ANONYMOUS_RATE_LIMITS = {"core": (60, 3600), "search": (10, 60)}
 SEARCH_RESULT_LIMIT = 1000
+# ``issues`` actions whose payload issue GitHub's webhook schema describes with ``state`` optional, and which
+# are sent without it.
+STATELESS_ACTIONS = ("pinned", "unpinned")
 SEARCH_TEXT_LIMIT = 256
 SECONDARY_LIMIT_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
@@ -279,6 +282,7 @@ class Comment:
     user: GitHubUser
     created: datetime
     updated: datetime | None = None  # None until edited
+    previous_body: str | None = None  # before the last edit (an ``edited`` event's ``changes``)
 
 
 @dataclass
@@ -299,6 +303,7 @@ class Issue:
     assignees: list[GitHubUser] = field(default_factory=list)
     milestone: Milestone | None = None
     comments: list[Comment] = field(default_factory=list)
+    deleted_comments: list[Comment] = field(default_factory=list)  # gone from the API, kept for their events
     pull_request: bool = False
     deleted: bool = False
     moved_to: Issue | None = None
@@ -1379,10 +1384,14 @@ class GitHubFake(TrackerFake):
 
     def issue_delivery(self, full_name: str, number: int, *, action: str = "edited", secret: str) -> Delivery:
         """An ``issues`` event with the issue as it is now (``action``: opened, edited, closed,
-        reopened, assigned, deleted, transferred...)."""
+        reopened, assigned, deleted, transferred, pinned...). The ``pinned`` and ``unpinned`` events'
+        issue follows the webhook schema in which ``state`` is optional: it is left out."""
         with self.server.lock:
             issue = self.issue(full_name, number)
-            return self._delivery("issues", {"action": action, "issue": self._issue_json(issue)}, issue, secret)
+            raw = self._issue_json(issue)
+            if action in STATELESS_ACTIONS:
+                raw = {name: value for name, value in raw.items() if name not in ("state", "state_reason")}
+            return self._delivery("issues", {"action": action, "issue": raw}, issue, secret)
 
     def transfer_delivery(self, full_name: str, number: int, *, secret: str) -> Delivery:
         """The ``issues`` ``transferred`` event of an issue moved with `transfer_issue`: sent by the old
@@ -1407,17 +1416,43 @@ class GitHubFake(TrackerFake):
             payload = {"action": "transferred", "changes": changes, "issue": self._issue_json(old)}
             return self._delivery("issues", payload, old, secret)
 
-    def comment_delivery(self, full_name: str, number: int, comment_id: int, *, secret: str) -> Delivery:
-        """An ``issue_comment`` ``created`` event for one of the issue's comments."""
+    def comment_delivery(
+        self, full_name: str, number: int, comment_id: int, *, action: str = "created", secret: str
+    ) -> Delivery:
+        """An ``issue_comment`` event (``action``: created, edited with ``changes.body.from``, deleted)
+        for one of the issue's comments, deleted ones included."""
         with self.server.lock:
             issue = self.issue(full_name, number)
-            comment = next(comment for comment in issue.comments if comment.id == comment_id)
+            comment = next(
+                comment for comment in [*issue.comments, *issue.deleted_comments] if comment.id == comment_id
+            )
             payload = {
-                "action": "created",
+                "action": action,
                 "issue": self._issue_json(issue),
                 "comment": self._comment_json(issue, comment),
             }
+            if action == "edited":
+                payload["changes"] = {"body": {"from": comment.previous_body}}
             return self._delivery("issue_comment", payload, issue, secret)
+
+    def edit_comment(self, full_name: str, number: int, comment_id: int, body: str) -> Comment:
+        """Someone edits a comment on the web: its ``updated_at`` moves on, the issue's too."""
+        with self.server.lock:
+            issue = self.issue(full_name, number)
+            comment = next(comment for comment in issue.comments if comment.id == comment_id)
+            comment.previous_body, comment.body, comment.updated = comment.body, body, self.now()
+            issue.updated = comment.updated
+            return comment
+
+    def delete_comment(self, full_name: str, number: int, comment_id: int) -> Comment:
+        """Someone deletes a comment on the web: the API no longer lists it."""
+        with self.server.lock:
+            issue = self.issue(full_name, number)
+            comment = next(comment for comment in issue.comments if comment.id == comment_id)
+            issue.comments.remove(comment)
+            issue.deleted_comments.append(comment)
+            issue.updated = self.now()
+            return comment
 
     def _delivery(self, event: str, payload: dict, issue: Issue, secret: str) -> Delivery:
         repo = issue.repo

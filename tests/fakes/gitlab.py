@@ -386,6 +386,13 @@ class GitLabFake(TrackerFake):
             self.issue(path, iid).notes.append(note)
             return note
 
+    def edit_note(self, path: str, iid: int, note_id: int, body: str) -> Note:
+        """Someone edits a comment in GitLab: its ``updated_at`` moves on."""
+        with self.server.lock:
+            note = next(note for note in self.issue(path, iid).notes if note.id == note_id)
+            note.body, note.updated = body, self.now()
+            return note
+
     def project(self, path: str) -> Project:
         return self.projects[path.lower()]
 
@@ -1031,19 +1038,20 @@ class GitLabFake(TrackerFake):
             }
             return self._delivery("Issue Hook", payload, issue, secret)
 
-    def note_delivery(self, path: str, iid: int, note_id: int, *, secret: str) -> Delivery:
+    def note_delivery(self, path: str, iid: int, note_id: int, *, action: str | None = None, secret: str) -> Delivery:
         """A Note Hook delivery for one of the issue's notes; its times in the older ``... UTC`` form
-        GitLab still sends in note payloads."""
+        GitLab still sends in note payloads. ``action`` (``create``, ``update`` for an edited note) is
+        ``object_attributes.action``, sent since GitLab 16.11; None leaves it out, as older GitLabs do."""
         with self.server.lock:
             issue = self.issue(path, iid)
             note = next(note for note in issue.notes if note.id == note_id)
-            stamp = note.created.strftime("%Y-%m-%d %H:%M:%S UTC")
             attributes = {
                 **self._note_json(issue, note),
                 "note": note.body,
-                "created_at": stamp,
-                "updated_at": stamp,
+                "created_at": note.created.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "updated_at": (note.updated or note.created).strftime("%Y-%m-%d %H:%M:%S UTC"),
                 "author_id": note.author.id,
+                **({"action": action} if action else {}),
             }
             payload = {
                 "object_kind": "note",

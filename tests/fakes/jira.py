@@ -264,6 +264,7 @@ class JiraComment:
     body: str | dict
     author: JiraUser
     created: datetime
+    updated: datetime | None = None  # None until edited
 
 
 @dataclass
@@ -295,6 +296,7 @@ class JiraIssue:
     duedate: str | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
     comments: list[JiraComment] = field(default_factory=list)
+    deleted_comments: list[JiraComment] = field(default_factory=list)  # gone from the API, kept for their events
     attachments: list[JiraAttachment] = field(default_factory=list)
     fix_versions: list[dict] = field(default_factory=list)  # versions of its project
     former_keys: list[str] = field(default_factory=list)  # keys it had before moves
@@ -531,6 +533,22 @@ class JiraFake(TrackerFake):
             self.issues[key].comments.append(comment)
             return comment
 
+    def edit_comment(self, key: str, comment_id: str, body: str | dict) -> JiraComment:
+        """Someone edits a comment in Jira: its ``updated`` moves on."""
+        with self.server.lock:
+            comment = next(comment for comment in self.issues[key].comments if comment.id == comment_id)
+            comment.body, comment.updated = body, self.now()
+            return comment
+
+    def delete_comment(self, key: str, comment_id: str) -> JiraComment:
+        """Someone deletes a comment in Jira: the API no longer lists it."""
+        with self.server.lock:
+            issue = self.issues[key]
+            comment = next(comment for comment in issue.comments if comment.id == comment_id)
+            issue.comments.remove(comment)
+            issue.deleted_comments.append(comment)
+            return comment
+
     def add_version(
         self,
         project_key: str,
@@ -708,14 +726,17 @@ class JiraFake(TrackerFake):
             }
             return self._delivery(payload, issue, secret)
 
-    def comment_delivery(self, key: str, comment_id: str, *, secret: str) -> Delivery:
-        """A ``comment_created`` event: the comment (its body in wiki markup) and the issue in part."""
+    def comment_delivery(self, key: str, comment_id: str, *, event: str = "comment_created", secret: str) -> Delivery:
+        """A comment event (``comment_created``, ``comment_updated``, ``comment_deleted``): the comment (its
+        body in wiki markup; a deleted one as it was) and the issue in part."""
         with self.server.lock:
             issue = self.issues[key]
-            comment = next(comment for comment in issue.comments if comment.id == comment_id)
+            comment = next(
+                comment for comment in [*issue.comments, *issue.deleted_comments] if comment.id == comment_id
+            )
             partial = self._issue_json(issue, "2", ["summary", "issuetype", "project", "priority", "status"])
             payload = {
-                "webhookEvent": "comment_created",
+                "webhookEvent": event,
                 "comment": self._comment_json(issue, comment, "2"),
                 "issue": partial,
             }
@@ -1756,7 +1777,7 @@ class JiraFake(TrackerFake):
             "body": self._document_or_text(comment.body, version),
             "updateAuthor": author,
             "created": jira_timestamp(comment.created),
-            "updated": jira_timestamp(comment.created),
+            "updated": jira_timestamp(comment.updated or comment.created),
         }
         if self.is_cloud:
             body["jsdPublic"] = True

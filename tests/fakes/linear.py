@@ -729,9 +729,16 @@ class LinearFake(TrackerFake):
             return self._delivery("Issue", action, self._issue_webhook_data(issue), issue.url, secret, sent_at)
 
     def comment_delivery(
-        self, identifier: str, comment_id: str, *, secret: str, sent_at: datetime | None = None
+        self,
+        identifier: str,
+        comment_id: str,
+        *,
+        action: str = "create",
+        secret: str,
+        sent_at: datetime | None = None,
     ) -> Delivery:
-        """A ``Comment`` ``create`` delivery for one of the issue's comments."""
+        """A ``Comment`` delivery (``action``: create, update, remove) for one of the issue's comments;
+        the payload's ``createdAt`` is when the action happened (``sent_at``, now when not given)."""
         with self.server.lock:
             issue = self.issue(identifier)
             comment = next(comment for comment in issue.comment_list if comment.id == comment_id)
@@ -751,7 +758,7 @@ class LinearFake(TrackerFake):
                 },
                 "user": {"id": comment.user.id, "name": comment.user.name, "email": comment.user.email},
             }
-            return self._delivery("Comment", "create", data, comment.url, secret, sent_at)
+            return self._delivery("Comment", action, data, comment.url, secret, sent_at)
 
     def _issue_webhook_data(self, issue: LinearIssue) -> dict:
         state, team = issue.state, issue.team

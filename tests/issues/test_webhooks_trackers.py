@@ -86,7 +86,11 @@ def test_a_github_comment_event_carries_the_comment_and_the_issue(fake_github, g
 
     assert event.kind == EventKind.COMMENTED
     assert event.comment == RemoteComment(
-        id=str(comment.id), author=GITHUB_LOGIN, body="Seen on **staging** too", created_at=comment.created
+        id=str(comment.id),
+        author=GITHUB_LOGIN,
+        body="Seen on **staging** too",
+        created_at=comment.created,
+        updated_at=comment.created,
     )
     assert event.issue == fetched(github, "acme/shop#1")
 
@@ -185,16 +189,18 @@ def test_a_gitlab_issue_hook_reads_as_the_api_reads_the_issue(fake_gitlab, gitla
     assert (event.issue.status, event.issue.assignee) == ("Closed", "Test Bot")
 
 
-def test_a_gitlab_note_hook_carries_the_comment_alone(fake_gitlab, gitlab):
+def test_a_gitlab_note_hook_carries_the_comment_and_the_issue_without_its_assignees(fake_gitlab, gitlab):
     issue = fake_gitlab.add_issue(WEB, "Checkout fails", author=GITLAB_USERNAME)
     note = fake_gitlab.add_note(WEB, issue.iid, "Seen on staging", author=GITLAB_USERNAME)
 
     (event,) = read(gitlab, fake_gitlab.note_delivery(WEB, issue.iid, note.id, secret=SECRET))
 
-    # The note's payload names the issue without its assignees: its state is read elsewhere.
-    assert (event.kind, event.key, event.issue) == (EventKind.COMMENTED, f"{WEB}#1", None)
+    # The note's payload names the issue without its assignees: they are unknown, the rest applies.
+    assert (event.kind, event.key) == (EventKind.COMMENTED, f"{WEB}#1")
+    assert (event.issue.title, event.issue.status, event.issue.unknown) == ("Checkout fails", "Open", {"assignee"})
+    stamp = note.created.replace(microsecond=0)
     assert event.comment == RemoteComment(
-        id=str(note.id), author="Test Bot", body="Seen on staging", created_at=note.created.replace(microsecond=0)
+        id=str(note.id), author="Test Bot", body="Seen on staging", created_at=stamp, updated_at=stamp
     )
 
 
@@ -295,7 +301,14 @@ def test_registering_on_jira_adds_a_signed_admin_webhook_for_the_projects_and_up
     (hook,) = fake.hooks
     assert first == second == str(hook.id)
     assert (hook.url, hook.secret, hook.scope) == (HOOK_URL, "rotated-secret", 'project in ("SHOP")')
-    assert hook.events == ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created"]
+    assert hook.events == [
+        "jira:issue_created",
+        "jira:issue_updated",
+        "jira:issue_deleted",
+        "comment_created",
+        "comment_updated",
+        "comment_deleted",
+    ]
 
 
 def test_jira_priorities_are_set_by_name_and_an_unknown_name_is_refused(jira):
