@@ -17,7 +17,6 @@ from datetime import timedelta
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -25,6 +24,7 @@ from django.utils import timezone
 from ..batching import chunks
 from ..models import ResultStatus, TestCase, TestResult, TestRun
 from ..signals import results_recorded
+from . import bounded_xml
 
 MAX_REPORT_BYTES = 50 * 1024 * 1024
 MAX_COMMENT_CHARS = 20_000
@@ -43,6 +43,9 @@ OUTPUT_ELEMENTS = ("system-out", "system-err")
 NODE_CLASSNAME = "test"
 SUITE_PATH_SEPARATOR = " › "
 QUERY_BATCH = 500
+# Suites inside suites (node's describe blocks, ctest labels) nest a few levels, a test case adds
+# two (<testcase><failure>); a report nested deeper is refused while it is read (bounded_xml).
+MAX_DEPTH = 100
 
 
 class JUnitError(ValueError):
@@ -158,7 +161,11 @@ def parse_report(data: bytes) -> list[ReportedCase]:
     if not data.strip():
         raise JUnitError("The report is empty.")
     try:
-        root = fromstring(data)
+        root = bounded_xml.parse(data, max_depth=MAX_DEPTH)
+    except bounded_xml.TooDeep as exc:
+        raise JUnitError(
+            f"The report nests elements more than {MAX_DEPTH} levels deep, which no test tool writes; it was not read."
+        ) from exc
     except DefusedXmlException as exc:
         raise JUnitError(
             "The report declares XML entities or external references, which are refused "

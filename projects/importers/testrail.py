@@ -27,13 +27,13 @@ from pathlib import PurePath
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 from django.db import transaction
 from django.utils import timezone
 
 from ..batching import chunks
 from ..models import Priority, Project, ResultStatus, TestCase, TestResult, TestRun
 from ..services import normalize_folder
+from . import bounded_xml
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 BATCH = 500
@@ -42,6 +42,13 @@ FOLDER_MAX = TestCase._meta.get_field("folder").max_length
 RUN_NAME_MAX = TestRun._meta.get_field("name").max_length
 LABEL_MAX = 100
 LEAVE_OUT = ""
+# Sections inside sections: real suites nest a handful of levels, and by a hundred the 500-character
+# folder path is normally full, so deeper levels could not be told apart anyway. The bound keeps a
+# hostile file (40,000 levels in 2 MB) from holding a web worker while it is read.
+MAX_SECTION_DEPTH = 100
+# Each section level is two elements (<section><sections>); a case adds up to seven below its section
+# (cases, case, custom, steps_separated, step, content; or a field's item and value), with slack.
+MAX_XML_DEPTH = 2 * MAX_SECTION_DEPTH + 20
 
 CASES, RESULTS = "cases", "results"
 
@@ -196,6 +203,17 @@ def _folder(sections: list[str]) -> str:
     return normalize_folder("/".join(name.replace("/", "-") for name in sections))[:FOLDER_MAX]
 
 
+def _subsection_path(parent: str, name: str) -> str:
+    """The normalized path of a section below `parent` (`_folder` of it is its first FOLDER_MAX characters).
+
+    A path already longer than a folder keeps, so each level costs at most a folder's length
+    instead of the whole path above it: linear in the nesting, not quadratic.
+    """
+    if len(parent) > FOLDER_MAX:
+        return parent
+    return normalize_folder(f"{parent}/{name.replace('/', '-')}")
+
+
 def _humanize(name: str) -> str:
     text = name.replace("_", " ").strip()
     return (text[:1].upper() + text[1:])[:LABEL_MAX]
@@ -338,9 +356,17 @@ def _xml_case(reader: _Reader, element: Element, folder: str, position: int) -> 
     )
 
 
+_TOO_DEEP = (
+    f"Sections are nested more than {MAX_SECTION_DEPTH} levels deep, which no TestRail suite does; "
+    "the file was not read further. Move the deepest sections up in TestRail and export the suite again."
+)
+
+
 def _parse_xml(text: str) -> ParsedExport:
     try:
-        root = fromstring(text)
+        root = bounded_xml.parse(text, max_depth=MAX_XML_DEPTH)
+    except bounded_xml.TooDeep:
+        raise TestRailError(_TOO_DEEP) from None
     except DefusedXmlException:
         raise TestRailError(
             "The XML declares entities or external references, which are refused: TestRail "
@@ -359,19 +385,22 @@ def _parse_xml(text: str) -> ParsedExport:
     top = root.find("sections") if root.tag == "suite" else root
     reader = _Reader()
     sections, position = 0, 0
-    # Depth-first, a section's own cases before its subsections, without recursion (no depth limit).
-    stack = [(section, []) for section in reversed(top.findall("section"))] if top is not None else []
+    # Depth-first, a section's own cases before its subsections, without recursion.
+    stack = [(section, 1, "") for section in reversed(top.findall("section"))] if top is not None else []
     while stack:
-        section, parents = stack.pop()
+        section, depth, parent = stack.pop()
+        if depth > MAX_SECTION_DEPTH:
+            raise TestRailError(_TOO_DEEP)
         sections += 1
-        path = [*parents, _child_text(section, "name") or "Untitled section"]
-        folder = _folder(path)
+        path = _subsection_path(parent, _child_text(section, "name") or "Untitled section")
+        folder = path[:FOLDER_MAX]
         cases = section.find("cases")
         for element in [*(cases.findall("case") if cases is not None else []), *section.findall("case")]:
             position += 1
             _xml_case(reader, element, folder, position)
         nested = section.find("sections")
-        stack.extend((child, path) for child in reversed(nested.findall("section") if nested is not None else []))
+        children = nested.findall("section") if nested is not None else []
+        stack.extend((child, depth + 1, path) for child in reversed(children))
     if not reader.cases and not reader.problems:
         raise TestRailError("The XML export contains no test cases.")
     name = f" of the suite “{suite}”" if suite else ""

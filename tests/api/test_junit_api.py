@@ -91,6 +91,15 @@ def test_a_bomb_in_the_request_body_is_refused_too(world, client_as):
     assert database_state() == before
 
 
+def test_a_report_nested_200000_levels_deep_is_refused_with_400_and_nothing_is_written(world, client_as):
+    report = b"<testsuites>" + b"<testsuite>" * 200_000 + b"</testsuite>" * 200_000 + b"</testsuites>"
+    before = database_state()
+    response = upload(client_as("member"), world.mine.run, report)
+    assert response.status_code == 400
+    assert "nests elements more than 100 levels deep" in response.json()["message"]
+    assert database_state() == before
+
+
 def test_an_upload_without_a_file_says_what_is_missing(world, client_as):
     response = client_as("member").post(f"/api/testruns/{world.mine.run.pk}/junit", {}, format="multipart")
     assert response.status_code == 400

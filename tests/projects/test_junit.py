@@ -157,6 +157,27 @@ def test_unusable_reports_are_refused_with_a_clear_message(report, message):
     assert str(refused.value) == message
 
 
+def nested_report(levels: int) -> bytes:
+    """A report whose suites nest `levels` deep (as node's junit reporter nests describe blocks), one test inside."""
+    opening = "".join(f'<testsuite name="level {level}">' for level in range(1, levels + 1))
+    closing = "</testsuite>" * levels
+    return f'<testsuites>{opening}<testcase classname="deep" name="reaches the bottom"/>{closing}</testsuites>'.encode()
+
+
+def test_suites_nested_to_the_limit_are_read():
+    (case,) = parse_report(nested_report(junit.MAX_DEPTH - 2))
+    assert (case.automation_key, case.status) == ("deep.reaches the bottom", "passed")
+
+
+@pytest.mark.parametrize("levels", [junit.MAX_DEPTH, 200_000], ids=["one-too-many", "hostile"])
+def test_a_report_nested_deeper_than_any_tool_writes_is_refused(levels):
+    with pytest.raises(JUnitError) as refused:
+        parse_report(nested_report(levels))
+    assert str(refused.value) == (
+        "The report nests elements more than 100 levels deep, which no test tool writes; it was not read."
+    )
+
+
 def test_a_report_over_the_size_limit_is_refused(monkeypatch):
     monkeypatch.setattr(junit, "MAX_REPORT_BYTES", 100)
     with pytest.raises(JUnitError, match="The report is larger than"):

@@ -12,7 +12,7 @@ from projects.importers import testrail
 from projects.importers.testrail import LEAVE_OUT, TestRailError
 from projects.models import ResultStatus, TestCase, TestResult, TestRun
 from tests.factories import ProjectFactory, TestCaseFactory, TestResultFactory
-from tests.projects.testrail_support import fixture
+from tests.projects.testrail_support import fixture, nested_suite
 
 pytestmark = pytest.mark.django_db
 
@@ -313,6 +313,24 @@ class RefusedFileTests:
     def test_an_entity_is_never_expanded_into_a_case(self, project):
         with pytest.raises(TestRailError):
             run_import(project, "external-entity.xml")
+        assert not TestCase.objects.exists()
+
+
+class NestingTests:
+    def test_a_hundred_nested_sections_import_with_the_folder_cut_at_its_length(self, project):
+        run_import(project, data=nested_suite(testrail.MAX_SECTION_DEPTH))
+
+        imported = case(project, "C1")
+        assert imported.folder == "/".join(f"Area {level}" for level in range(1, 101))[:500]
+        assert len(imported.folder) == 500
+        assert imported.steps == "1. Open"
+
+    @pytest.mark.parametrize("levels", [testrail.MAX_SECTION_DEPTH + 1, 40_000], ids=["one-too-many", "hostile"])
+    def test_deeper_sections_are_refused_with_the_reason_and_nothing_is_written(self, project, levels):
+        with pytest.raises(TestRailError) as refused:
+            run_import(project, data=nested_suite(levels))
+
+        assert str(refused.value).startswith("Sections are nested more than 100 levels deep")
         assert not TestCase.objects.exists()
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from issues.imports import services
 from projects.models import ImportJob, ImportStatus, Role, TestCase
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory
-from tests.projects.testrail_support import fixture, import_through_job
+from tests.projects.testrail_support import fixture, import_through_job, nested_suite
 
 pytestmark = pytest.mark.django_db
 
@@ -82,8 +82,9 @@ class UploadAndPreviewTests:
                 '"ID","Title"\n"C1","Café"\n'.encode("latin-1"),
                 "is not readable as UTF-8 text: byte 23 (0xE9)",
             ),
+            ("deep.xml", nested_suite(40_000), "Sections are nested more than 100 levels deep"),
         ],
-        ids=["broken-xml", "billion-laughs", "external-entity", "broken-csv", "latin1"],
+        ids=["broken-xml", "billion-laughs", "external-entity", "broken-csv", "latin1", "nested-40000-deep"],
     )
     def test_a_file_that_cannot_be_imported_is_refused_with_the_reason_and_nothing_is_stored(
         self, client, member, name, data, message
