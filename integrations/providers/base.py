@@ -47,6 +47,13 @@ class WebhookRejected(TrackerError):
     default_message = "The webhook delivery was rejected: its signature does not match the source's webhook secret."
 
 
+class MalformedDelivery(WebhookRejected):
+    """A delivery that passed or needs no signature check but cannot be read: a bad request (400), not a forgery."""
+
+    code = "webhook_malformed"
+    default_message = "The webhook delivery cannot be read."
+
+
 class NotConfigured(TrackerError):
     """The project integration lacks a setting the operation needs (an external project, an issue type)."""
 
@@ -733,13 +740,19 @@ class TrackerProvider:
 
 
 def webhook_json(body: bytes) -> dict:
-    """A delivery's JSON object; ``WebhookRejected`` for anything else."""
+    """A delivery's JSON object; ``MalformedDelivery`` for anything else.
+
+    The one place deliveries are parsed: json.loads recurses once per nesting level, so a body of
+    100,000 brackets raises RecursionError, which is a malformed delivery like any other.
+    """
     try:
         payload = json.loads(body)
     except ValueError:
-        raise WebhookRejected("The webhook delivery is not JSON.") from None
+        raise MalformedDelivery("The webhook delivery is not JSON.") from None
+    except RecursionError:
+        raise MalformedDelivery("The webhook delivery nests JSON deeper than any tracker writes.") from None
     if not isinstance(payload, dict):
-        raise WebhookRejected("The webhook delivery is not a JSON object.")
+        raise MalformedDelivery("The webhook delivery is not a JSON object.")
     return payload
 
 

@@ -28,6 +28,7 @@ from integrations.providers.base import (
     Capability,
     EventKind,
     IssueEvent,
+    MalformedDelivery,
     WebhookRejected,
 )
 from issues.links.key_moves import follow_move, references_by_key
@@ -79,6 +80,8 @@ def receive_webhook(source_uuid, request) -> WebhookOutcome:
     try:
         provider = provider_for(source)
         provider.verify_webhook(request)
+    except MalformedDelivery as error:  # signed, then unreadable (Linear reads its timestamp from the body)
+        return _rejected(source, 400, str(error))
     except WebhookRejected as error:
         return _rejected(source, 401, str(error))
     except TrackerError as error:  # the source's credentials no longer decrypt

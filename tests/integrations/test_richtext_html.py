@@ -1,5 +1,6 @@
 """Markdown -> sanitized HTML: Azure DevOps descriptions and user Markdown in our pages."""
 
+import uuid
 from html.parser import HTMLParser
 
 import pytest
@@ -160,3 +161,67 @@ def test_only_task_checkboxes_survive_as_inputs():
     # Raw HTML stays text, so no other input (a text field, a button) can be written in Markdown.
     html = markdown_to_safe_html('<input type="text" value="x"> <input type="checkbox" onclick="x()">')
     assert "<input" not in html
+
+
+def long_table(rows: int, label: str = "case ") -> str:
+    """A GFM table of `rows` body rows and four columns, as a test report pasted into a description."""
+    body = "\n".join(f"|{label}{number}|ok|{number}|ms|" for number in range(1, rows + 1))
+    return f"| Test | Outcome | Time | Unit |\n| --- | --- | ---: | --- |\n{body}"
+
+
+class BoundedRenderingTests:
+    """What one text may cost to render is bounded, and a notice in the output says where it was cut."""
+
+    def test_a_table_past_the_cell_budget_is_cut_with_a_notice_and_the_text_after_it_is_shown(self):
+        rendered = markdown_to_safe_html(long_table(3_500) + "\n\nSigned off by QA.")
+
+        assert "<td>case 2499</td>" in rendered and "<td>case 2500</td>" not in rendered
+        assert (
+            "<p><em>The table goes on for 1,001 rows more, not shown: a text shows at most 10,000 table cells.</em></p>"
+        ) in rendered
+        assert rendered.endswith("<p>Signed off by QA.</p>\n")
+
+    def test_tables_share_the_budget_and_a_table_past_it_is_not_shown(self):
+        rendered = markdown_to_safe_html(f"{long_table(2_498)}\n\nSecond run:\n\n{long_table(500, 'rerun ')}")
+
+        assert "<td>case 2498</td>" in rendered and "rerun" not in rendered
+        assert "<p><em>A table of 501 rows is not shown: a text shows at most 10,000 table cells.</em></p>" in rendered
+
+    def test_a_table_wider_than_any_screen_is_not_shown(self):
+        header = "|" + "|".join(f" c{number} " for number in range(200)) + "|"
+        delimiter = "|" + "---|" * 200
+        rendered = markdown_to_safe_html(f"{header}\n{delimiter}\n| a |\n\nEnd.")
+
+        assert "<table>" not in rendered and "c199" not in rendered
+        assert "<p><em>A table of 200 columns is not shown: tables show at most 64.</em></p>" in rendered
+        assert "<p>End.</p>" in rendered
+
+    def test_small_tables_are_untouched(self):
+        rendered = markdown_to_safe_html(long_table(3))
+        assert "<td>case 3</td>" in rendered and "<em>" not in rendered
+
+    def test_quotes_nested_past_the_limit_say_that_their_content_is_not_shown(self):
+        rendered = markdown_to_safe_html("\n".join("> " * depth + f"level {depth}" for depth in range(1, 30)))
+
+        assert "level 19" in rendered and "level 25" not in rendered
+        assert rendered.endswith("<p><em>Text nested more than 20 levels deep (lists, quotes) is not shown.</em></p>\n")
+
+    def test_past_the_markdown_limit_the_rest_is_plain_escaped_text_with_a_notice(self):
+        head = "- item *a*\n" * 10_000  # 110,000 characters
+        rendered = markdown_to_safe_html(head + "<script>alert(1)</script> **not bold**\n")
+
+        assert rendered.count("<li>item <em>a</em></li>") == 9_090
+        assert "characters, shown as plain text: only the first 100,000 characters of a text are formatted." in rendered
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; **not bold**" in rendered
+        assert_inert(rendered)
+
+    def test_a_long_text_is_rendered_once_and_then_read_from_the_cache(self, monkeypatch):
+        from integrations.richtext import html
+
+        text = long_table(100, label=f"{uuid.uuid4()} ")
+        rendered = markdown_to_safe_html(text)
+        renders = []
+        monkeypatch.setattr(html, "_render", lambda markdown: renders.append(markdown) or "changed")
+
+        assert markdown_to_safe_html(text) == rendered and renders == []
+        assert markdown_to_safe_html(text + "\n|one|more|row|.|") == "changed"

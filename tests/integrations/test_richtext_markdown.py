@@ -276,11 +276,22 @@ def test_absurdly_deep_documents_keep_their_text():
     assert adf_text(nested_adf(5000)).endswith("item core")
 
 
-@pytest.mark.parametrize("markdown", ["> " * 3000 + "core", "- " * 3000 + "core", "*" * 3000 + "core" + "*" * 3000])
-def test_absurdly_deep_markdown_converts_keeping_its_text(markdown):
+NESTING_NOTICE = "Text nested more than 20 levels deep (lists, quotes) is not shown."
+
+
+@pytest.mark.parametrize(
+    "markdown, notice",
+    [
+        ("> " * 3000 + "core", NESTING_NOTICE),
+        ("- " * 3000 + "core", NESTING_NOTICE),
+        ("*" * 3000 + "core" + "*" * 3000, ""),
+    ],
+)
+def test_absurdly_deep_markdown_converts_keeping_its_text_and_saying_what_it_leaves_out(markdown, notice):
     document = markdown_to_adf(markdown)
-    assert squash(adf_text(document)) == markdown_text(markdown)
-    assert markdown_text(adf_to_markdown(document)) == markdown_text(markdown)
+    expected = squash(f"{markdown_text(markdown)} {notice}")
+    assert squash(adf_text(document)) == expected
+    assert markdown_text(adf_to_markdown(document)) == expected
 
 
 def test_lists_in_a_row_stay_separate_lists():

@@ -1,6 +1,7 @@
 """Issue pages: list and filters, create (also from a failed result), edit with the version check,
 attachments, links, and Markdown that stays inert."""
 
+import uuid
 from html.parser import HTMLParser
 
 import pytest
@@ -257,6 +258,25 @@ class IssueDetailTests:
 
     def test_unknown_numbers_are_not_found(self, client, viewer):
         assert client.get(url("detail", 99)).status_code == 404
+
+    def test_a_huge_pasted_table_is_formatted_up_to_the_limit_and_rendered_once(
+        self, client, viewer, project, monkeypatch
+    ):
+        from integrations.richtext import html
+
+        rows = "\n".join(f"| {uuid.uuid4()} | passed | {number} ms |" for number in range(15_000))
+        make_issue(project, name="Nightly", description=f"| Test | Outcome | Time |\n|---|---|---|\n{rows}")
+        renders = []
+        render = html._render
+        monkeypatch.setattr(html, "_render", lambda markdown: renders.append(1) or render(markdown))
+
+        first, second = client.get(url("detail", 1)), client.get(url("detail", 1))
+
+        assert first.status_code == second.status_code == 200
+        assert (
+            "characters, shown as plain text: only the first 100,000 characters of a text are formatted." in first.text
+        )
+        assert renders == [1] and first.text.count("<td>passed</td>") == second.text.count("<td>passed</td>") > 1000
 
 
 class EditIssueTests:

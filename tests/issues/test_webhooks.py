@@ -273,6 +273,43 @@ def test_a_signed_body_that_is_not_json_is_a_bad_request(client, fake_github):
     assert (rejected.success, rejected.details) == (False, {"status": 400})
 
 
+def deeply_nested(delivery, signature_header: str, prefix: str = ""):
+    """The genuine delivery with a field nested 100,000 arrays deep added, signed again."""
+    body = b'{"nested": ' + b"[" * 100_000 + b"]" * 100_000 + b", " + delivery.body.lstrip()[1:]
+    return dataclasses.replace(delivery, body=body).with_headers({signature_header: prefix + hex_hmac(SECRET, body)})
+
+
+def test_a_signed_github_delivery_nested_100000_levels_deep_is_a_bad_request(client, fake_github):
+    fake_github.add_repo("acme/shop")
+    fake_github.add_issue("acme/shop", "Checkout fails", author=GITHUB_LOGIN)
+    source = github_source(fake_github)
+    reference = ExternalReferenceFactory(source=source, key="acme/shop#1", title="Old title")
+    genuine = fake_github.issue_delivery("acme/shop", 1, secret=SECRET)
+
+    response = post(client, source, deeply_nested(genuine, "X-Hub-Signature-256", "sha256="))
+
+    assert response.status_code == 400
+    assert response.json() == {"message": "The webhook delivery nests JSON deeper than any tracker writes."}
+    reference.refresh_from_db()
+    assert reference.title == "Old title" and not WebhookDelivery.objects.exists()
+
+
+def test_a_signed_linear_delivery_nested_100000_levels_deep_is_a_bad_request(client, fake_linear):
+    fake_linear.add_team("ENG")
+    fake_linear.add_issue("ENG", "Checkout fails", assignee=LINEAR_LOGIN)
+    source = linear_source(fake_linear)
+    reference = ExternalReferenceFactory(source=source, key="ENG-1", title="Old title")
+    genuine = fake_linear.issue_delivery("ENG-1", secret=SECRET)
+
+    response = post(client, source, deeply_nested(genuine, "Linear-Signature"))
+
+    assert response.status_code == 400
+    assert response.json() == {"message": "The webhook delivery nests JSON deeper than any tracker writes."}
+    reference.refresh_from_db()
+    assert reference.title == "Old title"
+    assert audits(AuditAction.WEBHOOK_REJECTED)[0].details == {"status": 400}
+
+
 def test_an_oversized_delivery_is_refused_before_it_is_read(client, jira, settings):
     fake, source, reference = jira
     settings.WEBHOOK_MAX_BYTES = 512
