@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from . import selectors
 from .importers import junit
+from .login_throttle import LOCKED_OUT, LockedOut, login_attempt
 from .models import ApiToken, Project, Requirement, ResultStatus, TestCase, TestResult, TestRun
 from .permissions import Action, ensure, is_system_admin, visible_projects
 from .serializers import (
@@ -320,7 +321,8 @@ class TokenView(APIView):
 
     @extend_schema(
         summary="Create a personal API token",
-        description="Answers the token once; send it as `Authorization: Bearer <token>`. At most 10 attempts a minute.",
+        description="Answers the token once; send it as `Authorization: Bearer <token>`. At most 10 attempts a minute; "
+        "five wrong passwords for one username from one address lock it out for 15 minutes, as on the login page.",
         request=LoginSerializer,
         responses={201: NewApiTokenSerializer},
         auth=[],
@@ -329,9 +331,13 @@ class TokenView(APIView):
         login = LoginSerializer(data=request.data)
         login.is_valid(raise_exception=True)
         credentials = login.validated_data
-        user = authenticate(request, username=credentials["username"], password=credentials["password"])
-        if user is None:
-            raise exceptions.ValidationError("Unable to sign in with this username and password.")
+        try:
+            with login_attempt(request, credentials["username"]):
+                user = authenticate(request, username=credentials["username"], password=credentials["password"])
+                if user is None:
+                    raise exceptions.ValidationError("Unable to sign in with this username and password.")
+        except LockedOut:
+            raise exceptions.Throttled(detail=LOCKED_OUT) from None
         token, raw = ApiToken.objects.issue(user=user, name=credentials["name"])
         return Response({**ApiTokenSerializer(token).data, "token": raw}, status=status.HTTP_201_CREATED)
 
