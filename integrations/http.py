@@ -89,12 +89,32 @@ def address_refusal(address: str, allow_private_hosts: bool) -> str | None:
     redirect to it is the classic way to steal a server's cloud credentials.
     """
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone ("fe80::1%eth0")
-    if isinstance(ip, ipaddress.IPv6Address):
-        # An IPv4 address wrapped in IPv6 is judged as the IPv4 address it reaches.
-        if ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        elif ip in _NAT64_PREFIX:
-            ip = ipaddress.IPv4Address(ip.packed[-4:])
+    for reached in _addresses_reached(ip):
+        refusal = _refusal_of(reached, allow_private_hosts)
+        if refusal:
+            return refusal
+    return None
+
+
+def _addresses_reached(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list:
+    """The addresses a connection to ``ip`` may end up at, each to be judged.
+
+    An IPv4 address wrapped in IPv6 (mapped, NAT64) is the IPv4 address it reaches. A 6to4
+    (2002::/16) or Teredo (2001::/32) address is a tunnel to the IPv4 address it embeds (for
+    Teredo: its server and its client): judged as itself and as every embedded address, so
+    2002:a9fe:a9fe:: is refused like 169.254.169.254.
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return [ip]
+    if ip.ipv4_mapped:
+        return [ip.ipv4_mapped]
+    if ip in _NAT64_PREFIX:
+        return [ipaddress.IPv4Address(ip.packed[-4:])]
+    tunnelled = [ip.sixtofour] if ip.sixtofour else list(ip.teredo or ())
+    return [*tunnelled, ip]
+
+
+def _refusal_of(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private_hosts: bool) -> str | None:
     if ip.is_link_local or ip in _METADATA_ADDRESSES:
         return "link-local and cloud metadata addresses are never allowed"
     # Loopback before "reserved": IPv6's ::1 lies in the reserved block ::/8.

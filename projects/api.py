@@ -7,9 +7,11 @@ projects (another project's object answers 404 exactly like a missing one), writ
 
 import operator
 
+from django import forms
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import models
 from django.db.models import Prefetch, Q
 from django.urls import path
 from django_filters import rest_framework as filters
@@ -29,6 +31,7 @@ from rest_framework.views import APIView
 
 from . import selectors
 from .importers import junit
+from .login_throttle import LOCKED_OUT, LockedOut, login_attempt
 from .models import ApiToken, Project, Requirement, ResultStatus, TestCase, TestResult, TestRun
 from .permissions import Action, ensure, is_system_admin, visible_projects
 from .serializers import (
@@ -110,7 +113,42 @@ class ProjectScopedViewSet(viewsets.ModelViewSet):
         return Response(self.fresh(serializer.instance))
 
 
-class ProjectFilter(filters.FilterSet):
+class DatabaseIntegerFilter(filters.NumberFilter):
+    """A whole number within the database's 64-bit integer range: `?run=99999999999999999999` or
+    `?run=1e30` answers 400 naming the parameter, on every backend (SQLite raised OverflowError, a
+    500; PostgreSQL quietly answered nothing)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -(2**63))
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class ApiFilterSet(filters.FilterSet):
+    """Base of every API filter set: integer fields listed in `Meta.fields` get DatabaseIntegerFilter."""
+
+    FILTER_DEFAULTS = {
+        **filters.FilterSet.FILTER_DEFAULTS,
+        **{
+            field: {"filter_class": DatabaseIntegerFilter}
+            for field in (
+                models.AutoField,
+                models.BigAutoField,
+                models.SmallAutoField,
+                models.IntegerField,
+                models.BigIntegerField,
+                models.SmallIntegerField,
+                models.PositiveIntegerField,
+                models.PositiveBigIntegerField,
+                models.PositiveSmallIntegerField,
+            )
+        },
+    }
+
+
+class ProjectFilter(ApiFilterSet):
     """`?project=SHOP` on every project-scoped list."""
 
     project = filters.CharFilter(field_name="project__key", help_text="Project key, e.g. SHOP.")
@@ -253,11 +291,11 @@ class TestRunViewSet(ProjectScopedViewSet):
         return Response(JUnitSummarySerializer(summary).data)
 
 
-class TestResultFilter(filters.FilterSet):
+class TestResultFilter(ApiFilterSet):
     project = filters.CharFilter(field_name="run__project__key", help_text="Project key, e.g. SHOP.")
     # Plain numbers: a choice field would tell an unknown id (400) from another project's (empty list).
-    run = filters.NumberFilter(field_name="run_id", help_text="Test run id.")
-    case = filters.NumberFilter(field_name="case_id", help_text="Test case id.")
+    run = DatabaseIntegerFilter(field_name="run_id", help_text="Test run id.")
+    case = DatabaseIntegerFilter(field_name="case_id", help_text="Test case id.")
     status = filters.MultipleChoiceFilter(choices=ResultStatus.choices)
 
     class Meta:
@@ -320,7 +358,8 @@ class TokenView(APIView):
 
     @extend_schema(
         summary="Create a personal API token",
-        description="Answers the token once; send it as `Authorization: Bearer <token>`. At most 10 attempts a minute.",
+        description="Answers the token once; send it as `Authorization: Bearer <token>`. At most 10 attempts a minute; "
+        "five wrong passwords for one username from one address lock it out for 15 minutes, as on the login page.",
         request=LoginSerializer,
         responses={201: NewApiTokenSerializer},
         auth=[],
@@ -329,9 +368,13 @@ class TokenView(APIView):
         login = LoginSerializer(data=request.data)
         login.is_valid(raise_exception=True)
         credentials = login.validated_data
-        user = authenticate(request, username=credentials["username"], password=credentials["password"])
-        if user is None:
-            raise exceptions.ValidationError("Unable to sign in with this username and password.")
+        try:
+            with login_attempt(request, credentials["username"]):
+                user = authenticate(request, username=credentials["username"], password=credentials["password"])
+                if user is None:
+                    raise exceptions.ValidationError("Unable to sign in with this username and password.")
+        except LockedOut:
+            raise exceptions.Throttled(detail=LOCKED_OUT) from None
         token, raw = ApiToken.objects.issue(user=user, name=credentials["name"])
         return Response({**ApiTokenSerializer(token).data, "token": raw}, status=status.HTTP_201_CREATED)
 

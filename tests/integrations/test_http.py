@@ -445,6 +445,15 @@ PRIVATE = "TRACKER_ALLOW_PRIVATE_HOSTS"
         ("224.0.0.1", NEVER, NEVER),
         ("ff02::1", NEVER, NEVER),
         ("240.0.0.1", NEVER, NEVER),
+        # 6to4 (2002::/16) embeds an IPv4 address in bits 16-48, and is judged as that address too.
+        ("2002:808:808::1", None, None),
+        ("2002:a00:1::1", PRIVATE, None),
+        ("2002:7f00:1::1", PRIVATE, None),
+        ("2002:a9fe:a9fe::1", NEVER, NEVER),
+        # Teredo (2001::/32): server 65.54.227.120, client stored inverted in the last 32 bits.
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", PRIVATE, None),  # client 10.0.0.1
+        ("2001:0:4136:e378:8000:63bf:5601:5601", NEVER, NEVER),  # client 169.254.169.254
+        ("2001:0:a9fe:a9fe:8000:63bf:3fff:fdd2", NEVER, NEVER),  # server 169.254.169.254
     ],
 )
 def test_which_addresses_are_refused(address, refused, refused_when_private_allowed):

@@ -1,16 +1,20 @@
 """Password guessing on the login page: five failed attempts for one username from one address within
 15 minutes lock that pair out, even with the right password, with a clear message; other users and
-other addresses are unaffected; a success clears the count; the lock ends as the failures age out.
-The admin's login counts the same failures."""
+other addresses are unaffected; a success clears the count; the lock ends 15 minutes after the first
+failure. The admin's login and the API's token endpoint count the same failures."""
 
+import time
 import uuid
-from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.core.cache.backends import base as cache_base
+from django.core.cache.backends import locmem
 from django.urls import reverse
-from django.utils import timezone
+from rest_framework.test import APIClient
 
 from projects import login_throttle
+from projects.models import ApiToken
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +36,12 @@ def fail(client, username, times, address="198.51.100.7", page="login"):
     for _ in range(times):
         answer = attempt(client, username, "wrong", address, page)
         assert answer.status_code == 200 and login_throttle.LOCKED_OUT not in answer.content.decode()
+
+
+def ask_for_token(username, password, address="198.51.100.7"):
+    return APIClient().post(
+        "/api/auth/token", {"username": username, "password": password}, format="json", REMOTE_ADDR=address
+    )
 
 
 def logged_in(client):
@@ -83,11 +93,19 @@ def test_a_success_clears_the_failures(client, alice):
     assert attempt(client, alice.username, PASSWORD).status_code == 302
 
 
-def test_the_lock_ends_when_the_failures_leave_the_window(client, alice, monkeypatch):
+def test_the_lock_ends_when_the_window_since_the_first_failure_has_passed(client, alice, settings, monkeypatch):
+    # The counter expires with its cache entry; an in-memory cache with a clock of our own shows it.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "window"}}
+    clock = SimpleNamespace(time=time.time)
+    monkeypatch.setattr(locmem, "time", clock)
+    monkeypatch.setattr(cache_base, "time", clock)
     fail(client, alice.username, 5)
-    later = timezone.now() + login_throttle.WINDOW + timedelta(seconds=1)
-    monkeypatch.setattr(login_throttle.timezone, "now", lambda: later)
+    assert login_throttle.LOCKED_OUT in attempt(client, alice.username, PASSWORD).content.decode()
 
+    clock.time = lambda: time.time() + login_throttle.WINDOW.total_seconds() - 1
+    assert login_throttle.LOCKED_OUT in attempt(client, alice.username, PASSWORD).content.decode()
+
+    clock.time = lambda: time.time() + login_throttle.WINDOW.total_seconds() + 1
     assert attempt(client, alice.username, PASSWORD).status_code == 302
 
 
@@ -175,3 +193,35 @@ def test_without_trusted_proxies_x_forwarded_for_is_ignored(client, alice):
     )
 
     assert login_throttle.LOCKED_OUT in refused.content.decode()
+
+
+def test_five_wrong_passwords_on_the_login_page_lock_the_token_endpoint(client, alice):
+    fail(client, alice.username, 5)
+
+    refused = ask_for_token(alice.username, PASSWORD)
+
+    assert refused.status_code == 429
+    assert refused.json()["message"] == login_throttle.LOCKED_OUT
+    assert not ApiToken.objects.exists()
+    assert ask_for_token(alice.username, PASSWORD, address="203.0.113.9").status_code == 201
+
+
+def test_five_wrong_passwords_on_the_token_endpoint_lock_it_and_the_login_page(client, alice):
+    for _ in range(5):
+        wrong = ask_for_token(alice.username, "wrong")
+        assert (
+            wrong.status_code == 400 and wrong.json()["message"] == "Unable to sign in with this username and password."
+        )
+
+    assert ask_for_token(alice.username, PASSWORD).status_code == 429
+    assert login_throttle.LOCKED_OUT in attempt(client, alice.username, PASSWORD).content.decode()
+    assert not logged_in(client) and not ApiToken.objects.exists()
+
+
+def test_a_token_issued_clears_the_failures_of_the_login_page(client, alice):
+    fail(client, alice.username, 4)
+    assert ask_for_token(alice.username, PASSWORD).status_code == 201
+
+    fail(client, alice.username, 4)
+
+    assert attempt(client, alice.username, PASSWORD).status_code == 302
