@@ -166,6 +166,10 @@ class RemoteIssue:
     # the issue in part (GitHub's ``pinned`` has no ``state``, a GitLab note's issue no assignees). They
     # are unknown, never "empty" or "closed": the reference keeps its values of them.
     unknown: frozenset[str] = frozenset()
+    # The tracker's own id of the issue where it outlives the key (Linear's UUID survives a team move that
+    # gives a new identifier): a delivery naming a new key with a known id is about a moved issue. "" where
+    # the tracker has none or did not say.
+    remote_id: str = ""
 
 
 def fields_missing(raw: Mapping[str, Any], **keys: str) -> frozenset[str]:
@@ -554,10 +558,14 @@ class TrackerProvider:
             values += [self.user_token.access_token, self.user_token.refresh_token]
         return [value for value in values if isinstance(value, str) and value]
 
-    def client(self, base_url: str | None = None, **options) -> TrackerHttpClient:
+    def client(
+        self, base_url: str | None = None, *, auth_headers: dict[str, str] | None = None, **options
+    ) -> TrackerHttpClient:
         """The HTTP client for this source: its credentials, redaction and request budget.
-        ``base_url`` defaults to ``api_base_url``."""
+        ``base_url`` defaults to ``api_base_url``; ``auth_headers`` replace ``authentication()``'s headers
+        for an API of the tracker that takes the same credentials in another form (GitLab's GraphQL)."""
         headers, basic = self.authentication()
+        headers = headers if auth_headers is None else auth_headers
         return TrackerHttpClient(
             base_url or self.api_base_url,
             auth_headers=headers,

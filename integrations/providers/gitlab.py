@@ -12,6 +12,14 @@
   integration's path (``qualify_key``).
 - Reading many issues asks each project for them by ``iids[]``, 100 a request (GitLab's
   ``per_page`` maximum): 250 issues of one project take three requests.
+- An issue moved to another project is closed where it was, with ``moved_to_id`` (the new
+  issue's global id, which only administrators can read by REST). Where it went comes from the
+  GraphQL API (``/api/graphql``, every token as Bearer): ``project(fullPath:) { issue(iid:) {
+  movedTo { reference(full: true) } } }``; the new issue is then read as any other, under the
+  key asked for, so the refresh follows the move (issues.links.key_moves). A move the account
+  cannot follow (the new project is hidden from it) leaves the issue forbidden, never closed or
+  missing. The Issue Hook GitLab sends for a move is the original's close with ``moved_to_id``:
+  it asks for the issue to be read again.
 - GitLab answers 404 for a project the account may not see; its issues are forbidden, not
   missing. An issue a visible project does not list is missing (deleted, or confidential
   to someone below Reporter: GitLab does not tell the two apart).
@@ -138,6 +146,10 @@ FILTER_HINT = (
     "testmanager adds the project and the types (issue, incident, test_case, task)."
 )
 ITERATION_CLOSED = 3  # the REST API's iteration states: 1 upcoming, 2 current, 3 closed
+MAX_MOVES = 5  # moves followed from one key (an issue moved on from the project it was moved to)
+MOVED_TO_QUERY = """query MovedTo($path: ID!, $iid: String) {
+  project(fullPath: $path) { issue(iid: $iid) { movedTo { reference(full: true) webUrl } } }
+}"""
 
 
 def read_gitlab_error(response: TrackerResponse) -> RemoteErrorDetail:
@@ -344,16 +356,20 @@ class GitLab(TrackerProvider):
                     forbidden.update(spelling for spellings in iids.values() for spelling in spellings)
                     continue
                 for iid, spellings in iids.items():
-                    if iid in read:
+                    if read.get(iid) is not None:
                         issues.update(dict.fromkeys(spellings, read[iid]))
                     else:
-                        missing.update(spellings)
+                        (forbidden if iid in read else missing).update(spellings)
         return FetchResult(issues=issues, missing=frozenset(missing), forbidden=frozenset(forbidden))
 
-    def _read_project(self, http: TrackerHttpClient, path: str, iids: list[int]) -> dict[int, RemoteIssue] | None:
-        """The issues of ``iids`` the project lists; None when the project cannot be seen (404) or
-        has its issues turned off (403)."""
-        found: dict[int, RemoteIssue] = {}
+    def _read_project(
+        self, http: TrackerHttpClient, path: str, iids: list[int], moves: int = MAX_MOVES
+    ) -> dict[int, RemoteIssue | None] | None:
+        """The issues of ``iids`` the project lists, a moved one as the issue it became (None when the
+        account cannot follow the move); None when the project cannot be seen (404) or has its issues
+        turned off (403)."""
+        found: dict[int, RemoteIssue | None] = {}
+        moved: list[int] = []
         for batch in chunks(iids, PAGE_SIZE):
             params = {"iids[]": batch, "per_page": PAGE_SIZE, "scope": "all", "state": "all"}
             response = http.get(f"projects/{_encoded(path)}/issues", params=params, accept=(403, 404))
@@ -361,8 +377,32 @@ class GitLab(TrackerProvider):
                 return None
             for raw in json_list(response, "a list of issues"):
                 issue = self._remote_issue(raw, path, response)
-                found[int(raw["iid"])] = issue
+                if raw.get("moved_to_id"):
+                    moved.append(int(raw["iid"]))
+                else:
+                    found[int(raw["iid"])] = issue
+        for iid in moved:
+            found[iid] = self._moved_to(http, path, iid, moves - 1) if moves > 0 else None
         return found
+
+    def _moved_to(self, http: TrackerHttpClient, path: str, iid: int, moves: int) -> RemoteIssue | None:
+        """The issue ``path#iid`` became by its move to another project, read as any other (and followed
+        on when it moved again); None when GraphQL does not show it to the account."""
+        with self.client(auth_headers=super().authentication()[0]) as graphql:
+            response = graphql.post(
+                f"{self.source.base_url}/api/graphql",
+                json={"query": MOVED_TO_QUERY, "variables": {"path": path, "iid": str(iid)}},
+                idempotent=True,
+            )
+        data = json_object(response, "a GraphQL answer").get("data")
+        project = data.get("project") if isinstance(data, dict) else None
+        issue = project.get("issue") if isinstance(project, dict) else None
+        target = issue.get("movedTo") if isinstance(issue, dict) else None
+        found = ISSUE_KEY.fullmatch(str(target.get("reference") or "")) if isinstance(target, dict) else None
+        if found is None:
+            return None
+        read = self._read_project(http, found["project"], [int(found["iid"])], moves)
+        return (read or {}).get(int(found["iid"]))
 
     def search(self, text: str) -> list[RemoteIssue]:
         """Issues whose key is ``text``, or whose title or description contain it, in the source's
@@ -381,7 +421,8 @@ class GitLab(TrackerProvider):
         with self.client() as http:
             for path, iid in named:
                 for issue in (self._read_project(http, path, [iid]) or {}).values():
-                    found[issue.key.lower()] = issue
+                    if issue is not None:
+                        found[issue.key.lower()] = issue
             if not projects:
                 if full:
                     return list(found.values())
@@ -680,7 +721,9 @@ class GitLab(TrackerProvider):
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
         """Issue Hook and Note Hook (comments on issues, created or, with ``object_attributes.action``
         ``update``, edited; GitLab sends no event for a deleted note) events. A note's payload describes
-        the issue in part: its assignees are unknown, the rest applies."""
+        the issue in part: its assignees are unknown, the rest applies. An Issue Hook of an issue moved
+        to another project (``moved_to_id``) has its key read again: the payload's "closed" is the
+        original's, and only a read finds the issue it became."""
         payload = webhook_json(body)
         path = (payload.get("project") or {}).get("path_with_namespace")
         attributes = payload.get("object_attributes")
@@ -688,6 +731,8 @@ class GitLab(TrackerProvider):
             return []
         delivery = delivery_id(headers, body, "Idempotency-Key", "X-Gitlab-Webhook-UUID", "X-Gitlab-Event-UUID")
         if payload.get("object_kind") == "issue" and isinstance(attributes.get("iid"), int):
+            if attributes.get("moved_to_id"):
+                return [IssueEvent(EventKind.CHANGED, f"{path}#{attributes['iid']}", None, delivery)]
             raw = {
                 **attributes,
                 **{name: _hook_timestamp(attributes.get(name)) for name in ("updated_at", "created_at", "closed_at")},

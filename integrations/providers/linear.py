@@ -11,7 +11,11 @@
   milliseconds). A provider remembers the last report and refuses, with the reset time, a
   request the budget can no longer pay for rather than spending it on a certain refusal.
 - Teams are the external projects (keyed by their short key, e.g. ENG); issues are keyed by
-  their identifier (ENG-123). Descriptions and comments are Markdown both ways.
+  their identifier (ENG-123). Descriptions and comments are Markdown both ways. An issue moved to
+  another team takes a new identifier but keeps its ``id`` (a UUID), which issues carry as their
+  ``remote_id``: an ``Issue`` webhook's ``data`` has the new identifier and the same id, so the
+  delivery finds the reference by that id (its ``updatedFrom``, "the previous values of all updated
+  properties", is not documented to hold the old identifier, so it is not relied on).
 - Pulls select a team's issues with a small filter language (see ``parse_pull_filter``) that
   becomes Linear's ``IssueFilter``; Linear issues have no types, so work item types are label
   names (Linear's default labels Bug, Feature and Improvement serve as types). Deleting an
@@ -776,6 +780,7 @@ class Linear(TrackerProvider):
             updated_at=iso_timestamp(raw.get("updatedAt")),
             created_at=iso_timestamp(raw.get("createdAt")),
             resolved_at=iso_timestamp(raw.get("completedAt")) or iso_timestamp(raw.get("canceledAt")),
+            remote_id=str(raw.get("id") or ""),
         )
 
     # -- writing --

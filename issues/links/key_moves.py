@@ -6,8 +6,9 @@ key and keeps the old one as a ``ReferenceAlias``, so that links, searches, look
 naming either key find it (``references_by_key``). When the source already has a reference of the
 new key (someone linked the issue under it), the two are one issue: the moved reference is merged
 into that one, as a source move merges (issues.links.source_moves). Both the refresh (the tracker
-answers a key with another) and the webhooks (a delivery says the issue moved) call this, and
-nothing else renames a reference's key.
+answers a key with another) and the webhooks (a delivery says the issue moved, or names a new key
+with the tracker's own id of a known issue: ``references_by_remote_id``) call this, and nothing else
+renames a reference's key.
 """
 
 from collections import defaultdict
@@ -75,3 +76,16 @@ def references_by_key(source_id: int, keys: Iterable[str]) -> dict[str, list[Ext
         for alias in aliases.filter(lower_key__in=others).select_related("reference"):
             found[alias.key.lower()].append(alias.reference)
     return found
+
+
+def references_by_remote_id(source_id: int, remote_ids: Iterable[str]) -> dict[str, ExternalReference]:
+    """The source's references by the tracker's own issue id (Linear's UUID, which a team move keeps while
+    the identifier changes): a delivery naming an unknown key with one of these ids is about that issue,
+    moved."""
+    wanted = {remote_id for remote_id in remote_ids if remote_id}
+    if not wanted:
+        return {}
+    return {
+        reference.remote_id: reference
+        for reference in ExternalReference.objects.filter(source_id=source_id, remote_id__in=wanted).order_by("pk")
+    }

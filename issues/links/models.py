@@ -24,6 +24,7 @@ STATE_FIELDS = (
     "deleted_remotely_at",
     "remote_created_at",
     "remote_resolved_at",
+    "remote_id",
 )
 
 
@@ -56,10 +57,18 @@ class ExternalReference(models.Model):
     deleted_remotely_at = models.DateTimeField(null=True, blank=True)
     # Validator for conditional requests (GitHub ETag): a 304 answer costs no rate limit.
     etag = models.CharField(max_length=200, blank=True)
+    # The tracker's own id of the issue where it outlives the key (Linear's UUID): a delivery naming a new
+    # key with this id is the issue moved (issues.links.key_moves). "" where unknown.
+    remote_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["source_name", "key"]
+        indexes = [
+            models.Index(
+                fields=["source", "remote_id"], condition=~Q(remote_id=""), name="externalreference_remote_id"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["source", "key"], name="externalreference_unique_key_per_source"),
             models.CheckConstraint(condition=~Q(key=""), name="externalreference_key_not_empty"),

@@ -72,6 +72,8 @@ def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True)
         "last_error": "",
     }
     values.update(remote_dates(remote))
+    if remote.remote_id:
+        values["remote_id"] = remote.remote_id[:100]
     if synced:
         values["last_synced_at"] = timezone.now()
     try:

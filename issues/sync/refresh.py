@@ -187,7 +187,7 @@ CACHED_BY_FIELD = {
 
 def remote_state(reference: ExternalReference, remote: RemoteIssue) -> dict:
     """The cached values a remote issue stands for. What the tracker's answer did not carry
-    (``remote.unknown``, an empty URL) keeps the cached value: a missing state is unknown, not closed."""
+    (``remote.unknown``, an empty URL or remote id) keeps the cached value: a missing state is unknown, not closed."""
     category = remote.status_category if remote.status_category in StatusCategory.values else StatusCategory.UNKNOWN
     state = {
         "title": remote.title[:500],
@@ -202,6 +202,7 @@ def remote_state(reference: ExternalReference, remote: RemoteIssue) -> dict:
         "deleted_remotely_at": None,
         "remote_created_at": reference.remote_created_at,
         "remote_resolved_at": reference.remote_resolved_at,
+        "remote_id": remote.remote_id[:100] or reference.remote_id,
         **services.remote_dates(remote),
     }
     kept = {name for field in remote.unknown for name in CACHED_BY_FIELD.get(field, ())}

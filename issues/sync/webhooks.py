@@ -31,7 +31,7 @@ from integrations.providers.base import (
     MalformedDelivery,
     WebhookRejected,
 )
-from issues.links.key_moves import follow_move, references_by_key
+from issues.links.key_moves import follow_move, references_by_key, references_by_remote_id
 from issues.links.models import ExternalReference
 from issues.sync.comments import follow_comment
 from issues.sync.defects import follow_changes
@@ -155,9 +155,10 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
         references = references_by_key(
             source.pk, {key for event in wanted for key in (event.key, event.moved_from) if key}
         )
+        by_remote_id = references_by_remote_id(source.pk, {event.issue.remote_id for event in wanted if event.issue})
         stored = []
         for event in wanted:
-            matched = _matched(references, event)
+            matched = _matched(references, by_remote_id, event)
             outcome.unknown += not matched
             for reference in matched:
                 if event.kind == EventKind.CHANGED:
@@ -174,11 +175,20 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
     return outcome
 
 
-def _matched(references: dict[str, list[ExternalReference]], event: IssueEvent) -> list[ExternalReference]:
+def _matched(
+    references: dict[str, list[ExternalReference]], by_remote_id: dict[str, ExternalReference], event: IssueEvent
+) -> list[ExternalReference]:
     """The references an event is about: those of its key and, when it moved the issue, those of the
-    key it had, which take the new key (issues.links.key_moves) and are found under it from now on."""
+    key it had, which take the new key (issues.links.key_moves) and are found under it from now on. An
+    event whose key no reference has, about an issue whose tracker id a reference has (a Linear team move
+    gives a new identifier to the same issue), moved that reference's issue too."""
     matched = {reference.pk: reference for reference in references.get(event.key.lower(), [])}
-    for reference in references.pop(event.moved_from.lower(), []) if event.moved_from else []:
+    moved = references.pop(event.moved_from.lower(), []) if event.moved_from else []
+    known = by_remote_id.get(event.issue.remote_id) if event.issue is not None and event.issue.remote_id else None
+    if not matched and not moved and known is not None and known.key.lower() != event.key.lower():
+        references.pop(known.key.lower(), None)
+        moved = [known]
+    for reference in moved:
         kept = follow_move(reference, event.key)
         matched[kept.pk] = kept
     references[event.key.lower()] = list(matched.values())

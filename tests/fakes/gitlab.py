@@ -44,6 +44,19 @@ Sources read to build it (GitLab's own documentation, gitlab-org/gitlab `doc/`, 
 - "Permissions and roles": Guests may create issues and comment but not set labels, assignees or
   milestones, and may close only their own issues; confidential issues are visible to Planners,
   Reporters and up, their author and their assignees.
+- Moving an issue ("Issues API": move an issue; "Manage issues": move an issue to another project):
+  GitLab creates a new issue in the target project (its next iid, a new `id`) with the title,
+  description, labels and assignees, and closes the original, whose `moved_to_id` (in the REST issue
+  and in the Issue Hook's `object_attributes`) is the new issue's `id`. The webhook GitLab sends for
+  the original is its close (`action` "close"). The REST API resolves that id only for
+  administrators (`GET /issues/:id`); the GraphQL API's `Issue.movedTo` ("Updated Issue after it got
+  moved to another project") gives anyone who may see both issues the new one.
+- "GraphQL API" (doc/api/graphql): one endpoint, `POST /api/graphql` beside `/api/v4`; tokens of
+  every kind in `Authorization: Bearer` (or the `private_token` / `access_token` parameters); a bad
+  token answers 401 `{"errors":[{"message":"Invalid token"}]}`; `read_api` or `api` scope for
+  queries. The reference's `Query.project(fullPath:)`, `Project.issue(iid:)` and the Issue fields
+  `iid`, `title`, `state`, `webUrl`, `reference(full:)`, `moved` and `movedTo` are served; a project or
+  issue the user may not see is null.
 
 Where the documentation is silent, the choice made is stated next to the code that makes it.
 """
@@ -58,6 +71,8 @@ from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
+
+from graphql import GraphQLError, build_schema, execute, parse, validate
 
 from tests.fakes.server import (
     FakeHTTPServer,
@@ -107,6 +122,23 @@ PROJECT_NOT_FOUND = {"message": "404 Project Not Found"}
 ISSUE_NOT_FOUND = {"message": "404 Issue Not Found"}
 NOT_FOUND = {"message": "404 Not found"}
 NO_ROUTE = {"error": "404 Not Found"}
+# The part of GitLab's GraphQL schema the fake serves, named as GitLab's reference names it.
+GRAPHQL_SCHEMA = build_schema(
+    """
+    enum IssueState { opened closed locked all }
+    type Issue {
+      iid: String!
+      title: String!
+      state: IssueState!
+      webUrl: String!
+      reference(full: Boolean = false): String!
+      moved: Boolean
+      movedTo: Issue
+    }
+    type Project { id: ID! fullPath: ID! issue(iid: String): Issue }
+    type Query { project(fullPath: ID!): Project }
+    """
+)
 
 
 def gitlab_timestamp(moment: datetime) -> str:
@@ -181,6 +213,7 @@ class Issue:
     weight: int | None = None
     severity: str = "UNKNOWN"
     notes: list[Note] = field(default_factory=list)
+    moved_to: Issue | None = None  # the issue a move to another project created
 
 
 @dataclass
@@ -408,6 +441,38 @@ class GitLabFake(TrackerFake):
             issue.updated = self.now()
             return issue
 
+    def move_issue(self, path: str, iid: int, target: str, *, by: str) -> Issue:
+        """Move an issue to the ``target`` project as GitLab does: a new issue there (the next iid, a new
+        id) with the title, description, labels and assignees; the original closed with ``moved_to``
+        set and a system note on each. Returns the new issue."""
+        with self.server.lock:
+            original, project, mover = self.issue(path, iid), self.project(target), self.users[by]
+            moment = self.now()
+            moved = Issue(
+                id=next(self._ids),
+                iid=next(project.iids),
+                project=project,
+                title=original.title,
+                description=original.description,
+                author=original.author,
+                created=moment,
+                updated=moment,
+                labels=self._with_labels(project, original.labels),
+                assignees=list(original.assignees),
+                confidential=original.confidential,
+                issue_type=original.issue_type,
+            )
+            project.issues[moved.iid] = moved
+            original.moved_to = moved
+            self._set_state(original, "close", mover)
+            old_reference, new_reference = self._full_reference(original), self._full_reference(moved)
+            original.notes.append(Note(next(self._ids), f"moved to {new_reference}", mover, moment, system=True))
+            moved.notes.append(Note(next(self._ids), f"moved from {old_reference}", mover, moment, system=True))
+            return moved
+
+    def _full_reference(self, issue: Issue) -> str:
+        return f"{issue.project.path_with_namespace}#{issue.iid}"
+
     def delete_issue(self, path: str, iid: int) -> None:
         with self.server.lock:
             del self.project(path).issues[iid]
@@ -543,6 +608,7 @@ class GitLabFake(TrackerFake):
         ]
         for method, path, handler in routes:
             self.server.add_route(method, path, handler)
+        self.server.add_outside_route("POST", rf"{self.relative_url_root}/api/graphql", self._graphql)
 
     def _get_user(self, request: RecordedRequest, user: GitLabUser) -> Response:
         return json_response(
@@ -860,6 +926,77 @@ class GitLabFake(TrackerFake):
                 chosen.append(existing)
         return chosen
 
+    # -- GraphQL ----------------------------------------------------------------------------------
+
+    def _graphql(self, request: RecordedRequest) -> Response:
+        """``POST /api/graphql``: outside ``/api/v4``, where the interceptor does not reach, so the
+        injected faults are taken here. No token is an anonymous request (public data only)."""
+        fault = self.faults.take()
+        if fault is not None:
+            return fault
+        user, refusal = self._graphql_user(request)
+        if refusal is not None:
+            return refusal
+        try:
+            payload = json.loads(request.body or b"")
+            document = parse(payload["query"])
+        except (ValueError, TypeError, KeyError, GraphQLError):
+            return json_response(HTTPStatus.BAD_REQUEST, {"errors": [{"message": "Invalid query"}]})
+        problems = validate(GRAPHQL_SCHEMA, document)
+        if problems:
+            return json_response(HTTPStatus.OK, {"errors": [problem.formatted for problem in problems]})
+        variables = payload.get("variables") if isinstance(payload.get("variables"), dict) else {}
+        root = {"project": lambda info, fullPath: self._graphql_project(user, fullPath)}
+        result = execute(GRAPHQL_SCHEMA, document, root_value=root, variable_values=variables)
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [problem.formatted for problem in result.errors]
+        return json_response(HTTPStatus.OK, body)
+
+    def _graphql_user(self, request: RecordedRequest) -> tuple[GitLabUser | None, Response | None]:
+        """The user a GraphQL request acts as: tokens of every kind as ``Authorization: Bearer``, access
+        tokens as ``private_token`` and OAuth tokens as ``access_token``. A token given but not valid
+        answers 401; one without ``read_api`` or ``api`` answers 403."""
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        candidates = [
+            (bearer.strip() if scheme.lower() == "bearer" else None, ("personal", "oauth")),
+            (request.param("private_token"), ("personal",)),
+            (request.param("access_token"), ("oauth",)),
+        ]
+        value, kinds = next(((value, kinds) for value, kinds in candidates if value), (None, ()))
+        if value is None:
+            return None, None
+        grant = self._tokens.get(value)
+        if grant is None or grant.kind not in kinds or (grant.expires_at and grant.expires_at < self.now().date()):
+            return None, json_response(HTTPStatus.UNAUTHORIZED, {"errors": [{"message": "Invalid token"}]})
+        if not {"api", "read_api"} & set(grant.scopes):
+            return None, json_response(HTTPStatus.FORBIDDEN, {"errors": [{"message": "insufficient_scope"}]})
+        return self.users[grant.username], None
+
+    def _graphql_project(self, user: GitLabUser | None, full_path: str) -> dict | None:
+        project = self.projects.get(str(full_path).lower())
+        if project is None or project.access(user) is None:
+            return None
+        return {
+            "id": f"gid://gitlab/Project/{project.id}",
+            "fullPath": project.path_with_namespace,
+            "issue": lambda info, iid=None: self._graphql_issue(user, project.issues.get(int(iid or 0))),
+        }
+
+    def _graphql_issue(self, user: GitLabUser | None, issue: Issue | None) -> dict | None:
+        """The issue as GraphQL shows it; null where the user may not see it (its project or itself)."""
+        if issue is None or issue.project.access(user) is None or not issue.project.can_see(user, issue):
+            return None
+        return {
+            "iid": str(issue.iid),
+            "title": issue.title,
+            "state": issue.state,
+            "webUrl": self._issue_json(issue)["web_url"],
+            "reference": lambda info, full=False: self._full_reference(issue) if full else f"#{issue.iid}",
+            "moved": issue.moved_to is not None,
+            "movedTo": lambda info: self._graphql_issue(user, issue.moved_to),
+        }
+
     # -- pagination -------------------------------------------------------------------------------
 
     def _offset_page(self, request: RecordedRequest, items: list, render) -> Response:
@@ -998,12 +1135,12 @@ class GitLabFake(TrackerFake):
             "due_date": issue.due_date,
             "confidential": issue.confidential,
             "discussion_locked": None,
-            "moved_to_id": None,
+            "moved_to_id": issue.moved_to.id if issue.moved_to else None,
             "web_url": f"{self.web_url}/{project.path_with_namespace}/-/issues/{issue.iid}",
             "references": {
                 "short": f"#{issue.iid}",
                 "relative": f"#{issue.iid}",
-                "full": f"{project.path_with_namespace}#{issue.iid}",
+                "full": self._full_reference(issue),
             },
             "severity": issue.severity,
             "_links": {

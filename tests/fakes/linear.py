@@ -25,7 +25,13 @@ Sources read to build it (Linear's developer documentation and its SDK, unless m
   the team's archives (the schema's `trashed`, "trashed documents are archived and can be
   restored") for 30 days, then is removed for good; Linear archives closed issues by itself.
 - "Move issues between teams" (linear.app/docs): a moved issue takes the new team's next number, so
-  a new identifier; links to the old identifier still reach it (`issue(id:)` answers to it here).
+  a new identifier; links to the old identifier still reach it (`issue(id:)` answers to it here). Its
+  `id` (a UUID) stays the same.
+- "Webhooks" (linear.app/developers/webhooks): a data change delivery carries `action`, `type`,
+  `createdAt`, `data` (the entity as it is now), `url`, `webhookTimestamp` and, for updates,
+  `updatedFrom`, "an object containing the previous values of all updated properties" (stored
+  properties by their names, e.g. `stateId`, `teamId`, `number`, `updatedAt`; the identifier is a
+  derived field the fake leaves out of it).
   Archived records are left out of connections unless `includeArchived: true` (the schema's
   "Should archived resources be included (default: false)"); `issue(id:)` still finds them.
 - The schema's `Cycle` (startsAt, endsAt, completedAt), `Project` (startDate, targetDate,
@@ -418,6 +424,9 @@ class LinearIssue:
     completed_at: datetime | None = None
     canceled_at: datetime | None = None
     former_identifiers: list[str] = field(default_factory=list)  # identifiers it had before team moves
+    # The previous values of the properties the last change updated, as an ``update`` delivery's
+    # ``updatedFrom`` carries them (stored properties by their payload names: teamId, number, stateId, ...).
+    updated_from: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.move_to(self.state, self.created_at)
@@ -656,6 +665,12 @@ class LinearFake(TrackerFake):
         number see it only where it is now."""
         with self.server.lock:
             issue, target = self.issue(identifier), self.teams[team]
+            issue.updated_from = {
+                "updatedAt": _iso(issue.updated_at),
+                "teamId": issue.team.id,
+                "number": issue.number,
+                "stateId": issue.state.id,
+            }
             issue.former_identifiers.append(issue.identifier)
             issue.number = 1 + max((other.number for other in self.issues if other.team is target), default=0)
             same_type = (state for state in self.team_states(target) if state.type == issue.state.type)
@@ -684,16 +699,21 @@ class LinearFake(TrackerFake):
         by e-mail); its ``updatedAt`` moves on."""
         with self.server.lock:
             issue = self.issue(identifier)
+            issue.updated_from = {"updatedAt": _iso(issue.updated_at)}
             if title is not None:
+                issue.updated_from["title"] = issue.title
                 issue.title = title
             if description is not None:
+                issue.updated_from["description"] = issue.description
                 issue.description = description
             if labels is not None:
                 issue.label_list = [label for label in self.labels if label.name in set(labels)]
             issue.updated_at = self._tick()
             if state is not None:
+                issue.updated_from["stateId"] = issue.state.id
                 issue.move_to(next(s for s in self.team_states(issue.team) if s.name == state), issue.updated_at)
             if priority is not None:
+                issue.updated_from["priority"] = issue.priority
                 issue.priority = priority
             if assignee is not None:
                 issue.assignee = self.users[assignee]
@@ -723,10 +743,14 @@ class LinearFake(TrackerFake):
         self, identifier: str, *, action: str = "update", secret: str, sent_at: datetime | None = None
     ) -> Delivery:
         """An ``Issue`` data change delivery (``action``: create, update, remove) with the issue as it
-        is now; ``sent_at`` is the ``webhookTimestamp`` (now when not given)."""
+        is now and, for an update, ``updatedFrom``: the previous values of the properties the last change
+        updated; ``sent_at`` is the ``webhookTimestamp`` (now when not given)."""
         with self.server.lock:
             issue = self.issue(identifier)
-            return self._delivery("Issue", action, self._issue_webhook_data(issue), issue.url, secret, sent_at)
+            extra = {"updatedFrom": dict(issue.updated_from)} if action == "update" else {}
+            return self._delivery(
+                "Issue", action, self._issue_webhook_data(issue), issue.url, secret, sent_at, extra=extra
+            )
 
     def comment_delivery(
         self,
@@ -787,7 +811,15 @@ class LinearFake(TrackerFake):
         }
 
     def _delivery(
-        self, kind: str, action: str, data: dict, url: str, secret: str, sent_at: datetime | None
+        self,
+        kind: str,
+        action: str,
+        data: dict,
+        url: str,
+        secret: str,
+        sent_at: datetime | None,
+        *,
+        extra: dict | None = None,
     ) -> Delivery:
         sent = sent_at or _now()
         payload = {
@@ -795,6 +827,7 @@ class LinearFake(TrackerFake):
             "type": kind,
             "createdAt": _iso(sent),
             "data": data,
+            **(extra or {}),
             "url": url,
             "organizationId": "00000000-0000-4000-8000-00000000f00d",
             "webhookId": str(uuid.uuid4()),

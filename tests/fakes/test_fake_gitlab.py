@@ -589,3 +589,81 @@ def test_fail_next_serves_a_raw_body_once(fake_gitlab, api, web):
 
     assert api.get(ISSUES).content == b'[{"iid": 1,'
     assert api.get(ISSUES).json() == []
+
+
+# -- moved issues and GraphQL --------------------------------------------------------------------
+
+MOVED_TO = """query($path: ID!, $iid: String) {
+  project(fullPath: $path) { issue(iid: $iid) { iid state moved movedTo { iid webUrl reference(full: true) } } }
+}"""
+
+
+def graphql(fake, headers, variables):
+    return requests.post(
+        f"{fake.web_url}/api/graphql", json={"query": MOVED_TO, "variables": variables}, headers=headers, timeout=10
+    )
+
+
+def test_a_move_closes_the_original_with_moved_to_id_and_opens_the_issue_in_the_target(fake_gitlab, api, web):
+    fake_gitlab.add_project("acme/ops")
+    fake_gitlab.add_member("acme/ops", GITLAB_USERNAME, DEVELOPER)
+    fake_gitlab.add_issue("acme/platform/frontend/web", "Checkout fails", author=GITLAB_USERNAME)
+
+    moved = fake_gitlab.move_issue("acme/platform/frontend/web", 1, "acme/ops", by=GITLAB_USERNAME)
+
+    (original,) = api.get(ISSUES, params={"iids[]": [1]}).json()
+    assert (original["state"], original["moved_to_id"]) == ("closed", moved.id)
+    (created,) = api.get("/projects/acme%2Fops/issues").json()
+    assert (created["iid"], created["title"], created["state"], created["moved_to_id"]) == (
+        1,
+        "Checkout fails",
+        "opened",
+        None,
+    )
+    hook = fake_gitlab.issue_delivery("acme/platform/frontend/web", 1, action="close", secret="s").json()
+    assert hook["object_attributes"]["moved_to_id"] == moved.id
+
+
+def test_graphql_shows_where_a_moved_issue_went_to_a_bearer_token(fake_gitlab, web):
+    fake_gitlab.add_project("acme/ops")
+    fake_gitlab.add_member("acme/ops", GITLAB_USERNAME, DEVELOPER)
+    fake_gitlab.add_issue("acme/platform/frontend/web", "Checkout fails", author=GITLAB_USERNAME)
+    fake_gitlab.move_issue("acme/platform/frontend/web", 1, "acme/ops", by=GITLAB_USERNAME)
+    variables = {"path": "acme/platform/frontend/web", "iid": "1"}
+
+    answer = graphql(fake_gitlab, {"Authorization": f"Bearer {GITLAB_PAT}"}, variables).json()
+
+    assert answer == {
+        "data": {
+            "project": {
+                "issue": {
+                    "iid": "1",
+                    "state": "closed",
+                    "moved": True,
+                    "movedTo": {
+                        "iid": "1",
+                        "webUrl": f"{fake_gitlab.web_url}/acme/ops/-/issues/1",
+                        "reference": "acme/ops#1",
+                    },
+                }
+            }
+        }
+    }
+    # OAuth tokens too; without a token a private project is not there; a bad token is refused.
+    assert graphql(fake_gitlab, {"Authorization": f"Bearer {GITLAB_OAUTH_TOKEN}"}, variables).json() == answer
+    assert graphql(fake_gitlab, {}, variables).json() == {"data": {"project": None}}
+    refused = graphql(fake_gitlab, {"Authorization": "Bearer nonsense"}, variables)
+    assert (refused.status_code, refused.json()) == (401, {"errors": [{"message": "Invalid token"}]})
+
+
+def test_graphql_hides_the_new_issue_from_someone_who_cannot_see_its_project(fake_gitlab, web):
+    fake_gitlab.add_project("acme/secret")
+    fake_gitlab.add_member("acme/secret", "alice", DEVELOPER)
+    fake_gitlab.add_issue("acme/platform/frontend/web", "Checkout fails", author=GITLAB_USERNAME)
+    fake_gitlab.move_issue("acme/platform/frontend/web", 1, "acme/secret", by="alice")
+
+    answer = graphql(
+        fake_gitlab, {"Authorization": f"Bearer {GITLAB_PAT}"}, {"path": "acme/platform/frontend/web", "iid": "1"}
+    ).json()
+
+    assert answer["data"]["project"]["issue"]["movedTo"] is None

@@ -492,3 +492,23 @@ def test_an_exhausted_budget_answers_a_ratelimited_error_with_its_reset(post, fa
     assert limited.headers[f"{header}-Remaining"] == "0"
     assert int(limited.headers[f"{header}-Reset"]) / 1000 > time.time() + 60
     assert after.status_code == 200
+
+
+def test_an_update_delivery_after_a_team_move_has_the_new_identifier_the_same_id_and_the_previous_values(
+    fake_linear, eng
+):
+    fake_linear.add_team("OPS")
+    issue = fake_linear.add_issue("ENG", "Checkout fails")
+    team, number, state, updated = issue.team.id, issue.number, issue.state.id, issue.updated_at
+
+    fake_linear.move_issue("ENG-1", "OPS")
+    payload = fake_linear.issue_delivery("OPS-1", secret="s").json()
+
+    assert (payload["action"], payload["data"]["id"], payload["data"]["identifier"]) == ("update", issue.id, "OPS-1")
+    assert payload["data"]["team"]["key"] == "OPS"
+    assert payload["updatedFrom"] == {
+        "teamId": team,
+        "number": number,
+        "stateId": state,
+        "updatedAt": updated.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
