@@ -23,6 +23,7 @@ import base64
 import binascii
 import html
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from types import MappingProxyType
 from typing import Any
@@ -60,6 +61,7 @@ from .base import (
     RemoteProject,
     TrackerProvider,
     delivery_id,
+    fields_missing,
     webhook_json,
 )
 
@@ -734,7 +736,9 @@ class AzureDevOps(TrackerProvider):
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
         """Work item created, updated, restored, commented and deleted events. A payload carries neither
-        the state's category nor the comment's id, so every change but a deletion is read again."""
+        the state's category nor the comment's id, so every change but a deletion is read again; what the
+        payload does say of the item (its title, description, priority) comes with the event, read as a
+        pull reads it, its state left unknown until the read."""
         payload = webhook_json(body)
         kind = WEBHOOK_EVENTS.get(payload.get("eventType"))
         resource = payload.get("resource") if isinstance(payload.get("resource"), dict) else {}
@@ -743,7 +747,22 @@ class AzureDevOps(TrackerProvider):
             return []
         changed = iso_timestamp(fields.get("System.ChangedDate"))
         delivery = str(payload.get("id") or "") or delivery_id(headers, body)
-        return [IssueEvent(kind, str(item_id), changed, delivery)]
+        issue = self._hooked_item(item_id, fields) if kind == EventKind.CHANGED and fields else None
+        return [IssueEvent(kind, str(item_id), changed, delivery, issue=issue)]
+
+    def _hooked_item(self, item_id: int, fields: dict) -> PulledItem:
+        """A service hook's work item: the fields its payload leaves out are unknown, and so is its state
+        (the payload has no category for it)."""
+        missing = fields_missing(
+            fields,
+            title="System.Title",
+            assignee="System.AssignedTo",
+            priority="Microsoft.VSTS.Common.Priority",
+            created_at="System.CreatedDate",
+            description="System.Description",
+        )
+        item = self._pulled_item({"id": item_id, "fields": fields}, _UNREAD_CATEGORIES, ())
+        return replace(item, unknown=missing | {"status", "status_category", "resolved_at"})
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """Service hook subscriptions posting to ``url`` (basic auth, ``secret`` as the password) for each
@@ -826,6 +845,16 @@ class AzureDevOps(TrackerProvider):
             str(fields.get("System.WorkItemType") or ""),
             str(fields.get("System.State") or ""),
         )
+
+
+class _UnreadCategories:
+    """No state categories: a service hook's payload names a state without its category."""
+
+    def of(self, project: str, type_name: str, state: str) -> str:
+        return "unknown"
+
+
+_UNREAD_CATEGORIES = _UnreadCategories()
 
 
 class _StateCategories:

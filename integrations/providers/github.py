@@ -258,7 +258,9 @@ def _alias_number(alias: Any) -> int | None:
 def _uncarried(raw: dict) -> frozenset[str]:
     """The fields a webhook's issue lacks: GitHub's webhook issue schema makes ``state`` optional (``pinned``,
     ``unpinned`` and others leave it out), and a state it does not name is no more known."""
-    missing = fields_missing(raw, title="title", assignee="assignees", url="html_url", created_at="created_at")
+    missing = fields_missing(
+        raw, title="title", assignee="assignees", url="html_url", created_at="created_at", description="body"
+    )
     return missing | {"status"} if raw.get("state") not in ("open", "closed") else missing
 
 
@@ -783,8 +785,8 @@ class GitHub(TrackerProvider):
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] = MappingProxyType({})) -> list[IssueEvent]:
         """``issues`` and ``issue_comment`` (created, edited, deleted) events of issues (``X-GitHub-Event``);
         pull requests and other events carry nothing to apply. A transfer is an update of the new issue that
-        names the key it had (``moved_from``). What an event's issue lacks is unknown: ``pinned`` and
-        ``unpinned`` carry no ``state``."""
+        names the key it had (``moved_from``). An event's issue is read as a pull reads it (its body is the
+        description); what it lacks is unknown: ``pinned`` and ``unpinned`` carry no ``state``."""
         event = headers.get("X-GitHub-Event", "")
         payload = webhook_json(body)
         raw, repo = payload.get("issue"), (payload.get("repository") or {}).get("full_name")
@@ -802,9 +804,7 @@ class GitHub(TrackerProvider):
             return [IssueEvent(EventKind.DELETED, key, updated, delivery)]
         if event == "issues" and action == "transferred":
             return self._transferred(payload, key, delivery, body)
-        issue = replace(
-            self._remote_issue(raw, delivery_response(self.source, body), etag=False), unknown=_uncarried(raw)
-        )
+        issue = replace(self._pulled_item(raw, delivery_response(self.source, body), ()), unknown=_uncarried(raw))
         if event == "issues":
             kind = EventKind.CREATED if action == "opened" else EventKind.UPDATED
             return [IssueEvent(kind, key, updated, delivery, issue=issue)]

@@ -79,6 +79,7 @@ from .base import (
     TrackerProvider,
     delivery_id,
     delivery_response,
+    fields_missing,
     rate_limit_headroom,
     webhook_json,
 )
@@ -180,8 +181,10 @@ def read_gitlab_error(response: TrackerResponse) -> RemoteErrorDetail:
 
 
 def _unknown_state(raw: Mapping[str, Any]) -> frozenset[str]:
-    """A webhook's issue without a state GitLab names (``opened``, ``closed``) leaves the state unknown."""
-    return frozenset() if raw.get("state") in ("opened", "closed") else frozenset({"status"})
+    """A webhook's issue without a state GitLab names (``opened``, ``closed``) leaves the state unknown;
+    without a description, the description."""
+    missing = fields_missing(raw, description="description")
+    return missing if raw.get("state") in ("opened", "closed") else missing | {"status"}
 
 
 def _hook_timestamp(value: Any) -> str | None:
@@ -740,7 +743,7 @@ class GitLab(TrackerProvider):
                 "assignees": payload.get("assignees") or [],
             }
             issue = replace(
-                self._remote_issue(raw, path, delivery_response(self.source, body)), unknown=_unknown_state(raw)
+                self._pulled_item(raw, path, delivery_response(self.source, body), ()), unknown=_unknown_state(raw)
             )
             kind = EventKind.CREATED if attributes.get("action") == "open" else EventKind.UPDATED
             return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
@@ -769,7 +772,7 @@ class GitLab(TrackerProvider):
             "web_url": issue.get("url") or issue.get("web_url"),
         }
         state = replace(
-            self._remote_issue(raw, path, delivery_response(self.source, body)),
+            self._pulled_item(raw, path, delivery_response(self.source, body), ()),
             unknown=_unknown_state(raw) | {"assignee"},
         )
         kind = NOTE_ACTIONS[str(attributes.get("action") or "create")]

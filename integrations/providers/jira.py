@@ -926,12 +926,11 @@ class _Jira(TrackerProvider, ABC):
         comment, kind = payload.get("comment"), COMMENT_EVENTS.get(str(event))
         if kind is None or not isinstance(comment, dict) or not comment.get("id"):
             return []
-        text = comment.get("body")
         created, updated = _timestamp(comment.get("created")), _timestamp(comment.get("updated"))
         remote_comment = RemoteComment(
             id=str(comment["id"]),
             author=str((comment.get("author") or {}).get("displayName") or ""),
-            body=wiki_to_markdown(text) if isinstance(text, str) else self.markdown(text),
+            body=self._hook_markdown(comment.get("body")),
             created_at=created,
             updated_at=updated,
         )
@@ -940,13 +939,26 @@ class _Jira(TrackerProvider, ABC):
         issue = self._hook_issue(raw, body) if dated else None
         return [IssueEvent(kind, key, when, delivery, issue=issue, comment=remote_comment, content_key=content)]
 
-    def _hook_issue(self, raw: dict, body: bytes) -> RemoteIssue:
-        """A webhook's issue: the fields it leaves out are unknown."""
+    def _hook_issue(self, raw: dict, body: bytes) -> PulledItem:
+        """A webhook's issue, read as a pull reads it (its description in the webhook's rich text): the
+        fields it leaves out are unknown."""
         fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
         missing = fields_missing(
-            fields, title="summary", status="status", assignee="assignee", priority="priority", created_at="created"
+            fields,
+            title="summary",
+            status="status",
+            assignee="assignee",
+            priority="priority",
+            created_at="created",
+            description="description",
         )
-        return replace(self._remote_issue(raw, delivery_response(self.source, body)), unknown=missing)
+        item = self._pulled_item(raw, delivery_response(self.source, body), ())
+        return replace(item, description=self._hook_markdown(fields.get("description")), unknown=missing)
+
+    def _hook_markdown(self, rich_text: Any) -> str:
+        """Rich text of a webhook as Markdown: webhooks send REST v2's wiki markup, also on Cloud (where the
+        API's own answers are ADF)."""
+        return wiki_to_markdown(rich_text) if isinstance(rich_text, str) else self.markdown(rich_text)
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """An administrator's webhook (the account must administer Jira) for issue and comment events of

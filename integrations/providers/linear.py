@@ -173,10 +173,21 @@ def read_linear_error(response: TrackerResponse) -> RemoteErrorDetail:
     return RemoteErrorDetail(_message(first) or None)
 
 
+# A webhook's issue is read as a pull reads it, with no item types or further fields asked for.
+HOOK_QUERY = PullQuery(project="")
+
+
 def _uncarried(data: dict) -> frozenset[str]:
     """The fields an ``Issue`` webhook's data leaves out: unknown. An unassigned issue says so
     (``assigneeId`` null), so only the absence of both assignee keys leaves the assignee unknown."""
-    missing = fields_missing(data, title="title", status="state", priority="priorityLabel", created_at="createdAt")
+    missing = fields_missing(
+        data,
+        title="title",
+        status="state",
+        priority="priorityLabel",
+        created_at="createdAt",
+        description="description",
+    )
     return missing | {"assignee"} if "assignee" not in data and "assigneeId" not in data else missing
 
 
@@ -969,7 +980,7 @@ class Linear(TrackerProvider):
                 return [
                     IssueEvent(EventKind.DELETED, data["identifier"], iso_timestamp(data.get("updatedAt")), delivery)
                 ]
-            issue = replace(self._remote_issue(data), unknown=_uncarried(data))
+            issue = replace(self._pulled_item(data, HOOK_QUERY), unknown=_uncarried(data))
             kind = EventKind.CREATED if action == "create" else EventKind.UPDATED
             return [IssueEvent(kind, issue.key, issue.updated_at, delivery, issue=issue)]
         identifier = (data.get("issue") or {}).get("identifier") if isinstance(data.get("issue"), dict) else None

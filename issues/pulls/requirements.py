@@ -15,7 +15,10 @@ Disabling or disconnecting the source only pauses the pulls: they are the admini
 temporary switches, so the requirements stay the tracker's.
 
 Each requirement is linked to the remote item's reference, so the item's live status shows
-where linked issues show, and the sync engine keeps it fresh.
+where linked issues show, and the sync engine keeps it fresh. What the sync engine hears of the item
+between pulls (a webhook delivery, a refresh: ``issues.sync.signals.remote_issues_heard``) updates the
+requirement at once, by the pull's own mapping (``requirement_values``); a field the tracker's answer
+did not carry (a refresh has no description, a partial delivery no title) stays as it is.
 """
 
 from collections.abc import Iterable, Mapping
@@ -29,13 +32,14 @@ from django.utils import timezone
 
 from integrations.errors import TrackerError
 from integrations.mappings import name_key, priority_for, status_for
-from integrations.models import IntegrationState, ProjectIntegration
+from integrations.models import IntegrationState, ProjectIntegration, Source
 from integrations.providers import provider_for
-from integrations.providers.base import PulledItem, PullQuery
+from integrations.providers.base import PulledItem, PullQuery, RemoteIssue
 from issues.links import services
 from issues.links.models import ExternalReference
 from issues.pulls.models import PulledRequirement, PullSettings
 from issues.pulls.summary import PullSummary
+from issues.sync.signals import remote_issues_heard
 from projects.models import Priority, Requirement, RequirementState
 
 TITLE_MAX = Requirement._meta.get_field("title").max_length
@@ -146,14 +150,33 @@ def pulls(integration: ProjectIntegration) -> bool:
     return integration.pull_requirements and integration.state == IntegrationState.ACTIVE and integration.source.syncs
 
 
-def requirement_state(item: PulledItem, mapping: Mapping[str, list[str]]) -> str:
+def requirement_state(item: RemoteIssue, mapping: Mapping[str, list[str]]) -> str:
     """The state the pull's state mapping gives the item's status; else its category's (Draft)."""
     return status_for(mapping, item.status) or STATE_BY_CATEGORY.get(item.status_category, RequirementState.DRAFT)
 
 
-def requirement_priority(item: PulledItem, mapping: Mapping[str, dict]) -> str | None:
+def requirement_priority(item: RemoteIssue, mapping: Mapping[str, dict]) -> str | None:
     """P0-P3 by the integration's priority mapping; None when it does not name the item's priority."""
     return priority_for(mapping, item.priority, "requirement")
+
+
+def requirement_values(integration: ProjectIntegration, settings: PullSettings, item: RemoteIssue) -> dict:
+    """The requirement fields the pull's mapping makes of a work item: title, description (a pulled item's
+    or a delivery's; a plain refresh answer has none), state (the state mapping), priority (only where the
+    priority mapping names it), the item's URL and the tracker's ownership. Fields the tracker's answer did
+    not carry (``item.unknown``) are left out, so the requirement keeps them as they are."""
+    values: dict = {"origin_read_only": True}
+    if "title" not in item.unknown:
+        values["title"] = item.title.strip()[:TITLE_MAX] or f"{item.key} (no title)"
+    if isinstance(item, PulledItem) and "description" not in item.unknown:
+        values["description"] = item.description
+    if "status" not in item.unknown:
+        values["state"] = requirement_state(item, settings.state_mapping)
+    if "priority" not in item.unknown and (priority := requirement_priority(item, integration.priority_mapping)):
+        values["priority"] = priority
+    if item.url:
+        values["origin_url"] = item.url
+    return values
 
 
 @dataclass(frozen=True)
@@ -232,34 +255,20 @@ def _keep(integration: ProjectIntegration, settings: PullSettings, item: PulledI
     """Create or update the item's requirement; "created", "updated" or "unchanged"."""
     source = integration.source
     reference = services.store_reference(source, item)
-    values = {
-        "title": item.title.strip()[:TITLE_MAX] or f"{item.key} (no title)",
-        "description": item.description,
-        "state": requirement_state(item, settings.state_mapping),
-        "origin_url": item.url,
-        "origin_read_only": True,
-    }
-    priority = requirement_priority(item, integration.priority_mapping)
-    requirement = Requirement.objects.filter(
-        project=integration.project, origin_tracker=source.name, origin_key=item.key
-    ).first()
+    values = {**requirement_values(integration, settings, item), "origin_key": item.key}
+    # The requirement of the item's key, else the one its reference was pulled into: an item that moved (a
+    # new key, issues.links.key_moves) keeps its requirement, which takes the new key.
+    requirement = (
+        Requirement.objects.filter(project=integration.project, origin_tracker=source.name, origin_key=item.key).first()
+        or Requirement.objects.filter(project=integration.project, pull__reference=reference).first()
+    )
     if requirement is None:
         requirement = Requirement.objects.create(
-            project=integration.project,
-            origin_tracker=source.name,
-            origin_key=item.key,
-            priority=priority or Priority.P2,
-            **values,
+            project=integration.project, origin_tracker=source.name, **{"priority": Priority.P2, **values}
         )
         outcome = "created"
     else:
-        values |= {"priority": priority} if priority else {}
-        changed = [name for name, value in values.items() if getattr(requirement, name) != value]
-        for name in changed:
-            setattr(requirement, name, values[name])
-        if changed:
-            requirement.save(update_fields=[*changed, "updated_at"])
-        outcome = "updated" if changed else "unchanged"
+        outcome = "updated" if _update(requirement, values) else "unchanged"
     plan = plan_of(item, settings)
     pulled, created = PulledRequirement.objects.get_or_create(
         requirement=requirement,
@@ -274,6 +283,50 @@ def _keep(integration: ProjectIntegration, settings: PullSettings, item: PulledI
         pulled.save()
     services.link(artefact=requirement, reference=reference)
     return outcome
+
+
+def _update(requirement: Requirement, values: dict) -> bool:
+    """Give the requirement the values that differ; whether any did."""
+    changed = [name for name, value in values.items() if getattr(requirement, name) != value]
+    for name in changed:
+        setattr(requirement, name, values[name])
+    if changed:
+        requirement.save(update_fields=[*changed, "updated_at"])
+    return bool(changed)
+
+
+def follow_heard(heard: Iterable[tuple[ExternalReference, RemoteIssue]]) -> int:
+    """The requirements pulled from these references take what the tracker just said of their items (a
+    webhook delivery or a refresh), by the pull's mapping; only while the tracker owns them (the pull is
+    on, its integration active, the requirement read-only). Returns how many changed."""
+    items = {reference.pk: item for reference, item in heard}
+    pulled = PulledRequirement.objects.filter(
+        reference_id__in=items, integration__isnull=False, requirement__origin_read_only=True
+    ).select_related("requirement", "integration__source", "integration__pull_settings")
+    changed = 0
+    for row in pulled:
+        if pulls(row.integration):
+            item = items[row.reference_id]
+            values = requirement_values(row.integration, settings_of(row.integration), item)
+            if _may_take_key(row.requirement, item.key):  # the item moved (issues.links.key_moves)
+                values["origin_key"] = item.key
+            changed += _update(row.requirement, values)
+    return changed
+
+
+def _may_take_key(requirement: Requirement, key: str) -> bool:
+    """Whether the requirement may take ``key`` as its origin key: another one, of no other requirement."""
+    return key != requirement.origin_key and not (
+        Requirement.objects.filter(
+            project_id=requirement.project_id, origin_tracker=requirement.origin_tracker, origin_key=key
+        )
+        .exclude(pk=requirement.pk)
+        .exists()
+    )
+
+
+def _remote_issues_heard(sender, heard, **kwargs) -> int:
+    return follow_heard(heard)
 
 
 def _deprecate(pulled: PulledRequirement) -> None:
@@ -304,6 +357,8 @@ def _integration_removed(sender, instance: ProjectIntegration, **kwargs) -> None
 
 
 def connect() -> None:
-    """Wire the receivers that release requirements (IssuesConfig.ready calls this)."""
+    """Wire the receivers that release requirements and that keep them in step with what the sync engine
+    hears of their items (IssuesConfig.ready calls this)."""
     post_save.connect(_integration_saved, sender=ProjectIntegration, dispatch_uid="requirements_pull.integration")
     pre_delete.connect(_integration_removed, sender=ProjectIntegration, dispatch_uid="requirements_pull.removed")
+    remote_issues_heard.connect(_remote_issues_heard, sender=Source, dispatch_uid="requirements_pull.heard")

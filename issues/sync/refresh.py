@@ -4,10 +4,11 @@ Every minute the beat fans out one task per source with stale references (older 
 source's refresh interval); a run reads them through the provider's ``refresh`` in batches sized to
 what one request reads, and spends at most ``REFRESH_BUDGET_SHARE`` of the source's per-minute
 request budget (members' own requests keep the rest; the next run goes on). What the tracker
-answered is stored; a key it reports gone marks the reference deleted remotely (a reference is never
-deleted); an error leaves every cached value as it was and is recorded on each reference the run
-could not read and on the source's health, and the source rests for ``FAILURE_BACKOFF_SECONDS`` (or
-the tracker's Retry-After) before the next periodic run. Pages ask for the references they show
+answered is stored (and told to the app: ``signals.remote_issues_heard``); a key it reports gone
+marks the reference deleted remotely (a reference is never deleted); an error leaves every cached
+value as it was and is recorded on each reference the run could not read and on the source's health,
+and the source rests for ``FAILURE_BACKOFF_SECONDS`` (or the tracker's Retry-After) before the next
+periodic run. Pages ask for the references they show
 (``request_refresh``): those older than ``PAGE_STALE_SECONDS`` are queued, never waited for."""
 
 import math
@@ -39,6 +40,7 @@ from issues.sync.cache_keys import backoff_key, lock_key, once_key
 from issues.sync.comments import pull_comments
 from issues.sync.defects import follow_changes, push_pending
 from issues.sync.selectors import reads_details, webhook_fed
+from issues.sync.signals import remote_issues_heard
 from projects.batching import chunks
 
 REFRESH_BUDGET_SHARE = 0.5  # of a source's per-minute request budget, what one refresh run may spend
@@ -291,6 +293,10 @@ def _apply_fetch(
                 hidden.append(reference.pk)
         batch = [reference for reference, _ in answers]
         stored = _store_batch(changes, now)
+        said = {reference.pk: remote for reference, remote in answers}
+        if stored:
+            heard = [(reference, said[reference.pk]) for reference, _ in stored]
+            remote_issues_heard.send(sender=Source, source=source, heard=heard)
         kept = {reference.pk for reference, _ in stored}
         # An answer older than what a webhook stored meanwhile is no change, but the reference was read.
         unchanged += [reference.pk for reference, _ in changes if reference.pk not in kept]

@@ -3,7 +3,9 @@
 ``receive_webhook`` checks the source takes webhooks and the size, has the provider verify
 the signature (constant time) and parse the delivery into ``IssueEvent``s, and ``apply_events``
 applies them once per delivery id and signed content (``WebhookDelivery``) and only when they are not older than the
-stored remote updated-at, so a replayed or late delivery never overwrites a newer state. A source
+stored remote updated-at, so a replayed or late delivery never overwrites a newer state; what was
+stored, and what a delivery that asks for a read still says, is told to the app
+(``signals.remote_issues_heard``: pulled requirements follow it). A source
 that received deliveries within ``RECONCILE_INTERVAL`` is webhook-fed: it is not polled, and a daily
 reconcile reads all its references again to catch a delivery the tracker never sent."""
 
@@ -37,6 +39,7 @@ from issues.sync.comments import follow_comment
 from issues.sync.defects import follow_changes
 from issues.sync.models import WebhookDelivery
 from issues.sync.refresh import remote_state, store_state
+from issues.sync.signals import remote_issues_heard
 
 WEBHOOK_DELIVERY_DAYS = 7
 
@@ -156,18 +159,24 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
             source.pk, {key for event in wanted for key in (event.key, event.moved_from) if key}
         )
         by_remote_id = references_by_remote_id(source.pk, {event.issue.remote_id for event in wanted if event.issue})
-        stored = []
+        stored, heard = [], []
         for event in wanted:
             matched = _matched(references, by_remote_id, event)
             outcome.unknown += not matched
             for reference in matched:
                 if event.kind == EventKind.CHANGED:
                     outcome.refresh.append(reference.pk)
+                    heard += _heard_in_part(reference, event)
                     continue
+                before = len(stored)
                 applied = _apply_event(reference, event, now, stored)
+                if len(stored) > before:  # the event's state was newer than the reference's: stored
+                    heard.append((reference, event.issue))
                 outcome.applied += applied
                 outcome.stale += not applied and event.comment is None
         follow_changes(source, stored, [reference.pk for reference, _ in stored])
+        if heard:
+            remote_issues_heard.send(sender=Source, source=source, heard=heard)
         if outcome.refresh:
             from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
 
@@ -193,6 +202,17 @@ def _matched(
         matched[kept.pk] = kept
     references[event.key.lower()] = list(matched.values())
     return references[event.key.lower()]
+
+
+def _heard_in_part(reference: ExternalReference, event: IssueEvent) -> list:
+    """What a delivery that has its issue read again still says (Azure DevOps' payload names the state but
+    not its category: the read brings those; its title and description are heard now), unless it is older
+    than what the reference holds."""
+    if event.issue is None:
+        return []
+    held = reference.remote_updated_at
+    older = held is not None and event.updated_at is not None and event.updated_at < held
+    return [] if older else [(reference, event.issue)]
 
 
 def _apply_event(reference: ExternalReference, event: IssueEvent, now: datetime, stored: list) -> bool:

@@ -1,5 +1,7 @@
 """Sources on the fake trackers and deliveries to the hook, for the sync tests."""
 
+import json
+
 from django.test import RequestFactory
 
 from integrations.models import AuthType, Provider
@@ -130,3 +132,15 @@ def post(client, source, delivery: Delivery):
     return client.post(
         f"/hooks/{source.uuid}/", data=delivery.body, content_type="application/json", headers=delivery.headers
     )
+
+
+def stripped(delivery: Delivery, path: tuple[str, ...], *names: str) -> bytes:
+    """The delivery's body without the keys ``names`` of the object at ``path``: a payload that does not
+    carry them (parsed directly, so the signature does not matter)."""
+    payload = delivery.json()
+    target = payload
+    for step in path:
+        target = target[step]
+    for name in names:
+        target.pop(name, None)
+    return json.dumps(payload).encode()

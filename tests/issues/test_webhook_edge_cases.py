@@ -42,6 +42,7 @@ from tests.issues.sync_support import (
     jira_cloud_source,
     linear_source,
     post,
+    stripped,
 )
 
 pytestmark = pytest.mark.django_db
@@ -104,18 +105,6 @@ class Synced:
     def mirrored(self) -> IssueComment:
         (comment,) = IssueComment.objects.filter(issue=self.defect)
         return comment
-
-
-def stripped(delivery: Delivery, path: tuple[str, ...], *names: str) -> bytes:
-    """The delivery's body without the keys ``names`` of the object at ``path``: a payload that does not
-    carry them (parsed directly, so the signature does not matter)."""
-    payload = delivery.json()
-    target = payload
-    for step in path:
-        target = target[step]
-    for name in names:
-        target.pop(name, None)
-    return json.dumps(payload).encode()
 
 
 # -- 1. what a delivery does not carry stays as it is -----------------------------------------------
