@@ -379,7 +379,7 @@ class GitLab(TrackerProvider):
             if response.status in (403, 404):
                 return None
             for raw in json_list(response, "a list of issues"):
-                issue = self._remote_issue(raw, path, response)
+                issue = self._remote_issue(raw, path, response)  # checks the iid
                 if raw.get("moved_to_id"):
                     moved.append(int(raw["iid"]))
                 else:
@@ -452,9 +452,10 @@ class GitLab(TrackerProvider):
 
     def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
         """The project's issues the filter's parameters select, of the given types (one listing per
-        type), oldest first; at most ``PULL_LIMIT``. A known key the listing leaves out is deleted
-        only when ``fetch_many`` finds it missing (not when it merely stopped matching the filter or
-        the project cannot be seen)."""
+        type), oldest first; at most ``PULL_LIMIT``; not the closed originals of issues moved to
+        another project (their issue lives on there). A known key the listing leaves out is deleted
+        only when ``fetch_many`` finds it missing (not when it merely stopped matching the filter, moved
+        or the project cannot be seen)."""
         path = self._project(query.project)
         parameters = pull_parameters(query.filter)
         types = [pull_type(name) for name in query.item_types] or [None]
@@ -469,6 +470,8 @@ class GitLab(TrackerProvider):
                     **({"issue_type": issue_type} if issue_type else {}),
                 }
                 for raw, response in self._listed(http, f"projects/{_encoded(path)}/issues", params):
+                    if raw.get("moved_to_id"):
+                        continue  # the closed original of an issue that lives in another project now
                     items.append(self._pulled_item(raw, path, response, query.fields))
                     if len(items) >= PULL_LIMIT:
                         break

@@ -14,6 +14,7 @@ from django.test import Client
 
 from integrations.mappings import default_priority_mapping, default_status_mapping, parse_priority_mapping
 from integrations.providers import provider_for
+from issues.links.models import ExternalReference
 from issues.pulls.requirements import parse_state_mapping, pull_requirements, save_settings
 from issues.sync import webhooks
 from projects.models import Requirement
@@ -179,6 +180,28 @@ def test_a_gitlab_note_hook_updates_the_title_it_carries(client, gitlab):
     post(client, source, fake.note_delivery("acme/web", 1, note.id, action="create", secret=SECRET))
 
     assert pulled("acme/web#1") == ("Pay by card or wallet", "Cards", "draft", "P2")
+
+
+def test_a_gitlab_move_keeps_the_requirement_and_the_next_pull_takes_nothing_back(
+    client, gitlab, django_capture_on_commit_callbacks
+):
+    """The move's hook has the issue read where it went: the requirement takes the new key; the next pull
+    of the old project passes over the closed original, so neither a second requirement nor a second
+    reference appears, and the moved item is not deleted."""
+    fake, source = gitlab
+    fake.add_project("acme/ops")
+    fake.add_member("acme/ops", GITLAB_USERNAME, MAINTAINER)
+    fake.move_issue("acme/web", 1, "acme/ops", by=GITLAB_USERNAME)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, source, fake.issue_delivery("acme/web", 1, action="close", secret=SECRET))
+    summary = str(pull_requirements(source.project_integrations.get()))
+
+    assert summary == "0 new, 0 updated, 0 unchanged, 0 deleted in the tracker (now deprecated)"
+    requirement = Requirement.objects.get()
+    assert (requirement.origin_key, requirement.state, requirement.origin_read_only) == ("acme/ops#1", "draft", True)
+    assert requirement.origin_url == f"{fake.web_url}/acme/ops/-/issues/1"
+    assert list(ExternalReference.objects.values_list("key", flat=True)) == ["acme/ops#1"]
 
 
 @pytest.fixture
