@@ -390,13 +390,17 @@ class GitLab(TrackerProvider):
 
     def _moved_to(self, http: TrackerHttpClient, path: str, iid: int, moves: int) -> RemoteIssue | None:
         """The issue ``path#iid`` became by its move to another project, read as any other (and followed
-        on when it moved again); None when GraphQL does not show it to the account."""
+        on when it moved again); None when GraphQL does not show it to the account (or, behind a proxy
+        that does not pass /api/graphql on, is not there: 404)."""
         with self.client(auth_headers=super().authentication()[0]) as graphql:
             response = graphql.post(
                 f"{self.source.base_url}/api/graphql",
                 json={"query": MOVED_TO_QUERY, "variables": {"path": path, "iid": str(iid)}},
                 idempotent=True,
+                accept=(404,),
             )
+        if response.status == 404:
+            return None
         data = json_object(response, "a GraphQL answer").get("data")
         project = data.get("project") if isinstance(data, dict) else None
         issue = project.get("issue") if isinstance(project, dict) else None

@@ -291,6 +291,7 @@ class GitLabFake(TrackerFake):
         self.faults = FaultQueue()
         self.throttle_limit: int | None = None  # requests a minute per user; None: throttling disabled
         self.link_headers = True  # False: as behind a reverse proxy that drops Link (X-Next-Page stays)
+        self.graphql_enabled = True  # False: as behind a reverse proxy that passes only /api/v4 on (404)
         self._tokens: dict[str, Token] = {}
         self._quotas: dict[str, Quota] = {}
         self._ids = itertools.count(101)
@@ -934,6 +935,8 @@ class GitLabFake(TrackerFake):
         fault = self.faults.take()
         if fault is not None:
             return fault
+        if not self.graphql_enabled:
+            return text_response(HTTPStatus.NOT_FOUND, "Not Found")
         user, refusal = self._graphql_user(request)
         if refusal is not None:
             return refusal

@@ -428,6 +428,18 @@ def test_a_gitlab_move_into_a_project_the_account_cannot_see_keeps_the_issue_as_
     assert aliases(reference) == []
 
 
+def test_a_gitlab_move_with_graphql_out_of_reach_keeps_the_issue_as_it_was(gitlab):
+    fake, source, reference = gitlab
+    fake.move_issue("acme/shop", 1, "acme/web", by=GITLAB_USERNAME)
+    fake.graphql_enabled = False  # a proxy passing only /api/v4 on
+
+    report = refresh.refresh_source(source.pk, [reference.pk])
+
+    assert (report.read, report.missing, report.hidden, report.failed) == (0, 0, 1, 0)
+    reference.refresh_from_db()
+    assert (reference.key, reference.status, reference.deleted_remotely) == ("acme/shop#1", "Open", False)
+
+
 def test_a_refresh_stores_linears_id_of_the_issue(fake_linear):
     fake_linear.add_team("ENG")
     issue = fake_linear.add_issue("ENG", "Checkout fails")
