@@ -71,8 +71,10 @@ from .base import (
     delivery_id,
     delivery_response,
     fields_missing,
+    markdown_link_text,
     rate_limit_headroom,
     webhook_json,
+    with_file_links,
 )
 
 API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -682,6 +684,11 @@ class GitHub(TrackerProvider):
         if draft.reporter is not None and self.user_token is None:
             who = draft.reporter.name or draft.reporter.email
             description = "\n\n".join(filter(None, [description, f"Reported by {who} via testmanager."]))
+        linked = [file for file in draft.attachments if file.download_url]
+        unlinked = tuple(file.filename for file in draft.attachments if not file.download_url)
+        description = with_file_links(
+            description, (f"[{markdown_link_text(file.filename)}]({file.download_url})" for file in linked)
+        )
         payload: dict[str, Any] = {"title": draft.title, "body": inert_markdown(description)}
         if labels:
             payload["labels"] = list(dict.fromkeys(labels))
@@ -698,7 +705,7 @@ class GitHub(TrackerProvider):
             dropped.append("milestone")
         if dropped:
             notes.append(f"GitHub left out the {', '.join(dropped)}: the account lacks push access to {repo}.")
-        return CreatedIssue(**vars(issue), notes=tuple(notes))
+        return CreatedIssue(**vars(issue), notes=tuple(notes), unsent_files=unlinked)
 
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []
@@ -708,9 +715,12 @@ class GitHub(TrackerProvider):
             notes.append("GitHub issues have no components; labels can carry them.")
         if draft.due_date is not None:
             notes.append("GitHub issues have no due date; a milestone can carry one.")
-        if draft.attachments:
-            names = ", ".join(attachment.filename for attachment in draft.attachments)
-            notes.append(f"Attachments stay in testmanager: GitHub's API takes no files on issues ({names}).")
+        for file in draft.attachments:
+            if not file.download_url:
+                notes.append(
+                    f"{file.filename} was not sent to GitHub: GitHub's API takes no files, and the file is not "
+                    "kept in testmanager to be linked."
+                )
         return notes
 
     def _milestone_number(self, http: TrackerHttpClient, repo: str, milestone: Any) -> int:

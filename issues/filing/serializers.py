@@ -107,6 +107,11 @@ class FiledSerializer(serializers.Serializer):
     notes = serializers.ListField(
         child=serializers.CharField(), help_text="What did not go as asked, e.g. a link back the tracker refused."
     )
+    unsent_files = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Names of the files the tracker does not have (too large, refused); the notes say why.",
+    )
 
 
 class TrackerErrorSerializer(serializers.Serializer):
