@@ -46,6 +46,10 @@ class RemoteIssueSerializer(serializers.Serializer):
 class ReferenceSerializer(serializers.ModelSerializer):
     """A tracker issue as testmanager knows it (its last synced values)."""
 
+    display_key = serializers.CharField(
+        read_only=True, help_text="The key with the tracker it lives in, as pages show it: 'SHOP-2 · Acme Jira'."
+    )
+
     class Meta:
         model = ExternalReference
         fields = [
@@ -53,6 +57,7 @@ class ReferenceSerializer(serializers.ModelSerializer):
             "source",
             "source_name",
             "key",
+            "display_key",
             "url",
             "title",
             "status",

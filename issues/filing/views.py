@@ -419,6 +419,7 @@ def filing_job_status(request, key, pk):
             "error": item.error,
             "notes": item.notes,
             "key": item.reference.key if item.reference else "",
+            "display_key": item.reference.display_key if item.reference else "",
             "url": artefacts.web_url(item.reference.url) if item.reference else "",
         }
         for item in filing_selectors.job_items(job)

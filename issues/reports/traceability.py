@@ -188,7 +188,7 @@ def _issue_text(link: Link) -> str:
     reference = link.external_reference
     status = reference.status or reference.get_status_category_display()
     status = "deleted in tracker" if reference.deleted_remotely else status
-    return f"{reference.key} ({status})"
+    return f"{reference.display_key} ({status})"
 
 
 CSV_COLUMNS = [
