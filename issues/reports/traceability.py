@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import OuterRef, Q, Subquery
 
+from issues.core.keys import tracker_key
 from issues.core.models import IssueStatus, StatusCategory
 from issues.links.models import Link
 from issues.pulls.models import Coverage, PulledRequirement
@@ -216,7 +217,7 @@ def matrix_csv(rows: Iterable[RequirementRow]) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         requirement, pull = row.requirement, row.pull
-        origin = f"{requirement.origin_tracker} {requirement.origin_key}".strip()
+        origin = tracker_key(requirement.origin_key, requirement.origin_tracker) if requirement.origin_key else ""
         head = [
             requirement.title,
             origin,

@@ -149,6 +149,13 @@ class PageTests:
         assert '<span class="muted">SHOP#2</span> Internal twin' in detail
         assert ">SHOP#2</a>" in listing
 
+    def test_a_pulled_requirements_work_item_is_shown_with_its_tracker(self, client, viewer, shop):
+        RequirementFactory(project=shop, title="Wallets", origin_tracker="Acme Jira", origin_key="SHOP-100")
+
+        listing = client.get(reverse("projects:requirements", args=["SHOP"])).text
+
+        assert ">SHOP-100 · Acme Jira</span>" in listing
+
 
 class ApiTests:
     def test_a_reference_says_where_it_lives_next_to_its_key(self, twins):

@@ -161,7 +161,7 @@ def test_the_csv_has_a_line_per_requirement_and_covering_case_and_disarms_formul
     [vouchers] = [line for line in lines if line[0] == "Vouchers"]
     assert (vouchers[7], vouchers[9], vouchers[13]) == ("Not covered", "", "SHOP#3 (Closed)")
     [wallets] = [line for line in lines if line[0] == "Wallets"]
-    assert (wallets[1], wallets[4]) == ("Jira SHOP-100", "2.0")
+    assert (wallets[1], wallets[4]) == ("SHOP-100 · Jira", "2.0")
     assert '\'=HYPERLINK("http://evil")' in [line[0] for line in lines]
 
 
