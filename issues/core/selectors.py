@@ -1,11 +1,11 @@
 """Read queries on internal issues, shared by pages and the API; each scoped to one project."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from issues.core.keys import internal_number_in
-from issues.core.models import Issue, IssueStatus, StatusCategory
+from issues.core.models import Attachment, Issue, IssueStatus, StatusCategory
 from projects.models import Role
 
 UNRESOLVED = "unresolved"
@@ -50,6 +50,11 @@ def issues_of(project, *, status: str = "", priority: str = "", tag=None, assign
             matches |= Q(number=number)
         issues = issues.filter(matches)
     return issues.order_by("-number")
+
+
+def attachments_in(project, ids) -> QuerySet:
+    """The attachments with these ids of the project's internal issues (others are left out)."""
+    return Attachment.objects.filter(issue__project=project, pk__in=list(ids)).select_related("issue__project")
 
 
 def issue_in(project, number: int) -> Issue:

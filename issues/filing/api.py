@@ -235,6 +235,7 @@ class CreateIssueView(IntegrationIssuesView):
             artefacts=artefacts,
             marker=services.MARKER_PREFIX + key if key else services.new_marker(),
             site_url=site_url,
+            attachments=services.stored_files(data.get("attachments", []), site_url),
         )
         body = {
             "reference": filed.reference,

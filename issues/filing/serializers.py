@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from issues.core.selectors import attachments_in
 from issues.core.serializers import ArtefactRefSerializer, LinkSerializer
 from issues.links.models import ExternalReference
 
@@ -86,12 +87,29 @@ class CreateTrackerIssueSerializer(serializers.Serializer):
         required=False, allow_blank=True, help_text="Markdown. Left out: written from the first artefact."
     )
     fields = serializers.DictField(required=False, help_text="Further values by field id (see the fields endpoint).")
+    attachments = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=50,
+        help_text="Ids of internal issues' attachments in this project to send with the issue (GitHub, which takes "
+        "no files, gets links to their download here). A file the tracker does not take is named in "
+        "`unsent_files`; the issue is created all the same.",
+    )
     idempotency_key = serializers.RegexField(
         r"^[0-9a-z]{8,38}$",
         required=False,
         help_text="Send the same key when retrying after a timeout: if the first request did create the issue, it "
         "is found and linked instead of filed twice. 8-38 lowercase letters and digits.",
     )
+
+    def validate_attachments(self, ids):
+        """The attachments themselves, in the order given; every id must be one of the project's."""
+        project = self.context["project"]
+        found = {attachment.pk: attachment for attachment in attachments_in(project, ids)}
+        unknown = [str(pk) for pk in ids if pk not in found]
+        if unknown:
+            raise serializers.ValidationError(f"{project.key} has no attachment with id {', '.join(unknown)}.")
+        return [found[pk] for pk in dict.fromkeys(ids)]
 
 
 class LinkTrackerIssueSerializer(serializers.Serializer):
