@@ -215,6 +215,7 @@ class DraftAttachment:
     content: bytes
     content_type: str = "application/octet-stream"
     download_url: str = ""
+    problem: str = ""  # why it cannot be sent at all (its stored file is gone), said instead of sending it
 
     @property
     def size(self) -> int:
@@ -223,10 +224,10 @@ class DraftAttachment:
 
 @dataclass(frozen=True)
 class FilesSent:
-    """What sending a draft's attachments did: the tracker's answer for each file sent (by name),
+    """What sending a draft's attachments did: the tracker's answer for each file sent, in order,
     and the names and reasons of the files it does not have."""
 
-    answers: Mapping[str, Any] = field(default_factory=dict)
+    answers: tuple[Any, ...] = ()
     unsent: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -624,22 +625,24 @@ class TrackerProvider:
         the limit is not sent, a ``TrackerError`` refuses that file alone; both are named in the notes.
         The issue exists either way, so nothing here raises."""
         limit = self.attachment_limit()
-        answers: dict[str, Any] = {}
-        unsent, notes = [], []
+        answers, unsent, notes = [], [], []
         for file in files:
-            if limit is not None and file.size > limit:
+            if file.problem:
+                unsent.append(file.filename)
+                notes.append(f"{file.filename} was not sent to {self.source.name}: {file.problem}.")
+            elif limit is not None and file.size > limit:
                 unsent.append(file.filename)
                 notes.append(
                     f"{file.filename} was not sent to {self.source.name}: it is {filesizeformat(file.size)} and "
                     f"{self.label} takes files of at most {filesizeformat(limit)}."
                 )
-                continue
-            try:
-                answers[file.filename] = send(file)
-            except TrackerError as error:
-                unsent.append(file.filename)
-                notes.append(f"{file.filename} was not sent to {self.source.name}: {error}")
-        return FilesSent(answers=answers, unsent=tuple(unsent), notes=tuple(notes))
+            else:
+                try:
+                    answers.append(send(file))
+                except TrackerError as error:
+                    unsent.append(file.filename)
+                    notes.append(f"{file.filename} was not sent to {self.source.name}: {error}")
+        return FilesSent(answers=tuple(answers), unsent=tuple(unsent), notes=tuple(notes))
 
     # -- OAuth 2.0 (members authorize their own accounts) --
 

@@ -684,8 +684,8 @@ class GitHub(TrackerProvider):
         if draft.reporter is not None and self.user_token is None:
             who = draft.reporter.name or draft.reporter.email
             description = "\n\n".join(filter(None, [description, f"Reported by {who} via testmanager."]))
-        linked = [file for file in draft.attachments if file.download_url]
-        unlinked = tuple(file.filename for file in draft.attachments if not file.download_url)
+        linked = [file for file in draft.attachments if file.download_url and not file.problem]
+        unlinked = tuple(file.filename for file in draft.attachments if file not in linked)
         description = with_file_links(
             description, (f"[{markdown_link_text(file.filename)}]({file.download_url})" for file in linked)
         )
@@ -716,7 +716,9 @@ class GitHub(TrackerProvider):
         if draft.due_date is not None:
             notes.append("GitHub issues have no due date; a milestone can carry one.")
         for file in draft.attachments:
-            if not file.download_url:
+            if file.problem:
+                notes.append(f"{file.filename} was not linked on GitHub: {file.problem}.")
+            elif not file.download_url:
                 notes.append(
                     f"{file.filename} was not sent to GitHub: GitHub's API takes no files, and the file is not "
                     "kept in testmanager to be linked."

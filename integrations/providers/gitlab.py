@@ -555,7 +555,7 @@ class GitLab(TrackerProvider):
             if extra.get("milestone"):
                 payload["milestone_id"] = self._milestone_id(http, path, extra["milestone"])
             sent = self.send_files(draft.attachments, lambda file: self._upload(http, encoded, file))
-            payload["description"] = inert_markdown(with_file_links(description, sent.answers.values()))
+            payload["description"] = inert_markdown(with_file_links(description, sent.answers))
             response = http.post(f"projects/{encoded}/issues", json=payload)
             raw = json_object(response, "the created issue")
             issue = self._remote_issue(raw, path, response)

@@ -269,19 +269,25 @@ class Filed:
 
 def stored_files(attachments: Iterable[Attachment], site_url: str) -> tuple[DraftAttachment, ...]:
     """Internal issues' attachments as files to send: their bytes, and the address of their
-    permission-checked download here, which trackers that take no files (GitHub) link to."""
+    permission-checked download here, which trackers that take no files (GitHub) link to. One whose
+    stored file is gone is kept with its problem, so the filing names it instead of failing."""
     files = []
     for attachment in attachments:
         issue = attachment.issue
         path = reverse("issues:attachment", args=[issue.project.key, issue.number, attachment.pk])
-        with attachment.file.open("rb") as stored:
-            content = stored.read()
+        content, problem = b"", ""
+        try:
+            with attachment.file.open("rb") as stored:
+                content = stored.read()
+        except FileNotFoundError:
+            problem = "its file is missing from this installation's storage"
         files.append(
             DraftAttachment(
                 filename=attachment.original_name,
                 content=content,
                 content_type=attachment.content_type or "application/octet-stream",
                 download_url=urljoin(site_url, path),
+                problem=problem,
             )
         )
     return tuple(files)
@@ -360,11 +366,12 @@ def file_issue(
 ) -> Filed:
     """Create the remote issue with ``attachments`` (see ``stored_files``, ``uploaded_files``), then
     store its reference, link it to ``artefacts``, audit, and link back. A file the tracker does not
-    take is named in the notes and ``unsent_files``; the issue is created all the same. ``retrying``
-    says an earlier attempt with this marker may have reached the tracker (the cache remembers that
-    too, for attempts from pages and API clients). ``resuming`` says that attempt died
-    on the way (its worker was killed and the task is delivered again): the marker it left "sending" is no request
-    in flight but an attempt that may have created the issue."""
+    take is named in the notes and ``unsent_files``; the issue is created all the same.
+
+    ``retrying`` says an earlier attempt with this marker may have reached the tracker (the cache
+    remembers that too, for attempts from pages and API clients). ``resuming`` says that attempt died
+    on the way (its worker was killed and the task is delivered again): the marker it left "sending"
+    is no request in flight but an attempt that may have created the issue."""
     source = integration.source
     earlier = cache.get(_attempt_key(integration, marker))
     if earlier not in (None, SENDING, UNCERTAIN):  # filed with this marker: the same form was submitted again

@@ -188,3 +188,16 @@ class IssueAttachmentsToGitHubTests:
         MembershipFactory(project=ProjectFactory(key="OTHER"), user=stranger)
         client.force_login(stranger)
         assert client.get(download).status_code == 404
+
+    def test_an_attachment_whose_stored_file_is_gone_is_named_and_the_issue_is_filed(
+        self, fake_github, github, member, result, internal
+    ):
+        internal.attachments.get().file.delete(save=False)
+
+        filed = self.file_with_attachments(github, member, result, internal)
+
+        assert filed.created and filed.unsent_files == ("receipt.log",)
+        assert filed.notes == (
+            "receipt.log was not linked on GitHub: its file is missing from this installation's storage.",
+        )
+        assert "receipt.log" not in fake_github.issue("acme/shop", 1).body
