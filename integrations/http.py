@@ -13,6 +13,8 @@ else's server needs:
   the resolved addresses of every connection, so also on every redirect hop;
 - redirects followed by hand, credentials sent to the base URL's origin only;
 - a response size cap, enforced while streaming;
+- uploads: ``files`` as multipart/form-data, or raw bytes in ``data`` (a signed upload URL's PUT),
+  held in memory so a retry sends exactly the same body;
 - non-2xx statuses mapped to the typed errors of ``integrations.errors``;
 - secrets redacted from every error message and log line.
 
@@ -27,7 +29,7 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import cache, partialmethod
@@ -41,6 +43,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.filepost import encode_multipart_formdata
 from urllib3.util.connection import allowed_gai_family, create_connection
 
 from integrations.errors import (
@@ -361,6 +364,15 @@ def _backoff_seconds(attempt: int) -> float:
 # --- The client -----------------------------------------------------------------------
 
 
+class UploadPart(NamedTuple):
+    """One file of a multipart/form-data upload: the form field it goes in, its name, bytes and type."""
+
+    field: str
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default_port = {"http": 80, "https": 443}.get(parts.scheme)
@@ -494,12 +506,15 @@ class TrackerHttpClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Any = None,
+        files: Sequence[UploadPart] = (),
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         accept: Iterable[int] = (),
     ) -> TrackerResponse:
         """Send one request, retrying and following redirects as the module describes.
 
+        files: multipart/form-data parts (``UploadPart``), encoded once into ``data``; not with
+            ``json`` or ``data``.
         idempotent: whether a request that may have reached the server can be sent again;
             defaults by method (True for GET, HEAD, PUT, DELETE, OPTIONS). Pass True for a
             POST that only reads (a search).
@@ -509,6 +524,13 @@ class TrackerHttpClient:
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         accept = frozenset(accept)
+        if files:
+            if json is not None or data is not None:
+                raise ValueError("files go alone: not with json or data")
+            data, content_type = encode_multipart_formdata(
+                [(part.field, (part.filename, part.content, part.content_type)) for part in files]
+            )
+            headers = {**(headers or {}), "Content-Type": content_type}
         prepared = requests.PreparedRequest()
         prepared.prepare_url(self._absolute_url(path), params)
         attempt = 0

@@ -110,6 +110,9 @@ STORAGES = {
 }
 # Attachments are never served from MEDIA_URL directly: a view checks permission first.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Files sent to a tracker with a filing or a push: at most each tracker's documented limit, and at
+# most this when set (a tracker whose administrator lowered its limit); 0 keeps the trackers' own.
+TRACKER_ATTACHMENT_MAX_BYTES = env.int("TRACKER_ATTACHMENT_MAX_BYTES", default=0)
 # Webhook deliveries larger than this are refused (413) before they are verified or parsed.
 WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=1024 * 1024)
 

@@ -43,6 +43,7 @@ from .base import (
     Capability,
     ConnectionReport,
     CreatedIssue,
+    DraftAttachment,
     EventKind,
     FetchResult,
     FieldValue,
@@ -200,6 +201,8 @@ def azure_devops_field_value(value: Any) -> FieldValue:
 class AzureDevOps(TrackerProvider):
     key = Provider.AZURE_DEVOPS
     label = Provider.AZURE_DEVOPS.label
+    uploads_files = True
+    attachment_max_bytes = 130 * 1024**2  # the largest file one (not chunked) attachment upload takes
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.AZURE_DEVOPS]
     default_key_pattern = r"^\d+$"
     default_issue_url_template = "{baseUrl}/{project}/_workitems/edit/{key}"
@@ -543,7 +546,28 @@ class AzureDevOps(TrackerProvider):
                     f"{response.host} created a work item but did not say its id.", status=response.status
                 )
             issue = self._remote_issue(created, _StateCategories(http))
-        return CreatedIssue(**vars(issue), notes=tuple(notes))
+            sent = self.send_files(draft.attachments, lambda file: self._attach(http, project, created["id"], file))
+        return CreatedIssue(**vars(issue), notes=(*notes, *sent.notes), unsent_files=sent.unsent)
+
+    def _attach(self, http: TrackerHttpClient, project: str, item_id: int, file: DraftAttachment) -> None:
+        """Upload ``file`` (its bytes as application/octet-stream, its name in ``fileName``), then add
+        the ``AttachedFile`` relation to the attachment's URL on the work item."""
+        response = http.post(
+            f"{quote(project, safe='')}/_apis/wit/attachments",
+            params={"fileName": file.filename, "api-version": API_VERSION},
+            data=file.content,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        url = json_object(response, "the uploaded attachment").get("url")
+        if not isinstance(url, str) or not url:
+            raise UpstreamError(f"{response.host} took {file.filename} but did not say its URL.")
+        relation = {"rel": "AttachedFile", "url": url, "attributes": {"comment": "Attached by testmanager"}}
+        http.patch(
+            f"_apis/wit/workitems/{item_id}",
+            params={"api-version": API_VERSION},
+            json=[{"op": "add", "path": "/relations/-", "value": relation}],
+            headers=JSON_PATCH,
+        )
 
     def _create_document(self, draft: IssueDraft, on_type: set[str]) -> tuple[list[dict], list[str]]:
         values: dict[str, Any] = {"System.Title": draft.title}
@@ -574,9 +598,6 @@ class AzureDevOps(TrackerProvider):
                 notes.append(f"The due date was left out: a {draft.issue_type} has no Due Date field.")
         if draft.components:
             notes.append("Azure DevOps has no components; use the area path (System.AreaPath) instead.")
-        if draft.attachments:
-            names = ", ".join(attachment.filename for attachment in draft.attachments)
-            notes.append(f"Attachments stay in testmanager: this integration does not upload files ({names}).")
         if errors:
             raise RemoteValidationError(
                 "Some values cannot be sent to Azure DevOps: " + " ".join(errors.values()), field_errors=errors

@@ -15,14 +15,16 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
 from integrations import keys
 from integrations.errors import CredentialsUnreadable, TrackerError
@@ -193,9 +195,11 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class CreatedIssue(RemoteIssue):
-    """A created issue; ``notes`` say what did not go as drafted (reporter, attachments)."""
+    """A created issue; ``notes`` say what did not go as drafted (reporter, attachments);
+    ``unsent_files`` names each attachment that did not reach the tracker (the notes say why)."""
 
     notes: tuple[str, ...] = ()
+    unsent_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,9 +212,28 @@ class Person:
 
 @dataclass(frozen=True)
 class DraftAttachment:
+    """A file to send with a new issue. ``download_url`` is where members download it from this
+    installation (a permission-checked page): trackers that take no files link to it instead."""
+
     filename: str
     content: bytes
     content_type: str = "application/octet-stream"
+    download_url: str = ""
+    problem: str = ""  # why it cannot be sent at all (its stored file is gone), said instead of sending it
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass(frozen=True)
+class FilesSent:
+    """What sending a draft's attachments did: the tracker's answer for each file sent, in order,
+    and the names and reasons of the files it does not have."""
+
+    answers: tuple[Any, ...] = ()
+    unsent: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,6 +332,20 @@ DRAFT_ATTRIBUTES = ("title", "description", "priority", "labels", "assignee", "c
 _MARKDOWN_LINK_TEXT = re.compile(r"([\\\[\]`*_<>])")
 
 
+def markdown_link_text(text: str) -> str:
+    """``text`` on one line, safe as the text of a Markdown link."""
+    return _MARKDOWN_LINK_TEXT.sub(r"\\\1", " ".join(text.split()))
+
+
+def with_file_links(description: str, links: Iterable[str]) -> str:
+    """``description`` followed by an "Attachments" list of Markdown ``links`` (none: unchanged)."""
+    links = list(links)
+    if not links:
+        return description
+    listed = "\n".join(f"- {link}" for link in links)
+    return "\n\n".join(filter(None, [description.rstrip(), f"**Attachments**\n\n{listed}"]))
+
+
 @dataclass(frozen=True)
 class BackLink:
     """A testmanager page to show on a remote issue, so that whoever reads the issue finds the
@@ -325,7 +362,7 @@ class BackLink:
 
     def markdown(self) -> str:
         """One line naming and linking the page, for trackers that take the link as a comment."""
-        title = _MARKDOWN_LINK_TEXT.sub(r"\\\1", " ".join(self.title.split()))
+        title = markdown_link_text(self.title)
         status = f" ({' '.join(self.status.split())})" if self.status.strip() else ""
         return f"Linked in testmanager: [{title}]({self.url}){status}"
 
@@ -471,6 +508,11 @@ class TrackerProvider:
     # How many issues one request of fetch_many reads: refreshes size their batches, and the share of
     # the source's request budget they spend, by it.
     keys_per_request: ClassVar[int] = 1
+    # The largest file the tracker takes, as its documentation says (the default where its administrator
+    # can change it); None where it documents none. settings.TRACKER_ATTACHMENT_MAX_BYTES lowers it.
+    attachment_max_bytes: ClassVar[int | None] = None
+    # Whether the tracker takes files through its API; one that does not (GitHub) gets links instead.
+    uploads_files: ClassVar[bool] = False
 
     def __init__(self, source, user_token=None):
         """Refuses (``CredentialsUnreadable``) credentials that no longer decrypt: they are never sent."""
@@ -576,6 +618,39 @@ class TrackerProvider:
             read_error_detail=type(self).read_error_detail,
             **options,
         )
+
+    # -- files --
+
+    @classmethod
+    def attachment_limit(cls) -> int | None:
+        """The largest file sent to this tracker: its documented limit, lowered by the setting."""
+        configured = settings.TRACKER_ATTACHMENT_MAX_BYTES or None
+        limits = [limit for limit in (cls.attachment_max_bytes, configured) if limit]
+        return min(limits) if limits else None
+
+    def send_files(self, files: Iterable[DraftAttachment], send: Callable[[DraftAttachment], Any]) -> FilesSent:
+        """Send each file with ``send``, one at a time so one refusal costs only that file: a file over
+        the limit is not sent, a ``TrackerError`` refuses that file alone; both are named in the notes.
+        The issue exists either way, so nothing here raises."""
+        limit = self.attachment_limit()
+        answers, unsent, notes = [], [], []
+        for file in files:
+            if file.problem:
+                unsent.append(file.filename)
+                notes.append(f"{file.filename} was not sent to {self.source.name}: {file.problem}.")
+            elif limit is not None and file.size > limit:
+                unsent.append(file.filename)
+                notes.append(
+                    f"{file.filename} was not sent to {self.source.name}: it is {filesizeformat(file.size)} and "
+                    f"{self.label} takes files of at most {filesizeformat(limit)}."
+                )
+            else:
+                try:
+                    answers.append(send(file))
+                except TrackerError as error:
+                    unsent.append(file.filename)
+                    notes.append(f"{file.filename} was not sent to {self.source.name}: {error}")
+        return FilesSent(answers=tuple(answers), unsent=tuple(unsent), notes=tuple(notes))
 
     # -- OAuth 2.0 (members authorize their own accounts) --
 

@@ -71,8 +71,10 @@ from .base import (
     delivery_id,
     delivery_response,
     fields_missing,
+    markdown_link_text,
     rate_limit_headroom,
     webhook_json,
+    with_file_links,
 )
 
 API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -684,6 +686,11 @@ class GitHub(TrackerProvider):
         if draft.reporter is not None and self.user_token is None:
             who = draft.reporter.name or draft.reporter.email
             description = "\n\n".join(filter(None, [description, f"Reported by {who} via testmanager."]))
+        linked = [file for file in draft.attachments if file.download_url and not file.problem]
+        unlinked = tuple(file.filename for file in draft.attachments if file not in linked)
+        description = with_file_links(
+            description, (f"[{markdown_link_text(file.filename)}]({file.download_url})" for file in linked)
+        )
         payload: dict[str, Any] = {"title": draft.title, "body": inert_markdown(description)}
         if labels:
             payload["labels"] = list(dict.fromkeys(labels))
@@ -700,7 +707,7 @@ class GitHub(TrackerProvider):
             dropped.append("milestone")
         if dropped:
             notes.append(f"GitHub left out the {', '.join(dropped)}: the account lacks push access to {repo}.")
-        return CreatedIssue(**vars(issue), notes=tuple(notes))
+        return CreatedIssue(**vars(issue), notes=tuple(notes), unsent_files=unlinked)
 
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []
@@ -710,9 +717,14 @@ class GitHub(TrackerProvider):
             notes.append("GitHub issues have no components; labels can carry them.")
         if draft.due_date is not None:
             notes.append("GitHub issues have no due date; a milestone can carry one.")
-        if draft.attachments:
-            names = ", ".join(attachment.filename for attachment in draft.attachments)
-            notes.append(f"Attachments stay in testmanager: GitHub's API takes no files on issues ({names}).")
+        for file in draft.attachments:
+            if file.problem:
+                notes.append(f"{file.filename} was not linked on GitHub: {file.problem}.")
+            elif not file.download_url:
+                notes.append(
+                    f"{file.filename} was not sent to GitHub: GitHub's API takes no files, and the file is not "
+                    "kept in testmanager to be linked."
+                )
         return notes
 
     def _milestone_number(self, http: TrackerHttpClient, repo: str, milestone: Any) -> int:

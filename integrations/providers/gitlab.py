@@ -49,7 +49,7 @@ from urllib.parse import quote
 import requests
 
 from integrations.errors import NotFound, RemoteValidationError, UpstreamError
-from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
+from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, UploadPart
 from integrations.mappings import same_name
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext.forge import inert_markdown
@@ -60,6 +60,7 @@ from .base import (
     Capability,
     ConnectionReport,
     CreatedIssue,
+    DraftAttachment,
     EventKind,
     FetchResult,
     FieldValue,
@@ -80,8 +81,10 @@ from .base import (
     delivery_id,
     delivery_response,
     fields_missing,
+    markdown_link_text,
     rate_limit_headroom,
     webhook_json,
+    with_file_links,
 )
 
 PAGE_SIZE = 100  # GitLab's per_page maximum, and so the iids a request can return
@@ -205,6 +208,8 @@ def _encoded(path: str) -> str:
 class GitLab(TrackerProvider):
     key = Provider.GITLAB
     label = Provider.GITLAB.label
+    uploads_files = True
+    attachment_max_bytes = 100 * 1024**2  # GitLab's default maximum attachment size (an administrator's setting)
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITLAB]
     default_key_pattern = r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/-/issues/{number}"
@@ -587,11 +592,7 @@ class GitLab(TrackerProvider):
         labels = list(dict.fromkeys([*draft.labels, *_strings(extra.get("labels"))]))
         assignees = [*([draft.assignee] if draft.assignee else []), *_strings(extra.get("assignees"))]
         due = draft.due_date or extra.get("due_date")
-        payload: dict[str, Any] = {
-            "title": draft.title,
-            "description": inert_markdown(description),
-            "issue_type": issue_type or "issue",
-        }
+        payload: dict[str, Any] = {"title": draft.title, "issue_type": issue_type or "issue"}
         if labels:
             payload["labels"] = ",".join(labels)
         if due:
@@ -604,10 +605,12 @@ class GitLab(TrackerProvider):
                 payload["assignee_ids"] = self._member_ids(http, path, assignees)
             if extra.get("milestone"):
                 payload["milestone_id"] = self._milestone_id(http, path, extra["milestone"])
+            sent = self.send_files(draft.attachments, lambda file: self._upload(http, encoded, file))
+            payload["description"] = inert_markdown(with_file_links(description, sent.answers))
             response = http.post(f"projects/{encoded}/issues", json=payload)
             raw = json_object(response, "the created issue")
             issue = self._remote_issue(raw, path, response)
-        notes = self._left_out(draft)
+        notes = [*self._left_out(draft), *sent.notes]
         dropped = [
             name
             for name, sent, kept in (
@@ -623,7 +626,21 @@ class GitLab(TrackerProvider):
                 f"GitLab left out the {', '.join(dropped)}: the account needs at least the Planner role "
                 f"in {path} to set them."
             )
-        return CreatedIssue(**vars(issue), notes=tuple(notes))
+        return CreatedIssue(**vars(issue), notes=tuple(notes), unsent_files=sent.unsent)
+
+    def _upload(self, http: TrackerHttpClient, encoded: str, file: DraftAttachment) -> str:
+        """Upload ``file`` to the project (multipart, part ``file``); the Markdown GitLab gives to link
+        it, which the issue's description then carries."""
+        response = http.post(
+            f"projects/{encoded}/uploads", files=[UploadPart("file", file.filename, file.content, file.content_type)]
+        )
+        answer = json_object(response, "the uploaded file")
+        markdown = str(answer.get("markdown") or "")
+        if not markdown and answer.get("url"):
+            markdown = f"[{markdown_link_text(file.filename)}]({answer['url']})"
+        if not markdown:
+            raise UpstreamError(f"{response.host} took {file.filename} but did not say where it is.")
+        return markdown
 
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []
@@ -631,11 +648,6 @@ class GitLab(TrackerProvider):
             notes.append(f"GitLab issues have no priority, so “{draft.priority}” was left out; a label can carry it.")
         if draft.components:
             notes.append("GitLab issues have no components; labels can carry them.")
-        if draft.attachments:
-            names = ", ".join(attachment.filename for attachment in draft.attachments)
-            notes.append(
-                f"Attachments stay in testmanager: this integration does not upload files to GitLab ({names})."
-            )
         return notes
 
     def _member_ids(self, http: TrackerHttpClient, path: str, people: list[str]) -> list[int]:

@@ -34,10 +34,9 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django.core.cache import cache
-from urllib3.filepost import encode_multipart_formdata
 
 from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
-from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
+from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, UploadPart, generic_error_detail
 from integrations.keys import issue_url, key_matches
 from integrations.mappings import same_name
 from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
@@ -683,12 +682,8 @@ class _Jira(TrackerProvider, ABC):
                 raise UpstreamError(
                     f"{response.host} created an issue but did not say its key.", status=response.status
                 )
-            if draft.attachments:
-                try:
-                    self._attach(http, key, draft.attachments)
-                except TrackerError as error:
-                    names = ", ".join(attachment.filename for attachment in draft.attachments)
-                    notes.append(f"The issue was created, but {names} could not be attached: {error}")
+            sent = self.send_files(draft.attachments, lambda file: self._attach(http, key, file))
+            notes += sent.notes
         return CreatedIssue(
             key=key,
             title=draft.title,
@@ -699,6 +694,7 @@ class _Jira(TrackerProvider, ABC):
             url=self._issue_url(key),
             updated_at=None,
             notes=tuple(notes),
+            unsent_files=sent.unsent,
         )
 
     def _reporter(self, http: TrackerHttpClient, person: Person | None, meta: dict[str, dict]) -> str | None:
@@ -828,15 +824,14 @@ class _Jira(TrackerProvider, ABC):
     def markdown(self, rich_text: Any) -> str:
         """This Jira's rich text as Markdown."""
 
-    def _attach(self, http: TrackerHttpClient, key: str, attachments: Iterable[DraftAttachment]) -> None:
-        body, content_type = encode_multipart_formdata(
-            [("file", (attachment.filename, attachment.content, attachment.content_type)) for attachment in attachments]
-        )
-        # Jira's XSRF filter blocks multipart posts without this header.
+    def _attach(self, http: TrackerHttpClient, key: str, file: DraftAttachment) -> None:
+        """One file to the issue's attachments (multipart, part ``file``). Jira's XSRF filter blocks a
+        multipart post without ``X-Atlassian-Token: no-check``; one file a request, so a refusal
+        (413 too large, 403 no attach permission) names that file alone."""
         http.post(
             self._api(f"issue/{quote(key, safe='')}/attachments"),
-            data=body,
-            headers={"Content-Type": content_type, "X-Atlassian-Token": "no-check"},
+            files=[UploadPart("file", file.filename, file.content, file.content_type)],
+            headers={"X-Atlassian-Token": "no-check"},
         )
 
     def add_comment(self, key: str, body: str) -> str:
@@ -1046,7 +1041,9 @@ class JiraCloud(_Jira):
     label = Provider.JIRA_CLOUD.label
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.JIRA_CLOUD]
     api_version = "3"
+    uploads_files = True
     deployment_types = frozenset({"Cloud"})
+    attachment_max_bytes = 1024**3  # Jira Cloud's default attachment size (1 GB a file; at most 2 GB)
     user_id_field = "accountId"
     user_search_parameter = "query"
     base_url_hint = "Your site, e.g. https://example.atlassian.net."
@@ -1153,7 +1150,9 @@ class JiraServer(_Jira):
     label = Provider.JIRA_SERVER.label
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.JIRA_SERVER]
     api_version = "2"
+    uploads_files = True
     deployment_types = frozenset({"Server", "DataCenter"})
+    attachment_max_bytes = 10 * 1024**2  # Jira Data Center's default attachment size (10 MB, admins change it)
     user_id_field = "name"
     user_search_parameter = "username"
     base_url_hint = "Your Jira's address including any context path, e.g. https://jira.example.com/jira."

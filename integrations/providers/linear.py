@@ -56,6 +56,7 @@ from .base import (
     Capability,
     ConnectionReport,
     CreatedIssue,
+    DraftAttachment,
     EventKind,
     FetchResult,
     FieldValue,
@@ -123,6 +124,14 @@ LABELS_QUERY = """query Labels($filter: IssueLabelFilter, $first: Int, $after: S
 CREATE_MUTATION = f"""mutation CreateIssue($input: IssueCreateInput!) {{
   issueCreate(input: $input) {{ success issue {{ {ISSUE_FIELDS} }} }}
 }}"""
+FILE_UPLOAD_MUTATION = """mutation FileUpload($contentType: String!, $filename: String!, $size: Int!) {
+  fileUpload(contentType: $contentType, filename: $filename, size: $size) {
+    success uploadFile { uploadUrl assetUrl headers { key value } }
+  }
+}"""
+ATTACHMENT_MUTATION = """mutation AttachFile($input: AttachmentCreateInput!) {
+  attachmentCreate(input: $input) { success attachment { id } }
+}"""
 ISSUE_ID_QUERY = """query IssueId($id: String!) { issue(id: $id) { id } }"""
 COMMENT_MUTATION = """mutation AddComment($input: CommentCreateInput!) {
   commentCreate(input: $input) { success comment { id } }
@@ -336,6 +345,7 @@ def _plan_order(plan: RemotePlan) -> tuple:
 class Linear(TrackerProvider):
     key = Provider.LINEAR
     label = Provider.LINEAR.label
+    uploads_files = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.LINEAR]
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"
@@ -821,9 +831,6 @@ class Linear(TrackerProvider):
             description = "\n\n".join(filter(None, [description, adf_to_markdown(line).strip()]))
         if draft.components:
             notes.append("Linear has no components; use labels instead.")
-        if draft.attachments:
-            names = ", ".join(attachment.filename for attachment in draft.attachments)
-            notes.append(f"Attachments stay in testmanager: this integration does not upload files ({names}).")
         with self.client() as http:
             team = self._team(http, draft.project)
             label_ids = []
@@ -856,11 +863,42 @@ class Linear(TrackerProvider):
                 {"input": {name: value for name, value in values.items() if value is not None}},
                 mutation=True,
             )
-        result = data.get("issueCreate") if isinstance(data.get("issueCreate"), dict) else {}
-        if not result.get("success") or not isinstance(result.get("issue"), dict):
-            raise UpstreamError("Linear did not confirm that the issue was created.", status=response.status)
+            result = data.get("issueCreate") if isinstance(data.get("issueCreate"), dict) else {}
+            if not result.get("success") or not isinstance(result.get("issue"), dict):
+                raise UpstreamError("Linear did not confirm that the issue was created.", status=response.status)
+            issue_id = str(result["issue"].get("id") or "")
+            sent = self.send_files(draft.attachments, lambda file: self._attach(http, issue_id, file))
         issue = self._remote_issue(result["issue"])
-        return CreatedIssue(**vars(issue), notes=tuple(notes))
+        return CreatedIssue(**vars(issue), notes=(*notes, *sent.notes), unsent_files=sent.unsent)
+
+    def _attach(self, http: TrackerHttpClient, issue_id: str, file: DraftAttachment) -> None:
+        """Linear's upload: ``fileUpload`` gives a signed URL on its storage (another host: the credentials
+        stay here, the address check applies), the bytes go there in a PUT with the headers it gave, and
+        ``attachmentCreate`` shows the stored file on the issue."""
+        data, response = self._graphql(
+            http,
+            FILE_UPLOAD_MUTATION,
+            {"contentType": file.content_type, "filename": file.filename, "size": file.size},
+            mutation=True,
+        )
+        upload = (data.get("fileUpload") or {}).get("uploadFile")
+        if not isinstance(upload, dict) or not upload.get("uploadUrl") or not upload.get("assetUrl"):
+            raise UpstreamError(f"Linear gave no upload address for {file.filename}.", status=response.status)
+        given = {
+            str(header.get("key")): str(header.get("value"))
+            for header in upload.get("headers") or []
+            if isinstance(header, dict) and header.get("key")
+        }
+        headers = {"Content-Type": file.content_type, "Cache-Control": "public, max-age=31536000", **given}
+        http.put(str(upload["uploadUrl"]), data=file.content, headers=headers)
+        data, response = self._graphql(
+            http,
+            ATTACHMENT_MUTATION,
+            {"input": {"issueId": issue_id, "title": file.filename, "url": str(upload["assetUrl"])}},
+            mutation=True,
+        )
+        if not (data.get("attachmentCreate") or {}).get("success"):
+            raise UpstreamError(f"Linear did not confirm {file.filename} on the issue.", status=response.status)
 
     def _priority(self, value: str | None) -> int | None:
         """Linear's priority number for a name or a number; 0 when none is given."""

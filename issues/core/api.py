@@ -2,7 +2,7 @@
 
 Besides CRUD, the endpoints clients of the platform we replace call: `POST /api/issues/create`,
 `GET /api/issues/{issueId}`, `POST /api/issues/{issueId}/link` and `.../unlink`, where
-`{issueId}` is the numeric id or the issue key (SHOP-12)."""
+`{issueId}` is the numeric id or the issue key: SHOP#12 (sent URL-encoded, SHOP%2312) or the older SHOP-12."""
 
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from issues.core import keys
 from issues.core import services as core_services
 from issues.core.artefacts import ARTEFACT_LABELS
 from issues.core.models import Issue, IssuePriority, IssueStatus
@@ -28,7 +29,7 @@ ISSUE_ID = OpenApiParameter(
     "issueId",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
-    description="The issue's id, or its key such as SHOP-12.",
+    description="The issue's id, or its key: SHOP#12 (URL-encoded SHOP%2312) or the older form SHOP-12.",
 )
 
 
@@ -63,12 +64,12 @@ class IssueFilter(ProjectFilter):
     destroy=extend_schema(parameters=[ISSUE_ID], description="Project admins only. Deletes its links and attachments."),
 )
 class IssueViewSet(ProjectScopedViewSet):
-    """Internal issues of your projects, numbered per project (SHOP-12)."""
+    """Internal issues of your projects, numbered per project (SHOP#12)."""
 
     serializer_class = IssueSerializer
     delete_action = Action.MANAGE
     lookup_url_kwarg = "issueId"
-    lookup_value_regex = "[0-9]+|[A-Za-z][A-Za-z0-9]*-[0-9]+"
+    lookup_value_regex = keys.ISSUE_ID_OR_KEY_REGEX
     filterset_class = IssueFilter
     search_fields = ["name", "description"]
     ordering_fields = ["number", "created_at", "updated_at", "status", "id"]
@@ -92,8 +93,8 @@ class IssueViewSet(ProjectScopedViewSet):
         issue_id = self.kwargs["issueId"]
         if issue_id.isdigit():
             return get_object_or_404(queryset, pk=issue_id)
-        key, number = issue_id.rsplit("-", 1)
-        return get_object_or_404(queryset, project__key=key.upper(), number=number)
+        project_key, number = keys.parse_internal(issue_id)  # the URL pattern let only a key through
+        return get_object_or_404(queryset, project__key=project_key, number=number)
 
     def perform_update(self, serializer):
         try:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 # Defined once in integrations.mappings; re-exported here for the issues app (the "as" marks the re-export).
 from integrations.mappings import StatusCategory as StatusCategory
+from issues.core.keys import internal_key
 from projects.models import Project
 
 
@@ -80,7 +81,7 @@ class IssueQuerySet(models.QuerySet):
 
 
 class Issue(models.Model):
-    """An internal issue, numbered per project (SHOP-1, SHOP-2, ...).
+    """An internal issue, numbered per project: SHOP#1, SHOP#2, ... (``issues.core.keys``).
 
     ``resolved_at`` is set when the issue enters resolved or closed and cleared when it is reopened,
     by ``save`` and by the manager's bulk writes alike, so no writer can forget it (raw SQL could,
@@ -133,7 +134,7 @@ class Issue(models.Model):
 
     @property
     def key(self):
-        return f"{self.project.key}-{self.number}"
+        return internal_key(self.project.key, self.number)
 
     def date_resolution(self) -> None:
         """Keep the known resolution time while resolved or closed, date it now on entering one of

@@ -1,12 +1,11 @@
 """Read queries on internal issues, shared by pages and the API; each scoped to one project."""
 
-import re
-
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from issues.core.models import Issue, IssueStatus, StatusCategory
+from issues.core.keys import internal_number_in
+from issues.core.models import Attachment, Issue, IssueStatus, StatusCategory
 from projects.models import Role
 
 UNRESOLVED = "unresolved"
@@ -27,13 +26,10 @@ CATEGORY_OF_STATUS = {
 }
 
 
-_ISSUE_NUMBER = re.compile(r"^(?:(?P<key>[A-Za-z][A-Za-z0-9]*)-|#)?(?P<number>\d{1,9})$")
-
-
 def issues_of(project, *, status: str = "", priority: str = "", tag=None, assignee=None, text: str = ""):
     """The project's issues, newest first. `status` may be UNRESOLVED (open or in progress);
     `assignee` is a user id or UNASSIGNED; `text` matches name, description or a number
-    ('12', '#12', 'SHOP-12')."""
+    ('12', '#12', 'SHOP#12', 'SHOP-12')."""
     issues = Issue.objects.filter(project=project).select_related("project", "assignee").prefetch_related("tags")
     if status == UNRESOLVED:
         issues = issues.filter(status__in=[IssueStatus.OPEN, IssueStatus.IN_PROGRESS])
@@ -49,11 +45,16 @@ def issues_of(project, *, status: str = "", priority: str = "", tag=None, assign
         issues = issues.filter(assignee_id=assignee)
     if text:
         matches = Q(name__icontains=text) | Q(description__icontains=text)
-        number = _ISSUE_NUMBER.match(text.strip())
-        if number and number["key"] in (None, project.key, project.key.lower()):
-            matches |= Q(number=int(number["number"]))
+        number = internal_number_in(project.key, text)
+        if number is not None:
+            matches |= Q(number=number)
         issues = issues.filter(matches)
     return issues.order_by("-number")
+
+
+def attachments_in(project, ids) -> QuerySet:
+    """The attachments with these ids of the project's internal issues (others are left out)."""
+    return Attachment.objects.filter(issue__project=project, pk__in=list(ids)).select_related("issue__project")
 
 
 def issue_in(project, number: int) -> Issue:

@@ -49,7 +49,12 @@ class AssigneeField(serializers.CharField):
 
 
 class IssueSerializer(ApiModelSerializer):
-    key = serializers.CharField(read_only=True, help_text="Project key and number, e.g. SHOP-12.")
+    key = serializers.CharField(
+        read_only=True,
+        help_text="Project key, '#' and number, e.g. SHOP#12: a form no tracker uses (before, SHOP-12, which "
+        "lookups still accept).",
+    )
+    lives_in = serializers.SerializerMethodField(help_text="Where the issue lives: always 'testmanager' here.")
     project = VisibleProjectField()
     assignee = AssigneeField(help_text="Username of a member of the project; null to unassign.")
     reporter = UsernameField()
@@ -67,6 +72,7 @@ class IssueSerializer(ApiModelSerializer):
         fields = [
             "id",
             "key",
+            "lives_in",
             "project",
             "number",
             "name",
@@ -83,6 +89,9 @@ class IssueSerializer(ApiModelSerializer):
             "resolved_at",
         ]
         create_only_fields = ["project"]
+
+    def get_lives_in(self, issue) -> str:
+        return "testmanager"
 
     def validate(self, attrs):
         if "assignee" in attrs:

@@ -235,8 +235,15 @@ class CreateIssueView(IntegrationIssuesView):
             artefacts=artefacts,
             marker=services.MARKER_PREFIX + key if key else services.new_marker(),
             site_url=site_url,
+            attachments=services.stored_files(data.get("attachments", []), site_url),
         )
-        body = {"reference": filed.reference, "links": filed.links, "created": filed.created, "notes": filed.notes}
+        body = {
+            "reference": filed.reference,
+            "links": filed.links,
+            "created": filed.created,
+            "notes": filed.notes,
+            "unsent_files": filed.unsent_files,
+        }
         answer = status.HTTP_201_CREATED if filed.created else status.HTTP_200_OK
         return Response(FiledSerializer(body).data, status=answer)
 

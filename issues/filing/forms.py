@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 from django import forms
+from django.conf import settings
 from django.core.validators import RegexValidator
+from django.template.defaultfilters import filesizeformat
 
 from integrations.providers.base import RemoteField
+from issues.core.forms import AttachmentsField
 from issues.filing.drafts import TITLE_MAX
 from issues.filing.models import FilingMode
 from issues.filing.services import MARKER_PATTERN
@@ -46,6 +49,7 @@ class TrackerIssueForm(forms.Form):
         users_url: str = "",
         prefill: Mapping | None = None,
         with_text: bool = True,
+        takes_files: bool = False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -91,6 +95,13 @@ class TrackerIssueForm(forms.Form):
                 built.initial = values[remote.id]
             self.fields[name] = built
             self.remote[name] = remote
+        if with_text and takes_files:
+            self.fields["files"] = AttachmentsField(
+                label="Files",
+                required=False,
+                help_text=f"Screenshots, logs: sent to {tracker} with the issue, "
+                f"up to {filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each.",
+            )
 
     def _name_for(self, field_id: str) -> str:
         name = "field_" + re.sub(r"[^A-Za-z0-9_]", "_", field_id)

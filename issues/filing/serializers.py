@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from issues.core.selectors import attachments_in
 from issues.core.serializers import ArtefactRefSerializer, LinkSerializer
 from issues.links.models import ExternalReference
 
@@ -46,6 +47,10 @@ class RemoteIssueSerializer(serializers.Serializer):
 class ReferenceSerializer(serializers.ModelSerializer):
     """A tracker issue as testmanager knows it (its last synced values)."""
 
+    display_key = serializers.CharField(
+        read_only=True, help_text="The key with the tracker it lives in, as pages show it: 'SHOP-2 · Acme Jira'."
+    )
+
     class Meta:
         model = ExternalReference
         fields = [
@@ -53,6 +58,7 @@ class ReferenceSerializer(serializers.ModelSerializer):
             "source",
             "source_name",
             "key",
+            "display_key",
             "url",
             "title",
             "status",
@@ -81,12 +87,29 @@ class CreateTrackerIssueSerializer(serializers.Serializer):
         required=False, allow_blank=True, help_text="Markdown. Left out: written from the first artefact."
     )
     fields = serializers.DictField(required=False, help_text="Further values by field id (see the fields endpoint).")
+    attachments = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=50,
+        help_text="Ids of internal issues' attachments in this project to send with the issue (GitHub, which takes "
+        "no files, gets links to their download here). A file the tracker does not take is named in "
+        "`unsent_files`; the issue is created all the same.",
+    )
     idempotency_key = serializers.RegexField(
         r"^[0-9a-z]{8,38}$",
         required=False,
         help_text="Send the same key when retrying after a timeout: if the first request did create the issue, it "
         "is found and linked instead of filed twice. 8-38 lowercase letters and digits.",
     )
+
+    def validate_attachments(self, ids):
+        """The attachments themselves, in the order given; every id must be one of the project's."""
+        project = self.context["project"]
+        found = {attachment.pk: attachment for attachment in attachments_in(project, ids)}
+        unknown = [str(pk) for pk in ids if pk not in found]
+        if unknown:
+            raise serializers.ValidationError(f"{project.key} has no attachment with id {', '.join(unknown)}.")
+        return [found[pk] for pk in dict.fromkeys(ids)]
 
 
 class LinkTrackerIssueSerializer(serializers.Serializer):
@@ -106,6 +129,11 @@ class FiledSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False when an earlier request with the idempotency key created it.")
     notes = serializers.ListField(
         child=serializers.CharField(), help_text="What did not go as asked, e.g. a link back the tracker refused."
+    )
+    unsent_files = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Names of the files the tracker does not have (too large, refused); the notes say why.",
     )
 
 

@@ -13,16 +13,18 @@ form fields fill which part of an ``IssueDraft`` (``draft_field_ids``), how it l
 
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TypeVar
+from urllib.parse import urljoin
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from integrations import selectors as integration_selectors
@@ -33,6 +35,7 @@ from integrations.models import AuditAction, ProjectIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import (
     Capability,
+    DraftAttachment,
     IssueDraft,
     NotConfigured,
     Person,
@@ -41,6 +44,7 @@ from integrations.providers.base import (
     RemoteIssueType,
     TrackerProvider,
 )
+from issues.core.models import Attachment
 from issues.filing import drafts
 from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState
 from issues.links import selectors, services
@@ -253,12 +257,52 @@ def prefill(integration: ProjectIntegration, fields: Sequence[RemoteField], arte
 @dataclass(frozen=True)
 class Filed:
     """What filing did: the reference and links stored, whether this call created the remote
-    issue, and notes on what did not go as drafted (for the member to read)."""
+    issue, notes on what did not go as drafted (for the member to read) and the names of the
+    attached files the tracker does not have (the notes say why)."""
 
     reference: ExternalReference
     links: list[Link]
     created: bool
     notes: tuple[str, ...] = ()
+    unsent_files: tuple[str, ...] = ()
+
+
+def stored_files(attachments: Iterable[Attachment], site_url: str) -> tuple[DraftAttachment, ...]:
+    """Internal issues' attachments as files to send: their bytes, and the address of their
+    permission-checked download here, which trackers that take no files (GitHub) link to. One whose
+    stored file is gone is kept with its problem, so the filing names it instead of failing."""
+    files = []
+    for attachment in attachments:
+        issue = attachment.issue
+        path = reverse("issues:attachment", args=[issue.project.key, issue.number, attachment.pk])
+        content, problem = b"", ""
+        try:
+            with attachment.file.open("rb") as stored:
+                content = stored.read()
+        except FileNotFoundError:
+            problem = "its file is missing from this installation's storage"
+        files.append(
+            DraftAttachment(
+                filename=attachment.original_name,
+                content=content,
+                content_type=attachment.content_type or "application/octet-stream",
+                download_url=urljoin(site_url, path),
+                problem=problem,
+            )
+        )
+    return tuple(files)
+
+
+def uploaded_files(uploads: Iterable) -> tuple[DraftAttachment, ...]:
+    """Files uploaded with a filing form, to send as they are (they are not kept here)."""
+    return tuple(
+        DraftAttachment(
+            filename=upload.name,
+            content=upload.read(),
+            content_type=upload.content_type or "application/octet-stream",
+        )
+        for upload in uploads
+    )
 
 
 class FilingInProgress(TrackerError):
@@ -318,12 +362,16 @@ def file_issue(
     site_url: str,
     retrying: bool = False,
     resuming: bool = False,
+    attachments: Sequence[DraftAttachment] = (),
 ) -> Filed:
-    """Create the remote issue, then store its reference, link it to ``artefacts``, audit, and link
-    back. ``retrying`` says an earlier attempt with this marker may have reached the tracker (the
-    cache remembers that too, for attempts from pages and API clients). ``resuming`` says that
-    attempt died on the way (its worker was killed and the task is delivered again): the marker it
-    left "sending" is no request in flight but an attempt that may have created the issue."""
+    """Create the remote issue with ``attachments`` (see ``stored_files``, ``uploaded_files``), then
+    store its reference, link it to ``artefacts``, audit, and link back. A file the tracker does not
+    take is named in the notes and ``unsent_files``; the issue is created all the same.
+
+    ``retrying`` says an earlier attempt with this marker may have reached the tracker (the cache
+    remembers that too, for attempts from pages and API clients). ``resuming`` says that attempt died
+    on the way (its worker was killed and the task is delivered again): the marker it left "sending"
+    is no request in flight but an attempt that may have created the issue."""
     source = integration.source
     earlier = cache.get(_attempt_key(integration, marker))
     if earlier not in (None, SENDING, UNCERTAIN):  # filed with this marker: the same form was submitted again
@@ -332,10 +380,19 @@ def file_issue(
             with transaction.atomic():
                 links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
             return Filed(reference=reference, links=links, created=False)
+    if attachments:
+        draft = replace(draft, attachments=(*draft.attachments, *attachments))
     remote, found = as_member(
         integration, actor, lambda provider: _create_once(provider, integration, draft, marker, retrying, resuming)
     )
     notes = list(getattr(remote, "notes", ()))
+    unsent = tuple(getattr(remote, "unsent_files", ()))
+    if found and draft.attachments:
+        unsent = tuple(file.filename for file in draft.attachments)
+        notes.append(
+            f"{remote.key} was found from an earlier attempt, so {', '.join(unsent)} were not sent again: "
+            "check that the issue has them."
+        )
     remote, synced = _read_back(integration, actor, remote)
     notes += _link_back(integration, actor, remote.key, artefacts, site_url)
     with transaction.atomic():
@@ -352,9 +409,11 @@ def file_issue(
                 "artefacts": [str(artefact)[:200] for artefact in artefacts],
                 "found_by_marker": found,
                 "notes": notes,
+                "files_sent": [file.filename for file in draft.attachments if file.filename not in unsent],
+                "files_not_sent": list(unsent),
             },
         )
-    return Filed(reference=reference, links=links, created=True, notes=tuple(notes))
+    return Filed(reference=reference, links=links, created=True, notes=tuple(notes), unsent_files=unsent)
 
 
 def _read_back(integration: ProjectIntegration, actor, remote: RemoteIssue) -> tuple[RemoteIssue, bool]:

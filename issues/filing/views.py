@@ -94,11 +94,13 @@ def _discover(request, integration, context: dict, wanted_type: str = ""):
 def _form_options(request, integration, discovery) -> dict:
     source = integration.source
     users_url = f"{reverse('issues:file_users', args=[integration.project.key])}?to={integration.pk}"
+    provider = provider_class(source.provider)
     return {
         "discovery": discovery,
-        "fills": provider_class(source.provider).draft_field_ids,
+        "fills": provider.draft_field_ids,
         "tracker": source.name,
         "users_url": users_url,
+        "takes_files": provider.uploads_files,
     }
 
 
@@ -141,7 +143,7 @@ def file_issue(request, key):
         return _page(request, "issues/filing_form.html", project, context)
     options = _form_options(request, chosen, discovery)
     if request.method == "POST":
-        form = TrackerIssueForm(request.POST, **options)
+        form = TrackerIssueForm(request.POST, request.FILES, **options)
         if form.is_valid():
             data = form.cleaned_data
             draft = filing_services.build_draft(
@@ -161,6 +163,7 @@ def file_issue(request, key):
                     artefacts=[artefact],
                     marker=data["marker"],
                     site_url=site_url(request),
+                    attachments=filing_services.uploaded_files(data.get("files") or []),
                 )
             except TrackerError as error:
                 form.add_tracker_error(error)
@@ -185,7 +188,7 @@ def file_issue(request, key):
                 "values": filing_services.prefill(chosen, discovery.fields, artefact),
             },
         )
-    context.update(form=form, discovery=discovery)
+    context.update(form=form, discovery=discovery, links_files=not options["takes_files"])
     return _page(request, "issues/filing_form.html", project, context)
 
 
@@ -416,6 +419,7 @@ def filing_job_status(request, key, pk):
             "error": item.error,
             "notes": item.notes,
             "key": item.reference.key if item.reference else "",
+            "display_key": item.reference.display_key if item.reference else "",
             "url": artefacts.web_url(item.reference.url) if item.reference else "",
         }
         for item in filing_selectors.job_items(job)

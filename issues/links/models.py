@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from integrations.models import Source
+from issues.core.keys import tracker_key
 from issues.core.models import Issue, StatusCategory
 from projects.models import Project, Requirement, TestCase, TestResult, TestRun
 
@@ -79,6 +80,11 @@ class ExternalReference(models.Model):
 
     def __str__(self):
         return f"{self.source_name}: {self.key}"
+
+    @property
+    def display_key(self) -> str:
+        """The key with the tracker it lives in (``SHOP-2 · Acme Jira``), as every page shows it."""
+        return tracker_key(self.key, self.source_name)
 
 
 class ReferenceAlias(models.Model):

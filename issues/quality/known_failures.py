@@ -18,6 +18,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404
 
 from integrations.keys import KeyPatternError, compile_key_pattern
+from issues.core.keys import internal_number_in
 from issues.core.models import Issue
 from issues.links import services
 from issues.links.models import ExternalReference, Link
@@ -41,9 +42,6 @@ SUGGESTION_CHARS = 200
 _VARYING = re.compile(r"0x[0-9a-fA-F]+|\d+")
 
 
-_ISSUE_NUMBER = re.compile(r"^(?:(?P<key>[A-Za-z][A-Za-z0-9]*)-|#)?(?P<number>\d{1,9})$")
-
-
 def check_pattern(pattern: str) -> str:
     """The pattern if RE2 compiles it, else ``ValidationError`` saying why."""
     try:
@@ -57,12 +55,12 @@ def check_pattern(pattern: str) -> str:
 
 
 def issue_side_in(project, text: str) -> Issue | ExternalReference:
-    """The issue a rule points to, as typed: an internal issue by number (12, #12, SHOP-12) or a
+    """The issue a rule points to, as typed: an internal issue by number (12, #12, SHOP#12, SHOP-12) or a
     tracker issue by key among those linked in the project."""
     text = text.strip()
-    number = _ISSUE_NUMBER.match(text)
-    if number and number["key"] in (None, project.key, project.key.lower()):
-        issue = Issue.objects.filter(project=project, number=int(number["number"])).first()
+    number = internal_number_in(project.key, text)
+    if number is not None:
+        issue = Issue.objects.filter(project=project, number=number).first()
         if issue is not None:
             return issue
     reference = ExternalReference.objects.filter(key__iexact=text, links__project=project).distinct().first()

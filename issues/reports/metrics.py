@@ -166,7 +166,7 @@ def resolution_times(project) -> Chart:
         + [
             (
                 reference.remote_resolved_at,
-                f"{reference.source_name} {reference.key}",
+                reference.display_key,
                 round(days_between(reference.remote_created_at, reference.remote_resolved_at), 1),
             )
             for reference in references

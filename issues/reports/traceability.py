@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import OuterRef, Q, Subquery
 
+from issues.core.keys import tracker_key
 from issues.core.models import IssueStatus, StatusCategory
 from issues.links.models import Link
 from issues.pulls.models import Coverage, PulledRequirement
@@ -188,7 +189,7 @@ def _issue_text(link: Link) -> str:
     reference = link.external_reference
     status = reference.status or reference.get_status_category_display()
     status = "deleted in tracker" if reference.deleted_remotely else status
-    return f"{reference.key} ({status})"
+    return f"{reference.display_key} ({status})"
 
 
 CSV_COLUMNS = [
@@ -216,7 +217,7 @@ def matrix_csv(rows: Iterable[RequirementRow]) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         requirement, pull = row.requirement, row.pull
-        origin = f"{requirement.origin_tracker} {requirement.origin_key}".strip()
+        origin = tracker_key(requirement.origin_key, requirement.origin_tracker) if requirement.origin_key else ""
         head = [
             requirement.title,
             origin,

@@ -4,6 +4,7 @@ are known issues, and the bugs pulled from trackers."""
 
 from django import template
 
+from issues.core.keys import tracker_key
 from issues.pulls import bugs, requirements, runner
 from issues.quality import known_failures, recurrences
 from issues.reports import metrics, traceability
@@ -11,6 +12,12 @@ from projects.permissions import Action, can
 
 register = template.Library()
 PULLED_BUGS_SHOWN = 100
+
+
+@register.filter
+def origin_key(requirement) -> str:
+    """A pulled requirement's work item key with its tracker (``SHOP-100 · Acme Jira``), as issue keys are shown."""
+    return tracker_key(requirement.origin_key, requirement.origin_tracker) if requirement.origin_key else ""
 
 
 @register.inclusion_tag("issues/traceability_requirement_panel.html", takes_context=True)

@@ -196,8 +196,8 @@
       if (item.key) {
         const opens = { href: item.url, target: "_blank", rel: "noopener noreferrer" };
         keyCell.append(item.url
-          ? element("a", { className: "badge", textContent: item.key, ...opens })
-          : element("span", { className: "badge", textContent: item.key }));
+          ? element("a", { className: "badge", textContent: item.display_key, ...opens })
+          : element("span", { className: "badge", textContent: item.display_key }));
       }
       const labels = { pending: "Waiting", filed: "Filed", failed: "Failed" };
       row.querySelector(".item-outcome").replaceChildren(

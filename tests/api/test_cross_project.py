@@ -1,6 +1,8 @@
 """Cross-project enumeration: a project admin probes every endpoint with every id of a project
 they are not in. Each answer is exactly the answer for an id that does not exist, and nothing changes."""
 
+from urllib.parse import quote
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -96,7 +98,7 @@ def test_another_projects_key_answers_like_a_missing_one(world, probe, method):
     assert missing.json() == hidden.json() == {"message": "Not found.", "errors": {}}
     issue = Issue.objects.filter(project=world.other.project).first()
     for prefix in ("issues", "defects"):
-        assert probe.get(f"/api/{prefix}/{issue.key}").json() == probe.get(f"/api/{prefix}/BANK-999").json()
+        assert probe.get(f"/api/{prefix}/{quote(issue.key)}").json() == probe.get(f"/api/{prefix}/BANK-999").json()
     assert database_state() == before
 
 

@@ -3,8 +3,10 @@ integration, for each role; another project's integration answers 404. Against t
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationState, Provider
+from issues.core.services import add_attachment
 from issues.links.models import ExternalReference, Link
 from tests.api.conftest import ROLES
 from tests.api.helpers import database_state
@@ -128,6 +130,43 @@ def test_create_issue_files_writes_from_the_artefact_links_and_audits(client_as,
     assert remote.summary == f"{result.case.title} failed in {result.run.name}"
     assert remote.labels == ["api"] and remote.custom_fields[jira.environment]["value"] == "Production"
     assert AuditEvent.objects.get(action=AuditAction.ISSUE_CREATED).actor.username == "member"
+
+
+def test_an_issues_attachments_go_with_the_created_issue_and_a_refused_one_is_named(client_as, world, jira, settings):
+    settings.TRACKER_ATTACHMENT_MAX_BYTES = 5
+    small = add_attachment(world.mine.issue, SimpleUploadedFile("trace.log", b"boom", "text/plain"))
+    large = add_attachment(world.mine.issue, SimpleUploadedFile("heap.bin", b"0" * 10))
+
+    response = client_as("member").post(
+        api(jira.integration, "create-issue"),
+        {
+            "artefacts": artefact(world),
+            "fields": {jira.environment: "Production"},
+            "attachments": [small.pk, large.pk],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert [(a.filename, a.content) for a in jira.only_issue().attachments] == [("trace.log", b"boom")]
+    body = response.json()
+    assert body["unsent_files"] == ["heap.bin"]
+    assert any(note.startswith("heap.bin was not sent to Acme Jira") for note in body["notes"])
+
+
+def test_attachments_of_another_project_are_refused_by_id_and_nothing_is_filed(client_as, world, jira):
+    foreign = add_attachment(world.other.issue, SimpleUploadedFile("secret.txt", b"secret"))
+    before = database_state()
+
+    response = client_as("member").post(
+        api(jira.integration, "create-issue"),
+        {"artefacts": artefact(world), "fields": {jira.environment: "Production"}, "attachments": [foreign.pk]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"attachments": [f"SHOP has no attachment with id {foreign.pk}."]}
+    assert jira.fake.issues == {} and database_state() == before
 
 
 def test_the_trackers_refusal_names_the_field_and_stores_nothing(client_as, world, jira):

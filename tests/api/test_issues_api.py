@@ -1,5 +1,7 @@
 """/api/issues (and /api/defects): internal issues, the seed's create/get/link/unlink endpoints."""
 
+from urllib.parse import quote
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -34,7 +36,7 @@ def test_an_issue_is_filed_with_the_next_number_tags_and_an_assignee(world, clie
     assert response.status_code == 201
     body = response.json()
     assert (body["key"], body["number"], body["reporter"], body["assignee"], body["version"]) == (
-        "SHOP-2",
+        "SHOP#2",
         2,
         "member",
         "admin",
@@ -59,25 +61,26 @@ def test_an_assignee_must_be_a_member_of_the_project(world, client_as):
     assert database_state() == before
 
 
-@pytest.mark.parametrize("issue_id", ["{pk}", "{key}", "{key_lower}"])
+@pytest.mark.parametrize("issue_id", ["{pk}", "SHOP%231", "shop%231", "SHOP-1", "shop-1"])
 @pytest.mark.parametrize("prefix", ["issues", "defects"])
-def test_an_issue_is_found_by_id_or_key(world, client_as, prefix, issue_id):
+def test_an_issue_is_found_by_id_or_by_its_key_in_either_form(world, client_as, prefix, issue_id):
+    """SHOP#1 is the key (its '#' URL-encoded in a path); SHOP-1, the form before, is still accepted."""
     issue = world.mine.issue
-    path = f"/api/{prefix}/" + issue_id.format(pk=issue.pk, key=issue.key, key_lower=issue.key.lower())
-    response = client_as("viewer").get(path)
+    response = client_as("viewer").get(f"/api/{prefix}/" + issue_id.format(pk=issue.pk))
     assert response.status_code == 200
-    assert (response.json()["id"], response.json()["key"]) == (issue.pk, "SHOP-1")
+    body = response.json()
+    assert (body["id"], body["key"], body["lives_in"]) == (issue.pk, "SHOP#1", "testmanager")
 
 
 def test_an_edit_based_on_an_old_version_is_refused(world, client_as):
     client = client_as("member")
-    url = f"/api/issues/{world.mine.issue.key}"
+    url = f"/api/issues/{quote(world.mine.issue.key)}"
     assert client.patch(url, {"status": "in_progress", "version": 1}, format="json").json()["version"] == 2
 
     stale = client.patch(url, {"status": "closed", "version": 1}, format="json")
 
     assert stale.status_code == 409
-    assert stale.json()["message"].startswith("SHOP-1 was changed by someone else while you were editing.")
+    assert stale.json()["message"].startswith("SHOP#1 was changed by someone else while you were editing.")
     assert Issue.objects.get(pk=world.mine.issue.pk).status == "in_progress"
 
 
@@ -132,7 +135,7 @@ def test_an_issue_is_linked_to_each_kind_of_artefact_once(world, client_as, kind
         "requirement": world.mine.requirement,
     }[kind]
     client = client_as("member")
-    url = f"/api/issues/{world.mine.issue.key}/link"
+    url = f"/api/issues/{quote(world.mine.issue.key)}/link"
 
     first = client.post(url, {"type": kind, "id": artefact.pk}, format="json")
     again = client.post(url, {"type": kind, "id": artefact.pk}, format="json")
@@ -148,7 +151,7 @@ def test_an_issue_is_linked_to_each_kind_of_artefact_once(world, client_as, kind
 
 def test_a_links_title_names_the_artefact(world, client_as):
     link(artefact=world.mine.result, issue=world.mine.issue)
-    (shown,) = client_as("viewer").get(f"/api/defects/{world.mine.issue.key}").json()["links"]
+    (shown,) = client_as("viewer").get(f"/api/defects/{quote(world.mine.issue.key)}").json()["links"]
     assert shown["title"] == f"{world.mine.case.title} in {world.mine.run.name}"
 
 
@@ -171,13 +174,13 @@ def test_linking_something_unknown_is_refused(world, client_as, body, errors):
 def test_unlinking_removes_the_link_and_a_second_unlink_says_so(world, client_as):
     link(artefact=world.mine.case, issue=world.mine.issue)
     client = client_as("member")
-    url = f"/api/issues/{world.mine.issue.key}/unlink"
+    url = f"/api/issues/{quote(world.mine.issue.key)}/unlink"
 
     assert client.post(url, {"type": "case", "id": world.mine.case.pk}, format="json").status_code == 204
     assert not Link.objects.exists()
     again = client.post(url, {"type": "case", "id": world.mine.case.pk}, format="json")
     assert again.status_code == 404
-    assert again.json()["message"] == f"SHOP-1 is not linked to test case {world.mine.case.pk}."
+    assert again.json()["message"] == f"SHOP#1 is not linked to test case {world.mine.case.pk}."
 
 
 def test_issues_are_filtered_by_status_assignee_tag_and_text(world, client_as):
@@ -190,13 +193,13 @@ def test_issues_are_filtered_by_status_assignee_tag_and_text(world, client_as):
     def keys(query):
         return [issue["key"] for issue in client.get(f"/api/issues?{query}").json()["results"]]
 
-    assert keys("status=resolved") == ["SHOP-2"]
-    assert keys("status=open&status=resolved") == ["SHOP-3", "SHOP-2", "SHOP-1"]
-    assert keys("assignee=admin") == ["SHOP-2"]
-    assert keys("assignee=none") == ["SHOP-3", "SHOP-1"]
-    assert keys("tag=promo") == ["SHOP-3"]
-    assert keys("search=coupon") == ["SHOP-3"]
-    assert keys("ordering=number") == ["SHOP-1", "SHOP-2", "SHOP-3"]
+    assert keys("status=resolved") == ["SHOP#2"]
+    assert keys("status=open&status=resolved") == ["SHOP#3", "SHOP#2", "SHOP#1"]
+    assert keys("assignee=admin") == ["SHOP#2"]
+    assert keys("assignee=none") == ["SHOP#3", "SHOP#1"]
+    assert keys("tag=promo") == ["SHOP#3"]
+    assert keys("search=coupon") == ["SHOP#3"]
+    assert keys("ordering=number") == ["SHOP#1", "SHOP#2", "SHOP#3"]
 
 
 def test_a_project_admin_deletes_an_issue_with_its_links_and_files(
@@ -210,7 +213,7 @@ def test_a_project_admin_deletes_an_issue_with_its_links_and_files(
     assert stored.storage.exists(stored.name)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert client_as("admin").delete(f"/api/issues/{issue.key}").status_code == 204
+        assert client_as("admin").delete(f"/api/issues/{quote(issue.key)}").status_code == 204
 
     assert not Issue.objects.filter(pk=issue.pk).exists() and not Link.objects.exists()
     assert not stored.storage.exists(stored.name)

@@ -4,6 +4,8 @@ Outsiders get 404 for the project's objects (their existence stays secret), view
 writes, anonymous callers 401; a refused request leaves the database as it was.
 """
 
+from urllib.parse import quote
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -100,7 +102,7 @@ ENDPOINTS = [
     ("requirement delete", "delete", lambda w: f"/api/requirements/{w.mine.requirement.pk}", None, DELETE),
     ("issues list", "get", lambda w: "/api/issues", None, LIST),
     ("issue detail", "get", lambda w: f"/api/issues/{w.mine.issue.pk}", None, READ),
-    ("issue detail by key", "get", lambda w: f"/api/issues/{w.mine.issue.key}", None, READ),
+    ("issue detail by key", "get", lambda w: f"/api/issues/{quote(w.mine.issue.key)}", None, READ),
     ("issue create", "post", lambda w: "/api/issues", lambda w: {"project": "SHOP", "name": "Broken"}, CREATE),
     (
         "issue create (seed path)",
@@ -120,7 +122,7 @@ ENDPOINTS = [
     ),
     ("issue unlink", "post", lambda w: f"/api/issues/{w.mine.issue.pk}/unlink", linked, UNLINK),
     ("defects list", "get", lambda w: "/api/defects", None, LIST),
-    ("defect detail", "get", lambda w: f"/api/defects/{w.mine.issue.key}", None, READ),
+    ("defect detail", "get", lambda w: f"/api/defects/{quote(w.mine.issue.key)}", None, READ),
     ("defect create", "post", lambda w: "/api/defects", lambda w: {"project": "SHOP", "name": "Broken"}, CREATE),
     ("defect change", "patch", lambda w: f"/api/defects/{w.mine.issue.pk}", lambda w: {"priority": "minor"}, CHANGE),
     ("defect delete", "delete", lambda w: f"/api/defects/{w.mine.issue.pk}", None, MANAGE_DELETE),

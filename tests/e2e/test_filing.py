@@ -85,7 +85,7 @@ def test_a_failure_is_filed_once_the_required_field_is_filled(page, log_in, proj
     page.get_by_role("button", name="Create in Acme Jira").click()
 
     badge = page.locator("#linked-issues a.issue-key")
-    expect(badge).to_have_text("SHOP-1")
+    expect(badge).to_have_text("SHOP-1 · Acme Jira")
     assert badge.get_attribute("href") == f"{jira.fake.base_url}/browse/SHOP-1"
     assert badge.get_attribute("target") == "_blank"
     assert "SHOP-1 is filed in Acme Jira" in page.locator(".messages").inner_text()
@@ -141,7 +141,7 @@ def test_existing_issues_are_linked_by_search_and_by_key(page, log_in, project, 
     expect(found).to_have_count(1)
     assert "SHOP-1" in found.inner_text() and "Card payments time out" in found.inner_text()
     found.get_by_role("button", name="Link").click()
-    expect(page.locator("#linked-issues a.issue-key")).to_have_text(["SHOP-1"])
+    expect(page.locator("#linked-issues a.issue-key")).to_have_text(["SHOP-1 · Acme Jira"])
 
     page.click("#link-existing-issue")
     page.fill("#id_key", "shop-2")
@@ -150,7 +150,7 @@ def test_existing_issues_are_linked_by_search_and_by_key(page, log_in, project, 
     expect(page.locator("#key-check")).to_have_text(re.compile(r"Links SHOP-2"))
     page.get_by_role("button", name="Link issue").click()
 
-    expect(page.locator("#linked-issues a.issue-key")).to_have_text(["SHOP-1", "SHOP-2"])
+    expect(page.locator("#linked-issues a.issue-key")).to_have_text(["SHOP-1 · Acme Jira", "SHOP-2 · Acme Jira"])
     assert "In Progress" in page.locator("#linked-issues").inner_text()
     assert ExternalReference.objects.count() == 2 and Link.objects.filter(test_result=result).count() == 2
 
@@ -189,6 +189,30 @@ def test_a_custom_trackers_issue_is_filed_there_and_linked_by_key(page, log_in, 
     page.get_by_role("button", name="Link issue").click()
 
     badge = page.locator("#linked-issues a.issue-key")
-    expect(badge).to_have_text("4711")
+    expect(badge).to_have_text("4711 · Bugzilla")
     assert badge.get_attribute("href") == "https://bugs.example.com/show_bug.cgi?id=4711"
     assert "Crash when paying" in page.locator("#linked-issues").inner_text()
+
+
+def test_a_failure_is_filed_with_its_files_and_a_too_large_one_is_named(page, log_in, project, member, jira, tmp_path):
+    jira.fake.max_attachment_bytes = 1024
+    screenshot, dump = tmp_path / "screen.png", tmp_path / "heap.bin"
+    screenshot.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    dump.write_bytes(b"0" * 2048)
+    result = failed_result(project)
+    log_in(member)
+    page.goto(f"/projects/SHOP/runs/{result.run_id}/results/{result.pk}/")
+    page.click("#create-issue")
+
+    page.get_by_label("Files").set_input_files([str(screenshot), str(dump)])
+    page.get_by_role("button", name="Create in Acme Jira").click()
+    expect(page.locator("#files-again")).to_be_visible()  # the required field was empty: files are chosen again
+    page.select_option(f"#id_field_{jira.environment}", "Production")
+    page.get_by_label("Files").set_input_files([str(screenshot), str(dump)])
+    page.get_by_role("button", name="Create in Acme Jira").click()
+
+    expect(page.locator("#linked-issues a.issue-key")).to_have_text("SHOP-1 · Acme Jira")
+    messages = page.locator(".messages").inner_text()
+    assert "SHOP-1 is filed in Acme Jira" in messages and "heap.bin was not sent to Acme Jira" in messages
+    stored = jira.fake.issue("SHOP-1").attachments
+    assert [(a.filename, a.content) for a in stored] == [("screen.png", screenshot.read_bytes())]

@@ -47,7 +47,7 @@ def test_member_files_an_issue_from_a_failed_result_and_sees_it_linked(page, log
     )
     page.get_by_role("button", name="Create issue").click()
 
-    assert page.locator("h1").inner_text() == "SHOP-1 Pay with card failed in Nightly"
+    assert page.locator("h1").inner_text() == "SHOP#1 Pay with card failed in Nightly"
     assert page.locator("#description strong").last.inner_text() == "Visa"
     assert page.locator("#description code").last.inner_text() == "trace.txt"
     assert page.locator("#issue-tags").inner_text().strip() == "checkout"
@@ -58,9 +58,9 @@ def test_member_files_an_issue_from_a_failed_result_and_sees_it_linked(page, log
 
     page.locator("#links").get_by_role("link", name="Pay with card").click()
     linked = page.locator("#linked-issues")
-    assert "SHOP-1" in linked.inner_text() and "Open" in linked.locator(".badge").inner_text()
+    assert "SHOP#1" in linked.inner_text() and "Open" in linked.locator(".badge").inner_text()
     page.goto(f"/projects/SHOP/runs/{result.run.pk}/")
-    assert "SHOP-1" in page.locator(f"#result-{result.pk}").inner_text()
+    assert "SHOP#1" in page.locator(f"#result-{result.pk}").inner_text()
     assert Link.objects.get().test_result_id == result.pk
 
 
@@ -70,7 +70,7 @@ def test_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(page, log_in,
     log_in(viewer)
 
     page.goto("/projects/SHOP/issues/1/")
-    assert page.locator("h1").inner_text() == "SHOP-1 Read only for viewers"
+    assert page.locator("h1").inner_text() == "SHOP#1 Read only for viewers"
     assert page.locator("#edit-issue").count() == 0
     assert page.get_by_role("button", name=re.compile("Attach|Link|Find")).count() == 0
     page.goto("/projects/SHOP/issues/")
@@ -113,6 +113,6 @@ def test_an_edit_conflict_keeps_what_the_member_typed(page, log_in, project):
     assert page.locator("#id_name").input_value() == "My better name"
     assert page.locator("#id_description").input_value() == "My careful analysis"
     page.get_by_role("button", name="Save").click()
-    assert page.locator("h1").inner_text() == "SHOP-1 My better name"
+    assert page.locator("h1").inner_text() == "SHOP#1 My better name"
     issue.refresh_from_db()
     assert (issue.name, issue.description, issue.version) == ("My better name", "My careful analysis", 3)

@@ -21,6 +21,12 @@ MicrosoftDocs/vsts-rest-api-specs, `specification/{core,wit}/7.1`, unless marked
   Relations ("Add a hyperlink" in the Update examples): `add` to `/relations/-` a value {rel, url,
   attributes: {comment}}, `replace` of `/relations/{index}/attributes/comment`; the batch lists them
   with `$expand: Relations` (or All).
+- "Attachments - Create": `POST {organization}/{project?}/_apis/wit/attachments?fileName=&api-version=`
+  with the file's bytes as `application/octet-stream`, answering 201 an AttachmentReference {id, url};
+  a simple (not chunked) upload takes at most 130 MB. The file reaches a work item through an
+  `AttachedFile` relation to that url (`add` to `/relations/-`, attributes {comment}). The fake
+  refuses an upload without `fileName`, with another content type, or an `AttachedFile` relation to
+  a url it never gave, with 400 (the documentation names no answer for them).
 - "Comments - Add Comment" / "Comments - Get Comments" on api-version `7.1-preview.4` (a preview
   resource: a version without `-preview` is refused), CommentList {totalCount, count, comments,
   continuationToken, nextPage}; comment text is HTML. The 5.x previews of that resource named a
@@ -50,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from tests.fakes import wiql
 from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, TrackerFake, json_response
@@ -87,6 +93,16 @@ def error_body(message: str, type_key: str, type_name: str | None = None, **extr
 
 
 # -- state ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class AdoAttachment:
+    """An uploaded file (Attachments - Create), on a work item once an AttachedFile relation names its url."""
+
+    id: str
+    url: str
+    filename: str
+    content: bytes
 
 
 @dataclass
@@ -211,6 +227,8 @@ class AzureDevOpsFake(TrackerFake):
         self._comment_ids = itertools.count(1000)
         self.comment_id_name = "id"  # "commentId": comments as the 5.x previews of the comments API answer them
         self.hooks: list[RegisteredHook] = []  # service hook subscriptions (web hooks), one event each
+        self.attachments: dict[str, AdoAttachment] = {}  # by url
+        self.max_attachment_bytes = 130 * 1024**2  # a simple upload's limit
         for definition in _SYSTEM_FIELDS:
             self.field_definitions[definition.reference_name] = definition
         self._register_routes()
@@ -614,6 +632,7 @@ class AzureDevOpsFake(TrackerFake):
             ("POST", rf"{optional_project}(?:/[^/_][^/]*)?/_apis/wit/wiql", self._wiql),
             ("POST", rf"{optional_project}/_apis/wit/workitemsbatch", self._batch),
             ("POST", rf"{wit}/workitems/\$(?P<type_name>[^/]+)", self._create),
+            ("POST", rf"{optional_project}/_apis/wit/attachments", self._upload_attachment),
             ("PATCH", rf"{optional_project}/_apis/wit/workitems/(?P<item_id>\d+)", self._update),
             ("POST", rf"{wit}/workItems/(?P<item_id>\d+)/comments", self._add_comment),
             ("GET", rf"{wit}/workItems/(?P<item_id>\d+)/comments", self._list_comments),
@@ -826,6 +845,27 @@ class AzureDevOpsFake(TrackerFake):
         item.rev += 1
         return json_response(HTTPStatus.OK, self._item_json(item, None))
 
+    def _upload_attachment(self, request: RecordedRequest, project: str | None = None) -> Response:
+        if project is not None and self.visible_project(project) is None:
+            return self._project_not_found(project)
+        name = (request.param("fileName") or "").strip()
+        if not name:
+            return self._bad_request("The fileName parameter is required.", "ArgumentNullException")
+        if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/octet-stream":
+            return self._bad_request("The attachment must be sent as application/octet-stream.", "ArgumentException")
+        if len(request.body) > self.max_attachment_bytes:
+            return json_response(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                error_body(
+                    "VS402875: The attachment exceeds the maximum size of a simple upload.",
+                    "AttachmentSizeExceededException",
+                ),
+            )
+        attachment_id = str(uuid.uuid4())
+        url = f"{self.base_url}/_apis/wit/attachments/{attachment_id}?fileName={quote(name)}"
+        self.attachments[url] = AdoAttachment(id=attachment_id, url=url, filename=name, content=request.body)
+        return json_response(HTTPStatus.CREATED, {"id": attachment_id, "url": url})
+
     def _apply_relations(self, operations: list[dict], relations: list[dict]) -> Response | None:
         """Applies relation operations to `relations` (a copy); a refusal when one is invalid. The
         documentation names no error for a link added twice; the fake answers what Azure DevOps
@@ -836,6 +876,8 @@ class AzureDevOpsFake(TrackerFake):
                 absolute = isinstance(value, dict) and str(value.get("url", "")).startswith(("http://", "https://"))
                 if not absolute or not value.get("rel"):
                     return self._bad_request("A relation needs a rel and an absolute url.", "ArgumentException")
+                if value["rel"] == "AttachedFile" and value["url"] not in self.attachments:
+                    return self._bad_request(f"There is no attachment at {value['url']}.", "ArgumentException")
                 if any((r["rel"], r["url"]) == (value["rel"], value["url"]) for r in relations):
                     return self._bad_request(
                         f"TF201035: The link {value['url']} already exists.", "WorkItemLinkAlreadyExistsException"

@@ -41,6 +41,12 @@ Sources read to build it (GitLab's own documentation, gitlab-org/gitlab `doc/`, 
 - "User and IP rate limits": `RateLimit-Limit` / `-Name` / `-Observed` / `-Remaining` / `-Reset` on
   every response while a throttle is enabled; beyond it 429 with the plain-text body "Retry later"
   and also `RateLimit-ResetTime` (an RFC 2616 date) and `Retry-After`.
+- "Markdown uploads API": `POST /projects/:id/uploads` takes a multipart/form-data `file` and answers
+  201 with `id`, `alt`, `url` (`/uploads/<secret>/<name>`, "can be used in Markdown contexts"),
+  `full_path` (`/-/project/<id>/uploads/<secret>/<name>`) and `markdown` (`![alt](url)` for an image,
+  `[name](url)` otherwise); files over the instance's "Maximum attachment size" (100 MB by default)
+  are refused. Grape answers a missing `file` with 400 {"error": "file is missing"}; the fake answers
+  a too large file with 413 {"message": "..."} (the status nginx and GitLab give a too large body).
 - "Permissions and roles": Guests may create issues and comment but not set labels, assignees or
   milestones, and may close only their own issues; confidential issues are visible to Planners,
   Reporters and up, their author and their assignees.
@@ -65,6 +71,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
@@ -85,6 +92,7 @@ from tests.fakes.server import (
     json_response,
     link_header,
     page_parameters,
+    parse_multipart,
     text_response,
 )
 from tests.fakes.webhooks import Delivery, RegisteredHook, body_of
@@ -273,6 +281,22 @@ class Project:
         return (self.access(user) or 0) >= PLANNER or issue.author is user or user in issue.assignees
 
 
+@dataclass
+class Upload:
+    """A file uploaded to a project for Markdown (an issue description links it by its url)."""
+
+    id: int
+    project: Project
+    secret: str
+    filename: str
+    content: bytes
+    content_type: str
+
+    @property
+    def url(self) -> str:
+        return f"/uploads/{self.secret}/{self.filename}"
+
+
 # -- the fake ------------------------------------------------------------------------------------
 
 
@@ -296,6 +320,8 @@ class GitLabFake(TrackerFake):
         self._quotas: dict[str, Quota] = {}
         self._ids = itertools.count(101)
         self.hooks: dict[str, list[RegisteredHook]] = {}  # lower-cased project path -> its project hooks
+        self.uploads: list[Upload] = []  # Markdown uploads, every project's
+        self.max_attachment_bytes = 100 * 1024**2  # the instance's "Maximum attachment size"
         self._register_routes()
 
     # -- lifecycle and request log ----------------------------------------------------------------
@@ -599,6 +625,7 @@ class GitLabFake(TrackerFake):
             ("GET", rf"{project}/issues", self._endpoint(self._list_issues)),
             ("GET", rf"{issue}/notes", self._endpoint(self._list_notes)),
             ("POST", rf"{project}/issues", self._endpoint(self._create_issue, writes=True)),
+            ("POST", rf"{project}/uploads", self._endpoint(self._upload, writes=True)),
             ("PUT", issue, self._endpoint(self._edit_issue, writes=True)),
             ("POST", rf"{issue}/notes", self._endpoint(self._create_note, writes=True)),
             ("PUT", rf"{issue}/notes/(?P<note_id>\d+)", self._endpoint(self._edit_note, writes=True)),
@@ -778,6 +805,37 @@ class GitLabFake(TrackerFake):
         key = {"updated_at": lambda i: i.updated}.get(order, lambda i: (i.created, i.iid))
         issues.sort(key=key, reverse=(request.param("sort") or "desc") == "desc")
         return self._offset_page(request, issues, self._issue_json)
+
+    def _upload(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        project = self._project(user, project_id, for_issues=False)
+        if isinstance(project, Response):
+            return project
+        part = next((p for p in parse_multipart(request) if p.name == "file" and p.filename), None)
+        if part is None:
+            return bad_parameter("file is missing")
+        if len(part.content) > self.max_attachment_bytes:
+            return json_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "File is too large"})
+        upload = Upload(
+            id=next(self._ids),
+            project=project,
+            secret=secrets.token_hex(16),
+            filename=part.filename,
+            content=part.content,
+            content_type=part.content_type,
+        )
+        self.uploads.append(upload)
+        alt = part.filename.rsplit(".", 1)[0]
+        image = part.content_type.startswith("image/")
+        return json_response(
+            HTTPStatus.CREATED,
+            {
+                "id": upload.id,
+                "alt": alt,
+                "url": upload.url,
+                "full_path": f"/-/project/{project.id}{upload.url}",
+                "markdown": f"![{alt}]({upload.url})" if image else f"[{part.filename}]({upload.url})",
+            },
+        )
 
     def _create_issue(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
         project = self._project(user, project_id)

@@ -19,7 +19,10 @@ Sources read to build it (Atlassian's own documentation unless marked otherwise)
   RateLimit-Reason; Data Center's rate limiting sends X-RateLimit-Limit / -Remaining /
   -Interval-Seconds / -FillRate and Retry-After.
 - Attachments: "The request must have a X-Atlassian-Token: no-check header, if not it is
-  blocked"; the multipart part is named `file`.
+  blocked"; the multipart part is named `file`; 403 when attachments are disabled or the user may
+  not attach, 404 for an unknown issue, 413 when "the attachments exceed the maximum attachment
+  size for issues" (the site's Attachment size setting: Cloud 1 GB by default, Data Center
+  10 MB); a body that is not multipart/form-data is refused by the resource with 415.
 - Remote issue links ("Create or update remote issue link", POST issue/{key}/remotelink): `object`
   with `url` and `title` is required; "If a globalId is provided and a remote issue link exists with
   that globalId, the remote issue link is updated" (200), otherwise one is created (201); both
@@ -365,6 +368,9 @@ class JiraFake(TrackerFake):
         self._ids = itertools.count(10000)
         self._issue_numbers: dict[str, itertools.count] = {}
         self.hooks: list[RegisteredHook] = []  # administrators' webhooks (rest/webhooks/1.0)
+        # The site's "Attachment size" setting; attachments_enabled False as when an admin turns them off.
+        self.max_attachment_bytes = 1024**3 if self.is_cloud else 10 * 1024**2
+        self.attachments_enabled = True
         for name, category in (("To Do", "new"), ("In Progress", "indeterminate"), ("Done", "done")):
             self.add_status(name, category)
         self._register_routes()
@@ -1451,10 +1457,22 @@ class JiraFake(TrackerFake):
         # Jira's XSRF filter runs before the resource: without the token header nothing else is looked at.
         if request.headers.get("X-Atlassian-Token", "").lower() not in ("no-check", "nocheck"):
             return text_response(HTTPStatus.FORBIDDEN, "XSRF check failed")
+        if not request.headers.get("Content-Type", "").lower().startswith("multipart/form-data"):
+            return text_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")
         issue = self.visible_issue(key)
         if issue is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
+        if not self.attachments_enabled:
+            return json_response(
+                HTTPStatus.FORBIDDEN, _errors(["You do not have permission to create attachments for this issue."])
+            )
         files = [part for part in parse_multipart(request) if part.name == "file" and part.filename]
+        too_big = [part.filename for part in files if len(part.content) > self.max_attachment_bytes]
+        if too_big:
+            return json_response(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                _errors([f"The file {too_big[0]} is too large to attach: the maximum attachment size is exceeded."]),
+            )
         if not files:
             # The documentation names no message for a request without files; the fake picks one.
             return json_response(HTTPStatus.BAD_REQUEST, _errors(["No attachment was found in the 'file' part."]))

@@ -38,6 +38,16 @@ Sources read to build it (Linear's developer documentation and its SDK, unless m
   completedAt, canceledAt, shared by teams: `accessibleTeams`), the collection filters
   (`labels: {some: ...}`, `every`) and `commentUpdate(id:, input:)`; only a comment's author may
   edit it (Linear's app offers editing on one's own comments only).
+- "How to upload a file to Linear" and "File Storage Authentication": the `fileUpload(contentType,
+  filename, size)` mutation answers `uploadFile {uploadUrl, assetUrl, headers {key value}}`; the file
+  goes to the pre-signed `uploadUrl` in a `PUT` carrying those headers (from a server, never a
+  browser), and the `assetUrl` (on uploads.linear.app, readable with the API's credentials) can then
+  be used in mutations, e.g. `attachmentCreate(input: {issueId, title, url})` (schema:
+  AttachmentCreateInput, AttachmentPayload). The upload URL is on storage, another host: the fake
+  serves it from a second server (`storage`, its own port), which refuses a PUT that lacks a header
+  `fileUpload` gave or whose size differs from the one declared (403, as a signed URL whose signed
+  headers do not match), and one carrying an `Authorization` header (400: a signed URL authorizes
+  itself); `max_upload_bytes` (unset: no limit) refuses a larger `size` in `fileUpload`.
 - The GraphQL specification ("Response", "Errors"): `data` is null when a non-null root field
   fails; each error has `message`, `locations`, `path`, `extensions`.
 
@@ -78,7 +88,7 @@ from graphql import (
     validate,
 )
 
-from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, TrackerFake, json_response
+from tests.fakes.server import FakeHTTPServer, RecordedRequest, Response, TrackerFake, json_response, text_response
 from tests.fakes.webhooks import Delivery, body_of, hex_hmac
 
 DEFAULT_PAGE = 50
@@ -240,6 +250,14 @@ input IssueUpdateInput {{
   assigneeId: String description: String labelIds: [String!] priority: Int stateId: String title: String
 }}
 input CommentCreateInput {{ body: String issueId: String }}
+input AttachmentCreateInput {{ iconUrl: String issueId: String! subtitle: String title: String! url: String! }}
+type UploadFileHeader {{ key: String! value: String! }}
+type UploadFile {{
+  assetUrl: String! contentType: String! filename: String! headers: [UploadFileHeader!]! size: Int! uploadUrl: String!
+}}
+type UploadPayload {{ lastSyncId: Float! success: Boolean! uploadFile: UploadFile }}
+type Attachment {{ id: ID! title: String! url: String! }}
+type AttachmentPayload {{ attachment: Attachment! lastSyncId: Float! success: Boolean! }}
 input CommentUpdateInput {{ body: String }}
 
 type Query {{
@@ -263,6 +281,8 @@ type Mutation {{
   issueUpdate(id: String!, input: IssueUpdateInput!): IssuePayload!
   commentCreate(input: CommentCreateInput!): CommentPayload!
   commentUpdate(id: String!, input: CommentUpdateInput!): CommentPayload!
+  fileUpload(contentType: String!, filename: String!, makePublic: Boolean, size: Int!): UploadPayload!
+  attachmentCreate(input: AttachmentCreateInput!): AttachmentPayload!
 }}
 """
 )
@@ -484,6 +504,38 @@ class LinearFake(TrackerFake):
         self._injected: list[_Injected] = []
         self._sync_ids = itertools.count(1000)
         self._last_moment = datetime.now(UTC).replace(microsecond=0)
+        # Linear's file storage: another host, reached through pre-signed upload URLs.
+        self.storage = FakeHTTPServer()
+        self.storage.add_route("PUT", r"/signed/(?P<token>[0-9a-f]+)", self._store_upload)
+        self.pending_uploads: dict[str, dict] = {}  # token -> what fileUpload was told
+        self.stored_files: dict[str, dict] = {}  # asset url -> {filename, content_type, content}
+        self.attachments: list[dict] = []  # {issue, title, url}, as attachmentCreate made them
+        self.max_upload_bytes: int | None = None
+
+    def start(self):
+        self.storage.start()
+        return super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        self.storage.stop()
+
+    def _store_upload(self, request: RecordedRequest, token: str) -> Response:
+        pending = self.pending_uploads.get(token)
+        if pending is None:
+            return text_response(HTTPStatus.NOT_FOUND, "NoSuchUpload")
+        if "Authorization" in request.headers:
+            return text_response(HTTPStatus.BAD_REQUEST, "A signed URL carries its own authorization.")
+        signed = all(request.headers.get(key) == value for key, value in pending["headers"].items())
+        if not signed or len(request.body) != pending["size"]:
+            return text_response(HTTPStatus.FORBIDDEN, "SignatureDoesNotMatch")
+        del self.pending_uploads[token]
+        self.stored_files[pending["asset_url"]] = {
+            "filename": pending["filename"],
+            "content_type": pending["content_type"],
+            "content": request.body,
+        }
+        return Response(HTTPStatus.OK)
 
     # -- lifecycle and request log ----------------------------------------------------------------
 
@@ -1211,6 +1263,43 @@ class _Root:
         issue.comment_list.append(comment)
         issue.updated_at = now
         return {"success": True, "comment": comment, "last_sync_id": self.fake.next_sync_id()}
+
+    def file_upload(self, info, content_type: str, filename: str, size: int, make_public: bool = False) -> dict:
+        self.fake.require_scope()
+        limit = self.fake.max_upload_bytes
+        if limit is not None and size > limit:
+            raise invalid_input(f"The file is too large: files may be at most {limit} bytes.")
+        token = uuid.uuid4().hex
+        asset_url = f"https://uploads.linear.app/{uuid.uuid4()}/{uuid.uuid4()}"
+        headers = {"Content-Type": content_type, "x-goog-content-length-range": f"{size},{size}"}
+        self.fake.pending_uploads[token] = {
+            "filename": filename,
+            "content_type": content_type,
+            "size": size,
+            "headers": headers,
+            "asset_url": asset_url,
+        }
+        upload = {
+            "asset_url": asset_url,
+            "content_type": content_type,
+            "filename": filename,
+            "headers": [{"key": key, "value": value} for key, value in headers.items()],
+            "size": size,
+            "upload_url": f"{self.fake.storage.base_url}/signed/{token}",
+        }
+        return {"success": True, "upload_file": upload, "last_sync_id": self.fake.next_sync_id()}
+
+    def attachment_create(self, info, input: dict) -> dict:
+        self.fake.require_scope("issues:create")
+        issue = next((i for i in self.fake.visible_issues() if i.answers_to(input.get("issueId"))), None)
+        if issue is None:
+            raise not_found("Issue")
+        if not input["title"].strip():
+            raise invalid_input("title must not be empty")
+        attachment = {"id": str(uuid.uuid4()), "issue": issue, "title": input["title"], "url": input["url"]}
+        self.fake.attachments.append(attachment)
+        issue.updated_at = self.fake._tick()
+        return {"success": True, "attachment": attachment, "last_sync_id": self.fake.next_sync_id()}
 
     def comment_update(self, info, id: str, input: dict) -> dict:
         """Only the comment's author may edit it (Linear's rule for comments)."""

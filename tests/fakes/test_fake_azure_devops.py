@@ -504,3 +504,55 @@ def test_a_blocked_request_answers_429_with_the_documented_headers(ado, fake_azu
     assert int(blocked.headers["X-RateLimit-Reset"]) > 1_000_000_000
     assert blocked.headers["X-RateLimit-Resource"]
     assert after.status_code == 200
+
+
+# -- attachments ---------------------------------------------------------------------------------
+
+
+def test_an_attachment_is_the_bytes_of_the_body_named_by_filename(ado, fake_azure_devops, fabrikam):
+    response = ado.post(
+        "/Fabrikam/_apis/wit/attachments",
+        params={**API, "fileName": "trace.log"},
+        data=b"Traceback",
+        headers={"Content-Type": "application/octet-stream"},
+    )
+
+    assert response.status_code == 201
+    reference = response.json()
+    assert set(reference) == {"id", "url"}
+    stored = fake_azure_devops.attachments[reference["url"]]
+    assert (stored.id, stored.filename, stored.content) == (reference["id"], "trace.log", b"Traceback")
+
+
+def test_an_attachment_without_a_name_or_sent_as_json_is_refused(ado, fake_azure_devops, fabrikam):
+    unnamed = ado.post(
+        "/Fabrikam/_apis/wit/attachments", params=API, data=b"x", headers={"Content-Type": "application/octet-stream"}
+    )
+    as_json = ado.post("/Fabrikam/_apis/wit/attachments", params={**API, "fileName": "a.json"}, json={"a": 1})
+
+    assert (unnamed.status_code, as_json.status_code) == (400, 400)
+    assert fake_azure_devops.attachments == {}
+
+
+def test_an_attachedfile_relation_must_point_to_an_uploaded_attachment(ado, fake_azure_devops, fabrikam):
+    created = ado.post("/Fabrikam/_apis/wit/workitems/$Bug", params=API, json=title_patch(), headers=PATCH).json()
+    uploaded = ado.post(
+        "/Fabrikam/_apis/wit/attachments",
+        params={**API, "fileName": "a.log"},
+        data=b"a",
+        headers={"Content-Type": "application/octet-stream"},
+    ).json()
+
+    def attach(url):
+        relation = {"rel": "AttachedFile", "url": url, "attributes": {"comment": "log"}}
+        return ado.patch(
+            f"/_apis/wit/workitems/{created['id']}",
+            params=API,
+            json=[{"op": "add", "path": "/relations/-", "value": relation}],
+            headers=PATCH,
+        )
+
+    assert attach(f"{fake_azure_devops.base_url}/_apis/wit/attachments/unknown").status_code == 400
+    assert attach(uploaded["url"]).status_code == 200
+    relations = fake_azure_devops.work_items[created["id"]].relations
+    assert [(r["rel"], r["url"]) for r in relations] == [("AttachedFile", uploaded["url"])]

@@ -667,3 +667,38 @@ def test_graphql_hides_the_new_issue_from_someone_who_cannot_see_its_project(fak
     ).json()
 
     assert answer["data"]["project"]["issue"]["movedTo"] is None
+
+
+# -- Markdown uploads ----------------------------------------------------------------------------
+
+UPLOADS = "/projects/acme%2Fplatform%2Ffrontend%2Fweb/uploads"
+
+
+def test_an_upload_takes_the_file_part_and_answers_where_markdown_finds_it(fake_gitlab, api, web):
+    response = api.post(UPLOADS, files={"file": ("dk.png", b"\x89PNG", "image/png")})
+
+    assert response.status_code == 201
+    body = response.json()
+    (upload,) = fake_gitlab.uploads
+    assert (upload.filename, upload.content) == ("dk.png", b"\x89PNG")
+    assert body["url"] == upload.url and body["url"].startswith("/uploads/") and body["url"].endswith("/dk.png")
+    assert body["full_path"] == f"/-/project/{web.id}{upload.url}"
+    assert body["markdown"] == f"![dk]({upload.url})"
+
+
+def test_an_upload_without_a_file_part_or_over_the_maximum_size_is_refused(fake_gitlab, api, web):
+    fake_gitlab.max_attachment_bytes = 3
+
+    missing = api.post(UPLOADS, files={"attachment": ("a.txt", b"a")})
+    too_large = api.post(UPLOADS, files={"file": ("a.txt", b"abcd")})
+
+    assert (missing.status_code, missing.json()) == (400, {"error": "file is missing"})
+    assert too_large.status_code == 413
+    assert fake_gitlab.uploads == []
+
+
+def test_an_upload_needs_a_token_that_may_write(fake_gitlab, web):
+    response = ApiSession(fake_gitlab.api_url, headers={}).post(UPLOADS, files={"file": ("a.txt", b"a")})
+
+    assert response.status_code == 401
+    assert fake_gitlab.uploads == []

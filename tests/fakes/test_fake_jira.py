@@ -786,6 +786,51 @@ def test_attachments_with_the_token_header_are_stored_from_the_file_parts(fake_j
     assert [(a.filename, a.content) for a in stored] == [("log.txt", b"trace"), ("shot.png", b"\x89PNG")]
 
 
+def test_attachments_sent_as_anything_but_multipart_are_unsupported(fake_jira_cloud, cloud):
+    fake_jira_cloud.add_project("SHOP")
+    fake_jira_cloud.add_issue("SHOP", "Checkout fails")
+
+    response = cloud.post(
+        "/rest/api/3/issue/SHOP-1/attachments",
+        headers={"X-Atlassian-Token": "no-check", "Content-Type": "application/octet-stream"},
+        data=b"trace",
+    )
+
+    assert response.status_code == 415
+    assert fake_jira_cloud.issue("SHOP-1").attachments == []
+
+
+def test_a_file_over_the_sites_attachment_size_is_refused_with_413(fake_jira_server, server):
+    fake_jira_server.add_project("SHOP")
+    fake_jira_server.add_issue("SHOP", "Export broken")
+    fake_jira_server.max_attachment_bytes = 4
+
+    response = server.post(
+        "/rest/api/2/issue/SHOP-1/attachments",
+        headers={"X-Atlassian-Token": "no-check"},
+        files={"file": ("log.txt", b"trace", "text/plain")},
+    )
+
+    assert response.status_code == 413
+    assert "log.txt" in response.json()["errorMessages"][0]
+    assert fake_jira_server.issue("SHOP-1").attachments == []
+
+
+def test_attachments_turned_off_are_forbidden(fake_jira_cloud, cloud):
+    fake_jira_cloud.add_project("SHOP")
+    fake_jira_cloud.add_issue("SHOP", "Checkout fails")
+    fake_jira_cloud.attachments_enabled = False
+
+    response = cloud.post(
+        "/rest/api/3/issue/SHOP-1/attachments",
+        headers={"X-Atlassian-Token": "no-check"},
+        files={"file": ("log.txt", b"trace", "text/plain")},
+    )
+
+    assert response.status_code == 403
+    assert fake_jira_cloud.issue("SHOP-1").attachments == []
+
+
 # -- Cloud enhanced search -----------------------------------------------------------------------
 
 

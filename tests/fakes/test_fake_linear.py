@@ -512,3 +512,65 @@ def test_an_update_delivery_after_a_team_move_has_the_new_identifier_the_same_id
         "stateId": state,
         "updatedAt": updated.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
+
+
+# -- file uploads ----------------------------------------------------------------------------------
+
+FILE_UPLOAD = """mutation($contentType: String!, $filename: String!, $size: Int!) {
+  fileUpload(contentType: $contentType, filename: $filename, size: $size) {
+    success uploadFile { uploadUrl assetUrl headers { key value } }
+  }
+}"""
+
+
+ATTACHMENT_CREATE = """mutation($input: AttachmentCreateInput!) {
+  attachmentCreate(input: $input) { success attachment { id } }
+}"""
+
+
+def signed_upload(post, content=b"Traceback"):
+    variables = {"contentType": "text/plain", "filename": "trace.log", "size": len(content)}
+    upload = data_of(post(FILE_UPLOAD, variables))["fileUpload"]["uploadFile"]
+    return upload, {header["key"]: header["value"] for header in upload["headers"]}
+
+
+def test_a_file_goes_to_the_signed_url_on_another_host_with_the_headers_given(fake_linear, post):
+    upload, headers = signed_upload(post)
+
+    assert not upload["uploadUrl"].startswith(fake_linear.base_url)  # storage is another host
+    response = requests.put(upload["uploadUrl"], data=b"Traceback", headers=headers)
+
+    assert response.status_code == 200
+    stored = fake_linear.stored_files[upload["assetUrl"]]
+    assert (stored["filename"], stored["content"]) == ("trace.log", b"Traceback")
+
+
+def test_the_signed_url_refuses_missing_headers_another_size_and_credentials(fake_linear, post):
+    upload, headers = signed_upload(post)
+
+    unsigned = requests.put(upload["uploadUrl"], data=b"Traceback")
+    resized = requests.put(upload["uploadUrl"], data=b"Trace", headers=headers)
+    credentialed = requests.put(
+        upload["uploadUrl"], data=b"Traceback", headers={**headers, "Authorization": LINEAR_API_KEY}
+    )
+
+    assert (unsigned.status_code, resized.status_code, credentialed.status_code) == (403, 403, 400)
+    assert fake_linear.stored_files == {}
+
+
+def test_an_uploaded_file_becomes_an_attachment_of_an_issue(fake_linear, post, eng):
+    issue = fake_linear.add_issue("ENG", "Checkout fails")
+    upload, headers = signed_upload(post)
+    requests.put(upload["uploadUrl"], data=b"Traceback", headers=headers)
+
+    answer = data_of(
+        post(
+            ATTACHMENT_CREATE,
+            {"input": {"issueId": issue.identifier, "title": "trace.log", "url": upload["assetUrl"]}},
+        )
+    )
+
+    assert answer["attachmentCreate"]["success"] is True
+    assert [(a["issue"], a["title"], a["url"]) for a in fake_linear.attachments] == [
+        (issue, "trace.log", upload["assetUrl"])
+    ]

@@ -15,10 +15,11 @@ from integrations.errors import (
 )
 from integrations.models import AuthType, Provider, TokenKind, UserToken
 from integrations.providers import provider_for
-from integrations.providers.base import IssueDraft, NotConfigured, Person
+from integrations.providers.base import DraftAttachment, IssueDraft, NotConfigured, Person
 from tests.factories import SourceFactory, UserFactory
 from tests.fakes.azure_devops import AzureDevOpsFake
 from tests.fakes.fixtures import ADO_LOGIN, ADO_OAUTH_TOKEN, ADO_PAT
+from tests.fakes.server import json_response
 
 pytestmark = pytest.mark.django_db
 
@@ -434,3 +435,63 @@ def test_an_azure_devops_server_collection_is_reached_under_its_path():
 
         assert result.issues[str(item.id)].url == f"{server.base_url}/Contoso/_workitems/edit/{item.id}"
     assert result.issues[str(item.id)].title == "Patch the build agents"
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+ATTACHMENTS = r"/Fabrikam/_apis/wit/attachments"
+
+
+def attached_files(fake, item_id: int) -> list[tuple[str, bytes]]:
+    """(name, bytes) of the files the work item's AttachedFile relations point to."""
+    relations = [r for r in fake.work_items[item_id].relations if r["rel"] == "AttachedFile"]
+    return [(fake.attachments[r["url"]].filename, fake.attachments[r["url"]].content) for r in relations]
+
+
+def test_each_file_is_uploaded_as_bytes_then_attached_by_an_attachedfile_relation(ado, fake):
+    files = (
+        DraftAttachment("trace.log", b"Traceback", "text/plain"),
+        DraftAttachment("shot.png", b"\x89PNG", "image/png"),
+    )
+
+    created = ado.create_issue(draft(attachments=files))
+
+    assert attached_files(fake, int(created.key)) == [("trace.log", b"Traceback"), ("shot.png", b"\x89PNG")]
+    uploads = fake.requests_to("POST", ATTACHMENTS)
+    assert [(u.param("fileName"), u.headers["Content-Type"], u.body) for u in uploads] == [
+        ("trace.log", "application/octet-stream", b"Traceback"),
+        ("shot.png", "application/octet-stream", b"\x89PNG"),
+    ]
+    assert (created.notes, created.unsent_files) == ((), ())
+
+
+def test_a_file_over_the_simple_upload_limit_is_named_and_the_work_item_is_created(ado, fake):
+    fake.max_attachment_bytes = 5
+    files = (DraftAttachment("small.txt", b"ok"), DraftAttachment("huge.bin", b"0" * 10))
+
+    created = ado.create_issue(draft(attachments=files))
+
+    assert attached_files(fake, int(created.key)) == [("small.txt", b"ok")]
+    assert created.unsent_files == ("huge.bin",)
+    (note,) = created.notes
+    assert note.startswith("huge.bin was not sent to Fabrikam ADO:") and "HTTP 413" in note
+
+
+def test_a_file_azure_devops_refuses_is_named_and_the_others_are_attached(ado, fake):
+    original = fake.server.interceptor
+    refused = []
+
+    def refuse_first_upload(request):
+        if request.method == "POST" and request.route_path.endswith("/_apis/wit/attachments") and not refused:
+            refused.append(request)
+            return json_response(500, {"message": "TF400898: An Internal Error Occurred."})
+        return original(request) if original else None
+
+    fake.server.interceptor = refuse_first_upload
+    files = (DraftAttachment("first.log", b"1"), DraftAttachment("second.log", b"2"))
+
+    created = ado.create_issue(draft(attachments=files))
+
+    assert attached_files(fake, int(created.key)) == [("second.log", b"2")]
+    assert created.unsent_files == ("first.log",)
+    assert created.notes[0].startswith("first.log was not sent to Fabrikam ADO:")

@@ -556,3 +556,26 @@ def test_closing_someone_elses_issue_without_triage_access_is_permission_denied(
 
     assert "Must have admin rights to Repository." in str(caught.value)
     assert fake_github.issue("acme/public", 1).state == "open"
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def test_files_are_linked_to_their_download_here_since_github_takes_no_files(fake_github, github, shop):
+    download = "https://tm.example.com/projects/SHOP/issues/3/attachments/7/"
+    files = (
+        DraftAttachment("trace [1].log", b"Traceback", "text/plain", download_url=download),
+        DraftAttachment("kept-nowhere.png", b"\x89PNG", "image/png"),
+    )
+
+    created = github.create_issue(draft(description="It broke.", attachments=files))
+
+    assert fake_github.issue("acme/shop", 1).body == (
+        f"It broke.\n\n**Attachments**\n\n- [trace \\[1\\].log]({download})"
+    )
+    assert created.unsent_files == ("kept-nowhere.png",)
+    assert created.notes == (
+        "kept-nowhere.png was not sent to GitHub: GitHub's API takes no files, and the file is not kept in "
+        "testmanager to be linked.",
+    )
+    assert not any("upload" in request.path for request in fake_github.requests)

@@ -330,12 +330,11 @@ def test_create_issue_notes_what_gitlab_has_no_place_for_and_who_reported_it(fak
             priority="High",
             components=("cart",),
             reporter=Person("Ann Smith"),
-            attachments=(DraftAttachment("log.txt", b"trace"),),
         )
     )
 
     assert fake_gitlab.issue(WEB, 1).description == "It broke.\n\nReported by Ann Smith via testmanager."
-    assert len(created.notes) == 3
+    assert len(created.notes) == 2
 
 
 def test_a_guest_files_the_issue_but_gitlab_drops_the_metadata_and_the_notes_say_so(fake_gitlab, guest, web):
@@ -478,3 +477,55 @@ def test_a_guest_closing_someone_elses_issue_is_permission_denied(fake_gitlab, g
 
     assert "403 Forbidden" in str(caught.value)
     assert fake_gitlab.issue(WEB, 1).state == "opened"
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def test_files_are_uploaded_to_the_project_and_linked_in_the_description(fake_gitlab, gitlab, web):
+    files = (
+        DraftAttachment("trace.log", b"Traceback", "text/plain"),
+        DraftAttachment("shot.png", b"\x89PNG", "image/png"),
+    )
+
+    created = gitlab.create_issue(draft(description="It broke.", attachments=files))
+
+    assert [(u.project.path_with_namespace, u.filename, u.content, u.content_type) for u in fake_gitlab.uploads] == [
+        (WEB, "trace.log", b"Traceback", "text/plain"),
+        (WEB, "shot.png", b"\x89PNG", "image/png"),
+    ]
+    log, shot = fake_gitlab.uploads
+    assert fake_gitlab.issue(WEB, 1).description == (
+        f"It broke.\n\n**Attachments**\n\n- [trace.log]({log.url})\n- ![shot]({shot.url})"
+    )
+    assert all(
+        r.headers["Content-Type"].startswith("multipart/form-data")
+        for r in fake_gitlab.requests_to("POST", rf"{ENCODED}/uploads")
+    )
+    assert (created.notes, created.unsent_files) == ((), ())
+
+
+def test_a_file_over_gitlabs_maximum_attachment_size_is_named_and_the_issue_is_created(fake_gitlab, gitlab, web):
+    fake_gitlab.max_attachment_bytes = 5
+    files = (DraftAttachment("small.txt", b"ok"), DraftAttachment("huge.bin", b"0" * 10))
+
+    created = gitlab.create_issue(draft(description="It broke.", attachments=files))
+
+    assert created.key == f"{WEB}#1"
+    assert [u.filename for u in fake_gitlab.uploads] == ["small.txt"]
+    assert "huge.bin" not in fake_gitlab.issue(WEB, 1).description
+    assert created.unsent_files == ("huge.bin",)
+    (note,) = created.notes
+    assert note.startswith("huge.bin was not sent to GitLab:") and "HTTP 413" in note
+
+
+def test_a_file_gitlab_refuses_is_named_and_the_others_and_the_issue_go_through(fake_gitlab, gitlab, web):
+    fake_gitlab.fail_next(500, {"message": "500 Internal Server Error"})
+    files = (DraftAttachment("first.log", b"1"), DraftAttachment("second.log", b"2"))
+
+    created = gitlab.create_issue(draft(attachments=files))
+
+    assert created.key == f"{WEB}#1"
+    assert [u.filename for u in fake_gitlab.uploads] == ["second.log"]
+    assert created.unsent_files == ("first.log",)
+    assert created.notes[0].startswith("first.log was not sent to GitLab:")

@@ -12,6 +12,8 @@ import os
 import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
+from email.policy import HTTP
 from email.utils import format_datetime
 from urllib.parse import quote_plus
 
@@ -34,6 +36,7 @@ from integrations.http import (
     MiB,
     RemoteErrorDetail,
     TrackerHttpClient,
+    UploadPart,
     address_refusal,
     retry_after_seconds,
 )
@@ -104,6 +107,33 @@ def test_a_post_sends_its_json_body(server, make_client):
 
     assert response.json() == {"key": "PROJ-1"}
     assert json.loads(server.received[0].body) == {"summary": "Login fails"}
+
+
+def test_files_go_as_multipart_form_data_parts_with_their_names_types_and_bytes(server, make_client):
+    server.script("/uploads", Reply(201, JSON, b'{"id": 5}'))
+
+    make_client().post(
+        "/uploads",
+        files=[UploadPart("file", "trace.log", b"Traceback", "text/plain"), UploadPart("file", "a.png", b"\x89PNG")],
+    )
+
+    [received] = server.received
+    content_type = received.headers["content-type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    envelope = f"Content-Type: {content_type}\r\n\r\n".encode() + received.body
+    parts = list(BytesParser(policy=HTTP).parsebytes(envelope).iter_parts())
+    assert [
+        (p.get_param("name", header="content-disposition"), p.get_filename(), p.get_content_type()) for p in parts
+    ] == [
+        ("file", "trace.log", "text/plain"),
+        ("file", "a.png", "application/octet-stream"),
+    ]
+    assert [p.get_payload(decode=True) for p in parts] == [b"Traceback", b"\x89PNG"]
+
+
+def test_files_go_alone_not_with_a_json_body(make_client):
+    with pytest.raises(ValueError, match="files go alone"):
+        make_client().post("/uploads", json={}, files=[UploadPart("file", "a", b"a")])
 
 
 def test_statuses_the_caller_accepts_are_returned_instead_of_raised(server, make_client):

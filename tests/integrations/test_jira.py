@@ -36,7 +36,7 @@ from integrations.richtext import markdown_to_adf, markdown_to_wiki
 from tests.factories import SourceFactory, UserFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN, SERVER_LOGIN, SERVER_PASSWORD, SERVER_PAT
 from tests.fakes.jira import JiraFake
-from tests.fakes.server import json_response, text_response
+from tests.fakes.server import json_response
 from tests.integrations.richtext_support import CORPUS, assert_valid_adf
 
 pytestmark = pytest.mark.django_db
@@ -1010,7 +1010,7 @@ def test_a_member_filing_with_their_own_token_is_the_reporter_without_any_lookup
 # -- attachments --------------------------------------------------------------------------------
 
 
-def test_attachments_are_uploaded_with_the_xsrf_token_header(site):
+def test_each_file_goes_to_the_issue_in_its_own_multipart_post_with_the_xsrf_token_header(site):
     site.fake.add_project("SHOP")
     files = (
         DraftAttachment("trace.log", b"Traceback (most recent call last)", "text/plain"),
@@ -1024,31 +1024,64 @@ def test_attachments_are_uploaded_with_the_xsrf_token_header(site):
         ("trace.log", b"Traceback (most recent call last)", "text/plain"),
         ("screen.png", b"\x89PNG\r\n", "image/png"),
     ]
-    (upload,) = site.requests("POST", r"/rest/api/\d/issue/SHOP-1/attachments")
-    assert upload.headers["X-Atlassian-Token"] == "no-check"
-    assert created.notes == ()
+    api = "3" if site.fake.is_cloud else "2"
+    uploads = site.requests("POST", rf"/rest/api/{api}/issue/SHOP-1/attachments")
+    assert len(uploads) == 2
+    assert all(upload.headers["X-Atlassian-Token"] == "no-check" for upload in uploads)
+    assert all(upload.headers["Content-Type"].startswith("multipart/form-data") for upload in uploads)
+    assert (created.notes, created.unsent_files) == ((), ())
 
 
-def test_an_attachment_that_fails_leaves_the_created_issue_and_says_so(site):
+def test_a_file_jira_finds_too_large_is_named_and_the_issue_and_the_other_files_stay(site):
     site.fake.add_project("SHOP")
-    original = site.fake.server.interceptor
+    site.fake.max_attachment_bytes = 5
+    files = (DraftAttachment("small.txt", b"ok"), DraftAttachment("huge.bin", b"0" * 10))
 
-    def refuse_attachments(request):
-        if request.route_path.endswith("/attachments"):
-            return text_response(413, "Request Entity Too Large")
-        return original(request)
+    created = site.provider().create_issue(draft(issue_type="Task", attachments=files))
 
-    site.fake.server.interceptor = refuse_attachments
+    assert created.key == "SHOP-1"
+    assert [a.filename for a in site.fake.issue("SHOP-1").attachments] == ["small.txt"]
+    assert created.unsent_files == ("huge.bin",)
+    (note,) = created.notes
+    assert note.startswith(f"huge.bin was not sent to {site.source.name}: 127.0.0.1 answered HTTP 413.")
+
+
+def test_a_file_over_the_configured_limit_is_not_sent_and_is_named(site, settings):
+    site.fake.add_project("SHOP")
+    settings.TRACKER_ATTACHMENT_MAX_BYTES = 5
 
     created = site.provider().create_issue(
         draft(issue_type="Task", attachments=(DraftAttachment("huge.bin", b"0" * 10),))
     )
 
     assert created.key == "SHOP-1"
+    assert site.requests("POST", r"/rest/api/\d/issue/SHOP-1/attachments") == []
+    assert created.unsent_files == ("huge.bin",)
     assert created.notes == (
-        "The issue was created, but huge.bin could not be attached: 127.0.0.1 answered HTTP 413. "
-        "The tracker answered with an error: try again later. The tracker says: Request Entity Too Large",
+        f"huge.bin was not sent to {site.source.name}: it is 10\xa0bytes and {site.provider().label} takes files "
+        "of at most 5\xa0bytes.",
     )
+
+
+def test_files_jira_refuses_are_each_named_and_the_issue_is_created(site):
+    site.fake.add_project("SHOP")
+    site.fake.attachments_enabled = False
+    files = (DraftAttachment("a.log", b"a"), DraftAttachment("b.log", b"b"))
+
+    created = site.provider().create_issue(draft(issue_type="Task", attachments=files))
+
+    assert created.key == "SHOP-1"
+    assert created.unsent_files == ("a.log", "b.log")
+    assert [note.split(":")[0] for note in created.notes] == [
+        f"a.log was not sent to {site.source.name}",
+        f"b.log was not sent to {site.source.name}",
+    ]
+    assert all("HTTP 403" in note for note in created.notes)
+
+
+def test_documented_attachment_limits_are_one_gigabyte_on_cloud_and_ten_megabytes_on_data_center():
+    assert JiraCloud.attachment_limit() == 1024**3
+    assert JiraServer.attachment_limit() == 10 * 1024**2
 
 
 # -- comments and transitions -------------------------------------------------------------------

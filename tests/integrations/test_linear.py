@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from integrations.errors import (
+    AddressNotAllowed,
     AuthenticationFailed,
     NotFound,
     PermissionDenied,
@@ -14,9 +15,10 @@ from integrations.errors import (
 )
 from integrations.models import AuthType, Provider, TokenKind, UserToken
 from integrations.providers import provider_for
-from integrations.providers.base import IssueDraft, NotConfigured, Person
+from integrations.providers.base import DraftAttachment, IssueDraft, NotConfigured, Person
 from tests.factories import SourceFactory, UserFactory
 from tests.fakes.fixtures import LINEAR_API_KEY, LINEAR_LOGIN, LINEAR_OAUTH_TOKEN
+from tests.fakes.server import text_response
 
 pytestmark = pytest.mark.django_db
 
@@ -399,3 +401,65 @@ def test_a_malformed_answer_is_a_clear_error_and_changes_nothing(linear, fake):
     assert "not valid JSON" in str(raised.value)
     assert issue.state.name == "Todo"
     assert operations(fake) == ["IssueState"]  # the broken answer stopped it before any update
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def test_each_file_goes_to_the_signed_upload_url_then_becomes_an_attachment_of_the_issue(linear, fake):
+    files = (
+        DraftAttachment("trace.log", b"Traceback", "text/plain"),
+        DraftAttachment("shot.png", b"\x89PNG", "image/png"),
+    )
+
+    created = linear.create_issue(draft(attachments=files))
+
+    (issue,) = fake.issues
+    assert [(a["issue"], a["title"]) for a in fake.attachments] == [(issue, "trace.log"), (issue, "shot.png")]
+    assert [fake.stored_files[a["url"]]["content"] for a in fake.attachments] == [b"Traceback", b"\x89PNG"]
+    assert operations(fake)[-5:] == ["CreateIssue", "FileUpload", "AttachFile", "FileUpload", "AttachFile"]
+    puts = fake.storage.requests
+    assert [put.headers["Content-Type"] for put in puts] == ["text/plain", "image/png"]
+    assert all("Authorization" not in put.headers for put in puts)  # the API key stays with the API
+    assert (created.notes, created.unsent_files) == ((), ())
+
+
+def test_a_file_linear_will_not_take_is_named_and_the_issue_is_created(linear, fake):
+    fake.max_upload_bytes = 5
+    files = (DraftAttachment("small.txt", b"ok"), DraftAttachment("huge.bin", b"0" * 10))
+
+    created = linear.create_issue(draft(attachments=files))
+
+    assert created.key == "ENG-1"
+    assert [a["title"] for a in fake.attachments] == ["small.txt"]
+    assert created.unsent_files == ("huge.bin",)
+    (note,) = created.notes
+    assert note.startswith("huge.bin was not sent to Example Linear:") and "too large" in note
+
+
+def test_a_file_the_storage_refuses_is_named_and_the_others_are_attached(linear, fake):
+    refused = []
+
+    def refuse_first_put(request):
+        if not refused:
+            refused.append(request)
+            return text_response(403, "SignatureDoesNotMatch")
+        return None
+
+    fake.storage.interceptor = refuse_first_put
+    files = (DraftAttachment("first.log", b"1"), DraftAttachment("second.log", b"2"))
+
+    created = linear.create_issue(draft(attachments=files))
+
+    assert created.key == "ENG-1"
+    assert [a["title"] for a in fake.attachments] == ["second.log"]
+    assert created.unsent_files == ("first.log",)
+    assert created.notes[0].startswith("first.log was not sent to Example Linear:")
+
+
+def test_a_signed_upload_url_on_a_refused_address_is_not_contacted(linear, fake, settings):
+    """The upload URL comes from the tracker's answer: the address check applies to it like to any URL."""
+    settings.TRACKER_ALLOW_PRIVATE_HOSTS = False
+    with provider_for(linear.source).client() as http, pytest.raises(AddressNotAllowed):
+        http.put(f"{fake.storage.base_url}/signed/abc", data=b"1")
+    assert fake.storage.requests == []

@@ -239,7 +239,7 @@ class CreateTests:
         assert remote_link["object"]["summary"] == "Failed"
 
         page = client.get(response["Location"])
-        assert f'href="{reference.url}"' in page.text and f">{remote.key}</a>" in page.text
+        assert f'href="{reference.url}"' in page.text and f">{remote.key} · Acme Jira</a>" in page.text
         assert f"{remote.key} is filed in Acme Jira" in page.text
 
     def test_the_trackers_field_errors_are_shown_next_to_the_fields_and_nothing_is_stored(

@@ -170,7 +170,7 @@ def test_patterns_must_be_re2_and_issues_must_exist_in_the_project(shop):
     with pytest.raises(ValidationError, match="SHOP has no issue JIRA-1"):
         issue_side_in(shop, "JIRA-1")
     foreign = make_issue(ProjectFactory(key="BANK"))
-    with pytest.raises(ValidationError, match="SHOP has no issue BANK-1"):
+    with pytest.raises(ValidationError, match="SHOP has no issue BANK#1"):
         issue_side_in(shop, foreign.key)
     assert not KnownFailureRule.objects.exists()
 
@@ -226,7 +226,7 @@ def test_a_member_makes_a_rule_from_a_suggested_link(client, shop, member):
     )
 
     assert f'href="?link={suggested.pk}#rule-form"' in page
-    assert 'value="connection\\ to\\ db\\-\\d+\\:\\d+\\ refused"' in form and 'value="SHOP-1"' in form
+    assert 'value="connection\\ to\\ db\\-\\d+\\:\\d+\\ refused"' in form and 'value="SHOP#1"' in form
     assert response.status_code == 302
     rule = KnownFailureRule.objects.get()
     assert (rule.issue, rule.created_by) == (outage, member)

@@ -56,7 +56,7 @@ def test_a_failure_recurs_when_every_issue_of_its_test_is_resolved(shop, history
 
     [recurrence] = recurrences_of_run(run)
 
-    assert recurrence.result == again and [side.key for side in recurrence.resolved] == ["SHOP-1"]
+    assert recurrence.result == again and [side.key for side in recurrence.resolved] == ["SHOP#1"]
     link(artefact=case, issue=make_issue(shop, name="Still flaky"))  # an unresolved issue: tracked, not recurring
     assert recurrences_of_run(run) == [] and other.issue_links.count() == 0
 
@@ -93,8 +93,8 @@ def test_a_follow_up_is_linked_to_the_failure_its_test_and_the_first_issue(shop,
 
     issue = follow_up(original, again)
 
-    assert (issue.key, issue.name, issue.status) == ("SHOP-2", "Fails again: Card declined", IssueStatus.OPEN)
-    assert "fails again in Build 2, after [SHOP-1](/projects/SHOP/issues/1/)" in issue.description
+    assert (issue.key, issue.name, issue.status) == ("SHOP#2", "Fails again: Card declined", IssueStatus.OPEN)
+    assert "fails again in Build 2, after [SHOP#1](/projects/SHOP/issues/1/)" in issue.description
     assert "Declined again" in issue.description
     assert set(Link.objects.filter(issue=issue).values_list("test_result", "test_case")) == {
         (again.pk, None),
@@ -120,7 +120,7 @@ def test_a_project_that_opts_in_gets_the_follow_up_when_the_failure_is_recorded(
     follow = FollowUp.objects.select_related("issue").get()
     assert (follow.issue.name, follow.original_issue.key, follow.result.case) == (
         "Fails again: Card declined",
-        "SHOP-1",
+        "SHOP#1",
         case,
     )
     upload(shop, run)  # the same failure again: the follow-up tracks it now
@@ -157,7 +157,7 @@ def test_the_run_page_points_to_the_recurring_failures_and_a_member_reopens(clie
     )
 
     assert "1 recurs after its issue was resolved" in run_page
-    assert "Reopen SHOP-1" in page and "File a follow-up of SHOP-1" in page
+    assert "Reopen SHOP#1" in page and "File a follow-up of SHOP#1" in page
     assert response.status_code == 302
     original.refresh_from_db()
     assert original.status == IssueStatus.OPEN

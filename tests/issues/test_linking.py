@@ -272,7 +272,7 @@ class StatusPanelTests:
         link(artefact=result, reference=orphan)
         panel = client.get(reverse("projects:result", args=["SHOP", result.run_id, result.pk])).text
         assert '<s>Gone bug</s> <span class="badge status-failed">deleted in tracker</span>' in panel
-        assert "Old Jira · source deleted, last known values" in panel
+        assert "Old Jira was deleted: last known values" in panel
         assert 'href="https://old.example.com/browse/OLD-1"' in panel
         run_page = client.get(reverse("projects:run", args=["SHOP", result.run_id])).text
         assert "<s>Gone bug</s>" in run_page and "OLD-1" in run_page
@@ -289,18 +289,18 @@ class IssueListTests:
         url = reverse("issues:list", args=["SHOP"])
 
         listed = client.get(url).context["page"].object_list  # newest first: the reference was made last
-        assert [str(item) for item in listed] == ["Acme Jira: SHOP-1", "SHOP-1 Internal crash"]
+        assert [str(item) for item in listed] == ["Acme Jira: SHOP-1", "SHOP#1 Internal crash"]
         assert [str(item) for item in client.get(url, {"source": str(jira.source.pk)}).context["page"].object_list] == [
             "Acme Jira: SHOP-1"
         ]
         assert [str(item) for item in client.get(url, {"source": "internal"}).context["page"].object_list] == [
-            "SHOP-1 Internal crash"
+            "SHOP#1 Internal crash"
         ]
         assert [str(item) for item in client.get(url, {"category": "done"}).context["page"].object_list] == [
             "Acme Jira: SHOP-1"
         ]
         assert [str(item) for item in client.get(url, {"category": "todo"}).context["page"].object_list] == [
-            "SHOP-1 Internal crash"
+            "SHOP#1 Internal crash"
         ]
         assert [str(item) for item in client.get(url, {"q": "remotely"}).context["page"].object_list] == [
             "Acme Jira: SHOP-1"

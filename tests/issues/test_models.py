@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def test_issues_are_numbered_per_project():
     shop, crm = ProjectFactory(key="SHOP"), ProjectFactory(key="CRM")
     keys = [make_issue(shop).key, make_issue(shop).key, make_issue(crm).key, make_issue(shop).key]
-    assert keys == ["SHOP-1", "SHOP-2", "CRM-1", "SHOP-3"]
+    assert keys == ["SHOP#1", "SHOP#2", "CRM#1", "SHOP#3"]
 
 
 def test_issue_number_is_unique_within_a_project():

@@ -111,7 +111,7 @@ class IssueListTests:
         for number in range(55):
             make_issue(project, name=f"Issue {number}")
         first = client.get(url("list"))
-        assert first.context["page"].object_list[0].key == "SHOP-55"
+        assert first.context["page"].object_list[0].key == "SHOP#55"
         assert "55 issues · page 1 of 2" in first.text
         assert len(client.get(url("list"), {"page": 2}).context["page"].object_list) == 5
 
@@ -139,7 +139,7 @@ class CreateIssueTests:
         )
         issue = Issue.objects.get()
         assert response["Location"] == url("detail", 1)
-        assert (issue.key, issue.priority, issue.assignee, issue.reporter) == ("SHOP-1", "critical", member, member)
+        assert (issue.key, issue.priority, issue.assignee, issue.reporter) == ("SHOP#1", "critical", member, member)
         assert {(tag.name, tag.color) for tag in issue.tags.all()} == {("ui", "#2563eb"), ("checkout", "#d97706")}
 
     def test_the_assignee_must_be_a_project_member(self, client, member, project):
@@ -298,7 +298,7 @@ class EditIssueTests:
             form_data(name="My new name", description="my careful description", tags="brand-new", version="1"),
         )
         assert response.status_code == 409
-        assert "SHOP-1 was changed by someone else while you were editing." in response.text
+        assert "SHOP#1 was changed by someone else while you were editing." in response.text
         current = response.text.split('id="current-values"')[1].split("</dl>")[0]
         assert "Changed by Bob" in current and "<p>Bob's text</p>" in current
         form = response.text.split('id="issue-form"')[1]
@@ -391,7 +391,7 @@ class AttachmentTests:
     def test_deleting_asks_for_confirmation_first(self, client, member, project):
         attachment = add_attachment(make_issue(project), SimpleUploadedFile("a.txt", b"1"))
         confirm = client.get(url("attachment_delete", 1, attachment.pk))
-        assert "Delete the attachment “a.txt” of SHOP-1?" in confirm.text
+        assert "Delete the attachment “a.txt” of SHOP#1?" in confirm.text
         assert Attachment.objects.exists()
         client.post(url("attachment_delete", 1, attachment.pk))
         assert not Attachment.objects.exists()
@@ -444,7 +444,7 @@ class LinkTests:
         case = TestCaseFactory(project=project, title="Pay with card")
         created = link(artefact=case, issue=issue)
         confirm = client.get(url("link_remove", 1, created.pk))
-        assert "Unlink “SHOP · Pay with card” from SHOP-1?" in confirm.text
+        assert "Unlink “SHOP · Pay with card” from SHOP#1?" in confirm.text
         assert Link.objects.exists()
         client.post(url("link_remove", 1, created.pk))
         assert not Link.objects.exists()

@@ -189,7 +189,7 @@ def test_each_release_counts_coverage_latest_results_and_open_issues(planned_pro
     assert first.results == [("passed", "Passed", 1), ("failed", "Failed", 1), ("not_run", "Not run yet", 1)]
     assert sorted(link.issue.key if link.issue else link.external_reference.key for link in first.open_issues) == [
         "BUG-1",
-        "SHOP-2",
+        "SHOP#2",
     ]
     assert (second.rows, second.covered, second.results, second.open_issues) == ([], 0, [], [])
 

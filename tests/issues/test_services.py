@@ -51,7 +51,7 @@ class UpdateIssueTests:
         with pytest.raises(EditConflict) as conflict:
             update_issue(issue, expected_version=1, name="Mine")
         assert conflict.value.issue.name == "Theirs"
-        assert "SHOP-1 was changed by someone else" in str(conflict.value)
+        assert "SHOP#1 was changed by someone else" in str(conflict.value)
         assert Issue.objects.get().name == "Theirs"
 
     def test_only_editable_fields_may_change(self, project):
@@ -105,7 +105,7 @@ class ReportIssueTests:
             artefact=result,
             attachments=[SimpleUploadedFile("a.txt", b"1"), SimpleUploadedFile("b.txt", b"22")],
         )
-        assert (issue.key, issue.reporter) == ("SHOP-1", reporter)
+        assert (issue.key, issue.reporter) == ("SHOP#1", reporter)
         assert [tag.name for tag in issue.tags.all()] == ["ui"]
         assert sorted(issue.attachments.values_list("original_name", "size")) == [("a.txt", 1), ("b.txt", 2)]
         assert Link.objects.get().test_result == result

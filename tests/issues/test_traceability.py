@@ -50,7 +50,9 @@ def shop():
     link(artefact=old[c1], issue=make_issue(project, name="Refund failed once", status=IssueStatus.RESOLVED))
     checkout = RequirementFactory(project=project, title="Checkout", priority="P1")
     covers(checkout, c2, c3)  # c3 fails: failing
-    bug = ExternalReferenceFactory(key="BUG-7", status="To Do", status_category=StatusCategory.TO_DO)
+    bug = ExternalReferenceFactory(
+        key="BUG-7", source__name="Jira", status="To Do", status_category=StatusCategory.TO_DO
+    )
     link(artefact=new[c3], reference=bug)
     link(artefact=checkout, issue=make_issue(project, name="Checkout is slow"))
     gifts = RequirementFactory(project=project, title="Gift cards", priority="P2")
@@ -93,7 +95,7 @@ def test_the_matrix_follows_requirements_to_cases_latest_results_and_issues(shop
         ("Decline", "failed", "Build 2"),
         ("Pay", "passed", "Build 2"),
     ]
-    assert [key_of(link) for link in checkout.all_links()] == ["SHOP-2", "BUG-7"]
+    assert [key_of(link) for link in checkout.all_links()] == ["SHOP#2", "BUG-7"]
     assert rows["Refunds"].all_links() == []  # the resolved issue is on an older result
     assert rows["Wallets"].links == [] and [key_of(link) for link in rows["Wallets"].all_links()] == ["BUG-7"]
     assert rows["Gift cards"].cases[0].latest is None
@@ -153,13 +155,13 @@ def test_the_csv_has_a_line_per_requirement_and_covering_case_and_disarms_formul
     assert lines[0][:3] == ["Requirement", "Origin", "State"]
     checkout = [line for line in lines if line[0] == "Checkout"]
     assert [(line[8] != "", line[9], line[10], line[11], line[13]) for line in checkout] == [
-        (True, "Decline", "Failed", "Build 2", "SHOP-2 (Open); BUG-7 (To Do)"),
-        (True, "Pay", "Passed", "Build 2", "SHOP-2 (Open)"),
+        (True, "Decline", "Failed", "Build 2", "SHOP#2 (Open); BUG-7 · Jira (To Do)"),
+        (True, "Pay", "Passed", "Build 2", "SHOP#2 (Open)"),
     ]
     [vouchers] = [line for line in lines if line[0] == "Vouchers"]
-    assert (vouchers[7], vouchers[9], vouchers[13]) == ("Not covered", "", "SHOP-3 (Closed)")
+    assert (vouchers[7], vouchers[9], vouchers[13]) == ("Not covered", "", "SHOP#3 (Closed)")
     [wallets] = [line for line in lines if line[0] == "Wallets"]
-    assert (wallets[1], wallets[4]) == ("Jira SHOP-100", "2.0")
+    assert (wallets[1], wallets[4]) == ("SHOP-100 · Jira", "2.0")
     assert '\'=HYPERLINK("http://evil")' in [line[0] for line in lines]
 
 

@@ -149,7 +149,7 @@ def test_issues_resolved_before_resolution_times_were_kept_are_marked_approximat
 
     assert [(bar.label, bar.value) for bar in by_tracker.bars] == [("Internal issues", 3.5)]
     assert by_tracker.bars[0].note == "2 resolved issues, 1 ≈ dated by their last change"
-    assert [(bar.label, bar.value) for bar in latest.bars] == [("SHOP-1 ≈", 4.0), ("SHOP-2", 3.0)]
+    assert [(bar.label, bar.value) for bar in latest.bars] == [("SHOP#1 ≈", 4.0), ("SHOP#2", 3.0)]
     assert by_tracker.note == latest.note == "≈ dated by its last change: resolved before resolution times were kept."
 
 
@@ -171,7 +171,7 @@ def test_the_latest_resolved_issues_internal_and_tracker_in_the_order_they_were_
 
     chart = resolution_times(project)
 
-    assert [(bar.label, bar.value) for bar in chart.bars] == [("Jira BUG-7", 1.0), ("SHOP-1", 1.5), ("SHOP-2", 10.0)]
+    assert [(bar.label, bar.value) for bar in chart.bars] == [("BUG-7 · Jira", 1.0), ("SHOP#1", 1.5), ("SHOP#2", 10.0)]
     assert chart.note == "" and chart.title == "Days to resolve, latest resolved issues"
 
 
@@ -195,16 +195,16 @@ def test_only_the_latest_ten_resolved_issues_are_drawn(now):
     labels = [bar.label for bar in resolution_times(project).bars]
 
     assert labels == [
-        "Jira BUG-5",
-        "SHOP-5",
-        "Jira BUG-4",
-        "SHOP-4",
-        "Jira BUG-3",
-        "SHOP-3",
-        "Jira BUG-2",
-        "SHOP-2",
-        "Jira BUG-1",
-        "SHOP-1",
+        "BUG-5 · Jira",
+        "SHOP#5",
+        "BUG-4 · Jira",
+        "SHOP#4",
+        "BUG-3 · Jira",
+        "SHOP#3",
+        "BUG-2 · Jira",
+        "SHOP#2",
+        "BUG-1 · Jira",
+        "SHOP#1",
     ]
 
 

@@ -163,7 +163,7 @@ class CaseEditingTests:
         link(artefact=case, reference=reference)
         response = client.get(url("case", "SHOP", case.pk))
         assert "<strong>cart</strong>" in response.text
-        assert "SHOP-1" in response.text and "Cart is empty" in response.text
+        assert "SHOP#1" in response.text and "Cart is empty" in response.text
         assert 'href="https://example.atlassian.net/browse/JIRA-7"' in response.text
         assert '<span class="badge cat-in_progress">In Review</span>' in response.text
         assert "Edit" not in response.text.split('id="linked-issues"')[0].split("<h1>")[1]
@@ -213,7 +213,7 @@ class RunTests:
         link(artefact=result, issue=make_issue(project, name="Checkout crashes"))
         response = client.get(url("run", "SHOP", result.run.pk))
         row = response.text.split(f'id="result-{result.pk}"')[1].split("</tr>")[0]
-        assert "SHOP-1" in row and "Checkout crashes" in row
+        assert "SHOP#1" in row and "Checkout crashes" in row
 
     def test_viewers_see_results_without_record_or_create_controls(self, client, viewer, project):
         result = TestResultFactory(run__project=project)
