@@ -318,11 +318,15 @@ def file_issue(
     site_url: str,
     retrying: bool = False,
     resuming: bool = False,
+    back_to: Sequence | None = None,
 ) -> Filed:
     """Create the remote issue, then store its reference, link it to ``artefacts``, audit, and link
-    back. ``retrying`` says an earlier attempt with this marker may have reached the tracker (the
-    cache remembers that too, for attempts from pages and API clients). ``resuming`` says that
-    attempt died on the way (its worker was killed and the task is delivered again): the marker it
+    back to ``back_to`` (the pages shown on the remote issue; the artefacts' when None). This is the one
+    way a remote issue is created (filing, bulk jobs, pushing internal issues): the draft carries what the
+    tracker receives, its attachments included. ``retrying`` says an earlier attempt with this marker may
+    have reached the tracker (the cache remembers that too, for attempts from pages and API clients).
+    ``resuming`` says that attempt died on the way (its worker was killed and the task is delivered
+    again): the marker it
     left "sending" is no request in flight but an attempt that may have created the issue."""
     source = integration.source
     earlier = cache.get(_attempt_key(integration, marker))
@@ -337,7 +341,7 @@ def file_issue(
     )
     notes = list(getattr(remote, "notes", ()))
     remote, synced = _read_back(integration, actor, remote)
-    notes += _link_back(integration, actor, remote.key, artefacts, site_url)
+    notes += _link_back(integration, actor, remote.key, artefacts if back_to is None else back_to, site_url)
     with transaction.atomic():
         reference = services.store_reference(source, remote, synced=synced)
         links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]
