@@ -165,11 +165,20 @@ def mapped_values(integration: ProjectIntegration, fields: Sequence[RemoteField]
     return values, notes
 
 
+@dataclass(frozen=True)
+class PushDraft:
+    """What a push sends (``draft``), the name of its issue type, and notes on what the tracker cannot take."""
+
+    draft: IssueDraft
+    issue_type: str
+    notes: tuple[str, ...] = ()
+
+
 def push_draft(
     integration: ProjectIntegration, issue: Issue, actor, site_url: str, fields: Mapping | None = None
-) -> tuple[IssueDraft, list[str]]:
-    """The remote issue a push files, of the integration's default issue type, and notes; ``fields``
-    (tracker field id -> value) are set on top of what the mappings give."""
+) -> PushDraft:
+    """The remote issue a push files, of the integration's default issue type; ``fields`` (tracker field
+    id -> value) are set on top of what the mappings give."""
     discovery = services.discover(integration, actor)
     if discovery.issue_type is None:
         offered = ", ".join(kind.name for kind in discovery.issue_types)
@@ -188,7 +197,7 @@ def push_draft(
         kinds={field.id: field.kind for field in discovery.fields},
         reporter=actor,
     )
-    return draft, notes
+    return PushDraft(draft=draft, issue_type=discovery.issue_type.name, notes=tuple(notes))
 
 
 def make_synced_defect(issue: Issue, reference: ExternalReference, integration: ProjectIntegration) -> DefectSync:
@@ -238,11 +247,11 @@ def push_issue(
     when it is the synced defect of a tracker issue already; TrackerError as the tracker answers, with
     nothing written here."""
     refuse_if_pushed(issue)
-    draft, notes = push_draft(integration, issue, actor, site_url, fields)
+    drafted = push_draft(integration, issue, actor, site_url, fields)
     filed = services.file_issue(
         integration=integration,
         actor=actor,
-        draft=draft,
+        draft=drafted.draft,
         artefacts=[],  # the internal issue keeps its links; the tracker issue is its defect, not a second link
         marker=push_marker(issue, integration),
         site_url=site_url,
@@ -251,7 +260,7 @@ def push_issue(
         back_to=[issue],
     )
     sync = make_synced_defect(issue, filed.reference, integration)
-    return Pushed(reference=filed.reference, sync=sync, created=filed.created, notes=(*notes, *filed.notes))
+    return Pushed(reference=filed.reference, sync=sync, created=filed.created, notes=(*drafted.notes, *filed.notes))
 
 
 def link_to_tracker(*, issue: Issue, integration: ProjectIntegration, actor, typed_key: str, site_url: str) -> Pushed:
