@@ -159,3 +159,25 @@ def test_pushing_nothing_selected_says_so(client, project, jira):
     ).content.decode()
 
     assert "Select the issues to push first." in page and not FilingJob.objects.exists()
+
+
+def test_an_issue_a_job_could_not_push_is_pushed_by_the_retry_and_only_once(
+    client, project, jira, django_capture_on_commit_callbacks
+):
+    login(client, project, Role.MEMBER)
+    issue = make_issue(project, name="Checkout fails")
+    jira.fail_next(500, {"errorMessages": ["Internal server error"]}, method="POST", path=r"/rest/api/3/issue")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("issues:push_selected", args=["SHOP"]), {"integration": jira.integration.pk, "issue": 1})
+    job = FilingJob.objects.get()
+    item = job.items.get()
+    assert item.state == "failed" and "may have been created" in item.error and jira.issues == {}
+    assert "Retry failed issues" in client.get(reverse("issues:filing_job", args=["SHOP", job.pk])).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("issues:filing_job_retry", args=["SHOP", job.pk]))
+
+    item.refresh_from_db()
+    assert item.state == "filed" and item.reference.key == "SHOP-1" and len(jira.issues) == 1
+    assert DefectSync.objects.get(issue=issue).reference == item.reference
