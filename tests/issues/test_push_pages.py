@@ -181,3 +181,25 @@ def test_an_issue_a_job_could_not_push_is_pushed_by_the_retry_and_only_once(
     item.refresh_from_db()
     assert item.state == "filed" and item.reference.key == "SHOP-1" and len(jira.issues) == 1
     assert DefectSync.objects.get(issue=issue).reference == item.reference
+
+
+def test_every_tracker_that_takes_new_issues_is_offered_the_primary_first(client, project, jira):
+    login(client, project, Role.MEMBER)
+    for provider, name, auth_type in (
+        (Provider.GITHUB, "A GitHub", AuthType.PAT),
+        (Provider.CUSTOM, "A custom tracker", AuthType.NONE),
+    ):
+        ProjectIntegrationFactory(
+            project=project,
+            source=SourceFactory(
+                provider=provider, name=name, can_create_issues=True, auth_type=auth_type, credentials={}
+            ),
+            external_project="acme/shop",
+        )
+    issue = make_issue(project)
+
+    page = client.get(reverse("issues:detail", args=["SHOP", issue.number])).content.decode()
+
+    offered = page[page.index('id="push-targets"') :]
+    assert offered.index("Push to Acme Jira") < offered.index("Push to A GitHub")
+    assert "Push to A custom tracker" not in page  # it takes no issues through an API
