@@ -21,6 +21,7 @@ urlpatterns = [
     # Internal issues to a tracker: push one (preview, then push), link one to a tracker issue, push several.
     path("<int:number>/push/<int:integration_id>/", push_views.push_issue, name="push"),
     path("<int:number>/link-tracker/", push_views.link_tracker, name="link_tracker"),
+    path("<int:number>/link-tracker/search/", push_views.link_tracker_search, name="link_tracker_search"),
     path("push/", push_views.push_selected, name="push_selected"),
     # Tracker issues from test artefacts: file (one or a run's failures in bulk), link existing, unlink.
     path("file/", filing_views.file_issue, name="file_issue"),

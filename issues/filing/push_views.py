@@ -6,13 +6,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from integrations import selectors as integration_selectors
 from integrations.errors import TrackerError
+from integrations.providers.base import Capability
 from issues.core import selectors as core_selectors
 from issues.core.artefacts import site_url
 from issues.core.models import Issue
-from issues.filing import pushes
+from issues.filing import pushes, services
 from issues.filing.selectors import who_can_fix
 from projects.permissions import Action
 from projects.selectors import project_for
@@ -88,6 +90,37 @@ def link_tracker(request, key, number):
     else:
         messages.success(request, f"{issue.key} is now kept in step with {linked.reference.key}.")
     return _to_issue(project, issue)
+
+
+@login_required
+@require_GET
+def link_tracker_search(request, key, number):
+    """Tracker issues matching ``q`` (a key, or words), each with "Keep in step" to tie the issue to it."""
+    project = project_for(request.user, key, Action.EDIT)
+    issue = core_selectors.issue_in(project, number)
+    text = request.GET.get("q", "").strip()[:200]
+    found, problem = [], ""
+    try:
+        integration = pushes.push_target(project, request.GET.get("integration", ""))
+    except ValidationError as invalid:
+        messages.error(request, " ".join(invalid.messages))
+        return _to_issue(project, issue)
+    if not text:
+        problem = "Type a key or words to search for."
+    elif not integration_selectors.can(integration.source, Capability.READ_DETAILS):
+        problem = f"{integration.source.name} cannot be searched from testmanager: type the issue's key."
+    else:
+        try:
+            found = services.as_member(integration, request.user, lambda provider: provider.search(text))
+        except TrackerError as error:
+            problem = _problem(error, project)
+    return render_project_page(
+        request,
+        "issues/push_link_search.html",
+        project,
+        "issues",
+        {"issue": issue, "integration": integration, "q": text, "found": found, "problem": problem},
+    )
 
 
 @login_required

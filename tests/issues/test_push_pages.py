@@ -203,3 +203,24 @@ def test_every_tracker_that_takes_new_issues_is_offered_the_primary_first(client
     offered = page[page.index('id="push-targets"') :]
     assert offered.index("Push to Acme Jira") < offered.index("Push to A GitHub")
     assert "Push to A custom tracker" not in page  # it takes no issues through an API
+
+
+def test_an_issue_is_kept_in_step_with_a_tracker_issue_found_by_search(client, project, jira):
+    login(client, project, Role.MEMBER)
+    jira.add_issue("SHOP", "Card payments time out")
+    jira.add_issue("SHOP", "Receipts lack the VAT")
+    issue = make_issue(project)
+    search = reverse("issues:link_tracker_search", args=["SHOP", issue.number])
+
+    found = client.get(search, {"integration": jira.integration.pk, "q": "payments"}).content.decode()
+
+    assert "Card payments time out" in found and "Receipts lack the VAT" not in found
+    assert f'aria-label="Keep {issue.key} in step with SHOP-1"' in found
+    client.post(
+        reverse("issues:link_tracker", args=["SHOP", issue.number]),
+        {"integration": jira.integration.pk, "key": "SHOP-1"},
+    )
+    assert DefectSync.objects.get(issue=issue).reference.key == "SHOP-1"
+
+    nothing = client.get(search, {"integration": jira.integration.pk, "q": "refunds"}).content.decode()
+    assert "Nothing in Acme Jira matches “refunds”" in nothing
