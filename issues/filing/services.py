@@ -326,8 +326,8 @@ def file_issue(
     tracker receives, its attachments included. ``retrying`` says an earlier attempt with this marker may
     have reached the tracker (the cache remembers that too, for attempts from pages and API clients).
     ``resuming`` says that attempt died on the way (its worker was killed and the task is delivered
-    again): the marker it
-    left "sending" is no request in flight but an attempt that may have created the issue."""
+    again): the marker it left "sending" is no request in flight but an attempt that may have created
+    the issue."""
     source = integration.source
     earlier = cache.get(_attempt_key(integration, marker))
     if earlier not in (None, SENDING, UNCERTAIN):  # filed with this marker: the same form was submitted again
