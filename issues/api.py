@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from issues.core.api import IssueViewSet
 from issues.filing.api import CreateIssueView, IssueFieldsView, IssueTypesView, LinkIssueView, SearchView
+from issues.filing.push_api import LinkTrackerIssueView, PushIssuesView, PushIssueView, PushJobView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("issues", IssueViewSet, basename="issue")
@@ -13,6 +14,11 @@ router.register("issues", IssueViewSet, basename="issue")
 router.register("defects", IssueViewSet, basename="defect")
 
 urlpatterns = router.urls + [
+    # Pushing internal issues to a tracker (the router's issue ids are numbers or keys, never "push").
+    path("issues/push", PushIssuesView.as_view(), name="api-issues-push"),
+    path("issues/push/<int:id>", PushJobView.as_view(), name="api-issues-push-job"),
+    path("issues/<str:issueId>/push", PushIssueView.as_view(), name="api-issue-push"),
+    path("issues/<str:issueId>/link-tracker", LinkTrackerIssueView.as_view(), name="api-issue-link-tracker"),
     path("integrations/<int:id>/issue-types", IssueTypesView.as_view(), name="api-integration-issue-types"),
     path("integrations/<int:id>/fields", IssueFieldsView.as_view(), name="api-integration-fields"),
     path("integrations/<int:id>/search", SearchView.as_view(), name="api-integration-search"),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from issues.core import views as issue_views
+from issues.filing import push_views
 from issues.filing import views as filing_views
 from issues.sync import views as sync_views
 
@@ -17,6 +18,11 @@ urlpatterns = [
     path("<int:number>/attachments/<int:pk>/delete/", issue_views.attachment_delete, name="attachment_delete"),
     path("<int:number>/links/", issue_views.link_add, name="link_add"),
     path("<int:number>/links/<int:pk>/delete/", issue_views.link_remove, name="link_remove"),
+    # Internal issues to a tracker: push one (preview, then push), link one to a tracker issue, push several.
+    path("<int:number>/push/<int:integration_id>/", push_views.push_issue, name="push"),
+    path("<int:number>/link-tracker/", push_views.link_tracker, name="link_tracker"),
+    path("<int:number>/link-tracker/search/", push_views.link_tracker_search, name="link_tracker_search"),
+    path("push/", push_views.push_selected, name="push_selected"),
     # Tracker issues from test artefacts: file (one or a run's failures in bulk), link existing, unlink.
     path("file/", filing_views.file_issue, name="file_issue"),
     path("file/users/", filing_views.file_users, name="file_users"),

@@ -505,6 +505,9 @@ class TrackerProvider:
     draft_field_ids: ClassVar[Mapping[str, str]] = MappingProxyType({name: name for name in DRAFT_ATTRIBUTES})
     # Whether link_back uses the tracker's own kind of link (then it needs no comment capability).
     links_back_natively: ClassVar[bool] = False
+    # Whether a new issue may carry labels the tracker does not have yet (it creates them); where not,
+    # only the labels its labels field offers are sent.
+    creates_missing_labels: ClassVar[bool] = True
     # How many issues one request of fetch_many reads: refreshes size their batches, and the share of
     # the source's request budget they spend, by it.
     keys_per_request: ClassVar[int] = 1

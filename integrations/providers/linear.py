@@ -354,6 +354,7 @@ class Linear(TrackerProvider):
         {Capability.READ_DETAILS, Capability.CREATE_ISSUES, Capability.ADD_COMMENTS, Capability.PROCESS_WEBHOOKS}
     )
     keys_per_request = IDENTIFIERS_PER_REQUEST
+    creates_missing_labels = False  # an issue takes only the team's (or workspace's) existing labels
     external_project_hint = "Linear team key, e.g. ENG"
     external_project_pattern = r"^[A-Z][A-Z0-9]*$"
     base_url_hint = "Your workspace's address, e.g. https://linear.app/example."

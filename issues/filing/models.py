@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from integrations.models import ProjectIntegration
+from issues.core.models import Issue
 from issues.links.models import ExternalReference
 from projects.models import Project, TestResult, TestRun
 
@@ -15,7 +16,8 @@ class FilingMode(models.TextChoices):
 
 
 class FilingJob(models.Model):
-    """Tracker issues being filed for several failed results of a run, in the background.
+    """Tracker issues being filed for several failed results of a run, or several internal issues
+    being pushed (``run`` None, each item an ``issue``), in the background.
 
     ``values`` holds what the member chose for every issue: ``{"issue_type": ..., "values":
     {field id: value}, "kinds": {field id: RemoteField kind}}``. ``site_url`` is the address of
@@ -24,7 +26,7 @@ class FilingJob(models.Model):
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="filing_jobs")
-    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="filing_jobs")
+    run = models.ForeignKey(TestRun, null=True, blank=True, on_delete=models.CASCADE, related_name="filing_jobs")
     integration = models.ForeignKey(
         ProjectIntegration, null=True, on_delete=models.SET_NULL, related_name="filing_jobs"
     )
@@ -42,6 +44,8 @@ class FilingJob(models.Model):
         constraints = [models.CheckConstraint(condition=Q(mode__in=FilingMode.values), name="filingjob_mode_valid")]
 
     def __str__(self):
+        if self.run_id is None:
+            return f"Pushing {self.items.count()} issues"
         return f"Filing {self.items.count()} results of {self.run}"
 
 
@@ -52,10 +56,11 @@ class FilingState(models.TextChoices):
 
 
 class FilingJobItem(models.Model):
-    """One result of a filing job and how filing its issue went."""
+    """One result of a filing job (or one internal issue of a push job) and how filing its issue went."""
 
     job = models.ForeignKey(FilingJob, on_delete=models.CASCADE, related_name="items")
-    result = models.ForeignKey(TestResult, on_delete=models.CASCADE, related_name="+")
+    result = models.ForeignKey(TestResult, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=10, choices=FilingState.choices, default=FilingState.PENDING)
     reference = models.ForeignKey(ExternalReference, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     marker = models.CharField(max_length=40)
@@ -68,8 +73,13 @@ class FilingJobItem(models.Model):
         ordering = ["job", "id"]
         constraints = [
             models.UniqueConstraint(fields=["job", "result"], name="filingjobitem_one_per_result"),
+            models.UniqueConstraint(fields=["job", "issue"], name="filingjobitem_one_per_issue"),
+            models.CheckConstraint(
+                condition=Q(result__isnull=False, issue__isnull=True) | Q(result__isnull=True, issue__isnull=False),
+                name="filingjobitem_result_or_issue",
+            ),
             models.CheckConstraint(condition=Q(state__in=FilingState.values), name="filingjobitem_state_valid"),
         ]
 
     def __str__(self):
-        return f"{self.result}: {self.get_state_display()}"
+        return f"{self.result or self.issue}: {self.get_state_display()}"

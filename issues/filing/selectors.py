@@ -13,7 +13,7 @@ def filing_job_in(project, pk: int) -> FilingJob:
 
 
 def job_items(job: FilingJob):
-    return job.items.select_related("result__case", "result__run", "reference").order_by("id")
+    return job.items.select_related("result__case", "result__run", "issue__project", "reference").order_by("id")
 
 
 def job_progress(job: FilingJob) -> dict:

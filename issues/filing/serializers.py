@@ -145,3 +145,64 @@ class TrackerErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="validation, not_configured, auth, permission, not_found, rate_limited, unreachable, upstream, ..."
     )
+
+
+# --- Pushing internal issues -----------------------------------------------------------------------
+
+
+class PushIssueSerializer(serializers.Serializer):
+    integration = serializers.IntegerField(
+        help_text="The project integration to push to (one of the issue's project that creates issues)."
+    )
+    fields = serializers.DictField(
+        required=False, help_text="Further tracker values by field id, on top of what the mappings give."
+    )
+
+
+class LinkToTrackerSerializer(serializers.Serializer):
+    integration = serializers.IntegerField(help_text="The project integration the tracker issue lives in.")
+    key = serializers.CharField(max_length=200, help_text="The tracker issue's key, as the tracker writes it.")
+
+
+class PushIssuesSerializer(serializers.Serializer):
+    integration = serializers.IntegerField(help_text="The project integration to push to.")
+    issues = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        allow_empty=False,
+        max_length=500,
+        help_text="The internal issues, by id or key (SHOP-12), all of the integration's project.",
+    )
+    fields = serializers.DictField(required=False, help_text="Further tracker values by field id, for every issue.")
+
+
+class PushedSerializer(serializers.Serializer):
+    issue = serializers.CharField(help_text="The internal issue's key.")
+    reference = ReferenceSerializer(help_text="The tracker issue it is now kept in step with.")
+    created = serializers.BooleanField(
+        help_text="False when an earlier try (a timeout) had created it: found by its marker, not filed twice."
+    )
+    notes = serializers.ListField(child=serializers.CharField(), help_text="What did not go as drafted.")
+
+
+class AlreadyPushedSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    code = serializers.CharField(help_text="already_pushed")
+    key = serializers.CharField(help_text="The tracker issue the internal issue is kept in step with.")
+    url = serializers.CharField()
+
+
+class PushJobItemSerializer(serializers.Serializer):
+    issue = serializers.CharField(help_text="The internal issue's key.")
+    state = serializers.CharField(help_text="pending, filed or failed.")
+    key = serializers.CharField(allow_blank=True, help_text="The tracker issue created (or found) for it.")
+    url = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(allow_blank=True)
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class PushJobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField(help_text="Where to GET the job's state.")
+    integration = serializers.IntegerField(allow_null=True)
+    state = serializers.CharField(help_text="queued, running or done.")
+    items = PushJobItemSerializer(many=True)

@@ -363,10 +363,13 @@ def file_issue(
     retrying: bool = False,
     resuming: bool = False,
     attachments: Sequence[DraftAttachment] = (),
+    back_to: Sequence | None = None,
 ) -> Filed:
     """Create the remote issue with ``attachments`` (see ``stored_files``, ``uploaded_files``), then
-    store its reference, link it to ``artefacts``, audit, and link back. A file the tracker does not
-    take is named in the notes and ``unsent_files``; the issue is created all the same.
+    store its reference, link it to ``artefacts``, audit, and link back to ``back_to`` (the pages shown
+    on the remote issue; the artefacts' when None). This is the one way a remote issue is created
+    (filing, bulk jobs, pushing internal issues). A file the tracker does not take is named in the
+    notes and ``unsent_files``; the issue is created all the same.
 
     ``retrying`` says an earlier attempt with this marker may have reached the tracker (the cache
     remembers that too, for attempts from pages and API clients). ``resuming`` says that attempt died
@@ -394,7 +397,7 @@ def file_issue(
             "check that the issue has them."
         )
     remote, synced = _read_back(integration, actor, remote)
-    notes += _link_back(integration, actor, remote.key, artefacts, site_url)
+    notes += _link_back(integration, actor, remote.key, artefacts if back_to is None else back_to, site_url)
     with transaction.atomic():
         reference = services.store_reference(source, remote, synced=synced)
         links = [services.link(artefact=artefact, reference=reference, actor=actor) for artefact in artefacts]

@@ -8,8 +8,10 @@ from issues.sync.tasks import redelivered
 
 @shared_task(bind=True, name="issues.run_filing_job")
 def run_filing_job(self, job_id: int) -> None:
-    """File the waiting results of a filing job (bulk "Create issues" on a run)."""
+    """File the waiting results of a filing job (bulk "Create issues" on a run), or push the waiting
+    internal issues of a push job (its ``run`` is None)."""
     from issues.filing.models import FilingJob
+    from issues.filing.pushes import run_push_job
     from issues.filing.services import run_job
 
     job = (
@@ -18,4 +20,4 @@ def run_filing_job(self, job_id: int) -> None:
         .first()
     )
     if job is not None:
-        run_job(job, redelivered=redelivered(self))
+        (run_job if job.run_id is not None else run_push_job)(job, redelivered=redelivered(self))

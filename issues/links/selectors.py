@@ -8,10 +8,11 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from integrations.providers.base import BackLink
 from issues.core.artefacts import ARTEFACT_LABELS, artefact_field, artefact_path, artefact_title, artefacts_of, kind_of
-from issues.core.models import Issue
+from issues.core.models import RESOLVED_STATUSES, Issue
 from issues.core.selectors import CATEGORY_OF_STATUS, INTERNAL, issues_of
 from issues.links.key_moves import references_by_key
 from issues.links.models import ExternalReference, Link, ReferenceAlias
@@ -74,7 +75,16 @@ def link_icon_url(site_url: str, name: str) -> str:
 
 
 def back_link(artefact, site_url: str) -> BackLink:
-    """How a remote issue shows the artefact it is linked to: a link to its page with its test status."""
+    """How a remote issue shows the artefact it is linked to: a link to its page with its test status
+    (an internal issue pushed to the tracker: its page with its status)."""
+    if isinstance(artefact, Issue):
+        return BackLink(
+            url=urljoin(site_url, reverse("issues:detail", args=[artefact.project.key, artefact.number])),
+            title=f"Issue {artefact.key}: {artefact.name}",
+            status=artefact.get_status_display(),
+            resolved=artefact.status in RESOLVED_STATUSES,
+            icon_url=link_icon_url(site_url, "testmanager"),
+        )
     label = ARTEFACT_LABELS[kind_of(artefact)]
     status, resolved, status_icon = "", False, ""
     if isinstance(artefact, TestResult):

@@ -21,6 +21,7 @@ from issues.links import services
 from issues.links.models import ExternalReference
 from issues.pulls.models import BugPullSettings, PulledBug
 from issues.pulls.summary import PullSummary
+from issues.sync.defects import mirror_defect
 
 ERROR_MAX = BugPullSettings._meta.get_field("last_error").max_length
 
@@ -132,6 +133,8 @@ def _keep(integration: ProjectIntegration, settings: BugPullSettings, item: Pull
     }
     if bug is None:
         PulledBug.objects.create(project=integration.project, reference=reference, pulled_at=timezone.now(), **values)
+        if integration.sync_defects:  # a pulled bug is a defect: "keep defects in step" mirrors it at once
+            mirror_defect(reference, integration.project)
         return "created"
     changed = [name for name, value in values.items() if getattr(bug, name) != value]
     for name in changed:

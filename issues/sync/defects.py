@@ -101,11 +101,28 @@ def tracker_priorities(integration: ProjectIntegration, priority: str) -> list[s
     return tracker_priorities_for(integration.priority_mapping, "defect", priority)
 
 
+# The links that make a tracker issue a defect of their project: to what a test found (a result, a run,
+# a case), as filing and linking a defect make them; a link to a requirement is a story it covers.
+DEFECT_LINKS = Q(test_result__isnull=False) | Q(test_run__isnull=False) | Q(test_case__isnull=False)
+
+
+def is_defect(reference: ExternalReference, project) -> bool:
+    """Whether "keep defects in step" mirrors the tracker issue in the project: it is linked there to a
+    test result, run or case (filed or linked as a defect), or the project's bug pull found it. Never an
+    item a requirement pull keeps (a story), nor an issue deleted in the tracker."""
+    if reference.deleted_remotely or reference.pulled_requirements.exists():
+        return False
+    return (
+        Link.objects.filter(DEFECT_LINKS, project=project, external_reference=reference).exists()
+        or reference.pulled_bugs.filter(project=project).exists()
+    )
+
+
 def mirror_defect(reference: ExternalReference, project, actor=None) -> DefectSync | None:
-    """The project's defect for a tracker issue linked in it, created with the mapped status and
-    priority when the project's integration of the issue's source keeps defects in step; None when
-    none does."""
-    if reference.source_id is None:
+    """The project's defect for a tracker issue that is one of its defects (``is_defect``), created
+    with the mapped status and priority when the project's integration of the issue's source keeps
+    defects in step; None when none does or the issue is no defect."""
+    if reference.source_id is None or not is_defect(reference, project):
         return None
     integration = (
         ProjectIntegration.objects.filter(
@@ -158,19 +175,27 @@ def _defect_description(reference: ExternalReference) -> str:
 
 
 def mirror_defects(projects: Sequence[int], reference_ids: Sequence[int]) -> int:
-    """Defects for those of the references linked in these projects (which keep defects in step) that have
-    none yet (an integration switched on after they were linked); returns how many were created."""
-    links = Link.objects.filter(external_reference_id__in=reference_ids, project_id__in=projects).select_related(
-        "external_reference", "project", "created_by"
+    """Defects for those of the references that are defects of these projects (which keep defects in step)
+    and have none yet (an integration switched on after they were linked or pulled); returns how many were
+    created."""
+    links = (
+        Link.objects.filter(DEFECT_LINKS, external_reference_id__in=reference_ids, project_id__in=projects)
+        .select_related("external_reference", "project", "created_by")
+        .order_by("created_at", "id")
     )
+    candidates = [(link.external_reference, link.project, link.created_by) for link in links]
+    bugs = ExternalReference.objects.filter(pk__in=reference_ids, pulled_bugs__project_id__in=projects).distinct()
+    for reference in bugs:
+        for bug in reference.pulled_bugs.filter(project_id__in=projects).select_related("project"):
+            candidates.append((reference, bug.project, None))
     have = set(
         DefectSync.objects.filter(reference_id__in=reference_ids).values_list("reference_id", "issue__project_id")
     )
     created = 0
-    for link in links:
-        if (link.external_reference_id, link.project_id) not in have:
-            created += mirror_defect(link.external_reference, link.project, link.created_by) is not None
-            have.add((link.external_reference_id, link.project_id))
+    for reference, project, actor in candidates:
+        if (reference.pk, project.pk) not in have:
+            created += mirror_defect(reference, project, actor) is not None
+            have.add((reference.pk, project.pk))
     return created
 
 

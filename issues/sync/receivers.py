@@ -1,7 +1,8 @@
 """How the sync hears of what happens elsewhere: every receiver it connects, and nothing else.
 
 - an internal issue edited here (core.signals.issue_updated): a defect's changes go to its tracker;
-- a link to a tracker issue created: the project's defect for it, when its integration keeps defects;
+- a link to a tracker issue created: the project's defect for it, when it is a defect there (linked to
+  a test result, run or case; ``defects.is_defect``) and its integration keeps defects;
 - "Refresh now" in the sources admin (integrations.signals.refresh_requested), and references moved
   to another source (links.signals.references_moved): their references are queued for refreshing.
 """
@@ -27,7 +28,7 @@ def _issue_updated(sender, issue: Issue, changed: frozenset, **kwargs) -> None:
 
 
 def _link_saved(sender, instance: Link, created: bool, **kwargs) -> None:
-    if created and instance.external_reference_id is not None:
+    if created and instance.external_reference_id is not None and instance.requirement_id is None:
         transaction.on_commit(
             partial(mirror_defect, instance.external_reference, instance.project, instance.created_by)
         )
