@@ -462,6 +462,9 @@ class TrackerProvider:
     # Which discovered form fields (RemoteField.id) fill which IssueDraft attribute (DRAFT_ATTRIBUTES);
     # the values of every other field travel in IssueDraft.fields under their id.
     draft_field_ids: ClassVar[Mapping[str, str]] = MappingProxyType({name: name for name in DRAFT_ATTRIBUTES})
+    # Whether a test issue type the tracker does not offer is a label put on an issue of the default type
+    # (GitHub, GitLab, Linear: issues have no types, or none for tests).
+    test_type_as_label: ClassVar[bool] = False
     # Whether link_back uses the tracker's own kind of link (then it needs no comment capability).
     links_back_natively: ClassVar[bool] = False
     # How many issues one request of fetch_many reads: refreshes size their batches, and the share of

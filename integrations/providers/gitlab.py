@@ -190,6 +190,7 @@ def _encoded(path: str) -> str:
 class GitLab(TrackerProvider):
     key = Provider.GITLAB
     label = Provider.GITLAB.label
+    test_type_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITLAB]
     default_key_pattern = r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/-/issues/{number}"

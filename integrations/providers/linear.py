@@ -321,6 +321,7 @@ def _plan_order(plan: RemotePlan) -> tuple:
 class Linear(TrackerProvider):
     key = Provider.LINEAR
     label = Provider.LINEAR.label
+    test_type_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.LINEAR]
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"

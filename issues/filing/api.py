@@ -223,7 +223,8 @@ class CreateIssueView(IntegrationIssuesView):
             issue_type=discovery.issue_type.id,
             title=data.get("title") or text["name"],
             description=data.get("description", text["description"]),
-            values=data.get("fields", {}),
+            # What the field mappings give the first artefact (as the form is prefilled), then what was sent.
+            values={**services.prefill(integration, discovery.fields, artefacts[0]), **data.get("fields", {})},
             kinds={field.id: field.kind for field in discovery.fields},
             reporter=request.user,
         )
