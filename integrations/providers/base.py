@@ -640,6 +640,12 @@ class TrackerProvider:
     def create_issue(self, draft: IssueDraft) -> RemoteIssue:
         raise self._unsupported("creating issues through its API")
 
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """Give the existing issue the draft's title, description (Markdown, converted), priority and
+        labels (which replace the issue's), so that syncing again edits the issue instead of filing
+        another; ``NotFound`` when it is gone."""
+        raise self._unsupported("editing issues")
+
     def add_comment(self, key: str, body: str) -> str:
         """Post ``body`` (Markdown) on the issue; returns the comment's id."""
         raise self._unsupported("adding comments")

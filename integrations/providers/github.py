@@ -701,6 +701,17 @@ class GitHub(TrackerProvider):
             notes.append(f"GitHub left out the {', '.join(dropped)}: the account lacks push access to {repo}.")
         return CreatedIssue(**vars(issue), notes=tuple(notes))
 
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """Update an issue (``PATCH /repos/{repo}/issues/{number}``): title, body, and labels, which
+        replace the issue's (GitHub drops them without push access). GitHub issues have no priority."""
+        repo, number = self._locate(key)
+        payload: dict[str, Any] = {"title": draft.title, "body": inert_markdown(draft.description.strip())}
+        labels = [*draft.labels, *_strings(dict(draft.fields).get("labels", ()))]
+        if labels:
+            payload["labels"] = list(dict.fromkeys(labels))
+        with self._github() as http:
+            http.patch(f"repos/{repo}/issues/{number}", json=payload)
+
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []
         if draft.priority:

@@ -617,6 +617,19 @@ class GitLab(TrackerProvider):
             f"{problem} Choose an active milestone or leave it empty.", field_errors={"milestone": problem}
         )
 
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """Edit an issue (``PUT /projects/:id/issues/:issue_iid``): title, description, and labels (a
+        comma-separated list that replaces the issue's). GitLab issues have no priority."""
+        path, iid = self._locate(key)
+        labels = list(dict.fromkeys([*draft.labels, *_strings(dict(draft.fields).get("labels"))]))
+        payload = {
+            "title": draft.title,
+            "description": inert_markdown(draft.description.strip()),
+            "labels": ",".join(labels),
+        }
+        with self.client() as http:
+            http.put(f"projects/{_encoded(path)}/issues/{iid}", json=payload)
+
     def add_comment(self, key: str, body: str) -> str:
         path, iid = self._locate(key)
         with self.client() as http:

@@ -778,6 +778,8 @@ class GitLabFake(TrackerFake):
             issue.title = str(params["title"])
         if "description" in params:
             issue.description = params["description"]
+        if "labels" in params and (project.access(user) or 0) >= PLANNER:
+            issue.labels = self._with_labels(project, _label_list(params.get("labels")))  # replaces them
         issue.updated = self.now()
         return json_response(HTTPStatus.OK, self._issue_json(issue))
 
