@@ -63,7 +63,8 @@ def choose_issue_type(integration: ProjectIntegration, purpose: str, offered) ->
         if not setting:
             return IssueTypeChoice(defect_type)
         if provider_class(integration.source.provider).test_type_as_label:
-            return IssueTypeChoice(defect_type, label=setting)
+            # The tracker's first type (a GitLab "Issue") when no defect type is set either.
+            return IssueTypeChoice(defect_type or (offered[0] if offered else None), label=setting)
     names = ", ".join(t.name for t in offered) or "none"
     raise NotConfigured(
         f"{integration.source.name} offers no issue type “{setting}” in "
