@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from projects.models import Project
@@ -128,13 +129,10 @@ def integration_remove(request, key, pk):
     return redirect("integrations:list", project.key)
 
 
-@login_required
-def field_mappings(request, key, pk):
-    """Where each tracker field of a defect and of a synced test case takes its value from (project admins
-    edit; the tracker is asked for the fields: when it cannot be reached, the saved mappings are shown and
-    nothing can be saved until it answers)."""
-    project = _managed_project(request, key)
-    integration = _integration(project, pk)
+def edit_field_mappings(request, integration, *, template: str, done_url: str, context: dict):
+    """The field mappings form of an integration, shown and saved: the project's Trackers page and the
+    admin both use it. The tracker is asked for the fields; when it cannot be reached, the saved
+    mappings are shown and nothing can be saved until it answers."""
     discovered = {
         purpose: field_mapping_services.discover_or_saved(integration, request.user, purpose) for purpose in fm.PURPOSES
     }
@@ -148,29 +146,32 @@ def field_mappings(request, key, pk):
             form.add_error(None, f"Nothing was saved: {error}")
         else:
             messages.success(request, f"The field mappings of {integration} are saved.")
-            return redirect("integrations:field_mappings", project.key, integration.pk)
-    unmapped = {
-        purpose: fm.unmapped_required(integration.field_mappings, purpose, found.fields)
-        for purpose, found in discovered.items()
-    }
-    return render(
-        request,
-        "integrations/field_mappings.html",
+            return redirect(done_url)
+    purposes = [
         {
-            "project": project,
-            "integration": integration,
-            "form": form,
-            "purposes": [
-                {
-                    "purpose": purpose,
-                    "label": label,
-                    "found": discovered[purpose],
-                    "unmapped": unmapped[purpose],
-                    "issue_type": form[f"{purpose}__issue_type"],
-                    "rows": form.rows[purpose],
-                }
-                for purpose, label in fm.PURPOSES.items()
-            ],
-            "placeholders": fm.PLACEHOLDERS,
-        },
+            "purpose": purpose,
+            "label": label,
+            "found": discovered[purpose],
+            "unmapped": fm.unmapped_required(integration.field_mappings, purpose, discovered[purpose].fields),
+            "issue_type": form[f"{purpose}__issue_type"],
+            "rows": form.rows[purpose],
+        }
+        for purpose, label in fm.PURPOSES.items()
+    ]
+    context = {**context, "integration": integration, "form": form, "purposes": purposes}
+    return render(request, template, {**context, "placeholders": fm.PLACEHOLDERS})
+
+
+@login_required
+def field_mappings(request, key, pk):
+    """Where each tracker field of a defect and of a synced test case takes its value from (project admins)."""
+    project = _managed_project(request, key)
+    integration = _integration(project, pk)
+    done = reverse("integrations:field_mappings", args=[project.key, integration.pk])
+    return edit_field_mappings(
+        request,
+        integration,
+        template="integrations/field_mappings.html",
+        done_url=done,
+        context={"project": project, "cancel_url": reverse("integrations:list", args=[project.key])},
     )

@@ -118,3 +118,24 @@ def test_only_project_admins_edit_the_mappings(client, project, jira, role, answ
 def test_outsiders_get_not_found(client, jira):
     client.force_login(UserFactory())
     assert client.get(url(jira)).status_code == 404
+
+
+class AdminTests:
+    def test_administrators_edit_the_mappings_in_the_admin_with_the_same_form(self, client, jira):
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        admin_url = reverse("admin:integrations_projectintegration_field_mappings", args=[jira.integration.pk])
+        assert "Edit field mappings" in client.get(reverse("admin:integrations_projectintegration_changelist")).text
+        values = submitted(client.get(admin_url))
+        values |= {
+            f"defect__{jira.environment}__source": "constant",
+            f"defect__{jira.environment}__constant": "Staging",
+        }
+        response = client.post(admin_url, values, follow=True)
+        assert "are saved" in response.text
+        saved = ProjectIntegration.objects.get(pk=jira.integration.pk).field_mappings
+        assert saved["defect"]["fields"] == {jira.environment: {"source": "constant", "value": "Staging"}}
+
+    def test_staff_who_do_not_administer_integrations_are_refused(self, client, jira):
+        client.force_login(UserFactory(is_staff=True))
+        admin_url = reverse("admin:integrations_projectintegration_field_mappings", args=[jira.integration.pk])
+        assert client.get(admin_url).status_code == 403
