@@ -7,6 +7,8 @@ mapped to a testmanager user take the tracker account matched to them (``match_u
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser
+
 from integrations import field_mappings as fm
 from integrations import services as integration_services
 from integrations.errors import TrackerError
@@ -84,7 +86,7 @@ def match_user(integration: ProjectIntegration, actor, person) -> tuple[RemoteUs
             continue
         try:
             found = integration_services.with_member_token(
-                actor, integration.source, lambda provider, term=term: provider.users(project, term)
+                actor or AnonymousUser(), integration.source, lambda provider, term=term: provider.users(project, term)
             )
         except TrackerError as error:
             return None, f"{who} was not matched to a {integration.source.name} account: {error}"
