@@ -67,6 +67,7 @@ from .base import (
     RemoteIssueType,
     RemotePlan,
     RemoteProject,
+    RemoteUser,
     TrackerProvider,
     delivery_id,
     delivery_response,
@@ -422,6 +423,17 @@ class GitHub(TrackerProvider):
                 id="assignees", name="Assignees", required=False, kind="multi_user", allowed_values=tuple(people)
             ),
         ]
+
+    def users(self, project: str, text: str) -> list[RemoteUser]:
+        """The repository's assignable people whose login starts with ``text`` (GitHub shows no one's
+        e-mail address or name to a repository's list of assignees: a login is all it matches)."""
+        wanted = text.strip().casefold()
+        if not wanted:
+            return []
+        repo = self._repository(project)
+        with self._github() as http:
+            logins = [str(item.get("login")) for item in self._pages(http, f"repos/{repo}/assignees")]
+        return [RemoteUser(id=login, name=login) for login in logins if login.casefold().startswith(wanted)]
 
     # -- reading issues --
 

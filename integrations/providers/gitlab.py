@@ -68,6 +68,7 @@ from .base import (
     RemoteIssueType,
     RemotePlan,
     RemoteProject,
+    RemoteUser,
     TrackerProvider,
     delivery_id,
     delivery_response,
@@ -320,6 +321,20 @@ class GitLab(TrackerProvider):
             RemoteField(
                 id="confidential", name="Confidential", required=False, kind="select", allowed_values=("false", "true")
             ),
+        ]
+
+    def users(self, project: str, text: str) -> list[RemoteUser]:
+        """Members of the project (inherited ones too) whose name, username or e-mail address matches
+        ``text`` (``GET /projects/:id/members/all?query=``); their username is what assignees take."""
+        if not text.strip():
+            return []
+        path = _encoded(self._project(project))
+        with self.client() as http:
+            found = list(self._pages(http, f"projects/{path}/members/all", {"query": " ".join(text.split())}))
+        return [
+            RemoteUser(id=str(member["username"]), name=str(member.get("name") or member["username"]))
+            for member in found
+            if member.get("username") and member.get("state", "active") == "active"
         ]
 
     # -- reading issues --

@@ -76,12 +76,12 @@ class Mapped:
 
 
 def match_user(integration: ProjectIntegration, actor, person) -> tuple[RemoteUser | None, str]:
-    """The tracker account of a testmanager user: the one whose e-mail address, else display name, the
-    tracker's user search finds; else the credential's owner (the account filing), with a note
-    saying so. (None, note) when the tracker cannot search accounts."""
+    """The tracker account of a testmanager user: the one whose e-mail address, else display name, else
+    user name (a GitHub login) the tracker's user search finds; else the credential's owner (the account
+    filing), with a note saying so. (None, note) when the tracker cannot search accounts."""
     project = integration.external_project
     who = person.get_full_name() or person.get_username()
-    for term in (person.email, who):
+    for term in dict.fromkeys((person.email, person.get_full_name(), person.get_username())):
         if not term.strip():
             continue
         try:

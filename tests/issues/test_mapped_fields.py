@@ -7,10 +7,21 @@ import pytest
 from django.core.cache import cache
 
 from integrations import field_mappings as fm
+from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from issues.filing.mapped import facts_of, fields_for
 from projects.models import ResultStatus
-from tests.factories import ProjectFactory, TagFactory, TestResultFactory, UserFactory, make_issue
+from tests.factories import (
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TagFactory,
+    TestResultFactory,
+    UserFactory,
+    make_issue,
+)
+from tests.fakes.fixtures import GITHUB_LOGIN, GITHUB_TOKEN, GITLAB_PAT, GITLAB_USERNAME
+from tests.fakes.gitlab import DEVELOPER
 from tests.issues.filing_support import jira_world
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +98,36 @@ def test_a_user_without_an_account_is_left_to_the_account_filing_with_a_note(jir
     assert jira.tester not in mapped.values
     (note,) = mapped.notes
     assert note.startswith("Tester: ") and "left to the account filing the issue" in note
+
+
+class OtherTrackersTests:
+    """GitLab searches a project's members by name, username or e-mail address; GitHub matches the
+    repository's assignable logins; both fill their assignees field from the match."""
+
+    def test_gitlab_matches_a_member_by_e_mail_address(self, fake_gitlab):
+        fake_gitlab.add_project("acme/web")
+        fake_gitlab.add_member("acme/web", GITLAB_USERNAME, DEVELOPER)
+        fake_gitlab.add_user("mia", "Mia Tester")
+        fake_gitlab.add_member("acme/web", "mia", DEVELOPER)
+        integration = connected(Provider.GITLAB, fake_gitlab.web_url, {"token": GITLAB_PAT}, "acme/web")
+        issue = make_issue(integration.project, assignee=UserFactory(email="mia@example.com", username="m.t"))
+        fields = provider_for(integration.source).fields("acme/web", "issue")
+        assert fields_for(integration, fm.DEFECT, issue, fields).values["assignees"] == ["mia"]
+
+    def test_github_matches_an_assignable_login_by_user_name(self, fake_github):
+        fake_github.add_repo("acme/shop")
+        fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
+        fake_github.add_user("mia-t", "Mia Tester")
+        fake_github.grant("acme/shop", "mia-t", "write")
+        integration = connected(Provider.GITHUB, fake_github.web_url, {"token": GITHUB_TOKEN}, "acme/shop")
+        issue = make_issue(integration.project, assignee=UserFactory(email="mia@example.com", username="mia-t"))
+        fields = provider_for(integration.source).fields("acme/shop", "issue")
+        assert fields_for(integration, fm.DEFECT, issue, fields).values["assignees"] == ["mia-t"]
+
+
+def connected(provider, base_url, credentials, project):
+    source = SourceFactory(
+        provider=provider, base_url=base_url, allow_http=True, auth_type=AuthType.PAT, credentials=credentials
+    )
+    mappings = {"defect": {"fields": {"assignees": {"source": "value", "value": "{issue.assignee}"}}}}
+    return ProjectIntegrationFactory(source=source, external_project=project, field_mappings=mappings)
