@@ -53,7 +53,7 @@ def case_draft(integration: ProjectIntegration, case: TestCase, actor, site_url:
             f"Choose the test issue type of {integration.source.name} on the project's Trackers page first."
         )
     values = mapped.fields_for(integration, fm.TEST_CASE, case, found.fields, actor)
-    text = drafts.draft_for(case, site_url)
+    text = drafts.draft_of_test_case(case, site_url)
     draft = build_draft(
         integration,
         issue_type=found.choice.issue_type.id,

@@ -49,7 +49,8 @@ class CreateThenUpdateTests:
         assert body["reference"]["status"] == "To Do" and body["synced_at"]
         issue = jira.only_issue()
         assert issue.issue_type.name == "Task" and issue.summary == "Pay with card"
-        assert "Open the cart" in jira.description_of("SHOP-1") and "A receipt" in jira.description_of("SHOP-1")
+        description = jira.description_of("SHOP-1")
+        assert "Steps\nOpen the cartPress Pay\nExpected result\nA receipt" in description
         assert TestCaseSync.objects.get(case=case).reference.key == "SHOP-1"
 
     def test_a_second_sync_edits_the_same_issue_instead_of_filing_another(self, client_as, jira, case):
