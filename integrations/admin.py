@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from projects.permissions import can_administer_integrations
 
-from . import keys, selectors, services, signals
+from . import keys, selectors, services, signals, views
 from .errors import TrackerError
 from .forms import SourceForm, credential_parts, provider_metadata
 from .models import (
@@ -322,16 +322,47 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 class ProjectIntegrationAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     """An overview; project admins change assignments on their project's integrations page."""
 
-    list_display = ["__str__", "project", "source", "state", "is_primary", "manage"]
+    list_display = ["__str__", "project", "source", "state", "is_primary", "manage", "mappings"]
     list_filter = ["state", "is_primary", "source"]
     search_fields = ["project__key", "source__name", "external_project"]
     list_select_related = ["project", "source"]
-    readonly_fields = ["manage"]
+    readonly_fields = ["manage", "mappings"]
 
     @admin.display(description="Manage")
     def manage(self, integration):
         url = reverse("integrations:list", args=[integration.project.key])
         return format_html('<a href="{}">{} integrations page</a>', url, integration.project.key)
+
+    @admin.display(description="Field mappings")
+    def mappings(self, integration):
+        url = reverse("admin:integrations_projectintegration_field_mappings", args=[integration.pk])
+        return format_html('<a href="{}">Edit field mappings</a>', url)
+
+    def get_urls(self):
+        own = path(
+            "<int:pk>/field-mappings/",
+            self.admin_site.admin_view(self.field_mappings_view),
+            name="integrations_projectintegration_field_mappings",
+        )
+        return [own, *super().get_urls()]
+
+    def field_mappings_view(self, request, pk):
+        """The same field mappings form as the project's Trackers page, for administrators of integrations."""
+        if not can_administer_integrations(request.user):
+            raise PermissionDenied
+        integration = ProjectIntegration.objects.select_related("project", "source").filter(pk=pk).first()
+        if integration is None:
+            raise Http404("No such project integration.")
+        here = reverse("admin:integrations_projectintegration_field_mappings", args=[pk])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Field mappings of {integration}",
+            "opts": self.model._meta,
+            "cancel_url": reverse("admin:integrations_projectintegration_changelist"),
+        }
+        return views.edit_field_mappings(
+            request, integration, template="admin/integrations/field_mappings.html", done_url=here, context=context
+        )
 
     def has_add_permission(self, request):
         return False

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from projects.models import Project
 from projects.permissions import Action, can_administer_integrations, ensure
 
-from . import selectors, services
+from . import field_mapping_services, selectors, services
+from .errors import TrackerError
 from .models import IntegrationState, ProjectIntegration, Source
 from .serializers import ConnectionOutcomeSerializer, ConnectionTestRequestSerializer, ProjectIntegrationSerializer
 
@@ -75,6 +76,36 @@ class ProjectIntegrationDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# HTTP status of a tracker error while the field mappings are checked against the tracker's fields.
+_TRACKER_STATUS = {"validation": 400, "authorization_required": 403, "not_configured": 409, "unsupported": 409}
+
+
+class FieldMappingsView(APIView):
+    """The integration's field mappings per purpose (defect, test case) with the fields the tracker
+    reports, and its status, priority and severity tables: members read, project admins write."""
+
+    def _integration(self, request, project, pk, action) -> ProjectIntegration:
+        project = _project(request, project, action)
+        return get_object_or_404(selectors.project_integrations(project).select_related("source"), pk=pk)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, TrackerError):
+            body = {"message": str(exc), "errors": {k: [v] for k, v in exc.field_errors.items()}, "code": exc.code}
+            return Response(body, status=_TRACKER_STATUS.get(exc.code, status.HTTP_503_SERVICE_UNAVAILABLE))
+        return super().handle_exception(exc)
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, project, pk):
+        integration = self._integration(request, project, pk, Action.VIEW)
+        return Response(field_mapping_services.document(integration, request.user))
+
+    @extend_schema(request=dict, responses={200: dict, 400: dict})
+    def put(self, request, project, pk):
+        integration = self._integration(request, project, pk, Action.MANAGE)
+        field_mapping_services.save(integration, request.data, actor=request.user)
+        return Response(field_mapping_services.document(integration, request.user))
+
+
 class ConnectionTestView(APIView):
     """Test a tracker connection now: a source (system administrators) or the source of a
     project integration (that project's admins). Answers 200 with the outcome either way."""
@@ -107,6 +138,11 @@ urlpatterns = [
         "projects/<str:project>/integrations/<int:pk>",
         ProjectIntegrationDetailView.as_view(),
         name="api-project-integration",
+    ),
+    path(
+        "projects/<str:project>/integrations/<int:pk>/field-mappings",
+        FieldMappingsView.as_view(),
+        name="api-project-integration-field-mappings",
     ),
     path("integrations/test-connection", ConnectionTestView.as_view(), name="api-integrations-test-connection"),
 ]

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from . import field_mappings as fm
 from . import keys, mappings, selectors
 from .fields import Unreadable
 from .models import ProjectIntegration, Source
@@ -246,6 +247,9 @@ class ProjectIntegrationForm(forms.Form):
         help_text="Jira project key, owner/repo, GitLab project path, Azure DevOps project or Linear team key.",
     )
     default_issue_type = forms.CharField(max_length=100, required=False, help_text="e.g. Bug")
+    test_issue_type = forms.CharField(
+        max_length=100, required=False, help_text=ProjectIntegration.test_issue_type.field.help_text
+    )
     board = forms.CharField(max_length=100, required=False, help_text="Optional.")
     is_primary = forms.BooleanField(
         label="Primary",
@@ -294,6 +298,7 @@ class ProjectIntegrationForm(forms.Form):
                 {
                     "external_project": integration.external_project,
                     "default_issue_type": integration.default_issue_type,
+                    "test_issue_type": integration.test_issue_type,
                     "board": integration.board,
                     "is_primary": integration.is_primary,
                     "description": integration.description,
@@ -326,3 +331,126 @@ class ProjectIntegrationForm(forms.Form):
 
     def clean_status_mapping(self):
         return mappings.parse_status_mapping(self.cleaned_data["status_mapping"])
+
+
+_LIST_KINDS = ("labels", "multi_select", "multi_user", "checkboxes")
+
+
+def _mapping_name(purpose: str, field_id: str, part: str) -> str:
+    return f"{purpose}__{field_id}__{part}"
+
+
+class FieldMappingsForm(forms.Form):
+    """The field mappings of a project integration as a project admin edits them: per purpose its issue
+    type and, for each field the tracker reports, where the value comes from (a select), the constant
+    (one of the tracker's allowed values where it lists them) or the value with placeholders; the
+    severity table. ``document()`` gives what ``field_mapping_services.save`` takes; ``add_errors``
+    puts its errors (keyed ``defect.fields.<id>``) next to the fields they name."""
+
+    severity = forms.CharField(
+        label="Severity table",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One line per tracker severity: “tracker severity = defect priority”, defect priorities "
+        f"{', '.join(mappings.DEFECT_PRIORITIES)}. Pulled bugs take their priority from it.",
+    )
+
+    def __init__(self, *args, discovered, integration, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.discovered = discovered  # purpose -> field_mapping_services.PurposeFields
+        self.rows = {purpose: [] for purpose in discovered}  # purpose -> [(field, source, constant, value)]
+        document = integration.field_mappings
+        self.fields["severity"].initial = "\n".join(
+            f"{name} = {priority}" for name, priority in fm.stored(document)["severity"].items()
+        )
+        for purpose, found in discovered.items():
+            self.fields[f"{purpose}__issue_type"] = forms.CharField(
+                label="Issue type" if purpose == fm.DEFECT else "Test issue type",
+                max_length=100,
+                required=False,
+                initial=found.issue_type,
+                help_text="An issue type the tracker offers."
+                if purpose == fm.DEFECT
+                else ProjectIntegration.test_issue_type.field.help_text,
+            )
+            for field in found.fields:
+                self._add_field_rows(purpose, field, fm.mapping_of(document, purpose, field))
+
+    def _add_field_rows(self, purpose, field, mapping) -> None:
+        names = [_mapping_name(purpose, field.id, part) for part in ("source", "constant", "value")]
+        source, constant, value = mapping["source"], mapping["value"], mapping["value"]
+        self.fields[names[0]] = forms.ChoiceField(
+            label=f"{field.name}: source",
+            choices=[(fm.UNSET, "Not set"), (fm.CONSTANT, "A constant"), (fm.VALUE, "A value of the artefact")],
+            initial=source,
+        )
+        listed = field.kind in _LIST_KINDS
+        if field.allowed_values:
+            options = [(option, option) for option in field.allowed_values]
+            constant_field = (
+                forms.MultipleChoiceField(choices=options, required=False)
+                if listed
+                else forms.ChoiceField(choices=[("", "—"), *options], required=False)
+            )
+        else:
+            constant_field = forms.CharField(required=False, help_text="Comma-separated." if listed else "")
+            if listed and isinstance(constant, list):
+                constant = ", ".join(map(str, constant))
+        constant_field.label = f"{field.name}: constant"
+        constant_field.initial = constant if source == fm.CONSTANT else None
+        self.fields[names[1]] = constant_field
+        self.fields[names[2]] = forms.CharField(
+            label=f"{field.name}: value",
+            required=False,
+            max_length=fm.MAX_VALUE_LENGTH,
+            initial=value if source == fm.VALUE else "",
+            widget=forms.TextInput(attrs={"list": "placeholders", "placeholder": "{case.title}"}),
+        )
+        self.rows[purpose].append((field, *(self[name] for name in names)))
+
+    def clean_severity(self):
+        table = {}
+        for number, line in enumerate(self.cleaned_data["severity"].splitlines(), start=1):
+            if not line.strip() or line.strip().startswith("#"):
+                continue
+            name, equals, priority = line.partition("=")
+            if not equals or not name.strip() or not priority.strip():
+                raise ValidationError(f"Line {number}: write it as “S1 = blocker”.")
+            table[name.strip()] = priority.strip()
+        return table
+
+    def _constant(self, field, raw):
+        if field.kind in _LIST_KINDS and isinstance(raw, str):
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        return list(raw) if isinstance(raw, (list, tuple)) else raw
+
+    def document(self) -> dict:
+        data = self.cleaned_data
+        document = {"severity": data.get("severity", {})}
+        for purpose, found in self.discovered.items():
+            entries = []
+            for field in found.fields:
+                source = data[_mapping_name(purpose, field.id, "source")]
+                raw = data.get(_mapping_name(purpose, field.id, "constant" if source == fm.CONSTANT else "value"))
+                value = self._constant(field, raw) if source == fm.CONSTANT else raw
+                entries.append({"id": field.id, "mapping": {"source": source, "value": value}})
+            document[purpose] = {"issue_type": data.get(f"{purpose}__issue_type", ""), "fields": entries}
+        return document
+
+    def add_errors(self, error: ValidationError) -> None:
+        """The service's errors next to the form fields they name; the others on the form."""
+        problems = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        for key, messages in problems.items():
+            self.add_error(self._form_field_of(key), messages)
+
+    def _form_field_of(self, key) -> str | None:
+        if key == "severity":
+            return "severity"
+        for purpose in self.discovered:
+            if key == f"{purpose}.issue_type":
+                return f"{purpose}__issue_type"
+            prefix = f"{purpose}.fields."
+            if isinstance(key, str) and key.startswith(prefix):
+                name = _mapping_name(purpose, key[len(prefix) :], "source")
+                return name if name in self.fields else None
+        return None

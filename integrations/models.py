@@ -150,6 +150,12 @@ class ProjectIntegration(models.Model):
         help_text="Jira project key, owner/repo, GitLab project path, Azure DevOps org/project, Linear team key.",
     )
     default_issue_type = models.CharField(max_length=100, blank=True)
+    test_issue_type = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="What a synced test case becomes: an issue type the tracker offers (Jira “Test” or “Task”, "
+        "Azure DevOps “Test Case”), or a label on trackers without types (GitHub, GitLab, Linear).",
+    )
     board = models.CharField(max_length=100, blank=True)
     description = models.CharField(max_length=255, blank=True)
     field_mappings = models.JSONField(default=dict, blank=True)

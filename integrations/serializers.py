@@ -34,6 +34,7 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
             "provider",
             "external_project",
             "default_issue_type",
+            "test_issue_type",
             "board",
             "description",
             "is_primary",

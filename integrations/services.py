@@ -377,6 +377,7 @@ SYNC_OPTIONS = ("sync_defects", "push_defect_changes", "sync_comments", "update_
 EDITABLE_INTEGRATION_FIELDS = (
     "external_project",
     "default_issue_type",
+    "test_issue_type",
     "board",
     "description",
     "priority_mapping",
@@ -426,6 +427,7 @@ def assign_source(
     actor,
     external_project: str = "",
     default_issue_type: str = "",
+    test_issue_type: str = "",
     board: str = "",
     description: str = "",
     priority_mapping=None,
@@ -444,6 +446,7 @@ def assign_source(
         source=source,
         external_project=external_project,
         default_issue_type=default_issue_type.strip(),
+        test_issue_type=test_issue_type.strip(),
         board=board.strip(),
         description=description.strip(),
         priority_mapping=validate_priority_mapping(
@@ -480,7 +483,7 @@ def update_project_integration(
     if "external_project" in changes:
         changes["external_project"] = _check_external_project(integration.source, changes["external_project"])
         _check_unique_target(integration.project, integration.source, changes["external_project"], integration.pk)
-    for name in ("default_issue_type", "board", "description"):
+    for name in ("default_issue_type", "test_issue_type", "board", "description"):
         if name in changes:
             changes[name] = changes[name].strip()
     if "priority_mapping" in changes:

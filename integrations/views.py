@@ -5,13 +5,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from projects.models import Project
 from projects.permissions import Action, can, ensure
 
-from . import selectors, services
-from .forms import ProjectIntegrationForm
+from . import field_mapping_services, selectors, services
+from . import field_mappings as fm
+from .errors import TrackerError
+from .forms import FieldMappingsForm, ProjectIntegrationForm
 from .models import IntegrationState, ProjectIntegration
 
 TRANSITION_MESSAGES = {
@@ -124,3 +127,51 @@ def integration_remove(request, key, pk):
     services.remove_project_integration(integration, actor=request.user)
     messages.success(request, f"{integration} is removed; issues, references and links stay.")
     return redirect("integrations:list", project.key)
+
+
+def edit_field_mappings(request, integration, *, template: str, done_url: str, context: dict):
+    """The field mappings form of an integration, shown and saved: the project's Trackers page and the
+    admin both use it. The tracker is asked for the fields; when it cannot be reached, the saved
+    mappings are shown and nothing can be saved until it answers."""
+    discovered = {
+        purpose: field_mapping_services.discover_or_saved(integration, request.user, purpose) for purpose in fm.PURPOSES
+    }
+    form = FieldMappingsForm(request.POST or None, discovered=discovered, integration=integration)
+    if request.method == "POST" and form.is_valid():
+        try:
+            field_mapping_services.save(integration, form.document(), actor=request.user)
+        except ValidationError as error:
+            form.add_errors(error)
+        except TrackerError as error:
+            form.add_error(None, f"Nothing was saved: {error}")
+        else:
+            messages.success(request, f"The field mappings of {integration} are saved.")
+            return redirect(done_url)
+    purposes = [
+        {
+            "purpose": purpose,
+            "label": label,
+            "found": discovered[purpose],
+            "unmapped": fm.unmapped_required(integration.field_mappings, purpose, discovered[purpose].fields),
+            "issue_type": form[f"{purpose}__issue_type"],
+            "rows": form.rows[purpose],
+        }
+        for purpose, label in fm.PURPOSES.items()
+    ]
+    context = {**context, "integration": integration, "form": form, "purposes": purposes}
+    return render(request, template, {**context, "placeholders": fm.PLACEHOLDERS})
+
+
+@login_required
+def field_mappings(request, key, pk):
+    """Where each tracker field of a defect and of a synced test case takes its value from (project admins)."""
+    project = _managed_project(request, key)
+    integration = _integration(project, pk)
+    done = reverse("integrations:field_mappings", args=[project.key, integration.pk])
+    return edit_field_mappings(
+        request,
+        integration,
+        template="integrations/field_mappings.html",
+        done_url=done,
+        context={"project": project, "cancel_url": reverse("integrations:list", args=[project.key])},
+    )

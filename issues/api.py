@@ -5,7 +5,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from issues.core.api import IssueViewSet
-from issues.filing.api import CreateIssueView, IssueFieldsView, IssueTypesView, LinkIssueView, SearchView
+from issues.filing.api import (
+    CreateIssueView,
+    IssueFieldsView,
+    IssueTypesView,
+    LinkIssueView,
+    SearchView,
+    TestCaseSyncView,
+)
 from issues.filing.push_api import LinkTrackerIssueView, PushIssuesView, PushIssueView, PushJobView
 
 router = SimpleRouter(trailing_slash=False)
@@ -24,4 +31,5 @@ urlpatterns = router.urls + [
     path("integrations/<int:id>/search", SearchView.as_view(), name="api-integration-search"),
     path("integrations/<int:id>/create-issue", CreateIssueView.as_view(), name="api-integration-create-issue"),
     path("integrations/<int:id>/link-issue", LinkIssueView.as_view(), name="api-integration-link-issue"),
+    path("testcases/<int:id>/sync", TestCaseSyncView.as_view(), name="api-testcase-sync"),
 ]

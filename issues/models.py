@@ -14,7 +14,7 @@ from issues.core.models import (
     Tag,
     attachment_path,
 )
-from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState
+from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState, TestCaseSync
 from issues.links.models import ExternalReference, Link, ReferenceAlias
 from issues.pulls.models import BugPullSettings, Coverage, Plan, PlanKind, PulledBug, PulledRequirement, PullSettings
 from issues.quality.models import FollowUp, KnownFailure, KnownFailureRule, RecurrencePolicy
@@ -49,6 +49,7 @@ __all__ = [
     "ReferenceAlias",
     "StatusCategory",
     "Tag",
+    "TestCaseSync",
     "WebhookDelivery",
     "attachment_path",  # migration 0001 names it here
 ]

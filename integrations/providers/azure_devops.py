@@ -605,6 +605,26 @@ class AzureDevOps(TrackerProvider):
         values.update(draft.fields)
         return [{"op": "add", "path": f"/fields/{name}", "value": value} for name, value in values.items()], notes
 
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """Update a work item (``PATCH _apis/wit/workitems/{id}``, a JSON Patch document): title,
+        description (Repro Steps on types that have them), priority 1-4 and tags, which replace its own."""
+        with self._http() as http:
+            item_id, project, type_name, _ = self._locate(http, key)
+            on_type = {
+                str(entry.get("referenceName"))
+                for entry in self._type(project, type_name).get("fields") or []
+                if isinstance(entry, dict)
+            }
+            document, _ = self._create_document(replace(draft, reporter=None, assignee=None), on_type)
+            if not draft.labels:
+                document.append({"op": "add", "path": "/fields/System.Tags", "value": ""})
+            http.patch(
+                f"_apis/wit/workitems/{item_id}",
+                params={"api-version": API_VERSION},
+                json=document,
+                headers=JSON_PATCH,
+            )
+
     def add_comment(self, key: str, body: str) -> str:
         with self._http() as http:
             item_id, project, _, _ = self._locate(http, key)

@@ -503,6 +503,9 @@ class TrackerProvider:
     # Which discovered form fields (RemoteField.id) fill which IssueDraft attribute (DRAFT_ATTRIBUTES);
     # the values of every other field travel in IssueDraft.fields under their id.
     draft_field_ids: ClassVar[Mapping[str, str]] = MappingProxyType({name: name for name in DRAFT_ATTRIBUTES})
+    # Whether a test issue type the tracker does not offer is a label put on an issue of the default type
+    # (GitHub, GitLab, Linear: issues have no types, or none for tests).
+    test_type_as_label: ClassVar[bool] = False
     # Whether link_back uses the tracker's own kind of link (then it needs no comment capability).
     links_back_natively: ClassVar[bool] = False
     # Whether a new issue may carry labels the tracker does not have yet (it creates them); where not,
@@ -722,6 +725,12 @@ class TrackerProvider:
 
     def create_issue(self, draft: IssueDraft) -> RemoteIssue:
         raise self._unsupported("creating issues through its API")
+
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """Give the existing issue the draft's title, description (Markdown, converted), priority and
+        labels (which replace the issue's), so that syncing again edits the issue instead of filing
+        another; ``NotFound`` when it is gone."""
+        raise self._unsupported("editing issues")
 
     def add_comment(self, key: str, body: str) -> str:
         """Post ``body`` (Markdown) on the issue; returns the comment's id."""

@@ -67,6 +67,7 @@ from .base import (
     RemoteIssueType,
     RemotePlan,
     RemoteProject,
+    RemoteUser,
     TrackerProvider,
     delivery_id,
     delivery_response,
@@ -289,6 +290,7 @@ def _rest_shape(node: dict, api_base_url: str) -> dict:
 class GitHub(TrackerProvider):
     key = Provider.GITHUB
     label = Provider.GITHUB.label
+    test_type_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITHUB]
     default_key_pattern = r"^(?:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/issues/{number}"
@@ -425,6 +427,17 @@ class GitHub(TrackerProvider):
                 id="assignees", name="Assignees", required=False, kind="multi_user", allowed_values=tuple(people)
             ),
         ]
+
+    def users(self, project: str, text: str) -> list[RemoteUser]:
+        """The repository's assignable people whose login starts with ``text`` (GitHub shows no one's
+        e-mail address or name to a repository's list of assignees: a login is all it matches)."""
+        wanted = text.strip().casefold()
+        if not wanted:
+            return []
+        repo = self._repository(project)
+        with self._github() as http:
+            logins = [str(item.get("login")) for item in self._pages(http, f"repos/{repo}/assignees")]
+        return [RemoteUser(id=login, name=login) for login in logins if login.casefold().startswith(wanted)]
 
     # -- reading issues --
 
@@ -708,6 +721,17 @@ class GitHub(TrackerProvider):
         if dropped:
             notes.append(f"GitHub left out the {', '.join(dropped)}: the account lacks push access to {repo}.")
         return CreatedIssue(**vars(issue), notes=tuple(notes), unsent_files=unlinked)
+
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """Update an issue (``PATCH /repos/{repo}/issues/{number}``): title, body, and labels, which
+        replace the issue's (GitHub drops them without push access). GitHub issues have no priority."""
+        repo, number = self._locate(key)
+        payload: dict[str, Any] = {"title": draft.title, "body": inert_markdown(draft.description.strip())}
+        labels = [*draft.labels, *_strings(dict(draft.fields).get("labels", ()))]
+        if labels:
+            payload["labels"] = list(dict.fromkeys(labels))
+        with self._github() as http:
+            http.patch(f"repos/{repo}/issues/{number}", json=payload)
 
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []

@@ -77,6 +77,7 @@ from .base import (
     RemoteIssueType,
     RemotePlan,
     RemoteProject,
+    RemoteUser,
     TrackerProvider,
     delivery_id,
     delivery_response,
@@ -210,6 +211,7 @@ class GitLab(TrackerProvider):
     label = Provider.GITLAB.label
     uploads_files = True
     attachment_max_bytes = 100 * 1024**2  # GitLab's default maximum attachment size (an administrator's setting)
+    test_type_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITLAB]
     default_key_pattern = r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/-/issues/{number}"
@@ -339,6 +341,20 @@ class GitLab(TrackerProvider):
             RemoteField(
                 id="confidential", name="Confidential", required=False, kind="select", allowed_values=("false", "true")
             ),
+        ]
+
+    def users(self, project: str, text: str) -> list[RemoteUser]:
+        """Members of the project (inherited ones too) whose name, username or e-mail address matches
+        ``text`` (``GET /projects/:id/members/all?query=``); their username is what assignees take."""
+        if not text.strip():
+            return []
+        path = _encoded(self._project(project))
+        with self.client() as http:
+            found = list(self._pages(http, f"projects/{path}/members/all", {"query": " ".join(text.split())}))
+        return [
+            RemoteUser(id=str(member["username"]), name=str(member.get("name") or member["username"]))
+            for member in found
+            if member.get("username") and member.get("state", "active") == "active"
         ]
 
     # -- reading issues --
@@ -678,6 +694,19 @@ class GitLab(TrackerProvider):
         raise RemoteValidationError(
             f"{problem} Choose an active milestone or leave it empty.", field_errors={"milestone": problem}
         )
+
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """Edit an issue (``PUT /projects/:id/issues/:issue_iid``): title, description, and labels (a
+        comma-separated list that replaces the issue's). GitLab issues have no priority."""
+        path, iid = self._locate(key)
+        labels = list(dict.fromkeys([*draft.labels, *_strings(dict(draft.fields).get("labels"))]))
+        payload = {
+            "title": draft.title,
+            "description": inert_markdown(draft.description.strip()),
+            "labels": ",".join(labels),
+        }
+        with self.client() as http:
+            http.put(f"projects/{_encoded(path)}/issues/{iid}", json=payload)
 
     def add_comment(self, key: str, body: str) -> str:
         path, iid = self._locate(key)

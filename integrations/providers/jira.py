@@ -884,6 +884,18 @@ class _Jira(TrackerProvider, ABC):
             field_errors={"status": problem},
         )
 
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """Edit issue (``PUT /issue/{key}`` with ``fields``; Jira answers 204): the fields not sent stay."""
+        fields: dict[str, Any] = {
+            "summary": draft.title,
+            "description": self.rich_text(draft.description.strip()),
+            "labels": [label.replace(" ", "-") for label in dict.fromkeys(draft.labels)],
+        }
+        if draft.priority:
+            fields["priority"] = {"name": draft.priority}
+        with self.client() as http:
+            http.put(self._api(f"issue/{quote(key, safe='')}"), json={"fields": fields})
+
     def set_priority(self, key: str, priority: str) -> None:
         with self.client() as http:
             http.put(self._api(f"issue/{quote(key, safe='')}"), json={"fields": {"priority": {"name": priority}}})

@@ -346,6 +346,7 @@ class Linear(TrackerProvider):
     key = Provider.LINEAR
     label = Provider.LINEAR.label
     uploads_files = True
+    test_type_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.LINEAR]
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"
@@ -900,6 +901,32 @@ class Linear(TrackerProvider):
         )
         if not (data.get("attachmentCreate") or {}).get("success"):
             raise UpstreamError(f"Linear did not confirm {file.filename} on the issue.", status=response.status)
+
+    def update_issue(self, key: str, draft: IssueDraft) -> None:
+        """``issueUpdate(id, input)``: title, description (Markdown), priority and labels (``labelIds``,
+        which replace the issue's; each must be one of its team's labels)."""
+        priority = self._priority(draft.priority)
+        if priority is None:
+            problem = f"Linear priorities are {', '.join(PRIORITY_NAMES)} (or 0-4), not “{draft.priority}”."
+            raise RemoteValidationError(problem, field_errors={"priority": problem})
+        with self.client() as http:
+            data, _ = self._graphql(http, ISSUE_ID_QUERY, {"id": key.strip()})
+            issue_id = (data.get("issue") or {}).get("id")
+            if not issue_id:
+                raise NotFound(f"Linear has no issue {key}, or the account cannot see it.")
+            team = self._team(http, draft.project)
+            offered = {name.casefold(): label_id for name, label_id in self._labels(http, team["key"]).items()}
+            unknown = [label for label in draft.labels if label.casefold() not in offered]
+            if unknown:
+                problem = f"The Linear team {team['key']} has no label {', '.join(f'“{name}”' for name in unknown)}."
+                raise RemoteValidationError(problem, field_errors={"labels": problem})
+            values = {
+                "title": draft.title,
+                "description": draft.description.strip(),
+                "priority": priority,
+                "labelIds": [offered[label.casefold()] for label in dict.fromkeys(draft.labels)],
+            }
+            self._graphql(http, UPDATE_MUTATION, {"id": issue_id, "input": values}, mutation=True)
 
     def _priority(self, value: str | None) -> int | None:
         """Linear's priority number for a name or a number; 0 when none is given."""

@@ -15,8 +15,10 @@ from integrations.errors import TrackerError
 from integrations.models import ProjectIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import Capability, Unsupported
-from issues.filing import drafts, selectors, services
+from issues.filing import drafts, selectors, services, test_cases
 from issues.filing.serializers import (
+    CaseSyncRequestSerializer,
+    CaseSyncSerializer,
     CreateTrackerIssueSerializer,
     FiledSerializer,
     IssueFieldsSerializer,
@@ -26,8 +28,8 @@ from issues.filing.serializers import (
     TrackerErrorSerializer,
 )
 from issues.links.selectors import links_to
-from projects.models import TestResult
-from projects.permissions import Action, ensure
+from projects.models import TestCase, TestResult
+from projects.permissions import Action, ensure, visible_projects
 
 INTEGRATION_ID = OpenApiParameter(
     "id",
@@ -223,7 +225,8 @@ class CreateIssueView(IntegrationIssuesView):
             issue_type=discovery.issue_type.id,
             title=data.get("title") or text["name"],
             description=data.get("description", text["description"]),
-            values=data.get("fields", {}),
+            # What the field mappings give the first artefact (as the form is prefilled), then what was sent.
+            values={**services.prefill(integration, discovery.fields, artefacts[0]), **data.get("fields", {})},
             kinds={field.id: field.kind for field in discovery.fields},
             reporter=request.user,
         )
@@ -287,3 +290,42 @@ class LinkIssueView(IntegrationIssuesView):
             "notes": [note for result in linked for note in result.notes],
         }
         return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class TestCaseSyncView(APIView):
+    """Sync a test case with a tracker: the first call creates the remote issue (201), later calls edit
+    that same issue (200). Members who may edit; viewers 403; another project's case 404; the tracker's
+    failure answers its error with nothing stored."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, TrackerError):
+            return tracker_error_response(exc, getattr(self, "project", None))
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        summary="Create or update a test case's issue in a tracker",
+        request=CaseSyncRequestSerializer,
+        responses={201: CaseSyncSerializer, 200: CaseSyncSerializer, **TRACKER_ERRORS},
+    )
+    def post(self, request, id):
+        case = get_object_or_404(TestCase.objects.filter(project__in=visible_projects(request.user)), pk=id)
+        ensure(request.user, Action.EDIT, case.project)
+        self.project = case.project
+        serializer = CaseSyncRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        integration = (
+            integration_selectors.pickable_integrations(case.project)
+            .filter(pk=serializer.validated_data["integration"])
+            .select_related("source", "project")
+            .first()
+        )
+        if integration is None:
+            raise exceptions.ValidationError({"integration": ["No active tracker of this project has this id."]})
+        source = integration.source
+        if integration_selectors.needs_authorization(source, request.user):
+            url = integration_selectors.authorization_url(source, "/")
+            raise exceptions.PermissionDenied(f"Authorize your {source.name} account first: {url}")
+        synced = test_cases.sync_case(case, integration, actor=request.user, site_url=request.build_absolute_uri("/"))
+        body = {"sync": synced.sync, "created": synced.created, "notes": list(synced.notes)}
+        answer = status.HTTP_201_CREATED if synced.created else status.HTTP_200_OK
+        return Response(CaseSyncSerializer(body).data, status=answer)

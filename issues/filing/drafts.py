@@ -65,6 +65,22 @@ def draft_for(artefact, site_url: str) -> dict:
     return {"name": _shorten(draft["name"], TITLE_MAX), "description": draft["description"]}
 
 
+def draft_of_test_case(case: TestCase, site_url: str) -> dict:
+    """Title and Markdown description of the issue a test case is kept as in a tracker (a sync): the
+    case itself, its preconditions, steps and expected result, and a link to its page."""
+    url = urljoin(site_url, artefact_path(case))
+    where = f" in {inline_markdown(case.folder)}" if case.folder else ""
+    sections = [f"**Test case:** [{inline_markdown(case.title)}]({url}){where}"]
+    for heading, body in (
+        ("Preconditions", case.preconditions),
+        ("Steps", case.steps),
+        ("Expected result", case.expected_result),
+    ):
+        if body.strip():
+            sections.append(f"### {heading}\n\n{body.strip()}")
+    return {"name": _shorten(case.title, TITLE_MAX), "description": "\n\n".join(sections)}
+
+
 def fileable_results(run):
     """The run's results an issue is filed for (failed or blocked), in the run page's order."""
     return (

@@ -7,7 +7,7 @@ from django.db.models import Q
 from integrations.models import ProjectIntegration
 from issues.core.models import Issue
 from issues.links.models import ExternalReference
-from projects.models import Project, TestResult, TestRun
+from projects.models import Project, TestCase, TestResult, TestRun
 
 
 class FilingMode(models.TextChoices):
@@ -83,3 +83,33 @@ class FilingJobItem(models.Model):
 
     def __str__(self):
         return f"{self.result or self.issue}: {self.get_state_display()}"
+
+
+class TestCaseSync(models.Model):
+    """A test case kept as an issue in a tracker: the first sync creates the issue (of the integration's
+    test issue type), later syncs edit that same issue; "Refresh" reads its status and comments.
+
+    ``marker`` is written in the issue's description, so that a first sync whose answer was lost is
+    found in the tracker rather than created twice. ``comments`` are the issue's comments as last read
+    (``{"author", "body", "created_at"}``, Markdown), shown on the case page.
+    """
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="tracker_syncs")
+    integration = models.ForeignKey(ProjectIntegration, on_delete=models.CASCADE, related_name="test_case_syncs")
+    reference = models.ForeignKey(ExternalReference, on_delete=models.CASCADE, related_name="test_case_syncs")
+    marker = models.CharField(max_length=40)
+    synced_at = models.DateTimeField()
+    synced_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    comments = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["case", "integration"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "integration"], name="testcasesync_one_per_case_and_integration")
+        ]
+
+    def __str__(self):
+        return f"{self.case} ↔ {self.reference.key}"

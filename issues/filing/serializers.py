@@ -206,3 +206,20 @@ class PushJobSerializer(serializers.Serializer):
     integration = serializers.IntegerField(allow_null=True)
     state = serializers.CharField(help_text="queued, running or done.")
     items = PushJobItemSerializer(many=True)
+
+
+class CaseSyncRequestSerializer(serializers.Serializer):
+    integration = serializers.IntegerField(help_text="The project integration (tracker) to sync the test case with.")
+
+
+class CaseSyncSerializer(serializers.Serializer):
+    """A test case's issue in a tracker: the reference (key, url, status), when it was last synced and
+    refreshed, its comments as last read, and notes on what did not go as mapped."""
+
+    integration = serializers.IntegerField(source="sync.integration_id")
+    reference = ReferenceSerializer(source="sync.reference")
+    created = serializers.BooleanField(help_text="True when this sync created the remote issue; False: it was edited.")
+    synced_at = serializers.DateTimeField(source="sync.synced_at")
+    refreshed_at = serializers.DateTimeField(source="sync.refreshed_at", allow_null=True)
+    comments = serializers.ListField(source="sync.comments", child=serializers.DictField())
+    notes = serializers.ListField(child=serializers.CharField())

@@ -11,7 +11,6 @@ Everything tracker-specific comes from the provider: its discovery (issue types,
 form fields fill which part of an ``IssueDraft`` (``draft_field_ids``), how it links back.
 """
 
-import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations import field_mappings as fm
 from integrations import selectors as integration_selectors
 from integrations import services as integration_services
 from integrations.errors import TrackerError, Unreachable, UpstreamError
@@ -45,12 +45,12 @@ from integrations.providers.base import (
     TrackerProvider,
 )
 from issues.core.models import Attachment
-from issues.filing import drafts
+from issues.filing import drafts, mapped
 from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState
 from issues.links import selectors, services
 from issues.links.key_moves import follow_move
 from issues.links.models import ExternalReference, Link
-from projects.models import Requirement, TestCase, TestResult, TestRun
+from projects.models import Requirement, TestRun
 
 # How long a marker sent to a tracker is remembered, to look it up before creating again; while a
 # request is filing it, at most SENDING_SECONDS (longer than any tracker request may take).
@@ -197,29 +197,6 @@ def build_draft(
     )
 
 
-_PLACEHOLDER = re.compile(r"\{(environment|run|case|folder)\}")
-
-
-def _facts(artefact) -> dict[str, str]:
-    """What a field mapping's placeholders ({environment}, {run}, {case}, {folder}) stand for."""
-    if isinstance(artefact, TestResult):
-        run, case = artefact.run, artefact.case
-        return {"environment": run.environment, "run": run.name, "case": case.title, "folder": case.folder}
-    if isinstance(artefact, TestRun):
-        return {"environment": artefact.environment, "run": artefact.name}
-    if isinstance(artefact, TestCase):
-        return {"case": artefact.title, "folder": artefact.folder}
-    return {}
-
-
-def _filled(value, facts: Mapping[str, str]):
-    if isinstance(value, str):
-        return _PLACEHOLDER.sub(lambda match: facts.get(match.group(1), ""), value)
-    if isinstance(value, list):
-        return [_filled(item, facts) for item in value]
-    return value
-
-
 def mapped_priority(integration: ProjectIntegration, field: RemoteField, artefact) -> str:
     """The tracker priority the integration's priority mapping gives an issue about ``artefact``:
     the one mapped to a requirement's priority, else to the default defect priority (major)."""
@@ -232,20 +209,10 @@ def mapped_priority(integration: ProjectIntegration, field: RemoteField, artefac
 
 
 def prefill(integration: ProjectIntegration, fields: Sequence[RemoteField], artefact) -> dict:
-    """Values the form starts with, by tracker field id: the integration's field mappings (a field
-    named by id or name; ``{environment}``, ``{run}``, ``{case}``, ``{folder}`` filled from the
-    failure), then the priority its priority mapping gives."""
+    """Values the form starts with, by tracker field id: what the integration's defect field mappings
+    give (``mapped.fields_for``), then the priority its priority mapping gives."""
     fills = provider_class(integration.source.provider).draft_field_ids
-    named: dict[str, RemoteField] = {}
-    for field in fields:
-        named.setdefault(field.id.casefold(), field)
-        named.setdefault(name_key(field.name), field)
-    facts = _facts(artefact)
-    values = {}
-    for name, value in (integration.field_mappings or {}).items():
-        field = named.get(name_key(str(name)))
-        if field is not None:
-            values[field.id] = _filled(value, facts)
+    values = mapped.fields_for(integration, fm.DEFECT, artefact, fields).values
     for field in fields:
         if fills.get(field.id) == "priority" and field.id not in values:
             priority = mapped_priority(integration, field, artefact)
@@ -597,15 +564,23 @@ def run_job(job: FilingJob, *, redelivered: bool = False) -> None:
 
 
 def _draft_for(job: FilingJob, results: Sequence) -> IssueDraft:
+    """The draft of one issue of a job: the form's values, and for an issue about one result what the
+    defect field mappings give that result where the form (filled for the whole run) left a field empty."""
     chosen = job.values
     text = drafts.draft_from_results(results, job.site_url)
+    kinds = chosen.get("kinds", {})
+    values = dict(chosen.get("values", {}))
+    if len(results) == 1:
+        fields = [fm.Field(id=field_id, name=field_id, required=False, kind=kind) for field_id, kind in kinds.items()]
+        own = mapped.fields_for(job.integration, fm.DEFECT, results[0], fields, job.created_by).values
+        values.update({field_id: value for field_id, value in own.items() if values.get(field_id) in (None, "", [])})
     return build_draft(
         job.integration,
         issue_type=chosen.get("issue_type", ""),
         title=text["name"],
         description=text["description"],
-        values=chosen.get("values", {}),
-        kinds=chosen.get("kinds", {}),
+        values=values,
+        kinds=kinds,
         reporter=job.created_by,
     )
 

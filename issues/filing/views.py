@@ -20,10 +20,11 @@ from integrations.providers.base import Capability
 from issues.core import artefacts
 from issues.core.artefacts import site_url
 from issues.core.views import _artefact_in_query, _page
-from issues.filing import drafts
+from issues.filing import drafts, test_cases
 from issues.filing import selectors as filing_selectors
 from issues.filing import services as filing_services
 from issues.filing.forms import BulkFilingForm, LinkIssueForm, TrackerIssueForm
+from issues.filing.models import TestCaseSync
 from issues.links import selectors as links_selectors
 from issues.links import services as links_services
 from projects.permissions import Action, can, can_administer_integrations
@@ -438,3 +439,47 @@ def filing_job_retry(request, key, pk):
     else:
         messages.error(request, "Nothing to retry: no result failed, or the job is still running.")
     return redirect("issues:filing_job", project.key, job.pk)
+
+
+def _synced_message(synced, integration) -> str:
+    reference = synced.sync.reference
+    done = "created" if synced.created else "updated"
+    text = f"{reference.key} is {done} in {integration.source.name}."
+    return " ".join([text, *synced.notes])
+
+
+@require_POST
+@login_required
+def case_sync(request, key, pk):
+    """ "Sync with <tracker>" on a test case: the first time creates its issue, then edits that issue."""
+    project = project_for(request.user, key, Action.EDIT)
+    case = get_object_or_404(project.test_cases, pk=pk)
+    integration = _pickable(project, request.POST.get("integration"))
+    try:
+        synced = test_cases.sync_case(case, integration, actor=request.user, site_url=site_url(request))
+    except TrackerError as error:
+        problem = _problem(request, integration, error)
+        messages.error(request, " ".join(filter(None, [f"Nothing was synced: {problem['message']}", problem["who"]])))
+    else:
+        messages.success(request, _synced_message(synced, integration))
+    return redirect("projects:case", project.key, case.pk)
+
+
+@require_POST
+@login_required
+def case_sync_refresh(request, key, pk, sync_pk):
+    """ "Refresh" on a synced test case: its issue's status and comments as the tracker has them now."""
+    project = project_for(request.user, key, Action.EDIT)
+    case = get_object_or_404(project.test_cases, pk=pk)
+    sync = get_object_or_404(
+        TestCaseSync.objects.select_related("reference", "integration__source", "integration__project"),
+        pk=sync_pk,
+        case=case,
+    )
+    try:
+        test_cases.refresh_case_sync(sync, actor=request.user)
+    except TrackerError as error:
+        messages.error(request, f"{sync.reference.key} was not refreshed: {error}")
+    else:
+        messages.success(request, f"{sync.reference.key} is refreshed from {sync.integration.source.name}.")
+    return redirect("projects:case", project.key, case.pk)

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.errors import TrackerError
+from integrations.field_mappings import severity_for
 from integrations.mappings import priority_for, status_for
 from integrations.models import IntegrationState, ProjectIntegration
 from integrations.providers import provider_for
@@ -70,9 +71,10 @@ def defect_status(item: PulledItem, status_mapping: dict) -> str:
     return status_for(status_mapping, item.status) or STATUS_BY_CATEGORY.get(item.status_category, IssueStatus.OPEN)
 
 
-def defect_priority(severity: str, priority_mapping: dict) -> str:
-    """The defect priority the integration's priority mapping gives the severity; "" when it names none."""
-    return priority_for(priority_mapping, severity, "defect") or ""
+def defect_priority(severity: str, priority_mapping: dict, field_mappings: dict | None = None) -> str:
+    """The defect priority the severity table of the integration's field mappings gives the severity,
+    else its priority mapping; "" when neither names it."""
+    return severity_for(field_mappings, severity) or priority_for(priority_mapping, severity, "defect") or ""
 
 
 def pull_bugs(integration: ProjectIntegration) -> PullSummary:
@@ -127,7 +129,7 @@ def _keep(integration: ProjectIntegration, settings: BugPullSettings, item: Pull
     values = {
         "integration": integration,
         "severity": severity[:100],
-        "priority": defect_priority(severity, integration.priority_mapping),
+        "priority": defect_priority(severity, integration.priority_mapping, integration.field_mappings),
         "status": defect_status(item, integration.status_mapping),
         "resolution": item.fields[settings.resolution_field].text[:100] if settings.resolution_field else "",
     }

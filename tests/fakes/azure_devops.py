@@ -268,7 +268,7 @@ class AzureDevOpsFake(TrackerFake):
         iterations: Iterable[str] = (),
         members: dict[str, str] | None = None,
     ) -> AdoProject:
-        """A project with the Agile process's Bug, Task and User Story types.
+        """A project with the Agile process's Bug, Task, User Story and Test Case types.
 
         `members` maps unique names to "read" or "write"; every user is a writer when omitted.
         Area and iteration paths are given below the project's root node (`Web` for `Name\\Web`).
@@ -1447,6 +1447,8 @@ _AGILE_TYPES = {
         ("New", "Proposed"), ("Active", "InProgress"), ("Resolved", "Resolved"), ("Closed", "Completed"),
         ("Removed", "Removed"),
     ],
+    # Every process has the test types; a Test Case is Design, Ready, then Closed.
+    "Test Case": [("Design", "Proposed"), ("Ready", "InProgress"), ("Closed", "Completed")],
 }  # fmt: skip
 
 

@@ -977,6 +977,14 @@ class GitHubFake(TrackerFake):
             issue.title = str(payload["title"])
         if "body" in payload:
             issue.body = payload["body"]
+        if "labels" in payload and at_least(repo.permission(caller.user), "write"):
+            # The labels replace the issue's; without push access GitHub silently drops them.
+            issue.labels = []
+            for entry in payload.get("labels") or []:
+                label_name = str(entry.get("name") if isinstance(entry, dict) else entry)
+                label = repo.labels.get(label_name.lower()) or self.add_label(repo.full_name, label_name)
+                if label not in issue.labels:
+                    issue.labels.append(label)
         issue.updated = self.now()
         return json_response(HTTPStatus.OK, self._issue_json(issue))
 

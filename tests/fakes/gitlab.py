@@ -28,8 +28,8 @@ Sources read to build it (GitLab's own documentation, gitlab-org/gitlab `doc/`, 
   `PUT .../notes/:note_id` with `body` (only its author may edit a note).
 - "Labels API", "Milestones API" (`state` active or closed; `start_date`, `due_date`, `expired`)
   and "Group and project members API"
-  (`GET /projects/:id/members/all`, inherited members included); "Projects API" filters
-  `membership`, `search`, `simple` and `with_issues_enabled`.
+  (`GET /projects/:id/members/all`, inherited members included, `query` by name, username or
+  e-mail); "Projects API" filters `membership`, `search`, `simple` and `with_issues_enabled`.
 - "Project iterations API" (Premium and Ultimate): `GET /projects/:id/iterations` lists the
   iterations of the project's ancestor groups (`state` opened, upcoming, current, closed or all;
   `include_ancestors`), each with `title` (null for automatically scheduled ones), `state` 1
@@ -740,6 +740,15 @@ class GitLabFake(TrackerFake):
         if isinstance(project, Response):
             return project
         members = [(self.users[name], level) for name, level in project.members.items()]
+        # `query` filters by name, e-mail address or username, partial values matching ("List all members").
+        if query := (request.param("query") or "").strip().lower():
+            members = [
+                (member, level)
+                for member, level in members
+                if query in member.name.lower()
+                or query in member.username.lower()
+                or query in f"{member.username}@example.com"
+            ]
         return self._offset_page(request, members, lambda pair: {**self._user_json(pair[0]), "access_level": pair[1]})
 
     # -- issues -----------------------------------------------------------------------------------
@@ -903,6 +912,8 @@ class GitLabFake(TrackerFake):
             issue.title = str(params["title"])
         if "description" in params:
             issue.description = params["description"]
+        if "labels" in params and (project.access(user) or 0) >= PLANNER:
+            issue.labels = self._with_labels(project, _label_list(params.get("labels")))  # replaces them
         issue.updated = self.now()
         return json_response(HTTPStatus.OK, self._issue_json(issue))
 

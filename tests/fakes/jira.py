@@ -168,6 +168,11 @@ def text_from_document(document: dict) -> str:
     return "\n".join(inline(block) for block in document.get("content", []))
 
 
+def _takes_description(value: Any, version: str) -> bool:
+    """Whether Jira takes ``value`` as a description: a document in API v3, text in v2 (null clears it)."""
+    return value is None or (is_document(value) if version == "3" else isinstance(value, str))
+
+
 def is_document(value: Any) -> bool:
     return (
         isinstance(value, dict)
@@ -760,7 +765,8 @@ class JiraFake(TrackerFake):
         )
 
     def _edit_issue(self, request: RecordedRequest, version: str, key: str) -> Response:
-        """PUT issue: the fake edits summary and priority (204 No Content, as Jira answers)."""
+        """PUT issue ("Edit issue"): the fake edits summary, description (ADF in v3, wiki text in v2),
+        labels (no spaces) and priority; absent fields stay (204 No Content, as Jira answers)."""
         issue = self.visible_issue(key)
         if issue is None:
             return json_response(HTTPStatus.NOT_FOUND, _errors([ISSUE_NOT_FOUND]))
@@ -771,8 +777,16 @@ class JiraFake(TrackerFake):
         unknown = {
             name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
             for name in fields
-            if name not in ("summary", "priority")
+            if name not in ("summary", "priority", "description", "labels")
         }
+        if "description" in fields and not _takes_description(fields["description"], version):
+            wanted = "an Atlassian Document" if version == "3" else "a string"
+            unknown["description"] = f"Operation value must be {wanted}."
+        labels = fields.get("labels")
+        if labels is not None and (
+            not isinstance(labels, list) or any(not isinstance(label, str) or " " in label for label in labels)
+        ):
+            unknown["labels"] = "The label must not contain spaces."
         priority = fields.get("priority")
         if priority is not None and (not isinstance(priority, dict) or priority.get("name") not in PRIORITY_NAMES):
             unknown["priority"] = "Specify a valid 'id' or 'name' for Priority"
@@ -780,6 +794,10 @@ class JiraFake(TrackerFake):
             return json_response(HTTPStatus.BAD_REQUEST, _errors([], unknown))
         if "summary" in fields:
             issue.summary = str(fields["summary"])
+        if "description" in fields:
+            issue.description = fields["description"]
+        if labels is not None:
+            issue.labels = list(labels)
         if priority is not None:
             issue.priority = priority["name"]
         issue.updated = self.now()

@@ -142,7 +142,7 @@ def test_work_item_types_list_their_states_with_categories(ado, fabrikam):
     types = {t["name"]: t for t in ado.get("/Fabrikam/_apis/wit/workitemtypes", params=API).json()["value"]}
     states = ado.get("/Fabrikam/_apis/wit/workitemtypes/Bug/states", params=API).json()["value"]
 
-    assert set(types) == {"Bug", "Task", "User Story"}
+    assert set(types) == {"Bug", "Task", "User Story", "Test Case"}
     assert [(s["name"], s["category"]) for s in states] == [
         ("New", "Proposed"),
         ("Active", "InProgress"),

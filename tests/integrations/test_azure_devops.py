@@ -115,7 +115,7 @@ def test_projects_are_read_page_after_page(ado, fake_azure_devops):
 
 
 def test_issue_types_are_the_projects_work_item_types(ado, fake):
-    assert [t.name for t in ado.issue_types("Fabrikam")] == ["Bug", "Task", "User Story"]
+    assert [t.name for t in ado.issue_types("Fabrikam")] == ["Bug", "Task", "User Story", "Test Case"]
 
 
 def test_fields_say_what_is_required_their_kind_and_allowed_values(ado, fake):

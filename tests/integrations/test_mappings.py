@@ -178,3 +178,10 @@ def test_filing_offers_the_mapped_tracker_priority_in_the_fields_own_spelling():
     free = RemoteField("priority", "Priority", required=False, kind="text")
     assert mapped_priority(integration, free, Requirement(priority="P0")) == "Highest"
     assert mapped_priority(integration, free, Requirement(priority="P1")) == ""
+
+
+def test_the_severity_table_of_the_field_mappings_comes_before_the_priority_mapping():
+    table = {"severity": {"S1 - Critical": "blocker"}}
+    assert bugs.defect_priority(" s1 -  critical ", PRIORITY_MAPPING, table) == "blocker"
+    assert bugs.defect_priority("Very High", PRIORITY_MAPPING, table) == "critical"  # not in the table
+    assert bugs.defect_priority("S2", PRIORITY_MAPPING, table) == ""

@@ -125,6 +125,7 @@ def azure_devops(fake_azure_devops):
 @pytest.fixture
 def linear(fake_linear):
     fake_linear.add_team("ENG", "Engineering")
+    fake_linear.add_label("test-case", team="ENG")  # Linear takes only labels its team has
     credentials = {"token": LINEAR_API_KEY}
     return connected(Provider.LINEAR, fake_linear.base_url, AuthType.PAT, credentials, "ENG"), "Done"
 
@@ -167,6 +168,29 @@ def test_an_issue_is_filed_read_found_commented_and_closed(tracker):
 
     closed = provider.fetch_many([created.key]).issues[created.key]
     assert closed.status_category == "done"
+
+
+def test_an_issue_is_updated_in_place(tracker):
+    """Syncing a test case again edits its issue: the same key, the new title, description and labels."""
+    setup, provider, _ = tracker
+    draft = IssueDraft(project=setup.project, issue_type=setup.issue_type, title="Pay with card", description="Old")
+    created = provider.create_issue(draft)
+
+    provider.update_issue(
+        created.key,
+        IssueDraft(
+            project=setup.project,
+            issue_type=setup.issue_type,
+            title="Pay with a saved card",
+            description="### Steps\n\n1. Open the cart\n\n### Expected result\n\nA receipt",
+            labels=("test-case",),
+        ),
+    )
+
+    fetched = provider.fetch_many([created.key])
+    assert set(fetched.issues) == {created.key}
+    assert fetched.issues[created.key].title == "Pay with a saved card"
+    assert [issue.key for issue in provider.search("saved card")] == [created.key]
 
 
 def test_a_key_no_issue_has_is_reported_missing_or_forbidden_as_the_tracker_can_tell(tracker):

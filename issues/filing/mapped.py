@@ -1,0 +1,124 @@
+"""The one place the integration's field mappings become tracker field values: ``fields_for`` is read
+by the filing form (one failure, a run's failures), bulk filing jobs, pushing an internal issue and
+syncing a test case. What a placeholder stands for is the artefact's (``facts_of``); user fields
+mapped to a testmanager user take the tracker account matched to them (``match_user``).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+
+from integrations import field_mappings as fm
+from integrations import services as integration_services
+from integrations.errors import TrackerError
+from integrations.mappings import same_name
+from integrations.models import ProjectIntegration
+from integrations.providers.base import RemoteUser
+from issues.core.models import Issue
+from projects.models import TestCase, TestResult, TestRun
+
+_USER_KINDS = ("user", "multi_user")
+
+
+def _case_facts(case: TestCase) -> dict:
+    return {
+        "case.title": case.title,
+        "case.steps": case.steps,
+        "case.expected_result": case.expected_result,
+        "case.preconditions": case.preconditions,
+        # Test cases have no priority field yet (issue 20 gives them structure); empty until then.
+        "case.priority": str(getattr(case, "priority", "") or ""),
+        "case.folder": case.folder,
+    }
+
+
+def _run_facts(run: TestRun) -> dict:
+    return {"run.name": run.name, "run.environment": run.environment}
+
+
+def facts_of(artefact) -> dict[str, str]:
+    """What each placeholder stands for, for an issue about ``artefact`` (a result, run, case or
+    internal issue); placeholders the artefact has nothing for are absent (filled as "")."""
+    if isinstance(artefact, TestResult):
+        return {
+            **_case_facts(artefact.case),
+            **_run_facts(artefact.run),
+            "result.comment": artefact.comment,
+            "result.status": artefact.get_status_display(),
+        }
+    if isinstance(artefact, TestRun):
+        return _run_facts(artefact)
+    if isinstance(artefact, TestCase):
+        return _case_facts(artefact)
+    if isinstance(artefact, Issue):
+        return {
+            "issue.title": artefact.name,
+            "issue.description": artefact.description,
+            "issue.priority": artefact.get_priority_display(),
+            "issue.tags": ", ".join(tag.name for tag in artefact.tags.all()),
+        }
+    return {}
+
+
+def _users_of(artefact) -> dict:
+    if isinstance(artefact, Issue):
+        return {"issue.assignee": artefact.assignee, "issue.reporter": artefact.reporter}
+    return {}
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """Values by tracker field id, and notes for the issue's page (a user matched by fallback)."""
+
+    values: dict
+    notes: tuple[str, ...] = ()
+
+
+def match_user(integration: ProjectIntegration, actor, person) -> tuple[RemoteUser | None, str]:
+    """The tracker account of a testmanager user: the one whose e-mail address, else display name, else
+    user name (a GitHub login) the tracker's user search finds; else the credential's owner (the account
+    filing), with a note saying so. (None, note) when the tracker cannot search accounts."""
+    project = integration.external_project
+    who = person.get_full_name() or person.get_username()
+    for term in dict.fromkeys((person.email, person.get_full_name(), person.get_username())):
+        if not term.strip():
+            continue
+        try:
+            found = integration_services.with_member_token(
+                actor or AnonymousUser(), integration.source, lambda provider, term=term: provider.users(project, term)
+            )
+        except TrackerError as error:
+            return None, f"{who} was not matched to a {integration.source.name} account: {error}"
+        exact = [user for user in found if same_name(user.name, term) or same_name(user.id, term)]
+        if len(found) == 1 or len(exact) == 1:
+            return (exact or found)[0], ""
+    return None, (
+        f"{who} has no {integration.source.name} account testmanager could match (by e-mail address or name): "
+        "the field was left to the account filing the issue."
+    )
+
+
+def fields_for(integration: ProjectIntegration, purpose: str, artefact, fields: Sequence, actor=None) -> Mapped:
+    """The values the mappings of ``purpose`` give an issue about ``artefact``, by tracker field id,
+    for the ``fields`` the tracker reports (``RemoteField``); user fields mapped to a testmanager user
+    are matched to a tracker account (a note when no account matches)."""
+    document = integration.field_mappings
+    values = fm.resolve(document, purpose, [f for f in fields if f.kind not in _USER_KINDS], facts_of(artefact))
+    notes = []
+    people = _users_of(artefact)
+    for field in fields:
+        if field.kind in _USER_KINDS:
+            placeholder = fm.user_placeholder(document, purpose, field)
+            if not placeholder:
+                values.update(fm.resolve(document, purpose, [field], {}))
+                continue
+            person = people.get(placeholder)
+            if person is None:
+                continue
+            account, note = match_user(integration, actor, person)
+            if account is not None:
+                values[field.id] = [account.id] if field.kind == "multi_user" else account.id
+            if note:
+                notes.append(f"{field.name}: {note}")
+    return Mapped(values=values, notes=tuple(notes))

@@ -1,0 +1,133 @@
+"""``fields_for``, the one function every path that creates or edits a tracker issue reads the field
+mappings through: constants as they are, placeholders filled from the artefact, and user fields mapped to
+a testmanager user matched to a tracker account (e-mail address, then display name, else left to the
+account filing, with a note). Against the fake Jira Cloud's user search over real HTTP."""
+
+import pytest
+from django.core.cache import cache
+
+from integrations import field_mappings as fm
+from integrations.models import AuthType, Provider
+from integrations.providers import provider_for
+from issues.filing.mapped import facts_of, fields_for
+from projects.models import ResultStatus
+from tests.factories import (
+    ProjectFactory,
+    ProjectIntegrationFactory,
+    SourceFactory,
+    TagFactory,
+    TestResultFactory,
+    UserFactory,
+    make_issue,
+)
+from tests.fakes.fixtures import GITHUB_LOGIN, GITHUB_TOKEN, GITLAB_PAT, GITLAB_USERNAME
+from tests.fakes.gitlab import DEVELOPER
+from tests.issues.filing_support import jira_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fakes_on_loopback(settings):
+    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def jira(fake_jira_cloud):
+    world = jira_world(fake_jira_cloud, ProjectFactory(key="SHOP"))
+    tester = fake_jira_cloud.add_field("SHOP", "Bug", "Tester", "user")
+    world.integration.field_mappings = {
+        "defect": {
+            "fields": {
+                tester.field_id: {"source": "value", "value": "{issue.assignee}"},
+                "labels": {"source": "value", "value": "{issue.tags}, from-testmanager"},
+                world.environment: {"source": "constant", "value": "Staging"},
+            }
+        }
+    }
+    world.integration.save()
+    world.tester = tester.field_id
+    return world
+
+
+def remote_fields(jira):
+    return provider_for(jira.source).fields("SHOP", "Bug")
+
+
+def test_a_result_fills_every_placeholder_it_has():
+    result = TestResultFactory(
+        run__name="Nightly", run__environment="Chrome 120", case__title="Pay", case__folder="Checkout",
+        comment="Spinner forever", status=ResultStatus.FAILED,
+    )  # fmt: skip
+    facts = facts_of(result)
+    assert {name: facts[name] for name in ("case.title", "case.folder", "run.name", "run.environment")} == {
+        "case.title": "Pay",
+        "case.folder": "Checkout",
+        "run.name": "Nightly",
+        "run.environment": "Chrome 120",
+    }
+    assert facts["result.comment"] == "Spinner forever" and facts["result.status"] == "Failed"
+    assert set(facts) <= set(fm.PLACEHOLDERS)
+
+
+def test_the_assignee_is_matched_by_e_mail_address(jira):
+    account = jira.fake.add_user("mia@example.com", display_name="Mia M.")
+    tag = TagFactory(project=jira.integration.project, name="checkout")
+    issue = make_issue(jira.integration.project, assignee=UserFactory(email="mia@example.com"), tags=[tag])
+    mapped = fields_for(jira.integration, fm.DEFECT, issue, remote_fields(jira), actor=None)
+    assert mapped.values[jira.tester] == account.account_id
+    assert mapped.values["labels"] == ["checkout", "from-testmanager"]
+    assert mapped.values[jira.environment] == "Staging"
+    assert mapped.notes == ()
+
+
+def test_then_by_display_name(jira):
+    account = jira.fake.add_user("mia.tester@corp.example", display_name="Mia Tester")
+    person = UserFactory(email="mia@home.example", first_name="Mia", last_name="Tester")
+    issue = make_issue(jira.integration.project, assignee=person)
+    mapped = fields_for(jira.integration, fm.DEFECT, issue, remote_fields(jira), actor=None)
+    assert mapped.values[jira.tester] == account.account_id
+
+
+def test_a_user_without_an_account_is_left_to_the_account_filing_with_a_note(jira):
+    issue = make_issue(jira.integration.project, assignee=UserFactory(email="nobody@example.com", first_name="No"))
+    mapped = fields_for(jira.integration, fm.DEFECT, issue, remote_fields(jira), actor=None)
+    assert jira.tester not in mapped.values
+    (note,) = mapped.notes
+    assert note.startswith("Tester: ") and "left to the account filing the issue" in note
+
+
+class OtherTrackersTests:
+    """GitLab searches a project's members by name, username or e-mail address; GitHub matches the
+    repository's assignable logins; both fill their assignees field from the match."""
+
+    def test_gitlab_matches_a_member_by_e_mail_address(self, fake_gitlab):
+        fake_gitlab.add_project("acme/web")
+        fake_gitlab.add_member("acme/web", GITLAB_USERNAME, DEVELOPER)
+        fake_gitlab.add_user("mia", "Mia Tester")
+        fake_gitlab.add_member("acme/web", "mia", DEVELOPER)
+        integration = connected(Provider.GITLAB, fake_gitlab.web_url, {"token": GITLAB_PAT}, "acme/web")
+        issue = make_issue(integration.project, assignee=UserFactory(email="mia@example.com", username="m.t"))
+        fields = provider_for(integration.source).fields("acme/web", "issue")
+        assert fields_for(integration, fm.DEFECT, issue, fields).values["assignees"] == ["mia"]
+
+    def test_github_matches_an_assignable_login_by_user_name(self, fake_github):
+        fake_github.add_repo("acme/shop")
+        fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
+        fake_github.add_user("mia-t", "Mia Tester")
+        fake_github.grant("acme/shop", "mia-t", "write")
+        integration = connected(Provider.GITHUB, fake_github.web_url, {"token": GITHUB_TOKEN}, "acme/shop")
+        issue = make_issue(integration.project, assignee=UserFactory(email="mia@example.com", username="mia-t"))
+        fields = provider_for(integration.source).fields("acme/shop", "issue")
+        assert fields_for(integration, fm.DEFECT, issue, fields).values["assignees"] == ["mia-t"]
+
+
+def connected(provider, base_url, credentials, project):
+    source = SourceFactory(
+        provider=provider, base_url=base_url, allow_http=True, auth_type=AuthType.PAT, credentials=credentials
+    )
+    mappings = {"defect": {"fields": {"assignees": {"source": "value", "value": "{issue.assignee}"}}}}
+    return ProjectIntegrationFactory(source=source, external_project=project, field_mappings=mappings)
