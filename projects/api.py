@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 from . import selectors
 from .importers import junit
 from .login_throttle import LOCKED_OUT, LockedOut, login_attempt
-from .models import ApiToken, Project, Requirement, ResultStatus, TestCase, TestResult, TestRun
+from .models import ApiToken, Milestone, Project, Requirement, ResultStatus, TestCase, TestPlan, TestResult, TestRun
 from .permissions import Action, ensure, is_system_admin, visible_projects
 from .serializers import (
     ApiTokenSerializer,
@@ -40,10 +40,12 @@ from .serializers import (
     JUnitUploadSerializer,
     LoginSerializer,
     MeSerializer,
+    MilestoneSerializer,
     NewApiTokenSerializer,
     ProjectSerializer,
     RequirementSerializer,
     TestCaseSerializer,
+    TestPlanSerializer,
     TestResultSerializer,
     TestRunDetailSerializer,
     TestRunSerializer,
@@ -297,10 +299,18 @@ class TestResultFilter(ApiFilterSet):
     run = DatabaseIntegerFilter(field_name="run_id", help_text="Test run id.")
     case = DatabaseIntegerFilter(field_name="case_id", help_text="Test case id.")
     status = filters.MultipleChoiceFilter(choices=ResultStatus.choices)
+    assignee = filters.CharFilter(
+        method="assigned_to", help_text="Username of the assignee; `me` for the results assigned to you."
+    )
 
     class Meta:
         model = TestResult
-        fields = ["project", "run", "case", "status"]
+        fields = ["project", "run", "case", "status", "assignee"]
+
+    def assigned_to(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        return queryset.filter(assignee__username=value)
 
 
 class TestResultViewSet(ProjectScopedViewSet):
@@ -314,7 +324,7 @@ class TestResultViewSet(ProjectScopedViewSet):
     ordering = ["run", "case__folder", "case__title", "id"]
 
     def base_queryset(self):
-        return TestResult.objects.select_related("run__project", "case", "recorded_by")
+        return TestResult.objects.select_related("run__project", "case", "recorded_by", "assignee")
 
     def project_of_new(self, validated_data):
         return validated_data["run"].project
@@ -338,6 +348,48 @@ class RequirementViewSet(ProjectScopedViewSet):
 
     def base_queryset(self):
         return Requirement.objects.select_related("project")
+
+
+class MilestoneFilter(ProjectFilter):
+    class Meta:
+        model = Milestone
+        fields = ["project"]
+
+
+class MilestoneViewSet(ProjectScopedViewSet):
+    """Milestones made in the project (pulled releases and sprints are on the Plans page)."""
+
+    serializer_class = MilestoneSerializer
+    creator_field = "created_by"
+    filterset_class = MilestoneFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "start_date", "due_date", "id"]
+    ordering = ["due_date", "name", "id"]
+
+    def base_queryset(self):
+        return Milestone.objects.select_related("project", "created_by")
+
+
+class TestPlanFilter(ProjectFilter):
+    milestone = DatabaseIntegerFilter(field_name="milestone_id", help_text="Milestone id.")
+
+    class Meta:
+        model = TestPlan
+        fields = ["project", "milestone"]
+
+
+class TestPlanViewSet(ProjectScopedViewSet):
+    """Plans: a set of runs for a milestone."""
+
+    serializer_class = TestPlanSerializer
+    creator_field = "created_by"
+    filterset_class = TestPlanFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "id"]
+    ordering = ["name", "id"]
+
+    def base_queryset(self):
+        return TestPlan.objects.select_related("project", "milestone", "created_by").prefetch_related("runs")
 
 
 class TokenView(APIView):
@@ -416,6 +468,8 @@ router.register("testcases", TestCaseViewSet, basename="testcase")
 router.register("testruns", TestRunViewSet, basename="testrun")
 router.register("testresults", TestResultViewSet, basename="testresult")
 router.register("requirements", RequirementViewSet, basename="requirement")
+router.register("milestones", MilestoneViewSet, basename="milestone")
+router.register("testplans", TestPlanViewSet, basename="testplan")
 
 urlpatterns = [
     path("auth/token", TokenView.as_view(), name="api-token"),

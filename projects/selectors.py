@@ -1,11 +1,23 @@
 """Read queries shared by pages and the API."""
 
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.shortcuts import get_object_or_404
 
-from .models import Membership, Project, Requirement, ResultStatus, Role, TestCase, TestResult, TestRun
-from .permissions import Action, ensure, is_system_admin, visible_projects
+from .models import (
+    Membership,
+    Milestone,
+    Project,
+    Requirement,
+    ResultStatus,
+    Role,
+    TestCase,
+    TestPlan,
+    TestResult,
+    TestRun,
+)
+from .permissions import ROLE_ACTIONS, Action, ensure, is_system_admin, visible_projects
 
 
 def project_for(user, key: str, action: Action) -> Project:
@@ -74,19 +86,46 @@ def runs_of(project):
 
 
 def run_in(project, pk: int) -> TestRun:
-    return get_object_or_404(TestRun.objects.filter(project=project).select_related("created_by"), pk=pk)
+    return get_object_or_404(TestRun.objects.filter(project=project).select_related("created_by", "milestone"), pk=pk)
 
 
 def status_counts(run) -> list[dict]:
     """How many results of the run have each status, in the order of ResultStatus."""
-    counts = dict(TestResult.objects.filter(run=run).values_list("status").annotate(n=Count("id")))
+    return _counts_of(TestResult.objects.filter(run=run))
+
+
+def _counts_of(results) -> list[dict]:
+    counts = dict(results.order_by().values_list("status").annotate(n=Count("id")))
     return [
         {"status": status, "label": label, "count": counts.get(status, 0)} for status, label in ResultStatus.choices
     ]
 
 
+def progress(counts: list[dict]) -> dict:
+    """Progress of a set of results from their status counts: how many are tested (anything but
+    untested and retest), the percentage, and each status's share of the bar in percent."""
+    total = sum(count["count"] for count in counts)
+    waiting = sum(count["count"] for count in counts if count["status"] in (ResultStatus.UNTESTED, ResultStatus.RETEST))
+    return {
+        "total": total,
+        "tested": total - waiting,
+        "percent": round(100 * (total - waiting) / total) if total else 0,
+        "segments": [
+            {**count, "share": round(100 * count["count"] / total, 2) if total else 0}
+            for count in counts
+            if count["count"]
+        ],
+    }
+
+
+def milestone_counts(milestone) -> list[dict]:
+    """Status counts over the results of every run of the milestone, its own and its plans'."""
+    runs = TestRun.objects.filter(Q(milestone=milestone) | Q(plans__milestone=milestone)).values("pk")
+    return _counts_of(TestResult.objects.filter(run__in=runs))
+
+
 def results_of(run, *, status: str = ""):
-    results = TestResult.objects.filter(run=run).select_related("case", "recorded_by")
+    results = TestResult.objects.filter(run=run).select_related("case", "recorded_by", "assignee")
     if status:
         results = results.filter(status=status)
     return results.order_by("case__folder", "case__title", "id")
@@ -136,3 +175,39 @@ def with_result_counts(runs):
         f"{status}_count": Count("results", filter=Q(results__status=status)) for status in ResultStatus.values
     }
     return runs.annotate(result_count=Count("results"), **per_status)
+
+
+def assigned_to(user):
+    """Results assigned to the user in the projects they can still see, untested ones first."""
+    waiting = [ResultStatus.UNTESTED, ResultStatus.RETEST]
+    return (
+        TestResult.objects.filter(assignee=user, run__project__in=visible_projects(user))
+        .select_related("run__project", "case")
+        .annotate(done=~Q(status__in=waiting))
+        .order_by("done", "-run__created_at", "run_id", "case__folder", "case__title", "id")
+    )
+
+
+def executors_of(project):
+    """Members who may record results in the project (the people results can be assigned to)."""
+    roles = [role for role, actions in ROLE_ACTIONS.items() if Action.EDIT in actions]
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(memberships__project=project, memberships__role__in=roles).order_by("username").distinct()
+
+
+def milestones_of(project):
+    return Milestone.objects.filter(project=project).annotate(
+        run_count=Count("runs", distinct=True), plan_count=Count("plans", distinct=True)
+    )
+
+
+def milestone_in(project, pk: int) -> Milestone:
+    return get_object_or_404(Milestone.objects.filter(project=project), pk=pk)
+
+
+def plans_of(project):
+    return TestPlan.objects.filter(project=project).select_related("milestone").annotate(run_count=Count("runs"))
+
+
+def plan_in(project, pk: int) -> TestPlan:
+    return get_object_or_404(TestPlan.objects.filter(project=project).select_related("milestone"), pk=pk)
