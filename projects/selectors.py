@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.shortcuts import get_object_or_404
 
 from .models import (
@@ -196,9 +196,10 @@ def executors_of(project):
 
 
 def milestones_of(project):
-    return Milestone.objects.filter(project=project).annotate(
+    milestones = Milestone.objects.filter(project=project).annotate(
         run_count=Count("runs", distinct=True), plan_count=Count("plans", distinct=True)
     )
+    return milestones.order_by(F("due_date").asc(nulls_last=True), "name", "id")
 
 
 def milestone_in(project, pk: int) -> Milestone:
@@ -206,7 +207,8 @@ def milestone_in(project, pk: int) -> Milestone:
 
 
 def plans_of(project):
-    return TestPlan.objects.filter(project=project).select_related("milestone").annotate(run_count=Count("runs"))
+    plans = TestPlan.objects.filter(project=project).select_related("milestone").annotate(run_count=Count("runs"))
+    return plans.order_by("name", "id")
 
 
 def plan_in(project, pk: int) -> TestPlan:
