@@ -3,7 +3,9 @@
  * Each row's status buttons and its comment and duration save through the row's form endpoint
  * (data-save-url) with fetch, asking for JSON; the answer carries the run's new counts, which
  * update the badges and the progress bar. Without JavaScript the same forms post and redirect.
- * Keys: j/k move, p/f/b/s/r set a status, c edits comment and duration, n goes to the next untested.
+ * Saves go one after the other, so the counts shown are those of the last save.
+ * Keys: j/k move, p/f/b/s/r set a status, c edits comment and duration, n goes to the next untested,
+ * i opens "Create issue" of a failed or blocked row.
  */
 (function () {
   "use strict";
@@ -15,6 +17,7 @@
   var live = document.getElementById("run-live");
   var csrf = (document.querySelector("#bulk-results input[name=csrfmiddlewaretoken]") || {}).value;
   var current = null;
+  var queue = Promise.resolve();
 
   function announce(text) { if (live) live.textContent = text; }
 
@@ -95,6 +98,12 @@
   }
 
   function save(row, fields) {
+    var saved = queue.then(function () { return send(row, fields); });
+    queue = saved.catch(function () {});
+    return saved;
+  }
+
+  function send(row, fields) {
     var body = new URLSearchParams(fields);
     return fetch(row.dataset.saveUrl, {
       method: "POST",
@@ -181,5 +190,9 @@
     else if (!current) { return; }
     else if (KEYS[key]) { event.preventDefault(); setStatus(current, KEYS[key]); }
     else if (key === "c") { event.preventDefault(); openEditor(current); }
+    else if (key === "i") {
+      var link = current.querySelector("[data-role=create-issue]");
+      if (link) { event.preventDefault(); link.click(); }
+    }
   });
 })();
