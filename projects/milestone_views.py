@@ -19,7 +19,8 @@ def milestone_list(request, key):
     project = selectors.project_for(request.user, key, Action.VIEW)
     milestones = selectors.milestones_of(project)
     page = selectors.page_of(milestones, request.GET.get("page"))
-    rows = [(milestone, selectors.progress(selectors.milestone_counts(milestone))) for milestone in page]
+    counts = selectors.counts_per_milestone(page.object_list)
+    rows = [(milestone, selectors.progress(counts[milestone.pk])) for milestone in page]
     return render_project_page(request, "projects/milestone_list.html", project, SECTION, {"page": page, "rows": rows})
 
 

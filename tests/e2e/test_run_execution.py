@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from issues.core.models import Issue
 from issues.links.models import Link
-from projects.models import ResultStatus, Role, TestResult
+from projects.models import Milestone, ResultStatus, Role, TestResult
 from tests.factories import MembershipFactory, ProjectFactory, TestResultFactory, TestRunFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -166,3 +166,36 @@ def test_results_assigned_to_a_member_are_in_their_my_results(page, log_in, proj
     expect(rows.nth(1)).to_contain_text("Case 03")
     rows.nth(0).get_by_role("link", name="Release check").click()
     page.wait_for_url(f"**/projects/SHOP/runs/{run.pk}/#result-{results[1].pk}")
+
+
+def serious_violations(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_the_run_and_milestone_pages_pass_the_accessibility_check(page, log_in, project, member):
+    pytest.importorskip("axe_playwright_python")
+    milestone = Milestone.objects.create(project=project, name="Release 2.0")
+    run, results = run_with(project, 3)
+    TestResult.objects.filter(pk=results[0].pk).update(status=ResultStatus.FAILED)
+    run.milestone = milestone
+    run.save()
+    log_in(member)
+    for address in (
+        f"/projects/SHOP/runs/{run.pk}/",
+        "/projects/SHOP/milestones/",
+        f"/projects/SHOP/milestones/{milestone.pk}/",
+        "/projects/SHOP/milestones/new/",
+        "/projects/my-results/",
+    ):
+        page.goto(address)
+        assert serious_violations(page) == [], address
+    page.goto(f"/projects/SHOP/runs/{run.pk}/")
+    press(page, "j", "c")  # the comment editor in place
+    assert serious_violations(page) == []

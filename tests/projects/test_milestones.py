@@ -5,6 +5,8 @@ trackers are listed alongside, each marked with its tracker."""
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -119,6 +121,21 @@ class MilestonePagesTests:
         response = client.get(url("milestone", "SHOP", milestone.pk))
         assert response.context["progress"]["tested"] == 1 and response.context["progress"]["total"] == 2
         assert "Own run" in response.text and "Planned run" in response.text and "Browsers" in response.text
+
+    def test_the_list_reads_progress_in_the_same_number_of_queries_for_any_number_of_milestones(
+        self, client, member, project, milestone
+    ):
+        def queries():
+            with CaptureQueriesContext(connection) as captured:
+                client.get(url("milestones", "SHOP"))
+            return len(captured)
+
+        TestResultFactory(run=TestRunFactory(project=project, milestone=milestone))
+        one = queries()
+        for n in range(5):
+            other = Milestone.objects.create(project=project, name=f"Sprint {n}")
+            TestResultFactory(run=TestRunFactory(project=project, milestone=other))
+        assert queries() == one
 
     def test_empty_states(self, client, member):
         listing = client.get(url("milestones", "SHOP")).text
