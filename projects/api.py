@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Prefetch, Q
 from django.urls import path
 from django_filters import rest_framework as filters
@@ -29,13 +29,15 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from . import selectors
+from . import selectors, services
 from .importers import junit
 from .login_throttle import LOCKED_OUT, LockedOut, login_attempt
 from .models import ApiToken, Milestone, Project, Requirement, ResultStatus, TestCase, TestPlan, TestResult, TestRun
 from .permissions import Action, ensure, is_system_admin, visible_projects
 from .serializers import (
     ApiTokenSerializer,
+    BulkResultsAnswerSerializer,
+    BulkResultsSerializer,
     JUnitSummarySerializer,
     JUnitUploadSerializer,
     LoginSerializer,
@@ -331,6 +333,35 @@ class TestResultViewSet(ProjectScopedViewSet):
 
     # Writes go through the serializer to projects.services (create_result, record_result), which
     # send results_recorded: the same write path as the pages.
+
+    @extend_schema(
+        summary="Set the status or the assignee of several results at once",
+        description=(
+            "`results` lists result ids (of any runs of projects where you record results). A `status` is given to "
+            "all of them, keeping their comments and durations, and known-failure rules run as for single results; "
+            "an `assignee` (username, null: nobody) must be a member who records results in each result's project. "
+            "Nothing changes unless everything is valid."
+        ),
+        request=BulkResultsSerializer,
+        responses={200: BulkResultsAnswerSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    @transaction.atomic
+    def bulk(self, request):
+        bulk = BulkResultsSerializer(data=request.data, context=self.get_serializer_context())
+        bulk.is_valid(raise_exception=True)
+        data = bulk.validated_data
+        by_project: dict[Project, list[TestResult]] = {}
+        for result in data["results"]:
+            by_project.setdefault(result.run.project, []).append(result)
+        for project in by_project:
+            ensure(request.user, Action.EDIT, project)
+        if "assignee" in data:
+            for project, results in by_project.items():
+                services.assign_results(results, project=project, assignee=data["assignee"])
+        if "status" in data:
+            services.record_results(data["results"], status=data["status"], actor=request.user)
+        return Response({"updated": len(data["results"])})
 
 
 class RequirementFilter(ProjectFilter):

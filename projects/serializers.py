@@ -448,3 +448,33 @@ class TestPlanSerializer(ApiModelSerializer):
 
     def update(self, plan, validated_data):
         return update_plan(plan, **validated_data)
+
+
+class BulkResultsSerializer(serializers.Serializer):
+    """Several results at once: a status for all (comments and durations kept), an assignee for all, or both."""
+
+    results = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        allow_empty=False,
+        max_length=1000,
+        help_text="Ids of the results to change (at most 1,000).",
+    )
+    status = serializers.ChoiceField(choices=TestResult._meta.get_field("status").choices, required=False)
+    assignee = AssigneeField()
+
+    def validate_results(self, ids):
+        visible = TestResult.objects.filter(run__project__in=visible_projects(self.context["request"].user))
+        found = list(visible.filter(pk__in=ids).select_related("run__project"))
+        unknown = sorted(set(ids) - {result.pk for result in found})
+        if unknown:
+            raise serializers.ValidationError(f"No test result with id {', '.join(map(str, unknown))}.")
+        return found
+
+    def validate(self, attrs):
+        if "status" not in attrs and "assignee" not in attrs:
+            raise serializers.ValidationError("Give a status, an assignee, or both.")
+        return attrs
+
+
+class BulkResultsAnswerSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="How many results were changed.")

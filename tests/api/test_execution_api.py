@@ -167,3 +167,64 @@ class TestPlanApiTests:
             "/api/testplans", {"project": "SHOP", "milestone": milestone.pk, "name": "x"}, format="json"
         )
         assert response.status_code == 403 and not TestPlan.objects.exists()
+
+
+class BulkApiTests:
+    def test_five_results_get_a_status_and_an_assignee(self, world, client_as):
+        results = [
+            TestResultFactory(run=world.mine.run, status=ResultStatus.UNTESTED, comment="kept") for _ in range(5)
+        ]
+        response = client_as("member").post(
+            "/api/testresults/bulk",
+            {"results": [r.pk for r in results], "status": "passed", "assignee": "admin"},
+            format="json",
+        )
+        assert response.status_code == 200 and response.json() == {"updated": 5}
+        stored = TestResult.objects.filter(pk__in=[r.pk for r in results])
+        assert set(stored.values_list("status", "comment", "assignee__username", "recorded_by__username")) == {
+            ("passed", "kept", "admin", "member")
+        }
+
+    def test_nothing_changes_when_one_assignment_is_refused(self, world, client_as):
+        result = TestResultFactory(run=world.mine.run, status=ResultStatus.UNTESTED)
+        response = client_as("member").post(
+            "/api/testresults/bulk", {"results": [result.pk], "status": "passed", "assignee": "viewer"}, format="json"
+        )
+        assert response.status_code == 400 and "assignee" in response.json()["errors"]
+        result.refresh_from_db()
+        assert (result.status, result.assignee) == ("untested", None)
+
+    def test_another_projects_result_is_unknown_and_nothing_changes(self, world, client_as):
+        mine = TestResultFactory(run=world.mine.run, status=ResultStatus.UNTESTED)
+        response = client_as("member").post(
+            "/api/testresults/bulk", {"results": [mine.pk, world.other.result.pk], "status": "passed"}, format="json"
+        )
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"results": [f"No test result with id {world.other.result.pk}."]}
+        mine.refresh_from_db()
+        assert mine.status == "untested"
+
+    def test_viewers_get_403(self, world, client_as):
+        response = client_as("viewer").post(
+            "/api/testresults/bulk", {"results": [world.mine.result.pk], "status": "passed"}, format="json"
+        )
+        assert response.status_code == 403
+        assert TestResult.objects.get(pk=world.mine.result.pk).status == "failed"
+
+    @pytest.mark.parametrize(
+        "body,field",
+        [
+            ({"results": [], "status": "passed"}, "results"),
+            ({"results": "x", "status": "passed"}, "results"),
+            ({"status": "exploded"}, "status"),
+        ],
+    )
+    def test_bad_input_is_a_400_naming_the_field(self, world, client_as, body, field):
+        body = {"results": [world.mine.result.pk], **body}
+        response = client_as("member").post("/api/testresults/bulk", body, format="json")
+        assert response.status_code == 400 and field in response.json()["errors"]
+
+    def test_a_status_or_an_assignee_is_needed(self, world, client_as):
+        response = client_as("member").post("/api/testresults/bulk", {"results": [world.mine.result.pk]}, format="json")
+        assert response.status_code == 400
+        assert response.json()["message"] == "Give a status, an assignee, or both."
