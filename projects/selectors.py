@@ -164,7 +164,9 @@ def results_of_case(case):
 
 
 def result_in(run, pk: int) -> TestResult:
-    return get_object_or_404(TestResult.objects.filter(run=run).select_related("case", "run", "recorded_by"), pk=pk)
+    return get_object_or_404(
+        TestResult.objects.filter(run=run).select_related("case", "run__milestone", "recorded_by", "assignee"), pk=pk
+    )
 
 
 def requirements_of(project, *, state: str = "", text: str = ""):
