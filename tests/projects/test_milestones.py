@@ -5,7 +5,7 @@ trackers are listed alongside, each marked with its tracker."""
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -215,3 +215,11 @@ class RunMilestoneTests:
         other = Milestone.objects.create(project=ProjectFactory(key="BANK"), name="Vault")
         response = client.post(url("run_create", "SHOP"), {"name": "Nightly", "milestone": other.pk})
         assert "milestone" in response.context["form"].errors and not TestRun.objects.exists()
+
+
+def test_the_database_refuses_a_milestone_due_before_it_starts(project):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Milestone.objects.create(
+            project=project, name="Backwards", start_date=date(2026, 12, 2), due_date=date(2026, 12, 1)
+        )
+    Milestone.objects.create(project=project, name="One day", start_date=date(2026, 12, 1), due_date=date(2026, 12, 1))
