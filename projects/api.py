@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Prefetch, Q
 from django.urls import path
 from django_filters import rest_framework as filters
@@ -29,21 +29,25 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from . import selectors
+from . import selectors, services
 from .importers import junit
 from .login_throttle import LOCKED_OUT, LockedOut, login_attempt
-from .models import ApiToken, Project, Requirement, ResultStatus, TestCase, TestResult, TestRun
+from .models import ApiToken, Milestone, Project, Requirement, ResultStatus, TestCase, TestPlan, TestResult, TestRun
 from .permissions import Action, ensure, is_system_admin, visible_projects
 from .serializers import (
     ApiTokenSerializer,
+    BulkResultsAnswerSerializer,
+    BulkResultsSerializer,
     JUnitSummarySerializer,
     JUnitUploadSerializer,
     LoginSerializer,
     MeSerializer,
+    MilestoneSerializer,
     NewApiTokenSerializer,
     ProjectSerializer,
     RequirementSerializer,
     TestCaseSerializer,
+    TestPlanSerializer,
     TestResultSerializer,
     TestRunDetailSerializer,
     TestRunSerializer,
@@ -297,10 +301,18 @@ class TestResultFilter(ApiFilterSet):
     run = DatabaseIntegerFilter(field_name="run_id", help_text="Test run id.")
     case = DatabaseIntegerFilter(field_name="case_id", help_text="Test case id.")
     status = filters.MultipleChoiceFilter(choices=ResultStatus.choices)
+    assignee = filters.CharFilter(
+        method="assigned_to", help_text="Username of the assignee; `me` for the results assigned to you."
+    )
 
     class Meta:
         model = TestResult
-        fields = ["project", "run", "case", "status"]
+        fields = ["project", "run", "case", "status", "assignee"]
+
+    def assigned_to(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        return queryset.filter(assignee__username=value)
 
 
 class TestResultViewSet(ProjectScopedViewSet):
@@ -314,13 +326,42 @@ class TestResultViewSet(ProjectScopedViewSet):
     ordering = ["run", "case__folder", "case__title", "id"]
 
     def base_queryset(self):
-        return TestResult.objects.select_related("run__project", "case", "recorded_by")
+        return TestResult.objects.select_related("run__project", "case", "recorded_by", "assignee")
 
     def project_of_new(self, validated_data):
         return validated_data["run"].project
 
     # Writes go through the serializer to projects.services (create_result, record_result), which
     # send results_recorded: the same write path as the pages.
+
+    @extend_schema(
+        summary="Set the status or the assignee of several results at once",
+        description=(
+            "`results` lists result ids (of any runs of projects where you record results). A `status` is given to "
+            "all of them, keeping their comments and durations, and known-failure rules run as for single results; "
+            "an `assignee` (username, null: nobody) must be a member who records results in each result's project. "
+            "Nothing changes unless everything is valid."
+        ),
+        request=BulkResultsSerializer,
+        responses={200: BulkResultsAnswerSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    @transaction.atomic
+    def bulk(self, request):
+        bulk = BulkResultsSerializer(data=request.data, context=self.get_serializer_context())
+        bulk.is_valid(raise_exception=True)
+        data = bulk.validated_data
+        by_project: dict[Project, list[TestResult]] = {}
+        for result in data["results"]:
+            by_project.setdefault(result.run.project, []).append(result)
+        for project in by_project:
+            ensure(request.user, Action.EDIT, project)
+        if "assignee" in data:
+            for project, results in by_project.items():
+                services.assign_results(results, project=project, assignee=data["assignee"])
+        if "status" in data:
+            services.record_results(data["results"], status=data["status"], actor=request.user)
+        return Response({"updated": len(data["results"])})
 
 
 class RequirementFilter(ProjectFilter):
@@ -338,6 +379,48 @@ class RequirementViewSet(ProjectScopedViewSet):
 
     def base_queryset(self):
         return Requirement.objects.select_related("project")
+
+
+class MilestoneFilter(ProjectFilter):
+    class Meta:
+        model = Milestone
+        fields = ["project"]
+
+
+class MilestoneViewSet(ProjectScopedViewSet):
+    """Milestones made in the project (pulled releases and sprints are on the Plans page)."""
+
+    serializer_class = MilestoneSerializer
+    creator_field = "created_by"
+    filterset_class = MilestoneFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "start_date", "due_date", "id"]
+    ordering = ["due_date", "name", "id"]
+
+    def base_queryset(self):
+        return Milestone.objects.select_related("project", "created_by")
+
+
+class TestPlanFilter(ProjectFilter):
+    milestone = DatabaseIntegerFilter(field_name="milestone_id", help_text="Milestone id.")
+
+    class Meta:
+        model = TestPlan
+        fields = ["project", "milestone"]
+
+
+class TestPlanViewSet(ProjectScopedViewSet):
+    """Plans: a set of runs for a milestone."""
+
+    serializer_class = TestPlanSerializer
+    creator_field = "created_by"
+    filterset_class = TestPlanFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "id"]
+    ordering = ["name", "id"]
+
+    def base_queryset(self):
+        return TestPlan.objects.select_related("project", "milestone", "created_by").prefetch_related("runs")
 
 
 class TokenView(APIView):
@@ -416,6 +499,8 @@ router.register("testcases", TestCaseViewSet, basename="testcase")
 router.register("testruns", TestRunViewSet, basename="testrun")
 router.register("testresults", TestResultViewSet, basename="testresult")
 router.register("requirements", RequirementViewSet, basename="requirement")
+router.register("milestones", MilestoneViewSet, basename="milestone")
+router.register("testplans", TestPlanViewSet, basename="testplan")
 
 urlpatterns = [
     path("auth/token", TokenView.as_view(), name="api-token"),

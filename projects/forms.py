@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django import forms
 
-from .models import RequirementState, ResultStatus, TestCase, TestRun
+from .models import Milestone, RequirementState, ResultStatus, TestCase, TestPlan, TestRun
 
 MAX_DURATION = timedelta(days=7)
 _UNITS = re.compile(r"^(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?$")
@@ -85,12 +85,14 @@ class RunForm(forms.Form):
         label="Cases",
         help_text="The run starts with one untested result per case.",
     )
+    milestone = forms.ModelChoiceField(queryset=Milestone.objects.none(), required=False, empty_label="None")
 
-    def __init__(self, *args, folders=(), **kwargs):
+    def __init__(self, *args, folders=(), milestones=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["folder"].choices = [("", "All test cases")] + [
             (folder["path"], f"{folder['path']} ({folder['count']})") for folder in folders
         ]
+        self.fields["milestone"].queryset = milestones if milestones is not None else Milestone.objects.none()
 
 
 class ResultForm(forms.Form):
@@ -113,3 +115,80 @@ class RunResultFilterForm(forms.Form):
 class RequirementFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *RequirementState.choices])
     q = forms.CharField(required=False, max_length=200, label="Search")
+
+
+class QuickResultForm(forms.Form):
+    """One change from the run page: a status button, or the row's comment or duration edited in place.
+    Only the fields sent are changed."""
+
+    status = forms.ChoiceField(required=False, choices=ResultStatus.choices)
+    comment = forms.CharField(required=False, strip=False)
+    duration = DurationTextField(required=False)
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.fields if name in self.data}
+
+
+class BulkResultForm(forms.Form):
+    """Several results of a run at once: one status for all, one assignee for all, or issues filed for them."""
+
+    SET_STATUS, ASSIGN, FILE = "status", "assign", "file"
+
+    result = forms.ModelMultipleChoiceField(queryset=None, error_messages={"required": "Select at least one result."})
+    action = forms.ChoiceField(choices=[(SET_STATUS, "Set status"), (ASSIGN, "Assign"), (FILE, "Create issues")])
+    status = forms.ChoiceField(required=False, choices=[("", "Status…"), *ResultStatus.choices])
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Nobody")
+
+    def __init__(self, *args, results, executors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["result"].queryset = results
+        self.fields["assignee"].queryset = executors
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == self.SET_STATUS and not data.get("status"):
+            self.add_error("status", "Choose the status to set.")
+        return data
+
+
+class MilestoneForm(forms.ModelForm):
+    class Meta:
+        model = Milestone
+        fields = ["name", "start_date", "due_date", "description"]
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "description": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {"description": "Markdown.", "due_date": "On or after the start date."}
+
+    def clean(self):
+        data = super().clean()
+        start, due = data.get("start_date"), data.get("due_date")
+        if start and due and due < start:
+            self.add_error("due_date", "The due date cannot be before the start date.")
+        return data
+
+    def _post_clean(self):
+        # The services write; the form only validates what it was given.
+        pass
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = TestPlan
+        fields = ["name", "milestone", "runs", "description"]
+        widgets = {
+            "runs": forms.CheckboxSelectMultiple,
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {"runs": "The runs this plan is made of."}
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["milestone"].queryset = Milestone.objects.filter(project=project)
+        self.fields["runs"].queryset = TestRun.objects.filter(project=project).order_by("-created_at", "-id")
+        self.fields["runs"].required = False
+
+    def _post_clean(self):
+        pass

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 PROJECT_KEY_REGEX = r"^[A-Z][A-Z0-9]{1,9}$"
@@ -101,6 +101,35 @@ class TestCase(models.Model):
         return f"{self.project.key} · {self.title}"
 
 
+class Milestone(models.Model):
+    """A target made here (a release, a sprint, an audit) that runs and plans count towards.
+
+    Pulled releases and sprints live in issues.pulls (Plan); these are the project's own."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="milestones")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = [models.F("due_date").asc(nulls_last=True), "name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="milestone_name_not_empty"),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True) | Q(due_date__isnull=True) | Q(due_date__gte=F("start_date")),
+                name="milestone_due_not_before_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.project.key} · {self.name}"
+
+
 class TestRun(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_runs")
     name = models.CharField(max_length=300)
@@ -111,10 +140,32 @@ class TestRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    milestone = models.ForeignKey(Milestone, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=~Q(name=""), name="testrun_name_not_empty")]
+
+    def __str__(self):
+        return f"{self.project.key} · {self.name}"
+
+
+class TestPlan(models.Model):
+    """A set of runs planned for a milestone (e.g. "2.0 regression": the browser runs and the API run)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_plans")
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="plans")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    runs = models.ManyToManyField(TestRun, blank=True, related_name="plans")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="testplan_name_not_empty")]
 
     def __str__(self):
         return f"{self.project.key} · {self.name}"
@@ -140,6 +191,10 @@ class TestResult(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now=True)
+    # Who is to execute it; listed on their "My results" page.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_results"
+    )
 
     class Meta:
         ordering = ["run", "case__folder", "case__title"]

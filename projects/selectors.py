@@ -1,11 +1,23 @@
 """Read queries shared by pages and the API."""
 
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.shortcuts import get_object_or_404
 
-from .models import Membership, Project, Requirement, ResultStatus, Role, TestCase, TestResult, TestRun
-from .permissions import Action, ensure, is_system_admin, visible_projects
+from .models import (
+    Membership,
+    Milestone,
+    Project,
+    Requirement,
+    ResultStatus,
+    Role,
+    TestCase,
+    TestPlan,
+    TestResult,
+    TestRun,
+)
+from .permissions import ROLE_ACTIONS, Action, ensure, is_system_admin, visible_projects
 
 
 def project_for(user, key: str, action: Action) -> Project:
@@ -74,19 +86,73 @@ def runs_of(project):
 
 
 def run_in(project, pk: int) -> TestRun:
-    return get_object_or_404(TestRun.objects.filter(project=project).select_related("created_by"), pk=pk)
+    return get_object_or_404(TestRun.objects.filter(project=project).select_related("created_by", "milestone"), pk=pk)
 
 
 def status_counts(run) -> list[dict]:
     """How many results of the run have each status, in the order of ResultStatus."""
-    counts = dict(TestResult.objects.filter(run=run).values_list("status").annotate(n=Count("id")))
+    return _counts_of(TestResult.objects.filter(run=run))
+
+
+def _counts_of(results) -> list[dict]:
+    counts = dict(results.order_by().values_list("status").annotate(n=Count("id")))
     return [
         {"status": status, "label": label, "count": counts.get(status, 0)} for status, label in ResultStatus.choices
     ]
 
 
+def progress(counts: list[dict]) -> dict:
+    """Progress of a set of results from their status counts: how many are tested (anything but
+    untested and retest), the percentage, and each status's share of the bar in percent."""
+    total = sum(count["count"] for count in counts)
+    waiting = sum(count["count"] for count in counts if count["status"] in (ResultStatus.UNTESTED, ResultStatus.RETEST))
+    return {
+        "total": total,
+        "tested": total - waiting,
+        "percent": round(100 * (total - waiting) / total) if total else 0,
+        "segments": [
+            {**count, "share": round(100 * count["count"] / total, 2) if total else 0}
+            for count in counts
+            if count["count"]
+        ],
+    }
+
+
+def milestone_counts(milestone) -> list[dict]:
+    """Status counts over the results of every run of the milestone, its own and its plans'."""
+    return counts_per_milestone([milestone])[milestone.pk]
+
+
+def counts_per_milestone(milestones) -> dict[int, list[dict]]:
+    """Status counts of several milestones in three queries whatever their number: a run counts
+    once for a milestone even when it is both the milestone's own and in one of its plans."""
+    ids = [milestone.pk for milestone in milestones]
+    runs: dict[int, set[int]] = {pk: set() for pk in ids}
+    for milestone_id, run_id in TestRun.objects.filter(milestone_id__in=ids).values_list("milestone_id", "pk"):
+        runs[milestone_id].add(run_id)
+    planned = TestPlan.runs.through.objects.filter(testplan__milestone_id__in=ids)
+    for milestone_id, run_id in planned.values_list("testplan__milestone_id", "testrun_id"):
+        runs[milestone_id].add(run_id)
+    all_runs = set().union(*runs.values()) if runs else set()
+    per_run: dict[int, dict[str, int]] = {}
+    rows = TestResult.objects.filter(run_id__in=all_runs).order_by().values_list("run_id", "status")
+    for run_id, status, n in rows.annotate(n=Count("id")):
+        per_run.setdefault(run_id, {})[status] = n
+    return {
+        pk: [
+            {
+                "status": status,
+                "label": label,
+                "count": sum(per_run.get(run_id, {}).get(status, 0) for run_id in runs[pk]),
+            }
+            for status, label in ResultStatus.choices
+        ]
+        for pk in ids
+    }
+
+
 def results_of(run, *, status: str = ""):
-    results = TestResult.objects.filter(run=run).select_related("case", "recorded_by")
+    results = TestResult.objects.filter(run=run).select_related("case", "recorded_by", "assignee")
     if status:
         results = results.filter(status=status)
     return results.order_by("case__folder", "case__title", "id")
@@ -98,7 +164,9 @@ def results_of_case(case):
 
 
 def result_in(run, pk: int) -> TestResult:
-    return get_object_or_404(TestResult.objects.filter(run=run).select_related("case", "run", "recorded_by"), pk=pk)
+    return get_object_or_404(
+        TestResult.objects.filter(run=run).select_related("case", "run__milestone", "recorded_by", "assignee"), pk=pk
+    )
 
 
 def requirements_of(project, *, state: str = "", text: str = ""):
@@ -136,3 +204,41 @@ def with_result_counts(runs):
         f"{status}_count": Count("results", filter=Q(results__status=status)) for status in ResultStatus.values
     }
     return runs.annotate(result_count=Count("results"), **per_status)
+
+
+def assigned_to(user):
+    """Results assigned to the user in the projects they can still see, untested ones first."""
+    waiting = [ResultStatus.UNTESTED, ResultStatus.RETEST]
+    return (
+        TestResult.objects.filter(assignee=user, run__project__in=visible_projects(user))
+        .select_related("run__project", "case")
+        .annotate(done=~Q(status__in=waiting))
+        .order_by("done", "-run__created_at", "run_id", "case__folder", "case__title", "id")
+    )
+
+
+def executors_of(project):
+    """Members who may record results in the project (the people results can be assigned to)."""
+    roles = [role for role, actions in ROLE_ACTIONS.items() if Action.EDIT in actions]
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(memberships__project=project, memberships__role__in=roles).order_by("username").distinct()
+
+
+def milestones_of(project):
+    milestones = Milestone.objects.filter(project=project).annotate(
+        run_count=Count("runs", distinct=True), plan_count=Count("plans", distinct=True)
+    )
+    return milestones.order_by(F("due_date").asc(nulls_last=True), "name", "id")
+
+
+def milestone_in(project, pk: int) -> Milestone:
+    return get_object_or_404(Milestone.objects.filter(project=project), pk=pk)
+
+
+def plans_of(project):
+    plans = TestPlan.objects.filter(project=project).select_related("milestone").annotate(run_count=Count("runs"))
+    return plans.order_by("name", "id")
+
+
+def plan_in(project, pk: int) -> TestPlan:
+    return get_object_or_404(TestPlan.objects.filter(project=project).select_related("milestone"), pk=pk)

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
@@ -9,9 +10,19 @@ from rest_framework.validators import UniqueTogetherValidator
 
 from .forms import MAX_DURATION
 from .importers import junit
-from .models import ApiToken, Project, Requirement, TestCase, TestResult, TestRun
-from .permissions import visible_projects
-from .services import create_result, create_run, normalize_folder, record_result
+from .models import ApiToken, Milestone, Project, Requirement, TestCase, TestPlan, TestResult, TestRun
+from .permissions import Action, can, visible_projects
+from .services import (
+    assign_results,
+    create_milestone,
+    create_plan,
+    create_result,
+    create_run,
+    normalize_folder,
+    record_result,
+    update_milestone,
+    update_plan,
+)
 
 
 class ApiModelSerializer(serializers.ModelSerializer):
@@ -145,16 +156,33 @@ class TestCaseSerializer(ApiModelSerializer):
         return normalize_folder(folder)
 
 
+class AssigneeField(serializers.SlugRelatedField):
+    """The member a result is assigned to, by username; null: nobody."""
+
+    default_error_messages = {"does_not_exist": "No user with username {value}."}
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            slug_field="username",
+            queryset=get_user_model().objects.filter(is_active=True),
+            allow_null=True,
+            required=False,
+            help_text="Username of the member who is to execute the result; null: nobody.",
+            **kwargs,
+        )
+
+
 class RunResultSerializer(ApiModelSerializer):
     """A result as listed inside its run."""
 
     case_title = serializers.CharField(source="case.title", read_only=True)
     duration = SecondsField()
     recorded_by = UsernameField()
+    assignee = AssigneeField()
 
     class Meta:
         model = TestResult
-        fields = ["id", "case", "case_title", "status", "comment", "duration", "recorded_by", "recorded_at"]
+        fields = ["id", "case", "case_title", "status", "comment", "duration", "recorded_by", "recorded_at", "assignee"]
 
 
 class TestResultSerializer(RunResultSerializer):
@@ -172,22 +200,38 @@ class TestResultSerializer(RunResultSerializer):
             ),
         ]
 
+    RECORDED = ("status", "comment", "duration")
+
     def validate(self, attrs):
         run, case = attrs.get("run"), attrs.get("case")
         if run is not None and case is not None and run.project_id != case.project_id:
             raise serializers.ValidationError({"case": ["The test case belongs to another project than the run."]})
+        project = (run or self.instance.run).project if (run or self.instance) else None
+        assignee = attrs.get("assignee")
+        if project is not None and assignee is not None and not can(assignee, Action.EDIT, project):
+            raise serializers.ValidationError(
+                {"assignee": [f"{assignee.get_username()} cannot record results in {project.key}."]}
+            )
         return attrs
 
     def create(self, validated_data):
         # The view passes recorded_by (its creator_field); the service records the actor itself.
+        assignee = validated_data.pop("assignee", None)
         fields = {name: value for name, value in validated_data.items() if name != "recorded_by"}
-        return create_result(actor=self.context["request"].user, **fields)
+        result = create_result(actor=self.context["request"].user, **fields)
+        if assignee is not None:
+            assign_results([result], project=result.run.project, assignee=assignee)
+        return result
 
     def update(self, result, validated_data):
+        if "assignee" in validated_data:
+            assign_results([result], project=result.run.project, assignee=validated_data["assignee"])
+        if not any(name in validated_data for name in self.RECORDED):
+            return result  # only reassigned: nothing was recorded
         return record_result(
             result,
             actor=self.context["request"].user,
-            **{name: validated_data.get(name, getattr(result, name)) for name in ("status", "comment", "duration")},
+            **{name: validated_data.get(name, getattr(result, name)) for name in self.RECORDED},
         )
 
 
@@ -200,6 +244,7 @@ class TestRunSerializer(ApiModelSerializer):
     blocked_count = serializers.IntegerField(read_only=True)
     skipped_count = serializers.IntegerField(read_only=True)
     untested_count = serializers.IntegerField(read_only=True)
+    milestone = VisibleObjectField(Milestone, required=False, allow_null=True)
     cases = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         write_only=True,
@@ -224,12 +269,17 @@ class TestRunSerializer(ApiModelSerializer):
             "blocked_count",
             "skipped_count",
             "untested_count",
+            "milestone",
             "cases",
         ]
         create_only_fields = ["project", "cases"]
 
     def validate(self, attrs):
         project, case_ids = attrs.get("project"), set(attrs.get("cases", ()))
+        milestone = attrs.get("milestone")
+        owner = project or getattr(self.instance, "project", None)
+        if milestone is not None and owner is not None and milestone.project_id != owner.pk:
+            raise serializers.ValidationError({"milestone": [f"Choose one of {owner.key}'s own milestones."]})
         if project is not None and case_ids:
             attrs["cases"] = list(TestCase.objects.filter(project=project, pk__in=case_ids))
             unknown = sorted(case_ids - {case.pk for case in attrs["cases"]})
@@ -345,3 +395,86 @@ class MeSerializer(serializers.Serializer):
     token = ApiTokenSerializer(
         allow_null=True, help_text="The token that authenticated this request; null for a browser session."
     )
+
+
+class MilestoneSerializer(ApiModelSerializer):
+    project = VisibleProjectField()
+    created_by = UsernameField()
+
+    class Meta:
+        model = Milestone
+        fields = ["id", "project", "name", "description", "start_date", "due_date", "created_by", "created_at"]
+        create_only_fields = ["project"]
+
+    def validate(self, attrs):
+        start = attrs.get("start_date", getattr(self.instance, "start_date", None))
+        due = attrs.get("due_date", getattr(self.instance, "due_date", None))
+        if start and due and due < start:
+            raise serializers.ValidationError({"due_date": ["The due date cannot be before the start date."]})
+        return attrs
+
+    def create(self, validated_data):
+        return create_milestone(actor=validated_data.pop("created_by", None), **validated_data)
+
+    def update(self, milestone, validated_data):
+        return update_milestone(milestone, **validated_data)
+
+
+class TestPlanSerializer(ApiModelSerializer):
+    project = VisibleProjectField()
+    milestone = VisibleObjectField(Milestone)
+    runs = VisibleObjectField(TestRun, many=True, required=False)
+    created_by = UsernameField()
+
+    class Meta:
+        model = TestPlan
+        fields = ["id", "project", "milestone", "name", "description", "runs", "created_by", "created_at"]
+        create_only_fields = ["project"]
+
+    def validate(self, attrs):
+        project = attrs.get("project") or self.instance.project
+        milestone = attrs.get("milestone")
+        if milestone is not None and milestone.project_id != project.pk:
+            raise serializers.ValidationError({"milestone": [f"Choose one of {project.key}'s own milestones."]})
+        foreign = [run.pk for run in attrs.get("runs", ()) if run.project_id != project.pk]
+        if foreign:
+            raise serializers.ValidationError(
+                {"runs": [f"{project.key} has no run with id {', '.join(map(str, foreign))}."]}
+            )
+        return attrs
+
+    def create(self, validated_data):
+        return create_plan(actor=validated_data.pop("created_by", None), **validated_data)
+
+    def update(self, plan, validated_data):
+        return update_plan(plan, **validated_data)
+
+
+class BulkResultsSerializer(serializers.Serializer):
+    """Several results at once: a status for all (comments and durations kept), an assignee for all, or both."""
+
+    results = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        allow_empty=False,
+        max_length=1000,
+        help_text="Ids of the results to change (at most 1,000).",
+    )
+    status = serializers.ChoiceField(choices=TestResult._meta.get_field("status").choices, required=False)
+    assignee = AssigneeField()
+
+    def validate_results(self, ids):
+        visible = TestResult.objects.filter(run__project__in=visible_projects(self.context["request"].user))
+        found = list(visible.filter(pk__in=ids).select_related("run__project"))
+        unknown = sorted(set(ids) - {result.pk for result in found})
+        if unknown:
+            raise serializers.ValidationError(f"No test result with id {', '.join(map(str, unknown))}.")
+        return found
+
+    def validate(self, attrs):
+        if "status" not in attrs and "assignee" not in attrs:
+            raise serializers.ValidationError("Give a status, an assignee, or both.")
+        return attrs
+
+
+class BulkResultsAnswerSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="How many results were changed.")

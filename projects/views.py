@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 from .forms import CaseFilterForm, CaseForm, RequirementFilterForm, ResultForm, RunForm, RunResultFilterForm
+from .models import ResultStatus
 from .permissions import Action, can
 
 RESULTS_PER_PAGE = 100
@@ -135,8 +136,8 @@ def run_list(request, key):
 @require_http_methods(["GET", "POST"])
 def run_create(request, key):
     project = selectors.project_for(request.user, key, Action.EDIT)
-    folders = selectors.folders_of(project)
-    form = RunForm(request.POST, folders=folders) if request.method == "POST" else RunForm(folders=folders)
+    options = {"folders": selectors.folders_of(project), "milestones": selectors.milestones_of(project)}
+    form = RunForm(request.POST, **options) if request.method == "POST" else RunForm(**options)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         run = services.create_run(
@@ -146,6 +147,7 @@ def run_create(request, key):
             environment=data["environment"],
             description=data["description"],
             cases=selectors.cases_of(project, folder=data["folder"]),
+            milestone=data["milestone"],
         )
         messages.success(request, f"Run “{run.name}” created.")
         return redirect("projects:run", project.key, run.pk)
@@ -158,6 +160,7 @@ def run_detail(request, key, pk):
     run = selectors.run_in(project, pk)
     form, filters = _filters(RunResultFilterForm, request)
     results = selectors.results_of(run, status=filters.get("status", ""))
+    counts = selectors.status_counts(run)
     return render_project_page(
         request,
         "projects/run_detail.html",
@@ -166,7 +169,10 @@ def run_detail(request, key, pk):
         {
             "run": run,
             "form": form,
-            "counts": selectors.status_counts(run),
+            "counts": counts,
+            "progress": selectors.progress(counts),
+            "statuses": ResultStatus.choices,
+            "executors": selectors.executors_of(project),
             "page": selectors.page_of(results, request.GET.get("page"), per_page=RESULTS_PER_PAGE),
         },
     )

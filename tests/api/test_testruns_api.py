@@ -84,6 +84,7 @@ def test_a_runs_detail_lists_its_results(world, client_as):
         "duration": 3.0,
         "recorded_by": None,
         "recorded_at": result["recorded_at"],
+        "assignee": None,
     }
 
 
