@@ -54,6 +54,7 @@ from integrations.errors import (
     Unreachable,
     UpstreamError,
     redact,
+    redacted_excerpt,
 )
 from integrations.ratelimit import RequestBudget, default_request_budget
 
@@ -295,8 +296,7 @@ def error_from_response(
         explanation = error_class.default_message
     message = f"{response.host} answered HTTP {status}. {explanation}"
     if detail.message:
-        remote = " ".join(detail.message.split())[:_MAX_REMOTE_MESSAGE]
-        message += f" The tracker says: {remote}"
+        message += f" The tracker says: {redacted_excerpt(detail.message, secrets, _MAX_REMOTE_MESSAGE)}"
     return error_class(
         redact(message, secrets),
         status=status,
@@ -476,6 +476,10 @@ class TrackerHttpClient:
     def redact(self, text: str) -> str:
         """``text`` without this client's secrets (for providers' own messages)."""
         return redact(text, self._secrets)
+
+    def excerpt(self, text: str, limit: int = _MAX_REMOTE_MESSAGE) -> str:
+        """A tracker's words for a message: on one line, this client's secrets removed, then cut."""
+        return redacted_excerpt(text, self._secrets, limit)
 
     def close(self) -> None:
         self._session.close()

@@ -213,7 +213,7 @@ def _batch_answer(
     not_found: set[tuple[str, int]] = set()
     for error in errors:
         kind, path = error.get("type"), error.get("path")
-        message = http.redact(" ".join(str(error.get("message") or "").split()))[:300]
+        message = http.excerpt(str(error.get("message") or ""))
         if kind in GRAPHQL_RATE_LIMITED or "rate limit" in message.lower():
             retry_after = retry_after_seconds(response.headers)
             when = f"try again in {math.ceil(retry_after)} s" if retry_after is not None else "try again later"

@@ -386,7 +386,7 @@ class Linear(TrackerProvider):
         extensions = error.get("extensions") if isinstance(error.get("extensions"), dict) else {}
         kind = str(extensions.get("type") or "").lower()
         code = str(extensions.get("code") or "").upper()
-        message = http.redact(" ".join(_message(error).split())[:300]) or "no reason given"
+        message = http.excerpt(_message(error)) or "no reason given"
         status = response.status
         if kind == "authentication error" or code == "AUTHENTICATION_ERROR":
             return AuthenticationFailed(

@@ -13,7 +13,7 @@ import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import pytest
 import redis
@@ -717,6 +717,32 @@ def test_secrets_in_the_url_headers_and_echoed_body_never_reach_errors_or_logs(s
         assert form not in shown
     assert "[redacted]" in str(raised.value)
     assert "token=[redacted]" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "form, secret_part",
+    [
+        pytest.param(TOKEN, slice(0, None), id="raw"),
+        pytest.param(quote_plus(TOKEN), slice(0, None), id="form-encoded"),
+        pytest.param(quote(TOKEN, safe=""), slice(0, None), id="url-encoded"),
+        # base64("me@example.com:" + token): its first 20 characters encode the user name.
+        pytest.param(base64.b64encode(f"me@example.com:{TOKEN}".encode()).decode(), slice(20, None), id="basic"),
+    ],
+)
+def test_a_secret_echoed_where_the_message_is_cut_is_redacted_before_the_cut(server, make_client, form, secret_part):
+    # The tracker's message is cut at 300 characters; the secret's own characters start at 280.
+    secret = form[secret_part]
+    padding = "x" * (280 - len(form[: secret_part.start]))
+    echo = json.dumps({"message": f"{padding}{form} was refused"})
+    server.script("/rest/api/3/myself", Reply(401, JSON, echo.encode()))
+    client = make_client(auth=("me@example.com", TOKEN), secrets=[TOKEN])
+
+    with pytest.raises(AuthenticationFailed) as raised:
+        client.get("/rest/api/3/myself")
+
+    said = str(raised.value)
+    assert "The tracker says: xxx" in said and "x[redacted]" in said
+    assert secret[:8] not in said and secret[:8] not in str(raised.value.to_dict())
 
 
 def test_transport_errors_hide_secrets_and_the_exceptions_they_came_from(make_client, caplog):
