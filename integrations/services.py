@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import oauth, selectors
-from .errors import AuthenticationFailed, AuthorizationRequired, OAuthRefused, TrackerError, redact
+from .errors import AuthenticationFailed, AuthorizationRequired, OAuthRefused, TrackerError, redact, redacted_excerpt
 from .fields import Unreadable
 from .mappings import (
     default_priority_mapping,
@@ -54,9 +54,9 @@ def record_audit(
         source_name=source.name if source else "",
         project=project,
         project_key=project.key if project else "",
-        target=target[:300],
+        target=source_excerpt(source, target, 300),
         success=success,
-        message=message[:500],
+        message=source_excerpt(source, message, 500),
         details=details or {},
     )
 
@@ -90,11 +90,21 @@ def _changed_parts(before, after: dict) -> list[str]:
     return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
 
 
-def _secret_values(source: Source) -> list[str]:
-    credentials = source.credentials
-    if isinstance(credentials, Unreadable) or not credentials:
+def _secret_values(source: Source | None) -> list[str]:
+    """The source's stored secrets: its credentials and its webhook secret."""
+    if source is None:
         return []
-    return [value for value in credentials.values() if isinstance(value, str) and value]
+    credentials = source.credentials
+    values = [] if isinstance(credentials, Unreadable) or not credentials else list(credentials.values())
+    values.append(source.webhook_secret)
+    return [value for value in values if isinstance(value, str) and value]
+
+
+def source_excerpt(source: Source | None, text: str, limit: int) -> str:
+    """A tracker's (or an error's) words cut to ``limit`` for storage or display, with every form of
+    the source's secrets (raw, URL-encoded, base64 basic auth) removed first: the one way messages
+    are shortened outside the HTTP client, so that no cut leaves a fragment of a secret behind."""
+    return redacted_excerpt(str(text), _secret_values(source), limit)
 
 
 @transaction.atomic
@@ -312,7 +322,7 @@ def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
         return  # deleted while being checked
     previous = source.health
     health = Health.INACTIVE if not connected else Health.ACTIVE if outcome.ok else Health.ERROR
-    error = "" if outcome.ok else outcome.message[:500]
+    error = "" if outcome.ok else source_excerpt(source, outcome.message, 500)
     Source.objects.filter(pk=source.pk).update(health=health, health_checked_at=outcome.checked_at, health_error=error)
     source.health, source.health_checked_at, source.health_error = health, outcome.checked_at, error
     details = {"code": outcome.code} if not outcome.ok else {"user": outcome.user}
@@ -744,7 +754,7 @@ def _renew(token: UserToken, actor) -> TrackerError | None:
 
 
 def _mark_for_reauthorization(token: UserToken, actor, reason: str, **details) -> AuthorizationRequired:
-    token.last_error = reason[:500]
+    token.last_error = source_excerpt(token.source, reason, 500)
     token.save(update_fields=["last_error"])
     record_audit(
         AuditAction.TOKEN_REFRESH_FAILED,

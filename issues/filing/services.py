@@ -562,7 +562,7 @@ def _file_each(job: FilingJob, item: FilingJobItem, redelivered: bool) -> None:
             resuming=redelivered,
         )
     except TrackerError as error:
-        _fail([item], _describe(error))
+        _fail([item], _describe(job, error))
     else:
         _done([item], filed)
 
@@ -582,19 +582,19 @@ def _file_combined(job: FilingJob, items: Sequence[FilingJobItem], redelivered: 
             resuming=redelivered,
         )
     except TrackerError as error:
-        _fail(items, _describe(error))
+        _fail(items, _describe(job, error))
     else:
         _done(items, filed)
 
 
-def _describe(error: TrackerError) -> str:
+def _describe(job: FilingJob, error: TrackerError) -> str:
     problems = " ".join(
         f"{name}: {problem}" for name, problem in error.field_errors.items() if problem not in str(error)
     )
     text = " ".join(filter(None, [str(error), problems]))
     if may_have_been_created(error):
         text += " The issue may have been created anyway: retrying looks for it first and never files it twice."
-    return text[:1000]
+    return integration_services.source_excerpt(job.integration.source, text, 1000)
 
 
 def _fail(items: Sequence[FilingJobItem], message: str) -> None:
