@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integrations import http
 from integrations import selectors as integration_selectors
 from integrations import services as integration_services
 from integrations.errors import TrackerError, Unreachable, UpstreamError
@@ -93,6 +94,27 @@ def as_member(integration: ProjectIntegration, user, operation: Callable[[Tracke
     expires or the tracker refuses it once), else the source's credentials. ``AuthorizationRequired``
     when the source acts as each member and this one has not authorized (or no longer can)."""
     return integration_services.with_member_token(user or AnonymousUser(), integration.source, operation)
+
+
+# A person waits on a search (the link dialog, the API): a tracker that does not answer ends in a
+# message within seconds instead of holding a web worker through every timeout and retry.
+INTERACTIVE_SECONDS = 8.0
+
+
+def search(integration: ProjectIntegration, user, text: str) -> list[RemoteIssue]:
+    """The tracker's issues matching ``text`` (a key, or words), as the member sees them.
+    ``Unreachable`` (reason "deadline") when the tracker has not answered within INTERACTIVE_SECONDS."""
+    try:
+        with http.deadline(INTERACTIVE_SECONDS):
+            return as_member(integration, user, lambda provider: provider.search(text[:200]))
+    except Unreachable as error:
+        if error.reason != "deadline":
+            raise
+        raise Unreachable(
+            f"{integration.source.name} did not answer within {INTERACTIVE_SECONDS:g} s: try again later, "
+            "or link the issue by its key.",
+            reason="deadline",
+        ) from None
 
 
 @dataclass(frozen=True)

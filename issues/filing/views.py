@@ -271,7 +271,7 @@ def link_search(request, key):
             }
         )
     try:
-        found = filing_services.as_member(integration, request.user, lambda provider: provider.search(text))
+        found = filing_services.search(integration, request.user, text)
     except TrackerError as error:
         return JsonResponse({"issues": [], "message": str(error)})
     return JsonResponse(
