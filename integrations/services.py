@@ -6,17 +6,27 @@ name fields and credential parts, never their values.
 """
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import oauth, selectors
-from .errors import AuthenticationFailed, AuthorizationRequired, OAuthRefused, TrackerError, redact, redacted_excerpt
+from . import http, oauth, selectors
+from .errors import (
+    AuthenticationFailed,
+    AuthorizationRequired,
+    OAuthRefused,
+    TrackerError,
+    Unreachable,
+    redact,
+    redacted_excerpt,
+)
 from .fields import Unreadable
 from .mappings import (
     default_priority_mapping,
@@ -285,16 +295,35 @@ class ConnectionOutcome:
         return asdict(self)
 
 
-def test_connection(source: Source, *, actor=None) -> ConnectionOutcome:
+@contextmanager
+def interactive(source: Source, advice: str = "try again later") -> Iterator[None]:
+    """Tracker requests a person waits on (a page, an API call): all of them together, retries and
+    waits included, give up after ``TRACKER_INTERACTIVE_SECONDS`` with ``Unreachable`` naming the
+    tracker and ``advice``, so that a tracker trickling bytes or never answering releases the web
+    worker within seconds instead of after every timeout (background work keeps the client's own
+    per-request deadline)."""
+    seconds = settings.TRACKER_INTERACTIVE_SECONDS
+    try:
+        with http.deadline(seconds):
+            yield
+    except Unreachable as error:
+        if error.reason != "deadline":
+            raise
+        raise Unreachable(f"{source.name} did not answer within {seconds:g} s: {advice}.", reason="deadline") from None
+
+
+def test_connection(source: Source, *, actor=None, waiting: bool = False) -> ConnectionOutcome:
     """Run the provider's connection check and record the source's health.
 
     Works on disabled sources. A disconnected source stays inactive: the result is
     reported and stored as its last check, but it does not come back to life.
     With an actor the test is audited; a system check only when the health changes.
+    ``waiting``: a person waits on the answer (a page, the API), see ``interactive``.
     """
     now = timezone.now()
     try:
-        report = provider_for(source).check_connection()
+        with interactive(source) if waiting else nullcontext():
+            report = provider_for(source).check_connection()
     except TrackerError as error:
         outcome = ConnectionOutcome(
             ok=False,

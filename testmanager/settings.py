@@ -23,6 +23,9 @@ FERNET_KEYS = env.list("FERNET_KEYS", default=[SECRET_KEY])
 
 # Tracker requests to loopback/private networks are refused unless an admin allows them.
 TRACKER_ALLOW_PRIVATE_HOSTS = env.bool("TRACKER_ALLOW_PRIVATE_HOSTS", default=False)
+# A page or API call a person waits on (search, link by key, test connection) gives up on a tracker after
+# this many seconds, retries included, with a message naming it (integrations.services.interactive).
+TRACKER_INTERACTIVE_SECONDS = env.float("TRACKER_INTERACTIVE_SECONDS", default=8.0)
 
 REDIS_URL = env("REDIS_URL", default="")
 

@@ -25,7 +25,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations import http
 from integrations import selectors as integration_selectors
 from integrations import services as integration_services
 from integrations.errors import TrackerError, Unreachable, UpstreamError
@@ -96,25 +95,17 @@ def as_member(integration: ProjectIntegration, user, operation: Callable[[Tracke
     return integration_services.with_member_token(user or AnonymousUser(), integration.source, operation)
 
 
-# A person waits on a search (the link dialog, the API): a tracker that does not answer ends in a
-# message within seconds instead of holding a web worker through every timeout and retry.
-INTERACTIVE_SECONDS = 8.0
-
-
 def search(integration: ProjectIntegration, user, text: str) -> list[RemoteIssue]:
-    """The tracker's issues matching ``text`` (a key, or words), as the member sees them.
-    ``Unreachable`` (reason "deadline") when the tracker has not answered within INTERACTIVE_SECONDS."""
-    try:
-        with http.deadline(INTERACTIVE_SECONDS):
-            return as_member(integration, user, lambda provider: provider.search(text[:200]))
-    except Unreachable as error:
-        if error.reason != "deadline":
-            raise
-        raise Unreachable(
-            f"{integration.source.name} did not answer within {INTERACTIVE_SECONDS:g} s: try again later, "
-            "or link the issue by its key.",
-            reason="deadline",
-        ) from None
+    """The tracker's issues matching ``text`` (a key, or words), as the member sees them; a person
+    waits on it: ``Unreachable`` (reason "deadline") when the tracker does not answer in time."""
+    with integration_services.interactive(integration.source, "try again later, or link the issue by its key"):
+        return as_member(integration, user, lambda provider: provider.search(text[:200]))
+
+
+def users(integration: ProjectIntegration, user, text: str) -> list:
+    """Tracker accounts matching ``text`` for a filing form's user fields; a person waits on it."""
+    with integration_services.interactive(integration.source, "try again later, or type the account's id"):
+        return as_member(integration, user, lambda provider: provider.users(integration.external_project, text))
 
 
 @dataclass(frozen=True)
@@ -441,7 +432,8 @@ def look_up(integration: ProjectIntegration, actor, key: str) -> RemoteIssue | N
     source = integration.source
     if not integration_selectors.can(source, Capability.READ_DETAILS):
         return None
-    result = as_member(integration, actor, lambda provider: provider.fetch_many([key]))
+    with integration_services.interactive(source, "try again later"):
+        result = as_member(integration, actor, lambda provider: provider.fetch_many([key]))
     if key in result.missing:
         raise ValidationError({"key": f"{source.name} has no issue {key}."})
     return result.issues.get(key)

@@ -197,9 +197,7 @@ def file_users(request, key):
     integration = _pickable(project, request.GET.get("to"))
     try:
         text = request.GET.get("q", "")[:100]
-        found = filing_services.as_member(
-            integration, request.user, lambda provider: provider.users(integration.external_project, text)
-        )
+        found = filing_services.users(integration, request.user, text)
     except TrackerError as error:
         return JsonResponse({"users": [], "message": str(error)})
     return JsonResponse({"users": [{"id": user.id, "name": user.name} for user in found[:20]], "message": ""})

@@ -5,7 +5,6 @@ import pytest
 from django.core.cache import cache
 
 from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationState, Provider, Source
-from issues.filing import services as filing_services
 from issues.links.models import ExternalReference, Link
 from tests.api.conftest import ROLES
 from tests.api.helpers import database_state
@@ -109,8 +108,8 @@ def test_search_needs_words_and_finds_by_words_or_key(client_as, jira):
     assert client_as("member").get(api(jira.integration, "search"), {"q": remote.key}).json()[0]["key"] == remote.key
 
 
-def test_search_of_a_tracker_that_never_answers_gives_up_with_503_and_a_clear_message(client_as, jira, monkeypatch):
-    monkeypatch.setattr(filing_services, "INTERACTIVE_SECONDS", 0.5)
+def test_search_of_a_tracker_that_never_answers_gives_up_with_503_and_a_clear_message(client_as, jira, settings):
+    settings.TRACKER_INTERACTIVE_SECONDS = 0.5
     silent = ScriptedServer()
     silent.script("/rest/api/3/search/jql", Reply(200, {"Content-Type": "application/json"}, b"{}", delay=10))
     silent.start()

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider, Source
-from issues.filing import services as filing_services
 from issues.links.models import ExternalReference, Link
 from issues.links.services import link
 from projects.models import ResultStatus, Role
@@ -159,9 +158,9 @@ class SearchTests:
         assert nothing == {"issues": [], "message": "Nothing in Acme Jira matches “unicorn”."}
 
     def test_a_tracker_that_never_finishes_answering_gives_up_with_a_clear_message(
-        self, client, member, jira, monkeypatch
+        self, client, member, jira, settings
     ):
-        monkeypatch.setattr(filing_services, "INTERACTIVE_SECONDS", 0.5)
+        settings.TRACKER_INTERACTIVE_SECONDS = 0.5
         trickling = TricklingServer()
         Source.objects.filter(pk=jira.integration.source_id).update(base_url=trickling.base_url, allow_http=True)
         before = ExternalReference.objects.count()
