@@ -456,6 +456,10 @@ def link_existing(
         notes += _link_back(integration, actor, remote.key, [artefact], site_url)
     with transaction.atomic():
         reference = selectors.reference_of(source, key)  # also under a key the issue had before it moved
+        if remote is None and reference is not None and selectors.reference_for(integration, key) is None:
+            if reference.links.exists():  # only another project's words stand behind it: answered as unknown
+                raise ValidationError({"key": f"{source.name} has no issue {key} this project can link."})
+            reference = None  # linked nowhere any more: stored again below with this project's words
         if remote is not None:
             if reference is not None:
                 follow_move(reference, remote.key)  # the tracker answers the key with another: the issue moved

@@ -299,7 +299,7 @@ def link_check(request, key):
         stored = filing_services.check_key(integration, request.GET.get("key", "")[:300])
     except ValidationError as error:
         return JsonResponse({"ok": False, "message": " ".join(error.message_dict["key"])})
-    known = links_selectors.reference_of(integration.source, stored)
+    known = links_selectors.reference_for(integration, stored)
     return JsonResponse(
         {
             "ok": True,
