@@ -98,8 +98,9 @@ def as_member(integration: ProjectIntegration, user, operation: Callable[[Tracke
 def search(integration: ProjectIntegration, user, text: str) -> list[RemoteIssue]:
     """The tracker's issues matching ``text`` (a key, or words), as the member sees them; a person
     waits on it: ``Unreachable`` (reason "deadline") when the tracker does not answer in time."""
+    within = integration_selectors.searchable_projects(integration)
     with integration_services.interactive(integration.source, "try again later, or link the issue by its key"):
-        return as_member(integration, user, lambda provider: provider.search(text[:200]))
+        return as_member(integration, user, lambda provider: provider.search(text[:200], within=within))
 
 
 def users(integration: ProjectIntegration, user, text: str) -> list:

@@ -155,3 +155,22 @@ def test_what_a_read_tracker_says_about_a_key_is_seen_by_every_project_reading_i
     client.force_login(MembershipFactory(project=web, role=Role.MEMBER).user)
 
     assert check(client, "WEB", reading, remote.key).json()["title"] == "Card payments time out"
+
+
+def test_a_search_through_a_shared_jira_looks_only_in_the_asking_projects_jira_projects(fake_jira_cloud):
+    shop = ProjectFactory(key="SHOP")
+    jira = jira_world(fake_jira_cloud, shop)
+    jira.fake.add_project("WEB", "Web", issue_types=("Bug",))
+    jira.fake.add_issue("SHOP", "Card payments time out")
+    theirs = jira.fake.add_issue("WEB", "Card payments double charge")
+    web = ProjectFactory(key="WEB")
+    reading = ProjectIntegrationFactory(project=web, source=jira.source, external_project="WEB")
+    member = MembershipFactory(project=web, role=Role.MEMBER).user
+
+    found = filing_services.search(reading, member, "payments")
+
+    assert [issue.key for issue in found] == [theirs.key]
+    (sent,) = [request for request in jira.fake.requests if request.path.endswith("/search/jql")]
+    assert sent.json()["jql"] == (
+        '(summary ~ "payments" OR description ~ "payments") AND project in ("WEB") ORDER BY updated DESC'
+    )
