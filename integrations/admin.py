@@ -235,7 +235,7 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
             raise Http404("No such source.")
         if not self.has_change_permission(request, source):
             raise PermissionDenied
-        _report(self, request, source, services.test_connection(source, actor=request.user))
+        _report(self, request, source, services.test_connection(source, actor=request.user, waiting=True))
         return HttpResponseRedirect(reverse("admin:integrations_source_change", args=[source.pk]))
 
     # -- writes, all through services --
@@ -268,7 +268,7 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
     @admin.action(description="Test the connection of the selected sources", permissions=["change"])
     def test_connection(self, request, queryset):
         for source in queryset:
-            _report(self, request, source, services.test_connection(source, actor=request.user))
+            _report(self, request, source, services.test_connection(source, actor=request.user, waiting=True))
 
     @admin.action(description="Enable the selected sources", permissions=["change"])
     def enable(self, request, queryset):

@@ -128,7 +128,7 @@ class ConnectionTestView(APIView):
             )
             ensure(request.user, Action.MANAGE, integration.project)
             source = integration.source
-        outcome = services.test_connection(source, actor=request.user)
+        outcome = services.test_connection(source, actor=request.user, waiting=True)
         return Response(ConnectionOutcomeSerializer(outcome.to_dict()).data)
 
 

@@ -3,7 +3,9 @@
 ``TrackerHttpClient`` wraps a ``requests.Session`` and adds what talking to someone
 else's server needs:
 
-- connect and read timeouts on every request;
+- connect and read timeouts on every request, and a wall-clock deadline on each one (a server
+  sending a byte every few seconds never trips a read timeout), shortened for pages waiting on
+  a tracker with ``deadline(seconds)``;
 - retries with exponential backoff and full jitter, for idempotent requests only
   (a request that never reached the server is retried whatever its method);
 - 429/503 (and GitHub's rate-limit 403) honouring ``Retry-After`` and the
@@ -21,6 +23,7 @@ else's server needs:
 Use one client per thread (``requests.Session`` is not thread-safe).
 """
 
+import contextvars
 import ipaddress
 import json
 import logging
@@ -28,8 +31,10 @@ import math
 import random
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import cache, partialmethod
@@ -57,6 +62,7 @@ from integrations.errors import (
     Unreachable,
     UpstreamError,
     redact,
+    redacted_excerpt,
 )
 from integrations.ratelimit import RequestBudget, default_request_budget
 
@@ -160,6 +166,12 @@ class _AddressCheckingConnection:
 
     allow_private_hosts = False
 
+    def request(self, *args, **kwargs) -> None:
+        super().request(*args, **kwargs)
+        # The socket itself, for the deadline's watchdog: the connection forgets it when the
+        # answer is read until the connection closes, while the answer still reads from it.
+        _in_flight[threading.get_ident()] = self.sock
+
     def _new_conn(self) -> socket.socket:
         last_error: OSError | None = None
         for address in _permitted_addresses(self._dns_host.strip("[]"), self.port, self.allow_private_hosts):
@@ -180,6 +192,60 @@ class _AddressCheckingConnection:
         raise urllib3.exceptions.NewConnectionError(
             self, f"Failed to establish a new connection: {last_error}"
         ) from last_error
+
+
+# --- The wall-clock deadline ---------------------------------------------------------------
+
+# Thread -> the socket of the request that thread has on the wire now, for the watchdog to cut.
+_in_flight: dict[int, socket.socket] = {}
+# Monotonic time by which every request made in this context must be done (see `deadline`).
+_give_up_at: contextvars.ContextVar[float | None] = contextvars.ContextVar("tracker_http_give_up_at", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every request made inside gives up `seconds` from now, retries and waits included.
+
+    For pages and API calls a person waits on (search): a tracker that does not answer then
+    ends in ``Unreachable(reason="deadline")`` within seconds instead of holding a web worker.
+    """
+    now = time.monotonic()
+    outer = _give_up_at.get()
+    token = _give_up_at.set(min(now + seconds, outer) if outer is not None else now + seconds)
+    try:
+        yield
+    finally:
+        _give_up_at.reset(token)
+
+
+class _Watchdog:
+    """Cuts the calling thread's connection once `seconds` have passed.
+
+    Each byte that arrives restarts a socket's read timeout, so a server trickling its headers or
+    body holds a reader for as long as it likes; only a clock outside the reads can end that.
+    Shutting the socket down makes the blocked read return at once, whatever it was reading.
+    """
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._thread = threading.get_ident()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+        _in_flight.pop(self._thread, None)
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = _in_flight.get(self._thread)
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 @cache
@@ -298,8 +364,7 @@ def error_from_response(
         explanation = error_class.default_message
     message = f"{response.host} answered HTTP {status}. {explanation}"
     if detail.message:
-        remote = " ".join(detail.message.split())[:_MAX_REMOTE_MESSAGE]
-        message += f" The tracker says: {remote}"
+        message += f" The tracker says: {redacted_excerpt(detail.message, secrets, _MAX_REMOTE_MESSAGE)}"
     return error_class(
         redact(message, secrets),
         status=status,
@@ -354,6 +419,12 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
             return max(0.0, reset - now)
         return max(0.0, reset)
     return None
+
+
+def _waits_in_time(seconds: float) -> bool:
+    """Whether waiting `seconds` before a retry still ends before the context's deadline."""
+    give_up_at = _give_up_at.get()
+    return give_up_at is None or time.monotonic() + seconds < give_up_at
 
 
 def _backoff_seconds(attempt: int) -> float:
@@ -418,6 +489,7 @@ class TrackerHttpClient:
         budget: RequestBudget | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 20.0,
+        request_deadline: float = 120.0,
         max_retries: int = 3,
         max_wait: float = 60.0,
         max_response_bytes: int = 10 * MiB,
@@ -431,6 +503,8 @@ class TrackerHttpClient:
             values are redacted automatically, like the password of a basic ``auth`` pair.
         headers: other default headers (``Accept``, API version).
         secrets: anything else to keep out of errors and logs.
+        request_deadline: the most seconds one request on the wire may take, connecting and
+            reading the whole answer included; ``deadline()`` shortens it for a context.
         budget_key, budget_per_minute: the per-source request budget (e.g. the source's
             uuid and its rate limit); both or neither. ``budget`` defaults to Redis when
             ``REDIS_URL`` is set, else this process.
@@ -447,6 +521,7 @@ class TrackerHttpClient:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.request_deadline = request_deadline
         self.max_retries = max_retries
         self.max_wait = max_wait
         self.max_response_bytes = max_response_bytes
@@ -488,6 +563,10 @@ class TrackerHttpClient:
     def redact(self, text: str) -> str:
         """``text`` without this client's secrets (for providers' own messages)."""
         return redact(text, self._secrets)
+
+    def excerpt(self, text: str, limit: int = _MAX_REMOTE_MESSAGE) -> str:
+        """A tracker's words for a message: on one line, this client's secrets removed, then cut."""
+        return redacted_excerpt(text, self._secrets, limit)
 
     def close(self) -> None:
         self._session.close()
@@ -541,16 +620,17 @@ class TrackerHttpClient:
                 response = self._follow_redirects(method, prepared.url, json, data, headers, attempt)
             except Unreachable as error:
                 retryable = error.reason in _NOT_SENT or (idempotent and error.reason in _MAYBE_SENT)
-                if not (retries_left and retryable):
+                backoff = _backoff_seconds(attempt)
+                if not (retries_left and retryable and _waits_in_time(backoff)):
                     raise
-                self._sleep(_backoff_seconds(attempt))
+                self._sleep(backoff)
                 continue
             if 200 <= response.status < 300 or response.status in accept:
                 return response
             if idempotent and retries_left and (_is_throttled(response) or response.status in (502, 504)):
                 wait = retry_after_seconds(response.headers)
                 wait = _backoff_seconds(attempt) if wait is None else wait
-                if wait <= self.max_wait:
+                if wait <= self.max_wait and _waits_in_time(wait):
                     self._sleep(wait)
                     continue
             raise error_from_response(response, self._read_error_detail, self._secrets)
@@ -590,26 +670,35 @@ class TrackerHttpClient:
         )
 
     def _send(self, method, url, json, data, headers, attempt) -> TrackerResponse:
-        """One request on the wire; its body read within the size cap."""
+        """One request on the wire within its deadline; its body read within the size cap."""
         self._spend_budget(url)
         same_origin = _origin(url) == self._origin
         started = time.monotonic()
+        seconds = self._seconds_for_request(started)
+        if seconds <= 0:
+            raise self._deadline_error(url)
         self.requests_made += 1
         try:
-            with self._session.request(
-                method,
-                url,
-                json=json,
-                data=data,
-                headers={**(headers or {}), **(self._auth_headers if same_origin else {})},
-                auth=self._auth if same_origin else None,
-                timeout=(self.connect_timeout, self.read_timeout),
-                allow_redirects=False,
-                stream=True,
-            ) as raw:
+            with (
+                _Watchdog(seconds) as watchdog,
+                self._session.request(
+                    method,
+                    url,
+                    json=json,
+                    data=data,
+                    headers={**(headers or {}), **(self._auth_headers if same_origin else {})},
+                    auth=self._auth if same_origin else None,
+                    timeout=(min(self.connect_timeout, seconds), min(self.read_timeout, seconds)),
+                    allow_redirects=False,
+                    stream=True,
+                ) as raw,
+            ):
                 response = TrackerResponse(raw.status_code, raw.headers, self._read_body(raw), raw.url)
+            if watchdog.expired:  # a body read until the connection closed ends early when it is cut
+                raise self._deadline_error(url)
         except requests.RequestException as error:
-            failure = self._transport_error(error, url)
+            past = watchdog.expired or time.monotonic() - started >= seconds
+            failure = self._deadline_error(url) if past else self._transport_error(error, url)
             self._log(logging.WARNING, method, url, failure.reason, started, attempt)
             raise failure from None
         except TrackerError as error:
@@ -618,6 +707,19 @@ class TrackerHttpClient:
         level = logging.DEBUG if response.status < 400 else logging.WARNING
         self._log(level, method, url, response.status, started, attempt)
         return response
+
+    def _seconds_for_request(self, now: float) -> float:
+        give_up_at = _give_up_at.get()
+        return self.request_deadline if give_up_at is None else min(self.request_deadline, give_up_at - now)
+
+    def _deadline_error(self, url: str) -> Unreachable:
+        give_up_at = _give_up_at.get()
+        return Unreachable(
+            f"{_host_and_port(url)} did not answer in time"
+            + (f" (within {self.request_deadline:g} s)" if give_up_at is None else "")
+            + ": the tracker may be overloaded or the network slow; try again later.",
+            reason="deadline",
+        )
 
     def _read_body(self, raw: requests.Response) -> bytes:
         # The decoded size counts, so a small compressed body that inflates hugely stops too.

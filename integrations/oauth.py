@@ -147,7 +147,7 @@ def _json_object(response: TrackerResponse) -> dict[str, Any]:
 
 def _refusal(http: TrackerHttpClient, response: TrackerResponse, answer: dict[str, Any]) -> OAuthRefused:
     error = str(answer.get("error") or "")
-    described = " ".join(str(answer.get("error_description") or answer.get("message") or "").split())[:300]
+    described = http.excerpt(str(answer.get("error_description") or answer.get("message") or ""))
     detail = ": ".join(part for part in (error, described) if part)
     said = f" ({detail})" if detail else ""
     if error in CLIENT_ERRORS or response.status == 401:  # RFC 6749 answers a client it cannot authenticate 401

@@ -87,8 +87,10 @@ def callback(request, provider):
         raise Http404("No such source.")
     next_url = started["next"]
     if request.GET.get("error") or not request.GET.get("code"):
-        said = " ".join(request.GET.get("error_description", request.GET.get("error", "")).split())
-        reason = f" ({said[:MAX_TRACKER_MESSAGE]})" if said else ""
+        said = services.source_excerpt(
+            source, request.GET.get("error_description", request.GET.get("error", "")), MAX_TRACKER_MESSAGE
+        )
+        reason = f" ({said})" if said else ""
         messages.error(request, f"{source.name} did not authorize your account{reason}: nothing was stored.")
         return redirect(next_url)
     try:

@@ -185,6 +185,14 @@ def pickable_integrations(project):
     return project_integrations(project).filter(state=IntegrationState.ACTIVE, source__in=in_scope)
 
 
+def searchable_projects(integration) -> list[str]:
+    """The external projects a search through ``integration`` may look in: those of its project's
+    active integrations on the same source, never another project's (a source shared with every
+    project reaches them all)."""
+    values = pickable_integrations(integration.project).filter(source=integration.source)
+    return sorted({value.strip() for value in values.values_list("external_project", flat=True) if value.strip()})
+
+
 def sources_due_for_health_check():
     """Sources the periodic health check visits: enabled and connected."""
     return Source.objects.filter(enabled=True, connected=True)

@@ -6,17 +6,27 @@ name fields and credential parts, never their values.
 """
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import oauth, selectors
-from .errors import AuthenticationFailed, AuthorizationRequired, OAuthRefused, TrackerError, redact
+from . import http, oauth, selectors
+from .errors import (
+    AuthenticationFailed,
+    AuthorizationRequired,
+    OAuthRefused,
+    TrackerError,
+    Unreachable,
+    redact,
+    redacted_excerpt,
+)
 from .fields import Unreadable
 from .mappings import (
     default_priority_mapping,
@@ -54,9 +64,9 @@ def record_audit(
         source_name=source.name if source else "",
         project=project,
         project_key=project.key if project else "",
-        target=target[:300],
+        target=source_excerpt(source, target, 300),
         success=success,
-        message=message[:500],
+        message=source_excerpt(source, message, 500),
         details=details or {},
     )
 
@@ -90,11 +100,21 @@ def _changed_parts(before, after: dict) -> list[str]:
     return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
 
 
-def _secret_values(source: Source) -> list[str]:
-    credentials = source.credentials
-    if isinstance(credentials, Unreadable) or not credentials:
+def _secret_values(source: Source | None) -> list[str]:
+    """The source's stored secrets: its credentials and its webhook secret."""
+    if source is None:
         return []
-    return [value for value in credentials.values() if isinstance(value, str) and value]
+    credentials = source.credentials
+    values = [] if isinstance(credentials, Unreadable) or not credentials else list(credentials.values())
+    values.append(source.webhook_secret)
+    return [value for value in values if isinstance(value, str) and value]
+
+
+def source_excerpt(source: Source | None, text: str, limit: int) -> str:
+    """A tracker's (or an error's) words cut to ``limit`` for storage or display, with every form of
+    the source's secrets (raw, URL-encoded, base64 basic auth) removed first: the one way messages
+    are shortened outside the HTTP client, so that no cut leaves a fragment of a secret behind."""
+    return redacted_excerpt(str(text), _secret_values(source), limit)
 
 
 @transaction.atomic
@@ -275,16 +295,35 @@ class ConnectionOutcome:
         return asdict(self)
 
 
-def test_connection(source: Source, *, actor=None) -> ConnectionOutcome:
+@contextmanager
+def interactive(source: Source, advice: str = "try again later") -> Iterator[None]:
+    """Tracker requests a person waits on (a page, an API call): all of them together, retries and
+    waits included, give up after ``TRACKER_INTERACTIVE_SECONDS`` with ``Unreachable`` naming the
+    tracker and ``advice``, so that a tracker trickling bytes or never answering releases the web
+    worker within seconds instead of after every timeout (background work keeps the client's own
+    per-request deadline)."""
+    seconds = settings.TRACKER_INTERACTIVE_SECONDS
+    try:
+        with http.deadline(seconds):
+            yield
+    except Unreachable as error:
+        if error.reason != "deadline":
+            raise
+        raise Unreachable(f"{source.name} did not answer within {seconds:g} s: {advice}.", reason="deadline") from None
+
+
+def test_connection(source: Source, *, actor=None, waiting: bool = False) -> ConnectionOutcome:
     """Run the provider's connection check and record the source's health.
 
     Works on disabled sources. A disconnected source stays inactive: the result is
     reported and stored as its last check, but it does not come back to life.
     With an actor the test is audited; a system check only when the health changes.
+    ``waiting``: a person waits on the answer (a page, the API), see ``interactive``.
     """
     now = timezone.now()
     try:
-        report = provider_for(source).check_connection()
+        with interactive(source) if waiting else nullcontext():
+            report = provider_for(source).check_connection()
     except TrackerError as error:
         outcome = ConnectionOutcome(
             ok=False,
@@ -312,7 +351,7 @@ def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
         return  # deleted while being checked
     previous = source.health
     health = Health.INACTIVE if not connected else Health.ACTIVE if outcome.ok else Health.ERROR
-    error = "" if outcome.ok else outcome.message[:500]
+    error = "" if outcome.ok else source_excerpt(source, outcome.message, 500)
     Source.objects.filter(pk=source.pk).update(health=health, health_checked_at=outcome.checked_at, health_error=error)
     source.health, source.health_checked_at, source.health_error = health, outcome.checked_at, error
     details = {"code": outcome.code} if not outcome.ok else {"user": outcome.user}
@@ -747,7 +786,7 @@ def _renew(token: UserToken, actor) -> TrackerError | None:
 
 
 def _mark_for_reauthorization(token: UserToken, actor, reason: str, **details) -> AuthorizationRequired:
-    token.last_error = reason[:500]
+    token.last_error = source_excerpt(token.source, reason, 500)
     token.save(update_fields=["last_error"])
     record_audit(
         AuditAction.TOKEN_REFRESH_FAILED,

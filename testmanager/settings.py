@@ -23,6 +23,9 @@ FERNET_KEYS = env.list("FERNET_KEYS", default=[SECRET_KEY])
 
 # Tracker requests to loopback/private networks are refused unless an admin allows them.
 TRACKER_ALLOW_PRIVATE_HOSTS = env.bool("TRACKER_ALLOW_PRIVATE_HOSTS", default=False)
+# A page or API call a person waits on (search, link by key, test connection) gives up on a tracker after
+# this many seconds, retries included, with a message naming it (integrations.services.interactive).
+TRACKER_INTERACTIVE_SECONDS = env.float("TRACKER_INTERACTIVE_SECONDS", default=8.0)
 
 REDIS_URL = env("REDIS_URL", default="")
 
@@ -187,7 +190,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# No task holds a worker for ever (a tracker trickling its answers, a stuck query): at the soft
+# limit the task gets SoftTimeLimitExceeded and can end cleanly, at the hard limit its process is
+# killed. Ten minutes for every task; the ones that legitimately run long (bulk filing jobs, pulls,
+# the daily full read of webhook-fed sources, TestRail imports) get CELERY_LONG_TASK_TIME_LIMIT.
+# Every limit stays below the visibility timeout (testmanager.E003), or Redis would hand a task
+# still running to a second worker.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=10 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=9 * 60)
+CELERY_LONG_TASK_TIME_LIMIT = env.int("CELERY_LONG_TASK_TIME_LIMIT", default=50 * 60)
+CELERY_LONG_TASK_SOFT_TIME_LIMIT = env.int("CELERY_LONG_TASK_SOFT_TIME_LIMIT", default=48 * 60)
 CELERY_BEAT_SCHEDULE = {
     "integrations-source-health": {"task": "integrations.refresh_source_health", "schedule": 15 * 60},
     # issues.sync: stale references every minute (each source by its own interval), webhook-fed

@@ -22,7 +22,7 @@ project integration names the project inside it.
 import base64
 import binascii
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from types import MappingProxyType
@@ -369,8 +369,9 @@ class AzureDevOps(TrackerProvider):
             forbidden=frozenset(spelling for item_id in wanted if item_id not in found for spelling in asked[item_id]),
         )
 
-    def search(self, text: str) -> list[RemoteIssue]:
-        """Work items whose id is ``text`` or whose title or description contain it, last changed first."""
+    def search(self, text: str, within: Sequence[str] | None = None) -> list[RemoteIssue]:
+        """Work items whose id is ``text`` or whose title or description contain it, last changed first;
+        with ``within``, only in those projects (``[System.TeamProject] IN (...)`` ANDed to the WIQL)."""
         text = " ".join(text.split())
         if not text:
             return []
@@ -378,7 +379,13 @@ class AzureDevOps(TrackerProvider):
                    f"[System.Description] CONTAINS WORDS {_wiql_string(text)}"]  # fmt: skip
         if text.lstrip("#").isdigit():
             clauses.append(f"[System.Id] = {int(text.lstrip('#'))}")
-        query = f"SELECT [System.Id] FROM WorkItems WHERE {' OR '.join(clauses)} ORDER BY [System.ChangedDate] DESC"
+        condition = " OR ".join(clauses)
+        if within is not None:
+            if not within:
+                raise NotConfigured("This project's integration names no Azure DevOps project to search in.")
+            projects = ", ".join(_wiql_string(project.strip()) for project in within)
+            condition = f"({condition}) AND [System.TeamProject] IN ({projects})"
+        query = f"SELECT [System.Id] FROM WorkItems WHERE {condition} ORDER BY [System.ChangedDate] DESC"
         with self._http() as http:
             ids = self._query_ids(http, "_apis/wit/wiql", query, SEARCH_LIMIT)
             if not ids:

@@ -711,7 +711,9 @@ class TrackerProvider:
         ``etag`` sent back), which costs no rate limit there; the others read everything again."""
         return self.fetch_many(known)
 
-    def search(self, text: str) -> list[RemoteIssue]:
+    def search(self, text: str, within: Sequence[str] | None = None) -> list[RemoteIssue]:
+        """Issues matching ``text`` (a key, or words). ``within``: the only external projects to search
+        (those of the asking project's integrations on this source); None searches as configured."""
         raise self._unsupported("searching issues")
 
     def projects(self) -> list[RemoteProject]:

@@ -23,7 +23,7 @@
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -216,7 +216,7 @@ def _batch_answer(
     not_found: set[tuple[str, int]] = set()
     for error in errors:
         kind, path = error.get("type"), error.get("path")
-        message = http.redact(" ".join(str(error.get("message") or "").split()))[:300]
+        message = http.excerpt(str(error.get("message") or ""))
         if kind in GRAPHQL_RATE_LIMITED or "rate limit" in message.lower():
             retry_after = retry_after_seconds(response.headers)
             when = f"try again in {math.ceil(retry_after)} s" if retry_after is not None else "try again later"
@@ -285,6 +285,11 @@ def _rest_shape(node: dict, api_base_url: str) -> dict:
         "updated_at": node.get("updatedAt"),
         "closed_at": node.get("closedAt"),
     }
+
+
+def _repositories(projects: Iterable[str]) -> list[str]:
+    """The ``owner/repo`` values among ``projects``, sorted."""
+    return sorted({project.strip() for project in projects if REPOSITORY.fullmatch(project.strip())}, key=str.lower)
 
 
 class GitHub(TrackerProvider):
@@ -547,16 +552,17 @@ class GitHub(TrackerProvider):
             (read.missing if visible else read.forbidden).update(spellings)
         return read
 
-    def search(self, text: str) -> list[RemoteIssue]:
+    def search(self, text: str, within: Sequence[str] | None = None) -> list[RemoteIssue]:
         """Issues (never pull requests) whose key is ``text``, or whose title, body or comments
-        contain its words, in the source's repositories; most recently updated first."""
+        contain its words, in the source's repositories (``within``: only those, one ``repo:``
+        qualifier each, and keys only of those); most recently updated first."""
         text = text.strip()
         if not text:
             return []
-        repositories = self._assigned_repositories()
+        repositories = self._assigned_repositories() if within is None else _repositories(within)
         found: dict[str, RemoteIssue] = {}
         with self._github() as http:
-            for repo, number in self._keys_in(text, repositories):
+            for repo, number in self._keys_in(text, repositories, scoped=within is not None):
                 response = http.get(f"repos/{repo}/issues/{number}", accept=(404, 410))
                 raw = json_object(response, "an issue") if response.status == 200 else {}
                 if raw and "pull_request" not in raw:
@@ -642,17 +648,20 @@ class GitHub(TrackerProvider):
             fields={field_id: github_field_value(raw.get(field_id)) for field_id in field_ids},
         )
 
-    def _keys_in(self, text: str, repositories: list[str]) -> list[tuple[str, int]]:
-        """The issues ``text`` names by key: owner/repo#12 anywhere, #12 in each assigned repository."""
+    def _keys_in(self, text: str, repositories: list[str], *, scoped: bool = False) -> list[tuple[str, int]]:
+        """The issues ``text`` names by key: owner/repo#12 anywhere (``scoped``: only in ``repositories``),
+        #12 in each of ``repositories``."""
         full = ISSUE_KEY.fullmatch(text)
         if full:
+            if scoped and full["repo"].lower() not in {repo.lower() for repo in repositories}:
+                return []
             return [(full["repo"], int(full["number"]))]
         short = SHORT_KEY.fullmatch(text)
         return [(repo, int(short["number"])) for repo in repositories] if short else []
 
     def _assigned_repositories(self) -> list[str]:
         """The repositories of this source's active project integrations."""
-        return sorted((project for project in self.assigned_projects() if REPOSITORY.fullmatch(project)), key=str.lower)
+        return _repositories(self.assigned_projects())
 
     def _remote_issue(self, raw: dict, response: TrackerResponse, *, etag: bool = True) -> RemoteIssue:
         """The issue under the key GitHub spells it with now: a transferred issue has its new one."""

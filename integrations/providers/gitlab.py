@@ -39,7 +39,7 @@
 
 import re
 import shlex
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from types import MappingProxyType
@@ -204,6 +204,11 @@ def _hook_timestamp(value: Any) -> str | None:
 
 def _encoded(path: str) -> str:
     return quote(path, safe="")
+
+
+def _project_paths(projects: Iterable[str]) -> list[str]:
+    """The GitLab project paths among ``projects``, sorted."""
+    return sorted({project.strip() for project in projects if PROJECT_PATH.fullmatch(project.strip())}, key=str.lower)
 
 
 class GitLab(TrackerProvider):
@@ -432,16 +437,19 @@ class GitLab(TrackerProvider):
         read = self._read_project(http, found["project"], [int(found["iid"])], moves)
         return (read or {}).get(int(found["iid"]))
 
-    def search(self, text: str) -> list[RemoteIssue]:
+    def search(self, text: str, within: Sequence[str] | None = None) -> list[RemoteIssue]:
         """Issues whose key is ``text``, or whose title or description contain it, in the source's
-        projects; most recently updated first."""
+        projects (``within``: only those, each searched through its own project-scoped listing, and
+        keys only of those); most recently updated first."""
         text = " ".join(text.split())
         if not text:
             return []
-        projects = self._assigned_projects()
+        projects = self._assigned_projects() if within is None else _project_paths(within)
         full = ISSUE_KEY.fullmatch(text)
         short = SHORT_KEY.fullmatch(text)
-        if full:
+        if full and within is not None and full["project"].lower() not in {path.lower() for path in projects}:
+            named = []
+        elif full:
             named = [(full["project"], int(full["iid"]))]
         else:
             named = [(path, int(short["iid"])) for path in projects] if short else []
@@ -549,9 +557,7 @@ class GitLab(TrackerProvider):
 
     def _assigned_projects(self) -> list[str]:
         """The project paths of this source's active project integrations."""
-        return sorted(
-            (project for project in self.assigned_projects() if PROJECT_PATH.fullmatch(project)), key=str.lower
-        )
+        return _project_paths(self.assigned_projects())
 
     def _remote_issue(self, raw: dict, path: str, response: TrackerResponse) -> RemoteIssue:
         if not isinstance(raw.get("iid"), int):

@@ -26,7 +26,7 @@ another project under its new key, and 404 only for an issue that is gone.
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from types import MappingProxyType
@@ -492,8 +492,9 @@ class _Jira(TrackerProvider, ABC):
             forbidden=spellings(hidden),
         )
 
-    def search(self, text: str) -> list[RemoteIssue]:
-        """Issues whose key is ``text`` or whose summary or description contain its words, newest first."""
+    def search(self, text: str, within: Sequence[str] | None = None) -> list[RemoteIssue]:
+        """Issues whose key is ``text`` or whose summary or description contain its words, newest first;
+        with ``within``, only in those Jira projects (``project in (...)`` ANDed to the JQL)."""
         clauses = []
         candidate = text.strip().upper()
         key_pattern = self.source.key_pattern or self.default_key_pattern
@@ -504,8 +505,14 @@ class _Jira(TrackerProvider, ABC):
             clauses += [f"summary ~ {jql_string(terms)}", f"description ~ {jql_string(terms)}"]
         if not clauses:
             return []
+        condition = " OR ".join(clauses)
+        if within is not None:
+            if not within:
+                raise NotConfigured("This project's integration names no Jira project to search in.")
+            projects = ", ".join(jql_string(project.strip().upper()) for project in within)
+            condition = f"({condition}) AND project in ({projects})"
         with self.client() as http:
-            return list(self._jql(http, " OR ".join(clauses) + " ORDER BY updated DESC", SEARCH_LIMIT))
+            return list(self._jql(http, condition + " ORDER BY updated DESC", SEARCH_LIMIT))
 
     def pull(self, query: PullQuery, known: Iterable[str] = ()) -> PullResult:
         """Issues of the project matching the JQL filter (its ORDER BY dropped) and of the given

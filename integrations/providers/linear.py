@@ -28,7 +28,7 @@
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from itertools import islice
@@ -112,8 +112,8 @@ VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first:
 FETCH_QUERY = f"""query FetchIssues($filter: IssueFilter, $first: Int) {{
   issues(filter: $filter, first: $first, includeArchived: true) {{ nodes {{ {ISSUE_FIELDS} }} }}
 }}"""
-SEARCH_QUERY = f"""query SearchIssues($term: String!, $first: Int) {{
-  searchIssues(term: $term, first: $first) {{ nodes {{ {ISSUE_FIELDS} }} }}
+SEARCH_QUERY = f"""query SearchIssues($term: String!, $first: Int, $filter: IssueFilter) {{
+  searchIssues(term: $term, first: $first, filter: $filter) {{ nodes {{ {ISSUE_FIELDS} }} }}
 }}"""
 TEAMS_QUERY = """query Teams($filter: TeamFilter, $first: Int, $after: String) {
   teams(filter: $filter, first: $first, after: $after) { nodes { id key name } pageInfo { hasNextPage endCursor } }
@@ -413,7 +413,7 @@ class Linear(TrackerProvider):
         extensions = error.get("extensions") if isinstance(error.get("extensions"), dict) else {}
         kind = str(extensions.get("type") or "").lower()
         code = str(extensions.get("code") or "").upper()
-        message = http.redact(" ".join(_message(error).split())[:300]) or "no reason given"
+        message = http.excerpt(_message(error)) or "no reason given"
         status = response.status
         if kind == "authentication error" or code == "AUTHENTICATION_ERROR":
             return AuthenticationFailed(
@@ -776,13 +776,19 @@ class Linear(TrackerProvider):
         ]
         return sorted(releases, key=_plan_order) + sorted(sprints, key=_plan_order)
 
-    def search(self, text: str) -> list[RemoteIssue]:
-        """Linear's full-text search (identifier, title, description), most relevant first."""
+    def search(self, text: str, within: Sequence[str] | None = None) -> list[RemoteIssue]:
+        """Linear's full-text search (identifier, title, description), most relevant first; with
+        ``within`` (team keys), only issues of those teams (an IssueFilter on the team's key)."""
         text = " ".join(text.split())
         if not text:
             return []
+        variables: dict[str, Any] = {"term": text, "first": SEARCH_LIMIT}
+        if within is not None:
+            if not within:
+                raise NotConfigured("This project's integration names no Linear team to search in.")
+            variables["filter"] = {"team": {"key": {"in": [team.strip().upper() for team in within]}}}
         with self.client() as http:
-            data, _ = self._graphql(http, SEARCH_QUERY, {"term": text, "first": SEARCH_LIMIT})
+            data, _ = self._graphql(http, SEARCH_QUERY, variables)
         return [self._remote_issue(raw) for raw in (data.get("searchIssues") or {}).get("nodes") or []]
 
     def _remote_issue(self, raw: Any) -> RemoteIssue:

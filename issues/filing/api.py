@@ -171,7 +171,7 @@ class SearchView(IntegrationIssuesView):
                 f"{integration.source.name} is not read by testmanager, so it cannot be searched: "
                 "link its issues by key."
             )
-        found = services.as_member(integration, request.user, lambda provider: provider.search(text[:200]))
+        found = services.search(integration, request.user, text)
         return Response(RemoteIssueSerializer([vars(issue) for issue in found], many=True).data)
 
 

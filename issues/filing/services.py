@@ -99,6 +99,20 @@ def as_member(integration: ProjectIntegration, user, operation: Callable[[Tracke
     return integration_services.with_member_token(user or AnonymousUser(), integration.source, operation)
 
 
+def search(integration: ProjectIntegration, user, text: str) -> list[RemoteIssue]:
+    """The tracker's issues matching ``text`` (a key, or words), as the member sees them; a person
+    waits on it: ``Unreachable`` (reason "deadline") when the tracker does not answer in time."""
+    within = integration_selectors.searchable_projects(integration)
+    with integration_services.interactive(integration.source, "try again later, or link the issue by its key"):
+        return as_member(integration, user, lambda provider: provider.search(text[:200], within=within))
+
+
+def users(integration: ProjectIntegration, user, text: str) -> list:
+    """Tracker accounts matching ``text`` for a filing form's user fields; a person waits on it."""
+    with integration_services.interactive(integration.source, "try again later, or type the account's id"):
+        return as_member(integration, user, lambda provider: provider.users(integration.external_project, text))
+
+
 @dataclass(frozen=True)
 class Discovery:
     """What a filing form is built from: the issue types offered, the chosen one, its fields."""
@@ -448,7 +462,8 @@ def look_up(integration: ProjectIntegration, actor, key: str) -> RemoteIssue | N
     source = integration.source
     if not integration_selectors.can(source, Capability.READ_DETAILS):
         return None
-    result = as_member(integration, actor, lambda provider: provider.fetch_many([key]))
+    with integration_services.interactive(source, "try again later"):
+        result = as_member(integration, actor, lambda provider: provider.fetch_many([key]))
     if key in result.missing:
         raise ValidationError({"key": f"{source.name} has no issue {key}."})
     return result.issues.get(key)
@@ -471,6 +486,10 @@ def link_existing(
         notes += _link_back(integration, actor, remote.key, [artefact], site_url)
     with transaction.atomic():
         reference = selectors.reference_of(source, key)  # also under a key the issue had before it moved
+        if remote is None and reference is not None and selectors.reference_for(integration, key) is None:
+            if reference.links.exists():  # only another project's words stand behind it: answered as unknown
+                raise ValidationError({"key": f"{source.name} has no issue {key} this project can link."})
+            reference = None  # linked nowhere any more: stored again below with this project's words
         if remote is not None:
             if reference is not None:
                 follow_move(reference, remote.key)  # the tracker answers the key with another: the issue moved
@@ -599,7 +618,7 @@ def _file_each(job: FilingJob, item: FilingJobItem, redelivered: bool) -> None:
             resuming=redelivered,
         )
     except TrackerError as error:
-        _fail([item], _describe(error))
+        _fail([item], _describe(job, error))
     else:
         _done([item], filed)
 
@@ -619,19 +638,19 @@ def _file_combined(job: FilingJob, items: Sequence[FilingJobItem], redelivered: 
             resuming=redelivered,
         )
     except TrackerError as error:
-        _fail(items, _describe(error))
+        _fail(items, _describe(job, error))
     else:
         _done(items, filed)
 
 
-def _describe(error: TrackerError) -> str:
+def _describe(job: FilingJob, error: TrackerError) -> str:
     problems = " ".join(
         f"{name}: {problem}" for name, problem in error.field_errors.items() if problem not in str(error)
     )
     text = " ".join(filter(None, [str(error), problems]))
     if may_have_been_created(error):
         text += " The issue may have been created anyway: retrying looks for it first and never files it twice."
-    return text[:1000]
+    return integration_services.source_excerpt(job.integration.source, text, 1000)
 
 
 def _fail(items: Sequence[FilingJobItem], message: str) -> None:

@@ -2,11 +2,17 @@
 queue this task without an import cycle."""
 
 from celery import shared_task
+from django.conf import settings
 
 from issues.sync.tasks import redelivered
 
 
-@shared_task(bind=True, name="issues.run_filing_job")
+@shared_task(
+    bind=True,
+    name="issues.run_filing_job",
+    time_limit=settings.CELERY_LONG_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_LONG_TASK_SOFT_TIME_LIMIT,
+)
 def run_filing_job(self, job_id: int) -> None:
     """File the waiting results of a filing job (bulk "Create issues" on a run), or push the waiting
     internal issues of a push job (its ``run`` is None)."""

@@ -201,9 +201,7 @@ def file_users(request, key):
     integration = _pickable(project, request.GET.get("to"))
     try:
         text = request.GET.get("q", "")[:100]
-        found = filing_services.as_member(
-            integration, request.user, lambda provider: provider.users(integration.external_project, text)
-        )
+        found = filing_services.users(integration, request.user, text)
     except TrackerError as error:
         return JsonResponse({"users": [], "message": str(error)})
     return JsonResponse({"users": [{"id": user.id, "name": user.name} for user in found[:20]], "message": ""})
@@ -275,7 +273,7 @@ def link_search(request, key):
             }
         )
     try:
-        found = filing_services.as_member(integration, request.user, lambda provider: provider.search(text))
+        found = filing_services.search(integration, request.user, text)
     except TrackerError as error:
         return JsonResponse({"issues": [], "message": str(error)})
     return JsonResponse(
@@ -305,7 +303,7 @@ def link_check(request, key):
         stored = filing_services.check_key(integration, request.GET.get("key", "")[:300])
     except ValidationError as error:
         return JsonResponse({"ok": False, "message": " ".join(error.message_dict["key"])})
-    known = links_selectors.reference_of(integration.source, stored)
+    known = links_selectors.reference_for(integration, stored)
     return JsonResponse(
         {
             "ok": True,

@@ -10,7 +10,9 @@ from django.db.models import Exists, F, OuterRef, Q, Value
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from integrations.providers.base import BackLink
+from integrations import selectors as integration_selectors
+from integrations.providers import provider_class
+from integrations.providers.base import BackLink, Capability
 from issues.core.artefacts import ARTEFACT_LABELS, artefact_field, artefact_path, artefact_title, artefacts_of, kind_of
 from issues.core.models import RESOLVED_STATUSES, Issue
 from issues.core.selectors import CATEGORY_OF_STATUS, INTERNAL, issues_of
@@ -179,8 +181,27 @@ def link_in(project, pk: int) -> Link:
 
 
 def reference_of(source, key: str) -> ExternalReference | None:
-    """The source's reference of ``key``: by its key, else by a key its issue had before it moved."""
+    """The source's reference of ``key``: by its key, else by a key its issue had before it moved.
+    Not scoped to a project: for what a project asks, see ``reference_for``."""
     found = ExternalReference.objects.filter(source=source, key=key).first()
     if found is None and source is not None:
         found = next(iter(references_by_key(source.pk, [key]).get(key.lower(), [])), None)
     return found
+
+
+def reference_for(integration, key: str) -> ExternalReference | None:
+    """The reference of ``key`` as the integration's project may see it, else None (a missing key).
+
+    A project sees a reference linked in it. Otherwise only what the tracker itself says, read through
+    an integration of this project: on a source whose details are read, and, where the key names its
+    external project (``owner/repo#12``), one of this project's external projects on that source. A
+    title someone typed in another project (a tracker that is not read) is that project's words."""
+    source = integration.source
+    reference = reference_of(source, key)
+    if reference is None or reference.links.filter(project=integration.project).exists():
+        return reference
+    if not integration_selectors.can(source, Capability.READ_DETAILS):
+        return None
+    named = provider_class(source.provider).project_of_key(reference.key)
+    scopes = integration_selectors.project_integrations(integration.project).filter(source=source)
+    return reference if not named or named in {scope.external_project for scope in scopes} else None

@@ -17,6 +17,7 @@ from integrations.mappings import priority_for, status_for
 from integrations.models import IntegrationState, ProjectIntegration
 from integrations.providers import provider_for
 from integrations.providers.base import PulledItem, PullQuery
+from integrations.services import source_excerpt
 from issues.core.models import IssueStatus
 from issues.links import services
 from issues.links.models import ExternalReference
@@ -98,7 +99,7 @@ def pull_bugs(integration: ProjectIntegration) -> PullSummary:
     try:
         result = provider_for(integration.source).pull(query, known=list(known))
     except TrackerError as error:
-        settings.last_error = str(error)[:ERROR_MAX]
+        settings.last_error = source_excerpt(integration.source, str(error), ERROR_MAX)
         settings.save()
         raise
     summary = PullSummary()

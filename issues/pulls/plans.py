@@ -15,6 +15,7 @@ from django.utils import timezone
 from integrations.errors import TrackerError
 from integrations.models import ProjectIntegration
 from integrations.providers import provider_for
+from integrations.services import source_excerpt
 from issues.pulls.models import Plan, PullSettings
 from issues.pulls.requirements import settings_of
 from issues.pulls.summary import PullSummary
@@ -29,7 +30,7 @@ def pull_plans(integration: ProjectIntegration) -> PullSummary:
         remote = provider_for(integration.source).plans(integration.external_project, integration.board)
     except TrackerError as error:
         settings = settings_of(integration)
-        settings.last_error = f"Releases and sprints: {error}"[:ERROR_MAX]
+        settings.last_error = source_excerpt(integration.source, f"Releases and sprints: {error}", ERROR_MAX)
         settings.save()
         raise
     existing = {(plan.kind, plan.remote_id): plan for plan in Plan.objects.filter(integration=integration)}

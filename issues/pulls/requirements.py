@@ -35,6 +35,7 @@ from integrations.mappings import name_key, priority_for, status_for
 from integrations.models import IntegrationState, ProjectIntegration, Source
 from integrations.providers import provider_for
 from integrations.providers.base import PulledItem, PullQuery, RemoteIssue
+from integrations.services import source_excerpt
 from issues.links import services
 from issues.links.models import ExternalReference
 from issues.pulls.models import PulledRequirement, PullSettings
@@ -229,7 +230,7 @@ def pull_requirements(integration: ProjectIntegration) -> PullSummary:
     try:
         result = provider_for(integration.source).pull(pull_query(integration, settings), known=list(known))
     except TrackerError as error:
-        settings.last_error = str(error)[:ERROR_MAX]
+        settings.last_error = source_excerpt(integration.source, str(error), ERROR_MAX)
         settings.save()
         raise
     # The sync engine may have found a deletion first: still the tracker's, so not deprecated yet.

@@ -3,6 +3,7 @@ releases and sprints, and its bugs. The Celery tasks and the pages' "Pull now" a
 
 from integrations.errors import TrackerError
 from integrations.models import IntegrationState, ProjectIntegration
+from integrations.services import source_excerpt
 from issues.pulls import bugs, plans, requirements
 
 # (what, whether the integration pulls it, the pull)
@@ -28,7 +29,9 @@ def pull_integration(integration: ProjectIntegration) -> list[dict]:
         try:
             outcomes.append({"what": what, "ok": True, "summary": str(pull(integration))})
         except TrackerError as error:
-            outcomes.append({"what": what, "ok": False, "summary": str(error)})
+            outcomes.append(
+                {"what": what, "ok": False, "summary": source_excerpt(integration.source, str(error), 1000)}
+            )
     return outcomes
 
 

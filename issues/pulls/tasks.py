@@ -4,13 +4,18 @@ the body, so that services may queue these tasks without an import cycle."""
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from integrations.errors import TrackerError
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="issues.pull_integration")
+@shared_task(
+    name="issues.pull_integration",
+    time_limit=settings.CELERY_LONG_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_LONG_TASK_SOFT_TIME_LIMIT,
+)
 def pull_integration(integration_id: int) -> list[dict]:
     """Run one integration's pulls now ("Pull now", "Sync"): what each did."""
     from integrations.models import ProjectIntegration
@@ -20,7 +25,11 @@ def pull_integration(integration_id: int) -> list[dict]:
     return pull(integration)
 
 
-@shared_task(name="issues.pull_all")
+@shared_task(
+    name="issues.pull_all",
+    time_limit=settings.CELERY_LONG_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_LONG_TASK_SOFT_TIME_LIMIT,
+)
 def pull_all() -> dict[str, list[dict]]:
     """Every integration's pulls, in turn (beat); a tracker that fails stops none of the others."""
     from issues.pulls.runner import integrations_pulling

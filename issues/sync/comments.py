@@ -19,6 +19,7 @@ from integrations.providers.base import (
     RemoteComment,
     TrackerProvider,
 )
+from integrations.services import source_excerpt
 from issues.core.models import CommentOrigin, Issue, IssueComment
 from issues.links.models import ExternalReference
 from issues.sync.cache_keys import once_key
@@ -64,7 +65,7 @@ def push_comment(comment_id: int) -> bool:
     try:
         remote_id = provider_for(sync.reference.source).add_comment(sync.reference.key, _attributed(comment))
     except TrackerError as error:
-        DefectSync.objects.filter(pk=sync.pk).update(last_error=str(error)[:500])
+        DefectSync.objects.filter(pk=sync.pk).update(last_error=source_excerpt(sync.reference.source, str(error), 500))
         cache.delete(once_key("posting", comment))
         return False
     with transaction.atomic():
@@ -164,7 +165,9 @@ def pull_comments(provider: TrackerProvider, reference_ids: Sequence[int]) -> No
         try:
             comments = provider.comments(reference.key)
         except TrackerError as error:
-            DefectSync.objects.filter(reference=reference).update(last_error=str(error)[:500])
+            DefectSync.objects.filter(reference=reference).update(
+                last_error=source_excerpt(reference.source, str(error), 500)
+            )
             continue
         for comment in comments:
             follow_read_comment(reference, comment)

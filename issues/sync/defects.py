@@ -23,6 +23,7 @@ from integrations.providers.base import (
     TrackerProvider,
     Unsupported,
 )
+from integrations.services import source_excerpt
 from issues.core import services
 from issues.core.models import CommentOrigin, Issue, IssueComment, IssuePriority, IssueStatus, StatusCategory
 from issues.core.selectors import CATEGORY_OF_STATUS
@@ -243,7 +244,7 @@ def push_defect(issue_id: int) -> bool:
     try:
         provider = provider_for(source)
     except TrackerError as error:
-        DefectSync.objects.filter(pk=sync.pk).update(last_error=str(error)[:500])
+        DefectSync.objects.filter(pk=sync.pk).update(last_error=source_excerpt(source, str(error), 500))
         return False
     return _push(sync, provider)
 
@@ -275,7 +276,7 @@ def _push(sync: DefectSync, provider: TrackerProvider) -> bool:
             continue
         setattr(sync, f"synced_{name}", value)
         sent = True
-    sync.last_error = " ".join(problems)[:500]
+    sync.last_error = source_excerpt(sync.reference.source, " ".join(problems), 500)
     sync.save(update_fields=["synced_status", "synced_priority", "last_error"])
     if sent:
         from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers

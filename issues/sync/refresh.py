@@ -332,7 +332,7 @@ def _record_failure(
     source: Source, references: list[ExternalReference], error: TrackerError, report: RefreshReport
 ) -> None:
     """The tracker failed: the references not read keep their values and say why; so does the source."""
-    message = str(error)[:500]  # tracker errors are redacted where they are raised
+    message = integration_services.source_excerpt(source, str(error), 500)
     ExternalReference.objects.filter(pk__in=[reference.pk for reference in references]).update(last_error=message)
     report.failed, report.error = len(references), message
     report.rest_seconds = max(FAILURE_BACKOFF_SECONDS, math.ceil(error.retry_after or 0))

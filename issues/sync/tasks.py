@@ -4,6 +4,7 @@ imports its service inside the body, so that services may queue these tasks with
 from dataclasses import asdict
 
 from celery import shared_task
+from django.conf import settings
 
 
 def redelivered(task) -> bool:
@@ -44,7 +45,11 @@ def refresh_references(source_id: int, reference_ids: list[int], shown: bool = F
     return asdict(report)
 
 
-@shared_task(name="issues.reconcile_webhook_sources")
+@shared_task(
+    name="issues.reconcile_webhook_sources",
+    time_limit=settings.CELERY_LONG_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_LONG_TASK_SOFT_TIME_LIMIT,
+)
 def reconcile_webhook_sources() -> list[int]:
     """Beat, daily: read every reference of each webhook-fed source again, to catch a delivery the
     tracker never sent. Returns the sources queued."""

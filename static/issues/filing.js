@@ -40,14 +40,26 @@
 
   /* -- issue type ------------------------------------------------------------------------ */
 
+  /* The type the page was rendered for: the option the server marked selected, else the first. */
+  function renderedValue(select) {
+    const rendered = Array.from(select.options).find((option) => option.defaultSelected) || select.options[0];
+    return rendered ? rendered.value : "";
+  }
+
   function reloadOnIssueType(form) {
     const select = form.querySelector("select[name=issue_type]");
     if (!select) {
       return;
     }
-    select.addEventListener("change", () => {
+    const reload = () => {
       window.location.search = form.dataset.reloadUrl + "&issue_type=" + encodeURIComponent(select.value);
-    });
+    };
+    select.addEventListener("change", reload);
+    // A type chosen before this deferred script ran (a slow connection, a quick hand) fired its
+    // change event with nobody listening: the fields shown would belong to the other type.
+    if (select.value !== renderedValue(select)) {
+      reload();
+    }
   }
 
   /* -- user pickers ---------------------------------------------------------------------- */

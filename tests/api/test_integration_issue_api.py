@@ -5,13 +5,14 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationState, Provider
+from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationState, Provider, Source
 from issues.core.services import add_attachment
 from issues.links.models import ExternalReference, Link
 from tests.api.conftest import ROLES
 from tests.api.helpers import database_state
 from tests.factories import ProjectIntegrationFactory, SourceFactory
 from tests.issues.filing_support import jira_world
+from tests.support.scripted_server import Reply, ScriptedServer
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +108,26 @@ def test_search_needs_words_and_finds_by_words_or_key(client_as, jira):
         (remote.key, "Card payments time out", "todo")
     ]
     assert client_as("member").get(api(jira.integration, "search"), {"q": remote.key}).json()[0]["key"] == remote.key
+
+
+def test_search_of_a_tracker_that_never_answers_gives_up_with_503_and_a_clear_message(client_as, jira, settings):
+    settings.TRACKER_INTERACTIVE_SECONDS = 0.5
+    silent = ScriptedServer()
+    silent.script("/rest/api/3/search/jql", Reply(200, {"Content-Type": "application/json"}, b"{}", delay=10))
+    silent.start()
+    Source.objects.filter(pk=jira.integration.source_id).update(base_url=silent.base_url, allow_http=True)
+    before = database_state()
+    try:
+        response = client_as("member").get(api(jira.integration, "search"), {"q": "payments"})
+    finally:
+        silent.stop()
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "unreachable"
+    assert response.json()["message"].startswith(
+        "Acme Jira did not answer within 0.5 s: try again later, or link the issue by its key."
+    )
+    assert database_state() == before
 
 
 def test_create_issue_files_writes_from_the_artefact_links_and_audits(client_as, world, jira):

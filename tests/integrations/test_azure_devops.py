@@ -218,6 +218,18 @@ def test_search_finds_by_title_description_or_id_last_changed_first(ado, fake):
     assert ado.search("  ") == []
 
 
+def test_a_search_within_the_asking_projects_ado_projects_restricts_the_wiql(ado, fake):
+    fake.add_project("Secret")
+    mine = fake.add_work_item("Fabrikam", "Bug", "Login fails")
+    fake.add_work_item("Secret", "Bug", "Login fails elsewhere")
+
+    found = ado.search("login", within=["Fabrikam"])
+
+    assert [issue.key for issue in found] == [str(mine.id)]
+    (sent,) = [request for request in fake.server.requests if request.path.endswith("/_apis/wit/wiql")]
+    assert sent.json()["query"].endswith("AND [System.TeamProject] IN ('Fabrikam') ORDER BY [System.ChangedDate] DESC")
+
+
 def test_a_quote_in_the_search_text_stays_a_value(ado, fake):
     item = fake.add_work_item("Fabrikam", "Bug", "Can't log in")
 

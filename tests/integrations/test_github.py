@@ -340,6 +340,20 @@ def test_search_finds_issues_by_words_in_the_assigned_repositories_and_never_pul
     assert sent.param("q") == '"checkout" is:issue repo:acme/shop'
 
 
+def test_a_search_within_the_asking_projects_repositories_sends_only_their_repo_qualifiers(fake_github, github, shop):
+    fake_github.add_repo("acme/web")
+    ProjectIntegrationFactory(source=github.source, external_project="acme/web")  # another project's
+    fake_github.add_issue("acme/shop", "Checkout crashes", author="alice")
+    fake_github.add_issue("acme/web", "Checkout elsewhere", author="alice")
+
+    found = github.search("checkout", within=["acme/shop"])
+
+    assert [issue.key for issue in found] == ["acme/shop#1"]
+    (sent,) = fake_github.requests_to("GET", "/search/issues")
+    assert sent.param("q") == '"checkout" is:issue repo:acme/shop'
+    assert github.search("acme/web#1", within=["acme/shop"]) == []  # another project's key: not looked up
+
+
 def test_search_reads_keys_directly(fake_github, github, shop):
     fake_github.add_repo("acme/web")
     fake_github.add_issue("acme/web", "In web", author="alice")

@@ -274,6 +274,20 @@ def test_search_finds_words_in_titles_and_descriptions_of_assigned_projects_newe
     assert (sent.param("search"), sent.param("in")) == ("checkout", "title,description")
 
 
+def test_a_search_within_the_asking_projects_gitlab_projects_lists_only_theirs(fake_gitlab, source, web):
+    fake_gitlab.add_project("acme/app")
+    fake_gitlab.add_member("acme/app", GITLAB_USERNAME, DEVELOPER)
+    ProjectIntegrationFactory(source=source, external_project="acme/app")  # another project's
+    fake_gitlab.add_issue(WEB, "Checkout broken", author="alice")
+    fake_gitlab.add_issue("acme/app", "Checkout slow", author="alice")
+
+    found = provider_for(source).search("checkout", within=[WEB])
+
+    assert [issue.key for issue in found] == [f"{WEB}#1"]
+    assert [request.route_path for request in fake_gitlab.requests_to("GET", r".*/issues")] == [f"{ENCODED}/issues"]
+    assert provider_for(source).search("acme/app#1", within=[WEB]) == []  # another project's key
+
+
 def test_search_reads_keys_directly(fake_gitlab, gitlab, web):
     fake_gitlab.add_project("acme/app", visibility="internal")
     fake_gitlab.add_issue("acme/app", "In app", author="alice")

@@ -9,17 +9,19 @@ import gzip
 import json
 import logging
 import os
+import time
 import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
 from email.utils import format_datetime
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import pytest
 import redis
 
+from integrations import http
 from integrations.errors import (
     AddressNotAllowed,
     AuthenticationFailed,
@@ -42,7 +44,7 @@ from integrations.http import (
 )
 from integrations.ratelimit import LocalRequestBudget, RedisRequestBudget, default_request_budget
 from tests.support.processes import free_port
-from tests.support.scripted_server import Reply, SaturatedListener, ScriptedServer
+from tests.support.scripted_server import Reply, SaturatedListener, ScriptedServer, TricklingServer
 
 JSON = {"Content-Type": "application/json"}
 OK = Reply(200, JSON, b'{"ok": true}')
@@ -170,6 +172,74 @@ def test_a_tracker_slower_than_the_read_timeout_is_unreachable_and_a_get_is_retr
     assert f"127.0.0.1:{server.port} did not answer within 0.2 s" in str(raised.value)
     assert len(server.received_on("/slow")) == 2
     assert len(slept) == 1 and 0 <= slept[0] <= BACKOFF_BASE_SECONDS
+
+
+def trickle(byte: bytes = b" ", every: float = 0.05):
+    """A JSON body that never ends: one byte every `every` seconds, each restarting the read timeout."""
+    yield b'{"issues": ['
+    for _ in range(200):  # ten seconds, far past the deadlines below
+        time.sleep(every)
+        yield byte
+
+
+def test_a_body_trickled_byte_by_byte_is_abandoned_at_the_request_deadline(server, make_client, slept):
+    server.script("/search", Reply(200, {**JSON, "Content-Length": "100000"}, trickle()))
+    client = make_client(read_timeout=0.5, request_deadline=0.6, max_retries=2)
+
+    with pytest.raises(Unreachable) as raised:
+        client.get("/search")
+
+    assert raised.value.reason == "deadline"
+    assert str(raised.value) == (
+        f"127.0.0.1:{server.port} did not answer in time (within 0.6 s): "
+        "the tracker may be overloaded or the network slow; try again later."
+    )
+    assert len(server.received_on("/search")) == 1 and slept == []  # a deadline is not retried
+
+
+def test_a_body_without_a_length_cut_at_the_deadline_is_not_taken_for_the_whole_answer(server, make_client):
+    server.script("/search", Reply(200, JSON, trickle()))  # ends when the connection closes
+
+    with pytest.raises(Unreachable) as raised:
+        make_client(read_timeout=0.5, request_deadline=0.6).get("/search")
+
+    assert raised.value.reason == "deadline"
+
+
+def test_headers_trickled_byte_by_byte_are_abandoned_at_the_request_deadline(make_client):
+    trickling = TricklingServer()
+    try:
+        client = make_client(base_url=trickling.base_url, read_timeout=0.5, request_deadline=0.6)
+        with pytest.raises(Unreachable) as raised:
+            client.get("/search")
+    finally:
+        trickling.stop()
+
+    assert raised.value.reason == "deadline" and trickling.connections == 1
+
+
+def test_inside_a_deadline_a_silent_tracker_gives_up_with_a_clear_message_and_no_retry(server, make_client, slept):
+    server.script("/search", Reply(200, JSON, b"{}", delay=5.0))
+    client = make_client(read_timeout=20, max_retries=3)
+
+    with http.deadline(0.5), pytest.raises(Unreachable) as raised:
+        client.get("/search")
+
+    assert raised.value.reason == "deadline"
+    assert str(raised.value) == (
+        f"127.0.0.1:{server.port} did not answer in time: the tracker may be overloaded or the network slow; "
+        "try again later."
+    )
+    assert len(server.received_on("/search")) == 1 and slept == []
+
+
+def test_a_rate_limit_wait_past_the_deadline_is_not_waited_for(server, make_client, slept):
+    server.script("/search", Reply(429, {"Retry-After": "3"}), OK)
+
+    with http.deadline(1.0), pytest.raises(RateLimited):
+        make_client().get("/search")
+
+    assert slept == [] and len(server.received_on("/search")) == 1
 
 
 def test_a_post_that_timed_out_is_not_sent_again_because_the_server_may_have_acted_on_it(server, make_client, slept):
@@ -747,6 +817,32 @@ def test_secrets_in_the_url_headers_and_echoed_body_never_reach_errors_or_logs(s
         assert form not in shown
     assert "[redacted]" in str(raised.value)
     assert "token=[redacted]" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "form, secret_part",
+    [
+        pytest.param(TOKEN, slice(0, None), id="raw"),
+        pytest.param(quote_plus(TOKEN), slice(0, None), id="form-encoded"),
+        pytest.param(quote(TOKEN, safe=""), slice(0, None), id="url-encoded"),
+        # base64("me@example.com:" + token): its first 20 characters encode the user name.
+        pytest.param(base64.b64encode(f"me@example.com:{TOKEN}".encode()).decode(), slice(20, None), id="basic"),
+    ],
+)
+def test_a_secret_echoed_where_the_message_is_cut_is_redacted_before_the_cut(server, make_client, form, secret_part):
+    # The tracker's message is cut at 300 characters; the secret's own characters start at 280.
+    secret = form[secret_part]
+    padding = "x" * (280 - len(form[: secret_part.start]))
+    echo = json.dumps({"message": f"{padding}{form} was refused"})
+    server.script("/rest/api/3/myself", Reply(401, JSON, echo.encode()))
+    client = make_client(auth=("me@example.com", TOKEN), secrets=[TOKEN])
+
+    with pytest.raises(AuthenticationFailed) as raised:
+        client.get("/rest/api/3/myself")
+
+    said = str(raised.value)
+    assert "The tracker says: xxx" in said and "x[redacted]" in said
+    assert secret[:8] not in said and secret[:8] not in str(raised.value.to_dict())
 
 
 def test_transport_errors_hide_secrets_and_the_exceptions_they_came_from(make_client, caplog):

@@ -207,6 +207,16 @@ def test_search_uses_linears_full_text_search(linear, fake):
     assert linear.search(" ") == []
 
 
+def test_a_search_within_the_asking_projects_teams_filters_by_team_key(linear, fake):
+    fake.add_team("OPS", "Operations")
+    fake.add_issue("ENG", "Login page crashes")
+    fake.add_issue("OPS", "Login server crashes")
+
+    assert [issue.key for issue in linear.search("crashes", within=["ENG"])] == ["ENG-1"]
+    sent = fake.graphql_requests()[-1]
+    assert sent["variables"]["filter"] == {"team": {"key": {"in": ["ENG"]}}}
+
+
 # -- creating --------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import AuditAction, AuditEvent, AuthType, Provider
+from integrations.models import AuditAction, AuditEvent, AuthType, Provider, Source
 from issues.links.models import ExternalReference, Link
 from issues.links.services import link
 from projects.models import ResultStatus, Role
@@ -27,6 +27,7 @@ from tests.factories import (
 from tests.fakes.fixtures import GITHUB_LOGIN
 from tests.issues.filing_support import jira_world
 from tests.issues.sync_support import github_source
+from tests.support.scripted_server import TricklingServer
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +156,27 @@ class SearchTests:
         assert [issue["key"] for issue in by_key["issues"]] == [second.key]
         nothing = client.get(url, {"to": jira.integration.pk, "q": "unicorn"}).json()
         assert nothing == {"issues": [], "message": "Nothing in Acme Jira matches “unicorn”."}
+
+    def test_a_tracker_that_never_finishes_answering_gives_up_with_a_clear_message(
+        self, client, member, jira, settings
+    ):
+        settings.TRACKER_INTERACTIVE_SECONDS = 0.5
+        trickling = TricklingServer()
+        Source.objects.filter(pk=jira.integration.source_id).update(base_url=trickling.base_url, allow_http=True)
+        before = ExternalReference.objects.count()
+        try:
+            response = client.get(
+                reverse("issues:link_search", args=["SHOP"]), {"to": jira.integration.pk, "q": "spinner"}
+            )
+        finally:
+            trickling.stop()
+
+        assert response.status_code == 200
+        assert response.json() == {
+            "issues": [],
+            "message": "Acme Jira did not answer within 0.5 s: try again later, or link the issue by its key.",
+        }
+        assert trickling.connections >= 1 and ExternalReference.objects.count() == before
 
     def test_a_tracker_testmanager_does_not_read_says_to_type_the_key(self, client, member, custom):
         found = client.get(reverse("issues:link_search", args=["SHOP"]), {"to": custom.pk, "q": "crash"}).json()

@@ -130,3 +130,51 @@ class SaturatedListener:
     def close(self) -> None:
         self._queued.close()
         self._listener.close()
+
+
+class TricklingServer:
+    """A server that answers every request one byte at a time, a byte every `interval` seconds, and
+    never finishes: `head` first (e.g. part of a status line and headers), then header bytes forever.
+    Each byte restarts a client's read timeout, so only a deadline on the whole request ends it."""
+
+    def __init__(self, head: bytes = b"HTTP/1.1 200 OK\r\n", interval: float = 0.05):
+        self._head, self._interval = head, interval
+        self._stopping = threading.Event()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self._listener.settimeout(0.05)
+        self.port = self._listener.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)  # the request; its content does not matter
+            data = self._head + b"X-Padding: " + b"x" * 10_000_000
+            for position in range(len(data)):
+                if self._stopping.wait(self._interval):
+                    return
+                try:
+                    connection.sendall(data[position : position + 1])
+                except OSError:
+                    return  # the client gave up
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._listener.close()
