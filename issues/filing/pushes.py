@@ -24,6 +24,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations import field_mappings as fm
 from integrations import selectors as integration_selectors
 from integrations.errors import TrackerError
 from integrations.mappings import name_key
@@ -32,7 +33,7 @@ from integrations.providers import provider_class
 from integrations.providers.base import IssueDraft, NotConfigured, RemoteField
 from issues.core.artefacts import inline_markdown
 from issues.core.models import Issue
-from issues.filing import drafts, services
+from issues.filing import drafts, mapped, services
 from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState
 from issues.links import selectors as links_selectors
 from issues.links import services as links_services
@@ -186,8 +187,12 @@ def push_draft(
             f"{integration.source.name} offers several issue types ({offered}) and the project's tracker settings "
             "name none as the one defects are filed as: a project administrator sets its default issue type."
         )
+    # The project's defect field mappings first (constants, {issue.*} values, matched users), then the
+    # issue's own priority and tags, then what the caller gives.
+    by_mapping = mapped.fields_for(integration, fm.DEFECT, issue, discovery.fields, actor)
     values, notes = mapped_values(integration, discovery.fields, issue)
-    values.update(fields or {})
+    values = {**by_mapping.values, **values, **(fields or {})}
+    notes = [*by_mapping.notes, *notes]
     draft = services.build_draft(
         integration,
         issue_type=discovery.issue_type.id,
@@ -336,7 +341,7 @@ def _push_item(job: FilingJob, item: FilingJobItem, redelivered: bool) -> None:
     except ValidationError as invalid:
         services._fail([item], " ".join(invalid.messages)[:1000])
     except TrackerError as error:
-        services._fail([item], services._describe(error))
+        services._fail([item], services._describe(job, error))
     else:
         FilingJobItem.objects.filter(pk=item.pk).update(
             state=FilingState.FILED, reference=pushed.reference, error="", notes=list(pushed.notes)

@@ -9,6 +9,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
@@ -169,7 +170,9 @@ def jira(request, world) -> Tracker:
 
 
 def push(client, issue, integration, **body):
-    return client.post(f"/api/issues/{issue.key}/push", {"integration": integration.pk, **body}, format="json")
+    return client.post(
+        f"/api/issues/{quote(issue.key, safe='')}/push", {"integration": integration.pk, **body}, format="json"
+    )
 
 
 def a_defect(world, **fields):
@@ -353,7 +356,9 @@ def test_linking_an_issue_to_an_existing_tracker_issue_makes_it_its_synced_defec
     issue = a_defect(world)
 
     response = client_as("member").post(
-        f"/api/issues/{issue.key}/link-tracker", {"integration": jira.integration.pk, "key": "SHOP-1"}, format="json"
+        f"/api/issues/{quote(issue.key, safe='')}/link-tracker",
+        {"integration": jira.integration.pk, "key": "SHOP-1"},
+        format="json",
     )
 
     assert response.status_code == 201, response.content
@@ -364,7 +369,7 @@ def test_linking_an_issue_to_an_existing_tracker_issue_makes_it_its_synced_defec
 
 def test_linking_a_key_the_tracker_does_not_have_is_refused_naming_the_key(jira, world, client_as):
     response = client_as("member").post(
-        f"/api/issues/{a_defect(world).key}/link-tracker",
+        f"/api/issues/{quote(a_defect(world).key, safe='')}/link-tracker",
         {"integration": jira.integration.pk, "key": "SHOP-99"},
         format="json",
     )
