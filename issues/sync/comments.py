@@ -19,7 +19,8 @@ from integrations.providers.base import (
     RemoteComment,
     TrackerProvider,
 )
-from issues.core.models import CommentOrigin, Issue, IssueComment
+from issues.core import history
+from issues.core.models import CommentOrigin, Issue, IssueComment, IssueEvent
 from issues.links.models import ExternalReference
 from issues.sync.cache_keys import once_key
 from issues.sync.models import DefectSync
@@ -40,6 +41,7 @@ def add_comment(issue: Issue, *, author, body: str) -> IssueComment:
         body=body.strip(),
         origin=CommentOrigin.TESTMANAGER,
     )
+    history.record(issue, IssueEvent.COMMENTED, actor=author, detail=history.excerpt(body))
     if _comment_sync(issue.pk) is not None:
         from issues.sync.tasks import (
             push_comment as push_comment_task,  # imported here: the task imports this module's callers
@@ -101,6 +103,8 @@ def receive_comment(reference: ExternalReference, comment: RemoteComment) -> boo
                 )
         except IntegrityError:  # the same comment arrived concurrently
             continue
+        detail = f"{comment.author or 'Someone'} in the tracker: {comment.body.strip()}"
+        history.record(sync.issue, IssueEvent.COMMENTED, detail=history.excerpt(detail))
         added = True
     return added
 
