@@ -22,12 +22,6 @@ def tag_names_of(issue: Issue) -> list[str]:
     return list(issue.tags.order_by("name").values_list("name", flat=True))
 
 
-def excerpt(text: str) -> str:
-    """The start of a text (a comment) on one line, as a step's sentence."""
-    line = " ".join(text.split())
-    return line if len(line) <= DETAIL_MAX else line[: DETAIL_MAX - 1] + "…"
-
-
 def record(issue: Issue, event: str, *, actor=None, detail: str = "") -> None:
     """Keep a step of ``issue``'s history: its state as now stored, who did it (``actor``; else the
     signed-in user of the request, else nobody: a tracker or a task), and for steps other than field

@@ -41,7 +41,9 @@ def add_comment(issue: Issue, *, author, body: str) -> IssueComment:
         body=body.strip(),
         origin=CommentOrigin.TESTMANAGER,
     )
-    history.record(issue, IssueEvent.COMMENTED, actor=author, detail=history.excerpt(body))
+    # The history says that a comment was written, never what it said: a comment deleted later (in its
+    # tracker) must not live on here.
+    history.record(issue, IssueEvent.COMMENTED, actor=author, detail="Added a comment")
     if _comment_sync(issue.pk) is not None:
         from issues.sync.tasks import (
             push_comment as push_comment_task,  # imported here: the task imports this module's callers
@@ -103,8 +105,8 @@ def receive_comment(reference: ExternalReference, comment: RemoteComment) -> boo
                 )
         except IntegrityError:  # the same comment arrived concurrently
             continue
-        detail = f"{comment.author or 'Someone'} in the tracker: {comment.body.strip()}"
-        history.record(sync.issue, IssueEvent.COMMENTED, detail=history.excerpt(detail))
+        detail = f"A comment by {comment.author or 'someone'} arrived from the tracker"
+        history.record(sync.issue, IssueEvent.COMMENTED, detail=detail)
         added = True
     return added
 

@@ -76,9 +76,10 @@ def test_comments_links_and_unlinks_are_entries_with_who_did_them(world, client_
     assert [(entry["event"], entry["user"], entry["detail"]) for entry in entries[:3]] == [
         ("unlinked", "admin", f"Unlinked test case “{world.mine.case}”"),
         ("linked", "member", f"Linked test case “{world.mine.case}”"),
-        ("commented", "member", "Seen again on Firefox"),
+        ("commented", "member", "Added a comment"),
     ]
     assert all(entry["changes"] == [] for entry in entries[:3])
+    assert "Firefox" not in str(entries)  # what a comment said stays with the comment (which may be deleted)
 
 
 def test_another_projects_issue_history_is_404_and_anonymous_is_refused(world, client_as):
