@@ -190,8 +190,11 @@ def objects_of_rows(rows) -> list:
 
 
 def reference_sources(project) -> list[tuple[int, str]]:
-    """(source id, name) of the sources whose issues are linked in the project, for the source filter."""
-    linked = ExternalReference.objects.filter(links__project=project, source__isnull=False)
+    """(source id, name) of the sources whose issues are linked in the project or pulled as its bugs,
+    for the issue list's source filter."""
+    linked = ExternalReference.objects.filter(
+        Q(links__project=project) | Q(pulled_bugs__project=project), source__isnull=False
+    )
     return list(linked.values_list("source_id", "source__name").distinct().order_by("source__name"))
 
 

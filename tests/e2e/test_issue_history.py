@@ -28,7 +28,9 @@ def test_editing_an_issue_twice_shows_two_history_entries(page, log_in):
     expect(entries).to_have_count(3)
     newest, older = entries.nth(0), entries.nth(1)
     expect(newest).to_contain_text("mia")
-    expect(newest.locator("[data-field=name]")).to_have_text("Title: Checkout fails → changed to Checkout fails on Safari")
+    expect(newest.locator("[data-field=name]")).to_have_text(
+        "Title: Checkout fails → changed to Checkout fails on Safari"
+    )
     expect(newest.locator("[data-field=priority]")).to_have_text("Priority: Major → changed to Critical")
     expect(older).to_contain_text("mia")
     expect(older.locator("[data-field=status]")).to_have_text("Status: Open → changed to In progress")
