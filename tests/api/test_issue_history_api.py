@@ -1,6 +1,8 @@
 """GET /api/issues/{id or key}/history: every change of an internal issue (field old -> new, who, when),
 its comments, links and unlinks, newest first and paginated; edits move `updated_at` and `updated_after`."""
 
+from urllib.parse import quote
+
 import pytest
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ def test_two_edits_are_two_entries_with_old_and_new_values_and_the_user(world, c
     _edit(member, issue, status="in_progress", priority="critical")
     _edit(admin, issue, name="Card payment times out", assignee="member", tags=["checkout"])
 
-    response = client_as("viewer").get(f"/api/issues/{issue.key}/history")
+    response = client_as("viewer").get(f"/api/issues/{quote(issue.key, safe='')}/history")
 
     assert response.status_code == 200
     body = response.json()
@@ -71,7 +73,7 @@ def test_comments_links_and_unlinks_are_entries_with_who_did_them(world, client_
     created = link(artefact=world.mine.case, issue=issue, actor=member)
     unlink(created, actor=world.users["admin"])
 
-    entries = client_as("viewer").get(f"/api/issues/{issue.key}/history").json()["results"]
+    entries = client_as("viewer").get(f"/api/issues/{quote(issue.key, safe='')}/history").json()["results"]
 
     assert [(entry["event"], entry["user"], entry["detail"]) for entry in entries[:3]] == [
         ("unlinked", "admin", f"Unlinked test case “{world.mine.case}”"),
@@ -86,9 +88,12 @@ def test_another_projects_issue_history_is_404_and_anonymous_is_refused(world, c
     foreign = world.other.issue
 
     assert client_as("member").get(f"/api/issues/{foreign.pk}/history").status_code == 404
-    assert client_as("member").get(f"/api/issues/{foreign.key}/history").status_code == 404
-    assert client_as("outsider").get(f"/api/issues/{world.mine.issue.key}/history").status_code == 404
-    assert client_as("anonymous").get(f"/api/issues/{world.mine.issue.key}/history").status_code in (401, 403)
+    assert client_as("member").get(f"/api/issues/{quote(foreign.key, safe='')}/history").status_code == 404
+    assert client_as("outsider").get(f"/api/issues/{quote(world.mine.issue.key, safe='')}/history").status_code == 404
+    assert client_as("anonymous").get(f"/api/issues/{quote(world.mine.issue.key, safe='')}/history").status_code in (
+        401,
+        403,
+    )
 
 
 def test_an_edit_moves_updated_at_and_updated_after_finds_the_issue(world, client_as):

@@ -33,7 +33,7 @@ def baseline(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('issues', '0010_merge_0009_moved_issues_0009_webhook_edge_cases'),
+        ('issues', '0012_merge_moves_push_case_sync'),
         ('projects', '0004_result_status_retest'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
