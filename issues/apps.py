@@ -8,7 +8,9 @@ class IssuesConfig(AppConfig):
         """Connect every receiver of the app, in this order: results are recorded ->
         known failures are recognized first, so that a recognized failure is tracked, not counted as
         recurring; then recurrences; then the requirement pull's receivers on project integrations;
-        then sync (defects follow edits and new links; "Refresh now" from the sources admin)."""
+        then sync (defects follow edits and new links; "Refresh now" from the sources admin). The
+        issue history's receiver only describes snapshots, so it may come anywhere."""
+        from issues.core import history
         from issues.pulls import requirements
         from issues.quality import known_failures, recurrences
         from issues.sync import receivers
@@ -17,3 +19,4 @@ class IssuesConfig(AppConfig):
         recurrences.connect()
         requirements.connect()
         receivers.connect()
+        history.connect()

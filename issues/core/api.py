@@ -14,11 +14,12 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from issues.core import keys
+from issues.core import selectors as core_selectors
 from issues.core import services as core_services
 from issues.core.artefacts import ARTEFACT_LABELS
 from issues.core.models import Issue, IssuePriority, IssueStatus
 from issues.core.selectors import UNASSIGNED
-from issues.core.serializers import ArtefactRefSerializer, IssueSerializer, LinkSerializer
+from issues.core.serializers import ArtefactRefSerializer, HistoryEntrySerializer, IssueSerializer, LinkSerializer
 from issues.links import services as links_services
 from issues.links.models import Link
 from issues.links.selectors import links_to
@@ -109,6 +110,20 @@ class IssueViewSet(ProjectScopedViewSet):
     @action(detail=False, methods=["post"], url_path="create")
     def create_issue(self, request):
         return self.create(request)
+
+    @extend_schema(
+        summary="The issue's history: every change (field, old -> new, who, when), comment, link and push",
+        description="Newest first, paginated like the lists (`page`, `page_size`).",
+        parameters=[ISSUE_ID],
+        responses=HistoryEntrySerializer(many=True),
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request, issueId=None):
+        issue = self.get_object()
+        records = self.paginate_queryset(core_selectors.history_of(issue))
+        entries = core_selectors.history_entries(issue, records)
+        return self.get_paginated_response(HistoryEntrySerializer(entries, many=True).data)
 
     def _artefact(self, request, issue):
         reference = ArtefactRefSerializer(data=request.data, context={"issue": issue})

@@ -125,7 +125,9 @@ class IssueFilterForm(forms.Form):
     tag = forms.ModelChoiceField(queryset=None, required=False, to_field_name="name", empty_label="Any tag")
     assignee = forms.ChoiceField(required=False)
     source = forms.ChoiceField(required=False, help_text="Status, priority, tag and assignee are of internal issues.")
-    category = forms.ChoiceField(required=False, choices=[("", "Any status category"), *StatusCategory.choices])
+    category = forms.ChoiceField(
+        required=False, label="Status category", choices=[("", "Any status category"), *StatusCategory.choices]
+    )
 
     def __init__(self, *args, project, sources=(), **kwargs):
         super().__init__(*args, **kwargs)

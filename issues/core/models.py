@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 # Defined once in integrations.mappings; re-exported here for the issues app (the "as" marks the re-export).
 from integrations.mappings import StatusCategory as StatusCategory
@@ -80,6 +81,37 @@ class IssueQuerySet(models.QuerySet):
         return super().bulk_update(objs, fields, *args, **kwargs)
 
 
+class IssueEvent(models.TextChoices):
+    """What a step of an issue's history records: a change of its fields (``created``, ``edited``,
+    ``synced`` when its tracker changed it), or something done to it that is kept beside them."""
+
+    BASELINE = "baseline", "History began"
+    CREATED = "created", "Created"
+    EDITED = "edited", "Edited"
+    SYNCED = "synced", "Changed by its tracker"
+    COMMENTED = "commented", "Commented"
+    LINKED = "linked", "Linked"
+    UNLINKED = "unlinked", "Unlinked"
+    PUSHED = "pushed", "Pushed to a tracker"
+
+
+# The events that carry a change of the issue's fields: each is compared with the one before it.
+FIELD_EVENTS = (IssueEvent.BASELINE, IssueEvent.CREATED, IssueEvent.EDITED, IssueEvent.SYNCED)
+
+
+class IssueHistoryFields(models.Model):
+    """What django-simple-history's snapshot of an issue (``Issue.history``) keeps besides the issue's
+    own columns: the kind of step, the tag names then (tags are many-to-many, not columns) and a
+    sentence for steps that are not field changes ("Linked test result ...")."""
+
+    event = models.CharField(max_length=12, choices=IssueEvent.choices, default=IssueEvent.EDITED)
+    tag_names = models.JSONField(default=list, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class Issue(models.Model):
     """An internal issue, numbered per project: SHOP#1, SHOP#2, ... (``issues.core.keys``).
 
@@ -109,6 +141,13 @@ class Issue(models.Model):
     resolved_at_estimated = models.BooleanField(default=False, editable=False)
 
     objects = IssueQuerySet.as_manager()
+    # Every change, newest last: one snapshot per step (issues.core.history writes the steps). The
+    # history goes with the issue when it is deleted, as its links and attachments do.
+    history = HistoricalRecords(
+        bases=[IssueHistoryFields],
+        excluded_fields=["version", "updated_at", "resolved_at_estimated"],
+        cascade_delete_history=True,
+    )
 
     class Meta:
         # By the project's id, not its key: the (project, -number) index then serves a project's

@@ -1,11 +1,14 @@
 """Read queries on internal issues, shared by pages and the API; each scoped to one project."""
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from issues.core.keys import internal_number_in
-from issues.core.models import Attachment, Issue, IssueStatus, StatusCategory
+from issues.core.models import FIELD_EVENTS, Attachment, Issue, IssueEvent, IssuePriority, IssueStatus, StatusCategory
 from projects.models import Role
 
 UNRESOLVED = "unresolved"
@@ -74,3 +77,109 @@ def admins_of(project):
         .objects.filter(memberships__project=project, memberships__role=Role.ADMIN, is_active=True)
         .order_by("username")
     )
+
+
+# The fields an issue's history compares, in the order a step lists them, with their labels.
+HISTORY_FIELDS = {
+    "name": "Title",
+    "status": "Status",
+    "priority": "Priority",
+    "assignee": "Assignee",
+    "tag_names": "Tags",
+    "description": "Description",
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str  # the API's name of it: name, status, priority, assignee, tags, description
+    label: str
+    old: object  # as the API gives it: a status or priority value, a username, a list of tag names, text
+    new: object
+    old_text: str  # as the page shows it
+    new_text: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One step of an issue's history: what happened, who did it (None: a tracker or a task), when."""
+
+    id: int
+    event: str
+    event_label: str
+    at: datetime
+    user: object
+    detail: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def history_of(issue: Issue):
+    """The issue's history records, newest first (page these, then read them with ``history_entries``)."""
+    return issue.history.select_related("history_user").order_by("-history_date", "-history_id")
+
+
+def history_entries(issue: Issue, records) -> list[HistoryEntry]:
+    """A page of ``history_of`` as entries, each field change compared with the change before it
+    (on this page or the one record before the page: the number of queries does not grow)."""
+    records = list(records)
+    field_records = [record for record in records if record.event in FIELD_EVENTS]
+    previous = {}
+    for newer, older in zip(field_records, field_records[1:], strict=False):
+        previous[newer.history_id] = older
+    if field_records and field_records[-1].event not in (IssueEvent.CREATED, IssueEvent.BASELINE):
+        oldest = field_records[-1]
+        before = (
+            issue.history.filter(event__in=FIELD_EVENTS)
+            .filter(
+                Q(history_date__lt=oldest.history_date)
+                | Q(history_date=oldest.history_date, history_id__lt=oldest.history_id)
+            )
+            .order_by("-history_date", "-history_id")
+            .first()
+        )
+        if before is not None:
+            previous[oldest.history_id] = before
+    usernames = _usernames(records, previous.values())
+    return [
+        HistoryEntry(
+            id=record.history_id,
+            event=record.event,
+            event_label=IssueEvent(record.event).label,
+            at=record.history_date,
+            user=record.history_user,
+            detail=record.detail,
+            changes=_changes(record, previous.get(record.history_id), usernames),
+        )
+        for record in records
+    ]
+
+
+def _usernames(*record_lists) -> dict[int, str]:
+    ids = {record.assignee_id for records in record_lists for record in records if record.assignee_id}
+    return dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+
+
+def _changes(record, previous, usernames: dict[int, str]) -> list[FieldChange]:
+    if previous is None:
+        return []
+    # diff_against sorts its changes by field name; the page lists them in HISTORY_FIELDS' order.
+    delta = record.diff_against(previous, included_fields=list(HISTORY_FIELDS))
+    changed = {change.field: change for change in delta.changes}
+    return [
+        _field_change(name, changed[name].old, changed[name].new, usernames)
+        for name in HISTORY_FIELDS
+        if name in changed
+    ]
+
+
+def _field_change(name: str, old, new, usernames: dict[int, str]) -> FieldChange:
+    label = HISTORY_FIELDS[name]
+    if name == "assignee":
+        old, new = usernames.get(old) if old else None, usernames.get(new) if new else None
+        return FieldChange("assignee", label, old, new, old or "Unassigned", new or "Unassigned")
+    if name == "tag_names":
+        return FieldChange("tags", label, old, new, ", ".join(old) or "none", ", ".join(new) or "none")
+    choices = {"status": IssueStatus, "priority": IssuePriority}.get(name)
+    if choices is not None:
+        return FieldChange(name, label, old, new, choices(old).label, choices(new).label)
+    return FieldChange(name, label, old, new, old or "(empty)", new or "(empty)")

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from issues.core.artefacts import ARTEFACT_KINDS, ARTEFACT_LABELS, artefact_title, artefacts_of, kind_of
-from issues.core.models import Issue
+from issues.core.models import Issue, IssueEvent
 from issues.core.selectors import members_of
 from issues.core.services import edit_issue, update_issue
 from issues.links.models import Link
@@ -109,10 +109,13 @@ class IssueSerializer(ApiModelSerializer):
 
     def update(self, issue, validated_data):
         expected_version = validated_data.pop("version", issue.version)
+        actor = self.context["request"].user
         if "tags" in validated_data:
             tag_names = validated_data.pop("tags")
-            return edit_issue(issue, expected_version=expected_version, tag_names=tag_names, **validated_data)
-        return update_issue(issue, expected_version=expected_version, **validated_data)
+            return edit_issue(
+                issue, expected_version=expected_version, tag_names=tag_names, actor=actor, **validated_data
+            )
+        return update_issue(issue, expected_version=expected_version, actor=actor, **validated_data)
 
 
 class ArtefactRefSerializer(serializers.Serializer):
@@ -128,3 +131,27 @@ class ArtefactRefSerializer(serializers.Serializer):
             label = ARTEFACT_LABELS[attrs["type"]].lower()
             raise serializers.ValidationError({"id": [f"{project.key} has no {label} with id {attrs['id']}."]})
         return {**attrs, "artefact": artefact}
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="name, status, priority, assignee (username), tags (names) or description.")
+    old = serializers.JSONField(help_text="The value before the step; null for none.")
+    new = serializers.JSONField(help_text="The value the step set; null for none.")
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """One step of an issue's history."""
+
+    id = serializers.IntegerField()
+    event = serializers.ChoiceField(
+        choices=IssueEvent.choices,
+        help_text="created, edited or synced (its tracker changed it) carry `changes`; commented, linked, unlinked "
+        "and pushed say what happened in `detail`; baseline is the state when history began to be kept.",
+    )
+    at = serializers.DateTimeField()
+    user = serializers.SerializerMethodField(help_text="Who did it; null when a tracker or a task did.")
+    detail = serializers.CharField()
+    changes = FieldChangeSerializer(many=True, help_text="Each field the step changed, old -> new.")
+
+    def get_user(self, entry) -> str | None:
+        return entry.user.get_username() if entry.user is not None else None

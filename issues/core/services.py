@@ -8,8 +8,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
-from issues.core.models import Attachment, Issue, IssuePriority, IssueStatus, Tag
+from issues.core import history
+from issues.core.models import Attachment, Issue, IssueEvent, IssuePriority, IssueStatus, Tag
 from issues.core.signals import issue_updated
 from projects.models import Project
 
@@ -45,7 +47,7 @@ def create_issue(
     """
     Project.objects.filter(pk=project.pk).update(last_issue_number=F("last_issue_number") + 1)
     number = Project.objects.values_list("last_issue_number", flat=True).get(pk=project.pk)
-    issue = Issue.objects.create(
+    issue = Issue(
         project=project,
         number=number,
         name=name,
@@ -55,24 +57,30 @@ def create_issue(
         assignee=assignee,
         reporter=reporter,
     )
+    issue.save_without_historical_record(force_insert=True)  # recorded below, with its tags
     if tags:
         issue.tags.set(tags)
+    history.record(issue, IssueEvent.CREATED, actor=reporter)
     return issue
 
 
 @transaction.atomic
-def update_issue(issue: Issue, *, expected_version: int, tags=None, **changes) -> Issue:
-    """Apply changes only if nobody saved the issue since `expected_version` was read."""
+def update_issue(issue: Issue, *, expected_version: int, tags=None, actor=None, **changes) -> Issue:
+    """Apply changes only if nobody saved the issue since `expected_version` was read; the edit dates
+    the issue's "updated" and is kept in its history as done by ``actor``."""
     unknown = set(changes) - EDITABLE_ISSUE_FIELDS
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of an issue.")
-    updated = Issue.objects.filter(pk=issue.pk, version=expected_version).update(version=F("version") + 1, **changes)
+    updated = Issue.objects.filter(pk=issue.pk, version=expected_version).update(
+        version=F("version") + 1, updated_at=timezone.now(), **changes
+    )
     if not updated:
         issue.refresh_from_db()
         raise EditConflict(issue)
     if tags is not None:
         issue.tags.set(tags)
     issue.refresh_from_db()
+    history.record(issue, IssueEvent.EDITED, actor=actor)
     issue_updated.send(sender=Issue, issue=issue, changed=frozenset(changes))
     return issue
 
@@ -124,10 +132,12 @@ def add_attachments(issue: Issue, uploaded_files, uploaded_by=None) -> list[Atta
 
 
 @transaction.atomic
-def edit_issue(issue: Issue, *, expected_version: int, tag_names, tag_color: str = "#6b7280", **changes) -> Issue:
+def edit_issue(
+    issue: Issue, *, expected_version: int, tag_names, tag_color: str = "#6b7280", actor=None, **changes
+) -> Issue:
     """`update_issue` with tags given by name; on EditConflict no new tag is left behind."""
     tags = tags_by_name(issue.project, tag_names, tag_color)
-    return update_issue(issue, expected_version=expected_version, tags=tags, **changes)
+    return update_issue(issue, expected_version=expected_version, tags=tags, actor=actor, **changes)
 
 
 def delete_issue(issue: Issue) -> None:

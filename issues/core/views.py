@@ -42,6 +42,8 @@ INLINE_IMAGE_TYPES = {
     ".webp": "image/webp",
 }
 
+HISTORY_PER_PAGE = 20
+
 
 def _page(request, template, project, context, status=200):
     response = render_project_page(request, template, project, "issues", context)
@@ -149,6 +151,8 @@ def issue_detail(request, key, number):
     candidates = None
     if search.is_bound and search.is_valid() and can(request.user, Action.EDIT, project):
         candidates = links_selectors.linkable_artefacts(issue, search.cleaned_data["kind"], search.cleaned_data["q"])
+    history = page_of(core_selectors.history_of(issue), request.GET.get("history_page"), per_page=HISTORY_PER_PAGE)
+    history.object_list = core_selectors.history_entries(issue, history.object_list)
     return _page(
         request,
         "issues/issue_detail.html",
@@ -159,6 +163,7 @@ def issue_detail(request, key, number):
             "search": search,
             "candidates": candidates,
             "attachment_form": AttachmentForm(),
+            "history": history,
         },
     )
 
@@ -180,6 +185,7 @@ def issue_edit(request, key, number):
                 expected_version=data["version"],
                 tag_names=data["tags"],
                 tag_color=data["tag_color"],
+                actor=request.user,
                 **form.issue_fields(),
             )
         except core_services.EditConflict as conflict:

@@ -32,7 +32,8 @@ from integrations.models import ProjectIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import IssueDraft, NotConfigured, RemoteField
 from issues.core.artefacts import inline_markdown
-from issues.core.models import Issue
+from issues.core import history
+from issues.core.models import Issue, IssueEvent
 from issues.filing import drafts, mapped, services
 from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState
 from issues.links import selectors as links_selectors
@@ -266,6 +267,9 @@ def push_issue(
         attachments=services.stored_files(issue.attachments.all(), site_url),
     )
     sync = make_synced_defect(issue, filed.reference, integration)
+    history.record(
+        issue, IssueEvent.PUSHED, actor=actor, detail=f"Pushed to {integration.source.name} as {filed.reference.key}."
+    )
     return Pushed(reference=filed.reference, sync=sync, created=filed.created, notes=(*drafted.notes, *filed.notes))
 
 

@@ -3,6 +3,7 @@
 Every query is scoped to one project and fetches related rows in a fixed number of
 queries, however many issues or links there are (bench/pages.py measures it)."""
 
+from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -57,6 +58,36 @@ def links_to(artefact):
         Link.objects.filter(**{artefact_field(artefact): artefact})
         .select_related("issue__project", "issue__assignee", "external_reference")
         .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class ResultIssues:
+    """The distinct issues linked to a run's results: ``internal`` and ``references`` as
+    (issue or reference, number of the run's results it is linked to), most linked first."""
+
+    internal: list
+    references: list
+
+    @property
+    def total(self) -> int:
+        return len(self.internal) + len(self.references)
+
+
+def issues_of_results_in(run) -> ResultIssues:
+    """What the run's linked-issues panel counts: every internal issue and tracker reference linked
+    to one of the run's results, once each, in one query."""
+    counted: dict[tuple[str, int], list] = {}
+    links = Link.objects.filter(test_result__run=run).select_related(
+        "issue__project", "issue__assignee", "external_reference"
+    )
+    for found in links.order_by("created_at", "id"):
+        side = ("issue", found.issue_id) if found.issue_id else ("reference", found.external_reference_id)
+        counted.setdefault(side, [found.issue or found.external_reference, 0])[1] += 1
+    ranked = sorted(counted.items(), key=lambda item: -item[1][1])
+    return ResultIssues(
+        internal=[tuple(value) for (side, _), value in ranked if side == "issue"],
+        references=[tuple(value) for (side, _), value in ranked if side == "reference"],
     )
 
 
@@ -161,8 +192,11 @@ def objects_of_rows(rows) -> list:
 
 
 def reference_sources(project) -> list[tuple[int, str]]:
-    """(source id, name) of the sources whose issues are linked in the project, for the source filter."""
-    linked = ExternalReference.objects.filter(links__project=project, source__isnull=False)
+    """(source id, name) of the sources whose issues are linked in the project or pulled as its bugs,
+    for the issue list's source filter."""
+    linked = ExternalReference.objects.filter(
+        Q(links__project=project) | Q(pulled_bugs__project=project), source__isnull=False
+    )
     return list(linked.values_list("source_id", "source__name").distinct().order_by("source__name"))
 
 

@@ -8,8 +8,9 @@ from django.utils import timezone
 from integrations.models import AuditAction, Source
 from integrations.providers.base import RemoteIssue
 from integrations.services import record_audit
-from issues.core.artefacts import artefact_field, artefact_project
-from issues.core.models import Issue, StatusCategory
+from issues.core import history
+from issues.core.artefacts import ARTEFACT_LABELS, artefact_field, artefact_project, kind_of
+from issues.core.models import Issue, IssueEvent, StatusCategory
 from issues.core.services import add_attachments, create_issue, tags_by_name
 from issues.links.models import ExternalReference, Link
 from projects.models import Project
@@ -30,6 +31,8 @@ def link(*, artefact, issue: Issue | None = None, reference: ExternalReference |
             created, is_new = Link.objects.get_or_create(project=project, **sides, defaults={"created_by": actor})
     except IntegrityError:  # a concurrent request created the same link first
         created, is_new = Link.objects.get(project=project, **sides), False
+    if is_new and issue is not None:
+        history.record(issue, IssueEvent.LINKED, actor=actor, detail=f"Linked {_described(artefact)}")
     if is_new and reference is not None:
         record_audit(
             AuditAction.ISSUE_LINKED,
@@ -40,6 +43,10 @@ def link(*, artefact, issue: Issue | None = None, reference: ExternalReference |
             details={"artefact": str(artefact)[:200]},
         )
     return created
+
+
+def _described(artefact) -> str:
+    return f"{ARTEFACT_LABELS[kind_of(artefact)].lower()} “{artefact}”"
 
 
 def remote_dates(remote: RemoteIssue) -> dict:
@@ -88,7 +95,10 @@ def unlink(link_to_remove: Link, actor=None) -> None:
     reference = link_to_remove.external_reference
     project = link_to_remove.project
     artefact = str(link_to_remove.artefact)[:200]
+    described = _described(link_to_remove.artefact)
     link_to_remove.delete()
+    if link_to_remove.issue_id is not None:
+        history.record(link_to_remove.issue, IssueEvent.UNLINKED, actor=actor, detail=f"Unlinked {described}")
     if reference is not None:
         record_audit(
             AuditAction.ISSUE_UNLINKED,

@@ -19,6 +19,7 @@ from integrations.providers import provider_for
 from integrations.providers.base import PulledItem, PullQuery
 from integrations.services import source_excerpt
 from issues.core.models import IssueStatus
+from issues.core.selectors import INTERNAL, UNRESOLVED
 from issues.links import services
 from issues.links.models import ExternalReference
 from issues.pulls.models import BugPullSettings, PulledBug
@@ -147,11 +148,34 @@ def _keep(integration: ProjectIntegration, settings: BugPullSettings, item: Pull
     return "updated" if changed or before != (reference.title, reference.status) else "unchanged"
 
 
-def bugs_of(project, *, status: str = "", text: str = ""):
-    """The project's pulled bugs, most severe and newest first; ``status`` is a defect status."""
+def bugs_of(
+    project,
+    *,
+    status: str = "",
+    text: str = "",
+    priority: str = "",
+    category: str = "",
+    source: str = "",
+    tag=None,
+    assignee: str = "",
+):
+    """The project's pulled bugs, most severe and newest first, filtered as the issue list filters:
+    ``status`` (a defect status, or UNRESOLVED) and ``priority`` are the mapped ones, ``category`` the
+    tracker's status category, ``source`` a source id. A tag, an assignee (fields only internal issues
+    have) or the internal-only source match no bug."""
+    if tag is not None or assignee or source == INTERNAL:
+        return PulledBug.objects.none()
     bugs = PulledBug.objects.filter(project=project).select_related("reference", "integration__source")
-    if status:
+    if status == UNRESOLVED:
+        bugs = bugs.filter(status__in=[IssueStatus.OPEN, IssueStatus.IN_PROGRESS])
+    elif status:
         bugs = bugs.filter(status=status)
     if text:
         bugs = bugs.filter(Q(reference__key__iexact=text.strip()) | Q(reference__title__icontains=text))
+    if priority:
+        bugs = bugs.filter(priority=priority)
+    if category:
+        bugs = bugs.filter(reference__status_category=category)
+    if source.isdigit():
+        bugs = bugs.filter(reference__source_id=int(source))
     return bugs.order_by("reference__deleted_remotely", "-reference__remote_updated_at", "-id")

@@ -20,7 +20,8 @@ from integrations.providers.base import (
     TrackerProvider,
 )
 from integrations.services import source_excerpt
-from issues.core.models import CommentOrigin, Issue, IssueComment
+from issues.core import history
+from issues.core.models import CommentOrigin, Issue, IssueComment, IssueEvent
 from issues.links.models import ExternalReference
 from issues.sync.cache_keys import once_key
 from issues.sync.models import DefectSync
@@ -41,6 +42,9 @@ def add_comment(issue: Issue, *, author, body: str) -> IssueComment:
         body=body.strip(),
         origin=CommentOrigin.TESTMANAGER,
     )
+    # The history says that a comment was written, never what it said: a comment deleted later (in its
+    # tracker) must not live on here.
+    history.record(issue, IssueEvent.COMMENTED, actor=author, detail="Added a comment")
     if _comment_sync(issue.pk) is not None:
         from issues.sync.tasks import (
             push_comment as push_comment_task,  # imported here: the task imports this module's callers
@@ -102,6 +106,8 @@ def receive_comment(reference: ExternalReference, comment: RemoteComment) -> boo
                 )
         except IntegrityError:  # the same comment arrived concurrently
             continue
+        detail = f"A comment by {comment.author or 'someone'} arrived from the tracker"
+        history.record(sync.issue, IssueEvent.COMMENTED, detail=detail)
         added = True
     return added
 

@@ -24,8 +24,16 @@ from integrations.providers.base import (
     Unsupported,
 )
 from integrations.services import source_excerpt
-from issues.core import services
-from issues.core.models import CommentOrigin, Issue, IssueComment, IssuePriority, IssueStatus, StatusCategory
+from issues.core import history, services
+from issues.core.models import (
+    CommentOrigin,
+    Issue,
+    IssueComment,
+    IssueEvent,
+    IssuePriority,
+    IssueStatus,
+    StatusCategory,
+)
 from issues.core.selectors import CATEGORY_OF_STATUS
 from issues.links.models import ExternalReference, Link
 from issues.sync.comments import PUSH_GRACE, push_comment
@@ -228,6 +236,7 @@ def _follow_defect(sync: DefectSync) -> None:
     }
     if changes:
         Issue.objects.filter(pk=issue.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
+        history.record(issue, IssueEvent.SYNCED, detail=f"From {reference.key} in {reference.source_name}")
     for name, value in moved.items():
         setattr(sync, f"synced_{name}", value)
     sync.save(update_fields=["synced_status", "synced_priority"])
@@ -279,6 +288,9 @@ def _push(sync: DefectSync, provider: TrackerProvider) -> bool:
     sync.last_error = source_excerpt(sync.reference.source, " ".join(problems), 500)
     sync.save(update_fields=["synced_status", "synced_priority", "last_error"])
     if sent:
+        history.record(
+            issue, IssueEvent.PUSHED, detail=f"Status and priority sent to {key} in {sync.reference.source_name}"
+        )
         from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
 
         transaction.on_commit(partial(refresh_references.delay, sync.reference.source_id, [sync.reference_id]))

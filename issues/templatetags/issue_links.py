@@ -10,7 +10,8 @@ from django.urls import reverse
 from issues.core.artefacts import artefact_project, kind_of, web_url
 from issues.core.models import Issue, StatusCategory
 from issues.core.selectors import CATEGORY_OF_STATUS, UNRESOLVED, issues_of
-from issues.links.selectors import links_by_result, links_to
+from issues.links.selectors import issues_of_results_in, links_by_result, links_to
+from projects.models import TestRun
 from projects.permissions import Action, can
 
 register = template.Library()
@@ -41,7 +42,15 @@ def linked_issues(context, artefact):
         about = f"?{kind_of(artefact)}={artefact.pk}"
         create_url = reverse("issues:file_issue", args=[project.key]) + about
         link_url = reverse("issues:link_issue", args=[project.key]) + about
-    return {"links": links_to(artefact), "create_url": create_url, "link_url": link_url, "project_key": project.key}
+    # A run's panel also counts the issues linked to its results (where failures are filed).
+    of_results = issues_of_results_in(artefact) if isinstance(artefact, TestRun) else None
+    return {
+        "links": links_to(artefact),
+        "of_results": of_results,
+        "create_url": create_url,
+        "link_url": link_url,
+        "project_key": project.key,
+    }
 
 
 @register.filter

@@ -85,12 +85,25 @@ def run_failure_summary(run):
 
 
 @register.inclusion_tag("issues/traceability_pulled_bugs.html")
-def pulled_bugs(project):
-    """The bugs the project's trackers' bug pulls found, with severity, status and resolution mapped."""
+def pulled_bugs(project, filters=None):
+    """The bugs the project's trackers' bug pulls found, with severity, status and resolution mapped;
+    ``filters`` are the issue list's (its form's cleaned data), which the panel obeys."""
+    filters = filters or {}
+    found = bugs.bugs_of(
+        project,
+        status=filters.get("status", ""),
+        text=filters.get("q", ""),
+        priority=filters.get("priority", ""),
+        category=filters.get("category", ""),
+        source=filters.get("source", ""),
+        tag=filters.get("tag"),
+        assignee=filters.get("assignee", ""),
+    )
     return {
         "project": project,
-        "bugs": list(bugs.bugs_of(project)[:PULLED_BUGS_SHOWN]),
-        "total": bugs.bugs_of(project).count(),
+        "bugs": list(found[:PULLED_BUGS_SHOWN]),
+        "total": found.count(),
+        "filtered": any(filters.values()),
     }
 
 

@@ -16,6 +16,7 @@ from integrations.mappings import default_priority_mapping, default_status_mappi
 from integrations.models import ProjectIntegration
 from integrations.services import update_project_integration
 from issues.core.models import CommentOrigin, Issue, IssueComment
+from issues.core.selectors import history_entries, history_of
 from issues.core.services import update_issue
 from issues.links.models import ExternalReference
 from issues.links.services import link
@@ -464,3 +465,23 @@ def test_members_comment_on_the_defect_page_and_see_the_trackers_comments(shop, 
         == 403
     )
     assert IssueComment.objects.count() == 2
+
+
+def test_the_defects_history_tells_the_trackers_changes_and_the_pushes_apart(shop, hook):
+    shop.tracker_changes(hook, status="In Progress", priority="Highest")
+    edit_here(shop, status="closed", priority="blocker")
+
+    steps = history_entries(shop.defect, history_of(shop.defect))
+    pushed, edited, synced = steps[0], steps[1], steps[2]
+    assert (pushed.event, pushed.user, pushed.changes) == ("pushed", None, [])
+    assert "SHOP-1" in pushed.detail
+    assert (edited.event, [(c.field, c.old, c.new) for c in edited.changes]) == (
+        "edited",
+        [("status", "in_progress", "closed")],
+    )
+    assert (synced.event, synced.user) == ("synced", None)
+    assert [(c.field, c.old, c.new) for c in synced.changes] == [
+        ("status", "open", "in_progress"),
+        ("priority", "critical", "blocker"),
+    ]
+    assert "SHOP-1" in synced.detail
