@@ -34,6 +34,8 @@ from .models import (
 )
 from .oauth_views import callback_url
 from .providers import REGISTRY
+from .signin.forms import SignInProviderForm
+from .signin.models import SignInProvider
 
 
 class IntegrationAdminMixin:
@@ -463,3 +465,35 @@ class AuditEventAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+@admin.register(SignInProvider)
+class SignInProviderAdmin(admin.ModelAdmin):
+    """Sign-in with tracker accounts: only site admins (superusers) configure who may enter."""
+
+    list_display = ["label", "enabled", "server_url", "allow_new_users", "updated_at"]
+    fields = ["backend", "enabled", "client_id", "client_secret", "server_url", "tenant_id", "allow_new_users"]
+    form = SignInProviderForm
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    readonly_fields = ["redirect_url"]
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "redirect_url"]
+
+    @admin.display(description="Redirect URL to register in the provider's OAuth app")
+    def redirect_url(self, obj):
+        if obj is None or not obj.backend:
+            return "Shown once saved."
+        return self.request_url(reverse("social:complete", args=[obj.backend]))
+
+    def get_form(self, request, obj=None, **kwargs):
+        self.request_url = request.build_absolute_uri
+        return super().get_form(request, obj, **kwargs)
+
+    def _superuser(self, request, obj=None):
+        return request.user.is_superuser
+
+    has_view_permission = has_add_permission = has_change_permission = has_delete_permission = _superuser

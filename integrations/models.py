@@ -13,6 +13,7 @@ from django.db.models import Q
 from projects.models import Project
 
 from .fields import EncryptedJSONField, EncryptedSecretField
+from .signin.models import SignInProvider  # noqa: F401  (every model of the app is importable from here)
 
 
 class Provider(models.TextChoices):

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "social_django",
     "testmanager",
     "projects",
     "integrations",
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     # Lets an issue's history name the signed-in user where a write did not name its actor.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A refused sign-in with a tracker account comes back to the login page with its reason.
+    "social_django.middleware.SocialAuthExceptionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -125,6 +128,39 @@ WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=1024 * 1024)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Signing in with GitHub, GitLab, Atlassian or Microsoft Entra ID accounts (integrations/signin):
+# a site admin configures each provider in the admin, or here from the environment
+# (SOCIAL_AUTH_GITHUB_KEY / _SECRET / _SERVER_URL / _ALLOW_NEW_USERS, likewise GITLAB, ATLASSIAN,
+# AZUREAD_TENANT_OAUTH2 with _TENANT_ID). Password sign-in stays.
+AUTHENTICATION_BACKENDS = [
+    "integrations.signin.backends.GitHubSignIn",
+    "integrations.signin.backends.GitLabSignIn",
+    "integrations.signin.backends.AtlassianSignIn",
+    "integrations.signin.backends.EntraSignIn",
+    "django.contrib.auth.backends.ModelBackend",
+]
+for _backend in ("GITHUB", "GITLAB", "ATLASSIAN", "AZUREAD_TENANT_OAUTH2"):
+    for _name in ("KEY", "SECRET", "SERVER_URL", "TENANT_ID"):
+        _variable = f"SOCIAL_AUTH_{_backend}_{_name}"
+        if _variable in env.ENVIRON:
+            globals()[_variable] = env(_variable)
+    if f"SOCIAL_AUTH_{_backend}_ALLOW_NEW_USERS" in env.ENVIRON:
+        globals()[f"SOCIAL_AUTH_{_backend}_ALLOW_NEW_USERS"] = env.bool(f"SOCIAL_AUTH_{_backend}_ALLOW_NEW_USERS")
+SOCIAL_AUTH_STRATEGY = "integrations.signin.strategy.ConfiguredStrategy"
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/"
+SOCIAL_AUTH_RAISE_EXCEPTIONS = False
+# No token is kept after sign-in (no load_extra_data); users are matched by verified email only.
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "integrations.signin.pipeline.match_user_by_verified_email",
+    "integrations.signin.pipeline.create_user_if_allowed",
+    "social_core.pipeline.social_auth.associate_user",
+)
 
 # HTTPS=true behind TLS in production: secure cookies, HSTS, redirect to https.
 HTTPS = env.bool("HTTPS", default=False)

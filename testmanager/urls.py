@@ -16,6 +16,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/login/", login_view, name="login"),
+    path("accounts/sso/", include("integrations.signin.urls")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", include("projects.token_views")),
     path("projects/", include("projects.urls")),

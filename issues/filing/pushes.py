@@ -31,8 +31,8 @@ from integrations.mappings import name_key
 from integrations.models import ProjectIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import IssueDraft, NotConfigured, RemoteField
-from issues.core.artefacts import inline_markdown
 from issues.core import history
+from issues.core.artefacts import inline_markdown
 from issues.core.models import Issue, IssueEvent
 from issues.filing import drafts, mapped, services
 from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState

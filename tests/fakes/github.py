@@ -245,6 +245,8 @@ class GitHubUser:
     login: str
     name: str | None
     kind: str = "User"  # or "Organization"
+    # GET /user/emails: {"email", "verified", "primary", "visibility"}; the public one is /user's `email`.
+    emails: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -351,6 +353,9 @@ class _Caller:
 
 
 # -- the fake ------------------------------------------------------------------------------------
+
+
+EMAILS_DOC = "/users/emails#list-email-addresses-for-the-authenticated-user"
 
 
 class GitHubFake(TrackerFake):
@@ -759,6 +764,7 @@ class GitHubFake(TrackerFake):
         issue = rf"{repo}/issues/(?P<number>\d+)"
         routes = [
             ("GET", r"/user", self._endpoint(self._get_user, needs_user=True)),
+            ("GET", r"/user/emails", self._endpoint(self._list_emails, needs_user=True)),
             ("GET", r"/user/repos", self._endpoint(self._list_repos, needs_user=True)),
             ("GET", r"/search/issues", self._endpoint(self._search_issues, "search")),
             ("GET", repo, self._endpoint(self._get_repo)),
@@ -781,6 +787,21 @@ class GitHubFake(TrackerFake):
 
     def _get_user(self, request: RecordedRequest, caller: _Caller) -> Response:
         return json_response(HTTPStatus.OK, self._user_json(caller.user))
+
+    def _list_emails(self, request: RecordedRequest, caller: _Caller) -> Response:
+        # "List email addresses for the authenticated user": OAuth tokens need the user:email scope;
+        # without it GitHub answers 404 Not Found, as for a resource the token cannot see.
+        token = caller.token
+        if token is not None and token.kind != "fine_grained" and not {"user", "user:email"} & set(token.scopes):
+            return error(HTTPStatus.NOT_FOUND, "Not Found", EMAILS_DOC)
+        return self._paged(request, caller.user.emails, lambda entry: dict(entry))
+
+    def add_email(self, login: str, email: str, *, verified: bool = True, primary: bool = False) -> None:
+        """An address of the account (GET /user/emails); a primary public one is also /user's ``email``."""
+        with self.server.lock:
+            self.users[login.lower()].emails.append(
+                {"email": email, "verified": verified, "primary": primary, "visibility": "public" if primary else None}
+            )
 
     def _list_repos(self, request: RecordedRequest, caller: _Caller) -> Response:
         # affiliation defaults to owner,collaborator,organization_member; sort to full_name.
@@ -1277,12 +1298,13 @@ class GitHubFake(TrackerFake):
             "type": user.kind,
             "site_admin": False,
             "name": user.name,
+            "email": next((entry["email"] for entry in user.emails if entry["visibility"] == "public"), None),
         }
 
     def _simple_user_json(self, user: GitHubUser | None) -> dict | None:
         if user is None:
             return None
-        return {key: value for key, value in self._user_json(user).items() if key != "name"}
+        return {key: value for key, value in self._user_json(user).items() if key not in ("name", "email")}
 
     def _repo_json(self, repo: Repository, caller: _Caller) -> dict:
         role = repo.permission(caller.user)
