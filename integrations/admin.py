@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
+from social_django.models import Association, Nonce
 
 from projects.permissions import can_administer_integrations
 
@@ -497,3 +498,8 @@ class SignInProviderAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     has_view_permission = has_add_permission = has_change_permission = has_delete_permission = _superuser
+
+
+# social-auth's OpenID tables (nonces, associations) serve no provider configured here: not admin pages.
+admin.site.unregister(Nonce)
+admin.site.unregister(Association)

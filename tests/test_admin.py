@@ -5,9 +5,11 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from social_django.models import UserSocialAuth
 
 from integrations.models import AuditAction, UserToken
 from integrations.services import record_audit
+from integrations.signin.models import SignInProvider
 from issues.core.models import Attachment, Issue
 from issues.links.models import Link
 from projects.models import ApiToken
@@ -49,6 +51,8 @@ def one_of_everything():
 
     Link.objects.create(project=project, issue=issue, test_result=result)
     Group.objects.create(name="Testers")
+    SignInProvider.objects.create(backend="github", client_id="signin-client", client_secret="signin-secret")
+    UserSocialAuth.objects.create(user=UserFactory(), provider="github", uid="1001")
     ApiToken.objects.issue(user=UserFactory(), name="CI uploads")
     Attachment.objects.create(
         issue=issue,

@@ -2,7 +2,6 @@
 
 from django.http import Http404
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from social_django import views as social_views
 
 from . import selectors
@@ -21,7 +20,6 @@ def begin(request, backend):
 
 
 @never_cache
-@csrf_exempt  # the provider redirects here (GET) or posts (Entra's form_post); state guards it
 def complete(request, backend):
     _configured_or_404(backend)
     return social_views.complete(request, backend)
