@@ -207,12 +207,12 @@ class TestCaseViewSet(ProjectScopedViewSet):
     serializer_class = TestCaseSerializer
     creator_field = "created_by"
     filterset_class = TestCaseFilter
-    search_fields = ["title", "preconditions", "steps", "expected_result", "automation_key"]
+    search_fields = ["title", "description", "preconditions", "steps", "automation_key"]
     ordering_fields = ["title", "folder", "created_at", "updated_at", "id"]
     ordering = ["folder", "title", "id"]
 
     def base_queryset(self):
-        return TestCase.objects.select_related("project", "created_by")
+        return TestCase.objects.select_related("project", "created_by", "case_type")
 
 
 class TestRunFilter(ProjectFilter):

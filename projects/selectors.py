@@ -41,7 +41,7 @@ def cases_of(project, *, folder: str = "", text: str = ""):
             Q(title__icontains=text)
             | Q(preconditions__icontains=text)
             | Q(steps__icontains=text)
-            | Q(expected_result__icontains=text)
+            | Q(description__icontains=text)
         )
     return cases.order_by("folder", "title", "id")
 
@@ -66,7 +66,16 @@ def folders_of(project) -> list[dict]:
 
 
 def case_in(project, pk: int) -> TestCase:
-    return get_object_or_404(TestCase.objects.filter(project=project), pk=pk)
+    return get_object_or_404(TestCase.objects.filter(project=project).select_related("case_type"), pk=pk)
+
+
+def custom_values_of(case) -> list[dict]:
+    """The case's custom field values with their labels, in the project's order of fields."""
+    return [
+        {"label": field.label, "name": field.name, "kind": field.kind, "value": case.custom_fields[field.name]}
+        for field in case.project.case_fields.all()
+        if field.name in case.custom_fields
+    ]
 
 
 def runs_of(project):

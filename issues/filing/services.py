@@ -193,18 +193,32 @@ def build_draft(
     )
 
 
-_PLACEHOLDER = re.compile(r"\{(environment|run|case|folder)\}")
+_PLACEHOLDER = re.compile(r"\{(environment|run|case|folder|priority|type|custom\.[A-Za-z0-9_-]+)\}")
+
+
+def _case_facts(case: TestCase) -> dict[str, str]:
+    """A case's placeholders: {case}, {folder}, {priority}, {type} and {custom.<field name>}."""
+    facts = {
+        "case": case.title,
+        "folder": case.folder,
+        "priority": case.get_priority_display(),
+        "type": case.case_type.name if case.case_type else "",
+    }
+    for name, value in case.custom_fields.items():
+        facts[f"custom.{name}"] = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    return facts
 
 
 def _facts(artefact) -> dict[str, str]:
-    """What a field mapping's placeholders ({environment}, {run}, {case}, {folder}) stand for."""
+    """What a field mapping's placeholders ({environment}, {run}, {case}, {folder}, the case's {priority},
+    {type} and {custom.<name>}) stand for."""
     if isinstance(artefact, TestResult):
-        run, case = artefact.run, artefact.case
-        return {"environment": run.environment, "run": run.name, "case": case.title, "folder": case.folder}
+        run = artefact.run
+        return {"environment": run.environment, "run": run.name, **_case_facts(artefact.case)}
     if isinstance(artefact, TestRun):
         return {"environment": artefact.environment, "run": artefact.name}
     if isinstance(artefact, TestCase):
-        return {"case": artefact.title, "folder": artefact.folder}
+        return _case_facts(artefact)
     return {}
 
 

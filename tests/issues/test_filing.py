@@ -66,8 +66,7 @@ def result(project):
         run__name="Nightly",
         run__environment="Chrome 120",
         case__title="Pay with card",
-        case__steps="1. Open the cart\n2. Press Pay",
-        case__expected_result="A receipt",
+        case__steps=[{"action": "Open the cart", "expected": ""}, {"action": "Press Pay", "expected": "A receipt"}],
         comment="Spinner forever",
         status=ResultStatus.FAILED,
     )
