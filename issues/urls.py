@@ -10,6 +10,7 @@ app_name = "issues"
 urlpatterns = [
     path("", issue_views.issue_list, name="list"),
     path("new/", issue_views.issue_create, name="create"),
+    path("markdown-preview/", issue_views.markdown_preview, name="markdown_preview"),
     path("<int:number>/", issue_views.issue_detail, name="detail"),
     path("<int:number>/edit/", issue_views.issue_edit, name="edit"),
     path("<int:number>/attachments/", issue_views.attachment_add, name="attachment_add"),

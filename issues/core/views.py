@@ -8,11 +8,12 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from integrations.richtext import markdown_to_safe_html
 from issues.core import artefacts
 from issues.core import selectors as core_selectors
 from issues.core import services as core_services
@@ -219,9 +220,46 @@ def attachment_add(request, key, number):
             problems = error.messages
         else:
             messages.success(request, f"Attached {', '.join(attachment.original_name for attachment in stored)}.")
+    if _wants_json(request):
+        return _attachments_json(project, issue, problems, [] if problems else stored)
     if problems:
         messages.error(request, "Nothing was attached: " + " ".join(problems))
     return redirect(f"{_detail_url(project, issue)}#attachments")
+
+
+def _wants_json(request) -> bool:
+    """The editor's paste upload asks for JSON; a plain form post gets the page back."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _attachments_json(project, issue, problems, stored) -> JsonResponse:
+    """What the editor inserts for pasted files: a Markdown image or link per attachment."""
+    if problems:
+        return JsonResponse({"message": "Nothing was attached: " + " ".join(problems)}, status=400)
+    attachments = []
+    for attachment in stored:
+        url = reverse("issues:attachment", args=[project.key, issue.number, attachment.pk])
+        is_image = (attachment.content_type or "").startswith("image/")
+        label = artefacts.inline_markdown(attachment.original_name)
+        attachments.append(
+            {"name": attachment.original_name, "url": url, "markdown": f"{'!' * is_image}[{label}]({url})"}
+        )
+    return JsonResponse({"attachments": attachments}, status=201)
+
+
+PREVIEW_MAX_CHARS = 200_000
+
+
+@login_required
+@require_POST
+def markdown_preview(request, key):
+    """The editor's live preview: the text as the pages show it (the sanitized renderer the trackers'
+    formats start from), so what is previewed is what is saved and sent."""
+    project_for(request.user, key, Action.VIEW)
+    text = request.POST.get("text", "")
+    if len(text) > PREVIEW_MAX_CHARS:
+        return HttpResponse(f"At most {PREVIEW_MAX_CHARS:,} characters can be previewed.", status=413)
+    return HttpResponse(markdown_to_safe_html(text), content_type="text/html; charset=utf-8")
 
 
 @login_required
