@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from .models import ApiToken, Membership, Project, Requirement, TestCase, TestResult, TestRun
+from .models import (
+    ApiToken,
+    CaseField,
+    CaseType,
+    Membership,
+    Project,
+    Requirement,
+    TestCase,
+    TestResult,
+    TestRun,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -107,3 +117,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {revoked} token(s).")
+
+
+@admin.register(CaseType)
+class CaseTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "position"]
+    list_filter = ["project"]
+    search_fields = ["name"]
+    autocomplete_fields = ["project"]
+
+
+@admin.register(CaseField)
+class CaseFieldAdmin(admin.ModelAdmin):
+    list_display = ["label", "name", "kind", "project"]
+    list_filter = ["kind", "project"]
+    search_fields = ["name", "label"]
+    autocomplete_fields = ["project"]

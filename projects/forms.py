@@ -212,3 +212,21 @@ class RunResultFilterForm(forms.Form):
 class RequirementFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *RequirementState.choices])
     q = forms.CharField(required=False, max_length=200, label="Search")
+
+
+class CaseTypeForm(forms.Form):
+    name = forms.CharField(max_length=100, label="New case type")
+
+
+class CaseFieldForm(forms.Form):
+    label = forms.CharField(max_length=100)
+    name = forms.SlugField(
+        max_length=50, help_text="Key in the API and in filing placeholders ({custom.browser}), e.g. browser."
+    )
+    kind = forms.ChoiceField(choices=CaseFieldKind.choices, label="Kind")
+    options = forms.CharField(
+        required=False, max_length=2000, help_text="A select field's choices, separated by commas."
+    )
+
+    def clean_options(self):
+        return [option.strip() for option in self.cleaned_data["options"].split(",") if option.strip()]

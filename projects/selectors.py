@@ -69,6 +69,18 @@ def case_in(project, pk: int) -> TestCase:
     return get_object_or_404(TestCase.objects.filter(project=project).select_related("case_type"), pk=pk)
 
 
+def case_types_with_counts(project):
+    return project.case_types.annotate(case_count=Count("cases")).order_by("position", "name")
+
+
+def case_fields_with_counts(project) -> list:
+    """The project's custom fields, each with how many cases have a value for it."""
+    fields = list(project.case_fields.order_by("position", "name"))
+    for field in fields:
+        field.case_count = TestCase.objects.filter(project=project, custom_fields__has_key=field.name).count()
+    return fields
+
+
 def custom_values_of(case) -> list[dict]:
     """The case's custom field values with their labels, in the project's order of fields."""
     return [

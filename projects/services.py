@@ -54,6 +54,45 @@ def seed_case_types_of_new_project(sender, instance, created, raw=False, **kwarg
         seed_case_types(instance)
 
 
+def add_case_type(project: Project, name: str) -> CaseType:
+    name = name.strip()
+    if project.case_types.filter(name__iexact=name).exists():
+        raise ValidationError({"name": f"{project.key} already has the case type “{name}”."})
+    last = project.case_types.order_by("-position").values_list("position", flat=True).first()
+    return CaseType.objects.create(project=project, name=name, position=(last or 0) + 1)
+
+
+def remove_case_type(case_type: CaseType) -> int:
+    """Remove the type from the project's list; its cases keep everything else and have no type. Returns their count."""
+    count = case_type.cases.count()
+    case_type.delete()
+    return count
+
+
+def add_case_field(project: Project, *, name: str, label: str, kind: str, options=()) -> CaseField:
+    if project.case_fields.filter(name=name).exists():
+        raise ValidationError({"name": f"{project.key} already has a custom field named {name}."})
+    if kind == CaseFieldKind.SELECT and not options:
+        raise ValidationError({"options": "A select field needs at least one option."})
+    last = project.case_fields.order_by("-position").values_list("position", flat=True).first()
+    options = list(dict.fromkeys(options)) if kind == CaseFieldKind.SELECT else []
+    return CaseField.objects.create(
+        project=project, name=name, label=label, kind=kind, options=options, position=(last or 0) + 1
+    )
+
+
+@transaction.atomic
+def remove_case_field(field: CaseField) -> int:
+    """Remove the field and its values from the project's cases (so no case keeps a value nobody can
+    see or change); returns how many cases had one."""
+    cases = list(TestCase.objects.filter(project=field.project_id, custom_fields__has_key=field.name))
+    for case in cases:
+        case.custom_fields.pop(field.name, None)
+    TestCase.objects.bulk_update(cases, ["custom_fields"], batch_size=500)
+    field.delete()
+    return len(cases)
+
+
 def clean_steps(value) -> list[dict]:
     """A case's steps as stored: a list of {"action", "expected"} strings, empty pairs dropped.
 

@@ -7,14 +7,16 @@ imports neither issues nor integrations.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 from .forms import (
+    CaseFieldForm,
     CaseFilterForm,
     CaseForm,
+    CaseTypeForm,
     RequirementFilterForm,
     ResultForm,
     RunForm,
@@ -75,6 +77,7 @@ def case_list(request, key):
             "folder": filters.get("folder", ""),
             "folders": selectors.folders_of(project),
             "page": selectors.page_of(cases, request.GET.get("page")),
+            "can_manage": can(request.user, Action.MANAGE, project),
         },
     )
 
@@ -140,6 +143,64 @@ def case_detail(request, key, pk):
 def case_edit(request, key, pk):
     project = selectors.project_for(request.user, key, Action.EDIT)
     return _case_form_page(request, project, selectors.case_in(project, pk))
+
+
+def _case_settings_post(request, project):
+    """One change of the project's case types or custom fields; the form back when it is refused."""
+    action = request.POST.get("action")
+    if action == "add_type":
+        form = CaseTypeForm(request.POST)
+        if form.is_valid():
+            _try(request, form, lambda: services.add_case_type(project, form.cleaned_data["name"]), "Case type added.")
+        return {"type_form": form}
+    if action == "add_field":
+        form = CaseFieldForm(request.POST)
+        if form.is_valid():
+            _try(request, form, lambda: services.add_case_field(project, **form.cleaned_data), "Custom field added.")
+        return {"field_form": form}
+    if action == "remove_type":
+        case_type = get_object_or_404(project.case_types, pk=request.POST.get("pk") or 0)
+        count = services.remove_case_type(case_type)
+        messages.success(request, f"Case type “{case_type.name}” removed; {count} case(s) now have no type.")
+    elif action == "remove_field":
+        field = get_object_or_404(project.case_fields, pk=request.POST.get("pk") or 0)
+        count = services.remove_case_field(field)
+        messages.success(request, f"Custom field “{field.label}” removed with its values in {count} case(s).")
+    return {}
+
+
+def _try(request, form, write, success: str) -> None:
+    try:
+        write()
+    except ValidationError as error:
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        messages.success(request, success)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_settings(request, key):
+    """The project's case types and custom fields: project admins add and remove them."""
+    project = selectors.project_for(request.user, key, Action.MANAGE)
+    forms_shown = {"type_form": CaseTypeForm(), "field_form": CaseFieldForm()}
+    if request.method == "POST":
+        refused = _case_settings_post(request, project)
+        if not any(form.errors for form in refused.values()):
+            return redirect("projects:case_settings", project.key)
+        forms_shown.update(refused)
+    return render_project_page(
+        request,
+        "projects/case_settings.html",
+        project,
+        "cases",
+        {
+            **forms_shown,
+            "case_types": selectors.case_types_with_counts(project),
+            "case_fields": selectors.case_fields_with_counts(project),
+        },
+    )
 
 
 @login_required
