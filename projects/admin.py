@@ -72,7 +72,7 @@ class TestResultAdmin(admin.ModelAdmin):
 
 @admin.register(Requirement)
 class RequirementAdmin(admin.ModelAdmin):
-    list_display = ["title", "project", "state", "priority", "origin_key"]
+    list_display = ["title", "project", "folder", "state", "priority", "origin_key"]
     list_filter = ["state", "priority", "project"]
     search_fields = ["title", "origin_key"]
     autocomplete_fields = ["project"]

@@ -324,9 +324,15 @@ class TestResultViewSet(ProjectScopedViewSet):
 
 
 class RequirementFilter(ProjectFilter):
+    folder = filters.CharFilter(method="in_folder", help_text="A folder path; includes its subfolders.")
+
     class Meta:
         model = Requirement
-        fields = ["project", "state", "priority", "origin_key"]
+        fields = ["project", "folder", "state", "priority", "origin_key"]
+
+    def in_folder(self, queryset, name, value):
+        folder = value.strip("/")
+        return queryset.filter(Q(folder=folder) | Q(folder__startswith=f"{folder}/"))
 
 
 class RequirementViewSet(ProjectScopedViewSet):

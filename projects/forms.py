@@ -210,6 +210,7 @@ class RunResultFilterForm(forms.Form):
 
 
 class RequirementFilterForm(forms.Form):
+    folder = forms.CharField(required=False, max_length=500)
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *RequirementState.choices])
     q = forms.CharField(required=False, max_length=200, label="Search")
 

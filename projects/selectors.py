@@ -50,10 +50,11 @@ def recent_cases(project, limit: int = 10):
     return TestCase.objects.filter(project=project).order_by("-updated_at", "-id")[:limit]
 
 
-def folders_of(project) -> list[dict]:
-    """Every folder path with the number of cases in it and below it, parents before children."""
+def folders_of(project, model=TestCase) -> list[dict]:
+    """Every folder path with the number of cases (or requirements: `model`) in it and below it, parents
+    before children."""
     totals: dict[str, int] = {}
-    rows = TestCase.objects.filter(project=project).exclude(folder="").values("folder").annotate(n=Count("id"))
+    rows = model.objects.filter(project=project).exclude(folder="").values("folder").annotate(n=Count("id"))
     for row in rows:
         parts = row["folder"].split("/")
         for depth in range(1, len(parts) + 1):
@@ -122,8 +123,10 @@ def result_in(run, pk: int) -> TestResult:
     return get_object_or_404(TestResult.objects.filter(run=run).select_related("case", "run", "recorded_by"), pk=pk)
 
 
-def requirements_of(project, *, state: str = "", text: str = ""):
+def requirements_of(project, *, state: str = "", text: str = "", folder: str = ""):
     requirements = Requirement.objects.filter(project=project)
+    if folder:
+        requirements = requirements.filter(Q(folder=folder) | Q(folder__startswith=f"{folder}/"))
     if state:
         requirements = requirements.filter(state=state)
     if text:

@@ -15,6 +15,7 @@ from .models import ApiToken, CasePriority, Project, Requirement, TestCase, Test
 from .permissions import visible_projects
 from .services import (
     clean_custom_fields,
+    clean_step_results,
     clean_steps,
     create_case,
     create_result,
@@ -274,16 +275,42 @@ class TestCaseSerializer(RefuseUnknownFieldsMixin, ApiModelSerializer):
         return update_case(case, **validated_data)
 
 
+class StepResultSerializer(StepSerializer):
+    status = serializers.CharField(allow_blank=True, default="", help_text="A result status, or empty: not run.")
+
+
+@extend_schema_field(StepResultSerializer(many=True))
+class StepResultsField(serializers.JSONField):
+    """A result's steps as executed: [{"action", "expected", "status"}], checked by clean_step_results."""
+
+    def to_internal_value(self, data):
+        try:
+            return clean_step_results(super().to_internal_value(data))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["step_results"]) from None
+
+
 class RunResultSerializer(ApiModelSerializer):
     """A result as listed inside its run."""
 
     case_title = serializers.CharField(source="case.title", read_only=True)
     duration = SecondsField()
     recorded_by = UsernameField()
+    step_results = StepResultsField(required=False, help_text="The case's steps as executed, each with a status.")
 
     class Meta:
         model = TestResult
-        fields = ["id", "case", "case_title", "status", "comment", "duration", "recorded_by", "recorded_at"]
+        fields = [
+            "id",
+            "case",
+            "case_title",
+            "status",
+            "comment",
+            "duration",
+            "step_results",
+            "recorded_by",
+            "recorded_at",
+        ]
 
 
 class TestResultSerializer(RunResultSerializer):
@@ -317,6 +344,7 @@ class TestResultSerializer(RunResultSerializer):
             result,
             actor=self.context["request"].user,
             **{name: validated_data.get(name, getattr(result, name)) for name in ("status", "comment", "duration")},
+            step_results=validated_data.get("step_results"),
         )
 
 
@@ -416,6 +444,7 @@ class RequirementSerializer(ApiModelSerializer):
             "id",
             "project",
             "title",
+            "folder",
             "description",
             "state",
             "priority",
@@ -428,6 +457,9 @@ class RequirementSerializer(ApiModelSerializer):
         ]
         read_only_fields = ["origin_tracker", "origin_key", "origin_url", "origin_read_only"]
         create_only_fields = ["project"]
+
+    def validate_folder(self, folder):
+        return normalize_folder(folder)
 
     def validate(self, attrs):
         requirement = self.instance

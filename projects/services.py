@@ -240,6 +240,7 @@ def create_result(
     comment: str = "",
     duration=None,
     actor=None,
+    step_results=(),
 ) -> TestResult:
     """A new result of ``case`` in ``run`` (a run has at most one per case)."""
     if status not in ResultStatus.values:
@@ -247,7 +248,13 @@ def create_result(
     if run.project_id != case.project_id:
         raise ValidationError("The test case belongs to another project than the run.")
     result = TestResult.objects.create(
-        run=run, case=case, status=status, comment=comment, duration=duration, recorded_by=actor
+        run=run,
+        case=case,
+        status=status,
+        comment=comment,
+        duration=duration,
+        recorded_by=actor,
+        step_results=clean_step_results(list(step_results)),
     )
     results_recorded.send(sender=TestResult, run=result.run, case_ids=[result.case_id])
     return result

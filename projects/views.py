@@ -23,6 +23,7 @@ from .forms import (
     RunResultFilterForm,
     StepFormSet,
 )
+from .models import Requirement
 from .permissions import Action, can
 
 RESULTS_PER_PAGE = 100
@@ -291,7 +292,10 @@ def result_detail(request, key, run_pk, pk):
 def requirement_list(request, key):
     project = selectors.project_for(request.user, key, Action.VIEW)
     form, filters = _filters(RequirementFilterForm, request)
-    requirements = selectors.requirements_of(project, state=filters.get("state", ""), text=filters.get("q", ""))
+    folder = filters.get("folder", "")
+    requirements = selectors.requirements_of(
+        project, state=filters.get("state", ""), text=filters.get("q", ""), folder=folder
+    )
     return render_project_page(
         request,
         "projects/requirement_list.html",
@@ -299,6 +303,8 @@ def requirement_list(request, key):
         "requirements",
         {
             "form": form,
+            "folder": folder,
+            "folders": selectors.folders_of(project, Requirement),
             "page": selectors.page_of(requirements, request.GET.get("page")),
         },
     )

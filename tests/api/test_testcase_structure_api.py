@@ -174,3 +174,30 @@ def test_a_superuser_in_no_project_must_name_it(world):
     admin.save()
     response = post(bearer_client(admin), {"title": "Where?"})
     assert response.status_code == 400 and list(response.json()["errors"]) == ["project"]
+
+
+def test_requirements_have_folders_in_the_api(world, client_as):
+    response = client_as("member").post(
+        "/api/requirements", {"project": "SHOP", "title": "Cards", "folder": "/ Checkout // Pay /"}, format="json"
+    )
+    assert response.status_code == 201 and response.json()["folder"] == "Checkout/Pay"
+    listed = client_as("viewer").get("/api/requirements", {"folder": "Checkout"}).json()["results"]
+    assert [item["title"] for item in listed] == ["Cards"]
+    assert client_as("viewer").get("/api/requirements", {"folder": "Check"}).json()["results"] == []
+
+
+def test_a_result_records_a_status_per_step(world, client_as):
+    result = world.mine.result
+    steps = [{"action": "Open the page", "expected": "", "status": "passed"}, {"action": "Press", "status": "failed"}]
+    response = client_as("member").patch(f"/api/testresults/{result.pk}", {"step_results": steps}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["step_results"] == [
+        {"action": "Open the page", "expected": "", "status": "passed"},
+        {"action": "Press", "expected": "", "status": "failed"},
+    ]
+    refused = client_as("member").patch(
+        f"/api/testresults/{result.pk}", {"step_results": [{"action": "x", "status": "broken"}]}, format="json"
+    )
+    assert refused.status_code == 400 and refused.json()["errors"] == {
+        "step_results": ["Step 1: unknown status 'broken'."]
+    }

@@ -12,7 +12,13 @@ from django.urls import reverse
 from issues.filing.drafts import draft_from_result
 from projects import services
 from projects.models import DEFAULT_CASE_TYPES, CaseField, CaseFieldKind, ResultStatus, Role, TestCase
-from tests.factories import MembershipFactory, ProjectFactory, TestCaseFactory, TestResultFactory
+from tests.factories import (
+    MembershipFactory,
+    ProjectFactory,
+    RequirementFactory,
+    TestCaseFactory,
+    TestResultFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +199,11 @@ def test_the_migration_turns_flat_steps_into_one_pair_each_losing_nothing():
 
 def test_factories_still_build_structured_cases(project):
     assert TestCaseFactory(project=project).steps[1] == {"action": "Press the button", "expected": "It works"}
+
+
+def test_the_requirement_list_has_folders(client, member, project):
+    RequirementFactory(project=project, title="Cards", folder="Checkout/Pay")
+    RequirementFactory(project=project, title="Login", folder="Accounts")
+    page = client.get(reverse("projects:requirements", args=["SHOP"]), {"folder": "Checkout"})
+    assert "Cards" in page.text and "Login" not in page.text.split('id="requirements"')[1]
+    assert 'id="requirement-folders"' in page.text and 'aria-current="true"' in page.text
