@@ -9,10 +9,12 @@ CSV export of a run's tests with their latest results.
 all. Cases are found again by `TestCase.import_key` (TestRail's case id, "C123"), so importing a
 newer export of the same suite updates the cases instead of duplicating them.
 
-TestRail fields without a column of their own (type, priority, estimate, references, custom
-fields) are written into the case as a Markdown "TestRail fields" list below the preconditions,
-as the preview's mapping says. Defects are only returned, as keys per result: turning them into
-tracker links is the issues app's business, since this app imports neither integrations nor issues.
+Separated steps stay (action, expected) pairs; a text template's steps and expected result are one
+pair. Priority, type (the project's case types, added when missing), estimate and custom fields (the
+project's custom fields of the same name, text fields made when missing) land in the case's own
+fields, as the preview's mapping says; references are listed as "TestRail fields" below the
+preconditions. Defects and references are only returned, as keys per result or case: turning them
+into tracker links is the issues app's business, since this app imports neither integrations nor issues.
 """
 
 import codecs

@@ -201,3 +201,11 @@ def test_a_result_records_a_status_per_step(world, client_as):
     assert refused.status_code == 400 and refused.json()["errors"] == {
         "step_results": ["Step 1: unknown status 'broken'."]
     }
+
+
+def test_search_finds_text_inside_steps_and_descriptions(world, client_as):
+    TestCaseFactory(project=world.project, title="A", steps=[{"action": "Scan the QR code", "expected": ""}])
+    TestCaseFactory(project=world.project, title="B", description="Checks the **refund** path")
+    client = client_as("viewer")
+    assert [c["title"] for c in client.get("/api/testcases", {"search": "qr code"}).json()["results"]] == ["A"]
+    assert [c["title"] for c in client.get("/api/testcases", {"search": "refund"}).json()["results"]] == ["B"]
