@@ -75,7 +75,8 @@ class RefuseUnknownFieldsMixin:
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
-            unknown = sorted(set(data.keys()) - set(self.fields))
+            # A browser form's CSRF token travels with the data; it is the request's, not a field.
+            unknown = sorted(set(data.keys()) - set(self.fields) - {"csrfmiddlewaretoken"})
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
