@@ -16,7 +16,7 @@ from django.db.models import Prefetch, Q
 from django.urls import path
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -203,6 +203,37 @@ class TestCaseFilter(ProjectFilter):
         return queryset.filter(Q(folder=folder) | Q(folder__startswith=f"{folder}/"))
 
 
+@extend_schema_view(
+    create=extend_schema(
+        description=(
+            "The project is given by key or id, or left out when you are in exactly one project. "
+            "Steps are (action, expected) pairs; the estimate is in seconds (or a duration such as 1m 30s). "
+            "An unknown field is refused with 400 naming it."
+        ),
+        examples=[
+            OpenApiExample(
+                "Title and description",
+                value={"title": "Pay by card", "description": "Checks that cards are taken."},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Every field",
+                value={
+                    "project": "SHOP",
+                    "title": "Pay by card",
+                    "description": "Checks that cards are taken.",
+                    "priority": "high",
+                    "type": "Functional",
+                    "estimate": 90,
+                    "preconditions": "A saved card",
+                    "steps": [{"action": "Open the cart", "expected": "The cart lists the item"}],
+                    "custom_fields": {"browser": "Firefox"},
+                },
+                request_only=True,
+            ),
+        ],
+    )
+)
 class TestCaseViewSet(ProjectScopedViewSet):
     serializer_class = TestCaseSerializer
     creator_field = "created_by"
