@@ -814,7 +814,8 @@ def _ignore_progress(processed: int) -> None:
 def cases_by_key(project: Project, keys) -> dict[str, TestCase]:
     found = {}
     for chunk in chunks(list(keys), BATCH):
-        found.update((case.import_key, case) for case in TestCase.objects.filter(project=project, import_key__in=chunk))
+        cases = TestCase.objects.filter(project=project, import_key__in=chunk).select_related("case_type")
+        found.update((case.import_key, case) for case in cases)
     return found
 
 
