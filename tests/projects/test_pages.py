@@ -94,10 +94,15 @@ class CaseListTests:
         assert folders == {"Accounts": 1, "Checkout": 2, "Checkout/Coupons": 1, "CheckoutLegacy": 1}
 
     def test_search_matches_title_and_steps_within_the_folder(self, client, viewer, project):
-        TestCaseFactory(project=project, folder="Checkout", title="Pay with card", steps="Enter the CVC")
-        TestCaseFactory(project=project, folder="Checkout", title="CVC is masked", steps="")
-        TestCaseFactory(project=project, folder="Accounts", title="Change CVC hint", steps="")
-        TestCaseFactory(project=project, folder="Checkout", title="Apply coupon", steps="")
+        TestCaseFactory(
+            project=project,
+            folder="Checkout",
+            title="Pay with card",
+            steps=[{"action": "Enter the CVC", "expected": ""}],
+        )
+        TestCaseFactory(project=project, folder="Checkout", title="CVC is masked", steps=[])
+        TestCaseFactory(project=project, folder="Accounts", title="Change CVC hint", steps=[])
+        TestCaseFactory(project=project, folder="Checkout", title="Apply coupon", steps=[])
         response = client.get(url("cases", "SHOP"), {"folder": "Checkout", "q": "cvc"})
         assert sorted(case.title for case in response.context["page"].object_list) == ["CVC is masked", "Pay with card"]
 
