@@ -10,7 +10,7 @@ from integrations.models import AuditAction, UserToken
 from integrations.services import record_audit
 from issues.core.models import Attachment, Issue
 from issues.links.models import Link
-from projects.models import ApiToken
+from projects.models import ApiToken, CaseField
 from tests.factories import (
     ExternalReferenceFactory,
     MembershipFactory,
@@ -48,6 +48,7 @@ def one_of_everything():
     record_audit(AuditAction.SOURCE_CREATED, source=integration.source)
 
     Link.objects.create(project=project, issue=issue, test_result=result)
+    CaseField.objects.create(project=project, name="browser", label="Browser")
     Group.objects.create(name="Testers")
     ApiToken.objects.issue(user=UserFactory(), name="CI uploads")
     Attachment.objects.create(
