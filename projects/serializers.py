@@ -379,7 +379,7 @@ class TestResultSerializer(RunResultSerializer):
     def update(self, result, validated_data):
         if "assignee" in validated_data:
             assign_results([result], project=result.run.project, assignee=validated_data["assignee"])
-        if not any(name in validated_data for name in self.RECORDED):
+        if not any(name in validated_data for name in (*self.RECORDED, "step_results")):
             return result  # only reassigned: nothing was recorded
         return record_result(
             result,
