@@ -109,7 +109,10 @@ def build():
     cases = {}
     for count in (5, 500):
         case = TestCase.objects.create(
-            project=project, title=f"Case with {count} links", folder="Bench", steps="1. Do it", expected_result="Done"
+            project=project,
+            title=f"Case with {count} links",
+            folder="Bench",
+            steps=[{"action": "Do it", "expected": "Done"}],
         )
         Link.objects.bulk_create(
             [

@@ -38,7 +38,9 @@ PLACEHOLDERS = {
     "case.steps": "the test case's steps",
     "case.expected_result": "the test case's expected result",
     "case.preconditions": "the test case's preconditions",
+    "case.description": "what the test case checks",
     "case.priority": "the test case's priority",
+    "case.type": "the test case's type",
     "case.folder": "the test case's folder",
     "case.url": "the test case's page",
     "issue.title": "the internal issue's title",
@@ -54,12 +56,16 @@ PLACEHOLDERS = {
 }
 # Placeholders naming a testmanager user: a user field takes the matching tracker account.
 USER_PLACEHOLDERS = frozenset({"issue.assignee", "issue.reporter"})
-_PLACEHOLDER = re.compile(r"\{([a-z_]+\.[a-z_]+)\}")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+\.[A-Za-z0-9_-]+)\}")
+# A project's own case fields: {custom.<field name>} (the names are the project's, checked when filled).
+CUSTOM_PREFIX = "custom."
 _LEGACY = {
     "{run}": "{run.name}",
     "{environment}": "{run.environment}",
     "{case}": "{case.title}",
     "{folder}": "{case.folder}",
+    "{priority}": "{case.priority}",
+    "{type}": "{case.type}",
 }
 MAX_VALUE_LENGTH = 2000
 
@@ -205,7 +211,7 @@ def _check_value(where: str, field: Field, source: str, value) -> object:
     if len(value) > MAX_VALUE_LENGTH:
         raise ValidationError({where: f"{field.name}: at most {MAX_VALUE_LENGTH} characters."})
     for name in placeholders_in(value):
-        if name not in PLACEHOLDERS:
+        if name not in PLACEHOLDERS and not name.startswith(CUSTOM_PREFIX):
             raise ValidationError(
                 {where: f"{field.name}: {{{name}}} is not a placeholder; use one of {', '.join(PLACEHOLDERS)}."}
             )

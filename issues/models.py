@@ -4,6 +4,7 @@ only re-exports them. Tables, app label and migrations are the app's, whatever t
 
 from issues.core.models import (
     RESOLVED_STATUSES,
+    ArtefactAttachment,
     Attachment,
     CommentOrigin,
     Issue,
@@ -22,6 +23,7 @@ from issues.sync.models import DefectSync, WebhookDelivery
 
 __all__ = [
     "RESOLVED_STATUSES",
+    "ArtefactAttachment",
     "Attachment",
     "BugPullSettings",
     "CommentOrigin",

@@ -11,6 +11,22 @@ app_name = "issues"
 urlpatterns = [
     path("", issue_views.issue_list, name="list"),
     path("new/", issue_views.issue_create, name="create"),
+    path("markdown-preview/", issue_views.markdown_preview, name="markdown_preview"),
+    path(
+        "artefacts/<str:kind>/<int:pk>/attachments/",
+        issue_views.artefact_attachment_add,
+        name="artefact_attachment_add",
+    ),
+    path(
+        "artefacts/<str:kind>/<int:pk>/attachments/<int:attachment_pk>/",
+        issue_views.artefact_attachment_download,
+        name="artefact_attachment",
+    ),
+    path(
+        "artefacts/<str:kind>/<int:pk>/attachments/<int:attachment_pk>/delete/",
+        issue_views.artefact_attachment_delete,
+        name="artefact_attachment_delete",
+    ),
     path("<int:number>/", issue_views.issue_detail, name="detail"),
     path("<int:number>/edit/", issue_views.issue_edit, name="edit"),
     path("<int:number>/attachments/", issue_views.attachment_add, name="attachment_add"),

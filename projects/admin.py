@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from .models import ApiToken, Membership, Project, Requirement, TestCase, TestResult, TestRun
+from .models import (
+    ApiToken,
+    CaseField,
+    CaseType,
+    Membership,
+    Project,
+    Requirement,
+    TestCase,
+    TestResult,
+    TestRun,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -62,7 +72,7 @@ class TestResultAdmin(admin.ModelAdmin):
 
 @admin.register(Requirement)
 class RequirementAdmin(admin.ModelAdmin):
-    list_display = ["title", "project", "state", "priority", "origin_key"]
+    list_display = ["title", "project", "folder", "state", "priority", "origin_key"]
     list_filter = ["state", "priority", "project"]
     search_fields = ["title", "origin_key"]
     autocomplete_fields = ["project"]
@@ -107,3 +117,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {revoked} token(s).")
+
+
+@admin.register(CaseType)
+class CaseTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "position"]
+    list_filter = ["project"]
+    search_fields = ["name"]
+    autocomplete_fields = ["project"]
+
+
+@admin.register(CaseField)
+class CaseFieldAdmin(admin.ModelAdmin):
+    list_display = ["label", "name", "kind", "project"]
+    list_filter = ["kind", "project"]
+    search_fields = ["name", "label"]
+    autocomplete_fields = ["project"]

@@ -16,7 +16,7 @@ from django.db.models import Prefetch, Q
 from django.urls import path
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -207,16 +207,47 @@ class TestCaseFilter(ProjectFilter):
         return queryset.filter(Q(folder=folder) | Q(folder__startswith=f"{folder}/"))
 
 
+@extend_schema_view(
+    create=extend_schema(
+        description=(
+            "The project is given by key or id, or left out when you are in exactly one project. "
+            "Steps are (action, expected) pairs; the estimate is in seconds (or a duration such as 1m 30s). "
+            "An unknown field is refused with 400 naming it."
+        ),
+        examples=[
+            OpenApiExample(
+                "Title and description",
+                value={"title": "Pay by card", "description": "Checks that cards are taken."},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Every field",
+                value={
+                    "project": "SHOP",
+                    "title": "Pay by card",
+                    "description": "Checks that cards are taken.",
+                    "priority": "high",
+                    "type": "Functional",
+                    "estimate": 90,
+                    "preconditions": "A saved card",
+                    "steps": [{"action": "Open the cart", "expected": "The cart lists the item"}],
+                    "custom_fields": {"browser": "Firefox"},
+                },
+                request_only=True,
+            ),
+        ],
+    )
+)
 class TestCaseViewSet(ProjectScopedViewSet):
     serializer_class = TestCaseSerializer
     creator_field = "created_by"
     filterset_class = TestCaseFilter
-    search_fields = ["title", "preconditions", "steps", "expected_result", "automation_key"]
+    search_fields = ["title", "description", "preconditions", "steps", "automation_key"]
     ordering_fields = ["title", "folder", "created_at", "updated_at", "id"]
     ordering = ["folder", "title", "id"]
 
     def base_queryset(self):
-        return TestCase.objects.select_related("project", "created_by")
+        return TestCase.objects.select_related("project", "created_by", "case_type")
 
 
 class TestRunFilter(ProjectFilter):
@@ -365,9 +396,15 @@ class TestResultViewSet(ProjectScopedViewSet):
 
 
 class RequirementFilter(ProjectFilter):
+    folder = filters.CharFilter(method="in_folder", help_text="A folder path; includes its subfolders.")
+
     class Meta:
         model = Requirement
-        fields = ["project", "state", "priority", "origin_key"]
+        fields = ["project", "folder", "state", "priority", "origin_key"]
+
+    def in_folder(self, queryset, name, value):
+        folder = value.strip("/")
+        return queryset.filter(Q(folder=folder) | Q(folder__startswith=f"{folder}/"))
 
 
 class RequirementViewSet(ProjectScopedViewSet):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django import forms
 
-from .models import Milestone, RequirementState, ResultStatus, TestCase, TestPlan, TestRun
+from .models import CaseFieldKind, CasePriority, Milestone, RequirementState, ResultStatus, TestCase, TestPlan, TestRun
 
 MAX_DURATION = timedelta(days=7)
 _UNITS = re.compile(r"^(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?$")
@@ -58,22 +58,94 @@ class CaseFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
 
 
+CUSTOM_PREFIX = "custom_"
+
+
+def _custom_form_field(field) -> forms.Field:
+    """The form input of one of the project's custom fields (projects.models.CaseField)."""
+    common = {"label": field.label, "required": False}
+    if field.kind == CaseFieldKind.CHECKBOX:
+        return forms.BooleanField(**common)
+    if field.kind == CaseFieldKind.NUMBER:
+        return forms.DecimalField(**common)
+    if field.kind == CaseFieldKind.SELECT:
+        return forms.ChoiceField(choices=[("", "—"), *((option, option) for option in field.options)], **common)
+    return forms.CharField(max_length=2000, **common)
+
+
 class CaseForm(forms.Form):
+    """A case's fields; its steps come from StepFormSet, its custom fields are added per project."""
+
     title = forms.CharField(max_length=TestCase._meta.get_field("title").max_length)
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "data-markdown-editor": ""}),
+        help_text="What the case checks. Markdown.",
+    )
     folder = forms.CharField(
         required=False,
         max_length=500,
         help_text="Slash-separated path, e.g. Checkout/Payment.",
     )
-    preconditions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Markdown.")
-    steps = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 6}), help_text="Markdown.")
-    expected_result = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Markdown.")
+    priority = forms.ChoiceField(choices=CasePriority.choices, initial=CasePriority.MEDIUM)
+    case_type = forms.ModelChoiceField(queryset=None, required=False, label="Type", empty_label="—")
+    estimate = DurationTextField(required=False, help_text="How long running it takes, e.g. 1m 30s.")
+    preconditions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "data-markdown-editor": ""}), help_text="Markdown."
+    )
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case_type"].queryset = project.case_types.all()
+        self.custom_fields = list(project.case_fields.all())
+        for field in self.custom_fields:
+            self.fields[CUSTOM_PREFIX + field.name] = _custom_form_field(field)
+
+    @classmethod
+    def initial_of(cls, case) -> dict:
+        """The form's initial values for an existing case."""
+        initial = {name: getattr(case, name) for name in ("title", "description", "folder", "priority", "estimate")}
+        initial.update(case_type=case.case_type_id, preconditions=case.preconditions)
+        initial.update((CUSTOM_PREFIX + name, value) for name, value in case.custom_fields.items())
+        return initial
 
     def clean_title(self):
         title = self.cleaned_data["title"].strip()
         if not title:
             raise forms.ValidationError("A test case needs a title.")
         return title
+
+    def case_fields(self) -> dict:
+        """The cleaned values as projects.services.create_case / update_case take them (steps aside)."""
+        data = dict(self.cleaned_data)
+        custom = {}
+        for field in self.custom_fields:
+            value = data.pop(CUSTOM_PREFIX + field.name)
+            if field.kind == CaseFieldKind.CHECKBOX:
+                custom[field.name] = bool(value)
+            elif value not in (None, ""):
+                custom[field.name] = float(value) if field.kind == CaseFieldKind.NUMBER else value
+        data["custom_fields"] = custom
+        return data
+
+
+class StepForm(forms.Form):
+    action = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Action")
+    expected = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Expected result")
+
+
+class BaseStepFormSet(forms.BaseFormSet):
+    def steps(self) -> list[dict]:
+        """The filled rows in order; rows left empty are not steps."""
+        return [
+            {"action": form.cleaned_data.get("action", ""), "expected": form.cleaned_data.get("expected", "")}
+            for form in self.forms
+            if form.cleaned_data.get("action", "").strip() or form.cleaned_data.get("expected", "").strip()
+        ]
+
+
+# Three empty rows below the steps for new ones; without JavaScript, saving adds three more.
+StepFormSet = forms.formset_factory(StepForm, formset=BaseStepFormSet, extra=3, max_num=500, validate_max=True)
 
 
 class RunForm(forms.Form):
@@ -107,12 +179,40 @@ class ResultForm(forms.Form):
         help_text="What actually happened.",
     )
 
+    STEP_STATUSES = [("", "—"), *((s.value, s.label) for s in ResultStatus if s != ResultStatus.UNTESTED)]
+
+    def __init__(self, *args, steps=(), **kwargs):
+        """`steps`: the case's steps (or the result's step results), each getting a status select."""
+        super().__init__(*args, **kwargs)
+        self.steps = list(steps)
+        for number, step in enumerate(self.steps, start=1):
+            summary = (step.get("action") or step.get("expected") or "").splitlines()[0][:80]
+            self.fields[f"step_{number}"] = forms.ChoiceField(
+                choices=self.STEP_STATUSES, required=False, label=f"Step {number}: {summary}"
+            )
+
+    @staticmethod
+    def initial_steps(step_results) -> dict:
+        return {f"step_{n}": step.get("status", "") for n, step in enumerate(step_results, start=1)}
+
+    def result_fields(self) -> dict:
+        """Status, comment, duration, and the steps with their statuses when the case has steps."""
+        data = {name: self.cleaned_data[name] for name in ("status", "comment", "duration")}
+        if self.steps:
+            data["step_results"] = [
+                {"action": step.get("action", ""), "expected": step.get("expected", ""), "status": status}
+                for number, step in enumerate(self.steps, start=1)
+                for status in [self.cleaned_data[f"step_{number}"]]
+            ]
+        return data
+
 
 class RunResultFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *ResultStatus.choices])
 
 
 class RequirementFilterForm(forms.Form):
+    folder = forms.CharField(required=False, max_length=500)
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *RequirementState.choices])
     q = forms.CharField(required=False, max_length=200, label="Search")
 
@@ -192,3 +292,21 @@ class PlanForm(forms.ModelForm):
 
     def _post_clean(self):
         pass
+
+
+class CaseTypeForm(forms.Form):
+    name = forms.CharField(max_length=100, label="New case type")
+
+
+class CaseFieldForm(forms.Form):
+    label = forms.CharField(max_length=100)
+    name = forms.SlugField(
+        max_length=50, help_text="Key in the API and in filing placeholders ({custom.browser}), e.g. browser."
+    )
+    kind = forms.ChoiceField(choices=CaseFieldKind.choices, label="Kind")
+    options = forms.CharField(
+        required=False, max_length=2000, help_text="A select field's choices, separated by commas."
+    )
+
+    def clean_options(self):
+        return [option.strip() for option in self.cleaned_data["options"].split(",") if option.strip()]

@@ -63,13 +63,92 @@ class Membership(models.Model):
         return f"{self.user} in {self.project.key} ({self.get_role_display()})"
 
 
+class CasePriority(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+# TestRail's default case types, so a team moving from it finds its vocabulary (and imports map 1:1).
+DEFAULT_CASE_TYPES = (
+    "Acceptance",
+    "Accessibility",
+    "Automated",
+    "Compatibility",
+    "Destructive",
+    "Functional",
+    "Other",
+    "Performance",
+    "Regression",
+    "Security",
+    "Smoke & Sanity",
+    "Usability",
+)
+
+
+class CaseType(models.Model):
+    """One entry of a project's list of test case types; seeded with DEFAULT_CASE_TYPES."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="case_types")
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="casetype_unique_name_per_project"),
+            models.CheckConstraint(condition=~Q(name=""), name="casetype_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CaseFieldKind(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    SELECT = "select", "Select"
+    CHECKBOX = "checkbox", "Checkbox"
+
+
+class CaseField(models.Model):
+    """A field the project adds to its test cases; values live in TestCase.custom_fields under `name`."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="case_fields")
+    name = models.SlugField(max_length=50, help_text="Key in the API and in filing placeholders, e.g. browser.")
+    label = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=CaseFieldKind.choices, default=CaseFieldKind.TEXT)
+    options = models.JSONField(default=list, blank=True, help_text="The choices of a select field.")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="casefield_unique_name_per_project"),
+            models.CheckConstraint(condition=Q(kind__in=CaseFieldKind.values), name="casefield_kind_valid"),
+            models.CheckConstraint(condition=~Q(name="") & ~Q(label=""), name="casefield_name_label_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.project.key} · {self.label}"
+
+
 class TestCase(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_cases")
     title = models.CharField(max_length=300)
     folder = models.CharField(max_length=500, blank=True, help_text="Slash-separated path, e.g. Checkout/Payment.")
+    description = models.TextField(blank=True, help_text="What the case checks. Markdown.")
     preconditions = models.TextField(blank=True)
-    steps = models.TextField(blank=True)
-    expected_result = models.TextField(blank=True)
+    # [{"action": "...", "expected": "..."}, ...] in order; projects.steps checks the shape.
+    steps = models.JSONField(default=list, blank=True)
+    priority = models.CharField(max_length=10, choices=CasePriority.choices, default=CasePriority.MEDIUM)
+    case_type = models.ForeignKey(
+        CaseType, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", verbose_name="type"
+    )
+    estimate = models.DurationField(null=True, blank=True)
+    # Values of the project's CaseFields by name.
+    custom_fields = models.JSONField(default=dict, blank=True)
     # Identity of an automated test (JUnit classname + name) so uploads update instead of duplicating.
     automation_key = models.CharField(max_length=500, blank=True)
     # Identity in a system we imported from (TestRail "C123"), so imports are idempotent.
@@ -94,11 +173,36 @@ class TestCase(models.Model):
                 name="testcase_unique_import_key",
             ),
             models.CheckConstraint(condition=~Q(title=""), name="testcase_title_not_empty"),
+            models.CheckConstraint(condition=Q(priority__in=CasePriority.values), name="testcase_priority_valid"),
         ]
         indexes = [models.Index(fields=["project", "folder"])]
 
     def __str__(self):
         return f"{self.project.key} · {self.title}"
+
+    def steps_markdown(self) -> str:
+        """The steps as a numbered Markdown list, each action followed by its expected result."""
+        return steps_markdown(self.steps)
+
+
+def _indented(text: str, indent: int) -> str:
+    """Continuation lines of a list item, indented so Markdown keeps them in the item."""
+    first, *rest = text.strip().split("\n")
+    return "\n".join([first, *((" " * indent + line) if line.strip() else "" for line in rest)])
+
+
+def steps_markdown(steps: list[dict]) -> str:
+    """[{"action", "expected"}] (a case's steps, or a result's step results) as a numbered Markdown list."""
+    items = []
+    for number, step in enumerate(steps, start=1):
+        marker = f"{number}. "
+        item = marker + _indented(step.get("action") or "—", len(marker))
+        if step.get("expected"):
+            item += "\n\n" + " " * len(marker) + "**Expected:** " + _indented(step["expected"], len(marker))
+        if step.get("status"):
+            item += "\n\n" + " " * len(marker) + f"**Status:** {ResultStatus(step['status']).label}"
+        items.append(item)
+    return "\n".join(items)
 
 
 class Milestone(models.Model):
@@ -187,6 +291,8 @@ class TestResult(models.Model):
     status = models.CharField(max_length=10, choices=ResultStatus.choices, default=ResultStatus.UNTESTED)
     comment = models.TextField(blank=True)
     duration = models.DurationField(null=True, blank=True)
+    # The case's steps as they were executed, each with its status: [{"action", "expected", "status"}].
+    step_results = models.JSONField(default=list, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -227,6 +333,7 @@ class Priority(models.TextChoices):
 class Requirement(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="requirements")
     title = models.CharField(max_length=300)
+    folder = models.CharField(max_length=500, blank=True, help_text="Slash-separated path, e.g. Checkout/Payment.")
     description = models.TextField(blank=True)
     state = models.CharField(max_length=12, choices=RequirementState.choices, default=RequirementState.DRAFT)
     priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)

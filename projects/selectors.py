@@ -53,7 +53,7 @@ def cases_of(project, *, folder: str = "", text: str = ""):
             Q(title__icontains=text)
             | Q(preconditions__icontains=text)
             | Q(steps__icontains=text)
-            | Q(expected_result__icontains=text)
+            | Q(description__icontains=text)
         )
     return cases.order_by("folder", "title", "id")
 
@@ -62,10 +62,11 @@ def recent_cases(project, limit: int = 10):
     return TestCase.objects.filter(project=project).order_by("-updated_at", "-id")[:limit]
 
 
-def folders_of(project) -> list[dict]:
-    """Every folder path with the number of cases in it and below it, parents before children."""
+def folders_of(project, model=TestCase) -> list[dict]:
+    """Every folder path with the number of cases (or requirements: `model`) in it and below it, parents
+    before children."""
     totals: dict[str, int] = {}
-    rows = TestCase.objects.filter(project=project).exclude(folder="").values("folder").annotate(n=Count("id"))
+    rows = model.objects.filter(project=project).exclude(folder="").values("folder").annotate(n=Count("id"))
     for row in rows:
         parts = row["folder"].split("/")
         for depth in range(1, len(parts) + 1):
@@ -78,7 +79,28 @@ def folders_of(project) -> list[dict]:
 
 
 def case_in(project, pk: int) -> TestCase:
-    return get_object_or_404(TestCase.objects.filter(project=project), pk=pk)
+    return get_object_or_404(TestCase.objects.filter(project=project).select_related("case_type"), pk=pk)
+
+
+def case_types_with_counts(project):
+    return project.case_types.annotate(case_count=Count("cases")).order_by("position", "name")
+
+
+def case_fields_with_counts(project) -> list:
+    """The project's custom fields, each with how many cases have a value for it."""
+    fields = list(project.case_fields.order_by("position", "name"))
+    for field in fields:
+        field.case_count = TestCase.objects.filter(project=project, custom_fields__has_key=field.name).count()
+    return fields
+
+
+def custom_values_of(case) -> list[dict]:
+    """The case's custom field values with their labels, in the project's order of fields."""
+    return [
+        {"label": field.label, "name": field.name, "kind": field.kind, "value": case.custom_fields[field.name]}
+        for field in case.project.case_fields.all()
+        if field.name in case.custom_fields
+    ]
 
 
 def runs_of(project):
@@ -169,8 +191,10 @@ def result_in(run, pk: int) -> TestResult:
     )
 
 
-def requirements_of(project, *, state: str = "", text: str = ""):
+def requirements_of(project, *, state: str = "", text: str = "", folder: str = ""):
     requirements = Requirement.objects.filter(project=project)
+    if folder:
+        requirements = requirements.filter(Q(folder=folder) | Q(folder__startswith=f"{folder}/"))
     if state:
         requirements = requirements.filter(state=state)
     if text:

@@ -2,24 +2,31 @@
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 from rest_framework.validators import UniqueTogetherValidator
 
-from .forms import MAX_DURATION
+from .forms import MAX_DURATION, parse_duration_text
 from .importers import junit
-from .models import ApiToken, Milestone, Project, Requirement, TestCase, TestPlan, TestResult, TestRun
+from .models import ApiToken, CasePriority, Milestone, Project, Requirement, TestCase, TestPlan, TestResult, TestRun
 from .permissions import Action, can, visible_projects
 from .services import (
     assign_results,
+    clean_custom_fields,
+    clean_step_results,
+    clean_steps,
+    create_case,
     create_milestone,
     create_plan,
     create_result,
     create_run,
     normalize_folder,
     record_result,
+    update_case,
     update_milestone,
     update_plan,
 )
@@ -66,6 +73,33 @@ class VisibleProjectField(serializers.SlugRelatedField):
 
     def get_queryset(self):
         return visible_projects(self.context["request"].user)
+
+
+class RefuseUnknownFieldsMixin:
+    """A field the serializer does not know is refused with a 400 naming it, instead of being dropped:
+    a typo ("titel") or a field of another version must not look like success."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            # A browser form's CSRF token travels with the data; it is the request's, not a field.
+            unknown = sorted(set(data.keys()) - set(self.fields) - {"csrfmiddlewaretoken"})
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ProjectKeyOrIdField(VisibleProjectField):
+    """A project by key ("SHOP") or by id (7), among those the caller may see; shown by key."""
+
+    default_error_messages = {"no_such_id": "No project with id {value}."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, int) and not isinstance(data, bool) or (isinstance(data, str) and data.isdigit()):
+            project = self.get_queryset().filter(pk=int(data)).first() if int(data) < 2**63 else None
+            if project is None:
+                self.fail("no_such_id", value=data)
+            return project
+        return super().to_internal_value(data)
 
 
 class VisibleObjectField(serializers.PrimaryKeyRelatedField):
@@ -117,9 +151,59 @@ class ProjectSerializer(ApiModelSerializer):
         create_only_fields = ["key"]
 
 
-class TestCaseSerializer(ApiModelSerializer):
-    project = VisibleProjectField()
+class StepSerializer(serializers.Serializer):
+    action = serializers.CharField(allow_blank=True, default="", help_text="What the tester does.")
+    expected = serializers.CharField(allow_blank=True, default="", help_text="What should happen.")
+
+
+@extend_schema_field(StepSerializer(many=True))
+class StepsField(serializers.JSONField):
+    """A case's steps: [{"action": ..., "expected": ...}], checked by projects.services.clean_steps."""
+
+    def to_internal_value(self, data):
+        try:
+            return clean_steps(super().to_internal_value(data))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["steps"]) from None
+
+
+@extend_schema_field({"type": "number", "format": "double", "nullable": True, "example": 90})
+class EstimateField(serializers.Field):
+    """A duration in seconds (90), or as written on the form ("1m 30s"); answered in seconds."""
+
+    default_error_messages = {"invalid": "Enter seconds (90) or a duration such as 1m 30s."}
+
+    def to_representation(self, value):
+        return value.total_seconds()
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            self.fail("invalid")
+        try:
+            return parse_duration_text(str(data))
+        except forms.ValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+
+class TestCaseSerializer(RefuseUnknownFieldsMixin, ApiModelSerializer):
+    project = ProjectKeyOrIdField(
+        required=False,
+        help_text="Key (SHOP) or id; may be left out when you are in exactly one project.",
+    )
     created_by = UsernameField()
+    steps = StepsField(required=False, help_text='[{"action": ..., "expected": ...}] in order.')
+    priority = serializers.ChoiceField(choices=CasePriority.choices, default=CasePriority.MEDIUM)
+    type = serializers.CharField(
+        source="case_type.name",
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="One of the project's case types, e.g. Functional; empty for none.",
+    )
+    estimate = EstimateField(required=False, allow_null=True, help_text="Seconds, e.g. 90.")
+    custom_fields = serializers.JSONField(
+        required=False, help_text='Values of the project\'s custom fields by name, e.g. {"browser": "Firefox"}.'
+    )
 
     class Meta:
         model = TestCase
@@ -127,10 +211,14 @@ class TestCaseSerializer(ApiModelSerializer):
             "id",
             "project",
             "title",
+            "description",
             "folder",
+            "priority",
+            "type",
+            "estimate",
             "preconditions",
             "steps",
-            "expected_result",
+            "custom_fields",
             "automation_key",
             "import_key",
             "created_by",
@@ -142,8 +230,39 @@ class TestCaseSerializer(ApiModelSerializer):
         # Uniqueness of automation keys is checked in validate(), with a message naming the field.
         validators = []
 
+    def _project(self, attrs):
+        """The case's project: given, the case's own, or the caller's only project."""
+        if self.instance is not None:
+            return self.instance.project
+        if attrs.get("project") is not None:
+            return attrs["project"]
+        projects = list(visible_projects(self.context["request"].user)[:2])
+        if len(projects) != 1:
+            raise serializers.ValidationError(
+                {"project": ["Name the project (key or id): you are in more than one, or in none."]}
+            )
+        attrs["project"] = projects[0]
+        return projects[0]
+
     def validate(self, attrs):
-        project = attrs["project"] if self.instance is None else self.instance.project
+        project = self._project(attrs)
+        if "case_type" in attrs:
+            name = (attrs.pop("case_type") or {}).get("name") or ""
+            attrs["case_type"] = project.case_types.filter(name__iexact=name.strip()).first() if name else None
+            if name and attrs["case_type"] is None:
+                names = ", ".join(project.case_types.values_list("name", flat=True))
+                raise serializers.ValidationError({"type": [f"{project.key} has no case type “{name}”: {names}."]})
+        if "custom_fields" in attrs:
+            try:
+                attrs["custom_fields"] = clean_custom_fields(project, attrs["custom_fields"])
+            except DjangoValidationError as error:
+                raise serializers.ValidationError(
+                    {
+                        "custom_fields": [
+                            f"{name}: {'; '.join(problems)}" for name, problems in error.message_dict.items()
+                        ]
+                    }
+                ) from None
         key = attrs.get("automation_key", "")
         others = TestCase.objects.filter(project=project, automation_key=key)
         if key and others.exclude(pk=getattr(self.instance, "pk", None)).exists():
@@ -154,6 +273,28 @@ class TestCaseSerializer(ApiModelSerializer):
 
     def validate_folder(self, folder):
         return normalize_folder(folder)
+
+    def create(self, validated_data):
+        fields = {name: value for name, value in validated_data.items() if name not in ("project", "created_by")}
+        return create_case(project=validated_data["project"], actor=validated_data.get("created_by"), **fields)
+
+    def update(self, case, validated_data):
+        return update_case(case, **validated_data)
+
+
+class StepResultSerializer(StepSerializer):
+    status = serializers.CharField(allow_blank=True, default="", help_text="A result status, or empty: not run.")
+
+
+@extend_schema_field(StepResultSerializer(many=True))
+class StepResultsField(serializers.JSONField):
+    """A result's steps as executed: [{"action", "expected", "status"}], checked by clean_step_results."""
+
+    def to_internal_value(self, data):
+        try:
+            return clean_step_results(super().to_internal_value(data))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["step_results"]) from None
 
 
 class AssigneeField(serializers.SlugRelatedField):
@@ -179,10 +320,22 @@ class RunResultSerializer(ApiModelSerializer):
     duration = SecondsField()
     recorded_by = UsernameField()
     assignee = AssigneeField()
+    step_results = StepResultsField(required=False, help_text="The case's steps as executed, each with a status.")
 
     class Meta:
         model = TestResult
-        fields = ["id", "case", "case_title", "status", "comment", "duration", "recorded_by", "recorded_at", "assignee"]
+        fields = [
+            "id",
+            "case",
+            "case_title",
+            "status",
+            "comment",
+            "duration",
+            "step_results",
+            "recorded_by",
+            "recorded_at",
+            "assignee",
+        ]
 
 
 class TestResultSerializer(RunResultSerializer):
@@ -226,12 +379,13 @@ class TestResultSerializer(RunResultSerializer):
     def update(self, result, validated_data):
         if "assignee" in validated_data:
             assign_results([result], project=result.run.project, assignee=validated_data["assignee"])
-        if not any(name in validated_data for name in self.RECORDED):
+        if not any(name in validated_data for name in (*self.RECORDED, "step_results")):
             return result  # only reassigned: nothing was recorded
         return record_result(
             result,
             actor=self.context["request"].user,
             **{name: validated_data.get(name, getattr(result, name)) for name in self.RECORDED},
+            step_results=validated_data.get("step_results"),
         )
 
 
@@ -337,6 +491,7 @@ class RequirementSerializer(ApiModelSerializer):
             "id",
             "project",
             "title",
+            "folder",
             "description",
             "state",
             "priority",
@@ -349,6 +504,9 @@ class RequirementSerializer(ApiModelSerializer):
         ]
         read_only_fields = ["origin_tracker", "origin_key", "origin_url", "origin_read_only"]
         create_only_fields = ["project"]
+
+    def validate_folder(self, folder):
+        return normalize_folder(folder)
 
     def validate(self, attrs):
         requirement = self.instance

@@ -5,15 +5,190 @@ sent in one place whichever door the write came through: the pages or the REST A
 importer writes a report's results in bulk and sends it once per report.)
 """
 
+from decimal import Decimal, InvalidOperation
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Milestone, Project, ResultStatus, TestCase, TestPlan, TestResult, TestRun
+from .models import (
+    DEFAULT_CASE_TYPES,
+    CaseField,
+    CaseFieldKind,
+    CasePriority,
+    CaseType,
+    Milestone,
+    Project,
+    ResultStatus,
+    TestCase,
+    TestPlan,
+    TestResult,
+    TestRun,
+)
 from .permissions import Action, can
 from .signals import results_recorded
 
-CASE_FIELDS = ("title", "folder", "preconditions", "steps", "expected_result")
+CASE_FIELDS = (
+    "title",
+    "folder",
+    "description",
+    "preconditions",
+    "steps",
+    "priority",
+    "case_type",
+    "estimate",
+    "custom_fields",
+    "automation_key",
+)
+MAX_STEPS = 500
+STEP_KEYS = {"action", "expected"}
+
+
+def seed_case_types(project: Project) -> None:
+    """Give a project TestRail's default case types, unless it has types already."""
+    if not project.case_types.exists():
+        CaseType.objects.bulk_create(
+            [CaseType(project=project, name=name, position=n) for n, name in enumerate(DEFAULT_CASE_TYPES)]
+        )
+
+
+def seed_case_types_of_new_project(sender, instance, created, raw=False, **kwargs):
+    """post_save receiver of Project (connected in apps.py): every new project starts with the default types."""
+    if created and not raw:
+        seed_case_types(instance)
+
+
+def add_case_type(project: Project, name: str) -> CaseType:
+    name = name.strip()
+    if project.case_types.filter(name__iexact=name).exists():
+        raise ValidationError({"name": f"{project.key} already has the case type “{name}”."})
+    last = project.case_types.order_by("-position").values_list("position", flat=True).first()
+    return CaseType.objects.create(project=project, name=name, position=(last or 0) + 1)
+
+
+def remove_case_type(case_type: CaseType) -> int:
+    """Remove the type from the project's list; its cases keep everything else and have no type. Returns their count."""
+    count = case_type.cases.count()
+    case_type.delete()
+    return count
+
+
+def add_case_field(project: Project, *, name: str, label: str, kind: str, options=()) -> CaseField:
+    if project.case_fields.filter(name=name).exists():
+        raise ValidationError({"name": f"{project.key} already has a custom field named {name}."})
+    if kind == CaseFieldKind.SELECT and not options:
+        raise ValidationError({"options": "A select field needs at least one option."})
+    last = project.case_fields.order_by("-position").values_list("position", flat=True).first()
+    options = list(dict.fromkeys(options)) if kind == CaseFieldKind.SELECT else []
+    return CaseField.objects.create(
+        project=project, name=name, label=label, kind=kind, options=options, position=(last or 0) + 1
+    )
+
+
+@transaction.atomic
+def remove_case_field(field: CaseField) -> int:
+    """Remove the field and its values from the project's cases (so no case keeps a value nobody can
+    see or change); returns how many cases had one."""
+    cases = list(TestCase.objects.filter(project=field.project_id, custom_fields__has_key=field.name))
+    for case in cases:
+        case.custom_fields.pop(field.name, None)
+    TestCase.objects.bulk_update(cases, ["custom_fields"], batch_size=500)
+    field.delete()
+    return len(cases)
+
+
+def clean_steps(value) -> list[dict]:
+    """A case's steps as stored: a list of {"action", "expected"} strings, empty pairs dropped.
+
+    Raises ValidationError({"steps": ...}) naming what is wrong with which step.
+    """
+    if not isinstance(value, list):
+        raise ValidationError({"steps": 'Expected a list of {"action": ..., "expected": ...} objects.'})
+    if len(value) > MAX_STEPS:
+        raise ValidationError({"steps": f"A test case has at most {MAX_STEPS} steps."})
+    steps = []
+    for number, step in enumerate(value, start=1):
+        if not isinstance(step, dict):
+            raise ValidationError({"steps": f'Step {number}: expected an object {{"action": ..., "expected": ...}}.'})
+        unknown = sorted(set(step) - STEP_KEYS)
+        if unknown:
+            raise ValidationError({"steps": f"Step {number}: unknown field {', '.join(unknown)}."})
+        if not all(isinstance(step.get(key, ""), str) for key in STEP_KEYS):
+            raise ValidationError({"steps": f"Step {number}: action and expected must be text."})
+        action, expected = step.get("action", "").strip(), step.get("expected", "").strip()
+        if action or expected:
+            steps.append({"action": action, "expected": expected})
+    return steps
+
+
+def clean_step_results(value) -> list[dict]:
+    """Steps as executed: {"action", "expected", "status"}, status one of the result statuses or empty."""
+    if not isinstance(value, list):
+        raise ValidationError({"step_results": "Expected a list of steps with a status each."})
+    cleaned = []
+    for number, step in enumerate(value, start=1):
+        status = step.get("status", "") if isinstance(step, dict) else None
+        if status not in ("", *ResultStatus.values):
+            raise ValidationError({"step_results": f"Step {number}: unknown status {status!r}."})
+        pair = clean_steps([{key: step[key] for key in STEP_KEYS if key in step}])
+        cleaned.append({**(pair[0] if pair else {"action": "", "expected": ""}), "status": status})
+    return cleaned
+
+
+def _custom_value(field: CaseField, value):
+    """The stored form of one custom field value; ValidationError naming the field when it does not fit."""
+    if value in (None, ""):
+        return None
+    if field.kind == CaseFieldKind.CHECKBOX:
+        if not isinstance(value, bool):
+            raise ValidationError({field.name: "Expected true or false."})
+        return value
+    if field.kind == CaseFieldKind.NUMBER:
+        if isinstance(value, bool):
+            raise ValidationError({field.name: "Expected a number."})
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValidationError({field.name: f"“{value}” is not a number."}) from None
+        if not number.is_finite():
+            raise ValidationError({field.name: f"“{value}” is not a number."})
+        return int(number) if number == number.to_integral_value() else float(number)
+    if not isinstance(value, str):
+        raise ValidationError({field.name: "Expected text."})
+    if field.kind == CaseFieldKind.SELECT and value not in field.options:
+        raise ValidationError({field.name: f"“{value}” is not one of {', '.join(field.options)}."})
+    return value.strip()
+
+
+def clean_custom_fields(project: Project, values) -> dict:
+    """Values of the project's custom fields by name; unknown names and values that do not fit are refused."""
+    if not isinstance(values, dict):
+        raise ValidationError({"custom_fields": "Expected an object of field name -> value."})
+    fields = {field.name: field for field in project.case_fields.all()}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValidationError({"custom_fields": f"{project.key} has no custom field {', '.join(unknown)}."})
+    cleaned = {}
+    for name, value in values.items():
+        stored = _custom_value(fields[name], value)
+        if stored is not None:
+            cleaned[name] = stored
+    return cleaned
+
+
+def _checked_case_fields(project: Project, fields: dict) -> dict:
+    if "folder" in fields:
+        fields["folder"] = normalize_folder(fields["folder"])
+    if "steps" in fields:
+        fields["steps"] = clean_steps(fields["steps"])
+    if "custom_fields" in fields:
+        fields["custom_fields"] = clean_custom_fields(project, fields["custom_fields"])
+    if "priority" in fields and fields["priority"] not in CasePriority.values:
+        raise ValidationError({"priority": f"Choose one of {', '.join(CasePriority.values)}."})
+    case_type = fields.get("case_type")
+    if case_type is not None and case_type.project_id != project.pk:
+        raise ValidationError({"case_type": f"{project.key} has no such case type."})
+    return fields
 
 
 def normalize_folder(folder: str) -> str:
@@ -21,33 +196,22 @@ def normalize_folder(folder: str) -> str:
     return "/".join(part.strip() for part in folder.split("/") if part.strip())
 
 
-def create_case(
-    *,
-    project: Project,
-    actor=None,
-    title: str,
-    folder: str = "",
-    preconditions: str = "",
-    steps: str = "",
-    expected_result: str = "",
-) -> TestCase:
-    return TestCase.objects.create(
-        project=project,
-        title=title,
-        folder=normalize_folder(folder),
-        preconditions=preconditions,
-        steps=steps,
-        expected_result=expected_result,
-        created_by=actor,
-    )
+def _refuse_unknown(fields: dict) -> None:
+    unknown = set(fields) - set(CASE_FIELDS)
+    if unknown:
+        raise ValidationError(f"A test case has no field {', '.join(sorted(unknown))}.")
+
+
+def create_case(*, project: Project, actor=None, title: str, **fields) -> TestCase:
+    """A new case; `fields` are any of CASE_FIELDS (steps as [{"action", "expected"}])."""
+    _refuse_unknown(fields)
+    fields = _checked_case_fields(project, fields)
+    return TestCase.objects.create(project=project, title=title, created_by=actor, **fields)
 
 
 def update_case(case: TestCase, **changes) -> TestCase:
-    unknown = set(changes) - set(CASE_FIELDS)
-    if unknown:
-        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of a test case.")
-    if "folder" in changes:
-        changes["folder"] = normalize_folder(changes["folder"])
+    _refuse_unknown(changes)
+    changes = _checked_case_fields(case.project, changes)
     for field, value in changes.items():
         setattr(case, field, value)
     case.save(update_fields=[*changes, "updated_at"])
@@ -93,6 +257,7 @@ def create_result(
     comment: str = "",
     duration=None,
     actor=None,
+    step_results=(),
 ) -> TestResult:
     """A new result of ``case`` in ``run`` (a run has at most one per case)."""
     if status not in ResultStatus.values:
@@ -100,21 +265,32 @@ def create_result(
     if run.project_id != case.project_id:
         raise ValidationError("The test case belongs to another project than the run.")
     result = TestResult.objects.create(
-        run=run, case=case, status=status, comment=comment, duration=duration, recorded_by=actor
+        run=run,
+        case=case,
+        status=status,
+        comment=comment,
+        duration=duration,
+        recorded_by=actor,
+        step_results=clean_step_results(list(step_results)),
     )
     results_recorded.send(sender=TestResult, run=result.run, case_ids=[result.case_id])
     return result
 
 
 @transaction.atomic
-def record_result(result: TestResult, *, status: str, comment: str = "", duration=None, actor=None) -> TestResult:
+def record_result(
+    result: TestResult, *, status: str, comment: str = "", duration=None, actor=None, step_results=None
+) -> TestResult:
+    """Record the outcome; `step_results` (the steps with a status each) is kept as given, None leaves it."""
     if status not in ResultStatus.values:
         raise ValidationError(f"Unknown result status {status!r}.")
     result.status = status
     result.comment = comment
     result.duration = duration
     result.recorded_by = actor
-    result.save(update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"])
+    if step_results is not None:
+        result.step_results = clean_step_results(step_results)
+    result.save(update_fields=["status", "comment", "duration", "recorded_by", "recorded_at", "step_results"])
     results_recorded.send(sender=TestResult, run=result.run, case_ids=[result.case_id])
     return result
 

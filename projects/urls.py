@@ -10,6 +10,7 @@ urlpatterns = [
     path("<str:key>/", views.project_home, name="home"),
     path("<str:key>/cases/", views.case_list, name="cases"),
     path("<str:key>/cases/new/", views.case_create, name="case_create"),
+    path("<str:key>/cases/settings/", views.case_settings, name="case_settings"),
     path("<str:key>/cases/<int:pk>/", views.case_detail, name="case"),
     path("<str:key>/cases/<int:pk>/edit/", views.case_edit, name="case_edit"),
     path("<str:key>/runs/", views.run_list, name="runs"),

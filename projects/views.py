@@ -6,13 +6,24 @@ imports neither issues nor integrations.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
-from .forms import CaseFilterForm, CaseForm, RequirementFilterForm, ResultForm, RunForm, RunResultFilterForm
-from .models import ResultStatus
+from .forms import (
+    CaseFieldForm,
+    CaseFilterForm,
+    CaseForm,
+    CaseTypeForm,
+    RequirementFilterForm,
+    ResultForm,
+    RunForm,
+    RunResultFilterForm,
+    StepFormSet,
+)
+from .models import Requirement, ResultStatus
 from .permissions import Action, can
 
 RESULTS_PER_PAGE = 100
@@ -67,23 +78,48 @@ def case_list(request, key):
             "folder": filters.get("folder", ""),
             "folders": selectors.folders_of(project),
             "page": selectors.page_of(cases, request.GET.get("page")),
+            "can_manage": can(request.user, Action.MANAGE, project),
         },
     )
+
+
+def _case_forms(request, project, case=None):
+    """The case form and its steps formset, bound on POST, else filled from the case (or the query's folder)."""
+    if request.method == "POST":
+        return CaseForm(request.POST, project=project), StepFormSet(request.POST, prefix="steps")
+    initial = CaseForm.initial_of(case) if case else {"folder": request.GET.get("folder", "")}
+    steps = case.steps if case else []
+    return CaseForm(initial=initial, project=project), StepFormSet(initial=steps, prefix="steps")
+
+
+def _save_case(request, project, form, steps, case=None):
+    """Create or change the case from valid forms; a service's refusal lands on the form."""
+    fields = {**form.case_fields(), "steps": steps.steps()}
+    try:
+        if case is None:
+            return services.create_case(project=project, actor=request.user, **fields)
+        return services.update_case(case, **fields)
+    except ValidationError as error:
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+        return None
+
+
+def _case_form_page(request, project, case=None):
+    form, steps = _case_forms(request, project, case)
+    if request.method == "POST" and form.is_valid() and steps.is_valid():
+        saved = _save_case(request, project, form, steps, case)
+        if saved is not None:
+            messages.success(request, f"Test case “{saved.title}” {'saved' if case else 'created'}.")
+            return redirect("projects:case", project.key, saved.pk)
+    context = {"form": form, "steps": steps, "case": case}
+    return render_project_page(request, "projects/case_form.html", project, "cases", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_create(request, key):
-    project = selectors.project_for(request.user, key, Action.EDIT)
-    if request.method == "POST":
-        form = CaseForm(request.POST)
-    else:
-        form = CaseForm(initial={"folder": request.GET.get("folder", "")})
-    if form.is_bound and form.is_valid():
-        case = services.create_case(project=project, actor=request.user, **form.cleaned_data)
-        messages.success(request, f"Test case “{case.title}” created.")
-        return redirect("projects:case", project.key, case.pk)
-    return render_project_page(request, "projects/case_form.html", project, "cases", {"form": form, "case": None})
+    return _case_form_page(request, selectors.project_for(request.user, key, Action.EDIT))
 
 
 @login_required
@@ -97,6 +133,7 @@ def case_detail(request, key, pk):
         "cases",
         {
             "case": case,
+            "custom_values": selectors.custom_values_of(case),
             "results": selectors.results_of_case(case)[:20],
         },
     )
@@ -106,16 +143,65 @@ def case_detail(request, key, pk):
 @require_http_methods(["GET", "POST"])
 def case_edit(request, key, pk):
     project = selectors.project_for(request.user, key, Action.EDIT)
-    case = selectors.case_in(project, pk)
-    if request.method == "POST":
-        form = CaseForm(request.POST)
+    return _case_form_page(request, project, selectors.case_in(project, pk))
+
+
+def _case_settings_post(request, project):
+    """One change of the project's case types or custom fields; the form back when it is refused."""
+    action = request.POST.get("action")
+    if action == "add_type":
+        form = CaseTypeForm(request.POST)
         if form.is_valid():
-            services.update_case(case, **form.cleaned_data)
-            messages.success(request, f"Test case “{case.title}” saved.")
-            return redirect("projects:case", project.key, case.pk)
+            _try(request, form, lambda: services.add_case_type(project, form.cleaned_data["name"]), "Case type added.")
+        return {"type_form": form}
+    if action == "add_field":
+        form = CaseFieldForm(request.POST)
+        if form.is_valid():
+            _try(request, form, lambda: services.add_case_field(project, **form.cleaned_data), "Custom field added.")
+        return {"field_form": form}
+    if action == "remove_type":
+        case_type = get_object_or_404(project.case_types, pk=request.POST.get("pk") or 0)
+        count = services.remove_case_type(case_type)
+        messages.success(request, f"Case type “{case_type.name}” removed; {count} case(s) now have no type.")
+    elif action == "remove_field":
+        field = get_object_or_404(project.case_fields, pk=request.POST.get("pk") or 0)
+        count = services.remove_case_field(field)
+        messages.success(request, f"Custom field “{field.label}” removed with its values in {count} case(s).")
+    return {}
+
+
+def _try(request, form, write, success: str) -> None:
+    try:
+        write()
+    except ValidationError as error:
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
     else:
-        form = CaseForm(initial={field: getattr(case, field) for field in services.CASE_FIELDS})
-    return render_project_page(request, "projects/case_form.html", project, "cases", {"form": form, "case": case})
+        messages.success(request, success)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_settings(request, key):
+    """The project's case types and custom fields: project admins add and remove them."""
+    project = selectors.project_for(request.user, key, Action.MANAGE)
+    forms_shown = {"type_form": CaseTypeForm(), "field_form": CaseFieldForm()}
+    if request.method == "POST":
+        refused = _case_settings_post(request, project)
+        if not any(form.errors for form in refused.values()):
+            return redirect("projects:case_settings", project.key)
+        forms_shown.update(refused)
+    return render_project_page(
+        request,
+        "projects/case_settings.html",
+        project,
+        "cases",
+        {
+            **forms_shown,
+            "case_types": selectors.case_types_with_counts(project),
+            "case_fields": selectors.case_fields_with_counts(project),
+        },
+    )
 
 
 @login_required
@@ -183,14 +269,17 @@ def run_detail(request, key, pk):
 def result_detail(request, key, run_pk, pk):
     project = selectors.project_for(request.user, key, Action.EDIT if request.method == "POST" else Action.VIEW)
     result = selectors.result_in(selectors.run_in(project, run_pk), pk)
+    # Steps recorded earlier are shown as they were executed; otherwise the case's current steps.
+    steps = result.step_results or result.case.steps
     if request.method == "POST":
-        form = ResultForm(request.POST)
+        form = ResultForm(request.POST, steps=steps)
         if form.is_valid():
-            services.record_result(result, actor=request.user, **form.cleaned_data)
+            services.record_result(result, actor=request.user, **form.result_fields())
             messages.success(request, f"Recorded {result.get_status_display().lower()} for “{result.case.title}”.")
             return redirect(f"{reverse('projects:run', args=[project.key, result.run_id])}#result-{result.pk}")
     else:
-        form = ResultForm(initial={"status": result.status, "comment": result.comment, "duration": result.duration})
+        initial = {"status": result.status, "comment": result.comment, "duration": result.duration}
+        form = ResultForm(initial={**initial, **ResultForm.initial_steps(result.step_results)}, steps=steps)
     return render_project_page(
         request,
         "projects/result_detail.html",
@@ -198,6 +287,7 @@ def result_detail(request, key, run_pk, pk):
         "runs",
         {
             "result": result,
+            "steps": steps,
             "form": form,
         },
     )
@@ -207,7 +297,10 @@ def result_detail(request, key, run_pk, pk):
 def requirement_list(request, key):
     project = selectors.project_for(request.user, key, Action.VIEW)
     form, filters = _filters(RequirementFilterForm, request)
-    requirements = selectors.requirements_of(project, state=filters.get("state", ""), text=filters.get("q", ""))
+    folder = filters.get("folder", "")
+    requirements = selectors.requirements_of(
+        project, state=filters.get("state", ""), text=filters.get("q", ""), folder=folder
+    )
     return render_project_page(
         request,
         "projects/requirement_list.html",
@@ -215,6 +308,8 @@ def requirement_list(request, key):
         "requirements",
         {
             "form": form,
+            "folder": folder,
+            "folders": selectors.folders_of(project, Requirement),
             "page": selectors.page_of(requirements, request.GET.get("page")),
         },
     )

@@ -46,8 +46,9 @@ class TestCaseFactory(factory.django.DjangoModelFactory):
     project = factory.SubFactory(ProjectFactory)
     title = factory.Sequence(lambda n: f"Case {n}")
     folder = "General"
-    steps = "1. Open the page\n2. Press the button"
-    expected_result = "It works"
+    steps = factory.LazyFunction(
+        lambda: [{"action": "Open the page", "expected": ""}, {"action": "Press the button", "expected": "It works"}]
+    )
 
 
 class TestRunFactory(factory.django.DjangoModelFactory):

@@ -12,7 +12,7 @@ from integrations.services import record_audit
 from integrations.signin.models import SignInProvider
 from issues.core.models import Attachment, Issue
 from issues.links.models import Link
-from projects.models import ApiToken
+from projects.models import ApiToken, CaseField
 from tests.factories import (
     ExternalReferenceFactory,
     MembershipFactory,
@@ -50,6 +50,7 @@ def one_of_everything():
     record_audit(AuditAction.SOURCE_CREATED, source=integration.source)
 
     Link.objects.create(project=project, issue=issue, test_result=result)
+    CaseField.objects.create(project=project, name="browser", label="Browser")
     Group.objects.create(name="Testers")
     SignInProvider.objects.create(backend="github", client_id="signin-client", client_secret="signin-secret")
     UserSocialAuth.objects.create(user=UserFactory(), provider="github", uid="1001")

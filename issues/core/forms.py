@@ -51,7 +51,7 @@ class IssueForm(forms.Form):
     name = forms.CharField(max_length=Issue._meta.get_field("name").max_length)
     description = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 12}),
+        widget=forms.Textarea(attrs={"rows": 12, "data-markdown-editor": ""}),
         help_text="Markdown: **bold**, lists, `code`, [links](https://example.com), tables.",
     )
     status = forms.ChoiceField(choices=IssueStatus.choices, initial=IssueStatus.OPEN)

@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 # Defined once in integrations.mappings; re-exported here for the issues app (the "as" marks the re-export).
 from integrations.mappings import StatusCategory as StatusCategory
 from issues.core.keys import internal_key
-from projects.models import Project
+from projects.models import Project, Requirement, TestCase
 
 
 class IssueStatus(models.TextChoices):
@@ -213,6 +213,37 @@ class Attachment(models.Model):
 
     class Meta:
         ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class ArtefactAttachment(models.Model):
+    """A file attached to a test case or a requirement (exactly one), stored like an issue's attachments."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="artefact_attachments")
+    test_case = models.ForeignKey(TestCase, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    requirement = models.ForeignKey(
+        Requirement, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(test_case__isnull=False, requirement__isnull=True)
+                | Q(test_case__isnull=True, requirement__isnull=False),
+                name="artefactattachment_exactly_one_artefact",
+            )
+        ]
 
     def __str__(self):
         return self.original_name

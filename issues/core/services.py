@@ -11,9 +11,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from issues.core import history
-from issues.core.models import Attachment, Issue, IssueEvent, IssuePriority, IssueStatus, Tag
+from issues.core.models import ArtefactAttachment, Attachment, Issue, IssueEvent, IssuePriority, IssueStatus, Tag
 from issues.core.signals import issue_updated
-from projects.models import Project
+from projects.models import Project, TestCase
 
 EDITABLE_ISSUE_FIELDS = {"name", "description", "status", "priority", "assignee"}
 
@@ -96,12 +96,16 @@ def tags_by_name(project: Project, names, color: str = "#6b7280") -> list[Tag]:
     return tags
 
 
-def add_attachment(issue: Issue, uploaded_file, uploaded_by=None) -> Attachment:
+def _refuse_oversized(uploaded_file) -> None:
     limit = settings.ATTACHMENT_MAX_BYTES
     if uploaded_file.size > limit:
         raise ValidationError(
             f"{uploaded_file.name} is {uploaded_file.size // 1024} KiB; attachments may be at most {limit // 1024} KiB."
         )
+
+
+def add_attachment(issue: Issue, uploaded_file, uploaded_by=None) -> Attachment:
+    _refuse_oversized(uploaded_file)
     return Attachment.objects.create(
         issue=issue,
         file=uploaded_file,
@@ -151,3 +155,29 @@ def delete_issue(issue: Issue) -> None:
     with transaction.atomic():
         issue.delete()
         transaction.on_commit(remove_files)
+
+
+@transaction.atomic
+def add_artefact_attachments(artefact, uploaded_files, uploaded_by=None) -> list[ArtefactAttachment]:
+    """Attach files to a test case or a requirement (`artefact`), all or none of them."""
+    side = "test_case" if isinstance(artefact, TestCase) else "requirement"
+    stored = []
+    try:
+        for uploaded_file in uploaded_files:
+            _refuse_oversized(uploaded_file)
+            stored.append(
+                ArtefactAttachment.objects.create(
+                    project_id=artefact.project_id,
+                    file=uploaded_file,
+                    original_name=uploaded_file.name[:255],
+                    content_type=(getattr(uploaded_file, "content_type", "") or "")[:100],
+                    size=uploaded_file.size,
+                    uploaded_by=uploaded_by,
+                    **{side: artefact},
+                )
+            )
+    except ValidationError:
+        for attachment in stored:  # the rollback removes the rows, not the files already written
+            attachment.file.delete(save=False)
+        raise
+    return stored

@@ -8,11 +8,12 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from integrations.richtext import markdown_to_safe_html
 from issues.core import artefacts
 from issues.core import selectors as core_selectors
 from issues.core import services as core_services
@@ -30,7 +31,7 @@ from issues.links import selectors as links_selectors
 from issues.links import services as links_services
 from projects.models import TestResult
 from projects.permissions import Action, can
-from projects.selectors import page_of, project_for
+from projects.selectors import cases_of, page_of, project_for, requirements_of
 from projects.views import render_project_page
 
 # Only raster images are shown in the browser; everything else (SVG and HTML included) downloads.
@@ -225,16 +226,57 @@ def attachment_add(request, key, number):
             problems = error.messages
         else:
             messages.success(request, f"Attached {', '.join(attachment.original_name for attachment in stored)}.")
+    if _wants_json(request):
+        return _attachments_json(project, issue, problems, [] if problems else stored)
     if problems:
         messages.error(request, "Nothing was attached: " + " ".join(problems))
     return redirect(f"{_detail_url(project, issue)}#attachments")
+
+
+def _wants_json(request) -> bool:
+    """The editor's paste upload asks for JSON; a plain form post gets the page back."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _attachments_json(project, issue, problems, stored) -> JsonResponse:
+    """What the editor inserts for pasted files: a Markdown image or link per attachment."""
+    if problems:
+        return JsonResponse({"message": "Nothing was attached: " + " ".join(problems)}, status=400)
+    attachments = []
+    for attachment in stored:
+        url = reverse("issues:attachment", args=[project.key, issue.number, attachment.pk])
+        is_image = (attachment.content_type or "").startswith("image/")
+        label = artefacts.inline_markdown(attachment.original_name)
+        attachments.append(
+            {"name": attachment.original_name, "url": url, "markdown": f"{'!' * is_image}[{label}]({url})"}
+        )
+    return JsonResponse({"attachments": attachments}, status=201)
+
+
+PREVIEW_MAX_CHARS = 200_000
+
+
+@login_required
+@require_POST
+def markdown_preview(request, key):
+    """The editor's live preview: the text as the pages show it (the sanitized renderer the trackers'
+    formats start from), so what is previewed is what is saved and sent."""
+    project_for(request.user, key, Action.VIEW)
+    text = request.POST.get("text", "")
+    if len(text) > PREVIEW_MAX_CHARS:
+        return HttpResponse(f"At most {PREVIEW_MAX_CHARS:,} characters can be previewed.", status=413)
+    return HttpResponse(markdown_to_safe_html(text), content_type="text/html; charset=utf-8")
 
 
 @login_required
 @require_GET
 def attachment_download(request, key, number, pk):
     project = project_for(request.user, key, Action.VIEW)
-    attachment = get_object_or_404(core_selectors.issue_in(project, number).attachments, pk=pk)
+    return _serve(get_object_or_404(core_selectors.issue_in(project, number).attachments, pk=pk))
+
+
+def _serve(attachment):
+    """An attachment's file: raster images inline, everything else downloaded, sandboxed either way."""
     inline_type = INLINE_IMAGE_TYPES.get(os.path.splitext(attachment.file.name)[1].lower())
     try:
         stored_file = attachment.file.open("rb")
@@ -308,5 +350,75 @@ def link_remove(request, key, number, pk):
             "question": f"Unlink “{link.artefact}” from {issue.key}?",
             "consequence": "Both stay; only the link between them is removed.",
             "button": "Unlink",
+        },
+    )
+
+
+ARTEFACT_KINDS = {"case": "test_case", "requirement": "requirement"}
+
+
+def _artefact(project, kind: str, pk: int):
+    """The project's test case or requirement; anything else answers 404."""
+    if kind not in ARTEFACT_KINDS:
+        raise Http404("No such kind of artefact.")
+    if kind == "case":
+        return get_object_or_404(cases_of(project), pk=pk)
+    return get_object_or_404(requirements_of(project), pk=pk)
+
+
+def _artefact_url(project, kind: str, artefact) -> str:
+    name = "projects:case" if kind == "case" else "projects:requirement"
+    return reverse(name, args=[project.key, artefact.pk]) + "#attachments"
+
+
+@login_required
+@require_POST
+def artefact_attachment_add(request, key, kind, pk):
+    """Attach files to a test case or a requirement (all or none)."""
+    project = project_for(request.user, key, Action.EDIT)
+    artefact = _artefact(project, kind, pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    problems = list(form.errors.get("attachments", []))
+    if not problems:
+        try:
+            stored = core_services.add_artefact_attachments(
+                artefact, form.cleaned_data["attachments"], uploaded_by=request.user
+            )
+        except ValidationError as error:
+            problems = error.messages
+        else:
+            messages.success(request, f"Attached {', '.join(attachment.original_name for attachment in stored)}.")
+    if problems:
+        messages.error(request, "Nothing was attached: " + " ".join(problems))
+    return redirect(_artefact_url(project, kind, artefact))
+
+
+@login_required
+@require_GET
+def artefact_attachment_download(request, key, kind, pk, attachment_pk):
+    project = project_for(request.user, key, Action.VIEW)
+    artefact = _artefact(project, kind, pk)
+    return _serve(get_object_or_404(artefact.attachments, pk=attachment_pk))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def artefact_attachment_delete(request, key, kind, pk, attachment_pk):
+    project = project_for(request.user, key, Action.EDIT)
+    artefact = _artefact(project, kind, pk)
+    attachment = get_object_or_404(artefact.attachments, pk=attachment_pk)
+    if request.method == "POST":
+        core_services.delete_attachment(attachment)
+        messages.success(request, f"Deleted attachment {attachment.original_name}.")
+        return redirect(_artefact_url(project, kind, artefact))
+    return _page(
+        request,
+        "issues/confirm.html",
+        project,
+        {
+            "question": f"Delete the attachment “{attachment.original_name}” of “{artefact.title}”?",
+            "consequence": "The file is removed for everyone. This cannot be undone.",
+            "button": "Delete attachment",
+            "cancel_url": _artefact_url(project, kind, artefact),
         },
     )

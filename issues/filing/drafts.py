@@ -4,7 +4,7 @@ failed result, a run's failures or any test artefact (Markdown, escaped where a 
 from urllib.parse import urljoin
 
 from issues.core.artefacts import artefact_path, inline_markdown
-from projects.models import ResultStatus, TestCase, TestResult, TestRun
+from projects.models import ResultStatus, TestCase, TestResult, TestRun, steps_markdown
 
 TITLE_MAX = 255  # the longest title every tracker takes
 
@@ -21,10 +21,16 @@ def draft_from_result(result: TestResult, result_url: str) -> dict:
         f"**Test case:** {inline_markdown(case.title)}"
         + (f" in {inline_markdown(case.folder)}" if case.folder else ""),
     ]
+    failed = [
+        f"Step {number}: {step['action'] or '—'}"
+        + (f"\n\n**Expected:** {step['expected']}" if step["expected"] else "")
+        for number, step in enumerate(result.step_results, start=1)
+        if step.get("status") in FILEABLE_RESULTS
+    ]
     for heading, body in (
+        ("Failed step" if len(failed) == 1 else "Failed steps", "\n\n".join(failed)),
         ("Preconditions", case.preconditions),
-        ("Steps to reproduce", case.steps),
-        ("Expected result", case.expected_result),
+        ("Steps to reproduce", steps_markdown(result.step_results or case.steps)),
         ("Actual result", result.comment),
     ):
         if body.strip():
@@ -50,8 +56,7 @@ def draft_for(artefact, site_url: str) -> dict:
         sections = [f"**Test case:** [{inline_markdown(artefact.title)}]({url}){where}"]
         for heading, body in (
             ("Preconditions", artefact.preconditions),
-            ("Steps to reproduce", artefact.steps),
-            ("Expected result", artefact.expected_result),
+            ("Steps to reproduce", artefact.steps_markdown()),
         ):
             if body.strip():
                 sections.append(f"### {heading}\n\n{body.strip()}")
@@ -67,14 +72,15 @@ def draft_for(artefact, site_url: str) -> dict:
 
 def draft_of_test_case(case: TestCase, site_url: str) -> dict:
     """Title and Markdown description of the issue a test case is kept as in a tracker (a sync): the
-    case itself, its preconditions, steps and expected result, and a link to its page."""
+    case itself, what it checks, its preconditions, its steps each with its expected result, and a
+    link to its page."""
     url = urljoin(site_url, artefact_path(case))
     where = f" in {inline_markdown(case.folder)}" if case.folder else ""
     sections = [f"**Test case:** [{inline_markdown(case.title)}]({url}){where}"]
     for heading, body in (
+        ("Description", case.description),
         ("Preconditions", case.preconditions),
-        ("Steps", case.steps),
-        ("Expected result", case.expected_result),
+        ("Steps", case.steps_markdown()),
     ):
         if body.strip():
             sections.append(f"### {heading}\n\n{body.strip()}")

@@ -22,15 +22,20 @@ _USER_KINDS = ("user", "multi_user")
 
 
 def _case_facts(case: TestCase) -> dict:
-    return {
+    facts = {
         "case.title": case.title,
-        "case.steps": case.steps,
-        "case.expected_result": case.expected_result,
+        "case.description": case.description,
+        "case.steps": case.steps_markdown(),
+        # Each step's expected result: the pairs' right-hand sides, one per line.
+        "case.expected_result": "\n".join(step["expected"] for step in case.steps if step.get("expected")),
         "case.preconditions": case.preconditions,
-        # Test cases have no priority field yet (issue 20 gives them structure); empty until then.
-        "case.priority": str(getattr(case, "priority", "") or ""),
+        "case.priority": case.get_priority_display(),
+        "case.type": case.case_type.name if case.case_type else "",
         "case.folder": case.folder,
     }
+    for name, value in case.custom_fields.items():
+        facts[f"custom.{name}"] = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    return facts
 
 
 def _run_facts(run: TestRun) -> dict:

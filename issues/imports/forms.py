@@ -4,7 +4,7 @@ from django import forms
 
 from issues.imports.services import Preview
 from projects.importers.testrail import FIELD_TARGETS, LABEL_MAX, LEAVE_OUT, MAX_FILE_BYTES, RUN_NAME_MAX
-from projects.models import Priority, ResultStatus
+from projects.models import CasePriority, ResultStatus
 
 
 class UploadForm(forms.Form):
@@ -36,7 +36,7 @@ class ImportSettingsForm(forms.Form):
         for index, (value, _) in enumerate(self.priorities):
             self.fields[f"priority_{index}"] = forms.ChoiceField(
                 label=value,
-                choices=[*Priority.choices, (LEAVE_OUT, "Leave out")],
+                choices=[*CasePriority.choices, (LEAVE_OUT, "Leave out")],
                 initial=mapping.priorities[value],
                 required=False,
             )

@@ -19,7 +19,7 @@ from integrations.services import record_audit
 from issues.links.models import ExternalReference, Link
 from projects.batching import chunks
 from projects.importers import testrail
-from projects.importers.testrail import BATCH, LogEntry, ParsedExport, RecordedResult
+from projects.importers.testrail import BATCH, LogEntry, ParsedExport, RecordedResult, ReferencedCase
 from projects.models import ImportJob, ImportStatus, Project, TestResult, TestRun
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 LOG_ACTIONS = ("created", "updated", "unchanged", "skipped")
 
 
-KIND_LABELS = {"case": "Test cases", "result": "Results", "defect": "Defect links"}
+KIND_LABELS = {"case": "Test cases", "result": "Results", "defect": "Defect links", "reference": "Reference links"}
 
 
 UNEXPECTED_ERROR = (
@@ -121,23 +121,22 @@ class DefectCheck:
 
 
 def check_defects(
-    integration: ProjectIntegration | None, defects: dict[str, list[str]], no_tracker_reason: str
+    integration: ProjectIntegration | None, defects: dict[str, list[str]], no_tracker_reason: str, kind="defect"
 ) -> DefectCheck:
-    """Which defects are keys of the integration's tracker (RE2 key pattern); the others with the reason."""
+    """Which defects (or a case's references: `kind`) are keys of the integration's tracker (RE2 key
+    pattern); the others with the reason."""
     check = DefectCheck(integration=integration, linkable={}, skipped=[])
     for case_key, keys in defects.items():
         for key in keys:
             if integration is None:
-                check.skipped.append(
-                    LogEntry("defect", "skipped", key, f"{case_key}: not linked, {no_tracker_reason}.")
-                )
+                check.skipped.append(LogEntry(kind, "skipped", key, f"{case_key}: not linked, {no_tracker_reason}."))
             elif tracker_selectors.key_matches(integration.source, key):
                 check.linkable.setdefault(case_key, []).append(key)
             else:
                 source = integration.source
                 check.skipped.append(
                     LogEntry(
-                        "defect",
+                        kind,
                         "skipped",
                         key,
                         f"{case_key}: “{key}” is not a {source.name} issue key "
@@ -206,7 +205,7 @@ def preview(job: ImportJob) -> Preview:
         case_actions={},
     )
     if export.kind == testrail.CASES:
-        result.case_actions = testrail.plan_cases(project, export.cases, mapping).action_of()
+        result.case_actions = testrail.plan_cases(project, export, mapping).action_of()
         return result
     existing = testrail.cases_by_key(project, [case.key for case in export.cases])
     result.case_actions = {case.key: "unchanged" if case.key in existing else "created" for case in export.cases}
@@ -221,17 +220,38 @@ def preview(job: ImportJob) -> Preview:
     return result
 
 
+@dataclass(frozen=True)
+class KeysToLink:
+    """Tracker keys TestRail gave one artefact: a result's defects or a case's references."""
+
+    artefact_id: int
+    case_key: str
+    keys: list[str]
+
+
 def link_defects(
     project: Project, run: TestRun, recorded: list[RecordedResult], options: dict, actor=None
 ) -> list[LogEntry]:
     """Link each result's defects to the chosen tracker's references, created when new; in bulk."""
-    integration, reason = _chosen_integration(project, options)
-    check = check_defects(integration, {result.case_key: result.defects for result in recorded}, reason)
-    log = list(check.skipped)
-    if not check.linkable:
-        return log
+    items = [KeysToLink(result.result_id, result.case_key, result.defects) for result in recorded]
+    where = f"its result in “{run.name}”"
+    details = {"run": run.name[:200]}
+    return _link_keys(project, items, options, actor, side="test_result", kind="defect", where=where, details=details)
+
+
+def link_references(project: Project, referenced: list[ReferencedCase], options: dict, actor=None) -> list[LogEntry]:
+    """Link each imported case to the tracker issues its TestRail references name (refs), in bulk;
+    references that are not keys of the chosen tracker stay in the case's TestRail fields only."""
+    items = [KeysToLink(case.case_id, case.case_key, case.references) for case in referenced]
+    details = {"artefact": "test cases"}
+    return _link_keys(
+        project, items, options, actor, side="test_case", kind="reference", where="its test case", details=details
+    )
+
+
+def _references_for(integration: ProjectIntegration, keys: list[str]) -> dict[str, ExternalReference]:
+    """The source's references with these keys, created (without a title yet) when new."""
     source = integration.source
-    keys = sorted({key for case_keys in check.linkable.values() for key in case_keys})
     references = {}
     for chunk in chunks(keys, BATCH):
         references.update((ref.key, ref) for ref in ExternalReference.objects.filter(source=source, key__in=chunk))
@@ -251,30 +271,49 @@ def link_defects(
     )  # a reference created meanwhile by someone else is reused
     for chunk in chunks(missing, BATCH):
         references.update((ref.key, ref) for ref in ExternalReference.objects.filter(source=source, key__in=chunk))
+    return references
 
-    result_ids = [result.result_id for result in recorded if result.case_key in check.linkable]
+
+def _link_keys(
+    project: Project,
+    items: list[KeysToLink],
+    options: dict,
+    actor,
+    *,
+    side: str,
+    kind: str,
+    where: str,
+    details: dict,
+) -> list[LogEntry]:
+    """Link each artefact (`side`: the Link field naming it) to the chosen tracker's issues by key."""
+    integration, reason = _chosen_integration(project, options)
+    check = check_defects(integration, {item.case_key: item.keys for item in items}, reason, kind=kind)
+    log = list(check.skipped)
+    if not check.linkable:
+        return log
+    source = integration.source
+    references = _references_for(integration, sorted({key for keys in check.linkable.values() for key in keys}))
+    artefact_ids = [item.artefact_id for item in items if item.case_key in check.linkable]
     existing = set()
-    for chunk in chunks(result_ids, BATCH):
+    for chunk in chunks(artefact_ids, BATCH):
         existing.update(
-            Link.objects.filter(test_result_id__in=chunk, external_reference__source=source).values_list(
-                "test_result_id", "external_reference_id"
+            Link.objects.filter(**{f"{side}_id__in": chunk}, external_reference__source=source).values_list(
+                f"{side}_id", "external_reference_id"
             )
         )
     new_links = []
-    for result in recorded:
-        for key in check.linkable.get(result.case_key, []):
+    for item in items:
+        for key in check.linkable.get(item.case_key, []):
             reference = references[key]
-            if (result.result_id, reference.pk) in existing:
-                log.append(LogEntry("defect", "unchanged", key, f"{result.case_key}: already linked to its result"))
+            if (item.artefact_id, reference.pk) in existing:
+                log.append(LogEntry(kind, "unchanged", key, f"{item.case_key}: already linked to {where}"))
                 continue
             new_links.append(
-                Link(project=project, external_reference=reference, test_result_id=result.result_id, created_by=actor)
-            )
-            log.append(
-                LogEntry(
-                    "defect", "created", key, f"{result.case_key}: linked to its result in “{run.name}” ({source.name})"
+                Link(
+                    project=project, external_reference=reference, created_by=actor, **{f"{side}_id": item.artefact_id}
                 )
             )
+            log.append(LogEntry(kind, "created", key, f"{item.case_key}: linked to {where} ({source.name})"))
     Link.objects.bulk_create(new_links, batch_size=BATCH, ignore_conflicts=True)
     if new_links:
         linked = sorted({link.external_reference.key for link in new_links})
@@ -283,8 +322,8 @@ def link_defects(
             actor=actor,
             source=source,
             project=project,
-            target=f"{len(new_links)} defect link{'s' * (len(new_links) != 1)} from a TestRail import",
-            details={"run": run.name[:200], "keys": linked[:500]},
+            target=f"{len(new_links)} {kind} link{'s' * (len(new_links) != 1)} from a TestRail import",
+            details={**details, "keys": linked[:500]},
         )
     return log
 
@@ -298,7 +337,7 @@ def _import(job: ImportJob, export: ParsedExport) -> None:
     mapping = testrail.Mapping.for_export(export, job.options.get("mapping"))
     if export.kind == testrail.CASES:
         outcome = testrail.import_cases(job.project, export, mapping, user=job.created_by, progress=job.report_progress)
-        log = outcome.log
+        log = outcome.log + link_references(job.project, outcome.referenced, job.options, actor=job.created_by)
     else:
         outcome = testrail.import_results(
             job.project,

@@ -1,4 +1,4 @@
-"""The traceability matrix's filters."""
+"""The traceability matrix's filters, and a test case's coverage of requirements."""
 
 from django import forms
 
@@ -15,3 +15,10 @@ class MatrixFilterForm(forms.Form):
     def __init__(self, *args, releases, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["release"].choices = [("", "Every release"), *((name, name) for name in releases)]
+
+
+class CaseCoverageForm(forms.Form):
+    """A requirement the test case starts (or, with `remove`, stops) covering."""
+
+    requirement = forms.IntegerField(min_value=1, max_value=2**63 - 1, label="Requirement")
+    remove = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("traceability/", reports_views.matrix, name="matrix"),
     path("traceability/export.csv", reports_views.matrix_csv, name="matrix_csv"),
     path("requirements/<int:pk>/coverage/", reports_views.requirement_coverage, name="coverage"),
+    path("cases/<int:pk>/coverage/", reports_views.case_coverage, name="case_coverage"),
     path("requirement-pulls/<int:pk>/", pulls_views.pull_settings, name="pull_settings"),
     path("requirement-pulls/<int:pk>/now/", pulls_views.pull_now, name="pull_now"),
     path("plans/", reports_views.plans_page, name="plans"),

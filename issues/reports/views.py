@@ -14,9 +14,9 @@ from issues.pulls import coverage, runner
 from issues.pulls.forms import CaseSearchForm, CoverForm
 from issues.pulls.models import Coverage
 from issues.reports import plans, traceability
-from issues.reports.forms import MatrixFilterForm
+from issues.reports.forms import CaseCoverageForm, MatrixFilterForm
 from projects.permissions import Action, can
-from projects.selectors import cases_of, page_of, project_for, requirement_in
+from projects.selectors import case_in, cases_of, page_of, project_for, requirement_in, requirements_of
 from projects.views import render_project_page
 
 
@@ -104,6 +104,28 @@ def requirement_coverage(request, key, pk):
             "candidates": candidates,
         },
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+def case_coverage(request, key, pk):
+    """From the test case page: start or stop covering one of the project's requirements."""
+    project = project_for(request.user, key, Action.EDIT)
+    case = case_in(project, pk)
+    form = CaseCoverageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a requirement.")
+    else:
+        requirement = get_object_or_404(requirements_of(project), pk=form.cleaned_data["requirement"])
+        if form.cleaned_data["remove"]:
+            found = Coverage.objects.filter(requirement=requirement, test_case=case).first()
+            if found is not None:
+                coverage.uncover(found, site_url=site_url(request))
+            messages.success(request, f"This case no longer covers “{requirement.title}”.")
+        else:
+            coverage.cover(requirement, case, actor=request.user, site_url=site_url(request))
+            messages.success(request, f"This case covers “{requirement.title}”.")
+    return redirect(f"{reverse('projects:case', args=[project.key, case.pk])}#covered-requirements")
 
 
 @login_required

@@ -6,6 +6,7 @@ from django import template
 
 from issues.core.keys import tracker_key
 from issues.pulls import bugs, requirements, runner
+from issues.pulls.models import Coverage
 from issues.quality import known_failures, recurrences
 from issues.reports import metrics, traceability
 from projects.permissions import Action, can
@@ -30,6 +31,32 @@ def requirement_traceability(context, requirement):
         "requirement": requirement,
         "row": row,
         "can_edit": can(context["user"], Action.EDIT, project),
+    }
+
+
+REQUIREMENTS_OFFERED = 500
+
+
+@register.inclusion_tag("issues/traceability_case_coverage.html", takes_context=True)
+def case_coverage(context, case):
+    """The requirements a test case covers, with the controls to add and remove coverage."""
+    project = case.project
+    covered = list(
+        Coverage.objects.filter(test_case=case).select_related("requirement").order_by("requirement__title", "id")
+    )
+    can_edit = can(context["user"], Action.EDIT, project)
+    offered = []
+    if can_edit:
+        covered_ids = [found.requirement_id for found in covered]
+        offered = list(project.requirements.exclude(pk__in=covered_ids).order_by("title", "id")[:REQUIREMENTS_OFFERED])
+    return {
+        "project": project,
+        "case": case,
+        "covered": covered,
+        "offered": offered,
+        "more_offered": len(offered) == REQUIREMENTS_OFFERED,
+        "can_edit": can_edit,
+        "csrf_token": context.get("csrf_token"),
     }
 
 

@@ -9,10 +9,12 @@ CSV export of a run's tests with their latest results.
 all. Cases are found again by `TestCase.import_key` (TestRail's case id, "C123"), so importing a
 newer export of the same suite updates the cases instead of duplicating them.
 
-TestRail fields without a column of their own (type, priority, estimate, references, custom
-fields) are written into the case as a Markdown "TestRail fields" list below the preconditions,
-as the preview's mapping says. Defects are only returned, as keys per result: turning them into
-tracker links is the issues app's business, since this app imports neither integrations nor issues.
+Separated steps stay (action, expected) pairs; a text template's steps and expected result are one
+pair. Priority, type (the project's case types, added when missing), estimate and custom fields (the
+project's custom fields of the same name, text fields made when missing) land in the case's own
+fields, as the preview's mapping says; references are listed as "TestRail fields" below the
+preconditions. Defects and references are only returned, as keys per result or case: turning them
+into tracker links is the issues app's business, since this app imports neither integrations nor issues.
 """
 
 import codecs
@@ -29,9 +31,20 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from ..batching import chunks
-from ..models import Priority, Project, ResultStatus, TestCase, TestResult, TestRun
+from ..models import (
+    CaseField,
+    CaseFieldKind,
+    CasePriority,
+    CaseType,
+    Project,
+    ResultStatus,
+    TestCase,
+    TestResult,
+    TestRun,
+)
 from ..services import normalize_folder
 from . import bounded_xml
 
@@ -620,33 +633,39 @@ def _parse_results_csv(header: list[str], rows, default_run_name: str) -> Parsed
 
 # --- Mapping: how TestRail's values land in a test case -----------------------------------
 
+CUSTOM = "custom"
 FIELD_TARGETS = {
+    CUSTOM: "Custom field of the case",
     "fields": "TestRail fields list",
+    "description": "Description",
     "preconditions": "Preconditions",
-    "steps": "Steps",
-    "expected_result": "Expected result",
     LEAVE_OUT: "Leave out",
 }
 _PRIORITY_DEFAULTS = {
-    "blocker": Priority.P0.value,
-    "critical": Priority.P0.value,
-    "highest": Priority.P0.value,
-    "must test": Priority.P0.value,
-    "high": Priority.P1.value,
-    "should test": Priority.P1.value,
-    "medium": Priority.P2.value,
-    "normal": Priority.P2.value,
-    "test if time": Priority.P2.value,
-    "low": Priority.P3.value,
-    "lowest": Priority.P3.value,
-    "don't test": Priority.P3.value,
+    "blocker": CasePriority.CRITICAL.value,
+    "critical": CasePriority.CRITICAL.value,
+    "highest": CasePriority.CRITICAL.value,
+    "must test": CasePriority.CRITICAL.value,
+    "high": CasePriority.HIGH.value,
+    "should test": CasePriority.HIGH.value,
+    "medium": CasePriority.MEDIUM.value,
+    "normal": CasePriority.MEDIUM.value,
+    "test if time": CasePriority.MEDIUM.value,
+    "low": CasePriority.LOW.value,
+    "lowest": CasePriority.LOW.value,
+    "don't test": CasePriority.LOW.value,
 }
 
 
 def default_priority(name: str) -> str:
-    """TestRail's default priorities, old ("High") and new ("3 - Should Test") names, to P0-P3."""
+    """TestRail's default priorities, old ("High") and new ("3 - Should Test") names, to a case priority."""
     plain = re.sub(r"^\d+\s*-\s*", "", name.strip().lower())
-    return _PRIORITY_DEFAULTS.get(plain, Priority.P2.value)
+    return _PRIORITY_DEFAULTS.get(plain, CasePriority.MEDIUM.value)
+
+
+def custom_field_name(name: str) -> str:
+    """The project custom field a TestRail field lands in: "Automation Type" -> "automation_type"."""
+    return (slugify(name).replace("-", "_") or "field")[:50]
 
 
 def default_status(name: str) -> str:
@@ -658,8 +677,8 @@ def default_status(name: str) -> str:
 
 @dataclass
 class Mapping:
-    priorities: dict[str, str]  # TestRail priority -> P0..P3, or LEAVE_OUT
-    types: dict[str, str]  # TestRail type -> label shown, or LEAVE_OUT
+    priorities: dict[str, str]  # TestRail priority -> a CasePriority (LEAVE_OUT: the default, medium)
+    types: dict[str, str]  # TestRail type -> the project's case type of that name (made when missing), or LEAVE_OUT
     fields: dict[str, dict[str, str]]  # custom field -> {"label": ..., "target": one of FIELD_TARGETS}
     statuses: dict[str, str]  # TestRail status -> ResultStatus
 
@@ -683,7 +702,7 @@ class Mapping:
         return cls(
             priorities={
                 value: choose(
-                    "priorities", value, default_priority(value), lambda p: p in (*Priority.values, LEAVE_OUT)
+                    "priorities", value, default_priority(value), lambda p: p in (*CasePriority.values, LEAVE_OUT)
                 )
                 for value, _ in export.values_of("priority")
             },
@@ -694,7 +713,7 @@ class Mapping:
                 for value, _ in export.values_of("type")
             },
             fields={
-                name: choose("fields", name, {"label": custom.label, "target": "fields"}, valid_field)
+                name: choose("fields", name, {"label": custom.label, "target": CUSTOM}, valid_field)
                 for name, custom in export.custom_fields.items()
             },
             statuses={
@@ -707,55 +726,53 @@ class Mapping:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class CaseTexts:
+@dataclass
+class CaseContent:
+    """What a TestRail case becomes here: the case's own fields, and references for the issues app."""
+
+    description: str
     preconditions: str
-    steps: str
-    expected_result: str
+    steps: list[dict]
+    priority: str
+    type_name: str  # a case type of the project, made by the import when missing; "" for none
+    estimate: timedelta | None
+    custom: dict[str, str]  # project custom field name -> TestRail's value as text
+    references: list[str]
+
+    def fields(self) -> tuple:
+        """What tells an unchanged case from a changed one (the type and custom fields compared by name)."""
+        return (self.description, self.preconditions, self.steps, self.priority, self.type_name, self.estimate)
 
 
-def _indented(text: str, indent: int) -> str:
-    """Continuation lines of a list item, indented so Markdown keeps them in the item."""
-    first, *rest = text.split("\n")
-    return "\n".join([first, *((" " * indent + line) if line.strip() else "" for line in rest)])
-
-
-def _numbered_list(items: list[str]) -> str:
-    lines = []
-    for number, item in enumerate(items, start=1):
-        marker = f"{number}. "
-        lines.append(marker + _indented(item or "—", len(marker)))
-    return "\n".join(lines)
-
-
-def case_texts(case: ParsedCase, mapping: Mapping) -> CaseTexts:
-    """The case's preconditions, steps and expected result as Markdown, with the mapped TestRail fields."""
-    parts = {"preconditions": [case.preconditions], "steps": [], "expected_result": []}
+def _steps(case: ParsedCase) -> list[dict]:
+    """Separated steps keep each action with its expected result; a text template is one step."""
     if case.steps:
-        parts["steps"].append(_numbered_list([step.content for step in case.steps]))
-        if any(step.expected for step in case.steps):
-            parts["expected_result"].append(_numbered_list([step.expected for step in case.steps]))
-    else:
-        parts["steps"].append(case.steps_text)
-    parts["expected_result"].append(case.expected_text)
-    if case.mission:
-        parts["steps"].append(f"**Mission:** {case.mission}")
-    if case.goals:
-        parts["expected_result"].append(f"**Goals:** {case.goals}")
+        return [{"action": step.content, "expected": step.expected} for step in case.steps]
+    if case.steps_text or case.expected_text:
+        return [{"action": case.steps_text, "expected": case.expected_text}]
+    return []
 
-    facts = []
-    if case.type and mapping.types.get(case.type, case.type):
-        facts.append(("Type", mapping.types.get(case.type, case.type)))
-    priority = mapping.priorities.get(case.priority, default_priority(case.priority)) if case.priority else ""
-    if priority:
-        facts.append(("Priority", priority if priority == case.priority else f"{priority} (TestRail: {case.priority})"))
-    if case.estimate:
-        facts.append(("Estimate", case.estimate))
+
+def references_of(text: str) -> list[str]:
+    """TestRail's references field: keys separated by commas (or spaces), in order, without repeats."""
+    return list(dict.fromkeys(part for part in re.split(r"[,;\s]+", text) if part))
+
+
+def case_content(case: ParsedCase, mapping: Mapping) -> CaseContent:
+    """The case's fields as TestRail's values map to them (see Mapping)."""
+    parts = {"description": [], "preconditions": [case.preconditions]}
+    if case.mission:
+        parts["description"].append(f"**Mission:** {case.mission}")
+    if case.goals:
+        parts["description"].append(f"**Goals:** {case.goals}")
+    facts, custom = [], {}
     if case.references:
         facts.append(("References", case.references))
     for name, value in case.custom.items():
-        rule = mapping.fields.get(name, {"label": _humanize(name), "target": "fields"})
-        if rule["target"] == "fields":
+        rule = mapping.fields.get(name, {"label": _humanize(name), "target": CUSTOM})
+        if rule["target"] == CUSTOM:
+            custom[custom_field_name(name)] = value
+        elif rule["target"] == "fields":
             facts.append((rule["label"], value))
         elif rule["target"] != LEAVE_OUT:
             parts[rule["target"]].append(f"**{rule['label']}:** {value}")
@@ -763,7 +780,26 @@ def case_texts(case: ParsedCase, mapping: Mapping) -> CaseTexts:
         parts["preconditions"].append(
             "### TestRail fields\n\n" + "\n".join(f"- **{label}:** {_indented(value, 2)}" for label, value in facts)
         )
-    return CaseTexts(**{name: "\n\n".join(part for part in texts if part) for name, texts in parts.items()})
+    priority = mapping.priorities.get(case.priority, default_priority(case.priority)) if case.priority else ""
+    try:
+        estimate = parse_elapsed(case.estimate)
+    except ValueError:
+        estimate = None
+    return CaseContent(
+        **{name: "\n\n".join(part for part in texts if part) for name, texts in parts.items()},
+        steps=_steps(case),
+        priority=priority or CasePriority.MEDIUM.value,
+        type_name=mapping.types.get(case.type, case.type)[:LABEL_MAX] if case.type else "",
+        estimate=estimate,
+        custom=custom,
+        references=references_of(case.references),
+    )
+
+
+def _indented(text: str, indent: int) -> str:
+    """Continuation lines of a list item, indented so Markdown keeps them in the item."""
+    first, *rest = text.split("\n")
+    return "\n".join([first, *((" " * indent + line) if line.strip() else "" for line in rest)])
 
 
 # --- Writing ----------------------------------------------------------------------------------
@@ -778,17 +814,131 @@ def _ignore_progress(processed: int) -> None:
 def cases_by_key(project: Project, keys) -> dict[str, TestCase]:
     found = {}
     for chunk in chunks(list(keys), BATCH):
-        found.update((case.import_key, case) for case in TestCase.objects.filter(project=project, import_key__in=chunk))
+        cases = TestCase.objects.filter(project=project, import_key__in=chunk).select_related("case_type")
+        found.update((case.import_key, case) for case in cases)
     return found
+
+
+_TRUE = {"true", "1", "yes", "x", "checked", "on"}
+
+
+class Vocabulary:
+    """The project's case types and custom fields as an import uses them.
+
+    `make_missing` (an import, not a preview) adds the types and custom fields (text) the export
+    needs and the project lacks, and the values a select field lacks to its options.
+    """
+
+    def __init__(self, project: Project, export: ParsedExport, mapping: Mapping, contents, *, make_missing: bool):
+        self.project, self.make_missing = project, make_missing
+        self.types = {kind.name.casefold(): kind for kind in project.case_types.all()}
+        self.fields = {field.name: field for field in project.case_fields.all()}
+        if make_missing:
+            self._make_types(sorted({c.type_name for c in contents if c.type_name}))
+            labels = {
+                custom_field_name(name): rule["label"]
+                for name, rule in mapping.fields.items()
+                if rule["target"] == CUSTOM
+            }
+            self._make_fields(labels, contents)
+
+    def _make_types(self, names: list[str]) -> None:
+        missing = [name for name in names if name.casefold() not in self.types]
+        start = max((kind.position for kind in self.types.values()), default=-1) + 1
+        made = CaseType.objects.bulk_create(
+            [CaseType(project=self.project, name=name, position=start + n) for n, name in enumerate(missing)]
+        )
+        self.types.update((kind.name.casefold(), kind) for kind in made)
+
+    def _make_fields(self, labels: dict[str, str], contents) -> None:
+        start = max((field.position for field in self.fields.values()), default=-1) + 1
+        missing = [name for name in labels if name not in self.fields]
+        made = CaseField.objects.bulk_create(
+            [
+                CaseField(
+                    project=self.project, name=name, label=labels[name], kind=CaseFieldKind.TEXT, position=start + n
+                )
+                for n, name in enumerate(missing)
+            ]
+        )
+        self.fields.update((made_field.name, made_field) for made_field in made)
+        for select in self.fields.values():
+            if select.kind == CaseFieldKind.SELECT:
+                new_options = {c.custom[select.name] for c in contents if c.custom.get(select.name)} - set(
+                    select.options
+                )
+                if new_options:
+                    select.options = [*select.options, *sorted(new_options)]
+                    select.save(update_fields=["options"])
+
+    def case_type(self, name: str) -> CaseType | None:
+        return self.types.get(name.casefold()) if name else None
+
+    def value(self, name: str, text: str):
+        """TestRail's value as the project's field of that name stores it; None when it cannot."""
+        field = self.fields.get(name)
+        kind = field.kind if field else CaseFieldKind.TEXT
+        if kind == CaseFieldKind.CHECKBOX:
+            return text.strip().lower() in _TRUE
+        if kind == CaseFieldKind.NUMBER:
+            try:
+                number = float(text.replace(",", "."))
+            except ValueError:
+                return None
+            return int(number) if number.is_integer() else number
+        return text
+
+    def custom_fields(self, content: CaseContent, current: dict) -> dict:
+        values = dict(current)
+        for name, text in content.custom.items():
+            value = self.value(name, text)
+            if value is not None:
+                values[name] = value
+        return values
+
+
+CASE_UPDATE_FIELDS = [
+    "title",
+    "folder",
+    "description",
+    "preconditions",
+    "steps",
+    "priority",
+    "case_type",
+    "estimate",
+    "custom_fields",
+]
+
+
+def case_values(parsed: ParsedCase, content: CaseContent, vocabulary: Vocabulary, current: dict) -> dict:
+    """The fields of the case as the import writes them; `current` holds its custom values kept."""
+    return {
+        "title": parsed.title,
+        "folder": parsed.folder,
+        "description": content.description,
+        "preconditions": content.preconditions,
+        "steps": content.steps,
+        "priority": content.priority,
+        "case_type": vocabulary.case_type(content.type_name),
+        "estimate": content.estimate,
+        "custom_fields": vocabulary.custom_fields(content, current),
+    }
+
+
+def _same(case: TestCase, values: dict, content: CaseContent) -> bool:
+    type_name = case.case_type.name.casefold() if case.case_type_id else ""
+    plain = {name: value for name, value in values.items() if name != "case_type"}
+    return type_name == content.type_name.casefold() and all(getattr(case, n) == v for n, v in plain.items())
 
 
 @dataclass
 class CasePlan:
     """What importing the cases would do: create some, change some, leave some as they are."""
 
-    new: list[tuple[ParsedCase, CaseTexts]]
-    changed: list[tuple[TestCase, ParsedCase, CaseTexts]]
+    new: list[tuple[ParsedCase, dict]]
+    changed: list[tuple[TestCase, ParsedCase, dict]]
     unchanged: list[tuple[TestCase, ParsedCase]]
+    contents: dict[str, CaseContent] = field(default_factory=dict)  # by case key
 
     def action_of(self) -> dict[str, str]:
         actions = {parsed.key: "created" for parsed, _ in self.new}
@@ -797,24 +947,24 @@ class CasePlan:
         return actions
 
 
-def plan_cases(project: Project, cases: list[ParsedCase], mapping: Mapping) -> CasePlan:
+def plan_cases(
+    project: Project, export: ParsedExport, mapping: Mapping, *, cases=None, make_missing: bool = False
+) -> CasePlan:
+    """Which of `cases` (default: the export's) are new, changed or unchanged; an import makes missing types."""
+    cases = export.cases if cases is None else cases
     existing = cases_by_key(project, [case.key for case in cases])
-    plan = CasePlan(new=[], changed=[], unchanged=[])
+    contents = {case.key: case_content(case, mapping) for case in cases}
+    vocabulary = Vocabulary(project, export, mapping, contents.values(), make_missing=make_missing)
+    plan = CasePlan(new=[], changed=[], unchanged=[], contents=contents)
     for parsed in cases:
-        texts = case_texts(parsed, mapping)
-        case = existing.get(parsed.key)
+        content, case = contents[parsed.key], existing.get(parsed.key)
+        values = case_values(parsed, content, vocabulary, case.custom_fields if case else {})
         if case is None:
-            plan.new.append((parsed, texts))
-        elif (case.title, case.folder, case.preconditions, case.steps, case.expected_result) == (
-            parsed.title,
-            parsed.folder,
-            texts.preconditions,
-            texts.steps,
-            texts.expected_result,
-        ):
+            plan.new.append((parsed, values))
+        elif _same(case, values, content):
             plan.unchanged.append((case, parsed))
         else:
-            plan.changed.append((case, parsed, texts))
+            plan.changed.append((case, parsed, values))
     return plan
 
 
@@ -826,32 +976,48 @@ class RecordedResult:
 
 
 @dataclass
+class ReferencedCase:
+    """A case with the references TestRail gave it, for the issues app to link."""
+
+    case_id: int
+    case_key: str
+    references: list[str]
+
+
+@dataclass
 class ImportOutcome:
     log: list[LogEntry]
     run: TestRun | None = None
     recorded: list[RecordedResult] = field(default_factory=list)  # results whose defects await linking
+    referenced: list[ReferencedCase] = field(default_factory=list)  # cases whose references await linking
 
 
-def _create_cases(project, new: list[tuple[ParsedCase, CaseTexts]], user, progress: Progress, done: int) -> int:
+def _create_cases(project, new: list[tuple[ParsedCase, dict]], user, progress: Progress, done: int) -> int:
     for chunk in chunks(new, BATCH):
         TestCase.objects.bulk_create(
-            [
-                TestCase(
-                    project=project,
-                    import_key=parsed.key,
-                    title=parsed.title,
-                    folder=parsed.folder,
-                    preconditions=texts.preconditions,
-                    steps=texts.steps,
-                    expected_result=texts.expected_result,
-                    created_by=user,
-                )
-                for parsed, texts in chunk
-            ]
+            [TestCase(project=project, import_key=parsed.key, created_by=user, **values) for parsed, values in chunk]
         )
         done += len(chunk)
         progress(done)
     return done
+
+
+def _estimate_problems(export: ParsedExport) -> list[LogEntry]:
+    problems = []
+    for case in export.cases:
+        try:
+            parse_elapsed(case.estimate)
+        except ValueError:
+            problems.append(
+                LogEntry(
+                    "case",
+                    "skipped",
+                    case.key,
+                    f"estimate “{case.estimate}” is not a TestRail time span such as 1m 30s; "
+                    "the case is imported without an estimate.",
+                )
+            )
+    return problems
 
 
 def _lock(project: Project) -> None:
@@ -867,37 +1033,42 @@ def import_cases(
     project: Project, export: ParsedExport, mapping: Mapping, *, user=None, progress: Progress = _ignore_progress
 ) -> ImportOutcome:
     """Create and update the export's cases, found again by their TestRail id; all or nothing."""
-    log = list(export.problems)
+    log = [*export.problems, *_estimate_problems(export)]
     with transaction.atomic():
         _lock(project)
-        plan = plan_cases(project, export.cases, mapping)
+        plan = plan_cases(project, export, mapping, make_missing=True)
         done = _create_cases(project, plan.new, user, progress, 0)
         now = timezone.now()
         for chunk in chunks(plan.changed, BATCH):
-            for case, parsed, texts in chunk:
-                case.title, case.folder, case.updated_at = parsed.title, parsed.folder, now
-                case.preconditions, case.steps, case.expected_result = (
-                    texts.preconditions,
-                    texts.steps,
-                    texts.expected_result,
-                )
+            for case, _parsed, values in chunk:
+                for name, value in values.items():
+                    setattr(case, name, value)
+                case.updated_at = now
             # An upsert on the primary key: one plain INSERT per batch, where bulk_update's CASE
             # expressions cost seconds of Python per thousand rows.
             TestCase.objects.bulk_create(
                 [case for case, _, _ in chunk],
                 update_conflicts=True,
                 unique_fields=["pk"],
-                update_fields=["title", "folder", "preconditions", "steps", "expected_result", "updated_at"],
+                update_fields=[*CASE_UPDATE_FIELDS, "updated_at"],
             )
             done += len(chunk)
             progress(done)
         progress(done + len(plan.unchanged))
+        referenced = _referenced(project, plan)
     actions = plan.action_of()
     log.extend(
         LogEntry("case", actions[parsed.key], parsed.key, f"“{parsed.title}” in {_where(parsed)}")
         for parsed in export.cases
     )
-    return ImportOutcome(log=log)
+    return ImportOutcome(log=log, referenced=referenced)
+
+
+def _referenced(project: Project, plan: CasePlan) -> list[ReferencedCase]:
+    """The imported cases that carry references, with their ids (new cases have theirs now)."""
+    keys = [key for key, content in plan.contents.items() if content.references]
+    ids = {key: case.pk for key, case in cases_by_key(project, keys).items()}
+    return [ReferencedCase(ids[key], key, plan.contents[key].references) for key in keys if key in ids]
 
 
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
@@ -957,7 +1128,10 @@ def import_results(
             )
         parsed_cases = [result.case for result in export.results]
         cases = cases_by_key(project, [case.key for case in parsed_cases])
-        new = [(case, case_texts(case, mapping)) for case in parsed_cases if case.key not in cases]
+        plan = plan_cases(
+            project, export, mapping, cases=[c for c in parsed_cases if c.key not in cases], make_missing=True
+        )
+        new = plan.new
         _create_cases(project, new, user, _ignore_progress, 0)
         cases.update(cases_by_key(project, [case.key for case, _ in new]))
         log.extend(

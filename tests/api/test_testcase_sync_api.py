@@ -31,7 +31,7 @@ def jira(fake_jira_cloud, world):
 def case(world):
     case = world.mine.case
     case.title, case.folder = "Pay with card", "Checkout/Payment"
-    case.steps, case.expected_result = "1. Open the cart\n2. Press Pay", "A receipt"
+    case.steps = [{"action": "Open the cart", "expected": ""}, {"action": "Press Pay", "expected": "A receipt"}]
     case.save()
     return case
 
@@ -50,12 +50,20 @@ class CreateThenUpdateTests:
         issue = jira.only_issue()
         assert issue.issue_type.name == "Task" and issue.summary == "Pay with card"
         description = jira.description_of("SHOP-1")
-        assert "Steps\nOpen the cartPress Pay\nExpected result\nA receipt" in description
+        assert "Steps" in description and all(
+            text in description for text in ("Open the cart", "Press Pay", "Expected:", "A receipt")
+        )
         assert TestCaseSync.objects.get(case=case).reference.key == "SHOP-1"
 
     def test_a_second_sync_edits_the_same_issue_instead_of_filing_another(self, client_as, jira, case):
         assert sync(client_as("member"), case, jira.integration).status_code == 201
-        case.title, case.steps = "Pay with a saved card", "1. Open the cart\n2. Choose the saved card"
+        case.title, case.steps = (
+            "Pay with a saved card",
+            [
+                {"action": "Open the cart", "expected": ""},
+                {"action": "Choose the saved card", "expected": ""},
+            ],
+        )
         case.save()
 
         response = sync(client_as("member"), case, jira.integration)

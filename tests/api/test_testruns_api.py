@@ -82,6 +82,7 @@ def test_a_runs_detail_lists_its_results(world, client_as):
         "status": "failed",
         "comment": "Actual: it did not work",
         "duration": 3.0,
+        "step_results": [],
         "recorded_by": None,
         "recorded_at": result["recorded_at"],
         "assignee": None,

@@ -55,7 +55,7 @@ def failed_result(project, title="Pay with card", run=None):
         run=run,
         case__project=project,
         case__title=title,
-        case__steps="1. Open the cart",
+        case__steps=[{"action": "Open the cart", "expected": ""}],
         comment=f"{title}: spinner forever",
         status=ResultStatus.FAILED,
     )

@@ -24,8 +24,7 @@ def test_member_files_an_issue_from_a_failed_result_and_sees_it_linked(page, log
         run__name="Nightly",
         status=ResultStatus.FAILED,
         case__title="Pay with card",
-        case__steps="1. Open the cart\n2. Press Pay",
-        case__expected_result="Receipt",
+        case__steps=[{"action": "Open the cart", "expected": ""}, {"action": "Press Pay", "expected": "Receipt"}],
         comment="Spinner forever",
     )
     member = MembershipFactory(project=project, role=Role.MEMBER).user

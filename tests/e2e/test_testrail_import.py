@@ -31,9 +31,9 @@ def test_member_imports_a_suite_with_a_changed_priority_mapping_and_reads_the_lo
     assert page.locator("h1").inner_text() == "Preview: suite.xml"
     assert "Create 5 test cases, update 0, leave 0 unchanged" in page.locator("#import-summary").inner_text()
     assert "C105 appears a second time" in page.locator("#skipped").inner_text()
-    page.locator("#priority-mapping").get_by_label("High", exact=True).select_option("P0")
+    page.locator("#priority-mapping").get_by_label("High", exact=True).select_option("critical")
     page.get_by_role("button", name="Update preview").click()
-    expect(page.locator("#priority-mapping").get_by_label("High", exact=True)).to_have_value("P0")
+    expect(page.locator("#priority-mapping").get_by_label("High", exact=True)).to_have_value("critical")
     assert not TestCase.objects.exists()
 
     page.get_by_role("button", name="Import", exact=True).click()
@@ -43,14 +43,39 @@ def test_member_imports_a_suite_with_a_changed_priority_mapping_and_reads_the_lo
     assert progress.get_attribute("value") == progress.get_attribute("max") == "5"
     assert "Test cases: 5 created, 2 skipped" in page.locator("#import-counts").inner_text()
     log = page.locator("#import-log")
-    assert "Pay with a saved card" in log.locator("tr", has_text="C101").inner_text()
+    assert "Pay with a saved card" in log.locator("tr", has_text="C101").first.inner_text()
     page.locator("#log-filter").get_by_role("link", name="Skipped").click()
-    assert page.locator("#import-log tbody tr").count() == 2
+    # Two cases, and the three references no tracker could take.
+    assert page.locator("#import-log tbody tr").count() == 5
 
     page.goto(f"/projects/SHOP/cases/{TestCase.objects.get(import_key='C101').pk}/")
-    preconditions = page.locator(".prose").first
-    assert "TestRail fields" in preconditions.inner_text()
-    assert "Priority: P0 (TestRail: High)" in preconditions.inner_text()
+    facts = page.locator("dl.facts")
+    assert "Critical" in facts.inner_text() and "Functional" in facts.inner_text() and "5m" in facts.inner_text()
+    assert "References: REQ-7, REQ-9" in page.locator(".prose").first.inner_text()
+
+
+def test_separated_steps_survive_as_pairs_on_the_case_page(page, log_in, project, member):
+    """TestRail's separated steps (custom_steps_separated: content + expected) stay paired after an import."""
+    log_in(member)
+    page.goto("/projects/SHOP/import/")
+    page.set_input_files("#id_file", str(FIXTURES / "suite.xml"))
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-status")).to_have_text("Done")
+
+    page.goto(f"/projects/SHOP/cases/{TestCase.objects.get(import_key='C101').pk}/")
+
+    rows = page.locator("table#steps tbody tr")
+    expect(rows).to_have_count(3)
+    pairs = [
+        (rows.nth(n).locator(".step-action").inner_text(), rows.nth(n).locator(".step-expected").inner_text())
+        for n in range(3)
+    ]
+    assert pairs[0] == ("Open the cart", "The cart lists the item")
+    assert pairs[1][0].startswith("Choose the saved card") and "Use the sandbox gateway" in pairs[1][0]
+    assert pairs[1][1] == "The order confirmation shows an order number"
+    assert pairs[2] == ("Open the order history", "—")
+    assert rows.nth(1).locator(".step-action strong").inner_text() == "Pay"  # the action's Markdown is rendered
 
 
 def test_member_imports_a_run_and_its_defects_are_linked_to_the_primary_tracker(page, log_in, project, member):

@@ -131,7 +131,9 @@ EXPECTED_TYPE = {
 @pytest.mark.parametrize("name", list(EXPECTED_TYPE))
 def test_syncing_twice_leaves_one_issue_edited(request, name, tester):
     tracker = request.getfixturevalue(name)
-    case = TestCaseFactory(project=tracker.integration.project, title="Pay with card", steps="1. Open the cart")
+    case = TestCaseFactory(
+        project=tracker.integration.project, title="Pay with card", steps=[{"action": "Open the cart", "expected": ""}]
+    )
 
     first = test_cases.sync_case(case, tracker.integration, actor=tester, site_url=SITE)
     case.title = "Pay with a saved card"

@@ -15,7 +15,7 @@ from django.urls import reverse
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider, TokenKind, UserToken
 from issues.filing import services
 from issues.links.models import ExternalReference, Link
-from projects.models import ResultStatus, Role
+from projects.models import CaseField, ResultStatus, Role
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,
@@ -66,8 +66,7 @@ def result(project):
         run__name="Nightly",
         run__environment="Chrome 120",
         case__title="Pay with card",
-        case__steps="1. Open the cart\n2. Press Pay",
-        case__expected_result="A receipt",
+        case__steps=[{"action": "Open the cart", "expected": ""}, {"action": "Press Pay", "expected": "A receipt"}],
         comment="Spinner forever",
         status=ResultStatus.FAILED,
     )
@@ -129,6 +128,17 @@ class FormTests:
         form = client.get(file_url(f"result={result.pk}")).context["form"]
         assert form[f"field_{jira.environment}"].value() == "Staging"
         assert form["field_labels"].value() == ["Nightly", "checkout"]
+
+    def test_field_mappings_fill_the_cases_priority_type_and_custom_fields(self, client, member, jira, result):
+        CaseField.objects.create(project=result.run.project, name="browser", label="Browser", kind="text")
+        case = result.case
+        case.priority, case.case_type = "critical", case.project.case_types.get(name="Regression")
+        case.custom_fields = {"browser": "Firefox"}
+        case.save()
+        jira.integration.field_mappings = {"Labels": ["{priority}", "{type}", "{custom.browser}", "{custom.nope}x"]}
+        jira.integration.save()
+        form = client.get(file_url(f"result={result.pk}")).context["form"]
+        assert form["field_labels"].value() == ["Critical", "Regression", "Firefox", "x"]
 
     def test_another_issue_type_brings_its_own_fields(self, client, member, jira, result):
         response = client.get(file_url(f"result={result.pk}", issue_type="Task"))

@@ -187,8 +187,7 @@ class CreateIssueTests:
             run__environment="staging",
             status=ResultStatus.FAILED,
             case__title="Pay with card",
-            case__steps="1. Open cart\n2. Pay",
-            case__expected_result="Receipt shown",
+            case__steps=[{"action": "Open cart", "expected": ""}, {"action": "Pay", "expected": "Receipt shown"}],
             comment="Spinner forever",
         )
         form = client.get(url("create"), {"result": result.pk})
@@ -197,6 +196,7 @@ class CreateIssueTests:
         assert initial["name"] == "Pay with card failed in Nightly"
         for part in (
             "1. Open cart\n2. Pay",
+            "**Expected:** Receipt shown",
             "Receipt shown",
             "Spinner forever",
             f"[Nightly]({result_url})",

@@ -23,6 +23,14 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
+def step_rows(*pairs) -> dict:
+    """The steps formset as the case form posts it: (action, expected) rows."""
+    data = {"steps-TOTAL_FORMS": str(len(pairs)), "steps-INITIAL_FORMS": "0"}
+    for index, (action, expected) in enumerate(pairs):
+        data.update({f"steps-{index}-action": action, f"steps-{index}-expected": expected})
+    return data
+
+
 @pytest.fixture
 def project():
     return ProjectFactory(key="SHOP", name="Web shop")
@@ -86,10 +94,15 @@ class CaseListTests:
         assert folders == {"Accounts": 1, "Checkout": 2, "Checkout/Coupons": 1, "CheckoutLegacy": 1}
 
     def test_search_matches_title_and_steps_within_the_folder(self, client, viewer, project):
-        TestCaseFactory(project=project, folder="Checkout", title="Pay with card", steps="Enter the CVC")
-        TestCaseFactory(project=project, folder="Checkout", title="CVC is masked", steps="")
-        TestCaseFactory(project=project, folder="Accounts", title="Change CVC hint", steps="")
-        TestCaseFactory(project=project, folder="Checkout", title="Apply coupon", steps="")
+        TestCaseFactory(
+            project=project,
+            folder="Checkout",
+            title="Pay with card",
+            steps=[{"action": "Enter the CVC", "expected": ""}],
+        )
+        TestCaseFactory(project=project, folder="Checkout", title="CVC is masked", steps=[])
+        TestCaseFactory(project=project, folder="Accounts", title="Change CVC hint", steps=[])
+        TestCaseFactory(project=project, folder="Checkout", title="Apply coupon", steps=[])
         response = client.get(url("cases", "SHOP"), {"folder": "Checkout", "q": "cvc"})
         assert sorted(case.title for case in response.context["page"].object_list) == ["CVC is masked", "Pay with card"]
 
@@ -121,16 +134,21 @@ class CaseEditingTests:
             {
                 "title": "Pay with card",
                 "folder": " Checkout // Payment/ ",
-                "steps": "1. Pay",
-                "expected_result": "Paid",
+                "priority": "high",
+                **step_rows(("Open the cart", ""), ("", ""), ("Pay", "Paid")),
             },
         )
         case = TestCase.objects.get(project=project)
         assert response.status_code == 302 and response["Location"] == url("case", "SHOP", case.pk)
         assert (case.title, case.folder, case.created_by) == ("Pay with card", "Checkout/Payment", member)
+        # The empty row between them is no step; the others keep their order and expected results.
+        assert case.steps == [{"action": "Open the cart", "expected": ""}, {"action": "Pay", "expected": "Paid"}]
+        assert case.priority == "high"
 
     def test_a_blank_title_is_refused_and_nothing_is_created(self, client, member, project):
-        response = client.post(url("case_create", "SHOP"), {"title": "   ", "steps": "typed steps"})
+        response = client.post(
+            url("case_create", "SHOP"), {"title": "   ", "priority": "medium", **step_rows(("typed steps", ""))}
+        )
         assert response.status_code == 200
         assert "This field is required." in response.text
         assert "typed steps" in response.text
@@ -140,9 +158,15 @@ class CaseEditingTests:
         case = TestCaseFactory(project=project, title="Old")
         form = client.get(url("case_edit", "SHOP", case.pk))
         assert 'value="Old"' in form.text
-        client.post(url("case_edit", "SHOP", case.pk), {"title": "New", "folder": "A/B", "steps": "s"})
+        assert form.text.count('name="steps-') > 2 * len(case.steps)  # the case's steps and empty rows for more
+        assert "Press the button" in form.text
+        client.post(
+            url("case_edit", "SHOP", case.pk),
+            {"title": "New", "folder": "A/B", "priority": "low", "estimate": "1m 30s", **step_rows(("s", "e"))},
+        )
         case.refresh_from_db()
-        assert (case.title, case.folder, case.steps, case.expected_result) == ("New", "A/B", "s", "")
+        assert (case.title, case.folder, case.steps) == ("New", "A/B", [{"action": "s", "expected": "e"}])
+        assert (case.priority, case.estimate) == ("low", timedelta(seconds=90))
 
     def test_viewers_may_not_open_or_post_the_case_forms(self, client, viewer, project):
         case = TestCaseFactory(project=project, title="Keep")
@@ -154,7 +178,7 @@ class CaseEditingTests:
         assert case.title == "Keep" and TestCase.objects.count() == 1
 
     def test_case_detail_renders_markdown_steps_and_linked_issues(self, client, viewer, project):
-        case = TestCaseFactory(project=project, steps="1. Open **cart**\n2. Pay")
+        case = TestCaseFactory(project=project, steps=[{"action": "Open **cart**", "expected": "It *opens*"}])
         issue = make_issue(project, name="Cart is empty")
         reference = ExternalReferenceFactory(
             key="JIRA-7", title="Remote cart bug", status="In Review", status_category="in_progress"
@@ -162,7 +186,7 @@ class CaseEditingTests:
         link(artefact=case, issue=issue)
         link(artefact=case, reference=reference)
         response = client.get(url("case", "SHOP", case.pk))
-        assert "<strong>cart</strong>" in response.text
+        assert "<strong>cart</strong>" in response.text and "<em>opens</em>" in response.text
         assert "SHOP#1" in response.text and "Cart is empty" in response.text
         assert 'href="https://example.atlassian.net/browse/JIRA-7"' in response.text
         assert '<span class="badge cat-in_progress">In Review</span>' in response.text

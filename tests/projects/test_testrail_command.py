@@ -37,8 +37,15 @@ def test_each_file_is_imported_and_the_output_says_what_happened(project, jira):
 
     assert TestCase.objects.filter(project=project).count() == 6
     assert TestRun.objects.get().name == "Release 2.4 regression" and TestResult.objects.count() == 6
-    assert Link.objects.count() == 3
+    # Three defects link to the results, the cases' three references (refs) to the cases.
+    assert Link.objects.filter(test_result__isnull=False).count() == 3
+    assert sorted(Link.objects.filter(test_case__isnull=False).values_list("external_reference__key", flat=True)) == [
+        "REQ-1",
+        "REQ-7",
+        "REQ-9",
+    ]
     assert f"{FIXTURES / 'suite.xml'}: imported\n  Test cases: 5 created, 2 skipped\n" in out
+    assert "  Reference links: 3 created\n" in out
     assert f"{FIXTURES / 'run-results.csv'}: imported into run “Release 2.4 regression”" in out
     assert "  Defect links: 3 created, 2 skipped\n" in out
     assert "  skipped defect shop-99: C106: “shop-99” is not a Jira issue key" in out

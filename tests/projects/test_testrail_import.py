@@ -10,7 +10,7 @@ import pytest
 
 from projects.importers import testrail
 from projects.importers.testrail import LEAVE_OUT, TestRailError
-from projects.models import ResultStatus, TestCase, TestResult, TestRun
+from projects.models import CaseField, CaseFieldKind, ResultStatus, TestCase, TestResult, TestRun
 from tests.factories import ProjectFactory, TestCaseFactory, TestResultFactory
 from tests.projects.testrail_support import fixture, nested_suite
 
@@ -57,49 +57,73 @@ class SuiteXmlTests:
         }
         assert actions(outcome) == dict.fromkeys(cases, "created")
 
-    def test_separated_steps_become_numbered_steps_with_their_expected_results(self, project):
+    def test_separated_steps_keep_each_action_with_its_expected_result(self, project):
         run_import(project, "suite.xml")
 
-        paid = case(project, "C101")
-        assert paid.steps == (
-            "1. Open the cart\n"
-            "2. Choose the saved card\n   and press **Pay**\n\n   *Additional info:* Use the sandbox gateway\n"
-            "3. Open the order history"
-        )
-        assert paid.expected_result == (
-            "1. The cart lists the item\n2. The order confirmation shows an order number\n3. —"
-        )
+        assert case(project, "C101").steps == [
+            {"action": "Open the cart", "expected": "The cart lists the item"},
+            {
+                "action": "Choose the saved card\nand press **Pay**\n\n*Additional info:* Use the sandbox gateway",
+                "expected": "The order confirmation shows an order number",
+            },
+            {"action": "Open the order history", "expected": ""},
+        ]
 
-    def test_text_template_keeps_steps_and_expected_result_as_written(self, project):
+    def test_text_template_is_one_step_with_its_texts_as_written(self, project):
         run_import(project, "suite.xml")
 
-        discount = case(project, "C102")
-        assert discount.steps == "1. Open the cart\n2. Enter SAVE10 and press Apply"
-        assert discount.expected_result == "The total is reduced by 10%"
+        assert case(project, "C102").steps == [
+            {"action": "1. Open the cart\n2. Enter SAVE10 and press Apply", "expected": "The total is reduced by 10%"}
+        ]
 
-    def test_fields_without_a_column_are_listed_as_testrail_fields_after_the_preconditions(self, project):
+    def test_priority_type_and_estimate_land_in_their_own_fields(self, project):
         run_import(project, "suite.xml")
+
+        paid, discount, wallet = case(project, "C101"), case(project, "C102"), case(project, "C104")
+        assert (paid.priority, paid.case_type.name, paid.estimate) == ("high", "Functional", timedelta(minutes=5))
+        assert (discount.priority, discount.case_type.name, discount.estimate) == ("critical", "Regression", None)
+        assert (wallet.priority, wallet.case_type.name, wallet.estimate) == ("low", "Other", timedelta(seconds=30))
+        # TestRail's default types are the project's own from the start: none was added.
+        assert project.case_types.count() == 12
+
+    def test_custom_fields_become_the_projects_custom_fields(self, project):
+        CaseField.objects.create(project=project, name="automation_type", label="Tool", kind=CaseFieldKind.SELECT)
+
+        run_import(project, "suite.xml")
+
+        fields = {field.name: (field.label, field.kind) for field in project.case_fields.all()}
+        assert fields == {
+            "automation_type": ("Tool", "select"),  # the project's own field, its options grown by the values
+            "browsers": ("Browsers", "text"),
+            "status": ("Case status", "text"),
+        }
+        assert project.case_fields.get(name="automation_type").options == ["None", "Ranorex"]
+        assert case(project, "C101").custom_fields == {"automation_type": "Ranorex"}
+        assert case(project, "C102").custom_fields == {"automation_type": "None", "browsers": "Chrome, Firefox"}
+        assert case(project, "C105").custom_fields == {"automation_type": "Ranorex", "status": "Approved"}
+
+    def test_references_are_listed_as_testrail_fields_after_the_preconditions(self, project):
+        outcome = run_import(project, "suite.xml")
 
         assert case(project, "C101").preconditions == (
             "A customer with a saved Visa card\nand one item in the cart\n\n"
             "### TestRail fields\n\n"
-            "- **Type:** Functional\n"
-            "- **Priority:** P1 (TestRail: High)\n"
-            "- **Estimate:** 5m\n"
-            "- **References:** REQ-7, REQ-9\n"
-            "- **Automation type:** Ranorex"
+            "- **References:** REQ-7, REQ-9"
         )
-        # A multi-select lists its values; the case-level status of newer TestRail versions is kept.
-        assert "- **Browsers:** Chrome, Firefox" in case(project, "C102").preconditions
-        assert "- **Case status:** Approved" in case(project, "C105").preconditions
+        # ... and handed to the issues app, which links them when a tracker knows the keys.
+        assert [(c.case_key, c.references) for c in outcome.referenced] == [
+            ("C101", ["REQ-7", "REQ-9"]),
+            ("C105", ["REQ-1"]),
+        ]
+        assert outcome.referenced[0].case_id == case(project, "C101").pk
 
     def test_unicode_text_arrives_intact(self, project):
         run_import(project, "suite.xml")
 
         german = case(project, "C103")
         assert german.preconditions.startswith("Kunde in München 🇩🇪")
-        assert german.expected_result == "1. Die IBAN wird akzeptiert ✓"
-        assert case(project, "C104").steps == "扫描二维码"
+        assert german.steps[0]["expected"] == "Die IBAN wird akzeptiert ✓"
+        assert case(project, "C104").steps == [{"action": "扫描二维码", "expected": "付款成功"}]
 
     def test_cases_without_an_id_and_repeated_ids_are_skipped_with_the_reason(self, project):
         outcome = run_import(project, "suite.xml")
@@ -122,20 +146,22 @@ class SuiteXmlTests:
             project,
             "suite.xml",
             mapping={
-                "priorities": {"High": "P0"},
-                "types": {"Functional": ""},
+                "priorities": {"High": "critical"},
+                "types": {"Functional": "", "Regression": "Nightly regression"},
                 "fields": {
-                    "automation_type": {"label": "Tool", "target": "steps"},
+                    "automation_type": {"label": "Tool", "target": "description"},
                     "browsers": {"label": "Browsers", "target": LEAVE_OUT},
+                    "status": {"label": "State", "target": "fields"},
                 },
             },
         )
 
-        paid = case(project, "C101")
-        assert "- **Priority:** P0 (TestRail: High)" in paid.preconditions
-        assert "Type" not in paid.preconditions and "Tool" not in paid.preconditions
-        assert paid.steps.endswith("3. Open the order history\n\n**Tool:** Ranorex")
-        assert "Chrome" not in case(project, "C102").preconditions
+        paid, discount = case(project, "C101"), case(project, "C102")
+        assert (paid.priority, paid.case_type) == ("critical", None)
+        assert paid.description == "**Tool:** Ranorex"
+        assert discount.case_type.name == "Nightly regression"  # a type the import added to the project's list
+        assert "- **State:** Approved" in case(project, "C105").preconditions
+        assert "Chrome" not in str(discount.custom_fields) and not project.case_fields.exists()
 
     def test_saved_choices_that_are_not_valid_fall_back_to_the_defaults(self, project):
         run_import(
@@ -147,8 +173,19 @@ class SuiteXmlTests:
             },
         )
 
-        assert "- **Priority:** P1 (TestRail: High)" in case(project, "C101").preconditions
-        assert "- **Automation type:** Ranorex" in case(project, "C101").preconditions
+        assert case(project, "C101").priority == "high"
+        assert case(project, "C101").custom_fields == {"automation_type": "Ranorex"}
+
+    def test_an_estimate_that_is_no_time_span_is_left_empty_and_logged(self, project):
+        data = fixture("suite.xml").replace(b"<estimate>5m</estimate>", b"<estimate>a while</estimate>")
+
+        outcome = run_import(project, "suite.xml", data=data)
+
+        assert case(project, "C101").estimate is None
+        assert (
+            "C101",
+            "estimate “a while” is not a TestRail time span such as 1m 30s; the case is imported without an estimate.",
+        ) in skipped(outcome)
 
     def test_progress_is_reported_until_every_case_is_done(self, project):
         reported = []
@@ -194,9 +231,9 @@ class IdempotencyTests:
 
     def test_a_changed_mapping_counts_as_an_update(self, project):
         run_import(project, "suite.xml")
-        outcome = run_import(project, "suite.xml", mapping={"priorities": {"Low": LEAVE_OUT}})
+        outcome = run_import(project, "suite.xml", mapping={"priorities": {"Low": "high"}})
         assert actions(outcome)["C104"] == "updated"
-        assert "Priority" not in case(project, "C104").preconditions
+        assert case(project, "C104").priority == "high"
 
     def test_the_same_testrail_id_in_another_project_is_another_case(self, project):
         other = TestCaseFactory(project=ProjectFactory(key="OTHER"), import_key="C101", title="Elsewhere")
@@ -215,16 +252,18 @@ class CasesCsvTests:
         assert actions(outcome) == {"C201": "created", "C202": "created", "C203": "created"}
         search = case(project, "C201")
         assert search.folder == "Search"
-        assert search.steps == (
-            "1. Type “lamp” in the search box\n"
-            "2. Filter by colour: red\n\n   *Additional info:* Colour filter is on the left"
-        )
-        assert search.expected_result == "1. A list of lamps\n2. Only red lamps remain"
+        assert search.steps == [
+            {"action": "Type “lamp” in the search box", "expected": "A list of lamps"},
+            {
+                "action": "Filter by colour: red\n\n*Additional info:* Colour filter is on the left",
+                "expected": "Only red lamps remain",
+            },
+        ]
         assert search.preconditions == (
-            "The catalogue has red and blue lamps\n\n### TestRail fields\n\n- **Type:** Functional\n"
-            "- **Priority:** P1 (TestRail: High)\n- **Estimate:** 2m\n- **References:** REQ-21\n"
-            "- **Automation Type:** None"
+            "The catalogue has red and blue lamps\n\n### TestRail fields\n\n- **References:** REQ-21"
         )
+        assert (search.priority, search.case_type.name, search.estimate) == ("high", "Functional", timedelta(minutes=2))
+        assert search.custom_fields == {"automation_type": "None"}
         # Who created the case when is TestRail's bookkeeping, not part of the case.
         assert "Ada Lovelace" not in search.preconditions
         unicode = case(project, "C203")
@@ -241,9 +280,11 @@ class CasesCsvTests:
 
         run_import(project, data=data)
 
-        assert case(project, "C7").steps == "1. Open the cart\n2. Press Pay"
-        assert case(project, "C7").expected_result == "1. The cart opens\n2. A receipt"
-        assert case(project, "C8").steps == "1. Type lamp"
+        assert case(project, "C7").steps == [
+            {"action": "Open the cart", "expected": "The cart opens"},
+            {"action": "Press Pay", "expected": "A receipt"},
+        ]
+        assert case(project, "C8").steps == [{"action": "Type lamp", "expected": "Lamps"}]
 
     def test_semicolon_separated_csv_from_a_spreadsheet_is_read(self, project):
         run_import(project, data=b'"ID";"Title";"Section"\n"C9";"Saved by Excel";"Imports"\n')
@@ -323,7 +364,7 @@ class NestingTests:
         imported = case(project, "C1")
         assert imported.folder == "/".join(f"Area {level}" for level in range(1, 101))[:500]
         assert len(imported.folder) == 500
-        assert imported.steps == "1. Open"
+        assert imported.steps == [{"action": "Open", "expected": "Open"}]
 
     @pytest.mark.parametrize("levels", [testrail.MAX_SECTION_DEPTH + 1, 40_000], ids=["one-too-many", "hostile"])
     def test_deeper_sections_are_refused_with_the_reason_and_nothing_is_written(self, project, levels):
@@ -383,8 +424,8 @@ class RunResultsTests:
         assert actions(outcome) == {"C106": "created"}
         assert case(project, "C101").steps == paid_steps
         created = case(project, "C106")
-        assert (created.title, created.folder, created.steps) == ("Reset a forgotten password", "Accounts", "")
-        assert "- **Priority:** P1 (TestRail: High)" in created.preconditions
+        assert (created.title, created.folder, created.steps) == ("Reset a forgotten password", "Accounts", [])
+        assert created.priority == "high"
 
     def test_importing_the_run_again_updates_its_results(self, project):
         run_import(project, "run-results.csv")

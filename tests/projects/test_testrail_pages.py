@@ -66,7 +66,7 @@ class UploadAndPreviewTests:
         assert "it has no TestRail case id (C123)" in text and "C105 appears a second time" in text
         assert "支付宝付款" in text and "Checkout/Payment providers/PayPal - Wallets" in text
         form = preview.context["form"]
-        assert form[field_for(form.priority_rows(), "High")].value() == "P1"
+        assert form[field_for(form.priority_rows(), "High")].value() == "high"
         assert [custom.name for custom, _, _ in form.field_rows()] == ["automation_type", "browsers", "status"]
         assert not TestCase.objects.exists()
 
@@ -101,12 +101,14 @@ class UploadAndPreviewTests:
         form = client.get(job_url(job)).context["form"]
         high = field_for(form.priority_rows(), "High")
 
-        response = client.post(job_url(job), settings_of(client.get(job_url(job)), **{high: "P0"}, action="refresh"))
+        response = client.post(
+            job_url(job), settings_of(client.get(job_url(job)), **{high: "critical"}, action="refresh")
+        )
 
         assert response.status_code == 200
         job.refresh_from_db()
-        assert job.status == ImportStatus.PREVIEW and job.options["mapping"]["priorities"]["High"] == "P0"
-        assert response.context["form"][high].value() == "P0"
+        assert job.status == ImportStatus.PREVIEW and job.options["mapping"]["priorities"]["High"] == "critical"
+        assert response.context["form"][high].value() == "critical"
         assert not TestCase.objects.exists()
 
     def test_a_run_export_asks_for_the_run_and_the_tracker_of_its_defects(self, client, member, project):
@@ -167,7 +169,12 @@ class ImportAndLogTests:
     def test_the_log_can_be_narrowed_to_one_action(self, client, member, project):
         job = import_through_job(project, "suite.xml")
         response = client.get(job_url(job), {"show": "skipped"})
-        assert [entry["action"] for entry in response.context["page"].object_list] == ["skipped", "skipped"]
+        # Two cases, and three references with no tracker to link them to.
+        entries = response.context["page"].object_list
+        assert [(entry["kind"], entry["action"]) for entry in entries] == [
+            *[("case", "skipped")] * 2,
+            *[("reference", "skipped")] * 3,
+        ]
 
     def test_a_started_import_cannot_be_started_again(self, client, member, project):
         job = import_through_job(project, "suite.xml")

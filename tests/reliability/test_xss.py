@@ -86,8 +86,8 @@ def poisoned(db):
         title=PAYLOAD,
         folder=PAYLOAD[:100],
         preconditions=PAYLOAD,
-        steps=PAYLOAD,
-        expected_result=PAYLOAD,
+        description=PAYLOAD,
+        steps=[{"action": PAYLOAD, "expected": PAYLOAD}],
     )
     run = TestRunFactory(project=project, id=XSS_ID, name=PAYLOAD, description=PAYLOAD, environment=PAYLOAD[:100])
     result = TestResultFactory(run=run, case=case, id=XSS_ID, comment=PAYLOAD)

@@ -54,6 +54,14 @@ CASES = [
 ]
 
 
+def _pairs(numbered: str, expected: str) -> list[dict]:
+    """'1. Open\n2. Pay' and what the last step should show -> the case's (action, expected) steps."""
+    actions = [line.split(". ", 1)[-1] for line in numbered.splitlines()]
+    return [
+        {"action": action, "expected": expected if n == len(actions) else ""} for n, action in enumerate(actions, 1)
+    ]
+
+
 class Command(BaseCommand):
     help = "Create the demo admin, a demo project with cases, a run with failures, issues and a custom source."
 
@@ -95,7 +103,7 @@ class Command(BaseCommand):
     def _demo_content(self, project, user):
         cases = [
             TestCase.objects.create(
-                project=project, folder=folder, title=title, steps=steps, expected_result=expected, created_by=user
+                project=project, folder=folder, title=title, steps=_pairs(steps, expected), created_by=user
             )
             for folder, title, steps, expected in CASES
         ]

@@ -1,0 +1,84 @@
+"""The Markdown editor in Chromium: toolbar, live preview rendered by the server, the form still
+posting plain Markdown, a pasted screenshot attached to the issue."""
+
+import pytest
+from playwright.sync_api import expect
+
+from issues.core.models import Attachment, Issue
+from projects.models import Role, TestCase
+from tests.factories import MembershipFactory, ProjectFactory, make_issue
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+
+@pytest.fixture
+def project():
+    return ProjectFactory(key="SHOP", name="Web shop")
+
+
+@pytest.fixture
+def member(project):
+    return MembershipFactory(project=project, role=Role.MEMBER).user
+
+
+def test_the_preview_shows_bold_text_and_the_form_posts_markdown(page, log_in, project, member):
+    log_in(member)
+    page.goto("/projects/SHOP/cases/new/")
+    page.fill("#id_title", "Pay by card")
+    page.locator("#id_description").fill("Checks that **cards** are taken.\n\n- one\n- two")
+
+    preview = page.locator("#id_description-preview")
+    expect(preview.locator("strong")).to_have_text("cards")
+    expect(preview.locator("li")).to_have_count(2)
+
+    page.get_by_role("button", name="Create test case").click()
+
+    expect(page.locator("h1")).to_have_text("Pay by card")
+    # The textarea itself is posted: Markdown, with the browser's CRLF line ends.
+    assert (
+        TestCase.objects.get().description.replace("\r\n", "\n") == "Checks that **cards** are taken.\n\n- one\n- two"
+    )
+    assert page.locator(".prose strong").first.inner_text() == "cards"
+
+
+def test_the_toolbar_writes_markdown_around_the_selection(page, log_in, project, member):
+    log_in(member)
+    page.goto("/projects/SHOP/issues/new/")
+    description = page.locator("#id_description")
+    description.fill("slow")
+    description.press("Control+a")
+    page.get_by_role("toolbar", name="Formatting").get_by_role("button", name="Italic").click()
+    expect(description).to_have_value("_slow_")
+    description.press("End")
+    description.press("Control+b")
+    expect(description).to_have_value("_slow_**bold text**")
+    expect(page.locator("#id_description-preview em")).to_have_text("slow")
+
+
+def test_a_pasted_screenshot_becomes_an_attachment_shown_in_the_preview(page, log_in, project, member):
+    issue = make_issue(project, name="Spinner forever")
+    log_in(member)
+    page.goto(f"/projects/SHOP/issues/{issue.number}/edit/")
+    description = page.locator("#id_description")
+    description.fill("See: ")
+    description.press("End")
+    # A 1x1 PNG put on the clipboard the way a screenshot tool does, then pasted into the textarea.
+    description.evaluate(
+        """textarea => {
+            const bytes = Uint8Array.from(atob(
+              'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
+            ), c => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], 'image.png', {type: 'image/png'}));
+            textarea.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+        }"""
+    )
+
+    expect(page.locator(".md-status").first).to_contain_text("Attached screenshot-")
+    attachment = Attachment.objects.get(issue=issue)
+    assert f"![{attachment.original_name}](/projects/SHOP/issues/{issue.number}/attachments/{attachment.pk}/)" in (
+        description.input_value()
+    )
+    expect(page.locator("#id_description-preview img")).to_have_count(1)
+    page.get_by_role("button", name="Save").click()
+    assert "attachments/" in Issue.objects.get(pk=issue.pk).description

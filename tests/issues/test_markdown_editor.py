@@ -1,0 +1,95 @@
+"""The Markdown editor's server side: the live preview renders with the pages' sanitized renderer,
+and pasted screenshots are stored as attachments of the issue, answered as Markdown to insert."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from issues.core.models import Attachment
+from projects.models import Role
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory, make_issue
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project():
+    return ProjectFactory(key="SHOP")
+
+
+def logged_in(client, project, role):
+    client.force_login(MembershipFactory(project=project, role=role).user)
+
+
+def preview(client, text, key="SHOP"):
+    return client.post(reverse("issues:markdown_preview", args=[key]), {"text": text})
+
+
+def test_the_preview_renders_markdown_as_the_pages_do_and_sanitizes_it(client, project):
+    logged_in(client, project, Role.VIEWER)
+    response = preview(
+        client,
+        "**bold** _it_\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n<script>alert(1)</script>[x](javascript:alert(1))",
+    )
+    assert response.status_code == 200 and response["Content-Type"] == "text/html; charset=utf-8"
+    assert "<strong>bold</strong>" in response.text and "<em>it</em>" in response.text
+    assert "<table>" in response.text
+    assert "<script" not in response.text and "&lt;script&gt;" in response.text
+    assert 'href="javascript:' not in response.text
+
+
+def test_only_members_of_the_project_may_preview(client, project):
+    client.force_login(UserFactory())
+    assert preview(client, "**x**").status_code == 404
+    client.logout()
+    assert preview(client, "**x**").status_code == 302  # to the login page
+    assert client.get(reverse("issues:markdown_preview", args=["SHOP"])).status_code in (302, 405)
+
+
+def test_a_text_too_long_to_preview_is_refused(client, project):
+    logged_in(client, project, Role.MEMBER)
+    assert preview(client, "x" * 200_001).status_code == 413
+
+
+def test_every_description_textarea_asks_for_the_editor(client, project):
+    logged_in(client, project, Role.MEMBER)
+    issue = make_issue(project)
+    pages = [
+        reverse("issues:create", args=["SHOP"]),
+        reverse("issues:edit", args=["SHOP", issue.number]),
+        reverse("issues:detail", args=["SHOP", issue.number]),  # the comment box
+        reverse("projects:case_create", args=["SHOP"]),
+    ]
+    for url in pages:
+        page = client.get(url).text
+        assert "data-markdown-editor" in page, url
+        assert (
+            f'<meta name="tm-markdown-preview" content="{reverse("issues:markdown_preview", args=["SHOP"])}">' in page
+        )
+        assert "/static/editor/markdown-editor.js" in page
+
+
+def test_a_pasted_screenshot_is_attached_and_answered_as_markdown(client, project):
+    logged_in(client, project, Role.MEMBER)
+    issue = make_issue(project)
+    response = client.post(
+        reverse("issues:attachment_add", args=["SHOP", issue.number]),
+        {"attachments": [SimpleUploadedFile("screenshot [1].png", b"\x89PNG", content_type="image/png")]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 201
+    attachment = Attachment.objects.get(issue=issue)
+    url = reverse("issues:attachment", args=["SHOP", issue.number, attachment.pk])
+    assert response.json() == {
+        "attachments": [{"name": "screenshot [1].png", "url": url, "markdown": f"![screenshot \\[1\\].png]({url})"}]
+    }
+
+
+def test_a_refused_paste_answers_the_reason_and_stores_nothing(client, project, settings):
+    logged_in(client, project, Role.MEMBER)
+    issue = make_issue(project)
+    response = client.post(
+        reverse("issues:attachment_add", args=["SHOP", issue.number]), {}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 400 and response.json()["message"].startswith("Nothing was attached:")
+    assert not Attachment.objects.exists()
