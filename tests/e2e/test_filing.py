@@ -5,6 +5,7 @@ its retry, existing issues linked by search and by key, and a custom tracker's i
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.core.cache import cache
 from playwright.sync_api import expect
 
@@ -245,3 +246,22 @@ def test_a_failure_is_filed_with_its_files_and_a_too_large_one_is_named(page, lo
     assert "SHOP-1 is filed in Acme Jira" in messages and "heap.bin was not sent to Acme Jira" in messages
     stored = jira.fake.issue("SHOP-1").attachments
     assert [(a.filename, a.content) for a in stored] == [("screen.png", screenshot.read_bytes())]
+
+
+def test_the_tracker_filing_form_holds_up_on_a_phone_and_passes_the_accessibility_check(
+    page, log_in, project, member, jira
+):
+    result = failed_result(project, title="Pay-with-a-card-whose-number-is-" + "9" * 120)
+    log_in(member)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/projects/SHOP/runs/{result.run_id}/results/{result.pk}/")
+    page.click("#create-issue")
+    expect(page.get_by_role("button", name="Create in Acme Jira")).to_be_visible()
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    blocking = [
+        violation["id"]
+        for violation in Axe().run(page).response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert blocking == []
