@@ -72,3 +72,29 @@ def test_without_javascript_the_navigation_wraps_and_stays_usable(chromium, live
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["cases", "case", "case-form", "runs", "run-form", "milestones", "my-results", "requirements", "trackers"],
+)
+def test_every_other_page_of_daily_work_is_no_wider_than_a_phone(phone, name):
+    world = seed_pages_world()
+    log_in(phone, world.member)
+    pages = {
+        "cases": "/projects/SHOP/cases/",
+        "case": f"/projects/SHOP/cases/{world.result.case_id}/",
+        "case-form": "/projects/SHOP/cases/new/",
+        "runs": "/projects/SHOP/runs/",
+        "run-form": "/projects/SHOP/runs/new/",
+        "milestones": "/projects/SHOP/milestones/",
+        "my-results": "/projects/my-results/",
+        "requirements": "/projects/SHOP/requirements/",
+        "trackers": "/projects/SHOP/integrations/",
+    }
+
+    response = phone.goto(pages[name])
+
+    assert response.ok, f"{name} answered {response.status}"
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name} is {width} px wide at {PHONE['width']} px"
