@@ -294,7 +294,7 @@ class StepResultsField(serializers.JSONField):
         try:
             return clean_step_results(super().to_internal_value(data))
         except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict["step_results"]) from None
+            raise serializers.ValidationError(error.messages) from None
 
 
 class AssigneeField(serializers.SlugRelatedField):

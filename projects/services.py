@@ -106,33 +106,36 @@ def clean_steps(value) -> list[dict]:
         raise ValidationError({"steps": 'Expected a list of {"action": ..., "expected": ...} objects.'})
     if len(value) > MAX_STEPS:
         raise ValidationError({"steps": f"A test case has at most {MAX_STEPS} steps."})
-    steps = []
-    for number, step in enumerate(value, start=1):
-        if not isinstance(step, dict):
-            raise ValidationError({"steps": f'Step {number}: expected an object {{"action": ..., "expected": ...}}.'})
-        unknown = sorted(set(step) - STEP_KEYS)
-        if unknown:
-            raise ValidationError({"steps": f"Step {number}: unknown field {', '.join(unknown)}."})
-        if not all(isinstance(step.get(key, ""), str) for key in STEP_KEYS):
-            raise ValidationError({"steps": f"Step {number}: action and expected must be text."})
-        action, expected = step.get("action", "").strip(), step.get("expected", "").strip()
-        if action or expected:
-            steps.append({"action": action, "expected": expected})
-    return steps
+    pairs = [_step_pair(number, step, "steps") for number, step in enumerate(value, start=1)]
+    return [pair for pair in pairs if pair["action"] or pair["expected"]]
 
 
 def clean_step_results(value) -> list[dict]:
     """Steps as executed: {"action", "expected", "status"}, status one of the result statuses or empty."""
     if not isinstance(value, list):
         raise ValidationError({"step_results": "Expected a list of steps with a status each."})
+    if len(value) > MAX_STEPS:
+        raise ValidationError({"step_results": f"A result has at most {MAX_STEPS} steps."})
     cleaned = []
     for number, step in enumerate(value, start=1):
-        status = step.get("status", "") if isinstance(step, dict) else None
+        pair = {key: text for key, text in step.items() if key != "status"} if isinstance(step, dict) else step
+        status = step.get("status", "") if isinstance(step, dict) else ""
         if status not in ("", *ResultStatus.values):
             raise ValidationError({"step_results": f"Step {number}: unknown status {status!r}."})
-        pair = clean_steps([{key: step[key] for key in STEP_KEYS if key in step}])
-        cleaned.append({**(pair[0] if pair else {"action": "", "expected": ""}), "status": status})
+        cleaned.append({**_step_pair(number, pair, "step_results"), "status": status})
     return cleaned
+
+
+def _step_pair(number: int, step, field: str) -> dict:
+    """One {"action", "expected"} pair, stripped; ValidationError under `field` naming the step."""
+    if not isinstance(step, dict):
+        raise ValidationError({field: f'Step {number}: expected an object {{"action": ..., "expected": ...}}.'})
+    unknown = sorted(set(step) - STEP_KEYS)
+    if unknown:
+        raise ValidationError({field: f"Step {number}: unknown field {', '.join(unknown)}."})
+    if not all(isinstance(step.get(key, ""), str) for key in STEP_KEYS):
+        raise ValidationError({field: f"Step {number}: action and expected must be text."})
+    return {"action": step.get("action", "").strip(), "expected": step.get("expected", "").strip()}
 
 
 def _custom_value(field: CaseField, value):

@@ -209,3 +209,20 @@ def test_search_finds_text_inside_steps_and_descriptions(world, client_as):
     client = client_as("viewer")
     assert [c["title"] for c in client.get("/api/testcases", {"search": "qr code"}).json()["results"]] == ["A"]
     assert [c["title"] for c in client.get("/api/testcases", {"search": "refund"}).json()["results"]] == ["B"]
+
+
+def test_malformed_step_results_are_refused_naming_the_step_and_change_nothing(world, client_as):
+    result = world.mine.result
+    before = list(result.step_results)
+    for steps, message in [
+        ([{"action": "Open"}, {"action": 3}], "Step 2: action and expected must be text."),
+        ([{"action": "Open", "colour": "red"}], "Step 1: unknown field colour."),
+        (["Open"], 'Step 1: expected an object {"action": ..., "expected": ...}.'),
+        ("Open", "Expected a list of steps with a status each."),
+    ]:
+        refused = client_as("member").patch(
+            f"/api/testresults/{result.pk}", {"step_results": steps}, format="json"
+        )
+        assert refused.status_code == 400 and refused.json()["errors"] == {"step_results": [message]}
+    result.refresh_from_db()
+    assert result.step_results == before
