@@ -220,9 +220,7 @@ def test_malformed_step_results_are_refused_naming_the_step_and_change_nothing(w
         (["Open"], 'Step 1: expected an object {"action": ..., "expected": ...}.'),
         ("Open", "Expected a list of steps with a status each."),
     ]:
-        refused = client_as("member").patch(
-            f"/api/testresults/{result.pk}", {"step_results": steps}, format="json"
-        )
+        refused = client_as("member").patch(f"/api/testresults/{result.pk}", {"step_results": steps}, format="json")
         assert refused.status_code == 400 and refused.json()["errors"] == {"step_results": [message]}
     result.refresh_from_db()
     assert result.step_results == before

@@ -28,7 +28,9 @@ def test_syncing_a_test_case_twice_leaves_one_jira_issue_updated(page, log_in, f
     project = ProjectFactory(key="SHOP", name="Web shop")
     member = MembershipFactory(project=project, role=Role.MEMBER).user
     jira = jira_world(fake_jira_cloud, project, test_issue_type="Task")
-    case = TestCaseFactory(project=project, title="Pay with card", steps=[{"action": "Open the cart", "expected": "Paid"}])
+    case = TestCaseFactory(
+        project=project, title="Pay with card", steps=[{"action": "Open the cart", "expected": "Paid"}]
+    )
     log_in(member)
 
     page.goto(f"/projects/SHOP/cases/{case.pk}/")
