@@ -115,6 +115,8 @@
     var preview = document.createElement("div");
     preview.className = "prose md-preview";
     preview.id = textarea.id + "-preview";
+    // A labelled region: aria-label is prohibited on a plain div (axe: aria-prohibited-attr).
+    preview.setAttribute("role", "region");
     preview.setAttribute("aria-live", "polite");
     preview.setAttribute("aria-label", "Preview");
     var timer = null, sent = 0;
