@@ -430,6 +430,22 @@ class PullQuery:
 
 
 @dataclass(frozen=True)
+class MatchCount:
+    """How many work items a pull's query selects, as a dry run of its filter found: ``exact``, an
+    ``approximate`` figure the tracker estimated (Jira Cloud), or ``at_least`` where counting stopped at
+    ``count`` (trackers counted by listing, up to ``PULL_LIMIT``)."""
+
+    count: int
+    precision: str = "exact"  # "exact", "approximate" or "at_least"
+
+    def in_words(self) -> str:
+        """ "matches 37 work items", "matches about 37 work items", "matches at least 5000 work items"."""
+        qualifier = {"approximate": "about ", "at_least": "at least "}.get(self.precision, "")
+        noun = "work item" if self.count == 1 and not qualifier else "work items"
+        return f"matches {qualifier}{self.count} {noun}"
+
+
+@dataclass(frozen=True)
 class PulledItem(RemoteIssue):
     """A work item a pull read: its cached values, its description as Markdown, its type, and every
     field the query asked for (an empty ``FieldValue`` when the item has no value)."""
@@ -769,6 +785,12 @@ class TrackerProvider:
         """The work items ``query`` selects (at most ``PULL_LIMIT``), and which of the ``known``
         keys (items pulled before) are deleted in the tracker."""
         raise self._unsupported("pulling work items")
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """How many work items ``pull(query)`` would take, without reading them: the dry run of a pull
+        filter when it is saved. A filter the tracker refuses raises its error (``RemoteValidationError``
+        with the tracker's message), like the pull would."""
+        raise self._unsupported("counting the work items a filter selects")
 
     def plans(self, project: str, board: str = "") -> list[RemotePlan]:
         """The releases and sprints of ``project`` (sprints of ``board`` where the tracker has boards)."""
