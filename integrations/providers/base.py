@@ -441,7 +441,7 @@ class MatchCount:
     def in_words(self) -> str:
         """ "matches 37 work items", "matches about 37 work items", "matches at least 5000 work items"."""
         qualifier = {"approximate": "about ", "at_least": "at least "}.get(self.precision, "")
-        noun = "work item" if self.count == 1 and not qualifier else "work items"
+        noun = "work item" if self.count == 1 else "work items"
         return f"matches {qualifier}{self.count} {noun}"
 
 
