@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from integrations import keys
-from integrations.errors import CredentialsUnreadable, TrackerError
+from integrations.errors import CredentialsUnreadable, NotFound, TrackerError
 from integrations.fields import Unreadable
 from integrations.http import ErrorDetailReader, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.models import AuthType, IntegrationState
@@ -291,6 +291,20 @@ class RemoteProject:
 
 @dataclass(frozen=True)
 class RemoteIssueType:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoteBoard:
+    """A board of a project (Jira Software's agile boards): ``id`` is what the integration stores."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoteComponent:
     id: str
     name: str
 
@@ -741,6 +755,27 @@ class TrackerProvider:
 
     def projects(self) -> list[RemoteProject]:
         raise self._unsupported("listing projects")
+
+    def find_project(self, project: str) -> RemoteProject:
+        """The external project ``project`` names, as the tracker knows it; ``NotFound`` when the tracker
+        has none by that name that the credentials can see. By default among ``projects()``; trackers
+        that can ask for one project directly do so."""
+        wanted = project.strip().casefold()
+        for found in self.projects():
+            if found.key.casefold() == wanted:
+                return found
+        raise NotFound(
+            f"{self.label} has no {self.external_project_hint or 'project'} “{project.strip()}” that the "
+            "source's account can see."
+        )
+
+    def boards(self, project: str) -> list[RemoteBoard]:
+        """The boards of ``project`` (where sprints live on trackers that have boards)."""
+        raise self._unsupported("boards")
+
+    def components(self, project: str) -> list[RemoteComponent]:
+        """The components issues of ``project`` can be filed under."""
+        raise self._unsupported("components")
 
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         raise self._unsupported("listing issue types")

@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.core.cache import cache
 
-from integrations.errors import PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
+from integrations.errors import NotFound, PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
 from integrations.http import (
     RemoteErrorDetail,
     TrackerHttpClient,
@@ -409,6 +409,20 @@ class GitHub(TrackerProvider):
                 for repo in self._pages(http, "user/repos", {"sort": "full_name"})
                 if isinstance(repo.get("full_name"), str) and repo.get("has_issues", True)
             ]
+
+    def find_project(self, project: str) -> RemoteProject:
+        """The repository itself ("Get a repository"): 404 for one that does not exist or that the account
+        cannot see; one with issues turned off takes none."""
+        repo = self._repository(project)
+        with self._github() as http:
+            response = http.get(f"repos/{repo}", accept=(404,))
+        if response.status == 404:
+            raise NotFound(f"GitHub has no repository {repo} that the source's account can see.")
+        body = json_object(response, "a repository")
+        if not body.get("has_issues", True):
+            raise NotFound(f"The GitHub repository {repo} has issues turned off.")
+        name = str(body.get("full_name") or repo)
+        return RemoteProject(key=name, name=name)
 
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         """A repository's issues have no types to choose from."""

@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 from django.core.cache import cache
 
-from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
+from integrations.errors import NotFound, PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, UploadPart, generic_error_detail
 from integrations.keys import issue_url, key_matches
 from integrations.mappings import same_name
@@ -65,7 +65,9 @@ from .base import (
     PulledItem,
     PullQuery,
     PullResult,
+    RemoteBoard,
     RemoteComment,
+    RemoteComponent,
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
@@ -396,6 +398,38 @@ class _Jira(TrackerProvider, ABC):
             return [
                 RemoteProject(key=str(project.get("key")), name=str(project.get("name") or project.get("key")))
                 for project in self._projects(http)
+            ]
+
+    def find_project(self, project: str) -> RemoteProject:
+        """One project by key, among those the account can browse (an unknown project and one the
+        account may not browse read alike in Jira)."""
+        key = project.strip().upper()
+        with self.client() as http:
+            for found in self._projects(http, {key}):
+                if str(found.get("key")).upper() == key:
+                    return RemoteProject(key=str(found.get("key")), name=str(found.get("name") or key))
+        raise NotFound(f"Jira has no project with the key {key} that the source's account can browse.")
+
+    def boards(self, project: str) -> list[RemoteBoard]:
+        """The project's boards (Jira Software's agile API, "Get all boards" with projectKeyOrId); a site
+        without Jira Software has no agile API (404), so no boards."""
+        key = project.strip().upper()
+        with self.client() as http:
+            return [
+                RemoteBoard(id=str(board.get("id")), name=str(board.get("name") or board.get("id")))
+                for board in self._pages(http, "rest/agile/1.0/board", "values", {"projectKeyOrId": key})
+                if board.get("id") is not None
+            ]
+
+    def components(self, project: str) -> list[RemoteComponent]:
+        """The project's components ("Get project components": every one, unpaged)."""
+        key = project.strip().upper()
+        with self.client() as http:
+            response = http.get(self._api(f"project/{quote(key, safe='')}/components"))
+            return [
+                RemoteComponent(id=str(entry.get("id")), name=str(entry.get("name")))
+                for entry in _list(response.json(), response, "a list of components")
+                if isinstance(entry, dict) and entry.get("name")
             ]
 
     def issue_types(self, project: str) -> list[RemoteIssueType]:

@@ -537,6 +537,12 @@ class Linear(TrackerProvider):
                 for team in self._pages(http, TEAMS_QUERY, "teams", {})
             ]
 
+    def find_project(self, project: str) -> RemoteProject:
+        """The team by its key (``NotFound`` when the account is in no team of that key)."""
+        with self.client() as http:
+            team = self._team(http, project)
+        return RemoteProject(key=str(team.get("key")), name=str(team.get("name") or team.get("key")))
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         return [ISSUE_TYPE]
 
