@@ -26,6 +26,7 @@ from .models import (
     TestRun,
 )
 from .permissions import Action, can
+from .selectors import case_type_named
 from .signals import results_recorded
 
 CASE_FIELDS = (
@@ -59,9 +60,10 @@ def seed_case_types_of_new_project(sender, instance, created, raw=False, **kwarg
 
 
 def add_case_type(project: Project, name: str) -> CaseType:
-    name = name.strip()
-    if project.case_types.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"{project.key} already has the case type “{name}”."})
+    name = " ".join(name.split())
+    same = case_type_named(project, name)
+    if same is not None:
+        raise ValidationError({"name": f"{project.key} already has the case type “{same.name}”."})
     last = project.case_types.order_by("-position").values_list("position", flat=True).first()
     return CaseType.objects.create(project=project, name=name, position=(last or 0) + 1)
 
