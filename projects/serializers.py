@@ -27,6 +27,7 @@ from .services import (
     create_run,
     normalize_folder,
     record_result,
+    tracker_owned_changes,
     update_case,
     update_milestone,
     update_plan,
@@ -516,16 +517,9 @@ class RequirementSerializer(ApiModelSerializer):
         return normalize_folder(folder)
 
     def validate(self, attrs):
-        requirement = self.instance
-        if requirement is not None and requirement.origin_read_only:
-            owner = f"{requirement.origin_tracker or 'the tracker'} ({requirement.origin_key})"
-            errors = {
-                name: [f"Pulled from {owner}: the tracker owns the {name} while the integration is connected."]
-                for name in ("title", "description")
-                if name in attrs and attrs[name] != getattr(requirement, name)
-            }
-            if errors:
-                raise serializers.ValidationError(errors)
+        errors = tracker_owned_changes(self.instance, attrs) if self.instance is not None else {}
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
 
 
