@@ -1,6 +1,7 @@
 """REST endpoints of the integrations app: project assignments and connection tests."""
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
@@ -46,7 +47,11 @@ class ProjectIntegrationListView(APIView):
             raise ValidationError({"source": ["No enabled source with this id is available to the project."]})
         if data.pop("state", IntegrationState.ACTIVE) != IntegrationState.ACTIVE:
             raise ValidationError({"state": ["A new assignment starts active."]})
-        integration = services.assign_source(project, source, actor=request.user, **data)
+        options = {name: data.pop(name) for name in services.SYNC_OPTIONS if name in data}
+        with transaction.atomic():
+            integration = services.assign_source(project, source, actor=request.user, **data)
+            if options:  # an assignment starts with its sync options off: these are changed on it
+                services.update_project_integration(integration, actor=request.user, **options)
         return Response(ProjectIntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
 
 
