@@ -185,6 +185,11 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
+    def get_changeform_initial_data(self, request):
+        """A new source starts with the capabilities its provider implements switched on."""
+        initial = super().get_changeform_initial_data(request)
+        return {**selectors.default_capabilities(initial.get("provider", "")), **initial}
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         context = {
             **(extra_context or {}),

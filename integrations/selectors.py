@@ -76,6 +76,16 @@ def can(source: Source, capability: Capability) -> bool:
     return capability in provider.capabilities
 
 
+def default_capabilities(provider: str) -> dict[str, bool]:
+    """The capability toggles a new source of ``provider`` starts with (admin form, any creating caller):
+    what the provider implements is on. For a provider not chosen yet every toggle starts on; the
+    form then switches off what the chosen provider does not offer (``_clean_capabilities``)."""
+    try:
+        return provider_class(provider).default_capabilities()
+    except KeyError:
+        return dict.fromkeys(CAPABILITY_FIELDS.values(), True)
+
+
 def creates_through_api(source: Source) -> bool:
     """Whether members file issues in the tracker from testmanager's own form (else, at most, a
     create URL opens the tracker's form)."""

@@ -557,6 +557,13 @@ class TrackerProvider:
         return cls.capabilities | {Capability.CREATE_ISSUES}
 
     @classmethod
+    def default_capabilities(cls) -> dict[str, bool]:
+        """The capability toggles of a new source: on for what the provider implements through the
+        tracker's API, off for the rest (creating issues without an API needs a create URL template
+        the administrator has to enter first). An administrator may switch any of them off."""
+        return {field: capability in cls.capabilities for capability, field in CAPABILITY_FIELDS.items()}
+
+    @classmethod
     def creates_through_api(cls) -> bool:
         return Capability.CREATE_ISSUES in cls.capabilities
 
