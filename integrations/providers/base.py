@@ -172,6 +172,17 @@ class RemoteIssue:
     # gives a new identifier): a delivery naming a new key with a known id is about a moved issue. "" where
     # the tracker has none or did not say.
     remote_id: str = ""
+    # The issue's labels (Jira labels, GitHub/GitLab/Linear labels, Azure DevOps tags) as the tracker
+    # spells them; None where the answer did not carry them (unknown: the cached labels stay).
+    labels: tuple[str, ...] | None = None
+
+
+def label_names(raw: dict) -> tuple[str, ...] | None:
+    """An issue's labels by name (GitHub and GitLab give objects or names); None when the payload has none."""
+    if not isinstance(raw.get("labels"), list):
+        return None
+    names = (entry.get("name") if isinstance(entry, dict) else entry for entry in raw["labels"])
+    return tuple(str(name) for name in names if isinstance(name, str) and name)
 
 
 def fields_missing(raw: Mapping[str, Any], **keys: str) -> frozenset[str]:
@@ -861,6 +872,15 @@ class TrackerProvider:
     def set_priority(self, key: str, priority: str) -> None:
         """Give the issue the priority named ``priority`` (a name the tracker offers)."""
         raise self._unsupported("changing issue priority")
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Give the issue exactly these labels (they replace its own), as ``label_for`` spells them."""
+        raise self._unsupported("changing issue labels")
+
+    @classmethod
+    def label_for(cls, tag: str) -> str:
+        """The label a testmanager tag is on this tracker (Jira labels take no spaces)."""
+        return " ".join(tag.split())
 
     # -- webhook helpers --
 

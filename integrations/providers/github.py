@@ -73,6 +73,7 @@ from .base import (
     delivery_id,
     delivery_response,
     fields_missing,
+    label_names,
     markdown_link_text,
     rate_limit_headroom,
     webhook_json,
@@ -90,7 +91,7 @@ GRAPHQL_RATE_LIMITED = ("RATE_LIMITED", "RATE_LIMIT")  # GitHub has answered bot
 # ``closed`` rather than ``state``: a pull request's state (OPEN, CLOSED, MERGED) is another type.
 _ITEM_FIELDS = (
     "number title closed url createdAt updatedAt closedAt repository { nameWithOwner } "
-    "assignees(first: 10) { nodes { login } }"
+    "assignees(first: 10) { nodes { login } } labels(first: 100) { nodes { name } }"
 )
 ITEM_FRAGMENT = (
     f"fragment item on IssueOrPullRequest {{ ... on Issue {{ {_ITEM_FIELDS} stateReason }} "
@@ -281,6 +282,7 @@ def _rest_shape(node: dict, api_base_url: str) -> dict:
         "state": "closed" if node.get("closed") else "open",
         "state_reason": str(node["stateReason"]).lower() if node.get("stateReason") else None,
         "assignees": [person for person in assignees if isinstance(person, dict)],
+        **({"labels": (node.get("labels") or {}).get("nodes") or []} if isinstance(node.get("labels"), dict) else {}),
         "html_url": node.get("url"),
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
@@ -715,6 +717,7 @@ class GitHub(TrackerProvider):
             etag=(response.headers.get("ETag") or "") if etag else "",
             created_at=iso_timestamp(raw.get("created_at")),
             resolved_at=None if is_open else iso_timestamp(raw.get("closed_at")),
+            labels=label_names(raw),
         )
 
     # -- writing --
@@ -771,6 +774,12 @@ class GitHub(TrackerProvider):
             payload["labels"] = list(dict.fromkeys(labels))
         with self._github() as http:
             http.patch(f"repos/{repo}/issues/{number}", json=payload)
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Update an issue with ``labels`` (they replace the issue's; GitHub creates a label it lacks)."""
+        repo, number = self._locate(key)
+        with self._github() as http:
+            http.patch(f"repos/{repo}/issues/{number}", json={"labels": list(dict.fromkeys(labels))})
 
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []

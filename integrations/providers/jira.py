@@ -93,7 +93,7 @@ SEARCH_LIMIT = 50  # issues search() returns
 PROJECTS_NAMED = 5  # projects the connection check names
 METADATA_CACHE_SECONDS = 300
 CLOUD_ID_CACHE_SECONDS = 24 * 3600
-ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated", "created", "resolutiondate"]
+ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated", "created", "resolutiondate", "labels"]
 WEBHOOKS_API = "rest/webhooks/1.0/webhook"  # administrators' webhooks, which may carry a secret
 WEBHOOK_EVENTS = (
     "jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
@@ -310,6 +310,13 @@ def _allowed_value(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("value") or value.get("name") or value.get("id") or "")
     return str(value)
+
+
+def _labels(fields: dict) -> tuple[str, ...] | None:
+    """An issue's ``labels`` field; None when the answer did not carry it."""
+    if not isinstance(fields.get("labels"), list):
+        return None
+    return tuple(str(label) for label in fields["labels"] if isinstance(label, str) and label)
 
 
 class _Jira(TrackerProvider, ABC):
@@ -683,6 +690,7 @@ class _Jira(TrackerProvider, ABC):
             updated_at=_timestamp(fields.get("updated")),
             created_at=_timestamp(fields.get("created")),
             resolved_at=_timestamp(fields.get("resolutiondate")),
+            labels=_labels(fields),
         )
 
     def _issue_url(self, key: str) -> str:
@@ -955,6 +963,19 @@ class _Jira(TrackerProvider, ABC):
     def set_priority(self, key: str, priority: str) -> None:
         with self.client() as http:
             http.put(self._api(f"issue/{quote(key, safe='')}"), json={"fields": {"priority": {"name": priority}}})
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Edit issue with ``fields.labels`` (the whole set; Jira answers 204)."""
+        with self.client() as http:
+            http.put(
+                self._api(f"issue/{quote(key, safe='')}"),
+                json={"fields": {"labels": [self.label_for(label) for label in dict.fromkeys(labels)]}},
+            )
+
+    @classmethod
+    def label_for(cls, tag: str) -> str:
+        """Jira labels take no spaces: "ui bug" is the label ``ui-bug``."""
+        return "-".join(tag.split())
 
     # -- webhooks --
 

@@ -696,13 +696,16 @@ class JiraFake(TrackerFake):
         status: str | None = None,
         priority: str | None = None,
         assignee: str | None = None,
+        labels: Iterable[str] | None = None,
     ) -> JiraIssue:
-        """Change an issue as someone in Jira would (``status`` by name, ``assignee`` by login);
-        its ``updated`` moves on."""
+        """Change an issue as someone in Jira would (``status`` by name, ``assignee`` by login, ``labels``
+        the whole set); its ``updated`` moves on."""
         with self.server.lock:
             issue = self.issues[key]
             if summary is not None:
                 issue.summary = summary
+            if labels is not None:
+                issue.labels = list(labels)
             issue.updated = self.now()
             if status is not None:
                 issue.move_to(self._status_named(status), issue.updated)
