@@ -87,7 +87,7 @@ SUPPRESS_SIGN_IN = {"X-TFS-FedAuthRedirect": "Suppress"}
 ISSUE_FIELDS = [
     "System.Id", "System.Title", "System.State", "System.WorkItemType", "System.TeamProject",
     "System.AssignedTo", "Microsoft.VSTS.Common.Priority", "System.ChangedDate", "System.CreatedDate",
-    "Microsoft.VSTS.Common.ResolvedDate", "Microsoft.VSTS.Common.ClosedDate",
+    "Microsoft.VSTS.Common.ResolvedDate", "Microsoft.VSTS.Common.ClosedDate", "System.Tags",
 ]  # fmt: skip
 PULL_FIELDS = [*ISSUE_FIELDS, "System.Description"]
 STATE_CATEGORIES = {
@@ -527,6 +527,8 @@ class AzureDevOps(TrackerProvider):
             # Processes with a Resolved state date it; the others date only the closing.
             resolved_at=iso_timestamp(fields.get("Microsoft.VSTS.Common.ResolvedDate"))
             or iso_timestamp(fields.get("Microsoft.VSTS.Common.ClosedDate")),
+            # Azure DevOps leaves an empty field out of its answer: a work item read without tags has none.
+            labels=_tags(fields.get("System.Tags")),
         )
 
     def _issue_url(self, key: str, project: str) -> str:
@@ -780,6 +782,22 @@ class AzureDevOps(TrackerProvider):
                 headers=JSON_PATCH,
             )
 
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Update the work item's ``System.Tags`` (``;``-separated; they replace its tags, new ones are created)."""
+        with self._http() as http:
+            item_id, _, _, _ = self._locate(http, key)
+            http.patch(
+                f"_apis/wit/workitems/{item_id}",
+                params={"api-version": API_VERSION},
+                json=[{"op": "add", "path": "/fields/System.Tags", "value": "; ".join(dict.fromkeys(labels))}],
+                headers=JSON_PATCH,
+            )
+
+    @classmethod
+    def label_for(cls, tag: str) -> str:
+        """Work item tags are separated by ``;``: a tag has none."""
+        return " ".join(tag.replace(";", " ").split())
+
     # -- webhooks --
 
     def verify_webhook(self, request) -> None:
@@ -824,7 +842,8 @@ class AzureDevOps(TrackerProvider):
             description="System.Description",
         )
         item = self._pulled_item({"id": item_id, "fields": fields}, _UNREAD_CATEGORIES, ())
-        return replace(item, unknown=missing | {"status", "status_category", "resolved_at"})
+        labels = item.labels if "System.Tags" in fields else None  # a hook may leave the tags out: unknown
+        return replace(item, unknown=missing | {"status", "status_category", "resolved_at"}, labels=labels)
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """Service hook subscriptions posting to ``url`` (basic auth, ``secret`` as the password) for each
@@ -942,3 +961,8 @@ class _StateCategories:
         if not (project and type_name and state):
             return "unknown"
         return STATE_CATEGORIES.get(self.states(project, type_name).get(state, ""), "unknown")
+
+
+def _tags(value) -> tuple[str, ...]:
+    """``System.Tags`` (``"ui; checkout"``) as tags; none when the field is empty or absent."""
+    return tuple(tag.strip() for tag in str(value or "").split(";") if tag.strip())

@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.core.cache import cache
 
-from integrations.errors import PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
+from integrations.errors import NotFound, PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
 from integrations.http import (
     RemoteErrorDetail,
     TrackerHttpClient,
@@ -73,6 +73,7 @@ from .base import (
     delivery_id,
     delivery_response,
     fields_missing,
+    label_names,
     markdown_link_text,
     rate_limit_headroom,
     webhook_json,
@@ -90,7 +91,7 @@ GRAPHQL_RATE_LIMITED = ("RATE_LIMITED", "RATE_LIMIT")  # GitHub has answered bot
 # ``closed`` rather than ``state``: a pull request's state (OPEN, CLOSED, MERGED) is another type.
 _ITEM_FIELDS = (
     "number title closed url createdAt updatedAt closedAt repository { nameWithOwner } "
-    "assignees(first: 10) { nodes { login } }"
+    "assignees(first: 10) { nodes { login } } labels(first: 100) { nodes { name } }"
 )
 ITEM_FRAGMENT = (
     f"fragment item on IssueOrPullRequest {{ ... on Issue {{ {_ITEM_FIELDS} stateReason }} "
@@ -281,6 +282,7 @@ def _rest_shape(node: dict, api_base_url: str) -> dict:
         "state": "closed" if node.get("closed") else "open",
         "state_reason": str(node["stateReason"]).lower() if node.get("stateReason") else None,
         "assignees": [person for person in assignees if isinstance(person, dict)],
+        **({"labels": (node.get("labels") or {}).get("nodes") or []} if isinstance(node.get("labels"), dict) else {}),
         "html_url": node.get("url"),
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
@@ -409,6 +411,20 @@ class GitHub(TrackerProvider):
                 for repo in self._pages(http, "user/repos", {"sort": "full_name"})
                 if isinstance(repo.get("full_name"), str) and repo.get("has_issues", True)
             ]
+
+    def find_project(self, project: str) -> RemoteProject:
+        """The repository itself ("Get a repository"): 404 for one that does not exist or that the account
+        cannot see; one with issues turned off takes none."""
+        repo = self._repository(project)
+        with self._github() as http:
+            response = http.get(f"repos/{repo}", accept=(404,))
+        if response.status == 404:
+            raise NotFound(f"GitHub has no repository {repo} that the source's account can see.")
+        body = json_object(response, "a repository")
+        if not body.get("has_issues", True):
+            raise NotFound(f"The GitHub repository {repo} has issues turned off.")
+        name = str(body.get("full_name") or repo)
+        return RemoteProject(key=name, name=name)
 
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         """A repository's issues have no types to choose from."""
@@ -701,6 +717,7 @@ class GitHub(TrackerProvider):
             etag=(response.headers.get("ETag") or "") if etag else "",
             created_at=iso_timestamp(raw.get("created_at")),
             resolved_at=None if is_open else iso_timestamp(raw.get("closed_at")),
+            labels=label_names(raw),
         )
 
     # -- writing --
@@ -757,6 +774,12 @@ class GitHub(TrackerProvider):
             payload["labels"] = list(dict.fromkeys(labels))
         with self._github() as http:
             http.patch(f"repos/{repo}/issues/{number}", json=payload)
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Update an issue with ``labels`` (they replace the issue's; GitHub creates a label it lacks)."""
+        repo, number = self._locate(key)
+        with self._github() as http:
+            http.patch(f"repos/{repo}/issues/{number}", json={"labels": list(dict.fromkeys(labels))})
 
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []

@@ -83,6 +83,7 @@ from .base import (
     delivery_id,
     delivery_response,
     fields_missing,
+    label_names,
     markdown_link_text,
     rate_limit_headroom,
     webhook_json,
@@ -604,6 +605,7 @@ class GitLab(TrackerProvider):
             updated_at=iso_timestamp(raw.get("updated_at")),
             created_at=iso_timestamp(raw.get("created_at")),
             resolved_at=None if is_open else iso_timestamp(raw.get("closed_at")),
+            labels=label_names(raw),
         )
 
     # -- writing --
@@ -739,6 +741,20 @@ class GitLab(TrackerProvider):
         }
         with self.client() as http:
             http.put(f"projects/{_encoded(path)}/issues/{iid}", json=payload)
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Edit an issue's ``labels`` (comma-separated; they replace the issue's, GitLab creates new ones)."""
+        path, iid = self._locate(key)
+        with self.client() as http:
+            http.put(
+                f"projects/{_encoded(path)}/issues/{iid}",
+                json={"labels": ",".join(self.label_for(label) for label in dict.fromkeys(labels))},
+            )
+
+    @classmethod
+    def label_for(cls, tag: str) -> str:
+        """GitLab takes labels as a comma-separated list: a label has no comma."""
+        return " ".join(tag.replace(",", " ").split())
 
     def add_comment(self, key: str, body: str) -> str:
         path, iid = self._locate(key)

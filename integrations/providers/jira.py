@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 from django.core.cache import cache
 
-from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
+from integrations.errors import NotFound, PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, UploadPart, generic_error_detail
 from integrations.keys import issue_url, key_matches
 from integrations.mappings import same_name
@@ -65,7 +65,9 @@ from .base import (
     PulledItem,
     PullQuery,
     PullResult,
+    RemoteBoard,
     RemoteComment,
+    RemoteComponent,
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
@@ -91,7 +93,7 @@ SEARCH_LIMIT = 50  # issues search() returns
 PROJECTS_NAMED = 5  # projects the connection check names
 METADATA_CACHE_SECONDS = 300
 CLOUD_ID_CACHE_SECONDS = 24 * 3600
-ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated", "created", "resolutiondate"]
+ISSUE_FIELDS = ["summary", "status", "assignee", "priority", "updated", "created", "resolutiondate", "labels"]
 WEBHOOKS_API = "rest/webhooks/1.0/webhook"  # administrators' webhooks, which may carry a secret
 WEBHOOK_EVENTS = (
     "jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
@@ -310,6 +312,13 @@ def _allowed_value(value: Any) -> str:
     return str(value)
 
 
+def _labels(fields: dict) -> tuple[str, ...] | None:
+    """An issue's ``labels`` field; None when the answer did not carry it."""
+    if not isinstance(fields.get("labels"), list):
+        return None
+    return tuple(str(label) for label in fields["labels"] if isinstance(label, str) and label)
+
+
 class _Jira(TrackerProvider, ABC):
     api_version: ClassVar[str]
     deployment_types: ClassVar[frozenset[str]]  # serverInfo deploymentType values of this kind of Jira
@@ -396,6 +405,38 @@ class _Jira(TrackerProvider, ABC):
             return [
                 RemoteProject(key=str(project.get("key")), name=str(project.get("name") or project.get("key")))
                 for project in self._projects(http)
+            ]
+
+    def find_project(self, project: str) -> RemoteProject:
+        """One project by key, among those the account can browse (an unknown project and one the
+        account may not browse read alike in Jira)."""
+        key = project.strip().upper()
+        with self.client() as http:
+            for found in self._projects(http, {key}):
+                if str(found.get("key")).upper() == key:
+                    return RemoteProject(key=str(found.get("key")), name=str(found.get("name") or key))
+        raise NotFound(f"Jira has no project with the key {key} that the source's account can browse.")
+
+    def boards(self, project: str) -> list[RemoteBoard]:
+        """The project's boards (Jira Software's agile API, "Get all boards" with projectKeyOrId); a site
+        without Jira Software has no agile API (404), so no boards."""
+        key = project.strip().upper()
+        with self.client() as http:
+            return [
+                RemoteBoard(id=str(board.get("id")), name=str(board.get("name") or board.get("id")))
+                for board in self._pages(http, "rest/agile/1.0/board", "values", {"projectKeyOrId": key})
+                if board.get("id") is not None
+            ]
+
+    def components(self, project: str) -> list[RemoteComponent]:
+        """The project's components ("Get project components": every one, unpaged)."""
+        key = project.strip().upper()
+        with self.client() as http:
+            response = http.get(self._api(f"project/{quote(key, safe='')}/components"))
+            return [
+                RemoteComponent(id=str(entry.get("id")), name=str(entry.get("name")))
+                for entry in _list(response.json(), response, "a list of components")
+                if isinstance(entry, dict) and entry.get("name")
             ]
 
     def issue_types(self, project: str) -> list[RemoteIssueType]:
@@ -649,6 +690,7 @@ class _Jira(TrackerProvider, ABC):
             updated_at=_timestamp(fields.get("updated")),
             created_at=_timestamp(fields.get("created")),
             resolved_at=_timestamp(fields.get("resolutiondate")),
+            labels=_labels(fields),
         )
 
     def _issue_url(self, key: str) -> str:
@@ -921,6 +963,19 @@ class _Jira(TrackerProvider, ABC):
     def set_priority(self, key: str, priority: str) -> None:
         with self.client() as http:
             http.put(self._api(f"issue/{quote(key, safe='')}"), json={"fields": {"priority": {"name": priority}}})
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Edit issue with ``fields.labels`` (the whole set; Jira answers 204)."""
+        with self.client() as http:
+            http.put(
+                self._api(f"issue/{quote(key, safe='')}"),
+                json={"fields": {"labels": [self.label_for(label) for label in dict.fromkeys(labels)]}},
+            )
+
+    @classmethod
+    def label_for(cls, tag: str) -> str:
+        """Jira labels take no spaces: "ui bug" is the label ``ui-bug``."""
+        return "-".join(tag.split())
 
     # -- webhooks --
 

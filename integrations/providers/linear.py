@@ -43,6 +43,7 @@ from integrations.errors import (
     PermissionDenied,
     RateLimited,
     RemoteValidationError,
+    UnknownLabels,
     UpstreamError,
 )
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
@@ -104,9 +105,11 @@ IDENTIFIER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)")
 COMMENT_ACTIONS = {
     "create": EventKind.COMMENTED, "update": EventKind.COMMENT_EDITED, "remove": EventKind.COMMENT_DELETED,
 }  # fmt: skip
+LABELS_PER_ISSUE = 50  # an issue's labels a read takes; Linear issues rarely carry more than a few
+LABELS_SELECTION = f"labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ name }} }}"
 ISSUE_FIELDS = (
     "id identifier title priority priorityLabel url updatedAt createdAt completedAt canceledAt "
-    "state { name type } assignee { name }"
+    f"state {{ name type }} assignee {{ name }} {LABELS_SELECTION}"
 )
 
 VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first: $first) { nodes { key } } }"""
@@ -168,8 +171,6 @@ PROJECTS_QUERY = """query Projects($filter: ProjectFilter, $first: Int, $after: 
   projects(filter: $filter, first: $first, after: $after) {
     nodes { id name startDate targetDate completedAt canceledAt } pageInfo { hasNextPage endCursor } }
 }"""
-LABELS_PER_ISSUE = 50  # an issue's labels a pull reads; Linear issues rarely carry more than a few
-LABELS_SELECTION = f"labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ name }} }}"
 
 
 def read_linear_error(response: TrackerResponse) -> RemoteErrorDetail:
@@ -237,8 +238,14 @@ def _related(raw: dict, name: str) -> dict:
 
 
 def _label_names(raw: dict) -> list[str]:
-    nodes = _related(raw, "labels").get("nodes") or []
+    """An issue's label names: a query's connection (``nodes``), or a webhook's list of labels."""
+    nodes = raw.get("labels") if isinstance(raw.get("labels"), list) else _related(raw, "labels").get("nodes") or []
     return [str(label.get("name")) for label in nodes if isinstance(label, dict) and label.get("name")]
+
+
+def _issue_labels(raw: dict) -> tuple[str, ...] | None:
+    """The issue's labels; None when the answer did not carry them."""
+    return tuple(_label_names(raw)) if isinstance(raw.get("labels"), (dict, list)) else None
 
 
 # The fields a pull reads by id: the selection each needs, and how its value reads.
@@ -537,6 +544,12 @@ class Linear(TrackerProvider):
                 for team in self._pages(http, TEAMS_QUERY, "teams", {})
             ]
 
+    def find_project(self, project: str) -> RemoteProject:
+        """The team by its key (``NotFound`` when the account is in no team of that key)."""
+        with self.client() as http:
+            team = self._team(http, project)
+        return RemoteProject(key=str(team.get("key")), name=str(team.get("name") or team.get("key")))
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         return [ISSUE_TYPE]
 
@@ -822,6 +835,7 @@ class Linear(TrackerProvider):
             created_at=iso_timestamp(raw.get("createdAt")),
             resolved_at=iso_timestamp(raw.get("completedAt")) or iso_timestamp(raw.get("canceledAt")),
             remote_id=str(raw.get("id") or ""),
+            labels=_issue_labels(raw),
         )
 
     # -- writing --
@@ -945,6 +959,24 @@ class Linear(TrackerProvider):
                 "labelIds": [offered[label.casefold()] for label in dict.fromkeys(draft.labels)],
             }
             self._graphql(http, UPDATE_MUTATION, {"id": issue_id, "input": values}, mutation=True)
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """``issueUpdate(id, input: {labelIds})``: the labels replace the issue's. Linear creates no label
+        on the way: ``RemoteValidationError`` naming those its team (and workspace) do not have."""
+        identifier = key.strip().upper()
+        team_key = identifier.rsplit("-", 1)[0]
+        with self.client() as http:
+            data, _ = self._graphql(http, ISSUE_ID_QUERY, {"id": identifier})
+            issue_id = (data.get("issue") or {}).get("id")
+            if not issue_id:
+                raise NotFound(f"Linear has no issue {key}, or the account cannot see it.")
+            offered = {name.casefold(): label_id for name, label_id in self._labels(http, team_key).items()}
+            unknown = [label for label in labels if label.casefold() not in offered]
+            if unknown:
+                problem = f"The Linear team {team_key} has no label {', '.join(f'“{name}”' for name in unknown)}."
+                raise UnknownLabels(problem, unknown, field_errors={"labels": problem})
+            label_ids = [offered[label.casefold()] for label in dict.fromkeys(labels)]
+            self._graphql(http, UPDATE_MUTATION, {"id": issue_id, "input": {"labelIds": label_ids}}, mutation=True)
 
     def _priority(self, value: str | None) -> int | None:
         """Linear's priority number for a name or a number; 0 when none is given."""
