@@ -21,6 +21,7 @@ from integrations.providers import provider_for
 from integrations.providers.base import MatchCount, PullQuery
 from integrations.services import interactive, source_excerpt
 from issues.pulls import bugs, requirements
+from issues.pulls.models import StatusFrom
 
 MESSAGE_MAX = 500
 
@@ -94,6 +95,7 @@ def save(integration: ProjectIntegration, settings: dict, bug_settings: dict) ->
     """Check the filters, then store both pulls' settings (``requirements.save_settings`` and
     ``bugs.save_bug_settings`` take ``settings`` and ``bug_settings``), all or nothing. Returns the
     checks; ``ValidationError`` by field when the tracker refuses a filter or a value is wrong."""
+    bugs.check_status_from(bug_settings.get("status_from", StatusFrom.STATUS), bug_settings["resolution_field"])
     checks = check_filters(integration, settings, bug_settings)  # outside the transaction: it waits on a tracker
     with transaction.atomic():
         requirements.save_settings(integration, **settings)
@@ -111,7 +113,7 @@ REQUIREMENT_FIELDS = (
     "sprint_field",
     "comment_linked_tests",
 )
-BUG_FIELDS = ("pull_bugs", "bugs_filter", "bug_types", "severity_field", "resolution_field")
+BUG_FIELDS = ("pull_bugs", "bugs_filter", "bug_types", "severity_field", "resolution_field", "status_from")
 
 
 def document(integration: ProjectIntegration) -> dict:
@@ -131,6 +133,7 @@ def document(integration: ProjectIntegration) -> dict:
         "bug_types": bug_settings.bug_types,
         "severity_field": bug_settings.severity_field,
         "resolution_field": bug_settings.resolution_field,
+        "status_from": bug_settings.status_from,
         "requirements_last_pulled_at": settings.last_pulled_at,
         "requirements_last_error": settings.last_error,
         "bugs_last_pulled_at": bug_settings.last_pulled_at,

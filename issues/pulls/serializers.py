@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from issues.pulls.models import PullSettings
+from issues.pulls.models import PullSettings, StatusFrom
 from issues.pulls.requirements import validate_state_mapping
 
 FIELD_MAX = PullSettings._meta.get_field("release_field").max_length
@@ -33,6 +33,9 @@ class PullSettingsSerializer(serializers.Serializer):
     bug_types = _names(help_text="Work item types; empty: every type.")
     severity_field = serializers.CharField(allow_blank=True, max_length=FIELD_MAX)
     resolution_field = serializers.CharField(allow_blank=True, max_length=FIELD_MAX)
+    status_from = serializers.ChoiceField(
+        choices=StatusFrom.choices, help_text="Whether the tracker's status or its resolution decides a bug's status."
+    )
     requirements_last_pulled_at = serializers.DateTimeField(read_only=True, allow_null=True)
     requirements_last_error = serializers.CharField(read_only=True)
     bugs_last_pulled_at = serializers.DateTimeField(read_only=True, allow_null=True)

@@ -96,6 +96,7 @@ class WriteTests:
             },
         ]
         assert body["requirement_types"] == ["Task"] and body["severity_field"] == "priority"
+        assert body["status_from"] == "status"
         assert saved(jira.integration) == (True, "labels = requirement", "labels = customer")
         assert client_as("member").get(url(jira.integration)).json()["release_date_fields"] == ["fixVersions"]
 
@@ -146,6 +147,7 @@ class WriteTests:
             ({"release_date_fields": ["a", "b", "c", "d"]}, "release_date_fields"),
             ({"pull_bugs": "maybe"}, "pull_bugs"),
             ({"bug_types": "Bug"}, "bug_types"),
+            ({"status_from": "resolution", "resolution_field": ""}, "resolution_field"),
         ],
     )
     def test_an_invalid_value_is_refused_naming_the_field(self, client_as, jira, change, field):
