@@ -345,6 +345,29 @@ def test_connection(source: Source, *, actor=None, waiting: bool = False) -> Con
     return outcome
 
 
+def test_unsaved_connection(source: Source) -> ConnectionOutcome:
+    """Run the provider's connection check with the values an administrator typed and has not saved
+    (``source`` is never saved: ``forms.unsaved_source`` builds it). Nothing is stored, neither health nor
+    an audit row, since there is no source yet; the outcome has the typed secrets redacted."""
+    now = timezone.now()
+    try:
+        with interactive(source):
+            report = provider_for(source).check_connection()
+    except TrackerError as error:
+        return ConnectionOutcome(
+            ok=False, message=redact(str(error), _secret_values(source)), checked_at=now, code=error.code
+        )
+    return ConnectionOutcome(
+        ok=True,
+        message=redact(report.summary, _secret_values(source)),
+        checked_at=now,
+        user=report.user,
+        rate_limit_remaining=report.rate_limit_remaining,
+        rate_limit_limit=report.rate_limit_limit,
+        token_expires_at=report.token_expires_at,
+    )
+
+
 def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
     connected = Source.objects.filter(pk=source.pk).values_list("connected", flat=True).first()
     if connected is None:
