@@ -52,7 +52,8 @@ class ProjectIntegrationListView(APIView):
             raise ValidationError({"state": ["A new assignment starts active."]})
         options = {name: data.pop(name) for name in services.SYNC_OPTIONS if name in data}
         with transaction.atomic():
-            integration = services.assign_source(project, source, actor=request.user, **data)
+            hook = request.build_absolute_uri(selectors.webhook_path(source))
+            integration = services.assign_source(project, source, actor=request.user, webhook_url=hook, **data)
             if options:  # an assignment starts with its sync options off: these are changed on it
                 services.update_project_integration(integration, actor=request.user, **options)
         return Response(ProjectIntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
