@@ -9,7 +9,7 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from projects.permissions import can_administer_integrations
 
 from . import keys, selectors, services, signals, views
 from .errors import TrackerError
-from .forms import SourceForm, credential_parts, provider_metadata
+from .forms import SourceForm, credential_parts, provider_metadata, unsaved_source
 from .models import (
     AUTH_TYPES_BY_PROVIDER,
     AuditAction,
@@ -190,6 +190,11 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
                 name="integrations_source_key_preview",
             ),
             path(
+                "test-unsaved-connection/",
+                self.admin_site.admin_view(require_POST(self.test_unsaved_connection_view)),
+                name="integrations_source_test_unsaved_connection",
+            ),
+            path(
                 "<path:object_id>/test-connection/",
                 self.admin_site.admin_view(require_POST(self.test_connection_view)),
                 name="integrations_source_test_connection",
@@ -207,6 +212,7 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
             **(extra_context or {}),
             "provider_metadata": provider_metadata(),
             "key_preview_url": reverse("admin:integrations_source_key_preview"),
+            "test_unsaved_url": reverse("admin:integrations_source_test_unsaved_connection"),
         }
         return super().changeform_view(request, object_id, form_url, context)
 
@@ -250,6 +256,29 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         else:
             message = f"{sample} {'matches' if matches else 'does not match'} {pattern}."
         return JsonResponse({"valid": True, "matches": matches, "message": message})
+
+    def test_unsaved_connection_view(self, request):
+        """Test the connection with the add form's typed values (posted by its "Test connection" button):
+        nothing is stored, and the answer never carries a typed secret. 400 with the errors by field when
+        a connection field is wrong."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        try:
+            source = unsaved_source(request.POST)
+        except ValidationError as error:
+            errors = error.message_dict
+            message = " ".join(f"{self._field_label(name)}: {' '.join(problems)}" for name, problems in errors.items())
+            return JsonResponse({"ok": False, "message": message, "errors": errors}, status=400)
+        outcome = services.test_unsaved_connection(source)
+        word = "works" if outcome.ok else "failed"
+        return JsonResponse(
+            {"ok": outcome.ok, "message": f"Connection {word}. {outcome.message}", "code": outcome.code, "errors": {}}
+        )
+
+    @staticmethod
+    def _field_label(name: str) -> str:
+        field = SourceForm.base_fields.get(name)
+        return str(field.label) if field is not None and field.label else name.replace("_", " ").capitalize()
 
     def test_connection_view(self, request, object_id):
         source = self.get_object(request, unquote(object_id))

@@ -16,7 +16,9 @@ from projects.permissions import Action, can_administer_integrations, ensure
 
 from . import field_mapping_services, selectors, services, tracker_options
 from .errors import TrackerError
+from .forms import CREDENTIAL_PREFIX, unsaved_source
 from .models import IntegrationState, ProjectIntegration, Source
+from .providers import REGISTRY
 from .serializers import ConnectionOutcomeSerializer, ConnectionTestRequestSerializer, ProjectIntegrationSerializer
 
 
@@ -50,7 +52,8 @@ class ProjectIntegrationListView(APIView):
             raise ValidationError({"state": ["A new assignment starts active."]})
         options = {name: data.pop(name) for name in services.SYNC_OPTIONS if name in data}
         with transaction.atomic():
-            integration = services.assign_source(project, source, actor=request.user, **data)
+            hook = request.build_absolute_uri(selectors.webhook_path(source))
+            integration = services.assign_source(project, source, actor=request.user, webhook_url=hook, **data)
             if options:  # an assignment starts with its sync options off: these are changed on it
                 services.update_project_integration(integration, actor=request.user, **options)
         return Response(ProjectIntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
@@ -145,10 +148,22 @@ class ConnectionTestView(APIView):
     """Test a tracker connection now: a source (system administrators) or the source of a
     project integration (that project's admins). Answers 200 with the outcome either way."""
 
-    @extend_schema(request=ConnectionTestRequestSerializer, responses=ConnectionOutcomeSerializer)
+    @extend_schema(
+        request=ConnectionTestRequestSerializer,
+        responses={200: ConnectionOutcomeSerializer, 400: dict},
+        description="With the fields of a source that is not created yet, the connection is tested with them and "
+        "nothing is stored (no source, no health, no audit row); a wrong field answers 400 naming it "
+        "(`credentials.<part>` for a credential part).",
+    )
     def post(self, request):
         serializer = ConnectionTestRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        if "provider" in serializer.validated_data:
+            if not can_administer_integrations(request.user):
+                raise PermissionDenied("Only administrators of integrations create and test sources.")
+            source = _unsaved_source(serializer.validated_data)
+            outcome = services.test_unsaved_connection(source)
+            return Response(ConnectionOutcomeSerializer(outcome.to_dict()).data)
         if "source" in serializer.validated_data:
             if not can_administer_integrations(request.user):
                 raise PermissionDenied(
@@ -165,6 +180,37 @@ class ConnectionTestView(APIView):
             source = integration.source
         outcome = services.test_connection(source, actor=request.user, waiting=True)
         return Response(ConnectionOutcomeSerializer(outcome.to_dict()).data)
+
+
+def _unsaved_source(data: dict) -> Source:
+    """The source the request's fields describe, by the source form's rules; 400 naming each wrong field
+    (a credential part as ``credentials.<part>``)."""
+    credentials = data.get("credentials") or {}
+    form_data = {
+        "provider": data["provider"],
+        "base_url": data.get("base_url", ""),
+        "allow_http": data.get("allow_http", False),
+        "auth_type": data.get("auth_type", ""),
+        "name": data.get("name", ""),
+        **{CREDENTIAL_PREFIX + part: value for part, value in credentials.items()},
+    }
+    provider = REGISTRY.get(data["provider"])
+    if provider is not None and form_data["auth_type"] in provider.auth_types:
+        taken = {part.name for part in provider.fields_for(form_data["auth_type"])}
+        parts = ", ".join(sorted(taken)) or "no credentials"
+        unknown = sorted(set(credentials) - taken)
+        if unknown:
+            message = f"{provider.label} with this auth type takes {parts}."
+            raise ValidationError({f"credentials.{name}": [message] for name in unknown})
+    try:
+        return unsaved_source(form_data)
+    except DjangoValidationError as error:
+        raise ValidationError(
+            {
+                name.replace(CREDENTIAL_PREFIX, "credentials.", 1): problems
+                for name, problems in error.message_dict.items()
+            }
+        ) from None
 
 
 urlpatterns = [

@@ -238,6 +238,34 @@ SourceForm = type(
 )
 
 
+# The fields of the source form a connection test reads; the others (name, scope, templates) are not its business.
+CONNECTION_FORM_FIELDS = ("provider", "base_url", "allow_http", "auth_type")
+
+
+def unsaved_source(data) -> Source:
+    """The source that typed, unsaved values describe (the source form's fields, ``credential_<part>`` for
+    each credential part), for a connection test; it is never saved. ``ValidationError`` by form field when
+    a connection field is wrong, by the source form's own rules; the other fields are not looked at."""
+    form = SourceForm(data=data)
+    form.is_valid()
+    errors = {
+        name: problems
+        for name, problems in form.errors.items()
+        if name in CONNECTION_FORM_FIELDS or name.startswith(CREDENTIAL_PREFIX)
+    }
+    if errors:
+        raise ValidationError(errors)
+    values = form.cleaned_data
+    return Source(
+        provider=values["provider"],
+        name=(values.get("name") or "").strip() or "New source",
+        base_url=values["base_url"],
+        allow_http=values["allow_http"],
+        auth_type=values["auth_type"],
+        credentials=form.new_credentials or {},
+    )
+
+
 class ProjectIntegrationForm(forms.Form):
     """Assign a source to a project (``source`` only when creating) or edit the assignment."""
 

@@ -15,6 +15,8 @@ from projects.permissions import ROLE_ACTIONS, Action, projects_where
 from . import keys
 from .fields import Unreadable
 from .models import (
+    AuditAction,
+    AuditEvent,
     AuthType,
     Health,
     IntegrationState,
@@ -322,3 +324,38 @@ def tokens_due_for_renewal():
         source__enabled=True,
         source__connected=True,
     )
+
+
+def webhook_path(source: Source) -> str:
+    """Where the tracker posts the source's events on this server (absolute once the host is added)."""
+    return reverse("webhook", args=[source.uuid])
+
+
+@dataclass(frozen=True)
+class WebhookStatus:
+    """Whether testmanager's webhook is registered in the tracker for an integration's source:
+    ``registered``, or not with the ``reason`` (the tracker's refusal, redacted) and the manual action;
+    ``pending`` while nothing was tried yet."""
+
+    registered: bool
+    pending: bool = False
+    reason: str = ""
+    when: object = None
+
+
+def webhook_status(integration: ProjectIntegration) -> WebhookStatus | None:
+    """The last registration of the source's webhook (for this project, or for the whole source by an
+    administrator); None when the source does not process webhooks, so there is nothing to say."""
+    source = integration.source
+    implemented = Capability.PROCESS_WEBHOOKS in provider_class(source.provider).capabilities
+    if not (source.can_process_webhooks and implemented):
+        return None
+    attempt = (
+        AuditEvent.objects.filter(action=AuditAction.WEBHOOK_REGISTERED, source_id=source.pk)
+        .filter(Q(project_id=integration.project_id) | Q(project__isnull=True))
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if attempt is None:
+        return WebhookStatus(registered=False, pending=True)
+    return WebhookStatus(registered=attempt.success, reason=attempt.message, when=attempt.created_at)

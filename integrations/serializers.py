@@ -67,15 +67,37 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
         return value
 
 
+# The fields of an unsaved source a connection test takes, besides the ids.
+UNSAVED_SOURCE_FIELDS = ("provider", "base_url", "allow_http", "auth_type", "credentials", "name")
+
+
 class ConnectionTestRequestSerializer(serializers.Serializer):
-    """Exactly one of: a source (system administrators) or a project integration (its project's admins)."""
+    """Exactly one of: a source (system administrators), a project integration (its project's admins), or
+    the fields of a source being created (system administrators): it is tested and never stored."""
 
     source = serializers.IntegerField(required=False)
     project_integration = serializers.IntegerField(required=False)
+    provider = serializers.CharField(required=False, help_text="With the fields below: a source not created yet.")
+    base_url = serializers.CharField(required=False, allow_blank=True)
+    allow_http = serializers.BooleanField(required=False, default=False)
+    auth_type = serializers.CharField(required=False, allow_blank=True)
+    credentials = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=2000),
+        required=False,
+        help_text='The credential parts by name, e.g. {"email": ..., "api_token": ...}; never echoed or stored.',
+    )
+    name = serializers.CharField(required=False, allow_blank=True, max_length=50)
 
     def validate(self, attrs):
-        if len(attrs) != 1:
-            raise serializers.ValidationError("Give either a source or a project_integration id.")
+        given = [name for name in ("source", "project_integration") if name in attrs]
+        unsaved = "provider" in attrs
+        if len(given) + unsaved != 1:
+            raise serializers.ValidationError(
+                "Give a source id, a project_integration id, or the fields of a new source (provider, base_url, "
+                "auth_type, credentials)."
+            )
+        if not unsaved and any(name in self.initial_data for name in UNSAVED_SOURCE_FIELDS):
+            raise serializers.ValidationError("The fields of a new source go without a source or integration id.")
         return attrs
 
 

@@ -48,7 +48,7 @@ from .models import (
     UserToken,
 )
 from .providers import provider_class, provider_for
-from .providers.base import TrackerProvider
+from .providers.base import Capability, TrackerProvider
 
 
 def record_audit(
@@ -345,6 +345,29 @@ def test_connection(source: Source, *, actor=None, waiting: bool = False) -> Con
     return outcome
 
 
+def test_unsaved_connection(source: Source) -> ConnectionOutcome:
+    """Run the provider's connection check with the values an administrator typed and has not saved
+    (``source`` is never saved: ``forms.unsaved_source`` builds it). Nothing is stored, neither health nor
+    an audit row, since there is no source yet; the outcome has the typed secrets redacted."""
+    now = timezone.now()
+    try:
+        with interactive(source):
+            report = provider_for(source).check_connection()
+    except TrackerError as error:
+        return ConnectionOutcome(
+            ok=False, message=redact(str(error), _secret_values(source)), checked_at=now, code=error.code
+        )
+    return ConnectionOutcome(
+        ok=True,
+        message=redact(report.summary, _secret_values(source)),
+        checked_at=now,
+        user=report.user,
+        rate_limit_remaining=report.rate_limit_remaining,
+        rate_limit_limit=report.rate_limit_limit,
+        token_expires_at=report.token_expires_at,
+    )
+
+
 def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
     connected = Source.objects.filter(pk=source.pk).values_list("connected", flat=True).first()
     if connected is None:
@@ -384,10 +407,11 @@ def record_sync_health(source: Source, error: TrackerError | None) -> None:
     _record_health(source, outcome, None)
 
 
-def register_webhook(source: Source, url: str, *, actor) -> list[str]:
+def register_webhook(source: Source, url: str, *, actor, project=None) -> list[str]:
     """Have the tracker send issue and comment events to ``url`` (the source's hook), authenticated with
     the source's webhook secret (a new one when it has none that decrypts), and switch webhook
-    processing on. Returns the tracker's hook ids; ``TrackerError`` when the tracker refuses. Audited."""
+    processing on. Returns the tracker's hook ids; ``TrackerError`` when the tracker refuses. Audited
+    (for ``project`` when connecting it asked for the registration)."""
     secret = source.webhook_secret or secrets.token_urlsafe(32)  # an Unreadable secret is falsy
     try:
         hooks = provider_for(source).register_webhook(url, secret)
@@ -396,6 +420,7 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
             AuditAction.WEBHOOK_REGISTERED,
             actor=actor,
             source=source,
+            project=project,
             target=url,
             success=False,
             message=redact(str(error), [*_secret_values(source), secret]),
@@ -404,8 +429,45 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
         raise
     source.webhook_secret, source.can_process_webhooks = secret, True
     source.save(update_fields=["webhook_secret", "can_process_webhooks", "updated_at"])
-    record_audit(AuditAction.WEBHOOK_REGISTERED, actor=actor, source=source, target=url, details={"hooks": len(hooks)})
+    record_audit(
+        AuditAction.WEBHOOK_REGISTERED,
+        actor=actor,
+        source=source,
+        project=project,
+        target=url,
+        details={"hooks": len(hooks)},
+    )
     return hooks
+
+
+def registers_webhooks(source: Source) -> bool:
+    """Whether connecting ``source`` to a project registers testmanager's webhook in the tracker: its
+    provider processes webhooks, the source has that switched on, and it may talk to the tracker."""
+    return (
+        source.can_process_webhooks
+        and Capability.PROCESS_WEBHOOKS in provider_class(source.provider).capabilities
+        and source.syncs
+    )
+
+
+def register_integration_webhook(integration: ProjectIntegration, url: str, *, actor) -> bool:
+    """Register the webhook for the source ``integration`` connects (``register_webhook``) after it was
+    assigned; whether it worked. A refusal (the account may not create hooks, the tracker registers none
+    through its API) is recorded, its reason shown on the project's Trackers page with the manual
+    action, and never undoes the assignment."""
+    try:
+        register_webhook(integration.source, url, actor=actor, project=integration.project)
+    except TrackerError:
+        return False  # audited with its reason by register_webhook
+    return True
+
+
+def _queue_webhook_registration(integration: ProjectIntegration, url: str, actor) -> None:
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    # The task is imported where it is queued: services never import tasks at module level (no cycle).
+    from .tasks import register_project_webhook
+
+    transaction.on_commit(lambda: register_project_webhook.delay(integration.pk, url, actor_id))
 
 
 # --- Project integrations -------------------------------------------------------------
@@ -478,8 +540,11 @@ def assign_source(
     priority_mapping=None,
     status_mapping=None,
     is_primary: bool = False,
+    webhook_url: str = "",
 ) -> ProjectIntegration:
-    """Assign an enabled, in-scope source to the project; mappings default to the standard ones."""
+    """Assign an enabled, in-scope source to the project; mappings default to the standard ones. With
+    ``webhook_url`` (the source's hook on this server) and a source that processes webhooks, the webhook
+    is registered in the tracker once the assignment is committed (in the background: it never blocks)."""
     if not selectors.assignable_sources(project).filter(pk=source.pk).exists():
         raise ValidationError(
             {"source": f"{source.name} is not available to {project.key}: it is disabled or not in its scope."}
@@ -511,6 +576,8 @@ def assign_source(
         target=str(integration),
         details={"external_project": external_project, "primary": is_primary},
     )
+    if webhook_url and registers_webhooks(source):
+        _queue_webhook_registration(integration, webhook_url, actor)
     return integration
 
 

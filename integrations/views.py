@@ -58,6 +58,8 @@ def integration_list(request, key):
     integrations = list(selectors.project_integrations(project))
     tokens = selectors.member_tokens(request.user)
     for integration in integrations:
+        integration.webhook = selectors.webhook_status(integration)
+        integration.webhook_url = request.build_absolute_uri(selectors.webhook_path(integration.source))
         integration.member_token = tokens.get(integration.source_id)
         integration.can_authorize = selectors.may_authorize(integration.source, request.user)
     return render(
@@ -80,7 +82,8 @@ def integration_create(request, key):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         source = data.pop("source")
-        if _apply(form, lambda: services.assign_source(project, source, actor=request.user, **data)):
+        hook = request.build_absolute_uri(selectors.webhook_path(source))
+        if _apply(form, lambda: services.assign_source(project, source, actor=request.user, webhook_url=hook, **data)):
             messages.success(request, f"{source.name} is assigned to {project.key}.")
             return redirect("integrations:list", project.key)
     return render(request, "integrations/integration_form.html", {"project": project, "form": form})
