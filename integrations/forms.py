@@ -241,16 +241,29 @@ class ProjectIntegrationForm(forms.Form):
     """Assign a source to a project (``source`` only when creating) or edit the assignment."""
 
     source = forms.ModelChoiceField(queryset=Source.objects.none(), empty_label=None)
+    # data-pick: the list of the tracker's (tracker_options.KINDS) that static/integrations/tracker_pickers.js
+    # offers for the field; without JavaScript, or when the tracker will not list, it stays a text input.
     external_project = forms.CharField(
         max_length=300,
         required=False,
         help_text="Jira project key, owner/repo, GitLab project path, Azure DevOps project or Linear team key.",
+        widget=forms.TextInput(attrs={"data-pick": "projects"}),
     )
-    default_issue_type = forms.CharField(max_length=100, required=False, help_text="e.g. Bug")
+    default_issue_type = forms.CharField(
+        max_length=100, required=False, help_text="e.g. Bug", widget=forms.TextInput(attrs={"data-pick": "issue_types"})
+    )
     test_issue_type = forms.CharField(
-        max_length=100, required=False, help_text=ProjectIntegration.test_issue_type.field.help_text
+        max_length=100,
+        required=False,
+        help_text=ProjectIntegration.test_issue_type.field.help_text,
+        widget=forms.TextInput(attrs={"data-pick": "issue_types"}),
     )
-    board = forms.CharField(max_length=100, required=False, help_text="Optional.")
+    board = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text="Optional: the board whose sprints plans show (Jira Software).",
+        widget=forms.TextInput(attrs={"data-pick": "boards"}),
+    )
     is_primary = forms.BooleanField(
         label="Primary",
         required=False,

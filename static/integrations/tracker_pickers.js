@@ -1,0 +1,178 @@
+/* Pickers for connecting a tracker to a project: each text input marked data-pick="<kind>" (projects,
+   boards, issue_types, ...) becomes a searchable list read from the tracker as the admin picks the
+   source and then the external project. The text input stays the field that is submitted (hidden while
+   the list is shown), so the form works the same without JavaScript; when the tracker will not list
+   (no permission, no such thing, down) the input stays visible with the tracker's reason next to it.
+
+   The form carries data-options-url (the tracker-options endpoint) and either a source select
+   (name="source") or data-source (the integration's source); in the Django admin, a project select
+   (name="project") adds its id as "at". */
+(function () {
+  "use strict";
+
+  const NEEDS_PROJECT = new Set(["boards", "issue_types", "fields", "components", "sprints"]);
+
+  function start() {
+    const form = document.querySelector("form[data-options-url]");
+    if (!form) {
+      return;
+    }
+    const sourceSelect = form.querySelector("select[name=source]");
+    const projectSelect = form.querySelector("select[name=project]");
+    const pickers = Array.from(form.querySelectorAll("input[data-pick]")).map(makePicker);
+    const projectPicker = pickers.find((picker) => picker.kind === "projects");
+
+    function sourceId() {
+      return sourceSelect ? sourceSelect.value : form.dataset.source || "";
+    }
+
+    function externalProject() {
+      return projectPicker ? projectPicker.input.value.trim() : "";
+    }
+
+    function makePicker(input) {
+      const label = form.querySelector('label[for="' + input.id + '"]');
+      const search = document.createElement("input");
+      search.type = "search";
+      search.id = input.id + "_search";
+      search.placeholder = "Search…";
+      search.setAttribute("aria-label", "Search " + (label ? label.textContent.replace(/:$/, "") : input.name));
+      search.hidden = true;
+      const select = document.createElement("select");
+      select.id = input.id + "_choice";
+      select.hidden = true;
+      const note = document.createElement("span");
+      note.className = "picker-note";
+      note.id = input.id + "_note";
+      note.setAttribute("aria-live", "polite");
+      input.after(search, select, note);
+      const picker = { input, search, select, note, label, kind: input.dataset.pick, truncated: false, request: 0 };
+      select.addEventListener("change", () => {
+        input.value = select.value;
+        if (picker.kind === "projects") {
+          pickers.filter((other) => other !== picker).forEach(load);
+        }
+      });
+      search.addEventListener("input", () => filter(picker));
+      return picker;
+    }
+
+    function showText(picker, reason) {
+      picker.input.hidden = false;
+      picker.select.hidden = true;
+      picker.search.hidden = true;
+      if (picker.label) {
+        picker.label.htmlFor = picker.input.id;
+      }
+      picker.note.textContent = reason;
+    }
+
+    function showList(picker, body) {
+      const current = picker.input.value.trim();
+      const empty = picker.kind === "projects" ? "— choose —" : "— none —";
+      const options = [{ value: "", label: empty }].concat(body.options);
+      if (current && !body.options.some((option) => option.value === current)) {
+        options.push({ value: current, label: current + " (not offered by the tracker)" });
+      }
+      picker.select.replaceChildren(
+        ...options.map((option) => {
+          const element = document.createElement("option");
+          element.value = option.value;
+          element.textContent = option.label;
+          element.selected = option.value === current;
+          return element;
+        }),
+      );
+      picker.truncated = body.truncated;
+      picker.input.hidden = true;
+      picker.select.hidden = false;
+      picker.search.hidden = body.options.length < 8 && !body.truncated;
+      if (picker.label) {
+        picker.label.htmlFor = picker.select.id;
+      }
+      const count = body.options.length + (body.truncated ? "+" : "");
+      picker.note.textContent = count + " read from the tracker" + (body.truncated ? "; search to narrow them down." : ".");
+    }
+
+    function filter(picker) {
+      const wanted = picker.search.value.trim().toLowerCase();
+      if (picker.truncated) {
+        load(picker, wanted);
+        return;
+      }
+      Array.from(picker.select.options).forEach((option) => {
+        option.hidden = Boolean(wanted) && option.value !== "" && !option.textContent.toLowerCase().includes(wanted);
+      });
+    }
+
+    function load(picker, query) {
+      const source = sourceId();
+      if (!source) {
+        showText(picker, "");
+        return;
+      }
+      if (NEEDS_PROJECT.has(picker.kind) && !externalProject()) {
+        showText(picker, "Choose the external project first to list these.");
+        return;
+      }
+      const params = new URLSearchParams({ source, kind: picker.kind });
+      if (NEEDS_PROJECT.has(picker.kind)) {
+        params.set("project", externalProject());
+      }
+      if (query) {
+        params.set("q", query);
+      }
+      if (projectSelect && projectSelect.value) {
+        params.set("at", projectSelect.value);
+      }
+      const number = ++picker.request;
+      picker.note.textContent = "Loading the list from the tracker…";
+      fetch(form.dataset.optionsUrl + "?" + params.toString(), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then((response) => response.json().then((body) => ({ ok: response.ok, status: response.status, body })))
+        .then(({ ok, status, body }) => {
+          if (number !== picker.request) {
+            return; // an answer to an older question
+          }
+          if (!ok) {
+            showText(picker, "The list could not be loaded (" + (body.message || "HTTP " + status) + "): type the value.");
+          } else if (!body.listable) {
+            showText(picker, "The tracker gave no list, so type the value. " + body.reason);
+          } else {
+            showList(picker, body);
+          }
+        })
+        .catch(() => {
+          if (number === picker.request) {
+            showText(picker, "The list could not be loaded: type the value.");
+          }
+        });
+    }
+
+    function loadAll() {
+      if (projectPicker) {
+        load(projectPicker);
+      }
+      pickers.filter((picker) => picker !== projectPicker).forEach((picker) => load(picker));
+    }
+
+    if (sourceSelect) {
+      sourceSelect.addEventListener("change", loadAll);
+    }
+    if (projectSelect) {
+      projectSelect.addEventListener("change", loadAll);
+    }
+    if (projectPicker) {
+      projectPicker.input.addEventListener("change", () => pickers.filter((p) => p !== projectPicker).forEach((p) => load(p)));
+    }
+    loadAll();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
