@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from . import mappings
 from .models import IntegrationState, ProjectIntegration
+from .services import SYNC_OPTIONS
 
 
 class ProjectIntegrationSerializer(serializers.ModelSerializer):
@@ -46,6 +47,7 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
             "state",
             "priority_mapping",
             "status_mapping",
+            *SYNC_OPTIONS,
             "verification",
             "created_at",
             "updated_at",

@@ -172,6 +172,17 @@ class RemoteIssue:
     # gives a new identifier): a delivery naming a new key with a known id is about a moved issue. "" where
     # the tracker has none or did not say.
     remote_id: str = ""
+    # The issue's labels (Jira labels, GitHub/GitLab/Linear labels, Azure DevOps tags) as the tracker
+    # spells them; None where the answer did not carry them (unknown: the cached labels stay).
+    labels: tuple[str, ...] | None = None
+
+
+def label_names(raw: dict) -> tuple[str, ...] | None:
+    """An issue's labels by name (GitHub and GitLab give objects or names); None when the payload has none."""
+    if not isinstance(raw.get("labels"), list):
+        return None
+    names = (entry.get("name") if isinstance(entry, dict) else entry for entry in raw["labels"])
+    return tuple(str(name) for name in names if isinstance(name, str) and name)
 
 
 def fields_missing(raw: Mapping[str, Any], **keys: str) -> frozenset[str]:
@@ -444,6 +455,22 @@ class PullQuery:
 
 
 @dataclass(frozen=True)
+class MatchCount:
+    """How many work items a pull's query selects, as a dry run of its filter found: ``exact``, an
+    ``approximate`` figure the tracker estimated (Jira Cloud), or ``at_least`` where counting stopped at
+    ``count`` (trackers counted by listing, up to ``PULL_LIMIT``)."""
+
+    count: int
+    precision: str = "exact"  # "exact", "approximate" or "at_least"
+
+    def in_words(self) -> str:
+        """ "matches 37 work items", "matches about 37 work items", "matches at least 5000 work items"."""
+        qualifier = {"approximate": "about ", "at_least": "at least "}.get(self.precision, "")
+        noun = "work item" if self.count == 1 else "work items"
+        return f"matches {qualifier}{self.count} {noun}"
+
+
+@dataclass(frozen=True)
 class PulledItem(RemoteIssue):
     """A work item a pull read: its cached values, its description as Markdown, its type, and every
     field the query asked for (an empty ``FieldValue`` when the item has no value)."""
@@ -558,6 +585,13 @@ class TrackerProvider:
         """What an administrator may switch on: the API capabilities, plus creating issues
         through a create URL template, which works for every tracker."""
         return cls.capabilities | {Capability.CREATE_ISSUES}
+
+    @classmethod
+    def default_capabilities(cls) -> dict[str, bool]:
+        """The capability toggles of a new source: on for what the provider implements through the
+        tracker's API, off for the rest (creating issues without an API needs a create URL template
+        the administrator has to enter first). An administrator may switch any of them off."""
+        return {field: capability in cls.capabilities for capability, field in CAPABILITY_FIELDS.items()}
 
     @classmethod
     def creates_through_api(cls) -> bool:
@@ -805,6 +839,12 @@ class TrackerProvider:
         keys (items pulled before) are deleted in the tracker."""
         raise self._unsupported("pulling work items")
 
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """How many work items ``pull(query)`` would take, without reading them: the dry run of a pull
+        filter when it is saved. A filter the tracker refuses raises its error (``RemoteValidationError``
+        with the tracker's message), like the pull would."""
+        raise self._unsupported("counting the work items a filter selects")
+
     def plans(self, project: str, board: str = "") -> list[RemotePlan]:
         """The releases and sprints of ``project`` (sprints of ``board`` where the tracker has boards)."""
         raise self._unsupported("reading releases and sprints")
@@ -832,6 +872,15 @@ class TrackerProvider:
     def set_priority(self, key: str, priority: str) -> None:
         """Give the issue the priority named ``priority`` (a name the tracker offers)."""
         raise self._unsupported("changing issue priority")
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Give the issue exactly these labels (they replace its own), as ``label_for`` spells them."""
+        raise self._unsupported("changing issue labels")
+
+    @classmethod
+    def label_for(cls, tag: str) -> str:
+        """The label a testmanager tag is on this tracker (Jira labels take no spaces)."""
+        return " ".join(tag.split())
 
     # -- webhook helpers --
 

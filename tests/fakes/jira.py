@@ -6,8 +6,9 @@ Sources read to build it (Atlassian's own documentation unless marked otherwise)
   issue/{key}/comment, issue/{key}/transitions, issue/{key}/attachments, user/search.
 - "Search for issues using JQL enhanced search" (GET/POST /rest/api/3/search/jql): default
   `fields` is `id`, `maxResults` defaults to 50, `nextPageToken` is absent on the last page,
-  JQL must be bounded; changelog CHANGE-2046 and the KB "Run JQL search query using Jira Cloud
-  REST API": /rest/api/{2,3}/search is removed from Cloud (410 Gone).
+  JQL must be bounded; "Count issues using JQL" (POST /rest/api/3/search/approximate-count, body
+  `{"jql"}`, answer `{"count"}`: an estimate, the JQL bounded); changelog CHANGE-2046 and the KB
+  "Run JQL search query using Jira Cloud REST API": /rest/api/{2,3}/search is removed from Cloud (410 Gone).
 - Jira Data Center REST API 2 (docs.atlassian.com/software/jira/docs/api/REST/latest) and the KB
   "How to handle HTTP 400 Bad Request errors on Jira search REST API endpoint": /rest/api/2/search
   with startAt/maxResults/total and `validateQuery` (strict by default: a key or value that does
@@ -695,13 +696,16 @@ class JiraFake(TrackerFake):
         status: str | None = None,
         priority: str | None = None,
         assignee: str | None = None,
+        labels: Iterable[str] | None = None,
     ) -> JiraIssue:
-        """Change an issue as someone in Jira would (``status`` by name, ``assignee`` by login);
-        its ``updated`` moves on."""
+        """Change an issue as someone in Jira would (``status`` by name, ``assignee`` by login, ``labels``
+        the whole set); its ``updated`` moves on."""
         with self.server.lock:
             issue = self.issues[key]
             if summary is not None:
                 issue.summary = summary
+            if labels is not None:
+                issue.labels = list(labels)
             issue.updated = self.now()
             if status is not None:
                 issue.move_to(self._status_named(status), issue.updated)
@@ -1058,6 +1062,7 @@ class JiraFake(TrackerFake):
                 ("GET", rf"{api}/project/search", self._project_search),
                 ("GET", rf"{api}/search/jql", self._enhanced_search),
                 ("POST", rf"{api}/search/jql", self._enhanced_search),
+                ("POST", rf"{api}/search/approximate-count", self._approximate_count),
                 ("GET", rf"{api}/search", self._removed_search),
                 ("POST", rf"{api}/search", self._removed_search),
             ]
@@ -1632,6 +1637,22 @@ class JiraFake(TrackerFake):
             body["nextPageToken"] = _page_token(offset + len(page), text or "")
         body["isLast"] = "nextPageToken" not in body
         return json_response(HTTPStatus.OK, body)
+
+    def _approximate_count(self, request: RecordedRequest, version: str) -> Response:
+        """Cloud's POST /rest/api/{2,3}/search/approximate-count: `{"jql"}` in, `{"count"}` out. The JQL must
+        be bounded and parse; like the enhanced search, a value that does not exist matches nothing. The fake's
+        estimate is the exact count (Jira's may lag behind recent changes)."""
+        payload = _json_object(request.body)
+        if not isinstance(payload, dict) or set(payload) - {"jql"} or not isinstance(payload.get("jql", ""), str):
+            return json_response(HTTPStatus.BAD_REQUEST, {"errorMessages": [INVALID_PAYLOAD]})
+        try:
+            query = jql.parse(payload.get("jql") or "")
+            if not query.is_bounded:
+                raise jql.JqlError(UNBOUNDED_JQL)
+            search = _JqlSearch(self, query, self._viewer)
+        except jql.JqlError as error:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(error.messages))
+        return json_response(HTTPStatus.OK, {"count": len(search.run())})
 
     def _classic_search(self, request: RecordedRequest, version: str) -> Response:
         """Server/Data Center's GET/POST /rest/api/2/search: startAt/maxResults/total pages."""
