@@ -50,7 +50,7 @@
       select.addEventListener("change", () => {
         input.value = select.value;
         if (picker.kind === "projects") {
-          pickers.filter((other) => other !== picker).forEach(load);
+          pickers.filter((other) => other !== picker).forEach((other) => load(other));
         }
       });
       search.addEventListener("input", () => filter(picker));
