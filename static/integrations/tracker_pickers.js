@@ -4,17 +4,19 @@
    the list is shown), so the form works the same without JavaScript; when the tracker will not list
    (no permission, no such thing, down) the input stays visible with the tracker's reason next to it.
 
-   The form carries data-options-url (the tracker-options endpoint) and either a source select
-   (name="source") or data-source (the integration's source); in the Django admin, a project select
-   (name="project") adds its id as "at". */
+   The form (or, in the Django admin, each marked input) carries data-options-url (the tracker-options
+   endpoint) and either a source select (name="source") or data-source (the integration's source); in
+   the admin, the project select (name="project") or data-at gives the project's id as "at". */
 (function () {
   "use strict";
 
   const NEEDS_PROJECT = new Set(["boards", "issue_types", "fields", "components", "sprints"]);
 
   function start() {
-    const form = document.querySelector("form[data-options-url]");
-    if (!form) {
+    const first = document.querySelector("input[data-pick]");
+    const form = first ? first.form : null;
+    const optionsUrl = form ? form.dataset.optionsUrl || first.dataset.optionsUrl : "";
+    if (!optionsUrl) {
       return;
     }
     const sourceSelect = form.querySelector("select[name=source]");
@@ -23,7 +25,7 @@
     const projectPicker = pickers.find((picker) => picker.kind === "projects");
 
     function sourceId() {
-      return sourceSelect ? sourceSelect.value : form.dataset.source || "";
+      return sourceSelect ? sourceSelect.value : form.dataset.source || first.dataset.source || "";
     }
 
     function externalProject() {
@@ -111,6 +113,10 @@
         showText(picker, "");
         return;
       }
+      if (projectSelect && !projectSelect.value) {
+        showText(picker, "Choose the project first to list these.");
+        return;
+      }
       if (NEEDS_PROJECT.has(picker.kind) && !externalProject()) {
         showText(picker, "Choose the external project first to list these.");
         return;
@@ -122,12 +128,13 @@
       if (query) {
         params.set("q", query);
       }
-      if (projectSelect && projectSelect.value) {
-        params.set("at", projectSelect.value);
+      const at = projectSelect ? projectSelect.value : first.dataset.at;
+      if (at) {
+        params.set("at", at);
       }
       const number = ++picker.request;
       picker.note.textContent = "Loading the list from the tracker…";
-      fetch(form.dataset.optionsUrl + "?" + params.toString(), {
+      fetch(optionsUrl + "?" + params.toString(), {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
       })
