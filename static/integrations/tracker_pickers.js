@@ -29,7 +29,7 @@
     }
 
     function externalProject() {
-      return projectPicker ? projectPicker.input.value.trim() : "";
+      return projectPicker ? projectPicker.input.value.trim() : first.dataset.project || "";
     }
 
     function makePicker(input) {
@@ -49,8 +49,11 @@
       note.setAttribute("aria-live", "polite");
       input.after(search, select, note);
       const picker = { input, search, select, note, label, kind: input.dataset.pick, truncated: false, request: 0 };
+      select.multiple = "pickMultiple" in input.dataset;
       select.addEventListener("change", () => {
-        input.value = select.value;
+        input.value = select.multiple
+          ? Array.from(select.selectedOptions, (option) => option.value).join(", ")
+          : select.value;
         if (picker.kind === "projects") {
           pickers.filter((other) => other !== picker).forEach((other) => load(other));
         }
@@ -70,21 +73,27 @@
     }
 
     function showList(picker, body) {
-      const current = picker.input.value.trim();
+      // A multiple picker's text input holds a comma-separated list of values.
+      const current = picker.select.multiple
+        ? picker.input.value.split(",").map((value) => value.trim()).filter(Boolean)
+        : [picker.input.value.trim()].filter(Boolean);
       const empty = picker.kind === "projects" ? "— choose —" : "— none —";
-      const options = [{ value: "", label: empty }].concat(body.options);
-      if (current && !body.options.some((option) => option.value === current)) {
-        options.push({ value: current, label: current + " (not offered by the tracker)" });
-      }
+      const options = (picker.select.multiple ? [] : [{ value: "", label: empty }]).concat(body.options);
+      current
+        .filter((value) => !body.options.some((option) => option.value === value))
+        .forEach((value) => options.push({ value, label: value + " (not offered by the tracker)" }));
       picker.select.replaceChildren(
         ...options.map((option) => {
           const element = document.createElement("option");
           element.value = option.value;
           element.textContent = option.label;
-          element.selected = option.value === current;
+          element.selected = current.includes(option.value);
           return element;
         }),
       );
+      if (picker.select.multiple) {
+        picker.select.size = Math.min(Math.max(options.length, 2), 8);
+      }
       picker.truncated = body.truncated;
       picker.input.hidden = true;
       picker.select.hidden = false;
@@ -124,6 +133,9 @@
       const params = new URLSearchParams({ source, kind: picker.kind });
       if (NEEDS_PROJECT.has(picker.kind)) {
         params.set("project", externalProject());
+      }
+      if (picker.input.dataset.issueType) {
+        params.set("issue_type", picker.input.dataset.issueType);
       }
       if (query) {
         params.set("q", query);

@@ -1,6 +1,7 @@
 """Assigning a tracker in a real browser, against the fake Jira Cloud: a project admin picks the source,
 then the Jira project, board and issue type from lists read from Jira, and saves; the choices arrive as
-the tracker names them. Where Jira refuses to list, the field stays free text and says why."""
+the tracker names them. Where Jira refuses to list, the field stays free text and says why. The pull
+settings pick work item types, the severity field and the sprint field the same way."""
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -8,6 +9,7 @@ from django.core.cache import cache
 from playwright.sync_api import expect
 
 from integrations.models import ProjectIntegration
+from issues.pulls.models import BugPullSettings, PullSettings
 from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.issues.sync_support import jira_cloud_source
@@ -103,3 +105,39 @@ def test_where_jira_refuses_to_list_the_field_stays_text_and_says_why(page, log_
     page.fill("#id_external_project", "SHOP")
     page.locator("#id_external_project").dispatch_event("change")
     expect(page.locator("#id_default_issue_type_choice")).to_be_visible()
+
+
+def test_pull_settings_pick_the_work_item_types_and_the_severity_and_sprint_fields(
+    page, log_in, project, project_admin, jira
+):
+    jira.add_issue_type("SHOP", "Epic")
+    severity = jira.add_field("SHOP", "Bug", "Severity", "select", options=("S1", "S2"))
+    sprint = jira.add_sprint_field("SHOP", "Story")
+    integration = ProjectIntegration.objects.create(
+        project=project,
+        source=jira.source,
+        external_project="SHOP",
+        default_issue_type="Bug",
+    )
+    log_in(project_admin)
+    page.goto(f"/projects/SHOP/requirement-pulls/{integration.pk}/")
+
+    types = page.locator("#id_requirement_types_choice")
+    expect(types.locator("option")).to_have_text(["Bug", "Task", "Story", "Epic"])
+    types.select_option(["Story", "Epic"])
+    expect(page.locator("#id_requirement_types")).to_have_value("Story, Epic")
+    page.locator("#id_severity_field_choice").select_option(severity.field_id)
+    page.locator("#id_bug_types_choice").select_option(["Bug"])
+    # The sprint field is a field of the requirement's type (Story), read once the types are saved.
+    page.click("#pull-settings button[type=submit]")
+    expect(page.locator(".messages")).to_be_visible()
+    expect(page.locator("#id_sprint_field_choice")).to_contain_text("Sprint")
+    page.locator("#id_sprint_field_choice").select_option(sprint.field_id)
+    page.click("#pull-settings button[type=submit]")
+    expect(page.locator(".messages")).to_be_visible()
+
+    settings = PullSettings.objects.get(integration=integration)
+    bug_settings = BugPullSettings.objects.get(integration=integration)
+    assert settings.requirement_types == ["Story", "Epic"] and settings.sprint_field == sprint.field_id
+    assert bug_settings.severity_field == severity.field_id and bug_settings.bug_types == ["Bug"]
+    assert serious_findings(page) == []
