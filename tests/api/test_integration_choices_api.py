@@ -8,8 +8,14 @@ from django.core.cache import cache
 
 from integrations.models import AuditEvent, ProjectIntegration
 from tests.factories import ProjectIntegrationFactory
-from tests.fakes.fixtures import GITHUB_LOGIN
-from tests.issues.sync_support import github_source, jira_cloud_source, linear_source
+from tests.fakes.fixtures import ADO_LOGIN, GITHUB_LOGIN, GITLAB_USERNAME
+from tests.issues.sync_support import (
+    azure_devops_source,
+    github_source,
+    gitlab_source,
+    jira_cloud_source,
+    linear_source,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +91,24 @@ class AssignTests:
         refused(assign(client_as("admin"), source, external_project="acme/nope"), "external_project")
         # GitHub issues have no types: a test "type" is a label, any word will do.
         response = assign(client_as("admin"), source, external_project="acme/shop", test_issue_type="test-case")
+        assert response.status_code == 201 and response.json()["verification"]["state"] == "verified"
+
+    def test_an_unknown_gitlab_project_is_refused_and_one_in_a_subgroup_is_found(self, client_as, fake_gitlab):
+        fake_gitlab.add_project("acme/web/shop")
+        fake_gitlab.add_member("acme/web/shop", GITLAB_USERNAME, 30)
+        fake_gitlab.add_project("acme/private")  # the account is no member: it cannot see it
+        source = gitlab_source(fake_gitlab)
+        refused(assign(client_as("admin"), source, external_project="acme/private"), "external_project")
+        response = assign(client_as("admin"), source, external_project="acme/web/shop")
+        assert response.status_code == 201 and response.json()["verification"]["state"] == "verified"
+
+    def test_an_unknown_azure_devops_project_or_work_item_type_is_refused(self, client_as, fake_azure_devops):
+        fake_azure_devops.add_project("Shop", members={ADO_LOGIN: "write"})
+        source = azure_devops_source(fake_azure_devops)
+        refused(assign(client_as("admin"), source, external_project="Nope"), "external_project")
+        response = assign(client_as("admin"), source, external_project="Shop", default_issue_type="Epic")
+        assert "Bug" in refused(response, "default_issue_type")
+        response = assign(client_as("admin"), source, external_project="Shop", default_issue_type="Bug")
         assert response.status_code == 201 and response.json()["verification"]["state"] == "verified"
 
     def test_an_unknown_linear_team_is_refused(self, client_as, fake_linear):
