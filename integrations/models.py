@@ -189,6 +189,15 @@ class ProjectIntegration(models.Model):
         help_text="The tracker issue's labels (Azure DevOps tags) and those defects' tags follow each other "
         "both ways: a label added or removed on either side is added or removed on the other.",
     )
+    # What the last check of the external project, issue types and board against the tracker found
+    # (services.verify_target): checked when saved, and again when a project admin asks.
+    verification_checked_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the tracker last confirmed the external project, issue types and board."
+    )
+    verification_error = models.CharField(
+        max_length=500, blank=True, help_text="Why the last check could not confirm them (redacted); blank: it did."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -209,6 +218,18 @@ class ProjectIntegration(models.Model):
                 name="projectintegration_primary_is_active",
             ),
         ]
+
+    @property
+    def unverified(self) -> bool:
+        """Saved while the tracker could not confirm its choices (down, refusing): shown as "not verified"."""
+        return bool(self.verification_error)
+
+    @property
+    def verification_state(self) -> str:
+        """ "verified", "not_verified", or "not_checked" (saved before checks existed, or nothing to check)."""
+        if self.verification_error:
+            return "not_verified"
+        return "verified" if self.verified_at else "not_checked"
 
     def __str__(self):
         target = f" → {self.external_project}" if self.external_project else ""

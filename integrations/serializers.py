@@ -25,6 +25,11 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
         help_text='{"open"|"in_progress"|"resolved"|"closed": ["<tracker status>", ...]}',
     )
 
+    verification = serializers.SerializerMethodField(
+        help_text="Whether the tracker confirmed the external project, issue types and board: state verified, "
+        "not_verified (saved while the tracker could not be asked; reason says why) or not_checked."
+    )
+
     class Meta:
         model = ProjectIntegration
         fields = [
@@ -43,6 +48,7 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
             "priority_mapping",
             "status_mapping",
             *SYNC_OPTIONS,
+            "verification",
             "created_at",
             "updated_at",
         ]
@@ -52,6 +58,14 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         if self.instance is not None:
             self.fields["source"].required = False
+
+    def get_verification(self, integration) -> dict:
+        return {
+            "state": integration.verification_state,
+            "reason": integration.verification_error,
+            "checked_at": integration.verification_checked_at,
+            "verified_at": integration.verified_at,
+        }
 
     def validate_priority_mapping(self, value):
         return mappings.validate_priority_mapping(value)

@@ -75,6 +75,29 @@ def integration_list(request, key):
     )
 
 
+def _report_saved(request, integration: ProjectIntegration, done: str) -> None:
+    """Say it is saved, and when the tracker could not confirm the choices, that it is not verified and why."""
+    if integration.unverified:
+        messages.warning(
+            request,
+            f"{done} It is not verified: {integration.verification_error} "
+            "Use “Check again” on this page once the tracker answers.",
+        )
+    else:
+        messages.success(request, done)
+
+
+def _form_context(project, form, integration=None) -> dict:
+    """The connect/edit form and where its pickers read the tracker's lists from."""
+    return {
+        "project": project,
+        "form": form,
+        "integration": integration,
+        "options_url": reverse("api-project-tracker-options", args=[project.key]),
+        "source_id": integration.source_id if integration is not None else "",
+    }
+
+
 @login_required
 def integration_create(request, key):
     project = _managed_project(request, key)
@@ -82,11 +105,12 @@ def integration_create(request, key):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         source = data.pop("source")
-        hook = request.build_absolute_uri(selectors.webhook_path(source))
-        if _apply(form, lambda: services.assign_source(project, source, actor=request.user, webhook_url=hook, **data)):
-            messages.success(request, f"{source.name} is assigned to {project.key}.")
+        data["webhook_url"] = request.build_absolute_uri(selectors.webhook_path(source))
+        assigned = []
+        if _apply(form, lambda: assigned.append(services.assign_source(project, source, actor=request.user, **data))):
+            _report_saved(request, assigned[0], f"{source.name} is assigned to {project.key}.")
             return redirect("integrations:list", project.key)
-    return render(request, "integrations/integration_form.html", {"project": project, "form": form})
+    return render(request, "integrations/integration_form.html", _form_context(project, form))
 
 
 @login_required
@@ -101,11 +125,25 @@ def integration_edit(request, key, pk):
             form, lambda: services.update_project_integration(integration, actor=request.user, **form.cleaned_data)
         )
     ):
-        messages.success(request, f"{integration} is saved.")
+        _report_saved(request, integration, f"{integration} is saved.")
         return redirect("integrations:list", project.key)
-    return render(
-        request, "integrations/integration_form.html", {"project": project, "form": form, "integration": integration}
-    )
+    return render(request, "integrations/integration_form.html", _form_context(project, form, integration))
+
+
+@require_POST
+@login_required
+def integration_check(request, key, pk):
+    """Ask the tracker again whether it has the integration's external project, issue types and board."""
+    project = _managed_project(request, key)
+    integration = _integration(project, pk)
+    checked = services.check_integration_again(integration, actor=request.user)
+    if checked is None:
+        messages.info(request, f"{integration}: there is nothing to check against the tracker.")
+    elif checked.error:
+        messages.warning(request, f"{integration} is still not verified: {checked.error}")
+    else:
+        messages.success(request, f"{integration} is verified: the tracker has its project, issue types and board.")
+    return redirect("integrations:list", project.key)
 
 
 @require_POST

@@ -327,6 +327,20 @@ class GitLab(TrackerProvider):
                 if isinstance(project.get("path_with_namespace"), str)
             ]
 
+    def find_project(self, project: str) -> RemoteProject:
+        """The project by its path ("Get a single project"), in whichever group or subgroup it is; 404 for
+        one that does not exist or that the account cannot see."""
+        path = self._project(project)
+        with self.client() as http:
+            response = http.get(f"projects/{_encoded(path)}", accept=(404,))
+        if response.status == 404:
+            raise NotFound(f"GitLab has no project {path} that the source's account can see.")
+        body = json_object(response, "a project")
+        if body.get("issues_enabled") is False:
+            raise NotFound(f"The GitLab project {path} has issues turned off.")
+        key = str(body.get("path_with_namespace") or path)
+        return RemoteProject(key=key, name=str(body.get("name_with_namespace") or key))
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         return [RemoteIssueType(id=type_id, name=name) for type_id, name in ISSUE_TYPES.items()]
 
