@@ -232,6 +232,13 @@ def assignable_sources(project):
     return Source.objects.filter(_in_scope(project), enabled=True).distinct().order_by("name")
 
 
+def option_sources(project):
+    """The sources whose tracker a project admin may list projects, types and boards of for the project:
+    those it may be assigned, and those it already uses."""
+    assigned = ProjectIntegration.objects.filter(project=project).values("source")
+    return Source.objects.filter(Q(pk__in=assignable_sources(project).values("pk")) | Q(pk__in=assigned))
+
+
 def project_integrations(project):
     """Every integration of the project, archived ones included, primary first."""
     return ProjectIntegration.objects.filter(project=project).select_related("source", "project")

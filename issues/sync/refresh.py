@@ -171,9 +171,11 @@ def _cached(reference: ExternalReference) -> RemoteIssue:
         priority=reference.priority,
         url=reference.url,
         updated_at=reference.remote_updated_at,
-        etag=reference.etag,
+        # Labels never read (cached before labels were) are read again in full, not confirmed by an ETag.
+        etag=reference.etag if reference.labels is not None else "",
         created_at=reference.remote_created_at,
         resolved_at=reference.remote_resolved_at,
+        labels=None if reference.labels is None else tuple(reference.labels),
     )
 
 
@@ -208,6 +210,7 @@ def remote_state(reference: ExternalReference, remote: RemoteIssue) -> dict:
         "remote_created_at": reference.remote_created_at,
         "remote_resolved_at": reference.remote_resolved_at,
         "remote_id": remote.remote_id[:100] or reference.remote_id,
+        "labels": reference.labels if remote.labels is None else services.label_list(remote.labels),
         **services.remote_dates(remote),
     }
     kept = {name for field in remote.unknown for name in CACHED_BY_FIELD.get(field, ())}

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('issues', '0015_bug_pull_status_from'),
+        ('issues', '0016_merge_bug_pull_status_from_labels'),
     ]
 
     operations = [
