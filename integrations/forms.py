@@ -454,3 +454,29 @@ class FieldMappingsForm(forms.Form):
                 name = _mapping_name(purpose, key[len(prefix) :], "source")
                 return name if name in self.fields else None
         return None
+
+
+class MemberTokenForm(forms.Form):
+    """A member's own token for a source (``services.save_member_token``). Write-only: the fields are
+    never filled back in, not even after an error."""
+
+    token = forms.CharField(
+        max_length=2000,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    refresh_token = forms.CharField(
+        label="Refresh token (optional)",
+        max_length=2000,
+        required=False,
+        strip=True,
+        help_text="When the tracker gave you one: testmanager renews the access token with it when it expires.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, source: Source, **kwargs):
+        super().__init__(*args, **kwargs)
+        label = selectors.member_token_label(source)
+        self.fields["token"].label = label[:1].upper() + label[1:]
+        if selectors.entered_token_kind(source) != "oauth2":
+            del self.fields["refresh_token"]

@@ -250,7 +250,13 @@ class UserToken(models.Model):
 MEMBER_TOKEN_KINDS_BY_AUTH_TYPE = {
     AuthType.OAUTH2: {TokenKind.OAUTH2},
     AuthType.PAT: {TokenKind.PAT},
+    AuthType.BASIC: {TokenKind.PAT},
 }
+# The auth types of a source on whose shared credential a member may use their own personal access token
+# instead (where the tracker takes them: ``TrackerProvider.member_pats``).
+MEMBER_PAT_AUTH_TYPES = frozenset(
+    auth for auth, kinds in MEMBER_TOKEN_KINDS_BY_AUTH_TYPE.items() if TokenKind.PAT in kinds
+)
 
 
 class ReauthorizationNotice(models.Model):

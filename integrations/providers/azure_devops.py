@@ -33,7 +33,7 @@ from integrations import keys
 from integrations.errors import NotFound, RemoteValidationError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.mappings import same_name
-from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from integrations.models import AUTH_TYPES_BY_PROVIDER, Provider
 from integrations.richtext import html_to_markdown, markdown_to_safe_html
 
 from .answers import chunks, iso_timestamp, json_object
@@ -204,6 +204,7 @@ class AzureDevOps(TrackerProvider):
     uploads_files = True
     attachment_max_bytes = 130 * 1024**2  # the largest file one (not chunked) attachment upload takes
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.AZURE_DEVOPS]
+    member_pats = True
     default_key_pattern = r"^\d+$"
     default_issue_url_template = "{baseUrl}/{project}/_workitems/edit/{key}"
     default_create_url_template = "{baseUrl}/{project}/_workitems/create/Bug?[System.Title]={title}"
@@ -233,11 +234,9 @@ class AzureDevOps(TrackerProvider):
     links_back_natively = True  # hyperlink relations
     keys_per_request = IDS_PER_BATCH
 
-    def authentication(self):
+    def pat_authentication(self, token):
         # A personal access token is the password of basic auth with an empty user name.
-        if self.user_token is None and self.source.auth_type == AuthType.PAT:
-            return {}, ("", self.credentials.get("token", ""))
-        return super().authentication()
+        return {}, ("", token)
 
     def _http(self) -> TrackerHttpClient:
         return self.client(headers=SUPPRESS_SIGN_IN)
