@@ -8,7 +8,7 @@ from . import keys, mappings, selectors
 from .fields import Unreadable
 from .models import ProjectIntegration, Source
 from .providers import REGISTRY
-from .providers.base import CAPABILITY_FIELDS, Capability, CredentialField
+from .providers.base import CAPABILITY_FIELDS, HEADER_NAME_PATTERN, Capability, CredentialField
 from .services import SYNC_OPTIONS
 
 CREDENTIAL_PREFIX = "credential_"
@@ -224,7 +224,12 @@ class _SourceFormBase(forms.ModelForm):
             else:
                 message = f"Enter the {part.label.lower()}."
             self.add_error(CREDENTIAL_PREFIX + part.name, message)
-        if not missing:
+        name = merged.get("header_name", "").strip()
+        if name and not HEADER_NAME_PATTERN.fullmatch(name):
+            self.add_error(
+                CREDENTIAL_PREFIX + "header_name", "Enter a header name: letters, digits and - only, e.g. X-API-Key."
+            )
+        elif not missing:
             self.new_credentials = merged
 
 

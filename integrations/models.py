@@ -31,6 +31,7 @@ class AuthType(models.TextChoices):
     PAT = "pat", "Personal access token"
     OAUTH2 = "oauth2", "OAuth 2.0"
     BASIC = "basic", "Basic (username + password)"
+    API_KEY = "api_key", "API key (header name + value)"
     NONE = "none", "None"
 
 
@@ -40,9 +41,11 @@ AUTH_TYPES_BY_PROVIDER = {
     Provider.JIRA_SERVER: [AuthType.PAT, AuthType.BASIC],
     Provider.GITHUB: [AuthType.PAT, AuthType.OAUTH2],
     Provider.GITLAB: [AuthType.PAT, AuthType.OAUTH2],
-    Provider.AZURE_DEVOPS: [AuthType.PAT, AuthType.OAUTH2],
+    # Basic: Azure DevOps Server takes a personal access token as the password.
+    Provider.AZURE_DEVOPS: [AuthType.PAT, AuthType.OAUTH2, AuthType.BASIC],
     Provider.LINEAR: [AuthType.PAT, AuthType.OAUTH2],
-    Provider.CUSTOM: [AuthType.NONE],
+    # The credentials of a custom tracker are sent only when checking that its URLs answer.
+    Provider.CUSTOM: [AuthType.NONE, AuthType.API_KEY, AuthType.BASIC],
 }
 
 

@@ -33,16 +33,18 @@ from integrations import keys
 from integrations.errors import NotFound, RemoteValidationError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.mappings import same_name
-from integrations.models import AUTH_TYPES_BY_PROVIDER, Provider
+from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
 from integrations.richtext import html_to_markdown, markdown_to_safe_html
 
 from .answers import chunks, iso_timestamp, json_object
 from .base import (
     PULL_LIMIT,
+    USERNAME,
     BackLink,
     Capability,
     ConnectionReport,
     CreatedIssue,
+    CredentialField,
     DraftAttachment,
     EventKind,
     FetchResult,
@@ -206,6 +208,20 @@ class AzureDevOps(TrackerProvider):
     attachment_max_bytes = 130 * 1024**2  # the largest file one (not chunked) attachment upload takes
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.AZURE_DEVOPS]
     member_pats = True
+    credential_fields = {
+        **TrackerProvider.credential_fields,
+        # Azure DevOps Server (on premises) takes basic authentication with a personal access token as the
+        # password (its IIS basic authentication, or any user name with a PAT).
+        AuthType.BASIC: (
+            USERNAME,
+            CredentialField(
+                "password",
+                "Personal access token (as password)",
+                secret=True,
+                help_text="Azure DevOps Server: a personal access token of the account above, sent as the password.",
+            ),
+        ),
+    }
     default_key_pattern = r"^\d+$"
     default_issue_url_template = "{baseUrl}/{project}/_workitems/edit/{key}"
     default_create_url_template = "{baseUrl}/{project}/_workitems/create/Bug?[System.Title]={title}"

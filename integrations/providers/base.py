@@ -114,12 +114,19 @@ CLIENT_ID = CredentialField(
     help_text="From the OAuth app registered in the tracker; each member authorizes their own account.",
 )
 CLIENT_SECRET = CredentialField("client_secret", "OAuth client secret", secret=True)
+HEADER_NAME = CredentialField(
+    "header_name", "API key header", secret=False, help_text="The request header the key travels in, e.g. X-API-Key."
+)
+HEADER_VALUE = CredentialField("header_value", "API key", secret=True)
+# An HTTP header name (RFC 9110 token).
+HEADER_NAME_PATTERN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 CREDENTIAL_FIELDS: Mapping[str, tuple[CredentialField, ...]] = {
     AuthType.API_TOKEN: (EMAIL, API_TOKEN),
     AuthType.PAT: (TOKEN,),
     AuthType.OAUTH2: (CLIENT_ID, CLIENT_SECRET),
     AuthType.BASIC: (USERNAME, PASSWORD),
+    AuthType.API_KEY: (HEADER_NAME, HEADER_VALUE),
     AuthType.NONE: (),
 }
 
@@ -653,6 +660,12 @@ class TrackerProvider:
             return {}, (self.credentials.get("username", ""), self.credentials.get("password", ""))
         if auth_type == AuthType.PAT:
             return self.pat_authentication(self.credentials.get("token", ""))
+        if auth_type == AuthType.API_KEY:
+            name = self.credentials.get("header_name", "").strip()
+            # A name that is no header name (the form refuses one) is not sent rather than breaking the request.
+            return (
+                {name: self.credentials.get("header_value", "")} if HEADER_NAME_PATTERN.fullmatch(name) else {}
+            ), None
         return {}, None  # none, or OAuth 2.0 without a member's token: anonymous
 
     def pat_authentication(self, token: str) -> tuple[dict[str, str], tuple[str, str] | None]:
