@@ -4,10 +4,12 @@ admin lists every authorization and revoking there is audited."""
 
 import pytest
 from django.contrib.messages import get_messages
+from rest_framework.test import APIClient
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider, TokenKind, UserToken
 from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
+from tests.integrations.oauth_support import CLIENT_ID, github_with_oauth, member, oauth_source
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +146,41 @@ def test_the_admin_lists_every_authorization_and_revoking_there_is_audited(clien
     assert "Mia K" in listing and "mias-secret" not in listing
     assert not UserToken.objects.exists()
     assert AuditEvent.objects.get(action=AuditAction.TOKEN_REVOKED).actor == staff
+
+
+def test_an_oauth_source_takes_a_pasted_access_and_refresh_token_on_the_page_and_in_the_api(client):
+    with github_with_oauth(expiring=True) as fake:
+        source = oauth_source(Provider.GITHUB, fake.web_url, "Acme GitHub")
+        integration = source.project_integrations.get()
+        mia, noah = member(), member()
+        for_mia = fake.oauth.grant(CLIENT_ID, "mia", ("repo",))
+        for_noah = fake.oauth.grant(CLIENT_ID, "noah", ("repo",))
+        client.force_login(mia)
+
+        trackers = client.get(TRACKERS).content.decode()
+        form = client.get(page(integration)).content.decode()
+        saved = client.post(
+            page(integration), {"token": for_mia["access_token"], "refresh_token": for_mia["refresh_token"]}
+        )
+        api = APIClient()
+        api.force_authenticate(noah)
+        put = api.put(
+            f"/api/projects/SHOP/integrations/{integration.pk}/my-token",
+            {"token": for_noah["access_token"], "refresh_token": for_noah["refresh_token"]},
+            format="json",
+        )
+
+    assert "or paste an access token" in trackers
+    assert 'name="refresh_token"' in form and "Paste an access token" in form
+    assert saved.status_code == 302
+    assert put.status_code == 200 and put.json()["renewable"] is True and put.json()["kind"] == "oauth2"
+    assert (
+        for_noah["access_token"] not in put.content.decode() and for_noah["refresh_token"] not in put.content.decode()
+    )
+    tokens = {token.user: token for token in UserToken.objects.all()}
+    assert (tokens[mia].kind, tokens[mia].remote_account, tokens[mia].refresh_token) == (
+        TokenKind.OAUTH2,
+        "Mia Krystof (mia)",
+        for_mia["refresh_token"],
+    )
+    assert tokens[noah].remote_account == "Noah Berg (noah)"
