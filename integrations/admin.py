@@ -517,15 +517,32 @@ class ProjectIntegrationAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 
 @admin.register(UserToken)
 class UserTokenAdmin(IntegrationAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "source", "kind", "expires_at", "last_refreshed_at"]
+    list_display = ["user", "source", "kind", "remote_account", "created_at", "expires_at", "last_refreshed_at"]
     list_filter = ["kind", "source"]
     search_fields = ["user__username", "source__name", "remote_account"]
     # Tokens are never shown or edited here; an admin may only revoke (delete) them.
-    fields = ["user", "source", "kind", "expires_at", "scopes", "remote_account", "last_refreshed_at", "last_error"]
+    fields = [
+        "user",
+        "source",
+        "kind",
+        "remote_account",
+        "created_at",
+        "expires_at",
+        "scopes",
+        "last_refreshed_at",
+        "last_error",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request):
         return False
+
+    def delete_model(self, request, obj):
+        services.revoke_member_token(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user", "source"):
+            services.revoke_member_token(token, actor=request.user)
 
 
 class _Echo:

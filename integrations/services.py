@@ -50,7 +50,7 @@ from .models import (
     UserToken,
 )
 from .providers import provider_class, provider_for
-from .providers.base import Capability, TrackerProvider, Unsupported
+from .providers.base import Capability, OAuthAccount, TrackerProvider, Unsupported
 
 
 def record_audit(
@@ -913,6 +913,75 @@ def revoke_member_token(token: UserToken, *, actor) -> None:
     token.delete()
 
 
+def save_member_token(user, source: Source, *, access_token: str, refresh_token: str = "") -> UserToken:
+    """Store a token the member entered by hand (``selectors.entered_token_kind``): their personal access
+    token (Linear: personal API key) to use instead of the source's shared credential, or, on an OAuth
+    2.0 source, an access token and optional refresh token the tracker issued outside a browser flow
+    (renewed as authorized ones are). The tracker is first asked whose account it is: a token it
+    refuses, or that cannot be checked, is not stored (``TrackerError``, redacted). Replaces the
+    member's token for the source. Audited, never with the token. The caller checks
+    ``selectors.may_enter_token``."""
+    kind = selectors.entered_token_kind(source)
+    access_token, refresh_token = access_token.strip(), (refresh_token or "").strip()
+    if kind is None:
+        raise ValidationError({"token": f"{source.name} takes no token of yours: it uses its own account."})
+    if not access_token:
+        raise ValidationError({"token": f"Enter your {selectors.member_token_label(source)}."})
+    if refresh_token and kind != TokenKind.OAUTH2:
+        raise ValidationError({"refresh_token": "Only OAuth 2.0 sources take a refresh token."})
+    token = UserToken(
+        user=user, source=source, kind=kind, access_token=access_token, refresh_token=refresh_token or None
+    )
+    try:
+        with interactive(source, "try again when it answers; nothing was stored"):
+            account = _entered_token_account(token)
+    except TrackerError as error:
+        record_audit(
+            AuditAction.TOKEN_AUTHORIZED,
+            actor=user,
+            source=source,
+            target=user.get_username(),
+            success=False,
+            message=redact(str(error), [access_token, refresh_token]),
+            details={"code": error.code, "kind": kind, "entered": True},
+        )
+        raise
+    with transaction.atomic():
+        token, _created = UserToken.objects.update_or_create(
+            user=user,
+            source=source,
+            defaults={
+                "kind": kind,
+                "access_token": access_token,
+                "refresh_token": refresh_token or None,
+                "expires_at": None,  # unknown: renewed when the tracker refuses it (401), if it can be
+                "scopes": "",
+                "remote_account": account.name[:200],
+                "resource_id": account.resource_id[:100],
+                "resource_url": account.resource_url[:500],
+                "last_refreshed_at": None,
+                "last_error": "",
+            },
+        )
+        record_audit(
+            AuditAction.TOKEN_AUTHORIZED,
+            actor=user,
+            source=source,
+            target=_token_target(token),
+            details={"kind": kind, "entered": True, "renewable": bool(refresh_token)},
+        )
+        ReauthorizationNotice.objects.filter(user=user, source=source).delete()
+    return token
+
+
+def _entered_token_account(token: UserToken):
+    """Whose account the tracker says an entered token is (and, for a Jira Cloud OAuth token, its site)."""
+    provider = provider_for(token.source, token)
+    if token.kind == TokenKind.OAUTH2:
+        return provider.oauth_account()
+    return OAuthAccount(name=provider.whoami().user)
+
+
 def renew_member_token(token: UserToken, *, actor=None) -> UserToken:
     """Renew the token with its refresh token and return the token to use now.
 
@@ -941,7 +1010,15 @@ def renew_member_token(token: UserToken, *, actor=None) -> UserToken:
 def _renew(token: UserToken, actor) -> TrackerError | None:
     """Renew the locked token and record the outcome; the error to raise once committed, if any."""
     source = token.source
-    if token.kind != TokenKind.OAUTH2 or not isinstance(token.refresh_token, str) or not token.refresh_token:
+    if token.kind == TokenKind.PAT:
+        return _mark_for_reauthorization(
+            token,
+            actor,
+            f"{source.name} no longer accepts your personal token (expired or revoked): enter a new one, or remove "
+            "it to act through the source's own account.",
+            code="not_renewable",
+        )
+    if not isinstance(token.refresh_token, str) or not token.refresh_token:
         return _mark_for_reauthorization(
             token,
             actor,
@@ -1030,3 +1107,12 @@ def with_member_token(user, source: Source, operation: Callable[[TrackerProvider
     except AuthenticationFailed:
         token = renew_member_token(token, actor=user)
     return operation(provider_for(source, token))
+
+
+def with_own_token_if_any(user, source: Source, operation: Callable[[TrackerProvider], Result]) -> Result:
+    """Background work done on a member's behalf (a comment they wrote, posted later): as the member when
+    they stored or authorized a token for ``source`` (``with_member_token``), else with the source's
+    credentials, as before members had tokens."""
+    if user is None or selectors.member_token(source, user) is None:
+        return operation(provider_for(source))
+    return with_member_token(user, source, operation)
