@@ -47,6 +47,7 @@ def provider_metadata() -> dict:
                 for auth_type in provider.auth_types
             },
             "capabilities": sorted(CAPABILITY_FIELDS[capability] for capability in provider.offered_capabilities()),
+            "default_capabilities": sorted(name for name, on in provider.default_capabilities().items() if on),
             "key_pattern": provider.default_key_pattern,
             "issue_url_template": provider.default_issue_url_template,
             "create_url_template": provider.default_create_url_template,
@@ -283,6 +284,11 @@ class ProjectIntegrationForm(forms.Form):
         label="Sync comments",
         required=False,
         help_text=ProjectIntegration.sync_comments.field.help_text,
+    )
+    sync_labels = forms.BooleanField(
+        label="Sync labels and tags",
+        required=False,
+        help_text=ProjectIntegration.sync_labels.field.help_text,
     )
     update_test_status_on_resolve = forms.BooleanField(
         label="Retest on resolve",

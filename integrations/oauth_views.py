@@ -2,9 +2,12 @@
 
 ``/api/auth/<provider>/login/?source=<uuid>&next=<page>`` sends the member to the tracker with a
 ``state`` kept in their session; the tracker sends them back to
-``/api/auth/<provider>/callback`` (the address an administrator registers in the tracker's
+``/api/auth/<name>/callback`` (the address an administrator registers in the tracker's
 OAuth app, shown on the source's admin page), which must present that state again before the
 code is exchanged. Only the member's own token is ever stored, replaced or revoked.
+
+Jira Cloud's callback is the documented ``/api/auth/jira/callback``; ``/api/auth/jira_cloud/callback``,
+the address shown before, still completes a flow, with the redirect URI the flow started with.
 """
 
 import uuid
@@ -19,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import oauth, selectors, services
 from .errors import TrackerError
-from .models import ReauthorizationNotice, Source, UserToken
+from .models import Provider, ReauthorizationNotice, Source, UserToken
 from .providers import provider_for
 
 PENDING_SESSION_KEY = "oauth_pending"
@@ -27,9 +30,15 @@ PENDING_LIMIT = 5  # authorizations a session may have under way at once (severa
 MAX_TRACKER_MESSAGE = 200
 
 
+# The callback path of providers whose documented path is not their provider value.
+CALLBACK_NAMES = {Provider.JIRA_CLOUD: "jira"}
+PROVIDERS_BY_CALLBACK_NAME = {name: provider for provider, name in CALLBACK_NAMES.items()}
+
+
 def callback_url(request, provider: str) -> str:
     """The redirect (callback) URL of ``provider`` on this server, as trackers must have it registered."""
-    return request.build_absolute_uri(reverse("oauth:callback", args=[provider]))
+    name = CALLBACK_NAMES.get(provider, provider)
+    return request.build_absolute_uri(reverse("oauth:callback", args=[name]))
 
 
 def _source(provider: str, value: str | None) -> Source:
@@ -57,14 +66,16 @@ def authorize(request, provider):
     if not selectors.may_authorize(source, request.user):
         raise Http404("No such source.")
     next_url = _next_url(request, request.GET.get("next"))
+    redirect_uri = callback_url(request, provider)
     try:
-        started = oauth.authorization_request(provider_for(source), callback_url(request, provider))
+        started = oauth.authorization_request(provider_for(source), redirect_uri)
     except TrackerError as error:
         messages.error(request, f"Authorizing your account for {source.name} cannot start: {error}")
         return redirect(next_url)
     pending = request.session.get(PENDING_SESSION_KEY, {})
     pending[started.state] = {
         "source": str(source.uuid),
+        "redirect_uri": redirect_uri,
         "verifier": started.code_verifier,
         "next": next_url,
         "user": request.user.pk,
@@ -76,7 +87,9 @@ def authorize(request, provider):
 @require_GET
 @login_required
 def callback(request, provider):
-    """The tracker's answer: refused unless it carries a state this session started (CSRF)."""
+    """The tracker's answer: refused unless it carries a state this session started (CSRF).
+    ``provider`` is the path's name: a provider value, or a documented alias (``jira``)."""
+    provider = PROVIDERS_BY_CALLBACK_NAME.get(provider, provider)
     pending = request.session.get(PENDING_SESSION_KEY, {})
     started = pending.pop(request.GET.get("state", ""), None)
     request.session[PENDING_SESSION_KEY] = pending
@@ -98,7 +111,8 @@ def callback(request, provider):
             request.user,
             source,
             code=request.GET["code"],
-            redirect_uri=callback_url(request, provider),
+            # The token endpoint wants the redirect URI of the authorization request, whichever path came back.
+            redirect_uri=started.get("redirect_uri") or callback_url(request, provider),
             code_verifier=started["verifier"],
         )
     except TrackerError as error:

@@ -8,6 +8,7 @@
 
   const script = document.currentScript;
   const previewUrl = script.dataset.keyPreviewUrl;
+  const adding = script.dataset.adding === "true";
 
   function start() {
     const metaElement = document.getElementById("source-provider-meta");
@@ -99,6 +100,20 @@
       capabilityNames.forEach((name) => show(name, Boolean(entry) && entry.capabilities.includes(name)));
     }
 
+    // A new source starts with what its provider implements switched on; the admin may untick any.
+    function applyDefaultCapabilities() {
+      const entry = current();
+      if (!adding || !entry) {
+        return;
+      }
+      capabilityNames.forEach((name) => {
+        const box = form.querySelector("#id_" + name);
+        if (box) {
+          box.checked = entry.default_capabilities.includes(name);
+        }
+      });
+    }
+
     function updateDefaults() {
       const entry = current() || {};
       [
@@ -155,6 +170,7 @@
     }
 
     provider.addEventListener("change", updateAll);
+    provider.addEventListener("change", applyDefaultCapabilities);
     authType.addEventListener("change", updateCredentials);
     allProjects.addEventListener("change", updateScope);
     ["#id_key_pattern", "#id_key_sample"].forEach((selector) => {

@@ -19,7 +19,7 @@ from tests.fakes.jira import JiraFake
 CLIENT_ID = "testmanager-oauth-client"
 CLIENT_SECRET = "oauth-client-secret-value"
 CLOUD_ID = "1324a887-45db-1bf4-1e99-ef0ff456d421"
-JIRA_CALLBACK = "http://testserver/api/auth/jira_cloud/callback"
+JIRA_CALLBACK = "http://testserver/api/auth/jira/callback"  # the documented one; jira_cloud/callback still works
 GITHUB_CALLBACK = "http://testserver/api/auth/github/callback"
 TRACKERS_PAGE = "/projects/SHOP/integrations/"
 JIRA_SCOPES = ("read:jira-work", "write:jira-work", "read:jira-user", "offline_access")

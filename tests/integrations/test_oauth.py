@@ -244,6 +244,37 @@ def test_a_callback_whose_state_this_session_did_not_start_is_refused_and_nothin
     assert UserToken.objects.filter(user=mia).count() == 1
 
 
+def test_jira_clouds_documented_callback_path_completes_the_flow(client, mia, jira, jira_source):
+    jira.oauth.sign_in(MIA)
+
+    callback = consent(start(client, jira_source)["Location"])
+
+    assert urlsplit(callback).path == "/api/auth/jira/callback"
+    assert back_to_testmanager(client, callback).status_code == 302
+    assert UserToken.objects.get(user=mia, source=jira_source).remote_account == "Mia Krystof (mia@example.com)"
+
+
+def test_the_former_jira_cloud_callback_path_still_completes_a_flow(client, mia, jira, jira_source):
+    """An answer arriving at /api/auth/jira_cloud/callback (bookmarked, or an app registered with it)
+    completes the flow, the code exchanged with the redirect URI the flow started with."""
+    jira.oauth.sign_in(MIA)
+    parameters = query(consent(start(client, jira_source)["Location"]))
+
+    response = client.get("/api/auth/jira_cloud/callback", parameters)
+
+    assert response.status_code == 302 and response["Location"] == TRACKERS_PAGE
+    assert UserToken.objects.filter(user=mia, source=jira_source).exists()
+    assert jira.oauth.token_requests[-1].parameters["redirect_uri"] == JIRA_CALLBACK
+
+
+def test_the_jira_callback_path_does_not_complete_another_trackers_flow(client, mia, github, github_source):
+    github.oauth.sign_in("mia")
+    parameters = query(consent(start(client, github_source)["Location"]))
+
+    assert client.get("/api/auth/jira/callback", parameters).status_code == 404
+    assert not UserToken.objects.exists()
+
+
 def test_a_callback_is_used_once_and_only_in_the_session_that_started_it(client, mia, jira, jira_source):
     jira.oauth.sign_in(MIA)
     callback = consent(start(client, jira_source)["Location"])
@@ -432,8 +463,9 @@ def test_the_source_admin_page_shows_the_redirect_url_to_register(client, jira, 
     add = client.get("/admin/integrations/source/add/").content.decode()
 
     assert f"<code>{JIRA_CALLBACK}</code>" in change and "/api/auth/github/callback" not in change
-    for provider in ("jira_cloud", "github", "gitlab", "azure_devops", "linear"):
-        assert f"<code>http://testserver/api/auth/{provider}/callback</code>" in add
+    for name in ("jira", "github", "gitlab", "azure_devops", "linear"):
+        assert f"<code>http://testserver/api/auth/{name}/callback</code>" in add
+    assert "/api/auth/jira_cloud/callback" not in change + add  # the documented path is the one shown
     assert "/api/auth/jira_server/callback" not in add  # Jira Data Center takes no OAuth 2.0 here
 
 
