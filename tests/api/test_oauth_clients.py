@@ -162,6 +162,13 @@ def test_a_revoked_token_answers_401(service_user):
     assert refused["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
+def test_the_personal_token_revocation_endpoint_points_an_oauth_client_to_revocation(service_user):
+    client = token_client(machine_token(service_user, scope="read write")["access_token"])
+    answer = client.delete("/api/auth/token")
+    assert answer.status_code == 400 and "/oauth/revoke_token/" in answer.json()["message"]
+    assert client.get("/api/auth/me").status_code == 200
+
+
 def test_an_expired_token_answers_401(service_user):
     client = token_client(machine_token(service_user)["access_token"])
     AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
