@@ -120,6 +120,14 @@ class RemoteValidationError(TrackerError):
     default_message = "The tracker refused the request as invalid."
 
 
+class UnknownLabels(RemoteValidationError):
+    """The tracker creates no label on the way (Linear) and lacks those named in ``labels``."""
+
+    def __init__(self, message: str, labels, **options):
+        super().__init__(message, **options)
+        self.labels = tuple(labels)
+
+
 class AuthorizationRequired(TrackerError):
     """A member's own authorization is needed: they have none for an OAuth 2.0 source, or the
     tracker no longer accepts it and it cannot be renewed."""

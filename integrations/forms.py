@@ -285,6 +285,11 @@ class ProjectIntegrationForm(forms.Form):
         required=False,
         help_text=ProjectIntegration.sync_comments.field.help_text,
     )
+    sync_labels = forms.BooleanField(
+        label="Sync labels and tags",
+        required=False,
+        help_text=ProjectIntegration.sync_labels.field.help_text,
+    )
     update_test_status_on_resolve = forms.BooleanField(
         label="Retest on resolve",
         required=False,

@@ -184,6 +184,11 @@ class ProjectIntegration(models.Model):
         default=False,
         help_text="Comments on those defects and on the tracker issues flow both ways.",
     )
+    sync_labels = models.BooleanField(
+        default=False,
+        help_text="The tracker issue's labels (Azure DevOps tags) and those defects' tags follow each other "
+        "both ways: a label added or removed on either side is added or removed on the other.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from . import mappings
 from .models import IntegrationState, ProjectIntegration
+from .services import SYNC_OPTIONS
 
 
 class ProjectIntegrationSerializer(serializers.ModelSerializer):
@@ -41,6 +42,7 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
             "state",
             "priority_mapping",
             "status_mapping",
+            *SYNC_OPTIONS,
             "created_at",
             "updated_at",
         ]

@@ -411,7 +411,13 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
 # --- Project integrations -------------------------------------------------------------
 
 # The two-way sync options a project administrator switches on an integration (issues.sync).
-SYNC_OPTIONS = ("sync_defects", "push_defect_changes", "sync_comments", "update_test_status_on_resolve")
+SYNC_OPTIONS = (
+    "sync_defects",
+    "push_defect_changes",
+    "sync_comments",
+    "sync_labels",
+    "update_test_status_on_resolve",
+)
 
 EDITABLE_INTEGRATION_FIELDS = (
     "external_project",

@@ -49,6 +49,7 @@ from .base import (
     FieldValue,
     IssueDraft,
     IssueEvent,
+    MatchCount,
     NotConfigured,
     OAuthApp,
     PulledItem,
@@ -86,7 +87,7 @@ SUPPRESS_SIGN_IN = {"X-TFS-FedAuthRedirect": "Suppress"}
 ISSUE_FIELDS = [
     "System.Id", "System.Title", "System.State", "System.WorkItemType", "System.TeamProject",
     "System.AssignedTo", "Microsoft.VSTS.Common.Priority", "System.ChangedDate", "System.CreatedDate",
-    "Microsoft.VSTS.Common.ResolvedDate", "Microsoft.VSTS.Common.ClosedDate",
+    "Microsoft.VSTS.Common.ResolvedDate", "Microsoft.VSTS.Common.ClosedDate", "System.Tags",
 ]  # fmt: skip
 PULL_FIELDS = [*ISSUE_FIELDS, "System.Description"]
 STATE_CATEGORIES = {
@@ -398,22 +399,7 @@ class AzureDevOps(TrackerProvider):
         """Work items of the project matching the WIQL condition (what follows WHERE) and of the
         given types, by id. A known id the query leaves out is deleted when the project's recycle
         bin holds it: Azure DevOps reads deleted and unreadable work items alike, nothing else tells."""
-        project = query.project.strip()
-        if not project:
-            raise NotConfigured(
-                "This project integration names no Azure DevOps project: a project administrator must choose the "
-                "project that work items are pulled from."
-            )
-        condition = query.filter.strip()
-        if condition[:6].lower() == "select":
-            raise RemoteValidationError(
-                "Write the WIQL condition only, what follows WHERE, e.g. [System.Tags] CONTAINS 'release': "
-                "testmanager adds the project, the work item types and the order."
-            )
-        clauses = [f"[System.TeamProject] = {_wiql_string(project)}", *([f"({condition})"] if condition else [])]
-        if query.item_types:
-            clauses.append("[System.WorkItemType] IN (" + ", ".join(map(_wiql_string, query.item_types)) + ")")
-        wiql = f"SELECT [System.Id] FROM WorkItems WHERE {' AND '.join(clauses)} ORDER BY [System.Id]"
+        project, wiql = self._pull_wiql(query)
         fields = list(dict.fromkeys([*PULL_FIELDS, *query.fields]))
         items = []
         with self._http() as http:
@@ -429,6 +415,34 @@ class AzureDevOps(TrackerProvider):
             unseen = {number: key for number, key in digits.items() if number.isdigit() and number not in seen}
             deleted = self._in_recycle_bin(http, project, [int(number) for number in unseen])
         return PullResult(items=tuple(items), deleted=frozenset(unseen[number] for number in deleted))
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """How many ids the pull's WIQL query answers (WIQL answers ids only, so they are counted), at most
+        ``PULL_LIMIT``: at that many the count is "at least"."""
+        project, wiql = self._pull_wiql(query)
+        with self._http() as http:
+            ids = self._query_ids(http, f"{quote(project, safe='')}/_apis/wit/wiql", wiql, PULL_LIMIT)
+        return MatchCount(len(ids), precision="at_least" if len(ids) >= PULL_LIMIT else "exact")
+
+    @staticmethod
+    def _pull_wiql(query: PullQuery) -> tuple[str, str]:
+        """(the project, the WIQL query of a pull): the project, the condition, the types, by id."""
+        project = query.project.strip()
+        if not project:
+            raise NotConfigured(
+                "This project integration names no Azure DevOps project: a project administrator must choose the "
+                "project that work items are pulled from."
+            )
+        condition = query.filter.strip()
+        if condition[:6].lower() == "select":
+            raise RemoteValidationError(
+                "Write the WIQL condition only, what follows WHERE, e.g. [System.Tags] CONTAINS 'release': "
+                "testmanager adds the project, the work item types and the order."
+            )
+        clauses = [f"[System.TeamProject] = {_wiql_string(project)}", *([f"({condition})"] if condition else [])]
+        if query.item_types:
+            clauses.append("[System.WorkItemType] IN (" + ", ".join(map(_wiql_string, query.item_types)) + ")")
+        return project, f"SELECT [System.Id] FROM WorkItems WHERE {' AND '.join(clauses)} ORDER BY [System.Id]"
 
     def _pulled_item(self, raw: dict, categories: "_StateCategories", field_ids: Iterable[str]) -> PulledItem:
         fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
@@ -513,6 +527,8 @@ class AzureDevOps(TrackerProvider):
             # Processes with a Resolved state date it; the others date only the closing.
             resolved_at=iso_timestamp(fields.get("Microsoft.VSTS.Common.ResolvedDate"))
             or iso_timestamp(fields.get("Microsoft.VSTS.Common.ClosedDate")),
+            # Azure DevOps leaves an empty field out of its answer: a work item read without tags has none.
+            labels=_tags(fields.get("System.Tags")),
         )
 
     def _issue_url(self, key: str, project: str) -> str:
@@ -766,6 +782,22 @@ class AzureDevOps(TrackerProvider):
                 headers=JSON_PATCH,
             )
 
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Update the work item's ``System.Tags`` (``;``-separated; they replace its tags, new ones are created)."""
+        with self._http() as http:
+            item_id, _, _, _ = self._locate(http, key)
+            http.patch(
+                f"_apis/wit/workitems/{item_id}",
+                params={"api-version": API_VERSION},
+                json=[{"op": "add", "path": "/fields/System.Tags", "value": "; ".join(dict.fromkeys(labels))}],
+                headers=JSON_PATCH,
+            )
+
+    @classmethod
+    def label_for(cls, tag: str) -> str:
+        """Work item tags are separated by ``;``: a tag has none."""
+        return " ".join(tag.replace(";", " ").split())
+
     # -- webhooks --
 
     def verify_webhook(self, request) -> None:
@@ -810,7 +842,8 @@ class AzureDevOps(TrackerProvider):
             description="System.Description",
         )
         item = self._pulled_item({"id": item_id, "fields": fields}, _UNREAD_CATEGORIES, ())
-        return replace(item, unknown=missing | {"status", "status_category", "resolved_at"})
+        labels = item.labels if "System.Tags" in fields else None  # a hook may leave the tags out: unknown
+        return replace(item, unknown=missing | {"status", "status_category", "resolved_at"}, labels=labels)
 
     def register_webhook(self, url: str, secret: str) -> list[str]:
         """Service hook subscriptions posting to ``url`` (basic auth, ``secret`` as the password) for each
@@ -928,3 +961,8 @@ class _StateCategories:
         if not (project and type_name and state):
             return "unknown"
         return STATE_CATEGORIES.get(self.states(project, type_name).get(state, ""), "unknown")
+
+
+def _tags(value) -> tuple[str, ...]:
+    """``System.Tags`` (``"ui; checkout"``) as tags; none when the field is empty or absent."""
+    return tuple(tag.strip() for tag in str(value or "").split(";") if tag.strip())

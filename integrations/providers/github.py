@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.core.cache import cache
 
-from integrations.errors import PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
+from integrations.errors import NotFound, PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
 from integrations.http import (
     RemoteErrorDetail,
     TrackerHttpClient,
@@ -56,6 +56,7 @@ from .base import (
     FieldValue,
     IssueDraft,
     IssueEvent,
+    MatchCount,
     NotConfigured,
     OAuthApp,
     PulledItem,
@@ -72,6 +73,7 @@ from .base import (
     delivery_id,
     delivery_response,
     fields_missing,
+    label_names,
     markdown_link_text,
     rate_limit_headroom,
     webhook_json,
@@ -89,7 +91,7 @@ GRAPHQL_RATE_LIMITED = ("RATE_LIMITED", "RATE_LIMIT")  # GitHub has answered bot
 # ``closed`` rather than ``state``: a pull request's state (OPEN, CLOSED, MERGED) is another type.
 _ITEM_FIELDS = (
     "number title closed url createdAt updatedAt closedAt repository { nameWithOwner } "
-    "assignees(first: 10) { nodes { login } }"
+    "assignees(first: 10) { nodes { login } } labels(first: 100) { nodes { name } }"
 )
 ITEM_FRAGMENT = (
     f"fragment item on IssueOrPullRequest {{ ... on Issue {{ {_ITEM_FIELDS} stateReason }} "
@@ -280,6 +282,7 @@ def _rest_shape(node: dict, api_base_url: str) -> dict:
         "state": "closed" if node.get("closed") else "open",
         "state_reason": str(node["stateReason"]).lower() if node.get("stateReason") else None,
         "assignees": [person for person in assignees if isinstance(person, dict)],
+        **({"labels": (node.get("labels") or {}).get("nodes") or []} if isinstance(node.get("labels"), dict) else {}),
         "html_url": node.get("url"),
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
@@ -408,6 +411,20 @@ class GitHub(TrackerProvider):
                 for repo in self._pages(http, "user/repos", {"sort": "full_name"})
                 if isinstance(repo.get("full_name"), str) and repo.get("has_issues", True)
             ]
+
+    def find_project(self, project: str) -> RemoteProject:
+        """The repository itself ("Get a repository"): 404 for one that does not exist or that the account
+        cannot see; one with issues turned off takes none."""
+        repo = self._repository(project)
+        with self._github() as http:
+            response = http.get(f"repos/{repo}", accept=(404,))
+        if response.status == 404:
+            raise NotFound(f"GitHub has no repository {repo} that the source's account can see.")
+        body = json_object(response, "a repository")
+        if not body.get("has_issues", True):
+            raise NotFound(f"The GitHub repository {repo} has issues turned off.")
+        name = str(body.get("full_name") or repo)
+        return RemoteProject(key=name, name=name)
 
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         """A repository's issues have no types to choose from."""
@@ -593,13 +610,7 @@ class GitHub(TrackerProvider):
         """Issues (never pull requests) of the repository that the search qualifiers select, oldest
         first, through GitHub's issue search (which serves 1000 results at most). A known key the
         search leaves out is deleted when GitHub says so (see ``fetch_many``)."""
-        repo = self._repository(query.project)
-        if query.item_types:
-            raise RemoteValidationError(
-                "GitHub issues have no work item types here: leave the types empty and "
-                "select issues by label in the filter."
-            )
-        search = " ".join(part for part in (query.filter.strip(), "is:issue", f"repo:{repo}") if part)
+        search = self._pull_search(query)
         items: list[PulledItem] = []
         with self._github() as http:
             response = http.get(
@@ -623,6 +634,27 @@ class GitHub(TrackerProvider):
         return PullResult(
             items=tuple(items[:PULL_LIMIT]), deleted=self.fetch_many(unseen).missing if unseen else frozenset()
         )
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """The ``total_count`` of the pull's issue search (one result asked for); approximate when GitHub
+        says its results are incomplete (the search timed out)."""
+        with self._github() as http:
+            response = http.get("search/issues", params={"q": self._pull_search(query), "per_page": 1})
+        body = json_object(response, "search results")
+        total = body.get("total_count")
+        if not isinstance(total, int):
+            raise UpstreamError(f"{response.host} answered a search without a total.", status=response.status)
+        return MatchCount(total, precision="approximate" if body.get("incomplete_results") else "exact")
+
+    def _pull_search(self, query: PullQuery) -> str:
+        """The search of a pull: the filter's qualifiers, issues only, in the repository."""
+        repo = self._repository(query.project)
+        if query.item_types:
+            raise RemoteValidationError(
+                "GitHub issues have no work item types here: leave the types empty and "
+                "select issues by label in the filter."
+            )
+        return " ".join(part for part in (query.filter.strip(), "is:issue", f"repo:{repo}") if part)
 
     def plans(self, project: str, board: str = "") -> list[RemotePlan]:
         """The repository's milestones, open and closed, as releases: the due date is the release
@@ -685,6 +717,7 @@ class GitHub(TrackerProvider):
             etag=(response.headers.get("ETag") or "") if etag else "",
             created_at=iso_timestamp(raw.get("created_at")),
             resolved_at=None if is_open else iso_timestamp(raw.get("closed_at")),
+            labels=label_names(raw),
         )
 
     # -- writing --
@@ -741,6 +774,12 @@ class GitHub(TrackerProvider):
             payload["labels"] = list(dict.fromkeys(labels))
         with self._github() as http:
             http.patch(f"repos/{repo}/issues/{number}", json=payload)
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """Update an issue with ``labels`` (they replace the issue's; GitHub creates a label it lacks)."""
+        repo, number = self._locate(key)
+        with self._github() as http:
+            http.patch(f"repos/{repo}/issues/{number}", json={"labels": list(dict.fromkeys(labels))})
 
     def _left_out(self, draft: IssueDraft) -> list[str]:
         notes = []

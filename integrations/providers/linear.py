@@ -43,6 +43,7 @@ from integrations.errors import (
     PermissionDenied,
     RateLimited,
     RemoteValidationError,
+    UnknownLabels,
     UpstreamError,
 )
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
@@ -62,6 +63,7 @@ from .base import (
     FieldValue,
     IssueDraft,
     IssueEvent,
+    MatchCount,
     NotConfigured,
     OAuthApp,
     PulledItem,
@@ -103,9 +105,11 @@ IDENTIFIER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)")
 COMMENT_ACTIONS = {
     "create": EventKind.COMMENTED, "update": EventKind.COMMENT_EDITED, "remove": EventKind.COMMENT_DELETED,
 }  # fmt: skip
+LABELS_PER_ISSUE = 50  # an issue's labels a read takes; Linear issues rarely carry more than a few
+LABELS_SELECTION = f"labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ name }} }}"
 ISSUE_FIELDS = (
     "id identifier title priority priorityLabel url updatedAt createdAt completedAt canceledAt "
-    "state { name type } assignee { name }"
+    f"state {{ name type }} assignee {{ name }} {LABELS_SELECTION}"
 )
 
 VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first: $first) { nodes { key } } }"""
@@ -167,8 +171,6 @@ PROJECTS_QUERY = """query Projects($filter: ProjectFilter, $first: Int, $after: 
   projects(filter: $filter, first: $first, after: $after) {
     nodes { id name startDate targetDate completedAt canceledAt } pageInfo { hasNextPage endCursor } }
 }"""
-LABELS_PER_ISSUE = 50  # an issue's labels a pull reads; Linear issues rarely carry more than a few
-LABELS_SELECTION = f"labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ name }} }}"
 
 
 def read_linear_error(response: TrackerResponse) -> RemoteErrorDetail:
@@ -236,8 +238,14 @@ def _related(raw: dict, name: str) -> dict:
 
 
 def _label_names(raw: dict) -> list[str]:
-    nodes = _related(raw, "labels").get("nodes") or []
+    """An issue's label names: a query's connection (``nodes``), or a webhook's list of labels."""
+    nodes = raw.get("labels") if isinstance(raw.get("labels"), list) else _related(raw, "labels").get("nodes") or []
     return [str(label.get("name")) for label in nodes if isinstance(label, dict) and label.get("name")]
+
+
+def _issue_labels(raw: dict) -> tuple[str, ...] | None:
+    """The issue's labels; None when the answer did not carry them."""
+    return tuple(_label_names(raw)) if isinstance(raw.get("labels"), (dict, list)) else None
 
 
 # The fields a pull reads by id: the selection each needs, and how its value reads.
@@ -536,6 +544,12 @@ class Linear(TrackerProvider):
                 for team in self._pages(http, TEAMS_QUERY, "teams", {})
             ]
 
+    def find_project(self, project: str) -> RemoteProject:
+        """The team by its key (``NotFound`` when the account is in no team of that key)."""
+        with self.client() as http:
+            team = self._team(http, project)
+        return RemoteProject(key=str(team.get("key")), name=str(team.get("name") or team.get("key")))
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         return [ISSUE_TYPE]
 
@@ -650,11 +664,6 @@ class Linear(TrackerProvider):
         Labels the filter or the types name must exist in the team or the workspace. A known issue
         the pull leaves out is deleted when it is in Linear's trash, or gone from a team the account
         sees; one merely filtered out, archived or in a team it cannot see is not."""
-        if not query.project.strip():
-            raise NotConfigured(
-                "This project integration names no Linear team: a project administrator must choose the team that "
-                "issues are pulled from."
-            )
         unknown = [field_id for field_id in query.fields if field_id not in PULL_FIELDS]
         if unknown:
             names = ", ".join(f"“{field_id}”" for field_id in unknown)
@@ -662,25 +671,41 @@ class Linear(TrackerProvider):
                 f"Linear issues have no field {names} to pull: use {', '.join(PULL_FIELDS)}.",
                 field_errors=dict.fromkeys(unknown, "Not a Linear issue field a pull reads."),
             )
-        terms = parse_pull_filter(query.filter)
-        label_sets = [values for key, values in terms if key == "label"]
-        if query.item_types:
-            label_sets.append(list(query.item_types))
         selection = [ISSUE_FIELDS, "description", *(PULL_FIELDS[field_id][0] for field_id in query.fields)]
         if query.item_types:
             selection.append(LABELS_SELECTION)
         with self.client() as http:
-            team = self._team(http, query.project)
-            clauses = [{"team": {"id": {"eq": team["id"]}}}]
-            if label_sets:
-                clauses += self._label_clauses(http, team["key"], label_sets)
-            clauses += [_term_filter(key, values) for key, values in terms if key != "label"]
-            found = self._pages(
-                http, _pull_query(" ".join(dict.fromkeys(selection))), "issues", {"filter": {"and": clauses}}
-            )
+            issue_filter = self._pull_filter(http, query)
+            found = self._pages(http, _pull_query(" ".join(dict.fromkeys(selection))), "issues", issue_filter)
             items = tuple(self._pulled_item(raw, query) for raw in islice(found, PULL_LIMIT))
             deleted = self._deleted(http, known, {item.key.upper() for item in items})
         return PullResult(items=items, deleted=deleted)
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """Linear's API counts no issues: the pull's issues are listed by id, page after page, up to
+        ``PULL_LIMIT`` (then the count is "at least")."""
+        with self.client() as http:
+            found = self._pages(http, _pull_query("id"), "issues", self._pull_filter(http, query))
+            count = sum(1 for _ in islice(found, PULL_LIMIT))
+        return MatchCount(count, precision="at_least" if count >= PULL_LIMIT else "exact")
+
+    def _pull_filter(self, http: TrackerHttpClient, query: PullQuery) -> dict:
+        """The ``issues`` variables of a pull: its team, the filter's terms and the types (labels)."""
+        if not query.project.strip():
+            raise NotConfigured(
+                "This project integration names no Linear team: a project administrator must choose the team that "
+                "issues are pulled from."
+            )
+        terms = parse_pull_filter(query.filter)
+        label_sets = [values for key, values in terms if key == "label"]
+        if query.item_types:
+            label_sets.append(list(query.item_types))
+        team = self._team(http, query.project)
+        clauses = [{"team": {"id": {"eq": team["id"]}}}]
+        if label_sets:
+            clauses += self._label_clauses(http, team["key"], label_sets)
+        clauses += [_term_filter(key, values) for key, values in terms if key != "label"]
+        return {"filter": {"and": clauses}}
 
     def _label_clauses(self, http: TrackerHttpClient, team_key: str, label_sets: list[list[str]]) -> list[dict]:
         """One IssueFilter clause per set of label names (an issue must carry one label of each set)."""
@@ -810,6 +835,7 @@ class Linear(TrackerProvider):
             created_at=iso_timestamp(raw.get("createdAt")),
             resolved_at=iso_timestamp(raw.get("completedAt")) or iso_timestamp(raw.get("canceledAt")),
             remote_id=str(raw.get("id") or ""),
+            labels=_issue_labels(raw),
         )
 
     # -- writing --
@@ -933,6 +959,24 @@ class Linear(TrackerProvider):
                 "labelIds": [offered[label.casefold()] for label in dict.fromkeys(draft.labels)],
             }
             self._graphql(http, UPDATE_MUTATION, {"id": issue_id, "input": values}, mutation=True)
+
+    def set_labels(self, key: str, labels: Sequence[str]) -> None:
+        """``issueUpdate(id, input: {labelIds})``: the labels replace the issue's. Linear creates no label
+        on the way: ``RemoteValidationError`` naming those its team (and workspace) do not have."""
+        identifier = key.strip().upper()
+        team_key = identifier.rsplit("-", 1)[0]
+        with self.client() as http:
+            data, _ = self._graphql(http, ISSUE_ID_QUERY, {"id": identifier})
+            issue_id = (data.get("issue") or {}).get("id")
+            if not issue_id:
+                raise NotFound(f"Linear has no issue {key}, or the account cannot see it.")
+            offered = {name.casefold(): label_id for name, label_id in self._labels(http, team_key).items()}
+            unknown = [label for label in labels if label.casefold() not in offered]
+            if unknown:
+                problem = f"The Linear team {team_key} has no label {', '.join(f'“{name}”' for name in unknown)}."
+                raise UnknownLabels(problem, unknown, field_errors={"labels": problem})
+            label_ids = [offered[label.casefold()] for label in dict.fromkeys(labels)]
+            self._graphql(http, UPDATE_MUTATION, {"id": issue_id, "input": {"labelIds": label_ids}}, mutation=True)
 
     def _priority(self, value: str | None) -> int | None:
         """Linear's priority number for a name or a number; 0 when none is given."""

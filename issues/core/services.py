@@ -77,11 +77,15 @@ def update_issue(issue: Issue, *, expected_version: int, tags=None, actor=None, 
     if not updated:
         issue.refresh_from_db()
         raise EditConflict(issue)
+    changed = set(changes)
     if tags is not None:
+        before = set(issue.tags.values_list("pk", flat=True))
         issue.tags.set(tags)
+        if before != {tag.pk for tag in tags}:
+            changed.add("tags")
     issue.refresh_from_db()
     history.record(issue, IssueEvent.EDITED, actor=actor)
-    issue_updated.send(sender=Issue, issue=issue, changed=frozenset(changes))
+    issue_updated.send(sender=Issue, issue=issue, changed=frozenset(changed))
     return issue
 
 

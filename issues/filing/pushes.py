@@ -39,7 +39,7 @@ from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingSta
 from issues.links import selectors as links_selectors
 from issues.links import services as links_services
 from issues.links.models import ExternalReference
-from issues.sync import defects
+from issues.sync import defects, labels
 from issues.sync.models import DefectSync
 
 
@@ -232,7 +232,8 @@ def make_synced_defect(issue: Issue, reference: ExternalReference, integration: 
         raise ValidationError(
             f"{reference.key} is already kept in step with {other.issue.key}: link that issue instead."
         ) from None
-    if differs and integration.push_defect_changes:
+    labels_pending = labels.follow_labels(sync)  # the first merge: the union of the issue's labels and tags
+    if (differs and integration.push_defect_changes) or labels_pending:
         from issues.sync.tasks import push_defect_changes  # tasks import this module's callers
 
         transaction.on_commit(partial(push_defect_changes.delay, issue.pk))

@@ -26,6 +26,7 @@ STATE_FIELDS = (
     "remote_created_at",
     "remote_resolved_at",
     "remote_id",
+    "labels",
 )
 
 
@@ -61,6 +62,8 @@ class ExternalReference(models.Model):
     # The tracker's own id of the issue where it outlives the key (Linear's UUID): a delivery naming a new
     # key with this id is the issue moved (issues.links.key_moves). "" where unknown.
     remote_id = models.CharField(max_length=100, blank=True)
+    # The issue's labels as the tracker spells them; None until an answer carried them.
+    labels = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

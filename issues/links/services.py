@@ -62,6 +62,11 @@ def remote_dates(remote: RemoteIssue) -> dict:
     return dates
 
 
+def label_list(labels) -> list[str]:
+    """A remote issue's labels as a reference keeps them: each once, in the tracker's order."""
+    return list(dict.fromkeys(str(label)[:255] for label in labels if str(label).strip()))
+
+
 def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True) -> ExternalReference:
     """The reference of a remote issue, created or brought up to date with what the tracker said.
     ``synced`` False: the values are what was sent, not read back (the next refresh reads them)."""
@@ -81,6 +86,8 @@ def store_reference(source: Source, remote: RemoteIssue, *, synced: bool = True)
     values.update(remote_dates(remote))
     if remote.remote_id:
         values["remote_id"] = remote.remote_id[:100]
+    if remote.labels is not None:
+        values["labels"] = label_list(remote.labels)
     if synced:
         values["last_synced_at"] = timezone.now()
     try:

@@ -37,6 +37,7 @@ from issues.core.models import (
 from issues.core.selectors import CATEGORY_OF_STATUS
 from issues.links.models import ExternalReference, Link
 from issues.sync.comments import PUSH_GRACE, push_comment
+from issues.sync.labels import follow_labels, push_labels, tags_edited_here
 from issues.sync.models import DefectSync
 from issues.sync.selectors import defect_syncs
 from projects.models import ResultStatus, TestResult
@@ -160,13 +161,15 @@ def mirror_defect(reference: ExternalReference, project, actor=None) -> DefectSy
                 priority=priority,
                 description=_defect_description(reference),
             )
-            return DefectSync.objects.create(
+            sync = DefectSync.objects.create(
                 issue=issue,
                 reference=reference,
                 integration=integration,
                 synced_status=status,
                 synced_priority=priority,
             )
+            follow_labels(sync)  # the new defect takes the issue's labels as tags
+            return sync
     except IntegrityError:  # a concurrent link created it first
         return DefectSync.objects.filter(reference=reference, issue__project=project).first()
 
@@ -216,6 +219,10 @@ def follow_defects(reference_ids: Sequence[int]) -> None:
 
 
 def _follow_defect(sync: DefectSync) -> None:
+    if follow_labels(sync):
+        from issues.sync.tasks import push_defect_changes  # tasks import this module's callers
+
+        transaction.on_commit(partial(push_defect_changes.delay, sync.issue_id))
     reference, integration, issue = sync.reference, sync.integration, sync.issue
     tracker = {
         "status": defect_status(integration, reference.status, reference.status_category) or sync.synced_status,
@@ -248,7 +255,8 @@ def push_defect(issue_id: int) -> bool:
     was sent; a failure is kept on the defect's sync and retried by the source's next refresh."""
     sync = defect_syncs().filter(issue_id=issue_id).first()
     source = sync.reference.source if sync is not None else None
-    if source is None or not sync.integration.push_defect_changes or not source.syncs:
+    pushes = sync is not None and (sync.integration.push_defect_changes or sync.integration.sync_labels)
+    if source is None or not pushes or not source.syncs:
         return False
     try:
         provider = provider_for(source)
@@ -259,6 +267,12 @@ def push_defect(issue_id: int) -> bool:
 
 
 def _push(sync: DefectSync, provider: TrackerProvider) -> bool:
+    """Status and priority (with push_defect_changes), then labels (with sync_labels)."""
+    sent = _push_fields(sync, provider) if sync.integration.push_defect_changes else False
+    return push_labels(sync, provider) or sent
+
+
+def _push_fields(sync: DefectSync, provider: TrackerProvider) -> bool:
     issue, integration, key = sync.issue, sync.integration, sync.reference.key
     problems, sent = [], False
     operations: list[tuple[str, Callable[[str, str], None], list[str]]] = [
@@ -311,10 +325,13 @@ def _first_accepted(operation: Callable[[str], None], names: list[str]) -> str |
 def push_pending(source: Source, provider: TrackerProvider) -> None:
     """Send what is still to send for the source's defects: status and priority changes, comments."""
     now = timezone.now()
+    changed = Q(integration__push_defect_changes=True) & (
+        ~Q(issue__status=F("synced_status")) | ~Q(issue__priority=F("synced_priority"))
+    )
     pending = (
         defect_syncs()
-        .filter(reference__source=source, integration__push_defect_changes=True)
-        .filter(~Q(issue__status=F("synced_status")) | ~Q(issue__priority=F("synced_priority")))
+        .filter(reference__source=source)
+        .filter(changed | Q(integration__sync_labels=True, labels_pending=True))
     )
     for sync in pending:
         _push(sync, provider)
@@ -330,7 +347,9 @@ def push_pending(source: Source, provider: TrackerProvider) -> None:
 
 
 def defect_edited_here(issue: Issue, changed: frozenset) -> None:
-    """A defect edited here: remember when, and send its status and priority to the tracker."""
+    """A defect edited here: remember when, and send its status and priority (and tags) to the tracker."""
+    if "tags" in changed:
+        tags_edited_here(issue)
     if not {"status", "priority"} & changed:
         return
     if DefectSync.objects.filter(issue=issue).update(changed_here_at=timezone.now()):

@@ -59,6 +59,13 @@ class DefectSync(models.Model):
     # does not undo the change (it is still to be pushed), a newer one wins.
     changed_here_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, help_text="Why the last push failed, redacted.")
+    # With the integration's sync_labels: the labels both sides last agreed on (the base of the three-way
+    # merge that keeps an addition or a removal made on either side; None before the first merge), whether
+    # the merge still has labels to send, and the tags the tracker refused to take as labels (Linear
+    # creates none): they stay here, and are offered again when the defect's tags are edited.
+    synced_labels = models.JSONField(null=True, blank=True)
+    labels_pending = models.BooleanField(default=False)
+    unsent_labels = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -236,3 +236,28 @@ def test_test_connection_needs_exactly_one_target(as_role, fake_source):
         response = api.post("/api/integrations/test-connection", payload, format="json")
         assert response.status_code == 400
         assert response.json()["message"] == "Give either a source or a project_integration id."
+
+
+def test_the_sync_options_are_read_and_written_through_the_api_label_sync_off_by_default(as_role, project, jira):
+    api = as_role(Role.ADMIN)
+    created = api.post(url(), {"source": jira.pk, "external_project": "SHOP"}, format="json").json()
+    assert (created["sync_defects"], created["sync_labels"], created["sync_comments"]) == (False, False, False)
+
+    response = api.put(
+        url(pk=created["id"]), {"external_project": "SHOP", "sync_defects": True, "sync_labels": True}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["sync_defects"], response.json()["sync_labels"]) == (True, True)
+    assert ProjectIntegration.objects.get().sync_labels is True
+    other = api.post(
+        url(), {"source": jira.pk, "external_project": "OPS", "sync_labels": True, "sync_defects": True}, format="json"
+    )
+    assert other.status_code == 201 and other.json()["sync_labels"] is True
+
+
+def test_a_member_cannot_switch_label_sync_on(as_role, project, jira):
+    integration = ProjectIntegrationFactory(project=project, source=jira)
+    response = as_role(Role.MEMBER).put(url(pk=integration.pk), {"sync_labels": True}, format="json")
+    assert response.status_code == 403
+    assert ProjectIntegration.objects.get().sync_labels is False

@@ -146,6 +146,7 @@ _ITEM_FIELDS = """
   closedAt: DateTime
   repository: Repository!
   assignees(after: String, before: String, first: Int, last: Int): UserConnection!
+  labels(after: String, before: String, first: Int, last: Int): LabelConnection
 """
 # The part of GitHub's public schema (schema.docs.graphql) the fake serves, as GitHub names it.
 GRAPHQL_SCHEMA = build_schema(
@@ -175,6 +176,16 @@ type User {{
 
 type UserConnection {{
   nodes: [User]
+  totalCount: Int!
+}}
+
+type Label {{
+  name: String!
+  color: String!
+}}
+
+type LabelConnection {{
+  nodes: [Label]
   totalCount: Int!
 }}
 
@@ -1262,6 +1273,13 @@ class GitHubFake(TrackerFake):
     def _graphql_issue_json(self, issue: Issue) -> dict:
         people = [{"login": user.login, "name": user.name} for user in issue.assignees]
 
+        names = [{"name": label.name, "color": "ededed"} for label in issue.labels]
+
+        def labels(info, first=None, last=None, **cursors) -> dict:
+            # Cursors are not served: the fake's issues carry few labels, within one page.
+            shown = names[:first] if first is not None else names[-last:] if last else names
+            return {"nodes": shown, "totalCount": len(names)}
+
         def assignees(info, first=None, last=None, **cursors) -> dict:
             # Cursors are not served: an issue has 10 assignees at most, within one page.
             shown = people[:first] if first is not None else people[-last:] if last else people
@@ -1280,6 +1298,7 @@ class GitHubFake(TrackerFake):
             "repository": self._graphql_repo(issue.repo),
             "state": issue.state.upper(),
             "assignees": assignees,
+            "labels": labels,
         }
         if not issue.pull_request:
             body["stateReason"] = issue.state_reason.upper() if issue.state_reason else None

@@ -88,8 +88,9 @@ def test_250_issues_in_two_repositories_are_refreshed_in_three_graphql_queries(f
     assert result.issues["acme/shop#150"].assignee == "alice"
     assert (result.issues["acme/web#100"].title, result.issues["acme/web#100"].status) == ("Web 100", "Closed")
     assert result.missing == result.forbidden == frozenset()
-    # One point a query: 100 issues, each with one connection (its assignees).
-    assert fake_github.quota(GITHUB_LOGIN, "graphql").used == 6
+    # 100 issues a query, each with two connections (its assignees and its labels): 200 requests, two
+    # points; the 50 issues of the third query cost one.
+    assert fake_github.quota(GITHUB_LOGIN, "graphql").used == 10
     query = fake_github.graphql_requests()[-3].json()["query"]
     assert "r0: repository(owner: $o0, name: $n0)" in query and "i1: issueOrPullRequest(number: 1)" in query
 

@@ -273,3 +273,25 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     ProjectFactory(key="SHOP")
     response = client.get(reverse("integrations:list", args=["SHOP"]))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_edit_page_switches_label_sync_on_off_by_default(admin_client, project, jira):
+    """Labels <-> tags: off until a project administrator turns it on, on the Trackers edit page."""
+    integration = ProjectIntegrationFactory(
+        project=project,
+        source=jira,
+        priority_mapping=mappings.default_priority_mapping(),
+        status_mapping=mappings.default_status_mapping(),
+    )
+    url = reverse("integrations:edit", args=["SHOP", integration.pk])
+    page = admin_client.get(url)
+    assert integration.sync_labels is False
+    assert page.context["form"]["sync_labels"].value() is False
+    assert b'name="sync_labels"' in page.content
+
+    response = admin_client.post(url, assign_data(jira, source=None, sync_defects="on", sync_labels="on"))
+
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert (integration.sync_defects, integration.sync_labels) == (True, True)
+    assert {"sync_defects", "sync_labels"} <= set(AuditEvent.objects.get().details["fields"])

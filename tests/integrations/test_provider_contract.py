@@ -126,6 +126,8 @@ def azure_devops(fake_azure_devops):
 def linear(fake_linear):
     fake_linear.add_team("ENG", "Engineering")
     fake_linear.add_label("test-case", team="ENG")  # Linear takes only labels its team has
+    for name in ("checkout", "ui-bug", "regression"):
+        fake_linear.add_label(name, team="ENG")
     credentials = {"token": LINEAR_API_KEY}
     return connected(Provider.LINEAR, fake_linear.base_url, AuthType.PAT, credentials, "ENG"), "Done"
 
@@ -191,6 +193,20 @@ def test_an_issue_is_updated_in_place(tracker):
     assert set(fetched.issues) == {created.key}
     assert fetched.issues[created.key].title == "Pay with a saved card"
     assert [issue.key for issue in provider.search("saved card")] == [created.key]
+
+
+def test_labels_are_read_with_the_issue_and_replaced_as_a_whole(tracker):
+    """Labels <-> tags: each tracker reads an issue's labels (Azure DevOps: its tags) and sets them all at once."""
+    setup, provider, _ = tracker
+    draft = IssueDraft(project=setup.project, issue_type=setup.issue_type, title="Coupon", labels=("checkout",))
+    created = provider.create_issue(draft)
+    assert provider.fetch_many([created.key]).issues[created.key].labels == ("checkout",)
+
+    provider.set_labels(created.key, ["ui-bug", "regression"])
+
+    assert sorted(provider.fetch_many([created.key]).issues[created.key].labels) == ["regression", "ui-bug"]
+    provider.set_labels(created.key, [])
+    assert provider.fetch_many([created.key]).issues[created.key].labels == ()
 
 
 def test_a_key_no_issue_has_is_reported_missing_or_forbidden_as_the_tracker_can_tell(tracker):
