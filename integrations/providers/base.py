@@ -517,6 +517,8 @@ class TrackerProvider:
     # Whether a test issue type the tracker does not offer is a label put on an issue of the default type
     # (GitHub, GitLab, Linear: issues have no types, or none for tests).
     test_type_as_label: ClassVar[bool] = False
+    # Whether a defect's severity travels as a label (``severity:major``): trackers without a severity field.
+    severity_as_label: ClassVar[bool] = False
     # Whether link_back uses the tracker's own kind of link (then it needs no comment capability).
     links_back_natively: ClassVar[bool] = False
     # Whether a new issue may carry labels the tracker does not have yet (it creates them); where not,
@@ -819,6 +821,12 @@ class TrackerProvider:
     def set_labels(self, key: str, labels: Sequence[str]) -> None:
         """Give the issue exactly these labels (they replace its own), as ``label_for`` spells them."""
         raise self._unsupported("changing issue labels")
+
+    @classmethod
+    def is_severity_field(cls, field: RemoteField) -> bool:
+        """Whether a discovered field holds the issue's severity (Azure DevOps's
+        ``Microsoft.VSTS.Common.Severity``, a Jira project's "Severity" custom field)."""
+        return " ".join(field.name.split()).casefold() == "severity" or field.id == "Microsoft.VSTS.Common.Severity"
 
     @classmethod
     def label_for(cls, tag: str) -> str:

@@ -298,6 +298,7 @@ class GitHub(TrackerProvider):
     key = Provider.GITHUB
     label = Provider.GITHUB.label
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITHUB]
     default_key_pattern = r"^(?:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/issues/{number}"

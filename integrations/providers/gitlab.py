@@ -218,6 +218,7 @@ class GitLab(TrackerProvider):
     uploads_files = True
     attachment_max_bytes = 100 * 1024**2  # GitLab's default maximum attachment size (an administrator's setting)
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITLAB]
     default_key_pattern = r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/-/issues/{number}"

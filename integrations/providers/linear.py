@@ -354,6 +354,7 @@ class Linear(TrackerProvider):
     label = Provider.LINEAR.label
     uploads_files = True
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.LINEAR]
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"

@@ -12,8 +12,9 @@ from django.contrib.auth.models import AnonymousUser
 from integrations import field_mappings as fm
 from integrations import services as integration_services
 from integrations.errors import TrackerError
-from integrations.mappings import same_name
+from integrations.mappings import name_key, same_name
 from integrations.models import ProjectIntegration
+from integrations.providers import provider_class
 from integrations.providers.base import RemoteUser
 from issues.core.models import Issue
 from projects.models import TestCase, TestResult, TestRun
@@ -102,6 +103,50 @@ def match_user(integration: ProjectIntegration, actor, person) -> tuple[RemoteUs
         f"{who} has no {integration.source.name} account testmanager could match (by e-mail address or name): "
         "the field was left to the account filing the issue."
     )
+
+
+def _severity_choice(field, names: Sequence[str]) -> str:
+    """The first of ``names`` the field takes, as it spells it ("2 - High" is taken for "High" too);
+    the first name when the field lists no values; "" when it takes none of them."""
+    if not field.allowed_values:
+        return names[0] if names else ""
+    allowed = {}
+    for value in field.allowed_values:
+        allowed.setdefault(name_key(value), value)
+        allowed.setdefault(name_key(value.split(" - ", 1)[-1]), value)  # Azure DevOps's "2 - High"
+    return next((allowed[name_key(name)] for name in names if name_key(name) in allowed), "")
+
+
+def severity_values(integration: ProjectIntegration, fields: Sequence, priority: str, values: dict) -> list[str]:
+    """Add the severity a defect of ``priority`` has, through the integration's severity table, to the
+    form ``values`` (by tracker field id): into the tracker's severity field (Azure DevOps, a Jira project's
+    "Severity" custom field) unless a field mapping set it, else as a ``severity:<name>`` label on trackers
+    without one (GitHub, GitLab, Linear). Returns notes on what the tracker could not take."""
+    provider = provider_class(integration.source.provider)
+    names = fm.tracker_severities(integration.field_mappings, priority)
+    field = next((field for field in fields if provider.is_severity_field(field)), None)
+    if field is not None:
+        if values.get(field.id) in (None, "", []):
+            chosen = _severity_choice(field, names)
+            if chosen:
+                values[field.id] = chosen
+            else:
+                offered, wanted = ", ".join(field.allowed_values), ", ".join(names)
+                return [f"{field.name}: none of {wanted} is one of its values ({offered}); its default applies."]
+        return []
+    labels = next((f for f in fields if provider.draft_field_ids.get(f.id) == "labels"), None)
+    if not provider.severity_as_label or labels is None or not names:
+        return []
+    label = f"severity:{provider.label_for(names[0]).casefold()}"
+    if not provider.creates_missing_labels:  # only a label the tracker has
+        offered = {name_key(value): value for value in labels.allowed_values}
+        if name_key(label) not in offered:
+            return [f"{integration.source.name} has no label {label}: create it there to carry the severity."]
+        label = offered[name_key(label)]
+    current = values.get(labels.id) or []
+    current = [part.strip() for part in current.split(",")] if isinstance(current, str) else list(current)
+    values[labels.id] = [*[name for name in current if name and not name.casefold().startswith("severity:")], label]
+    return []
 
 
 def fields_for(integration: ProjectIntegration, purpose: str, artefact, fields: Sequence, actor=None) -> Mapped:

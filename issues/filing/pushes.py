@@ -192,8 +192,9 @@ def push_draft(
     # issue's own priority and tags, then what the caller gives.
     by_mapping = mapped.fields_for(integration, fm.DEFECT, issue, discovery.fields, actor)
     values, notes = mapped_values(integration, discovery.fields, issue)
-    values = {**by_mapping.values, **values, **(fields or {})}
-    notes = [*by_mapping.notes, *notes]
+    values = {**by_mapping.values, **values}
+    notes = [*by_mapping.notes, *notes, *mapped.severity_values(integration, discovery.fields, issue.priority, values)]
+    values.update(fields or {})
     draft = services.build_draft(
         integration,
         issue_type=discovery.issue_type.id,

@@ -10,6 +10,7 @@ from integrations import field_mappings as fm
 from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from issues.filing.mapped import facts_of, fields_for
+from issues.filing.services import prefill
 from projects.models import ResultStatus
 from tests.factories import (
     ProjectFactory,
@@ -131,3 +132,16 @@ def connected(provider, base_url, credentials, project):
     )
     mappings = {"defect": {"fields": {"assignees": {"source": "value", "value": "{issue.assignee}"}}}}
     return ProjectIntegrationFactory(source=source, external_project=project, field_mappings=mappings)
+
+
+def test_the_filing_form_starts_with_the_severity_of_a_new_defect(jira):
+    """Filing from a failure: the form's Severity field starts with what the severity table gives the
+    default defect priority (major), here through the table; the tracker's own values are offered."""
+    severity = jira.fake.add_field("SHOP", "Bug", "Severity", "select", options=("S1", "S2", "S3"))
+    jira.integration.field_mappings = {**jira.integration.field_mappings, "severity": {"S2": "major", "S1": "blocker"}}
+    jira.integration.save()
+    result = TestResultFactory(run__project=jira.integration.project, status=ResultStatus.FAILED)
+
+    values = prefill(jira.integration, remote_fields(jira), result)
+
+    assert values[severity.field_id] == "S2"
