@@ -27,7 +27,6 @@ from .models import (
     AuditAction,
     AuditEvent,
     AuthType,
-    Health,
     ProjectIntegration,
     Provider,
     Source,
@@ -153,9 +152,22 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Health", ordering="health")
     def health_badge(self, source):
-        colour = {Health.ACTIVE: "#15803d", Health.ERROR: "#b91c1c"}.get(source.health, "#6b7280")
+        """The source's real health; an error shows its (redacted) reason, not only in a tooltip."""
+        health = selectors.health_of(source)
+        colour = {"healthy": "#15803d", "error": "#b91c1c"}.get(health.state, "#4b5563")
+        if health.is_error:
+            return format_html(
+                '<span class="source-health" data-health="{}" style="color:{}"><strong>{}</strong>: {}</span>',
+                health.state,
+                colour,
+                health.label,
+                health.reason,
+            )
         return format_html(
-            '<span style="color:{}" title="{}">{}</span>', colour, source.health_error, source.get_health_display()
+            '<span class="source-health" data-health="{}" style="color:{}">{}</span>',
+            health.state,
+            colour,
+            health.label,
         )
 
     @admin.display(description="Stored credentials")
@@ -199,6 +211,8 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["source_health"] = selectors.health_of(obj)
         if obj is not None and selectors.credentials_unreadable(obj):
             context["credentials_unreadable"] = selectors.credentials_state(obj)
         # The redirect URL to register in the tracker's OAuth app: this OAuth 2.0 source's, or every
@@ -307,8 +321,8 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
                 )
                 continue
             answers = signals.refresh_requested.send(sender=Source, source=source, actor=request.user)
-            queued = sum(answer for _, answer in answers)
-            self.message_user(request, f"{source.name}: refreshing {queued} linked issue(s).", messages.SUCCESS)
+            outcome = signals.RefreshOutcome.of_answers(answers)
+            self.message_user(request, f"{source.name}: {outcome.sentence()}", outcome.level)
 
     @admin.action(
         description="Register testmanager's webhook in the selected sources' trackers", permissions=["change"]

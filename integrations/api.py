@@ -1,6 +1,7 @@
 """REST endpoints of the integrations app: project assignments and connection tests."""
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 from projects.models import Project
 from projects.permissions import Action, can_administer_integrations, ensure
 
-from . import field_mapping_services, selectors, services
+from . import field_mapping_services, selectors, services, tracker_options
 from .errors import TrackerError
 from .models import IntegrationState, ProjectIntegration, Source
 from .serializers import ConnectionOutcomeSerializer, ConnectionTestRequestSerializer, ProjectIntegrationSerializer
@@ -111,6 +112,35 @@ class FieldMappingsView(APIView):
         return Response(field_mapping_services.document(integration, request.user))
 
 
+class TrackerOptionsView(APIView):
+    """What the tracker of a source offers to choose from when connecting it to the project (project
+    admins): ``kind`` projects, boards, issue_types, fields, components or sprints; ``project`` the
+    external project the others belong to; ``q`` narrows the list. A tracker that will not list answers
+    ``listable: false`` with the reason (the field stays free text)."""
+
+    @extend_schema(responses={200: dict, 400: dict})
+    def get(self, request, project):
+        project = _project(request, project, Action.MANAGE)
+        params = request.query_params
+        reference = params.get("source", "")
+        if not reference.isdigit():
+            raise ValidationError({"source": ["Give the id of a source available to the project."]})
+        source = get_object_or_404(selectors.option_sources(project), pk=int(reference))
+        try:
+            found = tracker_options.tracker_options(
+                source,
+                request.user,
+                params.get("kind", ""),
+                project=params.get("project", ""),
+                issue_type=params.get("issue_type", ""),
+                board=params.get("board", ""),
+                q=params.get("q", ""),
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from None
+        return Response(found.to_dict())
+
+
 class ConnectionTestView(APIView):
     """Test a tracker connection now: a source (system administrators) or the source of a
     project integration (that project's admins). Answers 200 with the outcome either way."""
@@ -149,5 +179,6 @@ urlpatterns = [
         FieldMappingsView.as_view(),
         name="api-project-integration-field-mappings",
     ),
+    path("projects/<str:project>/tracker-options", TrackerOptionsView.as_view(), name="api-project-tracker-options"),
     path("integrations/test-connection", ConnectionTestView.as_view(), name="api-integrations-test-connection"),
 ]

@@ -14,7 +14,16 @@ from projects.permissions import ROLE_ACTIONS, Action, projects_where
 
 from . import keys
 from .fields import Unreadable
-from .models import AuthType, IntegrationState, ProjectIntegration, ReauthorizationNotice, Source, TokenKind, UserToken
+from .models import (
+    AuthType,
+    Health,
+    IntegrationState,
+    ProjectIntegration,
+    ReauthorizationNotice,
+    Source,
+    TokenKind,
+    UserToken,
+)
 from .providers import provider_class
 from .providers.base import CAPABILITY_FIELDS, Capability
 
@@ -148,6 +157,45 @@ def credentials_state(source: Source) -> str:
     return "Stored: " + ", ".join(stored) + "."
 
 
+@dataclass(frozen=True)
+class SourceHealth:
+    """A source's health as every page tells it: ``state`` (healthy, error, unchecked, disabled,
+    disconnected), a short label, the redacted reason of an error and when it was last checked."""
+
+    state: str
+    label: str
+    reason: str = ""
+    checked_at: object = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.state == "error"
+
+
+def health_of(source: Source) -> SourceHealth:
+    """The source's real health: what the last connection check or refresh found (``health_error`` is
+    stored redacted), unless it is switched off; never "Active" for a tracker that last failed."""
+    if not source.enabled:
+        return SourceHealth("disabled", "Disabled", "An administrator disabled this source.", source.health_checked_at)
+    if not source.connected:
+        return SourceHealth(
+            "disconnected", "Disconnected", "It makes no requests until reconnected.", source.health_checked_at
+        )
+    if source.health == Health.ERROR:
+        reason = source.health_error or "The last check failed."
+        return SourceHealth("error", "Error", reason, source.health_checked_at)
+    if source.health == Health.ACTIVE:
+        return SourceHealth("healthy", "Healthy", "", source.health_checked_at)
+    return SourceHealth("unchecked", "Not checked yet", "No connection check or refresh has run since it was set up.")
+
+
+def sources_in_error(sources) -> list[tuple[Source, SourceHealth]]:
+    """The distinct ``sources`` whose health is an error, with it (artefact pages warn that the values
+    they show for those trackers' issues are the last known ones). Asks no query of its own."""
+    distinct = {source.pk: source for source in sources if source is not None}
+    return [(source, health) for source in distinct.values() if (health := health_of(source)).is_error]
+
+
 def credentials_unreadable(source: Source) -> bool:
     return isinstance(source.credentials, Unreadable)
 
@@ -182,6 +230,13 @@ def _in_scope(project) -> Q:
 def assignable_sources(project):
     """Enabled sources whose scope includes the project."""
     return Source.objects.filter(_in_scope(project), enabled=True).distinct().order_by("name")
+
+
+def option_sources(project):
+    """The sources whose tracker a project admin may list projects, types and boards of for the project:
+    those it may be assigned, and those it already uses."""
+    assigned = ProjectIntegration.objects.filter(project=project).values("source")
+    return Source.objects.filter(Q(pk__in=assignable_sources(project).values("pk")) | Q(pk__in=assigned))
 
 
 def project_integrations(project):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.integration_create, name="create"),
     path("<int:pk>/", views.integration_edit, name="edit"),
     path("<int:pk>/remove/", views.integration_remove, name="remove"),
+    path("<int:pk>/refresh/", views.integration_refresh, name="refresh"),
     path("<int:pk>/field-mappings/", views.field_mappings, name="field_mappings"),
 ] + [
     path(f"<int:pk>/{transition}/", views.integration_transition, {"transition": transition}, name=transition)

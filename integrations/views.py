@@ -11,11 +11,11 @@ from django.views.decorators.http import require_POST
 from projects.models import Project
 from projects.permissions import Action, can, ensure
 
-from . import field_mapping_services, selectors, services
+from . import field_mapping_services, selectors, services, signals
 from . import field_mappings as fm
 from .errors import TrackerError
 from .forms import FieldMappingsForm, ProjectIntegrationForm
-from .models import IntegrationState, ProjectIntegration
+from .models import IntegrationState, ProjectIntegration, Source
 
 TRANSITION_MESSAGES = {
     "archive": "archived: hidden from the project's pickers, its data kept",
@@ -126,6 +126,25 @@ def integration_remove(request, key, pk):
     integration = _integration(project, pk)
     services.remove_project_integration(integration, actor=request.user)
     messages.success(request, f"{integration} is removed; issues, references and links stay.")
+    return redirect("integrations:list", project.key)
+
+
+@require_POST
+@login_required
+def integration_refresh(request, key, pk):
+    """ "Refresh now": the tracker issues linked in the project through this integration's source are read
+    again, and the page says how many were refreshed and how many failed (a warning when any did)."""
+    project = get_object_or_404(Project, key=key)
+    ensure(request.user, Action.EDIT, project)
+    integration = _integration(project, pk)
+    source = integration.source
+    if not source.syncs:
+        health = selectors.health_of(source)
+        messages.warning(request, f"{source.name} is {health.label.lower()}: nothing was refreshed. {health.reason}")
+        return redirect("integrations:list", project.key)
+    answers = signals.refresh_requested.send(sender=Source, source=source, actor=request.user, project=project)
+    outcome = signals.RefreshOutcome.of_answers(answers)
+    messages.add_message(request, outcome.level, f"{source.name}: {outcome.sentence()}")
     return redirect("integrations:list", project.key)
 
 

@@ -5,7 +5,17 @@ from datetime import timedelta
 
 from django import forms
 
-from .models import CaseFieldKind, CasePriority, Milestone, RequirementState, ResultStatus, TestCase, TestPlan, TestRun
+from .models import (
+    CaseFieldKind,
+    CasePriority,
+    Milestone,
+    Requirement,
+    RequirementState,
+    ResultStatus,
+    TestCase,
+    TestPlan,
+    TestRun,
+)
 
 MAX_DURATION = timedelta(days=7)
 _UNITS = re.compile(r"^(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?$")
@@ -271,6 +281,27 @@ class MilestoneForm(forms.ModelForm):
 
     def _post_clean(self):
         # The services write; the form only validates what it was given.
+        pass
+
+
+class RequirementForm(forms.ModelForm):
+    """A requirement written here; a pulled one shows its tracker-owned title and description read-only."""
+
+    class Meta:
+        model = Requirement
+        fields = ["title", "folder", "description", "state", "priority"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 8, "data-markdown-editor": ""})}
+        help_texts = {"description": "Markdown."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        requirement = self.instance
+        if requirement.pk and requirement.origin_read_only:
+            for name in ("title", "description"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = f"Kept in sync by {requirement.origin_tracker or 'the tracker'}."
+
+    def _post_clean(self):
         pass
 
 

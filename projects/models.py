@@ -1,6 +1,7 @@
 """Projects and their test artefacts. This app imports neither integrations nor issues."""
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -87,8 +88,21 @@ DEFAULT_CASE_TYPES = (
 )
 
 
+def case_type_key(name: str) -> str:
+    """What makes two spellings of a case type the same type.
+
+    TestRail writes "Smoke & Sanity", people type "smoke and sanity" or "Smoke  &  sanity":
+    case, "&" versus "and" and runs of spaces do not make a different type.
+    """
+    spaced = re.sub(r"\s*&\s*", " and ", name.casefold())
+    return " ".join(spaced.split())
+
+
 class CaseType(models.Model):
-    """One entry of a project's list of test case types; seeded with DEFAULT_CASE_TYPES."""
+    """One entry of a project's list of test case types; seeded with DEFAULT_CASE_TYPES.
+
+    Names are compared with case_type_key, so a project never has two spellings of one type.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="case_types")
     name = models.CharField(max_length=100)

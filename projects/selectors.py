@@ -16,6 +16,7 @@ from .models import (
     TestPlan,
     TestResult,
     TestRun,
+    case_type_key,
 )
 from .permissions import ROLE_ACTIONS, Action, ensure, is_system_admin, visible_projects
 
@@ -80,6 +81,12 @@ def folders_of(project, model=TestCase) -> list[dict]:
 
 def case_in(project, pk: int) -> TestCase:
     return get_object_or_404(TestCase.objects.filter(project=project).select_related("case_type"), pk=pk)
+
+
+def case_type_named(project, name: str):
+    """The project's case type written this way (any case, "&" or "and"), or None."""
+    key = case_type_key(name)
+    return next((kind for kind in project.case_types.all() if case_type_key(kind.name) == key), None) if key else None
 
 
 def case_types_with_counts(project):

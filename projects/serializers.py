@@ -14,6 +14,7 @@ from .forms import MAX_DURATION, parse_duration_text
 from .importers import junit
 from .models import ApiToken, CasePriority, Milestone, Project, Requirement, TestCase, TestPlan, TestResult, TestRun
 from .permissions import Action, can, visible_projects
+from .selectors import case_type_named
 from .services import (
     assign_results,
     clean_custom_fields,
@@ -26,6 +27,7 @@ from .services import (
     create_run,
     normalize_folder,
     record_result,
+    tracker_owned_changes,
     update_case,
     update_milestone,
     update_plan,
@@ -167,22 +169,28 @@ class StepsField(serializers.JSONField):
             raise serializers.ValidationError(error.message_dict["steps"]) from None
 
 
-@extend_schema_field({"type": "number", "format": "double", "nullable": True, "example": 90})
+@extend_schema_field({"type": "integer", "nullable": True, "example": 90})
 class EstimateField(serializers.Field):
-    """A duration in seconds (90), or as written on the form ("1m 30s"); answered in seconds."""
+    """A duration in whole seconds (90), or as written on the form ("1m 30s"); answered in whole seconds."""
 
-    default_error_messages = {"invalid": "Enter seconds (90) or a duration such as 1m 30s."}
+    default_error_messages = {
+        "invalid": "Enter whole seconds (90) or a duration such as 1m 30s.",
+        "too_long": "An estimate cannot be longer than 7 days.",
+    }
 
     def to_representation(self, value):
-        return value.total_seconds()
+        return round(value.total_seconds())
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int | float | str):
             self.fail("invalid")
         try:
-            return parse_duration_text(str(data))
+            duration = parse_duration_text(str(data))
         except forms.ValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
+            if error.code == "duration_too_long":
+                self.fail("too_long")
+            self.fail("invalid")
+        return None if duration is None else timedelta(seconds=round(duration.total_seconds()))
 
 
 class TestCaseSerializer(RefuseUnknownFieldsMixin, ApiModelSerializer):
@@ -248,7 +256,7 @@ class TestCaseSerializer(RefuseUnknownFieldsMixin, ApiModelSerializer):
         project = self._project(attrs)
         if "case_type" in attrs:
             name = (attrs.pop("case_type") or {}).get("name") or ""
-            attrs["case_type"] = project.case_types.filter(name__iexact=name.strip()).first() if name else None
+            attrs["case_type"] = case_type_named(project, name)
             if name and attrs["case_type"] is None:
                 names = ", ".join(project.case_types.values_list("name", flat=True))
                 raise serializers.ValidationError({"type": [f"{project.key} has no case type “{name}”: {names}."]})
@@ -509,16 +517,9 @@ class RequirementSerializer(ApiModelSerializer):
         return normalize_folder(folder)
 
     def validate(self, attrs):
-        requirement = self.instance
-        if requirement is not None and requirement.origin_read_only:
-            owner = f"{requirement.origin_tracker or 'the tracker'} ({requirement.origin_key})"
-            errors = {
-                name: [f"Pulled from {owner}: the tracker owns the {name} while the integration is connected."]
-                for name in ("title", "description")
-                if name in attrs and attrs[name] != getattr(requirement, name)
-            }
-            if errors:
-                raise serializers.ValidationError(errors)
+        errors = tracker_owned_changes(self.instance, attrs) if self.instance is not None else {}
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
 
 

@@ -19,6 +19,7 @@ from .models import (
     CaseType,
     Milestone,
     Project,
+    Requirement,
     ResultStatus,
     TestCase,
     TestPlan,
@@ -26,6 +27,7 @@ from .models import (
     TestRun,
 )
 from .permissions import Action, can
+from .selectors import case_type_named
 from .signals import results_recorded
 
 CASE_FIELDS = (
@@ -59,9 +61,10 @@ def seed_case_types_of_new_project(sender, instance, created, raw=False, **kwarg
 
 
 def add_case_type(project: Project, name: str) -> CaseType:
-    name = name.strip()
-    if project.case_types.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"{project.key} already has the case type “{name}”."})
+    name = " ".join(name.split())
+    same = case_type_named(project, name)
+    if same is not None:
+        raise ValidationError({"name": f"{project.key} already has the case type “{same.name}”."})
     last = project.case_types.order_by("-position").values_list("position", flat=True).first()
     return CaseType.objects.create(project=project, name=name, position=(last or 0) + 1)
 
@@ -405,3 +408,36 @@ def update_plan(plan: TestPlan, *, runs=None, **changes) -> TestPlan:
         plan.save(update_fields=list(changes))
     plan.runs.set(runs)
     return plan
+
+
+REQUIREMENT_FIELDS = ("title", "folder", "description", "state", "priority")
+TRACKER_OWNED_REQUIREMENT_FIELDS = ("title", "description")
+
+
+def tracker_owned_changes(requirement: Requirement, changes: dict) -> dict[str, list[str]]:
+    """The changes a pulled requirement refuses: its tracker owns title and description while connected."""
+    if requirement.pk is None or not requirement.origin_read_only:
+        return {}
+    owner = f"{requirement.origin_tracker or 'the tracker'} ({requirement.origin_key})"
+    return {
+        name: [f"Pulled from {owner}: the tracker owns the {name} while the integration is connected."]
+        for name in TRACKER_OWNED_REQUIREMENT_FIELDS
+        if name in changes and changes[name] != getattr(requirement, name)
+    }
+
+
+def save_requirement(requirement: Requirement, **changes) -> Requirement:
+    """Create (no pk yet) or change a requirement written here; refuses what its tracker owns."""
+    unknown = set(changes) - set(REQUIREMENT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of a requirement.")
+    refused = tracker_owned_changes(requirement, changes)
+    if refused:
+        raise ValidationError(refused)
+    if "folder" in changes:
+        changes["folder"] = normalize_folder(changes["folder"])
+    for field, value in changes.items():
+        setattr(requirement, field, value)
+    requirement.full_clean(exclude=["project"])
+    requirement.save()
+    return requirement

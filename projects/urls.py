@@ -28,5 +28,7 @@ urlpatterns = [
     path("<str:key>/plans/<int:pk>/edit/", milestone_views.plan_edit, name="plan_edit"),
     path("<str:key>/plans/<int:pk>/delete/", milestone_views.plan_delete, name="plan_delete"),
     path("<str:key>/requirements/", views.requirement_list, name="requirements"),
+    path("<str:key>/requirements/new/", views.requirement_edit, name="requirement_create"),
     path("<str:key>/requirements/<int:pk>/", views.requirement_detail, name="requirement"),
+    path("<str:key>/requirements/<int:pk>/edit/", views.requirement_edit, name="requirement_edit"),
 ]

@@ -18,6 +18,7 @@ from .forms import (
     CaseForm,
     CaseTypeForm,
     RequirementFilterForm,
+    RequirementForm,
     ResultForm,
     RunForm,
     RunResultFilterForm,
@@ -327,3 +328,36 @@ def requirement_detail(request, key, pk):
             "requirement": selectors.requirement_in(project, pk),
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def requirement_edit(request, key, pk=None):
+    """Write a requirement (no pk) or change one; a pulled requirement keeps what its tracker owns."""
+    project = selectors.project_for(request.user, key, Action.EDIT)
+    requirement = selectors.requirement_in(project, pk) if pk else Requirement(project=project)
+    form = RequirementForm(request.POST or None, instance=requirement)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in services.REQUIREMENT_FIELDS}
+        try:
+            services.save_requirement(requirement, **values)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"Requirement “{requirement.title}” saved.")
+            return redirect("projects:requirement", project.key, requirement.pk)
+    return render_project_page(
+        request,
+        "projects/requirement_form.html",
+        project,
+        "requirements",
+        {"form": form, "requirement": requirement if requirement.pk else None},
+    )
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, problems in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, problems)
+    else:
+        form.add_error(None, error.messages)

@@ -49,6 +49,7 @@ from .base import (
     FieldValue,
     IssueDraft,
     IssueEvent,
+    MatchCount,
     NotConfigured,
     OAuthApp,
     PulledItem,
@@ -398,22 +399,7 @@ class AzureDevOps(TrackerProvider):
         """Work items of the project matching the WIQL condition (what follows WHERE) and of the
         given types, by id. A known id the query leaves out is deleted when the project's recycle
         bin holds it: Azure DevOps reads deleted and unreadable work items alike, nothing else tells."""
-        project = query.project.strip()
-        if not project:
-            raise NotConfigured(
-                "This project integration names no Azure DevOps project: a project administrator must choose the "
-                "project that work items are pulled from."
-            )
-        condition = query.filter.strip()
-        if condition[:6].lower() == "select":
-            raise RemoteValidationError(
-                "Write the WIQL condition only, what follows WHERE, e.g. [System.Tags] CONTAINS 'release': "
-                "testmanager adds the project, the work item types and the order."
-            )
-        clauses = [f"[System.TeamProject] = {_wiql_string(project)}", *([f"({condition})"] if condition else [])]
-        if query.item_types:
-            clauses.append("[System.WorkItemType] IN (" + ", ".join(map(_wiql_string, query.item_types)) + ")")
-        wiql = f"SELECT [System.Id] FROM WorkItems WHERE {' AND '.join(clauses)} ORDER BY [System.Id]"
+        project, wiql = self._pull_wiql(query)
         fields = list(dict.fromkeys([*PULL_FIELDS, *query.fields]))
         items = []
         with self._http() as http:
@@ -429,6 +415,34 @@ class AzureDevOps(TrackerProvider):
             unseen = {number: key for number, key in digits.items() if number.isdigit() and number not in seen}
             deleted = self._in_recycle_bin(http, project, [int(number) for number in unseen])
         return PullResult(items=tuple(items), deleted=frozenset(unseen[number] for number in deleted))
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """How many ids the pull's WIQL query answers (WIQL answers ids only, so they are counted), at most
+        ``PULL_LIMIT``: at that many the count is "at least"."""
+        project, wiql = self._pull_wiql(query)
+        with self._http() as http:
+            ids = self._query_ids(http, f"{quote(project, safe='')}/_apis/wit/wiql", wiql, PULL_LIMIT)
+        return MatchCount(len(ids), precision="at_least" if len(ids) >= PULL_LIMIT else "exact")
+
+    @staticmethod
+    def _pull_wiql(query: PullQuery) -> tuple[str, str]:
+        """(the project, the WIQL query of a pull): the project, the condition, the types, by id."""
+        project = query.project.strip()
+        if not project:
+            raise NotConfigured(
+                "This project integration names no Azure DevOps project: a project administrator must choose the "
+                "project that work items are pulled from."
+            )
+        condition = query.filter.strip()
+        if condition[:6].lower() == "select":
+            raise RemoteValidationError(
+                "Write the WIQL condition only, what follows WHERE, e.g. [System.Tags] CONTAINS 'release': "
+                "testmanager adds the project, the work item types and the order."
+            )
+        clauses = [f"[System.TeamProject] = {_wiql_string(project)}", *([f"({condition})"] if condition else [])]
+        if query.item_types:
+            clauses.append("[System.WorkItemType] IN (" + ", ".join(map(_wiql_string, query.item_types)) + ")")
+        return project, f"SELECT [System.Id] FROM WorkItems WHERE {' AND '.join(clauses)} ORDER BY [System.Id]"
 
     def _pulled_item(self, raw: dict, categories: "_StateCategories", field_ids: Iterable[str]) -> PulledItem:
         fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}

@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from integrations import keys
-from integrations.errors import CredentialsUnreadable, TrackerError
+from integrations.errors import CredentialsUnreadable, NotFound, TrackerError
 from integrations.fields import Unreadable
 from integrations.http import ErrorDetailReader, TrackerHttpClient, TrackerResponse, generic_error_detail
 from integrations.models import AuthType, IntegrationState
@@ -307,6 +307,20 @@ class RemoteIssueType:
 
 
 @dataclass(frozen=True)
+class RemoteBoard:
+    """A board of a project (Jira Software's agile boards): ``id`` is what the integration stores."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoteComponent:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class RemoteField:
     id: str
     name: str
@@ -438,6 +452,22 @@ class PullQuery:
     filter: str = ""
     item_types: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatchCount:
+    """How many work items a pull's query selects, as a dry run of its filter found: ``exact``, an
+    ``approximate`` figure the tracker estimated (Jira Cloud), or ``at_least`` where counting stopped at
+    ``count`` (trackers counted by listing, up to ``PULL_LIMIT``)."""
+
+    count: int
+    precision: str = "exact"  # "exact", "approximate" or "at_least"
+
+    def in_words(self) -> str:
+        """ "matches 37 work items", "matches about 37 work items", "matches at least 5000 work items"."""
+        qualifier = {"approximate": "about ", "at_least": "at least "}.get(self.precision, "")
+        noun = "work item" if self.count == 1 else "work items"
+        return f"matches {qualifier}{self.count} {noun}"
 
 
 @dataclass(frozen=True)
@@ -739,6 +769,27 @@ class TrackerProvider:
     def projects(self) -> list[RemoteProject]:
         raise self._unsupported("listing projects")
 
+    def find_project(self, project: str) -> RemoteProject:
+        """The external project ``project`` names, as the tracker knows it; ``NotFound`` when the tracker
+        has none by that name that the credentials can see. By default among ``projects()``; trackers
+        that can ask for one project directly do so."""
+        wanted = project.strip().casefold()
+        for found in self.projects():
+            if found.key.casefold() == wanted:
+                return found
+        raise NotFound(
+            f"{self.label} has no {self.external_project_hint or 'project'} “{project.strip()}” that the "
+            "source's account can see."
+        )
+
+    def boards(self, project: str) -> list[RemoteBoard]:
+        """The boards of ``project`` (where sprints live on trackers that have boards)."""
+        raise self._unsupported("boards")
+
+    def components(self, project: str) -> list[RemoteComponent]:
+        """The components issues of ``project`` can be filed under."""
+        raise self._unsupported("components")
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         raise self._unsupported("listing issue types")
 
@@ -789,6 +840,12 @@ class TrackerProvider:
         """The work items ``query`` selects (at most ``PULL_LIMIT``), and which of the ``known``
         keys (items pulled before) are deleted in the tracker."""
         raise self._unsupported("pulling work items")
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """How many work items ``pull(query)`` would take, without reading them: the dry run of a pull
+        filter when it is saved. A filter the tracker refuses raises its error (``RemoteValidationError``
+        with the tracker's message), like the pull would."""
+        raise self._unsupported("counting the work items a filter selects")
 
     def plans(self, project: str, board: str = "") -> list[RemotePlan]:
         """The releases and sprints of ``project`` (sprints of ``board`` where the tracker has boards)."""

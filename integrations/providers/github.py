@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.core.cache import cache
 
-from integrations.errors import PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
+from integrations.errors import NotFound, PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
 from integrations.http import (
     RemoteErrorDetail,
     TrackerHttpClient,
@@ -56,6 +56,7 @@ from .base import (
     FieldValue,
     IssueDraft,
     IssueEvent,
+    MatchCount,
     NotConfigured,
     OAuthApp,
     PulledItem,
@@ -412,6 +413,20 @@ class GitHub(TrackerProvider):
                 if isinstance(repo.get("full_name"), str) and repo.get("has_issues", True)
             ]
 
+    def find_project(self, project: str) -> RemoteProject:
+        """The repository itself ("Get a repository"): 404 for one that does not exist or that the account
+        cannot see; one with issues turned off takes none."""
+        repo = self._repository(project)
+        with self._github() as http:
+            response = http.get(f"repos/{repo}", accept=(404,))
+        if response.status == 404:
+            raise NotFound(f"GitHub has no repository {repo} that the source's account can see.")
+        body = json_object(response, "a repository")
+        if not body.get("has_issues", True):
+            raise NotFound(f"The GitHub repository {repo} has issues turned off.")
+        name = str(body.get("full_name") or repo)
+        return RemoteProject(key=name, name=name)
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         """A repository's issues have no types to choose from."""
         return [RemoteIssueType(id="issue", name="Issue")]
@@ -596,13 +611,7 @@ class GitHub(TrackerProvider):
         """Issues (never pull requests) of the repository that the search qualifiers select, oldest
         first, through GitHub's issue search (which serves 1000 results at most). A known key the
         search leaves out is deleted when GitHub says so (see ``fetch_many``)."""
-        repo = self._repository(query.project)
-        if query.item_types:
-            raise RemoteValidationError(
-                "GitHub issues have no work item types here: leave the types empty and "
-                "select issues by label in the filter."
-            )
-        search = " ".join(part for part in (query.filter.strip(), "is:issue", f"repo:{repo}") if part)
+        search = self._pull_search(query)
         items: list[PulledItem] = []
         with self._github() as http:
             response = http.get(
@@ -626,6 +635,27 @@ class GitHub(TrackerProvider):
         return PullResult(
             items=tuple(items[:PULL_LIMIT]), deleted=self.fetch_many(unseen).missing if unseen else frozenset()
         )
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """The ``total_count`` of the pull's issue search (one result asked for); approximate when GitHub
+        says its results are incomplete (the search timed out)."""
+        with self._github() as http:
+            response = http.get("search/issues", params={"q": self._pull_search(query), "per_page": 1})
+        body = json_object(response, "search results")
+        total = body.get("total_count")
+        if not isinstance(total, int):
+            raise UpstreamError(f"{response.host} answered a search without a total.", status=response.status)
+        return MatchCount(total, precision="approximate" if body.get("incomplete_results") else "exact")
+
+    def _pull_search(self, query: PullQuery) -> str:
+        """The search of a pull: the filter's qualifiers, issues only, in the repository."""
+        repo = self._repository(query.project)
+        if query.item_types:
+            raise RemoteValidationError(
+                "GitHub issues have no work item types here: leave the types empty and "
+                "select issues by label in the filter."
+            )
+        return " ".join(part for part in (query.filter.strip(), "is:issue", f"repo:{repo}") if part)
 
     def plans(self, project: str, board: str = "") -> list[RemotePlan]:
         """The repository's milestones, open and closed, as releases: the due date is the release

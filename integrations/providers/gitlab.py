@@ -66,6 +66,7 @@ from .base import (
     FieldValue,
     IssueDraft,
     IssueEvent,
+    MatchCount,
     NotConfigured,
     OAuthApp,
     PulledItem,
@@ -91,6 +92,8 @@ from .base import (
 
 PAGE_SIZE = 100  # GitLab's per_page maximum, and so the iids a request can return
 SEARCH_LIMIT = 50
+# Above this many items GitLab leaves X-Total out of a listing ("Pagination response headers").
+UNCOUNTED_TOTAL = 10_000
 _SEGMENT = r"[A-Za-z0-9_.][A-Za-z0-9_.-]*"
 PROJECT_PATH = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})+")
 ISSUE_KEY = re.compile(rf"(?P<project>{PROJECT_PATH.pattern})#(?P<iid>\d+)")
@@ -492,18 +495,9 @@ class GitLab(TrackerProvider):
         only when ``fetch_many`` finds it missing (not when it merely stopped matching the filter, moved
         or the project cannot be seen)."""
         path = self._project(query.project)
-        parameters = pull_parameters(query.filter)
-        types = [pull_type(name) for name in query.item_types] or [None]
         items: list[PulledItem] = []
         with self.client() as http:
-            for issue_type in dict.fromkeys(types):
-                params = {
-                    **parameters,
-                    "scope": "all",
-                    "order_by": "created_at",
-                    "sort": "asc",
-                    **({"issue_type": issue_type} if issue_type else {}),
-                }
+            for params in self._pull_listings(query):
                 for raw, response in self._listed(http, f"projects/{_encoded(path)}/issues", params):
                     if raw.get("moved_to_id"):
                         continue  # the closed original of an issue that lives in another project now
@@ -515,6 +509,38 @@ class GitLab(TrackerProvider):
         seen = {item.key.lower() for item in items}
         unseen = [key for key in known if key.strip().lower() not in seen]
         return PullResult(items=tuple(items), deleted=self.fetch_many(unseen).missing if unseen else frozenset())
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """The ``X-Total`` header of each of the pull's listings (one issue asked for), added up. GitLab
+        leaves the header out above 10,000 issues: then the count is at least that."""
+        path = _encoded(self._project(query.project))
+        total, precision = 0, "exact"
+        with self.client() as http:
+            for params in self._pull_listings(query):
+                response = http.get(f"projects/{path}/issues", params={**params, "per_page": 1})
+                header = (response.headers.get("X-Total") or "").strip()
+                if header.isdigit():
+                    total += int(header)
+                else:
+                    total, precision = total + UNCOUNTED_TOTAL, "at_least"
+        return MatchCount(total, precision=precision)
+
+    @staticmethod
+    def _pull_listings(query: PullQuery) -> list[dict]:
+        """The issue list parameters of a pull: the filter's, one listing per type (GitLab lists one type
+        at a time), oldest first."""
+        parameters = pull_parameters(query.filter)
+        types = [pull_type(name) for name in query.item_types] or [None]
+        return [
+            {
+                **parameters,
+                "scope": "all",
+                "order_by": "created_at",
+                "sort": "asc",
+                **({"issue_type": issue_type} if issue_type else {}),
+            }
+            for issue_type in dict.fromkeys(types)
+        ]
 
     def _pulled_item(self, raw: dict, path: str, response: TrackerResponse, field_ids: Iterable[str]) -> PulledItem:
         return PulledItem(

@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 from django.core.cache import cache
 
-from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
+from integrations.errors import NotFound, PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, UploadPart, generic_error_detail
 from integrations.keys import issue_url, key_matches
 from integrations.mappings import same_name
@@ -57,6 +57,7 @@ from .base import (
     FieldValue,
     IssueDraft,
     IssueEvent,
+    MatchCount,
     NotConfigured,
     OAuthAccount,
     OAuthApp,
@@ -64,7 +65,9 @@ from .base import (
     PulledItem,
     PullQuery,
     PullResult,
+    RemoteBoard,
     RemoteComment,
+    RemoteComponent,
     RemoteField,
     RemoteIssue,
     RemoteIssueType,
@@ -404,6 +407,38 @@ class _Jira(TrackerProvider, ABC):
                 for project in self._projects(http)
             ]
 
+    def find_project(self, project: str) -> RemoteProject:
+        """One project by key, among those the account can browse (an unknown project and one the
+        account may not browse read alike in Jira)."""
+        key = project.strip().upper()
+        with self.client() as http:
+            for found in self._projects(http, {key}):
+                if str(found.get("key")).upper() == key:
+                    return RemoteProject(key=str(found.get("key")), name=str(found.get("name") or key))
+        raise NotFound(f"Jira has no project with the key {key} that the source's account can browse.")
+
+    def boards(self, project: str) -> list[RemoteBoard]:
+        """The project's boards (Jira Software's agile API, "Get all boards" with projectKeyOrId); a site
+        without Jira Software has no agile API (404), so no boards."""
+        key = project.strip().upper()
+        with self.client() as http:
+            return [
+                RemoteBoard(id=str(board.get("id")), name=str(board.get("name") or board.get("id")))
+                for board in self._pages(http, "rest/agile/1.0/board", "values", {"projectKeyOrId": key})
+                if board.get("id") is not None
+            ]
+
+    def components(self, project: str) -> list[RemoteComponent]:
+        """The project's components ("Get project components": every one, unpaged)."""
+        key = project.strip().upper()
+        with self.client() as http:
+            response = http.get(self._api(f"project/{quote(key, safe='')}/components"))
+            return [
+                RemoteComponent(id=str(entry.get("id")), name=str(entry.get("name")))
+                for entry in _list(response.json(), response, "a list of components")
+                if isinstance(entry, dict) and entry.get("name")
+            ]
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         """The issue types testmanager can create in ``project`` (sub-tasks need a parent, so not those)."""
         project = project.upper()
@@ -525,6 +560,26 @@ class _Jira(TrackerProvider, ABC):
         """Issues of the project matching the JQL filter (its ORDER BY dropped) and of the given
         types, by key. A known key the search leaves out is deleted when Jira answers 404 for the
         issue itself (see ``fetch_many``: a hidden project's issues are never taken for deleted)."""
+        fields = list(dict.fromkeys([*PULL_FIELDS, *query.fields]))
+        with self.client() as http:
+            hits = self._hits(http, self._pull_jql(query) + " ORDER BY key ASC", PULL_LIMIT, fields)
+            items = tuple(self._pulled_item(raw, response, query.fields) for raw, response in hits)
+        seen = {item.key.upper() for item in items}
+        unseen = [key for key in known if key.strip().upper() not in seen]
+        return PullResult(items=items, deleted=self.fetch_many(unseen).missing if unseen else frozenset())
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """How many issues the pull's JQL selects; Jira's message when it refuses the JQL."""
+        with self.client() as http:
+            return self._count(http, self._pull_jql(query))
+
+    @abstractmethod
+    def _count(self, http: TrackerHttpClient, jql: str) -> MatchCount:
+        """How many issues ``jql`` (no ORDER BY) selects, by the deployment's counting search."""
+
+    @staticmethod
+    def _pull_jql(query: PullQuery) -> str:
+        """The JQL of a pull, without an order: the project, the filter (its ORDER BY dropped), the types."""
         clauses = []
         if query.project.strip():
             clauses.append(f"project = {jql_string(query.project.strip().upper())}")
@@ -537,13 +592,7 @@ class _Jira(TrackerProvider, ABC):
             raise NotConfigured(
                 "Pulling from Jira needs a Jira project or a JQL filter: a project administrator must set one."
             )
-        fields = list(dict.fromkeys([*PULL_FIELDS, *query.fields]))
-        with self.client() as http:
-            hits = self._hits(http, " AND ".join(clauses) + " ORDER BY key ASC", PULL_LIMIT, fields)
-            items = tuple(self._pulled_item(raw, response, query.fields) for raw, response in hits)
-        seen = {item.key.upper() for item in items}
-        unseen = [key for key in known if key.strip().upper() not in seen]
-        return PullResult(items=items, deleted=self.fetch_many(unseen).missing if unseen else frozenset())
+        return " AND ".join(clauses)
 
     def _pulled_item(self, raw: Any, response: TrackerResponse, field_ids: Iterable[str]) -> PulledItem:
         issue = self._remote_issue(raw, response)
@@ -1169,6 +1218,15 @@ class JiraCloud(_Jira):
         token = body.get("nextPageToken")
         return response, issues, token if token and not body.get("isLast") else None
 
+    def _count(self, http, jql):
+        """Cloud's approximate count (``POST /rest/api/3/search/approximate-count``): an estimate that
+        may miss the latest changes; the JQL must be bounded (a project bounds it)."""
+        response = http.post(self._api("search/approximate-count"), json={"jql": jql}, idempotent=True)
+        count = json_object(response, "a count of issues").get("count")
+        if not isinstance(count, int):
+            raise UpstreamError(f"{response.host} answered a count without a number.", status=response.status)
+        return MatchCount(count, precision="approximate")
+
     def _projects(self, http, keys=()):
         path = self._api("project/search")
         if not keys:
@@ -1213,6 +1271,16 @@ class JiraServer(_Jira):
         following = start + len(issues)
         total = body.get("total")
         return response, issues, following if issues and isinstance(total, int) and following < total else None
+
+    def _count(self, http, jql):
+        """The ``total`` of a classic search asking for no issue (``maxResults`` 0); the query is validated
+        strictly (Jira's default), so a value that does not exist is Jira's 400 with its message."""
+        payload = {"jql": jql, "maxResults": 0, "fields": ["id"]}
+        response = http.post(self._api("search"), json=payload, idempotent=True)
+        total = json_object(response, "search results").get("total")
+        if not isinstance(total, int):
+            raise UpstreamError(f"{response.host} answered a search without a total.", status=response.status)
+        return MatchCount(total)
 
     def _projects(self, http, keys=()):
         response = http.get(self._api("project"))

@@ -63,6 +63,7 @@ from .base import (
     FieldValue,
     IssueDraft,
     IssueEvent,
+    MatchCount,
     NotConfigured,
     OAuthApp,
     PulledItem,
@@ -544,6 +545,12 @@ class Linear(TrackerProvider):
                 for team in self._pages(http, TEAMS_QUERY, "teams", {})
             ]
 
+    def find_project(self, project: str) -> RemoteProject:
+        """The team by its key (``NotFound`` when the account is in no team of that key)."""
+        with self.client() as http:
+            team = self._team(http, project)
+        return RemoteProject(key=str(team.get("key")), name=str(team.get("name") or team.get("key")))
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         return [ISSUE_TYPE]
 
@@ -658,11 +665,6 @@ class Linear(TrackerProvider):
         Labels the filter or the types name must exist in the team or the workspace. A known issue
         the pull leaves out is deleted when it is in Linear's trash, or gone from a team the account
         sees; one merely filtered out, archived or in a team it cannot see is not."""
-        if not query.project.strip():
-            raise NotConfigured(
-                "This project integration names no Linear team: a project administrator must choose the team that "
-                "issues are pulled from."
-            )
         unknown = [field_id for field_id in query.fields if field_id not in PULL_FIELDS]
         if unknown:
             names = ", ".join(f"“{field_id}”" for field_id in unknown)
@@ -670,25 +672,41 @@ class Linear(TrackerProvider):
                 f"Linear issues have no field {names} to pull: use {', '.join(PULL_FIELDS)}.",
                 field_errors=dict.fromkeys(unknown, "Not a Linear issue field a pull reads."),
             )
-        terms = parse_pull_filter(query.filter)
-        label_sets = [values for key, values in terms if key == "label"]
-        if query.item_types:
-            label_sets.append(list(query.item_types))
         selection = [ISSUE_FIELDS, "description", *(PULL_FIELDS[field_id][0] for field_id in query.fields)]
         if query.item_types:
             selection.append(LABELS_SELECTION)
         with self.client() as http:
-            team = self._team(http, query.project)
-            clauses = [{"team": {"id": {"eq": team["id"]}}}]
-            if label_sets:
-                clauses += self._label_clauses(http, team["key"], label_sets)
-            clauses += [_term_filter(key, values) for key, values in terms if key != "label"]
-            found = self._pages(
-                http, _pull_query(" ".join(dict.fromkeys(selection))), "issues", {"filter": {"and": clauses}}
-            )
+            issue_filter = self._pull_filter(http, query)
+            found = self._pages(http, _pull_query(" ".join(dict.fromkeys(selection))), "issues", issue_filter)
             items = tuple(self._pulled_item(raw, query) for raw in islice(found, PULL_LIMIT))
             deleted = self._deleted(http, known, {item.key.upper() for item in items})
         return PullResult(items=items, deleted=deleted)
+
+    def count_matching(self, query: PullQuery) -> MatchCount:
+        """Linear's API counts no issues: the pull's issues are listed by id, page after page, up to
+        ``PULL_LIMIT`` (then the count is "at least")."""
+        with self.client() as http:
+            found = self._pages(http, _pull_query("id"), "issues", self._pull_filter(http, query))
+            count = sum(1 for _ in islice(found, PULL_LIMIT))
+        return MatchCount(count, precision="at_least" if count >= PULL_LIMIT else "exact")
+
+    def _pull_filter(self, http: TrackerHttpClient, query: PullQuery) -> dict:
+        """The ``issues`` variables of a pull: its team, the filter's terms and the types (labels)."""
+        if not query.project.strip():
+            raise NotConfigured(
+                "This project integration names no Linear team: a project administrator must choose the team that "
+                "issues are pulled from."
+            )
+        terms = parse_pull_filter(query.filter)
+        label_sets = [values for key, values in terms if key == "label"]
+        if query.item_types:
+            label_sets.append(list(query.item_types))
+        team = self._team(http, query.project)
+        clauses = [{"team": {"id": {"eq": team["id"]}}}]
+        if label_sets:
+            clauses += self._label_clauses(http, team["key"], label_sets)
+        clauses += [_term_filter(key, values) for key, values in terms if key != "label"]
+        return {"filter": {"and": clauses}}
 
     def _label_clauses(self, http: TrackerHttpClient, team_key: str, label_sets: list[list[str]]) -> list[dict]:
         """One IssueFilter clause per set of label names (an issue must carry one label of each set)."""

@@ -227,7 +227,11 @@ def attachment_add(request, key, number):
         else:
             messages.success(request, f"Attached {', '.join(attachment.original_name for attachment in stored)}.")
     if _wants_json(request):
-        return _attachments_json(project, issue, problems, [] if problems else stored)
+        return _attachments_json(
+            problems,
+            [] if problems else stored,
+            lambda attachment: reverse("issues:attachment", args=[project.key, issue.number, attachment.pk]),
+        )
     if problems:
         messages.error(request, "Nothing was attached: " + " ".join(problems))
     return redirect(f"{_detail_url(project, issue)}#attachments")
@@ -238,13 +242,13 @@ def _wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _attachments_json(project, issue, problems, stored) -> JsonResponse:
-    """What the editor inserts for pasted files: a Markdown image or link per attachment."""
+def _attachments_json(problems, stored, url_of) -> JsonResponse:
+    """What the editor inserts for pasted files: a Markdown image or link per attachment (at url_of(it))."""
     if problems:
         return JsonResponse({"message": "Nothing was attached: " + " ".join(problems)}, status=400)
     attachments = []
     for attachment in stored:
-        url = reverse("issues:attachment", args=[project.key, issue.number, attachment.pk])
+        url = url_of(attachment)
         is_image = (attachment.content_type or "").startswith("image/")
         label = artefacts.inline_markdown(attachment.original_name)
         attachments.append(
@@ -388,6 +392,14 @@ def artefact_attachment_add(request, key, kind, pk):
             problems = error.messages
         else:
             messages.success(request, f"Attached {', '.join(attachment.original_name for attachment in stored)}.")
+    if _wants_json(request):
+        return _attachments_json(
+            problems,
+            [] if problems else stored,
+            lambda attachment: reverse(
+                "issues:artefact_attachment", args=[project.key, kind, artefact.pk, attachment.pk]
+            ),
+        )
     if problems:
         messages.error(request, "Nothing was attached: " + " ".join(problems))
     return redirect(_artefact_url(project, kind, artefact))

@@ -3,7 +3,14 @@
 from django import forms
 
 from issues.imports.services import Preview
-from projects.importers.testrail import FIELD_TARGETS, LABEL_MAX, LEAVE_OUT, MAX_FILE_BYTES, RUN_NAME_MAX
+from projects.importers.testrail import (
+    FIELD_TARGETS,
+    LABEL_MAX,
+    LEAVE_OUT,
+    MAX_FILE_BYTES,
+    RUN_NAME_MAX,
+    project_field_target,
+)
 from projects.models import CasePriority, ResultStatus
 
 
@@ -47,6 +54,7 @@ class ImportSettingsForm(forms.Form):
                 required=False,
                 initial=mapping.types[value],
             )
+        targets = self._field_targets(preview.job.project)
         for index, custom in enumerate(self.custom_fields):
             rule = mapping.fields[custom.name]
             self.fields[f"field_{index}_label"] = forms.CharField(
@@ -56,7 +64,7 @@ class ImportSettingsForm(forms.Form):
             )
             self.fields[f"field_{index}_target"] = forms.ChoiceField(
                 label=f"{custom.name} goes to",
-                choices=list(FIELD_TARGETS.items()),
+                choices=targets,
                 initial=rule["target"],
                 required=False,
             )
@@ -84,6 +92,15 @@ class ImportSettingsForm(forms.Form):
                 + [("", "Do not link defects")],
                 initial=preview.defects.integration.pk if preview.defects.integration else "",
             )
+
+    @staticmethod
+    def _field_targets(project) -> list:
+        """Where a TestRail custom field can go: the fixed places, and each custom field the project has
+        (whatever its name), so "Automation Type" can land in the project's "tool"."""
+        fields = [
+            (project_field_target(field.name), f"{field.label} ({field.name})") for field in project.case_fields.all()
+        ]
+        return [*FIELD_TARGETS.items(), *([("Project's custom field", fields)] if fields else [])]
 
     @staticmethod
     def _integration_label(integration) -> str:

@@ -56,7 +56,7 @@ def links_to(artefact):
     """Internal issues and tracker references linked to one artefact, in one query."""
     return (
         Link.objects.filter(**{artefact_field(artefact): artefact})
-        .select_related("issue__project", "issue__assignee", "external_reference")
+        .select_related("issue__project", "issue__assignee", "external_reference__source")
         .order_by("created_at", "id")
     )
 

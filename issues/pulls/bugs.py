@@ -1,12 +1,15 @@
 """Bugs pulled from trackers: a project integration with "pull bugs" reads the bugs its filter
 selects (the provider's ``pull``) and lists them with the project's issues, each through its
-external reference (live status) with its severity, status and resolution mapped: the severity
-(the severity field, or the tracker's priority) to a defect priority by the integration's priority
-mapping, the status by its status mapping (else by its category). A bug deleted in the tracker
-keeps its row, marked deleted."""
+external reference (live status) with its severity, status and resolution mapped: a severity
+field's value to a defect priority by the severity table of the integration's field mappings (never
+the priority table: severities and priorities are different scales), or, when no severity field is
+named, the tracker's priority by the priority mapping; the status by the status mapping (else by its
+category), or, when the admin chose so, by the resolution (a bug with one is resolved). A bug deleted
+in the tracker keeps its row, marked deleted."""
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,7 +25,7 @@ from issues.core.models import IssueStatus
 from issues.core.selectors import INTERNAL, UNRESOLVED
 from issues.links import services
 from issues.links.models import ExternalReference
-from issues.pulls.models import BugPullSettings, PulledBug
+from issues.pulls.models import BugPullSettings, PulledBug, StatusFrom
 from issues.pulls.summary import PullSummary
 from issues.sync.defects import mirror_defect
 
@@ -54,10 +57,20 @@ def save_bug_settings(
     bug_types: Iterable[str],
     severity_field: str,
     resolution_field: str,
+    status_from: str = StatusFrom.STATUS,
 ) -> BugPullSettings:
+    """Save what the bug pull reads; ``ValidationError`` (nothing saved) when the resolution is to decide
+    the status but no resolution field is named, or ``status_from`` is neither."""
+    if status_from not in StatusFrom.values:
+        raise ValidationError({"status_from": f"Choose one of: {', '.join(StatusFrom.values)}."})
+    if status_from == StatusFrom.RESOLUTION and not resolution_field.strip():
+        raise ValidationError(
+            {"resolution_field": "Name the resolution field: the resolution is to decide the mapped status."}
+        )
     settings = bug_settings_of(integration)
     settings.bug_types = list(dict.fromkeys(name.strip() for name in bug_types if name.strip()))
     settings.severity_field, settings.resolution_field = severity_field.strip(), resolution_field.strip()
+    settings.status_from = status_from
     settings.save()
     integration.pull_bugs, integration.bugs_filter = pull_bugs, bugs_filter.strip()
     integration.save(update_fields=["pull_bugs", "bugs_filter", "updated_at"])
@@ -68,15 +81,27 @@ def pulls_bugs(integration: ProjectIntegration) -> bool:
     return integration.pull_bugs and integration.state == IntegrationState.ACTIVE and integration.source.syncs
 
 
-def defect_status(item: PulledItem, status_mapping: dict) -> str:
-    """The defect status the integration's status mapping gives the bug's status; else its category's (Open)."""
+def defect_status(
+    item: PulledItem, status_mapping: dict, *, status_from: str = StatusFrom.STATUS, resolution: str = ""
+) -> str:
+    """The bug's mapped status. By status: what the status mapping gives the tracker's status, else its
+    category's. By resolution: a bug with a resolution is resolved (or what the status mapping gives
+    that resolution, e.g. "Won't Fix" listed under closed); one without is open (in progress while the
+    tracker says so), whatever its status says (a workflow that reaches "Done" without a resolution)."""
+    if status_from == StatusFrom.RESOLUTION:
+        if resolution.strip():
+            return status_for(status_mapping, resolution) or IssueStatus.RESOLVED
+        return IssueStatus.IN_PROGRESS if item.status_category == "in_progress" else IssueStatus.OPEN
     return status_for(status_mapping, item.status) or STATUS_BY_CATEGORY.get(item.status_category, IssueStatus.OPEN)
 
 
-def defect_priority(severity: str, priority_mapping: dict, field_mappings: dict | None = None) -> str:
-    """The defect priority the severity table of the integration's field mappings gives the severity,
-    else its priority mapping; "" when neither names it."""
-    return severity_for(field_mappings, severity) or priority_for(priority_mapping, severity, "defect") or ""
+def defect_priority(severity: str, settings: BugPullSettings, integration: ProjectIntegration) -> str:
+    """The defect priority of a bug's severity: a severity field's value through the severity table of
+    the integration's field mappings only; the tracker's priority (no severity field named) through the
+    priority mapping; "" when the table does not name it."""
+    if settings.severity_field:
+        return severity_for(integration.field_mappings, severity) or ""
+    return priority_for(integration.priority_mapping, severity, "defect") or ""
 
 
 def pull_bugs(integration: ProjectIntegration) -> PullSummary:
@@ -128,12 +153,15 @@ def _keep(integration: ProjectIntegration, settings: BugPullSettings, item: Pull
     before = (bug.reference.title, bug.reference.status) if bug is not None else None
     reference = services.store_reference(integration.source, item)
     severity = item.fields[settings.severity_field].text if settings.severity_field else item.priority
+    resolution = item.fields[settings.resolution_field].text if settings.resolution_field else ""
     values = {
         "integration": integration,
         "severity": severity[:100],
-        "priority": defect_priority(severity, integration.priority_mapping, integration.field_mappings),
-        "status": defect_status(item, integration.status_mapping),
-        "resolution": item.fields[settings.resolution_field].text[:100] if settings.resolution_field else "",
+        "priority": defect_priority(severity, settings, integration),
+        "status": defect_status(
+            item, integration.status_mapping, status_from=settings.status_from, resolution=resolution
+        ),
+        "resolution": resolution[:100],
     }
     if bug is None:
         PulledBug.objects.create(project=integration.project, reference=reference, pulled_at=timezone.now(), **values)

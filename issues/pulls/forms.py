@@ -4,7 +4,7 @@ pulls.coverage write."""
 from django import forms
 
 from integrations.providers import provider_class
-from issues.pulls.models import BugPullSettings, PullSettings
+from issues.pulls.models import BugPullSettings, PullSettings, StatusFrom
 from issues.pulls.requirements import parse_state_mapping, state_mapping_to_text
 from projects.models import RequirementState
 
@@ -69,9 +69,19 @@ class PullSettingsForm(forms.Form):
     severity_field = forms.CharField(
         required=False,
         max_length=FIELD_MAX,
-        help_text="The field holding the severity, mapped by the priority mapping; empty: the tracker's priority.",
+        help_text="The field holding the severity, mapped by the severity table of the field mappings (not the "
+        "priority mapping); empty: the tracker's priority, mapped by the priority mapping.",
     )
     resolution_field = forms.CharField(required=False, max_length=FIELD_MAX, help_text="e.g. resolution.")
+    status_from = forms.ChoiceField(
+        label="Status decided by",
+        required=False,
+        choices=StatusFrom.choices,
+        initial=StatusFrom.STATUS,
+        widget=forms.RadioSelect,
+        help_text="Choose the resolution where a bug can reach a done status without being resolved, or be "
+        "resolved in any status.",
+    )
 
     def __init__(self, *args, integration, settings: PullSettings, bug_settings: BugPullSettings, **kwargs):
         kwargs.setdefault(
@@ -82,6 +92,7 @@ class PullSettingsForm(forms.Form):
                 "bug_types": ", ".join(bug_settings.bug_types),
                 "severity_field": bug_settings.severity_field,
                 "resolution_field": bug_settings.resolution_field,
+                "status_from": bug_settings.status_from,
                 "pull_requirements": integration.pull_requirements,
                 "requirements_filter": integration.requirements_filter,
                 "requirement_types": ", ".join(settings.requirement_types),
@@ -99,6 +110,12 @@ class PullSettingsForm(forms.Form):
             self.fields["bugs_filter"].help_text = provider.pull_filter_hint
         if provider.pull_field_hint:
             self.fields["release_field"].help_text = f"The field naming the release. {provider.pull_field_hint}"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("status_from") == StatusFrom.RESOLUTION and not data.get("resolution_field"):
+            self.add_error("resolution_field", "Name the resolution field: the resolution is to decide the status.")
+        return data
 
     def clean_state_mapping(self):
         return parse_state_mapping(self.cleaned_data["state_mapping"])
@@ -126,6 +143,7 @@ class PullSettingsForm(forms.Form):
             "bug_types": _names(data["bug_types"]),
             "severity_field": data["severity_field"],
             "resolution_field": data["resolution_field"],
+            "status_from": data["status_from"] or StatusFrom.STATUS,
         }
 
 

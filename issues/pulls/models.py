@@ -78,17 +78,37 @@ class Coverage(models.Model):
         return f"{self.test_case.title} covers {self.requirement.title}"
 
 
+class StatusFrom(models.TextChoices):
+    """What decides a pulled bug's mapped status."""
+
+    STATUS = "status", "The tracker's status (through the status mapping)"
+    RESOLUTION = "resolution", "The tracker's resolution (a bug with one is resolved)"
+
+
 class BugPullSettings(models.Model):
     """How a project integration's bug pull maps the tracker's bugs. Whether it pulls, and its filter,
-    are the integration's own (``pull_bugs``, ``bugs_filter``); priorities and statuses map through the
-    integration's priority and status mappings."""
+    are the integration's own (``pull_bugs``, ``bugs_filter``); a severity field's values map through
+    the severity table of the integration's field mappings (the tracker's priority, when no severity
+    field is named, through its priority mapping); the status or the resolution decides the status."""
 
     integration = models.OneToOneField(ProjectIntegration, on_delete=models.CASCADE, related_name="bug_pull_settings")
     bug_types = models.JSONField(default=list, blank=True, help_text="Work item types; none: every type.")
     severity_field = models.CharField(max_length=100, blank=True, help_text="Blank: the tracker's priority.")
     resolution_field = models.CharField(max_length=100, blank=True)
+    status_from = models.CharField(max_length=10, choices=StatusFrom.choices, default=StatusFrom.STATUS)
     last_pulled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status_from__in=StatusFrom.values), name="bugpullsettings_status_from_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status_from=StatusFrom.RESOLUTION, resolution_field=""),
+                name="bugpullsettings_resolution_decides_only_with_its_field",
+            ),
+        ]
 
     def __str__(self):
         return f"Bug pull settings of {self.integration}"

@@ -4,12 +4,12 @@ with projects.permissions, call a service, render."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.models import ProjectIntegration
 from issues.pulls import bugs, requirements, runner, tasks
+from issues.pulls import pull_settings as pull_settings_service
 from issues.pulls.forms import PullSettingsForm
 from projects.permissions import Action, can
 from projects.selectors import project_for
@@ -31,6 +31,24 @@ def _pull(request, integration) -> None:
     report(request, f"Pulled from {integration.source.name}: {runner.in_words(outcome.result)}.")
 
 
+def _form_errors(form, error: ValidationError) -> None:
+    """A refusal by field (a filter the tracker refused) under that field; anything else above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, problems in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, problems)
+
+
+def _report_checks(request, integration, checks) -> None:
+    """ "Saved", with what each filter matches; a warning for each filter saved unverified."""
+    verified = " ".join(check.message for check in checks if check.verified)
+    messages.success(request, " ".join(filter(None, [f"What {integration} pulls is saved.", verified])))
+    for check in checks:
+        if not check.verified:
+            messages.warning(request, check.message)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def pull_settings(request, key, pk):
@@ -40,13 +58,11 @@ def pull_settings(request, key, pk):
     form = PullSettingsForm(request.POST or None, integration=integration, settings=settings, bug_settings=bug_settings)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                requirements.save_settings(integration, **form.settings())
-                bugs.save_bug_settings(integration, **form.bug_settings())
+            checks = pull_settings_service.save(integration, form.settings(), form.bug_settings())
         except ValidationError as error:
-            form.add_error(None, error)
+            _form_errors(form, error)
         else:
-            messages.success(request, f"What {integration} pulls is saved.")
+            _report_checks(request, integration, checks)
             return redirect("traceability:pull_settings", project.key, integration.pk)
     return render_project_page(
         request,

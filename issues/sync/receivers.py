@@ -3,8 +3,9 @@
 - an internal issue edited here (core.signals.issue_updated): a defect's changes go to its tracker;
 - a link to a tracker issue created: the project's defect for it, when it is a defect there (linked to
   a test result, run or case; ``defects.is_defect``) and its integration keeps defects;
-- "Refresh now" in the sources admin (integrations.signals.refresh_requested), and references moved
-  to another source (links.signals.references_moved): their references are queued for refreshing.
+- "Refresh now" in the sources admin and on a project's Trackers page (integrations.signals.refresh_requested):
+  their references are refreshed and the outcome told; references moved to another source
+  (links.signals.references_moved) are queued for refreshing.
 """
 
 from functools import partial
@@ -13,13 +14,13 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from integrations.models import Source
-from integrations.signals import refresh_requested
+from integrations.signals import RefreshOutcome, refresh_requested
 from issues.core.models import Issue
 from issues.core.signals import issue_updated
 from issues.links.models import ExternalReference, Link
 from issues.links.signals import references_moved
 from issues.sync.defects import defect_edited_here, mirror_defect
-from issues.sync.refresh import refresh_now
+from issues.sync.refresh import refresh_and_report, refresh_now
 from issues.sync.selectors import reads_details
 
 
@@ -34,8 +35,11 @@ def _link_saved(sender, instance: Link, created: bool, **kwargs) -> None:
         )
 
 
-def _refresh_requested(sender, source: Source, actor, **kwargs) -> int:
-    return refresh_now(ExternalReference.objects.filter(source=source).only("pk", "source_id"))
+def _refresh_requested(sender, source: Source, actor, project=None, **kwargs) -> RefreshOutcome:
+    references = ExternalReference.objects.filter(source=source)
+    if project is not None:
+        references = references.filter(links__project=project).distinct()
+    return refresh_and_report(references.only("pk", "source_id"))
 
 
 def _references_moved(sender, target: Source, references, **kwargs) -> int:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from celery.exceptions import TimeoutError as TaskTimeout
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -32,6 +34,7 @@ from integrations.providers.base import (
     RemoteIssue,
     TrackerProvider,
 )
+from integrations.signals import RefreshOutcome
 from issues.core.models import StatusCategory
 from issues.links import services
 from issues.links.key_moves import follow_move, is_move
@@ -366,12 +369,52 @@ def request_refresh(references: Iterable[ExternalReference]) -> int:
     return sum(len(ids) for ids in due.values())
 
 
-def refresh_now(references: Iterable[ExternalReference]) -> int:
-    """Queue a refresh of these references whatever their age ("Refresh now"); returns how many."""
+def _by_source(references: Iterable[ExternalReference]) -> dict[int, list[int]]:
     by_source: dict[int, list[int]] = defaultdict(list)
     for reference in references:
         if reference.source_id is not None:
             by_source[reference.source_id].append(reference.pk)
+    return by_source
+
+
+def refresh_and_report(references: Iterable[ExternalReference]) -> RefreshOutcome:
+    """ "Refresh now" that tells how it went: each source's references are refreshed by a task whose
+    answer is awaited at most ``TRACKER_INTERACTIVE_SECONDS`` (what a busy worker has not answered by
+    then is reported as still refreshing in the background, never as done)."""
+    from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
+
+    outcome = RefreshOutcome()
+    for source_id, ids in _by_source(references).items():
+        pending = refresh_references.delay(source_id, ids)
+        try:
+            report = pending.get(timeout=settings.TRACKER_INTERACTIVE_SECONDS)
+        except TaskTimeout:
+            outcome.add(RefreshOutcome(background=len(ids)))
+        else:
+            outcome.add(_outcome_of(report, len(ids)))
+    return outcome
+
+
+def _outcome_of(report: dict, asked: int) -> RefreshOutcome:
+    """A run's report as "Refresh now" tells it: issues the tracker did not return (the account cannot see
+    them) count as failed, as does every issue of a run that did not start (the source does not sync)."""
+    if report["skipped"]:
+        return RefreshOutcome(failed=asked, error=report["skipped"])
+    error = report["error"]
+    if report["hidden"] and not error:
+        error = f"the tracker did not return {report['hidden']} issue(s): the account cannot see them."
+    return RefreshOutcome(
+        refreshed=report["read"] + report["missing"],
+        failed=report["failed"] + report["hidden"],
+        background=len(report["deferred"]),
+        error=error,
+    )
+
+
+def refresh_now(references: Iterable[ExternalReference]) -> int:
+    """Queue a refresh of these references whatever their age (references moved to another source);
+    returns how many."""
+    by_source = _by_source(references)
     for source_id, ids in by_source.items():
         from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
 

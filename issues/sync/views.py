@@ -32,10 +32,10 @@ def refresh_links(request, key):
     if not pk.isdigit():
         raise Http404("No such test artefact.")
     artefact = artefacts.artefact_in(project, request.POST.get("kind", ""), int(pk))
-    queued = refresh.refresh_now(
+    outcome = refresh.refresh_and_report(
         link.external_reference for link in links_selectors.links_to(artefact) if link.external_reference is not None
     )
-    messages.success(request, f"Refreshing {queued} linked tracker issue(s).")
+    messages.add_message(request, outcome.level, f"Refresh: {outcome.sentence()}")
     return redirect(artefacts.artefact_path(artefact))
 
 

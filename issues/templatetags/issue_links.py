@@ -7,6 +7,7 @@ tags instead.
 from django import template
 from django.urls import reverse
 
+from integrations import selectors as integration_selectors
 from issues.core.artefacts import artefact_project, kind_of, web_url
 from issues.core.models import Issue, StatusCategory
 from issues.core.selectors import CATEGORY_OF_STATUS, UNRESOLVED, issues_of
@@ -44,8 +45,11 @@ def linked_issues(context, artefact):
         link_url = reverse("issues:link_issue", args=[project.key]) + about
     # A run's panel also counts the issues linked to its results (where failures are filed).
     of_results = issues_of_results_in(artefact) if isinstance(artefact, TestRun) else None
+    links = list(links_to(artefact))
+    sources = [link.external_reference.source for link in links if link.external_reference_id]
     return {
-        "links": links_to(artefact),
+        "links": links,
+        "trackers_in_error": integration_selectors.sources_in_error(sources),
         "of_results": of_results,
         "create_url": create_url,
         "link_url": link_url,

@@ -44,6 +44,7 @@ from ..models import (
     TestCase,
     TestResult,
     TestRun,
+    case_type_key,
 )
 from ..services import normalize_folder
 from . import bounded_xml
@@ -634,8 +635,9 @@ def _parse_results_csv(header: list[str], rows, default_run_name: str) -> Parsed
 # --- Mapping: how TestRail's values land in a test case -----------------------------------
 
 CUSTOM = "custom"
+TO_PROJECT_FIELD = "custom:"  # followed by the name of a project custom field: "custom:browser"
 FIELD_TARGETS = {
-    CUSTOM: "Custom field of the case",
+    CUSTOM: "Custom field of the same name (added when missing)",
     "fields": "TestRail fields list",
     "description": "Description",
     "preconditions": "Preconditions",
@@ -668,6 +670,29 @@ def custom_field_name(name: str) -> str:
     return (slugify(name).replace("-", "_") or "field")[:50]
 
 
+def project_field_target(field_name: str) -> str:
+    """The mapping target that puts a TestRail field into the project's field of another name."""
+    return f"{TO_PROJECT_FIELD}{field_name}"
+
+
+def target_field(name: str, rule: dict) -> str | None:
+    """The project custom field a TestRail field goes to under this rule; None when it goes elsewhere."""
+    if rule["target"] == CUSTOM:
+        return custom_field_name(name)
+    if rule["target"].startswith(TO_PROJECT_FIELD):
+        return rule["target"].removeprefix(TO_PROJECT_FIELD)
+    return None
+
+
+def _is_target(target) -> bool:
+    if not isinstance(target, str):
+        return False
+    if target.startswith(TO_PROJECT_FIELD):
+        name = target.removeprefix(TO_PROJECT_FIELD)
+        return bool(name) and custom_field_name(name) == name
+    return target in FIELD_TARGETS
+
+
 def default_status(name: str) -> str:
     """TestRail's built-in statuses (Passed, Failed, Blocked, Untested, Retest) are testmanager's own; the
     others default to untested."""
@@ -679,7 +704,8 @@ def default_status(name: str) -> str:
 class Mapping:
     priorities: dict[str, str]  # TestRail priority -> a CasePriority (LEAVE_OUT: the default, medium)
     types: dict[str, str]  # TestRail type -> the project's case type of that name (made when missing), or LEAVE_OUT
-    fields: dict[str, dict[str, str]]  # custom field -> {"label": ..., "target": one of FIELD_TARGETS}
+    # custom field -> {"label": ..., "target": one of FIELD_TARGETS, or project_field_target(a project field)}
+    fields: dict[str, dict[str, str]]
     statuses: dict[str, str]  # TestRail status -> ResultStatus
 
     @classmethod
@@ -694,7 +720,7 @@ class Mapping:
         def valid_field(rule):
             return (
                 isinstance(rule, dict)
-                and rule.get("target") in FIELD_TARGETS
+                and _is_target(rule.get("target"))
                 and isinstance(rule.get("label"), str)
                 and 0 < len(rule["label"].strip()) <= LABEL_MAX
             )
@@ -770,8 +796,8 @@ def case_content(case: ParsedCase, mapping: Mapping) -> CaseContent:
         facts.append(("References", case.references))
     for name, value in case.custom.items():
         rule = mapping.fields.get(name, {"label": _humanize(name), "target": CUSTOM})
-        if rule["target"] == CUSTOM:
-            custom[custom_field_name(name)] = value
+        if target_field(name, rule) is not None:
+            custom[target_field(name, rule)] = value
         elif rule["target"] == "fields":
             facts.append((rule["label"], value))
         elif rule["target"] != LEAVE_OUT:
@@ -831,24 +857,24 @@ class Vocabulary:
 
     def __init__(self, project: Project, export: ParsedExport, mapping: Mapping, contents, *, make_missing: bool):
         self.project, self.make_missing = project, make_missing
-        self.types = {kind.name.casefold(): kind for kind in project.case_types.all()}
+        self.types = {case_type_key(kind.name): kind for kind in project.case_types.all()}
         self.fields = {field.name: field for field in project.case_fields.all()}
         if make_missing:
             self._make_types(sorted({c.type_name for c in contents if c.type_name}))
             labels = {
-                custom_field_name(name): rule["label"]
+                target_field(name, rule): rule["label"]
                 for name, rule in mapping.fields.items()
-                if rule["target"] == CUSTOM
+                if target_field(name, rule) is not None
             }
             self._make_fields(labels, contents)
 
     def _make_types(self, names: list[str]) -> None:
-        missing = [name for name in names if name.casefold() not in self.types]
+        missing = list({case_type_key(name): name for name in names if case_type_key(name) not in self.types}.values())
         start = max((kind.position for kind in self.types.values()), default=-1) + 1
         made = CaseType.objects.bulk_create(
             [CaseType(project=self.project, name=name, position=start + n) for n, name in enumerate(missing)]
         )
-        self.types.update((kind.name.casefold(), kind) for kind in made)
+        self.types.update((case_type_key(kind.name), kind) for kind in made)
 
     def _make_fields(self, labels: dict[str, str], contents) -> None:
         start = max((field.position for field in self.fields.values()), default=-1) + 1
@@ -872,7 +898,7 @@ class Vocabulary:
                     select.save(update_fields=["options"])
 
     def case_type(self, name: str) -> CaseType | None:
-        return self.types.get(name.casefold()) if name else None
+        return self.types.get(case_type_key(name)) if name else None
 
     def value(self, name: str, text: str):
         """TestRail's value as the project's field of that name stores it; None when it cannot."""
@@ -926,9 +952,9 @@ def case_values(parsed: ParsedCase, content: CaseContent, vocabulary: Vocabulary
 
 
 def _same(case: TestCase, values: dict, content: CaseContent) -> bool:
-    type_name = case.case_type.name.casefold() if case.case_type_id else ""
+    type_key = case_type_key(case.case_type.name) if case.case_type_id else ""
     plain = {name: value for name, value in values.items() if name != "case_type"}
-    return type_name == content.type_name.casefold() and all(getattr(case, n) == v for n, v in plain.items())
+    return type_key == case_type_key(content.type_name) and all(getattr(case, n) == v for n, v in plain.items())
 
 
 @dataclass

@@ -2,7 +2,7 @@
 // A toolbar writes plain Markdown into the textarea (the form still posts the textarea, and works
 // without this script); a live preview asks the server to render the text with the same sanitized
 // renderer the pages use (meta tm-markdown-preview); pasted images are uploaded as attachments of
-// the issue when the page names where (data-upload-url or meta tm-attachment-upload).
+// the issue, test case or requirement when the page names where (data-upload-url or meta tm-attachment-upload).
 (function () {
   "use strict";
 
@@ -158,7 +158,7 @@
   function uploadPasted(textarea, files, status) {
     var url = textarea.getAttribute("data-upload-url") || meta("tm-attachment-upload");
     if (!url) {
-      status.textContent = "Save first, then paste screenshots: they are stored as attachments of the issue.";
+      status.textContent = "Save first, then paste screenshots: they are stored as attachments of what you are writing.";
       return;
     }
     var form = new FormData();

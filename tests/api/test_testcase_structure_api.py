@@ -79,18 +79,39 @@ def test_a_case_with_every_field_reads_back_as_written(world, client_as, browser
     assert client_as("viewer").get(f"/api/testcases/{case.pk}").json()["steps"] == STEPS
 
 
-def test_an_estimate_may_be_written_as_a_duration_and_is_answered_in_seconds(world, client_as):
-    response = post(client_as("member"), {"project": "SHOP", "title": "Slow", "estimate": "1m 30s"})
-    assert response.status_code == 201 and response.json()["estimate"] == 90
+@pytest.mark.parametrize("estimate", ["1m 30s", "90s", "1:30", 90, "90"])
+def test_an_estimate_may_be_written_as_a_duration_and_is_answered_in_whole_seconds(world, client_as, estimate):
+    response = post(client_as("member"), {"project": "SHOP", "title": "Slow", "estimate": estimate})
+    assert response.status_code == 201, response.json()
+    answered = response.json()["estimate"]
+    assert (answered, type(answered)) == (90, int)
+    assert client_as("viewer").get(f"/api/testcases/{response.json()['id']}").content.count(b'"estimate":90,') == 1
 
 
-@pytest.mark.parametrize("estimate", ["soon", -5, True, "8d"])
-def test_a_bad_estimate_is_refused_naming_estimate(world, client_as, estimate):
+@pytest.mark.parametrize(
+    ("estimate", "problem"),
+    [
+        ("soon", "Enter whole seconds (90) or a duration such as 1m 30s."),
+        (-5, "Enter whole seconds (90) or a duration such as 1m 30s."),
+        (True, "Enter whole seconds (90) or a duration such as 1m 30s."),
+        ("8d", "Enter whole seconds (90) or a duration such as 1m 30s."),
+        ("200h", "An estimate cannot be longer than 7 days."),
+    ],
+)
+def test_a_bad_estimate_is_refused_naming_estimate(world, client_as, estimate, problem):
     before = database_state()
     response = post(client_as("member"), {"project": "SHOP", "title": "Slow", "estimate": estimate})
     assert response.status_code == 400
-    assert list(response.json()["errors"]) == ["estimate"]
+    assert response.json()["errors"] == {"estimate": [problem]}
     assert database_state() == before
+
+
+@pytest.mark.parametrize("spelling", ["Smoke & Sanity", "smoke and sanity", "SMOKE  &  SANITY", "Smoke And Sanity"])
+def test_a_type_may_be_written_the_testrail_way_or_in_any_case(world, client_as, spelling):
+    response = post(client_as("member"), {"project": "SHOP", "title": "Quick look", "type": spelling})
+    assert response.status_code == 201, response.json()
+    assert response.json()["type"] == "Smoke & Sanity"
+    assert world.project.case_types.filter(name__icontains="smoke").count() == 1
 
 
 def test_an_unknown_field_is_refused_naming_it(world, client_as):

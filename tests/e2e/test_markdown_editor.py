@@ -1,12 +1,12 @@
 """The Markdown editor in Chromium: toolbar, live preview rendered by the server, the form still
-posting plain Markdown, a pasted screenshot attached to the issue."""
+posting plain Markdown, a pasted screenshot attached to the issue or test case written about."""
 
 import pytest
 from playwright.sync_api import expect
 
-from issues.core.models import Attachment, Issue
+from issues.core.models import ArtefactAttachment, Attachment, Issue
 from projects.models import Role, TestCase
-from tests.factories import MembershipFactory, ProjectFactory, make_issue
+from tests.factories import MembershipFactory, ProjectFactory, TestCaseFactory, make_issue
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -55,15 +55,9 @@ def test_the_toolbar_writes_markdown_around_the_selection(page, log_in, project,
     expect(page.locator("#id_description-preview em")).to_have_text("slow")
 
 
-def test_a_pasted_screenshot_becomes_an_attachment_shown_in_the_preview(page, log_in, project, member):
-    issue = make_issue(project, name="Spinner forever")
-    log_in(member)
-    page.goto(f"/projects/SHOP/issues/{issue.number}/edit/")
-    description = page.locator("#id_description")
-    description.fill("See: ")
-    description.press("End")
-    # A 1x1 PNG put on the clipboard the way a screenshot tool does, then pasted into the textarea.
-    description.evaluate(
+def paste_screenshot(textarea):
+    """A 1x1 PNG put on the clipboard the way a screenshot tool does, then pasted into the textarea."""
+    textarea.evaluate(
         """textarea => {
             const bytes = Uint8Array.from(atob(
               'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
@@ -74,6 +68,16 @@ def test_a_pasted_screenshot_becomes_an_attachment_shown_in_the_preview(page, lo
         }"""
     )
 
+
+def test_a_pasted_screenshot_becomes_an_attachment_shown_in_the_preview(page, log_in, project, member):
+    issue = make_issue(project, name="Spinner forever")
+    log_in(member)
+    page.goto(f"/projects/SHOP/issues/{issue.number}/edit/")
+    description = page.locator("#id_description")
+    description.fill("See: ")
+    description.press("End")
+    paste_screenshot(description)
+
     expect(page.locator(".md-status").first).to_contain_text("Attached screenshot-")
     attachment = Attachment.objects.get(issue=issue)
     assert f"![{attachment.original_name}](/projects/SHOP/issues/{issue.number}/attachments/{attachment.pk}/)" in (
@@ -82,3 +86,31 @@ def test_a_pasted_screenshot_becomes_an_attachment_shown_in_the_preview(page, lo
     expect(page.locator("#id_description-preview img")).to_have_count(1)
     page.get_by_role("button", name="Save").click()
     assert "attachments/" in Issue.objects.get(pk=issue.pk).description
+
+
+def test_a_screenshot_pasted_into_a_test_case_is_the_cases_attachment(page, log_in, project, member):
+    case = TestCaseFactory(project=project, title="Pay by card", description="")
+    log_in(member)
+    page.goto(f"/projects/SHOP/cases/{case.pk}/edit/")
+    description = page.locator("#id_description")
+    description.fill("The card form: ")
+    description.press("End")
+    paste_screenshot(description)
+
+    expect(page.locator(".md-status").first).to_contain_text("Attached screenshot-")
+    attachment = case.attachments.get()
+    assert f"(/projects/SHOP/issues/artefacts/case/{case.pk}/attachments/{attachment.pk}/)" in description.input_value()
+    expect(page.locator("#id_description-preview img")).to_have_count(1)
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.locator("h1")).to_have_text("Pay by card")
+    expect(page.locator(".prose img").first).to_be_visible()
+    expect(page.locator("#attachments")).to_contain_text(attachment.original_name)
+
+
+def test_a_new_case_asks_to_be_saved_before_a_screenshot_is_pasted(page, log_in, project, member):
+    log_in(member)
+    page.goto("/projects/SHOP/cases/new/")
+    paste_screenshot(page.locator("#id_description"))
+    expect(page.locator(".md-status").first).to_contain_text("Save first, then paste screenshots")
+    assert not ArtefactAttachment.objects.exists()

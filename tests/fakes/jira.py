@@ -6,8 +6,9 @@ Sources read to build it (Atlassian's own documentation unless marked otherwise)
   issue/{key}/comment, issue/{key}/transitions, issue/{key}/attachments, user/search.
 - "Search for issues using JQL enhanced search" (GET/POST /rest/api/3/search/jql): default
   `fields` is `id`, `maxResults` defaults to 50, `nextPageToken` is absent on the last page,
-  JQL must be bounded; changelog CHANGE-2046 and the KB "Run JQL search query using Jira Cloud
-  REST API": /rest/api/{2,3}/search is removed from Cloud (410 Gone).
+  JQL must be bounded; "Count issues using JQL" (POST /rest/api/3/search/approximate-count, body
+  `{"jql"}`, answer `{"count"}`: an estimate, the JQL bounded); changelog CHANGE-2046 and the KB
+  "Run JQL search query using Jira Cloud REST API": /rest/api/{2,3}/search is removed from Cloud (410 Gone).
 - Jira Data Center REST API 2 (docs.atlassian.com/software/jira/docs/api/REST/latest) and the KB
   "How to handle HTTP 400 Bad Request errors on Jira search REST API endpoint": /rest/api/2/search
   with startAt/maxResults/total and `validateQuery` (strict by default: a key or value that does
@@ -36,6 +37,12 @@ Sources read to build it (Atlassian's own documentation unless marked otherwise)
   token."}`; `GET api.atlassian.com/oauth/token/accessible-resources` lists the sites (`id` is the
   cloudId, `url`) and `api.atlassian.com/ex/jira/{cloudId}/rest/...` serves a site's API.
 
+- Jira Software REST API "Get all boards" (GET /rest/agile/1.0/board): startAt/maxResults pages with
+  total and isLast, `values` of boards {id, self, name, type, location}; `projectKeyOrId` keeps the
+  boards of one project (an unknown project is a 400 "No project could be found with key ..."),
+  `name` those whose name contains the text. Jira platform "Get project components" (GET
+  /rest/api/{2,3}/project/{projectIdOrKey}/components): every component, unpaged; 404 for a
+  project that does not exist or that the caller may not browse.
 - Jira Software's Sprint field (custom type com.pyxis.greenhopper.jira:gh-sprint): Cloud answers
   it as a list of sprint objects ("Deprecation notice - toString representation of sprints in Get
   issue response", 2020); older Server and Data Center versions as a list of strings, the toString
@@ -365,6 +372,7 @@ class JiraFake(TrackerFake):
         self.statuses: list[JiraStatus] = []
         self.transitions: list[JiraTransition] = []
         self.board_sprints: dict[int, list[dict]] = {}  # Jira Software boards (agile API) and their sprints
+        self.boards: dict[int, dict] = {}  # named boards of add_board: id -> {name, type, project key}
         self._passwords: dict[str, str] = {}
         self._bearer_tokens: dict[str, str] = {}
         self.oauth: OAuthServer | None = None  # enable_oauth
@@ -609,6 +617,14 @@ class JiraFake(TrackerFake):
             sprint |= {"endDate": end_date} if end_date else {}
             self.board_sprints.setdefault(board_id, []).append(sprint)
             return sprint
+
+    def add_board(self, project_key: str, name: str, *, board_type: str = "scrum", board_id: int | None = None) -> int:
+        """A Jira Software board of the project (its sprints come with ``add_sprint``); returns its id."""
+        with self.server.lock:
+            number = board_id if board_id is not None else next(self._ids)
+            self.boards[number] = {"name": name, "type": board_type, "project": project_key}
+            self.board_sprints.setdefault(number, [])
+            return number
 
     def add_sprint_field(self, project_key: str, issue_type: str, name: str = "Sprint") -> FieldSpec:
         """Jira Software's Sprint field on an issue type; its values are sprints of ``add_sprint``."""
@@ -1029,6 +1045,8 @@ class JiraFake(TrackerFake):
             ("PUT", rf"{issue}/comment/(?P<comment_id>[^/]+)", self._update_comment),
             ("GET", rf"{api}/project/(?P<project_ref>[^/]+)/versions", self._project_versions),
             ("GET", r"/rest/agile/1\.0/board/(?P<board_id>\d+)/sprint", self._board_sprints),
+            ("GET", r"/rest/agile/1\.0/board", self._all_boards),
+            ("GET", rf"{api}/project/(?P<project_ref>[^/]+)/components", self._project_components),
             ("GET", rf"{issue}/transitions", self._get_transitions),
             ("POST", rf"{issue}/transitions", self._do_transition),
             ("POST", rf"{issue}/attachments", self._add_attachments),
@@ -1044,6 +1062,7 @@ class JiraFake(TrackerFake):
                 ("GET", rf"{api}/project/search", self._project_search),
                 ("GET", rf"{api}/search/jql", self._enhanced_search),
                 ("POST", rf"{api}/search/jql", self._enhanced_search),
+                ("POST", rf"{api}/search/approximate-count", self._approximate_count),
                 ("GET", rf"{api}/search", self._removed_search),
                 ("POST", rf"{api}/search", self._removed_search),
             ]
@@ -1420,6 +1439,47 @@ class JiraFake(TrackerFake):
             {"maxResults": limit, "startAt": start, "isLast": start + len(page) >= len(sprints), "values": page},
         )
 
+    def _all_boards(self, request: RecordedRequest) -> Response:
+        """GET /rest/agile/1.0/board ("Get all boards"): the boards the caller may view, by project and name."""
+        boards = [(number, board) for number, board in self.boards.items() if self.visible_project(board["project"])]
+        if reference := request.param("projectKeyOrId"):
+            project = self.visible_project(reference)
+            if project is None:
+                return json_response(
+                    HTTPStatus.BAD_REQUEST, _errors([f"No project could be found with key '{reference}'."])
+                )
+            boards = [(number, board) for number, board in boards if board["project"] == project.key]
+        if name := (request.param("name") or "").lower():
+            boards = [(number, board) for number, board in boards if name in board["name"].lower()]
+        start, limit = _int_param(request, "startAt", 0), min(_int_param(request, "maxResults", 50), 50)
+        page = boards[start : start + limit]
+        values = []
+        for number, board in page:
+            project = self.projects[board["project"]]
+            values.append(
+                {
+                    "id": number,
+                    "self": f"{self.base_url}/rest/agile/1.0/board/{number}",
+                    "name": board["name"],
+                    "type": board["type"],
+                    "location": {
+                        "projectId": int(project.id),
+                        "projectKey": project.key,
+                        "projectName": project.name,
+                        "displayName": f"{project.name} ({project.key})",
+                    },
+                }
+            )
+        body = {"maxResults": limit, "startAt": start, "total": len(boards), "isLast": start + len(page) >= len(boards)}
+        return json_response(HTTPStatus.OK, {**body, "values": values})
+
+    def _project_components(self, request: RecordedRequest, version: str, project_ref: str) -> Response:
+        """GET project/{key}/components: every component of the project, unpaged."""
+        project = self.visible_project(project_ref)
+        if project is None:
+            return self._project_not_found(project_ref)
+        return json_response(HTTPStatus.OK, [self._component_json(entry, version) for entry in project.components])
+
     def _project_versions(self, request: RecordedRequest, version: str, project_ref: str) -> Response:
         """GET project/{key}/versions: every version of the project, unpaged."""
         project = self.visible_project(project_ref)
@@ -1577,6 +1637,22 @@ class JiraFake(TrackerFake):
             body["nextPageToken"] = _page_token(offset + len(page), text or "")
         body["isLast"] = "nextPageToken" not in body
         return json_response(HTTPStatus.OK, body)
+
+    def _approximate_count(self, request: RecordedRequest, version: str) -> Response:
+        """Cloud's POST /rest/api/{2,3}/search/approximate-count: `{"jql"}` in, `{"count"}` out. The JQL must
+        be bounded and parse; like the enhanced search, a value that does not exist matches nothing. The fake's
+        estimate is the exact count (Jira's may lag behind recent changes)."""
+        payload = _json_object(request.body)
+        if not isinstance(payload, dict) or set(payload) - {"jql"} or not isinstance(payload.get("jql", ""), str):
+            return json_response(HTTPStatus.BAD_REQUEST, {"errorMessages": [INVALID_PAYLOAD]})
+        try:
+            query = jql.parse(payload.get("jql") or "")
+            if not query.is_bounded:
+                raise jql.JqlError(UNBOUNDED_JQL)
+            search = _JqlSearch(self, query, self._viewer)
+        except jql.JqlError as error:
+            return json_response(HTTPStatus.BAD_REQUEST, _errors(error.messages))
+        return json_response(HTTPStatus.OK, {"count": len(search.run())})
 
     def _classic_search(self, request: RecordedRequest, version: str) -> Response:
         """Server/Data Center's GET/POST /rest/api/2/search: startAt/maxResults/total pages."""

@@ -20,6 +20,7 @@ from integrations.mappings import (
 from integrations.providers.base import PulledItem, RemoteField
 from issues.filing.services import mapped_priority
 from issues.pulls import bugs, requirements
+from issues.pulls.models import BugPullSettings
 from issues.sync import defects
 from projects.models import Requirement
 
@@ -141,11 +142,12 @@ def test_tracker_priorities_for_lists_the_tracker_priorities_of_one_side_value_i
 def test_a_pulled_bug_whose_status_and_severity_differ_in_case_and_spacing_still_maps():
     assert bugs.defect_status(item(status="  in   progress"), STATUS_MAPPING) == "in_progress"
     assert bugs.defect_status(item(status="to do", category="in_progress"), STATUS_MAPPING) == "open"
-    assert bugs.defect_priority(" VERY high ", PRIORITY_MAPPING) == "critical"
+    by_priority = (BugPullSettings(severity_field=""), SimpleNamespace(priority_mapping=PRIORITY_MAPPING))
+    assert bugs.defect_priority(" VERY high ", *by_priority) == "critical"
     # Unmapped: the category's status, else Open; no priority.
     assert bugs.defect_status(item(status="In Review", category="done"), STATUS_MAPPING) == "closed"
     assert bugs.defect_status(item(status="In Review"), STATUS_MAPPING) == "open"
-    assert bugs.defect_priority("Low", PRIORITY_MAPPING) == ""
+    assert bugs.defect_priority("Low", *by_priority) == ""
 
 
 def test_a_pulled_requirement_whose_status_and_priority_differ_in_case_and_spacing_still_maps():
@@ -180,8 +182,13 @@ def test_filing_offers_the_mapped_tracker_priority_in_the_fields_own_spelling():
     assert mapped_priority(integration, free, Requirement(priority="P1")) == ""
 
 
-def test_the_severity_table_of_the_field_mappings_comes_before_the_priority_mapping():
-    table = {"severity": {"S1 - Critical": "blocker"}}
-    assert bugs.defect_priority(" s1 -  critical ", PRIORITY_MAPPING, table) == "blocker"
-    assert bugs.defect_priority("Very High", PRIORITY_MAPPING, table) == "critical"  # not in the table
-    assert bugs.defect_priority("S2", PRIORITY_MAPPING, table) == ""
+def test_a_severity_field_maps_through_the_severity_table_only_never_the_priority_mapping():
+    integration = SimpleNamespace(
+        field_mappings={"severity": {"S1 - Critical": "blocker"}}, priority_mapping=PRIORITY_MAPPING
+    )
+    by_severity = BugPullSettings(severity_field="customfield_10030")
+    assert bugs.defect_priority(" s1 -  critical ", by_severity, integration) == "blocker"
+    assert bugs.defect_priority("Very High", by_severity, integration) == ""  # a priority, not a severity
+    assert bugs.defect_priority("S2", by_severity, integration) == ""
+    # No severity field: the tracker's priority is the severity, mapped by the priority mapping.
+    assert bugs.defect_priority("Very High", BugPullSettings(severity_field=""), integration) == "critical"

@@ -3,6 +3,7 @@ severity, status and resolution mapped; changes update them, deletions mark them
 touched. Against the fake Jira Cloud and Azure DevOps over real HTTP."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from integrations.errors import RemoteValidationError
 from integrations.mappings import default_priority_mapping, default_status_mapping, parse_priority_mapping
@@ -118,7 +119,7 @@ def test_a_refused_filter_is_recorded_and_writes_nothing(jira):
     assert "400" in BugPullSettings.objects.get().last_error and not PulledBug.objects.exists()
 
 
-def test_azure_devops_severities_map_through_the_priority_mapping(fake_azure_devops):
+def test_azure_devops_severities_map_through_the_severity_table_not_the_priority_mapping(fake_azure_devops):
     fake = fake_azure_devops
     fake.add_project("Fabrikam")
     critical = fake.add_work_item(
@@ -143,7 +144,8 @@ def test_azure_devops_severities_map_through_the_priority_mapping(fake_azure_dev
         credentials={"token": ADO_PAT},
         issue_url_template="",
     )
-    mapping = parse_priority_mapping("1 - Critical = P0, blocker\n4 - Low = P3, minor")
+    # The priority mapping names the same values with other priorities: it must not be the one used.
+    mapping = parse_priority_mapping("1 - Critical = P3, trivial\n4 - Low = P0, blocker\n3 - Medium = P1, critical")
     integration = integration_for(
         source,
         "Fabrikam",
@@ -151,6 +153,8 @@ def test_azure_devops_severities_map_through_the_priority_mapping(fake_azure_dev
         mapping,
         severity_field="Microsoft.VSTS.Common.Severity",
     )
+    integration.field_mappings = {"severity": {"1 - Critical": "blocker", "4 - Low": "minor"}}
+    integration.save()
 
     pull_bugs(integration)
     fake.delete_work_item(low.id)
@@ -202,5 +206,93 @@ def test_the_pull_settings_page_saves_the_bug_pull(client, jira):
     assert (settings.bug_types, settings.severity_field, settings.resolution_field) == (
         ["Bug", "Defect"],
         "customfield_10030",
+        "resolution",
+    )
+
+
+# --- What decides the mapped status ----------------------------------------------------------------
+
+
+def test_the_resolution_can_decide_the_status_instead_of_the_status(jira):
+    """A workflow that reaches Done without a resolution, and one resolved while still in review."""
+    done_unresolved = bug(jira, "Closed by mistake", status="Done")
+    resolved_in_review = bug(jira, "Fixed, awaiting review", status="In Review")
+    resolved_in_review.custom_fields[jira.resolution.field_id] = "Fixed"
+    wont_fix = bug(jira, "Cosmetic", status="Done")
+    wont_fix.custom_fields[jira.resolution.field_id] = "Won't Fix"
+    integration = jira.integration
+    integration.status_mapping = {**integration.status_mapping, "closed": ["Done", "Won't Fix"]}
+    integration.save()
+
+    pull_bugs(integration)
+    by_status = {key: pulled(key)[3] for key in (done_unresolved.key, resolved_in_review.key, wont_fix.key)}
+    save_bug_settings(
+        integration,
+        pull_bugs=True,
+        bugs_filter="labels = customer",
+        bug_types=["Bug"],
+        severity_field="",
+        resolution_field=jira.resolution.field_id,
+        status_from="resolution",
+    )
+    pull_bugs(integration)
+    by_resolution = {key: pulled(key)[3] for key in by_status}
+
+    assert by_status == {done_unresolved.key: "closed", resolved_in_review.key: "in_progress", wont_fix.key: "closed"}
+    assert by_resolution == {
+        done_unresolved.key: "open",  # no resolution: not resolved, whatever the status says
+        resolved_in_review.key: "resolved",
+        wont_fix.key: "closed",  # the status mapping names this resolution
+    }
+
+
+def test_the_resolution_cannot_decide_without_a_resolution_field(jira):
+    before = BugPullSettings.objects.get()
+    with pytest.raises(ValidationError) as refused:
+        save_bug_settings(
+            jira.integration,
+            pull_bugs=True,
+            bugs_filter="labels = customer",
+            bug_types=["Bug"],
+            severity_field="",
+            resolution_field="",
+            status_from="resolution",
+        )
+    assert "resolution_field" in refused.value.message_dict
+    with pytest.raises(ValidationError):
+        save_bug_settings(
+            jira.integration,
+            pull_bugs=True,
+            bugs_filter="",
+            bug_types=[],
+            severity_field="",
+            resolution_field="resolution",
+            status_from="whim",
+        )
+    after = BugPullSettings.objects.get()
+    assert (
+        (after.status_from, after.resolution_field)
+        == (before.status_from, before.resolution_field)
+        == (
+            "status",
+            jira.resolution.field_id,
+        )
+    )
+
+
+def test_the_pull_settings_page_chooses_what_decides_the_status(client, jira):
+    client.force_login(MembershipFactory(project=jira.integration.project, role=Role.ADMIN).user)
+    url = f"/projects/SHOP/requirement-pulls/{jira.integration.pk}/"
+    page = client.get(url).content.decode()
+    assert 'name="status_from"' in page and "severity table" in page
+
+    refused = client.post(url, {"pull_bugs": "on", "status_from": "resolution", "resolution_field": ""})
+    assert refused.status_code == 200
+    assert "Name the resolution field" in refused.content.decode()
+    assert BugPullSettings.objects.get().status_from == "status"
+
+    client.post(url, {"pull_bugs": "on", "status_from": "resolution", "resolution_field": "resolution"})
+    assert (BugPullSettings.objects.get().status_from, BugPullSettings.objects.get().resolution_field) == (
+        "resolution",
         "resolution",
     )

@@ -1,13 +1,21 @@
 """The Markdown editor's server side: the live preview renders with the pages' sanitized renderer,
-and pasted screenshots are stored as attachments of the issue, answered as Markdown to insert."""
+and pasted screenshots are stored as attachments of the issue, test case or requirement written
+about, answered as Markdown to insert."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from issues.core.models import Attachment
+from issues.core.models import ArtefactAttachment, Attachment
 from projects.models import Role
-from tests.factories import MembershipFactory, ProjectFactory, UserFactory, make_issue
+from tests.factories import (
+    MembershipFactory,
+    ProjectFactory,
+    RequirementFactory,
+    TestCaseFactory,
+    UserFactory,
+    make_issue,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +101,63 @@ def test_a_refused_paste_answers_the_reason_and_stores_nothing(client, project, 
     )
     assert response.status_code == 400 and response.json()["message"].startswith("Nothing was attached:")
     assert not Attachment.objects.exists()
+
+
+@pytest.fixture(params=["case", "requirement"])
+def artefact(request, project):
+    return request.param, (TestCaseFactory if request.param == "case" else RequirementFactory)(project=project)
+
+
+def paste_into(client, key, kind, artefact, **files):
+    return client.post(
+        reverse("issues:artefact_attachment_add", args=[key, kind, artefact.pk]),
+        {"attachments": [SimpleUploadedFile("image.png", b"\x89PNG", content_type="image/png")]} if files else {},
+        HTTP_ACCEPT="application/json",
+    )
+
+
+def test_a_screenshot_pasted_while_writing_a_case_or_requirement_is_its_attachment(client, project, artefact):
+    kind, item = artefact
+    logged_in(client, project, Role.MEMBER)
+
+    response = paste_into(client, "SHOP", kind, item, png=True)
+
+    assert response.status_code == 201
+    attachment = item.attachments.get()
+    url = reverse("issues:artefact_attachment", args=["SHOP", kind, item.pk, attachment.pk])
+    assert response.json() == {"attachments": [{"name": "image.png", "url": url, "markdown": f"![image.png]({url})"}]}
+    assert client.get(url).status_code == 200
+
+
+def test_a_refused_paste_into_a_case_answers_the_reason_and_stores_nothing(client, project, artefact):
+    kind, item = artefact
+    logged_in(client, project, Role.MEMBER)
+    response = paste_into(client, "SHOP", kind, item)
+    assert response.status_code == 400 and response.json()["message"].startswith("Nothing was attached:")
+    assert not ArtefactAttachment.objects.exists()
+
+
+@pytest.mark.parametrize(("role", "status"), [(Role.VIEWER, 403), (None, 404)])
+def test_only_editors_of_the_project_may_paste_into_a_case(client, project, artefact, role, status):
+    kind, item = artefact
+    if role is None:
+        client.force_login(UserFactory())
+    else:
+        logged_in(client, project, role)
+    assert paste_into(client, "SHOP", kind, item, png=True).status_code == status
+    assert not ArtefactAttachment.objects.exists()
+
+
+def test_another_projects_case_answers_404(client, project, artefact):
+    kind, item = artefact
+    client.force_login(MembershipFactory(project=ProjectFactory(key="CRM"), role=Role.ADMIN).user)
+    assert paste_into(client, "CRM", kind, item, png=True).status_code == 404
+    assert not ArtefactAttachment.objects.exists()
+
+
+def test_the_case_edit_page_names_where_pasted_screenshots_go(client, project):
+    logged_in(client, project, Role.MEMBER)
+    case = TestCaseFactory(project=project)
+    page = client.get(reverse("projects:case_edit", args=["SHOP", case.pk])).text
+    upload = reverse("issues:artefact_attachment_add", args=["SHOP", "case", case.pk])
+    assert f'<meta name="tm-attachment-upload" content="{upload}">' in page

@@ -407,6 +407,6 @@ def test_refresh_now_in_the_sources_admin(admin_client, fake_jira_cloud, django_
         )
 
     messages = [str(message) for message in response.context["messages"]]
-    assert "Jira: refreshing 2 linked issue(s)." in messages
+    assert "Jira: 2 of 2 linked issue(s) refreshed." in messages
     assert "Old Jira is disabled or disconnected: it does not sync." in messages
     assert [r.title for r in rows(references)] == ["Issue 1", "Issue 2"]

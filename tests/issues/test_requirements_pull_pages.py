@@ -124,12 +124,10 @@ def test_a_member_pulls_now_and_reads_the_outcome_and_the_plan(client, integrati
     assert "2.0" in detail and "2025-06-30" in detail and "kept in sync by the tracker" in detail
 
 
-def test_a_failing_pull_says_why(client, integration):
+def test_a_failing_pull_says_why(client, integration, fake_jira_cloud):
     client.force_login(user_with(integration, Role.ADMIN))
-    client.post(
-        f"/projects/SHOP/requirement-pulls/{integration.pk}/",
-        {**SETTINGS, "requirements_filter": "labels = = requirement"},
-    )
+    client.post(f"/projects/SHOP/requirement-pulls/{integration.pk}/", SETTINGS)
+    fake_jira_cloud.fail_next(400, {"errorMessages": ["The JQL is no longer valid."]}, path=r"/rest/api/3/search/jql")
 
     response = client.post(f"/projects/SHOP/requirement-pulls/{integration.pk}/now/", {"back": "settings"})
 

@@ -46,7 +46,9 @@ def test_an_admin_adds_a_type_and_a_select_field(client, project):
     [
         ({"action": "add_field", "label": "Browser", "name": "browser", "kind": "select"}, "needs at least one option"),
         ({"action": "add_field", "label": "Browser", "name": "two words", "kind": "text"}, "Enter a valid “slug”"),
-        ({"action": "add_type", "name": "functional"}, "already has the case type"),
+        ({"action": "add_type", "name": "functional"}, "already has the case type “Functional”"),
+        ({"action": "add_type", "name": "smoke and sanity"}, "already has the case type “Smoke &amp; Sanity”"),
+        ({"action": "add_type", "name": "SMOKE  &  SANITY"}, "already has the case type “Smoke &amp; Sanity”"),
     ],
 )
 def test_refused_additions_say_why_and_change_nothing(client, project, data, message):

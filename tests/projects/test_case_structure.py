@@ -158,6 +158,25 @@ class PageTests:
         assert case.custom_fields == {"browser": "Firefox"}
         assert "Firefox" in client.get(reverse("projects:case", args=["SHOP", case.pk])).text
 
+    def test_the_estimate_is_typed_as_a_duration_and_shown_back_the_same_way(self, client, member, project):
+        smoke = project.case_types.get(name="Smoke & Sanity")
+        client.post(
+            reverse("projects:case_create", args=["SHOP"]),
+            {
+                "title": "Pay",
+                "priority": "medium",
+                "case_type": smoke.pk,
+                "estimate": "1m 30s",
+                "steps-TOTAL_FORMS": "0",
+                "steps-INITIAL_FORMS": "0",
+            },
+        )
+
+        case = TestCase.objects.get()
+        assert (case.estimate, case.case_type) == (timedelta(seconds=90), smoke)
+        edit = client.get(reverse("projects:case_edit", args=["SHOP", case.pk])).text
+        assert 'value="1m 30s"' in edit and f'<option value="{smoke.pk}" selected>Smoke &amp; Sanity</option>' in edit
+
     def test_a_bad_estimate_is_shown_on_the_form_and_nothing_is_saved(self, client, member, project):
         response = client.post(
             reverse("projects:case_create", args=["SHOP"]),

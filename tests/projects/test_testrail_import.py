@@ -163,6 +163,31 @@ class SuiteXmlTests:
         assert "- **State:** Approved" in case(project, "C105").preconditions
         assert "Chrome" not in str(discount.custom_fields) and not project.case_fields.exists()
 
+    def test_a_custom_field_can_go_into_a_project_field_of_another_name(self, project):
+        CaseField.objects.create(
+            project=project, name="tool", label="Tool", kind=CaseFieldKind.SELECT, options=["None"]
+        )
+
+        run_import(
+            project,
+            "suite.xml",
+            mapping={"fields": {"automation_type": {"label": "Tool", "target": testrail.project_field_target("tool")}}},
+        )
+
+        assert case(project, "C101").custom_fields == {"tool": "Ranorex"}
+        assert case(project, "C102").custom_fields == {"tool": "None", "browsers": "Chrome, Firefox"}
+        assert project.case_fields.get(name="tool").options == ["None", "Ranorex"]
+        assert not project.case_fields.filter(name="automation_type").exists()
+
+    @pytest.mark.parametrize("spelling", ["Smoke and Sanity", "smoke &amp; sanity", "SMOKE  &amp;  SANITY"])
+    def test_testrails_spellings_of_a_type_are_the_projects_own_type(self, project, spelling):
+        data = fixture("suite.xml").replace(b"<type>Functional</type>", f"<type>{spelling}</type>".encode(), 1)
+
+        run_import(project, "suite.xml", data=data)
+
+        assert case(project, "C101").case_type.name == "Smoke & Sanity"
+        assert project.case_types.count() == 12
+
     def test_saved_choices_that_are_not_valid_fall_back_to_the_defaults(self, project):
         run_import(
             project,

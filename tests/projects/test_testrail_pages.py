@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from issues.imports import services
-from projects.models import ImportJob, ImportStatus, Role, TestCase
+from projects.models import CaseField, CaseFieldKind, ImportJob, ImportStatus, Role, TestCase
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory
 from tests.projects.testrail_support import fixture, import_through_job, nested_suite
 
@@ -110,6 +110,26 @@ class UploadAndPreviewTests:
         assert job.status == ImportStatus.PREVIEW and job.options["mapping"]["priorities"]["High"] == "critical"
         assert response.context["form"][high].value() == "critical"
         assert not TestCase.objects.exists()
+
+    def test_a_custom_field_can_be_sent_to_a_project_field_of_another_name(
+        self, client, member, project, django_capture_on_commit_callbacks
+    ):
+        CaseField.objects.create(project=project, name="tool", label="Tool", kind=CaseFieldKind.TEXT)
+        upload(client, "suite.xml")
+        job = ImportJob.objects.get()
+        preview = client.get(job_url(job))
+        target = next(
+            target.name
+            for custom, _, target in preview.context["form"].field_rows()
+            if custom.name == "automation_type"
+        )
+        assert '<option value="custom:tool">Tool (tool)</option>' in preview.text
+
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(job_url(job), settings_of(preview, **{target: "custom:tool"}, action="import"))
+
+        assert TestCase.objects.get(import_key="C101").custom_fields == {"tool": "Ranorex"}
+        assert list(project.case_fields.values_list("name", flat=True)) == ["tool", "browsers", "status"]
 
     def test_a_run_export_asks_for_the_run_and_the_tracker_of_its_defects(self, client, member, project):
         jira = ProjectIntegrationFactory(
