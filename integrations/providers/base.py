@@ -821,6 +821,11 @@ class TrackerProvider:
         to find an issue created by a request whose answer was lost; None when there is none."""
         return next(iter(self.search(marker)), None)
 
+    def owner_account(self) -> RemoteUser:
+        """The tracker account the credentials belong to (the member's own with a member token), as a user
+        field takes it: where no account of a person can be matched, the field names this one."""
+        raise self._unsupported("naming the credentials' account")
+
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Accounts whose name or e-mail address starts with ``text``, for the user fields of a form
         filing in ``project``."""

@@ -451,6 +451,15 @@ class GitHub(TrackerProvider):
             ),
         ]
 
+    def owner_account(self) -> RemoteUser:
+        """Get the authenticated user (``GET /user``): assignees take its login."""
+        with self._github() as http:
+            response = http.get("user")
+        login = json_object(response, "an account").get("login")
+        if not isinstance(login, str) or not login:
+            raise UpstreamError(f"{response.host} did not answer /user with an account.", status=response.status)
+        return RemoteUser(id=login, name=login)
+
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """The repository's assignable people whose login starts with ``text`` (GitHub shows no one's
         e-mail address or name to a repository's list of assignees: a login is all it matches)."""

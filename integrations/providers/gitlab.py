@@ -353,6 +353,16 @@ class GitLab(TrackerProvider):
             ),
         ]
 
+    def owner_account(self) -> RemoteUser:
+        """The current user (``GET /user``): assignees take its username."""
+        with self.client() as http:
+            response = http.get("user")
+        body = json_object(response, "an account")
+        username = body.get("username")
+        if not isinstance(username, str) or not username:
+            raise UpstreamError(f"{response.host} did not answer /user with an account.", status=response.status)
+        return RemoteUser(id=username, name=str(body.get("name") or username))
+
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Members of the project (inherited ones too) whose name, username or e-mail address matches
         ``text`` (``GET /projects/:id/members/all?query=``); their username is what assignees take."""

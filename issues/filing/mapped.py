@@ -20,6 +20,7 @@ from issues.core.models import Issue
 from projects.models import TestCase, TestResult, TestRun
 
 _USER_KINDS = ("user", "multi_user")
+WHO_IS = {"issue.assignee": "the issue's assignee", "issue.reporter": "the issue's reporter"}
 
 
 def _case_facts(case: TestCase) -> dict:
@@ -75,34 +76,50 @@ def _users_of(artefact) -> dict:
 
 @dataclass(frozen=True)
 class Mapped:
-    """Values by tracker field id, and notes for the issue's page (a user matched by fallback)."""
+    """Values by tracker field id, notes for the member (a user matched by fallback), and what the remote
+    issue itself is told in a comment (a user field that names the credentials' account instead)."""
 
     values: dict
     notes: tuple[str, ...] = ()
+    remarks: tuple[str, ...] = ()
 
 
-def match_user(integration: ProjectIntegration, actor, person) -> tuple[RemoteUser | None, str]:
+@dataclass(frozen=True)
+class Match:
+    """A tracker account for a testmanager user, and how it was found: ``by_owner`` when no account of
+    theirs matched and the field names the credentials' account; ``note`` says what happened."""
+
+    account: RemoteUser | None
+    note: str = ""
+    by_owner: bool = False
+
+
+def match_user(integration: ProjectIntegration, actor, person) -> Match:
     """The tracker account of a testmanager user: the one whose e-mail address, else display name, else
     user name (a GitHub login) the tracker's user search finds; else the credential's owner (the account
-    filing), with a note saying so. (None, note) when the tracker cannot search accounts."""
-    project = integration.external_project
+    filing, ``owner_account``), with a note saying so. No account when the tracker can do neither."""
+    project, source = integration.external_project, integration.source
     who = person.get_full_name() or person.get_username()
+
+    def ask(operation):
+        return integration_services.with_member_token(actor or AnonymousUser(), source, operation)
+
     for term in dict.fromkeys((person.email, person.get_full_name(), person.get_username())):
         if not term.strip():
             continue
         try:
-            found = integration_services.with_member_token(
-                actor or AnonymousUser(), integration.source, lambda provider, term=term: provider.users(project, term)
-            )
+            found = ask(lambda provider, term=term: provider.users(project, term))
         except TrackerError as error:
-            return None, f"{who} was not matched to a {integration.source.name} account: {error}"
+            return Match(None, f"{who} was not matched to a {source.name} account: {error}")
         exact = [user for user in found if same_name(user.name, term) or same_name(user.id, term)]
         if len(found) == 1 or len(exact) == 1:
-            return (exact or found)[0], ""
-    return None, (
-        f"{who} has no {integration.source.name} account testmanager could match (by e-mail address or name): "
-        "the field was left to the account filing the issue."
-    )
+            return Match((exact or found)[0])
+    unmatched = f"{who} has no {source.name} account testmanager could match by e-mail address or name"
+    try:
+        owner = ask(lambda provider: provider.owner_account())
+    except TrackerError as error:
+        return Match(None, f"{unmatched}: the field was left to the account filing the issue ({error}).")
+    return Match(owner, f"{unmatched}: the field names the account filing the issue, {owner.name}, instead.", True)
 
 
 def _severity_choice(field, names: Sequence[str]) -> str:
@@ -155,7 +172,7 @@ def fields_for(integration: ProjectIntegration, purpose: str, artefact, fields: 
     are matched to a tracker account (a note when no account matches)."""
     document = integration.field_mappings
     values = fm.resolve(document, purpose, [f for f in fields if f.kind not in _USER_KINDS], facts_of(artefact))
-    notes = []
+    notes, remarks = [], []
     people = _users_of(artefact)
     for field in fields:
         if field.kind in _USER_KINDS:
@@ -166,9 +183,15 @@ def fields_for(integration: ProjectIntegration, purpose: str, artefact, fields: 
             person = people.get(placeholder)
             if person is None:
                 continue
-            account, note = match_user(integration, actor, person)
-            if account is not None:
-                values[field.id] = [account.id] if field.kind == "multi_user" else account.id
-            if note:
-                notes.append(f"{field.name}: {note}")
-    return Mapped(values=values, notes=tuple(notes))
+            match = match_user(integration, actor, person)
+            if match.account is not None:
+                values[field.id] = [match.account.id] if field.kind == "multi_user" else match.account.id
+            if match.note:
+                notes.append(f"{field.name}: {match.note}")
+            if match.by_owner:
+                remarks.append(
+                    f"{field.name}: testmanager found no {integration.source.name} account of {WHO_IS[placeholder]} "
+                    f"{person.get_full_name() or person.get_username()} (by e-mail address or name), so the field "
+                    f"names the account that filed the issue, {match.account.name}, instead."
+                )
+    return Mapped(values=values, notes=tuple(notes), remarks=tuple(remarks))

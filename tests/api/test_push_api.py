@@ -24,7 +24,7 @@ from issues.links.services import link
 from issues.sync.models import DefectSync
 from tests.api.conftest import ROLES
 from tests.api.helpers import database_state
-from tests.factories import ProjectIntegrationFactory, SourceFactory, make_issue
+from tests.factories import ProjectIntegrationFactory, SourceFactory, UserFactory, make_issue
 from tests.fakes.fixtures import (
     ADO_PAT,
     CLOUD_API_TOKEN,
@@ -37,6 +37,7 @@ from tests.fakes.fixtures import (
     SERVER_PAT,
 )
 from tests.fakes.gitlab import DEVELOPER
+from tests.fakes.jira import plain_text
 
 pytestmark = pytest.mark.django_db
 
@@ -530,3 +531,41 @@ def test_the_push_endpoints_are_in_the_openapi_schema(client_as):
     assert {"/api/issues/{issueId}/push", "/api/issues/push", "/api/issues/push/{id}"} <= set(paths)
     assert "/api/issues/{issueId}/link-tracker" in paths
     assert "409" in paths["/api/issues/{issueId}/push"]["post"]["responses"]
+
+
+# -- user fields through user matching ----------------------------------------------------------------
+
+ASSIGNEE = {"source": "value", "value": "{issue.assignee}"}
+
+
+def test_an_assignee_without_a_tracker_account_names_the_credentials_owner_and_the_issue_says_so(
+    jira, world, client_as
+):
+    tester = jira.fake.add_field("SHOP", "Bug", "Tester", "user")
+    jira.integration.field_mappings = {"defect": {"fields": {tester.field_id: ASSIGNEE}}}
+    jira.integration.save()
+    issue = a_defect(world, assignee=UserFactory(email="no.account@example.com", first_name="Noa"))
+
+    response = push(client_as("member"), issue, jira.integration)
+
+    assert response.status_code == 201, response.content
+    owner = jira.fake.users[CLOUD_LOGIN]
+    remote = jira.fake.issue("SHOP-1")
+    assert remote.custom_fields[tester.field_id] == owner
+    (comment,) = [c for c in remote.comments if "Tester" in plain_text(c.body)]
+    assert "names the account that filed the issue" in plain_text(comment.body)
+    assert any("Tester:" in note for note in response.json()["notes"])
+
+
+def test_an_assignee_matched_by_e_mail_address_gets_no_comment(jira, world, client_as):
+    tester = jira.fake.add_field("SHOP", "Bug", "Tester", "user")
+    jira.integration.field_mappings = {"defect": {"fields": {tester.field_id: ASSIGNEE}}}
+    jira.integration.save()
+    account = jira.fake.add_user("mia@example.com", display_name="Mia M.")
+    issue = a_defect(world, assignee=UserFactory(email="mia@example.com"))
+
+    assert push(client_as("member"), issue, jira.integration).status_code == 201
+
+    remote = jira.fake.issue("SHOP-1")
+    assert remote.custom_fields[tester.field_id] == account
+    assert not [c for c in remote.comments if "Tester" in plain_text(c.body)]
