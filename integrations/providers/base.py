@@ -554,6 +554,8 @@ class TrackerProvider:
     # Whether a test issue type the tracker does not offer is a label put on an issue of the default type
     # (GitHub, GitLab, Linear: issues have no types, or none for tests).
     test_type_as_label: ClassVar[bool] = False
+    # Whether a defect's severity travels as a label (``severity:major``): trackers without a severity field.
+    severity_as_label: ClassVar[bool] = False
     # Whether link_back uses the tracker's own kind of link (then it needs no comment capability).
     links_back_natively: ClassVar[bool] = False
     # Whether a new issue may carry labels the tracker does not have yet (it creates them); where not,
@@ -855,6 +857,11 @@ class TrackerProvider:
         to find an issue created by a request whose answer was lost; None when there is none."""
         return next(iter(self.search(marker)), None)
 
+    def owner_account(self) -> RemoteUser:
+        """The tracker account the credentials belong to (the member's own with a member token), as a user
+        field takes it: where no account of a person can be matched, the field names this one."""
+        raise self._unsupported("naming the credentials' account")
+
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Accounts whose name or e-mail address starts with ``text``, for the user fields of a form
         filing in ``project``."""
@@ -912,6 +919,12 @@ class TrackerProvider:
     def set_labels(self, key: str, labels: Sequence[str]) -> None:
         """Give the issue exactly these labels (they replace its own), as ``label_for`` spells them."""
         raise self._unsupported("changing issue labels")
+
+    @classmethod
+    def is_severity_field(cls, field: RemoteField) -> bool:
+        """Whether a discovered field holds the issue's severity (Azure DevOps's
+        ``Microsoft.VSTS.Common.Severity``, a Jira project's "Severity" custom field)."""
+        return " ".join(field.name.split()).casefold() == "severity" or field.id == "Microsoft.VSTS.Common.Severity"
 
     @classmethod
     def label_for(cls, tag: str) -> str:

@@ -221,6 +221,7 @@ class GitLab(TrackerProvider):
     uploads_files = True
     attachment_max_bytes = 100 * 1024**2  # GitLab's default maximum attachment size (an administrator's setting)
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITLAB]
     member_pats = True
     default_key_pattern = r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+#|#?)\d+$"
@@ -372,6 +373,16 @@ class GitLab(TrackerProvider):
                 id="confidential", name="Confidential", required=False, kind="select", allowed_values=("false", "true")
             ),
         ]
+
+    def owner_account(self) -> RemoteUser:
+        """The current user (``GET /user``): assignees take its username."""
+        with self.client() as http:
+            response = http.get("user")
+        body = json_object(response, "an account")
+        username = body.get("username")
+        if not isinstance(username, str) or not username:
+            raise UpstreamError(f"{response.host} did not answer /user with an account.", status=response.status)
+        return RemoteUser(id=username, name=str(body.get("name") or username))
 
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Members of the project (inherited ones too) whose name, username or e-mail address matches

@@ -112,6 +112,7 @@ ISSUE_FIELDS = (
     f"state {{ name type }} assignee {{ name }} {LABELS_SELECTION}"
 )
 
+OWNER_QUERY = """query Owner { viewer { id name } }"""
 VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first: $first) { nodes { key } } }"""
 FETCH_QUERY = f"""query FetchIssues($filter: IssueFilter, $first: Int) {{
   issues(filter: $filter, first: $first, includeArchived: true) {{ nodes {{ {ISSUE_FIELDS} }} }}
@@ -355,6 +356,7 @@ class Linear(TrackerProvider):
     label = Provider.LINEAR.label
     uploads_files = True
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.LINEAR]
     member_pats = True
     member_pat_label = "personal API key"
@@ -564,6 +566,15 @@ class Linear(TrackerProvider):
             RemoteField("labels", "Labels", required=False, kind="labels", allowed_values=tuple(labels)),
             RemoteField("assignee", "Assignee", required=False, kind="user"),
         ]
+
+    def owner_account(self) -> RemoteUser:
+        """The ``viewer`` (the API key's or token's user): user fields take its id."""
+        with self.client() as http:
+            data, response = self._graphql(http, OWNER_QUERY, {})
+        viewer = data.get("viewer") if isinstance(data.get("viewer"), dict) else {}
+        if not viewer.get("id"):
+            raise UpstreamError("Linear did not answer with the signed-in account.", status=response.status)
+        return RemoteUser(id=str(viewer["id"]), name=str(viewer.get("name") or viewer["id"]))
 
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Active workspace members whose name, display name or e-mail address starts with ``text``."""
