@@ -12,14 +12,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects.models import Project
-from projects.permissions import Action, can_administer_integrations, ensure
+from projects.permissions import Action, can, can_administer_integrations, ensure
 
 from . import field_mapping_services, selectors, services, tracker_options
 from .errors import TrackerError
 from .forms import CREDENTIAL_PREFIX, unsaved_source
-from .models import IntegrationState, ProjectIntegration, Source
+from .models import IntegrationState, ProjectIntegration, Source, UserToken
 from .providers import REGISTRY
-from .serializers import ConnectionOutcomeSerializer, ConnectionTestRequestSerializer, ProjectIntegrationSerializer
+from .serializers import (
+    AuthorizationSerializer,
+    ConnectionOutcomeSerializer,
+    ConnectionTestRequestSerializer,
+    MemberTokenSerializer,
+    ProjectIntegrationSerializer,
+)
 
 
 def _project(request, reference: str, action: Action) -> Project:
@@ -213,6 +219,100 @@ def _unsaved_source(data: dict) -> Source:
         ) from None
 
 
+def _tracker_refusal(error: TrackerError) -> Response:
+    """A token the tracker refused or that could not be checked: 400 when refused, 503 when unreachable;
+    the message is the provider's, redacted (never the token)."""
+    refused = error.code in ("auth", "permission", "not_found", "validation", "oauth_refused")
+    body = {"message": f"Nothing was stored: {error}", "code": error.code}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST if refused else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+class MemberTokenView(APIView):
+    """The requesting member's own token for the integration's source: a personal access token used
+    instead of the source's shared credential, or an OAuth 2.0 access token (and refresh token) issued
+    outside a browser flow. Written with PUT, never returned; GET describes it; DELETE forgets it."""
+
+    def _integration(self, request, project, pk) -> ProjectIntegration:
+        project = _project(request, project, Action.EDIT)
+        return get_object_or_404(selectors.project_integrations(project).select_related("source"), pk=pk)
+
+    @extend_schema(responses={200: AuthorizationSerializer, 404: None})
+    def get(self, request, project, pk):
+        token = get_object_or_404(UserToken, user=request.user, source=self._integration(request, project, pk).source)
+        return Response(AuthorizationSerializer(token).data)
+
+    @extend_schema(request=MemberTokenSerializer, responses={200: AuthorizationSerializer, 400: dict, 503: dict})
+    def put(self, request, project, pk):
+        source = self._integration(request, project, pk).source
+        if not selectors.may_enter_token(source, request.user):
+            raise ValidationError({"token": [f"{source.name} takes no token of yours: it uses its own account."]})
+        serializer = MemberTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            token = services.save_member_token(
+                request.user,
+                source,
+                access_token=serializer.validated_data["token"],
+                refresh_token=serializer.validated_data.get("refresh_token", ""),
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) from None
+        except TrackerError as error:
+            return _tracker_refusal(error)
+        return Response(AuthorizationSerializer(token).data)
+
+    @extend_schema(responses={204: None, 404: None})
+    def delete(self, request, project, pk):
+        token = get_object_or_404(UserToken, user=request.user, source=self._integration(request, project, pk).source)
+        services.revoke_member_token(token, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectAuthorizationListView(APIView):
+    """The members' own tokens for the project's trackers: project admins see all of them, members their
+    own; viewers are refused (403), outsiders do not learn the project exists (404)."""
+
+    @extend_schema(responses=AuthorizationSerializer(many=True))
+    def get(self, request, project):
+        project = _project(request, project, Action.EDIT)
+        tokens = selectors.project_authorizations(project)
+        if not can(request.user, Action.MANAGE, project):
+            tokens = tokens.filter(user=request.user)
+        return Response(AuthorizationSerializer(tokens, many=True).data)
+
+
+class ProjectAuthorizationDetailView(APIView):
+    """One authorization of the project: its admins revoke any, a member only their own."""
+
+    def _token(self, request, project, pk) -> UserToken:
+        project = _project(request, project, Action.EDIT)
+        token = get_object_or_404(selectors.project_authorizations(project), pk=pk)
+        if token.user_id != request.user.pk and not can(request.user, Action.MANAGE, project):
+            raise PermissionDenied(
+                f"Only administrators of {project.key} see and revoke other members' authorizations."
+            )
+        return token
+
+    @extend_schema(responses=AuthorizationSerializer)
+    def get(self, request, project, pk):
+        return Response(AuthorizationSerializer(self._token(request, project, pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, project, pk):
+        services.revoke_member_token(self._token(request, project, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuthorizationListView(APIView):
+    """Every member's token on every source: administrators of integrations only."""
+
+    @extend_schema(responses=AuthorizationSerializer(many=True))
+    def get(self, request):
+        if not can_administer_integrations(request.user):
+            raise PermissionDenied("Only administrators of integrations see every authorization.")
+        return Response(AuthorizationSerializer(selectors.all_authorizations(), many=True).data)
+
+
 urlpatterns = [
     path("projects/<str:project>/integrations", ProjectIntegrationListView.as_view(), name="api-project-integrations"),
     path(
@@ -227,4 +327,20 @@ urlpatterns = [
     ),
     path("projects/<str:project>/tracker-options", TrackerOptionsView.as_view(), name="api-project-tracker-options"),
     path("integrations/test-connection", ConnectionTestView.as_view(), name="api-integrations-test-connection"),
+    path(
+        "projects/<str:project>/integrations/<int:pk>/my-token",
+        MemberTokenView.as_view(),
+        name="api-project-integration-my-token",
+    ),
+    path(
+        "projects/<str:project>/authorizations",
+        ProjectAuthorizationListView.as_view(),
+        name="api-project-authorizations",
+    ),
+    path(
+        "projects/<str:project>/authorizations/<int:pk>",
+        ProjectAuthorizationDetailView.as_view(),
+        name="api-project-authorization",
+    ),
+    path("authorizations", AuthorizationListView.as_view(), name="api-authorizations"),
 ]
