@@ -39,10 +39,12 @@ from integrations.richtext import html_to_markdown, markdown_to_safe_html
 from .answers import chunks, iso_timestamp, json_object
 from .base import (
     PULL_LIMIT,
+    USERNAME,
     BackLink,
     Capability,
     ConnectionReport,
     CreatedIssue,
+    CredentialField,
     DraftAttachment,
     EventKind,
     FetchResult,
@@ -206,6 +208,21 @@ class AzureDevOps(TrackerProvider):
     uploads_files = True
     attachment_max_bytes = 130 * 1024**2  # the largest file one (not chunked) attachment upload takes
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.AZURE_DEVOPS]
+    member_pats = True
+    credential_fields = {
+        **TrackerProvider.credential_fields,
+        # Azure DevOps Server (on premises) takes basic authentication with a personal access token as the
+        # password (its IIS basic authentication, or any user name with a PAT).
+        AuthType.BASIC: (
+            USERNAME,
+            CredentialField(
+                "password",
+                "Personal access token (as password)",
+                secret=True,
+                help_text="Azure DevOps Server: a personal access token of the account above, sent as the password.",
+            ),
+        ),
+    }
     default_key_pattern = r"^\d+$"
     default_issue_url_template = "{baseUrl}/{project}/_workitems/edit/{key}"
     default_create_url_template = "{baseUrl}/{project}/_workitems/create/Bug?[System.Title]={title}"
@@ -235,11 +252,9 @@ class AzureDevOps(TrackerProvider):
     links_back_natively = True  # hyperlink relations
     keys_per_request = IDS_PER_BATCH
 
-    def authentication(self):
+    def pat_authentication(self, token):
         # A personal access token is the password of basic auth with an empty user name.
-        if self.user_token is None and self.source.auth_type == AuthType.PAT:
-            return {}, ("", self.credentials.get("token", ""))
-        return super().authentication()
+        return {}, ("", token)
 
     def _http(self) -> TrackerHttpClient:
         return self.client(headers=SUPPRESS_SIGN_IN)

@@ -301,6 +301,7 @@ class GitHub(TrackerProvider):
     test_type_as_label = True
     severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITHUB]
+    member_pats = True
     default_key_pattern = r"^(?:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/issues/{number}"
     default_create_url_template = "{baseUrl}/{project}/issues/new?title={title}&body={description}"

@@ -1256,6 +1256,7 @@ class JiraServer(_Jira):
     key = Provider.JIRA_SERVER
     label = Provider.JIRA_SERVER.label
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.JIRA_SERVER]
+    member_pats = True
     api_version = "2"
     uploads_files = True
     deployment_types = frozenset({"Server", "DataCenter"})

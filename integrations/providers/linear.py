@@ -48,7 +48,7 @@ from integrations.errors import (
 )
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
 from integrations.mappings import same_name
-from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from integrations.models import AUTH_TYPES_BY_PROVIDER, Provider
 from integrations.richtext import adf_to_markdown
 
 from .answers import chunks, iso_timestamp
@@ -358,6 +358,8 @@ class Linear(TrackerProvider):
     test_type_as_label = True
     severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.LINEAR]
+    member_pats = True
+    member_pat_label = "personal API key"
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"
     default_create_url_template = "{baseUrl}/team/{project}/new?title={title}&description={description}"
@@ -389,11 +391,9 @@ class Linear(TrackerProvider):
             return API_URL
         return self.source.base_url
 
-    def authentication(self):
+    def pat_authentication(self, token):
         # Personal API keys go in the Authorization header as they are; OAuth tokens as Bearer.
-        if self.user_token is None and self.source.auth_type == AuthType.PAT:
-            return {"Authorization": self.credentials.get("token", "")}, None
-        return super().authentication()
+        return {"Authorization": token}, None
 
     # -- GraphQL --
 

@@ -451,10 +451,13 @@ class TargetTests:
         assert "form" not in response.context
 
     def test_trackers_that_take_no_new_issues_are_not_offered(self, client, member, jira, project, result):
+        """Not offered, and not silently replaced by an internal issue: the page says why (issue 19)."""
         jira.source.can_create_issues = False
         jira.source.save()
         response = client.get(file_url(f"result={result.pk}"))
-        assert response.status_code == 302 and "issues/new/" in response["Location"]
+        page = response.content.decode()
+        assert response.status_code == 200 and 'id="filing-form"' not in page
+        assert "Creating Jira issues is turned off for Acme Jira: a site admin can turn it on." in page
 
 
 class AccessTests:
