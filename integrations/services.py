@@ -21,7 +21,6 @@ from . import http, oauth, selectors
 from .errors import (
     AuthenticationFailed,
     AuthorizationRequired,
-    NotFound,
     OAuthRefused,
     TrackerError,
     Unreachable,
@@ -50,7 +49,7 @@ from .models import (
     UserToken,
 )
 from .providers import provider_class, provider_for
-from .providers.base import Capability, OAuthAccount, TrackerProvider, Unsupported
+from .providers.base import Capability, OAuthAccount, TrackerProvider, UnknownProject, Unsupported
 
 
 def record_audit(
@@ -587,7 +586,7 @@ def verify_target(source: Source, actor, **choices: str) -> Verification | None:
             refusals = with_member_token(actor, source, lambda provider: _refusals(provider, source, choices))
     except Unsupported:
         return None
-    except NotFound as error:
+    except UnknownProject as error:
         raise ValidationError({"external_project": str(error)}) from None
     except TrackerError as error:
         return Verification(checked_at=now, error=source_excerpt(source, str(error), 500))
