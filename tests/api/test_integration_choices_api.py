@@ -162,3 +162,33 @@ class EditTests:
         assert response.status_code == 200 and response.json()["verification"]["state"] == "not_verified"
         integration.refresh_from_db()
         assert integration.default_issue_type == "Task" and integration.unverified
+
+
+class CheckAgainTests:
+    @pytest.fixture
+    def integration(self, jira, world):
+        return ProjectIntegrationFactory(
+            project=world.project, source=jira.source, external_project="SHOP", verification_error="Jira was down."
+        )
+
+    def check(self, client, integration, project="SHOP"):
+        return client.post(f"/api/projects/{project}/integrations/{integration.pk}/check")
+
+    def test_checking_again_verifies_what_the_tracker_now_confirms(self, client_as, jira, integration):
+        response = self.check(client_as("admin"), integration)
+        assert response.status_code == 200 and response.json()["verification"]["state"] == "verified"
+        integration.refresh_from_db()
+        assert not integration.unverified and integration.verified_at
+
+    def test_checking_again_keeps_it_not_verified_when_the_project_is_gone(self, client_as, jira, integration):
+        jira.forbid_project("SHOP")
+        verification = self.check(client_as("admin"), integration).json()["verification"]
+        assert verification["state"] == "not_verified" and "SHOP" in verification["reason"]
+
+    @pytest.mark.parametrize(("role", "expected"), [("member", 403), ("viewer", 403), ("outsider", 404)])
+    def test_only_the_projects_admins_check_again(self, client_as, jira, integration, role, expected):
+        assert self.check(client_as(role), integration).status_code == expected
+
+    def test_another_projects_integration_answers_404(self, client_as, jira, world):
+        elsewhere = ProjectIntegrationFactory(project=world.other.project, source=jira.source)
+        assert self.check(client_as("admin"), elsewhere).status_code == 404
