@@ -537,6 +537,7 @@ class WebhookStatus:
     pending: bool = False
     reason: str = ""
     when: object = None
+    receiving: bool = False  # deliveries arrive (a hook set up by hand works too): ``when`` the last one came
 
 
 def webhook_status(integration: ProjectIntegration) -> WebhookStatus | None:
@@ -552,6 +553,13 @@ def webhook_status(integration: ProjectIntegration) -> WebhookStatus | None:
         .order_by("-created_at", "-id")
         .first()
     )
+    delivered = (
+        AuditEvent.objects.filter(action=AuditAction.WEBHOOK_ACCEPTED, source_id=source.pk)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if delivered is not None and (attempt is None or delivered.created_at >= attempt.created_at):
+        return WebhookStatus(registered=True, receiving=True, when=delivered.created_at)
     if attempt is None:
         return WebhookStatus(registered=False, pending=True)
     return WebhookStatus(registered=attempt.success, reason=attempt.message, when=attempt.created_at)

@@ -220,3 +220,23 @@ def test_connecting_a_jira_project_registers_an_administrators_webhook_for_it(ad
         SECRET,
         'project in ("SHOP")',
     )
+
+
+def test_a_hook_set_up_by_hand_whose_deliveries_arrive_is_not_reported_missing(client, admin, project, github):
+    source = github_source(github, can_process_webhooks=True)
+    ProjectIntegration.objects.create(project=project, source=source, external_project="acme/shop")
+    page = trackers_page(client, admin)
+    assert "No registration was recorded and no delivery has arrived yet." in page
+
+    issue = github.add_issue("acme/shop", "Checkout fails", author=GITHUB_LOGIN)
+    delivery = github.issue_delivery("acme/shop", issue.number, secret=SECRET)
+    posted = client.post(
+        f"/hooks/{source.uuid}/",
+        data=delivery.body,
+        content_type="application/json",
+        headers={name: value for name, value in delivery.headers.items() if name.lower() != "content-type"},
+    )
+    assert posted.status_code in (200, 202), posted.content
+
+    page = trackers_page(client, admin)
+    assert "Webhook deliveries arrive: the last was accepted" in page and "webhook not registered" not in page
