@@ -28,6 +28,7 @@ from .forms import (
     SourceForm,
     credential_parts,
     provider_metadata,
+    unsaved_source,
 )
 from .models import (
     AUTH_TYPES_BY_PROVIDER,
@@ -197,6 +198,11 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
                 name="integrations_source_key_preview",
             ),
             path(
+                "test-unsaved-connection/",
+                self.admin_site.admin_view(require_POST(self.test_unsaved_connection_view)),
+                name="integrations_source_test_unsaved_connection",
+            ),
+            path(
                 "<path:object_id>/test-connection/",
                 self.admin_site.admin_view(require_POST(self.test_connection_view)),
                 name="integrations_source_test_connection",
@@ -214,6 +220,7 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
             **(extra_context or {}),
             "provider_metadata": provider_metadata(),
             "key_preview_url": reverse("admin:integrations_source_key_preview"),
+            "test_unsaved_url": reverse("admin:integrations_source_test_unsaved_connection"),
         }
         return super().changeform_view(request, object_id, form_url, context)
 
@@ -257,6 +264,29 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         else:
             message = f"{sample} {'matches' if matches else 'does not match'} {pattern}."
         return JsonResponse({"valid": True, "matches": matches, "message": message})
+
+    def test_unsaved_connection_view(self, request):
+        """Test the connection with the add form's typed values (posted by its "Test connection" button):
+        nothing is stored, and the answer never carries a typed secret. 400 with the errors by field when
+        a connection field is wrong."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        try:
+            source = unsaved_source(request.POST)
+        except ValidationError as error:
+            errors = error.message_dict
+            message = " ".join(f"{self._field_label(name)}: {' '.join(problems)}" for name, problems in errors.items())
+            return JsonResponse({"ok": False, "message": message, "errors": errors}, status=400)
+        outcome = services.test_unsaved_connection(source)
+        word = "works" if outcome.ok else "failed"
+        return JsonResponse(
+            {"ok": outcome.ok, "message": f"Connection {word}. {outcome.message}", "code": outcome.code, "errors": {}}
+        )
+
+    @staticmethod
+    def _field_label(name: str) -> str:
+        field = SourceForm.base_fields.get(name)
+        return str(field.label) if field is not None and field.label else name.replace("_", " ").capitalize()
 
     def test_connection_view(self, request, object_id):
         source = self.get_object(request, unquote(object_id))
@@ -487,15 +517,32 @@ class ProjectIntegrationAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 
 @admin.register(UserToken)
 class UserTokenAdmin(IntegrationAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "source", "kind", "expires_at", "last_refreshed_at"]
+    list_display = ["user", "source", "kind", "remote_account", "created_at", "expires_at", "last_refreshed_at"]
     list_filter = ["kind", "source"]
     search_fields = ["user__username", "source__name", "remote_account"]
     # Tokens are never shown or edited here; an admin may only revoke (delete) them.
-    fields = ["user", "source", "kind", "expires_at", "scopes", "remote_account", "last_refreshed_at", "last_error"]
+    fields = [
+        "user",
+        "source",
+        "kind",
+        "remote_account",
+        "created_at",
+        "expires_at",
+        "scopes",
+        "last_refreshed_at",
+        "last_error",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request):
         return False
+
+    def delete_model(self, request, obj):
+        services.revoke_member_token(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user", "source"):
+            services.revoke_member_token(token, actor=request.user)
 
 
 class _Echo:

@@ -51,6 +51,18 @@ class TrackerError(Exception):
         }
 
 
+class Refused(TrackerError):
+    """testmanager itself refuses the action (a switched-off capability, a disabled source, an archived
+    assignment): no request was sent. Carries the ``selectors.Refusal`` saying why and who can change it."""
+
+    code = "refused"
+    default_message = "This tracker does not take that action from here."
+
+    def __init__(self, refusal):
+        super().__init__(str(refusal))
+        self.refusal = refusal
+
+
 class AuthenticationFailed(TrackerError):
     code = "auth"
     default_message = (

@@ -8,7 +8,7 @@ from . import keys, mappings, selectors, services
 from .fields import Unreadable
 from .models import ProjectIntegration, Source
 from .providers import REGISTRY
-from .providers.base import CAPABILITY_FIELDS, Capability, CredentialField
+from .providers.base import CAPABILITY_FIELDS, HEADER_NAME_PATTERN, Capability, CredentialField
 from .services import SYNC_OPTIONS
 
 CREDENTIAL_PREFIX = "credential_"
@@ -224,7 +224,12 @@ class _SourceFormBase(forms.ModelForm):
             else:
                 message = f"Enter the {part.label.lower()}."
             self.add_error(CREDENTIAL_PREFIX + part.name, message)
-        if not missing:
+        name = merged.get("header_name", "").strip()
+        if name and not HEADER_NAME_PATTERN.fullmatch(name):
+            self.add_error(
+                CREDENTIAL_PREFIX + "header_name", "Enter a header name: letters, digits and - only, e.g. X-API-Key."
+            )
+        elif not missing:
             self.new_credentials = merged
 
 
@@ -236,6 +241,34 @@ SourceForm = type(
         **{CREDENTIAL_PREFIX + name: _credential_form_field(part) for name, part in credential_parts().items()},
     },
 )
+
+
+# The fields of the source form a connection test reads; the others (name, scope, templates) are not its business.
+CONNECTION_FORM_FIELDS = ("provider", "base_url", "allow_http", "auth_type")
+
+
+def unsaved_source(data) -> Source:
+    """The source that typed, unsaved values describe (the source form's fields, ``credential_<part>`` for
+    each credential part), for a connection test; it is never saved. ``ValidationError`` by form field when
+    a connection field is wrong, by the source form's own rules; the other fields are not looked at."""
+    form = SourceForm(data=data)
+    form.is_valid()
+    errors = {
+        name: problems
+        for name, problems in form.errors.items()
+        if name in CONNECTION_FORM_FIELDS or name.startswith(CREDENTIAL_PREFIX)
+    }
+    if errors:
+        raise ValidationError(errors)
+    values = form.cleaned_data
+    return Source(
+        provider=values["provider"],
+        name=(values.get("name") or "").strip() or "New source",
+        base_url=values["base_url"],
+        allow_http=values["allow_http"],
+        auth_type=values["auth_type"],
+        credentials=form.new_credentials or {},
+    )
 
 
 class ProjectIntegrationForm(forms.Form):
@@ -540,3 +573,29 @@ class ProjectIntegrationAdminForm(forms.ModelForm):
                 for field, problems in error.message_dict.items():
                     self.add_error(field, problems)
         return data
+
+
+class MemberTokenForm(forms.Form):
+    """A member's own token for a source (``services.save_member_token``). Write-only: the fields are
+    never filled back in, not even after an error."""
+
+    token = forms.CharField(
+        max_length=2000,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    refresh_token = forms.CharField(
+        label="Refresh token (optional)",
+        max_length=2000,
+        required=False,
+        strip=True,
+        help_text="When the tracker gave you one: testmanager renews the access token with it when it expires.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, source: Source, **kwargs):
+        super().__init__(*args, **kwargs)
+        label = selectors.member_token_label(source)
+        self.fields["token"].label = label[:1].upper() + label[1:]
+        if selectors.entered_token_kind(source) != "oauth2":
+            del self.fields["refresh_token"]

@@ -31,6 +31,7 @@ class AuthType(models.TextChoices):
     PAT = "pat", "Personal access token"
     OAUTH2 = "oauth2", "OAuth 2.0"
     BASIC = "basic", "Basic (username + password)"
+    API_KEY = "api_key", "API key (header name + value)"
     NONE = "none", "None"
 
 
@@ -40,9 +41,11 @@ AUTH_TYPES_BY_PROVIDER = {
     Provider.JIRA_SERVER: [AuthType.PAT, AuthType.BASIC],
     Provider.GITHUB: [AuthType.PAT, AuthType.OAUTH2],
     Provider.GITLAB: [AuthType.PAT, AuthType.OAUTH2],
-    Provider.AZURE_DEVOPS: [AuthType.PAT, AuthType.OAUTH2],
+    # Basic: Azure DevOps Server takes a personal access token as the password.
+    Provider.AZURE_DEVOPS: [AuthType.PAT, AuthType.OAUTH2, AuthType.BASIC],
     Provider.LINEAR: [AuthType.PAT, AuthType.OAUTH2],
-    Provider.CUSTOM: [AuthType.NONE],
+    # The credentials of a custom tracker are sent only when checking that its URLs answer.
+    Provider.CUSTOM: [AuthType.NONE, AuthType.API_KEY, AuthType.BASIC],
 }
 
 
@@ -276,7 +279,13 @@ class UserToken(models.Model):
 MEMBER_TOKEN_KINDS_BY_AUTH_TYPE = {
     AuthType.OAUTH2: {TokenKind.OAUTH2},
     AuthType.PAT: {TokenKind.PAT},
+    AuthType.BASIC: {TokenKind.PAT},
 }
+# The auth types of a source on whose shared credential a member may use their own personal access token
+# instead (where the tracker takes them: ``TrackerProvider.member_pats``).
+MEMBER_PAT_AUTH_TYPES = frozenset(
+    auth for auth, kinds in MEMBER_TOKEN_KINDS_BY_AUTH_TYPE.items() if TokenKind.PAT in kinds
+)
 
 
 class ReauthorizationNotice(models.Model):

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
@@ -15,10 +16,15 @@ from projects.permissions import ROLE_ACTIONS, Action, projects_where
 from . import keys
 from .fields import Unreadable
 from .models import (
+    AUTH_TYPES_BY_PROVIDER,
+    MEMBER_PAT_AUTH_TYPES,
+    AuditAction,
+    AuditEvent,
     AuthType,
     Health,
     IntegrationState,
     ProjectIntegration,
+    Provider,
     ReauthorizationNotice,
     Source,
     TokenKind,
@@ -76,13 +82,157 @@ def can(source: Source, capability: Capability) -> bool:
     """Whether members may use the capability now: enabled source, switched on, implemented.
 
     Creating issues works through the provider's API or, failing that, a create URL template.
+    Creating and commenting are refused for exactly the reasons ``refusal`` gives.
     """
+    if capability in ACTION_OF_CAPABILITY:
+        return _capability_refusal(source, ACTION_OF_CAPABILITY[capability]) is None
     provider = provider_class(source.provider)
     if not source.enabled or not getattr(source, CAPABILITY_FIELDS[capability]):
         return False
-    if capability == Capability.CREATE_ISSUES and not provider.creates_through_api():
-        return bool(create_url_template(source))
     return capability in provider.capabilities
+
+
+# --- Why a member cannot do something with a tracker ---------------------------------------------
+
+
+class TrackerAction(StrEnum):
+    CREATE = "create"
+    COMMENT = "comment"
+    AUTHORIZE = "authorize"
+
+
+CAPABILITY_OF_ACTION = {TrackerAction.CREATE: Capability.CREATE_ISSUES, TrackerAction.COMMENT: Capability.ADD_COMMENTS}
+ACTION_OF_CAPABILITY = {capability: action for action, capability in CAPABILITY_OF_ACTION.items()}
+
+# What each tracker's work items are called in a sentence ("Creating Jira issues is turned off ...").
+TRACKER_ITEMS = {
+    Provider.JIRA_CLOUD: "Jira issues",
+    Provider.JIRA_SERVER: "Jira issues",
+    Provider.GITHUB: "GitHub issues",
+    Provider.GITLAB: "GitLab issues",
+    Provider.AZURE_DEVOPS: "Azure DevOps work items",
+    Provider.LINEAR: "Linear issues",
+    Provider.CUSTOM: "tracker issues",
+}
+DOING = {TrackerAction.CREATE: "Creating {items}", TrackerAction.COMMENT: "Commenting on {items}"}
+
+SITE_ADMIN, PROJECT_ADMIN = "a site admin", "a project admin"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a member cannot do something with a tracker, and who can change it: the one wording the
+    filing form, the issue and case pages and the API's error bodies use (never a silent fallback)."""
+
+    code: str
+    reason: str  # "Creating Jira issues is turned off for Acme Jira"
+    who: str  # "a site admin can turn it on"
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.who}."
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "reason": self.reason, "who": self.who, "message": str(self)}
+
+
+def refusal(source: Source, action: str, *, user=None, integration: ProjectIntegration | None = None):
+    """Why ``user`` cannot ``action`` (create issues, comment, authorize their account) with ``source``
+    (through ``integration``, when given); None when nothing stands in the way. The first reason found
+    is given, in the order someone would fix them: the project's assignment, the source, the
+    capability, the member's own authorization."""
+    action = TrackerAction(action)
+    return (
+        (_integration_refusal(integration) if integration is not None else None)
+        or _source_refusal(source)
+        or (_authorize_refusal(source, user) if action == TrackerAction.AUTHORIZE else None)
+        or (_capability_refusal(source, action) if action != TrackerAction.AUTHORIZE else None)
+        or (_member_refusal(source, user) if action != TrackerAction.AUTHORIZE and user is not None else None)
+    )
+
+
+def refusals_of_project(project, action: str) -> list[tuple[ProjectIntegration, Refusal]]:
+    """The project's trackers (archived ones aside: hidden on purpose) that refuse ``action``, each with
+    why: what a page lists beside the trackers it offers, so that none is missing without a reason."""
+    found = []
+    for integration in project_integrations(project).exclude(state=IntegrationState.ARCHIVED):
+        why = refusal(integration.source, action, integration=integration)
+        if why is not None:
+            found.append((integration, why))
+    return found
+
+
+def _integration_refusal(integration: ProjectIntegration) -> Refusal | None:
+    name, key = integration.source.name, integration.project.key
+    if integration.state == IntegrationState.ARCHIVED:
+        return Refusal("integration_archived", f"{name} is archived in {key}", f"{PROJECT_ADMIN} can unarchive it")
+    if integration.state == IntegrationState.DISCONNECTED:
+        return Refusal(
+            "integration_disconnected", f"{name} is disconnected from {key}", f"{PROJECT_ADMIN} can reconnect it"
+        )
+    source = integration.source
+    if not source.all_projects and not source.projects.filter(pk=integration.project_id).exists():
+        return Refusal(
+            "source_out_of_scope", f"{name} is no longer available to {key}", f"{SITE_ADMIN} can make it available"
+        )
+    return None
+
+
+def _source_refusal(source: Source) -> Refusal | None:
+    if not source.enabled:
+        return Refusal("source_disabled", f"{source.name} is disabled", f"{SITE_ADMIN} can enable it")
+    return None
+
+
+def _capability_refusal(source: Source, action: TrackerAction) -> Refusal | None:
+    provider = provider_class(source.provider)
+    capability = CAPABILITY_OF_ACTION[action]
+    doing = DOING[action].format(items=TRACKER_ITEMS.get(source.provider, "tracker issues"))
+    if not source.enabled:
+        return _source_refusal(source)
+    if not getattr(source, CAPABILITY_FIELDS[capability]):
+        if capability not in provider.offered_capabilities():
+            return Refusal(
+                "not_supported", f"{provider.label} does not support {doing.lower()}", "no setting changes that"
+            )
+        return Refusal("capability_off", f"{doing} is turned off for {source.name}", f"{SITE_ADMIN} can turn it on")
+    if action == TrackerAction.CREATE and not provider.creates_through_api():
+        if not create_url_template(source):
+            return Refusal(
+                "no_create_template",
+                f"{source.name} has no create URL template to open the tracker's form with",
+                f"{SITE_ADMIN} can add one",
+            )
+        return None
+    if capability not in provider.capabilities:
+        return Refusal("not_supported", f"{provider.label} does not support {doing.lower()}", "no setting changes that")
+    return None
+
+
+def _member_refusal(source: Source, user) -> Refusal | None:
+    if needs_authorization(source, user):
+        return Refusal(
+            "authorization_required",
+            f"{source.name} acts as each member and your account is not authorized yet",
+            "you can authorize it on the project's Trackers page",
+        )
+    return None
+
+
+def _authorize_refusal(source: Source, user) -> Refusal | None:
+    if source.auth_type != AuthType.OAUTH2:
+        offers_oauth = AuthType.OAUTH2 in AUTH_TYPES_BY_PROVIDER.get(source.provider, [])
+        return Refusal(
+            "shared_credential",
+            f"{source.name} uses one shared credential, not each member's own account",
+            f"{SITE_ADMIN} can switch it to OAuth 2.0" if offers_oauth else "no setting changes that",
+        )
+    if user is None or not may_authorize(source, user):
+        return Refusal(
+            "not_a_filer",
+            f"You do not file issues in a project that uses {source.name}",
+            f"{PROJECT_ADMIN} can make you a member",
+        )
+    return None
 
 
 def default_capabilities(provider: str) -> dict[str, bool]:
@@ -269,15 +419,46 @@ def sources_due_for_health_check():
 RENEW_AHEAD = timedelta(minutes=5)
 
 
-def may_authorize(source: Source, user) -> bool:
-    """Whether ``user`` may authorize their own account for ``source``: an enabled OAuth 2.0 source
-    that one of the projects where they may file issues uses (an active integration, in scope)."""
-    if source.auth_type != AuthType.OAUTH2 or not source.enabled:
+def _files_through(source: Source, user) -> bool:
+    """Whether one of the projects where ``user`` may file issues uses ``source`` (an active
+    integration, in scope) and the source is enabled."""
+    if not source.enabled:
         return False
     in_scope = Q(source__all_projects=True) | Q(project__in=source.projects.all())
     return ProjectIntegration.objects.filter(
         in_scope, source=source, state=IntegrationState.ACTIVE, project__in=projects_where(user, Action.EDIT)
     ).exists()
+
+
+def may_authorize(source: Source, user) -> bool:
+    """Whether ``user`` may authorize their own account for ``source``: an enabled OAuth 2.0 source
+    that one of the projects where they may file issues uses (an active integration, in scope)."""
+    return source.auth_type == AuthType.OAUTH2 and _files_through(source, user)
+
+
+def entered_token_kind(source: Source) -> TokenKind | None:
+    """The kind of token a member may enter by hand for ``source``: on an OAuth 2.0 source an access
+    token the tracker issued outside a browser flow; on a source with a shared credential, a personal
+    access token where the tracker takes them; None where neither applies (Jira Cloud's API tokens,
+    custom trackers)."""
+    if source.auth_type == AuthType.OAUTH2:
+        return TokenKind.OAUTH2
+    if source.auth_type in MEMBER_PAT_AUTH_TYPES and provider_class(source.provider).member_pats:
+        return TokenKind.PAT
+    return None
+
+
+def may_enter_token(source: Source, user) -> bool:
+    """Whether ``user`` may enter their own token for ``source`` (``entered_token_kind``): a member
+    who may file issues through it."""
+    return entered_token_kind(source) is not None and _files_through(source, user)
+
+
+def member_token_label(source: Source) -> str:
+    """What the tracker calls the token a member enters ("personal access token", "personal API key")."""
+    if source.auth_type == AuthType.OAUTH2:
+        return "OAuth access token"
+    return provider_class(source.provider).member_pat_label
 
 
 def members_filing_through(source: Source):
@@ -306,6 +487,23 @@ def reauthorization_notices(user):
     return ReauthorizationNotice.objects.filter(user=user).select_related("source")
 
 
+def project_authorizations(project):
+    """The members' own tokens a project's administrators see and may revoke: those its members hold for
+    the sources its integrations use (archived ones included), newest first."""
+    sources = ProjectIntegration.objects.filter(project=project).values("source")
+    members = project.memberships.values("user")
+    return (
+        UserToken.objects.filter(source__in=sources, user__in=members)
+        .select_related("user", "source")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def all_authorizations():
+    """Every member's token, for the administrators of integrations."""
+    return UserToken.objects.select_related("user", "source").order_by("-created_at", "-pk")
+
+
 def member_tokens(user) -> dict[int, UserToken]:
     """The member's own tokens, by source id."""
     return {token.source_id: token for token in UserToken.objects.filter(user=user)}
@@ -322,3 +520,38 @@ def tokens_due_for_renewal():
         source__enabled=True,
         source__connected=True,
     )
+
+
+def webhook_path(source: Source) -> str:
+    """Where the tracker posts the source's events on this server (absolute once the host is added)."""
+    return reverse("webhook", args=[source.uuid])
+
+
+@dataclass(frozen=True)
+class WebhookStatus:
+    """Whether testmanager's webhook is registered in the tracker for an integration's source:
+    ``registered``, or not with the ``reason`` (the tracker's refusal, redacted) and the manual action;
+    ``pending`` while nothing was tried yet."""
+
+    registered: bool
+    pending: bool = False
+    reason: str = ""
+    when: object = None
+
+
+def webhook_status(integration: ProjectIntegration) -> WebhookStatus | None:
+    """The last registration of the source's webhook (for this project, or for the whole source by an
+    administrator); None when the source does not process webhooks, so there is nothing to say."""
+    source = integration.source
+    implemented = Capability.PROCESS_WEBHOOKS in provider_class(source.provider).capabilities
+    if not (source.can_process_webhooks and implemented):
+        return None
+    attempt = (
+        AuditEvent.objects.filter(action=AuditAction.WEBHOOK_REGISTERED, source_id=source.pk)
+        .filter(Q(project_id=integration.project_id) | Q(project__isnull=True))
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if attempt is None:
+        return WebhookStatus(registered=False, pending=True)
+    return WebhookStatus(registered=attempt.success, reason=attempt.message, when=attempt.created_at)

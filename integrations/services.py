@@ -49,7 +49,7 @@ from .models import (
     UserToken,
 )
 from .providers import provider_class, provider_for
-from .providers.base import TrackerProvider, UnknownProject, Unsupported
+from .providers.base import Capability, OAuthAccount, TrackerProvider, UnknownProject, Unsupported
 
 
 def record_audit(
@@ -346,6 +346,29 @@ def test_connection(source: Source, *, actor=None, waiting: bool = False) -> Con
     return outcome
 
 
+def test_unsaved_connection(source: Source) -> ConnectionOutcome:
+    """Run the provider's connection check with the values an administrator typed and has not saved
+    (``source`` is never saved: ``forms.unsaved_source`` builds it). Nothing is stored, neither health nor
+    an audit row, since there is no source yet; the outcome has the typed secrets redacted."""
+    now = timezone.now()
+    try:
+        with interactive(source):
+            report = provider_for(source).check_connection()
+    except TrackerError as error:
+        return ConnectionOutcome(
+            ok=False, message=redact(str(error), _secret_values(source)), checked_at=now, code=error.code
+        )
+    return ConnectionOutcome(
+        ok=True,
+        message=redact(report.summary, _secret_values(source)),
+        checked_at=now,
+        user=report.user,
+        rate_limit_remaining=report.rate_limit_remaining,
+        rate_limit_limit=report.rate_limit_limit,
+        token_expires_at=report.token_expires_at,
+    )
+
+
 def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
     connected = Source.objects.filter(pk=source.pk).values_list("connected", flat=True).first()
     if connected is None:
@@ -385,10 +408,11 @@ def record_sync_health(source: Source, error: TrackerError | None) -> None:
     _record_health(source, outcome, None)
 
 
-def register_webhook(source: Source, url: str, *, actor) -> list[str]:
+def register_webhook(source: Source, url: str, *, actor, project=None) -> list[str]:
     """Have the tracker send issue and comment events to ``url`` (the source's hook), authenticated with
     the source's webhook secret (a new one when it has none that decrypts), and switch webhook
-    processing on. Returns the tracker's hook ids; ``TrackerError`` when the tracker refuses. Audited."""
+    processing on. Returns the tracker's hook ids; ``TrackerError`` when the tracker refuses. Audited
+    (for ``project`` when connecting it asked for the registration)."""
     secret = source.webhook_secret or secrets.token_urlsafe(32)  # an Unreadable secret is falsy
     try:
         hooks = provider_for(source).register_webhook(url, secret)
@@ -397,6 +421,7 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
             AuditAction.WEBHOOK_REGISTERED,
             actor=actor,
             source=source,
+            project=project,
             target=url,
             success=False,
             message=redact(str(error), [*_secret_values(source), secret]),
@@ -405,8 +430,45 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
         raise
     source.webhook_secret, source.can_process_webhooks = secret, True
     source.save(update_fields=["webhook_secret", "can_process_webhooks", "updated_at"])
-    record_audit(AuditAction.WEBHOOK_REGISTERED, actor=actor, source=source, target=url, details={"hooks": len(hooks)})
+    record_audit(
+        AuditAction.WEBHOOK_REGISTERED,
+        actor=actor,
+        source=source,
+        project=project,
+        target=url,
+        details={"hooks": len(hooks)},
+    )
     return hooks
+
+
+def registers_webhooks(source: Source) -> bool:
+    """Whether connecting ``source`` to a project registers testmanager's webhook in the tracker: its
+    provider processes webhooks, the source has that switched on, and it may talk to the tracker."""
+    return (
+        source.can_process_webhooks
+        and Capability.PROCESS_WEBHOOKS in provider_class(source.provider).capabilities
+        and source.syncs
+    )
+
+
+def register_integration_webhook(integration: ProjectIntegration, url: str, *, actor) -> bool:
+    """Register the webhook for the source ``integration`` connects (``register_webhook``) after it was
+    assigned; whether it worked. A refusal (the account may not create hooks, the tracker registers none
+    through its API) is recorded, its reason shown on the project's Trackers page with the manual
+    action, and never undoes the assignment."""
+    try:
+        register_webhook(integration.source, url, actor=actor, project=integration.project)
+    except TrackerError:
+        return False  # audited with its reason by register_webhook
+    return True
+
+
+def _queue_webhook_registration(integration: ProjectIntegration, url: str, actor) -> None:
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    # The task is imported where it is queued: services never import tasks at module level (no cycle).
+    from .tasks import register_project_webhook
+
+    transaction.on_commit(lambda: register_project_webhook.delay(integration.pk, url, actor_id))
 
 
 # --- Project integrations -------------------------------------------------------------
@@ -563,7 +625,11 @@ def _assign(
     priority_mapping=None,
     status_mapping=None,
     is_primary: bool = False,
+    webhook_url: str = "",
 ) -> ProjectIntegration:
+    """The assignment's write. With ``webhook_url`` (the source's hook on this server) and a source that
+    processes webhooks, the webhook is registered in the tracker once the assignment is committed (in
+    the background: it never blocks)."""
     if not selectors.assignable_sources(project).filter(pk=source.pk).exists():
         raise ValidationError(
             {"source": f"{source.name} is not available to {project.key}: it is disabled or not in its scope."}
@@ -596,6 +662,8 @@ def _assign(
         target=str(integration),
         details={"external_project": external_project, "primary": is_primary, **_verification_details(checked)},
     )
+    if webhook_url and registers_webhooks(source):
+        _queue_webhook_registration(integration, webhook_url, actor)
     return integration
 
 
@@ -844,6 +912,75 @@ def revoke_member_token(token: UserToken, *, actor) -> None:
     token.delete()
 
 
+def save_member_token(user, source: Source, *, access_token: str, refresh_token: str = "") -> UserToken:
+    """Store a token the member entered by hand (``selectors.entered_token_kind``): their personal access
+    token (Linear: personal API key) to use instead of the source's shared credential, or, on an OAuth
+    2.0 source, an access token and optional refresh token the tracker issued outside a browser flow
+    (renewed as authorized ones are). The tracker is first asked whose account it is: a token it
+    refuses, or that cannot be checked, is not stored (``TrackerError``, redacted). Replaces the
+    member's token for the source. Audited, never with the token. The caller checks
+    ``selectors.may_enter_token``."""
+    kind = selectors.entered_token_kind(source)
+    access_token, refresh_token = access_token.strip(), (refresh_token or "").strip()
+    if kind is None:
+        raise ValidationError({"token": f"{source.name} takes no token of yours: it uses its own account."})
+    if not access_token:
+        raise ValidationError({"token": f"Enter your {selectors.member_token_label(source)}."})
+    if refresh_token and kind != TokenKind.OAUTH2:
+        raise ValidationError({"refresh_token": "Only OAuth 2.0 sources take a refresh token."})
+    token = UserToken(
+        user=user, source=source, kind=kind, access_token=access_token, refresh_token=refresh_token or None
+    )
+    try:
+        with interactive(source, "try again when it answers; nothing was stored"):
+            account = _entered_token_account(token)
+    except TrackerError as error:
+        record_audit(
+            AuditAction.TOKEN_AUTHORIZED,
+            actor=user,
+            source=source,
+            target=user.get_username(),
+            success=False,
+            message=redact(str(error), [access_token, refresh_token]),
+            details={"code": error.code, "kind": kind, "entered": True},
+        )
+        raise
+    with transaction.atomic():
+        token, _created = UserToken.objects.update_or_create(
+            user=user,
+            source=source,
+            defaults={
+                "kind": kind,
+                "access_token": access_token,
+                "refresh_token": refresh_token or None,
+                "expires_at": None,  # unknown: renewed when the tracker refuses it (401), if it can be
+                "scopes": "",
+                "remote_account": account.name[:200],
+                "resource_id": account.resource_id[:100],
+                "resource_url": account.resource_url[:500],
+                "last_refreshed_at": None,
+                "last_error": "",
+            },
+        )
+        record_audit(
+            AuditAction.TOKEN_AUTHORIZED,
+            actor=user,
+            source=source,
+            target=_token_target(token),
+            details={"kind": kind, "entered": True, "renewable": bool(refresh_token)},
+        )
+        ReauthorizationNotice.objects.filter(user=user, source=source).delete()
+    return token
+
+
+def _entered_token_account(token: UserToken):
+    """Whose account the tracker says an entered token is (and, for a Jira Cloud OAuth token, its site)."""
+    provider = provider_for(token.source, token)
+    if token.kind == TokenKind.OAUTH2:
+        return provider.oauth_account()
+    return OAuthAccount(name=provider.whoami().user)
+
+
 def renew_member_token(token: UserToken, *, actor=None) -> UserToken:
     """Renew the token with its refresh token and return the token to use now.
 
@@ -872,7 +1009,15 @@ def renew_member_token(token: UserToken, *, actor=None) -> UserToken:
 def _renew(token: UserToken, actor) -> TrackerError | None:
     """Renew the locked token and record the outcome; the error to raise once committed, if any."""
     source = token.source
-    if token.kind != TokenKind.OAUTH2 or not isinstance(token.refresh_token, str) or not token.refresh_token:
+    if token.kind == TokenKind.PAT:
+        return _mark_for_reauthorization(
+            token,
+            actor,
+            f"{source.name} no longer accepts your personal token (expired or revoked): enter a new one, or remove "
+            "it to act through the source's own account.",
+            code="not_renewable",
+        )
+    if not isinstance(token.refresh_token, str) or not token.refresh_token:
         return _mark_for_reauthorization(
             token,
             actor,
@@ -961,3 +1106,12 @@ def with_member_token(user, source: Source, operation: Callable[[TrackerProvider
     except AuthenticationFailed:
         token = renew_member_token(token, actor=user)
     return operation(provider_for(source, token))
+
+
+def with_own_token_if_any(user, source: Source, operation: Callable[[TrackerProvider], Result]) -> Result:
+    """Background work done on a member's behalf (a comment they wrote, posted later): as the member when
+    they stored or authorized a token for ``source`` (``with_member_token``), else with the source's
+    credentials, as before members had tokens."""
+    if user is None or selectors.member_token(source, user) is None:
+        return operation(provider_for(source))
+    return with_member_token(user, source, operation)

@@ -4,17 +4,19 @@ their own accounts for trackers that act as each member (OAuth 2.0)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from projects.models import Project
 from projects.permissions import Action, can, ensure
+from projects.views import render_project_page
 
 from . import field_mapping_services, selectors, services, signals
 from . import field_mappings as fm
 from .errors import TrackerError
-from .forms import FieldMappingsForm, ProjectIntegrationForm
+from .forms import FieldMappingsForm, MemberTokenForm, ProjectIntegrationForm
 from .models import IntegrationState, ProjectIntegration, Source
 
 TRANSITION_MESSAGES = {
@@ -41,13 +43,17 @@ def _apply(form, call) -> bool:
     try:
         call()
     except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            for field, problems in error.error_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        else:
-            form.add_error(None, error)
+        _add_errors(form, error)
         return False
     return True
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, problems in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error)
 
 
 @login_required
@@ -58,17 +64,26 @@ def integration_list(request, key):
     integrations = list(selectors.project_integrations(project))
     tokens = selectors.member_tokens(request.user)
     for integration in integrations:
+        integration.webhook = selectors.webhook_status(integration)
+        integration.webhook_url = request.build_absolute_uri(selectors.webhook_path(integration.source))
         integration.member_token = tokens.get(integration.source_id)
         integration.can_authorize = selectors.may_authorize(integration.source, request.user)
-    return render(
+        integration.can_enter_token = selectors.may_enter_token(integration.source, request.user)
+        integration.token_label = selectors.member_token_label(integration.source)
+    return render_project_page(
         request,
         "integrations/project_integrations.html",
+        project,
+        "settings",
         {
-            "project": project,
             "current": [i for i in integrations if i.state != IntegrationState.ARCHIVED],
             "archived": [i for i in integrations if i.state == IntegrationState.ARCHIVED],
             "can_assign": selectors.assignable_sources(project).exists(),
             "can_manage": can(request.user, Action.MANAGE, project),
+            "authorizations": (
+                list(selectors.project_authorizations(project)) if can(request.user, Action.MANAGE, project) else []
+            ),
+            "settings_tab": "trackers",
         },
     )
 
@@ -97,12 +112,29 @@ def _form_context(project, form, integration=None) -> dict:
 
 
 @login_required
+def authorization_revoke(request, key, token_pk):
+    """A project admin revokes a member's own token for one of the project's trackers, after confirming."""
+    project = _managed_project(request, key)
+    token = get_object_or_404(selectors.project_authorizations(project), pk=token_pk)
+    if request.method == "POST":
+        services.revoke_member_token(token, actor=request.user)
+        messages.success(
+            request,
+            f"The authorization of {token.user.get_username()} for {token.source.name} is revoked: testmanager forgot "
+            "the token.",
+        )
+        return redirect("integrations:list", project.key)
+    return render(request, "integrations/authorization_revoke.html", {"project": project, "token": token})
+
+
+@login_required
 def integration_create(request, key):
     project = _managed_project(request, key)
     form = ProjectIntegrationForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         source = data.pop("source")
+        data["webhook_url"] = request.build_absolute_uri(selectors.webhook_path(source))
         assigned = []
         if _apply(form, lambda: assigned.append(services.assign_source(project, source, actor=request.user, **data))):
             _report_saved(request, assigned[0], f"{source.name} is assigned to {project.key}.")
@@ -143,11 +175,38 @@ def integration_check(request, key, pk):
     return redirect("integrations:list", project.key)
 
 
-@require_POST
+# What each destructive step does, told on its confirmation page before anything changes.
+CONSEQUENCES = {
+    "archive": "It is hidden from the project's pickers and stops syncing; its issues, references, links and "
+    "pulled data are kept, and its releases and sprints leave Plans until it is unarchived. A primary tracker "
+    "stops being the primary one.",
+    "disconnect": "It stops syncing: no refresh, pull or push goes through it until it is reconnected. Its links "
+    "and data are kept. A primary tracker stops being the primary one.",
+    "remove": "The assignment and its settings (mappings, pulls) are removed; issues, references and links stay.",
+}
+
+
+def _confirm(request, project, integration, action: str, url: str):
+    """The confirmation page of a destructive step: a plain form, no script needed."""
+    return render_project_page(
+        request,
+        "integrations/confirm.html",
+        project,
+        "settings",
+        {"integration": integration, "action": action, "consequence": CONSEQUENCES[action], "confirm_url": url},
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def integration_transition(request, key, pk, transition):
+    """GET: archive and disconnect ask for confirmation first; POST: do it."""
     project = _managed_project(request, key)
     integration = _integration(project, pk)
+    if request.method == "GET":
+        if transition not in CONSEQUENCES:
+            return redirect("integrations:list", project.key)
+        return _confirm(request, project, integration, transition, request.path)
     try:
         services.change_integration_state(integration, transition, actor=request.user)
     except ValidationError as error:
@@ -157,11 +216,14 @@ def integration_transition(request, key, pk, transition):
     return redirect("integrations:list", project.key)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def integration_remove(request, key, pk):
+    """GET: the confirmation page; POST: remove the assignment."""
     project = _managed_project(request, key)
     integration = _integration(project, pk)
+    if request.method == "GET":
+        return _confirm(request, project, integration, "remove", request.path)
     services.remove_project_integration(integration, actor=request.user)
     messages.success(request, f"{integration} is removed; issues, references and links stay.")
     return redirect("integrations:list", project.key)
@@ -231,4 +293,47 @@ def field_mappings(request, key, pk):
         template="integrations/field_mappings.html",
         done_url=done,
         context={"project": project, "cancel_url": reverse("integrations:list", args=[project.key])},
+    )
+
+
+@login_required
+def member_token(request, key, pk):
+    """A member enters their own token for the integration's source (write-only: never shown again)."""
+    project = get_object_or_404(Project, key=key)
+    ensure(request.user, Action.EDIT, project)
+    integration = _integration(project, pk)
+    source = integration.source
+    if not selectors.may_enter_token(source, request.user):
+        raise Http404("This tracker takes no token of yours.")
+    form = MemberTokenForm(request.POST or None, source=source)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token = services.save_member_token(
+                request.user,
+                source,
+                access_token=form.cleaned_data["token"],
+                refresh_token=form.cleaned_data.get("refresh_token", ""),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        except TrackerError as error:
+            form.add_error(None, f"Nothing was stored: {error}")
+        else:
+            messages.success(
+                request,
+                f"Your {form.fields['token'].label.lower()} for {source.name} is stored: {source.name} now "
+                f"shows {token.remote_account} as the author of what you file and comment.",
+            )
+            return redirect("integrations:list", project.key)
+    return render(
+        request,
+        "integrations/member_token.html",
+        {
+            "project": project,
+            "integration": integration,
+            "source": source,
+            "form": form,
+            "token": selectors.member_token(source, request.user),
+            "label": selectors.member_token_label(source),
+        },
     )

@@ -48,7 +48,7 @@ from integrations.errors import (
 )
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
 from integrations.mappings import same_name
-from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from integrations.models import AUTH_TYPES_BY_PROVIDER, Provider
 from integrations.richtext import adf_to_markdown
 
 from .answers import chunks, iso_timestamp
@@ -113,6 +113,7 @@ ISSUE_FIELDS = (
     f"state {{ name type }} assignee {{ name }} {LABELS_SELECTION}"
 )
 
+OWNER_QUERY = """query Owner { viewer { id name } }"""
 VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first: $first) { nodes { key } } }"""
 FETCH_QUERY = f"""query FetchIssues($filter: IssueFilter, $first: Int) {{
   issues(filter: $filter, first: $first, includeArchived: true) {{ nodes {{ {ISSUE_FIELDS} }} }}
@@ -138,6 +139,17 @@ ATTACHMENT_MUTATION = """mutation AttachFile($input: AttachmentCreateInput!) {
   attachmentCreate(input: $input) { success attachment { id } }
 }"""
 ISSUE_ID_QUERY = """query IssueId($id: String!) { issue(id: $id) { id } }"""
+WEBHOOKS_QUERY = """query Webhooks($first: Int, $after: String) {
+  webhooks(first: $first, after: $after) { nodes { id url team { id } } pageInfo { hasNextPage endCursor } }
+}"""
+WEBHOOK_CREATE_MUTATION = """mutation CreateWebhook($input: WebhookCreateInput!) {
+  webhookCreate(input: $input) { success webhook { id } }
+}"""
+WEBHOOK_UPDATE_MUTATION = """mutation UpdateWebhook($id: String!, $input: WebhookUpdateInput!) {
+  webhookUpdate(id: $id, input: $input) { success webhook { id } }
+}"""
+# The data change webhooks testmanager reads: issues and their comments.
+WEBHOOK_RESOURCE_TYPES = ("Issue", "Comment")
 COMMENT_MUTATION = """mutation AddComment($input: CommentCreateInput!) {
   commentCreate(input: $input) { success comment { id } }
 }"""
@@ -356,7 +368,10 @@ class Linear(TrackerProvider):
     label = Provider.LINEAR.label
     uploads_files = True
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.LINEAR]
+    member_pats = True
+    member_pat_label = "personal API key"
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"
     default_create_url_template = "{baseUrl}/team/{project}/new?title={title}&description={description}"
@@ -388,11 +403,9 @@ class Linear(TrackerProvider):
             return API_URL
         return self.source.base_url
 
-    def authentication(self):
+    def pat_authentication(self, token):
         # Personal API keys go in the Authorization header as they are; OAuth tokens as Bearer.
-        if self.user_token is None and self.source.auth_type == AuthType.PAT:
-            return {"Authorization": self.credentials.get("token", "")}, None
-        return super().authentication()
+        return {"Authorization": token}, None
 
     # -- GraphQL --
 
@@ -568,6 +581,15 @@ class Linear(TrackerProvider):
             RemoteField("labels", "Labels", required=False, kind="labels", allowed_values=tuple(labels)),
             RemoteField("assignee", "Assignee", required=False, kind="user"),
         ]
+
+    def owner_account(self) -> RemoteUser:
+        """The ``viewer`` (the API key's or token's user): user fields take its id."""
+        with self.client() as http:
+            data, response = self._graphql(http, OWNER_QUERY, {})
+        viewer = data.get("viewer") if isinstance(data.get("viewer"), dict) else {}
+        if not viewer.get("id"):
+            raise UpstreamError("Linear did not answer with the signed-in account.", status=response.status)
+        return RemoteUser(id=str(viewer["id"]), name=str(viewer.get("name") or viewer["id"]))
 
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Active workspace members whose name, display name or e-mail address starts with ``text``."""
@@ -1002,6 +1024,39 @@ class Linear(TrackerProvider):
         if not isinstance(comment, dict) or not comment.get("id"):
             raise UpstreamError("Linear did not confirm that the comment was added.", status=response.status)
         return str(comment["id"])
+
+    def register_webhook(self, url: str, secret: str) -> list[str]:
+        """A webhook for issue and comment changes of each team of the source's project integrations,
+        signed with ``secret`` (``webhookCreate``); one already sending a team's changes to ``url`` is
+        updated instead. Linear lets only workspace admins (or OAuth apps with the admin scope) do it."""
+        teams = self.assigned_projects()
+        if not teams:
+            raise NotConfigured(
+                "No project integration names a Linear team: assign the source to a project with its team key first."
+            )
+        hook = {"url": url, "secret": secret, "resourceTypes": list(WEBHOOK_RESOURCE_TYPES), "enabled": True}
+        registered = []
+        with self.client() as http:
+            existing = {
+                (str((entry.get("team") or {}).get("id") or ""), entry.get("url")): str(entry.get("id"))
+                for entry in self._pages(http, WEBHOOKS_QUERY, "webhooks", {})
+            }
+            for key in teams:
+                team_id = str(self._team(http, key)["id"])
+                hook_id = existing.get((team_id, url))
+                if hook_id is None:
+                    variables = {"input": {**hook, "teamId": team_id, "label": "testmanager"}}
+                    data, response = self._graphql(http, WEBHOOK_CREATE_MUTATION, variables, mutation=True)
+                    answer = data.get("webhookCreate") or {}
+                else:
+                    variables = {"id": hook_id, "input": hook}
+                    data, response = self._graphql(http, WEBHOOK_UPDATE_MUTATION, variables, mutation=True)
+                    answer = data.get("webhookUpdate") or {}
+                webhook = answer.get("webhook") if answer.get("success") else None
+                if not isinstance(webhook, dict) or not webhook.get("id"):
+                    raise UpstreamError(f"Linear did not confirm the webhook of {key}.", status=response.status)
+                registered.append(str(webhook["id"]))
+        return registered
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         """Edit the comment in place (Linear lets only its author edit it); ``NotFound`` when it is gone."""

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations import selectors as integration_selectors
-from integrations.errors import TrackerError
+from integrations.errors import Refused, TrackerError
 from integrations.models import ProjectIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import Capability, Unsupported
@@ -52,6 +52,7 @@ _TRACKER_STATUS = {
     "not_configured": 409,
     "unsupported": 409,
     "in_progress": 409,
+    "refused": 409,
     "rate_limited": 503,
     "unreachable": 503,
 }
@@ -60,12 +61,15 @@ _TRACKER_STATUS = {
 def tracker_error_response(error: TrackerError, project) -> Response:
     """A tracker's error as the API shows it: what went wrong and who can fix it, the tracker's
     problems by field id, and its code."""
+    body = {
+        "message": " ".join(filter(None, [str(error), selectors.who_can_fix(error.code, project)])),
+        "errors": {field: [problem] for field, problem in error.field_errors.items()},
+        "code": error.code,
+    }
+    if isinstance(error, Refused):  # testmanager's own refusal: its reason and who can change it, as pages say
+        body.update(message=str(error), refusal=error.refusal.to_dict())
     response = Response(
-        {
-            "message": " ".join(filter(None, [str(error), selectors.who_can_fix(error.code, project)])),
-            "errors": {field: [problem] for field, problem in error.field_errors.items()},
-            "code": error.code,
-        },
+        body,
         status=_TRACKER_STATUS.get(error.code, status.HTTP_502_BAD_GATEWAY),
     )
     if error.retry_after:
@@ -201,6 +205,11 @@ class CreateIssueView(IntegrationIssuesView):
         serializer = CreateTrackerIssueSerializer(data=request.data, context={"project": self.project})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        refusal = integration_selectors.refusal(
+            source, integration_selectors.TrackerAction.CREATE, integration=integration
+        )
+        if refusal is not None:
+            raise Refused(refusal)
         if not integration_selectors.creates_through_api(source):
             raise Unsupported(
                 f"{source.name} does not take new issues from testmanager's API: file it in the "

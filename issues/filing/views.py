@@ -122,11 +122,14 @@ def file_issue(request, key):
         for integration in integration_selectors.pickable_integrations(project)
         if integration_selectors.can(integration.source, Capability.CREATE_ISSUES)
     ]
+    unavailable = integration_selectors.refusals_of_project(project, integration_selectors.TrackerAction.CREATE)
     chosen = _chosen(targets, request.GET.get("to"))
-    if chosen is None:
-        return redirect(internal_url)
+    if chosen is None and not unavailable:
+        return redirect(internal_url)  # no tracker at all: an internal issue is the only kind there is
+    context = {**about, "targets": targets, "chosen": chosen, "internal_url": internal_url, "unavailable": unavailable}
+    if chosen is None:  # trackers, but none takes new issues: say why, never fall back silently
+        return _page(request, "issues/filing_form.html", project, context)
     source = chosen.source
-    context = {**about, "targets": targets, "chosen": chosen, "internal_url": internal_url}
     if not integration_selectors.creates_through_api(source):
         text = drafts.draft_for(artefact, site_url(request))
         context["create_url"] = integration_selectors.create_url(

@@ -25,6 +25,11 @@ class PullSettings(models.Model):
     # Up to MAX_RELEASE_DATE_FIELDS tracker fields in priority order: the first with a date wins.
     release_date_fields = models.JSONField(default=list, blank=True)
     sprint_field = models.CharField(max_length=100, blank=True, help_text="Tracker field naming the sprint.")
+    plans = models.BooleanField(
+        "releases and sprints",
+        default=True,
+        help_text="Show this tracker's releases and sprints on the Plans page and sync them with the requirements.",
+    )
     last_pulled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
 

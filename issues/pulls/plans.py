@@ -13,14 +13,41 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.errors import TrackerError
-from integrations.models import ProjectIntegration
+from integrations.models import IntegrationState, ProjectIntegration
 from integrations.providers import provider_for
 from integrations.services import source_excerpt
 from issues.pulls.models import Plan, PullSettings
-from issues.pulls.requirements import settings_of
+from issues.pulls.requirements import pulls, settings_of
 from issues.pulls.summary import PullSummary
 
 ERROR_MAX = PullSettings._meta.get_field("last_error").max_length
+
+
+def syncs_plans(integration: ProjectIntegration) -> bool:
+    """Whether the integration's releases and sprints are pulled: with its requirements, unless a project
+    admin chose not to show this tracker's plans."""
+    return pulls(integration) and settings_of(integration).plans
+
+
+def shows_plans(integration: ProjectIntegration) -> bool:
+    """Whether the Plans page shows the integration's releases and sprints: chosen, and not archived (an
+    archived integration's plans come back when it is unarchived)."""
+    return integration.state != IntegrationState.ARCHIVED and settings_of(integration).plans
+
+
+@transaction.atomic
+def choose_plans(project, shown_ids) -> list[ProjectIntegration]:
+    """Save, on each of the project's integrations not archived, whether its releases and sprints are
+    shown and synced (``shown_ids``: the integrations chosen). Returns the integrations shown."""
+    wanted = set(shown_ids)
+    shown = []
+    for integration in ProjectIntegration.objects.filter(project=project).exclude(state=IntegrationState.ARCHIVED):
+        settings = settings_of(integration)
+        settings.plans = integration.pk in wanted
+        settings.save()
+        if settings.plans:
+            shown.append(integration)
+    return shown
 
 
 def pull_plans(integration: ProjectIntegration) -> PullSummary:

@@ -9,7 +9,7 @@ from issues.pulls import bugs, plans, requirements
 # (what, whether the integration pulls it, the pull)
 PULLS = (
     ("requirements", requirements.pulls, requirements.pull_requirements),
-    ("releases and sprints", requirements.pulls, plans.pull_plans),
+    ("releases and sprints", plans.syncs_plans, plans.pull_plans),
     ("bugs", bugs.pulls_bugs, bugs.pull_bugs),
 )
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.models import ProjectIntegration
-from issues.pulls import bugs, requirements, runner, tasks
+from issues.pulls import bugs, plans, requirements, runner, tasks
 from issues.pulls import pull_settings as pull_settings_service
 from issues.pulls.forms import PullSettingsForm
 from projects.permissions import Action, can
@@ -68,8 +68,9 @@ def pull_settings(request, key, pk):
         request,
         "issues/traceability_pull_settings.html",
         project,
-        "requirements",
+        "settings",
         {
+            "settings_tab": "pulls",
             "integration": integration,
             "settings": settings,
             "bug_settings": bug_settings,
@@ -108,4 +109,16 @@ def plans_sync(request, key):
         )
     for integration in integrations:
         _pull(request, integration)
+    return redirect("traceability:plans", project.key)
+
+
+@login_required
+@require_POST
+def plans_choose(request, key):
+    """Project admins choose which trackers' releases and sprints the Plans page shows and syncs."""
+    project = project_for(request.user, key, Action.MANAGE)
+    chosen = [int(pk) for pk in request.POST.getlist("shown") if pk.isdigit()]
+    shown = plans.choose_plans(project, chosen)
+    names = ", ".join(integration.source.name for integration in shown) or "no tracker"
+    messages.success(request, f"Plans shows the releases and sprints of {names}.")
     return redirect("traceability:plans", project.key)

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from integrations.models import IntegrationState
 from issues.links.models import Link
 from issues.pulls.models import Plan, PlanKind
 from issues.reports import traceability
@@ -17,8 +18,12 @@ _RELEASE_PARTS = re.compile(r"\s*[,\\/]\s*")
 
 
 def plans_of(project):
+    """The project's releases and sprints the Plans page shows: not those of an archived integration
+    (back on unarchive) nor of one whose plans a project admin chose not to show (pulls.plans)."""
     return (
         Plan.objects.filter(project=project)
+        .exclude(integration__state=IntegrationState.ARCHIVED)
+        .exclude(integration__pull_settings__plans=False)
         .select_related("integration__source")
         .order_by("kind", "end", "start", "name", "id")
     )

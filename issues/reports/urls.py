@@ -20,6 +20,7 @@ urlpatterns = [
     path("requirement-pulls/<int:pk>/now/", pulls_views.pull_now, name="pull_now"),
     path("plans/", reports_views.plans_page, name="plans"),
     path("plans/sync/", pulls_views.plans_sync, name="plans_sync"),
+    path("plans/trackers/", pulls_views.plans_choose, name="plans_choose"),
     path("known-failures/", quality_views.rules, name="known_failures"),
     path("known-failures/<int:pk>/delete/", quality_views.rule_delete, name="known_failure_delete"),
     path("known-failures/<int:pk>/toggle/", quality_views.rule_toggle, name="known_failure_toggle"),

@@ -9,8 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from integrations import selectors as integration_selectors
+from integrations.models import IntegrationState
 from issues.core.artefacts import site_url
 from issues.pulls import coverage, runner
+from issues.pulls import plans as pull_plans
 from issues.pulls.forms import CaseSearchForm, CoverForm
 from issues.pulls.models import Coverage
 from issues.reports import plans, traceability
@@ -143,5 +146,12 @@ def plans_page(request, key):
             "timeline": plans.timeline(found, timezone.localdate()),
             "releases": plans.release_overviews(project, [plan for plan in found if not plan.deleted_remotely]),
             "integrations": list(runner.integrations_pulling(project)),
+            "plan_sources": [
+                {"integration": integration, "shown": pull_plans.shows_plans(integration)}
+                for integration in integration_selectors.project_integrations(project).exclude(
+                    state=IntegrationState.ARCHIVED
+                )
+            ],
+            "can_manage": can(request.user, Action.MANAGE, project),
         },
     )

@@ -23,10 +23,13 @@ def case_trackers(context, case):
         for integration in integrations
         if integration_selectors.creates_through_api(integration.source)
     ]
+    can_sync = can(context["user"], Action.EDIT, case.project)
+    unavailable = integration_selectors.refusals_of_project(case.project, integration_selectors.TrackerAction.CREATE)
     return {
         "rows": rows,
+        "unavailable": unavailable if can_sync else [],
         "case": case,
         "project": case.project,
-        "can_sync": can(context["user"], Action.EDIT, case.project),
+        "can_sync": can_sync,
         "csrf_token": context.get("csrf_token"),
     }

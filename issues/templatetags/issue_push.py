@@ -5,6 +5,7 @@ may edit; nothing once the issue is kept in step with a tracker issue (the comme
 
 from django import template
 
+from integrations import selectors as integration_selectors
 from issues.filing import pushes
 from projects.permissions import Action, can
 
@@ -14,7 +15,13 @@ register = template.Library()
 @register.inclusion_tag("issues/_push_panel.html", takes_context=True)
 def push_panel(context, issue):
     show = can(context["user"], Action.EDIT, issue.project) and pushes.synced_defect_of(issue) is None
-    return {"issue": issue, "targets": pushes.push_targets(issue.project) if show else [], "show": show}
+    unavailable = integration_selectors.refusals_of_project(issue.project, integration_selectors.TrackerAction.CREATE)
+    return {
+        "issue": issue,
+        "targets": pushes.push_targets(issue.project) if show else [],
+        "unavailable": unavailable if show else [],
+        "show": show,
+    }
 
 
 @register.simple_tag(takes_context=True)

@@ -13,18 +13,19 @@ from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations.http import TrackerHttpClient
 from integrations.mappings import default_priority_mapping, default_status_mapping
 from integrations.models import AuthType, Provider
-from issues.core.services import tags_by_name
+from issues.core.services import add_attachment, tags_by_name
 from issues.filing.models import FilingJob
 from issues.links.models import ExternalReference, Link
 from issues.links.services import link
 from issues.sync.models import DefectSync
 from tests.api.conftest import ROLES
 from tests.api.helpers import database_state
-from tests.factories import ProjectIntegrationFactory, SourceFactory, make_issue
+from tests.factories import ProjectIntegrationFactory, SourceFactory, UserFactory, make_issue
 from tests.fakes.fixtures import (
     ADO_PAT,
     CLOUD_API_TOKEN,
@@ -37,6 +38,7 @@ from tests.fakes.fixtures import (
     SERVER_PAT,
 )
 from tests.fakes.gitlab import DEVELOPER
+from tests.fakes.jira import plain_text
 
 pytestmark = pytest.mark.django_db
 
@@ -226,7 +228,79 @@ def test_github_labels_carry_the_tags(request, world, client_as):
     assert push(client_as("member"), issue, github_tracker.integration).status_code == 201
 
     (created,) = github_tracker.fake.repo("acme/shop").issues.values()
-    assert [label.name for label in created.labels] == ["checkout"]
+    assert [label.name for label in created.labels] == ["checkout", "severity:major"]
+
+
+# -- severity through the severity mapping -----------------------------------------------------------
+
+
+def test_azure_devops_takes_the_severity_in_its_severity_field(request, world, client_as):
+    ado = azure_devops(request, world.project)
+    issue = a_defect(world, priority="critical")
+
+    assert push(client_as("member"), issue, ado.integration).status_code == 201
+
+    (item,) = ado.fake.work_items.values()
+    assert item.fields["Microsoft.VSTS.Common.Severity"] == "1 - Critical"
+
+
+def test_the_severity_table_of_the_field_mappings_decides_the_severity(request, world, client_as):
+    ado = azure_devops(request, world.project)
+    ado.integration.field_mappings = {"severity": {"2 - High": "critical", "1 - Critical": "blocker"}}
+    ado.integration.save()
+    issue = a_defect(world, priority="critical")
+
+    assert push(client_as("member"), issue, ado.integration).status_code == 201
+
+    (item,) = ado.fake.work_items.values()
+    assert item.fields["Microsoft.VSTS.Common.Severity"] == "2 - High"
+
+
+def test_jira_takes_the_severity_in_a_severity_custom_field_when_the_project_has_one(jira, world, client_as):
+    field = jira.fake.add_field("SHOP", "Bug", "Severity", "select", options=("Critical", "Major", "Minor"))
+    issue = a_defect(world, priority="minor")
+
+    assert push(client_as("member"), issue, jira.integration).status_code == 201
+
+    assert f'"{field.field_id}": {{"value": "Minor"}}' in jira.sent()
+
+
+def test_jira_without_a_severity_field_gets_none_and_no_complaint(jira, world, client_as):
+    issue = a_defect(world, priority="minor")
+
+    response = push(client_as("member"), issue, jira.integration)
+
+    assert response.status_code == 201
+    assert "everity" not in jira.sent().split("Pushed from testmanager")[0]
+    assert not [note for note in response.json()["notes"] if "everity" in note]
+
+
+@pytest.mark.parametrize("name", ["github", "gitlab"])
+def test_trackers_without_a_severity_field_take_it_as_a_label(request, world, client_as, name):
+    tracker = TRACKERS[name](request, world.project)
+    issue = a_defect(world, priority="blocker")
+
+    assert push(client_as("member"), issue, tracker.integration).status_code == 201
+
+    assert "severity:blocker" in tracker.sent()
+    assert "checkout" in tracker.sent()
+
+
+def test_linear_takes_the_severity_label_its_team_has_and_says_when_it_has_none(request, world, client_as):
+    tracker = linear(request, world.project)
+    tracker.fake.add_label("checkout", team="ENG")
+    first = a_defect(world, priority="major")
+
+    response = push(client_as("member"), first, tracker.integration)
+
+    assert response.status_code == 201
+    assert any("severity:major" in note for note in response.json()["notes"])
+    tracker.fake.add_label("severity:trivial", team="ENG")
+    second = make_issue(world.project, name="Typo on the receipt", priority="trivial")
+
+    assert push(client_as("member"), second, tracker.integration).status_code == 201
+    (issue,) = [i for i in tracker.fake.issues if i.title == "Typo on the receipt"]
+    assert [label.name for label in issue.label_list] == ["severity:trivial"]
 
 
 def test_pushing_an_issue_kept_in_step_already_is_refused_with_its_key(tracker, world, client_as):
@@ -321,7 +395,7 @@ def test_a_retry_after_a_timeout_finds_the_issue_the_first_try_created(tracker, 
     issue = a_defect(world)
     monkeypatch.setitem(TrackerHttpClient.__init__.__kwdefaults__, "read_timeout", 0.2)
     server, intercept = tracker.fake.server, tracker.fake.server.interceptor
-    client_gave_up = threading.Event()
+    client_gave_up, creating = threading.Event(), threading.Event()
 
     def create_then_time_out(recorded):
         if tracker.is_create(recorded) and not client_gave_up.is_set():
@@ -330,11 +404,13 @@ def test_a_retry_after_a_timeout_finds_the_issue_the_first_try_created(tracker, 
                 client_gave_up.wait(10)
             finally:
                 server.lock.acquire()
+                creating.set()  # holding the lock again until the create is done: a retry waits for it
         return intercept(recorded)
 
     server.interceptor = create_then_time_out
     first = push(client_as("member"), issue, tracker.integration)
     client_gave_up.set()  # the tracker now carries out the create the client stopped waiting for
+    assert creating.wait(10)  # before the retry asks: a tracker still creating would not find it yet
     assert first.status_code == 503 and first.json()["code"] == "unreachable"
     assert not ExternalReference.objects.exists()
     assert not DefectSync.objects.exists()
@@ -430,6 +506,20 @@ def test_a_job_waiting_for_a_worker_is_queued(jira, world, client_as):
     assert client_as("outsider").get(started["Location"]).status_code == 404
 
 
+def test_a_job_a_worker_has_started_on_is_running_until_every_issue_is_done(jira, world, client_as):
+    first, second = a_defect(world), make_issue(world.project, name="Receipts lack the VAT")
+    started = client_as("member").post(
+        "/api/issues/push", {"integration": jira.integration.pk, "issues": [first.key, second.key]}, format="json"
+    )
+    job = FilingJob.objects.get()
+    job.items.filter(issue=first).update(attempts=1)  # what a worker does as it starts on an issue
+
+    state = client_as("member").get(started["Location"]).json()
+
+    assert state["state"] == "running"
+    assert {item["issue"]: item["state"] for item in state["items"]} == {first.key: "pending", second.key: "pending"}
+
+
 def test_a_bulk_push_naming_an_issue_of_another_project_is_refused_and_starts_nothing(jira, world, client_as):
     response = client_as("member").post(
         "/api/issues/push",
@@ -456,3 +546,76 @@ def test_the_push_endpoints_are_in_the_openapi_schema(client_as):
     assert {"/api/issues/{issueId}/push", "/api/issues/push", "/api/issues/push/{id}"} <= set(paths)
     assert "/api/issues/{issueId}/link-tracker" in paths
     assert "409" in paths["/api/issues/{issueId}/push"]["post"]["responses"]
+
+
+# -- user fields through user matching ----------------------------------------------------------------
+
+ASSIGNEE = {"source": "value", "value": "{issue.assignee}"}
+
+
+def test_an_assignee_without_a_tracker_account_names_the_credentials_owner_and_the_issue_says_so(
+    jira, world, client_as
+):
+    tester = jira.fake.add_field("SHOP", "Bug", "Tester", "user")
+    jira.integration.field_mappings = {"defect": {"fields": {tester.field_id: ASSIGNEE}}}
+    jira.integration.save()
+    issue = a_defect(world, assignee=UserFactory(email="no.account@example.com", first_name="Noa"))
+
+    response = push(client_as("member"), issue, jira.integration)
+
+    assert response.status_code == 201, response.content
+    owner = jira.fake.users[CLOUD_LOGIN]
+    remote = jira.fake.issue("SHOP-1")
+    assert remote.custom_fields[tester.field_id] == owner
+    (comment,) = [c for c in remote.comments if "Tester" in plain_text(c.body)]
+    assert "names the account that filed the issue" in plain_text(comment.body)
+    assert any("Tester:" in note for note in response.json()["notes"])
+
+
+def test_an_assignee_matched_by_e_mail_address_gets_no_comment(jira, world, client_as):
+    tester = jira.fake.add_field("SHOP", "Bug", "Tester", "user")
+    jira.integration.field_mappings = {"defect": {"fields": {tester.field_id: ASSIGNEE}}}
+    jira.integration.save()
+    account = jira.fake.add_user("mia@example.com", display_name="Mia M.")
+    issue = a_defect(world, assignee=UserFactory(email="mia@example.com"))
+
+    assert push(client_as("member"), issue, jira.integration).status_code == 201
+
+    remote = jira.fake.issue("SHOP-1")
+    assert remote.custom_fields[tester.field_id] == account
+    assert not [c for c in remote.comments if "Tester" in plain_text(c.body)]
+
+
+# -- what each tracker receives: the description in its format, the issue's files where it takes files ------
+
+# The description's emphasis as each tracker writes it, and where its documented upload goes.
+RECEIVED = {
+    "jira_cloud": ('"type": "em"', ("POST", r".*/issue/SHOP-1/attachments")),
+    "jira_data_center": ("_Visa_", ("POST", r".*/issue/SHOP-1/attachments")),
+    "github": ("*Visa*", None),  # no upload API: the description links the download here
+    "gitlab": ("*Visa*", ("POST", r".*projects/acme%2Fweb/uploads")),
+    "azure_devops": ("<em>Visa</em>", ("POST", r"(?i).*/_apis/wit/attachments")),
+    "linear": ("*Visa*", ("POST", r".*graphql")),
+}
+
+
+def test_each_tracker_gets_the_description_in_its_format_and_the_issues_file_where_it_takes_files(
+    request, tracker, world, client_as
+):
+    name = request.node.callspec.params["tracker"]
+    emphasis, upload = RECEIVED[name]
+    issue = a_defect(world)
+    add_attachment(issue, SimpleUploadedFile("timeout.log", b"504 after 30 s", content_type="text/plain"))
+
+    response = push(client_as("member"), issue, tracker.integration)
+
+    assert response.status_code == 201, response.content
+    assert emphasis in tracker.sent()
+    assert not [note for note in response.json()["notes"] if "timeout.log" in note]
+    if upload is None:
+        assert f"/projects/SHOP/issues/{issue.number}/attachments/" in tracker.sent()
+        return
+    method, path = upload
+    sent = [r for r in tracker.fake.requests_to(method, path) if not r.body.startswith(b"{") or b"fileUpload" in r.body]
+    assert sent, f"{name} received no upload"
+    assert any(b"504 after 30 s" in r.body or b"timeout.log" in r.body for r in sent)
