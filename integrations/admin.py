@@ -9,7 +9,7 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -17,11 +17,19 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 from social_django.models import Association, Nonce
 
+from projects.models import Project
 from projects.permissions import can_administer_integrations
 
-from . import keys, selectors, services, signals, views
+from . import keys, selectors, services, signals, tracker_options, views
 from .errors import TrackerError
-from .forms import SourceForm, credential_parts, provider_metadata
+from .forms import (
+    ADMIN_INTEGRATION_FIELDS,
+    ProjectIntegrationAdminForm,
+    SourceForm,
+    credential_parts,
+    provider_metadata,
+    unsaved_source,
+)
 from .models import (
     AUTH_TYPES_BY_PROVIDER,
     AuditAction,
@@ -190,6 +198,11 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
                 name="integrations_source_key_preview",
             ),
             path(
+                "test-unsaved-connection/",
+                self.admin_site.admin_view(require_POST(self.test_unsaved_connection_view)),
+                name="integrations_source_test_unsaved_connection",
+            ),
+            path(
                 "<path:object_id>/test-connection/",
                 self.admin_site.admin_view(require_POST(self.test_connection_view)),
                 name="integrations_source_test_connection",
@@ -207,6 +220,7 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
             **(extra_context or {}),
             "provider_metadata": provider_metadata(),
             "key_preview_url": reverse("admin:integrations_source_key_preview"),
+            "test_unsaved_url": reverse("admin:integrations_source_test_unsaved_connection"),
         }
         return super().changeform_view(request, object_id, form_url, context)
 
@@ -250,6 +264,29 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         else:
             message = f"{sample} {'matches' if matches else 'does not match'} {pattern}."
         return JsonResponse({"valid": True, "matches": matches, "message": message})
+
+    def test_unsaved_connection_view(self, request):
+        """Test the connection with the add form's typed values (posted by its "Test connection" button):
+        nothing is stored, and the answer never carries a typed secret. 400 with the errors by field when
+        a connection field is wrong."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        try:
+            source = unsaved_source(request.POST)
+        except ValidationError as error:
+            errors = error.message_dict
+            message = " ".join(f"{self._field_label(name)}: {' '.join(problems)}" for name, problems in errors.items())
+            return JsonResponse({"ok": False, "message": message, "errors": errors}, status=400)
+        outcome = services.test_unsaved_connection(source)
+        word = "works" if outcome.ok else "failed"
+        return JsonResponse(
+            {"ok": outcome.ok, "message": f"Connection {word}. {outcome.message}", "code": outcome.code, "errors": {}}
+        )
+
+    @staticmethod
+    def _field_label(name: str) -> str:
+        field = SourceForm.base_fields.get(name)
+        return str(field.label) if field is not None and field.label else name.replace("_", " ").capitalize()
 
     def test_connection_view(self, request, object_id):
         source = self.get_object(request, unquote(object_id))
@@ -342,13 +379,27 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 
 @admin.register(ProjectIntegration)
 class ProjectIntegrationAdmin(IntegrationAdminMixin, admin.ModelAdmin):
-    """An overview; project admins change assignments on their project's integrations page."""
+    """Assign a source to a project or change where it points (project, issue types, board), choosing from
+    the tracker's lists and checked against it like the project's Trackers page; mappings, sync options and
+    the primary flag are tuned there."""
 
-    list_display = ["__str__", "project", "source", "state", "is_primary", "manage", "mappings"]
+    form = ProjectIntegrationAdminForm
+    list_display = ["__str__", "project", "source", "state", "is_primary", "verification", "manage", "mappings"]
     list_filter = ["state", "is_primary", "source"]
     search_fields = ["project__key", "source__name", "external_project"]
     list_select_related = ["project", "source"]
-    readonly_fields = ["manage", "mappings"]
+    readonly_fields = ["verification", "manage", "mappings"]
+
+    class Media:
+        js = ["integrations/tracker_pickers.js"]
+
+    @admin.display(description="Verified")
+    def verification(self, integration):
+        if integration.unverified:
+            return format_html(
+                "Not verified: {} (checked {})", integration.verification_error, integration.verification_checked_at
+            )
+        return "Yes" if integration.verified_at else "Not checked"
 
     @admin.display(description="Manage")
     def manage(self, integration):
@@ -360,13 +411,83 @@ class ProjectIntegrationAdmin(IntegrationAdminMixin, admin.ModelAdmin):
         url = reverse("admin:integrations_projectintegration_field_mappings", args=[integration.pk])
         return format_html('<a href="{}">Edit field mappings</a>', url)
 
+    def get_fields(self, request, obj=None):
+        return [*ADMIN_INTEGRATION_FIELDS, *(self.readonly_fields if obj is not None else [])]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["project", "source", *self.readonly_fields] if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The form, told who asks the tracker (their own token where the source acts as each member)."""
+        base = super().get_form(request, obj, change=change, **kwargs)
+        options_url = reverse("admin:integrations_projectintegration_tracker_options")
+
+        class Form(base):
+            def __init__(self, *args, **form_kwargs):
+                super().__init__(*args, actor=request.user, options_url=options_url, **form_kwargs)
+
+        return Form
+
+    def save_model(self, request, obj, form, change):
+        """Through the services, which audit; the form has checked the choices against the tracker."""
+        values = {name: form.cleaned_data[name] for name in services.VERIFIED_FIELDS + ("description",)}
+        if change:
+            current = ProjectIntegration.objects.select_related("project", "source").get(pk=obj.pk)
+            services.update_project_integration(current, actor=request.user, checked=form.checked, **values)
+        else:
+            created = services.assign_source(
+                obj.project, obj.source, actor=request.user, checked=form.checked, **values
+            )
+            obj.pk = created.pk
+        obj.refresh_from_db()
+        if obj.unverified:
+            self.message_user(request, f"{obj} is saved but not verified: {obj.verification_error}", messages.WARNING)
+
     def get_urls(self):
-        own = path(
-            "<int:pk>/field-mappings/",
-            self.admin_site.admin_view(self.field_mappings_view),
-            name="integrations_projectintegration_field_mappings",
-        )
-        return [own, *super().get_urls()]
+        own = [
+            path(
+                "<int:pk>/field-mappings/",
+                self.admin_site.admin_view(self.field_mappings_view),
+                name="integrations_projectintegration_field_mappings",
+            ),
+            path(
+                "tracker-options/",
+                self.admin_site.admin_view(self.tracker_options_view),
+                name="integrations_projectintegration_tracker_options",
+            ),
+        ]
+        return [*own, *super().get_urls()]
+
+    def tracker_options_view(self, request):
+        """The tracker's lists for the admin form's pickers (``at``: the project's id), as the API answers them."""
+        if not can_administer_integrations(request.user):
+            raise PermissionDenied
+        params = request.GET
+        project = Project.objects.filter(pk=params.get("at", "")).first() if params.get("at", "").isdigit() else None
+        if project is None:
+            return JsonResponse(
+                {"message": "Choose the project first.", "errors": {"at": ["Choose the project."]}}, status=400
+            )
+        reference = params.get("source", "")
+        source = selectors.option_sources(project).filter(pk=reference).first() if reference.isdigit() else None
+        if source is None:
+            return JsonResponse(
+                {"message": "This source is not available to the project.", "errors": {"source": ["Not available."]}},
+                status=400,
+            )
+        try:
+            found = tracker_options.tracker_options(
+                source,
+                request.user,
+                params.get("kind", ""),
+                project=params.get("project", ""),
+                issue_type=params.get("issue_type", ""),
+                board=params.get("board", ""),
+                q=params.get("q", ""),
+            )
+        except ValidationError as error:
+            return JsonResponse({"message": " ".join(error.messages), "errors": error.message_dict}, status=400)
+        return JsonResponse(found.to_dict())
 
     def field_mappings_view(self, request, pk):
         """The same field mappings form as the project's Trackers page, for administrators of integrations."""
@@ -386,12 +507,6 @@ class ProjectIntegrationAdmin(IntegrationAdminMixin, admin.ModelAdmin):
             request, integration, template="admin/integrations/field_mappings.html", done_url=here, context=context
         )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def delete_model(self, request, obj):
         services.remove_project_integration(obj, actor=request.user)
 
@@ -402,15 +517,32 @@ class ProjectIntegrationAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 
 @admin.register(UserToken)
 class UserTokenAdmin(IntegrationAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "source", "kind", "expires_at", "last_refreshed_at"]
+    list_display = ["user", "source", "kind", "remote_account", "created_at", "expires_at", "last_refreshed_at"]
     list_filter = ["kind", "source"]
     search_fields = ["user__username", "source__name", "remote_account"]
     # Tokens are never shown or edited here; an admin may only revoke (delete) them.
-    fields = ["user", "source", "kind", "expires_at", "scopes", "remote_account", "last_refreshed_at", "last_error"]
+    fields = [
+        "user",
+        "source",
+        "kind",
+        "remote_account",
+        "created_at",
+        "expires_at",
+        "scopes",
+        "last_refreshed_at",
+        "last_error",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request):
         return False
+
+    def delete_model(self, request, obj):
+        services.revoke_member_token(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user", "source"):
+            services.revoke_member_token(token, actor=request.user)
 
 
 class _Echo:

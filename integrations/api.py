@@ -12,12 +12,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects.models import Project
-from projects.permissions import Action, can_administer_integrations, ensure
+from projects.permissions import Action, can, can_administer_integrations, ensure
 
 from . import field_mapping_services, selectors, services, tracker_options
 from .errors import TrackerError
-from .models import IntegrationState, ProjectIntegration, Source
-from .serializers import ConnectionOutcomeSerializer, ConnectionTestRequestSerializer, ProjectIntegrationSerializer
+from .forms import CREDENTIAL_PREFIX, unsaved_source
+from .models import IntegrationState, ProjectIntegration, Source, UserToken
+from .providers import REGISTRY
+from .serializers import (
+    AuthorizationSerializer,
+    ConnectionOutcomeSerializer,
+    ConnectionTestRequestSerializer,
+    MemberTokenSerializer,
+    ProjectIntegrationSerializer,
+)
 
 
 def _project(request, reference: str, action: Action) -> Project:
@@ -50,7 +58,8 @@ class ProjectIntegrationListView(APIView):
             raise ValidationError({"state": ["A new assignment starts active."]})
         options = {name: data.pop(name) for name in services.SYNC_OPTIONS if name in data}
         with transaction.atomic():
-            integration = services.assign_source(project, source, actor=request.user, **data)
+            hook = request.build_absolute_uri(selectors.webhook_path(source))
+            integration = services.assign_source(project, source, actor=request.user, webhook_url=hook, **data)
             if options:  # an assignment starts with its sync options off: these are changed on it
                 services.update_project_integration(integration, actor=request.user, **options)
         return Response(ProjectIntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
@@ -145,10 +154,22 @@ class ConnectionTestView(APIView):
     """Test a tracker connection now: a source (system administrators) or the source of a
     project integration (that project's admins). Answers 200 with the outcome either way."""
 
-    @extend_schema(request=ConnectionTestRequestSerializer, responses=ConnectionOutcomeSerializer)
+    @extend_schema(
+        request=ConnectionTestRequestSerializer,
+        responses={200: ConnectionOutcomeSerializer, 400: dict},
+        description="With the fields of a source that is not created yet, the connection is tested with them and "
+        "nothing is stored (no source, no health, no audit row); a wrong field answers 400 naming it "
+        "(`credentials.<part>` for a credential part).",
+    )
     def post(self, request):
         serializer = ConnectionTestRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        if "provider" in serializer.validated_data:
+            if not can_administer_integrations(request.user):
+                raise PermissionDenied("Only administrators of integrations create and test sources.")
+            source = _unsaved_source(serializer.validated_data)
+            outcome = services.test_unsaved_connection(source)
+            return Response(ConnectionOutcomeSerializer(outcome.to_dict()).data)
         if "source" in serializer.validated_data:
             if not can_administer_integrations(request.user):
                 raise PermissionDenied(
@@ -167,6 +188,131 @@ class ConnectionTestView(APIView):
         return Response(ConnectionOutcomeSerializer(outcome.to_dict()).data)
 
 
+def _unsaved_source(data: dict) -> Source:
+    """The source the request's fields describe, by the source form's rules; 400 naming each wrong field
+    (a credential part as ``credentials.<part>``)."""
+    credentials = data.get("credentials") or {}
+    form_data = {
+        "provider": data["provider"],
+        "base_url": data.get("base_url", ""),
+        "allow_http": data.get("allow_http", False),
+        "auth_type": data.get("auth_type", ""),
+        "name": data.get("name", ""),
+        **{CREDENTIAL_PREFIX + part: value for part, value in credentials.items()},
+    }
+    provider = REGISTRY.get(data["provider"])
+    if provider is not None and form_data["auth_type"] in provider.auth_types:
+        taken = {part.name for part in provider.fields_for(form_data["auth_type"])}
+        parts = ", ".join(sorted(taken)) or "no credentials"
+        unknown = sorted(set(credentials) - taken)
+        if unknown:
+            message = f"{provider.label} with this auth type takes {parts}."
+            raise ValidationError({f"credentials.{name}": [message] for name in unknown})
+    try:
+        return unsaved_source(form_data)
+    except DjangoValidationError as error:
+        raise ValidationError(
+            {
+                name.replace(CREDENTIAL_PREFIX, "credentials.", 1): problems
+                for name, problems in error.message_dict.items()
+            }
+        ) from None
+
+
+def _tracker_refusal(error: TrackerError) -> Response:
+    """A token the tracker refused or that could not be checked: 400 when refused, 503 when unreachable;
+    the message is the provider's, redacted (never the token)."""
+    refused = error.code in ("auth", "permission", "not_found", "validation", "oauth_refused")
+    body = {"message": f"Nothing was stored: {error}", "code": error.code}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST if refused else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+class MemberTokenView(APIView):
+    """The requesting member's own token for the integration's source: a personal access token used
+    instead of the source's shared credential, or an OAuth 2.0 access token (and refresh token) issued
+    outside a browser flow. Written with PUT, never returned; GET describes it; DELETE forgets it."""
+
+    def _integration(self, request, project, pk) -> ProjectIntegration:
+        project = _project(request, project, Action.EDIT)
+        return get_object_or_404(selectors.project_integrations(project).select_related("source"), pk=pk)
+
+    @extend_schema(responses={200: AuthorizationSerializer, 404: None})
+    def get(self, request, project, pk):
+        token = get_object_or_404(UserToken, user=request.user, source=self._integration(request, project, pk).source)
+        return Response(AuthorizationSerializer(token).data)
+
+    @extend_schema(request=MemberTokenSerializer, responses={200: AuthorizationSerializer, 400: dict, 503: dict})
+    def put(self, request, project, pk):
+        source = self._integration(request, project, pk).source
+        if not selectors.may_enter_token(source, request.user):
+            raise ValidationError({"token": [f"{source.name} takes no token of yours: it uses its own account."]})
+        serializer = MemberTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            token = services.save_member_token(
+                request.user,
+                source,
+                access_token=serializer.validated_data["token"],
+                refresh_token=serializer.validated_data.get("refresh_token", ""),
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) from None
+        except TrackerError as error:
+            return _tracker_refusal(error)
+        return Response(AuthorizationSerializer(token).data)
+
+    @extend_schema(responses={204: None, 404: None})
+    def delete(self, request, project, pk):
+        token = get_object_or_404(UserToken, user=request.user, source=self._integration(request, project, pk).source)
+        services.revoke_member_token(token, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectAuthorizationListView(APIView):
+    """The members' own tokens for the project's trackers: project admins see all of them, members their
+    own; viewers are refused (403), outsiders do not learn the project exists (404)."""
+
+    @extend_schema(responses=AuthorizationSerializer(many=True))
+    def get(self, request, project):
+        project = _project(request, project, Action.EDIT)
+        tokens = selectors.project_authorizations(project)
+        if not can(request.user, Action.MANAGE, project):
+            tokens = tokens.filter(user=request.user)
+        return Response(AuthorizationSerializer(tokens, many=True).data)
+
+
+class ProjectAuthorizationDetailView(APIView):
+    """One authorization of the project: its admins revoke any, a member only their own."""
+
+    def _token(self, request, project, pk) -> UserToken:
+        project = _project(request, project, Action.EDIT)
+        token = get_object_or_404(selectors.project_authorizations(project), pk=pk)
+        if token.user_id != request.user.pk and not can(request.user, Action.MANAGE, project):
+            raise PermissionDenied(
+                f"Only administrators of {project.key} see and revoke other members' authorizations."
+            )
+        return token
+
+    @extend_schema(responses=AuthorizationSerializer)
+    def get(self, request, project, pk):
+        return Response(AuthorizationSerializer(self._token(request, project, pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, project, pk):
+        services.revoke_member_token(self._token(request, project, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuthorizationListView(APIView):
+    """Every member's token on every source: administrators of integrations only."""
+
+    @extend_schema(responses=AuthorizationSerializer(many=True))
+    def get(self, request):
+        if not can_administer_integrations(request.user):
+            raise PermissionDenied("Only administrators of integrations see every authorization.")
+        return Response(AuthorizationSerializer(selectors.all_authorizations(), many=True).data)
+
+
 urlpatterns = [
     path("projects/<str:project>/integrations", ProjectIntegrationListView.as_view(), name="api-project-integrations"),
     path(
@@ -181,4 +327,20 @@ urlpatterns = [
     ),
     path("projects/<str:project>/tracker-options", TrackerOptionsView.as_view(), name="api-project-tracker-options"),
     path("integrations/test-connection", ConnectionTestView.as_view(), name="api-integrations-test-connection"),
+    path(
+        "projects/<str:project>/integrations/<int:pk>/my-token",
+        MemberTokenView.as_view(),
+        name="api-project-integration-my-token",
+    ),
+    path(
+        "projects/<str:project>/authorizations",
+        ProjectAuthorizationListView.as_view(),
+        name="api-project-authorizations",
+    ),
+    path(
+        "projects/<str:project>/authorizations/<int:pk>",
+        ProjectAuthorizationDetailView.as_view(),
+        name="api-project-authorization",
+    ),
+    path("authorizations", AuthorizationListView.as_view(), name="api-authorizations"),
 ]

@@ -42,24 +42,17 @@ class PurposeFields:
     error: str = ""
 
 
-def find_type(offered, wanted: str) -> RemoteIssueType | None:
-    wanted = mappings.name_key(wanted)
-    if not wanted:
-        return None
-    return next((t for t in offered if wanted in (t.id.casefold(), mappings.name_key(t.name))), None)
-
-
 def choose_issue_type(integration: ProjectIntegration, purpose: str, offered) -> IssueTypeChoice:
     """The offered type the purpose's setting names (a test case falls back to the defect's type with
     the setting as a label, where the tracker types tests by label); the only type when one is
     offered. ``NotConfigured`` when the setting names a type the tracker does not offer."""
     setting = getattr(integration, ISSUE_TYPE_SETTINGS[purpose]).strip()
     only = offered[0] if len(offered) == 1 else None
-    found = find_type(offered, setting)
+    found = mappings.find_type(offered, setting)
     if found is not None or (not setting and purpose == fm.DEFECT):
         return IssueTypeChoice(found or only)
     if purpose == fm.TEST_CASE:
-        defect_type = find_type(offered, integration.default_issue_type) or only
+        defect_type = mappings.find_type(offered, integration.default_issue_type) or only
         if not setting:
             return IssueTypeChoice(defect_type)
         if provider_class(integration.source.provider).test_type_as_label:

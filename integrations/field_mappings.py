@@ -261,6 +261,25 @@ def validate_severity(table) -> dict:
     return result
 
 
+# The severity names a tracker may give each defect priority when the severity table names none, in the
+# order they are tried against the tracker's allowed values: Jira's usual custom options, then Azure
+# DevOps's ("2 - High"); the first is the one a label carries (``severity:major``).
+DEFAULT_SEVERITIES = {
+    "blocker": ("Blocker", "Critical", "1 - Critical"),
+    "critical": ("Critical", "1 - Critical"),
+    "major": ("Major", "High", "2 - High"),
+    "minor": ("Minor", "Medium", "3 - Medium"),
+    "trivial": ("Trivial", "Low", "4 - Low"),
+}
+
+
+def tracker_severities(document, priority: str) -> list[str]:
+    """The tracker severities a defect priority stands for: those the severity table maps to it (in its
+    order), then the usual names (``DEFAULT_SEVERITIES``)."""
+    mapped = [name for name, mapped_to in stored(document)["severity"].items() if mapped_to == priority]
+    return list(dict.fromkeys([*mapped, *DEFAULT_SEVERITIES.get(priority, ())]))
+
+
 def severity_for(document, severity: str) -> str | None:
     """The defect priority the severity table gives a tracker severity; None when it names none."""
     wanted = name_key(severity or "")

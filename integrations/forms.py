@@ -4,11 +4,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from . import field_mappings as fm
-from . import keys, mappings, selectors
+from . import keys, mappings, selectors, services
 from .fields import Unreadable
 from .models import ProjectIntegration, Source
 from .providers import REGISTRY
-from .providers.base import CAPABILITY_FIELDS, Capability, CredentialField
+from .providers.base import CAPABILITY_FIELDS, HEADER_NAME_PATTERN, Capability, CredentialField
 from .services import SYNC_OPTIONS
 
 CREDENTIAL_PREFIX = "credential_"
@@ -224,7 +224,12 @@ class _SourceFormBase(forms.ModelForm):
             else:
                 message = f"Enter the {part.label.lower()}."
             self.add_error(CREDENTIAL_PREFIX + part.name, message)
-        if not missing:
+        name = merged.get("header_name", "").strip()
+        if name and not HEADER_NAME_PATTERN.fullmatch(name):
+            self.add_error(
+                CREDENTIAL_PREFIX + "header_name", "Enter a header name: letters, digits and - only, e.g. X-API-Key."
+            )
+        elif not missing:
             self.new_credentials = merged
 
 
@@ -238,20 +243,61 @@ SourceForm = type(
 )
 
 
+# The fields of the source form a connection test reads; the others (name, scope, templates) are not its business.
+CONNECTION_FORM_FIELDS = ("provider", "base_url", "allow_http", "auth_type")
+
+
+def unsaved_source(data) -> Source:
+    """The source that typed, unsaved values describe (the source form's fields, ``credential_<part>`` for
+    each credential part), for a connection test; it is never saved. ``ValidationError`` by form field when
+    a connection field is wrong, by the source form's own rules; the other fields are not looked at."""
+    form = SourceForm(data=data)
+    form.is_valid()
+    errors = {
+        name: problems
+        for name, problems in form.errors.items()
+        if name in CONNECTION_FORM_FIELDS or name.startswith(CREDENTIAL_PREFIX)
+    }
+    if errors:
+        raise ValidationError(errors)
+    values = form.cleaned_data
+    return Source(
+        provider=values["provider"],
+        name=(values.get("name") or "").strip() or "New source",
+        base_url=values["base_url"],
+        allow_http=values["allow_http"],
+        auth_type=values["auth_type"],
+        credentials=form.new_credentials or {},
+    )
+
+
 class ProjectIntegrationForm(forms.Form):
     """Assign a source to a project (``source`` only when creating) or edit the assignment."""
 
     source = forms.ModelChoiceField(queryset=Source.objects.none(), empty_label=None)
+    # data-pick: the list of the tracker's (tracker_options.KINDS) that static/integrations/tracker_pickers.js
+    # offers for the field; without JavaScript, or when the tracker will not list, it stays a text input.
     external_project = forms.CharField(
         max_length=300,
         required=False,
         help_text="Jira project key, owner/repo, GitLab project path, Azure DevOps project or Linear team key.",
+        widget=forms.TextInput(attrs={"data-pick": "projects"}),
     )
-    default_issue_type = forms.CharField(max_length=100, required=False, help_text="e.g. Bug")
+    default_issue_type = forms.CharField(
+        max_length=100, required=False, help_text="e.g. Bug", widget=forms.TextInput(attrs={"data-pick": "issue_types"})
+    )
     test_issue_type = forms.CharField(
-        max_length=100, required=False, help_text=ProjectIntegration.test_issue_type.field.help_text
+        max_length=100,
+        required=False,
+        help_text=ProjectIntegration.test_issue_type.field.help_text,
+        widget=forms.TextInput(attrs={"data-pick": "issue_types"}),
     )
-    board = forms.CharField(max_length=100, required=False, help_text="Optional.")
+    board = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text="Optional: the board whose sprints plans show (Jira Software).",
+        widget=forms.TextInput(attrs={"data-pick": "boards"}),
+    )
     is_primary = forms.BooleanField(
         label="Primary",
         required=False,
@@ -460,3 +506,96 @@ class FieldMappingsForm(forms.Form):
                 name = _mapping_name(purpose, key[len(prefix) :], "source")
                 return name if name in self.fields else None
         return None
+
+
+# The settings of an integration the admin's form edits; the rest is tuned on the project's Trackers page.
+ADMIN_INTEGRATION_FIELDS = (
+    "project",
+    "source",
+    "external_project",
+    "default_issue_type",
+    "test_issue_type",
+    "board",
+    "description",
+)
+
+
+class ProjectIntegrationAdminForm(forms.ModelForm):
+    """The admin's form for assigning a source to a project or changing where it points: the same pickers
+    as the project's Trackers page (data-pick), and the same check against the tracker before saving
+    (``services.verify_target``); ``checked`` holds what it found, for the service that saves."""
+
+    class Meta:
+        model = ProjectIntegration
+        fields = ADMIN_INTEGRATION_FIELDS
+        widgets = {
+            "external_project": forms.TextInput(attrs={"data-pick": "projects"}),
+            "default_issue_type": forms.TextInput(attrs={"data-pick": "issue_types"}),
+            "test_issue_type": forms.TextInput(attrs={"data-pick": "issue_types"}),
+            "board": forms.TextInput(attrs={"data-pick": "boards"}),
+        }
+
+    def __init__(self, *args, actor=None, options_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.checked = None
+        for name in ("external_project", "default_issue_type", "test_issue_type", "board"):
+            if name in self.fields:
+                self.fields[name].widget.attrs["data-options-url"] = options_url
+                if self.instance.pk is not None:
+                    self.fields[name].widget.attrs["data-source"] = str(self.instance.source_id)
+                    self.fields[name].widget.attrs["data-at"] = str(self.instance.project_id)
+
+    def clean(self):
+        data = super().clean()
+        source = self.instance.source if self.instance.pk else data.get("source")
+        project = self.instance.project if self.instance.pk else data.get("project")
+        if source is None or project is None or self.errors:
+            return data
+        if self.instance.pk is None and not selectors.assignable_sources(project).filter(pk=source.pk).exists():
+            self.add_error(
+                "source", f"{source.name} is not available to {project.key}: it is disabled or not in scope."
+            )
+            return data
+        choices = {name: (data.get(name) or "").strip() for name in services.VERIFIED_FIELDS}
+        try:
+            REGISTRY[source.provider].validate_external_project(choices["external_project"])
+        except ValidationError as error:
+            self.add_error("external_project", error)
+            return data
+        retargeted = self.instance.pk is None or any(
+            choices[name] != getattr(self.instance, name) for name in services.VERIFIED_FIELDS
+        )
+        if retargeted:
+            try:
+                self.checked = services.verify_target(source, self.actor, **choices)
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    self.add_error(field, problems)
+        return data
+
+
+class MemberTokenForm(forms.Form):
+    """A member's own token for a source (``services.save_member_token``). Write-only: the fields are
+    never filled back in, not even after an error."""
+
+    token = forms.CharField(
+        max_length=2000,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    refresh_token = forms.CharField(
+        label="Refresh token (optional)",
+        max_length=2000,
+        required=False,
+        strip=True,
+        help_text="When the tracker gave you one: testmanager renews the access token with it when it expires.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, source: Source, **kwargs):
+        super().__init__(*args, **kwargs)
+        label = selectors.member_token_label(source)
+        self.fields["token"].label = label[:1].upper() + label[1:]
+        if selectors.entered_token_kind(source) != "oauth2":
+            del self.fields["refresh_token"]

@@ -77,6 +77,14 @@ def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+def find_type(offered, wanted: str):
+    """The issue type of ``offered`` (RemoteIssueType) that ``wanted`` names by id or name; None."""
+    wanted = name_key(wanted)
+    if not wanted:
+        return None
+    return next((t for t in offered if wanted in (t.id.casefold(), name_key(t.name))), None)
+
+
 def same_name(first: str, second: str) -> bool:
     """Whether two tracker names are the same by the one matching rule (case and whitespace ignored)."""
     return name_key(first) == name_key(second)

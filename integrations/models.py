@@ -31,6 +31,7 @@ class AuthType(models.TextChoices):
     PAT = "pat", "Personal access token"
     OAUTH2 = "oauth2", "OAuth 2.0"
     BASIC = "basic", "Basic (username + password)"
+    API_KEY = "api_key", "API key (header name + value)"
     NONE = "none", "None"
 
 
@@ -40,9 +41,11 @@ AUTH_TYPES_BY_PROVIDER = {
     Provider.JIRA_SERVER: [AuthType.PAT, AuthType.BASIC],
     Provider.GITHUB: [AuthType.PAT, AuthType.OAUTH2],
     Provider.GITLAB: [AuthType.PAT, AuthType.OAUTH2],
-    Provider.AZURE_DEVOPS: [AuthType.PAT, AuthType.OAUTH2],
+    # Basic: Azure DevOps Server takes a personal access token as the password.
+    Provider.AZURE_DEVOPS: [AuthType.PAT, AuthType.OAUTH2, AuthType.BASIC],
     Provider.LINEAR: [AuthType.PAT, AuthType.OAUTH2],
-    Provider.CUSTOM: [AuthType.NONE],
+    # The credentials of a custom tracker are sent only when checking that its URLs answer.
+    Provider.CUSTOM: [AuthType.NONE, AuthType.API_KEY, AuthType.BASIC],
 }
 
 
@@ -189,6 +192,15 @@ class ProjectIntegration(models.Model):
         help_text="The tracker issue's labels (Azure DevOps tags) and those defects' tags follow each other "
         "both ways: a label added or removed on either side is added or removed on the other.",
     )
+    # What the last check of the external project, issue types and board against the tracker found
+    # (services.verify_target): checked when saved, and again when a project admin asks.
+    verification_checked_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the tracker last confirmed the external project, issue types and board."
+    )
+    verification_error = models.CharField(
+        max_length=500, blank=True, help_text="Why the last check could not confirm them (redacted); blank: it did."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -209,6 +221,18 @@ class ProjectIntegration(models.Model):
                 name="projectintegration_primary_is_active",
             ),
         ]
+
+    @property
+    def unverified(self) -> bool:
+        """Saved while the tracker could not confirm its choices (down, refusing): shown as "not verified"."""
+        return bool(self.verification_error)
+
+    @property
+    def verification_state(self) -> str:
+        """ "verified", "not_verified", or "not_checked" (saved before checks existed, or nothing to check)."""
+        if self.verification_error:
+            return "not_verified"
+        return "verified" if self.verified_at else "not_checked"
 
     def __str__(self):
         target = f" → {self.external_project}" if self.external_project else ""
@@ -255,7 +279,13 @@ class UserToken(models.Model):
 MEMBER_TOKEN_KINDS_BY_AUTH_TYPE = {
     AuthType.OAUTH2: {TokenKind.OAUTH2},
     AuthType.PAT: {TokenKind.PAT},
+    AuthType.BASIC: {TokenKind.PAT},
 }
+# The auth types of a source on whose shared credential a member may use their own personal access token
+# instead (where the tracker takes them: ``TrackerProvider.member_pats``).
+MEMBER_PAT_AUTH_TYPES = frozenset(
+    auth for auth, kinds in MEMBER_TOKEN_KINDS_BY_AUTH_TYPE.items() if TokenKind.PAT in kinds
+)
 
 
 class ReauthorizationNotice(models.Model):

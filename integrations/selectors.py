@@ -17,6 +17,9 @@ from . import keys
 from .fields import Unreadable
 from .models import (
     AUTH_TYPES_BY_PROVIDER,
+    MEMBER_PAT_AUTH_TYPES,
+    AuditAction,
+    AuditEvent,
     AuthType,
     Health,
     IntegrationState,
@@ -416,15 +419,46 @@ def sources_due_for_health_check():
 RENEW_AHEAD = timedelta(minutes=5)
 
 
-def may_authorize(source: Source, user) -> bool:
-    """Whether ``user`` may authorize their own account for ``source``: an enabled OAuth 2.0 source
-    that one of the projects where they may file issues uses (an active integration, in scope)."""
-    if source.auth_type != AuthType.OAUTH2 or not source.enabled:
+def _files_through(source: Source, user) -> bool:
+    """Whether one of the projects where ``user`` may file issues uses ``source`` (an active
+    integration, in scope) and the source is enabled."""
+    if not source.enabled:
         return False
     in_scope = Q(source__all_projects=True) | Q(project__in=source.projects.all())
     return ProjectIntegration.objects.filter(
         in_scope, source=source, state=IntegrationState.ACTIVE, project__in=projects_where(user, Action.EDIT)
     ).exists()
+
+
+def may_authorize(source: Source, user) -> bool:
+    """Whether ``user`` may authorize their own account for ``source``: an enabled OAuth 2.0 source
+    that one of the projects where they may file issues uses (an active integration, in scope)."""
+    return source.auth_type == AuthType.OAUTH2 and _files_through(source, user)
+
+
+def entered_token_kind(source: Source) -> TokenKind | None:
+    """The kind of token a member may enter by hand for ``source``: on an OAuth 2.0 source an access
+    token the tracker issued outside a browser flow; on a source with a shared credential, a personal
+    access token where the tracker takes them; None where neither applies (Jira Cloud's API tokens,
+    custom trackers)."""
+    if source.auth_type == AuthType.OAUTH2:
+        return TokenKind.OAUTH2
+    if source.auth_type in MEMBER_PAT_AUTH_TYPES and provider_class(source.provider).member_pats:
+        return TokenKind.PAT
+    return None
+
+
+def may_enter_token(source: Source, user) -> bool:
+    """Whether ``user`` may enter their own token for ``source`` (``entered_token_kind``): a member
+    who may file issues through it."""
+    return entered_token_kind(source) is not None and _files_through(source, user)
+
+
+def member_token_label(source: Source) -> str:
+    """What the tracker calls the token a member enters ("personal access token", "personal API key")."""
+    if source.auth_type == AuthType.OAUTH2:
+        return "OAuth access token"
+    return provider_class(source.provider).member_pat_label
 
 
 def members_filing_through(source: Source):
@@ -453,6 +487,23 @@ def reauthorization_notices(user):
     return ReauthorizationNotice.objects.filter(user=user).select_related("source")
 
 
+def project_authorizations(project):
+    """The members' own tokens a project's administrators see and may revoke: those its members hold for
+    the sources its integrations use (archived ones included), newest first."""
+    sources = ProjectIntegration.objects.filter(project=project).values("source")
+    members = project.memberships.values("user")
+    return (
+        UserToken.objects.filter(source__in=sources, user__in=members)
+        .select_related("user", "source")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def all_authorizations():
+    """Every member's token, for the administrators of integrations."""
+    return UserToken.objects.select_related("user", "source").order_by("-created_at", "-pk")
+
+
 def member_tokens(user) -> dict[int, UserToken]:
     """The member's own tokens, by source id."""
     return {token.source_id: token for token in UserToken.objects.filter(user=user)}
@@ -469,3 +520,38 @@ def tokens_due_for_renewal():
         source__enabled=True,
         source__connected=True,
     )
+
+
+def webhook_path(source: Source) -> str:
+    """Where the tracker posts the source's events on this server (absolute once the host is added)."""
+    return reverse("webhook", args=[source.uuid])
+
+
+@dataclass(frozen=True)
+class WebhookStatus:
+    """Whether testmanager's webhook is registered in the tracker for an integration's source:
+    ``registered``, or not with the ``reason`` (the tracker's refusal, redacted) and the manual action;
+    ``pending`` while nothing was tried yet."""
+
+    registered: bool
+    pending: bool = False
+    reason: str = ""
+    when: object = None
+
+
+def webhook_status(integration: ProjectIntegration) -> WebhookStatus | None:
+    """The last registration of the source's webhook (for this project, or for the whole source by an
+    administrator); None when the source does not process webhooks, so there is nothing to say."""
+    source = integration.source
+    implemented = Capability.PROCESS_WEBHOOKS in provider_class(source.provider).capabilities
+    if not (source.can_process_webhooks and implemented):
+        return None
+    attempt = (
+        AuditEvent.objects.filter(action=AuditAction.WEBHOOK_REGISTERED, source_id=source.pk)
+        .filter(Q(project_id=integration.project_id) | Q(project__isnull=True))
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if attempt is None:
+        return WebhookStatus(registered=False, pending=True)
+    return WebhookStatus(registered=attempt.success, reason=attempt.message, when=attempt.created_at)

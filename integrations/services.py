@@ -21,6 +21,7 @@ from . import http, oauth, selectors
 from .errors import (
     AuthenticationFailed,
     AuthorizationRequired,
+    NotFound,
     OAuthRefused,
     TrackerError,
     Unreachable,
@@ -31,6 +32,7 @@ from .fields import Unreadable
 from .mappings import (
     default_priority_mapping,
     default_status_mapping,
+    find_type,
     validate_priority_mapping,
     validate_status_mapping,
 )
@@ -48,7 +50,7 @@ from .models import (
     UserToken,
 )
 from .providers import provider_class, provider_for
-from .providers.base import TrackerProvider
+from .providers.base import Capability, OAuthAccount, TrackerProvider, Unsupported
 
 
 def record_audit(
@@ -345,6 +347,29 @@ def test_connection(source: Source, *, actor=None, waiting: bool = False) -> Con
     return outcome
 
 
+def test_unsaved_connection(source: Source) -> ConnectionOutcome:
+    """Run the provider's connection check with the values an administrator typed and has not saved
+    (``source`` is never saved: ``forms.unsaved_source`` builds it). Nothing is stored, neither health nor
+    an audit row, since there is no source yet; the outcome has the typed secrets redacted."""
+    now = timezone.now()
+    try:
+        with interactive(source):
+            report = provider_for(source).check_connection()
+    except TrackerError as error:
+        return ConnectionOutcome(
+            ok=False, message=redact(str(error), _secret_values(source)), checked_at=now, code=error.code
+        )
+    return ConnectionOutcome(
+        ok=True,
+        message=redact(report.summary, _secret_values(source)),
+        checked_at=now,
+        user=report.user,
+        rate_limit_remaining=report.rate_limit_remaining,
+        rate_limit_limit=report.rate_limit_limit,
+        token_expires_at=report.token_expires_at,
+    )
+
+
 def _record_health(source: Source, outcome: ConnectionOutcome, actor) -> None:
     connected = Source.objects.filter(pk=source.pk).values_list("connected", flat=True).first()
     if connected is None:
@@ -384,10 +409,11 @@ def record_sync_health(source: Source, error: TrackerError | None) -> None:
     _record_health(source, outcome, None)
 
 
-def register_webhook(source: Source, url: str, *, actor) -> list[str]:
+def register_webhook(source: Source, url: str, *, actor, project=None) -> list[str]:
     """Have the tracker send issue and comment events to ``url`` (the source's hook), authenticated with
     the source's webhook secret (a new one when it has none that decrypts), and switch webhook
-    processing on. Returns the tracker's hook ids; ``TrackerError`` when the tracker refuses. Audited."""
+    processing on. Returns the tracker's hook ids; ``TrackerError`` when the tracker refuses. Audited
+    (for ``project`` when connecting it asked for the registration)."""
     secret = source.webhook_secret or secrets.token_urlsafe(32)  # an Unreadable secret is falsy
     try:
         hooks = provider_for(source).register_webhook(url, secret)
@@ -396,6 +422,7 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
             AuditAction.WEBHOOK_REGISTERED,
             actor=actor,
             source=source,
+            project=project,
             target=url,
             success=False,
             message=redact(str(error), [*_secret_values(source), secret]),
@@ -404,8 +431,45 @@ def register_webhook(source: Source, url: str, *, actor) -> list[str]:
         raise
     source.webhook_secret, source.can_process_webhooks = secret, True
     source.save(update_fields=["webhook_secret", "can_process_webhooks", "updated_at"])
-    record_audit(AuditAction.WEBHOOK_REGISTERED, actor=actor, source=source, target=url, details={"hooks": len(hooks)})
+    record_audit(
+        AuditAction.WEBHOOK_REGISTERED,
+        actor=actor,
+        source=source,
+        project=project,
+        target=url,
+        details={"hooks": len(hooks)},
+    )
     return hooks
+
+
+def registers_webhooks(source: Source) -> bool:
+    """Whether connecting ``source`` to a project registers testmanager's webhook in the tracker: its
+    provider processes webhooks, the source has that switched on, and it may talk to the tracker."""
+    return (
+        source.can_process_webhooks
+        and Capability.PROCESS_WEBHOOKS in provider_class(source.provider).capabilities
+        and source.syncs
+    )
+
+
+def register_integration_webhook(integration: ProjectIntegration, url: str, *, actor) -> bool:
+    """Register the webhook for the source ``integration`` connects (``register_webhook``) after it was
+    assigned; whether it worked. A refusal (the account may not create hooks, the tracker registers none
+    through its API) is recorded, its reason shown on the project's Trackers page with the manual
+    action, and never undoes the assignment."""
+    try:
+        register_webhook(integration.source, url, actor=actor, project=integration.project)
+    except TrackerError:
+        return False  # audited with its reason by register_webhook
+    return True
+
+
+def _queue_webhook_registration(integration: ProjectIntegration, url: str, actor) -> None:
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    # The task is imported where it is queued: services never import tasks at module level (no cycle).
+    from .tasks import register_project_webhook
+
+    transaction.on_commit(lambda: register_project_webhook.delay(integration.pk, url, actor_id))
 
 
 # --- Project integrations -------------------------------------------------------------
@@ -464,12 +528,96 @@ def _take_primary(integration: ProjectIntegration, actor) -> None:
         )
 
 
-@transaction.atomic
+# The settings of an integration the tracker is asked about when they are saved.
+VERIFIED_FIELDS = ("external_project", "default_issue_type", "test_issue_type", "board")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What checking an integration's choices against its tracker found, at ``checked_at``: ``error`` says
+    why they could not be confirmed (the tracker is down, refuses, acts as each member), "" when they were."""
+
+    checked_at: datetime
+    error: str = ""
+
+    def model_fields(self) -> dict:
+        confirmed = {} if self.error else {"verified_at": self.checked_at}
+        return {"verification_checked_at": self.checked_at, "verification_error": self.error, **confirmed}
+
+
+def _refusals(provider: TrackerProvider, source: Source, choices: dict) -> dict[str, str]:
+    """The choices the tracker does not have, by field, as sentences; {} when it has them all.
+    ``NotFound`` for an external project it does not have."""
+    project = provider.find_project(choices["external_project"]).key
+    offered = provider.issue_types(project)
+    names = ", ".join(issue_type.name for issue_type in offered) or "none"
+    refusals = {}
+    for name in ("default_issue_type", "test_issue_type"):
+        wanted = choices[name].strip()
+        if not wanted or find_type(offered, wanted) is not None:
+            continue
+        if name == "test_issue_type" and provider.test_type_as_label:
+            continue  # a label on trackers without a type for tests: any word will do
+        refusals[name] = f"{source.name} has no issue type “{wanted}” in {project}; it offers {names}."
+    board = choices["board"].strip()
+    if board:
+        try:
+            boards = provider.boards(project)
+        except Unsupported:
+            boards = None  # a tracker without boards: the board is not used
+        if boards is not None and board not in {found.id for found in boards}:
+            listed = ", ".join(f"{found.name} ({found.id})" for found in boards) or "none"
+            refusals["board"] = f"{project} has no board {board} in {source.name}; its boards: {listed}."
+    return refusals
+
+
+def verify_target(source: Source, actor, **choices: str) -> Verification | None:
+    """Ask the tracker (as ``actor``, with their own token where the source acts as each member) whether it
+    has the external project, issue types and board of ``choices`` (VERIFIED_FIELDS; missing ones blank).
+
+    ``ValidationError`` naming each field the tracker does not have. A tracker that cannot be asked gives
+    a Verification with the reason, so the integration can be saved as not verified; None when there is
+    nothing to ask (no external project, a tracker that lists no projects)."""
+    choices = {name: (choices.get(name) or "").strip() for name in VERIFIED_FIELDS}
+    if not choices["external_project"]:
+        return None
+    now = timezone.now()
+    try:
+        with interactive(source, advice="saved as not verified; check again later"):
+            refusals = with_member_token(actor, source, lambda provider: _refusals(provider, source, choices))
+    except Unsupported:
+        return None
+    except NotFound as error:
+        raise ValidationError({"external_project": str(error)}) from None
+    except TrackerError as error:
+        return Verification(checked_at=now, error=source_excerpt(source, str(error), 500))
+    if refusals:
+        raise ValidationError(refusals)
+    return Verification(checked_at=now)
+
+
 def assign_source(
+    project, source: Source, *, actor, checked: Verification | None = None, **values
+) -> ProjectIntegration:
+    """Assign an enabled, in-scope source to the project, after the tracker confirmed the choices
+    (``verify_target``; ``checked`` when the caller did that already): mappings default to the standard
+    ones. A tracker that cannot be asked leaves the integration saved as not verified. The tracker is
+    asked outside any transaction (renewing a member's token must commit on its own)."""
+    if "external_project" in values:
+        values["external_project"] = _check_external_project(source, values["external_project"])
+    if checked is None:
+        _check_unique_target(project, source, values.get("external_project", ""))
+        checked = verify_target(source, actor, **{name: values.get(name, "") for name in VERIFIED_FIELDS})
+    return _assign(project, source, actor=actor, checked=checked, **values)
+
+
+@transaction.atomic
+def _assign(
     project,
     source: Source,
     *,
     actor,
+    checked: Verification | None,
     external_project: str = "",
     default_issue_type: str = "",
     test_issue_type: str = "",
@@ -478,8 +626,11 @@ def assign_source(
     priority_mapping=None,
     status_mapping=None,
     is_primary: bool = False,
+    webhook_url: str = "",
 ) -> ProjectIntegration:
-    """Assign an enabled, in-scope source to the project; mappings default to the standard ones."""
+    """The assignment's write. With ``webhook_url`` (the source's hook on this server) and a source that
+    processes webhooks, the webhook is registered in the tracker once the assignment is committed (in
+    the background: it never blocks)."""
     if not selectors.assignable_sources(project).filter(pk=source.pk).exists():
         raise ValidationError(
             {"source": f"{source.name} is not available to {project.key}: it is disabled or not in its scope."}
@@ -499,6 +650,7 @@ def assign_source(
         ),
         status_mapping=validate_status_mapping(default_status_mapping() if status_mapping is None else status_mapping),
         is_primary=is_primary,
+        **(checked.model_fields() if checked is not None else {}),
     )
     if is_primary:
         _take_primary(integration, actor)
@@ -509,17 +661,42 @@ def assign_source(
         source=source,
         project=project,
         target=str(integration),
-        details={"external_project": external_project, "primary": is_primary},
+        details={"external_project": external_project, "primary": is_primary, **_verification_details(checked)},
     )
+    if webhook_url and registers_webhooks(source):
+        _queue_webhook_registration(integration, webhook_url, actor)
     return integration
 
 
-@transaction.atomic
+def _verification_details(checked: Verification | None) -> dict:
+    if checked is None:
+        return {}
+    return {"verified": not checked.error}
+
+
+def _retargeted(integration: ProjectIntegration, changes: dict) -> bool:
+    """Whether ``changes`` point the integration at another project, issue type or board."""
+    return any(name in changes and str(changes[name]).strip() != getattr(integration, name) for name in VERIFIED_FIELDS)
+
+
 def update_project_integration(
-    integration: ProjectIntegration, *, actor, state: str | None = None, **changes
+    integration: ProjectIntegration, *, actor, state: str | None = None, checked: Verification | None = None, **changes
 ) -> ProjectIntegration:
-    """Change the editable fields (and, when ``state`` differs, move to that state first);
-    the audit row lists the fields that changed. All or nothing."""
+    """Change the editable fields (and, when ``state`` differs, move to that state first); the audit row
+    lists the fields that changed. All or nothing. A new external project, issue type or board is checked
+    against the tracker first (``verify_target``, outside the transaction), as when assigning."""
+    if "external_project" in changes:
+        changes["external_project"] = _check_external_project(integration.source, changes["external_project"])
+    if checked is None and _retargeted(integration, changes):
+        choices = {name: changes.get(name, getattr(integration, name)) for name in VERIFIED_FIELDS}
+        checked = verify_target(integration.source, actor, **choices)
+    return _update(integration, actor=actor, state=state, checked=checked, **changes)
+
+
+@transaction.atomic
+def _update(
+    integration: ProjectIntegration, *, actor, state: str | None, checked: Verification | None, **changes
+) -> ProjectIntegration:
     if state is not None and state != integration.state:
         set_integration_state(integration, state, actor=actor)
     unknown = set(changes) - set(EDITABLE_INTEGRATION_FIELDS)
@@ -538,7 +715,12 @@ def update_project_integration(
     if changes.get("is_primary") and integration.state != IntegrationState.ACTIVE:
         raise ValidationError({"is_primary": "Only an active integration can be the primary one."})
     changed = [name for name, value in changes.items() if getattr(integration, name) != value]
+    if checked is not None:
+        for name, value in checked.model_fields().items():
+            setattr(integration, name, value)
     if not changed:
+        if checked is not None:
+            integration.save(update_fields=[*checked.model_fields(), "updated_at"])
         return integration
     for name in changed:
         setattr(integration, name, changes[name])
@@ -551,9 +733,26 @@ def update_project_integration(
         source=integration.source,
         project=integration.project,
         target=str(integration),
-        details={"fields": changed},
+        details={"fields": changed, **_verification_details(checked)},
     )
     return integration
+
+
+def check_integration_again(integration: ProjectIntegration, *, actor) -> Verification | None:
+    """Ask the tracker again whether it has the integration's external project, issue types and board
+    (the Trackers page's "Check again"); what it finds is stored, a choice it does not have as the reason
+    the integration is not verified. Returns what was found (None: nothing to ask)."""
+    choices = {name: getattr(integration, name) for name in VERIFIED_FIELDS}
+    try:
+        checked = verify_target(integration.source, actor, **choices)
+    except ValidationError as error:
+        reason = " ".join(message for messages in error.message_dict.values() for message in messages)
+        checked = Verification(checked_at=timezone.now(), error=source_excerpt(integration.source, reason, 500))
+    if checked is not None:
+        for name, value in checked.model_fields().items():
+            setattr(integration, name, value)
+        integration.save(update_fields=[*checked.model_fields(), "updated_at"])
+    return checked
 
 
 _TRANSITIONS = {
@@ -714,6 +913,75 @@ def revoke_member_token(token: UserToken, *, actor) -> None:
     token.delete()
 
 
+def save_member_token(user, source: Source, *, access_token: str, refresh_token: str = "") -> UserToken:
+    """Store a token the member entered by hand (``selectors.entered_token_kind``): their personal access
+    token (Linear: personal API key) to use instead of the source's shared credential, or, on an OAuth
+    2.0 source, an access token and optional refresh token the tracker issued outside a browser flow
+    (renewed as authorized ones are). The tracker is first asked whose account it is: a token it
+    refuses, or that cannot be checked, is not stored (``TrackerError``, redacted). Replaces the
+    member's token for the source. Audited, never with the token. The caller checks
+    ``selectors.may_enter_token``."""
+    kind = selectors.entered_token_kind(source)
+    access_token, refresh_token = access_token.strip(), (refresh_token or "").strip()
+    if kind is None:
+        raise ValidationError({"token": f"{source.name} takes no token of yours: it uses its own account."})
+    if not access_token:
+        raise ValidationError({"token": f"Enter your {selectors.member_token_label(source)}."})
+    if refresh_token and kind != TokenKind.OAUTH2:
+        raise ValidationError({"refresh_token": "Only OAuth 2.0 sources take a refresh token."})
+    token = UserToken(
+        user=user, source=source, kind=kind, access_token=access_token, refresh_token=refresh_token or None
+    )
+    try:
+        with interactive(source, "try again when it answers; nothing was stored"):
+            account = _entered_token_account(token)
+    except TrackerError as error:
+        record_audit(
+            AuditAction.TOKEN_AUTHORIZED,
+            actor=user,
+            source=source,
+            target=user.get_username(),
+            success=False,
+            message=redact(str(error), [access_token, refresh_token]),
+            details={"code": error.code, "kind": kind, "entered": True},
+        )
+        raise
+    with transaction.atomic():
+        token, _created = UserToken.objects.update_or_create(
+            user=user,
+            source=source,
+            defaults={
+                "kind": kind,
+                "access_token": access_token,
+                "refresh_token": refresh_token or None,
+                "expires_at": None,  # unknown: renewed when the tracker refuses it (401), if it can be
+                "scopes": "",
+                "remote_account": account.name[:200],
+                "resource_id": account.resource_id[:100],
+                "resource_url": account.resource_url[:500],
+                "last_refreshed_at": None,
+                "last_error": "",
+            },
+        )
+        record_audit(
+            AuditAction.TOKEN_AUTHORIZED,
+            actor=user,
+            source=source,
+            target=_token_target(token),
+            details={"kind": kind, "entered": True, "renewable": bool(refresh_token)},
+        )
+        ReauthorizationNotice.objects.filter(user=user, source=source).delete()
+    return token
+
+
+def _entered_token_account(token: UserToken):
+    """Whose account the tracker says an entered token is (and, for a Jira Cloud OAuth token, its site)."""
+    provider = provider_for(token.source, token)
+    if token.kind == TokenKind.OAUTH2:
+        return provider.oauth_account()
+    return OAuthAccount(name=provider.whoami().user)
+
+
 def renew_member_token(token: UserToken, *, actor=None) -> UserToken:
     """Renew the token with its refresh token and return the token to use now.
 
@@ -742,7 +1010,15 @@ def renew_member_token(token: UserToken, *, actor=None) -> UserToken:
 def _renew(token: UserToken, actor) -> TrackerError | None:
     """Renew the locked token and record the outcome; the error to raise once committed, if any."""
     source = token.source
-    if token.kind != TokenKind.OAUTH2 or not isinstance(token.refresh_token, str) or not token.refresh_token:
+    if token.kind == TokenKind.PAT:
+        return _mark_for_reauthorization(
+            token,
+            actor,
+            f"{source.name} no longer accepts your personal token (expired or revoked): enter a new one, or remove "
+            "it to act through the source's own account.",
+            code="not_renewable",
+        )
+    if not isinstance(token.refresh_token, str) or not token.refresh_token:
         return _mark_for_reauthorization(
             token,
             actor,
@@ -814,7 +1090,7 @@ def with_member_token(user, source: Source, operation: Callable[[TrackerProvider
     once and the operation run once more; a second 401 is raised. A member's token only ever
     serves that member: each call builds its provider, and so its HTTP client, for this token.
     """
-    token = UserToken.objects.filter(user=user, source=source).first() if user.is_authenticated else None
+    token = UserToken.objects.filter(user=user, source=source).first() if user and user.is_authenticated else None
     if token is None:
         if source.auth_type == AuthType.OAUTH2:
             raise AuthorizationRequired(
@@ -831,3 +1107,12 @@ def with_member_token(user, source: Source, operation: Callable[[TrackerProvider
     except AuthenticationFailed:
         token = renew_member_token(token, actor=user)
     return operation(provider_for(source, token))
+
+
+def with_own_token_if_any(user, source: Source, operation: Callable[[TrackerProvider], Result]) -> Result:
+    """Background work done on a member's behalf (a comment they wrote, posted later): as the member when
+    they stored or authorized a token for ``source`` (``with_member_token``), else with the source's
+    credentials, as before members had tokens."""
+    if user is None or selectors.member_token(source, user) is None:
+        return operation(provider_for(source))
+    return with_member_token(user, source, operation)

@@ -64,3 +64,16 @@ def renew_member_token(token_id: int) -> bool | None:
     except AuthorizationRequired:
         return False
     return True
+
+
+@shared_task(name="integrations.register_project_webhook")
+def register_project_webhook(integration_id: int, url: str, actor_id: int | None = None) -> bool | None:
+    """Register the webhook of a source just connected to a project; None when the assignment is gone."""
+    from . import services
+    from .models import ProjectIntegration
+
+    integration = ProjectIntegration.objects.select_related("source", "project").filter(pk=integration_id).first()
+    if integration is None:
+        return None
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id is not None else None
+    return services.register_integration_webhook(integration, url, actor=actor)

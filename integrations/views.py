@@ -4,6 +4,7 @@ their own accounts for trackers that act as each member (OAuth 2.0)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,7 +16,7 @@ from projects.views import render_project_page
 from . import field_mapping_services, selectors, services, signals
 from . import field_mappings as fm
 from .errors import TrackerError
-from .forms import FieldMappingsForm, ProjectIntegrationForm
+from .forms import FieldMappingsForm, MemberTokenForm, ProjectIntegrationForm
 from .models import IntegrationState, ProjectIntegration, Source
 
 TRANSITION_MESSAGES = {
@@ -42,13 +43,17 @@ def _apply(form, call) -> bool:
     try:
         call()
     except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            for field, problems in error.error_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        else:
-            form.add_error(None, error)
+        _add_errors(form, error)
         return False
     return True
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, problems in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error)
 
 
 @login_required
@@ -59,8 +64,12 @@ def integration_list(request, key):
     integrations = list(selectors.project_integrations(project))
     tokens = selectors.member_tokens(request.user)
     for integration in integrations:
+        integration.webhook = selectors.webhook_status(integration)
+        integration.webhook_url = request.build_absolute_uri(selectors.webhook_path(integration.source))
         integration.member_token = tokens.get(integration.source_id)
         integration.can_authorize = selectors.may_authorize(integration.source, request.user)
+        integration.can_enter_token = selectors.may_enter_token(integration.source, request.user)
+        integration.token_label = selectors.member_token_label(integration.source)
     return render_project_page(
         request,
         "integrations/project_integrations.html",
@@ -72,8 +81,50 @@ def integration_list(request, key):
             "can_assign": selectors.assignable_sources(project).exists(),
             "can_manage": can(request.user, Action.MANAGE, project),
             "settings_tab": "trackers",
+            "authorizations": (
+                list(selectors.project_authorizations(project)) if can(request.user, Action.MANAGE, project) else []
+            ),
         },
     )
+
+
+def _report_saved(request, integration: ProjectIntegration, done: str) -> None:
+    """Say it is saved, and when the tracker could not confirm the choices, that it is not verified and why."""
+    if integration.unverified:
+        messages.warning(
+            request,
+            f"{done} It is not verified: {integration.verification_error} "
+            "Use “Check again” on this page once the tracker answers.",
+        )
+    else:
+        messages.success(request, done)
+
+
+def _form_context(project, form, integration=None) -> dict:
+    """The connect/edit form and where its pickers read the tracker's lists from."""
+    return {
+        "project": project,
+        "form": form,
+        "integration": integration,
+        "options_url": reverse("api-project-tracker-options", args=[project.key]),
+        "source_id": integration.source_id if integration is not None else "",
+    }
+
+
+@login_required
+def authorization_revoke(request, key, token_pk):
+    """A project admin revokes a member's own token for one of the project's trackers, after confirming."""
+    project = _managed_project(request, key)
+    token = get_object_or_404(selectors.project_authorizations(project), pk=token_pk)
+    if request.method == "POST":
+        services.revoke_member_token(token, actor=request.user)
+        messages.success(
+            request,
+            f"The authorization of {token.user.get_username()} for {token.source.name} is revoked: testmanager forgot "
+            "the token.",
+        )
+        return redirect("integrations:list", project.key)
+    return render(request, "integrations/authorization_revoke.html", {"project": project, "token": token})
 
 
 @login_required
@@ -83,10 +134,12 @@ def integration_create(request, key):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         source = data.pop("source")
-        if _apply(form, lambda: services.assign_source(project, source, actor=request.user, **data)):
-            messages.success(request, f"{source.name} is assigned to {project.key}.")
+        data["webhook_url"] = request.build_absolute_uri(selectors.webhook_path(source))
+        assigned = []
+        if _apply(form, lambda: assigned.append(services.assign_source(project, source, actor=request.user, **data))):
+            _report_saved(request, assigned[0], f"{source.name} is assigned to {project.key}.")
             return redirect("integrations:list", project.key)
-    return render(request, "integrations/integration_form.html", {"project": project, "form": form})
+    return render(request, "integrations/integration_form.html", _form_context(project, form))
 
 
 @login_required
@@ -101,11 +154,25 @@ def integration_edit(request, key, pk):
             form, lambda: services.update_project_integration(integration, actor=request.user, **form.cleaned_data)
         )
     ):
-        messages.success(request, f"{integration} is saved.")
+        _report_saved(request, integration, f"{integration} is saved.")
         return redirect("integrations:list", project.key)
-    return render(
-        request, "integrations/integration_form.html", {"project": project, "form": form, "integration": integration}
-    )
+    return render(request, "integrations/integration_form.html", _form_context(project, form, integration))
+
+
+@require_POST
+@login_required
+def integration_check(request, key, pk):
+    """Ask the tracker again whether it has the integration's external project, issue types and board."""
+    project = _managed_project(request, key)
+    integration = _integration(project, pk)
+    checked = services.check_integration_again(integration, actor=request.user)
+    if checked is None:
+        messages.info(request, f"{integration}: there is nothing to check against the tracker.")
+    elif checked.error:
+        messages.warning(request, f"{integration} is still not verified: {checked.error}")
+    else:
+        messages.success(request, f"{integration} is verified: the tracker has its project, issue types and board.")
+    return redirect("integrations:list", project.key)
 
 
 # What each destructive step does, told on its confirmation page before anything changes.
@@ -226,4 +293,47 @@ def field_mappings(request, key, pk):
         template="integrations/field_mappings.html",
         done_url=done,
         context={"project": project, "cancel_url": reverse("integrations:list", args=[project.key])},
+    )
+
+
+@login_required
+def member_token(request, key, pk):
+    """A member enters their own token for the integration's source (write-only: never shown again)."""
+    project = get_object_or_404(Project, key=key)
+    ensure(request.user, Action.EDIT, project)
+    integration = _integration(project, pk)
+    source = integration.source
+    if not selectors.may_enter_token(source, request.user):
+        raise Http404("This tracker takes no token of yours.")
+    form = MemberTokenForm(request.POST or None, source=source)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token = services.save_member_token(
+                request.user,
+                source,
+                access_token=form.cleaned_data["token"],
+                refresh_token=form.cleaned_data.get("refresh_token", ""),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        except TrackerError as error:
+            form.add_error(None, f"Nothing was stored: {error}")
+        else:
+            messages.success(
+                request,
+                f"Your {form.fields['token'].label.lower()} for {source.name} is stored: {source.name} now "
+                f"shows {token.remote_account} as the author of what you file and comment.",
+            )
+            return redirect("integrations:list", project.key)
+    return render(
+        request,
+        "integrations/member_token.html",
+        {
+            "project": project,
+            "integration": integration,
+            "source": source,
+            "form": form,
+            "token": selectors.member_token(source, request.user),
+            "label": selectors.member_token_label(source),
+        },
     )

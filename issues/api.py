@@ -1,5 +1,5 @@
-"""The issues app's REST routes: internal issues (``core.api``) and tracker issues of a project
-integration (``filing.api``). Mounted at ``/api/`` (testmanager/api_urls.py)."""
+"""The issues app's REST routes: internal issues (``core.api``), tracker issues of a project
+integration (``filing.api``) and its pull settings (``pulls.api``). Mounted at ``/api/`` (testmanager/api_urls.py)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
@@ -14,6 +14,7 @@ from issues.filing.api import (
     TestCaseSyncView,
 )
 from issues.filing.push_api import LinkTrackerIssueView, PushIssuesView, PushIssueView, PushJobView
+from issues.pulls.api import PullSettingsView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("issues", IssueViewSet, basename="issue")
@@ -32,4 +33,9 @@ urlpatterns = router.urls + [
     path("integrations/<int:id>/create-issue", CreateIssueView.as_view(), name="api-integration-create-issue"),
     path("integrations/<int:id>/link-issue", LinkIssueView.as_view(), name="api-integration-link-issue"),
     path("testcases/<int:id>/sync", TestCaseSyncView.as_view(), name="api-testcase-sync"),
+    path(
+        "projects/<str:project>/integrations/<int:pk>/pull-settings",
+        PullSettingsView.as_view(),
+        name="api-project-integration-pull-settings",
+    ),
 ]

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.utils import timezone
+from oauth2_provider import admin as oauth_admin
+from oauth2_provider.models import Application, IDToken
 
+from .forms import ApiClientForm
 from .models import (
     ApiToken,
     CaseField,
@@ -133,3 +136,33 @@ class CaseFieldAdmin(admin.ModelAdmin):
     list_filter = ["kind", "project"]
     search_fields = ["name", "label"]
     autocomplete_fields = ["project"]
+
+
+# OAuth 2.0 API clients (projects/oauth_clients.py). The toolkit registers its models; its application
+# admin is replaced by one that says what an API client here needs, and ID tokens are hidden (no
+# OpenID Connect here).
+admin.site.unregister(Application)
+admin.site.unregister(IDToken)
+
+
+@admin.register(Application)
+class ApiClientAdmin(oauth_admin.ApplicationAdmin):
+    form = ApiClientForm
+    list_display = ("name", "client_id", "authorization_grant_type", "user", "client_type", "created")
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["name", "authorization_grant_type", "user", "client_type", "redirect_uris"],
+                "description": "Client credentials: a CI job or script acting as the service user chosen in "
+                "<em>User</em> (it reaches the projects that user is a member of, as far as its role allows). "
+                "Authorization code with PKCE (S256): a tool acting as the member who consents; list its "
+                "redirect URIs.",
+            },
+        ),
+        (
+            "Secret",
+            {"fields": ["client_id", "client_secret", "hash_client_secret"]},
+        ),
+        ("More", {"classes": ["collapse"], "fields": ["skip_authorization", "allowed_origins"]}),
+    ]

@@ -17,6 +17,7 @@ from django.urls import path
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from oauth2_provider.models import AccessToken
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -504,6 +505,10 @@ class TokenView(APIView):
         responses={204: OpenApiResponse(description="Revoked.")},
     )
     def delete(self, request):
+        if isinstance(request.auth, AccessToken):
+            raise exceptions.ValidationError(
+                "This request uses an OAuth access token; its client revokes it at /oauth/revoke_token/."
+            )
         if not isinstance(request.auth, ApiToken):
             raise exceptions.ValidationError(
                 "This request is not authenticated by a token; revoke tokens on /account/tokens/ instead."

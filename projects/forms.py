@@ -4,6 +4,8 @@ import re
 from datetime import timedelta
 
 from django import forms
+from oauth2_provider.forms import ApplicationForm as OAuthApplicationForm
+from oauth2_provider.models import Application as OAuthApplication
 
 from .models import (
     CaseFieldKind,
@@ -16,6 +18,7 @@ from .models import (
     TestPlan,
     TestRun,
 )
+from .oauth_clients import service_user_problem
 
 MAX_DURATION = timedelta(days=7)
 _UNITS = re.compile(r"^(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?$")
@@ -341,3 +344,32 @@ class CaseFieldForm(forms.Form):
 
     def clean_options(self):
         return [option.strip() for option in self.cleaned_data["options"].split(",") if option.strip()]
+
+
+class ApiClientForm(OAuthApplicationForm):
+    """An OAuth API client registered in the admin: client credentials for a machine (acting as the
+    service user chosen in `user`) or authorization code with PKCE for a tool acting as the member
+    who consents. The grants RFC 9700 retires (implicit, password) and OpenID hybrid are refused here
+    rather than at the first token request."""
+
+    SUPPORTED_GRANTS = {
+        OAuthApplication.GRANT_CLIENT_CREDENTIALS: "client credentials",
+        OAuthApplication.GRANT_AUTHORIZATION_CODE: "authorization code",
+    }
+
+    def clean(self):
+        cleaned = super().clean()
+        grant = cleaned.get("authorization_grant_type")
+        if grant and grant not in self.SUPPORTED_GRANTS:
+            self.add_error(
+                "authorization_grant_type",
+                "API clients use client credentials (machines) or authorization code with PKCE (tools acting as a "
+                "member); other grants are refused.",
+            )
+        if grant == OAuthApplication.GRANT_CLIENT_CREDENTIALS:
+            problem = service_user_problem(cleaned.get("user"))
+            if problem:
+                self.add_error("user", problem)
+            if cleaned.get("client_type") != OAuthApplication.CLIENT_CONFIDENTIAL:
+                self.add_error("client_type", "A client-credentials application is confidential: it holds a secret.")
+        return cleaned

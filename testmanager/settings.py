@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "social_django",
+    # OAuth 2.0 access tokens for API clients (projects/oauth_clients.py); before projects, whose
+    # admin replaces the toolkit's application admin.
+    "oauth2_provider",
     "testmanager",
     "projects",
     "integrations",
@@ -184,14 +187,20 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 REST_FRAMEWORK = {
-    # Bearer first: its challenge makes unauthenticated API calls answer 401.
+    # Bearer first: its challenge makes unauthenticated API calls answer 401. OAuth access tokens
+    # this installation issued, then personal tokens (`tm_...`), then the pages' session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "projects.oauth_clients.OAuthAccessTokenAuthentication",
         "projects.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "testmanager.api_exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth_token": "10/min"},  # POST /api/auth/token (password guessing)
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # An OAuth access token reaches only as far as its scope (read, write); roles decide the rest.
+        "projects.oauth_clients.TokenScopeAllows",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -209,12 +218,54 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The OAuth 2.0 security scheme (projects.oauth_clients.OAuthScheme): relative to this server.
+    "OAUTH2_FLOWS": ["authorizationCode", "clientCredentials"],
+    "OAUTH2_AUTHORIZATION_URL": "/oauth/authorize/",
+    "OAUTH2_TOKEN_URL": "/oauth/token/",
+    "OAUTH2_REFRESH_URL": "/oauth/token/",
     "ENUM_NAME_OVERRIDES": {
         "ResultStatusEnum": "projects.models.ResultStatus",
         "RequirementPriorityEnum": "projects.models.Priority",
         "IssueStatusEnum": "issues.models.IssueStatus",
         "IssuePriorityEnum": "issues.models.IssuePriority",
     },
+}
+
+# OAuth 2.0 access tokens for API clients (django-oauth-toolkit, endpoints under /oauth/): client
+# credentials for machines (acting as the service user the application names), authorization code
+# with PKCE (S256 only) for tools acting as the member who consents. Applications are registered in
+# the admin. Tokens are stored hashed; expired ones are deleted by a beat task.
+OAUTH_API_SCOPES = {
+    "read": "Read the test cases, runs, results, requirements and issues of your projects",
+    "write": "Create and change them in your projects, as far as your role allows",
+}
+OAUTH2_PROVIDER = {
+    "SCOPES": OAUTH_API_SCOPES,
+    "DEFAULT_SCOPES": ["read"],
+    "OAUTH2_VALIDATOR_CLASS": "projects.oauth_clients.ApiClientValidator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": env.int("OAUTH_AUTHORIZATION_CODE_SECONDS", default=60),
+    "PKCE_REQUIRED": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # https only; command-line tools receiving the code on a loopback address (RFC 8252) need
+    # OAUTH_REDIRECT_URI_SCHEMES=https,http (then `check --deploy` warns, as it should).
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OAUTH_REDIRECT_URI_SCHEMES", default=["https"]),
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    # RFC 9700 (OAuth 2.0 Security Best Current Practice), enforced: no implicit or password
+    # grant, no "plain" PKCE, no token in a query string, `iss` in authorization responses,
+    # tokens hashed at rest.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
 # Without Redis (make run), tasks execute eagerly in the web process.
@@ -251,6 +302,8 @@ CELERY_BEAT_SCHEDULE = {
     # Members' OAuth tokens expiring within five minutes are renewed ahead of use.
     "integrations-renew-member-tokens": {"task": "integrations.renew_expiring_tokens", "schedule": 60},
     "issues-pull-from-trackers": {"task": "issues.pull_all", "schedule": 30 * 60},
+    # Expired OAuth access tokens, refresh tokens and authorization codes of API clients.
+    "projects-clear-expired-oauth-tokens": {"task": "projects.clear_expired_oauth_tokens", "schedule": 3600},
 }
 
 LOGGING = {

@@ -71,13 +71,15 @@ def _isolated_cache(settings):
     """Each test starts with an empty cache of its own.
 
     With REDIS_URL (make test) the cache is the real Redis: each xdist worker gets its own
-    database number so that clearing it never disturbs the other worker's test.
+    database number, counted from REDIS_URL's (1 when it names none), so that clearing it never
+    disturbs the other worker's test, nor a test run of someone else who uses another database.
     """
     from django.core.cache import cache
 
     if settings.REDIS_URL:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-        database = 1 + int(worker.removeprefix("gw") or 0)
+        named = settings.REDIS_URL.rsplit("/", 1)[-1]
+        database = (int(named) if named.isdigit() and int(named) else 1) + int(worker.removeprefix("gw") or 0)
         settings.CACHES = {
             "default": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",

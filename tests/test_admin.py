@@ -55,12 +55,35 @@ def one_of_everything():
     SignInProvider.objects.create(backend="github", client_id="signin-client", client_secret="signin-secret")
     UserSocialAuth.objects.create(user=UserFactory(), provider="github", uid="1001")
     ApiToken.objects.issue(user=UserFactory(), name="CI uploads")
+    _one_oauth_client_with_tokens()
     Attachment.objects.create(
         issue=issue,
         file=SimpleUploadedFile("log.txt", b"trace"),
         original_name="log.txt",
         size=5,
     )
+
+
+def _one_oauth_client_with_tokens():
+    """An OAuth API client (projects/oauth_clients.py) with a code, an access and a refresh token."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
+
+    member = UserFactory()
+    app = Application.objects.create(
+        name="Test CLI",
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris="https://tool.example.test/callback",
+    )
+    expires = timezone.now() + timedelta(hours=1)
+    Grant.objects.create(
+        application=app, user=member, code="code-secret-789", expires=expires, redirect_uri=app.redirect_uris
+    )
+    access = AccessToken.objects.create(application=app, user=member, token="access-secret-789", expires=expires)
+    RefreshToken.objects.create(application=app, user=member, token="refresh-secret-789", access_token=access)
 
 
 def _admin_urls():

@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import date
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from integrations import keys
 from integrations.errors import NotFound, RemoteValidationError, UpstreamError
@@ -39,10 +39,12 @@ from integrations.richtext import html_to_markdown, markdown_to_safe_html
 from .answers import chunks, iso_timestamp, json_object
 from .base import (
     PULL_LIMIT,
+    USERNAME,
     BackLink,
     Capability,
     ConnectionReport,
     CreatedIssue,
+    CredentialField,
     DraftAttachment,
     EventKind,
     FetchResult,
@@ -61,6 +63,7 @@ from .base import (
     RemoteIssueType,
     RemotePlan,
     RemoteProject,
+    RemoteUser,
     TrackerProvider,
     delivery_id,
     fields_missing,
@@ -205,6 +208,21 @@ class AzureDevOps(TrackerProvider):
     uploads_files = True
     attachment_max_bytes = 130 * 1024**2  # the largest file one (not chunked) attachment upload takes
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.AZURE_DEVOPS]
+    member_pats = True
+    credential_fields = {
+        **TrackerProvider.credential_fields,
+        # Azure DevOps Server (on premises) takes basic authentication with a personal access token as the
+        # password (its IIS basic authentication, or any user name with a PAT).
+        AuthType.BASIC: (
+            USERNAME,
+            CredentialField(
+                "password",
+                "Personal access token (as password)",
+                secret=True,
+                help_text="Azure DevOps Server: a personal access token of the account above, sent as the password.",
+            ),
+        ),
+    }
     default_key_pattern = r"^\d+$"
     default_issue_url_template = "{baseUrl}/{project}/_workitems/edit/{key}"
     default_create_url_template = "{baseUrl}/{project}/_workitems/create/Bug?[System.Title]={title}"
@@ -234,11 +252,9 @@ class AzureDevOps(TrackerProvider):
     links_back_natively = True  # hyperlink relations
     keys_per_request = IDS_PER_BATCH
 
-    def authentication(self):
+    def pat_authentication(self, token):
         # A personal access token is the password of basic auth with an empty user name.
-        if self.user_token is None and self.source.auth_type == AuthType.PAT:
-            return {}, ("", self.credentials.get("token", ""))
-        return super().authentication()
+        return {}, ("", token)
 
     def _http(self) -> TrackerHttpClient:
         return self.client(headers=SUPPRESS_SIGN_IN)
@@ -278,6 +294,43 @@ class AzureDevOps(TrackerProvider):
         else:
             access = "The account is a member of no project: add it to the projects testmanager files work items in."
         return ConnectionReport(user=user, detail=f"Signed in to Azure DevOps as {user}.", access=access)
+
+    def owner_account(self) -> RemoteUser:
+        """The authenticated user of ``connectionData``: identity fields take its account (unique) name."""
+        with self._http() as http:
+            response = http.get("_apis/connectionData", params={"api-version": f"{API_VERSION}-preview"})
+        body = json_object(response, "the connection data")
+        account = _identity_user(body.get("authenticatedUser"))
+        if account is None:
+            raise UpstreamError(f"{response.host} did not name the signed-in account.", status=response.status)
+        return account
+
+    def users(self, project: str, text: str) -> list[RemoteUser]:
+        """Identities - Read Identities (``searchFilter=General``: display name, account or unique name) on the
+        organization's identity service (vssps on Azure DevOps Services, the collection on Server). Identity
+        fields take the account name, so that is the id; groups and inactive identities are left out."""
+        if not text.strip():
+            return []
+        params = {
+            "searchFilter": "General", "filterValue": " ".join(text.split()), "queryMembership": "None",
+            "api-version": API_VERSION,
+        }  # fmt: skip
+        with self.client(self.identities_base_url, headers=SUPPRESS_SIGN_IN) as http:
+            found = json_object(http.get("_apis/identities", params=params), "identities").get("value")
+        users = [_identity_user(identity) for identity in found or [] if isinstance(identity, dict)]
+        return [user for user in users if user is not None]
+
+    @property
+    def identities_base_url(self) -> str:
+        """Azure DevOps Services serves identities on ``vssps.dev.azure.com/{organization}`` (or
+        ``{organization}.vssps.visualstudio.com``); Server on the collection itself."""
+        parts = urlsplit(self.source.base_url)
+        host = (parts.hostname or "").lower()
+        if host == "dev.azure.com":
+            return urlunsplit((parts.scheme, "vssps.dev.azure.com", parts.path, "", ""))
+        if host.endswith(".visualstudio.com") and ".vssps." not in host:
+            return urlunsplit((parts.scheme, host.replace(".visualstudio.com", ".vssps.visualstudio.com"), "", "", ""))
+        return self.source.base_url
 
     # -- discovery --
 
@@ -966,3 +1019,16 @@ class _StateCategories:
 def _tags(value) -> tuple[str, ...]:
     """``System.Tags`` (``"ui; checkout"``) as tags; none when the field is empty or absent."""
     return tuple(tag.strip() for tag in str(value or "").split(";") if tag.strip())
+
+
+def _identity_user(identity) -> RemoteUser | None:
+    """An identity (Read Identities, connectionData) as a user field takes it: its account name; None for a
+    group, an inactive identity or one without an account."""
+    if not isinstance(identity, dict) or identity.get("isActive") is False or identity.get("isContainer"):
+        return None
+    properties = identity.get("properties") if isinstance(identity.get("properties"), dict) else {}
+    account = properties.get("Account") if isinstance(properties.get("Account"), dict) else {}
+    name = str(account.get("$value") or "")
+    if not name:
+        return None
+    return RemoteUser(id=name, name=str(identity.get("providerDisplayName") or name))

@@ -30,7 +30,7 @@ from integrations import keys
 from integrations.errors import CredentialsUnreadable, NotFound, TrackerError
 from integrations.fields import Unreadable
 from integrations.http import ErrorDetailReader, TrackerHttpClient, TrackerResponse, generic_error_detail
-from integrations.models import AuthType, IntegrationState
+from integrations.models import AuthType, IntegrationState, TokenKind
 
 # --- Errors ---------------------------------------------------------------------------
 
@@ -114,12 +114,19 @@ CLIENT_ID = CredentialField(
     help_text="From the OAuth app registered in the tracker; each member authorizes their own account.",
 )
 CLIENT_SECRET = CredentialField("client_secret", "OAuth client secret", secret=True)
+HEADER_NAME = CredentialField(
+    "header_name", "API key header", secret=False, help_text="The request header the key travels in, e.g. X-API-Key."
+)
+HEADER_VALUE = CredentialField("header_value", "API key", secret=True)
+# An HTTP header name (RFC 9110 token).
+HEADER_NAME_PATTERN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 CREDENTIAL_FIELDS: Mapping[str, tuple[CredentialField, ...]] = {
     AuthType.API_TOKEN: (EMAIL, API_TOKEN),
     AuthType.PAT: (TOKEN,),
     AuthType.OAUTH2: (CLIENT_ID, CLIENT_SECRET),
     AuthType.BASIC: (USERNAME, PASSWORD),
+    AuthType.API_KEY: (HEADER_NAME, HEADER_VALUE),
     AuthType.NONE: (),
 }
 
@@ -547,6 +554,8 @@ class TrackerProvider:
     # Whether a test issue type the tracker does not offer is a label put on an issue of the default type
     # (GitHub, GitLab, Linear: issues have no types, or none for tests).
     test_type_as_label: ClassVar[bool] = False
+    # Whether a defect's severity travels as a label (``severity:major``): trackers without a severity field.
+    severity_as_label: ClassVar[bool] = False
     # Whether link_back uses the tracker's own kind of link (then it needs no comment capability).
     links_back_natively: ClassVar[bool] = False
     # Whether a new issue may carry labels the tracker does not have yet (it creates them); where not,
@@ -560,6 +569,10 @@ class TrackerProvider:
     attachment_max_bytes: ClassVar[int | None] = None
     # Whether the tracker takes files through its API; one that does not (GitHub) gets links instead.
     uploads_files: ClassVar[bool] = False
+    # Whether members may enter their own personal access token (Linear: personal API key) for a source
+    # that uses a shared credential, so that what they do is done by their account; what it is called.
+    member_pats: ClassVar[bool] = False
+    member_pat_label: ClassVar[str] = "personal access token"
 
     def __init__(self, source, user_token=None):
         """Refuses (``CredentialsUnreadable``) credentials that no longer decrypt: they are never sent."""
@@ -635,17 +648,42 @@ class TrackerProvider:
         return self.source.auth_type not in (AuthType.NONE, AuthType.OAUTH2)
 
     def authentication(self) -> tuple[dict[str, str], tuple[str, str] | None]:
-        """(credential headers, basic-auth pair) for requests; providers adapt the header names."""
+        """(credential headers, basic-auth pair) for requests: the member's token when there is one, else
+        the source's credentials. A personal access token, the member's or the source's, travels the way
+        the tracker takes those (``pat_authentication``); OAuth access tokens as Bearer."""
         if self.user_token is not None:
-            return {"Authorization": f"Bearer {self.user_token.access_token}"}, None
+            if self.user_token.kind == TokenKind.PAT:
+                return self.pat_authentication(self.user_token.access_token)
+            return self.bearer(self.user_token.access_token), None
         auth_type = self.source.auth_type
         if auth_type == AuthType.API_TOKEN:
             return {}, (self.credentials.get("email", ""), self.credentials.get("api_token", ""))
         if auth_type == AuthType.BASIC:
             return {}, (self.credentials.get("username", ""), self.credentials.get("password", ""))
         if auth_type == AuthType.PAT:
-            return {"Authorization": f"Bearer {self.credentials.get('token', '')}"}, None
+            return self.pat_authentication(self.credentials.get("token", ""))
+        if auth_type == AuthType.API_KEY:
+            name = self.credentials.get("header_name", "").strip()
+            # A name that is no header name (the form refuses one) is not sent rather than breaking the request.
+            return (
+                {name: self.credentials.get("header_value", "")} if HEADER_NAME_PATTERN.fullmatch(name) else {}
+            ), None
         return {}, None  # none, or OAuth 2.0 without a member's token: anonymous
+
+    def pat_authentication(self, token: str) -> tuple[dict[str, str], tuple[str, str] | None]:
+        """How the tracker takes a personal access token; Bearer unless a provider says otherwise."""
+        return self.bearer(token), None
+
+    @staticmethod
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    @property
+    def uses_pat(self) -> bool:
+        """Whether requests carry a personal access token (the member's or the source's)."""
+        if self.user_token is not None:
+            return self.user_token.kind == TokenKind.PAT
+        return self.source.auth_type == AuthType.PAT
 
     def secrets(self) -> list[str]:
         """Every secret value this provider holds, to keep out of errors and logs."""
@@ -819,6 +857,11 @@ class TrackerProvider:
         to find an issue created by a request whose answer was lost; None when there is none."""
         return next(iter(self.search(marker)), None)
 
+    def owner_account(self) -> RemoteUser:
+        """The tracker account the credentials belong to (the member's own with a member token), as a user
+        field takes it: where no account of a person can be matched, the field names this one."""
+        raise self._unsupported("naming the credentials' account")
+
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Accounts whose name or e-mail address starts with ``text``, for the user fields of a form
         filing in ``project``."""
@@ -876,6 +919,12 @@ class TrackerProvider:
     def set_labels(self, key: str, labels: Sequence[str]) -> None:
         """Give the issue exactly these labels (they replace its own), as ``label_for`` spells them."""
         raise self._unsupported("changing issue labels")
+
+    @classmethod
+    def is_severity_field(cls, field: RemoteField) -> bool:
+        """Whether a discovered field holds the issue's severity (Azure DevOps's
+        ``Microsoft.VSTS.Common.Severity``, a Jira project's "Severity" custom field)."""
+        return " ".join(field.name.split()).casefold() == "severity" or field.id == "Microsoft.VSTS.Common.Severity"
 
     @classmethod
     def label_for(cls, tag: str) -> str:

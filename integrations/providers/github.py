@@ -299,7 +299,9 @@ class GitHub(TrackerProvider):
     key = Provider.GITHUB
     label = Provider.GITHUB.label
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITHUB]
+    member_pats = True
     default_key_pattern = r"^(?:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/issues/{number}"
     default_create_url_template = "{baseUrl}/{project}/issues/new?title={title}&body={description}"
@@ -449,6 +451,15 @@ class GitHub(TrackerProvider):
                 id="assignees", name="Assignees", required=False, kind="multi_user", allowed_values=tuple(people)
             ),
         ]
+
+    def owner_account(self) -> RemoteUser:
+        """Get the authenticated user (``GET /user``): assignees take its login."""
+        with self._github() as http:
+            response = http.get("user")
+        login = json_object(response, "an account").get("login")
+        if not isinstance(login, str) or not login:
+            raise UpstreamError(f"{response.host} did not answer /user with an account.", status=response.status)
+        return RemoteUser(id=login, name=login)
 
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """The repository's assignable people whose login starts with ``text`` (GitHub shows no one's

@@ -221,7 +221,9 @@ class GitLab(TrackerProvider):
     uploads_files = True
     attachment_max_bytes = 100 * 1024**2  # GitLab's default maximum attachment size (an administrator's setting)
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.GITLAB]
+    member_pats = True
     default_key_pattern = r"^(?:[A-Za-z0-9_.][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+#|#?)\d+$"
     default_issue_url_template = "{baseUrl}/{project}/-/issues/{number}"
     default_create_url_template = (
@@ -245,11 +247,17 @@ class GitLab(TrackerProvider):
     def api_base_url(self) -> str:
         return f"{self.source.base_url}/api/v4"
 
-    def authentication(self):
+    def pat_authentication(self, token):
         # GitLab takes personal access tokens in its own header; OAuth tokens as Bearer.
-        if self.user_token is None and self.source.auth_type == AuthType.PAT:
-            return {"PRIVATE-TOKEN": self.credentials.get("token", "")}, None
-        return super().authentication()
+        return {"PRIVATE-TOKEN": token}, None
+
+    def _graphql_headers(self) -> dict[str, str]:
+        """GraphQL takes every kind of token as Bearer (``PRIVATE-TOKEN`` is REST's)."""
+        if self.user_token is not None:
+            return self.bearer(self.user_token.access_token)
+        if self.source.auth_type == AuthType.PAT:
+            return self.bearer(self.credentials.get("token", ""))
+        return {}
 
     @classmethod
     def qualify_key(cls, key: str, project: str) -> str:
@@ -277,7 +285,7 @@ class GitLab(TrackerProvider):
     # -- connection --
 
     def whoami(self) -> ConnectionReport:
-        uses_pat = self.user_token is None and self.source.auth_type == AuthType.PAT
+        uses_pat = self.uses_pat
         with self.client() as http:
             response = http.get("user")
             body = json_object(response, "an account")
@@ -327,6 +335,20 @@ class GitLab(TrackerProvider):
                 if isinstance(project.get("path_with_namespace"), str)
             ]
 
+    def find_project(self, project: str) -> RemoteProject:
+        """The project by its path ("Get a single project"), in whichever group or subgroup it is; 404 for
+        one that does not exist or that the account cannot see."""
+        path = self._project(project)
+        with self.client() as http:
+            response = http.get(f"projects/{_encoded(path)}", accept=(404,))
+        if response.status == 404:
+            raise NotFound(f"GitLab has no project {path} that the source's account can see.")
+        body = json_object(response, "a project")
+        if body.get("issues_enabled") is False:
+            raise NotFound(f"The GitLab project {path} has issues turned off.")
+        key = str(body.get("path_with_namespace") or path)
+        return RemoteProject(key=key, name=str(body.get("name_with_namespace") or key))
+
     def issue_types(self, project: str) -> list[RemoteIssueType]:
         return [RemoteIssueType(id=type_id, name=name) for type_id, name in ISSUE_TYPES.items()]
 
@@ -351,6 +373,16 @@ class GitLab(TrackerProvider):
                 id="confidential", name="Confidential", required=False, kind="select", allowed_values=("false", "true")
             ),
         ]
+
+    def owner_account(self) -> RemoteUser:
+        """The current user (``GET /user``): assignees take its username."""
+        with self.client() as http:
+            response = http.get("user")
+        body = json_object(response, "an account")
+        username = body.get("username")
+        if not isinstance(username, str) or not username:
+            raise UpstreamError(f"{response.host} did not answer /user with an account.", status=response.status)
+        return RemoteUser(id=username, name=str(body.get("name") or username))
 
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Members of the project (inherited ones too) whose name, username or e-mail address matches
@@ -422,7 +454,7 @@ class GitLab(TrackerProvider):
         """The issue ``path#iid`` became by its move to another project, read as any other (and followed
         on when it moved again); None when GraphQL does not show it to the account (or, behind a proxy
         that does not pass /api/graphql on, is not there: 404)."""
-        with self.client(auth_headers=super().authentication()[0]) as graphql:
+        with self.client(auth_headers=self._graphql_headers()) as graphql:
             response = graphql.post(
                 f"{self.source.base_url}/api/graphql",
                 json={"query": MOVED_TO_QUERY, "variables": {"path": path, "iid": str(iid)}},

@@ -786,6 +786,15 @@ class _Jira(TrackerProvider, ABC):
         response = http.get(self._api("user/search"), params={self.user_search_parameter: query, "maxResults": 50})
         return [user for user in _list(response.json(), response, "a list of users") if isinstance(user, dict)]
 
+    def owner_account(self) -> RemoteUser:
+        """Get current user (``GET /myself``): Cloud's accountId, Data Center's user name."""
+        with self.client() as http:
+            body = json_object(http.get(self._api("myself")), "a user")
+        account = str(body.get(self.user_id_field) or "")
+        if not account:
+            raise UpstreamError("Jira did not name the signed-in account.")
+        return RemoteUser(id=account, name=str(body.get("displayName") or account))
+
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Active users whose name or e-mail address starts with ``text`` (Jira's user search)."""
         if not text.strip():
@@ -1247,6 +1256,7 @@ class JiraServer(_Jira):
     key = Provider.JIRA_SERVER
     label = Provider.JIRA_SERVER.label
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.JIRA_SERVER]
+    member_pats = True
     api_version = "2"
     uploads_files = True
     deployment_types = frozenset({"Server", "DataCenter"})

@@ -48,7 +48,7 @@ from integrations.errors import (
 )
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
 from integrations.mappings import same_name
-from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from integrations.models import AUTH_TYPES_BY_PROVIDER, Provider
 from integrations.richtext import adf_to_markdown
 
 from .answers import chunks, iso_timestamp
@@ -112,6 +112,7 @@ ISSUE_FIELDS = (
     f"state {{ name type }} assignee {{ name }} {LABELS_SELECTION}"
 )
 
+OWNER_QUERY = """query Owner { viewer { id name } }"""
 VIEWER_QUERY = """query Viewer($first: Int) { viewer { name email } teams(first: $first) { nodes { key } } }"""
 FETCH_QUERY = f"""query FetchIssues($filter: IssueFilter, $first: Int) {{
   issues(filter: $filter, first: $first, includeArchived: true) {{ nodes {{ {ISSUE_FIELDS} }} }}
@@ -355,7 +356,10 @@ class Linear(TrackerProvider):
     label = Provider.LINEAR.label
     uploads_files = True
     test_type_as_label = True
+    severity_as_label = True
     auth_types = AUTH_TYPES_BY_PROVIDER[Provider.LINEAR]
+    member_pats = True
+    member_pat_label = "personal API key"
     default_key_pattern = r"^[A-Z]+-\d+$"
     default_issue_url_template = "{baseUrl}/issue/{key}"
     default_create_url_template = "{baseUrl}/team/{project}/new?title={title}&description={description}"
@@ -387,11 +391,9 @@ class Linear(TrackerProvider):
             return API_URL
         return self.source.base_url
 
-    def authentication(self):
+    def pat_authentication(self, token):
         # Personal API keys go in the Authorization header as they are; OAuth tokens as Bearer.
-        if self.user_token is None and self.source.auth_type == AuthType.PAT:
-            return {"Authorization": self.credentials.get("token", "")}, None
-        return super().authentication()
+        return {"Authorization": token}, None
 
     # -- GraphQL --
 
@@ -564,6 +566,15 @@ class Linear(TrackerProvider):
             RemoteField("labels", "Labels", required=False, kind="labels", allowed_values=tuple(labels)),
             RemoteField("assignee", "Assignee", required=False, kind="user"),
         ]
+
+    def owner_account(self) -> RemoteUser:
+        """The ``viewer`` (the API key's or token's user): user fields take its id."""
+        with self.client() as http:
+            data, response = self._graphql(http, OWNER_QUERY, {})
+        viewer = data.get("viewer") if isinstance(data.get("viewer"), dict) else {}
+        if not viewer.get("id"):
+            raise UpstreamError("Linear did not answer with the signed-in account.", status=response.status)
+        return RemoteUser(id=str(viewer["id"]), name=str(viewer.get("name") or viewer["id"]))
 
     def users(self, project: str, text: str) -> list[RemoteUser]:
         """Active workspace members whose name, display name or e-mail address starts with ``text``."""

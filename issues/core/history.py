@@ -8,6 +8,7 @@ and ordered by the library's own table.
 Writers name the actor when they know it (``actor``); a ``save()`` elsewhere (the admin) is recorded
 by the library's signal, with the signed-in user from its middleware."""
 
+from django.utils import timezone
 from simple_history.signals import pre_create_historical_record
 
 from issues.core.models import Issue, IssueEvent
@@ -15,6 +16,10 @@ from issues.core.models import Issue, IssueEvent
 HistoricalIssue = Issue.history.model
 
 DETAIL_MAX = HistoricalIssue._meta.get_field("detail").max_length
+# Steps that change no field yet count as the issue being updated (its "updated" time, the API's
+# `updated_at`/`updated_after`): a comment, written here or arriving from its tracker. Links and
+# pushes change the test artefacts and the tracker, not the issue.
+UPDATING_EVENTS = {IssueEvent.COMMENTED}
 
 
 def tag_names_of(issue: Issue) -> list[str]:
@@ -26,6 +31,8 @@ def record(issue: Issue, event: str, *, actor=None, detail: str = "") -> None:
     """Keep a step of ``issue``'s history: its state as now stored, who did it (``actor``; else the
     signed-in user of the request, else nobody: a tracker or a task), and for steps other than field
     changes a sentence saying what happened."""
+    if event in UPDATING_EVENTS:
+        Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now())
     stored = Issue.objects.get(pk=issue.pk)  # the state as saved, whatever the caller's copy says
     Issue.history.bulk_history_create(
         [stored],

@@ -29,7 +29,6 @@ from issues.core.forms import (
 from issues.filing import drafts
 from issues.links import selectors as links_selectors
 from issues.links import services as links_services
-from projects.models import TestResult
 from projects.permissions import Action, can
 from projects.selectors import cases_of, page_of, project_for, requirements_of
 from projects.views import render_project_page
@@ -124,10 +123,8 @@ def issue_create(request, key):
                 messages.success(request, f"{issue.key} created" + (f" and linked to {artefact}." if artefact else "."))
                 return redirect("issues:detail", project.key, issue.number)
     else:
-        initial = {}
-        if isinstance(artefact, TestResult):
-            result_url = request.build_absolute_uri(artefacts.artefact_path(artefact))
-            initial = drafts.draft_from_result(artefact, result_url)
+        # Filed from a result, run, case or requirement: the same draft a tracker would get, to edit.
+        initial = drafts.draft_for(artefact, artefacts.site_url(request)) if artefact else {}
         form = IssueCreateForm(initial=initial, project=project)
     return _page(
         request,

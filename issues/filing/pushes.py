@@ -174,6 +174,7 @@ class PushDraft:
     draft: IssueDraft
     issue_type: str
     notes: tuple[str, ...] = ()
+    remarks: tuple[str, ...] = ()  # comments for the remote issue (a user field naming the account filing)
 
 
 def push_draft(
@@ -192,8 +193,9 @@ def push_draft(
     # issue's own priority and tags, then what the caller gives.
     by_mapping = mapped.fields_for(integration, fm.DEFECT, issue, discovery.fields, actor)
     values, notes = mapped_values(integration, discovery.fields, issue)
-    values = {**by_mapping.values, **values, **(fields or {})}
-    notes = [*by_mapping.notes, *notes]
+    values = {**by_mapping.values, **values}
+    notes = [*by_mapping.notes, *notes, *mapped.severity_values(integration, discovery.fields, issue.priority, values)]
+    values.update(fields or {})
     draft = services.build_draft(
         integration,
         issue_type=discovery.issue_type.id,
@@ -203,7 +205,7 @@ def push_draft(
         kinds={field.id: field.kind for field in discovery.fields},
         reporter=actor,
     )
-    return PushDraft(draft=draft, issue_type=discovery.issue_type.name, notes=tuple(notes))
+    return PushDraft(draft=draft, issue_type=discovery.issue_type.name, notes=tuple(notes), remarks=by_mapping.remarks)
 
 
 def make_synced_defect(issue: Issue, reference: ExternalReference, integration: ProjectIntegration) -> DefectSync:
@@ -268,10 +270,24 @@ def push_issue(
         attachments=services.stored_files(issue.attachments.all(), site_url),
     )
     sync = make_synced_defect(issue, filed.reference, integration)
+    remarked = _remark(integration, actor, filed.reference.key, drafted.remarks)
     history.record(
         issue, IssueEvent.PUSHED, actor=actor, detail=f"Pushed to {integration.source.name} as {filed.reference.key}."
     )
-    return Pushed(reference=filed.reference, sync=sync, created=filed.created, notes=(*drafted.notes, *filed.notes))
+    notes = (*drafted.notes, *filed.notes, *remarked)
+    return Pushed(reference=filed.reference, sync=sync, created=filed.created, notes=notes)
+
+
+def _remark(integration: ProjectIntegration, actor, key: str, remarks: Sequence[str]) -> list[str]:
+    """Tell the remote issue, in a comment, what it should know of how it was filled (a user field that names
+    the account filing because the person has no account there); notes on what could not be said."""
+    notes = []
+    for remark in remarks:
+        try:
+            services.as_member(integration, actor, lambda provider, remark=remark: provider.add_comment(key, remark))
+        except TrackerError as error:
+            notes.append(f"{key} does not say why a user field names the account filing: {error}")
+    return notes
 
 
 def link_to_tracker(*, issue: Issue, integration: ProjectIntegration, actor, typed_key: str, site_url: str) -> Pushed:

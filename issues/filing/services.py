@@ -66,6 +66,9 @@ SENDING, UNCERTAIN = "sending", "uncertain"
 MARKER_PREFIX = "tm"
 
 
+DEFAULT_DEFECT_PRIORITY = "major"  # what a new defect filed from a failure starts as
+
+
 MARKER_PATTERN = r"^tm[0-9a-z]{8,38}\Z"  # what a marker from a form or an API client may be
 
 
@@ -214,7 +217,9 @@ def build_draft(
 def mapped_priority(integration: ProjectIntegration, field: RemoteField, artefact) -> str:
     """The tracker priority the integration's priority mapping gives an issue about ``artefact``:
     the one mapped to a requirement's priority, else to the default defect priority (major)."""
-    side, wanted = ("requirement", artefact.priority) if isinstance(artefact, Requirement) else ("defect", "major")
+    side, wanted = (
+        ("requirement", artefact.priority) if isinstance(artefact, Requirement) else ("defect", DEFAULT_DEFECT_PRIORITY)
+    )
     allowed = {name_key(value): value for value in field.allowed_values}
     for tracker_priority in tracker_priorities_for(integration.priority_mapping, side, wanted):
         if not allowed or name_key(tracker_priority) in allowed:
@@ -232,6 +237,8 @@ def prefill(integration: ProjectIntegration, fields: Sequence[RemoteField], arte
             priority = mapped_priority(integration, field, artefact)
             if priority:
                 values[field.id] = priority
+    if not isinstance(artefact, Requirement):  # a defect: the default defect priority's severity
+        mapped.severity_values(integration, fields, DEFAULT_DEFECT_PRIORITY, values)
     return values
 
 

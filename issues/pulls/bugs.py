@@ -48,6 +48,17 @@ def bug_settings_of(integration: ProjectIntegration) -> BugPullSettings:
         return BugPullSettings(integration=integration)
 
 
+def check_status_from(status_from: str, resolution_field: str) -> None:
+    """``ValidationError`` unless ``status_from`` is a ``StatusFrom`` and, when the resolution is to decide
+    the status, a resolution field is named."""
+    if status_from not in StatusFrom.values:
+        raise ValidationError({"status_from": f"Choose one of: {', '.join(StatusFrom.values)}."})
+    if status_from == StatusFrom.RESOLUTION and not resolution_field.strip():
+        raise ValidationError(
+            {"resolution_field": "Name the resolution field: the resolution is to decide the mapped status."}
+        )
+
+
 @transaction.atomic
 def save_bug_settings(
     integration: ProjectIntegration,
@@ -61,12 +72,7 @@ def save_bug_settings(
 ) -> BugPullSettings:
     """Save what the bug pull reads; ``ValidationError`` (nothing saved) when the resolution is to decide
     the status but no resolution field is named, or ``status_from`` is neither."""
-    if status_from not in StatusFrom.values:
-        raise ValidationError({"status_from": f"Choose one of: {', '.join(StatusFrom.values)}."})
-    if status_from == StatusFrom.RESOLUTION and not resolution_field.strip():
-        raise ValidationError(
-            {"resolution_field": "Name the resolution field: the resolution is to decide the mapped status."}
-        )
+    check_status_from(status_from, resolution_field)
     settings = bug_settings_of(integration)
     settings.bug_types = list(dict.fromkeys(name.strip() for name in bug_types if name.strip()))
     settings.severity_field, settings.resolution_field = severity_field.strip(), resolution_field.strip()

@@ -2,6 +2,7 @@
 pulls.coverage write."""
 
 from django import forms
+from django.urls import reverse
 
 from integrations.providers import provider_class
 from issues.pulls.models import BugPullSettings, PullSettings, StatusFrom
@@ -110,6 +111,33 @@ class PullSettingsForm(forms.Form):
             self.fields["bugs_filter"].help_text = provider.pull_filter_hint
         if provider.pull_field_hint:
             self.fields["release_field"].help_text = f"The field naming the release. {provider.pull_field_hint}"
+        self._attach_pickers(integration, settings, bug_settings)
+
+    def _attach_pickers(self, integration, settings: PullSettings, bug_settings: BugPullSettings) -> None:
+        """Mark the types and fields for static/integrations/tracker_pickers.js, which offers the tracker's
+        own (its work item types; the fields of a requirement's or a bug's type) as lists; they stay text
+        inputs without JavaScript or when the tracker will not list."""
+        common = {
+            "data-options-url": reverse("api-project-tracker-options", args=[integration.project.key]),
+            "data-source": str(integration.source_id),
+            "data-project": integration.external_project,
+        }
+        requirement_type = next(iter(settings.requirement_types), "") or integration.default_issue_type
+        bug_type = next(iter(bug_settings.bug_types), "") or integration.default_issue_type
+        pickers = {
+            "requirement_types": {"data-pick": "issue_types", "data-pick-multiple": ""},
+            "bug_types": {"data-pick": "issue_types", "data-pick-multiple": ""},
+            **{
+                name: {"data-pick": "fields", "data-issue-type": requirement_type}
+                for name in ("release_field", "sprint_field", *(f"release_date_field_{n}" for n in (1, 2, 3)))
+            },
+            **{
+                name: {"data-pick": "fields", "data-issue-type": bug_type}
+                for name in ("severity_field",)  # a resolution is not on create screens: typed
+            },
+        }
+        for name, attrs in pickers.items():
+            self.fields[name].widget.attrs.update({**common, **attrs})
 
     # The form's two sections: each switched on by its toggle, whose other fields only matter while it is on.
     SECTIONS = (

@@ -21,6 +21,7 @@ from integrations.providers import provider_for
 from integrations.providers.base import MatchCount, PullQuery
 from integrations.services import interactive, source_excerpt
 from issues.pulls import bugs, requirements
+from issues.pulls.models import StatusFrom
 
 MESSAGE_MAX = 500
 
@@ -94,8 +95,57 @@ def save(integration: ProjectIntegration, settings: dict, bug_settings: dict) ->
     """Check the filters, then store both pulls' settings (``requirements.save_settings`` and
     ``bugs.save_bug_settings`` take ``settings`` and ``bug_settings``), all or nothing. Returns the
     checks; ``ValidationError`` by field when the tracker refuses a filter or a value is wrong."""
+    bugs.check_status_from(bug_settings.get("status_from", StatusFrom.STATUS), bug_settings["resolution_field"])
     checks = check_filters(integration, settings, bug_settings)  # outside the transaction: it waits on a tracker
     with transaction.atomic():
         requirements.save_settings(integration, **settings)
         bugs.save_bug_settings(integration, **bug_settings)
     return checks
+
+
+REQUIREMENT_FIELDS = (
+    "pull_requirements",
+    "requirements_filter",
+    "requirement_types",
+    "state_mapping",
+    "release_field",
+    "release_date_fields",
+    "sprint_field",
+    "comment_linked_tests",
+)
+BUG_FIELDS = ("pull_bugs", "bugs_filter", "bug_types", "severity_field", "resolution_field", "status_from")
+
+
+def document(integration: ProjectIntegration) -> dict:
+    """The integration's pull settings as the API shows them (defaults when none are saved yet)."""
+    settings, bug_settings = requirements.settings_of(integration), bugs.bug_settings_of(integration)
+    return {
+        "pull_requirements": integration.pull_requirements,
+        "requirements_filter": integration.requirements_filter,
+        "requirement_types": settings.requirement_types,
+        "state_mapping": settings.state_mapping,
+        "release_field": settings.release_field,
+        "release_date_fields": settings.release_date_fields,
+        "sprint_field": settings.sprint_field,
+        "comment_linked_tests": integration.comment_linked_tests,
+        "pull_bugs": integration.pull_bugs,
+        "bugs_filter": integration.bugs_filter,
+        "bug_types": bug_settings.bug_types,
+        "severity_field": bug_settings.severity_field,
+        "resolution_field": bug_settings.resolution_field,
+        "status_from": bug_settings.status_from,
+        "requirements_last_pulled_at": settings.last_pulled_at,
+        "requirements_last_error": settings.last_error,
+        "bugs_last_pulled_at": bug_settings.last_pulled_at,
+        "bugs_last_error": bug_settings.last_error,
+    }
+
+
+def update(integration: ProjectIntegration, changes: dict) -> list[FilterCheck]:
+    """``save`` with ``changes`` over the current settings: a field left out keeps its value."""
+    values = {**document(integration), **changes}
+    return save(
+        integration,
+        {name: values[name] for name in REQUIREMENT_FIELDS},
+        {name: values[name] for name in BUG_FIELDS},
+    )

@@ -13,13 +13,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.errors import TrackerError
-from integrations.providers import provider_for
 from integrations.providers.base import (
     EventKind,
     RemoteComment,
     TrackerProvider,
 )
-from integrations.services import source_excerpt
+from integrations.services import source_excerpt, with_own_token_if_any
 from issues.core import history
 from issues.core.models import CommentOrigin, Issue, IssueComment, IssueEvent
 from issues.links.models import ExternalReference
@@ -67,7 +66,12 @@ def push_comment(comment_id: int) -> bool:
     if sync is None or not cache.add(once_key("posting", comment), 1, PUSH_LOCK_SECONDS):
         return False
     try:
-        remote_id = provider_for(sync.reference.source).add_comment(sync.reference.key, _attributed(comment))
+        # Posted by the author's own account when they have a token for the tracker, so that it shows them.
+        remote_id = with_own_token_if_any(
+            comment.author,
+            sync.reference.source,
+            lambda provider: provider.add_comment(sync.reference.key, _attributed(comment)),
+        )
     except TrackerError as error:
         DefectSync.objects.filter(pk=sync.pk).update(last_error=source_excerpt(sync.reference.source, str(error), 500))
         cache.delete(once_key("posting", comment))

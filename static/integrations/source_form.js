@@ -9,6 +9,7 @@
   const script = document.currentScript;
   const previewUrl = script.dataset.keyPreviewUrl;
   const adding = script.dataset.adding === "true";
+  const testUnsavedUrl = script.dataset.testUnsavedUrl;
 
   function start() {
     const metaElement = document.getElementById("source-provider-meta");
@@ -167,6 +168,42 @@
       updateCapabilities();
       updateDefaults();
       updatePreview();
+    }
+
+    // "Test connection" on the add form: the typed values go to the server, which tests them and stores nothing.
+    const testButton = form.querySelector("#test-connection");
+    const testResult = document.getElementById("test-connection-result");
+    const connection = form.querySelector("#id_base_url") && form.querySelector("#id_base_url").closest("fieldset");
+    const testBlock = document.getElementById("test-unsaved-connection");
+    if (connection && testBlock) {
+      connection.after(testBlock); // right below the connection and credential fields
+    }
+    if (testButton && testResult && testUnsavedUrl) {
+      testButton.addEventListener("click", () => {
+        testButton.disabled = true;
+        testResult.textContent = "Testing…";
+        testResult.style.color = "";
+        fetch(testUnsavedUrl, {
+          method: "POST",
+          body: new FormData(form),
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        })
+          .then((response) => response.json())
+          .then((result) => {
+            testResult.textContent = result.message;
+            testResult.dataset.ok = String(result.ok);
+            testResult.style.color = result.ok ? "#15803d" : "#b91c1c";
+          })
+          .catch(() => {
+            testResult.textContent = "The test could not be run: reload the page and try again.";
+            testResult.dataset.ok = "false";
+            testResult.style.color = "#b91c1c";
+          })
+          .finally(() => {
+            testButton.disabled = false;
+          });
+      });
     }
 
     provider.addEventListener("change", updateAll);

@@ -82,6 +82,19 @@
     }
   }
 
+  // A comment longer than the cell shows (data-comment-length, as the page renders it) is cut,
+  // with the whole text on hover.
+  function showComment(cell, text) {
+    var length = parseInt(table.dataset.commentLength, 10);
+    cell.textContent = "";
+    if (text.length <= length) { cell.textContent = text; return; }
+    var cut = document.createElement("span");
+    cut.className = "shortened";
+    cut.title = text;
+    cut.textContent = text.slice(0, length - 1) + "…";
+    cell.appendChild(cut);
+  }
+
   function applyRow(row, answer) {
     row.dataset.status = answer.status;
     var badge = row.querySelector("[data-role=status]");
@@ -91,7 +104,7 @@
       button.setAttribute("aria-pressed", button.value === answer.status ? "true" : "false");
     });
     row.dataset.comment = answer.comment;
-    row.querySelector("[data-role=comment]").textContent = answer.comment;
+    showComment(row.querySelector("[data-role=comment]"), answer.comment);
     row.querySelector("[data-role=duration]").textContent = answer.duration;
     showCreateIssue(row, answer.status);
     updateCounts(answer);
@@ -141,14 +154,14 @@
       '<label for="' + id + '-duration">Duration</label><input id="' + id + '-duration" type="text" placeholder="1m 30s">' +
       '<p class="error" role="alert"></p>' +
       '<div><button type="submit">Save</button> <button type="button" class="secondary" data-cancel>Cancel</button></div>';
-    var previous = cell.textContent;
+    var previous = row.dataset.comment;
     var comment = form.querySelector("textarea");
     var duration = form.querySelector("input");
     comment.value = row.dataset.comment;
     duration.value = row.querySelector("[data-role=duration]").textContent.trim();
     cell.textContent = "";
     cell.appendChild(form);
-    function close(text) { cell.textContent = text; setCurrent(row, true); }
+    function close(text) { showComment(cell, text); setCurrent(row, true); }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       save(row, { comment: comment.value, duration: duration.value }).then(function (answer) {

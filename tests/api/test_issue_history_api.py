@@ -112,6 +112,23 @@ def test_an_edit_moves_updated_at_and_updated_after_finds_the_issue(world, clien
     assert [row["key"] for row in found] == [issue.key]
 
 
+def test_a_comment_moves_updated_at_and_a_link_does_not(world, client_as):
+    issue = world.mine.issue
+    three_days_ago = timezone.now() - timezone.timedelta(days=3)
+    Issue.objects.filter(pk=issue.pk).update(updated_at=three_days_ago)
+    since = (timezone.now() - timezone.timedelta(days=1)).isoformat()
+    client = client_as("member")
+
+    link(artefact=world.mine.case, issue=issue, actor=world.users["member"])
+    assert client.get(f"/api/issues/{issue.pk}").json()["updated_at"] < since
+
+    add_comment(issue, author=world.users["member"], body="Seen again on staging")
+
+    assert client.get(f"/api/issues/{issue.pk}").json()["updated_at"] > since
+    assert [row["key"] for row in client.get("/api/issues", {"updated_after": since}).json()["results"]] == [issue.key]
+    assert Issue.objects.get(pk=issue.pk).version == issue.version  # a comment is no edit conflict
+
+
 def test_a_refused_edit_leaves_no_entry(world, client_as):
     issue = world.mine.issue
     response = client_as("member").patch(f"/api/issues/{issue.pk}", {"status": "nonsense"}, format="json")

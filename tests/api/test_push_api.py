@@ -24,7 +24,7 @@ from issues.links.services import link
 from issues.sync.models import DefectSync
 from tests.api.conftest import ROLES
 from tests.api.helpers import database_state
-from tests.factories import ProjectIntegrationFactory, SourceFactory, make_issue
+from tests.factories import ProjectIntegrationFactory, SourceFactory, UserFactory, make_issue
 from tests.fakes.fixtures import (
     ADO_PAT,
     CLOUD_API_TOKEN,
@@ -37,6 +37,7 @@ from tests.fakes.fixtures import (
     SERVER_PAT,
 )
 from tests.fakes.gitlab import DEVELOPER
+from tests.fakes.jira import plain_text
 
 pytestmark = pytest.mark.django_db
 
@@ -226,7 +227,79 @@ def test_github_labels_carry_the_tags(request, world, client_as):
     assert push(client_as("member"), issue, github_tracker.integration).status_code == 201
 
     (created,) = github_tracker.fake.repo("acme/shop").issues.values()
-    assert [label.name for label in created.labels] == ["checkout"]
+    assert [label.name for label in created.labels] == ["checkout", "severity:major"]
+
+
+# -- severity through the severity mapping -----------------------------------------------------------
+
+
+def test_azure_devops_takes_the_severity_in_its_severity_field(request, world, client_as):
+    ado = azure_devops(request, world.project)
+    issue = a_defect(world, priority="critical")
+
+    assert push(client_as("member"), issue, ado.integration).status_code == 201
+
+    (item,) = ado.fake.work_items.values()
+    assert item.fields["Microsoft.VSTS.Common.Severity"] == "1 - Critical"
+
+
+def test_the_severity_table_of_the_field_mappings_decides_the_severity(request, world, client_as):
+    ado = azure_devops(request, world.project)
+    ado.integration.field_mappings = {"severity": {"2 - High": "critical", "1 - Critical": "blocker"}}
+    ado.integration.save()
+    issue = a_defect(world, priority="critical")
+
+    assert push(client_as("member"), issue, ado.integration).status_code == 201
+
+    (item,) = ado.fake.work_items.values()
+    assert item.fields["Microsoft.VSTS.Common.Severity"] == "2 - High"
+
+
+def test_jira_takes_the_severity_in_a_severity_custom_field_when_the_project_has_one(jira, world, client_as):
+    field = jira.fake.add_field("SHOP", "Bug", "Severity", "select", options=("Critical", "Major", "Minor"))
+    issue = a_defect(world, priority="minor")
+
+    assert push(client_as("member"), issue, jira.integration).status_code == 201
+
+    assert f'"{field.field_id}": {{"value": "Minor"}}' in jira.sent()
+
+
+def test_jira_without_a_severity_field_gets_none_and_no_complaint(jira, world, client_as):
+    issue = a_defect(world, priority="minor")
+
+    response = push(client_as("member"), issue, jira.integration)
+
+    assert response.status_code == 201
+    assert "everity" not in jira.sent().split("Pushed from testmanager")[0]
+    assert not [note for note in response.json()["notes"] if "everity" in note]
+
+
+@pytest.mark.parametrize("name", ["github", "gitlab"])
+def test_trackers_without_a_severity_field_take_it_as_a_label(request, world, client_as, name):
+    tracker = TRACKERS[name](request, world.project)
+    issue = a_defect(world, priority="blocker")
+
+    assert push(client_as("member"), issue, tracker.integration).status_code == 201
+
+    assert "severity:blocker" in tracker.sent()
+    assert "checkout" in tracker.sent()
+
+
+def test_linear_takes_the_severity_label_its_team_has_and_says_when_it_has_none(request, world, client_as):
+    tracker = linear(request, world.project)
+    tracker.fake.add_label("checkout", team="ENG")
+    first = a_defect(world, priority="major")
+
+    response = push(client_as("member"), first, tracker.integration)
+
+    assert response.status_code == 201
+    assert any("severity:major" in note for note in response.json()["notes"])
+    tracker.fake.add_label("severity:trivial", team="ENG")
+    second = make_issue(world.project, name="Typo on the receipt", priority="trivial")
+
+    assert push(client_as("member"), second, tracker.integration).status_code == 201
+    (issue,) = [i for i in tracker.fake.issues if i.title == "Typo on the receipt"]
+    assert [label.name for label in issue.label_list] == ["severity:trivial"]
 
 
 def test_pushing_an_issue_kept_in_step_already_is_refused_with_its_key(tracker, world, client_as):
@@ -321,7 +394,7 @@ def test_a_retry_after_a_timeout_finds_the_issue_the_first_try_created(tracker, 
     issue = a_defect(world)
     monkeypatch.setitem(TrackerHttpClient.__init__.__kwdefaults__, "read_timeout", 0.2)
     server, intercept = tracker.fake.server, tracker.fake.server.interceptor
-    client_gave_up = threading.Event()
+    client_gave_up, creating = threading.Event(), threading.Event()
 
     def create_then_time_out(recorded):
         if tracker.is_create(recorded) and not client_gave_up.is_set():
@@ -330,11 +403,13 @@ def test_a_retry_after_a_timeout_finds_the_issue_the_first_try_created(tracker, 
                 client_gave_up.wait(10)
             finally:
                 server.lock.acquire()
+                creating.set()  # holding the lock again until the create is done: a retry waits for it
         return intercept(recorded)
 
     server.interceptor = create_then_time_out
     first = push(client_as("member"), issue, tracker.integration)
     client_gave_up.set()  # the tracker now carries out the create the client stopped waiting for
+    assert creating.wait(10)  # before the retry asks: a tracker still creating would not find it yet
     assert first.status_code == 503 and first.json()["code"] == "unreachable"
     assert not ExternalReference.objects.exists()
     assert not DefectSync.objects.exists()
@@ -456,3 +531,41 @@ def test_the_push_endpoints_are_in_the_openapi_schema(client_as):
     assert {"/api/issues/{issueId}/push", "/api/issues/push", "/api/issues/push/{id}"} <= set(paths)
     assert "/api/issues/{issueId}/link-tracker" in paths
     assert "409" in paths["/api/issues/{issueId}/push"]["post"]["responses"]
+
+
+# -- user fields through user matching ----------------------------------------------------------------
+
+ASSIGNEE = {"source": "value", "value": "{issue.assignee}"}
+
+
+def test_an_assignee_without_a_tracker_account_names_the_credentials_owner_and_the_issue_says_so(
+    jira, world, client_as
+):
+    tester = jira.fake.add_field("SHOP", "Bug", "Tester", "user")
+    jira.integration.field_mappings = {"defect": {"fields": {tester.field_id: ASSIGNEE}}}
+    jira.integration.save()
+    issue = a_defect(world, assignee=UserFactory(email="no.account@example.com", first_name="Noa"))
+
+    response = push(client_as("member"), issue, jira.integration)
+
+    assert response.status_code == 201, response.content
+    owner = jira.fake.users[CLOUD_LOGIN]
+    remote = jira.fake.issue("SHOP-1")
+    assert remote.custom_fields[tester.field_id] == owner
+    (comment,) = [c for c in remote.comments if "Tester" in plain_text(c.body)]
+    assert "names the account that filed the issue" in plain_text(comment.body)
+    assert any("Tester:" in note for note in response.json()["notes"])
+
+
+def test_an_assignee_matched_by_e_mail_address_gets_no_comment(jira, world, client_as):
+    tester = jira.fake.add_field("SHOP", "Bug", "Tester", "user")
+    jira.integration.field_mappings = {"defect": {"fields": {tester.field_id: ASSIGNEE}}}
+    jira.integration.save()
+    account = jira.fake.add_user("mia@example.com", display_name="Mia M.")
+    issue = a_defect(world, assignee=UserFactory(email="mia@example.com"))
+
+    assert push(client_as("member"), issue, jira.integration).status_code == 201
+
+    remote = jira.fake.issue("SHOP-1")
+    assert remote.custom_fields[tester.field_id] == account
+    assert not [c for c in remote.comments if "Tester" in plain_text(c.body)]

@@ -27,6 +27,7 @@ class PagesWorld:
     run: object
     result: object
     issue: object
+    requirement: object
 
 
 def seed_pages_world() -> PagesWorld:
@@ -38,6 +39,8 @@ def seed_pages_world() -> PagesWorld:
         for status in ResultStatus.values
     ]
     failed = next(result for result in results if result.status == ResultStatus.FAILED)
+    failed.comment = f"Failed with {UNBROKEN} " * 4  # cut on the run page, whole on hover
+    failed.save(update_fields=["comment"])
     requirement = RequirementFactory(project=project, title=f"Requirement {UNBROKEN}")
     issue = make_issue(project, name=UNBROKEN, description=f"See `{UNBROKEN}`", reporter=member)
     link(artefact=failed, issue=issue, actor=member)
@@ -45,7 +48,7 @@ def seed_pages_world() -> PagesWorld:
     for category in ("todo", "in_progress", "done", "unknown"):
         reference = ExternalReferenceFactory(title=f"{category} {UNBROKEN}", status=category, status_category=category)
         link(artefact=failed, reference=reference, actor=member)
-    return PagesWorld(project=project, member=member, run=run, result=failed, issue=issue)
+    return PagesWorld(project=project, member=member, run=run, result=failed, issue=issue, requirement=requirement)
 
 
 def main_pages(world: PagesWorld) -> dict[str, str]:
@@ -60,4 +63,27 @@ def main_pages(world: PagesWorld) -> dict[str, str]:
         "issue": f"/projects/SHOP/issues/{issue.number}/",
         "filing-form": f"/projects/SHOP/issues/new/?result={result.pk}",
         "traceability": "/projects/SHOP/traceability/",
+    }
+
+
+def daily_pages(world: PagesWorld) -> dict[str, str]:
+    """The other pages of daily work: lists, details and the forms that write them."""
+    case_id, requirement = world.result.case_id, world.requirement
+    return {
+        "cases": "/projects/SHOP/cases/",
+        "case": f"/projects/SHOP/cases/{case_id}/",
+        "case-form": "/projects/SHOP/cases/new/",
+        "case-edit": f"/projects/SHOP/cases/{case_id}/edit/",
+        "runs": "/projects/SHOP/runs/",
+        "run-form": "/projects/SHOP/runs/new/",
+        "milestones": "/projects/SHOP/milestones/",
+        "milestone-form": "/projects/SHOP/milestones/new/",
+        "my-results": "/projects/my-results/",
+        "requirements": "/projects/SHOP/requirements/",
+        "requirement": f"/projects/SHOP/requirements/{requirement.pk}/",
+        "requirement-edit": f"/projects/SHOP/requirements/{requirement.pk}/edit/",
+        "issue-edit": f"/projects/SHOP/issues/{world.issue.number}/edit/",
+        "new-failures": f"/projects/SHOP/runs/{world.run.pk}/new-failures/",
+        "import": "/projects/SHOP/import/",
+        "trackers": "/projects/SHOP/integrations/",
     }

@@ -31,9 +31,13 @@ def test_an_admin_configures_tests_and_assigns_a_jira_cloud_source(page, log_in,
 
     # The form follows the provider and the auth type without reloading.
     page.select_option("#id_provider", "custom")
-    assert auth_type_choices(page) == ["none"]
+    assert auth_type_choices(page) == ["basic", "api_key", "none"]
+    page.select_option("#id_auth_type", "none")
     for field in ("#id_credential_email", "#id_credential_api_token", "#id_credential_token", "#id_can_read_details"):
         expect(page.locator(field)).to_be_hidden()
+    page.select_option("#id_auth_type", "api_key")  # a custom tracker's optional API key
+    expect(page.locator("#id_credential_header_name")).to_be_visible()
+    expect(page.locator("#id_credential_header_value")).to_be_visible()
     page.select_option("#id_provider", "jira_cloud")
     assert auth_type_choices(page) == ["api_token", "oauth2"]
     expect(page.locator("#id_credential_email")).to_be_visible()

@@ -4,9 +4,10 @@ own box, the navigation folds into a Menu button; the page is never wider than t
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.e2e.pages_world import main_pages, seed_pages_world
+from tests.e2e.pages_world import daily_pages, main_pages, seed_pages_world
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -74,27 +75,51 @@ def test_without_javascript_the_navigation_wraps_and_stays_usable(chromium, live
         context.close()
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["cases", "case", "case-form", "runs", "run-form", "milestones", "my-results", "requirements", "trackers"],
-)
+DAILY_PAGES = [
+    "cases",
+    "case",
+    "case-form",
+    "case-edit",
+    "runs",
+    "run-form",
+    "milestones",
+    "milestone-form",
+    "my-results",
+    "requirements",
+    "requirement",
+    "requirement-edit",
+    "issue-edit",
+    "new-failures",
+    "import",
+    "trackers",
+]
+MAIN_PAGES = ["home", "run", "issue-list", "filing-form", "result", "issue", "traceability"]
+
+
+@pytest.mark.parametrize("name", DAILY_PAGES)
 def test_every_other_page_of_daily_work_is_no_wider_than_a_phone(phone, name):
     world = seed_pages_world()
     log_in(phone, world.member)
-    pages = {
-        "cases": "/projects/SHOP/cases/",
-        "case": f"/projects/SHOP/cases/{world.result.case_id}/",
-        "case-form": "/projects/SHOP/cases/new/",
-        "runs": "/projects/SHOP/runs/",
-        "run-form": "/projects/SHOP/runs/new/",
-        "milestones": "/projects/SHOP/milestones/",
-        "my-results": "/projects/my-results/",
-        "requirements": "/projects/SHOP/requirements/",
-        "trackers": "/projects/SHOP/integrations/",
-    }
 
-    response = phone.goto(pages[name])
+    response = phone.goto(daily_pages(world)[name])
 
     assert response.ok, f"{name} answered {response.status}"
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{name} is {width} px wide at {PHONE['width']} px"
+
+
+@pytest.mark.parametrize("name", MAIN_PAGES + DAILY_PAGES)
+def test_at_phone_width_no_page_has_a_serious_or_critical_accessibility_violation(phone, name):
+    """At 390 px tables overflow into their scroll boxes, which axe then asks to be reachable by keyboard."""
+    world = seed_pages_world()
+    log_in(phone, world.member)
+
+    phone.goto({**main_pages(world), **daily_pages(world)}[name])
+
+    found = Axe().run(phone).response["violations"]
+    blocking = [
+        f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:5]}"
+        for violation in found
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert blocking == []

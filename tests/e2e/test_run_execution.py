@@ -199,3 +199,75 @@ def test_the_run_and_milestone_pages_pass_the_accessibility_check(page, log_in, 
     page.goto(f"/projects/SHOP/runs/{run.pk}/")
     press(page, "j", "c")  # the comment editor in place
     assert serious_violations(page) == []
+
+
+def test_without_javascript_a_failure_is_recorded_and_filed_through_plain_forms(chromium, live_server, project, member):
+    run, results = run_with(project, 3)
+    failing = results[1]
+    failing.case.steps = [
+        {"action": "Open the cart", "expected": "The cart lists it"},
+        {"action": "Pay", "expected": "Paid"},
+    ]
+    failing.case.save()
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.fill("#id_username", member.username)
+        page.fill("#id_password", "correct horse battery staple")
+        page.click("button[type=submit]")
+        page.goto(f"/projects/SHOP/runs/{run.pk}/")
+        expect(row(page, failing).locator(".edit-row")).to_be_hidden()  # only the script shows in-place editing
+
+        # The row's status button is a plain form: the page reloads with the failure saved.
+        row(page, failing).get_by_role("button", name="Failed: Case 02").click()
+        expect(page.locator("body")).to_contain_text("Recorded failed for “Case 02”.")
+        expect_status(page, failing, "Failed")
+        assert TestResult.objects.get(pk=failing.pk).status == ResultStatus.FAILED
+
+        # Record: the result form takes the comment, the duration and a status per step.
+        row(page, failing).get_by_role("link", name="Record").click()
+        page.get_by_label("Comment").fill("The Pay button does nothing")
+        page.get_by_label("Duration").fill("1m 30s")
+        page.get_by_label("Step 1: Open the cart").select_option("passed")
+        page.get_by_label("Step 2: Pay").select_option("failed")
+        page.get_by_role("button", name="Save result").click()
+        page.wait_for_url(f"**/projects/SHOP/runs/{run.pk}/**")
+        saved = TestResult.objects.get(pk=failing.pk)
+        assert (saved.status, saved.comment, saved.duration, saved.recorded_by) == (
+            ResultStatus.FAILED,
+            "The Pay button does nothing",
+            timedelta(seconds=90),
+            member,
+        )
+        assert [step["status"] for step in saved.step_results] == ["passed", "failed"]
+
+        # Create issue: the internal form (no tracker here), prefilled with the result, posts as is.
+        row(page, failing).get_by_role("link", name="Create issue").click()
+        page.wait_for_url("**/issues/new/?result=*")
+        assert "Step 2: Pay" in page.locator("#id_description").input_value()
+        page.get_by_role("button", name="Create issue").click()
+        page.wait_for_url("**/projects/SHOP/issues/1/")
+        issue = Issue.objects.get()
+        assert issue.name == "Case 02 failed in Release check"
+        assert Link.objects.filter(issue=issue, test_result_id=failing.pk).exists()
+    finally:
+        context.close()
+
+
+def test_a_long_comment_saved_in_place_is_cut_with_its_whole_text_on_hover(page, log_in, project, member):
+    run, results = run_with(project, 2)
+    long = " ".join(["The card form hangs after the third retry and shows no error at all."] * 3)
+    log_in(member)
+    page.goto(f"/projects/SHOP/runs/{run.pk}/")
+    row(page, results[0]).get_by_role("button", name="Edit comment and duration: Case 01").click()
+    row(page, results[0]).get_by_role("textbox", name="Comment").fill(long)
+    row(page, results[0]).get_by_role("button", name="Save", exact=True).click()
+
+    shown = row(page, results[0]).locator("[data-role=comment] .shortened")
+    expect(shown).to_have_attribute("title", long)
+    assert len(shown.inner_text()) == 120 and shown.inner_text().endswith("…")
+    assert TestResult.objects.get(pk=results[0].pk).comment == long
+    page.reload()
+    expect(row(page, results[0]).locator("[data-role=comment] .shortened")).to_have_attribute("title", long)

@@ -624,6 +624,7 @@ class AzureDevOpsFake(TrackerFake):
         wit = rf"{project}/_apis/wit"
         routes = [
             ("GET", r"/_apis/connectionData", self._connection_data),
+            ("GET", r"/_apis/identities", self._read_identities),
             ("GET", r"/_apis/projects", self._list_projects),
             ("GET", rf"{wit}/workitemtypes", self._list_types),
             ("GET", rf"{wit}/workitemtypes/(?P<type_name>[^/]+)/states", self._list_states),
@@ -650,16 +651,7 @@ class AzureDevOpsFake(TrackerFake):
     # -- organization -----------------------------------------------------------------------------
 
     def _connection_data(self, request: RecordedRequest) -> Response:
-        identity = {
-            "id": self._viewer.id,
-            "descriptor": f"Microsoft.IdentityModel.Claims.ClaimsIdentity;{self._viewer.unique_name}",
-            "subjectDescriptor": f"aad.{base64.b64encode(self._viewer.id.encode()).decode()}",
-            "providerDisplayName": self._viewer.display_name,
-            "isActive": True,
-            "properties": {"Account": {"$type": "System.String", "$value": self._viewer.unique_name}},
-            "resourceVersion": 2,
-            "metaTypeId": 0,
-        }
+        identity = self._identity(self._viewer)
         return json_response(
             HTTPStatus.OK,
             {
@@ -671,6 +663,37 @@ class AzureDevOpsFake(TrackerFake):
                 "locationServiceData": {"serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7"},
             },
         )
+
+    def _identity(self, user: AdoUser) -> dict:
+        return {
+            "id": user.id,
+            "descriptor": f"Microsoft.IdentityModel.Claims.ClaimsIdentity;{user.unique_name}",
+            "subjectDescriptor": f"aad.{base64.b64encode(user.id.encode()).decode()}",
+            "providerDisplayName": user.display_name,
+            "isActive": True,
+            "properties": {
+                "Account": {"$type": "System.String", "$value": user.unique_name},
+                "Mail": {"$type": "System.String", "$value": user.unique_name if "@" in user.unique_name else ""},
+            },
+            "resourceVersion": 2,
+            "metaTypeId": 0,
+        }
+
+    def _read_identities(self, request: RecordedRequest) -> Response:
+        """Identities - Read Identities with ``searchFilter`` (General: display name, account name or unique
+        name; DisplayName; AccountName; MailAddress) and ``filterValue``: {count, value: Identity[]}. Served
+        on the organization, as Azure DevOps Server's collections serve it (Services serves it on
+        vssps.dev.azure.com/{organization}). The fake matches a whole name, case aside."""
+        search, value = request.param("searchFilter") or "", (request.param("filterValue") or "").strip().lower()
+        fields = {
+            "general": ("display_name", "unique_name"), "displayname": ("display_name",),
+            "accountname": ("unique_name",), "mailaddress": ("unique_name",),
+        }.get(search.lower())  # fmt: skip
+        if fields is None or not value:
+            message = "Give searchFilter (General, DisplayName, AccountName or MailAddress) and filterValue."
+            return json_response(HTTPStatus.BAD_REQUEST, error_body(message, "ArgumentException"))
+        found = [user for user in self.users.values() if any(getattr(user, name).lower() == value for name in fields)]
+        return json_response(HTTPStatus.OK, {"count": len(found), "value": [self._identity(user) for user in found]})
 
     def _list_projects(self, request: RecordedRequest) -> Response:
         visible = self.visible_projects()

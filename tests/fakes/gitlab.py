@@ -9,6 +9,8 @@ Sources read to build it (GitLab's own documentation, gitlab-org/gitlab `doc/`, 
   x-prev-page, the totals and `rel="last"` left out beyond 10,000 records) and keyset pagination
   (`pagination=keyset`, projects by `order_by=id` only, a `Link` `rel="next"` carrying `id_after`,
   and at the end no `Link` and an empty array).
+- "Projects API", "Get a single project" (GET /projects/:id): the project by id or encoded path, 404
+  `{"message": "404 Project Not Found"}` for one the caller may not see.
 - "REST API authentication": access tokens in `PRIVATE-TOKEN` or `private_token`, OAuth tokens in
   `Authorization: Bearer` or `access_token` (access tokens are also accepted as Bearer); missing or
   bad credentials answer 401 {"message": "401 Unauthorized"}; a token lacking a scope answers 403
@@ -619,6 +621,7 @@ class GitLabFake(TrackerFake):
             ("GET", r"/user", self._endpoint(self._get_user)),
             ("GET", r"/personal_access_tokens/self", self._endpoint(self._token_self)),
             ("GET", r"/projects", self._endpoint(self._list_projects)),
+            ("GET", project, self._endpoint(self._get_project)),
             ("GET", rf"{project}/labels", self._endpoint(self._list_labels)),
             ("GET", rf"{project}/milestones", self._endpoint(self._list_milestones)),
             ("GET", rf"{project}/members/all", self._endpoint(self._list_members)),
@@ -677,6 +680,14 @@ class GitLabFake(TrackerFake):
             return self._keyset_projects(request, user, visible)
         visible.sort(key=lambda p: p.id, reverse=(request.param("sort") or "desc") == "desc")
         return self._offset_page(request, visible, lambda p: self._project_json(p, user, request))
+
+    def _get_project(self, request: RecordedRequest, user: GitLabUser, project_id: str) -> Response:
+        """GET /projects/:id ("Get a single project"): by id or URL-encoded path; 404 for one the caller
+        cannot see, as for one that does not exist."""
+        project = self._project(user, project_id, for_issues=False)
+        if isinstance(project, Response):
+            return project
+        return json_response(HTTPStatus.OK, self._project_json(project, user, request))
 
     def _keyset_projects(self, request: RecordedRequest, user: GitLabUser, visible: list[Project]) -> Response:
         if (request.param("order_by") or "id") != "id":

@@ -860,6 +860,11 @@ class LinearFake(TrackerFake):
             if issue.assignee
             else None,
             "labelIds": [label.id for label in issue.label_list],
+            # IssueWebhookPayload.labels: IssueLabelChildWebhookPayload (id, name, color, parentId).
+            "labels": [
+                {"id": label.id, "name": label.name, "color": label.color, "parentId": None}
+                for label in issue.label_list
+            ],
         }
 
     def _delivery(

@@ -191,6 +191,17 @@ def test_labels_milestones_and_members_of_a_project(fake_gitlab, api, web):
 # -- issues --------------------------------------------------------------------------------------
 
 
+def test_a_single_project_is_read_by_encoded_path_and_a_hidden_one_reads_as_not_found(fake_gitlab, api, web):
+    fake_gitlab.add_project("acme/secret")  # the bot is no member of this private project
+
+    found = api.get("/projects/acme%2Fplatform%2Ffrontend%2Fweb")
+    hidden = api.get("/projects/acme%2Fsecret")
+
+    assert found.status_code == 200 and found.json()["path_with_namespace"] == "acme/platform/frontend/web"
+    assert found.json()["issues_enabled"] is True
+    assert hidden.status_code == 404 and hidden.json() == {"message": "404 Project Not Found"}
+
+
 def test_a_nested_project_is_named_by_its_url_encoded_path_or_its_id(fake_gitlab, api, web):
     fake_gitlab.add_issue("acme/platform/frontend/web", "Broken", author="alice")
 

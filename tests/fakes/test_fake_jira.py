@@ -170,6 +170,33 @@ def test_projects_the_user_may_not_browse_are_not_listed(fake_jira_cloud, cloud,
     assert cloud_keys == server_keys == ["SHOP"]
 
 
+def test_boards_are_listed_by_project_and_name_in_agile_pages(fake_jira_cloud, cloud):
+    fake_jira_cloud.add_project("SHOP", "Web shop")
+    fake_jira_cloud.add_project("OPS")
+    shop = fake_jira_cloud.add_board("SHOP", "Shop scrum")
+    fake_jira_cloud.add_board("SHOP", "Shop kanban", board_type="kanban")
+    fake_jira_cloud.add_board("OPS", "Ops board")
+
+    body = cloud.get("/rest/agile/1.0/board", params={"projectKeyOrId": "SHOP", "maxResults": 1}).json()
+    assert [(b["id"], b["name"], b["type"]) for b in body["values"]] == [(shop, "Shop scrum", "scrum")]
+    assert body["values"][0]["location"]["projectKey"] == "SHOP"
+    assert (body["startAt"], body["total"], body["isLast"]) == (0, 2, False)
+    named = cloud.get("/rest/agile/1.0/board", params={"name": "kanban"}).json()
+    assert [b["name"] for b in named["values"]] == ["Shop kanban"]
+    unknown = cloud.get("/rest/agile/1.0/board", params={"projectKeyOrId": "NOPE"})
+    assert unknown.status_code == 400 and "NOPE" in unknown.json()["errorMessages"][0]
+
+
+def test_project_components_are_listed_unpaged_and_a_hidden_project_reads_as_not_found(fake_jira_cloud, cloud):
+    fake_jira_cloud.add_project("SHOP", components=("Checkout", "Cart"))
+    fake_jira_cloud.add_project("SECRET", components=("Vault",))
+    fake_jira_cloud.forbid_project("SECRET")
+
+    components = cloud.get("/rest/api/3/project/SHOP/components").json()
+    assert [c["name"] for c in components] == ["Checkout", "Cart"] and all(c["id"] and c["self"] for c in components)
+    assert cloud.get("/rest/api/3/project/SECRET/components").status_code == 404
+
+
 # -- create metadata -----------------------------------------------------------------------------
 
 

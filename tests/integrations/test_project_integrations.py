@@ -183,7 +183,11 @@ def test_editing_changes_only_what_was_changed_and_audits_the_fields(admin_clien
     assert response.status_code == 302
     integration.refresh_from_db()
     assert (integration.default_issue_type, integration.board) == ("Task", "Team board")
-    assert AuditEvent.objects.get().details == {"fields": ["default_issue_type", "board", "description"]}
+    # The example tracker cannot confirm the new type and board: saved, as not verified.
+    assert AuditEvent.objects.get().details == {
+        "fields": ["default_issue_type", "board", "description"],
+        "verified": False,
+    }
 
 
 def test_archive_hides_it_from_pickers_and_unarchive_restores(admin_client, project, jira):

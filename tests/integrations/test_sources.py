@@ -282,7 +282,12 @@ def test_the_page_carries_each_providers_auth_types_and_credential_fields(admin_
     assert metadata["jira_cloud"]["auth_types"] == ["api_token", "oauth2"]
     assert [part["name"] for part in metadata["jira_cloud"]["credentials"]["api_token"]] == ["email", "api_token"]
     assert [part["name"] for part in metadata["jira_server"]["credentials"]["basic"]] == ["username", "password"]
-    assert metadata["custom"]["credentials"] == {"none": []}
+    assert metadata["custom"]["credentials"]["none"] == []
+    assert [part["name"] for part in metadata["custom"]["credentials"]["api_key"]] == ["header_name", "header_value"]
+    assert [part["label"] for part in metadata["azure_devops"]["credentials"]["basic"]] == [
+        "Username",
+        "Personal access token (as password)",
+    ]
     assert metadata["custom"]["capabilities"] == ["can_create_issues"]
     html = response.content.decode()
     assert 'id="source-provider-meta"' in html and "integrations/source_form.js" in html

@@ -191,8 +191,9 @@ class FormTests:
             found = client.get(url, {"to": linear.pk, "q": text}).json()
             assert found == {"users": [{"id": alice.id, "name": "Alice Archer"}], "message": ""}, text
 
-    def test_a_tracker_that_cannot_search_accounts_says_so(self, client, member, project, fake_azure_devops):
+    def test_azure_devops_accounts_are_found_through_its_identities(self, client, member, project, fake_azure_devops):
         fake_azure_devops.add_project("Fabrikam")
+        fake_azure_devops.add_user("alice@fabrikam.example", "Alice Doe")
         source = SourceFactory(
             provider=Provider.AZURE_DEVOPS,
             name="Fabrikam ADO",
@@ -202,8 +203,8 @@ class FormTests:
             credentials={"token": ADO_PAT},
         )
         ado = ProjectIntegrationFactory(project=project, source=source, external_project="Fabrikam")
-        found = client.get(reverse("issues:file_users", args=["SHOP"]), {"to": ado.pk, "q": "ali"}).json()
-        assert found == {"users": [], "message": "Azure DevOps sources do not support searching users."}
+        found = client.get(reverse("issues:file_users", args=["SHOP"]), {"to": ado.pk, "q": "Alice Doe"}).json()
+        assert [user["id"] for user in found["users"]] == ["alice@fabrikam.example"]
 
 
 class CreateTests:

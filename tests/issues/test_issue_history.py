@@ -1,5 +1,5 @@
 """An internal issue's history on its page: every edit (field old -> new, who, when), comments, links,
-changes its tracker made, newest first and paged; "updated" follows edits."""
+changes its tracker made, newest first and paged; "updated" follows edits and comments."""
 
 import pytest
 from django.urls import reverse
@@ -71,6 +71,17 @@ def test_two_edits_on_the_page_show_two_entries_with_old_and_new_and_the_editor(
     assert "created" in entries[2]
     issue.refresh_from_db()
     assert timezone.now() - issue.updated_at < timezone.timedelta(minutes=5)
+
+
+def test_a_comment_written_on_the_page_counts_as_an_update(client, member, project):
+    issue = make_issue(project, name="Checkout fails", reporter=member)
+    Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now() - timezone.timedelta(days=2))
+
+    client.post(url("comment_add", issue.number), {"body": "Seen again on staging"})
+
+    issue.refresh_from_db()
+    assert timezone.now() - issue.updated_at < timezone.timedelta(minutes=5)
+    assert issue.comments.count() == 1 and "Added a comment" in history_section(client, issue)
 
 
 def test_the_history_is_paged_newest_first(client, member, project):

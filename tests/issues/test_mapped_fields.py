@@ -10,6 +10,7 @@ from integrations import field_mappings as fm
 from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from issues.filing.mapped import facts_of, fields_for
+from issues.filing.services import prefill
 from projects.models import ResultStatus
 from tests.factories import (
     ProjectFactory,
@@ -20,7 +21,16 @@ from tests.factories import (
     UserFactory,
     make_issue,
 )
-from tests.fakes.fixtures import GITHUB_LOGIN, GITHUB_TOKEN, GITLAB_PAT, GITLAB_USERNAME
+from tests.fakes.fixtures import (
+    ADO_LOGIN,
+    ADO_PAT,
+    CLOUD_LOGIN,
+    GITHUB_LOGIN,
+    GITHUB_TOKEN,
+    GITLAB_PAT,
+    GITLAB_USERNAME,
+    LINEAR_API_KEY,
+)
 from tests.fakes.gitlab import DEVELOPER
 from tests.issues.filing_support import jira_world
 
@@ -92,12 +102,30 @@ def test_then_by_display_name(jira):
     assert mapped.values[jira.tester] == account.account_id
 
 
-def test_a_user_without_an_account_is_left_to_the_account_filing_with_a_note(jira):
+def test_a_user_without_an_account_falls_back_to_the_credentials_owner_with_a_note_and_a_remark(jira):
+    owner = jira.fake.users[CLOUD_LOGIN]
     issue = make_issue(jira.integration.project, assignee=UserFactory(email="nobody@example.com", first_name="No"))
     mapped = fields_for(jira.integration, fm.DEFECT, issue, remote_fields(jira), actor=None)
-    assert jira.tester not in mapped.values
+    assert mapped.values[jira.tester] == owner.account_id
     (note,) = mapped.notes
-    assert note.startswith("Tester: ") and "left to the account filing the issue" in note
+    assert note.startswith("Tester: ") and f"names the account filing the issue, {owner.display_name}" in note
+    (remark,) = mapped.remarks
+    assert "the issue's assignee No" in remark and owner.display_name in remark
+
+
+def test_without_the_credentials_owner_the_field_is_left_to_the_tracker_with_a_note(jira):
+    jira.fake.fail_next(503, {"errorMessages": ["Down for maintenance"]}, count=10, method="GET", path=r".*/myself")
+    issue = make_issue(jira.integration.project, assignee=UserFactory(email="nobody@example.com", first_name="No"))
+    mapped = fields_for(jira.integration, fm.DEFECT, issue, remote_fields(jira), actor=None)
+    assert jira.tester not in mapped.values and mapped.remarks == ()
+    (note,) = mapped.notes
+    assert "left to the account filing the issue" in note
+
+
+def test_a_match_by_e_mail_address_or_name_adds_no_remark(jira):
+    jira.fake.add_user("mia@example.com", display_name="Mia M.")
+    issue = make_issue(jira.integration.project, assignee=UserFactory(email="mia@example.com"))
+    assert fields_for(jira.integration, fm.DEFECT, issue, remote_fields(jira)).remarks == ()
 
 
 class OtherTrackersTests:
@@ -114,6 +142,53 @@ class OtherTrackersTests:
         fields = provider_for(integration.source).fields("acme/web", "issue")
         assert fields_for(integration, fm.DEFECT, issue, fields).values["assignees"] == ["mia"]
 
+    def test_azure_devops_matches_an_identity_by_e_mail_address_then_display_name(self, fake_azure_devops):
+        fake_azure_devops.add_project("Fabrikam")
+        fake_azure_devops.add_user("mia@fabrikam.example", "Mia Tester")
+        integration = connected(
+            Provider.AZURE_DEVOPS, fake_azure_devops.base_url, {"token": ADO_PAT}, "Fabrikam", "System.AssignedTo"
+        )
+        fields = provider_for(integration.source).fields("Fabrikam", "Bug")
+        by_mail = make_issue(integration.project, assignee=UserFactory(email="mia@fabrikam.example"))
+        by_name = make_issue(
+            integration.project, assignee=UserFactory(email="mia@home.example", first_name="Mia", last_name="Tester")
+        )
+        assert fields_for(integration, fm.DEFECT, by_mail, fields).values["System.AssignedTo"] == "mia@fabrikam.example"
+        assert fields_for(integration, fm.DEFECT, by_name, fields).values["System.AssignedTo"] == "mia@fabrikam.example"
+        (identities,) = {r.path for r in fake_azure_devops.requests_to("GET", r"(?i)/_apis/identities")}
+        assert identities.endswith("/_apis/identities")
+
+    def test_azure_devops_falls_back_to_the_tokens_identity(self, fake_azure_devops):
+        fake_azure_devops.add_project("Fabrikam")
+        integration = connected(
+            Provider.AZURE_DEVOPS, fake_azure_devops.base_url, {"token": ADO_PAT}, "Fabrikam", "System.AssignedTo"
+        )
+        fields = provider_for(integration.source).fields("Fabrikam", "Bug")
+        issue = make_issue(integration.project, assignee=UserFactory(email="nobody@example.com"))
+        mapped = fields_for(integration, fm.DEFECT, issue, fields)
+        assert mapped.values["System.AssignedTo"] == ADO_LOGIN and len(mapped.remarks) == 1
+
+    @pytest.mark.parametrize("tracker", ["github", "gitlab", "linear"])
+    def test_each_tracker_names_the_credentials_owner(self, request, tracker):
+        fake = request.getfixturevalue(f"fake_{tracker}")
+        provider = provider_for(
+            SourceFactory(
+                provider=tracker,
+                base_url=getattr(fake, "web_url", fake.base_url) if tracker != "linear" else fake.base_url,
+                allow_http=True,
+                auth_type=AuthType.PAT,
+                credentials={
+                    "token": {"github": GITHUB_TOKEN, "gitlab": GITLAB_PAT, "linear": LINEAR_API_KEY}[tracker]
+                },
+            )
+        )
+        owner = provider.owner_account()
+        assert owner.id and owner.name
+        if tracker == "github":
+            assert owner.id == GITHUB_LOGIN
+        if tracker == "gitlab":
+            assert owner.id == GITLAB_USERNAME
+
     def test_github_matches_an_assignable_login_by_user_name(self, fake_github):
         fake_github.add_repo("acme/shop")
         fake_github.grant("acme/shop", GITHUB_LOGIN, "write")
@@ -125,9 +200,22 @@ class OtherTrackersTests:
         assert fields_for(integration, fm.DEFECT, issue, fields).values["assignees"] == ["mia-t"]
 
 
-def connected(provider, base_url, credentials, project):
+def connected(provider, base_url, credentials, project, field="assignees"):
     source = SourceFactory(
         provider=provider, base_url=base_url, allow_http=True, auth_type=AuthType.PAT, credentials=credentials
     )
-    mappings = {"defect": {"fields": {"assignees": {"source": "value", "value": "{issue.assignee}"}}}}
+    mappings = {"defect": {"fields": {field: {"source": "value", "value": "{issue.assignee}"}}}}
     return ProjectIntegrationFactory(source=source, external_project=project, field_mappings=mappings)
+
+
+def test_the_filing_form_starts_with_the_severity_of_a_new_defect(jira):
+    """Filing from a failure: the form's Severity field starts with what the severity table gives the
+    default defect priority (major), here through the table; the tracker's own values are offered."""
+    severity = jira.fake.add_field("SHOP", "Bug", "Severity", "select", options=("S1", "S2", "S3"))
+    jira.integration.field_mappings = {**jira.integration.field_mappings, "severity": {"S2": "major", "S1": "blocker"}}
+    jira.integration.save()
+    result = TestResultFactory(run__project=jira.integration.project, status=ResultStatus.FAILED)
+
+    values = prefill(jira.integration, remote_fields(jira), result)
+
+    assert values[severity.field_id] == "S2"

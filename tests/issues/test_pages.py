@@ -15,6 +15,7 @@ from issues.core.services import add_attachment, update_issue
 from issues.links.models import Link
 from issues.links.services import link
 from projects.models import ResultStatus, Role
+from projects.services import record_result
 from tests.factories import (
     ExternalReferenceFactory,
     MembershipFactory,
@@ -213,6 +214,45 @@ class CreateIssueTests:
         issue = Issue.objects.get()
         assert response["Location"] == url("detail", issue.number)
         assert list(Link.objects.values_list("issue", "test_result")) == [(issue.pk, result.pk)]
+
+    def test_create_issue_on_a_failure_opens_the_internal_form_with_the_failed_steps_text(
+        self, client, member, project
+    ):
+        result = TestResultFactory(run__project=project, run__name="Nightly", case__title="Pay with card")
+        record_result(
+            result,
+            status=ResultStatus.FAILED,
+            comment="Spinner forever",
+            step_results=[
+                {"action": "Open the cart", "expected": "The cart lists the item", "status": "passed"},
+                {"action": "Press Pay", "expected": "A receipt is shown", "status": "failed"},
+            ],
+        )
+        run_page = client.get(reverse("projects:run", args=["SHOP", result.run.pk])).text
+        create = f"{url('file_issue')}?result={result.pk}"
+        assert f'href="{create}" data-role="create-issue"' in run_page
+
+        # No tracker can take it: "Create issue" is the internal form, prefilled with the result.
+        opened = client.get(create, follow=True)
+
+        assert opened.redirect_chain == [(f"{url('create')}?result={result.pk}", 302)]
+        initial = opened.context["form"].initial
+        assert initial["name"] == "Pay with card failed in Nightly"
+        assert "### Failed step\n\nStep 2: Press Pay\n\n**Expected:** A receipt is shown" in initial["description"]
+        assert "Spinner forever" in initial["description"]
+        assert "Press Pay" in opened.text and "A receipt is shown" in opened.text  # in the textarea
+
+    def test_create_from_a_run_is_prefilled_with_its_failed_results(self, client, member, project):
+        run = TestRunFactory(project=project, name="Nightly")
+        for title in ("Pay with card", "Apply a coupon"):
+            TestResultFactory(run=run, case__project=project, case__title=title, status=ResultStatus.FAILED)
+        TestResultFactory(run=run, case__project=project, case__title="Sign in", status=ResultStatus.PASSED)
+
+        initial = client.get(url("create"), {"run": run.pk}).context["form"].initial
+
+        assert initial["name"] == "2 tests failed in Nightly"
+        assert "Pay with card" in initial["description"] and "Apply a coupon" in initial["description"]
+        assert "Sign in" not in initial["description"]
 
     @pytest.mark.parametrize("kind", ["case", "run", "result", "requirement"])
     def test_artefacts_of_another_project_cannot_be_linked_at_creation(self, client, member, project, kind):

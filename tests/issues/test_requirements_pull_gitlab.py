@@ -67,6 +67,8 @@ def gitlab(fake_gitlab):
         external_project=WEB,
         priority_mapping=default_priority_mapping(),
         status_mapping=default_status_mapping(),
+        # GitLab's incident severities map through the severity table, never the priority mapping.
+        field_mappings={"severity": {"Critical": "critical", "High": "major", "Medium": "major", "Low": "minor"}},
     )
     save_settings(
         integration,

@@ -1,6 +1,7 @@
 """Cross-site request forgery: every page route (walked from the resolver) refuses a logged-in POST that
 lacks the CSRF token with 403 and changes nothing; the same POST with the token gets past the check.
-Only webhook receivers, which verify a signature instead, may be exempt."""
+Only webhook receivers, which verify a signature instead, and the OAuth endpoints API clients call
+with their own credentials (token, revocation, introspection; never a cookie) may be exempt."""
 
 import pytest
 from django.test import Client
@@ -15,9 +16,13 @@ FORM = {"name": "Forged", "title": "Forged", "status": "passed", "comment": "for
 TOKEN = "Zq3" * 10 + "ab"  # a CSRF secret: 32 characters of the token alphabet
 
 
-def test_only_webhook_receivers_are_exempt():
+OAUTH_CLIENT_ENDPOINTS = {"oauth/token/", "oauth/revoke_token/", "oauth/introspect/"}
+
+
+def test_only_webhook_receivers_and_oauth_client_endpoints_are_exempt():
     exempt = [route for _, route, view in page_routes() if getattr(view, "csrf_exempt", False)]
-    assert all(route.startswith("hooks/") for route in exempt), exempt
+    assert all(route.startswith("hooks/") or route in OAUTH_CLIENT_ENDPOINTS for route in exempt), exempt
+    assert "oauth/authorize/" in {route for _, route in ROUTES}  # the consent page is a page like any other
     assert len(ROUTES) > 20
 
 

@@ -1,0 +1,143 @@
+"""Connecting a source that processes webhooks to a project registers testmanager's webhook in the
+tracker (with the secret the webhook endpoint verifies) when the credentials allow, and records it;
+otherwise the project's Trackers page says why and what to do by hand. A failure never blocks the
+connection. Against the fake GitHub (repository hooks) over real HTTP."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from integrations.models import AuditAction, AuditEvent, ProjectIntegration, Source
+from projects.models import Role
+from tests.factories import MembershipFactory, ProjectFactory
+from tests.fakes.fixtures import GITHUB_LOGIN, GITHUB_TOKEN
+from tests.issues.sync_support import SECRET, github_source
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fakes_on_loopback(settings):
+    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+
+
+@pytest.fixture
+def project():
+    return ProjectFactory(key="SHOP")
+
+
+@pytest.fixture
+def admin(project):
+    return MembershipFactory(project=project, role=Role.ADMIN).user
+
+
+@pytest.fixture
+def github(fake_github):
+    fake_github.add_repo("acme/shop")
+    return fake_github
+
+
+@pytest.fixture
+def assign(django_capture_on_commit_callbacks):
+    """Assign through the API; registration is queued once the assignment commits, so what the request
+    queued runs when it ends, as after a real commit."""
+
+    def assign(user, source, repo="acme/shop"):
+        client = APIClient()
+        client.force_authenticate(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                "/api/projects/SHOP/integrations", {"source": source.pk, "external_project": repo}, format="json"
+            )
+
+    return assign
+
+
+def trackers_page(client, user) -> str:
+    client.force_login(user)
+    return client.get("/projects/SHOP/integrations/").content.decode()
+
+
+def test_connecting_registers_the_webhook_with_the_sources_secret_and_records_it(client, admin, github, assign):
+    github.grant("acme/shop", GITHUB_LOGIN, "admin")
+    source = github_source(github)
+
+    response = assign(admin, source)
+
+    assert response.status_code == 201
+    (hook,) = github.hooks["acme/shop"]
+    assert hook.url == f"http://testserver/hooks/{source.uuid}/" and hook.secret == SECRET
+    assert hook.events == ["issues", "issue_comment"] and hook.active
+    event = AuditEvent.objects.get(action=AuditAction.WEBHOOK_REGISTERED)
+    assert (event.success, event.project_key, event.details) == (True, "SHOP", {"hooks": 1})
+    page = trackers_page(client, admin)
+    assert "Webhook registered" in page and "webhook not registered" not in page
+
+
+def test_a_source_without_a_secret_gets_one_that_the_hook_and_the_endpoint_share(admin, github, assign):
+    github.grant("acme/shop", GITHUB_LOGIN, "admin")
+    source = github_source(github, webhook_secret=None)
+
+    assign(admin, source)
+
+    (hook,) = github.hooks["acme/shop"]
+    assert len(hook.secret) >= 32 and Source.objects.get(pk=source.pk).webhook_secret == hook.secret
+
+
+def test_credentials_that_may_not_create_hooks_leave_the_connection_and_show_the_manual_action(
+    client, admin, github, assign
+):
+    github.grant("acme/shop", GITHUB_LOGIN, "write")  # not an administrator of the repository
+    source = github_source(github)
+
+    response = assign(admin, source)
+
+    assert response.status_code == 201
+    assert ProjectIntegration.objects.filter(project__key="SHOP", source=source).exists()
+    assert "acme/shop" not in github.hooks
+    event = AuditEvent.objects.get(action=AuditAction.WEBHOOK_REGISTERED)
+    assert (event.success, event.project_key) == (False, "SHOP") and "404" in event.message
+    page = trackers_page(client, admin)
+    assert "webhook not registered" in page and "404" in page
+    assert f"http://testserver/hooks/{source.uuid}/" in page
+    assert "Webhook secret" in page and SECRET not in page and GITHUB_TOKEN not in page
+
+
+def test_members_do_not_see_the_webhook_state(client, admin, project, github, assign):
+    github.grant("acme/shop", GITHUB_LOGIN, "write")
+    assign(admin, github_source(github))
+
+    page = trackers_page(client, MembershipFactory(project=project, role=Role.MEMBER).user)
+
+    assert "webhook not registered" not in page and "/hooks/" not in page
+
+
+def test_a_source_that_does_not_process_webhooks_registers_nothing(client, admin, github, assign):
+    github.grant("acme/shop", GITHUB_LOGIN, "admin")
+    source = github_source(github, can_process_webhooks=False)
+
+    assert assign(admin, source).status_code == 201
+
+    assert "acme/shop" not in github.hooks and not github.requests_to("POST", r"/repos/acme/shop/hooks")
+    assert not AuditEvent.objects.filter(action=AuditAction.WEBHOOK_REGISTERED).exists()
+    assert "webhook" not in trackers_page(client, admin).lower().replace("webhooks", "")
+
+
+def test_assigning_on_the_trackers_page_registers_it_too(client, admin, github, django_capture_on_commit_callbacks):
+    github.grant("acme/shop", GITHUB_LOGIN, "admin")
+    source = github_source(github)
+    client.force_login(admin)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/projects/SHOP/integrations/new/",
+            {
+                "source": source.pk,
+                "external_project": "acme/shop",
+                "priority_mapping": "High = P1, major",
+                "status_mapping": "open = Open",
+            },
+        )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (hook,) = github.hooks["acme/shop"]
+    assert hook.url == f"http://testserver/hooks/{source.uuid}/"
