@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from projects.models import Project
 from projects.permissions import Action, can, ensure
+from projects.views import render_project_page
 
 from . import field_mapping_services, selectors, services, signals
 from . import field_mappings as fm
@@ -69,11 +70,12 @@ def integration_list(request, key):
         integration.can_authorize = selectors.may_authorize(integration.source, request.user)
         integration.can_enter_token = selectors.may_enter_token(integration.source, request.user)
         integration.token_label = selectors.member_token_label(integration.source)
-    return render(
+    return render_project_page(
         request,
         "integrations/project_integrations.html",
+        project,
+        "settings",
         {
-            "project": project,
             "current": [i for i in integrations if i.state != IntegrationState.ARCHIVED],
             "archived": [i for i in integrations if i.state == IntegrationState.ARCHIVED],
             "can_assign": selectors.assignable_sources(project).exists(),
@@ -81,6 +83,7 @@ def integration_list(request, key):
             "authorizations": (
                 list(selectors.project_authorizations(project)) if can(request.user, Action.MANAGE, project) else []
             ),
+            "settings_tab": "trackers",
         },
     )
 
@@ -172,11 +175,38 @@ def integration_check(request, key, pk):
     return redirect("integrations:list", project.key)
 
 
-@require_POST
+# What each destructive step does, told on its confirmation page before anything changes.
+CONSEQUENCES = {
+    "archive": "It is hidden from the project's pickers and stops syncing; its issues, references, links and "
+    "pulled data are kept, and its releases and sprints leave Plans until it is unarchived. A primary tracker "
+    "stops being the primary one.",
+    "disconnect": "It stops syncing: no refresh, pull or push goes through it until it is reconnected. Its links "
+    "and data are kept. A primary tracker stops being the primary one.",
+    "remove": "The assignment and its settings (mappings, pulls) are removed; issues, references and links stay.",
+}
+
+
+def _confirm(request, project, integration, action: str, url: str):
+    """The confirmation page of a destructive step: a plain form, no script needed."""
+    return render_project_page(
+        request,
+        "integrations/confirm.html",
+        project,
+        "settings",
+        {"integration": integration, "action": action, "consequence": CONSEQUENCES[action], "confirm_url": url},
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def integration_transition(request, key, pk, transition):
+    """GET: archive and disconnect ask for confirmation first; POST: do it."""
     project = _managed_project(request, key)
     integration = _integration(project, pk)
+    if request.method == "GET":
+        if transition not in CONSEQUENCES:
+            return redirect("integrations:list", project.key)
+        return _confirm(request, project, integration, transition, request.path)
     try:
         services.change_integration_state(integration, transition, actor=request.user)
     except ValidationError as error:
@@ -186,11 +216,14 @@ def integration_transition(request, key, pk, transition):
     return redirect("integrations:list", project.key)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def integration_remove(request, key, pk):
+    """GET: the confirmation page; POST: remove the assignment."""
     project = _managed_project(request, key)
     integration = _integration(project, pk)
+    if request.method == "GET":
+        return _confirm(request, project, integration, "remove", request.path)
     services.remove_project_integration(integration, actor=request.user)
     messages.success(request, f"{integration} is removed; issues, references and links stay.")
     return redirect("integrations:list", project.key)

@@ -273,3 +273,8 @@ def plans_of(project):
 
 def plan_in(project, pk: int) -> TestPlan:
     return get_object_or_404(TestPlan.objects.filter(project=project).select_related("milestone"), pk=pk)
+
+
+def memberships_of(project):
+    """The project's members with their roles, for its Settings › Members page."""
+    return project.memberships.select_related("user").order_by("role", "user__username")

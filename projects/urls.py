@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.project_list, name="list"),
     path("my-results/", execution_views.my_results, name="my_results"),
     path("<str:key>/", views.project_home, name="home"),
+    path("<str:key>/settings/members/", views.members, name="members"),
     path("<str:key>/cases/", views.case_list, name="cases"),
     path("<str:key>/cases/new/", views.case_create, name="case_create"),
     path("<str:key>/cases/settings/", views.case_settings, name="case_settings"),

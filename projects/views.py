@@ -361,3 +361,12 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, problems)
     else:
         form.add_error(None, error.messages)
+
+
+@login_required
+def members(request, key):
+    """Settings › Members: who is in the project and with which role."""
+    project = selectors.project_for(request.user, key, Action.EDIT)
+    return render_project_page(
+        request, "projects/members.html", project, "settings", {"memberships": selectors.memberships_of(project)}
+    )

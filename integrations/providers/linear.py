@@ -77,6 +77,7 @@ from .base import (
     RemoteProject,
     RemoteUser,
     TrackerProvider,
+    UnknownProject,
     WebhookRejected,
     delivery_id,
     fields_missing,
@@ -560,7 +561,10 @@ class Linear(TrackerProvider):
     def find_project(self, project: str) -> RemoteProject:
         """The team by its key (``NotFound`` when the account is in no team of that key)."""
         with self.client() as http:
-            team = self._team(http, project)
+            try:
+                team = self._team(http, project)
+            except NotFound as error:  # Linear answered: no team by that key
+                raise UnknownProject(str(error)) from None
         return RemoteProject(key=str(team.get("key")), name=str(team.get("name") or team.get("key")))
 
     def issue_types(self, project: str) -> list[RemoteIssueType]:

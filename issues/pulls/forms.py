@@ -139,6 +139,52 @@ class PullSettingsForm(forms.Form):
         for name, attrs in pickers.items():
             self.fields[name].widget.attrs.update({**common, **attrs})
 
+    # The form's two sections: each switched on by its toggle, whose other fields only matter while it is on.
+    SECTIONS = (
+        (
+            "requirements",
+            "Requirements",
+            "pull_requirements",
+            (
+                "requirements_filter",
+                "requirement_types",
+                "state_mapping",
+                "release_field",
+                "release_date_field_1",
+                "release_date_field_2",
+                "release_date_field_3",
+                "sprint_field",
+                "comment_linked_tests",
+            ),
+        ),
+        (
+            "bugs",
+            "Bugs",
+            "pull_bugs",
+            ("bugs_filter", "bug_types", "severity_field", "resolution_field", "status_from"),
+        ),
+    )
+
+    def sections(self) -> list[dict]:
+        """The sections as the page lays them out (a fieldset each; its fields hidden while its toggle is
+        off, unless one of them has an error to show); fields of neither section come after them."""
+        placed = set()
+        found = []
+        for key, title, toggle, names in self.SECTIONS:
+            fields = [self[name] for name in names if name in self.fields]
+            placed.update([toggle, *names])
+            found.append(
+                {
+                    "key": key,
+                    "title": title,
+                    "toggle": self[toggle],
+                    "fields": fields,
+                    "has_errors": any(field.errors for field in fields),
+                }
+            )
+        self.other_fields = [field for field in self if field.name not in placed]
+        return found
+
     def clean(self):
         data = super().clean()
         if data.get("status_from") == StatusFrom.RESOLUTION and not data.get("resolution_field"):

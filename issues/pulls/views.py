@@ -68,8 +68,9 @@ def pull_settings(request, key, pk):
         request,
         "issues/traceability_pull_settings.html",
         project,
-        "requirements",
+        "settings",
         {
+            "settings_tab": "pulls",
             "integration": integration,
             "settings": settings,
             "bug_settings": bug_settings,

@@ -115,6 +115,13 @@ class AssignTests:
         fake_linear.add_team("SHOP", "Web shop")
         refused(assign(client_as("admin"), linear_source(fake_linear), external_project="NOPE"), "external_project")
 
+    def test_a_404_from_the_trackers_own_api_is_no_unknown_project_but_not_verified(self, client_as, jira):
+        # A wrong base URL (or a proxy in the way) answers 404 for the project search itself.
+        jira.fail_next(404, "Not Found", path=r".*project/search", count=5)
+        response = assign(client_as("admin"), jira.source, external_project="SHOP")
+        assert response.status_code == 201, response.json()
+        assert response.json()["verification"]["state"] == "not_verified"
+
     def test_a_tracker_that_is_down_saves_it_as_not_verified_with_the_reason(self, client_as, jira):
         jira.server.stop()
         response = assign(client_as("admin"), jira.source, external_project="SHOP", default_issue_type="Epic")

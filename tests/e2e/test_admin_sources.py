@@ -92,6 +92,8 @@ def test_an_admin_configures_tests_and_assigns_a_jira_cloud_source(page, log_in,
     expect(page.locator("#integrations")).to_contain_text("primary")
     integration = ProjectIntegration.objects.get()
     page.locator(f"#integration-{integration.pk} button", has_text="Archive").click()
+    expect(page.locator("#consequence")).to_contain_text("hidden from the project's pickers")
+    page.click("#confirm")
     expect(page.locator("#archived-integrations")).to_contain_text("Fake Jira")
     integration.refresh_from_db()
     assert (integration.state, integration.is_primary) == (IntegrationState.ARCHIVED, False)

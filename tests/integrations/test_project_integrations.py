@@ -236,8 +236,10 @@ def test_removing_an_archived_integration(admin_client, project, jira):
 
 
 def test_state_changes_are_posts(admin_client, project, jira):
+    """A GET only shows the confirmation page (issue 19); the change is a POST."""
     integration = ProjectIntegrationFactory(project=project, source=jira)
-    assert admin_client.get(reverse("integrations:archive", args=["SHOP", integration.pk])).status_code == 405
+    confirm = admin_client.get(reverse("integrations:archive", args=["SHOP", integration.pk]))
+    assert confirm.status_code == 200 and 'id="confirm-form"' in confirm.content.decode()
     assert ProjectIntegration.objects.get().state == IntegrationState.ACTIVE
 
 

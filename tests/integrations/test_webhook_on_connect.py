@@ -9,8 +9,15 @@ from rest_framework.test import APIClient
 from integrations.models import AuditAction, AuditEvent, ProjectIntegration, Source
 from integrations.providers import provider_for
 from projects.models import Role
-from tests.factories import MembershipFactory, ProjectFactory
-from tests.fakes.fixtures import GITHUB_LOGIN, GITHUB_TOKEN, LINEAR_API_KEY, LINEAR_LOGIN
+from tests.factories import MembershipFactory, ProjectFactory, SourceFactory
+from tests.fakes.fixtures import (
+    CLOUD_API_TOKEN,
+    CLOUD_LOGIN,
+    GITHUB_LOGIN,
+    GITHUB_TOKEN,
+    LINEAR_API_KEY,
+    LINEAR_LOGIN,
+)
 from tests.issues.sync_support import SECRET, github_source, linear_source
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +196,27 @@ def test_a_linear_account_that_is_not_an_admin_leaves_the_manual_action(
     page = trackers_page(client, admin)
     assert "webhook not registered" in page and "admin" in page
     assert f"http://testserver/hooks/{source.uuid}/" in page and LINEAR_API_KEY not in page
+
+
+# -- Jira: the administrator's webhook, scoped to the assigned projects ----------------------------
+
+
+def test_connecting_a_jira_project_registers_an_administrators_webhook_for_it(admin, fake_jira_cloud, assign):
+    fake_jira_cloud.add_project("SHOP")
+    source = SourceFactory(
+        name="Acme Jira",
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+        can_process_webhooks=True,
+        webhook_secret=SECRET,
+    )
+
+    assert assign(admin, source, repo="SHOP").status_code == 201
+
+    (hook,) = fake_jira_cloud.hooks
+    assert (hook.url, hook.secret, hook.scope) == (
+        f"http://testserver/hooks/{source.uuid}/",
+        SECRET,
+        'project in ("SHOP")',
+    )
