@@ -68,6 +68,13 @@ def integration_list(request, key):
         integration.webhook_url = request.build_absolute_uri(selectors.webhook_path(integration.source))
         integration.member_token = tokens.get(integration.source_id)
         integration.can_authorize = selectors.may_authorize(integration.source, request.user)
+        integration.authorize_refusal = (
+            None
+            if integration.can_authorize
+            else selectors.refusal(
+                integration.source, selectors.TrackerAction.AUTHORIZE, user=request.user, integration=integration
+            )
+        )
         integration.can_enter_token = selectors.may_enter_token(integration.source, request.user)
         integration.token_label = selectors.member_token_label(integration.source)
     return render_project_page(

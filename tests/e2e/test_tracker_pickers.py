@@ -121,6 +121,8 @@ def test_pull_settings_pick_the_work_item_types_and_the_severity_and_sprint_fiel
     )
     log_in(project_admin)
     page.goto(f"/projects/SHOP/requirement-pulls/{integration.pk}/")
+    page.check("#id_pull_requirements")  # a pull switched off hides its settings
+    page.check("#id_pull_bugs")
 
     types = page.locator("#id_requirement_types_choice")
     expect(types.locator("option")).to_have_text(["Bug", "Task", "Story", "Epic"])

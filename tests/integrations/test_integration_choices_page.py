@@ -62,6 +62,13 @@ def test_the_form_names_where_its_pickers_read_the_trackers_lists(admin_client, 
     assert "integrations/tracker_pickers.js" in page
 
 
+def test_the_edit_form_names_its_source_for_the_pickers(admin_client, project, jira):
+    integration = ProjectIntegration.objects.create(project=project, source=jira.source, external_project="SHOP")
+    page = admin_client.get(reverse("integrations:edit", args=["SHOP", integration.pk])).content.decode()
+    assert f'data-source="{jira.source.pk}"' in page
+    assert 'data-pick="projects"' in page and 'data-pick="boards"' in page and 'data-pick="issue_types"' in page
+
+
 def test_an_unknown_project_is_a_form_error_and_nothing_is_saved(admin_client, jira):
     response = assign(admin_client, jira.source, external_project="NOPE")
     assert response.status_code == 200

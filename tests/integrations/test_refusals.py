@@ -254,3 +254,21 @@ def test_a_defects_comments_say_they_stay_here_when_the_tracker_takes_none(clien
     page = client.get(reverse("issues:detail", args=["SHOP", issue.number])).content.decode()
     assert 'id="comment-refusal"' in page
     assert "Comments written here stay here: Commenting on Jira issues is turned off for Acme Jira" in page
+
+
+def test_the_trackers_page_says_why_a_member_cannot_authorize(client):
+    project = ProjectFactory(key="SHOP")
+    member = UserFactory()
+    MembershipFactory(project=project, user=member, role=Role.MEMBER)
+    integration = ProjectIntegrationFactory(
+        project=project, source=oauth_jira(), state=IntegrationState.DISCONNECTED, is_primary=False
+    )
+    client.force_login(member)
+    page = client.get(reverse("integrations:list", args=["SHOP"])).content.decode()
+    assert f'id="authorize-refusal-{integration.pk}"' in page
+    assert "Acme Jira is disconnected from SHOP: a project admin can reconnect it." in page
+
+    integration.state = IntegrationState.ACTIVE
+    integration.save()
+    page = client.get(reverse("integrations:list", args=["SHOP"])).content.decode()
+    assert f'id="authorize-refusal-{integration.pk}"' not in page and f'id="authorize-{integration.pk}"' in page

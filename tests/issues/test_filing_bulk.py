@@ -258,3 +258,20 @@ def test_another_projects_job_and_run_are_not_found(client, member, jira, run):
     client.force_login(MembershipFactory(project=outsider_project, role=Role.ADMIN).user)
     assert client.get(reverse("issues:filing_job", args=["SHOP", job.pk])).status_code == 404
     assert client.get(reverse("issues:filing_job", args=["BANK", job.pk])).status_code == 404
+
+
+def test_the_field_mappings_fill_each_issue_with_its_own_results_facts(client, member, jira, run):
+    """Bulk filing reads the defect field mappings as filing one failure does: a field the run's form left
+    empty takes what the mapping gives each result (its comment here)."""
+    failure = jira.fake.add_field("SHOP", "Bug", "Failure", "text")
+    jira.integration.field_mappings = {
+        "defect": {"fields": {failure.field_id: {"source": "value", "value": "{result.comment}"}}}
+    }
+    jira.integration.save()
+
+    submit(client, jira, run)
+
+    job = FilingJob.objects.get()
+    assert {item.state for item in job.items.all()} == {FilingState.FILED}
+    for item in job.items.select_related("reference", "result__case"):
+        assert jira.fake.issue(item.reference.key).custom_fields[failure.field_id] == f"{item.result.case.title} broke"
