@@ -91,6 +91,7 @@ IDENTIFIERS_PER_REQUEST = 100
 WEBHOOK_TOLERANCE_SECONDS = 60  # Linear's advice: refuse deliveries whose webhookTimestamp is further off
 SEARCH_LIMIT = 50
 PAGE_SIZE = 100
+COUNT_LIMIT = 1000  # issues a filter's dry run counts at most (ten pages of ids)
 TEAMS_NAMED = 5
 ISSUE_TYPE = RemoteIssueType(id="Issue", name="Issue")  # Linear has one kind of issue
 PRIORITY_NAMES = ("No priority", "Urgent", "High", "Medium", "Low")  # Linear's priorities 0-4
@@ -709,11 +710,12 @@ class Linear(TrackerProvider):
 
     def count_matching(self, query: PullQuery) -> MatchCount:
         """Linear's API counts no issues: the pull's issues are listed by id, page after page, up to
-        ``PULL_LIMIT`` (then the count is "at least")."""
+        ``COUNT_LIMIT`` (then the count is "at least"), so that a dry run costs at most a dozen of the
+        account's hourly requests."""
         with self.client() as http:
             found = self._pages(http, _pull_query("id"), "issues", self._pull_filter(http, query))
-            count = sum(1 for _ in islice(found, PULL_LIMIT))
-        return MatchCount(count, precision="at_least" if count >= PULL_LIMIT else "exact")
+            count = sum(1 for _ in islice(found, COUNT_LIMIT))
+        return MatchCount(count, precision="at_least" if count >= COUNT_LIMIT else "exact")
 
     def _pull_filter(self, http: TrackerHttpClient, query: PullQuery) -> dict:
         """The ``issues`` variables of a pull: its team, the filter's terms and the types (labels)."""

@@ -243,3 +243,13 @@ def test_linear_counts_the_issues_the_pulls_filter_lists_by_id(linear):
 def test_a_linear_filter_naming_a_label_the_team_lacks_is_refused(linear):
     with pytest.raises(RemoteValidationError, match="no label “nope”"):
         linear.provider.count_matching(PullQuery(project="ENG", filter="label:nope"))
+
+
+def test_linear_stops_counting_at_its_limit_and_says_at_least(linear, monkeypatch):
+    monkeypatch.setattr("integrations.providers.linear.COUNT_LIMIT", 3)
+    for number in range(5):
+        linear.add_issue("ENG", f"Issue {number}", labels=["requirement"])
+
+    count = linear.provider.count_matching(PullQuery(project="ENG", filter="label:requirement"))
+
+    assert count == MatchCount(3, precision="at_least")
