@@ -91,6 +91,18 @@ class ProjectIntegrationDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ProjectIntegrationCheckView(APIView):
+    """Ask the tracker again whether it has the integration's external project, issue types and board
+    (project admins): the answer is the integration with its ``verification``, stored as found."""
+
+    @extend_schema(request=None, responses=ProjectIntegrationSerializer)
+    def post(self, request, project, pk):
+        project = _project(request, project, Action.MANAGE)
+        integration = get_object_or_404(selectors.project_integrations(project), pk=pk)
+        services.check_integration_again(integration, actor=request.user)
+        return Response(ProjectIntegrationSerializer(integration).data)
+
+
 # HTTP status of a tracker error while the field mappings are checked against the tracker's fields.
 _TRACKER_STATUS = {"validation": 400, "authorization_required": 403, "not_configured": 409, "unsupported": 409}
 
@@ -319,6 +331,11 @@ urlpatterns = [
         "projects/<str:project>/integrations/<int:pk>",
         ProjectIntegrationDetailView.as_view(),
         name="api-project-integration",
+    ),
+    path(
+        "projects/<str:project>/integrations/<int:pk>/check",
+        ProjectIntegrationCheckView.as_view(),
+        name="api-project-integration-check",
     ),
     path(
         "projects/<str:project>/integrations/<int:pk>/field-mappings",

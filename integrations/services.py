@@ -21,7 +21,6 @@ from . import http, oauth, selectors
 from .errors import (
     AuthenticationFailed,
     AuthorizationRequired,
-    NotFound,
     OAuthRefused,
     TrackerError,
     Unreachable,
@@ -50,7 +49,7 @@ from .models import (
     UserToken,
 )
 from .providers import provider_class, provider_for
-from .providers.base import Capability, OAuthAccount, TrackerProvider, Unsupported
+from .providers.base import Capability, OAuthAccount, TrackerProvider, UnknownProject, Unsupported
 
 
 def record_audit(
@@ -587,7 +586,7 @@ def verify_target(source: Source, actor, **choices: str) -> Verification | None:
             refusals = with_member_token(actor, source, lambda provider: _refusals(provider, source, choices))
     except Unsupported:
         return None
-    except NotFound as error:
+    except UnknownProject as error:
         raise ValidationError({"external_project": str(error)}) from None
     except TrackerError as error:
         return Verification(checked_at=now, error=source_excerpt(source, str(error), 500))
@@ -902,15 +901,32 @@ def dismiss_reauthorization_notice(notice: ReauthorizationNotice) -> None:
 @transaction.atomic
 def revoke_member_token(token: UserToken, *, actor) -> None:
     """Forget a member's token for a source (the tracker keeps its record of the grant until the
-    member withdraws it there)."""
+    member withdraws it there). Revoked by someone else (a project or site administrator), the member
+    is told on their pages, never left to find out when filing fails or acts as the shared account."""
+    by_someone_else = actor is not None and getattr(actor, "pk", None) != token.user_id
     record_audit(
         AuditAction.TOKEN_REVOKED,
         actor=actor,
         source=token.source,
         target=_token_target(token),
-        details={"kind": token.kind},
+        details={"kind": token.kind, "by_someone_else": by_someone_else},
     )
+    if by_someone_else:
+        ReauthorizationNotice.objects.update_or_create(
+            user_id=token.user_id,
+            source=token.source,
+            defaults={"message": _revocation_notice(token, actor)},
+        )
     token.delete()
+
+
+def _revocation_notice(token: UserToken, actor) -> str:
+    source = token.source
+    if source.auth_type == AuthType.OAUTH2:
+        after = "authorize your account again to file and search its issues as you."
+    else:
+        after = "what you do there goes through the source's own account until you enter a token again."
+    return f"{actor.get_username()} revoked your authorization for {source.name}: {after}"
 
 
 def save_member_token(user, source: Source, *, access_token: str, refresh_token: str = "") -> UserToken:

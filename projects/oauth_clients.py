@@ -74,11 +74,20 @@ class OAuthAccessTokenAuthentication(OAuth2Authentication):
         user, token = authenticated
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(INVALID_TOKEN)
+        if _is_machine_token(token) and service_user_problem(user):
+            # The service user changed since the token was issued (made a site admin, say).
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         return user, token
 
     def authenticate_header(self, request):
         # One challenge for every bearer token, personal or OAuth (makes 401 rather than 403).
         return f'{KEYWORD} realm="api"'
+
+
+def _is_machine_token(token) -> bool:
+    return token.application is not None and (
+        token.application.authorization_grant_type == token.application.GRANT_CLIENT_CREDENTIALS
+    )
 
 
 class TokenScopeAllows(BasePermission):

@@ -63,6 +63,11 @@ class NotConfigured(TrackerError):
     default_message = "The project integration is not fully set up: a project administrator must complete it."
 
 
+class UnknownProject(NotFound):
+    """The tracker answers, and has no external project by that name that the credentials can see (as
+    opposed to a 404 of the tracker's API itself: a wrong base URL is not an unknown project)."""
+
+
 # --- Capabilities ---------------------------------------------------------------------
 
 
@@ -813,7 +818,7 @@ class TrackerProvider:
         for found in self.projects():
             if found.key.casefold() == wanted:
                 return found
-        raise NotFound(
+        raise UnknownProject(
             f"{self.label} has no {self.external_project_hint or 'project'} “{project.strip()}” that the "
             "source's account can see."
         )

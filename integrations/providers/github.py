@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.core.cache import cache
 
-from integrations.errors import NotFound, PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
+from integrations.errors import PermissionDenied, RateLimited, RemoteValidationError, UpstreamError
 from integrations.http import (
     RemoteErrorDetail,
     TrackerHttpClient,
@@ -70,6 +70,7 @@ from .base import (
     RemoteProject,
     RemoteUser,
     TrackerProvider,
+    UnknownProject,
     delivery_id,
     delivery_response,
     fields_missing,
@@ -421,10 +422,10 @@ class GitHub(TrackerProvider):
         with self._github() as http:
             response = http.get(f"repos/{repo}", accept=(404,))
         if response.status == 404:
-            raise NotFound(f"GitHub has no repository {repo} that the source's account can see.")
+            raise UnknownProject(f"GitHub has no repository {repo} that the source's account can see.")
         body = json_object(response, "a repository")
         if not body.get("has_issues", True):
-            raise NotFound(f"The GitHub repository {repo} has issues turned off.")
+            raise UnknownProject(f"The GitHub repository {repo} has issues turned off.")
         name = str(body.get("full_name") or repo)
         return RemoteProject(key=name, name=name)
 

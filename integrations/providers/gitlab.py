@@ -80,6 +80,7 @@ from .base import (
     RemoteProject,
     RemoteUser,
     TrackerProvider,
+    UnknownProject,
     delivery_id,
     delivery_response,
     fields_missing,
@@ -342,10 +343,10 @@ class GitLab(TrackerProvider):
         with self.client() as http:
             response = http.get(f"projects/{_encoded(path)}", accept=(404,))
         if response.status == 404:
-            raise NotFound(f"GitLab has no project {path} that the source's account can see.")
+            raise UnknownProject(f"GitLab has no project {path} that the source's account can see.")
         body = json_object(response, "a project")
         if body.get("issues_enabled") is False:
-            raise NotFound(f"The GitLab project {path} has issues turned off.")
+            raise UnknownProject(f"The GitLab project {path} has issues turned off.")
         key = str(body.get("path_with_namespace") or path)
         return RemoteProject(key=key, name=str(body.get("name_with_namespace") or key))
 

@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 from django.core.cache import cache
 
-from integrations.errors import NotFound, PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
+from integrations.errors import PermissionDenied, RemoteValidationError, TrackerError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse, UploadPart, generic_error_detail
 from integrations.keys import issue_url, key_matches
 from integrations.mappings import same_name
@@ -75,6 +75,7 @@ from .base import (
     RemoteProject,
     RemoteUser,
     TrackerProvider,
+    UnknownProject,
     delivery_id,
     delivery_response,
     fields_missing,
@@ -415,7 +416,7 @@ class _Jira(TrackerProvider, ABC):
             for found in self._projects(http, {key}):
                 if str(found.get("key")).upper() == key:
                     return RemoteProject(key=str(found.get("key")), name=str(found.get("name") or key))
-        raise NotFound(f"Jira has no project with the key {key} that the source's account can browse.")
+        raise UnknownProject(f"Jira has no project with the key {key} that the source's account can browse.")
 
     def boards(self, project: str) -> list[RemoteBoard]:
         """The project's boards (Jira Software's agile API, "Get all boards" with projectKeyOrId); a site

@@ -77,6 +77,7 @@ from .base import (
     RemoteProject,
     RemoteUser,
     TrackerProvider,
+    UnknownProject,
     WebhookRejected,
     delivery_id,
     fields_missing,
@@ -138,6 +139,17 @@ ATTACHMENT_MUTATION = """mutation AttachFile($input: AttachmentCreateInput!) {
   attachmentCreate(input: $input) { success attachment { id } }
 }"""
 ISSUE_ID_QUERY = """query IssueId($id: String!) { issue(id: $id) { id } }"""
+WEBHOOKS_QUERY = """query Webhooks($first: Int, $after: String) {
+  webhooks(first: $first, after: $after) { nodes { id url team { id } } pageInfo { hasNextPage endCursor } }
+}"""
+WEBHOOK_CREATE_MUTATION = """mutation CreateWebhook($input: WebhookCreateInput!) {
+  webhookCreate(input: $input) { success webhook { id } }
+}"""
+WEBHOOK_UPDATE_MUTATION = """mutation UpdateWebhook($id: String!, $input: WebhookUpdateInput!) {
+  webhookUpdate(id: $id, input: $input) { success webhook { id } }
+}"""
+# The data change webhooks testmanager reads: issues and their comments.
+WEBHOOK_RESOURCE_TYPES = ("Issue", "Comment")
 COMMENT_MUTATION = """mutation AddComment($input: CommentCreateInput!) {
   commentCreate(input: $input) { success comment { id } }
 }"""
@@ -549,7 +561,10 @@ class Linear(TrackerProvider):
     def find_project(self, project: str) -> RemoteProject:
         """The team by its key (``NotFound`` when the account is in no team of that key)."""
         with self.client() as http:
-            team = self._team(http, project)
+            try:
+                team = self._team(http, project)
+            except NotFound as error:  # Linear answered: no team by that key
+                raise UnknownProject(str(error)) from None
         return RemoteProject(key=str(team.get("key")), name=str(team.get("name") or team.get("key")))
 
     def issue_types(self, project: str) -> list[RemoteIssueType]:
@@ -1009,6 +1024,39 @@ class Linear(TrackerProvider):
         if not isinstance(comment, dict) or not comment.get("id"):
             raise UpstreamError("Linear did not confirm that the comment was added.", status=response.status)
         return str(comment["id"])
+
+    def register_webhook(self, url: str, secret: str) -> list[str]:
+        """A webhook for issue and comment changes of each team of the source's project integrations,
+        signed with ``secret`` (``webhookCreate``); one already sending a team's changes to ``url`` is
+        updated instead. Linear lets only workspace admins (or OAuth apps with the admin scope) do it."""
+        teams = self.assigned_projects()
+        if not teams:
+            raise NotConfigured(
+                "No project integration names a Linear team: assign the source to a project with its team key first."
+            )
+        hook = {"url": url, "secret": secret, "resourceTypes": list(WEBHOOK_RESOURCE_TYPES), "enabled": True}
+        registered = []
+        with self.client() as http:
+            existing = {
+                (str((entry.get("team") or {}).get("id") or ""), entry.get("url")): str(entry.get("id"))
+                for entry in self._pages(http, WEBHOOKS_QUERY, "webhooks", {})
+            }
+            for key in teams:
+                team_id = str(self._team(http, key)["id"])
+                hook_id = existing.get((team_id, url))
+                if hook_id is None:
+                    variables = {"input": {**hook, "teamId": team_id, "label": "testmanager"}}
+                    data, response = self._graphql(http, WEBHOOK_CREATE_MUTATION, variables, mutation=True)
+                    answer = data.get("webhookCreate") or {}
+                else:
+                    variables = {"id": hook_id, "input": hook}
+                    data, response = self._graphql(http, WEBHOOK_UPDATE_MUTATION, variables, mutation=True)
+                    answer = data.get("webhookUpdate") or {}
+                webhook = answer.get("webhook") if answer.get("success") else None
+                if not isinstance(webhook, dict) or not webhook.get("id"):
+                    raise UpstreamError(f"Linear did not confirm the webhook of {key}.", status=response.status)
+                registered.append(str(webhook["id"]))
+        return registered
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
         """Edit the comment in place (Linear lets only its author edit it); ``NotFound`` when it is gone."""

@@ -113,6 +113,8 @@ def push_labels(sync: DefectSync, provider: TrackerProvider) -> bool:
         sync.unsent_labels = list(dict.fromkeys([*(sync.unsent_labels or []), *refused.labels]))
         sync.last_error = source_excerpt(reference.source, f"{refused} They stay tags of {sync.issue.key}.", 500)
         sync.save(update_fields=["unsent_labels", "last_error"])
+        if follow_labels(sync):  # the rest of the merge, without the refused labels
+            return push_labels(sync, provider)
         return False
     except TrackerError as error:
         DefectSync.objects.filter(pk=sync.pk).update(last_error=source_excerpt(reference.source, str(error), 500))

@@ -5,7 +5,15 @@ viewers are refused, another project's answer 404; administrators of integration
 import pytest
 from rest_framework.test import APIClient
 
-from integrations.models import AuditAction, AuditEvent, AuthType, Provider, TokenKind, UserToken
+from integrations.models import (
+    AuditAction,
+    AuditEvent,
+    AuthType,
+    Provider,
+    ReauthorizationNotice,
+    TokenKind,
+    UserToken,
+)
 from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
 from tests.fakes.fixtures import SERVER_PAT
@@ -220,7 +228,13 @@ def test_a_project_admin_revokes_an_authorization(shop, holders):
     assert response.status_code == 204
     assert not UserToken.objects.filter(pk=noah.pk).exists()
     event = AuditEvent.objects.get(action=AuditAction.TOKEN_REVOKED)
-    assert (event.actor, event.target) == (admin, "noah (Noah)")
+    assert (event.actor, event.target, event.details["by_someone_else"]) == (admin, "noah (Noah)", True)
+    # Noah is told on his pages, not left to find out.
+    notice = ReauthorizationNotice.objects.get(user=noah.user)
+    assert notice.message == (
+        f"{admin.username} revoked your authorization for Acme Jira: what you do there goes through the source's "
+        "own account until you enter a token again."
+    )
 
 
 def test_a_member_revokes_their_own_but_not_anothers(shop, holders):
@@ -231,6 +245,7 @@ def test_a_member_revokes_their_own_but_not_anothers(shop, holders):
 
     assert refused.status_code == 403 and own.status_code == 204
     assert sorted(UserToken.objects.values_list("user__username", flat=True)) == ["noah", "olga"]
+    assert not ReauthorizationNotice.objects.exists()  # nobody to tell about one's own revocation
 
 
 def test_another_projects_authorization_answers_404(shop, holders):

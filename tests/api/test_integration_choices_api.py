@@ -115,6 +115,13 @@ class AssignTests:
         fake_linear.add_team("SHOP", "Web shop")
         refused(assign(client_as("admin"), linear_source(fake_linear), external_project="NOPE"), "external_project")
 
+    def test_a_404_from_the_trackers_own_api_is_no_unknown_project_but_not_verified(self, client_as, jira):
+        # A wrong base URL (or a proxy in the way) answers 404 for the project search itself.
+        jira.fail_next(404, "Not Found", path=r".*project/search", count=5)
+        response = assign(client_as("admin"), jira.source, external_project="SHOP")
+        assert response.status_code == 201, response.json()
+        assert response.json()["verification"]["state"] == "not_verified"
+
     def test_a_tracker_that_is_down_saves_it_as_not_verified_with_the_reason(self, client_as, jira):
         jira.server.stop()
         response = assign(client_as("admin"), jira.source, external_project="SHOP", default_issue_type="Epic")
@@ -162,3 +169,33 @@ class EditTests:
         assert response.status_code == 200 and response.json()["verification"]["state"] == "not_verified"
         integration.refresh_from_db()
         assert integration.default_issue_type == "Task" and integration.unverified
+
+
+class CheckAgainTests:
+    @pytest.fixture
+    def integration(self, jira, world):
+        return ProjectIntegrationFactory(
+            project=world.project, source=jira.source, external_project="SHOP", verification_error="Jira was down."
+        )
+
+    def check(self, client, integration, project="SHOP"):
+        return client.post(f"/api/projects/{project}/integrations/{integration.pk}/check")
+
+    def test_checking_again_verifies_what_the_tracker_now_confirms(self, client_as, jira, integration):
+        response = self.check(client_as("admin"), integration)
+        assert response.status_code == 200 and response.json()["verification"]["state"] == "verified"
+        integration.refresh_from_db()
+        assert not integration.unverified and integration.verified_at
+
+    def test_checking_again_keeps_it_not_verified_when_the_project_is_gone(self, client_as, jira, integration):
+        jira.forbid_project("SHOP")
+        verification = self.check(client_as("admin"), integration).json()["verification"]
+        assert verification["state"] == "not_verified" and "SHOP" in verification["reason"]
+
+    @pytest.mark.parametrize(("role", "expected"), [("member", 403), ("viewer", 403), ("outsider", 404)])
+    def test_only_the_projects_admins_check_again(self, client_as, jira, integration, role, expected):
+        assert self.check(client_as(role), integration).status_code == expected
+
+    def test_another_projects_integration_answers_404(self, client_as, jira, world):
+        elsewhere = ProjectIntegrationFactory(project=world.other.project, source=jira.source)
+        assert self.check(client_as("admin"), elsewhere).status_code == 404

@@ -137,9 +137,10 @@ def test_a_client_credentials_application_without_a_proper_service_user_gets_no_
     assert not AccessToken.objects.exists()
 
 
-def test_a_deactivated_service_users_tokens_stop_working(service_user):
+@pytest.mark.parametrize("change", ["is_active", "is_superuser"])
+def test_a_service_users_tokens_stop_working_when_it_can_no_longer_be_one(service_user, change):
     client = token_client(machine_token(service_user)["access_token"])
-    service_user.is_active = False
+    setattr(service_user, change, change == "is_superuser")
     service_user.save()
     assert client.get("/api/auth/me").status_code == 401
 

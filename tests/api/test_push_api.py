@@ -13,11 +13,12 @@ from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations.http import TrackerHttpClient
 from integrations.mappings import default_priority_mapping, default_status_mapping
 from integrations.models import AuthType, Provider
-from issues.core.services import tags_by_name
+from issues.core.services import add_attachment, tags_by_name
 from issues.filing.models import FilingJob
 from issues.links.models import ExternalReference, Link
 from issues.links.services import link
@@ -505,6 +506,20 @@ def test_a_job_waiting_for_a_worker_is_queued(jira, world, client_as):
     assert client_as("outsider").get(started["Location"]).status_code == 404
 
 
+def test_a_job_a_worker_has_started_on_is_running_until_every_issue_is_done(jira, world, client_as):
+    first, second = a_defect(world), make_issue(world.project, name="Receipts lack the VAT")
+    started = client_as("member").post(
+        "/api/issues/push", {"integration": jira.integration.pk, "issues": [first.key, second.key]}, format="json"
+    )
+    job = FilingJob.objects.get()
+    job.items.filter(issue=first).update(attempts=1)  # what a worker does as it starts on an issue
+
+    state = client_as("member").get(started["Location"]).json()
+
+    assert state["state"] == "running"
+    assert {item["issue"]: item["state"] for item in state["items"]} == {first.key: "pending", second.key: "pending"}
+
+
 def test_a_bulk_push_naming_an_issue_of_another_project_is_refused_and_starts_nothing(jira, world, client_as):
     response = client_as("member").post(
         "/api/issues/push",
@@ -569,3 +584,38 @@ def test_an_assignee_matched_by_e_mail_address_gets_no_comment(jira, world, clie
     remote = jira.fake.issue("SHOP-1")
     assert remote.custom_fields[tester.field_id] == account
     assert not [c for c in remote.comments if "Tester" in plain_text(c.body)]
+
+
+# -- what each tracker receives: the description in its format, the issue's files where it takes files ------
+
+# The description's emphasis as each tracker writes it, and where its documented upload goes.
+RECEIVED = {
+    "jira_cloud": ('"type": "em"', ("POST", r".*/issue/SHOP-1/attachments")),
+    "jira_data_center": ("_Visa_", ("POST", r".*/issue/SHOP-1/attachments")),
+    "github": ("*Visa*", None),  # no upload API: the description links the download here
+    "gitlab": ("*Visa*", ("POST", r".*projects/acme%2Fweb/uploads")),
+    "azure_devops": ("<em>Visa</em>", ("POST", r"(?i).*/_apis/wit/attachments")),
+    "linear": ("*Visa*", ("POST", r".*graphql")),
+}
+
+
+def test_each_tracker_gets_the_description_in_its_format_and_the_issues_file_where_it_takes_files(
+    request, tracker, world, client_as
+):
+    name = request.node.callspec.params["tracker"]
+    emphasis, upload = RECEIVED[name]
+    issue = a_defect(world)
+    add_attachment(issue, SimpleUploadedFile("timeout.log", b"504 after 30 s", content_type="text/plain"))
+
+    response = push(client_as("member"), issue, tracker.integration)
+
+    assert response.status_code == 201, response.content
+    assert emphasis in tracker.sent()
+    assert not [note for note in response.json()["notes"] if "timeout.log" in note]
+    if upload is None:
+        assert f"/projects/SHOP/issues/{issue.number}/attachments/" in tracker.sent()
+        return
+    method, path = upload
+    sent = [r for r in tracker.fake.requests_to(method, path) if not r.body.startswith(b"{") or b"fileUpload" in r.body]
+    assert sent, f"{name} received no upload"
+    assert any(b"504 after 30 s" in r.body or b"timeout.log" in r.body for r in sent)

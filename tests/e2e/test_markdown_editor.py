@@ -114,3 +114,43 @@ def test_a_new_case_asks_to_be_saved_before_a_screenshot_is_pasted(page, log_in,
     paste_screenshot(page.locator("#id_description"))
     expect(page.locator(".md-status").first).to_contain_text("Save first, then paste screenshots")
     assert not ArtefactAttachment.objects.exists()
+
+
+def test_every_toolbar_button_writes_markdown_the_preview_renders(page, log_in, project, member):
+    log_in(member)
+    page.goto("/projects/SHOP/issues/new/")
+    description = page.locator("#id_description")
+    toolbar = page.get_by_role("toolbar", name="Formatting")
+    for button in ("Heading", "Bulleted list", "Numbered list", "Code", "Link", "Table"):
+        description.press("End")
+        description.press("Enter")
+        description.press("Enter")
+        toolbar.get_by_role("button", name=button).click()
+
+    written = description.input_value()
+    for markdown in ("### Heading", "- item", "1. item", "`code`", "[text](https://)", "| --- | --- |"):
+        assert markdown in written, (markdown, written)
+    preview = page.locator("#id_description-preview")
+    for element in ("h3", "ul li", "ol li", "code", "a", "table td"):
+        expect(preview.locator(element).first).to_be_visible()
+
+
+def test_without_javascript_the_plain_textarea_posts_markdown(chromium, live_server, project, member):
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.fill("#id_username", member.username)
+        page.fill("#id_password", "correct horse battery staple")
+        page.click("button[type=submit]")
+        page.goto("/projects/SHOP/issues/new/")
+        expect(page.get_by_role("toolbar", name="Formatting")).to_have_count(0)
+        page.fill("#id_name", "Checkout fails")
+        page.fill("#id_description", "Fails with **every** card:\n\n- Visa\n- Amex")
+        page.get_by_role("button", name="Create issue").click()
+        page.wait_for_url("**/projects/SHOP/issues/1/")
+        assert Issue.objects.get().description.replace("\r\n", "\n") == "Fails with **every** card:\n\n- Visa\n- Amex"
+        expect(page.locator(".prose strong").first).to_have_text("every")
+    finally:
+        context.close()

@@ -113,3 +113,10 @@ def test_a_member_files_with_her_own_token_and_an_admin_revokes_it(page, log_in,
     expect(page.locator("#no-authorizations")).to_be_visible()
     assert not UserToken.objects.exists()
     assert AuditEvent.objects.get(action=AuditAction.TOKEN_REVOKED).actor == admin
+
+    # Mia is told on her next page, and files through the shared account again.
+    page.context.clear_cookies()
+    log_in(mia)
+    page.goto("/projects/SHOP/integrations/")
+    expect(page.get_by_role("status").filter(has_text="ada revoked your authorization for Acme Jira")).to_be_visible()
+    expect(page.locator(f"#account-{integration.pk}")).to_contain_text("The tracker's own account")

@@ -34,6 +34,10 @@ Sources read to build it (Linear's developer documentation and its SDK, unless m
   derived field the fake leaves out of it).
   Archived records are left out of connections unless `includeArchived: true` (the schema's
   "Should archived resources be included (default: false)"); `issue(id:)` still finds them.
+- Creating webhooks ("Webhooks": "Only workspace admins, or OAuth applications with the admin scope, can
+  create or read webhooks"; the schema's `webhookCreate(input: WebhookCreateInput!)` with url, teamId,
+  resourceTypes, secret, label, enabled, `webhookUpdate(id:, input:)` and `webhooks`). Choice where the
+  documentation is silent: anyone else is refused with a `forbidden` error (403).
 - The schema's `Cycle` (startsAt, endsAt, completedAt), `Project` (startDate, targetDate,
   completedAt, canceledAt, shared by teams: `accessibleTeams`), the collection filters
   (`labels: {some: ...}`, `every`) and `commentUpdate(id:, input:)`; only a comment's author may
@@ -260,7 +264,20 @@ type Attachment {{ id: ID! title: String! url: String! }}
 type AttachmentPayload {{ attachment: Attachment! lastSyncId: Float! success: Boolean! }}
 input CommentUpdateInput {{ body: String }}
 
+type Webhook {{
+  id: ID! url: String label: String enabled: Boolean! resourceTypes: [String!]! team: Team allPublicTeams: Boolean!
+  createdAt: DateTime! updatedAt: DateTime!
+}}
+type WebhookConnection {{ nodes: [Webhook!]! pageInfo: PageInfo! }}
+type WebhookPayload {{ lastSyncId: Float! success: Boolean! webhook: Webhook! }}
+input WebhookCreateInput {{
+  allPublicTeams: Boolean enabled: Boolean id: String label: String resourceTypes: [String!]! secret: String
+  teamId: String url: String!
+}}
+input WebhookUpdateInput {{ enabled: Boolean label: String resourceTypes: [String!] secret: String url: String }}
+
 type Query {{
+  webhooks({_PAGING}): WebhookConnection!
   viewer: User!
   users({_PAGING}): UserConnection!
   team(id: String!): Team!
@@ -283,6 +300,8 @@ type Mutation {{
   commentUpdate(id: String!, input: CommentUpdateInput!): CommentPayload!
   fileUpload(contentType: String!, filename: String!, makePublic: Boolean, size: Int!): UploadPayload!
   attachmentCreate(input: AttachmentCreateInput!): AttachmentPayload!
+  webhookCreate(input: WebhookCreateInput!): WebhookPayload!
+  webhookUpdate(id: String!, input: WebhookUpdateInput!): WebhookPayload!
 }}
 """
 )
@@ -334,9 +353,25 @@ class LinearUser:
     display_name: str
     email: str
     active: bool = True
+    admin: bool = False  # a workspace admin (may create and read webhooks)
     url: str = ""
     created_at: datetime = field(default_factory=_now)
     updated_at: datetime = field(default_factory=_now)
+
+
+@dataclass(eq=False)
+class LinearWebhook:
+    id: str
+    url: str
+    secret: str
+    resource_types: list[str]
+    team: LinearTeam | None
+    created_at: datetime
+    updated_at: datetime
+    label: str = ""
+    enabled: bool = True
+    all_public_teams: bool = False
+    archived_at: datetime | None = None
 
 
 @dataclass(eq=False)
@@ -494,6 +529,7 @@ class LinearFake(TrackerFake):
         self.states: list[LinearState] = []
         self.labels: list[LinearLabel] = []
         self.issues: list[LinearIssue] = []
+        self.webhooks: list[LinearWebhook] = []
         self.cycles: list[LinearCycle] = []
         self.projects: list[LinearProject] = []
         self.requests_remaining = REQUESTS_PER_HOUR
@@ -1054,6 +1090,18 @@ class LinearFake(TrackerFake):
             "You don't have permission to perform this action.",
         )
 
+    def require_admin(self) -> None:
+        """Webhooks are for workspace admins and OAuth applications granted the admin scope."""
+        if self.viewer.admin or "admin" in self._credential.scopes:
+            return
+        raise LinearApiError(
+            "Forbidden: only workspace admins can manage webhooks",
+            "forbidden",
+            "FORBIDDEN",
+            403,
+            "You need to be a workspace admin to manage webhooks.",
+        )
+
     def next_sync_id(self) -> int:
         return next(self._sync_ids)
 
@@ -1172,6 +1220,50 @@ class _Root:
 
     def issues(self, info, filter: dict | None = None, **arguments) -> dict:
         return _connection([i for i in self.fake.visible_issues() if _matches(i, filter, _ISSUE)], arguments)
+
+    def webhooks(self, info, **arguments) -> dict:
+        self.fake.require_admin()
+        return _connection(list(self.fake.webhooks), arguments)
+
+    def webhook_create(self, info, input: dict) -> dict:
+        self.fake.require_admin()
+        team = None
+        if input.get("teamId"):
+            team = next((t for t in self.fake.visible_teams() if input["teamId"] in (t.id, t.key)), None)
+            if team is None:
+                raise not_found("Team")
+        elif not input.get("allPublicTeams"):
+            raise invalid_input("A webhook needs a team, or allPublicTeams.")
+        if not str(input.get("url") or "").startswith(("https://", "http://")):
+            raise invalid_input("url must be an URL address")
+        now = self.fake._tick()
+        hook = LinearWebhook(
+            str(uuid.uuid4()),
+            input["url"],
+            input.get("secret") or f"lin_wh_{uuid.uuid4().hex}",
+            list(input["resourceTypes"]),
+            team,
+            now,
+            now,
+            label=input.get("label") or "",
+            enabled=input.get("enabled", True) is not False,
+            all_public_teams=bool(input.get("allPublicTeams")),
+        )
+        self.fake.webhooks.append(hook)
+        return {"success": True, "webhook": hook, "last_sync_id": self.fake.next_sync_id()}
+
+    def webhook_update(self, info, id: str, input: dict) -> dict:
+        self.fake.require_admin()
+        hook = next((hook for hook in self.fake.webhooks if hook.id == id), None)
+        if hook is None:
+            raise not_found("Webhook")
+        for key, attribute in (("url", "url"), ("secret", "secret"), ("label", "label"), ("enabled", "enabled")):
+            if input.get(key) is not None:
+                setattr(hook, attribute, input[key])
+        if input.get("resourceTypes") is not None:
+            hook.resource_types = list(input["resourceTypes"])
+        hook.updated_at = self.fake._tick()
+        return {"success": True, "webhook": hook, "last_sync_id": self.fake.next_sync_id()}
 
     def cycles(self, info, filter: dict | None = None, **arguments) -> dict:
         teams = self.fake.visible_teams()

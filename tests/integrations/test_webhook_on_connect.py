@@ -1,16 +1,24 @@
 """Connecting a source that processes webhooks to a project registers testmanager's webhook in the
 tracker (with the secret the webhook endpoint verifies) when the credentials allow, and records it;
 otherwise the project's Trackers page says why and what to do by hand. A failure never blocks the
-connection. Against the fake GitHub (repository hooks) over real HTTP."""
+connection. Against the fake GitHub (repository hooks) and the fake Linear (team webhooks) over real HTTP."""
 
 import pytest
 from rest_framework.test import APIClient
 
 from integrations.models import AuditAction, AuditEvent, ProjectIntegration, Source
+from integrations.providers import provider_for
 from projects.models import Role
-from tests.factories import MembershipFactory, ProjectFactory
-from tests.fakes.fixtures import GITHUB_LOGIN, GITHUB_TOKEN
-from tests.issues.sync_support import SECRET, github_source
+from tests.factories import MembershipFactory, ProjectFactory, SourceFactory
+from tests.fakes.fixtures import (
+    CLOUD_API_TOKEN,
+    CLOUD_LOGIN,
+    GITHUB_LOGIN,
+    GITHUB_TOKEN,
+    LINEAR_API_KEY,
+    LINEAR_LOGIN,
+)
+from tests.issues.sync_support import SECRET, github_source, linear_source
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +149,74 @@ def test_assigning_on_the_trackers_page_registers_it_too(client, admin, github, 
     assert response.status_code == 302, response.content.decode()[:2000]
     (hook,) = github.hooks["acme/shop"]
     assert hook.url == f"http://testserver/hooks/{source.uuid}/"
+
+
+# -- Linear: a webhook per team, for workspace admins only ----------------------------------------
+
+
+@pytest.fixture
+def linear(fake_linear):
+    fake_linear.add_team("ENG", "Engineering")
+    return fake_linear
+
+
+def assign_linear(assign_to, user, fake, **fields):
+    source = linear_source(fake, **fields)
+    client = APIClient()
+    client.force_authenticate(user)
+    with assign_to(execute=True):
+        response = client.post(
+            "/api/projects/SHOP/integrations", {"source": source.pk, "external_project": "ENG"}, format="json"
+        )
+    assert response.status_code == 201
+    return source
+
+
+def test_connecting_a_linear_team_creates_its_webhook_when_the_account_is_a_workspace_admin(
+    admin, linear, django_capture_on_commit_callbacks
+):
+    linear.users[LINEAR_LOGIN].admin = True
+
+    source = assign_linear(django_capture_on_commit_callbacks, admin, linear)
+
+    (hook,) = linear.webhooks
+    assert (hook.url, hook.secret, hook.team.key) == (f"http://testserver/hooks/{source.uuid}/", SECRET, "ENG")
+    assert hook.resource_types == ["Issue", "Comment"] and hook.label == "testmanager"
+    provider = provider_for(Source.objects.get(pk=source.pk))
+    assert provider.register_webhook(hook.url, SECRET) == [hook.id], "registering again updates the same webhook"
+    assert len(linear.webhooks) == 1
+
+
+def test_a_linear_account_that_is_not_an_admin_leaves_the_manual_action(
+    client, admin, linear, django_capture_on_commit_callbacks
+):
+    source = assign_linear(django_capture_on_commit_callbacks, admin, linear)
+
+    assert not linear.webhooks
+    page = trackers_page(client, admin)
+    assert "webhook not registered" in page and "admin" in page
+    assert f"http://testserver/hooks/{source.uuid}/" in page and LINEAR_API_KEY not in page
+
+
+# -- Jira: the administrator's webhook, scoped to the assigned projects ----------------------------
+
+
+def test_connecting_a_jira_project_registers_an_administrators_webhook_for_it(admin, fake_jira_cloud, assign):
+    fake_jira_cloud.add_project("SHOP")
+    source = SourceFactory(
+        name="Acme Jira",
+        base_url=fake_jira_cloud.base_url,
+        allow_http=True,
+        credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
+        can_process_webhooks=True,
+        webhook_secret=SECRET,
+    )
+
+    assert assign(admin, source, repo="SHOP").status_code == 201
+
+    (hook,) = fake_jira_cloud.hooks
+    assert (hook.url, hook.secret, hook.scope) == (
+        f"http://testserver/hooks/{source.uuid}/",
+        SECRET,
+        'project in ("SHOP")',
+    )

@@ -2,6 +2,8 @@
 and pasted screenshots are stored as attachments of the issue, test case or requirement written
 about, answered as Markdown to insert."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -161,3 +163,12 @@ def test_the_case_edit_page_names_where_pasted_screenshots_go(client, project):
     page = client.get(reverse("projects:case_edit", args=["SHOP", case.pk])).text
     upload = reverse("issues:artefact_attachment_add", args=["SHOP", "case", case.pk])
     assert f'<meta name="tm-attachment-upload" content="{upload}">' in page
+
+
+def test_the_editor_is_served_from_the_installations_static_files_no_cdn(client, project):
+    logged_in(client, project, Role.MEMBER)
+    page = client.get(reverse("issues:create", args=["SHOP"])).text
+    scripts = re.findall(r'<script[^>]*\ssrc="([^"]+)"', page)
+    styles = re.findall(r'<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"', page)
+    assert "/static/editor/markdown-editor.js" in scripts and "/static/editor/markdown-editor.css" in styles
+    assert [url for url in scripts + styles if not url.startswith("/static/")] == []

@@ -7,13 +7,15 @@ import pytest
 from django.test import Client
 
 from integrations.models import ProjectIntegration
+from issues.core.models import Issue
 from issues.core.services import edit_issue
 from issues.links.models import ExternalReference
 from issues.sync import refresh
 from issues.sync.labels import three_way
 from issues.sync.models import DefectSync
-from tests.issues.sync_support import SECRET
-from tests.issues.test_sync_defects import Shop
+from tests.factories import ProjectFactory
+from tests.issues.sync_support import SECRET, linear_source
+from tests.issues.test_sync_defects import Shop, integration_for, linked
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +166,42 @@ def test_the_reference_caches_the_labels_the_tracker_reports(shop):
     refresh.refresh_source(shop.source.pk, [shop.reference.pk])
     assert ExternalReference.objects.get(pk=shop.reference.pk).labels == ["checkout", "regression"]
     assert DefectSync.objects.get(reference=shop.reference).synced_labels == ["checkout", "regression"]
+
+
+# -- a tracker that creates no label (Linear) ------------------------------------------------------
+
+
+def test_a_tag_linear_has_no_label_for_stays_a_tag_and_is_not_offered_again_until_the_tags_are_edited(
+    fake_linear, member, django_capture_on_commit_callbacks
+):
+    fake_linear.add_team("ENG", "Engineering")
+    fake_linear.add_label("checkout", team="ENG")
+    fake_linear.add_issue("ENG", "Checkout fails", labels=["checkout"])
+    source = linear_source(fake_linear)
+    project = ProjectFactory(key="SHOP")
+    integration_for(project, source, "ENG", sync_labels=True)
+    reference = ExternalReference.objects.create(source=source, source_name=source.name, key="ENG-1")
+    refresh.refresh_source(source.pk, [reference.pk])
+    reference.refresh_from_db()
+    linked(reference, project, member, django_capture_on_commit_callbacks)
+    sync = DefectSync.objects.select_related("issue").get(reference=reference)
+    assert tags(sync.issue) == ["checkout"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        edit_issue(sync.issue, expected_version=sync.issue.version, tag_names=["checkout", "ui"])
+
+    sync.refresh_from_db()
+    assert (sync.unsent_labels, "“ui”" in sync.last_error, sync.labels_pending) == (["ui"], True, False)
+    assert tags(sync.issue) == ["checkout", "ui"]  # kept here
+    assert [label.name for label in fake_linear.issue("ENG-1").label_list] == ["checkout"]
+    updates = len([r for r in fake_linear.requests_to("POST") if b"issueUpdate" in r.body])
+
+    refresh.refresh_source(source.pk, [reference.pk])  # nothing new to offer: no request
+
+    assert len([r for r in fake_linear.requests_to("POST") if b"issueUpdate" in r.body]) == updates
+    fake_linear.add_label("ui", team="ENG")
+    for names in (["checkout"], ["checkout", "ui"]):  # the tag taken off and put back: offered again
+        defect = Issue.objects.get(pk=sync.issue_id)
+        with django_capture_on_commit_callbacks(execute=True):
+            edit_issue(defect, expected_version=defect.version, tag_names=names)
+    assert sorted(label.name for label in fake_linear.issue("ENG-1").label_list) == ["checkout", "ui"]

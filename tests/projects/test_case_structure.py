@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from issues.filing.drafts import draft_from_result
 from projects import services
-from projects.models import DEFAULT_CASE_TYPES, CaseField, CaseFieldKind, ResultStatus, Role, TestCase
+from projects.models import DEFAULT_CASE_TYPES, CaseField, CaseFieldKind, CasePriority, ResultStatus, Role, TestCase
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,
@@ -176,6 +176,43 @@ class PageTests:
         assert (case.estimate, case.case_type) == (timedelta(seconds=90), smoke)
         edit = client.get(reverse("projects:case_edit", args=["SHOP", case.pk])).text
         assert 'value="1m 30s"' in edit and f'<option value="{smoke.pk}" selected>Smoke &amp; Sanity</option>' in edit
+
+    def test_the_case_form_shows_and_saves_each_kind_of_custom_field(self, client, member, project):
+        for name, kind, options in (
+            ("build", CaseFieldKind.TEXT, []),
+            ("runs", CaseFieldKind.NUMBER, []),
+            ("browser", CaseFieldKind.SELECT, ["Chrome", "Firefox"]),
+            ("mobile", CaseFieldKind.CHECKBOX, []),
+        ):
+            CaseField.objects.create(project=project, name=name, label=name.title(), kind=kind, options=options)
+        form = client.get(reverse("projects:case_create", args=["SHOP"])).text
+        assert 'type="text" name="custom_build"' in form and 'type="number" name="custom_runs"' in form
+        assert '<select name="custom_browser"' in form and 'type="checkbox" name="custom_mobile"' in form
+        priorities = form.split('name="priority"')[1].split("</select>")[0]
+        assert [label for label in ("Critical", "High", "Medium", "Low") if f">{label}</option>" in priorities] == [
+            "Critical",
+            "High",
+            "Medium",
+            "Low",
+        ]
+
+        client.post(
+            reverse("projects:case_create", args=["SHOP"]),
+            {
+                "title": "Pay",
+                "priority": "high",
+                "custom_build": "2.4.1",
+                "custom_runs": "3",
+                "custom_browser": "Chrome",
+                "custom_mobile": "on",
+                "steps-TOTAL_FORMS": "0",
+                "steps-INITIAL_FORMS": "0",
+            },
+        )
+
+        case = TestCase.objects.get()
+        assert case.custom_fields == {"build": "2.4.1", "runs": 3, "browser": "Chrome", "mobile": True}
+        assert CasePriority.values == ["critical", "high", "medium", "low"]
 
     def test_a_bad_estimate_is_shown_on_the_form_and_nothing_is_saved(self, client, member, project):
         response = client.post(
