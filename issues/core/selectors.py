@@ -20,7 +20,7 @@ from issues.core.models import (
     IssueStatus,
     StatusCategory,
 )
-from projects.models import Role
+from projects.models import Role, TestResult
 
 UNRESOLVED = "unresolved"
 
@@ -71,6 +71,17 @@ def attachments_of_artefact(artefact) -> QuerySet:
     if artefacts.kind_of(artefact) not in ArtefactAttachment.ARTEFACT_FIELDS:
         return ArtefactAttachment.objects.none()
     return artefact.attachments.select_related("uploaded_by")
+
+
+def attachments_of_results(artefacts) -> QuerySet:
+    """The files attached to the test results among ``artefacts``, result by result: an issue filed
+    about those results takes them along (a screenshot, the log of the failure)."""
+    results = [artefact.pk for artefact in artefacts if isinstance(artefact, TestResult)]
+    return (
+        ArtefactAttachment.objects.filter(test_result__in=results)
+        .select_related("test_result__run__project")
+        .order_by("test_result_id", "uploaded_at", "id")
+    )
 
 
 def attachments_in(project, ids) -> QuerySet:

@@ -247,7 +247,10 @@ class CreateIssueView(IntegrationIssuesView):
             artefacts=artefacts,
             marker=services.MARKER_PREFIX + key if key else services.new_marker(),
             site_url=site_url,
-            attachments=services.stored_files(data.get("attachments", []), site_url),
+            attachments=(
+                *services.files_of_results(artefacts, site_url),
+                *services.stored_files(data.get("attachments", []), site_url),
+            ),
         )
         body = {
             "reference": filed.reference,

@@ -93,7 +93,8 @@ class CreateTrackerIssueSerializer(serializers.Serializer):
         max_length=50,
         help_text="Ids of internal issues' attachments in this project to send with the issue (GitHub, which takes "
         "no files, gets links to their download here). A file the tracker does not take is named in "
-        "`unsent_files`; the issue is created all the same.",
+        "`unsent_files`; the issue is created all the same. The attachments of the test results filed "
+        "about always go along, before these.",
     )
     idempotency_key = serializers.RegexField(
         r"^[0-9a-z]{8,38}$",

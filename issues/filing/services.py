@@ -23,7 +23,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
 from integrations import field_mappings as fm
@@ -44,7 +43,8 @@ from integrations.providers.base import (
     RemoteIssueType,
     TrackerProvider,
 )
-from issues.core.models import Attachment
+from issues.core import selectors as core_selectors
+from issues.core.models import ArtefactAttachment, Attachment
 from issues.filing import drafts, mapped
 from issues.filing.models import FilingJob, FilingJobItem, FilingMode, FilingState
 from issues.links import selectors, services
@@ -255,14 +255,13 @@ class Filed:
     unsent_files: tuple[str, ...] = ()
 
 
-def stored_files(attachments: Iterable[Attachment], site_url: str) -> tuple[DraftAttachment, ...]:
-    """Internal issues' attachments as files to send: their bytes, and the address of their
-    permission-checked download here, which trackers that take no files (GitHub) link to. One whose
-    stored file is gone is kept with its problem, so the filing names it instead of failing."""
+def stored_files(attachments: Iterable[Attachment | ArtefactAttachment], site_url: str) -> tuple[DraftAttachment, ...]:
+    """Attachments stored here (an internal issue's, a test result's) as files to send: their bytes,
+    and the address of their permission-checked download here, which trackers that take no files
+    (GitHub) link to. One whose stored file is gone is kept with its problem, so the filing names it
+    instead of failing."""
     files = []
     for attachment in attachments:
-        issue = attachment.issue
-        path = reverse("issues:attachment", args=[issue.project.key, issue.number, attachment.pk])
         content, problem = b"", ""
         try:
             with attachment.file.open("rb") as stored:
@@ -274,11 +273,17 @@ def stored_files(attachments: Iterable[Attachment], site_url: str) -> tuple[Draf
                 filename=attachment.original_name,
                 content=content,
                 content_type=attachment.content_type or "application/octet-stream",
-                download_url=urljoin(site_url, path),
+                download_url=urljoin(site_url, core_selectors.download_path(attachment)),
                 problem=problem,
             )
         )
     return tuple(files)
+
+
+def files_of_results(artefacts: Iterable, site_url: str) -> tuple[DraftAttachment, ...]:
+    """What an issue filed about ``artefacts`` takes along of its own accord: the files attached to
+    the test results among them (the filing form lists them; the form's uploads come on top)."""
+    return stored_files(core_selectors.attachments_of_results(artefacts), site_url)
 
 
 def uploaded_files(uploads: Iterable) -> tuple[DraftAttachment, ...]:
@@ -623,6 +628,7 @@ def _file_each(job: FilingJob, item: FilingJobItem, redelivered: bool) -> None:
             site_url=job.site_url,
             retrying=item.attempts > 0,
             resuming=redelivered,
+            attachments=files_of_results([item.result], job.site_url),
         )
     except TrackerError as error:
         _fail([item], _describe(job, error))
@@ -643,6 +649,7 @@ def _file_combined(job: FilingJob, items: Sequence[FilingJobItem], redelivered: 
             site_url=job.site_url,
             retrying=job.attempts > 0,
             resuming=redelivered,
+            attachments=files_of_results(results, job.site_url),
         )
     except TrackerError as error:
         _fail(items, _describe(job, error))

@@ -18,6 +18,7 @@ from integrations.errors import AuthorizationRequired, TrackerError
 from integrations.providers import provider_class
 from integrations.providers.base import Capability
 from issues.core import artefacts
+from issues.core import selectors as core_selectors
 from issues.core.artefacts import site_url
 from issues.core.views import _artefact_in_query, _page
 from issues.filing import drafts, test_cases
@@ -167,7 +168,10 @@ def file_issue(request, key):
                     artefacts=[artefact],
                     marker=data["marker"],
                     site_url=site_url(request),
-                    attachments=filing_services.uploaded_files(data.get("files") or []),
+                    attachments=(
+                        *filing_services.files_of_results([artefact], site_url(request)),
+                        *filing_services.uploaded_files(data.get("files") or []),
+                    ),
                 )
             except TrackerError as error:
                 form.add_tracker_error(error)
@@ -192,7 +196,12 @@ def file_issue(request, key):
                 "values": filing_services.prefill(chosen, discovery.fields, artefact),
             },
         )
-    context.update(form=form, discovery=discovery, links_files=not options["takes_files"])
+    context.update(
+        form=form,
+        discovery=discovery,
+        links_files=not options["takes_files"],
+        result_files=list(core_selectors.attachments_of_results([artefact])),
+    )
     return _page(request, "issues/filing_form.html", project, context)
 
 
@@ -387,7 +396,7 @@ def file_bulk(request, key, run_pk):
                 "values": filing_services.prefill(chosen, discovery.fields, run),
             },
         )
-    context.update(form=form, discovery=discovery)
+    context.update(form=form, discovery=discovery, links_files=not options["takes_files"])
     return _page(request, "issues/filing_bulk.html", project, context)
 
 

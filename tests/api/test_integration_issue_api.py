@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationState, Provider, Source
-from issues.core.services import add_attachment
+from issues.core.services import add_artefact_attachments, add_attachment
 from issues.links.models import ExternalReference, Link
 from tests.api.conftest import ROLES
 from tests.api.helpers import database_state
@@ -173,6 +173,20 @@ def test_an_issues_attachments_go_with_the_created_issue_and_a_refused_one_is_na
     body = response.json()
     assert body["unsent_files"] == ["heap.bin"]
     assert any(note.startswith("heap.bin was not sent to Acme Jira") for note in body["notes"])
+
+
+def test_the_results_own_files_go_before_the_issues_attachments_sent(client_as, world, jira):
+    add_artefact_attachments(world.mine.result, [SimpleUploadedFile("failure.png", b"shot", "image/png")])
+    sent = add_attachment(world.mine.issue, SimpleUploadedFile("trace.log", b"boom", "text/plain"))
+
+    response = client_as("member").post(
+        api(jira.integration, "create-issue"),
+        {"artefacts": artefact(world), "fields": {jira.environment: "Production"}, "attachments": [sent.pk]},
+        format="json",
+    )
+
+    assert response.status_code == 201 and response.json()["unsent_files"] == []
+    assert [a.filename for a in jira.only_issue().attachments] == ["failure.png", "trace.log"]
 
 
 def test_attachments_of_another_project_are_refused_by_id_and_nothing_is_filed(client_as, world, jira):

@@ -4,9 +4,11 @@ are reported per result and retried without filing anything twice. Against the f
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent
+from issues.core.services import add_artefact_attachments
 from issues.filing import services, tasks
 from issues.filing.models import FilingJob, FilingState
 from issues.links.models import ExternalReference, Link
@@ -138,6 +140,41 @@ def test_one_combined_issue_lists_every_result_in_a_table(client, member, jira, 
     assert Link.objects.filter(external_reference=reference).count() == 3
     assert len(remote.remote_links) == 3  # one per result page
     assert set(FilingJob.objects.get().items.values_list("reference", flat=True)) == {reference.pk}
+
+
+def attach(result, name: str, content: bytes):
+    add_artefact_attachments(result, [SimpleUploadedFile(name, content, "text/plain")])
+
+
+def test_each_results_files_go_with_its_own_issue_and_a_refused_one_is_named(client, member, jira, run):
+    pay, refund = (run.results.get(case__title=title) for title in ("Pay with card", "Refund"))
+    attach(pay, "pay.log", b"card declined")
+    attach(refund, "refund.log", b"x" * 50)
+    jira.fake.max_attachment_bytes = 20
+    page = client.get(bulk_url(run))
+    assert "the files attached to a result go with its issue" in page.text
+
+    submit(client, jira, run)
+
+    job = FilingJob.objects.get()
+    assert {item.state for item in job.items.all()} == {FilingState.FILED}  # a refused file fails no issue
+    files = {
+        item.result.case.title: [(a.filename, a.content) for a in jira.fake.issue(item.reference.key).attachments]
+        for item in job.items.select_related("reference", "result__case")
+    }
+    assert files == {"Pay with card": [("pay.log", b"card declined")], "Refund": [], "Coupon": []}
+    refused = job.items.get(result=refund)
+    assert any("refund.log was not sent to Acme Jira" in note for note in refused.notes)
+
+
+def test_one_combined_issue_takes_every_results_files(client, member, jira, run):
+    pay, refund = (run.results.get(case__title=title) for title in ("Pay with card", "Refund"))
+    attach(pay, "pay.log", b"card declined")
+    attach(refund, "refund.log", b"no refund")
+
+    submit(client, jira, run, mode="combined")
+
+    assert sorted(a.filename for a in jira.only_issue().attachments) == ["pay.log", "refund.log"]
 
 
 def test_a_failure_is_reported_for_its_result_and_a_retry_files_it_once(client, member, jira, run):

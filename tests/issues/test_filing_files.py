@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
-from issues.core.services import add_attachment, create_issue
+from issues.core.services import add_artefact_attachments, add_attachment, create_issue
 from issues.filing import services
 from issues.links.models import ExternalReference
 from projects.models import ResultStatus, Role
@@ -201,3 +201,79 @@ class IssueAttachmentsToGitHubTests:
             "receipt.log was not linked on GitHub: its file is missing from this installation's storage.",
         )
         assert "receipt.log" not in fake_github.issue("acme/shop", 1).body
+
+
+class ResultAttachmentsTests:
+    """A failed result's own files (a screenshot, the log) go with an issue filed from it: the form
+    lists them, trackers that take files get them before the files chosen on the form, GitHub gets
+    links to their permission-checked download."""
+
+    @pytest.fixture
+    def attached(self, result, member):
+        add_artefact_attachments(
+            result, [SimpleUploadedFile("failure.png", b"\x89PNG shot", "image/png")], uploaded_by=member
+        )
+        return result.attachments.get()
+
+    def test_the_form_lists_the_results_files_and_jira_gets_them_with_the_forms_files(
+        self, client, member, result, attached, fake_jira_cloud, project
+    ):
+        jira = jira_world(fake_jira_cloud, project)
+        url = file_url(result)
+        form = client.get(url)
+        assert 'id="result-files"' in form.text and "Sent to Acme Jira with the issue" in form.text
+        assert "failure.png" in form.text
+        values = {
+            **form_values(form),
+            f"field_{jira.environment}": "Staging",
+            "files": [SimpleUploadedFile("trace.log", b"Traceback", "text/plain")],
+        }
+
+        assert client.post(url, values).status_code == 302
+
+        assert [(a.filename, a.content) for a in jira.only_issue().attachments] == [
+            ("failure.png", b"\x89PNG shot"),
+            ("trace.log", b"Traceback"),
+        ]
+        attachment_posts = fake_jira_cloud.requests_to("POST", r"/rest/api/3/issue/[^/]+/attachments")
+        assert len(attachment_posts) == 2
+        audit = AuditEvent.objects.get(action=AuditAction.ISSUE_CREATED)
+        assert audit.details["files_sent"] == ["failure.png", "trace.log"]
+
+    def test_a_result_file_jira_refuses_is_named_and_the_issue_is_filed(
+        self, client, member, result, attached, fake_jira_cloud, project
+    ):
+        jira = jira_world(fake_jira_cloud, project)
+        fake_jira_cloud.max_attachment_bytes = 5
+        url = file_url(result)
+        values = {**form_values(client.get(url)), f"field_{jira.environment}": "Staging"}
+
+        page = client.post(url, values, follow=True)
+
+        key = ExternalReference.objects.get().key
+        assert f"{key} is filed in Acme Jira" in page.text
+        assert "failure.png was not sent to Acme Jira" in page.text
+        assert jira.only_issue().attachments == []
+        assert list(result.attachments.all()) == [attached]  # kept here all the same
+
+    def test_a_result_without_files_lists_none(self, client, member, result, fake_jira_cloud, project):
+        jira_world(fake_jira_cloud, project)
+        assert 'id="result-files"' not in client.get(file_url(result)).text
+
+    def test_github_gets_a_link_to_the_permission_checked_download(
+        self, client, member, result, attached, fake_github, github
+    ):
+        url = file_url(result)
+        form = client.get(url)
+        assert "Linked in the description with the issue" in form.text and "failure.png" in form.text
+
+        assert client.post(url, form_values(form)).status_code == 302
+
+        download = reverse("issues:artefact_attachment", args=["SHOP", "result", result.pk, attached.pk])
+        body = fake_github.issue("acme/shop", 1).body
+        assert f"- [failure.png](http://testserver{download})" in body
+        assert b"".join(client.get(download).streaming_content) == b"\x89PNG shot"
+        client.force_login(MembershipFactory(project=ProjectFactory(key="OTHER")).user)
+        assert client.get(download).status_code == 404
+        client.logout()
+        assert client.get(download).status_code == 302  # to the sign-in page
