@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 # Defined once in integrations.mappings; re-exported here for the issues app (the "as" marks the re-export).
 from integrations.mappings import StatusCategory as StatusCategory
 from issues.core.keys import internal_key
-from projects.models import Project, Requirement, TestCase
+from projects.models import Project, Requirement, TestCase, TestResult
 
 
 class IssueStatus(models.TextChoices):
@@ -219,12 +219,20 @@ class Attachment(models.Model):
 
 
 class ArtefactAttachment(models.Model):
-    """A file attached to a test case or a requirement (exactly one), stored like an issue's attachments."""
+    """A file attached to a test case, a requirement or a test result (exactly one), stored like an
+    issue's attachments. A result's files (a screenshot, a log of the failure) go with an issue filed
+    from it."""
+
+    # The artefact kinds that take files, each with its field here (the pages' `kind` in the URL).
+    ARTEFACT_FIELDS = {"case": "test_case", "requirement": "requirement", "result": "test_result"}
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="artefact_attachments")
     test_case = models.ForeignKey(TestCase, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
     requirement = models.ForeignKey(
         Requirement, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    test_result = models.ForeignKey(
+        TestResult, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
     )
     file = models.FileField(upload_to=attachment_path, max_length=200)
     original_name = models.CharField(max_length=255)
@@ -239,14 +247,24 @@ class ArtefactAttachment(models.Model):
         ordering = ["uploaded_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(test_case__isnull=False, requirement__isnull=True)
-                | Q(test_case__isnull=True, requirement__isnull=False),
+                condition=Q(test_case__isnull=False, requirement__isnull=True, test_result__isnull=True)
+                | Q(test_case__isnull=True, requirement__isnull=False, test_result__isnull=True)
+                | Q(test_case__isnull=True, requirement__isnull=True, test_result__isnull=False),
                 name="artefactattachment_exactly_one_artefact",
             )
         ]
 
     def __str__(self):
         return self.original_name
+
+    @property
+    def kind(self) -> str:
+        """The kind of artefact the file is attached to (a key of ARTEFACT_FIELDS)."""
+        return next(kind for kind, field in self.ARTEFACT_FIELDS.items() if getattr(self, f"{field}_id"))
+
+    @property
+    def artefact(self):
+        return getattr(self, self.ARTEFACT_FIELDS[self.kind])
 
 
 class CommentOrigin(models.TextChoices):

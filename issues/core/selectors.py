@@ -6,9 +6,20 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
+from issues.core import artefacts
 from issues.core.keys import internal_number_in
-from issues.core.models import FIELD_EVENTS, Attachment, Issue, IssueEvent, IssuePriority, IssueStatus, StatusCategory
+from issues.core.models import (
+    FIELD_EVENTS,
+    ArtefactAttachment,
+    Attachment,
+    Issue,
+    IssueEvent,
+    IssuePriority,
+    IssueStatus,
+    StatusCategory,
+)
 from projects.models import Role
 
 UNRESOLVED = "unresolved"
@@ -55,9 +66,27 @@ def issues_of(project, *, status: str = "", priority: str = "", tag=None, assign
     return issues.order_by("-number")
 
 
+def attachments_of_artefact(artefact) -> QuerySet:
+    """The files attached to a test case, requirement or test result, oldest first; none for other artefacts."""
+    if artefacts.kind_of(artefact) not in ArtefactAttachment.ARTEFACT_FIELDS:
+        return ArtefactAttachment.objects.none()
+    return artefact.attachments.select_related("uploaded_by")
+
+
 def attachments_in(project, ids) -> QuerySet:
     """The attachments with these ids of the project's internal issues (others are left out)."""
     return Attachment.objects.filter(issue__project=project, pk__in=list(ids)).select_related("issue__project")
+
+
+def download_path(attachment: Attachment | ArtefactAttachment) -> str:
+    """The permission-checked download of an issue's or a test artefact's attachment (never the
+    storage's own address): what pages link to and what trackers without uploads (GitHub) link to."""
+    if isinstance(attachment, ArtefactAttachment):
+        artefact = attachment.artefact
+        project = artefacts.artefact_project(artefact)
+        return reverse("issues:artefact_attachment", args=[project.key, attachment.kind, artefact.pk, attachment.pk])
+    issue = attachment.issue
+    return reverse("issues:attachment", args=[issue.project.key, issue.number, attachment.pk])
 
 
 def issue_in(project, number: int) -> Issue:

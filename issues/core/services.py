@@ -10,10 +10,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from issues.core import history
+from issues.core import artefacts, history
 from issues.core.models import ArtefactAttachment, Attachment, Issue, IssueEvent, IssuePriority, IssueStatus, Tag
 from issues.core.signals import issue_updated
-from projects.models import Project, TestCase
+from projects.models import Project
 
 EDITABLE_ISSUE_FIELDS = {"name", "description", "status", "priority", "assignee"}
 
@@ -163,15 +163,15 @@ def delete_issue(issue: Issue) -> None:
 
 @transaction.atomic
 def add_artefact_attachments(artefact, uploaded_files, uploaded_by=None) -> list[ArtefactAttachment]:
-    """Attach files to a test case or a requirement (`artefact`), all or none of them."""
-    side = "test_case" if isinstance(artefact, TestCase) else "requirement"
+    """Attach files to a test case, a requirement or a test result (`artefact`), all or none of them."""
+    side = ArtefactAttachment.ARTEFACT_FIELDS[artefacts.kind_of(artefact)]
     stored = []
     try:
         for uploaded_file in uploaded_files:
             _refuse_oversized(uploaded_file)
             stored.append(
                 ArtefactAttachment.objects.create(
-                    project_id=artefact.project_id,
+                    project=artefacts.artefact_project(artefact),
                     file=uploaded_file,
                     original_name=uploaded_file.name[:255],
                     content_type=(getattr(uploaded_file, "content_type", "") or "")[:100],

@@ -26,11 +26,12 @@ from issues.core.forms import (
     LinkForm,
     LinkSearchForm,
 )
+from issues.core.models import ArtefactAttachment
 from issues.filing import drafts
 from issues.links import selectors as links_selectors
 from issues.links import services as links_services
 from projects.permissions import Action, can
-from projects.selectors import cases_of, page_of, project_for, requirements_of
+from projects.selectors import page_of, project_for
 from projects.views import render_project_page
 
 # Only raster images are shown in the browser; everything else (SVG and HTML included) downloads.
@@ -227,7 +228,7 @@ def attachment_add(request, key, number):
         return _attachments_json(
             problems,
             [] if problems else stored,
-            lambda attachment: reverse("issues:attachment", args=[project.key, issue.number, attachment.pk]),
+            core_selectors.download_path,
         )
     if problems:
         messages.error(request, "Nothing was attached: " + " ".join(problems))
@@ -355,27 +356,21 @@ def link_remove(request, key, number, pk):
     )
 
 
-ARTEFACT_KINDS = {"case": "test_case", "requirement": "requirement"}
-
-
 def _artefact(project, kind: str, pk: int):
-    """The project's test case or requirement; anything else answers 404."""
-    if kind not in ARTEFACT_KINDS:
+    """The project's test case, requirement or test result; anything else answers 404."""
+    if kind not in ArtefactAttachment.ARTEFACT_FIELDS:
         raise Http404("No such kind of artefact.")
-    if kind == "case":
-        return get_object_or_404(cases_of(project), pk=pk)
-    return get_object_or_404(requirements_of(project), pk=pk)
+    return artefacts.artefact_in(project, kind, pk)
 
 
-def _artefact_url(project, kind: str, artefact) -> str:
-    name = "projects:case" if kind == "case" else "projects:requirement"
-    return reverse(name, args=[project.key, artefact.pk]) + "#attachments"
+def _attachments_url(artefact) -> str:
+    return artefacts.artefact_path(artefact) + "#attachments"
 
 
 @login_required
 @require_POST
 def artefact_attachment_add(request, key, kind, pk):
-    """Attach files to a test case or a requirement (all or none)."""
+    """Attach files to a test case, a requirement or a test result (all or none)."""
     project = project_for(request.user, key, Action.EDIT)
     artefact = _artefact(project, kind, pk)
     form = AttachmentForm(request.POST, request.FILES)
@@ -393,13 +388,11 @@ def artefact_attachment_add(request, key, kind, pk):
         return _attachments_json(
             problems,
             [] if problems else stored,
-            lambda attachment: reverse(
-                "issues:artefact_attachment", args=[project.key, kind, artefact.pk, attachment.pk]
-            ),
+            core_selectors.download_path,
         )
     if problems:
         messages.error(request, "Nothing was attached: " + " ".join(problems))
-    return redirect(_artefact_url(project, kind, artefact))
+    return redirect(_attachments_url(artefact))
 
 
 @login_required
@@ -419,15 +412,16 @@ def artefact_attachment_delete(request, key, kind, pk, attachment_pk):
     if request.method == "POST":
         core_services.delete_attachment(attachment)
         messages.success(request, f"Deleted attachment {attachment.original_name}.")
-        return redirect(_artefact_url(project, kind, artefact))
+        return redirect(_attachments_url(artefact))
+    title = artefacts.artefact_title(artefact)
     return _page(
         request,
         "issues/confirm.html",
         project,
         {
-            "question": f"Delete the attachment “{attachment.original_name}” of “{artefact.title}”?",
+            "question": f"Delete the attachment “{attachment.original_name}” of “{title}”?",
             "consequence": "The file is removed for everyone. This cannot be undone.",
             "button": "Delete attachment",
-            "cancel_url": _artefact_url(project, kind, artefact),
+            "cancel_url": _attachments_url(artefact),
         },
     )
