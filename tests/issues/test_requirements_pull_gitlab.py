@@ -4,6 +4,7 @@ requirements planned in their milestone and iteration, edits update them, deleti
 the covering-tests note is edited rather than posted again, and bugs are listed with their
 severity and status mapped."""
 
+import html
 from datetime import date
 
 import pytest
@@ -278,7 +279,7 @@ def test_one_pull_brings_requirements_releases_sprints_and_bugs(gitlab):
 def test_the_pull_settings_page_explains_how_a_gitlab_filter_is_written(client, gitlab):
     client.force_login(MembershipFactory(project=gitlab.integration.project, role=Role.ADMIN).user)
 
-    page = client.get(f"/projects/SHOP/requirement-pulls/{gitlab.integration.pk}/").content.decode()
+    page = html.unescape(client.get(f"/projects/SHOP/requirement-pulls/{gitlab.integration.pk}/").content.decode())
 
     assert page.count("GitLab's list-issues parameters as name=value") == 2  # requirements and bugs
     assert 'labels=requirement,backend milestone="Release 2.0"' in page
