@@ -150,8 +150,9 @@ def issue_flow(stack, browser, jira):
     lead.goto("/projects/SHOP/integrations/")
     lead.click("#assign-source")
     lead.select_option("#id_source", label="Fake Jira (Jira Cloud)")
-    lead.fill("#id_external_project", "SHOP")
-    lead.fill("#id_default_issue_type", "Bug")
+    # The project and issue type are picked from the lists the tracker gives (the text inputs are hidden).
+    lead.locator("#id_external_project_choice").select_option("SHOP")
+    lead.locator("#id_default_issue_type_choice").select_option("Bug")
     lead.check("#id_is_primary")
     lead.click("form.integration button[type=submit]")
     expect(lead.locator("#integrations")).to_contain_text("Fake Jira")
