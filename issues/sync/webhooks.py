@@ -36,7 +36,7 @@ from integrations.providers.base import (
 from issues.links.key_moves import follow_move, references_by_key, references_by_remote_id
 from issues.links.models import ExternalReference
 from issues.sync.comments import follow_comment
-from issues.sync.defects import follow_changes
+from issues.sync.defects import active_options, follow_changes
 from issues.sync.models import WebhookDelivery
 from issues.sync.refresh import remote_state, store_state
 from issues.sync.signals import remote_issues_heard
@@ -180,9 +180,11 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
                     heard.append((reference, event.issue))
                 outcome.applied += applied
                 outcome.stale += not applied and event.comment is None
+        options = active_options(source) if stored or heard else []
         if stored:
-            follow_changes(source, stored, [reference.pk for reference, _ in stored])
-        if heard:
+            follow_changes(source, stored, [reference.pk for reference, _ in stored], options)
+        if heard and any(pulls for *_, pulls in options):
+            # its listener (pulled requirements) follows only integrations that pull: none, no query
             remote_issues_heard.send(sender=Source, source=source, heard=heard)
         if outcome.refresh:
             from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers

@@ -14,8 +14,8 @@ from tests.factories import ExternalReferenceFactory
 from tests.issues.sync_support import SECRET, jira_cloud_source, post
 
 # A delivery that changes a reference: the source, the delivery recorded, its reference read and updated,
-# the projects' defect/retest options, the pulled requirements told, the audit row.
-QUERIES_OF_A_CHANGING_DELIVERY = 7
+# the active integrations' options (no project pulls requirements: none told), the audit row.
+QUERIES_OF_A_CHANGING_DELIVERY = 6
 # A duplicate: the source, the delivery (not) recorded, the audit row.
 QUERIES_OF_A_DUPLICATE = 3
 
