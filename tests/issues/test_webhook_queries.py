@@ -1,6 +1,8 @@
 """What one delivery to the hook costs the database: few queries, and one commit holding the delivery,
 what it changed and its audit row (so nothing is recorded as received that was not applied)."""
 
+import threading
+
 import pytest
 from django.db import DatabaseError, connection
 from django.test import Client
@@ -113,3 +115,32 @@ def test_a_delivery_whose_audit_row_fails_is_not_recorded_and_its_redelivery_app
     assert post(client, source, delivery).json() == {"message": "0 of 1 event(s) applied."}
     assert ExternalReference.objects.get(pk=reference.pk).status == "In Progress"
     assert WebhookDelivery.objects.filter(source=source).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_delivery_posted_concurrently_is_applied_once(jira):
+    """Two senders post one delivery at the same time (a tracker's retry racing its first attempt): the
+    second INSERT waits for the first transaction and then counts as a duplicate."""
+    fake, source, reference = jira
+    delivery = fake.issue_delivery("SHOP-1", secret=SECRET)
+    start = threading.Barrier(2)
+    answers = []
+
+    def sender():
+        try:
+            start.wait()
+            answers.append(post(Client(enforce_csrf_checks=True), source, delivery).json()["message"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == ["0 of 1 event(s) applied.", "1 of 1 event(s) applied."]
+    assert WebhookDelivery.objects.filter(source=source).count() == 1
+    accepted = AuditEvent.objects.filter(action=AuditAction.WEBHOOK_ACCEPTED).order_by("id")
+    assert sorted(event.details["applied"] for event in accepted) == [0, 1]
+    assert ExternalReference.objects.get(pk=reference.pk).status == "In Progress"
