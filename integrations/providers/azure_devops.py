@@ -11,7 +11,9 @@ project integration names the project inside it.
 - Work item ids are numbers, unique in the organization; reads go to the organization's
   ``workitemsbatch`` (200 ids a request) and need no project.
 - A work item does not carry its state's category: it comes from the states of its type
-  (``workitemtypes/{type}/states``), asked once per type and call.
+  (``workitemtypes/{type}/states``), asked once per type and call; reads of work items
+  (``fetch_many``, ``refresh``) ask once per type for the provider's lifetime, which is one
+  refresh run: a run of 10,000 work items reads them in 50 batches but each type's states once.
 - Descriptions and comments are HTML: Markdown is converted to sanitized HTML going out,
   HTML back to Markdown coming in. A Bug's description lives in Repro Steps.
 - Azure DevOps answers "does not exist, or you do not have permissions to read it" (TF401232)
@@ -252,6 +254,11 @@ class AzureDevOps(TrackerProvider):
     links_back_natively = True  # hyperlink relations
     keys_per_request = IDS_PER_BATCH
 
+    def __init__(self, source, user_token=None):
+        super().__init__(source, user_token)
+        # (project, type) -> state name -> category, kept for this provider's lifetime (one refresh run).
+        self._read_states: dict[tuple[str, str], dict[str, str]] = {}
+
     def pat_authentication(self, token):
         # A personal access token is the password of basic auth with an empty user name.
         return {}, ("", token)
@@ -412,7 +419,7 @@ class AzureDevOps(TrackerProvider):
         wanted = [item_id for item_id in asked if item_id is not None]
         found: dict[int, RemoteIssue] = {}
         with self._http() as http:
-            categories = _StateCategories(http)
+            categories = _StateCategories(http, self._read_states)
             for batch in chunks(wanted, IDS_PER_BATCH):
                 for raw in self._batch(http, batch, ISSUE_FIELDS, omit_missing=True):
                     issue = self._remote_issue(raw, categories)
@@ -992,11 +999,12 @@ _UNREAD_CATEGORIES = _UnreadCategories()
 
 
 class _StateCategories:
-    """State categories of work item types, asked once per (project, type) and kept for one call."""
+    """State categories of work item types, asked once per (project, type) and kept for one call, or in
+    ``known`` for as long as its owner keeps that (a provider: one refresh run, many calls)."""
 
-    def __init__(self, http: TrackerHttpClient):
+    def __init__(self, http: TrackerHttpClient, known: dict[tuple[str, str], dict[str, str]] | None = None):
         self._http = http
-        self._known: dict[tuple[str, str], dict[str, str]] = {}
+        self._known: dict[tuple[str, str], dict[str, str]] = {} if known is None else known
 
     def states(self, project: str, type_name: str) -> dict[str, str]:
         """State name -> Azure DevOps category (Proposed, InProgress, Resolved, Completed, Removed)."""

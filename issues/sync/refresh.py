@@ -2,8 +2,9 @@
 
 Every minute the beat fans out one task per source with stale references (older than the
 source's refresh interval); a run reads them through the provider's ``refresh`` in batches sized to
-what one request reads, and spends at most ``REFRESH_BUDGET_SHARE`` of the source's per-minute
-request budget (members' own requests keep the rest; the next run goes on). What the tracker
+what one request reads (taken from the database batch by batch, never all at once), and spends
+at most ``REFRESH_BUDGET_SHARE`` of the source's per-minute request budget (members' own requests
+keep the rest; the next run goes on). What the tracker
 answered is stored (and told to the app: ``signals.remote_issues_heard``); a key it reports gone
 marks the reference deleted remotely (a reference is never deleted); an error leaves every cached
 value as it was and is recorded on each reference the run could not read and on the source's health,
@@ -13,7 +14,7 @@ periodic run. Pages ask for the references they show
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -22,7 +23,7 @@ from celery.exceptions import TimeoutError as TaskTimeout
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from integrations import services as integration_services
@@ -44,7 +45,6 @@ from issues.sync.comments import pull_comments
 from issues.sync.defects import follow_changes, push_pending
 from issues.sync.selectors import reads_details, webhook_fed
 from issues.sync.signals import remote_issues_heard
-from projects.batching import chunks
 
 REFRESH_BUDGET_SHARE = 0.5  # of a source's per-minute request budget, what one refresh run may spend
 
@@ -140,24 +140,78 @@ def refresh_source(
 def _refresh(source: Source, reference_ids: Sequence[int] | None, report: RefreshReport) -> None:
     per_request = max(1, provider_class(source.provider).keys_per_request)
     budget = max(1, math.floor(source.rate_limit_per_minute * REFRESH_BUDGET_SHARE))  # requests
-    capacity = budget * per_request
-    if reference_ids is None:
-        references = list(stale_references(source, timezone.now())[:capacity])
-    else:
-        asked = list(ExternalReference.objects.filter(source=source, pk__in=reference_ids).order_by("pk"))
-        references, report.deferred = asked[:capacity], [reference.pk for reference in asked[capacity:]]
-    done = 0
+    plan = _RunPlan(source, reference_ids, budget * per_request, max(per_request, MIN_BATCH), report)
     try:
         provider = provider_for(source)
-        for batch in chunks(references, max(per_request, MIN_BATCH)):
+        for batch in plan.batches():
             result = provider.refresh({reference.key: _cached(reference) for reference in batch})
             _apply_fetch(source, provider, batch, result, report)
-            done += len(batch)
         push_pending(source, provider)
     except TrackerError as error:
-        _record_failure(source, references[done:], error, report)
+        _record_failure(source, plan.unread(), error, report)
     else:
         integration_services.record_sync_health(source, None)
+
+
+class _RunPlan:
+    """The references one run reads, at most ``capacity``, read from the database one batch at a time
+    (keyset pages in the stale order), never all at once: 100,000 stale references held as rows
+    would cost hundreds of MiB in the worker. Asked-for references beyond the capacity are deferred."""
+
+    def __init__(
+        self, source: Source, reference_ids: Sequence[int] | None, capacity: int, size: int, report: RefreshReport
+    ):
+        self.source, self.capacity, self.size = source, capacity, size
+        self.stale = stale_references(source, timezone.now()) if reference_ids is None else None
+        self.asked: list[int] = []
+        if reference_ids is not None:
+            asked = ExternalReference.objects.filter(source=source, pk__in=reference_ids).order_by("pk")
+            self.asked = list(asked.values_list("pk", flat=True))
+            self.asked, report.deferred = self.asked[:capacity], self.asked[capacity:]
+        self.current: list[int] = []  # the batch being read
+        self.cursor: tuple[datetime | None, int] | None = None  # (last_synced_at, pk) of the last row planned
+        self.left = capacity  # how many more the run may read after the current batch
+        self.done = False
+
+    def batches(self) -> Iterator[list[ExternalReference]]:
+        while not self.done:
+            batch = self._next()
+            self.current = [reference.pk for reference in batch]
+            self.done = not batch or self.left <= 0 or (self.stale is not None and len(batch) < self.size)
+            if batch:
+                yield batch
+        self.current = []
+
+    def _next(self) -> list[ExternalReference]:
+        if self.stale is None:
+            ids, self.asked = self.asked[: self.size], self.asked[self.size :]
+            self.left = len(self.asked)
+            return list(ExternalReference.objects.filter(pk__in=ids).order_by("pk"))
+        batch = list(self._after_cursor()[: min(self.size, self.left)])
+        if batch:
+            self.cursor, self.left = (batch[-1].last_synced_at, batch[-1].pk), self.left - len(batch)
+        return batch
+
+    def _after_cursor(self):
+        """The stale references after the cursor, in the stale order (never read first, then oldest first).
+        Rows a batch read are no longer stale; the cursor also steps past those it left as they were."""
+        if self.cursor is None:
+            return self.stale
+        synced, pk = self.cursor
+        if synced is None:
+            return self.stale.filter(Q(last_synced_at__isnull=True, pk__gt=pk) | Q(last_synced_at__isnull=False))
+        return self.stale.filter(Q(last_synced_at__gt=synced) | Q(last_synced_at=synced, pk__gt=pk))
+
+    def unread(self) -> QuerySet:
+        """The references the run meant to read and did not: the current batch and what the capacity left."""
+        rest = Q(pk__in=self.current)
+        if self.done:
+            return ExternalReference.objects.filter(rest)
+        if self.stale is None:
+            rest |= Q(pk__in=self.asked)
+        else:
+            rest |= Q(pk__in=self._after_cursor()[: self.left].values("pk"))
+        return ExternalReference.objects.filter(rest)
 
 
 def _cached(reference: ExternalReference) -> RemoteIssue:
@@ -334,13 +388,10 @@ def _followed_moves(answers: list[tuple[ExternalReference, RemoteIssue | None]])
     ]
 
 
-def _record_failure(
-    source: Source, references: list[ExternalReference], error: TrackerError, report: RefreshReport
-) -> None:
+def _record_failure(source: Source, unread: QuerySet, error: TrackerError, report: RefreshReport) -> None:
     """The tracker failed: the references not read keep their values and say why; so does the source."""
     message = integration_services.source_excerpt(source, str(error), 500)
-    ExternalReference.objects.filter(pk__in=[reference.pk for reference in references]).update(last_error=message)
-    report.failed, report.error = len(references), message
+    report.failed, report.error = unread.update(last_error=message), message
     report.rest_seconds = max(FAILURE_BACKOFF_SECONDS, math.ceil(error.retry_after or 0))
     integration_services.record_sync_health(source, error)
     cache.set(backoff_key(source), 1, report.rest_seconds)
