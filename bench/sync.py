@@ -5,7 +5,8 @@
 1. Webhook ingest: signed Jira deliveries (one issue event each, every one changing its reference)
    posted to /hooks/<uuid>/ through Django's test client, in this process: verification, parsing,
    deduplication, the conditional update, the audit row. Then the same deliveries again (all
-   duplicates). Prints events a second.
+   duplicates). Prints events a second. In-process on SQLite: the figure against the target (over real
+   HTTP, gunicorn and PostgreSQL, 1 and 4 senders, nothing lost) is bench/webhook_ingest.py's.
 2. Refresh: the references spread over a fake Jira Cloud (60%), a fake GitLab (25%) and a fake Azure
    DevOps (15%), all stale; one ``issues.refresh_stale_references`` sent to a real Celery worker
    (a subprocess, prefork pool of 3 unless the database is SQLite, then one process) through Redis.

@@ -1,6 +1,8 @@
 """Suite-wide fixtures. Fixture modules of fakes and helpers are registered in pytest_plugins."""
 
+import ipaddress
 import os
+import socket
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -31,6 +33,28 @@ def pytest_sessionstart(session):
         redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5).ping()
     except redis.RedisError as error:
         pytest.exit(f"TEST_SERVICES_REQUIRED: Redis at {settings.REDIS_URL} does not answer: {error}", returncode=3)
+
+
+_LOCAL_NAMES = {"localhost", "testserver"}
+_resolve = socket.getaddrinfo
+
+
+def _offline_getaddrinfo(host, *args, **kwargs):
+    """Resolve addresses and local names only: a test that reaches for a public tracker host (a source at
+    example.atlassian.net, say) gets the resolver error it would get offline, on every machine, instead of
+    asking the real host when the machine happens to have a network."""
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        if name.lower() not in _LOCAL_NAMES:
+            raise socket.gaierror(socket.EAI_NONAME, f"{name}: tests resolve no public host names") from None
+    return _resolve(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _no_public_hosts(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", _offline_getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,12 @@
 """Production settings pass Django's deploy checks; development defaults are refused there."""
 
 import secrets
+import subprocess
+import sys
 
-from tests.support.processes import manage, project_env
+import pytest
+
+from tests.support.processes import ROOT, manage, project_env, worker_database_url
 
 PRODUCTION = {
     "DEBUG": "false",
@@ -53,3 +57,93 @@ def test_every_task_has_soft_and_hard_time_limits_below_the_visibility_timeout()
     for name, task in tasks.items():
         limits = (task.soft_time_limit or app.conf.task_soft_time_limit, task.time_limit or app.conf.task_time_limit)
         assert 0 < limits[0] < limits[1] < settings.CELERY_VISIBILITY_TIMEOUT, name
+
+
+# One request through the WSGI handler gunicorn calls (the test client skips the connection
+# housekeeping that runs when a request starts and ends).
+KEPT_CONNECTION_PROBE = """
+from wsgiref.util import setup_testing_defaults
+
+from django.db import connection
+
+from testmanager.wsgi import application
+
+def backend_pid():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+before = backend_pid()
+environ = {"PATH_INFO": "/accounts/login/", "HTTP_HOST": "127.0.0.1"}
+setup_testing_defaults(environ)
+application(environ, lambda status, headers: None).close()
+print(connection.settings_dict["CONN_MAX_AGE"], connection.settings_dict["CONN_HEALTH_CHECKS"], before == backend_pid())
+"""
+
+
+def connection_settings_after_a_request(**variables):
+    """(CONN_MAX_AGE, CONN_HEALTH_CHECKS, whether a request kept the process's PostgreSQL connection),
+    read in a fresh process with these environment variables."""
+    env = project_env(DATABASE_URL=worker_database_url(), **variables)
+    result = manage("shell", "--no-imports", "-c", KEPT_CONNECTION_PROBE, env=env)
+    return result.stdout.split()
+
+
+@pytest.mark.django_db
+def test_by_default_each_request_opens_a_new_database_connection():
+    assert connection_settings_after_a_request() == ["0", "True", "False"]
+
+
+@pytest.mark.django_db
+def test_a_kept_connection_serves_the_next_request_and_is_checked_first():
+    assert connection_settings_after_a_request(DATABASE_CONN_MAX_AGE="600") == ["600", "True", "True"]
+    assert connection_settings_after_a_request(DATABASE_CONN_MAX_AGE="forever") == ["None", "True", "True"]
+    assert connection_settings_after_a_request(DATABASE_CONN_MAX_AGE="60", DATABASE_CONN_HEALTH_CHECKS="false") == [
+        "60",
+        "False",
+        "True",
+    ]
+
+
+def test_a_negative_connection_age_stops_the_process_naming_the_variable():
+    result = manage("check", env=project_env(DATABASE_CONN_MAX_AGE="-5"), check=False)
+    assert result.returncode != 0
+    assert "DATABASE_CONN_MAX_AGE must be 0 or more seconds, or forever; got '-5'" in result.stderr
+
+
+@pytest.mark.parametrize("process", ["web", "worker"])
+def test_make_prod_keeps_database_connections_in_web_and_worker_processes(tmp_path, process):
+    """scripts/prod.sh runs gunicorn and Celery with kept, health-checked connections unless told otherwise."""
+    fake_python = tmp_path / "python"
+    fake_python.write_text('#!/bin/sh\necho "$DATABASE_CONN_MAX_AGE $DATABASE_CONN_HEALTH_CHECKS $*"\n')
+    fake_python.chmod(0o755)
+    env = project_env(PYTHON=str(fake_python), BEAT_SCHEDULE=str(tmp_path / "beat"))
+    env.pop("DATABASE_CONN_MAX_AGE", None), env.pop("DATABASE_CONN_HEALTH_CHECKS", None)
+    script = str(ROOT / "scripts" / "prod.sh")
+    kept = subprocess.run([script, process], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert kept.stdout.startswith("600 true -m " + ("gunicorn" if process == "web" else "celery"))
+    env.update(DATABASE_CONN_MAX_AGE="0", DATABASE_CONN_HEALTH_CHECKS="false")
+    chosen = subprocess.run([script, process], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert chosen.stdout.startswith("0 false -m ")
+
+
+@pytest.mark.django_db
+def test_the_wsgi_application_leaves_no_database_connection_for_preforked_workers():
+    """gunicorn --preload forks workers after loading testmanager.wsgi: nothing may be connected then."""
+    probe = (
+        "from django.db import connection; connection.ensure_connection(); import testmanager.wsgi; "
+        "print(connection.connection is None)"
+    )
+    env = project_env(
+        DJANGO_SETTINGS_MODULE="testmanager.settings", DATABASE_URL=worker_database_url(), DATABASE_CONN_MAX_AGE="600"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "True"

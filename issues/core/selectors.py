@@ -66,6 +66,16 @@ def issues_of(project, *, status: str = "", priority: str = "", tag=None, assign
     return issues.order_by("-number")
 
 
+def tag_names_by_issue(issue_ids) -> dict[int, list[str]]:
+    """Each issue's tag names in name order, from one flat query over the tag table and its links:
+    a list of issues shows tags without building a queryset per issue (as prefetch_related does)."""
+    names: dict[int, list[str]] = {issue_id: [] for issue_id in issue_ids}
+    rows = Issue.tags.through.objects.filter(issue_id__in=list(names)).order_by("issue_id", "tag__name")
+    for issue_id, name in rows.values_list("issue_id", "tag__name"):
+        names[issue_id].append(name)
+    return names
+
+
 def attachments_of_artefact(artefact) -> QuerySet:
     """The files attached to a test case, requirement or test result, oldest first; none for other artefacts."""
     if artefacts.kind_of(artefact) not in ArtefactAttachment.ARTEFACT_FIELDS:

@@ -1,5 +1,7 @@
 """API representations of internal issues and their links to test artefacts."""
 
+from dataclasses import asdict
+
 from rest_framework import serializers
 
 from issues.core.artefacts import ARTEFACT_KINDS, ARTEFACT_LABELS, artefact_title, artefacts_of, kind_of
@@ -7,6 +9,7 @@ from issues.core.models import Issue, IssueEvent
 from issues.core.selectors import members_of
 from issues.core.services import edit_issue, update_issue
 from issues.links.models import Link
+from issues.links.selectors import LinkSummary
 from issues.links.services import report_issue
 from projects.serializers import ApiModelSerializer, UsernameField, VisibleProjectField
 
@@ -21,6 +24,11 @@ class LinkSerializer(serializers.ModelSerializer):
         model = Link
         fields = ["id", "type", "artefact_id", "title", "created_by", "created_at"]
 
+    def to_representation(self, link):
+        if isinstance(link, LinkSummary):  # a flat row read for a list of issues: the same fields
+            return {**asdict(link), "created_at": self.fields["created_at"].to_representation(link.created_at)}
+        return super().to_representation(link)
+
     def get_type(self, link) -> str:
         return kind_of(link.artefact)
 
@@ -31,11 +39,29 @@ class LinkSerializer(serializers.ModelSerializer):
         return artefact_title(link.artefact)
 
 
+# Set by the issue list on each issue of a page (read in one flat query for the whole page); an issue
+# read on its own is shown from its relations instead.
+LISTED_TAG_NAMES = "listed_tag_names"
+LISTED_LINKS = "listed_links"
+
+
 class TagNamesField(serializers.ListField):
     child = serializers.CharField(max_length=50)
 
+    def get_attribute(self, issue):
+        listed = getattr(issue, LISTED_TAG_NAMES, None)
+        return listed if listed is not None else super().get_attribute(issue)
+
     def to_representation(self, tags):
-        return [tag.name for tag in tags.all()]
+        return tags if isinstance(tags, list) else [tag.name for tag in tags.all()]
+
+
+class IssueLinksSerializer(serializers.ListSerializer):
+    """The issue's links: the page's flat summaries when the list read them, else its Link rows."""
+
+    def get_attribute(self, issue):
+        listed = getattr(issue, LISTED_LINKS, None)
+        return listed if listed is not None else super().get_attribute(issue)
 
 
 class AssigneeField(serializers.CharField):
@@ -65,7 +91,7 @@ class IssueSerializer(ApiModelSerializer):
         help_text="Increases with every change. Send the version you read with an update: if someone changed the "
         "issue since, the update is refused with 409 instead of silently overwriting their change.",
     )
-    links = LinkSerializer(many=True, read_only=True)
+    links = IssueLinksSerializer(child=LinkSerializer(), read_only=True)
 
     class Meta:
         model = Issue

@@ -4,6 +4,7 @@ Every query is scoped to one project and fetches related rows in a fixed number 
 queries, however many issues or links there are (bench/pages.py measures it)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -21,6 +22,65 @@ from issues.links.key_moves import references_by_key
 from issues.links.models import ExternalReference, Link, ReferenceAlias
 from projects.models import Requirement, ResultStatus, TestResult
 from projects.selectors import cases_of, requirements_of
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    """What a list of issues shows of one link: the artefact's kind, id and title, who linked it and when."""
+
+    id: int
+    type: str
+    artefact_id: int
+    title: str
+    created_by: str | None
+    created_at: datetime
+
+
+_LINK_SUMMARY_COLUMNS = {
+    "case_title": F("test_case__title"),
+    "run_name": F("test_run__name"),
+    "result_case_title": F("test_result__case__title"),
+    "result_run_name": F("test_result__run__name"),
+    "requirement_title": F("requirement__title"),
+    "creator": F("created_by__username"),
+}
+
+
+def _link_summary(row) -> LinkSummary:
+    """The summary of one flat link row; the artefact is whichever of the four columns is set."""
+    if row["test_case_id"]:
+        kind, artefact_id, title = "case", row["test_case_id"], row["case_title"]
+    elif row["test_run_id"]:
+        kind, artefact_id, title = "run", row["test_run_id"], row["run_name"]
+    elif row["test_result_id"]:
+        kind, artefact_id = "result", row["test_result_id"]
+        title = f"{row['result_case_title']} in {row['result_run_name']}"
+    else:
+        kind, artefact_id, title = "requirement", row["requirement_id"], row["requirement_title"]
+    return LinkSummary(row["id"], kind, artefact_id, title, row["creator"], row["created_at"])
+
+
+def link_summaries_by_issue(issue_ids) -> dict[int, list[LinkSummary]]:
+    """Each internal issue's links, oldest first, from one flat query (the artefact's title read by
+    left joins, no model instances): a list of issues costs the same queries for 5 links or 5,000."""
+    summaries: dict[int, list[LinkSummary]] = {issue_id: [] for issue_id in issue_ids}
+    rows = (
+        Link.objects.filter(issue_id__in=list(summaries))
+        .order_by("created_at", "id")
+        .values(
+            "id",
+            "issue_id",
+            "created_at",
+            "test_case_id",
+            "test_run_id",
+            "test_result_id",
+            "requirement_id",
+            **_LINK_SUMMARY_COLUMNS,
+        )
+    )
+    for row in rows:
+        summaries[row["issue_id"]].append(_link_summary(row))
+    return summaries
 
 
 def linkable_artefacts(issue, kind: str, text: str, limit: int = 20):

@@ -52,15 +52,26 @@ CATEGORY_STATUS = {
 }  # fmt: skip
 
 
-def follow_changes(source: Source, stored: list[tuple[ExternalReference, dict]], seen: Sequence[int]) -> None:
+def active_options(source: Source) -> list[tuple[int, bool, bool, bool]]:
+    """The source's active project integrations' (project id, sync_defects, update_test_status_on_resolve,
+    pull_requirements), in one query: what a webhook delivery reads once to know what follows it."""
+    rows = ProjectIntegration.objects.filter(source=source, state=IntegrationState.ACTIVE)
+    return list(rows.values_list("project_id", "sync_defects", "update_test_status_on_resolve", "pull_requirements"))
+
+
+def follow_changes(
+    source: Source,
+    stored: list[tuple[ExternalReference, dict]],
+    seen: Sequence[int],
+    options: list[tuple[int, bool, bool, bool]] | None = None,
+) -> None:
     """Results to retest for issues that became resolved; defects that follow the changed issues; defects
-    for those of the ``seen`` references that have none yet. One query when no project asks for any."""
-    options = ProjectIntegration.objects.filter(source=source, state=IntegrationState.ACTIVE).filter(
-        Q(sync_defects=True) | Q(update_test_status_on_resolve=True)
-    )
-    options = list(options.values_list("project_id", "sync_defects", "update_test_status_on_resolve"))
-    retesting = [project for project, _, asks in options if asks]
-    defects = [project for project, asks, _ in options if asks]
+    for those of the ``seen`` references that have none yet. One query when no project asks for any, none
+    when the caller passes the ``active_options`` it read."""
+    if options is None:
+        options = active_options(source)
+    retesting = [project for project, _, asks, _ in options if asks]
+    defects = [project for project, asks, _, _ in options if asks]
     resolved = [
         reference.pk
         for reference, state in stored

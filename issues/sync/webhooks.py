@@ -17,7 +17,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -36,7 +36,7 @@ from integrations.providers.base import (
 from issues.links.key_moves import follow_move, references_by_key, references_by_remote_id
 from issues.links.models import ExternalReference
 from issues.sync.comments import follow_comment
-from issues.sync.defects import follow_changes
+from issues.sync.defects import active_options, follow_changes
 from issues.sync.models import WebhookDelivery
 from issues.sync.refresh import remote_state, store_state
 from issues.sync.signals import remote_issues_heard
@@ -73,7 +73,11 @@ class AppliedEvents:
 
 
 def receive_webhook(source_uuid, request) -> WebhookOutcome:
-    """Verify, parse and apply one delivery to ``/hooks/<source uuid>/``."""
+    """Verify, parse and apply one delivery to ``/hooks/<source uuid>/``.
+
+    Recording the delivery, applying it and its audit row are one transaction: a delivery whose audit
+    row cannot be written is not recorded either, so the tracker's redelivery applies it (exactly once);
+    and one commit a delivery is what lets the hook keep up with a busy tracker."""
     source = Source.objects.filter(uuid=source_uuid).first()
     if source is None or not source.syncs or not integration_selectors.can(source, Capability.PROCESS_WEBHOOKS):
         return WebhookOutcome(404, "No source takes webhooks at this address.")
@@ -93,21 +97,21 @@ def receive_webhook(source_uuid, request) -> WebhookOutcome:
         events = provider.parse_webhook(request.body, request.headers)
     except TrackerError as error:
         return _rejected(source, 400, str(error))
-    applied = apply_events(source, events)
-    delivery = events[0].delivery_id if events else ""
-    integration_services.record_audit(
-        AuditAction.WEBHOOK_ACCEPTED,
-        source=source,
-        target=delivery,
-        details={
-            "events": applied.events,
-            "applied": applied.applied,
-            "stale": applied.stale,
-            "unknown": applied.unknown,
-            "duplicate": applied.duplicate,
-            "refresh": len(applied.refresh),
-        },
-    )
+    with transaction.atomic():  # the delivery, what it changed and its audit row: one commit, or none
+        applied = apply_events(source, events)
+        integration_services.record_audit(
+            AuditAction.WEBHOOK_ACCEPTED,
+            source=source,
+            target=events[0].delivery_id if events else "",
+            details={
+                "events": applied.events,
+                "applied": applied.applied,
+                "stale": applied.stale,
+                "unknown": applied.unknown,
+                "duplicate": applied.duplicate,
+                "refresh": len(applied.refresh),
+            },
+        )
     return WebhookOutcome(200, f"{applied.applied} of {applied.events} event(s) applied.")
 
 
@@ -149,12 +153,14 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
     older than the state the reference holds. Keys no reference has are ignored."""
     outcome = AppliedEvents(events=len(events))
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # within the hook's transaction, no savepoint of its own
         fresh = _record_deliveries(source, events)
         wanted = sorted(
             (event for event in events if event.delivery_id in fresh), key=lambda event: event.updated_at or _EPOCH
         )
         outcome.duplicate = len(events) - len(wanted)
+        if not wanted:  # all duplicates: nothing to read or change
+            return outcome
         references = references_by_key(
             source.pk, {key for event in wanted for key in (event.key, event.moved_from) if key}
         )
@@ -174,8 +180,11 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
                     heard.append((reference, event.issue))
                 outcome.applied += applied
                 outcome.stale += not applied and event.comment is None
-        follow_changes(source, stored, [reference.pk for reference, _ in stored])
-        if heard:
+        options = active_options(source) if stored or heard else []
+        if stored:
+            follow_changes(source, stored, [reference.pk for reference, _ in stored], options)
+        if heard and any(pulls for *_, pulls in options):
+            # its listener (pulled requirements) follows only integrations that pull: none, no query
             remote_issues_heard.send(sender=Source, source=source, heard=heard)
         if outcome.refresh:
             from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
@@ -240,20 +249,38 @@ def _mark_deleted(reference: ExternalReference, when: datetime | None, now: date
 
 def _record_deliveries(source: Source, events: Sequence[IssueEvent]) -> set[str]:
     """The delivery ids not received before, now recorded. A delivery whose signed content was received
-    before under another id (a replay with a new, unsigned identifier) is not fresh either."""
+    before under another id (a replay with a new, unsigned identifier) is not fresh either.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for all of them: no savepoint per id, and a
+    concurrent delivery of the same id waits for the other's commit, then counts as a duplicate."""
     counts: dict[str, int] = defaultdict(int)
     contents: dict[str, str] = {}
     for event in events:
-        counts[event.delivery_id] += 1
-        contents.setdefault(event.delivery_id, event.content_key[:200])
-    fresh = set()
-    for delivery_id, count in counts.items():
-        try:
-            with transaction.atomic():
-                WebhookDelivery.objects.create(
-                    source=source, delivery_id=delivery_id[:200], content_key=contents[delivery_id], events=count
-                )
-        except IntegrityError:
-            continue
-        fresh.add(delivery_id)
-    return fresh
+        if event.delivery_id:  # an empty id can not be told from another: never applied
+            counts[event.delivery_id[:200]] += 1
+            contents.setdefault(event.delivery_id[:200], event.content_key[:200])
+    if not counts:
+        return set()
+    received = {delivery_id[:200]: delivery_id for delivery_id in (event.delivery_id for event in events)}
+    return {received[delivery_id] for delivery_id in _insert_new_deliveries(source, counts, contents)}
+
+
+def _insert_new_deliveries(source: Source, counts: dict[str, int], contents: dict[str, str]) -> list[str]:
+    """Insert the deliveries no unique constraint already holds; the ids inserted (the ORM's
+    ``bulk_create(ignore_conflicts=True)`` does not say which)."""
+    table, quote = WebhookDelivery._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in ("source_id", "delivery_id", "content_key", "events", "received_at"))
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(counts))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    values = [
+        value
+        for delivery_id, count in counts.items()
+        for value in (source.pk, delivery_id, contents[delivery_id], count, now)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({columns}) VALUES {rows}"
+            f" ON CONFLICT DO NOTHING RETURNING {quote('delivery_id')}",
+            values,
+        )
+        return [delivery_id for (delivery_id,) in cursor.fetchall()]

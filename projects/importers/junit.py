@@ -1,7 +1,8 @@
 """JUnit XML reports (pytest, Maven Surefire, jest-junit, go-junit-report, node --test, ctest, ...) into a run.
 
-`parse_report` reads the whole report before anything is written; `import_junit` then
-records it in one transaction: a report either lands completely or not at all. Test cases
+`parse_report` reads the whole report before anything is written, as a stream (one test case's
+elements in memory at a time, never the report's tree); `import_junit` then records it batch by
+batch in one transaction: a report either lands completely or not at all. Test cases
 are matched by `TestCase.automation_key` ("classname.name") and created when missing, so
 uploading the next build's report updates the same cases instead of duplicating them.
 
@@ -52,7 +53,8 @@ class JUnitError(ValueError):
     """The report cannot be imported; the message tells the uploader why."""
 
 
-@dataclass(frozen=True)
+# Slots: a 100,000-case report keeps one of these per test until it is written.
+@dataclass(frozen=True, slots=True)
 class ReportedCase:
     automation_key: str
     title: str
@@ -138,16 +140,51 @@ def _outcome(testcase: Element) -> tuple[str, str]:
     return status, _truncated(comment)
 
 
-def _testcases(element: Element, suite_name: str, suite_path: tuple[str, ...] = ()):
-    """Each <testcase> with the name of its innermost suite and the names of its <testsuite>s."""
-    for child in element:
-        tag = _local_name(child.tag)
-        if tag in ("testsuite", "testsuites"):
-            name = child.get("name") or ""
-            path = (*suite_path, name) if tag == "testsuite" and name else suite_path
-            yield from _testcases(child, name or suite_name, path)
-        elif tag == "testcase":
-            yield child, suite_name, suite_path
+@dataclass
+class _Open:
+    """An element being read; `suite` when it is the root or a suite inside suites (its test cases count)."""
+
+    element: Element
+    suite: bool
+    suite_name: str = ""
+    suite_path: tuple[str, ...] = ()
+
+
+def _root(element: Element) -> _Open:
+    root_tag = _local_name(element.tag)
+    if root_tag not in ("testsuites", "testsuite"):
+        raise JUnitError(f"Expected a JUnit report with <testsuites> or <testsuite> at its root, found <{root_tag}>.")
+    name = element.get("name") or ""
+    return _Open(element, True, name, (name,) if root_tag == "testsuite" and name else ())
+
+
+def _opened(parent: _Open, element: Element) -> _Open:
+    tag = _local_name(element.tag)
+    if not parent.suite or tag not in ("testsuite", "testsuites"):
+        return _Open(element, False)
+    name = element.get("name") or ""
+    path = (*parent.suite_path, name) if tag == "testsuite" and name else parent.suite_path
+    return _Open(element, True, name or parent.suite_name, path)
+
+
+def _testcases(data: bytes):
+    """Each <testcase> of the suites with the name of its innermost suite and the names of its <testsuite>s.
+
+    Read as a stream: a test case is handed over when it closes and then dropped from its suite,
+    as is anything else a suite holds, so memory holds one test case, not the report's tree.
+    """
+    stack: list[_Open] = []
+    for event, element in bounded_xml.events(data, max_depth=MAX_DEPTH):
+        if event == bounded_xml.START:
+            stack.append(_opened(stack[-1], element) if stack else _root(element))
+            continue
+        stack.pop()
+        parent = stack[-1] if stack else None
+        if parent is None or not parent.suite:
+            continue  # the root, or inside a test case (or other element) that is dropped as a whole
+        if _local_name(element.tag) == "testcase":
+            yield element, parent.suite_name, parent.suite_path
+        parent.element.remove(element)
 
 
 def ensure_size(size: int) -> None:
@@ -160,8 +197,13 @@ def parse_report(data: bytes) -> list[ReportedCase]:
     ensure_size(len(data))
     if not data.strip():
         raise JUnitError("The report is empty.")
+    cases: dict[str, ReportedCase] = {}
     try:
-        root = bounded_xml.parse(data, max_depth=MAX_DEPTH)
+        for position, (testcase, suite_name, suite_path) in enumerate(_testcases(data), start=1):
+            case = _reported_case(testcase, suite_name, suite_path, position)
+            earlier = cases.get(case.automation_key)
+            if earlier is None or SEVERITY[case.status] >= SEVERITY[earlier.status]:
+                cases[case.automation_key] = case
     except bounded_xml.TooDeep as exc:
         raise JUnitError(
             f"The report nests elements more than {MAX_DEPTH} levels deep, which no test tool writes; it was not read."
@@ -173,19 +215,6 @@ def parse_report(data: bytes) -> list[ReportedCase]:
         ) from exc
     except ParseError as exc:
         raise JUnitError(f"The report is not well-formed XML: {exc}.") from exc
-    root_tag = _local_name(root.tag)
-    if root_tag not in ("testsuites", "testsuite"):
-        raise JUnitError(f"Expected a JUnit report with <testsuites> or <testsuite> at its root, found <{root_tag}>.")
-
-    root_path = (root.get("name"),) if root_tag == "testsuite" and root.get("name") else ()
-    cases: dict[str, ReportedCase] = {}
-    for position, (testcase, suite_name, suite_path) in enumerate(
-        _testcases(root, root.get("name") or "", root_path), start=1
-    ):
-        case = _reported_case(testcase, suite_name, suite_path, position)
-        earlier = cases.get(case.automation_key)
-        if earlier is None or SEVERITY[case.status] >= SEVERITY[earlier.status]:
-            cases[case.automation_key] = case
     return list(cases.values())
 
 
@@ -229,8 +258,8 @@ def _cases_by_key(run: TestRun, keys) -> dict[str, TestCase]:
     return found
 
 
-def _adopt_former_cases(run: TestRun, reported: list[ReportedCase], found: dict[str, TestCase]) -> dict[str, TestCase]:
-    """Cases recorded under a test's former key take its new key, so its history continues.
+def _adoptable_former_keys(reported: list[ReportedCase]) -> set[str]:
+    """The former keys whose cases may take a new key (see `_adopt_former_cases`), decided for the whole report.
 
     Only a former key that exactly one test of the report claims, and that no test has as its
     own key, is taken over: tests of one name in two describe blocks were one case before, and
@@ -238,10 +267,16 @@ def _adopt_former_cases(run: TestRun, reported: list[ReportedCase], found: dict[
     """
     claims = Counter(case.former_key for case in reported if case.former_key)
     own_keys = {case.automation_key for case in reported}
-    claimable = [key for key, count in claims.items() if count == 1 and key not in own_keys]
-    former = _cases_by_key(run, claimable)
+    return {key for key, count in claims.items() if count == 1 and key not in own_keys}
+
+
+def _adopt_former_cases(
+    run: TestRun, batch: list[ReportedCase], found: dict[str, TestCase], adoptable: set[str]
+) -> dict[str, TestCase]:
+    """Cases recorded under a test's former key take its new key, so its history continues."""
+    former = _cases_by_key(run, [case.former_key for case in batch if case.former_key in adoptable])
     adopted = {}
-    for case in reported:
+    for case in batch:
         existing = former.get(case.former_key)
         if existing is not None and case.automation_key not in found:
             existing.automation_key = case.automation_key
@@ -250,59 +285,71 @@ def _adopt_former_cases(run: TestRun, reported: list[ReportedCase], found: dict[
     return adopted
 
 
-def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
-    """Record a JUnit report into the run, creating missing test cases; all or nothing."""
-    reported = parse_report(data)
-    keys = [case.automation_key for case in reported]
-    with transaction.atomic():
-        cases = _cases_by_key(run, keys)
-        cases.update(_adopt_former_cases(run, reported, cases))
-        missing = [
-            TestCase(
-                project_id=run.project_id,
-                automation_key=case.automation_key,
-                title=case.title,
-                folder=case.folder,
-                created_by=user,
-            )
-            for case in reported
-            if case.automation_key not in cases
-        ]
-        # A concurrent upload may create the same case first; the re-read below picks it up.
-        TestCase.objects.bulk_create(missing, ignore_conflicts=True)
-        cases_created = len(missing)
-        cases.update(_cases_by_key(run, [case.automation_key for case in missing]))
+@dataclass
+class _Recorded:
+    case_ids: list[int]
+    cases_created: int
+    results_updated: int
 
-        case_ids = [cases[key].pk for key in keys]
-        already_recorded = set()
-        for chunk in chunks(case_ids, QUERY_BATCH):
-            recorded = TestResult.objects.filter(run=run, case_id__in=chunk)
-            already_recorded.update(recorded.values_list("case_id", flat=True))
-        now = timezone.now()
-        TestResult.objects.bulk_create(
-            [
-                TestResult(
-                    run=run,
-                    case=cases[case.automation_key],
-                    status=case.status,
-                    comment=case.comment,
-                    duration=case.duration,
-                    recorded_by=user,
-                    recorded_at=now,
-                )
-                for case in reported
-            ],
-            update_conflicts=True,
-            unique_fields=["run", "case"],
-            update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
+
+def _record_batch(run: TestRun, batch: list[ReportedCase], adoptable: set[str], user, now) -> _Recorded:
+    """One batch of the report into the run: its cases found, adopted or created, its results upserted.
+
+    Batches keep the model objects of a few hundred tests alive at a time, whatever the report's size.
+    """
+    keys = [case.automation_key for case in batch]
+    cases = _cases_by_key(run, keys)
+    cases.update(_adopt_former_cases(run, batch, cases, adoptable))
+    missing = [
+        TestCase(
+            project_id=run.project_id,
+            automation_key=case.automation_key,
+            title=case.title,
+            folder=case.folder,
+            created_by=user,
         )
-        results_recorded.send(sender=TestResult, run=run, case_ids=case_ids)
-    statuses: dict[str, int] = {}
-    for case in reported:
-        statuses[case.status] = statuses.get(case.status, 0) + 1
-    return ImportSummary(
-        cases_created=cases_created,
-        results_created=len(reported) - len(already_recorded),
-        results_updated=len(already_recorded),
-        statuses=statuses,
+        for case in batch
+        if case.automation_key not in cases
+    ]
+    # A concurrent upload may create the same case first; the re-read below picks it up.
+    TestCase.objects.bulk_create(missing, ignore_conflicts=True)
+    cases.update(_cases_by_key(run, [case.automation_key for case in missing]))
+    case_ids = [cases[key].pk for key in keys]
+    already_recorded = TestResult.objects.filter(run=run, case_id__in=case_ids).count()
+    TestResult.objects.bulk_create(
+        [
+            TestResult(
+                run=run,
+                case=cases[case.automation_key],
+                status=case.status,
+                comment=case.comment,
+                duration=case.duration,
+                recorded_by=user,
+                recorded_at=now,
+            )
+            for case in batch
+        ],
+        update_conflicts=True,
+        unique_fields=["run", "case"],
+        update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
     )
+    return _Recorded(case_ids, len(missing), already_recorded)
+
+
+def import_junit(run: TestRun, data: bytes, *, user=None) -> ImportSummary:
+    """Record a JUnit report into the run, creating missing test cases; all or nothing, in batches."""
+    reported = parse_report(data)
+    adoptable = _adoptable_former_keys(reported)
+    now = timezone.now()
+    case_ids: list[int] = []
+    summary = ImportSummary()
+    with transaction.atomic():
+        for batch in chunks(reported, QUERY_BATCH):
+            recorded = _record_batch(run, batch, adoptable, user, now)
+            case_ids.extend(recorded.case_ids)
+            summary.cases_created += recorded.cases_created
+            summary.results_updated += recorded.results_updated
+        results_recorded.send(sender=TestResult, run=run, case_ids=case_ids)
+    summary.results_created = len(reported) - summary.results_updated
+    summary.statuses = dict(Counter(case.status for case in reported))
+    return summary

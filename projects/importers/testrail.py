@@ -376,9 +376,103 @@ _TOO_DEEP = (
 )
 
 
+def _xml_root(element: Element) -> "_Open":
+    if element.tag not in ("suite", "sections"):
+        hint = (
+            " It looks like a JUnit report: upload it on a test run instead."
+            if element.tag in ("testsuites", "testsuite")
+            else ""
+        )
+        raise TestRailError(f"Expected TestRail's XML export, with <suite> at its root; found <{element.tag}>.{hint}")
+    return _Open(element, _TOP if element.tag == "sections" else _SUITE)
+
+
+# What an element is to the export: the suite, the container of its top sections, a section, a
+# section's containers of cases and of subsections, a case; anything else is only text to a case.
+_SUITE, _TOP, _SECTION, _CASES, _SUBSECTIONS, _CASE, _OTHER = [
+    "suite",
+    "top",
+    "section",
+    "cases",
+    "subsections",
+    "case",
+    "other",
+]
+# Elements whose finished children are dropped as soon as they are read.
+_CONTAINERS = {_SUITE, _TOP, _SECTION, _CASES, _SUBSECTIONS}
+
+
+@dataclass
+class _Open:
+    """An element being read, with what the export's structure says about it."""
+
+    element: Element
+    role: str
+    depth: int = 0  # sections: 1 for a top section; containers of subsections: their section's
+    above: str = ""  # sections: the path of the section above; containers: the path of their section
+    name: str | None = None  # sections: the text of their <name> once read; the suite: its name
+    opened: set[str] = field(default_factory=set)  # roles of the (first) containers already met
+
+    def path(self) -> str:
+        """A section's normalized path (its name is read before its cases and subsections, as TestRail writes)."""
+        if self.role != _SECTION:
+            return self.above
+        return _subsection_path(self.above, self.name or "Untitled section")
+
+    def child(self, element: Element) -> "_Open":
+        if self.role in (_CASE, _OTHER):
+            return _INSIDE  # a case's fields are read when the case closes
+        role = _CHILD_ROLES[self.role].get(element.tag, _OTHER)
+        if role in (_TOP, _CASES, _SUBSECTIONS):
+            if role in self.opened:  # only a section's (or the suite's) first container counts
+                return _Open(element, _OTHER)
+            self.opened.add(role)
+        if role == _SECTION:
+            depth = self.depth + 1
+            if depth > MAX_SECTION_DEPTH:
+                raise TestRailError(_TOO_DEEP)
+            return _Open(element, role, depth, self.above)
+        return _Open(element, role, self.depth, self.path())
+
+
+_CHILD_ROLES = {
+    _SUITE: {"sections": _TOP},
+    _TOP: {"section": _SECTION},
+    _SUBSECTIONS: {"section": _SECTION},
+    _SECTION: {"cases": _CASES, "sections": _SUBSECTIONS, "case": _CASE},
+    _CASES: {"case": _CASE},
+}
+# Every element inside a case (or inside anything else that is not the export's structure): one
+# shared placeholder, since nothing is done when such an element opens or closes.
+_INSIDE = _Open(Element("inside"), _OTHER)
+
+
 def _parse_xml(text: str) -> ParsedExport:
+    """The suite read as a stream: each case is taken when it closes and then dropped, as is each
+    finished section, so memory holds the parsed cases and never the export's whole tree."""
+    reader = _Reader()
+    stack: list[_Open] = []
+    suite, sections, position = None, 0, 0
     try:
-        root = bounded_xml.parse(text, max_depth=MAX_XML_DEPTH)
+        for event, element in bounded_xml.events(text, max_depth=MAX_XML_DEPTH):
+            if event == bounded_xml.START:
+                stack.append(stack[-1].child(element) if stack else _xml_root(element))
+                sections += stack[-1].role == _SECTION
+                continue
+            closed = stack.pop()
+            if closed is _INSIDE:
+                continue
+            parent = stack[-1] if stack else None
+            if closed.role == _CASE:
+                position += 1
+                _xml_case(reader, element, closed.above[:FOLDER_MAX], position)
+            elif parent is not None and element.tag == "name" and parent.role in (_SUITE, _SECTION):
+                if parent.role == _SUITE and suite is None:
+                    suite = _text(element)
+                elif parent.role == _SECTION and parent.name is None:
+                    parent.name = _text(element)
+            if parent is not None and parent.role in _CONTAINERS:
+                parent.element.remove(element)
     except bounded_xml.TooDeep:
         raise TestRailError(_TOO_DEEP) from None
     except DefusedXmlException:
@@ -388,33 +482,6 @@ def _parse_xml(text: str) -> ParsedExport:
         ) from None
     except ParseError as error:
         raise TestRailError(f"The file is not well-formed XML: {error}.") from None
-    if root.tag not in ("suite", "sections"):
-        hint = (
-            " It looks like a JUnit report: upload it on a test run instead."
-            if root.tag in ("testsuites", "testsuite")
-            else ""
-        )
-        raise TestRailError(f"Expected TestRail's XML export, with <suite> at its root; found <{root.tag}>.{hint}")
-    suite = _child_text(root, "name") if root.tag == "suite" else ""
-    top = root.find("sections") if root.tag == "suite" else root
-    reader = _Reader()
-    sections, position = 0, 0
-    # Depth-first, a section's own cases before its subsections, without recursion.
-    stack = [(section, 1, "") for section in reversed(top.findall("section"))] if top is not None else []
-    while stack:
-        section, depth, parent = stack.pop()
-        if depth > MAX_SECTION_DEPTH:
-            raise TestRailError(_TOO_DEEP)
-        sections += 1
-        path = _subsection_path(parent, _child_text(section, "name") or "Untitled section")
-        folder = path[:FOLDER_MAX]
-        cases = section.find("cases")
-        for element in [*(cases.findall("case") if cases is not None else []), *section.findall("case")]:
-            position += 1
-            _xml_case(reader, element, folder, position)
-        nested = section.find("sections")
-        children = nested.findall("section") if nested is not None else []
-        stack.extend((child, depth + 1, path) for child in reversed(children))
     if not reader.cases and not reader.problems:
         raise TestRailError("The XML export contains no test cases.")
     name = f" of the suite “{suite}”" if suite else ""
