@@ -77,8 +77,10 @@ class _SourceFormBase(forms.ModelForm):
     )
     rate_limit_per_minute = forms.IntegerField(
         min_value=1,
-        initial=120,
-        help_text="Most requests a minute sent to this tracker, shared by every worker.",
+        required=False,
+        help_text="Most requests a minute sent to this tracker, shared by every worker. Blank: the tracker's "
+        "documented default (Jira, GitHub, GitLab, Linear 200; Azure DevOps, custom 120), enough for one refresh "
+        "run of 10,000 linked issues.",
     )
     key_sample = forms.CharField(
         label="Try a key",

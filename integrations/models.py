@@ -62,6 +62,20 @@ class Health(models.TextChoices):
     ERROR = "error", "Error"
 
 
+# Requests a minute a new source may send when its admin sets none: twice what one refresh run of 10,000
+# references needs (a run spends half the budget; 100 issues a request, Azure DevOps 200 plus its states),
+# within each tracker's documented limits (the README's "Request budgets" says which).
+DEFAULT_REQUESTS_PER_MINUTE = {
+    Provider.JIRA_CLOUD: 200,
+    Provider.JIRA_SERVER: 200,
+    Provider.GITHUB: 200,
+    Provider.GITLAB: 200,
+    Provider.AZURE_DEVOPS: 120,
+    Provider.LINEAR: 200,
+    Provider.CUSTOM: 120,
+}
+
+
 class Source(models.Model):
     """One configured tracker instance (a Jira site, a GitHub host, a custom URL pattern)."""
 
@@ -92,7 +106,9 @@ class Source(models.Model):
     projects = models.ManyToManyField(Project, blank=True, related_name="scoped_sources")
     refresh_interval_minutes = models.PositiveIntegerField(default=15)
     rate_limit_per_minute = models.PositiveIntegerField(
-        default=120, help_text="Most requests a minute sent to this tracker, shared by every worker."
+        default=None,
+        help_text="Most requests a minute sent to this tracker, shared by every worker. "
+        "Blank: the tracker's documented default.",
     )
     health = models.CharField(max_length=10, choices=Health.choices, default=Health.INACTIVE)
     health_checked_at = models.DateTimeField(null=True, blank=True)
@@ -119,6 +135,15 @@ class Source(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_provider_display()})"
+
+    @property
+    def requests_per_minute(self) -> int:
+        """The source's request budget: the one set, or (not saved yet, left blank) its tracker's default."""
+        return self.rate_limit_per_minute or DEFAULT_REQUESTS_PER_MINUTE.get(self.provider, 120)
+
+    def save(self, *args, **kwargs):
+        self.rate_limit_per_minute = self.requests_per_minute
+        super().save(*args, **kwargs)
 
     @property
     def syncs(self) -> bool:

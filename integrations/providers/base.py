@@ -711,7 +711,7 @@ class TrackerProvider:
             auth=basic,
             secrets=self.secrets(),
             budget_key=str(self.source.uuid),
-            budget_per_minute=self.source.rate_limit_per_minute,
+            budget_per_minute=self.source.requests_per_minute,
             read_error_detail=type(self).read_error_detail,
             **options,
         )
@@ -763,7 +763,7 @@ class TrackerProvider:
             self.oauth_app().token_url,
             secrets=[*self.secrets(), *secrets],
             budget_key=str(self.source.uuid),
-            budget_per_minute=self.source.rate_limit_per_minute,
+            budget_per_minute=self.source.requests_per_minute,
         )
 
     def oauth_account(self) -> OAuthAccount:

@@ -139,7 +139,7 @@ def refresh_source(
 
 def _refresh(source: Source, reference_ids: Sequence[int] | None, report: RefreshReport) -> None:
     per_request = max(1, provider_class(source.provider).keys_per_request)
-    budget = max(1, math.floor(source.rate_limit_per_minute * REFRESH_BUDGET_SHARE))  # requests
+    budget = max(1, math.floor(source.requests_per_minute * REFRESH_BUDGET_SHARE))  # requests
     plan = _RunPlan(source, reference_ids, budget * per_request, max(per_request, MIN_BATCH), report)
     try:
         provider = provider_for(source)
