@@ -861,16 +861,31 @@ def authorize_member(user, source: Source, *, code: str, redirect_uri: str, code
             details={"code": error.code},
         )
         raise
+    return _keep_member_token(
+        token,
+        account,
+        details={
+            "scopes": token.scopes,
+            "expires": grant.expires_at is not None,
+            "renewable": grant.refresh_token is not None,
+        },
+    )
+
+
+def _keep_member_token(checked: UserToken, account, *, details: dict) -> UserToken:
+    """Store the member's token the tracker has just answered to (``checked``, unsaved) with the account
+    it named, replacing any the member had for the source; audited, and their reauthorization notice
+    goes: the one write of authorizing and entering a token."""
     with transaction.atomic():
         token, _created = UserToken.objects.update_or_create(
-            user=user,
-            source=source,
+            user=checked.user,
+            source=checked.source,
             defaults={
-                "kind": TokenKind.OAUTH2,
-                "access_token": grant.access_token,
-                "refresh_token": grant.refresh_token,
-                "expires_at": grant.expires_at,
-                "scopes": grant.scopes[:500],
+                "kind": checked.kind,
+                "access_token": checked.access_token,
+                "refresh_token": checked.refresh_token,
+                "expires_at": checked.expires_at,
+                "scopes": checked.scopes,
                 "remote_account": account.name[:200],
                 "resource_id": account.resource_id[:100],
                 "resource_url": account.resource_url[:500],
@@ -880,16 +895,12 @@ def authorize_member(user, source: Source, *, code: str, redirect_uri: str, code
         )
         record_audit(
             AuditAction.TOKEN_AUTHORIZED,
-            actor=user,
-            source=source,
+            actor=checked.user,
+            source=checked.source,
             target=_token_target(token),
-            details={
-                "scopes": token.scopes,
-                "expires": grant.expires_at is not None,
-                "renewable": grant.refresh_token is not None,
-            },
+            details=details,
         )
-        ReauthorizationNotice.objects.filter(user=user, source=source).delete()
+        ReauthorizationNotice.objects.filter(user=checked.user, source=checked.source).delete()
     return token
 
 
@@ -945,6 +956,7 @@ def save_member_token(user, source: Source, *, access_token: str, refresh_token:
         raise ValidationError({"token": f"Enter your {selectors.member_token_label(source)}."})
     if refresh_token and kind != TokenKind.OAUTH2:
         raise ValidationError({"refresh_token": "Only OAuth 2.0 sources take a refresh token."})
+    # Its expiry is unknown: it is renewed when the tracker refuses it (401), if it can be.
     token = UserToken(
         user=user, source=source, kind=kind, access_token=access_token, refresh_token=refresh_token or None
     )
@@ -962,32 +974,7 @@ def save_member_token(user, source: Source, *, access_token: str, refresh_token:
             details={"code": error.code, "kind": kind, "entered": True},
         )
         raise
-    with transaction.atomic():
-        token, _created = UserToken.objects.update_or_create(
-            user=user,
-            source=source,
-            defaults={
-                "kind": kind,
-                "access_token": access_token,
-                "refresh_token": refresh_token or None,
-                "expires_at": None,  # unknown: renewed when the tracker refuses it (401), if it can be
-                "scopes": "",
-                "remote_account": account.name[:200],
-                "resource_id": account.resource_id[:100],
-                "resource_url": account.resource_url[:500],
-                "last_refreshed_at": None,
-                "last_error": "",
-            },
-        )
-        record_audit(
-            AuditAction.TOKEN_AUTHORIZED,
-            actor=user,
-            source=source,
-            target=_token_target(token),
-            details={"kind": kind, "entered": True, "renewable": bool(refresh_token)},
-        )
-        ReauthorizationNotice.objects.filter(user=user, source=source).delete()
-    return token
+    return _keep_member_token(token, account, details={"kind": kind, "entered": True, "renewable": bool(refresh_token)})
 
 
 def _entered_token_account(token: UserToken):
