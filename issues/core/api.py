@@ -21,7 +21,6 @@ from issues.core.models import Issue, IssuePriority, IssueStatus
 from issues.core.selectors import UNASSIGNED
 from issues.core.serializers import (
     LISTED_LINKS,
-    LISTED_TAG_NAMES,
     ArtefactRefSerializer,
     HistoryEntrySerializer,
     IssueSerializer,
@@ -115,9 +114,9 @@ class IssueViewSet(ProjectScopedViewSet):
         page = self.paginate_queryset(queryset)
         issues = page if page is not None else list(queryset)
         ids = [issue.pk for issue in issues]
-        tag_names, link_summaries = core_selectors.tag_names_by_issue(ids), links_selectors.link_summaries_by_issue(ids)
+        core_selectors.attach_listed_tags(issues)
+        link_summaries = links_selectors.link_summaries_by_issue(ids)
         for issue in issues:
-            setattr(issue, LISTED_TAG_NAMES, tag_names[issue.pk])
             setattr(issue, LISTED_LINKS, link_summaries[issue.pk])
         data = self.get_serializer(issues, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
