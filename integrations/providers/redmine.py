@@ -9,8 +9,8 @@
   ``limit``), pages followed by ``offset`` against ``total_count``. An id the listing leaves out is
   deleted or hidden from the account; one ``GET /issues/{id}.json`` tells them apart (404 deleted,
   403 hidden), so a refresh only pays it for issues that vanished.
-- An issue's status says whether it is closed only from Redmine 5.1 on (``is_closed``): with 5.0 the
-  statuses are read once (``/issue_statuses.json``) to know which ones close an issue.
+- An issue's status says whether it is closed only from Redmine 5.1 on (``is_closed``): the statuses
+  are read once per operation (``/issue_statuses.json``) to know which ones close an issue.
 - Writing: ``PUT /issues/{id}.json`` answers 204 with no body. A comment is a note: the issue's
   journals (``include=journals``) with notes are its comments; journals without notes record changes
   of fields and are left out. Files go first to ``POST /uploads.json`` (``application/octet-stream``),
@@ -187,7 +187,7 @@ class Redmine(TrackerProvider):
 
     def __init__(self, source, user_token=None):
         super().__init__(source, user_token)
-        self._statuses: dict[str, bool] | None = None  # status name (folded) -> closes the issue
+        self._categories: dict[str, str] | None = None  # status name (folded) -> status category
 
     def pat_authentication(self, token):
         return {"X-Redmine-API-Key": token}, None
@@ -685,27 +685,31 @@ class Redmine(TrackerProvider):
             )
         return found["id"]
 
-    def _closed_statuses(self, http: TrackerHttpClient) -> dict[str, bool]:
-        """Whether each status (by folded name) closes an issue, read once per provider."""
-        if self._statuses is None:
-            self._statuses = {
-                _named(status).casefold(): status.get("is_closed") is True
-                for status in _listed(http.get("issue_statuses.json"), "issue_statuses")
+    def _status_categories(self, http: TrackerHttpClient) -> dict[str, str]:
+        """The category of each status (by folded name), read once per provider: a closing status is done,
+        the first in Redmine's order (New, where new issues start) to do, every other open one in progress.
+        Redmine 5.0's issues do not say whether their status closes them (5.1 added ``is_closed``)."""
+        if self._categories is None:
+            statuses = _listed(http.get("issue_statuses.json"), "issue_statuses")
+            self._categories = {
+                _named(status).casefold(): (
+                    "done" if status.get("is_closed") is True else "todo" if index == 0 else "in_progress"
+                )
+                for index, status in enumerate(statuses)
             }
-        return self._statuses
+        return self._categories
 
     def _remote_issue(self, http: TrackerHttpClient, raw: Any, response: TrackerResponse) -> RemoteIssue:
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
             raise UpstreamError(f"{response.host} answered with an issue that has no id.", status=response.status)
         status = raw.get("status") if isinstance(raw.get("status"), dict) else {}
-        closed = status.get("is_closed")  # Redmine 5.1 on
-        if not isinstance(closed, bool):
-            closed = self._closed_statuses(http).get(_named(status).casefold(), False)
+        category = self._status_categories(http).get(_named(status).casefold(), "unknown")
+        closed = category == "done"
         return RemoteIssue(
             key=str(raw["id"]),
             title=str(raw.get("subject") or ""),
             status=_named(status),
-            status_category="done" if closed else ("todo" if _id_of(status) == 1 else "in_progress"),
+            status_category=category,
             assignee=_named(raw.get("assigned_to")),
             priority=_named(raw.get("priority")),
             url=f"{self.source.base_url}/issues/{raw['id']}",
