@@ -1,6 +1,7 @@
 """Pytest fixtures that start fake trackers; registered in tests/conftest.py's pytest_plugins."""
 
 import pytest
+from django.core.cache import cache
 
 from tests.fakes.azure_devops import AzureDevOpsFake
 from tests.fakes.github import GitHubFake
@@ -101,6 +102,20 @@ def fake_gitlab():
     fake.add_token(GITLAB_USERNAME, GITLAB_OAUTH_TOKEN, kind="oauth")
     with fake:
         yield fake
+
+
+@pytest.fixture
+def trackers_on_loopback(settings):
+    """Let the tracker client reach fakes on 127.0.0.1, which production refuses as private addresses."""
+    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+
+
+@pytest.fixture
+def fresh_cache():
+    """Start and end with an empty cache: trackers' metadata and remembered markers are cached."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -26,12 +26,7 @@ from integrations.providers.redmine import PAGE_SIZE, Redmine
 from tests.factories import ProjectIntegrationFactory, SourceFactory
 from tests.fakes.fixtures import REDMINE_API_KEY, REDMINE_LOGIN, REDMINE_PASSWORD
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fake_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 
 @pytest.fixture
