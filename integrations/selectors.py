@@ -112,6 +112,7 @@ TRACKER_ITEMS = {
     Provider.GITLAB: "GitLab issues",
     Provider.AZURE_DEVOPS: "Azure DevOps work items",
     Provider.LINEAR: "Linear issues",
+    Provider.REDMINE: "Redmine issues",
     Provider.CUSTOM: "tracker issues",
 }
 DOING = {TrackerAction.CREATE: "Creating {items}", TrackerAction.COMMENT: "Commenting on {items}"}

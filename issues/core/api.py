@@ -32,6 +32,7 @@ from issues.links import services as links_services
 from issues.links.models import Link
 from issues.links.selectors import links_to
 from projects.api import ProjectFilter, ProjectScopedViewSet
+from projects.pagination import ApiPagination, PageOrCursorPagination
 from projects.permissions import Action
 
 ISSUE_ID = OpenApiParameter(
@@ -80,6 +81,7 @@ class IssueViewSet(ProjectScopedViewSet):
     lookup_url_kwarg = "issueId"
     lookup_value_regex = keys.ISSUE_ID_OR_KEY_REGEX
     filterset_class = IssueFilter
+    pagination_class = PageOrCursorPagination
     search_fields = ["name", "description"]
     ordering_fields = ["number", "created_at", "updated_at", "status", "id"]
     ordering = ["project_id", "-number"]  # served by the (project, -number) index
@@ -140,7 +142,7 @@ class IssueViewSet(ProjectScopedViewSet):
         responses=HistoryEntrySerializer(many=True),
         filters=False,
     )
-    @action(detail=True, methods=["get"], filter_backends=[])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=ApiPagination)
     def history(self, request, issueId=None):
         issue = self.get_object()
         records = self.paginate_queryset(core_selectors.history_of(issue))

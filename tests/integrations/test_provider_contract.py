@@ -28,7 +28,7 @@ from tests.fakes.fixtures import (
 )
 from tests.fakes.gitlab import DEVELOPER
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 OPEN_CATEGORIES = {"todo", "in_progress"}
 
@@ -53,11 +53,6 @@ TRACKERS = {
     "azure_devops": TrackerSetup("azure_devops", "Fabrikam", "Bug", "999999", "forbidden"),
     "linear": TrackerSetup("linear", "ENG", "Issue", "ENG-999", "missing"),
 }
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 def connected(provider: str, base_url: str, auth_type: str, credentials: dict, project: str) -> TrackerProvider:
