@@ -194,6 +194,15 @@ def _page_number(asked, pages: int) -> int:
     return min(max(number, 1), pages)
 
 
+def _in_page_order(links):
+    """Open issues first (internal or tracker), then the most recently updated, then the newest link."""
+    done = Case(When(category=StatusCategory.DONE, then=Value(True)), default=Value(False))
+    updated = Coalesce("issue__updated_at", "external_reference__remote_updated_at", "created_at")
+    return links.annotate(category=_LINK_CATEGORY, done=done, updated=updated).order_by(
+        "done", F("updated").desc(), "-pk"
+    )
+
+
 def link_page(artefact, asked=1, per_page: int = LINKS_PER_PAGE) -> LinkPage:
     """One page of the artefact's links in two queries: the counts by status category (one aggregate,
     also the total) and the page's links with their issue sides. Only the artefact's project's links."""
@@ -208,15 +217,14 @@ def link_page(artefact, asked=1, per_page: int = LINKS_PER_PAGE) -> LinkPage:
     total = sum(by_category.values())
     pages = max(1, math.ceil(total / per_page))
     number = _page_number(asked, pages)
-    done = Case(When(category=StatusCategory.DONE, then=Value(True)), default=Value(False))
-    updated = Coalesce("issue__updated_at", "external_reference__remote_updated_at", "created_at")
-    ordered = (
-        links.select_related("issue__project", "issue__assignee", "external_reference__source")
-        .annotate(category=_LINK_CATEGORY, done=done, updated=updated)
-        .order_by("done", F("updated").desc(), "-pk")
+    # The page's ids are sorted out of all links with the two joins the order needs; only those 50 rows
+    # are then read with their issue sides' project, assignee and source (one query: a subquery).
+    shown = _in_page_order(links).values("pk")[(number - 1) * per_page : number * per_page]
+    page_links = _in_page_order(Link.objects.filter(pk__in=shown)).select_related(
+        "issue__project", "issue__assignee", "external_reference__source"
     )
     return LinkPage(
-        links=list(ordered[(number - 1) * per_page : number * per_page]),
+        links=list(page_links),
         number=number,
         pages=pages,
         counts=[
