@@ -75,8 +75,8 @@ DEFAULT_REQUESTS_PER_MINUTE = {
     Provider.GITLAB: 200,
     Provider.AZURE_DEVOPS: 120,
     Provider.LINEAR: 200,
-    # Redmine documents no rate limit; 100 issues a request as elsewhere, so one run can finish 10,000.
-    Provider.REDMINE: 200,
+    # Redmine documents no rate limit; 100 issues a request plus one read of the statuses, as Azure DevOps.
+    Provider.REDMINE: 210,
     Provider.CUSTOM: 120,
 }
 
