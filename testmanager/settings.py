@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Trackers' deliveries to /hooks/ go straight to their view, without the browser middleware below.
+    "testmanager.middleware.WebhookFastPathMiddleware",
     # Serves collected static files in production (gunicorn has no static file server).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
