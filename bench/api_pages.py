@@ -42,7 +42,7 @@ def cursors() -> None:
     project = Project.objects.get(key=KEY)
     for page in PAGES.values():
         after = ISSUES - (page - 1) * PAGE_SIZE + 1  # issues are numbered 1..ISSUES, listed newest first
-        position = CursorPosition(["project_id", "-number"], [project.pk, after], backward=False)
+        position = CursorPosition(["-project_id", "-number"], [project.pk, after], backward=False)
         print(position.encode() if page > 1 else "")
 
 

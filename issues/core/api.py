@@ -91,7 +91,9 @@ class IssueViewSet(ProjectScopedViewSet):
     pagination_class = PageOrCursorPagination
     search_fields = ["name", "description"]
     ordering_fields = ["number", "created_at", "updated_at", "status", "id"]
-    ordering = ["project_id", "-number"]  # served by the (project, -number) index
+    # Both newest first: served by the (-project, -number) index, and a cursor reads on by one row
+    # comparison that starts there in the index.
+    ordering = ["-project_id", "-number"]
 
     def base_queryset(self):
         issues = Issue.objects.select_related("project", "assignee", "reporter")
