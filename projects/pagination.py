@@ -1,6 +1,6 @@
 """How API lists are paged: page numbers for every list; the issue list also reads by cursor.
 
-The issue list's pages read the page's rows without joining the rows before it: an OFFSET over the list's index
+The issue list's numbered pages do not join the rows before them: an OFFSET over the list's index
 selects the page's ids, then only those rows are read with their joins (a "deferred join"). Joining
 first made page 150 of 10,000 issues join 7,500 rows to throw them away (25 ms on PostgreSQL).
 """
@@ -77,7 +77,7 @@ def _is_unique(model, names: set[str]) -> bool:
         return True
     attnames = {field.attname for field in fields}
     together = [constraint.fields for constraint in model._meta.total_unique_constraints]
-    return any({_field(model, name).attname for name in names} <= attnames for names in together)
+    return any({_field(model, name).attname for name in unique_names} <= attnames for unique_names in together)
 
 
 class PageOrCursorPagination(ApiPagination):
@@ -120,7 +120,7 @@ class PageOrCursorPagination(ApiPagination):
         return ordering
 
     def _rows(self, queryset, ordering: list[str], position: CursorPosition | None) -> list:
-        """The page's rows in list order, and one more past them when there is more."""
+        """The page's rows in list order (reading one more to learn whether more lie beyond them)."""
         if position is not None:
             queryset = queryset.filter(_beyond(queryset.model, ordering, position))
         if position is not None and position.backward:
