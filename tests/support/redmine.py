@@ -41,9 +41,11 @@ class RealRedmine:
         return self.project["identifier"]
 
     def request(self, method: str, path: str, *, key: str | None = None, **kwargs: Any) -> requests.Response:
-        """One REST call as the administrator, or as the account whose API key is `key`."""
+        """One REST call (`path` on the server, or a URL Redmine gave) as the administrator, or as the
+        account whose API key is `key`."""
         headers = {"X-Redmine-API-Key": key or self.api_key, **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.url}/{path.lstrip('/')}", headers=headers, timeout=TIMEOUT, **kwargs)
+        url = path if path.startswith(self.url) else f"{self.url}/{path.lstrip('/')}"
+        return requests.request(method, url, headers=headers, timeout=TIMEOUT, **kwargs)
 
     def call(self, method: str, path: str, *, expect: int = 200, **kwargs: Any) -> dict[str, Any]:
         """A REST call that must answer `expect`; its JSON body, or {} when it has none."""
