@@ -116,7 +116,9 @@ def test_the_page_links_walk_every_page_without_javascript(client, member):
     assert 'rel="prev"' in html and "page 3 of 3" in html
 
 
-@pytest.mark.parametrize(("asked", "shown"), [("0", 1), ("x", 1), ("-2", 1), ("99", 3), ("", 1)])
+@pytest.mark.parametrize(
+    ("asked", "shown"), [("0", 1), ("x", 1), ("-2", 1), ("99", 3), ("", 1), ("²", 1), ("9" * 5000, 3)]
+)
 def test_a_malformed_or_out_of_range_page_shows_the_nearest(member, asked, shown):
     case = TestCaseFactory(project=member)
     link_many(case, 120)
