@@ -190,8 +190,10 @@ class LinkPage:
 
 def _page_number(asked, pages: int) -> int:
     """The page asked for as a number from 1 to ``pages``: malformed or out of range, the nearest page."""
-    number = int(asked) if str(asked).isdigit() else 1
-    return min(max(number, 1), pages)
+    text = str(asked)
+    if not (text.isascii() and text.isdecimal()):
+        return 1
+    return pages if len(text) > 9 else min(max(int(text), 1), pages)  # int() refuses 4,301 digits
 
 
 def _in_page_order(links):
