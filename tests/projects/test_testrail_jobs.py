@@ -36,7 +36,12 @@ class UploadTests:
     def test_the_upload_keeps_the_file_and_the_defaults_of_its_preview(self, project, jira):
         job = services.upload(project, None, "run-results.csv", fixture("run-results.csv"))
 
-        assert (job.status, job.filename, job.size) == (ImportStatus.PREVIEW, "run-results.csv", len(job.data))
+        assert (job.status, job.filename, job.size) == (
+            ImportStatus.PREVIEW,
+            "run-results.csv",
+            len(fixture("run-results.csv")),
+        )
+        assert job.open_file().read() == fixture("run-results.csv")
         assert job.options["run_name"] == "Release 2.4 regression"
         assert job.options["integration"] == jira.pk
         assert job.options["mapping"]["statuses"]["Retest"] == "retest"
@@ -106,13 +111,10 @@ class RunTests:
             "defect": {"created": 3, "skipped": 2},
         }
         assert job.run == TestRun.objects.get() and (job.processed, job.total) == (6, 6)
-        assert job.data == b"" and job.finished_at is not None and job.error == ""
-        assert {
-            "kind": "result",
-            "action": "created",
-            "item": "C102",
-            "message": "Failed in “Release 2.4 regression”",
-        } in job.log
+        assert not job.file_parts.exists() and job.finished_at is not None and job.error == ""
+        assert ("result", "created", "C102", "Failed in “Release 2.4 regression”") in job.log_entries.values_list(
+            "kind", "action", "item", "message"
+        )
 
     def test_a_failure_midway_leaves_nothing_behind_and_ends_the_job(self, project, jira, monkeypatch, caplog):
         def tracker_down(*args, **kwargs):
@@ -133,7 +135,7 @@ class RunTests:
             or Link.objects.exists()
         )
         job.refresh_from_db()
-        assert job.status == ImportStatus.FAILED and job.data == b""
+        assert job.status == ImportStatus.FAILED and not job.file_parts.exists()
 
     def test_a_finished_job_is_not_imported_again(self, project):
         job = import_through_job(project, "suite.xml")
