@@ -4,6 +4,8 @@ import logging
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from issues.imports import services
 from issues.imports.tasks import import_testrail
@@ -11,6 +13,7 @@ from issues.links.models import ExternalReference, Link
 from projects.importers.testrail import TestRailError
 from projects.models import ImportJob, ImportStatus, TestCase, TestResult, TestRun
 from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
+from tests.projects.test_import_streaming import run_export, suite_export
 from tests.projects.testrail_support import fixture, import_through_job
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +174,20 @@ class ProgressTests:
     def test_a_finished_job_reports_everything_processed(self, project):
         job = import_through_job(project, "suite.xml")
         assert (job.live_processed(), job.total) == (5, 5)
+
+
+def queries_of_run_job(name: str, data: bytes) -> int:
+    job = services.upload(ProjectFactory(), None, name, data)
+    services.confirm(job, job.options)
+    with CaptureQueriesContext(connection) as queries:
+        job = services.run_job(job.pk)
+    assert job.status == ImportStatus.DONE, job.error
+    return len(queries)
+
+
+# A run's export is read as two items per test (its case, then its result): 500 tests are two batches.
+@pytest.mark.parametrize("name, export, batches", [("suite.xml", suite_export, 1), ("run.csv", run_export, 2)])
+def test_the_queries_of_an_import_grow_with_its_batches_of_500_not_with_its_cases(name, export, batches):
+    """Each batch of 500 items costs the same few queries (plan, write, log), whatever is in it."""
+    one, two, three = (queries_of_run_job(name, export(size)) for size in (500, 1_000, 1_500))
+    assert three - two == two - one <= 6 * batches
