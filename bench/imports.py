@@ -1,13 +1,16 @@
 """Time and peak memory of large JUnit and TestRail imports on the real path, against issue 21's targets.
 
-Run by hand with PostgreSQL: `DATABASE_URL=postgres://... .venv/bin/python bench/imports.py`.
+Run by hand with PostgreSQL: `DATABASE_URL=postgres://... .venv/bin/python bench/imports.py [kind ...]`
+(kinds: junit, testrail, testrail-csv; all by default).
 
 Each import runs in a fresh process (so its peak resident memory is its own): a JUnit report is
 recorded into a run by `junit.import_junit`, as the upload API does; a TestRail suite export
-goes through the Import page's steps (upload, confirm, `run_job`, which the worker runs). Two
-sizes each show whether time grows linearly: the per-case time of the large file may be at most
-1.5 times that of the small one. Targets: peak memory <= 200 MiB for 100,000 JUnit cases and
-50,000 TestRail cases. The figures are printed, never asserted in tests.
+and a TestRail run's CSV export go through the Import page's steps (upload, preview, confirm,
+`run_job`, which the worker runs; the uploaded bytes are dropped once stored, as the upload's
+request ends). Two sizes each show whether time grows linearly: the per-case time of the large
+file may be at most 1.5 times that of the small one. Targets: peak memory <= 200 MiB for 100,000
+JUnit cases and 50,000 TestRail cases (suite XML and run CSV). The figures are printed, never
+asserted in tests.
 """
 
 import json
@@ -27,7 +30,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "testmanager.settings")
 ENVIRONMENT = dict(os.environ)
 PEAK_TARGET_MIB = 200
 LINEAR_SLACK = 1.5
-RUNS = (("junit", 10_000), ("junit", 100_000), ("testrail", 5_000), ("testrail", 50_000))
+RUNS = (
+    ("junit", 10_000),
+    ("junit", 100_000),
+    ("testrail", 5_000),
+    ("testrail", 50_000),
+    ("testrail-csv", 5_000),
+    ("testrail-csv", 50_000),
+)
+KINDS = ("junit", "testrail", "testrail-csv")
 
 
 def junit_report(cases: int, per_suite: int = 1_000) -> bytes:
@@ -74,11 +85,13 @@ def one_import(kind: str, path: str) -> None:
     else:
         from issues.imports import services
 
-        job = services.upload(project, None, "suite.xml", data)
+        job = services.upload(project, None, Path(path).name, data)
+        del data  # the upload's request ends here; the worker imports the stored file
+        services.preview(job)
         services.confirm(job, job.options)
         job = services.run_job(job.pk)
         assert job.status == ImportStatus.DONE, job.error
-        count = job.counts["case"]["created"]
+        count = job.counts["result" if kind == "testrail-csv" else "case"]["created"]
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "rss_before": before, "rss_peak": rss_mib(), "count": count}))
 
@@ -87,11 +100,11 @@ def run(kind: str, size: int, workdir: Path) -> dict:
     if kind == "junit":
         data = junit_report(size)
     else:
-        import testrail_import  # its suite generator; importing it made an empty work directory
+        import testrail_import  # its generators; importing it made an empty work directory
 
         shutil.rmtree(testrail_import.WORK_DIR, ignore_errors=True)
-        data = testrail_import.suite_xml(size)
-    path = workdir / f"{kind}-{size}.xml"
+        data = testrail_import.suite_xml(size) if kind == "testrail" else testrail_import.run_csv(size)
+    path = workdir / f"{kind}-{size}.{'csv' if kind == 'testrail-csv' else 'xml'}"
     path.write_bytes(data)
     child = subprocess.run(
         [sys.executable, __file__, "--one", kind, str(path)],
@@ -105,7 +118,7 @@ def run(kind: str, size: int, workdir: Path) -> dict:
     return {**figures, "megabytes": len(data) / 1e6}
 
 
-def main() -> None:
+def main(kinds: list[str]) -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (the production stack); it is migrated and written to.")
@@ -118,7 +131,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     results = {}
     with tempfile.TemporaryDirectory(prefix="testmanager-bench-") as workdir:
-        for kind, size in RUNS:
+        for kind, size in [(kind, size) for kind, size in RUNS if kind in kinds]:
             figures = results[kind, size] = run(kind, size, Path(workdir))
             print(
                 f"{kind:<8} {size:>7,} cases ({figures['megabytes']:5.1f} MB): {figures['seconds']:6.1f} s, "
@@ -126,7 +139,7 @@ def main() -> None:
                 f"peak RSS {figures['rss_peak']:5.0f} MiB (before the import {figures['rss_before']:4.0f} MiB)"
             )
     print("\nTargets")
-    for kind in ("junit", "testrail"):
+    for kind in kinds:
         (small, small_size), (large, large_size) = [(results[k, s], s) for k, s in RUNS if k == kind]
         peak = large["rss_peak"]
         print(
@@ -144,4 +157,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
         one_import(sys.argv[2], sys.argv[3])
     else:
-        main()
+        main([kind for kind in KINDS if kind in sys.argv[1:]] or list(KINDS))

@@ -9,9 +9,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import RegexValidator
-from django.db import connection, models
-from django.db.models import F, Q, Value
-from django.db.models.functions import Substr
+from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 
 PROJECT_KEY_REGEX = r"^[A-Z][A-Z0-9]{1,9}$"
@@ -457,9 +456,9 @@ class ImportStatus(models.TextChoices):
 class ImportJob(models.Model):
     """One uploaded export file (TestRail XML or CSV): previewed, then imported in the background.
 
-    The file's bytes stay in the row until the import ends, so a worker on another machine reads
-    them without shared storage. The log lists every item created, updated, left unchanged or
-    skipped, with the reason; `counts` sums it per kind of item.
+    The file's bytes stay in the database (ImportFilePart) until the import ends, so a worker on
+    another machine reads them without shared storage. The log (ImportLogEntry) lists every item
+    created, updated, left unchanged or skipped, with the reason; `counts` sums it per kind of item.
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
@@ -468,14 +467,12 @@ class ImportJob(models.Model):
     )
     filename = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField(default=0)
-    data = models.BinaryField(editable=False)
     # What the preview decided: field mappings, the run's name, the tracker defects link to.
     options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEW)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
-    log = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     run = models.ForeignKey(TestRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -522,72 +519,101 @@ class ImportJob(models.Model):
             return cache.get(self._progress_key(), self.processed)
         return self.processed
 
-    # The file is written and read in parts: one statement with a 34 MB file costs the process
-    # about eight times that (the bytes as hex text in the SQL, and copies), reading it whole five.
-    FILE_PART = 1024 * 1024
-
     def store_file(self, data: bytes) -> None:
-        """Keep the uploaded file in the saved row, a part at a time (PostgreSQL appends to bytea;
-        other databases, used for tests and small installs, get it in one statement)."""
-        if connection.vendor != "postgresql":
-            ImportJob.objects.filter(pk=self.pk).update(data=data)
-            return
-        view = memoryview(data)
-        for start in range(0, len(view), self.FILE_PART):
-            part = Value(bytes(view[start : start + self.FILE_PART]), output_field=models.BinaryField())
-            ImportJob.objects.filter(pk=self.pk).update(data=_Append(F("data"), part))
+        """Keep the uploaded file with the saved job, in parts (see ImportFilePart)."""
+        view, size = memoryview(data), ImportFilePart.SIZE
+        for number, start in enumerate(range(0, len(view), size)):
+            ImportFilePart.objects.create(job=self, number=number, data=bytes(view[start : start + size]))
 
     def open_file(self):
-        """The file's bytes as a binary file read a part at a time from the row (an unsaved job's from memory)."""
+        """The file as a binary file, read a part at a time (a job not saved yet, a dry run: its `pending_file`)."""
         if self.pk is None:
-            return io.BytesIO(self.data)
-        return io.BufferedReader(_StoredFile(self.pk), buffer_size=self.FILE_PART)
+            return io.BytesIO(self.pending_file)
+        return io.BufferedReader(_StoredFile(self.pk), buffer_size=ImportFilePart.SIZE)
 
     def _end(self, status: str, **fields) -> None:
-        self.status, self.finished_at, self.data = status, timezone.now(), b""
+        self.status, self.finished_at = status, timezone.now()
         for name, value in fields.items():
             setattr(self, name, value)
-        self.save(update_fields=["status", "finished_at", "data", *fields])
+        self.save(update_fields=["status", "finished_at", *fields])
+        self.file_parts.all().delete()
         cache.delete(self._progress_key())
 
-    def finish(self, *, log: list[dict], run=None) -> None:
-        """Record a successful import: its log, the counts per kind of item and action, the run."""
-        counts: dict[str, dict[str, int]] = {}
-        for entry in log:
-            per_kind = counts.setdefault(entry["kind"], {})
-            per_kind[entry["action"]] = per_kind.get(entry["action"], 0) + 1
-        self._end(ImportStatus.DONE, log=log, counts=counts, run=run, processed=self.total)
+    def record(self, entries) -> None:
+        """Write a batch of log entries (objects with kind, action, item, message) and count them per
+        kind and action; the counts are saved when the import finishes, the entries as they come."""
+        ImportLogEntry.objects.bulk_create(
+            ImportLogEntry(job=self, kind=entry.kind, action=entry.action, item=entry.item, message=entry.message)
+            for entry in entries
+        )
+        for entry in entries:
+            per_kind = self.counts.setdefault(entry.kind, {})
+            per_kind[entry.action] = per_kind.get(entry.action, 0) + 1
+
+    def finish(self, *, run=None) -> None:
+        """Record a successful import: the counts of its log per kind of item and action, the run."""
+        self._end(ImportStatus.DONE, counts=self.counts, run=run, processed=self.total)
 
     def fail(self, error: str) -> None:
         self._end(ImportStatus.FAILED, error=error)
 
 
-class _Append(models.Func):
-    """PostgreSQL's bytea concatenation: `data || part`."""
+class ImportLogEntry(models.Model):
+    """One line of an import's log: an item created, updated, left unchanged or skipped, with the reason.
 
-    arg_joiner = " || "
-    template = "(%(expressions)s)"
-    output_field = models.BinaryField()
+    Rows written batch by batch rather than a list on the job: an import of 50,000 cases would
+    otherwise hold 100,000 lines until its end, and the log page would load them all to show 100.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="log_entries")
+    kind = models.CharField(max_length=20)  # case, result, defect, reference
+    action = models.CharField(max_length=20)  # created, updated, unchanged, skipped
+    item = models.TextField()
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "action"], name="importlogentry_job_action")]
+
+    def __str__(self):
+        return f"{self.action} {self.kind} {self.item}"
+
+
+class ImportFilePart(models.Model):
+    """One megabyte of an import job's file, kept until the import ends.
+
+    Parts rather than one bytea: a 34 MB file written in one statement costs the process about
+    eight times its size (the bytes as hex text in the SQL, and copies), read in one about five
+    times; appending to one bytea rewrites it each time (quadratic). Each part is written and read
+    with its own statement, so the process holds a part, not the file.
+    """
+
+    SIZE = 1024 * 1024
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="file_parts")
+    number = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="importfilepart_unique_number")]
+
+    def __str__(self):
+        return f"part {self.number} of import {self.job_id}"
 
 
 class _StoredFile(io.RawIOBase):
-    """An import job's stored file, read with one query per part (SUBSTRING of the bytea or blob)."""
+    """An import job's stored file as a raw binary file: one query per part."""
 
     def __init__(self, job_id: int):
-        self.job_id, self.offset = job_id, 0
+        self.job_id, self.number, self.rest = job_id, 0, b""
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        size = min(len(buffer), ImportJob.FILE_PART)
-        part = (
-            ImportJob.objects.filter(pk=self.job_id)
-            .annotate(part=Substr("data", self.offset + 1, size, output_field=models.BinaryField()))
-            .values_list("part", flat=True)
-            .get()
-        )
-        part = bytes(part or b"")
-        buffer[: len(part)] = part
-        self.offset += len(part)
-        return len(part)
+        if not self.rest:
+            part = ImportFilePart.objects.filter(job_id=self.job_id, number=self.number).values_list("data", flat=True)
+            self.rest, self.number = bytes(part.first() or b""), self.number + 1
+        size = min(len(buffer), len(self.rest))
+        buffer[:size], self.rest = self.rest[:size], self.rest[size:]
+        return size

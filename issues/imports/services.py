@@ -51,9 +51,9 @@ def new_job(project: Project, user, filename: str, data: bytes) -> ImportJob:
         "run_name": export.run_name,
         "integration": primary.pk if primary else None,
     }
-    return ImportJob(
-        project=project, created_by=user, filename=filename[:255], size=len(data), data=data, options=options
-    )
+    job = ImportJob(project=project, created_by=user, filename=filename[:255], size=len(data), options=options)
+    job.pending_file = data  # stored by `upload`; read by the preview of a dry run
+    return job
 
 
 def upload(project: Project, user, filename: str, data: bytes) -> ImportJob:
@@ -65,10 +65,8 @@ def upload(project: Project, user, filename: str, data: bytes) -> ImportJob:
     job = new_job(project, user, filename, data)
     ImportJob.objects.filter(project=project, created_by=user, status=ImportStatus.PREVIEW).delete()
     with transaction.atomic():
-        job.data = b""  # the row first, then the file in parts (see ImportJob.store_file)
         job.save()
         job.store_file(data)
-    job.data = data
     return job
 
 
@@ -337,25 +335,26 @@ def _run_name(options: dict, export: ParsedExport) -> str:
 @transaction.atomic
 def _import(job: ImportJob, export: ParsedExport) -> None:
     mapping = testrail.Mapping.for_export(export, job.options.get("mapping"))
-    options = {"user": job.created_by, "progress": job.report_progress}
+    options = {"user": job.created_by, "progress": job.report_progress, "record": job.record}
+    run = None
     if export.kind == testrail.CASES:
         linker = _Linker(
             job, side="test_case", kind="reference", where="its test case", details={"artefact": "test cases"}
         )
-        outcome = testrail.import_cases(job.project, export, mapping, link=linker, **options)
+        testrail.import_cases(job.project, export, mapping, link=linker, **options)
     else:
         run_name = _run_name(job.options, export)
         linker = _Linker(
             job, side="test_result", kind="defect", where=f"its result in “{run_name}”", details={"run": run_name[:200]}
         )
-        outcome = testrail.import_results(job.project, export, mapping, run_name=run_name, link=linker, **options)
+        run = testrail.import_results(job.project, export, mapping, run_name=run_name, link=linker, **options)
     linker.audit()
-    job.finish(log=[entry.as_dict() for entry in outcome.log], run=outcome.run)
+    job.finish(run=run)
 
 
 def run_job(job_id: int) -> ImportJob:
     """Import a queued job's file. Ends done (everything committed) or failed (nothing changed)."""
-    job = ImportJob.objects.select_related("project", "created_by").defer("data").get(pk=job_id)
+    job = ImportJob.objects.select_related("project", "created_by").get(pk=job_id)
     if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         return job
     try:

@@ -24,9 +24,9 @@ from projects.views import render_project_page
 LOG_PER_PAGE = 100
 
 
-def _job(request, key, pk, defer=("data",)) -> ImportJob:
+def _job(request, key, pk) -> ImportJob:
     project = project_for(request.user, key, Action.EDIT)
-    jobs = ImportJob.objects.select_related("project", "created_by", "run").defer(*defer)
+    jobs = ImportJob.objects.select_related("project", "created_by", "run")
     return get_object_or_404(jobs, project=project, pk=pk)
 
 
@@ -43,7 +43,7 @@ def import_start(request, key):
             form.add_error("file", str(error))
         else:
             return redirect("imports:job", project.key, job.pk)
-    jobs = ImportJob.objects.filter(project=project).exclude(status=ImportStatus.PREVIEW).defer("data", "log")
+    jobs = ImportJob.objects.filter(project=project).exclude(status=ImportStatus.PREVIEW)
     return render_project_page(
         request,
         "projects/import.html",
@@ -97,7 +97,7 @@ def import_job(request, key, pk):
 def _progress_page(request, job):
     show = request.GET.get("show", "")
     show = show if show in services.LOG_ACTIONS else ""
-    entries = [entry for entry in job.log if entry["action"] == show] if show else job.log
+    entries = job.log_entries.filter(action=show) if show else job.log_entries.all()
     return render_project_page(
         request,
         "projects/import_job.html",
@@ -117,7 +117,7 @@ def _progress_page(request, job):
 @login_required
 @require_POST
 def import_cancel(request, key, pk):
-    job = _job(request, key, pk, defer=("data", "log"))
+    job = _job(request, key, pk)
     try:
         services.discard(job)
     except ValidationError as error:
@@ -131,7 +131,7 @@ def import_cancel(request, key, pk):
 @require_GET
 def import_status(request, key, pk):
     """Polled by the progress page while the job is queued or running."""
-    job = _job(request, key, pk, defer=("data", "log"))
+    job = _job(request, key, pk)
     return JsonResponse(
         {
             "status": job.status,

@@ -1288,10 +1288,9 @@ def _link_nothing(items: list[KeysToLink]) -> list[LogEntry]:
     return []
 
 
-@dataclass
-class ImportOutcome:
-    log: list[LogEntry]
-    run: TestRun | None = None
+# Called with each batch's log entries (and first with the problems met while reading), so that
+# they are stored as the import goes instead of held until its end.
+Record = Callable[[list[LogEntry]], None]
 
 
 def _create_cases(project, new: list[tuple[ParsedCase, dict]], user) -> list[TestCase]:
@@ -1348,28 +1347,32 @@ def import_cases(
     export: ParsedExport,
     mapping: Mapping,
     *,
+    record: Record,
     user=None,
     progress: Progress = _ignore_progress,
     link: Link = _link_nothing,
-) -> ImportOutcome:
+) -> None:
     """Create and update the export's cases, found again by their TestRail id, a batch at a time; all
-    or nothing. `link` gets each batch's cases that carry references."""
-    estimates, entries, link_log = [], [], []
+    or nothing. `link` gets each batch's cases that carry references, `record` its log."""
     with transaction.atomic():
         _lock(project)
+        record(export.problems)
         vocabulary = Vocabulary(project, mapping, make_missing=True)
         done = 0
         for batch in batches(export.cases(), BATCH):
             plan = plan_batch(project, batch, mapping, vocabulary)
             _create_cases(project, plan.new, user)
             _update_cases(plan.changed)
-            estimates += _estimate_problems(batch)
             actions = plan.action_of()
-            entries += [LogEntry("case", actions[p.key], p.key, f"“{p.title}” in {_where(p)}") for p in batch]
-            link_log += link(_referenced(project, plan))
+            record(
+                [
+                    *_estimate_problems(batch),
+                    *(LogEntry("case", actions[p.key], p.key, f"“{p.title}” in {_where(p)}") for p in batch),
+                    *link(_referenced(project, plan)),
+                ]
+            )
             done += len(batch)
             progress(done)
-    return ImportOutcome(log=[*export.problems, *estimates, *entries, *link_log])
 
 
 def _referenced(project: Project, plan: CasePlan) -> list[KeysToLink]:
@@ -1417,6 +1420,9 @@ def case_ids(project: Project, keys: list[str]) -> dict[str, int]:
     return dict(TestCase.objects.filter(project=project, import_key__in=keys).values_list("import_key", "pk"))
 
 
+_FROM_RUN = "from the run's export, which has no steps"
+
+
 class _ResultWriter:
     """Records a run's results a batch at a time; keeps only the ids of the cases met, by key."""
 
@@ -1424,8 +1430,7 @@ class _ResultWriter:
         self.project, self.run, self.mapping, self.user = project, run, mapping, user
         self.vocabulary = Vocabulary(project, mapping, make_missing=True)
         self.case_ids: dict[str, int] = {}
-        self.created: list[LogEntry] = []
-        self.recorded: list[LogEntry] = []
+        self.log: list[LogEntry] = []  # of the batch being written
 
     def add_cases(self, parsed: list[ParsedCase]) -> None:
         """Cases the project lacks are created from what the export says; the others stay as they are."""
@@ -1434,14 +1439,8 @@ class _ResultWriter:
         plan = plan_batch(self.project, missing, self.mapping, self.vocabulary)
         made = _create_cases(self.project, plan.new, self.user)
         self.case_ids.update((case.import_key, case.pk) for case in made)
-        self.created += [
-            LogEntry(
-                "case",
-                "created",
-                case.key,
-                f"“{case.title}” in {_where(case)} (from the run's export, which has no steps)",
-            )
-            for case in missing
+        self.log += [
+            LogEntry("case", "created", case.key, f"“{case.title}” in {_where(case)} ({_FROM_RUN})") for case in missing
         ]
 
     def add_results(self, results: list[ParsedResult]) -> list[KeysToLink]:
@@ -1460,7 +1459,7 @@ class _ResultWriter:
         )
         for result, row in zip(results, saved, strict=True):  # bulk_create returns the rows it was given
             action = "updated" if row.case_id in recorded_before else "created"
-            self.recorded.append(
+            self.log.append(
                 LogEntry("result", action, result.case_key, f"{ResultStatus(row.status).label} in “{self.run.name}”")
             )
         return [
@@ -1475,7 +1474,7 @@ class _ResultWriter:
             duration = parse_elapsed(result.elapsed)
         except ValueError:
             duration = None
-            self.recorded.append(
+            self.log.append(
                 LogEntry(
                     "result",
                     "skipped",
@@ -1494,6 +1493,10 @@ class _ResultWriter:
             recorded_at=now,
         )
 
+    def take_log(self) -> list[LogEntry]:
+        log, self.log = self.log, []
+        return log
+
 
 def import_results(
     project: Project,
@@ -1501,19 +1504,21 @@ def import_results(
     mapping: Mapping,
     *,
     run_name: str,
+    record: Record,
     user=None,
     progress: Progress = _ignore_progress,
     link: Link = _link_nothing,
-) -> ImportOutcome:
+) -> TestRun:
     """Record a run's results into the run named `run_name` (created when missing), a batch at a time;
-    all or nothing. `link` gets each batch's results that carry defects.
+    all or nothing; returns the run. `link` gets each batch's results that carry defects, `record`
+    its log.
 
     Cases the project does not have yet are created from what the export says about them;
     cases it has are left as they are (a run's export carries no steps).
     """
-    link_log = []
     with transaction.atomic():
         _lock(project)
+        record(export.problems)
         run = find_run(project, run_name)
         if run is None:
             run = TestRun.objects.create(
@@ -1524,7 +1529,8 @@ def import_results(
         for batch in batches(export.items(), BATCH):
             writer.add_cases([item for item in batch if isinstance(item, ParsedCase)])
             results = [item for item in batch if isinstance(item, ParsedResult)]
-            link_log += link(writer.add_results(results))
+            linked = link(writer.add_results(results))
+            record([*writer.take_log(), *linked])
             done += len(results)
             progress(done)
-    return ImportOutcome(log=[*export.problems, *writer.created, *writer.recorded, *link_log], run=run)
+    return run

@@ -36,9 +36,7 @@ def linked(project) -> set[tuple[str, str]]:
 
 
 def defect_log(job, action) -> dict[str, str]:
-    return {
-        entry["item"]: entry["message"] for entry in job.log if entry["kind"] == "defect" and entry["action"] == action
-    }
+    return dict(job.log_entries.filter(kind="defect", action=action).values_list("item", "message"))
 
 
 class PrimaryIntegrationTests:

@@ -5,6 +5,7 @@ The fixtures are TestRail's suite XML export and its CSV exports of cases and of
 """
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,15 +19,19 @@ pytestmark = pytest.mark.django_db
 
 
 def run_import(project, name="", *, data=None, mapping=None, run_name=None, progress=None, linked=None):
-    """Parse and import; `linked` collects what the import hands over for linking, batch by batch."""
+    """Parse and import; the outcome has the log and the run. `linked` collects what the import hands
+    over for linking, batch by batch."""
     export = testrail.parse_export(fixture(name) if data is None else data, name or "upload.csv")
     chosen = testrail.Mapping.for_export(export, mapping)
-    options = {"user": None, **({"progress": progress} if progress else {})}
+    outcome = SimpleNamespace(log=[], run=None)
+    options = {"user": None, "record": outcome.log.extend, **({"progress": progress} if progress else {})}
     if linked is not None:
         options["link"] = lambda items: linked.extend(items) or []
     if export.kind == testrail.CASES:
-        return testrail.import_cases(project, export, chosen, **options)
-    return testrail.import_results(project, export, chosen, run_name=run_name or export.run_name, **options)
+        testrail.import_cases(project, export, chosen, **options)
+    else:
+        outcome.run = testrail.import_results(project, export, chosen, run_name=run_name or export.run_name, **options)
+    return outcome
 
 
 def actions(outcome, kind="case") -> dict[str, str]:

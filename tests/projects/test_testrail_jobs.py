@@ -4,6 +4,8 @@ import logging
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from issues.imports import services
 from issues.imports.tasks import import_testrail
@@ -11,6 +13,7 @@ from issues.links.models import ExternalReference, Link
 from projects.importers.testrail import TestRailError
 from projects.models import ImportJob, ImportStatus, TestCase, TestResult, TestRun
 from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
+from tests.projects.test_import_streaming import run_export, suite_export
 from tests.projects.testrail_support import fixture, import_through_job
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +39,12 @@ class UploadTests:
     def test_the_upload_keeps_the_file_and_the_defaults_of_its_preview(self, project, jira):
         job = services.upload(project, None, "run-results.csv", fixture("run-results.csv"))
 
-        assert (job.status, job.filename, job.size) == (ImportStatus.PREVIEW, "run-results.csv", len(job.data))
+        assert (job.status, job.filename, job.size) == (
+            ImportStatus.PREVIEW,
+            "run-results.csv",
+            len(fixture("run-results.csv")),
+        )
+        assert job.open_file().read() == fixture("run-results.csv")
         assert job.options["run_name"] == "Release 2.4 regression"
         assert job.options["integration"] == jira.pk
         assert job.options["mapping"]["statuses"]["Retest"] == "retest"
@@ -106,13 +114,10 @@ class RunTests:
             "defect": {"created": 3, "skipped": 2},
         }
         assert job.run == TestRun.objects.get() and (job.processed, job.total) == (6, 6)
-        assert job.data == b"" and job.finished_at is not None and job.error == ""
-        assert {
-            "kind": "result",
-            "action": "created",
-            "item": "C102",
-            "message": "Failed in “Release 2.4 regression”",
-        } in job.log
+        assert not job.file_parts.exists() and job.finished_at is not None and job.error == ""
+        assert ("result", "created", "C102", "Failed in “Release 2.4 regression”") in job.log_entries.values_list(
+            "kind", "action", "item", "message"
+        )
 
     def test_a_failure_midway_leaves_nothing_behind_and_ends_the_job(self, project, jira, monkeypatch, caplog):
         def tracker_down(*args, **kwargs):
@@ -133,7 +138,7 @@ class RunTests:
             or Link.objects.exists()
         )
         job.refresh_from_db()
-        assert job.status == ImportStatus.FAILED and job.data == b""
+        assert job.status == ImportStatus.FAILED and not job.file_parts.exists()
 
     def test_a_finished_job_is_not_imported_again(self, project):
         job = import_through_job(project, "suite.xml")
@@ -169,3 +174,20 @@ class ProgressTests:
     def test_a_finished_job_reports_everything_processed(self, project):
         job = import_through_job(project, "suite.xml")
         assert (job.live_processed(), job.total) == (5, 5)
+
+
+def queries_of_run_job(name: str, data: bytes) -> int:
+    job = services.upload(ProjectFactory(), None, name, data)
+    services.confirm(job, job.options)
+    with CaptureQueriesContext(connection) as queries:
+        job = services.run_job(job.pk)
+    assert job.status == ImportStatus.DONE, job.error
+    return len(queries)
+
+
+# A run's export is read as two items per test (its case, then its result): 500 tests are two batches.
+@pytest.mark.parametrize("name, export, batches", [("suite.xml", suite_export, 1), ("run.csv", run_export, 2)])
+def test_the_queries_of_an_import_grow_with_its_batches_of_500_not_with_its_cases(name, export, batches):
+    """Each batch of 500 items costs the same few queries (plan, write, log), whatever is in it."""
+    one, two, three = (queries_of_run_job(name, export(size)) for size in (500, 1_000, 1_500))
+    assert three - two == two - one <= 6 * batches

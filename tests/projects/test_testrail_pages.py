@@ -181,7 +181,7 @@ class ImportAndLogTests:
         assert job.status == ImportStatus.DONE and TestCase.objects.count() == 5
         assert '<progress id="import-progress" max="5" value="5">' in page.text
         assert "Test cases: 5 created, 2 skipped" in page.text
-        assert [entry["item"] for entry in page.context["page"].object_list][:2] == [
+        assert [entry.item for entry in page.context["page"].object_list][:2] == [
             "A case written by hand, without an id",
             "C105",
         ]
@@ -191,7 +191,7 @@ class ImportAndLogTests:
         response = client.get(job_url(job), {"show": "skipped"})
         # Two cases, and three references with no tracker to link them to.
         entries = response.context["page"].object_list
-        assert [(entry["kind"], entry["action"]) for entry in entries] == [
+        assert [(entry.kind, entry.action) for entry in entries] == [
             *[("case", "skipped")] * 2,
             *[("reference", "skipped")] * 3,
         ]

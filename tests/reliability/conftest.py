@@ -61,7 +61,7 @@ def _foreign_world(project):
     )
     Link.objects.create(project=project, id=FOREIGN_ID, issue=issue, test_case=case)
     ProjectIntegrationFactory(project=project, id=FOREIGN_ID)
-    ImportJob.objects.create(project=project, id=FOREIGN_ID, filename="cases.csv", data=b"")
+    ImportJob.objects.create(project=project, id=FOREIGN_ID, filename="cases.csv")
 
 
 @pytest.fixture

@@ -95,9 +95,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{path}: imported") + into)
         for label, counts in services.summary(job):
             self.stdout.write(f"  {label}: " + ", ".join(f"{count} {action}" for action, count in counts))
-        for entry in job.log:
-            if entry["action"] == "skipped" or verbosity > 1:
-                self.stdout.write(f"  {entry['action']} {entry['kind']} {entry['item']}: {entry['message']}")
+        for entry in job.log_entries.iterator() if verbosity > 1 else job.log_entries.filter(action="skipped"):
+            self.stdout.write(f"  {entry.action} {entry.kind} {entry.item}: {entry.message}")
         return True
 
     def _describe_preview(self, path: Path, job, overrides: dict) -> None:
