@@ -182,6 +182,7 @@ def set_source_enabled(source: Source, enabled: bool, *, actor) -> bool:
     members and stop syncing; their links stay."""
     if Source.objects.filter(pk=source.pk).exclude(enabled=enabled).update(enabled=enabled) == 0:
         return False
+    selectors.forget_webhook_sources()  # an update() sends no post_save
     source.enabled = enabled
     _audit_enabled(source, actor)
     return True
@@ -192,6 +193,7 @@ def disconnect_source(source: Source, *, actor) -> bool:
     """Stop every request to the tracker (sync, webhooks, health checks) until reconnected."""
     if Source.objects.filter(pk=source.pk, connected=True).update(connected=False, health=Health.INACTIVE) == 0:
         return False
+    selectors.forget_webhook_sources()
     source.connected, source.health = False, Health.INACTIVE
     record_audit(AuditAction.SOURCE_DISCONNECTED, actor=actor, source=source)
     return True
@@ -201,6 +203,7 @@ def reconnect_source(source: Source, *, actor) -> "ConnectionOutcome":
     """Connect again and check the connection at once."""
     with transaction.atomic():
         if Source.objects.filter(pk=source.pk, connected=False).update(connected=True):
+            selectors.forget_webhook_sources()
             record_audit(AuditAction.SOURCE_RECONNECTED, actor=actor, source=source)
         source.connected = True
     return test_connection(source, actor=actor)
