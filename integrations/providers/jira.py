@@ -928,6 +928,7 @@ class _Jira(TrackerProvider, ABC):
                 author=str((entry.get("author") or {}).get("displayName") or ""),
                 body=self.markdown(entry.get("body")),
                 created_at=_timestamp(entry.get("created")),
+                updated_at=_timestamp(entry.get("updated")),
             )
             for entry in entries
         ]

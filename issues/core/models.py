@@ -294,6 +294,9 @@ class IssueComment(models.Model):
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     # When the tracker comment was deleted there: the comment stays in the thread, marked, without its text.
     deleted_remotely_at = models.DateTimeField(null=True, blank=True)
+    # When posting a comment written here to the tracker last started: a later post first looks for it
+    # there, since a worker that died after the tracker took it left it posted without its id.
+    post_attempted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
