@@ -83,3 +83,11 @@ def push_comment(comment_id: int) -> bool:
     from issues.sync.comments import push_comment as post_comment
 
     return post_comment(comment_id)
+
+
+@shared_task(name="issues.apply_queued_deliveries")
+def apply_queued_deliveries(source_id: int) -> dict:
+    """Apply the webhook deliveries the hook recorded for a source (one task per burst, batches inside)."""
+    from issues.sync.webhooks import apply_queued
+
+    return asdict(apply_queued(source_id))
