@@ -169,6 +169,15 @@ def schedule_apply(source_id: int) -> None:
         apply_queued_deliveries.delay(source_id)
 
 
+def schedule_waiting() -> list[int]:
+    """``schedule_apply`` for every source with deliveries waiting; the sources."""
+    waiting = WebhookDelivery.objects.filter(pending_events__isnull=False).order_by("source_id")
+    source_ids = list(waiting.values_list("source_id", flat=True).distinct())
+    for source_id in source_ids:
+        schedule_apply(source_id)
+    return source_ids
+
+
 def apply_queued(source_id: int) -> AppliedEvents:
     """Apply a source's queued deliveries, oldest first, ``QUEUED_BATCH`` a transaction: each batch's
     changes and the clearing of its deliveries commit together, so a worker that dies mid-batch leaves

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -196,3 +197,21 @@ def test_queued_deliveries_are_never_pruned_before_they_are_applied(jira, worker
     assert webhooks.prune_deliveries() == 0
     webhooks.apply_queued(source.pk)
     assert webhooks.prune_deliveries() == 1
+
+
+@pytest.mark.django_db
+def test_beat_requeues_a_source_whose_task_was_lost_but_not_one_whose_task_is_queued(
+    jira, worker, django_capture_on_commit_callbacks, monkeypatch
+):
+    fake, source = jira
+    sent = []
+    monkeypatch.setattr(tasks.apply_queued_deliveries, "delay", sent.append)  # the broker loses them
+    with django_capture_on_commit_callbacks(execute=True):
+        post(Client(), source, delivery_at(fake, "SHOP-1", "In Progress", 1))
+    assert sent == [source.pk]
+
+    assert tasks.apply_waiting_deliveries() == [source.pk]
+    assert sent == [source.pk]  # its task is (as far as anyone knows) still queued: not twice
+    cache.delete(webhooks._apply_scheduled_key(source.pk))  # the mark expired: the task was lost
+    tasks.apply_waiting_deliveries()
+    assert sent == [source.pk, source.pk]
