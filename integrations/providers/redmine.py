@@ -179,6 +179,7 @@ class Redmine(TrackerProvider):
     creates_missing_labels = False
     member_pats = True
     member_pat_label = "API access key"
+    no_webhooks_reason = "Redmine has no webhooks (not in Redmine 5 core)"
     pull_filter_hint = FILTER_HINT
     pull_field_hint = (
         "Issue fields: fixed_version (its name and due date), category, start_date, due_date, "

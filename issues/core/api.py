@@ -32,6 +32,7 @@ from issues.links import services as links_services
 from issues.links.models import Link
 from issues.links.selectors import links_to
 from projects.api import ProjectFilter, ProjectScopedViewSet
+from projects.models import Project
 from projects.pagination import ApiPagination, PageOrCursorPagination
 from projects.permissions import Action
 
@@ -50,6 +51,7 @@ class Conflict(exceptions.APIException):
 
 
 class IssueFilter(ProjectFilter):
+    project = filters.CharFilter(method="in_project", help_text="Project key, e.g. SHOP.")
     status = filters.MultipleChoiceFilter(choices=IssueStatus.choices)
     priority = filters.MultipleChoiceFilter(choices=IssuePriority.choices)
     assignee = filters.CharFilter(method="assigned_to", help_text=f"Username, or `{UNASSIGNED}` for unassigned issues.")
@@ -60,6 +62,12 @@ class IssueFilter(ProjectFilter):
     class Meta:
         model = Issue
         fields = ["project", "status", "priority", "assignee", "reporter", "tag", "updated_after"]
+
+    def in_project(self, queryset, name, value):
+        # By the project's id, read first: PostgreSQL then knows the project when it plans the page
+        # and reads it from the (project, -number) index; joined by key, it guessed half the issues
+        # of every project and sorted them all on disk (100,000 issues: 278 ms for the last page).
+        return queryset.filter(project_id__in=list(Project.objects.filter(key=value).values_list("pk", flat=True)))
 
     def assigned_to(self, queryset, name, value):
         if value == UNASSIGNED:

@@ -41,10 +41,9 @@ from integrations.providers.base import (
 from issues.links.key_moves import follow_move, references_by_key, references_by_remote_id
 from issues.links.models import ExternalReference
 from issues.sync.comments import follow_comment
-from issues.sync.defects import active_options, follow_changes
+from issues.sync.defects import active_options, follow_changes, tell_heard
 from issues.sync.models import WebhookDelivery
 from issues.sync.refresh import remote_state, store_state
-from issues.sync.signals import remote_issues_heard
 
 WEBHOOK_DELIVERY_DAYS = 7
 
@@ -275,9 +274,7 @@ def _apply_fresh(source: Source, events: Sequence[IssueEvent], outcome: AppliedE
     options = active_options(source) if stored or heard else []
     if stored:
         follow_changes(source, stored, [reference.pk for reference, _ in stored], options)
-    if heard and any(pulls for *_, pulls in options):
-        # its listener (pulled requirements) follows only integrations that pull: none, no query
-        remote_issues_heard.send(sender=Source, source=source, heard=heard)
+    tell_heard(source, heard, options)
     if outcome.refresh:
         from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
 

@@ -167,7 +167,7 @@ def test_a_cursor_page_runs_the_same_queries_for_5_and_500_issues(world, client_
     Issue.objects.bulk_create(
         Issue(project=world.project, number=number, name=f"Issue {number}") for number in range(6, 501)
     )
-    assert queries_for_a_page(500) == few == 4  # token, page, tags, links: no COUNT(*)
+    assert queries_for_a_page(500) == few == 5  # token, project, page, tags, links: no COUNT(*)
 
 
 def test_the_schema_documents_page_numbers_and_the_cursor(world, client_as):
@@ -178,3 +178,22 @@ def test_the_schema_documents_page_numbers_and_the_cursor(world, client_as):
     page_schema = schema["components"]["schemas"]["PaginatedIssueList"]
     assert page_schema["required"] == ["results"]
     assert "cursor" in page_schema["properties"]["next"]["description"]
+
+
+@pytest.mark.postgres
+def test_a_deep_page_by_number_reads_its_ids_from_the_list_index_alone(world, client_as):
+    """The OFFSET runs on the covering (project, -number) index: no table rows read, no sort."""
+    assert connection.vendor == "postgresql"
+    client = client_as("viewer")
+    add_issues(world.project, 3)
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/api/issues", {"project": "SHOP", "page": 2, "page_size": 2})
+    page_query = next(query["sql"] for query in captured.captured_queries if "OFFSET" in query["sql"])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {page_query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Only Scan using issue_project_number_id" in plan
+    assert "Sort" not in plan.split("Limit")[1].split("Index Only Scan")[0]  # nothing sorted under the OFFSET

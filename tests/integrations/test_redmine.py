@@ -8,6 +8,7 @@ import logging
 from datetime import date
 
 import pytest
+from django.urls import reverse
 
 from integrations.errors import (
     AuthenticationFailed,
@@ -434,3 +435,10 @@ def test_a_server_that_does_not_answer_in_time_is_unreachable(redmine, fake):
 def test_an_issue_gone_before_an_update_is_not_found(redmine, fake):
     with pytest.raises(NotFound):
         redmine.update_issue("42", IssueDraft(project="shop", issue_type="Bug", title="x"))
+
+
+def test_the_admin_says_a_redmine_source_is_polled_because_redmine_has_no_webhooks(admin_client, source):
+    page = admin_client.get(reverse("admin:integrations_source_change", args=[source.pk])).content.decode()
+
+    assert "None, polled: Redmine has no webhooks (not in Redmine 5 core)" in page
+    assert REDMINE_API_KEY not in page

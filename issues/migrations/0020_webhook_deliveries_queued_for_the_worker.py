@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('integrations', '0012_source_redmine_provider'),
-        ('issues', '0018_attachments_on_test_results'),
+        ('issues', '0019_issue_list_covering_index'),
     ]
 
     operations = [
