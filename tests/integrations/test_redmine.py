@@ -20,6 +20,7 @@ from integrations.errors import (
     UpstreamError,
 )
 from integrations.http import deadline
+from integrations.mappings import default_priority_mapping, priority_for
 from integrations.models import AuthType, Provider
 from integrations.providers import provider_for
 from integrations.providers.base import Capability, DraftAttachment, IssueDraft, PullQuery, UnknownProject, Unsupported
@@ -442,3 +443,22 @@ def test_the_admin_says_a_redmine_source_is_polled_because_redmine_has_no_webhoo
 
     assert "None, polled: Redmine has no webhooks (not in Redmine 5 core)" in page
     assert REDMINE_API_KEY not in page
+
+
+@pytest.mark.parametrize(
+    ("priority", "requirement", "defect"),
+    [
+        ("Immediate", "P0", "blocker"),
+        ("Urgent", "P0", "blocker"),
+        ("High", "P1", "critical"),
+        ("Normal", "P2", "major"),
+        ("Low", "P3", "minor"),
+    ],
+)
+def test_redmine_default_priorities_are_mapped_by_default(priority, requirement, defect):
+    mapping = default_priority_mapping()
+
+    assert (priority_for(mapping, priority, "requirement"), priority_for(mapping, priority, "defect")) == (
+        requirement,
+        defect,
+    )
