@@ -75,8 +75,8 @@ DEFAULT_REQUESTS_PER_MINUTE = {
     Provider.GITLAB: 200,
     Provider.AZURE_DEVOPS: 120,
     Provider.LINEAR: 200,
-    # Redmine documents no rate limit: a self-hosted server is spared as a custom tracker is.
-    Provider.REDMINE: 120,
+    # Redmine documents no rate limit; 100 issues a request plus one read of the statuses, as Azure DevOps.
+    Provider.REDMINE: 210,
     Provider.CUSTOM: 120,
 }
 

@@ -9,6 +9,7 @@ resolves becomes "retest"."""
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from integrations.mappings import priority_for, status_for, tracker_names_for_st
 from integrations.models import IntegrationState, ProjectIntegration, Source
 from integrations.providers import provider_for
 from integrations.providers.base import (
+    RemoteIssue,
     TrackerProvider,
     Unsupported,
 )
@@ -40,6 +42,7 @@ from issues.sync.comments import PUSH_GRACE, push_comment
 from issues.sync.labels import follow_labels, push_labels, tags_edited_here
 from issues.sync.models import DefectSync
 from issues.sync.selectors import defect_syncs
+from issues.sync.signals import remote_issues_heard
 from projects.models import ResultStatus, TestResult
 
 RESOLVABLE_RESULTS = (ResultStatus.FAILED, ResultStatus.BLOCKED)
@@ -52,26 +55,46 @@ CATEGORY_STATUS = {
 }  # fmt: skip
 
 
-def active_options(source: Source) -> list[tuple[int, bool, bool, bool]]:
-    """The source's active project integrations' (project id, sync_defects, update_test_status_on_resolve,
-    pull_requirements), in one query: what a webhook delivery reads once to know what follows it."""
+class ActiveOptions(NamedTuple):
+    """What one of the source's active project integrations asks to follow a tracker issue's change."""
+
+    project_id: int
+    sync_defects: bool
+    update_test_status_on_resolve: bool
+    pull_requirements: bool
+    sync_comments: bool
+
+
+def active_options(source: Source) -> list[ActiveOptions]:
+    """The source's active project integrations' options, in one query: what a webhook delivery or a
+    refresh run reads once to know what follows it."""
     rows = ProjectIntegration.objects.filter(source=source, state=IntegrationState.ACTIVE)
-    return list(rows.values_list("project_id", "sync_defects", "update_test_status_on_resolve", "pull_requirements"))
+    return [ActiveOptions(*row) for row in rows.values_list(*ActiveOptions._fields)]
+
+
+def tell_heard(
+    source: Source, heard: list[tuple[ExternalReference, RemoteIssue]], options: list[ActiveOptions]
+) -> None:
+    """Tell the app what the tracker just said of these references (``signals.remote_issues_heard``). Its
+    one listener (pulled requirements) follows only integrations that pull requirements: with none, nothing
+    is sent and no query is made."""
+    if heard and any(option.pull_requirements for option in options):
+        remote_issues_heard.send(sender=Source, source=source, heard=heard)
 
 
 def follow_changes(
     source: Source,
     stored: list[tuple[ExternalReference, dict]],
     seen: Sequence[int],
-    options: list[tuple[int, bool, bool, bool]] | None = None,
+    options: list[ActiveOptions] | None = None,
 ) -> None:
     """Results to retest for issues that became resolved; defects that follow the changed issues; defects
     for those of the ``seen`` references that have none yet. One query when no project asks for any, none
     when the caller passes the ``active_options`` it read."""
     if options is None:
         options = active_options(source)
-    retesting = [project for project, _, asks, _ in options if asks]
-    defects = [project for project, asks, _, _ in options if asks]
+    retesting = [option.project_id for option in options if option.update_test_status_on_resolve]
+    defects = [option.project_id for option in options if option.sync_defects]
     resolved = [
         reference.pk
         for reference, state in stored

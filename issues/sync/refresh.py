@@ -23,7 +23,7 @@ from celery.exceptions import TimeoutError as TaskTimeout
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Field, Q, QuerySet
 from django.utils import timezone
 
 from integrations import services as integration_services
@@ -40,11 +40,10 @@ from issues.core.models import StatusCategory
 from issues.links import services
 from issues.links.key_moves import follow_move, is_move
 from issues.links.models import STATE_FIELDS, ExternalReference
-from issues.sync.cache_keys import backoff_key, lock_key, once_key
+from issues.sync.cache_keys import add_all, backoff_key, lock_key, once_key
 from issues.sync.comments import pull_comments
-from issues.sync.defects import follow_changes, push_pending
+from issues.sync.defects import ActiveOptions, active_options, follow_changes, push_pending, tell_heard
 from issues.sync.selectors import reads_details, webhook_fed
-from issues.sync.signals import remote_issues_heard
 
 REFRESH_BUDGET_SHARE = 0.5  # of a source's per-minute request budget, what one refresh run may spend
 
@@ -143,9 +142,10 @@ def _refresh(source: Source, reference_ids: Sequence[int] | None, report: Refres
     plan = _RunPlan(source, reference_ids, budget * per_request, max(per_request, MIN_BATCH), report)
     try:
         provider = provider_for(source)
+        options = active_options(source)  # once a run, like the tracker's states: what follows a change
         for batch in plan.batches():
             result = provider.refresh({reference.key: _cached(reference) for reference in batch})
-            _apply_fetch(source, provider, batch, result, report)
+            _apply_fetch(source, provider, batch, result, report, options)
         push_pending(source, provider)
     except TrackerError as error:
         _record_failure(source, plan.unread(), error, report)
@@ -316,17 +316,23 @@ def _store_batch(changes: list[tuple[ExternalReference, dict]], now: datetime) -
         f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "
         f"WHERE {quote(meta.pk.column)} = %s"
     )
-    rows = [
-        [
-            field.get_db_prep_save({**state, "last_synced_at": now, "last_error": ""}[field.name], connection)
-            for field in fields
-        ]
-        + [reference.pk]
-        for reference, state in stored
-    ]
+    adapted = [(index, model_field) for index, model_field in enumerate(fields) if _adapts(model_field)]
+    rows = []
+    for reference, state in stored:
+        row = [*(state[name] for name in STATE_FIELDS), now, "", reference.pk]
+        for index, model_field in adapted:
+            row[index] = model_field.get_db_prep_save(row[index], connection)
+        rows.append(row)
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
     return stored
+
+
+def _adapts(field: Field) -> bool:
+    """Whether a state value goes to the driver through the field (dates on SQLite, JSON). Fields that only
+    coerce a value to their Python type (text, booleans) take ``remote_state``'s values as they are: calling
+    them for every value of every row cost more CPU than the tracker's answers took to read."""
+    return type(field).get_db_prep_value is not Field.get_db_prep_value
 
 
 def _apply_fetch(
@@ -335,6 +341,7 @@ def _apply_fetch(
     batch: list[ExternalReference],
     result: FetchResult,
     report: RefreshReport,
+    options: list[ActiveOptions],
 ) -> None:
     now = timezone.now()
     unchanged, gone, hidden, changes = [], [], [], []
@@ -354,9 +361,7 @@ def _apply_fetch(
         batch = [reference for reference, _ in answers]
         stored = _store_batch(changes, now)
         said = {reference.pk: remote for reference, remote in answers}
-        if stored:
-            heard = [(reference, said[reference.pk]) for reference, _ in stored]
-            remote_issues_heard.send(sender=Source, source=source, heard=heard)
+        tell_heard(source, [(reference, said[reference.pk]) for reference, _ in stored], options)
         kept = {reference.pk for reference, _ in stored}
         # An answer older than what a webhook stored meanwhile is no change, but the reference was read.
         unchanged += [reference.pk for reference, _ in changes if reference.pk not in kept]
@@ -365,12 +370,13 @@ def _apply_fetch(
             deleted_remotely=True, deleted_remotely_at=now, last_synced_at=now, last_error=""
         )
         ExternalReference.objects.filter(pk__in=hidden).update(last_synced_at=now, last_error=HIDDEN)
-        follow_changes(source, stored, [reference.pk for reference in batch])
+        follow_changes(source, stored, [reference.pk for reference in batch], options)
     report.read += len(unchanged) + len(stored)
     report.changed += len(stored)
     report.missing += len(gone)
     report.hidden += len(hidden)
-    pull_comments(provider, [reference.pk for reference, _ in stored])
+    if any(option.sync_defects and option.sync_comments for option in options):
+        pull_comments(provider, [reference.pk for reference, _ in stored])
 
 
 def _followed_moves(answers: list[tuple[ExternalReference, RemoteIssue | None]]) -> list:
@@ -399,19 +405,22 @@ def _record_failure(source: Source, unread: QuerySet, error: TrackerError, repor
 
 def request_refresh(references: Iterable[ExternalReference]) -> int:
     """Queue a refresh of the references a page shows that are older than ``PAGE_STALE_SECONDS``, each at
-    most once every ``PAGE_REQUEST_SECONDS``. Asks neither the tracker nor the database (the task sorts
-    out sources that do not sync, rest after a failure or are fed by webhooks); returns how many were
-    queued. Without a worker (tasks run eagerly, ``make run``) the task runs as the page is answered."""
+    most once every ``PAGE_REQUEST_SECONDS`` (marked in the cache in one round trip, however many are
+    shown). Asks neither the tracker nor the database (the task sorts out sources that do not sync, rest
+    after a failure or are fed by webhooks); returns how many were queued. Without a worker (tasks run
+    eagerly, ``make run``) the task runs as the page is answered."""
     stale = timezone.now() - timedelta(seconds=PAGE_STALE_SECONDS)
+    asked = [
+        reference
+        for reference in references
+        if reference.source_id is not None
+        and not reference.deleted_remotely
+        and (reference.last_synced_at is None or reference.last_synced_at < stale)
+    ]
+    first_asks = add_all([once_key("asked", reference) for reference in asked], PAGE_REQUEST_SECONDS)
     due: dict[int, list[int]] = defaultdict(list)
-    for reference in references:
-        fresh = reference.last_synced_at is not None and reference.last_synced_at >= stale
-        if (
-            reference.source_id is not None
-            and not reference.deleted_remotely
-            and not fresh
-            and cache.add(once_key("asked", reference), 1, PAGE_REQUEST_SECONDS)
-        ):
+    for reference, first in zip(asked, first_asks, strict=True):
+        if first:
             due[reference.source_id].append(reference.pk)
     for source_id, ids in due.items():
         from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers

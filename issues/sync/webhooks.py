@@ -36,10 +36,9 @@ from integrations.providers.base import (
 from issues.links.key_moves import follow_move, references_by_key, references_by_remote_id
 from issues.links.models import ExternalReference
 from issues.sync.comments import follow_comment
-from issues.sync.defects import active_options, follow_changes
+from issues.sync.defects import active_options, follow_changes, tell_heard
 from issues.sync.models import WebhookDelivery
 from issues.sync.refresh import remote_state, store_state
-from issues.sync.signals import remote_issues_heard
 
 WEBHOOK_DELIVERY_DAYS = 7
 
@@ -78,7 +77,7 @@ def receive_webhook(source_uuid, request) -> WebhookOutcome:
     Recording the delivery, applying it and its audit row are one transaction: a delivery whose audit
     row cannot be written is not recorded either, so the tracker's redelivery applies it (exactly once);
     and one commit a delivery is what lets the hook keep up with a busy tracker."""
-    source = Source.objects.filter(uuid=source_uuid).first()
+    source = integration_selectors.webhook_source(source_uuid)
     if source is None or not source.syncs or not integration_selectors.can(source, Capability.PROCESS_WEBHOOKS):
         return WebhookOutcome(404, "No source takes webhooks at this address.")
     limit = settings.WEBHOOK_MAX_BYTES
@@ -183,9 +182,7 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
         options = active_options(source) if stored or heard else []
         if stored:
             follow_changes(source, stored, [reference.pk for reference, _ in stored], options)
-        if heard and any(pulls for *_, pulls in options):
-            # its listener (pulled requirements) follows only integrations that pull: none, no query
-            remote_issues_heard.send(sender=Source, source=source, heard=heard)
+        tell_heard(source, heard, options)
         if outcome.refresh:
             from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
 

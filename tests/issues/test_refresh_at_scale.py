@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from integrations.models import Source
 from issues.links.models import ExternalReference
 from issues.sync import refresh
+from tests.factories import ProjectIntegrationFactory
 from tests.fakes.server import json_response
 from tests.issues.sync_support import azure_devops_source
 
@@ -96,6 +97,26 @@ def test_stale_references_are_read_from_the_database_one_batch_at_a_time(fake_az
     # One page of 200 rows per request the run sends (and one finding the end), never the 1,000 at once.
     assert len(reads) == 6
     assert all(read.endswith("LIMIT 200") for read in reads)
+
+
+def test_what_follows_a_change_is_read_once_a_run_not_once_a_batch(fake_azure_devops):
+    fake_azure_devops.add_project("Fabrikam")
+    ids = [fake_azure_devops.add_work_item("Fabrikam", "Bug", f"Bug {n}").id for n in range(600)]
+    source = azure_devops_source(fake_azure_devops, can_process_webhooks=False)
+    ProjectIntegrationFactory(source=source, external_project="Fabrikam")  # keeps no defects, pulls nothing
+    never_read(source, [str(item_id) for item_id in ids])
+
+    with CaptureQueriesContext(connection) as queries:
+        report = refresh.refresh_source(source.pk)
+
+    assert (report.read, report.changed) == (600, 600)  # three batches, every reference changed
+    sql = [query["sql"] for query in queries.captured_queries]
+    # The integrations' options once for the run; nobody keeps defects or pulls requirements, so no batch
+    # asks for pulled requirements or defects' comments: the defects' pending pushes (changes, then
+    # comments) are looked for once, at the end of the run.
+    assert len([query for query in sql if query.startswith('SELECT "integrations_projectintegration"')]) == 1
+    assert not [query for query in sql if '"issues_pulledrequirement"' in query]
+    assert len([query for query in sql if '"issues_defectsync"' in query]) == 2
 
 
 def test_a_tracker_failing_mid_run_marks_the_batch_and_the_rest_the_run_meant_to_read(fake_azure_devops):

@@ -394,6 +394,30 @@ def test_comments_of_a_work_item_are_read_when_its_webhook_says_it_changed(
     assert (comment.origin, comment.body) == (CommentOrigin.TRACKER, "Fails on **Edge**")
 
 
+@pytest.mark.parametrize("sync_comments", [True, False])
+def test_a_refresh_reads_the_comments_of_changed_issues_only_when_their_defects_sync_comments(
+    fake_azure_devops, member, django_capture_on_commit_callbacks, sync_comments
+):
+    fake_azure_devops.add_project("Shop")
+    item = fake_azure_devops.add_work_item("Shop", "Bug", "Checkout fails")
+    source = azure_devops_source(fake_azure_devops, can_process_webhooks=False)
+    project = ProjectFactory(key="SHOP")
+    integration_for(project, source, "Shop", sync_comments=sync_comments)
+    reference = ExternalReference.objects.create(
+        source=source, source_name="ADO", key=str(item.id), title="Checkout fails", status="New", status_category="todo"
+    )
+    linked(reference, project, member, django_capture_on_commit_callbacks)
+    fake_azure_devops.add_comment(item.id, "<p>Fails on Edge</p>", author=next(iter(fake_azure_devops.users)))
+    fake_azure_devops.work_item(item.id).fields["System.Title"] = "Checkout fails on Edge"
+
+    report = refresh.refresh_source(source.pk)
+
+    assert (report.read, report.changed) == (1, 1)
+    comment_reads = fake_azure_devops.requests_to("GET", r".*/comments")
+    assert len(comment_reads) == (1 if sync_comments else 0)  # no request for comments nobody keeps
+    assert list(IssueComment.objects.values_list("body", flat=True)) == (["Fails on Edge"] if sync_comments else [])
+
+
 # -- results of resolved issues --------------------------------------------------------------------
 
 
