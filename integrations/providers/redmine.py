@@ -190,6 +190,12 @@ class Redmine(TrackerProvider):
         super().__init__(source, user_token)
         self._categories: dict[str, str] | None = None  # status name (folded) -> status category
 
+    @classmethod
+    def qualify_key(cls, key: str, project: str) -> str:
+        """``#123`` and ``0123`` are stored as ``123``: one issue, one key, however it was typed."""
+        number = issue_id(key)
+        return str(number) if number is not None else key.strip()
+
     def pat_authentication(self, token):
         return {"X-Redmine-API-Key": token}, None
 

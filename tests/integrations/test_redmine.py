@@ -21,11 +21,11 @@ from integrations.errors import (
 )
 from integrations.http import deadline
 from integrations.mappings import default_priority_mapping, priority_for
-from integrations.models import AuthType, Provider
+from integrations.models import AuthType, Provider, TokenKind, UserToken
 from integrations.providers import provider_for
 from integrations.providers.base import Capability, DraftAttachment, IssueDraft, PullQuery, UnknownProject, Unsupported
 from integrations.providers.redmine import PAGE_SIZE, Redmine
-from tests.factories import ProjectIntegrationFactory, SourceFactory
+from tests.factories import ProjectIntegrationFactory, SourceFactory, UserFactory
 from tests.fakes.fixtures import REDMINE_API_KEY, REDMINE_LOGIN, REDMINE_PASSWORD
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
@@ -462,3 +462,21 @@ def test_redmine_default_priorities_are_mapped_by_default(priority, requirement,
         requirement,
         defect,
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("#123", "123"), (" 123 ", "123"), ("0123", "123"), ("SHOP-1", "SHOP-1")]
+)
+def test_a_typed_key_is_stored_as_the_issue_number(typed, stored):
+    assert Redmine.qualify_key(typed, "shop") == stored
+
+
+def test_a_members_own_api_key_is_what_their_requests_carry(source, fake):
+    fake.add_user("carol", "Carol Danvers", api_key="carol-own-key")
+    fake.projects["shop"].members.append(fake.user("carol"))
+    token = UserToken.objects.create(
+        user=UserFactory(), source=source, kind=TokenKind.PAT, access_token="carol-own-key"
+    )
+
+    assert provider_for(source, token).check_connection().user == "Carol Danvers (carol)"
+    assert fake.requests_to("GET")[-1].headers["X-Redmine-API-Key"] == "carol-own-key"
