@@ -174,9 +174,7 @@ class Redmine(TrackerProvider):
     keys_per_request = PAGE_SIZE
     uploads_files = True
     attachment_max_bytes = 5 * 1024**2  # Redmine's default "Maximum attachment size" (an administrator's setting)
-    test_type_as_label = False
-    severity_as_label = False
-    creates_missing_labels = False
+    creates_missing_labels = False  # Redmine issues have no labels at all
     member_pats = True
     member_pat_label = "API access key"
     no_webhooks_reason = "Redmine has no webhooks (not in Redmine 5 core)"
