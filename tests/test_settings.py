@@ -196,3 +196,19 @@ def test_the_wsgi_application_leaves_no_open_connection_pool_for_preforked_worke
         timeout=60,
     )
     assert result.stdout.strip() == "True True"
+
+
+@pytest.mark.parametrize(("process", "pooled"), [("web", "true"), ("worker", "unset")])
+def test_make_prod_pools_connections_in_gunicorn_workers_only(tmp_path, process, pooled):
+    """Celery's prefork children keep their connections; gunicorn workers borrow from a pool unless told otherwise."""
+    fake_python = tmp_path / "python"
+    fake_python.write_text('#!/bin/sh\necho "${DATABASE_POOL:-unset} $*"\n')
+    fake_python.chmod(0o755)
+    env = project_env(PYTHON=str(fake_python), BEAT_SCHEDULE=str(tmp_path / "beat"))
+    env.pop("DATABASE_POOL", None)
+    script = str(ROOT / "scripts" / "prod.sh")
+    default = subprocess.run([script, process], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert default.stdout.startswith(f"{pooled} -m ")
+    env.update(DATABASE_POOL="false")
+    chosen = subprocess.run([script, process], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert chosen.stdout.startswith("false -m ")
