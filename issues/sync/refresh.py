@@ -145,7 +145,7 @@ def _refresh(source: Source, reference_ids: Sequence[int] | None, report: Refres
         options = active_options(source)  # once a run, like the tracker's states: what follows a change
         for batch in plan.batches():
             result = provider.refresh({reference.key: _cached(reference) for reference in batch})
-            _apply_fetch(source, provider, batch, result, report, options)
+            _apply_fetch(source, provider, batch, result, report, options, every_comment=reference_ids is not None)
         push_pending(source, provider)
     except TrackerError as error:
         _record_failure(source, plan.unread(), error, report)
@@ -342,7 +342,13 @@ def _apply_fetch(
     result: FetchResult,
     report: RefreshReport,
     options: list[ActiveOptions],
+    *,
+    every_comment: bool = False,
 ) -> None:
+    """Store what the tracker answered for a batch, then read the comments of the changed issues; a run
+    asked for its references (the daily reconcile, "Refresh now") reads the comments of every one it read
+    (``every_comment``): that catches a comment whose delivery was lost after a worker died between
+    storing the issue's new state and reading its comments (the state no longer reads as a change)."""
     now = timezone.now()
     unchanged, gone, hidden, changes = [], [], [], []
     with transaction.atomic():
@@ -376,7 +382,8 @@ def _apply_fetch(
     report.missing += len(gone)
     report.hidden += len(hidden)
     if any(option.sync_defects and option.sync_comments for option in options):
-        pull_comments(provider, [reference.pk for reference, _ in stored])
+        read = batch if every_comment else [reference for reference, _ in stored]
+        pull_comments(provider, [reference.pk for reference in read])
 
 
 def _followed_moves(answers: list[tuple[ExternalReference, RemoteIssue | None]]) -> list:
