@@ -233,6 +233,9 @@ def _cached(reference: ExternalReference) -> RemoteIssue:
     )
 
 
+CATEGORIES = frozenset(StatusCategory.values)  # built once: the enum builds the list again on every use
+
+
 # The cached values each RemoteIssue field sets: what a reference keeps when an answer did not carry the field.
 CACHED_BY_FIELD = {
     "title": ("title",),
@@ -249,7 +252,7 @@ CACHED_BY_FIELD = {
 def remote_state(reference: ExternalReference, remote: RemoteIssue) -> dict:
     """The cached values a remote issue stands for. What the tracker's answer did not carry
     (``remote.unknown``, an empty URL or remote id) keeps the cached value: a missing state is unknown, not closed."""
-    category = remote.status_category if remote.status_category in StatusCategory.values else StatusCategory.UNKNOWN
+    category = remote.status_category if remote.status_category in CATEGORIES else StatusCategory.UNKNOWN
     state = {
         "title": remote.title[:500],
         "status": remote.status[:100],
