@@ -40,8 +40,8 @@ TARGETS = {
 }
 
 
-def seed() -> None:
-    """Inside the stack's Django: the project, its issues and run, and a token (printed)."""
+def seed(issues: int = ISSUES, key: str = "BENCH") -> None:
+    """Inside the stack's Django: the project with `issues` issues, its run, and a token (printed)."""
     import django
 
     django.setup()
@@ -52,8 +52,8 @@ def seed() -> None:
     from issues.links.models import Link
     from projects.models import ApiToken, Membership, Project, ResultStatus, Role, TestCase, TestResult, TestRun
 
-    project = Project.objects.create(key="BENCH", name="Benchmark")
-    users = [get_user_model().objects.create_user(f"member{number}") for number in range(5)]
+    project = Project.objects.create(key=key, name="Benchmark")
+    users = [get_user_model().objects.create_user(f"{key.lower()}member{number}") for number in range(5)]
     Membership.objects.bulk_create([Membership(project=project, user=user, role=Role.MEMBER) for user in users])
     tags = [Tag.objects.create(project=project, name=name) for name in WORDS]
     statuses, priorities = IssueStatus.values, IssuePriority.values
@@ -69,11 +69,11 @@ def seed() -> None:
                 reporter=users[0],
                 assignee=users[number % len(users)] if number % 3 else None,
             )
-            for number in range(1, ISSUES + 1)
+            for number in range(1, issues + 1)
         ],
         batch_size=1000,
     )
-    Project.objects.filter(pk=project.pk).update(last_issue_number=ISSUES)
+    Project.objects.filter(pk=project.pk).update(last_issue_number=issues)
     Issue.tags.through.objects.bulk_create(
         [
             Issue.tags.through(issue_id=issue_id, tag_id=tags[(issue_id + offset) % len(tags)].pk)
@@ -203,7 +203,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["seed"]:
-        seed()
+    if sys.argv[1:2] == ["seed"]:
+        seed(*[int(sys.argv[2]), sys.argv[3]] if len(sys.argv) > 2 else [])
     else:
         main()

@@ -42,6 +42,7 @@ from .models import (
 )
 from .oauth_views import callback_url
 from .providers import REGISTRY
+from .providers.base import Capability
 from .signin.forms import SignInProviderForm
 from .signin.models import SignInProvider
 
@@ -184,7 +185,13 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Webhook address")
     def webhook_address(self, source):
-        """Where the tracker posts (after this server's address), and whether a secret checks it."""
+        """Where the tracker posts (after this server's address), and whether a secret checks it; for a
+        tracker that cannot post changes, that the source is polled and why."""
+        provider = REGISTRY[source.provider]
+        capabilities = provider.capabilities
+        if Capability.READ_DETAILS in capabilities and Capability.PROCESS_WEBHOOKS not in capabilities:
+            reason = f": {provider.no_webhooks_reason}" if provider.no_webhooks_reason else ""
+            return f"None, polled{reason}; linked issues are read every {source.refresh_interval_minutes} minutes."
         secret = "a webhook secret is stored" if source.webhook_secret else "no webhook secret is stored yet"
         return f"{reverse('webhook', args=[source.uuid])} ({secret})"
 

@@ -2,7 +2,6 @@
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
@@ -56,12 +55,8 @@ class ProjectIntegrationListView(APIView):
             raise ValidationError({"source": ["No enabled source with this id is available to the project."]})
         if data.pop("state", IntegrationState.ACTIVE) != IntegrationState.ACTIVE:
             raise ValidationError({"state": ["A new assignment starts active."]})
-        options = {name: data.pop(name) for name in services.SYNC_OPTIONS if name in data}
-        with transaction.atomic():
-            hook = request.build_absolute_uri(selectors.webhook_path(source))
-            integration = services.assign_source(project, source, actor=request.user, webhook_url=hook, **data)
-            if options:  # an assignment starts with its sync options off: these are changed on it
-                services.update_project_integration(integration, actor=request.user, **options)
+        hook = request.build_absolute_uri(selectors.webhook_path(source))
+        integration = services.assign_source(project, source, actor=request.user, webhook_url=hook, **data)
         return Response(ProjectIntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
 
 

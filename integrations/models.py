@@ -23,6 +23,7 @@ class Provider(models.TextChoices):
     GITLAB = "gitlab", "GitLab Issues"
     AZURE_DEVOPS = "azure_devops", "Azure DevOps"
     LINEAR = "linear", "Linear"
+    REDMINE = "redmine", "Redmine"
     CUSTOM = "custom", "Custom tracker"
 
 
@@ -44,6 +45,8 @@ AUTH_TYPES_BY_PROVIDER = {
     # Basic: Azure DevOps Server takes a personal access token as the password.
     Provider.AZURE_DEVOPS: [AuthType.PAT, AuthType.OAUTH2, AuthType.BASIC],
     Provider.LINEAR: [AuthType.PAT, AuthType.OAUTH2],
+    # PAT: the account's API access key, sent in X-Redmine-API-Key; Basic: login and password.
+    Provider.REDMINE: [AuthType.PAT, AuthType.BASIC],
     # The credentials of a custom tracker are sent only when checking that its URLs answer.
     Provider.CUSTOM: [AuthType.NONE, AuthType.API_KEY, AuthType.BASIC],
 }
@@ -72,6 +75,8 @@ DEFAULT_REQUESTS_PER_MINUTE = {
     Provider.GITLAB: 200,
     Provider.AZURE_DEVOPS: 120,
     Provider.LINEAR: 200,
+    # Redmine documents no rate limit; 100 issues a request plus one read of the statuses, as Azure DevOps.
+    Provider.REDMINE: 210,
     Provider.CUSTOM: 120,
 }
 

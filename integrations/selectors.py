@@ -1,12 +1,17 @@
 """Reads about sources and project integrations that pages, the API, tasks and the issues app share."""
 
+import copy
+import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -112,6 +117,7 @@ TRACKER_ITEMS = {
     Provider.GITLAB: "GitLab issues",
     Provider.AZURE_DEVOPS: "Azure DevOps work items",
     Provider.LINEAR: "Linear issues",
+    Provider.REDMINE: "Redmine issues",
     Provider.CUSTOM: "tracker issues",
 }
 DOING = {TrackerAction.CREATE: "Creating {items}", TrackerAction.COMMENT: "Commenting on {items}"}
@@ -520,6 +526,50 @@ def tokens_due_for_renewal():
         source__enabled=True,
         source__connected=True,
     )
+
+
+# A delivery's source, its webhook secret decrypted once, kept in this process (never in the shared cache:
+# that would put the secret in Redis) for at most WEBHOOK_SOURCE_SECONDS, and dropped as soon as any source
+# changes: every change bumps one generation token in the shared cache, which each delivery reads (one Redis
+# GET instead of a query and a decryption). Read before the row, so a row loaded while a change commits is
+# dropped by the bump that follows the commit.
+WEBHOOK_SOURCE_SECONDS = 60
+WEBHOOK_SOURCES_KEPT = 256
+WEBHOOK_SOURCES_GENERATION_KEY = "integrations:webhook-sources-generation"
+_webhook_sources: dict[str, tuple[float, str, Source | None]] = {}
+
+
+def webhook_source(source_uuid) -> Source | None:
+    """The source with this webhook address (``/hooks/<uuid>/``), or None; kept briefly in this process."""
+    key, now = str(source_uuid), time.monotonic()
+    generation = _webhook_sources_generation()
+    kept = _webhook_sources.get(key)
+    if kept is None or kept[0] <= now or kept[1] != generation:
+        if len(_webhook_sources) >= WEBHOOK_SOURCES_KEPT:  # forged addresses must not grow the dict
+            _webhook_sources.clear()
+        kept = (now + WEBHOOK_SOURCE_SECONDS, generation, Source.objects.filter(uuid=source_uuid).first())
+        _webhook_sources[key] = kept
+    return copy.copy(kept[2])  # a delivery's writes to its instance stay its own
+
+
+def _webhook_sources_generation() -> str:
+    generation = cache.get(WEBHOOK_SOURCES_GENERATION_KEY)
+    if generation is None:  # never bumped, or evicted: start one (every process then reloads once)
+        cache.add(WEBHOOK_SOURCES_GENERATION_KEY, secrets.token_hex(8), timeout=None)
+        generation = cache.get(WEBHOOK_SOURCES_GENERATION_KEY)
+    return generation
+
+
+def forget_webhook_sources() -> None:
+    """Every process drops the sources it keeps for deliveries: now (this transaction's own later reads) and
+    once the change commits (a process that read the row in between read the old one)."""
+    _bump_webhook_sources_generation()
+    transaction.on_commit(_bump_webhook_sources_generation)
+
+
+def _bump_webhook_sources_generation() -> None:
+    _webhook_sources.clear()
+    cache.set(WEBHOOK_SOURCES_GENERATION_KEY, secrets.token_hex(8), timeout=None)
 
 
 def webhook_path(source: Source) -> str:

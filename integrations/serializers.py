@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from . import mappings
-from .models import IntegrationState, ProjectIntegration, UserToken
+from .models import IntegrationState, ProjectIntegration, Provider, UserToken
 from .services import SYNC_OPTIONS
 
 
@@ -14,7 +14,7 @@ class ProjectIntegrationSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.key", read_only=True)
     source = serializers.IntegerField(source="source_id", help_text="Id of an enabled source in the project's scope.")
     source_name = serializers.CharField(source="source.name", read_only=True)
-    provider = serializers.CharField(source="source.provider", read_only=True)
+    provider = serializers.ChoiceField(choices=Provider.choices, source="source.provider", read_only=True)
     state = serializers.ChoiceField(choices=IntegrationState.choices, required=False)
     priority_mapping = serializers.JSONField(
         required=False,
@@ -91,7 +91,9 @@ class ConnectionTestRequestSerializer(serializers.Serializer):
 
     source = serializers.IntegerField(required=False)
     project_integration = serializers.IntegerField(required=False)
-    provider = serializers.CharField(required=False, help_text="With the fields below: a source not created yet.")
+    provider = serializers.ChoiceField(
+        choices=Provider.choices, required=False, help_text="With the fields below: a source not created yet."
+    )
     base_url = serializers.CharField(required=False, allow_blank=True)
     allow_http = serializers.BooleanField(required=False, default=False)
     auth_type = serializers.CharField(required=False, allow_blank=True)
@@ -132,7 +134,7 @@ class AuthorizationSerializer(serializers.ModelSerializer):
 
     member = serializers.CharField(source="user.get_username", read_only=True)
     source_name = serializers.CharField(source="source.name", read_only=True)
-    provider = serializers.CharField(source="source.provider", read_only=True)
+    provider = serializers.ChoiceField(choices=Provider.choices, source="source.provider", read_only=True)
     tracker_account = serializers.CharField(source="remote_account", read_only=True)
     since = serializers.DateTimeField(source="created_at", read_only=True)
     expires = serializers.DateTimeField(source="expires_at", read_only=True, allow_null=True)

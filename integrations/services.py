@@ -182,6 +182,7 @@ def set_source_enabled(source: Source, enabled: bool, *, actor) -> bool:
     members and stop syncing; their links stay."""
     if Source.objects.filter(pk=source.pk).exclude(enabled=enabled).update(enabled=enabled) == 0:
         return False
+    selectors.forget_webhook_sources()  # an update() sends no post_save
     source.enabled = enabled
     _audit_enabled(source, actor)
     return True
@@ -192,6 +193,7 @@ def disconnect_source(source: Source, *, actor) -> bool:
     """Stop every request to the tracker (sync, webhooks, health checks) until reconnected."""
     if Source.objects.filter(pk=source.pk, connected=True).update(connected=False, health=Health.INACTIVE) == 0:
         return False
+    selectors.forget_webhook_sources()
     source.connected, source.health = False, Health.INACTIVE
     record_audit(AuditAction.SOURCE_DISCONNECTED, actor=actor, source=source)
     return True
@@ -201,6 +203,7 @@ def reconnect_source(source: Source, *, actor) -> "ConnectionOutcome":
     """Connect again and check the connection at once."""
     with transaction.atomic():
         if Source.objects.filter(pk=source.pk, connected=False).update(connected=True):
+            selectors.forget_webhook_sources()
             record_audit(AuditAction.SOURCE_RECONNECTED, actor=actor, source=source)
         source.connected = True
     return test_connection(source, actor=actor)
@@ -626,10 +629,14 @@ def _assign(
     status_mapping=None,
     is_primary: bool = False,
     webhook_url: str = "",
+    **sync_options: bool,
 ) -> ProjectIntegration:
-    """The assignment's write. With ``webhook_url`` (the source's hook on this server) and a source that
-    processes webhooks, the webhook is registered in the tracker once the assignment is committed (in
-    the background: it never blocks)."""
+    """The assignment's write, sync options (``SYNC_OPTIONS``, off unless given) included. With
+    ``webhook_url`` (the source's hook on this server) and a source that processes webhooks, the webhook
+    is registered in the tracker once the assignment is committed (in the background: it never blocks)."""
+    unknown = set(sync_options) - set(SYNC_OPTIONS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
     if not selectors.assignable_sources(project).filter(pk=source.pk).exists():
         raise ValidationError(
             {"source": f"{source.name} is not available to {project.key}: it is disabled or not in its scope."}
@@ -649,6 +656,7 @@ def _assign(
         ),
         status_mapping=validate_status_mapping(default_status_mapping() if status_mapping is None else status_mapping),
         is_primary=is_primary,
+        **sync_options,
         **(checked.model_fields() if checked is not None else {}),
     )
     if is_primary:
@@ -660,7 +668,12 @@ def _assign(
         source=source,
         project=project,
         target=str(integration),
-        details={"external_project": external_project, "primary": is_primary, **_verification_details(checked)},
+        details={
+            "external_project": external_project,
+            "primary": is_primary,
+            "sync_options": sorted(name for name, on in sync_options.items() if on),
+            **_verification_details(checked),
+        },
     )
     if webhook_url and registers_webhooks(source):
         _queue_webhook_registration(integration, webhook_url, actor)

@@ -9,8 +9,10 @@ class IssuesConfig(AppConfig):
         known failures are recognized first, so that a recognized failure is tracked, not counted as
         recurring; then recurrences; then the requirement pull's receivers on project integrations;
         then sync (defects follow edits and new links; "Refresh now" from the sources admin). The
-        issue history's receiver only describes snapshots, so it may come anywhere."""
+        issue history's receiver only describes snapshots, and attachment files leave the disk with their
+        rows, so those two may come anywhere."""
         from issues.core import history
+        from issues.core import receivers as core_receivers
         from issues.pulls import requirements
         from issues.quality import known_failures, recurrences
         from issues.sync import receivers
@@ -20,3 +22,4 @@ class IssuesConfig(AppConfig):
         requirements.connect()
         receivers.connect()
         history.connect()
+        core_receivers.connect()

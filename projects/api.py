@@ -22,7 +22,6 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import BaseParser, DataAndFiles, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -34,6 +33,7 @@ from . import selectors, services
 from .importers import junit
 from .login_throttle import LOCKED_OUT, LockedOut, login_attempt
 from .models import ApiToken, Milestone, Project, Requirement, ResultStatus, TestCase, TestPlan, TestResult, TestRun
+from .pagination import ApiPagination
 from .permissions import Action, ensure, is_system_admin, visible_projects
 from .serializers import (
     ApiTokenSerializer,
@@ -53,12 +53,6 @@ from .serializers import (
     TestRunDetailSerializer,
     TestRunSerializer,
 )
-
-
-class ApiPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class ProjectScopedViewSet(viewsets.ModelViewSet):

@@ -6,7 +6,8 @@ by batch. It lives here, in the lowest layer (projects), so that every layer abo
 imports point issues -> integrations -> projects, never back.
 """
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -17,3 +18,11 @@ def chunks(items: list[T], size: int) -> Iterator[list[T]]:
     an empty list."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` (any iterable, read as it goes: a stream need not fit in memory) in consecutive lists
+    of at most ``size``; none for no items."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch

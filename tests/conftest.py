@@ -7,7 +7,7 @@ import socket
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.support.redmine"]
 
 # CI replays the same generated examples every run (a red CI always means a change broke
 # something); developers' runs keep exploring new examples.

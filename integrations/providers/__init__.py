@@ -14,6 +14,7 @@ from .github import GitHub
 from .gitlab import GitLab
 from .jira import JiraCloud, JiraServer
 from .linear import Linear
+from .redmine import Redmine
 
 REGISTRY: dict[str, type[TrackerProvider]] = {
     Provider.JIRA_CLOUD: JiraCloud,
@@ -22,6 +23,7 @@ REGISTRY: dict[str, type[TrackerProvider]] = {
     Provider.GITLAB: GitLab,
     Provider.AZURE_DEVOPS: AzureDevOps,
     Provider.LINEAR: Linear,
+    Provider.REDMINE: Redmine,
     Provider.CUSTOM: CustomTracker,
 }
 

@@ -578,6 +578,9 @@ class TrackerProvider:
     # that uses a shared credential, so that what they do is done by their account; what it is called.
     member_pats: ClassVar[bool] = False
     member_pat_label: ClassVar[str] = "personal access token"
+    # Why a tracker without the webhook capability is polled instead, for the admin ("" where nothing
+    # more than "polled" needs saying).
+    no_webhooks_reason: ClassVar[str] = ""
 
     def __init__(self, source, user_token=None):
         """Refuses (``CredentialsUnreadable``) credentials that no longer decrypt: they are never sent."""

@@ -13,6 +13,7 @@ from .from_markdown import markdown_to_adf
 from .html import markdown_to_safe_html
 from .html_reader import html_to_adf
 from .mentions import Mentions
+from .textile import markdown_to_textile, textile_to_markdown
 from .to_markdown import adf_to_markdown
 from .wiki_reader import wiki_to_adf
 from .wiki_writer import adf_to_wiki
@@ -47,7 +48,9 @@ __all__ = [
     "html_to_markdown",
     "markdown_to_adf",
     "markdown_to_safe_html",
+    "markdown_to_textile",
     "markdown_to_wiki",
+    "textile_to_markdown",
     "wiki_to_adf",
     "wiki_to_markdown",
 ]

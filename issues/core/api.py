@@ -32,6 +32,8 @@ from issues.links import services as links_services
 from issues.links.models import Link
 from issues.links.selectors import links_to
 from projects.api import ProjectFilter, ProjectScopedViewSet
+from projects.models import Project
+from projects.pagination import ApiPagination, PageOrCursorPagination
 from projects.permissions import Action
 
 ISSUE_ID = OpenApiParameter(
@@ -49,6 +51,7 @@ class Conflict(exceptions.APIException):
 
 
 class IssueFilter(ProjectFilter):
+    project = filters.CharFilter(method="in_project", help_text="Project key, e.g. SHOP.")
     status = filters.MultipleChoiceFilter(choices=IssueStatus.choices)
     priority = filters.MultipleChoiceFilter(choices=IssuePriority.choices)
     assignee = filters.CharFilter(method="assigned_to", help_text=f"Username, or `{UNASSIGNED}` for unassigned issues.")
@@ -59,6 +62,12 @@ class IssueFilter(ProjectFilter):
     class Meta:
         model = Issue
         fields = ["project", "status", "priority", "assignee", "reporter", "tag", "updated_after"]
+
+    def in_project(self, queryset, name, value):
+        # By the project's id, read first: PostgreSQL then knows the project when it plans the page
+        # and reads it from the (project, -number) index; joined by key, it guessed half the issues
+        # of every project and sorted them all on disk (100,000 issues: 278 ms for the last page).
+        return queryset.filter(project_id__in=list(Project.objects.filter(key=value).values_list("pk", flat=True)))
 
     def assigned_to(self, queryset, name, value):
         if value == UNASSIGNED:
@@ -80,6 +89,7 @@ class IssueViewSet(ProjectScopedViewSet):
     lookup_url_kwarg = "issueId"
     lookup_value_regex = keys.ISSUE_ID_OR_KEY_REGEX
     filterset_class = IssueFilter
+    pagination_class = PageOrCursorPagination
     search_fields = ["name", "description"]
     ordering_fields = ["number", "created_at", "updated_at", "status", "id"]
     ordering = ["project_id", "-number"]  # served by the (project, -number) index
@@ -140,7 +150,7 @@ class IssueViewSet(ProjectScopedViewSet):
         responses=HistoryEntrySerializer(many=True),
         filters=False,
     )
-    @action(detail=True, methods=["get"], filter_backends=[])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=ApiPagination)
     def history(self, request, issueId=None):
         issue = self.get_object()
         records = self.paginate_queryset(core_selectors.history_of(issue))

@@ -120,8 +120,8 @@ def add_attachment(issue: Issue, uploaded_file, uploaded_by=None) -> Attachment:
     )
 
 
-def delete_attachment(attachment: Attachment) -> None:
-    attachment.file.delete(save=False)
+def delete_attachment(attachment: Attachment | ArtefactAttachment) -> None:
+    """The row, then its file once committed (issues.core.receivers)."""
     attachment.delete()
 
 
@@ -149,16 +149,9 @@ def edit_issue(
 
 
 def delete_issue(issue: Issue) -> None:
-    """Delete an issue with its links and attachments, and the attachment files once committed."""
-    files = [attachment.file for attachment in issue.attachments.all()]
-
-    def remove_files():
-        for stored in files:
-            stored.delete(save=False)
-
-    with transaction.atomic():
-        issue.delete()
-        transaction.on_commit(remove_files)
+    """Delete an issue with its links and attachments, and the attachment files once committed
+    (issues.core.receivers)."""
+    issue.delete()
 
 
 @transaction.atomic

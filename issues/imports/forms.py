@@ -74,7 +74,7 @@ class ImportSettingsForm(forms.Form):
                 choices=ResultStatus.choices,
                 initial=mapping.statuses[value],
             )
-        if export.results:
+        if export.result_count:
             self.fields["run_name"] = forms.CharField(
                 label="Run",
                 max_length=RUN_NAME_MAX,

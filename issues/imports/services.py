@@ -8,7 +8,8 @@ job's final state are committed together, or nothing is.
 """
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,9 +18,9 @@ from integrations import selectors as tracker_selectors
 from integrations.models import AuditAction, ProjectIntegration
 from integrations.services import record_audit
 from issues.links.models import ExternalReference, Link
-from projects.batching import chunks
+from projects.batching import batches
 from projects.importers import testrail
-from projects.importers.testrail import BATCH, LogEntry, ParsedExport, RecordedResult, ReferencedCase
+from projects.importers.testrail import BATCH, KeysToLink, LogEntry, ParsedExport
 from projects.models import ImportJob, ImportStatus, Project, TestResult, TestRun
 
 logger = logging.getLogger(__name__)
@@ -63,8 +64,17 @@ def upload(project: Project, user, filename: str, data: bytes) -> ImportJob:
     """
     job = new_job(project, user, filename, data)
     ImportJob.objects.filter(project=project, created_by=user, status=ImportStatus.PREVIEW).delete()
-    job.save()
+    with transaction.atomic():
+        job.data = b""  # the row first, then the file in parts (see ImportJob.store_file)
+        job.save()
+        job.store_file(data)
+    job.data = data
     return job
+
+
+def _export(job: ImportJob) -> ParsedExport:
+    """The job's file surveyed again, read from its row a part at a time."""
+    return testrail.parse_export(job.open_file, job.filename)
 
 
 def summary(job: ImportJob) -> list[tuple[str, list[tuple[str, int]]]]:
@@ -109,41 +119,41 @@ def queue(job: ImportJob, options: dict) -> None:
 
 @dataclass
 class DefectCheck:
-    """The defects of a run's export, sorted for the chosen tracker."""
+    """The defects (or references) of an export sorted for the chosen tracker: how many can be
+    linked, and the others with the reason. `sort` adds a batch of them."""
 
     integration: ProjectIntegration | None
-    linkable: dict[str, list[str]]  # case key -> tracker keys
-    skipped: list[LogEntry]
+    no_tracker_reason: str = ""
+    kind: str = "defect"
+    link_count: int = 0
+    skipped: list[LogEntry] = field(default_factory=list)
 
-    @property
-    def link_count(self) -> int:
-        return sum(len(keys) for keys in self.linkable.values())
-
-
-def check_defects(
-    integration: ProjectIntegration | None, defects: dict[str, list[str]], no_tracker_reason: str, kind="defect"
-) -> DefectCheck:
-    """Which defects (or a case's references: `kind`) are keys of the integration's tracker (RE2 key
-    pattern); the others with the reason."""
-    check = DefectCheck(integration=integration, linkable={}, skipped=[])
-    for case_key, keys in defects.items():
-        for key in keys:
-            if integration is None:
-                check.skipped.append(LogEntry(kind, "skipped", key, f"{case_key}: not linked, {no_tracker_reason}."))
-            elif tracker_selectors.key_matches(integration.source, key):
-                check.linkable.setdefault(case_key, []).append(key)
-            else:
-                source = integration.source
-                check.skipped.append(
-                    LogEntry(
-                        kind,
-                        "skipped",
-                        key,
-                        f"{case_key}: “{key}” is not a {source.name} issue key "
-                        f"(key pattern {tracker_selectors.key_pattern(source)}), so it was not linked.",
+    def sort(self, defects: dict[str, list[str]]) -> dict[str, list[str]]:
+        """The linkable keys of these (case key -> tracker keys: RE2 key pattern of the tracker); the
+        others are kept in `skipped`."""
+        linkable: dict[str, list[str]] = {}
+        integration, kind = self.integration, self.kind
+        for case_key, keys in defects.items():
+            for key in keys:
+                if integration is None:
+                    self.skipped.append(
+                        LogEntry(kind, "skipped", key, f"{case_key}: not linked, {self.no_tracker_reason}.")
                     )
-                )
-    return check
+                elif tracker_selectors.key_matches(integration.source, key):
+                    linkable.setdefault(case_key, []).append(key)
+                    self.link_count += 1
+                else:
+                    source = integration.source
+                    self.skipped.append(
+                        LogEntry(
+                            kind,
+                            "skipped",
+                            key,
+                            f"{case_key}: “{key}” is not a {source.name} issue key "
+                            f"(key pattern {tracker_selectors.key_pattern(source)}), so it was not linked.",
+                        )
+                    )
+        return linkable
 
 
 def _chosen_integration(project: Project, options: dict) -> tuple[ProjectIntegration | None, str]:
@@ -166,34 +176,34 @@ class Preview:
     mapping: testrail.Mapping
     integrations: list[ProjectIntegration]
     run_name: str
-    case_actions: dict[str, str]  # case key -> created / updated / unchanged
+    case_counts: Counter  # created / updated / unchanged -> how many cases
+    sample: list[tuple[testrail.ParsedCase, str]]  # the first cases with what the import does to them
     run: TestRun | None = None  # the existing run results would go into
     results_updated: int = 0
     defects: DefectCheck | None = None
 
-    def _count(self, action: str) -> int:
-        return sum(1 for value in self.case_actions.values() if value == action)
-
     @property
     def count_created(self) -> int:
-        return self._count("created")
+        return self.case_counts["created"]
 
     @property
     def count_updated(self) -> int:
-        return self._count("updated")
+        return self.case_counts["updated"]
 
     @property
     def count_unchanged(self) -> int:
-        return self._count("unchanged")
+        return self.case_counts["unchanged"]
 
     @property
     def has_defects(self) -> bool:
-        return any(result.defects for result in self.export.results)
+        return self.export.has_defects
 
 
 def preview(job: ImportJob) -> Preview:
-    """What the import would create, update and skip with the job's current options; writes nothing."""
-    export = testrail.parse_export(bytes(job.data), job.filename)
+    """What the import would create, update and skip with the job's current options; writes nothing.
+
+    The file is read again batch by batch: what stays are counts and the first cases."""
+    export = _export(job)
     project, options = job.project, job.options
     mapping = testrail.Mapping.for_export(export, options.get("mapping"))
     result = Preview(
@@ -202,130 +212,122 @@ def preview(job: ImportJob) -> Preview:
         mapping=mapping,
         run_name=options.get("run_name") or export.run_name,
         integrations=list(tracker_selectors.pickable_integrations(project)),
-        case_actions={},
+        case_counts=Counter(),
+        sample=[],
     )
     if export.kind == testrail.CASES:
-        result.case_actions = testrail.plan_cases(project, export, mapping).action_of()
+        cases = testrail.preview_cases(project, export, mapping)
+        result.case_counts = cases.counts
+        result.sample = [(case, cases.first_actions[case.key]) for case in export.first_cases]
         return result
-    existing = testrail.cases_by_key(project, [case.key for case in export.cases])
-    result.case_actions = {case.key: "unchanged" if case.key in existing else "created" for case in export.cases}
     result.run = testrail.find_run(project, result.run_name)
-    if result.run is not None:
-        case_ids = [case.pk for case in existing.values()]
-        result.results_updated = sum(
-            TestResult.objects.filter(run=result.run, case_id__in=chunk).count() for chunk in chunks(case_ids, BATCH)
-        )
     integration, reason = _chosen_integration(project, options)
-    result.defects = check_defects(integration, {r.case.key: r.defects for r in export.results if r.defects}, reason)
+    result.defects = DefectCheck(integration, reason)
+    first_keys, existing_first = {case.key for case in export.first_cases}, set()
+    for batch in batches(export.items(), BATCH):
+        parsed = [item for item in batch if isinstance(item, testrail.ParsedCase)]
+        ids = testrail.case_ids(project, [case.key for case in parsed])
+        existing_first |= first_keys & ids.keys()
+        result.case_counts.update("unchanged" if case.key in ids else "created" for case in parsed)
+        if result.run is not None:
+            result.results_updated += TestResult.objects.filter(run=result.run, case_id__in=ids.values()).count()
+        defects = [item for item in batch if isinstance(item, testrail.ParsedResult) and item.defects]
+        result.defects.sort({item.case_key: item.defects for item in defects})
+    result.sample = [(case, "unchanged" if case.key in existing_first else "created") for case in export.first_cases]
     return result
 
 
-@dataclass(frozen=True)
-class KeysToLink:
-    """Tracker keys TestRail gave one artefact: a result's defects or a case's references."""
-
-    artefact_id: int
-    case_key: str
-    keys: list[str]
-
-
-def link_defects(
-    project: Project, run: TestRun, recorded: list[RecordedResult], options: dict, actor=None
-) -> list[LogEntry]:
-    """Link each result's defects to the chosen tracker's references, created when new; in bulk."""
-    items = [KeysToLink(result.result_id, result.case_key, result.defects) for result in recorded]
-    where = f"its result in “{run.name}”"
-    details = {"run": run.name[:200]}
-    return _link_keys(project, items, options, actor, side="test_result", kind="defect", where=where, details=details)
-
-
-def link_references(project: Project, referenced: list[ReferencedCase], options: dict, actor=None) -> list[LogEntry]:
-    """Link each imported case to the tracker issues its TestRail references name (refs), in bulk;
-    references that are not keys of the chosen tracker stay in the case's TestRail fields only."""
-    items = [KeysToLink(case.case_id, case.case_key, case.references) for case in referenced]
-    details = {"artefact": "test cases"}
-    return _link_keys(
-        project, items, options, actor, side="test_case", kind="reference", where="its test case", details=details
-    )
-
-
-def _references_for(integration: ProjectIntegration, keys: list[str]) -> dict[str, ExternalReference]:
-    """The source's references with these keys, created (without a title yet) when new."""
+def _references_for(integration: ProjectIntegration, keys: list[str]) -> dict[str, int]:
+    """The ids of the source's references with these keys (a batch), created (without a title yet) when new."""
     source = integration.source
-    references = {}
-    for chunk in chunks(keys, BATCH):
-        references.update((ref.key, ref) for ref in ExternalReference.objects.filter(source=source, key__in=chunk))
+    references = dict(ExternalReference.objects.filter(source=source, key__in=keys).values_list("key", "pk"))
     missing = [key for key in keys if key not in references]
-    ExternalReference.objects.bulk_create(
-        [
-            ExternalReference(
-                source=source,
-                source_name=source.name,
-                key=key,
-                url=tracker_selectors.issue_url(source, key, external_project=integration.external_project)[:1000],
-            )
-            for key in missing
-        ],
-        batch_size=BATCH,
-        ignore_conflicts=True,
-    )  # a reference created meanwhile by someone else is reused
-    for chunk in chunks(missing, BATCH):
-        references.update((ref.key, ref) for ref in ExternalReference.objects.filter(source=source, key__in=chunk))
+    if missing:
+        ExternalReference.objects.bulk_create(
+            [
+                ExternalReference(
+                    source=source,
+                    source_name=source.name,
+                    key=key,
+                    url=tracker_selectors.issue_url(source, key, external_project=integration.external_project)[:1000],
+                )
+                for key in missing
+            ],
+            ignore_conflicts=True,
+        )  # a reference created meanwhile by someone else is reused
+        references.update(ExternalReference.objects.filter(source=source, key__in=missing).values_list("key", "pk"))
     return references
 
 
-def _link_keys(
-    project: Project,
-    items: list[KeysToLink],
-    options: dict,
-    actor,
-    *,
-    side: str,
-    kind: str,
-    where: str,
-    details: dict,
-) -> list[LogEntry]:
-    """Link each artefact (`side`: the Link field naming it) to the chosen tracker's issues by key."""
-    integration, reason = _chosen_integration(project, options)
-    check = check_defects(integration, {item.case_key: item.keys for item in items}, reason, kind=kind)
-    log = list(check.skipped)
-    if not check.linkable:
+class _Linker:
+    """Links imported artefacts to the chosen tracker's issues by the keys TestRail gave them, a batch
+    at a time (the importer's `link` callback), and audits the links made once, at the end.
+
+    `side` is the Link field naming the artefact: test_result for a result's defects, test_case for a
+    case's references; keys that are not the tracker's are logged as skipped. Only the keys linked
+    so far are kept between batches, for the audit.
+    """
+
+    def __init__(self, job: ImportJob, *, side: str, kind: str, where: str, details: dict):
+        integration, reason = _chosen_integration(job.project, job.options)
+        self.check = DefectCheck(integration, reason, kind)
+        self.project, self.actor = job.project, job.created_by
+        self.side, self.kind, self.where, self.details = side, kind, where, details
+        self.linked_keys: set[str] = set()
+        self.link_count = 0
+
+    def __call__(self, items: list[KeysToLink]) -> list[LogEntry]:
+        skipped_before = len(self.check.skipped)
+        linkable = self.check.sort({item.case_key: item.keys for item in items})
+        log = self.check.skipped[skipped_before:]
+        del self.check.skipped[skipped_before:]  # they are in this batch's log
+        if linkable:
+            log += self._link(items, linkable)
         return log
-    source = integration.source
-    references = _references_for(integration, sorted({key for keys in check.linkable.values() for key in keys}))
-    artefact_ids = [item.artefact_id for item in items if item.case_key in check.linkable]
-    existing = set()
-    for chunk in chunks(artefact_ids, BATCH):
-        existing.update(
-            Link.objects.filter(**{f"{side}_id__in": chunk}, external_reference__source=source).values_list(
+
+    def _link(self, items: list[KeysToLink], linkable: dict[str, list[str]]) -> list[LogEntry]:
+        side, kind, integration = self.side, self.kind, self.check.integration
+        source = integration.source
+        references = _references_for(integration, sorted({key for keys in linkable.values() for key in keys}))
+        artefact_ids = [item.artefact_id for item in items if item.case_key in linkable]
+        existing = set(
+            Link.objects.filter(**{f"{side}_id__in": artefact_ids}, external_reference__source=source).values_list(
                 f"{side}_id", "external_reference_id"
             )
         )
-    new_links = []
-    for item in items:
-        for key in check.linkable.get(item.case_key, []):
-            reference = references[key]
-            if (item.artefact_id, reference.pk) in existing:
-                log.append(LogEntry(kind, "unchanged", key, f"{item.case_key}: already linked to {where}"))
-                continue
-            new_links.append(
-                Link(
-                    project=project, external_reference=reference, created_by=actor, **{f"{side}_id": item.artefact_id}
+        log, new_links = [], []
+        for item in items:
+            artefact_id, case_key = item.artefact_id, item.case_key
+            for key in linkable.get(case_key, []):
+                if (artefact_id, references[key]) in existing:
+                    log.append(LogEntry(kind, "unchanged", key, f"{case_key}: already linked to {self.where}"))
+                    continue
+                new_links.append(
+                    Link(
+                        project=self.project,
+                        external_reference_id=references[key],
+                        created_by=self.actor,
+                        **{f"{side}_id": artefact_id},
+                    )
                 )
-            )
-            log.append(LogEntry(kind, "created", key, f"{item.case_key}: linked to {where} ({source.name})"))
-    Link.objects.bulk_create(new_links, batch_size=BATCH, ignore_conflicts=True)
-    if new_links:
-        linked = sorted({link.external_reference.key for link in new_links})
+                self.linked_keys.add(key)
+                log.append(LogEntry(kind, "created", key, f"{case_key}: linked to {self.where} ({source.name})"))
+        Link.objects.bulk_create(new_links, ignore_conflicts=True)
+        self.link_count += len(new_links)
+        return log
+
+    def audit(self) -> None:
+        if not self.link_count:
+            return
+        count, kind = self.link_count, self.kind
         record_audit(
             AuditAction.ISSUE_LINKED,
-            actor=actor,
-            source=source,
-            project=project,
-            target=f"{len(new_links)} {kind} link{'s' * (len(new_links) != 1)} from a TestRail import",
-            details={**details, "keys": linked[:500]},
+            actor=self.actor,
+            source=self.check.integration.source,
+            project=self.project,
+            target=f"{count} {kind} link{'s' * (count != 1)} from a TestRail import",
+            details={**self.details, "keys": sorted(self.linked_keys)[:500]},
         )
-    return log
 
 
 def _run_name(options: dict, export: ParsedExport) -> str:
@@ -335,33 +337,33 @@ def _run_name(options: dict, export: ParsedExport) -> str:
 @transaction.atomic
 def _import(job: ImportJob, export: ParsedExport) -> None:
     mapping = testrail.Mapping.for_export(export, job.options.get("mapping"))
+    options = {"user": job.created_by, "progress": job.report_progress}
     if export.kind == testrail.CASES:
-        outcome = testrail.import_cases(job.project, export, mapping, user=job.created_by, progress=job.report_progress)
-        log = outcome.log + link_references(job.project, outcome.referenced, job.options, actor=job.created_by)
-    else:
-        outcome = testrail.import_results(
-            job.project,
-            export,
-            mapping,
-            run_name=_run_name(job.options, export),
-            user=job.created_by,
-            progress=job.report_progress,
+        linker = _Linker(
+            job, side="test_case", kind="reference", where="its test case", details={"artefact": "test cases"}
         )
-        log = outcome.log + link_defects(job.project, outcome.run, outcome.recorded, job.options, actor=job.created_by)
-    job.finish(log=[entry.as_dict() for entry in log], run=outcome.run)
+        outcome = testrail.import_cases(job.project, export, mapping, link=linker, **options)
+    else:
+        run_name = _run_name(job.options, export)
+        linker = _Linker(
+            job, side="test_result", kind="defect", where=f"its result in “{run_name}”", details={"run": run_name[:200]}
+        )
+        outcome = testrail.import_results(job.project, export, mapping, run_name=run_name, link=linker, **options)
+    linker.audit()
+    job.finish(log=[entry.as_dict() for entry in outcome.log], run=outcome.run)
 
 
 def run_job(job_id: int) -> ImportJob:
     """Import a queued job's file. Ends done (everything committed) or failed (nothing changed)."""
-    job = ImportJob.objects.select_related("project", "created_by").get(pk=job_id)
+    job = ImportJob.objects.select_related("project", "created_by").defer("data").get(pk=job_id)
     if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         return job
     try:
-        export = testrail.parse_export(bytes(job.data), job.filename)
+        export = _export(job)
     except testrail.TestRailError as error:
         job.fail(str(error))
         return job
-    if not job.start(len(export.cases) if export.kind == testrail.CASES else len(export.results)):
+    if not job.start(export.case_count if export.kind == testrail.CASES else export.result_count):
         return job
     try:
         _import(job, export)

@@ -24,10 +24,7 @@ from projects.views import render_project_page
 LOG_PER_PAGE = 100
 
 
-SAMPLE_SIZE = 20
-
-
-def _job(request, key, pk, defer=()) -> ImportJob:
+def _job(request, key, pk, defer=("data",)) -> ImportJob:
     project = project_for(request.user, key, Action.EDIT)
     jobs = ImportJob.objects.select_related("project", "created_by", "run").defer(*defer)
     return get_object_or_404(jobs, project=project, pk=pk)
@@ -91,7 +88,7 @@ def import_job(request, key, pk):
             "job": job,
             "preview": preview,
             "form": form,
-            "sample": [(case, preview.case_actions[case.key]) for case in preview.export.cases[:SAMPLE_SIZE]],
+            "sample": preview.sample,
             "folders": preview.export.folders(),
         },
     )

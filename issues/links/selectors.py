@@ -3,20 +3,42 @@
 Every query is scoped to one project and fetches related rows in a fixed number of
 queries, however many issues or links there are (bench/pages.py measures it)."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from integrations import selectors as integration_selectors
 from integrations.providers import provider_class
 from integrations.providers.base import BackLink, Capability
-from issues.core.artefacts import ARTEFACT_LABELS, artefact_field, artefact_path, artefact_title, artefacts_of, kind_of
-from issues.core.models import RESOLVED_STATUSES, Issue
+from issues.core.artefacts import (
+    ARTEFACT_LABELS,
+    artefact_field,
+    artefact_path,
+    artefact_project,
+    artefact_title,
+    artefacts_of,
+    kind_of,
+)
+from issues.core.models import RESOLVED_STATUSES, Issue, StatusCategory
 from issues.core.selectors import CATEGORY_OF_STATUS, INTERNAL, issues_of
 from issues.links.key_moves import references_by_key
 from issues.links.models import ExternalReference, Link, ReferenceAlias
@@ -118,6 +140,100 @@ def links_to(artefact):
         Link.objects.filter(**{artefact_field(artefact): artefact})
         .select_related("issue__project", "issue__assignee", "external_reference__source")
         .order_by("created_at", "id")
+    )
+
+
+LINKS_PER_PAGE = 50
+
+
+# A link's status category, whichever its issue side: an internal issue's by its status, a tracker issue's as cached.
+_LINK_CATEGORY = Case(
+    *[When(issue__status=status, then=Value(category)) for status, category in CATEGORY_OF_STATUS.items()],
+    When(issue__isnull=False, then=Value(StatusCategory.UNKNOWN)),
+    default=F("external_reference__status_category"),
+    output_field=CharField(),
+)
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    category: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """One page of an artefact's links (open issues first, then the most recently updated) with what
+    all of them count by status category: the page costs the same for 50 links or 5,000."""
+
+    links: list
+    number: int
+    pages: int
+    counts: list[StatusCount]  # every category with links, in StatusCategory's order
+    total: int
+    to_trackers: int  # how many of all the links are to tracker issues
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def references(self) -> list:
+        """The tracker issues this page shows."""
+        return [link.external_reference for link in self.links if link.external_reference_id]
+
+
+def _page_number(asked, pages: int) -> int:
+    """The page asked for as a number from 1 to ``pages``: malformed or out of range, the nearest page."""
+    number = int(asked) if str(asked).isdigit() else 1
+    return min(max(number, 1), pages)
+
+
+def _in_page_order(links):
+    """Open issues first (internal or tracker), then the most recently updated, then the newest link."""
+    done = Case(When(category=StatusCategory.DONE, then=Value(True)), default=Value(False))
+    updated = Coalesce("issue__updated_at", "external_reference__remote_updated_at", "created_at")
+    return links.annotate(category=_LINK_CATEGORY, done=done, updated=updated).order_by(
+        "done", F("updated").desc(), "-pk"
+    )
+
+
+def link_page(artefact, asked=1, per_page: int = LINKS_PER_PAGE) -> LinkPage:
+    """One page of the artefact's links in two queries: the counts by status category (one aggregate,
+    also the total) and the page's links with their issue sides. Only the artefact's project's links."""
+    links = Link.objects.filter(project=artefact_project(artefact), **{artefact_field(artefact): artefact})
+    tracker = ExpressionWrapper(Q(external_reference__isnull=False), output_field=BooleanField())
+    grouped = links.values(category=_LINK_CATEGORY, tracker=tracker).annotate(count=Count("pk")).order_by()
+    by_category: dict[str, int] = {}
+    to_trackers = 0
+    for row in grouped:
+        by_category[row["category"]] = by_category.get(row["category"], 0) + row["count"]
+        to_trackers += row["count"] if row["tracker"] else 0
+    total = sum(by_category.values())
+    pages = max(1, math.ceil(total / per_page))
+    number = _page_number(asked, pages)
+    # The page's ids are sorted out of all links with the two joins the order needs; only those 50 rows
+    # are then read with their issue sides' project, assignee and source (one query: a subquery).
+    shown = _in_page_order(links).values("pk")[(number - 1) * per_page : number * per_page]
+    page_links = _in_page_order(Link.objects.filter(pk__in=shown)).select_related(
+        "issue__project", "issue__assignee", "external_reference__source"
+    )
+    return LinkPage(
+        links=list(page_links),
+        number=number,
+        pages=pages,
+        counts=[
+            StatusCount(value, label, by_category[value])
+            for value, label in StatusCategory.choices
+            if by_category.get(value)
+        ],
+        total=total,
+        to_trackers=to_trackers,
     )
 
 

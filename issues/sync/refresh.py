@@ -40,7 +40,7 @@ from issues.core.models import StatusCategory
 from issues.links import services
 from issues.links.key_moves import follow_move, is_move
 from issues.links.models import STATE_FIELDS, ExternalReference
-from issues.sync.cache_keys import backoff_key, lock_key, once_key
+from issues.sync.cache_keys import add_all, backoff_key, lock_key, once_key
 from issues.sync.comments import pull_comments
 from issues.sync.defects import ActiveOptions, active_options, follow_changes, push_pending, tell_heard
 from issues.sync.selectors import reads_details, webhook_fed
@@ -408,19 +408,22 @@ def _record_failure(source: Source, unread: QuerySet, error: TrackerError, repor
 
 def request_refresh(references: Iterable[ExternalReference]) -> int:
     """Queue a refresh of the references a page shows that are older than ``PAGE_STALE_SECONDS``, each at
-    most once every ``PAGE_REQUEST_SECONDS``. Asks neither the tracker nor the database (the task sorts
-    out sources that do not sync, rest after a failure or are fed by webhooks); returns how many were
-    queued. Without a worker (tasks run eagerly, ``make run``) the task runs as the page is answered."""
+    most once every ``PAGE_REQUEST_SECONDS`` (marked in the cache in one round trip, however many are
+    shown). Asks neither the tracker nor the database (the task sorts out sources that do not sync, rest
+    after a failure or are fed by webhooks); returns how many were queued. Without a worker (tasks run
+    eagerly, ``make run``) the task runs as the page is answered."""
     stale = timezone.now() - timedelta(seconds=PAGE_STALE_SECONDS)
+    asked = [
+        reference
+        for reference in references
+        if reference.source_id is not None
+        and not reference.deleted_remotely
+        and (reference.last_synced_at is None or reference.last_synced_at < stale)
+    ]
+    first_asks = add_all([once_key("asked", reference) for reference in asked], PAGE_REQUEST_SECONDS)
     due: dict[int, list[int]] = defaultdict(list)
-    for reference in references:
-        fresh = reference.last_synced_at is not None and reference.last_synced_at >= stale
-        if (
-            reference.source_id is not None
-            and not reference.deleted_remotely
-            and not fresh
-            and cache.add(once_key("asked", reference), 1, PAGE_REQUEST_SECONDS)
-        ):
+    for reference, first in zip(asked, first_asks, strict=True):
+        if first:
             due[reference.source_id].append(reference.pk)
     for source_id, ids in due.items():
         from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers

@@ -77,7 +77,7 @@ def receive_webhook(source_uuid, request) -> WebhookOutcome:
     Recording the delivery, applying it and its audit row are one transaction: a delivery whose audit
     row cannot be written is not recorded either, so the tracker's redelivery applies it (exactly once);
     and one commit a delivery is what lets the hook keep up with a busy tracker."""
-    source = Source.objects.filter(uuid=source_uuid).first()
+    source = integration_selectors.webhook_source(source_uuid)
     if source is None or not source.syncs or not integration_selectors.can(source, Capability.PROCESS_WEBHOOKS):
         return WebhookOutcome(404, "No source takes webhooks at this address.")
     limit = settings.WEBHOOK_MAX_BYTES

@@ -11,11 +11,14 @@ from integrations import selectors as integration_selectors
 from issues.core.artefacts import artefact_project, kind_of, web_url
 from issues.core.models import Issue, StatusCategory
 from issues.core.selectors import CATEGORY_OF_STATUS, UNRESOLVED, issues_of
-from issues.links.selectors import issues_of_results_in, links_by_result, links_to
+from issues.links.selectors import issues_of_results_in, link_page, links_by_result
+from issues.sync import refresh
 from projects.models import TestRun
 from projects.permissions import Action, can
 
 register = template.Library()
+
+LINKS_PAGE = "links_page"  # the query parameter of the linked issues' page (``page`` is a run's results')
 
 
 @register.filter
@@ -35,25 +38,31 @@ def get_item(mapping, key):
 
 @register.inclusion_tag("issues/_linked_issues.html", takes_context=True)
 def linked_issues(context, artefact):
-    """Panel of an artefact's linked internal issues and tracker references; editors also get
-    "Create issue" (in a tracker or internally), "Link existing issue" and "Unlink"."""
+    """Panel of an artefact's linked internal issues and tracker references: their counts by status and
+    one page of them (``?links_page=``), whose stale tracker issues it asks to refresh; editors also get
+    "Create issue" (in a tracker or internally), "Link existing issue", "Unlink" and "Refresh now"."""
     project = artefact_project(artefact)
     create_url = link_url = ""
-    if can(context["user"], Action.EDIT, project):
+    can_edit = can(context["user"], Action.EDIT, project)
+    if can_edit:
         about = f"?{kind_of(artefact)}={artefact.pk}"
         create_url = reverse("issues:file_issue", args=[project.key]) + about
         link_url = reverse("issues:link_issue", args=[project.key]) + about
     # A run's panel also counts the issues linked to its results (where failures are filed).
     of_results = issues_of_results_in(artefact) if isinstance(artefact, TestRun) else None
-    links = list(links_to(artefact))
-    sources = [link.external_reference.source for link in links if link.external_reference_id]
+    page = link_page(artefact, context["request"].GET.get(LINKS_PAGE, 1))
+    refresh.request_refresh(page.references)
     return {
-        "links": links,
-        "trackers_in_error": integration_selectors.sources_in_error(sources),
+        "page": page,
+        "links": page.links,
+        "trackers_in_error": integration_selectors.sources_in_error(ref.source for ref in page.references),
         "of_results": of_results,
         "create_url": create_url,
         "link_url": link_url,
         "project_key": project.key,
+        "can_refresh": can_edit and page.to_trackers > 0,
+        "kind": kind_of(artefact),
+        "pk": artefact.pk,
     }
 
 

@@ -4,28 +4,36 @@ Three exports are understood: the XML export of a suite (sections nested in sect
 with their fields, text or separated steps, custom fields), the CSV export of cases, and the
 CSV export of a run's tests with their latest results.
 
-`parse_export` reads and checks the whole file before anything is written. `import_cases` and
-`import_results` then write in bulk, each in one transaction: a file lands completely or not at
-all. Cases are found again by `TestCase.import_key` (TestRail's case id, "C123"), so importing a
-newer export of the same suite updates the cases instead of duplicating them.
+A file is read twice, each time as a stream, so that memory holds a batch and never the file's
+cases (a 50,000-case suite is a 34 MB file and would be a gigabyte of objects). `parse_export`
+reads and checks the whole file before anything is written and keeps what the preview shows and
+the import needs from the whole file: counts per value, custom fields, problems, the first cases.
+`import_cases` and `import_results` then read it again and write it batch by batch, each in one
+transaction: a file lands completely or not at all. Cases are found again by
+`TestCase.import_key` (TestRail's case id, "C123"), so importing a newer export of the same suite
+updates the cases instead of duplicating them.
 
 Separated steps stay (action, expected) pairs; a text template's steps and expected result are one
 pair. Priority, type (the project's case types, added when missing), estimate and custom fields (the
 project's custom fields of the same name, text fields made when missing) land in the case's own
 fields, as the preview's mapping says; references are listed as "TestRail fields" below the
-preconditions. Defects and references are only returned, as keys per result or case: turning them
-into tracker links is the issues app's business, since this app imports neither integrations nor issues.
+preconditions. Defects and references are handed, batch by batch, to a `link` callback as keys per
+result or case: turning them into tracker links is the issues app's business, since this app imports
+neither integrations nor issues.
 """
 
 import codecs
 import csv
 import io
+import itertools
 import re
+import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import PurePath
+from typing import BinaryIO
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -33,7 +41,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ..batching import chunks
+from ..batching import batches, chunks
 from ..models import (
     CaseField,
     CaseFieldKind,
@@ -51,6 +59,7 @@ from . import bounded_xml
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 BATCH = 500
+SAMPLE_SIZE = 20  # cases the preview lists
 TITLE_MAX = TestCase._meta.get_field("title").max_length
 FOLDER_MAX = TestCase._meta.get_field("folder").max_length
 RUN_NAME_MAX = TestRun._meta.get_field("name").max_length
@@ -101,16 +110,17 @@ class ParsedCase:
 
 @dataclass
 class ParsedResult:
-    case: ParsedCase  # identity of the case, and what to create when the project lacks it
+    case_key: str
     status: str  # TestRail's status name, e.g. "Retest"
     comment: str
     elapsed: str
-    defects: list[str]
+    defects: list[str]  # of every row of the test, when the export lists it more than once
     notes: list[str]  # tested by / on, version: kept in the comment's TestRail line
     where: str
 
 
-@dataclass(frozen=True)
+# Slots: an import keeps one entry per case, result and link until the log is stored.
+@dataclass(frozen=True, slots=True)
 class LogEntry:
     kind: str  # case, result, defect
     action: str  # created, updated, unchanged, skipped
@@ -129,76 +139,177 @@ class CustomField:
     sample: str = ""
 
 
+Opener = Callable[[], BinaryIO]
+
+
+def _sorted_counts(counts: Counter) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
 @dataclass
 class ParsedExport:
+    """What the whole file says, without its cases: they are read again, as a stream, by `items`."""
+
     kind: str  # CASES or RESULTS
     description: str
-    cases: list[ParsedCase]
-    results: list[ParsedResult] = field(default_factory=list)
+    open: Opener = field(repr=False)  # the file's bytes from their start
+    encoding: str = "utf-8"
+    case_count: int = 0
+    result_count: int = 0
     run_name: str = ""  # suggested name of the run the results go into
     problems: list[LogEntry] = field(default_factory=list)  # items skipped while reading, with the reason
     custom_fields: dict[str, CustomField] = field(default_factory=dict)
+    counts: dict[str, Counter] = field(default_factory=dict)  # priority, type, folder, status -> value counts
+    first_cases: list[ParsedCase] = field(default_factory=list)  # the first SAMPLE_SIZE cases
+    # A run's export: case key -> CSV line of its result (the last row of the test), and the
+    # defects of every row of the tests that have some.
+    result_lines: dict[str, int] = field(default_factory=dict, repr=False)
+    defects: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def values_of(self, attribute: str) -> list[tuple[str, int]]:
         """Distinct non-empty values of a case attribute (type, priority) with how often they occur."""
-        counts = Counter(getattr(case, attribute) for case in self.cases if getattr(case, attribute))
-        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return _sorted_counts(self.counts.get(attribute, Counter()))
 
     def statuses(self) -> list[tuple[str, int]]:
-        counts = Counter(result.status for result in self.results)
-        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return _sorted_counts(self.counts.get("status", Counter()))
 
     def folders(self) -> list[tuple[str, int]]:
-        counts = Counter(case.folder for case in self.cases)
-        return sorted(counts.items())
+        return sorted(self.counts.get("folder", Counter()).items())
+
+    @property
+    def has_defects(self) -> bool:
+        return bool(self.defects)
+
+    def items(self) -> Iterator["ParsedCase | ParsedResult"]:
+        """The file read again: each case once (in a run's export, from its first row), and each
+        test's result at its last row."""
+        text = _Text(self.open(), self.encoding)
+        reader = _Reader()
+        if self.kind == CASES and text.first_character() == "<":
+            yield from _xml_cases(text, reader)
+            return
+        header, rows = _csv_table(text)
+        if self.kind == CASES:
+            yield from _csv_cases(header, rows, reader)
+        else:
+            yield from _csv_results(header, rows, reader, self)
+
+    def cases(self) -> Iterator[ParsedCase]:
+        return (item for item in self.items() if isinstance(item, ParsedCase))
 
 
 # --- Reading the bytes ------------------------------------------------------------------
 
 _XML_DECLARED_ENCODING = re.compile(rb"^<\?xml[^>]*\bencoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+_CHUNK = 1 << 16
 
 
-def decode(data: bytes) -> str:
-    """The file's text: UTF-8 (with or without BOM), UTF-16 by its BOM, or what an XML declaration names."""
-    if data.startswith(b"PK\x03\x04"):
+def _encoding(head: bytes) -> str:
+    """The file's encoding from its first bytes: UTF-8 (with or without BOM), UTF-16 by its BOM, or
+    what an XML declaration names."""
+    if head.startswith(b"PK\x03\x04"):
         raise TestRailError(
             "This is a ZIP or Excel file. Export the suite from TestRail as XML, "
             "or the cases or the run's tests as CSV, and upload that file."
         )
-    if data.startswith(codecs.BOM_UTF8):
-        encoding, body = "utf-8", data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding, body = "utf-16", data
-    else:
-        declared = _XML_DECLARED_ENCODING.match(data)
-        encoding, body = (declared.group(1).decode("ascii") if declared else "utf-8"), data
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise TestRailError(
-                f"The XML declares the encoding “{encoding}”, which is unknown. "
-                "Export the file again from TestRail (it writes UTF-8)."
-            ) from None
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    declared = _XML_DECLARED_ENCODING.match(head)
+    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
     try:
-        return body.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError as error:
+        codecs.lookup(encoding)
+    except LookupError:
         raise TestRailError(
-            f"The file is not readable as {encoding.upper()} text: byte {error.start + 1} "
-            f"(0x{body[error.start]:02X}) is invalid there. TestRail exports are UTF-8; if the file was "
-            "edited, save it as UTF-8 (with or without BOM) or UTF-16 with a BOM and upload it again."
+            f"The XML declares the encoding “{encoding}”, which is unknown. "
+            "Export the file again from TestRail (it writes UTF-8)."
         ) from None
+    return encoding
 
 
-def parse_export(data: bytes, filename: str = "") -> ParsedExport:
-    """Everything the file would import; raises TestRailError naming the problem."""
-    if len(data) > MAX_FILE_BYTES:
-        raise TestRailError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
-    text = decode(data)
-    if not text.strip():
+class _Text:
+    """The file's text a chunk at a time: decoded, with its line ends as \\n.
+
+    `read` serves the XML parser, `lines` the CSV reader. A byte that is not text in the encoding
+    raises TestRailError naming it, counted from the start of the text (after a UTF-8 BOM).
+    """
+
+    def __init__(self, raw: BinaryIO, encoding: str):
+        self.raw, self.encoding = raw, encoding
+        self.decoder = codecs.getincrementaldecoder(encoding)()
+        self.decoded = 0  # bytes handed to the decoder so far
+        self.bom = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
+        self.carried, self.peeked = "", ""
+
+    def _decode(self, data: bytes, final: bool) -> str:
+        pending = len(self.decoder.getstate()[0])
+        try:
+            text = self.decoder.decode(data, final)
+        except UnicodeDecodeError as error:
+            position = self.decoded - pending + error.start - self.bom
+            name = "UTF-8" if self.encoding == "utf-8-sig" else self.encoding.upper()
+            raise TestRailError(
+                f"The file is not readable as {name} text: byte {position + 1} "
+                f"(0x{error.object[error.start]:02X}) is invalid there. TestRail exports are UTF-8; if the file was "
+                "edited, save it as UTF-8 (with or without BOM) or UTF-16 with a BOM and upload it again."
+            ) from None
+        self.decoded += len(data)
+        return text
+
+    def read(self, size: int = -1) -> str:
+        """The next chunk of text (whatever `size` asks), "" at the end."""
+        if self.peeked:
+            text, self.peeked = self.peeked, ""
+            return text
+        while True:
+            data = self.raw.read(_CHUNK)
+            text = self.carried + self._decode(data, final=not data)
+            # A \r at a chunk's end may be the first half of \r\n.
+            self.carried = text[-1:] if data and text.endswith("\r") else ""
+            text = text[: len(text) - len(self.carried)].replace("\r\n", "\n").replace("\r", "\n")
+            if text or not data:
+                return text
+
+    def first_character(self) -> str:
+        """The first character that is not white space ("" for none), without consuming the text."""
+        text = ""
+        while not text.strip() and (chunk := self.read()):
+            text += chunk
+        self.peeked = text
+        return text.lstrip()[:1]
+
+    def lines(self) -> Iterator[str]:
+        rest = ""
+        while chunk := self.read():
+            *complete, rest = (rest + chunk).split("\n")
+            yield from (line + "\n" for line in complete)
+        if rest:
+            yield rest
+
+
+def parse_export(source: bytes | Opener, filename: str = "") -> ParsedExport:
+    """What the file would import; raises TestRailError naming the problem.
+
+    `source` is the file's bytes, or a function opening them (a stored job's file, read in parts).
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        if len(source) > MAX_FILE_BYTES:
+            raise TestRailError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        data = source
+
+        def source() -> BinaryIO:
+            return io.BytesIO(data)
+
+    with source() as raw:
+        encoding = _encoding(raw.read(1024))
+    text = _Text(source(), encoding)
+    first = text.first_character()
+    if not first:
         raise TestRailError("The file is empty.")
-    if text.lstrip().startswith("<"):
-        return _parse_xml(text)
-    return _parse_csv(text, default_run_name=PurePath(filename).stem if filename else "")
+    if first == "<":
+        return _survey_xml(text, source, encoding)
+    return _survey_csv(text, source, encoding, default_run_name=PurePath(filename).stem if filename else "")
 
 
 # --- Shared helpers ---------------------------------------------------------------------
@@ -250,12 +361,18 @@ def _numbered(text: str) -> dict[int, str]:
 
 
 class _Reader:
-    """Collects cases while reading: duplicate and missing ids are skipped with the reason."""
+    """What one reading of the file met: duplicate and missing ids are skipped with the reason, and the
+    values the preview counts are counted. Cases are not kept: only the title and folder of each
+    key's first case, for the message about a later one."""
 
     def __init__(self):
-        self.cases: dict[str, ParsedCase] = {}
+        self.first_seen: dict[str, tuple[str, str]] = {}
         self.problems: list[LogEntry] = []
         self.custom_fields: dict[str, CustomField] = {}
+        self.counts = {name: Counter() for name in ("priority", "type", "folder", "status")}
+        self.first_cases: list[ParsedCase] = []
+        self.rows = 0  # CSV rows read, blank ones left out
+        self.suite, self.sections = None, 0  # XML: the suite's name, how many sections it has
 
     def skip(self, item: str, message: str, kind: str = "case") -> None:
         self.problems.append(LogEntry(kind, "skipped", item, message))
@@ -276,16 +393,23 @@ class _Reader:
         return key
 
     def add(self, case: ParsedCase, where: str, labels: dict[str, str]) -> bool:
-        """Keep the case unless its id came earlier; `labels` names its custom fields for the mapping."""
-        earlier = self.cases.get(case.key)
+        """Count the case unless its id came earlier; `labels` names its custom fields for the mapping."""
+        earlier = self.first_seen.get(case.key)
         if earlier is not None:
+            title, folder = earlier
             self.skip(
                 case.key,
                 f"{where}: {case.key} appears a second time; the first one "
-                f"(“{earlier.title}” in {earlier.folder or 'no folder'}) is imported.",
+                f"(“{title}” in {folder or 'no folder'}) is imported.",
             )
             return False
-        self.cases[case.key] = case
+        self.first_seen[case.key] = (case.title, case.folder)
+        if len(self.first_cases) < SAMPLE_SIZE:
+            self.first_cases.append(case)
+        for name in ("priority", "type"):
+            if getattr(case, name):
+                self.counts[name][sys.intern(getattr(case, name))] += 1
+        self.counts["folder"][case.folder] += 1
         for name, value in case.custom.items():
             custom = self.custom_fields.setdefault(name, CustomField(name=name, label=labels[name][:LABEL_MAX]))
             custom.count += 1
@@ -335,12 +459,12 @@ def _xml_steps(custom: Element) -> list[Step]:
     return steps
 
 
-def _xml_case(reader: _Reader, element: Element, folder: str, position: int) -> None:
+def _xml_case(reader: _Reader, element: Element, folder: str, position: int) -> ParsedCase | None:
     where = f"Case #{position} in {folder or 'the suite'}"
     title = _child_text(element, "title")
     key = reader.identify(_child_text(element, "id"), title, where)
     if not key:
-        return
+        return None
     custom = element.find("custom")
     custom = custom if custom is not None else Element("custom")
     extras = [child for child in element if child.tag not in _XML_CASE_FIELDS]
@@ -348,26 +472,23 @@ def _xml_case(reader: _Reader, element: Element, folder: str, position: int) -> 
     fields = {child.tag: _field_value(child) for child in extras}
     fields = {name: value for name, value in fields.items() if value}
     labels = {name: _XML_LABELS.get(name, _humanize(name)) for name in fields}
-    reader.add(
-        ParsedCase(
-            key=key,
-            title=title[:TITLE_MAX],
-            folder=folder,
-            type=_child_text(element, "type"),
-            priority=_child_text(element, "priority"),
-            estimate=_child_text(element, "estimate"),
-            references=_child_text(element, "references"),
-            preconditions=_child_text(custom, "preconds"),
-            steps_text=_child_text(custom, "steps"),
-            expected_text=_child_text(custom, "expected"),
-            steps=_xml_steps(custom),
-            mission=_child_text(custom, "mission"),
-            goals=_child_text(custom, "goals"),
-            custom=fields,
-        ),
-        where,
-        labels,
+    case = ParsedCase(
+        key=key,
+        title=title[:TITLE_MAX],
+        folder=folder,
+        type=_child_text(element, "type"),
+        priority=_child_text(element, "priority"),
+        estimate=_child_text(element, "estimate"),
+        references=_child_text(element, "references"),
+        preconditions=_child_text(custom, "preconds"),
+        steps_text=_child_text(custom, "steps"),
+        expected_text=_child_text(custom, "expected"),
+        steps=_xml_steps(custom),
+        mission=_child_text(custom, "mission"),
+        goals=_child_text(custom, "goals"),
+        custom=fields,
     )
+    return case if reader.add(case, where, labels) else None
 
 
 _TOO_DEEP = (
@@ -447,17 +568,16 @@ _CHILD_ROLES = {
 _INSIDE = _Open(Element("inside"), _OTHER)
 
 
-def _parse_xml(text: str) -> ParsedExport:
-    """The suite read as a stream: each case is taken when it closes and then dropped, as is each
-    finished section, so memory holds the parsed cases and never the export's whole tree."""
-    reader = _Reader()
+def _xml_cases(text: _Text, reader: _Reader) -> Iterator[ParsedCase]:
+    """The suite's cases read as a stream: each case is taken when it closes and then dropped, as is
+    each finished section, so memory never holds the export's whole tree."""
     stack: list[_Open] = []
-    suite, sections, position = None, 0, 0
+    position = 0
     try:
         for event, element in bounded_xml.events(text, max_depth=MAX_XML_DEPTH):
             if event == bounded_xml.START:
                 stack.append(stack[-1].child(element) if stack else _xml_root(element))
-                sections += stack[-1].role == _SECTION
+                reader.sections += stack[-1].role == _SECTION
                 continue
             closed = stack.pop()
             if closed is _INSIDE:
@@ -465,10 +585,12 @@ def _parse_xml(text: str) -> ParsedExport:
             parent = stack[-1] if stack else None
             if closed.role == _CASE:
                 position += 1
-                _xml_case(reader, element, closed.above[:FOLDER_MAX], position)
+                case = _xml_case(reader, element, closed.above[:FOLDER_MAX], position)
+                if case is not None:
+                    yield case
             elif parent is not None and element.tag == "name" and parent.role in (_SUITE, _SECTION):
-                if parent.role == _SUITE and suite is None:
-                    suite = _text(element)
+                if parent.role == _SUITE and reader.suite is None:
+                    reader.suite = _text(element)
                 elif parent.role == _SECTION and parent.name is None:
                     parent.name = _text(element)
             if parent is not None and parent.role in _CONTAINERS:
@@ -482,15 +604,25 @@ def _parse_xml(text: str) -> ParsedExport:
         ) from None
     except ParseError as error:
         raise TestRailError(f"The file is not well-formed XML: {error}.") from None
-    if not reader.cases and not reader.problems:
+
+
+def _survey_xml(text: _Text, source: Opener, encoding: str) -> ParsedExport:
+    reader = _Reader()
+    case_count = sum(1 for _ in _xml_cases(text, reader))
+    if not case_count and not reader.problems:
         raise TestRailError("The XML export contains no test cases.")
-    name = f" of the suite “{suite}”" if suite else ""
+    name = f" of the suite “{reader.suite}”" if reader.suite else ""
+    sections = reader.sections
     return ParsedExport(
         kind=CASES,
         description=f"TestRail XML export{name}: {sections} section{'s' * (sections != 1)}",
-        cases=list(reader.cases.values()),
+        open=source,
+        encoding=encoding,
+        case_count=case_count,
         problems=reader.problems,
         custom_fields=reader.custom_fields,
+        counts=reader.counts,
+        first_cases=reader.first_cases,
     )
 
 
@@ -537,28 +669,34 @@ _CSV_RESULT_COLUMNS = {"case id", "status", "comment", "defects", "elapsed", "te
 _STEP_COLUMNS = ("steps (step)", "steps (expected result)", "steps (additional info)")
 
 
-def _csv_table(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def _csv_table(text: _Text) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """The header (as written) and the non-blank rows keyed by lower-case column name, with line numbers."""
-    first_line = text.split("\n", 1)[0]
+    lines = text.lines()
+    first_line = next(lines, "")
     delimiter = max(",;\t", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(itertools.chain([first_line], lines), delimiter=delimiter, strict=True)
     try:
         header = [name.strip() for name in next(reader)]
-        names = [name.lower() for name in header]
-        rows = []
-        for values in reader:
-            if not any(value.strip() for value in values):
-                continue
-            if len(values) != len(header):
-                raise TestRailError(
-                    f"CSV line {reader.line_num} has {len(values)} values but the header has {len(header)} "
-                    "columns: the file may be cut off, or it is not a TestRail CSV export."
-                )
-            # Same length: the check above refused rows with more or fewer values than the header.
-            rows.append((reader.line_num, dict(zip(names, (value.strip() for value in values), strict=True))))
     except csv.Error as error:
         raise TestRailError(f"The file is not valid CSV (line {reader.line_num}): {error}.") from None
-    return header, rows
+    names = [name.lower() for name in header]
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        try:
+            for values in reader:
+                if not any(value.strip() for value in values):
+                    continue
+                if len(values) != len(header):
+                    raise TestRailError(
+                        f"CSV line {reader.line_num} has {len(values)} values but the header has {len(header)} "
+                        "columns: the file may be cut off, or it is not a TestRail CSV export."
+                    )
+                # Same length: the check above refused rows with more or fewer values than the header.
+                yield reader.line_num, dict(zip(names, (value.strip() for value in values), strict=True))
+        except csv.Error as error:
+            raise TestRailError(f"The file is not valid CSV (line {reader.line_num}): {error}.") from None
+
+    return header, rows()
 
 
 def _csv_case(
@@ -606,96 +744,139 @@ def _csv_steps(row: dict[str, str]) -> list[Step]:
     return steps
 
 
-def _parse_csv(text: str, *, default_run_name: str) -> ParsedExport:
+def _survey_csv(text: _Text, source: Opener, encoding: str, *, default_run_name: str) -> ParsedExport:
     header, rows = _csv_table(text)
     names = {name.lower() for name in header}
     if {"case id", "status"} <= names:
-        return _parse_results_csv(header, rows, default_run_name)
+        return _survey_results_csv(header, rows, source, encoding, default_run_name)
     if {"id", "title"} <= names:
-        return _parse_cases_csv(header, rows)
+        return _survey_cases_csv(header, rows, source, encoding)
     raise TestRailError(
         "This does not look like a TestRail CSV export: a cases export has ID and Title columns, a run's "
         f"export has Case ID and Status columns. The header has: {', '.join(header) or 'nothing'}."
     )
 
 
-def _parse_cases_csv(header: list[str], rows) -> ParsedExport:
-    reader = _Reader()
+def _csv_cases(header: list[str], rows, reader: _Reader) -> Iterator[ParsedCase]:
     consumed = _CSV_CASE_COLUMNS | _CSV_METADATA
     previous = None
     for line, row in rows:
+        reader.rows += 1
         if previous is not None and not row["id"] and not row["title"] and any(row.get(c) for c in _STEP_COLUMNS):
             # "One row per step" layout: this row only continues the previous case's steps.
             previous.steps.extend(_csv_steps(row))
             continue
+        if previous is not None:
+            yield previous
         previous = _csv_case(reader, header, row, f"CSV line {line}", consumed)
         if previous is not None and not reader.add(previous, f"CSV line {line}", _column_labels(previous)):
             previous = None
-    if not reader.cases and not reader.problems:
+    if previous is not None:
+        yield previous
+
+
+def _survey_cases_csv(header: list[str], rows, source: Opener, encoding: str) -> ParsedExport:
+    reader = _Reader()
+    case_count = sum(1 for _ in _csv_cases(header, rows, reader))
+    if not case_count and not reader.problems:
         raise TestRailError("The CSV export has a header but no test cases.")
     return ParsedExport(
         kind=CASES,
-        description=f"TestRail CSV export of {len(rows)} test case row{'s' * (len(rows) != 1)}",
-        cases=list(reader.cases.values()),
+        description=f"TestRail CSV export of {reader.rows} test case row{'s' * (reader.rows != 1)}",
+        open=source,
+        encoding=encoding,
+        case_count=case_count,
         problems=reader.problems,
         custom_fields=reader.custom_fields,
+        counts=reader.counts,
+        first_cases=reader.first_cases,
     )
 
 
-def _parse_results_csv(header: list[str], rows, default_run_name: str) -> ParsedExport:
-    reader = _Reader()
+def _csv_tests(header: list[str], rows, reader: _Reader) -> Iterator[tuple[int, dict, str, ParsedCase | None]]:
+    """Each row of a run's export that names a case: its line, the row, the case key, and the case when
+    this is its first row (which describes it; later rows are more results)."""
     consumed = _CSV_CASE_COLUMNS | _CSV_RESULT_COLUMNS | _CSV_METADATA
-    results: dict[str, ParsedResult] = {}
-    run_names = Counter()
     for line, row in rows:
-        where = f"CSV line {line}"
-        run_names[row.get("run", "")] += 1
-        case = _csv_case(reader, header, row, where, consumed)
+        reader.rows += 1
+        case = _csv_case(reader, header, row, f"CSV line {line}", consumed)
         if case is None:
             continue
-        if case.key not in reader.cases:  # the first row of a case describes it; later rows are more results
-            reader.add(case, where, _column_labels(case))
+        first = case.key not in reader.first_seen and reader.add(case, f"CSV line {line}", _column_labels(case))
+        yield line, row, case.key, case if first else None
+
+
+def _csv_results(header: list[str], rows, reader: _Reader, export: ParsedExport) -> Iterator[ParsedCase | ParsedResult]:
+    """Each case at its first row, and each test's result at its last row (an export of every result
+    lists a test once per result, the latest last), with the defects of all its rows."""
+    for line, row, key, case in _csv_tests(header, rows, reader):
+        if case is not None:
+            yield case
+        if export.result_lines[key] == line:
+            yield ParsedResult(
+                case_key=key,
+                status=row["status"] or "Untested",
+                comment=row.get("comment", ""),
+                elapsed=row.get("elapsed", ""),
+                defects=export.defects.get(key, []),
+                notes=_result_notes(row),
+                where=f"CSV line {line}",
+            )
+
+
+def _result_notes(row: dict[str, str]) -> list[str]:
+    """Who tested when, and which version: kept in the comment, since the result is recorded now."""
+    tested = row.get("tested by") or row.get("tested on")
+    notes = [
+        f"tested by {row['tested by']}" if row.get("tested by") else "",
+        row.get("tested on", ""),
+        f"version {row['version']}" if tested and row.get("version") else "",
+    ]
+    return [note for note in notes if note]
+
+
+def _survey_results_csv(header: list[str], rows, source: Opener, encoding: str, default_run_name: str) -> ParsedExport:
+    """The run's tests counted: the line of each one's last row, the defects of all its rows, its status
+    counted once; only the key, line and status of each test are kept."""
+    reader = _Reader()
+    latest: dict[str, tuple[int, str]] = {}
+    defects: dict[str, list[str]] = {}
+    statuses, run_names = Counter(), Counter()
+    for line, row, key, _case in _csv_tests(header, rows, reader):
+        run_names[row.get("run", "")] += 1
+        status = sys.intern(row["status"] or "Untested")
         # TestRail separates defects with commas; a defect id never contains one.
-        defects = [part.strip() for part in re.split(r"[,;\n]", row.get("defects", "")) if part.strip()]
-        defects = list(dict.fromkeys(defects))
-        # Who tested when, and which version: kept in the comment, since the result is recorded now.
-        tested = row.get("tested by") or row.get("tested on")
-        notes = [
-            f"tested by {row['tested by']}" if row.get("tested by") else "",
-            row.get("tested on", ""),
-            f"version {row['version']}" if tested and row.get("version") else "",
-        ]
-        result = ParsedResult(
-            case=reader.cases[case.key],
-            status=row["status"] or "Untested",
-            comment=row.get("comment", ""),
-            elapsed=row.get("elapsed", ""),
-            defects=defects,
-            notes=[note for note in notes if note],
-            where=where,
-        )
-        earlier = results.get(case.key)
+        found = [part.strip() for part in re.split(r"[,;\n]", row.get("defects", "")) if part.strip()]
+        if found or key in defects:
+            defects[key] = list(dict.fromkeys([*defects.get(key, []), *found]))
+        earlier = latest.get(key)
         if earlier is not None:
-            # An export with every result lists a test once per result; the last one is its state.
-            result.defects = list(dict.fromkeys([*earlier.defects, *result.defects]))
             reader.skip(
-                case.key,
-                f"{earlier.where}: an earlier result of {case.key}; the one on {where} is "
+                key,
+                f"CSV line {earlier[0]}: an earlier result of {key}; the one on CSV line {line} is "
                 "recorded (defects of both are linked).",
                 kind="result",
             )
-        results[case.key] = result
-    if not results and not reader.problems:
+            statuses[earlier[1]] -= 1
+        latest[key] = (line, status)
+        statuses[status] += 1
+    if not latest and not reader.problems:
         raise TestRailError("The CSV export has a header but no tests.")
     run_name = max((name for name in run_names if name), key=run_names.get, default="") or default_run_name
     return ParsedExport(
         kind=RESULTS,
-        description=f"TestRail CSV export of a run: {len(rows)} test row{'s' * (len(rows) != 1)}",
-        cases=list(reader.cases.values()),
-        results=list(results.values()),
+        description=f"TestRail CSV export of a run: {reader.rows} test row{'s' * (reader.rows != 1)}",
+        open=source,
+        encoding=encoding,
+        case_count=len(reader.first_seen),
+        result_count=len(latest),
         run_name=(run_name or "Imported from TestRail")[:RUN_NAME_MAX],
         problems=reader.problems,
         custom_fields=reader.custom_fields,
+        counts={**reader.counts, "status": +statuses},
+        first_cases=reader.first_cases,
+        result_lines={key: line for key, (line, _status) in latest.items()},
+        defects=defects,
     )
 
 
@@ -918,32 +1099,40 @@ _TRUE = {"true", "1", "yes", "x", "checked", "on"}
 class Vocabulary:
     """The project's case types and custom fields as an import uses them.
 
-    `make_missing` (an import, not a preview) adds the types and custom fields (text) the export
-    needs and the project lacks, and the values a select field lacks to its options.
+    `make_missing` (an import, not a preview) adds, batch by batch, the types and custom fields (text)
+    the cases need and the project lacks, and the values a select field lacks to its options.
     """
 
-    def __init__(self, project: Project, export: ParsedExport, mapping: Mapping, contents, *, make_missing: bool):
-        self.project, self.make_missing = project, make_missing
+    def __init__(self, project: Project, mapping: Mapping, *, make_missing: bool):
+        self.project, self.mapping, self.make_missing = project, mapping, make_missing
         self.types = {case_type_key(kind.name): kind for kind in project.case_types.all()}
         self.fields = {field.name: field for field in project.case_fields.all()}
         if make_missing:
+            self._make_fields(
+                {
+                    target_field(name, rule): rule["label"]
+                    for name, rule in mapping.fields.items()
+                    if target_field(name, rule) is not None
+                }
+            )
+
+    def prepare(self, contents: list["CaseContent"]) -> None:
+        """Make what this batch of cases needs (an import only)."""
+        if self.make_missing:
             self._make_types(sorted({c.type_name for c in contents if c.type_name}))
-            labels = {
-                target_field(name, rule): rule["label"]
-                for name, rule in mapping.fields.items()
-                if target_field(name, rule) is not None
-            }
-            self._make_fields(labels, contents)
+            self._add_options(contents)
 
     def _make_types(self, names: list[str]) -> None:
         missing = list({case_type_key(name): name for name in names if case_type_key(name) not in self.types}.values())
+        if not missing:
+            return
         start = max((kind.position for kind in self.types.values()), default=-1) + 1
         made = CaseType.objects.bulk_create(
             [CaseType(project=self.project, name=name, position=start + n) for n, name in enumerate(missing)]
         )
         self.types.update((case_type_key(kind.name), kind) for kind in made)
 
-    def _make_fields(self, labels: dict[str, str], contents) -> None:
+    def _make_fields(self, labels: dict[str, str]) -> None:
         start = max((field.position for field in self.fields.values()), default=-1) + 1
         missing = [name for name in labels if name not in self.fields]
         made = CaseField.objects.bulk_create(
@@ -955,6 +1144,8 @@ class Vocabulary:
             ]
         )
         self.fields.update((made_field.name, made_field) for made_field in made)
+
+    def _add_options(self, contents: list["CaseContent"]) -> None:
         for select in self.fields.values():
             if select.kind == CaseFieldKind.SELECT:
                 new_options = {c.custom[select.name] for c in contents if c.custom.get(select.name)} - set(
@@ -1026,7 +1217,7 @@ def _same(case: TestCase, values: dict, content: CaseContent) -> bool:
 
 @dataclass
 class CasePlan:
-    """What importing the cases would do: create some, change some, leave some as they are."""
+    """What importing a batch of cases would do: create some, change some, leave some as they are."""
 
     new: list[tuple[ParsedCase, dict]]
     changed: list[tuple[TestCase, ParsedCase, dict]]
@@ -1040,14 +1231,11 @@ class CasePlan:
         return actions
 
 
-def plan_cases(
-    project: Project, export: ParsedExport, mapping: Mapping, *, cases=None, make_missing: bool = False
-) -> CasePlan:
-    """Which of `cases` (default: the export's) are new, changed or unchanged; an import makes missing types."""
-    cases = export.cases if cases is None else cases
+def plan_batch(project: Project, cases: list[ParsedCase], mapping: Mapping, vocabulary: Vocabulary) -> CasePlan:
+    """Which of `cases` (a batch) are new, changed or unchanged; an import's vocabulary makes missing types."""
     existing = cases_by_key(project, [case.key for case in cases])
     contents = {case.key: case_content(case, mapping) for case in cases}
-    vocabulary = Vocabulary(project, export, mapping, contents.values(), make_missing=make_missing)
+    vocabulary.prepare(list(contents.values()))
     plan = CasePlan(new=[], changed=[], unchanged=[], contents=contents)
     for parsed in cases:
         content, case = contents[parsed.key], existing.get(parsed.key)
@@ -1062,42 +1250,75 @@ def plan_cases(
 
 
 @dataclass
-class RecordedResult:
-    result_id: int
+class CasesPreview:
+    """What importing the export's cases would do: counts per action, and the action of the first cases."""
+
+    counts: Counter
+    first_actions: dict[str, str]
+
+
+def preview_cases(project: Project, export: ParsedExport, mapping: Mapping) -> CasesPreview:
+    """Plan the cases batch by batch without writing; only the counts and the first cases' actions stay."""
+    vocabulary = Vocabulary(project, mapping, make_missing=False)
+    preview = CasesPreview(counts=Counter(), first_actions={})
+    first_keys = {case.key for case in export.first_cases}
+    for batch in batches(export.cases(), BATCH):
+        actions = plan_batch(project, batch, mapping, vocabulary).action_of()
+        preview.counts.update(actions.values())
+        preview.first_actions.update((key, actions[key]) for key in first_keys & actions.keys())
+    return preview
+
+
+@dataclass(slots=True)
+class KeysToLink:
+    """Tracker keys TestRail gave one imported artefact: a result's defects or a case's references."""
+
+    artefact_id: int  # the TestResult's or the TestCase's
     case_key: str
-    defects: list[str]
+    keys: list[str]
 
 
-@dataclass
-class ReferencedCase:
-    """A case with the references TestRail gave it, for the issues app to link."""
+# Called once per batch with its results' defects or its cases' references; returns the log entries
+# of the links it made or skipped (the issues app links them, see the module docstring).
+Link = Callable[[list[KeysToLink]], list[LogEntry]]
 
-    case_id: int
-    case_key: str
-    references: list[str]
+
+def _link_nothing(items: list[KeysToLink]) -> list[LogEntry]:
+    """Callers that link nothing."""
+    return []
 
 
 @dataclass
 class ImportOutcome:
     log: list[LogEntry]
     run: TestRun | None = None
-    recorded: list[RecordedResult] = field(default_factory=list)  # results whose defects await linking
-    referenced: list[ReferencedCase] = field(default_factory=list)  # cases whose references await linking
 
 
-def _create_cases(project, new: list[tuple[ParsedCase, dict]], user, progress: Progress, done: int) -> int:
-    for chunk in chunks(new, BATCH):
-        TestCase.objects.bulk_create(
-            [TestCase(project=project, import_key=parsed.key, created_by=user, **values) for parsed, values in chunk]
-        )
-        done += len(chunk)
-        progress(done)
-    return done
+def _create_cases(project, new: list[tuple[ParsedCase, dict]], user) -> list[TestCase]:
+    return TestCase.objects.bulk_create(
+        [TestCase(project=project, import_key=parsed.key, created_by=user, **values) for parsed, values in new]
+    )
 
 
-def _estimate_problems(export: ParsedExport) -> list[LogEntry]:
+def _update_cases(changed: list[tuple[TestCase, ParsedCase, dict]]) -> None:
+    now = timezone.now()
+    for case, _parsed, values in changed:
+        for name, value in values.items():
+            setattr(case, name, value)
+        case.updated_at = now
+    # An upsert on the primary key: one plain INSERT per batch, where bulk_update's CASE
+    # expressions cost seconds of Python per thousand rows.
+    TestCase.objects.bulk_create(
+        [case for case, _, _ in changed],
+        update_conflicts=True,
+        unique_fields=["pk"],
+        update_fields=[*CASE_UPDATE_FIELDS, "updated_at"],
+    )
+
+
+def _estimate_problems(cases: list[ParsedCase]) -> list[LogEntry]:
     problems = []
-    for case in export.cases:
+    for case in cases:
         try:
             parse_elapsed(case.estimate)
         except ValueError:
@@ -1123,45 +1344,39 @@ def _where(parsed: ParsedCase) -> str:
 
 
 def import_cases(
-    project: Project, export: ParsedExport, mapping: Mapping, *, user=None, progress: Progress = _ignore_progress
+    project: Project,
+    export: ParsedExport,
+    mapping: Mapping,
+    *,
+    user=None,
+    progress: Progress = _ignore_progress,
+    link: Link = _link_nothing,
 ) -> ImportOutcome:
-    """Create and update the export's cases, found again by their TestRail id; all or nothing."""
-    log = [*export.problems, *_estimate_problems(export)]
+    """Create and update the export's cases, found again by their TestRail id, a batch at a time; all
+    or nothing. `link` gets each batch's cases that carry references."""
+    estimates, entries, link_log = [], [], []
     with transaction.atomic():
         _lock(project)
-        plan = plan_cases(project, export, mapping, make_missing=True)
-        done = _create_cases(project, plan.new, user, progress, 0)
-        now = timezone.now()
-        for chunk in chunks(plan.changed, BATCH):
-            for case, _parsed, values in chunk:
-                for name, value in values.items():
-                    setattr(case, name, value)
-                case.updated_at = now
-            # An upsert on the primary key: one plain INSERT per batch, where bulk_update's CASE
-            # expressions cost seconds of Python per thousand rows.
-            TestCase.objects.bulk_create(
-                [case for case, _, _ in chunk],
-                update_conflicts=True,
-                unique_fields=["pk"],
-                update_fields=[*CASE_UPDATE_FIELDS, "updated_at"],
-            )
-            done += len(chunk)
+        vocabulary = Vocabulary(project, mapping, make_missing=True)
+        done = 0
+        for batch in batches(export.cases(), BATCH):
+            plan = plan_batch(project, batch, mapping, vocabulary)
+            _create_cases(project, plan.new, user)
+            _update_cases(plan.changed)
+            estimates += _estimate_problems(batch)
+            actions = plan.action_of()
+            entries += [LogEntry("case", actions[p.key], p.key, f"“{p.title}” in {_where(p)}") for p in batch]
+            link_log += link(_referenced(project, plan))
+            done += len(batch)
             progress(done)
-        progress(done + len(plan.unchanged))
-        referenced = _referenced(project, plan)
-    actions = plan.action_of()
-    log.extend(
-        LogEntry("case", actions[parsed.key], parsed.key, f"“{parsed.title}” in {_where(parsed)}")
-        for parsed in export.cases
-    )
-    return ImportOutcome(log=log, referenced=referenced)
+    return ImportOutcome(log=[*export.problems, *estimates, *entries, *link_log])
 
 
-def _referenced(project: Project, plan: CasePlan) -> list[ReferencedCase]:
-    """The imported cases that carry references, with their ids (new cases have theirs now)."""
+def _referenced(project: Project, plan: CasePlan) -> list[KeysToLink]:
+    """The batch's cases that carry references, with their ids (new cases have theirs now)."""
     keys = [key for key, content in plan.contents.items() if content.references]
-    ids = {key: case.pk for key, case in cases_by_key(project, keys).items()}
-    return [ReferencedCase(ids[key], key, plan.contents[key].references) for key in keys if key in ids]
+    ids = dict(TestCase.objects.filter(project=project, import_key__in=keys).values_list("import_key", "pk"))
+    return [KeysToLink(ids[key], key, plan.contents[key].references) for key in keys if key in ids]
 
 
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
@@ -1197,6 +1412,89 @@ def _result_comment(result: ParsedResult, status: str) -> str:
     return "\n\n".join(part for part in (result.comment, footer) if part)
 
 
+def case_ids(project: Project, keys: list[str]) -> dict[str, int]:
+    """The ids of the project's cases with these TestRail keys (a batch), by key."""
+    return dict(TestCase.objects.filter(project=project, import_key__in=keys).values_list("import_key", "pk"))
+
+
+class _ResultWriter:
+    """Records a run's results a batch at a time; keeps only the ids of the cases met, by key."""
+
+    def __init__(self, project: Project, run: TestRun, mapping: Mapping, user):
+        self.project, self.run, self.mapping, self.user = project, run, mapping, user
+        self.vocabulary = Vocabulary(project, mapping, make_missing=True)
+        self.case_ids: dict[str, int] = {}
+        self.created: list[LogEntry] = []
+        self.recorded: list[LogEntry] = []
+
+    def add_cases(self, parsed: list[ParsedCase]) -> None:
+        """Cases the project lacks are created from what the export says; the others stay as they are."""
+        self.case_ids.update(case_ids(self.project, [case.key for case in parsed]))
+        missing = [case for case in parsed if case.key not in self.case_ids]
+        plan = plan_batch(self.project, missing, self.mapping, self.vocabulary)
+        made = _create_cases(self.project, plan.new, self.user)
+        self.case_ids.update((case.import_key, case.pk) for case in made)
+        self.created += [
+            LogEntry(
+                "case",
+                "created",
+                case.key,
+                f"“{case.title}” in {_where(case)} (from the run's export, which has no steps)",
+            )
+            for case in missing
+        ]
+
+    def add_results(self, results: list[ParsedResult]) -> list[KeysToLink]:
+        ids = [self.case_ids[result.case_key] for result in results]
+        recorded_before = set(
+            TestResult.objects.filter(run=self.run, case_id__in=ids).values_list("case_id", flat=True)
+        )
+        now = timezone.now()
+        rows = [self._row(result, case_id, now) for result, case_id in zip(results, ids, strict=True)]
+        # Upserts report the id of every row, inserted or updated (PostgreSQL, SQLite >= 3.35).
+        saved = TestResult.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["run", "case"],
+            update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
+        )
+        for result, row in zip(results, saved, strict=True):  # bulk_create returns the rows it was given
+            action = "updated" if row.case_id in recorded_before else "created"
+            self.recorded.append(
+                LogEntry("result", action, result.case_key, f"{ResultStatus(row.status).label} in “{self.run.name}”")
+            )
+        return [
+            KeysToLink(row.pk, result.case_key, result.defects)
+            for result, row in zip(results, saved, strict=True)
+            if result.defects
+        ]
+
+    def _row(self, result: ParsedResult, case_id: int, now) -> TestResult:
+        status = self.mapping.statuses.get(result.status, default_status(result.status))
+        try:
+            duration = parse_elapsed(result.elapsed)
+        except ValueError:
+            duration = None
+            self.recorded.append(
+                LogEntry(
+                    "result",
+                    "skipped",
+                    result.case_key,
+                    f"{result.where}: elapsed “{result.elapsed}” is not a TestRail time span "
+                    "such as 1m 30s; the result is recorded without a duration.",
+                )
+            )
+        return TestResult(
+            run=self.run,
+            case_id=case_id,
+            status=status,
+            recorded_by=self.user,
+            comment=_result_comment(result, status),
+            duration=duration,
+            recorded_at=now,
+        )
+
+
 def import_results(
     project: Project,
     export: ParsedExport,
@@ -1205,13 +1503,15 @@ def import_results(
     run_name: str,
     user=None,
     progress: Progress = _ignore_progress,
+    link: Link = _link_nothing,
 ) -> ImportOutcome:
-    """Record a run's results into the run named `run_name` (created when missing); all or nothing.
+    """Record a run's results into the run named `run_name` (created when missing), a batch at a time;
+    all or nothing. `link` gets each batch's results that carry defects.
 
     Cases the project does not have yet are created from what the export says about them;
     cases it has are left as they are (a run's export carries no steps).
     """
-    log = list(export.problems)
+    link_log = []
     with transaction.atomic():
         _lock(project)
         run = find_run(project, run_name)
@@ -1219,78 +1519,12 @@ def import_results(
             run = TestRun.objects.create(
                 project=project, name=run_name, created_by=user, description="Imported from TestRail."
             )
-        parsed_cases = [result.case for result in export.results]
-        cases = cases_by_key(project, [case.key for case in parsed_cases])
-        plan = plan_cases(
-            project, export, mapping, cases=[c for c in parsed_cases if c.key not in cases], make_missing=True
-        )
-        new = plan.new
-        _create_cases(project, new, user, _ignore_progress, 0)
-        cases.update(cases_by_key(project, [case.key for case, _ in new]))
-        log.extend(
-            LogEntry(
-                "case",
-                "created",
-                case.key,
-                f"“{case.title}” in {_where(case)} (from the run's export, which has no steps)",
-            )
-            for case, _ in new
-        )
-
-        recorded_before = set()
-        for chunk in chunks([cases[result.case.key].pk for result in export.results], BATCH):
-            recorded_before.update(
-                TestResult.objects.filter(run=run, case_id__in=chunk).values_list("case_id", flat=True)
-            )
-        now = timezone.now()
+        writer = _ResultWriter(project, run, mapping, user)
         done = 0
-        saved_rows: list[TestResult] = []
-        for chunk in chunks(export.results, BATCH):
-            rows = []
-            for result in chunk:
-                status = mapping.statuses.get(result.status, default_status(result.status))
-                try:
-                    duration = parse_elapsed(result.elapsed)
-                except ValueError:
-                    duration = None
-                    log.append(
-                        LogEntry(
-                            "result",
-                            "skipped",
-                            result.case.key,
-                            f"{result.where}: elapsed “{result.elapsed}” is not a TestRail time span "
-                            "such as 1m 30s; the result is recorded without a duration.",
-                        )
-                    )
-                rows.append(
-                    TestResult(
-                        run=run,
-                        case=cases[result.case.key],
-                        status=status,
-                        recorded_by=user,
-                        comment=_result_comment(result, status),
-                        duration=duration,
-                        recorded_at=now,
-                    )
-                )
-            # Upserts report the id of every row, inserted or updated (PostgreSQL, SQLite >= 3.35).
-            saved = TestResult.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["run", "case"],
-                update_fields=["status", "comment", "duration", "recorded_by", "recorded_at"],
-            )
-            saved_rows.extend(saved)
-            for result, row in zip(chunk, saved, strict=True):  # bulk_create returns the rows it was given
-                action = "updated" if row.case_id in recorded_before else "created"
-                log.append(
-                    LogEntry("result", action, result.case.key, f"{ResultStatus(row.status).label} in “{run.name}”")
-                )
-            done += len(chunk)
+        for batch in batches(export.items(), BATCH):
+            writer.add_cases([item for item in batch if isinstance(item, ParsedCase)])
+            results = [item for item in batch if isinstance(item, ParsedResult)]
+            link_log += link(writer.add_results(results))
+            done += len(results)
             progress(done)
-    recorded = [
-        RecordedResult(row.pk, result.case.key, result.defects)
-        for result, row in zip(export.results, saved_rows, strict=True)  # one saved row per exported result
-        if result.defects
-    ]
-    return ImportOutcome(log=log, run=run, recorded=recorded)
+    return ImportOutcome(log=[*export.problems, *writer.created, *writer.recorded, *link_log], run=run)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from integrations.models import Provider
 from testmanager.api_exceptions import api_exception_handler
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +83,13 @@ def test_the_schema_and_the_docs_page_are_served():
     sources = re.findall(r'(?:src|href)="([^"]+)"', docs.content.decode())
     assert sources and all(source.startswith("/static/") for source in sources if "swagger" in source)
     assert "cdn" not in docs.content.decode().lower()
+
+
+def test_the_schema_lists_every_tracker_as_the_provider_enum(tmp_path):
+    schema = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(schema))
+
+    enum = yaml.safe_load(schema.read_text())["components"]["schemas"]["ProviderEnum"]["enum"]
+
+    assert enum == list(Provider.values)
+    assert "redmine" in enum

@@ -4,7 +4,6 @@ saves nothing; a tracker that cannot be asked saves the integration as not verif
 when it was checked."""
 
 import pytest
-from django.core.cache import cache
 
 from integrations.models import AuditEvent, ProjectIntegration
 from tests.factories import ProjectIntegrationFactory
@@ -17,15 +16,7 @@ from tests.issues.sync_support import (
     linear_source,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 URL = "/api/projects/SHOP/integrations"

@@ -2,7 +2,6 @@
 integration, for each role; another project's integration answers 404. Against the fake Jira Cloud."""
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations.models import AuditAction, AuditEvent, AuthType, IntegrationState, Provider, Source
@@ -14,18 +13,10 @@ from tests.factories import ProjectIntegrationFactory, SourceFactory
 from tests.issues.filing_support import jira_world
 from tests.support.scripted_server import Reply, ScriptedServer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 MAY_EDIT = {"member", "admin"}
 REFUSED = {"viewer": 403, "outsider": 404, "anonymous": 401}
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

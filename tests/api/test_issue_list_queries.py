@@ -45,7 +45,7 @@ def test_the_issue_list_runs_the_same_queries_for_5_and_500_tagged_linked_issues
     many, queries_for_many = queries_for_the_list(client)
 
     assert (few["count"], many["count"]) == (5, 500)
-    assert queries_for_many == queries_for_few == 5  # token, count, page, tags, links
+    assert queries_for_many == queries_for_few == 6  # token, project, count, page, tags, links
     assert all(len(issue["links"]) == 4 and issue["tags"] == ["checkout", "ui"] for issue in many["results"][:499])
 
 

@@ -8,7 +8,6 @@ import json
 
 import pytest
 import yaml
-from django.core.cache import cache
 from django.core.management import call_command
 
 from integrations.models import ProjectIntegration
@@ -17,7 +16,7 @@ from tests.factories import ProjectIntegrationFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN
 from tests.issues.filing_support import jira_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 SETTINGS = {
     "pull_requirements": True,
@@ -31,14 +30,6 @@ SETTINGS = {
     "bug_types": ["Bug"],
     "severity_field": "priority",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

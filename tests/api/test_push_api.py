@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations.http import TrackerHttpClient
@@ -40,17 +39,9 @@ from tests.fakes.fixtures import (
 from tests.fakes.gitlab import DEVELOPER
 from tests.fakes.jira import plain_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 REFUSED = {"viewer": 403, "outsider": 404, "anonymous": 401}
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @dataclass

@@ -1,18 +1,11 @@
 """The API's error bodies give the same reason and who can change it as the pages (issue 19)."""
 
 import pytest
-from django.core.cache import cache
 
 from integrations.models import ProjectIntegration
 from tests.issues.filing_support import jira_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.mark.parametrize(

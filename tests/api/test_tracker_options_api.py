@@ -4,7 +4,6 @@ over real HTTP. A tracker that refuses to list answers ``listable: false`` with 
 free text); only the project's admins may ask; another project's source or project answers 404."""
 
 import pytest
-from django.core.cache import cache
 
 from tests.factories import SourceFactory
 from tests.fakes.fixtures import ADO_LOGIN, GITHUB_LOGIN, GITLAB_USERNAME
@@ -17,15 +16,7 @@ from tests.issues.sync_support import (
     linear_source,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 def options(client, source, kind, *, at="SHOP", **params):

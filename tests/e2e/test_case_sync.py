@@ -6,22 +6,17 @@ nothing wrong in either part of the page."""
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, TestCaseFactory
 from tests.issues.filing_support import jira_world
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache"),
+]
 
 
 def test_syncing_a_test_case_twice_leaves_one_jira_issue_updated(page, log_in, fake_jira_cloud):

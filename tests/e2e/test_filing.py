@@ -6,7 +6,6 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider
@@ -24,15 +23,11 @@ from tests.factories import (
 )
 from tests.issues.filing_support import CREATE_PATH, jira_world
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache"),
+]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ confirming."""
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider, UserToken
@@ -20,18 +19,14 @@ from tests.factories import (
 )
 from tests.fakes.fixtures import SERVER_PAT
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache"),
+]
 
 MIAS_PAT = "mia-own-jira-personal-access-token"
 CREATE_PATH = r"/rest/api/2/issue"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def serious_violations(page) -> list:

@@ -18,12 +18,7 @@ from tests.factories import (
 )
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e, pytest.mark.usefixtures("trackers_on_loopback")]
 
 
 @pytest.fixture

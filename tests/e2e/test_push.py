@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from playwright.sync_api import expect
 
@@ -19,15 +18,11 @@ from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegratio
 from tests.fakes.jira import plain_text
 from tests.issues.sync_support import SECRET, jira_cloud_source, post
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache"),
+]
 
 
 def test_a_defect_pushed_to_jira_stays_in_step_both_ways(page, log_in, fake_jira_cloud):

@@ -14,15 +14,10 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, TestResultFactory, UserFactory
 from tests.issues.sync_support import jira_cloud_source
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e, pytest.mark.usefixtures("trackers_on_loopback")]
 
 AMBER = "rgb(254, 243, 199)"  # .messages li.warning
 GREEN = "rgb(220, 252, 231)"  # .messages li.success
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 def test_health_turns_to_error_when_jira_goes_down_and_refresh_now_reports_the_failures(page, log_in, fake_jira_cloud):

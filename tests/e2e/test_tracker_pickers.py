@@ -5,7 +5,6 @@ settings pick work item types, the severity field and the sprint field the same 
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from integrations.models import ProjectIntegration
@@ -14,15 +13,11 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.issues.sync_support import jira_cloud_source
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache"),
+]
 
 
 @pytest.fixture

@@ -1,12 +1,14 @@
 """Pytest fixtures that start fake trackers; registered in tests/conftest.py's pytest_plugins."""
 
 import pytest
+from django.core.cache import cache
 
 from tests.fakes.azure_devops import AzureDevOpsFake
 from tests.fakes.github import GitHubFake
 from tests.fakes.gitlab import GitLabFake
 from tests.fakes.jira import JiraFake
 from tests.fakes.linear import LinearFake
+from tests.fakes.redmine import RedmineFake
 
 CLOUD_LOGIN = "automation@example.com"
 CLOUD_API_TOKEN = "cloud-api-token"
@@ -24,6 +26,9 @@ GITLAB_OAUTH_TOKEN = "gloauth-testbotaccesstoken"
 LINEAR_LOGIN = "automation@example.com"
 LINEAR_API_KEY = "lin_api_fake0123456789abcdef"
 LINEAR_OAUTH_TOKEN = "lin_oauth_fake0123456789abcdef"
+REDMINE_LOGIN = "testbot"
+REDMINE_API_KEY = "0123456789abcdef0123456789abcdef01234567"
+REDMINE_PASSWORD = "redmine-password"
 
 
 @pytest.fixture
@@ -95,5 +100,30 @@ def fake_gitlab():
     fake.add_user(GITLAB_USERNAME, "Test Bot")
     fake.add_token(GITLAB_USERNAME, GITLAB_PAT)
     fake.add_token(GITLAB_USERNAME, GITLAB_OAUTH_TOKEN, kind="oauth")
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def trackers_on_loopback(settings):
+    """Let the tracker client reach fakes on 127.0.0.1, which production refuses as private addresses."""
+    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+
+
+@pytest.fixture
+def fresh_cache():
+    """Start and end with an empty cache: trackers' metadata and remembered markers are cached."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def fake_redmine():
+    """A started Redmine 5.0 fake under the sub-URI /redmine with one account, `REDMINE_LOGIN`
+    ("Test Bot", no administrator), signing in with the API key `REDMINE_API_KEY` or the password
+    `REDMINE_PASSWORD`. Tests add the projects, members and issues they need."""
+    fake = RedmineFake("/redmine")
+    fake.add_user(REDMINE_LOGIN, "Test Bot", api_key=REDMINE_API_KEY, password=REDMINE_PASSWORD)
     with fake:
         yield fake

@@ -7,25 +7,16 @@ verified, said in a warning."""
 import html
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent, ProjectIntegration
 from tests.factories import ProjectFactory, UserFactory
 from tests.issues.sync_support import jira_cloud_source
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 ADD = reverse("admin:integrations_projectintegration_add")
 OPTIONS = reverse("admin:integrations_projectintegration_tracker_options")
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

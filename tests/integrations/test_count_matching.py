@@ -24,12 +24,7 @@ from tests.fakes.fixtures import (
 )
 from tests.fakes.gitlab import DEVELOPER
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 
 def _provider(fake, provider, base_url, auth_type, credentials):

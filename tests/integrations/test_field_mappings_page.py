@@ -4,7 +4,6 @@ nothing saved, required fields left unmapped flagged, the saved mappings shown w
 Project admins only. Against the fake Jira Cloud over real HTTP."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.models import ProjectIntegration
@@ -12,15 +11,7 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.issues.filing_support import jira_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ cannot be asked saves the integration as not verified, which the Trackers page s
 import html
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from integrations import mappings
@@ -15,15 +14,7 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.issues.sync_support import jira_cloud_source
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.fixture

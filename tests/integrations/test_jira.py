@@ -39,14 +39,9 @@ from tests.fakes.jira import JiraFake
 from tests.fakes.server import json_response
 from tests.integrations.richtext_support import CORPUS, assert_valid_adf
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 SEARCH_PATH = r"/rest/api/(3/search/jql|2/search)"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 @dataclass

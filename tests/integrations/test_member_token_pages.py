@@ -11,15 +11,10 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, UserFactory
 from tests.integrations.oauth_support import CLIENT_ID, github_with_oauth, member, oauth_source
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 MIAS_PAT = "mia-jira-data-center-pat"
 TRACKERS = "/projects/SHOP/integrations/"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture

@@ -22,12 +22,7 @@ from tests.fakes.fixtures import ADO_PAT, GITHUB_TOKEN, GITLAB_PAT, LINEAR_API_K
 from tests.fakes.gitlab import DEVELOPER
 from tests.integrations.oauth_support import CLIENT_ID, github_with_oauth, member, oauth_source
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 
 @dataclass

@@ -41,12 +41,7 @@ from tests.integrations.oauth_support import (
 )
 from tests.support.processes import free_port
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 
 @pytest.fixture

@@ -12,11 +12,13 @@ import pytest
 from django.db import close_old_connections, connection
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from integrations import services, tasks
 from integrations.errors import AuthenticationFailed, AuthorizationRequired, Unreachable
-from integrations.models import AuditAction, AuditEvent, Provider, UserToken
+from integrations.models import AuditAction, AuditEvent, ProjectIntegration, Provider, UserToken
 from integrations.providers.base import IssueDraft
+from projects.models import Role
 from tests.integrations.oauth_support import (
     MIA,
     NOAH,
@@ -30,14 +32,9 @@ from tests.integrations.oauth_support import (
 )
 from tests.support.processes import free_port
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 SEARCH = r"/rest/api/3/search/jql"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture
@@ -337,3 +334,26 @@ def test_two_workers_renewing_one_token_renew_it_once_through_the_row_lock(jira,
     settings.REDIS_URL = ""  # the database alone serializes the renewals
 
     assert_renewed_once(jira, token, renew_in_two_workers(jira, token))
+
+
+# --- A renewal is kept whatever the request that needed it answers -------------------------
+
+
+def test_a_token_renewed_while_checking_a_refused_assignment_is_kept(jira, source, token):
+    """Atlassian rotates refresh tokens: rolling the renewal back with the refused assignment would leave
+    a refresh token Atlassian no longer accepts (the member would have to authorize again)."""
+    admin = token.user
+    admin.memberships.update(role=Role.ADMIN)
+    UserToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    api = APIClient()
+    api.force_authenticate(admin)
+
+    response = api.post(
+        "/api/projects/SHOP/integrations", {"source": source.pk, "external_project": "NOPE"}, format="json"
+    )
+
+    assert response.status_code == 400 and "external_project" in response.json()["errors"], response.json()
+    renewed = UserToken.objects.get(pk=token.pk)
+    assert refresh_requests(jira) == [token.refresh_token]
+    assert renewed.refresh_token != token.refresh_token and renewed.expires_at > timezone.now()
+    assert not ProjectIntegration.objects.filter(external_project="NOPE").exists()

@@ -24,11 +24,13 @@ from tests.fakes.fixtures import (
     GITLAB_PAT,
     GITLAB_USERNAME,
     LINEAR_API_KEY,
+    REDMINE_API_KEY,
+    REDMINE_LOGIN,
     SERVER_PAT,
 )
 from tests.fakes.gitlab import DEVELOPER
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 OPEN_CATEGORIES = {"todo", "in_progress"}
 
@@ -42,6 +44,7 @@ class TrackerSetup:
     issue_type: str
     absent_key: str  # a key of that project no issue has
     absent_is: str  # how fetch_many reports it: "missing", or "forbidden" where the tracker cannot tell
+    labels: bool = True  # whether its issues have labels (Redmine's have none)
 
 
 TRACKERS = {
@@ -52,12 +55,10 @@ TRACKERS = {
     # Azure DevOps answers a batch read without the ids it will not show, deleted or hidden alike.
     "azure_devops": TrackerSetup("azure_devops", "Fabrikam", "Bug", "999999", "forbidden"),
     "linear": TrackerSetup("linear", "ENG", "Issue", "ENG-999", "missing"),
+    # Redmine answers 404 for a deleted issue and 403 for a hidden one: the two are told apart.
+    "redmine": TrackerSetup("redmine", "shop", "Bug", "999", "missing", labels=False),
 }
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+LABELLED = [name for name, setup in TRACKERS.items() if setup.labels]
 
 
 def connected(provider: str, base_url: str, auth_type: str, credentials: dict, project: str) -> TrackerProvider:
@@ -132,8 +133,23 @@ def linear(fake_linear):
     return connected(Provider.LINEAR, fake_linear.base_url, AuthType.PAT, credentials, "ENG"), "Done"
 
 
+@pytest.fixture
+def redmine(fake_redmine):
+    fake_redmine.add_project("shop", members=(REDMINE_LOGIN,))
+    credentials = {"token": REDMINE_API_KEY}
+    return connected(Provider.REDMINE, fake_redmine.base_url, AuthType.PAT, credentials, "shop"), "Closed"
+
+
 @pytest.fixture(params=list(TRACKERS))
 def tracker(request) -> tuple[TrackerSetup, TrackerProvider, str]:
+    setup = TRACKERS[request.param]
+    provider, done_status = request.getfixturevalue(setup.fixture)
+    return setup, provider, done_status
+
+
+@pytest.fixture(params=LABELLED)
+def labelled_tracker(request) -> tuple[TrackerSetup, TrackerProvider, str]:
+    """A tracker whose issues have labels."""
     setup = TRACKERS[request.param]
     provider, done_status = request.getfixturevalue(setup.fixture)
     return setup, provider, done_status
@@ -195,9 +211,10 @@ def test_an_issue_is_updated_in_place(tracker):
     assert [issue.key for issue in provider.search("saved card")] == [created.key]
 
 
-def test_labels_are_read_with_the_issue_and_replaced_as_a_whole(tracker):
-    """Labels <-> tags: each tracker reads an issue's labels (Azure DevOps: its tags) and sets them all at once."""
-    setup, provider, _ = tracker
+def test_labels_are_read_with_the_issue_and_replaced_as_a_whole(labelled_tracker):
+    """Labels <-> tags: each tracker with labels reads an issue's labels (Azure DevOps: its tags) and sets them
+    all at once."""
+    setup, provider, _ = labelled_tracker
     draft = IssueDraft(project=setup.project, issue_type=setup.issue_type, title="Coupon", labels=("checkout",))
     created = provider.create_issue(draft)
     assert provider.fetch_many([created.key]).issues[created.key].labels == ("checkout",)

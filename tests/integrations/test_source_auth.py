@@ -16,14 +16,9 @@ from tests.factories import SourceFactory, UserFactory
 from tests.fakes.fixtures import ADO_LOGIN, ADO_PAT
 from tests.fakes.server import FakeHTTPServer, empty_response, text_response
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 API_KEY = "custom-api-key-0123456789"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture

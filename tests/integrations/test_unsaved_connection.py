@@ -11,16 +11,11 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 API = "/api/integrations/test-connection"
 ADMIN = "/admin/integrations/source/test-unsaved-connection/"
 WRONG_TOKEN = "wrong-api-token-4242"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture

@@ -20,12 +20,7 @@ from tests.fakes.fixtures import (
 )
 from tests.issues.sync_support import SECRET, github_source, linear_source
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 issue but no buttons, a tracker that fails leaves nothing written and says why, outsiders get 404."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from issues.filing.models import TestCaseSync
@@ -10,15 +9,7 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, TestCaseFactory, UserFactory
 from tests.issues.filing_support import jira_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ reads its status and comments. Against each tracker's fake over real HTTP."""
 from dataclasses import dataclass
 
 import pytest
-from django.core.cache import cache
 
 from integrations.models import AuthType, Provider
 from issues.filing import test_cases
@@ -16,17 +15,9 @@ from tests.fakes.fixtures import ADO_PAT, GITHUB_LOGIN, GITHUB_TOKEN, GITLAB_PAT
 from tests.fakes.gitlab import DEVELOPER
 from tests.issues.filing_support import jira_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 SITE = "http://testserver/"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @dataclass

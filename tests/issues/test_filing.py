@@ -9,7 +9,6 @@ from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.models import AuditAction, AuditEvent, AuthType, Provider, TokenKind, UserToken
@@ -29,15 +28,7 @@ from tests.factories import (
 from tests.fakes.fixtures import ADO_OAUTH_TOKEN, ADO_PAT, LINEAR_API_KEY
 from tests.issues.filing_support import CREATE_PATH, SEARCH_PATH, jira_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()  # Jira's create metadata and remembered markers are cached
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.fixture

@@ -16,15 +16,7 @@ from projects.models import ResultStatus, Role
 from tests.factories import MembershipFactory, ProjectFactory, TestResultFactory, TestRunFactory
 from tests.issues.filing_support import CREATE_PATH, jira_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.fixture

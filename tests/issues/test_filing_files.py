@@ -5,7 +5,6 @@ to the permission-checked download here. A file that does not arrive is named, a
 filed all the same."""
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -25,15 +24,7 @@ from tests.factories import (
 from tests.fakes.fixtures import GITHUB_LOGIN, GITHUB_TOKEN
 from tests.issues.filing_support import jira_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.fixture

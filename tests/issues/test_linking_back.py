@@ -21,7 +21,7 @@ from tests.fakes.fixtures import (
     SERVER_PAT,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 PAGE = "https://tm.example.com/projects/SHOP/runs/1/results/7/"
 FAILED = BackLink(
@@ -32,11 +32,6 @@ FAILED = BackLink(
     status_icon_url="https://tm.example.com/static/issues/link-icons/failed.svg",
 )
 PASSED = BackLink(url=PAGE, title="Test result: Pay with card in Nightly", status="Passed", resolved=True)
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 def source_for(base_url, provider, auth_type, credentials, **options):

@@ -4,7 +4,6 @@ a testmanager user matched to a tracker account (e-mail address, then display na
 account filing, with a note). Against the fake Jira Cloud's user search over real HTTP."""
 
 import pytest
-from django.core.cache import cache
 
 from integrations import field_mappings as fm
 from integrations.models import AuthType, Provider
@@ -34,15 +33,7 @@ from tests.fakes.fixtures import (
 from tests.fakes.gitlab import DEVELOPER
 from tests.issues.filing_support import jira_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.fixture

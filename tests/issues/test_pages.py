@@ -428,12 +428,13 @@ class AttachmentTests:
         attachment = add_attachment(make_issue(project), SimpleUploadedFile("a.txt", b"1"))
         assert client.get(url("attachment", 1, attachment.pk)).status_code == 404
 
-    def test_deleting_asks_for_confirmation_first(self, client, member, project):
+    def test_deleting_asks_for_confirmation_first(self, client, member, project, django_capture_on_commit_callbacks):
         attachment = add_attachment(make_issue(project), SimpleUploadedFile("a.txt", b"1"))
         confirm = client.get(url("attachment_delete", 1, attachment.pk))
         assert "Delete the attachment “a.txt” of SHOP#1?" in confirm.text
         assert Attachment.objects.exists()
-        client.post(url("attachment_delete", 1, attachment.pk))
+        with django_capture_on_commit_callbacks(execute=True):  # the file goes once the delete is committed
+            client.post(url("attachment_delete", 1, attachment.pk))
         assert not Attachment.objects.exists()
         assert not attachment.file.storage.exists(attachment.file.name)
 

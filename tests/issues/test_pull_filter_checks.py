@@ -12,7 +12,7 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 SETTINGS = {
     "pull_requirements": "on",
@@ -23,11 +23,6 @@ SETTINGS = {
     "bugs_filter": "labels = customer",
     "bug_types": "Bug",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ receive and pushes once confirmed; "Keep in step with an existing issue" links i
 list pushes the selected issues in a background job. Against the fake Jira Cloud over real HTTP."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.mappings import default_priority_mapping, default_status_mapping
@@ -14,15 +13,7 @@ from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, ProjectIntegrationFactory, SourceFactory, make_issue
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback", "fresh_cache")]
 
 
 @pytest.fixture

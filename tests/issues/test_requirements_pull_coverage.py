@@ -13,14 +13,9 @@ from projects.models import Requirement
 from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestCaseFactory
 from tests.fakes.fixtures import ADO_PAT, CLOUD_API_TOKEN, CLOUD_LOGIN, GITHUB_LOGIN, GITHUB_TOKEN
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 SITE = "https://tm.example.com/"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 def pull_one(source, external_project, requirements_filter, *, comment=True):

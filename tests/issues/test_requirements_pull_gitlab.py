@@ -29,15 +29,10 @@ from tests.factories import (
 from tests.fakes.fixtures import GITLAB_PAT, GITLAB_USERNAME
 from tests.fakes.gitlab import DEVELOPER
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 WEB = "acme/web"
 SITE = "https://tm.example.com/"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture

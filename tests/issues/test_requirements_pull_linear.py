@@ -27,15 +27,10 @@ from tests.factories import (
 )
 from tests.fakes.fixtures import LINEAR_API_KEY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 SITE = "https://tm.example.com/"
 PRIORITIES = "Urgent = P0, blocker\nHigh = P1, critical\nMedium = P2, major\nLow = P3, minor"
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from issues.core.services import (
     EditConflict,
     add_attachment,
     add_attachments,
-    delete_attachment,
     edit_issue,
     tags_by_name,
     update_issue,
@@ -155,12 +154,6 @@ class AttachmentTests:
         with pytest.raises(ValidationError):
             add_attachments(issue, [SimpleUploadedFile("ok.txt", b"1"), SimpleUploadedFile("big.txt", b"1234")])
         assert not Attachment.objects.exists()
-
-    def test_deleting_removes_the_file(self, project):
-        attachment = add_attachment(make_issue(project), SimpleUploadedFile("a.txt", b"1"))
-        storage, name = attachment.file.storage, attachment.file.name
-        delete_attachment(attachment)
-        assert not Attachment.objects.exists() and not storage.exists(name)
 
 
 class LinkTests:

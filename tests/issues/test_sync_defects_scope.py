@@ -18,12 +18,7 @@ from projects.models import Requirement
 from tests.factories import ProjectFactory, ProjectIntegrationFactory, SourceFactory, TestResultFactory
 from tests.fakes.fixtures import CLOUD_API_TOKEN, CLOUD_LOGIN
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fakes_on_loopback(settings):
-    settings.TRACKER_ALLOW_PRIVATE_HOSTS = True
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
 
 
 @pytest.fixture

@@ -17,10 +17,13 @@ from tests.projects.testrail_support import fixture, nested_suite
 pytestmark = pytest.mark.django_db
 
 
-def run_import(project, name="", *, data=None, mapping=None, run_name=None, progress=None):
+def run_import(project, name="", *, data=None, mapping=None, run_name=None, progress=None, linked=None):
+    """Parse and import; `linked` collects what the import hands over for linking, batch by batch."""
     export = testrail.parse_export(fixture(name) if data is None else data, name or "upload.csv")
     chosen = testrail.Mapping.for_export(export, mapping)
     options = {"user": None, **({"progress": progress} if progress else {})}
+    if linked is not None:
+        options["link"] = lambda items: linked.extend(items) or []
     if export.kind == testrail.CASES:
         return testrail.import_cases(project, export, chosen, **options)
     return testrail.import_results(project, export, chosen, run_name=run_name or export.run_name, **options)
@@ -103,7 +106,8 @@ class SuiteXmlTests:
         assert case(project, "C105").custom_fields == {"automation_type": "Ranorex", "status": "Approved"}
 
     def test_references_are_listed_as_testrail_fields_after_the_preconditions(self, project):
-        outcome = run_import(project, "suite.xml")
+        linked = []
+        run_import(project, "suite.xml", linked=linked)
 
         assert case(project, "C101").preconditions == (
             "A customer with a saved Visa card\nand one item in the cart\n\n"
@@ -111,11 +115,8 @@ class SuiteXmlTests:
             "- **References:** REQ-7, REQ-9"
         )
         # ... and handed to the issues app, which links them when a tracker knows the keys.
-        assert [(c.case_key, c.references) for c in outcome.referenced] == [
-            ("C101", ["REQ-7", "REQ-9"]),
-            ("C105", ["REQ-1"]),
-        ]
-        assert outcome.referenced[0].case_id == case(project, "C101").pk
+        assert [(c.case_key, c.keys) for c in linked] == [("C101", ["REQ-7", "REQ-9"]), ("C105", ["REQ-1"])]
+        assert linked[0].artefact_id == case(project, "C101").pk
 
     def test_unicode_text_arrives_intact(self, project):
         run_import(project, "suite.xml")
@@ -478,10 +479,11 @@ class RunResultsTests:
         assert (statuses["C104"], statuses["C103"]) == (ResultStatus.FAILED, ResultStatus.SKIPPED)
 
     def test_defects_are_handed_back_per_recorded_result(self, project):
-        outcome = run_import(project, "run-results.csv")
+        linked = []
+        run_import(project, "run-results.csv", linked=linked)
 
         result_of = dict(TestResult.objects.values_list("case__import_key", "pk"))
-        assert {(r.case_key, r.result_id, tuple(r.defects)) for r in outcome.recorded} == {
+        assert {(r.case_key, r.artefact_id, tuple(r.keys)) for r in linked} == {
             ("C102", result_of["C102"], ("SHOP-12", "SHOP-13")),
             ("C103", result_of["C103"], ("gateway outage",)),
             ("C104", result_of["C104"], ("SHOP-12",)),
@@ -495,10 +497,11 @@ class RunResultsTests:
             b'"C1","Pay","Passed","SHOP-2","Nightly"\n'
         )
 
-        outcome = run_import(project, data=data)
+        linked = []
+        outcome = run_import(project, data=data, linked=linked)
 
         assert TestResult.objects.get().status == ResultStatus.PASSED
-        assert outcome.recorded[0].defects == ["SHOP-1", "SHOP-2"]
+        assert linked[0].keys == ["SHOP-1", "SHOP-2"]
         assert skipped(outcome) == [
             (
                 "C1",

@@ -1,6 +1,6 @@
 """scripts/test-services.sh and the suite's guard: `make test` starts from any folder, a service that
 cannot start stops it with its message, and the main pass never runs on anything but PostgreSQL and
-Redis."""
+Redis (and the real Redmine)."""
 
 import os
 import shlex
@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 import redis
+import requests
 
 from tests.support.processes import ROOT, free_port
 
@@ -33,7 +34,12 @@ def locked_clone():
 
 
 def _services(clone: Path, command: str, pg_port: int, redis_port: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TEST_PG_PORT": str(pg_port), "TEST_REDIS_PORT": str(redis_port)}
+    env = {
+        **os.environ,
+        "TEST_PG_PORT": str(pg_port),
+        "TEST_REDIS_PORT": str(redis_port),
+        "TEST_REDMINE_PORT": str(free_port()),
+    }
     return subprocess.run(
         ["bash", str(clone / "scripts" / "test-services.sh"), command],
         env=env,
@@ -53,14 +59,29 @@ def test_services_start_and_stop_from_a_clone_only_its_owner_can_enter(locked_cl
         with psycopg.connect(host=database.hostname, port=database.port, user="postgres", dbname="postgres") as db:
             assert db.execute("SELECT 1").fetchone() == (1,)
         assert redis.Redis.from_url(urls["REDIS_URL"]).ping()
-        data = Path((locked_clone / "var" / "test-services" / "pg.datadir").read_text().strip())
-        assert data.is_dir()
+        redmine = _redmine_current_user(urls)
+        assert (redmine.status_code, redmine.json()["user"]["admin"]) == (200, True)
+        state = locked_clone / "var" / "test-services"
+        data = Path((state / "pg.datadir").read_text().strip())
+        redmine_data = Path((state / "redmine.datadir").read_text().strip())
+        redmine_instance = Path("/var/lib/redmine", (state / "redmine.instance").read_text().strip())
+        assert data.is_dir() and redmine_data.is_dir()
+        assert redmine_instance.resolve() == redmine_data  # Debian's instance folder points into /tmp
     finally:
         stopped = _services(locked_clone, "stop", pg_port, redis_port)
     assert stopped.returncode == 0, stopped.stderr
-    assert not data.exists()  # the throwaway data directory is removed
+    assert not data.exists()  # the throwaway data directories are removed
+    assert not redmine_data.exists() and not redmine_instance.is_symlink()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(host="127.0.0.1", port=pg_port, user="postgres", dbname="postgres", connect_timeout=3)
+    with pytest.raises(requests.ConnectionError):
+        _redmine_current_user(urls)
+
+
+def _redmine_current_user(urls: dict[str, str]) -> requests.Response:
+    return requests.get(
+        f"{urls['REDMINE_URL']}/users/current.json", headers={"X-Redmine-API-Key": urls["REDMINE_API_KEY"]}, timeout=30
+    )
 
 
 def test_a_service_that_cannot_start_fails_loudly_with_its_message(locked_clone):
@@ -73,6 +94,8 @@ def test_a_service_that_cannot_start_fails_loudly_with_its_message(locked_clone)
     assert started.returncode != 0
     assert f"FAILED: PostgreSQL did not start on 127.0.0.1:{taken}" in started.stderr
     assert "export DATABASE_URL" not in started.stdout
+    # Redmine's setup, started alongside, is not left running behind the failure.
+    assert str(locked_clone) not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
 
 
 def test_the_main_pass_refuses_to_run_on_anything_but_postgresql_and_redis(tmp_path):

@@ -108,9 +108,9 @@ class Command(BaseCommand):
             f"  Test cases: {preview.count_created} to create, {preview.count_updated} to update, "
             f"{preview.count_unchanged} unchanged or existing"
         )
-        if preview.export.results:
+        if preview.export.result_count:
             where = "existing run" if preview.run else "new run"
-            self.stdout.write(f"  Results: {len(preview.export.results)} into the {where} “{preview.run_name}”")
+            self.stdout.write(f"  Results: {preview.export.result_count} into the {where} “{preview.run_name}”")
         if preview.defects is not None and preview.has_defects:
             self.stdout.write(f"  Defect links: {preview.defects.link_count}, skipped {len(preview.defects.skipped)}")
         for entry in [*preview.export.problems, *(preview.defects.skipped if preview.defects else [])]:
