@@ -38,9 +38,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# The guards above, then the whole suite on real PostgreSQL and Redis (started here, stopped after; a
-# service that cannot start stops the target with its message, and the suite refuses to run on
-# anything else: TEST_SERVICES_REQUIRED), then the model tests again on SQLite. Fails on any failure and on "no tests collected" (exit 5).
+# The guards above, then the whole suite on real PostgreSQL and Redis, with the Redmine tests against a
+# real Redmine (all started here, stopped after; a service that cannot start stops the target with its
+# message, and the suite refuses to run on anything else: TEST_SERVICES_REQUIRED), then the model tests
+# again on SQLite. Fails on any failure and on "no tests collected" (exit 5).
 test: lint
 	@set -euo pipefail; \
 	trap 'scripts/test-services.sh stop' EXIT; \

@@ -1,16 +1,12 @@
-"""Webhook ingest throughput, and a refresh of 10,000 references on a real Celery worker.
+"""A refresh of 10,000 references on a real Celery worker.
 
-    .venv/bin/python bench/sync.py [webhook deliveries] [references]
+    .venv/bin/python bench/sync.py [references]
 
-1. Webhook ingest: signed Jira deliveries (one issue event each, every one changing its reference)
-   posted to /hooks/<uuid>/ through Django's test client, in this process: verification, parsing,
-   deduplication, the conditional update, the audit row. Then the same deliveries again (all
-   duplicates). Prints events a second. In-process on SQLite: the figure against the target (over real
-   HTTP, gunicorn and PostgreSQL, 1 and 4 senders, nothing lost) is bench/webhook_ingest.py's.
-2. Refresh: the references spread over a fake Jira Cloud (60%), a fake GitLab (25%) and a fake Azure
-   DevOps (15%), all stale; one ``issues.refresh_stale_references`` sent to a real Celery worker
-   (a subprocess, prefork pool of 3 unless the database is SQLite, then one process) through Redis.
-   Prints the requests each fake received and the seconds until every reference was stored.
+The references spread over a fake Jira Cloud (60%), a fake GitLab (25%) and a fake Azure DevOps (15%),
+all stale; one ``issues.refresh_stale_references`` sent to a real Celery worker (a subprocess, prefork
+pool of 3 unless the database is SQLite, then one process) through Redis. Prints the requests each fake
+received and the seconds until every reference was stored. (Webhook ingest is measured over real HTTP
+by bench/webhook_ingest.py.)
 
 Uses REDIS_URL when set, else starts a private redis-server on a free port (and stops it); uses
 DATABASE_URL when set, else a throwaway SQLite file. The sources' request budgets are raised out of
@@ -54,7 +50,6 @@ django.setup()
 from celery import Celery  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from integrations.models import AuthType, Provider, Source  # noqa: E402
@@ -73,7 +68,6 @@ from tests.fakes.gitlab import DEVELOPER, GitLabFake  # noqa: E402
 from tests.fakes.jira import JiraFake  # noqa: E402
 from tests.support.processes import project_env, running  # noqa: E402
 
-SECRET = "bench-webhook-secret"
 BUDGET = 1_000_000  # requests a minute: out of the way
 
 
@@ -92,42 +86,7 @@ def stale(source_: Source, keys: list[str]) -> None:
     )
 
 
-# --- 1. webhook ingest -----------------------------------------------------------------
-
-
-def webhook_ingest(count: int) -> None:
-    with JiraFake("cloud") as jira:
-        jira.set_credentials(CLOUD_LOGIN, CLOUD_API_TOKEN)
-        jira.add_project("HOOK")
-        hooked = source(
-            provider=Provider.JIRA_CLOUD,
-            name="Jira (webhooks)",
-            base_url=jira.base_url,
-            auth_type=AuthType.API_TOKEN,
-            credentials={"email": CLOUD_LOGIN, "api_token": CLOUD_API_TOKEN},
-            webhook_secret=SECRET,
-            can_process_webhooks=True,
-        )
-        for number in range(count):
-            jira.add_issue("HOOK", f"Hooked {number}")
-        stale(hooked, [f"HOOK-{n}" for n in range(1, count + 1)])
-        for key in jira.issues:
-            jira.edit_issue(key, status="In Progress", priority="High")
-        deliveries = [jira.issue_delivery(key, secret=SECRET) for key in jira.issues]
-    client = Client()
-    url = f"/hooks/{hooked.uuid}/"
-    for label in ("new deliveries", "the same deliveries again (duplicates)"):
-        started = time.perf_counter()
-        for delivery in deliveries:
-            response = client.post(url, data=delivery.body, content_type="application/json", headers=delivery.headers)
-            assert response.status_code == 200, response.content
-        seconds = time.perf_counter() - started
-        print(f"  {label:<42} {count:>6} events in {seconds:6.2f} s = {count / seconds:8.0f} events/s")
-    applied = ExternalReference.objects.filter(source=hooked, status="In Progress").count()
-    print(f"  references changed by the deliveries: {applied} of {count}")
-
-
-# --- 2. refresh on a real worker ---------------------------------------------------------
+# --- refresh on a real worker ------------------------------------------------------------
 
 
 def refresh_on_worker(count: int) -> None:
@@ -224,8 +183,7 @@ def refresh_on_worker(count: int) -> None:
 
 
 def main() -> None:
-    deliveries = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
-    references = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+    references = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     redis_server = None
     try:
         if OWN_REDIS:
@@ -235,10 +193,7 @@ def main() -> None:
             )
         app.conf.task_always_eager = True  # in this process; the worker gets REDIS_URL and queues for real
         call_command("migrate", verbosity=0)
-        where = connection.settings_dict["NAME"] if connection.vendor == "sqlite" else connection.vendor
-        print(f"1. Webhook ingest ({deliveries:,} Jira deliveries, Django test client, database {where})")
-        webhook_ingest(deliveries)
-        print(f"\n2. Refresh of {references:,} references on a real Celery worker through Redis")
+        print(f"Refresh of {references:,} references on a real Celery worker through Redis")
         refresh_on_worker(references)
     finally:
         if redis_server is not None:

@@ -48,6 +48,11 @@ _DEFAULT_PRIORITY_MAPPING = {
     "Medium": {"requirement": "P2", "defect": "major"},
     "Low": {"requirement": "P3", "defect": "minor"},
     "Lowest": {"requirement": "P3", "defect": "trivial"},
+    # Redmine's default priorities (High and Low are above): Immediate, Urgent, High, Normal, Low. Urgent is
+    # Linear's highest too, so it is a blocker.
+    "Immediate": {"requirement": "P0", "defect": "blocker"},
+    "Urgent": {"requirement": "P0", "defect": "blocker"},
+    "Normal": {"requirement": "P2", "defect": "major"},
 }
 _DEFAULT_STATUS_MAPPING = {
     "open": ["To Do", "Open"],

@@ -529,20 +529,25 @@ def tokens_due_for_renewal():
 
 
 # A delivery's source, its webhook secret decrypted once, kept in this process (never in the shared cache:
-# that would put the secret in Redis) for at most WEBHOOK_SOURCE_SECONDS, and dropped as soon as any source
-# changes: every change bumps one generation token in the shared cache, which each delivery reads (one Redis
-# GET instead of a query and a decryption). Read before the row, so a row loaded while a change commits is
-# dropped by the bump that follows the commit.
+# that would put the secret in Redis) for at most WEBHOOK_SOURCE_SECONDS, and dropped when any source
+# changes: at once in the process that changed it, within WEBHOOK_SOURCES_CHECK_SECONDS in the others, as
+# every change bumps one generation token in the shared cache, which each process reads at most that often
+# (a busy hook pays neither a query and a decryption nor a Redis round trip per delivery). Read before the
+# row, so a row loaded while a change commits is dropped by the bump that follows the commit.
 WEBHOOK_SOURCE_SECONDS = 60
+WEBHOOK_SOURCES_CHECK_SECONDS = 1.0
 WEBHOOK_SOURCES_KEPT = 256
 WEBHOOK_SOURCES_GENERATION_KEY = "integrations:webhook-sources-generation"
 _webhook_sources: dict[str, tuple[float, str, Source | None]] = {}
+_generation_read: list = [float("-inf"), None]  # when this process last read the generation, and what it said
 
 
 def webhook_source(source_uuid) -> Source | None:
     """The source with this webhook address (``/hooks/<uuid>/``), or None; kept briefly in this process."""
     key, now = str(source_uuid), time.monotonic()
-    generation = _webhook_sources_generation()
+    if now - _generation_read[0] >= WEBHOOK_SOURCES_CHECK_SECONDS:
+        _generation_read[:] = [now, _webhook_sources_generation()]
+    generation = _generation_read[1]
     kept = _webhook_sources.get(key)
     if kept is None or kept[0] <= now or kept[1] != generation:
         if len(_webhook_sources) >= WEBHOOK_SOURCES_KEPT:  # forged addresses must not grow the dict
@@ -569,6 +574,7 @@ def forget_webhook_sources() -> None:
 
 def _bump_webhook_sources_generation() -> None:
     _webhook_sources.clear()
+    _generation_read[0] = float("-inf")  # read the new one at the next delivery
     cache.set(WEBHOOK_SOURCES_GENERATION_KEY, secrets.token_hex(8), timeout=None)
 
 

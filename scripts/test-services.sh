@@ -100,8 +100,12 @@ redmine() {
   "${redmine_env[@]}" REDMINE_INSTANCE="$(cat "$STATE/redmine.instance")" "$@"
 }
 
-# A Ruby failure says what went wrong on its first lines and where at the end.
-excerpt() { head -n 4 "$1"; echo "..."; tail -n 8 "$1"; }
+# A Ruby failure's log: its first lines, the lines naming the error (a backtrace can bury them), its end.
+excerpt() {
+  head -n 4 "$1"; echo "..."
+  grep -m 5 -i -E "error|exception|abort|denied|in use" "$1" | grep -v -E "^\s+(from )?/" || true
+  echo "..."; tail -n 4 "$1"
+}
 
 redmine_step() {
   local name=$1 expect=$2; shift 2

@@ -325,6 +325,7 @@ CELERY_BEAT_SCHEDULE = {
     "issues-refresh-stale-references": {"task": "issues.refresh_stale_references", "schedule": 60},
     "issues-reconcile-webhook-sources": {"task": "issues.reconcile_webhook_sources", "schedule": 24 * 3600},
     "issues-prune-webhook-deliveries": {"task": "issues.prune_webhook_deliveries", "schedule": 24 * 3600},
+    "issues-apply-waiting-deliveries": {"task": "issues.apply_waiting_deliveries", "schedule": 60},
     # Members' OAuth tokens expiring within five minutes are renewed ahead of use.
     "integrations-renew-member-tokens": {"task": "integrations.renew_expiring_tokens", "schedule": 60},
     "issues-pull-from-trackers": {"task": "issues.pull_all", "schedule": 30 * 60},

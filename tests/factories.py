@@ -6,9 +6,10 @@ import factory
 from django.contrib.auth import get_user_model
 
 from integrations.models import AuthType, ProjectIntegration, Provider, Source
-from issues.core.models import Tag
+from issues.core.artefacts import artefact_field, artefact_project
+from issues.core.models import Issue, IssueStatus, Tag
 from issues.core.services import create_issue
-from issues.links.models import ExternalReference
+from issues.links.models import ExternalReference, Link
 from projects.models import Membership, Project, Requirement, ResultStatus, Role, TestCase, TestResult, TestRun
 
 
@@ -124,3 +125,39 @@ class ExternalReferenceFactory(factory.django.DjangoModelFactory):
     key = factory.Sequence(lambda n: f"SHOP-{n + 1}")
     url = factory.LazyAttribute(lambda r: f"https://example.atlassian.net/browse/{r.key}")
     title = "Remote bug"
+
+
+LINKED_CATEGORIES = ("todo", "in_progress", "done", "unknown")
+LINKED_STATUSES = (IssueStatus.OPEN, IssueStatus.IN_PROGRESS, IssueStatus.RESOLVED, IssueStatus.CLOSED)
+
+
+def link_many(artefact, count, *, synced=None):
+    """``count`` links to ``artefact``: every fifth to an internal issue, the others to tracker issues,
+    their statuses cycling through every status."""
+    project = artefact_project(artefact)
+    internal = count // 5
+    first = project.last_issue_number + 1
+    Issue.objects.bulk_create(
+        Issue(project=project, number=first + n, name=f"Internal {n}", status=LINKED_STATUSES[n % 4])
+        for n in range(internal)
+    )
+    project.last_issue_number = first + internal - 1
+    Project.objects.filter(pk=project.pk).update(last_issue_number=project.last_issue_number)
+    source = SourceFactory()
+    references = ExternalReference.objects.bulk_create(
+        ExternalReference(
+            source=source,
+            source_name=source.name,
+            key=f"SHOP-{n}",
+            title=f"Remote {n}",
+            status_category=LINKED_CATEGORIES[n % 4],
+            last_synced_at=synced,
+        )
+        for n in range(count - internal)
+    )
+    field = artefact_field(artefact)
+    issues = Issue.objects.filter(project=project, number__gte=first)
+    Link.objects.bulk_create(
+        [Link(project=project, issue=issue, **{field: artefact}) for issue in issues]
+        + [Link(project=project, external_reference=reference, **{field: artefact}) for reference in references]
+    )

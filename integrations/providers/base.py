@@ -16,7 +16,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -304,6 +304,45 @@ class IssueEvent:
     # content itself (issue, event type, time), the same for each event of a delivery: a signed body
     # replayed under a new id is a duplicate by it. "" where the delivery id is all there is.
     content_key: str = ""
+
+    def as_json(self) -> dict:
+        """The event as JSON, for a delivery queued until a worker applies it (``from_json`` reads it back)."""
+        return _jsonable(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: dict) -> "IssueEvent":
+        issue, comment = raw["issue"], raw["comment"]
+        if issue is not None:
+            dated = {name: _read_datetime(issue[name]) for name in ("updated_at", "created_at", "resolved_at")}
+            labels = None if issue["labels"] is None else tuple(issue["labels"])
+            issue = {**issue, **dated, "unknown": frozenset(issue["unknown"]), "labels": labels}
+            if "fields" in issue:  # a PulledItem: the issue with its description, type and further fields
+                issue["fields"] = {
+                    name: FieldValue(value["text"], value["day"] and date.fromisoformat(value["day"]))
+                    for name, value in issue["fields"].items()
+                }
+            issue = (PulledItem if "fields" in issue else RemoteIssue)(**issue)
+        if comment is not None:
+            dated = {name: _read_datetime(comment[name]) for name in ("created_at", "updated_at")}
+            comment = RemoteComment(**{**comment, **dated})
+        when = _read_datetime(raw["updated_at"])
+        return cls(**{**raw, "kind": EventKind(raw["kind"]), "updated_at": when, "issue": issue, "comment": comment})
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, date):  # and datetime
+        return value.isoformat()
+    return value
+
+
+def _read_datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)

@@ -174,9 +174,7 @@ class Redmine(TrackerProvider):
     keys_per_request = PAGE_SIZE
     uploads_files = True
     attachment_max_bytes = 5 * 1024**2  # Redmine's default "Maximum attachment size" (an administrator's setting)
-    test_type_as_label = False
-    severity_as_label = False
-    creates_missing_labels = False
+    creates_missing_labels = False  # Redmine issues have no labels at all
     member_pats = True
     member_pat_label = "API access key"
     no_webhooks_reason = "Redmine has no webhooks (not in Redmine 5 core)"
@@ -189,6 +187,12 @@ class Redmine(TrackerProvider):
     def __init__(self, source, user_token=None):
         super().__init__(source, user_token)
         self._categories: dict[str, str] | None = None  # status name (folded) -> status category
+
+    @classmethod
+    def qualify_key(cls, key: str, project: str) -> str:
+        """``#123`` and ``0123`` are stored as ``123``: one issue, one key, however it was typed."""
+        number = issue_id(key)
+        return str(number) if number is not None else key.strip()
 
     def pat_authentication(self, token):
         return {"X-Redmine-API-Key": token}, None

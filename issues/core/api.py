@@ -21,7 +21,6 @@ from issues.core.models import Issue, IssuePriority, IssueStatus
 from issues.core.selectors import UNASSIGNED
 from issues.core.serializers import (
     LISTED_LINKS,
-    LISTED_TAG_NAMES,
     ArtefactRefSerializer,
     HistoryEntrySerializer,
     IssueSerializer,
@@ -92,7 +91,9 @@ class IssueViewSet(ProjectScopedViewSet):
     pagination_class = PageOrCursorPagination
     search_fields = ["name", "description"]
     ordering_fields = ["number", "created_at", "updated_at", "status", "id"]
-    ordering = ["project_id", "-number"]  # served by the (project, -number) index
+    # Both newest first: served by the (-project, -number) index, and a cursor reads on by one row
+    # comparison that starts there in the index.
+    ordering = ["-project_id", "-number"]
 
     def base_queryset(self):
         issues = Issue.objects.select_related("project", "assignee", "reporter")
@@ -115,9 +116,9 @@ class IssueViewSet(ProjectScopedViewSet):
         page = self.paginate_queryset(queryset)
         issues = page if page is not None else list(queryset)
         ids = [issue.pk for issue in issues]
-        tag_names, link_summaries = core_selectors.tag_names_by_issue(ids), links_selectors.link_summaries_by_issue(ids)
+        core_selectors.attach_listed_tags(issues)
+        link_summaries = links_selectors.link_summaries_by_issue(ids)
         for issue in issues:
-            setattr(issue, LISTED_TAG_NAMES, tag_names[issue.pk])
             setattr(issue, LISTED_LINKS, link_summaries[issue.pk])
         data = self.get_serializer(issues, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)

@@ -150,9 +150,9 @@ class Issue(models.Model):
     )
 
     class Meta:
-        # By the project's id, not its key: the (project, -number) index then serves a project's
+        # By the project's id, not its key, newest first: the (-project, -number) index then serves
         # list pages without sorting every issue of the project.
-        ordering = ["project_id", "-number"]
+        ordering = ["-project_id", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["project", "number"], name="issue_unique_number_per_project"),
             models.CheckConstraint(condition=Q(number__gte=1), name="issue_number_positive"),
@@ -170,7 +170,7 @@ class Issue(models.Model):
             models.Index(fields=["project", "priority"]),
             # Covering (the id is in the index, PostgreSQL only): a page by number selects its ids
             # by OFFSET from the index alone, without reading the table rows it skips.
-            models.Index(fields=["project", "-number"], include=["id"], name="issue_project_number_id"),
+            models.Index(fields=["-project", "-number"], include=["id"], name="issue_list_order_id"),
         ]
 
     @property
@@ -294,6 +294,9 @@ class IssueComment(models.Model):
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     # When the tracker comment was deleted there: the comment stays in the thread, marked, without its text.
     deleted_remotely_at = models.DateTimeField(null=True, blank=True)
+    # When posting a comment written here to the tracker last started: a later post first looks for it
+    # there, since a worker that died after the tracker took it left it posted without its id.
+    post_attempted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

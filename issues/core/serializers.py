@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from issues.core.artefacts import ARTEFACT_KINDS, ARTEFACT_LABELS, artefact_title, artefacts_of, kind_of
 from issues.core.models import Issue, IssueEvent
-from issues.core.selectors import members_of
+from issues.core.selectors import LISTED_TAGS, members_of
 from issues.core.services import edit_issue, update_issue
 from issues.links.models import Link
 from issues.links.selectors import LinkSummary
@@ -39,9 +39,8 @@ class LinkSerializer(serializers.ModelSerializer):
         return artefact_title(link.artefact)
 
 
-# Set by the issue list on each issue of a page (read in one flat query for the whole page); an issue
-# read on its own is shown from its relations instead.
-LISTED_TAG_NAMES = "listed_tag_names"
+# Set by the issue list on each issue of a page (read in one flat query for the whole page, as its tags
+# are: LISTED_TAGS); an issue read on its own is shown from its relations instead.
 LISTED_LINKS = "listed_links"
 
 
@@ -49,11 +48,11 @@ class TagNamesField(serializers.ListField):
     child = serializers.CharField(max_length=50)
 
     def get_attribute(self, issue):
-        listed = getattr(issue, LISTED_TAG_NAMES, None)
-        return listed if listed is not None else super().get_attribute(issue)
+        listed = getattr(issue, LISTED_TAGS, None)
+        return listed if listed is not None else super().get_attribute(issue).all()
 
     def to_representation(self, tags):
-        return tags if isinstance(tags, list) else [tag.name for tag in tags.all()]
+        return [tag.name for tag in tags]
 
 
 class IssueLinksSerializer(serializers.ListSerializer):

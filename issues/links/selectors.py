@@ -39,7 +39,7 @@ from issues.core.artefacts import (
     kind_of,
 )
 from issues.core.models import RESOLVED_STATUSES, Issue, StatusCategory
-from issues.core.selectors import CATEGORY_OF_STATUS, INTERNAL, issues_of
+from issues.core.selectors import CATEGORY_OF_STATUS, INTERNAL, attach_listed_tags, issues_of
 from issues.links.key_moves import references_by_key
 from issues.links.models import ExternalReference, Link, ReferenceAlias
 from projects.models import Requirement, ResultStatus, TestResult
@@ -190,8 +190,10 @@ class LinkPage:
 
 def _page_number(asked, pages: int) -> int:
     """The page asked for as a number from 1 to ``pages``: malformed or out of range, the nearest page."""
-    number = int(asked) if str(asked).isdigit() else 1
-    return min(max(number, 1), pages)
+    text = str(asked)
+    if not (text.isascii() and text.isdecimal()):
+        return 1
+    return pages if len(text) > 9 else min(max(int(text), 1), pages)  # int() refuses 4,301 digits
 
 
 def _in_page_order(links):
@@ -361,7 +363,8 @@ def objects_of_rows(rows) -> list:
     """The issues and references of a page of ``issues_and_references`` rows, in their order."""
     rows = list(rows)
     wanted = {kind: [row["ident"] for row in rows if row["kind"] == kind] for kind in ("issue", "reference")}
-    issues = Issue.objects.filter(pk__in=wanted["issue"]).select_related("project", "assignee").prefetch_related("tags")
+    issues = list(Issue.objects.filter(pk__in=wanted["issue"]).select_related("project", "assignee"))
+    attach_listed_tags(issues)  # as /api/issues reads them
     references = ExternalReference.objects.filter(pk__in=wanted["reference"])
     found = {("issue", issue.pk): issue for issue in issues} | {("reference", ref.pk): ref for ref in references}
     return [found[row["kind"], row["ident"]] for row in rows if (row["kind"], row["ident"]) in found]

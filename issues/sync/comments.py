@@ -68,9 +68,7 @@ def push_comment(comment_id: int) -> bool:
     try:
         # Posted by the author's own account when they have a token for the tracker, so that it shows them.
         remote_id = with_own_token_if_any(
-            comment.author,
-            sync.reference.source,
-            lambda provider: provider.add_comment(sync.reference.key, _attributed(comment)),
+            comment.author, sync.reference.source, partial(_post_once, comment, sync.reference.key)
         )
     except TrackerError as error:
         DefectSync.objects.filter(pk=sync.pk).update(last_error=source_excerpt(sync.reference.source, str(error), 500))
@@ -82,6 +80,30 @@ def push_comment(comment_id: int) -> bool:
         ).delete()
         IssueComment.objects.filter(pk=comment.pk).update(remote_id=remote_id[:100])
     return True
+
+
+def _post_once(comment: IssueComment, key: str, provider: TrackerProvider) -> str:
+    """The tracker's id of the comment, posted now unless an earlier attempt posted it: a worker that
+    died after the tracker took the comment, before its id was kept, left it there (the task is
+    delivered again, or the refresh sends it), and posting again would show it twice on both sides.
+    The attempt is recorded (committed) before the post, so only a comment that may be there is looked for."""
+    text = _attributed(comment)
+    if comment.post_attempted_at is not None:
+        known = IssueComment.objects.filter(issue_id=comment.issue_id, origin=CommentOrigin.TESTMANAGER)
+        taken = set(known.exclude(remote_id="").values_list("remote_id", flat=True))
+        posted = next(
+            (
+                remote.id
+                for remote in provider.comments(key)
+                if remote.id not in taken and not remote.deleted and remote.body.strip() == text.strip()
+            ),
+            None,
+        )
+        if posted is not None:
+            return posted
+    comment.post_attempted_at = timezone.now()
+    IssueComment.objects.filter(pk=comment.pk).update(post_attempted_at=comment.post_attempted_at)
+    return provider.add_comment(key, text)
 
 
 def _attributed(comment: IssueComment) -> str:
@@ -169,7 +191,8 @@ def _comment_syncs(reference: ExternalReference):
 
 def pull_comments(provider: TrackerProvider, reference_ids: Sequence[int]) -> None:
     """Read the comments of changed issues whose defects sync comments (a refresh, or a webhook that
-    does not carry comments); a failure is kept on the defect's sync."""
+    does not carry comments); a failure is kept on the defect's sync. The tracker lists every comment
+    of the issue: a copy of one it no longer lists was deleted there (its deletion's delivery was lost)."""
     syncs = defect_syncs().filter(reference_id__in=reference_ids, integration__sync_comments=True)
     for reference in {sync.reference for sync in syncs}:
         try:
@@ -181,6 +204,17 @@ def pull_comments(provider: TrackerProvider, reference_ids: Sequence[int]) -> No
             continue
         for comment in comments:
             follow_read_comment(reference, comment)
+        _follow_unlisted(reference, {comment.id[:100] for comment in comments})
+
+
+def _follow_unlisted(reference: ExternalReference, listed: set[str]) -> int:
+    """Mark deleted the tracker copies of comments the tracker's complete listing no longer has."""
+    copies = IssueComment.objects.filter(
+        issue_id__in=_comment_syncs(reference).values("issue_id"),
+        origin=CommentOrigin.TRACKER,
+        deleted_remotely_at__isnull=True,
+    ).exclude(remote_id="")
+    return copies.exclude(remote_id__in=listed).update(body="", deleted_remotely_at=timezone.now())
 
 
 def follow_read_comment(reference: ExternalReference, comment: RemoteComment) -> bool:

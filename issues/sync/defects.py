@@ -17,7 +17,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.errors import RemoteValidationError, TrackerError
-from integrations.mappings import priority_for, status_for, tracker_names_for_status, tracker_priorities_for
+from integrations.mappings import (
+    priority_for,
+    same_name,
+    status_for,
+    tracker_names_for_status,
+    tracker_priorities_for,
+)
 from integrations.models import IntegrationState, ProjectIntegration, Source
 from integrations.providers import provider_for
 from integrations.providers.base import (
@@ -267,7 +273,11 @@ def _follow_defect(sync: DefectSync) -> None:
         and sync.changed_here_at is not None
         and (reference.remote_updated_at is None or reference.remote_updated_at <= sync.changed_here_at)
     )
-    moved = {name: value for name, value in tracker.items() if value != getattr(sync, f"synced_{name}")}
+    moved = {
+        name: value
+        for name, value in tracker.items()
+        if value != getattr(sync, f"synced_{name}") and not _holds(sync, name, getattr(reference, name))
+    }
     if not moved:
         return  # the tracker did not move: a change made here stays to be pushed
     changes = {
@@ -281,6 +291,16 @@ def _follow_defect(sync: DefectSync) -> None:
     for name, value in moved.items():
         setattr(sync, f"synced_{name}", value)
     sync.save(update_fields=["synced_status", "synced_priority"])
+
+
+def _holds(sync: DefectSync, name: str, tracker_value: str) -> bool:
+    """Whether the tracker's status (or priority) is one the synced value is sent as: "resolved" is sent as
+    "Done", which maps back to "closed"; the tracker holding "Done" has not moved from "resolved"."""
+    synced = getattr(sync, f"synced_{name}")
+    names = (
+        tracker_statuses(sync.integration, synced) if name == "status" else tracker_priorities(sync.integration, synced)
+    )
+    return any(same_name(tracker_value, sent) for sent in names)
 
 
 def push_defect(issue_id: int) -> bool:

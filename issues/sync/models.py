@@ -10,10 +10,10 @@ from issues.links.models import ExternalReference
 
 
 class WebhookDelivery(models.Model):
-    """A webhook delivery already applied: a redelivery of the same id, or of the same signed content
-    under another id, is acknowledged, not applied again. Rows older than ``WEBHOOK_DELIVERY_DAYS`` are
-    pruned: by then a redelivery is older than what it would change, and applying events in order of
-    the remote updated-at ignores it anyway."""
+    """A webhook delivery received (applied, or queued for the worker): a redelivery of the same id, or
+    of the same signed content under another id, is acknowledged, not applied again. Applied rows older
+    than ``WEBHOOK_DELIVERY_DAYS`` are pruned: by then a redelivery is older than what it would change,
+    and applying events in order of the remote updated-at ignores it anyway."""
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
     delivery_id = models.CharField(max_length=200)
@@ -21,9 +21,19 @@ class WebhookDelivery(models.Model):
     content_key = models.CharField(max_length=200, blank=True)
     events = models.PositiveIntegerField(default=0, help_text="How many issue events the delivery carried.")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Recorded by the hook, not applied yet: the delivery's events (IssueEvent.as_json) until the worker
+    # applies them (issues.sync.webhooks.apply_queued) and clears them in the same transaction. Null: applied.
+    pending_events = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["source", "id"],
+                condition=Q(pending_events__isnull=False),
+                name="webhookdelivery_pending",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["source", "delivery_id"], name="webhookdelivery_unique_per_source"),
             models.UniqueConstraint(

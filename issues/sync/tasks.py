@@ -83,3 +83,20 @@ def push_comment(comment_id: int) -> bool:
     from issues.sync.comments import push_comment as post_comment
 
     return post_comment(comment_id)
+
+
+@shared_task(name="issues.apply_queued_deliveries")
+def apply_queued_deliveries(source_id: int) -> dict:
+    """Apply the webhook deliveries the hook recorded for a source (one task per burst, batches inside)."""
+    from issues.sync.webhooks import apply_queued
+
+    return asdict(apply_queued(source_id))
+
+
+@shared_task(name="issues.apply_waiting_deliveries")
+def apply_waiting_deliveries() -> list[int]:
+    """Beat, every minute: queue the apply task of each source whose recorded deliveries still wait (after a
+    task the broker lost); a source whose task is queued or running is left to it."""
+    from issues.sync.webhooks import schedule_waiting
+
+    return schedule_waiting()

@@ -7,8 +7,13 @@ stored remote updated-at, so a replayed or late delivery never overwrites a newe
 stored, and what a delivery that asks for a read still says, is told to the app
 (``signals.remote_issues_heard``: pulled requirements follow it). A source
 that received deliveries within ``RECONCILE_INTERVAL`` is webhook-fed: it is not polled, and a daily
-reconcile reads all its references again to catch a delivery the tracker never sent."""
+reconcile reads all its references again to catch a delivery the tracker never sent.
 
+When tasks go to a worker (``applies_in_worker``), the hook only verifies, parses and records a delivery
+with its events and audit row, answers 202, and one task per burst (``apply_queued``) applies the queued
+deliveries in batches; eager tasks (``make run``) apply a delivery in its own request."""
+
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,9 +52,9 @@ _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 def prune_deliveries(now: datetime | None = None) -> int:
-    """Forget deliveries older than ``WEBHOOK_DELIVERY_DAYS``; returns how many."""
+    """Forget applied deliveries older than ``WEBHOOK_DELIVERY_DAYS``; returns how many."""
     cutoff = (now or timezone.now()) - timedelta(days=WEBHOOK_DELIVERY_DAYS)
-    deleted, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    deleted, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff, pending_events__isnull=True).delete()
     return deleted
 
 
@@ -69,6 +74,11 @@ class AppliedEvents:
     unknown: int = 0  # about keys no reference has
     duplicate: int = 0  # of a delivery received before
     refresh: list[int] = field(default_factory=list)  # references to read again (the payload lacked the state)
+
+    def add(self, other: "AppliedEvents") -> None:
+        for name in ("events", "applied", "stale", "unknown", "duplicate"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.refresh += other.refresh
 
 
 def receive_webhook(source_uuid, request) -> WebhookOutcome:
@@ -96,6 +106,8 @@ def receive_webhook(source_uuid, request) -> WebhookOutcome:
         events = provider.parse_webhook(request.body, request.headers)
     except TrackerError as error:
         return _rejected(source, 400, str(error))
+    if applies_in_worker():
+        return _queue(source, events)
     with transaction.atomic():  # the delivery, what it changed and its audit row: one commit, or none
         applied = apply_events(source, events)
         integration_services.record_audit(
@@ -112,6 +124,84 @@ def receive_webhook(source_uuid, request) -> WebhookOutcome:
             },
         )
     return WebhookOutcome(200, f"{applied.applied} of {applied.events} event(s) applied.")
+
+
+def applies_in_worker() -> bool:
+    """Whether deliveries are recorded and answered at once, then applied by a worker in batches: whenever
+    tasks go to a worker. Eager tasks (``make run``, no Redis) apply a delivery in its own request."""
+    return not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+# While a source's apply task is queued or running, deliveries recorded for it start no other: one task
+# per burst. The task lifts the mark before reading the queue, so a delivery recorded after its last read
+# queues the next one; the mark expires, so a task the broker lost delays a source's deliveries this long.
+APPLY_SCHEDULED_SECONDS = 60
+QUEUED_BATCH = 500
+
+
+def _apply_scheduled_key(source_id: int) -> str:
+    return f"issues:webhook-apply-scheduled:{source_id}"
+
+
+def _queue(source: Source, events: Sequence[IssueEvent]) -> WebhookOutcome:
+    """Record the delivery with its events and its audit row in one commit; a worker applies it. Answers
+    202: the tracker need not wait for what the delivery changes."""
+    with transaction.atomic():
+        fresh = _record_deliveries(source, events, queued=True)
+        queued = sum(event.delivery_id in fresh for event in events)
+        integration_services.record_audit(
+            AuditAction.WEBHOOK_ACCEPTED,
+            source=source,
+            target=events[0].delivery_id if events else "",
+            details={"events": len(events), "queued": queued, "duplicate": len(events) - queued},
+        )
+        if fresh:
+            transaction.on_commit(partial(schedule_apply, source.pk))
+    return WebhookOutcome(202, f"{queued} of {len(events)} event(s) queued.")
+
+
+def schedule_apply(source_id: int) -> None:
+    """Queue the task that applies a source's recorded deliveries, unless one is queued already."""
+    if cache.add(_apply_scheduled_key(source_id), True, APPLY_SCHEDULED_SECONDS):
+        from issues.sync.tasks import apply_queued_deliveries  # the task imports this module
+
+        apply_queued_deliveries.delay(source_id)
+
+
+def schedule_waiting() -> list[int]:
+    """``schedule_apply`` for every source with deliveries waiting; the sources."""
+    waiting = WebhookDelivery.objects.filter(pending_events__isnull=False).order_by("source_id")
+    source_ids = list(waiting.values_list("source_id", flat=True).distinct())
+    for source_id in source_ids:
+        schedule_apply(source_id)
+    return source_ids
+
+
+def apply_queued(source_id: int) -> AppliedEvents:
+    """Apply a source's queued deliveries, oldest first, ``QUEUED_BATCH`` a transaction: each batch's
+    changes and the clearing of its deliveries commit together, so a worker that dies mid-batch leaves
+    the batch queued and the redelivered task applies it once. Within a batch, events are applied in
+    order of their remote time, and no event older than the state a reference holds overwrites it."""
+    cache.delete(_apply_scheduled_key(source_id))
+    total = AppliedEvents()
+    source = Source.objects.filter(pk=source_id).first()
+    while source is not None and (batch := _apply_queued_batch(source)) is not None:
+        total.add(batch)
+    return total
+
+
+def _apply_queued_batch(source: Source) -> AppliedEvents | None:
+    with transaction.atomic():
+        pending = WebhookDelivery.objects.filter(source=source, pending_events__isnull=False).order_by("id")
+        # SKIP LOCKED: a second task (a redelivered one) takes the next batch instead of waiting for this one
+        rows = list(pending.select_for_update(skip_locked=True).values_list("pk", "pending_events")[:QUEUED_BATCH])
+        if not rows:
+            return None
+        events = [IssueEvent.from_json(raw) for _, stored in rows for raw in stored]
+        outcome = AppliedEvents(events=len(events))
+        _apply_fresh(source, events, outcome)
+        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(pending_events=None)
+    return outcome
 
 
 def _declared_length(request) -> int:
@@ -151,43 +241,44 @@ def apply_events(source: Source, events: Sequence[IssueEvent]) -> AppliedEvents:
     """Apply a verified delivery's events: once per delivery id, oldest first, each only when it is not
     older than the state the reference holds. Keys no reference has are ignored."""
     outcome = AppliedEvents(events=len(events))
-    now = timezone.now()
     with transaction.atomic(savepoint=False):  # within the hook's transaction, no savepoint of its own
         fresh = _record_deliveries(source, events)
-        wanted = sorted(
-            (event for event in events if event.delivery_id in fresh), key=lambda event: event.updated_at or _EPOCH
-        )
+        wanted = [event for event in events if event.delivery_id in fresh]
         outcome.duplicate = len(events) - len(wanted)
-        if not wanted:  # all duplicates: nothing to read or change
-            return outcome
-        references = references_by_key(
-            source.pk, {key for event in wanted for key in (event.key, event.moved_from) if key}
-        )
-        by_remote_id = references_by_remote_id(source.pk, {event.issue.remote_id for event in wanted if event.issue})
-        stored, heard = [], []
-        for event in wanted:
-            matched = _matched(references, by_remote_id, event)
-            outcome.unknown += not matched
-            for reference in matched:
-                if event.kind == EventKind.CHANGED:
-                    outcome.refresh.append(reference.pk)
-                    heard += _heard_in_part(reference, event)
-                    continue
-                before = len(stored)
-                applied = _apply_event(reference, event, now, stored)
-                if len(stored) > before:  # the event's state was newer than the reference's: stored
-                    heard.append((reference, event.issue))
-                outcome.applied += applied
-                outcome.stale += not applied and event.comment is None
-        options = active_options(source) if stored or heard else []
-        if stored:
-            follow_changes(source, stored, [reference.pk for reference, _ in stored], options)
-        tell_heard(source, heard, options)
-        if outcome.refresh:
-            from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
-
-            transaction.on_commit(partial(refresh_references.delay, source.pk, sorted(set(outcome.refresh))))
+        if wanted:  # else all duplicates: nothing to read or change
+            _apply_fresh(source, wanted, outcome)
     return outcome
+
+
+def _apply_fresh(source: Source, events: Sequence[IssueEvent], outcome: AppliedEvents) -> None:
+    """Apply events of deliveries not applied before (in the caller's transaction), oldest first."""
+    now = timezone.now()
+    wanted = sorted(events, key=lambda event: event.updated_at or _EPOCH)
+    references = references_by_key(source.pk, {key for event in wanted for key in (event.key, event.moved_from) if key})
+    by_remote_id = references_by_remote_id(source.pk, {event.issue.remote_id for event in wanted if event.issue})
+    stored, heard = [], []
+    for event in wanted:
+        matched = _matched(references, by_remote_id, event)
+        outcome.unknown += not matched
+        for reference in matched:
+            if event.kind == EventKind.CHANGED:
+                outcome.refresh.append(reference.pk)
+                heard += _heard_in_part(reference, event)
+                continue
+            before = len(stored)
+            applied = _apply_event(reference, event, now, stored)
+            if len(stored) > before:  # the event's state was newer than the reference's: stored
+                heard.append((reference, event.issue))
+            outcome.applied += applied
+            outcome.stale += not applied and event.comment is None
+    options = active_options(source) if stored or heard else []
+    if stored:
+        follow_changes(source, stored, [reference.pk for reference, _ in stored], options)
+    tell_heard(source, heard, options)
+    if outcome.refresh:
+        from issues.sync.tasks import refresh_references  # imported here: the task imports this module's callers
+
+        transaction.on_commit(partial(refresh_references.delay, source.pk, sorted(set(outcome.refresh))))
 
 
 def _matched(
@@ -244,35 +335,43 @@ def _mark_deleted(reference: ExternalReference, when: datetime | None, now: date
     return bool(rows.update(deleted_remotely=True, deleted_remotely_at=when or now, last_synced_at=now, last_error=""))
 
 
-def _record_deliveries(source: Source, events: Sequence[IssueEvent]) -> set[str]:
-    """The delivery ids not received before, now recorded. A delivery whose signed content was received
-    before under another id (a replay with a new, unsigned identifier) is not fresh either.
+def _record_deliveries(source: Source, events: Sequence[IssueEvent], queued: bool = False) -> set[str]:
+    """The delivery ids not received before, now recorded (``queued``: with their events, for the worker).
+    A delivery whose signed content was received before under another id (a replay with a new, unsigned
+    identifier) is not fresh either.
 
     One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for all of them: no savepoint per id, and a
     concurrent delivery of the same id waits for the other's commit, then counts as a duplicate."""
-    counts: dict[str, int] = defaultdict(int)
+    grouped: dict[str, list[IssueEvent]] = defaultdict(list)
     contents: dict[str, str] = {}
     for event in events:
         if event.delivery_id:  # an empty id can not be told from another: never applied
-            counts[event.delivery_id[:200]] += 1
+            grouped[event.delivery_id[:200]].append(event)
             contents.setdefault(event.delivery_id[:200], event.content_key[:200])
-    if not counts:
+    if not grouped:
         return set()
     received = {delivery_id[:200]: delivery_id for delivery_id in (event.delivery_id for event in events)}
-    return {received[delivery_id] for delivery_id in _insert_new_deliveries(source, counts, contents)}
+    pending = {
+        delivery_id: json.dumps([event.as_json() for event in its]) if queued else None
+        for delivery_id, its in grouped.items()
+    }
+    return {received[delivery_id] for delivery_id in _insert_new_deliveries(source, grouped, contents, pending)}
 
 
-def _insert_new_deliveries(source: Source, counts: dict[str, int], contents: dict[str, str]) -> list[str]:
+def _insert_new_deliveries(
+    source: Source, grouped: dict[str, list], contents: dict[str, str], pending: dict[str, str | None]
+) -> list[str]:
     """Insert the deliveries no unique constraint already holds; the ids inserted (the ORM's
     ``bulk_create(ignore_conflicts=True)`` does not say which)."""
     table, quote = WebhookDelivery._meta.db_table, connection.ops.quote_name
-    columns = ", ".join(quote(name) for name in ("source_id", "delivery_id", "content_key", "events", "received_at"))
-    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(counts))
+    names = ("source_id", "delivery_id", "content_key", "events", "received_at", "pending_events")
+    columns = ", ".join(quote(name) for name in names)
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(grouped))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     values = [
         value
-        for delivery_id, count in counts.items()
-        for value in (source.pk, delivery_id, contents[delivery_id], count, now)
+        for delivery_id, its in grouped.items()
+        for value in (source.pk, delivery_id, contents[delivery_id], len(its), now, pending[delivery_id])
     ]
     with connection.cursor() as cursor:
         cursor.execute(

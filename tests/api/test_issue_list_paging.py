@@ -86,6 +86,20 @@ def test_a_cursor_keeps_the_requested_ordering_and_its_ties(world, client_as):
     assert len(pages) == 3
 
 
+def test_a_cursor_walks_an_ordering_of_mixed_directions(world, client_as):
+    """`status` up and `number` down cannot be one row comparison: the cursor still shows each issue once."""
+    client = client_as("viewer")
+    issues = add_issues(world.project, 6)
+    Issue.objects.filter(pk__in=[issue.pk for issue in issues[::2]]).update(status="in_progress")
+    params = {"project": "SHOP", "cursor": "", "page_size": 2, "ordering": "status,-number"}
+
+    pages, _ = walk(client, "/api/issues", params, "next")
+
+    by_page_number = client.get("/api/issues", {"project": "SHOP", "ordering": "status,-number"}).json()
+    assert [number for page in pages for number in page] == numbers(by_page_number)
+    assert len(pages) == 4
+
+
 def test_page_numbers_still_work_with_count_and_page_links(world, client_as):
     client = client_as("viewer")
     add_issues(world.project, 11)
@@ -195,5 +209,25 @@ def test_a_deep_page_by_number_reads_its_ids_from_the_list_index_alone(world, cl
         cursor.execute(f"EXPLAIN {page_query}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "Index Only Scan using issue_project_number_id" in plan
+    assert "Index Only Scan using issue_list_order_id" in plan
     assert "Sort" not in plan.split("Limit")[1].split("Index Only Scan")[0]  # nothing sorted under the OFFSET
+
+
+@pytest.mark.postgres
+def test_a_cursor_page_starts_in_the_list_index_at_its_position(world, client_as):
+    """One row comparison, `(project, number) < (p, n)`, is the index scan's condition: no row before it is read."""
+    assert connection.vendor == "postgresql"
+    client = client_as("viewer")
+    add_issues(world.project, 3)
+    link = client.get("/api/issues", {"project": "SHOP", "cursor": "", "page_size": 2}).json()["next"]
+    with CaptureQueriesContext(connection) as captured:
+        client.get(link)
+    page_query = next(query["sql"] for query in captured.captured_queries if "LIMIT 3" in query["sql"])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {page_query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Cond: ((ROW(project_id, number) < ROW(" in plan
+    assert "Filter" not in plan.split("Index Cond")[0].rsplit("\n", 1)[-1]

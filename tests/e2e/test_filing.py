@@ -175,7 +175,8 @@ def test_existing_issues_are_linked_by_search_and_by_key(page, log_in, project, 
     expect(page.locator("#key-check")).to_have_text(re.compile(r"Links SHOP-2"))
     page.get_by_role("button", name="Link issue").click()
 
-    expect(page.locator("#linked-issues a.issue-key")).to_have_text(["SHOP-1 · Acme Jira", "SHOP-2 · Acme Jira"])
+    # Both open: the most recently updated first.
+    expect(page.locator("#linked-issues a.issue-key")).to_have_text(["SHOP-2 · Acme Jira", "SHOP-1 · Acme Jira"])
     assert "In Progress" in page.locator("#linked-issues").inner_text()
     assert ExternalReference.objects.count() == 2 and Link.objects.filter(test_result=result).count() == 2
 

@@ -57,7 +57,7 @@ def test_member_files_an_issue_from_a_failed_result_and_sees_it_linked(page, log
 
     page.locator("#links").get_by_role("link", name="Pay with card").click()
     linked = page.locator("#linked-issues")
-    assert "SHOP#1" in linked.inner_text() and "Open" in linked.locator(".badge").inner_text()
+    assert "SHOP#1" in linked.inner_text() and "Open" in linked.locator("#linked-issues-table .badge").inner_text()
     page.goto(f"/projects/SHOP/runs/{result.run.pk}/")
     assert "SHOP#1" in page.locator(f"#result-{result.pk}").inner_text()
     assert Link.objects.get().test_result_id == result.pk

@@ -83,6 +83,7 @@ from tests.fakes.server import (
 from tests.fakes.webhooks import Delivery, RegisteredHook, body_of, hex_hmac
 
 Deployment = Literal["cloud", "server"]
+_ONE_MS = timedelta(milliseconds=1)
 
 ISSUE_NOT_FOUND = "Issue does not exist or you do not have permission to see it."
 INVALID_PAYLOAD = "Invalid request payload. Refer to the REST API documentation and try again."
@@ -381,6 +382,7 @@ class JiraFake(TrackerFake):
         self._ids = itertools.count(10000)
         self._issue_numbers: dict[str, itertools.count] = {}
         self.hooks: list[RegisteredHook] = []  # administrators' webhooks (rest/webhooks/1.0)
+        self._last_moment = datetime.min.replace(tzinfo=UTC)  # the latest time now() gave
         # The site's "Attachment size" setting; attachments_enabled False as when an admin turns them off.
         self.max_attachment_bytes = 1024**3 if self.is_cloud else 10 * 1024**2
         self.attachments_enabled = True
@@ -683,8 +685,13 @@ class JiraFake(TrackerFake):
             self.projects[key].browsable = False
 
     def now(self) -> datetime:
+        """The time of a change, in Jira's millisecond precision; later than every time given before, so
+        that two changes made within one millisecond are not dated alike (as they are not in a real Jira,
+        where a change takes longer than that)."""
         moment = datetime.now(UTC)
-        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        moment = max(moment.replace(microsecond=moment.microsecond // 1000 * 1000), self._last_moment + _ONE_MS)
+        self._last_moment = moment
+        return moment
 
     # -- changes and webhooks ---------------------------------------------------------------------
 

@@ -130,6 +130,7 @@ class RedmineFake(TrackerFake):
         # (from status id, to status id) pairs the workflow refuses (silently, as Redmine does).
         self.forbidden_transitions: set[tuple[int, int]] = set()
         self._ids = itertools.count(1)
+        self._issue_ids = itertools.count(1)  # issues are numbered on their own, from 1
         self._register_routes()
 
     # -- state ------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ class RedmineFake(TrackerFake):
     def add_issue(self, identifier: str, subject: str, *, author: str, tracker_id: int = 1, **values: Any) -> Issue:
         with self.server.lock:
             issue = Issue(
-                id=len(self.issues) + 1 if not self.issues else max(self.issues) + 1,
+                id=next(self._issue_ids),
                 project=self.projects[identifier],
                 tracker_id=tracker_id,
                 subject=subject,
@@ -276,11 +277,13 @@ class RedmineFake(TrackerFake):
             self.server.add_route(method, path, self._endpoint(handler))
 
     @staticmethod
-    def _page(request: RecordedRequest, name: str, items: list[dict]) -> Response:
+    def _page(request: RecordedRequest, name: str, items: list, render=lambda item: item) -> Response:
+        """One page of ``items`` by ``offset`` and ``limit``, each rendered as JSON by ``render``."""
         offset = int(request.param("offset") or 0) if (request.param("offset") or "0").isdigit() else 0
         limit_text = request.param("limit") or ""
         limit = min(int(limit_text), MAX_LIMIT) if limit_text.isdigit() and int(limit_text) > 0 else DEFAULT_LIMIT
-        body = {name: items[offset : offset + limit], "total_count": len(items), "offset": offset, "limit": limit}
+        page = [render(item) for item in items[offset : offset + limit]]
+        body = {name: page, "total_count": len(items), "offset": offset, "limit": limit}
         return json_response(HTTPStatus.OK, body)
 
     def _current_user(self, request, user: User) -> Response:
@@ -445,7 +448,7 @@ class RedmineFake(TrackerFake):
         column, _, direction = sort.partition(":")
         key = (lambda i: i.updated_on or i.created_on) if column == "updated_on" else (lambda i: i.id)
         issues.sort(key=key, reverse=direction == "desc")
-        return self._page(request, "issues", [self.issue_json(issue) for issue in issues])
+        return self._page(request, "issues", issues, self.issue_json)
 
     @staticmethod
     def _by_ids(issues: list[Issue], attribute: str, value: str, offered: dict, label: str):

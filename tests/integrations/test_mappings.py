@@ -130,7 +130,7 @@ def test_tracker_names_for_status_lists_the_rules_names_in_order():
 
 def test_tracker_priorities_for_lists_the_tracker_priorities_of_one_side_value_in_order():
     mapping = default_priority_mapping()
-    assert tracker_priorities_for(mapping, "defect", "blocker") == ["Highest", "Blocker"]
+    assert tracker_priorities_for(mapping, "defect", "blocker") == ["Highest", "Blocker", "Immediate", "Urgent"]
     assert tracker_priorities_for(mapping, "requirement", "P3") == ["Low", "Lowest"]
     assert tracker_priorities_for(mapping, "defect", "P3") == []  # the other side's value
     assert tracker_priorities_for(None, "defect", "major") == []

@@ -20,11 +20,12 @@ from integrations.errors import (
     UpstreamError,
 )
 from integrations.http import deadline
-from integrations.models import AuthType, Provider
+from integrations.mappings import default_priority_mapping, priority_for
+from integrations.models import AuthType, Provider, TokenKind, UserToken
 from integrations.providers import provider_for
 from integrations.providers.base import Capability, DraftAttachment, IssueDraft, PullQuery, UnknownProject, Unsupported
 from integrations.providers.redmine import PAGE_SIZE, Redmine
-from tests.factories import ProjectIntegrationFactory, SourceFactory
+from tests.factories import ProjectIntegrationFactory, SourceFactory, UserFactory
 from tests.fakes.fixtures import REDMINE_API_KEY, REDMINE_LOGIN, REDMINE_PASSWORD
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trackers_on_loopback")]
@@ -442,3 +443,40 @@ def test_the_admin_says_a_redmine_source_is_polled_because_redmine_has_no_webhoo
 
     assert "None, polled: Redmine has no webhooks (not in Redmine 5 core)" in page
     assert REDMINE_API_KEY not in page
+
+
+@pytest.mark.parametrize(
+    ("priority", "requirement", "defect"),
+    [
+        ("Immediate", "P0", "blocker"),
+        ("Urgent", "P0", "blocker"),
+        ("High", "P1", "critical"),
+        ("Normal", "P2", "major"),
+        ("Low", "P3", "minor"),
+    ],
+)
+def test_redmine_default_priorities_are_mapped_by_default(priority, requirement, defect):
+    mapping = default_priority_mapping()
+
+    assert (priority_for(mapping, priority, "requirement"), priority_for(mapping, priority, "defect")) == (
+        requirement,
+        defect,
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("#123", "123"), (" 123 ", "123"), ("0123", "123"), ("SHOP-1", "SHOP-1")]
+)
+def test_a_typed_key_is_stored_as_the_issue_number(typed, stored):
+    assert Redmine.qualify_key(typed, "shop") == stored
+
+
+def test_a_members_own_api_key_is_what_their_requests_carry(source, fake):
+    fake.add_user("carol", "Carol Danvers", api_key="carol-own-key")
+    fake.projects["shop"].members.append(fake.user("carol"))
+    token = UserToken.objects.create(
+        user=UserFactory(), source=source, kind=TokenKind.PAT, access_token="carol-own-key"
+    )
+
+    assert provider_for(source, token).check_connection().user == "Carol Danvers (carol)"
+    assert fake.requests_to("GET")[-1].headers["X-Redmine-API-Key"] == "carol-own-key"

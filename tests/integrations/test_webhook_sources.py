@@ -88,16 +88,22 @@ def test_a_source_that_stops_taking_webhooks_refuses_the_next_delivery(jira, adm
 
 
 @pytest.mark.django_db
-def test_a_change_made_in_another_process_is_seen_through_the_shared_generation(jira):
-    """Another process bumps the generation in the shared cache (its own kept sources are its own)."""
+def test_a_change_made_in_another_process_is_seen_within_a_check_interval(jira, monkeypatch):
+    """Another process bumps the generation in the shared cache (its own kept sources are its own); this
+    process reads the generation at most every WEBHOOK_SOURCES_CHECK_SECONDS, not on every delivery."""
     _, source = jira
+    now = selectors.time.monotonic()
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: now)
     selectors.webhook_source(source.uuid)
 
     cache.set(selectors.WEBHOOK_SOURCES_GENERATION_KEY, "bumped-by-another-process", timeout=None)
-    with CaptureQueriesContext(connection) as captured:
+    with CaptureQueriesContext(connection) as within:
+        selectors.webhook_source(source.uuid)
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: now + selectors.WEBHOOK_SOURCES_CHECK_SECONDS)
+    with CaptureQueriesContext(connection) as after:
         selectors.webhook_source(source.uuid)
 
-    assert len(source_queries(captured)) == 1
+    assert (len(source_queries(within)), len(source_queries(after))) == (0, 1)
 
 
 @pytest.mark.django_db

@@ -587,6 +587,28 @@ class QueryCountTests:
             make_issue(project, assignee=viewer, tags=tags)
         assert _query_count(client, url("list")) == few
 
+    def test_issue_list_reads_tags_flat_for_5_or_500_issues(self, client, viewer, project):
+        """The page's tags come from one flat query (as /api/issues reads them), not one queryset per issue."""
+        tags = [TagFactory(project=project, name="ui", color="#d97706"), TagFactory(project=project, name="api")]
+
+        def add_tagged(count):
+            first = project.issues.count() + 1
+            issues = Issue.objects.bulk_create(
+                Issue(project=project, number=number, name=f"Issue {number}") for number in range(first, first + count)
+            )
+            Issue.tags.through.objects.bulk_create(
+                Issue.tags.through(issue=issue, tag=tag) for issue in issues for tag in tags
+            )
+
+        add_tagged(5)
+        few = _query_count(client, url("list"))
+        add_tagged(495)
+        page = client.get(url("list")).text
+
+        assert _query_count(client, url("list")) == few
+        row = page.split(f'href="{url("detail", 500)}"', 1)[1].split("</tr>", 1)[0]
+        assert row.index(">api<") < row.index(">ui<") and "background:#d97706" in row
+
     def test_artefact_pages_with_many_links(self, client, viewer, project):
         case = TestCaseFactory(project=project)
         result = TestResultFactory(run__project=project, case=case)

@@ -7,11 +7,14 @@ issue puts its failed results up for a retest. Every tracker is a fake over real
 
 import itertools
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from integrations.http import TrackerHttpClient
 from integrations.mappings import default_priority_mapping, default_status_mapping
 from integrations.models import ProjectIntegration
 from integrations.services import update_project_integration
@@ -263,6 +266,19 @@ def test_a_change_made_here_outlives_an_older_tracker_state_and_yields_to_a_newe
     assert shop.defect.status == "closed"
 
 
+def test_a_resolved_defect_stays_resolved_when_jira_edits_something_else(shop, hook):
+    """Found by the convergence machine: "resolved" is sent as "Done", which maps back to "closed"; Jira's
+    next edit of the title read as a status change and closed the defect."""
+    edit_here(shop, status="resolved")
+    assert shop.fake.issue("SHOP-1").status.name == "Done"
+
+    shop.tracker_changes(hook, summary="Checkout fails for guests")
+
+    assert (shop.defect.status, shop.sync.synced_status) == ("resolved", "resolved")
+    shop.tracker_changes(hook, status="In Progress")  # a real move is followed
+    assert (shop.defect.status, shop.sync.synced_status) == ("in_progress", "in_progress")
+
+
 def test_a_push_that_failed_is_sent_with_the_next_refresh(shop):
     refuse_the_next_transition(shop.fake)
     edit_here(shop, status="in_progress")
@@ -392,6 +408,102 @@ def test_comments_of_a_work_item_are_read_when_its_webhook_says_it_changed(
 
     (comment,) = IssueComment.objects.all()
     assert (comment.origin, comment.body) == (CommentOrigin.TRACKER, "Fails on **Edge**")
+
+
+class WorkerDied(BaseException):
+    """The worker was killed: nothing in the code under test catches it."""
+
+
+def test_a_comment_whose_worker_died_after_jira_took_it_is_kept_once_on_each_side(shop, hook, member):
+    """Found by the convergence machine (tests/issues/sync/test_convergence.py): the post reached Jira, the
+    worker died before the comment's id was kept; posting again showed it twice in Jira, and Jira's copy
+    came back here as a tracker comment."""
+    with shop.capture(execute=False):
+        comment = comments.add_comment(shop.defect, author=member, body="Reproduced")
+    send = TrackerHttpClient._send
+
+    def dies_once_answered(client, method, *args, **kwargs):
+        response = send(client, method, *args, **kwargs)
+        if method == "POST":
+            raise WorkerDied()
+        return response
+
+    with mock.patch.object(TrackerHttpClient, "_send", dies_once_answered), pytest.raises(WorkerDied):
+        comments.push_comment(comment.pk)
+    (posted,) = shop.fake.issue("SHOP-1").comments
+    cache.clear()  # the posting lock of the dead worker has expired
+
+    assert comments.push_comment(comment.pk)  # the task delivered again, or the refresh's retry
+    shop.deliver(hook, shop.fake.comment_delivery("SHOP-1", posted.id, secret=SECRET))
+
+    assert [entry.id for entry in shop.fake.issue("SHOP-1").comments] == [posted.id]
+    assert list(IssueComment.objects.values_list("pk", "origin", "remote_id")) == [
+        (comment.pk, CommentOrigin.TESTMANAGER, posted.id)
+    ]
+
+
+def test_a_comment_posted_without_a_failure_is_not_looked_for_first(shop, member):
+    with shop.capture(execute=True):
+        comments.add_comment(shop.defect, author=member, body="Reproduced")
+
+    assert shop.fake.requests_to("GET", r".*/comment") == []
+    assert len(shop.fake.requests_to("POST", r".*/comment")) == 1
+
+
+def test_a_comment_a_dead_worker_did_not_read_arrives_with_the_next_asked_refresh(shop):
+    """Found by the convergence machine: the refresh stored the issue's new state, its worker died before
+    the comments were read, the comment's delivery was lost; the issue no longer read as changed, so its
+    comments were never read again."""
+    remote = shop.fake.add_comment("SHOP-1", "Fails on Edge", author=next(iter(shop.fake.users)))
+    shop.fake.edit_issue("SHOP-1", priority="Highest")
+    send = TrackerHttpClient._send
+
+    def dies_reading_comments(client, method, url, *args, **kwargs):
+        response = send(client, method, url, *args, **kwargs)
+        if "/comment" in url:
+            raise WorkerDied()
+        return response
+
+    with mock.patch.object(TrackerHttpClient, "_send", dies_reading_comments), pytest.raises(WorkerDied):
+        refresh.refresh_source(shop.source.pk, [shop.reference.pk])
+    assert (ExternalReference.objects.get(pk=shop.reference.pk).priority, IssueComment.objects.count()) == (
+        "Highest",
+        0,
+    )
+
+    refresh.refresh_source(shop.source.pk, [shop.reference.pk])  # delivered again, or the daily reconcile
+
+    assert list(IssueComment.objects.values_list("remote_id", "body")) == [(remote.id, "Fails on Edge")]
+
+
+def changed_in_jira_without_a_delivery(shop, comment_change) -> None:
+    """A comment changes in Jira and its delivery is lost; the issue changes later and the refresh reads it."""
+    comment_change()
+    shop.fake.edit_issue("SHOP-1", summary="Checkout fails for guests")
+    refresh.refresh_source(shop.source.pk, [shop.reference.pk])
+
+
+def test_a_tracker_comment_deleted_while_its_delivery_was_lost_is_marked_deleted_by_the_refresh(shop, hook):
+    """Found by the convergence machine: the refresh never noticed a comment Jira no longer lists."""
+    remote = shop.fake.add_comment("SHOP-1", "Card number 4111 in the log", author=next(iter(shop.fake.users)))
+    shop.deliver(hook, shop.fake.comment_delivery("SHOP-1", remote.id, secret=SECRET))
+
+    changed_in_jira_without_a_delivery(shop, lambda: shop.fake.delete_comment("SHOP-1", remote.id))
+
+    (copy,) = IssueComment.objects.all()
+    assert (copy.remote_id, copy.body, copy.deleted_remotely_at is not None) == (remote.id, "", True)
+
+
+def test_a_tracker_comment_edited_while_its_delivery_was_lost_takes_the_new_text_with_the_refresh(shop, hook):
+    """Found by the convergence machine: Jira's comment listing dates edits, which the refresh did not read."""
+    remote = shop.fake.add_comment("SHOP-1", "Fails on Edge", author=next(iter(shop.fake.users)))
+    shop.deliver(hook, shop.fake.comment_delivery("SHOP-1", remote.id, secret=SECRET))
+
+    changed_in_jira_without_a_delivery(
+        shop, lambda: shop.fake.edit_comment("SHOP-1", remote.id, "Fails on Edge and Firefox")
+    )
+
+    assert list(IssueComment.objects.values_list("body", flat=True)) == ["Fails on Edge and Firefox"]
 
 
 @pytest.mark.parametrize("sync_comments", [True, False])

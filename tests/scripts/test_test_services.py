@@ -114,3 +114,25 @@ def test_the_main_pass_refuses_to_run_on_anything_but_postgresql_and_redis(tmp_p
     )
     assert ran.returncode == 3, ran.stdout + ran.stderr
     assert "not PostgreSQL" in ran.stdout + ran.stderr
+
+
+def test_a_redmine_that_cannot_start_fails_loudly_and_leaves_nothing_behind(locked_clone):
+    taken = urlsplit(os.environ["REDMINE_URL"]).port  # the suite's own Redmine holds this port
+    pg_port, redis_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "TEST_PG_PORT": str(pg_port),
+        "TEST_REDIS_PORT": str(redis_port),
+        "TEST_REDMINE_PORT": str(taken),
+    }
+    script = ["bash", str(locked_clone / "scripts" / "test-services.sh")]
+    try:
+        started = subprocess.run([*script, "start"], env=env, capture_output=True, text=True, timeout=180)
+        instance = (locked_clone / "var" / "test-services" / "redmine.instance").read_text().strip()
+    finally:
+        subprocess.run([*script, "stop"], env=env, capture_output=True, text=True, timeout=60)
+    assert started.returncode != 0
+    assert "FAILED: Redmine exited on start" in started.stderr
+    assert "Address already in use" in started.stderr  # the server's own words
+    assert "export" not in started.stdout
+    assert not Path("/var/lib/redmine", instance).is_symlink()
