@@ -114,7 +114,18 @@ class SourceAdmin(IntegrationAdminMixin, admin.ModelAdmin):
                     "field keeps the stored value; a new auth type needs every part.",
                 },
             ),
-            ("Issues", {"fields": ["issue_url_template", "create_url_template", "key_pattern", "key_sample"]}),
+            (
+                "Issues",
+                {
+                    "fields": [
+                        "issue_url_template",
+                        "create_url_template",
+                        "key_pattern",
+                        "key_sample",
+                        "text_formatting",
+                    ]
+                },
+            ),
             (
                 "Capabilities",
                 {

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from . import field_mappings as fm
 from . import keys, mappings, selectors, services
 from .fields import Unreadable
-from .models import ProjectIntegration, Source
+from .models import ProjectIntegration, Provider, Source, TextFormatting
 from .providers import REGISTRY
 from .providers.base import CAPABILITY_FIELDS, HEADER_NAME_PATTERN, Capability, CredentialField
 from .services import SYNC_OPTIONS
@@ -82,6 +82,11 @@ class _SourceFormBase(forms.ModelForm):
         "documented default (Jira, GitHub, GitLab, Linear 200; Azure DevOps, custom 120), enough for one refresh "
         "run of 10,000 linked issues.",
     )
+    text_formatting = forms.ChoiceField(
+        choices=TextFormatting.choices,
+        required=False,  # blank: Textile, as for a source saved before the choice existed
+        help_text=Source.text_formatting.field.help_text,
+    )
     key_sample = forms.CharField(
         label="Try a key",
         required=False,
@@ -111,6 +116,7 @@ class _SourceFormBase(forms.ModelForm):
             "issue_url_template",
             "create_url_template",
             "key_pattern",
+            "text_formatting",
             "can_read_details",
             "can_create_issues",
             "can_add_comments",
@@ -147,6 +153,7 @@ class _SourceFormBase(forms.ModelForm):
         self._clean_base_url(data)
         self._clean_templates(data, provider)
         self._clean_capabilities(data, provider)
+        self._clean_text_formatting(data)
         if not data.get("all_projects") and not data.get("projects"):
             self.add_error("projects", "Choose at least one project, or make the source available to all projects.")
         if data.get("auth_type") in provider.auth_types:
@@ -187,6 +194,15 @@ class _SourceFormBase(forms.ModelForm):
                 keys.validate_key_pattern(pattern)
             except ValidationError as error:
                 self.add_error("key_pattern", error)
+
+    def _clean_text_formatting(self, data):
+        """Blank is the default, Textile; only a Redmine server has a formatting to choose."""
+        data["text_formatting"] = data.get("text_formatting") or TextFormatting.TEXTILE
+        if data["text_formatting"] != TextFormatting.TEXTILE and data.get("provider") != Provider.REDMINE:
+            self.add_error(
+                "text_formatting",
+                "Only a Redmine source has a text formatting to choose: the other trackers have one format each.",
+            )
 
     def _clean_capabilities(self, data, provider):
         offered = provider.offered_capabilities()

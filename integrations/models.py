@@ -27,6 +27,14 @@ class Provider(models.TextChoices):
     CUSTOM = "custom", "Custom tracker"
 
 
+class TextFormatting(models.TextChoices):
+    """The markup a Redmine server renders descriptions and notes in: its own setting, which its API does not
+    expose, so the source records it. Markdown covers Redmine's "Markdown" and "CommonMark Markdown"."""
+
+    TEXTILE = "textile", "Textile"
+    MARKDOWN = "markdown", "Markdown"
+
+
 class AuthType(models.TextChoices):
     API_TOKEN = "api_token", "API token (email + token)"
     PAT = "pat", "Personal access token"
@@ -99,6 +107,14 @@ class Source(models.Model):
     key_pattern = models.CharField(
         max_length=200, blank=True, help_text="RE2 regular expression; blank: provider default."
     )
+    text_formatting = models.CharField(
+        max_length=10,
+        choices=TextFormatting.choices,
+        default=TextFormatting.TEXTILE,
+        help_text="Redmine only: the server's text formatting, as set in Redmine under Administration › Settings › "
+        "General › Text formatting (“Markdown” and “CommonMark Markdown” are both Markdown). Descriptions and "
+        "notes are written in it.",
+    )
     enabled = models.BooleanField(default=True)
     connected = models.BooleanField(
         default=True, help_text="Disconnected sources make no requests: no sync, no health checks, until reconnected."
@@ -127,6 +143,11 @@ class Source(models.Model):
             models.CheckConstraint(condition=Q(provider__in=Provider.values), name="source_provider_valid"),
             models.CheckConstraint(condition=_auth_type_matches_provider(), name="source_auth_type_valid_for_provider"),
             models.CheckConstraint(condition=~Q(name=""), name="source_name_not_empty"),
+            models.CheckConstraint(
+                condition=Q(text_formatting=TextFormatting.TEXTILE)
+                | Q(provider=Provider.REDMINE, text_formatting__in=TextFormatting.values),
+                name="source_text_formatting_redmine_only",
+            ),
             models.CheckConstraint(condition=Q(health__in=Health.values), name="source_health_valid"),
             models.CheckConstraint(
                 condition=Q(refresh_interval_minutes__gte=1), name="source_refresh_interval_positive"

@@ -168,13 +168,15 @@ def _list(value: Any, response: TrackerResponse, what: str) -> list:
 
 
 def _timestamp(value: Any) -> datetime | None:
-    """Jira's ``2024-01-31T09:30:00.000+0000``."""
+    """Jira's ``2024-01-31T09:30:00.000+0000`` (ISO 8601; parsed by ``fromisoformat``, some 50 times cheaper
+    than ``strptime``, three times an issue). A value without a time zone (a date field) is no timestamp."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def _content_key(payload: dict, issue: dict) -> str:

@@ -15,8 +15,10 @@
   journals (``include=journals``) with notes are its comments; journals without notes record changes
   of fields and are left out. Files go first to ``POST /uploads.json`` (``application/octet-stream``),
   whose token the new issue then carries.
-- Descriptions and notes are written in Textile, Redmine 5's default text formatting:
-  the REST API does not say which formatting a server uses, so it is not detected.
+- Descriptions and notes are written in the server's text formatting, which the REST API does not
+  say: the source records it (``Source.text_formatting``). Textile, Redmine's default, is written
+  from our Markdown with user text escaped; Markdown (Redmine's "Markdown" and "CommonMark
+  Markdown") passes through, made inert like the forges' (an ``@login`` would notify that user).
 - Custom field definitions (``/custom_fields.json``) are listed to administrators only: any other
   account gets 403, which the connection check and the field listing say in words; the rest works.
 - No webhooks in Redmine 5 core: the source is polled (its refresh interval), the capability is off.
@@ -34,8 +36,9 @@ from urllib.parse import quote
 from integrations.errors import NotFound, PermissionDenied, RemoteValidationError, UpstreamError
 from integrations.http import RemoteErrorDetail, TrackerHttpClient, TrackerResponse
 from integrations.mappings import same_name
-from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider
+from integrations.models import AUTH_TYPES_BY_PROVIDER, AuthType, Provider, TextFormatting
 from integrations.richtext import markdown_to_textile, textile_to_markdown
+from integrations.richtext.forge import inert_markdown
 
 from .answers import chunks, iso_timestamp, json_object
 from .base import (
@@ -614,14 +617,16 @@ class Redmine(TrackerProvider):
 
     # -- text --
 
-    @staticmethod
-    def to_server_text(markdown: str) -> str:
-        """Markdown as Textile, Redmine 5's default text formatting (see the module's docstring)."""
-        return markdown_to_textile(markdown)
+    @property
+    def _writes_markdown(self) -> bool:
+        return self.source.text_formatting == TextFormatting.MARKDOWN
 
-    @staticmethod
-    def from_server_text(text: str) -> str:
-        return textile_to_markdown(text)
+    def to_server_text(self, markdown: str) -> str:
+        """Our Markdown in the server's text formatting (see the module's docstring)."""
+        return inert_markdown(markdown) if self._writes_markdown else markdown_to_textile(markdown)
+
+    def from_server_text(self, text: str) -> str:
+        return text if self._writes_markdown else textile_to_markdown(text)
 
     # -- plumbing --
 

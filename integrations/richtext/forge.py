@@ -1,4 +1,4 @@
-"""Markdown for GitHub and GitLab, made inert: text testmanager sends must not act on the forge.
+"""Markdown for GitHub, GitLab and Markdown Redmines, made inert: text we send must not act on the tracker.
 
 Both forges render Markdown themselves, so descriptions and comments go out as Markdown.
 Two things in rendered text act beyond it: an ``@mention`` notifies someone (GitLab's ``@all``

@@ -145,7 +145,7 @@ def _refresh(source: Source, reference_ids: Sequence[int] | None, report: Refres
         options = active_options(source)  # once a run, like the tracker's states: what follows a change
         for batch in plan.batches():
             result = provider.refresh({reference.key: _cached(reference) for reference in batch})
-            _apply_fetch(source, provider, batch, result, report, options)
+            _apply_fetch(source, provider, batch, result, report, options, every_comment=reference_ids is not None)
         push_pending(source, provider)
     except TrackerError as error:
         _record_failure(source, plan.unread(), error, report)
@@ -233,6 +233,9 @@ def _cached(reference: ExternalReference) -> RemoteIssue:
     )
 
 
+CATEGORIES = frozenset(StatusCategory.values)  # built once: the enum builds the list again on every use
+
+
 # The cached values each RemoteIssue field sets: what a reference keeps when an answer did not carry the field.
 CACHED_BY_FIELD = {
     "title": ("title",),
@@ -249,7 +252,7 @@ CACHED_BY_FIELD = {
 def remote_state(reference: ExternalReference, remote: RemoteIssue) -> dict:
     """The cached values a remote issue stands for. What the tracker's answer did not carry
     (``remote.unknown``, an empty URL or remote id) keeps the cached value: a missing state is unknown, not closed."""
-    category = remote.status_category if remote.status_category in StatusCategory.values else StatusCategory.UNKNOWN
+    category = remote.status_category if remote.status_category in CATEGORIES else StatusCategory.UNKNOWN
     state = {
         "title": remote.title[:500],
         "status": remote.status[:100],
@@ -291,8 +294,7 @@ def store_state(reference: ExternalReference, state: dict, now: datetime) -> boo
 
 def _store_batch(changes: list[tuple[ExternalReference, dict]], now: datetime) -> list[tuple[ExternalReference, dict]]:
     """``store_state`` for a batch, in two statements: the rows are locked, those holding a newer remote state
-    are left alone, the others updated by one UPDATE executed for every row (the ORM's bulk_update
-    builds a CASE per field and row, which costs more than the refresh itself). Returns what was stored."""
+    are left alone, the others updated (``_update_rows``). Returns what was stored."""
     held = dict(
         ExternalReference.objects.select_for_update()
         .filter(pk__in=[r.pk for r, _ in changes])
@@ -308,24 +310,35 @@ def _store_batch(changes: list[tuple[ExternalReference, dict]], now: datetime) -
             or held[reference.pk] <= state["remote_updated_at"]
         )
     ]
-    if not stored:
-        return stored
+    if stored:
+        _update_rows([[reference.pk, *(state[name] for name in STATE_FIELDS), now, ""] for reference, state in stored])
+    return stored
+
+
+def _update_rows(rows: list[list]) -> None:
+    """Each row's (pk, state fields, last_synced_at, last_error) written. On PostgreSQL one UPDATE a batch,
+    each column's values sent as one array (``unnest``); elsewhere one UPDATE executed for every row. The
+    ORM's bulk_update builds a CASE per field and row, and one statement per row costs the driver a
+    round of work per row: either cost more CPU than the tracker's answers took to read."""
     meta, quote = ExternalReference._meta, connection.ops.quote_name
-    fields = [meta.get_field(name) for name in (*STATE_FIELDS, "last_synced_at", "last_error")]
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "
-        f"WHERE {quote(meta.pk.column)} = %s"
-    )
+    fields = [meta.pk, *(meta.get_field(name) for name in (*STATE_FIELDS, "last_synced_at", "last_error"))]
     adapted = [(index, model_field) for index, model_field in enumerate(fields) if _adapts(model_field)]
-    rows = []
-    for reference, state in stored:
-        row = [*(state[name] for name in STATE_FIELDS), now, "", reference.pk]
+    for row in rows:
         for index, model_field in adapted:
             row[index] = model_field.get_db_prep_save(row[index], connection)
-        rows.append(row)
+    table, columns = quote(meta.db_table), [quote(model_field.column) for model_field in fields]
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{model_field.db_type(connection)}[]" for model_field in fields)
+        sql = (
+            f"UPDATE {table} SET {', '.join(f'{column} = new.{column}' for column in columns[1:])} "
+            f"FROM unnest({arrays}) AS new({', '.join(columns)}) WHERE {table}.{columns[0]} = new.{columns[0]}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+        return
+    sql = f"UPDATE {table} SET {', '.join(f'{column} = %s' for column in columns[1:])} WHERE {columns[0]} = %s"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-    return stored
+        cursor.executemany(sql, [[*row[1:], row[0]] for row in rows])
 
 
 def _adapts(field: Field) -> bool:
@@ -342,7 +355,13 @@ def _apply_fetch(
     result: FetchResult,
     report: RefreshReport,
     options: list[ActiveOptions],
+    *,
+    every_comment: bool = False,
 ) -> None:
+    """Store what the tracker answered for a batch, then read the comments of the changed issues; a run
+    asked for its references (the daily reconcile, "Refresh now") reads the comments of every one it read
+    (``every_comment``): that catches a comment whose delivery was lost after a worker died between
+    storing the issue's new state and reading its comments (the state no longer reads as a change)."""
     now = timezone.now()
     unchanged, gone, hidden, changes = [], [], [], []
     with transaction.atomic():
@@ -376,7 +395,8 @@ def _apply_fetch(
     report.missing += len(gone)
     report.hidden += len(hidden)
     if any(option.sync_defects and option.sync_comments for option in options):
-        pull_comments(provider, [reference.pk for reference, _ in stored])
+        read = batch if every_comment else [reference for reference, _ in stored]
+        pull_comments(provider, [reference.pk for reference in read])
 
 
 def _followed_moves(answers: list[tuple[ExternalReference, RemoteIssue | None]]) -> list:

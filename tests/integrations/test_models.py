@@ -40,6 +40,12 @@ def test_base_url_must_be_https_unless_http_is_allowed():
         SourceFactory(base_url="http://jira.internal", allow_http=False)
 
 
+def test_only_a_redmine_source_writes_markdown():
+    SourceFactory(name="Redmine", provider="redmine", auth_type="pat", text_formatting="markdown")
+    with pytest.raises(IntegrityError):
+        SourceFactory(provider="jira_cloud", text_formatting="markdown")
+
+
 def test_source_display_name_is_unique():
     SourceFactory(name="Jira")
     with pytest.raises(IntegrityError):

@@ -21,10 +21,11 @@ from integrations.errors import (
 )
 from integrations.http import deadline
 from integrations.mappings import default_priority_mapping, priority_for
-from integrations.models import AuthType, Provider, TokenKind, UserToken
+from integrations.models import AuthType, Provider, TextFormatting, TokenKind, UserToken
 from integrations.providers import provider_for
 from integrations.providers.base import Capability, DraftAttachment, IssueDraft, PullQuery, UnknownProject, Unsupported
 from integrations.providers.redmine import PAGE_SIZE, Redmine
+from integrations.richtext.forge import WORD_JOINER
 from tests.factories import ProjectIntegrationFactory, SourceFactory, UserFactory
 from tests.fakes.fixtures import REDMINE_API_KEY, REDMINE_LOGIN, REDMINE_PASSWORD
 
@@ -327,6 +328,49 @@ def test_a_comment_is_a_note_and_its_journal_id_is_read_back(redmine, fake):
     journal = fake.issues[1].journals[0]
     assert comment_id == str(journal.id)
     assert journal.notes == "Fixed in 1.3"
+
+
+# The server's text formatting: the source says which, since Redmine's API does not.
+WRITTEN = {
+    TextFormatting.TEXTILE: ("Steps:\n\n# Add a *coupon*\n# Pay", "*now*", "Fixed in *1.2*", "Ask &#64;alice"),
+    TextFormatting.MARKDOWN: ("Steps:\n\n1. Add a **coupon**\n2. Pay", "**now**", "Fixed in **1.2**", None),
+}
+
+
+@pytest.mark.parametrize("formatting", list(TextFormatting))
+def test_descriptions_and_notes_are_written_in_the_sources_text_formatting(source, fake, formatting):
+    source.text_formatting = formatting
+    source.save()
+    redmine = provider_for(source)
+    description, updated, note, mention = WRITTEN[formatting]
+
+    redmine.create_issue(
+        IssueDraft(
+            project="shop", issue_type="Bug", title="Coupon", description="Steps:\n\n1. Add a **coupon**\n2. Pay"
+        )
+    )
+    assert fake.issues[1].description == description
+    redmine.update_issue("1", IssueDraft(project="shop", issue_type="Bug", title="Coupon", description="**now**"))
+    assert fake.issues[1].description == updated
+    comment_id = redmine.add_comment("1", "Fixed in **1.2**")
+    assert fake.issues[1].journals[-1].notes == note
+    redmine.update_comment("1", comment_id, "Ask @alice")
+    assert fake.issues[1].journals[-1].notes == (mention or f"Ask @{WORD_JOINER}alice")
+
+
+def test_a_markdown_servers_notes_read_back_as_written(source, fake):
+    source.text_formatting = TextFormatting.MARKDOWN
+    source.save()
+    fake.add_issue("shop", "Coupon", author="alice")
+    fake.add_note(1, "Reproduced with **Firefox** on `staging` and *p*", author="alice")
+
+    comments = provider_for(source).comments("1")
+
+    assert [c.body for c in comments] == ["Reproduced with **Firefox** on `staging` and *p*"]
+
+
+def test_a_source_writes_textile_unless_told_otherwise(source):
+    assert source.text_formatting == TextFormatting.TEXTILE
 
 
 def test_a_transition_the_workflow_ignores_is_an_error(redmine, fake):

@@ -335,6 +335,44 @@ def test_http_is_accepted_for_an_internal_server_when_allowed(admin_client, queu
     assert Source.objects.get().base_url == "http://jira.intranet.example:8080/jira"
 
 
+REDMINE = {
+    "provider": "redmine",
+    "name": "Acme Redmine",
+    "base_url": "https://redmine.acme.test",
+    "auth_type": "pat",
+    "credential_email": None,
+    "credential_api_token": None,
+    "credential_token": SECRET,
+}
+
+
+def test_a_redmine_source_keeps_the_servers_text_formatting(admin_client, queued_checks):
+    page = admin_client.get(reverse(ADD_URL)).content.decode()
+    assert "Administration › Settings › General › Text formatting" in page
+
+    response = post_add(admin_client, **REDMINE, text_formatting="markdown")
+
+    assert response.status_code == 302, errors_of(response)
+    source = Source.objects.get()
+    assert source.text_formatting == "markdown"
+    assert post_change(admin_client, source, **REDMINE, text_formatting="textile").status_code == 302
+    source.refresh_from_db()
+    assert source.text_formatting == "textile"
+
+
+def test_a_source_posted_without_a_text_formatting_writes_textile(admin_client, queued_checks):
+    assert post_add(admin_client, **REDMINE).status_code == 302
+    assert Source.objects.get().text_formatting == "textile"
+
+
+def test_only_a_redmine_source_takes_markdown(admin_client):
+    errors = errors_of(post_add(admin_client, text_formatting="markdown"))
+    assert errors["text_formatting"] == [
+        "Only a Redmine source has a text formatting to choose: the other trackers have one format each."
+    ]
+    assert not Source.objects.exists()
+
+
 def test_a_custom_tracker_needs_an_issue_url_template(admin_client):
     custom = {
         "provider": "custom",

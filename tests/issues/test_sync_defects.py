@@ -450,6 +450,32 @@ def test_a_comment_posted_without_a_failure_is_not_looked_for_first(shop, member
     assert len(shop.fake.requests_to("POST", r".*/comment")) == 1
 
 
+def test_a_comment_a_dead_worker_did_not_read_arrives_with_the_next_asked_refresh(shop):
+    """Found by the convergence machine: the refresh stored the issue's new state, its worker died before
+    the comments were read, the comment's delivery was lost; the issue no longer read as changed, so its
+    comments were never read again."""
+    remote = shop.fake.add_comment("SHOP-1", "Fails on Edge", author=next(iter(shop.fake.users)))
+    shop.fake.edit_issue("SHOP-1", priority="Highest")
+    send = TrackerHttpClient._send
+
+    def dies_reading_comments(client, method, url, *args, **kwargs):
+        response = send(client, method, url, *args, **kwargs)
+        if "/comment" in url:
+            raise WorkerDied()
+        return response
+
+    with mock.patch.object(TrackerHttpClient, "_send", dies_reading_comments), pytest.raises(WorkerDied):
+        refresh.refresh_source(shop.source.pk, [shop.reference.pk])
+    assert (ExternalReference.objects.get(pk=shop.reference.pk).priority, IssueComment.objects.count()) == (
+        "Highest",
+        0,
+    )
+
+    refresh.refresh_source(shop.source.pk, [shop.reference.pk])  # delivered again, or the daily reconcile
+
+    assert list(IssueComment.objects.values_list("remote_id", "body")) == [(remote.id, "Fails on Edge")]
+
+
 def changed_in_jira_without_a_delivery(shop, comment_change) -> None:
     """A comment changes in Jira and its delivery is lost; the issue changes later and the refresh reads it."""
     comment_change()
