@@ -25,8 +25,9 @@ prepare() {
 
 web() {
   # --preload: the app is loaded once, before listening; no control socket: its default path is
-  # per user, so two stacks of one user would fight over it.
-  exec "$PYTHON" -m gunicorn testmanager.wsgi --workers "${WEB_WORKERS:-4}" --bind "${BIND:-127.0.0.1:8000}" \
+  # per user, so two stacks of one user would fight over it. Each worker draws its connections from
+  # its own pool (DATABASE_POOL; the Celery worker keeps its connections instead).
+  DATABASE_POOL=${DATABASE_POOL:-true} exec "$PYTHON" -m gunicorn testmanager.wsgi --workers "${WEB_WORKERS:-4}" --bind "${BIND:-127.0.0.1:8000}" \
     --preload --no-control-socket --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 }
 

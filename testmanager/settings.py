@@ -113,6 +113,27 @@ def _connection_max_age(value: str) -> int | None:
 # it. make prod keeps connections (scripts/prod.sh).
 DATABASES["default"]["CONN_MAX_AGE"] = _connection_max_age(env("DATABASE_CONN_MAX_AGE", default="0"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+
+
+def _connection_pool(min_size: int, max_size: int) -> dict[str, int]:
+    """psycopg_pool sizes for one process; a process never uses more connections than its threads."""
+    if not 1 <= min_size <= max_size:
+        raise ValueError(
+            "DATABASE_POOL_MIN_SIZE must be at least 1 and at most DATABASE_POOL_MAX_SIZE;"
+            f" got {min_size} and {max_size}"
+        )
+    return {"min_size": min_size, "max_size": max_size}
+
+
+# DATABASE_POOL: each process (gunicorn worker) draws its PostgreSQL connections from its own psycopg
+# pool instead: a request borrows one and hands it back at its end, and connections are opened ahead
+# by the pool's threads, never on the request's path. A pool replaces kept connections (Django
+# refuses both), and DATABASE_CONN_HEALTH_CHECKS then checks each borrowed connection.
+if env.bool("DATABASE_POOL", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = _connection_pool(
+        env.int("DATABASE_POOL_MIN_SIZE", default=1), env.int("DATABASE_POOL_MAX_SIZE", default=2)
+    )
 # The issue list's covering index (its INCLUDE column) serves deep pages on PostgreSQL; SQLite builds
 # it without that column, which is all SQLite needs, so its warning says nothing to act on.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

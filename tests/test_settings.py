@@ -147,3 +147,68 @@ def test_the_wsgi_application_leaves_no_database_connection_for_preforked_worker
         timeout=60,
     )
     assert result.stdout.strip() == "True"
+
+
+POOLED_CONNECTION_PROBE = KEPT_CONNECTION_PROBE.replace(
+    'print(connection.settings_dict["CONN_MAX_AGE"], ',
+    'print(connection.settings_dict["CONN_MAX_AGE"], connection.settings_dict["OPTIONS"]["pool"], ',
+)
+
+
+@pytest.mark.django_db
+def test_a_pool_from_the_environment_lends_each_request_a_connection_and_takes_it_back():
+    """With one pooled connection, the request after the probe's first query is served by the same backend."""
+    env = project_env(
+        DATABASE_URL=worker_database_url(),
+        DATABASE_CONN_MAX_AGE="600",
+        DATABASE_POOL="true",
+        DATABASE_POOL_MIN_SIZE="1",
+        DATABASE_POOL_MAX_SIZE="1",
+    )
+    result = manage("shell", "--no-imports", "-c", POOLED_CONNECTION_PROBE, env=env)
+    assert result.stdout.strip() == "0 {'min_size': 1, 'max_size': 1} True True"
+
+
+def test_pool_sizes_out_of_order_stop_the_process_naming_the_variables():
+    env = project_env(DATABASE_POOL="true", DATABASE_POOL_MIN_SIZE="3", DATABASE_POOL_MAX_SIZE="2")
+    result = manage("check", env=env, check=False)
+    assert result.returncode != 0
+    assert "DATABASE_POOL_MIN_SIZE must be at least 1 and at most DATABASE_POOL_MAX_SIZE; got 3 and 2" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_wsgi_application_leaves_no_open_connection_pool_for_preforked_workers():
+    """A pool opened while gunicorn preloads testmanager.wsgi would hand one socket to every worker."""
+    probe = (
+        "from django.db import connection; connection.ensure_connection(); opened = not connection.pool.closed; "
+        "import testmanager.wsgi; print(opened, connection.pool.closed)"
+    )
+    env = project_env(
+        DJANGO_SETTINGS_MODULE="testmanager.settings", DATABASE_URL=worker_database_url(), DATABASE_POOL="true"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "True True"
+
+
+@pytest.mark.parametrize(("process", "pooled"), [("web", "true"), ("worker", "unset")])
+def test_make_prod_pools_connections_in_gunicorn_workers_only(tmp_path, process, pooled):
+    """Celery's prefork children keep their connections; gunicorn workers borrow from a pool unless told otherwise."""
+    fake_python = tmp_path / "python"
+    fake_python.write_text('#!/bin/sh\necho "${DATABASE_POOL:-unset} $*"\n')
+    fake_python.chmod(0o755)
+    env = project_env(PYTHON=str(fake_python), BEAT_SCHEDULE=str(tmp_path / "beat"))
+    env.pop("DATABASE_POOL", None)
+    script = str(ROOT / "scripts" / "prod.sh")
+    default = subprocess.run([script, process], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert default.stdout.startswith(f"{pooled} -m ")
+    env.update(DATABASE_POOL="false")
+    chosen = subprocess.run([script, process], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert chosen.stdout.startswith("false -m ")
