@@ -62,7 +62,7 @@ CLIENT_ID, CLIENT_SECRET = "testmanager-oauth-client", "oauth-client-secret-valu
 CLOUD_ID = "1324a887-45db-1bf4-1e99-ef0ff456d421"
 MIA, NOAH = "mia@example.com", "noah@example.com"
 ISSUES = 2
-SETTLE_ROUNDS = 30  # a quiet point that still has tasks queued after this many rounds does not converge
+SETTLE_ROUNDS = 30  # tasks queued by tasks while a quiet point drains: more is a loop, which does not converge
 
 STATUSES = ("To Do", "In Progress", "Done")
 PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
@@ -474,7 +474,8 @@ class SyncMachine(RuleBasedStateMachine):
         STATS["quiet points checked"] += 1
 
     def _drain(self) -> None:
-        for _ in range(SETTLE_ROUNDS):
+        """Run the queued tasks and those they queue; more than ``SETTLE_ROUNDS`` beyond what was queued is a loop."""
+        for _ in range(len(self.queue) + SETTLE_ROUNDS):
             if not self.queue:
                 return
             self._run(self.queue.pop(0))
