@@ -127,16 +127,9 @@ def test_make_prod_keeps_database_connections_in_web_and_worker_processes(tmp_pa
     assert chosen.stdout.startswith("0 false -m ")
 
 
-@pytest.mark.django_db
-def test_the_wsgi_application_leaves_no_database_connection_for_preforked_workers():
-    """gunicorn --preload forks workers after loading testmanager.wsgi: nothing may be connected then."""
-    probe = (
-        "from django.db import connection; connection.ensure_connection(); import testmanager.wsgi; "
-        "print(connection.connection is None)"
-    )
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="testmanager.settings", DATABASE_URL=worker_database_url(), DATABASE_CONN_MAX_AGE="600"
-    )
+def django_process(probe: str, **environment: str) -> str:
+    """What ``probe`` prints in a fresh process of the app set up on the test database."""
+    env = project_env(DJANGO_SETTINGS_MODULE="testmanager.settings", DATABASE_URL=worker_database_url(), **environment)
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); " + probe],
         cwd=ROOT,
@@ -146,7 +139,17 @@ def test_the_wsgi_application_leaves_no_database_connection_for_preforked_worker
         check=True,
         timeout=60,
     )
-    assert result.stdout.strip() == "True"
+    return result.stdout.strip()
+
+
+@pytest.mark.django_db
+def test_the_wsgi_application_leaves_no_database_connection_for_preforked_workers():
+    """gunicorn --preload forks workers after loading testmanager.wsgi: nothing may be connected then."""
+    probe = (
+        "from django.db import connection; connection.ensure_connection(); import testmanager.wsgi; "
+        "print(connection.connection is None)"
+    )
+    assert django_process(probe, DATABASE_CONN_MAX_AGE="600") == "True"
 
 
 POOLED_CONNECTION_PROBE = KEPT_CONNECTION_PROBE.replace(
@@ -183,19 +186,7 @@ def test_the_wsgi_application_leaves_no_open_connection_pool_for_preforked_worke
         "from django.db import connection; connection.ensure_connection(); opened = not connection.pool.closed; "
         "import testmanager.wsgi; print(opened, connection.pool.closed)"
     )
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="testmanager.settings", DATABASE_URL=worker_database_url(), DATABASE_POOL="true"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); " + probe],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert result.stdout.strip() == "True True"
+    assert django_process(probe, DATABASE_POOL="true") == "True True"
 
 
 @pytest.mark.parametrize(("process", "pooled"), [("web", "true"), ("worker", "unset")])
